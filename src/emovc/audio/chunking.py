@@ -1,0 +1,72 @@
+"""Fixed-window processing with overlap-add, so memory stays flat in the input length.
+
+A long signal (or feature sequence along its first axis) is cut into windows of ``size``
+samples/frames that overlap by ``overlap``; each window is processed independently and the
+results are cross-faded back together with a Hann-shaped taper over the overlaps::
+
+    |<---- size ---->|
+    [ window 0       ]
+               [ window 1       ]
+               |ovl|
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def split_windows(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    """Return ``[(start, end), ...]`` windows covering ``range(n)``.
+
+    The last window is shifted left to end at ``n`` (when ``n >= size``) so every window but
+    possibly a single short one has full length.
+    """
+    if size <= 0 or not 0 <= overlap < size:
+        raise ValueError(f"need size > 0 and 0 <= overlap < size, got {size=}, {overlap=}")
+    if n <= size:
+        return [(0, n)]
+    step = size - overlap
+    starts = list(range(0, n - size + 1, step))
+    if starts[-1] + size < n:
+        starts.append(n - size)
+    return [(s, s + size) for s in starts]
+
+
+def _fade_weights(length: int, fade_in: int, fade_out: int) -> np.ndarray:
+    w = np.ones(length, dtype=np.float64)
+    if fade_in > 0:
+        w[:fade_in] = np.sin(0.5 * np.pi * (np.arange(fade_in) + 0.5) / fade_in) ** 2
+    if fade_out > 0:
+        w[length - fade_out:] *= np.cos(0.5 * np.pi * (np.arange(fade_out) + 0.5) / fade_out) ** 2
+    return w
+
+
+def overlap_add(pieces: list[np.ndarray], bounds: list[tuple[int, int]], n: int) -> np.ndarray:
+    """Cross-fade processed windows back into one array of length ``n`` along axis 0.
+
+    ``pieces[i]`` must have ``bounds[i][1] - bounds[i][0]`` rows; trailing axes are kept.
+    Weights are normalised, so identical pieces reproduce the original exactly.
+    """
+    out = np.zeros((n, *pieces[0].shape[1:]), dtype=np.float64)
+    norm = np.zeros(n, dtype=np.float64)
+    for i, ((s, e), piece) in enumerate(zip(bounds, pieces, strict=True)):
+        fade_in = bounds[i - 1][1] - s if i > 0 else 0
+        fade_out = e - bounds[i + 1][0] if i + 1 < len(bounds) else 0
+        w = _fade_weights(e - s, max(fade_in, 0), max(fade_out, 0))
+        out[s:e] += piece * w.reshape(-1, *([1] * (piece.ndim - 1)))
+        norm[s:e] += w
+    norm = np.maximum(norm, 1e-8).reshape(-1, *([1] * (out.ndim - 1)))
+    return (out / norm).astype(pieces[0].dtype)
+
+
+def process_in_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], size: int,
+                       overlap: int) -> np.ndarray:
+    """Apply ``fn`` (length-preserving along axis 0) window by window and overlap-add."""
+    bounds = split_windows(len(x), size, overlap)
+    pieces = [np.asarray(fn(x[s:e])) for s, e in bounds]
+    for (s, e), p in zip(bounds, pieces, strict=True):
+        if len(p) != e - s:
+            raise ValueError(f"window function changed length {e - s} -> {len(p)}")
+    return overlap_add(pieces, bounds, len(x))

@@ -1,0 +1,163 @@
+"""Read and write audio files.
+
+``load_audio`` decodes wav/flac/ogg (libsndfile via soundfile) and mp3 (libsndfile ≥ 1.1,
+else librosa/audioread as a fallback), mixes to mono and resamples with soxr (high quality).
+``save_audio`` writes atomically (temporary file in the same folder, then rename), refuses to
+overwrite unless ``force=True`` and can embed a provenance comment.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from emovc.errors import AudioError
+
+DEFAULT_SR = 16000
+SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+_WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """Container-level facts about a file (no decoding of samples)."""
+
+    path: str
+    sample_rate: int
+    channels: int
+    duration: float  # seconds
+    format: str
+
+
+def _check_path(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"file not found: {p}")
+    if p.is_dir():
+        raise AudioError(f"expected an audio file, got a folder: {p}")
+    if p.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise AudioError(
+            f"unsupported audio format {p.suffix or '(none)'!r} for {p}; "
+            f"supported: {', '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    if p.stat().st_size == 0:
+        raise AudioError(f"empty file: {p}")
+    return p
+
+
+def audio_info(path: str | os.PathLike) -> AudioInfo:
+    """Read the header of ``path``; raises :class:`AudioError` if it is not audio."""
+    p = _check_path(path)
+    try:
+        info = sf.info(str(p))
+    except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
+        raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
+    return AudioInfo(str(p), int(info.samplerate), int(info.channels), float(info.duration),
+                     info.format)
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+
+
+def _decode(p: Path) -> tuple[np.ndarray, int]:
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+        return data, int(sr)
+    except Exception as exc:
+        if p.suffix.lower() != ".mp3":
+            raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
+    try:  # old libsndfile without mp3: fall back to librosa's decoders
+        import librosa
+
+        y, sr = librosa.load(str(p), sr=None, mono=False)
+    except Exception as exc:
+        raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
+    return np.atleast_2d(y).T.astype(np.float32), int(sr)
+
+
+def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample a mono waveform with soxr (VHQ); returns float32."""
+    if orig_sr == target_sr:
+        return wav.astype(np.float32, copy=False)
+    return soxr.resample(wav, orig_sr, target_sr, quality="VHQ").astype(np.float32)
+
+
+def load_audio(path: str | os.PathLike, sr: int | None = DEFAULT_SR) -> np.ndarray:
+    """Load ``path`` as mono float32 at ``sr`` Hz (``None`` keeps the file's rate).
+
+    Returns:
+        waveform of shape ``(n_samples,)``.
+
+    Raises:
+        AudioError: missing file, unsupported extension, undecodable or empty content.
+    """
+    wav, file_sr = load_audio_with_rate(path)
+    return wav if sr is None else resample(wav, file_sr, sr)
+
+
+def load_audio_with_rate(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Load ``path`` as mono float32 at its own rate; returns ``(wav, sample_rate)``."""
+    p = _check_path(path)
+    data, file_sr = _decode(p)
+    if data.size == 0:
+        raise AudioError(f"audio file has no samples: {p}")
+    wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    return np.ascontiguousarray(wav, dtype=np.float32), file_sr
+
+
+def save_audio(
+    path: str | os.PathLike,
+    wav: np.ndarray,
+    sr: int = DEFAULT_SR,
+    *,
+    force: bool = False,
+    comment: str | None = None,
+) -> Path:
+    """Write ``wav`` (mono, float in [-1, 1]) to ``path`` atomically.
+
+    The format follows the extension (.wav → 16-bit PCM, .flac, .ogg). Parent folders are
+    created. ``comment`` is stored in the file's metadata (e.g. a provenance tag).
+
+    Raises:
+        AudioError: the target exists and ``force`` is false, or the extension is unsupported.
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in _WRITE_FORMATS:
+        raise AudioError(
+            f"cannot write {ext or '(no extension)'!r}: {p}; use one of {', '.join(_WRITE_FORMATS)}"
+        )
+    if p.exists() and not force:
+        raise AudioError(f"output exists: {p} (use --force to overwrite)")
+    wav = np.asarray(wav, dtype=np.float32).reshape(-1)
+    if not np.all(np.isfinite(wav)):
+        raise AudioError("refusing to save audio containing NaN or Inf samples")
+    wav = np.clip(wav, -1.0, 1.0)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=ext, dir=p.parent)
+    os.close(fd)
+    try:
+        subtype = "PCM_16" if ext in (".wav", ".flac") else None
+        with sf.SoundFile(tmp, "w", samplerate=sr, channels=1, format=_WRITE_FORMATS[ext],
+                          subtype=subtype) as f:
+            if comment:
+                f.comment = comment
+            f.write(wav)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def read_comment(path: str | os.PathLike) -> str:
+    """Return the metadata comment of an audio file ('' when absent)."""
+    with sf.SoundFile(str(_check_path(path))) as f:
+        return f.comment or ""

@@ -1,0 +1,46 @@
+"""The canonical emotion label set shared by every corpus, model and command.
+
+Corpus catalogs map their own codes onto these names (e.g. RAVDESS "05" → ``angry``,
+CREMA-D "ANG" → ``angry``, ESD "Surprise" → ``surprised``).
+"""
+
+from __future__ import annotations
+
+from emovc.errors import choice_error
+
+EMOTIONS: tuple[str, ...] = (
+    "neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised",
+)
+
+_ALIASES = {
+    "neu": "neutral", "neutral": "neutral", "n": "neutral",
+    "cal": "calm", "calm": "calm",
+    "hap": "happy", "happy": "happy", "happiness": "happy", "joy": "happy", "h": "happy",
+    "amused": "happy", "amusement": "happy",
+    "sad": "sad", "sadness": "sad", "sa": "sad",
+    "ang": "angry", "angry": "angry", "anger": "angry", "a": "angry",
+    "fea": "fearful", "fear": "fearful", "fearful": "fearful", "f": "fearful",
+    "dis": "disgust", "disgust": "disgust", "disgusted": "disgust", "d": "disgust",
+    "sur": "surprised", "surprise": "surprised", "surprised": "surprised", "su": "surprised",
+    "ps": "surprised",  # TESS "pleasant surprise"
+}
+
+
+def normalize_emotion(label: str) -> str:
+    """Map a corpus- or user-provided label onto the canonical set (case-insensitive).
+
+    Raises:
+        ConfigError: the label is unknown; the message lists the valid emotions.
+
+    >>> normalize_emotion("Anger")
+    'angry'
+    """
+    key = label.strip().lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    raise choice_error("emotion", label, EMOTIONS)
+
+
+def emotion_index(label: str) -> int:
+    """Index of ``label`` (after normalisation) in :data:`EMOTIONS`."""
+    return EMOTIONS.index(normalize_emotion(label))

@@ -1,0 +1,73 @@
+"""Self-describing checkpoints.
+
+A checkpoint is one ``torch.save`` file holding only plain data — so it loads with
+``torch.load(weights_only=True)`` — laid out as::
+
+    {"format_version": 1, "kind": "emotion-converter/m2m", "config": {...},
+     "extra": {...  feature settings, normalisation statistics, label set ...},
+     "state_dict": {name: tensor}}
+
+Writes are atomic (temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from emovc.errors import ConfigError
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: str | os.PathLike, *, kind: str, config: dict[str, Any],
+                    state_dict: dict[str, torch.Tensor], extra: dict[str, Any] | None = None
+                    ) -> Path:
+    """Atomically write a checkpoint; ``config``/``extra`` must be plain Python data."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "config": config,
+        "extra": extra or {},
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]:
+    """Load a checkpoint safely (``weights_only=True``) and check its kind and version.
+
+    Raises:
+        ConfigError: missing file, not an emovc checkpoint, wrong kind or newer format.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"checkpoint not found: {p}")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ConfigError(f"not a readable emovc checkpoint: {p} ({type(exc).__name__})") from None
+    if not isinstance(ckpt, dict) or "format_version" not in ckpt:
+        raise ConfigError(f"not an emovc checkpoint: {p}")
+    if ckpt["format_version"] > FORMAT_VERSION:
+        raise ConfigError(
+            f"checkpoint {p} has format {ckpt['format_version']}, this emovc reads "
+            f"≤ {FORMAT_VERSION}; upgrade emovc"
+        )
+    if kind is not None and ckpt.get("kind") != kind:
+        raise ConfigError(f"checkpoint {p} is a {ckpt.get('kind')!r} model, expected {kind!r}")
+    return ckpt

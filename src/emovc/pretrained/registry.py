@@ -1,0 +1,85 @@
+"""Registry of the pretrained models bundled inside the package.
+
+Each bundled model is a folder ``src/emovc/pretrained/<name>/`` holding
+
+- ``model.pt``   — a checkpoint written by :func:`emovc.models.checkpoint.save_checkpoint`;
+- ``card.md``    — the model card (data, license, steps, metrics, reproduce command);
+- ``meta.json``  — ``{"kind": ..., "sha256": ..., "summary": ...}``.
+
+``resolve(name_or_path)`` accepts a bundled name or a path to a ``.pt`` file / folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from emovc.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class PretrainedModel:
+    """One bundled model: its name, kind, checkpoint path and card."""
+
+    name: str
+    kind: str
+    path: Path
+    card: Path
+    summary: str
+    sha256: str
+
+
+def available(kind: str | None = None) -> list[PretrainedModel]:
+    """Bundled models, optionally filtered by checkpoint ``kind`` prefix."""
+    out = []
+    for meta_file in sorted(ROOT.glob("*/meta.json")):
+        meta = json.loads(meta_file.read_text())
+        if kind is None or meta["kind"].startswith(kind):
+            folder = meta_file.parent
+            out.append(PretrainedModel(folder.name, meta["kind"], folder / "model.pt",
+                                       folder / "card.md", meta.get("summary", ""),
+                                       meta.get("sha256", "")))
+    return out
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
+            verify: bool = True) -> Path:
+    """Return the checkpoint file for a bundled model name or a user path.
+
+    Raises:
+        ConfigError: unknown name (lists the bundled ones), missing path, checksum mismatch.
+    """
+    p = Path(name_or_path)
+    if p.suffix == ".pt" or p.exists():
+        if p.is_dir():
+            p = p / "model.pt"
+        if not p.is_file():
+            raise ConfigError(f"model file not found: {p}")
+        return p
+    models = {m.name: m for m in available(kind)}
+    if str(name_or_path) not in models:
+        names = ", ".join(models) or "(none bundled)"
+        raise ConfigError(f"unknown model {str(name_or_path)!r}; bundled models: {names}")
+    m = models[str(name_or_path)]
+    if verify and m.sha256 and sha256_of(m.path) != m.sha256:
+        raise ConfigError(f"bundled model {m.name} is corrupted (checksum mismatch): {m.path}")
+    return m.path
+
+
+def write_meta(folder: Path, kind: str, summary: str) -> None:
+    """Write ``meta.json`` for a bundled model folder (after ``model.pt`` is final)."""
+    meta = {"kind": kind, "summary": summary, "sha256": sha256_of(folder / "model.pt")}
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emovc.audio import audio_info, load_audio, save_audio
+from emovc.audio.io import read_comment
+from emovc.errors import AudioError
+
+
+def test_save_load_round_trip(tmp_path: Path, speech: np.ndarray) -> None:
+    path = save_audio(tmp_path / "a.wav", speech, 16000)
+    back = load_audio(path, 16000)
+    assert back.shape == speech.shape and back.dtype == np.float32
+    assert np.max(np.abs(back - speech)) < 1e-4  # 16-bit quantisation only
+
+
+@pytest.mark.parametrize("ext", [".flac", ".ogg"])
+def test_other_formats_round_trip(tmp_path: Path, speech: np.ndarray, ext: str) -> None:
+    back = load_audio(save_audio(tmp_path / f"a{ext}", speech, 16000), 16000)
+    n = min(len(back), len(speech))
+    assert abs(len(back) - len(speech)) < 2000
+    assert np.corrcoef(back[:n], speech[:n])[0, 1] > 0.9
+
+
+def test_resample_and_mono_mix(tmp_path: Path, speech: np.ndarray) -> None:
+    stereo = np.stack([speech, speech], axis=1)
+    sf.write(tmp_path / "st.wav", stereo, 16000)
+    out = load_audio(tmp_path / "st.wav", 8000)
+    assert out.ndim == 1 and abs(len(out) - len(speech) // 2) <= 1
+    assert audio_info(tmp_path / "st.wav").channels == 2
+
+
+def test_save_is_atomic_and_refuses_overwrite(tmp_path: Path, speech: np.ndarray) -> None:
+    path = save_audio(tmp_path / "sub" / "a.wav", speech, 16000, comment="emovc test")
+    with pytest.raises(AudioError, match="--force"):
+        save_audio(path, speech, 16000)
+    save_audio(path, speech * 0.5, 16000, force=True)
+    assert read_comment(path) == ""  # overwritten without comment
+    assert [p.name for p in path.parent.iterdir()] == ["a.wav"]  # no temp files left
+
+
+def test_provenance_comment(tmp_path: Path, speech: np.ndarray) -> None:
+    path = save_audio(tmp_path / "a.flac", speech, 16000, comment="emovc 0.1: converted")
+    assert read_comment(path) == "emovc 0.1: converted"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.wav", None, "not found"),
+        ("text.wav", b"hello, not audio", "not a readable audio file"),
+        ("empty.wav", b"", "empty file"),
+        ("notes.txt", b"hello", "unsupported audio format"),
+    ],
+)
+def test_bad_files(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(AudioError, match=message):
+        load_audio(path)
+
+
+def test_nan_refused(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match="NaN"):
+        save_audio(tmp_path / "x.wav", np.array([0.0, np.nan], dtype=np.float32))
+    assert not (tmp_path / "x.wav").exists()

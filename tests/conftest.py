@@ -1,0 +1,33 @@
+"""Shared fixtures: synthetic speech files (tests never need ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emovc.audio import save_audio
+from emovc.data.synthetic import SyntheticVoice, synthesize
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def speech() -> np.ndarray:
+    """2 s of synthetic speech at 16 kHz, float32."""
+    return synthesize(SyntheticVoice(), duration=2.0, seed=1)
+
+
+@pytest.fixture()
+def speech_file(tmp_path: Path, speech: np.ndarray) -> Path:
+    """The ``speech`` fixture saved as a 16 kHz wav file."""
+    return save_audio(tmp_path / "speech.wav", speech, 16000)
+
+
+def shared_data(name: str) -> Path:
+    """Path of a ../shared corpus, or skip the test when it is absent (fresh clones)."""
+    path = SHARED / name
+    if not path.is_dir():
+        pytest.skip(f"{path} not available")
+    return path

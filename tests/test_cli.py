@@ -1,0 +1,78 @@
+"""CLI round trips and one-line errors for the foundation commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emovc.cli.main import main
+from emovc.data.synthetic import synthesize
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    for command in ("info", "resynth", "demo"):
+        assert command in out
+
+
+def test_info_reports_f0(speech_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["info", str(speech_file)], capsys)
+    assert code == 0
+    assert "16000 Hz" in out and "F0 range" in out and "LUFS" in out
+
+
+def test_resynth_round_trip(speech_file: Path, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out" / "re.wav"
+    assert run(["resynth", str(speech_file), str(out)], capsys)[0] == 0
+    wav, sr = sf.read(out)
+    assert sr == 16000 and abs(len(wav) - 32000) < 200 and np.std(wav) > 0.01
+    code, _, err = run(["resynth", str(speech_file), str(out)], capsys)
+    assert code == 2 and "--force" in err
+
+
+def _bad_inputs(tmp: Path) -> dict[str, Path]:
+    (tmp / "text.wav").write_text("not audio")
+    (tmp / "empty.wav").write_bytes(b"")
+    sf.write(tmp / "silent.wav", np.zeros(16000, np.float32), 16000)
+    sf.write(tmp / "short.wav", synthesize(duration=0.1), 16000)
+    return {
+        "missing": tmp / "missing.wav",
+        "text": tmp / "text.wav",
+        "empty": tmp / "empty.wav",
+        "silent": tmp / "silent.wav",
+        "short": tmp / "short.wav",
+    }
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "empty", "silent", "short"])
+def test_bad_input_one_line_error(kind: str, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    src = _bad_inputs(tmp_path)[kind]
+    out = tmp_path / "o.wav"
+    code, _, err = run(["resynth", str(src), str(out)], capsys)
+    assert code == 2
+    assert err.startswith("emovc: error:") and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_console_script_no_traceback(tmp_path: Path) -> None:
+    """The installed entry point turns errors into one line and a non-zero exit."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "emovc.cli.main", "info", str(tmp_path / "nope.wav")],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "file not found" in proc.stderr and "Traceback" not in proc.stderr
