@@ -31,3 +31,11 @@ def shared_data(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} not available")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """Tests use tiny tensors; one thread avoids oversubscription on shared 2-core CI boxes."""
+    import torch
+
+    torch.set_num_threads(1)
