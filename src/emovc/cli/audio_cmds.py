@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from emovc.pipelines.analysis import describe_file, run_demo, resynthesize_file
+from emovc.pipelines.analysis import describe_file, resynthesize_file, run_demo
 
 
 def register(app: typer.Typer) -> None:

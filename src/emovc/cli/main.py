@@ -18,6 +18,7 @@ from emovc.errors import EmovcError
 # topic modules, each with register(app: typer.Typer) -> None
 COMMAND_MODULES = [
     "emovc.cli.audio_cmds",
+    "emovc.cli.data_cmds",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,59 @@
+"""``emovc catalog`` and ``emovc prepare``: list a corpus, compute and cache its features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from emovc.errors import EmovcError
+
+
+def catalog(
+    corpus_dir: Path = typer.Argument(..., help="Corpus folder (RAVDESS, ESD, VCTK, ...)."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help="Layout name or 'auto'."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the manifest CSV."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """List a corpus: utterances per speaker and emotion; optionally save its manifest."""
+    from emovc.data.catalogs import scan_corpus
+
+    if output is not None and output.exists() and not force:
+        raise EmovcError(f"output exists: {output} (use --force to overwrite)")
+    manifest, log = scan_corpus(corpus_dir, corpus)
+    typer.echo(manifest.describe())
+    for line in log.summary():
+        typer.echo(f"skipped: {line}", err=True)
+    if output is not None:
+        manifest.to_csv(output, force=True)
+        typer.echo(f"wrote {output}")
+
+
+def prepare(
+    corpus_dir: Path = typer.Argument(..., help="Corpus folder to prepare."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help="Layout name or 'auto'."),
+    cache_dir: Path | None = typer.Option(
+        None, "--cache-dir", help="Cache root (default: $EMOVC_CACHE or ~/.cache/emovc)."),
+    features: str = typer.Option("world,mel", "--features", "-f",
+                                 help="Comma-separated feature sets: world, mel."),
+    workers: int | None = typer.Option(None, "--workers", "-j", min=1,
+                                       help="Worker processes (default: CPU count)."),
+    force: bool = typer.Option(False, "--force", help="Recompute files already cached."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Compute features once per utterance and cache them for training."""
+    from emovc.data.prepare import prepare_corpus
+
+    prepared = prepare_corpus(corpus_dir, corpus, cache_dir=cache_dir, features=features,
+                              workers=workers, force=force, progress=not quiet)
+    for line in prepared.report.summary():
+        typer.echo(line)
+    for name, folder in prepared.dirs.items():
+        typer.echo(f"{name}: {folder}")
+    typer.echo(f"manifest: {prepared.root / 'manifest.csv'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``catalog`` and ``prepare`` to the ``emovc`` command."""
+    app.command("catalog")(catalog)
+    app.command("prepare")(prepare)

@@ -1,0 +1,150 @@
+"""Corpus catalogs: turn a corpus folder into a :class:`~emovc.data.manifest.Manifest`.
+
+Example::
+
+    from emovc.data.catalogs import catalog_corpus
+    m = catalog_corpus("/data/ravdess16k")   # auto-detects the layout
+    m.counts("emotion")["angry"]             # 160
+
+Supported layouts are listed in :data:`CATALOGS` (``ravdess``, ``esd``, ``cremad``, ``tess``,
+``emovdb``, ``savee``, ``vctk``, ``librispeech``, ``folders``). Files a catalog cannot use
+(unknown emotion, song takes, mic2 copies, unreadable headers, ...) are never dropped
+silently: :func:`scan_corpus` returns them in a :class:`ScanLog` and :func:`catalog_corpus`
+emits one :class:`CatalogWarning` with counts per reason.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from emovc.audio import audio_info
+from emovc.data.catalogs import (
+    cremad,
+    emovdb,
+    esd,
+    folders,
+    librispeech,
+    ravdess,
+    savee,
+    tess,
+    vctk,
+)
+from emovc.data.catalogs.base import Catalog, Probe, ScanLog, make_probe
+from emovc.data.manifest import Manifest, Utterance
+from emovc.errors import AudioError, EmovcError, choice_error
+
+CATALOGS: dict[str, Catalog] = {
+    m.CATALOG.name: m.CATALOG
+    for m in (ravdess, esd, cremad, tess, emovdb, savee, vctk, librispeech, folders)
+}
+DETECT_THRESHOLD = 0.5  # share of sampled files that must fit a layout
+
+
+class CatalogWarning(UserWarning):
+    """Some files of a corpus folder were left out of its manifest."""
+
+
+def _check_root(root: str | os.PathLike) -> Path:
+    p = Path(root).expanduser()
+    if not p.exists():
+        raise EmovcError(f"corpus folder not found: {p}")
+    if not p.is_dir():
+        raise EmovcError(f"expected a corpus folder, got a file: {p}")
+    return p.resolve()
+
+
+def _layouts() -> str:
+    return "; ".join(c.layout for c in CATALOGS.values())
+
+
+def detect_corpus(root: str | os.PathLike) -> str:
+    """Name of the catalog whose layout fits ``root`` best.
+
+    Raises:
+        EmovcError: missing/empty folder or no layout fits; the message lists the layouts.
+    """
+    probe = make_probe(_check_root(root))
+    return _detect(probe)
+
+
+def _detect(probe: Probe) -> str:
+    if not probe.audio:
+        raise EmovcError(f"no audio files under {probe.root}")
+    scores = {name: cat.detect(probe) for name, cat in CATALOGS.items()}
+    best = max(scores, key=lambda n: scores[n])
+    if scores[best] < DETECT_THRESHOLD:
+        raise EmovcError(f"unknown corpus layout in {probe.root}; supported: {_layouts()}")
+    return best
+
+
+def get_catalog(name: str) -> Catalog:
+    """The catalog called ``name`` (raises ConfigError listing the valid names)."""
+    try:
+        return CATALOGS[name]
+    except KeyError:
+        raise choice_error("corpus", name, ["auto", *CATALOGS]) from None
+
+
+def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
+                workers: int = 8) -> tuple[Manifest, ScanLog]:
+    """Catalog ``root`` and read every file's duration from its header.
+
+    Args:
+        root: corpus folder.
+        corpus: catalog name or ``"auto"`` (see :func:`detect_corpus`).
+        workers: threads reading audio headers (I/O bound).
+
+    Returns:
+        ``(manifest, log)``; the log lists skipped files by reason.
+
+    Raises:
+        EmovcError: bad folder, unknown layout or corpus name, or no usable utterance.
+    """
+    path = _check_root(root)
+    if corpus == "auto":
+        corpus = _detect(make_probe(path))
+    cat = get_catalog(corpus)
+    log = ScanLog()
+    found = list(cat.scan(path, log))
+    if not found and not log.skipped:
+        raise EmovcError(f"no audio files under {path}")
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        durations = list(pool.map(_duration, (u.path for u in found)))
+    kept: dict[str, Utterance] = {}
+    for utt, dur in zip(found, durations, strict=True):
+        if dur is None:
+            log.skip("unreadable audio header", utt.path)
+        elif utt.utt_id in kept:
+            log.skip("duplicate utterance id (same clip in two formats?)", utt.path)
+        else:
+            kept[utt.utt_id] = replace(utt, duration=dur)
+    if not kept:
+        detail = "; ".join(log.summary(1))
+        raise EmovcError(f"no usable {corpus} utterances under {path} ({detail})")
+    return Manifest(kept.values()), log
+
+
+def catalog_corpus(root: str | os.PathLike, corpus: str = "auto") -> Manifest:
+    """Like :func:`scan_corpus` but returns only the manifest, warning about skipped files."""
+    manifest, log = scan_corpus(root, corpus)
+    if log.skipped:
+        warnings.warn(f"{log.n_skipped} file(s) left out of {root}: " + "; ".join(log.summary()),
+                      CatalogWarning, stacklevel=2)
+    return manifest
+
+
+def _duration(path: str) -> float | None:
+    try:
+        return audio_info(path).duration
+    except AudioError:
+        return None
+
+
+__all__ = [
+    "CATALOGS", "Catalog", "CatalogWarning", "ScanLog", "catalog_corpus", "detect_corpus",
+    "get_catalog", "scan_corpus",
+]

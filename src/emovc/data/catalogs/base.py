@@ -1,0 +1,167 @@
+"""Shared machinery of the corpus catalogs: probing a folder, scan logs, small readers.
+
+A catalog is a :class:`Catalog`: a name, a one-line layout description, a ``detect`` function
+scoring how well a :class:`Probe` of a folder fits the layout (0..1) and a ``scan`` function
+yielding :class:`~emovc.data.manifest.Utterance` rows (duration left at 0; the registry fills
+it from the file headers) and recording every file it leaves out in a :class:`ScanLog`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emovc.audio import SUPPORTED_EXTENSIONS
+from emovc.data.emotions import normalize_emotion
+from emovc.data.manifest import Utterance
+from emovc.errors import ConfigError
+
+PROBE_LIMIT = 3000  # audio files sampled by detection (enough for any layout, fast on big trees)
+
+
+@dataclass
+class ScanLog:
+    """Files a scan left out, grouped by reason (never dropped silently)."""
+
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+
+    def skip(self, reason: str, path: str | os.PathLike) -> None:
+        self.skipped.setdefault(reason, []).append(str(path))
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(len(v) for v in self.skipped.values())
+
+    def summary(self, examples: int = 2) -> list[str]:
+        """One line per reason: ``"12 × unknown emotion 'sleepy' (e.g. a.wav, b.wav)"``."""
+        lines = []
+        for reason, paths in sorted(self.skipped.items(), key=lambda kv: -len(kv[1])):
+            eg = ", ".join(Path(p).name for p in paths[:examples])
+            lines.append(f"{len(paths)} × {reason} (e.g. {eg})")
+        return lines
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A cheap look at a folder used for layout detection.
+
+    Attributes:
+        root: the folder (absolute).
+        entries: names of its immediate children.
+        audio: up to :data:`PROBE_LIMIT` audio files, as paths relative to ``root``.
+    """
+
+    root: Path
+    entries: tuple[str, ...]
+    audio: tuple[Path, ...]
+
+    def fraction(self, pred: Callable[[Path], bool]) -> float:
+        """Share of sampled audio files for which ``pred(relative_path)`` is true."""
+        if not self.audio:
+            return 0.0
+        return sum(1 for p in self.audio if pred(p)) / len(self.audio)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A corpus layout: how to recognise it and how to list its utterances."""
+
+    name: str
+    layout: str
+    detect: Callable[[Probe], float]
+    scan: Callable[[Path, ScanLog], Iterable[Utterance]]
+
+
+def is_audio(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
+
+
+def iter_audio(root: Path, limit: int | None = None) -> list[Path]:
+    """Audio files under ``root`` (absolute, sorted per folder, hidden entries skipped)."""
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if is_audio(name):
+                out.append(Path(dirpath) / name)
+                if limit is not None and len(out) >= limit:
+                    return out
+    return out
+
+
+def make_probe(root: Path, limit: int = PROBE_LIMIT) -> Probe:
+    entries = tuple(sorted(e.name for e in root.iterdir() if not e.name.startswith(".")))
+    audio = tuple(p.relative_to(root) for p in iter_audio(root, limit))
+    return Probe(root, entries, audio)
+
+
+def match_fraction(probe: Probe, pattern: str, flags: int = 0) -> float:
+    """Share of sampled files whose *name* fully matches the regex ``pattern``."""
+    rx = re.compile(pattern, flags)
+    return probe.fraction(lambda p: rx.fullmatch(p.name) is not None)
+
+
+def try_emotion(label: str) -> str | None:
+    """Canonical emotion for ``label`` or ``None`` when it is not one we model."""
+    try:
+        return normalize_emotion(label)
+    except ConfigError:
+        return None
+
+
+def read_text(path: Path) -> str:
+    """Decode a small text file trying UTF-8, UTF-16 and GB18030 (ESD's Chinese files)."""
+    raw = path.read_bytes()
+    encodings = ("utf-16",) if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ()
+    for enc in (*encodings, "utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", errors="replace")
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    """Rows of a tab- or comma-separated file with a header line."""
+    lines = read_text(path).splitlines()
+    if not lines:
+        return []
+    delim = "\t" if "\t" in lines[0] else ","
+    return [{k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(lines, delimiter=delim)]
+
+
+def gender_code(value: str) -> str:
+    """``"M"``/``"F"``/``"?"`` from spellings like ``m``, ``Male``, ``female``."""
+    v = value.strip().lower()
+    if v in ("m", "male", "man"):
+        return "M"
+    if v in ("f", "female", "woman"):
+        return "F"
+    return "?"
+
+
+def read_speaker_genders(path: Path, id_col: str = "speaker") -> dict[str, str]:
+    """``{speaker: "M"|"F"|"?"}`` from a table with ``speaker`` and ``gender`` columns."""
+    if not path.is_file():
+        return {}
+    rows = read_tsv(path)
+    key = next((c for c in (id_col, "speaker", "id", "ID") if rows and c in rows[0]), None)
+    gcol = next((c for c in ("gender", "sex", "Sex", "Gender") if rows and c in rows[0]), None)
+    if key is None or gcol is None:
+        return {}
+    return {r[key]: gender_code(r[gcol]) for r in rows}
+
+
+def find_upwards(start: Path, names: Iterable[str], levels: int = 2) -> Path | None:
+    """First existing file named one of ``names`` in ``start`` or up to ``levels`` parents."""
+    names = tuple(names)
+    for folder in (start, *list(start.parents)[:levels]):
+        for n in names:
+            if (folder / n).is_file():
+                return folder / n
+    return None

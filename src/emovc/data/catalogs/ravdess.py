@@ -1,0 +1,63 @@
+"""RAVDESS speech: ``Actor_AA/03-01-EE-II-SS-RR-AA.wav`` (original 48 kHz wav or a FLAC copy).
+
+Fields of the file name: modality (03 audio-only), vocal channel (01 speech, 02 song), emotion
+EE, intensity II (01 normal, 02 strong), statement SS, repetition RR, actor AA (odd = male).
+Song files (vocal channel 02) are left out: emovc models speech.
+Livingstone & Russo (2018), PLoS ONE 13(5): e0196391; CC BY-NC-SA 4.0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from emovc.data.catalogs.base import Catalog, Probe, ScanLog, iter_audio, match_fraction
+from emovc.data.manifest import Utterance
+
+EMOTION_CODES = {
+    "01": "neutral", "02": "calm", "03": "happy", "04": "sad",
+    "05": "angry", "06": "fearful", "07": "disgust", "08": "surprised",
+}
+INTENSITY_CODES = {"01": "normal", "02": "strong"}
+STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
+TRAIN_ACTORS = tuple(f"{i:02d}" for i in range(1, 17))
+VALIDATION_ACTORS = ("17", "18", "19", "20")
+TEST_ACTORS = ("21", "22", "23", "24")  # held out: never tune on them
+
+_NAME = r"(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})"
+_RX = re.compile(_NAME + r"\.(?:wav|flac|ogg|mp3)", re.IGNORECASE)
+
+
+def detect(probe: Probe) -> float:
+    return match_fraction(probe, _RX.pattern, re.IGNORECASE)
+
+
+def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
+    for path in iter_audio(root):
+        m = _RX.fullmatch(path.name)
+        if m is None:
+            log.skip("name not in the RAVDESS convention", path)
+            continue
+        modality, channel, emo, inten, stmt, rep, actor = m.groups()
+        if channel != "01":
+            log.skip("song, not speech (vocal channel 02)", path)
+            continue
+        if emo not in EMOTION_CODES or inten not in INTENSITY_CODES or stmt not in STATEMENTS:
+            log.skip("unknown RAVDESS code", path)
+            continue
+        yield Utterance(
+            path=str(path), corpus="ravdess", speaker=actor,
+            gender="M" if int(actor) % 2 else "F",
+            emotion=EMOTION_CODES[emo], intensity=INTENSITY_CODES[inten],
+            text=STATEMENTS[stmt], sentence=stmt, repetition=int(rep), language="en",
+            utt_id=f"ravdess/{actor}/{path.stem}",
+        )
+
+
+CATALOG = Catalog(
+    name="ravdess",
+    layout="RAVDESS: Actor_AA/03-01-EE-II-SS-RR-AA.wav|flac",
+    detect=detect,
+    scan=scan,
+)

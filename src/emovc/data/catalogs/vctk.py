@@ -1,0 +1,94 @@
+"""CSTR VCTK: read speech of ~110 English speakers, no emotion labels.
+
+Accepted layouts:
+
+* VCTK 0.80: ``wav48/p225/p225_001.wav`` + ``txt/p225/p225_001.txt`` + ``speaker-info.txt``,
+* VCTK 0.92: ``wav48_silence_trimmed/p225/p225_001_mic1.flac`` (mic2 copies are left out),
+* the compact copy used by emovc's dev data: ``p225/p225_003.flac`` + ``transcripts.tsv``
+  (speaker, utt_id, path, text) + ``speakers.tsv`` (speaker, age, gender, ...).
+
+The sentence id is the utterance number (after p225_024 VCTK prompts are per speaker, so
+equal ids are only guaranteed parallel for the shared rainbow/elicitation paragraphs).
+Yamagishi et al. (2019), CC BY 4.0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from emovc.data.catalogs.base import (
+    Catalog,
+    Probe,
+    ScanLog,
+    find_upwards,
+    gender_code,
+    iter_audio,
+    match_fraction,
+    read_speaker_genders,
+    read_text,
+    read_tsv,
+)
+from emovc.data.manifest import Utterance
+
+_RX = re.compile(r"((?:p\d{3})|s5)_(\d{3})(?:_(mic[12]))?\.(?:wav|flac)", re.IGNORECASE)
+
+
+def detect(probe: Probe) -> float:
+    return match_fraction(probe, _RX.pattern, re.IGNORECASE)
+
+
+def _speaker_info(root: Path) -> dict[str, str]:
+    """Genders from ``speakers.tsv`` or VCTK's whitespace-separated ``speaker-info.txt``."""
+    tsv = find_upwards(root, ["speakers.tsv"])
+    if tsv is not None:
+        return read_speaker_genders(tsv)
+    info = find_upwards(root, ["speaker-info.txt"])
+    out: dict[str, str] = {}
+    if info is not None:
+        for line in read_text(info).splitlines()[1:]:
+            cols = line.split()
+            if len(cols) >= 3:
+                spk = cols[0] if cols[0].startswith(("p", "s")) else f"p{cols[0]}"
+                out[spk] = gender_code(cols[2])
+    return out
+
+
+def _transcripts(root: Path) -> tuple[dict[str, str], Path | None]:
+    """``({utt_id: text}, txt_dir)`` from ``transcripts.tsv`` and/or a ``txt/`` folder."""
+    tsv = find_upwards(root, ["transcripts.tsv"])
+    texts = {r["utt_id"]: r.get("text", "") for r in read_tsv(tsv)} if tsv else {}
+    txt_dir = next((d / "txt" for d in (root, *list(root.parents)[:2])
+                    if (d / "txt").is_dir()), None)
+    return texts, txt_dir
+
+
+def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
+    genders = _speaker_info(root)
+    texts, txt_dir = _transcripts(root)
+    for path in iter_audio(root):
+        m = _RX.fullmatch(path.name)
+        if m is None:
+            log.skip("name not in the VCTK convention", path)
+            continue
+        speaker, number, mic = m.group(1).lower(), m.group(2), (m.group(3) or "").lower()
+        if mic == "mic2":
+            log.skip("second microphone copy (mic2)", path)
+            continue
+        stem = f"{speaker}_{number}"
+        text = texts.get(stem, "")
+        if not text and txt_dir is not None and (txt_dir / speaker / f"{stem}.txt").is_file():
+            text = read_text(txt_dir / speaker / f"{stem}.txt").strip()
+        yield Utterance(
+            path=str(path), corpus="vctk", speaker=speaker, gender=genders.get(speaker, "?"),
+            text=text, sentence=number, language="en", utt_id=f"vctk/{speaker}/{stem}",
+        )
+
+
+CATALOG = Catalog(
+    name="vctk",
+    layout="VCTK: wav48*/p225/p225_001[_mic1].wav|flac + txt/ (or p225/*.flac + transcripts.tsv)",
+    detect=detect,
+    scan=scan,
+)

@@ -1,0 +1,278 @@
+"""Utterance records and manifests: the common currency of every corpus catalog.
+
+A :class:`Manifest` is an immutable, list-like collection of :class:`Utterance` rows with
+unique ``utt_id``. It round-trips through CSV (one row per utterance, columns =
+:data:`COLUMNS`) so that a catalogued corpus can be inspected, edited and reloaded.
+
+>>> m = Manifest([Utterance("/a.wav", "demo", "s1", "F", "sad", utt_id="demo/s1/a")])
+>>> m.speakers(), m.emotions()
+(['s1'], ['sad'])
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import overload
+
+from emovc.data.emotions import EMOTIONS
+from emovc.errors import EmovcError
+
+GENDERS = ("M", "F", "?")
+INTENSITIES = ("normal", "strong", "")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One audio file of a corpus and what is known about it.
+
+    Attributes:
+        path: absolute path of the audio file.
+        corpus: catalog name (``"ravdess"``, ``"vctk"``, ...).
+        speaker: speaker id as the corpus spells it (``"01"``, ``"p225"``).
+        gender: ``"M"``, ``"F"`` or ``"?"`` when unknown.
+        emotion: canonical emotion (:data:`emovc.data.emotions.EMOTIONS`), ``""`` if unlabeled.
+        intensity: ``"normal"``, ``"strong"`` or ``""`` when the corpus does not say.
+        text: orthographic transcript, ``""`` if unknown.
+        duration: length in seconds, read from the file header.
+        utt_id: stable unique id ``corpus/speaker/stem``; derived from the other fields
+            when left empty.
+        sentence: corpus sentence id (RAVDESS statement ``"01"``), ``""`` if none; two
+            utterances with the same sentence id say the same words.
+        repetition: take number for repeated recordings (RAVDESS 1 or 2), ``None`` if none.
+        language: ISO 639-1 code when known (``"en"``, ``"zh"``), else ``""``.
+    """
+
+    path: str
+    corpus: str
+    speaker: str
+    gender: str = "?"
+    emotion: str = ""
+    intensity: str = ""
+    text: str = ""
+    duration: float = 0.0
+    utt_id: str = ""
+    sentence: str = ""
+    repetition: int | None = None
+    language: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.utt_id:
+            default_id = f"{self.corpus}/{self.speaker}/{Path(self.path).stem}"
+            object.__setattr__(self, "utt_id", default_id)
+        if self.gender not in GENDERS:
+            raise EmovcError(f"bad gender {self.gender!r} for {self.utt_id}; use one of M, F, ?")
+        if self.emotion and self.emotion not in EMOTIONS:
+            raise EmovcError(f"non-canonical emotion {self.emotion!r} for {self.utt_id}; "
+                             f"valid: {', '.join(EMOTIONS)} or empty")
+        if self.intensity not in INTENSITIES:
+            raise EmovcError(f"bad intensity {self.intensity!r} for {self.utt_id}; "
+                             "use normal, strong or empty")
+
+    def to_row(self) -> dict[str, str]:
+        """CSV row (all values as strings; ``None`` → ``""``)."""
+        row = asdict(self)
+        row["repetition"] = "" if self.repetition is None else str(self.repetition)
+        row["duration"] = f"{self.duration:.4f}"
+        return {k: str(v) for k, v in row.items()}
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> Utterance:
+        """Inverse of :meth:`to_row`; missing optional columns take their defaults."""
+        kw: dict[str, object] = {k: row[k] for k in COLUMNS if k in row and row[k] is not None}
+        kw["duration"] = float(kw.get("duration") or 0.0)
+        rep = kw.get("repetition")
+        kw["repetition"] = int(rep) if rep not in (None, "") else None
+        return cls(**kw)  # type: ignore[arg-type]
+
+
+COLUMNS: tuple[str, ...] = (
+    "utt_id", "path", "corpus", "speaker", "gender", "emotion", "intensity", "text",
+    "duration", "sentence", "repetition", "language",
+)
+_REQUIRED = ("path", "corpus", "speaker")
+assert set(COLUMNS) == {f.name for f in fields(Utterance)}
+
+
+class Manifest(Sequence[Utterance]):
+    """An ordered, immutable collection of utterances with unique ``utt_id``.
+
+    Supports ``len``, indexing, slicing (returns a Manifest), iteration, ``+`` and lookup by
+    id (``m.get(utt_id)``). Filtering methods return new manifests.
+    """
+
+    def __init__(self, utterances: Iterable[Utterance] = ()) -> None:
+        self._items: tuple[Utterance, ...] = tuple(utterances)
+        self._index = {u.utt_id: i for i, u in enumerate(self._items)}
+        if len(self._index) != len(self._items):
+            seen: set[str] = set()
+            for u in self._items:
+                if u.utt_id in seen:
+                    raise EmovcError(f"duplicate utterance id {u.utt_id!r} in manifest")
+                seen.add(u.utt_id)
+
+    # --- sequence protocol -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> Utterance: ...
+    @overload
+    def __getitem__(self, i: slice) -> Manifest: ...
+
+    def __getitem__(self, i: int | slice) -> Utterance | Manifest:
+        if isinstance(i, slice):
+            return Manifest(self._items[i])
+        return self._items[i]
+
+    def __iter__(self) -> Iterator[Utterance]:
+        return iter(self._items)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return item in self._index
+        return isinstance(item, Utterance) and self._index.get(item.utt_id) is not None
+
+    def __add__(self, other: Iterable[Utterance]) -> Manifest:
+        return Manifest((*self._items, *other))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Manifest) and self._items == other._items
+
+    def __repr__(self) -> str:
+        return (f"Manifest({len(self)} utterances, {len(self.speakers())} speakers, "
+                f"{self.total_duration() / 3600:.2f} h)")
+
+    def get(self, utt_id: str) -> Utterance:
+        """The utterance with id ``utt_id``; raises EmovcError if absent."""
+        try:
+            return self._items[self._index[utt_id]]
+        except KeyError:
+            raise EmovcError(f"unknown utterance id {utt_id!r}") from None
+
+    # --- queries -----------------------------------------------------------------------
+    def speakers(self) -> list[str]:
+        """Sorted distinct speaker ids."""
+        return sorted({u.speaker for u in self._items})
+
+    def emotions(self) -> list[str]:
+        """Distinct emotions in canonical order (unlabeled ``""`` excluded)."""
+        present = {u.emotion for u in self._items}
+        return [e for e in EMOTIONS if e in present]
+
+    def corpora(self) -> list[str]:
+        return sorted({u.corpus for u in self._items})
+
+    def total_duration(self) -> float:
+        """Sum of durations in seconds."""
+        return float(sum(u.duration for u in self._items))
+
+    def filter(self, speakers: Iterable[str] | None = None, emotions: Iterable[str] | None = None,
+               corpus: str | Iterable[str] | None = None,
+               where: Callable[[Utterance], bool] | None = None) -> Manifest:
+        """Utterances matching every given criterion (``None`` = no constraint).
+
+        Emotions are canonical names; ``""`` selects unlabeled utterances.
+        """
+        spk = None if speakers is None else set(speakers)
+        emo = None if emotions is None else set(emotions)
+        corp = None if corpus is None else ({corpus} if isinstance(corpus, str) else set(corpus))
+        return Manifest(u for u in self._items
+                        if (spk is None or u.speaker in spk)
+                        and (emo is None or u.emotion in emo)
+                        and (corp is None or u.corpus in corp)
+                        and (where is None or where(u)))
+
+    def exclude_speakers(self, speakers: Iterable[str]) -> Manifest:
+        drop = set(speakers)
+        return Manifest(u for u in self._items if u.speaker not in drop)
+
+    def group_by(self, *keys: str) -> dict[object, Manifest]:
+        """Split into sub-manifests by one or more :data:`COLUMNS`.
+
+        With one key the dict keys are the values (``{"01": Manifest, ...}``); with several
+        they are tuples. Groups keep the manifest order and are sorted by key.
+        """
+        if not keys:
+            raise EmovcError("group_by needs at least one column")
+        bad = [k for k in keys if k not in COLUMNS]
+        if bad:
+            raise EmovcError(f"unknown manifest column {bad[0]!r}; valid: {', '.join(COLUMNS)}")
+        groups: dict[object, list[Utterance]] = {}
+        for u in self._items:
+            k = tuple(getattr(u, c) for c in keys)
+            groups.setdefault(k[0] if len(keys) == 1 else k, []).append(u)
+        return {k: Manifest(v) for k, v in sorted(groups.items(), key=lambda kv: _sort_key(kv[0]))}
+
+    def counts(self, *keys: str) -> dict[object, int]:
+        """Number of utterances per value of ``keys`` (see :meth:`group_by`)."""
+        return {k: len(v) for k, v in self.group_by(*keys).items()}
+
+    def describe(self, max_speakers: int = 40) -> str:
+        """Human-readable summary: totals, then utterances per speaker × emotion."""
+        genders = {u.speaker: u.gender for u in self._items}
+        g = {k: sum(1 for v in genders.values() if v == k) for k in GENDERS}
+        lines = [f"{', '.join(self.corpora())}: {len(self)} utterances, {len(genders)} speakers "
+                 f"({g['F']} F, {g['M']} M, {g['?']} ?), {self.total_duration() / 3600:.2f} h"]
+        emos = self.emotions() + ([""] if any(not u.emotion for u in self._items) else [])
+        cols = [e or "(none)" for e in emos]
+        by = self.counts("speaker", "emotion")
+        width = max([7, *(len(s) for s in genders)])
+        lines.append(f"{'speaker':<{width}} {' '.join(f'{c:>9}' for c in cols)} {'total':>7}")
+        for spk in self.speakers()[:max_speakers]:
+            row = [by.get((spk, e), 0) for e in emos]
+            lines.append(f"{spk:<{width}} {' '.join(f'{n:>9}' for n in row)} {sum(row):>7}")
+        if len(genders) > max_speakers:
+            lines.append(f"... {len(genders) - max_speakers} more speakers")
+        totals = [sum(1 for u in self._items if u.emotion == e) for e in emos]
+        lines.append(f"{'total':<{width}} {' '.join(f'{n:>9}' for n in totals)} {len(self):>7}")
+        return "\n".join(lines)
+
+    def replace_paths(self, fn: Callable[[str], str]) -> Manifest:
+        """Copy with every path mapped through ``fn`` (e.g. moving a corpus)."""
+        return Manifest(replace(u, path=fn(u.path)) for u in self._items)
+
+    # --- CSV ---------------------------------------------------------------------------
+    def to_csv(self, path: str | os.PathLike, *, force: bool = True) -> Path:
+        """Write the manifest as UTF-8 CSV atomically (tmp file + rename); returns the path.
+
+        Raises:
+            EmovcError: ``force`` is false and ``path`` exists.
+        """
+        p = Path(path)
+        if p.exists() and not force:
+            raise EmovcError(f"output exists: {p} (use --force to overwrite)")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=COLUMNS)
+                writer.writeheader()
+                writer.writerows(u.to_row() for u in self._items)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return p
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike) -> Manifest:
+        """Read a CSV written by :meth:`to_csv` (extra columns are ignored)."""
+        p = Path(path)
+        if not p.is_file():
+            raise EmovcError(f"manifest not found: {p}")
+        with open(p, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
+            if missing:
+                raise EmovcError(f"not an emovc manifest: {p} (missing column {missing[0]!r})")
+            return cls(Utterance.from_row(row) for row in reader)
+
+
+def _sort_key(key: object) -> tuple:
+    items = key if isinstance(key, tuple) else (key,)
+    return tuple((x is None, str(x)) for x in items)

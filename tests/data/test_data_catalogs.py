@@ -1,0 +1,226 @@
+"""Corpus catalogs on tiny fake trees: parsing, auto-detection, skipped-file accounting."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from emovc.data.catalogs import (
+    CATALOGS,
+    CatalogWarning,
+    catalog_corpus,
+    detect_corpus,
+    scan_corpus,
+)
+from emovc.errors import EmovcError
+
+
+def _by_id(manifest):
+    return {u.utt_id: u for u in manifest}
+
+
+def test_ravdess_fields_and_song_skipped(tmp_path, make_tree):
+    make_tree(tmp_path, [
+        "Actor_01/03-01-05-02-01-02-01.flac",   # angry strong, statement 1, rep 2, male
+        "Actor_02/03-01-01-01-02-01-02.wav",    # neutral normal, statement 2, female
+        "Actor_02/03-02-03-01-01-01-02.wav",    # song → skipped
+    ])
+    assert detect_corpus(tmp_path) == "ravdess"
+    m, log = scan_corpus(tmp_path)
+    u = _by_id(m)["ravdess/01/03-01-05-02-01-02-01"]
+    assert (u.speaker, u.gender, u.emotion, u.intensity) == ("01", "M", "angry", "strong")
+    assert (u.sentence, u.repetition, u.text) == ("01", 2, "Kids are talking by the door")
+    assert u.path == str(tmp_path / "Actor_01/03-01-05-02-01-02-01.flac")
+    assert u.duration == pytest.approx(0.25, abs=1e-3)
+    v = _by_id(m)["ravdess/02/03-01-01-01-02-01-02"]
+    assert (v.gender, v.emotion, v.text) == ("F", "neutral", "Dogs are sitting by the door")
+    assert len(m) == 2 and log.n_skipped == 1
+    assert "song" in next(iter(log.skipped))
+
+
+def test_esd_with_split_folders_and_transcripts(tmp_path, make_tree):
+    make_tree(tmp_path, [
+        "0011/Angry/train/0011_000351.wav",
+        "0011/Neutral/test/0011_000001.wav",
+        "0003/Surprise/0003_001401.wav",
+    ])
+    (tmp_path / "0011/0011.txt").write_text(
+        "0011_000001\tThe nine the eggs.\tNeutral\n0011_000351\tThe nine the eggs.\tAngry\n")
+    (tmp_path / "0003/0003.txt").write_bytes("0003_001401\t打远一看\t惊喜\n".encode("gb18030"))
+    assert detect_corpus(tmp_path) == "esd"
+    m = _by_id(catalog_corpus(tmp_path))
+    a = m["esd/0011/0011_000351"]
+    assert (a.emotion, a.gender, a.language, a.text) == ("angry", "M", "en", "The nine the eggs.")
+    assert a.sentence == m["esd/0011/0011_000001"].sentence == "001"  # parallel sentences
+    s = m["esd/0003/0003_001401"]
+    assert (s.emotion, s.gender, s.language, s.text) == ("surprised", "F", "zh", "打远一看")
+
+
+def test_cremad_demographics_and_levels(tmp_path, make_tree):
+    make_tree(tmp_path / "AudioWAV", ["1001_DFA_ANG_XX.wav", "1002_IEO_HAP_HI.wav",
+                                      "1002_IEO_SAD_LO.wav"])
+    (tmp_path / "VideoDemographics.csv").write_text(
+        "ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n"
+        "1002,21,Female,Caucasian,Not Hispanic\n")
+    root = tmp_path / "AudioWAV"
+    assert detect_corpus(root) == "cremad"
+    m = _by_id(catalog_corpus(root))
+    u = m["cremad/1001/1001_DFA_ANG_XX"]
+    assert (u.gender, u.emotion, u.intensity, u.text) == ("M", "angry", "", "Don't forget a jacket")
+    assert m["cremad/1002/1002_IEO_HAP_HI"].intensity == "strong"
+    assert m["cremad/1002/1002_IEO_SAD_LO"].gender == "F"
+
+
+def test_cremad_without_demographics_has_unknown_gender(tmp_path, make_tree):
+    make_tree(tmp_path, ["1001_DFA_NEU_XX.wav"])
+    assert catalog_corpus(tmp_path)[0].gender == "?"
+
+
+def test_tess_pleasant_surprise(tmp_path, make_tree):
+    make_tree(tmp_path, ["OAF_angry/OAF_back_angry.wav", "YAF_pleasant_surprised/YAF_bath_ps.wav",
+                         "OAF_Fear/OAF_back_fear.wav"])
+    assert detect_corpus(tmp_path) == "tess"
+    m = _by_id(catalog_corpus(tmp_path))
+    ps = m["tess/YAF/YAF_bath_ps"]
+    assert (ps.emotion, ps.gender, ps.text, ps.sentence) == ("surprised", "F", "Say the word bath",
+                                                             "bath")
+    assert m["tess/OAF/OAF_back_fear"].emotion == "fearful"
+
+
+def test_emovdb_maps_amused_and_leaves_sleepy_out(tmp_path, make_tree):
+    make_tree(tmp_path, ["bea_Amused/amused_1-15_0001.wav", "josh_Sleepy/sleepiness_1-28_0001.wav",
+                         "sam_Disgusted/disgust_1-28_0002.wav", "jenie_Angry/anger_1-28_0002.wav"])
+    (tmp_path / "cmuarctic.data").write_text('( arctic_a0001 "Author of the danger trail." )\n')
+    assert detect_corpus(tmp_path) == "emovdb"
+    with pytest.warns(CatalogWarning, match="1 file"):
+        m = _by_id(catalog_corpus(tmp_path))
+    assert set(m) == {"emovdb/bea/amused_1-15_0001", "emovdb/sam/disgust_1-28_0002",
+                      "emovdb/jenie/anger_1-28_0002"}
+    a = m["emovdb/bea/amused_1-15_0001"]
+    assert (a.emotion, a.gender, a.text, a.sentence) == ("happy", "F",
+                                                         "Author of the danger trail.", "a0001")
+    assert m["emovdb/sam/disgust_1-28_0002"].gender == "M"
+
+
+def test_savee_nested_and_flat(tmp_path, make_tree):
+    nested = make_tree(tmp_path / "nested", ["DC/a01.wav", "DC/sa03.wav", "KL/su15.wav",
+                                             "KL/n30.wav"])
+    assert detect_corpus(nested) == "savee"
+    m = _by_id(catalog_corpus(nested))
+    assert m["savee/DC/sa03"].emotion == "sad" and m["savee/KL/su15"].emotion == "surprised"
+    assert m["savee/DC/a01"].emotion == "angry" and m["savee/KL/n30"].gender == "M"
+    flat = make_tree(tmp_path / "flat", ["JE_h01.wav", "JK_f02.wav"])
+    m2 = _by_id(catalog_corpus(flat))
+    assert m2["savee/JE/h01"].emotion == "happy" and m2["savee/JK/f02"].emotion == "fearful"
+
+
+def test_vctk_release_layout(tmp_path, make_tree):
+    make_tree(tmp_path, ["wav48_silence_trimmed/p225/p225_001_mic1.flac",
+                         "wav48_silence_trimmed/p225/p225_001_mic2.flac",
+                         "wav48_silence_trimmed/p226/p226_002_mic1.flac"])
+    (tmp_path / "txt/p225").mkdir(parents=True)
+    (tmp_path / "txt/p225/p225_001.txt").write_text("Please call Stella.\n")
+    (tmp_path / "speaker-info.txt").write_text(
+        "ID  AGE  GENDER  ACCENTS  REGION COMMENTS\np225  23  F    English    Southern  England\n"
+        "p226  22  M    English    Surrey\n")
+    root = tmp_path / "wav48_silence_trimmed"
+    assert detect_corpus(root) == "vctk"
+    m, log = scan_corpus(root)
+    u = _by_id(m)
+    assert set(u) == {"vctk/p225/p225_001", "vctk/p226/p226_002"}
+    assert (u["vctk/p225/p225_001"].text, u["vctk/p225/p225_001"].gender) == (
+        "Please call Stella.", "F")
+    assert u["vctk/p226/p226_002"].gender == "M" and u["vctk/p226/p226_002"].emotion == ""
+    assert log.n_skipped == 1 and "mic2" in next(iter(log.skipped))
+
+
+def test_vctk_compact_tsv_layout(tmp_path, make_tree):
+    make_tree(tmp_path, ["p225/p225_003.flac", "p227/p227_003.flac"])
+    (tmp_path / "transcripts.tsv").write_text(
+        "speaker\tutt_id\tpath\ttext\np225\tp225_003\tp225/p225_003.wav\tSix spoons.\n"
+        "p227\tp227_003\tp227/p227_003.wav\tSix spoons.\n")
+    (tmp_path / "speakers.tsv").write_text(
+        "speaker\tage\tgender\taccent\tregion\np225\t23\tF\tEnglish\tS\np227\t38\tM\tEnglish\tC\n")
+    m = _by_id(catalog_corpus(tmp_path))
+    assert m["vctk/p227/p227_003"].gender == "M"
+    assert m["vctk/p225/p225_003"].text == "Six spoons."
+    assert m["vctk/p225/p225_003"].sentence == m["vctk/p227/p227_003"].sentence
+
+
+def test_librispeech_release_layout(tmp_path, make_tree):
+    make_tree(tmp_path, ["train-clean-100/103/1240/103-1240-0000.flac",
+                         "train-clean-100/1034/121119/1034-121119-0001.flac"])
+    (tmp_path / "train-clean-100/103/1240/103-1240.trans.txt").write_text(
+        "103-1240-0000 CHAPTER ONE MISSUS RACHEL LYNDE IS SURPRISED\n")
+    (tmp_path / "SPEAKERS.TXT").write_text(
+        "; ID |SEX| SUBSET | MINUTES | NAME\n103 | F | train-clean-100 | 25.19 | Karen\n"
+        "1034 | M | train-clean-100 | 25.1 | Kevin\n")
+    root = tmp_path / "train-clean-100"
+    assert detect_corpus(root) == "librispeech"
+    m = _by_id(catalog_corpus(root))
+    u = m["librispeech/103/103-1240-0000"]
+    assert (u.gender, u.text, u.sentence) == ("F", "CHAPTER ONE MISSUS RACHEL LYNDE IS SURPRISED",
+                                              "1240-0000")
+    assert m["librispeech/1034/1034-121119-0001"].gender == "M"
+
+
+def test_librispeech_flat_clips_layout(tmp_path, make_tree):
+    make_tree(tmp_path, ["103-1240-0000.flac", "1040-133433-0000.flac"])
+    (tmp_path / "speakers.tsv").write_text(
+        "file\tspeaker\tgender\tsubset\tname\n103-1240-0000.flac\t103\tF\ttrain-clean-100\tK\n"
+        "1040-133433-0000.flac\t1040\tM\ttrain-clean-100\tJ\n")
+    m = catalog_corpus(tmp_path)
+    assert {(u.speaker, u.gender) for u in m} == {("103", "F"), ("1040", "M")}
+
+
+def test_generic_folders_both_depths(tmp_path, make_tree):
+    flat = make_tree(tmp_path / "flat", ["Anger/x1.wav", "happiness/x1.wav", "sad/x2.flac",
+                                         "bored/x3.wav"])
+    assert detect_corpus(flat) == "folders"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = _by_id(catalog_corpus(flat))
+    assert any("unknown emotion folder 'bored'" in str(w.message) for w in caught)
+    assert set(m) == {"folders/unknown/Anger/x1", "folders/unknown/happiness/x1",
+                      "folders/unknown/sad/x2"}
+    assert m["folders/unknown/happiness/x1"].emotion == "happy"
+    nested = make_tree(tmp_path / "nested", ["alice/angry/1.wav", "bob/sad/1.wav"])
+    (nested / "speakers.tsv").write_text("speaker\tgender\nalice\tF\n")
+    m2 = _by_id(catalog_corpus(nested))
+    assert m2["folders/alice/angry/1"].gender == "F" and m2["folders/bob/sad/1"].gender == "?"
+
+
+def test_forced_corpus_and_unknown_name(tmp_path, make_tree):
+    make_tree(tmp_path, ["angry/03-01-05-01-01-01-01.wav"])
+    assert detect_corpus(tmp_path) == "ravdess"  # file names beat the generic layout
+    assert catalog_corpus(tmp_path, "folders")[0].emotion == "angry"
+    with pytest.raises(EmovcError, match="valid choices: auto, ravdess"):
+        scan_corpus(tmp_path, "emodb")
+
+
+def test_bad_folders_raise_one_line_errors(tmp_path, make_tree):
+    with pytest.raises(EmovcError, match="not found"):
+        detect_corpus(tmp_path / "missing")
+    with pytest.raises(EmovcError, match="no audio files"):
+        scan_corpus(tmp_path)
+    make_tree(tmp_path, ["recordings/take_one.wav", "recordings/take_two.wav"])
+    with pytest.raises(EmovcError) as exc:
+        scan_corpus(tmp_path)
+    msg = str(exc.value)
+    assert "unknown corpus layout" in msg and "\n" not in msg
+    assert all(name in msg for name in ("RAVDESS", "ESD", "VCTK", "LibriSpeech", "folders"))
+
+
+def test_unreadable_file_is_counted_not_dropped(tmp_path, make_tree):
+    make_tree(tmp_path, ["Actor_01/03-01-05-01-01-01-01.wav"])
+    (tmp_path / "Actor_01/03-01-05-01-01-02-01.wav").write_bytes(b"not audio at all")
+    m, log = scan_corpus(tmp_path)
+    assert len(m) == 1 and log.skipped == {
+        "unreadable audio header": [str(tmp_path / "Actor_01/03-01-05-01-01-02-01.wav")]}
+
+
+def test_every_catalog_is_registered_with_a_layout():
+    assert set(CATALOGS) == {"ravdess", "esd", "cremad", "tess", "emovdb", "savee", "vctk",
+                             "librispeech", "folders"}
+    assert all(c.layout for c in CATALOGS.values())

@@ -1,0 +1,68 @@
+"""``emovc catalog`` / ``emovc prepare`` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+
+import emovc.cli.main as cli_main
+from emovc.audio import save_audio
+from emovc.data.manifest import Manifest
+from emovc.data.synthetic import synthesize
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    """Run ``emovc <args>`` with only the data commands registered; returns (rc, out, err)."""
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ["emovc.cli.data_cmds"])
+    monkeypatch.setattr(cli_main, "app", typer.Typer(add_completion=False,
+                                                      pretty_exceptions_enable=False))
+
+    def _run(*args: str):
+        rc = cli_main.main([str(a) for a in args])
+        out = capsys.readouterr()
+        return rc, out.out, out.err
+
+    return _run
+
+
+@pytest.fixture
+def tree(tmp_path):
+    wav = synthesize(duration=1.0, seed=0)
+    for name in ("Actor_01/03-01-05-01-01-01-01.wav", "Actor_02/03-01-04-02-01-01-02.wav"):
+        save_audio(tmp_path / "corpus" / name, wav, 16000)
+    return tmp_path / "corpus"
+
+
+def test_catalog_prints_counts_and_writes_manifest(run, tree, tmp_path):
+    rc, out, _ = run("catalog", tree, "-o", tmp_path / "m.csv")
+    assert rc == 0
+    assert "ravdess: 2 utterances, 2 speakers (1 F, 1 M, 0 ?)" in out
+    assert [u.utt_id for u in Manifest.from_csv(tmp_path / "m.csv")] == [
+        "ravdess/01/03-01-05-01-01-01-01", "ravdess/02/03-01-04-02-01-01-02"]
+    rc, _, err = run("catalog", tree, "-o", tmp_path / "m.csv")
+    assert rc == 2 and "output exists" in err
+
+
+def test_prepare_writes_cache(run, tree, tmp_path):
+    rc, out, err = run("prepare", tree, "--cache-dir", tmp_path / "c", "--features", "mel",
+                       "--workers", "1", "-q")
+    assert rc == 0, err
+    assert "2 computed" in out and "mel: " in out
+    assert len(list((tmp_path / "c/ravdess").glob("mel-*/*.npz"))) == 2
+
+
+@pytest.mark.parametrize("args, msg", [
+    (("catalog", "{tmp}/missing"), "corpus folder not found"),
+    (("catalog", "{tmp}/empty"), "no audio files"),
+    (("prepare", "{tmp}/empty", "--cache-dir", "{tmp}/c"), "no audio files"),
+    (("prepare", "{tree}", "--corpus", "emodb", "--cache-dir", "{tmp}/c"), "unknown corpus"),
+    (("prepare", "{tree}", "--features", "mfcc", "--cache-dir", "{tmp}/c"), "feature set"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(run, tree, tmp_path, args, msg):
+    (tmp_path / "empty").mkdir()
+    argv = [a.format(tmp=tmp_path, tree=tree) for a in args]
+    rc, out, err = run(*argv)
+    assert rc == 2 and err.startswith("emovc: error: ") and msg in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "c").exists()

@@ -1,0 +1,205 @@
+"""Feature preparation and cache: arrays, keys, resumability, atomicity, failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import emovc.data.cache as cache_mod
+from emovc.audio import save_audio
+from emovc.data.cache import PreparedCorpus, cache_key, default_cache_dir, safe_name, write_npz
+from emovc.data.prepare import (
+    MelConfig,
+    PreprocessConfig,
+    parse_feature_sets,
+    prepare_corpus,
+    preprocess_waveform,
+)
+from emovc.data.synthetic import EMOTION_VOICES, synthesize
+from emovc.errors import ConfigError, EmovcError
+from emovc.features.world import WorldConfig
+
+SR = 16000
+NAMES = ["03-01-05-01-01-01-01", "03-01-04-01-01-01-01", "03-01-01-01-02-01-02"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A 3-clip RAVDESS-like tree (1.2 s synthetic clips) + one too-short + one silent clip."""
+    root = tmp_path_factory.mktemp("ravdess")
+    for i, name in enumerate(NAMES):
+        actor = name[-2:]
+        wav = synthesize(EMOTION_VOICES["neutral"], duration=1.2, sr=SR, seed=i)
+        save_audio(root / f"Actor_{actor}/{name}.wav", wav, SR)
+    save_audio(root / "Actor_01/03-01-05-02-02-02-01.wav",
+               synthesize(duration=0.3, sr=SR, seed=7), SR)  # too short after trimming
+    save_audio(root / "Actor_02/03-01-05-02-02-02-02.wav", np.zeros(SR, np.float32), SR)
+    return root
+
+
+@pytest.fixture(scope="module")
+def prepared(corpus, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return prepare_corpus(corpus, cache_dir=cache, features="world,mel", workers=1,
+                          progress=False)
+
+
+def test_arrays_shapes_and_values(prepared):
+    assert prepared.root.name == "ravdess" and len(prepared) == 3
+    d = prepared.load("ravdess/01/03-01-05-01-01-01-01")
+    start, end = d["trim"]
+    # synthetic clips have 0.15 s of near-silence at each end; 50 ms padding is kept
+    assert 0.05 * SR < start < 0.15 * SR and 1.05 * SR < end < 1.15 * SR
+    cfg = WorldConfig()
+    t = cfg.n_frames(end - start)
+    assert d["f0"].shape == (t,) and d["mcep"].shape == (t, 36) and d["coded_ap"].shape == (t, 1)
+    assert d["lf0"].shape == d["vuv"].shape == (t,) and d["vuv"].dtype == bool
+    assert d["mcep"].dtype == np.float32
+    voiced = d["f0"][d["vuv"]]
+    assert voiced.size > t // 3 and 100 < np.median(voiced) < 145  # synthetic voice: 120 Hz
+    np.testing.assert_allclose(d["lf0"][d["vuv"]], np.log(voiced), rtol=1e-5)
+    assert d["mel"].shape == (80, 1 + (end - start) // 256)
+
+
+def test_failures_are_reported_and_excluded(prepared):
+    rep = prepared.report
+    assert (rep.n_utterances, rep.n_computed, rep.n_cached, len(rep.failures)) == (5, 3, 0, 2)
+    reasons = {u: r for u, _, r in rep.failures}
+    assert "too short" in reasons["ravdess/01/03-01-05-02-02-02-01"]
+    assert "ravdess/02/03-01-05-02-02-02-02" in reasons
+    tsv = (prepared.root / "failures.tsv").read_text().splitlines()
+    assert len(tsv) == 3 and tsv[0] == "utt_id\tpath\treason"
+    assert len(PreparedCorpus.open(prepared.root.parent, "ravdess").manifest) == 3
+    assert any("2 failed" in line for line in rep.summary())
+
+
+def test_reopen_without_recomputing(prepared):
+    pc = PreparedCorpus.open(prepared.root.parent, "ravdess", "world")
+    assert pc.feature_sets == ["world"] and len(pc) == 3
+    a = pc.load(pc.manifest[0])
+    b = prepared.load(pc.manifest[0])
+    assert set(a) == {"f0", "mcep", "coded_ap", "lf0", "vuv", "trim"}
+    np.testing.assert_array_equal(a["mcep"], b["mcep"])
+    assert pc.world_config() == WorldConfig()
+    pc.check_config("world", WorldConfig().to_dict())
+    with pytest.raises(ConfigError, match="frame_period"):
+        pc.check_config("world", WorldConfig(frame_period=10.0).to_dict())
+    assert pc.preprocess_config() == PreprocessConfig().to_dict()
+    with pytest.raises(EmovcError, match="no valid cached"):
+        pc.load("ravdess/01/03-01-05-02-02-02-01")  # the failed clip has no file
+
+
+def test_resume_recomputes_only_missing_or_corrupt(corpus, prepared):
+    world = prepared.dirs["world"]
+    files = sorted(world.glob("*.npz"))
+    files[0].unlink()
+    files[1].write_bytes(files[1].read_bytes()[:100])  # truncated, like a copy cut short
+    kept_mtime = files[2].stat().st_mtime_ns
+    again = prepare_corpus(corpus, cache_dir=prepared.root.parent, features="world,mel",
+                           workers=1, progress=False)
+    assert (again.report.n_computed, again.report.n_cached) == (2, 1)
+    assert files[2].stat().st_mtime_ns == kept_mtime
+    assert again.load(again.manifest[1])["mcep"].shape[1] == 36
+    forced = prepare_corpus(corpus, cache_dir=prepared.root.parent, features="mel", workers=1,
+                            progress=False, force=True)
+    assert forced.report.n_computed == 3
+
+
+def test_settings_change_the_cache_key(corpus, prepared, monkeypatch):
+    pp = PreprocessConfig().to_dict()
+    base = cache_key("world", WorldConfig().to_dict(), pp)
+    assert base == cache_key("world", WorldConfig().to_dict(), dict(pp))
+    assert base != cache_key("world", WorldConfig(frame_period=10.0).to_dict(), pp)
+    assert base != cache_key("world", WorldConfig().to_dict(),
+                             PreprocessConfig(loudness_dbfs=-20.0).to_dict())
+    monkeypatch.setattr(cache_mod, "CACHE_VERSION", cache_mod.CACHE_VERSION + 1)
+    assert base != cache_key("world", WorldConfig().to_dict(), pp)
+    monkeypatch.undo()
+    other = prepare_corpus(corpus, cache_dir=prepared.root.parent, features="mel",
+                           configs={"mel": MelConfig(n_mels=40)}, workers=1, progress=False)
+    assert other.dirs["mel"] != prepared.dirs["mel"] and other.report.n_computed == 3
+    assert other.load(other.manifest[0])["mel"].shape[0] == 40
+    # two mel configurations now: open() picks the default one unless a key is given
+    assert PreparedCorpus.open(prepared.root.parent, "ravdess", "mel").dirs == {
+        "mel": prepared.dirs["mel"]}
+    key = other.meta["mel"]["key"]
+    assert PreparedCorpus.open(prepared.root.parent, "ravdess", "mel",
+                               keys={"mel": key}).dirs["mel"] == other.dirs["mel"]
+
+
+def test_open_errors(tmp_path):
+    with pytest.raises(EmovcError, match="run `emovc prepare` first"):
+        PreparedCorpus.open(tmp_path, "ravdess", "world")
+    for key in ("k1", "k2"):  # two non-default configurations: ambiguous
+        (tmp_path / "ravdess" / f"mel-{key}").mkdir(parents=True)
+        (tmp_path / "ravdess" / f"mel-{key}" / "config.json").write_text("{}")
+    with pytest.raises(EmovcError, match=r"several cached mel configurations .*\(k1, k2\)"):
+        PreparedCorpus.open(tmp_path, "ravdess", "mel")
+
+
+def test_parallel_matches_serial(corpus, prepared, tmp_path):
+    par = prepare_corpus(corpus, cache_dir=tmp_path, features="world", workers=2,
+                         progress=False)
+    assert par.report.n_computed == 3 and len(par.report.failures) == 2
+    for utt in par.manifest:
+        np.testing.assert_array_equal(par.load(utt)["mcep"], prepared.load(utt)["mcep"])
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    def crash(f, **arrays):
+        f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt  # e.g. Ctrl-C mid-write
+
+    monkeypatch.setattr(cache_mod.np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        write_npz(tmp_path / "x.npz", {"a": np.zeros(3)})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_input_writes_nothing(tmp_path):
+    cache = tmp_path / "cache"
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "odd").mkdir()
+    save_audio(tmp_path / "odd/take.wav", synthesize(duration=0.3, seed=0), SR)
+    for root, msg in ((tmp_path / "missing", "not found"), (tmp_path / "empty", "no audio"),
+                      (tmp_path / "odd", "unknown corpus layout")):
+        with pytest.raises(EmovcError, match=msg):
+            prepare_corpus(root, cache_dir=cache, workers=1, progress=False)
+    assert not cache.exists()
+    with pytest.raises(EmovcError, match="unknown feature set 'mfcc'"):
+        parse_feature_sets("world,mfcc")
+    assert parse_feature_sets(" mel, world,mel ") == ["mel", "world"]
+
+
+def test_preprocess_normalises_and_trims():
+    quiet = 0.01 * synthesize(duration=1.0, seed=2)  # peaks at -46 dBFS
+    silence = np.zeros(SR, np.float32)
+    out, (start, end) = preprocess_waveform(np.concatenate([silence, quiet, silence]))
+    pad = int(0.05 * SR)  # trim_pad_ms; trimming works on 128-sample hops
+    assert abs(start - (SR - pad)) <= 128 and abs(end - (2 * SR + pad)) <= 128
+    assert end - start == len(out)
+    from emovc.audio.processing import active_rms_dbfs
+
+    assert active_rms_dbfs(out, SR) == pytest.approx(-23.0, abs=0.5)
+
+
+def test_default_cache_dir_and_safe_names(monkeypatch, tmp_path):
+    monkeypatch.setenv("EMOVC_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("EMOVC_CACHE")
+    assert default_cache_dir().parts[-2:] == (".cache", "emovc")
+    assert safe_name("ravdess/01/03-01") == "ravdess__01__03-01"
+    a, b = safe_name("folders/x y/angry/1"), safe_name("folders/x_y/angry/1")
+    assert a != b and " " not in a
+
+
+def test_partial_runs_merge_into_one_manifest(corpus, tmp_path):
+    from emovc.data.catalogs import scan_corpus
+    from emovc.data.prepare import prepare_manifest
+
+    m, _ = scan_corpus(corpus)
+    good = m.filter(where=lambda u: u.duration > 1.0)
+    for part in (good[:1], good[1:]):
+        prepare_manifest(part, cache_dir=tmp_path, features="mel", workers=1, progress=False)
+    reopened = PreparedCorpus.open(tmp_path, "ravdess", "mel")
+    assert [u.utt_id for u in reopened.manifest] == [u.utt_id for u in good]
