@@ -19,6 +19,12 @@ from emovc.errors import EmovcError
 COMMAND_MODULES = [
     "emovc.cli.audio_cmds",
     "emovc.cli.data_cmds",
+    "emovc.cli.augment_cmds",
+    "emovc.cli.convert_cmds",
+    "emovc.cli.ser_cmds",
+    "emovc.cli.eval_cmds",
+    "emovc.cli.clone_cmds",
+    "emovc.cli.app_cmds",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,261 @@
+"""Benchmark of WORLD-feature emotion conversion on unseen RAVDESS speakers (actors 17-20).
+
+Protocol: every calm take of the validation speakers is converted to happy, sad, angry,
+fearful, disgust and surprised and compared with the REAL take of the same speaker, sentence,
+intensity and repetition (RAVDESS is parallel). Printed per system and per target emotion:
+
+- emotion rate: how often emovc's recogniser (trained on other speakers) labels the output as
+  the target, next to the rate of the real target takes;
+- spk-sim: resemblyzer cosine between output and source;
+- MCD (dB) and log-F0 RMSE (cents) to the real target take (``emovc.evaluation`` definitions);
+- speed: conversion real-time factor (audio seconds per second of processing, 2 threads):
+  ``rtf`` by wall clock, ``rtf_cpu`` by the process's CPU time (what an otherwise idle
+  machine would see; the wall-clock figure suffers when other jobs share the cores).
+
+Systems: unconverted source, log-F0 mean/variance shift with per-emotion statistics of the
+training speakers, the many-to-many model and (calm -> angry only) the pairwise CycleGAN.
+
+Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emovc.audio import load_audio
+from emovc.errors import EmovcError
+from emovc.evaluation import analyze_utterance, dtw_path, f0_rmse_cents, mel_cepstral_distortion
+from emovc.evaluation.speaker import SpeakerEncoder, cosine
+from emovc.features.f0 import LogF0Stats, convert_f0_gaussian
+from emovc.features.world import analyze, synthesize
+from emovc.models.conversion.normalizer import UtteranceStats
+from emovc.pipelines.conversion import EmotionConverter
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
+CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
+         "fearful": "06", "disgust": "07", "surprised": "08"}
+TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
+SYSTEMS = ("source", "shift", "m2m", "cyclegan")
+
+
+def trials(speakers: list[str]) -> list[tuple[Path, Path, str]]:
+    """``(calm source, real target take, target emotion)`` for every parallel pair."""
+    out = []
+    for spk in speakers:
+        for src in sorted((DATA / f"Actor_{spk}").glob("03-01-02-*.flac")):
+            parts = src.stem.split("-")
+            for emo in TARGETS:
+                ref = src.with_name("-".join(parts[:2] + [CODES[emo]] + parts[3:]) + ".flac")
+                if ref.exists():
+                    out.append((src, ref, emo))
+    return out
+
+
+class F0Shift:
+    """Baseline: log-F0 mean/variance shift with per-emotion offsets of the training speakers."""
+
+    def __init__(self, normalizer):
+        self.norm = normalizer
+
+    def convert(self, wav: np.ndarray, sr: int, target: str, source: str = "calm") -> np.ndarray:
+        w = analyze(wav.astype(np.float64))
+        v = w.f0 > 0
+        lf0 = np.log(w.f0[v])
+        st = UtteranceStats(np.zeros(1), float(lf0.mean()), float(max(lf0.std(), 1e-3)))
+        n, s, t = self.norm, self.norm.index(source), self.norm.index(target)
+        tgt = LogF0Stats(st.lf0_mean + n.off_lf0[t] - n.off_lf0[s],
+                         st.lf0_std * float(np.exp(n.off_lstd[t] - n.off_lstd[s])))
+        f0 = convert_f0_gaussian(w.f0, LogF0Stats(st.lf0_mean, st.lf0_std), tgt)
+        return synthesize(f0, w.sp, w.ap)
+
+
+def judge():
+    """emovc's default emotion recogniser, or ``None`` (rates are then skipped)."""
+    try:
+        from emovc.pipelines.recognition import EmotionRecognizer
+        return EmotionRecognizer.from_pretrained("default")
+    except Exception as exc:
+        print(f"[emotion rates skipped: {type(exc).__name__}: {exc}]", file=sys.stderr)
+        return None
+
+
+def label(rec, wav: np.ndarray) -> str:
+    if rec is None:
+        return ""
+    try:
+        probs = rec.predict(wav, 16000)
+    except EmovcError:  # e.g. a take too quiet for the recogniser's silence check
+        return "?"
+    return max(probs, key=lambda k: probs[k])
+
+
+def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder) -> dict:
+    """Run every system on every pair; returns ``{system: [row, ...]}``."""
+    cache: dict = {}
+
+    def feats(path: Path, wav: np.ndarray):
+        if path not in cache:
+            cache[path] = (analyze_utterance(wav), enc.embed(wav), label(rec, wav))
+        return cache[path]
+
+    rows = defaultdict(list)
+    for i, (src, ref, emo) in enumerate(pairs):
+        x, r = load_audio(src), load_audio(ref)
+        fs, emb_s, _ = feats(src, x)
+        fr, _, lab_r = feats(ref, r)
+        rows["real target"].append({"emotion": emo, "label": lab_r})
+        for name, (fn, only) in systems.items():
+            if only and emo not in only:
+                continue
+            t, c = time.perf_counter(), time.process_time()
+            y = fn(x, emo)
+            dt, dc = time.perf_counter() - t, time.process_time() - c
+            fy = analyze_utterance(y)
+            path = dtw_path(fy.mcep, fr.mcep, 1)
+            rows[name].append({
+                "emotion": emo, "label": label(rec, y), "secs": dt, "cpu": dc,
+                "dur": len(x) / 16000,
+                "mcd": mel_cepstral_distortion(fy.mcep, fr.mcep, path),
+                "f0": f0_rmse_cents(fy.f0, fr.f0, path),
+                "spk": cosine(enc.embed(y), emb_s)})
+        if (i + 1) % 24 == 0:
+            print(f"  {i + 1}/{len(pairs)} pairs", file=sys.stderr)
+    return rows
+
+
+def summarize(rows: list[dict]) -> dict:
+    def mean(key):
+        vals = [r[key] for r in rows if key in r and np.isfinite(r[key])]
+        return float(np.mean(vals)) if vals else float("nan")
+    out = {"n": len(rows), "mcd": mean("mcd"), "f0": mean("f0"), "spk": mean("spk")}
+    if rows and rows[0]["label"]:
+        out["rate"] = float(np.mean([r["label"] == r["emotion"] for r in rows]))
+    if rows and "secs" in rows[0]:
+        dur = sum(r["dur"] for r in rows)
+        out["rtf"] = dur / max(sum(r["secs"] for r in rows), 1e-9)
+        out["rtf_cpu"] = dur / max(sum(r["cpu"] for r in rows), 1e-9)
+    return out
+
+
+def report(rows: dict) -> dict:
+    table = {}
+    for name, rs in rows.items():
+        table[name] = {"all": summarize(rs)}
+        for emo in TARGETS:
+            sub = [r for r in rs if r["emotion"] == emo]
+            if sub:
+                table[name][emo] = summarize(sub)
+    cols = ["all", *TARGETS]
+    print(f"\n{'system':<22}{'metric':<10}" + "".join(f"{c:>10}" for c in cols))
+    for name, t in table.items():
+        for key, fmt in (("rate", "{:.0%}"), ("mcd", "{:.2f}"), ("f0", "{:.0f}"),
+                         ("spk", "{:.3f}")):
+            if key not in t["all"] or not np.isfinite(t["all"][key]):
+                continue
+            vals = [fmt.format(t[c][key]) if c in t and key in t[c] else "-" for c in cols]
+            print(f"{name:<22}{key:<10}" + "".join(f"{v:>10}" for v in vals))
+    return table
+
+
+def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
+                  intensity: float = 1.0) -> dict:
+    """``{name: (convert(x, emotion) -> y, only_targets or None)}``."""
+    m2m = EmotionConverter.from_pretrained(model)
+    shift = F0Shift(m2m.backend.normalizer)
+    systems = {
+        "source (unconverted)": (lambda x, e: x, None),
+        "log-F0 shift": (lambda x, e: shift.convert(x, 16000, e), None),
+        f"m2m {model} @{intensity:g}": (
+            lambda x, e: m2m.convert(x, 16000, e, source="calm", intensity=intensity), None),
+    }
+    keys = dict(zip(("source", "shift", "m2m"), list(systems), strict=True))
+    systems = {k: v for k, v in systems.items() if k in [keys.get(o) for o in only]}
+    if cyclegan and "cyclegan" in only:
+        cg = EmotionConverter.from_pretrained(cyclegan)
+        tgt = tuple(e for e in cg.target_emotions if e != "calm")
+        systems[f"cyclegan {cyclegan}"] = (
+            lambda x, e: cg.convert(x, 16000, e, source="calm"), tgt)
+    return systems
+
+
+def _worker(args: tuple) -> dict:
+    model, cyclegan, only, intensity, pairs = args
+    torch.set_num_threads(1)
+    systems = build_systems(model, cyclegan, only, intensity)
+    return dict(score(systems, pairs, judge(), SpeakerEncoder()))
+
+
+def speed(model: str, pairs: list, n: int = 12) -> dict:
+    """Real-time factor of ``EmotionConverter.convert`` on ``n`` files (1 torch thread: the
+    WORLD steps are single-threaded, so CPU-time RTF = RTF on one free core)."""
+    torch.set_num_threads(1)
+    conv = EmotionConverter.from_pretrained(model)
+    conv.convert(load_audio(pairs[0][0]), 16000, "angry", source="calm")  # warm-up
+    dur = wall = cpu = 0.0
+    for src, _, emo in pairs[:: max(1, len(pairs) // n)][:n]:
+        x = load_audio(src)
+        t, c = time.perf_counter(), time.process_time()
+        conv.convert(x, 16000, emo, source="calm")
+        wall += time.perf_counter() - t
+        cpu += time.process_time() - c
+        dur += len(x) / 16000
+    return {"files": n, "audio_s": dur, "rtf_wall": dur / wall, "rtf_cpu": dur / cpu}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="m2m-ravdess")
+    ap.add_argument("--cyclegan", default="cyclegan-calm-angry", help="'' to skip")
+    ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
+    ap.add_argument("--quick", action="store_true", help="one speaker only")
+    ap.add_argument("--json", default="", help="also write the table here")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (split by speaker)")
+    ap.add_argument("--limit", type=int, default=0, help="at most this many pairs per speaker")
+    ap.add_argument("--intensity", type=float, default=1.0, help="intensity of the m2m model")
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
+    args = ap.parse_args(argv)
+    if not DATA.is_dir():
+        sys.exit(f"RAVDESS not found at {DATA}")
+    speakers = args.speakers[:1] if args.quick else args.speakers
+    pairs = trials(speakers)
+    print(f"{len(pairs)} calm->target pairs", file=sys.stderr)
+    per = [[p for p in pairs if p[0].parent.name == f"Actor_{s}"] for s in speakers]
+    if args.limit:
+        per = [ps[:: max(1, len(ps) // args.limit)][: args.limit] for ps in per]
+        pairs = [p for ps in per for p in ps]
+    only = tuple(args.systems.split(","))
+    chunks = [(args.model, args.cyclegan, only, args.intensity, ps) for ps in per]
+    rows: dict = defaultdict(list)
+    if args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(args.jobs) as pool:
+            parts = list(pool.map(_worker, chunks))
+    else:
+        parts = [_worker(c) for c in chunks]
+    for part in parts:
+        for name, rs in part.items():
+            rows[name].extend(rs)
+    table = report(rows)
+    if "m2m" not in only:
+        if args.json:
+            Path(args.json).write_text(json.dumps(table, indent=1))
+        return
+    table["speed"] = speed(args.model, pairs)
+    sp = table["speed"]
+    print(f"\nspeed of {args.model}: {sp['audio_s']:.1f} s of audio, {sp['rtf_wall']:.1f}x real "
+          f"time (wall clock, shared machine), {sp['rtf_cpu']:.1f}x (process CPU time = one "
+          "free core)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(table, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""Experiment: does emotion-converted speech make a speech emotion recogniser (SER) better?
+
+Reproduces the augmentation claim on RAVDESS (see docs/augmentation.md)::
+
+    .venv/bin/python benchmarks/exp_augmentation.py --model m2m-ravdess --groups 0,1,2
+
+1. **Convert** (cached, resumable): for each group of 4 training actors (2 male, 2 female,
+   from actors 01-16) a symlink "view" of their neutral and calm (normal-intensity) clips is
+   converted into the six other emotions with :func:`emovc.pipelines.augment.augment_corpus`
+   (``<cache>/<model tag>/g<k>/manifest.csv``).
+2. **Features** (cached): openSMILE functionals of every clip with the SER feature cache
+   (real clips reuse ``.cache/ser``; WORLD resyntheses are the vocoder-only control).
+3. **Train/test** the SER linear method (:func:`emovc.training.ser.fit_model`,
+   ``method="linear"``: openSMILE functionals (eGeMAPS by default, ``--feature-set compare``
+   for ComParE) + logistic regression, utterance- and speaker-normalised heads) under
+   several conditions, always tested on the real clips of actors 17-20 (never trained on,
+   never converted):
+
+   - ``low-resource``: per seed, 2 male + 2 female actors drawn from the converted groups;
+     all their real clips (240) vs. the same + converted copies;
+   - ``imbalanced``: all actors of the converted groups; neutral and calm clips kept, each
+     other emotion reduced to ``--rare-keep`` random take(s) per actor; vs. the same +
+     converted copies (neutral/calm → the rare emotions).
+
+   Conditions: ``real``, ``real+world`` (WORLD resynthesis of the real clips: a control for
+   "any vocoded copy helps"), ``real+conv``, ``real+world+conv``; in the imbalanced setting
+   also ``real+oversample`` (real clips of small classes repeated up to the largest class)
+   and ``real+oversample+conv``.
+4. Reports mean ± std over seeds of unweighted accuracy (UA, mean per-class recall) and
+   macro-F1, and paired per-seed differences with a paired t-test and a two-sided sign test.
+   Results are written to
+   ``<cache>/<model tag>/results-<feature set>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from emovc.data.catalogs import catalog_corpus
+from emovc.data.emotions import EMOTIONS
+from emovc.models.ser.cache import corpus_features
+from emovc.models.ser.features import SerFeatureConfig
+from emovc.pipelines.augment import augment_corpus, read_augmented_manifest
+from emovc.training.ser import build_config, evaluate, fit_model
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "ravdess16k"
+TEST_ACTORS = ("17", "18", "19", "20")
+GROUPS = (("01", "03", "02", "04"), ("05", "07", "06", "08"),
+          ("09", "11", "10", "12"), ("13", "15", "14", "16"))  # (M, M, F, F) each
+TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
+CONDITIONS = ("real", "real+world", "real+conv", "real+world+conv")
+IMBALANCED_CONDITIONS = ("real", "real+oversample", *CONDITIONS[1:], "real+oversample+conv")
+COMPARISONS = (("real", "real+conv"), ("real+world", "real+world+conv"), ("real", "real+world"),
+               ("real+oversample", "real+conv"), ("real+oversample", "real+oversample+conv"))
+METRICS = ("unweighted_accuracy", "macro_f1")
+
+
+# ------------------------------------------------------------------ conversion
+def source_clips(manifest, actors) -> list:
+    """Neutral clips and normal-intensity calm clips of ``actors`` (8 per actor)."""
+    return [u for u in manifest if u.speaker in actors and
+            (u.emotion == "neutral" or (u.emotion == "calm" and u.intensity == "normal"))]
+
+
+def make_view(clips, view: Path) -> Path:
+    """A RAVDESS-layout folder of symlinks to ``clips`` (the corpus itself is untouched)."""
+    for u in clips:
+        link = view / f"Actor_{u.speaker}" / Path(u.path).name
+        if not link.is_symlink():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(u.path)
+    return view
+
+
+def convert_groups(manifest, groups: list[int], model: str, out: Path, workers: int) -> None:
+    for k in groups:
+        t0 = time.time()
+        view = make_view(source_clips(manifest, GROUPS[k]), out / "views" / f"g{k}")
+        report = augment_corpus(view, out / f"g{k}", TARGETS, model=model, workers=workers,
+                                progress=False)
+        print(f"group {k} {GROUPS[k]}: {report.summary()} ({time.time() - t0:.0f} s)",
+              flush=True)
+
+
+def synthetic_rows(out: Path, groups: list[int]) -> list[dict]:
+    rows = []
+    for k in groups:
+        path = out / f"g{k}" / "manifest.csv"
+        if not path.is_file():
+            sys.exit(f"missing {path}: run with --stage convert first")
+        rows += [r for r in read_augmented_manifest(path) if r["synthetic"] == "1"]
+    return rows
+
+
+# ------------------------------------------------------------------ features + SER
+class Features:
+    """Cached clip features: real (original / world variant) and converted clips."""
+
+    def __init__(self, ser_cache: Path, conv_cache: Path, workers: int):
+        self.cfg, self.ser_cache, self.conv_cache = SerFeatureConfig(), ser_cache, conv_cache
+        self.workers, self._memo = workers, {}
+
+    def get(self, paths: list[str], variant: str = "original", synthetic: bool = False):
+        cache = self.conv_cache if synthetic else self.ser_cache
+        missing = [p for p in paths if (p, variant) not in self._memo]
+        if missing:
+            feats = corpus_features(missing, self.cfg, variant, cache, self.workers, False)
+            self._memo.update({(p, variant): f for p, f in zip(missing, feats, strict=True)})
+        return [self._memo[(p, variant)] for p in paths]
+
+
+def fit(feats: Features, real, conv: list[dict], condition: str, seed: int,
+        feature_set: str):
+    """Fit the SER linear method (both norm heads) on one training condition."""
+    labels = tuple(EMOTIONS)
+    x = feats.get([u.path for u in real])
+    y = [labels.index(u.emotion) for u in real]
+    groups = [u.speaker for u in real]
+    if "oversample" in condition:  # repeat real clips of small classes up to the largest
+        counts = np.bincount(y, minlength=len(labels))
+        for c in np.flatnonzero(counts):
+            idx = [i for i, v in enumerate(y) if v == c]
+            extra = [idx[i % len(idx)] for i in range(counts.max() - counts[c])]
+            x += [x[i] for i in extra]
+            y += [y[i] for i in extra]
+            groups += [groups[i] for i in extra]
+    if "world" in condition:  # vocoded copies are normalised as their own "speaker"
+        x += feats.get([u.path for u in real], "world")
+        y += [labels.index(u.emotion) for u in real]
+        groups += [f"{u.speaker}/world" for u in real]
+    if "conv" in condition:
+        x += feats.get([r["path"] for r in conv], synthetic=True)
+        y += [labels.index(r["emotion"]) for r in conv]
+        groups += [f"{r['speaker']}/conv" for r in conv]
+    cfg = build_config(str(DATA), "", {"method": "linear", "seed": seed,
+                                       "feature_set": feature_set})
+    return fit_model(cfg, labels, x, np.array(y), np.array(groups), None, progress=False), len(y)
+
+
+def train_eval(feats: Features, real, conv: list[dict], condition: str, test, seed: int,
+               feature_set: str, model=None) -> dict:
+    """Fit on one condition (unless ``model`` is given); UA and macro-F1 on the real test
+    clips (both norm modes)."""
+    model, n = model or fit(feats, real, conv, condition, seed, feature_set)
+    ty = np.array([model.labels.index(u.emotion) for u in test])
+    res = evaluate(model, {"original": feats.get([u.path for u in test])}, ty,
+                   np.array([u.speaker for u in test]))
+    return {f"{mode}/{m}": res[f"original/{mode}"][m]
+            for mode in ("utterance", "speaker") for m in METRICS} | {"n_train": n}
+
+
+def reference(feats: Features, manifest, conv_rows: list[dict], test, feature_set: str,
+              ) -> dict:
+    """A recogniser trained on all real clips of actors 01-16: its test scores (upper bound)
+    and how often it hears a converted clip as the target emotion (conversion accuracy)."""
+    from emovc.models.ser.metrics import classification_report
+
+    real = [u for u in manifest if u.speaker not in TEST_ACTORS]
+    model, n = fit(feats, real, [], "real", 0, feature_set)
+    out = train_eval(feats, real, [], "real", test, 0, feature_set, (model, n))
+    p = model.predict_proba(feats.get([r["path"] for r in conv_rows], synthetic=True))
+    y = np.array([model.labels.index(r["emotion"]) for r in conv_rows])
+    rep = classification_report(y, p, model.labels)
+    out["converted_as_target"] = {k: rep[k] for k in ("unweighted_accuracy", "recall")}
+    print(f"reference (real 01-16): {out}", flush=True)
+    return out
+
+
+def low_resource_subset(actors: list[str], seed: int) -> tuple[str, ...]:
+    rng = np.random.default_rng(seed)
+    males = sorted(a for a in actors if int(a) % 2)
+    females = sorted(a for a in actors if not int(a) % 2)
+    return tuple(sorted([*rng.choice(males, 2, replace=False),
+                         *rng.choice(females, 2, replace=False)]))
+
+
+def imbalanced_subset(train, seed: int, keep: int) -> list:
+    """All neutral/calm clips; ``keep`` random take(s) per actor of every other emotion."""
+    rng = np.random.default_rng(1000 + seed)
+    out = [u for u in train if u.emotion in ("neutral", "calm")]
+    for actor in sorted({u.speaker for u in train}):
+        for emo in TARGETS:
+            takes = sorted((u for u in train if u.speaker == actor and u.emotion == emo),
+                           key=lambda u: u.path)
+            out += [takes[i] for i in rng.choice(len(takes), keep, replace=False)]
+    return out
+
+
+def run_setting(name, feats, subsets, conv_rows, test, feature_set,
+                conditions=CONDITIONS) -> list[dict]:
+    results = []
+    for seed, real in subsets:
+        actors = {u.speaker for u in real}
+        conv = [r for r in conv_rows if r["speaker"] in actors]
+        for cond in conditions:
+            t0 = time.time()
+            r = train_eval(feats, real, conv, cond, test, seed, feature_set)
+            r.update(setting=name, seed=seed, condition=cond, actors=sorted(actors),
+                     n_real=len(real), n_conv=len(conv) if "conv" in cond else 0)
+            results.append(r)
+            print(f"{name} seed {seed} {cond:16s} n={r['n_train']:4d} "
+                  f"UA {r['utterance/unweighted_accuracy']:.3f}/"
+                  f"{r['speaker/unweighted_accuracy']:.3f} "
+                  f"F1 {r['utterance/macro_f1']:.3f}/{r['speaker/macro_f1']:.3f} "
+                  f"({time.time() - t0:.0f} s)", flush=True)
+    return results
+
+
+# ------------------------------------------------------------------ statistics
+def paired(results: list[dict], setting: str, key: str, base: str, other: str) -> dict:
+    """Per-seed differences ``other - base`` with a paired t-test and a sign test."""
+    from scipy.stats import binomtest, ttest_rel
+
+    def by_seed(cond):
+        return {r["seed"]: r[key] for r in results
+                if r["setting"] == setting and r["condition"] == cond}
+
+    a, b = by_seed(base), by_seed(other)
+    seeds = sorted(set(a) & set(b))
+    d = np.array([b[s] - a[s] for s in seeds])
+    out = {"diffs": d.round(4).tolist(), "mean": float(d.mean()), "std": float(d.std(ddof=1))
+           if len(d) > 1 else 0.0, "wins": int((d > 0).sum()), "losses": int((d < 0).sum())}
+    if len(d) > 1 and d.std() > 0:
+        out["t_p"] = float(ttest_rel([b[s] for s in seeds], [a[s] for s in seeds]).pvalue)
+    n = out["wins"] + out["losses"]
+    out["sign_p"] = float(binomtest(out["wins"], n, 0.5).pvalue) if n else 1.0
+    return out
+
+
+def table(results: list[dict], mode: str) -> str:
+    lines = [f"| setting | condition | n train | UA % ({mode}) | macro-F1 % ({mode}) |",
+             "|---|---|---|---|---|"]
+    for setting in dict.fromkeys(r["setting"] for r in results):
+        for cond in IMBALANCED_CONDITIONS:
+            rs = [r for r in results if r["setting"] == setting and r["condition"] == cond]
+            if not rs:
+                continue
+            cells = []
+            for m in METRICS:
+                v = 100 * np.array([r[f"{mode}/{m}"] for r in rs])
+                cells.append(f"{v.mean():.1f} ± {v.std(ddof=1):.1f}")
+            n = np.mean([r["n_train"] for r in rs])
+            lines.append(f"| {setting} ({len(rs)} seeds) | {cond} | {n:.0f} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def comparisons(results: list[dict]) -> tuple[dict, str]:
+    out, lines = {}, ["| setting | metric | comparison | mean diff (pts) | per-seed diffs | "
+                      "wins/losses | paired t p | sign p |", "|---|---|---|---|---|---|---|---|"]
+    for setting in dict.fromkeys(r["setting"] for r in results):
+        for mode in ("utterance", "speaker"):
+            for m in METRICS:
+                for base, other in COMPARISONS:
+                    key = f"{mode}/{m}"
+                    p = paired(results, setting, key, base, other)
+                    if not p["diffs"]:
+                        continue
+                    out[f"{setting}|{key}|{other} vs {base}"] = p
+                    diffs = ", ".join(f"{100 * d:+.1f}" for d in p["diffs"])
+                    lines.append(f"| {setting} | {m} ({mode}) | {other} vs {base} | "
+                                 f"{100 * p['mean']:+.1f} | {diffs} | {p['wins']}/{p['losses']} "
+                                 f"| {p.get('t_p', float('nan')):.3f} | {p['sign_p']:.3f} |")
+    return out, "\n".join(lines)
+
+
+# ------------------------------------------------------------------ main
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--model", default="m2m-ravdess", help="converter name or checkpoint path")
+    ap.add_argument("--tag", default="", help="results folder name (default: model name)")
+    ap.add_argument("--groups", default="0,1,2", help="actor groups to convert (0-3)")
+    ap.add_argument("--stage", choices=("convert", "ser", "all"), default="all")
+    ap.add_argument("--seeds", type=int, default=8, help="seeds per setting")
+    ap.add_argument("--rare-keep", type=int, default=1,
+                    help="takes kept per actor of each non-neutral/calm emotion (imbalanced)")
+    ap.add_argument("--feature-set", choices=("egemaps", "compare"), default="egemaps",
+                    help="openSMILE functionals of the SER linear method")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=ROOT / ".cache" / "augment")
+    ap.add_argument("--ser-cache", type=Path, default=ROOT / ".cache" / "ser")
+    args = ap.parse_args()
+    if not args.data.is_dir():
+        sys.exit(f"{args.data} not found (RAVDESS 16 kHz is needed for this experiment)")
+    warnings.filterwarnings("ignore")
+    import torch
+
+    torch.set_num_threads(1)
+    out = args.cache / (args.tag or Path(args.model).stem)
+    groups = [int(g) for g in args.groups.split(",")]
+    manifest = catalog_corpus(args.data, "ravdess")
+    if args.stage in ("convert", "all"):
+        convert_groups(manifest, groups, args.model, out, args.workers)
+    if args.stage == "convert":
+        return
+    conv_rows = synthetic_rows(out, groups)
+    actors = sorted(a for k in groups for a in GROUPS[k])
+    train = [u for u in manifest if u.speaker in actors]
+    test = [u for u in manifest if u.speaker in TEST_ACTORS]
+    feats = Features(args.ser_cache, out / "features", args.workers)
+    t0 = time.time()
+    feats.get([r["path"] for r in conv_rows], synthetic=True)  # extract once, in parallel
+    print(f"features of {len(conv_rows)} converted clips: {time.time() - t0:.0f} s", flush=True)
+    low = [(s, [u for u in train if u.speaker in low_resource_subset(actors, s)])
+           for s in range(args.seeds)]
+    imb = [(s, imbalanced_subset(train, s, args.rare_keep)) for s in range(args.seeds)]
+    fs = args.feature_set
+    ref = reference(feats, manifest, conv_rows, test, fs)
+    results = run_setting("low-resource", feats, low, conv_rows, test, fs)
+    results += run_setting("imbalanced", feats, imb, conv_rows, test, fs,
+                           IMBALANCED_CONDITIONS)
+    stats, cmp_md = comparisons(results)
+    md = "\n\n".join([table(results, "utterance"), table(results, "speaker"), cmp_md])
+    print(md)
+    meta = {"model": args.model, "groups": groups, "actors": actors, "test": TEST_ACTORS,
+            "seeds": args.seeds, "rare_keep": args.rare_keep, "n_converted": len(conv_rows),
+            "feature_set": fs}
+    tmp = out / f".results-{fs}.json.tmp"
+    tmp.write_text(json.dumps({"meta": meta, "reference": ref, "results": results,
+                               "paired": stats,
+                               "markdown": md}, indent=1))
+    os.replace(tmp, out / f"results-{fs}.json")
+    print(f"wrote {out / f'results-{fs}.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Start and stop the web app.
+
+The app binds to 127.0.0.1 by default. Gradio is told to keep its upload cache inside the
+app's work dir (``GRADIO_TEMP_DIR``), so every file a request can name lives under one folder
+that is checked on each access and deleted when the app stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emovc.app.limits import UploadLimits
+from emovc.app.models import Factories
+from emovc.app.services import AppBackend
+from emovc.app.workdir import WorkDir
+
+log = logging.getLogger("emovc.app")
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+PURGE_EVERY_S = 600.0  # delete uploads/outputs older than an hour, checked every 10 min
+MAX_AGE_S = 3600.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningApp:
+    """A launched app: its URL, backend and the handles needed to stop it."""
+
+    url: str
+    backend: AppBackend
+    demo: object  # gradio.Blocks
+    _old_temp: str | None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        """Stop the server, delete the work dir (if the app created it), restore env."""
+        self._stop.set()
+        self.backend.close()
+        self.demo.close()
+        self.backend.work.cleanup()
+        if self._old_temp is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = self._old_temp
+
+    def block(self) -> None:
+        """Serve until Ctrl-C or SIGTERM, then close (the work dir is deleted)."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            self.demo.block_thread()
+        finally:
+            self.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = UploadLimits(),
+           work_dir: str | os.PathLike | None = None, factories: Factories | None = None,
+           quiet: bool = False) -> RunningApp:
+    """Build the app and start serving it in a background thread.
+
+    Args:
+        host: interface to bind; anything but loopback exposes the app to the network.
+        port: TCP port (``0`` picks a free one).
+        limits: upload size/duration limits.
+        work_dir: folder for uploads, outputs and reports (default: a fresh temp folder,
+            deleted on close).
+        factories: pipeline factories (tests inject fakes; default: the bundled models).
+        quiet: suppress gradio's start-up banner.
+
+    Returns:
+        the running app; call ``.block()`` to serve in the foreground or ``.close()``.
+    """
+    work = WorkDir(work_dir)
+    old_temp = os.environ.get("GRADIO_TEMP_DIR")
+    # gradio reads these when Blocks/App are created: uploads land inside the work dir
+    os.environ["GRADIO_TEMP_DIR"] = str(work.subdir("uploads"))
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr  # noqa: F401  (heavy; only imported when the app starts)
+
+    from emovc.app.ui import build_ui
+
+    if host not in LOCAL_HOSTS:
+        log.warning("binding to %s: anyone on the network can use this app", host)
+    backend = AppBackend(work, limits, factories)
+    demo = build_ui(backend)
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name=host, server_port=port or free_port(host), prevent_thread_lock=True,
+                quiet=quiet, max_file_size=limits.max_bytes, allowed_paths=[
+                    str(work.subdir("reports"))], ssr_mode=False, mcp_server=False,
+                show_error=False, inbrowser=False, share=False)
+    app = RunningApp(str(demo.local_url), backend, demo, old_temp)
+    threading.Thread(target=_purge_loop, args=(work, app._stop), daemon=True,
+                     name="emovc-app-purge").start()
+    return app
+
+
+def _purge_loop(work: WorkDir, stop: threading.Event) -> None:
+    while not stop.wait(PURGE_EVERY_S):
+        removed = work.purge(MAX_AGE_S)
+        if removed:
+            log.info("removed %d old files from %s", removed, Path(work.root))

@@ -1,0 +1,298 @@
+"""What the web app does, without any UI code: each method takes plain values (file paths,
+labels, numbers) and returns a result dataclass, raising :class:`~emovc.errors.EmovcError`
+with a readable one-line message for anything the user can fix.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from emovc.app.limits import APP_SR, UploadLimits, load_upload
+from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressFn, default_factories
+from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
+from emovc.app.session import SessionRun
+from emovc.app.voices import KnownVoices, project_2d
+from emovc.app.workdir import WorkDir, safe_stem
+from emovc.audio import save_audio
+from emovc.data.emotions import EMOTIONS, normalize_emotion
+from emovc.errors import AudioError, ConfigError, EmovcError
+from emovc.evaluation.speaker import cosine
+
+AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
+
+
+def _no_progress(fraction: float, desc: str) -> None:
+    """Default progress callback: ignore."""
+
+
+def _provenance(what: str) -> str:
+    from emovc import __version__
+
+    return f"emovc {__version__}: {what}"
+
+
+def _at_app_rate(wav: np.ndarray, sr: int) -> np.ndarray:
+    from emovc.audio.io import resample
+
+    return resample(wav, sr, APP_SR)
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """Output of one conversion: file, figure, timing and a one-line summary."""
+
+    output: Path
+    figure: Figure
+    seconds: float
+    source: str | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class RecogniseResult:
+    """Emotion probabilities, their bar chart and a one-line summary."""
+
+    probabilities: dict[str, float]
+    figure: Figure
+    summary: str
+
+
+@dataclass(frozen=True)
+class CloneResult:
+    """Cloned speech, speaker similarity to the reference, and the embedding map."""
+
+    output: Path
+    similarity: float
+    figure: Figure
+    seconds: float
+    summary: str
+
+
+@dataclass(frozen=True)
+class EvaluateResult:
+    """The evaluation report (inside the work dir) and the listening-test page address."""
+
+    report: Path
+    listening_url: str | None
+    summary: str
+
+
+class AppBackend:
+    """State and operations of one app instance.
+
+    Args:
+        work: the app's work dir; every file read or written lives inside it.
+        limits: upload size/duration limits.
+        factories: pipeline factories (default: the real bundled pipelines).
+    """
+
+    def __init__(self, work: WorkDir, limits: UploadLimits = UploadLimits(),
+                 factories: Factories | None = None) -> None:
+        self.work = work
+        self.limits = limits
+        self.models = ModelCache(factories or default_factories())
+        self.voices = KnownVoices(lambda wav, sr: self.models.embedder()(wav, sr))
+        self.session = SessionRun()
+        self._listening: Any = None  # the running listening-test server, if any
+        self._listening_lock = threading.Lock()
+
+    def missing(self) -> dict[str, str]:
+        """``{tab: message}`` for tabs whose pipeline or model is not installed."""
+        return dict(self.models.factories.missing())
+
+    # --- convert -------------------------------------------------------------------------
+    def converter_names(self) -> list[str]:
+        """Selectable conversion models ([] when none is installed)."""
+        return list(self.models.factories.converter_names())
+
+    def converter_emotions(self, model: str) -> tuple[list[str], list[str]]:
+        """``(source emotions, target emotions)`` of ``model`` (all emotions if it can't say)."""
+        conv = self.models.converter(model)
+        sources = list(getattr(conv, "source_emotions", EMOTIONS))
+        targets = list(getattr(conv, "target_emotions", EMOTIONS))
+        return sources, targets
+
+    def detect_source(self, audio: str | None, model: str | None = None) -> tuple[str, str]:
+        """Guess the emotion of ``audio`` among ``model``'s source emotions.
+
+        Returns:
+            ``(label, note)``, e.g. ``("calm", "detected calm (71% of calm/angry)")``.
+        """
+        wav = load_upload(audio, self.limits, self.work)
+        allowed = self.converter_emotions(model)[0] if model else list(EMOTIONS)
+        return self._detect(wav, allowed)
+
+    def _detect(self, wav: np.ndarray, allowed: Sequence[str]) -> tuple[str, str]:
+        probs = self.models.recognizer().predict(wav, APP_SR)
+        sub = {e: float(probs.get(e, 0.0)) for e in allowed}
+        total = sum(sub.values())
+        best = max(sub, key=sub.get)
+        share = sub[best] / total if total > 0 else 0.0
+        scope = "/".join(allowed) if len(allowed) < len(EMOTIONS) else "all emotions"
+        return best, f"detected {best} ({share:.0%} of {scope})"
+
+    def _auto_source(self, wav: np.ndarray, model: str, target: str) -> str | None:
+        """Recognised source emotion among the model's sources other than ``target``;
+        ``None`` (the converter decides) when no recogniser is installed."""
+        tgt = normalize_emotion(target)
+        allowed = [e for e in self.converter_emotions(model)[0] if e != tgt]
+        if len(allowed) <= 1:  # pairwise model: the source follows from the target
+            return allowed[0] if allowed else None
+        try:
+            return self._detect(wav, allowed)[0]
+        except ModelNotInstalled:
+            return None
+
+    def convert(self, audio: str | None, target: str, source: str | None, intensity: float,
+                model: str, progress: ProgressFn = _no_progress) -> ConvertResult:
+        """Convert the emotion of an uploaded clip; writes ``outputs/<name>-<target>-*.wav``."""
+        if not model:
+            raise ModelNotInstalled("no emotion conversion model is installed")
+        if not target:
+            raise ConfigError(f"choose a target emotion ({', '.join(EMOTIONS)})")
+        progress(0.05, "checking the upload")
+        wav = load_upload(audio, self.limits, self.work)
+        if not 0.0 <= float(intensity) <= 1.0:
+            raise ConfigError(f"intensity must be between 0 and 1, got {intensity}")
+        progress(0.15, f"loading model {model}")
+        conv = self.models.converter(model)
+        if source in (None, "", AUTO):
+            src = self._auto_source(wav, model, target)
+        else:
+            src = normalize_emotion(source)
+        progress(0.35, f"converting to {target}")
+        start = time.perf_counter()
+        out = np.asarray(conv.convert(wav, APP_SR, target, source=src,
+                                      intensity=float(intensity)), dtype=np.float32)
+        seconds = time.perf_counter() - start
+        progress(0.75, "saving and plotting")
+        name = safe_stem(Path(str(audio)).name)
+        path = self.work.new_file("outputs", f"{name}-{target}")
+        save_audio(path, out, APP_SR, comment=_provenance(
+            f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"))
+        self.session.add_conversion(wav, path, target=target, source=src)
+        fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
+                                                          f"output ({target})"))
+        rtf = seconds / max(len(wav) / APP_SR, 1e-9)
+        summary = (f"{src or 'input'} → {target} with {model} at intensity {intensity:g}: "
+                   f"{len(out) / APP_SR:.2f} s of audio in {seconds:.2f} s (RTF {rtf:.2f})")
+        progress(1.0, "done")
+        return ConvertResult(path, fig, seconds, src, summary)
+
+    # --- recognise -----------------------------------------------------------------------
+    def recognise(self, audio: str | None, progress: ProgressFn = _no_progress
+                  ) -> RecogniseResult:
+        """Emotion probabilities of an uploaded clip."""
+        progress(0.1, "checking the upload")
+        wav = load_upload(audio, self.limits, self.work)
+        progress(0.3, "loading the recogniser")
+        rec = self.models.recognizer()
+        progress(0.5, "recognising")
+        probs = {k: float(v) for k, v in rec.predict(wav, APP_SR).items()}
+        best = max(probs, key=probs.get)
+        progress(1.0, "done")
+        return RecogniseResult(probs, probability_figure(probs),
+                               f"most likely: {best} ({probs[best]:.0%})")
+
+    # --- clone ---------------------------------------------------------------------------
+    def clone(self, references: Sequence[str | None], text: str, emotion: str | None,
+              consent: bool, progress: ProgressFn = _no_progress) -> CloneResult:
+        """Speak ``text`` in the voice of the reference clip(s); needs the speaker's consent."""
+        if not consent:
+            raise ConfigError("confirm that the speaker of the reference consented to cloning "
+                              "their voice (tick the consent box)")
+        text = (text or "").strip()
+        if not text:
+            raise ConfigError("enter the text the cloned voice should say")
+        if len(text) > 500:
+            raise ConfigError(f"text is too long: {len(text)} characters (limit 500)")
+        refs = [r for r in references if r]
+        if not refs:
+            raise AudioError("no reference given: upload or record the voice to clone")
+        progress(0.05, "checking the reference")
+        wavs = [load_upload(r, self.limits, self.work, what=f"reference {i + 1}")
+                for i, r in enumerate(refs)]
+        emo = None if emotion in (None, "", "none") else normalize_emotion(emotion)
+        progress(0.15, "loading the voice cloner")
+        cloner = self.models.cloner()
+        progress(0.3, "synthesising")
+        start = time.perf_counter()
+        out, sr = cloner.clone([(w, APP_SR) for w in wavs], text, emotion=emo)
+        out = _at_app_rate(np.asarray(out, dtype=np.float32), int(sr))
+        seconds = time.perf_counter() - start
+        path = self.work.new_file("outputs", f"clone-{emo or 'plain'}")
+        save_audio(path, out, APP_SR, comment=_provenance(
+            f"cloned voice (synthetic speech{', emotion ' + emo if emo else ''}; "
+            "speaker consent confirmed)"))
+        progress(0.75, "comparing speakers")
+        similarity, fig = self._speaker_map(wavs[0], out, Path(str(refs[0])).name)
+        summary = (f"{len(out) / APP_SR:.2f} s of speech in {seconds:.2f} s; speaker "
+                   f"similarity to the reference {similarity:.2f} (cosine, 1 = same voice)")
+        progress(1.0, "done")
+        return CloneResult(path, similarity, fig, seconds, summary)
+
+    def _speaker_map(self, ref: np.ndarray, out: np.ndarray, ref_name: str
+                     ) -> tuple[float, Figure]:
+        embed = self.models.embedder()
+        e_ref, e_out = embed(ref, APP_SR), embed(out, APP_SR)
+        known = self.voices.voices()
+        points, method = project_2d(np.stack([*(v.embedding for v in known), e_ref, e_out]))
+        names = [*(v.name for v in known), "reference", "output"]
+        kinds = [*(v.kind for v in known), "reference", "output"]
+        self.voices.add_upload(safe_stem(ref_name, "reference"), e_ref)
+        return cosine(e_ref, e_out), embedding_map_figure(points, names, kinds, method)
+
+    # --- evaluate ------------------------------------------------------------------------
+    def evaluate(self, files: Sequence[str] | None, progress: ProgressFn = _no_progress
+                 ) -> EvaluateResult:
+        """Evaluate uploaded run files (with ``conversions.csv``) or, with none, this session's
+        conversions; the report is written inside the work dir.
+        """
+        progress(0.05, "collecting files")
+        run_dir = self.work.new_folder("runs", "upload" if files else "session")
+        try:
+            if files:
+                self.session.import_upload([self.work.inside(f) for f in files], run_dir,
+                                           self.limits, self.work)
+            else:
+                self.session.freeze(run_dir)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        out_dir = self.work.new_folder("reports", "report")
+        report = self.work.inside(self.models.factories.evaluator(run_dir, out_dir, progress))
+        progress(0.95, "starting the listening test")
+        url, note = self._start_listening_test(run_dir)
+        progress(1.0, "done")
+        summary = f"evaluated {run_dir.name}: report ready" + (f"; {note}" if note else "")
+        return EvaluateResult(report, url, summary)
+
+    def _start_listening_test(self, run_dir: Path) -> tuple[str | None, str]:
+        """(Re)start the listening test for ``run_dir``; ``(url, note)``, url None on failure."""
+        ratings = self.work.inside(run_dir / "listening" / "ratings.csv")
+        ratings.parent.mkdir(exist_ok=True)
+        self.close()
+        try:
+            server = self.models.factories.listening_test(run_dir, ratings)
+        except EmovcError as exc:
+            return None, f"no listening test: {exc}"
+        with self._listening_lock:
+            self._listening = server
+        return str(server.url), ""
+
+    def close(self) -> None:
+        """Stop background servers (the listening test)."""
+        with self._listening_lock:
+            server, self._listening = self._listening, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()

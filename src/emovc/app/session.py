@@ -1,0 +1,109 @@
+"""Conversions made in one app session, kept as an evaluable run folder.
+
+A run folder holds the audio files and ``conversions.csv`` (columns: source, converted,
+target_emotion, source_emotion, reference, text; paths relative to the folder) — the layout
+``emovc evaluate RUN_DIR`` reads. Uploaded run folders are flattened into the work dir and
+their ``conversions.csv`` rewritten to point at the uploaded files by name, so evaluation never
+follows a path out of the work dir.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emovc.app.limits import APP_SR, UploadLimits, check_upload
+from emovc.app.workdir import WorkDir
+from emovc.audio import save_audio
+from emovc.errors import ConfigError
+
+COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference", "text")
+_AUDIO_COLUMNS = ("source", "converted", "reference")
+
+
+class SessionRun:
+    """Collects ``(source, converted)`` pairs made in the convert tab (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+
+    def add_conversion(self, source_wav: np.ndarray, converted: Path, target: str,
+                       source: str | None) -> None:
+        """Record one conversion (the 16 kHz source is copied next to the output)."""
+        src_path = converted.with_name(converted.stem + ".source.wav")
+        save_audio(src_path, source_wav, APP_SR)
+        with self._lock:
+            self.rows.append({"source": str(src_path), "converted": str(converted),
+                              "target_emotion": target, "source_emotion": source or "",
+                              "reference": "", "text": ""})
+
+    def freeze(self, run_dir: Path) -> Path:
+        """Copy this session's conversions into ``run_dir`` with a ``conversions.csv``.
+
+        Raises:
+            ConfigError: nothing was converted yet.
+        """
+        with self._lock:  # files older than the purge age are gone: drop their rows
+            self.rows = [r for r in self.rows
+                         if Path(r["source"]).is_file() and Path(r["converted"]).is_file()]
+            rows = [dict(r) for r in self.rows]
+        if not rows:
+            raise ConfigError("nothing to evaluate yet: convert some clips first, or upload a "
+                              "run folder with conversions.csv")
+        for row in rows:
+            for col in ("source", "converted"):
+                src = Path(row[col])
+                shutil.copy2(src, run_dir / src.name)
+                row[col] = src.name
+        _write_csv(run_dir / "conversions.csv", rows)
+        return run_dir
+
+    def import_upload(self, files: Sequence[Path], run_dir: Path, limits: UploadLimits,
+                      work: WorkDir) -> Path:
+        """Build a run folder from uploaded files: one ``conversions.csv`` plus its audio.
+
+        Audio paths in the csv are matched to uploaded files by file name.
+
+        Raises:
+            ConfigError: no csv, wrong columns, or a listed file was not uploaded.
+        """
+        csvs = [f for f in files if f.name == "conversions.csv"]
+        if len(csvs) != 1:
+            raise ConfigError("upload a run folder containing exactly one conversions.csv "
+                              f"(found {len(csvs)})")
+        by_name = {f.name: f for f in files if f.suffix.lower() != ".csv"}
+        try:
+            with open(csvs[0], newline="", encoding="utf-8") as fh:
+                rows = list(csv.DictReader(fh))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ConfigError(f"conversions.csv is not a readable UTF-8 CSV ({exc})") from None
+        if not rows or not {"source", "converted", "target_emotion"} <= set(rows[0]):
+            raise ConfigError("conversions.csv needs columns: " + ", ".join(COLUMNS))
+        for row in rows:
+            for col in _AUDIO_COLUMNS:
+                name = Path(row.get(col) or "").name
+                if not name:
+                    row[col] = ""
+                    continue
+                if name not in by_name:
+                    raise ConfigError(f"conversions.csv lists {name!r} ({col}), which was not "
+                                      "uploaded; upload the whole run folder")
+                check_upload(by_name[name], limits, work, what=col)
+                shutil.copy2(by_name[name], run_dir / name)
+                row[col] = name
+        _write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS}
+                                                 for r in rows])
+        return run_dir
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,203 @@
+"""The Gradio interface: layout and thin handlers that call :class:`AppBackend`.
+
+Handlers turn every :class:`~emovc.errors.EmovcError` into a readable status line (and a
+toast); any other exception is logged on the server and shown as a one-line internal error —
+never a stack trace in the browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from emovc.app.services import AUTO, AppBackend
+from emovc.data.emotions import EMOTIONS
+from emovc.errors import EmovcError
+
+log = logging.getLogger("emovc.app")
+
+AUDIO_SOURCES = ["upload", "microphone"]
+
+
+def readable_error(exc: BaseException) -> str:
+    """One-line message for the browser: EmovcError text as-is, anything else summarised."""
+    if isinstance(exc, EmovcError):
+        return f"⚠ {exc}"
+    log.exception("unexpected error in the app", exc_info=exc)
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"⚠ internal error ({type(exc).__name__}: {first}); see the server log"
+
+
+def _guard(n_outputs: int, fn: Callable[..., tuple]) -> Callable[..., tuple]:
+    """Run ``fn``; on error return empty outputs with the message in the last (status) slot."""
+
+    @functools.wraps(fn)  # keeps the signature: gradio finds the gr.Progress parameter
+    def wrapped(*args: Any, **kwargs: Any) -> tuple:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # every failure becomes a message, the app keeps serving
+            message = readable_error(exc)
+            gr.Warning(message, duration=10)
+            return (*([None] * (n_outputs - 1)), message)
+
+    return wrapped
+
+
+def _report_links(report: str, listening_url: str | None) -> str:
+    links = [f'<a href="/gradio_api/file={html.escape(report)}" target="_blank" '
+             'id="eval-report-link">open the evaluation report</a>']
+    if listening_url:
+        links.append(f'<a href="{html.escape(listening_url)}" target="_blank" '
+                     'id="eval-listening-link">open the listening test</a> (served on this '
+                     "machine; ratings are saved in the app's work dir)")
+    return " · ".join(links)
+
+
+def build_ui(backend: AppBackend) -> gr.Blocks:
+    """The four-tab app bound to ``backend`` (not launched)."""
+    with gr.Blocks(title="emovc toolbox", analytics_enabled=False) as demo:
+        gr.Markdown("## emovc — expressive voice conversion toolbox\n"
+                    "Convert the emotion of a recording, recognise emotions, clone a voice "
+                    f"(with consent) and evaluate runs. Clips: up to "
+                    f"{backend.limits.max_duration_s:g} s and {backend.limits.max_upload_mb:g} MB.")
+        missing = backend.missing()
+        tabs = (("convert", "Convert emotion", _convert_tab),
+                ("recognise", "Recognise emotion", _recognise_tab),
+                ("clone", "Clone voice", _clone_tab), ("evaluate", "Evaluate", _evaluate_tab))
+        for key, title, build in tabs:
+            with gr.Tab(title, id=key):
+                if key in missing:
+                    gr.Markdown(f"**⚠ Not available: {missing[key]}.**",
+                                elem_id=f"{key}-missing")
+                build(backend, demo)
+    return demo
+
+
+NO_CONVERTER = "⚠ no emotion conversion model is installed in this emovc build"
+
+
+def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
+    try:
+        models = backend.converter_names()
+    except EmovcError:
+        models = []
+    with gr.Row():
+        with gr.Column():
+            audio_in = gr.Audio(sources=AUDIO_SOURCES, type="filepath", label="input speech",
+                                elem_id="convert-input")
+            model = gr.Dropdown(models, value=models[0] if models else None,
+                                label="model / method", elem_id="convert-model")
+            source = gr.Dropdown([AUTO, *EMOTIONS], value=AUTO, label="source emotion "
+                                 "(auto-detected on upload; editable)", elem_id="convert-source")
+            target = gr.Dropdown(list(EMOTIONS), value=None, label="target emotion",
+                                 elem_id="convert-target")
+            intensity = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="intensity "
+                                  "(0 = unchanged, 1 = full conversion)",
+                                  elem_id="convert-intensity")
+            button = gr.Button("Convert", variant="primary", elem_id="convert-button")
+        with gr.Column():
+            audio_out = gr.Audio(type="filepath", label="converted", interactive=False,
+                                 buttons=["download"], elem_id="convert-output")
+            status = gr.Textbox("" if models else NO_CONVERTER, label="status",
+                                interactive=False, elem_id="convert-status")
+    plot = gr.Plot(label="input vs output: spectrogram and F0", show_label=False,
+                   elem_id="convert-plot")
+
+    def on_model(name: str | None) -> tuple:
+        """Emotion choices of the selected model (loads it: lazily, on page load/change)."""
+        if not name:
+            return gr.Dropdown(), gr.Dropdown(), NO_CONVERTER
+        try:
+            srcs, tgts = backend.converter_emotions(name)
+        except Exception as exc:
+            return gr.Dropdown(), gr.Dropdown(), readable_error(exc)
+        return (gr.Dropdown(choices=[AUTO, *srcs], value=AUTO),
+                gr.Dropdown(choices=tgts, value=None), "")
+
+    def on_upload(path: str | None, name: str | None) -> tuple:
+        if not path:
+            return gr.Dropdown(), ""
+        try:
+            label, msg = backend.detect_source(path, name)
+            return gr.Dropdown(value=label), msg
+        except Exception as exc:
+            return gr.Dropdown(value=AUTO), readable_error(exc)
+
+    def convert(path, name, src, tgt, amount, progress=gr.Progress()) -> tuple:
+        res = backend.convert(path, tgt, src, amount, name, lambda f, d: progress(f, desc=d))
+        return str(res.output), res.figure, res.summary
+
+    model.change(on_model, model, [source, target, status])
+    demo.load(on_model, model, [source, target, status])
+    audio_in.upload(on_upload, [audio_in, model], [source, status])
+    audio_in.stop_recording(on_upload, [audio_in, model], [source, status])
+    button.click(_guard(3, convert), [audio_in, model, source, target, intensity],
+                 [audio_out, plot, status])
+
+
+def _recognise_tab(backend: AppBackend, demo: gr.Blocks) -> None:
+    with gr.Row():
+        with gr.Column():
+            audio_in = gr.Audio(sources=AUDIO_SOURCES, type="filepath", label="speech",
+                                elem_id="recognise-input")
+            button = gr.Button("Recognise", variant="primary", elem_id="recognise-button")
+            status = gr.Textbox(label="result", interactive=False, elem_id="recognise-status")
+        plot = gr.Plot(label="emotion probabilities", show_label=False,
+                       elem_id="recognise-plot")
+
+    def recognise(path, progress=gr.Progress()) -> tuple:
+        res = backend.recognise(path, lambda f, d: progress(f, desc=d))
+        return res.figure, res.summary
+
+    button.click(_guard(2, recognise), audio_in, [plot, status])
+
+
+def _clone_tab(backend: AppBackend, demo: gr.Blocks) -> None:
+    with gr.Row():
+        with gr.Column():
+            ref = gr.Audio(sources=AUDIO_SOURCES, type="filepath",
+                           label="reference voice (5-30 s of clean speech)", elem_id="clone-ref")
+            consent = gr.Checkbox(False, label="The speaker of the reference agreed that their "
+                                  "voice may be cloned for this purpose.", elem_id="clone-consent")
+            text = gr.Textbox(label="text to speak", lines=2, elem_id="clone-text",
+                              placeholder="Kids are talking by the door.")
+            emotion = gr.Dropdown(["none", *EMOTIONS], value="none",
+                                  label="emotion (optional)", elem_id="clone-emotion")
+            button = gr.Button("Clone", variant="primary", elem_id="clone-button")
+        with gr.Column():
+            audio_out = gr.Audio(type="filepath", label="cloned speech", interactive=False,
+                                 buttons=["download"], elem_id="clone-output")
+            status = gr.Textbox(label="status", interactive=False, elem_id="clone-status")
+            plot = gr.Plot(label="speaker map", show_label=False, elem_id="clone-plot")
+
+    def clone(path, agreed, words, emo, progress=gr.Progress()) -> tuple:
+        res = backend.clone([path], words, emo, agreed, lambda f, d: progress(f, desc=d))
+        return str(res.output), res.figure, res.summary
+
+    button.click(_guard(3, clone), [ref, consent, text, emotion], [audio_out, plot, status])
+
+
+def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:
+    gr.Markdown("Evaluate this session's conversions, or upload a run folder written by "
+                "`emovc convert` (audio files + `conversions.csv`). The report opens from the "
+                "app's work directory.")
+    files = gr.File(file_count="directory", label="run folder (optional)", height=150,
+                    elem_id="evaluate-files")
+    button = gr.Button("Evaluate", variant="primary", elem_id="evaluate-button")
+    status = gr.Textbox(label="status", interactive=False, elem_id="evaluate-status")
+    links = gr.HTML(elem_id="evaluate-links")
+    report = gr.HTML(elem_id="evaluate-report")
+
+    def evaluate(paths, progress=gr.Progress()) -> tuple:
+        res = backend.evaluate(paths, lambda f, d: progress(f, desc=d))
+        frame = (f'<iframe src="/gradio_api/file={html.escape(str(res.report))}" '
+                 'title="evaluation report" '
+                 'style="width:100%;height:640px;border:1px solid #ddd"></iframe>')
+        return _report_links(str(res.report), res.listening_url), frame, res.summary
+
+    button.click(_guard(3, evaluate), files, [links, report, status])

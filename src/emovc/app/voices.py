@@ -1,0 +1,97 @@
+"""Speaker embeddings for the clone tab: a small set of known voices and a 2-D map of them.
+
+Known voices are synthetic talkers (emovc.data.synthetic; no recorded data needed) plus the
+references users uploaded earlier in this app session. The map projects the embeddings to 2-D
+with UMAP when ``umap-learn`` is installed, else PCA (scikit-learn).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from emovc.data.synthetic import SyntheticVoice, synthesize
+
+Embedder = Callable[[np.ndarray, int], np.ndarray]  # (wav (n,), sr) -> (D,) unit vector
+
+SYNTHETIC_VOICES: dict[str, SyntheticVoice] = {
+    "synth low male": SyntheticVoice(f0_mean=95.0, formant_scale=0.92, tilt=0.8),
+    "synth male": SyntheticVoice(f0_mean=125.0),
+    "synth bright male": SyntheticVoice(f0_mean=140.0, tilt=0.5, formant_scale=1.03),
+    "synth female": SyntheticVoice(f0_mean=210.0, formant_scale=1.15),
+    "synth low female": SyntheticVoice(f0_mean=180.0, formant_scale=1.1, tilt=0.85),
+    "synth child": SyntheticVoice(f0_mean=270.0, formant_scale=1.3, rate=3.5),
+}
+"""Known voices of the embedding map (caricatures, not real speakers)."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One point of the map: display name, kind ("known"/"upload") and embedding ``(D,)``."""
+
+    name: str
+    kind: str
+    embedding: np.ndarray
+
+
+class KnownVoices:
+    """Embeddings of the synthetic voices (computed on first use) and of earlier uploads.
+
+    Args:
+        embed: speaker-embedding function ``(wav, sr) -> (D,)``.
+        max_uploads: keep at most this many uploaded voices (oldest dropped first).
+    """
+
+    def __init__(self, embed: Embedder, max_uploads: int = 20) -> None:
+        self._embed = embed
+        self._max_uploads = max_uploads
+        self._known: list[Voice] | None = None
+        self._uploads: list[Voice] = []
+        self._lock = threading.Lock()
+
+    def voices(self) -> list[Voice]:
+        """Synthetic voices first, then uploads in upload order."""
+        with self._lock:
+            if self._known is None:
+                self._known = [Voice(name, "known", self._embed(synthesize(v, 2.5, seed=i), 16000))
+                               for i, (name, v) in enumerate(SYNTHETIC_VOICES.items())]
+            return [*self._known, *self._uploads]
+
+    def add_upload(self, name: str, embedding: np.ndarray) -> None:
+        """Remember a user's reference voice for later maps."""
+        with self._lock:
+            self._uploads = [v for v in self._uploads if v.name != name]
+            self._uploads.append(Voice(name, "upload", np.asarray(embedding, dtype=np.float32)))
+            del self._uploads[:-self._max_uploads]
+
+
+UMAP_MIN_POINTS = 15  # UMAP's default neighbourhood; fewer points: PCA is the honest map
+
+
+def project_2d(embeddings: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
+    """Project ``(N, D)`` embeddings to ``(N, 2)``.
+
+    UMAP (optional ``umap-learn``; its first call JIT-compiles for a while) is used from
+    :data:`UMAP_MIN_POINTS` points on; smaller sets, or no umap-learn, use PCA.
+
+    Returns:
+        ``(points, method)`` with method "UMAP" or "PCA".
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    if len(x) >= UMAP_MIN_POINTS:
+        try:
+            import umap  # optional dependency
+
+            reducer = umap.UMAP(n_components=2, n_neighbors=UMAP_MIN_POINTS - 1,
+                                random_state=seed, n_jobs=1, metric="cosine")
+            return np.asarray(reducer.fit_transform(x)), "UMAP"
+        except ImportError:
+            pass
+    from sklearn.decomposition import PCA
+
+    if len(x) < 3:  # PCA needs more points than components: centre the first two dims
+        return np.pad(x[:, :2] - x[:, :2].mean(0), ((0, 0), (0, max(0, 2 - x.shape[1])))), "PCA"
+    return PCA(n_components=2, random_state=seed).fit_transform(x), "PCA"

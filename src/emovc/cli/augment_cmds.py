@@ -1,0 +1,37 @@
+"""``emovc augment``: convert a corpus into other emotions to enlarge an SER training set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from emovc.pipelines.augment import augment_corpus
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``augment`` to ``app``."""
+    app.command("augment")(augment)
+
+
+def augment(
+    corpus_dir: Path = typer.Argument(
+        ..., help="Corpus folder (RAVDESS, CREMA-D, ... or folder-per-emotion)."),
+    to: str = typer.Option(..., "--to", help="Target emotions, comma-separated (e.g. angry,sad)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (outside the corpus)."),
+    model: str = typer.Option("m2m-ravdess", help="Bundled converter name or checkpoint path."),
+    corpus: str = typer.Option("auto", help="Corpus layout (default: detect)."),
+    intensity: float = typer.Option(1.0, help="Conversion intensity 0..1."),
+    workers: int = typer.Option(0, help="Local worker processes (0 = all cores)."),
+    backend: str = typer.Option(
+        "local", help="local (process pool) or ray (Ray cluster at $RAY_ADDRESS, else a local "
+        "one; needs the package's 'ray' extra)."),
+) -> None:
+    """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv."""
+    targets = [t for t in to.split(",") if t.strip()]
+    report = augment_corpus(corpus_dir, out, targets, model=model, corpus=corpus,
+                            intensity=intensity, workers=workers or None, backend=backend)
+    typer.echo(report.summary())
+    if report.failures:
+        typer.echo(f"{report.failed_inputs} input file(s) skipped or failed "
+                   f"({len(report.failures)} failure(s)) — see {out / 'failures.csv'}")

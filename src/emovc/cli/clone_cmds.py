@@ -1,0 +1,77 @@
+"""``emovc clone``, ``emovc embed``, ``emovc similarity``, ``emovc embed-map`` (thin wrappers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the voice-cloning and speaker-embedding commands to ``app``."""
+    app.command("clone")(clone)
+    app.command("embed")(embed)
+    app.command("similarity")(similarity)
+    app.command("embed-map")(embed_map)
+
+
+def clone(
+    reference: list[Path] = typer.Option(..., "--reference", "-r",
+                                         help="Recording of the target speaker (repeatable)."),
+    text: str = typer.Option(..., "--text", "-t", help="Text to speak."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output audio file (.wav/.flac)."),
+    consent: bool = typer.Option(False, "--consent",
+                                 help="Confirm the reference speaker agreed to be cloned."),
+    emotion: str = typer.Option(None, "--emotion", help="Convert the result to this emotion."),
+    denoise: bool = typer.Option(False, "--denoise", help="Spectral-gating denoise of references."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+) -> None:
+    """Say TEXT in the voice of the reference recording(s) (needs --consent)."""
+    from emovc.pipelines.cloning import CloneConfig, VoiceCloner, require_consent
+
+    require_consent(consent)  # fail before any heavy work
+    cloner = VoiceCloner(CloneConfig(denoise=denoise))
+    path = cloner.clone_to_file(reference, text, out, consent=consent, emotion=emotion,
+                                force=force)
+    typer.echo(f"wrote {path}")
+
+
+def embed(
+    files: list[Path] = typer.Argument(..., help="Audio files to embed."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .npy file, shape (N, 256)."),
+    model: str = typer.Option("resemblyzer", help="Bundled encoder name or checkpoint path."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+) -> None:
+    """Write GE2E speaker embeddings (d-vectors) of FILES to a .npy file."""
+    from emovc.pipelines.speaker import SpeakerEncoder, save_embeddings
+
+    emb = SpeakerEncoder.from_pretrained(model).embed_files(files)
+    typer.echo(f"wrote {save_embeddings(out, emb, force=force)} {tuple(emb.shape)}")
+
+
+def similarity(
+    a: Path = typer.Argument(..., help="First recording."),
+    b: Path = typer.Argument(..., help="Second recording."),
+    model: str = typer.Option("resemblyzer", help="Bundled encoder name or checkpoint path."),
+) -> None:
+    """Print the speaker similarity (cosine of GE2E embeddings, 1 = same voice) of A and B."""
+    from emovc.pipelines.speaker import SpeakerEncoder
+
+    ea, eb = SpeakerEncoder.from_pretrained(model).embed_files([a, b])
+    typer.echo(f"{float(ea @ eb):.4f}")
+
+
+def embed_map(
+    folder: Path = typer.Argument(..., help="Corpus folder (any layout emovc catalogs)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Image file (.png/.pdf/.svg)."),
+    method: str = typer.Option("auto", help="Projection: auto, umap, tsne or pca."),
+    max_per_speaker: int = typer.Option(10, help="Clips per speaker at most."),
+    model: str = typer.Option("resemblyzer", help="Bundled encoder name or checkpoint path."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+) -> None:
+    """Plot a 2-D map (UMAP/t-SNE/PCA) of the speaker embeddings of a corpus."""
+    from emovc.pipelines.speaker import map_corpus
+
+    path, used, n = map_corpus(folder, out, method=method, max_per_speaker=max_per_speaker,
+                               model=model, force=force)
+    typer.echo(f"wrote {path} ({used}, {n} clips)")

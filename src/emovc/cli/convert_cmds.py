@@ -1,0 +1,58 @@
+"""``emovc convert`` and ``emovc train`` — thin wrappers over the conversion library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from emovc.errors import choice_error
+
+METHODS = ("stargan", "cyclegan", "spectrogan")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the conversion commands to ``app``."""
+    app.command("convert")(convert)
+    app.command("train")(train)
+
+
+def convert(
+    inp: Path = typer.Argument(..., metavar="IN", help="Audio file or folder (tree is mirrored)."),
+    to: str = typer.Option(..., "--to", help="Target emotion (e.g. angry, sad, happy)."),
+    source: str = typer.Option(None, "--from", help="Source emotion (default: detect)."),
+    model: str = typer.Option("m2m-ravdess", "--model", help="Bundled model name or path."),
+    intensity: float = typer.Option(1.0, "--intensity", help="0 = unchanged ... 1 = full."),
+    out: Path = typer.Option(..., "-o", "--output", help="Output file or folder."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+) -> None:
+    """Convert the emotion of speech, keeping the speaker and the words."""
+    from emovc.pipelines.conversion import EmotionConverter
+    from emovc.pipelines.conversion_batch import convert_paths
+
+    conv = EmotionConverter.from_pretrained(model)
+    rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
+                         progress=typer.echo)
+    typer.echo(f"converted {len(rows)} file(s) to {to}")
+
+
+def train(
+    data_dir: Path = typer.Argument(..., help="Corpus folder (e.g. RAVDESS)."),
+    method: str = typer.Option("stargan", "--method", help="stargan, cyclegan or spectrogan."),
+    source: str = typer.Option(None, "--from", help="Source emotion (pairwise methods)."),
+    target: str = typer.Option(None, "--to", help="Target emotion (pairwise methods)."),
+    preset: str = typer.Option("compact", "--preset", help="compact (CPU) or full."),
+    max_steps: int = typer.Option(None, "--max-steps", help="Training steps (default: preset)."),
+    devices: int = typer.Option(1, "--devices", help="Number of devices (GPUs) to train on."),
+    out: Path = typer.Option(..., "-o", "--output", help="Run folder (resumed if it exists)."),
+) -> None:
+    """Train an emotion converter; re-running with the same RUN_DIR resumes exactly."""
+    import importlib
+
+    if method not in METHODS:
+        raise choice_error("method", method, METHODS)
+    trainer = importlib.import_module(f"emovc.training.{method}")
+    cfg = trainer.build_config(str(data_dir), str(out), source, target, preset=preset,
+                               max_steps=max_steps, devices=devices)
+    path = trainer.train(cfg)
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,83 @@
+"""``emovc ser train`` and ``emovc ser predict``: speech emotion recognition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from emovc.errors import EmovcError
+
+ser_app = typer.Typer(help="Speech emotion recognition: train a recogniser, classify files.",
+                      no_args_is_help=True)
+
+
+@ser_app.command("train")
+def train(
+    corpus_dir: Path = typer.Argument(..., help="Emotional speech corpus (e.g. RAVDESS)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder (config, metrics, model)."),
+    val_speakers: str = typer.Option("17,18,19,20", "--val-speakers",
+                                     help="Comma-separated held-out speakers ('' = none)."),
+    method: str = typer.Option("ensemble", help="linear | cnn | ensemble."),
+    feature_set: str = typer.Option("compare", help="Functionals: egemaps | compare."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help="Corpus layout or 'auto'."),
+    world_augment: bool = typer.Option(True, "--world-augment/--no-world-augment",
+                                       help="Also train on WORLD-resynthesised copies."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="CNN epochs."),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Feature cache folder."),
+    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Feature processes."),
+    seed: int = typer.Option(0, help="Random seed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Train a recogniser; writes OUT/config.yaml, OUT/metrics.json and OUT/model.pt."""
+    from emovc.training.ser import build_config
+    from emovc.training.ser import train as run_training
+
+    overrides = {
+        "val_speakers": [s.strip() for s in val_speakers.split(",") if s.strip()],
+        "method": method, "feature_set": feature_set, "corpus": corpus,
+        "world_augment": world_augment, "workers": workers, "seed": seed,
+    }
+    if epochs is not None:
+        overrides["cnn"] = {"epochs": epochs}
+    if cache_dir is not None:
+        overrides["cache_dir"] = str(cache_dir)
+    path = run_training(build_config(str(corpus_dir), str(out), overrides), progress=not quiet)
+    typer.echo(f"wrote {path}")
+    import json
+
+    metrics = json.loads((path.parent / "metrics.json").read_text()).get("validation", {})
+    for key, rep in metrics.items():
+        typer.echo(f"{key:>20}: UA {rep['unweighted_accuracy']:.3f}  "
+                   f"WA {rep['weighted_accuracy']:.3f}  macro-F1 {rep['macro_f1']:.3f}")
+
+
+@ser_app.command("predict")
+def predict(
+    inputs: list[Path] = typer.Argument(..., help="Audio files and/or folders."),
+    top_k: int = typer.Option(3, "--top-k", "-k", min=1, help="Emotions shown per file."),
+    model: str = typer.Option("default", "--model", "-m",
+                              help="Bundled model name or path to a model.pt."),
+) -> None:
+    """Print the most probable emotions of each file; unreadable files are reported."""
+    from emovc.pipelines.recognition import EmotionRecognizer, predict_paths
+
+    rec = EmotionRecognizer.from_pretrained(model)
+    n_bad = n_all = 0
+    for result in predict_paths(rec, inputs, k=top_k):
+        n_all += 1
+        if result.error:
+            n_bad += 1
+            typer.echo(f"skipped {result.path}: {result.error}", err=True)
+            continue
+        shown = "  ".join(f"{lab} {p:.2f}" for lab, p in result.top)
+        typer.echo(f"{result.path}\t{shown}")
+    if n_bad:
+        typer.echo(f"{n_bad} file(s) skipped (unreadable, too short or silent)", err=True)
+    if n_bad == n_all:
+        raise EmovcError(f"none of the {n_all} file(s) could be classified")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``ser`` command group to ``emovc``."""
+    app.add_typer(ser_app, name="ser")

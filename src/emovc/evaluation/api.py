@@ -1,0 +1,131 @@
+"""One-call entry points used by the CLI (and handy in notebooks)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from emovc.errors import EmovcError
+from emovc.evaluation.emotion import EmotionJudge
+from emovc.evaluation.manifest import find_manifest, read_manifest
+from emovc.evaluation.report import write_all
+from emovc.evaluation.runner import SYSTEM_TITLES, EvalConfig, EvaluationResult, evaluate
+
+OUTPUTS = ("report.html", "metrics.json", "per_utterance.csv", "per_emotion.csv")
+SUMMARY_COLUMNS = [("mcd_db", "MCD dB", 2), ("f0_rmse_cents", "F0 RMSE c", 0),
+                   ("f0_corr", "F0 r", 2), ("vuv_error", "V/UV", 3),
+                   ("duration_ratio", "dur", 2), ("spk_sim_source", "sim-src", 3),
+                   ("spk_sim_reference", "sim-ref", 3), ("emotion_rate", "emo-rate", 3),
+                   ("wer", "WER", 3)]
+
+
+def run_evaluation(manifest_or_run: str | os.PathLike, out_dir: str | os.PathLike,
+                   cfg: EvalConfig = EvalConfig(), force: bool = False,
+                   judge: EmotionJudge | None = None, embed_audio: bool = True,
+                   log=None) -> tuple[EvaluationResult, dict[str, Path]]:
+    """Read a manifest or run directory, evaluate it and write every output into ``out_dir``.
+
+    Raises:
+        EmovcError: bad manifest, missing audio, or outputs exist and ``force`` is false.
+    """
+    items = read_manifest(manifest_or_run)
+    out = Path(out_dir)
+    existing = [name for name in OUTPUTS if (out / name).exists()]
+    if existing and not force:
+        raise EmovcError(f"{out} already holds {', '.join(existing)} (use --force to overwrite)")
+    if out.resolve() == find_manifest(manifest_or_run).parent.resolve() and not force:
+        raise EmovcError(f"refusing to write the evaluation into the run folder {out}; "
+                         f"pick another -o (or --force)")
+    result = evaluate(items, out, cfg, judge=judge, log=log)
+    return result, write_all(result, out, embed_audio=embed_audio)
+
+
+def _fmt(v, d: int) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if f != f else f"{f:.{d}f}"
+
+
+def summary_table(result: EvaluationResult, per_emotion: bool = False) -> str:
+    """Plain-text table of the overall (or per-emotion) means of every system."""
+    head = ["system", "n", *[c[1] for c in SUMMARY_COLUMNS]]
+    rows = []
+    if per_emotion:
+        head.insert(0, "target")
+        for r in result.per_emotion:
+            rows.append([r["target_emotion"], r["system"], str(r["n"]),
+                         *[_fmt(r.get(k), d) for k, _, d in SUMMARY_COLUMNS]])
+    else:
+        for s in result.systems:
+            o = result.overall[s]
+            rows.append([SYSTEM_TITLES.get(s, s), str(o["n"]),
+                         *[_fmt(o.get(k), d) for k, _, d in SUMMARY_COLUMNS]])
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+    lines = ["  ".join(h.rjust(w) if i else h.ljust(w)
+                       for i, (h, w) in enumerate(zip(line, widths, strict=True)))
+             for line in [head, *rows]]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def ratings_table(summary: dict) -> str:
+    """Plain-text view of :func:`~emovc.evaluation.listening.summarize_ratings` output."""
+    lines = [f"{summary['n_ratings']} ratings from {summary['listeners']} listener(s)", "",
+             f"{'system':<14}{'naturalness MOS':>24}{'emotion strength MOS':>26}"]
+    for system, qs in summary["mos"].items():
+        cells = []
+        for q in ("naturalness", "emotion_strength"):
+            m = qs.get(q, {})
+            cells.append(f"{_fmt(m.get('mean'), 2)} ± {_fmt(m.get('ci95'), 2)} (n={m.get('n', 0)})")
+        lines.append(f"{system:<14}{cells[0]:>24}{cells[1]:>26}")
+    for pair, r in summary["ab"].items():
+        x, y = pair.split(" vs ")
+        kx, ky = r[f"prefer_{x}"], r[f"prefer_{y}"]
+        lines += ["", f"A/B {pair}: {x} preferred in {kx} of {kx + ky} decisive answers "
+                      f"({_fmt(r[f'share_{x}'], 2)}, 95 % CI {_fmt(r['ci_low'], 2)}-"
+                      f"{_fmt(r['ci_high'], 2)}, p = {_fmt(r['p_value'], 3)}); "
+                      f"{r['same']} no-preference"]
+    return "\n".join(lines)
+
+
+def dump_json(obj, path: str | os.PathLike) -> Path:
+    """Write strict JSON (NaN → null)."""
+    from emovc.evaluation.aggregate import clean
+
+    p = Path(path)
+    p.write_text(json.dumps(clean(obj), indent=1, allow_nan=False))
+    return p
+
+
+def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
+                       ratings: str | os.PathLike | None = None,
+                       compare: str | os.PathLike | None = None, max_items: int = 20,
+                       seed: int = 0, max_minutes: float = 180.0, on_ready=None) -> Path:
+    """Build trials from a run (optionally against a second run) and serve the test.
+
+    Ratings go to ``ratings`` (default ``<run>/listening/ratings.csv``, appended to); the trial
+    list with systems and files is saved next to it as ``trials-<seed>.json``.
+
+    Returns:
+        the ratings CSV path.
+    """
+    from emovc.evaluation.listening import build_trials, trials_to_dicts
+    from emovc.evaluation.listening_server import serve_listening_test
+
+    items = read_manifest(manifest_or_run)
+    other = read_manifest(compare) if compare else None
+    names = ("converted", "other") if not compare else (
+        find_manifest(manifest_or_run).parent.name or "run_a", find_manifest(compare).parent.name
+        or "run_b")
+    if names[0] == names[1]:
+        names = (f"{names[0]}_a", f"{names[1]}_b")
+    trials = build_trials(items, other, names, max_items=max_items, seed=seed)
+    csv_path = Path(ratings) if ratings else find_manifest(manifest_or_run).parent / \
+        "listening" / "ratings.csv"
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    dump_json(trials_to_dicts(trials), csv_path.parent / f"trials-{seed}.json")
+    serve_listening_test(trials, csv_path, port, max_minutes=max_minutes, on_ready=on_ready)
+    return csv_path

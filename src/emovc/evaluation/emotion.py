@@ -1,0 +1,66 @@
+"""Emotion-recognition scoring of converted speech (target rate and confusion matrix).
+
+Any object with ``.labels`` (sequence of emotion names) and
+``.predict(wav, sr) -> dict[str, float]`` (class probabilities) can judge; by default the
+suite uses emovc's own recogniser, ``EmotionRecognizer.from_pretrained("default")``. The judge
+is optional: when it cannot be loaded the evaluation records why and skips the metric.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from emovc.data.emotions import normalize_emotion
+
+
+@runtime_checkable
+class EmotionJudge(Protocol):
+    """What the evaluation needs from an emotion recogniser."""
+
+    labels: list[str]
+
+    def predict(self, wav: np.ndarray, sr: int) -> dict[str, float]:
+        """Class probabilities of a ``(n,)`` waveform at ``sr`` Hz."""
+        ...
+
+
+def load_default_judge(name: str = "default") -> tuple[EmotionJudge | None, str]:
+    """Try to load emovc's recogniser; returns ``(judge, "")`` or ``(None, reason)``."""
+    try:
+        from emovc.pipelines.recognition import EmotionRecognizer
+
+        return EmotionRecognizer.from_pretrained(name), ""
+    except Exception as exc:  # missing module/weights must not break the rest of the suite
+        return None, f"emotion recognition skipped: {type(exc).__name__}: {exc}"
+
+
+def top_label(probs: dict[str, float]) -> str:
+    """Most probable emotion (canonical name) of a probability dict."""
+    label = max(probs, key=lambda k: probs[k])
+    try:
+        return normalize_emotion(label)
+    except ValueError:
+        return label
+
+
+def confusion_matrix(targets: list[str], predicted: list[str],
+                     labels: list[str]) -> np.ndarray:
+    """Counts ``(len(labels), len(labels))``: row = intended emotion, column = recognised one.
+
+    Pairs whose target or prediction is not in ``labels`` are ignored.
+    """
+    index = {lab: i for i, lab in enumerate(labels)}
+    cm = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for t, p in zip(targets, predicted, strict=True):
+        if t in index and p in index:
+            cm[index[t], index[p]] += 1
+    return cm
+
+
+def target_rate(targets: list[str], predicted: list[str]) -> float:
+    """Share (0..1) of utterances recognised as their intended emotion (NaN if empty)."""
+    if not targets:
+        return float("nan")
+    return float(np.mean([t == p for t, p in zip(targets, predicted, strict=True)]))

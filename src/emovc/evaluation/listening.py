@@ -1,0 +1,191 @@
+"""A local listening test: MOS (naturalness, emotion strength) and blind A/B preference.
+
+``serve_listening_test`` serves one page on ``127.0.0.1`` (stdlib ``http.server``, no external
+assets); every answer is appended to a ratings CSV. ``summarize_ratings`` turns that CSV into
+MOS with 95 % Student-t intervals and A/B preference shares with exact binomial intervals.
+
+Trials are built from a manifest / conversion run (:func:`build_trials`): for a random sample
+of items, MOS trials of the converted clip, the unconverted source and the real reference (an
+anchor pair for the scale), and an A/B trial "which sounds more <emotion>?" between the
+converted clip and the source — or, with a second run, between the two systems' outputs.
+System names never reach the browser.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from emovc.errors import EmovcError
+from emovc.evaluation.manifest import EvalItem
+from emovc.evaluation.stats import binomial_ci, binomial_p_value, mean_ci
+
+RATING_FIELDS = ["time", "listener", "trial_id", "kind", "item_id", "target_emotion", "system",
+                 "naturalness", "emotion_strength", "system_a", "system_b", "choice",
+                 "preferred"]
+CHOICES = ("A", "B", "same")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One screen of the test. ``kind`` is ``"mos"`` (``audio``/``system``) or ``"ab"``."""
+
+    trial_id: str
+    kind: str
+    item_id: str
+    target_emotion: str
+    text: str = ""
+    system: str = ""
+    audio: str = ""
+    system_a: str = ""
+    audio_a: str = ""
+    system_b: str = ""
+    audio_b: str = ""
+
+    def public(self) -> dict:
+        """What the browser may see (no system names, no file paths)."""
+        return {"trial_id": self.trial_id, "kind": self.kind, "emotion": self.target_emotion,
+                "text": self.text}
+
+    def audio_path(self, slot: str) -> str:
+        """File behind slot ``"x"`` (MOS) or ``"a"``/``"b"`` (A/B); '' if none."""
+        return {"x": self.audio, "a": self.audio_a, "b": self.audio_b}.get(slot, "")
+
+
+def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
+                 names: tuple[str, str] = ("converted", "other"), max_items: int = 20,
+                 seed: int = 0, anchors: bool = True) -> list[Trial]:
+    """Shuffled MOS + A/B trials for up to ``max_items`` randomly chosen items.
+
+    Args:
+        items: conversions of the system under test.
+        other: conversions of a second system; A/B then compares the two (items matched by
+            source file and target emotion), else converted vs unconverted source.
+        names: system names of ``items`` / ``other`` in the ratings file.
+        max_items: items sampled (bounds the test length: ≤ 4 trials per item).
+        seed: sampling and ordering seed (A/B sides are randomised too).
+        anchors: add MOS trials of the source and the reference.
+    """
+    rng = random.Random(seed)
+    matched = {(o.source, o.target_emotion): o for o in (other or [])}
+    pool = [it for it in items if other is None or (it.source, it.target_emotion) in matched]
+    if not pool:
+        raise EmovcError("no items to build a listening test from (no matching conversions)")
+    chosen = rng.sample(pool, min(max_items, len(pool)))
+    trials: list[Trial] = []
+    for it in chosen:
+        base = {"item_id": it.item_id, "target_emotion": it.target_emotion, "text": it.text}
+        mos = [(names[0], it.converted)]
+        if other is not None:
+            mos.append((names[1], matched[(it.source, it.target_emotion)].converted))
+        if anchors:
+            mos.append(("source", it.source))
+            if it.reference:
+                mos.append(("reference", it.reference))
+        for system, audio in mos:
+            trials.append(Trial(_opaque_id(rng), "mos", system=system, audio=audio, **base))
+        pair = [(names[0], it.converted)]
+        pair.append((names[1], matched[(it.source, it.target_emotion)].converted)
+                    if other is not None else ("source", it.source))
+        rng.shuffle(pair)
+        trials.append(Trial(_opaque_id(rng), "ab", system_a=pair[0][0], audio_a=pair[0][1],
+                            system_b=pair[1][0], audio_b=pair[1][1], **base))
+    rng.shuffle(trials)
+    return trials
+
+
+def _opaque_id(rng: random.Random) -> str:
+    """Random trial id: ids must not reveal the build order (hence the system) to listeners."""
+    return f"{rng.getrandbits(40):010x}"
+
+
+def rating_row(trial: Trial, answer: dict, when: str) -> dict:
+    """Validate a browser answer for ``trial`` and turn it into a ratings-CSV row.
+
+    Raises:
+        EmovcError: scores outside 1..5, unknown A/B choice, bad listener name.
+    """
+    listener = str(answer.get("listener", "")).strip()
+    if not listener or len(listener) > 64 or any(c in listener for c in ",\n\r\"'"):
+        raise EmovcError("listener name must be 1-64 characters without commas or quotes")
+    row = {k: "" for k in RATING_FIELDS}
+    row.update(time=when, listener=listener, trial_id=trial.trial_id, kind=trial.kind,
+               item_id=trial.item_id, target_emotion=trial.target_emotion)
+    if trial.kind == "mos":
+        scores = [answer.get("naturalness"), answer.get("emotion_strength")]
+        if not all(isinstance(s, int) and 1 <= s <= 5 for s in scores):
+            raise EmovcError("MOS scores must be integers 1..5")
+        row.update(system=trial.system, naturalness=scores[0], emotion_strength=scores[1])
+    else:
+        choice = answer.get("choice")
+        if choice not in CHOICES:
+            raise EmovcError(f"A/B choice must be one of {', '.join(CHOICES)}")
+        preferred = {"A": trial.system_a, "B": trial.system_b, "same": "same"}[choice]
+        row.update(system_a=trial.system_a, system_b=trial.system_b, choice=choice,
+                   preferred=preferred)
+    return row
+
+
+def append_rating(csv_path: str | os.PathLike, row: dict) -> None:
+    """Append one row (header written for a new file), flushed to disk."""
+    p = Path(csv_path)
+    new = not p.exists() or p.stat().st_size == 0
+    with open(p, "a", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=RATING_FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
+    """MOS per system (mean, t-interval half-width, n) and A/B preferences per system pair.
+
+    Returns:
+        ``{"listeners": int, "mos": {system: {"naturalness": {...}, "emotion_strength":
+        {...}}}, "ab": {"X vs Y": {"n", "prefer_X", "prefer_Y", "same", "share_X", "ci_low",
+        "ci_high", "p_value"}}}`` where the binomial share/CI/p exclude "same" answers.
+
+    Raises:
+        EmovcError: missing file or not a ratings CSV.
+    """
+    p = Path(csv_path)
+    if not p.is_file():
+        raise EmovcError(f"ratings file not found: {p}")
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or "kind" not in reader.fieldnames:
+            raise EmovcError(f"{p} is not a ratings CSV (columns: {', '.join(RATING_FIELDS)})")
+        rows = list(reader)
+    scores: dict = defaultdict(lambda: defaultdict(list))
+    ab: dict = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        if r["kind"] == "mos":
+            for q in ("naturalness", "emotion_strength"):
+                scores[r["system"]][q].append(float(r[q]))
+        elif r["kind"] == "ab":
+            x, y = sorted((r["system_a"], r["system_b"]))
+            ab[(x, y)][r["preferred"] if r["preferred"] in (x, y) else "same"] += 1
+    mos = {s: {q: dict(zip(("mean", "ci95", "n"), mean_ci(v, level), strict=True))
+               for q, v in qs.items()} for s, qs in sorted(scores.items())}
+    return {"listeners": len({r["listener"] for r in rows}), "n_ratings": len(rows),
+            "mos": mos, "ab": {f"{x} vs {y}": _ab_summary(x, y, c, level)
+                               for (x, y), c in sorted(ab.items())}}
+
+
+def _ab_summary(x: str, y: str, counts: dict, level: float) -> dict:
+    kx, ky = counts.get(x, 0), counts.get(y, 0)
+    share, lo, hi = binomial_ci(kx, kx + ky, level)
+    return {"n": kx + ky + counts.get("same", 0), f"prefer_{x}": kx, f"prefer_{y}": ky,
+            "same": counts.get("same", 0), f"share_{x}": share, "ci_low": lo, "ci_high": hi,
+            "p_value": binomial_p_value(kx, kx + ky)}
+
+
+def trials_to_dicts(trials: list[Trial]) -> list[dict]:
+    """Full trial descriptions (with systems and paths) for saving next to the ratings."""
+    return [asdict(t) for t in trials]

@@ -1,0 +1,139 @@
+"""HTTP server of the listening test (stdlib only, bound to 127.0.0.1).
+
+Routes: ``GET /`` the page, ``GET /trials.json`` the blind trial list, ``GET /audio/<trial>/<slot>``
+the audio of a trial (only files that belong to a trial can be served), ``POST /rate`` one
+answer (JSON, ≤ 4 KiB) appended to the ratings CSV. The server stops after ``max_minutes`` or
+on Ctrl+C and refuses answers beyond ``max_ratings``.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from emovc.errors import EmovcError
+from emovc.evaluation.listening import Trial, append_rating, rating_row
+
+HOST = "127.0.0.1"
+MAX_BODY = 4096
+PAGE = Path(__file__).resolve().parent / "templates" / "listening.html"
+
+
+class ListeningServer(ThreadingHTTPServer):
+    """Serves ``trials`` and appends answers to ``ratings_csv``."""
+
+    daemon_threads = True
+
+    def __init__(self, trials: list[Trial], ratings_csv: str | os.PathLike, port: int = 8765,
+                 max_ratings: int = 10000) -> None:
+        self.trials = {t.trial_id: t for t in trials}
+        self.order = [t.trial_id for t in trials]
+        self.ratings_csv = Path(ratings_csv)
+        self.max_ratings = max_ratings
+        self.n_ratings = 0
+        self.lock = threading.Lock()
+        super().__init__((HOST, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        """Address of the page."""
+        return f"http://{HOST}:{self.server_address[1]}/"
+
+    def record(self, answer: dict) -> None:
+        """Validate and append one answer (raises :class:`EmovcError` when invalid)."""
+        trial = self.trials.get(str(answer.get("trial_id", "")))
+        if trial is None:
+            raise EmovcError("unknown trial")
+        row = rating_row(trial, answer, time.strftime("%Y-%m-%dT%H:%M:%S"))
+        with self.lock:
+            if self.n_ratings >= self.max_ratings:
+                raise EmovcError("rating limit of this session reached")
+            append_rating(self.ratings_csv, row)
+            self.n_ratings += 1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ListeningServer
+
+    def log_message(self, fmt: str, *args) -> None:  # keep the console quiet
+        return
+
+    def _send(self, code: int, body: bytes, ctype: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, code: int, obj) -> None:
+        self._send(code, json.dumps(obj).encode(), "application/json")
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        parts = self.path.split("?")[0].strip("/").split("/")
+        if parts == [""]:
+            self._send(200, PAGE.read_bytes(), "text/html; charset=utf-8")
+        elif parts == ["trials.json"]:
+            self._json(200, [self.server.trials[t].public() for t in self.server.order])
+        elif len(parts) == 3 and parts[0] == "audio" and parts[1] in self.server.trials:
+            path = self.server.trials[parts[1]].audio_path(parts[2])
+            if not path or not Path(path).is_file():
+                self._json(404, {"error": "no such audio"})
+                return
+            ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            self._send(200, Path(path).read_bytes(), ctype)
+        else:
+            self._json(404, {"error": "not found"})
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        if self.path != "/rate":
+            self._json(404, {"error": "not found"})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_BODY:
+            self._json(413, {"error": f"body must be 1..{MAX_BODY} bytes"})
+            return
+        try:
+            answer = json.loads(self.rfile.read(length))
+            if not isinstance(answer, dict):
+                raise EmovcError("answer must be a JSON object")
+            self.server.record(answer)
+        except (EmovcError, json.JSONDecodeError) as exc:
+            self._json(400, {"error": str(exc)})
+            return
+        self._json(200, {"ok": True, "n": self.server.n_ratings})
+
+
+def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, port: int = 8765,
+                         max_minutes: float = 180.0, max_ratings: int = 10000,
+                         on_ready=None) -> int:
+    """Serve until Ctrl+C or ``max_minutes``; returns the number of answers recorded.
+
+    Args:
+        trials: from :func:`~emovc.evaluation.listening.build_trials`.
+        ratings_csv: answers are appended here (created with a header if new).
+        port: TCP port on 127.0.0.1 (0 = any free port).
+        on_ready: optional ``callable(url)`` called once the socket listens.
+    """
+    try:
+        server = ListeningServer(trials, ratings_csv, port, max_ratings)
+    except OSError as exc:
+        raise EmovcError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
+    timer = threading.Timer(max_minutes * 60.0, server.shutdown)
+    timer.daemon = True
+    timer.start()
+    if on_ready:
+        on_ready(server.url)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        timer.cancel()
+        server.server_close()
+    return server.n_ratings

@@ -1,0 +1,132 @@
+"""Evaluation manifests: which converted file belongs to which source, target and reference.
+
+A manifest is a CSV with a header and the columns
+
+===============  ========  ==============================================================
+column           required  meaning
+===============  ========  ==============================================================
+source           yes       the unconverted input audio
+converted        yes       the system's output for it
+target_emotion   yes       the intended emotion (any alias of :data:`EMOTIONS`)
+reference        no        a real take of the same speaker/text in the target emotion
+text             no        what is said (enables word error rates)
+source_emotion   no        emotion of the source take
+===============  ========  ==============================================================
+
+Relative paths are relative to the manifest's folder. A conversion run directory is
+recognised by the ``conversions.csv`` manifest that ``emovc convert`` writes into it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from emovc.data.emotions import normalize_emotion
+from emovc.errors import ConfigError, EmovcError
+
+RUN_MANIFEST = "conversions.csv"
+REQUIRED = ("source", "converted", "target_emotion")
+OPTIONAL = ("reference", "text", "source_emotion")
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One conversion to score (paths absolute; optional fields empty when unknown)."""
+
+    item_id: str
+    source: str
+    converted: str
+    target_emotion: str
+    reference: str = ""
+    text: str = ""
+    source_emotion: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain-data copy."""
+        return asdict(self)
+
+
+def find_manifest(path: str | os.PathLike) -> Path:
+    """The manifest CSV for a CSV path or a run directory (``<dir>/conversions.csv``).
+
+    Raises:
+        EmovcError: missing path, or a folder without ``conversions.csv``.
+    """
+    p = Path(path)
+    if p.is_dir():
+        if (p / RUN_MANIFEST).is_file():
+            return p / RUN_MANIFEST
+        raise EmovcError(f"{p} is a folder without {RUN_MANIFEST}; pass a manifest CSV or a "
+                         f"conversion run directory")
+    if not p.is_file():
+        raise EmovcError(f"manifest not found: {p}")
+    return p
+
+
+def _resolve(base: Path, value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return ""
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[EvalItem]:
+    """Read a manifest CSV or run directory into :class:`EvalItem` s.
+
+    Raises:
+        ConfigError: missing columns, unknown emotion, empty manifest.
+        EmovcError: a listed audio file does not exist (``check_files``).
+    """
+    mpath = find_manifest(path)
+    base = mpath.parent.resolve()
+    with open(mpath, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        cols = [c.strip() for c in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED if c not in cols]
+        if missing:
+            raise ConfigError(f"{mpath}: missing column(s) {', '.join(missing)}; required: "
+                              f"{', '.join(REQUIRED)}; optional: {', '.join(OPTIONAL)}")
+        rows = [{k.strip(): (v or "") for k, v in row.items() if k} for row in reader]
+    items = []
+    for n, row in enumerate(rows, start=2):
+        try:
+            target = normalize_emotion(row["target_emotion"])
+            src_emo = normalize_emotion(row["source_emotion"]) if row.get("source_emotion") else ""
+        except ConfigError as exc:
+            raise ConfigError(f"{mpath} line {n}: {exc}") from None
+        item = EvalItem(
+            item_id=f"{len(items):04d}", source=_resolve(base, row["source"]),
+            converted=_resolve(base, row["converted"]), target_emotion=target,
+            reference=_resolve(base, row.get("reference", "")), text=row.get("text", "").strip(),
+            source_emotion=src_emo)
+        if check_files:
+            _check_item(item, mpath, n)
+        items.append(item)
+    if not items:
+        raise ConfigError(f"{mpath}: no rows to evaluate")
+    return items
+
+
+def _check_item(item: EvalItem, mpath: Path, line: int) -> None:
+    for col in ("source", "converted", "reference"):
+        value = getattr(item, col)
+        if col != "reference" and not value:
+            raise ConfigError(f"{mpath} line {line}: empty {col!r}")
+        if value and not Path(value).is_file():
+            raise EmovcError(f"{mpath} line {line}: {col} file not found: {value}")
+
+
+def write_manifest(path: str | os.PathLike, items: list[EvalItem]) -> Path:
+    """Write items as a manifest CSV (absolute paths); returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=[*REQUIRED, *OPTIONAL])
+        w.writeheader()
+        for it in items:
+            w.writerow({k: getattr(it, k) for k in (*REQUIRED, *OPTIONAL)})
+    return p

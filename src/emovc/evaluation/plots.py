@@ -1,0 +1,132 @@
+"""Matplotlib figures of the evaluation report, returned as base64 PNG strings."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+COLORS = {"converted": "#d9534f", "source": "#5b8bd9", "world_resynth": "#8c8c8c",
+          "reference": "#4cae4c"}
+
+
+def to_png_base64(fig, dpi: int = 80) -> str:
+    """Encode a figure as a base64 PNG and close it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def per_emotion_bars(per_emotion: list[dict], systems: list[str], titles: dict,
+                     metrics: list[tuple[str, str]]) -> str:
+    """Grouped bars (one group per target emotion, one bar per system) for each metric."""
+    emotions = sorted({r["target_emotion"] for r in per_emotion})
+    shown = [(m, label) for m, label in metrics
+             if any(np.isfinite(_f(r.get(m))) for r in per_emotion)]
+    if not shown or not emotions:
+        return ""
+    cols = min(2, len(shown))
+    rows = int(np.ceil(len(shown) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows), squeeze=False)
+    width = 0.8 / max(len(systems), 1)
+    x = np.arange(len(emotions))
+    for ax, (metric, label) in zip(axes.flat, shown, strict=False):
+        for k, s in enumerate(systems):
+            vals = [_lookup(per_emotion, s, e, metric) for e in emotions]
+            errs = [_lookup(per_emotion, s, e, f"{metric}_ci95") for e in emotions]
+            errs = [v if np.isfinite(v) else 0.0 for v in errs]
+            ax.bar(x + (k - (len(systems) - 1) / 2) * width, vals, width, yerr=errs,
+                   color=COLORS.get(s), label=titles.get(s, s), capsize=2,
+                   error_kw={"elinewidth": 0.8})
+        ax.set_xticks(x, emotions, rotation=20)
+        ax.set_title(label, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0, 1, 0.95 if rows == 1 else 0.97))
+    fig.legend(handles, labels, loc="upper center", ncol=len(systems), fontsize=8,
+               frameon=False)
+    return to_png_base64(fig)
+
+
+def confusion_plot(confusion: dict, titles: dict) -> str:
+    """Row-normalised confusion matrices (intended × recognised) of each system side by side."""
+    if not confusion:
+        return ""
+    systems = list(confusion)
+    fig, axes = plt.subplots(1, len(systems), figsize=(4.2 * len(systems), 4.0), squeeze=False)
+    for ax, s in zip(axes.flat, systems, strict=True):
+        labels = confusion[s]["labels"]
+        cm = np.asarray(confusion[s]["matrix"], dtype=float)
+        keep = cm.sum(axis=1) > 0  # only intended emotions present in the run
+        norm = cm[keep] / cm[keep].sum(axis=1, keepdims=True)
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        ylabels = [lab for lab, k in zip(labels, keep, strict=True) if k]
+        ax.set_xticks(range(len(labels)), [lab[:4] for lab in labels], rotation=45, fontsize=7)
+        ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
+        for i in range(norm.shape[0]):
+            for j in range(norm.shape[1]):
+                if cm[keep][i, j]:
+                    ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if norm[i, j] > 0.5 else "black")
+        ax.set_title(titles.get(s, s), fontsize=9)
+        ax.set_xlabel("recognised", fontsize=8)
+        ax.set_ylabel("intended", fontsize=8)
+    fig.tight_layout()
+    return to_png_base64(fig)
+
+
+def example_plot(panels: list[tuple[str, np.ndarray, np.ndarray, float]], sr: int) -> str:
+    """Spectrograms (top) and F0 contours (bottom) of a few clips side by side.
+
+    Args:
+        panels: ``(title, wav (n,), f0 (T,) Hz, frame_period_ms)`` per clip.
+        sr: sample rate of the waveforms.
+    """
+    import librosa
+
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.0 * len(panels), 4.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 2]})
+    fmax = 0.0
+    for f0 in (p[2] for p in panels):
+        fmax = max(fmax, float(np.max(f0)) if f0.size else 0.0)
+    for k, (title, wav, f0, fp) in enumerate(panels):
+        spec = np.abs(librosa.stft(wav, n_fft=512, hop_length=128))
+        db = librosa.amplitude_to_db(spec, ref=np.max, top_db=70)
+        axes[0, k].imshow(db, origin="lower", aspect="auto", cmap="magma",
+                          extent=(0, len(wav) / sr, 0, sr / 2000))
+        axes[0, k].set_title(title, fontsize=9)
+        axes[0, k].set_ylabel("kHz", fontsize=8)
+        t = np.arange(f0.size) * fp / 1000.0
+        voiced = np.where(f0 > 0, f0, np.nan)
+        axes[1, k].plot(t, voiced, ".", ms=1.5, color="#d9534f")
+        axes[1, k].set_xlim(0, len(wav) / sr)
+        axes[1, k].set_ylim(0, max(fmax * 1.1, 100))
+        axes[1, k].set_ylabel("F0 (Hz)", fontsize=8)
+        axes[1, k].set_xlabel("time (s)", fontsize=8)
+        axes[1, k].grid(alpha=0.3)
+        for ax in axes[:, k]:
+            ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return to_png_base64(fig)
+
+
+def _f(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _lookup(per_emotion: list[dict], system: str, emotion: str, metric: str) -> float:
+    for r in per_emotion:
+        if r["system"] == system and r["target_emotion"] == emotion:
+            return _f(r.get(metric))
+    return float("nan")

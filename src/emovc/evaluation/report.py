@@ -1,0 +1,190 @@
+"""Write an evaluation: ``metrics.json``, ``per_utterance.csv``, ``per_emotion.csv`` and a
+self-contained ``report.html`` (figures as base64 PNG, audio as base64 WAV data URIs, or
+relative links to copies in ``report_audio/`` with ``embed_audio=False``).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from emovc import __version__
+from emovc.audio.io import load_audio
+from emovc.evaluation import plots
+from emovc.evaluation.aggregate import MEAN_METRICS, clean
+from emovc.evaluation.runner import SYSTEM_TITLES, EvaluationResult
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# (key, column label, decimals) of the summary tables, in display order
+COLUMNS = [
+    ("mcd_db", "MCD (dB) ↓", 2), ("f0_rmse_cents", "log-F0 RMSE (cents) ↓", 0),
+    ("f0_corr", "F0 corr ↑", 2), ("vuv_error", "V/UV err ↓", 3),
+    ("duration_ratio", "duration ratio", 2), ("spk_sim_source", "spk-sim to source", 3),
+    ("spk_sim_reference", "spk-sim to reference", 3), ("emotion_rate", "target emotion rate ↑", 3),
+    ("p_target", "p(target) ↑", 3), ("wer", "WER ↓", 3),
+]
+CSV_ROW_FIELDS = ["item_id", "system", "target_emotion", "source_emotion", "audio", "source",
+                  "reference", "text", "duration_s", "duration_ratio", "mcd_db", "f0_rmse_cents",
+                  "f0_corr", "vuv_error", "voiced_pairs", "spk_sim_source", "spk_sim_reference",
+                  "emotion_pred", "emotion_hit", "p_target", "asr_hypothesis", "word_errors",
+                  "ref_words", "error"]
+
+
+def _atomic_write(path: Path, data: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _csv_text(rows: list[dict], fields: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in clean(r).items()})
+    return buf.getvalue()
+
+
+def metrics_dict(result: EvaluationResult) -> dict:
+    """Everything numeric of an evaluation as strict-JSON-ready plain data."""
+    cfg = result.config
+    return clean({
+        "emovc_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": {"metrics": cfg.metrics.to_dict(), "asr": cfg.asr, "emotion": cfg.emotion,
+                   "speaker": cfg.speaker, "baselines": cfg.baselines, "workers": cfg.workers,
+                   "asr_config": vars(cfg.asr_config), "recognizer": cfg.recognizer},
+        "n_items": len(result.items),
+        "systems": result.systems,
+        "notes": result.notes,
+        "timing": result.timing,
+        "overall": result.overall,
+        "per_emotion": result.per_emotion,
+        "confusion": result.confusion,
+        "per_utterance": result.rows,
+    })
+
+
+def write_all(result: EvaluationResult, out_dir: str | Path, embed_audio: bool = True,
+              ) -> dict[str, Path]:
+    """Write metrics.json, per_utterance.csv, per_emotion.csv and report.html into ``out_dir``."""
+    out = Path(out_dir)
+    emo_fields = ["system", "target_emotion", "n", *[m for m in MEAN_METRICS],
+                  *[f"{m}_ci95" for m in MEAN_METRICS], "n_judged", "emotion_rate", "wer",
+                  "n_words"]
+    paths = {
+        "metrics": _atomic_write(out / "metrics.json",
+                                 json.dumps(metrics_dict(result), indent=1, allow_nan=False)),
+        "per_utterance": _atomic_write(out / "per_utterance.csv",
+                                       _csv_text(result.rows, CSV_ROW_FIELDS)),
+        "per_emotion": _atomic_write(out / "per_emotion.csv",
+                                     _csv_text(result.per_emotion, emo_fields)),
+    }
+    paths["report"] = render_report(result, out / "report.html", embed_audio)
+    return paths
+
+
+def _audio_src(path: str, out_dir: Path, embed: bool, sr: int) -> str:
+    if embed:
+        buf = io.BytesIO()
+        sf.write(buf, load_audio(path, sr), sr, format="WAV", subtype="PCM_16")
+        return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    tag = hashlib.sha1(path.encode()).hexdigest()[:8]
+    rel = Path("report_audio") / f"{tag}_{Path(path).name}"
+    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, out_dir / rel)
+    return rel.as_posix()
+
+
+def pick_examples(result: EvaluationResult, n: int) -> list[str]:
+    """Item ids shown in detail: one per target emotion first (items with references first)."""
+    ordered = sorted(result.items, key=lambda it: (not it.reference, it.item_id))
+    picked, seen = [], set()
+    for it in ordered:
+        if it.target_emotion not in seen and len(picked) < n:
+            picked.append(it.item_id)
+            seen.add(it.target_emotion)
+    for it in ordered:
+        if len(picked) >= n:
+            break
+        if it.item_id not in picked:
+            picked.append(it.item_id)
+    return picked
+
+
+def _examples(result: EvaluationResult, out_dir: Path, embed: bool) -> list[dict]:
+    sr = result.config.metrics.sample_rate
+    fp = result.config.metrics.frame_period
+    rows = {(r["item_id"], r["system"]): r for r in result.rows}
+    out = []
+    for iid in pick_examples(result, result.config.n_examples):
+        it = next(i for i in result.items if i.item_id == iid)
+        clips = [("source", f"source ({it.source_emotion or '?'})", it.source),
+                 ("converted", f"converted → {it.target_emotion}", it.converted)]
+        if it.reference:
+            clips.append(("reference", f"reference ({it.target_emotion})", it.reference))
+        panels, players = [], []
+        for system, title, path in clips:
+            fa = result.files.get(path)
+            if fa is None or fa.features is None:
+                continue
+            panels.append((title, load_audio(path, sr), fa.features.f0, fp))
+            players.append({"title": title, "src": _audio_src(path, out_dir, embed, sr),
+                            "row": rows.get((iid, system), {})})
+        if panels:
+            out.append({"item": it, "image": plots.example_plot(panels, sr), "players": players,
+                        "row": rows.get((iid, "converted"), {})})
+    return out
+
+
+def fmt(value, digits: int = 3) -> str:
+    """Number formatting for the tables ('–' for missing values)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "–" if value in (None, "") else str(value)
+    return "–" if not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def render_report(result: EvaluationResult, path: str | Path, embed_audio: bool = True) -> Path:
+    """Render the HTML report to ``path`` (atomically); returns the path."""
+    path = Path(path)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    env.filters["fmt"] = fmt
+    bar_metrics = [("emotion_rate", "target emotion recognition rate"),
+                   ("mcd_db", "MCD to reference (dB)"),
+                   ("f0_rmse_cents", "log-F0 RMSE to reference (cents)"),
+                   ("spk_sim_source", "speaker similarity to source"), ("wer", "word error rate")]
+    html = env.get_template("report.html.j2").render(
+        result=result, titles=SYSTEM_TITLES, columns=COLUMNS, version=__version__,
+        created=time.strftime("%Y-%m-%d %H:%M"),
+        bars=plots.per_emotion_bars(result.per_emotion, result.systems, SYSTEM_TITLES,
+                                    bar_metrics),
+        confusion=plots.confusion_plot(result.confusion, SYSTEM_TITLES),
+        examples=_examples(result, path.parent, embed_audio),
+        emotions=sorted({r["target_emotion"] for r in result.per_emotion}),
+        metrics=result.config.metrics.to_dict())
+    return _atomic_write(path, html)

@@ -1,0 +1,336 @@
+"""Run the evaluation suite over a manifest: per-utterance metrics for the converted speech and
+its baselines, aggregated per system and per target emotion.
+
+Systems scored for every item:
+
+- ``converted``     — the conversion under test;
+- ``source``        — the unconverted source (how far the input already is from the target);
+- ``world_resynth`` — WORLD analysis/synthesis of the source (the vocoder's own cost);
+- ``reference``     — the real take of the target emotion, when the manifest has one (emotion
+  rate and WER of real speech; spectral/F0 distances to itself are not computed).
+
+Work is organised so each audio file is analysed once: (1) WORLD analysis + ASR per unique file
+in a process pool, (2) speaker embeddings and emotion probabilities per unique file in this
+process, (3) DTW-based pair metrics per (system output, reference) pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from emovc.audio.io import load_audio, save_audio
+from emovc.evaluation.aggregate import aggregate, confusions
+from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
+from emovc.evaluation.emotion import EmotionJudge, load_default_judge, top_label
+from emovc.evaluation.f0_metrics import duration_ratio, f0_scores
+from emovc.evaluation.intelligibility import AsrConfig, Transcriber, word_errors
+from emovc.evaluation.manifest import EvalItem
+from emovc.evaluation.mcd import align, frame_mcd
+from emovc.evaluation.speaker import SpeakerEncoder, cosine
+from emovc.features.world import resynthesize
+
+SYSTEMS = ("converted", "source", "world_resynth", "reference")
+SYSTEM_TITLES = {
+    "converted": "converted", "source": "unconverted source",
+    "world_resynth": "WORLD resynthesis of source", "reference": "real target take",
+}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What to compute.
+
+    Attributes:
+        metrics: acoustic analysis / DTW settings.
+        asr: compute word error rates (needs ``text`` in the manifest).
+        emotion: score with an emotion recogniser.
+        speaker: compute speaker similarity.
+        baselines: also score the source, its WORLD resynthesis and the reference.
+        workers: processes for analysis + ASR (1 = in this process).
+        asr_config: PocketSphinx settings.
+        recognizer: name or path of the emovc recogniser used when no judge is passed.
+        n_examples: items shown with plots and players in the report.
+    """
+
+    metrics: MetricConfig = field(default_factory=MetricConfig)
+    asr: bool = True
+    emotion: bool = True
+    speaker: bool = True
+    baselines: bool = True
+    workers: int = 2
+    asr_config: AsrConfig = field(default_factory=AsrConfig)
+    recognizer: str = "default"
+    n_examples: int = 4
+
+
+@dataclass
+class FileAnalysis:
+    """Per-file results of stage 1 (``features`` None and ``error`` set on failure)."""
+
+    path: str
+    features: UtteranceFeatures | None = None
+    hypothesis: str | None = None
+    embedding: np.ndarray | None = None
+    error: str = ""
+    seconds: dict = field(default_factory=dict)
+
+
+@dataclass
+class EvaluationResult:
+    """Everything the writers and the report need."""
+
+    items: list[EvalItem]
+    config: EvalConfig
+    rows: list[dict]
+    overall: dict
+    per_emotion: list[dict]
+    confusion: dict
+    systems: list[str]
+    notes: list[str]
+    timing: dict
+    files: dict[str, FileAnalysis]
+    audio_for: dict[tuple[str, str], str]
+    emotion_labels: list[str] = field(default_factory=list)
+
+
+def _analyze_batch(tasks: list[tuple[str, str]], cfg: MetricConfig, asr: AsrConfig | None,
+                   speaker: bool, in_worker: bool = False) -> list[FileAnalysis]:
+    """Stage 1 worker: ``(path, resynth_from)`` tasks → analyses.
+
+    When ``resynth_from`` is set, ``path`` is first written as the WORLD resynthesis of it.
+    The ASR decoder and the speaker encoder are created once per batch.
+    """
+    if in_worker:  # one torch thread per worker process: the pool already uses every core
+        import torch
+
+        torch.set_num_threads(1)
+    transcriber = Transcriber(asr) if asr is not None else None
+    encoder = SpeakerEncoder() if speaker else None
+    return [_analyze_file(path, src, cfg, transcriber, encoder) for path, src in tasks]
+
+
+def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
+                  transcriber: Transcriber | None, encoder: SpeakerEncoder | None,
+                  ) -> FileAnalysis:
+    res = FileAnalysis(path)
+    clock = time.process_time  # CPU seconds: stage costs stay comparable on a busy machine
+    t0 = clock()
+    try:
+        if resynth_from:
+            src = load_audio(resynth_from, cfg.sample_rate)
+            save_audio(path, resynthesize(src, cfg.world), cfg.sample_rate, force=True,
+                       comment="emovc evaluation: WORLD resynthesis baseline")
+            res.seconds["resynth"] = clock() - t0
+        wav = load_audio(path, cfg.sample_rate)
+        t0 = clock()
+        res.features = analyze_utterance(wav, cfg)
+        res.seconds["world"] = clock() - t0
+    except Exception as exc:  # noqa: BLE001 — one bad file must not sink the run
+        res.error = f"{type(exc).__name__}: {exc}"
+        return res
+    if transcriber is not None:
+        t0 = clock()
+        res.hypothesis = transcriber.transcribe(wav, cfg.sample_rate)
+        res.seconds["asr"] = clock() - t0
+    if encoder is not None:
+        t0 = clock()
+        try:
+            res.embedding = encoder.embed(wav, cfg.sample_rate)
+        except Exception:  # noqa: BLE001 — too little speech: similarity becomes NaN
+            pass
+        res.seconds["speaker"] = clock() - t0
+    return res
+
+
+def _resynth_path(out_dir: Path, source: str) -> str:
+    tag = hashlib.sha1(source.encode()).hexdigest()[:8]
+    return str(out_dir / "baselines" / "world_resynth" / f"{Path(source).stem}-{tag}.wav")
+
+
+def plan_audio(items: list[EvalItem], out_dir: Path, baselines: bool,
+               ) -> dict[tuple[str, str], str]:
+    """Audio file of every (item_id, system) pair that will be scored."""
+    plan = {}
+    for it in items:
+        plan[(it.item_id, "converted")] = it.converted
+        if baselines:
+            plan[(it.item_id, "source")] = it.source
+            plan[(it.item_id, "world_resynth")] = _resynth_path(out_dir, it.source)
+            if it.reference:
+                plan[(it.item_id, "reference")] = it.reference
+    return plan
+
+
+def _run_stage1(tasks: list[tuple[str, str]], cfg: EvalConfig) -> dict[str, FileAnalysis]:
+    asr = cfg.asr_config if cfg.asr else None
+    if cfg.workers <= 1 or len(tasks) < 4:
+        return {r.path: r for r in _analyze_batch(tasks, cfg.metrics, asr, cfg.speaker)}
+    # resynthesis tasks are slowest: spread them, then deal tasks round-robin into batches
+    tasks = sorted(tasks, key=lambda t: not t[1])
+    n_batches = min(len(tasks), 4 * cfg.workers)
+    batches = [tasks[i::n_batches] for i in range(n_batches)]
+    # spawn: workers must not inherit torch/numba thread pools of this process
+    with ProcessPoolExecutor(cfg.workers, mp_context=get_context("spawn")) as pool:
+        results = pool.map(_analyze_batch, batches, [cfg.metrics] * n_batches,
+                           [asr] * n_batches, [cfg.speaker] * n_batches, [True] * n_batches)
+        return {r.path: r for batch in results for r in batch}
+
+
+def _judge_all(judge: EmotionJudge, paths: list[str], sr: int) -> dict[str, dict]:
+    out = {}
+    for p in paths:
+        try:
+            out[p] = judge.predict(load_audio(p, sr), sr)
+        except Exception:  # noqa: BLE001 — a clip the judge rejects gets no prediction
+            continue
+    return out
+
+
+def _pair_row(it: EvalItem, system: str, path: str, files: dict[str, FileAnalysis],
+              emb: dict, probs: dict, cfg: EvalConfig) -> dict:
+    """Metrics of one system output of one item (NaN / '' where not applicable)."""
+    nan = float("nan")
+    fa = files.get(path)
+    src, ref = files.get(it.source), files.get(it.reference) if it.reference else None
+    row = {"item_id": it.item_id, "system": system, "target_emotion": it.target_emotion,
+           "source_emotion": it.source_emotion, "audio": path, "source": it.source,
+           "reference": it.reference, "text": it.text, "error": fa.error if fa else "missing",
+           "duration_s": nan, "duration_ratio": nan, "mcd_db": nan, "f0_rmse_cents": nan,
+           "f0_corr": nan, "vuv_error": nan, "voiced_pairs": 0, "spk_sim_source": nan,
+           "spk_sim_reference": nan, "emotion_pred": "", "emotion_hit": "", "p_target": nan,
+           "asr_hypothesis": "", "word_errors": "", "ref_words": ""}
+    if fa is None or fa.features is None:
+        return row
+    feats = fa.features
+    row["duration_s"] = feats.duration
+    if src is not None and src.features is not None:
+        row["duration_ratio"] = duration_ratio(feats.duration, src.features.duration)
+    if system != "reference" and ref is not None and ref.features is not None:
+        p = align(feats, ref.features, cfg.metrics.dtw_radius)
+        row["mcd_db"] = float(np.mean(frame_mcd(feats.mcep, ref.features.mcep, p)))
+        row.update(f0_scores(feats.f0, ref.features.f0, p).to_dict())
+    if path in emb and it.source in emb:
+        row["spk_sim_source"] = cosine(emb[path], emb[it.source])
+    if system != "reference" and path in emb and it.reference in emb:
+        row["spk_sim_reference"] = cosine(emb[path], emb[it.reference])
+    if path in probs:
+        pred = top_label(probs[path])
+        row.update(emotion_pred=pred, emotion_hit=pred == it.target_emotion,
+                   p_target=float(probs[path].get(it.target_emotion, nan)))
+    if fa.hypothesis is not None:
+        row["asr_hypothesis"] = fa.hypothesis
+        if it.text:
+            row["word_errors"], row["ref_words"] = word_errors(it.text, fa.hypothesis)
+    return row
+
+
+def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalConfig(),
+             judge: EmotionJudge | None = None, log=None) -> EvaluationResult:
+    """Score every item and its baselines.
+
+    Args:
+        items: conversions to score (see :func:`~emovc.evaluation.manifest.read_manifest`).
+        out_dir: folder for generated baseline audio (``baselines/world_resynth/``).
+        cfg: what to compute.
+        judge: emotion recogniser (``.labels``, ``.predict(wav, sr)``); ``None`` loads
+            ``cfg.recognizer`` when ``cfg.emotion`` (skipped with a note if that fails).
+        log: optional ``callable(str)`` for progress messages.
+
+    Returns:
+        :class:`EvaluationResult` (write it with :func:`emovc.evaluation.writers.write_all`).
+    """
+    say = log or (lambda msg: None)
+    out_dir = Path(out_dir)
+    if cfg.asr and not any(it.text for it in items):
+        cfg = replace(cfg, asr=False)  # nothing to score transcripts against
+        asr_note = "no 'text' column: word error rates not computed"
+    else:
+        asr_note = "word error rates disabled (--no-asr)" if not cfg.asr else ""
+    notes: list[str] = []
+    timing: dict = {}
+    sr = cfg.metrics.sample_rate
+    plan = plan_audio(items, out_dir, cfg.baselines)
+    resynth_src = {_resynth_path(out_dir, it.source): it.source for it in items}
+    unique = sorted({*plan.values(), *(it.source for it in items),
+                     *(it.reference for it in items if it.reference)})
+    tasks = [(p, resynth_src.get(p, "")) for p in unique]
+
+    cpu0 = _cpu_seconds()
+    t0 = time.perf_counter()
+    say(f"analysing {len(tasks)} files (WORLD{' + ASR' if cfg.asr else ''}"
+        f"{' + speaker' if cfg.speaker else ''}, {cfg.workers} worker(s))")
+    files = _run_stage1(tasks, cfg)
+    timing["analysis_wall_s"] = time.perf_counter() - t0
+    for p, fa in files.items():
+        if fa.error:
+            notes.append(f"could not analyse {p}: {fa.error}")
+
+    ok_paths = [p for p in unique if files[p].features is not None]
+    emb = {p: f.embedding for p, f in files.items() if f.embedding is not None}
+    probs: dict = {}
+    labels: list[str] = []
+    if cfg.emotion:
+        if judge is None:
+            judge, why = load_default_judge(cfg.recognizer)
+            if judge is None:
+                notes.append(why)
+        if judge is not None:
+            t0, c0 = time.perf_counter(), time.process_time()
+            say(f"emotion recognition of {len(ok_paths)} files")
+            labels = list(judge.labels)
+            probs = _judge_all(judge, ok_paths, sr)
+            timing["emotion_wall_s"] = time.perf_counter() - t0
+            timing["emotion_cpu_s"] = time.process_time() - c0
+    else:
+        notes.append("emotion recognition disabled (--no-emotion)")
+    if asr_note:
+        notes.append(asr_note)
+    if not any(it.reference for it in items):
+        notes.append("no references: MCD / F0 metrics and the reference baseline not computed")
+
+    t0 = time.perf_counter()
+    by_id = {it.item_id: it for it in items}
+    rows = [_pair_row(by_id[iid], sys_, path, files, emb, probs, cfg)
+            for (iid, sys_), path in sorted(plan.items(),
+                                            key=lambda kv: (kv[0][0], SYSTEMS.index(kv[0][1])))]
+    timing["pairs_wall_s"] = time.perf_counter() - t0
+    timing["cpu_s"] = _cpu_seconds() - cpu0
+    _stage_rtf(timing, files, plan)
+    systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
+    overall, per_emotion = aggregate(rows, systems)
+    return EvaluationResult(items=items, config=cfg, rows=rows, overall=overall,
+                            per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
+                            systems=systems, notes=notes, timing=timing, files=files,
+                            audio_for=plan, emotion_labels=labels)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process plus its finished child processes (the analysis pool)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _stage_rtf(timing: dict, files: dict[str, FileAnalysis], plan: dict) -> None:
+    """Add audio seconds, per-stage CPU seconds and real-time factors (CPU s / audio s)."""
+    audio = sum(f.features.duration for f in files.values() if f.features is not None)
+    timing["audio_s"] = audio
+    timing["n_files"] = len(files)
+    timing["n_pairs"] = len(plan)
+    for stage in ("resynth", "world", "asr", "speaker"):
+        cpu = sum(f.seconds.get(stage, 0.0) for f in files.values())
+        if cpu:
+            timing[f"{stage}_cpu_s"] = cpu
+            timing[f"{stage}_rtf"] = cpu / audio if audio else float("nan")
+    if "emotion_cpu_s" in timing and audio:
+        timing["emotion_rtf"] = timing["emotion_cpu_s"] / audio
+

@@ -1,0 +1,139 @@
+"""Speaker normalisation of conversion features, estimated from one utterance.
+
+A converter never sees the absolute voice of a speaker: every utterance is normalised with
+*its own* statistics, corrected for the emotion it is spoken in, so that unseen speakers look
+like the training speakers:
+
+- mcep: ``(mcep - (m_u - off_mcep[e])) / std`` where ``m_u`` is the utterance's mean over voiced
+  frames, ``off_mcep[e]`` the average shift of emotion ``e`` from a speaker's overall mean
+  (measured on the training speakers) and ``std`` a global per-dimension scale;
+- log-F0: ``(lf0 - (l_u - off_lf0[e])) / (s_u / exp(off_lstd[e]))`` with the utterance's mean
+  ``l_u`` and standard deviation ``s_u`` of voiced log-F0.
+
+The per-emotion offsets are also what the "log-F0 mean/variance shift" baseline applies, and
+``log_tempo[e]`` (average log duration ratio of emotion ``e`` to the speaker's average over
+parallel takes) drives the optional global tempo change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from emovc.errors import ConfigError, choice_error
+
+
+@dataclass
+class UtteranceStats:
+    """Voiced-frame statistics of one utterance: ``mcep_mean (D,)``, log-F0 mean and std."""
+
+    mcep_mean: np.ndarray
+    lf0_mean: float
+    lf0_std: float
+
+    @classmethod
+    def of(cls, mcep: np.ndarray, lf0: np.ndarray, vuv: np.ndarray) -> UtteranceStats:
+        """Statistics of ``mcep (T, D)``, ``lf0 (T,)`` over frames with ``vuv (T,)`` true."""
+        v = np.asarray(vuv, dtype=bool)
+        if v.sum() < 2:
+            v = np.ones_like(v)
+        return cls(mcep[v].mean(0).astype(np.float64), float(lf0[v].mean()),
+                   float(max(lf0[v].std(), 1e-3)))
+
+
+@dataclass
+class EmotionNormalizer:
+    """Per-emotion offsets + global scales (see module docstring); plain-data serialisable."""
+
+    emotions: list[str]
+    mcep_std: np.ndarray
+    off_mcep: np.ndarray
+    off_lf0: np.ndarray
+    off_lstd: np.ndarray
+    log_tempo: np.ndarray
+
+    def index(self, emotion: str) -> int:
+        """Row of ``emotion``; unknown names raise a one-line error listing valid ones."""
+        if emotion not in self.emotions:
+            raise choice_error("emotion", emotion, self.emotions)
+        return self.emotions.index(emotion)
+
+    def speaker_stats(self, u: UtteranceStats, emotion: str) -> UtteranceStats:
+        """Estimated emotion-free speaker statistics from an utterance spoken in ``emotion``."""
+        i = self.index(emotion)
+        return UtteranceStats(u.mcep_mean - self.off_mcep[i], u.lf0_mean - self.off_lf0[i],
+                              u.lf0_std / float(np.exp(self.off_lstd[i])))
+
+    def normalize(self, mcep: np.ndarray, lf0: np.ndarray, spk: UtteranceStats,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """``(T, D), (T,) -> `` normalised mcep and log-F0 (float32)."""
+        m = (mcep - spk.mcep_mean) / self.mcep_std
+        f = (lf0 - spk.lf0_mean) / spk.lf0_std
+        return m.astype(np.float32), f.astype(np.float32)
+
+    def denormalize(self, mcep_n: np.ndarray, lf0_n: np.ndarray, spk: UtteranceStats,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse of :meth:`normalize` (float64)."""
+        m = np.asarray(mcep_n, np.float64) * self.mcep_std + spk.mcep_mean
+        f = np.asarray(lf0_n, np.float64) * spk.lf0_std + spk.lf0_mean
+        return m, f
+
+    def to_dict(self) -> dict:
+        """Plain-data copy (lists of floats)."""
+        return {"emotions": list(self.emotions), "mcep_std": self.mcep_std.tolist(),
+                "off_mcep": self.off_mcep.tolist(), "off_lf0": self.off_lf0.tolist(),
+                "off_lstd": self.off_lstd.tolist(), "log_tempo": self.log_tempo.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EmotionNormalizer:
+        """Inverse of :meth:`to_dict`."""
+        try:
+            return cls(list(d["emotions"]), *(np.asarray(d[k], np.float64) for k in
+                       ("mcep_std", "off_mcep", "off_lf0", "off_lstd", "log_tempo")))
+        except KeyError as e:
+            raise ConfigError(f"normaliser data lacks {e}") from None
+
+
+def fit_normalizer(items: list[tuple[str, str, UtteranceStats, float]], emotions: list[str],
+                   mcep_frames: list[np.ndarray], durations: dict | None = None,
+                   ) -> EmotionNormalizer:
+    """Estimate the normaliser from training utterances.
+
+    Args:
+        items: ``(speaker, emotion, stats, speech_seconds)`` per utterance.
+        emotions: label set (rows of the offset tables).
+        mcep_frames: ``(T_i, D)`` voiced mcep frames per utterance (same order as ``items``),
+            used for the global scale after removing each utterance's estimated speaker mean.
+        durations: unused hook for explicit parallel duration ratios.
+
+    Returns:
+        The fitted :class:`EmotionNormalizer` (emotions absent from the data get zero offsets).
+    """
+    by_spk: dict[str, list] = defaultdict(list)
+    for spk, emo, st, dur in items:
+        by_spk[spk].append((emo, st, dur))
+    n_e, dim = len(emotions), items[0][2].mcep_mean.shape[0]
+    acc = {k: [[] for _ in range(n_e)] for k in ("m", "f", "s", "d")}
+    for rows in by_spk.values():
+        m0 = np.mean([st.mcep_mean for _, st, _ in rows], 0)
+        f0 = np.mean([st.lf0_mean for _, st, _ in rows])
+        s0 = np.mean([np.log(st.lf0_std) for _, st, _ in rows])
+        d0 = np.mean([np.log(d) for _, _, d in rows])
+        for emo, st, dur in rows:
+            i = emotions.index(emo)
+            acc["m"][i].append(st.mcep_mean - m0)
+            acc["f"][i].append(st.lf0_mean - f0)
+            acc["s"][i].append(np.log(st.lf0_std) - s0)
+            acc["d"][i].append(np.log(dur) - d0)
+
+    def avg(key: str, shape: tuple) -> np.ndarray:
+        return np.stack([np.mean(v, 0) if v else np.zeros(shape) for v in acc[key]])
+
+    norm = EmotionNormalizer(list(emotions), np.ones(dim), avg("m", (dim,)), avg("f", ()),
+                             avg("s", ()), avg("d", ()))
+    resid = [frames - norm.speaker_stats(st, emo).mcep_mean
+             for (_, emo, st, _), frames in zip(items, mcep_frames, strict=True)]
+    norm.mcep_std = np.maximum(np.concatenate(resid).std(0), 1e-3)
+    return norm

@@ -1,0 +1,1 @@
+"""Speech emotion recognition models: feature extractors, classifiers and the CNN."""

@@ -1,0 +1,289 @@
+"""Emotion augmentation of a corpus: convert every utterance into other emotions.
+
+``augment_corpus`` catalogs a corpus (any layout :mod:`emovc.data.catalogs` knows), converts
+each utterance into each requested target emotion with an :class:`EmotionConverter`, and writes
+
+- ``OUT/<target>/<path relative to the corpus root>`` — converted audio (never the input tree);
+- ``OUT/manifest.csv`` — the real utterances (``synthetic=0``, their original paths) followed by
+  the converted ones (``synthetic=1``) with their origin (``source_utt_id``, ``source_path``,
+  ``source_emotion``) and the ``converter`` that made them, ready to train a recogniser on;
+- ``OUT/failures.csv`` — every input that could not be converted, with the reason.
+
+Resumable: an existing output file is kept (outputs are written atomically, so a file that
+exists is complete). Parallel on local cores by default; ``backend="ray"`` distributes the same
+tasks over a Ray cluster for large corpora.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from emovc.audio import audio_info
+from emovc.data.catalogs import scan_corpus
+from emovc.data.emotions import normalize_emotion
+from emovc.data.manifest import COLUMNS, Manifest, Utterance
+from emovc.errors import ConfigError, EmovcError, choice_error
+
+BACKENDS = ("local", "ray")
+EXTRA_COLUMNS = ("synthetic", "source_utt_id", "source_path", "source_emotion", "converter")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One conversion: ``utt`` → ``target`` written to ``out``."""
+
+    utt: Utterance
+    target: str
+    out: str
+
+
+@dataclass
+class AugmentReport:
+    """What an augmentation run did."""
+
+    out_dir: Path
+    converted: int = 0
+    reused: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    manifest: Path | None = None
+
+    @property
+    def failed_inputs(self) -> int:
+        """Number of distinct input files with at least one failure."""
+        return len({path for path, _ in self.failures})
+
+    def summary(self) -> str:
+        return (f"{self.converted} converted, {self.reused} already present, "
+                f"{len(self.failures)} failed ({self.failed_inputs} input file(s)); "
+                f"manifest: {self.manifest}")
+
+
+def plan_tasks(manifest: Manifest, root: Path, out_dir: Path, targets: Iterable[str],
+               skip_same: bool = True) -> list[Task]:
+    """One task per (utterance, target); an utterance already in ``target`` is skipped."""
+    tasks = []
+    for target in targets:
+        for utt in manifest:
+            if skip_same and utt.emotion == target:
+                continue
+            rel = _relative(Path(utt.path), root)
+            out = out_dir / target / rel.with_suffix(".wav")
+            tasks.append(Task(utt, target, str(out)))
+    return tasks
+
+
+def _relative(path: Path, root: Path) -> Path:
+    # abspath, not resolve(): a symlinked file inside the root (a corpus "view") keeps its place
+    absolute = Path(os.path.abspath(path))
+    for base in (root.resolve(), Path(os.path.abspath(root))):
+        try:
+            return absolute.relative_to(base)
+        except ValueError:
+            continue
+    return Path(path.name)  # outside the root (a manifest may point anywhere): keep the name
+
+
+def _check_targets(targets: Iterable[str], converter_targets: list[str]) -> list[str]:
+    out = [normalize_emotion(t) for t in targets]
+    if not out:
+        raise EmovcError("no target emotion given (e.g. --to angry,sad)")
+    for t in out:
+        if t not in converter_targets:
+            raise choice_error("target emotion for this model", t, converter_targets)
+    return out
+
+
+def _check_out_dir(root: Path, out_dir: Path) -> None:
+    r, o = root.resolve(), out_dir.resolve()
+    if o == r or r in o.parents:
+        raise EmovcError(f"output folder {out_dir} is inside the input corpus {root}; "
+                         "choose a folder outside it (the input is never modified)")
+
+
+def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets: Iterable[str],
+                   *, model: str = "m2m-ravdess", corpus: str = "auto", intensity: float = 1.0,
+                   workers: int | None = None, backend: str = "local",
+                   progress: bool = True) -> AugmentReport:
+    """Convert every utterance of the corpus at ``root`` into each of ``targets``.
+
+    Args:
+        root: corpus folder (auto-detected layout unless ``corpus`` names one).
+        out_dir: output folder (created; must lie outside ``root``).
+        targets: target emotions (canonical names or aliases).
+        model: bundled converter name or checkpoint path.
+        intensity: conversion intensity 0..1.
+        workers: parallel processes for the local backend (default: all cores).
+        backend: ``"local"`` (process pool) or ``"ray"`` (needs ``pip install emovc[ray]``).
+
+    Returns:
+        an :class:`AugmentReport`; failures are counted and listed, never silently dropped.
+    """
+    if backend not in BACKENDS:
+        raise choice_error("backend", backend, BACKENDS)
+    if backend == "ray":
+        _import_ray()  # fail before any work when Ray is missing
+    root, out = Path(root), Path(out_dir)
+    _check_out_dir(root, out)
+    from emovc.pipelines.conversion import EmotionConverter
+
+    converter = EmotionConverter.from_pretrained(model)
+    tgts = _check_targets(targets, converter.target_emotions)
+    manifest, log = scan_corpus(root, corpus)
+    report = AugmentReport(out_dir=out)
+    report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
+    tasks = plan_tasks(manifest, root, out, tgts)
+    todo = [t for t in tasks if not Path(t.out).exists()]
+    report.reused = len(tasks) - len(todo)
+    runner = _run_ray if backend == "ray" else _run_local
+    results = runner(todo, model, intensity, workers or os.cpu_count() or 1, progress)
+    done: dict[str, str] = {}
+    for task, (ok, detail) in zip(todo, results, strict=True):
+        if ok:
+            done[task.out] = detail
+        else:
+            report.failures.append((task.utt.path, detail))
+    report.converted = len(done)
+    report.manifest = _write_manifest(out, manifest, tasks, done, model)
+    _write_failures(out, report.failures)
+    return report
+
+
+# ------------------------------------------------------------------ execution backends
+_WORKER: dict = {}
+
+
+def _init_worker(model: str) -> None:
+    import torch
+
+    from emovc.pipelines.conversion import EmotionConverter
+
+    torch.set_num_threads(1)
+    _WORKER["converter"] = EmotionConverter.from_pretrained(model)
+
+
+def convert_task(task: Task, intensity: float, converter=None) -> tuple[bool, str]:
+    """Run one task; returns ``(ok, source emotion used | error message)``."""
+    conv = converter or _WORKER["converter"]
+    try:
+        _, src = conv.convert_file(task.utt.path, task.out, task.target,
+                                   source=task.utt.emotion or None, intensity=intensity)
+    except EmovcError as exc:
+        return False, str(exc)
+    except Exception as exc:  # noqa: BLE001 - one odd file must not abort a corpus-wide run
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, src or ""
+
+
+def _run_local(tasks: list[Task], model: str, intensity: float, workers: int,
+               progress: bool) -> list[tuple[bool, str]]:
+    if not tasks:
+        return []
+    bar = tqdm(total=len(tasks), desc="augment", unit="file", disable=not progress)
+    workers = min(workers, len(tasks))  # no idle processes loading the model for nothing
+    if workers <= 1:
+        _init_worker(model)
+        results = []
+        for t in tasks:
+            results.append(convert_task(t, intensity))
+            bar.update()
+        bar.close()
+        return results
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model,)) as pool:
+        futures = [pool.submit(convert_task, t, intensity) for t in tasks]
+        results = []
+        for f in futures:  # in order, so results line up with tasks
+            results.append(f.result())
+            bar.update()
+    bar.close()
+    return results
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("backend 'ray' needs Ray: pip install 'emovc[ray]' "
+                          "(or use --backend local)") from None
+    return ray
+
+
+def _run_ray(tasks: list[Task], model: str, intensity: float, workers: int,
+             progress: bool) -> list[tuple[bool, str]]:
+    ray = _import_ray()
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True,
+                 include_dashboard=False, log_to_driver=False)
+
+    @ray.remote(num_cpus=1)
+    class _Converter:  # one loaded model per actor, reused for many files
+        def __init__(self) -> None:
+            _init_worker(model)
+
+        def run(self, task: Task) -> tuple[bool, str]:
+            return convert_task(task, intensity)
+
+    n_actors = max(1, min(workers, int(ray.available_resources().get("CPU", 1))))
+    pool = ray.util.ActorPool([_Converter.remote() for _ in range(n_actors)])
+    bar = tqdm(total=len(tasks), desc="augment (ray)", unit="file", disable=not progress)
+    results = []
+    for res in pool.map(lambda actor, t: actor.run.remote(t), tasks):
+        results.append(res)
+        bar.update()
+    bar.close()
+    return results
+
+
+# ------------------------------------------------------------------ outputs
+def _atomic_csv(path: Path, header: tuple[str, ...], rows: Iterable[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+    return path
+
+
+def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
+                    model: str) -> Path:
+    header = (*COLUMNS, *EXTRA_COLUMNS)
+    rows = [{**u.to_row(), "synthetic": "0", "source_utt_id": "", "source_path": "",
+             "source_emotion": "", "converter": ""} for u in manifest]
+    for t in tasks:
+        path = Path(t.out)
+        if not path.exists():
+            continue
+        synth = replace(t.utt, path=str(path.resolve()), emotion=t.target,
+                        utt_id=f"{t.utt.utt_id}@{t.target}", duration=_duration(path))
+        rows.append({**synth.to_row(), "synthetic": "1", "source_utt_id": t.utt.utt_id,
+                     "source_path": t.utt.path,
+                     "source_emotion": done.get(t.out, t.utt.emotion), "converter": model})
+    return _atomic_csv(out / "manifest.csv", header, rows)
+
+
+def _duration(path: Path) -> float:
+    """Length in seconds from the header (conversion may change the tempo)."""
+    try:
+        return audio_info(path).duration
+    except EmovcError:
+        return 0.0
+
+
+def _write_failures(out: Path, failures: list[tuple[str, str]]) -> None:
+    rows = [{"path": p, "reason": r} for p, r in failures]
+    _atomic_csv(out / "failures.csv", ("path", "reason"), rows)
+
+
+def read_augmented_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
+    """Rows of an augmentation ``manifest.csv`` (real and synthetic items)."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))

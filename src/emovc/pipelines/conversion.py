@@ -1,0 +1,209 @@
+"""Emotion conversion of audio: ``EmotionConverter.from_pretrained(...).convert(...)``.
+
+Loads any emotion-converter checkpoint: the WORLD-feature models (``.../stargan`` many-to-many,
+``.../cyclegan`` pairwise CycleGAN-EmoVC) run here; ``.../spectrogan`` checkpoints are handed to
+:class:`emovc.pipelines.spectrogan.SpectroGANConverter`.
+
+Pipeline of the WORLD models (16 kHz, 5 ms frames)::
+
+    wav -> loudness-normalised WORLD analysis -> per-utterance normalisation (emotion-corrected)
+        -> generator (intensity-scaled change) -> denormalise -> difference-filter synthesis
+        -> global tempo -> level restored to the input's
+
+Long inputs are converted in overlapping windows (``window_s``) and cross-faded, so memory
+stays flat in the input length.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from emovc.audio import check_speech, load_audio, overlap_add, save_audio, split_windows
+from emovc.data.emotions import normalize_emotion
+from emovc.errors import ConfigError, EmovcError, choice_error
+from emovc.models.checkpoint import load_checkpoint
+from emovc.models.conversion.converters import check_intensity
+from emovc.models.conversion.features import analyze_for_conversion
+from emovc.models.conversion.render import render
+from emovc.pretrained.registry import resolve
+
+DEFAULT_MODEL = "m2m-ravdess"
+KIND_PREFIX = "emotion-converter/"
+
+
+def _backend(ckpt: dict):
+    kind = ckpt.get("kind", "")
+    if kind == "emotion-converter/stargan":
+        from emovc.models.conversion.converters import StarGANFeatureConverter
+        return StarGANFeatureConverter(ckpt)
+    if kind == "emotion-converter/cyclegan":
+        from emovc.models.conversion.cyclegan import CycleGANFeatureConverter
+        return CycleGANFeatureConverter(ckpt)
+    if kind == "emotion-converter/spectrogan":
+        from emovc.pipelines.spectrogan import SpectroGANConverter
+        return SpectroGANConverter.from_checkpoint(ckpt)
+    raise ConfigError(f"not an emotion-converter checkpoint (kind {kind!r})")
+
+
+def _level_for_check(x: np.ndarray) -> np.ndarray:
+    """Peak-normalised copy for the silence check: quiet but real recordings (e.g. RAVDESS
+    takes peaking near -40 dBFS) are analysed after loudness normalisation anyway; only
+    near-digital silence (peak below -80 dBFS) is refused."""
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return x * (0.5 / peak) if peak > 1e-4 else x
+
+
+class EmotionConverter:
+    """Convert the emotion of speech while keeping speaker and words.
+
+    Args:
+        backend: a loaded frame-level converter (or a SpectroGAN converter).
+        name: model name/path for provenance tags.
+        window_s: window length in seconds for long inputs (overlap ``overlap_s``).
+    """
+
+    def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0):
+        self.backend = backend
+        self.name = name
+        self.window_s, self.overlap_s = window_s, overlap_s
+        self._recognizer = None
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
+        """Load a bundled model (``"m2m-ravdess"``, ``"cyclegan-calm-angry"``, ...) or a path."""
+        path = resolve(name_or_path, KIND_PREFIX)
+        ckpt = load_checkpoint(path)
+        if not str(ckpt.get("kind", "")).startswith(KIND_PREFIX):
+            raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
+        return cls(_backend(ckpt), name=str(name_or_path))
+
+    @property
+    def sample_rate(self) -> int:
+        """Rate of the model's features (inputs at other rates are resampled on load)."""
+        world = getattr(self.backend, "world", None)
+        return world.sample_rate if world is not None else 16000
+
+    @property
+    def source_emotions(self) -> list[str]:
+        """Emotions the source may be spoken in."""
+        return list(self.backend.source_emotions)
+
+    @property
+    def target_emotions(self) -> list[str]:
+        """Emotions the model converts to."""
+        return list(self.backend.target_emotions)
+
+    def _emotion(self, label: str, allowed: list[str], what: str) -> str:
+        try:
+            emo = normalize_emotion(label)
+        except (ValueError, EmovcError):
+            raise choice_error(what, label, allowed) from None
+        if emo not in allowed:
+            raise choice_error(what, label, allowed)
+        return emo
+
+    def detect_source(self, wav: np.ndarray, sr: int) -> str:
+        """Most probable source emotion (among :attr:`source_emotions`) by the recogniser."""
+        if self._recognizer is None:
+            try:
+                from emovc.pipelines.recognition import EmotionRecognizer
+                self._recognizer = EmotionRecognizer.from_pretrained("default")
+            except Exception as exc:  # recogniser missing: ask the user instead
+                raise EmovcError("source emotion unknown and no emotion recogniser available "
+                                 f"({type(exc).__name__}); pass --from") from None
+        probs = self._recognizer.predict(wav, sr)
+        allowed = [p for p in sorted(probs, key=lambda k: -probs[k])
+                   if p in self.source_emotions]
+        if not allowed:
+            raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
+                             "pass --from")
+        return allowed[0]
+
+    def resolve_emotions(self, wav: np.ndarray, sr: int, target: str, source: str | None,
+                         ) -> tuple[str, str]:
+        """Validated ``(source, target)``; ``source=None`` is detected (WORLD models)."""
+        tgt = self._emotion(target, self.target_emotions, "target emotion")
+        if source is not None:
+            return self._emotion(source, self.source_emotions, "source emotion"), tgt
+        fixed = getattr(self.backend, "fixed_source", None)
+        if fixed is not None:
+            return fixed(tgt), tgt
+        return self.detect_source(wav, sr), tgt
+
+    def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
+                intensity: float = 1.0) -> np.ndarray:
+        """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns audio at ``sr``.
+
+        Args:
+            wav: mono waveform in [-1, 1].
+            sr: its sample rate in Hz (must equal :attr:`sample_rate`; load files with
+                :func:`emovc.audio.load_audio` at that rate).
+            target: target emotion name.
+            source: source emotion; ``None`` = detect with the emotion recogniser.
+            intensity: 0 = unchanged, 1 = full conversion, linear in between.
+
+        Raises:
+            AudioError: too short, silent or non-finite audio.
+            EmovcError: unknown emotion (lists the valid ones) or bad intensity.
+        """
+        a = check_intensity(intensity)
+        x = np.asarray(wav, dtype=np.float32)
+        if x.ndim != 1:
+            raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
+        check_speech(_level_for_check(x), sr)
+        if not hasattr(self.backend, "world"):
+            return self.backend.convert(x, sr, target, source=source, intensity=a)
+        if sr != self.sample_rate:
+            raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} Hz; "
+                              "resample first (load_audio(path, sr=...))")
+        src, tgt = self.resolve_emotions(x, sr, target, source)
+        size = int(self.window_s * sr)
+        if x.shape[0] <= size:
+            return self._convert_window(x, src, tgt, a)[0]
+        return self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
+
+    def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
+                        ) -> tuple[np.ndarray, float]:
+        cfg = self.backend.world
+        feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=3, with_cap=False)
+        out = self.backend.convert(feats, src, tgt, a)
+        y = render(feats, out.mcep, out.lf0, cfg, world=world, tempo=out.tempo) / gain
+        n = int(round(x.shape[0] * out.tempo))
+        y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
+        return np.clip(y, -1.0, 1.0).astype(np.float32), out.tempo
+
+    def _convert_long(self, x: np.ndarray, src: str, tgt: str, a: float, size: int,
+                      overlap: int) -> np.ndarray:
+        bounds = split_windows(x.shape[0], size, overlap)
+        pieces, out_bounds, tempo = [], [], 1.0
+        for s, e in bounds:
+            y, tempo = self._convert_window(x[s:e], src, tgt, a)
+            pieces.append(y)
+            out_bounds.append((int(round(s * tempo)), int(round(s * tempo)) + y.shape[0]))
+        n_out = max(e for _, e in out_bounds)
+        return overlap_add(pieces, out_bounds, n_out).astype(np.float32)
+
+    def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
+                     source: str | None = None, intensity: float = 1.0,
+                     force: bool = False) -> tuple[Path, str]:
+        """Convert one file; returns ``(written path, source emotion used)``.
+
+        Raises:
+            AudioError: output exists without ``force``, or output path equals the input.
+        """
+        inp, out = Path(in_path), Path(out_path)
+        if out.resolve() == inp.resolve():
+            raise EmovcError(f"refusing to overwrite the input file {inp}")
+        if out.exists() and not force:
+            raise EmovcError(f"output exists: {out} (use --force to overwrite)")
+        wav = load_audio(inp, sr=self.sample_rate)
+        src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
+                    if hasattr(self.backend, "world") else (source or "", target))
+        y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity)
+        from emovc import __version__
+        tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
+               f"({self.name}, intensity {intensity})")
+        return save_audio(out, y, self.sample_rate, force=force, comment=tag), src

@@ -1,0 +1,150 @@
+"""Parametric text-to-speech front-end: espeak-ng synthesised into a memory buffer.
+
+espeak-ng is loaded from the ``espeakng-loader`` wheel (it ships ``libespeak-ng`` and its voice
+data), so no system espeak is needed. We call the C library through ``ctypes`` in synchronous
+retrieval mode: samples arrive in a callback and are collected into a numpy buffer — nothing is
+played or written to disk. espeak-ng keeps global state and is not thread-safe, so every call
+is serialised by a lock.
+
+>>> wav, sr = EspeakFrontend().synthesize("Hello world.")
+>>> sr, wav.dtype
+(16000, dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from emovc.errors import ConfigError, EmovcError
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4}
+_PHONEMES_IPA = 0x02
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                             ctypes.c_void_p)
+_LOCK = threading.Lock()
+_STATE: dict = {}
+
+
+@dataclass(frozen=True)
+class FrontendConfig:
+    """espeak-ng voice settings.
+
+    Attributes:
+        voice: espeak-ng voice name (``"en-us"``, ``"en"``, ``"en-us+f3"`` for a variant...).
+        rate: speaking rate in words per minute (espeak-ng range 80-450).
+        pitch: base pitch 0-100 (50 = voice default).
+        pitch_range: intonation range 0-100 (0 = monotone).
+        sample_rate: output sample rate in Hz (espeak-ng's native 22.05 kHz is resampled).
+    """
+
+    voice: str = "en-us"
+    rate: int = 160
+    pitch: int = 50
+    pitch_range: int = 50
+    sample_rate: int = 16000
+
+
+def _library() -> tuple[ctypes.CDLL, int]:
+    """Load and initialise libespeak-ng once; returns (lib, native sample rate)."""
+    if "lib" in _STATE:
+        return _STATE["lib"], _STATE["sr"]
+    try:
+        import espeakng_loader
+    except ImportError:  # pragma: no cover - dependency of emovc
+        msg = "the text front-end needs espeakng-loader: pip install espeakng-loader"
+        raise EmovcError(msg) from None
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                 ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+    lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
+                                          ctypes.c_int]
+    data = espeakng_loader.get_data_path().encode()
+    sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, 0)
+    if sr <= 0:
+        raise EmovcError("espeak-ng failed to initialise (voice data missing?)")
+    chunks: list[np.ndarray] = []
+
+    def collect(wav, n, _events):  # called by espeak-ng for every synthesised block
+        if n > 0 and wav:
+            chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        return 0
+
+    cb = _CALLBACK(collect)
+    lib.espeak_SetSynthCallback(cb)
+    _STATE.update(lib=lib, sr=sr, cb=cb, chunks=chunks)
+    return lib, sr
+
+
+def _set_voice(lib: ctypes.CDLL, cfg: FrontendConfig) -> None:
+    if lib.espeak_SetVoiceByName(cfg.voice.encode()) != 0:
+        raise ConfigError(f"unknown espeak-ng voice {cfg.voice!r}; try en-us, en, en-gb, de, fr")
+    for name, value in (("rate", cfg.rate), ("pitch", cfg.pitch), ("range", cfg.pitch_range),
+                        ("volume", 100)):
+        lib.espeak_SetParameter(_PARAM[name], int(value), 0)
+
+
+class EspeakFrontend:
+    """Text → speech waveform and text → IPA phonemes with the bundled espeak-ng."""
+
+    def __init__(self, config: FrontendConfig | None = None) -> None:
+        self.config = config or FrontendConfig()
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        """Speak ``text``; returns (float32 waveform ``(n,)``, ``config.sample_rate``).
+
+        Raises:
+            EmovcError: empty text, or espeak-ng produced no audio.
+        """
+        text = _check_text(text)
+        with _LOCK:
+            lib, native_sr = _library()
+            _set_voice(lib, self.config)
+            chunks = _STATE["chunks"]
+            chunks.clear()
+            raw = text.encode("utf-8") + b"\0"
+            lib.espeak_Synth(raw, len(raw), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+            lib.espeak_Synchronize()
+            pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+            chunks.clear()
+        if pcm.size == 0:
+            raise EmovcError(f"espeak-ng produced no audio for text {text[:40]!r}")
+        wav = pcm.astype(np.float32) / 32768.0
+        if native_sr != self.config.sample_rate:
+            import soxr
+
+            wav = soxr.resample(wav, native_sr, self.config.sample_rate).astype(np.float32)
+        return wav, self.config.sample_rate
+
+    def phonemes(self, text: str) -> str:
+        """IPA phoneme string of ``text`` (words separated by spaces, clauses by ``" | "``)."""
+        text = _check_text(text)
+        with _LOCK:
+            lib, _ = _library()
+            _set_voice(lib, self.config)
+            buf = ctypes.create_string_buffer(text.encode("utf-8"))
+            ptr = ctypes.c_char_p(ctypes.addressof(buf))
+            out = []
+            while ptr.value:  # espeak-ng advances ptr clause by clause and NULLs it at the end
+                res = lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, _PHONEMES_IPA)
+                if res:
+                    out.append(res.decode("utf-8").strip())
+        return " | ".join(o for o in out if o)
+
+
+def _check_text(text: str) -> str:
+    if text is None or not str(text).strip():
+        raise EmovcError("text is empty; give the words to speak, e.g. --text \"Hello there.\"")
+    return str(text).strip()

@@ -1,0 +1,165 @@
+"""Speech emotion recognition: audio in, emotion probabilities out.
+
+>>> rec = EmotionRecognizer.from_pretrained("default")        # doctest: +SKIP
+>>> rec.top_k(wav, 16000, k=3)                                # doctest: +SKIP
+[('angry', 0.71), ('disgust', 0.12), ('happy', 0.08)]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emovc.audio import SUPPORTED_EXTENSIONS, load_audio
+from emovc.errors import AudioError, EmovcError
+from emovc.models.ser.cache import compute_clip_features
+from emovc.models.ser.features import SerFeatureConfig, functionals, log_mel, preprocess
+from emovc.models.ser.model import KIND, SerModel, load
+from emovc.pretrained.registry import resolve
+
+ALIASES = {"default": "ser-ravdess"}
+
+
+def clip_features(wav: np.ndarray, cfg: SerFeatureConfig, needed: Sequence[str],
+                  name: str = "audio") -> dict[str, np.ndarray]:
+    """Only the features a model needs (``"egemaps"``, ``"compare"``, ``"mel"``) of one clip
+    at ``cfg.sample_rate``; raises AudioError for too-short or silent input."""
+    if set(needed) >= {"egemaps", "compare", "mel"}:
+        return compute_clip_features(wav, cfg, name=name)
+    x = preprocess(wav, cfg, name=name)
+    out = {k: functionals(x, cfg.sample_rate, k) for k in needed if k != "mel"}
+    if "mel" in needed:
+        out["mel"] = log_mel(x, cfg)
+    return out
+
+
+class EmotionRecognizer:
+    """Classify the emotion of speech clips with a trained SER model.
+
+    Args:
+        model: the loaded :class:`~emovc.models.ser.model.SerModel`.
+        info: the checkpoint's ``extra`` dict (metrics, provenance).
+    """
+
+    def __init__(self, model: SerModel, info: dict | None = None):
+        self.model = model
+        self.info = info or {}
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike = "default") -> EmotionRecognizer:
+        """Load a bundled model (``"default"`` = ``"ser-ravdess"``) or a ``model.pt`` path.
+
+        Raises:
+            ConfigError: unknown name, missing file or not an emotion-recognizer checkpoint.
+        """
+        name = ALIASES.get(str(name_or_path), name_or_path)
+        model, extra = load(resolve(name, kind=KIND))
+        return cls(model, extra)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Emotion names in the order of the probability columns."""
+        return self.model.labels
+
+    @property
+    def sample_rate(self) -> int:
+        """Model input rate in Hz (other rates are resampled)."""
+        return self.model.features.sample_rate
+
+    def _features(self, wav: np.ndarray, sr: int, name: str) -> dict[str, np.ndarray]:
+        wav = np.asarray(wav, dtype=np.float32)
+        if wav.ndim == 2:  # (n, channels) → mono
+            wav = wav.mean(axis=1)
+        if wav.ndim != 1:
+            raise AudioError(f"{name}: expected a mono waveform (n,), got shape {wav.shape}")
+        if sr != self.sample_rate:
+            import soxr
+
+            wav = soxr.resample(wav, sr, self.sample_rate, quality="HQ").astype(np.float32)
+        return clip_features(wav, self.model.features, self.model.needed_features, name)
+
+    def predict_batch(self, wavs: Sequence[np.ndarray], sr: int = 16000,
+                      speaker_norm: bool = False) -> np.ndarray:
+        """Probabilities ``(N, C)`` for N clips (columns follow :attr:`labels`).
+
+        Args:
+            wavs: mono waveforms ``(n_i,)``.
+            sr: their sample rate in Hz.
+            speaker_norm: treat all clips as one speaker and normalise their features with
+                the batch's own statistics (more accurate for an unseen speaker when the
+                batch holds a dozen or more clips covering several emotions; linear and
+                ensemble models only).
+
+        Raises:
+            AudioError: a clip is too short (< 0.5 s), non-finite or silent.
+        """
+        feats = [self._features(w, sr, f"clip {i}") for i, w in enumerate(wavs)]
+        if not feats:
+            return np.zeros((0, len(self.labels)))
+        return self.model.predict_proba(feats, speaker_norm=speaker_norm)
+
+    def predict(self, wav: np.ndarray, sr: int = 16000) -> dict[str, float]:
+        """Emotion probabilities of one clip, ``{label: p}`` summing to 1."""
+        p = self.predict_batch([wav], sr)[0]
+        return {lab: float(v) for lab, v in zip(self.labels, p, strict=True)}
+
+    def predict_file(self, path: str | os.PathLike) -> dict[str, float]:
+        """:meth:`predict` for an audio file (any supported format and rate)."""
+        wav = load_audio(path, self.sample_rate)
+        feats = self._features(wav, self.sample_rate, str(path))
+        p = self.model.predict_proba([feats])[0]
+        return {lab: float(v) for lab, v in zip(self.labels, p, strict=True)}
+
+    def top_k(self, wav: np.ndarray, sr: int = 16000, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most probable emotions with their probabilities, best first."""
+        return top_k(self.predict(wav, sr), k)
+
+
+def top_k(probs: dict[str, float], k: int = 3) -> list[tuple[str, float]]:
+    """Sort a probability dict and keep the ``k`` best entries."""
+    return sorted(probs.items(), key=lambda kv: -kv[1])[: max(1, k)]
+
+
+@dataclass(frozen=True)
+class FilePrediction:
+    """Result for one file: its top emotions, or why it was skipped."""
+
+    path: Path
+    top: list[tuple[str, float]]
+    error: str = ""
+
+
+def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Files given directly plus audio files found recursively in given folders (sorted).
+
+    Raises:
+        EmovcError: an input does not exist, or nothing to classify was found.
+    """
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files += sorted(p for p in item.rglob("*") if p.is_file()
+                            and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+        elif item.exists():
+            files.append(item)
+        else:
+            raise EmovcError(f"input not found: {item}")
+    if not files:
+        raise EmovcError("no audio files to classify (supported: "
+                         f"{', '.join(SUPPORTED_EXTENSIONS)})")
+    return files
+
+
+def predict_paths(rec: EmotionRecognizer, inputs: Sequence[str | os.PathLike], k: int = 3
+                  ) -> Iterator[FilePrediction]:
+    """Classify files and folders one file at a time; files that cannot be used (unreadable,
+    too short, silent) yield a :class:`FilePrediction` with ``error`` set instead of raising."""
+    for path in expand_inputs(inputs):
+        try:
+            yield FilePrediction(path, top_k(rec.predict_file(path), k))
+        except EmovcError as exc:
+            yield FilePrediction(path, [], str(exc))

@@ -1,0 +1,205 @@
+"""Speaker embeddings (d-vectors) with our GE2E encoder: embed, compare, map many speakers.
+
+The bundled default, ``"resemblyzer"``, is the GE2E checkpoint shipped inside the
+``resemblyzer`` wheel (``resemblyzer/pretrained.pt``, trained by its authors on
+LibriSpeech + VoxCeleb 1/2), loaded offline into :class:`emovc.models.speaker_encoder.GE2E`.
+A path loads a checkpoint of kind ``"speaker-encoder/ge2e"`` written by
+:mod:`emovc.training.speaker_encoder`.
+
+>>> enc = SpeakerEncoder.from_pretrained()          # doctest: +SKIP
+>>> enc.embed(wav, 16000).shape                     # doctest: +SKIP
+(256,)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emovc.audio import load_audio
+from emovc.audio.io import resample
+from emovc.errors import AudioError, ConfigError
+from emovc.models.checkpoint import load_checkpoint
+from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
+
+KIND = "speaker-encoder/ge2e"
+BUNDLED = "resemblyzer"
+MIN_SPEECH_S = 0.25
+
+
+def resemblyzer_weights() -> Path:
+    """Path of the GE2E checkpoint inside the installed ``resemblyzer`` wheel."""
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or spec.origin is None:
+        raise ConfigError("the bundled speaker encoder needs resemblyzer: pip install resemblyzer")
+    path = Path(spec.origin).parent / "pretrained.pt"
+    if not path.is_file():
+        raise ConfigError(f"resemblyzer is installed but its weights are missing: {path}")
+    return path
+
+
+def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
+    """Resample to 16 kHz, raise the level to −30 dBFS and shorten pauses (WebRTC VAD).
+
+    This is resemblyzer's ``preprocess_wav`` (reused so embeddings match resemblyzer's
+    exactly); if the VAD keeps under 0.25 s the untrimmed audio is used.
+
+    Raises:
+        AudioError: less than 0.25 s of audio.
+    """
+    from resemblyzer import preprocess_wav
+
+    x = resample(np.asarray(wav, dtype=np.float32), sr, 16000)
+    if len(x) < MIN_SPEECH_S * 16000:
+        raise AudioError(f"audio too short for a speaker embedding: {len(x) / 16000:.2f} s")
+    pre = preprocess_wav(x, source_sr=16000)
+    return pre if len(pre) >= MIN_SPEECH_S * 16000 else x
+
+
+class SpeakerEncoder:
+    """GE2E d-vector extractor (256-d, unit norm) for 16 kHz speech."""
+
+    def __init__(self, model: GE2E) -> None:
+        self.model = model.eval()
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike = BUNDLED) -> SpeakerEncoder:
+        """Load the bundled resemblyzer weights (``"resemblyzer"``) or an emovc checkpoint."""
+        if str(name_or_path) == BUNDLED:
+            state = torch.load(resemblyzer_weights(), map_location="cpu", weights_only=True)
+            model = GE2E(GE2EConfig())
+            model.load_state_dict(state["model_state"], strict=True)
+            return cls(model)
+        ckpt = load_checkpoint(name_or_path, KIND)
+        model = GE2E(GE2EConfig(**ckpt["config"]))
+        model.load_state_dict(ckpt["state_dict"])
+        return cls(model)
+
+    def embed(self, wav: np.ndarray, sr: int = 16000) -> np.ndarray:
+        """Embedding ``(256,)`` float32 of one utterance (preprocessed as in :func:`preprocess`)."""
+        return embed_utterance(self.model, preprocess(wav, sr))
+
+    def embed_speaker(self, wavs: Sequence[np.ndarray], sr: int = 16000) -> np.ndarray:
+        """Normalised mean embedding ``(256,)`` of several utterances of one speaker."""
+        mean = np.mean([self.embed(w, sr) for w in wavs], axis=0)
+        return (mean / np.linalg.norm(mean)).astype(np.float32)
+
+    def embed_files(self, paths: Sequence[str | os.PathLike]) -> np.ndarray:
+        """Embeddings ``(N, 256)`` of audio files (any rate; resampled to 16 kHz)."""
+        return np.stack([self.embed(load_audio(p, sr=16000), 16000) for p in paths])
+
+    def similarity(self, a: np.ndarray, b: np.ndarray, sr: int = 16000) -> float:
+        """Cosine similarity of two utterances' embeddings (1 = same voice)."""
+        return float(np.dot(self.embed(a, sr), self.embed(b, sr)))
+
+
+def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.PathLike,
+                  method: str = "auto", force: bool = False, group: str = "speakers",
+                  ) -> tuple[Path, str]:
+    """2-D projection plot of speaker embeddings, one colour per label.
+
+    Args:
+        embeddings: ``(N, D)`` d-vectors.
+        labels: ``N`` labels (speakers, or genders when every speaker has one clip).
+        group: what the labels are, for the title.
+        out: image path (``.png``/``.pdf``/``.svg``); refused if it exists unless ``force``.
+        method: ``"umap"`` (needs umap-learn), ``"tsne"``, ``"pca"`` or ``"auto"`` (UMAP if
+            installed, else t-SNE for ≥ 10 points, else PCA).
+
+    Returns:
+        ``(path, method used)``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise ConfigError(f"{out} exists; pass --force to overwrite")
+    xy, used = _project(np.asarray(embeddings, dtype=np.float64), method)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    names = sorted(set(labels))
+    cmap = plt.get_cmap("tab20", max(len(names), 1))
+    for i, name in enumerate(names):
+        m = np.array([lab == name for lab in labels])
+        label = name if len(names) <= 20 else None
+        ax.scatter(xy[m, 0], xy[m, 1], s=18, color=cmap(i), label=label)
+    if len(names) <= 20:
+        ax.legend(fontsize=7, markerscale=0.8, loc="best")
+    ax.set_title(f"Speaker embeddings ({used}, {len(labels)} clips, {len(names)} {group})")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out, used
+
+
+def _project(x: np.ndarray, method: str) -> tuple[np.ndarray, str]:
+    if method not in ("auto", "umap", "tsne", "pca"):
+        raise ConfigError(f"unknown map method {method!r}; valid choices: auto, umap, tsne, pca")
+    if len(x) < 3:
+        raise ConfigError(f"need at least 3 embeddings for a map, got {len(x)}")
+    if method in ("auto", "umap") and importlib.util.find_spec("umap") is not None:
+        import umap
+
+        return umap.UMAP(n_neighbors=min(15, len(x) - 1), random_state=0).fit_transform(x), "umap"
+    if method == "umap":
+        raise ConfigError("UMAP needs umap-learn: pip install umap-learn (or use --method tsne)")
+    if method == "tsne" or (method == "auto" and len(x) >= 10):
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30, max(2, (len(x) - 1) // 3)))
+        return TSNE(perplexity=perplexity, init="pca", random_state=0).fit_transform(x), "tsne"
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2).fit_transform(x), "pca"
+
+
+def save_embeddings(out: str | os.PathLike, embeddings: np.ndarray, force: bool = False) -> Path:
+    """Atomically write ``(N, D)`` embeddings to a ``.npy`` file (refuses overwrite)."""
+    out = Path(out)
+    if out.suffix != ".npy":
+        raise ConfigError(f"embeddings are written as .npy, got {out.name}")
+    if out.exists() and not force:
+        raise ConfigError(f"{out} exists; pass --force to overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp.npy")
+    np.save(tmp, np.asarray(embeddings, dtype=np.float32))
+    os.replace(tmp, out)
+    return out
+
+
+def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = "auto",
+               max_per_speaker: int = 10, model: str = BUNDLED, force: bool = False,
+               ) -> tuple[Path, str, int]:
+    """Embed up to ``max_per_speaker`` clips per speaker of a corpus and plot the map.
+
+    Returns:
+        ``(image path, projection used, number of clips)``.
+    """
+    from emovc.data.catalogs import catalog_corpus
+
+    per: dict[str, list[str]] = {}
+    gender: dict[str, str] = {}
+    for utt in sorted(catalog_corpus(folder), key=lambda u: u.path):
+        gender[utt.speaker] = utt.gender
+        if len(per.setdefault(utt.speaker, [])) < max_per_speaker:
+            per[utt.speaker].append(utt.path)
+    labels = [spk for spk, paths in per.items() for _ in paths]
+    paths = [p for ps in per.values() for p in ps]
+    group = "speakers"
+    if len(labels) == len(per):  # one clip per speaker: colour by gender instead
+        labels, group = [f"gender {gender[s]}" for s in labels], f"genders, {len(per)} speakers"
+    emb = SpeakerEncoder.from_pretrained(model).embed_files(paths)
+    path, used = embedding_map(emb, labels, out, method=method, force=force, group=group)
+    return path, used, len(paths)

@@ -1,0 +1,172 @@
+"""SpectroGAN emotion conversion: STFT log-magnitude → CycleGAN generator → fast Griffin-Lim.
+
+Pipeline for one waveform (any length, any sample rate)::
+
+    resample to 16 kHz → loudness to -23 dBFS → STFT (log-magnitude + source phase)
+    → per-bin normalisation to [-1, 1] → generator, window by window over frames with
+      overlap-add cross-fades (emovc.audio.chunking) → log-magnitude correction
+    → fast Griffin-Lim (momentum 0.99) initialised with the SOURCE phase
+    → undo the loudness gain → resample back; output has the input's length.
+
+``intensity`` scales the generator's log-magnitude change: 0 = resynthesised input,
+1 = the trained conversion, >1 exaggerates it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from emovc.audio import normalize_loudness, process_in_windows
+from emovc.audio.io import resample
+from emovc.data.emotions import normalize_emotion
+from emovc.errors import AudioError, ConfigError, choice_error
+from emovc.features.spectral import griffin_lim
+from emovc.features.stats import FeatureStats
+from emovc.models.checkpoint import load_checkpoint
+from emovc.models.spectrogan.networks import Generator, GeneratorConfig
+from emovc.models.spectrogan.representation import Normalizer, SpecConfig, analyze
+from emovc.pretrained.registry import resolve
+
+KIND = "emotion-converter/spectrogan"
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """Inference settings stored with the model (overridable per converter).
+
+    Attributes:
+        window_frames: generator window along time, in STFT frames.
+        overlap_frames: cross-faded overlap between windows, in frames.
+        gl_iters: Griffin-Lim iterations.
+        gl_momentum: fast Griffin-Lim momentum (0 = plain Griffin-Lim).
+        source_phase: initialise Griffin-Lim with the source phase (else random).
+    """
+
+    window_frames: int = 256
+    overlap_frames: int = 32
+    gl_iters: int = 32
+    gl_momentum: float = 0.99
+    source_phase: bool = True
+
+    def to_dict(self) -> dict:
+        """Plain-data copy."""
+        return asdict(self)
+
+
+class SpectroGANConverter:
+    """Two-way emotion converter (``a ↔ b``) built from a trained SpectroGAN.
+
+    Args:
+        emotions: ``(a, b)`` canonical emotion names of the two domains.
+        g_ab: generator ``a → b``; g_ba: generator ``b → a``.
+        spec: STFT/image settings; stats: per-bin log-magnitude statistics.
+        inference: windowing and Griffin-Lim settings.
+    """
+
+    def __init__(self, emotions: tuple[str, str], g_ab: Generator, g_ba: Generator,
+                 spec: SpecConfig, stats: FeatureStats,
+                 inference: InferenceConfig = InferenceConfig()) -> None:
+        self.emotions = (normalize_emotion(emotions[0]), normalize_emotion(emotions[1]))
+        self.generators = {self.emotions: g_ab.eval(), self.emotions[::-1]: g_ba.eval()}
+        self.spec = spec
+        self.norm = Normalizer(spec, stats)
+        self.inference = inference
+
+    # --- construction -------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, inference: InferenceConfig | None = None
+                        ) -> SpectroGANConverter:
+        """Build from a loaded ``emotion-converter/spectrogan`` checkpoint dictionary."""
+        if ckpt.get("kind") != KIND:
+            raise ConfigError(f"expected a {KIND!r} checkpoint, got {ckpt.get('kind')!r}")
+        cfg, extra = ckpt["config"], ckpt["extra"]
+        gcfg = GeneratorConfig.from_dict(cfg["generator"])
+        gens = []
+        for prefix in ("g_ab.", "g_ba."):
+            g = Generator(gcfg)
+            g.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items()
+                               if k.startswith(prefix)})
+            gens.append(g)
+        inf = inference or InferenceConfig(**extra.get("inference", {}))
+        return cls(tuple(cfg["emotions"]), gens[0], gens[1], SpecConfig.from_dict(cfg["spec"]),
+                   FeatureStats.from_dict(extra["stats"]), inf)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike) -> SpectroGANConverter:
+        """Load a bundled model name (e.g. ``"spectrogan-calm-angry"``) or a ``.pt`` path."""
+        return cls.from_checkpoint(load_checkpoint(resolve(name_or_path, KIND), KIND))
+
+    @property
+    def source_emotions(self) -> list[str]:
+        """Emotions this model converts from."""
+        return list(self.emotions)
+
+    @property
+    def target_emotions(self) -> list[str]:
+        """Emotions this model converts to."""
+        return list(self.emotions)
+
+    # --- conversion ---------------------------------------------------------------------
+    def _direction(self, target: str, source: str | None) -> tuple[str, str]:
+        tgt = normalize_emotion(target)
+        if tgt not in self.emotions:
+            raise choice_error("target emotion", target, self.emotions)
+        src = self.emotions[1] if tgt == self.emotions[0] else self.emotions[0]
+        if source is not None and normalize_emotion(source) != src:
+            raise ConfigError(f"this model converts {src} -> {tgt}, not {source} -> {target}; "
+                              f"pairs: {self.emotions[0]} <-> {self.emotions[1]}")
+        return src, tgt
+
+    @torch.no_grad()
+    def convert_log_mag(self, log_mag: np.ndarray, target: str, source: str | None = None,
+                        intensity: float = 1.0) -> np.ndarray:
+        """Convert a ``(n_bins, T)`` natural-log magnitude; returns the same shape."""
+        gen = self.generators[self._direction(target, source)]
+        clipped = self.norm.clipped(log_mag)
+        image = self.norm.to_image(log_mag)
+
+        def run(frames: np.ndarray) -> np.ndarray:  # (t, freq_size) -> (t, freq_size)
+            x = torch.from_numpy(np.ascontiguousarray(frames.T))[None, None]
+            return gen(x)[0, 0].numpy().T
+
+        inf = self.inference
+        out = process_in_windows(image.T, run, inf.window_frames, inf.overlap_frames).T
+        delta = self.norm.from_image(out, clipped) - self.norm.from_image(image, clipped)
+        return log_mag + float(intensity) * delta
+
+    def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
+                intensity: float = 1.0) -> np.ndarray:
+        """Convert ``wav`` (``(n,)`` float at ``sr`` Hz) to ``target``; returns ``(n,)`` at ``sr``.
+
+        Raises:
+            AudioError: not a mono waveform or too short for one STFT frame.
+            ConfigError: target/source not handled by this model.
+        """
+        wav = np.asarray(wav, dtype=np.float32)
+        if wav.ndim != 1:
+            raise AudioError(f"expected mono audio of shape (n,), got {wav.shape}")
+        x = resample(wav, sr, self.spec.sample_rate)
+        if len(x) <= self.spec.n_fft // 2:
+            raise AudioError(f"audio too short for SpectroGAN: {len(wav)} samples at {sr} Hz")
+        xn = normalize_loudness(x, self.spec.sample_rate)
+        gain = float(np.dot(xn, x) / max(float(np.dot(x, x)), 1e-20))
+        log_mag, phase = analyze(xn, self.spec)
+        log_out = self.convert_log_mag(log_mag, target, source, intensity)
+        y = self.synthesize(log_out, phase, len(xn))
+        y = y / gain if gain > 0 else y
+        y = resample(y, self.spec.sample_rate, sr)[: len(wav)]
+        y = np.pad(y, (0, len(wav) - len(y)))
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        return (y * (0.99 / peak) if peak > 0.99 else y).astype(np.float32)
+
+    def synthesize(self, log_mag: np.ndarray, phase: np.ndarray | None, length: int
+                   ) -> np.ndarray:
+        """Waveform of ``length`` samples from a log-magnitude by fast Griffin-Lim."""
+        inf = self.inference
+        init = phase if (inf.source_phase and phase is not None) else None
+        return griffin_lim(np.exp(log_mag), self.spec.stft, n_iter=inf.gl_iters,
+                           momentum=inf.gl_momentum, init_phase=init, length=length)

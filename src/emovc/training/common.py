@@ -1,0 +1,99 @@
+"""Pieces shared by the CycleGAN and StarGAN conversion trainers: data setup, Lightning run."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch.utils.data import DataLoader
+
+from emovc.data.catalogs.ravdess import TRAIN_ACTORS, VALIDATION_ACTORS
+from emovc.features.world import WorldConfig
+from emovc.training.feature_cache import build_cache, read_index
+from emovc.training.run_dir import last_checkpoint, prepare_run_dir
+
+
+def default_cache() -> str:
+    """Feature cache root: ``$EMOVC_CACHE`` or ``.cache/conversion`` (relative to the CWD)."""
+    return os.environ.get("EMOVC_CACHE", ".cache/conversion")
+
+
+def default_speakers(cache_folder: Path) -> tuple[list[str], list[str]]:
+    """RAVDESS split (train 01-16, validation 17-20) when present, else all speakers train."""
+    speakers = sorted({r.speaker for r in read_index(cache_folder)})
+    train = [s for s in speakers if s in TRAIN_ACTORS]
+    val = [s for s in speakers if s in VALIDATION_ACTORS]
+    if not train:
+        return speakers, []
+    return train, val
+
+
+def prepare_features(data_dir: str, cache_dir: str, world: dict, train: list[str] | None,
+                     val: list[str] | None, workers: int = 2,
+                     ) -> tuple[Path, list[str], list[str]]:
+    """Build/reuse the feature cache and resolve the speaker split."""
+    cfg = WorldConfig.from_dict(world)
+    keep = None if train is None else list(train) + list(val or [])
+    folder = build_cache(data_dir, cache_dir, cfg, speakers=keep, workers=workers)
+    if train is None:
+        train, val = default_speakers(folder)
+    return folder, list(train), list(val or [])
+
+
+class _StepRange(torch.utils.data.Dataset):
+    """Dummy dataset of step numbers; modules draw their batch from the global step."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+class _Timer(Callback):
+    """Accumulates training wall time into ``module.train_seconds`` (saved in checkpoints)."""
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        self._t = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        module.train_seconds += time.perf_counter() - self._t
+
+
+def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
+        ckpt_every: int, val_every: int, resume: bool, threads: int) -> Path:
+    """Run Lightning training with exact resume from ``run_dir/checkpoints/last.ckpt``."""
+    root = prepare_run_dir(run_dir, config, resume)
+    torch.set_num_threads(max(1, threads))
+    ckpt = ModelCheckpoint(dirpath=root / "checkpoints", every_n_train_steps=ckpt_every,
+                           save_last=True, save_top_k=-1, filename="step{step:06d}",
+                           auto_insert_metric_name=False)
+    trainer = L.Trainer(
+        max_steps=max_steps, accelerator="auto", devices=devices,
+        logger=TensorBoardLogger(str(root), name="tb", version=0),
+        callbacks=[ckpt, _Timer()], val_check_interval=min(val_every, max_steps),
+        check_val_every_n_epoch=None, num_sanity_val_steps=0,
+        log_every_n_steps=max(1, min(25, ckpt_every)),
+        enable_model_summary=False, limit_val_batches=1,
+    )
+    steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)
+    val = DataLoader(_StepRange(1), batch_size=None)
+    last = last_checkpoint(root) if resume else None
+    trainer.fit(module, steps, val, ckpt_path=str(last) if last else None)
+    return root
+
+
+def to_tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Float32/int64 numpy array -> tensor on ``device``."""
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    return t.to(device)

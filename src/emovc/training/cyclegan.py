@@ -1,0 +1,236 @@
+"""Training of the pairwise CycleGAN-EmoVC converter (emotion ``a <-> b``, non-parallel).
+
+Per step: random segments ``x_a`` of emotion ``a`` and ``x_b`` of emotion ``b`` (independent
+utterances, no alignment: random pairing), then
+
+- discriminators ``D_a``, ``D_b`` (least squares): real vs converted segments of their domain;
+- emotion classifier ``C`` (a vs b) trained on natural speech only;
+- generators: adversarial + ``w_cyc`` · cycle L1 + ``w_id`` · identity L1 (first ``id_steps``
+  steps, as in CycleGAN-VC) + ``w_cls`` · CE(C(converted), target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+
+from emovc.errors import ConfigError, choice_error
+from emovc.features.world import WorldConfig
+from emovc.models.checkpoint import save_checkpoint
+from emovc.models.conversion.cyclegan import (
+    F0_MODES,
+    PRESETS,
+    CycleGANModelConfig,
+    cwt_layout,
+    make_generator,
+)
+from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
+from emovc.training import losses
+from emovc.training.common import default_cache, fit, prepare_features, to_tensor
+from emovc.training.datamodule import ConversionData, SegmentSampler
+from emovc.training.validation_audio import write_validation_audio
+
+KIND = "emotion-converter/cyclegan"
+
+
+@dataclass
+class CycleGANTrainConfig:
+    """Settings of a pairwise run (written to ``RUN_DIR/config.yaml``)."""
+
+    data_dir: str
+    run_dir: str
+    source: str = "calm"
+    target: str = "angry"
+    cache_dir: str = field(default_factory=default_cache)
+    preset: str = "compact"
+    train_speakers: list[str] | None = None
+    val_speakers: list[str] | None = None
+    world: dict = field(default_factory=lambda: WorldConfig().to_dict())
+    model: dict = field(default_factory=dict)
+    n_scales: int = 10
+    f0_mode: str = "cwt"
+    segment: int = 128
+    batch_size: int = 4
+    lr_g: float = 2e-4
+    lr_d: float = 1e-4
+    lr_c: float = 2e-4
+    w_adv: float = 1.0
+    w_cyc: float = 10.0
+    w_id: float = 5.0
+    id_steps: int = 1000
+    w_cls: float = 1.0
+    max_steps: int = 3000
+    val_every: int = 250
+    ckpt_every: int = 250
+    seed: int = 0
+    devices: int = 1
+    threads: int = 2
+    workers: int = 2
+
+
+def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
+                 target: str | None = "angry", preset: str = "compact",
+                 max_steps: int | None = None, devices: int = 1,
+                 overrides: dict | None = None) -> CycleGANTrainConfig:
+    """Resolve a pairwise run config (``source``/``target`` default to calm/angry)."""
+    if preset not in PRESETS:
+        raise choice_error("preset", preset, PRESETS)
+    cfg = CycleGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir),
+                              source=source or "calm", target=target or "angry", preset=preset,
+                              model=dict(PRESETS[preset]), devices=devices)
+    if cfg.source == cfg.target:
+        raise ConfigError(f"source and target emotion must differ, got {cfg.source!r} twice")
+    if max_steps is not None:
+        cfg.max_steps = int(max_steps)
+    for key, value in (overrides or {}).items():
+        if not hasattr(cfg, key):
+            raise ConfigError(f"unknown CycleGAN training setting {key!r}")
+        setattr(cfg, key, value)
+    if cfg.f0_mode not in F0_MODES:
+        raise choice_error("F0 mode", cfg.f0_mode, F0_MODES)
+    return cfg
+
+
+class CycleGANModule(L.LightningModule):
+    """Two generators, two discriminators and an a-vs-b emotion classifier."""
+
+    def __init__(self, cfg: CycleGANTrainConfig, data: ConversionData, cwt_std: np.ndarray):
+        super().__init__()
+        self.cfg, self.data, self.cwt_std = cfg, data, cwt_std
+        torch.manual_seed(cfg.seed)
+        d = data.n_channels - cfg.n_scales - 1
+        self.model_cfg = CycleGANModelConfig(n_mcep=d, n_scales=cfg.n_scales, **cfg.model)
+        m = self.model_cfg
+        self.g_ab, self.g_ba = make_generator(m), make_generator(m)
+        self.d_a = ProjectionDiscriminator(m.n_out, 1, m.d_width)
+        self.d_b = ProjectionDiscriminator(m.n_out, 1, m.d_width)
+        self.C = EmotionClassifier(m.n_out, 2, m.c_width)
+        self.sampler = SegmentSampler(data, cfg.segment, cfg.batch_size, cfg.seed)
+        self.automatic_optimization = False
+        self.train_seconds = 0.0
+
+    def configure_optimizers(self):
+        betas = (0.5, 0.999)
+        g = list(self.g_ab.parameters()) + list(self.g_ba.parameters())
+        d = list(self.d_a.parameters()) + list(self.d_b.parameters())
+        return (torch.optim.Adam(g, self.cfg.lr_g, betas=betas),
+                torch.optim.Adam(d, self.cfg.lr_d, betas=betas),
+                torch.optim.Adam(self.C.parameters(), self.cfg.lr_c, betas=betas))
+
+    def training_step(self, batch, batch_idx):
+        opt_g, opt_d, opt_c = self.optimizers()
+        rng = self.sampler.rng(self.global_step)
+        b = self.cfg.batch_size
+        xa = to_tensor(self.sampler.real(np.zeros(b, np.int64), rng), self.device)
+        xb = to_tensor(self.sampler.real(np.ones(b, np.int64), rng), self.device)
+        n = self.model_cfg.n_out
+        va, vb = xa[:, n:], xb[:, n:]
+        fake_b, fake_a = self.g_ab(xa), self.g_ba(xb)
+        d_loss = (losses.lsgan_d_loss(self.d_a(xa[:, :n]), self.d_a(fake_a.detach()))
+                  + losses.lsgan_d_loss(self.d_b(xb[:, :n]), self.d_b(fake_b.detach())))
+        opt_d.zero_grad()
+        self.manual_backward(d_loss)
+        opt_d.optimizer.step()  # raw step: global_step counts generator updates only
+        labels = torch.cat([torch.zeros(b), torch.ones(b)]).long().to(self.device)
+        logits = self.C(torch.cat([xa[:, :n], xb[:, :n]]))
+        c_loss = losses.classification_loss(logits, labels)
+        opt_c.zero_grad()
+        self.manual_backward(c_loss)
+        opt_c.optimizer.step()
+        c = self.cfg
+        adv = losses.lsgan_g_loss(self.d_b(fake_b)) + losses.lsgan_g_loss(self.d_a(fake_a))
+        cyc = (losses.masked_l1(self.g_ba(torch.cat([fake_b, va], 1)), xa[:, :n])
+               + losses.masked_l1(self.g_ab(torch.cat([fake_a, vb], 1)), xb[:, :n]))
+        use_id = c.w_id > 0 and self.global_step < c.id_steps
+        idt = torch.zeros((), device=self.device)
+        if use_id:
+            idt = (losses.masked_l1(self.g_ab(xb), xb[:, :n])
+                   + losses.masked_l1(self.g_ba(xa), xa[:, :n]))
+        cls = losses.classification_loss(self.C(torch.cat([fake_a, fake_b])), 1 - labels)
+        g_loss = c.w_adv * adv + c.w_cyc * cyc + c.w_id * idt + c.w_cls * cls
+        opt_g.zero_grad()
+        self.manual_backward(g_loss)
+        opt_g.step()
+        self.log_dict({"loss/d": d_loss, "loss/c": c_loss, "loss/g_adv": adv, "loss/cyc": cyc,
+                       "loss/id": idt, "loss/g_cls": cls,
+                       "acc/c_real": losses.accuracy(logits, labels)}, batch_size=1)
+        self.log("g", g_loss, prog_bar=True, batch_size=1)
+
+    @torch.no_grad()
+    def validation_step(self, batch, batch_idx):
+        export(self, Path(self.cfg.run_dir) / "model.pt")
+        write_validation_audio(self, Path(self.cfg.run_dir) / "audio", max_targets=1)
+
+    @torch.no_grad()
+    def convert_utterance(self, utt, target: str) -> tuple[np.ndarray, np.ndarray]:
+        """Validation-audio hook (see :func:`write_validation_audio`); converts to the other
+        domain of the pair whatever ``target`` says."""
+        from emovc.models.conversion.cyclegan import CycleGANFeatureConverter
+
+        conv = CycleGANFeatureConverter(_checkpoint(self), tempo=False)
+        emos = self.data.emotions
+        src = utt.row.emotion if utt.row.emotion in emos else emos[0]
+        out = conv.convert(utt.raw, src, conv.fixed_source(src))
+        return out.mcep, out.lf0
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["train_seconds"] = self.train_seconds
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.train_seconds = float(checkpoint.get("train_seconds", 0.0))
+
+
+def _checkpoint(module: CycleGANModule, half: bool = False) -> dict:
+    state = {}
+    for name in ("g_ab", "g_ba"):
+        for k, v in getattr(module, name).state_dict().items():
+            v = v.detach().cpu()
+            state[f"{name}.{k}"] = v.half() if half and v.is_floating_point() else v
+    cfg = module.cfg
+    extra = {"world": cfg.world, "emotions": [cfg.source, cfg.target],
+             "normalizer": module.data.normalizer.to_dict(), "cwt_std": module.cwt_std.tolist(),
+             "f0_mode": cfg.f0_mode,
+             "training": {"steps": int(module.global_step), "seconds": module.train_seconds,
+                          "train_speakers": module.data.train_speakers,
+                          "data_dir": cfg.data_dir, "preset": cfg.preset}}
+    return {"kind": KIND, "config": module.model_cfg.to_dict(), "extra": extra,
+            "state_dict": state}
+
+
+def export(module: CycleGANModule, path: Path) -> Path:
+    """Write both generators + normaliser as an emovc checkpoint (float16 weights)."""
+    ck = _checkpoint(module, half=True)
+    return save_checkpoint(path, kind=KIND, config=ck["config"], state_dict=ck["state_dict"],
+                           extra=ck["extra"])
+
+
+def load_data(cfg: CycleGANTrainConfig) -> tuple[ConversionData, np.ndarray]:
+    """Features of the two emotions in the CycleGAN channel layout + per-scale CWT std."""
+    folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
+                                      cfg.val_speakers, cfg.workers)
+    cfg.train_speakers, cfg.val_speakers = tr, va
+    emotions = [cfg.source, cfg.target]
+
+    def layout(x, vuv):
+        return cwt_layout(x, vuv, cfg.n_scales)
+
+    data = ConversionData(folder, emotions, tr, va, cfg.world["frame_period"], layout=layout)
+    d = data.n_channels - cfg.n_scales - 1
+    cwt = np.concatenate([u.x[d:d + cfg.n_scales] for u in data.train], 1)
+    cwt_std = np.maximum(cwt.std(1), 1e-3).astype(np.float64)
+    for u in data.train + data.val:
+        u.x[d:d + cfg.n_scales] /= cwt_std[:, None].astype(np.float32)
+    return data, cwt_std
+
+
+def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
+    """Train (or resume) and return the final ``RUN_DIR/model.pt``."""
+    data, cwt_std = load_data(cfg)
+    module = CycleGANModule(cfg, data, cwt_std)
+    fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
+        resume, cfg.threads)
+    return export(module, Path(cfg.run_dir) / "model.pt")

@@ -1,0 +1,218 @@
+"""Train a speech emotion recogniser on an emotional corpus (RAVDESS by default).
+
+``train(build_config(data_dir, run_dir, ...))`` catalogues the corpus, holds out the
+validation speakers, extracts (and caches) features of the original clips and of their
+WORLD-resynthesised copies, fits the chosen method, evaluates on the validation speakers
+(original and WORLD audio; per-utterance and per-speaker normalisation) and writes into the
+run folder ``config.yaml`` (resolved settings), ``metrics.json`` and ``model.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from emovc.data.emotions import EMOTIONS
+from emovc.errors import ConfigError, EmovcError, choice_error
+from emovc.models.ser.cache import corpus_features
+from emovc.models.ser.cnn import CnnConfig
+from emovc.models.ser.features import FUNCTIONAL_SETS, SerFeatureConfig
+from emovc.models.ser.functional import fit_linear_head
+from emovc.models.ser.metrics import classification_report
+from emovc.models.ser.model import METHODS, SerModel
+from emovc.training.ser_cnn import CnnTrainConfig, train_cnn
+
+DEFAULT_VAL_SPEAKERS = ("17", "18", "19", "20")  # RAVDESS validation actors
+
+
+@dataclass
+class SerTrainConfig:
+    """Everything a SER training run depends on (saved as ``config.yaml``).
+
+    Attributes:
+        data_dir: corpus folder.
+        run_dir: output folder.
+        corpus: catalog name or ``"auto"`` (see :mod:`emovc.data.catalogs`).
+        val_speakers: speakers held out for validation (never trained on).
+        method: ``"linear"`` (functionals + logistic regression), ``"cnn"`` or
+            ``"ensemble"`` (average of both).
+        feature_set: functionals of the linear heads: ``"egemaps"`` or ``"compare"``.
+        c_utterance: inverse L2 strength of the per-utterance-normalised head.
+        c_speaker: inverse L2 strength of the speaker-normalised head.
+        world_augment: also train on WORLD-resynthesised copies of the training clips.
+        cnn_weight: weight of the CNN in the ensemble, per-utterance mode (chosen by
+            speaker-grouped cross-validation on RAVDESS actors 01-16).
+        speaker_cnn_weight: the same for the speaker-normalised mode.
+        features: preprocessing/feature settings.
+        net: CNN architecture.
+        cnn: CNN optimisation settings.
+        cache_dir: feature cache folder (``""``: ``$EMOVC_CACHE/ser`` or
+            ``~/.cache/emovc/ser``).
+        workers: feature-extraction processes.
+        seed: random seed.
+    """
+
+    data_dir: str
+    run_dir: str
+    corpus: str = "auto"
+    val_speakers: tuple[str, ...] = DEFAULT_VAL_SPEAKERS
+    method: str = "ensemble"
+    feature_set: str = "compare"
+    c_utterance: float = 1e-3
+    c_speaker: float = 1e-2
+    world_augment: bool = True
+    cnn_weight: float = 0.6
+    speaker_cnn_weight: float = 0.25
+    features: SerFeatureConfig = field(default_factory=SerFeatureConfig)
+    net: CnnConfig = field(default_factory=CnnConfig)
+    cnn: CnnTrainConfig = field(default_factory=CnnTrainConfig)
+    cache_dir: str = ""
+    workers: int = 1
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        """Plain data (tuples as lists) for YAML/JSON."""
+        d = asdict(self)
+        d["val_speakers"] = list(self.val_speakers)
+        d["net"] = self.net.to_dict()
+        return d
+
+
+_NESTED = {"features": SerFeatureConfig, "net": CnnConfig, "cnn": CnnTrainConfig}
+
+
+def build_config(data_dir: str, run_dir: str, overrides: dict | None = None) -> SerTrainConfig:
+    """Validated :class:`SerTrainConfig`; ``overrides`` may set any field, nested ones as
+    dicts (``{"cnn": {"epochs": 5}}``).
+
+    Raises:
+        ConfigError: unknown field, method or feature set.
+    """
+    cfg = SerTrainConfig(str(data_dir), str(run_dir))
+    names = {f.name for f in fields(SerTrainConfig)}
+    for key, value in (overrides or {}).items():
+        if key not in names:
+            raise choice_error("SER training option", key, sorted(names))
+        if key in _NESTED and isinstance(value, dict):
+            base = asdict(getattr(cfg, key)) if key != "net" else cfg.net.to_dict()
+            value = (CnnConfig.from_dict({**base, **value}) if key == "net"
+                     else _NESTED[key](**{**base, **value}))
+        if key == "val_speakers":
+            value = tuple(str(v) for v in value)
+        cfg = replace(cfg, **{key: value})
+    if not cfg.cache_dir:
+        from emovc.data.cache import default_cache_dir
+
+        cfg = replace(cfg, cache_dir=str(default_cache_dir() / "ser"))
+    if cfg.method not in METHODS:
+        raise choice_error("SER method", cfg.method, METHODS)
+    if cfg.feature_set not in FUNCTIONAL_SETS:
+        raise choice_error("feature set", cfg.feature_set, FUNCTIONAL_SETS)
+    return cfg
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def split_corpus(cfg: SerTrainConfig):
+    """Catalogue the corpus and split it into (train, validation) manifests of labelled
+    utterances; returns ``(train, val, labels)``."""
+    from emovc.data.catalogs import catalog_corpus
+
+    manifest = catalog_corpus(cfg.data_dir, cfg.corpus)
+    labelled = manifest.filter(emotions=[e for e in EMOTIONS if e in manifest.emotions()])
+    labels = tuple(e for e in EMOTIONS if e in labelled.emotions())
+    if len(labels) < 2:
+        raise EmovcError(f"{cfg.data_dir}: need at least 2 labelled emotions to train a "
+                         f"recogniser, found {len(labels)}")
+    val_set = set(cfg.val_speakers)
+    train = labelled.filter(speakers=[s for s in labelled.speakers() if s not in val_set])
+    val = labelled.filter(speakers=[s for s in labelled.speakers() if s in val_set])
+    if len(train) == 0:
+        raise EmovcError("no training utterances left after holding out the validation speakers")
+    return train, val, labels
+
+
+def _targets(manifest, labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    y = np.array([labels.index(u.emotion) for u in manifest])
+    return y, np.array([u.speaker for u in manifest])
+
+
+def fit_model(cfg: SerTrainConfig, labels: tuple[str, ...], feats: list[dict],
+              y: np.ndarray, speakers: np.ndarray, world_feats: list[dict] | None = None,
+              progress: bool = True) -> SerModel:
+    """Fit the configured method on precomputed clip features (``world_feats`` parallel to
+    ``feats`` enables vocoder augmentation)."""
+    heads, cnn = {}, None
+    if cfg.method in ("linear", "ensemble"):
+        x = np.stack([f[cfg.feature_set] for f in feats])
+        yy, groups = y, speakers
+        if world_feats is not None:
+            x = np.vstack([x, np.stack([f[cfg.feature_set] for f in world_feats])])
+            yy = np.concatenate([y, y])
+            groups = np.concatenate([speakers, np.char.add(speakers.astype(str), "/world")])
+        for norm, c in (("utterance", cfg.c_utterance), ("speaker", cfg.c_speaker)):
+            heads[norm] = fit_linear_head(x, yy, groups, cfg.feature_set, norm, c,
+                                          len(labels), cfg.seed)
+    if cfg.method in ("cnn", "ensemble"):
+        cnn = train_cnn([f["mel"] for f in feats], y, len(labels),
+                        None if world_feats is None else [f["mel"] for f in world_feats],
+                        cfg.net, replace(cfg.cnn, seed=cfg.seed), progress=progress)
+    weight = {"linear": 0.0, "cnn": 1.0, "ensemble": cfg.cnn_weight}[cfg.method]
+    spk_weight = cfg.speaker_cnn_weight if cfg.method == "ensemble" else None
+    return SerModel(labels, cfg.features, heads, cnn, weight, spk_weight)
+
+
+def evaluate(model: SerModel, feats: dict[str, list[dict]], y: np.ndarray,
+             speakers: np.ndarray) -> dict:
+    """Reports per audio variant (``"original"``, ``"world"``) and norm mode."""
+    out = {}
+    for variant, fv in feats.items():
+        modes = [("utterance", False)] + ([("speaker", True)] if model.heads else [])
+        for mode, spk_norm in modes:
+            p = model.predict_proba(fv, groups=speakers, speaker_norm=spk_norm)
+            out[f"{variant}/{mode}"] = classification_report(y, p, model.labels)
+    return out
+
+
+def train(cfg: SerTrainConfig, progress: bool = True) -> Path:
+    """Run a training (see module docstring); returns the path of ``model.pt``."""
+    run = Path(cfg.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    _write_text(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    t0 = time.time()
+    train_m, val_m, labels = split_corpus(cfg)
+    y, spk = _targets(train_m, labels)
+
+    def feats(m, variant):
+        return corpus_features([u.path for u in m], cfg.features, variant, cfg.cache_dir,
+                               cfg.workers, progress)
+
+    tr_o = feats(train_m, "original")
+    tr_w = feats(train_m, "world") if cfg.world_augment else None
+    model = fit_model(cfg, labels, tr_o, y, spk, tr_w, progress)
+    train_s = time.time() - t0
+    metrics: dict = {"train_utterances": len(train_m), "train_speakers": train_m.speakers(),
+                     "val_speakers": val_m.speakers(), "train_seconds": round(train_s, 1)}
+    if len(val_m):
+        vy, vspk = _targets(val_m, labels)
+        vfeats = {v: feats(val_m, v) for v in ("original", "world")}
+        metrics["validation"] = evaluate(model, vfeats, vy, vspk)
+    model.info = {"method": cfg.method, "feature_set": cfg.feature_set,
+                  "world_augment": cfg.world_augment, "train_speakers": train_m.speakers(),
+                  "corpus": cfg.corpus, "train_seconds": round(train_s, 1)}
+    _write_text(run / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    path = model.save(run / "model.pt", extra={"metrics": metrics.get("validation", {}),
+                                                "config": cfg.to_dict()})
+    if not path.is_file():  # pragma: no cover - save_checkpoint raises on failure
+        raise ConfigError(f"could not write {path}")
+    return path

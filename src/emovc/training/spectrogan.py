@@ -1,0 +1,403 @@
+"""SpectroGAN training: a 2-D CycleGAN between two emotions on STFT log-magnitude images.
+
+Losses (Zhu et al. 2017, as in the published SpectroGAN): least-squares adversarial on the
+PatchGAN maps + ``lambda_cycle`` (10) × L1 cycle consistency + ``lambda_identity`` (5) × L1
+identity. Adam (2e-4, β1 0.5), constant learning rate then linear decay to 0 over the last
+``1 - decay_from`` of the run. Lightning drives the loop (manual optimisation: one generator
+and one discriminator step per batch); batches are drawn from in-memory image banks by a
+generator seeded with the iteration number, so ``train(cfg, resume=True)`` continues a run
+exactly (weights, optimiser moments, iteration, data order).
+
+Optional paired warm start (``paired_steps > 0``, experimental): RAVDESS is parallel, so for the
+first ``paired_steps`` iterations each generator is trained by L1 regression onto the
+DTW-aligned take of the other emotion (same actor, sentence, intensity, repetition) before the
+CycleGAN losses take over.
+
+Run directory layout::
+
+    run_dir/config.yaml                 resolved TrainConfig
+    run_dir/checkpoints/last.ckpt       Lightning state (atomic replace), for resuming
+    run_dir/model.pt                    emovc checkpoint (generators + stats), for inference
+    run_dir/tb/                         tensorboard logs (losses, validation audio)
+    run_dir/val_audio/step_XXXXXX/      converted validation clips (wav)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+import yaml
+from torch.nn import functional as F
+
+from emovc.audio import load_audio, save_audio
+from emovc.data.emotions import normalize_emotion
+from emovc.errors import ConfigError, choice_error
+from emovc.features.stats import FeatureStats
+from emovc.models.checkpoint import save_checkpoint
+from emovc.models.spectrogan.networks import (
+    DiscriminatorConfig,
+    Generator,
+    GeneratorConfig,
+    PatchDiscriminator,
+)
+from emovc.models.spectrogan.representation import Normalizer, SpecConfig
+from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
+from emovc.training import spectrogan_data as data
+
+PRESETS = ("compact", "faithful", "full", "faithful-520")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a SpectroGAN run needs (saved as ``run_dir/config.yaml``)."""
+
+    data_dir: str
+    run_dir: str
+    source: str = "calm"
+    target: str = "angry"
+    preset: str = "compact"
+    spec: dict = field(default_factory=lambda: SpecConfig().to_dict())
+    generator: dict = field(default_factory=lambda: GeneratorConfig().to_dict())
+    discriminator: dict = field(default_factory=lambda: DiscriminatorConfig().to_dict())
+    inference: dict = field(default_factory=lambda: InferenceConfig().to_dict())
+    train_actors: list = field(default_factory=lambda: list(range(1, 17)))
+    val_actors: list = field(default_factory=lambda: [17, 18, 19, 20])
+    batch_size: int = 1
+    crop_frames: int = 256
+    crop_rows: int | None = None
+    max_steps: int = 20000
+    lr: float = 2e-4
+    beta1: float = 0.5
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 5.0
+    paired_steps: int = 0
+    decay_from: float = 0.5
+    ckpt_every: int = 200
+    val_every: int = 500
+    log_every: int = 20
+    n_val_clips: int = 2
+    seed: int = 0
+    num_threads: int = 1
+    devices: int = 1
+
+    def to_dict(self) -> dict:
+        """Plain-data copy."""
+        return asdict(self)
+
+
+def _preset(name: str) -> dict:
+    if name == "compact":  # CPU: narrow, 3 blocks, identity-initialised residual, 8 ms hop
+        return dict(spec=SpecConfig(n_fft=512, hop_length=128, freq_size=256).to_dict(),
+                    generator=GeneratorConfig((16, 32, 64), 3, residual=True,
+                                              residual_scale=1.0, freq_coord=True).to_dict(),
+                    discriminator=DiscriminatorConfig(16, 3, freq_coord=True,
+                                                      norm="none").to_dict(),
+                    batch_size=2, crop_rows=128, crop_frames=64, max_steps=1000, lr=4e-4,
+                    lambda_identity=0.5, decay_from=0.7, ckpt_every=50, val_every=250)
+    if name in ("faithful", "full"):  # published: 512/256, 257 -> 260 rows, 6 blocks, tanh
+        return dict(spec=SpecConfig(n_fft=512, hop_length=256, freq_size=260).to_dict(),
+                    generator=GeneratorConfig((64, 128, 256), 6).to_dict(),
+                    discriminator=DiscriminatorConfig(64, 3).to_dict(),
+                    batch_size=1, crop_frames=260, max_steps=40000, num_threads=4)
+    if name == "faithful-520":  # 1024/128 -> 513 -> 520 rows
+        return dict(spec=SpecConfig(n_fft=1024, hop_length=128, freq_size=520).to_dict(),
+                    generator=GeneratorConfig((64, 128, 256), 6).to_dict(),
+                    discriminator=DiscriminatorConfig(64, 3).to_dict(),
+                    batch_size=1, crop_frames=520, max_steps=40000, num_threads=4)
+    raise choice_error("preset", name, PRESETS)
+
+
+def build_config(data_dir: str, run_dir: str, source: str | None, target: str | None,
+                 preset: str = "compact", max_steps: int | None = None, devices: int = 1,
+                 overrides: dict | None = None) -> TrainConfig:
+    """Resolve a preset plus overrides into a :class:`TrainConfig`.
+
+    Args:
+        data_dir: RAVDESS-layout corpus folder.
+        run_dir: output folder of the run.
+        source, target: the two emotions (default calm → angry).
+        preset: ``compact`` (CPU) | ``faithful``/``full`` (published 260×260) | ``faithful-520``.
+        max_steps: training iterations (one G and one D update each).
+        devices: Lightning devices.
+        overrides: top-level TrainConfig fields; nested ``spec``/``generator``/
+            ``discriminator``/``inference`` dicts are merged key by key.
+
+    Raises:
+        ConfigError: unknown preset, emotion or override key.
+    """
+    src = normalize_emotion(source or "calm")
+    tgt = normalize_emotion(target or "angry")
+    if src == tgt:
+        raise ConfigError(f"source and target emotion are both {src!r}")
+    values = _preset(preset)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    for key, val in (overrides or {}).items():
+        if key not in known:
+            raise ConfigError(f"unknown SpectroGAN setting {key!r}; valid: {sorted(known)}")
+        if isinstance(val, dict) and key in ("spec", "generator", "discriminator", "inference"):
+            base = values.get(key) or asdict(TrainConfig("", ""))[key]
+            val = {**base, **val}
+        values[key] = val
+    if max_steps is not None:
+        values["max_steps"] = int(max_steps)
+    cfg = TrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), source=src, target=tgt,
+                      preset=preset, devices=int(devices), **values)
+    SpecConfig.from_dict(cfg.spec), GeneratorConfig.from_dict(cfg.generator)
+    return cfg
+
+
+class SpectroGANModule(L.LightningModule):
+    """Two generators and two PatchGAN discriminators trained with manual optimisation."""
+
+    def __init__(self, cfg: TrainConfig, banks: tuple[data.ImageBank, data.ImageBank],
+                 pairs: tuple[data.PairBank, data.PairBank] | None = None) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.cfg = cfg
+        self.banks = banks
+        self.pairs = pairs
+        torch.manual_seed(cfg.seed)
+        gcfg, dcfg = GeneratorConfig.from_dict(cfg.generator), DiscriminatorConfig.from_dict(
+            cfg.discriminator)
+        self.g_ab, self.g_ba = Generator(gcfg), Generator(gcfg)
+        self.d_a, self.d_b = PatchDiscriminator(dcfg), PatchDiscriminator(dcfg)
+
+    @property
+    def iteration(self) -> int:
+        """Completed training iterations (Lightning counts each of the 2 optimiser steps)."""
+        return self.trainer.global_step // 2
+
+    def configure_optimizers(self):
+        betas = (self.cfg.beta1, 0.999)
+        g_params = list(self.g_ab.parameters()) + list(self.g_ba.parameters())
+        d_params = list(self.d_a.parameters()) + list(self.d_b.parameters())
+        return (torch.optim.Adam(g_params, lr=self.cfg.lr, betas=betas),
+                torch.optim.Adam(d_params, lr=self.cfg.lr, betas=betas))
+
+    def _lr(self, it: int) -> float:
+        start = int(self.cfg.decay_from * self.cfg.max_steps)
+        if it < start:
+            return self.cfg.lr
+        left = (self.cfg.max_steps - it) / max(1, self.cfg.max_steps - start)
+        return self.cfg.lr * max(0.0, left)
+
+    def _batch(self, it: int) -> list[torch.Tensor]:
+        """``[crops_a, pos_a, crops_b, pos_b]`` of iteration ``it`` (see ImageBank.crops)."""
+        rng = data.batch_rng(self.cfg.seed, it, self.global_rank)
+        c = self.cfg
+        arrays = [x for bank in self.banks
+                  for x in bank.crops(rng, c.batch_size, c.crop_frames, c.crop_rows)]
+        return [torch.from_numpy(x).to(self.device) for x in arrays]
+
+    @staticmethod
+    def _ls(scores: torch.Tensor, real: bool) -> torch.Tensor:
+        return F.mse_loss(scores, torch.full_like(scores, 1.0 if real else 0.0))
+
+    def training_step(self, batch, batch_idx):
+        it = self.iteration
+        opt_g, opt_d = self.optimizers()
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = self._lr(it)
+        cfg = self.cfg
+        if it < cfg.paired_steps and self.pairs is not None:
+            self._paired_step(it, opt_g, opt_d)
+            return
+        real_a, pa, real_b, pb = self._batch(it)
+        # generators (pa/pb: frequency positions of the crops)
+        fake_b, fake_a = self.g_ab(real_a, pa), self.g_ba(real_b, pb)
+        adv = self._ls(self.d_b(fake_b, pa), True) + self._ls(self.d_a(fake_a, pb), True)
+        cyc = F.l1_loss(self.g_ba(fake_b, pa), real_a) + F.l1_loss(self.g_ab(fake_a, pb), real_b)
+        idt = F.l1_loss(self.g_ab(real_b, pb), real_b) + F.l1_loss(self.g_ba(real_a, pa), real_a)
+        loss_g = adv + cfg.lambda_cycle * cyc + cfg.lambda_identity * idt
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss_g)
+        opt_g.step()
+        # discriminators
+        fake_a, fake_b = fake_a.detach(), fake_b.detach()
+        ls = self._ls
+        loss_d = 0.5 * (ls(self.d_a(real_a, pa), True) + ls(self.d_a(fake_a, pb), False)
+                        + ls(self.d_b(real_b, pb), True) + ls(self.d_b(fake_b, pa), False))
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss_d)
+        opt_d.step()
+        tb = getattr(self.logger, "experiment", None)
+        if it % cfg.log_every == 0 and self.trainer.is_global_zero and hasattr(tb, "add_scalar"):
+            values = {"loss/g_adv": adv, "loss/cycle": cyc, "loss/identity": idt,
+                      "loss/d": loss_d, "lr": self._lr(it)}
+            for key, val in values.items():  # x axis = training iterations
+                tb.add_scalar(key, float(val.detach()) if torch.is_tensor(val) else val, it)
+
+    def _paired_step(self, it: int, opt_g, opt_d) -> None:
+        """Warm start: L1 regression of each generator onto DTW-aligned parallel takes."""
+        rng = data.batch_rng(self.cfg.seed, it, self.global_rank)
+        c = self.cfg
+        loss = 0.0
+        for gen, bank in ((self.g_ab, self.pairs[0]), (self.g_ba, self.pairs[1])):
+            x, y, pos = (torch.from_numpy(v).to(self.device)
+                         for v in bank.crops(rng, c.batch_size, c.crop_frames, c.crop_rows))
+            loss = loss + F.l1_loss(gen(x, pos), y)
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        opt_g.step()
+        opt_d.zero_grad(set_to_none=True)
+        opt_d.step()  # no gradients: keeps Lightning's two-steps-per-iteration count
+        tb = getattr(self.logger, "experiment", None)
+        if it % c.log_every == 0 and self.trainer.is_global_zero and hasattr(tb, "add_scalar"):
+            tb.add_scalar("loss/paired_l1", float(loss.detach()), it)
+
+    def export(self, stats: FeatureStats, path: Path, extra: dict | None = None) -> Path:
+        """Write the inference checkpoint (generators, settings, statistics) atomically."""
+        state = {f"g_ab.{k}": v for k, v in self.g_ab.state_dict().items()}
+        state.update({f"g_ba.{k}": v for k, v in self.g_ba.state_dict().items()})
+        config = {"emotions": [self.cfg.source, self.cfg.target], "spec": self.cfg.spec,
+                  "generator": self.cfg.generator, "preset": self.cfg.preset}
+        info = {"stats": stats.to_dict(), "inference": self.cfg.inference,
+                "iterations": self.iteration, "train": self.cfg.to_dict(), **(extra or {})}
+        return save_checkpoint(path, kind=KIND, config=config, state_dict=state, extra=info)
+
+
+class _Steps(torch.utils.data.Dataset):
+    """Placeholder loader items: batches are drawn inside the module from the iteration."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+class RunCallback(L.Callback):
+    """Atomic checkpoints, model export and validation audio at fixed iteration intervals."""
+
+    def __init__(self, cfg: TrainConfig, stats: FeatureStats,
+                 val_wavs: list[tuple[str, np.ndarray]], t0: float, elapsed0: float) -> None:
+        self.cfg, self.stats, self.val_wavs = cfg, stats, val_wavs
+        self.t0, self.elapsed0 = t0, elapsed0
+        self.run = Path(cfg.run_dir)
+
+    def elapsed(self) -> float:
+        """Training seconds including earlier (resumed) sessions."""
+        return self.elapsed0 + time.time() - self.t0
+
+    def save(self, trainer: L.Trainer, module: SpectroGANModule) -> None:
+        """Lightning state (tmp + rename) and the emovc inference checkpoint."""
+        final = self.run / "checkpoints" / "last.ckpt"
+        tmp = final.with_name(".last.ckpt.tmp")
+        trainer.save_checkpoint(tmp)
+        if trainer.is_global_zero:
+            os.replace(tmp, final)
+            module.export(self.stats, self.run / "model.pt",
+                          {"train_seconds": round(self.elapsed(), 1)})
+
+    def on_save_checkpoint(self, trainer, module, checkpoint) -> None:
+        checkpoint["emovc_train_seconds"] = self.elapsed()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        it = module.iteration
+        if it % self.cfg.ckpt_every == 0 or it >= self.cfg.max_steps:
+            self.save(trainer, module)
+        if self.val_wavs and (it % self.cfg.val_every == 0 or it >= self.cfg.max_steps):
+            self.validate(trainer, module, it)
+
+    def validate(self, trainer, module: SpectroGANModule, it: int) -> None:
+        """Convert the validation clips with the current generator; wav files + tensorboard."""
+        if not trainer.is_global_zero:
+            return
+        conv = SpectroGANConverter((self.cfg.source, self.cfg.target), module.g_ab, module.g_ba,
+                                   SpecConfig.from_dict(self.cfg.spec), self.stats,
+                                   InferenceConfig(**self.cfg.inference))
+        sr = conv.spec.sample_rate
+        out_dir = self.run / "val_audio" / f"step_{it:06d}"
+        for name, wav in self.val_wavs:
+            y = conv.convert(wav, sr, self.cfg.target)
+            save_audio(out_dir / f"{name}_to_{self.cfg.target}.wav", y, sr, force=True,
+                       comment=f"emovc spectrogan validation step {it}")
+            tb = getattr(trainer.logger, "experiment", None)
+            if tb is not None and hasattr(tb, "add_audio"):
+                tb.add_audio(f"val/{name}", torch.from_numpy(y)[None], it, sample_rate=sr)
+        module.g_ab.train(), module.g_ba.train()
+
+
+def _load_banks(cfg: TrainConfig):
+    """Image banks of both emotions, statistics and (with ``paired_steps``) parallel pairs."""
+    spec = SpecConfig.from_dict(cfg.spec)
+    files = [data.ravdess_files(cfg.data_dir, emo, cfg.train_actors)
+             for emo in (cfg.source, cfg.target)]
+    mags = [data.log_magnitudes(f, spec) for f in files]
+    stats = data.pooled_stats(*mags)
+    norm = Normalizer(spec, stats)
+    images = [dict(zip(f, (norm.to_image(m) for m in ms), strict=True))
+              for f, ms in zip(files, mags, strict=True)]
+    banks = (data.ImageBank(list(images[0].values())), data.ImageBank(list(images[1].values())))
+    pairs = None
+    if cfg.paired_steps > 0:
+        ab = [(images[0][s], images[1][t])
+              for s, t in data.parallel_pairs(cfg.data_dir, cfg.source, cfg.target,
+                                              cfg.train_actors)]
+        pairs = (data.PairBank([(x, data.aligned_target(x, y)) for x, y in ab]),
+                 data.PairBank([(y, data.aligned_target(y, x)) for x, y in ab]))
+    return banks, stats, pairs
+
+
+def _val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
+    if cfg.n_val_clips <= 0 or not cfg.val_actors:
+        return []
+    try:
+        files = data.ravdess_files(cfg.data_dir, cfg.source, cfg.val_actors)
+    except ConfigError:
+        return []
+    sr = SpecConfig.from_dict(cfg.spec).sample_rate
+    pick = files[:: max(1, len(files) // cfg.n_val_clips)][: cfg.n_val_clips]
+    return [(p.stem, load_audio(p, sr)) for p in pick]
+
+
+def train(cfg: TrainConfig, resume: bool = True) -> Path:
+    """Train (or resume) a SpectroGAN run; returns ``run_dir/model.pt``.
+
+    Raises:
+        ConfigError: missing data, or an existing run with a different configuration.
+    """
+    run = Path(cfg.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    cfg_file = run / "config.yaml"
+    ckpt = run / "checkpoints" / "last.ckpt"
+    if resume and ckpt.is_file() and cfg_file.is_file():
+        old = yaml.safe_load(cfg_file.read_text())
+        keep = ("max_steps", "devices", "num_threads", "ckpt_every", "val_every", "log_every")
+        diff = [k for k in old if k not in keep and old[k] != cfg.to_dict().get(k)]
+        if diff:
+            raise ConfigError(f"run {run} was started with different settings ({', '.join(diff)});"
+                              " use a new run directory or resume=False")
+    cfg_file.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    torch.set_num_threads(cfg.num_threads)
+    banks, stats, pairs = _load_banks(cfg)
+    module = SpectroGANModule(cfg, banks, pairs)
+    ckpt_path = str(ckpt) if resume and ckpt.is_file() else None
+    elapsed0 = 0.0
+    if ckpt_path:
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        elapsed0 = float(state.get("emovc_train_seconds", 0.0))
+    callback = RunCallback(cfg, stats, _val_wavs(cfg), time.time(), elapsed0)
+    trainer = L.Trainer(
+        max_steps=2 * cfg.max_steps, accelerator="auto", devices=cfg.devices,
+        logger=L.pytorch.loggers.TensorBoardLogger(str(run), name="tb", version=0),
+        callbacks=[callback], enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1,
+        max_epochs=-1, deterministic=False,
+    )
+    loader = torch.utils.data.DataLoader(_Steps(max(1, cfg.max_steps)), batch_size=None)
+    trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path)
+    if trainer.is_global_zero:
+        callback.save(trainer, module)
+    return run / "model.pt"

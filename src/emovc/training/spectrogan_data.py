@@ -1,0 +1,160 @@
+"""Training data for SpectroGAN: RAVDESS file lists and in-memory banks of spectrogram images.
+
+Every clip is trimmed, loudness-normalised (-23 dBFS active level), turned into a normalised
+log-magnitude image once (a few MB per emotion) and kept in memory; training batches are random
+``freq_size × crop_frames`` crops. Batches are a pure function of ``(seed, iteration, rank)`` so
+a resumed run draws exactly the batches an uninterrupted run would have drawn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import librosa
+import numpy as np
+
+from emovc.audio import load_audio, normalize_loudness, trim_silence
+from emovc.data.emotions import EMOTIONS, normalize_emotion
+from emovc.errors import ConfigError
+from emovc.features.stats import FeatureStats, compute_stats
+from emovc.models.spectrogan.representation import Normalizer, SpecConfig, analyze
+
+_RAVDESS = re.compile(r"^03-01-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
+
+
+def ravdess_files(data_dir: str | Path, emotion: str, actors: Sequence[int]) -> list[Path]:
+    """RAVDESS speech files of one emotion spoken by ``actors`` (sorted).
+
+    Args:
+        data_dir: folder holding ``Actor_XX/03-01-EE-II-SS-RR-AA.<ext>`` files.
+        emotion: canonical or alias emotion label.
+        actors: actor numbers to keep.
+
+    Raises:
+        ConfigError: no matching file.
+    """
+    code = EMOTIONS.index(normalize_emotion(emotion)) + 1
+    keep = set(int(a) for a in actors)
+    out = []
+    for p in sorted(Path(data_dir).glob("**/03-01-*")):
+        m = _RAVDESS.match(p.stem)
+        if m and int(m.group(1)) == code and int(m.group(5)) in keep:
+            out.append(p)
+    if not out:
+        raise ConfigError(f"no RAVDESS {emotion!r} files for actors {sorted(keep)} under "
+                          f"{data_dir} (expected Actor_XX/03-01-EE-II-SS-RR-AA.flac)")
+    return out
+
+
+def prepare_wav(wav: np.ndarray, sr: int) -> np.ndarray:
+    """Trim leading/trailing silence and normalise the active level to -23 dBFS."""
+    return normalize_loudness(trim_silence(wav, sr), sr)
+
+
+def log_magnitudes(paths: Sequence[Path], cfg: SpecConfig) -> list[np.ndarray]:
+    """``(n_bins, T_i)`` log-magnitudes of the prepared clips."""
+    return [analyze(prepare_wav(load_audio(p, cfg.sample_rate), cfg.sample_rate), cfg)[0]
+            for p in paths]
+
+
+def pooled_stats(*domains: Sequence[np.ndarray]) -> FeatureStats:
+    """Per-bin statistics over all frames of all domains (so the domains' difference stays)."""
+    return compute_stats([m.T for dom in domains for m in dom])
+
+
+class ImageBank:
+    """Normalised images of one domain with random fixed-size crops.
+
+    Args:
+        images: ``(freq_size, T_i)`` float32 images in [-1, 1].
+    """
+
+    def __init__(self, images: list[np.ndarray]) -> None:
+        if not images:
+            raise ConfigError("empty image bank")
+        self.images = images
+
+    @classmethod
+    def from_log_mags(cls, mags: Sequence[np.ndarray], norm: Normalizer) -> ImageBank:
+        """Build from ``(n_bins, T_i)`` log-magnitudes."""
+        return cls([norm.to_image(m) for m in mags])
+
+    def crops(self, rng: np.random.Generator, n: int, frames: int, rows: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Random ``rows × frames`` crops (short clips are padded with silence).
+
+        Returns:
+            ``(n, 1, rows, frames)`` float32 crops and ``(n, rows)`` float32 row positions in
+            the full image, mapped to [-1, 1] (the generator's ``freq_pos``).
+        """
+        full = self.images[0].shape[0]
+        rows = full if rows is None else min(int(rows), full)
+        out = np.full((n, 1, rows, frames), -1.0, dtype=np.float32)
+        pos = np.zeros((n, rows), dtype=np.float32)
+        for i in range(n):
+            img = self.images[int(rng.integers(len(self.images)))]
+            r0 = int(rng.integers(full - rows + 1))
+            t = img.shape[1]
+            if t <= frames:
+                off = int(rng.integers(frames - t + 1))
+                out[i, 0, :, off:off + t] = img[r0:r0 + rows]
+            else:
+                start = int(rng.integers(t - frames + 1))
+                out[i, 0] = img[r0:r0 + rows, start:start + frames]
+            pos[i] = -1.0 + 2.0 * np.arange(r0, r0 + rows) / max(full - 1, 1)
+        return out, pos
+
+
+def batch_rng(seed: int, iteration: int, rank: int = 0) -> np.random.Generator:
+    """The generator that draws the batch of ``iteration`` on process ``rank``."""
+    return np.random.default_rng([int(seed), int(iteration), int(rank)])
+
+
+def parallel_pairs(data_dir: str | Path, source: str, target: str, actors: Sequence[int]
+                   ) -> list[tuple[Path, Path]]:
+    """RAVDESS (source take, target take) pairs with the same actor, intensity, sentence and
+    repetition (the corpus is parallel)."""
+    code = f"{EMOTIONS.index(normalize_emotion(target)) + 1:02d}"
+    out = []
+    for src in ravdess_files(data_dir, source, actors):
+        parts = src.stem.split("-")
+        parts[2] = code
+        tgt = src.with_name("-".join(parts) + src.suffix)
+        if tgt.is_file():
+            out.append((src, tgt))
+    return out
+
+
+def aligned_target(src_img: np.ndarray, tgt_img: np.ndarray) -> np.ndarray:
+    """``tgt_img`` warped onto the frames of ``src_img`` by DTW (both ``(F, T)`` images).
+
+    Each source frame gets the mean of the target frames the optimal path maps to it.
+    """
+    _, path = librosa.sequence.dtw(X=src_img, Y=tgt_img, metric="euclidean")
+    out = np.zeros_like(src_img)
+    count = np.zeros(src_img.shape[1])
+    for i, j in path:
+        out[:, i] += tgt_img[:, j]
+        count[i] += 1
+    return (out / np.maximum(count, 1)).astype(np.float32)
+
+
+class PairBank:
+    """Source images with DTW-aligned target images, cropped at the same place."""
+
+    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        if not pairs:
+            raise ConfigError("no parallel pairs for the paired warm start")
+        self.x = ImageBank([a for a, _ in pairs])
+        self.y = [b for _, b in pairs]
+
+    def crops(self, rng: np.random.Generator, n: int, frames: int, rows: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(inputs, aligned targets, freq positions)`` like :meth:`ImageBank.crops`."""
+        state = rng.bit_generator.state
+        x, pos = self.x.crops(rng, n, frames, rows)
+        rng.bit_generator.state = state  # replay the same draws on the aligned targets
+        y, _ = ImageBank(self.y).crops(rng, n, frames, rows)
+        return x, y, pos

@@ -1,0 +1,238 @@
+"""Training of the many-to-many (StarGAN-VC2-style) emotion converter.
+
+Per step (batch of ``B`` segments of ``segment`` frames, features normalised per utterance):
+
+- source segments ``x`` with emotions ``s`` and targets ``t`` drawn at random; on parallel
+  corpora ``x`` and the real target take ``y`` of the same speaker/sentence/intensity/repetition
+  are drawn together and ``y`` is warped onto ``x`` by DTW;
+- discriminator (conditional projection, least squares): real segments of emotion ``t`` vs
+  ``G(x, t)``; classifier: cross entropy on real segments only (natural speech);
+- generator: adversarial + ``w_cls`` · CE(C(G(x, t)), t) + ``w_cyc`` · |G(G(x, t), s) - x|
+  + ``w_id`` · |G(x, s) - x| + ``w_pair`` · |G(x, t) - y| (the aligned loss exploits the parallel
+  recordings; set ``w_pair = 0`` for a purely non-parallel StarGAN-VC). With ``same_prob`` of
+  the pairs drawn with ``t = s`` (``y = x``) the aligned loss already contains the identity
+  loss, so the separate identity pass is off by default (``w_id = 0``) to save compute.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+
+from emovc.data.emotions import EMOTIONS
+from emovc.errors import ConfigError, choice_error
+from emovc.features.world import WorldConfig
+from emovc.models.checkpoint import save_checkpoint
+from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
+from emovc.models.conversion.stargan import PRESETS, StarGANGenerator, StarGANModelConfig
+from emovc.training import losses
+from emovc.training.common import default_cache, fit, prepare_features, to_tensor
+from emovc.training.datamodule import ConversionData, SegmentSampler
+from emovc.training.run_dir import last_checkpoint
+from emovc.training.validation_audio import write_validation_audio
+
+KIND = "emotion-converter/stargan"
+
+
+@dataclass
+class StarGANTrainConfig:
+    """Everything a many-to-many training run needs (written to ``RUN_DIR/config.yaml``)."""
+
+    data_dir: str
+    run_dir: str
+    cache_dir: str = field(default_factory=default_cache)
+    preset: str = "compact"
+    emotions: list[str] = field(default_factory=lambda: list(EMOTIONS))
+    train_speakers: list[str] | None = None
+    val_speakers: list[str] | None = None
+    world: dict = field(default_factory=lambda: WorldConfig().to_dict())
+    model: dict = field(default_factory=dict)
+    segment: int = 128
+    batch_size: int = 8
+    lr_g: float = 3e-4
+    lr_d: float = 1e-4
+    lr_c: float = 2e-4
+    w_adv: float = 1.0
+    w_cls: float = 0.2
+    w_cyc: float = 2.0
+    w_id: float = 0.0
+    w_pair: float = 20.0
+    same_prob: float = 0.1
+    max_steps: int = 1500
+    val_every: int = 250
+    ckpt_every: int = 250
+    init_from: str = ""
+    seed: int = 0
+    devices: int = 1
+    threads: int = 2
+    workers: int = 2
+
+
+def build_config(data_dir: str, run_dir: str, source: str | None = None,
+                 target: str | None = None, preset: str = "compact", max_steps: int | None = None,
+                 devices: int = 1, overrides: dict | None = None) -> StarGANTrainConfig:
+    """Resolve a run config; ``source``/``target`` are ignored (the model covers all emotions).
+
+    Raises:
+        ConfigError: unknown preset or override key.
+    """
+    if preset not in PRESETS:
+        raise choice_error("preset", preset, PRESETS)
+    cfg = StarGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), preset=preset,
+                             model=dict(PRESETS[preset]), devices=devices)
+    if max_steps is not None:
+        cfg.max_steps = int(max_steps)
+    for key, value in (overrides or {}).items():
+        if not hasattr(cfg, key):
+            raise ConfigError(f"unknown StarGAN training setting {key!r}")
+        setattr(cfg, key, value)
+    return cfg
+
+
+class StarGANModule(L.LightningModule):
+    """Generator + projection discriminator + emotion classifier, manual optimisation."""
+
+    def __init__(self, cfg: StarGANTrainConfig, data: ConversionData):
+        super().__init__()
+        self.cfg, self.data = cfg, data
+        torch.manual_seed(cfg.seed)
+        self.model_cfg = StarGANModelConfig(n_feat=data.n_channels, n_emotions=len(cfg.emotions),
+                                            **cfg.model)
+        m = self.model_cfg
+        self.G = StarGANGenerator(m)
+        self.G.emo_mean.copy_(torch.from_numpy(data.emotion_means(m.n_out)))
+        self.D = ProjectionDiscriminator(m.n_out, m.n_emotions, m.d_width)
+        self.C = EmotionClassifier(m.n_out, m.n_emotions, m.c_width)
+        self.sampler = SegmentSampler(data, cfg.segment, cfg.batch_size, cfg.seed)
+        self.automatic_optimization = False
+        self.train_seconds = 0.0
+
+    def configure_optimizers(self):
+        betas = (0.5, 0.999)
+        return (torch.optim.Adam(self.G.parameters(), self.cfg.lr_g, betas=betas),
+                torch.optim.Adam(self.D.parameters(), self.cfg.lr_d, betas=betas),
+                torch.optim.Adam(self.C.parameters(), self.cfg.lr_c, betas=betas))
+
+    def _batch(self, step: int, split: str = "train"):
+        rng = self.sampler.rng(step)
+        x, y, s, t = self.sampler.pairs(rng, self.cfg.same_prob)
+        real = self.sampler.real(t, rng)
+        dev = self.device
+        return (to_tensor(x, dev), to_tensor(y, dev), to_tensor(s, dev), to_tensor(t, dev),
+                to_tensor(real, dev))
+
+    def training_step(self, batch, batch_idx):
+        opt_g, opt_d, opt_c = self.optimizers()
+        x, y, s, t, real = self._batch(self.global_step)
+        n = self.model_cfg.n_out
+        vuv = x[:, n:]
+        fake = self.G(x, t, s)
+        # discriminator and classifier (natural speech only)
+        d_loss = losses.lsgan_d_loss(self.D(real[:, :n], t), self.D(fake.detach(), t))
+        opt_d.zero_grad()
+        self.manual_backward(d_loss)
+        opt_d.optimizer.step()  # raw step: global_step counts generator updates only
+        logits = self.C(real[:, :n])
+        c_loss = losses.classification_loss(logits, t)
+        opt_c.zero_grad()
+        self.manual_backward(c_loss)
+        opt_c.optimizer.step()
+        # generator
+        adv = losses.lsgan_g_loss(self.D(fake, t))
+        cls = losses.classification_loss(self.C(fake), t)
+        c = self.cfg
+        cyc = losses.masked_l1(self.G(torch.cat([fake, vuv], 1), s, t), x[:, :n])
+        idt = losses.masked_l1(self.G(x, s, s), x[:, :n]) if c.w_id else torch.zeros(())
+        pair = losses.masked_l1(fake, y[:, :n])
+        g_loss = c.w_adv * adv + c.w_cls * cls + c.w_cyc * cyc + c.w_id * idt + c.w_pair * pair
+        opt_g.zero_grad()
+        self.manual_backward(g_loss)
+        opt_g.step()
+        self.log_dict({"loss/d": d_loss, "loss/c": c_loss, "loss/g_adv": adv, "loss/g_cls": cls,
+                       "loss/cyc": cyc, "loss/id": idt, "loss/pair": pair,
+                       "acc/c_real": losses.accuracy(logits, t)}, batch_size=1)
+        self.log("g", g_loss, prog_bar=True, batch_size=1)
+        return g_loss
+
+    @torch.no_grad()
+    def validation_step(self, batch, batch_idx):
+        if self.data.val_groups:
+            rng = np.random.default_rng([self.cfg.seed, 10**9])
+            x, y, s, t = self.sampler.pairs(rng, 0.0, groups=self.data.val_groups)
+            x, y, s, t = (to_tensor(a, self.device) for a in (x, y, s, t))
+            n = self.model_cfg.n_out
+            fake = self.G(x, t, s)
+            self.log("val/pair_l1", losses.masked_l1(fake, y[:, :n]), batch_size=1)
+            self.log("val/source_l1", losses.masked_l1(x[:, :n], y[:, :n]), batch_size=1)
+            self.log("val/cls_acc", losses.accuracy(self.C(fake), t), batch_size=1)
+        export(self, Path(self.cfg.run_dir) / "model.pt")
+        write_validation_audio(self, Path(self.cfg.run_dir) / "audio")
+
+    @torch.no_grad()
+    def convert_utterance(self, utt, target: str) -> tuple[np.ndarray, np.ndarray]:
+        """Validation-audio hook: denormalised ``(mcep (T, D), lf0 (T,))`` of ``utt`` converted."""
+        x = torch.from_numpy(utt.x[None]).to(self.device)
+        t = torch.tensor([self.cfg.emotions.index(target)], device=self.device)
+        s = torch.tensor([self.cfg.emotions.index(utt.row.emotion)], device=self.device)
+        y = self.G(x, t, s)[0].cpu().numpy()
+        norm = self.data.normalizer
+        d = y.shape[0] - 1
+        return norm.denormalize(y[:d].T, y[d], norm.speaker_stats(utt.stats, utt.row.emotion))
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["train_seconds"] = self.train_seconds
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.train_seconds = float(checkpoint.get("train_seconds", 0.0))
+
+
+def export(module: StarGANModule, path: Path) -> Path:
+    """Write the generator + normaliser as an emovc checkpoint (float16 weights)."""
+    state = {k: v.detach().half() if v.is_floating_point() else v
+             for k, v in module.G.state_dict().items()}
+    cfg = module.cfg
+    extra = {"world": cfg.world, "emotions": list(cfg.emotions),
+             "normalizer": module.data.normalizer.to_dict(),
+             "training": {"steps": int(module.global_step), "seconds": module.train_seconds,
+                          "train_speakers": module.data.train_speakers,
+                          "data_dir": cfg.data_dir, "preset": cfg.preset,
+                          "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+    return save_checkpoint(path, kind=KIND, config=module.model_cfg.to_dict(), state_dict=state,
+                           extra=extra)
+
+
+def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
+    """Train (or resume) and return the final ``RUN_DIR/model.pt``."""
+    folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
+                                      cfg.val_speakers, cfg.workers)
+    cfg.train_speakers, cfg.val_speakers = tr, va
+    data = ConversionData(folder, cfg.emotions, tr, va, cfg.world["frame_period"])
+    module = StarGANModule(cfg, data)
+    if cfg.init_from and last_checkpoint(cfg.run_dir) is None:
+        init_weights(module, cfg.init_from)
+    fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
+        resume, cfg.threads)
+    return export(module, Path(cfg.run_dir) / "model.pt")
+
+
+def init_weights(module: StarGANModule, path: str) -> None:
+    """Start from the networks of another run's Lightning checkpoint (fine-tuning).
+
+    Tensors missing from the checkpoint (e.g. ``G.emo_mean`` of older runs) keep their values;
+    optimiser states start fresh.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    own = module.state_dict()
+    keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape
+            and not k.endswith("emo_mean")}
+    module.load_state_dict(keep, strict=False)
+
+
+def config_dict(cfg: StarGANTrainConfig) -> dict:
+    """Plain-data copy of a config."""
+    return asdict(cfg)

@@ -1,0 +1,147 @@
+"""Training recipe of the WaveRNN vocoder (SV2TTS stage 3).
+
+Examples are random ``seq_frames``-frame windows of (log-mel, waveform) pairs; the loss is the
+cross-entropy of the next μ-law sample given the previous true sample (teacher forcing). For
+best results train on ground-truth-aligned (GTA) mels produced by the trained synthesizer in
+teacher-forced mode; plain ground-truth mels (the default here) also work.
+
+    cfg = build_config("/data/LibriTTS/train-clean-100", "runs/wavernn")
+    train(cfg)    # → runs/wavernn/model.pt (kind "vocoder/wavernn")
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.nn import functional as F  # noqa: N812
+
+from emovc.errors import EmovcError
+from emovc.models.checkpoint import save_checkpoint
+from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
+from emovc.training.synthesizer import MEL, log_mel
+
+KIND = "vocoder/wavernn"
+
+
+@dataclass
+class VocoderTrainConfig:
+    """Vocoder training settings (``model`` = :class:`WaveRNNConfig` as a dict)."""
+
+    data_dir: str
+    run_dir: str
+    model: dict = field(default_factory=lambda: WaveRNNConfig().to_dict())
+    mel: dict = field(default_factory=lambda: dict(MEL))
+    batch_size: int = 32
+    seq_frames: int = 8
+    lr: float = 1e-4
+    max_steps: int = 500000
+    max_utterances: int | None = None
+    seed: int = 0
+    devices: int = 1
+    threads: int = 2
+
+
+class SegmentSampler:
+    """Random aligned (mel window, waveform window) batches.
+
+    Args:
+        pairs: list of ``(mel (T, M), wav (≥ T · hop,))``.
+        hop: samples per mel frame.
+        seq_frames: frames per window.
+    """
+
+    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]], hop: int, seq_frames: int,
+                 batch_size: int, seed: int = 0) -> None:
+        self.pairs = [(m, w) for m, w in pairs if len(m) >= seq_frames]
+        if not self.pairs:
+            raise EmovcError(f"no utterance has {seq_frames} mel frames for vocoder training")
+        self.hop, self.seq, self.batch = hop, seq_frames, batch_size
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mels (B, seq, M), wav (B, seq · hop + 1))`` — one extra sample for the shift."""
+        mels, wavs = [], []
+        for i in self.rng.integers(0, len(self.pairs), self.batch):
+            m, w = self.pairs[i]
+            a = int(self.rng.integers(0, len(m) - self.seq + 1))
+            padded = np.pad(w, (1, self.hop * (len(m) + 1)))  # leading 0 = "previous" sample
+            seg = padded[a * self.hop: (a + self.seq) * self.hop + 1]
+            mels.append(m[a: a + self.seq])
+            wavs.append(seg)
+        return (torch.from_numpy(np.stack(mels).astype(np.float32)),
+                torch.from_numpy(np.stack(wavs).astype(np.float32)))
+
+
+class VocoderModule(L.LightningModule):
+    """Teacher-forced WaveRNN training on sampled segments."""
+
+    def __init__(self, model: WaveRNN, sampler: SegmentSampler, lr: float) -> None:
+        super().__init__()
+        self.model, self.sampler, self.lr = model, sampler, lr
+        self.train_seconds = 0.0
+
+    def training_step(self, batch, batch_idx):
+        mels, wav = (t.to(self.device) for t in self.sampler.sample())
+        logits = self.model(mels, wav[:, :-1])
+        target = mulaw_encode(wav[:, 1:], self.model.cfg.bits)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        self.log("train/nll", loss, prog_bar=True, batch_size=1)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/batch_nll", self.training_step(batch, batch_idx), batch_size=1)
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
+                                    gradient_clip_algorithm=None):
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 4.0)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.model.parameters(), lr=self.lr)
+
+
+def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devices: int = 1,
+                 overrides: dict | None = None) -> VocoderTrainConfig:
+    """Resolved training config (``overrides`` replace any field)."""
+    cfg = VocoderTrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices)
+    if max_steps is not None:
+        cfg.max_steps = max_steps
+    for k, v in (overrides or {}).items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+def load_corpus(cfg: VocoderTrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(log-mel, waveform) pairs of the corpus utterances (16 kHz, loudness-normalised)."""
+    from emovc.audio import load_audio, normalize_loudness
+    from emovc.data.catalogs import catalog_corpus
+
+    utts = list(catalog_corpus(cfg.data_dir))[: cfg.max_utterances]
+    pairs = []
+    for u in utts:
+        wav = normalize_loudness(load_audio(u.path), 16000)
+        pairs.append((log_mel(wav, cfg.mel), wav))
+    return pairs
+
+
+def train(cfg: VocoderTrainConfig, resume: bool = True,
+          data: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Path:
+    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests)."""
+    from emovc.training.common import fit
+
+    L.seed_everything(cfg.seed, workers=True)
+    model = WaveRNN(WaveRNNConfig(**cfg.model))
+    if model.cfg.hop_length != cfg.mel["hop_length"] or model.cfg.n_mels != cfg.mel["n_mels"]:
+        raise EmovcError("vocoder hop_length/n_mels must match the mel settings")
+    pairs = data if data is not None else load_corpus(cfg)
+    sampler = SegmentSampler(pairs, model.cfg.hop_length, cfg.seq_frames, cfg.batch_size,
+                             cfg.seed)
+    module = VocoderModule(model, sampler, cfg.lr)
+    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
+               val_every=1000, resume=resume, threads=cfg.threads)
+    return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
+                           state_dict=model.state_dict(),
+                           extra={"mel": cfg.mel, "train": asdict(cfg)})

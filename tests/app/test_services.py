@@ -1,0 +1,231 @@
+"""The app's operations with fake pipelines injected (no gradio, no real models)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emovc.app.limits import UploadLimits
+from emovc.app.models import ModelCache, ModelNotInstalled, default_factories
+from emovc.app.services import AUTO, AppBackend
+from emovc.app.voices import SYNTHETIC_VOICES, UMAP_MIN_POINTS, project_2d
+from emovc.app.workdir import PathOutsideWorkDir, WorkDir
+from emovc.audio.io import read_comment
+from emovc.errors import AudioError, ConfigError
+
+
+def test_convert_writes_output_figure_and_session_row(backend: AppBackend, upload) -> None:
+    steps = []
+    res = backend.convert(str(upload("calm.wav", emotion="calm")), "angry", AUTO, 1.0,
+                          "fake-calm-angry", lambda f, d: steps.append(f))
+    out, sr = sf.read(res.output)
+    assert sr == 16000 and len(out) == 32000
+    assert res.output.parent == backend.work.root / "outputs"
+    assert res.source == "calm"  # auto-detected among the model's source emotions
+    assert "calm → angry" in res.summary and "RTF" in res.summary
+    assert len(res.figure.axes) == 3
+    assert steps == sorted(steps) and steps[-1] == 1.0
+    assert "emotion conversion calm -> angry" in read_comment(res.output)
+    assert len(backend.session.rows) == 1
+
+
+def test_convert_intensity_zero_and_explicit_source(backend: AppBackend, upload) -> None:
+    clip = upload("x.wav", emotion="calm")
+    res = backend.convert(str(clip), "angry", "calm", 0.0, "fake-calm-angry")
+    src, _ = sf.read(clip)
+    out, _ = sf.read(res.output)
+    np.testing.assert_allclose(out, src, atol=2e-4)  # fake: intensity 0 = unchanged
+
+
+def test_convert_errors_are_readable(backend: AppBackend, upload) -> None:
+    clip = str(upload())
+    with pytest.raises(ConfigError, match="unknown target emotion 'sad'; valid choices: calm"):
+        backend.convert(clip, "sad", None, 1.0, "fake-calm-angry")
+    with pytest.raises(ConfigError, match="choose a target emotion"):
+        backend.convert(clip, "", None, 1.0, "fake-calm-angry")
+    with pytest.raises(ConfigError, match="intensity must be between 0 and 1"):
+        backend.convert(clip, "angry", None, 1.5, "fake-calm-angry")
+    with pytest.raises(ModelNotInstalled):
+        backend.convert(clip, "angry", None, 1.0, "")
+    with pytest.raises(AudioError, match="no audio given"):
+        backend.convert(None, "angry", None, 1.0, "fake-calm-angry")
+
+
+def test_detect_source_restricted_to_model(backend: AppBackend, upload) -> None:
+    label, note = backend.detect_source(str(upload(emotion="angry")), "fake-calm-angry")
+    assert label == "angry" and "of calm/angry" in note
+    assert backend.converter_emotions("fake-calm-angry") == (["calm", "angry"],
+                                                              ["calm", "angry"])
+
+
+def test_recognise(backend: AppBackend, upload) -> None:
+    res = backend.recognise(str(upload(emotion="angry")))
+    assert max(res.probabilities, key=res.probabilities.get) == "angry"
+    assert res.summary.startswith("most likely: angry")
+    assert len(res.figure.axes[0].patches) == 8  # one bar per emotion
+
+
+def test_clone_needs_consent_and_text(backend: AppBackend, upload) -> None:
+    ref = str(upload("ref.wav"))
+    with pytest.raises(ConfigError, match="consent"):
+        backend.clone([ref], "hello", None, consent=False)
+    with pytest.raises(ConfigError, match="enter the text"):
+        backend.clone([ref], "  ", None, consent=True)
+    with pytest.raises(AudioError, match="no reference given"):
+        backend.clone([None], "hello", None, consent=True)
+
+
+def test_clone_output_similarity_and_map(backend: AppBackend, upload) -> None:
+    res = backend.clone([str(upload("ref.wav"))], "Kids are talking.", "happy", consent=True)
+    out, sr = sf.read(res.output)
+    assert sr == 16000 and abs(len(out) - 0.1 * 17 * 16000) <= 1
+    assert -1.0 <= res.similarity <= 1.0 and "speaker similarity" in res.summary
+    texts = [t.get_text() for t in res.figure.axes[0].texts]
+    assert {"reference", "output", *SYNTHETIC_VOICES} <= set(texts)
+    # the reference now is a known voice for later maps
+    assert [v.kind for v in backend.voices.voices()].count("upload") == 1
+
+
+def test_evaluate_session_conversions(backend: AppBackend, upload) -> None:
+    with pytest.raises(ConfigError, match="nothing to evaluate yet"):
+        backend.evaluate(None)
+    backend.convert(str(upload("a.wav", emotion="calm")), "angry", None, 1.0, "fake-calm-angry")
+    res = backend.evaluate([])
+    assert res.report.is_file() and res.report.is_relative_to(backend.work.root / "reports")
+    assert "1 conversions" in res.report.read_text()
+    run = next((backend.work.root / "runs").iterdir())
+    server = backend._listening
+    assert res.listening_url == server.url and server.run_dir == run
+    assert server.ratings_csv == run / "listening" / "ratings.csv"
+    backend.close()
+    assert server.stopped and backend._listening is None
+    for row in backend.session.rows:  # purged outputs drop out of the session
+        Path(row["converted"]).unlink()
+    with pytest.raises(ConfigError, match="nothing to evaluate yet"):
+        backend.evaluate(None)
+    rows = list(csv.DictReader(open(run / "conversions.csv")))
+    assert rows[0]["target_emotion"] == "angry"
+    assert all((run / rows[0][c]).is_file() for c in ("source", "converted"))
+
+
+def test_evaluate_uploaded_run_matches_files_by_name(backend: AppBackend, upload,
+                                                     work: WorkDir) -> None:
+    a, b = upload("src.wav"), upload("conv.wav", emotion="angry")
+    manifest = work.subdir("uploads") / "conversions.csv"
+    manifest.write_text("source,converted,target_emotion\n/etc/elsewhere/src.wav,conv.wav,angry\n")
+    assert backend.evaluate([str(a), str(b), str(manifest)]).report.is_file()
+    rows = list(csv.DictReader(open(next((work.root / "runs").iterdir()) / "conversions.csv")))
+    assert rows[0]["source"] == "src.wav"  # rewritten to the uploaded copy, not /etc/...
+    manifest.write_text("source,converted,target_emotion\nmissing.wav,conv.wav,angry\n")
+    with pytest.raises(ConfigError, match="'missing.wav' .*not uploaded"):
+        backend.evaluate([str(a), str(b), str(manifest)])
+    with pytest.raises(ConfigError, match="exactly one conversions.csv"):
+        backend.evaluate([str(a)])
+
+
+def test_evaluate_refuses_paths_outside_work_dir(backend: AppBackend, tmp_path: Path) -> None:
+    (tmp_path / "conversions.csv").write_text("source,converted,target_emotion\n")
+    with pytest.raises(PathOutsideWorkDir):
+        backend.evaluate([str(tmp_path / "conversions.csv")])
+
+
+def test_missing_pipeline_gives_a_clear_message(work: WorkDir, upload, factories) -> None:
+    def missing():
+        raise ModelNotInstalled("emotion recognition is not installed in this emovc build")
+
+    factories.recognizer = missing
+    backend = AppBackend(work, factories=factories)
+    with pytest.raises(ModelNotInstalled, match="emotion recognition is not installed"):
+        backend.recognise(str(upload()))
+
+
+def test_models_are_built_once() -> None:
+    calls = []
+    cache = ModelCache(default_factories())
+    assert cache.get("k", lambda: calls.append(1) or "m") == "m"
+    assert cache.get("k", lambda: calls.append(1) or "other") == "m" and calls == [1]
+
+
+def test_projection_pca_for_small_sets() -> None:
+    x = np.random.default_rng(0).normal(size=(7, 16))
+    pts, method = project_2d(x)
+    assert pts.shape == (7, 2) and method == "PCA"
+    top = np.linalg.svd(x - x.mean(0), full_matrices=False)[2][0]  # first principal axis
+    np.testing.assert_allclose(np.abs(pts[:, 0]), np.abs((x - x.mean(0)) @ top), rtol=1e-6)
+    assert project_2d(x[:2])[0].shape == (2, 2)
+
+
+def test_projection_uses_umap_when_installed(monkeypatch) -> None:
+    import sys
+    import types
+
+    class FakeUMAP:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+        def fit_transform(self, x):
+            return x[:, :2] * 0 + 7
+
+    monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=FakeUMAP))
+    pts, method = project_2d(np.ones((UMAP_MIN_POINTS, 4)))
+    assert method == "UMAP" and np.all(pts == 7)
+    monkeypatch.setitem(sys.modules, "umap", None)  # "not installed": import fails
+    assert project_2d(np.eye(UMAP_MIN_POINTS))[1] == "PCA"
+
+
+def test_backend_limits_apply(tmp_path: Path, factories) -> None:
+    backend = AppBackend(WorkDir(tmp_path / "w"), UploadLimits(max_duration_s=1.0), factories)
+    clip = backend.work.subdir("uploads") / "long.wav"
+    from emovc.data.synthetic import synthesize
+
+    sf.write(clip, synthesize(duration=2.0), 16000)
+    with pytest.raises(AudioError, match=r"too long: 2.0 s \(limit 1 s\)"):
+        backend.recognise(str(clip))
+    shutil.rmtree(backend.work.root)
+
+
+class ThreeWay:
+    """A many-to-many fake: any of calm/angry/sad to any other; records the source used."""
+
+    source_emotions = target_emotions = ["calm", "angry", "sad"]
+
+    def convert(self, wav, sr, target, source=None, intensity=1.0):
+        self.used = source
+        return wav
+
+
+def test_auto_source_uses_the_recogniser_without_the_target(work: WorkDir, upload,
+                                                             factories) -> None:
+    conv = ThreeWay()
+    factories.converter = lambda name: conv
+    backend = AppBackend(work, factories=factories)
+    assert backend.convert(str(upload("a.wav", emotion="angry")), "sad", AUTO, 1.0,
+                           "m2m").source == "angry" == conv.used
+    assert backend.convert(str(upload("c.wav", emotion="calm")), "sad", AUTO, 1.0,
+                           "m2m").source == "calm"
+
+    def missing():
+        raise ModelNotInstalled("no recogniser")
+
+    factories.recognizer = missing
+    backend = AppBackend(work, factories=factories)  # no recogniser: the converter decides
+    assert backend.convert(str(upload("d.wav")), "sad", AUTO, 1.0, "m2m").source is None
+    assert conv.used is None
+
+
+def test_twenty_minute_and_non_audio_uploads_then_keeps_serving(backend: AppBackend, upload,
+                                                                work: WorkDir) -> None:
+    long = work.subdir("uploads") / "lecture.flac"
+    sf.write(long, np.zeros(20 * 60 * 8000, np.float32), 8000)
+    with pytest.raises(AudioError, match=r"'lecture.flac' is too long: 20 min 00.0 s"):
+        backend.convert(str(long), "angry", AUTO, 1.0, "fake-calm-angry")
+    text = work.subdir("uploads") / "notes.txt"
+    text.write_text("not audio")
+    with pytest.raises(AudioError, match="'notes.txt' is not a supported audio file"):
+        backend.recognise(str(text))
+    assert backend.convert(str(upload()), "angry", AUTO, 1.0, "fake-calm-angry").output.is_file()

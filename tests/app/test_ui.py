@@ -1,0 +1,66 @@
+"""The Gradio layer: builds with fake pipelines; handlers turn errors into messages."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from emovc.app.services import AppBackend
+from emovc.errors import AudioError
+
+gr = pytest.importorskip("gradio")
+
+
+def test_readable_error_passes_emovc_messages_and_hides_tracebacks() -> None:
+    from emovc.app.ui import readable_error
+
+    assert readable_error(AudioError("clip 'a.wav' is too long")) == "⚠ clip 'a.wav' is too long"
+    msg = readable_error(RuntimeError("boom\n  File x.py, line 3"))
+    assert msg == "⚠ internal error (RuntimeError: boom); see the server log"
+
+
+def test_guard_returns_message_in_status_slot() -> None:
+    from emovc.app.ui import _guard
+
+    def handler(x, progress=None):
+        raise AudioError(f"bad {x}")
+
+    wrapped = _guard(3, handler)
+    with pytest.warns(UserWarning, match="bad clip"):  # gr.Warning outside a request
+        assert wrapped("clip") == (None, None, "⚠ bad clip")
+    assert list(__import__("inspect").signature(wrapped).parameters) == ["x", "progress"]
+
+
+def test_build_ui_has_four_tabs(backend: AppBackend) -> None:
+    from emovc.app.ui import build_ui
+
+    demo = build_ui(backend)
+    labels = [b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)]
+    assert labels == ["Convert emotion", "Recognise emotion", "Clone voice", "Evaluate"]
+    ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
+    assert {"convert-button", "recognise-button", "clone-button", "evaluate-button"} <= ids
+
+
+def test_build_ui_without_models_says_so(work, factories) -> None:
+    from emovc.app.ui import build_ui
+
+    factories.converter_names = lambda: []
+    factories.missing = lambda: {"clone": "voice cloning is not installed in this emovc build"}
+    demo = build_ui(AppBackend(work, factories=factories))
+    by_id = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
+    assert "no emotion conversion model is installed" in by_id["convert-status"].value
+    assert "Not available: voice cloning is not installed" in by_id["clone-missing"].value
+    assert "recognise-missing" not in by_id
+
+
+def test_cli_help() -> None:
+    from emovc.cli import app_cmds
+
+    cli = typer.Typer()
+    app_cmds.register(cli)
+    cli.command("noop")(lambda: None)  # a second command keeps "app" a subcommand
+    out = CliRunner().invoke(cli, ["app", "--help"])
+    assert out.exit_code == 0
+    for option in ("--host", "--port", "--max-upload-mb", "--max-duration-s", "127.0.0.1"):
+        assert option in out.output

@@ -1,0 +1,180 @@
+"""Corpus augmentation workflow: mirrored outputs, manifest with origins, failures counted,
+input untouched, resumable, clear errors (``emovc augment``)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emovc.errors import ConfigError, EmovcError
+from emovc.pipelines.augment import (
+    EXTRA_COLUMNS,
+    augment_corpus,
+    plan_tasks,
+    read_augmented_manifest,
+)
+
+# calm clips c1, c2, short (short cannot be converted) and angry clips a1, a2
+# angry: c1, c2, short (angry clips are not converted into angry); sad: all five
+N_TASKS, N_OK = 3 + 5, 2 + 4
+
+
+def tree_digest(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """``{relative path: (size, mtime_ns, content)}`` of every file below ``root``."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def finite_audio(path: Path) -> bool:
+    from emovc.audio import load_audio
+
+    wav = load_audio(path)
+    return wav.size > 0 and bool(np.isfinite(wav).all())
+
+
+def _rows(out: Path, name: str = "manifest.csv") -> list[dict]:
+    with open(out / name, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_augment_writes_mirrored_tree_manifest_and_failures(converter, corpus, tmp_path):
+    before = tree_digest(corpus)
+    out = tmp_path / "aug"
+    report = augment_corpus(corpus, out, ["Anger", "sad"], model=str(converter), workers=2,
+                            progress=False)
+    assert tree_digest(corpus) == before  # input corpus untouched (content, names, mtimes)
+    assert (report.converted, report.reused) == (N_OK, 0)
+    # mirrored paths: OUT/<target>/<path relative to the corpus root>
+    assert (out / "angry" / "spk1" / "calm" / "c1.wav").is_file()
+    assert (out / "sad" / "spk2" / "Anger" / "a2.wav").is_file()
+    assert not (out / "angry" / "spk1" / "Anger" / "a1.wav").exists()  # already angry
+    wavs = sorted(out.rglob("*.wav"))
+    assert len(wavs) == N_OK and all(finite_audio(w) for w in wavs)
+
+    rows = read_augmented_manifest(report.manifest)
+    assert set(EXTRA_COLUMNS) <= set(rows[0])
+    real = [r for r in rows if r["synthetic"] == "0"]
+    synth = [r for r in rows if r["synthetic"] == "1"]
+    assert len(real) == 5 and len(synth) == N_OK
+    assert all(r["source_utt_id"] == "" and r["converter"] == "" for r in real)
+    by_id = {r["utt_id"]: r for r in real}
+    for r in synth:
+        src = by_id[r["source_utt_id"]]
+        assert r["utt_id"] == f"{src['utt_id']}@{r['emotion']}"
+        assert r["source_path"] == src["path"] and r["source_emotion"] == src["emotion"]
+        assert r["speaker"] == src["speaker"] and r["converter"] == str(converter)
+        assert Path(r["path"]).is_file() and Path(r["path"]).is_relative_to(out.resolve())
+        assert float(r["duration"]) > 0
+    assert {(r["emotion"], r["source_emotion"]) for r in synth} == {
+        ("angry", "calm"), ("sad", "calm"), ("sad", "angry")}
+
+    # failures: the corrupt file (at scan) and the too-short clip (once per target)
+    fails = _rows(out, "failures.csv")
+    names = sorted(Path(f["path"]).name for f in fails)
+    assert names == ["broken.wav", "short.wav", "short.wav"]
+    assert all(f["reason"] for f in fails)
+    assert len(report.failures) == 3 and report.failed_inputs == 2
+    assert "2 input file(s)" in report.summary()
+
+
+def test_rerun_resumes_and_redoes_only_missing_outputs(converter, corpus, tmp_path):
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["angry", "sad"], model=str(converter), workers=1,
+                   progress=False)
+    again = augment_corpus(corpus, out, ["angry", "sad"], model=str(converter), workers=1,
+                           progress=False)
+    assert (again.converted, again.reused) == (0, N_OK)
+    assert len([r for r in _rows(out) if r["synthetic"] == "1"]) == N_OK
+    (out / "sad" / "spk1" / "calm" / "c1.wav").unlink()
+    third = augment_corpus(corpus, out, ["angry", "sad"], model=str(converter), workers=1,
+                           progress=False)
+    assert (third.converted, third.reused) == (1, N_OK - 1)
+    assert (out / "sad" / "spk1" / "calm" / "c1.wav").is_file()
+
+
+def test_plan_tasks_mirrors_symlinked_views(corpus, tmp_path):
+    """A folder of symlinks (a corpus "view") keeps its own relative layout."""
+    from emovc.data.catalogs import scan_corpus
+
+    view = tmp_path / "view"
+    (view / "spk9" / "calm").mkdir(parents=True)
+    (view / "spk9" / "calm" / "x.wav").symlink_to(corpus / "spk1" / "calm" / "c1.wav")
+    manifest, _ = scan_corpus(view)
+    tasks = plan_tasks(manifest, view, tmp_path / "o", ["sad"])
+    assert [Path(t.out) for t in tasks] == [tmp_path / "o" / "sad" / "spk9" / "calm" / "x.wav"]
+
+
+def test_output_inside_corpus_is_refused(converter, corpus):
+    before = tree_digest(corpus)
+    with pytest.raises(EmovcError, match="inside the input corpus"):
+        augment_corpus(corpus, corpus / "spk1" / "aug", ["sad"], model=str(converter),
+                       progress=False)
+    with pytest.raises(EmovcError, match="inside the input corpus"):
+        augment_corpus(corpus, corpus, ["sad"], model=str(converter), progress=False)
+    assert tree_digest(corpus) == before
+
+
+def test_unknown_or_unsupported_emotion_lists_valid_ones(converter, corpus, tmp_path):
+    with pytest.raises(ConfigError, match="neutral") as info:  # not an emotion at all
+        augment_corpus(corpus, tmp_path / "o", ["sleepy"], model=str(converter))
+    assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="calm, happy, sad, angry"):  # not in this model
+        augment_corpus(corpus, tmp_path / "o", ["fearful"], model=str(converter))
+    with pytest.raises(EmovcError, match="no target emotion"):
+        augment_corpus(corpus, tmp_path / "o", [], model=str(converter))
+    assert not (tmp_path / "o").exists()
+
+
+def test_backend_errors(converter, corpus, tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="local, ray"):
+        augment_corpus(corpus, tmp_path / "o", ["sad"], model=str(converter), backend="spark")
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'emovc\[ray\]'"):
+        augment_corpus(corpus, tmp_path / "o", ["sad"], model=str(converter), backend="ray")
+    assert not (tmp_path / "o").exists()  # failed before doing any work
+
+
+def _cli(argv: list[str]) -> int:
+    from emovc.cli import main as cli_main
+
+    if "emovc.cli.augment_cmds" not in cli_main.COMMAND_MODULES:
+        cli_main.COMMAND_MODULES.append("emovc.cli.augment_cmds")
+    return cli_main.main(argv)
+
+
+def test_cli(converter, corpus, tmp_path, capsys):
+    out = tmp_path / "cli"
+    base = ["augment", str(corpus), "--out", str(out), "--model", str(converter),
+            "--workers", "1"]
+    assert _cli([*base, "--to", "sad"]) == 0
+    text = capsys.readouterr().out
+    assert "4 converted, 0 already present" in text
+    assert "2 input file(s) skipped or failed" in text and "failures.csv" in text
+    assert len(list((out / "sad").rglob("*.wav"))) == 4
+    assert _cli([*base, "--to", "sad"]) == 0
+    assert "0 converted, 4 already present" in capsys.readouterr().out
+    assert _cli([*base, "--to", "sad,bored"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("emovc: error:") and "bored" in err and "surprised" in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_ray_backend_on_a_local_cluster(converter, corpus, tmp_path):
+    """Same outputs with ``backend="ray"`` (a 2-CPU local Ray cluster); needs ``emovc[ray]``."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        report = augment_corpus(corpus, tmp_path / "ray", ["angry", "sad"],
+                                model=str(converter), backend="ray", progress=False)
+    finally:
+        ray.shutdown()
+    assert (report.converted, report.reused, report.failed_inputs) == (N_OK, 0, 2)
+    synth = [r for r in _rows(tmp_path / "ray") if r["synthetic"] == "1"]
+    assert len(synth) == N_OK and all(finite_audio(Path(r["path"])) for r in synth)
+    assert sorted(Path(f["path"]).name for f in _rows(tmp_path / "ray", "failures.csv")) == [
+        "broken.wav", "short.wav", "short.wav"]

@@ -1,0 +1,147 @@
+"""EmotionConverter on tiny trained models: round trips, intensity, bad inputs, CLI."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emovc.audio import load_audio, save_audio
+from emovc.data.synthetic import EMOTION_VOICES, synthesize
+from emovc.errors import AudioError, ConfigError, EmovcError
+from emovc.models.checkpoint import load_checkpoint, save_checkpoint
+from emovc.models.conversion.features import analyze_for_conversion
+from emovc.pipelines.conversion import EmotionConverter
+
+
+@pytest.fixture(scope="module")
+def calm() -> np.ndarray:
+    return synthesize(EMOTION_VOICES["calm"], duration=1.5, seed=99)
+
+
+def test_save_load_round_trip_is_identical(stargan_run, calm, tmp_path):
+    a = EmotionConverter.from_pretrained(str(stargan_run))
+    ck = load_checkpoint(stargan_run)
+    copy = save_checkpoint(tmp_path / "copy.pt", kind=ck["kind"], config=ck["config"],
+                           state_dict=ck["state_dict"], extra=ck["extra"])
+    b = EmotionConverter.from_pretrained(str(copy))
+    ya = a.convert(calm, 16000, "angry", source="calm")
+    yb = b.convert(calm, 16000, "angry", source="calm")
+    assert ya.dtype == np.float32 and np.array_equal(ya, yb)
+    assert abs(ya.shape[0] - calm.shape[0]) < 0.5 * calm.shape[0]
+
+
+def _distance(conv, feats, intensity):
+    out = conv.backend.convert(feats, "calm", "angry", intensity)
+    return out, float(np.abs(out.mcep - feats.mcep).mean() + np.abs(out.lf0 - feats.lf0).mean())
+
+
+@pytest.mark.parametrize("run", ["stargan_run", "cyclegan_run"])
+def test_intensity_zero_is_identity_and_effect_is_monotone(run, request, calm):
+    conv = EmotionConverter.from_pretrained(str(request.getfixturevalue(run)))
+    feats, _, _ = analyze_for_conversion(calm, conv.backend.world)
+    out0, d0 = _distance(conv, feats, 0.0)
+    np.testing.assert_allclose(out0.mcep, feats.mcep, atol=1e-4)
+    np.testing.assert_allclose(out0.lf0, feats.lf0, atol=1e-4)
+    assert out0.tempo == 1.0
+    dists = [_distance(conv, feats, a)[1] for a in (0.25, 0.5, 1.0)]
+    assert d0 < 1e-4 < dists[0] < dists[1] < dists[2]
+
+
+def test_cyclegan_knows_its_pair(cyclegan_run, calm):
+    conv = EmotionConverter.from_pretrained(str(cyclegan_run))
+    assert conv.target_emotions == ["calm", "angry"]
+    y = conv.convert(calm, 16000, "angry")  # source implied by the pair
+    assert np.isfinite(y).all() and y.size > 0
+    with pytest.raises(EmovcError, match="valid"):
+        conv.convert(calm, 16000, "sad")
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    msg = str(exc.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_bad_inputs_give_one_line_errors(stargan_run, calm, tmp_path):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    with pytest.raises(EmovcError) as e:
+        conv.convert(calm, 16000, "sleepy", source="calm")
+    assert "angry" in _one_line(e)  # lists the valid emotions
+    with pytest.raises(AudioError) as e:
+        conv.convert(np.zeros(16000, np.float32), 16000, "angry", source="calm")
+    _one_line(e)
+    with pytest.raises(AudioError) as e:
+        conv.convert(calm[:800], 16000, "angry", source="calm")
+    _one_line(e)
+    with pytest.raises(EmovcError) as e:
+        conv.convert(calm, 16000, "angry", source="calm", intensity=1.5)
+    _one_line(e)
+    # model / feature mismatch: features coded with other settings than the model's
+    feats, _, _ = analyze_for_conversion(calm, conv.backend.world)
+    feats.mcep = feats.mcep[:, :20]
+    with pytest.raises(ConfigError) as e:
+        conv.backend.convert(feats, "calm", "angry")
+    assert "mismatch" in _one_line(e)
+    # a checkpoint that is not an emotion converter
+    other = save_checkpoint(tmp_path / "ser.pt", kind="emotion-recognizer", config={},
+                            state_dict={})
+    with pytest.raises(ConfigError) as e:
+        EmotionConverter.from_pretrained(str(other))
+    _one_line(e)
+
+
+def _cli(argv):
+    from emovc.cli import main as cli_main
+
+    if "emovc.cli.convert_cmds" not in cli_main.COMMAND_MODULES:
+        cli_main.COMMAND_MODULES.append("emovc.cli.convert_cmds")
+    return cli_main.main(argv)
+
+
+def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys):
+    src = save_audio(tmp_path / "in" / "sub" / "03-01-02-01-01-01-17.wav", calm, 16000)
+    save_audio(tmp_path / "in" / "03-01-05-01-01-01-17.wav", calm, 16000)  # "real angry"
+    out = tmp_path / "out.wav"
+    args = ["convert", str(src), "--to", "angry", "--from", "calm", "--model", str(stargan_run),
+            "-o", str(out)]
+    assert _cli(args) == 0 and load_audio(out).size > 0
+    assert _cli(args) == 2  # refuses to overwrite
+    assert "--force" in capsys.readouterr().err
+    assert _cli(args + ["--force"]) == 0
+    assert _cli(["convert", str(src), "--to", "bored", "--from", "calm", "--model",
+                 str(stargan_run), "-o", str(tmp_path / "x.wav")]) == 2
+    folder_out = tmp_path / "conv"
+    assert _cli(["convert", str(tmp_path / "in"), "--to", "sad", "--from", "calm", "--model",
+                 str(stargan_run), "-o", str(folder_out), "--intensity", "0.5"]) == 0
+    assert (folder_out / "sub" / "03-01-02-01-01-01-17.wav").is_file()
+    assert (folder_out / "03-01-05-01-01-01-17.wav").is_file()
+    rows = list(csv.DictReader(open(folder_out / "conversions.csv")))
+    assert len(rows) == 2 and {r["target_emotion"] for r in rows} == {"sad"}
+    assert set(rows[0]) == {"source", "converted", "target_emotion", "source_emotion",
+                            "reference", "text"}
+    assert all(Path(r["converted"]).is_file() for r in rows)
+
+
+def test_cli_train_cyclegan(corpus, cache_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOVC_CACHE", str(cache_root))
+    run = tmp_path / "run"
+    assert _cli(["train", str(corpus), "--method", "cyclegan", "--from", "calm", "--to", "sad",
+                 "--max-steps", "2", "-o", str(run)]) == 0
+    ck = load_checkpoint(run / "model.pt", "emotion-converter/cyclegan")
+    assert ck["extra"]["emotions"] == ["calm", "sad"] and ck["extra"]["training"]["steps"] == 2
+    assert list(cache_root.rglob("index.csv"))
+    assert _cli(["train", str(corpus), "--method", "wavenet", "-o", str(run)]) == 2
+
+
+def test_long_inputs_are_converted_in_windows(stargan_run):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    x = synthesize(EMOTION_VOICES["calm"], duration=3.0, seed=5)
+    whole = conv.convert(x, 16000, "sad", source="calm")
+    conv.window_s, conv.overlap_s = 1.0, 0.25  # force 4 windows
+    tempo = conv.backend.convert(analyze_for_conversion(x, conv.backend.world)[0],
+                                 "calm", "sad").tempo
+    pieces = conv.convert(x, 16000, "sad", source="calm")
+    assert np.isfinite(pieces).all()
+    assert abs(pieces.shape[0] - round(x.shape[0] * tempo)) < 0.02 * x.shape[0]
+    assert abs(pieces.shape[0] - whole.shape[0]) < 0.02 * x.shape[0]

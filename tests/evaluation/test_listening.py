@@ -1,0 +1,114 @@
+"""Listening test: trial building, answer validation, the local server and the summary."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from emovc.errors import EmovcError
+from emovc.evaluation.listening import (
+    RATING_FIELDS,
+    build_trials,
+    rating_row,
+    summarize_ratings,
+)
+from emovc.evaluation.listening_server import ListeningServer
+from emovc.evaluation.manifest import read_manifest
+
+
+def test_trials_are_blind_and_complete(tiny_run):
+    items = read_manifest(tiny_run)
+    trials = build_trials(items, max_items=5, seed=1)
+    kinds = [t.kind for t in trials]
+    assert kinds.count("ab") == 2 and kinds.count("mos") == 6  # converted, source, reference
+    ab = next(t for t in trials if t.kind == "ab")
+    assert {ab.system_a, ab.system_b} == {"converted", "source"}
+    assert set(ab.public()) == {"trial_id", "kind", "emotion", "text"}  # no systems, no paths
+
+
+def test_rating_validation(tiny_run):
+    trials = build_trials(read_manifest(tiny_run), seed=0)
+    mos = next(t for t in trials if t.kind == "mos")
+    row = rating_row(mos, {"listener": "ann", "naturalness": 4, "emotion_strength": 2}, "now")
+    assert row["system"] == mos.system and row["naturalness"] == 4
+    for bad in ({"listener": "ann", "naturalness": 6, "emotion_strength": 2},
+                {"listener": "a,b", "naturalness": 3, "emotion_strength": 2},
+                {"listener": "ann", "naturalness": "3", "emotion_strength": 2}):
+        with pytest.raises(EmovcError):
+            rating_row(mos, bad, "now")
+    ab = next(t for t in trials if t.kind == "ab")
+    assert rating_row(ab, {"listener": "ann", "choice": "B"}, "now")["preferred"] == ab.system_b
+    with pytest.raises(EmovcError):
+        rating_row(ab, {"listener": "ann", "choice": "C"}, "now")
+
+
+def _write(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=RATING_FIELDS, restval="")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def test_summary_known_answers(tmp_path):
+    rows = [{"listener": f"l{i % 2}", "kind": "mos", "system": "converted",
+             "naturalness": v, "emotion_strength": 3} for i, v in enumerate([1, 2, 3, 4, 5])]
+    rows += [{"listener": "l0", "kind": "ab", "system_a": "converted", "system_b": "source",
+              "preferred": p} for p in ["converted"] * 8 + ["source"] * 2 + ["same"] * 3]
+    _write(tmp_path / "r.csv", rows)
+    s = summarize_ratings(tmp_path / "r.csv")
+    nat = s["mos"]["converted"]["naturalness"]
+    assert nat["mean"] == 3.0 and nat["n"] == 5
+    assert nat["ci95"] == pytest.approx(2.7764451 * (2.5 ** 0.5) / 5 ** 0.5, rel=1e-6)
+    ab = s["ab"]["converted vs source"]
+    assert (ab["prefer_converted"], ab["prefer_source"], ab["same"]) == (8, 2, 3)
+    assert ab["share_converted"] == 0.8
+    assert ab["ci_low"] == pytest.approx(0.4439, abs=1e-3) and ab["ci_high"] == pytest.approx(
+        0.9748, abs=1e-3)
+    assert s["listeners"] == 2
+    with pytest.raises(EmovcError):
+        summarize_ratings(tmp_path / "missing.csv")
+
+
+def _request(url, data=None):
+    req = urllib.request.Request(url, data=json.dumps(data).encode() if data else None,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_server_round_trip(tiny_run, tmp_path):
+    trials = build_trials(read_manifest(tiny_run), seed=0)
+    server = ListeningServer(trials, tmp_path / "ratings.csv", port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        code, page = _request(server.url)
+        assert code == 200 and b"Listening test" in page
+        assert b"http" not in page.replace(b"http://", b"")  # no external assets
+        code, body = _request(server.url + "trials.json")
+        public = json.loads(body)
+        assert code == 200 and len(public) == len(trials) and "system" not in public[0]
+        t = next(t for t in trials if t.kind == "ab")
+        code, audio = _request(f"{server.url}audio/{t.trial_id}/a")
+        assert code == 200 and audio[:4] == b"RIFF"
+        assert _request(f"{server.url}audio/{t.trial_id}/..%2F..%2Fetc")[0] == 404
+        assert _request(f"{server.url}audio/nope/a")[0] == 404
+        ok = _request(server.url + "rate", {"trial_id": t.trial_id, "listener": "bo",
+                                            "choice": "A"})
+        assert ok[0] == 200
+        assert _request(server.url + "rate", {"trial_id": t.trial_id, "listener": "bo",
+                                              "choice": "Z"})[0] == 400
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    s = summarize_ratings(tmp_path / "ratings.csv")
+    assert s["n_ratings"] == 1 and s["listeners"] == 1

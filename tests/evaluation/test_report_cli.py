@@ -1,0 +1,95 @@
+"""End-to-end: evaluate a tiny run through the library and the CLI; check every output."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+
+import pytest
+
+from emovc.cli import main as cli_main
+from emovc.errors import EmovcError
+from emovc.evaluation.api import summary_table
+from emovc.evaluation.manifest import read_manifest
+from emovc.evaluation.report import write_all
+from emovc.evaluation.runner import EvalConfig, evaluate
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    if "emovc.cli.eval_cmds" not in cli_main.COMMAND_MODULES:
+        monkeypatch.setattr(cli_main, "COMMAND_MODULES",
+                            [*cli_main.COMMAND_MODULES, "emovc.cli.eval_cmds"])
+    return cli_main.main
+
+
+def test_library_run_with_fake_judge(tiny_run, tmp_path, fake_judge):
+    items = [replace(it, text="") for it in read_manifest(tiny_run)]
+    cfg = EvalConfig(asr=True, workers=1, n_examples=2)  # no text: ASR must be skipped
+    result = evaluate(items, tmp_path / "ev", cfg, judge=fake_judge)
+    paths = write_all(result, tmp_path / "ev")
+    assert any("no 'text'" in n for n in result.notes)
+    assert all(r["asr_hypothesis"] == "" for r in result.rows)
+    assert result.systems == ["converted", "source", "world_resynth", "reference"]
+    conv = result.overall["converted"]
+    assert conv["n"] == 2 and 0.0 < conv["mcd_db"] < 30.0
+    assert 0.0 <= conv["emotion_rate"] <= 1.0 and conv["n_judged"] == 2
+    assert result.overall["source"]["spk_sim_source"] == pytest.approx(1.0, abs=1e-5)
+    assert result.confusion["converted"]["labels"] == fake_judge.labels
+    html = paths["report"].read_text()
+    assert html.count("<audio") >= 4 and "<img" in html and "data:audio/wav;base64" in html
+    assert "confusion matrices" in html
+    assert "emo-rate" in summary_table(result)
+    assert len(list((tmp_path / "ev" / "baselines" / "world_resynth").glob("*.wav"))) == 2
+
+
+def test_cli_round_trip(tiny_run, tmp_path, cli, capsys):
+    out = tmp_path / "ev"
+    args = ["evaluate", str(tiny_run / "conversions.csv"), "-o", str(out), "--no-asr",
+            "--no-emotion", "--workers", "1", "--examples", "1"]
+    assert cli(args) == 0
+    printed = capsys.readouterr().out
+    assert "converted" in printed and "MCD dB" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_items"] == 2 and metrics["overall"]["converted"]["mcd_db"] > 0
+    assert any("disabled" in n for n in metrics["notes"])
+    with open(out / "per_utterance.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * 4 and {r["system"] for r in rows} == {
+        "converted", "source", "world_resynth", "reference"}
+    with open(out / "per_emotion.csv") as f:
+        assert {r["target_emotion"] for r in csv.DictReader(f)} == {"angry", "sad"}
+    html = (out / "report.html").read_text()
+    assert "<audio" in html and "<img" in html
+    assert cli(args) == 2  # outputs exist, no --force
+    assert "--force" in capsys.readouterr().err
+    assert cli([*args, "--force"]) == 0
+
+
+def test_bad_manifests(tmp_path, tiny_run):
+    (tmp_path / "m.csv").write_text("source,converted\na.wav,b.wav\n")
+    with pytest.raises(EmovcError, match="target_emotion"):
+        read_manifest(tmp_path / "m.csv")
+    (tmp_path / "m.csv").write_text("source,converted,target_emotion\na.wav,b.wav,bored\n")
+    with pytest.raises(EmovcError, match="valid choices"):
+        read_manifest(tmp_path / "m.csv")
+    (tmp_path / "m.csv").write_text("source,converted,target_emotion\na.wav,b.wav,angry\n")
+    with pytest.raises(EmovcError, match="not found"):
+        read_manifest(tmp_path / "m.csv")
+    with pytest.raises(EmovcError, match="conversions.csv"):
+        read_manifest(tmp_path)
+
+
+def test_listen_summary_cli(tmp_path, cli, capsys):
+    (tmp_path / "r.csv").write_text(
+        "time,listener,trial_id,kind,item_id,target_emotion,system,naturalness,"
+        "emotion_strength,system_a,system_b,choice,preferred\n"
+        ",a,t1,mos,0,angry,converted,4,3,,,,\n,a,t2,mos,0,angry,converted,2,5,,,,\n"
+        ",a,t3,ab,0,angry,,,,converted,source,A,converted\n")
+    assert cli(["listen-summary", str(tmp_path / "r.csv"), "--json",
+                str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "3.00" in out and "A/B converted vs source" in out
+    assert json.loads((tmp_path / "s.json").read_text())["mos"]["converted"]["naturalness"][
+        "n"] == 2

@@ -1,0 +1,92 @@
+"""Speaker similarity / EER, WER and confidence-interval known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emovc.data.synthetic import SyntheticVoice, synthesize
+from emovc.errors import EmovcError
+from emovc.evaluation.emotion import confusion_matrix, target_rate, top_label
+from emovc.evaluation.intelligibility import (
+    AsrConfig,
+    Transcriber,
+    edit_distance,
+    normalize_text,
+    word_error_rate,
+)
+from emovc.evaluation.speaker import SpeakerEncoder, equal_error_rate
+from emovc.evaluation.stats import binomial_ci, mean_ci
+
+
+def test_same_voice_scores_higher_than_other_voices():
+    enc = SpeakerEncoder()
+    a = synthesize(SyntheticVoice(), 2.0, seed=0)
+    same = synthesize(SyntheticVoice(), 2.0, seed=1)
+    other = synthesize(SyntheticVoice(f0_mean=210.0, formant_scale=1.2, tilt=0.5), 2.0, seed=2)
+    e = [enc.embed(w) for w in (a, same, other)]
+    assert e[0].shape == (256,) and np.linalg.norm(e[0]) == pytest.approx(1.0, abs=1e-4)
+    assert enc.similarity(a, same) > enc.similarity(a, other) + 0.05
+
+
+def test_eer_separable_and_random_embeddings():
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((6, 32)) * 3
+    labels = np.repeat(np.arange(6), 5)
+    separable = centres[labels] + 0.2 * rng.standard_normal((30, 32))
+    res = equal_error_rate(separable, labels)
+    assert res.eer == 0.0 and res.n_target == 6 * 10 and res.n_nontarget == 435 - 60
+    random = rng.standard_normal((120, 32))
+    assert 0.35 < equal_error_rate(random, np.repeat(np.arange(12), 10)).eer < 0.65
+    with pytest.raises(EmovcError):
+        equal_error_rate(random[:3], [0, 1, 2])  # no same-speaker trial
+
+
+def test_eer_known_overlap():
+    # 1-D "embeddings" pointing at +/- angles: cosine = +1 within, -1/+1 across chosen so
+    # that exactly one of the four non-target trials scores like a target one
+    emb = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    res = equal_error_rate(emb, ["a", "a", "b", "b"])
+    assert res.eer == 0.0
+    emb = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    res = equal_error_rate(emb, ["a", "a", "b", "b"])  # 2 impostor pairs score 1.0
+    assert res.n_target == 2 and res.n_nontarget == 4
+    assert 0.2 < res.eer < 0.8
+
+
+def test_wer_known_answers():
+    ref = "Kids are talking by the door."
+    assert word_error_rate(ref, "kids are talking by the door") == 0.0
+    assert word_error_rate(ref, "kids are walking by the door") == pytest.approx(1 / 6)
+    assert word_error_rate(ref, "kids talking by the door") == pytest.approx(1 / 6)
+    assert word_error_rate(ref, "the kids are talking by the door") == pytest.approx(1 / 6)
+    assert word_error_rate(ref, "") == 1.0
+    assert word_error_rate([ref, "dogs are sitting"], ["kids", "dogs are sitting"]) == \
+        pytest.approx(5 / 9)
+    assert normalize_text("Snow-peas, Bob's!") == ["snow", "peas", "bob's"]
+    assert edit_distance(list("abc"), list("axcd")) == 2
+
+
+def test_pocketsphinx_returns_a_transcript():
+    text = Transcriber(AsrConfig(max_hmm_per_frame=2000)).transcribe(
+        synthesize(duration=0.8, seed=0), 16000)
+    assert isinstance(text, str)
+
+
+def test_emotion_scoring_helpers():
+    labels = ["calm", "angry", "sad"]
+    cm = confusion_matrix(["angry", "angry", "sad"], ["angry", "calm", "sad"], labels)
+    assert cm.tolist() == [[0, 0, 0], [1, 1, 0], [0, 0, 1]]
+    assert target_rate(["angry", "angry", "sad"], ["angry", "calm", "sad"]) == pytest.approx(2 / 3)
+    assert top_label({"Anger": 0.7, "sad": 0.3}) == "angry"
+
+
+def test_confidence_intervals():
+    mean, half, n = mean_ci([1, 2, 3, 4, 5])
+    assert (mean, n) == (3.0, 5)
+    assert half == pytest.approx(2.7764451 * np.sqrt(2.5) / np.sqrt(5), rel=1e-6)
+    assert np.isnan(mean_ci([4.0])[1])
+    p, lo, hi = binomial_ci(5, 10)
+    assert p == 0.5 and lo == pytest.approx(0.187086, abs=1e-5) and hi == pytest.approx(
+        0.812914, abs=1e-5)
+    assert np.isnan(binomial_ci(0, 0)[0])

@@ -1,0 +1,143 @@
+"""SER: training on synthetic caricatures, exact save/load, input validation, bundled model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emovc.data.emotions import EMOTIONS
+from emovc.data.synthetic import EMOTION_VOICES, synthesize
+from emovc.errors import AudioError, ConfigError
+from emovc.models.ser.features import SerFeatureConfig
+from emovc.models.ser.functional import fit_linear_head, speaker_znorm
+from emovc.models.ser.metrics import classification_report
+from emovc.models.ser.model import SerModel, load
+from emovc.pipelines.recognition import EmotionRecognizer
+
+
+def test_trained_recogniser_beats_chance_on_unseen_speaker(ser_run: Path):
+    run = ser_run.parent
+    assert (run / "config.yaml").is_file() and ser_run.is_file()
+    metrics = json.loads((run / "metrics.json").read_text())
+    val = metrics["validation"]["original/utterance"]
+    assert val["n"] == 8
+    assert val["unweighted_accuracy"] >= 0.75  # chance = 0.5
+    rec = EmotionRecognizer.from_pretrained(ser_run)
+    assert rec.labels == ("sad", "angry")  # canonical order of the emotions present
+    wav = synthesize(EMOTION_VOICES["angry"].with_(f0_mean=170.0), duration=1.2, seed=999)
+    probs = rec.predict(wav, 16000)
+    assert set(probs) == {"sad", "angry"}
+    assert abs(sum(probs.values()) - 1.0) < 1e-9
+    assert rec.top_k(wav, 16000, k=1)[0][0] == "angry"
+
+
+def test_linear_head_matches_sklearn_exactly(rng):
+    from sklearn.linear_model import LogisticRegression
+
+    x = rng.normal(size=(60, 5)) + np.repeat(np.eye(3, 5) * 2, 20, axis=0)
+    y = np.repeat(np.arange(3), 20)
+    head = fit_linear_head(x, y, np.zeros(60), "egemaps", "utterance", 1.0, 3)
+    ref = LogisticRegression(C=1.0, max_iter=3000, random_state=0).fit(
+        (x - x.mean(0)) / x.std(0), y)
+    np.testing.assert_allclose(head.predict_proba(x),
+                               ref.predict_proba((x - x.mean(0)) / x.std(0)), atol=1e-10)
+
+
+def test_speaker_znorm_uses_each_speakers_statistics():
+    x = np.array([[1.0], [3.0], [10.0], [30.0]])
+    z = speaker_znorm(x, np.array(["a", "a", "b", "b"]))
+    np.testing.assert_allclose(z[:, 0], [-1, 1, -1, 1])
+
+
+def _features(n: int, seed: int) -> tuple[list[dict], np.ndarray]:
+    from emovc.models.ser.cache import compute_clip_features
+
+    emos = ("angry", "sad")
+    feats, y = [], []
+    for i in range(n):
+        wav = synthesize(EMOTION_VOICES[emos[i % 2]], duration=0.8, seed=seed + i)
+        feats.append(compute_clip_features(wav, SerFeatureConfig()))
+        y.append(i % 2)
+    return feats, np.array(y)
+
+
+def test_ensemble_checkpoint_round_trip_is_exact(tmp_path: Path):
+    from emovc.training.ser import build_config, fit_model
+
+    feats, y = _features(8, seed=0)
+    cfg = build_config("unused", str(tmp_path), {
+        "method": "ensemble", "feature_set": "egemaps", "cache_dir": str(tmp_path),
+        "net": {"channels": [4, 8]}, "cnn": {"epochs": 2, "batch_size": 4, "threads": 1}})
+    spk = np.array(["a"] * 4 + ["b"] * 4)
+    model = fit_model(cfg, ("angry", "sad"), feats, y, spk, world_feats=feats, progress=False)
+    assert model.method == "ensemble"
+    path = model.save(tmp_path / "m.pt")
+    loaded, _ = load(path)
+    test, _ = _features(4, seed=50)
+    np.testing.assert_array_equal(model.predict_proba(test), loaded.predict_proba(test))
+    np.testing.assert_array_equal(model.predict_proba(test, speaker_norm=True),
+                                  loaded.predict_proba(test, speaker_norm=True))
+    assert isinstance(loaded, SerModel) and loaded.labels == ("angry", "sad")
+
+
+def test_bad_input_raises_audio_error(ser_run: Path, tmp_path: Path):
+    rec = EmotionRecognizer.from_pretrained(ser_run)
+    with pytest.raises(AudioError, match="too short"):
+        rec.predict(np.zeros(1600, np.float32) + 0.1, 16000)
+    with pytest.raises(AudioError, match="silent"):
+        rec.predict(np.zeros(32000, np.float32), 16000)
+    with pytest.raises(AudioError, match="not found"):
+        rec.predict_file(tmp_path / "missing.wav")
+    with pytest.raises(ConfigError):
+        EmotionRecognizer.from_pretrained(tmp_path / "missing.pt")
+
+
+def test_build_config_rejects_unknown_choices(tmp_path: Path):
+    from emovc.training.ser import build_config
+
+    with pytest.raises(ConfigError, match="valid choices"):
+        build_config("d", str(tmp_path), {"method": "transformer"})
+    with pytest.raises(ConfigError, match="valid choices"):
+        build_config("d", str(tmp_path), {"learning_rate": 1.0})
+
+
+def test_classification_report_known_answer():
+    proba = np.eye(3)[[0, 0, 1, 2, 2, 2]]
+    rep = classification_report(np.array([0, 1, 1, 2, 2, 2]), proba, ("a", "b", "c"))
+    assert rep["weighted_accuracy"] == pytest.approx(5 / 6)
+    assert rep["unweighted_accuracy"] == pytest.approx((1 + 0.5 + 1) / 3)
+    assert rep["confusion"] == [[1, 0, 0], [1, 1, 0], [0, 0, 3]]
+
+
+def test_cli_predict_reports_skipped_files(ser_run: Path, ser_corpus: Path, tmp_path: Path):
+    import shutil
+
+    import typer
+    from typer.testing import CliRunner
+
+    from emovc.cli import ser_cmds
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for src in sorted((ser_corpus / "val" / "angry").glob("*.wav"))[:2]:
+        shutil.copy(src, folder / src.name)
+    (folder / "broken.wav").write_bytes(b"not audio at all")
+    app = typer.Typer()
+    ser_cmds.register(app)
+    res = CliRunner().invoke(app, ["ser", "predict", str(folder), "--model", str(ser_run),
+                                   "--top-k", "2"])
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stdout.splitlines() if "\t" in ln]
+    assert len(lines) == 2 and all("angry" in ln and "sad" in ln for ln in lines)
+    assert "broken.wav" in res.stderr and "1 file(s) skipped" in res.stderr
+
+
+def test_bundled_default_returns_eight_emotions(speech: np.ndarray):
+    rec = EmotionRecognizer.from_pretrained("default")
+    probs = rec.predict(speech, 16000)
+    assert tuple(probs) == EMOTIONS
+    assert abs(sum(probs.values()) - 1.0) < 1e-6
+    assert all(0.0 <= p <= 1.0 for p in probs.values())

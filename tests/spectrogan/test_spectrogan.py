@@ -1,0 +1,205 @@
+"""SpectroGAN: network shapes, windowed inference, training/resume, checkpoints, Griffin-Lim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from emovc.data.synthetic import EMOTION_VOICES, synthesize
+from emovc.errors import ConfigError
+from emovc.features.spectral import griffin_lim, spectral_convergence
+from emovc.features.stats import compute_stats
+from emovc.models.checkpoint import load_checkpoint
+from emovc.models.spectrogan import (
+    DiscriminatorConfig,
+    Generator,
+    GeneratorConfig,
+    PatchDiscriminator,
+    SpecConfig,
+    analyze,
+)
+from emovc.pipelines.spectrogan import InferenceConfig, SpectroGANConverter
+from emovc.training.spectrogan import build_config, train
+
+TINY = (4, 8, 8)
+
+
+def _patch_len(n: int, n_layers: int = 3) -> int:
+    for _ in range(n_layers):  # 4x4 stride-2 convs, padding 1
+        n = (n + 2 - 4) // 2 + 1
+    for _ in range(2):  # two 4x4 stride-1 convs, padding 1
+        n = n + 2 - 4 + 1
+    return n
+
+
+@pytest.mark.parametrize("blocks", [3, 6, 9])
+@pytest.mark.parametrize("rows", [260, 520])
+def test_generator_and_discriminator_shapes(blocks: int, rows: int) -> None:
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(TINY, blocks))
+    d = PatchDiscriminator(DiscriminatorConfig(4, 3))
+    x = torch.rand(2, 1, rows, 37) * 2 - 1  # odd length: padded inside and cropped back
+    y = g(x)
+    assert y.shape == x.shape
+    assert float(y.detach().abs().max()) <= 1.0
+    assert len(g.transformer) == blocks
+    assert d(x).shape == (2, 1, _patch_len(rows), _patch_len(37))
+
+
+def test_untrained_residual_generator_is_identity() -> None:
+    g = Generator(GeneratorConfig(TINY, 3, residual=True, freq_coord=True))
+    x = torch.rand(1, 1, 64, 40) * 2 - 1
+    assert torch.equal(g(x), x)
+    plain = Generator(GeneratorConfig(TINY, 3))
+    assert not torch.allclose(plain(x), x, atol=0.05)
+
+
+def _converter(residual: bool = True, window: int = 32, overlap: int = 8) -> SpectroGANConverter:
+    spec = SpecConfig(n_fft=512, hop_length=128, freq_size=256)
+    torch.manual_seed(0)
+    gens = [Generator(GeneratorConfig(TINY, 1, residual=residual)) for _ in range(2)]
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.0, seed=3)
+    stats = compute_stats([analyze(wav, spec)[0].T])
+    return SpectroGANConverter(("calm", "angry"), gens[0], gens[1], spec, stats,
+                               InferenceConfig(window_frames=window, overlap_frames=overlap,
+                                               gl_iters=4))
+
+
+@pytest.mark.parametrize("n,sr", [(16000, 16000), (12345, 16000), (20011, 22050)])
+def test_any_length_windowed_inference_keeps_length(n: int, sr: int) -> None:
+    conv = _converter(residual=False)
+    wav = synthesize(EMOTION_VOICES["calm"], duration=n / sr, sr=sr, seed=4)[:n]
+    out = conv.convert(wav, sr, "angry")
+    assert out.shape == (n,) and out.dtype == np.float32
+    assert np.all(np.isfinite(out)) and np.max(np.abs(out)) <= 0.99 + 1e-6
+
+
+def test_windowing_matches_single_window_for_identity_and_rejects_bad_target() -> None:
+    conv = _converter(residual=True, window=24, overlap=8)
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.5, seed=5)
+    log_mag = analyze(wav, conv.spec)[0]
+    out = conv.convert_log_mag(log_mag, "angry", intensity=1.0)
+    np.testing.assert_allclose(out, log_mag, atol=1e-5)  # identity generator, many windows
+    with pytest.raises(ConfigError):
+        conv.convert(wav, 16000, "sad")
+    with pytest.raises(ConfigError):
+        conv.convert(wav, 16000, "angry", source="happy")
+
+
+def test_gl_source_phase_beats_random_phase() -> None:
+    spec = SpecConfig(n_fft=512, hop_length=128)
+    wav = synthesize(EMOTION_VOICES["angry"], duration=1.0, seed=6)
+    log_mag, phase = analyze(wav, spec)
+    mag = np.exp(log_mag)
+    sc = {}
+    for name, init in (("source", phase), ("random", None)):
+        y = griffin_lim(mag, spec.stft, n_iter=8, momentum=0.99, init_phase=init, length=len(wav))
+        sc[name] = spectral_convergence(mag, y, spec.stft)
+    assert sc["source"] < 0.5 * sc["random"]
+
+
+def _fake_ravdess(root: Path) -> Path:
+    """Two actors (01 train, 17 validation) × calm/angry × 2 takes of synthetic speech."""
+    for actor in (1, 17):
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir(parents=True)
+        for code, emo in ((2, "calm"), (5, "angry")):
+            for rep in (1, 2):
+                wav = synthesize(EMOTION_VOICES[emo], duration=0.8, seed=actor * 10 + rep + code)
+                sf.write(folder / f"03-01-{code:02d}-01-01-{rep:02d}-{actor:02d}.flac", wav, 16000)
+    return root
+
+
+def _tiny_cfg(data: Path, run: Path, max_steps: int):
+    return build_config(str(data), str(run), "calm", "angry", "compact", max_steps=max_steps,
+                        overrides={"generator": {"channels": [4, 8, 8], "n_res_blocks": 1},
+                                   "discriminator": {"base_channels": 4}, "crop_frames": 32,
+                                   "batch_size": 2, "ckpt_every": 2, "val_every": 2,
+                                   "decay_from": 1.0, "n_val_clips": 1,
+                                   "inference": {"gl_iters": 2}})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("sg")
+    data = _fake_ravdess(root / "data")
+    model = train(_tiny_cfg(data, root / "run", 4))
+    return data, model
+
+
+def test_training_writes_checkpoints_and_validation_audio(trained) -> None:
+    _, model = trained
+    run = model.parent
+    assert model.is_file() and (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "config.yaml").is_file()
+    assert list((run / "val_audio" / "step_000004").glob("*.wav"))
+    ckpt = load_checkpoint(model, "emotion-converter/spectrogan")
+    assert ckpt["extra"]["iterations"] == 4
+    assert not any(k.startswith("d_") for k in ckpt["state_dict"])
+
+
+def test_save_load_round_trip_is_identical(trained) -> None:
+    _, model = trained
+    ckpt = load_checkpoint(model, "emotion-converter/spectrogan")
+    a = SpectroGANConverter.from_checkpoint(ckpt)
+    b = SpectroGANConverter.from_pretrained(str(model))
+    for key, gen in a.generators.items():
+        other = b.generators[key].state_dict()
+        assert all(torch.equal(v, other[k]) for k, v in gen.state_dict().items())
+    assert a.source_emotions == ["calm", "angry"]
+    wav = synthesize(EMOTION_VOICES["calm"], duration=0.7, seed=9)
+    np.testing.assert_array_equal(a.convert(wav, 16000, "angry"), b.convert(wav, 16000, "angry"))
+    # training moved the generators away from the identity
+    log_mag = analyze(wav, a.spec)[0]
+    assert np.abs(a.convert_log_mag(log_mag, "angry") - log_mag).max() > 1e-4
+
+
+def test_resume_is_exact(trained, tmp_path: Path) -> None:
+    data, model = trained
+    run = tmp_path / "resumed"
+    train(_tiny_cfg(data, run, 2))
+    resumed = train(_tiny_cfg(data, run, 4), resume=True)
+    full = load_checkpoint(model)["state_dict"]
+    part = load_checkpoint(resumed)["state_dict"]
+    assert load_checkpoint(resumed)["extra"]["iterations"] == 4
+    assert all(torch.equal(v, part[k]) for k, v in full.items())
+
+
+def test_bad_preset_and_override_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="preset"):
+        build_config(str(tmp_path), str(tmp_path), "calm", "angry", "huge")
+    with pytest.raises(ConfigError, match="unknown SpectroGAN setting"):
+        build_config(str(tmp_path), str(tmp_path), "calm", "angry", overrides={"lamda": 1})
+    with pytest.raises(ConfigError):
+        build_config(str(tmp_path), str(tmp_path), "calm", "calm")
+
+
+def test_faithful_preset_matches_the_published_system(tmp_path: Path) -> None:
+    cfg = build_config(str(tmp_path), str(tmp_path / "run"), "calm", "angry", "full")
+    assert (cfg.spec["n_fft"], cfg.spec["hop_length"], cfg.spec["freq_size"]) == (512, 256, 260)
+    assert cfg.generator["channels"] == [64, 128, 256] and cfg.generator["n_res_blocks"] == 6
+    assert not cfg.generator["residual"] and cfg.discriminator["norm"] == "instance"
+    assert (cfg.lambda_cycle, cfg.lambda_identity, cfg.crop_frames) == (10.0, 5.0, 260)
+    big = build_config(str(tmp_path), str(tmp_path / "run"), "calm", "angry", "faithful-520")
+    assert (big.spec["n_fft"], big.spec["freq_size"]) == (1024, 520)
+
+
+def test_paired_warm_start_then_gan(trained, tmp_path: Path) -> None:
+    data, _ = trained
+    cfg = _tiny_cfg(data, tmp_path / "paired", 4)
+    cfg.paired_steps = 2
+    ckpt = load_checkpoint(train(cfg))
+    assert ckpt["extra"]["iterations"] == 4 and ckpt["extra"]["train"]["paired_steps"] == 2
+
+
+def test_dtw_alignment_recovers_a_time_warp() -> None:
+    from emovc.training.spectrogan_data import aligned_target
+
+    rng = np.random.default_rng(0)
+    src = rng.standard_normal((8, 30)).astype(np.float32)
+    tgt = np.repeat(src, 2, axis=1)  # the same content, twice as slow
+    np.testing.assert_allclose(aligned_target(src, tgt), src, atol=1e-6)
