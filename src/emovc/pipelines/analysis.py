@@ -95,7 +95,11 @@ def example_path() -> Path:
 
 def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
              force: bool = True) -> Iterator[str]:
-    """Demo: WORLD resynthesis of the bundled example into ``out_dir``; yields progress lines."""
+    """Demo: convert the bundled example into several emotions with the default model.
+
+    Writes ``out_dir/resynthesized.wav`` (vocoder reference) and ``out_dir/<emotion>.wav``;
+    yields progress lines.
+    """
     src = Path(src) if src else example_path()
     out = Path(out_dir)
     yield f"input: {src}"
@@ -103,3 +107,10 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
         yield f"  {key}: {value}"
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)
     yield f"wrote {path} (WORLD analysis/synthesis round trip)"
+    from emovc.pipelines.conversion import EmotionConverter
+
+    conv = EmotionConverter.from_pretrained()
+    for target in ("angry", "happy", "sad", "fearful"):
+        out_path, _ = conv.convert_file(src, out / f"{target}.wav", target, source="neutral",
+                                        force=force)
+        yield f"wrote {out_path} (neutral -> {target}, model {conv.name})"
