@@ -1,5 +1,6 @@
 """Shapes and identity-at-init of the conversion networks."""
 
+import numpy as np
 import torch
 
 from emovc.models.conversion.cyclegan import CycleGANModelConfig, make_generator
@@ -44,3 +45,12 @@ def test_discriminators_and_classifier_shapes():
     assert d1(x).shape == (4,)
     c = EmotionClassifier(10, n_classes=5, width=16)
     assert c(x).shape == (4, 5)
+
+
+def test_level_offsets_are_speaker_centred_means():
+    from emovc.models.conversion.normalizer import fit_level_offsets
+
+    rows = [("a", "calm", -40.0), ("a", "angry", -20.0),   # speaker a: centre -30
+            ("b", "calm", -10.0), ("b", "angry", 0.0)]     # speaker b: centre -5 (louder mic)
+    off = fit_level_offsets(rows, ["calm", "angry", "sad"])
+    np.testing.assert_allclose(off, [-7.5, 7.5, 0.0])

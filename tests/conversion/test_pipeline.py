@@ -145,3 +145,26 @@ def test_long_inputs_are_converted_in_windows(stargan_run):
     assert np.isfinite(pieces).all()
     assert abs(pieces.shape[0] - round(x.shape[0] * tempo)) < 0.02 * x.shape[0]
     assert abs(pieces.shape[0] - whole.shape[0]) < 0.02 * x.shape[0]
+
+
+def test_output_level_follows_the_emotions_unless_kept(stargan_run, calm):
+    from emovc.audio.processing import rms_dbfs
+
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    norm = conv.backend.normalizer
+    assert norm.off_level.shape == (len(norm.emotions),)
+    change = norm.level_change_db("calm", "angry")
+    assert change > 1.0  # the synthetic angry voice is louder than the calm one
+    quiet = (calm * 0.05).astype(np.float32)  # headroom: no peak limiting
+    for a in (1.0, 0.5):
+        y = conv.convert(quiet, 16000, "angry", source="calm", intensity=a)
+        kept = conv.convert(quiet, 16000, "angry", source="calm", intensity=a, keep_level=True)
+        assert abs(rms_dbfs(y) - rms_dbfs(kept) - a * change) < 0.05
+    assert abs(rms_dbfs(kept) - rms_dbfs(quiet)) < 3.0
+
+
+def test_louder_target_never_clips(stargan_run, calm):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    loud = (calm / np.abs(calm).max() * 0.99).astype(np.float32)
+    y = conv.convert(loud, 16000, "angry", source="calm")
+    assert np.abs(y).max() <= 0.98

@@ -9,7 +9,6 @@ overwrite unless ``force=True`` and can embed a provenance comment.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import soundfile as sf
 import soxr
 
 from emovc.errors import AudioError
+from emovc.fileio import atomic_output
 
 DEFAULT_SR = 16000
 SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -140,20 +140,13 @@ def save_audio(
     if not np.all(np.isfinite(wav)):
         raise AudioError("refusing to save audio containing NaN or Inf samples")
     wav = np.clip(wav, -1.0, 1.0)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=ext, dir=p.parent)
-    os.close(fd)
-    try:
-        subtype = "PCM_16" if ext in (".wav", ".flac") else None
-        with sf.SoundFile(tmp, "w", samplerate=sr, channels=1, format=_WRITE_FORMATS[ext],
-                          subtype=subtype) as f:
-            if comment:
-                f.comment = comment
-            f.write(wav)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    subtype = "PCM_16" if ext in (".wav", ".flac") else None
+    with atomic_output(p, suffix=ext) as tmp, sf.SoundFile(
+            tmp, "w", samplerate=sr, channels=1, format=_WRITE_FORMATS[ext],
+            subtype=subtype) as f:
+        if comment:
+            f.comment = comment
+        f.write(wav)
     return p
 
 

@@ -25,6 +25,9 @@ def convert(
     intensity: float = typer.Option(1.0, "--intensity", help="0 = unchanged ... 1 = full."),
     out: Path = typer.Option(..., "-o", "--output", help="Output file or folder."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    keep_level: bool = typer.Option(
+        False, "--keep-level",
+        help="Keep the input's loudness (default: apply the target emotion's level change)."),
 ) -> None:
     """Convert the emotion of speech, keeping the speaker and the words."""
     from emovc.pipelines.conversion import EmotionConverter
@@ -32,7 +35,7 @@ def convert(
 
     conv = EmotionConverter.from_pretrained(model)
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
-                         progress=typer.echo)
+                         keep_level=keep_level, progress=typer.echo)
     typer.echo(f"converted {len(rows)} file(s) to {to}")
 
 

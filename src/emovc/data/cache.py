@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError
+from emovc.fileio import atomic_output, write_atomic
 
 CACHE_VERSION = 1  # bump when the feature code changes its output for the same settings
 CONFIG_FILE = "config.json"
@@ -62,39 +62,16 @@ def cache_key(feature_set: str, config: dict, preprocess: dict) -> str:
     return hashlib.sha256(blob).hexdigest()[:10]
 
 
-def _atomic(path: Path, suffix: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
-    return fd, Path(tmp)
-
-
 def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     """Save ``arrays`` uncompressed to ``path`` atomically; a failure leaves no file behind."""
-    p = Path(path)
-    fd, tmp = _atomic(p, ".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return p
+    with atomic_output(path, suffix=".tmp.npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    return Path(path)
 
 
 def write_json(path: str | os.PathLike, obj: object) -> Path:
     """Write ``obj`` as indented JSON atomically."""
-    p = Path(path)
-    fd, tmp = _atomic(p, ".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return p
+    return write_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def read_npz(path: str | os.PathLike, keys: Iterable[str] = ()) -> dict[str, np.ndarray] | None:

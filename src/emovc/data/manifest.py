@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import overload
 
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import EmovcError
+from emovc.fileio import atomic_output
 
 GENDERS = ("M", "F", "?")
 INTENSITIES = ("normal", "strong", "")
@@ -246,17 +246,11 @@ class Manifest(Sequence[Utterance]):
         p = Path(path)
         if p.exists() and not force:
             raise EmovcError(f"output exists: {p} (use --force to overwrite)")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-                writer = csv.DictWriter(f, fieldnames=COLUMNS)
-                writer.writeheader()
-                writer.writerows(u.to_row() for u in self._items)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(p, suffix=".tmp") as tmp, open(tmp, "w", newline="",
+                                                           encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(u.to_row() for u in self._items)
         return p
 
     @classmethod

@@ -10,9 +10,7 @@ import csv
 import hashlib
 import io
 import json
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from emovc.audio.io import load_audio
 from emovc.evaluation import plots
 from emovc.evaluation.aggregate import MEAN_METRICS, clean
 from emovc.evaluation.runner import SYSTEM_TITLES, EvaluationResult
+from emovc.fileio import write_atomic
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -44,19 +43,7 @@ CSV_ROW_FIELDS = ["item_id", "system", "target_emotion", "source_emotion", "audi
 
 
 def _atomic_write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, data)
 
 
 def _csv_text(rows: list[dict], fields: list[str]) -> str:

@@ -13,13 +13,13 @@ Writes are atomic (temporary file + rename).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from emovc.errors import ConfigError
+from emovc.fileio import atomic_output
 
 FORMAT_VERSION = 1
 
@@ -37,14 +37,8 @@ def save_checkpoint(path: str | os.PathLike, *, kind: str, config: dict[str, Any
         "extra": extra or {},
         "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_output(p) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p
 
 

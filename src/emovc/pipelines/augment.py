@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ from emovc.data.catalogs import scan_corpus
 from emovc.data.emotions import normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError, choice_error
+from emovc.fileio import atomic_output
 
 BACKENDS = ("local", "ray")
 EXTRA_COLUMNS = ("synthetic", "source_utt_id", "source_path", "source_emotion", "converter")
@@ -243,13 +243,10 @@ def _run_ray(tasks: list[Task], model: str, intensity: float, workers: int,
 
 # ------------------------------------------------------------------ outputs
 def _atomic_csv(path: Path, header: tuple[str, ...], rows: Iterable[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", newline="") as f:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
     return path
 
 

@@ -8,7 +8,7 @@ Pipeline of the WORLD models (16 kHz, 5 ms frames)::
 
     wav -> loudness-normalised WORLD analysis -> per-utterance normalisation (emotion-corrected)
         -> generator (intensity-scaled change) -> denormalise -> difference-filter synthesis
-        -> global tempo -> level restored to the input's
+        -> global tempo -> input level + the target emotion's level change (vocal effort)
 
 Long inputs are converted in overlapping windows (``window_s``) and cross-faded, so memory
 stays flat in the input length.
@@ -54,6 +54,15 @@ def _level_for_check(x: np.ndarray) -> np.ndarray:
     near-digital silence (peak below -80 dBFS) is refused."""
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     return x * (0.5 / peak) if peak > 1e-4 else x
+
+
+def limit_peak(y: np.ndarray, peak: float = 0.977) -> np.ndarray:
+    """Scale ``y`` down (never up) so that ``max|y| <= peak`` (-0.2 dBFS): a louder target
+    emotion must not clip; float32 out."""
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if top > peak:
+        y = y * (peak / top)
+    return np.asarray(y, dtype=np.float32)
 
 
 class EmotionConverter:
@@ -134,7 +143,7 @@ class EmotionConverter:
         return self.detect_source(wav, sr), tgt
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
-                intensity: float = 1.0) -> np.ndarray:
+                intensity: float = 1.0, keep_level: bool = False) -> np.ndarray:
         """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns audio at ``sr``.
 
         Args:
@@ -144,6 +153,10 @@ class EmotionConverter:
             target: target emotion name.
             source: source emotion; ``None`` = detect with the emotion recogniser.
             intensity: 0 = unchanged, 1 = full conversion, linear in between.
+            keep_level: keep the input's loudness; by default the output level changes by
+                the model's average level difference between the two emotions (e.g. calm ->
+                angry ≈ +19 dB on RAVDESS, scaled by ``intensity``), limited so that peaks
+                stay below -0.2 dBFS.
 
         Raises:
             AudioError: too short, silent or non-finite audio.
@@ -162,33 +175,38 @@ class EmotionConverter:
         src, tgt = self.resolve_emotions(x, sr, target, source)
         size = int(self.window_s * sr)
         if x.shape[0] <= size:
-            return self._convert_window(x, src, tgt, a)[0]
-        return self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
+            y, _, gain_db = self._convert_window(x, src, tgt, a)
+        else:
+            y, gain_db = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
+        if not keep_level:
+            y = y * np.float32(10.0 ** (gain_db / 20.0))
+        return limit_peak(y)
 
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
-                        ) -> tuple[np.ndarray, float]:
+                        ) -> tuple[np.ndarray, float, float]:
+        """Converted window at the input's level, its tempo factor and the level change (dB)."""
         cfg = self.backend.world
         feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=3, with_cap=False)
         out = self.backend.convert(feats, src, tgt, a)
         y = render(feats, out.mcep, out.lf0, cfg, world=world, tempo=out.tempo) / gain
         n = int(round(x.shape[0] * out.tempo))
         y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
-        return np.clip(y, -1.0, 1.0).astype(np.float32), out.tempo
+        return y.astype(np.float32), out.tempo, out.gain_db
 
     def _convert_long(self, x: np.ndarray, src: str, tgt: str, a: float, size: int,
-                      overlap: int) -> np.ndarray:
+                      overlap: int) -> tuple[np.ndarray, float]:
         bounds = split_windows(x.shape[0], size, overlap)
-        pieces, out_bounds, tempo = [], [], 1.0
+        pieces, out_bounds, tempo, gain_db = [], [], 1.0, 0.0
         for s, e in bounds:
-            y, tempo = self._convert_window(x[s:e], src, tgt, a)
+            y, tempo, gain_db = self._convert_window(x[s:e], src, tgt, a)
             pieces.append(y)
             out_bounds.append((int(round(s * tempo)), int(round(s * tempo)) + y.shape[0]))
         n_out = max(e for _, e in out_bounds)
-        return overlap_add(pieces, out_bounds, n_out).astype(np.float32)
+        return overlap_add(pieces, out_bounds, n_out).astype(np.float32), gain_db
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,
-                     force: bool = False) -> tuple[Path, str]:
+                     force: bool = False, keep_level: bool = False) -> tuple[Path, str]:
         """Convert one file; returns ``(written path, source emotion used)``.
 
         Raises:
@@ -202,7 +220,8 @@ class EmotionConverter:
         wav = load_audio(inp, sr=self.sample_rate)
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if hasattr(self.backend, "world") else (source or "", target))
-        y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity)
+        y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
+                         keep_level=keep_level)
         from emovc import __version__
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
                f"({self.name}, intensity {intensity})")

@@ -22,8 +22,13 @@ import numpy as np
 
 from emovc.errors import EmovcError
 from emovc.models.conversion.features import FrameFeatures
-from emovc.models.conversion.normalizer import EmotionNormalizer, UtteranceStats, fit_normalizer
-from emovc.training.feature_cache import CachedUtterance, load_cached, read_index
+from emovc.models.conversion.normalizer import (
+    EmotionNormalizer,
+    UtteranceStats,
+    fit_level_offsets,
+    fit_normalizer,
+)
+from emovc.training.feature_cache import CachedUtterance, load_cached, read_index, speech_levels
 
 
 @dataclass
@@ -77,6 +82,9 @@ class ConversionData:
                       speech_seconds(raw[r.key].vuv, frame_period)) for r in train_rows]
             frames = [raw[r.key].mcep[raw[r.key].vuv] for r in train_rows]
             normalizer = fit_normalizer(items, self.emotions, frames)
+            levels = speech_levels(cache_folder, train_rows)
+            normalizer.off_level = fit_level_offsets(
+                [(r.speaker, r.emotion, levels[r.key]) for r in train_rows], self.emotions)
         self.normalizer = normalizer
         self.layout = layout
         self.train = [self._make(r, raw[r.key], stats[r.key]) for r in train_rows]

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import load_audio
+from emovc.audio.processing import active_rms_dbfs
 from emovc.data.catalogs import scan_corpus
 from emovc.data.manifest import Utterance
 from emovc.errors import EmovcError
 from emovc.features.world import WorldConfig
+from emovc.fileio import atomic_output
 from emovc.models.conversion.features import FrameFeatures, analyze_for_conversion
 
 INDEX_COLUMNS = ("key", "path", "speaker", "emotion", "intensity", "sentence", "repetition",
@@ -115,6 +117,27 @@ def read_index(folder: str | os.PathLike) -> list[CachedUtterance]:
     """Rows of ``folder/index.csv``."""
     with open(Path(folder) / "index.csv", newline="") as f:
         return [CachedUtterance(**{**r, "n_frames": int(r["n_frames"])}) for r in csv.DictReader(f)]
+
+
+def speech_levels(folder: str | os.PathLike, rows: list[CachedUtterance],
+                  sample_rate: int = 16000) -> dict[str, float]:
+    """Active speech level (dBFS, :func:`~emovc.audio.processing.active_rms_dbfs`) of the
+    source audio of ``rows``, by key; memoised in ``folder/levels.csv`` (the conversion
+    features themselves are loudness-normalised, so the level is kept on the side)."""
+    memo_path = Path(folder) / "levels.csv"
+    memo: dict[str, float] = {}
+    if memo_path.exists():
+        with open(memo_path, newline="") as f:
+            memo = {r["key"]: float(r["level_db"]) for r in csv.DictReader(f)}
+    missing = [r for r in rows if r.key not in memo]
+    for r in missing:
+        memo[r.key] = active_rms_dbfs(load_audio(r.path, sr=sample_rate), sample_rate)
+    if missing:
+        with atomic_output(memo_path) as tmp, open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(("key", "level_db"))
+            w.writerows(sorted(memo.items()))
+    return {r.key: memo[r.key] for r in rows}
 
 
 def load_cached(folder: str | os.PathLike, key: str) -> FrameFeatures:

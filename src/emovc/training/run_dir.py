@@ -12,7 +12,6 @@ Layout of ``RUN_DIR``::
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import yaml
 
 from emovc.errors import ConfigError
+from emovc.fileio import write_atomic
 
 
 def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool) -> Path:
@@ -53,7 +53,4 @@ def last_checkpoint(run_dir: str | os.PathLike) -> Path | None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file + rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, text)

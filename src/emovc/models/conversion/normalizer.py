@@ -10,15 +10,17 @@ like the training speakers:
 - log-F0: ``(lf0 - (l_u - off_lf0[e])) / (s_u / exp(off_lstd[e]))`` with the utterance's mean
   ``l_u`` and standard deviation ``s_u`` of voiced log-F0.
 
-The per-emotion offsets are also what the "log-F0 mean/variance shift" baseline applies, and
+The per-emotion offsets are also what the "log-F0 mean/variance shift" baseline applies,
 ``log_tempo[e]`` (average log duration ratio of emotion ``e`` to the speaker's average over
-parallel takes) drives the optional global tempo change.
+parallel takes) drives the optional global tempo change, and ``off_level[e]`` (average active
+speech level of emotion ``e`` relative to the speaker's average, in dB — vocal effort: on
+RAVDESS angry speech is ~19 dB louder than calm speech of the same actor) the output level.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,12 +55,21 @@ class EmotionNormalizer:
     off_lf0: np.ndarray
     off_lstd: np.ndarray
     log_tempo: np.ndarray
+    off_level: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def index(self, emotion: str) -> int:
         """Row of ``emotion``; unknown names raise a one-line error listing valid ones."""
         if emotion not in self.emotions:
             raise choice_error("emotion", emotion, self.emotions)
         return self.emotions.index(emotion)
+
+    def level_change_db(self, source: str, target: str) -> float:
+        """Average level change (dB) from ``source`` to ``target`` speech of one speaker
+        (0 for models trained before level offsets were measured)."""
+        s, t = self.index(source), self.index(target)
+        if self.off_level.size != len(self.emotions):
+            return 0.0
+        return float(self.off_level[t] - self.off_level[s])
 
     def speaker_stats(self, u: UtteranceStats, emotion: str) -> UtteranceStats:
         """Estimated emotion-free speaker statistics from an utterance spoken in ``emotion``."""
@@ -84,14 +95,16 @@ class EmotionNormalizer:
         """Plain-data copy (lists of floats)."""
         return {"emotions": list(self.emotions), "mcep_std": self.mcep_std.tolist(),
                 "off_mcep": self.off_mcep.tolist(), "off_lf0": self.off_lf0.tolist(),
-                "off_lstd": self.off_lstd.tolist(), "log_tempo": self.log_tempo.tolist()}
+                "off_lstd": self.off_lstd.tolist(), "log_tempo": self.log_tempo.tolist(),
+                "off_level": self.off_level.tolist()}
 
     @classmethod
     def from_dict(cls, d: dict) -> EmotionNormalizer:
         """Inverse of :meth:`to_dict`."""
         try:
             return cls(list(d["emotions"]), *(np.asarray(d[k], np.float64) for k in
-                       ("mcep_std", "off_mcep", "off_lf0", "off_lstd", "log_tempo")))
+                       ("mcep_std", "off_mcep", "off_lf0", "off_lstd", "log_tempo")),
+                       off_level=np.asarray(d.get("off_level", []), np.float64))
         except KeyError as e:
             raise ConfigError(f"normaliser data lacks {e}") from None
 
@@ -137,3 +150,21 @@ def fit_normalizer(items: list[tuple[str, str, UtteranceStats, float]], emotions
              for (_, emo, st, _), frames in zip(items, mcep_frames, strict=True)]
     norm.mcep_std = np.maximum(np.concatenate(resid).std(0), 1e-3)
     return norm
+
+
+def fit_level_offsets(items: list[tuple[str, str, float]], emotions: list[str]) -> np.ndarray:
+    """Per-emotion level offsets (dB) from ``(speaker, emotion, active_level_dbfs)`` rows.
+
+    Each speaker's levels are centred on that speaker's mean (recording gain differs between
+    speakers and corpora); the offsets are the average centred level of each emotion
+    (0 for emotions absent from the data).
+    """
+    by_spk: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for spk, emo, level in items:
+        by_spk[spk].append((emo, float(level)))
+    acc: list[list[float]] = [[] for _ in emotions]
+    for rows in by_spk.values():
+        mean = float(np.mean([lv for _, lv in rows]))
+        for emo, lv in rows:
+            acc[emotions.index(emo)].append(lv - mean)
+    return np.array([np.mean(v) if v else 0.0 for v in acc], np.float64)

@@ -1,0 +1,51 @@
+"""Atomic file output shared by every writer (audio, checkpoints, manifests, reports).
+
+A file is written to a temporary name in the target folder and renamed over the target only
+when complete, so readers never see half-written outputs and a crash leaves no partial file.
+``tempfile.mkstemp`` creates files with mode 0600; the finished file gets the usual mode
+(0666 minus the process umask) so outputs stay readable like any other file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it replaces ``path``.
+
+    Args:
+        path: final file path (its folder is created).
+        suffix: suffix of the temporary name (some writers pick the format from it).
+
+    On an exception inside the block the temporary file is removed and ``path`` is untouched.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, _default_mode())
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes, encoding: str = "utf-8") -> Path:
+    """Write ``data`` (text or bytes) to ``path`` atomically; returns ``Path(path)``."""
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data.encode(encoding) if isinstance(data, str) else data)
+    return Path(path)
