@@ -7,7 +7,8 @@ import numpy as np
 from emovc.errors import AudioError
 
 MIN_DURATION_S = 0.5  # shorter clips carry too few frames for WORLD/CWT analysis
-SILENCE_DBFS = -60.0  # whole-clip RMS below this is treated as silence
+SILENCE_DBFS = -60.0  # speech level below this is treated as silence (recordings, UI input)
+QUIET_CORPUS_DBFS = -80.0  # floor for corpus takes recorded very quietly (RAVDESS: -61 dBFS)
 
 
 def rms_dbfs(wav: np.ndarray) -> float:
@@ -91,8 +92,12 @@ def _vad_bounds(wav: np.ndarray, sr: int, frame_ms: int = 30,
 
 
 def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION_S,
-                 name: str = "audio") -> np.ndarray:
+                 name: str = "audio", silence_dbfs: float = SILENCE_DBFS) -> np.ndarray:
     """Validate that ``wav`` is usable speech input; returns it unchanged.
+
+    ``silence_dbfs``: active speech level (dBFS) below which the input counts as silent;
+    stages that loudness-normalise anyway pass :data:`QUIET_CORPUS_DBFS` so that very quiet
+    but real takes are accepted.
 
     Raises:
         AudioError: shorter than ``min_duration`` seconds, non-finite, or silent.
@@ -102,6 +107,6 @@ def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION
         raise AudioError(f"{name} is too short: {dur:.2f} s (need at least {min_duration:g} s)")
     if not np.all(np.isfinite(wav)):
         raise AudioError(f"{name} contains NaN or Inf samples")
-    if active_rms_dbfs(wav, sr) < SILENCE_DBFS:
-        raise AudioError(f"{name} is silent (speech level below {SILENCE_DBFS:g} dBFS)")
+    if active_rms_dbfs(wav, sr) < silence_dbfs:
+        raise AudioError(f"{name} is silent (speech level below {silence_dbfs:g} dBFS)")
     return wav

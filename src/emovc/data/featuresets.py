@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emovc.config import PlainConfig
 from emovc.data.cache import cache_key
-from emovc.data.preprocess import PlainConfig, PreprocessConfig
+from emovc.data.preprocess import PreprocessConfig
 from emovc.errors import EmovcError, choice_error
 from emovc.features.f0 import continuous_log_f0
 from emovc.features.spectral import mel_spectrogram

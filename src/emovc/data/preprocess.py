@@ -9,32 +9,17 @@ so a model sees the same kind of input in both.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from emovc.audio import check_speech, load_audio, normalize_loudness, trim_silence
-from emovc.errors import ConfigError
+from emovc.config import PlainConfig
 
 try:
     from numpy.lib.array_utils import byte_bounds
 except ImportError:  # numpy < 2
     from numpy import byte_bounds
-
-
-class PlainConfig:
-    """``to_dict``/``from_dict`` for the small frozen config dataclasses of the data layer."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)  # type: ignore[call-overload]
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown {cls.__name__} keys {unknown}; valid: {sorted(known)}")
-        return cls(**d)
 
 
 @dataclass(frozen=True)

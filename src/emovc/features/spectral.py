@@ -12,17 +12,18 @@ Perraudin, Balazs & Søndergaard (2013): ``t_n = c_n + alpha * (c_n - c_{n-1})``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
+from emovc.config import PlainConfig
 from emovc.errors import AudioError, ConfigError
 
 
 @dataclass(frozen=True)
-class STFTConfig:
+class STFTConfig(PlainConfig):
     """Short-time Fourier transform settings.
 
     Attributes:
@@ -54,19 +55,6 @@ class STFTConfig:
     def n_bins(self) -> int:
         """Frequency bins, ``n_fft // 2 + 1``."""
         return self.n_fft // 2 + 1
-
-    def to_dict(self) -> dict:
-        """Plain-data copy."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> STFTConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
-        known = {f.name for f in fields(cls)}
-        if set(d) - known:
-            raise ConfigError(f"unknown STFTConfig keys {sorted(set(d) - known)}; "
-                              f"valid keys: {sorted(known)}")
-        return cls(**d)
 
 
 def _as_batch(wav: np.ndarray | torch.Tensor, min_len: int) -> tuple[torch.Tensor, bool]:

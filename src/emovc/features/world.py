@@ -18,12 +18,13 @@ SPTK and of similar fidelity, see ``docs/features.md``) or with SPTK's all-pass 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pysptk
 import pyworld
 
+from emovc.config import PlainConfig
 from emovc.errors import AudioError, ConfigError, choice_error
 
 F0_METHODS = ("dio", "harvest")
@@ -32,7 +33,7 @@ MIN_FRAMES = 5  # fewer analysis frames than this is not speech we can analyse
 
 
 @dataclass(frozen=True)
-class WorldConfig:
+class WorldConfig(PlainConfig):
     """Settings of WORLD analysis/synthesis (stored with every model that uses WORLD features).
 
     Attributes:
@@ -97,19 +98,6 @@ class WorldConfig:
     def n_frames(self, n_samples: int) -> int:
         """Frames WORLD produces for ``n_samples`` of audio."""
         return int(1000.0 * n_samples / self.sample_rate / self.frame_period) + 1
-
-    def to_dict(self) -> dict:
-        """Plain-data copy (for checkpoints/JSON)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> WorldConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown WorldConfig keys {unknown}; valid keys: {sorted(known)}")
-        return cls(**d)
 
 
 @dataclass

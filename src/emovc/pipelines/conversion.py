@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import check_speech, load_audio, overlap_add, save_audio, split_windows
+from emovc.audio.processing import QUIET_CORPUS_DBFS
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.models.checkpoint import load_checkpoint
@@ -46,14 +47,6 @@ def _backend(ckpt: dict):
         from emovc.pipelines.spectrogan import SpectroGANConverter
         return SpectroGANConverter.from_checkpoint(ckpt)
     raise ConfigError(f"not an emotion-converter checkpoint (kind {kind!r})")
-
-
-def _level_for_check(x: np.ndarray) -> np.ndarray:
-    """Peak-normalised copy for the silence check: quiet but real recordings (e.g. RAVDESS
-    takes peaking near -40 dBFS) are analysed after loudness normalisation anyway; only
-    near-digital silence (peak below -80 dBFS) is refused."""
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return x * (0.5 / peak) if peak > 1e-4 else x
 
 
 def limit_peak(y: np.ndarray, peak: float = 0.977) -> np.ndarray:
@@ -166,7 +159,8 @@ class EmotionConverter:
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
-        check_speech(_level_for_check(x), sr)
+        # quiet but real takes are analysed after loudness normalisation anyway
+        check_speech(x, sr, silence_dbfs=QUIET_CORPUS_DBFS)
         if not hasattr(self.backend, "world"):
             return self.backend.convert(x, sr, target, source=source, intensity=a)
         if sr != self.sample_rate:

@@ -21,11 +21,12 @@ the two emotions over the training speakers (the speaker itself is unseen).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from emovc.config import PlainConfig
 from emovc.errors import ConfigError, choice_error
 from emovc.features.f0 import cwt_decompose, cwt_reconstruct
 from emovc.features.world import WorldConfig
@@ -42,7 +43,7 @@ PRESETS = {
 
 
 @dataclass
-class CycleGANModelConfig:
+class CycleGANModelConfig(PlainConfig):
     """Sizes: ``n_mcep`` envelope dims, ``n_scales`` CWT scales (input adds a voicing flag)."""
 
     n_mcep: int = 36
@@ -57,18 +58,6 @@ class CycleGANModelConfig:
     def n_out(self) -> int:
         """Generated channels (mcep + CWT)."""
         return self.n_mcep + self.n_scales
-
-    @classmethod
-    def from_dict(cls, d: dict) -> CycleGANModelConfig:
-        """Build from plain data; unknown keys raise :class:`ConfigError`."""
-        bad = sorted(set(d) - {f.name for f in fields(cls)})
-        if bad:
-            raise ConfigError(f"unknown CycleGAN model keys {bad}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        """Plain-data copy."""
-        return asdict(self)
 
 
 def make_generator(cfg: CycleGANModelConfig) -> GatedGenerator:

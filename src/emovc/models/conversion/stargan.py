@@ -11,12 +11,12 @@ log-F0, 1 voicing flag; the generator predicts the first ``D + 1`` channels.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from emovc.errors import ConfigError
+from emovc.config import PlainConfig
 from emovc.models.conversion.networks import GatedGenerator
 
 PRESETS = {
@@ -26,7 +26,7 @@ PRESETS = {
 
 
 @dataclass
-class StarGANModelConfig:
+class StarGANModelConfig(PlainConfig):
     """Network sizes. ``n_feat`` = input channels (``D + 2``), ``n_emotions`` = label count."""
 
     n_feat: int = 38
@@ -42,19 +42,6 @@ class StarGANModelConfig:
     def n_out(self) -> int:
         """Predicted channels (mcep + log-F0)."""
         return self.n_feat - 1
-
-    @classmethod
-    def from_dict(cls, d: dict) -> StarGANModelConfig:
-        """Build from plain data; unknown keys raise :class:`ConfigError`."""
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(d) - known)
-        if bad:
-            raise ConfigError(f"unknown StarGAN model keys {bad}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        """Plain-data copy."""
-        return asdict(self)
 
 
 class StarGANGenerator(nn.Module):

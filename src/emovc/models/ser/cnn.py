@@ -8,14 +8,16 @@ class logits. About 0.1 M parameters: trains in minutes on a CPU.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from emovc.config import PlainConfig
+
 
 @dataclass(frozen=True)
-class CnnConfig:
+class CnnConfig(PlainConfig):
     """Architecture of :class:`EmotionCNN`.
 
     Attributes:
@@ -26,25 +28,13 @@ class CnnConfig:
         n_classes: number of emotions.
     """
 
+    ignore_unknown = True  # older checkpoints carry retired keys
+
     n_mels: int = 64
     channels: tuple[int, ...] = (8, 16, 32, 32)
     attention_dim: int = 64
     dropout: float = 0.3
     n_classes: int = 8
-
-    def to_dict(self) -> dict:
-        """Plain-data form for checkpoints."""
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> CnnConfig:
-        """Inverse of :meth:`to_dict`."""
-        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        if "channels" in d:
-            d["channels"] = tuple(d["channels"])
-        return cls(**d)
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:

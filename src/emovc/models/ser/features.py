@@ -10,20 +10,21 @@ active speech level, then trimming of leading/trailing silence):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from emovc.audio import check_speech, normalize_loudness, trim_silence
+from emovc.audio.processing import QUIET_CORPUS_DBFS
+from emovc.config import PlainConfig
 from emovc.errors import choice_error
 
 FUNCTIONAL_SETS = ("egemaps", "compare")
-QUIET_GAIN = 10.0  # +20 dB
 
 
 @dataclass(frozen=True)
-class SerFeatureConfig:
+class SerFeatureConfig(PlainConfig):
     """Preprocessing and feature settings stored in every SER checkpoint.
 
     Attributes:
@@ -38,6 +39,8 @@ class SerFeatureConfig:
         fmax: highest mel band edge, Hz.
     """
 
+    ignore_unknown = True  # older checkpoints carry retired keys
+
     sample_rate: int = 16000
     target_dbfs: float = -23.0
     trim_top_db: float = 35.0
@@ -47,16 +50,6 @@ class SerFeatureConfig:
     hop_length: int = 160
     fmin: float = 50.0
     fmax: float = 8000.0
-
-    def to_dict(self) -> dict:
-        """Plain-data form for checkpoints."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SerFeatureConfig:
-        """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def preprocess(wav: np.ndarray, cfg: SerFeatureConfig, name: str = "audio") -> np.ndarray:
@@ -74,10 +67,10 @@ def preprocess(wav: np.ndarray, cfg: SerFeatureConfig, name: str = "audio") -> n
         AudioError: too short, non-finite or silent input.
     """
     sr = cfg.sample_rate
-    # check_speech rejects speech levels below -60 dBFS, but real corpora hold quieter
-    # takes (RAVDESS actor 09/20 sad/calm reach -61 dBFS): judge a +20 dB copy instead,
-    # i.e. treat only input below -80 dBFS active level as silence.
-    check_speech(np.asarray(wav, dtype=np.float32) * QUIET_GAIN, sr, name=name)
+    # real corpora hold very quiet takes (RAVDESS actor 09/20 sad/calm reach -61 dBFS);
+    # the input is loudness-normalised next, so only near-digital silence is refused
+    check_speech(np.asarray(wav, dtype=np.float32), sr, name=name,
+                 silence_dbfs=QUIET_CORPUS_DBFS)
     x = normalize_loudness(wav, sr, cfg.target_dbfs)
     if cfg.trim_top_db > 0:
         trimmed = trim_silence(x, sr, top_db=cfg.trim_top_db)

@@ -22,17 +22,18 @@ Optional improvements over the published system (both off in the "faithful" pres
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emovc.config import PlainConfig
 from emovc.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class GeneratorConfig:
+class GeneratorConfig(PlainConfig):
     """Generator hyper-parameters.
 
     Attributes:
@@ -55,20 +56,9 @@ class GeneratorConfig:
             raise ConfigError(f"generator needs 3 positive channel widths and n_res_blocks >= 0, "
                               f"got channels={self.channels}, n_res_blocks={self.n_res_blocks}")
 
-    def to_dict(self) -> dict:
-        """Plain-data copy (lists instead of tuples)."""
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> GeneratorConfig:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**_known(cls, d))
-
 
 @dataclass(frozen=True)
-class DiscriminatorConfig:
+class DiscriminatorConfig(PlainConfig):
     """PatchGAN hyper-parameters.
 
     Attributes:
@@ -88,23 +78,6 @@ class DiscriminatorConfig:
     def __post_init__(self) -> None:
         if self.norm not in ("instance", "none"):
             raise ConfigError(f"discriminator norm must be 'instance' or 'none', got {self.norm!r}")
-
-    def to_dict(self) -> dict:
-        """Plain-data copy."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> DiscriminatorConfig:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**_known(cls, d))
-
-
-def _known(cls: type, d: dict) -> dict:
-    known = {f.name for f in fields(cls)}
-    if set(d) - known:
-        raise ConfigError(f"unknown {cls.__name__} keys {sorted(set(d) - known)}; "
-                          f"valid: {sorted(known)}")
-    return dict(d)
 
 
 def _norm(ch: int) -> nn.Module:

@@ -14,18 +14,19 @@ the published 260×260 images did.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import librosa
 import numpy as np
 
+from emovc.config import PlainConfig
 from emovc.errors import ConfigError
 from emovc.features.spectral import STFTConfig
 from emovc.features.stats import FeatureStats
 
 
 @dataclass(frozen=True)
-class SpecConfig:
+class SpecConfig(PlainConfig):
     """STFT and image settings.
 
     Attributes:
@@ -58,18 +59,6 @@ class SpecConfig:
     def n_bins(self) -> int:
         """STFT frequency bins."""
         return self.n_fft // 2 + 1
-
-    def to_dict(self) -> dict:
-        """Plain-data copy."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SpecConfig:
-        """Inverse of :meth:`to_dict`."""
-        known = {f.name for f in fields(cls)}
-        if set(d) - known:
-            raise ConfigError(f"unknown SpecConfig keys {sorted(set(d) - known)}")
-        return cls(**d)
 
 
 def analyze(wav: np.ndarray, cfg: SpecConfig) -> tuple[np.ndarray, np.ndarray]:
