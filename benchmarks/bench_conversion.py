@@ -6,6 +6,9 @@ intensity and repetition (RAVDESS is parallel). Printed per system and per targe
 
 - emotion rate: how often emovc's recogniser (trained on other speakers) labels the output as
   the target, next to the rate of the real target takes;
+- ``rate E``: the same rate by an independent mirror of the project's judge E (eGeMAPS
+  functionals + RBF-SVM on the raw, un-normalised waveform, trained on actors 01-16 with WORLD
+  copies; ``benchmarks/judge_egemaps.py``); skipped with ``--no-judge-e``;
 - spk-sim: resemblyzer cosine between output and source;
 - MCD (dB) and log-F0 RMSE (cents) to the real target take (``emovc.evaluation`` definitions);
 - speed: conversion real-time factor (audio seconds per second of processing, 2 threads):
@@ -15,7 +18,8 @@ intensity and repetition (RAVDESS is parallel). Printed per system and per targe
 Systems: unconverted source, log-F0 mean/variance shift with per-emotion statistics of the
 training speakers, the many-to-many model and (calm -> angry only) the pairwise CycleGAN.
 
-Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]``
+Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
+[--no-judge-e]``
 """
 
 from __future__ import annotations
@@ -87,6 +91,26 @@ def judge():
         return None
 
 
+def judge_e():
+    """The eGeMAPS mirror of the project's judge E (cached build), or ``None`` on failure."""
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from judge_egemaps import EGeMAPSJudge
+        return EGeMAPSJudge.load_or_build()
+    except Exception as exc:
+        print(f"[judge E rates skipped: {type(exc).__name__}: {exc}]", file=sys.stderr)
+        return None
+
+
+def label_e(jud, wav: np.ndarray) -> str:
+    if jud is None:
+        return ""
+    try:
+        return jud.predict(wav, 16000)
+    except Exception:  # e.g. openSMILE on a degenerate output
+        return "?"
+
+
 def label(rec, wav: np.ndarray) -> str:
     if rec is None:
         return ""
@@ -97,21 +121,23 @@ def label(rec, wav: np.ndarray) -> str:
     return max(probs, key=lambda k: probs[k])
 
 
-def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder) -> dict:
-    """Run every system on every pair; returns ``{system: [row, ...]}``."""
+def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, jud=None) -> dict:
+    """Run every system on every pair; returns ``{system: [row, ...]}``. ``jud``: optional
+    second judge (judge E) giving ``label_e``."""
     cache: dict = {}
 
     def feats(path: Path, wav: np.ndarray):
         if path not in cache:
-            cache[path] = (analyze_utterance(wav), enc.embed(wav), label(rec, wav))
+            cache[path] = (analyze_utterance(wav), enc.embed(wav), label(rec, wav),
+                           label_e(jud, wav))
         return cache[path]
 
     rows = defaultdict(list)
     for i, (src, ref, emo) in enumerate(pairs):
         x, r = load_audio(src), load_audio(ref)
-        fs, emb_s, _ = feats(src, x)
-        fr, _, lab_r = feats(ref, r)
-        rows["real target"].append({"emotion": emo, "label": lab_r})
+        fs, emb_s, _, _ = feats(src, x)
+        fr, _, lab_r, lab_re = feats(ref, r)
+        rows["real target"].append({"emotion": emo, "label": lab_r, "label_e": lab_re})
         for name, (fn, only) in systems.items():
             if only and emo not in only:
                 continue
@@ -121,7 +147,8 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder) -> dict:
             fy = analyze_utterance(y)
             path = dtw_path(fy.mcep, fr.mcep, 1)
             rows[name].append({
-                "emotion": emo, "label": label(rec, y), "secs": dt, "cpu": dc,
+                "emotion": emo, "label": label(rec, y), "label_e": label_e(jud, y),
+                "secs": dt, "cpu": dc,
                 "dur": len(x) / 16000,
                 "mcd": mel_cepstral_distortion(fy.mcep, fr.mcep, path),
                 "f0": f0_rmse_cents(fy.f0, fr.f0, path),
@@ -138,6 +165,8 @@ def summarize(rows: list[dict]) -> dict:
     out = {"n": len(rows), "mcd": mean("mcd"), "f0": mean("f0"), "spk": mean("spk")}
     if rows and rows[0]["label"]:
         out["rate"] = float(np.mean([r["label"] == r["emotion"] for r in rows]))
+    if rows and rows[0].get("label_e"):
+        out["rate_e"] = float(np.mean([r["label_e"] == r["emotion"] for r in rows]))
     if rows and "secs" in rows[0]:
         dur = sum(r["dur"] for r in rows)
         out["rtf"] = dur / max(sum(r["secs"] for r in rows), 1e-9)
@@ -156,12 +185,13 @@ def report(rows: dict) -> dict:
     cols = ["all", *TARGETS]
     print(f"\n{'system':<22}{'metric':<10}" + "".join(f"{c:>10}" for c in cols))
     for name, t in table.items():
-        for key, fmt in (("rate", "{:.0%}"), ("mcd", "{:.2f}"), ("f0", "{:.0f}"),
-                         ("spk", "{:.3f}")):
+        for key, fmt in (("rate", "{:.0%}"), ("rate_e", "{:.0%}"), ("mcd", "{:.2f}"),
+                         ("f0", "{:.0f}"), ("spk", "{:.3f}")):
             if key not in t["all"] or not np.isfinite(t["all"][key]):
                 continue
             vals = [fmt.format(t[c][key]) if c in t and key in t[c] else "-" for c in cols]
-            print(f"{name:<22}{key:<10}" + "".join(f"{v:>10}" for v in vals))
+            metric = "rate E" if key == "rate_e" else key
+            print(f"{name:<22}{metric:<10}" + "".join(f"{v:>10}" for v in vals))
     return table
 
 
@@ -187,10 +217,10 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
 
 
 def _worker(args: tuple) -> dict:
-    model, cyclegan, only, intensity, pairs = args
+    model, cyclegan, only, intensity, pairs, use_e = args
     torch.set_num_threads(1)
     systems = build_systems(model, cyclegan, only, intensity)
-    return dict(score(systems, pairs, judge(), SpeakerEncoder()))
+    return dict(score(systems, pairs, judge(), SpeakerEncoder(), judge_e() if use_e else None))
 
 
 def speed(model: str, pairs: list, n: int = 12) -> dict:
@@ -221,6 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="at most this many pairs per speaker")
     ap.add_argument("--intensity", type=float, default=1.0, help="intensity of the m2m model")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
+    ap.add_argument("--no-judge-e", action="store_true",
+                    help="skip the eGeMAPS judge E rate (benchmarks/judge_egemaps.py)")
     args = ap.parse_args(argv)
     if not DATA.is_dir():
         sys.exit(f"RAVDESS not found at {DATA}")
@@ -232,7 +264,8 @@ def main(argv: list[str] | None = None) -> None:
         per = [ps[:: max(1, len(ps) // args.limit)][: args.limit] for ps in per]
         pairs = [p for ps in per for p in ps]
     only = tuple(args.systems.split(","))
-    chunks = [(args.model, args.cyclegan, only, args.intensity, ps) for ps in per]
+    use_e = not args.no_judge_e and judge_e() is not None  # builds the cache once, up front
+    chunks = [(args.model, args.cyclegan, only, args.intensity, ps, use_e) for ps in per]
     rows: dict = defaultdict(list)
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor

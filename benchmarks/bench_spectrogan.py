@@ -11,7 +11,9 @@ actor, sentence, intensity and repetition. Systems per model:
 * ``reference``  — the real target take (emotion rate only).
 
 Metrics: emotion-recogniser target rate (emovc's default recogniser, skipped with a note when
-not installed), resemblyzer cosine similarity to the source, MCD (dB, 24 coded-envelope dims,
+not installed), the same rate by an independent mirror of the project's judge E (eGeMAPS +
+RBF-SVM on the raw waveform, ``benchmarks/judge_egemaps.py``; ``--no-judge-e`` skips it),
+resemblyzer cosine similarity to the source, MCD (dB, 24 coded-envelope dims,
 FastDTW) and log-F0 RMSE (cents) to the real target take, all from ``emovc.evaluation``;
 conversion speed as a real-time factor (audio seconds per processing second, > 1 = faster than
 real time, wall clock and process CPU). A second table compares phase reconstruction: plain
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -67,8 +70,19 @@ def pair_metrics(wav: np.ndarray, ref_feat, cfg: MetricConfig) -> tuple[float, f
         feat.f0, ref_feat.f0, path)
 
 
+def load_judge_e():
+    """The eGeMAPS mirror of judge E (cached build), or ``None`` with a note."""
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from judge_egemaps import EGeMAPSJudge
+        return EGeMAPSJudge.load_or_build()
+    except Exception as exc:
+        print(f"note: judge E skipped ({type(exc).__name__}: {exc})")
+        return None
+
+
 def evaluate_model(name: str, actors: list[int], limit: int, judge, spk: SpeakerEncoder,
-                   intensity: float = 1.0) -> dict:
+                   intensity: float = 1.0, judge_e=None) -> dict:
     """All systems' metrics for one model; returns ``{system: {metric: value}}`` + speed."""
     conv = SpectroGANConverter.from_pretrained(name)
     target = conv.emotions[1]
@@ -92,6 +106,8 @@ def evaluate_model(name: str, actors: list[int], limit: int, judge, spk: Speaker
             r = rows[sysname]
             if judge is not None:
                 r.setdefault("emotion_hit", []).append(top_label(judge.predict(wav, SR)) == target)
+            if judge_e is not None:
+                r.setdefault("emotion_hit_e", []).append(judge_e.predict(wav, SR) == target)
             if sysname != "reference":
                 r.setdefault("spk_sim", []).append(float(np.dot(spk.embed(wav, SR), src_emb)))
                 mcd, cents = pair_metrics(wav, ref_feat, cfg)
@@ -157,7 +173,7 @@ ABLATIONS = {  # name: (n_res_blocks, n_fft, freq_size, crop_rows) — same Hz s
 
 
 def ablation(run_root: Path, steps: int, actors: list[int], limit: int, judge,
-             spk: SpeakerEncoder) -> dict:
+             spk: SpeakerEncoder, judge_e=None) -> dict:
     """Short compact-width calm→angry runs per architecture: train time and quality."""
     from emovc.training.spectrogan import build_config, train
 
@@ -172,7 +188,7 @@ def ablation(run_root: Path, steps: int, actors: list[int], limit: int, judge,
         t0, c0 = time.perf_counter(), time.process_time()
         model = train(cfg)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        metrics = evaluate_model(str(model), actors, limit, judge, spk)
+        metrics = evaluate_model(str(model), actors, limit, judge, spk, judge_e=judge_e)
         res[label] = {"steps": steps, "train_wall_s": wall, "train_cpu_s": cpu,
                       **{f"{k}": v for k, v in metrics["converted"].items()},
                       "rtf_wall": metrics["speed"]["rtf_wall"]}
@@ -240,6 +256,8 @@ def main() -> None:
     ap.add_argument("--ablation", metavar="RUN_ROOT",
                     help="train short runs of each architecture under RUN_ROOT and score them")
     ap.add_argument("--ablation-steps", type=int, default=100)
+    ap.add_argument("--no-judge-e", action="store_true",
+                    help="skip the eGeMAPS judge E rate (benchmarks/judge_egemaps.py)")
     ap.add_argument("--ablation-speed", action="store_true",
                     help="only time one training iteration of each architecture")
     args = ap.parse_args()
@@ -256,9 +274,11 @@ def main() -> None:
     judge, why = load_default_judge()
     if judge is None:
         print(f"note: {why}")
+    judge_e = None if args.no_judge_e or args.phase_only else load_judge_e()
     spk = SpeakerEncoder()
     if args.ablation:
-        res = ablation(Path(args.ablation), args.ablation_steps, actors, args.limit, judge, spk)
+        res = ablation(Path(args.ablation), args.ablation_steps, actors, args.limit, judge, spk,
+                       judge_e)
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=2))
         return
@@ -270,20 +290,22 @@ def main() -> None:
         print(f"  {label:34s} SC {r['sc_unchanged']:.3f} / {r['sc_changed']:.3f}"
               f"   RTF {r['rtf_cpu']:6.1f}x")
     for name in [] if args.phase_only else args.models:
-        res = evaluate_model(name, actors, args.limit, judge, spk, args.intensity)
+        res = evaluate_model(name, actors, args.limit, judge, spk, args.intensity, judge_e)
         results[name] = res
         sp = res["speed"]
         print(f"\n{name} (intensity {args.intensity}): {sp['n']} conversions, actors "
               f"{args.actors}; speed RTF "
               f"{sp['rtf_wall']:.1f}x wall, {sp['rtf_cpu']:.1f}x CPU")
-        print(f"  {'system':12s} {'emotion':>8s} {'spk-sim':>8s} {'MCD dB':>8s} {'F0 cents':>9s}")
+        print(f"  {'system':12s} {'emotion':>8s} {'judge E':>8s} {'spk-sim':>8s} {'MCD dB':>8s} "
+              f"{'F0 cents':>9s}")
         for s in ("converted", "source", "gl_resynth", "reference"):
             m = res[s]
             emo = f"{100 * m['emotion_hit']:.0f} %" if "emotion_hit" in m else "n/a"
+            emo_e = f"{100 * m['emotion_hit_e']:.0f} %" if "emotion_hit_e" in m else "n/a"
             sim = f"{m['spk_sim']:.3f}" if "spk_sim" in m else "-"
             mcd = f"{m['mcd_db']:.2f}" if "mcd_db" in m else "-"
             f0 = f"{m['f0_rmse_cents']:.0f}" if "f0_rmse_cents" in m else "-"
-            print(f"  {s:12s} {emo:>8s} {sim:>8s} {mcd:>8s} {f0:>9s}")
+            print(f"  {s:12s} {emo:>8s} {emo_e:>8s} {sim:>8s} {mcd:>8s} {f0:>9s}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

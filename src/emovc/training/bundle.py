@@ -21,7 +21,9 @@ LICENSE = ("Trained on RAVDESS (Livingstone & Russo 2018, PLoS ONE 13(5): e01963
 
 def _metrics_table(table: dict, systems: list[str]) -> str:
     cols = ["all", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
-    keys = (("rate", "emotion rate", "{:.0%}"), ("mcd", "MCD dB", "{:.2f}"),
+    keys = (("rate", "emotion rate", "{:.0%}"),
+            ("rate_e", "emotion rate, judge-E mirror (raw level)", "{:.0%}"),
+            ("mcd", "MCD dB", "{:.2f}"),
             ("f0", "log-F0 RMSE cents", "{:.0f}"), ("spk", "spk-sim", "{:.3f}"))
     lines = ["| system | metric | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
     for name in systems:
