@@ -25,7 +25,10 @@ Reproduces the augmentation claim on RAVDESS (see docs/augmentation.md)::
    Conditions: ``real``, ``real+world`` (WORLD resynthesis of the real clips: a control for
    "any vocoded copy helps"), ``real+conv``, ``real+world+conv``; in the imbalanced setting
    also ``real+oversample`` (real clips of small classes repeated up to the largest class)
-   and ``real+oversample+conv``.
+   and ``real+oversample+conv``. ``+fconv`` variants add only the *filtered* converted
+   clips: those that a recogniser fitted on the same real clips (same condition without
+   converted data) already labels as their target emotion (recogniser-based selection of
+   synthetic data).
 4. Reports mean ± std over seeds of unweighted accuracy (UA, mean per-class recall) and
    macro-F1, and paired per-seed differences with a paired t-test and a two-sided sign test.
    Results are written to
@@ -57,10 +60,14 @@ TEST_ACTORS = ("17", "18", "19", "20")
 GROUPS = (("01", "03", "02", "04"), ("05", "07", "06", "08"),
           ("09", "11", "10", "12"), ("13", "15", "14", "16"))  # (M, M, F, F) each
 TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
-CONDITIONS = ("real", "real+world", "real+conv", "real+world+conv")
-IMBALANCED_CONDITIONS = ("real", "real+oversample", *CONDITIONS[1:], "real+oversample+conv")
+CONDITIONS = ("real", "real+world", "real+conv", "real+world+conv", "real+fconv",
+              "real+world+fconv")
+IMBALANCED_CONDITIONS = ("real", "real+oversample", *CONDITIONS[1:], "real+oversample+conv",
+                         "real+oversample+fconv")
 COMPARISONS = (("real", "real+conv"), ("real+world", "real+world+conv"), ("real", "real+world"),
-               ("real+oversample", "real+conv"), ("real+oversample", "real+oversample+conv"))
+               ("real", "real+fconv"), ("real+world", "real+world+fconv"),
+               ("real+oversample", "real+conv"), ("real+oversample", "real+oversample+conv"),
+               ("real+oversample", "real+oversample+fconv"))
 METRICS = ("unweighted_accuracy", "macro_f1")
 
 
@@ -137,6 +144,9 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int,
         x += feats.get([u.path for u in real], "world")
         y += [labels.index(u.emotion) for u in real]
         groups += [f"{u.speaker}/world" for u in real]
+    if "fconv" in condition:  # keep the clips a real-data recogniser hears as their target
+        base, _ = fit(feats, real, [], condition.replace("+fconv", ""), seed, feature_set)
+        conv = filter_converted(base, feats, conv)
     if "conv" in condition:
         x += feats.get([r["path"] for r in conv], synthetic=True)
         y += [labels.index(r["emotion"]) for r in conv]
@@ -144,6 +154,16 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int,
     cfg = build_config(str(DATA), "", {"method": "linear", "seed": seed,
                                        "feature_set": feature_set})
     return fit_model(cfg, labels, x, np.array(y), np.array(groups), None, progress=False), len(y)
+
+
+def filter_converted(model, feats: Features, conv: list[dict]) -> list[dict]:
+    """Converted rows whose most probable label under ``model`` (utterance head) is the
+    emotion they were converted to."""
+    if not conv:
+        return conv
+    p = model.predict_proba(feats.get([r["path"] for r in conv], synthetic=True))
+    keep = np.asarray(p).argmax(1) == np.array([model.labels.index(r["emotion"]) for r in conv])
+    return [r for r, k in zip(conv, keep, strict=True) if k]
 
 
 def train_eval(feats: Features, real, conv: list[dict], condition: str, test, seed: int,

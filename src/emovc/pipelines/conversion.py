@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import check_speech, load_audio, overlap_add, save_audio, split_windows
-from emovc.audio.processing import QUIET_CORPUS_DBFS
+from emovc.audio.processing import QUIET_CORPUS_DBFS, active_rms_dbfs, normalize_loudness
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.models.checkpoint import load_checkpoint
@@ -49,13 +49,7 @@ def _backend(ckpt: dict):
     raise ConfigError(f"not an emotion-converter checkpoint (kind {kind!r})")
 
 
-def limit_peak(y: np.ndarray, peak: float = 0.977) -> np.ndarray:
-    """Scale ``y`` down (never up) so that ``max|y| <= peak`` (-0.2 dBFS): a louder target
-    emotion must not clip; float32 out."""
-    top = float(np.max(np.abs(y))) if y.size else 0.0
-    if top > peak:
-        y = y * (peak / top)
-    return np.asarray(y, dtype=np.float32)
+PEAK_LIMIT = 0.977  # -0.2 dBFS: a louder target emotion is scaled down, never clipped
 
 
 class EmotionConverter:
@@ -146,10 +140,10 @@ class EmotionConverter:
             target: target emotion name.
             source: source emotion; ``None`` = detect with the emotion recogniser.
             intensity: 0 = unchanged, 1 = full conversion, linear in between.
-            keep_level: keep the input's loudness; by default the output level changes by
-                the model's average level difference between the two emotions (e.g. calm ->
-                angry ≈ +19 dB on RAVDESS, scaled by ``intensity``), limited so that peaks
-                stay below -0.2 dBFS.
+            keep_level: give the output the input's active speech level; by default it gets
+                the input's level plus the model's average level difference between the two
+                emotions (e.g. calm -> angry ≈ +19 dB on RAVDESS, times ``intensity``). Either
+                way peaks are limited to -0.2 dBFS (scaled down, never clipped).
 
         Raises:
             AudioError: too short, silent or non-finite audio.
@@ -172,9 +166,10 @@ class EmotionConverter:
             y, _, gain_db = self._convert_window(x, src, tgt, a)
         else:
             y, gain_db = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
-        if not keep_level:
-            y = y * np.float32(10.0 ** (gain_db / 20.0))
-        return limit_peak(y)
+        # the features are loudness-normalised, so the utterance level is set explicitly:
+        # the input's active level plus the emotion's level change (0 with keep_level)
+        level = active_rms_dbfs(x, sr) + (0.0 if keep_level else gain_db)
+        return normalize_loudness(y, sr, level, peak_limit=PEAK_LIMIT)
 
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
                         ) -> tuple[np.ndarray, float, float]:
