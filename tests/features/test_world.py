@@ -166,3 +166,36 @@ def test_bad_audio(wav, feats):
         synthesize(feats.f0[:-1], feats.sp, feats.ap)
     with pytest.raises(ConfigError, match="shape"):
         synthesize(feats.f0, feats.sp[:, :100], feats.ap)
+
+
+def test_parallel_synthesis_splits_only_in_unvoiced_frames(feats):
+    from emovc.features.world import _unvoiced_split, synthesize_parallel
+
+    f0 = feats.f0.copy()
+    t = f0.shape[0]
+    f0[t // 2 - 10: t // 2 + 10] = 0.0  # a 100 ms pause in the middle
+    serial = synthesize(f0, feats.sp, feats.ap)
+    split = _unvoiced_split(f0, 5)
+    assert split is not None and f0[split - 5: split + 5].max() == 0.0
+    both = synthesize_parallel(f0, feats.sp, feats.ap)
+    assert both.shape == serial.shape and np.isfinite(both).all()
+    x0 = int((split - 3) * 80)
+    np.testing.assert_array_equal(both[:x0], serial[:x0])  # first piece is the serial start
+    voiced = np.full_like(f0, 150.0)  # no pause: one piece, identical to serial
+    np.testing.assert_array_equal(synthesize_parallel(voiced, feats.sp, feats.ap),
+                                  synthesize(voiced, feats.sp, feats.ap))
+
+
+def test_world_pool_works_in_forked_children(feats):
+    """Process pools fork after the thread pool exists; the child must get its own threads."""
+    import multiprocessing as mp
+
+    from emovc.features.world import synthesize_parallel, world_pool
+
+    world_pool()  # make sure the parent's pool exists before forking
+    f0 = feats.f0.copy()
+    f0[f0.shape[0] // 2 - 10: f0.shape[0] // 2 + 10] = 0.0
+    with mp.get_context("fork").Pool(1) as pool:
+        res = pool.apply_async(synthesize_parallel, (f0, feats.sp, feats.ap))
+        out = res.get(timeout=60)
+    np.testing.assert_array_equal(out, synthesize_parallel(f0, feats.sp, feats.ap))

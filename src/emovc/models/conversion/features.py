@@ -23,9 +23,10 @@ from emovc.features.f0 import continuous_log_f0
 from emovc.features.world import (
     WorldConfig,
     WorldFeatures,
-    analyze_f0,
     encode_aperiodicity,
     encode_envelope,
+    f0_parallel,
+    world_pool,
 )
 
 ANALYSIS_DBFS = -23.0
@@ -54,13 +55,18 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2) -> WorldF
     linearly interpolated back: aperiodicity varies slowly, and this keeps conversion above
     20x real time on 2 cores.
     """
-    f0, t = analyze_f0(x, cfg)
     x = np.ascontiguousarray(x, dtype=np.float64)
+    f0, t = f0_parallel(x, cfg)
     fs = cfg.sample_rate
-    sp = pyworld.cheaptrick(x, f0, t, fs, fft_size=cfg.fft_size)
     k = max(1, int(ap_stride))
-    ap_c = pyworld.d4c(x, np.ascontiguousarray(f0[::k]), np.ascontiguousarray(t[::k]), fs,
-                       fft_size=cfg.fft_size)
+    # CheapTrick (two frame halves) and D4C only need F0: pyworld releases the GIL, so they
+    # share the two threads of the WORLD pool
+    h = f0.shape[0] // 2
+    c = np.ascontiguousarray
+    jobs = [world_pool().submit(pyworld.cheaptrick, x, c(f0[a:b]), c(t[a:b]), fs,
+                                fft_size=cfg.fft_size) for a, b in ((0, h), (h, f0.shape[0]))]
+    ap_c = pyworld.d4c(x, c(f0[::k]), c(t[::k]), fs, fft_size=cfg.fft_size)
+    sp = np.concatenate([j.result() for j in jobs])
     if k > 1:
         pos = np.minimum(np.arange(f0.shape[0]) / k, ap_c.shape[0] - 1)
         lo = np.floor(pos).astype(np.int64)

@@ -15,7 +15,7 @@ from emovc.features.world import (
     WorldFeatures,
     decode_aperiodicity,
     decode_envelope,
-    synthesize,
+    synthesize_parallel,
 )
 from emovc.models.conversion.features import FrameFeatures
 
@@ -67,4 +67,4 @@ def render(src: FrameFeatures, mcep: np.ndarray, lf0: np.ndarray, cfg: WorldConf
         vuv = resample_frames(vuv, n_out, nearest=True)
         lf0 = resample_frames(lf0, n_out)
     f0 = np.where(vuv, np.exp(lf0), 0.0)
-    return synthesize(f0, np.maximum(sp, 1e-16), np.clip(ap, 0.0, 1.0), cfg)
+    return synthesize_parallel(f0, np.maximum(sp, 1e-16), np.clip(ap, 0.0, 1.0), cfg)
