@@ -42,3 +42,14 @@ def test_check_speech_errors(speech: np.ndarray) -> None:
         check_speech(speech[:1600], 16000)
     with pytest.raises(AudioError, match="silent"):
         check_speech(np.zeros(16000, dtype=np.float32), 16000)
+
+
+def test_soft_limit_passes_small_samples_and_bounds_peaks():
+    from emovc.audio.processing import soft_limit
+
+    x = np.linspace(-3.0, 3.0, 6001, dtype=np.float32)
+    y = soft_limit(x, ceiling=0.977, knee=0.6)
+    small = np.abs(x) <= 0.6
+    np.testing.assert_array_equal(y[small], x[small])
+    assert np.abs(y).max() < 0.977
+    assert np.all(np.diff(y) >= 0)  # monotone: no fold-over distortion

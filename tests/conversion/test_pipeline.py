@@ -168,3 +168,12 @@ def test_louder_target_never_clips(stargan_run, calm):
     loud = (calm / np.abs(calm).max() * 0.99).astype(np.float32)
     y = conv.convert(loud, 16000, "angry", source="calm")
     assert np.abs(y).max() <= 0.98
+
+
+def test_loud_input_converted_to_a_louder_emotion_is_not_quieter(stargan_run, calm):
+    from emovc.audio.processing import active_rms_dbfs
+
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    loud = (calm / np.abs(calm).max() * 0.9).astype(np.float32)
+    y = conv.convert(loud, 16000, "angry", source="calm")
+    assert active_rms_dbfs(y, 16000) >= active_rms_dbfs(loud, 16000) - 0.5

@@ -49,6 +49,24 @@ def normalize_loudness(wav: np.ndarray, sr: int, target_dbfs: float = -23.0,
     return out.astype(np.float32)
 
 
+def soft_limit(wav: np.ndarray, ceiling: float = 0.977, knee: float = 0.6) -> np.ndarray:
+    """Soft peak limiter: samples below ``knee`` pass unchanged, larger magnitudes are
+    compressed smoothly (tanh) so that ``|y| < ceiling``; float32 out.
+
+    Keeps the loudness of speech whose sparse peaks exceed full scale, where scaling the whole
+    signal down would make it quieter (e.g. a loud input converted to angry speech).
+    """
+    x = np.asarray(wav, dtype=np.float32)
+    a = np.abs(x)
+    over = a > knee
+    if not over.any():
+        return x.copy()
+    room = ceiling - knee
+    y = x.copy()
+    y[over] = np.sign(x[over]) * (knee + room * np.tanh((a[over] - knee) / room))
+    return y
+
+
 def trim_silence(wav: np.ndarray, sr: int, top_db: float = 35.0, pad_ms: float = 50.0,
                  method: str = "energy") -> np.ndarray:
     """Remove leading/trailing silence.

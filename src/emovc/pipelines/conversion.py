@@ -22,7 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import check_speech, load_audio, overlap_add, save_audio, split_windows
-from emovc.audio.processing import QUIET_CORPUS_DBFS, active_rms_dbfs, normalize_loudness
+from emovc.audio.processing import (
+    QUIET_CORPUS_DBFS,
+    active_rms_dbfs,
+    normalize_loudness,
+    soft_limit,
+)
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.models.checkpoint import load_checkpoint
@@ -49,7 +54,8 @@ def _backend(ckpt: dict):
     raise ConfigError(f"not an emotion-converter checkpoint (kind {kind!r})")
 
 
-PEAK_LIMIT = 0.977  # -0.2 dBFS: a louder target emotion is scaled down, never clipped
+PEAK_LIMIT = 0.977  # -0.2 dBFS ceiling of the soft limiter
+MAX_OUTPUT_DBFS = -16.0  # a level change never pushes the active speech level above this
 
 
 class EmotionConverter:
@@ -142,8 +148,8 @@ class EmotionConverter:
             intensity: 0 = unchanged, 1 = full conversion, linear in between.
             keep_level: give the output the input's active speech level; by default it gets
                 the input's level plus the model's average level difference between the two
-                emotions (e.g. calm -> angry ≈ +19 dB on RAVDESS, times ``intensity``). Either
-                way peaks are limited to -0.2 dBFS (scaled down, never clipped).
+                emotions (e.g. calm -> angry ≈ +19 dB on RAVDESS, times ``intensity``), up to
+                an active level of -16 dBFS. Either way peaks are soft-limited below -0.2 dBFS.
 
         Raises:
             AudioError: too short, silent or non-finite audio.
@@ -167,9 +173,13 @@ class EmotionConverter:
         else:
             y, gain_db = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
         # the features are loudness-normalised, so the utterance level is set explicitly:
-        # the input's active level plus the emotion's level change (0 with keep_level)
-        level = active_rms_dbfs(x, sr) + (0.0 if keep_level else gain_db)
-        return normalize_loudness(y, sr, level, peak_limit=PEAK_LIMIT)
+        # the input's active level plus the emotion's level change (0 with keep_level), at
+        # most MAX_OUTPUT_DBFS; peaks above full scale are soft-limited, not clipped
+        level = active_rms_dbfs(x, sr)
+        if not keep_level:
+            level = min(level + gain_db, max(level, MAX_OUTPUT_DBFS))
+        y = normalize_loudness(y, sr, level, peak_limit=np.inf)
+        return soft_limit(y, ceiling=PEAK_LIMIT)
 
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
                         ) -> tuple[np.ndarray, float, float]:
