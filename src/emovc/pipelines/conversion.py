@@ -169,39 +169,40 @@ class EmotionConverter:
         src, tgt = self.resolve_emotions(x, sr, target, source)
         size = int(self.window_s * sr)
         if x.shape[0] <= size:
-            y, _, gain_db = self._convert_window(x, src, tgt, a)
+            y = self._convert_window(x, src, tgt, a)[0]
         else:
-            y, gain_db = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
+            y = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
         # the features are loudness-normalised, so the utterance level is set explicitly:
         # the input's active level plus the emotion's level change (0 with keep_level), at
         # most MAX_OUTPUT_DBFS; peaks above full scale are soft-limited, not clipped
         level = active_rms_dbfs(x, sr)
         if not keep_level:
+            gain_db = a * self.backend.normalizer.level_change_db(src, tgt)
             level = min(level + gain_db, max(level, MAX_OUTPUT_DBFS))
         y = normalize_loudness(y, sr, level, peak_limit=np.inf)
         return soft_limit(y, ceiling=PEAK_LIMIT)
 
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
-                        ) -> tuple[np.ndarray, float, float]:
-        """Converted window at the input's level, its tempo factor and the level change (dB)."""
+                        ) -> tuple[np.ndarray, float]:
+        """Converted window at the input's level and its tempo factor."""
         cfg = self.backend.world
         feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=3, with_cap=False)
         out = self.backend.convert(feats, src, tgt, a)
         y = render(feats, out.mcep, out.lf0, cfg, world=world, tempo=out.tempo) / gain
         n = int(round(x.shape[0] * out.tempo))
         y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
-        return y.astype(np.float32), out.tempo, out.gain_db
+        return y.astype(np.float32), out.tempo
 
     def _convert_long(self, x: np.ndarray, src: str, tgt: str, a: float, size: int,
-                      overlap: int) -> tuple[np.ndarray, float]:
+                      overlap: int) -> np.ndarray:
         bounds = split_windows(x.shape[0], size, overlap)
-        pieces, out_bounds, tempo, gain_db = [], [], 1.0, 0.0
+        pieces, out_bounds, tempo = [], [], 1.0
         for s, e in bounds:
-            y, tempo, gain_db = self._convert_window(x[s:e], src, tgt, a)
+            y, tempo = self._convert_window(x[s:e], src, tgt, a)
             pieces.append(y)
             out_bounds.append((int(round(s * tempo)), int(round(s * tempo)) + y.shape[0]))
         n_out = max(e for _, e in out_bounds)
-        return overlap_add(pieces, out_bounds, n_out).astype(np.float32), gain_db
+        return overlap_add(pieces, out_bounds, n_out).astype(np.float32)
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,

@@ -21,13 +21,11 @@ from emovc.models.conversion.stargan import StarGANGenerator, StarGANModelConfig
 
 @dataclass
 class Converted:
-    """Converted features: ``mcep (T, D)``, continuous ``lf0 (T,)``, a tempo factor and the
-    output level change ``gain_db`` (dB, applied to the waveform)."""
+    """Converted features: ``mcep (T, D)``, continuous ``lf0 (T,)`` and a tempo factor."""
 
     mcep: np.ndarray
     lf0: np.ndarray
     tempo: float
-    gain_db: float = 0.0
 
 
 def check_intensity(intensity: float) -> float:
@@ -100,5 +98,4 @@ class StarGANFeatureConverter:
         d = y.shape[0] - 1
         mcep, lf0 = norm.denormalize(y[:d].T, y[d], spk)
         log_tempo = norm.log_tempo[tgt] - norm.log_tempo[src] if self.tempo else 0.0
-        return Converted(mcep, lf0, float(np.exp(a * log_tempo)),
-                         a * norm.level_change_db(source, target))
+        return Converted(mcep, lf0, float(np.exp(a * log_tempo)))

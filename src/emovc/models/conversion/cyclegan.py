@@ -149,5 +149,4 @@ class CycleGANFeatureConverter:
         std = u.lf0_std * float(np.exp(a * (norm.off_lstd[t] - norm.off_lstd[s])))
         lf0 = z * std + mean
         log_tempo = norm.log_tempo[t] - norm.log_tempo[s] if self.tempo else 0.0
-        return Converted(mcep, lf0, float(np.exp(a * log_tempo)),
-                         a * norm.level_change_db(source, target))
+        return Converted(mcep, lf0, float(np.exp(a * log_tempo)))
