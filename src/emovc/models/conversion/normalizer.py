@@ -19,7 +19,6 @@ RAVDESS angry speech is ~19 dB louder than calm speech of the same actor) the ou
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,6 +108,30 @@ class EmotionNormalizer:
             raise ConfigError(f"normaliser data lacks {e}") from None
 
 
+def speaker_centred_offsets(speakers: list[str], emotions_of: list[str], values: np.ndarray,
+                            emotions: list[str]) -> np.ndarray:
+    """Per-emotion offsets of a per-utterance quantity, relative to each speaker's mean.
+
+    Args:
+        speakers: speaker of each utterance (``N``).
+        emotions_of: emotion of each utterance (``N``).
+        values: ``(N, ...)`` the quantity (a scalar or a vector per utterance).
+        emotions: label set (rows of the result).
+
+    Returns:
+        ``(len(emotions), ...)``: for every emotion, the mean over its utterances of
+        ``value - mean(values of the same speaker)``; zeros for emotions absent from the data.
+    """
+    values = np.asarray(values, np.float64)
+    spk = np.asarray(speakers)
+    centred = values.copy()
+    for s in np.unique(spk):
+        centred[spk == s] -= values[spk == s].mean(0)
+    emo = np.asarray(emotions_of)
+    return np.stack([centred[emo == e].mean(0) if (emo == e).any() else np.zeros(values.shape[1:])
+                     for e in emotions])
+
+
 def fit_normalizer(items: list[tuple[str, str, UtteranceStats, float]], emotions: list[str],
                    mcep_frames: list[np.ndarray], durations: dict | None = None,
                    ) -> EmotionNormalizer:
@@ -124,28 +147,19 @@ def fit_normalizer(items: list[tuple[str, str, UtteranceStats, float]], emotions
     Returns:
         The fitted :class:`EmotionNormalizer` (emotions absent from the data get zero offsets).
     """
-    by_spk: dict[str, list] = defaultdict(list)
-    for spk, emo, st, dur in items:
-        by_spk[spk].append((emo, st, dur))
-    n_e, dim = len(emotions), items[0][2].mcep_mean.shape[0]
-    acc = {k: [[] for _ in range(n_e)] for k in ("m", "f", "s", "d")}
-    for rows in by_spk.values():
-        m0 = np.mean([st.mcep_mean for _, st, _ in rows], 0)
-        f0 = np.mean([st.lf0_mean for _, st, _ in rows])
-        s0 = np.mean([np.log(st.lf0_std) for _, st, _ in rows])
-        d0 = np.mean([np.log(d) for _, _, d in rows])
-        for emo, st, dur in rows:
-            i = emotions.index(emo)
-            acc["m"][i].append(st.mcep_mean - m0)
-            acc["f"][i].append(st.lf0_mean - f0)
-            acc["s"][i].append(np.log(st.lf0_std) - s0)
-            acc["d"][i].append(np.log(dur) - d0)
+    spk = [it[0] for it in items]
+    emo = [it[1] for it in items]
 
-    def avg(key: str, shape: tuple) -> np.ndarray:
-        return np.stack([np.mean(v, 0) if v else np.zeros(shape) for v in acc[key]])
+    def offsets(values) -> np.ndarray:
+        return speaker_centred_offsets(spk, emo, np.asarray(values), emotions)
 
-    norm = EmotionNormalizer(list(emotions), np.ones(dim), avg("m", (dim,)), avg("f", ()),
-                             avg("s", ()), avg("d", ()))
+    dim = items[0][2].mcep_mean.shape[0]
+    norm = EmotionNormalizer(
+        list(emotions), np.ones(dim),
+        offsets([st.mcep_mean for _, _, st, _ in items]),
+        offsets([st.lf0_mean for _, _, st, _ in items]),
+        offsets([np.log(st.lf0_std) for _, _, st, _ in items]),
+        offsets([np.log(d) for _, _, _, d in items]))
     resid = [frames - norm.speaker_stats(st, emo).mcep_mean
              for (_, emo, st, _), frames in zip(items, mcep_frames, strict=True)]
     norm.mcep_std = np.maximum(np.concatenate(resid).std(0), 1e-3)
@@ -153,18 +167,8 @@ def fit_normalizer(items: list[tuple[str, str, UtteranceStats, float]], emotions
 
 
 def fit_level_offsets(items: list[tuple[str, str, float]], emotions: list[str]) -> np.ndarray:
-    """Per-emotion level offsets (dB) from ``(speaker, emotion, active_level_dbfs)`` rows.
-
-    Each speaker's levels are centred on that speaker's mean (recording gain differs between
-    speakers and corpora); the offsets are the average centred level of each emotion
-    (0 for emotions absent from the data).
-    """
-    by_spk: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for spk, emo, level in items:
-        by_spk[spk].append((emo, float(level)))
-    acc: list[list[float]] = [[] for _ in emotions]
-    for rows in by_spk.values():
-        mean = float(np.mean([lv for _, lv in rows]))
-        for emo, lv in rows:
-            acc[emotions.index(emo)].append(lv - mean)
-    return np.array([np.mean(v) if v else 0.0 for v in acc], np.float64)
+    """Per-emotion level offsets (dB) from ``(speaker, emotion, active_level_dbfs)`` rows,
+    centred per speaker (recording gain differs between speakers and corpora); 0 for emotions
+    absent from the data."""
+    return speaker_centred_offsets([r[0] for r in items], [r[1] for r in items],
+                                   np.array([r[2] for r in items], np.float64), emotions)
