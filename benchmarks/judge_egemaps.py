@@ -31,13 +31,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
+
+from emovc.audio import load_audio
+from emovc.features.world import resynthesize
+from emovc.fileio import atomic_output
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "ravdess16k"
@@ -66,21 +68,6 @@ def _features(smile, wav: np.ndarray, sr: int = SR) -> np.ndarray:
     return np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def world_resynth(wav: np.ndarray, sr: int = SR) -> np.ndarray:
-    """WORLD analysis/resynthesis copy (dio + stonemask + cheaptrick + d4c), length kept."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pyworld's pkg_resources deprecation warning
-        import pyworld
-
-    x = np.ascontiguousarray(wav, dtype=np.float64)
-    f0, t = pyworld.dio(x, sr, frame_period=FRAME_PERIOD)
-    f0 = pyworld.stonemask(x, f0, t, sr)
-    sp = pyworld.cheaptrick(x, f0, t, sr)
-    ap = pyworld.d4c(x, f0, t, sr)
-    y = pyworld.synthesize(f0, sp, ap, sr, FRAME_PERIOD)
-    return y[: len(x)] if len(y) >= len(x) else np.pad(y, (0, len(x) - len(y)))
-
-
 def _files(data_dir: Path, actors) -> list[Path]:
     return [p for a in actors for p in sorted((data_dir / f"Actor_{a:02d}").glob("*.flac"))]
 
@@ -90,21 +77,9 @@ def _emotion(path: Path) -> str:
 
 
 def _atomic_save(path: Path, write) -> None:
-    """``write(file_object)`` into ``path.tmp`` then ``os.replace`` onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _load_audio(path: Path) -> np.ndarray:
-    from emovc.audio import load_audio  # mono float32 at 16 kHz, no level change
-
-    return load_audio(path, SR)
+    """``write(file_object)`` into a temporary file renamed onto ``path`` when complete."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        write(fh)
 
 
 def extract(data_dir: Path, cache_dir: Path, log=print) -> dict:
@@ -133,9 +108,9 @@ def extract(data_dir: Path, cache_dir: Path, log=print) -> dict:
     smile, t0, done0 = _smile(), time.perf_counter(), len(feats)
     for i in range(len(feats), len(items)):
         path, kind = items[i]
-        wav = _load_audio(path)
+        wav = load_audio(path, SR)  # mono float32, no level change
         if kind == "world":
-            wav = world_resynth(wav)
+            wav = resynthesize(wav)  # WORLD defaults: DIO 71-800 Hz, 5 ms, FFT 1024
         feats.append(_features(smile, wav))
         if (i + 1) % 100 == 0 or i + 1 == len(items):
             X = np.stack(feats)
