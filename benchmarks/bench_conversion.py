@@ -11,9 +11,10 @@ intensity and repetition (RAVDESS is parallel). Printed per system and per targe
   copies; ``benchmarks/judge_egemaps.py``); skipped with ``--no-judge-e``;
 - spk-sim: resemblyzer cosine between output and source;
 - MCD (dB) and log-F0 RMSE (cents) to the real target take (``emovc.evaluation`` definitions);
-- speed: conversion real-time factor (audio seconds per second of processing, 2 threads):
-  ``rtf`` by wall clock, ``rtf_cpu`` by the process's CPU time (what an otherwise idle
-  machine would see; the wall-clock figure suffers when other jobs share the cores).
+- speed: conversion real-time factor (audio seconds per second of processing; 1 torch
+  thread, the WORLD steps on 2 threads): ``rtf_wall`` by wall clock (what an otherwise idle
+  2-core machine sees; it suffers when other jobs share the cores), ``rtf_cpu`` by the
+  process's CPU time summed over its threads (the cost in core-seconds).
 
 Systems: unconverted source, log-F0 mean/variance shift with per-emotion statistics of the
 training speakers, the many-to-many model and (calm -> angry only) the pairwise CycleGAN.
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from judge_egemaps import load_judge
 
 from emovc.audio import load_audio
 from emovc.errors import EmovcError
@@ -93,13 +95,7 @@ def judge():
 
 def judge_e():
     """The eGeMAPS mirror of the project's judge E (cached build), or ``None`` on failure."""
-    try:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from judge_egemaps import EGeMAPSJudge
-        return EGeMAPSJudge.load_or_build()
-    except Exception as exc:
-        print(f"[judge E rates skipped: {type(exc).__name__}: {exc}]", file=sys.stderr)
-        return None
+    return load_judge(lambda msg: print(msg, file=sys.stderr))
 
 
 def label_e(jud, wav: np.ndarray) -> str:
@@ -224,8 +220,8 @@ def _worker(args: tuple) -> dict:
 
 
 def speed(model: str, pairs: list, n: int = 12) -> dict:
-    """Real-time factor of ``EmotionConverter.convert`` on ``n`` files (1 torch thread: the
-    WORLD steps are single-threaded, so CPU-time RTF = RTF on one free core)."""
+    """Real-time factor of ``EmotionConverter.convert`` on ``n`` files (1 torch thread; the
+    WORLD steps use 2 threads, so CPU-time RTF counts core-seconds, not wall time)."""
     torch.set_num_threads(1)
     conv = EmotionConverter.from_pretrained(model)
     conv.convert(load_audio(pairs[0][0]), 16000, "angry", source="calm")  # warm-up
@@ -284,8 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     table["speed"] = speed(args.model, pairs)
     sp = table["speed"]
     print(f"\nspeed of {args.model}: {sp['audio_s']:.1f} s of audio, {sp['rtf_wall']:.1f}x real "
-          f"time (wall clock, shared machine), {sp['rtf_cpu']:.1f}x (process CPU time = one "
-          "free core)")
+          f"time (wall clock), {sp['rtf_cpu']:.1f}x (process CPU time, all threads)")
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=1))
 

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from judge_egemaps import load_judge
 
 from emovc.audio import load_audio
 from emovc.evaluation.analysis import MetricConfig, analyze_utterance
@@ -68,17 +68,6 @@ def pair_metrics(wav: np.ndarray, ref_feat, cfg: MetricConfig) -> tuple[float, f
     path = align(feat, ref_feat, cfg.dtw_radius)
     return float(np.mean(frame_mcd(feat.mcep, ref_feat.mcep, path))), f0_rmse_cents(
         feat.f0, ref_feat.f0, path)
-
-
-def load_judge_e():
-    """The eGeMAPS mirror of judge E (cached build), or ``None`` with a note."""
-    try:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from judge_egemaps import EGeMAPSJudge
-        return EGeMAPSJudge.load_or_build()
-    except Exception as exc:
-        print(f"note: judge E skipped ({type(exc).__name__}: {exc})")
-        return None
 
 
 def evaluate_model(name: str, actors: list[int], limit: int, judge, spk: SpeakerEncoder,
@@ -274,7 +263,7 @@ def main() -> None:
     judge, why = load_default_judge()
     if judge is None:
         print(f"note: {why}")
-    judge_e = None if args.no_judge_e or args.phase_only else load_judge_e()
+    judge_e = None if args.no_judge_e or args.phase_only else load_judge()
     spk = SpeakerEncoder()
     if args.ablation:
         res = ablation(Path(args.ablation), args.ablation_steps, actors, args.limit, judge, spk,

@@ -231,6 +231,16 @@ class EGeMAPSJudge:
         return {str(k): float(v) for k, v in zip(m.classes_, p, strict=True)}
 
 
+def load_judge(log=print) -> EGeMAPSJudge | None:
+    """:meth:`EGeMAPSJudge.load_or_build`, or ``None`` (with a one-line note through ``log``)
+    when it cannot be built, e.g. without ../shared's RAVDESS."""
+    try:
+        return EGeMAPSJudge.load_or_build()
+    except Exception as exc:
+        log(f"[judge E skipped: {type(exc).__name__}: {exc}]")
+        return None
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(DATA))
