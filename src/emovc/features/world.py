@@ -260,7 +260,7 @@ def f0_parallel(x: np.ndarray, cfg: WorldConfig, margin_s: float = 0.3,
         return pyworld.dio(np.ascontiguousarray(seg), fs, f0_floor=cfg.f0_floor,
                            f0_ceil=cfg.f0_ceil, frame_period=fp)
 
-    (fa, ta), (fb, _) = world_pool().map(dio, [x[:(h + margin) * hop], x[lo:]])
+    (fa, _), (fb, _) = world_pool().map(dio, [x[:(h + margin) * hop], x[lo:]])
     raw = np.concatenate([fa[:h], fb[margin:margin + n_frames - h]])
     t = np.arange(n_frames) * fp / 1000.0
     halves = [(0, h), (h, n_frames)]
