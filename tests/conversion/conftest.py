@@ -53,13 +53,24 @@ def stargan_run(corpus, cache_root, tmp_path_factory) -> Path:
     return train(stargan_config(corpus, root / "run", cache_root, 6))
 
 
+def train_tiny_cyclegan(corpus: Path, cache: Path, root: Path, **overrides) -> Path:
+    """A 4-step tiny calm<->angry CycleGAN run in ``root/run``; returns its ``model.pt``."""
+    from emovc.training.cyclegan import build_config, train
+
+    cfg = build_config(str(corpus), str(root / "run"), "calm", "angry", max_steps=4,
+                       overrides={**FAST, "model": dict(TINY_CYCLEGAN), "cache_dir": str(cache),
+                                  **overrides})
+    return train(cfg)
+
+
 @pytest.fixture(scope="session")
 def cyclegan_run(corpus, cache_root, tmp_path_factory) -> Path:
     """A 4-step tiny calm<->angry CycleGAN run; returns its ``model.pt``."""
-    from emovc.training.cyclegan import build_config, train
+    return train_tiny_cyclegan(corpus, cache_root, tmp_path_factory.mktemp("cg"))
 
-    root = tmp_path_factory.mktemp("cg")
-    cfg = build_config(str(corpus), str(root / "run"), "calm", "angry", max_steps=4,
-                       overrides={**FAST, "model": dict(TINY_CYCLEGAN),
-                                  "cache_dir": str(cache_root)})
-    return train(cfg)
+
+@pytest.fixture(scope="session")
+def cyclegan_energy_run(corpus, cache_root, tmp_path_factory) -> Path:
+    """The same tiny run with the CWT log-energy channels (``energy_cwt=True``)."""
+    return train_tiny_cyclegan(corpus, cache_root, tmp_path_factory.mktemp("cg-energy"),
+                               energy_cwt=True)

@@ -134,6 +134,20 @@ def test_cli_train_cyclegan(corpus, cache_root, tmp_path, monkeypatch):
     assert _cli(["train", str(corpus), "--method", "wavenet", "-o", str(run)]) == 2
 
 
+def test_cli_train_settings_reach_the_config(corpus, tmp_path, monkeypatch):
+    import emovc.training.cyclegan as trainer
+
+    seen = []
+    monkeypatch.setattr(trainer, "train", lambda cfg: seen.append(cfg) or tmp_path / "model.pt")
+    base = ["train", str(corpus), "--method", "cyclegan", "-o", str(tmp_path / "run")]
+    assert _cli(base + ["--set", "energy_cwt=true", "--set", "segment=64"]) == 0
+    assert seen[-1].energy_cwt is True and seen[-1].segment == 64
+    assert _cli(base) == 0 and seen[-1].energy_cwt is False
+    for bad in ("energy_cwt", "energy_cwt=maybe", "no_such_setting=1"):
+        assert _cli(base + ["--set", bad]) == 2
+    assert len(seen) == 2
+
+
 def test_long_inputs_are_converted_in_windows(stargan_run):
     conv = EmotionConverter.from_pretrained(str(stargan_run))
     x = synthesize(EMOTION_VOICES["calm"], duration=3.0, seed=5)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+import yaml
 
-from emovc.errors import choice_error
+from emovc.errors import ConfigError, choice_error
 
 METHODS = ("stargan", "cyclegan", "spectrogan")
 
@@ -48,6 +49,10 @@ def train(
     max_steps: int = typer.Option(None, "--max-steps", help="Training steps (default: preset)."),
     devices: int = typer.Option(1, "--devices", help="Number of devices (GPUs) to train on."),
     out: Path = typer.Option(..., "-o", "--output", help="Run folder (resumed if it exists)."),
+    settings: list[str] = typer.Option(
+        None, "--set", metavar="KEY=VALUE",
+        help="Override a field of the method's training config (repeatable; VALUE is YAML), "
+             "e.g. --set energy_cwt=true."),
 ) -> None:
     """Train an emotion converter; re-running with the same RUN_DIR resumes exactly."""
     import importlib
@@ -56,6 +61,25 @@ def train(
         raise choice_error("method", method, METHODS)
     trainer = importlib.import_module(f"emovc.training.{method}")
     cfg = trainer.build_config(str(data_dir), str(out), source, target, preset=preset,
-                               max_steps=max_steps, devices=devices)
+                               max_steps=max_steps, devices=devices,
+                               overrides=parse_settings(settings))
     path = trainer.train(cfg)
     typer.echo(f"wrote {path}")
+
+
+def parse_settings(items: list[str] | None) -> dict:
+    """``["key=value", ...]`` (``--set``) -> ``{key: value}`` with YAML-parsed values.
+
+    Raises:
+        ConfigError: an item without ``=`` or with an unparsable value.
+    """
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key.strip()}: cannot parse value {value!r}") from None
+    return out

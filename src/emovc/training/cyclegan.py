@@ -7,6 +7,9 @@ utterances, no alignment: random pairing), then
 - emotion classifier ``C`` (a vs b) trained on natural speech only;
 - generators: adversarial + ``w_cyc`` · cycle L1 + ``w_id`` · identity L1 (first ``id_steps``
   steps, as in CycleGAN-VC) + ``w_cls`` · CE(C(converted), target).
+
+``energy_cwt`` adds the CWT of the frame log-energy (c0) as extra generated channels (see
+:mod:`emovc.models.conversion.cyclegan`); the losses cover them like every other channel.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from emovc.models.conversion.cyclegan import (
     CycleGANModelConfig,
     cwt_layout,
     make_generator,
+    standardize,
 )
 from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
+from emovc.models.conversion.normalizer import speaker_centred_offsets
 from emovc.training import losses
 from emovc.training.common import default_cache, fit, prepare_features, to_tensor
 from emovc.training.datamodule import ConversionData, SegmentSampler
@@ -53,6 +58,7 @@ class CycleGANTrainConfig:
     model: dict = field(default_factory=dict)
     n_scales: int = 10
     f0_mode: str = "cwt"
+    energy_cwt: bool = False
     segment: int = 128
     batch_size: int = 4
     lr_g: float = 2e-4
@@ -92,6 +98,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
         setattr(cfg, key, value)
     if cfg.f0_mode not in F0_MODES:
         raise choice_error("F0 mode", cfg.f0_mode, F0_MODES)
+    if not isinstance(cfg.energy_cwt, bool):
+        raise ConfigError(f"energy_cwt must be true or false, got {cfg.energy_cwt!r}")
     return cfg
 
 
@@ -102,8 +110,9 @@ class CycleGANModule(L.LightningModule):
         super().__init__()
         self.cfg, self.data, self.cwt_std = cfg, data, cwt_std
         torch.manual_seed(cfg.seed)
-        d = data.n_channels - cfg.n_scales - 1
-        self.model_cfg = CycleGANModelConfig(n_mcep=d, n_scales=cfg.n_scales, **cfg.model)
+        self.model_cfg = CycleGANModelConfig(n_mcep=len(data.normalizer.mcep_std),
+                                             n_scales=cfg.n_scales, energy_cwt=cfg.energy_cwt,
+                                             **cfg.model)
         m = self.model_cfg
         self.g_ab, self.g_ba = make_generator(m), make_generator(m)
         self.d_a = ProjectionDiscriminator(m.n_out, 1, m.d_width)
@@ -197,6 +206,8 @@ def _checkpoint(module: CycleGANModule, half: bool = False) -> dict:
              "training": {"steps": int(module.global_step), "seconds": module.train_seconds,
                           "train_speakers": module.data.train_speakers,
                           "data_dir": cfg.data_dir, "preset": cfg.preset}}
+    if cfg.energy_cwt:
+        extra["energy_off_lstd"] = energy_std_offsets(module.data).tolist()
     return {"kind": KIND, "config": module.model_cfg.to_dict(), "extra": extra,
             "state_dict": state}
 
@@ -208,23 +219,32 @@ def export(module: CycleGANModule, path: Path) -> Path:
                            extra=ck["extra"])
 
 
+def energy_std_offsets(data: ConversionData) -> np.ndarray:
+    """``(n_emotions,)`` per-emotion offsets of the log voiced-frame std of c0 (speaker-centred,
+    training utterances), the log-energy counterpart of the normaliser's ``off_lstd``."""
+    log_std = [np.log(standardize(u.raw.mcep[:, 0].astype(np.float64), u.raw.vuv)[2])
+               for u in data.train]
+    return speaker_centred_offsets([u.row.speaker for u in data.train],
+                                   [u.row.emotion for u in data.train], np.array(log_std),
+                                   data.emotions)
+
+
 def load_data(cfg: CycleGANTrainConfig) -> tuple[ConversionData, np.ndarray]:
-    """Features of the two emotions in the CycleGAN channel layout + per-scale CWT std."""
+    """Features of the two emotions in the CycleGAN channel layout + per-row CWT std."""
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
                                       cfg.val_speakers, cfg.workers)
     cfg.train_speakers, cfg.val_speakers = tr, va
     emotions = [cfg.source, cfg.target]
 
     def layout(x, vuv):
-        return cwt_layout(x, vuv, cfg.n_scales)
+        return cwt_layout(x, vuv, cfg.n_scales, energy=cfg.energy_cwt)
 
     data = ConversionData(folder, emotions, tr, va, cfg.world["frame_period"], layout=layout)
-    d = data.n_channels - cfg.n_scales - 1
-    cwt = np.concatenate([u.x[d:d + cfg.n_scales] for u in data.train], 1)
-    cwt_std = np.maximum(cwt.std(1), 1e-3).astype(np.float64)
+    rows = slice(data.n_channels - 1 - cfg.n_scales * (1 + int(cfg.energy_cwt)), -1)
+    cwt_std = np.maximum(np.concatenate([u.x[rows] for u in data.train], 1).std(1), 1e-3)
     for u in data.train + data.val:
-        u.x[d:d + cfg.n_scales] /= cwt_std[:, None].astype(np.float32)
-    return data, cwt_std
+        u.x[rows] /= cwt_std[:, None].astype(np.float32)
+    return data, cwt_std.astype(np.float64)
 
 
 def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:

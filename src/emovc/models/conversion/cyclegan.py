@@ -17,6 +17,14 @@ F0 conversion (``f0_mode``):
 
 Target log-F0 statistics = the source utterance's, shifted by the average difference between
 the two emotions over the training speakers (the speaker itself is unseen).
+
+Optional CWT log-energy (``energy_cwt``, off by default): the frame log-energy is c0 of the
+coded envelope (with WORLD coding the mean natural-log power of the envelope over the
+mel-warped frequency axis). It leaves the spectral channels (which keep c1...) and is
+represented like log-F0: voiced-frame standardised, ``n_scales`` CWT scales, converted as extra
+channels of the same generators; at conversion the scales are recombined (inverse CWT),
+rescaled to the target emotion's c0 statistics and replace c0 on voiced frames, which the
+difference-filter synthesis turns into a gain per frame.
 """
 
 from __future__ import annotations
@@ -44,7 +52,8 @@ PRESETS = {
 
 @dataclass
 class CycleGANModelConfig(PlainConfig):
-    """Sizes: ``n_mcep`` envelope dims, ``n_scales`` CWT scales (input adds a voicing flag)."""
+    """Sizes: ``n_mcep`` envelope dims (incl. c0), ``n_scales`` CWT scales per contour (input
+    adds a voicing flag); ``energy_cwt`` moves c0 from the spectral channels to its own CWT."""
 
     n_mcep: int = 36
     n_scales: int = 10
@@ -53,11 +62,22 @@ class CycleGANModelConfig(PlainConfig):
     n_down: int = 2
     d_width: int = 96
     c_width: int = 64
+    energy_cwt: bool = False
+
+    @property
+    def n_spec(self) -> int:
+        """Spectral channels: the mcep, without c0 when ``energy_cwt``."""
+        return self.n_mcep - int(self.energy_cwt)
+
+    @property
+    def n_cwt(self) -> int:
+        """CWT channels: log-F0 scales, then (``energy_cwt``) log-energy scales."""
+        return self.n_scales * (1 + int(self.energy_cwt))
 
     @property
     def n_out(self) -> int:
-        """Generated channels (mcep + CWT)."""
-        return self.n_mcep + self.n_scales
+        """Generated channels (spectral + CWT)."""
+        return self.n_spec + self.n_cwt
 
 
 def make_generator(cfg: CycleGANModelConfig) -> GatedGenerator:
@@ -72,21 +92,45 @@ def standardize(lf0_n: np.ndarray, vuv: np.ndarray) -> tuple[np.ndarray, float, 
     return (lf0_n - m) / s, m, s
 
 
+def contour_cwt(contour: np.ndarray, vuv: np.ndarray, n_scales: int = 10) -> np.ndarray:
+    """``(T,)`` contour -> ``(n_scales, T)`` CWT of its voiced-frame standardised version."""
+    z, _, _ = standardize(np.asarray(contour, np.float64), np.asarray(vuv, bool))
+    return cwt_decompose(z, n_scales).T
+
+
 def cwt_layout(x: np.ndarray, vuv: np.ndarray, n_scales: int = 10,
-               cwt_std: np.ndarray | None = None) -> np.ndarray:
-    """``[mcep_n (D); lf0_n; vuv] (D+2, T) -> [mcep_n; CWT (n_scales); vuv] (D+n_scales+1, T)``."""
+               cwt_std: np.ndarray | None = None, energy: bool = False) -> np.ndarray:
+    """Network channel layout of normalised features.
+
+    ``[mcep_n (D); lf0_n; vuv] (D+2, T) -> [mcep_n; CWT lf0 (n_scales); vuv]``, or with
+    ``energy`` ``[mcep_n[1:] (D-1); CWT lf0; CWT c0 (n_scales); vuv]``; the CWT rows are divided
+    by ``cwt_std`` (one entry per CWT row) when given.
+    """
     d = x.shape[0] - 2
-    z, _, _ = standardize(x[d].astype(np.float64), vuv.astype(bool))
-    c = cwt_decompose(z, n_scales).T
+    contours = [x[d], x[0]] if energy else [x[d]]
+    c = np.concatenate([contour_cwt(k, vuv, n_scales) for k in contours], 0)
     if cwt_std is not None:
         c = c / cwt_std[:, None]
-    return np.concatenate([x[:d], c.astype(np.float32), x[d + 1:]], 0)
+    return np.concatenate([x[int(energy):d], c.astype(np.float32), x[d + 1:]], 0)
 
 
 def contour_from_cwt(c: np.ndarray, cwt_std: np.ndarray, vuv: np.ndarray) -> np.ndarray:
     """``(n_scales, T)`` scaled CWT -> standardised contour ``(T,)`` (voiced mean 0, std 1)."""
     z = cwt_reconstruct((c * cwt_std[:, None]).T.astype(np.float64))
     return standardize(z, vuv.astype(bool))[0]
+
+
+def rescale_contour(z: np.ndarray | None, src: np.ndarray, vuv: np.ndarray, a: float,
+                    d_mean: float, d_logstd: float) -> np.ndarray:
+    """Standardised converted contour ``z (T,)`` -> the units of the source contour ``src (T,)``.
+
+    The result has the source's voiced mean + ``a·d_mean`` and voiced std · ``exp(a·d_logstd)``
+    (``d_*``: the emotions' average offsets); its shape is ``z`` blended with the source's by
+    ``a`` (``z=None``: the source's shape, i.e. a log-Gaussian linear transform).
+    """
+    z_src, m, s = standardize(np.asarray(src, np.float64), np.asarray(vuv, bool))
+    z = z_src if z is None else z_src + a * (z - z_src)
+    return z * (s * float(np.exp(a * d_logstd))) + m + a * d_mean
 
 
 class CycleGANFeatureConverter:
@@ -104,6 +148,12 @@ class CycleGANFeatureConverter:
         if self.f0_mode not in F0_MODES:
             raise choice_error("F0 mode", self.f0_mode, F0_MODES)
         self.cfg = CycleGANModelConfig.from_dict(ckpt["config"])
+        if len(self.cwt_std) != self.cfg.n_cwt:
+            raise ConfigError(f"checkpoint has {len(self.cwt_std)} CWT scales' std, "
+                              f"its config needs {self.cfg.n_cwt}")
+        # per-emotion log-std offsets of voiced c0 (energy_cwt models; none = std kept)
+        self.energy_off_lstd = np.asarray(extra.get("energy_off_lstd", [0.0] * len(self.emotions)),
+                                          np.float64)
         self.generators = {}
         for key, (a, b) in (("g_ab", self.emotions), ("g_ba", self.emotions[::-1])):
             g = make_generator(self.cfg)
@@ -129,24 +179,31 @@ class CycleGANFeatureConverter:
         if (source, target) not in self.generators:
             raise ConfigError(f"this model converts {self.emotions[0]} <-> {self.emotions[1]}, "
                               f"not {source} -> {target}")
-        norm = self.normalizer
+        norm, c = self.normalizer, self.cfg
         spk = norm.speaker_stats(UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv), source)
         m, f = norm.normalize(feats.mcep, feats.lf0, spk)
         base = np.concatenate([m.T, f[None], feats.vuv[None].astype(np.float32)], 0)
-        x = cwt_layout(base, feats.vuv, self.cfg.n_scales, self.cwt_std)
+        x = cwt_layout(base, feats.vuv, c.n_scales, self.cwt_std, c.energy_cwt)
         y = self.generators[(source, target)](torch.from_numpy(x[None]))[0].numpy()
         # the change is applied on voiced frames only: silences keep the source's background
         # (they carry no emotion; GAN artefacts there only cost quality and MCD)
-        y = x[: self.cfg.n_out] + a * (y - x[: self.cfg.n_out]) * feats.vuv[None]
-        d = self.cfg.n_mcep
-        mcep = y[:d].T * norm.mcep_std + spk.mcep_mean
-        s, t = norm.index(source), norm.index(target)
-        z_src, _, _ = standardize(feats.lf0.astype(np.float64), feats.vuv)
-        z = contour_from_cwt(y[d:], self.cwt_std, feats.vuv) if self.f0_mode == "cwt" else z_src
-        z = z_src + a * (z - z_src)
-        u = UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv)
-        mean = u.lf0_mean + a * (norm.off_lf0[t] - norm.off_lf0[s])
-        std = u.lf0_std * float(np.exp(a * (norm.off_lstd[t] - norm.off_lstd[s])))
-        lf0 = z * std + mean
+        y = x[: c.n_out] + a * (y - x[: c.n_out]) * feats.vuv[None]
+        e, s, t = int(c.energy_cwt), norm.index(source), norm.index(target)
+        mcep = np.array(feats.mcep, np.float64)
+        mcep[:, e:] = y[: c.n_spec].T * norm.mcep_std[e:] + spk.mcep_mean[e:]
+        cwt = y[c.n_spec:]
+        z = self._contour(cwt, 0, feats.vuv) if self.f0_mode == "cwt" else None
+        lf0 = rescale_contour(z, feats.lf0, feats.vuv, a, norm.off_lf0[t] - norm.off_lf0[s],
+                              norm.off_lstd[t] - norm.off_lstd[s])
+        if e:
+            c0 = rescale_contour(self._contour(cwt, 1, feats.vuv), feats.mcep[:, 0], feats.vuv,
+                                 a, norm.off_mcep[t, 0] - norm.off_mcep[s, 0],
+                                 self.energy_off_lstd[t] - self.energy_off_lstd[s])
+            mcep[:, 0] = np.where(feats.vuv, c0, feats.mcep[:, 0])
         log_tempo = norm.log_tempo[t] - norm.log_tempo[s] if self.tempo else 0.0
         return Converted(mcep, lf0, float(np.exp(a * log_tempo)))
+
+    def _contour(self, cwt: np.ndarray, i: int, vuv: np.ndarray) -> np.ndarray:
+        """Standardised contour ``(T,)`` of CWT block ``i`` (0 = log-F0, 1 = log-energy)."""
+        k = slice(i * self.cfg.n_scales, (i + 1) * self.cfg.n_scales)
+        return contour_from_cwt(cwt[k], self.cwt_std[k], vuv)
