@@ -11,7 +11,8 @@ Prints: resemblyzer-GE2E cosine of the cloned speech to held-out real speech of 
 target among all candidate speakers, PocketSphinx WER of cloned vs front-end audio, real-time
 factors per stage, and the encoder EER on vctk4.
 
-    .venv/bin/python benchmarks/bench_cloning.py [--n-libri 30] [--jump-cost 10]
+    .venv/bin/python benchmarks/bench_cloning.py [--n-libri 30] [--style voice,balanced,clear]
+        [--tuning] [--jump-cost 10]
 """
 
 from __future__ import annotations
@@ -49,19 +50,22 @@ TEXTS = [  # Harvard sentences (IEEE 1969), lists 1-2
 ]
 
 
-def speakers(n_libri: int) -> list[tuple[str, list[np.ndarray], list[np.ndarray]]]:
-    """(name, reference clips, held-out clips) of the evaluation speakers."""
+def speakers(n_libri: int, tuning: bool = False,
+             ) -> list[tuple[str, list[np.ndarray], list[np.ndarray]]]:
+    """(name, reference clips, held-out clips) of the evaluation (or the 12 tuning) speakers."""
     root = DATA / "librispeech-clips"
     rows = list(csv.DictReader(open(root / "speakers.tsv"), delimiter="\t"))
     perm = np.random.default_rng(0).permutation(len(rows))
     out = []
-    for i in perm[12: 12 + n_libri]:  # perm[:12] was used for tuning
+    for i in (perm[:12] if tuning else perm[12: 12 + n_libri]):  # perm[:12]: tuning
         w = load_audio(root / rows[i]["file"], sr=SR)
         w = normalize_loudness(trim_silence(w, SR, method="vad"), SR)
         half = len(w) // 2
         if half < 3 * SR:
             continue
         out.append((f"libri-{rows[i]['speaker']}", [w[:half]], [w[half:]]))
+    if tuning:
+        return out
     vctk = DATA / "vctk4"
     for spk in sorted(p.name for p in vctk.iterdir() if p.is_dir()):
         clips = [load_audio(p, sr=SR) for p in sorted((vctk / spk).glob("*.flac"))]
@@ -103,67 +107,85 @@ def encoder_eer(enc: SpeakerEncoder) -> float:
     return equal_error_rate(enc.embed_files(paths), [p.parent.name for p in paths]).eer
 
 
-def run(n_libri: int, jump_cost: float | None) -> None:
+class StyleResult:
+    """Per-style accumulators of the benchmark loop."""
+
+    def __init__(self) -> None:
+        self.sims, self.ranks, self.hyp, self.closed = [], [], [], []
+        self.wall = {"units": 0.0, "audio": 0.0}
+        self.cpu = {"units": 0.0}
+
+
+def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool) -> None:
     torch.set_num_threads(1)
-    cfg = CloneConfig()
+    cfgs = {st: CloneConfig.for_style(st) for st in styles}
     if jump_cost is not None:
-        cfg = replace(cfg, units=replace(cfg.units, jump_cost=jump_cost))
-    cloner, enc, asr = VoiceCloner(cfg), SpeakerEncoder.from_pretrained(), Transcriber()
+        cfgs = {st: replace(c, units=replace(c.units, jump_cost=jump_cost))
+                for st, c in cfgs.items()}
+    base = cfgs[styles[0]]
+    cloner, enc, asr = VoiceCloner(base), SpeakerEncoder.from_pretrained(), Transcriber()
     closed = ClosedVocabularyASR(TEXTS)
-    spk = speakers(n_libri)
-    print(f"{len(spk)} unseen speakers; units {cfg.units}")
+    spk = speakers(n_libri, tuning)
+    print(f"{len(spk)} {'TUNING' if tuning else 'unseen'} speakers; styles {styles}")
+    for st, c in cfgs.items():
+        print(f"  {st}: {c.units}")
     held = {name: [enc.embed(h) for h in hs] for name, _, hs in spk}
     held_mean = {n: np.mean(e, 0) / np.linalg.norm(np.mean(e, 0)) for n, e in held.items()}
-    sims, raw, real, ranks, refs_txt, hyp_c, hyp_f = [], [], [], [], [], [], []
-    closed_c, closed_f = [], []
-    t = {"frontend": 0.0, "reference": 0.0, "units": 0.0, "audio": 0.0}
-    cpu = {"frontend": 0.0, "reference": 0.0, "units": 0.0}
+    res = {st: StyleResult() for st in styles}
+    raw, real, texts, hyp_f, closed_f = [], [], [], [], []
+    t = {"frontend": 0.0, "reference": 0.0}
+    cpu = {"frontend": 0.0, "reference": 0.0}
+    analysis = replace(base.units, phone_weight=max(c.units.phone_weight for c in cfgs.values()))
     for j, (name, refs, _) in enumerate(spk):
         text = TEXTS[j % len(TEXTS)]
         t0, c0 = time.perf_counter(), time.process_time()
         src, _ = cloner.frontend.synthesize(text)
         t1, c1 = time.perf_counter(), time.process_time()
-        units = us.analyse_reference(refs, cfg.units, cloner.world)
+        units = us.analyse_reference(refs, analysis, cloner.world)
         t2, c2 = time.perf_counter(), time.process_time()
-        out = us.convert(src, units, cfg.units, cloner.world)
-        t3, c3 = time.perf_counter(), time.process_time()
-        cpu["frontend"] += c1 - c0
-        cpu["reference"] += c2 - c1
-        cpu["units"] += c3 - c2
         t["frontend"] += t1 - t0
         t["reference"] += t2 - t1
-        t["units"] += t3 - t2
-        t["audio"] += len(out) / SR
-        e = enc.embed(out)
-        sims.append(np.mean([e @ h for h in held[name]]))
+        cpu["frontend"] += c1 - c0
+        cpu["reference"] += c2 - c1
+        texts.append(text)
         raw.append(np.mean([enc.embed(src) @ h for h in held[name]]))
         real.append(np.mean([enc.embed(r) @ h for r in refs for h in held[name]]))
-        scores = {n: e @ m for n, m in held_mean.items()}
-        ranks.append(1 + sum(s > scores[name] for s in scores.values()))
-        refs_txt.append(text)
-        hyp_c.append(asr.transcribe(out, SR))
         hyp_f.append(asr.transcribe(src, SR))
-        closed_c.append(closed.transcribe(out))
         closed_f.append(closed.transcribe(src))
-        print(f"  {name:>12}: sim {sims[-1]:.3f} (espeak {raw[-1]:.3f}, real {real[-1]:.3f}) "
-              f"rank {ranks[-1]:>2}/{len(spk)}  asr: {hyp_c[-1]!r}", flush=True)
-    ranks = np.array(ranks)
-    print("\n=== voice cloning (unseen speakers) ===")
-    print(f"speaker similarity clone→held-out real : {np.mean(sims):.3f} "
-          f"(median {np.median(sims):.3f}, min {np.min(sims):.3f})")
-    print(f"  raw espeak-ng front-end             : {np.mean(raw):.3f}")
-    print(f"  real reference half/clips (ceiling) : {np.mean(real):.3f}")
-    print(f"target ranked 1st among {len(spk)} speakers : {np.mean(ranks == 1) * 100:.0f} % "
-          f"(top-3 {np.mean(ranks <= 3) * 100:.0f} %)")
-    print(f"PocketSphinx WER cloned / front-end    : {word_error_rate(refs_txt, hyp_c):.2f} / "
-          f"{word_error_rate(refs_txt, hyp_f):.2f}")
-    print(f"  closed-vocabulary WER cloned / front-end: {word_error_rate(refs_txt, closed_c):.2f}"
-          f" / {word_error_rate(refs_txt, closed_f):.2f}")
-    a = t["audio"]
-    for name, d in (("wall-clock", t), ("CPU-time", cpu)):
-        print(f"RTF {name:>10} (1 thread): frontend {d['frontend'] / a:.3f}, reference "
-              f"analysis {d['reference'] / a:.3f}, unit selection+render {d['units'] / a:.3f}, "
-              f"total {sum(d[k] for k in cpu) / a:.3f}")
+        line = []
+        for st, r in res.items():
+            t3, c3 = time.perf_counter(), time.process_time()
+            out = us.convert(src, units, cfgs[st].units, cloner.world)
+            r.wall["units"] += time.perf_counter() - t3
+            r.cpu["units"] += time.process_time() - c3
+            r.wall["audio"] += len(out) / SR
+            e = enc.embed(out)
+            r.sims.append(np.mean([e @ h for h in held[name]]))
+            scores = {n: e @ m for n, m in held_mean.items()}
+            r.ranks.append(1 + sum(s > scores[name] for s in scores.values()))
+            r.hyp.append(asr.transcribe(out, SR))
+            r.closed.append(closed.transcribe(out))
+            line.append(f"{st} {r.sims[-1]:.3f} rank {r.ranks[-1]}")
+        print(f"  {name:>12}: espeak {raw[-1]:.3f}, real {real[-1]:.3f} | {' | '.join(line)}",
+              flush=True)
+    print(f"\n=== voice cloning ({'tuning' if tuning else 'unseen'} speakers: {len(spk)}) ===")
+    print(f"raw espeak-ng front-end similarity     : {np.mean(raw):.3f}")
+    print(f"real reference half/clips (ceiling)    : {np.mean(real):.3f}")
+    print(f"front-end WER open / closed vocabulary : {word_error_rate(texts, hyp_f):.2f} / "
+          f"{word_error_rate(texts, closed_f):.2f}")
+    print("style     | similarity (median, min) | rank-1 | top-3 | WER open | WER closed")
+    for st, r in res.items():
+        ranks = np.array(r.ranks)
+        print(f"{st:<9} | {np.mean(r.sims):.3f} ({np.median(r.sims):.3f}, {np.min(r.sims):.3f})"
+              f"    | {np.mean(ranks == 1) * 100:5.0f} % | {np.mean(ranks <= 3) * 100:3.0f} % | "
+              f"{word_error_rate(texts, r.hyp):8.2f} | {word_error_rate(texts, r.closed):.2f}")
+    for st, r in res.items():
+        a = r.wall["audio"]
+        for label, d, u in (("wall-clock", t, r.wall), ("CPU-time", cpu, r.cpu)):
+            total = (d["frontend"] + d["reference"] + u["units"]) / a
+            print(f"RTF {st:<8} {label:>10} (1 thread): frontend {d['frontend'] / a:.3f}, "
+                  f"reference analysis {d['reference'] / a:.3f}, unit selection+render "
+                  f"{u['units'] / a:.3f}, total {total:.3f}")
     print(f"GE2E encoder EER on vctk4 (40 clips, 4 speakers): {encoder_eer(enc) * 100:.1f} %")
 
 
@@ -171,11 +193,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-libri", type=int, default=30, help="LibriSpeech speakers (≤ 239)")
     ap.add_argument("--jump-cost", type=float, default=None, help="unit-selection join cost")
+    ap.add_argument("--style", default="voice,balanced,clear",
+                    help="comma-separated cloning styles (emovc.pipelines.cloning.STYLES)")
+    ap.add_argument("--tuning", action="store_true",
+                    help="run on the 12 tuning speakers instead of the unseen ones")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"benchmark data not found at {DATA}", file=sys.stderr)
         return 1
-    run(args.n_libri, args.jump_cost)
+    run(args.n_libri, args.jump_cost, args.style.split(","), args.tuning)
     return 0
 
 

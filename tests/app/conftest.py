@@ -46,6 +46,9 @@ class FakeRecognizer:
 class FakeCloner:
     """0.1 s of synthetic speech per character, in a fixed voice, at 22.05 kHz."""
 
+    def __init__(self, style: str = "voice") -> None:
+        self.style = style
+
     def clone(self, references, text, emotion=None):
         assert all(isinstance(r, tuple) and r[1] == 16000 for r in references)
         voice = EMOTION_VOICES.get(emotion or "neutral", EMOTION_VOICES["neutral"])

@@ -229,3 +229,17 @@ def test_twenty_minute_and_non_audio_uploads_then_keeps_serving(backend: AppBack
     with pytest.raises(AudioError, match="'notes.txt' is not a supported audio file"):
         backend.recognise(str(text))
     assert backend.convert(str(upload()), "angry", AUTO, 1.0, "fake-calm-angry").output.is_file()
+
+
+def test_clone_style_picks_the_cloner(backend: AppBackend, upload) -> None:
+    ref = str(upload("ref.wav"))
+    backend.clone([ref], "Kids are talking.", None, consent=True, style="clear")
+    assert backend.models.cloner("clear").style == "clear"
+    assert backend.models.cloner("clear") is not backend.models.cloner("voice")
+
+
+def test_ui_lists_the_pipeline_styles() -> None:
+    from emovc.app.ui import CLONE_STYLES
+    from emovc.pipelines.cloning import STYLES
+
+    assert CLONE_STYLES == tuple(STYLES)

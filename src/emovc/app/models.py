@@ -52,7 +52,8 @@ class Factories:
         converter_names: names of the selectable conversion models.
         converter: name -> :class:`Converter`.
         recognizer: () -> :class:`Recognizer`.
-        cloner: () -> object with the cloning pipeline's ``clone`` method.
+        cloner: style -> object with the cloning pipeline's ``clone`` method
+            (style: one of ``emovc.pipelines.cloning.STYLES``).
         embedder: () -> speaker embedding function ``(wav (n,), sr) -> (D,)``.
         evaluator: ``(run_dir, out_dir, progress) -> report.html path``.
         listening_test: ``(run_dir, ratings_csv) -> server`` with ``.url`` and ``.shutdown()``.
@@ -63,7 +64,7 @@ class Factories:
     converter_names: Callable[[], list[str]]
     converter: Callable[[str], Converter]
     recognizer: Callable[[], Recognizer]
-    cloner: Callable[[], Any]
+    cloner: Callable[[str], Any]
     embedder: Callable[[], Callable[[np.ndarray, int], np.ndarray]]
     evaluator: Callable[[Path, Path, ProgressFn], Path]
     listening_test: Callable[[Path, Path], Any]
@@ -93,9 +94,9 @@ class ModelCache:
         """The default emotion recogniser."""
         return self.get("recognizer", self.factories.recognizer)
 
-    def cloner(self) -> Any:
-        """The default voice cloner."""
-        return self.get("cloner", self.factories.cloner)
+    def cloner(self, style: str = "voice") -> Any:
+        """The offline voice cloner in one of the cloning styles (voice, balanced, clear)."""
+        return self.get(("cloner", style), lambda: self.factories.cloner(style))
 
     def embedder(self) -> Callable[[np.ndarray, int], np.ndarray]:
         """The speaker-embedding function."""
@@ -156,9 +157,10 @@ def _recognizer() -> Recognizer:
         raise ModelNotInstalled(f"emotion recognition model not installed: {exc}") from None
 
 
-def _cloner() -> Any:
+def _cloner(style: str) -> Any:
     cls = _import("emovc.pipelines.cloning", "VoiceCloner", "voice cloning")
-    return cls.from_pretrained("default")
+    config = _import("emovc.pipelines.cloning", "CloneConfig", "voice cloning")
+    return cls(config.for_style(style))
 
 
 def _embedder() -> Callable[[np.ndarray, int], np.ndarray]:

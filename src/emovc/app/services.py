@@ -205,8 +205,13 @@ class AppBackend:
 
     # --- clone ---------------------------------------------------------------------------
     def clone(self, references: Sequence[str | None], text: str, emotion: str | None,
-              consent: bool, progress: ProgressFn = _no_progress) -> CloneResult:
-        """Speak ``text`` in the voice of the reference clip(s); needs the speaker's consent."""
+              consent: bool, progress: ProgressFn = _no_progress,
+              style: str = "voice") -> CloneResult:
+        """Speak ``text`` in the voice of the reference clip(s); needs the speaker's consent.
+
+        ``style``: ``voice`` (most like the speaker), ``balanced`` or ``clear`` (most
+        intelligible), see :data:`emovc.pipelines.cloning.STYLES`.
+        """
         if not consent:
             raise ConfigError("confirm that the speaker of the reference consented to cloning "
                               "their voice (tick the consent box)")
@@ -223,7 +228,7 @@ class AppBackend:
                 for i, r in enumerate(refs)]
         emo = None if emotion in (None, "", "none") else normalize_emotion(emotion)
         progress(0.15, "loading the voice cloner")
-        cloner = self.models.cloner()
+        cloner = self.models.cloner(style)
         progress(0.3, "synthesising")
         start = time.perf_counter()
         out, sr = cloner.clone([(w, APP_SR) for w in wavs], text, emotion=emo)

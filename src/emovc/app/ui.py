@@ -19,6 +19,10 @@ from emovc.app.services import AUTO, AppBackend
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import EmovcError
 
+#: the cloning styles of emovc.pipelines.cloning.STYLES (not imported here: the cloning
+#: pipeline loads WORLD/PocketSphinx, and the UI must build even where cloning is missing)
+CLONE_STYLES = ("voice", "balanced", "clear")
+
 log = logging.getLogger("emovc.app")
 
 AUDIO_SOURCES = ["upload", "microphone"]
@@ -168,6 +172,9 @@ def _clone_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                               placeholder="Kids are talking by the door.")
             emotion = gr.Dropdown(["none", *EMOTIONS], value="none",
                                   label="emotion (optional)", elem_id="clone-emotion")
+            style = gr.Radio(list(CLONE_STYLES), value="voice", elem_id="clone-style",
+                             label="style: voice = most like the speaker, clear = easiest "
+                                   "to understand, balanced = in between")
             button = gr.Button("Clone", variant="primary", elem_id="clone-button")
         with gr.Column():
             audio_out = gr.Audio(type="filepath", label="cloned speech", interactive=False,
@@ -175,11 +182,13 @@ def _clone_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             status = gr.Textbox(label="status", interactive=False, elem_id="clone-status")
             plot = gr.Plot(label="speaker map", show_label=False, elem_id="clone-plot")
 
-    def clone(path, agreed, words, emo, progress=gr.Progress()) -> tuple:
-        res = backend.clone([path], words, emo, agreed, lambda f, d: progress(f, desc=d))
+    def clone(path, agreed, words, emo, how, progress=gr.Progress()) -> tuple:
+        res = backend.clone([path], words, emo, agreed, lambda f, d: progress(f, desc=d),
+                            style=how)
         return str(res.output), res.figure, res.summary
 
-    button.click(_guard(3, clone), [ref, consent, text, emotion], [audio_out, plot, status])
+    button.click(_guard(3, clone), [ref, consent, text, emotion, style],
+                 [audio_out, plot, status])
 
 
 def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:

@@ -24,13 +24,16 @@ def clone(
                                  help="Confirm the reference speaker agreed to be cloned."),
     emotion: str = typer.Option(None, "--emotion", help="Convert the result to this emotion."),
     denoise: bool = typer.Option(False, "--denoise", help="Spectral-gating denoise of references."),
+    style: str = typer.Option("voice", "--style",
+                              help="voice (most like the speaker), balanced, or clear "
+                                   "(easiest to understand); see docs/cloning.md."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Say TEXT in the voice of the reference recording(s) (needs --consent)."""
     from emovc.pipelines.cloning import CloneConfig, VoiceCloner, require_consent
 
     require_consent(consent)  # fail before any heavy work
-    cloner = VoiceCloner(CloneConfig(denoise=denoise))
+    cloner = VoiceCloner(CloneConfig.for_style(style, denoise=denoise))
     path = cloner.clone_to_file(reference, text, out, consent=consent, emotion=emotion,
                                 force=force)
     typer.echo(f"wrote {path}")

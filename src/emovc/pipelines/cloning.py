@@ -21,20 +21,30 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from emovc.audio import check_speech, load_audio, normalize_loudness, save_audio, trim_silence
 from emovc.data.emotions import normalize_emotion
-from emovc.errors import AudioError, ConfigError, EmovcError
+from emovc.errors import AudioError, ConfigError, EmovcError, choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.synthesizer import unit_selection as us
 from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig
 
 SR = 16000
 METHODS = ("unit-selection",)
+#: similarity ↔ intelligibility trade-off of the offline path (measured in docs/cloning.md):
+#: "voice" = the reference's own units (most like the speaker, often hard to understand),
+#: "clear" = the front-end re-synthesised in the speaker's F0/envelope statistics (every phone
+#: kept, less like the speaker), "balanced" = reference units where they match the text's
+#: phones well, statistics-mapped front-end frames elsewhere.
+STYLES = {
+    "voice": {"phone_weight": 1.0, "fallback_cost": None},
+    "balanced": {"phone_weight": 2.0, "fallback_cost": 3.0},
+    "clear": {"phone_weight": 0.0, "fallback_cost": 0.0},
+}
 Reference = str | os.PathLike | tuple[np.ndarray, int]
 
 
@@ -62,6 +72,14 @@ class CloneConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def for_style(cls, style: str = "voice", **kwargs) -> CloneConfig:
+        """Config of one :data:`STYLES` preset (other ``CloneConfig`` fields as ``kwargs``)."""
+        if style not in STYLES:
+            raise choice_error("cloning style", style, tuple(STYLES))
+        units = replace(us.UnitSelectionConfig(), **STYLES[style])
+        return cls(units=units, **kwargs)
 
 
 def prepare_reference(wav: np.ndarray, sr: int, denoise: bool = False,

@@ -17,15 +17,19 @@ matching is on *what* is said rather than *who* says it.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyworld
 from scipy.ndimage import uniform_filter1d
 
-from emovc.errors import AudioError
+from emovc.errors import AudioError, ConfigError
 from emovc.features.f0 import LogF0Stats, logf0_stats
+from emovc.features.phones import PhoneRecognizer
 from emovc.features.world import WorldConfig, WorldFeatures, analyze, analyze_f0, synthesize
+from emovc.models.synthesizer.mapping import mapped_frontend
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,12 @@ class UnitSelectionConfig:
             excitation and fine structure; ``"world"`` = WORLD synthesis from the selected
             envelopes/aperiodicities with the ``f0_source`` contour.
         crossfade_ms: cross-fade length at joins for ``render="waveform"``.
+        phone_weight: extra target cost when the PocketSphinx phone label of a reference frame
+            differs from the front-end frame's (:mod:`emovc.features.phones`); 0 = off.
+        fallback_cost: target cost of a *fallback unit*: the front-end's own frame re-synthesised
+            in the reference's F0/envelope statistics (:mod:`.mapping`); where no reference
+            frame matches better, the output keeps the text's phone (clearer, less like the
+            reference). ``None`` = reference frames only; ``0`` = fallback everywhere.
     """
 
     match_dim: int = 24
@@ -63,6 +73,12 @@ class UnitSelectionConfig:
     vtln: tuple[float, ...] = ()
     render: str = "waveform"
     crossfade_ms: float = 10.0
+    phone_weight: float = 1.0
+    fallback_cost: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.fallback_cost is not None and self.render != "waveform":
+            raise ConfigError("fallback units need render='waveform'")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,12 +92,15 @@ class ReferenceUnits:
         feats: WORLD features ``f0 (N,)``, ``sp/ap (N, bins)`` of the concatenated references.
         match: ``(N, D)`` speaker-normalised matching features.
         f0_stats: log-F0 statistics of the reference's voiced frames.
+        wav: ``(N · hop,)`` float32 reference audio, frame ``i`` centred on sample ``i · hop``.
+        phones: ``(N,)`` phone label per frame (``None`` when ``phone_weight`` is 0).
     """
 
     feats: WorldFeatures
     match: np.ndarray
     f0_stats: LogF0Stats
     wav: np.ndarray
+    phones: np.ndarray | None = None
 
 
 def _analyse(wav: np.ndarray, wcfg: WorldConfig, with_ap: bool) -> WorldFeatures:
@@ -128,7 +147,25 @@ def analyse_reference(wavs: list[np.ndarray], cfg: UnitSelectionConfig,
     # frame-aligned concatenation so reference frame i starts at sample i·hop
     wav = np.concatenate([np.pad(w, (0, max(0, len(p.f0) * hop - len(w))))[: len(p.f0) * hop]
                           for w, p in zip(wavs, parts, strict=True)])
-    return ReferenceUnits(feats, match, logf0_stats(feats.f0), wav.astype(np.float32))
+    phones = None
+    if cfg.phone_weight:
+        phones = np.concatenate([frame_labels(w, p.n_frames, wcfg)
+                                 for w, p in zip(wavs, parts, strict=True)])
+    return ReferenceUnits(feats, match, logf0_stats(feats.f0), wav.astype(np.float32), phones)
+
+
+@lru_cache(maxsize=1)
+def _recognizer() -> PhoneRecognizer:
+    return PhoneRecognizer()
+
+
+_RECOGNIZER_LOCK = threading.Lock()  # one PocketSphinx decoder, not thread-safe
+
+
+def frame_labels(wav: np.ndarray, n_frames: int, wcfg: WorldConfig) -> np.ndarray:
+    """``(n_frames,)`` phone labels of 16 kHz speech on the WORLD frame grid."""
+    with _RECOGNIZER_LOCK:
+        return _recognizer().frame_labels(wav, n_frames, wcfg.frame_period)
 
 
 def sq_distances(query: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -206,26 +243,51 @@ def viterbi_units(idx: np.ndarray, dist: np.ndarray, jump_cost: float) -> np.nda
     return idx[np.arange(t_len), path]
 
 
+def target_costs(query: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfig,
+                 labels: np.ndarray | None, rows: slice) -> np.ndarray:
+    """``(rows, N)`` target costs: feature distance + ``phone_weight`` × phone mismatch."""
+    d = sq_distances(query[rows], ref.match)
+    if cfg.phone_weight and labels is not None and ref.phones is not None:
+        d += cfg.phone_weight * (labels[rows, None] != ref.phones[None, :])
+    return d
+
+
 def select_units(query: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfig,
-                 block: int = 1000) -> np.ndarray:
-    """Reference frame index ``(T,)`` for each of the ``(T, D)`` query feature frames."""
-    blocks = range(0, len(query), block)  # bounds memory to block × N distances
-    nearest = np.concatenate([candidates(sq_distances(query[a: a + block], ref.match), cfg.k, 0)
-                              for a in blocks])
-    idx = _with_continuations(nearest, cfg.lookahead, len(ref.match))
-    cost = np.concatenate([
-        np.take_along_axis(sq_distances(query[a: a + block], ref.match), idx[a: a + block], 1)
-        for a in blocks])
+                 labels: np.ndarray | None = None, block: int = 1000) -> np.ndarray:
+    """Reference frame index ``(T,)`` for each of the ``(T, D)`` query feature frames.
+
+    ``labels``: ``(T,)`` phone labels of the query frames (for ``phone_weight``). With
+    ``cfg.fallback_cost`` the index ``N + t`` (``N`` reference frames) selects the fallback
+    unit of query frame ``t``; consecutive fallback frames join for free like reference ones.
+    """
+    n, t_len = len(ref.match), len(query)
+    blocks = [slice(a, a + block) for a in range(0, t_len, block)]  # bounds memory
+    nearest = np.concatenate([candidates(target_costs(query, ref, cfg, labels, b), cfg.k, 0)
+                              for b in blocks])
+    idx = _with_continuations(nearest, cfg.lookahead, n)
+    cost = np.concatenate([np.take_along_axis(target_costs(query, ref, cfg, labels, b),
+                                              idx[b], 1) for b in blocks])
+    if cfg.fallback_cost is not None:
+        idx = np.concatenate([idx, n + np.arange(t_len)[:, None]], axis=1)
+        cost = np.concatenate([cost, np.full((t_len, 1), float(cfg.fallback_cost))], axis=1)
     return viterbi_units(idx, cost, cfg.jump_cost)
 
 
 def convert(source: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfig,
             wcfg: WorldConfig) -> np.ndarray:
     """Re-voice ``source`` (16 kHz float32 front-end speech) with the reference's frames."""
-    src = _analyse(source, wcfg, with_ap=False)
-    sel = select_units(_best_warp(src, ref, cfg, wcfg), ref, cfg)
+    fallback = cfg.fallback_cost is not None
+    src = _analyse(source, wcfg, with_ap=cfg.render == "world" or fallback)
+    labels = frame_labels(source, src.n_frames, wcfg) if cfg.phone_weight else None
+    sel = select_units(_best_warp(src, ref, cfg, wcfg), ref, cfg, labels)
     if cfg.render == "waveform":
-        return concatenate_segments(ref.wav, sel, wcfg, cfg.crossfade_ms)
+        units = ref.wav
+        if fallback:
+            hop = int(round(wcfg.sample_rate * wcfg.frame_period / 1000))
+            mapped = mapped_frontend(src, ref.feats.sp, ref.feats.f0, ref.f0_stats, wcfg)
+            mapped = np.pad(mapped, (0, max(0, src.n_frames * hop - len(mapped))))
+            units = np.concatenate([ref.wav, mapped[: src.n_frames * hop]])
+        return concatenate_segments(units, sel, wcfg, cfg.crossfade_ms)
     log_sp = np.log(ref.feats.sp[sel] + 1e-12)
     if cfg.smooth_frames > 1:
         log_sp = uniform_filter1d(log_sp, cfg.smooth_frames, axis=0)
