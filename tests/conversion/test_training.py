@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
+from emovc.errors import EmovcError
 from emovc.models.checkpoint import load_checkpoint
 
 from .conftest import stargan_config
@@ -73,3 +75,40 @@ def test_resume_continues_exactly(corpus, stargan_run, cache_root, tmp_path):
     assert b["extra"]["training"]["steps"] == 6
     for k, v in a["state_dict"].items():
         assert torch.equal(v, b["state_dict"][k]), k
+
+
+def test_cache_index_keeps_speech_levels(corpus, tmp_path):
+    """The source level is stored at extraction; an index from before the column gets it
+    measured from the audio once (same value), and speech_levels reads it from the rows."""
+    import csv
+
+    import numpy as np
+
+    from emovc.audio import load_audio
+    from emovc.audio.processing import active_rms_dbfs
+    from emovc.features.world import WorldConfig
+    from emovc.training.feature_cache import build_cache, read_index, speech_levels
+
+    folder = build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    rows = read_index(folder)
+    levels = speech_levels(rows)
+    r = rows[0]
+    assert np.isclose(levels[r.key], active_rms_dbfs(load_audio(r.path, sr=16000), 16000))
+    # an old-format cache: no level in the index nor in the .npz files
+    for row in rows:
+        z = dict(np.load(folder / f"{row.key}.npz"))
+        z.pop("level_db")
+        np.savez_compressed(folder / f"{row.key}.npz", **z)
+    with open(folder / "index.csv", newline="") as f:
+        old = [{k: v for k, v in d.items() if k != "level_db"} for d in csv.DictReader(f)]
+    with open(folder / "index.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(old[0]))
+        w.writeheader()
+        w.writerows(old)
+    assert all(np.isnan(x.level_db) for x in read_index(folder))
+    with pytest.raises(EmovcError, match="no speech level"):
+        speech_levels(read_index(folder))
+    build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    again = speech_levels(read_index(folder))
+    assert again.keys() == levels.keys()
+    assert all(np.isclose(again[k], levels[k]) for k in levels)

@@ -82,7 +82,7 @@ class ConversionData:
                       speech_seconds(raw[r.key].vuv, frame_period)) for r in train_rows]
             frames = [raw[r.key].mcep[raw[r.key].vuv] for r in train_rows]
             normalizer = fit_normalizer(items, self.emotions, frames)
-            levels = speech_levels(cache_folder, train_rows)
+            levels = speech_levels(train_rows)
             normalizer.off_level = fit_level_offsets(
                 [(r.speaker, r.emotion, levels[r.key]) for r in train_rows], self.emotions)
         self.normalizer = normalizer

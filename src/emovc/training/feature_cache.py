@@ -1,7 +1,9 @@
 """Cache of conversion features (WORLD mcep / log-F0 / voicing) for a labelled corpus.
 
 One compressed ``.npz`` per utterance under ``cache_dir/<world-config-hash>/`` plus an
-``index.csv`` with the utterance metadata (speaker, emotion, intensity, sentence, repetition).
+``index.csv`` with the utterance metadata (speaker, emotion, intensity, sentence, repetition)
+and the source's active speech level (the features are loudness-normalised, so the level the
+emotion had is kept on the side; caches from before this column get it measured once).
 Extraction runs in a small process pool (WORLD analysis is single-threaded C code).
 """
 
@@ -27,7 +29,7 @@ from emovc.fileio import atomic_output
 from emovc.models.conversion.features import FrameFeatures, analyze_for_conversion
 
 INDEX_COLUMNS = ("key", "path", "speaker", "emotion", "intensity", "sentence", "repetition",
-                 "n_frames")
+                 "n_frames", "level_db")
 
 
 @dataclass
@@ -42,6 +44,7 @@ class CachedUtterance:
     sentence: str
     repetition: str
     n_frames: int
+    level_db: float = float("nan")
 
 
 def config_hash(cfg: WorldConfig) -> str:
@@ -53,9 +56,11 @@ def config_hash(cfg: WorldConfig) -> str:
 def _extract(args: tuple[str, str, dict]) -> tuple[str, int]:
     path, out, cfg_dict = args
     cfg = WorldConfig.from_dict(cfg_dict)
-    feats, _, _ = analyze_for_conversion(load_audio(path, sr=cfg.sample_rate), cfg)
+    wav = load_audio(path, sr=cfg.sample_rate)
+    feats, _, _ = analyze_for_conversion(wav, cfg)
     tmp = out + ".tmp.npz"
-    np.savez_compressed(tmp, mcep=feats.mcep, lf0=feats.lf0, vuv=feats.vuv, cap=feats.cap)
+    np.savez_compressed(tmp, mcep=feats.mcep, lf0=feats.lf0, vuv=feats.vuv, cap=feats.cap,
+                        level_db=active_rms_dbfs(wav, cfg.sample_rate))
     os.replace(tmp, out)
     return out, feats.n_frames
 
@@ -87,7 +92,7 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
     if jobs:
         with ProcessPoolExecutor(max(1, workers)) as pool:
             list(pool.map(_extract, jobs, chunksize=4))
-    _write_index(folder, utts)
+    _write_index(folder, utts, cfg.sample_rate)
     return folder
 
 
@@ -95,49 +100,52 @@ def _key(u: Utterance) -> str:
     return u.utt_id.replace("/", "__")
 
 
-def _write_index(folder: Path, utts: list[Utterance]) -> None:
+def _write_index(folder: Path, utts: list[Utterance], sample_rate: int) -> None:
     rows = []
     old = {r.key: r for r in read_index(folder)} if (folder / "index.csv").exists() else {}
     for u in utts:
         key = _key(u)
-        n = old[key].n_frames if key in old else int(np.load(folder / f"{key}.npz")["lf0"].shape[0])
+        if key in old and np.isfinite(old[key].level_db):
+            n, level = old[key].n_frames, old[key].level_db
+        else:
+            n, level = _frames_and_level(folder / f"{key}.npz", u.path, sample_rate)
         rows.append(CachedUtterance(key, u.path, u.speaker, u.emotion, u.intensity, u.sentence,
-                                    str(u.repetition or ""), n))
+                                    str(u.repetition or ""), n, level))
     rows += [r for k, r in old.items() if k not in {x.key for x in rows}]
-    tmp = folder / "index.csv.tmp"
-    with open(tmp, "w", newline="") as f:
+    with atomic_output(folder / "index.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(INDEX_COLUMNS)
         for r in rows:
             w.writerow([getattr(r, c) for c in INDEX_COLUMNS])
-    os.replace(tmp, folder / "index.csv")
+
+
+def _frames_and_level(npz: Path, audio: str, sample_rate: int) -> tuple[int, float]:
+    """Frame count and active speech level (dBFS) of one cached utterance; the level is read
+    from the ``.npz`` (or, for caches written before it was stored there, measured on the
+    source audio — once: the index keeps it)."""
+    z = np.load(npz)
+    if "level_db" in z.files:
+        return int(z["lf0"].shape[0]), float(z["level_db"])
+    return int(z["lf0"].shape[0]), active_rms_dbfs(load_audio(audio, sr=sample_rate),
+                                                   sample_rate)
 
 
 def read_index(folder: str | os.PathLike) -> list[CachedUtterance]:
-    """Rows of ``folder/index.csv``."""
+    """Rows of ``folder/index.csv`` (``level_db`` NaN for indexes written before it existed)."""
     with open(Path(folder) / "index.csv", newline="") as f:
-        return [CachedUtterance(**{**r, "n_frames": int(r["n_frames"])}) for r in csv.DictReader(f)]
+        return [CachedUtterance(**{**r, "n_frames": int(r["n_frames"]),
+                                   "level_db": float(r.get("level_db") or "nan")})
+                for r in csv.DictReader(f)]
 
 
-def speech_levels(folder: str | os.PathLike, rows: list[CachedUtterance],
-                  sample_rate: int = 16000) -> dict[str, float]:
+def speech_levels(rows: list[CachedUtterance]) -> dict[str, float]:
     """Active speech level (dBFS, :func:`~emovc.audio.processing.active_rms_dbfs`) of the
-    source audio of ``rows``, by key; memoised in ``folder/levels.csv`` (the conversion
-    features themselves are loudness-normalised, so the level is kept on the side)."""
-    memo_path = Path(folder) / "levels.csv"
-    memo: dict[str, float] = {}
-    if memo_path.exists():
-        with open(memo_path, newline="") as f:
-            memo = {r["key"]: float(r["level_db"]) for r in csv.DictReader(f)}
-    missing = [r for r in rows if r.key not in memo]
-    for r in missing:
-        memo[r.key] = active_rms_dbfs(load_audio(r.path, sr=sample_rate), sample_rate)
+    source audio of ``rows``, by key (stored in the index at extraction time)."""
+    missing = [r.key for r in rows if not np.isfinite(r.level_db)]
     if missing:
-        with atomic_output(memo_path) as tmp, open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(("key", "level_db"))
-            w.writerows(sorted(memo.items()))
-    return {r.key: memo[r.key] for r in rows}
+        raise EmovcError(f"{len(missing)} cached utterances have no speech level (e.g. "
+                         f"{missing[0]}); rebuild the index with build_cache")
+    return {r.key: r.level_db for r in rows}
 
 
 def load_cached(folder: str | os.PathLike, key: str) -> FrameFeatures:
