@@ -157,6 +157,19 @@ def read_speaker_genders(path: Path, id_col: str = "speaker") -> dict[str, str]:
     return {r[key]: gender_code(r[gcol]) for r in rows}
 
 
+def speaker_genders(root: Path, table: str,
+                    parse: Callable[[str], tuple[str, str] | None]) -> dict[str, str]:
+    """``{speaker: "M"|"F"|"?"}`` from ``speakers.tsv`` (emovc's compact copies) or else the
+    corpus's own speaker ``table`` file (found in ``root`` or up to two parents), whose lines
+    ``parse`` turns into ``(speaker, gender text)`` (``None`` skips a line)."""
+    tsv = find_upwards(root, ["speakers.tsv"])
+    if tsv is not None:
+        return read_speaker_genders(tsv)
+    path = find_upwards(root, [table])
+    rows = (parse(line) for line in read_text(path).splitlines()) if path is not None else ()
+    return {spk: gender_code(g) for spk, g in (r for r in rows if r is not None)}
+
+
 def find_upwards(start: Path, names: Iterable[str], levels: int = 2) -> Path | None:
     """First existing file named one of ``names`` in ``start`` or up to ``levels`` parents."""
     names = tuple(names)

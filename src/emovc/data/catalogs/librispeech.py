@@ -21,12 +21,10 @@ from emovc.data.catalogs.base import (
     Catalog,
     Probe,
     ScanLog,
-    find_upwards,
-    gender_code,
     iter_audio,
     match_fraction,
-    read_speaker_genders,
     read_text,
+    speaker_genders,
 )
 from emovc.data.manifest import Utterance
 
@@ -37,18 +35,14 @@ def detect(probe: Probe) -> float:
     return match_fraction(probe, _RX.pattern, re.IGNORECASE)
 
 
+def _speakers_txt_row(line: str) -> tuple[str, str] | None:
+    """``ID | SEX | SUBSET | MINUTES | NAME`` line of ``SPEAKERS.TXT`` (``;`` = comment)."""
+    cols = [c.strip() for c in line.split("|")]
+    return (cols[0], cols[1]) if not line.startswith(";") and len(cols) >= 2 else None
+
+
 def _genders(root: Path) -> dict[str, str]:
-    tsv = find_upwards(root, ["speakers.tsv"])
-    if tsv is not None:
-        return read_speaker_genders(tsv)
-    table = find_upwards(root, ["SPEAKERS.TXT"])
-    out: dict[str, str] = {}
-    if table is not None:
-        for line in read_text(table).splitlines():
-            cols = [c.strip() for c in line.split("|")]
-            if not line.startswith(";") and len(cols) >= 2:
-                out[cols[0]] = gender_code(cols[1])
-    return out
+    return speaker_genders(root, "SPEAKERS.TXT", _speakers_txt_row)
 
 
 def _chapter_texts(folder: Path, cache: dict[Path, dict[str, str]]) -> dict[str, str]:

@@ -23,12 +23,11 @@ from emovc.data.catalogs.base import (
     Probe,
     ScanLog,
     find_upwards,
-    gender_code,
     iter_audio,
     match_fraction,
-    read_speaker_genders,
     read_text,
     read_tsv,
+    speaker_genders,
 )
 from emovc.data.manifest import Utterance
 
@@ -39,20 +38,18 @@ def detect(probe: Probe) -> float:
     return match_fraction(probe, _RX.pattern, re.IGNORECASE)
 
 
+def _speaker_info_row(line: str) -> tuple[str, str] | None:
+    """``ID AGE GENDER ACCENT ...`` line of VCTK's ``speaker-info.txt`` (IDs with or without
+    the ``p``; the header line has no gender code and maps to "?")."""
+    cols = line.split()
+    if len(cols) < 3 or cols[0] == "ID":
+        return None
+    return (cols[0] if cols[0].startswith(("p", "s")) else f"p{cols[0]}"), cols[2]
+
+
 def _speaker_info(root: Path) -> dict[str, str]:
     """Genders from ``speakers.tsv`` or VCTK's whitespace-separated ``speaker-info.txt``."""
-    tsv = find_upwards(root, ["speakers.tsv"])
-    if tsv is not None:
-        return read_speaker_genders(tsv)
-    info = find_upwards(root, ["speaker-info.txt"])
-    out: dict[str, str] = {}
-    if info is not None:
-        for line in read_text(info).splitlines()[1:]:
-            cols = line.split()
-            if len(cols) >= 3:
-                spk = cols[0] if cols[0].startswith(("p", "s")) else f"p{cols[0]}"
-                out[spk] = gender_code(cols[2])
-    return out
+    return speaker_genders(root, "speaker-info.txt", _speaker_info_row)
 
 
 def _transcripts(root: Path) -> tuple[dict[str, str], Path | None]:
