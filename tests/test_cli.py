@@ -76,3 +76,19 @@ def test_console_script_no_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("module", ["stargan", "cyclegan", "speaker_encoder", "synthesizer",
+                                    "vocoder"])
+def test_training_overrides_reject_unknown_settings(module: str, tmp_path) -> None:
+    import importlib
+
+    from emovc.errors import ConfigError
+
+    trainer = importlib.import_module(f"emovc.training.{module}")
+    cfg = trainer.build_config(str(tmp_path), str(tmp_path / "run"), max_steps=7,
+                               overrides={"seed": 3})
+    assert (cfg.seed, cfg.max_steps) == (3, 7)
+    with pytest.raises(ConfigError, match="unknown .* setting 'learnig_rate'; valid settings"):
+        trainer.build_config(str(tmp_path), str(tmp_path / "run"),
+                             overrides={"learnig_rate": 1e-3})

@@ -41,3 +41,27 @@ class PlainConfig:
                     and isinstance(known[k].default, tuple):
                 kw[k] = tuple(v)
         return cls(**kw)
+
+
+def apply_overrides(cfg, overrides: dict | None, what: str, max_steps: int | None = None):
+    """Set dataclass fields of ``cfg`` from ``overrides`` (and ``max_steps`` when given).
+
+    Args:
+        cfg: a config dataclass instance (changed in place and returned).
+        overrides: ``{field: value}``; ``None`` = nothing to change.
+        what: name for error messages, e.g. ``"StarGAN training"``.
+        max_steps: shortcut for the ``max_steps`` field.
+
+    Raises:
+        ConfigError: a key that is not a field of ``cfg`` (the message lists the valid ones;
+            a typo must not be ignored silently).
+    """
+    names = {f.name for f in fields(cfg)}
+    for key, value in (overrides or {}).items():
+        if key not in names:
+            raise ConfigError(f"unknown {what} setting {key!r}; valid settings: "
+                              f"{', '.join(sorted(names))}")
+        setattr(cfg, key, value)
+    if max_steps is not None:
+        cfg.max_steps = int(max_steps)
+    return cfg

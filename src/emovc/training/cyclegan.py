@@ -21,6 +21,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from emovc.config import apply_overrides
 from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import save_checkpoint
@@ -90,12 +91,7 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
                               model=dict(PRESETS[preset]), devices=devices)
     if cfg.source == cfg.target:
         raise ConfigError(f"source and target emotion must differ, got {cfg.source!r} twice")
-    if max_steps is not None:
-        cfg.max_steps = int(max_steps)
-    for key, value in (overrides or {}).items():
-        if not hasattr(cfg, key):
-            raise ConfigError(f"unknown CycleGAN training setting {key!r}")
-        setattr(cfg, key, value)
+    apply_overrides(cfg, overrides, "CycleGAN training", max_steps)
     if cfg.f0_mode not in F0_MODES:
         raise choice_error("F0 mode", cfg.f0_mode, F0_MODES)
     if not isinstance(cfg.energy_cwt, bool):

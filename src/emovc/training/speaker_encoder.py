@@ -20,6 +20,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from emovc.config import apply_overrides
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
@@ -141,13 +142,9 @@ class GE2EModule(L.LightningModule):
 
 def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devices: int = 1,
                  init: str | None = None, overrides: dict | None = None) -> GE2ETrainConfig:
-    """Resolved training config (``overrides`` replace any field)."""
+    """Resolved training config (``overrides`` replace any field; unknown ones fail)."""
     cfg = GE2ETrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices, init=init)
-    if max_steps is not None:
-        cfg.max_steps = max_steps
-    for k, v in (overrides or {}).items():
-        setattr(cfg, k, v)
-    return cfg
+    return apply_overrides(cfg, overrides, "speaker-encoder training", max_steps)
 
 
 def load_corpus(cfg: GE2ETrainConfig) -> tuple[dict[str, list[np.ndarray]], list, list]:

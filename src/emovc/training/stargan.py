@@ -24,8 +24,9 @@ import lightning as L
 import numpy as np
 import torch
 
+from emovc.config import apply_overrides
 from emovc.data.emotions import EMOTIONS
-from emovc.errors import ConfigError, choice_error
+from emovc.errors import choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
@@ -85,13 +86,7 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
         raise choice_error("preset", preset, PRESETS)
     cfg = StarGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), preset=preset,
                              model=dict(PRESETS[preset]), devices=devices)
-    if max_steps is not None:
-        cfg.max_steps = int(max_steps)
-    for key, value in (overrides or {}).items():
-        if not hasattr(cfg, key):
-            raise ConfigError(f"unknown StarGAN training setting {key!r}")
-        setattr(cfg, key, value)
-    return cfg
+    return apply_overrides(cfg, overrides, "StarGAN training", max_steps)
 
 
 class StarGANModule(L.LightningModule):

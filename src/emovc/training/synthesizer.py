@@ -19,6 +19,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from emovc.config import apply_overrides
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron_loss
@@ -110,13 +111,9 @@ class SynthesizerModule(L.LightningModule):
 
 def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devices: int = 1,
                  overrides: dict | None = None) -> SynthesizerTrainConfig:
-    """Resolved training config (``overrides`` replace any field)."""
+    """Resolved training config (``overrides`` replace any field; unknown ones fail)."""
     cfg = SynthesizerTrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices)
-    if max_steps is not None:
-        cfg.max_steps = max_steps
-    for k, v in (overrides or {}).items():
-        setattr(cfg, k, v)
-    return cfg
+    return apply_overrides(cfg, overrides, "synthesizer training", max_steps)
 
 
 def log_mel(wav: np.ndarray, mel: dict) -> np.ndarray:

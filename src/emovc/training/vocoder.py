@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F  # noqa: N812
 
+from emovc.config import apply_overrides
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
@@ -105,13 +106,9 @@ class VocoderModule(L.LightningModule):
 
 def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devices: int = 1,
                  overrides: dict | None = None) -> VocoderTrainConfig:
-    """Resolved training config (``overrides`` replace any field)."""
+    """Resolved training config (``overrides`` replace any field; unknown ones fail)."""
     cfg = VocoderTrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices)
-    if max_steps is not None:
-        cfg.max_steps = max_steps
-    for k, v in (overrides or {}).items():
-        setattr(cfg, k, v)
-    return cfg
+    return apply_overrides(cfg, overrides, "vocoder training", max_steps)
 
 
 def load_corpus(cfg: VocoderTrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
