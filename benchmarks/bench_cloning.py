@@ -116,7 +116,8 @@ class StyleResult:
         self.cpu = {"units": 0.0}
 
 
-def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool) -> None:
+def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool,
+        decode_frontend: bool = False) -> None:
     torch.set_num_threads(1)
     cfgs = {st: CloneConfig.for_style(st) for st in styles}
     if jump_cost is not None:
@@ -139,7 +140,8 @@ def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool) 
     for j, (name, refs, _) in enumerate(spk):
         text = TEXTS[j % len(TEXTS)]
         t0, c0 = time.perf_counter(), time.process_time()
-        src, _ = cloner.frontend.synthesize(text)
+        src, _, phones = cloner.frontend.synthesize_with_phones(text)
+        phones = None if decode_frontend else phones
         t1, c1 = time.perf_counter(), time.process_time()
         units = us.analyse_reference(refs, analysis, cloner.world)
         t2, c2 = time.perf_counter(), time.process_time()
@@ -155,7 +157,7 @@ def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool) 
         line = []
         for st, r in res.items():
             t3, c3 = time.perf_counter(), time.process_time()
-            out = us.convert(src, units, cfgs[st].units, cloner.world)
+            out = us.convert(src, units, cfgs[st].units, cloner.world, phones)
             r.wall["units"] += time.perf_counter() - t3
             r.cpu["units"] += time.process_time() - c3
             r.wall["audio"] += len(out) / SR
@@ -195,13 +197,16 @@ def main() -> int:
     ap.add_argument("--jump-cost", type=float, default=None, help="unit-selection join cost")
     ap.add_argument("--style", default="voice,balanced,clear",
                     help="comma-separated cloning styles (emovc.pipelines.cloning.STYLES)")
+    ap.add_argument("--decode-frontend", action="store_true",
+                    help="phone labels of the front-end by PocketSphinx decoding instead of "
+                         "espeak-ng's own phoneme events (the pipeline uses the events)")
     ap.add_argument("--tuning", action="store_true",
                     help="run on the 12 tuning speakers instead of the unseen ones")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"benchmark data not found at {DATA}", file=sys.stderr)
         return 1
-    run(args.n_libri, args.jump_cost, args.style.split(","), args.tuning)
+    run(args.n_libri, args.jump_cost, args.style.split(","), args.tuning, args.decode_frontend)
     return 0
 
 

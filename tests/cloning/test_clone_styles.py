@@ -123,3 +123,37 @@ def test_cli_clone_style(tmp_path, reference_wav) -> None:
     assert not out.exists()
     app(args=[*args, "--style", "clear"], standalone_mode=False)
     assert out.is_file()
+
+
+def test_frontend_reports_its_phonemes() -> None:
+    from emovc.features.phones import UNKNOWN, espeak_phone_index
+
+    wav, sr, phones = EspeakFrontend().synthesize_with_phones("The birch canoe slid.")
+    assert phones and all(a < b for _, a, b in phones)
+    assert all(b1 <= a2 + 1e-9 for (_, _, b1), (_, a2, _) in zip(phones, phones[1:]))
+    assert phones[-1][2] <= len(wav) / sr + 0.01
+    cmu = [PHONES[i] for i in (espeak_phone_index(n) for n, _, _ in phones) if i != UNKNOWN]
+    assert len(cmu) >= 0.9 * len(phones)  # the table covers what espeak-ng says
+    speech = [p for p in cmu if p != "SIL"]
+    assert speech[:4] == ["DH", "AH", "B", "ER"]  # "the bir..."
+
+
+def test_espeak_phone_names_map_to_cmu() -> None:
+    from emovc.features.phones import UNKNOWN, espeak_phone_index
+
+    names = {"'3:": "ER", "@2": "AH", "tS": "CH", ",aI": "AY", "N": "NG", "_:": "SIL"}
+    assert {k: PHONES[espeak_phone_index(k)] for k in names} == names
+    assert espeak_phone_index("Q!") == UNKNOWN
+
+
+def test_unknown_front_end_phones_pay_no_phone_cost(reference_wav) -> None:
+    from emovc.features.phones import UNKNOWN
+
+    wcfg, cfg = WorldConfig(), us.UnitSelectionConfig(phone_weight=0.0)
+    units = us.analyse_reference([reference_wav], cfg, wcfg)
+    units.phones = np.ones(len(units.match), np.int64)
+    query = units.match[:10]
+    plain = us.target_costs(query, units, cfg, np.full(10, UNKNOWN), slice(0, 10))
+    weighted = us.target_costs(query, units, replace(cfg, phone_weight=3.0),
+                               np.full(10, UNKNOWN), slice(0, 10))
+    np.testing.assert_allclose(weighted, plain)

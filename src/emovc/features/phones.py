@@ -25,6 +25,43 @@ PHONES = ("SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH",
           "F", "G", "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R",
           "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH")
 _INDEX = {p: i for i, p in enumerate(PHONES)}
+UNKNOWN = -1  #: label of frames whose phone is unknown (no phone cost is applied there)
+
+# espeak-ng (en / en-us voices) phoneme mnemonics -> CMU phones; stress marks and trailing
+# variant digits are stripped first (e.g. "'3:" -> "3:", "@2" -> "@"). Written here because
+# no package maps espeak's internal phoneme names to ARPAbet.
+_ESPEAK_TO_CMU = {
+    "p": "P", "b": "B", "t": "T", "d": "D", "k": "K", "g": "G", "f": "F", "v": "V",
+    "T": "TH", "D": "DH", "s": "S", "z": "Z", "S": "SH", "Z": "ZH", "h": "HH", "x": "HH",
+    "tS": "CH", "dZ": "JH", "m": "M", "n": "N", "N": "NG", "l": "L", "r": "R", "w": "W",
+    "j": "Y", "t#": "T", "d#": "D", "n-": "N", "l/": "L", "r-": "R", "@L": "L", "?": "SIL",
+    "_": "SIL", "_:": "SIL", "_!": "SIL", "_|": "SIL",
+    "@": "AH", "V": "AH", "a#": "AH", "3": "ER", "3:": "ER", "@r": "ER", "a": "AE",
+    "aa": "AE", "A:": "AA", "A": "AA", "A@": "AA", "0": "AA", "aI": "AY", "aI@": "AY",
+    "aU": "AW", "e": "EH", "E": "EH", "e@": "EH", "eI": "EY", "i": "IY", "i:": "IY",
+    "i@": "IH", "I": "IH", "I#": "IH", "O": "AO", "O:": "AO", "O@": "AO", "o@": "AO",
+    "OI": "OY", "oU": "OW", "o": "OW", "U": "UH", "U@": "UH", "u:": "UW", "u": "UW",
+}
+
+
+def espeak_phone_index(name: str) -> int:
+    """Index into :data:`PHONES` of an espeak-ng phoneme mnemonic (:data:`UNKNOWN` if none)."""
+    core = name.lstrip("'\",%=")
+    for key in (core, core.rstrip("0123456789") or core):
+        if key in _ESPEAK_TO_CMU:
+            return _INDEX[_ESPEAK_TO_CMU[key]]
+    return UNKNOWN
+
+
+def segment_labels(segments: list[tuple[int, float, float]], n_frames: int,
+                   frame_period_ms: float, default: int = 0) -> np.ndarray:
+    """``(n_frames,)`` int64 labels from ``[(label, start_s, end_s), ...]`` segments; frame ``t``
+    is centred at ``t · frame_period_ms``; frames outside every segment get ``default``."""
+    labels = np.full(int(n_frames), default, dtype=np.int64)
+    centres = np.arange(int(n_frames)) * frame_period_ms / 1000
+    for label, start, end in segments:
+        labels[(centres >= start) & (centres < end)] = label
+    return labels
 
 
 class PhoneRecognizer:
@@ -62,8 +99,5 @@ class PhoneRecognizer:
         Frame ``t`` is centred at ``t · frame_period_ms`` (the WORLD grid); frames outside every
         decoded segment are silence (0).
         """
-        labels = np.zeros(int(n_frames), dtype=np.int64)
-        centres = np.arange(int(n_frames)) * frame_period_ms / 1000
-        for name, start, end in self.segments(wav):
-            labels[(centres >= start) & (centres < end)] = _INDEX.get(name, 0)
-        return labels
+        segments = [(_INDEX.get(name, 0), a, b) for name, a, b in self.segments(wav)]
+        return segment_labels(segments, n_frames, frame_period_ms)

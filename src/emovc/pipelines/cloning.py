@@ -189,8 +189,8 @@ class VoiceCloner:
         pause = np.zeros(int(self.config.pause_s * SR), dtype=np.float32)
         pieces = []
         for sentence in sentences:
-            src, _ = self.frontend.synthesize(sentence)
-            pieces += [us.convert(src, units, self.config.units, self.world), pause]
+            src, _, phones = self.frontend.synthesize_with_phones(sentence)
+            pieces += [us.convert(src, units, self.config.units, self.world, phones), pause]
         return self._finish(np.concatenate(pieces[:-1]), emotion)
 
     def _finish(self, wav: np.ndarray, emotion: str | None) -> tuple[np.ndarray, int]:

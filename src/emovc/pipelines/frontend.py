@@ -26,9 +26,25 @@ _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4}
 _PHONEMES_IPA = 0x02
+_INITIALIZE_PHONEME_EVENTS = 0x0001
+_EVENT_LIST_TERMINATED, _EVENT_PHONEME = 0, 7
+
+
+class _EventId(ctypes.Union):
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+
+class _Event(ctypes.Structure):
+    """``espeak_EVENT`` of speak_lib.h (the fields we read: type, sample, id.string)."""
+
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint),
+                ("text_position", ctypes.c_int), ("length", ctypes.c_int),
+                ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", _EventId)]
+
 
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                             ctypes.c_void_p)
+                             ctypes.POINTER(_Event))
 _LOCK = threading.Lock()
 _STATE: dict = {}
 
@@ -72,19 +88,25 @@ def _library() -> tuple[ctypes.CDLL, int]:
     lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
                                           ctypes.c_int]
     data = espeakng_loader.get_data_path().encode()
-    sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, 0)
+    sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, _INITIALIZE_PHONEME_EVENTS)
     if sr <= 0:
         raise EmovcError("espeak-ng failed to initialise (voice data missing?)")
     chunks: list[np.ndarray] = []
+    phones: list[tuple[str, int]] = []
 
-    def collect(wav, n, _events):  # called by espeak-ng for every synthesised block
+    def collect(wav, n, events):  # called by espeak-ng for every synthesised block
         if n > 0 and wav:
             chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        i = 0
+        while events and events[i].type != _EVENT_LIST_TERMINATED:
+            if events[i].type == _EVENT_PHONEME:  # (espeak phoneme mnemonic, start sample)
+                phones.append((events[i].id.string.decode("ascii", "replace"), events[i].sample))
+            i += 1
         return 0
 
     cb = _CALLBACK(collect)
     lib.espeak_SetSynthCallback(cb)
-    _STATE.update(lib=lib, sr=sr, cb=cb, chunks=chunks)
+    _STATE.update(lib=lib, sr=sr, cb=cb, chunks=chunks, phones=phones)
     return lib, sr
 
 
@@ -108,25 +130,38 @@ class EspeakFrontend:
         Raises:
             EmovcError: empty text, or espeak-ng produced no audio.
         """
+        wav, sr, _ = self.synthesize_with_phones(text)
+        return wav, sr
+
+    def synthesize_with_phones(self, text: str,
+                               ) -> tuple[np.ndarray, int, list[tuple[str, float, float]]]:
+        """Like :meth:`synthesize`, plus the phonemes espeak-ng spoke:
+        ``[(espeak mnemonic, start_s, end_s), ...]`` in output time (``"_"`` = pause)."""
         text = _check_text(text)
         with _LOCK:
             lib, native_sr = _library()
             _set_voice(lib, self.config)
-            chunks = _STATE["chunks"]
+            chunks, events = _STATE["chunks"], _STATE["phones"]
             chunks.clear()
+            events.clear()
             raw = text.encode("utf-8") + b"\0"
             lib.espeak_Synth(raw, len(raw), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             lib.espeak_Synchronize()
             pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+            marks = list(events)
             chunks.clear()
+            events.clear()
         if pcm.size == 0:
             raise EmovcError(f"espeak-ng produced no audio for text {text[:40]!r}")
         wav = pcm.astype(np.float32) / 32768.0
+        ends = [s for _, s in marks[1:]] + [pcm.size]
+        phones = [(name, start / native_sr, end / native_sr)
+                  for (name, start), end in zip(marks, ends, strict=True) if end > start]
         if native_sr != self.config.sample_rate:
             import soxr
 
             wav = soxr.resample(wav, native_sr, self.config.sample_rate).astype(np.float32)
-        return wav, self.config.sample_rate
+        return wav, self.config.sample_rate, phones
 
     def phonemes(self, text: str) -> str:
         """IPA phoneme string of ``text`` (words separated by spaces, clauses by ``" | "``)."""

@@ -27,7 +27,7 @@ from scipy.ndimage import uniform_filter1d
 
 from emovc.errors import AudioError, ConfigError
 from emovc.features.f0 import LogF0Stats, logf0_stats
-from emovc.features.phones import PhoneRecognizer
+from emovc.features.phones import UNKNOWN, PhoneRecognizer, espeak_phone_index, segment_labels
 from emovc.features.world import WorldConfig, WorldFeatures, analyze, analyze_f0, synthesize
 from emovc.models.synthesizer.mapping import mapped_frontend
 
@@ -248,7 +248,8 @@ def target_costs(query: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfi
     """``(rows, N)`` target costs: feature distance + ``phone_weight`` × phone mismatch."""
     d = sq_distances(query[rows], ref.match)
     if cfg.phone_weight and labels is not None and ref.phones is not None:
-        d += cfg.phone_weight * (labels[rows, None] != ref.phones[None, :])
+        q = labels[rows, None]
+        d += cfg.phone_weight * ((q != ref.phones[None, :]) & (q != UNKNOWN))
     return d
 
 
@@ -274,11 +275,21 @@ def select_units(query: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfi
 
 
 def convert(source: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfig,
-            wcfg: WorldConfig) -> np.ndarray:
-    """Re-voice ``source`` (16 kHz float32 front-end speech) with the reference's frames."""
+            wcfg: WorldConfig, phones: list[tuple[str, float, float]] | None = None,
+            ) -> np.ndarray:
+    """Re-voice ``source`` (16 kHz float32 front-end speech) with the reference's frames.
+
+    ``phones``: the front-end's own phoneme segments (espeak-ng mnemonic, start s, end s), as
+    :meth:`~emovc.pipelines.frontend.EspeakFrontend.synthesize_with_phones` returns them;
+    without them the source is phone-decoded like the reference.
+    """
     fallback = cfg.fallback_cost is not None
     src = _analyse(source, wcfg, with_ap=cfg.render == "world" or fallback)
-    labels = frame_labels(source, src.n_frames, wcfg) if cfg.phone_weight else None
+    labels = None
+    if cfg.phone_weight:
+        labels = (frame_labels(source, src.n_frames, wcfg) if phones is None else
+                  segment_labels([(espeak_phone_index(n), a, b) for n, a, b in phones],
+                                 src.n_frames, wcfg.frame_period))
     sel = select_units(_best_warp(src, ref, cfg, wcfg), ref, cfg, labels)
     if cfg.render == "waveform":
         units = ref.wav
