@@ -41,8 +41,8 @@ METHODS = ("unit-selection",)
 #: kept, less like the speaker), "balanced" = reference units where they match the text's
 #: phones well, statistics-mapped front-end frames elsewhere.
 STYLES = {
-    "voice": {"phone_weight": 1.0, "fallback_cost": None},
-    "balanced": {"phone_weight": 2.0, "fallback_cost": 3.0},
+    "voice": {"phone_weight": 2.0, "fallback_cost": None},
+    "balanced": {"phone_weight": 4.0, "fallback_cost": 3.5},
     "clear": {"phone_weight": 0.0, "fallback_cost": 0.0},
 }
 Reference = str | os.PathLike | tuple[np.ndarray, int]

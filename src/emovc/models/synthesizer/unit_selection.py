@@ -73,7 +73,7 @@ class UnitSelectionConfig:
     vtln: tuple[float, ...] = ()
     render: str = "waveform"
     crossfade_ms: float = 10.0
-    phone_weight: float = 1.0
+    phone_weight: float = 2.0
     fallback_cost: float | None = None
 
     def __post_init__(self) -> None:
