@@ -14,6 +14,8 @@ speech), so the labels are a soft hint next to the spectral matching, not a tran
 from __future__ import annotations
 
 import os
+import threading
+from functools import lru_cache
 
 import numpy as np
 
@@ -101,3 +103,18 @@ class PhoneRecognizer:
         """
         segments = [(_INDEX.get(name, 0), a, b) for name, a, b in self.segments(wav)]
         return segment_labels(segments, n_frames, frame_period_ms)
+
+
+_LOCK = threading.Lock()  # one shared PocketSphinx decoder; it is not thread-safe
+
+
+@lru_cache(maxsize=1)
+def _shared_recognizer() -> PhoneRecognizer:
+    return PhoneRecognizer()
+
+
+def decode_labels(wav: np.ndarray, n_frames: int, frame_period_ms: float) -> np.ndarray:
+    """:meth:`PhoneRecognizer.frame_labels` with one process-wide recogniser (created on first
+    use, calls serialised by a lock)."""
+    with _LOCK:
+        return _shared_recognizer().frame_labels(wav, n_frames, frame_period_ms)

@@ -17,9 +17,7 @@ matching is on *what* is said rather than *who* says it.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import numpy as np
 import pyworld
@@ -27,8 +25,9 @@ from scipy.ndimage import uniform_filter1d
 
 from emovc.errors import AudioError, ConfigError
 from emovc.features.f0 import LogF0Stats, logf0_stats
-from emovc.features.phones import UNKNOWN, PhoneRecognizer, espeak_phone_index, segment_labels
+from emovc.features.phones import UNKNOWN, decode_labels, espeak_phone_index, segment_labels
 from emovc.features.world import WorldConfig, WorldFeatures, analyze, analyze_f0, synthesize
+from emovc.models.synthesizer.concatenation import concatenate_segments
 from emovc.models.synthesizer.mapping import mapped_frontend
 
 
@@ -149,23 +148,10 @@ def analyse_reference(wavs: list[np.ndarray], cfg: UnitSelectionConfig,
                           for w, p in zip(wavs, parts, strict=True)])
     phones = None
     if cfg.phone_weight:
-        phones = np.concatenate([frame_labels(w, p.n_frames, wcfg)
+        phones = np.concatenate([decode_labels(w, p.n_frames, wcfg.frame_period)
                                  for w, p in zip(wavs, parts, strict=True)])
     return ReferenceUnits(feats, match, logf0_stats(feats.f0), wav.astype(np.float32), phones)
 
-
-@lru_cache(maxsize=1)
-def _recognizer() -> PhoneRecognizer:
-    return PhoneRecognizer()
-
-
-_RECOGNIZER_LOCK = threading.Lock()  # one PocketSphinx decoder, not thread-safe
-
-
-def frame_labels(wav: np.ndarray, n_frames: int, wcfg: WorldConfig) -> np.ndarray:
-    """``(n_frames,)`` phone labels of 16 kHz speech on the WORLD frame grid."""
-    with _RECOGNIZER_LOCK:
-        return _recognizer().frame_labels(wav, n_frames, wcfg.frame_period)
 
 
 def sq_distances(query: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -287,7 +273,7 @@ def convert(source: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfig,
     src = _analyse(source, wcfg, with_ap=cfg.render == "world" or fallback)
     labels = None
     if cfg.phone_weight:
-        labels = (frame_labels(source, src.n_frames, wcfg) if phones is None else
+        labels = (decode_labels(source, src.n_frames, wcfg.frame_period) if phones is None else
                   segment_labels([(espeak_phone_index(n), a, b) for n, a, b in phones],
                                  src.n_frames, wcfg.frame_period))
     sel = select_units(_best_warp(src, ref, cfg, wcfg), ref, cfg, labels)
@@ -306,43 +292,6 @@ def convert(source: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfig,
     ap = ref.feats.ap[sel]
     f0 = _output_f0(src.f0, ref, sel, cfg)
     return synthesize(f0, sp, ap, wcfg)
-
-
-def runs(sel: np.ndarray) -> list[tuple[int, int]]:
-    """Split a frame selection into runs of consecutive reference frames ``(first, length)``."""
-    breaks = np.flatnonzero(np.diff(sel) != 1) + 1
-    starts = np.concatenate([[0], breaks])
-    ends = np.concatenate([breaks, [len(sel)]])
-    return [(int(sel[a]), int(b - a)) for a, b in zip(starts, ends, strict=True)]
-
-
-def concatenate_segments(ref_wav: np.ndarray, sel: np.ndarray, wcfg: WorldConfig,
-                         crossfade_ms: float) -> np.ndarray:
-    """Join the reference waveform segments behind a frame selection with linear cross-fades.
-
-    Args:
-        ref_wav: ``(n,)`` concatenated reference audio the frame indices point into.
-        sel: ``(T,)`` selected reference frame per output frame (``frame_period`` hop).
-        wcfg: frame grid (sample rate, frame period).
-        crossfade_ms: overlap at each join; segments are extended by it into their context.
-
-    Returns:
-        ``(≈ T · hop,)`` float32 waveform.
-    """
-    hop = int(round(wcfg.sample_rate * wcfg.frame_period / 1000))
-    fade = max(1, int(wcfg.sample_rate * crossfade_ms / 1000))
-    out = np.zeros(len(sel) * hop + fade, dtype=np.float64)
-    ramp = np.linspace(0.0, 1.0, fade, endpoint=False)
-    pos = 0
-    padded = np.pad(ref_wav.astype(np.float64), (0, fade + hop))
-    for first, length in runs(sel):
-        a = first * hop - hop // 2  # WORLD frame t is centred on sample t·hop
-        seg = padded[max(a, 0): max(a, 0) + length * hop + fade].copy()
-        seg[:fade] *= ramp
-        seg[-fade:] *= ramp[::-1]
-        out[pos: pos + len(seg)] += seg
-        pos += length * hop
-    return out[: len(sel) * hop].astype(np.float32)
 
 
 def warp_envelope(sp: np.ndarray, alpha: float) -> np.ndarray:
