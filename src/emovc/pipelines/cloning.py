@@ -7,7 +7,9 @@ What runs offline now (no trained synthesizer needed, 2 CPU cores)::
                                              content features; reference waveform segments
                                              joined with cross-fades)
 
-optionally followed by emotion conversion (``emotion=``). The SV2TTS neural path (GE2E
+with a similarity ↔ intelligibility trade-off chosen by :data:`STYLES` (``voice``, ``balanced``,
+``clear``; :meth:`CloneConfig.for_style`), optionally followed by emotion conversion
+(``emotion=``). The SV2TTS neural path (GE2E
 embedding → Tacotron-2 → WaveRNN) is available for users who train it
 (:mod:`emovc.training.synthesizer`, :mod:`emovc.training.vocoder`); see ``docs/cloning.md``.
 
