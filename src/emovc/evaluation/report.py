@@ -42,10 +42,6 @@ CSV_ROW_FIELDS = ["item_id", "system", "target_emotion", "source_emotion", "audi
                   "ref_words", "error"]
 
 
-def _atomic_write(path: Path, data: str | bytes) -> Path:
-    return write_atomic(path, data)
-
-
 def _csv_text(rows: list[dict], fields: list[str]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
@@ -83,11 +79,11 @@ def write_all(result: EvaluationResult, out_dir: str | Path, embed_audio: bool =
                   *[f"{m}_ci95" for m in MEAN_METRICS], "n_judged", "emotion_rate", "wer",
                   "n_words"]
     paths = {
-        "metrics": _atomic_write(out / "metrics.json",
+        "metrics": write_atomic(out / "metrics.json",
                                  json.dumps(metrics_dict(result), indent=1, allow_nan=False)),
-        "per_utterance": _atomic_write(out / "per_utterance.csv",
+        "per_utterance": write_atomic(out / "per_utterance.csv",
                                        _csv_text(result.rows, CSV_ROW_FIELDS)),
-        "per_emotion": _atomic_write(out / "per_emotion.csv",
+        "per_emotion": write_atomic(out / "per_emotion.csv",
                                      _csv_text(result.per_emotion, emo_fields)),
     }
     paths["report"] = render_report(result, out / "report.html", embed_audio)
@@ -174,4 +170,4 @@ def render_report(result: EvaluationResult, path: str | Path, embed_audio: bool 
         examples=_examples(result, path.parent, embed_audio),
         emotions=sorted({r["target_emotion"] for r in result.per_emotion}),
         metrics=result.config.metrics.to_dict())
-    return _atomic_write(path, html)
+    return write_atomic(path, html)

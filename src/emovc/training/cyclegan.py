@@ -105,6 +105,8 @@ class CycleGANModule(L.LightningModule):
     def __init__(self, cfg: CycleGANTrainConfig, data: ConversionData, cwt_std: np.ndarray):
         super().__init__()
         self.cfg, self.data, self.cwt_std = cfg, data, cwt_std
+        # a property of the training data: measured once, stored with every checkpoint
+        self.energy_off_lstd = energy_std_offsets(data) if cfg.energy_cwt else None
         torch.manual_seed(cfg.seed)
         self.model_cfg = CycleGANModelConfig(n_mcep=len(data.normalizer.mcep_std),
                                              n_scales=cfg.n_scales, energy_cwt=cfg.energy_cwt,
@@ -203,7 +205,7 @@ def _checkpoint(module: CycleGANModule, half: bool = False) -> dict:
                           "train_speakers": module.data.train_speakers,
                           "data_dir": cfg.data_dir, "preset": cfg.preset}}
     if cfg.energy_cwt:
-        extra["energy_off_lstd"] = energy_std_offsets(module.data).tolist()
+        extra["energy_off_lstd"] = module.energy_off_lstd.tolist()
     return {"kind": KIND, "config": module.model_cfg.to_dict(), "extra": extra,
             "state_dict": state}
 

@@ -58,10 +58,9 @@ def _extract(args: tuple[str, str, dict]) -> tuple[str, int]:
     cfg = WorldConfig.from_dict(cfg_dict)
     wav = load_audio(path, sr=cfg.sample_rate)
     feats, _, _ = analyze_for_conversion(wav, cfg)
-    tmp = out + ".tmp.npz"
-    np.savez_compressed(tmp, mcep=feats.mcep, lf0=feats.lf0, vuv=feats.vuv, cap=feats.cap,
-                        level_db=active_rms_dbfs(wav, cfg.sample_rate))
-    os.replace(tmp, out)
+    with atomic_output(out, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, mcep=feats.mcep, lf0=feats.lf0, vuv=feats.vuv, cap=feats.cap,
+                            level_db=active_rms_dbfs(wav, cfg.sample_rate))
     return out, feats.n_frames
 
 
