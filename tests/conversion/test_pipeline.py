@@ -77,6 +77,11 @@ def test_bad_inputs_give_one_line_errors(stargan_run, calm, tmp_path):
     with pytest.raises(EmovcError) as e:
         conv.convert(calm, 16000, "angry", source="calm", intensity=1.5)
     _one_line(e)
+    # a silent file without --from: the error names the file (before emotion detection)
+    silent = save_audio(tmp_path / "quiet.wav", np.zeros(32000, np.float32), 16000)
+    with pytest.raises(AudioError, match="quiet.wav is silent"):
+        conv.convert_file(silent, tmp_path / "out.wav", "angry")
+    assert not (tmp_path / "out.wav").exists()
     # model / feature mismatch: features coded with other settings than the model's
     feats, _, _ = analyze_for_conversion(calm, conv.backend.world)
     feats.mcep = feats.mcep[:, :20]

@@ -54,6 +54,12 @@ def _backend(ckpt: dict):
     raise ConfigError(f"not an emotion-converter checkpoint (kind {kind!r})")
 
 
+def check_input(x: np.ndarray, sr: int, name: str = "audio") -> None:
+    """Refuse too short, non-finite or silent input (one-line :class:`AudioError`); quiet but
+    real takes pass, since they are analysed after loudness normalisation anyway."""
+    check_speech(x, sr, name=name, silence_dbfs=QUIET_CORPUS_DBFS)
+
+
 PEAK_LIMIT = 0.977  # -0.2 dBFS ceiling of the soft limiter
 MAX_OUTPUT_DBFS = -16.0  # a level change never pushes the active speech level above this
 
@@ -159,8 +165,7 @@ class EmotionConverter:
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
-        # quiet but real takes are analysed after loudness normalisation anyway
-        check_speech(x, sr, silence_dbfs=QUIET_CORPUS_DBFS)
+        check_input(x, sr)
         if not hasattr(self.backend, "world"):
             return self.backend.convert(x, sr, target, source=source, intensity=a)
         if sr != self.sample_rate:
@@ -218,6 +223,7 @@ class EmotionConverter:
         if out.exists() and not force:
             raise EmovcError(f"output exists: {out} (use --force to overwrite)")
         wav = load_audio(inp, sr=self.sample_rate)
+        check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if hasattr(self.backend, "world") else (source or "", target))
         y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
