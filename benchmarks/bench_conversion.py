@@ -18,6 +18,8 @@ intensity and repetition (RAVDESS is parallel). Printed per system and per targe
 
 Systems: unconverted source, log-F0 mean/variance shift with per-emotion statistics of the
 training speakers, the many-to-many model and (calm -> angry only) the pairwise CycleGAN.
+``--model`` may also name a many-to-many SpectroGAN (``spectrogan-ravdess``): its two stages
+are then also scored alone (spectral generator only; prosody stage only).
 
 Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
 [--no-judge-e]``
@@ -26,6 +28,7 @@ Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -37,13 +40,14 @@ import torch
 from judge_egemaps import load_judge
 
 from emovc.audio import load_audio
+from emovc.audio.processing import active_rms_dbfs, normalize_loudness, soft_limit
 from emovc.errors import EmovcError
 from emovc.evaluation import analyze_utterance, dtw_path, f0_rmse_cents, mel_cepstral_distortion
 from emovc.evaluation.speaker import SpeakerEncoder, cosine
 from emovc.features.f0 import LogF0Stats, convert_f0_gaussian
 from emovc.features.world import analyze, synthesize
 from emovc.models.conversion.normalizer import UtteranceStats
-from emovc.pipelines.conversion import EmotionConverter
+from emovc.pipelines.conversion import MAX_OUTPUT_DBFS, PEAK_LIMIT, EmotionConverter
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
 CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
@@ -204,12 +208,34 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
     }
     keys = dict(zip(("source", "shift", "m2m"), list(systems), strict=True))
     systems = {k: v for k, v in systems.items() if k in [keys.get(o) for o in only]}
+    if "m2m" in only and getattr(m2m.backend, "prosody", None) is not None:
+        systems.update(spectrogan_ablation(m2m, model))
     if cyclegan and "cyclegan" in only:
         cg = EmotionConverter.from_pretrained(cyclegan)
         tgt = tuple(e for e in cg.target_emotions if e != "calm")
         systems[f"cyclegan {cyclegan}"] = (
             lambda x, e: cg.convert(x, 16000, e, source="calm"), tgt)
     return systems
+
+
+def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
+    """The two stages of a many-to-many SpectroGAN with a prosody stage, each alone: the
+    spectral generator without the prosody stage (output at the input's level), and the prosody
+    stage without the generator (WORLD resynthesis with the shifted log-F0 and tempo, then the
+    emotion's level change, as ``EmotionConverter`` applies it)."""
+    spectral = copy.copy(conv.backend)
+    spectral.prosody = None
+    pros, norm = conv.backend.prosody, conv.backend.normalizer
+
+    def prosody_only(x: np.ndarray, e: str) -> np.ndarray:
+        y = pros.apply(x, "calm", e)
+        level = active_rms_dbfs(x, 16000)
+        level = min(level + norm.level_change_db("calm", e), max(level, MAX_OUTPUT_DBFS))
+        return soft_limit(normalize_loudness(y, 16000, level, peak_limit=np.inf), PEAK_LIMIT)
+
+    return {f"{model} spectral only": (
+                lambda x, e: spectral.convert(x, 16000, e, source="calm"), None),
+            f"{model} prosody only": (prosody_only, None)}
 
 
 def _worker(args: tuple) -> dict:

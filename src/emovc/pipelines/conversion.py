@@ -166,17 +166,21 @@ class EmotionConverter:
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
         check_input(x, sr)
-        if not hasattr(self.backend, "world"):
-            return self.backend.convert(x, sr, target, source=source, intensity=a)
-        if sr != self.sample_rate:
-            raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} Hz; "
-                              "resample first (load_audio(path, sr=...))")
-        src, tgt = self.resolve_emotions(x, sr, target, source)
-        size = int(self.window_s * sr)
-        if x.shape[0] <= size:
-            y = self._convert_window(x, src, tgt, a)[0]
+        if not hasattr(self.backend, "world"):  # SpectroGAN: resamples and windows itself
+            if self.backend.normalizer is None:  # pairwise: direction given by the target
+                return self.backend.convert(x, sr, target, source=source, intensity=a)
+            src, tgt = self.resolve_emotions(x, sr, target, source)
+            y = self.backend.convert(x, sr, tgt, source=src, intensity=a)
         else:
-            y = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
+            if sr != self.sample_rate:
+                raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
+                                  "Hz; resample first (load_audio(path, sr=...))")
+            src, tgt = self.resolve_emotions(x, sr, target, source)
+            size = int(self.window_s * sr)
+            if x.shape[0] <= size:
+                y = self._convert_window(x, src, tgt, a)[0]
+            else:
+                y = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
         # the features are loudness-normalised, so the utterance level is set explicitly:
         # the input's active level plus the emotion's level change (0 with keep_level), at
         # most MAX_OUTPUT_DBFS; peaks above full scale are soft-limited, not clipped

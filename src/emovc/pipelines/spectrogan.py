@@ -10,6 +10,12 @@ Pipeline for one waveform (any length, any sample rate)::
 
 ``intensity`` scales the generator's log-magnitude change: 0 = resynthesised input,
 1 = the trained conversion, >1 exaggerates it.
+
+A many-to-many model (one target-conditioned generator for all emotions of the corpus) may
+carry a prosody stage (:mod:`emovc.models.spectrogan.prosody`): it first moves log-F0 and
+tempo to the target emotion's averages by WORLD resynthesis, then the generator converts the
+magnitude; the output is then longer or shorter by the tempo factor. Its level offsets are
+applied by :class:`emovc.pipelines.conversion.EmotionConverter` (``normalizer``).
 """
 
 from __future__ import annotations
@@ -26,8 +32,11 @@ from emovc.data.emotions import normalize_emotion
 from emovc.errors import AudioError, ConfigError, choice_error
 from emovc.features.spectral import griffin_lim
 from emovc.features.stats import FeatureStats
+from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import load_checkpoint
+from emovc.models.conversion.normalizer import EmotionNormalizer
 from emovc.models.spectrogan.networks import Generator, GeneratorConfig
+from emovc.models.spectrogan.prosody import ProsodyShift
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig, analyze
 from emovc.pretrained.registry import resolve
 
@@ -58,23 +67,45 @@ class InferenceConfig:
 
 
 class SpectroGANConverter:
-    """Two-way emotion converter (``a ↔ b``) built from a trained SpectroGAN.
+    """Emotion converter built from a trained SpectroGAN.
+
+    Pairwise (``a ↔ b``): two one-way generators. Many-to-many: one generator conditioned on
+    the target emotion (``g_ba=None`` and ``g_ab.cfg.n_domains == len(emotions)``).
 
     Args:
-        emotions: ``(a, b)`` canonical emotion names of the two domains.
-        g_ab: generator ``a → b``; g_ba: generator ``b → a``.
+        emotions: ``(a, b)`` canonical names of the two domains, or all emotions of a
+            many-to-many model in the generator's condition order.
+        g_ab: generator ``a → b`` (or the many-to-many generator); g_ba: generator ``b → a``.
         spec: STFT/image settings; stats: per-bin log-magnitude statistics.
         inference: windowing and Griffin-Lim settings.
+        prosody: optional prosody stage applied before the generator (many-to-many models).
     """
 
-    def __init__(self, emotions: tuple[str, str], g_ab: Generator, g_ba: Generator,
+    def __init__(self, emotions: tuple[str, ...], g_ab: Generator, g_ba: Generator | None,
                  spec: SpecConfig, stats: FeatureStats,
-                 inference: InferenceConfig = InferenceConfig()) -> None:
-        self.emotions = (normalize_emotion(emotions[0]), normalize_emotion(emotions[1]))
-        self.generators = {self.emotions: g_ab.eval(), self.emotions[::-1]: g_ba.eval()}
+                 inference: InferenceConfig = InferenceConfig(),
+                 prosody: ProsodyShift | None = None) -> None:
+        self.emotions = tuple(normalize_emotion(e) for e in emotions)
+        if g_ba is None:
+            if g_ab.cfg.n_domains != len(self.emotions):
+                raise ConfigError(f"many-to-many generator has {g_ab.cfg.n_domains} conditions "
+                                  f"but {len(self.emotions)} emotions were given")
+            self.generators = {e: g_ab.eval() for e in self.emotions}
+        else:
+            if len(self.emotions) != 2:
+                raise ConfigError("a pairwise SpectroGAN converts between exactly 2 emotions")
+            self.generators = {self.emotions: g_ab.eval(), self.emotions[::-1]: g_ba.eval()}
+        self.many_to_many = g_ba is None
         self.spec = spec
         self.norm = Normalizer(spec, stats)
         self.inference = inference
+        self.prosody = prosody
+
+    @property
+    def normalizer(self) -> EmotionNormalizer | None:
+        """Per-emotion level offsets for :class:`~emovc.pipelines.conversion.EmotionConverter`
+        (``None`` without a prosody stage: the output keeps the input's level)."""
+        return self.prosody.normalizer if self.prosody is not None else None
 
     # --- construction -------------------------------------------------------------------
     @classmethod
@@ -86,18 +117,23 @@ class SpectroGANConverter:
         cfg, extra = ckpt["config"], ckpt["extra"]
         gcfg = GeneratorConfig.from_dict(cfg["generator"])
         gens = []
-        for prefix in ("g_ab.", "g_ba."):
+        for prefix in ("g.",) if gcfg.n_domains else ("g_ab.", "g_ba."):
             g = Generator(gcfg)
             g.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items()
                                if k.startswith(prefix)})
             gens.append(g)
         inf = inference or InferenceConfig(**extra.get("inference", {}))
-        return cls(tuple(cfg["emotions"]), gens[0], gens[1], SpecConfig.from_dict(cfg["spec"]),
-                   FeatureStats.from_dict(extra["stats"]), inf)
+        prosody = None
+        if extra.get("prosody"):
+            prosody = ProsodyShift(EmotionNormalizer.from_dict(extra["prosody"]["normalizer"]),
+                                   WorldConfig.from_dict(extra["prosody"]["world"]))
+        return cls(tuple(cfg["emotions"]), gens[0], gens[1] if len(gens) > 1 else None,
+                   SpecConfig.from_dict(cfg["spec"]), FeatureStats.from_dict(extra["stats"]),
+                   inf, prosody)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike) -> SpectroGANConverter:
-        """Load a bundled model name (e.g. ``"spectrogan-calm-angry"``) or a ``.pt`` path."""
+        """Load a bundled model name (e.g. ``"spectrogan-ravdess"``) or a ``.pt`` path."""
         return cls.from_checkpoint(load_checkpoint(resolve(name_or_path, KIND), KIND))
 
     @property
@@ -111,21 +147,32 @@ class SpectroGANConverter:
         return list(self.emotions)
 
     # --- conversion ---------------------------------------------------------------------
-    def _direction(self, target: str, source: str | None) -> tuple[str, str]:
+    def _direction(self, target: str, source: str | None) -> tuple[str | None, str]:
         tgt = normalize_emotion(target)
         if tgt not in self.emotions:
             raise choice_error("target emotion", target, self.emotions)
+        if self.many_to_many:
+            if source is not None and normalize_emotion(source) not in self.emotions:
+                raise choice_error("source emotion", source, self.emotions)
+            return (normalize_emotion(source) if source is not None else None), tgt
         src = self.emotions[1] if tgt == self.emotions[0] else self.emotions[0]
         if source is not None and normalize_emotion(source) != src:
             raise ConfigError(f"this model converts {src} -> {tgt}, not {source} -> {target}; "
                               f"pairs: {self.emotions[0]} <-> {self.emotions[1]}")
         return src, tgt
 
+    def _generator(self, src: str | None, tgt: str):
+        """``(1, 1, F, T) tensor -> same`` for the direction ``src -> tgt``."""
+        if not self.many_to_many:
+            return self.generators[(src, tgt)]
+        gen, idx = self.generators[tgt], torch.tensor([self.emotions.index(tgt)])
+        return lambda x: gen(x, domain=idx)
+
     @torch.no_grad()
     def convert_log_mag(self, log_mag: np.ndarray, target: str, source: str | None = None,
                         intensity: float = 1.0) -> np.ndarray:
         """Convert a ``(n_bins, T)`` natural-log magnitude; returns the same shape."""
-        gen = self.generators[self._direction(target, source)]
+        gen = self._generator(*self._direction(target, source))
         clipped = self.norm.clipped(log_mag)
         image = self.norm.to_image(log_mag)
 
@@ -140,26 +187,36 @@ class SpectroGANConverter:
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0) -> np.ndarray:
-        """Convert ``wav`` (``(n,)`` float at ``sr`` Hz) to ``target``; returns ``(n,)`` at ``sr``.
+        """Convert ``wav`` (``(n,)`` float at ``sr`` Hz) to ``target``; returns audio at ``sr``
+        of the input's length (times the prosody stage's tempo factor, if any).
 
         Raises:
             AudioError: not a mono waveform or too short for one STFT frame.
-            ConfigError: target/source not handled by this model.
+            ConfigError: target/source not handled by this model, or a prosody stage
+                without a ``source`` emotion.
         """
         wav = np.asarray(wav, dtype=np.float32)
         if wav.ndim != 1:
             raise AudioError(f"expected mono audio of shape (n,), got {wav.shape}")
+        src, tgt = self._direction(target, source)
         x = resample(wav, sr, self.spec.sample_rate)
         if len(x) <= self.spec.n_fft // 2:
             raise AudioError(f"audio too short for SpectroGAN: {len(wav)} samples at {sr} Hz")
+        n_out = len(wav)
+        if self.prosody is not None:
+            if src is None:
+                raise ConfigError("this model shifts prosody from the source emotion: pass "
+                                  f"source= one of {', '.join(self.emotions)}")
+            n_out = int(round(len(wav) * self.prosody.tempo(src, tgt, intensity)))
+            x = self.prosody.apply(x, src, tgt, intensity)
         xn = normalize_loudness(x, self.spec.sample_rate)
         gain = float(np.dot(xn, x) / max(float(np.dot(x, x)), 1e-20))
         log_mag, phase = analyze(xn, self.spec)
-        log_out = self.convert_log_mag(log_mag, target, source, intensity)
+        log_out = self.convert_log_mag(log_mag, tgt, src, intensity)
         y = self.synthesize(log_out, phase, len(xn))
         y = y / gain if gain > 0 else y
-        y = resample(y, self.spec.sample_rate, sr)[: len(wav)]
-        y = np.pad(y, (0, len(wav) - len(y)))
+        y = resample(y, self.spec.sample_rate, sr)[:n_out]
+        y = np.pad(y, (0, n_out - len(y)))
         peak = float(np.max(np.abs(y))) if y.size else 0.0
         return (y * (0.99 / peak) if peak > 0.99 else y).astype(np.float32)
 

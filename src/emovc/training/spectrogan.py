@@ -37,7 +37,7 @@ import yaml
 from torch.nn import functional as F
 
 from emovc.audio import load_audio, save_audio
-from emovc.data.emotions import normalize_emotion
+from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import ConfigError, choice_error
 from emovc.features.stats import FeatureStats
 from emovc.models.checkpoint import save_checkpoint
@@ -51,7 +51,7 @@ from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
 
-PRESETS = ("compact", "faithful", "full", "faithful-520")
+PRESETS = ("compact", "m2m", "faithful", "full", "faithful-520")
 
 
 @dataclass
@@ -78,6 +78,11 @@ class TrainConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 5.0
     paired_steps: int = 0
+    emotions: list = field(default_factory=list)
+    lambda_paired: float = 0.0
+    paired_pool: int = 9
+    lambda_mismatch: float = 0.0
+    prosody: bool = True
     decay_from: float = 0.5
     ckpt_every: int = 200
     val_every: int = 500
@@ -101,6 +106,16 @@ def _preset(name: str) -> dict:
                                                       norm="none").to_dict(),
                     batch_size=2, crop_rows=128, crop_frames=64, max_steps=1000, lr=4e-4,
                     lambda_identity=0.5, decay_from=0.7, ckpt_every=50, val_every=250)
+    if name == "m2m":  # CPU, one target-conditioned generator for all 8 RAVDESS emotions
+        n = len(EMOTIONS)
+        return dict(spec=SpecConfig(n_fft=512, hop_length=128, freq_size=256).to_dict(),
+                    generator=GeneratorConfig((16, 32, 64), 3, residual=True, freq_coord=True,
+                                              n_domains=n).to_dict(),
+                    discriminator=DiscriminatorConfig(16, 3, freq_coord=True, norm="none",
+                                                      n_domains=n).to_dict(),
+                    emotions=list(EMOTIONS), batch_size=2, crop_rows=None, crop_frames=64,
+                    max_steps=6000, lr=4e-4, lambda_identity=0.5, lambda_paired=2.0,
+                    lambda_mismatch=0.5, decay_from=0.7, ckpt_every=200, val_every=1000)
     if name in ("faithful", "full"):  # published: 512/256, 257 -> 260 rows, 6 blocks, tanh
         return dict(spec=SpecConfig(n_fft=512, hop_length=256, freq_size=260).to_dict(),
                     generator=GeneratorConfig((64, 128, 256), 6).to_dict(),
@@ -122,7 +137,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
     Args:
         data_dir: RAVDESS-layout corpus folder.
         run_dir: output folder of the run.
-        source, target: the two emotions (default calm → angry).
+        source, target: the two emotions (default calm → angry); with ``emotions`` set
+            (preset ``m2m``: many-to-many) ``source`` only picks the validation clips.
         preset: ``compact`` (CPU) | ``faithful``/``full`` (published 260×260) | ``faithful-520``.
         max_steps: training iterations (one G and one D update each).
         devices: Lightning devices.
@@ -149,11 +165,59 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
         values["max_steps"] = int(max_steps)
     cfg = TrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), source=src, target=tgt,
                       preset=preset, devices=int(devices), **values)
+    if cfg.emotions:  # many-to-many: one condition / discriminator map per emotion
+        cfg.emotions = [normalize_emotion(e) for e in cfg.emotions]
+        if len(set(cfg.emotions)) != len(cfg.emotions) or len(cfg.emotions) < 2:
+            raise ConfigError(f"emotions must be 2 or more distinct labels, got {cfg.emotions}")
+        if src not in cfg.emotions:
+            raise choice_error("validation source emotion", src, cfg.emotions)
+        cfg.generator = {**cfg.generator, "n_domains": len(cfg.emotions)}
+        cfg.discriminator = {**cfg.discriminator, "n_domains": len(cfg.emotions)}
     SpecConfig.from_dict(cfg.spec), GeneratorConfig.from_dict(cfg.generator)
+    DiscriminatorConfig.from_dict(cfg.discriminator)
     return cfg
 
 
-class SpectroGANModule(L.LightningModule):
+class GANModule(L.LightningModule):
+    """Shared parts of the SpectroGAN modules: iteration count, learning-rate schedule,
+    least-squares loss and tensorboard scalars."""
+
+    cfg: TrainConfig
+
+    @property
+    def iteration(self) -> int:
+        """Completed training iterations (Lightning counts each of the 2 optimiser steps)."""
+        return self.trainer.global_step // 2
+
+    def _lr(self, it: int) -> float:
+        start = int(self.cfg.decay_from * self.cfg.max_steps)
+        if it < start:
+            return self.cfg.lr
+        left = (self.cfg.max_steps - it) / max(1, self.cfg.max_steps - start)
+        return self.cfg.lr * max(0.0, left)
+
+    def _set_lr(self, it: int):
+        """Both optimisers at the scheduled rate of iteration ``it``; returns them."""
+        opts = self.optimizers()
+        for opt in opts:
+            for group in opt.param_groups:
+                group["lr"] = self._lr(it)
+        return opts
+
+    @staticmethod
+    def _ls(scores: torch.Tensor, real: bool) -> torch.Tensor:
+        return F.mse_loss(scores, torch.full_like(scores, 1.0 if real else 0.0))
+
+    def _log(self, it: int, values: dict) -> None:
+        tb = getattr(self.logger, "experiment", None)
+        if it % self.cfg.log_every or not self.trainer.is_global_zero or not hasattr(
+                tb, "add_scalar"):
+            return
+        for key, val in {**values, "lr": self._lr(it)}.items():  # x axis = iterations
+            tb.add_scalar(key, float(val.detach()) if torch.is_tensor(val) else val, it)
+
+
+class SpectroGANModule(GANModule):
     """Two generators and two PatchGAN discriminators trained with manual optimisation."""
 
     def __init__(self, cfg: TrainConfig, banks: tuple[data.ImageBank, data.ImageBank],
@@ -169,24 +233,12 @@ class SpectroGANModule(L.LightningModule):
         self.g_ab, self.g_ba = Generator(gcfg), Generator(gcfg)
         self.d_a, self.d_b = PatchDiscriminator(dcfg), PatchDiscriminator(dcfg)
 
-    @property
-    def iteration(self) -> int:
-        """Completed training iterations (Lightning counts each of the 2 optimiser steps)."""
-        return self.trainer.global_step // 2
-
     def configure_optimizers(self):
         betas = (self.cfg.beta1, 0.999)
         g_params = list(self.g_ab.parameters()) + list(self.g_ba.parameters())
         d_params = list(self.d_a.parameters()) + list(self.d_b.parameters())
         return (torch.optim.Adam(g_params, lr=self.cfg.lr, betas=betas),
                 torch.optim.Adam(d_params, lr=self.cfg.lr, betas=betas))
-
-    def _lr(self, it: int) -> float:
-        start = int(self.cfg.decay_from * self.cfg.max_steps)
-        if it < start:
-            return self.cfg.lr
-        left = (self.cfg.max_steps - it) / max(1, self.cfg.max_steps - start)
-        return self.cfg.lr * max(0.0, left)
 
     def _batch(self, it: int) -> list[torch.Tensor]:
         """``[crops_a, pos_a, crops_b, pos_b]`` of iteration ``it`` (see ImageBank.crops)."""
@@ -196,16 +248,9 @@ class SpectroGANModule(L.LightningModule):
                   for x in bank.crops(rng, c.batch_size, c.crop_frames, c.crop_rows)]
         return [torch.from_numpy(x).to(self.device) for x in arrays]
 
-    @staticmethod
-    def _ls(scores: torch.Tensor, real: bool) -> torch.Tensor:
-        return F.mse_loss(scores, torch.full_like(scores, 1.0 if real else 0.0))
-
     def training_step(self, batch, batch_idx):
         it = self.iteration
-        opt_g, opt_d = self.optimizers()
-        for opt in (opt_g, opt_d):
-            for group in opt.param_groups:
-                group["lr"] = self._lr(it)
+        opt_g, opt_d = self._set_lr(it)
         cfg = self.cfg
         if it < cfg.paired_steps and self.pairs is not None:
             self._paired_step(it, opt_g, opt_d)
@@ -228,12 +273,8 @@ class SpectroGANModule(L.LightningModule):
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
-        tb = getattr(self.logger, "experiment", None)
-        if it % cfg.log_every == 0 and self.trainer.is_global_zero and hasattr(tb, "add_scalar"):
-            values = {"loss/g_adv": adv, "loss/cycle": cyc, "loss/identity": idt,
-                      "loss/d": loss_d, "lr": self._lr(it)}
-            for key, val in values.items():  # x axis = training iterations
-                tb.add_scalar(key, float(val.detach()) if torch.is_tensor(val) else val, it)
+        self._log(it, {"loss/g_adv": adv, "loss/cycle": cyc, "loss/identity": idt,
+                       "loss/d": loss_d})
 
     def _paired_step(self, it: int, opt_g, opt_d) -> None:
         """Warm start: L1 regression of each generator onto DTW-aligned parallel takes."""
@@ -249,9 +290,7 @@ class SpectroGANModule(L.LightningModule):
         opt_g.step()
         opt_d.zero_grad(set_to_none=True)
         opt_d.step()  # no gradients: keeps Lightning's two-steps-per-iteration count
-        tb = getattr(self.logger, "experiment", None)
-        if it % c.log_every == 0 and self.trainer.is_global_zero and hasattr(tb, "add_scalar"):
-            tb.add_scalar("loss/paired_l1", float(loss.detach()), it)
+        self._log(it, {"loss/paired_l1": loss})
 
     def export(self, stats: FeatureStats, path: Path, extra: dict | None = None) -> Path:
         """Write the inference checkpoint (generators, settings, statistics) atomically."""
@@ -262,6 +301,17 @@ class SpectroGANModule(L.LightningModule):
         info = {"stats": stats.to_dict(), "inference": self.cfg.inference,
                 "iterations": self.iteration, "train": self.cfg.to_dict(), **(extra or {})}
         return save_checkpoint(path, kind=KIND, config=config, state_dict=state, extra=info)
+
+    def converter(self, stats: FeatureStats) -> SpectroGANConverter:
+        """Inference view of the current generators (validation audio)."""
+        c = self.cfg
+        return SpectroGANConverter((c.source, c.target), self.g_ab, self.g_ba,
+                                   SpecConfig.from_dict(c.spec), stats,
+                                   InferenceConfig(**c.inference))
+
+    def val_targets(self) -> list[str]:
+        """Emotions the validation clips (``cfg.source``) are converted to."""
+        return [self.cfg.target]
 
 
 class _Steps(torch.utils.data.Dataset):
@@ -314,19 +364,19 @@ class RunCallback(L.Callback):
         """Convert the validation clips with the current generator; wav files + tensorboard."""
         if not trainer.is_global_zero:
             return
-        conv = SpectroGANConverter((self.cfg.source, self.cfg.target), module.g_ab, module.g_ba,
-                                   SpecConfig.from_dict(self.cfg.spec), self.stats,
-                                   InferenceConfig(**self.cfg.inference))
+        conv = module.converter(self.stats)
         sr = conv.spec.sample_rate
         out_dir = self.run / "val_audio" / f"step_{it:06d}"
         for name, wav in self.val_wavs:
-            y = conv.convert(wav, sr, self.cfg.target)
-            save_audio(out_dir / f"{name}_to_{self.cfg.target}.wav", y, sr, force=True,
-                       comment=f"emovc spectrogan validation step {it}")
-            tb = getattr(trainer.logger, "experiment", None)
-            if tb is not None and hasattr(tb, "add_audio"):
-                tb.add_audio(f"val/{name}", torch.from_numpy(y)[None], it, sample_rate=sr)
-        module.g_ab.train(), module.g_ba.train()
+            for tgt in module.val_targets():
+                y = conv.convert(wav, sr, tgt, source=self.cfg.source)
+                save_audio(out_dir / f"{name}_to_{tgt}.wav", y, sr, force=True,
+                           comment=f"emovc spectrogan validation step {it}")
+                tb = getattr(trainer.logger, "experiment", None)
+                if tb is not None and hasattr(tb, "add_audio"):
+                    tb.add_audio(f"val/{name}_to_{tgt}", torch.from_numpy(y)[None], it,
+                                 sample_rate=sr)
+        module.train()
 
 
 def _load_banks(cfg: TrainConfig):
@@ -381,8 +431,13 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
                               " use a new run directory or resume=False")
     cfg_file.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     torch.set_num_threads(cfg.num_threads)
-    banks, stats, pairs = _load_banks(cfg)
-    module = SpectroGANModule(cfg, banks, pairs)
+    if cfg.emotions:
+        from emovc.training.spectrogan_m2m import M2MSpectroGANModule, load_m2m_data
+        module = M2MSpectroGANModule(cfg, *load_m2m_data(cfg))
+        stats = module.stats
+    else:
+        banks, stats, pairs = _load_banks(cfg)
+        module = SpectroGANModule(cfg, banks, pairs)
     ckpt_path = str(ckpt) if resume and ckpt.is_file() else None
     elapsed0 = 0.0
     if ckpt_path:

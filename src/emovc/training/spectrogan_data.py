@@ -158,3 +158,96 @@ class PairBank:
         rng.bit_generator.state = state  # replay the same draws on the aligned targets
         y, _ = ImageBank(self.y).crops(rng, n, frames, rows)
         return x, y, pos
+
+
+def ravdess_group(path: Path) -> str:
+    """Parallel-group key of a RAVDESS file: actor, intensity, statement, repetition."""
+    parts = path.stem.split("-")
+    return "-".join([parts[6], parts[3], parts[4], parts[5]])
+
+
+def ravdess_actor(path: Path) -> str:
+    """Actor of a RAVDESS file (``"01"``..``"24"``)."""
+    return path.stem.split("-")[6]
+
+
+def load_clip(path: Path, cfg: SpecConfig, world) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(log_mag (n_bins, T), f0 (T_w,) Hz, active level dBFS)`` of one training clip.
+
+    The level is measured on the recording as it is (vocal effort); log-magnitude and F0 on the
+    trimmed, loudness-normalised clip (``world``: the :class:`WorldConfig` of the F0 track).
+    """
+    from emovc.audio.processing import active_rms_dbfs
+    from emovc.features.world import analyze_f0
+
+    raw = load_audio(path, cfg.sample_rate)
+    wav = prepare_wav(raw, cfg.sample_rate)
+    f0, _ = analyze_f0(wav.astype(np.float64), world)
+    return analyze(wav, cfg)[0], f0, active_rms_dbfs(raw, cfg.sample_rate)
+
+
+def frame_map(src_img: np.ndarray, tgt_img: np.ndarray) -> np.ndarray:
+    """``(T_src,)`` int32: for each source frame, the DTW-aligned target frame (the middle one
+    of those the optimal path maps to it); both images ``(F, T)``."""
+    _, path = librosa.sequence.dtw(X=src_img, Y=tgt_img, metric="euclidean")
+    out = np.zeros(src_img.shape[1], dtype=np.int64)
+    count = np.zeros(src_img.shape[1], dtype=np.int64)
+    for i, j in path:
+        out[i] += j
+        count[i] += 1
+    return (out // np.maximum(count, 1)).astype(np.int32)
+
+
+class MultiBank:
+    """Images of several emotions with optional DTW maps between parallel takes.
+
+    Args:
+        images: per emotion, the ``(F, T_i)`` images.
+        groups: per emotion, the parallel-group key of each image (same order).
+        paired: pre-compute frame maps for every ordered pair of takes in a group.
+    """
+
+    def __init__(self, images: list[list[np.ndarray]], groups: list[list[str]],
+                 paired: bool = False) -> None:
+        self.banks = [ImageBank(imgs) for imgs in images]
+        self.pairs: list[tuple[int, int, int, int, np.ndarray]] = []
+        if not paired:
+            return
+        where: dict[str, dict[int, int]] = {}
+        for e, keys in enumerate(groups):
+            for i, key in enumerate(keys):
+                where.setdefault(key, {})[e] = i
+        for members in where.values():
+            for s, i in members.items():
+                for t, j in members.items():
+                    if s != t:
+                        self.pairs.append((s, i, t, j, frame_map(images[s][i], images[t][j])))
+
+    def crops(self, rng: np.random.Generator, domains: np.ndarray, frames: int,
+              rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One crop per entry of ``domains`` (``(B,)`` emotion indices), as
+        :meth:`ImageBank.crops`: ``(B, 1, rows, frames)`` and ``(B, rows)``."""
+        parts = [self.banks[int(d)].crops(rng, 1, frames, rows) for d in domains]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def paired_crops(self, rng: np.random.Generator, n: int, frames: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``n`` random (source crop, aligned target crop) pairs of full-height images.
+
+        Returns:
+            ``x (n, 1, F, frames)``, ``y`` (same), source and target emotion indices ``(n,)``.
+        """
+        f = self.banks[0].images[0].shape[0]
+        x = np.full((n, 1, f, frames), -1.0, dtype=np.float32)
+        y = x.copy()
+        src, tgt = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        for k in range(n):
+            s, i, t, j, fmap = self.pairs[int(rng.integers(len(self.pairs)))]
+            a = self.banks[s].images[i]
+            n_t = a.shape[1]
+            start = int(rng.integers(max(n_t - frames, 0) + 1))
+            idx = np.arange(start, min(start + frames, n_t))
+            x[k, 0, :, :idx.size] = a[:, idx]
+            y[k, 0, :, :idx.size] = self.banks[t].images[j][:, fmap[idx]]
+            src[k], tgt[k] = s, t
+        return x, y, src, tgt

@@ -18,6 +18,12 @@ Optional improvements over the published system (both off in the "faithful" pres
   the words are kept unless the adversarial loss asks for a change;
 - ``freq_coord``: a constant frequency-position channel, so a convolution knows which band it
   looks at (spectral changes for emotion are frequency dependent).
+
+Many-to-many (StarGAN-style, beyond the published system): with ``n_domains > 0`` the residual
+blocks use *conditional* instance norm (a per-target-emotion scale and shift, zero-initialised,
+as in StarGAN-VC2), so one generator converts to every emotion; the discriminator then has one
+PatchGAN output map per emotion (``DiscriminatorConfig.n_domains``) and scores an image as a
+real take *of that emotion*.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class GeneratorConfig(PlainConfig):
         residual: predict ``x + residual_scale * tanh(h)`` instead of ``tanh(h)``.
         residual_scale: largest change per bin in normalised units (the range is ``[-1, 1]``).
         freq_coord: append a frequency-position input channel.
+        n_domains: target emotions of a many-to-many generator (0 = one-way generator).
     """
 
     channels: tuple[int, int, int] = (64, 128, 256)
@@ -49,10 +56,12 @@ class GeneratorConfig(PlainConfig):
     residual: bool = False
     residual_scale: float = 1.0
     freq_coord: bool = False
+    n_domains: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
-        if len(self.channels) != 3 or min(self.channels) < 1 or self.n_res_blocks < 0:
+        if (len(self.channels) != 3 or min(self.channels) < 1 or self.n_res_blocks < 0
+                or self.n_domains < 0):
             raise ConfigError(f"generator needs 3 positive channel widths and n_res_blocks >= 0, "
                               f"got channels={self.channels}, n_res_blocks={self.n_res_blocks}")
 
@@ -68,16 +77,20 @@ class DiscriminatorConfig(PlainConfig):
         norm: ``"instance"`` (published) or ``"none"``. Instance norm removes each patch's
             per-channel mean, i.e. the band levels and spectral tilt that separate calm from
             angry speech; without it the discriminator can use them.
+        n_domains: output maps, one per emotion (1 = a plain real/fake PatchGAN).
     """
 
     base_channels: int = 64
     n_layers: int = 3
     freq_coord: bool = False
     norm: str = "instance"
+    n_domains: int = 1
 
     def __post_init__(self) -> None:
         if self.norm not in ("instance", "none"):
             raise ConfigError(f"discriminator norm must be 'instance' or 'none', got {self.norm!r}")
+        if self.n_domains < 1:
+            raise ConfigError(f"discriminator needs n_domains >= 1, got {self.n_domains}")
 
 
 def _norm(ch: int) -> nn.Module:
@@ -98,6 +111,27 @@ class ResBlock(nn.Module):
         return x + self.body(x)
 
 
+class CondResBlock(nn.Module):
+    """:class:`ResBlock` whose two instance norms get a scale and shift per target domain.
+
+    The embedding starts at zero, i.e. at an unconditional block (scale 1, shift 0).
+    """
+
+    def __init__(self, ch: int, n_domains: int) -> None:
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(ch, ch, 3), nn.Conv2d(ch, ch, 3)
+        self.film = nn.Embedding(n_domains, 4 * ch)
+        nn.init.zeros_(self.film.weight)
+
+    def forward(self, x: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
+        """``x (B, C, H, W)``, ``domain (B,)`` int64 target indices."""
+        g1, b1, g2, b2 = (v[:, :, None, None] for v in self.film(domain).chunk(4, dim=1))
+        h = F.instance_norm(self.conv1(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+        h = F.relu(h * (1.0 + g1) + b1)
+        h = F.instance_norm(self.conv2(F.pad(h, (1, 1, 1, 1), mode="reflect")))
+        return x + h * (1.0 + g2) + b2
+
+
 class Generator(nn.Module):
     """ResNet encoder–transformer–decoder mapping ``(B, 1, F, T) -> (B, 1, F, T)`` in [-1, 1]."""
 
@@ -111,7 +145,11 @@ class Generator(nn.Module):
             nn.Conv2d(c0, c1, 3, stride=2, padding=1), _norm(c1), nn.ReLU(inplace=True),
             nn.Conv2d(c1, c2, 3, stride=2, padding=1), _norm(c2), nn.ReLU(inplace=True),
         )
-        self.transformer = nn.Sequential(*[ResBlock(c2) for _ in range(cfg.n_res_blocks)])
+        if cfg.n_domains:
+            self.transformer = nn.ModuleList(
+                [CondResBlock(c2, cfg.n_domains) for _ in range(cfg.n_res_blocks)])
+        else:
+            self.transformer = nn.Sequential(*[ResBlock(c2) for _ in range(cfg.n_res_blocks)])
         self.decoder = nn.Sequential(
             nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1), _norm(c1),
             nn.ReLU(inplace=True),
@@ -123,19 +161,29 @@ class Generator(nn.Module):
             nn.init.zeros_(self.decoder[-1].weight)
             nn.init.zeros_(self.decoder[-1].bias)
 
-    def forward(self, x: torch.Tensor, freq_pos: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, freq_pos: torch.Tensor | None = None,
+                domain: torch.Tensor | None = None) -> torch.Tensor:
         """Map ``(B, 1, F, T)`` normalised log-magnitudes to the other domain, same shape.
 
         ``freq_pos``: ``(B, F)`` position of each row in the full image, in [-1, 1] (for
-        frequency crops); default: the input spans the whole image.
+        frequency crops); default: the input spans the whole image. ``domain``: ``(B,)``
+        target-emotion indices, required by (and only used by) a many-to-many generator.
         """
         if x.ndim != 4 or x.shape[1] != 1:
             raise ConfigError(f"generator input must be (B, 1, F, T), got {tuple(x.shape)}")
+        if self.cfg.n_domains and (domain is None or domain.shape != (x.shape[0],)):
+            raise ConfigError("a many-to-many generator needs one target index per image")
         f, t = x.shape[-2:]
         h = add_freq_channel(x, freq_pos) if self.cfg.freq_coord else x
         pf, pt = (-f) % 4, (-t) % 4
         h = F.pad(h, (0, pt, 0, pf), mode="replicate") if pf or pt else h
-        h = self.decoder(self.transformer(self.encoder(h)))[..., :f, :t]
+        h = self.encoder(h)
+        if self.cfg.n_domains:
+            for block in self.transformer:
+                h = block(h, domain)
+        else:
+            h = self.transformer(h)
+        h = self.decoder(h)[..., :f, :t]
         if self.cfg.residual:
             return x + self.cfg.residual_scale * torch.tanh(h)
         return torch.tanh(h)
@@ -165,12 +213,19 @@ class PatchDiscriminator(nn.Module):
             norm = _norm(ch) if cfg.norm == "instance" else nn.Identity()
             layers += [nn.Conv2d(prev, ch, 4, stride=stride, padding=1), norm,
                        nn.LeakyReLU(0.2, inplace=True)]
-        layers.append(nn.Conv2d(ch, 1, 4, stride=1, padding=1))
+        layers.append(nn.Conv2d(ch, cfg.n_domains, 4, stride=1, padding=1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor, freq_pos: torch.Tensor | None = None) -> torch.Tensor:
-        """Patch scores for a batch of spectrogram images (``freq_pos`` as in the generator)."""
-        return self.net(add_freq_channel(x, freq_pos) if self.cfg.freq_coord else x)
+    def forward(self, x: torch.Tensor, freq_pos: torch.Tensor | None = None,
+                domain: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, 1, F', T')`` patch scores for a batch of spectrogram images (``freq_pos`` as in
+        the generator); with ``n_domains > 1`` the map of emotion ``domain (B,)`` is returned."""
+        out = self.net(add_freq_channel(x, freq_pos) if self.cfg.freq_coord else x)
+        if self.cfg.n_domains == 1:
+            return out
+        if domain is None:
+            raise ConfigError("a per-emotion discriminator needs the emotion of each image")
+        return out[torch.arange(out.shape[0], device=out.device), domain][:, None]
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -1,0 +1,107 @@
+"""Prosody stage of the many-to-many SpectroGAN: the target emotion's average F0, tempo and level.
+
+A magnitude-spectrogram generator cannot move the pitch or the timing of speech in a way a
+short CPU run learns (harmonics sit 1-5 bins apart at 31 Hz bin spacing; see
+docs/spectrogan.md), and a spectral change alone does not make speech sound angry or sad to a
+recogniser. So before the generator runs, the many-to-many model applies the average prosody
+change from the source to the target emotion measured on its training speakers:
+
+- log-F0 mean and spread: speaker-centred per-emotion offsets (as in the WORLD-feature models'
+  :class:`~emovc.models.conversion.normalizer.EmotionNormalizer`), applied by WORLD
+  resynthesis with the source's own envelope and aperiodicity;
+- global tempo: the per-emotion log duration offset, applied to all WORLD frame tracks;
+- level (vocal effort): the per-emotion active-level offset in dB, which
+  :class:`emovc.pipelines.conversion.EmotionConverter` applies to the output.
+
+All of it is scaled by the conversion intensity. The statistics are stored as plain data in
+the checkpoint (``EmotionNormalizer.to_dict``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from emovc.features.world import WorldConfig
+from emovc.models.conversion.features import analyze_for_conversion
+from emovc.models.conversion.normalizer import (
+    EmotionNormalizer,
+    UtteranceStats,
+    fit_level_offsets,
+    fit_normalizer,
+)
+from emovc.models.conversion.render import render
+
+
+def voiced_span_seconds(f0: np.ndarray, frame_period_ms: float) -> float:
+    """Span from the first to the last voiced frame of ``f0 (T,)`` in seconds (rate proxy)."""
+    idx = np.flatnonzero(np.asarray(f0) > 0)
+    return max(float(idx[-1] - idx[0] + 1) if idx.size else 1.0, 1.0) * frame_period_ms / 1000
+
+
+def fit_prosody(rows: Sequence[tuple[str, str, np.ndarray, float]], emotions: list[str],
+                frame_period_ms: float) -> EmotionNormalizer:
+    """Per-emotion prosody offsets from training utterances.
+
+    Args:
+        rows: ``(speaker, emotion, f0 (T,) in Hz with 0 = unvoiced, active level dBFS)`` per
+            utterance (the level of the recording before any normalisation).
+        emotions: label set (rows of the offset tables).
+        frame_period_ms: frame period of the F0 tracks.
+
+    Returns:
+        An :class:`EmotionNormalizer` whose log-F0, spread, tempo and level offsets are fitted
+        (its 1-dimensional envelope part is unused).
+    """
+    items = []
+    for spk, emo, f0, _ in rows:
+        lf0 = np.log(f0[f0 > 0]) if (f0 > 0).sum() >= 2 else np.zeros(2)
+        st = UtteranceStats(np.zeros(1), float(lf0.mean()), float(max(lf0.std(), 1e-3)))
+        items.append((spk, emo, st, voiced_span_seconds(f0, frame_period_ms)))
+    norm = fit_normalizer(items, list(emotions), [np.zeros((1, 1))] * len(items))
+    norm.off_level = fit_level_offsets([(r[0], r[1], r[3]) for r in rows], list(emotions))
+    return norm
+
+
+class ProsodyShift:
+    """Apply the average prosody change between two emotions to a waveform.
+
+    Args:
+        normalizer: fitted offsets (:func:`fit_prosody`).
+        world: WORLD settings of the analysis/resynthesis (16 kHz, 5 ms frames by default).
+    """
+
+    def __init__(self, normalizer: EmotionNormalizer, world: WorldConfig = WorldConfig()):
+        self.normalizer = normalizer
+        self.world = world
+
+    def tempo(self, source: str, target: str, intensity: float = 1.0) -> float:
+        """Duration factor (> 1 = slower) from ``source`` to ``target`` at ``intensity``."""
+        n = self.normalizer
+        d = n.log_tempo[n.index(target)] - n.log_tempo[n.index(source)]
+        return float(np.exp(float(intensity) * d))
+
+    def apply(self, wav: np.ndarray, source: str, target: str, intensity: float = 1.0
+              ) -> np.ndarray:
+        """Shift log-F0 mean/spread and tempo of ``wav`` (``(n,)`` float at 16 kHz).
+
+        Returns:
+            ``(round(n * tempo),)`` float32 audio at the input's level.
+
+        Raises:
+            AudioError: too short or no voiced frame.
+        """
+        n, a = self.normalizer, float(intensity)
+        s, t = n.index(source), n.index(target)
+        feats, world, gain = analyze_for_conversion(wav, self.world, ap_stride=3,
+                                                    with_cap=False)
+        u = UtteranceStats.of(feats.mcep[:, :1], feats.lf0, feats.vuv)
+        mean = u.lf0_mean + a * float(n.off_lf0[t] - n.off_lf0[s])
+        std = u.lf0_std * float(np.exp(a * (n.off_lstd[t] - n.off_lstd[s])))
+        lf0 = (feats.lf0.astype(np.float64) - u.lf0_mean) / u.lf0_std * std + mean
+        tempo = self.tempo(source, target, a)
+        y = render(feats, feats.mcep, lf0, self.world, world=world, tempo=tempo) / gain
+        m = int(round(len(wav) * tempo))
+        y = y[:m] if y.shape[0] >= m else np.pad(y, (0, m - y.shape[0]))
+        return y.astype(np.float32)

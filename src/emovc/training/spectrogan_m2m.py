@@ -1,0 +1,153 @@
+"""Many-to-many SpectroGAN: one target-conditioned generator for all emotions of a corpus.
+
+StarGAN-style version of the SpectroGAN CycleGAN (beyond the published system), trained by
+:func:`emovc.training.spectrogan.train` when ``TrainConfig.emotions`` is set (preset ``m2m``).
+Per iteration, for a batch of random (source, target) emotion pairs:
+
+- generator: least-squares adversarial loss on the discriminator map of the target emotion,
+  ``lambda_cycle`` × L1 cycle (convert to the target and back with the source condition),
+  ``lambda_identity`` × L1 identity (convert to the clip's own emotion), and optionally
+  ``lambda_paired`` × L1 between the conversion and the DTW-aligned real take of the target
+  emotion (RAVDESS is parallel), both average-pooled over ``paired_pool`` frequency bins, so
+  the parallel take guides the spectral envelope but not the harmonics;
+- discriminator: one PatchGAN map per emotion; real takes of the target emotion → 1,
+  conversions → 0 and, with ``lambda_mismatch``, real takes of *another* emotion → 0 on that
+  map, so every map has to judge the emotion and not only the realism.
+
+The prosody stage (:mod:`emovc.models.spectrogan.prosody`) is fitted on the same training
+clips and stored in the checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from emovc.features.stats import FeatureStats
+from emovc.features.world import WorldConfig
+from emovc.models.checkpoint import save_checkpoint
+from emovc.models.spectrogan.networks import (
+    DiscriminatorConfig,
+    Generator,
+    GeneratorConfig,
+    PatchDiscriminator,
+)
+from emovc.models.spectrogan.prosody import ProsodyShift, fit_prosody
+from emovc.models.spectrogan.representation import Normalizer, SpecConfig
+from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
+from emovc.training import spectrogan_data as data
+from emovc.training.spectrogan import GANModule, TrainConfig
+
+
+def load_m2m_data(cfg: TrainConfig) -> tuple[data.MultiBank, FeatureStats, ProsodyShift | None]:
+    """Images of every emotion (training actors), pooled statistics, DTW maps between parallel
+    takes (with ``lambda_paired``) and the fitted prosody stage (with ``prosody``)."""
+    spec, world = SpecConfig.from_dict(cfg.spec), WorldConfig()
+    files = [data.ravdess_files(cfg.data_dir, e, cfg.train_actors) for e in cfg.emotions]
+    clips = [[data.load_clip(p, spec, world) for p in fs]
+             for fs in tqdm(files, desc="loading clips", unit="emotion")]
+    stats = data.pooled_stats(*[[c[0] for c in cs] for cs in clips])
+    norm = Normalizer(spec, stats)
+    images = [[norm.to_image(c[0]) for c in cs] for cs in clips]
+    groups = [[data.ravdess_group(p) for p in fs] for fs in files]
+    bank = data.MultiBank(images, groups, paired=cfg.lambda_paired > 0)
+    prosody = None
+    if cfg.prosody:
+        rows = [(data.ravdess_actor(p), e, c[1], c[2])
+                for e, fs, cs in zip(cfg.emotions, files, clips, strict=True)
+                for p, c in zip(fs, cs, strict=True)]
+        prosody = ProsodyShift(fit_prosody(rows, cfg.emotions, world.frame_period), world)
+    return bank, stats, prosody
+
+
+class M2MSpectroGANModule(GANModule):
+    """One conditional generator ``g`` and one per-emotion PatchGAN ``d`` (manual optimisation).
+
+    Args:
+        cfg: run settings (``cfg.emotions`` = condition order).
+        bank: training images per emotion (+ parallel maps).
+        stats: per-bin log-magnitude statistics of the images.
+        prosody: fitted prosody stage exported with the model (or ``None``).
+    """
+
+    def __init__(self, cfg: TrainConfig, bank: data.MultiBank, stats: FeatureStats,
+                 prosody: ProsodyShift | None) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.cfg, self.bank, self.stats, self.prosody = cfg, bank, stats, prosody
+        torch.manual_seed(cfg.seed)
+        self.g = Generator(GeneratorConfig.from_dict(cfg.generator))
+        self.d = PatchDiscriminator(DiscriminatorConfig.from_dict(cfg.discriminator))
+
+    def configure_optimizers(self):
+        betas = (self.cfg.beta1, 0.999)
+        return (torch.optim.Adam(self.g.parameters(), lr=self.cfg.lr, betas=betas),
+                torch.optim.Adam(self.d.parameters(), lr=self.cfg.lr, betas=betas))
+
+    def _tensors(self, *arrays: np.ndarray) -> list[torch.Tensor]:
+        return [torch.from_numpy(a).to(self.device) for a in arrays]
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
+        k = max(1, int(self.cfg.paired_pool))
+        return F.avg_pool2d(x, (k, 1), stride=(1, 1), padding=(k // 2, 0),
+                            count_include_pad=False)
+
+    def training_step(self, batch, batch_idx):
+        it = self.iteration
+        opt_g, opt_d = self._set_lr(it)
+        cfg, n = self.cfg, len(self.cfg.emotions)
+        rng = data.batch_rng(cfg.seed, it, self.global_rank)
+        b = cfg.batch_size
+        s = rng.integers(n, size=b)
+        t = (s + 1 + rng.integers(n - 1, size=b)) % n
+        x, px = self.bank.crops(rng, s, cfg.crop_frames, cfg.crop_rows)
+        y, py = self.bank.crops(rng, t, cfg.crop_frames, cfg.crop_rows)
+        x, px, y, py, s, t = self._tensors(x, px, y, py, s, t)
+        g, d, ls = self.g, self.d, self._ls
+        fake = g(x, px, t)
+        adv = ls(d(fake, px, t), True)
+        cyc = F.l1_loss(g(fake, px, s), x)
+        idt = F.l1_loss(g(x, px, s), x)
+        loss_g = adv + cfg.lambda_cycle * cyc + cfg.lambda_identity * idt
+        values = {"loss/g_adv": adv, "loss/cycle": cyc, "loss/identity": idt}
+        if cfg.lambda_paired > 0 and self.bank.pairs:
+            xp, yp, sp_, tp = self._tensors(*self.bank.paired_crops(rng, b, cfg.crop_frames))
+            paired = F.l1_loss(self._pool(g(xp, None, tp)), self._pool(yp))
+            loss_g = loss_g + cfg.lambda_paired * paired
+            values["loss/paired"] = paired
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss_g)
+        opt_g.step()
+        loss_d = 0.5 * (ls(d(y, py, t), True) + ls(d(fake.detach(), px, t), False))
+        if cfg.lambda_mismatch > 0:  # a real take of the source emotion is not a target take
+            loss_d = loss_d + 0.5 * cfg.lambda_mismatch * ls(d(x, px, t), False)
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss_d)
+        opt_d.step()
+        self._log(it, {**values, "loss/d": loss_d})
+
+    def converter(self, stats: FeatureStats) -> SpectroGANConverter:
+        """Inference view of the current generator (validation audio)."""
+        c = self.cfg
+        return SpectroGANConverter(tuple(c.emotions), self.g, None, SpecConfig.from_dict(c.spec),
+                                   stats, InferenceConfig(**c.inference), self.prosody)
+
+    def val_targets(self) -> list[str]:
+        """Every emotion but the validation clips' own."""
+        return [e for e in self.cfg.emotions if e != self.cfg.source]
+
+    def export(self, stats: FeatureStats, path: Path, extra: dict | None = None) -> Path:
+        """Write the inference checkpoint (generator, settings, statistics) atomically."""
+        state = {f"g.{k}": v for k, v in self.g.state_dict().items()}
+        config = {"emotions": list(self.cfg.emotions), "spec": self.cfg.spec,
+                  "generator": self.cfg.generator, "preset": self.cfg.preset}
+        info = {"stats": stats.to_dict(), "inference": self.cfg.inference,
+                "iterations": self.iteration, "train": self.cfg.to_dict(), **(extra or {})}
+        if self.prosody is not None:
+            info["prosody"] = {"normalizer": self.prosody.normalizer.to_dict(),
+                               "world": self.prosody.world.to_dict()}
+        return save_checkpoint(path, kind=KIND, config=config, state_dict=state, extra=info)

@@ -1,0 +1,170 @@
+"""Many-to-many SpectroGAN: conditional networks, prosody stage, training and conversion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from emovc.audio.processing import active_rms_dbfs
+from emovc.data.synthetic import EMOTION_VOICES, SyntheticVoice, synthesize
+from emovc.errors import ConfigError
+from emovc.features.world import WorldConfig, analyze_f0
+from emovc.models.checkpoint import load_checkpoint
+from emovc.models.spectrogan import DiscriminatorConfig, Generator, GeneratorConfig
+from emovc.models.spectrogan.networks import PatchDiscriminator
+from emovc.models.spectrogan.prosody import ProsodyShift, fit_prosody
+from emovc.pipelines.conversion import EmotionConverter
+from emovc.pipelines.spectrogan import SpectroGANConverter
+from emovc.training.spectrogan import build_config, train
+
+EMOS = ("calm", "angry", "sad")
+
+
+def test_conditional_generator_starts_at_identity_and_depends_on_target() -> None:
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig((4, 8, 8), 2, residual=True, freq_coord=True, n_domains=3))
+    x = torch.rand(2, 1, 32, 20) * 2 - 1
+    assert torch.equal(g(x, domain=torch.tensor([0, 2])), x)
+    with pytest.raises(ConfigError, match="target index"):
+        g(x)
+    torch.nn.init.normal_(g.decoder[-1].weight, std=0.1)
+    for block in g.transformer:
+        torch.nn.init.normal_(block.film.weight, std=0.5)
+    a, b = g(x, domain=torch.tensor([0, 0])), g(x, domain=torch.tensor([1, 1]))
+    assert not torch.allclose(a, b, atol=1e-4)
+
+
+def test_per_emotion_discriminator_returns_the_map_of_each_image() -> None:
+    torch.manual_seed(0)
+    d = PatchDiscriminator(DiscriminatorConfig(4, 3, n_domains=3))
+    x = torch.rand(2, 1, 64, 40) * 2 - 1
+    full = d.net(x)
+    out = d(x, domain=torch.tensor([2, 0]))
+    assert out.shape == (2, 1, *full.shape[2:])
+    assert torch.equal(out[0, 0], full[0, 2]) and torch.equal(out[1, 0], full[1, 0])
+    with pytest.raises(ConfigError):
+        d(x)
+
+
+def test_fit_prosody_recovers_speaker_centred_offsets() -> None:
+    f0 = {"calm": 100.0, "angry": 150.0}
+    rows = []
+    for spk, scale, gain in (("a", 1.0, 0.0), ("b", 2.0, -10.0)):  # different voices and gains
+        for emo, hz in f0.items():
+            track = np.zeros(400)
+            span = 200 if emo == "calm" else 100  # angry is twice as fast
+            track[50:50 + span] = hz * scale * (1 + 0.05 * np.sin(np.arange(span) / 9))
+            rows.append((spk, emo, track, gain + (-30.0 if emo == "calm" else -20.0)))
+    norm = fit_prosody(rows, ["calm", "angry"], 5.0)
+    assert norm.off_lf0[1] - norm.off_lf0[0] == pytest.approx(np.log(1.5), abs=2e-3)
+    assert norm.off_lstd[1] == pytest.approx(norm.off_lstd[0], abs=0.02)
+    assert norm.level_change_db("calm", "angry") == pytest.approx(10.0)
+    assert ProsodyShift(norm).tempo("calm", "angry") == pytest.approx(0.5, abs=0.01)
+    assert ProsodyShift(norm).tempo("calm", "angry", 0.0) == 1.0
+
+
+def test_prosody_shift_moves_f0_and_duration() -> None:
+    rows = [(s, e, np.r_[np.zeros(20), np.full(100 if e == "calm" else 80, hz * k)], -25.0)
+            for s, k in (("a", 1.0), ("b", 1.3)) for e, hz in (("calm", 120.0), ("angry", 180.0))]
+    shift = ProsodyShift(fit_prosody(rows, ["calm", "angry"], 5.0))
+    wav = synthesize(SyntheticVoice(f0_mean=120.0, f0_range=1.0), duration=1.5, seed=1)
+    out = shift.apply(wav, "calm", "angry")
+    assert len(out) == round(len(wav) * 0.8)
+
+    def median_f0(x: np.ndarray) -> float:
+        f = analyze_f0(x.astype(np.float64), WorldConfig())[0]
+        return float(np.median(f[f > 0]))
+
+    assert median_f0(out) / median_f0(wav) == pytest.approx(1.5, rel=0.06)
+    same = shift.apply(wav, "calm", "angry", 0.0)
+    assert len(same) == len(wav)
+    assert median_f0(same) / median_f0(wav) == pytest.approx(1.0, rel=0.03)
+
+
+def _fake_ravdess(root: Path) -> Path:
+    """Two training actors (01, 02) and one validation actor (17), 3 emotions × 2 takes,
+    with louder angry takes (vocal effort)."""
+    codes = {"calm": 2, "sad": 4, "angry": 5}
+    for actor in (1, 2, 17):
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir(parents=True)
+        for emo in EMOS:
+            for rep in (1, 2):
+                wav = synthesize(EMOTION_VOICES[emo], duration=0.9, seed=actor * 10 + rep)
+                wav = wav * (1.0 if emo == "angry" else 0.3)
+                name = f"03-01-{codes[emo]:02d}-01-01-{rep:02d}-{actor:02d}.flac"
+                sf.write(folder / name, wav, 16000)
+    return root
+
+
+def _mean_level(data: Path, code: str, actors=("01", "02")) -> float:
+    return float(np.mean([active_rms_dbfs(sf.read(p, dtype="float32")[0], 16000)
+                          for a in actors for p in data.glob(f"Actor_{a}/03-01-{code}-*")]))
+
+
+@pytest.fixture(scope="module")
+def m2m_model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("m2m")
+    data = _fake_ravdess(root / "data")
+    cfg = build_config(str(data), str(root / "run"), "calm", None, "m2m", max_steps=3,
+                       overrides={"emotions": list(EMOS), "train_actors": [1, 2],
+                                  "val_actors": [17], "crop_frames": 32, "n_val_clips": 1,
+                                  "generator": {"channels": [4, 8, 8], "n_res_blocks": 1},
+                                  "discriminator": {"base_channels": 4}, "ckpt_every": 3,
+                                  "val_every": 3, "inference": {"gl_iters": 2}})
+    return train(cfg)
+
+
+def test_m2m_training_writes_one_conditional_generator_and_prosody(m2m_model: Path) -> None:
+    ckpt = load_checkpoint(m2m_model, "emotion-converter/spectrogan")
+    assert ckpt["config"]["emotions"] == list(EMOS)
+    assert ckpt["config"]["generator"]["n_domains"] == 3
+    assert all(k.startswith("g.") for k in ckpt["state_dict"])
+    assert ckpt["extra"]["iterations"] == 3 and ckpt["extra"]["train"]["lambda_paired"] > 0
+    norm = ckpt["extra"]["prosody"]["normalizer"]
+    data = Path(ckpt["extra"]["train"]["data_dir"])
+    louder = _mean_level(data, "05") - _mean_level(data, "02")  # angry - calm, measured
+    assert louder > 10 and norm["off_level"][1] - norm["off_level"][0] == pytest.approx(louder)
+    val = m2m_model.parent / "val_audio" / "step_000003"
+    assert sorted(p.name.split("_to_")[1] for p in val.glob("*.wav")) == ["angry.wav", "sad.wav"]
+
+
+def test_m2m_converter_needs_a_source_and_applies_tempo(m2m_model: Path) -> None:
+    conv = SpectroGANConverter.from_pretrained(str(m2m_model))
+    assert conv.many_to_many and conv.target_emotions == list(EMOS)
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
+    with pytest.raises(ConfigError, match="source"):
+        conv.convert(wav, 16000, "angry")
+    with pytest.raises(ConfigError, match="valid choices"):
+        conv.convert(wav, 16000, "happy", source="calm")
+    out = conv.convert(wav, 16000, "angry", source="calm")
+    assert len(out) == round(len(wav) * conv.prosody.tempo("calm", "angry"))
+    assert np.isfinite(out).all()
+
+
+def test_emotion_converter_adds_the_level_change(m2m_model: Path) -> None:
+    conv = EmotionConverter.from_pretrained(str(m2m_model))
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
+    change = conv.backend.normalizer.level_change_db("calm", "angry")
+    loud = conv.convert(wav, 16000, "angry", source="calm")
+    same = conv.convert(wav, 16000, "angry", source="calm", keep_level=True)
+    level = active_rms_dbfs(wav, 16000)
+    assert active_rms_dbfs(same, 16000) == pytest.approx(level, abs=0.5)
+    expected = min(level + change, max(level, -16.0))
+    assert active_rms_dbfs(loud, 16000) == pytest.approx(expected, abs=1.0)
+
+
+def test_m2m_config_checks_its_emotions(tmp_path: Path) -> None:
+    cfg = build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m")
+    assert len(cfg.emotions) == 8 and cfg.generator["n_domains"] == 8
+    assert cfg.discriminator["n_domains"] == 8
+    with pytest.raises(ConfigError, match="validation source"):
+        build_config(str(tmp_path), str(tmp_path / "r"), "happy", None, "m2m",
+                     overrides={"emotions": ["calm", "angry"]})
+    with pytest.raises(ConfigError, match="distinct"):
+        build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m",
+                     overrides={"emotions": ["calm", "calm"]})
