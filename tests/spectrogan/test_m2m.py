@@ -24,18 +24,18 @@ from emovc.training.spectrogan import build_config, train
 EMOS = ("calm", "angry", "sad")
 
 
-def test_conditional_generator_starts_at_identity_and_depends_on_target() -> None:
+def test_conditional_generator_starts_near_identity_and_depends_on_target() -> None:
     torch.manual_seed(0)
     g = Generator(GeneratorConfig((4, 8, 8), 2, residual=True, freq_coord=True, n_domains=3))
     x = torch.rand(2, 1, 32, 20) * 2 - 1
-    assert torch.equal(g(x, domain=torch.tensor([0, 2])), x)
+    assert float((g(x, domain=torch.tensor([0, 2])) - x).abs().mean()) < 0.02
     with pytest.raises(ConfigError, match="target index"):
         g(x)
-    torch.nn.init.normal_(g.decoder[-1].weight, std=0.1)
-    for block in g.transformer:
-        torch.nn.init.normal_(block.film.weight, std=0.5)
     a, b = g(x, domain=torch.tensor([0, 0])), g(x, domain=torch.tensor([1, 1]))
-    assert not torch.allclose(a, b, atol=1e-4)
+    assert not torch.allclose(a, b, atol=1e-5)  # the per-emotion norms start apart
+    with torch.no_grad():
+        g.eq.weight[1] = 0.5  # the per-emotion frequency response acts on the output
+    assert float((g(x, domain=torch.tensor([1, 1])) - b).mean()) > 0.1
 
 
 def test_per_emotion_discriminator_returns_the_map_of_each_image() -> None:

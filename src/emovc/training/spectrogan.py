@@ -114,8 +114,9 @@ def _preset(name: str) -> dict:
                     discriminator=DiscriminatorConfig(16, 3, freq_coord=True, norm="none",
                                                       n_domains=n).to_dict(),
                     emotions=list(EMOTIONS), batch_size=2, crop_rows=None, crop_frames=64,
-                    max_steps=6000, lr=4e-4, lambda_identity=0.5, lambda_paired=2.0,
-                    lambda_mismatch=0.5, decay_from=0.7, ckpt_every=200, val_every=1000)
+                    max_steps=3600, lr=1e-3, lambda_cycle=1.0, lambda_identity=0.5,
+                    lambda_paired=10.0, lambda_mismatch=0.5, decay_from=0.7, ckpt_every=200,
+                    val_every=1200)
     if name in ("faithful", "full"):  # published: 512/256, 257 -> 260 rows, 6 blocks, tanh
         return dict(spec=SpecConfig(n_fft=512, hop_length=256, freq_size=260).to_dict(),
                     generator=GeneratorConfig((64, 128, 256), 6).to_dict(),
