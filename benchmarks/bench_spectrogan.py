@@ -6,8 +6,8 @@ actor, sentence, intensity and repetition. Systems per model:
 
 * ``converted``  — the SpectroGAN conversion;
 * ``source``     — the unconverted calm take;
-* ``gl_resynth`` — the unconverted take through the same STFT → fast Griffin-Lim path
-  (intensity 0: the vocoder's own cost);
+* ``gl_resynth`` — intensity 0: the unconverted take through the same STFT → fast
+  Griffin-Lim path (the vocoder's own cost; with a prosody stage also its WORLD resynthesis);
 * ``reference``  — the real target take (emotion rate only).
 
 Metrics: emotion-recogniser target rate (emovc's default recogniser, skipped with a note when
@@ -19,7 +19,7 @@ conversion speed as a real-time factor (audio seconds per processing second, > 1
 real time, wall clock and process CPU). A second table compares phase reconstruction: plain
 Griffin-Lim from random phase vs fast Griffin-Lim (momentum 0.99) from the source phase.
 
-Run: ``.venv/bin/python benchmarks/bench_spectrogan.py [--models spectrogan-calm-angry ...]
+Run: ``.venv/bin/python benchmarks/bench_spectrogan.py [--models spectrogan-ravdess PATH ...]
 [--limit 32] [--json out.json]``. Needs ``../shared/data/ravdess16k``.
 """
 
@@ -47,7 +47,8 @@ from emovc.training.spectrogan_data import ravdess_files
 
 SR = 16000
 RAVDESS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess16k"
-EMO_CODE = {"calm": "02", "angry": "05", "fearful": "06"}
+EMO_CODE = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
+            "fearful": "06", "disgust": "07", "surprised": "08"}
 
 
 def pairs(target: str, actors: list[int], limit: int) -> list[tuple[Path, Path]]:
@@ -71,10 +72,11 @@ def pair_metrics(wav: np.ndarray, ref_feat, cfg: MetricConfig) -> tuple[float, f
 
 
 def evaluate_model(name: str, actors: list[int], limit: int, judge, spk: SpeakerEncoder,
-                   intensity: float = 1.0, judge_e=None) -> dict:
-    """All systems' metrics for one model; returns ``{system: {metric: value}}`` + speed."""
+                   intensity: float = 1.0, judge_e=None, target: str | None = None) -> dict:
+    """All systems' metrics for one model and calm -> ``target`` (default: a pairwise model's
+    second emotion); returns ``{system: {metric: value}}`` + speed."""
     conv = SpectroGANConverter.from_pretrained(name)
-    target = conv.emotions[1]
+    target = target or conv.emotions[1]
     cfg = MetricConfig()
     rows: dict[str, dict[str, list]] = {s: {} for s in
                                         ("converted", "source", "gl_resynth", "reference")}
@@ -82,12 +84,12 @@ def evaluate_model(name: str, actors: list[int], limit: int, judge, spk: Speaker
     for src_path, ref_path in pairs(target, actors, limit):
         src, ref = load_audio(src_path, SR), load_audio(ref_path, SR)
         w0, c0 = time.perf_counter(), time.process_time()
-        out = conv.convert(src, SR, target, intensity=intensity)
+        out = conv.convert(src, SR, target, source="calm", intensity=intensity)
         wall += time.perf_counter() - w0
         cpu += time.process_time() - c0
         audio_s += len(src) / SR
-        systems = {"converted": out, "source": src, "gl_resynth": conv.convert(src, SR, target,
-                                                                               intensity=0.0),
+        systems = {"converted": out, "source": src,
+                   "gl_resynth": conv.convert(src, SR, target, source="calm", intensity=0.0),
                    "reference": ref}
         ref_feat = analyze_utterance(ref, cfg)
         src_emb = spk.embed(src, SR)
@@ -123,7 +125,7 @@ def smooth_gain_db(shape: tuple[int, int], rng: np.random.Generator, db: float =
 def phase_table(actors: list[int], n: int = 8) -> dict:
     """Spectral convergence and CPU speed of Griffin-Lim variants on validation magnitudes,
     unchanged and with a smooth random gain change (a simulated conversion)."""
-    spec = SpectroGANConverter.from_pretrained("spectrogan-calm-angry").spec
+    spec = SpectroGANConverter.from_pretrained("spectrogan-ravdess").spec
     variants = {"plain GL, random phase, 32 it": (0.0, False, 32),
                 "fast GL, random phase, 32 it": (0.99, False, 32),
                 "fast GL, source phase, 32 it": (0.99, True, 32),
@@ -162,26 +164,32 @@ ABLATIONS = {  # name: (n_res_blocks, n_fft, freq_size, crop_rows) — same Hz s
 
 
 def ablation(run_root: Path, steps: int, actors: list[int], limit: int, judge,
-             spk: SpeakerEncoder, judge_e=None) -> dict:
-    """Short compact-width calm→angry runs per architecture: train time and quality."""
+             spk: SpeakerEncoder, judge_e=None, only: list[str] | None = None) -> dict:
+    """Short many-to-many runs (preset ``m2m``, full-height images) per architecture: train
+    time and quality of calm -> angry and calm -> fearful, the pairs the original reported
+    best (``limit`` calm takes each). ``only``: subset of :data:`ABLATIONS` labels."""
     from emovc.training.spectrogan import build_config, train
 
     res = {}
-    for label, (blocks, n_fft, rows, crop_rows) in ABLATIONS.items():
+    for label, (blocks, n_fft, rows, _) in ABLATIONS.items():
+        if only and label not in only:
+            continue
         run = run_root / label.replace(", ", "_").replace(" ", "")
         over = {"generator": {"n_res_blocks": blocks},
-                "spec": {"n_fft": n_fft, "freq_size": rows}, "crop_rows": crop_rows,
-                "val_every": 10**9, "n_val_clips": 0}
-        cfg = build_config(str(RAVDESS), str(run), "calm", "angry", "compact", steps,
-                           overrides=over)
+                "spec": {"n_fft": n_fft, "freq_size": rows}, "val_every": 10**9,
+                "n_val_clips": 0}
+        cfg = build_config(str(RAVDESS), str(run), "calm", None, "m2m", steps, overrides=over)
         t0, c0 = time.perf_counter(), time.process_time()
         model = train(cfg)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        metrics = evaluate_model(str(model), actors, limit, judge, spk, judge_e=judge_e)
-        res[label] = {"steps": steps, "train_wall_s": wall, "train_cpu_s": cpu,
-                      **{f"{k}": v for k, v in metrics["converted"].items()},
-                      "rtf_wall": metrics["speed"]["rtf_wall"]}
-        print(label, json.dumps(res[label]), flush=True)
+        row = {"steps": steps, "train_wall_s": wall, "train_cpu_s": cpu}
+        for target in ("angry", "fearful"):
+            m = evaluate_model(str(model), actors, limit, judge, spk, judge_e=judge_e,
+                               target=target)
+            row.update({f"{target}_{k}": v for k, v in m["converted"].items()})
+            row[f"{target}_rtf_wall"] = m["speed"]["rtf_wall"]
+        res[label] = row
+        print(label, json.dumps(row), flush=True)
     return res
 
 
@@ -231,10 +239,21 @@ def ablation_speed(n_iter: int = 4) -> dict:
     return res
 
 
+def model_targets(models: list[str]) -> list[tuple[str, str]]:
+    """``(model, target)`` runs: a pairwise model's own target; calm -> angry and calm ->
+    fearful (the pairs the original reported best) for a many-to-many model."""
+    out = []
+    for name in models:
+        conv = SpectroGANConverter.from_pretrained(name)
+        targets = ["angry", "fearful"] if conv.many_to_many else [conv.emotions[1]]
+        out += [(name, t) for t in targets]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+",
-                    default=["spectrogan-calm-angry", "spectrogan-calm-fearful"])
+                    default=["spectrogan-ravdess"])
     ap.add_argument("--actors", default="17,18,19,20")
     ap.add_argument("--limit", type=int, default=32, help="calm takes per model")
     ap.add_argument("--threads", type=int, default=1)
@@ -245,6 +264,8 @@ def main() -> None:
     ap.add_argument("--ablation", metavar="RUN_ROOT",
                     help="train short runs of each architecture under RUN_ROOT and score them")
     ap.add_argument("--ablation-steps", type=int, default=100)
+    ap.add_argument("--ablation-only", nargs="+", metavar="LABEL",
+                    help="subset of the architectures, e.g. '6 blocks, 260'")
     ap.add_argument("--no-judge-e", action="store_true",
                     help="skip the eGeMAPS judge E rate (benchmarks/judge_egemaps.py)")
     ap.add_argument("--ablation-speed", action="store_true",
@@ -267,7 +288,7 @@ def main() -> None:
     spk = SpeakerEncoder()
     if args.ablation:
         res = ablation(Path(args.ablation), args.ablation_steps, actors, args.limit, judge, spk,
-                       judge_e)
+                       judge_e, args.ablation_only)
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=2))
         return
@@ -278,11 +299,13 @@ def main() -> None:
     for label, r in results.get("phase", {}).items():
         print(f"  {label:34s} SC {r['sc_unchanged']:.3f} / {r['sc_changed']:.3f}"
               f"   RTF {r['rtf_cpu']:6.1f}x")
-    for name in [] if args.phase_only else args.models:
-        res = evaluate_model(name, actors, args.limit, judge, spk, args.intensity, judge_e)
-        results[name] = res
+    for name, target in [] if args.phase_only else model_targets(args.models):
+        res = evaluate_model(name, actors, args.limit, judge, spk, args.intensity, judge_e,
+                             target)
+        results[f"{name} calm->{target}"] = res
         sp = res["speed"]
-        print(f"\n{name} (intensity {args.intensity}): {sp['n']} conversions, actors "
+        print(f"\n{name} calm -> {target} (intensity {args.intensity}): {sp['n']} conversions, "
+              f"actors "
               f"{args.actors}; speed RTF "
               f"{sp['rtf_wall']:.1f}x wall, {sp['rtf_cpu']:.1f}x CPU")
         print(f"  {'system':12s} {'emotion':>8s} {'judge E':>8s} {'spk-sim':>8s} {'MCD dB':>8s} "

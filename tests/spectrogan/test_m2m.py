@@ -106,17 +106,29 @@ def _mean_level(data: Path, code: str, actors=("01", "02")) -> float:
                           for a in actors for p in data.glob(f"Actor_{a}/03-01-{code}-*")]))
 
 
-@pytest.fixture(scope="module")
-def m2m_model(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("m2m")
-    data = _fake_ravdess(root / "data")
-    cfg = build_config(str(data), str(root / "run"), "calm", None, "m2m", max_steps=3,
-                       overrides={"emotions": list(EMOS), "train_actors": [1, 2],
+def _m2m_cfg(data: Path, run: Path, steps: int):
+    return build_config(str(data), str(run), "calm", None, "m2m", max_steps=steps,
+                        overrides={"emotions": list(EMOS), "train_actors": [1, 2],
                                   "val_actors": [17], "crop_frames": 32, "n_val_clips": 1,
                                   "generator": {"channels": [4, 8, 8], "n_res_blocks": 1},
                                   "discriminator": {"base_channels": 4}, "ckpt_every": 3,
                                   "val_every": 3, "inference": {"gl_iters": 2}})
-    return train(cfg)
+
+
+@pytest.fixture(scope="module")
+def m2m_model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("m2m")
+    return train(_m2m_cfg(_fake_ravdess(root / "data"), root / "run", 3))
+
+
+def test_m2m_resume_is_exact(m2m_model: Path, tmp_path: Path) -> None:
+    data = Path(load_checkpoint(m2m_model)["extra"]["train"]["data_dir"])
+    run = tmp_path / "resumed"
+    train(_m2m_cfg(data, run, 2))
+    part = load_checkpoint(train(_m2m_cfg(data, run, 3), resume=True))
+    full = load_checkpoint(m2m_model)["state_dict"]
+    assert part["extra"]["iterations"] == 3
+    assert all(torch.equal(v, part["state_dict"][k]) for k, v in full.items())
 
 
 def test_m2m_training_writes_one_conditional_generator_and_prosody(m2m_model: Path) -> None:

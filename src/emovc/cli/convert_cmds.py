@@ -45,7 +45,9 @@ def train(
     method: str = typer.Option("stargan", "--method", help="stargan, cyclegan or spectrogan."),
     source: str = typer.Option(None, "--from", help="Source emotion (pairwise methods)."),
     target: str = typer.Option(None, "--to", help="Target emotion (pairwise methods)."),
-    preset: str = typer.Option("compact", "--preset", help="compact (CPU) or full."),
+    preset: str = typer.Option(
+        "compact", "--preset",
+        help="compact (CPU) or full; spectrogan also m2m (all emotions) and faithful-520."),
     max_steps: int = typer.Option(None, "--max-steps", help="Training steps (default: preset)."),
     devices: int = typer.Option(1, "--devices", help="Number of devices (GPUs) to train on."),
     out: Path = typer.Option(..., "-o", "--output", help="Run folder (resumed if it exists)."),

@@ -39,11 +39,20 @@ def _metrics_table(table: dict, systems: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _spectrogan_info(extra: dict) -> dict:
+    """The card's training facts from a SpectroGAN checkpoint (its ``train`` config)."""
+    train = extra.get("train", {})
+    return {"train_speakers": [f"{int(a):02d}" for a in train.get("train_actors", [])],
+            "steps": extra.get("iterations", "?"), "seconds": extra.get("train_seconds", 0),
+            "preset": train.get("preset", "?")}
+
+
 def bundle(model_pt: str | Path, name: str, summary: str, method: str, reproduce: str,
            metrics_json: str | Path | None = None, notes: str = "") -> Path:
     """Copy ``model_pt`` into the package and write its card; returns the folder."""
     ck = load_checkpoint(model_pt)
-    info = ck["extra"].get("training", {})
+    info = ck["extra"].get("training") or _spectrogan_info(ck["extra"])
+    emotions = ck["extra"].get("emotions") or ck["config"].get("emotions", [])
     folder = ROOT / name
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model_pt, folder / "model.pt")
@@ -57,12 +66,12 @@ def bundle(model_pt: str | Path, name: str, summary: str, method: str, reproduce
 {summary}
 
 - **Kind**: `{ck['kind']}` — {method}
-- **Emotions**: {', '.join(ck['extra']['emotions'])}
+- **Emotions**: {', '.join(emotions)}
 - **Training data**: RAVDESS speech, actors {', '.join(info.get('train_speakers', []))}
   (16 kHz FLAC copy); validation actors 17-20 were never trained on.
 - **Training**: {info.get('steps', '?')} generator steps, {info.get('seconds', 0) / 60:.0f} min of
   training-step wall time on a shared 2-core CPU (preset `{info.get('preset', '?')}`).
-- **File**: {size_mb:.1f} MB (float16 weights + normalisation statistics).
+- **File**: {size_mb:.1f} MB (weights + normalisation statistics).
 - **License**: {LICENSE}
 
 ## Measured on unseen speakers (RAVDESS actors 17-20)

@@ -78,11 +78,16 @@ class TrainConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 5.0
     paired_steps: int = 0
+    # many-to-many (preset m2m; emovc.training.spectrogan_m2m): the condition order (empty =
+    # pairwise source/target), the weight of the L1 to the DTW-aligned parallel take after
+    # average-pooling over paired_pool frequency bins, the discriminator's weight for calling a
+    # real take of another emotion fake, the prosody stage, and the gradient-norm clip (0 = off)
     emotions: list = field(default_factory=list)
     lambda_paired: float = 0.0
     paired_pool: int = 9
     lambda_mismatch: float = 0.0
     prosody: bool = True
+    grad_clip: float = 0.0
     decay_from: float = 0.5
     ckpt_every: int = 200
     val_every: int = 500
@@ -114,9 +119,9 @@ def _preset(name: str) -> dict:
                     discriminator=DiscriminatorConfig(16, 3, freq_coord=True, norm="none",
                                                       n_domains=n).to_dict(),
                     emotions=list(EMOTIONS), batch_size=2, crop_rows=None, crop_frames=64,
-                    max_steps=3600, lr=1e-3, lambda_cycle=1.0, lambda_identity=0.5,
-                    lambda_paired=10.0, lambda_mismatch=0.5, decay_from=0.7, ckpt_every=200,
-                    val_every=1200)
+                    max_steps=3000, lr=5e-4, lambda_cycle=2.0, lambda_identity=0.5,
+                    lambda_paired=10.0, lambda_mismatch=0.5, grad_clip=5.0, decay_from=0.7,
+                    ckpt_every=200, val_every=1000)
     if name in ("faithful", "full"):  # published: 512/256, 257 -> 260 rows, 6 blocks, tanh
         return dict(spec=SpecConfig(n_fft=512, hop_length=256, freq_size=260).to_dict(),
                     generator=GeneratorConfig((64, 128, 256), 6).to_dict(),
@@ -140,7 +145,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
         run_dir: output folder of the run.
         source, target: the two emotions (default calm → angry); with ``emotions`` set
             (preset ``m2m``: many-to-many) ``source`` only picks the validation clips.
-        preset: ``compact`` (CPU) | ``faithful``/``full`` (published 260×260) | ``faithful-520``.
+        preset: ``compact`` (CPU) | ``m2m`` (CPU, many-to-many) | ``faithful``/``full``
+            (published 260×260) | ``faithful-520``.
         max_steps: training iterations (one G and one D update each).
         devices: Lightning devices.
         overrides: top-level TrainConfig fields; nested ``spec``/``generator``/

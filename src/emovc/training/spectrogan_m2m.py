@@ -121,14 +121,22 @@ class M2MSpectroGANModule(GANModule):
             values["loss/paired"] = paired
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
+        self._clip(self.g)
         opt_g.step()
         loss_d = 0.5 * (ls(d(y, py, t), True) + ls(d(fake.detach(), px, t), False))
         if cfg.lambda_mismatch > 0:  # a real take of the source emotion is not a target take
             loss_d = loss_d + 0.5 * cfg.lambda_mismatch * ls(d(x, px, t), False)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
+        self._clip(self.d)
         opt_d.step()
         self._log(it, {**values, "loss/d": loss_d})
+
+    def _clip(self, net: torch.nn.Module) -> None:
+        """Clip the gradient norm (``grad_clip > 0``): at lr 1e-3 one discriminator spike
+        (loss 0.3 -> 17) threw the generator into high-band artefacts (MCD 13.7 dB)."""
+        if self.cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), self.cfg.grad_clip)
 
     def converter(self, stats: FeatureStats) -> SpectroGANConverter:
         """Inference view of the current generator (validation audio)."""
