@@ -180,3 +180,13 @@ def test_m2m_config_checks_its_emotions(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="distinct"):
         build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m",
                      overrides={"emotions": ["calm", "calm"]})
+
+
+def test_convert_file_reports_the_source_the_prosody_stage_used(m2m_model: Path,
+                                                                 tmp_path: Path) -> None:
+    conv = EmotionConverter.from_pretrained(str(m2m_model))
+    assert conv.uses_source
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
+    sf.write(tmp_path / "in.wav", wav, 16000)
+    out, src = conv.convert_file(tmp_path / "in.wav", tmp_path / "out.wav", "sad", source="calm")
+    assert src == "calm" and out.is_file()

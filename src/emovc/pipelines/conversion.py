@@ -95,6 +95,12 @@ class EmotionConverter:
         return world.sample_rate if world is not None else 16000
 
     @property
+    def uses_source(self) -> bool:
+        """Whether conversion depends on the source emotion (WORLD models and many-to-many
+        SpectroGANs with a prosody stage); if so an unknown source is detected."""
+        return hasattr(self.backend, "world") or self.backend.normalizer is not None
+
+    @property
     def source_emotions(self) -> list[str]:
         """Emotions the source may be spoken in."""
         return list(self.backend.source_emotions)
@@ -167,7 +173,7 @@ class EmotionConverter:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
         check_input(x, sr)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples and windows itself
-            if self.backend.normalizer is None:  # pairwise: direction given by the target
+            if not self.uses_source:  # pairwise: the direction follows from the target
                 return self.backend.convert(x, sr, target, source=source, intensity=a)
             src, tgt = self.resolve_emotions(x, sr, target, source)
             y = self.backend.convert(x, sr, tgt, source=src, intensity=a)
@@ -229,7 +235,7 @@ class EmotionConverter:
         wav = load_audio(inp, sr=self.sample_rate)
         check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
-                    if hasattr(self.backend, "world") else (source or "", target))
+                    if self.uses_source else (source or "", target))
         y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
                          keep_level=keep_level)
         from emovc import __version__
