@@ -40,7 +40,8 @@ from emovc.models.spectrogan.prosody import ProsodyShift, fit_prosody
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
-from emovc.training.spectrogan import GANModule, TrainConfig
+from emovc.training.spectrogan import GANModule
+from emovc.training.spectrogan_config import TrainConfig
 
 
 def load_m2m_data(cfg: TrainConfig) -> tuple[data.MultiBank, FeatureStats, ProsodyShift | None]:
