@@ -79,7 +79,8 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2) -> WorldF
 
 
 def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
-                           with_cap: bool = True) -> tuple[FrameFeatures, WorldFeatures, float]:
+                           with_cap: bool = True, with_mcep: bool = True,
+                           ) -> tuple[FrameFeatures, WorldFeatures, float]:
     """Loudness-normalise and analyse one waveform.
 
     Args:
@@ -88,6 +89,8 @@ def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2
         ap_stride: aperiodicity frame stride (see :func:`analyze_world`).
         with_cap: also code the aperiodicity (``cap``; ``(T, 0)`` when false — conversion
             reuses the full aperiodicity and skips it).
+        with_mcep: also code the envelope (``mcep``; ``(T, 0)`` when false — a prosody-only
+            conversion keeps the full envelope and skips it).
 
     Returns:
         ``(frame_features, world_features, gain)`` where ``gain`` is the linear factor that was
@@ -102,7 +105,7 @@ def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2
                  / np.sqrt((x.astype(np.float64) ** 2).mean() + 1e-20))
     world = analyze_world(y, cfg, ap_stride)
     lf0, vuv = continuous_log_f0(world.f0)
-    mcep = encode_envelope(world.sp, cfg)
+    mcep = encode_envelope(world.sp, cfg) if with_mcep else np.zeros((lf0.shape[0], 0))
     cap = encode_aperiodicity(world.ap, cfg) if with_cap else np.zeros((lf0.shape[0], 0))
     feats = FrameFeatures(mcep=mcep.astype(np.float32), lf0=lf0.astype(np.float32),
                           vuv=vuv, cap=cap.astype(np.float32))

@@ -54,8 +54,10 @@ def render(src: FrameFeatures, mcep: np.ndarray, lf0: np.ndarray, cfg: WorldConf
         ``(n,)`` float32 waveform at ``cfg.sample_rate`` Hz.
     """
     if world is not None:
-        # coding is linear in the log spectrum: decode(a) / decode(b) == decode(a - b)
-        sp = world.sp * decode_envelope(np.asarray(mcep, np.float64) - src.mcep, cfg)
+        # coding is linear in the log spectrum: decode(a) / decode(b) == decode(a - b), and an
+        # unchanged envelope (prosody-only conversion) needs no decoding: decode(0) == 1
+        diff = np.asarray(mcep, np.float64) - src.mcep
+        sp = world.sp * decode_envelope(diff, cfg) if diff.any() else world.sp
         ap = world.ap
     else:
         sp = decode_envelope(mcep, cfg)

@@ -95,8 +95,8 @@ class ProsodyShift:
         n, a = self.normalizer, float(intensity)
         s, t = n.index(source), n.index(target)
         feats, world, gain = analyze_for_conversion(wav, self.world, ap_stride=3,
-                                                    with_cap=False)
-        u = UtteranceStats.of(feats.mcep[:, :1], feats.lf0, feats.vuv)
+                                                    with_cap=False, with_mcep=False)
+        u = UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv)
         mean = u.lf0_mean + a * float(n.off_lf0[t] - n.off_lf0[s])
         std = u.lf0_std * float(np.exp(a * (n.off_lstd[t] - n.off_lstd[s])))
         lf0 = (feats.lf0.astype(np.float64) - u.lf0_mean) / u.lf0_std * std + mean
