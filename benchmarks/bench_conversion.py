@@ -40,14 +40,13 @@ import torch
 from judge_egemaps import load_judge
 
 from emovc.audio import load_audio
-from emovc.audio.processing import active_rms_dbfs, normalize_loudness, soft_limit
 from emovc.errors import EmovcError
 from emovc.evaluation import analyze_utterance, dtw_path, f0_rmse_cents, mel_cepstral_distortion
 from emovc.evaluation.speaker import SpeakerEncoder, cosine
 from emovc.features.f0 import LogF0Stats, convert_f0_gaussian
 from emovc.features.world import analyze, synthesize
 from emovc.models.conversion.normalizer import UtteranceStats
-from emovc.pipelines.conversion import MAX_OUTPUT_DBFS, PEAK_LIMIT, EmotionConverter
+from emovc.pipelines.conversion import EmotionConverter, with_level_change
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
 CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
@@ -228,10 +227,8 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
     pros, norm = conv.backend.prosody, conv.backend.normalizer
 
     def prosody_only(x: np.ndarray, e: str) -> np.ndarray:
-        y = pros.apply(x, "calm", e)
-        level = active_rms_dbfs(x, 16000)
-        level = min(level + norm.level_change_db("calm", e), max(level, MAX_OUTPUT_DBFS))
-        return soft_limit(normalize_loudness(y, 16000, level, peak_limit=np.inf), PEAK_LIMIT)
+        return with_level_change(pros.apply(x, "calm", e), x, 16000,
+                                 norm.level_change_db("calm", e))
 
     return {f"{model} spectral only": (
                 lambda x, e: spectral.convert(x, 16000, e, source="calm"), None),

@@ -43,24 +43,10 @@ from emovc.evaluation.speaker import SpeakerEncoder
 from emovc.features.spectral import griffin_lim, spectral_convergence
 from emovc.models.spectrogan.representation import analyze
 from emovc.pipelines.spectrogan import SpectroGANConverter
-from emovc.training.spectrogan_data import ravdess_files
+from emovc.training.spectrogan_data import parallel_pairs, ravdess_files
 
 SR = 16000
 RAVDESS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess16k"
-EMO_CODE = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
-            "fearful": "06", "disgust": "07", "surprised": "08"}
-
-
-def pairs(target: str, actors: list[int], limit: int) -> list[tuple[Path, Path]]:
-    """(calm take, real target take with the same actor/intensity/sentence/repetition)."""
-    out = []
-    for src in ravdess_files(RAVDESS, "calm", actors):
-        parts = src.stem.split("-")
-        parts[2] = EMO_CODE[target]
-        ref = src.with_name("-".join(parts) + src.suffix)
-        if ref.is_file():
-            out.append((src, ref))
-    return out[:limit]
 
 
 def pair_metrics(wav: np.ndarray, ref_feat, cfg: MetricConfig) -> tuple[float, float]:
@@ -81,7 +67,7 @@ def evaluate_model(name: str, actors: list[int], limit: int, judge, spk: Speaker
     rows: dict[str, dict[str, list]] = {s: {} for s in
                                         ("converted", "source", "gl_resynth", "reference")}
     audio_s = wall = cpu = 0.0
-    for src_path, ref_path in pairs(target, actors, limit):
+    for src_path, ref_path in parallel_pairs(RAVDESS, "calm", target, actors)[:limit]:
         src, ref = load_audio(src_path, SR), load_audio(ref_path, SR)
         w0, c0 = time.perf_counter(), time.process_time()
         out = conv.convert(src, SR, target, source="calm", intensity=intensity)

@@ -64,6 +64,15 @@ PEAK_LIMIT = 0.977  # -0.2 dBFS ceiling of the soft limiter
 MAX_OUTPUT_DBFS = -16.0  # a level change never pushes the active speech level above this
 
 
+def with_level_change(y: np.ndarray, x: np.ndarray, sr: int, change_db: float) -> np.ndarray:
+    """``y`` at the active speech level of the input ``x`` plus ``change_db`` (the emotion's
+    vocal effort), at most MAX_OUTPUT_DBFS unless ``x`` is already louder; peaks above full
+    scale are soft-limited below PEAK_LIMIT, not clipped. Both at ``sr`` Hz."""
+    level = active_rms_dbfs(x, sr)
+    level = min(level + change_db, max(level, MAX_OUTPUT_DBFS))
+    return soft_limit(normalize_loudness(y, sr, level, peak_limit=np.inf), ceiling=PEAK_LIMIT)
+
+
 class EmotionConverter:
     """Convert the emotion of speech while keeping speaker and words.
 
@@ -187,15 +196,9 @@ class EmotionConverter:
                 y = self._convert_window(x, src, tgt, a)[0]
             else:
                 y = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
-        # the features are loudness-normalised, so the utterance level is set explicitly:
-        # the input's active level plus the emotion's level change (0 with keep_level), at
-        # most MAX_OUTPUT_DBFS; peaks above full scale are soft-limited, not clipped
-        level = active_rms_dbfs(x, sr)
-        if not keep_level:
-            gain_db = a * self.backend.normalizer.level_change_db(src, tgt)
-            level = min(level + gain_db, max(level, MAX_OUTPUT_DBFS))
-        y = normalize_loudness(y, sr, level, peak_limit=np.inf)
-        return soft_limit(y, ceiling=PEAK_LIMIT)
+        # the features are loudness-normalised, so the utterance level is set explicitly
+        change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
+        return with_level_change(y, x, sr, change)
 
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
                         ) -> tuple[np.ndarray, float]:
