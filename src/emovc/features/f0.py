@@ -25,6 +25,13 @@ RECONSTRUCTIONS = ("icwt", "weighted")
 _MEXICAN_HAT = pycwt.MexicanHat()
 
 
+def voiced_span_seconds(voiced: np.ndarray, frame_period_ms: float) -> float:
+    """Span from the first to the last voiced frame in seconds, at least one frame (a
+    speaking-rate proxy); ``voiced``: ``(T,)`` bool, or F0 in Hz with 0 = unvoiced."""
+    idx = np.flatnonzero(voiced)
+    return max(float(idx[-1] - idx[0] + 1) if idx.size else 1.0, 1.0) * frame_period_ms / 1000.0
+
+
 def continuous_log_f0(f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Log-F0 linearly interpolated through unvoiced frames.
 

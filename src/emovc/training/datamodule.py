@@ -21,6 +21,7 @@ import librosa
 import numpy as np
 
 from emovc.errors import EmovcError
+from emovc.features.f0 import voiced_span_seconds
 from emovc.models.conversion.features import FrameFeatures
 from emovc.models.conversion.normalizer import (
     EmotionNormalizer,
@@ -43,12 +44,6 @@ class Utt:
     voiced: np.ndarray
     raw: FrameFeatures = field(repr=False)
     stats: UtteranceStats = field(repr=False)
-
-
-def speech_seconds(vuv: np.ndarray, frame_period_ms: float) -> float:
-    """Span from first to last voiced frame in seconds (speaking-rate proxy)."""
-    idx = np.flatnonzero(vuv)
-    return max(float(idx[-1] - idx[0] + 1) if idx.size else 1.0, 1.0) * frame_period_ms / 1000.0
 
 
 class ConversionData:
@@ -79,7 +74,7 @@ class ConversionData:
         train_rows = [r for r in rows if r.speaker in train_speakers]
         if normalizer is None:
             items = [(r.speaker, r.emotion, stats[r.key],
-                      speech_seconds(raw[r.key].vuv, frame_period)) for r in train_rows]
+                      voiced_span_seconds(raw[r.key].vuv, frame_period)) for r in train_rows]
             frames = [raw[r.key].mcep[raw[r.key].vuv] for r in train_rows]
             normalizer = fit_normalizer(items, self.emotions, frames)
             levels = speech_levels(train_rows)

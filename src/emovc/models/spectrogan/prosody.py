@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from emovc.features.f0 import voiced_span_seconds
 from emovc.features.world import WorldConfig
 from emovc.models.conversion.features import analyze_for_conversion
 from emovc.models.conversion.normalizer import (
@@ -32,12 +33,6 @@ from emovc.models.conversion.normalizer import (
     fit_normalizer,
 )
 from emovc.models.conversion.render import render
-
-
-def voiced_span_seconds(f0: np.ndarray, frame_period_ms: float) -> float:
-    """Span from the first to the last voiced frame of ``f0 (T,)`` in seconds (rate proxy)."""
-    idx = np.flatnonzero(np.asarray(f0) > 0)
-    return max(float(idx[-1] - idx[0] + 1) if idx.size else 1.0, 1.0) * frame_period_ms / 1000
 
 
 def fit_prosody(rows: Sequence[tuple[str, str, np.ndarray, float]], emotions: list[str],
@@ -58,7 +53,7 @@ def fit_prosody(rows: Sequence[tuple[str, str, np.ndarray, float]], emotions: li
     for spk, emo, f0, _ in rows:
         lf0 = np.log(f0[f0 > 0]) if (f0 > 0).sum() >= 2 else np.zeros(2)
         st = UtteranceStats(np.zeros(1), float(lf0.mean()), float(max(lf0.std(), 1e-3)))
-        items.append((spk, emo, st, voiced_span_seconds(f0, frame_period_ms)))
+        items.append((spk, emo, st, voiced_span_seconds(f0 > 0, frame_period_ms)))
     norm = fit_normalizer(items, list(emotions), [np.zeros((1, 1))] * len(items))
     norm.off_level = fit_level_offsets([(r[0], r[1], r[3]) for r in rows], list(emotions))
     return norm
