@@ -196,3 +196,18 @@ def test_loud_input_converted_to_a_louder_emotion_is_not_quieter(stargan_run, ca
     loud = (calm / np.abs(calm).max() * 0.9).astype(np.float32)
     y = conv.convert(loud, 16000, "angry", source="calm")
     assert active_rms_dbfs(y, 16000) >= active_rms_dbfs(loud, 16000) - 0.5
+
+
+def test_deferred_aperiodicity_matches_the_plain_analysis(calm):
+    from emovc.features.world import WorldConfig
+    from emovc.models.conversion.features import DeferredWorld
+
+    cfg = WorldConfig()
+    feats, world, _ = analyze_for_conversion(calm, cfg, ap_stride=3, with_cap=False)
+    f2, pending, _ = analyze_for_conversion(calm, cfg, ap_stride=3, with_cap=False,
+                                            defer_ap=True)
+    assert isinstance(pending, DeferredWorld) and pending.n_frames == world.n_frames
+    assert np.array_equal(pending.ap, world.ap) and np.array_equal(pending.sp, world.sp)
+    assert world.ap.shape == world.sp.shape and np.array_equal(f2.mcep, feats.mcep)
+    with pytest.raises(ValueError, match="with_cap"):
+        analyze_for_conversion(calm, cfg, defer_ap=True)

@@ -159,11 +159,12 @@ def analyze_f0(wav: np.ndarray, cfg: WorldConfig = WorldConfig(), sr: int | None
     return _f0(x, cfg)
 
 
-def _f0(x: np.ndarray, cfg: WorldConfig) -> tuple[np.ndarray, np.ndarray]:
+def _f0(x: np.ndarray, cfg: WorldConfig, dio_speed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     fs, fp = cfg.sample_rate, cfg.frame_period
     if cfg.f0_method == "harvest":
         return pyworld.harvest(x, fs, f0_floor=cfg.f0_floor, f0_ceil=cfg.f0_ceil, frame_period=fp)
-    f0, t = pyworld.dio(x, fs, f0_floor=cfg.f0_floor, f0_ceil=cfg.f0_ceil, frame_period=fp)
+    f0, t = pyworld.dio(x, fs, f0_floor=cfg.f0_floor, f0_ceil=cfg.f0_ceil, frame_period=fp,
+                        speed=dio_speed)
     return pyworld.stonemask(x, f0, t, fs), t
 
 
@@ -238,13 +239,15 @@ def world_pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def f0_parallel(x: np.ndarray, cfg: WorldConfig, margin_s: float = 0.3,
+def f0_parallel(x: np.ndarray, cfg: WorldConfig, margin_s: float = 0.3, dio_speed: int = 1,
                 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`analyze_f0` on two threads: DIO on two halves of the signal that overlap by
     ``margin_s`` on each side of the cut (DIO's estimate depends mostly on nearby samples: the
     joined track differed from the one-piece track in 22 of 22,211 frames of 30 RAVDESS
     takes), StoneMask on the two frame halves (frame-wise). Harvest or short inputs: one
-    piece. Returns ``(f0 (T,), times (T,))`` like :func:`analyze_f0`.
+    piece. ``dio_speed`` is DIO's internal decimation (1 = full rate; see
+    :data:`emovc.models.conversion.features.CONVERSION_DIO_SPEED`). Returns
+    ``(f0 (T,), times (T,))`` like :func:`analyze_f0`.
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     fs, fp = cfg.sample_rate, cfg.frame_period
@@ -252,13 +255,13 @@ def f0_parallel(x: np.ndarray, cfg: WorldConfig, margin_s: float = 0.3,
     n_frames = cfg.n_frames(x.shape[0])
     margin = int(round(margin_s * fs / hop))
     if cfg.f0_method != "dio" or n_frames < 4 * margin or hop != int(hop):
-        return _f0(x, cfg)
+        return _f0(x, cfg, dio_speed)
     h, hop = n_frames // 2, int(hop)
     lo = (h - margin) * hop
 
     def dio(seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return pyworld.dio(np.ascontiguousarray(seg), fs, f0_floor=cfg.f0_floor,
-                           f0_ceil=cfg.f0_ceil, frame_period=fp)
+                           f0_ceil=cfg.f0_ceil, frame_period=fp, speed=dio_speed)
 
     (fa, _), (fb, _) = world_pool().map(dio, [x[:(h + margin) * hop], x[lo:]])
     raw = np.concatenate([fa[:h], fb[margin:margin + n_frames - h]])

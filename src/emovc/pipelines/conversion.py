@@ -32,7 +32,7 @@ from emovc.data.emotions import normalize_emotion
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_intensity
-from emovc.models.conversion.features import analyze_for_conversion
+from emovc.models.conversion.features import CONVERSION_DIO_SPEED, analyze_for_conversion
 from emovc.models.conversion.render import render
 from emovc.pretrained.registry import resolve
 
@@ -204,7 +204,9 @@ class EmotionConverter:
                         ) -> tuple[np.ndarray, float]:
         """Converted window at the input's level and its tempo factor."""
         cfg = self.backend.world
-        feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=3, with_cap=False)
+        # D4C keeps running on the WORLD pool while the generator runs; render() waits for it
+        feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=3, with_cap=False,
+                                                    defer_ap=True, dio_speed=CONVERSION_DIO_SPEED)
         out = self.backend.convert(feats, src, tgt, a)
         y = render(feats, out.mcep, out.lf0, cfg, world=world, tempo=out.tempo) / gain
         n = int(round(x.shape[0] * out.tempo))

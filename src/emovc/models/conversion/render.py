@@ -17,7 +17,7 @@ from emovc.features.world import (
     decode_envelope,
     synthesize_parallel,
 )
-from emovc.models.conversion.features import FrameFeatures
+from emovc.models.conversion.features import DeferredWorld, FrameFeatures
 
 
 def resample_frames(a: np.ndarray, n_out: int, nearest: bool = False) -> np.ndarray:
@@ -38,7 +38,8 @@ def resample_frames(a: np.ndarray, n_out: int, nearest: bool = False) -> np.ndar
 
 
 def render(src: FrameFeatures, mcep: np.ndarray, lf0: np.ndarray, cfg: WorldConfig,
-           world: WorldFeatures | None = None, tempo: float = 1.0) -> np.ndarray:
+           world: WorldFeatures | DeferredWorld | None = None, tempo: float = 1.0,
+           ) -> np.ndarray:
     """Synthesise converted features.
 
     Args:
@@ -46,8 +47,10 @@ def render(src: FrameFeatures, mcep: np.ndarray, lf0: np.ndarray, cfg: WorldConf
         mcep: ``(T, D)`` converted coded envelope.
         lf0: ``(T,)`` converted continuous log-F0 (voicing taken from ``src.vuv``).
         cfg: WORLD settings of the features.
-        world: source WORLD parameters (full envelope/aperiodicity); if ``None`` the envelope is
-            decoded from ``mcep`` and the aperiodicity from ``src.cap``.
+        world: source WORLD parameters (full envelope/aperiodicity; a
+            :class:`DeferredWorld` is waited for only after the envelope is decoded); if
+            ``None`` the envelope is decoded from ``mcep`` and the aperiodicity from
+            ``src.cap``.
         tempo: duration factor (> 1 = slower, longer output).
 
     Returns:
