@@ -33,6 +33,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -221,9 +222,13 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
     """The two stages of a many-to-many SpectroGAN with a prosody stage, each alone: the
     spectral generator without the prosody stage (output at the input's level), and the prosody
     stage without the generator (WORLD resynthesis with the shifted log-F0 and tempo, then the
-    emotion's level change, as ``EmotionConverter`` applies it)."""
+    emotion's level change, as ``EmotionConverter`` applies it); and, for models whose prosody
+    stage has spectrum offsets, the whole model without its average-spectrum shift."""
     spectral = copy.copy(conv.backend)
     spectral.prosody = None
+    no_shift = copy.copy(conv)
+    no_shift.backend = copy.copy(conv.backend)
+    no_shift.backend.inference = replace(conv.backend.inference, spectrum_shift=0.0)
     pros, norm = conv.backend.prosody, conv.backend.normalizer
 
     def prosody_only(x: np.ndarray, e: str) -> np.ndarray:
@@ -232,7 +237,10 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
 
     return {f"{model} spectral only": (
                 lambda x, e: spectral.convert(x, 16000, e, source="calm"), None),
-            f"{model} prosody only": (prosody_only, None)}
+            f"{model} prosody only": (prosody_only, None),
+            **({f"{model} no spectrum shift": (
+                lambda x, e: no_shift.convert(x, 16000, e, source="calm"), None)}
+               if pros.normalizer.off_mcep.shape[1] > 1 else {})}
 
 
 def _worker(args: tuple) -> dict:

@@ -67,6 +67,45 @@ def test_fit_prosody_recovers_speaker_centred_offsets() -> None:
     assert ProsodyShift(norm).tempo("calm", "angry", 0.0) == 1.0
 
 
+def test_fit_prosody_learns_speaker_centred_spectrum_offsets() -> None:
+    rng = np.random.default_rng(0)
+    tilt = np.linspace(-0.5, 0.5, 9)  # angry: less low band, more high band than calm
+    rows = []
+    for spk in ("a", "b"):
+        voice = rng.normal(size=9)  # each speaker's own average spectrum
+        for emo, shape in (("calm", 0.0), ("angry", 1.0)):
+            track = np.r_[np.zeros(10), np.full(100, 120.0)]
+            rows.append((spk, emo, track, -25.0, voice + shape * tilt))
+    shift = ProsodyShift(fit_prosody(rows, ["calm", "angry"], 5.0))
+    np.testing.assert_allclose(shift.spectral_shift("calm", "angry"), tilt, atol=1e-9)
+    np.testing.assert_allclose(shift.spectral_shift("angry", "calm", 0.5), -0.5 * tilt, atol=1e-9)
+    # without spectra (or with an unvoiced row, which F0 statistics skip) there is no shift
+    rows_no_spec = [r[:4] for r in rows] + [("a", "calm", np.zeros(50), -25.0)]
+    assert ProsodyShift(fit_prosody(rows_no_spec, ["calm", "angry"], 5.0)).spectral_shift(
+        "calm", "angry") is None
+
+
+def test_lifter_keeps_broad_shapes_and_smooths_spikes() -> None:
+    from emovc.models.spectrogan.representation import lifter
+
+    n = np.arange(257)
+    broad = 0.3 * np.cos(np.pi * (n + 0.5) * 2 / 257)  # the third cosine of the DCT basis
+    np.testing.assert_allclose(lifter(broad, 8), broad, atol=1e-12)
+    spike = np.zeros(257)
+    spike[-1] = -2.0
+    assert np.abs(lifter(spike, 8)).max() < 0.2 and np.array_equal(lifter(spike, 0), spike)
+
+
+def test_activity_marks_speech_frames_only() -> None:
+    from emovc.models.spectrogan.representation import active_mean, activity
+
+    lm = np.full((257, 12), np.log(1e-5))
+    lm[:, 4:8] = np.log(0.1) + np.linspace(0, -1, 257)[:, None]
+    w = activity(lm)
+    assert w[4:8].min() == 1.0 and w[:4].max() == 0.0 and w[8:].max() == 0.0
+    np.testing.assert_allclose(active_mean(lm), lm[:, 5])
+
+
 def test_prosody_shift_moves_f0_and_duration() -> None:
     rows = [(s, e, np.r_[np.zeros(20), np.full(100 if e == "calm" else 80, hz * k)], -25.0)
             for s, k in (("a", 1.0), ("b", 1.3)) for e, hz in (("calm", 120.0), ("angry", 180.0))]
@@ -156,6 +195,23 @@ def test_m2m_converter_needs_a_source_and_applies_tempo(m2m_model: Path) -> None
     out = conv.convert(wav, 16000, "angry", source="calm")
     assert len(out) == round(len(wav) * conv.prosody.tempo("calm", "angry"))
     assert np.isfinite(out).all()
+
+
+def test_m2m_converter_adds_the_spectrum_shift_on_speech(m2m_model: Path) -> None:
+    conv = SpectroGANConverter.from_pretrained(str(m2m_model))
+    shift = conv.prosody.spectral_shift("calm", "angry")
+    assert shift is not None and shift.shape == (conv.spec.n_bins,)
+    assert np.abs(shift).max() > 0.05  # angry and calm voices of the fake corpus differ
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
+    from emovc.models.spectrogan.representation import activity, analyze, lifter
+
+    log_mag = analyze(np.r_[np.zeros(8000, np.float32), wav], conv.spec)[0]
+    smooth = lifter(shift, conv.inference.spectrum_lifter)
+    base = conv.convert_log_mag(log_mag, "angry", "calm") - smooth[:, None] * activity(log_mag)
+    conv.prosody.normalizer.off_mcep[:] = 0.0  # no offsets: generator change only
+    np.testing.assert_allclose(conv.convert_log_mag(log_mag, "angry", "calm"), base, atol=1e-5)
+    w = activity(log_mag)
+    assert w[:50].max() == 0.0 and np.median(w[70:]) == 1.0  # leading silence is left alone
 
 
 def test_emotion_converter_adds_the_level_change(m2m_model: Path) -> None:

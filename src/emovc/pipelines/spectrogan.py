@@ -37,7 +37,13 @@ from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.normalizer import EmotionNormalizer
 from emovc.models.spectrogan.networks import Generator, GeneratorConfig
 from emovc.models.spectrogan.prosody import ProsodyShift
-from emovc.models.spectrogan.representation import Normalizer, SpecConfig, analyze
+from emovc.models.spectrogan.representation import (
+    Normalizer,
+    SpecConfig,
+    activity,
+    analyze,
+    lifter,
+)
 from emovc.pretrained.registry import resolve
 
 KIND = "emotion-converter/spectrogan"
@@ -53,6 +59,12 @@ class InferenceConfig:
         gl_iters: Griffin-Lim iterations.
         gl_momentum: fast Griffin-Lim momentum (0 = plain Griffin-Lim).
         source_phase: initialise Griffin-Lim with the source phase (else random).
+        spectrum_shift: strength of the prosody stage's average-spectrum change (1 = the
+            full measured difference between the emotions, 0 = off; scaled by intensity).
+        spectrum_lifter: cosine coefficients kept when smoothing that change along
+            frequency (0 = per-bin as measured). Measured on 48 RAVDESS conversions (actors
+            17-20): 8 coefficients kept most of the judged emotion (27 % vs 31 %) at a higher
+            speaker similarity (0.699 vs 0.667) than the per-bin change.
     """
 
     window_frames: int = 256
@@ -60,6 +72,8 @@ class InferenceConfig:
     gl_iters: int = 32
     gl_momentum: float = 0.99
     source_phase: bool = True
+    spectrum_shift: float = 1.0
+    spectrum_lifter: int = 8
 
     def to_dict(self) -> dict:
         """Plain-data copy."""
@@ -172,7 +186,8 @@ class SpectroGANConverter:
     def convert_log_mag(self, log_mag: np.ndarray, target: str, source: str | None = None,
                         intensity: float = 1.0) -> np.ndarray:
         """Convert a ``(n_bins, T)`` natural-log magnitude; returns the same shape."""
-        gen = self._generator(*self._direction(target, source))
+        src, tgt = self._direction(target, source)
+        gen = self._generator(src, tgt)
         clipped = self.norm.clipped(log_mag)
         image = self.norm.to_image(log_mag)
 
@@ -183,7 +198,24 @@ class SpectroGANConverter:
         inf = self.inference
         out = process_in_windows(image.T, run, inf.window_frames, inf.overlap_frames).T
         delta = self.norm.from_image(out, clipped) - self.norm.from_image(image, clipped)
-        return log_mag + float(intensity) * delta
+        return log_mag + float(intensity) * delta + self._spectral_shift(log_mag, src, tgt,
+                                                                           intensity)
+
+    def _spectral_shift(self, log_mag: np.ndarray, source: str | None, target: str,
+                        intensity: float) -> np.ndarray | float:
+        """The prosody stage's average-spectrum change on the speech frames of ``log_mag``
+        (``(n_bins, T)``), or 0 without one."""
+        shift = None
+        if self.prosody is not None and source is not None:
+            shift = self.prosody.spectral_shift(source, target,
+                                                intensity * self.inference.spectrum_shift)
+        if shift is None:
+            return 0.0
+        if shift.shape[0] != log_mag.shape[0]:
+            raise ConfigError(f"spectral offsets have {shift.shape[0]} bins, the STFT has "
+                              f"{log_mag.shape[0]}: model/feature mismatch")
+        shift = lifter(shift, self.inference.spectrum_lifter)
+        return (shift[:, None] * activity(log_mag)[None]).astype(np.float32)
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0) -> np.ndarray:

@@ -37,7 +37,7 @@ from emovc.models.spectrogan.networks import (
     PatchDiscriminator,
 )
 from emovc.models.spectrogan.prosody import ProsodyShift, fit_prosody
-from emovc.models.spectrogan.representation import Normalizer, SpecConfig
+from emovc.models.spectrogan.representation import Normalizer, SpecConfig, active_mean
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
 from emovc.training.spectrogan import GANModule
@@ -58,7 +58,7 @@ def load_m2m_data(cfg: TrainConfig) -> tuple[data.MultiBank, FeatureStats, Proso
     bank = data.MultiBank(images, groups, paired=cfg.lambda_paired > 0)
     prosody = None
     if cfg.prosody:
-        rows = [(data.ravdess_actor(p), e, c[1], c[2])
+        rows = [(data.ravdess_actor(p), e, c[1], c[2], active_mean(c[0]))
                 for e, fs, cs in zip(cfg.emotions, files, clips, strict=True)
                 for p, c in zip(fs, cs, strict=True)]
         prosody = ProsodyShift(fit_prosody(rows, cfg.emotions, world.frame_period), world)

@@ -11,7 +11,14 @@ change from the source to the target emotion measured on its training speakers:
   resynthesis with the source's own envelope and aperiodicity;
 - global tempo: the per-emotion log duration offset, applied to all WORLD frame tracks;
 - level (vocal effort): the per-emotion active-level offset in dB, which
-  :class:`emovc.pipelines.conversion.EmotionConverter` applies to the output.
+  :class:`emovc.pipelines.conversion.EmotionConverter` applies to the output;
+- average spectrum (when fitted with the clips' spectra): speaker-centred per-emotion offsets
+  of the loudness-normalised STFT log-magnitude over speech frames (e.g. calm -> angry on
+  RAVDESS: -6 dB below 500 Hz, +4 dB at 2-4 kHz), which
+  :class:`emovc.pipelines.spectrogan.SpectroGANConverter` adds to the generator's output on
+  speech frames (:meth:`ProsodyShift.spectral_shift`). A target-conditioned generator cannot
+  learn it: its change may not depend on the source emotion, and the identity loss asks it to
+  leave a real take of the target emotion unchanged.
 
 All of it is scaled by the conversion intensity. The statistics are stored as plain data in
 the checkpoint (``EmotionNormalizer.to_dict``).
@@ -23,9 +30,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from emovc.errors import ConfigError
 from emovc.features.f0 import voiced_span_seconds
 from emovc.features.world import WorldConfig
-from emovc.models.conversion.features import analyze_for_conversion
+from emovc.models.conversion.features import CONVERSION_DIO_SPEED, analyze_for_conversion
 from emovc.models.conversion.normalizer import (
     EmotionNormalizer,
     UtteranceStats,
@@ -35,26 +43,42 @@ from emovc.models.conversion.normalizer import (
 from emovc.models.conversion.render import render
 
 
-def fit_prosody(rows: Sequence[tuple[str, str, np.ndarray, float]], emotions: list[str],
-                frame_period_ms: float) -> EmotionNormalizer:
+def fit_prosody(rows: Sequence[tuple], emotions: list[str], frame_period_ms: float,
+                ) -> EmotionNormalizer:
     """Per-emotion prosody offsets from training utterances.
 
     Args:
         rows: ``(speaker, emotion, f0 (T,) in Hz with 0 = unvoiced, active level dBFS)`` per
-            utterance (the level of the recording before any normalisation).
+            utterance (the level of the recording before any normalisation), optionally
+            followed by the utterance's average speech spectrum ``(n_bins,)`` (natural-log
+            STFT magnitude of the loudness-normalised clip,
+            :func:`~emovc.models.spectrogan.representation.active_mean`). Utterances with
+            fewer than 2 voiced frames are left out of the F0 and tempo statistics.
         emotions: label set (rows of the offset tables).
         frame_period_ms: frame period of the F0 tracks.
 
     Returns:
-        An :class:`EmotionNormalizer` whose log-F0, spread, tempo and level offsets are fitted
-        (its 1-dimensional envelope part is unused).
+        An :class:`EmotionNormalizer` whose log-F0, spread, tempo and level offsets are fitted;
+        its envelope offsets ``off_mcep`` hold the spectrum offsets ``(E, n_bins)`` when every
+        row has a spectrum, else ``(E, 1)`` zeros (no spectral shift).
     """
-    items = []
-    for spk, emo, f0, _ in rows:
-        lf0 = np.log(f0[f0 > 0]) if (f0 > 0).sum() >= 2 else np.zeros(2)
+    spectra = all(len(r) > 4 for r in rows)
+    items, spec_items = [], []
+    for r in rows:
+        spk, emo, f0 = r[0], r[1], np.asarray(r[2])
+        spec = np.asarray(r[4], np.float64) if spectra else np.zeros(1)
+        spec_items.append((spk, emo, UtteranceStats(spec, 0.0, 1.0), 1.0))
+        if (f0 > 0).sum() < 2:
+            continue
+        lf0 = np.log(f0[f0 > 0])
         st = UtteranceStats(np.zeros(1), float(lf0.mean()), float(max(lf0.std(), 1e-3)))
         items.append((spk, emo, st, voiced_span_seconds(f0 > 0, frame_period_ms)))
+    if not items:
+        raise ConfigError("no training utterance has 2 or more voiced frames")
     norm = fit_normalizer(items, list(emotions), [np.zeros((1, 1))] * len(items))
+    spec_norm = fit_normalizer(spec_items, list(emotions), [s[2].mcep_mean[None]
+                                                             for s in spec_items])
+    norm.off_mcep, norm.mcep_std = spec_norm.off_mcep, spec_norm.mcep_std
     norm.off_level = fit_level_offsets([(r[0], r[1], r[3]) for r in rows], list(emotions))
     return norm
 
@@ -77,6 +101,15 @@ class ProsodyShift:
         d = n.log_tempo[n.index(target)] - n.log_tempo[n.index(source)]
         return float(np.exp(float(intensity) * d))
 
+    def spectral_shift(self, source: str, target: str, intensity: float = 1.0,
+                       ) -> np.ndarray | None:
+        """``(n_bins,)`` natural-log magnitude offset from ``source`` to ``target`` speech at
+        ``intensity`` (``None`` when the stage was fitted without spectra)."""
+        n = self.normalizer
+        if n.off_mcep.shape[1] < 2:
+            return None
+        return float(intensity) * (n.off_mcep[n.index(target)] - n.off_mcep[n.index(source)])
+
     def apply(self, wav: np.ndarray, source: str, target: str, intensity: float = 1.0
               ) -> np.ndarray:
         """Shift log-F0 mean/spread and tempo of ``wav`` (``(n,)`` float at 16 kHz).
@@ -90,7 +123,9 @@ class ProsodyShift:
         n, a = self.normalizer, float(intensity)
         s, t = n.index(source), n.index(target)
         feats, world, gain = analyze_for_conversion(wav, self.world, ap_stride=3,
-                                                    with_cap=False, with_mcep=False)
+                                                    with_cap=False, with_mcep=False,
+                                                    defer_ap=True,
+                                                    dio_speed=CONVERSION_DIO_SPEED)
         u = UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv)
         mean = u.lf0_mean + a * float(n.off_lf0[t] - n.off_lf0[s])
         std = u.lf0_std * float(np.exp(a * (n.off_lstd[t] - n.off_lstd[s])))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+import scipy.fft
 
 from emovc.config import PlainConfig
 from emovc.errors import ConfigError
@@ -74,6 +75,37 @@ def analyze(wav: np.ndarray, cfg: SpecConfig) -> tuple[np.ndarray, np.ndarray]:
                         hop_length=cfg.hop_length, center=True, pad_mode="reflect")
     log_mag = np.log(np.maximum(np.abs(spec), cfg.floor)).astype(np.float32)
     return log_mag, np.angle(spec).astype(np.float32)
+
+
+def activity(log_mag: np.ndarray, range_db: float = 35.0, ramp_db: float = 10.0) -> np.ndarray:
+    """Speech-activity weight of each frame of a ``(n_bins, T)`` natural-log magnitude.
+
+    ``(T,)`` in [0, 1]: 1 for frames whose energy is within ``range_db`` of the loudest frame,
+    0 below ``range_db + ramp_db``, linear in between (silences and the noise floor get 0).
+    """
+    lm = np.asarray(log_mag, np.float64)
+    peak = lm.max(0)
+    energy = 10.0 * np.log10(np.exp(2.0 * (lm - peak)).mean(0) + 1e-30) + 20.0 * peak / np.log(10)
+    return np.clip((energy - (energy.max() - range_db - ramp_db)) / ramp_db, 0.0, 1.0)
+
+
+def active_mean(log_mag: np.ndarray) -> np.ndarray:
+    """``(n_bins,)`` activity-weighted mean of a ``(n_bins, T)`` log-magnitude (see
+    :func:`activity`): the utterance's average spectrum over speech."""
+    w = activity(log_mag)
+    return (np.asarray(log_mag, np.float64) * w).sum(1) / max(float(w.sum()), 1e-9)
+
+
+def lifter(log_spectrum: np.ndarray, n_coefs: int) -> np.ndarray:
+    """Smooth ``(..., n_bins)`` log-spectra along frequency by keeping their first ``n_coefs``
+    cosine (cepstral) coefficients (orthonormal DCT-II, even extension at both ends);
+    ``n_coefs <= 0`` returns the input unchanged."""
+    x = np.asarray(log_spectrum, np.float64)
+    if n_coefs <= 0 or n_coefs >= x.shape[-1]:
+        return x
+    c = scipy.fft.dct(x, axis=-1, norm="ortho")
+    c[..., n_coefs:] = 0.0
+    return scipy.fft.idct(c, axis=-1, norm="ortho")
 
 
 class Normalizer:
