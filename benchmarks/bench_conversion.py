@@ -19,7 +19,8 @@ intensity and repetition (RAVDESS is parallel). Printed per system and per targe
 Systems: unconverted source, log-F0 mean/variance shift with per-emotion statistics of the
 training speakers, the many-to-many model and (calm -> angry only) the pairwise CycleGAN.
 ``--model`` may also name a many-to-many SpectroGAN (``spectrogan-ravdess``): its two stages
-are then also scored alone (spectral generator only; prosody stage only).
+are then also scored alone (system ``stages``: spectral generator only; prosody stage only;
+the model without its average-spectrum shift).
 
 Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
 [--no-judge-e]``
@@ -53,7 +54,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess
 CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
          "fearful": "06", "disgust": "07", "surprised": "08"}
 TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
-SYSTEMS = ("source", "shift", "m2m", "cyclegan")
+SYSTEMS = ("source", "shift", "m2m", "cyclegan", "stages")
 
 
 def trials(speakers: list[str]) -> list[tuple[Path, Path, str]]:
@@ -208,7 +209,7 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
     }
     keys = dict(zip(("source", "shift", "m2m"), list(systems), strict=True))
     systems = {k: v for k, v in systems.items() if k in [keys.get(o) for o in only]}
-    if "m2m" in only and getattr(m2m.backend, "prosody", None) is not None:
+    if "stages" in only and getattr(m2m.backend, "prosody", None) is not None:
         systems.update(spectrogan_ablation(m2m, model))
     if cyclegan and "cyclegan" in only:
         cg = EmotionConverter.from_pretrained(cyclegan)

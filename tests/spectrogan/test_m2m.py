@@ -170,6 +170,21 @@ def test_m2m_resume_is_exact(m2m_model: Path, tmp_path: Path) -> None:
     assert all(torch.equal(v, part["state_dict"][k]) for k, v in full.items())
 
 
+def test_finished_run_re_exports_with_new_inference_settings(m2m_model: Path,
+                                                             tmp_path: Path) -> None:
+    data = Path(load_checkpoint(m2m_model)["extra"]["train"]["data_dir"])
+    first = load_checkpoint(train(_m2m_cfg(data, tmp_path / "run", 2)))
+    cfg = _m2m_cfg(data, tmp_path / "run", 2)
+    cfg.inference = {**cfg.inference, "spectrum_shift": 0.25}
+    again = load_checkpoint(train(cfg, resume=True))  # nothing left to train: re-export only
+    assert again["extra"]["inference"]["spectrum_shift"] == 0.25
+    assert again["extra"]["iterations"] == 2
+    assert all(torch.equal(v, again["state_dict"][k]) for k, v in first["state_dict"].items())
+    cfg.lambda_cycle += 1.0  # a setting that changes what is learned still refuses to resume
+    with pytest.raises(ConfigError, match="different settings"):
+        train(cfg, resume=True)
+
+
 def test_m2m_training_writes_one_conditional_generator_and_prosody(m2m_model: Path) -> None:
     ckpt = load_checkpoint(m2m_model, "emotion-converter/spectrogan")
     assert ckpt["config"]["emotions"] == list(EMOS)
@@ -206,7 +221,7 @@ def test_m2m_converter_adds_the_spectrum_shift_on_speech(m2m_model: Path) -> Non
     from emovc.models.spectrogan.representation import activity, analyze, lifter
 
     log_mag = analyze(np.r_[np.zeros(8000, np.float32), wav], conv.spec)[0]
-    smooth = lifter(shift, conv.inference.spectrum_lifter)
+    smooth = conv.inference.spectrum_shift * lifter(shift, conv.inference.spectrum_lifter)
     base = conv.convert_log_mag(log_mag, "angry", "calm") - smooth[:, None] * activity(log_mag)
     conv.prosody.normalizer.off_mcep[:] = 0.0  # no offsets: generator change only
     np.testing.assert_allclose(conv.convert_log_mag(log_mag, "angry", "calm"), base, atol=1e-5)

@@ -301,7 +301,10 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     ckpt = run / "checkpoints" / "last.ckpt"
     if resume and ckpt.is_file() and cfg_file.is_file():
         old = yaml.safe_load(cfg_file.read_text())
-        keep = ("max_steps", "devices", "num_threads", "ckpt_every", "val_every", "log_every")
+        # settings that do not change what is learned may differ on resume (inference: new
+        # inference fields get their defaults; re-running a finished run re-exports model.pt)
+        keep = ("max_steps", "devices", "num_threads", "ckpt_every", "val_every", "log_every",
+                "inference")
         diff = [k for k in old if k not in keep and old[k] != cfg.to_dict().get(k)]
         if diff:
             raise ConfigError(f"run {run} was started with different settings ({', '.join(diff)});"
