@@ -241,7 +241,7 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
             f"{model} prosody only": (prosody_only, None),
             **({f"{model} no spectrum shift": (
                 lambda x, e: no_shift.convert(x, 16000, e, source="calm"), None)}
-               if pros.normalizer.off_mcep.shape[1] > 1 else {})}
+               if pros.spectrum_bins else {})}
 
 
 def _worker(args: tuple) -> dict:

@@ -117,6 +117,9 @@ class SpectroGANConverter:
         self.norm = Normalizer(spec, stats)
         self.inference = inference
         self.prosody = prosody
+        if prosody is not None and prosody.spectrum_bins not in (0, spec.n_bins):
+            raise ConfigError(f"spectral offsets have {prosody.spectrum_bins} bins, the STFT has "
+                              f"{spec.n_bins}: model/feature mismatch")
 
     @property
     def normalizer(self) -> EmotionNormalizer | None:
@@ -214,9 +217,6 @@ class SpectroGANConverter:
                                                 intensity * self.inference.spectrum_shift)
         if shift is None:
             return 0.0
-        if shift.shape[0] != log_mag.shape[0]:
-            raise ConfigError(f"spectral offsets have {shift.shape[0]} bins, the STFT has "
-                              f"{log_mag.shape[0]}: model/feature mismatch")
         shift = lifter(shift, self.inference.spectrum_lifter)
         return (shift[:, None] * activity(log_mag)[None]).astype(np.float32)
 

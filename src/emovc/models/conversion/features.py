@@ -13,7 +13,7 @@ Audio is loudness-normalised before analysis so that c0 is comparable across rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyworld
@@ -65,11 +65,12 @@ class DeferredWorld:
     sp: np.ndarray
     jobs: list
     stride: int
+    _ap: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
     def ap(self) -> np.ndarray:
         """``(T, fft_size // 2 + 1)`` aperiodicity (blocks until D4C has finished)."""
-        if not hasattr(self, "_ap"):
+        if self._ap is None:
             ap_c = np.concatenate([j.result() for j in self.jobs])
             self._ap = _upsample_frames(ap_c, self.stride, self.f0.shape[0])
         return self._ap

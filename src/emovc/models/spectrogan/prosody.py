@@ -39,6 +39,7 @@ from emovc.models.conversion.normalizer import (
     UtteranceStats,
     fit_level_offsets,
     fit_normalizer,
+    speaker_centred_offsets,
 )
 from emovc.models.conversion.render import render
 
@@ -62,12 +63,9 @@ def fit_prosody(rows: Sequence[tuple], emotions: list[str], frame_period_ms: flo
         its envelope offsets ``off_mcep`` hold the spectrum offsets ``(E, n_bins)`` when every
         row has a spectrum, else ``(E, 1)`` zeros (no spectral shift).
     """
-    spectra = all(len(r) > 4 for r in rows)
-    items, spec_items = [], []
-    for r in rows:
-        spk, emo, f0 = r[0], r[1], np.asarray(r[2])
-        spec = np.asarray(r[4], np.float64) if spectra else np.zeros(1)
-        spec_items.append((spk, emo, UtteranceStats(spec, 0.0, 1.0), 1.0))
+    items = []
+    for spk, emo, f0, *_ in rows:
+        f0 = np.asarray(f0)
         if (f0 > 0).sum() < 2:
             continue
         lf0 = np.log(f0[f0 > 0])
@@ -76,10 +74,13 @@ def fit_prosody(rows: Sequence[tuple], emotions: list[str], frame_period_ms: flo
     if not items:
         raise ConfigError("no training utterance has 2 or more voiced frames")
     norm = fit_normalizer(items, list(emotions), [np.zeros((1, 1))] * len(items))
-    spec_norm = fit_normalizer(spec_items, list(emotions), [s[2].mcep_mean[None]
-                                                             for s in spec_items])
-    norm.off_mcep, norm.mcep_std = spec_norm.off_mcep, spec_norm.mcep_std
-    norm.off_level = fit_level_offsets([(r[0], r[1], r[3]) for r in rows], list(emotions))
+    speakers, labels = [r[0] for r in rows], [r[1] for r in rows]
+    if all(len(r) > 4 for r in rows):  # the spectrum offsets are applied as they are: no scale
+        spectra = np.stack([np.asarray(r[4], np.float64) for r in rows])
+        norm.off_mcep = speaker_centred_offsets(speakers, labels, spectra, list(emotions))
+        norm.mcep_std = np.ones(spectra.shape[1])
+    norm.off_level = fit_level_offsets(list(zip(speakers, labels, [r[3] for r in rows],
+                                                strict=True)), list(emotions))
     return norm
 
 
@@ -101,12 +102,18 @@ class ProsodyShift:
         d = n.log_tempo[n.index(target)] - n.log_tempo[n.index(source)]
         return float(np.exp(float(intensity) * d))
 
+    @property
+    def spectrum_bins(self) -> int:
+        """STFT bins of the average-spectrum offsets (0 when fitted without spectra)."""
+        d = self.normalizer.off_mcep.shape[1]
+        return d if d > 1 else 0
+
     def spectral_shift(self, source: str, target: str, intensity: float = 1.0,
                        ) -> np.ndarray | None:
         """``(n_bins,)`` natural-log magnitude offset from ``source`` to ``target`` speech at
         ``intensity`` (``None`` when the stage was fitted without spectra)."""
         n = self.normalizer
-        if n.off_mcep.shape[1] < 2:
+        if not self.spectrum_bins:
             return None
         return float(intensity) * (n.off_mcep[n.index(target)] - n.off_mcep[n.index(source)])
 
