@@ -211,3 +211,36 @@ def test_deferred_aperiodicity_matches_the_plain_analysis(calm):
     assert world.ap.shape == world.sp.shape and np.array_equal(f2.mcep, feats.mcep)
     with pytest.raises(ValueError, match="with_cap"):
         analyze_for_conversion(calm, cfg, defer_ap=True)
+
+
+def test_half_size_synthesis_matches_full_size_and_stretches_with_tempo(calm):
+    """Conversion synthesises at 512 points (16 kHz) from the 1024-point analysis: the output
+    has the full-size synthesis's length and spectrum; a tempo factor stretches the duration."""
+    import librosa
+
+    from emovc.features.world import WorldConfig
+    from emovc.models.conversion.features import synthesis_config
+    from emovc.models.conversion.render import render
+
+    cfg = WorldConfig()
+    small = synthesis_config(cfg)
+    assert small.fft_size == 512 and small.frame_period == cfg.frame_period
+    assert synthesis_config(cfg, 4096) is cfg
+    assert synthesis_config(WorldConfig(sample_rate=24000, fft_size=2048)).fft_size == 1024
+    feats, full, _ = analyze_for_conversion(calm, cfg, with_cap=False)
+    _, half, _ = analyze_for_conversion(calm, cfg, with_cap=False, ap_fft_size=512)
+    assert half.ap.shape == (full.n_frames, 257) and np.array_equal(half.sp, full.sp)
+    shifted = feats.lf0 + np.log(1.2)
+    ref = render(feats, feats.mcep, shifted, cfg, world=full)
+    y = render(feats, feats.mcep, shifted, cfg, world=half, synthesis_fft=512)
+    assert y.shape == ref.shape
+
+    def spectrum(w):  # long-term average log spectrum, dB
+        return 10 * np.log10((np.abs(librosa.stft(w, n_fft=512)) ** 2).mean(1) + 1e-10)
+
+    err = np.abs(spectrum(y) - spectrum(ref))[8:200]  # 250 Hz - 6.2 kHz
+    assert err.mean() < 1.0, err.mean()
+    for tempo in (0.8, 1.25):
+        z = render(feats, feats.mcep, shifted, cfg, world=half, tempo=tempo, synthesis_fft=512)
+        assert abs(z.shape[0] / ref.shape[0] - tempo) < 0.01
+        assert np.abs(spectrum(z) - spectrum(ref))[8:200].mean() < 1.5

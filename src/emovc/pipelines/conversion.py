@@ -32,7 +32,11 @@ from emovc.data.emotions import normalize_emotion
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_intensity
-from emovc.models.conversion.features import CONVERSION_DIO_SPEED, analyze_for_conversion
+from emovc.models.conversion.features import (
+    CONVERSION_DIO_SPEED,
+    analyze_for_conversion,
+    synthesis_config,
+)
 from emovc.models.conversion.render import render
 from emovc.pretrained.registry import resolve
 
@@ -205,10 +209,13 @@ class EmotionConverter:
         """Converted window at the input's level and its tempo factor."""
         cfg = self.backend.world
         # D4C keeps running on the WORLD pool while the generator runs; render() waits for it
+        n_fft = synthesis_config(cfg).fft_size
         feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=3, with_cap=False,
-                                                    defer_ap=True, dio_speed=CONVERSION_DIO_SPEED)
+                                                    defer_ap=True, dio_speed=CONVERSION_DIO_SPEED,
+                                                    ap_fft_size=n_fft)
         out = self.backend.convert(feats, src, tgt, a)
-        y = render(feats, out.mcep, out.lf0, cfg, world=world, tempo=out.tempo) / gain
+        y = render(feats, out.mcep, out.lf0, cfg, world=world, tempo=out.tempo,
+                   synthesis_fft=n_fft) / gain
         n = int(round(x.shape[0] * out.tempo))
         y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
         return y.astype(np.float32), out.tempo

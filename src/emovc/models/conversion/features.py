@@ -13,7 +13,7 @@ Audio is loudness-normalised before analysis so that c0 is comparable across rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyworld
@@ -34,6 +34,12 @@ ANALYSIS_DBFS = -23.0
 # DIO 3x faster and, after StoneMask, its F0 stays within 1-4 cents RMS of full-rate DIO with
 # < 0.7 % of frames changing voicing (speed 4: up to 53 cents); training features use 1.
 CONVERSION_DIO_SPEED = 2
+# Longest impulse response WORLD synthesis needs at conversion time. The analysis FFT size is set
+# by CheapTrick's 3-period window at the F0 floor (1024 at 16 kHz for 71 Hz), but the envelope
+# it produces is smooth (liftered at F0), so a 32 ms response (512 points at 16 kHz) synthesises
+# it as well: the envelope is sampled on every other bin, D4C writes its aperiodicity directly at
+# that size, and synthesis, decoding and aperiodicity interpolation take half the time.
+SYNTHESIS_RESPONSE_S = 0.03
 
 
 @dataclass
@@ -85,6 +91,22 @@ class DeferredWorld:
         return WorldFeatures(f0=self.f0, sp=self.sp, ap=self.ap)
 
 
+def synthesis_config(cfg: WorldConfig, fft_size: int | None = None) -> WorldConfig:
+    """``cfg`` with the (smaller) FFT size used for synthesis at conversion time.
+
+    ``fft_size=None`` picks the smallest power of two covering :data:`SYNTHESIS_RESPONSE_S`
+    (512 at 16 kHz), never more than ``cfg.fft_size``; the F0 floor is raised to the one that
+    size supports (it is not used by synthesis, only checked by :class:`WorldConfig`).
+    """
+    if fft_size is None:
+        fft_size = 1 << int(np.ceil(np.log2(SYNTHESIS_RESPONSE_S * cfg.sample_rate)))
+    n = min(int(fft_size), cfg.fft_size)
+    if n == cfg.fft_size:
+        return cfg
+    floor = pyworld.get_cheaptrick_f0_floor(cfg.sample_rate, n)
+    return replace(cfg, fft_size=n, f0_floor=max(cfg.f0_floor, float(np.ceil(floor * 100) / 100)))
+
+
 def _upsample_frames(a: np.ndarray, k: int, n: int) -> np.ndarray:
     """Linear interpolation of a track estimated on every ``k``-th frame back to ``n`` frames."""
     if k == 1:
@@ -97,7 +119,7 @@ def _upsample_frames(a: np.ndarray, k: int, n: int) -> np.ndarray:
 
 
 def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
-                  defer_ap: bool = False, dio_speed: int = 1,
+                  defer_ap: bool = False, dio_speed: int = 1, ap_fft_size: int | None = None,
                   ) -> WorldFeatures | DeferredWorld:
     """WORLD analysis with the aperiodicity estimated on every ``ap_stride``-th frame.
 
@@ -106,6 +128,9 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
     linearly interpolated back: aperiodicity varies slowly, and this keeps conversion fast on
     2 cores. With ``defer_ap`` the D4C jobs are left running and a :class:`DeferredWorld` is
     returned (same values once resolved). ``dio_speed``: DIO decimation (F0 step).
+    ``ap_fft_size``: FFT size of the aperiodicity (default ``cfg.fft_size``; conversion uses
+    the synthesis size, see :func:`synthesis_config`). The envelope is always at
+    ``cfg.fft_size``.
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     f0, t = f0_parallel(x, cfg, dio_speed=dio_speed)
@@ -122,7 +147,8 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
                            fft_size=cfg.fft_size) for a, b in ((0, h), (h, n))]
     fk, tk = f0[::k], t[::k]
     hk = fk.shape[0] // 2 if fk.shape[0] >= 2 else fk.shape[0]
-    ap_jobs = [pool.submit(pyworld.d4c, x, c(fk[a:b]), c(tk[a:b]), fs, fft_size=cfg.fft_size)
+    ap_fft = cfg.fft_size if ap_fft_size is None else int(ap_fft_size)
+    ap_jobs = [pool.submit(pyworld.d4c, x, c(fk[a:b]), c(tk[a:b]), fs, fft_size=ap_fft)
                for a, b in ((0, hk), (hk, fk.shape[0])) if b > a]
     deferred = DeferredWorld(f0=f0, sp=np.concatenate([j.result() for j in sp_jobs]),
                              jobs=ap_jobs, stride=k)
@@ -132,6 +158,7 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
 def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
                            with_cap: bool = True, with_mcep: bool = True,
                            defer_ap: bool = False, dio_speed: int = 1,
+                           ap_fft_size: int | None = None,
                            ) -> tuple[FrameFeatures, WorldFeatures | DeferredWorld, float]:
     """Loudness-normalise and analyse one waveform.
 
@@ -146,6 +173,7 @@ def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2
         defer_ap: return a :class:`DeferredWorld` whose aperiodicity is still being
             estimated (needs ``with_cap=False``); call ``.result()`` before synthesis.
         dio_speed: DIO decimation; conversion uses :data:`CONVERSION_DIO_SPEED`.
+        ap_fft_size: FFT size of the returned aperiodicity (see :func:`analyze_world`).
 
     Returns:
         ``(frame_features, world_features, gain)`` where ``gain`` is the linear factor that was
@@ -160,10 +188,12 @@ def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2
                  / np.sqrt((x.astype(np.float64) ** 2).mean() + 1e-20))
     if defer_ap and with_cap:
         raise ValueError("defer_ap needs with_cap=False (coding the aperiodicity waits for it)")
-    world = analyze_world(y, cfg, ap_stride, defer_ap=defer_ap, dio_speed=dio_speed)
+    world = analyze_world(y, cfg, ap_stride, defer_ap=defer_ap, dio_speed=dio_speed,
+                          ap_fft_size=ap_fft_size)
     lf0, vuv = continuous_log_f0(world.f0)
     mcep = encode_envelope(world.sp, cfg) if with_mcep else np.zeros((lf0.shape[0], 0))
-    cap = encode_aperiodicity(world.ap, cfg) if with_cap else np.zeros((lf0.shape[0], 0))
+    cap = (encode_aperiodicity(world.ap, synthesis_config(cfg, ap_fft_size or cfg.fft_size))
+           if with_cap else np.zeros((lf0.shape[0], 0)))
     feats = FrameFeatures(mcep=mcep.astype(np.float32), lf0=lf0.astype(np.float32),
                           vuv=vuv, cap=cap.astype(np.float32))
     return feats, world, gain

@@ -3,10 +3,12 @@
 The converted envelope is applied as a *difference filter*: ``sp_out = sp_src * decode(mcep_conv)
 / decode(mcep_src)``, which keeps the spectral fine structure the coded envelope cannot represent
 (better quality and speaker similarity than decoding ``mcep_conv`` alone). Aperiodicity and
-voicing come from the source. A global tempo change resamples all frame tracks in time.
+voicing come from the source. A global tempo change stretches WORLD's synthesis frame grid.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,29 +19,12 @@ from emovc.features.world import (
     decode_envelope,
     synthesize_parallel,
 )
-from emovc.models.conversion.features import DeferredWorld, FrameFeatures
-
-
-def resample_frames(a: np.ndarray, n_out: int, nearest: bool = False) -> np.ndarray:
-    """Resample a ``(T, ...)`` frame track to ``n_out`` frames (linear or nearest)."""
-    t = a.shape[0]
-    if n_out == t:
-        return a
-    pos = np.linspace(0.0, t - 1.0, n_out)
-    if nearest:
-        return a[np.rint(pos).astype(np.int64)]
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, t - 1)
-    w = (pos - lo).reshape((-1,) + (1,) * (a.ndim - 1))
-    out = a[hi] - a[lo]
-    out *= w
-    out += a[lo]
-    return out
+from emovc.models.conversion.features import DeferredWorld, FrameFeatures, synthesis_config
 
 
 def render(src: FrameFeatures, mcep: np.ndarray, lf0: np.ndarray, cfg: WorldConfig,
            world: WorldFeatures | DeferredWorld | None = None, tempo: float = 1.0,
-           ) -> np.ndarray:
+           synthesis_fft: int | None = None) -> np.ndarray:
     """Synthesise converted features.
 
     Args:
@@ -47,29 +32,31 @@ def render(src: FrameFeatures, mcep: np.ndarray, lf0: np.ndarray, cfg: WorldConf
         mcep: ``(T, D)`` converted coded envelope.
         lf0: ``(T,)`` converted continuous log-F0 (voicing taken from ``src.vuv``).
         cfg: WORLD settings of the features.
-        world: source WORLD parameters (full envelope/aperiodicity; a
-            :class:`DeferredWorld` is waited for only after the envelope is decoded); if
-            ``None`` the envelope is decoded from ``mcep`` and the aperiodicity from
-            ``src.cap``.
-        tempo: duration factor (> 1 = slower, longer output).
+        world: source WORLD parameters (full envelope at ``cfg.fft_size``, aperiodicity at
+            ``synthesis_fft``; a :class:`DeferredWorld` is waited for only after the envelope
+            is decoded); if ``None`` the envelope is decoded from ``mcep`` and the aperiodicity
+            from ``src.cap``.
+        tempo: duration factor (> 1 = slower, longer output): WORLD synthesis runs on a frame
+            period ``tempo`` times longer, interpolating the frame tracks linearly in time.
+        synthesis_fft: FFT size of the synthesis (``None`` = ``cfg.fft_size``; conversion
+            passes :func:`~emovc.models.conversion.features.synthesis_config`'s smaller size);
+            must divide ``cfg.fft_size``.
 
     Returns:
-        ``(n,)`` float32 waveform at ``cfg.sample_rate`` Hz.
+        ``(≈ (T - 1) * hop * tempo,)`` float32 waveform at ``cfg.sample_rate`` Hz.
     """
+    scfg = synthesis_config(cfg, synthesis_fft or cfg.fft_size)
     if world is not None:
         # coding is linear in the log spectrum: decode(a) / decode(b) == decode(a - b), and an
-        # unchanged envelope (prosody-only conversion) needs no decoding: decode(0) == 1
+        # unchanged envelope (prosody-only conversion) needs no decoding: decode(0) == 1.
+        # The analysis envelope on every r-th bin is the same envelope at the synthesis size.
+        sp = world.sp[:, :: cfg.fft_size // scfg.fft_size]
         diff = np.asarray(mcep, np.float64) - src.mcep
-        sp = world.sp * decode_envelope(diff, cfg) if diff.any() else world.sp
+        sp = sp * decode_envelope(diff, scfg) if diff.any() else sp
         ap = world.ap
     else:
-        sp = decode_envelope(mcep, cfg)
-        ap = decode_aperiodicity(src.cap.astype(np.float64), cfg)
-    n_out = max(int(round(src.n_frames * float(tempo))), 2)
-    vuv, lf0 = src.vuv, np.asarray(lf0, np.float64)
-    if n_out != src.n_frames:
-        sp, ap = resample_frames(sp, n_out), resample_frames(ap, n_out)
-        vuv = resample_frames(vuv, n_out, nearest=True)
-        lf0 = resample_frames(lf0, n_out)
-    f0 = np.where(vuv, np.exp(lf0), 0.0)
-    return synthesize_parallel(f0, np.maximum(sp, 1e-16), np.clip(ap, 0.0, 1.0), cfg)
+        sp = decode_envelope(mcep, scfg)
+        ap = decode_aperiodicity(src.cap.astype(np.float64), scfg)
+    f0 = np.where(src.vuv, np.exp(np.asarray(lf0, np.float64)), 0.0)
+    scfg = replace(scfg, frame_period=scfg.frame_period * float(tempo))
+    return synthesize_parallel(f0, np.maximum(sp, 1e-16), np.clip(ap, 0.0, 1.0), scfg)

@@ -33,7 +33,11 @@ import numpy as np
 from emovc.errors import ConfigError
 from emovc.features.f0 import voiced_span_seconds
 from emovc.features.world import WorldConfig
-from emovc.models.conversion.features import CONVERSION_DIO_SPEED, analyze_for_conversion
+from emovc.models.conversion.features import (
+    CONVERSION_DIO_SPEED,
+    analyze_for_conversion,
+    synthesis_config,
+)
 from emovc.models.conversion.normalizer import (
     EmotionNormalizer,
     UtteranceStats,
@@ -129,16 +133,18 @@ class ProsodyShift:
         """
         n, a = self.normalizer, float(intensity)
         s, t = n.index(source), n.index(target)
+        n_fft = synthesis_config(self.world).fft_size
         feats, world, gain = analyze_for_conversion(wav, self.world, ap_stride=3,
                                                     with_cap=False, with_mcep=False,
-                                                    defer_ap=True,
+                                                    defer_ap=True, ap_fft_size=n_fft,
                                                     dio_speed=CONVERSION_DIO_SPEED)
         u = UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv)
         mean = u.lf0_mean + a * float(n.off_lf0[t] - n.off_lf0[s])
         std = u.lf0_std * float(np.exp(a * (n.off_lstd[t] - n.off_lstd[s])))
         lf0 = (feats.lf0.astype(np.float64) - u.lf0_mean) / u.lf0_std * std + mean
         tempo = self.tempo(source, target, a)
-        y = render(feats, feats.mcep, lf0, self.world, world=world, tempo=tempo) / gain
+        y = render(feats, feats.mcep, lf0, self.world, world=world, tempo=tempo,
+                   synthesis_fft=n_fft) / gain
         m = int(round(len(wav) * tempo))
         y = y[:m] if y.shape[0] >= m else np.pad(y, (0, m - y.shape[0]))
         return y.astype(np.float32)
