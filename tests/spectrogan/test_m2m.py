@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from emovc.models.checkpoint import load_checkpoint
 from emovc.models.spectrogan import DiscriminatorConfig, Generator, GeneratorConfig
 from emovc.models.spectrogan.networks import PatchDiscriminator
 from emovc.models.spectrogan.prosody import ProsodyShift, fit_prosody
+from emovc.models.spectrogan.representation import activity, analyze
 from emovc.pipelines.conversion import EmotionConverter
 from emovc.pipelines.spectrogan import SpectroGANConverter
 from emovc.training.spectrogan import build_config, train
@@ -229,6 +231,52 @@ def test_m2m_converter_adds_the_spectrum_shift_on_speech(m2m_model: Path) -> Non
     assert w[:50].max() == 0.0 and np.median(w[70:]) == 1.0  # leading silence is left alone
 
 
+def test_image_offset_matches_a_log_magnitude_shift(m2m_model: Path) -> None:
+    conv = SpectroGANConverter.from_pretrained(str(m2m_model))
+    norm = conv.norm
+    log_mag = analyze(synthesize(EMOTION_VOICES["calm"], duration=0.8, seed=3) * 0.3,
+                      conv.spec)[0]
+    d = 0.05 * np.cos(np.linspace(0, 3, conv.spec.n_bins))
+    moved = norm.to_image(log_mag + d[:, None])
+    base = norm.to_image(log_mag)
+    direct = base + norm.image_offset(d)[:, None]
+    inside = (np.abs(moved) < 0.999) & (np.abs(base) < 0.999)
+    np.testing.assert_allclose(moved[inside], direct[inside], atol=1e-5)
+    np.testing.assert_allclose(norm.image_activity(norm.to_image(log_mag)),
+                               activity(log_mag), atol=0.02)
+
+
+def test_input_shift_training_exports_a_model_that_shifts_its_input(m2m_model: Path,
+                                                                    tmp_path: Path) -> None:
+    data = Path(load_checkpoint(m2m_model)["extra"]["train"]["data_dir"])
+    cfg = _m2m_cfg(data, tmp_path / "run", 2)
+    cfg.input_shift = True
+    ckpt = load_checkpoint(train(cfg))
+    assert ckpt["extra"]["inference"]["shift_input"] is True
+    conv = SpectroGANConverter.from_checkpoint(ckpt)
+    assert conv.inference.shift_input
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
+    log_mag = analyze(np.r_[np.zeros(8000, np.float32), wav], conv.spec)[0]
+    shifted = conv.convert_log_mag(log_mag, "angry", "calm")
+    conv.inference = replace(conv.inference, shift_input=False)
+    after = conv.convert_log_mag(log_mag, "angry", "calm")
+    assert np.isfinite(shifted).all() and not np.allclose(shifted, after, atol=1e-4)
+    # an untrained (identity) generator gives the same result either way: the shift is the
+    # whole change, added before or after it
+    for g in conv.generators.values():
+        for prm in g.parameters():
+            prm.data.zero_()
+    assert conv.generators["angry"].cfg.residual
+    conv.inference = replace(conv.inference, shift_input=True)
+    a = conv.convert_log_mag(log_mag, "angry", "calm")
+    conv.inference = replace(conv.inference, shift_input=False)
+    np.testing.assert_allclose(a, conv.convert_log_mag(log_mag, "angry", "calm"), atol=1e-3)
+    cfg = _m2m_cfg(data, tmp_path / "no_prosody", 1)
+    cfg.input_shift, cfg.prosody = True, False
+    with pytest.raises(ConfigError, match="spectrum offsets"):
+        train(cfg)
+
+
 def test_emotion_converter_adds_the_level_change(m2m_model: Path) -> None:
     conv = EmotionConverter.from_pretrained(str(m2m_model))
     wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
@@ -239,6 +287,20 @@ def test_emotion_converter_adds_the_level_change(m2m_model: Path) -> None:
     assert active_rms_dbfs(same, 16000) == pytest.approx(level, abs=0.5)
     expected = min(level + change, max(level, -16.0))
     assert active_rms_dbfs(loud, 16000) == pytest.approx(expected, abs=1.0)
+
+
+def test_long_inputs_are_converted_in_windows_by_spectrogan_too(m2m_model: Path) -> None:
+    conv = EmotionConverter.from_pretrained(str(m2m_model))
+    wav = synthesize(EMOTION_VOICES["calm"], duration=3.0, seed=6) * 0.3
+    whole = conv.convert(wav, 16000, "angry", source="calm")
+    lengths = []
+    inner = conv.backend.convert
+    conv.backend.convert = lambda w, *a, **k: (lengths.append(len(w)), inner(w, *a, **k))[1]
+    conv.window_s, conv.overlap_s = 1.0, 0.25  # 4 windows of 1 s
+    pieces = conv.convert(wav, 16000, "angry", source="calm")
+    assert lengths == [16000] * 4
+    assert np.isfinite(pieces).all() and abs(len(pieces) - len(whole)) <= 2
+    assert active_rms_dbfs(pieces, 16000) == pytest.approx(active_rms_dbfs(whole, 16000), abs=1.0)
 
 
 def test_m2m_config_checks_its_emotions(tmp_path: Path) -> None:

@@ -185,31 +185,29 @@ class EmotionConverter:
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
         check_input(x, sr)
-        if not hasattr(self.backend, "world"):  # SpectroGAN: resamples and windows itself
+        if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
             if not self.uses_source:  # pairwise: the direction follows from the target
-                return self.backend.convert(x, sr, target, source=source, intensity=a)
+                return self._windowed(x, sr, lambda w: self.backend.convert(
+                    w, sr, target, source=source, intensity=a))
             src, tgt = self.resolve_emotions(x, sr, target, source)
-            y = self.backend.convert(x, sr, tgt, source=src, intensity=a)
+            y = self._windowed(x, sr, lambda w: self.backend.convert(w, sr, tgt, source=src,
+                                                                     intensity=a))
         else:
             if sr != self.sample_rate:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
             src, tgt = self.resolve_emotions(x, sr, target, source)
-            size = int(self.window_s * sr)
-            if x.shape[0] <= size:
-                y = self._convert_window(x, src, tgt, a)[0]
-            else:
-                y = self._convert_long(x, src, tgt, a, size, int(self.overlap_s * sr))
+            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a))
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return with_level_change(y, x, sr, change)
 
-    def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
-                        ) -> tuple[np.ndarray, float]:
-        """Converted window at the input's level and its tempo factor."""
+    def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float) -> np.ndarray:
+        """One window of a WORLD-feature model, at the input's level, ``round(n * tempo)``
+        samples long."""
         cfg = self.backend.world
-        # D4C keeps running on the WORLD pool while the generator runs; render() waits for it
         n_fft = synthesis_config(cfg).fft_size
+        # D4C keeps running on the WORLD pool while the generator runs; render() waits for it
         feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=3, with_cap=False,
                                                     defer_ap=True, dio_speed=CONVERSION_DIO_SPEED,
                                                     ap_fft_size=n_fft)
@@ -218,14 +216,19 @@ class EmotionConverter:
                    synthesis_fft=n_fft) / gain
         n = int(round(x.shape[0] * out.tempo))
         y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
-        return y.astype(np.float32), out.tempo
+        return y.astype(np.float32)
 
-    def _convert_long(self, x: np.ndarray, src: str, tgt: str, a: float, size: int,
-                      overlap: int) -> np.ndarray:
-        bounds = split_windows(x.shape[0], size, overlap)
-        pieces, out_bounds, tempo = [], [], 1.0
-        for s, e in bounds:
-            y, tempo = self._convert_window(x[s:e], src, tgt, a)
+    def _windowed(self, x: np.ndarray, sr: int, convert) -> np.ndarray:
+        """``convert`` (window ``(m,)`` -> converted ``(≈ m * tempo,)``) applied to ``x`` at
+        once, or, beyond ``window_s``, in windows overlapping by ``overlap_s`` whose outputs
+        are cross-faded at their tempo-scaled positions (memory stays flat)."""
+        size, overlap = int(self.window_s * sr), int(self.overlap_s * sr)
+        if x.shape[0] <= size:
+            return convert(x)
+        pieces, out_bounds = [], []
+        for s, e in split_windows(x.shape[0], size, overlap):
+            y = convert(x[s:e])
+            tempo = y.shape[0] / (e - s)
             pieces.append(y)
             out_bounds.append((int(round(s * tempo)), int(round(s * tempo)) + y.shape[0]))
         n_out = max(e for _, e in out_bounds)

@@ -54,6 +54,10 @@ class TrainConfig:
     lambda_mismatch: float = 0.0
     prosody: bool = True
     grad_clip: float = 0.0
+    # many-to-many with a prosody stage: move the generator's input by the stage's
+    # average-spectrum offsets (strength/smoothing: inference spectrum_shift/spectrum_lifter,
+    # on speech frames) in training and at conversion, so the generator learns only the rest
+    input_shift: bool = False
     decay_from: float = 0.5
     ckpt_every: int = 200
     val_every: int = 500

@@ -27,6 +27,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from emovc.errors import ConfigError
 from emovc.features.stats import FeatureStats
 from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import save_checkpoint
@@ -38,7 +39,12 @@ from emovc.models.spectrogan.networks import (
 )
 from emovc.models.spectrogan.prosody import ProsodyShift, fit_prosody
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig, active_mean
-from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
+from emovc.pipelines.spectrogan import (
+    KIND,
+    InferenceConfig,
+    SpectroGANConverter,
+    average_spectrum_shift,
+)
 from emovc.training import spectrogan_data as data
 from emovc.training.spectrogan import GANModule
 from emovc.training.spectrogan_config import TrainConfig
@@ -83,6 +89,39 @@ class M2MSpectroGANModule(GANModule):
         torch.manual_seed(cfg.seed)
         self.g = Generator(GeneratorConfig.from_dict(cfg.generator))
         self.d = PatchDiscriminator(DiscriminatorConfig.from_dict(cfg.discriminator))
+        self.norm = Normalizer(SpecConfig.from_dict(cfg.spec), stats)
+        self.inference = {**cfg.inference, "shift_input": bool(cfg.input_shift)}
+        self.offsets = self._image_offsets() if cfg.input_shift else None
+
+    def _image_offsets(self) -> torch.Tensor:
+        """``(E, E, F)`` average-spectrum change from emotion ``s`` to ``t`` in image units
+        (``input_shift``; the change the converter adds to its input at conversion time)."""
+        cfg, inf = self.cfg, InferenceConfig(**self.cfg.inference)
+        if cfg.crop_rows is not None:
+            raise ConfigError("input_shift needs full-height crops (crop_rows: null)")
+        emos = cfg.emotions
+        rows = [[average_spectrum_shift(self.prosody, s, t, inf.spectrum_shift,
+                                        inf.spectrum_lifter) for t in emos] for s in emos]
+        if rows[0][0] is None:
+            raise ConfigError("input_shift needs the prosody stage's spectrum offsets "
+                              "(prosody: true)")
+        return torch.from_numpy(np.stack([[self.norm.image_offset(d) for d in r]
+                                          for r in rows]))
+
+    def _moved(self, x: torch.Tensor, s: torch.Tensor, t: torch.Tensor,
+               weights: torch.Tensor | None) -> torch.Tensor:
+        """``x`` (``(B, 1, F, T)`` images of emotion ``s``) moved towards emotion ``t`` on the
+        speech frames (``weights`` ``(B, T)``); unchanged without ``input_shift``."""
+        if self.offsets is None:
+            return x
+        d = self.offsets.to(x.device)[s, t]  # (B, F)
+        return x + d[:, None, :, None] * weights[:, None, None, :]
+
+    def _weights(self, x: np.ndarray) -> np.ndarray | None:
+        """``(B, T)`` speech weights of ``(B, 1, F, T)`` image crops (``input_shift`` only)."""
+        if self.offsets is None:
+            return None
+        return np.stack([self.norm.image_activity(img[0]) for img in x]).astype(np.float32)
 
     def configure_optimizers(self):
         betas = (self.cfg.beta1, 0.999)
@@ -107,17 +146,23 @@ class M2MSpectroGANModule(GANModule):
         t = (s + 1 + rng.integers(n - 1, size=b)) % n
         x, px = self.bank.crops(rng, s, cfg.crop_frames, cfg.crop_rows)
         y, py = self.bank.crops(rng, t, cfg.crop_frames, cfg.crop_rows)
+        w = self._weights(x)
         x, px, y, py, s, t = self._tensors(x, px, y, py, s, t)
+        w = None if w is None else self._tensors(w)[0]
         g, d, ls = self.g, self.d, self._ls
-        fake = g(x, px, t)
+        fake = g(self._moved(x, s, t, w), px, t)
         adv = ls(d(fake, px, t), True)
-        cyc = F.l1_loss(g(fake, px, s), x)
+        cyc = F.l1_loss(g(self._moved(fake, t, s, w), px, s), x)
         idt = F.l1_loss(g(x, px, s), x)
         loss_g = adv + cfg.lambda_cycle * cyc + cfg.lambda_identity * idt
         values = {"loss/g_adv": adv, "loss/cycle": cyc, "loss/identity": idt}
         if cfg.lambda_paired > 0 and self.bank.pairs:
-            xp, yp, sp_, tp = self._tensors(*self.bank.paired_crops(rng, b, cfg.crop_frames))
-            paired = F.l1_loss(self._pool(g(xp, None, tp)), self._pool(yp))
+            xp, yp, sp_, tp = self.bank.paired_crops(rng, b, cfg.crop_frames)
+            wp = self._weights(xp)
+            xp, yp, sp_, tp = self._tensors(xp, yp, sp_, tp)
+            wp = None if wp is None else self._tensors(wp)[0]
+            paired = F.l1_loss(self._pool(g(self._moved(xp, sp_, tp, wp), None, tp)),
+                               self._pool(yp))
             loss_g = loss_g + cfg.lambda_paired * paired
             values["loss/paired"] = paired
         opt_g.zero_grad(set_to_none=True)
@@ -143,7 +188,7 @@ class M2MSpectroGANModule(GANModule):
         """Inference view of the current generator (validation audio)."""
         c = self.cfg
         return SpectroGANConverter(tuple(c.emotions), self.g, None, SpecConfig.from_dict(c.spec),
-                                   stats, InferenceConfig(**c.inference), self.prosody)
+                                   stats, InferenceConfig(**self.inference), self.prosody)
 
     def val_targets(self) -> list[str]:
         """Every emotion but the validation clips' own."""
@@ -154,7 +199,7 @@ class M2MSpectroGANModule(GANModule):
         state = {f"g.{k}": v for k, v in self.g.state_dict().items()}
         config = {"emotions": list(self.cfg.emotions), "spec": self.cfg.spec,
                   "generator": self.cfg.generator, "preset": self.cfg.preset}
-        info = {"stats": stats.to_dict(), "inference": self.cfg.inference,
+        info = {"stats": stats.to_dict(), "inference": self.inference,
                 "iterations": self.iteration, "train": self.cfg.to_dict(), **(extra or {})}
         if self.prosody is not None:
             info["prosody"] = {"normalizer": self.prosody.normalizer.to_dict(),

@@ -138,6 +138,24 @@ class Normalizer:
             [image, reference[image.shape[0]:]], axis=0)
         return self.stats.denormalize((z * self.cfg.clip_sigma).T).T.astype(np.float32)
 
+    def image_offset(self, log_offset: np.ndarray) -> np.ndarray:
+        """``(n_bins,)`` natural-log magnitude offset -> ``(freq_size,)`` offset in image units
+        (rows beyond ``n_bins`` get 0): ``to_image(L + d) == to_image(L) + image_offset(d)``
+        wherever neither side is clipped."""
+        d = np.asarray(log_offset, np.float64) / (self.stats.std * self.cfg.clip_sigma)
+        rows = self.cfg.freq_size
+        out = np.zeros(rows, np.float32)
+        out[:min(rows, d.shape[0])] = d[:rows]
+        return out
+
+    def image_activity(self, image: np.ndarray) -> np.ndarray:
+        """:func:`activity` of a ``(freq_size, T)`` image (its first ``n_bins`` rows
+        denormalised): ``(T,)`` speech weights in [0, 1]."""
+        n = min(self.cfg.n_bins, image.shape[0])
+        st = self.stats
+        lm = np.asarray(image[:n], np.float64) * (self.cfg.clip_sigma * st.std[:n, None])
+        return activity(lm + st.mean[:n, None])
+
     def clipped(self, log_mag: np.ndarray) -> np.ndarray:
         """Normalised, clipped ``(n_bins, T)`` version of ``log_mag`` (no row change)."""
         z = self.stats.normalize(log_mag.T).T / self.cfg.clip_sigma
