@@ -127,17 +127,21 @@ def parallel_pairs(data_dir: str | Path, source: str, target: str, actors: Seque
     return out
 
 
+def _dtw_path(src_img: np.ndarray, tgt_img: np.ndarray) -> np.ndarray:
+    """``(K, 2)`` optimal DTW path (source frame, target frame) between two ``(F, T)`` images."""
+    _, path = librosa.sequence.dtw(X=src_img, Y=tgt_img, metric="euclidean")
+    return np.asarray(path, dtype=np.int64)
+
+
 def aligned_target(src_img: np.ndarray, tgt_img: np.ndarray) -> np.ndarray:
     """``tgt_img`` warped onto the frames of ``src_img`` by DTW (both ``(F, T)`` images).
 
     Each source frame gets the mean of the target frames the optimal path maps to it.
     """
-    _, path = librosa.sequence.dtw(X=src_img, Y=tgt_img, metric="euclidean")
-    out = np.zeros_like(src_img)
-    count = np.zeros(src_img.shape[1])
-    for i, j in path:
-        out[:, i] += tgt_img[:, j]
-        count[i] += 1
+    path = _dtw_path(src_img, tgt_img)
+    out = np.zeros_like(src_img, dtype=np.float64)
+    np.add.at(out.T, path[:, 0], tgt_img.T[path[:, 1]])
+    count = np.bincount(path[:, 0], minlength=src_img.shape[1])
     return (out / np.maximum(count, 1)).astype(np.float32)
 
 
@@ -189,13 +193,11 @@ def load_clip(path: Path, cfg: SpecConfig, world) -> tuple[np.ndarray, np.ndarra
 def frame_map(src_img: np.ndarray, tgt_img: np.ndarray) -> np.ndarray:
     """``(T_src,)`` int32: for each source frame, the DTW-aligned target frame (the middle one
     of those the optimal path maps to it); both images ``(F, T)``."""
-    _, path = librosa.sequence.dtw(X=src_img, Y=tgt_img, metric="euclidean")
-    out = np.zeros(src_img.shape[1], dtype=np.int64)
-    count = np.zeros(src_img.shape[1], dtype=np.int64)
-    for i, j in path:
-        out[i] += j
-        count[i] += 1
-    return (out // np.maximum(count, 1)).astype(np.int32)
+    path = _dtw_path(src_img, tgt_img)
+    n = src_img.shape[1]
+    total = np.bincount(path[:, 0], weights=path[:, 1], minlength=n).astype(np.int64)
+    count = np.bincount(path[:, 0], minlength=n)
+    return (total // np.maximum(count, 1)).astype(np.int32)
 
 
 class MultiBank:
