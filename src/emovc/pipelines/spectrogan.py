@@ -61,9 +61,10 @@ class InferenceConfig:
         source_phase: initialise Griffin-Lim with the source phase (else random).
         spectrum_shift: strength of the prosody stage's average-spectrum change (1 = the
             full measured difference between the emotions, 0 = off; scaled by intensity).
-            Measured with spectrogan-ravdess on 192 RAVDESS conversions (actors 17-20),
-            judge-E mirror rate / speaker similarity: 0 -> 24 % / 0.706, 0.5 -> 29 % / 0.699,
-            1 -> 28 % / 0.688 (docs/spectrogan.md).
+            Measured with spectrogan-ravdess v2 (added after the generator) on 192 RAVDESS
+            conversions (actors 17-20), judge-E mirror rate / speaker similarity: 0 -> 24 % /
+            0.706, 0.5 -> 29 % / 0.699, 1 -> 28 % / 0.688; v3 (trained with the full change
+            on its input) 1 -> 28 % / 0.728 (docs/spectrogan.md).
         spectrum_lifter: cosine coefficients kept when smoothing that change along
             frequency (0 = per-bin as measured). On 48 of those conversions 8 coefficients
             kept most of the judged emotion (27 % vs 31 %) at a higher speaker similarity
