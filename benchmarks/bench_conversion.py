@@ -184,7 +184,8 @@ def report(rows: dict) -> dict:
             if sub:
                 table[name][emo] = summarize(sub)
     cols = ["all", *TARGETS]
-    print(f"\n{'system':<22}{'metric':<10}" + "".join(f"{c:>10}" for c in cols))
+    w = max([22, *(len(n) + 2 for n in table)])  # long system names keep a gap
+    print(f"\n{'system':<{w}}{'metric':<10}" + "".join(f"{c:>10}" for c in cols))
     for name, t in table.items():
         for key, fmt in (("rate", "{:.0%}"), ("rate_e", "{:.0%}"), ("mcd", "{:.2f}"),
                          ("f0", "{:.0f}"), ("spk", "{:.3f}")):
@@ -192,7 +193,7 @@ def report(rows: dict) -> dict:
                 continue
             vals = [fmt.format(t[c][key]) if c in t and key in t[c] else "-" for c in cols]
             metric = "rate E" if key == "rate_e" else key
-            print(f"{name:<22}{metric:<10}" + "".join(f"{v:>10}" for v in vals))
+            print(f"{name:<{w}}{metric:<10}" + "".join(f"{v:>10}" for v in vals))
     return table
 
 
