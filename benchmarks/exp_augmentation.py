@@ -294,11 +294,21 @@ def comparisons(results: list[dict]) -> tuple[dict, str]:
 
 
 # ------------------------------------------------------------------ main
+def model_tag(model: str) -> str:
+    """Cache folder name of a converter: its name plus the start of its checkpoint's SHA-256,
+    so an updated model never reuses another version's conversions."""
+    from emovc.pipelines.conversion import KIND_PREFIX
+    from emovc.pretrained.registry import resolve, sha256_of
+
+    return f"{Path(model).stem}-{sha256_of(resolve(model, KIND_PREFIX))[:10]}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--model", default="m2m-ravdess", help="converter name or checkpoint path")
-    ap.add_argument("--tag", default="", help="results folder name (default: model name)")
+    ap.add_argument("--tag", default="",
+                    help="results folder name (default: model name + checkpoint hash)")
     ap.add_argument("--groups", default="0,1,2", help="actor groups to convert (0-3)")
     ap.add_argument("--stage", choices=("convert", "ser", "all"), default="all")
     ap.add_argument("--seeds", type=int, default=8, help="seeds per setting")
@@ -316,7 +326,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    out = args.cache / (args.tag or Path(args.model).stem)
+    out = args.cache / (args.tag or model_tag(args.model))
     groups = [int(g) for g in args.groups.split(",")]
     manifest = catalog_corpus(args.data, "ravdess")
     if args.stage in ("convert", "all"):

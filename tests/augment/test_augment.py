@@ -96,6 +96,27 @@ def test_rerun_resumes_and_redoes_only_missing_outputs(converter, corpus, tmp_pa
     assert (out / "sad" / "spk1" / "calm" / "c1.wav").is_file()
 
 
+def test_resuming_with_another_model_or_intensity_is_refused(converter, corpus, tmp_path):
+    import json
+    import shutil
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    sig = json.loads((out / "augment.json").read_text())
+    assert sig["model"] == str(converter) and sig["intensity"] == 1.0 and len(sig["sha256"]) == 64
+    before = tree_digest(out)
+    with pytest.raises(EmovcError, match="intensity"):
+        augment_corpus(corpus, out, ["sad"], model=str(converter), intensity=0.5, workers=1,
+                       progress=False)
+    other = tmp_path / "other.pt"
+    shutil.copyfile(converter, other)
+    with open(other, "ab") as f:  # same weights, another file: another checkpoint hash
+        f.write(b"\0")
+    with pytest.raises(EmovcError, match="another --out"):
+        augment_corpus(corpus, out, ["sad"], model=str(other), workers=1, progress=False)
+    assert tree_digest(out) == before  # nothing converted, nothing rewritten
+
+
 def test_plan_tasks_mirrors_symlinked_views(corpus, tmp_path):
     """A folder of symlinks (a corpus "view") keeps its own relative layout."""
     from emovc.data.catalogs import scan_corpus

@@ -10,13 +10,16 @@ each utterance into each requested target emotion with an :class:`EmotionConvert
 - ``OUT/failures.csv`` — every input that could not be converted, with the reason.
 
 Resumable: an existing output file is kept (outputs are written atomically, so a file that
-exists is complete). Parallel on local cores by default; ``backend="ray"`` distributes the same
-tasks over a Ray cluster for large corpora.
+exists is complete). ``OUT/augment.json`` records the converter (name, SHA-256 of its checkpoint)
+and the intensity; resuming into a folder made with another model or intensity is refused, so
+the manifest never credits one converter with another's outputs. Parallel on local cores by
+default; ``backend="ray"`` distributes the same tasks over a Ray cluster for large corpora.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -30,10 +33,11 @@ from emovc.data.catalogs import scan_corpus
 from emovc.data.emotions import normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError, choice_error
-from emovc.fileio import atomic_output
+from emovc.fileio import atomic_output, write_atomic
 
 BACKENDS = ("local", "ray")
 EXTRA_COLUMNS = ("synthetic", "source_utt_id", "source_path", "source_emotion", "converter")
+SIGNATURE = "augment.json"  # converter + intensity of a folder's outputs
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
 
     converter = EmotionConverter.from_pretrained(model)
     tgts = _check_targets(targets, converter.target_emotions)
+    _check_signature(out, model, intensity)
     manifest, log = scan_corpus(root, corpus)
     report = AugmentReport(out_dir=out)
     report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
@@ -154,6 +159,30 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     report.manifest = _write_manifest(out, manifest, tasks, done, model)
     _write_failures(out, report.failures)
     return report
+
+
+def _check_signature(out: Path, model: str, intensity: float) -> None:
+    """Record (or, when resuming, compare) the converter and intensity of ``out``'s outputs.
+
+    Raises:
+        EmovcError: ``out`` already holds outputs of another checkpoint or intensity.
+    """
+    from emovc.pipelines.conversion import KIND_PREFIX
+    from emovc.pretrained.registry import resolve, sha256_of
+
+    sig = {"model": str(model), "sha256": sha256_of(resolve(model, KIND_PREFIX)),
+           "intensity": float(intensity)}
+    path = out / SIGNATURE
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old.get("sha256") != sig["sha256"] or old.get("intensity") != sig["intensity"]:
+            raise EmovcError(
+                f"{out} holds conversions made with {old.get('model')!r} (sha256 "
+                f"{str(old.get('sha256'))[:12]}, intensity {old.get('intensity')}), not "
+                f"{model!r} (sha256 {sig['sha256'][:12]}, intensity {intensity}); "
+                "use another --out folder or delete that one")
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(sig, indent=1) + "\n")
 
 
 # ------------------------------------------------------------------ execution backends
