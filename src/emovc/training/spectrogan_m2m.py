@@ -117,11 +117,13 @@ class M2MSpectroGANModule(GANModule):
         d = self.offsets.to(x.device)[s, t]  # (B, F)
         return x + d[:, None, :, None] * weights[:, None, None, :]
 
-    def _weights(self, x: np.ndarray) -> np.ndarray | None:
-        """``(B, T)`` speech weights of ``(B, 1, F, T)`` image crops (``input_shift`` only)."""
+    def _weights(self, x: np.ndarray) -> torch.Tensor | None:
+        """``(B, T)`` speech weights of ``(B, 1, F, T)`` image crops, on the module's device
+        (``input_shift`` only)."""
         if self.offsets is None:
             return None
-        return np.stack([self.norm.image_activity(img[0]) for img in x]).astype(np.float32)
+        w = np.stack([self.norm.image_activity(img[0]) for img in x]).astype(np.float32)
+        return self._tensors(w)[0]
 
     def configure_optimizers(self):
         betas = (self.cfg.beta1, 0.999)
@@ -148,7 +150,6 @@ class M2MSpectroGANModule(GANModule):
         y, py = self.bank.crops(rng, t, cfg.crop_frames, cfg.crop_rows)
         w = self._weights(x)
         x, px, y, py, s, t = self._tensors(x, px, y, py, s, t)
-        w = None if w is None else self._tensors(w)[0]
         g, d, ls = self.g, self.d, self._ls
         fake = g(self._moved(x, s, t, w), px, t)
         adv = ls(d(fake, px, t), True)
@@ -160,7 +161,6 @@ class M2MSpectroGANModule(GANModule):
             xp, yp, sp_, tp = self.bank.paired_crops(rng, b, cfg.crop_frames)
             wp = self._weights(xp)
             xp, yp, sp_, tp = self._tensors(xp, yp, sp_, tp)
-            wp = None if wp is None else self._tensors(wp)[0]
             paired = F.l1_loss(self._pool(g(self._moved(xp, sp_, tp, wp), None, tp)),
                                self._pool(yp))
             loss_g = loss_g + cfg.lambda_paired * paired
