@@ -9,16 +9,18 @@ change from the source to the target emotion measured on its training speakers:
 - log-F0 mean and spread: speaker-centred per-emotion offsets (as in the WORLD-feature models'
   :class:`~emovc.models.conversion.normalizer.EmotionNormalizer`), applied by WORLD
   resynthesis with the source's own envelope and aperiodicity;
-- global tempo: the per-emotion log duration offset, applied to all WORLD frame tracks;
+- global tempo: the per-emotion log duration offset, applied by stretching WORLD's synthesis
+  frame grid;
 - level (vocal effort): the per-emotion active-level offset in dB, which
   :class:`emovc.pipelines.conversion.EmotionConverter` applies to the output;
 - average spectrum (when fitted with the clips' spectra): speaker-centred per-emotion offsets
   of the loudness-normalised STFT log-magnitude over speech frames (e.g. calm -> angry on
   RAVDESS: -6 dB below 500 Hz, +4 dB at 2-4 kHz), which
-  :class:`emovc.pipelines.spectrogan.SpectroGANConverter` adds to the generator's output on
-  speech frames (:meth:`ProsodyShift.spectral_shift`). A target-conditioned generator cannot
-  learn it: its change may not depend on the source emotion, and the identity loss asks it to
-  leave a real take of the target emotion unchanged.
+  :class:`emovc.pipelines.spectrogan.SpectroGANConverter` adds on speech frames
+  (:meth:`ProsodyShift.spectral_shift`): to the generator's input for models trained with
+  ``input_shift`` (the ``m2m`` preset), else to its output. A target-conditioned generator
+  cannot learn it alone: its change may not depend on the source emotion, and the identity loss
+  asks it to leave a real take of the target emotion unchanged.
 
 All of it is scaled by the conversion intensity. The statistics are stored as plain data in
 the checkpoint (``EmotionNormalizer.to_dict``).
