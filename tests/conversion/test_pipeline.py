@@ -48,6 +48,25 @@ def test_intensity_zero_is_identity_and_effect_is_monotone(run, request, calm):
     assert d0 < 1e-4 < dists[0] < dists[1] < dists[2]
 
 
+def test_many_to_many_f0_level_follows_the_emotion_offsets(stargan_run, calm):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    backend = conv.backend
+    feats, _, _ = analyze_for_conversion(calm, backend.world)
+    voiced = feats.vuv > 0
+    off = backend.normalizer.off_lf0
+    i, j = backend.emotions.index("calm"), backend.emotions.index("angry")
+    assert abs(off[j] - off[i]) > 0.05  # the fake corpus's angry voice is higher
+    for a in (0.5, 1.0):
+        out = backend.convert(feats, "calm", "angry", a)
+        want = feats.lf0[voiced].mean() + a * (off[j] - off[i])
+        assert out.lf0[voiced].mean() == pytest.approx(want, abs=1e-4)
+    backend.f0_offsets = False  # the generator's own level: only the level moves
+    own = backend.convert(feats, "calm", "angry", 1.0).lf0
+    backend.f0_offsets = True
+    fixed = backend.convert(feats, "calm", "angry", 1.0).lf0
+    np.testing.assert_allclose(fixed - own, (fixed - own)[0], atol=1e-5)
+
+
 def test_cyclegan_knows_its_pair(cyclegan_run, calm):
     conv = EmotionConverter.from_pretrained(str(cyclegan_run))
     assert conv.target_emotions == ["calm", "angry"]
