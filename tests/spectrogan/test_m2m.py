@@ -15,12 +15,13 @@ from emovc.data.synthetic import EMOTION_VOICES, SyntheticVoice, synthesize
 from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig, analyze_f0
 from emovc.models.checkpoint import load_checkpoint
+from emovc.models.conversion.converters import Converted
 from emovc.models.spectrogan import DiscriminatorConfig, Generator, GeneratorConfig
 from emovc.models.spectrogan.networks import PatchDiscriminator
 from emovc.models.spectrogan.prosody import ProsodyShift, fit_prosody
 from emovc.models.spectrogan.representation import activity, analyze
 from emovc.pipelines.conversion import EmotionConverter
-from emovc.pipelines.spectrogan import SpectroGANConverter
+from emovc.pipelines.spectrogan import SpectroGANConverter, with_f0_model
 from emovc.training.spectrogan import build_config, train
 
 EMOS = ("calm", "angry", "sad")
@@ -124,6 +125,64 @@ def test_prosody_shift_moves_f0_and_duration() -> None:
     same = shift.apply(wav, "calm", "angry", 0.0)
     assert len(same) == len(wav)
     assert median_f0(same) / median_f0(wav) == pytest.approx(1.0, rel=0.03)
+
+
+class _OctaveUp:
+    """Stand-in learned F0 model: the converted log-F0 is the source's one octave up, scaled
+    by intensity (records the emotions it was asked for)."""
+
+    def __init__(self, emotions=("calm", "angry"), world=WorldConfig()):
+        self.emotions, self.world, self.calls = list(emotions), world, []
+
+    def convert(self, feats, source, target, intensity=1.0):
+        self.calls.append((source, target, intensity, feats.mcep.shape[1]))
+        return Converted(feats.mcep, feats.lf0 + intensity * np.log(2.0), 1.0)
+
+
+def test_prosody_stage_takes_the_contour_of_a_learned_f0_model() -> None:
+    rows = [(s, e, np.r_[np.zeros(20), np.full(100, hz * k)], -25.0)
+            for s, k in (("a", 1.0), ("b", 1.3)) for e, hz in (("calm", 120.0), ("angry", 180.0))]
+    norm = fit_prosody(rows, ["calm", "angry"], 5.0)
+    model = _OctaveUp()
+    shift = ProsodyShift(norm, f0_model=model)
+    wav = synthesize(SyntheticVoice(f0_mean=120.0, f0_range=1.0), duration=1.5, seed=1)
+
+    def median_f0(x: np.ndarray) -> float:
+        f = analyze_f0(x.astype(np.float64), WorldConfig())[0]
+        return float(np.median(f[f > 0]))
+
+    # the model's octave, not the fitted x1.5 mean shift
+    assert median_f0(shift.apply(wav, "calm", "angry")) / median_f0(wav) == pytest.approx(
+        2.0, rel=0.06)
+    assert median_f0(shift.apply(wav, "calm", "angry", 0.5)) / median_f0(wav) == pytest.approx(
+        2 ** 0.5, rel=0.06)
+    # it is given the envelope it needs (mcep) and the emotions and intensity asked for
+    assert [c[:3] for c in model.calls] == [("calm", "angry", 1.0), ("calm", "angry", 0.5)]
+    assert model.calls[0][3] == WorldConfig().mcep_dim
+    with pytest.raises(ConfigError, match="frame"):
+        ProsodyShift(norm, f0_model=_OctaveUp(world=WorldConfig(frame_period=10.0)))
+    with pytest.raises(ConfigError, match="angry"):
+        ProsodyShift(norm, f0_model=_OctaveUp(emotions=("calm", "sad")))
+
+
+def test_f0_model_setting_loads_a_many_to_many_world_converter(m2m_model: Path) -> None:
+    ckpt = load_checkpoint(m2m_model)
+    assert ckpt["extra"]["inference"]["f0_model"] == "m2m-ravdess"  # the m2m preset's
+    conv = SpectroGANConverter.from_checkpoint(ckpt)
+    assert conv.prosody.f0_model is not None and "angry" in conv.prosody.f0_model.emotions
+    plain = SpectroGANConverter.from_checkpoint(
+        ckpt, replace(conv.inference, f0_model=""))
+    assert plain.prosody.f0_model is None
+    with pytest.raises(ConfigError, match="not a 'emotion-converter/stargan'"):
+        SpectroGANConverter.from_checkpoint(ckpt, replace(conv.inference, f0_model=str(m2m_model)))
+    with pytest.raises(ConfigError, match="bundled models"):
+        SpectroGANConverter.from_checkpoint(ckpt, replace(conv.inference, f0_model="nope"))
+    with pytest.raises(ConfigError, match="prosody stage"):
+        with_f0_model(None, "m2m-ravdess")
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
+    a = conv.convert(wav, 16000, "angry", source="calm")
+    b = plain.convert(wav, 16000, "angry", source="calm")
+    assert a.shape == b.shape and np.isfinite(a).all() and not np.allclose(a, b, atol=1e-3)
 
 
 def _fake_ravdess(root: Path) -> Path:

@@ -73,6 +73,12 @@ class InferenceConfig:
             what it learned on top); set for models trained with ``input_shift``, whose
             generator learned the residual from shifted inputs. Off: the change is added to
             the generator's output (models trained without it).
+        f0_model: bundled name or path of a WORLD-feature many-to-many emotion converter
+            whose converted log-F0 contour the prosody stage uses instead of its per-emotion
+            mean/spread shift ("" = that shift). Only for models with a prosody stage. With
+            ``m2m-ravdess`` (spectrogan-ravdess v4) on 192 RAVDESS conversions (actors 17-20):
+            recogniser 17 % -> 22 %, judge-E mirror 28 % -> 28 %, speaker similarity 0.728 ->
+            0.739, log-F0 RMSE 704 -> 675 cents (docs/spectrogan.md).
     """
 
     window_frames: int = 256
@@ -83,6 +89,7 @@ class InferenceConfig:
     spectrum_shift: float = 0.5
     spectrum_lifter: int = 8
     shift_input: bool = False
+    f0_model: str = ""
 
     def to_dict(self) -> dict:
         """Plain-data copy."""
@@ -98,6 +105,27 @@ def average_spectrum_shift(prosody: ProsodyShift | None, source: str, target: st
         return None
     shift = prosody.spectral_shift(source, target, strength)
     return None if shift is None else lifter(shift, lifter_coefs)
+
+
+def with_f0_model(prosody: ProsodyShift | None, f0_model: str) -> ProsodyShift | None:
+    """``prosody`` with the learned F0 stage ``f0_model`` (bundled name or checkpoint path of a
+    WORLD-feature many-to-many converter; "" = unchanged).
+
+    Raises:
+        ConfigError: ``f0_model`` set on a model without a prosody stage, not a many-to-many
+            WORLD-feature converter, or not matching the prosody stage's frames or emotions.
+    """
+    if not f0_model:
+        return prosody
+    if prosody is None:
+        raise ConfigError("f0_model needs a prosody stage (many-to-many SpectroGAN models)")
+    from emovc.models.conversion.converters import StarGANFeatureConverter
+
+    ckpt = load_checkpoint(resolve(f0_model, "emotion-converter/"))
+    if ckpt.get("kind") != StarGANFeatureConverter.kind:
+        raise ConfigError(f"f0_model {f0_model!r} is a {ckpt.get('kind')!r} model, not a "
+                          f"{StarGANFeatureConverter.kind!r} converter")
+    return ProsodyShift(prosody.normalizer, prosody.world, StarGANFeatureConverter(ckpt))
 
 
 class SpectroGANConverter:
@@ -164,6 +192,7 @@ class SpectroGANConverter:
         if extra.get("prosody"):
             prosody = ProsodyShift(EmotionNormalizer.from_dict(extra["prosody"]["normalizer"]),
                                    WorldConfig.from_dict(extra["prosody"]["world"]))
+        prosody = with_f0_model(prosody, inf.f0_model)
         return cls(tuple(cfg["emotions"]), gens[0], gens[1] if len(gens) > 1 else None,
                    SpecConfig.from_dict(cfg["spec"]), FeatureStats.from_dict(extra["stats"]),
                    inf, prosody)

@@ -91,7 +91,9 @@ def _preset(name: str) -> dict:
                     emotions=list(EMOTIONS), batch_size=2, crop_rows=None, crop_frames=64,
                     max_steps=3000, lr=5e-4, lambda_cycle=2.0, lambda_identity=0.5,
                     lambda_paired=10.0, lambda_mismatch=0.5, grad_clip=5.0, decay_from=0.7,
-                    input_shift=True, inference=InferenceConfig(spectrum_shift=1.0).to_dict(),
+                    input_shift=True,
+                    inference=InferenceConfig(spectrum_shift=1.0,
+                                              f0_model="m2m-ravdess").to_dict(),
                     ckpt_every=200, val_every=1000, num_threads=2)
     if name in ("faithful", "full"):  # published: 512/256, 257 -> 260 rows, 6 blocks, tanh
         return dict(spec=SpecConfig(n_fft=512, hop_length=256, freq_size=260).to_dict(),

@@ -44,6 +44,7 @@ from emovc.pipelines.spectrogan import (
     InferenceConfig,
     SpectroGANConverter,
     average_spectrum_shift,
+    with_f0_model,
 )
 from emovc.training import spectrogan_data as data
 from emovc.training.spectrogan import GANModule
@@ -92,6 +93,8 @@ class M2MSpectroGANModule(GANModule):
         self.norm = Normalizer(SpecConfig.from_dict(cfg.spec), stats)
         self.inference = {**cfg.inference, "shift_input": bool(cfg.input_shift)}
         self.offsets = self._image_offsets() if cfg.input_shift else None
+        # the prosody stage the converter uses (learned F0 model loaded once, checked up front)
+        self._prosody_view = with_f0_model(prosody, InferenceConfig(**self.inference).f0_model)
 
     def _image_offsets(self) -> torch.Tensor:
         """``(E, E, F)`` average-spectrum change from emotion ``s`` to ``t`` in image units
@@ -188,7 +191,7 @@ class M2MSpectroGANModule(GANModule):
         """Inference view of the current generator (validation audio)."""
         c = self.cfg
         return SpectroGANConverter(tuple(c.emotions), self.g, None, SpecConfig.from_dict(c.spec),
-                                   stats, InferenceConfig(**self.inference), self.prosody)
+                                   stats, InferenceConfig(**self.inference), self._prosody_view)
 
     def val_targets(self) -> list[str]:
         """Every emotion but the validation clips' own."""

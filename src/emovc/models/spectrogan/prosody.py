@@ -8,7 +8,9 @@ change from the source to the target emotion measured on its training speakers:
 
 - log-F0 mean and spread: speaker-centred per-emotion offsets (as in the WORLD-feature models'
   :class:`~emovc.models.conversion.normalizer.EmotionNormalizer`), applied by WORLD
-  resynthesis with the source's own envelope and aperiodicity;
+  resynthesis with the source's own envelope and aperiodicity; or, with an ``f0_model`` (a
+  WORLD-feature many-to-many converter, e.g. ``m2m-ravdess``), that model's converted log-F0
+  contour, which also changes the contour's shape, not only its mean and spread;
 - global tempo: the per-emotion log duration offset, applied by stretching WORLD's synthesis
   frame grid;
 - level (vocal effort): the per-emotion active-level offset in dB, which
@@ -96,11 +98,23 @@ class ProsodyShift:
     Args:
         normalizer: fitted offsets (:func:`fit_prosody`).
         world: WORLD settings of the analysis/resynthesis (16 kHz, 5 ms frames by default).
+        f0_model: optional frame-level converter
+            (:class:`~emovc.models.conversion.converters.StarGANFeatureConverter`) whose
+            converted log-F0 replaces the mean/spread shift; its WORLD settings must match
+            ``world`` in rate and frame period and it must know every emotion of
+            ``normalizer``.
+
+    Raises:
+        ConfigError: an ``f0_model`` that does not fit (names the mismatch).
     """
 
-    def __init__(self, normalizer: EmotionNormalizer, world: WorldConfig = WorldConfig()):
+    def __init__(self, normalizer: EmotionNormalizer, world: WorldConfig = WorldConfig(),
+                 f0_model=None):
         self.normalizer = normalizer
         self.world = world
+        self.f0_model = f0_model
+        if f0_model is not None:
+            _check_f0_model(f0_model, normalizer, world)
 
     def tempo(self, source: str, target: str, intensity: float = 1.0) -> float:
         """Duration factor (> 1 = slower) from ``source`` to ``target`` at ``intensity``."""
@@ -125,7 +139,8 @@ class ProsodyShift:
 
     def apply(self, wav: np.ndarray, source: str, target: str, intensity: float = 1.0
               ) -> np.ndarray:
-        """Shift log-F0 mean/spread and tempo of ``wav`` (``(n,)`` float at 16 kHz).
+        """Move the log-F0 of ``wav`` (``(n,)`` float at 16 kHz) to the target emotion (the F0
+        model's contour, or the mean/spread shift without one) and change its tempo.
 
         Returns:
             ``(round(n * tempo),)`` float32 audio at the input's level.
@@ -133,20 +148,41 @@ class ProsodyShift:
         Raises:
             AudioError: too short or no voiced frame.
         """
-        n, a = self.normalizer, float(intensity)
-        s, t = n.index(source), n.index(target)
+        a = float(intensity)
         n_fft = synthesis_config(self.world).fft_size
-        feats, world, gain = analyze_for_conversion(wav, self.world, ap_stride=3,
-                                                    with_cap=False, with_mcep=False,
-                                                    defer_ap=True, ap_fft_size=n_fft,
-                                                    dio_speed=CONVERSION_DIO_SPEED)
-        u = UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv)
-        mean = u.lf0_mean + a * float(n.off_lf0[t] - n.off_lf0[s])
-        std = u.lf0_std * float(np.exp(a * (n.off_lstd[t] - n.off_lstd[s])))
-        lf0 = (feats.lf0.astype(np.float64) - u.lf0_mean) / u.lf0_std * std + mean
+        feats, world, gain = analyze_for_conversion(
+            wav, self.world if self.f0_model is None else self.f0_model.world, ap_stride=3,
+            with_cap=False, with_mcep=self.f0_model is not None, defer_ap=True,
+            ap_fft_size=n_fft, dio_speed=CONVERSION_DIO_SPEED)
+        if self.f0_model is not None:  # learned contour; the envelope stays the source's
+            lf0 = self.f0_model.convert(feats, source, target, a).lf0
+        else:
+            lf0 = self._shifted_lf0(feats, source, target, a)
         tempo = self.tempo(source, target, a)
         y = render(feats, feats.mcep, lf0, self.world, world=world, tempo=tempo,
                    synthesis_fft=n_fft) / gain
         m = int(round(len(wav) * tempo))
         y = y[:m] if y.shape[0] >= m else np.pad(y, (0, m - y.shape[0]))
         return y.astype(np.float32)
+
+    def _shifted_lf0(self, feats, source: str, target: str, a: float) -> np.ndarray:
+        """``(T,)`` log-F0 with the per-emotion mean/spread change at intensity ``a``."""
+        n = self.normalizer
+        s, t = n.index(source), n.index(target)
+        u = UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv)
+        mean = u.lf0_mean + a * float(n.off_lf0[t] - n.off_lf0[s])
+        std = u.lf0_std * float(np.exp(a * (n.off_lstd[t] - n.off_lstd[s])))
+        return (feats.lf0.astype(np.float64) - u.lf0_mean) / u.lf0_std * std + mean
+
+
+def _check_f0_model(model, normalizer: EmotionNormalizer, world: WorldConfig) -> None:
+    """Refuse an F0 model whose frames or emotions differ from the prosody stage's."""
+    mw = model.world
+    if (mw.sample_rate, mw.frame_period) != (world.sample_rate, world.frame_period):
+        raise ConfigError(f"F0 model works at {mw.sample_rate} Hz / {mw.frame_period} ms frames, "
+                          f"the prosody stage at {world.sample_rate} Hz / "
+                          f"{world.frame_period} ms: model/feature mismatch")
+    missing = [e for e in normalizer.emotions if e not in model.emotions]
+    if missing:
+        raise ConfigError(f"F0 model does not know the emotion(s) {', '.join(missing)} of this "
+                          f"model (it knows {', '.join(model.emotions)})")
