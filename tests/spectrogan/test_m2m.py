@@ -374,6 +374,13 @@ def test_m2m_config_checks_its_emotions(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="distinct"):
         build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m",
                      overrides={"emotions": ["calm", "calm"]})
+    with pytest.raises(ConfigError, match="f0_model"):  # the F0 model lives in the prosody stage
+        build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m",
+                     overrides={"prosody": False, "input_shift": False})
+    cfg = build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m",
+                       overrides={"prosody": False, "input_shift": False,
+                                  "inference": {"f0_model": ""}})
+    assert cfg.inference["f0_model"] == "" and cfg.inference["spectrum_shift"] == 1.0
 
 
 def test_convert_file_reports_the_source_the_prosody_stage_used(m2m_model: Path,

@@ -34,6 +34,7 @@ from emovc.features.spectral import griffin_lim
 from emovc.features.stats import FeatureStats
 from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import load_checkpoint
+from emovc.models.conversion.converters import StarGANFeatureConverter
 from emovc.models.conversion.normalizer import EmotionNormalizer
 from emovc.models.spectrogan.networks import Generator, GeneratorConfig
 from emovc.models.spectrogan.prosody import ProsodyShift
@@ -119,8 +120,6 @@ def with_f0_model(prosody: ProsodyShift | None, f0_model: str) -> ProsodyShift |
         return prosody
     if prosody is None:
         raise ConfigError("f0_model needs a prosody stage (many-to-many SpectroGAN models)")
-    from emovc.models.conversion.converters import StarGANFeatureConverter
-
     ckpt = load_checkpoint(resolve(f0_model, "emotion-converter/"))
     if ckpt.get("kind") != StarGANFeatureConverter.kind:
         raise ConfigError(f"f0_model {f0_model!r} is a {ckpt.get('kind')!r} model, not a "

@@ -153,6 +153,9 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
             raise choice_error("validation source emotion", src, cfg.emotions)
         cfg.generator = {**cfg.generator, "n_domains": len(cfg.emotions)}
         cfg.discriminator = {**cfg.discriminator, "n_domains": len(cfg.emotions)}
+    if cfg.inference.get("f0_model") and not (cfg.emotions and cfg.prosody):
+        raise ConfigError("the F0 model (inference f0_model) needs the many-to-many prosody "
+                          "stage; turn it off with --set 'inference={f0_model: \"\"}'")
     SpecConfig.from_dict(cfg.spec), GeneratorConfig.from_dict(cfg.generator)
     DiscriminatorConfig.from_dict(cfg.discriminator)
     return cfg

@@ -37,6 +37,7 @@ import numpy as np
 from emovc.errors import ConfigError
 from emovc.features.f0 import voiced_span_seconds
 from emovc.features.world import WorldConfig
+from emovc.models.conversion.converters import StarGANFeatureConverter
 from emovc.models.conversion.features import (
     CONVERSION_DIO_SPEED,
     analyze_for_conversion,
@@ -109,7 +110,7 @@ class ProsodyShift:
     """
 
     def __init__(self, normalizer: EmotionNormalizer, world: WorldConfig = WorldConfig(),
-                 f0_model=None):
+                 f0_model: StarGANFeatureConverter | None = None):
         self.normalizer = normalizer
         self.world = world
         self.f0_model = f0_model
@@ -149,17 +150,17 @@ class ProsodyShift:
             AudioError: too short or no voiced frame.
         """
         a = float(intensity)
-        n_fft = synthesis_config(self.world).fft_size
+        cfg = self.world if self.f0_model is None else self.f0_model.world  # the model's analysis
+        n_fft = synthesis_config(cfg).fft_size
         feats, world, gain = analyze_for_conversion(
-            wav, self.world if self.f0_model is None else self.f0_model.world, ap_stride=3,
-            with_cap=False, with_mcep=self.f0_model is not None, defer_ap=True,
-            ap_fft_size=n_fft, dio_speed=CONVERSION_DIO_SPEED)
+            wav, cfg, ap_stride=3, with_cap=False, with_mcep=self.f0_model is not None,
+            defer_ap=True, ap_fft_size=n_fft, dio_speed=CONVERSION_DIO_SPEED)
         if self.f0_model is not None:  # learned contour; the envelope stays the source's
             lf0 = self.f0_model.convert(feats, source, target, a).lf0
         else:
             lf0 = self._shifted_lf0(feats, source, target, a)
         tempo = self.tempo(source, target, a)
-        y = render(feats, feats.mcep, lf0, self.world, world=world, tempo=tempo,
+        y = render(feats, feats.mcep, lf0, cfg, world=world, tempo=tempo,
                    synthesis_fft=n_fft) / gain
         m = int(round(len(wav) * tempo))
         y = y[:m] if y.shape[0] >= m else np.pad(y, (0, m - y.shape[0]))
