@@ -223,8 +223,9 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
 def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
     """The two stages of a many-to-many SpectroGAN with a prosody stage, each alone: the
     spectral generator without the prosody stage (output at the input's level), and the prosody
-    stage without the generator (WORLD resynthesis with the shifted log-F0 and tempo, then the
-    emotion's level change, as ``EmotionConverter`` applies it); and, for models whose prosody
+    stage without the generator (WORLD resynthesis with the stage's log-F0 — its F0 model's
+    contour or the mean/spread shift — and tempo, then the emotion's level change, as
+    ``EmotionConverter`` applies it); and, for models whose prosody
     stage has spectrum offsets, the whole model without its average-spectrum shift."""
     spectral = copy.copy(conv.backend)
     spectral.prosody = None
