@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from emovc.audio import check_speech, normalize_loudness, trim_silence
-from emovc.audio.processing import active_rms_dbfs
+from emovc.audio.processing import active_rms_dbfs, keep_edge_pauses, speech_bounds
 from emovc.errors import AudioError
 
 
@@ -53,3 +53,28 @@ def test_soft_limit_passes_small_samples_and_bounds_peaks():
     np.testing.assert_array_equal(y[small], x[small])
     assert np.abs(y).max() < 0.977
     assert np.all(np.diff(y) >= 0)  # monotone: no fold-over distortion
+
+
+def _padded_tone(lead_s: float, tone_s: float, trail_s: float, sr: int = 16000) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(tone_s * sr)) / sr
+    tone = 0.5 * np.sin(2 * np.pi * 220 * t) * np.hanning(len(t)) ** 0.1
+    noise = lambda s: 1e-4 * rng.standard_normal(int(s * sr))  # noqa: E731
+    return np.r_[noise(lead_s), tone, noise(trail_s)].astype(np.float32)
+
+
+@pytest.mark.parametrize("tempo", [0.8, 1.25])
+def test_keep_edge_pauses_scales_only_the_speech(tempo: float) -> None:
+    x = _padded_tone(0.5, 1.0, 0.3)
+    # a uniformly time-scaled copy of x, as a tempo change makes it
+    y = np.interp(np.arange(int(round(len(x) * tempo))) / tempo, np.arange(len(x)), x)
+    out = keep_edge_pauses(y, x)
+    start, end = speech_bounds(x)
+    o_start, o_end = speech_bounds(out)
+    assert abs(o_start - start) <= 256 and abs((len(out) - o_end) - (len(x) - end)) <= 256
+    assert (o_end - o_start) / (end - start) == pytest.approx(tempo, abs=0.02)
+    assert len(out) == pytest.approx(len(x) + (end - start) * (tempo - 1), abs=2)
+    assert np.abs(np.diff(out[: o_start])).max() < 1e-3  # the extended pause has no clicks
+    np.testing.assert_array_equal(keep_edge_pauses(x, x), x)  # no tempo change: unchanged
+    loud = _padded_tone(0.0, 1.0, 0.0)  # no pause to keep: plain time scaling stays
+    assert len(keep_edge_pauses(loud[::2], loud)) == pytest.approx(len(loud) // 2, abs=160)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from emovc.audio.processing import speech_bounds
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import load_checkpoint, save_checkpoint
@@ -57,7 +58,8 @@ def test_energy_model_reloads_and_converts(cyclegan_energy_run, calm):
     tempo = conv.backend.convert(feats, "calm", "angry").tempo
     y = conv.convert(calm, 16000, "angry", source="calm")
     assert y.dtype == np.float32 and np.isfinite(y).all()
-    assert y.shape[0] == int(round(calm.shape[0] * tempo))
+    start, end = speech_bounds(calm)  # the tempo applies to the speech, not to the pauses
+    assert y.shape[0] == pytest.approx(calm.shape[0] + (end - start) * (tempo - 1), abs=2)
     out0 = conv.backend.convert(feats, "calm", "angry", 0.0)  # intensity 0 = identity
     np.testing.assert_allclose(out0.mcep, feats.mcep, atol=1e-4)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from emovc.audio import load_audio, save_audio
+from emovc.audio.processing import speech_bounds
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.models.checkpoint import load_checkpoint, save_checkpoint
@@ -65,6 +66,18 @@ def test_many_to_many_f0_level_follows_the_emotion_offsets(stargan_run, calm):
     backend.f0_offsets = True
     fixed = backend.convert(feats, "calm", "angry", 1.0).lf0
     np.testing.assert_allclose(fixed - own, (fixed - own)[0], atol=1e-5)
+
+
+def test_tempo_changes_the_speech_and_keeps_the_pauses(stargan_run, calm):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    norm = conv.backend.normalizer
+    norm.log_tempo[norm.index("angry")] = norm.log_tempo[norm.index("calm")] + np.log(0.8)
+    x = np.r_[np.zeros(8000, np.float32), calm, np.zeros(4000, np.float32)]
+    x = x + 1e-4 * np.random.default_rng(1).standard_normal(len(x)).astype(np.float32)
+    y = conv.convert(x, 16000, "angry", source="calm")
+    (start, end), (y_start, y_end) = speech_bounds(x), speech_bounds(y)
+    assert abs(y_start - start) <= 400 and abs((len(y) - y_end) - (len(x) - end)) <= 400
+    assert (y_end - y_start) / (end - start) == pytest.approx(0.8, abs=0.05)
 
 
 def test_cyclegan_knows_its_pair(cyclegan_run, calm):

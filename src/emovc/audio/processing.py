@@ -82,14 +82,57 @@ def trim_silence(wav: np.ndarray, sr: int, top_db: float = 35.0, pad_ms: float =
     if method == "vad":
         start, end = _vad_bounds(wav, sr)
     elif method == "energy":
-        import librosa
-
-        _, (start, end) = librosa.effects.trim(wav, top_db=top_db, frame_length=512,
-                                               hop_length=128)
+        start, end = speech_bounds(wav, top_db)
     else:
         raise AudioError(f"unknown trim method {method!r}; valid choices: energy, vad")
     pad = int(sr * pad_ms / 1000)
     return wav[max(0, start - pad): min(len(wav), end + pad)]
+
+
+def speech_bounds(wav: np.ndarray, top_db: float = 35.0) -> tuple[int, int]:
+    """``(start, end)`` samples of ``wav`` from its first to its last frame within ``top_db`` of
+    the loudest frame (librosa.effects.trim, 512-sample frames, hop 128)."""
+    import librosa
+
+    _, (start, end) = librosa.effects.trim(np.asarray(wav), top_db=top_db, frame_length=512,
+                                           hop_length=128)
+    return int(start), int(end)
+
+
+def keep_edge_pauses(y: np.ndarray, x: np.ndarray, top_db: float = 35.0) -> np.ndarray:
+    """``y``, a uniformly time-scaled version of ``x`` (``len(y) / len(x)`` = the tempo
+    factor), with its leading and trailing pauses set back to the lengths they have in ``x``:
+    a tempo change then applies to the speech, not to the silence around it.
+
+    Each pause is cut on its outer side or extended outwards with a mirrored copy of itself
+    (no jump at the joint). Without a clear pause (``x`` loud throughout) nothing changes.
+
+    Returns:
+        float32 audio of ``len(x) + (speech length in x) * (tempo - 1)`` samples.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if len(x) == 0 or len(y) == 0 or len(y) == len(x):
+        return y.copy()
+    start, end = speech_bounds(x, top_db)
+    scale = len(y) / len(x)
+    ys = min(max(int(round(start * scale)), 0), len(y))
+    ye = min(max(int(round(end * scale)), ys), len(y))
+    head = _fit_pause(y[:ys], start, at_start=True)
+    tail = _fit_pause(y[ye:], len(x) - end, at_start=False)
+    return np.concatenate([head, y[ys:ye], tail]).astype(np.float32)
+
+
+def _fit_pause(seg: np.ndarray, n: int, at_start: bool) -> np.ndarray:
+    """``seg`` cut or extended to ``n`` samples, keeping the end next to the speech."""
+    if len(seg) >= n:
+        return seg[len(seg) - n:] if at_start else seg[:n]
+    if len(seg) == 0:
+        return np.zeros(n, np.float32)
+    if at_start:  # grows leftwards from seg[0]: seg[0], seg[1], ... mirrored
+        fill = np.resize(np.r_[seg, seg[::-1]], n - len(seg))[::-1]
+        return np.r_[fill, seg]
+    fill = np.resize(np.r_[seg[::-1], seg], n - len(seg))  # grows rightwards from seg[-1]
+    return np.r_[seg, fill]
 
 
 def _vad_bounds(wav: np.ndarray, sr: int, frame_ms: int = 30,

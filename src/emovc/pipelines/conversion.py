@@ -8,7 +8,8 @@ Pipeline of the WORLD models (16 kHz, 5 ms frames)::
 
     wav -> loudness-normalised WORLD analysis -> per-utterance normalisation (emotion-corrected)
         -> generator (intensity-scaled change) -> denormalise -> difference-filter synthesis
-        -> global tempo -> input level + the target emotion's level change (vocal effort)
+        -> global tempo (of the speech: leading/trailing pauses keep their length)
+        -> input level + the target emotion's level change (vocal effort)
 
 Long inputs are converted in overlapping windows (``window_s``) and cross-faded, so memory
 stays flat in the input length.
@@ -25,6 +26,7 @@ from emovc.audio import check_speech, load_audio, overlap_add, save_audio, split
 from emovc.audio.processing import (
     QUIET_CORPUS_DBFS,
     active_rms_dbfs,
+    keep_edge_pauses,
     normalize_loudness,
     soft_limit,
 )
@@ -164,6 +166,10 @@ class EmotionConverter:
                 intensity: float = 1.0, keep_level: bool = False) -> np.ndarray:
         """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns audio at ``sr``.
 
+        The target emotion's tempo factor changes the duration of the speech; the leading and
+        trailing pauses keep the input's lengths (real takes of a faster emotion are not
+        recorded with shorter silences around them).
+
         Args:
             wav: mono waveform in [-1, 1].
             sr: its sample rate in Hz (must equal :attr:`sample_rate`; load files with
@@ -198,6 +204,7 @@ class EmotionConverter:
                                   "Hz; resample first (load_audio(path, sr=...))")
             src, tgt = self.resolve_emotions(x, sr, target, source)
             y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a))
+        y = keep_edge_pauses(y, x)  # the tempo change is the speech's, not the silences'
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return with_level_change(y, x, sr, change)
