@@ -42,6 +42,7 @@ import torch
 from judge_egemaps import load_judge
 
 from emovc.audio import load_audio
+from emovc.audio.processing import keep_edge_pauses
 from emovc.errors import EmovcError
 from emovc.evaluation import analyze_utterance, dtw_path, f0_rmse_cents, mel_cepstral_distortion
 from emovc.evaluation.speaker import SpeakerEncoder, cosine
@@ -224,8 +225,8 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
     """The two stages of a many-to-many SpectroGAN with a prosody stage, each alone: the
     spectral generator without the prosody stage (output at the input's level), and the prosody
     stage without the generator (WORLD resynthesis with the stage's log-F0 — its F0 model's
-    contour or the mean/spread shift — and tempo, then the emotion's level change, as
-    ``EmotionConverter`` applies it); and, for models whose prosody
+    contour or the mean/spread shift — and tempo, then the input's edge pauses and the
+    emotion's level change, as ``EmotionConverter`` applies them); and, for models whose prosody
     stage has spectrum offsets, the whole model without its average-spectrum shift."""
     spectral = copy.copy(conv.backend)
     spectral.prosody = None
@@ -235,8 +236,8 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
     pros, norm = conv.backend.prosody, conv.backend.normalizer
 
     def prosody_only(x: np.ndarray, e: str) -> np.ndarray:
-        return with_level_change(pros.apply(x, "calm", e), x, 16000,
-                                 norm.level_change_db("calm", e))
+        y = keep_edge_pauses(pros.apply(x, "calm", e), x)
+        return with_level_change(y, x, 16000, norm.level_change_db("calm", e))
 
     return {f"{model} spectral only": (
                 lambda x, e: spectral.convert(x, 16000, e, source="calm"), None),
