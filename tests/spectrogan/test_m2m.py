@@ -165,13 +165,57 @@ def test_prosody_stage_takes_the_contour_of_a_learned_f0_model() -> None:
         ProsodyShift(norm, f0_model=_OctaveUp(emotions=("calm", "sad")))
 
 
+class _LouderBrighter(_OctaveUp):
+    """Stand-in F0 model that also converts the envelope: c0 + log 2 (twice the power) and
+    c1 - 1 (a brighter tilt) on every frame, the pitch kept."""
+
+    def convert(self, feats, source, target, intensity=1.0):
+        mcep = feats.mcep.copy()
+        mcep[:, 0] += intensity * np.log(2.0)
+        mcep[:, 1] -= intensity
+        return Converted(mcep, feats.lf0, 1.0)
+
+
+def test_prosody_stage_takes_the_low_order_envelope_of_the_f0_model() -> None:
+    rows = [(s, e, np.r_[np.zeros(20), np.full(100, hz * k)], -25.0)
+            for s, k in (("a", 1.0), ("b", 1.3)) for e, hz in (("calm", 120.0), ("angry", 180.0))]
+    norm = fit_prosody(rows, ["calm", "angry"], 5.0)
+    wav = synthesize(SyntheticVoice(f0_mean=120.0, f0_range=1.0), duration=1.5, seed=1)
+    outs = {k: ProsodyShift(norm, f0_model=_LouderBrighter(), envelope_coefs=k).apply(
+        wav, "calm", "angry") for k in (0, 1, 2)}
+
+    def rms(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+    def centroid(x: np.ndarray) -> float:
+        mag = np.abs(np.fft.rfft(x.astype(np.float64)))
+        return float((mag * np.arange(mag.size)).sum() / mag.sum())
+
+    # c0 only: twice the power (WORLD's envelope is a power spectrum), the same spectral balance
+    assert rms(outs[1]) / rms(outs[0]) == pytest.approx(np.sqrt(2.0), rel=0.05)
+    assert centroid(outs[1]) == pytest.approx(centroid(outs[0]), rel=0.05)
+    assert centroid(outs[2]) > 1.2 * centroid(outs[1])  # c1 too: the brighter tilt
+    half = ProsodyShift(norm, f0_model=_LouderBrighter(), envelope_coefs=1,
+                        envelope_strength=0.5).apply(wav, "calm", "angry")
+    assert rms(half) / rms(outs[0]) == pytest.approx(2.0 ** 0.25, rel=0.05)  # half the change
+    with pytest.raises(ConfigError, match="needs an F0 model"):
+        ProsodyShift(norm, envelope_coefs=2)
+    with pytest.raises(ConfigError, match="exceeds"):
+        ProsodyShift(norm, f0_model=_OctaveUp(), envelope_coefs=WorldConfig().mcep_dim + 1)
+    with pytest.raises(ConfigError, match=">= 0"):
+        ProsodyShift(norm, f0_model=_OctaveUp(), envelope_coefs=-1)
+    with pytest.raises(ConfigError, match=">= 0"):
+        ProsodyShift(norm, f0_model=_OctaveUp(), envelope_coefs=2, envelope_strength=-0.5)
+
+
 def test_f0_model_setting_loads_a_many_to_many_world_converter(m2m_model: Path) -> None:
     ckpt = load_checkpoint(m2m_model)
     assert ckpt["extra"]["inference"]["f0_model"] == "m2m-ravdess"  # the m2m preset's
     conv = SpectroGANConverter.from_checkpoint(ckpt)
     assert conv.prosody.f0_model is not None and "angry" in conv.prosody.f0_model.emotions
+    assert conv.prosody.envelope_coefs == 5 and conv.prosody.envelope_strength == 0.6
     plain = SpectroGANConverter.from_checkpoint(
-        ckpt, replace(conv.inference, f0_model=""))
+        ckpt, replace(conv.inference, f0_model="", f0_model_envelope=0))
     assert plain.prosody.f0_model is None
     with pytest.raises(ConfigError, match="not a 'emotion-converter/stargan'"):
         SpectroGANConverter.from_checkpoint(ckpt, replace(conv.inference, f0_model=str(m2m_model)))
@@ -179,6 +223,8 @@ def test_f0_model_setting_loads_a_many_to_many_world_converter(m2m_model: Path) 
         SpectroGANConverter.from_checkpoint(ckpt, replace(conv.inference, f0_model="nope"))
     with pytest.raises(ConfigError, match="prosody stage"):
         with_f0_model(None, "m2m-ravdess")
+    with pytest.raises(ConfigError, match="needs an F0 model"):
+        with_f0_model(conv.prosody, "", envelope_coefs=3)
     wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
     a = conv.convert(wav, 16000, "angry", source="calm")
     b = plain.convert(wav, 16000, "angry", source="calm")
@@ -377,9 +423,13 @@ def test_m2m_config_checks_its_emotions(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="f0_model"):  # the F0 model lives in the prosody stage
         build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m",
                      overrides={"prosody": False, "input_shift": False})
+    with pytest.raises(ConfigError, match="f0_model_envelope: 0"):  # it takes the F0 model's
+        build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m",
+                     overrides={"prosody": False, "input_shift": False,
+                                "inference": {"f0_model": ""}})
     cfg = build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m",
                        overrides={"prosody": False, "input_shift": False,
-                                  "inference": {"f0_model": ""}})
+                                  "inference": {"f0_model": "", "f0_model_envelope": 0}})
     assert cfg.inference["f0_model"] == "" and cfg.inference["spectrum_shift"] == 1.0
 
 

@@ -92,8 +92,9 @@ def _preset(name: str) -> dict:
                     max_steps=3000, lr=5e-4, lambda_cycle=2.0, lambda_identity=0.5,
                     lambda_paired=10.0, lambda_mismatch=0.5, grad_clip=5.0, decay_from=0.7,
                     input_shift=True,
-                    inference=InferenceConfig(spectrum_shift=1.0,
-                                              f0_model="m2m-ravdess").to_dict(),
+                    inference=InferenceConfig(spectrum_shift=1.0, f0_model="m2m-ravdess",
+                                              f0_model_envelope=5,
+                                              f0_model_envelope_strength=0.6).to_dict(),
                     ckpt_every=200, val_every=1000, num_threads=2)
     if name in ("faithful", "full"):  # published: 512/256, 257 -> 260 rows, 6 blocks, tanh
         return dict(spec=SpecConfig(n_fft=512, hop_length=256, freq_size=260).to_dict(),
@@ -153,9 +154,13 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
             raise choice_error("validation source emotion", src, cfg.emotions)
         cfg.generator = {**cfg.generator, "n_domains": len(cfg.emotions)}
         cfg.discriminator = {**cfg.discriminator, "n_domains": len(cfg.emotions)}
+    off = "--set 'inference={f0_model: \"\", f0_model_envelope: 0}'"
     if cfg.inference.get("f0_model") and not (cfg.emotions and cfg.prosody):
         raise ConfigError("the F0 model (inference f0_model) needs the many-to-many prosody "
-                          "stage; turn it off with --set 'inference={f0_model: \"\"}'")
+                          f"stage; turn it off with {off}")
+    if cfg.inference.get("f0_model_envelope") and not cfg.inference.get("f0_model"):
+        raise ConfigError("inference f0_model_envelope takes the F0 model's envelope and "
+                          f"needs inference f0_model; turn both off with {off}")
     SpecConfig.from_dict(cfg.spec), GeneratorConfig.from_dict(cfg.generator)
     DiscriminatorConfig.from_dict(cfg.discriminator)
     return cfg

@@ -94,7 +94,9 @@ class M2MSpectroGANModule(GANModule):
         self.inference = {**cfg.inference, "shift_input": bool(cfg.input_shift)}
         self.offsets = self._image_offsets() if cfg.input_shift else None
         # the prosody stage the converter uses (learned F0 model loaded once, checked up front)
-        self._prosody_view = with_f0_model(prosody, InferenceConfig(**self.inference).f0_model)
+        inf = InferenceConfig(**self.inference)
+        self._prosody_view = with_f0_model(prosody, inf.f0_model, inf.f0_model_envelope,
+                                           inf.f0_model_envelope_strength)
 
     def _image_offsets(self) -> torch.Tensor:
         """``(E, E, F)`` average-spectrum change from emotion ``s`` to ``t`` in image units

@@ -10,7 +10,10 @@ change from the source to the target emotion measured on its training speakers:
   :class:`~emovc.models.conversion.normalizer.EmotionNormalizer`), applied by WORLD
   resynthesis with the source's own envelope and aperiodicity; or, with an ``f0_model`` (a
   WORLD-feature many-to-many converter, e.g. ``m2m-ravdess``), that model's converted log-F0
-  contour, which also changes the contour's shape, not only its mean and spread;
+  contour, which also changes the contour's shape, not only its mean and spread; and
+  optionally part of that model's change of the low-order cepstra (``envelope_coefs``,
+  ``envelope_strength``: frame by frame energy and coarse spectral tilt, on voiced frames),
+  which the average spectrum below cannot give: it is one change for the whole utterance;
 - global tempo: the per-emotion log duration offset, applied by stretching WORLD's synthesis
   frame grid;
 - level (vocal effort): the per-emotion active-level offset in dB, which
@@ -104,18 +107,29 @@ class ProsodyShift:
             converted log-F0 replaces the mean/spread shift; its WORLD settings must match
             ``world`` in rate and frame period and it must know every emotion of
             ``normalizer``.
+        envelope_coefs: how many low-order mel-cepstral coefficients (c0, c1, ...) the F0
+            model's envelope change is applied to (0 = the source envelope is kept; needs
+            ``f0_model``).
+        envelope_strength: fraction of that change applied (1 = the F0 model's converted
+            coefficients; scaled by the intensity too, as the F0 model scales it).
 
     Raises:
-        ConfigError: an ``f0_model`` that does not fit (names the mismatch).
+        ConfigError: an ``f0_model`` that does not fit (names the mismatch), or
+            ``envelope_coefs`` without one or beyond its envelope's size, or a negative
+            ``envelope_strength``.
     """
 
     def __init__(self, normalizer: EmotionNormalizer, world: WorldConfig = WorldConfig(),
-                 f0_model: StarGANFeatureConverter | None = None):
+                 f0_model: StarGANFeatureConverter | None = None, envelope_coefs: int = 0,
+                 envelope_strength: float = 1.0):
         self.normalizer = normalizer
         self.world = world
         self.f0_model = f0_model
+        self.envelope_coefs = int(envelope_coefs)
+        self.envelope_strength = float(envelope_strength)
         if f0_model is not None:
             _check_f0_model(f0_model, normalizer, world)
+        _check_envelope(self.envelope_coefs, self.envelope_strength, f0_model)
 
     def tempo(self, source: str, target: str, intensity: float = 1.0) -> float:
         """Duration factor (> 1 = slower) from ``source`` to ``target`` at ``intensity``."""
@@ -141,7 +155,8 @@ class ProsodyShift:
     def apply(self, wav: np.ndarray, source: str, target: str, intensity: float = 1.0
               ) -> np.ndarray:
         """Move the log-F0 of ``wav`` (``(n,)`` float at 16 kHz) to the target emotion (the F0
-        model's contour, or the mean/spread shift without one) and change its tempo.
+        model's contour, or the mean/spread shift without one), apply the F0 model's low-order
+        envelope change (``envelope_coefs`` at ``envelope_strength``) and change the tempo.
 
         Returns:
             ``(round(n * tempo),)`` float32 audio at the input's level.
@@ -155,13 +170,17 @@ class ProsodyShift:
         feats, world, gain = analyze_for_conversion(
             wav, cfg, ap_stride=3, with_cap=False, with_mcep=self.f0_model is not None,
             defer_ap=True, ap_fft_size=n_fft, dio_speed=CONVERSION_DIO_SPEED)
-        if self.f0_model is not None:  # learned contour; the envelope stays the source's
-            lf0 = self.f0_model.convert(feats, source, target, a).lf0
+        mcep = feats.mcep
+        if self.f0_model is not None:  # learned contour (and coarse envelope, if asked)
+            conv = self.f0_model.convert(feats, source, target, a)
+            lf0, k = conv.lf0, self.envelope_coefs
+            if k:
+                mcep = feats.mcep.copy()
+                mcep[:, :k] += self.envelope_strength * (conv.mcep[:, :k] - feats.mcep[:, :k])
         else:
             lf0 = self._shifted_lf0(feats, source, target, a)
         tempo = self.tempo(source, target, a)
-        y = render(feats, feats.mcep, lf0, cfg, world=world, tempo=tempo,
-                   synthesis_fft=n_fft) / gain
+        y = render(feats, mcep, lf0, cfg, world=world, tempo=tempo, synthesis_fft=n_fft) / gain
         m = int(round(len(wav) * tempo))
         y = y[:m] if y.shape[0] >= m else np.pad(y, (0, m - y.shape[0]))
         return y.astype(np.float32)
@@ -187,3 +206,15 @@ def _check_f0_model(model, normalizer: EmotionNormalizer, world: WorldConfig) ->
     if missing:
         raise ConfigError(f"F0 model does not know the emotion(s) {', '.join(missing)} of this "
                           f"model (it knows {', '.join(model.emotions)})")
+
+
+def _check_envelope(k: int, strength: float, model: StarGANFeatureConverter | None) -> None:
+    """Refuse an envelope change the F0 model cannot give."""
+    if k < 0 or not strength >= 0:
+        raise ConfigError(f"envelope_coefs and envelope_strength must be >= 0, got {k} and "
+                          f"{strength}")
+    if k and model is None:
+        raise ConfigError("envelope_coefs needs an F0 model (inference f0_model)")
+    if k and k > model.world.mcep_dim:
+        raise ConfigError(f"envelope_coefs {k} exceeds the F0 model's {model.world.mcep_dim} "
+                          "envelope coefficients")
