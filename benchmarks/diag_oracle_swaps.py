@@ -1,0 +1,94 @@
+"""Which part of a real emotional take makes the judges hear its emotion? (oracle swaps)
+
+For every calm take of the validation speakers and its parallel real take of ``--emotion``
+(same speaker, sentence, intensity, repetition), the real take is DTW-aligned to the calm one
+(pyworld coded envelope without c0, as ``emovc.evaluation`` aligns) and parts of it are mapped
+onto the calm take's frames and resynthesised by WORLD with the rest of the calm take:
+
+- ``copy``: WORLD copy of the real take (its own timing) — what a perfect conversion could reach;
+- ``f0``: the real log-F0 contour (on the calm take's voicing) with the calm envelope;
+- ``envelope``: the real spectral envelope and aperiodicity with the calm F0;
+- ``c0-4`` / ``c0`` / ``c1-4`` / ``c5+``: only those mel-cepstral coefficients of the real
+  envelope (c0 = frame energy, c1-c4 = coarse tilt, c5+ = finer shape);
+- ``aperiodicity``: only the real aperiodicity.
+
+Printed: how many outputs emovc's recogniser and the judge-E mirror label as the emotion.
+Used in docs/conversion.md ("Why disgust stays at 0 %").
+
+Usage: ``.venv/bin/python benchmarks/diag_oracle_swaps.py --emotion disgust``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter, defaultdict
+
+import numpy as np
+import torch
+from bench_conversion import DATA, TARGETS, judge, judge_e, label, label_e, trials
+
+from emovc.audio import load_audio
+from emovc.evaluation import dtw_path
+from emovc.features.world import analyze, decode_envelope, encode_envelope, synthesize
+
+BANDS = {"c0-4": (0, 5), "c0": (0, 1), "c1-4": (1, 5), "c5+": (5, None)}
+
+
+def frame_map(calm_sp: np.ndarray, real_sp: np.ndarray) -> np.ndarray:
+    """``(T_calm,)`` index of the real frame aligned with each calm frame."""
+    a, b = (encode_envelope(sp, dim=25)[:, 1:] for sp in (calm_sp, real_sp))
+    path = dtw_path(a, b, 1)
+    j = np.zeros(len(calm_sp), int)
+    j[path[:, 0]] = path[:, 1]
+    return j
+
+
+def mapped_f0(real_f0: np.ndarray, j: np.ndarray, calm_voiced: np.ndarray) -> np.ndarray:
+    """Real F0 (unvoiced gaps interpolated in log) on the calm frames' voicing, in Hz."""
+    idx = np.arange(len(real_f0))
+    ok = real_f0 > 0
+    lf0 = np.interp(idx, idx[ok], np.log(real_f0[ok]))
+    return np.where(calm_voiced, np.exp(lf0[j]), 0.0)
+
+
+def variants(calm: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
+    """The swapped versions of one pair (16 kHz float waveforms)."""
+    wc, wr = analyze(calm.astype(np.float64)), analyze(real.astype(np.float64))
+    j = frame_map(wc.sp, wr.sp)
+    mc, mr = encode_envelope(wc.sp), encode_envelope(wr.sp)[j]
+    out = {"copy": synthesize(wr.f0, wr.sp, wr.ap),
+           "f0": synthesize(mapped_f0(wr.f0, j, wc.f0 > 0), wc.sp, wc.ap),
+           "envelope": synthesize(wc.f0, wr.sp[j], wr.ap[j]),
+           "aperiodicity": synthesize(wc.f0, wc.sp, wr.ap[j])}
+    for name, (lo, hi) in BANDS.items():
+        m = mc.copy()
+        m[:, lo:hi] = mr[:, lo:hi]
+        out[name] = synthesize(wc.f0, decode_envelope(m), wc.ap)
+    return {k: v.astype(np.float32) for k, v in out.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--emotion", default="disgust", choices=TARGETS)
+    ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
+    args = ap.parse_args(argv)
+    if not DATA.is_dir():
+        sys.exit(f"RAVDESS not found at {DATA}")
+    torch.set_num_threads(1)
+    rec, jud = judge(), judge_e()
+    counts: dict = defaultdict(lambda: (Counter(), Counter()))
+    pairs = [p for p in trials(args.speakers) if p[2] == args.emotion]
+    for calm, real, _ in pairs:
+        for name, y in variants(load_audio(calm), load_audio(real)).items():
+            counts[name][0][label(rec, y)] += 1
+            counts[name][1][label_e(jud, y)] += 1
+    print(f"{len(pairs)} calm -> {args.emotion} pairs; outputs labelled {args.emotion} "
+          "(recogniser | judge-E mirror; most common labels)")
+    for name, (r, e) in counts.items():
+        print(f"{name:13s} {r[args.emotion]:3d} | {e[args.emotion]:3d}   "
+              f"{dict(r.most_common(2))} | {dict(e.most_common(2))}")
+
+
+if __name__ == "__main__":
+    main()
