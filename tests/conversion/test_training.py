@@ -112,3 +112,23 @@ def test_cache_index_keeps_speech_levels(corpus, tmp_path):
     again = speech_levels(read_index(folder))
     assert again.keys() == levels.keys()
     assert all(np.isclose(again[k], levels[k]) for k in levels)
+
+
+
+def test_classifier_can_judge_the_low_order_trajectory_only(corpus, cache_root, tmp_path):
+    """``cls_channels=5``: the classifier takes c0-c4 only (real and converted segments)."""
+    from emovc.errors import ConfigError
+    from emovc.training.stargan import StarGANModule, train
+
+    cfg = stargan_config(corpus, tmp_path / "run", cache_root, 2)
+    cfg.cls_channels = 5
+    module = StarGANModule(cfg, _data(cfg))
+    x = torch.from_numpy(module.sampler.pairs(module.sampler.rng(0))[0])
+    assert module.C(x[:, :5]).shape == (x.shape[0], len(cfg.emotions))
+    with pytest.raises(RuntimeError):  # it cannot take the full feature set any more
+        module.C(x[:, : module.model_cfg.n_out])
+    ckpt = load_checkpoint(train(cfg), "emotion-converter/stargan")  # trains end to end
+    assert ckpt["extra"]["training"]["steps"] == 2
+    cfg.cls_channels = 999
+    with pytest.raises(ConfigError, match="cls_channels"):
+        StarGANModule(cfg, _data(cfg))

@@ -12,6 +12,10 @@ Per step (batch of ``B`` segments of ``segment`` frames, features normalised per
   recordings; set ``w_pair = 0`` for a purely non-parallel StarGAN-VC). With ``same_prob`` of
   the pairs drawn with ``t = s`` (``y = x``) the aligned loss already contains the identity
   loss, so the separate identity pass is off by default (``w_id = 0``) to save compute.
+
+``cls_channels`` (0 = all) restricts the classifier to the first N feature channels. With 5 it
+judges only the frame-by-frame trajectory of c0-c4 (energy and coarse spectral tilt), which
+carries emotions like disgust that the aligned L1 loss averages away (docs/conversion.md).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import torch
 
 from emovc.config import apply_overrides
 from emovc.data.emotions import EMOTIONS
-from emovc.errors import choice_error
+from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
@@ -68,6 +72,7 @@ class StarGANTrainConfig:
     val_every: int = 250
     ckpt_every: int = 250
     init_from: str = ""
+    cls_channels: int = 0
     seed: int = 0
     devices: int = 1
     threads: int = 2
@@ -102,7 +107,11 @@ class StarGANModule(L.LightningModule):
         self.G = StarGANGenerator(m)
         self.G.emo_mean.copy_(torch.from_numpy(data.emotion_means(m.n_out)))
         self.D = ProjectionDiscriminator(m.n_out, m.n_emotions, m.d_width)
-        self.C = EmotionClassifier(m.n_out, m.n_emotions, m.c_width)
+        if not 0 <= cfg.cls_channels <= m.n_out:
+            raise ConfigError(f"cls_channels must be 0 (all) to {m.n_out}, "
+                              f"got {cfg.cls_channels}")
+        self.n_cls = cfg.cls_channels or m.n_out
+        self.C = EmotionClassifier(self.n_cls, m.n_emotions, m.c_width)
         self.sampler = SegmentSampler(data, cfg.segment, cfg.batch_size, cfg.seed)
         self.automatic_optimization = False
         self.train_seconds = 0.0
@@ -132,14 +141,14 @@ class StarGANModule(L.LightningModule):
         opt_d.zero_grad()
         self.manual_backward(d_loss)
         opt_d.optimizer.step()  # raw step: global_step counts generator updates only
-        logits = self.C(real[:, :n])
+        logits = self.C(real[:, : self.n_cls])
         c_loss = losses.classification_loss(logits, t)
         opt_c.zero_grad()
         self.manual_backward(c_loss)
         opt_c.optimizer.step()
         # generator
         adv = losses.lsgan_g_loss(self.D(fake, t))
-        cls = losses.classification_loss(self.C(fake), t)
+        cls = losses.classification_loss(self.C(fake[:, : self.n_cls]), t)
         c = self.cfg
         cyc = losses.masked_l1(self.G(torch.cat([fake, vuv], 1), s, t), x[:, :n])
         idt = losses.masked_l1(self.G(x, s, s), x[:, :n]) if c.w_id else torch.zeros(())
@@ -164,7 +173,8 @@ class StarGANModule(L.LightningModule):
             fake = self.G(x, t, s)
             self.log("val/pair_l1", losses.masked_l1(fake, y[:, :n]), batch_size=1)
             self.log("val/source_l1", losses.masked_l1(x[:, :n], y[:, :n]), batch_size=1)
-            self.log("val/cls_acc", losses.accuracy(self.C(fake), t), batch_size=1)
+            self.log("val/cls_acc", losses.accuracy(self.C(fake[:, : self.n_cls]), t),
+                     batch_size=1)
         export(self, Path(self.cfg.run_dir) / "model.pt")
         write_validation_audio(self, Path(self.cfg.run_dir) / "audio")
 
