@@ -2,7 +2,8 @@
 
 For every calm take of the validation speakers and its parallel real take of ``--emotion``
 (same speaker, sentence, intensity, repetition), the real take is DTW-aligned to the calm one
-(pyworld coded envelope without c0, as ``emovc.evaluation`` aligns) and parts of it are mapped
+(mel-cepstrum c1-c24, ``emovc.training.datamodule.dtw_map``, as the training pairs are aligned)
+and parts of it are mapped
 onto the calm take's frames and resynthesised by WORLD with the rest of the calm take:
 
 - ``copy``: WORLD copy of the real take (its own timing) — what a perfect conversion could reach;
@@ -29,34 +30,24 @@ import torch
 from bench_conversion import DATA, TARGETS, judge, judge_e, label, label_e, trials
 
 from emovc.audio import load_audio
-from emovc.evaluation import dtw_path
+from emovc.features.f0 import continuous_log_f0
 from emovc.features.world import analyze, decode_envelope, encode_envelope, synthesize
+from emovc.training.datamodule import dtw_map
 
 BANDS = {"c0-4": (0, 5), "c0": (0, 1), "c1-4": (1, 5), "c5+": (5, None)}
 
 
-def frame_map(calm_sp: np.ndarray, real_sp: np.ndarray) -> np.ndarray:
-    """``(T_calm,)`` index of the real frame aligned with each calm frame."""
-    a, b = (encode_envelope(sp, dim=25)[:, 1:] for sp in (calm_sp, real_sp))
-    path = dtw_path(a, b, 1)
-    j = np.zeros(len(calm_sp), int)
-    j[path[:, 0]] = path[:, 1]
-    return j
-
-
 def mapped_f0(real_f0: np.ndarray, j: np.ndarray, calm_voiced: np.ndarray) -> np.ndarray:
     """Real F0 (unvoiced gaps interpolated in log) on the calm frames' voicing, in Hz."""
-    idx = np.arange(len(real_f0))
-    ok = real_f0 > 0
-    lf0 = np.interp(idx, idx[ok], np.log(real_f0[ok]))
-    return np.where(calm_voiced, np.exp(lf0[j]), 0.0)
+    return np.where(calm_voiced, np.exp(continuous_log_f0(real_f0)[0][j]), 0.0)
 
 
 def variants(calm: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
     """The swapped versions of one pair (16 kHz float waveforms)."""
     wc, wr = analyze(calm.astype(np.float64)), analyze(real.astype(np.float64))
-    j = frame_map(wc.sp, wr.sp)
-    mc, mr = encode_envelope(wc.sp), encode_envelope(wr.sp)[j]
+    mc, mr = encode_envelope(wc.sp), encode_envelope(wr.sp)
+    j = dtw_map(mc.T, mr.T)  # aligned on c1-c24, as the training pairs are
+    mr = mr[j]
     out = {"copy": synthesize(wr.f0, wr.sp, wr.ap),
            "f0": synthesize(mapped_f0(wr.f0, j, wc.f0 > 0), wc.sp, wc.ap),
            "envelope": synthesize(wc.f0, wr.sp[j], wr.ap[j]),
