@@ -132,3 +132,35 @@ def test_classifier_can_judge_the_low_order_trajectory_only(corpus, cache_root, 
     cfg.cls_channels = 999
     with pytest.raises(ConfigError, match="cls_channels"):
         StarGANModule(cfg, _data(cfg))
+
+
+def test_global_variance_loss_compares_spread_not_frames():
+    """GV loss: 0 for a shifted or time-reversed copy, |s1 - s2| for a scaled one, and
+    frames outside the mask do not count."""
+    from emovc.training.losses import global_variance_loss
+
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(2, 3, 200, generator=g)
+    mask = torch.ones(2, 1, 200)
+    assert global_variance_loss(real + 5.0, real, mask) < 1e-4
+    assert global_variance_loss(real.flip(-1), real, mask) < 1e-4
+    std = real.std(-1, unbiased=False).mean()
+    assert torch.isclose(global_variance_loss(2 * real, real, mask), std, rtol=1e-3)
+    wild = real.clone()
+    wild[..., 150:] = 100.0 * torch.randn(2, 3, 50, generator=g)
+    mask[..., 150:] = 0.0
+    assert global_variance_loss(wild, real, mask) < 1e-4
+
+
+def test_gv_loss_trains_and_checks_its_channels(corpus, cache_root, tmp_path):
+    """``w_gv`` > 0 trains end to end; a bad ``gv_channels`` is refused."""
+    from emovc.errors import ConfigError
+    from emovc.training.stargan import StarGANModule, train
+
+    cfg = stargan_config(corpus, tmp_path / "run", cache_root, 2)
+    cfg.w_gv, cfg.gv_channels = 5.0, 5
+    ckpt = load_checkpoint(train(cfg), "emotion-converter/stargan")
+    assert ckpt["extra"]["training"]["steps"] == 2
+    cfg.gv_channels = -1
+    with pytest.raises(ConfigError, match="gv_channels"):
+        StarGANModule(cfg, _data(cfg))

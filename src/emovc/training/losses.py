@@ -21,6 +21,23 @@ def masked_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(a, b)
 
 
+def global_variance_loss(fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor,
+                         ) -> torch.Tensor:
+    """Mean ``|std_t(fake) - std_t(real)|`` per sample and channel over the frames of ``mask``.
+
+    ``fake``/``real`` are ``(B, C, T)`` (``real`` time-aligned with ``fake``), ``mask`` is
+    ``(B, 1, T)`` with 1 on the frames to use (voiced in both). Matches the *spread* of each
+    trajectory (its global variance, Toda et al. 2007) without asking for the same frames.
+    """
+    w = mask / mask.sum(-1, keepdim=True).clamp_min(2.0)
+
+    def std(a: torch.Tensor) -> torch.Tensor:
+        mu = (a * w).sum(-1, keepdim=True)
+        return (((a - mu) ** 2 * w).sum(-1) + 1e-6).sqrt()
+
+    return (std(fake) - std(real)).abs().mean()
+
+
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross entropy of ``(B, K)`` logits against ``(B,)`` class indices."""
     return F.cross_entropy(logits, labels)
