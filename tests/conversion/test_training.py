@@ -153,9 +153,9 @@ def test_global_variance_loss_compares_spread_not_frames():
 
 
 def test_gv_loss_trains_and_checks_its_channels(corpus, cache_root, tmp_path):
-    """``w_gv`` > 0 trains end to end; a bad ``gv_channels`` is refused."""
+    """``w_gv`` > 0 trains end to end; a bad ``gv_channels`` or a negative ``w_gv`` is refused."""
     from emovc.errors import ConfigError
-    from emovc.training.stargan import StarGANModule, train
+    from emovc.training.stargan import StarGANModule, build_config, train
 
     cfg = stargan_config(corpus, tmp_path / "run", cache_root, 2)
     cfg.w_gv, cfg.gv_channels = 5.0, 5
@@ -164,3 +164,5 @@ def test_gv_loss_trains_and_checks_its_channels(corpus, cache_root, tmp_path):
     cfg.gv_channels = -1
     with pytest.raises(ConfigError, match="gv_channels"):
         StarGANModule(cfg, _data(cfg))
+    with pytest.raises(ConfigError, match="w_gv"):
+        build_config(corpus, tmp_path / "run2", overrides={"w_gv": -1.0})

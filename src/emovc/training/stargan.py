@@ -94,13 +94,16 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     """Resolve a run config; ``source``/``target`` are ignored (the model covers all emotions).
 
     Raises:
-        ConfigError: unknown preset or override key.
+        ConfigError: unknown preset or override key, negative ``w_gv``.
     """
     if preset not in PRESETS:
         raise choice_error("preset", preset, PRESETS)
     cfg = StarGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), preset=preset,
                              model=dict(PRESETS[preset]), devices=devices)
-    return apply_overrides(cfg, overrides, "StarGAN training", max_steps)
+    cfg = apply_overrides(cfg, overrides, "StarGAN training", max_steps)
+    if cfg.w_gv < 0:
+        raise ConfigError(f"w_gv must be >= 0 (0 = off), got {cfg.w_gv}")
+    return cfg
 
 
 class StarGANModule(L.LightningModule):
