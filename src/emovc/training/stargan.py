@@ -106,6 +106,19 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     return cfg
 
 
+def _leading_channels(name: str, value: int, n_out: int) -> int:
+    """How many leading feature channels a ``*_channels`` setting selects (0 = all ``n_out``).
+
+    Checked when the module is built, because ``n_out`` comes from the data.
+
+    Raises:
+        ConfigError: ``value`` outside 0..n_out.
+    """
+    if not 0 <= value <= n_out:
+        raise ConfigError(f"{name} must be 0 (all) to {n_out}, got {value}")
+    return value or n_out
+
+
 class StarGANModule(L.LightningModule):
     """Generator + projection discriminator + emotion classifier, manual optimisation."""
 
@@ -119,14 +132,8 @@ class StarGANModule(L.LightningModule):
         self.G = StarGANGenerator(m)
         self.G.emo_mean.copy_(torch.from_numpy(data.emotion_means(m.n_out)))
         self.D = ProjectionDiscriminator(m.n_out, m.n_emotions, m.d_width)
-        if not 0 <= cfg.cls_channels <= m.n_out:
-            raise ConfigError(f"cls_channels must be 0 (all) to {m.n_out}, "
-                              f"got {cfg.cls_channels}")
-        if not 0 <= cfg.gv_channels <= m.n_out:
-            raise ConfigError(f"gv_channels must be 0 (all) to {m.n_out}, "
-                              f"got {cfg.gv_channels}")
-        self.n_cls = cfg.cls_channels or m.n_out
-        self.n_gv = cfg.gv_channels or m.n_out
+        self.n_cls = _leading_channels("cls_channels", cfg.cls_channels, m.n_out)
+        self.n_gv = _leading_channels("gv_channels", cfg.gv_channels, m.n_out)
         self.C = EmotionClassifier(self.n_cls, m.n_emotions, m.c_width)
         self.sampler = SegmentSampler(data, cfg.segment, cfg.batch_size, cfg.seed)
         self.automatic_optimization = False
