@@ -166,3 +166,16 @@ def test_gv_loss_trains_and_checks_its_channels(corpus, cache_root, tmp_path):
         StarGANModule(cfg, _data(cfg))
     with pytest.raises(ConfigError, match="w_gv"):
         build_config(corpus, tmp_path / "run2", overrides={"w_gv": -1.0})
+
+
+def test_speaker_loss_trains_and_refuses_a_negative_weight(corpus, cache_root, tmp_path):
+    """``w_spk`` > 0 trains end to end; a negative ``w_spk`` is refused."""
+    from emovc.errors import ConfigError
+    from emovc.training.stargan import build_config, train
+
+    cfg = stargan_config(corpus, tmp_path / "run", cache_root, 2)
+    cfg.w_spk = 10.0
+    ckpt = load_checkpoint(train(cfg), "emotion-converter/stargan")
+    assert ckpt["extra"]["training"]["steps"] == 2
+    with pytest.raises(ConfigError, match="w_spk"):
+        build_config(corpus, tmp_path / "run2", overrides={"w_spk": -1.0})

@@ -20,6 +20,10 @@ classifier on the c0-c4 trajectory (below) otherwise exaggerates the energy and 
 speaker similarity. Off by default: no weight tried moved every benchmark target the right way
 (docs/conversion.md).
 
+``w_spk`` · SPK adds a speaker-consistency loss: ``1 - cos`` between GE2E (resemblyzer)
+embeddings of ``G(x, t)`` and ``x``, through a differentiable proxy of their mel spectrograms
+(:mod:`emovc.training.speaker_loss`). Off by default.
+
 ``cls_channels`` (0 = all) restricts the classifier to the first N feature channels. With 5 it
 judges only the frame-by-frame trajectory of c0-c4 (energy and coarse spectral tilt), which
 carries emotions like disgust that the aligned L1 loss averages away (docs/conversion.md).
@@ -46,6 +50,7 @@ from emovc.training import losses
 from emovc.training.common import default_cache, fit, prepare_features, to_tensor
 from emovc.training.datamodule import ConversionData, SegmentSampler
 from emovc.training.run_dir import last_checkpoint
+from emovc.training.speaker_loss import SpeakerProxy
 from emovc.training.validation_audio import write_validation_audio
 
 KIND = "emotion-converter/stargan"
@@ -82,6 +87,7 @@ class StarGANTrainConfig:
     cls_channels: int = 0
     w_gv: float = 0.0
     gv_channels: int = 0
+    w_spk: float = 0.0
     seed: int = 0
     devices: int = 1
     threads: int = 2
@@ -94,15 +100,16 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     """Resolve a run config; ``source``/``target`` are ignored (the model covers all emotions).
 
     Raises:
-        ConfigError: unknown preset or override key, negative ``w_gv``.
+        ConfigError: unknown preset or override key, negative ``w_gv`` or ``w_spk``.
     """
     if preset not in PRESETS:
         raise choice_error("preset", preset, PRESETS)
     cfg = StarGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), preset=preset,
                              model=dict(PRESETS[preset]), devices=devices)
     cfg = apply_overrides(cfg, overrides, "StarGAN training", max_steps)
-    if cfg.w_gv < 0:
-        raise ConfigError(f"w_gv must be >= 0 (0 = off), got {cfg.w_gv}")
+    for name in ("w_gv", "w_spk"):
+        if getattr(cfg, name) < 0:
+            raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(cfg, name)}")
     return cfg
 
 
@@ -135,6 +142,7 @@ class StarGANModule(L.LightningModule):
         self.n_cls = _leading_channels("cls_channels", cfg.cls_channels, m.n_out)
         self.n_gv = _leading_channels("gv_channels", cfg.gv_channels, m.n_out)
         self.C = EmotionClassifier(self.n_cls, m.n_emotions, m.c_width)
+        self.spk = speaker_proxy(data, cfg.world, m.n_out - 1) if cfg.w_spk else None
         self.sampler = SegmentSampler(data, cfg.segment, cfg.batch_size, cfg.seed)
         self.automatic_optimization = False
         self.train_seconds = 0.0
@@ -178,14 +186,15 @@ class StarGANModule(L.LightningModule):
         pair = losses.masked_l1(fake, y[:, :n])
         gv = (losses.global_variance_loss(fake[:, : self.n_gv], y[:, : self.n_gv],
                                           vuv * y[:, n:]) if c.w_gv else torch.zeros(()))
+        spk = self.spk.loss(fake, x[:, :n], x[:, n]) if self.spk is not None else torch.zeros(())
         g_loss = (c.w_adv * adv + c.w_cls * cls + c.w_cyc * cyc + c.w_id * idt
-                  + c.w_pair * pair + c.w_gv * gv)
+                  + c.w_pair * pair + c.w_gv * gv + c.w_spk * spk)
         opt_g.zero_grad()
         self.manual_backward(g_loss)
         opt_g.step()
         self.log_dict({"loss/d": d_loss, "loss/c": c_loss, "loss/g_adv": adv, "loss/g_cls": cls,
                        "loss/cyc": cyc, "loss/id": idt, "loss/pair": pair, "loss/gv": gv,
-                       "acc/c_real": losses.accuracy(logits, t)}, batch_size=1)
+                       "loss/spk": spk, "acc/c_real": losses.accuracy(logits, t)}, batch_size=1)
         self.log("g", g_loss, prog_bar=True, batch_size=1)
         return g_loss
 
@@ -220,6 +229,19 @@ class StarGANModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.train_seconds = float(checkpoint.get("train_seconds", 0.0))
+
+
+def speaker_proxy(data: ConversionData, world: dict, dim: int) -> SpeakerProxy:
+    """Speaker-consistency proxy for features of ``data``: the bundled GE2E weights, decoded
+    around the average training speaker (mean envelope and log-F0 statistics)."""
+    from emovc.pipelines.speaker import SpeakerEncoder
+
+    norm = data.normalizer
+    spk = [norm.speaker_stats(u.stats, u.row.emotion) for u in data.train]
+    ref = np.mean([s.mcep_mean[:dim] for s in spk], 0)
+    lf0 = (float(np.mean([s.lf0_mean for s in spk])), float(np.mean([s.lf0_std for s in spk])))
+    return SpeakerProxy(SpeakerEncoder.from_pretrained().model, WorldConfig.from_dict(world),
+                        norm.mcep_std[:dim], ref, lf0)
 
 
 def export(module: StarGANModule, path: Path) -> Path:
