@@ -12,7 +12,8 @@ Reproduces the augmentation claim on RAVDESS (see docs/augmentation.md)::
    (real clips reuse ``.cache/ser``; WORLD resyntheses are the vocoder-only control).
 3. **Train/test** the SER linear method (:func:`emovc.training.ser.fit_model`,
    ``method="linear"``: openSMILE functionals (eGeMAPS by default, ``--feature-set compare``
-   for ComParE) + logistic regression, utterance- and speaker-normalised heads) under
+   for ComParE) + logistic regression, utterance- and speaker-normalised heads; or, with
+   ``--method cnn``, the SER log-mel CNN, which has the utterance mode only) under
    several conditions, always tested on the real clips of actors 17-20 (never trained on,
    never converted):
 
@@ -32,7 +33,7 @@ Reproduces the augmentation claim on RAVDESS (see docs/augmentation.md)::
 4. Reports mean ± std over seeds of unweighted accuracy (UA, mean per-class recall) and
    macro-F1, and paired per-seed differences with a paired t-test and a two-sided sign test.
    Results are written to
-   ``<cache>/<model tag>/results-<feature set>.json``.
+   ``<cache>/<model tag>/results-<feature set, or cnn>.json``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ COMPARISONS = (("real", "real+conv"), ("real+world", "real+world+conv"), ("real"
                ("real+oversample", "real+conv"), ("real+oversample", "real+oversample+conv"),
                ("real+oversample", "real+oversample+fconv"))
 METRICS = ("unweighted_accuracy", "macro_f1")
+MODES = ("utterance", "speaker")
 
 
 # ------------------------------------------------------------------ conversion
@@ -125,9 +127,8 @@ class Features:
         return [self._memo[(p, variant)] for p in paths]
 
 
-def fit(feats: Features, real, conv: list[dict], condition: str, seed: int,
-        feature_set: str):
-    """Fit the SER linear method (both norm heads) on one training condition."""
+def fit(feats: Features, real, conv: list[dict], condition: str, seed: int, ser: dict):
+    """Fit the SER recipe ``ser`` (``method``, ``feature_set``) on one training condition."""
     labels = tuple(EMOTIONS)
     x = feats.get([u.path for u in real])
     y = [labels.index(u.emotion) for u in real]
@@ -145,14 +146,13 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int,
         y += [labels.index(u.emotion) for u in real]
         groups += [f"{u.speaker}/world" for u in real]
     if "fconv" in condition:  # keep the clips a real-data recogniser hears as their target
-        base, _ = fit(feats, real, [], condition.replace("+fconv", ""), seed, feature_set)
+        base, _ = fit(feats, real, [], condition.replace("+fconv", ""), seed, ser)
         conv = filter_converted(base, feats, conv)
     if "conv" in condition:
         x += feats.get([r["path"] for r in conv], synthetic=True)
         y += [labels.index(r["emotion"]) for r in conv]
         groups += [f"{r['speaker']}/conv" for r in conv]
-    cfg = build_config(str(DATA), "", {"method": "linear", "seed": seed,
-                                       "feature_set": feature_set})
+    cfg = build_config(str(DATA), "", {"seed": seed, **ser})
     return fit_model(cfg, labels, x, np.array(y), np.array(groups), None, progress=False), len(y)
 
 
@@ -167,26 +167,25 @@ def filter_converted(model, feats: Features, conv: list[dict]) -> list[dict]:
 
 
 def train_eval(feats: Features, real, conv: list[dict], condition: str, test, seed: int,
-               feature_set: str, model=None) -> dict:
+               ser: dict, model=None) -> dict:
     """Fit on one condition (unless ``model`` is given); UA and macro-F1 on the real test
-    clips (both norm modes)."""
-    model, n = model or fit(feats, real, conv, condition, seed, feature_set)
+    clips (each norm mode the model has: the CNN has the utterance mode only)."""
+    model, n = model or fit(feats, real, conv, condition, seed, ser)
     ty = np.array([model.labels.index(u.emotion) for u in test])
     res = evaluate(model, {"original": feats.get([u.path for u in test])}, ty,
                    np.array([u.speaker for u in test]))
     return {f"{mode}/{m}": res[f"original/{mode}"][m]
-            for mode in ("utterance", "speaker") for m in METRICS} | {"n_train": n}
+            for mode in MODES if f"original/{mode}" in res for m in METRICS} | {"n_train": n}
 
 
-def reference(feats: Features, manifest, conv_rows: list[dict], test, feature_set: str,
-              ) -> dict:
+def reference(feats: Features, manifest, conv_rows: list[dict], test, ser: dict) -> dict:
     """A recogniser trained on all real clips of actors 01-16: its test scores (upper bound)
     and how often it hears a converted clip as the target emotion (conversion accuracy)."""
     from emovc.models.ser.metrics import classification_report
 
     real = [u for u in manifest if u.speaker not in TEST_ACTORS]
-    model, n = fit(feats, real, [], "real", 0, feature_set)
-    out = train_eval(feats, real, [], "real", test, 0, feature_set, (model, n))
+    model, n = fit(feats, real, [], "real", 0, ser)
+    out = train_eval(feats, real, [], "real", test, 0, ser, (model, n))
     p = model.predict_proba(feats.get([r["path"] for r in conv_rows], synthetic=True))
     y = np.array([model.labels.index(r["emotion"]) for r in conv_rows])
     rep = classification_report(y, p, model.labels)
@@ -215,7 +214,7 @@ def imbalanced_subset(train, seed: int, keep: int) -> list:
     return out
 
 
-def run_setting(name, feats, subsets, conv_rows, test, feature_set,
+def run_setting(name, feats, subsets, conv_rows, test, ser: dict,
                 conditions=CONDITIONS) -> list[dict]:
     results = []
     for seed, real in subsets:
@@ -223,14 +222,12 @@ def run_setting(name, feats, subsets, conv_rows, test, feature_set,
         conv = [r for r in conv_rows if r["speaker"] in actors]
         for cond in conditions:
             t0 = time.time()
-            r = train_eval(feats, real, conv, cond, test, seed, feature_set)
+            r = train_eval(feats, real, conv, cond, test, seed, ser)
             r.update(setting=name, seed=seed, condition=cond, actors=sorted(actors),
                      n_real=len(real), n_conv=len(conv) if "conv" in cond else 0)
             results.append(r)
-            print(f"{name} seed {seed} {cond:16s} n={r['n_train']:4d} "
-                  f"UA {r['utterance/unweighted_accuracy']:.3f}/"
-                  f"{r['speaker/unweighted_accuracy']:.3f} "
-                  f"F1 {r['utterance/macro_f1']:.3f}/{r['speaker/macro_f1']:.3f} "
+            scores = " ".join(f"{k} {v:.3f}" for k, v in r.items() if "/" in k)
+            print(f"{name} seed {seed} {cond:16s} n={r['n_train']:4d} {scores} "
                   f"({time.time() - t0:.0f} s)", flush=True)
     return results
 
@@ -257,6 +254,8 @@ def paired(results: list[dict], setting: str, key: str, base: str, other: str) -
 
 
 def table(results: list[dict], mode: str) -> str:
+    if not any(f"{mode}/macro_f1" in r for r in results):
+        return ""
     lines = [f"| setting | condition | n train | UA % ({mode}) | macro-F1 % ({mode}) |",
              "|---|---|---|---|---|"]
     for setting in dict.fromkeys(r["setting"] for r in results):
@@ -278,8 +277,10 @@ def comparisons(results: list[dict]) -> tuple[dict, str]:
     out, lines = {}, ["| setting | metric | comparison | mean diff (pts) | per-seed diffs | "
                       "wins/losses | paired t p | sign p |", "|---|---|---|---|---|---|---|---|"]
     for setting in dict.fromkeys(r["setting"] for r in results):
-        for mode in ("utterance", "speaker"):
+        for mode in MODES:
             for m in METRICS:
+                if not any(f"{mode}/{m}" in r for r in results):
+                    continue
                 for base, other in COMPARISONS:
                     key = f"{mode}/{m}"
                     p = paired(results, setting, key, base, other)
@@ -316,6 +317,13 @@ def main() -> None:
                     help="takes kept per actor of each non-neutral/calm emotion (imbalanced)")
     ap.add_argument("--feature-set", choices=("egemaps", "compare"), default="egemaps",
                     help="openSMILE functionals of the SER linear method")
+    ap.add_argument("--method", choices=("linear", "cnn"), default="linear",
+                    help="SER method: functionals + logistic regression, or the log-mel CNN "
+                         "(utterance mode only; the filtered-clip conditions are skipped)")
+    ap.add_argument("--settings", default="low-resource,imbalanced",
+                    help="comma-separated settings to run")
+    ap.add_argument("--conditions", default="",
+                    help="comma-separated conditions to run (default: all of each setting)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=ROOT / ".cache" / "augment")
     ap.add_argument("--ser-cache", type=Path, default=ROOT / ".cache" / "ser")
@@ -345,22 +353,33 @@ def main() -> None:
            for s in range(args.seeds)]
     imb = [(s, imbalanced_subset(train, s, args.rare_keep)) for s in range(args.seeds)]
     fs = args.feature_set
-    ref = reference(feats, manifest, conv_rows, test, fs)
-    results = run_setting("low-resource", feats, low, conv_rows, test, fs)
-    results += run_setting("imbalanced", feats, imb, conv_rows, test, fs,
-                           IMBALANCED_CONDITIONS)
+    ser = {"method": args.method, "feature_set": fs}
+    name = fs if args.method == "linear" else args.method
+    wanted = set(args.conditions.split(",")) if args.conditions else None
+
+    def keep(conds):
+        return [c for c in conds if (wanted is None or c in wanted)
+                and not (args.method == "cnn" and "fconv" in c)]
+
+    ref = reference(feats, manifest, conv_rows, test, ser)
+    results = []
+    for setting, subsets, conds in (("low-resource", low, CONDITIONS),
+                                    ("imbalanced", imb, IMBALANCED_CONDITIONS)):
+        if setting in args.settings.split(","):
+            results += run_setting(setting, feats, subsets, conv_rows, test, ser, keep(conds))
     stats, cmp_md = comparisons(results)
-    md = "\n\n".join([table(results, "utterance"), table(results, "speaker"), cmp_md])
+    md = "\n\n".join(t for t in (*(table(results, m) for m in MODES), cmp_md) if t)
     print(md)
     meta = {"model": args.model, "groups": groups, "actors": actors, "test": TEST_ACTORS,
             "seeds": args.seeds, "rare_keep": args.rare_keep, "n_converted": len(conv_rows),
-            "feature_set": fs}
-    tmp = out / f".results-{fs}.json.tmp"
+            "feature_set": fs, "method": args.method, "settings": args.settings,
+            "conditions": args.conditions or "all"}
+    tmp = out / f".results-{name}.json.tmp"
     tmp.write_text(json.dumps({"meta": meta, "reference": ref, "results": results,
                                "paired": stats,
                                "markdown": md}, indent=1))
-    os.replace(tmp, out / f"results-{fs}.json")
-    print(f"wrote {out / f'results-{fs}.json'}")
+    os.replace(tmp, out / f"results-{name}.json")
+    print(f"wrote {out / f'results-{name}.json'}")
 
 
 if __name__ == "__main__":
