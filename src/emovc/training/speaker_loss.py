@@ -34,9 +34,10 @@ from torch.nn.utils.rnn import pack_sequence
 from emovc.features.world import WorldConfig, decode_envelope
 from emovc.models.speaker_encoder import GE2E
 
-# mean log of the per-frame mel power sum of speech at resemblyzer's -30 dBFS input level
-# (voiced frames of RAVDESS takes; only relative values matter to the loss, but the LSTM is
-# not scale-invariant so the proxy is fed at the level the encoder was trained on)
+# level of the proxy frames: mean log of the per-frame mel power sum, measured over all frames
+# of one RAVDESS take (actor 17) after resemblyzer's -30 dBFS normalisation. The LSTM is not
+# scale-invariant, so the proxy is fed at a speech-like level. (The louder 70 % of the frames
+# of 15 takes of actors 17-19 average -0.8 +- 0.5; the r = 0.82 check above used -1.95.)
 LOG_LEVEL = -1.95
 MIN_FRAMES = 8
 
@@ -76,8 +77,9 @@ class SpeakerProxy(nn.Module):
                                  persistent=False)
         self.lf0_ref, self.comb_hz = (float(lf0_ref[0]), float(lf0_ref[1])), float(comb_hz)
         self.step = max(1, round(encoder.cfg.hop_ms / world.frame_period))
-        # frozen; train/eval mode makes no difference (no dropout or normalisation layers)
-        self.encoder = encoder.requires_grad_(False)
+        # frozen; train and eval mode compute the same (no dropout or normalisation layers),
+        # train mode only keeps Lightning from warning about a module left in eval mode
+        self.encoder = encoder.train().requires_grad_(False)
 
     def comb(self, f0: torch.Tensor) -> torch.Tensor:
         """``(B, T, n_bins)`` harmonic weights for F0 ``(B, T)`` in Hz (1 where unvoiced)."""
