@@ -92,3 +92,24 @@ def test_training_overrides_reject_unknown_settings(module: str, tmp_path) -> No
     with pytest.raises(ConfigError, match="unknown .* setting 'learnig_rate'; valid settings"):
         trainer.build_config(str(tmp_path), str(tmp_path / "run"),
                              overrides={"learnig_rate": 1e-3})
+    with pytest.raises(ConfigError, match="setting seed must be an integer, got 'abc'"):
+        trainer.build_config(str(tmp_path), str(tmp_path / "run"), overrides={"seed": "abc"})
+
+
+def test_training_overrides_check_the_kind_of_value(tmp_path) -> None:
+    """Numbers stay numbers, booleans booleans; an integer is accepted for a float."""
+    from emovc.errors import ConfigError
+    from emovc.training.stargan import build_config
+
+    def cfg(**kw):
+        return build_config(str(tmp_path), str(tmp_path / "run"), overrides=kw)
+
+    assert cfg(w_cls=1).w_cls == 1.0 and isinstance(cfg(w_cls=1).w_cls, float)
+    for kw, kind in (({"w_cls": "abc"}, "a number"), ({"w_spk": True}, "a number"),
+                     ({"segment": 1.5}, "an integer"), ({"batch_size": "8"}, "an integer")):
+        with pytest.raises(ConfigError, match=f"must be {kind}, got"):
+            cfg(**kw)
+    from emovc.training.cyclegan import build_config as cyclegan_config
+
+    with pytest.raises(ConfigError, match="energy_cwt must be true or false, got 'maybe'"):
+        cyclegan_config(str(tmp_path), str(tmp_path / "run"), overrides={"energy_cwt": "maybe"})

@@ -54,14 +54,39 @@ def apply_overrides(cfg, overrides: dict | None, what: str, max_steps: int | Non
 
     Raises:
         ConfigError: a key that is not a field of ``cfg`` (the message lists the valid ones;
-            a typo must not be ignored silently).
+            a typo must not be ignored silently), or a value of the wrong kind for a
+            boolean or numeric field (e.g. ``w_cls=abc``).
     """
     names = {f.name for f in fields(cfg)}
     for key, value in (overrides or {}).items():
         if key not in names:
             raise ConfigError(f"unknown {what} setting {key!r}; valid settings: "
                               f"{', '.join(sorted(names))}")
-        setattr(cfg, key, value)
+        setattr(cfg, key, _same_kind(f"{what} setting {key}", value, getattr(cfg, key)))
     if max_steps is not None:
         cfg.max_steps = int(max_steps)
     return cfg
+
+
+def _same_kind(name: str, value, current):
+    """``value`` checked against the kind of the field's ``current`` value: booleans stay
+    booleans, integers integers, floats numbers (an integer becomes a float). Other fields
+    (strings, lists, dicts, optional ones) are validated where they are used.
+
+    Raises:
+        ConfigError: a value of another kind, named with the setting.
+    """
+    def bad(kind: str) -> ConfigError:
+        return ConfigError(f"{name} must be {kind}, got {value!r}")
+
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+    elif isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+    elif isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    return value

@@ -94,8 +94,6 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
     apply_overrides(cfg, overrides, "CycleGAN training", max_steps)
     if cfg.f0_mode not in F0_MODES:
         raise choice_error("F0 mode", cfg.f0_mode, F0_MODES)
-    if not isinstance(cfg.energy_cwt, bool):
-        raise ConfigError(f"energy_cwt must be true or false, got {cfg.energy_cwt!r}")
     return cfg
 
 
