@@ -102,16 +102,14 @@ class SpeakerProxy(nn.Module):
     def embed(self, feats: torch.Tensor, voiced: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(embeddings (B', E), kept (B,) bool)``: segments with >= 8 voiced 10 ms frames."""
         mel = self.mel(feats, voiced)
-        keep = voiced[..., :: self.step] > 0
-        rows = [mel[i, keep[i]] for i in range(mel.shape[0])]
-        kept = torch.tensor([len(r) >= MIN_FRAMES for r in rows], device=mel.device)
+        frames = voiced[..., :: self.step] > 0
+        kept = frames.sum(-1) >= MIN_FRAMES
         seqs = [r * torch.exp(LOG_LEVEL - torch.log(r.sum(-1) + 1e-8).mean())
-                for r in rows if len(r) >= MIN_FRAMES]
+                for r in (mel[i, frames[i]] for i in kept.nonzero().flatten().tolist())]
         if not seqs:
             return mel.new_zeros((0, self.encoder.cfg.embedding)), kept
-        _, (hidden, _) = self.encoder.lstm(pack_sequence(seqs, enforce_sorted=False))
-        raw = self.encoder.relu(self.encoder.linear(hidden[-1]))
-        return raw / (raw.norm(dim=1, keepdim=True) + 1e-8), kept
+        # the LSTM takes the packed variable-length voiced frames; its last state per segment
+        return self.encoder(pack_sequence(seqs, enforce_sorted=False)), kept
 
     def loss(self, fake: torch.Tensor, source: torch.Tensor, voiced: torch.Tensor,
              ) -> torch.Tensor:

@@ -74,7 +74,8 @@ class GE2E(nn.Module):
         """Embed partial utterances.
 
         Args:
-            mels: ``(batch, frames, n_mels)`` power mel frames.
+            mels: ``(batch, frames, n_mels)`` power mel frames, or a ``PackedSequence`` of
+                segments of different lengths (each embedded from its own last frame).
 
         Returns:
             ``(batch, embedding)`` L2-normalised, non-negative embeddings.
