@@ -62,13 +62,13 @@ def apply_overrides(cfg, overrides: dict | None, what: str, max_steps: int | Non
         if key not in names:
             raise ConfigError(f"unknown {what} setting {key!r}; valid settings: "
                               f"{', '.join(sorted(names))}")
-        setattr(cfg, key, _same_kind(f"{what} setting {key}", value, getattr(cfg, key)))
+        setattr(cfg, key, same_kind(f"{what} setting {key}", value, getattr(cfg, key)))
     if max_steps is not None:
         cfg.max_steps = int(max_steps)
     return cfg
 
 
-def _same_kind(name: str, value, current):
+def same_kind(name: str, value, current):
     """``value`` checked against the kind of the field's ``current`` value: booleans stay
     booleans, integers integers, floats numbers (an integer becomes a float). Other fields
     (strings, lists, dicts, optional ones) are validated where they are used.

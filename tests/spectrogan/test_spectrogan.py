@@ -174,6 +174,14 @@ def test_bad_preset_and_override_are_rejected(tmp_path: Path) -> None:
         build_config(str(tmp_path), str(tmp_path), "calm", "angry", "huge")
     with pytest.raises(ConfigError, match="unknown SpectroGAN setting"):
         build_config(str(tmp_path), str(tmp_path), "calm", "angry", overrides={"lamda": 1})
+    with pytest.raises(ConfigError, match="lambda_cycle must be a number, got 'abc'"):
+        build_config(str(tmp_path), str(tmp_path), "calm", "angry",
+                     overrides={"lambda_cycle": "abc"})
+    with pytest.raises(ConfigError, match="batch_size must be an integer, got 1.5"):
+        build_config(str(tmp_path), str(tmp_path), "calm", "angry", overrides={"batch_size": 1.5})
+    cfg = build_config(str(tmp_path), str(tmp_path), "calm", "angry",
+                       overrides={"lambda_cycle": 3, "generator": {"n_res_blocks": 3}})
+    assert cfg.lambda_cycle == 3.0 and cfg.generator["n_res_blocks"] == 3
     with pytest.raises(ConfigError):
         build_config(str(tmp_path), str(tmp_path), "calm", "calm")
 

@@ -8,9 +8,9 @@ these names.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import asdict, dataclass, field
 
+from emovc.config import same_kind
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import ConfigError, choice_error
 from emovc.models.spectrogan.networks import DiscriminatorConfig, GeneratorConfig
@@ -134,14 +134,13 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
     if src == tgt:
         raise ConfigError(f"source and target emotion are both {src!r}")
     values = _preset(preset)
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    defaults = asdict(TrainConfig("", ""))
     for key, val in (overrides or {}).items():
-        if key not in known:
-            raise ConfigError(f"unknown SpectroGAN setting {key!r}; valid: {sorted(known)}")
+        if key not in defaults:
+            raise ConfigError(f"unknown SpectroGAN setting {key!r}; valid: {sorted(defaults)}")
         if isinstance(val, dict) and key in ("spec", "generator", "discriminator", "inference"):
-            base = values.get(key) or asdict(TrainConfig("", ""))[key]
-            val = {**base, **val}
-        values[key] = val
+            val = {**(values.get(key) or defaults[key]), **val}
+        values[key] = same_kind(f"SpectroGAN setting {key}", val, values.get(key, defaults[key]))
     if max_steps is not None:
         values["max_steps"] = int(max_steps)
     cfg = TrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), source=src, target=tgt,
