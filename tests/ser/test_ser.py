@@ -102,6 +102,9 @@ def test_build_config_rejects_unknown_choices(tmp_path: Path):
         build_config("d", str(tmp_path), {"method": "transformer"})
     with pytest.raises(ConfigError, match="valid choices"):
         build_config("d", str(tmp_path), {"learning_rate": 1.0})
+    with pytest.raises(ConfigError, match="c_utterance must be a number, got 'abc'"):
+        build_config("d", str(tmp_path), {"c_utterance": "abc"})
+    assert build_config("d", str(tmp_path), {"seed": 3}).seed == 3
 
 
 def test_classification_report_known_answer():

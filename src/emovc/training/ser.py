@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from emovc.config import same_kind
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.models.ser.cache import corpus_features
@@ -105,7 +106,8 @@ def build_config(data_dir: str, run_dir: str, overrides: dict | None = None) -> 
                      else _NESTED[key](**{**base, **value}))
         if key == "val_speakers":
             value = tuple(str(v) for v in value)
-        cfg = replace(cfg, **{key: value})
+        cfg = replace(cfg, **{key: same_kind(f"SER training option {key}", value,
+                                             getattr(cfg, key))})
     if not cfg.cache_dir:
         from emovc.data.cache import default_cache_dir
 
