@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from emovc.audio import check_speech, normalize_loudness, trim_silence
-from emovc.audio.processing import active_rms_dbfs, keep_edge_pauses, speech_bounds
+from emovc.audio.processing import (
+    active_rms_dbfs,
+    keep_edge_pauses,
+    keep_unvoiced_source,
+    speech_bounds,
+)
 from emovc.errors import AudioError
 
 
@@ -78,3 +83,71 @@ def test_keep_edge_pauses_scales_only_the_speech(tempo: float) -> None:
     np.testing.assert_array_equal(keep_edge_pauses(x, x), x)  # no tempo change: unchanged
     loud = _padded_tone(0.0, 1.0, 0.0)  # no pause to keep: plain time scaling stays
     assert len(keep_edge_pauses(loud[::2], loud)) == pytest.approx(len(loud) // 2, abs=160)
+
+
+HOP = 80  # 5 ms frames at 16 kHz
+
+
+def _voicing(pattern: list[tuple[bool, int]]) -> np.ndarray:
+    """Frame voicing from ``[(voiced, n_frames), ...]``."""
+    return np.concatenate([np.full(n, v) for v, n in pattern])
+
+
+def test_keep_unvoiced_source_takes_the_source_inside_unvoiced_runs() -> None:
+    rng = np.random.default_rng(0)
+    voiced = _voicing([(True, 40), (False, 30), (True, 40)])  # frames 40-69 unvoiced
+    x = rng.standard_normal(len(voiced) * HOP).astype(np.float32)
+    y = rng.standard_normal(len(x)).astype(np.float32)
+    out = keep_unvoiced_source(y, x, voiced, HOP, margin=2, ramp=40)
+    a, b = 42 * HOP, 68 * HOP  # the run without its 2-frame margins
+    np.testing.assert_array_equal(out[a + 40: b - 40], x[a + 40: b - 40])  # inside: source
+    np.testing.assert_array_equal(out[:a], y[:a])  # voiced and margins: rendering
+    np.testing.assert_array_equal(out[b:], y[b:])
+    ramp = out[a: a + 40]  # cross-fade: between the two, moving from y towards x
+    assert np.all(np.minimum(x[a: a + 40], y[a: a + 40]) <= ramp + 1e-6)
+    assert np.all(ramp <= np.maximum(x[a: a + 40], y[a: a + 40]) + 1e-6)
+    assert out.dtype == np.float32 and len(out) == len(y)
+    assert not np.shares_memory(out, y)
+
+
+def test_keep_unvoiced_source_leaves_voiced_and_short_runs_alone() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(100 * HOP).astype(np.float32)
+    x = rng.standard_normal(len(y)).astype(np.float32)
+    np.testing.assert_array_equal(keep_unvoiced_source(y, x, np.ones(100, bool), HOP), y)
+    short = _voicing([(True, 45), (False, 7), (True, 48)])  # 7 - 2 margins < 4 frames
+    np.testing.assert_array_equal(keep_unvoiced_source(y, x, short, HOP), y)
+    # an unvoiced run at an edge has no voiced neighbour there: no margin, no fade
+    edge = _voicing([(False, 20), (True, 80)])
+    out = keep_unvoiced_source(y, x, edge, HOP)
+    np.testing.assert_array_equal(out[: 18 * HOP - 40], x[: 18 * HOP - 40])
+
+
+@pytest.mark.parametrize("tempo", [0.8, 1.25])
+def test_keep_unvoiced_source_follows_the_tempo(tempo: float) -> None:
+    voiced = _voicing([(True, 40), (False, 40), (True, 40)])
+    x = np.sin(np.arange(len(voiced) * HOP) * 0.05).astype(np.float32)
+    y = np.zeros(int(round(len(x) * tempo)), np.float32)
+    out = keep_unvoiced_source(y, x, voiced, HOP, tempo=tempo, ramp=40)
+    o0, o1 = int(round(42 * HOP * tempo)), int(round(78 * HOP * tempo))  # output of frames 42-77
+    inner = out[o0 + 40: o1 - 40]
+    assert np.all(out[: o0] == 0) and np.all(out[o1:] == 0)
+    if tempo < 1:  # shortened: the centre of the source stretch, contiguous
+        s = x[42 * HOP: 78 * HOP]
+        start = (len(s) - (o1 - o0)) // 2
+        np.testing.assert_array_equal(inner, s[start + 40: start + (o1 - o0) - 40])
+    else:  # lengthened: the whole source stretch first, then its mirror image
+        np.testing.assert_array_equal(out[o0 + 40: o0 + 36 * HOP], x[42 * HOP + 40: 78 * HOP])
+        np.testing.assert_array_equal(out[o0 + 36 * HOP: o0 + 36 * HOP + 100],
+                                      x[78 * HOP - 100: 78 * HOP][::-1])
+
+
+def test_keep_unvoiced_source_edge_pauses_stay_next_to_the_speech() -> None:
+    voiced = _voicing([(False, 40), (True, 40), (False, 40)])
+    x = np.arange(len(voiced) * HOP, dtype=np.float32)
+    y = np.zeros(int(round(len(x) * 0.8)), np.float32)
+    out = keep_unvoiced_source(y, x, voiced, HOP, tempo=0.8, ramp=40)
+    head = int(round(38 * HOP * 0.8))  # output of frames 0-37 (2-frame margin at the speech)
+    np.testing.assert_array_equal(out[: head - 40], x[38 * HOP - head: 38 * HOP - 40])
+    tail = int(round(82 * HOP * 0.8))  # output of frames 82-119 starts with source frame 82
+    np.testing.assert_array_equal(out[tail + 40: tail + 1000], x[82 * HOP + 40: 82 * HOP + 1000])

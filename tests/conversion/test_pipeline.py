@@ -276,3 +276,19 @@ def test_half_size_synthesis_matches_full_size_and_stretches_with_tempo(calm):
         z = render(feats, feats.mcep, shifted, cfg, world=half, tempo=tempo, synthesis_fft=512)
         assert abs(z.shape[0] / ref.shape[0] - tempo) < 0.01
         assert np.abs(spectrum(z) - spectrum(ref))[8:200].mean() < 1.5
+
+
+def test_unvoiced_stretches_keep_the_input_samples(stargan_run, calm):
+    rng = np.random.default_rng(3)
+    gap = 0.01 * rng.standard_normal(4800).astype(np.float32)  # 0.3 s breath-like noise
+    x = np.r_[calm, gap, calm]
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    conv.backend.tempo = False  # same time axis in and out
+    inner = slice(len(calm) + 1600, len(calm) + 3200)  # the middle of the gap
+
+    def corr(y):
+        return float(np.corrcoef(y[inner], x[inner])[0, 1])
+
+    assert corr(conv.convert(x, 16000, "angry", source="calm")) > 0.999
+    conv.keep_unvoiced = False  # WORLD's own noise: unrelated samples
+    assert abs(corr(conv.convert(x, 16000, "angry", source="calm"))) < 0.2

@@ -8,6 +8,7 @@ Pipeline of the WORLD models (16 kHz, 5 ms frames)::
 
     wav -> loudness-normalised WORLD analysis -> per-utterance normalisation (emotion-corrected)
         -> generator (intensity-scaled change) -> denormalise -> difference-filter synthesis
+        -> unvoiced stretches (which the models leave unchanged) from the input's own samples
         -> global tempo (of the speech: leading/trailing pauses keep their length)
         -> input level + the target emotion's level change (vocal effort)
 
@@ -27,6 +28,7 @@ from emovc.audio.processing import (
     QUIET_CORPUS_DBFS,
     active_rms_dbfs,
     keep_edge_pauses,
+    keep_unvoiced_source,
     normalize_loudness,
     soft_limit,
 )
@@ -86,12 +88,17 @@ class EmotionConverter:
         backend: a loaded frame-level converter (or a SpectroGAN converter).
         name: model name/path for provenance tags.
         window_s: window length in seconds for long inputs (overlap ``overlap_s``).
+        keep_unvoiced: WORLD models: use the input's own samples for its unvoiced stretches
+            instead of their WORLD rendering (the models change voiced frames only;
+            :func:`emovc.audio.processing.keep_unvoiced_source`). ``False`` renders all.
     """
 
-    def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0):
+    def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0,
+                 keep_unvoiced: bool = True):
         self.backend = backend
         self.name = name
         self.window_s, self.overlap_s = window_s, overlap_s
+        self.keep_unvoiced = keep_unvoiced
         self._recognizer = None
 
     @classmethod
@@ -223,6 +230,9 @@ class EmotionConverter:
                    synthesis_fft=n_fft) / gain
         n = int(round(x.shape[0] * out.tempo))
         y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
+        if self.keep_unvoiced:
+            hop = int(round(cfg.sample_rate * cfg.frame_period / 1000))
+            y = keep_unvoiced_source(y, x, feats.vuv, hop, out.tempo)
         return y.astype(np.float32)
 
     def _windowed(self, x: np.ndarray, sr: int, convert) -> np.ndarray:
