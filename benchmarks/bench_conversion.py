@@ -6,9 +6,11 @@ intensity and repetition (RAVDESS is parallel). Printed per system and per targe
 
 - emotion rate: how often emovc's recogniser (trained on other speakers) labels the output as
   the target, next to the rate of the real target takes;
-- ``rate E``: the same rate by an independent mirror of the project's judge E (eGeMAPS
-  functionals + RBF-SVM on the raw, un-normalised waveform, trained on actors 01-16 with WORLD
-  copies; ``benchmarks/judge_egemaps.py``); skipped with ``--no-judge-e``;
+- ``rate E`` / ``rate C``: the same rate by independent mirrors of the project's judges E and
+  C (eGeMAPS / ComParE functionals + RBF-SVM on the raw, un-normalised waveform, trained on
+  actors 01-16 with WORLD copies; ``benchmarks/judge_egemaps.py``); skipped with
+  ``--no-judge-e`` / ``--no-judge-c``. The first run builds each judge's cache (judge C:
+  17 min on 2 cores — 2160 ComParE passes, 960 WORLD copies, the SVM's C selection);
 - spk-sim: resemblyzer cosine between output and source;
 - MCD (dB) and log-F0 RMSE (cents) to the real target take (``emovc.evaluation`` definitions);
 - speed: conversion real-time factor (audio seconds per second of processing; 1 torch
@@ -17,13 +19,16 @@ intensity and repetition (RAVDESS is parallel). Printed per system and per targe
   process's CPU time summed over its threads (the cost in core-seconds).
 
 Systems: unconverted source, log-F0 mean/variance shift with per-emotion statistics of the
-training speakers, the many-to-many model and (calm -> angry only) the pairwise CycleGAN.
+training speakers, the many-to-many model and (calm -> angry only) the pairwise CycleGAN; and,
+as the natural floor of the distortion metrics, the other real repetition of the target take
+(``floor``: same speaker, sentence, intensity and emotion — what a perfect conversion that
+still speaks the sentence anew would score).
 ``--model`` may also name a many-to-many SpectroGAN (``spectrogan-ravdess``): its two stages
 are then also scored alone (system ``stages``: spectral generator only; prosody stage only;
 the model without its average-spectrum shift).
 
 Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
-[--no-judge-e]``
+[--no-judge-e] [--no-judge-c]``
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess
 CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
          "fearful": "06", "disgust": "07", "surprised": "08"}
 TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
-SYSTEMS = ("source", "shift", "m2m", "cyclegan", "stages")
+SYSTEMS = ("source", "shift", "m2m", "cyclegan", "stages", "floor")
+FLOOR = "real other repetition"
 
 
 def trials(speakers: list[str]) -> list[tuple[Path, Path, str]]:
@@ -69,6 +75,14 @@ def trials(speakers: list[str]) -> list[tuple[Path, Path, str]]:
                 if ref.exists():
                     out.append((src, ref, emo))
     return out
+
+
+def other_repetition(take: Path) -> Path | None:
+    """The same RAVDESS take with the other repetition number (``…-RR-AA``), if it exists."""
+    parts = take.stem.split("-")
+    parts[5] = "02" if parts[5] == "01" else "01"
+    other = take.with_name("-".join(parts) + take.suffix)
+    return other if other.exists() else None
 
 
 class F0Shift:
@@ -99,9 +113,10 @@ def judge():
         return None
 
 
-def judge_e():
-    """The eGeMAPS mirror of the project's judge E (cached build), or ``None`` on failure."""
-    return load_judge(lambda msg: print(msg, file=sys.stderr))
+def judge_e(feature_set: str = "egemaps"):
+    """The eGeMAPS mirror of the project's judge E (``feature_set="compare"``: the ComParE
+    mirror of judge C; cached builds), or ``None`` on failure."""
+    return load_judge(lambda msg: print(msg, file=sys.stderr), feature_set)
 
 
 def label_e(jud, wav: np.ndarray) -> str:
@@ -123,38 +138,48 @@ def label(rec, wav: np.ndarray) -> str:
     return max(probs, key=lambda k: probs[k])
 
 
-def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, jud=None) -> dict:
-    """Run every system on every pair; returns ``{system: [row, ...]}``. ``jud``: optional
-    second judge (judge E) giving ``label_e``."""
+def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | None = None,
+          floor: bool = False) -> dict:
+    """Run every system on every pair; returns ``{system: [row, ...]}``. ``judges``: optional
+    independent judges by letter (``{"e": judge E, "c": judge C}``), giving ``label_e`` /
+    ``label_c``. ``floor``: also score the other real repetition of each target take
+    (system :data:`FLOOR`; pairs whose take has no other repetition are left out of it)."""
+    judges = {k: j for k, j in (judges or {}).items() if j is not None}
     cache: dict = {}
+
+    def labels(wav: np.ndarray) -> dict:
+        return {"label": label(rec, wav)} | {f"label_{k}": label_e(j, wav)
+                                              for k, j in judges.items()}
 
     def feats(path: Path, wav: np.ndarray):
         if path not in cache:
-            cache[path] = (analyze_utterance(wav), enc.embed(wav), label(rec, wav),
-                           label_e(jud, wav))
+            cache[path] = (analyze_utterance(wav), enc.embed(wav), labels(wav))
         return cache[path]
+
+    def distortion(fy, fr, emb_y, emb_s) -> dict:
+        path = dtw_path(fy.mcep, fr.mcep, 1)
+        return {"mcd": mel_cepstral_distortion(fy.mcep, fr.mcep, path),
+                "f0": f0_rmse_cents(fy.f0, fr.f0, path), "spk": cosine(emb_y, emb_s)}
 
     rows = defaultdict(list)
     for i, (src, ref, emo) in enumerate(pairs):
         x, r = load_audio(src), load_audio(ref)
-        fs, emb_s, _, _ = feats(src, x)
-        fr, _, lab_r, lab_re = feats(ref, r)
-        rows["real target"].append({"emotion": emo, "label": lab_r, "label_e": lab_re})
+        fs, emb_s, _ = feats(src, x)
+        fr, _, lab_r = feats(ref, r)
+        rows["real target"].append({"emotion": emo, **lab_r})
+        other = other_repetition(ref) if floor else None
+        if other is not None:
+            fo, emb_o, lab_o = feats(other, load_audio(other))
+            rows[FLOOR].append({"emotion": emo, **lab_o, **distortion(fo, fr, emb_o, emb_s)})
         for name, (fn, only) in systems.items():
             if only and emo not in only:
                 continue
             t, c = time.perf_counter(), time.process_time()
             y = fn(x, emo)
             dt, dc = time.perf_counter() - t, time.process_time() - c
-            fy = analyze_utterance(y)
-            path = dtw_path(fy.mcep, fr.mcep, 1)
-            rows[name].append({
-                "emotion": emo, "label": label(rec, y), "label_e": label_e(jud, y),
-                "secs": dt, "cpu": dc,
-                "dur": len(x) / 16000,
-                "mcd": mel_cepstral_distortion(fy.mcep, fr.mcep, path),
-                "f0": f0_rmse_cents(fy.f0, fr.f0, path),
-                "spk": cosine(enc.embed(y), emb_s)})
+            rows[name].append({"emotion": emo, **labels(y), "secs": dt, "cpu": dc,
+                               "dur": len(x) / 16000,
+                               **distortion(analyze_utterance(y), fr, enc.embed(y), emb_s)})
         if (i + 1) % 24 == 0:
             print(f"  {i + 1}/{len(pairs)} pairs", file=sys.stderr)
     return rows
@@ -167,8 +192,9 @@ def summarize(rows: list[dict]) -> dict:
     out = {"n": len(rows), "mcd": mean("mcd"), "f0": mean("f0"), "spk": mean("spk")}
     if rows and rows[0]["label"]:
         out["rate"] = float(np.mean([r["label"] == r["emotion"] for r in rows]))
-    if rows and rows[0].get("label_e"):
-        out["rate_e"] = float(np.mean([r["label_e"] == r["emotion"] for r in rows]))
+    for k in ("e", "c"):
+        if rows and rows[0].get(f"label_{k}"):
+            out[f"rate_{k}"] = float(np.mean([r[f"label_{k}"] == r["emotion"] for r in rows]))
     if rows and "secs" in rows[0]:
         dur = sum(r["dur"] for r in rows)
         out["rtf"] = dur / max(sum(r["secs"] for r in rows), 1e-9)
@@ -188,20 +214,22 @@ def report(rows: dict) -> dict:
     w = max([22, *(len(n) + 2 for n in table)])  # long system names keep a gap
     print(f"\n{'system':<{w}}{'metric':<10}" + "".join(f"{c:>10}" for c in cols))
     for name, t in table.items():
-        for key, fmt in (("rate", "{:.0%}"), ("rate_e", "{:.0%}"), ("mcd", "{:.2f}"),
-                         ("f0", "{:.0f}"), ("spk", "{:.3f}")):
+        for key, fmt in (("rate", "{:.0%}"), ("rate_e", "{:.0%}"), ("rate_c", "{:.0%}"),
+                         ("mcd", "{:.2f}"), ("f0", "{:.0f}"), ("spk", "{:.3f}")):
             if key not in t["all"] or not np.isfinite(t["all"][key]):
                 continue
             vals = [fmt.format(t[c][key]) if c in t and key in t[c] else "-" for c in cols]
-            metric = "rate E" if key == "rate_e" else key
+            metric = f"rate {key[-1].upper()}" if key.startswith("rate_") else key
             print(f"{name:<{w}}{metric:<10}" + "".join(f"{v:>10}" for v in vals))
     return table
 
 
 def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
-                  intensity: float = 1.0) -> dict:
-    """``{name: (convert(x, emotion) -> y, only_targets or None)}``."""
+                  intensity: float = 1.0, keep_unvoiced: bool = True) -> dict:
+    """``{name: (convert(x, emotion) -> y, only_targets or None)}``. ``keep_unvoiced=False``:
+    the WORLD models render their unvoiced frames too (``EmotionConverter.keep_unvoiced``)."""
     m2m = EmotionConverter.from_pretrained(model)
+    m2m.keep_unvoiced = keep_unvoiced
     shift = F0Shift(m2m.backend.normalizer)
     systems = {
         "source (unconverted)": (lambda x, e: x, None),
@@ -215,6 +243,7 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
         systems.update(spectrogan_ablation(m2m, model))
     if cyclegan and "cyclegan" in only:
         cg = EmotionConverter.from_pretrained(cyclegan)
+        cg.keep_unvoiced = keep_unvoiced
         tgt = tuple(e for e in cg.target_emotions if e != "calm")
         systems[f"cyclegan {cyclegan}"] = (
             lambda x, e: cg.convert(x, 16000, e, source="calm"), tgt)
@@ -248,10 +277,11 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
 
 
 def _worker(args: tuple) -> dict:
-    model, cyclegan, only, intensity, pairs, use_e = args
+    model, cyclegan, only, intensity, keep_unvoiced, pairs, use = args
     torch.set_num_threads(1)
-    systems = build_systems(model, cyclegan, only, intensity)
-    return dict(score(systems, pairs, judge(), SpeakerEncoder(), judge_e() if use_e else None))
+    systems = build_systems(model, cyclegan, only, intensity, keep_unvoiced)
+    judges = {k: judge_e(s) for k, s in (("e", "egemaps"), ("c", "compare")) if use[k]}
+    return dict(score(systems, pairs, judge(), SpeakerEncoder(), judges, "floor" in only))
 
 
 def speed(model: str, pairs: list, n: int = 12) -> dict:
@@ -282,8 +312,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="at most this many pairs per speaker")
     ap.add_argument("--intensity", type=float, default=1.0, help="intensity of the m2m model")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
+    ap.add_argument("--render-unvoiced", action="store_true",
+                    help="WORLD models render unvoiced frames too instead of keeping the "
+                         "input's samples there (the previous behaviour)")
     ap.add_argument("--no-judge-e", action="store_true",
                     help="skip the eGeMAPS judge E rate (benchmarks/judge_egemaps.py)")
+    ap.add_argument("--no-judge-c", action="store_true",
+                    help="skip the ComParE judge C rate (benchmarks/judge_egemaps.py)")
     args = ap.parse_args(argv)
     if not DATA.is_dir():
         sys.exit(f"RAVDESS not found at {DATA}")
@@ -295,8 +330,11 @@ def main(argv: list[str] | None = None) -> None:
         per = [ps[:: max(1, len(ps) // args.limit)][: args.limit] for ps in per]
         pairs = [p for ps in per for p in ps]
     only = tuple(args.systems.split(","))
-    use_e = not args.no_judge_e and judge_e() is not None  # builds the cache once, up front
-    chunks = [(args.model, args.cyclegan, only, args.intensity, ps, use_e) for ps in per]
+    # builds each judge's cache once, up front
+    use = {"e": not args.no_judge_e and judge_e("egemaps") is not None,
+           "c": not args.no_judge_c and judge_e("compare") is not None}
+    chunks = [(args.model, args.cyclegan, only, args.intensity, not args.render_unvoiced, ps, use)
+              for ps in per]
     rows: dict = defaultdict(list)
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor

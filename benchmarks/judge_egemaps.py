@@ -1,13 +1,15 @@
-"""Independent emotion judge mirroring "judge E" of ``../shared/docs/MEASUREMENTS.md``.
+"""Independent emotion judges mirroring judges "E" and "C" of ``../shared/docs/MEASUREMENTS.md``.
 
-Judge E there is openSMILE eGeMAPSv02 functionals (88 features) + an RBF-SVM trained on other
-speakers, with WORLD-resynthesised copies of their training clips added under the same labels so
-that vocoder artefacts alone carry no emotion (≈ 49 % 8-class on unseen speakers). This module
-rebuilds that judge on RAVDESS actors 01-16 (actors 17-20 are the benchmarks' test speakers and
+Judge E there is openSMILE eGeMAPSv02 functionals (88 features), judge C ComParE 2016
+functionals (6373 features), each + an RBF-SVM trained on other speakers, with
+WORLD-resynthesised copies of their training clips added under the same labels so that vocoder
+artefacts alone carry no emotion (≈ 49 % / 58 % 8-class on unseen speakers). This module
+rebuilds both judges (``feature_set="egemaps"`` / ``"compare"``) on RAVDESS actors 01-16
+(actors 17-20 are the benchmarks' test speakers and
 are only used by ``main()`` to report accuracy, never for fitting or model selection).
 
-Unlike emovc's own recogniser (``ser-ravdess``), which loudness-normalises its input, this judge
-sees the RAW waveform: no loudness normalisation, no silence trimming. eGeMAPS has absolute
+Unlike emovc's own recogniser (``ser-ravdess``), which loudness-normalises its input, these judges
+see the RAW waveform: no loudness normalisation, no silence trimming. Both sets have absolute
 loudness features, and a judge that hears absolute level is what the project's measurements use,
 so a conversion that changes level (e.g. louder for angry) is credited or penalised as there.
 
@@ -18,12 +20,13 @@ leave-speakers-out cross-validation (4 folds of 4 training actors, unweighted ac
 held-out real clips).
 
 Features and the fitted model are cached under ``.cache/judge/`` (keyed by a hash of the file
-list and the settings), so only the first run pays the extraction (≈ 2200 eGeMAPS passes and 960
-WORLD resyntheses); later runs load in seconds.
+list and the settings), so only the first run of each judge pays the extraction (≈ 2200
+openSMILE passes and 960 WORLD resyntheses, a few minutes); later runs load in seconds.
 
-API: ``EGeMAPSJudge.load_or_build()``, ``.predict(wav, sr) -> label``, ``.predict_proba(wav, sr)
--> {label: p}``. Run ``.venv/bin/python benchmarks/judge_egemaps.py`` to build it and print its
-accuracy on the real clips of actors 17-20.
+API: ``FunctionalsJudge.load_or_build(feature_set=...)``, ``.predict(wav, sr) -> label``,
+``.predict_proba(wav, sr) -> {label: p}``. Run ``.venv/bin/python benchmarks/judge_egemaps.py
+[--feature-set compare]`` to build a judge and print its accuracy on the real clips of actors
+17-20.
 """
 
 from __future__ import annotations
@@ -51,18 +54,29 @@ TEST_ACTORS = tuple(range(17, 21))
 FRAME_PERIOD = 5.0
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 VERSION = "egemaps-judge-v1"  # bump when the feature recipe changes
+# feature set -> (openSMILE FeatureSet name, judge letter in MEASUREMENTS.md)
+FEATURE_SETS = {"egemaps": ("eGeMAPSv02", "E"), "compare": ("ComParE_2016", "C")}
 MODEL_VERSION = "svm-v2"  # bump when the classifier recipe changes (features stay cached)
 
 
-def _smile():
+def _check_set(feature_set: str) -> str:
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown judge feature set {feature_set!r}; "
+                         f"choose one of {', '.join(FEATURE_SETS)}")
+    return feature_set
+
+
+def _smile(feature_set: str = "egemaps"):
     import opensmile
 
-    return opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
+    name = FEATURE_SETS[_check_set(feature_set)][0]
+    return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, name),
                            feature_level=opensmile.FeatureLevel.Functionals)
 
 
 def _features(smile, wav: np.ndarray, sr: int = SR) -> np.ndarray:
-    """88 eGeMAPS functionals of the raw waveform (no normalisation, no trimming)."""
+    """Functionals (88 eGeMAPS or 6373 ComParE) of the raw waveform (no normalisation, no
+    trimming)."""
     x = np.ascontiguousarray(np.asarray(wav, dtype=np.float32).reshape(-1))
     f = smile.process_signal(x, sr).to_numpy(dtype=np.float64).reshape(-1)
     return np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
@@ -82,21 +96,23 @@ def _atomic_save(path: Path, write) -> None:
         write(fh)
 
 
-def extract(data_dir: Path, cache_dir: Path, log=print) -> dict:
+def extract(data_dir: Path, cache_dir: Path, log=print, feature_set: str = "egemaps") -> dict:
     """Features of all real clips (actors 01-20) + WORLD copies (training actors only), cached.
 
-    Returns a dict with ``X`` (n, 88), ``emotion``, ``actor``, ``kind`` ("real"/"world") and
+    Returns a dict with ``X`` (n, 88 or 6373), ``emotion``, ``actor``, ``kind`` ("real"/"world") and
     ``path`` arrays. A partial file is checkpointed so an interrupted build resumes.
     """
     train, test = _files(data_dir, TRAIN_ACTORS), _files(data_dir, TEST_ACTORS)
     if not train or not test:
         raise FileNotFoundError(f"RAVDESS clips not found under {data_dir}")
     items = [(p, "real") for p in train + test] + [(p, "world") for p in train]
-    key = json.dumps({"v": VERSION, "sr": SR, "fp": FRAME_PERIOD, "set": "eGeMAPSv02/func",
+    smile_set = FEATURE_SETS[_check_set(feature_set)][0]
+    key = json.dumps({"v": VERSION, "sr": SR, "fp": FRAME_PERIOD, "set": f"{smile_set}/func",
                       "files": [(p.relative_to(data_dir).as_posix(), p.stat().st_size, k)
                                 for p, k in items]})
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    final, partial = cache_dir / f"egemaps_{digest}.npz", cache_dir / f"egemaps_{digest}.part.npz"
+    final = cache_dir / f"{feature_set}_{digest}.npz"
+    partial = cache_dir / f"{feature_set}_{digest}.part.npz"
     if final.is_file():
         with np.load(final, allow_pickle=False) as z:
             return {k: z[k] for k in z.files} | {"digest": digest}
@@ -105,7 +121,7 @@ def extract(data_dir: Path, cache_dir: Path, log=print) -> dict:
         with np.load(partial, allow_pickle=False) as z:
             feats = list(z["X"])
         log(f"resuming feature extraction at {len(feats)}/{len(items)}")
-    smile, t0, done0 = _smile(), time.perf_counter(), len(feats)
+    smile, t0, done0 = _smile(feature_set), time.perf_counter(), len(feats)
     for i in range(len(feats), len(items)):
         path, kind = items[i]
         wav = load_audio(path, SR)  # mono float32, no level change
@@ -164,20 +180,23 @@ def select_c(X, y, actor, kind, log=print) -> tuple[float, dict]:
     return max(scores, key=lambda k: scores[k]), scores
 
 
-class EGeMAPSJudge:
-    """eGeMAPS functionals + RBF-SVM emotion judge (mirror of MEASUREMENTS' judge E)."""
+class FunctionalsJudge:
+    """openSMILE functionals + RBF-SVM emotion judge: eGeMAPS = mirror of MEASUREMENTS' judge E,
+    ComParE = judge C."""
 
     labels = EMOTIONS
 
-    def __init__(self, model, info: dict | None = None, proba_model=None):
+    def __init__(self, model, info: dict | None = None, proba_model=None,
+                 feature_set: str = "egemaps"):
         self.model = model  # StandardScaler + SVC: ``predict``
         self.proba_model = proba_model  # sigmoid-calibrated copy: ``predict_proba``
         self.info = info or {}
+        self.feature_set = _check_set(feature_set)
         self._smile = None
 
     @classmethod
     def load_or_build(cls, data_dir: str | Path = DATA, cache_dir: str | Path = CACHE,
-                      log=None) -> EGeMAPSJudge:
+                      log=None, feature_set: str = "egemaps") -> FunctionalsJudge:
         """Load the cached judge, building features/model first when missing."""
         import joblib
 
@@ -185,12 +204,12 @@ class EGeMAPSJudge:
         data_dir, cache_dir = Path(data_dir), Path(cache_dir)
         # cheap key first: the feature digest is derived from the file list, which we
         # need to stat anyway; the model is keyed by feature digest + C grid
-        d = extract(data_dir, cache_dir, log)
+        d = extract(data_dir, cache_dir, log, feature_set)
         mkey = hashlib.sha1(f"{d['digest']}|{C_GRID}|{MODEL_VERSION}".encode()).hexdigest()[:12]
-        path = cache_dir / f"egemaps_svm_{mkey}.joblib"
+        path = cache_dir / f"{feature_set}_svm_{mkey}.joblib"
         if path.is_file():
             blob = joblib.load(path)
-            return cls(blob["model"], blob["info"], blob.get("proba_model"))
+            return cls(blob["model"], blob["info"], blob.get("proba_model"), feature_set)
         tr = np.isin(d["actor"], TRAIN_ACTORS)
         X, y, actor, kind = d["X"][tr], d["emotion"][tr], d["actor"][tr], d["kind"][tr]
         t0 = time.perf_counter()
@@ -202,11 +221,11 @@ class EGeMAPSJudge:
                                        cv=_speaker_folds(actor)).fit(X, y)
         info = {"C": c, "cv_ua": scores, "n_train": int(len(y)), "features": d["digest"],
                 "fit_s": time.perf_counter() - t0}
-        log(f"fitted judge E: C={c:g}, {len(y)} training clips (real + WORLD copies), "
-            f"{info['fit_s']:.0f} s")
+        log(f"fitted judge {FEATURE_SETS[feature_set][1]}: C={c:g}, {len(y)} training clips "
+            f"(real + WORLD copies), {info['fit_s']:.0f} s")
         blob = {"model": model, "proba_model": proba, "info": info}
         _atomic_save(path, lambda fh: joblib.dump(blob, fh))
-        return cls(model, info, proba)
+        return cls(model, info, proba, feature_set)
 
     def features(self, wav: np.ndarray, sr: int = SR) -> np.ndarray:
         if sr != SR:
@@ -214,7 +233,7 @@ class EGeMAPSJudge:
 
             wav, sr = resample(np.asarray(wav, dtype=np.float32), sr, SR), SR
         if self._smile is None:
-            self._smile = _smile()
+            self._smile = _smile(self.feature_set)
         return _features(self._smile, wav, sr)
 
     def predict(self, wav: np.ndarray, sr: int = SR) -> str:
@@ -231,13 +250,13 @@ class EGeMAPSJudge:
         return {str(k): float(v) for k, v in zip(m.classes_, p, strict=True)}
 
 
-def load_judge(log=print) -> EGeMAPSJudge | None:
-    """:meth:`EGeMAPSJudge.load_or_build`, or ``None`` (with a one-line note through ``log``)
-    when it cannot be built, e.g. without ../shared's RAVDESS."""
+def load_judge(log=print, feature_set: str = "egemaps") -> FunctionalsJudge | None:
+    """:meth:`FunctionalsJudge.load_or_build`, or ``None`` (with a one-line note through
+    ``log``) when it cannot be built, e.g. without ../shared's RAVDESS."""
     try:
-        return EGeMAPSJudge.load_or_build()
+        return FunctionalsJudge.load_or_build(feature_set=feature_set)
     except Exception as exc:
-        log(f"[judge E skipped: {type(exc).__name__}: {exc}]")
+        log(f"[judge {FEATURE_SETS[feature_set][1]} skipped: {type(exc).__name__}: {exc}]")
         return None
 
 
@@ -245,12 +264,14 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--cache", default=str(CACHE))
+    ap.add_argument("--feature-set", default="egemaps", choices=list(FEATURE_SETS),
+                    help="egemaps = judge E, compare = judge C")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    judge = EGeMAPSJudge.load_or_build(args.data, args.cache)
+    judge = FunctionalsJudge.load_or_build(args.data, args.cache, feature_set=args.feature_set)
     print(f"judge ready in {time.perf_counter() - t0:.1f} s; C={judge.info.get('C')}, "
           f"CV UA on training actors {judge.info.get('cv_ua')}")
-    d = extract(Path(args.data), Path(args.cache))  # cached: loads the same features
+    d = extract(Path(args.data), Path(args.cache), feature_set=args.feature_set)  # cached
     m = np.isin(d["actor"], TEST_ACTORS) & (d["kind"] == "real")
     y, pred = d["emotion"][m], judge.model.predict(d["X"][m])
     print(f"actors 17-20, {m.sum()} real clips: accuracy {np.mean(pred == y):.1%}, "
