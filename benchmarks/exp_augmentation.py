@@ -296,12 +296,14 @@ def comparisons(results: list[dict]) -> tuple[dict, str]:
 
 # ------------------------------------------------------------------ main
 def model_tag(model: str) -> str:
-    """Cache folder name of a converter: its name plus the start of its checkpoint's SHA-256,
-    so an updated model never reuses another version's conversions."""
-    from emovc.pipelines.conversion import KIND_PREFIX
+    """Cache folder name of a converter: its name, the start of its checkpoint's SHA-256 and
+    (from version 2 on) the conversion pipeline's version, so neither an updated model nor an
+    updated pipeline reuses another version's conversions."""
+    from emovc.pipelines.conversion import KIND_PREFIX, PIPELINE_VERSION
     from emovc.pretrained.registry import resolve, sha256_of
 
-    return f"{Path(model).stem}-{sha256_of(resolve(model, KIND_PREFIX))[:10]}"
+    tag = f"{Path(model).stem}-{sha256_of(resolve(model, KIND_PREFIX))[:10]}"
+    return tag if PIPELINE_VERSION == 1 else f"{tag}-p{PIPELINE_VERSION}"
 
 
 def main() -> None:

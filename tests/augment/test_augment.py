@@ -117,6 +117,24 @@ def test_resuming_with_another_model_or_intensity_is_refused(converter, corpus, 
     assert tree_digest(out) == before  # nothing converted, nothing rewritten
 
 
+def test_resuming_a_folder_of_an_older_pipeline_is_refused(converter, corpus, tmp_path):
+    import json
+
+    from emovc.pipelines.conversion import PIPELINE_VERSION
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    sig_path = out / "augment.json"
+    sig = json.loads(sig_path.read_text())
+    assert sig["pipeline"] == PIPELINE_VERSION
+    del sig["pipeline"]  # as written before the version was recorded (version 1)
+    sig_path.write_text(json.dumps(sig))
+    before = tree_digest(out)
+    with pytest.raises(EmovcError, match="pipeline v1"):
+        augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    assert tree_digest(out) == before
+
+
 def test_plan_tasks_mirrors_symlinked_views(corpus, tmp_path):
     """A folder of symlinks (a corpus "view") keeps its own relative layout."""
     from emovc.data.catalogs import scan_corpus

@@ -162,24 +162,28 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
 
 
 def _check_signature(out: Path, model: str, intensity: float) -> None:
-    """Record (or, when resuming, compare) the converter and intensity of ``out``'s outputs.
+    """Record (or, when resuming, compare) the converter, intensity and conversion pipeline
+    version of ``out``'s outputs.
 
     Raises:
-        EmovcError: ``out`` already holds outputs of another checkpoint or intensity.
+        EmovcError: ``out`` already holds outputs of another checkpoint, intensity or
+            pipeline version.
     """
-    from emovc.pipelines.conversion import KIND_PREFIX
+    from emovc.pipelines.conversion import KIND_PREFIX, PIPELINE_VERSION
     from emovc.pretrained.registry import resolve, sha256_of
 
     sig = {"model": str(model), "sha256": sha256_of(resolve(model, KIND_PREFIX)),
-           "intensity": float(intensity)}
+           "intensity": float(intensity), "pipeline": PIPELINE_VERSION}
     path = out / SIGNATURE
     if path.is_file():
         old = json.loads(path.read_text())
-        if old.get("sha256") != sig["sha256"] or old.get("intensity") != sig["intensity"]:
+        old.setdefault("pipeline", 1)  # folders written before the version was recorded
+        if any(old.get(k) != sig[k] for k in ("sha256", "intensity", "pipeline")):
             raise EmovcError(
                 f"{out} holds conversions made with {old.get('model')!r} (sha256 "
-                f"{str(old.get('sha256'))[:12]}, intensity {old.get('intensity')}), not "
-                f"{model!r} (sha256 {sig['sha256'][:12]}, intensity {intensity}); "
+                f"{str(old.get('sha256'))[:12]}, intensity {old.get('intensity')}, conversion "
+                f"pipeline v{old['pipeline']}), not {model!r} (sha256 {sig['sha256'][:12]}, "
+                f"intensity {intensity}, pipeline v{PIPELINE_VERSION}); "
                 "use another --out folder or delete that one")
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(sig, indent=1) + "\n")

@@ -46,6 +46,10 @@ from emovc.pretrained.registry import resolve
 
 DEFAULT_MODEL = "m2m-ravdess"
 KIND_PREFIX = "emotion-converter/"
+# Bumped whenever the pipeline changes the audio a given checkpoint produces; stores of
+# converted audio (``emovc augment``'s folders, benchmark caches) record it with the
+# checkpoint's hash. 2: the WORLD models' unvoiced stretches keep the input's samples.
+PIPELINE_VERSION = 2
 
 
 def _backend(ckpt: dict):
