@@ -217,3 +217,28 @@ def test_ray_backend_on_a_local_cluster(converter, corpus, tmp_path):
     assert len(synth) == N_OK and all(finite_audio(Path(r["path"])) for r in synth)
     assert sorted(Path(f["path"]).name for f in _rows(tmp_path / "ray", "failures.csv")) == [
         "broken.wav", "short.wav", "short.wav"]
+
+
+def test_unlabelled_corpus_takes_the_given_source_emotion(converter, tmp_path):
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+
+    libri = tmp_path / "libri"  # flat LibriSpeech-style clips: no emotion labels
+    for i, name in enumerate(("11-100-0000", "12-200-0000")):
+        save_audio(libri / f"{name}.wav", synthesize(EMOTION_VOICES["calm"], duration=1.0,
+                                                     seed=40 + i), 16000)
+    (libri / "speakers.tsv").write_text("file\tspeaker\tgender\n11-100-0000.wav\t11\tF\n"
+                                        "12-200-0000.wav\t12\tM\n")
+    with pytest.raises(EmovcError, match="calm, happy, sad, angry"):
+        augment_corpus(libri, tmp_path / "bad", ["sad"], model=str(converter),
+                       source="bored", workers=1, progress=False)
+    out = tmp_path / "aug"
+    report = augment_corpus(libri, out, ["sad", "calm"], model=str(converter), source="calm",
+                            workers=1, progress=False)
+    assert report.converted == 2 and not report.failures  # calm -> calm is skipped
+    rows = read_augmented_manifest(report.manifest)
+    assert {r["emotion"] for r in rows if r["synthetic"] == "0"} == {"calm"}
+    synth = [r for r in rows if r["synthetic"] == "1"]
+    assert {(r["emotion"], r["source_emotion"]) for r in synth} == {("sad", "calm")}
+    with pytest.raises(EmovcError, match="unlabelled source calm"):  # resumed differently
+        augment_corpus(libri, out, ["sad"], model=str(converter), workers=1, progress=False)

@@ -22,6 +22,9 @@ def augment(
     model: str = typer.Option("m2m-ravdess", help="Bundled converter name or checkpoint path."),
     corpus: str = typer.Option("auto", help="Corpus layout (default: detect)."),
     intensity: float = typer.Option(1.0, help="Conversion intensity 0..1."),
+    source: str = typer.Option(
+        "", "--from", help="Emotion of utterances the corpus does not label (e.g. neutral for "
+        "LibriSpeech/VCTK); default: detected per utterance by the recogniser."),
     workers: int = typer.Option(0, help="Local worker processes (0 = all cores)."),
     backend: str = typer.Option(
         "local", help="local (process pool) or ray (Ray cluster at $RAY_ADDRESS, else a local "
@@ -30,7 +33,8 @@ def augment(
     """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv."""
     targets = [t for t in to.split(",") if t.strip()]
     report = augment_corpus(corpus_dir, out, targets, model=model, corpus=corpus,
-                            intensity=intensity, workers=workers or None, backend=backend)
+                            intensity=intensity, workers=workers or None, backend=backend,
+                            source=source or None)
     typer.echo(report.summary())
     if report.failures:
         typer.echo(f"{report.failed_inputs} input file(s) skipped or failed "

@@ -115,7 +115,7 @@ def _check_out_dir(root: Path, out_dir: Path) -> None:
 def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets: Iterable[str],
                    *, model: str = "m2m-ravdess", corpus: str = "auto", intensity: float = 1.0,
                    workers: int | None = None, backend: str = "local",
-                   progress: bool = True) -> AugmentReport:
+                   progress: bool = True, source: str | None = None) -> AugmentReport:
     """Convert every utterance of the corpus at ``root`` into each of ``targets``.
 
     Args:
@@ -126,6 +126,9 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
         intensity: conversion intensity 0..1.
         workers: parallel processes for the local backend (default: all cores).
         backend: ``"local"`` (process pool) or ``"ray"`` (needs ``pip install emovc[ray]``).
+        source: emotion of the utterances the corpus does not label (e.g. ``"neutral"`` for
+            LibriSpeech or VCTK; they are then listed with it in the manifest); ``None``:
+            detected per utterance by the emotion recogniser. Labelled utterances keep theirs.
 
     Returns:
         an :class:`AugmentReport`; failures are counted and listed, never silently dropped.
@@ -140,8 +143,12 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
 
     converter = EmotionConverter.from_pretrained(model)
     tgts = _check_targets(targets, converter.target_emotions)
-    _check_signature(out, model, intensity)
+    if source is not None:
+        source = _check_source(source, converter.source_emotions)
+    _check_signature(out, model, intensity, source)
     manifest, log = scan_corpus(root, corpus)
+    if source is not None:
+        manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
     report = AugmentReport(out_dir=out)
     report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
     tasks = plan_tasks(manifest, root, out, tgts)
@@ -161,7 +168,18 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     return report
 
 
-def _check_signature(out: Path, model: str, intensity: float) -> None:
+def _check_source(source: str, converter_sources: list[str]) -> str:
+    try:
+        src = normalize_emotion(source)
+    except (ValueError, EmovcError):
+        raise choice_error("source emotion", source, converter_sources) from None
+    if src not in converter_sources:
+        raise choice_error("source emotion for this model", source, converter_sources)
+    return src
+
+
+def _check_signature(out: Path, model: str, intensity: float, source: str | None = None
+                     ) -> None:
     """Record (or, when resuming, compare) the converter, intensity and conversion pipeline
     version of ``out``'s outputs.
 
@@ -173,18 +191,21 @@ def _check_signature(out: Path, model: str, intensity: float) -> None:
     from emovc.pretrained.registry import resolve, sha256_of
 
     sig = {"model": str(model), "sha256": sha256_of(resolve(model, KIND_PREFIX)),
-           "intensity": float(intensity), "pipeline": PIPELINE_VERSION}
+           "intensity": float(intensity), "pipeline": PIPELINE_VERSION,
+           "source": source or ""}
     path = out / SIGNATURE
     if path.is_file():
         old = json.loads(path.read_text())
         old.setdefault("pipeline", 1)  # folders written before the version was recorded
-        if any(old.get(k) != sig[k] for k in ("sha256", "intensity", "pipeline")):
+        old.setdefault("source", "")
+        if any(old.get(k) != sig[k] for k in ("sha256", "intensity", "pipeline", "source")):
             raise EmovcError(
                 f"{out} holds conversions made with {old.get('model')!r} (sha256 "
                 f"{str(old.get('sha256'))[:12]}, intensity {old.get('intensity')}, conversion "
-                f"pipeline v{old['pipeline']}), not {model!r} (sha256 {sig['sha256'][:12]}, "
-                f"intensity {intensity}, pipeline v{PIPELINE_VERSION}); "
-                "use another --out folder or delete that one")
+                f"pipeline v{old['pipeline']}, unlabelled source "
+                f"{old['source'] or 'detected'}), not {model!r} (sha256 {sig['sha256'][:12]}, "
+                f"intensity {intensity}, pipeline v{PIPELINE_VERSION}, unlabelled source "
+                f"{source or 'detected'}); use another --out folder or delete that one")
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(sig, indent=1) + "\n")
 
