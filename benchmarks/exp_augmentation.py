@@ -29,7 +29,11 @@ Reproduces the augmentation claim on RAVDESS (see docs/augmentation.md)::
    and ``real+oversample+conv``. ``+fconv`` variants add only the *filtered* converted
    clips: those that a recogniser fitted on the same real clips (same condition without
    converted data) already labels as their target emotion (recogniser-based selection of
-   synthetic data).
+   synthetic data). ``+xconv`` variants (with ``--extra-corpus``) add *other speakers*
+   instead: an unlabelled corpus of many voices (e.g. LibriSpeech clips, taken as
+   ``--extra-from`` neutral) converted into the seven other emotions, plus the WORLD copies of
+   its clips under the source emotion; per seed ``--extra-clips`` random source clips.
+   ``real+xworld`` is its control: the same WORLD copies of those clips, without conversions.
 4. Reports mean ± std over seeds of unweighted accuracy (UA, mean per-class recall) and
    macro-F1, and paired per-seed differences with a paired t-test and a two-sided sign test.
    Results are written to
@@ -62,13 +66,17 @@ GROUPS = (("01", "03", "02", "04"), ("05", "07", "06", "08"),
           ("09", "11", "10", "12"), ("13", "15", "14", "16"))  # (M, M, F, F) each
 TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
 CONDITIONS = ("real", "real+world", "real+conv", "real+world+conv", "real+fconv",
-              "real+world+fconv")
+              "real+world+fconv", "real+xworld", "real+xconv", "real+world+xconv")
+CONVERTED = {"conv", "fconv", "xconv"}  # condition parts that add converted clips
+EXTRA = {"xconv", "xworld"}  # parts that add the extra corpus's WORLD copies
 IMBALANCED_CONDITIONS = ("real", "real+oversample", *CONDITIONS[1:], "real+oversample+conv",
                          "real+oversample+fconv")
 COMPARISONS = (("real", "real+conv"), ("real+world", "real+world+conv"), ("real", "real+world"),
                ("real", "real+fconv"), ("real+world", "real+world+fconv"),
                ("real+oversample", "real+conv"), ("real+oversample", "real+oversample+conv"),
-               ("real+oversample", "real+oversample+fconv"))
+               ("real+oversample", "real+oversample+fconv"), ("real", "real+xconv"),
+               ("real+world", "real+world+xconv"), ("real", "real+xworld"),
+               ("real+xworld", "real+xconv"))
 METRICS = ("unweighted_accuracy", "macro_f1")
 MODES = ("utterance", "speaker")
 
@@ -98,6 +106,36 @@ def convert_groups(manifest, groups: list[int], model: str, out: Path, workers: 
                                 progress=False)
         print(f"group {k} {GROUPS[k]}: {report.summary()} ({time.time() - t0:.0f} s)",
               flush=True)
+
+
+def convert_extra(corpus: Path, source: str, model: str, out: Path, workers: int) -> None:
+    """Every clip of the unlabelled ``corpus`` (taken as ``source``) into the other emotions."""
+    t0 = time.time()
+    targets = [e for e in EMOTIONS if e != source]
+    report = augment_corpus(corpus, extra_dir(out, corpus), targets, model=model,
+                            workers=workers, progress=False, source=source)
+    print(f"extra corpus {corpus.name}: {report.summary()} ({time.time() - t0:.0f} s)",
+          flush=True)
+
+
+def extra_dir(out: Path, corpus: Path) -> Path:
+    return out / f"extra-{corpus.name}"
+
+
+def extra_rows(out: Path, corpus: Path) -> list[dict]:
+    """Converted rows of the extra corpus (each with its ``source_path``)."""
+    path = extra_dir(out, corpus) / "manifest.csv"
+    if not path.is_file():
+        sys.exit(f"missing {path}: run with --stage convert first")
+    return [r for r in read_augmented_manifest(path) if r["synthetic"] == "1"]
+
+
+def extra_subset(rows: list[dict], seed: int, n: int) -> list[dict]:
+    """The converted rows of ``n`` source clips drawn at random (per seed)."""
+    sources = sorted({r["source_path"] for r in rows})
+    rng = np.random.default_rng(2000 + seed)
+    keep = set(rng.choice(sources, min(n, len(sources)), replace=False))
+    return [r for r in rows if r["source_path"] in keep]
 
 
 def synthetic_rows(out: Path, groups: list[int]) -> list[dict]:
@@ -133,7 +171,8 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int, ser:
     x = feats.get([u.path for u in real])
     y = [labels.index(u.emotion) for u in real]
     groups = [u.speaker for u in real]
-    if "oversample" in condition:  # repeat real clips of small classes up to the largest
+    parts = set(condition.split("+"))
+    if "oversample" in parts:  # repeat real clips of small classes up to the largest
         counts = np.bincount(y, minlength=len(labels))
         for c in np.flatnonzero(counts):
             idx = [i for i, v in enumerate(y) if v == c]
@@ -141,17 +180,22 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int, ser:
             x += [x[i] for i in extra]
             y += [y[i] for i in extra]
             groups += [groups[i] for i in extra]
-    if "world" in condition:  # vocoded copies are normalised as their own "speaker"
+    if "world" in parts:  # vocoded copies are normalised as their own "speaker"
         x += feats.get([u.path for u in real], "world")
         y += [labels.index(u.emotion) for u in real]
         groups += [f"{u.speaker}/world" for u in real]
-    if "fconv" in condition:  # keep the clips a real-data recogniser hears as their target
+    if "fconv" in parts:  # keep the clips a real-data recogniser hears as their target
         base, _ = fit(feats, real, [], condition.replace("+fconv", ""), seed, ser)
         conv = filter_converted(base, feats, conv)
-    if "conv" in condition:
+    if parts & CONVERTED:
         x += feats.get([r["path"] for r in conv], synthetic=True)
         y += [labels.index(r["emotion"]) for r in conv]
         groups += [f"{r['speaker']}/conv" for r in conv]
+    if parts & EXTRA:  # the other speakers' own (vocoded) clips, in the source emotion
+        src = sorted({(r["source_path"], r["source_emotion"], r["speaker"]) for r in conv})
+        x += feats.get([p for p, _, _ in src], "world")
+        y += [labels.index(e) for _, e, _ in src]
+        groups += [f"{s}/world" for _, _, s in src]
     cfg = build_config(str(DATA), "", {"seed": seed, **ser})
     return fit_model(cfg, labels, x, np.array(y), np.array(groups), None, progress=False), len(y)
 
@@ -178,18 +222,23 @@ def train_eval(feats: Features, real, conv: list[dict], condition: str, test, se
             for mode in MODES if f"original/{mode}" in res for m in METRICS} | {"n_train": n}
 
 
-def reference(feats: Features, manifest, conv_rows: list[dict], test, ser: dict) -> dict:
+def reference(feats: Features, manifest, conv_rows: list[dict], test, ser: dict,
+              extra: list[dict] | None = None) -> dict:
     """A recogniser trained on all real clips of actors 01-16: its test scores (upper bound)
-    and how often it hears a converted clip as the target emotion (conversion accuracy)."""
+    and how often it hears a converted clip as the target emotion (conversion accuracy; the
+    extra corpus's conversions separately)."""
     from emovc.models.ser.metrics import classification_report
 
     real = [u for u in manifest if u.speaker not in TEST_ACTORS]
     model, n = fit(feats, real, [], "real", 0, ser)
     out = train_eval(feats, real, [], "real", test, 0, ser, (model, n))
-    p = model.predict_proba(feats.get([r["path"] for r in conv_rows], synthetic=True))
-    y = np.array([model.labels.index(r["emotion"]) for r in conv_rows])
-    rep = classification_report(y, p, model.labels)
-    out["converted_as_target"] = {k: rep[k] for k in ("unweighted_accuracy", "recall")}
+    for key, rows in (("converted_as_target", conv_rows), ("extra_as_target", extra or [])):
+        if not rows:
+            continue
+        p = model.predict_proba(feats.get([r["path"] for r in rows], synthetic=True))
+        y = np.array([model.labels.index(r["emotion"]) for r in rows])
+        rep = classification_report(y, p, model.labels)
+        out[key] = {k: rep[k] for k in ("unweighted_accuracy", "recall")}
     print(f"reference (real 01-16): {out}", flush=True)
     return out
 
@@ -215,16 +264,19 @@ def imbalanced_subset(train, seed: int, keep: int) -> list:
 
 
 def run_setting(name, feats, subsets, conv_rows, test, ser: dict,
-                conditions=CONDITIONS) -> list[dict]:
+                conditions=CONDITIONS, extra: tuple[list[dict], int] = ([], 0)) -> list[dict]:
     results = []
     for seed, real in subsets:
         actors = {u.speaker for u in real}
-        conv = [r for r in conv_rows if r["speaker"] in actors]
         for cond in conditions:
+            uses_extra = bool(set(cond.split("+")) & EXTRA)
+            conv = (extra_subset(extra[0], seed, extra[1]) if uses_extra
+                    else [r for r in conv_rows if r["speaker"] in actors])
             t0 = time.time()
             r = train_eval(feats, real, conv, cond, test, seed, ser)
             r.update(setting=name, seed=seed, condition=cond, actors=sorted(actors),
-                     n_real=len(real), n_conv=len(conv) if "conv" in cond else 0)
+                     n_real=len(real),
+                     n_conv=len(conv) if set(cond.split("+")) & CONVERTED else 0)
             results.append(r)
             scores = " ".join(f"{k} {v:.3f}" for k, v in r.items() if "/" in k)
             print(f"{name} seed {seed} {cond:16s} n={r['n_train']:4d} {scores} "
@@ -326,6 +378,15 @@ def main() -> None:
                     help="comma-separated settings to run")
     ap.add_argument("--conditions", default="",
                     help="comma-separated conditions to run (default: all of each setting)")
+    ap.add_argument("--extra-corpus", type=Path, default=None,
+                    help="an unlabelled corpus of other speakers for the +xconv conditions "
+                         "(e.g. ../shared/data/librispeech-clips)")
+    ap.add_argument("--extra-from", default="neutral",
+                    help="emotion the extra corpus's clips are taken to be spoken in")
+    ap.add_argument("--extra-clips", type=int, default=48,
+                    help="source clips of the extra corpus drawn per seed (each adds 8 clips)")
+    ap.add_argument("--results-suffix", default="",
+                    help="appended to the results file name (keeps runs of other conditions)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=ROOT / ".cache" / "augment")
     ap.add_argument("--ser-cache", type=Path, default=ROOT / ".cache" / "ser")
@@ -339,43 +400,54 @@ def main() -> None:
     out = args.cache / (args.tag or model_tag(args.model))
     groups = [int(g) for g in args.groups.split(",")]
     manifest = catalog_corpus(args.data, "ravdess")
+    wanted = set(args.conditions.split(",")) if args.conditions else None
+    need_groups = wanted is None or any(set(c.split("+")) & {"conv", "fconv"} for c in wanted)
     if args.stage in ("convert", "all"):
-        convert_groups(manifest, groups, args.model, out, args.workers)
+        if need_groups:
+            convert_groups(manifest, groups, args.model, out, args.workers)
+        if args.extra_corpus:
+            convert_extra(args.extra_corpus, args.extra_from, args.model, out, args.workers)
     if args.stage == "convert":
         return
-    conv_rows = synthetic_rows(out, groups)
+    conv_rows = synthetic_rows(out, groups) if need_groups else []
+    xrows = extra_rows(out, args.extra_corpus) if args.extra_corpus else []
     actors = sorted(a for k in groups for a in GROUPS[k])
     train = [u for u in manifest if u.speaker in actors]
     test = [u for u in manifest if u.speaker in TEST_ACTORS]
     feats = Features(args.ser_cache, out / "features", args.workers)
     t0 = time.time()
-    feats.get([r["path"] for r in conv_rows], synthetic=True)  # extract once, in parallel
-    print(f"features of {len(conv_rows)} converted clips: {time.time() - t0:.0f} s", flush=True)
+    feats.get([r["path"] for r in conv_rows + xrows], synthetic=True)  # once, in parallel
+    feats.get(sorted({r["source_path"] for r in xrows}), "world")
+    print(f"features of {len(conv_rows) + len(xrows)} converted clips: {time.time() - t0:.0f} s",
+          flush=True)
     low = [(s, [u for u in train if u.speaker in low_resource_subset(actors, s)])
            for s in range(args.seeds)]
     imb = [(s, imbalanced_subset(train, s, args.rare_keep)) for s in range(args.seeds)]
     fs = args.feature_set
     ser = {"method": args.method, "feature_set": fs}
-    name = fs if args.method == "linear" else args.method
-    wanted = set(args.conditions.split(",")) if args.conditions else None
+    name = (fs if args.method == "linear" else args.method) + args.results_suffix
 
     def keep(conds):
         return [c for c in conds if (wanted is None or c in wanted)
-                and not (args.method == "cnn" and "fconv" in c)]
+                and not (args.method == "cnn" and "fconv" in c)
+                and (not set(c.split("+")) & EXTRA or xrows)]
 
-    ref = reference(feats, manifest, conv_rows, test, ser)
+    ref = reference(feats, manifest, conv_rows, test, ser, xrows)
     results = []
     for setting, subsets, conds in (("low-resource", low, CONDITIONS),
                                     ("imbalanced", imb, IMBALANCED_CONDITIONS)):
         if setting in args.settings.split(","):
-            results += run_setting(setting, feats, subsets, conv_rows, test, ser, keep(conds))
+            results += run_setting(setting, feats, subsets, conv_rows, test, ser, keep(conds),
+                                   (xrows, args.extra_clips))
     stats, cmp_md = comparisons(results)
     md = "\n\n".join(t for t in (*(table(results, m) for m in MODES), cmp_md) if t)
     print(md)
     meta = {"model": args.model, "groups": groups, "actors": actors, "test": TEST_ACTORS,
             "seeds": args.seeds, "rare_keep": args.rare_keep, "n_converted": len(conv_rows),
             "feature_set": fs, "method": args.method, "settings": args.settings,
-            "conditions": args.conditions or "all"}
+            "conditions": args.conditions or "all",
+            "extra_corpus": str(args.extra_corpus or ""), "extra_from": args.extra_from,
+            "extra_clips": args.extra_clips, "n_extra_converted": len(xrows)}
     tmp = out / f".results-{name}.json.tmp"
     tmp.write_text(json.dumps({"meta": meta, "reference": ref, "results": results,
                                "paired": stats,
