@@ -169,6 +169,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
 
 
 def _check_source(source: str, converter_sources: list[str]) -> str:
+    """``source`` as a canonical emotion the converter accepts, else a one-line error."""
     try:
         src = normalize_emotion(source)
     except (ValueError, EmovcError):
@@ -180,12 +181,11 @@ def _check_source(source: str, converter_sources: list[str]) -> str:
 
 def _check_signature(out: Path, model: str, intensity: float, source: str | None = None
                      ) -> None:
-    """Record (or, when resuming, compare) the converter, intensity and conversion pipeline
-    version of ``out``'s outputs.
+    """Record (or, when resuming, compare) the converter, intensity, conversion pipeline
+    version and unlabelled-source emotion of ``out``'s outputs.
 
     Raises:
-        EmovcError: ``out`` already holds outputs of another checkpoint, intensity or
-            pipeline version.
+        EmovcError: ``out`` already holds outputs made with any of them different.
     """
     from emovc.pipelines.conversion import KIND_PREFIX, PIPELINE_VERSION
     from emovc.pretrained.registry import resolve, sha256_of
