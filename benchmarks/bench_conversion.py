@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from judge_egemaps import load_judge
+from judge_egemaps import FEATURE_SETS, load_judge
 
 from emovc.audio import load_audio
 from emovc.audio.processing import keep_edge_pauses
@@ -62,6 +62,8 @@ CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05
 TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
 SYSTEMS = ("source", "shift", "m2m", "cyclegan", "stages", "floor")
 FLOOR = "real other repetition"
+# independent judges by row-key letter: {"e": "egemaps", "c": "compare"}
+JUDGES = {letter.lower(): fs for fs, (_, letter) in FEATURE_SETS.items()}
 
 
 def trials(speakers: list[str]) -> list[tuple[Path, Path, str]]:
@@ -113,13 +115,13 @@ def judge():
         return None
 
 
-def judge_e(feature_set: str = "egemaps"):
+def independent_judge(feature_set: str = "egemaps"):
     """The eGeMAPS mirror of the project's judge E (``feature_set="compare"``: the ComParE
     mirror of judge C; cached builds), or ``None`` on failure."""
     return load_judge(lambda msg: print(msg, file=sys.stderr), feature_set)
 
 
-def label_e(jud, wav: np.ndarray) -> str:
+def judge_label(jud, wav: np.ndarray) -> str:
     if jud is None:
         return ""
     try:
@@ -148,7 +150,7 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | N
     cache: dict = {}
 
     def labels(wav: np.ndarray) -> dict:
-        return {"label": label(rec, wav)} | {f"label_{k}": label_e(j, wav)
+        return {"label": label(rec, wav)} | {f"label_{k}": judge_label(j, wav)
                                               for k, j in judges.items()}
 
     def feats(path: Path, wav: np.ndarray):
@@ -192,7 +194,7 @@ def summarize(rows: list[dict]) -> dict:
     out = {"n": len(rows), "mcd": mean("mcd"), "f0": mean("f0"), "spk": mean("spk")}
     if rows and rows[0]["label"]:
         out["rate"] = float(np.mean([r["label"] == r["emotion"] for r in rows]))
-    for k in ("e", "c"):
+    for k in JUDGES:
         if rows and rows[0].get(f"label_{k}"):
             out[f"rate_{k}"] = float(np.mean([r[f"label_{k}"] == r["emotion"] for r in rows]))
     if rows and "secs" in rows[0]:
@@ -214,7 +216,7 @@ def report(rows: dict) -> dict:
     w = max([22, *(len(n) + 2 for n in table)])  # long system names keep a gap
     print(f"\n{'system':<{w}}{'metric':<10}" + "".join(f"{c:>10}" for c in cols))
     for name, t in table.items():
-        for key, fmt in (("rate", "{:.0%}"), ("rate_e", "{:.0%}"), ("rate_c", "{:.0%}"),
+        for key, fmt in (("rate", "{:.0%}"), *((f"rate_{k}", "{:.0%}") for k in JUDGES),
                          ("mcd", "{:.2f}"), ("f0", "{:.0f}"), ("spk", "{:.3f}")):
             if key not in t["all"] or not np.isfinite(t["all"][key]):
                 continue
@@ -280,7 +282,7 @@ def _worker(args: tuple) -> dict:
     model, cyclegan, only, intensity, keep_unvoiced, pairs, use = args
     torch.set_num_threads(1)
     systems = build_systems(model, cyclegan, only, intensity, keep_unvoiced)
-    judges = {k: judge_e(s) for k, s in (("e", "egemaps"), ("c", "compare")) if use[k]}
+    judges = {k: independent_judge(fs) for k, fs in JUDGES.items() if use[k]}
     return dict(score(systems, pairs, judge(), SpeakerEncoder(), judges, "floor" in only))
 
 
@@ -331,8 +333,8 @@ def main(argv: list[str] | None = None) -> None:
         pairs = [p for ps in per for p in ps]
     only = tuple(args.systems.split(","))
     # builds each judge's cache once, up front
-    use = {"e": not args.no_judge_e and judge_e("egemaps") is not None,
-           "c": not args.no_judge_c and judge_e("compare") is not None}
+    skip = {"e": args.no_judge_e, "c": args.no_judge_c}
+    use = {k: not skip[k] and independent_judge(fs) is not None for k, fs in JUDGES.items()}
     chunks = [(args.model, args.cyclegan, only, args.intensity, not args.render_unvoiced, ps, use)
               for ps in per]
     rows: dict = defaultdict(list)

@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import torch
-from bench_conversion import DATA, TARGETS, judge, judge_e, label, label_e, trials
+from bench_conversion import DATA, TARGETS, independent_judge, judge, judge_label, label, trials
 
 from emovc.audio import load_audio
 from emovc.features.f0 import continuous_log_f0
@@ -67,13 +67,13 @@ def main(argv: list[str] | None = None) -> None:
     if not DATA.is_dir():
         sys.exit(f"RAVDESS not found at {DATA}")
     torch.set_num_threads(1)
-    rec, jud = judge(), judge_e()
+    rec, jud = judge(), independent_judge()
     counts: dict = defaultdict(lambda: (Counter(), Counter()))
     pairs = [p for p in trials(args.speakers) if p[2] == args.emotion]
     for calm, real, _ in pairs:
         for name, y in variants(load_audio(calm), load_audio(real)).items():
             counts[name][0][label(rec, y)] += 1
-            counts[name][1][label_e(jud, y)] += 1
+            counts[name][1][judge_label(jud, y)] += 1
     print(f"{len(pairs)} calm -> {args.emotion} pairs; outputs labelled {args.emotion} "
           "(recogniser | judge-E mirror; most common labels)")
     for name, (r, e) in counts.items():

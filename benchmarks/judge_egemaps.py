@@ -253,6 +253,7 @@ class FunctionalsJudge:
 def load_judge(log=print, feature_set: str = "egemaps") -> FunctionalsJudge | None:
     """:meth:`FunctionalsJudge.load_or_build`, or ``None`` (with a one-line note through
     ``log``) when it cannot be built, e.g. without ../shared's RAVDESS."""
+    _check_set(feature_set)  # a wrong name is a caller's error, not a missing judge
     try:
         return FunctionalsJudge.load_or_build(feature_set=feature_set)
     except Exception as exc:
