@@ -69,6 +69,11 @@ CONDITIONS = ("real", "real+world", "real+conv", "real+world+conv", "real+fconv"
               "real+world+fconv", "real+xworld", "real+xconv", "real+world+xconv")
 CONVERTED = {"conv", "fconv", "xconv"}  # condition parts that add converted clips
 EXTRA = {"xconv", "xworld"}  # parts that add the extra corpus's WORLD copies
+
+
+def parts(condition: str) -> set[str]:
+    """The ``+``-separated parts of a condition name (``real+xworld`` has no ``world``)."""
+    return set(condition.split("+"))
 IMBALANCED_CONDITIONS = ("real", "real+oversample", *CONDITIONS[1:], "real+oversample+conv",
                          "real+oversample+fconv")
 COMPARISONS = (("real", "real+conv"), ("real+world", "real+world+conv"), ("real", "real+world"),
@@ -124,10 +129,7 @@ def extra_dir(out: Path, corpus: Path) -> Path:
 
 def extra_rows(out: Path, corpus: Path) -> list[dict]:
     """Converted rows of the extra corpus (each with its ``source_path``)."""
-    path = extra_dir(out, corpus) / "manifest.csv"
-    if not path.is_file():
-        sys.exit(f"missing {path}: run with --stage convert first")
-    return [r for r in read_augmented_manifest(path) if r["synthetic"] == "1"]
+    return converted_rows(extra_dir(out, corpus))
 
 
 def extra_subset(rows: list[dict], seed: int, n: int) -> list[dict]:
@@ -138,14 +140,16 @@ def extra_subset(rows: list[dict], seed: int, n: int) -> list[dict]:
     return [r for r in rows if r["source_path"] in keep]
 
 
+def converted_rows(folder: Path) -> list[dict]:
+    """The synthetic rows of an ``augment_corpus`` output folder's manifest."""
+    path = folder / "manifest.csv"
+    if not path.is_file():
+        sys.exit(f"missing {path}: run with --stage convert first")
+    return [r for r in read_augmented_manifest(path) if r["synthetic"] == "1"]
+
+
 def synthetic_rows(out: Path, groups: list[int]) -> list[dict]:
-    rows = []
-    for k in groups:
-        path = out / f"g{k}" / "manifest.csv"
-        if not path.is_file():
-            sys.exit(f"missing {path}: run with --stage convert first")
-        rows += [r for r in read_augmented_manifest(path) if r["synthetic"] == "1"]
-    return rows
+    return [r for k in groups for r in converted_rows(out / f"g{k}")]
 
 
 # ------------------------------------------------------------------ features + SER
@@ -171,8 +175,8 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int, ser:
     x = feats.get([u.path for u in real])
     y = [labels.index(u.emotion) for u in real]
     groups = [u.speaker for u in real]
-    parts = set(condition.split("+"))
-    if "oversample" in parts:  # repeat real clips of small classes up to the largest
+    add = parts(condition)
+    if "oversample" in add:  # repeat real clips of small classes up to the largest
         counts = np.bincount(y, minlength=len(labels))
         for c in np.flatnonzero(counts):
             idx = [i for i, v in enumerate(y) if v == c]
@@ -180,18 +184,18 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int, ser:
             x += [x[i] for i in extra]
             y += [y[i] for i in extra]
             groups += [groups[i] for i in extra]
-    if "world" in parts:  # vocoded copies are normalised as their own "speaker"
+    if "world" in add:  # vocoded copies are normalised as their own "speaker"
         x += feats.get([u.path for u in real], "world")
         y += [labels.index(u.emotion) for u in real]
         groups += [f"{u.speaker}/world" for u in real]
-    if "fconv" in parts:  # keep the clips a real-data recogniser hears as their target
+    if "fconv" in add:  # keep the clips a real-data recogniser hears as their target
         base, _ = fit(feats, real, [], condition.replace("+fconv", ""), seed, ser)
         conv = filter_converted(base, feats, conv)
-    if parts & CONVERTED:
+    if add & CONVERTED:
         x += feats.get([r["path"] for r in conv], synthetic=True)
         y += [labels.index(r["emotion"]) for r in conv]
         groups += [f"{r['speaker']}/conv" for r in conv]
-    if parts & EXTRA:  # the other speakers' own (vocoded) clips, in the source emotion
+    if add & EXTRA:  # the other speakers' own (vocoded) clips, in the source emotion
         src = sorted({(r["source_path"], r["source_emotion"], r["speaker"]) for r in conv})
         x += feats.get([p for p, _, _ in src], "world")
         y += [labels.index(e) for _, e, _ in src]
@@ -269,14 +273,14 @@ def run_setting(name, feats, subsets, conv_rows, test, ser: dict,
     for seed, real in subsets:
         actors = {u.speaker for u in real}
         for cond in conditions:
-            uses_extra = bool(set(cond.split("+")) & EXTRA)
+            uses_extra = bool(parts(cond) & EXTRA)
             conv = (extra_subset(extra[0], seed, extra[1]) if uses_extra
                     else [r for r in conv_rows if r["speaker"] in actors])
             t0 = time.time()
             r = train_eval(feats, real, conv, cond, test, seed, ser)
             r.update(setting=name, seed=seed, condition=cond, actors=sorted(actors),
                      n_real=len(real),
-                     n_conv=len(conv) if set(cond.split("+")) & CONVERTED else 0)
+                     n_conv=len(conv) if parts(cond) & CONVERTED else 0)
             results.append(r)
             scores = " ".join(f"{k} {v:.3f}" for k, v in r.items() if "/" in k)
             print(f"{name} seed {seed} {cond:16s} n={r['n_train']:4d} {scores} "
@@ -401,7 +405,7 @@ def main() -> None:
     groups = [int(g) for g in args.groups.split(",")]
     manifest = catalog_corpus(args.data, "ravdess")
     wanted = set(args.conditions.split(",")) if args.conditions else None
-    need_groups = wanted is None or any(set(c.split("+")) & {"conv", "fconv"} for c in wanted)
+    need_groups = wanted is None or any(parts(c) & {"conv", "fconv"} for c in wanted)
     if args.stage in ("convert", "all"):
         if need_groups:
             convert_groups(manifest, groups, args.model, out, args.workers)
@@ -429,8 +433,8 @@ def main() -> None:
 
     def keep(conds):
         return [c for c in conds if (wanted is None or c in wanted)
-                and not (args.method == "cnn" and "fconv" in c)
-                and (not set(c.split("+")) & EXTRA or xrows)]
+                and not (args.method == "cnn" and "fconv" in parts(c))
+                and (not parts(c) & EXTRA or xrows)]
 
     ref = reference(feats, manifest, conv_rows, test, ser, xrows)
     results = []
