@@ -84,8 +84,15 @@ def contour_rmse(test: list[tuple], paths: dict, rules: dict) -> dict[str, float
     """Mean log-F0 RMSE (cents, benchmark definition) of each calm take's contour moved to each
     rule's level (and to the target's own level, ``oracle level``) against the target take."""
     res: dict[str, list] = {name: [] for name in [*rules, "oracle level"]}
+    analysed: dict[tuple, object] = {}  # each calm take serves six pairs: analyse it once
+
+    def analysis(key: tuple):
+        if key not in analysed:
+            analysed[key] = analyze_utterance(load_audio(paths[key]))
+        return analysed[key]
+
     for c, g, e, i, ck, tk in test:
-        fc, ft = analyze_utterance(load_audio(paths[ck])), analyze_utterance(load_audio(paths[tk]))
+        fc, ft = analysis(ck), analysis(tk)
         path = dtw_path(fc.mcep, ft.mcep, 1)
         for name in res:
             want = g if name == "oracle level" else rules[name](c, e, i)
