@@ -227,16 +227,22 @@ def report(rows: dict) -> dict:
 
 
 def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
-                  intensity: float = 1.0, keep_unvoiced: bool = True) -> dict:
+                  intensity: float = 1.0, keep_unvoiced: bool = True,
+                  pitch_level: float | None = None) -> dict:
     """``{name: (convert(x, emotion) -> y, only_targets or None)}``. ``keep_unvoiced=False``:
-    the WORLD models render their unvoiced frames too (``EmotionConverter.keep_unvoiced``)."""
+    the WORLD models render their unvoiced frames too (``EmotionConverter.keep_unvoiced``);
+    ``pitch_level``: the m2m model's ``EmotionConverter.convert(pitch_level=...)`` (``None``:
+    the model's default, shown in the system's name unless 1)."""
     m2m = EmotionConverter.from_pretrained(model)
     m2m.keep_unvoiced = keep_unvoiced
+    if pitch_level is not None:
+        m2m.pitch_level = pitch_level
     shift = F0Shift(m2m.backend.normalizer)
     systems = {
         "source (unconverted)": (lambda x, e: x, None),
         "log-F0 shift": (lambda x, e: shift.convert(x, 16000, e), None),
-        f"m2m {model} @{intensity:g}": (
+        f"m2m {model} @{intensity:g}" + (f" pitch {m2m.pitch_level:g}"
+                                         if m2m.pitch_level != 1 else ""): (
             lambda x, e: m2m.convert(x, 16000, e, source="calm", intensity=intensity), None),
     }
     keys = dict(zip(("source", "shift", "m2m"), list(systems), strict=True))
@@ -279,9 +285,9 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
 
 
 def _worker(args: tuple) -> dict:
-    model, cyclegan, only, intensity, keep_unvoiced, pairs, use = args
+    model, cyclegan, only, intensity, keep_unvoiced, pitch_level, pairs, use = args
     torch.set_num_threads(1)
-    systems = build_systems(model, cyclegan, only, intensity, keep_unvoiced)
+    systems = build_systems(model, cyclegan, only, intensity, keep_unvoiced, pitch_level)
     judges = {k: independent_judge(fs) for k, fs in JUDGES.items() if use[k]}
     return dict(score(systems, pairs, judge(), SpeakerEncoder(), judges, "floor" in only))
 
@@ -313,6 +319,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (split by speaker)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many pairs per speaker")
     ap.add_argument("--intensity", type=float, default=1.0, help="intensity of the m2m model")
+    ap.add_argument("--pitch-level", type=float, default=None,
+                    help="share of the m2m model's change of mean F0 kept (0..1; default: "
+                         "the model's, 0.5 for m2m-ravdess)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
     ap.add_argument("--render-unvoiced", action="store_true",
                     help="WORLD models render unvoiced frames too instead of keeping the "
@@ -335,8 +344,8 @@ def main(argv: list[str] | None = None) -> None:
     # builds each judge's cache once, up front
     skip = {"e": args.no_judge_e, "c": args.no_judge_c}
     use = {k: not skip[k] and independent_judge(fs) is not None for k, fs in JUDGES.items()}
-    chunks = [(args.model, args.cyclegan, only, args.intensity, not args.render_unvoiced, ps, use)
-              for ps in per]
+    chunks = [(args.model, args.cyclegan, only, args.intensity, not args.render_unvoiced,
+               args.pitch_level, ps, use) for ps in per]
     rows: dict = defaultdict(list)
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor

@@ -36,7 +36,9 @@ def test_convert_writes_output_figure_and_session_row(backend: AppBackend, uploa
 
 def test_convert_intensity_zero_and_explicit_source(backend: AppBackend, upload) -> None:
     clip = upload("x.wav", emotion="calm")
-    res = backend.convert(str(clip), "angry", "calm", 0.0, "fake-calm-angry")
+    res = backend.convert(str(clip), "angry", "calm", 0.0, "fake-calm-angry", pitch_level=0.4)
+    assert backend.models.converter("fake-calm-angry").pitch_level == 0.4
+    assert "pitch level 0.4" in res.summary and "pitch level 0.4" in read_comment(res.output)
     src, _ = sf.read(clip)
     out, _ = sf.read(res.output)
     np.testing.assert_allclose(out, src, atol=2e-4)  # fake: intensity 0 = unchanged
@@ -50,6 +52,8 @@ def test_convert_errors_are_readable(backend: AppBackend, upload) -> None:
         backend.convert(clip, "", None, 1.0, "fake-calm-angry")
     with pytest.raises(ConfigError, match="intensity must be between 0 and 1"):
         backend.convert(clip, "angry", None, 1.5, "fake-calm-angry")
+    with pytest.raises(ConfigError, match="pitch level must be between 0 and 1"):
+        backend.convert(clip, "angry", None, 1.0, "fake-calm-angry", pitch_level=-0.1)
     with pytest.raises(ModelNotInstalled):
         backend.convert(clip, "angry", None, 1.0, "")
     with pytest.raises(AudioError, match="no audio given"):
@@ -194,7 +198,7 @@ class ThreeWay:
 
     source_emotions = target_emotions = ["calm", "angry", "sad"]
 
-    def convert(self, wav, sr, target, source=None, intensity=1.0):
+    def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0):
         self.used = source
         return wav
 

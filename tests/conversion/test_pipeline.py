@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from emovc.audio import load_audio, save_audio
 from emovc.audio.processing import speech_bounds
@@ -146,6 +147,11 @@ def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys):
     assert _cli(args) == 2  # refuses to overwrite
     assert "--force" in capsys.readouterr().err
     assert _cli(args + ["--force"]) == 0
+    assert _cli(args + ["--force", "--pitch-level", "0.5"]) == 0  # reaches the library
+    with sf.SoundFile(str(out)) as f:
+        assert f.comment.endswith("intensity 1.0, pitch level 0.5)")
+    assert _cli(args + ["--force", "--pitch-level", "2"]) == 2
+    assert "pitch level must be between 0 and 1" in capsys.readouterr().err
     assert _cli(["convert", str(src), "--to", "bored", "--from", "calm", "--model",
                  str(stargan_run), "-o", str(tmp_path / "x.wav")]) == 2
     folder_out = tmp_path / "conv"
@@ -292,3 +298,71 @@ def test_unvoiced_stretches_keep_the_input_samples(stargan_run, calm):
     assert corr(conv.convert(x, 16000, "angry", source="calm")) > 0.999
     conv.keep_unvoiced = False  # WORLD's own noise: unrelated samples
     assert abs(corr(conv.convert(x, 16000, "angry", source="calm"))) < 0.2
+
+
+def test_scale_f0_level_moves_only_the_mean():
+    from emovc.models.conversion.converters import scale_f0_level
+
+    rng = np.random.default_rng(0)
+    src = np.log(120.0) + 0.1 * rng.standard_normal(200)
+    conv = src + 0.5 + 0.2 * np.sin(np.arange(200) / 7.0)  # +0.5 level and a new contour
+    vuv = np.ones(200)
+    vuv[:20] = 0
+    v = vuv > 0
+    for frac in (0.0, 0.3, 1.0):
+        out = scale_f0_level(conv, src, vuv, frac)
+        change = out[v].mean() - src[v].mean()
+        assert change == pytest.approx(frac * (conv[v].mean() - src[v].mean()), abs=1e-9)
+        np.testing.assert_allclose(out - out[v].mean(), conv - conv[v].mean(), atol=1e-9)
+    assert scale_f0_level(conv, src, np.zeros(200), 0.0) is conv  # no voiced frame: unchanged
+
+
+def _mean_lf0(y: np.ndarray) -> float:
+    from emovc.features.world import WorldConfig, analyze_f0
+
+    f0 = analyze_f0(y.astype(np.float64), WorldConfig())[0]
+    return float(np.log(f0[f0 > 0]).mean())
+
+
+def test_pitch_level_scales_the_mean_f0_change_of_the_output(stargan_run, calm):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    norm = conv.backend.normalizer
+    norm.off_lf0[norm.index("angry")] = norm.off_lf0[norm.index("calm")] + 0.4  # +693 cents
+    rise = {p: _mean_lf0(conv.convert(calm, 16000, "angry", source="calm", pitch_level=p))
+            - _mean_lf0(calm) for p in (0.0, 0.5, 1.0)}
+    assert rise[1.0] == pytest.approx(0.4, abs=0.03)
+    assert abs(rise[0.0]) < 0.03
+    assert rise[0.5] == pytest.approx(0.2, abs=0.03)
+    with pytest.raises(EmovcError, match="pitch level must be between 0 and 1") as e:
+        conv.convert(calm, 16000, "angry", source="calm", pitch_level=1.5)
+    _one_line(e)
+
+
+def test_model_folder_meta_sets_the_default_pitch_level(stargan_run, calm, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copyfile(stargan_run, folder / "model.pt")
+    assert EmotionConverter.from_pretrained(str(folder)).pitch_level == 1.0  # no meta.json
+    (folder / "meta.json").write_text(json.dumps({"inference": {"pitch_level": 0.5}}))
+    conv = EmotionConverter.from_pretrained(str(folder / "model.pt"))
+    assert conv.pitch_level == 0.5
+    y_default = conv.convert(calm, 16000, "angry", source="calm")
+    np.testing.assert_array_equal(
+        y_default, conv.convert(calm, 16000, "angry", source="calm", pitch_level=0.5))
+    assert not np.array_equal(
+        y_default, conv.convert(calm, 16000, "angry", source="calm", pitch_level=1.0))
+    (folder / "meta.json").write_text(json.dumps({"inference": {"pitch_level": 3}}))
+    with pytest.raises(EmovcError, match="pitch level must be between 0 and 1") as e:
+        EmotionConverter.from_pretrained(str(folder))
+    _one_line(e)
+    (folder / "meta.json").write_text(json.dumps({"inference": [0.5]}))
+    with pytest.raises(ConfigError, match="'inference' must map setting names") as e:
+        EmotionConverter.from_pretrained(str(folder))
+    _one_line(e)
+
+
+def test_bundled_default_model_keeps_half_the_pitch_level_change():
+    assert EmotionConverter.from_pretrained().pitch_level == 0.5

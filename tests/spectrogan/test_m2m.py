@@ -125,6 +125,9 @@ def test_prosody_shift_moves_f0_and_duration() -> None:
     same = shift.apply(wav, "calm", "angry", 0.0)
     assert len(same) == len(wav)
     assert median_f0(same) / median_f0(wav) == pytest.approx(1.0, rel=0.03)
+    half = shift.apply(wav, "calm", "angry", pitch_level=0.5)  # half the level change only
+    assert len(half) == len(out)
+    assert median_f0(half) / median_f0(wav) == pytest.approx(1.5 ** 0.5, rel=0.04)
 
 
 class _OctaveUp:

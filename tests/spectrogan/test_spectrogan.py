@@ -153,6 +153,8 @@ def test_save_load_round_trip_is_identical(trained) -> None:
     assert a.source_emotions == ["calm", "angry"]
     wav = synthesize(EMOTION_VOICES["calm"], duration=0.7, seed=9)
     np.testing.assert_array_equal(a.convert(wav, 16000, "angry"), b.convert(wav, 16000, "angry"))
+    with pytest.raises(ConfigError, match="pitch level applies to models that convert F0"):
+        a.convert(wav, 16000, "angry", pitch_level=0.5)  # no prosody stage: F0 is not its own
     # training moved the generators away from the identity
     log_mag = analyze(wav, a.spec)[0]
     assert np.abs(a.convert_log_mag(log_mag, "angry") - log_mag).max() > 1e-4

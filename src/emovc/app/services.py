@@ -114,6 +114,10 @@ class AppBackend:
         """Selectable conversion models ([] when none is installed)."""
         return list(self.models.factories.converter_names())
 
+    def converter_pitch_level(self, model: str) -> float:
+        """Default pitch level of ``model`` (1 if it does not say)."""
+        return float(getattr(self.models.converter(model), "pitch_level", 1.0))
+
     def converter_emotions(self, model: str) -> tuple[list[str], list[str]]:
         """``(source emotions, target emotions)`` of ``model`` (all emotions if it can't say)."""
         conv = self.models.converter(model)
@@ -153,37 +157,46 @@ class AppBackend:
             return None
 
     def convert(self, audio: str | None, target: str, source: str | None, intensity: float,
-                model: str, progress: ProgressFn = _no_progress) -> ConvertResult:
-        """Convert the emotion of an uploaded clip; writes ``outputs/<name>-<target>-*.wav``."""
+                model: str, progress: ProgressFn = _no_progress,
+                pitch_level: float | None = None) -> ConvertResult:
+        """Convert the emotion of an uploaded clip; writes ``outputs/<name>-<target>-*.wav``.
+        ``pitch_level``: share (0..1) of the conversion's change of mean pitch that is kept
+        (:meth:`emovc.pipelines.conversion.EmotionConverter.convert`); ``None``: the model's
+        default (:meth:`converter_pitch_level`)."""
         if not model:
             raise ModelNotInstalled("no emotion conversion model is installed")
         if not target:
             raise ConfigError(f"choose a target emotion ({', '.join(EMOTIONS)})")
         progress(0.05, "checking the upload")
         wav = load_upload(audio, self.limits, self.work)
-        if not 0.0 <= float(intensity) <= 1.0:
-            raise ConfigError(f"intensity must be between 0 and 1, got {intensity}")
         progress(0.15, f"loading model {model}")
         conv = self.models.converter(model)
+        if pitch_level is None:
+            pitch_level = self.converter_pitch_level(model)
+        for name, value in (("intensity", intensity), ("pitch level", pitch_level)):
+            if not 0.0 <= float(value) <= 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1, got {value}")
         if source in (None, "", AUTO):
             src = self._auto_source(wav, model, target)
         else:
             src = normalize_emotion(source)
         progress(0.35, f"converting to {target}")
         start = time.perf_counter()
-        out = np.asarray(conv.convert(wav, APP_SR, target, source=src,
-                                      intensity=float(intensity)), dtype=np.float32)
+        out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=float(intensity),
+                                      pitch_level=float(pitch_level)), dtype=np.float32)
         seconds = time.perf_counter() - start
         progress(0.75, "saving and plotting")
         name = safe_stem(Path(str(audio)).name)
         path = self.work.new_file("outputs", f"{name}-{target}")
         save_audio(path, out, APP_SR, comment=_provenance(
-            f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"))
+            f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"
+            f", pitch level {pitch_level}"))
         self.session.add_conversion(wav, path, target=target, source=src)
         fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
                                                           f"output ({target})"))
         rtf = seconds / max(len(wav) / APP_SR, 1e-9)
-        summary = (f"{src or 'input'} → {target} with {model} at intensity {intensity:g}: "
+        summary = (f"{src or 'input'} → {target} with {model} at intensity {intensity:g}, "
+                   f"pitch level {pitch_level:g}: "
                    f"{len(out) / APP_SR:.2f} s of audio in {seconds:.2f} s (RTF {rtf:.2f})")
         progress(1.0, "done")
         return ConvertResult(path, fig, seconds, src, summary)

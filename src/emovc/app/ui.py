@@ -103,6 +103,9 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             intensity = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="intensity "
                                   "(0 = unchanged, 1 = full conversion)",
                                   elem_id="convert-intensity")
+            pitch = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="pitch level (share of the "
+                              "emotion's mean-pitch change; lower keeps more of the voice)",
+                              elem_id="convert-pitch-level")
             button = gr.Button("Convert", variant="primary", elem_id="convert-button")
         with gr.Column():
             audio_out = gr.Audio(type="filepath", label="converted", interactive=False,
@@ -113,15 +116,17 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                    elem_id="convert-plot")
 
     def on_model(name: str | None) -> tuple:
-        """Emotion choices of the selected model (loads it: lazily, on page load/change)."""
+        """Emotion choices and default pitch level of the selected model (loads it: lazily,
+        on page load/change)."""
         if not name:
-            return gr.Dropdown(), gr.Dropdown(), NO_CONVERTER
+            return gr.Dropdown(), gr.Dropdown(), gr.Slider(), NO_CONVERTER
         try:
             srcs, tgts = backend.converter_emotions(name)
+            level = backend.converter_pitch_level(name)
         except Exception as exc:
-            return gr.Dropdown(), gr.Dropdown(), readable_error(exc)
+            return gr.Dropdown(), gr.Dropdown(), gr.Slider(), readable_error(exc)
         return (gr.Dropdown(choices=[AUTO, *srcs], value=AUTO),
-                gr.Dropdown(choices=tgts, value=None), "")
+                gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level), "")
 
     def on_upload(path: str | None, name: str | None) -> tuple:
         if not path:
@@ -132,15 +137,16 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         except Exception as exc:
             return gr.Dropdown(value=AUTO), readable_error(exc)
 
-    def convert(path, name, src, tgt, amount, progress=gr.Progress()) -> tuple:
-        res = backend.convert(path, tgt, src, amount, name, lambda f, d: progress(f, desc=d))
+    def convert(path, name, src, tgt, amount, pitch_level, progress=gr.Progress()) -> tuple:
+        res = backend.convert(path, tgt, src, amount, name, lambda f, d: progress(f, desc=d),
+                              pitch_level=pitch_level)
         return str(res.output), res.figure, res.summary
 
-    model.change(on_model, model, [source, target, status])
-    demo.load(on_model, model, [source, target, status])
+    model.change(on_model, model, [source, target, pitch, status])
+    demo.load(on_model, model, [source, target, pitch, status])
     audio_in.upload(on_upload, [audio_in, model], [source, status])
     audio_in.stop_recording(on_upload, [audio_in, model], [source, status])
-    button.click(_guard(3, convert), [audio_in, model, source, target, intensity],
+    button.click(_guard(3, convert), [audio_in, model, source, target, intensity, pitch],
                  [audio_out, plot, status])
 
 

@@ -29,6 +29,11 @@ def convert(
     keep_level: bool = typer.Option(
         False, "--keep-level",
         help="Keep the input's loudness (default: apply the target emotion's level change)."),
+    pitch_level: float = typer.Option(
+        None, "--pitch-level",
+        help="Share 0..1 of the emotion's change of mean pitch to apply (the contour is "
+             "converted either way); lower keeps more of the speaker's voice. Default: the "
+             "model's (m2m-ravdess 0.5, others 1)."),
 ) -> None:
     """Convert the emotion of speech, keeping the speaker and the words."""
     from emovc.pipelines.conversion import EmotionConverter
@@ -36,7 +41,7 @@ def convert(
 
     conv = EmotionConverter.from_pretrained(model)
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
-                         keep_level=keep_level, progress=typer.echo)
+                         keep_level=keep_level, pitch_level=pitch_level, progress=typer.echo)
     typer.echo(f"converted {len(rows)} file(s) to {to}")
 
 

@@ -224,11 +224,15 @@ def _init_worker(model: str) -> None:
 
 
 def convert_task(task: Task, intensity: float, converter=None) -> tuple[bool, str]:
-    """Run one task; returns ``(ok, source emotion used | error message)``."""
+    """Run one task; returns ``(ok, source emotion used | error message)``. The conversion
+    keeps the emotion's full change of mean pitch (``pitch_level=1``, whatever the model's
+    default for ``emovc convert``): training data for a recogniser wants the emotion's cues,
+    and docs/augmentation.md's measurements were made so."""
     conv = converter or _WORKER["converter"]
     try:
         _, src = conv.convert_file(task.utt.path, task.out, task.target,
-                                   source=task.utt.emotion or None, intensity=intensity)
+                                   source=task.utt.emotion or None, intensity=intensity,
+                                   pitch_level=1.0)
     except EmovcError as exc:
         return False, str(exc)
     except Exception as exc:  # noqa: BLE001 - one odd file must not abort a corpus-wide run

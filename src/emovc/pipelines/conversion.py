@@ -35,14 +35,14 @@ from emovc.audio.processing import (
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.models.checkpoint import load_checkpoint
-from emovc.models.conversion.converters import check_intensity
+from emovc.models.conversion.converters import check_intensity, scale_f0_level
 from emovc.models.conversion.features import (
     CONVERSION_DIO_SPEED,
     analyze_for_conversion,
     synthesis_config,
 )
 from emovc.models.conversion.render import render
-from emovc.pretrained.registry import resolve
+from emovc.pretrained.registry import inference_defaults, resolve
 
 DEFAULT_MODEL = "m2m-ravdess"
 KIND_PREFIX = "emotion-converter/"
@@ -95,24 +95,29 @@ class EmotionConverter:
         keep_unvoiced: WORLD models: use the input's own samples for its unvoiced stretches
             instead of their WORLD rendering (the models change voiced frames only;
             :func:`emovc.audio.processing.keep_unvoiced_source`). ``False`` renders all.
+        pitch_level: default of :meth:`convert`'s ``pitch_level`` (``from_pretrained`` takes
+            it from the model's ``meta.json``: 0.5 for ``m2m-ravdess``, else 1).
     """
 
     def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0,
-                 keep_unvoiced: bool = True):
+                 keep_unvoiced: bool = True, pitch_level: float = 1.0):
         self.backend = backend
         self.name = name
         self.window_s, self.overlap_s = window_s, overlap_s
         self.keep_unvoiced = keep_unvoiced
+        self.pitch_level = check_intensity(pitch_level, "pitch level")
         self._recognizer = None
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
-        """Load a bundled model (``"m2m-ravdess"``, ``"cyclegan-calm-angry"``, ...) or a path."""
+        """Load a bundled model (``"m2m-ravdess"``, ``"cyclegan-calm-angry"``, ...) or a path,
+        with the model's default inference settings (``meta.json`` beside the checkpoint)."""
         path = resolve(name_or_path, KIND_PREFIX)
         ckpt = load_checkpoint(path)
         if not str(ckpt.get("kind", "")).startswith(KIND_PREFIX):
             raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
-        return cls(_backend(ckpt), name=str(name_or_path))
+        pitch = inference_defaults(path).get("pitch_level", 1.0)
+        return cls(_backend(ckpt), name=str(name_or_path), pitch_level=pitch)
 
     @property
     def sample_rate(self) -> int:
@@ -174,7 +179,8 @@ class EmotionConverter:
         return self.detect_source(wav, sr), tgt
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
-                intensity: float = 1.0, keep_level: bool = False) -> np.ndarray:
+                intensity: float = 1.0, keep_level: bool = False,
+                pitch_level: float | None = None) -> np.ndarray:
         """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns audio at ``sr``.
 
         The target emotion's tempo factor changes the duration of the speech; the leading and
@@ -192,12 +198,23 @@ class EmotionConverter:
                 the input's level plus the model's average level difference between the two
                 emotions (e.g. calm -> angry ≈ +19 dB on RAVDESS, times ``intensity``), up to
                 an active level of -16 dBFS. Either way peaks are soft-limited below -0.2 dBFS.
+            pitch_level: share (0..1) of the conversion's change of the mean F0 that is
+                kept; the converted contour's shape and spread are kept whatever it is.
+                ``None`` = the model's default (:attr:`pitch_level`). Below 1 the output stays
+                nearer the speaker's own pitch and voice (speaker encoders hear the F0 level:
+                on unseen RAVDESS actors ``m2m-ravdess`` scores speaker similarity 0.81 at 0.5,
+                0.75 at 1, with about the same emotion rates; docs/conversion.md), at the cost
+                of part of the emotion's pitch change. WORLD models, and SpectroGANs with a
+                prosody stage.
 
         Raises:
             AudioError: too short, silent or non-finite audio.
-            EmovcError: unknown emotion (lists the valid ones) or bad intensity.
+            EmovcError: unknown emotion (lists the valid ones), bad intensity or pitch level.
+            ConfigError: ``pitch_level`` below 1 for a model that does not convert F0.
         """
         a = check_intensity(intensity)
+        p = check_intensity(self.pitch_level if pitch_level is None else pitch_level,
+                            "pitch level")
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
@@ -205,24 +222,25 @@ class EmotionConverter:
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
             if not self.uses_source:  # pairwise: the direction follows from the target
                 return self._windowed(x, sr, lambda w: self.backend.convert(
-                    w, sr, target, source=source, intensity=a))
+                    w, sr, target, source=source, intensity=a, pitch_level=p))
             src, tgt = self.resolve_emotions(x, sr, target, source)
-            y = self._windowed(x, sr, lambda w: self.backend.convert(w, sr, tgt, source=src,
-                                                                     intensity=a))
+            y = self._windowed(x, sr, lambda w: self.backend.convert(
+                w, sr, tgt, source=src, intensity=a, pitch_level=p))
         else:
             if sr != self.sample_rate:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
             src, tgt = self.resolve_emotions(x, sr, target, source)
-            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a))
+            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, p))
         y = keep_edge_pauses(y, x)  # the tempo change is the speech's, not the silences'
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return with_level_change(y, x, sr, change)
 
-    def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float) -> np.ndarray:
-        """One window of a WORLD-feature model, at the input's level, ``round(n * tempo)``
-        samples long."""
+    def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
+                        pitch_level: float = 1.0) -> np.ndarray:
+        """One window of a WORLD-feature model at intensity ``a``, at the input's level,
+        ``round(n * tempo)`` samples long."""
         cfg = self.backend.world
         n_fft = synthesis_config(cfg).fft_size
         # D4C keeps running on the WORLD pool while the generator runs; render() waits for it
@@ -230,7 +248,8 @@ class EmotionConverter:
                                                     defer_ap=True, dio_speed=CONVERSION_DIO_SPEED,
                                                     ap_fft_size=n_fft)
         out = self.backend.convert(feats, src, tgt, a)
-        y = render(feats, out.mcep, out.lf0, cfg, world=world, tempo=out.tempo,
+        lf0 = scale_f0_level(out.lf0, feats.lf0, feats.vuv, pitch_level)
+        y = render(feats, out.mcep, lf0, cfg, world=world, tempo=out.tempo,
                    synthesis_fft=n_fft) / gain
         n = int(round(x.shape[0] * out.tempo))
         y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
@@ -257,8 +276,10 @@ class EmotionConverter:
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,
-                     force: bool = False, keep_level: bool = False) -> tuple[Path, str]:
-        """Convert one file; returns ``(written path, source emotion used)``.
+                     force: bool = False, keep_level: bool = False,
+                     pitch_level: float | None = None) -> tuple[Path, str]:
+        """Convert one file (settings as :meth:`convert`); returns ``(written path, source
+        emotion used)``.
 
         Raises:
             AudioError: output exists without ``force``, or output path equals the input.
@@ -273,8 +294,10 @@ class EmotionConverter:
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if self.uses_source else (source or "", target))
         y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
-                         keep_level=keep_level)
+                         keep_level=keep_level, pitch_level=pitch_level)
         from emovc import __version__
+        p = self.pitch_level if pitch_level is None else pitch_level
+        pitch = f", pitch level {p:g}" if p != 1.0 else ""
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
-               f"({self.name}, intensity {intensity})")
+               f"({self.name}, intensity {intensity}{pitch})")
         return save_audio(out, y, self.sample_rate, force=force, comment=tag), src

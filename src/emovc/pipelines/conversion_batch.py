@@ -51,8 +51,9 @@ def _inputs(folder: Path) -> list[Path]:
 def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.PathLike,
                   target: str, source: str | None = None, intensity: float = 1.0,
                   force: bool = False, progress: Callable[[str], None] | None = None,
-                  keep_level: bool = False) -> list[dict]:
-    """Convert a file or a folder tree; returns the ``conversions.csv`` rows.
+                  keep_level: bool = False, pitch_level: float | None = None) -> list[dict]:
+    """Convert a file or a folder tree (settings as :meth:`EmotionConverter.convert`);
+    returns the ``conversions.csv`` rows.
 
     Raises:
         EmovcError: missing input, output inside the input folder, existing outputs without
@@ -76,7 +77,8 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     rows = []
     for f, o in pairs:
         written, used = conv.convert_file(f, o, target, source=source, intensity=intensity,
-                                          force=force, keep_level=keep_level)
+                                          force=force, keep_level=keep_level,
+                                          pitch_level=pitch_level)
         ref, text = ravdess_reference(f, target)
         rows.append({"source": str(f), "converted": str(written), "target_emotion": target,
                      "source_emotion": used, "reference": ref, "text": text})

@@ -284,19 +284,23 @@ class SpectroGANConverter:
         return (shift[:, None] * activity(log_mag)[None]).astype(np.float32)
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
-                intensity: float = 1.0) -> np.ndarray:
+                intensity: float = 1.0, pitch_level: float = 1.0) -> np.ndarray:
         """Convert ``wav`` (``(n,)`` float at ``sr`` Hz) to ``target``; returns audio at ``sr``
         of the input's length (times the prosody stage's tempo factor, if any).
+        ``pitch_level``: share of the prosody stage's change of mean log-F0 that is kept.
 
         Raises:
             AudioError: not a mono waveform or too short for one STFT frame.
-            ConfigError: target/source not handled by this model, or a prosody stage
-                without a ``source`` emotion.
+            ConfigError: target/source not handled by this model, a prosody stage
+                without a ``source`` emotion, or ``pitch_level`` below 1 without one.
         """
         wav = np.asarray(wav, dtype=np.float32)
         if wav.ndim != 1:
             raise AudioError(f"expected mono audio of shape (n,), got {wav.shape}")
         src, tgt = self._direction(target, source)
+        if pitch_level != 1.0 and self.prosody is None:
+            raise ConfigError("pitch level applies to models that convert F0 (WORLD models and "
+                              "SpectroGANs with a prosody stage); this SpectroGAN has none")
         x = resample(wav, sr, self.spec.sample_rate)
         if len(x) <= self.spec.n_fft // 2:
             raise AudioError(f"audio too short for SpectroGAN: {len(wav)} samples at {sr} Hz")
@@ -306,7 +310,7 @@ class SpectroGANConverter:
                 raise ConfigError("this model shifts prosody from the source emotion: pass "
                                   f"source= one of {', '.join(self.emotions)}")
             n_out = int(round(len(wav) * self.prosody.tempo(src, tgt, intensity)))
-            x = self.prosody.apply(x, src, tgt, intensity)
+            x = self.prosody.apply(x, src, tgt, intensity, pitch_level)
         xn = normalize_loudness(x, self.spec.sample_rate)
         gain = float(np.dot(xn, x) / max(float(np.dot(x, x)), 1e-20))
         log_mag, phase = analyze(xn, self.spec)

@@ -4,7 +4,9 @@ Each bundled model is a folder ``src/emovc/pretrained/<name>/`` holding
 
 - ``model.pt``   — a checkpoint written by :func:`emovc.models.checkpoint.save_checkpoint`;
 - ``card.md``    — the model card (data, license, steps, metrics, reproduce command);
-- ``meta.json``  — ``{"kind": ..., "sha256": ..., "summary": ...}``.
+- ``meta.json``  — ``{"kind": ..., "sha256": ..., "summary": ...}`` and optionally
+  ``"inference": {setting: value}``, the model's default inference settings (e.g.
+  ``pitch_level`` of an emotion converter), which explicit arguments override.
 
 ``resolve(name_or_path)`` accepts a bundled name or a path to a ``.pt`` file / folder.
 """
@@ -79,7 +81,26 @@ def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
     return m.path
 
 
-def write_meta(folder: Path, kind: str, summary: str) -> None:
-    """Write ``meta.json`` for a bundled model folder (after ``model.pt`` is final)."""
+def inference_defaults(checkpoint: Path) -> dict:
+    """Default inference settings of the model whose checkpoint is ``checkpoint`` (the
+    ``"inference"`` entry of the ``meta.json`` beside it; ``{}`` without one)."""
+    meta_file = Path(checkpoint).with_name("meta.json")
+    if not meta_file.is_file():
+        return {}
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"unreadable model metadata {meta_file}: {exc}") from None
+    settings = meta.get("inference", {}) if isinstance(meta, dict) else {}
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{meta_file}: 'inference' must map setting names to values")
+    return settings
+
+
+def write_meta(folder: Path, kind: str, summary: str, inference: dict | None = None) -> None:
+    """Write ``meta.json`` for a bundled model folder (after ``model.pt`` is final);
+    ``inference``: the model's default inference settings, if any."""
     meta = {"kind": kind, "summary": summary, "sha256": sha256_of(folder / "model.pt")}
+    if inference:
+        meta["inference"] = dict(inference)
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

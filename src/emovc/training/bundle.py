@@ -48,8 +48,11 @@ def _spectrogan_info(extra: dict) -> dict:
 
 
 def bundle(model_pt: str | Path, name: str, summary: str, method: str, reproduce: str,
-           metrics_json: str | Path | None = None, notes: str = "") -> Path:
-    """Copy ``model_pt`` into the package and write its card; returns the folder."""
+           metrics_json: str | Path | None = None, notes: str = "",
+           inference: dict | None = None) -> Path:
+    """Copy ``model_pt`` into the package and write its card; returns the folder.
+    ``inference``: the model's default inference settings (``meta.json``), e.g.
+    ``{"pitch_level": 0.5}``."""
     ck = load_checkpoint(model_pt)
     info = ck["extra"].get("training") or _spectrogan_info(ck["extra"])
     emotions = ck["extra"].get("emotions") or ck["config"].get("emotions", [])
@@ -90,5 +93,5 @@ the same speaker, sentence, intensity and repetition (`benchmarks/bench_conversi
 ```
 """
     (folder / "card.md").write_text(card)
-    write_meta(folder, ck["kind"], summary)
+    write_meta(folder, ck["kind"], summary, inference)
     return folder

@@ -28,12 +28,34 @@ class Converted:
     tempo: float
 
 
-def check_intensity(intensity: float) -> float:
-    """Validate ``intensity`` in [0, 1] (one-line error otherwise)."""
+def check_intensity(intensity: float, name: str = "intensity") -> float:
+    """Validate ``intensity`` (or another setting called ``name``) in [0, 1] (one-line error
+    otherwise)."""
     a = float(intensity)
     if not 0.0 <= a <= 1.0:
-        raise EmovcError(f"intensity must be between 0 and 1, got {intensity}")
+        raise EmovcError(f"{name} must be between 0 and 1, got {intensity}")
     return a
+
+
+def scale_f0_level(lf0: np.ndarray, source_lf0: np.ndarray, vuv: np.ndarray,
+                   fraction: float) -> np.ndarray:
+    """Converted log-F0 with only ``fraction`` of its change of *level* kept.
+
+    Args:
+        lf0: converted continuous natural-log F0, ``(T,)``.
+        source_lf0: the source's continuous log-F0 on the same frames, ``(T,)``.
+        vuv: voicing flags ``(T,)``; the level is the mean over voiced frames.
+        fraction: 1 = ``lf0`` unchanged, 0 = moved to the source's mean log-F0; the
+            contour's shape and spread are kept either way.
+
+    Returns:
+        ``(T,)`` log-F0 (``lf0`` itself without voiced frames or at ``fraction == 1``).
+    """
+    voiced = np.asarray(vuv) > 0
+    if fraction == 1.0 or not voiced.any():
+        return lf0
+    change = float(lf0[voiced].mean()) - float(source_lf0[voiced].mean())
+    return lf0 - (1.0 - float(fraction)) * change
 
 
 def check_features(feats: FrameFeatures, world: WorldConfig, dim: int) -> None:

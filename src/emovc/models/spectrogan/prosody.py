@@ -40,7 +40,7 @@ import numpy as np
 from emovc.errors import ConfigError
 from emovc.features.f0 import voiced_span_seconds
 from emovc.features.world import WorldConfig
-from emovc.models.conversion.converters import StarGANFeatureConverter
+from emovc.models.conversion.converters import StarGANFeatureConverter, scale_f0_level
 from emovc.models.conversion.features import (
     CONVERSION_DIO_SPEED,
     analyze_for_conversion,
@@ -152,11 +152,13 @@ class ProsodyShift:
             return None
         return float(intensity) * (n.off_mcep[n.index(target)] - n.off_mcep[n.index(source)])
 
-    def apply(self, wav: np.ndarray, source: str, target: str, intensity: float = 1.0
-              ) -> np.ndarray:
+    def apply(self, wav: np.ndarray, source: str, target: str, intensity: float = 1.0,
+              pitch_level: float = 1.0) -> np.ndarray:
         """Move the log-F0 of ``wav`` (``(n,)`` float at 16 kHz) to the target emotion (the F0
         model's contour, or the mean/spread shift without one), apply the F0 model's low-order
         envelope change (``envelope_coefs`` at ``envelope_strength``) and change the tempo.
+        ``pitch_level`` (0..1) is the share of the change of mean log-F0 that is kept
+        (:func:`~emovc.models.conversion.converters.scale_f0_level`).
 
         Returns:
             ``(round(n * tempo),)`` float32 audio at the input's level.
@@ -179,6 +181,7 @@ class ProsodyShift:
                 mcep[:, :k] += self.envelope_strength * (conv.mcep[:, :k] - feats.mcep[:, :k])
         else:
             lf0 = self._shifted_lf0(feats, source, target, a)
+        lf0 = scale_f0_level(lf0, feats.lf0, feats.vuv, pitch_level)
         tempo = self.tempo(source, target, a)
         y = render(feats, mcep, lf0, cfg, world=world, tempo=tempo, synthesis_fft=n_fft) / gain
         m = int(round(len(wav) * tempo))
