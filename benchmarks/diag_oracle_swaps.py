@@ -11,9 +11,12 @@ onto the calm take's frames and resynthesised by WORLD with the rest of the calm
 - ``envelope``: the real spectral envelope and aperiodicity with the calm F0;
 - ``c0-4`` / ``c0`` / ``c1-4`` / ``c5+``: only those mel-cepstral coefficients of the real
   envelope (c0 = frame energy, c1-c4 = coarse tilt, c5+ = finer shape);
-- ``aperiodicity``: only the real aperiodicity.
+- ``aperiodicity``: only the real aperiodicity;
+- ``timing``: the other way round — the whole calm take re-timed onto the real take's frames
+  (its local rhythm and pauses), everything else the calm take's.
 
-Printed: how many outputs emovc's recogniser and the judge-E mirror label as the emotion.
+Printed: how many outputs emovc's recogniser and the judge-E mirror label as the emotion, and
+their mean speaker similarity to the calm take (resemblyzer cosine, as the benchmark's).
 Used in docs/conversion.md ("Why disgust stays at 0 %").
 
 Usage: ``.venv/bin/python benchmarks/diag_oracle_swaps.py --emotion disgust``
@@ -30,6 +33,7 @@ import torch
 from bench_conversion import DATA, TARGETS, independent_judge, judge, judge_label, label, trials
 
 from emovc.audio import load_audio
+from emovc.evaluation.speaker import speaker_similarity
 from emovc.features.f0 import continuous_log_f0
 from emovc.features.world import analyze, decode_envelope, encode_envelope, synthesize
 from emovc.training.datamodule import dtw_map
@@ -45,13 +49,15 @@ def mapped_f0(real_f0: np.ndarray, j: np.ndarray, calm_voiced: np.ndarray) -> np
 def variants(calm: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
     """The swapped versions of one pair (16 kHz float waveforms)."""
     wc, wr = analyze(calm.astype(np.float64)), analyze(real.astype(np.float64))
-    mc, mr = encode_envelope(wc.sp), encode_envelope(wr.sp)
-    j = dtw_map(mc.T, mr.T)  # aligned on c1-c24, as the training pairs are
-    mr = mr[j]
+    mc, m_real = encode_envelope(wc.sp), encode_envelope(wr.sp)
+    j = dtw_map(mc.T, m_real.T)  # aligned on c1-c24, as the training pairs are
+    i = dtw_map(m_real.T, mc.T)  # a calm frame for each real one
+    mr = m_real[j]
     out = {"copy": synthesize(wr.f0, wr.sp, wr.ap),
            "f0": synthesize(mapped_f0(wr.f0, j, wc.f0 > 0), wc.sp, wc.ap),
            "envelope": synthesize(wc.f0, wr.sp[j], wr.ap[j]),
            "aperiodicity": synthesize(wc.f0, wc.sp, wr.ap[j])}
+    out["timing"] = synthesize(wc.f0[i], wc.sp[i], wc.ap[i])
     for name, (lo, hi) in BANDS.items():
         m = mc.copy()
         m[:, lo:hi] = mr[:, lo:hi]
@@ -68,16 +74,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"RAVDESS not found at {DATA}")
     torch.set_num_threads(1)
     rec, jud = judge(), independent_judge()
-    counts: dict = defaultdict(lambda: (Counter(), Counter()))
+    counts: dict = defaultdict(lambda: (Counter(), Counter(), []))
     pairs = [p for p in trials(args.speakers) if p[2] == args.emotion]
     for calm, real, _ in pairs:
-        for name, y in variants(load_audio(calm), load_audio(real)).items():
+        x = load_audio(calm)
+        for name, y in variants(x, load_audio(real)).items():
             counts[name][0][label(rec, y)] += 1
             counts[name][1][judge_label(jud, y)] += 1
+            counts[name][2].append(speaker_similarity(x, y))
     print(f"{len(pairs)} calm -> {args.emotion} pairs; outputs labelled {args.emotion} "
-          "(recogniser | judge-E mirror; most common labels)")
-    for name, (r, e) in counts.items():
-        print(f"{name:13s} {r[args.emotion]:3d} | {e[args.emotion]:3d}   "
+          "(recogniser | judge-E mirror; spk-sim to the calm take; most common labels)")
+    for name, (r, e, spk) in counts.items():
+        print(f"{name:13s} {r[args.emotion]:3d} | {e[args.emotion]:3d}   {np.mean(spk):.3f}   "
               f"{dict(r.most_common(2))} | {dict(e.most_common(2))}")
 
 
