@@ -1,6 +1,7 @@
 """EmotionConverter on tiny trained models: round trips, intensity, bad inputs, CLI."""
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -339,7 +340,6 @@ def test_pitch_level_scales_the_mean_f0_change_of_the_output(stargan_run, calm):
 
 
 def test_model_folder_meta_sets_the_default_pitch_level(stargan_run, calm, tmp_path):
-    import json
     import shutil
 
     folder = tmp_path / "model"
@@ -362,6 +362,21 @@ def test_model_folder_meta_sets_the_default_pitch_level(stargan_run, calm, tmp_p
     with pytest.raises(ConfigError, match="'inference' must map setting names") as e:
         EmotionConverter.from_pretrained(str(folder))
     _one_line(e)
+
+
+def test_write_meta_records_the_inference_defaults(stargan_run, tmp_path):
+    import shutil
+
+    from emovc.pretrained.registry import inference_defaults, sha256_of, write_meta
+
+    shutil.copyfile(stargan_run, tmp_path / "model.pt")
+    write_meta(tmp_path, "emotion-converter/stargan", "tiny")
+    assert inference_defaults(tmp_path / "model.pt") == {}
+    write_meta(tmp_path, "emotion-converter/stargan", "tiny", inference={"pitch_level": 0.25})
+    assert inference_defaults(tmp_path / "model.pt") == {"pitch_level": 0.25}
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["sha256"] == sha256_of(tmp_path / "model.pt")
+    assert EmotionConverter.from_pretrained(str(tmp_path)).pitch_level == 0.25
 
 
 def test_bundled_default_model_keeps_half_the_pitch_level_change():
