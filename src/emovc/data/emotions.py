@@ -41,6 +41,25 @@ def normalize_emotion(label: str) -> str:
     raise choice_error("emotion", label, EMOTIONS)
 
 
+def check_emotion(label: str, allowed: list[str], what: str = "emotion") -> str:
+    """``label`` normalised (:func:`normalize_emotion`) and required to be one of ``allowed``
+    (e.g. the emotions a model converts from).
+
+    Raises:
+        ConfigError: unknown or not allowed; the message names ``what`` and lists ``allowed``.
+
+    >>> check_emotion("Anger", ["calm", "angry"], "target emotion")
+    'angry'
+    """
+    try:
+        emo = normalize_emotion(label)
+    except ValueError:  # EmovcError is one
+        raise choice_error(what, label, allowed) from None
+    if emo not in allowed:
+        raise choice_error(what, label, allowed)
+    return emo
+
+
 def emotion_index(label: str) -> int:
     """Index of ``label`` (after normalisation) in :data:`EMOTIONS`."""
     return EMOTIONS.index(normalize_emotion(label))

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from emovc.audio import audio_info
 from emovc.data.catalogs import scan_corpus
-from emovc.data.emotions import normalize_emotion
+from emovc.data.emotions import check_emotion, normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.fileio import atomic_output, write_atomic
@@ -144,7 +144,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     converter = EmotionConverter.from_pretrained(model)
     tgts = _check_targets(targets, converter.target_emotions)
     if source is not None:
-        source = _check_source(source, converter.source_emotions)
+        source = check_emotion(source, converter.source_emotions, "source emotion")
     _check_signature(out, model, intensity, source)
     manifest, log = scan_corpus(root, corpus)
     if source is not None:
@@ -166,17 +166,6 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     report.manifest = _write_manifest(out, manifest, tasks, done, model)
     _write_failures(out, report.failures)
     return report
-
-
-def _check_source(source: str, converter_sources: list[str]) -> str:
-    """``source`` as a canonical emotion the converter accepts, else a one-line error."""
-    try:
-        src = normalize_emotion(source)
-    except (ValueError, EmovcError):
-        raise choice_error("source emotion", source, converter_sources) from None
-    if src not in converter_sources:
-        raise choice_error("source emotion for this model", source, converter_sources)
-    return src
 
 
 def _check_signature(out: Path, model: str, intensity: float, source: str | None = None

@@ -32,8 +32,8 @@ from emovc.audio.processing import (
     normalize_loudness,
     soft_limit,
 )
-from emovc.data.emotions import normalize_emotion
-from emovc.errors import ConfigError, EmovcError, choice_error
+from emovc.data.emotions import check_emotion
+from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_intensity, scale_f0_level
 from emovc.models.conversion.features import (
@@ -141,15 +141,6 @@ class EmotionConverter:
         """Emotions the model converts to."""
         return list(self.backend.target_emotions)
 
-    def _emotion(self, label: str, allowed: list[str], what: str) -> str:
-        try:
-            emo = normalize_emotion(label)
-        except (ValueError, EmovcError):
-            raise choice_error(what, label, allowed) from None
-        if emo not in allowed:
-            raise choice_error(what, label, allowed)
-        return emo
-
     def detect_source(self, wav: np.ndarray, sr: int) -> str:
         """Most probable source emotion (among :attr:`source_emotions`) by the recogniser."""
         if self._recognizer is None:
@@ -170,9 +161,9 @@ class EmotionConverter:
     def resolve_emotions(self, wav: np.ndarray, sr: int, target: str, source: str | None,
                          ) -> tuple[str, str]:
         """Validated ``(source, target)``; ``source=None`` is detected (WORLD models)."""
-        tgt = self._emotion(target, self.target_emotions, "target emotion")
+        tgt = check_emotion(target, self.target_emotions, "target emotion")
         if source is not None:
-            return self._emotion(source, self.source_emotions, "source emotion"), tgt
+            return check_emotion(source, self.source_emotions, "source emotion"), tgt
         fixed = getattr(self.backend, "fixed_source", None)
         if fixed is not None:
             return fixed(tgt), tgt
