@@ -165,6 +165,7 @@ def keep_unvoiced_source(y: np.ndarray, x: np.ndarray, voiced: np.ndarray, hop: 
     """
     out = np.asarray(y, dtype=np.float32).copy()
     v = np.asarray(voiced) > 0
+    fade = np.linspace(0.0, 1.0, ramp + 2, dtype=np.float32)[1:-1]
     edges = np.diff(np.r_[0, (~v).astype(np.int8), 0])
     for k, j in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
         k0, k1 = k + (margin if k > 0 else 0), j - (margin if j < len(v) else 0)
@@ -178,7 +179,6 @@ def keep_unvoiced_source(y: np.ndarray, x: np.ndarray, voiced: np.ndarray, hop: 
         else:  # a leading pause keeps the samples next to the speech, as does a trailing one
             seg = _fit_pause(seg, m, at_start=k0 == 0)
         w = np.ones(m, np.float32)
-        fade = np.linspace(0.0, 1.0, ramp + 2, dtype=np.float32)[1:-1]
         if k0 > 0:
             w[:ramp] = fade
         if k1 < len(v):

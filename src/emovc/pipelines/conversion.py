@@ -46,7 +46,8 @@ from emovc.pretrained.registry import inference_defaults, resolve
 
 DEFAULT_MODEL = "m2m-ravdess"
 KIND_PREFIX = "emotion-converter/"
-# Bumped whenever the pipeline changes the audio a given checkpoint produces; stores of
+# Bumped whenever the pipeline changes the audio a given checkpoint produces at the same
+# settings (a model's default settings are its meta.json's, not the pipeline's); stores of
 # converted audio (``emovc augment``'s folders, benchmark caches) record it with the
 # checkpoint's hash. 2: the WORLD models' unvoiced stretches keep the input's samples.
 PIPELINE_VERSION = 2
@@ -204,8 +205,7 @@ class EmotionConverter:
             ConfigError: ``pitch_level`` below 1 for a model that does not convert F0.
         """
         a = check_intensity(intensity)
-        p = check_intensity(self.pitch_level if pitch_level is None else pitch_level,
-                            "pitch level")
+        p = self._pitch_level(pitch_level)
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
@@ -227,6 +227,11 @@ class EmotionConverter:
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return with_level_change(y, x, sr, change)
+
+    def _pitch_level(self, pitch_level: float | None) -> float:
+        """The validated pitch level a conversion uses (``None``: the model's default)."""
+        return check_intensity(self.pitch_level if pitch_level is None else pitch_level,
+                               "pitch level")
 
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
                         pitch_level: float = 1.0) -> np.ndarray:
@@ -284,10 +289,10 @@ class EmotionConverter:
         check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if self.uses_source else (source or "", target))
+        p = self._pitch_level(pitch_level)
         y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
-                         keep_level=keep_level, pitch_level=pitch_level)
+                         keep_level=keep_level, pitch_level=p)
         from emovc import __version__
-        p = self.pitch_level if pitch_level is None else pitch_level
         pitch = f", pitch level {p:g}" if p != 1.0 else ""
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
                f"({self.name}, intensity {intensity}{pitch})")
