@@ -22,10 +22,10 @@ from collections import Counter
 
 import numpy as np
 import torch
-from bench_conversion import DATA, TARGETS
+from bench_conversion import DATA, TARGETS, label
+from diag_speaker_parts import rates
 
 from emovc.audio import load_audio
-from emovc.evaluation.speaker import speaker_similarity
 from emovc.pipelines.conversion import EmotionConverter
 from emovc.pipelines.recognition import EmotionRecognizer
 
@@ -50,20 +50,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     conv, rec = EmotionConverter.from_pretrained(args.model), EmotionRecognizer.from_pretrained()
-
-    def labels(wavs: list) -> list[str]:
-        return [rec.labels[int(i)] for i in rec.predict_batch(wavs, 16000).argmax(1)]
-
     for name, files in corpora().items():
         xs = [load_audio(f)[: 16000 * MAX_SECONDS] for f in files]
+        heard = Counter(label(rec, x) for x in xs)
         print(f"{name}: {len(xs)} clips; recogniser on the unconverted clips: "
-              + ", ".join(f"{k} {v}" for k, v in Counter(labels(xs)).most_common()))
+              + ", ".join(f"{k} {v}" for k, v in heard.most_common()))
         for level in args.pitch_levels:
-            spk, hit = [], []
-            for emo in TARGETS:
-                ys = [conv.convert(x, 16000, emo, source="neutral", pitch_level=level) for x in xs]
-                spk.append(np.mean([speaker_similarity(x, y) for x, y in zip(xs, ys, strict=True)]))
-                hit.append(np.mean([lab == emo for lab in labels(ys)]))
+            spk, hit = rates(conv, rec, xs, "neutral", pitch_level=level)
             cells = " ".join(f"{e} {s:.3f}/{h:.0%}" for e, s, h in zip(TARGETS, spk, hit,
                                                                      strict=True))
             print(f"  pitch level {level:g}: spk-sim {np.mean(spk):.3f}, recogniser "

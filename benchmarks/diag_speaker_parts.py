@@ -27,7 +27,7 @@ import argparse
 
 import numpy as np
 import torch
-from bench_conversion import TARGETS, trials
+from bench_conversion import TARGETS, label, trials
 
 from emovc.audio import load_audio
 from emovc.evaluation.speaker import speaker_similarity
@@ -67,6 +67,20 @@ def with_variant(conv: EmotionConverter, variant: str) -> None:
     backend.convert = lambda feats, s, t, a=1.0: make(plain(feats, s, t, a), feats)
 
 
+def rates(conv: EmotionConverter, rec, wavs: list, source: str,
+          **options) -> tuple[list[float], list[float]]:
+    """For each of :data:`TARGETS`: the mean speaker similarity of ``wavs`` (16 kHz) converted
+    from ``source`` to their originals, and the share the recogniser ``rec`` labels as the
+    target (``options`` go to ``conv.convert``)."""
+    spk, hit = [], []
+    for emo in TARGETS:
+        ys = [conv.convert(x, 16000, emo, source=source, **options) for x in wavs]
+        spk.append(float(np.mean([speaker_similarity(x, y)
+                                  for x, y in zip(wavs, ys, strict=True)])))
+        hit.append(float(np.mean([label(rec, y) == emo for y in ys])))
+    return spk, hit
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="m2m-ravdess")
@@ -82,12 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'variant':<16}{'all':>12}" + "".join(f"{e:>12}" for e in TARGETS))
     for variant in args.variants:
         with_variant(conv, variant)
-        spk, hit = [], []
-        for emo in TARGETS:
-            ys = [conv.convert(x, 16000, emo, source="calm", pitch_level=1.0) for x in wavs]
-            spk.append(np.mean([speaker_similarity(x, y) for x, y in zip(wavs, ys, strict=True)]))
-            labels = [rec.labels[int(i)] for i in rec.predict_batch(ys, 16000).argmax(1)]
-            hit.append(np.mean([lab == emo for lab in labels]))
+        spk, hit = rates(conv, rec, wavs, "calm", pitch_level=1.0)
         pairs = zip([np.mean(spk), *spk], [np.mean(hit), *hit], strict=True)
         cells = [f"{s:.3f}/{h:3.0%}" for s, h in pairs]
         print(f"{variant:<16}" + "".join(f"{c:>12}" for c in cells), flush=True)
