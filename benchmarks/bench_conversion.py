@@ -27,8 +27,12 @@ still speaks the sentence anew would score).
 are then also scored alone (system ``stages``: spectral generator only; prosody stage only;
 the model without its average-spectrum shift).
 
+The many-to-many model runs at its default inference settings (its ``meta.json``: pitch level
+0.5 and a 100 ms envelope smoothing for ``m2m-ravdess``) unless ``--pitch-level`` /
+``--smoothing-ms`` override them.
+
 Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
-[--no-judge-e] [--no-judge-c]``
+[--pitch-level P] [--smoothing-ms MS] [--no-judge-e] [--no-judge-c]``
 """
 
 from __future__ import annotations
@@ -228,21 +232,25 @@ def report(rows: dict) -> dict:
 
 def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
                   intensity: float = 1.0, keep_unvoiced: bool = True,
-                  pitch_level: float | None = None) -> dict:
+                  pitch_level: float | None = None, smoothing_ms: float | None = None) -> dict:
     """``{name: (convert(x, emotion) -> y, only_targets or None)}``. ``keep_unvoiced=False``:
     the WORLD models render their unvoiced frames too (``EmotionConverter.keep_unvoiced``);
-    ``pitch_level``: the m2m model's ``EmotionConverter.convert(pitch_level=...)`` (``None``:
-    the model's default, shown in the system's name unless 1)."""
+    ``pitch_level`` / ``smoothing_ms``: the m2m model's ``EmotionConverter.pitch_level`` /
+    ``envelope_smoothing_ms`` (``None``: the model's default; shown in the system's name
+    unless 1 / 0)."""
     m2m = EmotionConverter.from_pretrained(model)
     m2m.keep_unvoiced = keep_unvoiced
     if pitch_level is not None:
         m2m.pitch_level = pitch_level
+    if smoothing_ms is not None:
+        m2m.envelope_smoothing_ms = smoothing_ms
+    tags = (f" pitch {m2m.pitch_level:g}" if m2m.pitch_level != 1 else "") + (
+        f" smooth {m2m.envelope_smoothing_ms:g}ms" if m2m.envelope_smoothing_ms else "")
     shift = F0Shift(m2m.backend.normalizer)
     systems = {
         "source (unconverted)": (lambda x, e: x, None),
         "log-F0 shift": (lambda x, e: shift.convert(x, 16000, e), None),
-        f"m2m {model} @{intensity:g}" + (f" pitch {m2m.pitch_level:g}"
-                                         if m2m.pitch_level != 1 else ""): (
+        f"m2m {model} @{intensity:g}{tags}": (
             lambda x, e: m2m.convert(x, 16000, e, source="calm", intensity=intensity), None),
     }
     keys = dict(zip(("source", "shift", "m2m"), list(systems), strict=True))
@@ -285,9 +293,9 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
 
 
 def _worker(args: tuple) -> dict:
-    model, cyclegan, only, intensity, keep_unvoiced, pitch_level, pairs, use = args
+    model, cyclegan, only, intensity, keep_unvoiced, (pitch, smooth), pairs, use = args
     torch.set_num_threads(1)
-    systems = build_systems(model, cyclegan, only, intensity, keep_unvoiced, pitch_level)
+    systems = build_systems(model, cyclegan, only, intensity, keep_unvoiced, pitch, smooth)
     judges = {k: independent_judge(fs) for k, fs in JUDGES.items() if use[k]}
     return dict(score(systems, pairs, judge(), SpeakerEncoder(), judges, "floor" in only))
 
@@ -322,6 +330,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pitch-level", type=float, default=None,
                     help="share of the m2m model's change of mean F0 kept (0..1; default: "
                          "the model's, 0.5 for m2m-ravdess)")
+    ap.add_argument("--smoothing-ms", type=float, default=None,
+                    help="moving-average window of the m2m model's envelope change in ms (0 = "
+                         "off; default: the model's, 100 for m2m-ravdess)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
     ap.add_argument("--render-unvoiced", action="store_true",
                     help="WORLD models render unvoiced frames too instead of keeping the "
@@ -345,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     skip = {"e": args.no_judge_e, "c": args.no_judge_c}
     use = {k: not skip[k] and independent_judge(fs) is not None for k, fs in JUDGES.items()}
     chunks = [(args.model, args.cyclegan, only, args.intensity, not args.render_unvoiced,
-               args.pitch_level, ps, use) for ps in per]
+               (args.pitch_level, args.smoothing_ms), ps, use) for ps in per]
     rows: dict = defaultdict(list)
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor

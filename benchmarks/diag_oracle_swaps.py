@@ -11,12 +11,15 @@ onto the calm take's frames and resynthesised by WORLD with the rest of the calm
 - ``envelope``: the real spectral envelope and aperiodicity with the calm F0;
 - ``c0-4`` / ``c0`` / ``c1-4`` / ``c5+``: only those mel-cepstral coefficients of the real
   envelope (c0 = frame energy, c1-c4 = coarse tilt, c5+ = finer shape);
+- ``c0 >100ms`` / ``c0 <100ms``: the real c0 trajectory's slow part (a 100 ms moving
+  average; syllables and slower) on the calm take's fast part, or the other way round;
 - ``aperiodicity``: only the real aperiodicity;
 - ``timing``: the other way round — the whole calm take re-timed onto the real take's frames
   (its local rhythm and pauses), everything else the calm take's.
 
-Printed: how many outputs emovc's recogniser and the judge-E mirror label as the emotion, and
-their mean speaker similarity to the calm take (resemblyzer cosine, as the benchmark's).
+Printed: how many outputs emovc's recogniser, the judge-E mirror and the judge-C mirror
+(``judge_egemaps.py --feature-set compare``, when built) label as the emotion, and their mean
+speaker similarity to the calm take (resemblyzer cosine, as the benchmark's).
 Used in docs/conversion.md ("Why disgust stays at 0 %").
 
 Usage: ``.venv/bin/python benchmarks/diag_oracle_swaps.py --emotion disgust``
@@ -31,6 +34,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import torch
 from bench_conversion import DATA, TARGETS, independent_judge, judge, judge_label, label, trials
+from scipy.ndimage import uniform_filter1d
 
 from emovc.audio import load_audio
 from emovc.evaluation.speaker import speaker_similarity
@@ -39,6 +43,7 @@ from emovc.features.world import analyze, decode_envelope, encode_envelope, synt
 from emovc.training.datamodule import dtw_map
 
 BANDS = {"c0-4": (0, 5), "c0": (0, 1), "c1-4": (1, 5), "c5+": (5, None)}
+SLOW_FRAMES = 20  # 100 ms at 5 ms frames: the moving average splitting c0 into slow / fast
 
 
 def mapped_f0(real_f0: np.ndarray, j: np.ndarray, calm_voiced: np.ndarray) -> np.ndarray:
@@ -58,9 +63,13 @@ def variants(calm: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
            "envelope": synthesize(wc.f0, wr.sp[j], wr.ap[j]),
            "aperiodicity": synthesize(wc.f0, wc.sp, wr.ap[j])}
     out["timing"] = synthesize(wc.f0[i], wc.sp[i], wc.ap[i])
-    for name, (lo, hi) in BANDS.items():
+    swaps = {name: (slice(lo, hi), mr[:, lo:hi]) for name, (lo, hi) in BANDS.items()}
+    slow_c, slow_r = (uniform_filter1d(c, SLOW_FRAMES) for c in (mc[:, 0], mr[:, 0]))
+    swaps["c0 >100ms"] = (0, slow_r + mc[:, 0] - slow_c)
+    swaps["c0 <100ms"] = (0, slow_c + mr[:, 0] - slow_r)
+    for name, (cols, values) in swaps.items():
         m = mc.copy()
-        m[:, lo:hi] = mr[:, lo:hi]
+        m[:, cols] = values
         out[name] = synthesize(wc.f0, decode_envelope(m), wc.ap)
     return {k: v.astype(np.float32) for k, v in out.items()}
 
@@ -73,21 +82,25 @@ def main(argv: list[str] | None = None) -> None:
     if not DATA.is_dir():
         sys.exit(f"RAVDESS not found at {DATA}")
     torch.set_num_threads(1)
-    rec, jud = judge(), independent_judge()
-    counts: dict = defaultdict(lambda: (Counter(), Counter(), []))
+    labellers = {"recogniser": lambda y, r=judge(): label(r, y)}
+    for key, feature_set in (("judge-E", "egemaps"), ("judge-C", "compare")):
+        jud = independent_judge(feature_set)
+        if jud is not None:
+            labellers[key] = lambda y, j=jud: judge_label(j, y)
+    counts: dict = defaultdict(lambda: ({k: Counter() for k in labellers}, []))
     pairs = [p for p in trials(args.speakers) if p[2] == args.emotion]
     for calm, real, _ in pairs:
         x = load_audio(calm)
         for name, y in variants(x, load_audio(real)).items():
-            counts[name][0][label(rec, y)] += 1
-            counts[name][1][judge_label(jud, y)] += 1
-            counts[name][2].append(speaker_similarity(x, y))
-    print(f"{len(pairs)} calm -> {args.emotion} pairs; outputs labelled {args.emotion} "
-          "(recogniser | judge-E mirror; spk-sim to the calm take; most common labels)")
-    for name, (r, e, spk) in counts.items():
-        print(f"{name:13s} {r[args.emotion]:3d} | {e[args.emotion]:3d}   {np.mean(spk):.3f}   "
-              f"{dict(r.most_common(2))} | {dict(e.most_common(2))}")
-
+            for key, labeller in labellers.items():
+                counts[name][0][key][labeller(y)] += 1
+            counts[name][1].append(speaker_similarity(x, y))
+    print(f"{len(pairs)} calm -> {args.emotion} pairs; outputs labelled {args.emotion} by "
+          f"{' | '.join(labellers)}; spk-sim to the calm take; most common labels")
+    for name, (labels, spk) in counts.items():
+        hits = " | ".join(f"{c[args.emotion]:3d}" for c in labels.values())
+        common = " | ".join(str(dict(c.most_common(2))) for c in labels.values())
+        print(f"{name:13s} {hits}   {np.mean(spk):.3f}   {common}")
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,12 @@ FAST = {"segment": 32, "batch_size": 2, "val_every": 4, "ckpt_every": 2, "thread
 
 
 @pytest.fixture(scope="session")
+def calm():
+    """A 1.5 s synthetic calm utterance, ``(n,)`` float at 16 kHz."""
+    return synthesize(EMOTION_VOICES["calm"], duration=1.5, seed=99)
+
+
+@pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> Path:
     """RAVDESS-style folder: actors 01, 02 (train) and 17 (validation), 4 emotions, 2 sentences."""
     root = tmp_path_factory.mktemp("ravdess")

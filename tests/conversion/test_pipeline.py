@@ -17,11 +17,6 @@ from emovc.models.conversion.features import analyze_for_conversion
 from emovc.pipelines.conversion import EmotionConverter
 
 
-@pytest.fixture(scope="module")
-def calm() -> np.ndarray:
-    return synthesize(EMOTION_VOICES["calm"], duration=1.5, seed=99)
-
-
 def test_save_load_round_trip_is_identical(stargan_run, calm, tmp_path):
     a = EmotionConverter.from_pretrained(str(stargan_run))
     ck = load_checkpoint(stargan_run)
@@ -153,6 +148,11 @@ def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys):
         assert f.comment.endswith("intensity 1.0, pitch level 0.5)")
     assert _cli(args + ["--force", "--pitch-level", "2"]) == 2
     assert "pitch level must be between 0 and 1" in capsys.readouterr().err
+    assert _cli(args + ["--force", "--smoothing-ms", "100"]) == 0
+    with sf.SoundFile(str(out)) as f:
+        assert f.comment.endswith("intensity 1.0, smoothing 100 ms)")
+    assert _cli(args + ["--force", "--smoothing-ms", "-1"]) == 2
+    assert "smoothing must be between 0 and 1000 ms" in capsys.readouterr().err
     assert _cli(["convert", str(src), "--to", "bored", "--from", "calm", "--model",
                  str(stargan_run), "-o", str(tmp_path / "x.wav")]) == 2
     folder_out = tmp_path / "conv"

@@ -179,3 +179,24 @@ def test_speaker_loss_trains_and_refuses_a_negative_weight(corpus, cache_root, t
     assert ckpt["extra"]["training"]["steps"] == 2
     with pytest.raises(ConfigError, match="w_spk"):
         build_config(corpus, tmp_path / "run2", overrides={"w_spk": -1.0})
+
+
+def test_fine_tuning_starts_from_an_exported_model_file(corpus, stargan_run, cache_root,
+                                                        tmp_path):
+    """``init_from`` takes a ``model.pt`` (generator only, fp16) as well as a Lightning
+    checkpoint; the discriminator and classifier start fresh."""
+    from emovc.errors import ConfigError
+    from emovc.training.stargan import StarGANModule, init_weights
+
+    cfg = stargan_config(corpus, tmp_path / "run", cache_root, 1)
+    module = StarGANModule(cfg, _data(cfg))
+    d_before = {k: v.clone() for k, v in module.D.state_dict().items()}
+    init_weights(module, str(stargan_run))
+    saved = load_checkpoint(stargan_run)["state_dict"]
+    own = module.G.state_dict()
+    for k, v in saved.items():
+        if not k.endswith("emo_mean"):
+            torch.testing.assert_close(own[k], v.float())
+    assert all(torch.equal(v, module.D.state_dict()[k]) for k, v in d_before.items())
+    with pytest.raises(ConfigError, match="unknown model 'no-such-model'"):
+        init_weights(module, "no-such-model")

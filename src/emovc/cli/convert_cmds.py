@@ -34,12 +34,19 @@ def convert(
         help="Share 0..1 of the emotion's change of mean pitch to apply (the contour is "
              "converted either way); lower keeps more of the speaker's voice. Default: the "
              "model's (m2m-ravdess 0.5, others 1)."),
+    smoothing_ms: float = typer.Option(
+        None, "--smoothing-ms",
+        help="Moving-average window (ms) of the envelope change, WORLD models; 0 = off. "
+             "Smoothing keeps more of the speaker's voice. Default: the model's "
+             "(m2m-ravdess 100, others 0)."),
 ) -> None:
     """Convert the emotion of speech, keeping the speaker and the words."""
     from emovc.pipelines.conversion import EmotionConverter
     from emovc.pipelines.conversion_batch import convert_paths
 
     conv = EmotionConverter.from_pretrained(model)
+    if smoothing_ms is not None:
+        conv.envelope_smoothing_ms = smoothing_ms
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
                          keep_level=keep_level, pitch_level=pitch_level, progress=typer.echo)
     typer.echo(f"converted {len(rows)} file(s) to {to}")

@@ -35,7 +35,12 @@ from emovc.audio.processing import (
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import load_checkpoint
-from emovc.models.conversion.converters import check_intensity, scale_f0_level
+from emovc.models.conversion.converters import (
+    check_intensity,
+    check_range,
+    scale_f0_level,
+    smooth_envelope_change,
+)
 from emovc.models.conversion.features import (
     CONVERSION_DIO_SPEED,
     analyze_for_conversion,
@@ -98,16 +103,31 @@ class EmotionConverter:
             :func:`emovc.audio.processing.keep_unvoiced_source`). ``False`` renders all.
         pitch_level: default of :meth:`convert`'s ``pitch_level`` (``from_pretrained`` takes
             it from the model's ``meta.json``: 0.5 for ``m2m-ravdess``, else 1).
+        envelope_smoothing_ms: WORLD models: moving-average window (ms) over which the
+            envelope *change* is smoothed in time (:func:`~emovc.models.conversion.converters.
+            smooth_envelope_change`); 0 = off. ``from_pretrained`` takes it from
+            ``meta.json`` (100 for ``m2m-ravdess``, else 0).
     """
 
     def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0,
-                 keep_unvoiced: bool = True, pitch_level: float = 1.0):
+                 keep_unvoiced: bool = True, pitch_level: float = 1.0,
+                 envelope_smoothing_ms: float = 0.0):
         self.backend = backend
         self.name = name
         self.window_s, self.overlap_s = window_s, overlap_s
         self.keep_unvoiced = keep_unvoiced
         self.pitch_level = check_intensity(pitch_level, "pitch level")
+        self.envelope_smoothing_ms = envelope_smoothing_ms
         self._recognizer = None
+
+    @property
+    def envelope_smoothing_ms(self) -> float:
+        """Window (ms) of the moving average applied to the envelope change; 0 = off."""
+        return self._smoothing_ms
+
+    @envelope_smoothing_ms.setter
+    def envelope_smoothing_ms(self, value: float) -> None:
+        self._smoothing_ms = check_range(value, "envelope smoothing", 0.0, 1000.0, " ms")
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
@@ -117,8 +137,10 @@ class EmotionConverter:
         ckpt = load_checkpoint(path)
         if not str(ckpt.get("kind", "")).startswith(KIND_PREFIX):
             raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
-        pitch = inference_defaults(path).get("pitch_level", 1.0)
-        return cls(_backend(ckpt), name=str(name_or_path), pitch_level=pitch)
+        defaults = inference_defaults(path)
+        return cls(_backend(ckpt), name=str(name_or_path),
+                   pitch_level=defaults.get("pitch_level", 1.0),
+                   envelope_smoothing_ms=defaults.get("envelope_smoothing_ms", 0.0))
 
     @property
     def sample_rate(self) -> int:
@@ -245,7 +267,9 @@ class EmotionConverter:
                                                     ap_fft_size=n_fft)
         out = self.backend.convert(feats, src, tgt, a)
         lf0 = scale_f0_level(out.lf0, feats.lf0, feats.vuv, pitch_level)
-        y = render(feats, out.mcep, lf0, cfg, world=world, tempo=out.tempo,
+        width = int(round(self.envelope_smoothing_ms / cfg.frame_period))
+        mcep = smooth_envelope_change(out.mcep, feats.mcep, feats.vuv, width)
+        y = render(feats, mcep, lf0, cfg, world=world, tempo=out.tempo,
                    synthesis_fft=n_fft) / gain
         n = int(round(x.shape[0] * out.tempo))
         y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
@@ -294,6 +318,8 @@ class EmotionConverter:
                          keep_level=keep_level, pitch_level=p)
         from emovc import __version__
         pitch = f", pitch level {p:g}" if p != 1.0 else ""
+        smooth = (f", smoothing {self.envelope_smoothing_ms:g} ms"
+                  if self.envelope_smoothing_ms and hasattr(self.backend, "world") else "")
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
-               f"({self.name}, intensity {intensity}{pitch})")
+               f"({self.name}, intensity {intensity}{pitch}{smooth})")
         return save_audio(out, y, self.sample_rate, force=force, comment=tag), src

@@ -46,6 +46,7 @@ from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
 from emovc.models.conversion.stargan import PRESETS, StarGANGenerator, StarGANModelConfig
+from emovc.pretrained.registry import resolve
 from emovc.training import losses
 from emovc.training.common import default_cache, fit, prepare_features, to_tensor
 from emovc.training.datamodule import ConversionData, SegmentSampler
@@ -274,12 +275,16 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
 
 
 def init_weights(module: StarGANModule, path: str) -> None:
-    """Start from the networks of another run's Lightning checkpoint (fine-tuning).
+    """Start from the networks of another run's Lightning checkpoint, or from the generator
+    of an exported ``model.pt`` or a bundled model's name, e.g. ``m2m-ravdess`` (fine-tuning).
 
-    Tensors missing from the checkpoint (e.g. ``G.emo_mean`` of older runs) keep their values;
-    optimiser states start fresh.
+    Tensors missing from the checkpoint (the discriminator and classifier of a ``model.pt``,
+    ``G.emo_mean`` of older runs) keep their fresh values; optimiser states start fresh.
     """
-    state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    ckpt = torch.load(resolve(path, kind=KIND), map_location="cpu", weights_only=False)
+    state = ckpt["state_dict"]
+    if ckpt.get("kind") == KIND:  # an emovc model file holds the generator alone, in fp16
+        state = {f"G.{k}": v.float() if v.is_floating_point() else v for k, v in state.items()}
     own = module.state_dict()
     keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape
             and not k.endswith("emo_mean")}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.ndimage import uniform_filter1d
 
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.features.world import WorldConfig
@@ -28,13 +29,21 @@ class Converted:
     tempo: float
 
 
+def check_range(value, name: str, low: float, high: float, unit: str = "") -> float:
+    """``value`` as a float in ``[low, high]`` (one-line :class:`EmovcError` naming the setting
+    ``name`` otherwise, non-numbers included)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = float("nan")
+    if not low <= x <= high:
+        raise EmovcError(f"{name} must be between {low:g} and {high:g}{unit}, got {value}")
+    return x
+
+
 def check_intensity(intensity: float, name: str = "intensity") -> float:
-    """Validate ``intensity`` (or another setting called ``name``) in [0, 1] (one-line error
-    otherwise)."""
-    a = float(intensity)
-    if not 0.0 <= a <= 1.0:
-        raise EmovcError(f"{name} must be between 0 and 1, got {intensity}")
-    return a
+    """Validate ``intensity`` (or another setting called ``name``) in [0, 1]."""
+    return check_range(intensity, name, 0.0, 1.0)
 
 
 def scale_f0_level(lf0: np.ndarray, source_lf0: np.ndarray, vuv: np.ndarray,
@@ -56,6 +65,38 @@ def scale_f0_level(lf0: np.ndarray, source_lf0: np.ndarray, vuv: np.ndarray,
         return lf0
     change = float(lf0[voiced].mean()) - float(source_lf0[voiced].mean())
     return lf0 - (1.0 - float(fraction)) * change
+
+
+def smooth_envelope_change(mcep: np.ndarray, source_mcep: np.ndarray, vuv: np.ndarray,
+                           width: int) -> np.ndarray:
+    """Converted envelope whose change from the source is moving-averaged over ``width`` frames.
+
+    The converters change the envelope of voiced frames only, frame by frame; the fast part of
+    that change (shorter than a syllable) carries little emotion but moves speaker encoders
+    (on unseen RAVDESS actors, ``m2m-ravdess`` with a 100 ms average: speaker similarity
+    0.806 -> 0.813, emotion rates within a point; docs/conversion.md). The average runs over
+    voiced frames only (a mask-normalised moving average), so the change keeps its size at
+    the edges of voiced stretches and unvoiced frames stay the source's.
+
+    Args:
+        mcep: converted coded envelope ``(T, D)``.
+        source_mcep: the source's ``(T, D)`` on the same frames.
+        vuv: voicing flags ``(T,)``.
+        width: window in frames (``<= 1``: ``mcep`` unchanged).
+
+    Returns:
+        ``(T, D)`` envelope: the source plus the smoothed change on voiced frames, the
+        source's own on unvoiced frames (``mcep`` itself when ``width <= 1``).
+    """
+    if width <= 1:
+        return mcep
+    voiced = (np.asarray(vuv) > 0).astype(np.float64)
+    diff = (np.asarray(mcep, np.float64) - source_mcep) * voiced[:, None]
+    # scipy's uniform filter: a moving average with edge handling, no hand-written loop
+    num = uniform_filter1d(diff, width, axis=0, mode="constant")
+    den = uniform_filter1d(voiced, width, mode="constant")[:, None]
+    change = np.where(voiced[:, None] > 0, num / np.maximum(den, 1e-9), 0.0)
+    return (source_mcep + change).astype(np.asarray(mcep).dtype)
 
 
 def check_features(feats: FrameFeatures, world: WorldConfig, dim: int) -> None:
