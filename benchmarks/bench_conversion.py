@@ -32,7 +32,7 @@ The many-to-many model runs at its default inference settings (its ``meta.json``
 ``--smoothing-ms`` override them.
 
 Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
-[--pitch-level P] [--smoothing-ms MS] [--no-judge-e] [--no-judge-c]``
+[--pitch-level P] [--smoothing-ms MS] [--envelope-gain G] [--no-judge-e] [--no-judge-c]``
 """
 
 from __future__ import annotations
@@ -232,20 +232,24 @@ def report(rows: dict) -> dict:
 
 def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
                   intensity: float = 1.0, keep_unvoiced: bool = True,
-                  pitch_level: float | None = None, smoothing_ms: float | None = None) -> dict:
+                  pitch_level: float | None = None, smoothing_ms: float | None = None,
+                  envelope_gain: float | None = None) -> dict:
     """``{name: (convert(x, emotion) -> y, only_targets or None)}``. ``keep_unvoiced=False``:
     the WORLD models render their unvoiced frames too (``EmotionConverter.keep_unvoiced``);
-    ``pitch_level`` / ``smoothing_ms``: the m2m model's ``EmotionConverter.pitch_level`` /
-    ``envelope_smoothing_ms`` (``None``: the model's default; shown in the system's name
-    unless 1 / 0)."""
+    ``pitch_level`` / ``smoothing_ms`` / ``envelope_gain``: the m2m model's
+    ``EmotionConverter`` settings of those names (``None``: the model's default; shown in the
+    system's name unless 1 / 0 / 1)."""
     m2m = EmotionConverter.from_pretrained(model)
     m2m.keep_unvoiced = keep_unvoiced
     if pitch_level is not None:
         m2m.pitch_level = pitch_level
     if smoothing_ms is not None:
         m2m.envelope_smoothing_ms = smoothing_ms
+    if envelope_gain is not None:
+        m2m.envelope_gain = envelope_gain
     tags = (f" pitch {m2m.pitch_level:g}" if m2m.pitch_level != 1 else "") + (
-        f" smooth {m2m.envelope_smoothing_ms:g}ms" if m2m.envelope_smoothing_ms else "")
+        f" smooth {m2m.envelope_smoothing_ms:g}ms" if m2m.envelope_smoothing_ms else "") + (
+        f" gain {m2m.envelope_gain:g}" if m2m.envelope_gain != 1 else "")
     shift = F0Shift(m2m.backend.normalizer)
     systems = {
         "source (unconverted)": (lambda x, e: x, None),
@@ -293,9 +297,9 @@ def spectrogan_ablation(conv: EmotionConverter, model: str) -> dict:
 
 
 def _worker(args: tuple) -> dict:
-    model, cyclegan, only, intensity, keep_unvoiced, (pitch, smooth), pairs, use = args
+    model, cyclegan, only, intensity, keep_unvoiced, m2m_settings, pairs, use = args
     torch.set_num_threads(1)
-    systems = build_systems(model, cyclegan, only, intensity, keep_unvoiced, pitch, smooth)
+    systems = build_systems(model, cyclegan, only, intensity, keep_unvoiced, *m2m_settings)
     judges = {k: independent_judge(fs) for k, fs in JUDGES.items() if use[k]}
     return dict(score(systems, pairs, judge(), SpeakerEncoder(), judges, "floor" in only))
 
@@ -333,6 +337,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--smoothing-ms", type=float, default=None,
                     help="moving-average window of the m2m model's envelope change in ms (0 = "
                          "off; default: the model's, 100 for m2m-ravdess)")
+    ap.add_argument("--envelope-gain", type=float, default=None,
+                    help="factor on the m2m model's envelope change (default: the model's, 1)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
     ap.add_argument("--render-unvoiced", action="store_true",
                     help="WORLD models render unvoiced frames too instead of keeping the "
@@ -356,7 +362,8 @@ def main(argv: list[str] | None = None) -> None:
     skip = {"e": args.no_judge_e, "c": args.no_judge_c}
     use = {k: not skip[k] and independent_judge(fs) is not None for k, fs in JUDGES.items()}
     chunks = [(args.model, args.cyclegan, only, args.intensity, not args.render_unvoiced,
-               (args.pitch_level, args.smoothing_ms), ps, use) for ps in per]
+               (args.pitch_level, args.smoothing_ms, args.envelope_gain), ps, use)
+              for ps in per]
     rows: dict = defaultdict(list)
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor

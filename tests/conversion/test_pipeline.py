@@ -153,6 +153,11 @@ def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys):
         assert f.comment.endswith("intensity 1.0, smoothing 100 ms)")
     assert _cli(args + ["--force", "--smoothing-ms", "-1"]) == 2
     assert "smoothing must be between 0 and 1000 ms" in capsys.readouterr().err
+    assert _cli(args + ["--force", "--envelope-gain", "1.5"]) == 0
+    with sf.SoundFile(str(out)) as f:
+        assert f.comment.endswith("intensity 1.0, envelope gain 1.5)")
+    assert _cli(args + ["--force", "--envelope-gain", "9"]) == 2
+    assert "envelope gain must be between 0 and 3" in capsys.readouterr().err
     assert _cli(["convert", str(src), "--to", "bored", "--from", "calm", "--model",
                  str(stargan_run), "-o", str(tmp_path / "x.wav")]) == 2
     folder_out = tmp_path / "conv"

@@ -69,3 +69,44 @@ def test_non_numeric_pitch_level_is_a_one_line_error(stargan_run, calm):
     conv = EmotionConverter.from_pretrained(str(stargan_run))
     with pytest.raises(EmovcError, match="pitch level must be between 0 and 1"):
         conv.convert(calm, 16000, "angry", source="calm", pitch_level="high")
+
+
+def test_envelope_gain_scales_the_change_only():
+    from emovc.models.conversion.converters import scale_envelope_change
+
+    rng = np.random.default_rng(1)
+    src = rng.standard_normal((50, 6))
+    change = rng.standard_normal((50, 6))
+    conv = src + change
+    np.testing.assert_allclose(scale_envelope_change(conv, src, 1.5) - src, 1.5 * change)
+    np.testing.assert_allclose(scale_envelope_change(conv, src, 0.0), src)
+    assert scale_envelope_change(conv, src, 1.0) is conv
+
+
+def test_envelope_gain_setting_changes_the_output_and_is_checked(stargan_run, calm, tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copyfile(stargan_run, folder / "model.pt")
+    conv = EmotionConverter.from_pretrained(str(folder))
+    assert conv.envelope_gain == 1.0
+    y1 = conv.convert(calm, 16000, "angry", source="calm")
+    (folder / "meta.json").write_text(json.dumps({"inference": {"envelope_gain": 2.0}}))
+    louder = EmotionConverter.from_pretrained(str(folder))
+    assert louder.envelope_gain == 2.0
+    y2 = louder.convert(calm, 16000, "angry", source="calm")
+    assert y1.shape == y2.shape and not np.array_equal(y1, y2)
+    conv.envelope_gain = 0.0  # no envelope change: only prosody, level and tempo remain
+    out = conv.convert_file(_wav(tmp_path, calm), tmp_path / "g0.wav", "angry", source="calm")[0]
+    import soundfile as sf
+
+    assert sf.SoundFile(str(out)).comment.endswith("intensity 1.0, envelope gain 0)")
+    for bad in (-0.5, 4, "big"):
+        with pytest.raises(EmovcError, match="envelope gain must be between 0 and 3") as e:
+            conv.envelope_gain = bad
+        assert "\n" not in str(e.value)
+
+
+def _wav(folder, x):
+    from emovc.audio import save_audio
+
+    return save_audio(folder / "in.wav", x, 16000)

@@ -39,6 +39,12 @@ def convert(
         help="Moving-average window (ms) of the envelope change, WORLD models; 0 = off. "
              "Smoothing keeps more of the speaker's voice. Default: the model's "
              "(m2m-ravdess 100, others 0)."),
+    envelope_gain: float = typer.Option(
+        None, "--envelope-gain",
+        help="Factor 0..3 on the envelope change, WORLD models: above 1 exaggerates the "
+             "emotion's spectral cues (more emotion, less of the speaker's voice; "
+             "m2m-ravdess at 1.5: 49 % instead of 36 % heard as the target, speaker "
+             "similarity 0.77 instead of 0.81). Default: the model's (1)."),
 ) -> None:
     """Convert the emotion of speech, keeping the speaker and the words."""
     from emovc.pipelines.conversion import EmotionConverter
@@ -47,6 +53,8 @@ def convert(
     conv = EmotionConverter.from_pretrained(model)
     if smoothing_ms is not None:
         conv.envelope_smoothing_ms = smoothing_ms
+    if envelope_gain is not None:
+        conv.envelope_gain = envelope_gain
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
                          keep_level=keep_level, pitch_level=pitch_level, progress=typer.echo)
     typer.echo(f"converted {len(rows)} file(s) to {to}")

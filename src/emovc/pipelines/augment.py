@@ -211,15 +211,16 @@ def _init_worker(model: str) -> None:
     torch.set_num_threads(1)
     converter = EmotionConverter.from_pretrained(model)
     converter.envelope_smoothing_ms = 0.0  # as measured in docs/augmentation.md (see below)
+    converter.envelope_gain = 1.0
     _WORKER["converter"] = converter
 
 
 def convert_task(task: Task, intensity: float, converter=None) -> tuple[bool, str]:
     """Run one task; returns ``(ok, source emotion used | error message)``. The conversion
     keeps the emotion's full change of mean pitch (``pitch_level=1``) and the envelope
-    change unsmoothed (workers: ``envelope_smoothing_ms=0``), whatever the model's defaults
-    for ``emovc convert``: training data for a recogniser wants the emotion's cues, and
-    docs/augmentation.md's measurements were made so."""
+    change as converted (workers: ``envelope_smoothing_ms=0``, ``envelope_gain=1``), whatever
+    the model's defaults for ``emovc convert``: training data for a recogniser wants the
+    emotion's cues, and docs/augmentation.md's measurements were made so."""
     conv = converter or _WORKER["converter"]
     try:
         _, src = conv.convert_file(task.utt.path, task.out, task.target,

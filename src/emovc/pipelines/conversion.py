@@ -38,6 +38,7 @@ from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import (
     check_intensity,
     check_range,
+    scale_envelope_change,
     scale_f0_level,
     smooth_envelope_change,
 )
@@ -107,17 +108,22 @@ class EmotionConverter:
             envelope *change* is smoothed in time (:func:`~emovc.models.conversion.converters.
             smooth_envelope_change`); 0 = off. ``from_pretrained`` takes it from
             ``meta.json`` (100 for ``m2m-ravdess``, else 0).
+        envelope_gain: WORLD models: factor (0..3) on the (smoothed) envelope change
+            (:func:`~emovc.models.conversion.converters.scale_envelope_change`): above 1 the
+            emotion's spectral cues are exaggerated — more emotion, less of the speaker's
+            voice. ``from_pretrained`` takes it from ``meta.json`` (default 1).
     """
 
     def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0,
                  keep_unvoiced: bool = True, pitch_level: float = 1.0,
-                 envelope_smoothing_ms: float = 0.0):
+                 envelope_smoothing_ms: float = 0.0, envelope_gain: float = 1.0):
         self.backend = backend
         self.name = name
         self.window_s, self.overlap_s = window_s, overlap_s
         self.keep_unvoiced = keep_unvoiced
         self.pitch_level = check_intensity(pitch_level, "pitch level")
         self.envelope_smoothing_ms = envelope_smoothing_ms
+        self.envelope_gain = envelope_gain
         self._recognizer = None
 
     @property
@@ -128,6 +134,15 @@ class EmotionConverter:
     @envelope_smoothing_ms.setter
     def envelope_smoothing_ms(self, value: float) -> None:
         self._smoothing_ms = check_range(value, "envelope smoothing", 0.0, 1000.0, " ms")
+
+    @property
+    def envelope_gain(self) -> float:
+        """Factor on the converter's envelope change (1 = as converted)."""
+        return self._envelope_gain
+
+    @envelope_gain.setter
+    def envelope_gain(self, value: float) -> None:
+        self._envelope_gain = check_range(value, "envelope gain", 0.0, 3.0)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
@@ -140,7 +155,8 @@ class EmotionConverter:
         defaults = inference_defaults(path)
         return cls(_backend(ckpt), name=str(name_or_path),
                    pitch_level=defaults.get("pitch_level", 1.0),
-                   envelope_smoothing_ms=defaults.get("envelope_smoothing_ms", 0.0))
+                   envelope_smoothing_ms=defaults.get("envelope_smoothing_ms", 0.0),
+                   envelope_gain=defaults.get("envelope_gain", 1.0))
 
     @property
     def sample_rate(self) -> int:
@@ -250,6 +266,14 @@ class EmotionConverter:
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return with_level_change(y, x, sr, change)
 
+    def _envelope_tag(self) -> str:
+        """Provenance of the envelope settings that differ from 'as converted' (WORLD models)."""
+        if not hasattr(self.backend, "world"):
+            return ""
+        ms, gain = self.envelope_smoothing_ms, self.envelope_gain
+        return (f", smoothing {ms:g} ms" if ms else "") + (
+            f", envelope gain {gain:g}" if gain != 1.0 else "")
+
     def _pitch_level(self, pitch_level: float | None) -> float:
         """The validated pitch level a conversion uses (``None``: the model's default)."""
         return check_intensity(self.pitch_level if pitch_level is None else pitch_level,
@@ -269,6 +293,7 @@ class EmotionConverter:
         lf0 = scale_f0_level(out.lf0, feats.lf0, feats.vuv, pitch_level)
         width = int(round(self.envelope_smoothing_ms / cfg.frame_period))
         mcep = smooth_envelope_change(out.mcep, feats.mcep, feats.vuv, width)
+        mcep = scale_envelope_change(mcep, feats.mcep, self.envelope_gain)
         y = render(feats, mcep, lf0, cfg, world=world, tempo=out.tempo,
                    synthesis_fft=n_fft) / gain
         n = int(round(x.shape[0] * out.tempo))
@@ -318,8 +343,6 @@ class EmotionConverter:
                          keep_level=keep_level, pitch_level=p)
         from emovc import __version__
         pitch = f", pitch level {p:g}" if p != 1.0 else ""
-        smooth = (f", smoothing {self.envelope_smoothing_ms:g} ms"
-                  if self.envelope_smoothing_ms and hasattr(self.backend, "world") else "")
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
-               f"({self.name}, intensity {intensity}{pitch}{smooth})")
+               f"({self.name}, intensity {intensity}{pitch}{self._envelope_tag()})")
         return save_audio(out, y, self.sample_rate, force=force, comment=tag), src

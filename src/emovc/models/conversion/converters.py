@@ -99,6 +99,24 @@ def smooth_envelope_change(mcep: np.ndarray, source_mcep: np.ndarray, vuv: np.nd
     return (source_mcep + change).astype(np.asarray(mcep).dtype)
 
 
+def scale_envelope_change(mcep: np.ndarray, source_mcep: np.ndarray, gain: float
+                          ) -> np.ndarray:
+    """``source_mcep + gain * (mcep - source_mcep)``: the converter's change of the coded
+    envelope (both ``(T, D)``) made ``gain`` times larger (> 1 exaggerates it) or smaller.
+
+    The generator's aligned L1 loss pulls its output towards the median of real takes whose
+    emphasis differs, so its spectral change is smaller than a real take's; on unseen RAVDESS
+    actors, ``m2m-ravdess`` with gain 1.5 is heard as the target emotion in 49 % of the
+    conversions instead of 36 %, at a speaker similarity of 0.772 instead of 0.813
+    (docs/conversion.md). Returns ``mcep`` itself for ``gain == 1``.
+    """
+    if gain == 1.0:
+        return mcep
+    src = np.asarray(source_mcep, np.float64)
+    return (src + float(gain) * (np.asarray(mcep, np.float64) - src)).astype(
+        np.asarray(mcep).dtype)
+
+
 def check_features(feats: FrameFeatures, world: WorldConfig, dim: int) -> None:
     """Raise a one-line error when features do not match what the model was trained on."""
     if feats.mcep.shape[1] != dim:
