@@ -23,8 +23,9 @@ class FakeConverter:
     source_emotions = ["calm", "angry"]
     target_emotions = ["calm", "angry"]
 
-    def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0):
-        self.pitch_level = pitch_level  # what the app passed on
+    def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
+                envelope_gain=1.0):
+        self.passed = {"pitch_level": pitch_level, "envelope_gain": envelope_gain}
         target = normalize_emotion(target)
         if target not in self.target_emotions:
             raise choice_error("target emotion", target, self.target_emotions)

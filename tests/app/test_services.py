@@ -36,9 +36,17 @@ def test_convert_writes_output_figure_and_session_row(backend: AppBackend, uploa
 
 def test_convert_intensity_zero_and_explicit_source(backend: AppBackend, upload) -> None:
     clip = upload("x.wav", emotion="calm")
-    res = backend.convert(str(clip), "angry", "calm", 0.0, "fake-calm-angry", pitch_level=0.4)
-    assert backend.models.converter("fake-calm-angry").pitch_level == 0.4
-    assert "pitch level 0.4" in res.summary and "pitch level 0.4" in read_comment(res.output)
+    res = backend.convert(str(clip), "angry", "calm", 0.0, "fake-calm-angry", pitch_level=0.4,
+                          envelope_gain=1.5)
+    fake = backend.models.converter("fake-calm-angry")
+    assert fake.passed == {"pitch_level": 0.4, "envelope_gain": 1.5}
+    for text in (res.summary, read_comment(res.output)):
+        assert "pitch level 0.4" in text and "envelope gain 1.5" in text
+    backend.convert(str(clip), "angry", "calm", 0.0, "fake-calm-angry")
+    assert fake.passed == {"pitch_level": 1.0, "envelope_gain": 1.0}  # a fake's defaults: 1
+    fake.pitch_level, fake.envelope_gain = 0.5, 1.3  # a model that sets its own defaults
+    backend.convert(str(clip), "angry", "calm", 0.0, "fake-calm-angry")
+    assert fake.passed == {"pitch_level": 0.5, "envelope_gain": 1.3}
     src, _ = sf.read(clip)
     out, _ = sf.read(res.output)
     np.testing.assert_allclose(out, src, atol=2e-4)  # fake: intensity 0 = unchanged
@@ -54,6 +62,8 @@ def test_convert_errors_are_readable(backend: AppBackend, upload) -> None:
         backend.convert(clip, "angry", None, 1.5, "fake-calm-angry")
     with pytest.raises(ConfigError, match="pitch level must be between 0 and 1"):
         backend.convert(clip, "angry", None, 1.0, "fake-calm-angry", pitch_level=-0.1)
+    with pytest.raises(ConfigError, match="envelope gain must be between 0 and 3"):
+        backend.convert(clip, "angry", None, 1.0, "fake-calm-angry", envelope_gain=5)
     with pytest.raises(ModelNotInstalled):
         backend.convert(clip, "angry", None, 1.0, "")
     with pytest.raises(AudioError, match="no audio given"):
@@ -198,7 +208,8 @@ class ThreeWay:
 
     source_emotions = target_emotions = ["calm", "angry", "sad"]
 
-    def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0):
+    def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
+                envelope_gain=1.0):
         self.used = source
         return wav
 

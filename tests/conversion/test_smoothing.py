@@ -110,3 +110,12 @@ def _wav(folder, x):
     from emovc.audio import save_audio
 
     return save_audio(folder / "in.wav", x, 16000)
+
+
+def test_envelope_gain_per_call_overrides_the_default(stargan_run, calm):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    per_call = conv.convert(calm, 16000, "angry", source="calm", envelope_gain=1.5)
+    conv.envelope_gain = 1.5
+    np.testing.assert_array_equal(per_call, conv.convert(calm, 16000, "angry", source="calm"))
+    with pytest.raises(EmovcError, match="envelope gain must be between 0 and 3"):
+        conv.convert(calm, 16000, "angry", source="calm", envelope_gain=-1)

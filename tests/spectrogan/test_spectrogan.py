@@ -155,6 +155,10 @@ def test_save_load_round_trip_is_identical(trained) -> None:
     np.testing.assert_array_equal(a.convert(wav, 16000, "angry"), b.convert(wav, 16000, "angry"))
     with pytest.raises(ConfigError, match="pitch level applies to models that convert F0"):
         a.convert(wav, 16000, "angry", pitch_level=0.5)  # no prosody stage: F0 is not its own
+    from emovc.pipelines.conversion import EmotionConverter
+
+    with pytest.raises(ConfigError, match="envelope gain applies to the WORLD-feature models"):
+        EmotionConverter(a).convert(wav, 16000, "angry", envelope_gain=1.5)
     # training moved the generators away from the identity
     log_mag = analyze(wav, a.spec)[0]
     assert np.abs(a.convert_log_mag(log_mag, "angry") - log_mag).max() > 1e-4

@@ -30,7 +30,8 @@ class Converter(Protocol):
     """What the convert tab needs from an emotion converter."""
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
-                intensity: float = 1.0, pitch_level: float = 1.0) -> np.ndarray: ...
+                intensity: float = 1.0, pitch_level: float = 1.0,
+                envelope_gain: float = 1.0) -> np.ndarray: ...
 
 
 class Recognizer(Protocol):

@@ -118,6 +118,10 @@ class AppBackend:
         """Default pitch level of ``model`` (1 if it does not say)."""
         return float(getattr(self.models.converter(model), "pitch_level", 1.0))
 
+    def converter_envelope_gain(self, model: str) -> float:
+        """Default envelope gain of ``model`` (1 if it does not say)."""
+        return float(getattr(self.models.converter(model), "envelope_gain", 1.0))
+
     def converter_emotions(self, model: str) -> tuple[list[str], list[str]]:
         """``(source emotions, target emotions)`` of ``model`` (all emotions if it can't say)."""
         conv = self.models.converter(model)
@@ -158,11 +162,14 @@ class AppBackend:
 
     def convert(self, audio: str | None, target: str, source: str | None, intensity: float,
                 model: str, progress: ProgressFn = _no_progress,
-                pitch_level: float | None = None) -> ConvertResult:
+                pitch_level: float | None = None,
+                envelope_gain: float | None = None) -> ConvertResult:
         """Convert the emotion of an uploaded clip; writes ``outputs/<name>-<target>-*.wav``.
-        ``pitch_level``: share (0..1) of the conversion's change of mean pitch that is kept
-        (:meth:`emovc.pipelines.conversion.EmotionConverter.convert`); ``None``: the model's
-        default (:meth:`converter_pitch_level`)."""
+        ``pitch_level``: share (0..1) of the conversion's change of mean pitch that is kept;
+        ``envelope_gain``: factor (0..3) on its change of the spectral envelope, above 1 =
+        more emotion, less of the voice (both as in
+        :meth:`emovc.pipelines.conversion.EmotionConverter.convert`); ``None``: the model's
+        defaults (:meth:`converter_pitch_level`, :meth:`converter_envelope_gain`)."""
         if not model:
             raise ModelNotInstalled("no emotion conversion model is installed")
         if not target:
@@ -173,9 +180,12 @@ class AppBackend:
         conv = self.models.converter(model)
         if pitch_level is None:
             pitch_level = self.converter_pitch_level(model)
-        for name, value in (("intensity", intensity), ("pitch level", pitch_level)):
-            if not 0.0 <= float(value) <= 1.0:
-                raise ConfigError(f"{name} must be between 0 and 1, got {value}")
+        if envelope_gain is None:
+            envelope_gain = self.converter_envelope_gain(model)
+        for name, value, top in (("intensity", intensity, 1.0), ("pitch level", pitch_level, 1.0),
+                                 ("envelope gain", envelope_gain, 3.0)):
+            if not 0.0 <= float(value) <= top:
+                raise ConfigError(f"{name} must be between 0 and {top:g}, got {value}")
         if source in (None, "", AUTO):
             src = self._auto_source(wav, model, target)
         else:
@@ -183,20 +193,21 @@ class AppBackend:
         progress(0.35, f"converting to {target}")
         start = time.perf_counter()
         out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=float(intensity),
-                                      pitch_level=float(pitch_level)), dtype=np.float32)
+                                      pitch_level=float(pitch_level),
+                                      envelope_gain=float(envelope_gain)), dtype=np.float32)
         seconds = time.perf_counter() - start
         progress(0.75, "saving and plotting")
         name = safe_stem(Path(str(audio)).name)
         path = self.work.new_file("outputs", f"{name}-{target}")
         save_audio(path, out, APP_SR, comment=_provenance(
             f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"
-            f", pitch level {pitch_level}"))
+            f", pitch level {pitch_level}, envelope gain {envelope_gain}"))
         self.session.add_conversion(wav, path, target=target, source=src)
         fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
                                                           f"output ({target})"))
         rtf = seconds / max(len(wav) / APP_SR, 1e-9)
         summary = (f"{src or 'input'} → {target} with {model} at intensity {intensity:g}, "
-                   f"pitch level {pitch_level:g}: "
+                   f"pitch level {pitch_level:g}, envelope gain {envelope_gain:g}: "
                    f"{len(out) / APP_SR:.2f} s of audio in {seconds:.2f} s (RTF {rtf:.2f})")
         progress(1.0, "done")
         return ConvertResult(path, fig, seconds, src, summary)

@@ -106,6 +106,9 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             pitch = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="pitch level (share of the "
                               "emotion's mean-pitch change; lower keeps more of the voice)",
                               elem_id="convert-pitch-level")
+            gain = gr.Slider(0.0, 2.0, value=1.0, step=0.1, label="envelope gain (above 1 "
+                             "exaggerates the emotion's spectral change: more emotion, less "
+                             "of the voice)", elem_id="convert-envelope-gain")
             button = gr.Button("Convert", variant="primary", elem_id="convert-button")
         with gr.Column():
             audio_out = gr.Audio(type="filepath", label="converted", interactive=False,
@@ -116,17 +119,19 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                    elem_id="convert-plot")
 
     def on_model(name: str | None) -> tuple:
-        """Emotion choices and default pitch level of the selected model (loads it: lazily,
-        on page load/change)."""
+        """Emotion choices, default pitch level and envelope gain of the selected model
+        (loads it: lazily, on page load/change)."""
         if not name:
-            return gr.Dropdown(), gr.Dropdown(), gr.Slider(), NO_CONVERTER
+            return gr.Dropdown(), gr.Dropdown(), gr.Slider(), gr.Slider(), NO_CONVERTER
         try:
             srcs, tgts = backend.converter_emotions(name)
             level = backend.converter_pitch_level(name)
+            env = backend.converter_envelope_gain(name)
         except Exception as exc:
-            return gr.Dropdown(), gr.Dropdown(), gr.Slider(), readable_error(exc)
+            return gr.Dropdown(), gr.Dropdown(), gr.Slider(), gr.Slider(), readable_error(exc)
         return (gr.Dropdown(choices=[AUTO, *srcs], value=AUTO),
-                gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level), "")
+                gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level),
+                gr.Slider(value=env), "")
 
     def on_upload(path: str | None, name: str | None) -> tuple:
         if not path:
@@ -137,16 +142,17 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         except Exception as exc:
             return gr.Dropdown(value=AUTO), readable_error(exc)
 
-    def convert(path, name, src, tgt, amount, pitch_level, progress=gr.Progress()) -> tuple:
+    def convert(path, name, src, tgt, amount, pitch_level, envelope_gain,
+                progress=gr.Progress()) -> tuple:
         res = backend.convert(path, tgt, src, amount, name, lambda f, d: progress(f, desc=d),
-                              pitch_level=pitch_level)
+                              pitch_level=pitch_level, envelope_gain=envelope_gain)
         return str(res.output), res.figure, res.summary
 
-    model.change(on_model, model, [source, target, pitch, status])
-    demo.load(on_model, model, [source, target, pitch, status])
+    model.change(on_model, model, [source, target, pitch, gain, status])
+    demo.load(on_model, model, [source, target, pitch, gain, status])
     audio_in.upload(on_upload, [audio_in, model], [source, status])
     audio_in.stop_recording(on_upload, [audio_in, model], [source, status])
-    button.click(_guard(3, convert), [audio_in, model, source, target, intensity, pitch],
+    button.click(_guard(3, convert), [audio_in, model, source, target, intensity, pitch, gain],
                  [audio_out, plot, status])
 
 

@@ -210,7 +210,8 @@ class EmotionConverter:
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, keep_level: bool = False,
-                pitch_level: float | None = None) -> np.ndarray:
+                pitch_level: float | None = None,
+                envelope_gain: float | None = None) -> np.ndarray:
         """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns audio at ``sr``.
 
         The target emotion's tempo factor changes the duration of the speech; the leading and
@@ -236,19 +237,27 @@ class EmotionConverter:
                 0.75 at 1, with about the same emotion rates; docs/conversion.md), at the cost
                 of part of the emotion's pitch change. WORLD models, and SpectroGANs with a
                 prosody stage.
+            envelope_gain: factor (0..3) on the converter's envelope change; ``None`` = the
+                model's default (:attr:`envelope_gain`). WORLD models only.
 
         Raises:
             AudioError: too short, silent or non-finite audio.
-            EmovcError: unknown emotion (lists the valid ones), bad intensity or pitch level.
-            ConfigError: ``pitch_level`` below 1 for a model that does not convert F0.
+            EmovcError: unknown emotion (lists the valid ones), bad intensity, pitch level or
+                envelope gain.
+            ConfigError: ``pitch_level`` below 1 for a model that does not convert F0, or
+                ``envelope_gain`` other than 1 for a SpectroGAN.
         """
         a = check_intensity(intensity)
         p = self._pitch_level(pitch_level)
+        g = self._gain_for(envelope_gain)
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
         check_input(x, sr)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
+            if g != 1.0:
+                raise ConfigError("envelope gain applies to the WORLD-feature models only; "
+                                  "this is a SpectroGAN (use intensity)")
             if not self.uses_source:  # pairwise: the direction follows from the target
                 return self._windowed(x, sr, lambda w: self.backend.convert(
                     w, sr, target, source=source, intensity=a, pitch_level=p))
@@ -260,17 +269,17 @@ class EmotionConverter:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
             src, tgt = self.resolve_emotions(x, sr, target, source)
-            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, p))
+            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, p, g))
         y = keep_edge_pauses(y, x)  # the tempo change is the speech's, not the silences'
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return with_level_change(y, x, sr, change)
 
-    def _envelope_tag(self) -> str:
+    def _envelope_tag(self, gain: float) -> str:
         """Provenance of the envelope settings that differ from 'as converted' (WORLD models)."""
         if not hasattr(self.backend, "world"):
             return ""
-        ms, gain = self.envelope_smoothing_ms, self.envelope_gain
+        ms = self.envelope_smoothing_ms
         return (f", smoothing {ms:g} ms" if ms else "") + (
             f", envelope gain {gain:g}" if gain != 1.0 else "")
 
@@ -279,8 +288,14 @@ class EmotionConverter:
         return check_intensity(self.pitch_level if pitch_level is None else pitch_level,
                                "pitch level")
 
+    def _gain_for(self, envelope_gain: float | None) -> float:
+        """The validated envelope gain a conversion uses (``None``: the model's default)."""
+        if envelope_gain is None:
+            return self.envelope_gain
+        return check_range(envelope_gain, "envelope gain", 0.0, 3.0)
+
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
-                        pitch_level: float = 1.0) -> np.ndarray:
+                        pitch_level: float = 1.0, envelope_gain: float = 1.0) -> np.ndarray:
         """One window of a WORLD-feature model at intensity ``a``, at the input's level,
         ``round(n * tempo)`` samples long."""
         cfg = self.backend.world
@@ -293,7 +308,7 @@ class EmotionConverter:
         lf0 = scale_f0_level(out.lf0, feats.lf0, feats.vuv, pitch_level)
         width = int(round(self.envelope_smoothing_ms / cfg.frame_period))
         mcep = smooth_envelope_change(out.mcep, feats.mcep, feats.vuv, width)
-        mcep = scale_envelope_change(mcep, feats.mcep, self.envelope_gain)
+        mcep = scale_envelope_change(mcep, feats.mcep, envelope_gain)
         y = render(feats, mcep, lf0, cfg, world=world, tempo=out.tempo,
                    synthesis_fft=n_fft) / gain
         n = int(round(x.shape[0] * out.tempo))
@@ -322,7 +337,8 @@ class EmotionConverter:
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,
                      force: bool = False, keep_level: bool = False,
-                     pitch_level: float | None = None) -> tuple[Path, str]:
+                     pitch_level: float | None = None,
+                     envelope_gain: float | None = None) -> tuple[Path, str]:
         """Convert one file (settings as :meth:`convert`); returns ``(written path, source
         emotion used)``.
 
@@ -338,11 +354,11 @@ class EmotionConverter:
         check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if self.uses_source else (source or "", target))
-        p = self._pitch_level(pitch_level)
+        p, g = self._pitch_level(pitch_level), self._gain_for(envelope_gain)
         y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
-                         keep_level=keep_level, pitch_level=p)
+                         keep_level=keep_level, pitch_level=p, envelope_gain=g)
         from emovc import __version__
         pitch = f", pitch level {p:g}" if p != 1.0 else ""
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
-               f"({self.name}, intensity {intensity}{pitch}{self._envelope_tag()})")
+               f"({self.name}, intensity {intensity}{pitch}{self._envelope_tag(g)})")
         return save_audio(out, y, self.sample_rate, force=force, comment=tag), src
