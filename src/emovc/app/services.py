@@ -26,6 +26,7 @@ from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.evaluation.speaker import cosine
+from emovc.models.conversion.converters import check_envelope_gain, check_intensity
 
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
 
@@ -176,25 +177,22 @@ class AppBackend:
             raise ConfigError(f"choose a target emotion ({', '.join(EMOTIONS)})")
         progress(0.05, "checking the upload")
         wav = load_upload(audio, self.limits, self.work)
+        intensity = check_intensity(intensity)
         progress(0.15, f"loading model {model}")
         conv = self.models.converter(model)
-        if pitch_level is None:
-            pitch_level = self.converter_pitch_level(model)
-        if envelope_gain is None:
-            envelope_gain = self.converter_envelope_gain(model)
-        for name, value, top in (("intensity", intensity, 1.0), ("pitch level", pitch_level, 1.0),
-                                 ("envelope gain", envelope_gain, 3.0)):
-            if not 0.0 <= float(value) <= top:
-                raise ConfigError(f"{name} must be between 0 and {top:g}, got {value}")
+        pitch_level = check_intensity(self.converter_pitch_level(model) if pitch_level is None
+                                      else pitch_level, "pitch level")
+        envelope_gain = check_envelope_gain(self.converter_envelope_gain(model)
+                                            if envelope_gain is None else envelope_gain)
         if source in (None, "", AUTO):
             src = self._auto_source(wav, model, target)
         else:
             src = normalize_emotion(source)
         progress(0.35, f"converting to {target}")
         start = time.perf_counter()
-        out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=float(intensity),
-                                      pitch_level=float(pitch_level),
-                                      envelope_gain=float(envelope_gain)), dtype=np.float32)
+        out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=intensity,
+                                      pitch_level=pitch_level, envelope_gain=envelope_gain),
+                         dtype=np.float32)
         seconds = time.perf_counter() - start
         progress(0.75, "saving and plotting")
         name = safe_stem(Path(str(audio)).name)

@@ -36,6 +36,7 @@ from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import (
+    check_envelope_gain,
     check_intensity,
     check_range,
     scale_envelope_change,
@@ -142,7 +143,7 @@ class EmotionConverter:
 
     @envelope_gain.setter
     def envelope_gain(self, value: float) -> None:
-        self._envelope_gain = check_range(value, "envelope gain", 0.0, 3.0)
+        self._envelope_gain = check_envelope_gain(value)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
@@ -290,9 +291,8 @@ class EmotionConverter:
 
     def _gain_for(self, envelope_gain: float | None) -> float:
         """The validated envelope gain a conversion uses (``None``: the model's default)."""
-        if envelope_gain is None:
-            return self.envelope_gain
-        return check_range(envelope_gain, "envelope gain", 0.0, 3.0)
+        return check_envelope_gain(self.envelope_gain if envelope_gain is None
+                                   else envelope_gain)
 
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
                         pitch_level: float = 1.0, envelope_gain: float = 1.0) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from scipy.ndimage import uniform_filter1d
 
-from emovc.errors import ConfigError, EmovcError, choice_error
+from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.conversion.features import FrameFeatures
 from emovc.models.conversion.normalizer import EmotionNormalizer, UtteranceStats
@@ -29,21 +29,29 @@ class Converted:
     tempo: float
 
 
+MAX_ENVELOPE_GAIN = 3.0
+
+
 def check_range(value, name: str, low: float, high: float, unit: str = "") -> float:
-    """``value`` as a float in ``[low, high]`` (one-line :class:`EmovcError` naming the setting
-    ``name`` otherwise, non-numbers included)."""
+    """``value`` as a float in ``[low, high]`` (one-line :class:`ConfigError` naming the
+    setting ``name`` otherwise, non-numbers included)."""
     try:
         x = float(value)
     except (TypeError, ValueError):
         x = float("nan")
     if not low <= x <= high:
-        raise EmovcError(f"{name} must be between {low:g} and {high:g}{unit}, got {value}")
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}{unit}, got {value}")
     return x
 
 
 def check_intensity(intensity: float, name: str = "intensity") -> float:
     """Validate ``intensity`` (or another setting called ``name``) in [0, 1]."""
     return check_range(intensity, name, 0.0, 1.0)
+
+
+def check_envelope_gain(gain: float) -> float:
+    """Validate an envelope gain (:func:`scale_envelope_change`) in [0, MAX_ENVELOPE_GAIN]."""
+    return check_range(gain, "envelope gain", 0.0, MAX_ENVELOPE_GAIN)
 
 
 def scale_f0_level(lf0: np.ndarray, source_lf0: np.ndarray, vuv: np.ndarray,
