@@ -22,7 +22,10 @@ Systems: unconverted source, log-F0 mean/variance shift with per-emotion statist
 training speakers, the many-to-many model and (calm -> angry only) the pairwise CycleGAN; and,
 as the natural floor of the distortion metrics, the other real repetition of the target take
 (``floor``: same speaker, sentence, intensity and emotion — what a perfect conversion that
-still speaks the sentence anew would score).
+still speaks the sentence anew would score); and, as the ceiling of the emotion rates, the
+real target take passed through the many-to-many model at intensity 0 (``copy``: the same
+analysis, rendering and kept unvoiced samples, nothing converted — what a perfect converter
+could reach through that vocoder; its MCD and F0 are the vocoder's own error).
 ``--model`` may also name a many-to-many SpectroGAN (``spectrogan-ravdess``): its two stages
 are then also scored alone (system ``stages``: spectral generator only; prosody stage only;
 the model without its average-spectrum shift).
@@ -64,8 +67,11 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess
 CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
          "fearful": "06", "disgust": "07", "surprised": "08"}
 TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
-SYSTEMS = ("source", "shift", "m2m", "cyclegan", "stages", "floor")
+SYSTEMS = ("source", "shift", "m2m", "cyclegan", "stages", "floor", "copy")
 FLOOR = "real other repetition"
+# the real target take through the many-to-many model at intensity 0: its analysis and
+# rendering with nothing changed — what a perfect converter could score through that vocoder
+COPY = "real target, model's vocoder"
 # independent judges by row-key letter: {"e": "egemaps", "c": "compare"}
 JUDGES = {letter.lower(): fs for fs, (_, letter) in FEATURE_SETS.items()}
 
@@ -181,7 +187,7 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | N
             if only and emo not in only:
                 continue
             t, c = time.perf_counter(), time.process_time()
-            y = fn(x, emo)
+            y = fn(r if name == COPY else x, emo)
             dt, dc = time.perf_counter() - t, time.process_time() - c
             rows[name].append({"emotion": emo, **labels(y), "secs": dt, "cpu": dc,
                                "dur": len(x) / 16000,
@@ -259,6 +265,9 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
     }
     keys = dict(zip(("source", "shift", "m2m"), list(systems), strict=True))
     systems = {k: v for k, v in systems.items() if k in [keys.get(o) for o in only]}
+    if "copy" in only:  # score() feeds it the real target take
+        systems[COPY] = (lambda r, e: m2m.convert(r, 16000, e, source="calm", intensity=0.0),
+                         None)
     if "stages" in only and getattr(m2m.backend, "prosody", None) is not None:
         systems.update(spectrogan_ablation(m2m, model))
     if cyclegan and "cyclegan" in only:
