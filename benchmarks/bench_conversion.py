@@ -186,11 +186,12 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | N
         for name, (fn, only) in systems.items():
             if only and emo not in only:
                 continue
+            inp = r if name == COPY else x
             t, c = time.perf_counter(), time.process_time()
-            y = fn(r if name == COPY else x, emo)
+            y = fn(inp, emo)
             dt, dc = time.perf_counter() - t, time.process_time() - c
             rows[name].append({"emotion": emo, **labels(y), "secs": dt, "cpu": dc,
-                               "dur": len(x) / 16000,
+                               "dur": len(inp) / 16000,
                                **distortion(analyze_utterance(y), fr, enc.embed(y), emb_s)})
         if (i + 1) % 24 == 0:
             print(f"  {i + 1}/{len(pairs)} pairs", file=sys.stderr)
