@@ -242,3 +242,30 @@ def test_unlabelled_corpus_takes_the_given_source_emotion(converter, tmp_path):
     assert {(r["emotion"], r["source_emotion"]) for r in synth} == {("sad", "calm")}
     with pytest.raises(EmovcError, match="unlabelled source calm"):  # resumed differently
         augment_corpus(libri, out, ["sad"], model=str(converter), workers=1, progress=False)
+
+
+def test_augment_converts_as_measured_whatever_the_models_inference_defaults(converter,
+                                                                             tmp_path):
+    """Workers pin pitch level 1, no envelope smoothing and envelope gain 1 (the settings
+    docs/augmentation.md measured), though the model's meta.json says otherwise."""
+    import json
+    import shutil
+
+    from emovc.pipelines import augment
+    from emovc.pipelines.conversion import EmotionConverter
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copy(converter, folder / "model.pt")
+    (folder / "meta.json").write_text(json.dumps({"inference": {
+        "pitch_level": 0.5, "envelope_smoothing_ms": 100, "envelope_gain": 1.5}}))
+    plain = EmotionConverter.from_pretrained(str(folder / "model.pt"))
+    assert (plain.pitch_level, plain.envelope_smoothing_ms, plain.envelope_gain) == (
+        0.5, 100.0, 1.5)
+    augment._init_worker(str(folder / "model.pt"))
+    try:
+        conv = augment._WORKER["converter"]
+        assert (conv.pitch_level, conv.envelope_smoothing_ms, conv.envelope_gain) == (
+            1.0, 0.0, 1.0)
+    finally:
+        augment._WORKER.clear()

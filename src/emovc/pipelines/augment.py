@@ -210,22 +210,23 @@ def _init_worker(model: str) -> None:
 
     torch.set_num_threads(1)
     converter = EmotionConverter.from_pretrained(model)
-    converter.envelope_smoothing_ms = 0.0  # as measured in docs/augmentation.md (see below)
+    # the conversion as measured in docs/augmentation.md, whatever the model's defaults for
+    # `emovc convert`: the emotion's full change of mean pitch and the envelope change as
+    # converted — training data for a recogniser wants the emotion's cues
+    converter.pitch_level = 1.0
+    converter.envelope_smoothing_ms = 0.0
     converter.envelope_gain = 1.0
     _WORKER["converter"] = converter
 
 
-def convert_task(task: Task, intensity: float, converter=None) -> tuple[bool, str]:
-    """Run one task; returns ``(ok, source emotion used | error message)``. The conversion
-    keeps the emotion's full change of mean pitch (``pitch_level=1``) and the envelope
-    change as converted (workers: ``envelope_smoothing_ms=0``, ``envelope_gain=1``), whatever
-    the model's defaults for ``emovc convert``: training data for a recogniser wants the
-    emotion's cues, and docs/augmentation.md's measurements were made so."""
-    conv = converter or _WORKER["converter"]
+def convert_task(task: Task, intensity: float) -> tuple[bool, str]:
+    """Run one task with the worker's converter (:func:`_init_worker`: pitch level 1, no
+    envelope smoothing, envelope gain 1); returns ``(ok, source emotion used | error
+    message)``."""
     try:
-        _, src = conv.convert_file(task.utt.path, task.out, task.target,
-                                   source=task.utt.emotion or None, intensity=intensity,
-                                   pitch_level=1.0)
+        _, src = _WORKER["converter"].convert_file(task.utt.path, task.out, task.target,
+                                                   source=task.utt.emotion or None,
+                                                   intensity=intensity)
     except EmovcError as exc:
         return False, str(exc)
     except Exception as exc:  # noqa: BLE001 - one odd file must not abort a corpus-wide run
