@@ -102,5 +102,6 @@ def main(argv: list[str] | None = None) -> None:
         common = " | ".join(str(dict(c.most_common(2))) for c in labels.values())
         print(f"{name:13s} {hits}   {np.mean(spk):.3f}   {common}")
 
+
 if __name__ == "__main__":
     main()
