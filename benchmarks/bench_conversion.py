@@ -35,13 +35,16 @@ The many-to-many model runs at its default inference settings (its ``meta.json``
 ``--smoothing-ms`` override them.
 
 Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
-[--pitch-level P] [--smoothing-ms MS] [--envelope-gain G] [--no-judge-e] [--no-judge-c]``
+[--pitch-level P] [--smoothing-ms MS] [--envelope-gain G] [--no-judge-e] [--no-judge-c]
+[--json TABLE.json] [--details CLIPS.csv]`` (``--details``: one row per scored clip, e.g. to
+compare settings per speaker or per sentence)
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import json
 import sys
 import time
@@ -178,11 +181,12 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | N
         x, r = load_audio(src), load_audio(ref)
         fs, emb_s, _ = feats(src, x)
         fr, _, lab_r = feats(ref, r)
-        rows["real target"].append({"emotion": emo, **lab_r})
+        take = {"emotion": emo, "take": src.stem}
+        rows["real target"].append({**take, **lab_r})
         other = other_repetition(ref) if floor else None
         if other is not None:
             fo, emb_o, lab_o = feats(other, load_audio(other))
-            rows[FLOOR].append({"emotion": emo, **lab_o, **distortion(fo, fr, emb_o, emb_s)})
+            rows[FLOOR].append({**take, **lab_o, **distortion(fo, fr, emb_o, emb_s)})
         for name, (fn, only) in systems.items():
             if only and emo not in only:
                 continue
@@ -190,12 +194,23 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | N
             t, c = time.perf_counter(), time.process_time()
             y = fn(inp, emo)
             dt, dc = time.perf_counter() - t, time.process_time() - c
-            rows[name].append({"emotion": emo, **labels(y), "secs": dt, "cpu": dc,
+            rows[name].append({**take, **labels(y), "secs": dt, "cpu": dc,
                                "dur": len(inp) / 16000,
                                **distortion(analyze_utterance(y), fr, enc.embed(y), emb_s)})
         if (i + 1) % 24 == 0:
             print(f"  {i + 1}/{len(pairs)} pairs", file=sys.stderr)
     return rows
+
+
+def write_details(rows: dict, path: Path) -> None:
+    """One CSV row per scored clip: ``system``, then the row's fields (``take`` = the calm
+    source's file stem, whose last field is the actor)."""
+    keys = list(dict.fromkeys(k for rs in rows.values() for r in rs for k in r))
+    with path.open("w", newline="") as f:
+        out = csv.DictWriter(f, ["system", *keys])
+        out.writeheader()
+        for name, rs in rows.items():
+            out.writerows({"system": name, **r} for r in rs)
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -338,6 +353,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
     ap.add_argument("--quick", action="store_true", help="one speaker only")
     ap.add_argument("--json", default="", help="also write the table here")
+    ap.add_argument("--details", default="",
+                    help="also write one CSV row per scored clip here (system, calm take, target "
+                         "emotion, each judge's label, MCD, log-F0 RMSE, spk-sim, time)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (split by speaker)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many pairs per speaker")
     ap.add_argument("--intensity", type=float, default=1.0, help="intensity of the m2m model")
@@ -385,6 +403,8 @@ def main(argv: list[str] | None = None) -> None:
         for name, rs in part.items():
             rows[name].extend(rs)
     table = report(rows)
+    if args.details:
+        write_details(rows, Path(args.details))
     if "m2m" not in only:
         if args.json:
             Path(args.json).write_text(json.dumps(table, indent=1))
