@@ -64,3 +64,20 @@ def test_cli_help() -> None:
     assert out.exit_code == 0
     for option in ("--host", "--port", "--max-upload-mb", "--max-duration-s", "127.0.0.1"):
         assert option in out.output
+
+
+def test_bundled_converter_defaults_lie_on_the_slider_grids() -> None:
+    """The convert tab shows each model's default pitch level and envelope gain on a slider; a
+    value between the slider's steps would be snapped by the browser and converted wrongly."""
+    from emovc.app.ui import GAIN_SLIDER, PITCH_SLIDER
+    from emovc.pretrained.registry import available, inference_defaults
+
+    models = available("emotion-converter")
+    assert models
+    for m in models:
+        defaults = inference_defaults(m.path)
+        for key, (lo, hi, step) in (("pitch_level", PITCH_SLIDER), ("envelope_gain", GAIN_SLIDER)):
+            value = float(defaults.get(key, 1.0))
+            assert lo <= value <= hi, (m.name, key, value)
+            steps = (value - lo) / step
+            assert abs(steps - round(steps)) < 1e-6, (m.name, key, value, step)

@@ -384,5 +384,8 @@ def test_write_meta_records_the_inference_defaults(stargan_run, tmp_path):
     assert EmotionConverter.from_pretrained(str(tmp_path)).pitch_level == 0.25
 
 
-def test_bundled_default_model_keeps_half_the_pitch_level_change():
-    assert EmotionConverter.from_pretrained().pitch_level == 0.5
+def test_bundled_default_model_has_its_chosen_inference_settings():
+    """m2m-ravdess's meta.json: a quarter of the pitch-level change, the envelope change 1.25
+    times larger and smoothed over 100 ms (docs/conversion.md, "Choosing the default ...")."""
+    conv = EmotionConverter.from_pretrained()
+    assert (conv.pitch_level, conv.envelope_gain, conv.envelope_smoothing_ms) == (0.25, 1.25, 100)

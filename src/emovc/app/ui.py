@@ -26,6 +26,10 @@ CLONE_STYLES = ("voice", "balanced", "clear")
 log = logging.getLogger("emovc.app")
 
 AUDIO_SOURCES = ["upload", "microphone"]
+# (min, max, step) of the convert tab's pitch-level and envelope-gain sliders; a model's default
+# (its meta.json) must lie on the grid, or the browser snaps it to a neighbour
+PITCH_SLIDER = (0.0, 1.0, 0.05)
+GAIN_SLIDER = (0.0, 2.0, 0.05)
 
 
 def readable_error(exc: BaseException) -> str:
@@ -103,10 +107,12 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             intensity = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="intensity "
                                   "(0 = unchanged, 1 = full conversion)",
                                   elem_id="convert-intensity")
-            pitch = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="pitch level (share of the "
+            pitch = gr.Slider(*PITCH_SLIDER[:2], value=1.0, step=PITCH_SLIDER[2],
+                              label="pitch level (share of the "
                               "emotion's mean-pitch change; lower keeps more of the voice)",
                               elem_id="convert-pitch-level")
-            gain = gr.Slider(0.0, 2.0, value=1.0, step=0.1, label="envelope gain (above 1 "
+            gain = gr.Slider(*GAIN_SLIDER[:2], value=1.0, step=GAIN_SLIDER[2],
+                             label="envelope gain (above 1 "
                              "exaggerates the emotion's spectral change: more emotion, less "
                              "of the voice)", elem_id="convert-envelope-gain")
             button = gr.Button("Convert", variant="primary", elem_id="convert-button")
