@@ -1,7 +1,8 @@
 """Choose a WORLD model's default pitch level and envelope gain on the validation actors.
 
 Every calm take of actors 17-20 is converted to the six other non-neutral emotions with each
-``(pitch level, envelope gain)`` of a grid (the model's envelope smoothing), scored like
+``(pitch level, envelope gain)`` of a grid (the model's envelope smoothing unless
+``--smoothing-ms``), scored like
 ``bench_conversion.py`` (emovc's recogniser, the judge-E and judge-C mirrors, spk-sim, MCD,
 log-F0 RMSE), and the clips are written to a CSV (``--details``; ``--from-csv`` reuses one).
 
@@ -54,22 +55,24 @@ def setting_name(pitch: float, gain: float) -> str:
 
 def _grid_worker(args: tuple) -> dict:
     """Per-clip rows of every grid setting on one actor's pairs."""
-    model, actor, pitches, gains = args
+    model, actor, pitches, gains, smoothing = args
     torch.set_num_threads(1)
     systems = {}
     for p in pitches:
         for g in gains:
-            (convert,) = build_systems(model, "", ("m2m",), pitch_level=p, envelope_gain=g).values()
+            (convert,) = build_systems(model, "", ("m2m",), pitch_level=p, envelope_gain=g,
+                                       smoothing_ms=smoothing).values()
             systems[setting_name(p, g)] = convert
     judges = {k: independent_judge(fs) for k, fs in JUDGES.items()}
     return dict(score(systems, trials([actor]), judge(), SpeakerEncoder(), judges))
 
 
-def run_grid(model: str, pitches: list[float], gains: list[float], jobs: int) -> list[dict]:
+def run_grid(model: str, pitches: list[float], gains: list[float], jobs: int,
+             smoothing: float | None = None) -> list[dict]:
     """Convert and score; returns CSV-like rows (``system``, ``take``, ``emotion``, labels...)."""
     for fs in JUDGES.values():  # build each judge's cache once, before the workers start
         independent_judge(fs)
-    chunks = [(model, a, pitches, gains) for a in ACTORS]
+    chunks = [(model, a, pitches, gains, smoothing) for a in ACTORS]
     with ProcessPoolExecutor(jobs) as pool:
         parts = list(pool.map(_grid_worker, chunks))
     rows: dict = defaultdict(list)
@@ -163,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--gains", default="1,1.25,1.5,1.75,2")
     ap.add_argument("--min-spk", type=float, default=0.81,
                     help="mean speaker similarity a choice must keep (target 0.80 + a margin)")
+    ap.add_argument("--smoothing-ms", type=float, default=None,
+                    help="envelope smoothing of every setting (default: the model's)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--details", default="", help="write the per-clip rows here")
     ap.add_argument("--from-csv", default="",
@@ -181,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"RAVDESS not found at {DATA}")
         pitches = [float(x) for x in args.pitch_levels.split(",")]
         gains = [float(x) for x in args.gains.split(",")]
-        rows = run_grid(args.model, pitches, gains, args.jobs)
+        rows = run_grid(args.model, pitches, gains, args.jobs, args.smoothing_ms)
         if args.details:
             with open(args.details, "w", newline="") as f:
                 out = csv.DictWriter(f, list(dict.fromkeys(k for r in rows for k in r)))
