@@ -180,20 +180,29 @@ class SegmentSampler:
         return np.stack(out)
 
     def pairs(self, rng: np.random.Generator, same_prob: float = 0.0,
-              groups: list[dict[str, Utt]] | None = None,
+              groups: list[dict[str, Utt]] | None = None, focus: int | None = None,
+              focus_prob: float = 0.0,
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Parallel pairs ``(x_src, y_tgt_aligned, src_labels, tgt_labels)``.
 
         ``x_src``/``y`` are ``(B, C, segment)``; ``y`` is the target take warped onto the source
-        frames by DTW. Without parallel groups ``y`` is ``x_src`` (and unused).
+        frames by DTW. Without parallel groups ``y`` is ``x_src`` (and unused). ``focus``
+        (an emotion index): a pair whose group has that emotion and another one targets it with
+        probability ``focus_prob`` (from one of the others); the draws are unchanged without it.
         """
+        groups = self.data.groups if groups is None else groups
+        want = self.data.emotions[focus] if focus is not None else None
         xs, ys, ls, lt = [], [], [], []
         for _ in range(self.batch_size):
-            if self.data.groups:
-                g = self.data.groups[int(rng.integers(len(self.data.groups)))]
+            if groups:
+                g = groups[int(rng.integers(len(groups)))]
                 emos = sorted(g)
-                a = emos[int(rng.integers(len(emos)))]
-                b = a if rng.random() < same_prob else emos[int(rng.integers(len(emos)))]
+                if want in g and len(g) > 1 and rng.random() < focus_prob:
+                    rest = [e for e in emos if e != want]
+                    a, b = rest[int(rng.integers(len(rest)))], want
+                else:
+                    a = emos[int(rng.integers(len(emos)))]
+                    b = a if rng.random() < same_prob else emos[int(rng.integers(len(emos)))]
                 ua, ub = g[a], g[b]
                 start, x = self._crop(ua, rng)
                 idx = self._map(ua, ub)[start:start + self.segment]

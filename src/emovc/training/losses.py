@@ -38,9 +38,15 @@ def global_variance_loss(fake: torch.Tensor, real: torch.Tensor, mask: torch.Ten
     return (std(fake) - std(real)).abs().mean()
 
 
-def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross entropy of ``(B, K)`` logits against ``(B,)`` class indices."""
-    return F.cross_entropy(logits, labels)
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor,
+                        mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross entropy of ``(B, K)`` logits against ``(B,)`` class indices; with a ``(B,)`` bool
+    ``mask``, the mean over the selected rows only (0 when none is)."""
+    if mask is None:
+        return F.cross_entropy(logits, labels)
+    ce = F.cross_entropy(logits, labels, reduction="none")
+    m = mask.to(ce.dtype)
+    return (ce * m).sum() / m.sum().clamp(min=1.0)
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,13 @@ embeddings of ``G(x, t)`` and ``x``, through a differentiable proxy of their mel
 ``cls_channels`` (0 = all) restricts the classifier to the first N feature channels. With 5 it
 judges only the frame-by-frame trajectory of c0-c4 (energy and coarse spectral tilt), which
 carries emotions like disgust that the aligned L1 loss averages away (docs/conversion.md).
+
+Fine-tuning one emotion (``focus_emotion``, with ``init_from``): a share ``focus_prob`` of the
+pairs is drawn with that emotion as the target; with ``distill_others`` the pairs aimed at any
+other emotion are pulled to the *initial* generator's output (a frozen copy, the teacher)
+instead of the real take, and the classification loss covers the focus pairs only — the other
+emotions stay close to what they were while the focus emotion learns. ``m2m-ravdess`` was
+fine-tuned so for disgust, which the aligned loss alone never learned (docs/conversion.md).
 """
 
 from __future__ import annotations
@@ -89,6 +96,9 @@ class StarGANTrainConfig:
     w_gv: float = 0.0
     gv_channels: int = 0
     w_spk: float = 0.0
+    focus_emotion: str = ""
+    focus_prob: float = 0.5
+    distill_others: bool = False
     seed: int = 0
     devices: int = 1
     threads: int = 2
@@ -101,7 +111,9 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     """Resolve a run config; ``source``/``target`` are ignored (the model covers all emotions).
 
     Raises:
-        ConfigError: unknown preset or override key, negative ``w_gv`` or ``w_spk``.
+        ConfigError: unknown preset or override key, negative ``w_gv`` or ``w_spk``, a
+            ``focus_emotion`` that is not one of ``emotions``, ``focus_prob`` outside (0, 1],
+            ``distill_others`` without ``focus_emotion`` and ``init_from``.
     """
     if preset not in PRESETS:
         raise choice_error("preset", preset, PRESETS)
@@ -111,7 +123,18 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     for name in ("w_gv", "w_spk"):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(cfg, name)}")
+    _check_focus(cfg)
     return cfg
+
+
+def _check_focus(cfg: StarGANTrainConfig) -> None:
+    if cfg.focus_emotion and cfg.focus_emotion not in cfg.emotions:
+        raise choice_error("focus emotion", cfg.focus_emotion, cfg.emotions)
+    if not 0.0 < cfg.focus_prob <= 1.0:
+        raise ConfigError(f"focus_prob must be in (0, 1], got {cfg.focus_prob}")
+    if cfg.distill_others and not (cfg.focus_emotion and cfg.init_from):
+        raise ConfigError("distill_others needs focus_emotion and init_from (the generator "
+                          "whose other emotions are kept)")
 
 
 def _leading_channels(name: str, value: int, n_out: int) -> int:
@@ -145,6 +168,10 @@ class StarGANModule(L.LightningModule):
         self.C = EmotionClassifier(self.n_cls, m.n_emotions, m.c_width)
         self.spk = speaker_proxy(data, cfg.world, m.n_out - 1) if cfg.w_spk else None
         self.sampler = SegmentSampler(data, cfg.segment, cfg.batch_size, cfg.seed)
+        self.focus = cfg.emotions.index(cfg.focus_emotion) if cfg.focus_emotion else None
+        # frozen copy of the initial generator (filled by train() after init_weights, restored
+        # from checkpoints on resume); never optimised, never exported
+        self.teacher = StarGANGenerator(m).requires_grad_(False) if cfg.distill_others else None
         self.automatic_optimization = False
         self.train_seconds = 0.0
 
@@ -156,7 +183,8 @@ class StarGANModule(L.LightningModule):
 
     def _batch(self, step: int, split: str = "train"):
         rng = self.sampler.rng(step)
-        x, y, s, t = self.sampler.pairs(rng, self.cfg.same_prob)
+        x, y, s, t = self.sampler.pairs(rng, self.cfg.same_prob, focus=self.focus,
+                                        focus_prob=self.cfg.focus_prob)
         real = self.sampler.real(t, rng)
         dev = self.device
         return (to_tensor(x, dev), to_tensor(y, dev), to_tensor(s, dev), to_tensor(t, dev),
@@ -180,11 +208,17 @@ class StarGANModule(L.LightningModule):
         opt_c.optimizer.step()
         # generator
         adv = losses.lsgan_g_loss(self.D(fake, t))
-        cls = losses.classification_loss(self.C(fake[:, : self.n_cls]), t)
+        keep = self._distilled(t)  # (B,) pairs kept to the teacher, or None
+        cls = losses.classification_loss(self.C(fake[:, : self.n_cls]), t,
+                                         None if keep is None else ~keep)
         c = self.cfg
         cyc = losses.masked_l1(self.G(torch.cat([fake, vuv], 1), s, t), x[:, :n])
         idt = losses.masked_l1(self.G(x, s, s), x[:, :n]) if c.w_id else torch.zeros(())
-        pair = losses.masked_l1(fake, y[:, :n])
+        goal = y[:, :n]
+        if keep is not None:
+            with torch.no_grad():
+                goal = torch.where(keep[:, None, None], self.teacher(x, t, s), goal)
+        pair = losses.masked_l1(fake, goal)
         gv = (losses.global_variance_loss(fake[:, : self.n_gv], y[:, : self.n_gv],
                                           vuv * y[:, n:]) if c.w_gv else torch.zeros(()))
         spk = self.spk.loss(fake, x[:, :n], x[:, n]) if self.spk is not None else torch.zeros(())
@@ -200,6 +234,11 @@ class StarGANModule(L.LightningModule):
         return g_loss
 
     @torch.no_grad()
+    def _distilled(self, t: torch.Tensor) -> torch.Tensor | None:
+        """``(B,)`` bool: pairs aimed at an emotion other than the focus one, which
+        ``distill_others`` keeps to the teacher; ``None`` when it is off."""
+        return None if self.teacher is None else t != self.focus
+
     def validation_step(self, batch, batch_idx):
         if self.data.val_groups:
             rng = np.random.default_rng([self.cfg.seed, 10**9])
@@ -269,6 +308,8 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
     module = StarGANModule(cfg, data)
     if cfg.init_from and last_checkpoint(cfg.run_dir) is None:
         init_weights(module, cfg.init_from)
+        if module.teacher is not None:
+            module.teacher.load_state_dict(module.G.state_dict())
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads)
     return export(module, Path(cfg.run_dir) / "model.pt")
