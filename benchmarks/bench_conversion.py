@@ -31,7 +31,7 @@ are then also scored alone (system ``stages``: spectral generator only; prosody 
 the model without its average-spectrum shift).
 
 The many-to-many model runs at its default inference settings (its ``meta.json``: pitch level
-0.25, envelope gain 1.25 and a 100 ms envelope smoothing for ``m2m-ravdess``) unless
+0.125, envelope gain 1.15 and a 100 ms envelope smoothing for ``m2m-ravdess``) unless
 ``--pitch-level`` / ``--envelope-gain`` / ``--smoothing-ms`` override them
 (``tune_conversion.py`` compares a grid of them).
 
@@ -362,12 +362,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--intensity", type=float, default=1.0, help="intensity of the m2m model")
     ap.add_argument("--pitch-level", type=float, default=None,
                     help="share of the m2m model's change of mean F0 kept (0..1; default: "
-                         "the model's, 0.25 for m2m-ravdess)")
+                         "the model's, 0.125 for m2m-ravdess)")
     ap.add_argument("--smoothing-ms", type=float, default=None,
                     help="moving-average window of the m2m model's envelope change in ms (0 = "
                          "off; default: the model's, 100 for m2m-ravdess)")
     ap.add_argument("--envelope-gain", type=float, default=None,
-                    help="factor on the m2m model's envelope change (default: the model's, 1.25 "
+                    help="factor on the m2m model's envelope change (default: the model's, 1.15 "
                          "for m2m-ravdess)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
     ap.add_argument("--render-unvoiced", action="store_true",

@@ -28,7 +28,7 @@ log = logging.getLogger("emovc.app")
 AUDIO_SOURCES = ["upload", "microphone"]
 # (min, max, step) of the convert tab's pitch-level and envelope-gain sliders; a model's default
 # (its meta.json) must lie on the grid, or the browser snaps it to a neighbour
-PITCH_SLIDER = (0.0, 1.0, 0.05)
+PITCH_SLIDER = (0.0, 1.0, 0.025)
 GAIN_SLIDER = (0.0, 2.0, 0.05)
 
 

@@ -33,7 +33,7 @@ def convert(
         None, "--pitch-level",
         help="Share 0..1 of the emotion's change of mean pitch to apply (the contour is "
              "converted either way); lower keeps more of the speaker's voice. Default: the "
-             "model's (m2m-ravdess 0.25, others 1)."),
+             "model's (m2m-ravdess 0.125, others 1)."),
     smoothing_ms: float = typer.Option(
         None, "--smoothing-ms",
         help="Moving-average window (ms) of the envelope change, WORLD models; 0 = off. "
@@ -43,9 +43,8 @@ def convert(
         None, "--envelope-gain",
         help="Factor 0..3 on the envelope change, WORLD models: above 1 exaggerates the "
              "emotion's spectral cues (more emotion, less of the speaker's voice; "
-             "m2m-ravdess at 1.5: 49 % instead of 39 % heard as the target, speaker "
-             "similarity 0.79 instead of 0.81). Default: the model's (m2m-ravdess 1.25, "
-             "others 1)."),
+             "docs/conversion.md has the measured trade-off). Default: the model's "
+             "(m2m-ravdess 1.15, others 1)."),
 ) -> None:
     """Convert the emotion of speech, keeping the speaker and the words."""
     from emovc.pipelines.conversion import EmotionConverter

@@ -104,7 +104,7 @@ class EmotionConverter:
             instead of their WORLD rendering (the models change voiced frames only;
             :func:`emovc.audio.processing.keep_unvoiced_source`). ``False`` renders all.
         pitch_level: default of :meth:`convert`'s ``pitch_level`` (``from_pretrained`` takes
-            it from the model's ``meta.json``: 0.25 for ``m2m-ravdess``, else 1).
+            it from the model's ``meta.json``: 0.125 for ``m2m-ravdess``, else 1).
         envelope_smoothing_ms: WORLD models: moving-average window (ms) over which the
             envelope *change* is smoothed in time (:func:`~emovc.models.conversion.converters.
             smooth_envelope_change`); 0 = off. ``from_pretrained`` takes it from
@@ -112,7 +112,7 @@ class EmotionConverter:
         envelope_gain: WORLD models: factor (0..3) on the (smoothed) envelope change
             (:func:`~emovc.models.conversion.converters.scale_envelope_change`): above 1 the
             emotion's spectral cues are exaggerated — more emotion, less of the speaker's
-            voice. ``from_pretrained`` takes it from ``meta.json`` (1.25 for
+            voice. ``from_pretrained`` takes it from ``meta.json`` (1.15 for
             ``m2m-ravdess``, else 1).
     """
 
@@ -236,8 +236,8 @@ class EmotionConverter:
                 ``None`` = the model's default (:attr:`pitch_level`). Below 1 the output stays
                 nearer the speaker's own pitch and voice (speaker encoders hear the F0 level:
                 on unseen RAVDESS actors ``m2m-ravdess`` scores speaker similarity 0.81 at 0.5,
-                0.75 at 1, with about the same emotion rates; its default, 0.25, pays for its
-                envelope gain of 1.25; docs/conversion.md), at the cost
+                0.75 at 1, with about the same emotion rates; its default, 0.125, pays for its
+                envelope gain of 1.15; docs/conversion.md), at the cost
                 of part of the emotion's pitch change. WORLD models, and SpectroGANs with a
                 prosody stage.
             envelope_gain: factor (0..3) on the converter's envelope change; ``None`` = the

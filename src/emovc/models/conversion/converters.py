@@ -114,10 +114,10 @@ def scale_envelope_change(mcep: np.ndarray, source_mcep: np.ndarray, gain: float
 
     The generator's aligned L1 loss pulls its output towards the median of real takes whose
     emphasis differs, so its spectral change is smaller than a real take's; on unseen RAVDESS
-    actors, ``m2m-ravdess`` (pitch level 0.5) with gain 1.5 is heard as the target emotion in
-    49 % of the conversions instead of 36 %, at a speaker similarity of 0.772 instead of 0.813
-    (docs/conversion.md; its default is gain 1.25 at pitch level 0.25). Returns ``mcep``
-    itself for ``gain == 1``.
+    actors, the 4500-step ``m2m-ravdess`` (pitch level 0.5) with gain 1.5 was heard as the
+    target emotion in 49 % of the conversions instead of 36 %, at a speaker similarity of
+    0.772 instead of 0.813 (docs/conversion.md; the shipped model's default is gain 1.15 at
+    pitch level 0.125). Returns ``mcep`` itself for ``gain == 1``.
     """
     if gain == 1.0:
         return mcep
