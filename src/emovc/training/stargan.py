@@ -233,12 +233,12 @@ class StarGANModule(L.LightningModule):
         self.log("g", g_loss, prog_bar=True, batch_size=1)
         return g_loss
 
-    @torch.no_grad()
     def _distilled(self, t: torch.Tensor) -> torch.Tensor | None:
         """``(B,)`` bool: pairs aimed at an emotion other than the focus one, which
         ``distill_others`` keeps to the teacher; ``None`` when it is off."""
         return None if self.teacher is None else t != self.focus
 
+    @torch.no_grad()
     def validation_step(self, batch, batch_idx):
         if self.data.val_groups:
             rng = np.random.default_rng([self.cfg.seed, 10**9])
