@@ -30,6 +30,7 @@ import csv
 import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,6 +43,7 @@ from bench_conversion import (
     judge,
     score,
     trials,
+    write_details,
 )
 
 from emovc.evaluation.speaker import SpeakerEncoder
@@ -69,8 +71,8 @@ def _grid_worker(args: tuple) -> dict:
 
 
 def run_grid(model: str, pitches: list[float], gains: list[float], jobs: int,
-             smoothing: float | None = None) -> list[dict]:
-    """Convert and score; returns CSV-like rows (``system``, ``take``, ``emotion``, labels...)."""
+             smoothing: float | None = None) -> dict:
+    """Convert and score; returns ``{setting name: [per-clip row, ...]}`` (as ``score``)."""
     for fs in JUDGES.values():  # build each judge's cache once, before the workers start
         independent_judge(fs)
     chunks = [(model, a, pitches, gains, smoothing) for a in ACTORS]
@@ -80,7 +82,7 @@ def run_grid(model: str, pitches: list[float], gains: list[float], jobs: int,
     for part in parts:
         for name, rs in part.items():
             rows[name].extend(rs)
-    return [{"system": n, **r} for n, rs in rows.items() for r in rs]
+    return rows
 
 
 def table(rows: list[dict], actors) -> dict:
@@ -196,12 +198,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"RAVDESS not found at {DATA}")
         pitches = [float(x) for x in args.pitch_levels.split(",")]
         gains = [float(x) for x in args.gains.split(",")]
-        rows = run_grid(args.model, pitches, gains, args.jobs, args.smoothing_ms)
+        by_setting = run_grid(args.model, pitches, gains, args.jobs, args.smoothing_ms)
         if args.details:
-            with open(args.details, "w", newline="") as f:
-                out = csv.DictWriter(f, list(dict.fromkeys(k for r in rows for k in r)))
-                out.writeheader()
-                out.writerows(rows)
+            write_details(by_setting, Path(args.details))
+        rows = [{"system": n, **r} for n, rs in by_setting.items() for r in rs]
     if not any(r["system"] == default for r in rows):
         print(f"(the baseline, {default}, is not in the grid: not compared)")
         default = None
