@@ -157,6 +157,15 @@ def test_output_inside_corpus_is_refused(converter, corpus):
     assert tree_digest(corpus) == before
 
 
+def test_missing_or_unrecognised_corpus_writes_nothing(converter, tmp_path):
+    with pytest.raises(EmovcError, match="not found"):
+        augment_corpus(tmp_path / "nope", tmp_path / "o", ["sad"], model=str(converter))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EmovcError):
+        augment_corpus(tmp_path / "empty", tmp_path / "o", ["sad"], model=str(converter))
+    assert not (tmp_path / "o").exists()
+
+
 def test_unknown_or_unsupported_emotion_lists_valid_ones(converter, corpus, tmp_path):
     with pytest.raises(ConfigError, match="neutral") as info:  # not an emotion at all
         augment_corpus(corpus, tmp_path / "o", ["sleepy"], model=str(converter))

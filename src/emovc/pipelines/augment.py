@@ -145,8 +145,8 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     tgts = _check_targets(targets, converter.target_emotions)
     if source is not None:
         source = check_emotion(source, converter.source_emotions, "source emotion")
+    manifest, log = scan_corpus(root, corpus)  # a bad corpus fails before OUT is created
     _check_signature(out, model, intensity, source)
-    manifest, log = scan_corpus(root, corpus)
     if source is not None:
         manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
     report = AugmentReport(out_dir=out)
