@@ -103,3 +103,83 @@ def test_distillation_keeps_the_other_emotions(corpus, stargan_run: Path, cache_
     for k, v in load_checkpoint(stargan_run)["state_dict"].items():
         if not k.endswith("emo_mean"):
             torch.testing.assert_close(teacher[k], v.float())
+
+
+def test_teacher_settings_are_checked(corpus, stargan_run, tmp_path):
+    from emovc.training.stargan import build_config
+
+    with pytest.raises(ConfigError, match="teacher emotion 'grumpy'.*disgust"):
+        build_config(corpus, tmp_path / "r", overrides={"teachers": {"grumpy": "m.pt"}})
+    with pytest.raises(ConfigError, match="both the focus emotion and a teacher"):
+        build_config(corpus, tmp_path / "r", overrides={"focus_emotion": "sad",
+                                                          "teachers": {"sad": "m.pt"}})
+    with pytest.raises(ConfigError, match="teachers must be a mapping"):
+        build_config(corpus, tmp_path / "r", overrides={"teachers": "sad"})
+    with pytest.raises(ConfigError, match="distill_others needs"):
+        build_config(corpus, tmp_path / "r", overrides={"teachers": {"sad": str(stargan_run)},
+                                                          "distill_others": True})
+    with pytest.raises(ConfigError, match="not found.*nope.pt"):
+        build_config(corpus, tmp_path / "r", overrides={"teachers": {"sad": "nope.pt"}})
+    cfg = build_config(corpus, tmp_path / "r", overrides={"teachers": {"sad": str(stargan_run)},
+                                                            "init_from": str(stargan_run),
+                                                            "distill_others": True})
+    assert cfg.teachers == {"sad": str(stargan_run)}
+
+
+def _perturbed(model: Path, out: Path, seed: int = 7) -> Path:
+    """A copy of ``model`` whose generator weights carry noise: a teacher that differs."""
+    from emovc.models.checkpoint import save_checkpoint
+
+    ckpt = load_checkpoint(model)
+    g = torch.Generator().manual_seed(seed)
+    state = {k: (v.float() + 0.02 * torch.randn(v.shape, generator=g)).half()
+             if v.is_floating_point() and not k.endswith("emo_mean") else v
+             for k, v in ckpt["state_dict"].items()}
+    return save_checkpoint(out, kind=ckpt["kind"], config=ckpt["config"], state_dict=state,
+                           extra={k: v for k, v in ckpt.items()
+                                  if k not in ("kind", "config", "state_dict", "format_version")})
+
+
+def test_teachers_pull_their_emotions(corpus, stargan_run: Path, cache_root, tmp_path):
+    """Pairs aimed at an emotion with a teacher are pulled to that teacher's output (the
+    aligned-loss target of exactly those pairs), so with a teacher for every emotion a run's
+    conversions move towards the teacher's more than the same run's without teachers;
+    teachers are not exported, and a teacher of another architecture is refused."""
+    from emovc.training.stargan import StarGANModule, init_weights, load_generator, train
+
+    teacher_path = _perturbed(stargan_run, tmp_path / "teacher.pt")
+    base = stargan_config(corpus, tmp_path / "x", cache_root, 30)
+    base = replace(base, init_from=str(stargan_run), lr_g=1e-3, w_adv=0.0, w_cyc=0.0,
+                   w_cls=0.0)
+    probe = StarGANModule(base, _data(base))
+    sampler = probe.sampler
+    sampler.batch_size = 32
+    x, _, s, t = (torch.from_numpy(a) for a in sampler.pairs(sampler.rng(99), 0.0))
+    init_weights(probe, str(teacher_path))
+    goal = _output(probe, x, t, s)
+
+    angry = t == base.emotions.index("angry")
+    taught = StarGANModule(replace(base, teachers={"angry": str(teacher_path)}), _data(base))
+    load_generator(taught.teachers["angry"], str(teacher_path))
+    y = torch.randn_like(goal)
+    target, kept = taught._goal(x, y, s, t)
+    assert torch.equal(kept, angry)
+    # the teacher runs exactly as exported (its fp16 emo_mean; the probe keeps the data's)
+    torch.testing.assert_close(target[angry], goal[angry], atol=1e-2, rtol=0)
+    torch.testing.assert_close(target[~angry], y[~angry])
+
+    gap = {}
+    every = {e: str(teacher_path) for e in base.emotions}
+    for name, teachers in (("plain", {}), ("taught", every)):
+        cfg = replace(base, run_dir=str(tmp_path / name), teachers=teachers)
+        model = train(cfg)
+        assert not any(k.startswith("teachers") for k in load_checkpoint(model)["state_dict"])
+        module = StarGANModule(cfg, _data(cfg))
+        init_weights(module, str(model))
+        gap[name] = (_output(module, x, t, s) - goal).abs().mean().item()
+    assert gap["taught"] < 0.9 * gap["plain"], gap
+
+    wide = replace(base, run_dir=str(tmp_path / "wide"), teachers={"angry": str(teacher_path)},
+                   model={**base.model, "width": base.model["width"] * 2})
+    with pytest.raises(ConfigError, match="teacher .* does not match"):
+        train(wide)

@@ -34,11 +34,17 @@ other emotion are pulled to the *initial* generator's output (a frozen copy, the
 instead of the real take, and the classification loss covers the focus pairs only — the other
 emotions stay close to what they were while the focus emotion learns. ``m2m-ravdess`` was
 fine-tuned so for disgust, which the aligned loss alone never learned (docs/conversion.md).
+
+Merging such fine-tunes (``teachers``, ``{emotion: model}``): the pairs aimed at each listed
+emotion are pulled to that model's output (a frozen generator of the same architecture, e.g.
+a run fine-tuned for that emotion) instead of the real take, and left out of the
+classification loss; with ``distill_others`` the remaining emotions are pulled to the initial
+generator. One generator then carries what several single-emotion fine-tunes learned, each of
+which drifts on the emotions it did not focus on (docs/conversion.md).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,7 +56,6 @@ from emovc.config import apply_overrides
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
-from emovc.models.checkpoint import save_checkpoint
 from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
 from emovc.models.conversion.stargan import PRESETS, StarGANGenerator, StarGANModelConfig
 from emovc.pretrained.registry import resolve
@@ -59,9 +64,13 @@ from emovc.training.common import default_cache, fit, prepare_features, to_tenso
 from emovc.training.datamodule import ConversionData, SegmentSampler
 from emovc.training.run_dir import last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
+from emovc.training.stargan_weights import (  # noqa: F401 (KIND: re-exported)
+    KIND,
+    export,
+    init_weights,
+    load_generator,
+)
 from emovc.training.validation_audio import write_validation_audio
-
-KIND = "emotion-converter/stargan"
 
 
 @dataclass
@@ -99,6 +108,7 @@ class StarGANTrainConfig:
     focus_emotion: str = ""
     focus_prob: float = 0.5
     distill_others: bool = False
+    teachers: dict = field(default_factory=dict)
     seed: int = 0
     devices: int = 1
     threads: int = 2
@@ -113,7 +123,9 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     Raises:
         ConfigError: unknown preset or override key, negative ``w_gv`` or ``w_spk``, a
             ``focus_emotion`` that is not one of ``emotions``, ``focus_prob`` outside (0, 1],
-            ``distill_others`` without ``focus_emotion`` and ``init_from``.
+            ``distill_others`` without ``init_from`` or without ``focus_emotion`` and
+            ``teachers``, ``teachers`` that name an unknown emotion, the focus emotion or a
+            missing model.
     """
     if preset not in PRESETS:
         raise choice_error("preset", preset, PRESETS)
@@ -132,9 +144,18 @@ def _check_focus(cfg: StarGANTrainConfig) -> None:
         raise choice_error("focus emotion", cfg.focus_emotion, cfg.emotions)
     if not 0.0 < cfg.focus_prob <= 1.0:
         raise ConfigError(f"focus_prob must be in (0, 1], got {cfg.focus_prob}")
-    if cfg.distill_others and not (cfg.focus_emotion and cfg.init_from):
-        raise ConfigError("distill_others needs focus_emotion and init_from (the generator "
-                          "whose other emotions are kept)")
+    if cfg.distill_others and not ((cfg.focus_emotion or cfg.teachers) and cfg.init_from):
+        raise ConfigError("distill_others needs init_from (the generator whose other emotions "
+                          "are kept) and focus_emotion or teachers")
+    if not isinstance(cfg.teachers, dict):
+        raise ConfigError("teachers must be a mapping {emotion: model path or bundled name}, "
+                          f"got {cfg.teachers!r}")
+    for emotion in cfg.teachers:
+        if emotion not in cfg.emotions:
+            raise choice_error("teacher emotion", emotion, cfg.emotions)
+        if emotion == cfg.focus_emotion:
+            raise ConfigError(f"{emotion!r} is both the focus emotion and a teacher's emotion")
+        resolve(cfg.teachers[emotion], kind=KIND)  # a missing model fails before any work
 
 
 def _leading_channels(name: str, value: int, n_out: int) -> int:
@@ -172,6 +193,9 @@ class StarGANModule(L.LightningModule):
         # frozen copy of the initial generator (filled by train() after init_weights, restored
         # from checkpoints on resume); never optimised, never exported
         self.teacher = StarGANGenerator(m).requires_grad_(False) if cfg.distill_others else None
+        # frozen per-emotion teachers (filled by train(), checkpointed, never exported)
+        self.teachers = torch.nn.ModuleDict(
+            {e: StarGANGenerator(m).requires_grad_(False) for e in cfg.teachers})
         self.automatic_optimization = False
         self.train_seconds = 0.0
 
@@ -208,16 +232,12 @@ class StarGANModule(L.LightningModule):
         opt_c.optimizer.step()
         # generator
         adv = losses.lsgan_g_loss(self.D(fake, t))
-        keep = self._distilled(t)  # (B,) pairs kept to the teacher, or None
+        goal, kept = self._goal(x, y[:, :n], s, t)
         cls = losses.classification_loss(self.C(fake[:, : self.n_cls]), t,
-                                         None if keep is None else ~keep)
+                                         None if kept is None else ~kept)
         c = self.cfg
         cyc = losses.masked_l1(self.G(torch.cat([fake, vuv], 1), s, t), x[:, :n])
         idt = losses.masked_l1(self.G(x, s, s), x[:, :n]) if c.w_id else torch.zeros(())
-        goal = y[:, :n]
-        if keep is not None:
-            with torch.no_grad():
-                goal = torch.where(keep[:, None, None], self.teacher(x, t, s), goal)
         pair = losses.masked_l1(fake, goal)
         gv = (losses.global_variance_loss(fake[:, : self.n_gv], y[:, : self.n_gv],
                                           vuv * y[:, n:]) if c.w_gv else torch.zeros(()))
@@ -233,10 +253,29 @@ class StarGANModule(L.LightningModule):
         self.log("g", g_loss, prog_bar=True, batch_size=1)
         return g_loss
 
-    def _distilled(self, t: torch.Tensor) -> torch.Tensor | None:
-        """``(B,)`` bool: pairs aimed at an emotion other than the focus one, which
-        ``distill_others`` keeps to the teacher; ``None`` when it is off."""
-        return None if self.teacher is None else t != self.focus
+    @torch.no_grad()
+    def _goal(self, x, y, s, t) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Aligned-loss target ``(B, n_out, T)`` and the ``(B,)`` bool mask of pairs pulled to
+        a teacher instead of the real take ``y`` (``None`` when no teacher is set).
+
+        A pair aimed at an emotion in ``teachers`` gets that teacher's output; with
+        ``distill_others`` a pair aimed at any other emotion except the focus one gets the
+        initial generator's."""
+        if self.teacher is None and not len(self.teachers):
+            return y, None
+        goal, kept = y.clone(), torch.zeros_like(t, dtype=torch.bool)
+        if self.teacher is not None:
+            kept = t != self.focus if self.focus is not None else torch.ones_like(kept)
+        for emotion in self.teachers:
+            kept = kept & (t != self.cfg.emotions.index(emotion))
+        if kept.any():
+            goal[kept] = self.teacher(x[kept], t[kept], s[kept])
+        for emotion, teacher in self.teachers.items():
+            rows = t == self.cfg.emotions.index(emotion)
+            if rows.any():
+                goal[rows] = teacher(x[rows], t[rows], s[rows])
+                kept = kept | rows
+        return goal, kept
 
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):
@@ -284,21 +323,6 @@ def speaker_proxy(data: ConversionData, world: dict, dim: int) -> SpeakerProxy:
                         norm.mcep_std[:dim], ref, lf0)
 
 
-def export(module: StarGANModule, path: Path) -> Path:
-    """Write the generator + normaliser as an emovc checkpoint (float16 weights)."""
-    state = {k: v.detach().half() if v.is_floating_point() else v
-             for k, v in module.G.state_dict().items()}
-    cfg = module.cfg
-    extra = {"world": cfg.world, "emotions": list(cfg.emotions),
-             "normalizer": module.data.normalizer.to_dict(),
-             "training": {"steps": int(module.global_step), "seconds": module.train_seconds,
-                          "train_speakers": module.data.train_speakers,
-                          "data_dir": cfg.data_dir, "preset": cfg.preset,
-                          "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
-    return save_checkpoint(path, kind=KIND, config=module.model_cfg.to_dict(), state_dict=state,
-                           extra=extra)
-
-
 def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
     """Train (or resume) and return the final ``RUN_DIR/model.pt``."""
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
@@ -310,26 +334,12 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
         init_weights(module, cfg.init_from)
         if module.teacher is not None:
             module.teacher.load_state_dict(module.G.state_dict())
+    if last_checkpoint(cfg.run_dir) is None:
+        for emotion, path in cfg.teachers.items():
+            load_generator(module.teachers[emotion], path)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads)
     return export(module, Path(cfg.run_dir) / "model.pt")
-
-
-def init_weights(module: StarGANModule, path: str) -> None:
-    """Start from the networks of another run's Lightning checkpoint, or from the generator
-    of an exported ``model.pt`` or a bundled model's name, e.g. ``m2m-ravdess`` (fine-tuning).
-
-    Tensors missing from the checkpoint (the discriminator and classifier of a ``model.pt``,
-    ``G.emo_mean`` of older runs) keep their fresh values; optimiser states start fresh.
-    """
-    ckpt = torch.load(resolve(path, kind=KIND), map_location="cpu", weights_only=False)
-    state = ckpt["state_dict"]
-    if ckpt.get("kind") == KIND:  # an emovc model file holds the generator alone, in fp16
-        state = {f"G.{k}": v.float() if v.is_floating_point() else v for k, v in state.items()}
-    own = module.state_dict()
-    keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape
-            and not k.endswith("emo_mean")}
-    module.load_state_dict(keep, strict=False)
 
 
 def config_dict(cfg: StarGANTrainConfig) -> dict:
