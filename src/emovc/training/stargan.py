@@ -64,7 +64,7 @@ from emovc.training.common import default_cache, fit, prepare_features, to_tenso
 from emovc.training.datamodule import ConversionData, SegmentSampler
 from emovc.training.run_dir import last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
-from emovc.training.stargan_weights import (  # noqa: F401 (KIND: re-exported)
+from emovc.training.stargan_weights import (
     KIND,
     export,
     init_weights,
