@@ -65,3 +65,9 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[st
     if kind is not None and ckpt.get("kind") != kind:
         raise ConfigError(f"checkpoint {p} is a {ckpt.get('kind')!r} model, expected {kind!r}")
     return ckpt
+
+
+def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Float32 copy of a stored state dict: bundled models keep their weights in float16;
+    integer buffers are returned as they are."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from emovc.errors import ConfigError
-from emovc.models.checkpoint import load_checkpoint, save_checkpoint
+from emovc.models.checkpoint import float_state, load_checkpoint, save_checkpoint
 from emovc.models.conversion.stargan import StarGANGenerator
 from emovc.pretrained.registry import resolve
 
@@ -44,7 +44,7 @@ def init_weights(module, path: str) -> None:
     ckpt = torch.load(resolve(path, kind=KIND), map_location="cpu", weights_only=False)
     state = ckpt["state_dict"]
     if ckpt.get("kind") == KIND:  # an emovc model file holds the generator alone, in fp16
-        state = {f"G.{k}": v.float() if v.is_floating_point() else v for k, v in state.items()}
+        state = {f"G.{k}": v for k, v in float_state(state).items()}
     own = module.state_dict()
     keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape
             and not k.endswith("emo_mean")}
@@ -58,9 +58,8 @@ def load_generator(generator: StarGANGenerator, path: str) -> None:
         ConfigError: the model's generator has another architecture.
     """
     ckpt = load_checkpoint(resolve(path, kind=KIND), kind=KIND)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
     try:
-        generator.load_state_dict(state)
+        generator.load_state_dict(float_state(ckpt["state_dict"]))
     except RuntimeError as err:
         raise ConfigError(f"teacher {path}: its generator does not match this run's model "
                           f"settings ({str(err).splitlines()[0]})") from None

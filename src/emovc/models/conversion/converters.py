@@ -15,6 +15,7 @@ from scipy.ndimage import uniform_filter1d
 
 from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
+from emovc.models.checkpoint import float_state
 from emovc.models.conversion.features import FrameFeatures
 from emovc.models.conversion.normalizer import EmotionNormalizer, UtteranceStats
 from emovc.models.conversion.stargan import StarGANGenerator, StarGANModelConfig
@@ -157,9 +158,7 @@ class StarGANFeatureConverter:
         self.normalizer = EmotionNormalizer.from_dict(extra["normalizer"])
         self.model_cfg = StarGANModelConfig.from_dict(ckpt["config"])
         self.generator = StarGANGenerator(self.model_cfg)
-        state = {k: v.float() if v.is_floating_point() else v
-                 for k, v in ckpt["state_dict"].items()}
-        self.generator.load_state_dict(state)
+        self.generator.load_state_dict(float_state(ckpt["state_dict"]))
         self.generator.eval()
         self.tempo = tempo
         self.f0_offsets = f0_offsets
