@@ -135,11 +135,11 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     for name in ("w_gv", "w_spk"):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(cfg, name)}")
-    _check_focus(cfg)
+    _check_fine_tuning(cfg)
     return cfg
 
 
-def _check_focus(cfg: StarGANTrainConfig) -> None:
+def _check_fine_tuning(cfg: StarGANTrainConfig) -> None:
     if cfg.focus_emotion and cfg.focus_emotion not in cfg.emotions:
         raise choice_error("focus emotion", cfg.focus_emotion, cfg.emotions)
     if not 0.0 < cfg.focus_prob <= 1.0:
