@@ -32,13 +32,13 @@ the model without its average-spectrum shift).
 
 The many-to-many model runs at its default inference settings (its ``meta.json``: pitch level
 0.125, envelope gain 1.15 and a 100 ms envelope smoothing for ``m2m-ravdess``) unless
-``--pitch-level`` / ``--envelope-gain`` / ``--smoothing-ms`` override them
+``--pitch-level`` / ``--envelope-gain`` / ``--smoothing-ms`` / ``--renderer`` override them
 (``tune_conversion.py`` compares a grid of them).
 
 Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
-[--pitch-level P] [--smoothing-ms MS] [--envelope-gain G] [--no-judge-e] [--no-judge-c]
-[--json TABLE.json] [--details CLIPS.csv]`` (``--details``: one row per scored clip, e.g. to
-compare settings per speaker or per sentence)
+[--pitch-level P] [--smoothing-ms MS] [--envelope-gain G] [--renderer R] [--no-judge-e]
+[--no-judge-c] [--json TABLE.json] [--details CLIPS.csv]`` (``--details``: one row per scored
+clip, e.g. to compare settings per speaker or per sentence)
 """
 
 from __future__ import annotations
@@ -256,12 +256,12 @@ def report(rows: dict) -> dict:
 def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
                   intensity: float = 1.0, keep_unvoiced: bool = True,
                   pitch_level: float | None = None, smoothing_ms: float | None = None,
-                  envelope_gain: float | None = None) -> dict:
+                  envelope_gain: float | None = None, renderer: str | None = None) -> dict:
     """``{name: (convert(x, emotion) -> y, only_targets or None)}``. ``keep_unvoiced=False``:
     the WORLD models render their unvoiced frames too (``EmotionConverter.keep_unvoiced``);
-    ``pitch_level`` / ``smoothing_ms`` / ``envelope_gain``: the m2m model's
+    ``pitch_level`` / ``smoothing_ms`` / ``envelope_gain`` / ``renderer``: the m2m model's
     ``EmotionConverter`` settings of those names (``None``: the model's default; shown in the
-    system's name unless 1 / 0 / 1)."""
+    system's name unless 1 / 0 / 1 / world)."""
     m2m = EmotionConverter.from_pretrained(model)
     m2m.keep_unvoiced = keep_unvoiced
     if pitch_level is not None:
@@ -270,9 +270,12 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
         m2m.envelope_smoothing_ms = smoothing_ms
     if envelope_gain is not None:
         m2m.envelope_gain = envelope_gain
+    if renderer is not None:
+        m2m.renderer = renderer
     tags = (f" pitch {m2m.pitch_level:g}" if m2m.pitch_level != 1 else "") + (
         f" smooth {m2m.envelope_smoothing_ms:g}ms" if m2m.envelope_smoothing_ms else "") + (
-        f" gain {m2m.envelope_gain:g}" if m2m.envelope_gain != 1 else "")
+        f" gain {m2m.envelope_gain:g}" if m2m.envelope_gain != 1 else "") + (
+        f" on {m2m.renderer}" if m2m.renderer != "world" else "")
     shift = F0Shift(m2m.backend.normalizer)
     systems = {
         "source (unconverted)": (lambda x, e: x, None),
@@ -330,11 +333,14 @@ def _worker(args: tuple) -> dict:
     return dict(score(systems, pairs, judge(), SpeakerEncoder(), judges, "floor" in only))
 
 
-def speed(model: str, pairs: list, n: int = 12) -> dict:
+def speed(model: str, pairs: list, n: int = 12, renderer: str | None = None) -> dict:
     """Real-time factor of ``EmotionConverter.convert`` on ``n`` files (1 torch thread; the
-    WORLD steps use 2 threads, so CPU-time RTF counts core-seconds, not wall time)."""
+    WORLD steps use 2 threads, so CPU-time RTF counts core-seconds, not wall time);
+    ``renderer``: ``None`` = the model's default."""
     torch.set_num_threads(1)
     conv = EmotionConverter.from_pretrained(model)
+    if renderer is not None:
+        conv.renderer = renderer
     conv.convert(load_audio(pairs[0][0]), 16000, "angry", source="calm")  # warm-up
     dur = wall = cpu = 0.0
     for src, _, emo in pairs[:: max(1, len(pairs) // n)][:n]:
@@ -369,6 +375,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--envelope-gain", type=float, default=None,
                     help="factor on the m2m model's envelope change (default: the model's, 1.15 "
                          "for m2m-ravdess)")
+    ap.add_argument("--renderer", default=None, choices=("world", "source"),
+                    help="renderer of the m2m model (default: the model's)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
     ap.add_argument("--render-unvoiced", action="store_true",
                     help="WORLD models render unvoiced frames too instead of keeping the "
@@ -392,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     skip = {"e": args.no_judge_e, "c": args.no_judge_c}
     use = {k: not skip[k] and independent_judge(fs) is not None for k, fs in JUDGES.items()}
     chunks = [(args.model, args.cyclegan, only, args.intensity, not args.render_unvoiced,
-               (args.pitch_level, args.smoothing_ms, args.envelope_gain), ps, use)
+               (args.pitch_level, args.smoothing_ms, args.envelope_gain, args.renderer), ps, use)
               for ps in per]
     rows: dict = defaultdict(list)
     if args.jobs > 1:
@@ -411,7 +419,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(table, indent=1))
         return
-    table["speed"] = speed(args.model, pairs)
+    table["speed"] = speed(args.model, pairs, renderer=args.renderer)
     sp = table["speed"]
     print(f"\nspeed of {args.model}: {sp['audio_s']:.1f} s of audio, {sp['rtf_wall']:.1f}x real "
           f"time (wall clock), {sp['rtf_cpu']:.1f}x (process CPU time, all threads)")

@@ -1,8 +1,8 @@
 """Choose a WORLD model's default pitch level and envelope gain on the validation actors.
 
 Every calm take of actors 17-20 is converted to the six other non-neutral emotions with each
-``(pitch level, envelope gain)`` of a grid (the model's envelope smoothing unless
-``--smoothing-ms``), scored like
+``(pitch level, envelope gain)`` of a grid (the model's envelope smoothing and renderer unless
+``--smoothing-ms`` / ``--renderer``), scored like
 ``bench_conversion.py`` (emovc's recogniser, the judge-E and judge-C mirrors, spk-sim, MCD,
 log-F0 RMSE), and the clips are written to a CSV (``--details``; ``--from-csv`` reuses one).
 
@@ -58,24 +58,24 @@ def setting_name(pitch: float, gain: float) -> str:
 
 def _grid_worker(args: tuple) -> dict:
     """Per-clip rows of every grid setting on one actor's pairs."""
-    model, actor, pitches, gains, smoothing = args
+    model, actor, pitches, gains, smoothing, renderer = args
     torch.set_num_threads(1)
     systems = {}
     for p in pitches:
         for g in gains:
             (convert,) = build_systems(model, "", ("m2m",), pitch_level=p, envelope_gain=g,
-                                       smoothing_ms=smoothing).values()
+                                       smoothing_ms=smoothing, renderer=renderer).values()
             systems[setting_name(p, g)] = convert
     judges = {k: independent_judge(fs) for k, fs in JUDGES.items()}
     return dict(score(systems, trials([actor]), judge(), SpeakerEncoder(), judges))
 
 
 def run_grid(model: str, pitches: list[float], gains: list[float], jobs: int,
-             smoothing: float | None = None) -> dict:
+             smoothing: float | None = None, renderer: str | None = None) -> dict:
     """Convert and score; returns ``{setting name: [per-clip row, ...]}`` (as ``score``)."""
     for fs in JUDGES.values():  # build each judge's cache once, before the workers start
         independent_judge(fs)
-    chunks = [(model, a, pitches, gains, smoothing) for a in ACTORS]
+    chunks = [(model, a, pitches, gains, smoothing, renderer) for a in ACTORS]
     with ProcessPoolExecutor(jobs) as pool:
         parts = list(pool.map(_grid_worker, chunks))
     rows: dict = defaultdict(list)
@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
                          "unconverted input's (855 on actors 17-20)")
     ap.add_argument("--smoothing-ms", type=float, default=None,
                     help="envelope smoothing of every setting (default: the model's)")
+    ap.add_argument("--renderer", default=None, choices=("world", "source"),
+                    help="renderer of every setting (default: the model's)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--details", default="", help="write the per-clip rows here")
     ap.add_argument("--from-csv", default="",
@@ -198,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"RAVDESS not found at {DATA}")
         pitches = [float(x) for x in args.pitch_levels.split(",")]
         gains = [float(x) for x in args.gains.split(",")]
-        by_setting = run_grid(args.model, pitches, gains, args.jobs, args.smoothing_ms)
+        by_setting = run_grid(args.model, pitches, gains, args.jobs, args.smoothing_ms,
+                              args.renderer)
         if args.details:
             write_details(by_setting, Path(args.details))
         rows = [{"system": n, **r} for n, rs in by_setting.items() for r in rs]

@@ -255,8 +255,8 @@ def test_unlabelled_corpus_takes_the_given_source_emotion(converter, tmp_path):
 
 def test_augment_converts_as_measured_whatever_the_models_inference_defaults(converter,
                                                                              tmp_path):
-    """Workers pin pitch level 1, no envelope smoothing and envelope gain 1 (the settings
-    docs/augmentation.md measured), though the model's meta.json says otherwise."""
+    """Workers pin pitch level 1, no envelope smoothing, envelope gain 1 and WORLD rendering
+    (the settings docs/augmentation.md measured), though the model's meta.json says otherwise."""
     import json
     import shutil
 
@@ -267,14 +267,15 @@ def test_augment_converts_as_measured_whatever_the_models_inference_defaults(con
     folder.mkdir()
     shutil.copy(converter, folder / "model.pt")
     (folder / "meta.json").write_text(json.dumps({"inference": {
-        "pitch_level": 0.5, "envelope_smoothing_ms": 100, "envelope_gain": 1.5}}))
+        "pitch_level": 0.5, "envelope_smoothing_ms": 100, "envelope_gain": 1.5,
+        "renderer": "source"}}))
     plain = EmotionConverter.from_pretrained(str(folder / "model.pt"))
-    assert (plain.pitch_level, plain.envelope_smoothing_ms, plain.envelope_gain) == (
-        0.5, 100.0, 1.5)
+    assert (plain.pitch_level, plain.envelope_smoothing_ms, plain.envelope_gain,
+            plain.renderer) == (0.5, 100.0, 1.5, "source")
     augment._init_worker(str(folder / "model.pt"))
     try:
         conv = augment._WORKER["converter"]
-        assert (conv.pitch_level, conv.envelope_smoothing_ms, conv.envelope_gain) == (
-            1.0, 0.0, 1.0)
+        assert (conv.pitch_level, conv.envelope_smoothing_ms, conv.envelope_gain,
+                conv.renderer) == (1.0, 0.0, 1.0, "world")
     finally:
         augment._WORKER.clear()

@@ -45,6 +45,11 @@ def convert(
              "emotion's spectral cues (more emotion, less of the speaker's voice; "
              "docs/conversion.md has the measured trade-off). Default: the model's "
              "(m2m-ravdess 1.15, others 1)."),
+    renderer: str = typer.Option(
+        None, "--renderer",
+        help="WORLD models: 'world' (WORLD synthesis of the converted features) or 'source' "
+             "(the change applied to the input's own samples: STFT envelope filter + PSOLA; "
+             "keeps more of the voice). Default: the model's."),
 ) -> None:
     """Convert the emotion of speech, keeping the speaker and the words."""
     from emovc.pipelines.conversion import EmotionConverter
@@ -55,6 +60,8 @@ def convert(
         conv.envelope_smoothing_ms = smoothing_ms
     if envelope_gain is not None:
         conv.envelope_gain = envelope_gain
+    if renderer is not None:
+        conv.renderer = renderer
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
                          keep_level=keep_level, pitch_level=pitch_level, progress=typer.echo)
     typer.echo(f"converted {len(rows)} file(s) to {to}")

@@ -216,13 +216,14 @@ def _init_worker(model: str) -> None:
     converter.pitch_level = 1.0
     converter.envelope_smoothing_ms = 0.0
     converter.envelope_gain = 1.0
+    converter.renderer = "world"
     _WORKER["converter"] = converter
 
 
 def convert_task(task: Task, intensity: float) -> tuple[bool, str]:
     """Run one task with the worker's converter (:func:`_init_worker`: pitch level 1, no
-    envelope smoothing, envelope gain 1); returns ``(ok, source emotion used | error
-    message)``."""
+    envelope smoothing, envelope gain 1, WORLD renderer); returns ``(ok, source emotion used |
+    error message)``."""
     try:
         _, src = _WORKER["converter"].convert_file(task.utt.path, task.out, task.target,
                                                    source=task.utt.emotion or None,

@@ -7,7 +7,9 @@ Loads any emotion-converter checkpoint: the WORLD-feature models (``.../stargan`
 Pipeline of the WORLD models (16 kHz, 5 ms frames)::
 
     wav -> loudness-normalised WORLD analysis -> per-utterance normalisation (emotion-corrected)
-        -> generator (intensity-scaled change) -> denormalise -> difference-filter synthesis
+        -> generator (intensity-scaled change) -> denormalise
+        -> renderer "world": difference-filter WORLD synthesis; "source": envelope-change
+           filter on the input's STFT + TD-PSOLA for F0 and tempo
         -> unvoiced stretches (which the models leave unchanged) from the input's own samples
         -> global tempo (of the speech: leading/trailing pauses keep their length)
         -> input level + the target emotion's level change (vocal effort)
@@ -48,7 +50,7 @@ from emovc.models.conversion.features import (
     analyze_for_conversion,
     synthesis_config,
 )
-from emovc.models.conversion.render import render
+from emovc.models.conversion.render import check_renderer, render, render_on_source
 from emovc.pretrained.registry import inference_defaults, resolve
 
 DEFAULT_MODEL = "m2m-ravdess"
@@ -114,11 +116,16 @@ class EmotionConverter:
             emotion's spectral cues are exaggerated — more emotion, less of the speaker's
             voice. ``from_pretrained`` takes it from ``meta.json`` (1.15 for
             ``m2m-ravdess``, else 1).
+        renderer: WORLD models: ``"world"`` (WORLD synthesis of the converted features) or
+            ``"source"`` (the change applied to the input's own samples: STFT envelope filter
+            and TD-PSOLA; keeps more of the voice, docs/conversion.md). ``from_pretrained``
+            takes it from ``meta.json`` (default ``"world"``).
     """
 
     def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0,
                  keep_unvoiced: bool = True, pitch_level: float = 1.0,
-                 envelope_smoothing_ms: float = 0.0, envelope_gain: float = 1.0):
+                 envelope_smoothing_ms: float = 0.0, envelope_gain: float = 1.0,
+                 renderer: str = "world"):
         self.backend = backend
         self.name = name
         self.window_s, self.overlap_s = window_s, overlap_s
@@ -126,6 +133,7 @@ class EmotionConverter:
         self.pitch_level = check_intensity(pitch_level, "pitch level")
         self.envelope_smoothing_ms = envelope_smoothing_ms
         self.envelope_gain = envelope_gain
+        self.renderer = renderer
         self._recognizer = None
 
     @property
@@ -146,6 +154,15 @@ class EmotionConverter:
     def envelope_gain(self, value: float) -> None:
         self._envelope_gain = check_envelope_gain(value)
 
+    @property
+    def renderer(self) -> str:
+        """``"world"`` or ``"source"`` (see the class docstring)."""
+        return self._renderer
+
+    @renderer.setter
+    def renderer(self, value: str) -> None:
+        self._renderer = check_renderer(value)
+
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
         """Load a bundled model (``"m2m-ravdess"``, ``"cyclegan-calm-angry"``, ...) or a path,
@@ -158,7 +175,8 @@ class EmotionConverter:
         return cls(_backend(ckpt), name=str(name_or_path),
                    pitch_level=defaults.get("pitch_level", 1.0),
                    envelope_smoothing_ms=defaults.get("envelope_smoothing_ms", 0.0),
-                   envelope_gain=defaults.get("envelope_gain", 1.0))
+                   envelope_gain=defaults.get("envelope_gain", 1.0),
+                   renderer=defaults.get("renderer", "world"))
 
     @property
     def sample_rate(self) -> int:
@@ -261,6 +279,9 @@ class EmotionConverter:
             if g != 1.0:
                 raise ConfigError("envelope gain applies to the WORLD-feature models only; "
                                   "this is a SpectroGAN (use intensity)")
+            if self.renderer != "world":
+                raise ConfigError("renderer applies to the WORLD-feature models only; this is "
+                                  "a SpectroGAN (it renders by Griffin-Lim)")
             if not self.uses_source:  # pairwise: the direction follows from the target
                 return self._windowed(x, sr, lambda w: self.backend.convert(
                     w, sr, target, source=source, intensity=a, pitch_level=p))
@@ -284,7 +305,8 @@ class EmotionConverter:
             return ""
         ms = self.envelope_smoothing_ms
         return (f", smoothing {ms:g} ms" if ms else "") + (
-            f", envelope gain {gain:g}" if gain != 1.0 else "")
+            f", envelope gain {gain:g}" if gain != 1.0 else "") + (
+            f", renderer {self.renderer}" if self.renderer != "world" else "")
 
     def _pitch_level(self, pitch_level: float | None) -> float:
         """The validated pitch level a conversion uses (``None``: the model's default)."""
@@ -302,8 +324,11 @@ class EmotionConverter:
         ``round(n * tempo)`` samples long."""
         cfg = self.backend.world
         n_fft = synthesis_config(cfg).fft_size
-        # D4C keeps running on the WORLD pool while the generator runs; render() waits for it
-        feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=3, with_cap=False,
+        # D4C keeps running on the WORLD pool while the generator runs; render() waits for it.
+        # The source renderer keeps the input's excitation and needs no aperiodicity.
+        on_source = self.renderer == "source"
+        feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=0 if on_source else 3,
+                                                    with_cap=False,
                                                     defer_ap=True, dio_speed=CONVERSION_DIO_SPEED,
                                                     ap_fft_size=n_fft)
         out = self.backend.convert(feats, src, tgt, a)
@@ -311,8 +336,11 @@ class EmotionConverter:
         width = int(round(self.envelope_smoothing_ms / cfg.frame_period))
         mcep = smooth_envelope_change(out.mcep, feats.mcep, feats.vuv, width)
         mcep = scale_envelope_change(mcep, feats.mcep, envelope_gain)
-        y = render(feats, mcep, lf0, cfg, world=world, tempo=out.tempo,
-                   synthesis_fft=n_fft) / gain
+        if on_source:
+            y = render_on_source(x, feats, mcep, lf0, cfg, tempo=out.tempo)
+        else:
+            y = render(feats, mcep, lf0, cfg, world=world, tempo=out.tempo,
+                       synthesis_fft=n_fft) / gain
         n = int(round(x.shape[0] * out.tempo))
         y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
         if self.keep_unvoiced:

@@ -77,6 +77,8 @@ class DeferredWorld:
     def ap(self) -> np.ndarray:
         """``(T, fft_size // 2 + 1)`` aperiodicity (blocks until D4C has finished)."""
         if self._ap is None:
+            if not self.jobs:
+                raise ValueError("aperiodicity was not estimated (analysis ran with ap_stride=0)")
             ap_c = np.concatenate([j.result() for j in self.jobs])
             self._ap = _upsample_frames(ap_c, self.stride, self.f0.shape[0])
         return self._ap
@@ -127,7 +129,8 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
     ~1/3 of analysis + synthesis time) runs on a ``ap_stride`` times coarser grid and is
     linearly interpolated back: aperiodicity varies slowly, and this keeps conversion fast on
     2 cores. With ``defer_ap`` the D4C jobs are left running and a :class:`DeferredWorld` is
-    returned (same values once resolved). ``dio_speed``: DIO decimation (F0 step).
+    returned (same values once resolved); ``ap_stride=0`` skips D4C (for renderers that keep
+    the input's own excitation; reading ``ap`` then raises). ``dio_speed``: DIO decimation.
     ``ap_fft_size``: FFT size of the aperiodicity (default ``cfg.fft_size``; conversion uses
     the synthesis size, see :func:`synthesis_config`). The envelope is always at
     ``cfg.fft_size``.
@@ -136,6 +139,7 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
     f0, t = f0_parallel(x, cfg, dio_speed=dio_speed)
     fs, n = cfg.sample_rate, f0.shape[0]
     k = max(1, int(ap_stride))
+    n_ap = f0.shape[0] if ap_stride > 0 else 0
     c = np.ascontiguousarray
     # CheapTrick and D4C only need F0 and work frame by frame: pyworld releases the GIL, so
     # each runs as two frame halves on the two threads of the WORLD pool, CheapTrick first
@@ -145,7 +149,7 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
     pool, h = world_pool(), n // 2
     sp_jobs = [pool.submit(pyworld.cheaptrick, x, c(f0[a:b]), c(t[a:b]), fs,
                            fft_size=cfg.fft_size) for a, b in ((0, h), (h, n))]
-    fk, tk = f0[::k], t[::k]
+    fk, tk = f0[:n_ap:k], t[:n_ap:k]
     hk = fk.shape[0] // 2 if fk.shape[0] >= 2 else fk.shape[0]
     ap_fft = cfg.fft_size if ap_fft_size is None else int(ap_fft_size)
     ap_jobs = [pool.submit(pyworld.d4c, x, c(fk[a:b]), c(tk[a:b]), fs, fft_size=ap_fft)
