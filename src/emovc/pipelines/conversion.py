@@ -30,27 +30,15 @@ from emovc.audio.processing import (
     QUIET_CORPUS_DBFS,
     active_rms_dbfs,
     keep_edge_pauses,
-    keep_unvoiced_source,
     normalize_loudness,
     soft_limit,
 )
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import load_checkpoint
-from emovc.models.conversion.converters import (
-    check_envelope_gain,
-    check_intensity,
-    check_range,
-    scale_envelope_change,
-    scale_f0_level,
-    smooth_envelope_change,
-)
-from emovc.models.conversion.features import (
-    CONVERSION_DIO_SPEED,
-    analyze_for_conversion,
-    synthesis_config,
-)
-from emovc.models.conversion.render import check_renderer, render, render_on_source
+from emovc.models.conversion.converters import check_envelope_gain, check_intensity, check_range
+from emovc.models.conversion.render import check_renderer
+from emovc.pipelines.world_window import WindowSettings, convert_window
 from emovc.pretrained.registry import inference_defaults, resolve
 
 DEFAULT_MODEL = "m2m-ravdess"
@@ -322,31 +310,10 @@ class EmotionConverter:
                         pitch_level: float = 1.0, envelope_gain: float = 1.0) -> np.ndarray:
         """One window of a WORLD-feature model at intensity ``a``, at the input's level,
         ``round(n * tempo)`` samples long."""
-        cfg = self.backend.world
-        n_fft = synthesis_config(cfg).fft_size
-        # D4C keeps running on the WORLD pool while the generator runs; render() waits for it.
-        # The source renderer keeps the input's excitation and needs no aperiodicity.
-        on_source = self.renderer == "source"
-        feats, world, gain = analyze_for_conversion(x, cfg, ap_stride=0 if on_source else 3,
-                                                    with_cap=False,
-                                                    defer_ap=True, dio_speed=CONVERSION_DIO_SPEED,
-                                                    ap_fft_size=n_fft)
-        out = self.backend.convert(feats, src, tgt, a)
-        lf0 = scale_f0_level(out.lf0, feats.lf0, feats.vuv, pitch_level)
-        width = int(round(self.envelope_smoothing_ms / cfg.frame_period))
-        mcep = smooth_envelope_change(out.mcep, feats.mcep, feats.vuv, width)
-        mcep = scale_envelope_change(mcep, feats.mcep, envelope_gain)
-        if on_source:
-            y = render_on_source(x, feats, mcep, lf0, cfg, tempo=out.tempo)
-        else:
-            y = render(feats, mcep, lf0, cfg, world=world, tempo=out.tempo,
-                       synthesis_fft=n_fft) / gain
-        n = int(round(x.shape[0] * out.tempo))
-        y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
-        if self.keep_unvoiced:
-            hop = int(round(cfg.sample_rate * cfg.frame_period / 1000))
-            y = keep_unvoiced_source(y, x, feats.vuv, hop, out.tempo)
-        return y.astype(np.float32)
+        return convert_window(self.backend, x, src, tgt, WindowSettings(
+            intensity=a, pitch_level=pitch_level, envelope_gain=envelope_gain,
+            smoothing_ms=self.envelope_smoothing_ms, renderer=self.renderer,
+            keep_unvoiced=self.keep_unvoiced))
 
     def _windowed(self, x: np.ndarray, sr: int, convert) -> np.ndarray:
         """``convert`` (window ``(m,)`` -> converted ``(≈ m * tempo,)``) applied to ``x`` at
