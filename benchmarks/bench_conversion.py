@@ -31,7 +31,8 @@ are then also scored alone (system ``stages``: spectral generator only; prosody 
 the model without its average-spectrum shift).
 
 The many-to-many model runs at its default inference settings (its ``meta.json``: pitch level
-0.125, envelope gain 1.15 and a 100 ms envelope smoothing for ``m2m-ravdess``) unless
+0.125, envelope gain 1.15, a 100 ms envelope smoothing and the source renderer for
+``m2m-ravdess``) unless
 ``--pitch-level`` / ``--envelope-gain`` / ``--smoothing-ms`` / ``--renderer`` override them
 (``tune_conversion.py`` compares a grid of them).
 

@@ -52,8 +52,7 @@ def test_marks_are_one_period_apart_in_voiced_speech(vowel):
 def test_f0_follows_the_target_and_the_length_is_kept(vowel, factor):
     f0 = _f0(vowel)
     marks = pitch_marks(vowel, f0, HOP, SR)
-    target = np.where(f0 > 0, f0, 120.0) * factor
-    y = psola(vowel, marks, target, HOP, SR)
+    y = psola(vowel, marks, np.full(f0.shape, factor), HOP)
     assert y.shape == vowel.shape and y.dtype == np.float32 and np.isfinite(y).all()
     g = _f0(y)
     both = (f0 > 0) & (g > 0)
@@ -65,7 +64,7 @@ def test_f0_follows_the_target_and_the_length_is_kept(vowel, factor):
 def test_tempo_changes_the_length_not_the_pitch(vowel, tempo):
     f0 = _f0(vowel)
     marks = pitch_marks(vowel, f0, HOP, SR)
-    y = psola(vowel, marks, np.where(f0 > 0, f0, 120.0), HOP, SR, tempo=tempo)
+    y = psola(vowel, marks, np.ones(f0.shape), HOP, tempo=tempo)
     assert y.shape[0] == round(vowel.shape[0] * tempo)
     g = _f0(y)
     assert abs(np.median(g[g > 0]) / np.median(f0[f0 > 0]) - 1) < 0.03
@@ -75,7 +74,7 @@ def test_the_formant_stays_where_it_was(vowel):
     """PSOLA moves the harmonics, not the envelope (a resampling would move both)."""
     f0 = _f0(vowel)
     marks = pitch_marks(vowel, f0, HOP, SR)
-    y = psola(vowel, marks, np.where(f0 > 0, f0, 120.0) * 1.3, HOP, SR)
+    y = psola(vowel, marks, np.full(f0.shape, 1.3), HOP)
 
     def peak_hz(x):
         x = x.astype(np.float64)
@@ -91,7 +90,6 @@ def test_the_formant_stays_where_it_was(vowel):
 def test_identity_settings_give_the_input_back(vowel):
     f0 = _f0(vowel)
     marks = pitch_marks(vowel, f0, HOP, SR)
-    y = psola(vowel, marks, np.where(f0 > 0, f0, 120.0), HOP, SR)
-    v = slice(int(0.01 * SR), int(1.19 * SR))  # all but the first and last period
-    err = np.sum((y[v] - vowel[v]) ** 2) / np.sum(vowel[v] ** 2)
-    assert err < 1e-4  # SNR above 40 dB (the old drift-prone marks scored -2 dB)
+    y = psola(vowel, marks, np.ones(f0.shape), HOP)
+    v = slice(int(0.01 * SR), int(1.39 * SR))  # all but the first and last period
+    np.testing.assert_allclose(y[v], vowel[v], atol=1e-6)

@@ -105,17 +105,18 @@ def pitch_marks(x: np.ndarray, f0: np.ndarray, hop: int, sr: int) -> PitchMarks:
     return PitchMarks(pos=pos, period=per, voiced=voiced)
 
 
-def psola(x: np.ndarray, marks: PitchMarks, target_f0: np.ndarray, hop: int, sr: int,
+def psola(x: np.ndarray, marks: PitchMarks, pitch_factor: np.ndarray, hop: int,
           tempo: float = 1.0) -> np.ndarray:
-    """``x`` with F0 ``target_f0`` and duration ``tempo`` times longer, by TD-PSOLA.
+    """``x`` with its F0 multiplied by ``pitch_factor`` and its duration by ``tempo``
+    (TD-PSOLA).
 
     Args:
         x: ``(n,)`` waveform at ``sr`` Hz.
         marks: its analysis marks (:func:`pitch_marks`).
-        target_f0: ``(T,)`` wanted F0 in Hz (> 0) on ``x``'s frame grid (input timing),
-            e.g. a continuous (interpolated) contour; read at voiced marks only.
+        pitch_factor: ``(T,)`` wanted F0 over ``x``'s F0 (> 0) on ``x``'s frame grid (input
+            timing); read at voiced marks only. Where it is 1 the output period is the
+            analysis marks' own spacing, so unchanged settings give ``x`` back exactly.
         hop: frame hop in samples.
-        sr: sample rate in Hz.
         tempo: duration factor (> 1 = slower, longer output).
 
     Returns:
@@ -124,14 +125,14 @@ def psola(x: np.ndarray, marks: PitchMarks, target_f0: np.ndarray, hop: int, sr:
     """
     n_out = int(round(x.shape[0] * tempo))
     pos, period = marks.pos, marks.period
+    # a segment reaches from the previous mark to the next one (the first and last: a period)
     spacing = np.diff(pos)
-    cap = np.ceil(2 * period).astype(np.int64)  # a segment reaches at most 2 periods out
-    left = np.minimum(np.r_[np.ceil(period[0]), spacing], cap).astype(np.int64)
-    right = np.minimum(np.r_[spacing, np.ceil(period[-1])], cap).astype(np.int64)
-    pad = int(cap.max()) + 1
+    left = np.r_[np.ceil(period[0]), spacing].astype(np.int64)
+    right = np.r_[spacing, np.ceil(period[-1])].astype(np.int64)
+    pad = int(max(left.max(), right.max())) + 1
     xp = np.pad(x.astype(np.float64), pad)
     out = np.zeros(n_out + 2 * pad)
-    frames = np.arange(target_f0.shape[0])
+    frames = np.arange(pitch_factor.shape[0])
     ts = float(pos[0]) * tempo
     while ts < n_out:
         ta = ts / tempo
@@ -143,7 +144,7 @@ def psola(x: np.ndarray, marks: PitchMarks, target_f0: np.ndarray, hop: int, sr:
         out[c:c + lo + hi] += xp[a:a + lo + hi] * _window(lo, hi)
         step = float(right[i])
         if marks.voiced[i]:  # the period, scaled by the wanted F0 change
-            step *= sr / period[i] / max(float(np.interp(ta / hop, frames, target_f0)), 1.0)
+            step /= max(float(np.interp(ta / hop, frames, pitch_factor)), 1e-3)
         ts += max(step, 1.0)
     return out[pad:pad + n_out].astype(np.float32)
 

@@ -49,7 +49,7 @@ def convert(
         None, "--renderer",
         help="WORLD models: 'world' (WORLD synthesis of the converted features) or 'source' "
              "(the change applied to the input's own samples: STFT envelope filter + PSOLA; "
-             "keeps more of the voice). Default: the model's."),
+             "keeps more of the voice). Default: the model's (m2m-ravdess source, others world)."),
 ) -> None:
     """Convert the emotion of speech, keeping the speaker and the words."""
     from emovc.pipelines.conversion import EmotionConverter

@@ -118,7 +118,7 @@ def scale_envelope_change(mcep: np.ndarray, source_mcep: np.ndarray, gain: float
     actors, the 4500-step ``m2m-ravdess`` (pitch level 0.5) with gain 1.5 was heard as the
     target emotion in 49 % of the conversions instead of 36 %, at a speaker similarity of
     0.772 instead of 0.813 (docs/conversion.md; the shipped model's default is gain 1.15 at
-    pitch level 0.125). Returns ``mcep`` itself for ``gain == 1``.
+    pitch level 0.125 on the source renderer). Returns ``mcep`` itself for ``gain == 1``.
     """
     if gain == 1.0:
         return mcep

@@ -123,9 +123,9 @@ def render_on_source(x: np.ndarray, src: FrameFeatures, mcep: np.ndarray, lf0: n
     change = np.asarray(mcep, np.float64) - src.mcep
     y = filter_envelope(x, change, cfg) if change.any() else np.asarray(x, np.float64)
     f0 = np.asarray(src.lf0, np.float64)
-    target = np.asarray(lf0, np.float64)
-    if np.array_equal(f0, target) and tempo == 1.0:  # prosody unchanged: no PSOLA
+    shift = np.asarray(lf0, np.float64) - f0
+    if not shift.any() and tempo == 1.0:  # prosody unchanged: no PSOLA
         return y.astype(np.float32)
     hop = int(round(cfg.sample_rate * cfg.frame_period / 1000))
     marks = pitch_marks(y, np.where(src.vuv, np.exp(f0), 0.0), hop, cfg.sample_rate)
-    return psola(y, marks, np.exp(target), hop, cfg.sample_rate, tempo)
+    return psola(y, marks, np.exp(shift), hop, tempo)
