@@ -113,6 +113,17 @@ def backend(work: WorkDir) -> AppBackend:
 
 
 @pytest.fixture()
+def backend_with(work: WorkDir):
+    """``make(**overrides)``: an AppBackend over the fake pipelines, some of them replaced."""
+
+    def make(**overrides) -> AppBackend:
+        return AppBackend(work, UploadLimits(max_upload_mb=2.0, max_duration_s=10.0),
+                          fake_factories(**overrides))
+
+    return make
+
+
+@pytest.fixture()
 def upload(work: WorkDir):
     """Write a clip into the work dir's upload folder (where gradio puts uploads)."""
 

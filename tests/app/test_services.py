@@ -52,6 +52,37 @@ def test_convert_intensity_zero_and_explicit_source(backend: AppBackend, upload)
     np.testing.assert_allclose(out, src, atol=2e-4)  # fake: intensity 0 = unchanged
 
 
+class RenderingFake:
+    """A fake converter that offers a choice of renderer, like the WORLD-feature models."""
+
+    source_emotions = target_emotions = ["calm", "angry"]
+    renderers = ("world", "source")
+    renderer = "source"
+
+    def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
+                envelope_gain=1.0, renderer=None):
+        self.passed = renderer
+        return wav
+
+
+def test_convert_renderer_choice(backend: AppBackend, backend_with, upload) -> None:
+    fake = RenderingFake()
+    rendering = backend_with(converter=lambda name: fake)
+    clip = str(upload(emotion="calm"))
+    assert rendering.converter_renderers("fake-calm-angry") == (["world", "source"], "source")
+    res = rendering.convert(clip, "angry", "calm", 1.0, "fake-calm-angry")
+    assert fake.passed == "source" and "renderer source" in res.summary  # the model's own
+    assert "renderer source" in read_comment(res.output)
+    rendering.convert(clip, "angry", "calm", 1.0, "fake-calm-angry", renderer="world")
+    assert fake.passed == "world"
+    with pytest.raises(ConfigError, match="unknown renderer 'praat'; valid choices: world"):
+        rendering.convert(clip, "angry", "calm", 1.0, "fake-calm-angry", renderer="praat")
+    # a model without the choice (the plain fake, like a SpectroGAN)
+    assert backend.converter_renderers("fake-calm-angry") == ([], None)
+    with pytest.raises(ConfigError, match="has no choice of renderer"):
+        backend.convert(clip, "angry", "calm", 1.0, "fake-calm-angry", renderer="world")
+
+
 def test_convert_errors_are_readable(backend: AppBackend, upload) -> None:
     clip = str(upload())
     with pytest.raises(ConfigError, match="unknown target emotion 'sad'; valid choices: calm"):

@@ -96,3 +96,14 @@ def test_cli_renderer_option(stargan_run, calm, tmp_path, capsys):
     assert sf.SoundFile(str(tmp_path / "out.wav")).comment.endswith("renderer source)")
     assert cli_main.main(args + ["vocoder", "--force"]) == 2
     assert "unknown renderer 'vocoder'" in capsys.readouterr().err
+
+
+def test_renderer_per_call_overrides_the_default(stargan_run, calm):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    assert conv.renderers == ("world", "source")
+    per_call = conv.convert(calm, 16000, "angry", source="calm", renderer="source")
+    assert conv.renderer == "world"  # the default is left alone
+    conv.renderer = "source"
+    np.testing.assert_array_equal(per_call, conv.convert(calm, 16000, "angry", source="calm"))
+    with pytest.raises(ConfigError, match="unknown renderer 'x'"):
+        conv.convert(calm, 16000, "angry", source="calm", renderer="x")

@@ -161,6 +161,7 @@ def test_save_load_round_trip_is_identical(trained) -> None:
         EmotionConverter(a).convert(wav, 16000, "angry", envelope_gain=1.5)
     with pytest.raises(ConfigError, match="renderer applies to the WORLD-feature models"):
         EmotionConverter(a, renderer="source").convert(wav, 16000, "angry")
+    assert EmotionConverter(a).renderers == ()  # no choice offered (e.g. by the app)
     # training moved the generators away from the identity
     log_mag = analyze(wav, a.spec)[0]
     assert np.abs(a.convert_log_mag(log_mag, "angry") - log_mag).max() > 1e-4

@@ -24,7 +24,7 @@ from emovc.app.voices import KnownVoices, project_2d
 from emovc.app.workdir import WorkDir, safe_stem
 from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
-from emovc.errors import AudioError, ConfigError, EmovcError
+from emovc.errors import AudioError, ConfigError, EmovcError, choice_error
 from emovc.evaluation.speaker import cosine
 from emovc.models.conversion.converters import check_envelope_gain, check_intensity
 
@@ -123,6 +123,13 @@ class AppBackend:
         """Default envelope gain of ``model`` (1 if it does not say)."""
         return float(getattr(self.models.converter(model), "envelope_gain", 1.0))
 
+    def converter_renderers(self, model: str) -> tuple[list[str], str | None]:
+        """``(renderers, default)`` of ``model`` (``([], None)`` for one without a choice,
+        e.g. a SpectroGAN)."""
+        conv = self.models.converter(model)
+        names = list(getattr(conv, "renderers", ()))
+        return names, (getattr(conv, "renderer", None) if names else None)
+
     def converter_emotions(self, model: str) -> tuple[list[str], list[str]]:
         """``(source emotions, target emotions)`` of ``model`` (all emotions if it can't say)."""
         conv = self.models.converter(model)
@@ -164,13 +171,16 @@ class AppBackend:
     def convert(self, audio: str | None, target: str, source: str | None, intensity: float,
                 model: str, progress: ProgressFn = _no_progress,
                 pitch_level: float | None = None,
-                envelope_gain: float | None = None) -> ConvertResult:
+                envelope_gain: float | None = None,
+                renderer: str | None = None) -> ConvertResult:
         """Convert the emotion of an uploaded clip; writes ``outputs/<name>-<target>-*.wav``.
         ``pitch_level``: share (0..1) of the conversion's change of mean pitch that is kept;
         ``envelope_gain``: factor (0..3) on its change of the spectral envelope, above 1 =
         more emotion, less of the voice (both as in
         :meth:`emovc.pipelines.conversion.EmotionConverter.convert`); ``None``: the model's
-        defaults (:meth:`converter_pitch_level`, :meth:`converter_envelope_gain`)."""
+        defaults (:meth:`converter_pitch_level`, :meth:`converter_envelope_gain`);
+        ``renderer``: ``"world"`` or ``"source"`` for a model that offers the choice
+        (:meth:`converter_renderers`), ``None``/``""``: the model's own."""
         if not model:
             raise ModelNotInstalled("no emotion conversion model is installed")
         if not target:
@@ -184,6 +194,12 @@ class AppBackend:
                                       else pitch_level, "pitch level")
         envelope_gain = check_envelope_gain(self.converter_envelope_gain(model)
                                             if envelope_gain is None else envelope_gain)
+        renderers, default_renderer = self.converter_renderers(model)
+        if renderer and not renderers:
+            raise ConfigError(f"{model} has no choice of renderer (WORLD-feature models only)")
+        renderer = renderer or default_renderer
+        if renderer is not None and renderer not in renderers:
+            raise choice_error("renderer", renderer, renderers)
         if source in (None, "", AUTO):
             src = self._auto_source(wav, model, target)
         else:
@@ -191,7 +207,8 @@ class AppBackend:
         progress(0.35, f"converting to {target}")
         start = time.perf_counter()
         out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=intensity,
-                                      pitch_level=pitch_level, envelope_gain=envelope_gain),
+                                      pitch_level=pitch_level, envelope_gain=envelope_gain,
+                                      **({"renderer": renderer} if renderer else {})),
                          dtype=np.float32)
         seconds = time.perf_counter() - start
         progress(0.75, "saving and plotting")
@@ -199,13 +216,15 @@ class AppBackend:
         path = self.work.new_file("outputs", f"{name}-{target}")
         save_audio(path, out, APP_SR, comment=_provenance(
             f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"
-            f", pitch level {pitch_level}, envelope gain {envelope_gain}"))
+            f", pitch level {pitch_level}, envelope gain {envelope_gain}"
+            + (f", renderer {renderer}" if renderer else "")))
         self.session.add_conversion(wav, path, target=target, source=src)
         fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
                                                           f"output ({target})"))
         rtf = seconds / max(len(wav) / APP_SR, 1e-9)
         summary = (f"{src or 'input'} → {target} with {model} at intensity {intensity:g}, "
-                   f"pitch level {pitch_level:g}, envelope gain {envelope_gain:g}: "
+                   f"pitch level {pitch_level:g}, envelope gain {envelope_gain:g}"
+                   + (f", renderer {renderer}" if renderer else "") + ": "
                    f"{len(out) / APP_SR:.2f} s of audio in {seconds:.2f} s (RTF {rtf:.2f})")
         progress(1.0, "done")
         return ConvertResult(path, fig, seconds, src, summary)

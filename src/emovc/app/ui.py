@@ -115,6 +115,9 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                              label="envelope gain (above 1 "
                              "exaggerates the emotion's spectral change: more emotion, less "
                              "of the voice)", elem_id="convert-envelope-gain")
+            render = gr.Dropdown([], value=None, label="rendering (source: the change applied "
+                                 "to the recording's own samples, STFT filter + PSOLA; world: "
+                                 "WORLD resynthesis)", elem_id="convert-renderer")
             button = gr.Button("Convert", variant="primary", elem_id="convert-button")
         with gr.Column():
             audio_out = gr.Audio(type="filepath", label="converted", interactive=False,
@@ -125,19 +128,22 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                    elem_id="convert-plot")
 
     def on_model(name: str | None) -> tuple:
-        """Emotion choices, default pitch level and envelope gain of the selected model
-        (loads it: lazily, on page load/change)."""
+        """Emotion choices, default pitch level, envelope gain and renderer of the selected
+        model (loads it: lazily, on page load/change)."""
+        unchanged = (gr.Dropdown(), gr.Dropdown(), gr.Slider(), gr.Slider(), gr.Dropdown())
         if not name:
-            return gr.Dropdown(), gr.Dropdown(), gr.Slider(), gr.Slider(), NO_CONVERTER
+            return (*unchanged, NO_CONVERTER)
         try:
             srcs, tgts = backend.converter_emotions(name)
             level = backend.converter_pitch_level(name)
             env = backend.converter_envelope_gain(name)
+            renderers, renderer = backend.converter_renderers(name)
         except Exception as exc:
-            return gr.Dropdown(), gr.Dropdown(), gr.Slider(), gr.Slider(), readable_error(exc)
+            return (*unchanged, readable_error(exc))
         return (gr.Dropdown(choices=[AUTO, *srcs], value=AUTO),
                 gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level),
-                gr.Slider(value=env), "")
+                gr.Slider(value=env),
+                gr.Dropdown(choices=renderers, value=renderer, interactive=bool(renderers)), "")
 
     def on_upload(path: str | None, name: str | None) -> tuple:
         if not path:
@@ -148,17 +154,19 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         except Exception as exc:
             return gr.Dropdown(value=AUTO), readable_error(exc)
 
-    def convert(path, name, src, tgt, amount, pitch_level, envelope_gain,
+    def convert(path, name, src, tgt, amount, pitch_level, envelope_gain, renderer,
                 progress=gr.Progress()) -> tuple:
         res = backend.convert(path, tgt, src, amount, name, lambda f, d: progress(f, desc=d),
-                              pitch_level=pitch_level, envelope_gain=envelope_gain)
+                              pitch_level=pitch_level, envelope_gain=envelope_gain,
+                              renderer=renderer or None)
         return str(res.output), res.figure, res.summary
 
-    model.change(on_model, model, [source, target, pitch, gain, status])
-    demo.load(on_model, model, [source, target, pitch, gain, status])
+    model.change(on_model, model, [source, target, pitch, gain, render, status])
+    demo.load(on_model, model, [source, target, pitch, gain, render, status])
     audio_in.upload(on_upload, [audio_in, model], [source, status])
     audio_in.stop_recording(on_upload, [audio_in, model], [source, status])
-    button.click(_guard(3, convert), [audio_in, model, source, target, intensity, pitch, gain],
+    button.click(_guard(3, convert),
+                 [audio_in, model, source, target, intensity, pitch, gain, render],
                  [audio_out, plot, status])
 
 

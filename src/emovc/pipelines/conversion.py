@@ -37,7 +37,7 @@ from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_envelope_gain, check_intensity, check_range
-from emovc.models.conversion.render import check_renderer
+from emovc.models.conversion.render import RENDERERS, check_renderer
 from emovc.pipelines.world_window import WindowSettings, convert_window
 from emovc.pretrained.registry import inference_defaults, resolve
 
@@ -219,7 +219,8 @@ class EmotionConverter:
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, keep_level: bool = False,
                 pitch_level: float | None = None,
-                envelope_gain: float | None = None) -> np.ndarray:
+                envelope_gain: float | None = None,
+                renderer: str | None = None) -> np.ndarray:
         """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns audio at ``sr``.
 
         The target emotion's tempo factor changes the duration of the speech; the leading and
@@ -248,17 +249,21 @@ class EmotionConverter:
                 prosody stage.
             envelope_gain: factor (0..3) on the converter's envelope change; ``None`` = the
                 model's default (:attr:`envelope_gain`). WORLD models only.
+            renderer: ``"world"`` or ``"source"`` (see the class docstring); ``None`` = the
+                model's default (:attr:`renderer`). WORLD models only.
 
         Raises:
             AudioError: too short, silent or non-finite audio.
             EmovcError: unknown emotion (lists the valid ones), bad intensity, pitch level or
                 envelope gain.
             ConfigError: ``pitch_level`` below 1 for a model that does not convert F0, or
-                ``envelope_gain`` other than 1 for a SpectroGAN.
+                ``envelope_gain`` other than 1 or ``renderer`` other than ``"world"`` for a
+                SpectroGAN; an unknown renderer.
         """
         a = check_intensity(intensity)
         p = self._pitch_level(pitch_level)
         g = self._gain_for(envelope_gain)
+        r = self._renderer_for(renderer)
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
@@ -267,7 +272,7 @@ class EmotionConverter:
             if g != 1.0:
                 raise ConfigError("envelope gain applies to the WORLD-feature models only; "
                                   "this is a SpectroGAN (use intensity)")
-            if self.renderer != "world":
+            if r != "world":
                 raise ConfigError("renderer applies to the WORLD-feature models only; this is "
                                   "a SpectroGAN (it renders by Griffin-Lim)")
             if not self.uses_source:  # pairwise: the direction follows from the target
@@ -281,20 +286,30 @@ class EmotionConverter:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
             src, tgt = self.resolve_emotions(x, sr, target, source)
-            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, p, g))
+            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, p, g, r))
         y = keep_edge_pauses(y, x)  # the tempo change is the speech's, not the silences'
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return with_level_change(y, x, sr, change)
 
-    def _envelope_tag(self, gain: float) -> str:
-        """Provenance of the envelope settings that differ from 'as converted' (WORLD models)."""
+    def _envelope_tag(self, gain: float, renderer: str) -> str:
+        """Provenance of the envelope and rendering settings that differ from 'as converted,
+        WORLD synthesis' (WORLD models)."""
         if not hasattr(self.backend, "world"):
             return ""
         ms = self.envelope_smoothing_ms
         return (f", smoothing {ms:g} ms" if ms else "") + (
             f", envelope gain {gain:g}" if gain != 1.0 else "") + (
-            f", renderer {self.renderer}" if self.renderer != "world" else "")
+            f", renderer {renderer}" if renderer != "world" else "")
+
+    @property
+    def renderers(self) -> tuple[str, ...]:
+        """Renderers this model can use (none for a SpectroGAN, which renders by Griffin-Lim)."""
+        return RENDERERS if hasattr(self.backend, "world") else ()
+
+    def _renderer_for(self, renderer: str | None) -> str:
+        """The validated renderer a conversion uses (``None``: the model's default)."""
+        return check_renderer(self.renderer if renderer is None else renderer)
 
     def _pitch_level(self, pitch_level: float | None) -> float:
         """The validated pitch level a conversion uses (``None``: the model's default)."""
@@ -307,12 +322,13 @@ class EmotionConverter:
                                    else envelope_gain)
 
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
-                        pitch_level: float = 1.0, envelope_gain: float = 1.0) -> np.ndarray:
+                        pitch_level: float = 1.0, envelope_gain: float = 1.0,
+                        renderer: str = "world") -> np.ndarray:
         """One window of a WORLD-feature model at intensity ``a``, at the input's level,
         ``round(n * tempo)`` samples long."""
         return convert_window(self.backend, x, src, tgt, WindowSettings(
             intensity=a, pitch_level=pitch_level, envelope_gain=envelope_gain,
-            smoothing_ms=self.envelope_smoothing_ms, renderer=self.renderer,
+            smoothing_ms=self.envelope_smoothing_ms, renderer=renderer,
             keep_unvoiced=self.keep_unvoiced))
 
     def _windowed(self, x: np.ndarray, sr: int, convert) -> np.ndarray:
@@ -335,7 +351,8 @@ class EmotionConverter:
                      source: str | None = None, intensity: float = 1.0,
                      force: bool = False, keep_level: bool = False,
                      pitch_level: float | None = None,
-                     envelope_gain: float | None = None) -> tuple[Path, str]:
+                     envelope_gain: float | None = None,
+                     renderer: str | None = None) -> tuple[Path, str]:
         """Convert one file (settings as :meth:`convert`); returns ``(written path, source
         emotion used)``.
 
@@ -352,10 +369,11 @@ class EmotionConverter:
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if self.uses_source else (source or "", target))
         p, g = self._pitch_level(pitch_level), self._gain_for(envelope_gain)
+        r = self._renderer_for(renderer)
         y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
-                         keep_level=keep_level, pitch_level=p, envelope_gain=g)
+                         keep_level=keep_level, pitch_level=p, envelope_gain=g, renderer=r)
         from emovc import __version__
         pitch = f", pitch level {p:g}" if p != 1.0 else ""
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
-               f"({self.name}, intensity {intensity}{pitch}{self._envelope_tag(g)})")
+               f"({self.name}, intensity {intensity}{pitch}{self._envelope_tag(g, r)})")
         return save_audio(out, y, self.sample_rate, force=force, comment=tag), src
