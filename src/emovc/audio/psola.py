@@ -3,12 +3,13 @@ waveform, keeping its own samples (and so its spectral fine structure) period by
 
 Written here because no permissively licensed implementation exists on PyPI: Praat (through
 ``praat-parselmouth``) and PyTSMod are GPL-3.0, and emovc is MIT. PSOLA is short and is core to
-the conversion renderer (:mod:`emovc.models.conversion.source_render`).
+the conversion renderer (:func:`emovc.models.conversion.render.render_on_source`).
 
 The method (Moulines & Charpentier 1990): *analysis marks* sit one pitch period apart on a
 stable point of each period (the peak of the low-passed signal) in voiced speech, and at a
-fixed spacing elsewhere. Output marks are laid down one *target* period apart; each takes the
-analysis mark nearest to its position mapped back through the tempo, and adds that mark's
+fixed spacing elsewhere. Output marks are laid down one *target* period apart (the analysis
+marks' own spacing divided by the wanted F0 factor); each takes the analysis mark nearest to
+its position mapped back through the tempo, and adds that mark's
 segment, from the previous to the next analysis mark under a window whose halves cross-fade
 neighbouring marks (so unchanged F0 and tempo give the input back exactly). Unvoiced stretches
 keep their spacing (only the tempo acts).
@@ -111,7 +112,7 @@ def psola(x: np.ndarray, marks: PitchMarks, pitch_factor: np.ndarray, hop: int,
     (TD-PSOLA).
 
     Args:
-        x: ``(n,)`` waveform at ``sr`` Hz.
+        x: ``(n,)`` waveform.
         marks: its analysis marks (:func:`pitch_marks`).
         pitch_factor: ``(T,)`` wanted F0 over ``x``'s F0 (> 0) on ``x``'s frame grid (input
             timing); read at voiced marks only. Where it is 1 the output period is the
@@ -155,4 +156,6 @@ def _window(left: int, right: int) -> np.ndarray:
     fall over ``right``; the fall of one mark and the rise of the next sum to 1 exactly."""
     rise = np.sin(0.5 * np.pi * np.arange(left) / left) ** 2
     fall = np.cos(0.5 * np.pi * np.arange(right) / right) ** 2
-    return np.concatenate([rise, fall])
+    window = np.concatenate([rise, fall])
+    window.flags.writeable = False  # shared by the cache
+    return window

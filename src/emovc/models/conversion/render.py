@@ -1,16 +1,15 @@
 """Turn converted frame features back into audio: WORLD synthesis, or the input's own samples.
 
-``render`` (renderer ``"world"``) synthesises with WORLD:
-
-The converted envelope is applied as a *difference filter*: ``sp_out = sp_src * decode(mcep_conv)
-/ decode(mcep_src)``, which keeps the spectral fine structure the coded envelope cannot represent
-(better quality and speaker similarity than decoding ``mcep_conv`` alone). Aperiodicity and
-voicing come from the source. A global tempo change stretches WORLD's synthesis frame grid.
+``render`` (renderer ``"world"``) synthesises with WORLD. The converted envelope is applied as
+a *difference filter*: ``sp_out = sp_src * decode(mcep_conv) / decode(mcep_src)``, which keeps
+the spectral fine structure the coded envelope cannot represent (better quality and speaker
+similarity than decoding ``mcep_conv`` alone). Aperiodicity and voicing come from the source.
+A global tempo change stretches WORLD's synthesis frame grid.
 
 ``render_on_source`` (renderer ``"source"``) never resynthesises: the envelope change is a
 time-varying filter on the input's STFT, and the F0 contour and tempo are applied by TD-PSOLA
 (:mod:`emovc.audio.psola`), so the input's excitation, phase and noise stay its own
-(docs/conversion.md, "Rendering on the input's own samples").
+(docs/conversion.md, "The source renderer, shipped").
 """
 
 from __future__ import annotations
