@@ -59,14 +59,14 @@ import torch
 from judge_egemaps import FEATURE_SETS, load_judge
 
 from emovc.audio import load_audio
-from emovc.audio.processing import keep_edge_pauses
+from emovc.audio.processing import keep_edge_pauses, with_level_change
 from emovc.errors import EmovcError
 from emovc.evaluation import analyze_utterance, dtw_path, f0_rmse_cents, mel_cepstral_distortion
 from emovc.evaluation.speaker import SpeakerEncoder, cosine
 from emovc.features.f0 import LogF0Stats, convert_f0_gaussian
 from emovc.features.world import analyze, synthesize
 from emovc.models.conversion.normalizer import UtteranceStats
-from emovc.pipelines.conversion import EmotionConverter, with_level_change
+from emovc.pipelines.conversion import EmotionConverter
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
 CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
@@ -257,7 +257,8 @@ def report(rows: dict) -> dict:
 def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
                   intensity: float = 1.0, keep_unvoiced: bool = True,
                   pitch_level: float | None = None, smoothing_ms: float | None = None,
-                  envelope_gain: float | None = None, renderer: str | None = None) -> dict:
+                  envelope_gain: float | None = None, renderer: str | None = None,
+                  voice_quality: float | None = None) -> dict:
     """``{name: (convert(x, emotion) -> y, only_targets or None)}``. ``keep_unvoiced=False``:
     the WORLD models render their unvoiced frames too (``EmotionConverter.keep_unvoiced``);
     ``pitch_level`` / ``smoothing_ms`` / ``envelope_gain`` / ``renderer``: the m2m model's
@@ -273,10 +274,13 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
         m2m.envelope_gain = envelope_gain
     if renderer is not None:
         m2m.renderer = renderer
+    if voice_quality is not None:
+        m2m.voice_quality = voice_quality
     tags = (f" pitch {m2m.pitch_level:g}" if m2m.pitch_level != 1 else "") + (
         f" smooth {m2m.envelope_smoothing_ms:g}ms" if m2m.envelope_smoothing_ms else "") + (
         f" gain {m2m.envelope_gain:g}" if m2m.envelope_gain != 1 else "") + (
-        f" on {m2m.renderer}" if m2m.renderer != "world" else "")
+        f" on {m2m.renderer}" if m2m.renderer != "world" else "") + (
+        f" vq {m2m.voice_quality:g}" if m2m.voice_quality else "")
     shift = F0Shift(m2m.backend.normalizer)
     systems = {
         "source (unconverted)": (lambda x, e: x, None),
@@ -334,14 +338,17 @@ def _worker(args: tuple) -> dict:
     return dict(score(systems, pairs, judge(), SpeakerEncoder(), judges, "floor" in only))
 
 
-def speed(model: str, pairs: list, n: int = 12, renderer: str | None = None) -> dict:
+def speed(model: str, pairs: list, n: int = 12, renderer: str | None = None,
+          voice_quality: float | None = None) -> dict:
     """Real-time factor of ``EmotionConverter.convert`` on ``n`` files (1 torch thread; the
     WORLD steps use 2 threads, so CPU-time RTF counts core-seconds, not wall time);
-    ``renderer``: ``None`` = the model's default."""
+    ``renderer`` / ``voice_quality``: ``None`` = the model's default."""
     torch.set_num_threads(1)
     conv = EmotionConverter.from_pretrained(model)
     if renderer is not None:
         conv.renderer = renderer
+    if voice_quality is not None:
+        conv.voice_quality = voice_quality
     conv.convert(load_audio(pairs[0][0]), 16000, "angry", source="calm")  # warm-up
     dur = wall = cpu = 0.0
     for src, _, emo in pairs[:: max(1, len(pairs) // n)][:n]:
@@ -378,6 +385,9 @@ def main(argv: list[str] | None = None) -> None:
                          "for m2m-ravdess)")
     ap.add_argument("--renderer", default=None, choices=("world", "source"),
                     help="renderer of the m2m model (default: the model's)")
+    ap.add_argument("--voice-quality", type=float, default=None,
+                    help="factor on the added jitter/shimmer of the m2m model (source "
+                         "renderer; default: the model's)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="subset of " + ",".join(SYSTEMS))
     ap.add_argument("--render-unvoiced", action="store_true",
                     help="WORLD models render unvoiced frames too instead of keeping the "
@@ -401,7 +411,8 @@ def main(argv: list[str] | None = None) -> None:
     skip = {"e": args.no_judge_e, "c": args.no_judge_c}
     use = {k: not skip[k] and independent_judge(fs) is not None for k, fs in JUDGES.items()}
     chunks = [(args.model, args.cyclegan, only, args.intensity, not args.render_unvoiced,
-               (args.pitch_level, args.smoothing_ms, args.envelope_gain, args.renderer), ps, use)
+               (args.pitch_level, args.smoothing_ms, args.envelope_gain, args.renderer,
+                args.voice_quality), ps, use)
               for ps in per]
     rows: dict = defaultdict(list)
     if args.jobs > 1:
@@ -420,7 +431,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(table, indent=1))
         return
-    table["speed"] = speed(args.model, pairs, renderer=args.renderer)
+    table["speed"] = speed(args.model, pairs, renderer=args.renderer,
+                           voice_quality=args.voice_quality)
     sp = table["speed"]
     print(f"\nspeed of {args.model}: {sp['audio_s']:.1f} s of audio, {sp['rtf_wall']:.1f}x real "
           f"time (wall clock), {sp['rtf_cpu']:.1f}x (process CPU time, all threads)")

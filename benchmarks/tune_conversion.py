@@ -58,24 +58,26 @@ def setting_name(pitch: float, gain: float) -> str:
 
 def _grid_worker(args: tuple) -> dict:
     """Per-clip rows of every grid setting on one actor's pairs."""
-    model, actor, pitches, gains, smoothing, renderer = args
+    model, actor, pitches, gains, smoothing, renderer, vq = args
     torch.set_num_threads(1)
     systems = {}
     for p in pitches:
         for g in gains:
             (convert,) = build_systems(model, "", ("m2m",), pitch_level=p, envelope_gain=g,
-                                       smoothing_ms=smoothing, renderer=renderer).values()
+                                       smoothing_ms=smoothing, renderer=renderer,
+                                       voice_quality=vq).values()
             systems[setting_name(p, g)] = convert
     judges = {k: independent_judge(fs) for k, fs in JUDGES.items()}
     return dict(score(systems, trials([actor]), judge(), SpeakerEncoder(), judges))
 
 
 def run_grid(model: str, pitches: list[float], gains: list[float], jobs: int,
-             smoothing: float | None = None, renderer: str | None = None) -> dict:
+             smoothing: float | None = None, renderer: str | None = None,
+             voice_quality: float | None = None) -> dict:
     """Convert and score; returns ``{setting name: [per-clip row, ...]}`` (as ``score``)."""
     for fs in JUDGES.values():  # build each judge's cache once, before the workers start
         independent_judge(fs)
-    chunks = [(model, a, pitches, gains, smoothing, renderer) for a in ACTORS]
+    chunks = [(model, a, pitches, gains, smoothing, renderer, voice_quality) for a in ACTORS]
     with ProcessPoolExecutor(jobs) as pool:
         parts = list(pool.map(_grid_worker, chunks))
     rows: dict = defaultdict(list)
@@ -182,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="envelope smoothing of every setting (default: the model's)")
     ap.add_argument("--renderer", default=None, choices=("world", "source"),
                     help="renderer of every setting (default: the model's)")
+    ap.add_argument("--voice-quality", type=float, default=None,
+                    help="factor on the added jitter/shimmer of every setting (default: the "
+                         "model's)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--details", default="", help="write the per-clip rows here")
     ap.add_argument("--from-csv", default="",
@@ -201,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         pitches = [float(x) for x in args.pitch_levels.split(",")]
         gains = [float(x) for x in args.gains.split(",")]
         by_setting = run_grid(args.model, pitches, gains, args.jobs, args.smoothing_ms,
-                              args.renderer)
+                              args.renderer, args.voice_quality)
         if args.details:
             write_details(by_setting, Path(args.details))
         rows = [{"system": n, **r} for n, rs in by_setting.items() for r in rs]

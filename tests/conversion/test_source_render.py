@@ -107,3 +107,41 @@ def test_renderer_per_call_overrides_the_default(stargan_run, calm):
     np.testing.assert_array_equal(per_call, conv.convert(calm, 16000, "angry", source="calm"))
     with pytest.raises(ConfigError, match="unknown renderer 'x'"):
         conv.convert(calm, 16000, "angry", source="calm", renderer="x")
+
+
+VQ_STATS = {"calm": {"jitter": 0.016, "shimmer_db": 1.07},
+            "angry": {"jitter": 0.03, "shimmer_db": 1.4}}
+
+
+def test_voice_quality_adds_the_target_emotions_irregularity(stargan_run, calm, tmp_path):
+    from emovc.errors import EmovcError
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copyfile(stargan_run, folder / "model.pt")
+    (folder / "meta.json").write_text(json.dumps({"inference": {
+        "renderer": "source", "voice_quality": 1.0, "voice_quality_stats": VQ_STATS}}))
+    conv = EmotionConverter.from_pretrained(str(folder))
+    assert (conv.voice_quality, conv.voice_quality_stats) == (1.0, VQ_STATS)
+    rough = conv.convert(calm, 16000, "angry", source="calm")
+    np.testing.assert_array_equal(rough, conv.convert(calm, 16000, "angry", source="calm"))
+    conv.voice_quality = 0.0
+    plain = conv.convert(calm, 16000, "angry", source="calm")
+    assert rough.shape == plain.shape and not np.allclose(rough, plain)
+    # no statistics for the target (sad): nothing added
+    conv.voice_quality = 1.0
+    sad = conv.convert(calm, 16000, "sad", source="calm")
+    conv.voice_quality = 0.0
+    np.testing.assert_array_equal(sad, conv.convert(calm, 16000, "sad", source="calm"))
+    # WORLD's rendering has no cycles to perturb: the setting does not apply there
+    world = conv.convert(calm, 16000, "angry", source="calm", renderer="world")
+    conv.voice_quality = 1.0
+    np.testing.assert_array_equal(world, conv.convert(calm, 16000, "angry", source="calm",
+                                                      renderer="world"))
+    from emovc.audio import save_audio
+
+    inp = save_audio(tmp_path / "in.wav", calm, 16000)
+    out, _ = conv.convert_file(inp, tmp_path / "out.wav", "angry", source="calm")
+    assert sf.SoundFile(str(out)).comment.endswith("renderer source, voice quality 1)")
+    with pytest.raises(EmovcError, match="voice quality must be between 0 and 3"):
+        conv.voice_quality = 5

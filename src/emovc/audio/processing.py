@@ -223,3 +223,16 @@ def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION
     if active_rms_dbfs(wav, sr) < silence_dbfs:
         raise AudioError(f"{name} is silent (speech level below {silence_dbfs:g} dBFS)")
     return wav
+
+
+PEAK_LIMIT = 0.977  # -0.2 dBFS ceiling of the soft limiter
+MAX_OUTPUT_DBFS = -16.0  # a level change never pushes the active speech level above this
+
+
+def with_level_change(y: np.ndarray, x: np.ndarray, sr: int, change_db: float) -> np.ndarray:
+    """``y`` at the active speech level of the input ``x`` plus ``change_db`` (the emotion's
+    vocal effort), at most MAX_OUTPUT_DBFS unless ``x`` is already louder; peaks above full
+    scale are soft-limited below PEAK_LIMIT, not clipped. Both at ``sr`` Hz."""
+    level = active_rms_dbfs(x, sr)
+    level = min(level + change_db, max(level, MAX_OUTPUT_DBFS))
+    return soft_limit(normalize_loudness(y, sr, level, peak_limit=np.inf), ceiling=PEAK_LIMIT)

@@ -107,7 +107,8 @@ def pitch_marks(x: np.ndarray, f0: np.ndarray, hop: int, sr: int) -> PitchMarks:
 
 
 def psola(x: np.ndarray, marks: PitchMarks, pitch_factor: np.ndarray, hop: int,
-          tempo: float = 1.0) -> np.ndarray:
+          tempo: float = 1.0, jitter: float = 0.0, shimmer_db: float = 0.0,
+          seed: int = 0) -> np.ndarray:
     """``x`` with its F0 multiplied by ``pitch_factor`` and its duration by ``tempo``
     (TD-PSOLA).
 
@@ -119,6 +120,10 @@ def psola(x: np.ndarray, marks: PitchMarks, pitch_factor: np.ndarray, hop: int,
             analysis marks' own spacing, so unchanged settings give ``x`` back exactly.
         hop: frame hop in samples.
         tempo: duration factor (> 1 = slower, longer output).
+        jitter: standard deviation of a random relative change of each voiced output period
+            (0.01 = 1 %; eGeMAPS' local jitter of the added part is about 1.13 times it).
+        shimmer_db: standard deviation (dB) of a random gain on each voiced period.
+        seed: of the random perturbations (the same input and settings give the same output).
 
     Returns:
         float32 ``(round(n * tempo),)``. Each period keeps its amplitude, so a higher pitch
@@ -134,6 +139,7 @@ def psola(x: np.ndarray, marks: PitchMarks, pitch_factor: np.ndarray, hop: int,
     xp = np.pad(x.astype(np.float64), pad)
     out = np.zeros(n_out + 2 * pad)
     frames = np.arange(pitch_factor.shape[0])
+    rng = np.random.default_rng(seed)
     ts = float(pos[0]) * tempo
     while ts < n_out:
         ta = ts / tempo
@@ -142,10 +148,14 @@ def psola(x: np.ndarray, marks: PitchMarks, pitch_factor: np.ndarray, hop: int,
             i -= 1
         lo, hi = int(left[i]), int(right[i])
         a, c = int(pos[i]) + pad - lo, int(round(ts)) + pad - lo  # segment starts
-        out[c:c + lo + hi] += xp[a:a + lo + hi] * _window(lo, hi)
+        gain = 1.0
         step = float(right[i])
-        if marks.voiced[i]:  # the period, scaled by the wanted F0 change
+        if marks.voiced[i]:  # the period, scaled by the wanted F0 change (and perturbed)
             step /= max(float(np.interp(ta / hop, frames, pitch_factor)), 1e-3)
+            if jitter or shimmer_db:
+                step *= 1.0 + jitter * rng.standard_normal()
+                gain = 10.0 ** (shimmer_db * rng.standard_normal() / 20.0)
+        out[c:c + lo + hi] += gain * xp[a:a + lo + hi] * _window(lo, hi)
         ts += max(step, 1.0)
     return out[pad:pad + n_out].astype(np.float32)
 

@@ -50,6 +50,11 @@ def convert(
         help="WORLD models: 'world' (WORLD synthesis of the converted features) or 'source' "
              "(the change applied to the input's own samples: STFT envelope filter + PSOLA; "
              "keeps more of the voice). Default: the model's (m2m-ravdess source, others world)."),
+    voice_quality: float = typer.Option(
+        None, "--voice-quality",
+        help="Source renderer: factor 0..3 on the cycle-to-cycle jitter and shimmer added to "
+             "give the target emotion's voice quality (0 = off). Default: the model's "
+             "(m2m-ravdess 1, others 0)."),
 ) -> None:
     """Convert the emotion of speech, keeping the speaker and the words."""
     from emovc.pipelines.conversion import EmotionConverter
@@ -62,6 +67,8 @@ def convert(
         conv.envelope_gain = envelope_gain
     if renderer is not None:
         conv.renderer = renderer
+    if voice_quality is not None:
+        conv.voice_quality = voice_quality
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
                          keep_level=keep_level, pitch_level=pitch_level, progress=typer.echo)
     typer.echo(f"converted {len(rows)} file(s) to {to}")

@@ -217,6 +217,7 @@ def _init_worker(model: str) -> None:
     converter.envelope_smoothing_ms = 0.0
     converter.envelope_gain = 1.0
     converter.renderer = "world"
+    converter.voice_quality = 0.0
     _WORKER["converter"] = converter
 
 

@@ -26,15 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import check_speech, load_audio, overlap_add, save_audio, split_windows
-from emovc.audio.processing import (
-    QUIET_CORPUS_DBFS,
-    active_rms_dbfs,
-    keep_edge_pauses,
-    normalize_loudness,
-    soft_limit,
-)
+from emovc.audio.processing import QUIET_CORPUS_DBFS, keep_edge_pauses, with_level_change
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
+from emovc.features.voice_quality import added_perturbation
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_envelope_gain, check_intensity, check_range
 from emovc.models.conversion.render import RENDERERS, check_renderer
@@ -70,19 +65,6 @@ def check_input(x: np.ndarray, sr: int, name: str = "audio") -> None:
     check_speech(x, sr, name=name, silence_dbfs=QUIET_CORPUS_DBFS)
 
 
-PEAK_LIMIT = 0.977  # -0.2 dBFS ceiling of the soft limiter
-MAX_OUTPUT_DBFS = -16.0  # a level change never pushes the active speech level above this
-
-
-def with_level_change(y: np.ndarray, x: np.ndarray, sr: int, change_db: float) -> np.ndarray:
-    """``y`` at the active speech level of the input ``x`` plus ``change_db`` (the emotion's
-    vocal effort), at most MAX_OUTPUT_DBFS unless ``x`` is already louder; peaks above full
-    scale are soft-limited below PEAK_LIMIT, not clipped. Both at ``sr`` Hz."""
-    level = active_rms_dbfs(x, sr)
-    level = min(level + change_db, max(level, MAX_OUTPUT_DBFS))
-    return soft_limit(normalize_loudness(y, sr, level, peak_limit=np.inf), ceiling=PEAK_LIMIT)
-
-
 class EmotionConverter:
     """Convert the emotion of speech while keeping speaker and words.
 
@@ -108,12 +90,19 @@ class EmotionConverter:
             ``"source"`` (the change applied to the input's own samples: STFT envelope filter
             and TD-PSOLA; keeps more of the voice, docs/conversion.md). ``from_pretrained``
             takes it from ``meta.json`` (default ``"world"``).
+        voice_quality: source renderer: factor (0..3) on the per-cycle jitter and shimmer
+            added to move the source emotion's voice quality to the target's (0 = off;
+            :mod:`emovc.features.voice_quality`), needs ``voice_quality_stats``.
+            ``from_pretrained`` takes both from ``meta.json`` (``m2m-ravdess``: 1, with its
+            training speakers' statistics; else 0).
+        voice_quality_stats: ``{emotion: {"jitter": j, "shimmer_db": s}}`` (eGeMAPS means).
     """
 
     def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0,
                  keep_unvoiced: bool = True, pitch_level: float = 1.0,
                  envelope_smoothing_ms: float = 0.0, envelope_gain: float = 1.0,
-                 renderer: str = "world"):
+                 renderer: str = "world", voice_quality: float = 0.0,
+                 voice_quality_stats: dict | None = None):
         self.backend = backend
         self.name = name
         self.window_s, self.overlap_s = window_s, overlap_s
@@ -122,6 +111,8 @@ class EmotionConverter:
         self.envelope_smoothing_ms = envelope_smoothing_ms
         self.envelope_gain = envelope_gain
         self.renderer = renderer
+        self.voice_quality = voice_quality
+        self.voice_quality_stats = dict(voice_quality_stats or {})
         self._recognizer = None
 
     @property
@@ -141,6 +132,15 @@ class EmotionConverter:
     @envelope_gain.setter
     def envelope_gain(self, value: float) -> None:
         self._envelope_gain = check_envelope_gain(value)
+
+    @property
+    def voice_quality(self) -> float:
+        """Factor on the added per-cycle jitter and shimmer (source renderer; 0 = off)."""
+        return self._voice_quality
+
+    @voice_quality.setter
+    def voice_quality(self, value: float) -> None:
+        self._voice_quality = check_range(value, "voice quality", 0.0, 3.0)
 
     @property
     def renderer(self) -> str:
@@ -164,7 +164,9 @@ class EmotionConverter:
                    pitch_level=defaults.get("pitch_level", 1.0),
                    envelope_smoothing_ms=defaults.get("envelope_smoothing_ms", 0.0),
                    envelope_gain=defaults.get("envelope_gain", 1.0),
-                   renderer=defaults.get("renderer", "world"))
+                   renderer=defaults.get("renderer", "world"),
+                   voice_quality=defaults.get("voice_quality", 0.0),
+                   voice_quality_stats=defaults.get("voice_quality_stats"))
 
     @property
     def sample_rate(self) -> int:
@@ -297,10 +299,11 @@ class EmotionConverter:
         WORLD synthesis' (WORLD models)."""
         if not hasattr(self.backend, "world"):
             return ""
-        ms = self.envelope_smoothing_ms
+        ms, vq = self.envelope_smoothing_ms, self.voice_quality
         return (f", smoothing {ms:g} ms" if ms else "") + (
             f", envelope gain {gain:g}" if gain != 1.0 else "") + (
-            f", renderer {renderer}" if renderer != "world" else "")
+            f", renderer {renderer}" if renderer != "world" else "") + (
+            f", voice quality {vq:g}" if renderer == "source" and vq else "")
 
     @property
     def renderers(self) -> tuple[str, ...]:
@@ -326,10 +329,12 @@ class EmotionConverter:
                         renderer: str = "world") -> np.ndarray:
         """One window of a WORLD-feature model at intensity ``a``, at the input's level,
         ``round(n * tempo)`` samples long."""
+        jitter, shimmer = added_perturbation(self.voice_quality_stats, src, tgt,
+                                             a * self.voice_quality)
         return convert_window(self.backend, x, src, tgt, WindowSettings(
             intensity=a, pitch_level=pitch_level, envelope_gain=envelope_gain,
             smoothing_ms=self.envelope_smoothing_ms, renderer=renderer,
-            keep_unvoiced=self.keep_unvoiced))
+            keep_unvoiced=self.keep_unvoiced, jitter=jitter, shimmer_db=shimmer))
 
     def _windowed(self, x: np.ndarray, sr: int, convert) -> np.ndarray:
         """``convert`` (window ``(m,)`` -> converted ``(≈ m * tempo,)``) applied to ``x`` at

@@ -35,6 +35,8 @@ class WindowSettings:
         smoothing_ms: moving-average window of the envelope change in ms (0 = off).
         renderer: ``"world"`` or ``"source"`` (:mod:`emovc.models.conversion.render`).
         keep_unvoiced: put the input's own samples in its unvoiced stretches.
+        jitter, shimmer_db: per-cycle perturbations the source renderer adds to voiced speech
+            (:func:`emovc.features.voice_quality.added_perturbation`); ignored by ``"world"``.
     """
 
     intensity: float = 1.0
@@ -43,6 +45,8 @@ class WindowSettings:
     smoothing_ms: float = 0.0
     renderer: str = "world"
     keep_unvoiced: bool = True
+    jitter: float = 0.0
+    shimmer_db: float = 0.0
 
 
 def convert_window(backend, x: np.ndarray, src: str, tgt: str, s: WindowSettings) -> np.ndarray:
@@ -63,7 +67,8 @@ def convert_window(backend, x: np.ndarray, src: str, tgt: str, s: WindowSettings
     mcep = smooth_envelope_change(out.mcep, feats.mcep, feats.vuv, width)
     mcep = scale_envelope_change(mcep, feats.mcep, s.envelope_gain)
     if on_source:
-        y = render_on_source(x, feats, mcep, lf0, cfg, tempo=out.tempo)
+        y = render_on_source(x, feats, mcep, lf0, cfg, tempo=out.tempo, jitter=s.jitter,
+                             shimmer_db=s.shimmer_db)
     else:
         y = render(feats, mcep, lf0, cfg, world=world, tempo=out.tempo,
                    synthesis_fft=n_fft) / gain

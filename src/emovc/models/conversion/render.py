@@ -104,7 +104,8 @@ def filter_envelope(x: np.ndarray, change: np.ndarray, cfg: WorldConfig) -> np.n
 
 
 def render_on_source(x: np.ndarray, src: FrameFeatures, mcep: np.ndarray, lf0: np.ndarray,
-                     cfg: WorldConfig, tempo: float = 1.0) -> np.ndarray:
+                     cfg: WorldConfig, tempo: float = 1.0, jitter: float = 0.0,
+                     shimmer_db: float = 0.0) -> np.ndarray:
     """Converted features rendered on the input's own samples (renderer ``"source"``).
 
     Args:
@@ -115,6 +116,9 @@ def render_on_source(x: np.ndarray, src: FrameFeatures, mcep: np.ndarray, lf0: n
         lf0: ``(T,)`` converted continuous log-F0; voicing is ``src.vuv``'s.
         cfg: WORLD settings of the features.
         tempo: duration factor (> 1 = slower, longer output).
+        jitter, shimmer_db: random per-cycle period and gain perturbations added to voiced
+            speech (:func:`emovc.audio.psola.psola`; seeded by the input's length, so the
+            same input and settings give the same output).
 
     Returns:
         float32 ``(round(n * tempo),)`` waveform at ``cfg.sample_rate`` Hz.
@@ -123,8 +127,9 @@ def render_on_source(x: np.ndarray, src: FrameFeatures, mcep: np.ndarray, lf0: n
     y = filter_envelope(x, change, cfg) if change.any() else np.asarray(x, np.float64)
     f0 = np.asarray(src.lf0, np.float64)
     shift = np.asarray(lf0, np.float64) - f0
-    if not shift.any() and tempo == 1.0:  # prosody unchanged: no PSOLA
+    if not shift.any() and tempo == 1.0 and not (jitter or shimmer_db):  # nothing for PSOLA
         return y.astype(np.float32)
     hop = int(round(cfg.sample_rate * cfg.frame_period / 1000))
     marks = pitch_marks(y, np.where(src.vuv, np.exp(f0), 0.0), hop, cfg.sample_rate)
-    return psola(y, marks, np.exp(shift), hop, tempo)
+    return psola(y, marks, np.exp(shift), hop, tempo, jitter=jitter, shimmer_db=shimmer_db,
+                 seed=x.shape[0])
