@@ -30,6 +30,20 @@ def test_added_perturbation_moves_source_to_target_in_quadrature():
     assert added_perturbation(STATS, "calm", "angry", 0.0) == (0.0, 0.0)
 
 
+def test_stats_are_checked():
+    from emovc.errors import ConfigError
+    from emovc.features.voice_quality import check_stats
+
+    assert check_stats(None) == {}
+    assert check_stats({"calm": {"jitter": 1, "shimmer_db": 2}}) == {
+        "calm": {"jitter": 1.0, "shimmer_db": 2.0}}
+    for bad in ({"calm": {"jitter": 0.01}}, ["calm"], {"calm": {"jitter": "x", "shimmer_db": 1}},
+                {"calm": {"jitter": -1, "shimmer_db": 1}}):
+        with pytest.raises(ConfigError, match="voice_quality_stats") as e:
+            check_stats(bad)
+        assert "\n" not in str(e.value)
+
+
 def test_fit_weighs_every_speaker_the_same():
     rows = [("01", "calm", 0.01, 1.0)] * 9 + [("02", "calm", 0.03, 2.0)]
     stats = fit_emotion_stats(rows)

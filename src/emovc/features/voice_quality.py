@@ -51,6 +51,24 @@ def fit_emotion_stats(items: Iterable[tuple[str, str, float, float]]) -> dict[st
     return out
 
 
+def check_stats(stats: object) -> dict:
+    """``stats`` as ``{emotion: {"jitter": float, "shimmer_db": float}}`` (``None`` = ``{}``),
+    else a one-line :class:`~emovc.errors.ConfigError` (e.g. a hand-edited ``meta.json``)."""
+    from emovc.errors import ConfigError
+
+    if stats is None:
+        return {}
+    try:
+        out = {str(e): {"jitter": float(v["jitter"]), "shimmer_db": float(v["shimmer_db"])}
+               for e, v in dict(stats).items()}
+    except (TypeError, ValueError, KeyError):
+        raise ConfigError("voice_quality_stats must map each emotion to "
+                          "{\"jitter\": number, \"shimmer_db\": number}") from None
+    if any(not (v["jitter"] >= 0 and v["shimmer_db"] >= 0) for v in out.values()):
+        raise ConfigError("voice_quality_stats: jitter and shimmer_db must be >= 0")
+    return out
+
+
 def added_perturbation(stats: dict, source: str, target: str,
                        scale: float = 1.0) -> tuple[float, float]:
     """``(jitter, shimmer_db)`` standard deviations for :func:`emovc.audio.psola.psola` that

@@ -29,7 +29,7 @@ from emovc.audio import check_speech, load_audio, overlap_add, save_audio, split
 from emovc.audio.processing import QUIET_CORPUS_DBFS, keep_edge_pauses, with_level_change
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
-from emovc.features.voice_quality import added_perturbation
+from emovc.features.voice_quality import added_perturbation, check_stats
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_envelope_gain, check_intensity, check_range
 from emovc.models.conversion.render import RENDERERS, check_renderer
@@ -112,7 +112,7 @@ class EmotionConverter:
         self.envelope_gain = envelope_gain
         self.renderer = renderer
         self.voice_quality = voice_quality
-        self.voice_quality_stats = dict(voice_quality_stats or {})
+        self.voice_quality_stats = check_stats(voice_quality_stats)
         self._recognizer = None
 
     @property
