@@ -33,3 +33,13 @@ def test_bad_window_arguments() -> None:
         split_windows(10, 4, 4)
     with pytest.raises(ValueError, match="changed length"):
         process_in_windows(np.zeros(50), lambda w: w[:-1], size=20, overlap=5)
+
+
+def test_tempo_windows_place_each_output_at_its_scaled_position():
+    from emovc.audio.chunking import process_in_tempo_windows
+
+    x = np.random.default_rng(0).standard_normal(3500).astype(np.float32)
+    slow = process_in_tempo_windows(x, lambda w: np.repeat(w, 2), 1000, 100)
+    np.testing.assert_allclose(slow, np.repeat(x, 2), atol=1e-5)
+    short = process_in_tempo_windows(x[:900], lambda w: w[::2], 1000, 100)
+    np.testing.assert_array_equal(short, x[:900:2])  # within one window: called once

@@ -70,3 +70,20 @@ def process_in_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], si
         if len(p) != e - s:
             raise ValueError(f"window function changed length {e - s} -> {len(p)}")
     return overlap_add(pieces, bounds, len(x))
+
+
+def process_in_tempo_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], size: int,
+                             overlap: int) -> np.ndarray:
+    """Apply ``fn`` (``(m,)`` -> ``(≈ m * tempo,)``, one tempo for the whole input) at once, or
+    beyond ``size`` samples window by window (overlapping by ``overlap``), cross-fading the
+    outputs at their tempo-scaled positions; memory stays flat in the input length."""
+    if x.shape[0] <= size:
+        return fn(x)
+    pieces, out_bounds = [], []
+    for s, e in split_windows(x.shape[0], size, overlap):
+        y = fn(x[s:e])
+        tempo = y.shape[0] / (e - s)
+        pieces.append(y)
+        out_bounds.append((int(round(s * tempo)), int(round(s * tempo)) + y.shape[0]))
+    n_out = max(e for _, e in out_bounds)
+    return overlap_add(pieces, out_bounds, n_out).astype(np.float32)

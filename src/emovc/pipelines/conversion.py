@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import check_speech, load_audio, overlap_add, save_audio, split_windows
+from emovc.audio import check_speech, load_audio, save_audio
+from emovc.audio.chunking import process_in_tempo_windows
 from emovc.audio.processing import QUIET_CORPUS_DBFS, keep_edge_pauses, with_level_change
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
@@ -337,20 +338,10 @@ class EmotionConverter:
             keep_unvoiced=self.keep_unvoiced, jitter=jitter, shimmer_db=shimmer))
 
     def _windowed(self, x: np.ndarray, sr: int, convert) -> np.ndarray:
-        """``convert`` (window ``(m,)`` -> converted ``(≈ m * tempo,)``) applied to ``x`` at
-        once, or, beyond ``window_s``, in windows overlapping by ``overlap_s`` whose outputs
-        are cross-faded at their tempo-scaled positions (memory stays flat)."""
-        size, overlap = int(self.window_s * sr), int(self.overlap_s * sr)
-        if x.shape[0] <= size:
-            return convert(x)
-        pieces, out_bounds = [], []
-        for s, e in split_windows(x.shape[0], size, overlap):
-            y = convert(x[s:e])
-            tempo = y.shape[0] / (e - s)
-            pieces.append(y)
-            out_bounds.append((int(round(s * tempo)), int(round(s * tempo)) + y.shape[0]))
-        n_out = max(e for _, e in out_bounds)
-        return overlap_add(pieces, out_bounds, n_out).astype(np.float32)
+        """``convert`` on ``x`` in ``window_s`` windows overlapping by ``overlap_s``
+        (:func:`emovc.audio.chunking.process_in_tempo_windows`)."""
+        return process_in_tempo_windows(x, convert, int(self.window_s * sr),
+                                        int(self.overlap_s * sr))
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,
