@@ -61,6 +61,12 @@ class WorldConfig(PlainConfig):
     envelope_coding: str = "pyworld"
     mcep_alpha: float | None = None
 
+    @property
+    def hop_samples(self) -> int:
+        """Frame hop in samples (``frame_period`` ms at ``sample_rate``, rounded): frame ``k``
+        is centred on sample ``k * hop_samples``."""
+        return int(round(self.sample_rate * self.frame_period / 1000))
+
     def __post_init__(self) -> None:
         if self.f0_method not in F0_METHODS:
             raise choice_error("F0 method", self.f0_method, F0_METHODS)

@@ -75,6 +75,5 @@ def convert_window(backend, x: np.ndarray, src: str, tgt: str, s: WindowSettings
     n = int(round(x.shape[0] * out.tempo))
     y = y[:n] if y.shape[0] >= n else np.pad(y, (0, n - y.shape[0]))
     if s.keep_unvoiced:
-        hop = int(round(cfg.sample_rate * cfg.frame_period / 1000))
-        y = keep_unvoiced_source(y, x, feats.vuv, hop, out.tempo)
+        y = keep_unvoiced_source(y, x, feats.vuv, cfg.hop_samples, out.tempo)
     return y.astype(np.float32)

@@ -93,7 +93,7 @@ def filter_envelope(x: np.ndarray, change: np.ndarray, cfg: WorldConfig) -> np.n
     Returns:
         float64 ``(n,)``: the STFT of ``x`` times the change's amplitude response, inverted.
     """
-    hop = int(round(cfg.sample_rate * cfg.frame_period / 1000))
+    hop = cfg.hop_samples
     power = decode_envelope(np.asarray(change, np.float64), cfg)  # (T, fft_size // 2 + 1)
     spec = librosa.stft(np.asarray(x, np.float64), n_fft=cfg.fft_size, hop_length=hop,
                         window="hann")
@@ -129,7 +129,7 @@ def render_on_source(x: np.ndarray, src: FrameFeatures, mcep: np.ndarray, lf0: n
     shift = np.asarray(lf0, np.float64) - f0
     if not shift.any() and tempo == 1.0 and not (jitter or shimmer_db):  # nothing for PSOLA
         return y.astype(np.float32)
-    hop = int(round(cfg.sample_rate * cfg.frame_period / 1000))
+    hop = cfg.hop_samples
     marks = pitch_marks(y, np.where(src.vuv, np.exp(f0), 0.0), hop, cfg.sample_rate)
     return psola(y, marks, np.exp(shift), hop, tempo, jitter=jitter, shimmer_db=shimmer_db,
                  seed=x.shape[0])

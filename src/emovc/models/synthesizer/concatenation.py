@@ -35,7 +35,7 @@ def concatenate_segments(ref_wav: np.ndarray, sel: np.ndarray, wcfg: WorldConfig
     Returns:
         ``(≈ T · hop,)`` float32 waveform.
     """
-    hop = int(round(wcfg.sample_rate * wcfg.frame_period / 1000))
+    hop = wcfg.hop_samples
     fade = max(1, int(wcfg.sample_rate * crossfade_ms / 1000))
     out = np.zeros(len(sel) * hop + fade, dtype=np.float64)
     ramp = np.linspace(0.0, 1.0, fade, endpoint=False)

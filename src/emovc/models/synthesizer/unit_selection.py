@@ -142,7 +142,7 @@ def analyse_reference(wavs: list[np.ndarray], cfg: UnitSelectionConfig,
                           ap=np.concatenate([p.ap for p in parts]))
     if not np.any(feats.f0 > 0):
         raise AudioError("reference has no voiced speech")
-    hop = int(round(wcfg.sample_rate * wcfg.frame_period / 1000))
+    hop = wcfg.hop_samples
     # frame-aligned concatenation so reference frame i starts at sample i·hop
     wav = np.concatenate([np.pad(w, (0, max(0, len(p.f0) * hop - len(w))))[: len(p.f0) * hop]
                           for w, p in zip(wavs, parts, strict=True)])
@@ -280,7 +280,7 @@ def convert(source: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfig,
     if cfg.render == "waveform":
         units = ref.wav
         if fallback:
-            hop = int(round(wcfg.sample_rate * wcfg.frame_period / 1000))
+            hop = wcfg.hop_samples
             mapped = mapped_frontend(src, ref.feats.sp, ref.feats.f0, ref.f0_stats, wcfg)
             mapped = np.pad(mapped, (0, max(0, src.n_frames * hop - len(mapped))))
             units = np.concatenate([ref.wav, mapped[: src.n_frames * hop]])
