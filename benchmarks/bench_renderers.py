@@ -27,23 +27,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyworld
 
 from emovc.audio import load_audio
-from emovc.features.world import WorldConfig
+from emovc.features.world import WorldConfig, analyze_f0
 from emovc.models.conversion.features import analyze_for_conversion, synthesis_config
 from emovc.models.conversion.render import render, render_on_source
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
 SETTINGS = ((1.0, 1.0), (1.2, 1.0), (0.85, 1.0), (1.2, 1.15), (1.0, 0.85))  # (F0 x, tempo)
 CFG = WorldConfig()
-
-
-def f0_track(x: np.ndarray) -> np.ndarray:
-    """DIO + StoneMask F0 (Hz, 0 = unvoiced) on 5 ms frames."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    f0, t = pyworld.dio(x, CFG.sample_rate, frame_period=CFG.frame_period)
-    return pyworld.stonemask(x, f0, t, CFG.sample_rate)
 
 
 def renderings(x: np.ndarray, factor: float, tempo: float) -> dict[str, tuple[np.ndarray, float]]:
@@ -64,7 +56,7 @@ def renderings(x: np.ndarray, factor: float, tempo: float) -> dict[str, tuple[np
 
 def f0_accuracy(x: np.ndarray, y: np.ndarray, factor: float, tempo: float) -> tuple[float, float]:
     """``(share within 5 %, median ratio)`` of ``y``'s F0 against ``x``'s times ``factor``."""
-    fx, fy = f0_track(x), f0_track(y)
+    fx, fy = analyze_f0(x, CFG)[0], analyze_f0(y, CFG)[0]  # DIO + StoneMask, 5 ms
     idx = np.minimum(np.round(np.arange(fy.shape[0]) / tempo).astype(int), fx.shape[0] - 1)
     want = fx[idx] * factor
     both = (fy > 0) & (want > 0)
