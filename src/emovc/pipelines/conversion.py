@@ -30,10 +30,11 @@ from emovc.audio.chunking import process_in_tempo_windows
 from emovc.audio.processing import QUIET_CORPUS_DBFS, keep_edge_pauses, with_level_change
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
-from emovc.features.voice_quality import added_perturbation, check_stats
+from emovc.features.voice_quality import added_perturbation
 from emovc.models.checkpoint import load_checkpoint
-from emovc.models.conversion.converters import check_envelope_gain, check_intensity, check_range
-from emovc.models.conversion.render import RENDERERS, check_renderer
+from emovc.models.conversion.converters import check_intensity
+from emovc.models.conversion.render import RENDERERS
+from emovc.pipelines.conversion_settings import ConversionSettings, Setting
 from emovc.pipelines.world_window import WindowSettings, convert_window
 from emovc.pretrained.registry import inference_defaults, resolve
 
@@ -99,6 +100,13 @@ class EmotionConverter:
         voice_quality_stats: ``{emotion: {"jitter": j, "shimmer_db": s}}`` (eGeMAPS means).
     """
 
+    pitch_level = Setting()
+    envelope_smoothing_ms = Setting()
+    envelope_gain = Setting()
+    renderer = Setting()
+    voice_quality = Setting()
+    voice_quality_stats = Setting()
+
     def __init__(self, backend, name: str = "", window_s: float = 20.0, overlap_s: float = 1.0,
                  keep_unvoiced: bool = True, pitch_level: float = 1.0,
                  envelope_smoothing_ms: float = 0.0, envelope_gain: float = 1.0,
@@ -108,49 +116,11 @@ class EmotionConverter:
         self.name = name
         self.window_s, self.overlap_s = window_s, overlap_s
         self.keep_unvoiced = keep_unvoiced
-        self.pitch_level = check_intensity(pitch_level, "pitch level")
-        self.envelope_smoothing_ms = envelope_smoothing_ms
-        self.envelope_gain = envelope_gain
-        self.renderer = renderer
-        self.voice_quality = voice_quality
-        self.voice_quality_stats = check_stats(voice_quality_stats)
+        self.settings = ConversionSettings(
+            pitch_level=pitch_level, envelope_smoothing_ms=envelope_smoothing_ms,
+            envelope_gain=envelope_gain, renderer=renderer, voice_quality=voice_quality,
+            voice_quality_stats=voice_quality_stats)
         self._recognizer = None
-
-    @property
-    def envelope_smoothing_ms(self) -> float:
-        """Window (ms) of the moving average applied to the envelope change; 0 = off."""
-        return self._smoothing_ms
-
-    @envelope_smoothing_ms.setter
-    def envelope_smoothing_ms(self, value: float) -> None:
-        self._smoothing_ms = check_range(value, "envelope smoothing", 0.0, 1000.0, " ms")
-
-    @property
-    def envelope_gain(self) -> float:
-        """Factor on the converter's envelope change (1 = as converted)."""
-        return self._envelope_gain
-
-    @envelope_gain.setter
-    def envelope_gain(self, value: float) -> None:
-        self._envelope_gain = check_envelope_gain(value)
-
-    @property
-    def voice_quality(self) -> float:
-        """Factor on the added per-cycle jitter and shimmer (source renderer; 0 = off)."""
-        return self._voice_quality
-
-    @voice_quality.setter
-    def voice_quality(self, value: float) -> None:
-        self._voice_quality = check_range(value, "voice quality", 0.0, 3.0)
-
-    @property
-    def renderer(self) -> str:
-        """``"world"`` or ``"source"`` (see the class docstring)."""
-        return self._renderer
-
-    @renderer.setter
-    def renderer(self, value: str) -> None:
-        self._renderer = check_renderer(value)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
@@ -160,14 +130,9 @@ class EmotionConverter:
         ckpt = load_checkpoint(path)
         if not str(ckpt.get("kind", "")).startswith(KIND_PREFIX):
             raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
-        defaults = inference_defaults(path)
-        return cls(_backend(ckpt), name=str(name_or_path),
-                   pitch_level=defaults.get("pitch_level", 1.0),
-                   envelope_smoothing_ms=defaults.get("envelope_smoothing_ms", 0.0),
-                   envelope_gain=defaults.get("envelope_gain", 1.0),
-                   renderer=defaults.get("renderer", "world"),
-                   voice_quality=defaults.get("voice_quality", 0.0),
-                   voice_quality_stats=defaults.get("voice_quality_stats"))
+        conv = cls(_backend(ckpt), name=str(name_or_path))
+        conv.settings = ConversionSettings.from_meta(inference_defaults(path))
+        return conv
 
     @property
     def sample_rate(self) -> int:
@@ -264,9 +229,9 @@ class EmotionConverter:
                 SpectroGAN; an unknown renderer.
         """
         a = check_intensity(intensity)
-        p = self._pitch_level(pitch_level)
-        g = self._gain_for(envelope_gain)
-        r = self._renderer_for(renderer)
+        st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
+                                          renderer=renderer)
+        p, g, r = st.pitch_level, st.envelope_gain, st.renderer
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
@@ -289,52 +254,26 @@ class EmotionConverter:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
             src, tgt = self.resolve_emotions(x, sr, target, source)
-            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, p, g, r))
+            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st))
         y = keep_edge_pauses(y, x)  # the tempo change is the speech's, not the silences'
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return with_level_change(y, x, sr, change)
-
-    def _envelope_tag(self, gain: float, renderer: str) -> str:
-        """Provenance of the envelope and rendering settings that differ from 'as converted,
-        WORLD synthesis' (WORLD models)."""
-        if not hasattr(self.backend, "world"):
-            return ""
-        ms, vq = self.envelope_smoothing_ms, self.voice_quality
-        return (f", smoothing {ms:g} ms" if ms else "") + (
-            f", envelope gain {gain:g}" if gain != 1.0 else "") + (
-            f", renderer {renderer}" if renderer != "world" else "") + (
-            f", voice quality {vq:g}" if renderer == "source" and vq else "")
 
     @property
     def renderers(self) -> tuple[str, ...]:
         """Renderers this model can use (none for a SpectroGAN, which renders by Griffin-Lim)."""
         return RENDERERS if hasattr(self.backend, "world") else ()
 
-    def _renderer_for(self, renderer: str | None) -> str:
-        """The validated renderer a conversion uses (``None``: the model's default)."""
-        return check_renderer(self.renderer if renderer is None else renderer)
-
-    def _pitch_level(self, pitch_level: float | None) -> float:
-        """The validated pitch level a conversion uses (``None``: the model's default)."""
-        return check_intensity(self.pitch_level if pitch_level is None else pitch_level,
-                               "pitch level")
-
-    def _gain_for(self, envelope_gain: float | None) -> float:
-        """The validated envelope gain a conversion uses (``None``: the model's default)."""
-        return check_envelope_gain(self.envelope_gain if envelope_gain is None
-                                   else envelope_gain)
-
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
-                        pitch_level: float = 1.0, envelope_gain: float = 1.0,
-                        renderer: str = "world") -> np.ndarray:
-        """One window of a WORLD-feature model at intensity ``a``, at the input's level,
-        ``round(n * tempo)`` samples long."""
-        jitter, shimmer = added_perturbation(self.voice_quality_stats, src, tgt,
-                                             a * self.voice_quality)
+                        st: ConversionSettings) -> np.ndarray:
+        """One window of a WORLD-feature model at intensity ``a`` with settings ``st``, at the
+        input's level, ``round(n * tempo)`` samples long."""
+        jitter, shimmer = added_perturbation(st.voice_quality_stats, src, tgt,
+                                             a * st.voice_quality)
         return convert_window(self.backend, x, src, tgt, WindowSettings(
-            intensity=a, pitch_level=pitch_level, envelope_gain=envelope_gain,
-            smoothing_ms=self.envelope_smoothing_ms, renderer=renderer,
+            intensity=a, pitch_level=st.pitch_level, envelope_gain=st.envelope_gain,
+            smoothing_ms=st.envelope_smoothing_ms, renderer=st.renderer,
             keep_unvoiced=self.keep_unvoiced, jitter=jitter, shimmer_db=shimmer))
 
     def _windowed(self, x: np.ndarray, sr: int, convert) -> np.ndarray:
@@ -364,12 +303,14 @@ class EmotionConverter:
         check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if self.uses_source else (source or "", target))
-        p, g = self._pitch_level(pitch_level), self._gain_for(envelope_gain)
-        r = self._renderer_for(renderer)
+        st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
+                                          renderer=renderer)
         y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
-                         keep_level=keep_level, pitch_level=p, envelope_gain=g, renderer=r)
+                         keep_level=keep_level, pitch_level=st.pitch_level,
+                         envelope_gain=st.envelope_gain, renderer=st.renderer)
         from emovc import __version__
-        pitch = f", pitch level {p:g}" if p != 1.0 else ""
+        pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
+        world = st.tag() if hasattr(self.backend, "world") else ""
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
-               f"({self.name}, intensity {intensity}{pitch}{self._envelope_tag(g, r)})")
+               f"({self.name}, intensity {intensity}{pitch}{world})")
         return save_audio(out, y, self.sample_rate, force=force, comment=tag), src
