@@ -98,6 +98,10 @@ class EmotionConverter:
             ``from_pretrained`` takes both from ``meta.json`` (``m2m-ravdess``: 1, with its
             training speakers' statistics; else 0).
         voice_quality_stats: ``{emotion: {"jitter": j, "shimmer_db": s}}`` (eGeMAPS means).
+
+    The last six live in :attr:`settings`, one frozen
+    :class:`~emovc.pipelines.conversion_settings.ConversionSettings`; the attributes of the
+    same names read it, and assigning one replaces it by a validated copy.
     """
 
     pitch_level = Setting()
