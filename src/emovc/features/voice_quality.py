@@ -4,9 +4,14 @@ Real emotional speech is less regular from one glottal cycle to the next than ca
 RAVDESS actors 01-16 (eGeMAPS v02 functionals, speaker means) calm takes have a local jitter
 of 0.016 and a local shimmer of 1.07 dB, angry ones 0.025 and 1.26 dB, surprised 0.035 and
 1.38 dB, and every other emotion lies in between. The source renderer's TD-PSOLA
-(:func:`emovc.audio.psola.psola`) keeps the input's own cycles, so a calm input keeps calm
-cycles; it can add random period (jitter) and per-cycle gain (shimmer) perturbations, and
-:func:`added_perturbation` says how much moves the source emotion's statistics to the target's.
+(:func:`emovc.audio.psola.psola`) keeps the input's own cycles; it can add random period
+(jitter) and per-cycle gain (shimmer) perturbations, and :func:`added_perturbation` says how
+much would move the source emotion's statistics to the target's if the conversion added no
+irregularity of its own. It does add some (the generator's frame-level F0 changes, the
+time-varying envelope filter): measured on converted RAVDESS takes, the outputs reach the real
+takes' mean jitter without any perturbation for most emotions, so a scale of 1 lands in the
+upper part of the real takes' range (docs/conversion.md, "Voice quality, measured on the
+outputs").
 
 The measurement uses openSMILE's eGeMAPS (the standard definitions) rather than our own.
 """
