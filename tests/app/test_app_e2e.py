@@ -165,6 +165,8 @@ def test_convert_tab(page, running, clips) -> None:
     wav = _output_audio(page, "convert-output")
     assert 0.7 < len(wav) / 16000 / 3.0 < 1.4, (len(wav), note, summary)  # models may retime
     assert np.std(wav) > 0.01 and f"→ {target}" in summary
+    if running.backend.converter_renderers(model)[1] == "source":  # the slider reaches it
+        assert f"voice quality {running.backend.converter_voice_quality(model):g}" in summary
     _wait_plot(page, "convert-plot")
     _screenshot(page, "app_convert.png")
 

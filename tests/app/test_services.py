@@ -58,10 +58,12 @@ class RenderingFake:
     source_emotions = target_emotions = ["calm", "angry"]
     renderers = ("world", "source")
     renderer = "source"
+    voice_quality = 1.0
 
     def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
-                envelope_gain=1.0, renderer=None):
+                envelope_gain=1.0, renderer=None, voice_quality=None):
         self.passed = renderer
+        self.quality = voice_quality
         return wav
 
 
@@ -81,6 +83,25 @@ def test_convert_renderer_choice(backend: AppBackend, backend_with, upload) -> N
     assert backend.converter_renderers("fake-calm-angry") == ([], None)
     with pytest.raises(ConfigError, match="has no choice of renderer"):
         backend.convert(clip, "angry", "calm", 1.0, "fake-calm-angry", renderer="world")
+
+
+def test_convert_voice_quality_choice(backend: AppBackend, backend_with, upload) -> None:
+    fake = RenderingFake()
+    rendering = backend_with(converter=lambda name: fake)
+    clip = str(upload(emotion="calm"))
+    assert rendering.converter_voice_quality("fake-calm-angry") == 1.0  # the model's own
+    res = rendering.convert(clip, "angry", "calm", 1.0, "fake-calm-angry")
+    assert fake.quality == 1.0 and "voice quality 1" in res.summary
+    res = rendering.convert(clip, "angry", "calm", 1.0, "fake-calm-angry", voice_quality=0.5)
+    assert fake.quality == 0.5 and "voice quality 0.5" in read_comment(res.output)
+    res = rendering.convert(clip, "angry", "calm", 1.0, "fake-calm-angry", renderer="world")
+    assert "voice quality" not in res.summary  # WORLD's rendering has no cycles to perturb
+    with pytest.raises(ConfigError, match="voice quality must be between 0 and 3"):
+        rendering.convert(clip, "angry", "calm", 1.0, "fake-calm-angry", voice_quality=4)
+    # a model without the choice (the plain fake, like a SpectroGAN)
+    assert backend.converter_voice_quality("fake-calm-angry") is None
+    with pytest.raises(ConfigError, match="has no voice-quality setting"):
+        backend.convert(clip, "angry", "calm", 1.0, "fake-calm-angry", voice_quality=1.0)
 
 
 def test_convert_errors_are_readable(backend: AppBackend, upload) -> None:

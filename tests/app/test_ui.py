@@ -67,17 +67,20 @@ def test_cli_help() -> None:
 
 
 def test_bundled_converter_defaults_lie_on_the_slider_grids() -> None:
-    """The convert tab shows each model's default pitch level and envelope gain on a slider; a
-    value between the slider's steps would be snapped by the browser and converted wrongly."""
-    from emovc.app.ui import GAIN_SLIDER, PITCH_SLIDER
+    """The convert tab shows each model's default pitch level, envelope gain and voice quality
+    on a slider; a value between the slider's steps would be snapped by the browser and
+    converted wrongly."""
+    from emovc.app.ui import GAIN_SLIDER, PITCH_SLIDER, VOICE_QUALITY_SLIDER
     from emovc.pretrained.registry import available, inference_defaults
 
     models = available("emotion-converter")
     assert models
     for m in models:
         defaults = inference_defaults(m.path)
-        for key, (lo, hi, step) in (("pitch_level", PITCH_SLIDER), ("envelope_gain", GAIN_SLIDER)):
-            value = float(defaults.get(key, 1.0))
+        for key, (lo, hi, step), default in (("pitch_level", PITCH_SLIDER, 1.0),
+                                             ("envelope_gain", GAIN_SLIDER, 1.0),
+                                             ("voice_quality", VOICE_QUALITY_SLIDER, 0.0)):
+            value = float(defaults.get(key, default))
             assert lo <= value <= hi, (m.name, key, value)
             steps = (value - lo) / step
             assert abs(steps - round(steps)) < 1e-6, (m.name, key, value, step)

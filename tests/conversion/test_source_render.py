@@ -145,3 +145,13 @@ def test_voice_quality_adds_the_target_emotions_irregularity(stargan_run, calm, 
     assert sf.SoundFile(str(out)).comment.endswith("renderer source, voice quality 1)")
     with pytest.raises(EmovcError, match="voice quality must be between 0 and 3"):
         conv.voice_quality = 5
+    # per call: overrides the default for that call only, in the file's provenance too
+    assert conv.voice_quality == 1.0
+    np.testing.assert_array_equal(plain, conv.convert(calm, 16000, "angry", source="calm",
+                                                      voice_quality=0.0))
+    assert conv.voice_quality == 1.0
+    out, _ = conv.convert_file(inp, tmp_path / "out0.wav", "angry", source="calm",
+                               voice_quality=0.0)
+    assert sf.SoundFile(str(out)).comment.endswith("renderer source)")
+    with pytest.raises(EmovcError, match="voice quality must be between 0 and 3"):
+        conv.convert(calm, 16000, "angry", source="calm", voice_quality=-1)

@@ -161,6 +161,8 @@ def test_save_load_round_trip_is_identical(trained) -> None:
         EmotionConverter(a).convert(wav, 16000, "angry", envelope_gain=1.5)
     with pytest.raises(ConfigError, match="renderer applies to the WORLD-feature models"):
         EmotionConverter(a, renderer="source").convert(wav, 16000, "angry")
+    with pytest.raises(ConfigError, match="voice quality applies to the WORLD-feature"):
+        EmotionConverter(a).convert(wav, 16000, "angry", voice_quality=1.0)
     assert EmotionConverter(a).renderers == ()  # no choice offered (e.g. by the app)
     # training moved the generators away from the identity
     log_mag = analyze(wav, a.spec)[0]

@@ -26,7 +26,11 @@ from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError, choice_error
 from emovc.evaluation.speaker import cosine
-from emovc.models.conversion.converters import check_envelope_gain, check_intensity
+from emovc.models.conversion.converters import (
+    check_envelope_gain,
+    check_intensity,
+    check_range,
+)
 
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
 
@@ -130,6 +134,14 @@ class AppBackend:
         names = list(getattr(conv, "renderers", ()))
         return names, (getattr(conv, "renderer", None) if names else None)
 
+    def converter_voice_quality(self, model: str) -> float | None:
+        """Default voice quality of ``model`` (jitter/shimmer added by the source renderer),
+        ``None`` for one without a choice of renderer (e.g. a SpectroGAN)."""
+        conv = self.models.converter(model)
+        if not getattr(conv, "renderers", ()):
+            return None
+        return float(getattr(conv, "voice_quality", 0.0))
+
     def converter_emotions(self, model: str) -> tuple[list[str], list[str]]:
         """``(source emotions, target emotions)`` of ``model`` (all emotions if it can't say)."""
         conv = self.models.converter(model)
@@ -172,7 +184,8 @@ class AppBackend:
                 model: str, progress: ProgressFn = _no_progress,
                 pitch_level: float | None = None,
                 envelope_gain: float | None = None,
-                renderer: str | None = None) -> ConvertResult:
+                renderer: str | None = None,
+                voice_quality: float | None = None) -> ConvertResult:
         """Convert the emotion of an uploaded clip; writes ``outputs/<name>-<target>-*.wav``.
         ``pitch_level``: share (0..1) of the conversion's change of mean pitch that is kept;
         ``envelope_gain``: factor (0..3) on its change of the spectral envelope, above 1 =
@@ -180,7 +193,9 @@ class AppBackend:
         :meth:`emovc.pipelines.conversion.EmotionConverter.convert`); ``None``: the model's
         defaults (:meth:`converter_pitch_level`, :meth:`converter_envelope_gain`);
         ``renderer``: ``"world"`` or ``"source"`` for a model that offers the choice
-        (:meth:`converter_renderers`), ``None``/``""``: the model's own."""
+        (:meth:`converter_renderers`), ``None``/``""``: the model's own; ``voice_quality``:
+        factor (0..3) on the jitter and shimmer the source renderer adds (same models;
+        ``None``: the model's own, :meth:`converter_voice_quality`)."""
         if not model:
             raise ModelNotInstalled("no emotion conversion model is installed")
         if not target:
@@ -200,6 +215,17 @@ class AppBackend:
         renderer = renderer or default_renderer
         if renderer is not None and renderer not in renderers:
             raise choice_error("renderer", renderer, renderers)
+        if voice_quality is not None and not renderers:
+            raise ConfigError(f"{model} has no voice-quality setting (the source renderer of "
+                              "WORLD-feature models only)")
+        if renderers:
+            voice_quality = check_range(self.converter_voice_quality(model)
+                                        if voice_quality is None else voice_quality,
+                                        "voice quality", 0.0, 3.0)
+        rendering = ({"renderer": renderer, "voice_quality": voice_quality} if renderer
+                     else {})
+        described = ((f", renderer {renderer}" if renderer else "")
+                     + (f", voice quality {voice_quality:g}" if renderer == "source" else ""))
         if source in (None, "", AUTO):
             src = self._auto_source(wav, model, target)
         else:
@@ -208,7 +234,7 @@ class AppBackend:
         start = time.perf_counter()
         out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=intensity,
                                       pitch_level=pitch_level, envelope_gain=envelope_gain,
-                                      **({"renderer": renderer} if renderer else {})),
+                                      **rendering),
                          dtype=np.float32)
         seconds = time.perf_counter() - start
         progress(0.75, "saving and plotting")
@@ -216,15 +242,14 @@ class AppBackend:
         path = self.work.new_file("outputs", f"{name}-{target}")
         save_audio(path, out, APP_SR, comment=_provenance(
             f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"
-            f", pitch level {pitch_level}, envelope gain {envelope_gain}"
-            + (f", renderer {renderer}" if renderer else "")))
+            f", pitch level {pitch_level}, envelope gain {envelope_gain}" + described))
         self.session.add_conversion(wav, path, target=target, source=src)
         fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
                                                           f"output ({target})"))
         rtf = seconds / max(len(wav) / APP_SR, 1e-9)
         summary = (f"{src or 'input'} → {target} with {model} at intensity {intensity:g}, "
                    f"pitch level {pitch_level:g}, envelope gain {envelope_gain:g}"
-                   + (f", renderer {renderer}" if renderer else "") + ": "
+                   + described + ": "
                    f"{len(out) / APP_SR:.2f} s of audio in {seconds:.2f} s (RTF {rtf:.2f})")
         progress(1.0, "done")
         return ConvertResult(path, fig, seconds, src, summary)

@@ -30,6 +30,7 @@ AUDIO_SOURCES = ["upload", "microphone"]
 # (its meta.json) must lie on the grid, or the browser snaps it to a neighbour
 PITCH_SLIDER = (0.0, 1.0, 0.025)
 GAIN_SLIDER = (0.0, 2.0, 0.05)
+VOICE_QUALITY_SLIDER = (0.0, 3.0, 0.25)
 
 
 def readable_error(exc: BaseException) -> str:
@@ -118,6 +119,11 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             render = gr.Dropdown([], value=None, label="rendering (source: the change applied "
                                  "to the recording's own samples, STFT filter + PSOLA; world: "
                                  "WORLD resynthesis)", elem_id="convert-renderer")
+            vq = gr.Slider(*VOICE_QUALITY_SLIDER[:2], value=0.0, step=VOICE_QUALITY_SLIDER[2],
+                           label="voice quality (cycle-to-cycle jitter and shimmer the source "
+                           "rendering adds; 1 = the training speakers' difference between the "
+                           "two emotions, 0 = off, more sounds rougher)",
+                           elem_id="convert-voice-quality")
             button = gr.Button("Convert", variant="primary", elem_id="convert-button")
         with gr.Column():
             audio_out = gr.Audio(type="filepath", label="converted", interactive=False,
@@ -128,9 +134,10 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                    elem_id="convert-plot")
 
     def on_model(name: str | None) -> tuple:
-        """Emotion choices, default pitch level, envelope gain and renderer of the selected
-        model (loads it: lazily, on page load/change)."""
-        unchanged = (gr.Dropdown(), gr.Dropdown(), gr.Slider(), gr.Slider(), gr.Dropdown())
+        """Emotion choices, default pitch level, envelope gain, renderer and voice quality of
+        the selected model (loads it: lazily, on page load/change)."""
+        unchanged = (gr.Dropdown(), gr.Dropdown(), gr.Slider(), gr.Slider(), gr.Dropdown(),
+                     gr.Slider())
         if not name:
             return (*unchanged, NO_CONVERTER)
         try:
@@ -138,12 +145,14 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             level = backend.converter_pitch_level(name)
             env = backend.converter_envelope_gain(name)
             renderers, renderer = backend.converter_renderers(name)
+            quality = backend.converter_voice_quality(name)
         except Exception as exc:
             return (*unchanged, readable_error(exc))
         return (gr.Dropdown(choices=[AUTO, *srcs], value=AUTO),
                 gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level),
                 gr.Slider(value=env),
-                gr.Dropdown(choices=renderers, value=renderer, interactive=bool(renderers)), "")
+                gr.Dropdown(choices=renderers, value=renderer, interactive=bool(renderers)),
+                gr.Slider(value=quality or 0.0, interactive=quality is not None), "")
 
     def on_upload(path: str | None, name: str | None) -> tuple:
         if not path:
@@ -154,19 +163,20 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         except Exception as exc:
             return gr.Dropdown(value=AUTO), readable_error(exc)
 
-    def convert(path, name, src, tgt, amount, pitch_level, envelope_gain, renderer,
+    def convert(path, name, src, tgt, amount, pitch_level, envelope_gain, renderer, quality,
                 progress=gr.Progress()) -> tuple:
         res = backend.convert(path, tgt, src, amount, name, lambda f, d: progress(f, desc=d),
                               pitch_level=pitch_level, envelope_gain=envelope_gain,
-                              renderer=renderer or None)
+                              renderer=renderer or None,
+                              voice_quality=quality if renderer else None)
         return str(res.output), res.figure, res.summary
 
-    model.change(on_model, model, [source, target, pitch, gain, render, status])
-    demo.load(on_model, model, [source, target, pitch, gain, render, status])
+    model.change(on_model, model, [source, target, pitch, gain, render, vq, status])
+    demo.load(on_model, model, [source, target, pitch, gain, render, vq, status])
     audio_in.upload(on_upload, [audio_in, model], [source, status])
     audio_in.stop_recording(on_upload, [audio_in, model], [source, status])
     button.click(_guard(3, convert),
-                 [audio_in, model, source, target, intensity, pitch, gain, render],
+                 [audio_in, model, source, target, intensity, pitch, gain, render, vq],
                  [audio_out, plot, status])
 
 

@@ -192,7 +192,8 @@ class EmotionConverter:
                 intensity: float = 1.0, keep_level: bool = False,
                 pitch_level: float | None = None,
                 envelope_gain: float | None = None,
-                renderer: str | None = None) -> np.ndarray:
+                renderer: str | None = None,
+                voice_quality: float | None = None) -> np.ndarray:
         """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns audio at ``sr``.
 
         The target emotion's tempo factor changes the duration of the speech; the leading and
@@ -223,18 +224,20 @@ class EmotionConverter:
                 model's default (:attr:`envelope_gain`). WORLD models only.
             renderer: ``"world"`` or ``"source"`` (see the class docstring); ``None`` = the
                 model's default (:attr:`renderer`). WORLD models only.
+            voice_quality: factor (0..3) on the added jitter and shimmer (source renderer; see
+                the class docstring); ``None`` = the model's default (:attr:`voice_quality`).
 
         Raises:
             AudioError: too short, silent or non-finite audio.
-            EmovcError: unknown emotion (lists the valid ones), bad intensity, pitch level or
-                envelope gain.
-            ConfigError: ``pitch_level`` below 1 for a model that does not convert F0, or
-                ``envelope_gain`` other than 1 or ``renderer`` other than ``"world"`` for a
-                SpectroGAN; an unknown renderer.
+            EmovcError: unknown emotion (lists the valid ones), bad intensity, pitch level,
+                envelope gain or voice quality.
+            ConfigError: ``pitch_level`` below 1 for a model that does not convert F0;
+                ``envelope_gain`` other than 1, ``renderer`` other than ``"world"`` or
+                ``voice_quality`` other than 0 for a SpectroGAN; an unknown renderer.
         """
         a = check_intensity(intensity)
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
-                                          renderer=renderer)
+                                          renderer=renderer, voice_quality=voice_quality)
         p, g, r = st.pitch_level, st.envelope_gain, st.renderer
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
@@ -247,6 +250,9 @@ class EmotionConverter:
             if r != "world":
                 raise ConfigError("renderer applies to the WORLD-feature models only; this is "
                                   "a SpectroGAN (it renders by Griffin-Lim)")
+            if st.voice_quality != 0.0:
+                raise ConfigError("voice quality applies to the WORLD-feature models' source "
+                                  "renderer only; this is a SpectroGAN")
             if not self.uses_source:  # pairwise: the direction follows from the target
                 return self._windowed(x, sr, lambda w: self.backend.convert(
                     w, sr, target, source=source, intensity=a, pitch_level=p))
@@ -291,7 +297,8 @@ class EmotionConverter:
                      force: bool = False, keep_level: bool = False,
                      pitch_level: float | None = None,
                      envelope_gain: float | None = None,
-                     renderer: str | None = None) -> tuple[Path, str]:
+                     renderer: str | None = None,
+                     voice_quality: float | None = None) -> tuple[Path, str]:
         """Convert one file (settings as :meth:`convert`); returns ``(written path, source
         emotion used)``.
 
@@ -308,10 +315,11 @@ class EmotionConverter:
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if self.uses_source else (source or "", target))
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
-                                          renderer=renderer)
+                                          renderer=renderer, voice_quality=voice_quality)
         y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
                          keep_level=keep_level, pitch_level=st.pitch_level,
-                         envelope_gain=st.envelope_gain, renderer=st.renderer)
+                         envelope_gain=st.envelope_gain, renderer=st.renderer,
+                         voice_quality=st.voice_quality)
         from emovc import __version__
         pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
         world = st.tag() if hasattr(self.backend, "world") else ""
