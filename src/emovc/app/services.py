@@ -16,6 +16,13 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from emovc.app.convert_options import (
+    ConvertOptions,
+    default_envelope_gain,
+    default_pitch_level,
+    default_voice_quality,
+    offered_renderers,
+)
 from emovc.app.limits import APP_SR, UploadLimits, load_upload
 from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressFn, default_factories
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
@@ -24,13 +31,9 @@ from emovc.app.voices import KnownVoices, project_2d
 from emovc.app.workdir import WorkDir, safe_stem
 from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
-from emovc.errors import AudioError, ConfigError, EmovcError, choice_error
+from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.evaluation.speaker import cosine
-from emovc.models.conversion.converters import (
-    check_envelope_gain,
-    check_intensity,
-    check_range,
-)
+from emovc.models.conversion.converters import check_intensity
 
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
 
@@ -121,26 +124,21 @@ class AppBackend:
 
     def converter_pitch_level(self, model: str) -> float:
         """Default pitch level of ``model`` (1 if it does not say)."""
-        return float(getattr(self.models.converter(model), "pitch_level", 1.0))
+        return default_pitch_level(self.models.converter(model))
 
     def converter_envelope_gain(self, model: str) -> float:
         """Default envelope gain of ``model`` (1 if it does not say)."""
-        return float(getattr(self.models.converter(model), "envelope_gain", 1.0))
+        return default_envelope_gain(self.models.converter(model))
 
     def converter_renderers(self, model: str) -> tuple[list[str], str | None]:
         """``(renderers, default)`` of ``model`` (``([], None)`` for one without a choice,
         e.g. a SpectroGAN)."""
-        conv = self.models.converter(model)
-        names = list(getattr(conv, "renderers", ()))
-        return names, (getattr(conv, "renderer", None) if names else None)
+        return offered_renderers(self.models.converter(model))
 
     def converter_voice_quality(self, model: str) -> float | None:
         """Default voice quality of ``model`` (jitter/shimmer added by the source renderer),
         ``None`` for one without a choice of renderer (e.g. a SpectroGAN)."""
-        conv = self.models.converter(model)
-        if not getattr(conv, "renderers", ()):
-            return None
-        return float(getattr(conv, "voice_quality", 0.0))
+        return default_voice_quality(self.models.converter(model))
 
     def converter_emotions(self, model: str) -> tuple[list[str], list[str]]:
         """``(source emotions, target emotions)`` of ``model`` (all emotions if it can't say)."""
@@ -205,27 +203,8 @@ class AppBackend:
         intensity = check_intensity(intensity)
         progress(0.15, f"loading model {model}")
         conv = self.models.converter(model)
-        pitch_level = check_intensity(self.converter_pitch_level(model) if pitch_level is None
-                                      else pitch_level, "pitch level")
-        envelope_gain = check_envelope_gain(self.converter_envelope_gain(model)
-                                            if envelope_gain is None else envelope_gain)
-        renderers, default_renderer = self.converter_renderers(model)
-        if renderer and not renderers:
-            raise ConfigError(f"{model} has no choice of renderer (WORLD-feature models only)")
-        renderer = renderer or default_renderer
-        if renderer is not None and renderer not in renderers:
-            raise choice_error("renderer", renderer, renderers)
-        if voice_quality is not None and not renderers:
-            raise ConfigError(f"{model} has no voice-quality setting (the source renderer of "
-                              "WORLD-feature models only)")
-        if renderers:
-            voice_quality = check_range(self.converter_voice_quality(model)
-                                        if voice_quality is None else voice_quality,
-                                        "voice quality", 0.0, 3.0)
-        rendering = ({"renderer": renderer, "voice_quality": voice_quality} if renderer
-                     else {})
-        described = ((f", renderer {renderer}" if renderer else "")
-                     + (f", voice quality {voice_quality:g}" if renderer == "source" else ""))
+        opts = ConvertOptions.resolve(conv, model, pitch_level, envelope_gain, renderer,
+                                      voice_quality)
         if source in (None, "", AUTO):
             src = self._auto_source(wav, model, target)
         else:
@@ -233,23 +212,20 @@ class AppBackend:
         progress(0.35, f"converting to {target}")
         start = time.perf_counter()
         out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=intensity,
-                                      pitch_level=pitch_level, envelope_gain=envelope_gain,
-                                      **rendering),
-                         dtype=np.float32)
+                                      **opts.call_kwargs()), dtype=np.float32)
         seconds = time.perf_counter() - start
         progress(0.75, "saving and plotting")
         name = safe_stem(Path(str(audio)).name)
         path = self.work.new_file("outputs", f"{name}-{target}")
         save_audio(path, out, APP_SR, comment=_provenance(
             f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"
-            f", pitch level {pitch_level}, envelope gain {envelope_gain}" + described))
+            f", {opts.describe(exact=True)}"))
         self.session.add_conversion(wav, path, target=target, source=src)
         fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
                                                           f"output ({target})"))
         rtf = seconds / max(len(wav) / APP_SR, 1e-9)
         summary = (f"{src or 'input'} → {target} with {model} at intensity {intensity:g}, "
-                   f"pitch level {pitch_level:g}, envelope gain {envelope_gain:g}"
-                   + described + ": "
+                   f"{opts.describe()}: "
                    f"{len(out) / APP_SR:.2f} s of audio in {seconds:.2f} s (RTF {rtf:.2f})")
         progress(1.0, "done")
         return ConvertResult(path, fig, seconds, src, summary)
