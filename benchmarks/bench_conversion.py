@@ -266,16 +266,9 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
     system's name unless 1 / 0 / 1 / world)."""
     m2m = EmotionConverter.from_pretrained(model)
     m2m.keep_unvoiced = keep_unvoiced
-    if pitch_level is not None:
-        m2m.pitch_level = pitch_level
-    if smoothing_ms is not None:
-        m2m.envelope_smoothing_ms = smoothing_ms
-    if envelope_gain is not None:
-        m2m.envelope_gain = envelope_gain
-    if renderer is not None:
-        m2m.renderer = renderer
-    if voice_quality is not None:
-        m2m.voice_quality = voice_quality
+    m2m.settings = m2m.settings.with_overrides(
+        pitch_level=pitch_level, envelope_smoothing_ms=smoothing_ms,
+        envelope_gain=envelope_gain, renderer=renderer, voice_quality=voice_quality)
     tags = (f" pitch {m2m.pitch_level:g}" if m2m.pitch_level != 1 else "") + (
         f" smooth {m2m.envelope_smoothing_ms:g}ms" if m2m.envelope_smoothing_ms else "") + (
         f" gain {m2m.envelope_gain:g}" if m2m.envelope_gain != 1 else "") + (
@@ -345,10 +338,7 @@ def speed(model: str, pairs: list, n: int = 12, renderer: str | None = None,
     ``renderer`` / ``voice_quality``: ``None`` = the model's default."""
     torch.set_num_threads(1)
     conv = EmotionConverter.from_pretrained(model)
-    if renderer is not None:
-        conv.renderer = renderer
-    if voice_quality is not None:
-        conv.voice_quality = voice_quality
+    conv.settings = conv.settings.with_overrides(renderer=renderer, voice_quality=voice_quality)
     conv.convert(load_audio(pairs[0][0]), 16000, "angry", source="calm")  # warm-up
     dur = wall = cpu = 0.0
     for src, _, emo in pairs[:: max(1, len(pairs) // n)][:n]:

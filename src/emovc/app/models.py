@@ -31,7 +31,8 @@ class Converter(Protocol):
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, pitch_level: float = 1.0,
-                envelope_gain: float = 1.0, renderer: str | None = None) -> np.ndarray: ...
+                envelope_gain: float = 1.0, renderer: str | None = None,
+                voice_quality: float | None = None) -> np.ndarray: ...
 
 
 class Recognizer(Protocol):

@@ -61,14 +61,9 @@ def convert(
     from emovc.pipelines.conversion_batch import convert_paths
 
     conv = EmotionConverter.from_pretrained(model)
-    if smoothing_ms is not None:
-        conv.envelope_smoothing_ms = smoothing_ms
-    if envelope_gain is not None:
-        conv.envelope_gain = envelope_gain
-    if renderer is not None:
-        conv.renderer = renderer
-    if voice_quality is not None:
-        conv.voice_quality = voice_quality
+    conv.settings = conv.settings.with_overrides(
+        envelope_smoothing_ms=smoothing_ms, envelope_gain=envelope_gain, renderer=renderer,
+        voice_quality=voice_quality)
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
                          keep_level=keep_level, pitch_level=pitch_level, progress=typer.echo)
     typer.echo(f"converted {len(rows)} file(s) to {to}")

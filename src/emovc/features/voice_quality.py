@@ -21,8 +21,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
+
+from emovc.errors import ConfigError
 
 JITTER = "jitterLocal_sma3nz_amean"  # mean relative |T_i - T_i+1| over voiced cycles
 SHIMMER = "shimmerLocaldB_sma3nz_amean"  # mean |20 log10(A_i+1 / A_i)| in dB
@@ -31,13 +34,18 @@ SHIMMER = "shimmerLocaldB_sma3nz_amean"  # mean |20 log10(A_i+1 / A_i)| in dB
 MEAN_ABS_DIFF = 2.0 / math.sqrt(math.pi)
 
 
-def measure(wav: np.ndarray, sr: int) -> tuple[float, float]:
-    """``(local jitter, local shimmer in dB)`` of ``(n,)`` audio at ``sr`` Hz (eGeMAPS v02)."""
+@lru_cache(maxsize=1)
+def _egemaps():
+    """One eGeMAPS v02 functionals extractor per process (built once: it parses its config)."""
     import opensmile
 
-    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
-                            feature_level=opensmile.FeatureLevel.Functionals)
-    row = smile.process_signal(np.asarray(wav, dtype=np.float32), sr)
+    return opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
+                           feature_level=opensmile.FeatureLevel.Functionals)
+
+
+def measure(wav: np.ndarray, sr: int) -> tuple[float, float]:
+    """``(local jitter, local shimmer in dB)`` of ``(n,)`` audio at ``sr`` Hz (eGeMAPS v02)."""
+    row = _egemaps().process_signal(np.asarray(wav, dtype=np.float32), sr)
     return float(row[JITTER].iloc[0]), float(row[SHIMMER].iloc[0])
 
 
@@ -59,8 +67,6 @@ def fit_emotion_stats(items: Iterable[tuple[str, str, float, float]]) -> dict[st
 def check_stats(stats: object) -> dict:
     """``stats`` as ``{emotion: {"jitter": float, "shimmer_db": float}}`` (``None`` = ``{}``),
     else a one-line :class:`~emovc.errors.ConfigError` (e.g. a hand-edited ``meta.json``)."""
-    from emovc.errors import ConfigError
-
     if stats is None:
         return {}
     try:

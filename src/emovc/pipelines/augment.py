@@ -213,11 +213,9 @@ def _init_worker(model: str) -> None:
     # the conversion as measured in docs/augmentation.md, whatever the model's defaults for
     # `emovc convert`: the emotion's full change of mean pitch and the envelope change as
     # converted — training data for a recogniser wants the emotion's cues
-    converter.pitch_level = 1.0
-    converter.envelope_smoothing_ms = 0.0
-    converter.envelope_gain = 1.0
-    converter.renderer = "world"
-    converter.voice_quality = 0.0
+    converter.settings = converter.settings.with_overrides(
+        pitch_level=1.0, envelope_smoothing_ms=0.0, envelope_gain=1.0, renderer="world",
+        voice_quality=0.0)
     _WORKER["converter"] = converter
 
 

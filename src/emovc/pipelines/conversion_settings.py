@@ -9,7 +9,7 @@ naming the setting and its valid range.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 from emovc.features.voice_quality import check_stats
 from emovc.models.conversion.converters import check_envelope_gain, check_intensity, check_range
@@ -61,10 +61,6 @@ class ConversionSettings:
         """A validated copy with the given fields replaced; ``None`` values keep the current
         one (a per-call argument left unset)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
-
-    def as_dict(self) -> dict:
-        """Plain data (for provenance and reports)."""
-        return asdict(self)
 
     def tag(self) -> str:
         """Provenance of the settings that differ from 'as converted, WORLD synthesis', e.g.
