@@ -9,7 +9,6 @@ import shutil
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from emovc.app.convert_options import (
 from emovc.app.limits import APP_SR, UploadLimits, load_upload
 from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressFn, default_factories
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
+from emovc.app.results import CloneResult, ConvertResult, EvaluateResult, RecogniseResult
 from emovc.app.session import SessionRun
 from emovc.app.voices import KnownVoices, project_2d
 from emovc.app.workdir import WorkDir, safe_stem
@@ -52,46 +52,6 @@ def _at_app_rate(wav: np.ndarray, sr: int) -> np.ndarray:
     from emovc.audio.io import resample
 
     return resample(wav, sr, APP_SR)
-
-
-@dataclass(frozen=True)
-class ConvertResult:
-    """Output of one conversion: file, figure, timing and a one-line summary."""
-
-    output: Path
-    figure: Figure
-    seconds: float
-    source: str | None
-    summary: str
-
-
-@dataclass(frozen=True)
-class RecogniseResult:
-    """Emotion probabilities, their bar chart and a one-line summary."""
-
-    probabilities: dict[str, float]
-    figure: Figure
-    summary: str
-
-
-@dataclass(frozen=True)
-class CloneResult:
-    """Cloned speech, speaker similarity to the reference, and the embedding map."""
-
-    output: Path
-    similarity: float
-    figure: Figure
-    seconds: float
-    summary: str
-
-
-@dataclass(frozen=True)
-class EvaluateResult:
-    """The evaluation report (inside the work dir) and the listening-test page address."""
-
-    report: Path
-    listening_url: str | None
-    summary: str
 
 
 class AppBackend:
