@@ -200,3 +200,38 @@ def test_fine_tuning_starts_from_an_exported_model_file(corpus, stargan_run, cac
     assert all(torch.equal(v, module.D.state_dict()[k]) for k, v in d_before.items())
     with pytest.raises(ConfigError, match="unknown model 'no-such-model'"):
         init_weights(module, "no-such-model")
+
+
+def test_run_keeps_the_newest_checkpoints_and_stays_quiet(corpus, cache_root, tmp_path,
+                                                          caplog):
+    """keep_checkpoints=2: only the two newest step files (+ last.ckpt), across a resume;
+    Lightning's advert and manual-optimisation notice do not reach the user."""
+    import warnings
+
+    from emovc.training.stargan import train
+
+    def files(run: Path) -> list[str]:
+        return sorted(p.name for p in (run / "checkpoints").glob("*.ckpt"))
+
+    run = tmp_path / "run"
+    cfg = stargan_config(corpus, run, cache_root, 8)
+    cfg.keep_checkpoints = 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(cfg)
+        assert files(run) == ["last.ckpt", "step000006.ckpt", "step000008.ckpt"]
+        cfg.max_steps = 10
+        train(cfg)  # resumes; the kept set moves on
+    assert files(run) == ["last.ckpt", "step000008.ckpt", "step000010.ckpt"]
+    said = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
+    noise = ("manual optimization", "Tip:", "not resumable", "exists and is not empty")
+    assert not [m for m in said if any(n in m for n in noise)], said
+
+
+def test_keep_checkpoints_zero_is_refused(corpus, cache_root, tmp_path):
+    from emovc.training.stargan import train
+
+    cfg = stargan_config(corpus, tmp_path / "run", cache_root, 2)
+    cfg.keep_checkpoints = 0
+    with pytest.raises(EmovcError, match="keep_checkpoints must be -1"):
+        train(cfg)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
 from emovc.data.catalogs.ravdess import TRAIN_ACTORS, VALIDATION_ACTORS
+from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig
 from emovc.training.feature_cache import build_cache, read_index
 from emovc.training.run_dir import last_checkpoint, prepare_run_dir
@@ -70,26 +75,79 @@ class _Timer(Callback):
         module.train_seconds += time.perf_counter() - self._t
 
 
+# Lightning messages that say nothing to a user of ``emovc train``, or mislead: a
+# cloud-logging advert, the validation-batch limit we set on purpose, a deprecation
+# inside Lightning itself, the manual-optimisation checkpoint note (checkpoints after the
+# optimiser step are what exact resume needs), and on resume the non-empty checkpoint
+# folder and "dataloader is not resumable" (batches are drawn from the global step, so
+# resuming mid-"epoch" is exact; tests/conversion/test_training.py checks it).
+_QUIET_INFO = ("💡 Tip:", "`Trainer(limit_val_batches=1)` was configured")
+_QUIET_WARNINGS = (r".*ModelCheckpoint with manual optimization",
+                   r".*isinstance\(treespec, LeafSpec\)",
+                   r"Checkpoint directory .* exists and is not empty",
+                   r".*your dataloader is not resumable")
+
+
+class _DropInfo(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_QUIET_INFO)
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's irrelevant notices for the duration of a run (restored after)."""
+    log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    drop = _DropInfo()
+    log.addFilter(drop)
+    try:
+        with warnings.catch_warnings():
+            for pattern in _QUIET_WARNINGS:
+                warnings.filterwarnings("ignore", message=pattern)
+            yield
+    finally:
+        log.removeFilter(drop)
+
+
+def checkpoint_callback(folder: Path, every: int, keep: int) -> ModelCheckpoint:
+    """``stepNNNNNN.ckpt`` every ``every`` steps, the ``keep`` newest kept, plus ``last.ckpt``.
+
+    Args:
+        keep: number of step-numbered checkpoints to keep (-1: all of them).
+
+    Raises:
+        ConfigError: ``keep`` is 0 or below -1.
+    """
+    if keep == 0 or keep < -1:
+        raise ConfigError(f"keep_checkpoints must be -1 (all) or at least 1, got {keep}")
+    return ModelCheckpoint(dirpath=folder, every_n_train_steps=every, save_last=True,
+                           save_top_k=keep, monitor=None if keep == -1 else "step",
+                           mode="max", filename="step{step:06d}", auto_insert_metric_name=False)
+
+
 def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
-        ckpt_every: int, val_every: int, resume: bool, threads: int) -> Path:
-    """Run Lightning training with exact resume from ``run_dir/checkpoints/last.ckpt``."""
+        ckpt_every: int, val_every: int, resume: bool, threads: int,
+        keep_checkpoints: int = 5) -> Path:
+    """Run Lightning training with exact resume from ``run_dir/checkpoints/last.ckpt``.
+
+    Keeps the ``keep_checkpoints`` newest step-numbered checkpoints (-1: all) besides
+    ``last.ckpt`` (a compact StarGAN checkpoint is ~29 MB, every 250 steps by default).
+    """
     root = prepare_run_dir(run_dir, config, resume)
     torch.set_num_threads(max(1, threads))
-    ckpt = ModelCheckpoint(dirpath=root / "checkpoints", every_n_train_steps=ckpt_every,
-                           save_last=True, save_top_k=-1, filename="step{step:06d}",
-                           auto_insert_metric_name=False)
-    trainer = L.Trainer(
-        max_steps=max_steps, accelerator="auto", devices=devices,
-        logger=TensorBoardLogger(str(root), name="tb", version=0),
-        callbacks=[ckpt, _Timer()], val_check_interval=min(val_every, max_steps),
-        check_val_every_n_epoch=None, num_sanity_val_steps=0,
-        log_every_n_steps=max(1, min(25, ckpt_every)),
-        enable_model_summary=False, limit_val_batches=1,
-    )
-    steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)
-    val = DataLoader(_StepRange(1), batch_size=None)
-    last = last_checkpoint(root) if resume else None
-    trainer.fit(module, steps, val, ckpt_path=str(last) if last else None)
+    ckpt = checkpoint_callback(root / "checkpoints", ckpt_every, keep_checkpoints)
+    with quiet_lightning():
+        trainer = L.Trainer(
+            max_steps=max_steps, accelerator="auto", devices=devices,
+            logger=TensorBoardLogger(str(root), name="tb", version=0),
+            callbacks=[ckpt, _Timer()], val_check_interval=min(val_every, max_steps),
+            check_val_every_n_epoch=None, num_sanity_val_steps=0,
+            log_every_n_steps=max(1, min(25, ckpt_every)),
+            enable_model_summary=False, limit_val_batches=1,
+        )
+        steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)
+        val = DataLoader(_StepRange(1), batch_size=None)
+        last = last_checkpoint(root) if resume else None
+        trainer.fit(module, steps, val, ckpt_path=str(last) if last else None)
     return root
 
 

@@ -73,6 +73,7 @@ class CycleGANTrainConfig:
     max_steps: int = 3000
     val_every: int = 250
     ckpt_every: int = 250
+    keep_checkpoints: int = 5  # newest step checkpoints kept (-1: all)
     seed: int = 0
     devices: int = 1
     threads: int = 2
@@ -248,5 +249,5 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
     data, cwt_std = load_data(cfg)
     module = CycleGANModule(cfg, data, cwt_std)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
-        resume, cfg.threads)
+        resume, cfg.threads, cfg.keep_checkpoints)
     return export(module, Path(cfg.run_dir) / "model.pt")

@@ -3,7 +3,7 @@
 Layout of ``RUN_DIR``::
 
     config.yaml            resolved training config (plain data)
-    checkpoints/last.ckpt  Lightning checkpoint for exact resume (+ step-numbered ones)
+    checkpoints/last.ckpt  Lightning checkpoint for exact resume (+ the newest step-numbered ones)
     tb/                    TensorBoard logs
     audio/                 periodic validation conversions (WAV)
     model.pt               final emovc checkpoint (loadable by EmotionConverter)
@@ -36,7 +36,7 @@ def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool) -> Pa
     cfg_file = root / "config.yaml"
     if resume and cfg_file.exists() and last_checkpoint(root) is not None:
         old = yaml.safe_load(cfg_file.read_text())
-        free = ("max_steps", "devices", "threads", "workers")
+        free = ("max_steps", "devices", "threads", "workers", "keep_checkpoints")
         diff = sorted(k for k in data if k not in free and old.get(k) != data[k])
         if diff:
             raise ConfigError(f"run folder {root} holds a run with different settings {diff}; "

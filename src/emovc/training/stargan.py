@@ -100,6 +100,7 @@ class StarGANTrainConfig:
     max_steps: int = 1500
     val_every: int = 250
     ckpt_every: int = 250
+    keep_checkpoints: int = 5  # newest step checkpoints kept (-1: all)
     init_from: str = ""
     cls_channels: int = 0
     w_gv: float = 0.0
@@ -339,7 +340,7 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
         for emotion, path in cfg.teachers.items():
             load_generator(module.teachers[emotion], path)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
-        resume, cfg.threads)
+        resume, cfg.threads, cfg.keep_checkpoints)
     return export(module, Path(cfg.run_dir) / "model.pt")
 
 
