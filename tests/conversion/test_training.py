@@ -228,10 +228,11 @@ def test_run_keeps_the_newest_checkpoints_and_stays_quiet(corpus, cache_root, tm
     assert not [m for m in said if any(n in m for n in noise)], said
 
 
-def test_keep_checkpoints_zero_is_refused(corpus, cache_root, tmp_path):
-    from emovc.training.stargan import train
+@pytest.mark.parametrize("method", ["stargan", "cyclegan"])
+@pytest.mark.parametrize("keep", [0, -2])
+def test_keep_checkpoints_must_be_all_or_positive(corpus, tmp_path, method, keep):
+    import importlib
 
-    cfg = stargan_config(corpus, tmp_path / "run", cache_root, 2)
-    cfg.keep_checkpoints = 0
+    build = importlib.import_module(f"emovc.training.{method}").build_config
     with pytest.raises(EmovcError, match="keep_checkpoints must be -1"):
-        train(cfg)
+        build(str(corpus), str(tmp_path / "run"), overrides={"keep_checkpoints": keep})

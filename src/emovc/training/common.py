@@ -108,17 +108,21 @@ def quiet_lightning() -> Iterator[None]:
         log.removeFilter(drop)
 
 
-def checkpoint_callback(folder: Path, every: int, keep: int) -> ModelCheckpoint:
-    """``stepNNNNNN.ckpt`` every ``every`` steps, the ``keep`` newest kept, plus ``last.ckpt``.
-
-    Args:
-        keep: number of step-numbered checkpoints to keep (-1: all of them).
+def check_keep_checkpoints(keep: int) -> int:
+    """Validate a ``keep_checkpoints`` setting: -1 (all) or at least 1.
 
     Raises:
         ConfigError: ``keep`` is 0 or below -1.
     """
     if keep == 0 or keep < -1:
         raise ConfigError(f"keep_checkpoints must be -1 (all) or at least 1, got {keep}")
+    return keep
+
+
+def checkpoint_callback(folder: Path, every: int, keep: int) -> ModelCheckpoint:
+    """``stepNNNNNN.ckpt`` every ``every`` steps, the ``keep`` newest kept (-1: all), plus
+    ``last.ckpt``."""
+    check_keep_checkpoints(keep)
     return ModelCheckpoint(dirpath=folder, every_n_train_steps=every, save_last=True,
                            save_top_k=keep, monitor=None if keep == -1 else "step",
                            mode="max", filename="step{step:06d}", auto_insert_metric_name=False)

@@ -36,7 +36,13 @@ from emovc.models.conversion.cyclegan import (
 from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
 from emovc.models.conversion.normalizer import speaker_centred_offsets
 from emovc.training import losses
-from emovc.training.common import default_cache, fit, prepare_features, to_tensor
+from emovc.training.common import (
+    check_keep_checkpoints,
+    default_cache,
+    fit,
+    prepare_features,
+    to_tensor,
+)
 from emovc.training.datamodule import ConversionData, SegmentSampler
 from emovc.training.validation_audio import write_validation_audio
 
@@ -95,6 +101,7 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
     apply_overrides(cfg, overrides, "CycleGAN training", max_steps)
     if cfg.f0_mode not in F0_MODES:
         raise choice_error("F0 mode", cfg.f0_mode, F0_MODES)
+    check_keep_checkpoints(cfg.keep_checkpoints)
     return cfg
 
 

@@ -60,7 +60,13 @@ from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscri
 from emovc.models.conversion.stargan import PRESETS, StarGANGenerator, StarGANModelConfig
 from emovc.pretrained.registry import resolve
 from emovc.training import losses
-from emovc.training.common import default_cache, fit, prepare_features, to_tensor
+from emovc.training.common import (
+    check_keep_checkpoints,
+    default_cache,
+    fit,
+    prepare_features,
+    to_tensor,
+)
 from emovc.training.datamodule import ConversionData, SegmentSampler
 from emovc.training.run_dir import last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
@@ -137,6 +143,7 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
         if getattr(cfg, name) < 0:
             raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(cfg, name)}")
     _check_fine_tuning(cfg)
+    check_keep_checkpoints(cfg.keep_checkpoints)
     return cfg
 
 
