@@ -24,7 +24,7 @@ source contour scores when only its level is converted.
 Statistics: voiced log-F0 (DIO + StoneMask, 5 ms, emovc's ``WorldConfig``) of every speech
 take of actors 01-20. Pairs: calm take → the same speaker, sentence, intensity and repetition
 in each of the six other non-neutral emotions (as ``bench_conversion.py``). Used in
-docs/conversion.md ("What limits the log-F0 RMSE").
+docs/conversion-experiments.md ("What limits the log-F0 RMSE").
 
 Usage: ``.venv/bin/python benchmarks/diag_f0_level.py [--test-actors 17 18 19 20]``
 """

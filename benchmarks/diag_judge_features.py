@@ -17,7 +17,7 @@ group's spread functionals: standard deviation, range, inter-quartile range).
 Unlike ``diag_oracle_swaps.py`` (parts of the real take resynthesised into the calm take, all
 three judges and speaker similarity) this needs no synthesis per group, so all groups of a
 judge are scored in seconds once the features are extracted (≈ 3 min on 2 cores for
-``compare``). Used in docs/conversion.md ("Where judge C's missing hits are").
+``compare``). Used in docs/conversion-experiments.md ("Where judge C's missing hits are").
 
 Usage: ``.venv/bin/python benchmarks/diag_judge_features.py [--feature-set compare|egemaps]
 [--model m2m-ravdess] [--jobs 2] [--top 12]``

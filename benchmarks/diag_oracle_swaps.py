@@ -20,7 +20,7 @@ onto the calm take's frames and resynthesised by WORLD with the rest of the calm
 Printed: how many outputs emovc's recogniser, the judge-E mirror and the judge-C mirror
 (``judge_egemaps.py --feature-set compare``, when built) label as the emotion, and their mean
 speaker similarity to the calm take (resemblyzer cosine, as the benchmark's).
-Used in docs/conversion.md ("Why disgust stays at 0 %").
+Used in docs/conversion-experiments.md ("Why disgust stayed at 0 %").
 
 Usage: ``.venv/bin/python benchmarks/diag_oracle_swaps.py --emotion disgust``
 """

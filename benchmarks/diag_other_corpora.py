@@ -8,8 +8,8 @@ prints the resemblyzer cosine to the source (``emovc.evaluation.speaker_similari
 often emovc's recogniser hears the target. These corpora have no real emotional takes, so
 there is no reference rate: the recogniser's labels of the *unconverted* clips are printed
 first (a RAVDESS-trained recogniser hears most read speech of other corpora as disgust, so
-the disgust rate here means little). Used in docs/conversion.md ("Where the speaker
-similarity goes").
+the disgust rate here means little). Used in docs/conversion-experiments.md ("Beyond
+RAVDESS").
 
 Usage: ``.venv/bin/python benchmarks/diag_other_corpora.py [--model m2m-ravdess]
 [--pitch-levels 1 0.5]``

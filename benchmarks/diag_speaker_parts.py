@@ -15,7 +15,7 @@ the conversion replaced by the source's own at a time:
 Printed per system: resemblyzer cosine to the source (``emovc.evaluation.speaker_similarity``)
 and how often emovc's recogniser (``ser-ravdess``) hears the target, overall and per emotion.
 The pitch levels themselves (0.3 / 0.5 / 0.7 / 1) are measured with every metric by
-``bench_conversion.py --pitch-level X``. Used in docs/conversion.md ("Where the speaker
+``bench_conversion.py --pitch-level X``. Used in docs/conversion-experiments.md ("Where the speaker
 similarity goes").
 
 Usage: ``.venv/bin/python benchmarks/diag_speaker_parts.py [--model m2m-ravdess] [--stride 1]``

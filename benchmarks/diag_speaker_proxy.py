@@ -12,7 +12,7 @@ converted by two models into four emotions, it compares
   128-frame segments (the training segment length), as the training loss sees them,
 
 and prints their means per model and the Pearson / Spearman correlation over all
-conversions. Used in docs/conversion.md ("A speaker-consistency loss").
+conversions. Used in docs/conversion-experiments.md ("A speaker-consistency loss").
 
 Usage::
 

@@ -387,8 +387,8 @@ def test_write_meta_records_the_inference_defaults(stargan_run, tmp_path):
 def test_bundled_default_model_has_its_chosen_inference_settings():
     """m2m-ravdess's meta.json: an eighth of the pitch-level change, the envelope change 1.15
     times larger and smoothed over 100 ms, rendered on the input's own samples with its
-    training speakers' voice quality (docs/conversion.md, "Choosing the default ...", "The
-    source renderer, shipped" and "Voice quality")."""
+    training speakers' voice quality (docs/conversion-experiments.md, "Choosing the default
+    ...", "The source renderer, shipped" and "Voice quality")."""
     conv = EmotionConverter.from_pretrained()
     assert (conv.pitch_level, conv.envelope_gain, conv.envelope_smoothing_ms,
             conv.renderer, conv.voice_quality) == (0.125, 1.15, 100, "source", 1.0)

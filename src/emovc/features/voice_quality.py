@@ -10,7 +10,7 @@ much would move the source emotion's statistics to the target's if the conversio
 irregularity of its own. It does add some (the generator's frame-level F0 changes, the
 time-varying envelope filter): measured on converted RAVDESS takes, the outputs reach the real
 takes' mean jitter without any perturbation for most emotions, so a scale of 1 lands in the
-upper part of the real takes' range (docs/conversion.md, "Voice quality, measured on the
+upper part of the real takes' range (docs/conversion-experiments.md, "Voice quality, measured on the
 outputs").
 
 The measurement uses openSMILE's eGeMAPS (the standard definitions) rather than our own.

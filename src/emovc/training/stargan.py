@@ -18,7 +18,7 @@ Per step (batch of ``B`` segments of ``segment`` frames, features normalised per
 classifier on the c0-c4 trajectory (below) otherwise exaggerates the energy and tilt swings
 (m2m-ravdess fine-tuned on it: c0 spread 3.1 where real disgust takes have 2.2), which costs
 speaker similarity. Off by default: no weight tried moved every benchmark target the right way
-(docs/conversion.md).
+(docs/conversion-experiments.md, "Where the speaker goes, and a global-variance constraint").
 
 ``w_spk`` · SPK adds a speaker-consistency loss: ``1 - cos`` between GE2E (resemblyzer)
 embeddings of ``G(x, t)`` and ``x``, through a differentiable proxy of their mel spectrograms
@@ -40,7 +40,8 @@ emotion are pulled to that model's output (a frozen generator of the same archit
 a run fine-tuned for that emotion) instead of the real take, and left out of the
 classification loss; with ``distill_others`` the remaining emotions are pulled to the initial
 generator. One generator then carries what several single-emotion fine-tunes learned, each of
-which drifts on the emotions it did not focus on (docs/conversion.md).
+which drifts on the emotions it did not focus on (docs/conversion-experiments.md, "One
+fine-tune per emotion, merged into one generator").
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ A global tempo change stretches WORLD's synthesis frame grid.
 ``render_on_source`` (renderer ``"source"``) never resynthesises: the envelope change is a
 time-varying filter on the input's STFT, and the F0 contour and tempo are applied by TD-PSOLA
 (:mod:`emovc.audio.psola`), so the input's excitation, phase and noise stay its own
-(docs/conversion.md, "The source renderer, shipped").
+(docs/conversion-experiments.md, "The source renderer, shipped").
 """
 
 from __future__ import annotations
