@@ -14,7 +14,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
@@ -108,6 +108,21 @@ def quiet_lightning() -> Iterator[None]:
         log.removeFilter(drop)
 
 
+class StepProgressBar(RichProgressBar):
+    """Lightning's rich bar, labelled for step-counted runs: a run is one pass over
+    ``max_steps`` step numbers, so Lightning's "Epoch 0/-2" label (max_epochs is -1 when
+    only max_steps is set) and its logger-version column say nothing; the bar shows
+    "training" and the losses."""
+
+    def _get_train_description(self, current_epoch: int) -> str:  # overrides Lightning's
+        return "training"
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict:
+        items = super().get_metrics(trainer, pl_module)
+        items.pop("v_num", None)
+        return items
+
+
 def check_keep_checkpoints(keep: int) -> int:
     """Validate a ``keep_checkpoints`` setting: -1 (all) or at least 1.
 
@@ -143,7 +158,8 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
         trainer = L.Trainer(
             max_steps=max_steps, accelerator="auto", devices=devices,
             logger=TensorBoardLogger(str(root), name="tb", version=0),
-            callbacks=[ckpt, _Timer()], val_check_interval=min(val_every, max_steps),
+            callbacks=[ckpt, _Timer(), StepProgressBar()],
+            val_check_interval=min(val_every, max_steps),
             check_val_every_n_epoch=None, num_sanity_val_steps=0,
             log_every_n_steps=max(1, min(25, ckpt_every)),
             enable_model_summary=False, limit_val_batches=1,
