@@ -203,9 +203,10 @@ def test_fine_tuning_starts_from_an_exported_model_file(corpus, stargan_run, cac
 
 
 def test_run_keeps_the_newest_checkpoints_and_stays_quiet(corpus, cache_root, tmp_path,
-                                                          caplog):
+                                                          caplog, capsys):
     """keep_checkpoints=2: only the two newest step files (+ last.ckpt), across a resume;
-    Lightning's advert and manual-optimisation notice do not reach the user."""
+    Lightning's advert and manual-optimisation notice do not reach the user; output that
+    is not a terminal gets plain progress lines."""
     import warnings
 
     from emovc.training.stargan import train
@@ -226,6 +227,9 @@ def test_run_keeps_the_newest_checkpoints_and_stays_quiet(corpus, cache_root, tm
     said = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
     noise = ("manual optimization", "Tip:", "not resumable", "exists and is not empty")
     assert not [m for m in said if any(n in m for n in noise)], said
+    out = capsys.readouterr().out
+    assert "step 8/8 (100%)" in out and "step 10/10 (100%)" in out, out
+    assert "steps/s" in out and "Epoch" not in out
 
 
 @pytest.mark.parametrize("method", ["stargan", "cyclegan"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -123,6 +124,36 @@ class StepProgressBar(RichProgressBar):
         return items
 
 
+class LogProgress(Callback):
+    """Plain progress lines for runs whose output goes to a file (e.g. ``nohup ... > log``),
+    where a live bar shows nothing: every ``every`` steps and at the end, e.g.
+    ``step 4500/9000 (50%), 13.1 steps/s, 0:05:43 left; g 12.9``."""
+
+    def __init__(self, every: int) -> None:
+        self.every = max(1, every)
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self._start = (time.perf_counter(), trainer.global_step)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        step, total = trainer.global_step, trainer.max_steps
+        if step % self.every and step < total:
+            return
+        rate = (step - self._start[1]) / max(time.perf_counter() - self._start[0], 1e-9)
+        left = time.strftime("%H:%M:%S", time.gmtime((total - step) / rate)) if rate else "?"
+        losses = "; " + ", ".join(f"{k} {float(v):.4g}" for k, v in
+                                  trainer.progress_bar_metrics.items() if k != "v_num")
+        print(f"step {step}/{total} ({step / total:.0%}), {rate:.1f} steps/s, {left} left"
+              + (losses if len(losses) > 2 else ""), flush=True)
+
+
+def progress_callback(max_steps: int) -> Callback:
+    """A live bar on a terminal, plain lines (about 20 per run) otherwise."""
+    if sys.stdout.isatty():
+        return StepProgressBar()
+    return LogProgress(every=max(1, max_steps // 20))
+
+
 def check_keep_checkpoints(keep: int) -> int:
     """Validate a ``keep_checkpoints`` setting: -1 (all) or at least 1.
 
@@ -154,11 +185,13 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     root = prepare_run_dir(run_dir, config, resume)
     torch.set_num_threads(max(1, threads))
     ckpt = checkpoint_callback(root / "checkpoints", ckpt_every, keep_checkpoints)
+    bar = progress_callback(max_steps)
     with quiet_lightning():
         trainer = L.Trainer(
             max_steps=max_steps, accelerator="auto", devices=devices,
             logger=TensorBoardLogger(str(root), name="tb", version=0),
-            callbacks=[ckpt, _Timer(), StepProgressBar()],
+            callbacks=[ckpt, _Timer(), bar],
+            enable_progress_bar=isinstance(bar, StepProgressBar),
             val_check_interval=min(val_every, max_steps),
             check_val_every_n_epoch=None, num_sanity_val_steps=0,
             log_every_n_steps=max(1, min(25, ckpt_every)),
