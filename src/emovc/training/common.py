@@ -127,16 +127,22 @@ class StepProgressBar(RichProgressBar):
 class LogProgress(Callback):
     """Plain progress lines for runs whose output goes to a file (e.g. ``nohup ... > log``),
     where a live bar shows nothing: every ``every`` steps and at the end, e.g.
-    ``step 4500/9000 (50%), 13.1 steps/s, 0:05:43 left; g 12.9``."""
+    ``step 4500/9000 (50%), 13.1 steps/s, 0:05:43 left; g 12.9``.
 
-    def __init__(self, every: int) -> None:
-        self.every = max(1, every)
+    Args:
+        every: steps between lines.
+        optimizer_steps: Lightning ``global_step`` increments per training step (2 for a
+            trainer that steps its generator and discriminator optimisers separately).
+    """
+
+    def __init__(self, every: int, optimizer_steps: int = 1) -> None:
+        self.every, self.per = max(1, every), max(1, optimizer_steps)
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self._start = (time.perf_counter(), trainer.global_step)
+        self._start = (time.perf_counter(), trainer.global_step // self.per)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        step, total = trainer.global_step, trainer.max_steps
+        step, total = trainer.global_step // self.per, trainer.max_steps // self.per
         if step % self.every and step < total:
             return
         rate = (step - self._start[1]) / max(time.perf_counter() - self._start[0], 1e-9)
@@ -147,11 +153,12 @@ class LogProgress(Callback):
               + (losses if len(losses) > 2 else ""), flush=True)
 
 
-def progress_callback(max_steps: int) -> Callback:
-    """A live bar on a terminal, plain lines (about 20 per run) otherwise."""
+def progress_callback(max_steps: int, optimizer_steps: int = 1) -> Callback:
+    """A live bar on a terminal, plain lines (about 20 per run) otherwise; see
+    :class:`LogProgress` for ``optimizer_steps``."""
     if sys.stdout.isatty():
         return StepProgressBar()
-    return LogProgress(every=max(1, max_steps // 20))
+    return LogProgress(max(1, max_steps // 20), optimizer_steps)
 
 
 def check_keep_checkpoints(keep: int) -> int:

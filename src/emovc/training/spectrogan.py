@@ -51,6 +51,7 @@ from emovc.models.spectrogan.networks import (
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
+from emovc.training.common import StepProgressBar, progress_callback, quiet_lightning
 from emovc.training.spectrogan_config import PRESETS, TrainConfig, build_config
 
 __all__ = ["PRESETS", "TrainConfig", "build_config", "train"]
@@ -324,15 +325,18 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         elapsed0 = float(state.get("emovc_train_seconds", 0.0))
     callback = RunCallback(cfg, stats, _val_wavs(cfg), time.time(), elapsed0)
-    trainer = L.Trainer(
-        max_steps=2 * cfg.max_steps, accelerator="auto", devices=cfg.devices,
-        logger=L.pytorch.loggers.TensorBoardLogger(str(run), name="tb", version=0),
-        callbacks=[callback], enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1,
-        max_epochs=-1, deterministic=False,
-    )
-    loader = torch.utils.data.DataLoader(_Steps(max(1, cfg.max_steps)), batch_size=None)
-    trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path)
+    bar = progress_callback(cfg.max_steps, optimizer_steps=2)  # G and D steps count apart
+    with quiet_lightning():
+        trainer = L.Trainer(
+            max_steps=2 * cfg.max_steps, accelerator="auto", devices=cfg.devices,
+            logger=L.pytorch.loggers.TensorBoardLogger(str(run), name="tb", version=0),
+            callbacks=[callback, bar], enable_checkpointing=False,
+            enable_progress_bar=isinstance(bar, StepProgressBar),
+            enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1,
+            max_epochs=-1, deterministic=False,
+        )
+        loader = torch.utils.data.DataLoader(_Steps(max(1, cfg.max_steps)), batch_size=None)
+        trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path)
     if trainer.is_global_zero:
         callback.save(trainer, module)
     return run / "model.pt"
