@@ -201,7 +201,7 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
             enable_progress_bar=isinstance(bar, StepProgressBar),
             val_check_interval=min(val_every, max_steps),
             check_val_every_n_epoch=None, num_sanity_val_steps=0,
-            log_every_n_steps=max(1, min(25, ckpt_every)),
+            log_every_n_steps=max(1, min(25, ckpt_every, max_steps)),
             enable_model_summary=False, limit_val_batches=1,
         )
         steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)

@@ -246,4 +246,4 @@ def tacotron_loss(out: dict[str, torch.Tensor], mels: torch.Tensor, mel_lengths:
     stop_target = (torch.arange(t, device=mels.device)[None] >= mel_lengths[:, None] - 1).float()
     stop = F.binary_cross_entropy_with_logits(out["stop"], stop_target)
     mel = mel_err(out["mel"]) + mel_err(out["mel_post"])
-    return mel + stop, {"mel": float(mel), "stop": float(stop)}
+    return mel + stop, {"mel": mel.item(), "stop": stop.item()}
