@@ -169,7 +169,7 @@ def test_bad_audio(wav, feats):
 
 
 def test_parallel_synthesis_splits_only_in_unvoiced_frames(feats):
-    from emovc.features.world import _unvoiced_split, synthesize_parallel
+    from emovc.features.world_parallel import _unvoiced_split, synthesize_parallel
 
     f0 = feats.f0.copy()
     t = f0.shape[0]
@@ -190,7 +190,7 @@ def test_world_pool_works_in_forked_children(feats):
     """Process pools fork after the thread pool exists; the child must get its own threads."""
     import multiprocessing as mp
 
-    from emovc.features.world import synthesize_parallel, world_pool
+    from emovc.features.world_parallel import synthesize_parallel, world_pool
 
     world_pool()  # make sure the parent's pool exists before forking
     f0 = feats.f0.copy()

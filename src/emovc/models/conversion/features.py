@@ -25,9 +25,8 @@ from emovc.features.world import (
     WorldFeatures,
     encode_aperiodicity,
     encode_envelope,
-    f0_parallel,
-    world_pool,
 )
+from emovc.features.world_parallel import f0_parallel, world_pool
 
 ANALYSIS_DBFS = -23.0
 # DIO's decimation at conversion time. Measured on 6 RAVDESS takes (actor 18): speed 2 makes

@@ -26,8 +26,8 @@ from emovc.features.world import (
     WorldFeatures,
     decode_aperiodicity,
     decode_envelope,
-    synthesize_parallel,
 )
+from emovc.features.world_parallel import synthesize_parallel
 from emovc.models.conversion.features import DeferredWorld, FrameFeatures, synthesis_config
 
 
