@@ -26,14 +26,16 @@ embeddings of ``G(x, t)`` and ``x``, through a differentiable proxy of their mel
 
 ``cls_channels`` (0 = all) restricts the classifier to the first N feature channels. With 5 it
 judges only the frame-by-frame trajectory of c0-c4 (energy and coarse spectral tilt), which
-carries emotions like disgust that the aligned L1 loss averages away (docs/conversion.md).
+carries emotions like disgust that the aligned L1 loss averages away
+(docs/conversion-experiments.md, "Why disgust stayed at 0 %").
 
 Fine-tuning one emotion (``focus_emotion``, with ``init_from``): a share ``focus_prob`` of the
 pairs is drawn with that emotion as the target; with ``distill_others`` the pairs aimed at any
 other emotion are pulled to the *initial* generator's output (a frozen copy, the teacher)
 instead of the real take, and the classification loss covers the focus pairs only — the other
 emotions stay close to what they were while the focus emotion learns. ``m2m-ravdess`` was
-fine-tuned so for disgust, which the aligned loss alone never learned (docs/conversion.md).
+fine-tuned so for disgust, which the aligned loss alone never learned
+(docs/conversion-experiments.md, "Fine-tunes aimed at disgust").
 
 Merging such fine-tunes (``teachers``, ``{emotion: model}``): the pairs aimed at each listed
 emotion are pulled to that model's output (a frozen generator of the same architecture, e.g.
@@ -46,24 +48,18 @@ fine-tune per emotion, merged into one generator").
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
 
-from emovc.config import apply_overrides
-from emovc.data.emotions import EMOTIONS
-from emovc.errors import ConfigError, choice_error
+from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig
 from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
-from emovc.models.conversion.stargan import PRESETS, StarGANGenerator, StarGANModelConfig
-from emovc.pretrained.registry import resolve
+from emovc.models.conversion.stargan import StarGANGenerator, StarGANModelConfig
 from emovc.training import losses
 from emovc.training.common import (
-    check_keep_checkpoints,
-    default_cache,
     fit,
     prepare_features,
     to_tensor,
@@ -71,100 +67,16 @@ from emovc.training.common import (
 from emovc.training.datamodule import ConversionData, SegmentSampler
 from emovc.training.run_dir import last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
+from emovc.training.stargan_config import StarGANTrainConfig, build_config, config_dict
 from emovc.training.stargan_weights import (
-    KIND,
     export,
     init_weights,
     load_generator,
 )
 from emovc.training.validation_audio import write_validation_audio
 
-
-@dataclass
-class StarGANTrainConfig:
-    """Everything a many-to-many training run needs (written to ``RUN_DIR/config.yaml``)."""
-
-    data_dir: str
-    run_dir: str
-    cache_dir: str = field(default_factory=default_cache)
-    preset: str = "compact"
-    emotions: list[str] = field(default_factory=lambda: list(EMOTIONS))
-    train_speakers: list[str] | None = None
-    val_speakers: list[str] | None = None
-    world: dict = field(default_factory=lambda: WorldConfig().to_dict())
-    model: dict = field(default_factory=dict)
-    segment: int = 128
-    batch_size: int = 8
-    lr_g: float = 3e-4
-    lr_d: float = 1e-4
-    lr_c: float = 2e-4
-    w_adv: float = 1.0
-    w_cls: float = 0.2
-    w_cyc: float = 2.0
-    w_id: float = 0.0
-    w_pair: float = 20.0
-    same_prob: float = 0.1
-    max_steps: int = 1500
-    val_every: int = 250
-    ckpt_every: int = 250
-    keep_checkpoints: int = 5  # newest step checkpoints kept (-1: all)
-    init_from: str = ""
-    cls_channels: int = 0
-    w_gv: float = 0.0
-    gv_channels: int = 0
-    w_spk: float = 0.0
-    focus_emotion: str = ""
-    focus_prob: float = 0.5
-    distill_others: bool = False
-    teachers: dict = field(default_factory=dict)
-    seed: int = 0
-    devices: int = 1
-    threads: int = 2
-    workers: int = 2
-
-
-def build_config(data_dir: str, run_dir: str, source: str | None = None,
-                 target: str | None = None, preset: str = "compact", max_steps: int | None = None,
-                 devices: int = 1, overrides: dict | None = None) -> StarGANTrainConfig:
-    """Resolve a run config; ``source``/``target`` are ignored (the model covers all emotions).
-
-    Raises:
-        ConfigError: unknown preset or override key, negative ``w_gv`` or ``w_spk``, a
-            ``focus_emotion`` that is not one of ``emotions``, ``focus_prob`` outside (0, 1],
-            ``distill_others`` without ``init_from`` or without ``focus_emotion`` and
-            ``teachers``, ``teachers`` that name an unknown emotion, the focus emotion or a
-            missing model.
-    """
-    if preset not in PRESETS:
-        raise choice_error("preset", preset, PRESETS)
-    cfg = StarGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), preset=preset,
-                             model=dict(PRESETS[preset]), devices=devices)
-    cfg = apply_overrides(cfg, overrides, "StarGAN training", max_steps)
-    for name in ("w_gv", "w_spk"):
-        if getattr(cfg, name) < 0:
-            raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(cfg, name)}")
-    _check_fine_tuning(cfg)
-    check_keep_checkpoints(cfg.keep_checkpoints)
-    return cfg
-
-
-def _check_fine_tuning(cfg: StarGANTrainConfig) -> None:
-    if cfg.focus_emotion and cfg.focus_emotion not in cfg.emotions:
-        raise choice_error("focus emotion", cfg.focus_emotion, cfg.emotions)
-    if not 0.0 < cfg.focus_prob <= 1.0:
-        raise ConfigError(f"focus_prob must be in (0, 1], got {cfg.focus_prob}")
-    if cfg.distill_others and not ((cfg.focus_emotion or cfg.teachers) and cfg.init_from):
-        raise ConfigError("distill_others needs init_from (the generator whose other emotions "
-                          "are kept) and focus_emotion or teachers")
-    if not isinstance(cfg.teachers, dict):
-        raise ConfigError("teachers must be a mapping {emotion: model path or bundled name}, "
-                          f"got {cfg.teachers!r}")
-    for emotion in cfg.teachers:
-        if emotion not in cfg.emotions:
-            raise choice_error("teacher emotion", emotion, cfg.emotions)
-        if emotion == cfg.focus_emotion:
-            raise ConfigError(f"{emotion!r} is both the focus emotion and a teacher's emotion")
-        resolve(cfg.teachers[emotion], kind=KIND)  # a missing model fails before any work
+__all__ = ["StarGANModule", "StarGANTrainConfig", "build_config", "config_dict", "init_weights",
+           "load_generator", "train"]
 
 
 def _leading_channels(name: str, value: int, n_out: int) -> int:
@@ -350,8 +262,3 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads, cfg.keep_checkpoints)
     return export(module, Path(cfg.run_dir) / "model.pt")
-
-
-def config_dict(cfg: StarGANTrainConfig) -> dict:
-    """Plain-data copy of a config."""
-    return asdict(cfg)
