@@ -57,6 +57,7 @@ def test_embedding_separates_synthetic_speakers(speaker_clips) -> None:
     assert float(low[0] @ low[1]) > float(low[0] @ high)
 
 
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step`", "ignore:.*LeafSpec")
 def test_ge2e_training_reduces_loss(speaker_clips, tmp_path) -> None:
     torch.manual_seed(0)
     mels = {s: [np.log(mel_frames(w, TINY) + 1e-6) for w in clips]

@@ -31,14 +31,14 @@ def test_conditional_generator_starts_near_identity_and_depends_on_target() -> N
     torch.manual_seed(0)
     g = Generator(GeneratorConfig((4, 8, 8), 2, residual=True, freq_coord=True, n_domains=3))
     x = torch.rand(2, 1, 32, 20) * 2 - 1
-    assert float((g(x, domain=torch.tensor([0, 2])) - x).abs().mean()) < 0.02
+    assert (g(x, domain=torch.tensor([0, 2])) - x).abs().mean().item() < 0.02
     with pytest.raises(ConfigError, match="target index"):
         g(x)
     a, b = g(x, domain=torch.tensor([0, 0])), g(x, domain=torch.tensor([1, 1]))
     assert not torch.allclose(a, b, atol=1e-5)  # the per-emotion norms start apart
     with torch.no_grad():
         g.eq.weight[1] = 0.5  # the per-emotion frequency response acts on the output
-    assert float((g(x, domain=torch.tensor([1, 1])) - b).mean()) > 0.1
+    assert (g(x, domain=torch.tensor([1, 1])) - b).mean().item() > 0.1
 
 
 def test_per_emotion_discriminator_returns_the_map_of_each_image() -> None:
