@@ -51,7 +51,7 @@ from emovc.models.spectrogan.networks import (
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
-from emovc.training.common import StepProgressBar, progress_callback, quiet_lightning
+from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
 from emovc.training.spectrogan_config import PRESETS, TrainConfig, build_config
 
 __all__ = ["PRESETS", "TrainConfig", "build_config", "train"]
@@ -331,7 +331,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
             max_steps=2 * cfg.max_steps, accelerator="auto", devices=cfg.devices,
             logger=L.pytorch.loggers.TensorBoardLogger(str(run), name="tb", version=0),
             callbacks=[callback, bar], enable_checkpointing=False,
-            enable_progress_bar=isinstance(bar, StepProgressBar),
+            enable_progress_bar=uses_bar(bar),
             enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1,
             max_epochs=-1, deterministic=False,
         )
