@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emovc.errors import ConfigError, choice_error
-from emovc.models.conversion.converters import check_envelope_gain, check_intensity, check_range
+from emovc.pipelines.conversion_settings import ConversionSettings
 
 
 def default_pitch_level(conv) -> float:
@@ -53,11 +53,13 @@ class ConvertOptions:
     def resolve(cls, conv, model: str, pitch_level: float | None = None,
                 envelope_gain: float | None = None, renderer: str | None = None,
                 voice_quality: float | None = None) -> ConvertOptions:
-        """The user's values, ``None`` (or an empty renderer) taking the model's default."""
-        pitch = check_intensity(default_pitch_level(conv) if pitch_level is None
-                                else pitch_level, "pitch level")
-        gain = check_envelope_gain(default_envelope_gain(conv) if envelope_gain is None
-                                   else envelope_gain)
+        """The user's values, ``None`` (or an empty renderer) taking the model's default;
+        each checked by :class:`~emovc.pipelines.conversion_settings.ConversionSettings`, as
+        the command line's are."""
+        st = ConversionSettings(
+            pitch_level=default_pitch_level(conv) if pitch_level is None else pitch_level,
+            envelope_gain=default_envelope_gain(conv) if envelope_gain is None
+            else envelope_gain)
         renderers, default_renderer = offered_renderers(conv)
         if not renderers:
             if renderer:
@@ -66,13 +68,13 @@ class ConvertOptions:
             if voice_quality is not None:
                 raise ConfigError(f"{model} has no voice-quality setting (the source renderer "
                                   "of WORLD-feature models only)")
-            return cls(pitch, gain)
+            return cls(st.pitch_level, st.envelope_gain)
         renderer = renderer or default_renderer
         if renderer not in renderers:
             raise choice_error("renderer", renderer, renderers)
-        quality = check_range(default_voice_quality(conv) if voice_quality is None
-                              else voice_quality, "voice quality", 0.0, 3.0)
-        return cls(pitch, gain, renderer, quality)
+        st = st.with_overrides(renderer=renderer, voice_quality=default_voice_quality(conv)
+                               if voice_quality is None else voice_quality)
+        return cls(st.pitch_level, st.envelope_gain, st.renderer, st.voice_quality)
 
     def call_kwargs(self) -> dict:
         """Keyword arguments of the converter's ``convert`` (rendering ones only if offered)."""
