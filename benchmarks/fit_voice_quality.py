@@ -14,11 +14,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from emovc.audio import load_audio
+from emovc.data.catalogs.ravdess import EMOTION_CODES
 from emovc.features.voice_quality import fit_emotion_stats, measure
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
-EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
-            "06": "fearful", "07": "disgust", "08": "surprised"}
 
 
 def _rows(files: list[Path]) -> list[tuple[str, str, float, float]]:
@@ -26,7 +25,7 @@ def _rows(files: list[Path]) -> list[tuple[str, str, float, float]]:
     for f in files:
         parts = f.stem.split("-")  # modality-channel-emotion-intensity-statement-rep-actor
         jitter, shimmer = measure(load_audio(f, sr=16000), 16000)
-        out.append((parts[6], EMOTIONS[parts[2]], jitter, shimmer))
+        out.append((parts[6], EMOTION_CODES[parts[2]], jitter, shimmer))
     return out
 
 
