@@ -232,6 +232,30 @@ def test_run_keeps_the_newest_checkpoints_and_stays_quiet(corpus, cache_root, tm
     assert "steps/s" in out and "Epoch" not in out
 
 
+def test_resume_with_another_keep_checkpoints_prunes_the_earlier_files(corpus, cache_root,
+                                                                       tmp_path, caplog):
+    """A run that kept every checkpoint, resumed with keep_checkpoints=2, keeps only the two
+    newest: the callback's state (its list of files) carries over, with no Lightning notice
+    about callbacks that differ from the checkpoint's."""
+    import warnings
+
+    from emovc.training.stargan import train
+
+    run = tmp_path / "run"
+    cfg = stargan_config(corpus, run, cache_root, 6)
+    cfg.keep_checkpoints = -1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(cfg)
+        assert len(list((run / "checkpoints").glob("step*.ckpt"))) == 3
+        cfg.max_steps, cfg.keep_checkpoints = 10, 2
+        train(cfg)
+    kept = sorted(p.name for p in (run / "checkpoints").glob("*.ckpt"))
+    assert kept == ["last.ckpt", "step000008.ckpt", "step000010.ckpt"]
+    said = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
+    assert not [m for m in said if "callbacks used to create the checkpoint" in m], said
+
+
 @pytest.mark.parametrize("method", ["stargan", "cyclegan"])
 @pytest.mark.parametrize("keep", [0, -2])
 def test_keep_checkpoints_must_be_all_or_positive(corpus, tmp_path, method, keep):

@@ -83,13 +83,35 @@ def check_keep_checkpoints(keep: int) -> int:
     return keep
 
 
+class _NewestCheckpoints(ModelCheckpoint):
+    """Lightning's checkpoint callback, which keeps the ``save_top_k`` best by ``step``, i.e.
+    the newest; on resume with a smaller ``keep_checkpoints`` it first drops the earlier
+    files beyond the new limit (Lightning prunes only one file per save, and only once the
+    count equals the limit, so the surplus would stay forever)."""
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        kept = self.best_k_models
+        if self.save_top_k == -1 or len(kept) <= self.save_top_k:
+            return
+        for path in sorted(kept, key=kept.get)[:-self.save_top_k]:
+            del kept[path]
+            trainer.strategy.remove_checkpoint(path)
+        self.kth_best_model_path = min(kept, key=kept.get)
+        self.kth_value = kept[self.kth_best_model_path]
+
+
 def checkpoint_callback(folder: Path, every: int, keep: int) -> ModelCheckpoint:
     """``stepNNNNNN.ckpt`` every ``every`` steps, the ``keep`` newest kept (-1: all), plus
-    ``last.ckpt``."""
+    ``last.ckpt``.
+
+    The monitor is ``step`` whatever ``keep`` is: Lightning restores a checkpoint callback's
+    state only into one with the same monitor and mode, so a run resumed with another
+    ``keep_checkpoints`` still knows its earlier files."""
     check_keep_checkpoints(keep)
-    return ModelCheckpoint(dirpath=folder, every_n_train_steps=every, save_last=True,
-                           save_top_k=keep, monitor=None if keep == -1 else "step",
-                           mode="max", filename="step{step:06d}", auto_insert_metric_name=False)
+    return _NewestCheckpoints(dirpath=folder, every_n_train_steps=every, save_last=True,
+                              save_top_k=keep, monitor="step", mode="max",
+                              filename="step{step:06d}", auto_insert_metric_name=False)
 
 
 def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
