@@ -47,6 +47,10 @@ def test_check_speech_errors(speech: np.ndarray) -> None:
         check_speech(speech[:1600], 16000)
     with pytest.raises(AudioError, match="silent"):
         check_speech(np.zeros(16000, dtype=np.float32), 16000)
+    pcm = np.round(speech / np.abs(speech).max() * 20000).astype(np.int16)
+    with pytest.raises(AudioError, match="expected float samples in"):
+        check_speech(pcm.astype(np.float32), 16000)
+    check_speech(speech / np.abs(speech).max() * 1.2, 16000)  # a little over full scale: fine
 
 
 def test_soft_limit_passes_small_samples_and_bounds_peaks():

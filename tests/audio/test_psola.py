@@ -93,3 +93,25 @@ def test_identity_settings_give_the_input_back(vowel):
     y = psola(vowel, marks, np.ones(f0.shape), HOP)
     v = slice(int(0.01 * SR), int(1.39 * SR))  # all but the first and last period
     np.testing.assert_allclose(y[v], vowel[v], atol=1e-6)
+
+
+@pytest.mark.parametrize("f0_hz", [110.0, 230.0])
+def test_a_voiced_run_ends_on_its_own_period(f0_hz):
+    """At the end of a voiced run the marks keep the run's period (the F0 track is not read
+    as falling towards the unvoiced 0), so no stretch after it goes without marks and a
+    pitch change leaves the following noise at its level."""
+    n_frames = 300
+    f0 = np.zeros(n_frames)
+    f0[20:88] = f0_hz
+    n = (n_frames - 1) * HOP + 1
+    per_sample = np.interp(np.arange(n) / HOP, np.arange(n_frames), f0)
+    rng = np.random.default_rng(0)
+    x = np.where(per_sample > 0, 0.5 * np.sin(np.cumsum(2 * np.pi * per_sample / SR)), 0.0)
+    x = x + 0.05 * rng.standard_normal(n)
+    marks = pitch_marks(x, f0, HOP, SR)
+    last = np.flatnonzero(marks.voiced)[-1]
+    assert marks.period[last] < 1.3 * SR / f0_hz
+    assert marks.pos[last + 1] - marks.pos[last] < 1.3 * SR / f0_hz
+    y = psola(x, marks, np.full(n_frames, 1.5), HOP)
+    after = slice(88 * HOP + 200, 88 * HOP + 1000)
+    assert 20 * np.log10(np.std(y[after]) / np.std(x[after])) < 1.0

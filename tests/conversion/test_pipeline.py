@@ -172,6 +172,29 @@ def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys):
     assert all(Path(r["converted"]).is_file() for r in rows)
 
 
+def test_folder_skips_bad_files_and_refuses_clashing_names(stargan_run, calm, tmp_path,
+                                                            capsys):
+    """A silent file in a folder is skipped with a message, the rest is converted and listed,
+    and the command fails at the end; two inputs that map to one output are refused first."""
+    folder = tmp_path / "in"
+    save_audio(folder / "good.wav", calm, 16000)
+    save_audio(folder / "quiet.wav", np.zeros(32000, np.float32), 16000)
+    base = ["convert", str(folder), "--to", "sad", "--from", "calm", "--model",
+            str(stargan_run), "-o"]
+    assert _cli(base + [str(tmp_path / "out")]) == 2
+    err = capsys.readouterr()
+    assert "skipped" in err.out and "quiet.wav" in err.out
+    assert "1 of 2 file(s) could not be converted" in err.err and "silent" in err.err
+    rows = list(csv.DictReader(open(tmp_path / "out" / "conversions.csv", encoding="utf-8")))
+    assert [Path(r["source"]).name for r in rows] == ["good.wav"]
+    assert (tmp_path / "out" / "good.wav").is_file()
+    assert not (tmp_path / "out" / "quiet.wav").exists()
+    sf.write(str(folder / "good.flac"), calm, 16000)
+    assert _cli(base + [str(tmp_path / "out2")]) == 2
+    assert "would both be written to" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()
+
+
 def test_cli_train_cyclegan(corpus, cache_root, tmp_path, monkeypatch):
     monkeypatch.setenv("EMOVC_CACHE", str(cache_root))
     run = tmp_path / "run"
@@ -208,6 +231,25 @@ def test_long_inputs_are_converted_in_windows(stargan_run):
     assert np.isfinite(pieces).all()
     assert abs(pieces.shape[0] - round(x.shape[0] * tempo)) < 0.02 * x.shape[0]
     assert abs(pieces.shape[0] - whole.shape[0]) < 0.02 * x.shape[0]
+
+
+def test_a_window_without_speech_is_kept_not_fatal(stargan_run):
+    """A long input with a pause longer than a window: that window cannot be analysed (no
+    voiced frame) and comes back as it was, time-stretched; the speech around it is
+    converted. An input short enough for one window is still refused if silent."""
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    conv.window_s, conv.overlap_s = 1.0, 0.25
+    speech = synthesize(EMOTION_VOICES["calm"], duration=1.0, seed=5)
+    pause = (1e-3 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    x = np.concatenate([speech, pause, speech])
+    y = conv.convert(x, 16000, "sad", source="calm", keep_level=True)
+    tempo = conv.backend.tempo_factor("calm", "sad")
+    assert np.isfinite(y).all()
+    assert abs(y.shape[0] - round(x.shape[0] * tempo)) < 0.02 * x.shape[0]
+    mid = y[int(1.4 * 16000 * tempo):int(2.6 * 16000 * tempo)]
+    assert np.std(mid) < 3 * np.std(pause)
+    with pytest.raises(AudioError):
+        conv.convert(np.zeros(12000, np.float32), 16000, "sad", source="calm")
 
 
 def test_output_level_follows_the_emotions_unless_kept(stargan_run, calm):

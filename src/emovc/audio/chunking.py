@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from emovc.errors import AudioError
+
 
 def split_windows(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
     """Return ``[(start, end), ...]`` windows covering ``range(n)``.
@@ -73,15 +75,26 @@ def process_in_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], si
 
 
 def process_in_tempo_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], size: int,
-                             overlap: int) -> np.ndarray:
+                             overlap: int,
+                             fallback: Callable[[np.ndarray], np.ndarray] | None = None,
+                             ) -> np.ndarray:
     """Apply ``fn`` (``(m,)`` -> ``(≈ m * tempo,)``, one tempo for the whole input) at once, or
     beyond ``size`` samples window by window (overlapping by ``overlap``), cross-fading the
-    outputs at their tempo-scaled positions; memory stays flat in the input length."""
+    outputs at their tempo-scaled positions; memory stays flat in the input length.
+
+    ``fallback`` (same contract) processes a window on which ``fn`` raises
+    :class:`~emovc.errors.AudioError` — e.g. one without speech in a long recording — so one
+    such window does not fail the whole input; an input short enough for one window raises."""
     if x.shape[0] <= size:
         return fn(x)
     pieces, out_bounds = [], []
     for s, e in split_windows(x.shape[0], size, overlap):
-        y = fn(x[s:e])
+        try:
+            y = fn(x[s:e])
+        except AudioError:
+            if fallback is None:
+                raise
+            y = fallback(x[s:e])
         tempo = y.shape[0] / (e - s)
         pieces.append(y)
         out_bounds.append((int(round(s * tempo)), int(round(s * tempo)) + y.shape[0]))

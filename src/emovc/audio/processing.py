@@ -204,6 +204,9 @@ def _vad_bounds(wav: np.ndarray, sr: int, frame_ms: int = 30,
     return int(idx[0] * hop), int((idx[-1] + 1) * hop)
 
 
+MAX_INPUT_PEAK = 2.0  # beyond this (6 dB over full scale) the samples are not [-1, 1] floats
+
+
 def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION_S,
                  name: str = "audio", silence_dbfs: float = SILENCE_DBFS) -> np.ndarray:
     """Validate that ``wav`` is usable speech input; returns it unchanged.
@@ -213,13 +216,18 @@ def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION
     but real takes are accepted.
 
     Raises:
-        AudioError: shorter than ``min_duration`` seconds, non-finite, or silent.
+        AudioError: shorter than ``min_duration`` seconds, non-finite, far beyond full scale
+            (integer PCM passed as float: samples are floats in [-1, 1]), or silent.
     """
     dur = len(wav) / sr
     if dur < min_duration:
         raise AudioError(f"{name} is too short: {dur:.2f} s (need at least {min_duration:g} s)")
     if not np.all(np.isfinite(wav)):
         raise AudioError(f"{name} contains NaN or Inf samples")
+    peak = float(np.max(np.abs(wav))) if len(wav) else 0.0
+    if peak > MAX_INPUT_PEAK:
+        raise AudioError(f"{name} has samples up to {peak:g}, expected float samples in [-1, 1] "
+                         "(integer PCM? divide by 32768, or load with emovc.audio.load_audio)")
     if active_rms_dbfs(wav, sr) < silence_dbfs:
         raise AudioError(f"{name} is silent (speech level below {silence_dbfs:g} dBFS)")
     return wav

@@ -76,15 +76,17 @@ def pitch_marks(x: np.ndarray, f0: np.ndarray, hop: int, sr: int) -> PitchMarks:
         sr: sample rate in Hz.
     """
     n = x.shape[0]
-    t = np.arange(n) / hop
-    f = np.interp(t, np.arange(f0.shape[0]), np.where(f0 > 0, f0, 0.0))
     voiced_frames = f0 > 0
-    period = np.where(f > 0, sr / np.maximum(f, 1.0), sr * UNVOICED_PERIOD_S)
-    y = sosfiltfilt(butter(4, MARK_LOWPASS_HZ, fs=sr, output="sos"), x.astype(np.float64))
-    # one polarity for the whole input: the side of its largest excursion in voiced speech
     voiced_samples = np.repeat(voiced_frames, hop)[:n]
     if voiced_samples.shape[0] < n:
         voiced_samples = np.pad(voiced_samples, (0, n - voiced_samples.shape[0]), mode="edge")
+    period = np.full(n, sr * UNVOICED_PERIOD_S)
+    if voiced_frames.any():  # F0 read between voiced frames only: interpolating towards the
+        k = np.flatnonzero(voiced_frames)  # unvoiced 0 would stretch a run's last period
+        f = np.interp(np.arange(n) / hop, k, f0[k])
+        period[voiced_samples] = sr / f[voiced_samples]
+    y = sosfiltfilt(butter(4, MARK_LOWPASS_HZ, fs=sr, output="sos"), x.astype(np.float64))
+    # one polarity for the whole input: the side of its largest excursion in voiced speech
     if voiced_samples.any() and -y[voiced_samples].min() > y[voiced_samples].max():
         y = -y
     pos, voiced = [], []
@@ -158,6 +160,15 @@ def psola(x: np.ndarray, marks: PitchMarks, pitch_factor: np.ndarray, hop: int,
         out[c:c + lo + hi] += gain * xp[a:a + lo + hi] * _window(lo, hi)
         ts += max(step, 1.0)
     return out[pad:pad + n_out].astype(np.float32)
+
+
+def time_stretch(x: np.ndarray, tempo: float, sr: int) -> np.ndarray:
+    """``(n,)`` ``x`` at ``sr`` Hz made ``round(n * tempo)`` samples long by overlap-adding its
+    own 10 ms segments: pitch and spectrum unchanged, for audio without voiced speech."""
+    hop = int(round(sr * UNVOICED_PERIOD_S))
+    n_frames = x.shape[0] // hop + 1
+    unvoiced = np.zeros(n_frames)
+    return psola(x, pitch_marks(x, unvoiced, hop, sr), np.ones(n_frames), hop, tempo)
 
 
 @lru_cache(maxsize=4096)

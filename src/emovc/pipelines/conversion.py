@@ -28,6 +28,7 @@ import numpy as np
 from emovc.audio import check_speech, load_audio, save_audio
 from emovc.audio.chunking import process_in_tempo_windows
 from emovc.audio.processing import QUIET_CORPUS_DBFS, keep_edge_pauses, with_level_change
+from emovc.audio.psola import time_stretch
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
 from emovc.features.voice_quality import added_perturbation
@@ -264,7 +265,9 @@ class EmotionConverter:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
             src, tgt = self.resolve_emotions(x, sr, target, source)
-            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st))
+            tempo = self.backend.tempo_factor(src, tgt, a)  # windows without speech: kept
+            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st),
+                               fallback=lambda w: time_stretch(w, tempo, sr))
         y = keep_edge_pauses(y, x)  # the tempo change is the speech's, not the silences'
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
@@ -286,11 +289,12 @@ class EmotionConverter:
             smoothing_ms=st.envelope_smoothing_ms, renderer=st.renderer,
             keep_unvoiced=self.keep_unvoiced, jitter=jitter, shimmer_db=shimmer))
 
-    def _windowed(self, x: np.ndarray, sr: int, convert) -> np.ndarray:
-        """``convert`` on ``x`` in ``window_s`` windows overlapping by ``overlap_s``
+    def _windowed(self, x: np.ndarray, sr: int, convert, fallback=None) -> np.ndarray:
+        """``convert`` on ``x`` in ``window_s`` windows overlapping by ``overlap_s``, with
+        ``fallback`` for windows it cannot analyse
         (:func:`emovc.audio.chunking.process_in_tempo_windows`)."""
         return process_in_tempo_windows(x, convert, int(self.window_s * sr),
-                                        int(self.overlap_s * sr))
+                                        int(self.overlap_s * sr), fallback)
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,

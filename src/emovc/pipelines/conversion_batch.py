@@ -16,14 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
-from emovc.errors import EmovcError
+from emovc.data.catalogs.ravdess import EMOTION_CODES, STATEMENTS
+from emovc.errors import AudioError, EmovcError
+from emovc.fileio import atomic_output
 from emovc.pipelines.conversion import EmotionConverter
 
 CSV_COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference", "text")
 _RAVDESS = re.compile(r"(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})")
-_CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
-          "fearful": "06", "disgust": "07", "surprised": "08"}
-_TEXT = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
+_CODES = {name: code for code, name in EMOTION_CODES.items()}
 
 
 def ravdess_reference(path: Path, target: str) -> tuple[str, str]:
@@ -32,7 +32,7 @@ def ravdess_reference(path: Path, target: str) -> tuple[str, str]:
     if m is None:
         return "", ""
     parts = list(m.groups())
-    text = _TEXT.get(parts[4], "")
+    text = STATEMENTS.get(parts[4], "")
     if target not in _CODES or (target == "neutral" and parts[3] == "02"):
         return "", text
     parts[2] = _CODES[target]
@@ -55,47 +55,70 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     """Convert a file or a folder tree (settings as :meth:`EmotionConverter.convert`);
     returns the ``conversions.csv`` rows.
 
+    In a folder, a file whose audio cannot be converted (too short, silent, unreadable) is
+    reported through ``progress`` and skipped; the others are converted and listed in
+    ``conversions.csv``, then the skipped ones are raised together.
+
     Raises:
-        EmovcError: missing input, output inside the input folder, existing outputs without
-            ``force``.
+        EmovcError: missing input, output inside the input folder, two inputs with the same
+            output name (``a.wav`` and ``a.flac``), existing outputs without ``force``, or
+            (after the rest was written) files that could not be converted.
     """
     src, dst = Path(inp), Path(out)
     if not src.exists():
         raise EmovcError(f"input not found: {src}")
     if src.is_file():
         pairs = [(src, dst)]
-        table = dst.parent / "conversions.csv"
     else:
-        if dst.resolve().is_relative_to(src.resolve()):
-            raise EmovcError(f"output folder {dst} must not be inside the input folder {src}")
-        pairs = [(f, (dst / f.relative_to(src)).with_suffix(".wav")) for f in _inputs(src)]
-        table = dst / "conversions.csv"
-        clash = [o for _, o in pairs if o.exists()]
-        if clash and not force:
-            raise EmovcError(f"{len(clash)} output file(s) exist, e.g. {clash[0]} "
-                             "(use --force to overwrite)")
-    rows = []
+        pairs = _folder_pairs(src, dst, force)
+    rows, failed = [], []
     for f, o in pairs:
-        written, used = conv.convert_file(f, o, target, source=source, intensity=intensity,
-                                          force=force, keep_level=keep_level,
-                                          pitch_level=pitch_level)
+        try:
+            written, used = conv.convert_file(f, o, target, source=source, intensity=intensity,
+                                              force=force, keep_level=keep_level,
+                                              pitch_level=pitch_level)
+        except AudioError as e:
+            if src.is_file():
+                raise
+            failed.append(f"{f}: {e}")
+            if progress:
+                progress(f"skipped {f}: {e}")
+            continue
         ref, text = ravdess_reference(f, target)
         rows.append({"source": str(f), "converted": str(written), "target_emotion": target,
                      "source_emotion": used, "reference": ref, "text": text})
         if progress:
             progress(f"{f} -> {written} ({used or '?'} -> {target})")
     if src.is_dir():
-        write_csv(table, rows)
+        write_csv(dst / "conversions.csv", rows)
+    if failed:
+        raise EmovcError(f"{len(failed)} of {len(pairs)} file(s) could not be converted (the "
+                         f"other {len(rows)} were written), e.g. {failed[0]}")
     return rows
 
 
+def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
+    """``(input, output .wav)`` for every audio file under ``src``, mirrored under ``dst``;
+    checked before anything is converted."""
+    if dst.resolve().is_relative_to(src.resolve()):
+        raise EmovcError(f"output folder {dst} must not be inside the input folder {src}")
+    pairs = [(f, (dst / f.relative_to(src)).with_suffix(".wav")) for f in _inputs(src)]
+    seen: dict[Path, Path] = {}
+    for f, o in pairs:
+        if o in seen:
+            raise EmovcError(f"{seen[o]} and {f} would both be written to {o}; rename one")
+        seen[o] = f
+    clash = [o for _, o in pairs if o.exists()]
+    if clash and not force:
+        raise EmovcError(f"{len(clash)} output file(s) exist, e.g. {clash[0]} "
+                         "(use --force to overwrite)")
+    return pairs
+
+
 def write_csv(path: Path, rows: list[dict]) -> Path:
-    """Atomically write ``conversions.csv``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as fh:
+    """Atomically write ``conversions.csv`` (UTF-8, as :func:`emovc.evaluation` reads it)."""
+    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         w.writeheader()
         w.writerows(rows)
-    os.replace(tmp, path)
     return path

@@ -196,8 +196,11 @@ class StarGANFeatureConverter:
         mcep, lf0 = norm.denormalize(y[:d].T, y[d], spk)
         if self.f0_offsets:
             lf0 = self._offset_level(lf0, feats, src, tgt, a)
-        log_tempo = norm.log_tempo[tgt] - norm.log_tempo[src] if self.tempo else 0.0
-        return Converted(mcep, lf0, float(np.exp(a * log_tempo)))
+        return Converted(mcep, lf0, self.tempo_factor(source, target, a))
+
+    def tempo_factor(self, source: str, target: str, intensity: float = 1.0) -> float:
+        """Duration factor of the conversion (1 when built with ``tempo=False``)."""
+        return self.normalizer.tempo_factor(source, target, intensity) if self.tempo else 1.0
 
     def _offset_level(self, lf0: np.ndarray, feats: FrameFeatures, src: int, tgt: int,
                       a: float) -> np.ndarray:

@@ -200,8 +200,11 @@ class CycleGANFeatureConverter:
                                  a, norm.off_mcep[t, 0] - norm.off_mcep[s, 0],
                                  self.energy_off_lstd[t] - self.energy_off_lstd[s])
             mcep[:, 0] = np.where(feats.vuv, c0, feats.mcep[:, 0])
-        log_tempo = norm.log_tempo[t] - norm.log_tempo[s] if self.tempo else 0.0
-        return Converted(mcep, lf0, float(np.exp(a * log_tempo)))
+        return Converted(mcep, lf0, self.tempo_factor(source, target, a))
+
+    def tempo_factor(self, source: str, target: str, intensity: float = 1.0) -> float:
+        """Duration factor of the conversion (1 when built with ``tempo=False``)."""
+        return self.normalizer.tempo_factor(source, target, intensity) if self.tempo else 1.0
 
     def _contour(self, cwt: np.ndarray, i: int, vuv: np.ndarray) -> np.ndarray:
         """Standardised contour ``(T,)`` of CWT block ``i`` (0 = log-F0, 1 = log-energy)."""

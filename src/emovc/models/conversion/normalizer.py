@@ -70,6 +70,12 @@ class EmotionNormalizer:
             return 0.0
         return float(self.off_level[t] - self.off_level[s])
 
+    def tempo_factor(self, source: str, target: str, intensity: float = 1.0) -> float:
+        """Duration factor of ``source`` -> ``target`` speech at ``intensity`` (> 1 = slower):
+        the emotions' average log duration ratio, times ``intensity``."""
+        log_tempo = self.log_tempo[self.index(target)] - self.log_tempo[self.index(source)]
+        return float(np.exp(intensity * log_tempo))
+
     def speaker_stats(self, u: UtteranceStats, emotion: str) -> UtteranceStats:
         """Estimated emotion-free speaker statistics from an utterance spoken in ``emotion``."""
         i = self.index(emotion)
