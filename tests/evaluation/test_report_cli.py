@@ -44,6 +44,32 @@ def test_library_run_with_fake_judge(tiny_run, tmp_path, fake_judge):
     assert len(list((tmp_path / "ev" / "baselines" / "world_resynth").glob("*.wav"))) == 2
 
 
+def test_clips_the_judge_rejects_are_noted_and_its_bugs_surface(tiny_run, tmp_path,
+                                                                 fake_judge):
+    """A clip the recogniser refuses (an emovc error) gets no prediction and a note; any other
+    failure of the recogniser is a bug and stops the run."""
+    from emovc.errors import AudioError
+
+    class Picky(type(fake_judge)):
+        def predict(self, wav, sr):
+            if wav.shape[0] < 1.15 * sr:  # the 1.1 s conversions
+                raise AudioError("too little speech")
+            return super().predict(wav, sr)
+
+    class Broken(type(fake_judge)):
+        def predict(self, wav, sr):
+            raise ZeroDivisionError("a bug")
+
+    items = read_manifest(tiny_run)
+    cfg = EvalConfig(asr=False, speaker=False, baselines=False, workers=1)
+    result = evaluate(items, tmp_path / "ev", cfg, judge=Picky())
+    assert sum("no emotion prediction for" in n and "too little speech" in n
+               for n in result.notes) == 2
+    assert result.overall["converted"]["n_judged"] == 0
+    with pytest.raises(ZeroDivisionError):
+        evaluate(items, tmp_path / "ev2", cfg, judge=Broken())
+
+
 def test_cli_round_trip(tiny_run, tmp_path, cli, capsys):
     out = tmp_path / "ev"
     args = ["evaluate", str(tiny_run / "conversions.csv"), "-o", str(out), "--no-asr",

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio.io import load_audio, save_audio
+from emovc.errors import EmovcError
 from emovc.evaluation.aggregate import aggregate, confusions
 from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
 from emovc.evaluation.emotion import EmotionJudge, load_default_judge, top_label
@@ -79,6 +80,7 @@ class FileAnalysis:
     hypothesis: str | None = None
     embedding: np.ndarray | None = None
     error: str = ""
+    embedding_error: str = ""  # why ``embedding`` is None although the file was analysed
     seconds: dict = field(default_factory=dict)
 
 
@@ -143,8 +145,8 @@ def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
         t0 = clock()
         try:
             res.embedding = encoder.embed(wav, cfg.sample_rate)
-        except Exception:  # noqa: BLE001 — too little speech: similarity becomes NaN
-            pass
+        except EmovcError as exc:  # too little speech: similarity becomes NaN, with a note
+            res.embedding_error = str(exc)
         res.seconds["speaker"] = clock() - t0
     return res
 
@@ -183,13 +185,16 @@ def _run_stage1(tasks: list[tuple[str, str]], cfg: EvalConfig) -> dict[str, File
         return {r.path: r for batch in results for r in batch}
 
 
-def _judge_all(judge: EmotionJudge, paths: list[str], sr: int) -> dict[str, dict]:
+def _judge_all(judge: EmotionJudge, paths: list[str], sr: int,
+               notes: list[str]) -> dict[str, dict]:
+    """Emotion probabilities of each clip; a clip the judge rejects (e.g. too little speech)
+    gets none, and a note."""
     out = {}
     for p in paths:
         try:
             out[p] = judge.predict(load_audio(p, sr), sr)
-        except Exception:  # noqa: BLE001 — a clip the judge rejects gets no prediction
-            continue
+        except EmovcError as exc:
+            notes.append(f"no emotion prediction for {p}: {exc}")
     return out
 
 
@@ -244,7 +249,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
         log: optional ``callable(str)`` for progress messages.
 
     Returns:
-        :class:`EvaluationResult` (write it with :func:`emovc.evaluation.writers.write_all`).
+        :class:`EvaluationResult` (write it with :func:`emovc.evaluation.report.write_all`).
     """
     say = log or (lambda msg: None)
     out_dir = Path(out_dir)
@@ -271,6 +276,9 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     for p, fa in files.items():
         if fa.error:
             notes.append(f"could not analyse {p}: {fa.error}")
+        elif fa.embedding_error:
+            notes.append(f"no speaker embedding of {p} (its speaker similarity is left out): "
+                         f"{fa.embedding_error}")
 
     ok_paths = [p for p in unique if files[p].features is not None]
     emb = {p: f.embedding for p, f in files.items() if f.embedding is not None}
@@ -285,7 +293,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
             t0, c0 = time.perf_counter(), time.process_time()
             say(f"emotion recognition of {len(ok_paths)} files")
             labels = list(judge.labels)
-            probs = _judge_all(judge, ok_paths, sr)
+            probs = _judge_all(judge, ok_paths, sr, notes)
             timing["emotion_wall_s"] = time.perf_counter() - t0
             timing["emotion_cpu_s"] = time.process_time() - c0
     else:
