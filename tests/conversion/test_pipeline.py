@@ -437,3 +437,17 @@ def test_bundled_default_model_has_its_chosen_inference_settings():
     stats = conv.voice_quality_stats
     assert set(stats) == set(conv.target_emotions)
     assert all(stats[e]["jitter"] > stats["calm"]["jitter"] for e in stats if e != "calm")
+
+
+def test_detected_source_is_never_the_target(stargan_run, calm):
+    """Without --from the recogniser's most probable source emotion other than the target is
+    used (the toolbox's rule too)."""
+    class Hears:
+        def predict(self, wav, sr):
+            return {"angry": 0.6, "sad": 0.3, "calm": 0.1}
+
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    conv._recognizer = Hears()
+    assert conv.resolve_emotions(calm, 16000, "sad", None) == ("angry", "sad")
+    assert conv.resolve_emotions(calm, 16000, "angry", None) == ("sad", "angry")
+    assert conv.resolve_emotions(calm, 16000, "angry", "calm") == ("calm", "angry")

@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
 def convert(
     inp: Path = typer.Argument(..., metavar="IN", help="Audio file or folder (tree is mirrored)."),
     to: str = typer.Option(..., "--to", help="Target emotion (e.g. angry, sad, happy)."),
-    source: str = typer.Option(None, "--from", help="Source emotion (default: detect)."),
+    source: str = typer.Option(
+        None, "--from", help="Source emotion (default: the emotion recogniser's most probable "
+                             "one other than the target)."),
     model: str = typer.Option("m2m-ravdess", "--model", help="Bundled model name or path."),
     intensity: float = typer.Option(1.0, "--intensity", help="0 = unchanged ... 1 = full."),
     out: Path = typer.Option(..., "-o", "--output", help="Output file or folder."),

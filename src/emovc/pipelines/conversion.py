@@ -161,18 +161,20 @@ class EmotionConverter:
         """Emotions the model converts to."""
         return list(self.backend.target_emotions)
 
-    def detect_source(self, wav: np.ndarray, sr: int) -> str:
-        """Most probable source emotion (among :attr:`source_emotions`) by the recogniser."""
+    def detect_source(self, wav: np.ndarray, sr: int, exclude: str | None = None) -> str:
+        """Most probable source emotion by the recogniser, among :attr:`source_emotions`
+        other than ``exclude`` (the target: converting to the emotion the recogniser already
+        hears would change little; the toolbox uses the same rule)."""
         if self._recognizer is None:
             try:
                 from emovc.pipelines.recognition import EmotionRecognizer
                 self._recognizer = EmotionRecognizer.from_pretrained("default")
-            except Exception as exc:  # recogniser missing: ask the user instead
+            except (ImportError, EmovcError) as exc:  # recogniser missing: ask the user
                 raise EmovcError("source emotion unknown and no emotion recogniser available "
-                                 f"({type(exc).__name__}); pass --from") from None
+                                 f"({exc}); pass --from") from None
         probs = self._recognizer.predict(wav, sr)
         allowed = [p for p in sorted(probs, key=lambda k: -probs[k])
-                   if p in self.source_emotions]
+                   if p in self.source_emotions and p != exclude]
         if not allowed:
             raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
                              "pass --from")
@@ -187,7 +189,7 @@ class EmotionConverter:
         fixed = getattr(self.backend, "fixed_source", None)
         if fixed is not None:
             return fixed(tgt), tgt
-        return self.detect_source(wav, sr), tgt
+        return self.detect_source(wav, sr, exclude=tgt), tgt
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, keep_level: bool = False,
