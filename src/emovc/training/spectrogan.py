@@ -322,7 +322,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     ckpt_path = str(ckpt) if resume and ckpt.is_file() else None
     elapsed0 = 0.0
     if ckpt_path:
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         elapsed0 = float(state.get("emovc_train_seconds", 0.0))
     callback = RunCallback(cfg, stats, _val_wavs(cfg), time.time(), elapsed0)
     bar = progress_callback(cfg.max_steps, optimizer_steps=2)  # G and D steps count apart

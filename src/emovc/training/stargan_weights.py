@@ -41,7 +41,12 @@ def init_weights(module, path: str) -> None:
     Tensors missing from the checkpoint (the discriminator and classifier of a ``model.pt``,
     ``G.emo_mean`` of older runs) keep their fresh values; optimiser states start fresh.
     """
-    ckpt = torch.load(resolve(path, kind=KIND), map_location="cpu", weights_only=False)
+    source = resolve(path, kind=KIND)
+    try:  # an emovc model file or a Lightning checkpoint: tensors and plain data either way
+        ckpt = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 — torch raises several kinds for a bad file
+        raise ConfigError(f"init_from: not a readable checkpoint: {source} "
+                          f"({type(exc).__name__})") from None
     state = ckpt["state_dict"]
     if ckpt.get("kind") == KIND:  # an emovc model file holds the generator alone, in fp16
         state = {f"G.{k}": v for k, v in float_state(state).items()}
