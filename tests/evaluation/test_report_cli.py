@@ -119,3 +119,8 @@ def test_listen_summary_cli(tmp_path, cli, capsys):
     assert "3.00" in out and "A/B converted vs source" in out
     assert json.loads((tmp_path / "s.json").read_text())["mos"]["converted"]["naturalness"][
         "n"] == 2
+    before = (tmp_path / "r.csv").read_bytes()
+    assert cli(["listen-summary", str(tmp_path / "r.csv"), "--json",
+                str(tmp_path / "r.csv")]) == 2
+    assert "is the ratings file itself" in capsys.readouterr().err
+    assert (tmp_path / "r.csv").read_bytes() == before

@@ -21,6 +21,7 @@ from emovc.app.limits import APP_SR, UploadLimits, check_upload
 from emovc.app.workdir import WorkDir
 from emovc.audio import save_audio
 from emovc.errors import ConfigError
+from emovc.fileio import atomic_output
 
 COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference", "text")
 _AUDIO_COLUMNS = ("source", "converted", "reference")
@@ -103,7 +104,7 @@ class SessionRun:
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)

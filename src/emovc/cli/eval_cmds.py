@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from emovc.errors import EmovcError
+
 
 def register(app: typer.Typer) -> None:
     """Attach the evaluation commands to ``app``."""
@@ -77,6 +79,8 @@ def listen_summary(
     from emovc.evaluation.api import dump_json, ratings_table
     from emovc.evaluation.listening import summarize_ratings
 
+    if json_out and json_out.resolve() == ratings.resolve():
+        raise EmovcError(f"--json {json_out} is the ratings file itself; choose another name")
     summary = summarize_ratings(ratings)
     typer.echo(ratings_table(summary))
     if json_out:

@@ -54,6 +54,7 @@ from emovc.data.featuresets import FEATURE_SETS, MelConfig, default_key, parse_f
 from emovc.data.manifest import Manifest
 from emovc.data.preprocess import PreprocessConfig, load_preprocessed, preprocess_waveform
 from emovc.errors import ConfigError, EmovcError
+from emovc.fileio import write_atomic
 
 __all__ = [
     "FEATURE_SETS", "MelConfig", "PrepareReport", "PreparedCorpus", "PreprocessConfig",
@@ -246,9 +247,7 @@ def _write_failures(path: Path, failures: list[tuple[str, str, str]]) -> None:
     writer = csv.writer(buf, delimiter="\t", lineterminator="\n")
     writer.writerow(["utt_id", "path", "reason"])
     writer.writerows(failures)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
 
 
 def _run(tasks: list, workers: int, progress: bool, desc: str) -> list[tuple[str, str, str]]:

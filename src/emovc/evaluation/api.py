@@ -11,6 +11,7 @@ from emovc.evaluation.emotion import EmotionJudge
 from emovc.evaluation.manifest import find_manifest, read_manifest
 from emovc.evaluation.report import write_all
 from emovc.evaluation.runner import SYSTEM_TITLES, EvalConfig, EvaluationResult, evaluate
+from emovc.fileio import write_atomic
 
 OUTPUTS = ("report.html", "metrics.json", "per_utterance.csv", "per_emotion.csv")
 SUMMARY_COLUMNS = [("mcd_db", "MCD dB", 2), ("f0_rmse_cents", "F0 RMSE c", 0),
@@ -95,9 +96,7 @@ def dump_json(obj, path: str | os.PathLike) -> Path:
     """Write strict JSON (NaN → null)."""
     from emovc.evaluation.aggregate import clean
 
-    p = Path(path)
-    p.write_text(json.dumps(clean(obj), indent=1, allow_nan=False))
-    return p
+    return write_atomic(path, json.dumps(clean(obj), indent=1, allow_nan=False))
 
 
 def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,

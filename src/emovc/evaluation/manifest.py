@@ -26,6 +26,7 @@ from pathlib import Path
 
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import ConfigError, EmovcError
+from emovc.fileio import atomic_output
 
 RUN_MANIFEST = "conversions.csv"
 REQUIRED = ("source", "converted", "target_emotion")
@@ -123,8 +124,7 @@ def _check_item(item: EvalItem, mpath: Path, line: int) -> None:
 def write_manifest(path: str | os.PathLike, items: list[EvalItem]) -> Path:
     """Write items as a manifest CSV (absolute paths); returns the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "w", newline="", encoding="utf-8") as f:
+    with atomic_output(p) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=[*REQUIRED, *OPTIONAL])
         w.writeheader()
         for it in items:

@@ -24,6 +24,7 @@ import torch
 from emovc.audio import load_audio
 from emovc.audio.io import resample
 from emovc.errors import AudioError, ConfigError
+from emovc.fileio import atomic_output
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
 
@@ -136,11 +137,9 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
-    fig.savefig(tmp, dpi=120)
+    with atomic_output(out, suffix=out.suffix) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
-    os.replace(tmp, out)
     return out, used
 
 
@@ -172,10 +171,8 @@ def save_embeddings(out: str | os.PathLike, embeddings: np.ndarray, force: bool 
         raise ConfigError(f"embeddings are written as .npy, got {out.name}")
     if out.exists() and not force:
         raise ConfigError(f"{out} exists; pass --force to overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.npy")
-    np.save(tmp, np.asarray(embeddings, dtype=np.float32))
-    os.replace(tmp, out)
+    with atomic_output(out, suffix=".npy") as tmp:
+        np.save(tmp, np.asarray(embeddings, dtype=np.float32))
     return out
 
 

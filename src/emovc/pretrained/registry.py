@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emovc.errors import ConfigError
+from emovc.fileio import write_atomic
 
 ROOT = Path(__file__).resolve().parent
 
@@ -103,4 +104,4 @@ def write_meta(folder: Path, kind: str, summary: str, inference: dict | None = N
     meta = {"kind": kind, "summary": summary, "sha256": sha256_of(folder / "model.pt")}
     if inference:
         meta["inference"] = dict(inference)
-    (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_atomic(folder / "meta.json", json.dumps(meta, indent=2) + "\n")

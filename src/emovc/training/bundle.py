@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+from emovc.fileio import write_atomic
 from emovc.models.checkpoint import load_checkpoint
 from emovc.pretrained.registry import ROOT, write_meta
 
@@ -92,6 +93,6 @@ the same speaker, sentence, intensity and repetition (`benchmarks/bench_conversi
 {reproduce}
 ```
 """
-    (folder / "card.md").write_text(card)
+    write_atomic(folder / "card.md", card)
     write_meta(folder, ck["kind"], summary, inference)
     return folder

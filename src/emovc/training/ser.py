@@ -10,7 +10,6 @@ run folder ``config.yaml`` (resolved settings), ``metrics.json`` and ``model.pt`
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ import yaml
 from emovc.config import same_kind
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import ConfigError, EmovcError, choice_error
+from emovc.fileio import write_atomic
 from emovc.models.ser.cache import corpus_features
 from emovc.models.ser.cnn import CnnConfig
 from emovc.models.ser.features import FUNCTIONAL_SETS, SerFeatureConfig
@@ -120,9 +120,7 @@ def build_config(data_dir: str, run_dir: str, overrides: dict | None = None) -> 
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text)
 
 
 def split_corpus(cfg: SerTrainConfig):

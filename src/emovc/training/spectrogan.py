@@ -41,6 +41,7 @@ from torch.nn import functional as F
 from emovc.audio import load_audio, save_audio
 from emovc.errors import ConfigError
 from emovc.features.stats import FeatureStats
+from emovc.fileio import write_atomic
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.spectrogan.networks import (
     DiscriminatorConfig,
@@ -310,7 +311,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
         if diff:
             raise ConfigError(f"run {run} was started with different settings ({', '.join(diff)});"
                               " use a new run directory or resume=False")
-    cfg_file.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    write_atomic(cfg_file, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     torch.set_num_threads(cfg.num_threads)
     if cfg.emotions:
         from emovc.training.spectrogan_m2m import M2MSpectroGANModule, load_m2m_data
