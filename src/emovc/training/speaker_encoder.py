@@ -129,8 +129,8 @@ class GE2EModule(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         if not self.val:
             return
-        from emovc.evaluation.speaker import equal_error_rate
         from emovc.models.speaker_encoder import embed_utterance
+        from emovc.models.speaker_encoder.verification import equal_error_rate
 
         wavs, labels = self.val
         emb = np.stack([embed_utterance(self.model, w) for w in wavs])
