@@ -77,11 +77,21 @@ def test_tempo_changes_the_speech_and_keeps_the_pauses(stargan_run, calm):
     assert (y_end - y_start) / (end - start) == pytest.approx(0.8, abs=0.05)
 
 
+def _voiced_median_f0(wav: np.ndarray) -> float:
+    import pyworld
+
+    f0, _ = pyworld.dio(wav.astype(np.float64), 16000, frame_period=5.0)
+    return float(np.median(f0[f0 > 0]))
+
+
 def test_cyclegan_knows_its_pair(cyclegan_run, calm):
     conv = EmotionConverter.from_pretrained(str(cyclegan_run))
     assert conv.target_emotions == ["calm", "angry"]
-    y = conv.convert(calm, 16000, "angry")  # source implied by the pair
+    y = conv.convert(calm, 16000, "angry", keep_level=True)  # source implied by the pair
     assert np.isfinite(y).all() and y.size > 0
+    # the synthetic angry voice is pitched higher (160 against 120 Hz): so is the conversion
+    f0_in, f0_out = (_voiced_median_f0(w) for w in (calm, y))
+    assert 1200 * np.log2(f0_out / f0_in) > 300
     with pytest.raises(EmovcError, match="valid"):
         conv.convert(calm, 16000, "sad")
 
