@@ -143,7 +143,7 @@ def _cli(argv):
     return cli_main.main(argv)
 
 
-def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys):
+def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys, monkeypatch):
     src = save_audio(tmp_path / "in" / "sub" / "03-01-02-01-01-01-17.wav", calm, 16000)
     save_audio(tmp_path / "in" / "03-01-05-01-01-01-17.wav", calm, 16000)  # "real angry"
     out = tmp_path / "out.wav"
@@ -180,6 +180,13 @@ def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys):
     assert set(rows[0]) == {"source", "converted", "target_emotion", "source_emotion",
                             "reference", "text"}
     assert all(Path(r["converted"]).is_file() for r in rows)
+    from emovc.evaluation.manifest import read_manifest
+
+    monkeypatch.chdir(tmp_path)  # relative paths on the command line: the table still reads
+    assert _cli(["convert", "in", "--to", "sad", "--from", "calm", "--model", str(stargan_run),
+                 "-o", "conv2"]) == 0
+    items = read_manifest(tmp_path / "conv2")
+    assert len(items) == 2 and all(Path(it.source).is_absolute() for it in items)
 
 
 def test_folder_skips_bad_files_and_refuses_clashing_names(stargan_run, calm, tmp_path,

@@ -124,3 +124,17 @@ def test_listen_summary_cli(tmp_path, cli, capsys):
                 str(tmp_path / "r.csv")]) == 2
     assert "is the ratings file itself" in capsys.readouterr().err
     assert (tmp_path / "r.csv").read_bytes() == before
+    assert cli(["listen-summary", str(tmp_path / "r.csv"), "--json",
+                str(tmp_path / "s.json")]) == 2  # exists: --force needed
+    assert cli(["listen-summary", str(tmp_path / "r.csv"), "--json",
+                str(tmp_path / "s.json"), "--force"]) == 0
+    from emovc.evaluation.listening import check_ratings_file
+
+    (tmp_path / "conversions.csv").write_text("source,converted,target_emotion\n")
+    with pytest.raises(EmovcError, match="not a ratings CSV"):
+        check_ratings_file(tmp_path / "conversions.csv")  # `listen --ratings` refuses it
+    check_ratings_file(tmp_path / "r.csv")
+    check_ratings_file(tmp_path / "new.csv")
+    (tmp_path / "bin.csv").write_bytes(bytes(range(256)))
+    with pytest.raises(EmovcError, match="not a CSV manifest"):
+        read_manifest(tmp_path / "bin.csv")

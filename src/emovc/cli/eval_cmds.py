@@ -74,6 +74,7 @@ def listen(
 def listen_summary(
     ratings: Path = typer.Argument(..., help="Ratings CSV written by `emovc listen`."),
     json_out: Path = typer.Option(None, "--json", help="Also write the summary as JSON."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --json file."),
 ) -> None:
     """MOS with 95 % t-intervals and A/B preference with exact binomial intervals."""
     from emovc.evaluation.api import dump_json, ratings_table
@@ -81,6 +82,8 @@ def listen_summary(
 
     if json_out and json_out.resolve() == ratings.resolve():
         raise EmovcError(f"--json {json_out} is the ratings file itself; choose another name")
+    if json_out and json_out.exists() and not force:
+        raise EmovcError(f"{json_out} exists (use --force to overwrite)")
     summary = summarize_ratings(ratings)
     typer.echo(ratings_table(summary))
     if json_out:

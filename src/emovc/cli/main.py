@@ -42,6 +42,10 @@ def _build() -> typer.Typer:
     return app
 
 
+_PATH_ERRORS = (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+                PermissionError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 2 user error, 130 interrupted)."""
     warnings.filterwarnings("ignore", message=".*pkg_resources.*")
@@ -55,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("emovc: interrupted", file=sys.stderr)
         return 130
+    except _PATH_ERRORS as exc:  # a path of the wrong kind (a folder for a file, ...)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"emovc: error: {(exc.strerror or str(exc)).lower()}{where}", file=sys.stderr)
+        return 2
     except Exception as exc:
         return _click_exit(exc)
     return 0

@@ -143,6 +143,26 @@ def append_rating(csv_path: str | os.PathLike, row: dict) -> None:
         os.fsync(f.fileno())
 
 
+def check_ratings_file(csv_path: str | os.PathLike) -> None:
+    """Refuse an existing file that is not a ratings CSV of ``emovc listen`` (ratings are
+    appended to it, so e.g. a run's ``conversions.csv`` must not be given).
+
+    Raises:
+        EmovcError: the file exists and is not UTF-8 text with the ratings columns.
+    """
+    p = Path(csv_path)
+    if not p.exists() or (p.is_file() and p.stat().st_size == 0):
+        return
+    try:
+        with open(p, newline="", encoding="utf-8") as f:
+            fields = csv.DictReader(f).fieldnames
+    except (UnicodeDecodeError, IsADirectoryError):
+        fields = None
+    if not fields or "kind" not in fields:
+        raise EmovcError(f"{p} is not a ratings CSV of emovc listen (columns: "
+                         f"{', '.join(RATING_FIELDS)}); give a new or an earlier ratings file")
+
+
 def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
     """MOS per system (mean, t-interval half-width, n) and A/B preferences per system pair.
 
@@ -157,11 +177,9 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
     p = Path(csv_path)
     if not p.is_file():
         raise EmovcError(f"ratings file not found: {p}")
+    check_ratings_file(p)
     with open(p, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or "kind" not in reader.fieldnames:
-            raise EmovcError(f"{p} is not a ratings CSV (columns: {', '.join(RATING_FIELDS)})")
-        rows = list(reader)
+        rows = list(csv.DictReader(f))
     scores: dict = defaultdict(lambda: defaultdict(list))
     ab: dict = defaultdict(lambda: defaultdict(int))
     for r in rows:

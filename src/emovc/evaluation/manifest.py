@@ -84,14 +84,18 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[Eva
     """
     mpath = find_manifest(path)
     base = mpath.parent.resolve()
-    with open(mpath, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        cols = [c.strip() for c in (reader.fieldnames or [])]
-        missing = [c for c in REQUIRED if c not in cols]
-        if missing:
-            raise ConfigError(f"{mpath}: missing column(s) {', '.join(missing)}; required: "
-                              f"{', '.join(REQUIRED)}; optional: {', '.join(OPTIONAL)}")
-        rows = [{k.strip(): (v or "") for k, v in row.items() if k} for row in reader]
+    try:
+        with open(mpath, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            cols = [c.strip() for c in (reader.fieldnames or [])]
+            missing = [c for c in REQUIRED if c not in cols]
+            if missing:
+                raise ConfigError(f"{mpath}: missing column(s) {', '.join(missing)}; required: "
+                                  f"{', '.join(REQUIRED)}; optional: {', '.join(OPTIONAL)}")
+            rows = [{k.strip(): (v or "") for k, v in row.items() if k} for row in reader]
+    except UnicodeDecodeError:
+        raise ConfigError(f"{mpath} is not a CSV manifest (not UTF-8 text); give a run folder "
+                          "or its conversions.csv") from None
     items = []
     for n, row in enumerate(rows, start=2):
         try:

@@ -2,9 +2,10 @@
 
 ``convert_paths(converter, input, output, target, ...)``: ``input`` is a file (output = file)
 or a folder (output = folder mirroring its tree, plus ``conversions.csv`` with columns
-source, converted, target_emotion, source_emotion, reference, text — read by
-``emovc evaluate``). For RAVDESS-named inputs the real take of the target emotion (same actor,
-sentence, intensity, repetition) is recorded as ``reference`` when it exists next to the input.
+source, converted, target_emotion, source_emotion, reference, text, with absolute paths —
+read by ``emovc evaluate``). For RAVDESS-named inputs the real take of the target emotion
+(same actor, sentence, intensity, repetition) is recorded as ``reference`` when it exists next
+to the input.
 """
 
 from __future__ import annotations
@@ -84,9 +85,11 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
             if progress:
                 progress(f"skipped {f}: {e}")
             continue
-        ref, text = ravdess_reference(f, target)
-        rows.append({"source": str(f), "converted": str(written), "target_emotion": target,
-                     "source_emotion": used, "reference": ref, "text": text})
+        ref, text = ravdess_reference(f.absolute(), target)
+        # absolute paths: the table is read from its own folder (emovc evaluate / listen)
+        rows.append({"source": str(f.absolute()), "converted": str(Path(written).absolute()),
+                     "target_emotion": target, "source_emotion": used, "reference": ref,
+                     "text": text})
         if progress:
             progress(f"{f} -> {written} ({used or '?'} -> {target})")
     if src.is_dir():
