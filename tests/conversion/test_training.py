@@ -9,7 +9,7 @@ import yaml
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import load_checkpoint
 
-from .conftest import stargan_config
+from .conftest import CODES, FAST, TINY_STARGAN, stargan_config
 
 
 def test_stargan_run_writes_everything(stargan_run: Path):
@@ -264,3 +264,19 @@ def test_keep_checkpoints_must_be_all_or_positive(corpus, tmp_path, method, keep
     build = importlib.import_module(f"emovc.training.{method}").build_config
     with pytest.raises(EmovcError, match="keep_checkpoints must be -1"):
         build(str(corpus), str(tmp_path / "run"), overrides={"keep_checkpoints": keep})
+
+
+def test_emotions_the_corpus_lacks_are_refused(corpus, cache_root, tmp_path):
+    """A pair or emotion list the corpus has no training takes of is a one-line error naming
+    the emotions it has (it used to fail deep in the sampler); an unknown name lists the
+    valid ones."""
+    from emovc.training import cyclegan
+    from emovc.training.stargan import build_config, train
+
+    cfg = build_config(str(corpus), str(tmp_path / "run"), max_steps=2,
+                       overrides={**FAST, "model": dict(TINY_STARGAN), "cache_dir":
+                                  str(cache_root), "emotions": [*CODES, "fearful"]})
+    with pytest.raises(EmovcError, match=r"no training utterances of fearful .*angry, calm"):
+        train(cfg)
+    with pytest.raises(EmovcError, match="unknown target emotion 'furious'; valid choices"):
+        cyclegan.build_config(str(corpus), str(tmp_path / "r2"), "calm", "furious")

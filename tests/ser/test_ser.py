@@ -144,3 +144,17 @@ def test_bundled_default_returns_eight_emotions(speech: np.ndarray):
     assert tuple(probs) == EMOTIONS
     assert abs(sum(probs.values()) - 1.0) < 1e-6
     assert all(0.0 <= p <= 1.0 for p in probs.values())
+
+
+def test_unknown_validation_speakers_are_refused(ser_corpus, tmp_path):
+    """Held-out speakers the corpus does not have are an error naming the ones it has, not a
+    run that silently holds out nobody."""
+    from emovc.errors import EmovcError
+    from emovc.training.ser import build_config, split_corpus
+
+    cfg = build_config(str(ser_corpus), str(tmp_path / "run"), {"val_speakers": ["17", "val"]})
+    with pytest.raises(EmovcError, match=r"speaker\(s\) 17 not in .*s1, s2, s3, s4, val"):
+        split_corpus(cfg)
+    train, val, _ = split_corpus(build_config(str(ser_corpus), str(tmp_path / "run"),
+                                              {"val_speakers": []}))
+    assert len(val) == 0 and len(train) > 0

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from emovc.config import apply_overrides
+from emovc.data.emotions import EMOTIONS, check_emotion
 from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import save_checkpoint
@@ -93,8 +94,10 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
     """Resolve a pairwise run config (``source``/``target`` default to calm/angry)."""
     if preset not in PRESETS:
         raise choice_error("preset", preset, PRESETS)
+    source = check_emotion(source or "calm", list(EMOTIONS), "source emotion")
+    target = check_emotion(target or "angry", list(EMOTIONS), "target emotion")
     cfg = CycleGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir),
-                              source=source or "calm", target=target or "angry", preset=preset,
+                              source=source, target=target, preset=preset,
                               model=dict(PRESETS[preset]), devices=devices)
     if cfg.source == cfg.target:
         raise ConfigError(f"source and target emotion must differ, got {cfg.source!r} twice")

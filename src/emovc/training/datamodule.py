@@ -86,6 +86,13 @@ class ConversionData:
         self.val = [self._make(r, raw[r.key], stats[r.key]) for r in rows
                     if r.speaker in val_speakers and r.key in raw]
         self.by_emotion = [[u for u in self.train if u.row.emotion == e] for e in self.emotions]
+        missing = [e for e, utts in zip(self.emotions, self.by_emotion, strict=True) if not utts]
+        if missing:
+            have = sorted({r.emotion for r in read_index(cache_folder)
+                           if r.speaker in train_speakers})
+            raise EmovcError(f"no training utterances of {', '.join(missing)} in the corpus (its "
+                             f"training speakers have: {', '.join(have) or 'none'}); choose "
+                             "--from/--to among those, or --set emotions=[...]")
         self.groups = _parallel_groups(self.train)
         self.val_groups = _parallel_groups(self.val)
 

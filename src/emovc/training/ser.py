@@ -135,6 +135,12 @@ def split_corpus(cfg: SerTrainConfig):
         raise EmovcError(f"{cfg.data_dir}: need at least 2 labelled emotions to train a "
                          f"recogniser, found {len(labels)}")
     val_set = set(cfg.val_speakers)
+    known = labelled.speakers()
+    unknown = sorted(val_set - set(known))
+    if unknown:
+        shown = ", ".join(known[:24]) + (f", ... ({len(known)} in all)" if len(known) > 24 else "")
+        raise EmovcError(f"validation speaker(s) {', '.join(unknown)} not in {cfg.data_dir}; "
+                         f"its labelled speakers: {shown} (--val-speakers '' holds out none)")
     train = labelled.filter(speakers=[s for s in labelled.speakers() if s not in val_set])
     val = labelled.filter(speakers=[s for s in labelled.speakers() if s in val_set])
     if len(train) == 0:
