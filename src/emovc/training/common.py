@@ -114,6 +114,12 @@ def checkpoint_callback(folder: Path, every: int, keep: int) -> ModelCheckpoint:
                               filename="step{step:06d}", auto_insert_metric_name=False)
 
 
+def device_strategy(devices: int) -> str:
+    """Lightning strategy for ``devices``: DDP that tolerates parameters a step does not use
+    (each of the GAN's optimiser steps updates one network; the others get no gradient)."""
+    return "ddp_find_unused_parameters_true" if devices > 1 else "auto"
+
+
 def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
         ckpt_every: int, val_every: int, resume: bool, threads: int,
         keep_checkpoints: int = 5) -> Path:
@@ -129,6 +135,7 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     with quiet_lightning():
         trainer = L.Trainer(
             max_steps=max_steps, accelerator="auto", devices=devices,
+            strategy=device_strategy(devices),
             logger=TensorBoardLogger(str(root), name="tb", version=0),
             callbacks=[ckpt, _Timer(), bar],
             enable_progress_bar=uses_bar(bar),
@@ -141,7 +148,15 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
         val = DataLoader(_StepRange(1), batch_size=None)
         last = last_checkpoint(root) if resume else None
         trainer.fit(module, steps, val, ckpt_path=str(last) if last else None)
+    exit_if_worker(trainer)
     return root
+
+
+def exit_if_worker(trainer: L.Trainer) -> None:
+    """End a ``--devices N`` worker process once training is done: the first process exports
+    the model and reports (Lightning's launcher runs the whole command once per device)."""
+    if trainer.global_rank != 0:
+        raise SystemExit(0)
 
 
 def to_tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -139,7 +139,7 @@ class CycleGANModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         opt_g, opt_d, opt_c = self.optimizers()
-        rng = self.sampler.rng(self.global_step)
+        rng = self.sampler.rng(self.global_step, self.global_rank)
         b = self.cfg.batch_size
         xa = to_tensor(self.sampler.real(np.zeros(b, np.int64), rng), self.device)
         xb = to_tensor(self.sampler.real(np.ones(b, np.int64), rng), self.device)

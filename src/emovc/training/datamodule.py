@@ -165,9 +165,11 @@ class SegmentSampler:
         self.data, self.segment, self.batch_size, self.seed = data, segment, batch_size, seed
         self._maps: dict[tuple[str, str], np.ndarray] = {}
 
-    def rng(self, step: int) -> np.random.Generator:
-        """Generator of a given step (independent streams per step)."""
-        return np.random.default_rng([self.seed, step])
+    def rng(self, step: int, rank: int = 0) -> np.random.Generator:
+        """Generator of a given step on process ``rank`` (independent streams per step and
+        process, so ``--devices N`` trains on N different batches; rank 0 draws what a
+        single-device run draws)."""
+        return np.random.default_rng([self.seed, step] if rank == 0 else [self.seed, step, rank])
 
     def _crop(self, u: Utt, rng: np.random.Generator) -> tuple[int, np.ndarray]:
         t, n = u.x.shape[1], self.segment

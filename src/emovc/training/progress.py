@@ -18,8 +18,11 @@ from lightning.pytorch.callbacks import Callback, RichProgressBar
 # inside Lightning itself, the manual-optimisation checkpoint note (checkpoints after the
 # optimiser step are what exact resume needs), and on resume the non-empty checkpoint
 # folder and "dataloader is not resumable" (batches are drawn from the global step, so
-# resuming mid-"epoch" is exact; tests/conversion/test_training.py checks it).
-_QUIET_INFO = ("💡 Tip:", "`Trainer(limit_val_batches=1)` was configured")
+# resuming mid-"epoch" is exact; tests/conversion/test_training.py checks it), and the
+# "fit stopped: max_steps reached" line (it counts a SpectroGAN's two optimiser steps per
+# iteration; our progress lines report the end).
+_QUIET_INFO = ("💡 Tip:", "`Trainer(limit_val_batches=1)` was configured",
+               "`Trainer.fit` stopped:")
 _QUIET_WARNINGS = (r".*ModelCheckpoint with manual optimization",
                    r".*isinstance\(treespec, LeafSpec\)",
                    r"Checkpoint directory .* exists and is not empty",

@@ -52,6 +52,7 @@ from emovc.models.spectrogan.networks import (
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
+from emovc.training.common import device_strategy, exit_if_worker
 from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
 from emovc.training.spectrogan_config import PRESETS, TrainConfig, build_config
 
@@ -330,6 +331,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     with quiet_lightning():
         trainer = L.Trainer(
             max_steps=2 * cfg.max_steps, accelerator="auto", devices=cfg.devices,
+            strategy=device_strategy(cfg.devices),
             logger=L.pytorch.loggers.TensorBoardLogger(str(run), name="tb", version=0),
             callbacks=[callback, bar], enable_checkpointing=False,
             enable_progress_bar=uses_bar(bar),
@@ -338,6 +340,6 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
         )
         loader = torch.utils.data.DataLoader(_Steps(max(1, cfg.max_steps)), batch_size=None)
         trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path)
-    if trainer.is_global_zero:
-        callback.save(trainer, module)
+    callback.save(trainer, module)  # every process: saving a Lightning checkpoint is collective
+    exit_if_worker(trainer)
     return run / "model.pt"

@@ -127,7 +127,7 @@ class StarGANModule(L.LightningModule):
                 torch.optim.Adam(self.C.parameters(), self.cfg.lr_c, betas=betas))
 
     def _batch(self, step: int, split: str = "train"):
-        rng = self.sampler.rng(step)
+        rng = self.sampler.rng(step, self.global_rank)
         x, y, s, t = self.sampler.pairs(rng, self.cfg.same_prob, focus=self.focus,
                                         focus_prob=self.cfg.focus_prob)
         real = self.sampler.real(t, rng)
