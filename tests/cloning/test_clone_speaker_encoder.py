@@ -57,6 +57,18 @@ def test_embedding_separates_synthetic_speakers(speaker_clips) -> None:
     assert float(low[0] @ low[1]) > float(low[0] @ high)
 
 
+def test_silence_has_no_voice(speech: np.ndarray) -> None:
+    """Silence is refused by both encoders (it used to embed, and two silences scored 1.0)."""
+    from emovc.errors import AudioError
+    from emovc.evaluation.speaker import SpeakerEncoder as EvalEncoder
+
+    silence = np.zeros(32000, np.float32)
+    for enc in (SpeakerEncoder.from_pretrained(), EvalEncoder()):
+        with pytest.raises(AudioError, match="silent"):
+            enc.similarity(silence, silence, 16000)
+        assert enc.similarity(speech, speech, 16000) == pytest.approx(1.0, abs=1e-5)
+
+
 @pytest.mark.filterwarnings("ignore:You defined a `validation_step`", "ignore:.*LeafSpec")
 def test_ge2e_training_reduces_loss(speaker_clips, tmp_path) -> None:
     torch.manual_seed(0)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from emovc.audio import check_speech
 from emovc.audio.io import resample
+from emovc.audio.processing import QUIET_CORPUS_DBFS
 from emovc.errors import EmovcError
 from emovc.models.speaker_encoder.verification import (  # noqa: F401 — re-exported
     EERResult,
@@ -40,11 +42,13 @@ class SpeakerEncoder:
         """Speaker embedding of a ``(n,)`` float waveform at ``sr`` Hz → ``(256,)`` float32, L2 = 1.
 
         The waveform is resampled to 16 kHz, loudness-normalised and silence-trimmed by
-        ``resemblyzer.preprocess_wav``. Too little speech left raises :class:`EmovcError`.
+        ``resemblyzer.preprocess_wav``. Silent audio, or too little speech left, raises
+        :class:`EmovcError`.
         """
         from resemblyzer import preprocess_wav
 
         x = resample(np.asarray(wav, dtype=np.float32), sr, ENCODER_SR)
+        check_speech(x, ENCODER_SR, min_duration=0.1, silence_dbfs=QUIET_CORPUS_DBFS)
         pre = preprocess_wav(x, source_sr=ENCODER_SR)
         if pre.size < ENCODER_SR // 4:  # VAD kept < 0.25 s: fall back to the raw audio
             pre = x

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emovc.audio import load_audio
+from emovc.audio import check_speech, load_audio
 from emovc.audio.io import resample
+from emovc.audio.processing import QUIET_CORPUS_DBFS
 from emovc.errors import AudioError, ConfigError
 from emovc.fileio import atomic_output
 from emovc.models.checkpoint import load_checkpoint
@@ -51,13 +52,15 @@ def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
     exactly); if the VAD keeps under 0.25 s the untrimmed audio is used.
 
     Raises:
-        AudioError: less than 0.25 s of audio.
+        AudioError: less than 0.25 s of audio, or silent (an embedding of silence would
+            still score as a voice).
     """
     from resemblyzer import preprocess_wav
 
     x = resample(np.asarray(wav, dtype=np.float32), sr, 16000)
     if len(x) < MIN_SPEECH_S * 16000:
         raise AudioError(f"audio too short for a speaker embedding: {len(x) / 16000:.2f} s")
+    check_speech(x, 16000, min_duration=MIN_SPEECH_S, silence_dbfs=QUIET_CORPUS_DBFS)
     pre = preprocess_wav(x, source_sr=16000)
     return pre if len(pre) >= MIN_SPEECH_S * 16000 else x
 
