@@ -174,6 +174,10 @@ def test_unknown_or_unsupported_emotion_lists_valid_ones(converter, corpus, tmp_
         augment_corpus(corpus, tmp_path / "o", ["fearful"], model=str(converter))
     with pytest.raises(EmovcError, match="no target emotion"):
         augment_corpus(corpus, tmp_path / "o", [], model=str(converter))
+    with pytest.raises(EmovcError, match="intensity must be between 0 and 1"):
+        augment_corpus(corpus, tmp_path / "o", ["sad"], model=str(converter), intensity=3)
+    with pytest.raises(EmovcError, match="workers must be at least 1"):
+        augment_corpus(corpus, tmp_path / "o", ["sad"], model=str(converter), workers=-1)
     assert not (tmp_path / "o").exists()
 
 

@@ -34,6 +34,7 @@ from emovc.data.emotions import check_emotion, normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.fileio import atomic_output, write_atomic
+from emovc.models.conversion.converters import check_intensity
 
 BACKENDS = ("local", "ray")
 EXTRA_COLUMNS = ("synthetic", "source_utt_id", "source_path", "source_emotion", "converter")
@@ -135,6 +136,10 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     """
     if backend not in BACKENDS:
         raise choice_error("backend", backend, BACKENDS)
+    intensity = check_intensity(intensity)  # before any work, and before augment.json
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers must be at least 1 (none or 0 on the command line: all "
+                          f"cores), got {workers}")
     if backend == "ray":
         _import_ray()  # fail before any work when Ray is missing
     root, out = Path(root), Path(out_dir)
