@@ -158,3 +158,17 @@ def test_unknown_validation_speakers_are_refused(ser_corpus, tmp_path):
     train, val, _ = split_corpus(build_config(str(ser_corpus), str(tmp_path / "run"),
                                               {"val_speakers": []}))
     assert len(val) == 0 and len(train) > 0
+
+
+def test_retraining_into_a_finished_run_needs_force(ser_run):
+    """A run folder with a model is not silently retrained over."""
+    import yaml
+
+    from emovc.errors import EmovcError
+    from emovc.training.ser import SerTrainConfig, train
+
+    cfg = SerTrainConfig(**yaml.safe_load((ser_run.parent / "config.yaml").read_text()))
+    before = ser_run.read_bytes()
+    with pytest.raises(EmovcError, match="already holds a trained model"):
+        train(cfg, progress=False)
+    assert ser_run.read_bytes() == before

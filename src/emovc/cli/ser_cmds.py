@@ -28,6 +28,8 @@ def train(
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Feature processes."),
     seed: int = typer.Option(0, help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    force: bool = typer.Option(False, "--force", help="Retrain into a run folder that holds "
+                                                      "a model."),
 ) -> None:
     """Train a recogniser; writes OUT/config.yaml, OUT/metrics.json and OUT/model.pt."""
     from emovc.training.ser import build_config
@@ -42,7 +44,8 @@ def train(
         overrides["cnn"] = {"epochs": epochs}
     if cache_dir is not None:
         overrides["cache_dir"] = str(cache_dir)
-    path = run_training(build_config(str(corpus_dir), str(out), overrides), progress=not quiet)
+    path = run_training(build_config(str(corpus_dir), str(out), overrides), progress=not quiet,
+                        force=force)
     typer.echo(f"wrote {path}")
     import json
 

@@ -190,9 +190,16 @@ def evaluate(model: SerModel, feats: dict[str, list[dict]], y: np.ndarray,
     return out
 
 
-def train(cfg: SerTrainConfig, progress: bool = True) -> Path:
-    """Run a training (see module docstring); returns the path of ``model.pt``."""
+def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Path:
+    """Run a training (see module docstring); returns the path of ``model.pt``.
+
+    Raises:
+        EmovcError: the run folder already holds a ``model.pt`` and ``force`` is false.
+    """
     run = Path(cfg.run_dir)
+    if (run / "model.pt").exists() and not force:
+        raise EmovcError(f"{run} already holds a trained model (model.pt); choose another "
+                         "--out or pass --force to retrain")
     run.mkdir(parents=True, exist_ok=True)
     _write_text(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     t0 = time.time()
