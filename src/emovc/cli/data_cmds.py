@@ -41,7 +41,8 @@ def prepare(
     force: bool = typer.Option(False, "--force", help="Recompute files already cached."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Compute features once per utterance and cache them for training."""
+    """Compute features once per utterance into a cache for your own scripts (PreparedCorpus;
+    emovc train and ser train build their own caches)."""
     from emovc.data.prepare import prepare_corpus
 
     prepared = prepare_corpus(corpus_dir, corpus, cache_dir=cache_dir, features=features,
