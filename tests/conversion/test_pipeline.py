@@ -150,6 +150,9 @@ def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys, mon
     args = ["convert", str(src), "--to", "angry", "--from", "calm", "--model", str(stargan_run),
             "-o", str(out)]
     assert _cli(args) == 0 and load_audio(out).size > 0
+    (tmp_path / "outdir").mkdir()  # an existing folder takes the file under its own name
+    assert _cli(args[:-1] + [str(tmp_path / "outdir")]) == 0
+    assert (tmp_path / "outdir" / f"{src.stem}.wav").is_file()
     assert _cli(args) == 2  # refuses to overwrite
     assert "--force" in capsys.readouterr().err
     assert _cli(args + ["--force"]) == 0

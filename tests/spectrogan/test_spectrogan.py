@@ -163,6 +163,8 @@ def test_save_load_round_trip_is_identical(trained) -> None:
         EmotionConverter(a, renderer="source").convert(wav, 16000, "angry")
     with pytest.raises(ConfigError, match="voice quality applies to the WORLD-feature"):
         EmotionConverter(a).convert(wav, 16000, "angry", voice_quality=1.0)
+    with pytest.raises(ConfigError, match="envelope smoothing applies to the WORLD-feature"):
+        EmotionConverter(a, envelope_smoothing_ms=50).convert(wav, 16000, "angry")
     assert EmotionConverter(a).renderers == ()  # no choice offered (e.g. by the app)
     # training moved the generators away from the identity
     log_mag = analyze(wav, a.spec)[0]

@@ -26,7 +26,10 @@ def convert(
                              "one other than the target)."),
     model: str = typer.Option("m2m-ravdess", "--model", help="Bundled model name or path."),
     intensity: float = typer.Option(1.0, "--intensity", help="0 = unchanged ... 1 = full."),
-    out: Path = typer.Option(..., "-o", "--output", help="Output file or folder."),
+    out: Path = typer.Option(
+        ..., "-o", "--output",
+        help="Output file, or folder (mirrors a folder input; an existing folder takes a "
+             "single file as IN's name). Written at the model's rate, mono WAV (16 kHz)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
     keep_level: bool = typer.Option(
         False, "--keep-level",

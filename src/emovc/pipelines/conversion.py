@@ -256,6 +256,9 @@ class EmotionConverter:
             if st.voice_quality != 0.0:
                 raise ConfigError("voice quality applies to the WORLD-feature models' source "
                                   "renderer only; this is a SpectroGAN")
+            if st.envelope_smoothing_ms != 0.0:
+                raise ConfigError("envelope smoothing applies to the WORLD-feature models only; "
+                                  "this is a SpectroGAN")
             if not self.uses_source:  # pairwise: the direction follows from the target
                 return self._windowed(x, sr, lambda w: self.backend.convert(
                     w, sr, target, source=source, intensity=a, pitch_level=p))

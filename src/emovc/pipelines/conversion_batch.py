@@ -69,6 +69,8 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     if not src.exists():
         raise EmovcError(f"input not found: {src}")
     if src.is_file():
+        if dst.is_dir():  # an existing folder: the output goes into it
+            dst = dst / f"{src.stem}.wav"
         pairs = [(src, dst)]
     else:
         pairs = _folder_pairs(src, dst, force)
