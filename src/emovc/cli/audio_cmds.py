@@ -36,8 +36,10 @@ def resynth(
 def demo(
     out: Path = typer.Option(Path("demo_out"), help="Folder for the demo outputs."),
     src: Path = typer.Option(None, help="Use this recording instead of the bundled example."),
+    source: str = typer.Option(None, "--from", help="Emotion of --src (default: detected; the "
+                                                    "bundled example is neutral)."),
     force: bool = typer.Option(True, help="Overwrite earlier demo outputs."),
 ) -> None:
     """Convert a bundled example recording into other emotions (writes OUT/*.wav)."""
-    for line in run_demo(out, src=src, force=force):
+    for line in run_demo(out, src=src, force=force, source=source):
         typer.echo(line)

@@ -94,12 +94,15 @@ def example_path() -> Path:
 
 
 def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
-             force: bool = True) -> Iterator[str]:
+             force: bool = True, source: str | None = None) -> Iterator[str]:
     """Demo: convert the bundled example into several emotions with the default model.
 
     Writes ``out_dir/resynthesized.wav`` (vocoder reference) and ``out_dir/<emotion>.wav``;
-    yields progress lines.
+    yields progress lines. ``source``: the recording's emotion; ``None`` = neutral for the
+    bundled example (read speech), detected by the recogniser for ``src``.
     """
+    if src is None and source is None:
+        source = "neutral"
     src = Path(src) if src else example_path()
     out = Path(out_dir)
     yield f"input: {src}"
@@ -111,6 +114,6 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
 
     conv = EmotionConverter.from_pretrained()
     for target in ("angry", "happy", "sad", "fearful"):
-        out_path, _ = conv.convert_file(src, out / f"{target}.wav", target, source="neutral",
-                                        force=force)
-        yield f"wrote {out_path} (neutral -> {target}, model {conv.name})"
+        out_path, used = conv.convert_file(src, out / f"{target}.wav", target, source=source,
+                                           force=force)
+        yield f"wrote {out_path} ({used} -> {target}, model {conv.name})"
