@@ -97,3 +97,15 @@ def test_embedding_map_pca(tmp_path) -> None:
     emb = np.abs(rng.normal(size=(6, 8)))
     path, used = embedding_map(emb, list("aabbcc"), tmp_path / "map.png", method="pca")
     assert used == "pca" and path.stat().st_size > 0
+
+
+def test_embedding_map_of_few_points_does_not_use_umap(tmp_path) -> None:
+    """Three clips: 'auto' picks PCA (UMAP's neighbourhood needs more points, and crashed),
+    an explicit 'umap' is a one-line error."""
+    from emovc.errors import ConfigError
+
+    emb = np.abs(np.random.default_rng(0).normal(size=(3, 8)))
+    _, used = embedding_map(emb, list("abc"), tmp_path / "m.png", method="auto")
+    assert used == "pca"
+    with pytest.raises(ConfigError, match="UMAP needs at least 15 embeddings"):
+        embedding_map(emb, list("abc"), tmp_path / "u.png", method="umap")

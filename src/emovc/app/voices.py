@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emovc.data.synthetic import SyntheticVoice, synthesize
+from emovc.pipelines.speaker import UMAP_MIN_POINTS
 
 Embedder = Callable[[np.ndarray, int], np.ndarray]  # (wav (n,), sr) -> (D,) unit vector
 
@@ -66,9 +67,6 @@ class KnownVoices:
             self._uploads = [v for v in self._uploads if v.name != name]
             self._uploads.append(Voice(name, "upload", np.asarray(embedding, dtype=np.float32)))
             del self._uploads[:-self._max_uploads]
-
-
-UMAP_MIN_POINTS = 15  # UMAP's default neighbourhood; fewer points: PCA is the honest map
 
 
 def project_2d(embeddings: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:

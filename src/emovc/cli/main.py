@@ -49,6 +49,10 @@ _PATH_ERRORS = (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirec
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 2 user error, 130 interrupted)."""
     warnings.filterwarnings("ignore", message=".*pkg_resources.*")
+    # worker processes (evaluation, augmentation) start fresh interpreters: pass it on
+    quiet = "ignore:pkg_resources is deprecated:UserWarning"
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"),
+                                                          quiet)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     cli = _build()
     try:

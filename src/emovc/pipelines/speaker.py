@@ -146,15 +146,23 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
     return out, used
 
 
+UMAP_MIN_POINTS = 15  # UMAP's default neighbourhood; fewer points: t-SNE or PCA is the honest map
+
+
 def _project(x: np.ndarray, method: str) -> tuple[np.ndarray, str]:
     if method not in ("auto", "umap", "tsne", "pca"):
         raise ConfigError(f"unknown map method {method!r}; valid choices: auto, umap, tsne, pca")
     if len(x) < 3:
         raise ConfigError(f"need at least 3 embeddings for a map, got {len(x)}")
-    if method in ("auto", "umap") and importlib.util.find_spec("umap") is not None:
+    if method == "umap" and len(x) < UMAP_MIN_POINTS:
+        raise ConfigError(f"UMAP needs at least {UMAP_MIN_POINTS} embeddings, got {len(x)} "
+                          "(use --method tsne or pca)")
+    if (method in ("auto", "umap") and len(x) >= UMAP_MIN_POINTS
+            and importlib.util.find_spec("umap") is not None):
         import umap
 
-        return umap.UMAP(n_neighbors=min(15, len(x) - 1), random_state=0).fit_transform(x), "umap"
+        reducer = umap.UMAP(n_neighbors=UMAP_MIN_POINTS - 1, random_state=0, n_jobs=1)
+        return reducer.fit_transform(x), "umap"
     if method == "umap":
         raise ConfigError("UMAP needs umap-learn: pip install umap-learn (or use --method tsne)")
     if method == "tsne" or (method == "auto" and len(x) >= 10):
@@ -189,6 +197,8 @@ def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = 
     """
     from emovc.data.catalogs import catalog_corpus
 
+    if max_per_speaker < 1:
+        raise ConfigError(f"max_per_speaker must be at least 1, got {max_per_speaker}")
     per: dict[str, list[str]] = {}
     gender: dict[str, str] = {}
     for utt in sorted(catalog_corpus(folder), key=lambda u: u.path):
