@@ -68,6 +68,8 @@ def test_clips_the_judge_rejects_are_noted_and_its_bugs_surface(tiny_run, tmp_pa
     assert result.overall["converted"]["n_judged"] == 0
     with pytest.raises(ZeroDivisionError):
         evaluate(items, tmp_path / "ev2", cfg, judge=Broken())
+    with pytest.raises(EmovcError, match="recogniser 'nope' could not be loaded"):
+        evaluate(items, tmp_path / "ev3", replace(cfg, emotion=True, recognizer="nope"))
 
 
 def test_cli_round_trip(tiny_run, tmp_path, cli, capsys):

@@ -245,7 +245,8 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
         out_dir: folder for generated baseline audio (``baselines/world_resynth/``).
         cfg: what to compute.
         judge: emotion recogniser (``.labels``, ``.predict(wav, sr)``); ``None`` loads
-            ``cfg.recognizer`` when ``cfg.emotion`` (skipped with a note if that fails).
+            ``cfg.recognizer`` when ``cfg.emotion`` (the default one skipped with a note if it
+            cannot be loaded; a named one that cannot be is an error).
         log: optional ``callable(str)`` for progress messages.
 
     Returns:
@@ -267,6 +268,14 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
                      *(it.reference for it in items if it.reference)})
     tasks = [(p, resynth_src.get(p, "")) for p in unique]
 
+    if cfg.emotion and judge is None:  # before the long analysis: a named one must exist
+        judge, why = load_default_judge(cfg.recognizer)
+        if judge is None and cfg.recognizer != "default":
+            reason = why.removeprefix("emotion recognition skipped: ")
+            raise EmovcError(f"recogniser {cfg.recognizer!r} could not be loaded: {reason}")
+        if judge is None:
+            notes.append(why)
+
     cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     say(f"analysing {len(tasks)} files (WORLD{' + ASR' if cfg.asr else ''}"
@@ -285,10 +294,6 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     probs: dict = {}
     labels: list[str] = []
     if cfg.emotion:
-        if judge is None:
-            judge, why = load_default_judge(cfg.recognizer)
-            if judge is None:
-                notes.append(why)
         if judge is not None:
             t0, c0 = time.perf_counter(), time.process_time()
             say(f"emotion recognition of {len(ok_paths)} files")
