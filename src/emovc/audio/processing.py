@@ -7,8 +7,11 @@ import numpy as np
 from emovc.errors import AudioError
 
 MIN_DURATION_S = 0.5  # shorter clips carry too few frames for WORLD/CWT analysis
-SILENCE_DBFS = -60.0  # speech level below this is treated as silence (recordings, UI input)
-QUIET_CORPUS_DBFS = -80.0  # floor for corpus takes recorded very quietly (RAVDESS: -61 dBFS)
+# Active speech level below which input is treated as silence, for every command alike: real
+# takes can be very quiet (RAVDESS has takes at -61 dBFS) and every stage that needs a level
+# normalises it first.
+SILENCE_DBFS = -80.0
+QUIET_CORPUS_DBFS = SILENCE_DBFS  # the same floor (kept for the modules that name it)
 
 
 def rms_dbfs(wav: np.ndarray) -> float:
