@@ -18,24 +18,22 @@ from __future__ import annotations
 
 import hashlib
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-from emovc.audio.io import load_audio, save_audio
+from emovc.audio.io import load_audio
 from emovc.errors import EmovcError
 from emovc.evaluation.aggregate import aggregate, confusions
-from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
+from emovc.evaluation.analysis import MetricConfig
 from emovc.evaluation.emotion import EmotionJudge, load_default_judge, top_label
 from emovc.evaluation.f0_metrics import duration_ratio, f0_scores
-from emovc.evaluation.intelligibility import AsrConfig, Transcriber, word_errors
+from emovc.evaluation.file_analysis import FileAnalysis, run_stage1
+from emovc.evaluation.intelligibility import AsrConfig, word_errors
 from emovc.evaluation.manifest import EvalItem
 from emovc.evaluation.mcd import align, frame_mcd
-from emovc.evaluation.speaker import SpeakerEncoder, cosine
-from emovc.features.world import resynthesize
+from emovc.evaluation.speaker import cosine
 
 SYSTEMS = ("converted", "source", "world_resynth", "reference")
 SYSTEM_TITLES = {
@@ -72,19 +70,6 @@ class EvalConfig:
 
 
 @dataclass
-class FileAnalysis:
-    """Per-file results of stage 1 (``features`` None and ``error`` set on failure)."""
-
-    path: str
-    features: UtteranceFeatures | None = None
-    hypothesis: str | None = None
-    embedding: np.ndarray | None = None
-    error: str = ""
-    embedding_error: str = ""  # why ``embedding`` is None although the file was analysed
-    seconds: dict = field(default_factory=dict)
-
-
-@dataclass
 class EvaluationResult:
     """Everything the writers and the report need."""
 
@@ -100,55 +85,6 @@ class EvaluationResult:
     files: dict[str, FileAnalysis]
     audio_for: dict[tuple[str, str], str]
     emotion_labels: list[str] = field(default_factory=list)
-
-
-def _analyze_batch(tasks: list[tuple[str, str]], cfg: MetricConfig, asr: AsrConfig | None,
-                   speaker: bool, in_worker: bool = False) -> list[FileAnalysis]:
-    """Stage 1 worker: ``(path, resynth_from)`` tasks → analyses.
-
-    When ``resynth_from`` is set, ``path`` is first written as the WORLD resynthesis of it.
-    The ASR decoder and the speaker encoder are created once per batch.
-    """
-    if in_worker:  # one torch thread per worker process: the pool already uses every core
-        import torch
-
-        torch.set_num_threads(1)
-    transcriber = Transcriber(asr) if asr is not None else None
-    encoder = SpeakerEncoder() if speaker else None
-    return [_analyze_file(path, src, cfg, transcriber, encoder) for path, src in tasks]
-
-
-def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
-                  transcriber: Transcriber | None, encoder: SpeakerEncoder | None,
-                  ) -> FileAnalysis:
-    res = FileAnalysis(path)
-    clock = time.process_time  # CPU seconds: stage costs stay comparable on a busy machine
-    t0 = clock()
-    try:
-        if resynth_from:
-            src = load_audio(resynth_from, cfg.sample_rate)
-            save_audio(path, resynthesize(src, cfg.world), cfg.sample_rate, force=True,
-                       comment="emovc evaluation: WORLD resynthesis baseline")
-            res.seconds["resynth"] = clock() - t0
-        wav = load_audio(path, cfg.sample_rate)
-        t0 = clock()
-        res.features = analyze_utterance(wav, cfg)
-        res.seconds["world"] = clock() - t0
-    except Exception as exc:  # noqa: BLE001 — one bad file must not sink the run
-        res.error = f"{type(exc).__name__}: {exc}"
-        return res
-    if transcriber is not None:
-        t0 = clock()
-        res.hypothesis = transcriber.transcribe(wav, cfg.sample_rate)
-        res.seconds["asr"] = clock() - t0
-    if encoder is not None:
-        t0 = clock()
-        try:
-            res.embedding = encoder.embed(wav, cfg.sample_rate)
-        except EmovcError as exc:  # too little speech: similarity becomes NaN, with a note
-            res.embedding_error = str(exc)
-        res.seconds["speaker"] = clock() - t0
-    return res
 
 
 def _resynth_path(out_dir: Path, source: str) -> str:
@@ -168,21 +104,6 @@ def plan_audio(items: list[EvalItem], out_dir: Path, baselines: bool,
             if it.reference:
                 plan[(it.item_id, "reference")] = it.reference
     return plan
-
-
-def _run_stage1(tasks: list[tuple[str, str]], cfg: EvalConfig) -> dict[str, FileAnalysis]:
-    asr = cfg.asr_config if cfg.asr else None
-    if cfg.workers <= 1 or len(tasks) < 4:
-        return {r.path: r for r in _analyze_batch(tasks, cfg.metrics, asr, cfg.speaker)}
-    # resynthesis tasks are slowest: spread them, then deal tasks round-robin into batches
-    tasks = sorted(tasks, key=lambda t: not t[1])
-    n_batches = min(len(tasks), 4 * cfg.workers)
-    batches = [tasks[i::n_batches] for i in range(n_batches)]
-    # spawn: workers must not inherit torch/numba thread pools of this process
-    with ProcessPoolExecutor(cfg.workers, mp_context=get_context("spawn")) as pool:
-        results = pool.map(_analyze_batch, batches, [cfg.metrics] * n_batches,
-                           [asr] * n_batches, [cfg.speaker] * n_batches, [True] * n_batches)
-        return {r.path: r for batch in results for r in batch}
 
 
 def _judge_all(judge: EmotionJudge, paths: list[str], sr: int,
@@ -280,7 +201,8 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     t0 = time.perf_counter()
     say(f"analysing {len(tasks)} files (WORLD{' + ASR' if cfg.asr else ''}"
         f"{' + speaker' if cfg.speaker else ''}, {cfg.workers} worker(s))")
-    files = _run_stage1(tasks, cfg)
+    files = run_stage1(tasks, cfg.metrics, cfg.asr_config if cfg.asr else None,
+                       cfg.speaker, cfg.workers)
     timing["analysis_wall_s"] = time.perf_counter() - t0
     for p, fa in files.items():
         if fa.error:

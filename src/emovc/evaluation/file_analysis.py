@@ -1,0 +1,97 @@
+"""Stage 1 of an evaluation: each unique audio file analysed once — WORLD features, an ASR
+transcript and a speaker embedding — in a process pool (see :mod:`emovc.evaluation.runner`)."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+import numpy as np
+
+from emovc.audio.io import load_audio, save_audio
+from emovc.errors import EmovcError
+from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
+from emovc.evaluation.intelligibility import AsrConfig, Transcriber
+from emovc.evaluation.speaker import SpeakerEncoder
+from emovc.features.world import resynthesize
+
+
+@dataclass
+class FileAnalysis:
+    """Per-file results of stage 1 (``features`` None and ``error`` set on failure)."""
+
+    path: str
+    features: UtteranceFeatures | None = None
+    hypothesis: str | None = None
+    embedding: np.ndarray | None = None
+    error: str = ""
+    embedding_error: str = ""  # why ``embedding`` is None although the file was analysed
+    seconds: dict = field(default_factory=dict)
+
+
+def _analyze_batch(tasks: list[tuple[str, str]], cfg: MetricConfig, asr: AsrConfig | None,
+                   speaker: bool, in_worker: bool = False) -> list[FileAnalysis]:
+    """Stage 1 worker: ``(path, resynth_from)`` tasks → analyses.
+
+    When ``resynth_from`` is set, ``path`` is first written as the WORLD resynthesis of it.
+    The ASR decoder and the speaker encoder are created once per batch.
+    """
+    if in_worker:  # one torch thread per worker process: the pool already uses every core
+        import torch
+
+        torch.set_num_threads(1)
+    transcriber = Transcriber(asr) if asr is not None else None
+    encoder = SpeakerEncoder() if speaker else None
+    return [_analyze_file(path, src, cfg, transcriber, encoder) for path, src in tasks]
+
+
+def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
+                  transcriber: Transcriber | None, encoder: SpeakerEncoder | None,
+                  ) -> FileAnalysis:
+    res = FileAnalysis(path)
+    clock = time.process_time  # CPU seconds: stage costs stay comparable on a busy machine
+    t0 = clock()
+    try:
+        if resynth_from:
+            src = load_audio(resynth_from, cfg.sample_rate)
+            save_audio(path, resynthesize(src, cfg.world), cfg.sample_rate, force=True,
+                       comment="emovc evaluation: WORLD resynthesis baseline")
+            res.seconds["resynth"] = clock() - t0
+        wav = load_audio(path, cfg.sample_rate)
+        t0 = clock()
+        res.features = analyze_utterance(wav, cfg)
+        res.seconds["world"] = clock() - t0
+    except Exception as exc:  # noqa: BLE001 — one bad file must not sink the run
+        res.error = f"{type(exc).__name__}: {exc}"
+        return res
+    if transcriber is not None:
+        t0 = clock()
+        res.hypothesis = transcriber.transcribe(wav, cfg.sample_rate)
+        res.seconds["asr"] = clock() - t0
+    if encoder is not None:
+        t0 = clock()
+        try:
+            res.embedding = encoder.embed(wav, cfg.sample_rate)
+        except EmovcError as exc:  # too little speech: similarity becomes NaN, with a note
+            res.embedding_error = str(exc)
+        res.seconds["speaker"] = clock() - t0
+    return res
+
+
+def run_stage1(tasks: list[tuple[str, str]], metrics: MetricConfig, asr: AsrConfig | None,
+               speaker: bool, workers: int) -> dict[str, FileAnalysis]:
+    """Analyse every ``(path, resynth_from)`` task once, in ``workers`` spawned processes
+    (here when 1 or few tasks); ``asr`` None = no transcripts, ``speaker`` = embeddings."""
+    if workers <= 1 or len(tasks) < 4:
+        return {r.path: r for r in _analyze_batch(tasks, metrics, asr, speaker)}
+    # resynthesis tasks are slowest: spread them, then deal tasks round-robin into batches
+    tasks = sorted(tasks, key=lambda t: not t[1])
+    n_batches = min(len(tasks), 4 * workers)
+    batches = [tasks[i::n_batches] for i in range(n_batches)]
+    # spawn: workers must not inherit torch/numba thread pools of this process
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        results = pool.map(_analyze_batch, batches, [metrics] * n_batches,
+                           [asr] * n_batches, [speaker] * n_batches, [True] * n_batches)
+        return {r.path: r for batch in results for r in batch}
