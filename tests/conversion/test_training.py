@@ -280,3 +280,23 @@ def test_emotions_the_corpus_lacks_are_refused(corpus, cache_root, tmp_path):
         train(cfg)
     with pytest.raises(EmovcError, match="unknown target emotion 'furious'; valid choices"):
         cyclegan.build_config(str(corpus), str(tmp_path / "r2"), "calm", "furious")
+
+
+def test_resume_keeps_last_ckpt_current_when_the_callback_state_is_foreign(corpus, cache_root,
+                                                                           tmp_path):
+    """A checkpoint whose checkpoint-callback state Lightning cannot match (written by an older
+    emovc with other callback settings) still resumes into ``last.ckpt`` itself, so the next
+    resume continues from the newest step (it used to go to ``last-v1.ckpt``)."""
+    from emovc.training.stargan import train
+
+    run = tmp_path / "run"
+    cfg = stargan_config(corpus, run, cache_root, 4)
+    train(cfg)
+    last = run / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(last, weights_only=True)
+    ckpt["callbacks"] = {"ModelCheckpoint{'monitor': None, 'mode': 'min'}": {}}
+    torch.save(ckpt, last)
+    cfg.max_steps = 6
+    train(cfg)
+    assert torch.load(last, weights_only=True)["global_step"] == 6
+    assert not list((run / "checkpoints").glob("last-v*.ckpt"))

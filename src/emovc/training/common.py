@@ -107,11 +107,14 @@ def checkpoint_callback(folder: Path, every: int, keep: int) -> ModelCheckpoint:
 
     The monitor is ``step`` whatever ``keep`` is: Lightning restores a checkpoint callback's
     state only into one with the same monitor and mode, so a run resumed with another
-    ``keep_checkpoints`` still knows its earlier files."""
+    ``keep_checkpoints`` still knows its earlier files. Files are overwritten, never
+    versioned: a resumed run whose callback state was not restored (a run of an older emovc)
+    used to write ``last-v1.ckpt`` and leave ``last.ckpt``, which the next resume reads, behind."""
     check_keep_checkpoints(keep)
     return _NewestCheckpoints(dirpath=folder, every_n_train_steps=every, save_last=True,
                               save_top_k=keep, monitor="step", mode="max",
-                              filename="step{step:06d}", auto_insert_metric_name=False)
+                              filename="step{step:06d}", auto_insert_metric_name=False,
+                              enable_version_counter=False)
 
 
 def device_strategy(devices: int) -> str:
