@@ -18,7 +18,9 @@ from lightning.pytorch.callbacks import Callback, RichProgressBar
 # inside Lightning itself, the manual-optimisation checkpoint note (checkpoints after the
 # optimiser step are what exact resume needs), and on resume the non-empty checkpoint
 # folder and "dataloader is not resumable" (batches are drawn from the global step, so
-# resuming mid-"epoch" is exact; tests/conversion/test_training.py checks it), and the
+# resuming mid-"epoch" is exact; tests/conversion/test_training.py checks it), the request
+# to provide the callbacks of a checkpoint written by an older emovc (its step files
+# and last.ckpt are written all the same), and the
 # "fit stopped: max_steps reached" line (it counts a SpectroGAN's two optimiser steps per
 # iteration; our progress lines report the end).
 _QUIET_INFO = ("💡 Tip:", "`Trainer(limit_val_batches=1)` was configured",
@@ -26,7 +28,8 @@ _QUIET_INFO = ("💡 Tip:", "`Trainer(limit_val_batches=1)` was configured",
 _QUIET_WARNINGS = (r".*ModelCheckpoint with manual optimization",
                    r".*isinstance\(treespec, LeafSpec\)",
                    r"Checkpoint directory .* exists and is not empty",
-                   r".*your dataloader is not resumable")
+                   r".*your dataloader is not resumable",
+                   r".*callbacks used to create the checkpoint need to be provided")
 
 
 class _DropInfo(logging.Filter):
