@@ -33,6 +33,17 @@ def test_info_reports_f0(speech_file: Path, capsys: pytest.CaptureFixture[str]) 
     assert "16000 Hz" in out and "F0 range" in out and "LUFS" in out
 
 
+def test_info_gives_each_channels_peak(speech_file: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A stereo file's peak is reported per channel (the mix halved a one-sided signal)."""
+    wav, sr = sf.read(speech_file)
+    wav = 0.5 * wav / np.abs(wav).max()
+    sf.write(tmp_path / "st.wav", np.stack([wav, np.zeros_like(wav)], 1), sr)
+    code, out, _ = run(["info", str(tmp_path / "st.wav")], capsys)
+    assert code == 0
+    assert "-6.0 / -200.0 dBFS (per channel)" in out and "mono mix" in out
+
+
 def test_resynth_round_trip(speech_file: Path, tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out" / "re.wav"

@@ -14,6 +14,21 @@ from emovc.audio.processing import active_rms_dbfs
 from emovc.errors import AudioError
 
 
+def _peak(path: str | os.PathLike, channels: int, mono: np.ndarray) -> str:
+    """Sample peak of the file in dBFS, per channel when there are several (of ``mono``, the
+    mix, when soundfile cannot read the format)."""
+    import soundfile as sf
+
+    try:
+        data, _ = sf.read(str(path), always_2d=True, dtype="float32")
+    except (sf.LibsndfileError, RuntimeError):
+        data, channels = mono[:, None], 1
+    peaks = [20 * np.log10(max(float(np.max(np.abs(c))), 1e-10)) for c in data.T]
+    if channels == 1:
+        return f"{peaks[0]:.1f} dBFS"
+    return " / ".join(f"{p:.1f}" for p in peaks) + " dBFS (per channel)"
+
+
 def describe_file(path: str | os.PathLike) -> dict[str, str]:
     """Duration, sample rate, channels, F0 range and loudness of ``path`` (human-readable).
 
@@ -30,8 +45,9 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
         "format": info.format,
         "duration": f"{info.duration:.3f} s",
         "sample rate": f"{info.sample_rate} Hz",
-        "channels": str(info.channels),
-        "peak": f"{20 * np.log10(max(float(np.max(np.abs(wav))), 1e-10)):.1f} dBFS",
+        "channels": str(info.channels) + (" (analysed as their mono mix, as every emovc "
+                                          "command reads them)" if info.channels > 1 else ""),
+        "peak": _peak(path, info.channels, wav),
         "speech level": f"{active_rms_dbfs(wav, sr):.1f} dBFS",
         "loudness": _lufs(wav, sr),
     }
