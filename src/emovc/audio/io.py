@@ -102,14 +102,26 @@ def load_audio(path: str | os.PathLike, sr: int | None = DEFAULT_SR) -> np.ndarr
     return wav if sr is None else resample(wav, file_sr, sr)
 
 
-def load_audio_with_rate(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Load ``path`` as mono float32 at its own rate; returns ``(wav, sample_rate)``."""
+def load_channels(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Load ``path`` with its channels at its own rate; returns float32 ``(n_samples,
+    n_channels)`` and the sample rate."""
     p = _check_path(path)
     data, file_sr = _decode(p)
     if data.size == 0:
         raise AudioError(f"audio file has no samples: {p}")
+    return data, file_sr
+
+
+def to_mono(data: np.ndarray) -> np.ndarray:
+    """The mono mix ``(n_samples,)`` float32 of ``(n_samples, n_channels)`` audio."""
     wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    return np.ascontiguousarray(wav, dtype=np.float32), file_sr
+    return np.ascontiguousarray(wav, dtype=np.float32)
+
+
+def load_audio_with_rate(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Load ``path`` as mono float32 at its own rate; returns ``(wav, sample_rate)``."""
+    data, file_sr = load_channels(path)
+    return to_mono(data), file_sr
 
 
 def save_audio(

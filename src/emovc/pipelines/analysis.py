@@ -9,22 +9,16 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
-from emovc.audio.io import load_audio_with_rate
+from emovc.audio.io import load_channels, resample, to_mono
 from emovc.audio.processing import active_rms_dbfs
 from emovc.errors import AudioError
 
 
-def _peak(path: str | os.PathLike, channels: int, mono: np.ndarray) -> str:
-    """Sample peak of the file in dBFS, per channel when there are several (of ``mono``, the
-    mix, when soundfile cannot read the format)."""
-    import soundfile as sf
-
-    try:
-        data, _ = sf.read(str(path), always_2d=True, dtype="float32")
-    except (sf.LibsndfileError, RuntimeError):
-        data, channels = mono[:, None], 1
+def _peak(data: np.ndarray) -> str:
+    """Sample peak in dBFS of ``(n_samples, n_channels)`` audio, per channel when there are
+    several."""
     peaks = [20 * np.log10(max(float(np.max(np.abs(c))), 1e-10)) for c in data.T]
-    if channels == 1:
+    if len(peaks) == 1:
         return f"{peaks[0]:.1f} dBFS"
     return " / ".join(f"{p:.1f}" for p in peaks) + " dBFS (per channel)"
 
@@ -39,7 +33,8 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     from emovc.features.world import WorldConfig, analyze
 
     info = audio_info(path)
-    wav, sr = load_audio_with_rate(path)
+    data, sr = load_channels(path)  # decoded once: the peaks, the mix and its 16 kHz copy
+    wav = to_mono(data)
     out = {
         "file": str(path),
         "format": info.format,
@@ -47,11 +42,11 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
         "sample rate": f"{info.sample_rate} Hz",
         "channels": str(info.channels) + (" (analysed as their mono mix, as every emovc "
                                           "command reads them)" if info.channels > 1 else ""),
-        "peak": _peak(path, info.channels, wav),
+        "peak": _peak(data),
         "speech level": f"{active_rms_dbfs(wav, sr):.1f} dBFS",
         "loudness": _lufs(wav, sr),
     }
-    wav16 = load_audio(path, 16000)
+    wav16 = resample(wav, sr, 16000)
     check_speech(wav16, 16000, name=str(path))
     f0 = analyze(wav16, WorldConfig()).f0
     voiced = f0[f0 > 0]
