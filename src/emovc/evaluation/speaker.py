@@ -12,7 +12,6 @@ import numpy as np
 from emovc.audio import check_speech
 from emovc.audio.io import resample
 from emovc.audio.processing import QUIET_CORPUS_DBFS
-from emovc.errors import EmovcError
 from emovc.models.speaker_encoder.verification import (  # noqa: F401 — re-exported
     EERResult,
     equal_error_rate,
@@ -48,12 +47,11 @@ class SpeakerEncoder:
         from resemblyzer import preprocess_wav
 
         x = resample(np.asarray(wav, dtype=np.float32), sr, ENCODER_SR)
-        check_speech(x, ENCODER_SR, min_duration=0.1, silence_dbfs=QUIET_CORPUS_DBFS)
+        check_speech(x, ENCODER_SR, min_duration=0.1, name="audio for a speaker embedding",
+                     silence_dbfs=QUIET_CORPUS_DBFS)
         pre = preprocess_wav(x, source_sr=ENCODER_SR)
         if pre.size < ENCODER_SR // 4:  # VAD kept < 0.25 s: fall back to the raw audio
             pre = x
-        if pre.size < ENCODER_SR // 10:
-            raise EmovcError("audio too short for a speaker embedding (need >= 0.1 s of speech)")
         return np.asarray(self.encoder.embed_utterance(pre), dtype=np.float32)
 
     def similarity(self, a: np.ndarray, b: np.ndarray, sr: int = 16000) -> float:

@@ -24,7 +24,7 @@ import torch
 from emovc.audio import check_speech, load_audio
 from emovc.audio.io import resample
 from emovc.audio.processing import QUIET_CORPUS_DBFS
-from emovc.errors import AudioError, ConfigError
+from emovc.errors import ConfigError
 from emovc.fileio import atomic_output
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
@@ -58,9 +58,8 @@ def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
     from resemblyzer import preprocess_wav
 
     x = resample(np.asarray(wav, dtype=np.float32), sr, 16000)
-    if len(x) < MIN_SPEECH_S * 16000:
-        raise AudioError(f"audio too short for a speaker embedding: {len(x) / 16000:.2f} s")
-    check_speech(x, 16000, min_duration=MIN_SPEECH_S, silence_dbfs=QUIET_CORPUS_DBFS)
+    check_speech(x, 16000, min_duration=MIN_SPEECH_S, name="audio for a speaker embedding",
+                 silence_dbfs=QUIET_CORPUS_DBFS)
     pre = preprocess_wav(x, source_sr=16000)
     return pre if len(pre) >= MIN_SPEECH_S * 16000 else x
 
