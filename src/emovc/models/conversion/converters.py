@@ -134,7 +134,19 @@ def check_features(feats: FrameFeatures, world: WorldConfig, dim: int) -> None:
                           f"features have {feats.mcep.shape[1]} (WorldConfig.mcep_dim)")
 
 
-class StarGANFeatureConverter:
+class TempoFromNormalizer:
+    """``tempo_factor`` of a WORLD-feature converter with a ``normalizer`` and a ``tempo``
+    switch (the many-to-many and the pairwise models alike)."""
+
+    normalizer: EmotionNormalizer
+    tempo: bool
+
+    def tempo_factor(self, source: str, target: str, intensity: float = 1.0) -> float:
+        """Duration factor of the conversion (1 when built with ``tempo=False``)."""
+        return self.normalizer.tempo_factor(source, target, intensity) if self.tempo else 1.0
+
+
+class StarGANFeatureConverter(TempoFromNormalizer):
     """Many-to-many converter: one target-conditioned generator for all emotions.
 
     Args:
@@ -197,10 +209,6 @@ class StarGANFeatureConverter:
         if self.f0_offsets:
             lf0 = self._offset_level(lf0, feats, src, tgt, a)
         return Converted(mcep, lf0, self.tempo_factor(source, target, a))
-
-    def tempo_factor(self, source: str, target: str, intensity: float = 1.0) -> float:
-        """Duration factor of the conversion (1 when built with ``tempo=False``)."""
-        return self.normalizer.tempo_factor(source, target, intensity) if self.tempo else 1.0
 
     def _offset_level(self, lf0: np.ndarray, feats: FrameFeatures, src: int, tgt: int,
                       a: float) -> np.ndarray:

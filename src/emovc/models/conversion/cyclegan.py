@@ -38,7 +38,12 @@ from emovc.config import PlainConfig
 from emovc.errors import ConfigError, choice_error
 from emovc.features.f0 import cwt_decompose, cwt_reconstruct
 from emovc.features.world import WorldConfig
-from emovc.models.conversion.converters import Converted, check_features, check_intensity
+from emovc.models.conversion.converters import (
+    Converted,
+    TempoFromNormalizer,
+    check_features,
+    check_intensity,
+)
 from emovc.models.conversion.features import FrameFeatures
 from emovc.models.conversion.networks import GatedGenerator
 from emovc.models.conversion.normalizer import EmotionNormalizer, UtteranceStats
@@ -133,7 +138,7 @@ def rescale_contour(z: np.ndarray | None, src: np.ndarray, vuv: np.ndarray, a: f
     return z * (s * float(np.exp(a * d_logstd))) + m + a * d_mean
 
 
-class CycleGANFeatureConverter:
+class CycleGANFeatureConverter(TempoFromNormalizer):
     """Loaded pairwise model: converts between its two emotions ``a <-> b``."""
 
     kind = "emotion-converter/cyclegan"
@@ -201,10 +206,6 @@ class CycleGANFeatureConverter:
                                  self.energy_off_lstd[t] - self.energy_off_lstd[s])
             mcep[:, 0] = np.where(feats.vuv, c0, feats.mcep[:, 0])
         return Converted(mcep, lf0, self.tempo_factor(source, target, a))
-
-    def tempo_factor(self, source: str, target: str, intensity: float = 1.0) -> float:
-        """Duration factor of the conversion (1 when built with ``tempo=False``)."""
-        return self.normalizer.tempo_factor(source, target, intensity) if self.tempo else 1.0
 
     def _contour(self, cwt: np.ndarray, i: int, vuv: np.ndarray) -> np.ndarray:
         """Standardised contour ``(T,)`` of CWT block ``i`` (0 = log-F0, 1 = log-energy)."""
