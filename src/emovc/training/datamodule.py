@@ -63,7 +63,8 @@ class ConversionData:
     def __init__(self, cache_folder: str | Path, emotions: list[str], train_speakers: list[str],
                  val_speakers: list[str], frame_period: float = 5.0,
                  normalizer: EmotionNormalizer | None = None, layout=None):
-        rows = [r for r in read_index(cache_folder) if r.emotion in emotions]
+        index = read_index(cache_folder)
+        rows = [r for r in index if r.emotion in emotions]
         raw = {r.key: load_cached(cache_folder, r.key) for r in rows
                if r.speaker in train_speakers or r.speaker in val_speakers}
         if not any(r.speaker in train_speakers for r in rows):
@@ -88,8 +89,7 @@ class ConversionData:
         self.by_emotion = [[u for u in self.train if u.row.emotion == e] for e in self.emotions]
         missing = [e for e, utts in zip(self.emotions, self.by_emotion, strict=True) if not utts]
         if missing:
-            have = sorted({r.emotion for r in read_index(cache_folder)
-                           if r.speaker in train_speakers})
+            have = sorted({r.emotion for r in index if r.speaker in train_speakers})
             raise EmovcError(f"no training utterances of {', '.join(missing)} in the corpus (its "
                              f"training speakers have: {', '.join(have) or 'none'}); choose "
                              "--from/--to among those, or --set emotions=[...]")

@@ -119,10 +119,6 @@ def build_config(data_dir: str, run_dir: str, overrides: dict | None = None) -> 
     return cfg
 
 
-def _write_text(path: Path, text: str) -> None:
-    write_atomic(path, text)
-
-
 def split_corpus(cfg: SerTrainConfig):
     """Catalogue the corpus and split it into (train, validation) manifests of labelled
     utterances; returns ``(train, val, labels)``."""
@@ -141,8 +137,8 @@ def split_corpus(cfg: SerTrainConfig):
         shown = ", ".join(known[:24]) + (f", ... ({len(known)} in all)" if len(known) > 24 else "")
         raise EmovcError(f"validation speaker(s) {', '.join(unknown)} not in {cfg.data_dir}; "
                          f"its labelled speakers: {shown} (--val-speakers '' holds out none)")
-    train = labelled.filter(speakers=[s for s in labelled.speakers() if s not in val_set])
-    val = labelled.filter(speakers=[s for s in labelled.speakers() if s in val_set])
+    train = labelled.filter(speakers=[s for s in known if s not in val_set])
+    val = labelled.filter(speakers=[s for s in known if s in val_set])
     if len(train) == 0:
         raise EmovcError("no training utterances left after holding out the validation speakers")
     return train, val, labels
@@ -201,7 +197,7 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
         raise EmovcError(f"{run} already holds a trained model (model.pt); choose another "
                          "--out or pass --force to retrain")
     run.mkdir(parents=True, exist_ok=True)
-    _write_text(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    write_atomic(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     t0 = time.time()
     train_m, val_m, labels = split_corpus(cfg)
     y, spk = _targets(train_m, labels)
@@ -223,7 +219,7 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     model.info = {"method": cfg.method, "feature_set": cfg.feature_set,
                   "world_augment": cfg.world_augment, "train_speakers": train_m.speakers(),
                   "corpus": cfg.corpus, "train_seconds": round(train_s, 1)}
-    _write_text(run / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_atomic(run / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     path = model.save(run / "model.pt", extra={"metrics": metrics.get("validation", {}),
                                                 "config": cfg.to_dict()})
     if not path.is_file():  # pragma: no cover - save_checkpoint raises on failure
