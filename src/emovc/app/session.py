@@ -21,9 +21,9 @@ from emovc.app.limits import APP_SR, UploadLimits, check_upload
 from emovc.app.workdir import WorkDir
 from emovc.audio import save_audio
 from emovc.errors import ConfigError
-from emovc.fileio import atomic_output
+from emovc.pipelines.conversion_batch import CSV_COLUMNS as COLUMNS
+from emovc.pipelines.conversion_batch import write_csv
 
-COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference", "text")
 _AUDIO_COLUMNS = ("source", "converted", "reference")
 
 
@@ -62,7 +62,7 @@ class SessionRun:
                 src = Path(row[col])
                 shutil.copy2(src, run_dir / src.name)
                 row[col] = src.name
-        _write_csv(run_dir / "conversions.csv", rows)
+        write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS} for r in rows])
         return run_dir
 
     def import_upload(self, files: Sequence[Path], run_dir: Path, limits: UploadLimits,
@@ -98,13 +98,7 @@ class SessionRun:
                 check_upload(by_name[name], limits, work, what=col)
                 shutil.copy2(by_name[name], run_dir / name)
                 row[col] = name
-        _write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS}
-                                                 for r in rows])
+        write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS}
+                                                for r in rows])
         return run_dir
 
-
-def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
