@@ -11,7 +11,6 @@ MIN_DURATION_S = 0.5  # shorter clips carry too few frames for WORLD/CWT analysi
 # takes can be very quiet (RAVDESS has takes at -61 dBFS) and every stage that needs a level
 # normalises it first.
 SILENCE_DBFS = -80.0
-QUIET_CORPUS_DBFS = SILENCE_DBFS  # the same floor (kept for the modules that name it)
 
 
 def rms_dbfs(wav: np.ndarray) -> float:
@@ -215,8 +214,7 @@ def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION
     """Validate that ``wav`` is usable speech input; returns it unchanged.
 
     ``silence_dbfs``: active speech level (dBFS) below which the input counts as silent;
-    stages that loudness-normalise anyway pass :data:`QUIET_CORPUS_DBFS` so that very quiet
-    but real takes are accepted.
+    the default, :data:`SILENCE_DBFS`, accepts very quiet but real takes.
 
     Raises:
         AudioError: shorter than ``min_duration`` seconds, non-finite, far beyond full scale

@@ -11,7 +11,6 @@ import numpy as np
 
 from emovc.audio import check_speech
 from emovc.audio.io import resample
-from emovc.audio.processing import QUIET_CORPUS_DBFS
 from emovc.models.speaker_encoder.verification import (  # noqa: F401 — re-exported
     EERResult,
     equal_error_rate,
@@ -47,8 +46,7 @@ class SpeakerEncoder:
         from resemblyzer import preprocess_wav
 
         x = resample(np.asarray(wav, dtype=np.float32), sr, ENCODER_SR)
-        check_speech(x, ENCODER_SR, min_duration=0.1, name="audio for a speaker embedding",
-                     silence_dbfs=QUIET_CORPUS_DBFS)
+        check_speech(x, ENCODER_SR, min_duration=0.1, name="audio for a speaker embedding")
         pre = preprocess_wav(x, source_sr=ENCODER_SR)
         if pre.size < ENCODER_SR // 4:  # VAD kept < 0.25 s: fall back to the raw audio
             pre = x

@@ -27,7 +27,7 @@ import numpy as np
 
 from emovc.audio import check_speech, load_audio, save_audio
 from emovc.audio.chunking import process_in_tempo_windows
-from emovc.audio.processing import QUIET_CORPUS_DBFS, keep_edge_pauses, with_level_change
+from emovc.audio.processing import keep_edge_pauses, with_level_change
 from emovc.audio.psola import time_stretch
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
@@ -60,12 +60,6 @@ def _backend(ckpt: dict):
         from emovc.pipelines.spectrogan import SpectroGANConverter
         return SpectroGANConverter.from_checkpoint(ckpt)
     raise ConfigError(f"not an emotion-converter checkpoint (kind {kind!r})")
-
-
-def check_input(x: np.ndarray, sr: int, name: str = "audio") -> None:
-    """Refuse too short, non-finite or silent input (one-line :class:`AudioError`); quiet but
-    real takes pass, since they are analysed after loudness normalisation anyway."""
-    check_speech(x, sr, name=name, silence_dbfs=QUIET_CORPUS_DBFS)
 
 
 class EmotionConverter:
@@ -245,7 +239,7 @@ class EmotionConverter:
         x = np.asarray(wav, dtype=np.float32)
         if x.ndim != 1:
             raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
-        check_input(x, sr)
+        check_speech(x, sr)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
             if g != 1.0:
                 raise ConfigError("envelope gain applies to the WORLD-feature models only; "
@@ -320,7 +314,7 @@ class EmotionConverter:
         if out.exists() and not force:
             raise EmovcError(f"output exists: {out} (use --force to overwrite)")
         wav = load_audio(inp, sr=self.sample_rate)
-        check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
+        check_speech(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
         src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
                     if self.uses_source else (source or "", target))
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,

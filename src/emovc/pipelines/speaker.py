@@ -23,7 +23,6 @@ import torch
 
 from emovc.audio import check_speech, load_audio
 from emovc.audio.io import resample
-from emovc.audio.processing import QUIET_CORPUS_DBFS
 from emovc.errors import ConfigError
 from emovc.fileio import atomic_output
 from emovc.models.checkpoint import load_checkpoint
@@ -58,8 +57,7 @@ def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
     from resemblyzer import preprocess_wav
 
     x = resample(np.asarray(wav, dtype=np.float32), sr, 16000)
-    check_speech(x, 16000, min_duration=MIN_SPEECH_S, name="audio for a speaker embedding",
-                 silence_dbfs=QUIET_CORPUS_DBFS)
+    check_speech(x, 16000, min_duration=MIN_SPEECH_S, name="audio for a speaker embedding")
     pre = preprocess_wav(x, source_sr=16000)
     return pre if len(pre) >= MIN_SPEECH_S * 16000 else x
 
