@@ -44,6 +44,14 @@ def test_info_gives_each_channels_peak(speech_file: Path, tmp_path: Path,
     assert "-6.0 / -200.0 dBFS (per channel)" in out and "mono mix" in out
 
 
+def test_demo_refuses_an_unknown_source_before_writing(speech_file: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["demo", "--src", str(speech_file), "--from", "furious", "--out",
+                        str(tmp_path / "d")], capsys)
+    assert code == 2 and "unknown source emotion 'furious'" in err
+    assert not (tmp_path / "d").exists()
+
+
 def test_resynth_round_trip(speech_file: Path, tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out" / "re.wav"

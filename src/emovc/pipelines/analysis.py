@@ -112,8 +112,14 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     yields progress lines. ``source``: the recording's emotion; ``None`` = neutral for the
     bundled example (read speech), detected by the recogniser for ``src``.
     """
+    from emovc.data.emotions import check_emotion
+    from emovc.pipelines.conversion import EmotionConverter
+
+    conv = EmotionConverter.from_pretrained()
     if src is None and source is None:
         source = "neutral"
+    if source is not None:  # a bad --from fails before anything is written
+        source = check_emotion(source, conv.source_emotions, "source emotion")
     src = Path(src) if src else example_path()
     out = Path(out_dir)
     yield f"input: {src}"
@@ -121,9 +127,6 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
         yield f"  {key}: {value}"
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)
     yield f"wrote {path} (WORLD analysis/synthesis round trip)"
-    from emovc.pipelines.conversion import EmotionConverter
-
-    conv = EmotionConverter.from_pretrained()
     for target in ("angry", "happy", "sad", "fearful"):
         out_path, used = conv.convert_file(src, out / f"{target}.wav", target, source=source,
                                            force=force)
