@@ -406,11 +406,23 @@ def test_long_inputs_are_converted_in_windows_by_spectrogan_too(m2m_model: Path)
     lengths = []
     inner = conv.backend.convert
     conv.backend.convert = lambda w, *a, **k: (lengths.append(len(w)), inner(w, *a, **k))[1]
-    conv.window_s, conv.overlap_s = 1.0, 0.25  # 4 windows of 1 s
+    conv.window_s, conv.overlap_s = 1.0, 0.25  # 4 windows of 0.94 s
     pieces = conv.convert(wav, 16000, "angry", source="calm")
-    assert lengths == [16000] * 4
+    assert lengths == [15000] * 4
     assert np.isfinite(pieces).all() and abs(len(pieces) - len(whole)) <= 2
     assert active_rms_dbfs(pieces, 16000) == pytest.approx(active_rms_dbfs(whole, 16000), abs=1.0)
+
+
+def test_spectrogan_keeps_a_window_without_speech(m2m_model: Path) -> None:
+    """A pause longer than a window is kept (time-stretched by the prosody stage's tempo)
+    instead of failing the whole conversion with 'no voiced frames'."""
+    conv = EmotionConverter.from_pretrained(str(m2m_model))
+    conv.window_s, conv.overlap_s = 1.0, 0.25
+    speech = synthesize(EMOTION_VOICES["calm"], duration=1.0, seed=5) * 0.3
+    pause = (1e-3 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    y = conv.convert(np.concatenate([speech, pause, speech]), 16000, "angry", source="calm")
+    tempo = conv.backend.prosody.tempo("calm", "angry", 1.0)
+    assert np.isfinite(y).all() and abs(len(y) - round(64000 * tempo)) < 0.02 * 64000
 
 
 def test_m2m_config_checks_its_emotions(tmp_path: Path) -> None:

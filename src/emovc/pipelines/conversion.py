@@ -46,6 +46,7 @@ KIND_PREFIX = "emotion-converter/"
 # converted audio (``emovc augment``'s folders, benchmark caches) record it with the
 # checkpoint's hash. 2: the WORLD models' unvoiced stretches keep the input's samples.
 PIPELINE_VERSION = 2
+SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its quietest point
 
 
 def _backend(ckpt: dict):
@@ -255,10 +256,14 @@ class EmotionConverter:
                                   "this is a SpectroGAN")
             if not self.uses_source:  # pairwise: the direction follows from the target
                 return self._windowed(x, sr, lambda w: self.backend.convert(
-                    w, sr, target, source=source, intensity=a, pitch_level=p))
+                    w, sr, target, source=source, intensity=a, pitch_level=p),
+                    fallback=lambda w: w)  # windows without speech: kept as they are
             src, tgt = self.resolve_emotions(x, sr, target, source)
+            pros = self.backend.prosody
+            tempo = pros.tempo(src, tgt, a) if pros is not None else 1.0
             y = self._windowed(x, sr, lambda w: self.backend.convert(
-                w, sr, tgt, source=src, intensity=a, pitch_level=p))
+                w, sr, tgt, source=src, intensity=a, pitch_level=p),
+                fallback=lambda w: time_stretch(w, tempo, sr))
         else:
             if sr != self.sample_rate:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
@@ -293,7 +298,8 @@ class EmotionConverter:
         ``fallback`` for windows it cannot analyse
         (:func:`emovc.audio.chunking.process_in_tempo_windows`)."""
         return process_in_tempo_windows(x, convert, int(self.window_s * sr),
-                                        int(self.overlap_s * sr), fallback)
+                                        int(self.overlap_s * sr), fallback,
+                                        fade=int(SEAM_FADE_S * sr))
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,
