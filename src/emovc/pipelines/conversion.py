@@ -45,7 +45,9 @@ KIND_PREFIX = "emotion-converter/"
 # settings (a model's default settings are its meta.json's, not the pipeline's); stores of
 # converted audio (``emovc augment``'s folders, benchmark caches) record it with the
 # checkpoint's hash. 2: the WORLD models' unvoiced stretches keep the input's samples.
-PIPELINE_VERSION = 2
+# 3: the pairwise CycleGAN's guard against runs of extreme generator output; long inputs in
+# equal windows joined at their quietest point.
+PIPELINE_VERSION = 3
 SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its quietest point
 
 

@@ -90,6 +90,16 @@ def make_generator(cfg: CycleGANModelConfig) -> GatedGenerator:
     return GatedGenerator(cfg.n_out + 1, cfg.n_out, cfg.width, cfg.n_blocks, cfg.n_down)
 
 
+# The bundled calm <-> angry generators put 5-18 std of change into about a tenth of the voiced
+# frames (runs of ~100 ms at voicing onsets and offsets) and ~0.1 std into the rest: rendered,
+# those runs were up to +100 dB, so after the output level was set the speech itself was
+# 50-100 dB down on most real takes. Frames where the output departs from the input by more than
+# GUARD_STD (in any channel: normalised mel-cepstrum, standardised log-F0 or log-energy) keep
+# the input, and converted contours stay within the source's voiced range + CONTOUR_MARGIN std.
+GUARD_STD = 2.0
+CONTOUR_MARGIN = 0.5
+
+
 def standardize(lf0_n: np.ndarray, vuv: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Zero-mean unit-variance contour (voiced-frame statistics); returns ``(z, mean, std)``."""
     v = vuv if vuv.sum() > 1 else np.ones_like(vuv)
@@ -126,16 +136,34 @@ def contour_from_cwt(c: np.ndarray, cwt_std: np.ndarray, vuv: np.ndarray) -> np.
 
 
 def rescale_contour(z: np.ndarray | None, src: np.ndarray, vuv: np.ndarray, a: float,
-                    d_mean: float, d_logstd: float) -> np.ndarray:
+                    d_mean: float, d_logstd: float,
+                    share: np.ndarray | float | None = None) -> np.ndarray:
     """Standardised converted contour ``z (T,)`` -> the units of the source contour ``src (T,)``.
 
     The result has the source's voiced mean + ``a·d_mean`` and voiced std · ``exp(a·d_logstd)``
     (``d_*``: the emotions' average offsets); its shape is ``z`` blended with the source's by
-    ``a`` (``z=None``: the source's shape, i.e. a log-Gaussian linear transform).
+    ``share`` (per frame or one number; default ``a``), after ``z`` is bounded to the source's
+    voiced range widened by ``CONTOUR_MARGIN`` std (``z=None``: the source's shape, i.e. a
+    log-Gaussian linear transform).
     """
-    z_src, m, s = standardize(np.asarray(src, np.float64), np.asarray(vuv, bool))
-    z = z_src if z is None else z_src + a * (z - z_src)
-    return z * (s * float(np.exp(a * d_logstd))) + m + a * d_mean
+    v = np.asarray(vuv, bool)
+    z_src, m, s = standardize(np.asarray(src, np.float64), v)
+    if z is not None:
+        zv = z_src[v] if v.any() else z_src
+        z = np.clip(z, zv.min() - CONTOUR_MARGIN, zv.max() + CONTOUR_MARGIN)
+        z_src = z_src + (a if share is None else share) * (z - z_src)
+    return z_src * (s * float(np.exp(a * d_logstd))) + m + a * d_mean
+
+
+def guard_weights(departure: np.ndarray, limit: float | None = None, spread: int = 2,
+                  ramp: int = 5) -> np.ndarray:
+    """``(T,)`` share of the conversion kept per frame: 0 where the generator's output departs
+    from its input by more than ``limit`` std (default ``GUARD_STD``; ``departure (T,)``, the
+    largest over the channels) and ``spread`` frames around, rising to 1 over ``ramp`` frames."""
+    limit = GUARD_STD if limit is None else limit
+    bad = np.convolve((departure > limit).astype(float), np.ones(2 * spread + 1), "same") > 0
+    smooth = np.clip(np.convolve(bad.astype(float), np.ones(ramp) / ramp, "same"), 0, 1)
+    return np.where(bad, 0.0, 1.0 - smooth)
 
 
 class CycleGANFeatureConverter(TempoFromNormalizer):
@@ -190,20 +218,26 @@ class CycleGANFeatureConverter(TempoFromNormalizer):
         base = np.concatenate([m.T, f[None], feats.vuv[None].astype(np.float32)], 0)
         x = cwt_layout(base, feats.vuv, c.n_scales, self.cwt_std, c.energy_cwt)
         y = self.generators[(source, target)](torch.from_numpy(x[None]))[0].numpy()
+        e, s, t = int(c.energy_cwt), norm.index(source), norm.index(target)
+        d_spec = y[: c.n_spec] - x[: c.n_spec]
+        z_f0 = self._contour(y[c.n_spec:], 0, feats.vuv) if self.f0_mode == "cwt" else None
+        z_c0 = self._contour(y[c.n_spec:], 1, feats.vuv) if e else None
+        departure = np.abs(d_spec).max(0)
+        for z, src in ((z_f0, feats.lf0), (z_c0, feats.mcep[:, 0])):
+            if z is not None:
+                departure = np.maximum(departure, np.abs(z - standardize(
+                    np.asarray(src, np.float64), feats.vuv.astype(bool))[0]))
         # the change is applied on voiced frames only: silences keep the source's background
         # (they carry no emotion; GAN artefacts there only cost quality and MCD)
-        y = x[: c.n_out] + a * (y - x[: c.n_out]) * feats.vuv[None]
-        e, s, t = int(c.energy_cwt), norm.index(source), norm.index(target)
+        share = a * guard_weights(departure) * feats.vuv
         mcep = np.array(feats.mcep, np.float64)
-        mcep[:, e:] = y[: c.n_spec].T * norm.mcep_std[e:] + spk.mcep_mean[e:]
-        cwt = y[c.n_spec:]
-        z = self._contour(cwt, 0, feats.vuv) if self.f0_mode == "cwt" else None
-        lf0 = rescale_contour(z, feats.lf0, feats.vuv, a, norm.off_lf0[t] - norm.off_lf0[s],
-                              norm.off_lstd[t] - norm.off_lstd[s])
+        mcep[:, e:] = (x[: c.n_spec] + share * d_spec).T * norm.mcep_std[e:] + spk.mcep_mean[e:]
+        lf0 = rescale_contour(z_f0, feats.lf0, feats.vuv, a, norm.off_lf0[t] - norm.off_lf0[s],
+                              norm.off_lstd[t] - norm.off_lstd[s], share)
         if e:
-            c0 = rescale_contour(self._contour(cwt, 1, feats.vuv), feats.mcep[:, 0], feats.vuv,
-                                 a, norm.off_mcep[t, 0] - norm.off_mcep[s, 0],
-                                 self.energy_off_lstd[t] - self.energy_off_lstd[s])
+            c0 = rescale_contour(z_c0, feats.mcep[:, 0], feats.vuv, a,
+                                 norm.off_mcep[t, 0] - norm.off_mcep[s, 0],
+                                 self.energy_off_lstd[t] - self.energy_off_lstd[s], share)
             mcep[:, 0] = np.where(feats.vuv, c0, feats.mcep[:, 0])
         return Converted(mcep, lf0, self.tempo_factor(source, target, a))
 
