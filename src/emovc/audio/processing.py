@@ -207,28 +207,91 @@ def _vad_bounds(wav: np.ndarray, sr: int, frame_ms: int = 30,
 
 
 MAX_INPUT_PEAK = 2.0  # beyond this (6 dB over full scale) the samples are not [-1, 1] floats
+MAX_CHANNELS = 8  # a 2-D waveform with more "channels" than this is not (n, channels) audio
+_PCM_HINT = ("expected float samples in [-1, 1] (integer PCM? divide by 32768, or load with "
+             "emovc.audio.load_audio)")
+
+
+def check_sample_rate(sr, name: str = "sample rate") -> int:
+    """``sr`` (Hz) as a positive ``int``; integral floats such as ``16000.0`` are accepted.
+
+    Raises:
+        AudioError: not a number, not whole, zero or negative (one line naming ``sr``).
+    """
+    try:
+        ok = not isinstance(sr, bool) and float(sr) == int(sr) and int(sr) > 0
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise AudioError(f"{name} must be a positive integer in Hz (e.g. 16000), got {sr!r}")
+    return int(sr)
+
+
+def as_mono(wav, name: str = "audio") -> np.ndarray:
+    """``wav`` as a mono float32 waveform ``(n,)``, the one layout every pipeline takes.
+
+    Accepted: ``(n,)``; one channel as ``(n, 1)`` or ``(1, n)`` (squeezed); channels-last
+    ``(n, c)`` with ``2 <= c <= MAX_CHANNELS`` (the layout of ``soundfile`` and
+    :func:`emovc.audio.io.load_channels`), mixed down by averaging the channels.
+
+    Raises:
+        AudioError: integer or non-numeric samples, channels-first ``(c, n)`` audio (which
+            would be ambiguous to mix), or any other shape; the message names the shape.
+    """
+    x = np.asarray(wav)
+    if x.dtype.kind in "iu":
+        raise AudioError(f"{name} has integer samples ({x.dtype}); {_PCM_HINT}")
+    if x.dtype.kind != "f":
+        raise AudioError(f"{name} must be a numeric float waveform, got dtype {x.dtype}")
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.reshape(-1)
+    elif x.ndim == 2 and x.shape[1] <= MAX_CHANNELS < x.shape[0]:
+        x = x.mean(axis=1)
+    elif x.ndim == 2 and x.shape[0] <= MAX_CHANNELS < x.shape[1]:
+        raise AudioError(f"{name} has shape {x.shape}, which looks channels-first; pass mono "
+                         "(n,) or channels-last (n, channels) audio (e.g. wav.T)")
+    if x.ndim != 1:
+        raise AudioError(f"{name} must be mono audio of shape (n,) or (n, channels), "
+                         f"got shape {x.shape}")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def check_float_samples(wav: np.ndarray, name: str = "audio") -> np.ndarray:
+    """Refuse non-finite samples and samples far beyond full scale (``> MAX_INPUT_PEAK``: integer
+    PCM passed as float); returns ``wav`` unchanged.
+
+    Raises:
+        AudioError: NaN/Inf samples, or peaks above :data:`MAX_INPUT_PEAK`.
+    """
+    if not np.all(np.isfinite(wav)):
+        raise AudioError(f"{name} contains NaN or Inf samples")
+    peak = float(np.max(np.abs(wav))) if len(wav) else 0.0
+    if peak > MAX_INPUT_PEAK:
+        raise AudioError(f"{name} has samples up to {peak:g}, {_PCM_HINT}")
+    return wav
 
 
 def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION_S,
                  name: str = "audio", silence_dbfs: float = SILENCE_DBFS) -> np.ndarray:
-    """Validate that ``wav`` is usable speech input; returns it unchanged.
+    """Validate that ``wav`` (mono ``(n,)`` float samples at ``sr`` Hz) is usable speech input;
+    returns it unchanged (use :func:`as_mono` first to accept ``(n, channels)`` audio).
 
     ``silence_dbfs``: active speech level (dBFS) below which the input counts as silent;
     the default, :data:`SILENCE_DBFS`, accepts very quiet but real takes.
 
     Raises:
-        AudioError: shorter than ``min_duration`` seconds, non-finite, far beyond full scale
-            (integer PCM passed as float: samples are floats in [-1, 1]), or silent.
+        AudioError: not 1-D, ``sr`` not a positive integer, shorter than ``min_duration``
+            seconds, non-finite, far beyond full scale (integer PCM passed as float: samples
+            are floats in [-1, 1]), or silent.
     """
+    shape = np.shape(wav)
+    if len(shape) != 1:
+        raise AudioError(f"{name} must be mono audio of shape (n,), got shape {shape}")
+    sr = check_sample_rate(sr)
     dur = len(wav) / sr
     if dur < min_duration:
         raise AudioError(f"{name} is too short: {dur:.2f} s (need at least {min_duration:g} s)")
-    if not np.all(np.isfinite(wav)):
-        raise AudioError(f"{name} contains NaN or Inf samples")
-    peak = float(np.max(np.abs(wav))) if len(wav) else 0.0
-    if peak > MAX_INPUT_PEAK:
-        raise AudioError(f"{name} has samples up to {peak:g}, expected float samples in [-1, 1] "
-                         "(integer PCM? divide by 32768, or load with emovc.audio.load_audio)")
+    check_float_samples(wav, name)
     if active_rms_dbfs(wav, sr) < silence_dbfs:
         raise AudioError(f"{name} is silent (speech level below {silence_dbfs:g} dBFS)")
     return wav

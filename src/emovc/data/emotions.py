@@ -6,7 +6,7 @@ CREMA-D "ANG" → ``angry``, ESD "Surprise" → ``surprised``).
 
 from __future__ import annotations
 
-from emovc.errors import choice_error
+from emovc.errors import ConfigError, choice_error
 
 EMOTIONS: tuple[str, ...] = (
     "neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised",
@@ -30,11 +30,12 @@ def normalize_emotion(label: str) -> str:
     """Map a corpus- or user-provided label onto the canonical set (case-insensitive).
 
     Raises:
-        ConfigError: the label is unknown; the message lists the valid emotions.
+        ConfigError: the label is unknown or not a string; the message lists the valid emotions.
 
     >>> normalize_emotion("Anger")
     'angry'
     """
+    _check_is_name(label, EMOTIONS)
     key = label.strip().lower()
     if key in _ALIASES:
         return _ALIASES[key]
@@ -46,11 +47,13 @@ def check_emotion(label: str, allowed: list[str], what: str = "emotion") -> str:
     (e.g. the emotions a model converts from).
 
     Raises:
-        ConfigError: unknown or not allowed; the message names ``what`` and lists ``allowed``.
+        ConfigError: unknown, not a string or not allowed; the message names ``what`` and
+            lists ``allowed``.
 
     >>> check_emotion("Anger", ["calm", "angry"], "target emotion")
     'angry'
     """
+    _check_is_name(label, allowed, what)
     try:
         emo = normalize_emotion(label)
     except ValueError:  # EmovcError is one
@@ -58,6 +61,13 @@ def check_emotion(label: str, allowed: list[str], what: str = "emotion") -> str:
     if emo not in allowed:
         raise choice_error(what, label, allowed)
     return emo
+
+
+def _check_is_name(label: object, allowed, what: str = "emotion") -> None:
+    """Refuse a ``label`` that is not a string (``None``, a number...), listing ``allowed``."""
+    if not isinstance(label, str):
+        raise ConfigError(f"{what} must be a name, got {label!r} ({type(label).__name__}); "
+                          f"valid choices: {', '.join(str(a) for a in allowed)}")
 
 
 def emotion_index(label: str) -> int:

@@ -85,6 +85,7 @@ class PhoneRecognizer:
         """
         pcm = (np.clip(np.asarray(wav, np.float32), -1.0, 1.0) * 32767.0).astype("<i2")
         d = self._decoder
+        d.reinit_feat()  # no feature normalisation carried over from the previous utterance
         d.start_utt()
         d.process_raw(pcm.tobytes(), full_utt=True)
         d.end_utt()

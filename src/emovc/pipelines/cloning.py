@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import check_speech, load_audio, normalize_loudness, save_audio, trim_silence
+from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError, choice_error
 from emovc.features.world import WorldConfig
@@ -88,12 +89,20 @@ def prepare_reference(wav: np.ndarray, sr: int, denoise: bool = False,
                       target_dbfs: float = -23.0, name: str = "reference") -> np.ndarray:
     """Resample to 16 kHz, (denoise), VAD-trim and loudness-normalise one reference clip.
 
+    Args:
+        wav: mono float samples ``(n,)`` at ``sr`` Hz; channels-last ``(n, channels)`` is
+            mixed down (:func:`~emovc.audio.processing.as_mono`).
+
+    Returns:
+        float32 ``(m,)`` at 16 kHz.
+
     Raises:
-        AudioError: silent, non-finite or shorter than 0.5 s of speech.
+        AudioError: silent, non-finite, integer PCM, of another shape, a bad ``sr``, or
+            shorter than 0.5 s of speech.
     """
     from emovc.audio.io import resample
 
-    x = resample(np.asarray(wav, dtype=np.float32), sr, SR)
+    x = resample(as_mono(wav, name), check_sample_rate(sr, f"sample rate of {name}"), SR)
     check_speech(x, SR, name=name)
     if denoise:
         x = denoise_wav(x, SR)
@@ -109,6 +118,34 @@ def denoise_wav(wav: np.ndarray, sr: int) -> np.ndarray:
     except ImportError:
         raise ConfigError("denoising needs noisereduce: pip install noisereduce") from None
     return noisereduce.reduce_noise(y=wav, sr=sr, stationary=True, n_jobs=1).astype(np.float32)
+
+
+def reference_list(references) -> list[Reference]:
+    """``references`` as a list: a single path or a single ``(wav, sr)`` pair is one reference;
+    a list/tuple of paths and pairs is returned as a list.
+
+    Raises:
+        AudioError: a bare waveform without its sample rate, or an item that is neither a
+            path nor a ``(wav, sr)`` pair.
+    """
+    if isinstance(references, (str, os.PathLike)) or _is_pair(references):
+        return [references]
+    if isinstance(references, np.ndarray):
+        raise AudioError("a reference waveform needs its sample rate: pass (wav, sr) or a "
+                         "list of them, or file paths")
+    refs = list(references or [])
+    for i, ref in enumerate(refs):
+        if not (isinstance(ref, (str, os.PathLike)) or _is_pair(ref)):
+            raise AudioError(f"reference {i + 1} must be a file path or a (wav, sr) pair, "
+                             f"got {type(ref).__name__}")
+    return refs
+
+
+def _is_pair(ref) -> bool:
+    """Whether ``ref`` is a ``(waveform, sample_rate)`` tuple (not a tuple of two paths)."""
+    return (isinstance(ref, tuple) and len(ref) == 2
+            and not isinstance(ref[0], (str, os.PathLike)) and np.ndim(ref[0]) >= 1
+            and np.ndim(ref[1]) == 0)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -142,20 +179,25 @@ class VoiceCloner:
         raise ConfigError(f"unknown cloner {str(name_or_path)!r}; valid choices: default, "
                           f"{', '.join(METHODS)}, or a folder with synthesizer.pt + vocoder.pt")
 
-    def load_references(self, references: Sequence[Reference]) -> list[np.ndarray]:
-        """Load and preprocess references (paths or ``(wav, sr)`` pairs).
+    def load_references(self, references: Sequence[Reference] | Reference) -> list[np.ndarray]:
+        """Load and preprocess references (paths or ``(wav, sr)`` pairs, or one of them;
+        see :func:`reference_list` and :func:`prepare_reference`).
+
+        Returns:
+            float32 ``(m_i,)`` clips at 16 kHz.
 
         Raises:
             AudioError: no reference, a silent/unreadable one, or less than
                 ``min_reference_s`` of speech in total.
         """
+        references = reference_list(references)
         if not references:
             raise AudioError("no reference audio given; pass at least one --reference file")
         cfg = self.config
         wavs = []
         for i, ref in enumerate(references):
             if isinstance(ref, tuple):
-                wav, sr, name = ref[0], int(ref[1]), f"reference {i + 1}"
+                wav, sr, name = ref[0], ref[1], f"reference {i + 1}"
             else:
                 wav, sr, name = load_audio(ref, sr=SR), SR, f"reference {Path(ref).name}"
             wavs.append(prepare_reference(wav, sr, cfg.denoise, cfg.target_dbfs, name))
@@ -165,17 +207,24 @@ class VoiceCloner:
                              f"(need at least {cfg.min_reference_s:g} s)")
         return _cap(wavs, int(cfg.max_reference_s * SR))
 
-    def clone(self, references: Sequence[Reference], text: str,
+    def clone(self, references: Sequence[Reference] | Reference, text: str,
               emotion: str | None = None) -> tuple[np.ndarray, int]:
         """Speak ``text`` in the references' voice.
 
         Args:
-            references: file paths or ``(wav, sr)`` pairs of the target speaker.
+            references: file paths or ``(wav, sr)`` pairs of the target speaker (a list, or a
+                single path or pair); ``wav`` mono float ``(n,)`` or channels-last
+                ``(n, channels)`` (mixed down) at ``sr`` Hz.
             text: the words to say (English by default; see ``FrontendConfig.voice``).
             emotion: optional target emotion, applied by the bundled emotion converter.
 
         Returns:
             ``(wav (n,) float32, 16000)``.
+
+        Repeated calls with the same references, text and config give the same audio: the
+        espeak-ng front-end is reloaded for every sentence and the phone recogniser's feature
+        normalisation is reset for every utterance, so that no state carries over
+        (:mod:`emovc.pipelines.frontend`, :mod:`emovc.features.phones`).
         """
         sentences = split_sentences(text or "")
         if not sentences:
@@ -201,7 +250,7 @@ class VoiceCloner:
             wav = apply_emotion(wav, SR, emotion)
         return wav, SR
 
-    def clone_to_file(self, references: Sequence[Reference], text: str,
+    def clone_to_file(self, references: Sequence[Reference] | Reference, text: str,
                       out: str | os.PathLike, *, consent: bool, emotion: str | None = None,
                       force: bool = False) -> Path:
         """Clone and write ``out`` with a provenance tag; requires ``consent=True``.
@@ -210,6 +259,7 @@ class VoiceCloner:
             EmovcError: no consent, or any input problem of :meth:`clone`.
         """
         require_consent(consent)
+        references = reference_list(references)
         out = Path(out)
         if out.exists() and not force:
             raise EmovcError(f"{out} exists; pass --force to overwrite")

@@ -6,6 +6,12 @@ retrieval mode: samples arrive in a callback and are collected into a numpy buff
 played or written to disk. espeak-ng keeps global state and is not thread-safe, so every call
 is serialised by a lock.
 
+The same text gives the same samples on every call: espeak-ng's waveform generator keeps state
+from one utterance to the next (pitch-flutter position, wave phase, AGC in C ``static``
+variables that neither ``espeak_Terminate`` nor ``espeak_Initialize`` reset), which made the
+length and timing of an utterance depend on what was spoken before. Each call therefore loads
+a private copy of the library afresh and unloads it afterwards (``dlclose``; about 5 ms).
+
 >>> wav, sr = EspeakFrontend().synthesize("Hello world.")
 >>> sr, wav.dtype
 (16000, dtype('float32'))
@@ -13,8 +19,15 @@ is serialised by a lock.
 
 from __future__ import annotations
 
+import _ctypes
+import atexit
 import ctypes
+import os
+import shutil
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,16 +81,36 @@ class FrontendConfig:
     sample_rate: int = 16000
 
 
-def _library() -> tuple[ctypes.CDLL, int]:
-    """Load and initialise libespeak-ng once; returns (lib, native sample rate)."""
-    if "lib" in _STATE:
-        return _STATE["lib"], _STATE["sr"]
+def _library_path() -> str:
+    """Path of a private copy of libespeak-ng (made once per process, removed at exit), so
+    that nothing else in the process holds it open and :func:`_session` can really unload it;
+    the wheel's own file if the copy cannot be made."""
+    if "path" in _STATE and os.path.isfile(_STATE["path"]):
+        return _STATE["path"]
     try:
         import espeakng_loader
     except ImportError:  # pragma: no cover - dependency of emovc
         msg = "the text front-end needs espeakng-loader: pip install espeakng-loader"
         raise EmovcError(msg) from None
-    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    src = espeakng_loader.get_library_path()
+    try:
+        folder = tempfile.mkdtemp(prefix="emovc-espeak-")
+        atexit.register(_remove_copy, folder, os.getpid())
+        path = shutil.copy(src, os.path.join(folder, os.path.basename(src)))
+    except OSError:  # pragma: no cover - read-only temp dir: fresh statics are not guaranteed
+        path = src
+    _STATE.update(path=path, data=espeakng_loader.get_data_path().encode())
+    return path
+
+
+def _remove_copy(folder: str, owner_pid: int) -> None:
+    """Delete the library copy at exit, in the process that made it only (not in a fork)."""
+    if os.getpid() == owner_pid:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    """Argument and result types of the espeak-ng functions we call."""
     lib.espeak_Initialize.restype = ctypes.c_int
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
@@ -87,27 +120,48 @@ def _library() -> tuple[ctypes.CDLL, int]:
     lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
     lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
                                           ctypes.c_int]
-    data = espeakng_loader.get_data_path().encode()
-    sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, _INITIALIZE_PHONEME_EVENTS)
-    if sr <= 0:
-        raise EmovcError("espeak-ng failed to initialise (voice data missing?)")
-    chunks: list[np.ndarray] = []
-    phones: list[tuple[str, int]] = []
 
-    def collect(wav, n, events):  # called by espeak-ng for every synthesised block
-        if n > 0 and wav:
-            chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
-        i = 0
-        while events and events[i].type != _EVENT_LIST_TERMINATED:
-            if events[i].type == _EVENT_PHONEME:  # (espeak phoneme mnemonic, start sample)
-                phones.append((events[i].id.string.decode("ascii", "replace"), events[i].sample))
-            i += 1
-        return 0
 
-    cb = _CALLBACK(collect)
-    lib.espeak_SetSynthCallback(cb)
-    _STATE.update(lib=lib, sr=sr, cb=cb, chunks=chunks, phones=phones)
-    return lib, sr
+@contextmanager
+def _session(chunks: list[np.ndarray], phones: list[tuple[str, int]]
+             ) -> Iterator[tuple[ctypes.CDLL, int]]:
+    """Freshly loaded and initialised libespeak-ng, unloaded on exit; yields (lib, native
+    sample rate). Synthesised int16 blocks are appended to ``chunks`` and phoneme events
+    ``(espeak mnemonic, start sample)`` to ``phones``. Call with :data:`_LOCK` held."""
+    lib = ctypes.CDLL(_library_path())
+    try:
+        _declare(lib)
+        sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, _STATE["data"],
+                                   _INITIALIZE_PHONEME_EVENTS)
+        if sr <= 0:
+            raise EmovcError("espeak-ng failed to initialise (voice data missing?)")
+
+        def collect(wav, n, events):  # called by espeak-ng for every synthesised block
+            if n > 0 and wav:
+                chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            i = 0
+            while events and events[i].type != _EVENT_LIST_TERMINATED:
+                if events[i].type == _EVENT_PHONEME:  # (espeak phoneme mnemonic, start sample)
+                    phones.append((events[i].id.string.decode("ascii", "replace"),
+                                   events[i].sample))
+                i += 1
+            return 0
+
+        cb = _CALLBACK(collect)
+        lib.espeak_SetSynthCallback(cb)
+        try:
+            yield lib, sr
+        finally:
+            lib.espeak_Terminate()
+    finally:
+        _unload(lib)
+
+
+def _unload(lib: ctypes.CDLL) -> None:
+    """``dlclose`` the library so that the next :func:`_session` starts with fresh C statics."""
+    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+    if close is not None:
+        close(lib._handle)
 
 
 def _set_voice(lib: ctypes.CDLL, cfg: FrontendConfig) -> None:
@@ -138,19 +192,14 @@ class EspeakFrontend:
         """Like :meth:`synthesize`, plus the phonemes espeak-ng spoke:
         ``[(espeak mnemonic, start_s, end_s), ...]`` in output time (``"_"`` = pause)."""
         text = _check_text(text)
-        with _LOCK:
-            lib, native_sr = _library()
+        chunks: list[np.ndarray] = []
+        marks: list[tuple[str, int]] = []
+        with _LOCK, _session(chunks, marks) as (lib, native_sr):
             _set_voice(lib, self.config)
-            chunks, events = _STATE["chunks"], _STATE["phones"]
-            chunks.clear()
-            events.clear()
             raw = text.encode("utf-8") + b"\0"
             lib.espeak_Synth(raw, len(raw), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             lib.espeak_Synchronize()
-            pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
-            marks = list(events)
-            chunks.clear()
-            events.clear()
+        pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
         if pcm.size == 0:
             raise EmovcError(f"espeak-ng produced no audio for text {text[:40]!r}")
         wav = pcm.astype(np.float32) / 32768.0
@@ -166,8 +215,7 @@ class EspeakFrontend:
     def phonemes(self, text: str) -> str:
         """IPA phoneme string of ``text`` (words separated by spaces, clauses by ``" | "``)."""
         text = _check_text(text)
-        with _LOCK:
-            lib, _ = _library()
+        with _LOCK, _session([], []) as (lib, _):
             _set_voice(lib, self.config)
             buf = ctypes.create_string_buffer(text.encode("utf-8"))
             ptr = ctypes.c_char_p(ctypes.addressof(buf))

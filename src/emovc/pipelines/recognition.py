@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import SUPPORTED_EXTENSIONS, load_audio
+from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.errors import AudioError, EmovcError
 from emovc.models.ser.cache import compute_clip_features
 from emovc.models.ser.features import SerFeatureConfig, functionals, log_mel, preprocess
@@ -71,11 +72,11 @@ class EmotionRecognizer:
         return self.model.features.sample_rate
 
     def _features(self, wav: np.ndarray, sr: int, name: str) -> dict[str, np.ndarray]:
-        wav = np.asarray(wav, dtype=np.float32)
-        if wav.ndim == 2:  # (n, channels) → mono
-            wav = wav.mean(axis=1)
-        if wav.ndim != 1:
-            raise AudioError(f"{name}: expected a mono waveform (n,), got shape {wav.shape}")
+        """Features of one clip: ``wav`` mono ``(n,)`` (or ``(n, channels)``, mixed down; see
+        :func:`~emovc.audio.processing.as_mono`) float samples at ``sr`` Hz, resampled to
+        :attr:`sample_rate`."""
+        wav = as_mono(wav, name)
+        sr = check_sample_rate(sr)
         if sr != self.sample_rate:
             import soxr
 
@@ -87,7 +88,9 @@ class EmotionRecognizer:
         """Probabilities ``(N, C)`` for N clips (columns follow :attr:`labels`).
 
         Args:
-            wavs: mono waveforms ``(n_i,)``.
+            wavs: a list of mono float waveforms ``(n_i,)``; channels-last ``(n_i, channels)``
+                clips are mixed down, ``(1, n_i)``/``(n_i, 1)`` squeezed; channels-first
+                ``(channels, n_i)`` and other shapes are refused.
             sr: their sample rate in Hz.
             speaker_norm: treat all clips as one speaker and normalise their features with
                 the batch's own statistics (more accurate for an unseen speaker when the
@@ -95,15 +98,22 @@ class EmotionRecognizer:
                 ensemble models only).
 
         Raises:
-            AudioError: a clip is too short (< 0.5 s), non-finite or silent.
+            AudioError: a clip is too short (< 0.5 s), non-finite, silent, integer PCM or of
+                another shape; ``wavs`` is one waveform instead of a list; ``sr`` is not a
+                positive integer.
         """
+        if isinstance(wavs, np.ndarray) and wavs.ndim == 1:
+            raise AudioError("predict_batch takes a list of clips; use predict() for one clip")
         feats = [self._features(w, sr, f"clip {i}") for i, w in enumerate(wavs)]
         if not feats:
             return np.zeros((0, len(self.labels)))
         return self.model.predict_proba(feats, speaker_norm=speaker_norm)
 
     def predict(self, wav: np.ndarray, sr: int = 16000) -> dict[str, float]:
-        """Emotion probabilities of one clip, ``{label: p}`` summing to 1."""
+        """Emotion probabilities of one clip, ``{label: p}`` summing to 1.
+
+        ``wav``: mono float samples ``(n,)`` at ``sr`` Hz (``(n, channels)`` is mixed down;
+        see :meth:`predict_batch`)."""
         p = self.predict_batch([wav], sr)[0]
         return {lab: float(v) for lab, v in zip(self.labels, p, strict=True)}
 

@@ -23,13 +23,15 @@ import torch
 
 from emovc.audio import check_speech, load_audio
 from emovc.audio.io import resample
-from emovc.errors import ConfigError
+from emovc.audio.processing import as_mono, check_sample_rate
+from emovc.errors import AudioError, ConfigError
 from emovc.fileio import atomic_output
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
 
 KIND = "speaker-encoder/ge2e"
 BUNDLED = "resemblyzer"
+ALIASES = {"default": BUNDLED}
 MIN_SPEECH_S = 0.25
 
 
@@ -47,17 +49,24 @@ def resemblyzer_weights() -> Path:
 def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
     """Resample to 16 kHz, raise the level to −30 dBFS and shorten pauses (WebRTC VAD).
 
+    ``wav``: mono float samples ``(n,)`` at ``sr`` Hz (``(n, 1)``/``(1, n)`` are squeezed and
+    channels-last ``(n, channels)`` mixed down, as by :func:`emovc.audio.processing.as_mono`).
+
     This is resemblyzer's ``preprocess_wav`` (reused so embeddings match resemblyzer's
     exactly); if the VAD keeps under 0.25 s the untrimmed audio is used.
 
+    Returns:
+        float32 ``(m,)`` at 16 kHz.
+
     Raises:
-        AudioError: less than 0.25 s of audio, or silent (an embedding of silence would
-            still score as a voice).
+        AudioError: another shape, integer samples, a bad ``sr``, less than 0.25 s of audio,
+            or silence (an embedding of silence would still score as a voice).
     """
     from resemblyzer import preprocess_wav
 
-    x = resample(np.asarray(wav, dtype=np.float32), sr, 16000)
-    check_speech(x, 16000, min_duration=MIN_SPEECH_S, name="audio for a speaker embedding")
+    name = "audio for a speaker embedding"
+    x = resample(as_mono(wav, name), check_sample_rate(sr), 16000)
+    check_speech(x, 16000, min_duration=MIN_SPEECH_S, name=name)
     pre = preprocess_wav(x, source_sr=16000)
     return pre if len(pre) >= MIN_SPEECH_S * 16000 else x
 
@@ -70,7 +79,19 @@ class SpeakerEncoder:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = BUNDLED) -> SpeakerEncoder:
-        """Load the bundled resemblyzer weights (``"resemblyzer"``) or an emovc checkpoint."""
+        """Load the bundled resemblyzer weights (``"resemblyzer"``, alias ``"default"``) or an
+        emovc checkpoint (a ``.pt`` path of kind ``"speaker-encoder/ge2e"``).
+
+        Raises:
+            ConfigError: an unknown name (the message lists the valid ones), or a file that
+                is not a speaker-encoder checkpoint.
+        """
+        name_or_path = ALIASES.get(str(name_or_path), name_or_path)
+        p = Path(name_or_path)
+        if str(name_or_path) != BUNDLED and not p.exists() and not p.suffix and len(p.parts) == 1:
+            raise ConfigError(f"unknown speaker encoder {str(name_or_path)!r}; valid choices: "
+                              f"{', '.join([*ALIASES, BUNDLED])}, or the path of a {KIND} "
+                              "checkpoint (.pt)")
         if str(name_or_path) == BUNDLED:
             state = torch.load(resemblyzer_weights(), map_location="cpu", weights_only=True)
             model = GE2E(GE2EConfig())
@@ -82,11 +103,21 @@ class SpeakerEncoder:
         return cls(model)
 
     def embed(self, wav: np.ndarray, sr: int = 16000) -> np.ndarray:
-        """Embedding ``(256,)`` float32 of one utterance (preprocessed as in :func:`preprocess`)."""
+        """Embedding ``(256,)`` float32 of one mono utterance ``(n,)`` at ``sr`` Hz
+        (preprocessed as in :func:`preprocess`)."""
         return embed_utterance(self.model, preprocess(wav, sr))
 
     def embed_speaker(self, wavs: Sequence[np.ndarray], sr: int = 16000) -> np.ndarray:
-        """Normalised mean embedding ``(256,)`` of several utterances of one speaker."""
+        """Normalised mean embedding ``(256,)`` of several utterances (each mono ``(n_i,)`` at
+        ``sr`` Hz) of one speaker.
+
+        Raises:
+            AudioError: no utterance given, or one that :meth:`embed` refuses.
+        """
+        if isinstance(wavs, np.ndarray) and wavs.ndim == 1:
+            raise AudioError("embed_speaker takes a list of utterances; use embed() for one")
+        if len(wavs) == 0:
+            raise AudioError("no utterances given for a speaker embedding; pass at least one")
         mean = np.mean([self.embed(w, sr) for w in wavs], axis=0)
         return (mean / np.linalg.norm(mean)).astype(np.float32)
 

@@ -8,8 +8,11 @@ Pipeline for one waveform (any length, any sample rate)::
     → fast Griffin-Lim (momentum 0.99) initialised with the SOURCE phase
     → undo the loudness gain → resample back; output has the input's length.
 
-``intensity`` scales the generator's log-magnitude change: 0 = resynthesised input,
-1 = the trained conversion, >1 exaggerates it.
+Input at a sample rate other than the model's (16 kHz) is resampled to it and the output
+resampled back, so the output is at the input's rate.
+
+``intensity`` (0..1, as for every emovc converter) scales the generator's log-magnitude change:
+0 = resynthesised input, 1 = the trained conversion.
 
 A many-to-many model (one target-conditioned generator for all emotions of the corpus) may
 carry a prosody stage (:mod:`emovc.models.spectrogan.prosody`): it first moves log-F0 and
@@ -28,13 +31,14 @@ import torch
 
 from emovc.audio import normalize_loudness, process_in_windows
 from emovc.audio.io import resample
+from emovc.audio.processing import as_mono, check_float_samples, check_sample_rate
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import AudioError, ConfigError, choice_error
 from emovc.features.spectral import griffin_lim
 from emovc.features.stats import FeatureStats
 from emovc.features.world import WorldConfig
 from emovc.models.checkpoint import load_checkpoint
-from emovc.models.conversion.converters import StarGANFeatureConverter
+from emovc.models.conversion.converters import StarGANFeatureConverter, check_intensity
 from emovc.models.conversion.normalizer import EmotionNormalizer
 from emovc.models.spectrogan.networks import Generator, GeneratorConfig
 from emovc.models.spectrogan.prosody import ProsodyShift
@@ -252,7 +256,12 @@ class SpectroGANConverter:
     @torch.no_grad()
     def convert_log_mag(self, log_mag: np.ndarray, target: str, source: str | None = None,
                         intensity: float = 1.0) -> np.ndarray:
-        """Convert a ``(n_bins, T)`` natural-log magnitude; returns the same shape."""
+        """Convert a ``(n_bins, T)`` natural-log magnitude; returns the same shape.
+
+        Raises:
+            ConfigError: ``intensity`` outside [0, 1] (or NaN), or target/source not handled.
+        """
+        intensity = check_intensity(intensity)
         src, tgt = self._direction(target, source)
         gen = self._generator(src, tgt)
         shift = self._spectral_shift(log_mag, src, tgt, intensity)
@@ -285,18 +294,32 @@ class SpectroGANConverter:
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, pitch_level: float = 1.0) -> np.ndarray:
-        """Convert ``wav`` (``(n,)`` float at ``sr`` Hz) to ``target``; returns audio at ``sr``
-        of the input's length (times the prosody stage's tempo factor, if any).
-        ``pitch_level``: share of the prosody stage's change of mean log-F0 that is kept.
+        """Convert ``wav`` to ``target``.
+
+        Args:
+            wav: mono float samples in [-1, 1], ``(n,)`` (``(n, channels)`` is mixed down, see
+                :func:`~emovc.audio.processing.as_mono`).
+            sr: its sample rate in Hz; other rates than the model's 16 kHz are resampled to
+                it for the conversion and the output is resampled back to ``sr``.
+            target, source: emotions (``source`` is required with a prosody stage).
+            intensity: 0..1, share of the conversion (0 = resynthesised input).
+            pitch_level: 0..1, share of the prosody stage's change of mean log-F0 that is kept.
+
+        Returns:
+            float32 audio at ``sr`` of the input's length (times the prosody stage's tempo
+            factor, if any).
 
         Raises:
-            AudioError: not a mono waveform or too short for one STFT frame.
-            ConfigError: target/source not handled by this model, a prosody stage
-                without a ``source`` emotion, or ``pitch_level`` below 1 without one.
+            AudioError: not a mono waveform, integer PCM or samples far beyond full scale,
+                NaN/Inf samples, ``sr`` not a positive integer, or too short for one STFT frame.
+            ConfigError: ``intensity`` or ``pitch_level`` outside [0, 1] or NaN, target/source
+                not handled by this model, a prosody stage without a ``source`` emotion, or
+                ``pitch_level`` below 1 without one.
         """
-        wav = np.asarray(wav, dtype=np.float32)
-        if wav.ndim != 1:
-            raise AudioError(f"expected mono audio of shape (n,), got {wav.shape}")
+        wav = check_float_samples(as_mono(wav))
+        sr = check_sample_rate(sr)
+        intensity = check_intensity(intensity)
+        pitch_level = check_intensity(pitch_level, "pitch level")
         src, tgt = self._direction(target, source)
         if pitch_level != 1.0 and self.prosody is None:
             raise ConfigError("pitch level applies to models that convert F0 (WORLD models and "

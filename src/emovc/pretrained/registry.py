@@ -8,7 +8,8 @@ Each bundled model is a folder ``src/emovc/pretrained/<name>/`` holding
   ``"inference": {setting: value}``, the model's default inference settings (e.g.
   ``pitch_level`` of an emotion converter), which explicit arguments override.
 
-``resolve(name_or_path)`` accepts a bundled name or a path to a ``.pt`` file / folder.
+``resolve(name_or_path, kind)`` accepts a bundled name, ``"default"`` (the kind's default model,
+:data:`DEFAULT_MODELS`) or a path to a ``.pt`` file / folder.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from emovc.errors import ConfigError
 from emovc.fileio import write_atomic
 
 ROOT = Path(__file__).resolve().parent
+DEFAULT = "default"
+#: the bundled model that ``"default"`` names, by the checkpoint-kind prefix asked for; a kind
+#: not listed here (e.g. ``"emotion-converter/spectrogan"``) defaults to its only bundled model
+DEFAULT_MODELS = {"emotion-converter": "m2m-ravdess", "emotion-recognizer": "ser-ravdess"}
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,14 @@ def sha256_of(path: Path) -> str:
 
 def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
             verify: bool = True) -> Path:
-    """Return the checkpoint file for a bundled model name or a user path.
+    """Return the checkpoint file for a bundled model name, ``"default"`` (see
+    :func:`default_model`) or a user path.
 
     Raises:
         ConfigError: unknown name (lists the bundled ones), missing path, checksum mismatch.
     """
+    if str(name_or_path) == DEFAULT and kind is not None:
+        name_or_path = default_model(kind)
     p = Path(name_or_path)
     if p.suffix == ".pt" or p.exists():
         if p.is_dir():
@@ -75,11 +83,36 @@ def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
     models = {m.name: m for m in available(kind)}
     if str(name_or_path) not in models:
         names = ", ".join(models) or "(none bundled)"
+        if models and kind is not None and _default_name(kind, models):
+            names = f"{DEFAULT}, {names}"
         raise ConfigError(f"unknown model {str(name_or_path)!r}; bundled models: {names}")
     m = models[str(name_or_path)]
     if verify and m.sha256 and sha256_of(m.path) != m.sha256:
         raise ConfigError(f"bundled model {m.name} is corrupted (checksum mismatch): {m.path}")
     return m.path
+
+
+def default_model(kind: str) -> str:
+    """Name of the bundled model ``"default"`` stands for among models of ``kind`` (a
+    checkpoint-kind prefix such as ``"emotion-converter"``).
+
+    Raises:
+        ConfigError: no default for ``kind``; the message lists the bundled models.
+    """
+    models = {m.name: m for m in available(kind)}
+    name = _default_name(kind, models)
+    if name is None:
+        names = ", ".join(models) or "(none bundled)"
+        raise ConfigError(f"no default model for {kind!r}; bundled models: {names}")
+    return name
+
+
+def _default_name(kind: str, models: dict[str, PretrainedModel]) -> str | None:
+    """:data:`DEFAULT_MODELS`' entry for ``kind`` if bundled, else the only bundled model."""
+    name = DEFAULT_MODELS.get(kind.rstrip("/"))
+    if name in models:
+        return name
+    return next(iter(models)) if len(models) == 1 else None
 
 
 def inference_defaults(checkpoint: Path) -> dict:

@@ -1,0 +1,47 @@
+"""SpeakerEncoder input shapes, an empty utterance list and its model names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emovc.errors import AudioError, ConfigError
+from emovc.pipelines.speaker import SpeakerEncoder
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SpeakerEncoder:
+    return SpeakerEncoder.from_pretrained()  # the bundled resemblyzer weights
+
+
+def test_one_channel_and_channels_last_layouts_embed_like_mono(encoder, speech) -> None:
+    mono = encoder.embed(speech, 16000)
+    for wav in (speech[:, None], speech[None], np.stack([speech, speech], 1)):
+        np.testing.assert_allclose(encoder.embed(wav, 16000), mono, atol=1e-5)
+
+
+def test_channels_first_and_bad_rate_are_refused(encoder, speech) -> None:
+    with pytest.raises(AudioError, match="looks channels-first"):
+        encoder.embed(np.stack([speech, speech]), 16000)
+    with pytest.raises(AudioError, match="sample rate must be a positive integer"):
+        encoder.embed(speech, 0)
+
+
+def test_embed_speaker_needs_an_utterance(encoder, speech) -> None:
+    with pytest.raises(AudioError, match="no utterances given"):
+        encoder.embed_speaker([], 16000)
+    with pytest.raises(AudioError, match="takes a list of utterances"):
+        encoder.embed_speaker(speech, 16000)
+
+
+def test_default_name_is_the_bundled_encoder(encoder, speech) -> None:
+    default = SpeakerEncoder.from_pretrained("default")
+    np.testing.assert_array_equal(default.embed(speech), encoder.embed(speech))
+
+
+def test_unknown_name_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match="unknown speaker encoder 'resemblyzr'; valid choices: "
+                                          "default, resemblyzer"):
+        SpeakerEncoder.from_pretrained("resemblyzr")
+    with pytest.raises(ConfigError, match="checkpoint not found"):
+        SpeakerEncoder.from_pretrained("missing/encoder.pt")

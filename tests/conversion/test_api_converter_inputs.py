@@ -1,0 +1,34 @@
+"""EmotionConverter with bad sample rates, a non-string target and the "default" model name."""
+
+from __future__ import annotations
+
+import pytest
+
+from emovc.errors import AudioError, ConfigError
+from emovc.pipelines.conversion import EmotionConverter
+
+
+@pytest.fixture(scope="module")
+def converter() -> EmotionConverter:
+    return EmotionConverter.from_pretrained()  # the bundled default, m2m-ravdess
+
+
+def test_default_name_loads_the_default_converter(converter: EmotionConverter) -> None:
+    default = EmotionConverter.from_pretrained("default")
+    assert type(default.backend) is type(converter.backend)
+    assert default.source_emotions == converter.source_emotions
+    assert default.settings == converter.settings  # m2m-ravdess's meta.json defaults
+    with pytest.raises(ConfigError, match="bundled models: default, cyclegan-calm-angry"):
+        EmotionConverter.from_pretrained("no-such-model")
+
+
+@pytest.mark.parametrize("sr", [0, -16000])
+def test_bad_sample_rate_is_one_line_error(converter: EmotionConverter, calm, sr: int) -> None:
+    with pytest.raises(AudioError, match=f"sample rate must be a positive integer.*got {sr}"):
+        converter.convert(calm, sr, "angry", source="calm")
+
+
+@pytest.mark.parametrize("target", [None, 3])
+def test_non_string_target_lists_the_emotions(converter: EmotionConverter, calm, target) -> None:
+    with pytest.raises(ConfigError, match="target emotion must be a name.*valid choices: .*angry"):
+        converter.convert(calm, 16000, target, source="calm")
