@@ -32,3 +32,16 @@ def test_bad_sample_rate_is_one_line_error(converter: EmotionConverter, calm, sr
 def test_non_string_target_lists_the_emotions(converter: EmotionConverter, calm, target) -> None:
     with pytest.raises(ConfigError, match="target emotion must be a name.*valid choices: .*angry"):
         converter.convert(calm, 16000, target, source="calm")
+
+
+def test_channel_layouts_convert_like_mono(converter: EmotionConverter, calm) -> None:
+    import numpy as np
+
+    mono = converter.convert(calm, 16000, "sad", source="calm")
+    np.testing.assert_array_equal(converter.convert(calm[:, None], 16000, "sad", source="calm"),
+                                  mono)
+    stereo = np.stack([calm, calm], axis=1)  # channels-last, as soundfile reads it
+    np.testing.assert_allclose(converter.convert(stereo, 16000, "sad", source="calm"), mono,
+                               atol=1e-6)
+    with pytest.raises(AudioError, match="channels-first"):
+        converter.convert(stereo.T, 16000, "sad", source="calm")

@@ -27,7 +27,7 @@ import numpy as np
 
 from emovc.audio import check_speech, load_audio, save_audio
 from emovc.audio.chunking import process_in_tempo_windows
-from emovc.audio.processing import keep_edge_pauses, with_level_change
+from emovc.audio.processing import as_mono, keep_edge_pauses, with_level_change
 from emovc.audio.psola import time_stretch
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
@@ -228,7 +228,8 @@ class EmotionConverter:
                 the class docstring); ``None`` = the model's default (:attr:`voice_quality`).
 
         Raises:
-            AudioError: too short, silent or non-finite audio.
+            AudioError: too short, silent or non-finite audio, integer samples, or a shape
+                other than mono / channels-last.
             EmovcError: unknown emotion (lists the valid ones), bad intensity, pitch level,
                 envelope gain or voice quality.
             ConfigError: ``pitch_level`` below 1 for a model that does not convert F0;
@@ -239,9 +240,7 @@ class EmotionConverter:
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
         p, g, r = st.pitch_level, st.envelope_gain, st.renderer
-        x = np.asarray(wav, dtype=np.float32)
-        if x.ndim != 1:
-            raise EmovcError(f"expected mono audio of shape (n,), got shape {x.shape}")
+        x = as_mono(wav)  # (n,), (n, 1), (1, n) or channels-last (n, c) mixed down
         check_speech(x, sr)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
             if g != 1.0:
