@@ -84,11 +84,17 @@ def train(
         help="compact (CPU) or full; spectrogan also m2m (all emotions) and faithful-520."),
     max_steps: int = typer.Option(None, "--max-steps", help="Training steps (default: preset)."),
     devices: int = typer.Option(1, "--devices", help="Number of devices (GPUs) to train on."),
-    out: Path = typer.Option(..., "-o", "--output", help="Run folder (resumed if it exists)."),
+    out: Path = typer.Option(
+        ..., "-o", "--output",
+        help="Run folder (the run it holds is resumed; a folder of another run is refused)."),
     settings: list[str] = typer.Option(
         None, "--set", metavar="KEY=VALUE",
         help="Override a field of the method's training config (repeatable; VALUE is YAML), "
              "e.g. --set energy_cwt=true."),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Start the run afresh in the output folder, replacing the model.pt, checkpoints, "
+             "logs and validation audio of a run it holds."),
 ) -> None:
     """Train an emotion converter; re-running with the same RUN_DIR resumes exactly."""
     import importlib
@@ -99,12 +105,13 @@ def train(
     cfg = trainer.build_config(str(data_dir), str(out), source, target, preset=preset,
                                max_steps=max_steps, devices=devices,
                                overrides=parse_settings(settings))
-    path = trainer.train(cfg)
+    path = trainer.train(cfg, resume=False) if force else trainer.train(cfg)
     typer.echo(f"wrote {path}")
 
 
 def parse_settings(items: list[str] | None) -> dict:
-    """``["key=value", ...]`` (``--set``) -> ``{key: value}`` with YAML-parsed values.
+    """``["key=value", ...]`` (``--set``) -> ``{key: value}`` with YAML-parsed values
+    (speaker lists keep their items as text).
 
     Raises:
         ConfigError: an item without ``=`` or with an unparsable value.
@@ -115,7 +122,20 @@ def parse_settings(items: list[str] | None) -> dict:
         if not sep or not key.strip():
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         try:
-            out[key.strip()] = yaml.safe_load(value)
+            out[key.strip()] = (_id_list(value) if key.strip() in ID_LISTS
+                                else yaml.safe_load(value))
         except yaml.YAMLError:
             raise ConfigError(f"--set {key.strip()}: cannot parse value {value!r}") from None
     return out
+
+
+# settings whose items are ids spelled as text: [01, 02] must stay "01", "02" (plain YAML
+# reads 1, 2, which match no RAVDESS actor)
+ID_LISTS = ("train_speakers", "val_speakers")
+
+
+def _id_list(value: str) -> list[str] | None:
+    """A ``--set`` speaker list with every item kept as written (``null`` = default split)."""
+    if value.strip() in ("", "null", "~"):
+        return None
+    return yaml.load(value, Loader=yaml.BaseLoader)  # noqa: S506 — BaseLoader builds strings

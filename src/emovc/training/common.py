@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
+from emovc.config import same_kind
 from emovc.data.catalogs.ravdess import TRAIN_ACTORS, VALIDATION_ACTORS
 from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig
@@ -28,7 +30,8 @@ def default_cache() -> str:
 
 
 def default_speakers(cache_folder: Path) -> tuple[list[str], list[str]]:
-    """RAVDESS split (train 01-16, validation 17-20) when present, else all speakers train."""
+    """RAVDESS split (train 01-16, validation 17-20) when present, else all speakers train;
+    ``cache_folder`` is one corpus's folder (:func:`build_cache`), so only its speakers count."""
     speakers = sorted({r.speaker for r in read_index(cache_folder)})
     train = [s for s in speakers if s in TRAIN_ACTORS]
     val = [s for s in speakers if s in VALIDATION_ACTORS]
@@ -40,7 +43,13 @@ def default_speakers(cache_folder: Path) -> tuple[list[str], list[str]]:
 def prepare_features(data_dir: str, cache_dir: str, world: dict, train: list[str] | None,
                      val: list[str] | None, workers: int = 2,
                      ) -> tuple[Path, list[str], list[str]]:
-    """Build/reuse the feature cache and resolve the speaker split."""
+    """Build/reuse the corpus's feature cache and resolve the speaker split.
+
+    Returns:
+        ``(folder, train, val)``: the cache folder of this corpus alone (its ``index.csv``
+        lists this corpus's utterances; files whose features failed are left out, each named
+        on stderr) and the speaker ids.
+    """
     cfg = WorldConfig.from_dict(world)
     keep = None if train is None else list(train) + list(val or [])
     folder = build_cache(data_dir, cache_dir, cfg, speakers=keep, workers=workers)
@@ -70,6 +79,96 @@ class _Timer(Callback):
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         module.train_seconds += time.perf_counter() - self._t
+
+
+MIN_SEGMENT = 16  # frames: the discriminator's and classifier's 3 stride-2 layers need > 8
+
+
+def merge_nested(cfg: Any, overrides: dict | None, nested: dict[str, dict], what: str,
+                 ) -> dict | None:
+    """``overrides`` with every dict-valued setting named in ``nested`` merged key by key
+    into ``cfg``'s current value (a preset's model sizes, the WORLD settings), so
+    ``model={width: 64}`` changes the width alone.
+
+    Args:
+        cfg: the config whose current values the overrides are merged into.
+        overrides: ``{setting: value}`` (``--set``); ``None`` = nothing.
+        nested: ``{setting: {key: default value}}``: the valid keys of each dict setting, and
+            the kind each value must have (see :func:`emovc.config.same_kind`).
+        what: name for error messages, e.g. ``"StarGAN training"``.
+
+    Raises:
+        ConfigError: a value that is not a mapping, or an unknown key (the valid ones listed).
+    """
+    if not overrides:
+        return overrides
+    out = dict(overrides)
+    for name, valid in nested.items():
+        if name not in out:
+            continue
+        value = out[name]
+        if not isinstance(value, dict):
+            raise ConfigError(f"{what} setting {name} must be a mapping such as "
+                              f"{name}={{{next(iter(valid))}: ...}}, got {value!r}")
+        for key in value:
+            if key not in valid:
+                raise ConfigError(f"unknown {what} setting {name}.{key}; valid keys: "
+                                  f"{', '.join(sorted(valid))}")
+        merged = dict(getattr(cfg, name))
+        for key, v in value.items():
+            merged[key] = same_kind(f"{what} setting {name}.{key}", v, valid[key])
+        out[name] = merged
+    return out
+
+
+def check_ranges(cfg: Any, what: str, at_least: dict[str, float] | None = None,
+                 positive: Iterable[str] = (), fractions: Iterable[str] = ()) -> None:
+    """Check numeric settings of ``cfg`` (dotted names reach into dict settings, e.g.
+    ``model.width``).
+
+    Args:
+        cfg: the config.
+        what: name for error messages.
+        at_least: ``{setting: minimum}``.
+        positive: settings that must be above 0 (learning rates).
+        fractions: settings within 0..1 (probabilities).
+
+    Raises:
+        ConfigError: one line naming the first setting out of its range, and the range.
+    """
+    def value(name: str):
+        head, _, key = name.partition(".")
+        v = getattr(cfg, head)
+        return v.get(key) if key else v
+
+    for name, low in (at_least or {}).items():
+        v = value(name)
+        if v is not None and v < low:
+            raise ConfigError(f"{what} setting {name} must be at least {low}, got {v}")
+    for name in positive:
+        if value(name) <= 0:
+            raise ConfigError(f"{what} setting {name} must be above 0, got {value(name)}")
+    for name in fractions:
+        if not 0.0 <= value(name) <= 1.0:
+            raise ConfigError(f"{what} setting {name} must be between 0 and 1, got "
+                              f"{value(name)}")
+
+
+def speaker_ids(value: Any, name: str) -> list[str] | None:
+    """A ``train_speakers``/``val_speakers`` setting as a list of strings (``None`` kept; one
+    id becomes a list of one): Python callers may give numbers; corpora spell ids as strings.
+
+    Raises:
+        ConfigError: not a list.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of speaker ids, e.g. [\"01\", \"02\"], "
+                          f"got {value!r}")
+    return [str(v) for v in value]
 
 
 def check_keep_checkpoints(keep: int) -> int:

@@ -14,7 +14,7 @@ utterances, no alignment: random pairing), then
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import lightning as L
@@ -38,13 +38,18 @@ from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscri
 from emovc.models.conversion.normalizer import speaker_centred_offsets
 from emovc.training import losses
 from emovc.training.common import (
+    MIN_SEGMENT,
     check_keep_checkpoints,
+    check_ranges,
     default_cache,
     fit,
+    merge_nested,
     prepare_features,
+    speaker_ids,
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
+from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, config_data
 from emovc.training.validation_audio import write_validation_audio
 
 KIND = "emotion-converter/cyclegan"
@@ -91,21 +96,45 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
                  target: str | None = "angry", preset: str = "compact",
                  max_steps: int | None = None, devices: int = 1,
                  overrides: dict | None = None) -> CycleGANTrainConfig:
-    """Resolve a pairwise run config (``source``/``target`` default to calm/angry)."""
+    """Resolve a pairwise run config (``source``/``target`` default to calm/angry).
+
+    ``model`` and ``world`` overrides are merged key by key into the preset's values.
+
+    Raises:
+        ConfigError: unknown preset, emotion or override key (also inside ``model``/
+            ``world``), the same emotion as source and target (also when set by an
+            override), or a setting out of its range (e.g. ``batch_size`` 0).
+    """
     if preset not in PRESETS:
         raise choice_error("preset", preset, PRESETS)
-    source = check_emotion(source or "calm", list(EMOTIONS), "source emotion")
-    target = check_emotion(target or "angry", list(EMOTIONS), "target emotion")
     cfg = CycleGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir),
-                              source=source, target=target, preset=preset,
-                              model=dict(PRESETS[preset]), devices=devices)
+                              source=source or "calm", target=target or "angry",
+                              preset=preset, model=dict(PRESETS[preset]), devices=devices)
+    what = "CycleGAN training"
+    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "world": WORLD_KEYS}, what)
+    apply_overrides(cfg, overrides, what, max_steps)
+    cfg.source = check_emotion(cfg.source, list(EMOTIONS), "source emotion")
+    cfg.target = check_emotion(cfg.target, list(EMOTIONS), "target emotion")
     if cfg.source == cfg.target:
         raise ConfigError(f"source and target emotion must differ, got {cfg.source!r} twice")
-    apply_overrides(cfg, overrides, "CycleGAN training", max_steps)
+    cfg.train_speakers = speaker_ids(cfg.train_speakers, "train_speakers")
+    cfg.val_speakers = speaker_ids(cfg.val_speakers, "val_speakers")
     if cfg.f0_mode not in F0_MODES:
         raise choice_error("F0 mode", cfg.f0_mode, F0_MODES)
+    WorldConfig.from_dict(cfg.world)  # its own checks (e.g. an unknown f0_method)
+    check_ranges(cfg, what, at_least=RANGES, positive=("lr_g", "lr_d", "lr_c"))
     check_keep_checkpoints(cfg.keep_checkpoints)
     return cfg
+
+
+# sizes a --set model={...} may change (the others come from the data and top-level settings)
+MODEL_KEYS = {f.name: f.default for f in fields(CycleGANModelConfig)
+              if f.name not in ("n_mcep", "n_scales", "energy_cwt")}
+WORLD_KEYS = WorldConfig().to_dict()
+RANGES = {"batch_size": 1, "segment": MIN_SEGMENT, "max_steps": 1, "val_every": 1,
+          "ckpt_every": 1, "devices": 1, "threads": 1, "workers": 1, "seed": 0, "n_scales": 1,
+          "id_steps": 0, "w_adv": 0, "w_cyc": 0, "w_id": 0, "w_cls": 0, "model.width": 2,
+          "model.n_blocks": 0, "model.n_down": 1, "model.d_width": 1, "model.c_width": 1}
 
 
 class CycleGANModule(L.LightningModule):
@@ -179,7 +208,8 @@ class CycleGANModule(L.LightningModule):
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):
         export(self, Path(self.cfg.run_dir) / "model.pt")
-        write_validation_audio(self, Path(self.cfg.run_dir) / "audio", max_targets=1)
+        write_validation_audio(self, Path(self.cfg.run_dir) / "audio", max_targets=1,
+                               targets=[self.cfg.source, self.cfg.target])  # the other one
 
     @torch.no_grad()
     def convert_utterance(self, utt, target: str) -> tuple[np.ndarray, np.ndarray]:
@@ -255,7 +285,15 @@ def load_data(cfg: CycleGANTrainConfig) -> tuple[ConversionData, np.ndarray]:
 
 
 def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
-    """Train (or resume) and return the final ``RUN_DIR/model.pt``."""
+    """Train (or resume) and return the final ``RUN_DIR/model.pt``.
+
+    ``resume=False`` starts afresh, removing an earlier run's outputs from ``cfg.run_dir``.
+
+    Raises:
+        ConfigError: ``cfg.run_dir`` holds another run and ``resume`` is true (see
+            :func:`~emovc.training.run_dir.claim_run_dir`).
+    """
+    claim_run_dir(cfg.run_dir, config_data(cfg), resume, (*FREE, *SPEAKER_KEYS))  # early: fail fast
     data, cwt_std = load_data(cfg)
     module = CycleGANModule(cfg, data, cwt_std)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,

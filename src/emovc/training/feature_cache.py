@@ -1,10 +1,19 @@
 """Cache of conversion features (WORLD mcep / log-F0 / voicing) for a labelled corpus.
 
-One compressed ``.npz`` per utterance under ``cache_dir/<world-config-hash>/`` plus an
-``index.csv`` with the utterance metadata (speaker, emotion, intensity, sentence, repetition)
-and the source's active speech level (the features are loudness-normalised, so the level the
-emotion had is kept on the side; caches from before this column get it measured once).
-Extraction runs in a small process pool (WORLD analysis is single-threaded C code).
+Layout: ``cache_dir/<world-config-hash>/<corpus>-<corpus-hash>/`` per corpus (the hash is of
+the corpus folder's resolved path, so two corpora never share a folder), holding one
+compressed ``.npz`` per utterance and an ``index.csv`` with the utterance metadata (speaker,
+emotion, intensity, sentence, repetition) and the source's active speech level (the features
+are loudness-normalised, so the level the emotion had is kept on the side; indexes from before
+this column get it measured once). A ``.npz`` is named after the utterance id *and* the audio
+file it was computed from (resolved path, size, modification time): a file changed in place is
+analysed again, never served stale features. ``index.csv`` lists the utterances of the last
+:func:`build_cache` call on that corpus (with a speaker subset: those speakers, plus the still
+valid rows of the others), so a run reads only its own corpus.
+
+Files whose features cannot be computed (no voiced frames, unreadable audio) are skipped with
+one line each naming the file and the reason, after the catalog's own summary of the files it
+left out; extraction runs in a small process pool (WORLD analysis is single-threaded C code).
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ import csv
 import hashlib
 import json
 import os
+import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +34,7 @@ from emovc.audio import load_audio
 from emovc.audio.processing import active_rms_dbfs
 from emovc.data.catalogs import scan_corpus
 from emovc.data.manifest import Utterance
-from emovc.errors import EmovcError
+from emovc.errors import ConfigError, EmovcError
 from emovc.features.world import WorldConfig
 from emovc.fileio import atomic_output
 from emovc.models.conversion.features import FrameFeatures, analyze_for_conversion
@@ -53,20 +64,38 @@ def config_hash(cfg: WorldConfig) -> str:
     return hashlib.sha1(blob).hexdigest()[:10]
 
 
-def _extract(args: tuple[str, str, dict]) -> tuple[str, int]:
+def corpus_folder(cache_dir: str | os.PathLike, cfg: WorldConfig,
+                  data_dir: str | os.PathLike) -> Path:
+    """Cache folder of one corpus: ``cache_dir/<world hash>/<name>-<hash of its path>``."""
+    root = Path(data_dir).resolve()
+    digest = hashlib.sha1(str(root).encode()).hexdigest()[:10]
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in root.name) or "corpus"
+    return Path(cache_dir) / config_hash(cfg) / f"{name}-{digest}"
+
+
+def _extract(args: tuple[str, str, dict]) -> tuple[str, int, str]:
+    """Analyse one file into ``out``; returns ``(out, n_frames, "")``, or ``(out, 0, reason)``
+    when its features cannot be computed (silent, unvoiced or unreadable audio)."""
     path, out, cfg_dict = args
     cfg = WorldConfig.from_dict(cfg_dict)
-    wav = load_audio(path, sr=cfg.sample_rate)
-    feats, _, _ = analyze_for_conversion(wav, cfg)
+    try:
+        wav = load_audio(path, sr=cfg.sample_rate)
+        feats, _, _ = analyze_for_conversion(wav, cfg)
+    except EmovcError as err:
+        return out, 0, str(err).splitlines()[0] if str(err) else type(err).__name__
     with atomic_output(out, suffix=".npz") as tmp:
         np.savez_compressed(tmp, mcep=feats.mcep, lf0=feats.lf0, vuv=feats.vuv, cap=feats.cap,
                             level_db=active_rms_dbfs(wav, cfg.sample_rate))
-    return out, feats.n_frames
+    return out, feats.n_frames, ""
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
                 cfg: WorldConfig = WorldConfig(), speakers: list[str] | None = None,
-                workers: int = 2) -> Path:
+                workers: int = 2, report: Callable[[str], None] = _stderr) -> Path:
     """Extract (or reuse) conversion features of every labelled utterance of a corpus.
 
     Args:
@@ -75,42 +104,101 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
         cfg: WORLD settings.
         speakers: keep only these speaker ids (``None`` = all).
         workers: extraction processes.
+        report: receives one line per file left out (the catalog's summary, then every file
+            whose features could not be computed, with its path and the reason).
 
     Returns:
-        The cache folder holding ``index.csv`` and one ``<key>.npz`` per utterance.
+        This corpus's cache folder holding ``index.csv`` and one ``<key>.npz`` per utterance.
+
+    Raises:
+        EmovcError: no emotion-labelled utterance, or none whose features could be computed.
     """
-    manifest, _ = scan_corpus(data_dir)
+    manifest, log = scan_corpus(data_dir)
+    for line in log.summary():
+        report(f"left out of {data_dir}: {line}")
+    check_speakers(speakers, manifest.speakers(), data_dir)
     utts = [u for u in manifest if u.emotion and (speakers is None or u.speaker in speakers)]
     if not utts:
         raise EmovcError(f"no emotion-labelled utterances under {data_dir}")
-    folder = Path(cache_dir) / config_hash(cfg)
+    folder = corpus_folder(cache_dir, cfg, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "world.json").write_text(json.dumps(cfg.to_dict(), indent=1))
-    jobs = [(u.path, str(folder / f"{_key(u)}.npz"), cfg.to_dict()) for u in utts
-            if not (folder / f"{_key(u)}.npz").exists()]
-    if jobs:
-        with ProcessPoolExecutor(max(1, workers)) as pool:
-            list(pool.map(_extract, jobs, chunksize=4))
-    _write_index(folder, utts, cfg.sample_rate)
+    keys = {u.utt_id: file_key(u) for u in utts}
+    jobs = [(u.path, str(folder / f"{keys[u.utt_id]}.npz"), cfg.to_dict()) for u in utts
+            if not (folder / f"{keys[u.utt_id]}.npz").exists()]
+    failed = _run_jobs(jobs, workers)
+    for path, reason in failed.items():
+        report(f"skipped {path}: {reason}")
+    if failed:
+        report(f"skipped {len(failed)} of {len(utts)} file(s) whose features could not be "
+               "computed")
+    utts = [u for u in utts if u.path not in failed]
+    if not utts:
+        raise EmovcError(f"no usable utterances under {data_dir}: the features of all "
+                         f"{len(failed)} labelled file(s) failed (see the lines above)")
+    _write_index(folder, utts, keys, cfg.sample_rate, speakers)
     return folder
 
 
-def _key(u: Utterance) -> str:
-    return u.utt_id.replace("/", "__")
+def check_speakers(asked: list[str] | None, have: list[str], data_dir) -> None:
+    """Raise unless every speaker id ``asked`` for is one of the corpus's ``have``.
+
+    Raises:
+        ConfigError: the first unknown id, with the corpus's ids.
+    """
+    for spk in asked or []:
+        if spk not in have:
+            raise ConfigError(f"unknown speaker {spk!r} in {data_dir}; its speakers: "
+                              f"{', '.join(sorted(have))}")
 
 
-def _write_index(folder: Path, utts: list[Utterance], sample_rate: int) -> None:
-    rows = []
+def _run_jobs(jobs: list[tuple[str, str, dict]], workers: int) -> dict[str, str]:
+    """Run the extraction jobs; returns ``{audio path: reason}`` of the files that failed."""
+    if not jobs:
+        return {}
+    with ProcessPoolExecutor(max(1, workers)) as pool:
+        done = list(pool.map(_extract, jobs, chunksize=4))
+    return {job[0]: reason for job, (_, _, reason) in zip(jobs, done, strict=True) if reason}
+
+
+def file_key(u: Utterance) -> str:
+    """``.npz`` name (without suffix) of an utterance: its id plus a hash of the audio file it
+    is computed from (resolved path, size, modification time)."""
+    return f"{u.utt_id.replace('/', '__')}-{_file_hash(u.path)}"
+
+
+def _file_hash(path: str) -> str:
+    p = Path(path).resolve()
+    st = p.stat()
+    blob = json.dumps([str(p), st.st_size, st.st_mtime_ns])
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def _still_valid(row: CachedUtterance) -> bool:
+    """Whether a row's audio file still is the one its features were computed from."""
+    try:
+        return row.key.endswith(f"-{_file_hash(row.path)}")
+    except OSError:
+        return False
+
+
+def _write_index(folder: Path, utts: list[Utterance], keys: dict[str, str], sample_rate: int,
+                 speakers: list[str] | None) -> None:
+    """Write ``index.csv``: the rows of ``utts`` and, when only some ``speakers`` were asked
+    for, the still valid rows of the other speakers (kept for the runs that use them)."""
     old = {r.key: r for r in read_index(folder)} if (folder / "index.csv").exists() else {}
+    rows = []
     for u in utts:
-        key = _key(u)
+        key = keys[u.utt_id]
         if key in old and np.isfinite(old[key].level_db):
             n, level = old[key].n_frames, old[key].level_db
         else:
             n, level = _frames_and_level(folder / f"{key}.npz", u.path, sample_rate)
         rows.append(CachedUtterance(key, u.path, u.speaker, u.emotion, u.intensity, u.sentence,
                                     str(u.repetition or ""), n, level))
-    rows += [r for k, r in old.items() if k not in {x.key for x in rows}]
+    if speakers is not None:
+        rows += [r for r in old.values() if r.speaker not in speakers and _still_valid(r)
+                 and (folder / f"{r.key}.npz").exists()]
     with atomic_output(folder / "index.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(INDEX_COLUMNS)

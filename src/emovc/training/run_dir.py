@@ -7,42 +7,162 @@ Layout of ``RUN_DIR``::
     tb/                    TensorBoard logs
     audio/                 periodic validation conversions (WAV)
     model.pt               final emovc checkpoint (loadable by EmotionConverter)
+
+A folder is reused only by the run it holds: re-running it resumes from ``last.ckpt`` (or
+re-exports a finished run); a folder holding another run's or an unknown ``model.pt`` /
+``config.yaml`` is refused unless the run is started afresh (``emovc train --force``, Python
+``resume=False``), which first removes the earlier run's outputs.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterable
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from emovc.errors import ConfigError
 from emovc.fileio import write_atomic
+
+# settings a resumed StarGAN/CycleGAN run may change (they do not change what is learned)
+FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints")
+# settings holding paths: compared resolved (``corpus`` and ``/abs/corpus`` are one corpus)
+PATH_KEYS = ("data_dir", "run_dir", "cache_dir")
+# compared once the corpus is read (``None`` = the default split)
+SPEAKER_KEYS = ("train_speakers", "val_speakers")
+FORCE_HINT = ("choose another -o, or pass --force to start this run afresh there (replacing "
+              "its model.pt and checkpoints; Python: resume=False)")
+
+
+def config_data(config: Any) -> dict:
+    """Plain-data ``dict`` of a config dataclass (or mapping)."""
+    return asdict(config) if is_dataclass(config) else dict(config)
 
 
 def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool) -> Path:
     """Create ``run_dir`` and write ``config.yaml``; refuse to mix runs of different configs.
 
     Raises:
-        ConfigError: ``run_dir`` holds a run with a different config and ``resume`` is true
-            (start a new folder or pass ``resume=False`` to overwrite it).
+        ConfigError: ``run_dir`` holds another run (see :func:`claim_run_dir`).
     """
     root = Path(run_dir)
+    data = config_data(config)
+    claim_run_dir(root, data, resume)
     (root / "checkpoints").mkdir(parents=True, exist_ok=True)
     (root / "audio").mkdir(exist_ok=True)
-    data = asdict(config) if is_dataclass(config) else dict(config)
-    cfg_file = root / "config.yaml"
-    if resume and cfg_file.exists() and last_checkpoint(root) is not None:
-        old = yaml.safe_load(cfg_file.read_text())
-        free = ("max_steps", "devices", "threads", "workers", "keep_checkpoints")
-        diff = sorted(k for k in data if k not in free and old.get(k) != data[k])
-        if diff:
-            raise ConfigError(f"run folder {root} holds a run with different settings {diff}; "
-                              "use another folder")
-    write_text_atomic(cfg_file, yaml.safe_dump(data, sort_keys=False))
+    write_text_atomic(root / "config.yaml", yaml.safe_dump(data, sort_keys=False))
     return root
+
+
+def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Iterable[str] = FREE,
+                  keys: str = "new", steps_per_iteration: int = 1) -> int:
+    """Check that ``root`` may hold the run of settings ``data``; returns the steps it has
+    already trained (0: a fresh start).
+
+    With ``resume`` false the earlier run's outputs are removed first (a fresh start).
+
+    Args:
+        root: the run folder.
+        data: the run's settings (plain data, as written to ``config.yaml``).
+        resume: continue a run found there (else start afresh).
+        free: settings that may differ from the earlier run's (or are compared later, e.g.
+            a speaker split not resolved yet).
+        keys: compare the settings of ``"new"`` (``data``) or of ``"old"`` (``config.yaml``).
+        steps_per_iteration: Lightning steps per training step (2 for SpectroGAN).
+
+    Raises:
+        ConfigError: ``root`` holds another run, a ``model.pt`` or checkpoint of an unknown
+            one, or a run that has trained more steps than ``data["max_steps"]``.
+    """
+    root = Path(root)
+    if not resume:
+        clear_run_outputs(root)
+        return 0
+    cfg_file, ckpt = root / "config.yaml", last_checkpoint(root)
+    model = root / "model.pt"
+    if not cfg_file.is_file():
+        found = [p.relative_to(root).as_posix() for p in (model, ckpt) if p and p.is_file()]
+        if found:
+            raise ConfigError(f"run folder {root} holds {' and '.join(found)} but no "
+                              f"config.yaml of a training run; {FORCE_HINT}")
+        return 0
+    old = _read_config(cfg_file)
+    diff = changed_settings(old, data, free, keys)
+    if diff:
+        shown = ", ".join(diff[:6]) + (", ..." if len(diff) > 6 else "")
+        raise ConfigError(f"run folder {root} holds another run (different settings: {shown}); "
+                          f"{FORCE_HINT}")
+    if ckpt is None:
+        if model.is_file():
+            raise ConfigError(f"run folder {root} holds a model.pt but no checkpoints/last.ckpt "
+                              f"to resume from; {FORCE_HINT}")
+        return 0
+    done = checkpoint_step(ckpt) // steps_per_iteration
+    if data.get("max_steps") is not None and done > data["max_steps"]:
+        raise ConfigError(f"run folder {root} has already trained {done} steps, more than "
+                          f"max_steps {data['max_steps']}; pass --max-steps {done} or more to "
+                          "re-export or extend it, or --force to start it afresh")
+    return done
+
+
+def changed_settings(old: dict, new: dict, free: Iterable[str] = FREE,
+                     keys: str = "new") -> list[str]:
+    """Names of the settings that differ between a run folder's ``old`` config and ``new``.
+
+    Settings in ``free`` may differ; paths (:data:`PATH_KEYS`) are compared resolved.
+    ``keys``: ``"new"`` compares every setting of ``new`` (one missing from ``old`` differs),
+    ``"old"`` every setting of ``old``.
+    """
+    names = new if keys == "new" else old
+    return sorted(k for k in names
+                  if k not in free and _norm(k, old.get(k)) != _norm(k, new.get(k)))
+
+
+def _norm(key: str, value: Any) -> Any:
+    if key in PATH_KEYS and isinstance(value, str) and value:
+        return str(Path(value).resolve())
+    return value
+
+
+def _read_config(path: Path) -> dict:
+    """``config.yaml`` as a dict.
+
+    Raises:
+        ConfigError: not a YAML mapping (not a training run's config).
+    """
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigError(f"run folder {path.parent}: config.yaml is not a training config; "
+                          f"{FORCE_HINT}")
+    return data
+
+
+def checkpoint_step(path: Path) -> int:
+    """Lightning ``global_step`` of a checkpoint (0 if it has none)."""
+    state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    return int(state.get("global_step", 0))
+
+
+def clear_run_outputs(root: Path) -> None:
+    """Remove what a training run writes into ``root`` (a fresh start: ``--force``): its
+    ``model.pt``, ``config.yaml``, checkpoints, TensorBoard log and validation audio; other
+    files stay."""
+    for name in ("model.pt", "config.yaml"):
+        (root / name).unlink(missing_ok=True)
+    for pattern in ("checkpoints/*.ckpt", "checkpoints/.last.ckpt.tmp", "audio/step*.wav"):
+        for p in root.glob(pattern):
+            p.unlink(missing_ok=True)
+    for folder in [root / "tb" / "version_0", *root.glob("val_audio/step_*")]:
+        if folder.is_dir():
+            shutil.rmtree(folder)
 
 
 def last_checkpoint(run_dir: str | os.PathLike) -> Path | None:

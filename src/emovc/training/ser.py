@@ -190,16 +190,17 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     """Run a training (see module docstring); returns the path of ``model.pt``.
 
     Raises:
-        EmovcError: the run folder already holds a ``model.pt`` and ``force`` is false.
+        EmovcError: the run folder already holds a ``model.pt`` and ``force`` is false, or
+            the corpus cannot be split (checked before the run folder is written).
     """
     run = Path(cfg.run_dir)
     if (run / "model.pt").exists() and not force:
         raise EmovcError(f"{run} already holds a trained model (model.pt); choose another "
                          "--out or pass --force to retrain")
+    t0 = time.time()
+    train_m, val_m, labels = split_corpus(cfg)  # a bad corpus or speaker: nothing written
     run.mkdir(parents=True, exist_ok=True)
     write_atomic(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    t0 = time.time()
-    train_m, val_m, labels = split_corpus(cfg)
     y, spk = _targets(train_m, labels)
 
     def feats(m, variant):

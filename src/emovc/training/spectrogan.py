@@ -54,9 +54,18 @@ from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverte
 from emovc.training import spectrogan_data as data
 from emovc.training.common import device_strategy, exit_if_worker
 from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
-from emovc.training.spectrogan_config import PRESETS, TrainConfig, build_config
+from emovc.training.run_dir import claim_run_dir
+from emovc.training.spectrogan_config import (
+    PRESETS,
+    RESUME_FREE,
+    TrainConfig,
+    build_config,
+    check_schedule,
+    scheduled_lr,
+)
 
 __all__ = ["PRESETS", "TrainConfig", "build_config", "train"]
+
 
 class GANModule(L.LightningModule):
     """Shared parts of the SpectroGAN modules: iteration count, learning-rate schedule,
@@ -70,11 +79,7 @@ class GANModule(L.LightningModule):
         return self.trainer.global_step // 2
 
     def _lr(self, it: int) -> float:
-        start = int(self.cfg.decay_from * self.cfg.max_steps)
-        if it < start:
-            return self.cfg.lr
-        left = (self.cfg.max_steps - it) / max(1, self.cfg.max_steps - start)
-        return self.cfg.lr * max(0.0, left)
+        return scheduled_lr(it, self.cfg.lr, self.cfg.decay_from, self.cfg.max_steps)
 
     def _set_lr(self, it: int):
         """Both optimisers at the scheduled rate of iteration ``it``; returns them."""
@@ -295,23 +300,21 @@ def _val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
 def train(cfg: TrainConfig, resume: bool = True) -> Path:
     """Train (or resume) a SpectroGAN run; returns ``run_dir/model.pt``.
 
+    ``resume=False`` starts afresh, removing an earlier run's outputs from ``cfg.run_dir``.
+
     Raises:
-        ConfigError: missing data, or an existing run with a different configuration.
+        ConfigError: missing data, a run folder holding another run (a different
+            configuration, or an unknown ``model.pt``), or a ``max_steps`` that changes the
+            learning rate of iterations already trained (:func:`check_schedule`).
     """
     run = Path(cfg.run_dir)
-    run.mkdir(parents=True, exist_ok=True)
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"
-    if resume and ckpt.is_file() and cfg_file.is_file():
-        old = yaml.safe_load(cfg_file.read_text())
-        # settings that do not change what is learned may differ on resume (inference: new
-        # inference fields get their defaults; re-running a finished run re-exports model.pt)
-        keep = ("max_steps", "devices", "num_threads", "ckpt_every", "val_every", "log_every",
-                "inference")
-        diff = [k for k in old if k not in keep and old[k] != cfg.to_dict().get(k)]
-        if diff:
-            raise ConfigError(f"run {run} was started with different settings ({', '.join(diff)});"
-                              " use a new run directory or resume=False")
+    done = claim_run_dir(run, cfg.to_dict(), resume, RESUME_FREE, keys="old",
+                         steps_per_iteration=2)
+    if done:
+        check_schedule(cfg, yaml.safe_load(cfg_file.read_text()), done)
+    run.mkdir(parents=True, exist_ok=True)
     write_atomic(cfg_file, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     torch.set_num_threads(cfg.num_threads)
     if cfg.emotions:

@@ -16,6 +16,7 @@ from emovc.errors import ConfigError, choice_error
 from emovc.models.spectrogan.networks import DiscriminatorConfig, GeneratorConfig
 from emovc.models.spectrogan.representation import SpecConfig
 from emovc.pipelines.spectrogan import InferenceConfig
+from emovc.training.common import check_ranges
 
 PRESETS = ("compact", "m2m", "faithful", "full", "faithful-520")
 
@@ -129,10 +130,6 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
     Raises:
         ConfigError: unknown preset, emotion or override key.
     """
-    src = normalize_emotion(source or "calm")
-    tgt = normalize_emotion(target or "angry")
-    if src == tgt:
-        raise ConfigError(f"source and target emotion are both {src!r}")
     values = _preset(preset)
     defaults = asdict(TrainConfig("", ""))
     for key, val in (overrides or {}).items():
@@ -143,8 +140,15 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
         values[key] = same_kind(f"SpectroGAN setting {key}", val, values.get(key, defaults[key]))
     if max_steps is not None:
         values["max_steps"] = int(max_steps)
-    cfg = TrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), source=src, target=tgt,
-                      preset=preset, devices=int(devices), **values)
+    # the arguments, unless an override sets them (--set target=sad)
+    args = {"data_dir": str(data_dir), "run_dir": str(run_dir), "source": source or "calm",
+            "target": target or "angry", "preset": preset, "devices": int(devices)}
+    args.update({k: values.pop(k) for k in list(values) if k in args})
+    src = args["source"] = normalize_emotion(args["source"])
+    tgt = args["target"] = normalize_emotion(args["target"])
+    if src == tgt:
+        raise ConfigError(f"source and target emotion are both {src!r}")
+    cfg = TrainConfig(**args, **values)
     if cfg.emotions:  # many-to-many: one condition / discriminator map per emotion
         cfg.emotions = [normalize_emotion(e) for e in cfg.emotions]
         if len(set(cfg.emotions)) != len(cfg.emotions) or len(cfg.emotions) < 2:
@@ -161,5 +165,80 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
         raise ConfigError("inference f0_model_envelope takes the F0 model's envelope and "
                           f"needs inference f0_model; turn both off with {off}")
     SpecConfig.from_dict(cfg.spec), GeneratorConfig.from_dict(cfg.generator)
-    DiscriminatorConfig.from_dict(cfg.discriminator)
+    valid = InferenceConfig().to_dict()
+    unknown = sorted(set(cfg.inference) - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown SpectroGAN inference setting {unknown[0]!r}; valid keys: "
+                          f"{', '.join(sorted(valid))}")
+    _check_ranges(cfg, DiscriminatorConfig.from_dict(cfg.discriminator))
     return cfg
+
+
+RANGES = {"batch_size": 1, "max_steps": 1, "lambda_cycle": 0, "lambda_identity": 0,
+          "lambda_paired": 0, "lambda_mismatch": 0, "paired_steps": 0, "paired_pool": 1,
+          "grad_clip": 0, "ckpt_every": 1, "val_every": 1, "log_every": 1, "n_val_clips": 0,
+          "seed": 0, "num_threads": 1, "devices": 1}
+
+
+def _check_ranges(cfg: TrainConfig, disc: DiscriminatorConfig) -> None:
+    """Numeric settings within their ranges; crops at least the PatchGAN's smallest input
+    (``3 · 2 ** n_layers``: its stride-2 layers, then two 4-wide convolutions).
+
+    Raises:
+        ConfigError: one line naming the setting and its valid range.
+    """
+    check_ranges(cfg, "SpectroGAN", at_least=RANGES, positive=("lr",),
+                 fractions=("decay_from",))
+    if not 0.0 <= cfg.beta1 < 1.0:
+        raise ConfigError(f"SpectroGAN setting beta1 must be at least 0 and below 1, got "
+                          f"{cfg.beta1}")
+    least = 3 * 2 ** disc.n_layers
+    rows = cfg.spec.get("freq_size", least)
+    if cfg.crop_frames < least:
+        raise ConfigError(f"SpectroGAN setting crop_frames must be at least {least} (the "
+                          f"discriminator's {disc.n_layers} stride-2 layers), got "
+                          f"{cfg.crop_frames}")
+    if cfg.crop_rows is not None and not least <= cfg.crop_rows <= rows:
+        raise ConfigError(f"SpectroGAN setting crop_rows must be {least} to {rows} (freq_size) "
+                          f"or null (whole images), got {cfg.crop_rows}")
+
+
+def scheduled_lr(it: int, lr: float, decay_from: float, max_steps: int) -> float:
+    """Learning rate of iteration ``it``: ``lr`` until ``decay_from * max_steps``, then linear
+    decay to 0 at ``max_steps``."""
+    start = int(decay_from * max_steps)
+    if it < start:
+        return lr
+    return lr * max(0.0, (max_steps - it) / max(1, max_steps - start))
+
+
+# settings that do not change what is learned may differ on resume (inference: new inference
+# fields get their defaults; re-running a finished run re-exports model.pt; max_steps: see
+# check_schedule)
+RESUME_FREE = ("max_steps", "devices", "num_threads", "ckpt_every", "val_every", "log_every",
+               "inference")
+
+
+def check_schedule(cfg: TrainConfig, old: dict, done: int) -> None:
+    """Refuse a ``max_steps`` that changes the learning rate of the ``done`` iterations a run
+    has trained (the rate decays over the last ``1 - decay_from`` of ``max_steps``): the
+    resumed run would not be the run an uninterrupted one with the new ``max_steps`` is.
+    Before the decay starts a run may be extended or shortened freely.
+
+    Raises:
+        ConfigError: the schedules differ on an iteration already trained.
+    """
+    old_max = int(old.get("max_steps", cfg.max_steps))
+    if old_max == cfg.max_steps:
+        return
+    rates = (cfg.lr, cfg.decay_from)
+    if all(scheduled_lr(it, *rates, old_max) == scheduled_lr(it, *rates, cfg.max_steps)
+           for it in range(done)):
+        return
+    start = int(cfg.decay_from * old_max)
+    raise ConfigError(
+        f"run {cfg.run_dir} has trained {done} of {old_max} iterations and its learning rate "
+        f"decays from iteration {start} (decay_from {cfg.decay_from}); max_steps "
+        f"{cfg.max_steps} would change the rate of iterations already trained, so the "
+        f"resumed run would not be exact: keep --max-steps {old_max}, or start a new run "
+        "(another -o, or --force)")

@@ -65,7 +65,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
-from emovc.training.run_dir import last_checkpoint
+from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
 from emovc.training.stargan_config import StarGANTrainConfig, build_config, config_dict
 from emovc.training.stargan_weights import (
@@ -246,19 +246,27 @@ def speaker_proxy(data: ConversionData, world: dict, dim: int) -> SpeakerProxy:
 
 
 def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
-    """Train (or resume) and return the final ``RUN_DIR/model.pt``."""
+    """Train (or resume) and return the final ``RUN_DIR/model.pt``.
+
+    ``resume=False`` starts afresh, removing an earlier run's outputs from ``cfg.run_dir``.
+
+    Raises:
+        ConfigError: ``cfg.run_dir`` holds another run and ``resume`` is true (see
+            :func:`~emovc.training.run_dir.claim_run_dir`).
+    """
+    claim_run_dir(cfg.run_dir, config_dict(cfg), resume, (*FREE, *SPEAKER_KEYS))  # early: fail fast
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
                                       cfg.val_speakers, cfg.workers)
     cfg.train_speakers, cfg.val_speakers = tr, va
     data = ConversionData(folder, cfg.emotions, tr, va, cfg.world["frame_period"])
     module = StarGANModule(cfg, data)
-    if cfg.init_from and last_checkpoint(cfg.run_dir) is None:
-        init_weights(module, cfg.init_from)
-        if module.teacher is not None:
-            module.teacher.load_state_dict(module.G.state_dict())
-    if last_checkpoint(cfg.run_dir) is None:
+    if last_checkpoint(cfg.run_dir) is None:  # a resumed run restores all of them
         for emotion, path in cfg.teachers.items():
             load_generator(module.teachers[emotion], path)
+        if cfg.init_from:
+            init_weights(module, cfg.init_from)
+            if module.teacher is not None:
+                module.teacher.load_state_dict(module.G.state_dict())
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads, cfg.keep_checkpoints)
     return export(module, Path(cfg.run_dir) / "model.pt")

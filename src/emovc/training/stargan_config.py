@@ -4,15 +4,22 @@ described in :mod:`emovc.training.stargan`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from emovc.config import apply_overrides
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
-from emovc.models.conversion.stargan import PRESETS
+from emovc.models.conversion.stargan import PRESETS, StarGANModelConfig
 from emovc.pretrained.registry import resolve
-from emovc.training.common import check_keep_checkpoints, default_cache
+from emovc.training.common import (
+    MIN_SEGMENT,
+    check_keep_checkpoints,
+    check_ranges,
+    default_cache,
+    merge_nested,
+    speaker_ids,
+)
 from emovc.training.stargan_weights import KIND
 
 
@@ -64,24 +71,42 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
                  devices: int = 1, overrides: dict | None = None) -> StarGANTrainConfig:
     """Resolve a run config; ``source``/``target`` are ignored (the model covers all emotions).
 
+    ``model`` and ``world`` overrides are merged key by key into the preset's values.
+
     Raises:
-        ConfigError: unknown preset or override key, negative ``w_gv`` or ``w_spk``, a
-            ``focus_emotion`` that is not one of ``emotions``, ``focus_prob`` outside (0, 1],
-            ``distill_others`` without ``init_from`` or without ``focus_emotion`` and
-            ``teachers``, ``teachers`` that name an unknown emotion, the focus emotion or a
-            missing model.
+        ConfigError: unknown preset or override key (also inside ``model``/``world``), a
+            setting out of its range (e.g. ``batch_size`` 0, a negative loss weight or
+            learning rate, ``same_prob`` above 1), a ``focus_emotion`` that is not one of
+            ``emotions``, ``focus_prob`` outside (0, 1], ``distill_others`` without
+            ``init_from`` or without ``focus_emotion`` and ``teachers``, ``teachers`` that
+            name an unknown emotion, the focus emotion or a missing model.
     """
     if preset not in PRESETS:
         raise choice_error("preset", preset, PRESETS)
     cfg = StarGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), preset=preset,
                              model=dict(PRESETS[preset]), devices=devices)
-    cfg = apply_overrides(cfg, overrides, "StarGAN training", max_steps)
-    for name in ("w_gv", "w_spk"):
-        if getattr(cfg, name) < 0:
-            raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(cfg, name)}")
+    what = "StarGAN training"
+    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "world": WORLD_KEYS}, what)
+    cfg = apply_overrides(cfg, overrides, what, max_steps)
+    cfg.train_speakers = speaker_ids(cfg.train_speakers, "train_speakers")
+    cfg.val_speakers = speaker_ids(cfg.val_speakers, "val_speakers")
+    WorldConfig.from_dict(cfg.world)  # its own checks (e.g. an unknown f0_method)
+    check_ranges(cfg, what, at_least=RANGES, positive=("lr_g", "lr_d", "lr_c"),
+                 fractions=("same_prob",))
     _check_fine_tuning(cfg)
     check_keep_checkpoints(cfg.keep_checkpoints)
     return cfg
+
+
+# sizes a --set model={...} may change (the input and label counts come from the data)
+MODEL_KEYS = {f.name: f.default for f in fields(StarGANModelConfig)
+              if f.name not in ("n_feat", "n_emotions")}
+WORLD_KEYS = WorldConfig().to_dict()
+RANGES = {"batch_size": 1, "segment": MIN_SEGMENT, "max_steps": 1, "val_every": 1,
+          "ckpt_every": 1, "devices": 1, "threads": 1, "workers": 1, "seed": 0,
+          "cls_channels": 0, "gv_channels": 0, "w_adv": 0, "w_cls": 0, "w_cyc": 0, "w_id": 0,
+          "w_pair": 0, "w_gv": 0, "w_spk": 0, "model.width": 2, "model.n_blocks": 0,
+          "model.n_down": 1, "model.emb_dim": 1, "model.d_width": 1, "model.c_width": 1}
 
 
 def _check_fine_tuning(cfg: StarGANTrainConfig) -> None:

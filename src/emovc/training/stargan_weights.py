@@ -39,7 +39,14 @@ def init_weights(module, path: str) -> None:
     of an exported ``model.pt`` or a bundled model's name, e.g. ``m2m-ravdess`` (fine-tuning).
 
     Tensors missing from the checkpoint (the discriminator and classifier of a ``model.pt``,
-    ``G.emo_mean`` of older runs) keep their fresh values; optimiser states start fresh.
+    ``G.emo_mean`` of older runs) keep their fresh values, as do a Lightning checkpoint's
+    discriminator and classifier tensors of another shape (e.g. another ``cls_channels``);
+    optimiser states start fresh. The generator must match this run's model in full.
+
+    Raises:
+        ConfigError: unreadable file, a model of another kind (e.g. a CycleGAN ``model.pt``),
+            or a generator that does not match this run's model settings (tensors missing or
+            of another shape; the message gives the counts and the first mismatch).
     """
     source = resolve(path, kind=KIND)
     try:  # an emovc model file or a Lightning checkpoint: tensors and plain data either way
@@ -47,13 +54,45 @@ def init_weights(module, path: str) -> None:
     except Exception as exc:  # noqa: BLE001 — torch raises several kinds for a bad file
         raise ConfigError(f"init_from: not a readable checkpoint: {source} "
                           f"({type(exc).__name__})") from None
-    state = ckpt["state_dict"]
-    if ckpt.get("kind") == KIND:  # an emovc model file holds the generator alone, in fp16
+    kind = ckpt.get("kind") if isinstance(ckpt, dict) else None
+    if kind is not None and kind != KIND:
+        raise ConfigError(f"init_from: {source} is a {kind} model; a StarGAN run starts from a "
+                          f"{KIND} model.pt, a StarGAN run's checkpoint or a bundled name "
+                          "such as m2m-ravdess")
+    state = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ConfigError(f"init_from: {source} is neither an emovc model nor a training "
+                          "checkpoint (no state_dict)")
+    if kind == KIND:  # an emovc model file holds the generator alone, in fp16
         state = {f"G.{k}": v for k, v in float_state(state).items()}
     own = module.state_dict()
+    check_generator(own, state, str(path))
     keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape
             and not k.endswith("emo_mean")}
     module.load_state_dict(keep, strict=False)
+
+
+def check_generator(own: dict, state: dict, name: str) -> None:
+    """Raise unless ``state`` holds every generator tensor (``G.*``, ``emo_mean`` aside) of
+    ``own`` with the same shape.
+
+    Raises:
+        ConfigError: counts of missing and mismatched tensors, with the first mismatch.
+    """
+    keys = [k for k in own if k.startswith("G.") and not k.endswith("emo_mean")]
+    missing = [k for k in keys if k not in state]
+    wrong = [k for k in keys if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if not (missing or wrong):
+        return
+    if len(missing) == len(keys):
+        raise ConfigError(f"init_from {name}: no StarGAN generator in it (0 of {len(keys)} "
+                          "generator tensors found)")
+    detail = (f", e.g. {wrong[0]} is {tuple(state[wrong[0]].shape)} where this run's is "
+              f"{tuple(own[wrong[0]].shape)}" if wrong else f", e.g. {missing[0]} missing")
+    raise ConfigError(f"init_from {name}: its generator does not match this run's model "
+                      f"settings ({len(wrong)} of {len(keys)} tensors of another shape, "
+                      f"{len(missing)} missing{detail}); use the --preset and model settings "
+                      "it was trained with")
 
 
 def load_generator(generator: StarGANGenerator, path: str) -> None:

@@ -14,18 +14,25 @@ from emovc.models.conversion.render import render
 AUDIO_TARGETS = ("angry", "sad", "happy")
 
 
-def write_validation_audio(module, folder: Path, max_targets: int = 2) -> list[Path]:
-    """Convert the first validation (else training) utterance and write ``step{N}_{emo}.wav``.
+def write_validation_audio(module, folder: Path, max_targets: int = 2,
+                           targets: list[str] | None = None) -> list[Path]:
+    """Convert the first validation (else training) utterance and write
+    ``step{N}_{source}_to_{target}.wav`` for up to ``max_targets`` targets.
 
     ``module`` must expose ``data`` (:class:`~emovc.training.datamodule.ConversionData`),
     ``cfg.world``, ``global_step`` and ``convert_utterance(utt, target)`` returning the
-    denormalised ``(mcep (T, D), lf0 (T,))``.
+    denormalised ``(mcep (T, D), lf0 (T,))``. ``targets``: the emotions to convert to (the
+    utterance's own is skipped); default: those of :data:`AUDIO_TARGETS` the model has, then
+    its other emotions, so every model writes some.
     """
     data = module.data
     pool = data.val or data.train
     utt = next((u for u in pool if u.row.emotion in ("calm", "neutral")), pool[0])
     cfg = WorldConfig.from_dict(module.cfg.world)
-    targets = [e for e in AUDIO_TARGETS if e in data.emotions and e != utt.row.emotion]
+    if targets is None:
+        targets = ([e for e in AUDIO_TARGETS if e in data.emotions]
+                   + [e for e in data.emotions if e not in AUDIO_TARGETS])
+    targets = [e for e in targets if e != utt.row.emotion]
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     feats = utt.raw

@@ -1,0 +1,93 @@
+"""The conversion feature cache keeps corpora apart and never serves stale features."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emovc.audio import save_audio
+from emovc.data.synthetic import EMOTION_VOICES, synthesize
+from emovc.errors import EmovcError
+from emovc.features.world import WorldConfig
+
+from .conftest import CODES
+
+
+def tiny_corpus(root: Path, actors: tuple[str, ...], formant: float = 1.0, seed: int = 0,
+                emotions: tuple[str, ...] = ("calm", "angry")) -> Path:
+    """RAVDESS-named corpus: one 1 s take per actor and emotion."""
+    for a, actor in enumerate(actors):
+        for emo in emotions:
+            voice = EMOTION_VOICES[emo].with_(formant_scale=formant + 0.05 * a)
+            wav = synthesize(voice, duration=1.0, seed=seed + int(actor))
+            save_audio(root / f"Actor_{actor}" / f"03-01-{CODES[emo]}-01-01-01-{actor}.wav",
+                       wav, 16000)
+    return root
+
+
+def _prepare(corpus: Path, cache: Path):
+    from emovc.training.common import prepare_features
+    from emovc.training.datamodule import ConversionData
+
+    folder, train, val = prepare_features(str(corpus), str(cache), WorldConfig().to_dict(),
+                                          None, None, 1)
+    return train, ConversionData(folder, ["calm", "angry"], train, val)
+
+
+def test_a_second_corpus_uses_only_its_own_speakers_and_features(tmp_path):
+    """Corpus B prepared after corpus A in the same cache trains on B alone; a corpus with
+    A's file names but other audio gets its own features (they used to be shared)."""
+    cache = tmp_path / "cache"
+    a = tiny_corpus(tmp_path / "a", ("01", "02"))
+    b = tiny_corpus(tmp_path / "b", ("03", "04"), seed=50)
+    same_names = tiny_corpus(tmp_path / "c", ("01", "02"), formant=1.15, seed=90)
+    spk_a, data_a = _prepare(a, cache)
+    spk_b, data_b = _prepare(b, cache)
+    assert spk_a == ["01", "02"] and spk_b == ["03", "04"]
+    assert {Path(u.row.path).parent.parent for u in data_b.train} == {b.resolve()}
+    _, data_c = _prepare(same_names, cache)
+    assert {Path(u.row.path).parent.parent for u in data_c.train} == {same_names.resolve()}
+    for ua, uc in zip(data_a.train, data_c.train, strict=True):
+        assert Path(ua.row.path).name == Path(uc.row.path).name
+        assert not np.array_equal(ua.raw.mcep, uc.raw.mcep)
+
+
+def test_a_file_changed_in_place_is_analysed_again(tmp_path):
+    from emovc.training.feature_cache import build_cache, load_cached, read_index
+
+    corpus = tiny_corpus(tmp_path / "a", ("01",))
+    folder = build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    row = next(r for r in read_index(folder) if r.emotion == "calm")
+    before = load_cached(folder, row.key)
+    other = synthesize(EMOTION_VOICES["sad"], duration=0.9, seed=7)
+    save_audio(row.path, other, 16000, force=True)
+    os.utime(row.path, ns=(1, 1))  # a different modification time whatever the clock says
+    build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    row2 = next(r for r in read_index(folder) if r.path == row.path)
+    after = load_cached(folder, row2.key)
+    assert after.lf0.shape != before.lf0.shape
+
+
+def test_unusable_files_are_skipped_and_named(tmp_path, capsys):
+    """A silent take and a duplicate id are left out with one line each naming the file;
+    the run goes on with the rest, and fails only when nothing is left."""
+    from emovc.training.feature_cache import build_cache, read_index
+
+    corpus = tiny_corpus(tmp_path / "a", ("01", "02"))
+    silent = corpus / "Actor_02" / "03-01-02-01-02-01-02.wav"
+    save_audio(silent, np.zeros(16000 * 3, np.float32), 16000)
+    dup = corpus / "Actor_01" / "03-01-05-01-01-01-01.flac"
+    save_audio(dup, synthesize(EMOTION_VOICES["angry"], duration=0.6, seed=3), 16000)
+    folder = build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    err = capsys.readouterr().err
+    assert f"skipped {silent}: no voiced frames" in err
+    assert "skipped 1 of 5 file(s)" in err
+    assert "1 × duplicate utterance id" in err and dup.stem in err
+    assert len(read_index(folder)) == 4
+    only_silent = tmp_path / "b" / "Actor_01"
+    save_audio(only_silent / "03-01-02-01-01-01-01.wav", np.zeros(16000, np.float32), 16000)
+    with pytest.raises(EmovcError, match="no usable utterances"):
+        build_cache(tmp_path / "b", tmp_path / "cache", WorldConfig(), workers=1)

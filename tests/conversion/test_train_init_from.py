@@ -1,0 +1,44 @@
+"""``init_from`` loads a whole matching generator or refuses in one line (it used to load
+only the tensors whose shapes happened to match, or nothing at all, without a word)."""
+
+from __future__ import annotations
+
+import pytest
+
+from emovc.errors import ConfigError
+
+from .conftest import stargan_config
+
+
+def _module(corpus, cache_root, tmp_path, **model):
+    from emovc.training.common import prepare_features
+    from emovc.training.datamodule import ConversionData
+    from emovc.training.stargan import StarGANModule
+
+    cfg = stargan_config(corpus, tmp_path / "run", cache_root, 1)
+    cfg.model.update(model)
+    folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, None, None, 1)
+    return StarGANModule(cfg, ConversionData(folder, cfg.emotions, tr, va))
+
+
+def test_init_from_refuses_a_generator_of_another_width(corpus, cache_root, stargan_run,
+                                                        tmp_path):
+    from emovc.training.stargan import init_weights
+
+    module = _module(corpus, cache_root, tmp_path, width=24)
+    with pytest.raises(ConfigError, match=r"does not match this run's model settings \(\d+ of "
+                                          r"\d+ tensors of another shape.*where this run's is"):
+        init_weights(module, str(stargan_run))
+    lightning = stargan_run.parent / "checkpoints" / "last.ckpt"
+    with pytest.raises(ConfigError, match="does not match this run's model settings"):
+        init_weights(module, str(lightning))
+
+
+def test_init_from_refuses_a_model_of_another_kind(corpus, cache_root, cyclegan_run, tmp_path):
+    from emovc.training.stargan import init_weights
+
+    module = _module(corpus, cache_root, tmp_path)
+    with pytest.raises(ConfigError, match="is a emotion-converter/cyclegan model; a StarGAN"):
+        init_weights(module, str(cyclegan_run))
+    with pytest.raises(ConfigError, match=r"no StarGAN generator in it \(0 of \d+"):
+        init_weights(module, str(cyclegan_run.parent / "checkpoints" / "last.ckpt"))

@@ -1,0 +1,127 @@
+"""Run folders: another run's outputs are never replaced without ``--force``; a run resumes
+only as itself (exact resume, no silent change of the learning-rate schedule)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emovc.cli.main import main
+from emovc.errors import ConfigError
+
+from .conftest import FAST, TINY_STARGAN, stargan_config
+
+TINY = "model={width: 16, n_blocks: 1, emb_dim: 4, d_width: 16, c_width: 16}"
+
+
+def _train_cli(corpus: Path, run: Path, cache: Path, capsys, *extra: str) -> tuple[int, str]:
+    sets = [f"{k}={v}" for k, v in FAST.items()] + [TINY, f"cache_dir={cache}",
+                                                    "emotions=[calm, angry]"]
+    args = ["train", str(corpus), "-o", str(run), "--max-steps", "2"]
+    for s in sets:
+        args += ["--set", s]
+    code = main(args + list(extra))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_train_refuses_another_runs_folder_without_force(corpus, cache_root, tmp_path, capsys):
+    """An SER run folder (model.pt + config.yaml, no checkpoint) given to ``emovc train`` is
+    refused with a one-line error naming --force (its model.pt used to be replaced);
+    --force starts the run afresh there."""
+    run = tmp_path / "ser-run"
+    run.mkdir()
+    (run / "model.pt").write_bytes(b"an SER model")
+    (run / "config.yaml").write_text(yaml.safe_dump({"method": "linear", "corpus": "x"}))
+    code, said = _train_cli(corpus, run, cache_root, capsys)
+    assert code == 2 and "holds another run" in said and "--force" in said, said
+    assert "Traceback" not in said
+    assert (run / "model.pt").read_bytes() == b"an SER model"
+    lonely = tmp_path / "model-only"
+    lonely.mkdir()
+    (lonely / "model.pt").write_bytes(b"?")
+    code, said = _train_cli(corpus, lonely, cache_root, capsys)
+    assert code == 2 and "holds model.pt but no config.yaml" in said and "--force" in said
+    code, said = _train_cli(corpus, run, cache_root, capsys, "--force")
+    assert code == 0, said
+    assert yaml.safe_load((run / "config.yaml").read_text())["max_steps"] == 2
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_force_restarts_a_run_of_other_settings(corpus, cache_root, tmp_path):
+    """A run of other settings (with checkpoints) is refused; resume=False (``--force``)
+    replaces it: no step file of the earlier run is left behind."""
+    from emovc.training.stargan import train
+
+    run = tmp_path / "run"
+    cfg = stargan_config(corpus, run, cache_root, 4)
+    cfg.emotions = ["calm", "angry"]
+    train(cfg)
+    assert (run / "checkpoints" / "step000004.ckpt").is_file()
+    other = stargan_config(corpus, run, cache_root, 2)
+    other.emotions, other.w_cls = ["calm", "angry"], 0.5
+    with pytest.raises(ConfigError, match=r"different settings: w_cls.*--force"):
+        train(other)
+    train(other, resume=False)
+    names = sorted(p.name for p in (run / "checkpoints").glob("*.ckpt"))
+    assert names == ["last.ckpt", "step000002.ckpt"]
+    assert yaml.safe_load((run / "config.yaml").read_text())["w_cls"] == 0.5
+
+
+def test_finished_run_resumes_with_the_corpus_spelled_otherwise(corpus, cache_root, tmp_path,
+                                                                monkeypatch):
+    """A relative corpus path resumes a run started with the absolute one; a smaller
+    max_steps than the run has trained is refused and config.yaml is left as it was."""
+    from emovc.training.stargan import build_config, train
+
+    run = tmp_path / "run"
+    cfg = stargan_config(corpus, run, cache_root, 2)
+    cfg.emotions = ["calm", "angry"]
+    train(cfg)
+    monkeypatch.chdir(corpus.parent)
+    again = build_config(os.path.relpath(corpus), str(run), max_steps=2,
+                         overrides={**FAST, "model": dict(TINY_STARGAN),
+                                    "cache_dir": str(cache_root), "emotions": ["calm", "angry"]})
+    train(again)  # resumes (re-exports) instead of "different settings ['data_dir']"
+    again.max_steps = 1
+    with pytest.raises(ConfigError, match="already trained 2 steps, more than max_steps 1"):
+        train(again)
+    assert yaml.safe_load((run / "config.yaml").read_text())["max_steps"] == 2
+
+
+def test_spectrogan_refusal_names_force_and_schedule_changes_are_refused(tmp_path):
+    """SpectroGAN: a folder of another run is refused naming --force (the message used to say
+    resume=False); a max_steps that changes the learning rate of iterations already trained
+    is refused, one that does not (before the decay starts, or no decay) is accepted."""
+    from emovc.training.spectrogan import build_config, check_schedule, train
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.pt").write_bytes(b"x")
+    (run / "config.yaml").write_text(yaml.safe_dump({"preset": "other"}))
+    cfg = build_config(str(tmp_path / "data"), str(run), "calm", "angry", max_steps=20,
+                       overrides={"decay_from": 0.5})
+    with pytest.raises(ConfigError, match="holds another run .*--force"):
+        train(cfg)
+    old = {"max_steps": 10}
+    with pytest.raises(ConfigError, match=r"trained 7 of 10 iterations .* decays from "
+                                          r"iteration 5 .*keep --max-steps 10"):
+        check_schedule(cfg, old, 7)
+    check_schedule(cfg, old, 6)  # iterations 0-5 had the full rate under both schedules
+    cfg.decay_from = 1.0
+    check_schedule(cfg, old, 10)  # no decay: nothing trained changes
+
+
+def test_ser_train_checks_the_speakers_before_writing_the_run_folder(corpus, tmp_path):
+    """``ser train`` with a validation speaker the corpus lacks leaves no config.yaml behind
+    (a later ``emovc train`` into that folder would take it for another run's)."""
+    from emovc.errors import EmovcError
+    from emovc.training.ser import build_config, train
+
+    cfg = build_config(str(corpus), str(tmp_path / "run"), {"val_speakers": ["99"]})
+    with pytest.raises(EmovcError, match="validation speaker"):
+        train(cfg, progress=False)
+    assert not (tmp_path / "run" / "config.yaml").exists()
