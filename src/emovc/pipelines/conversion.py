@@ -138,7 +138,8 @@ class EmotionConverter:
 
     @property
     def sample_rate(self) -> int:
-        """Rate of the model's features (inputs at other rates are resampled on load)."""
+        """Rate of the model's features in Hz: :meth:`convert` takes audio at this rate (a
+        SpectroGAN resamples any rate itself); :meth:`convert_file` resamples on load."""
         world = getattr(self.backend, "world", None)
         return world.sample_rate if world is not None else 16000
 
@@ -201,9 +202,11 @@ class EmotionConverter:
         recorded with shorter silences around them).
 
         Args:
-            wav: mono waveform in [-1, 1].
-            sr: its sample rate in Hz (must equal :attr:`sample_rate`; load files with
-                :func:`emovc.audio.load_audio` at that rate).
+            wav: waveform in [-1, 1], mono ``(n,)`` (``(n, 1)``, ``(1, n)`` and channels-last
+                ``(n, channels)`` are mixed down).
+            sr: its sample rate in Hz (WORLD-feature models: must equal :attr:`sample_rate`,
+                load files with :func:`emovc.audio.load_audio` at that rate; a SpectroGAN
+                resamples any rate and returns audio at ``sr``).
             target: target emotion name.
             source: source emotion; ``None`` = detect with the emotion recogniser.
             intensity: 0 = unchanged, 1 = full conversion, linear in between.
