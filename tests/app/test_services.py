@@ -179,6 +179,22 @@ def test_evaluate_session_conversions(backend: AppBackend, upload) -> None:
     assert all((run / rows[0][c]).is_file() for c in ("source", "converted"))
 
 
+def test_a_frozen_run_starts_its_purge_clock_afresh(backend: AppBackend, upload) -> None:
+    """The run folder's copies are new files: an hour-old conversion copied into a run must not
+    be purged with the session's old files."""
+    import os
+    import time
+
+    backend.convert(str(upload("a.wav", emotion="calm")), "angry", None, 1.0, "fake-calm-angry")
+    hour_ago = time.time() - 3600
+    for row in backend.session.rows:
+        for col in ("source", "converted"):
+            os.utime(row[col], (hour_ago, hour_ago))
+    backend.evaluate([])
+    run = next((backend.work.root / "runs").iterdir())
+    assert all(p.stat().st_mtime > hour_ago + 1800 for p in run.glob("*.wav"))
+
+
 def test_evaluate_uploaded_run_matches_files_by_name(backend: AppBackend, upload,
                                                      work: WorkDir) -> None:
     a, b = upload("src.wav"), upload("conv.wav", emotion="angry")
@@ -192,6 +208,16 @@ def test_evaluate_uploaded_run_matches_files_by_name(backend: AppBackend, upload
         backend.evaluate([str(a), str(b), str(manifest)])
     with pytest.raises(ConfigError, match="exactly one conversions.csv"):
         backend.evaluate([str(a)])
+    # emovc convert names outputs after their inputs: one name for both columns is ambiguous
+    manifest.write_text("source,converted,target_emotion\n/data/x/conv.wav,conv.wav,angry\n")
+    with pytest.raises(ConfigError, match="both source and converted"):
+        backend.evaluate([str(a), str(b), str(manifest)])
+    other = work.subdir("uploads2")
+    dup = other / "conv.wav"
+    dup.write_bytes(b.read_bytes())
+    manifest.write_text("source,converted,target_emotion\nsrc.wav,conv.wav,angry\n")
+    with pytest.raises(ConfigError, match="two uploaded files are named 'conv.wav'"):
+        backend.evaluate([str(a), str(b), str(dup), str(manifest)])
 
 
 def test_evaluate_refuses_paths_outside_work_dir(backend: AppBackend, tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ class SessionRun:
         for row in rows:
             for col in ("source", "converted"):
                 src = Path(row[col])
-                shutil.copy2(src, run_dir / src.name)
+                shutil.copy(src, run_dir / src.name)  # new mtime: the purge counts from now
                 row[col] = src.name
         write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS} for r in rows])
         return run_dir
@@ -78,7 +78,12 @@ class SessionRun:
         if len(csvs) != 1:
             raise ConfigError("upload a run folder containing exactly one conversions.csv "
                               f"(found {len(csvs)})")
-        by_name = {f.name: f for f in files if f.suffix.lower() != ".csv"}
+        audio = [f for f in files if f.suffix.lower() != ".csv"]
+        by_name = {f.name: f for f in audio}
+        if len(by_name) < len(audio):
+            dup = sorted({f.name for f in audio if sum(g.name == f.name for g in audio) > 1})
+            raise ConfigError(f"two uploaded files are named {dup[0]!r}; files are matched to "
+                              "conversions.csv by name, so every name must be unique")
         try:
             with open(csvs[0], newline="", encoding="utf-8") as fh:
                 rows = list(csv.DictReader(fh))
@@ -87,6 +92,13 @@ class SessionRun:
         if not rows or not {"source", "converted", "target_emotion"} <= set(rows[0]):
             raise ConfigError("conversions.csv needs columns: " + ", ".join(COLUMNS))
         for row in rows:
+            same = Path(row.get("source") or "").name == Path(row.get("converted") or "").name
+            if same and row.get("source"):
+                raise ConfigError(
+                    f"conversions.csv lists {Path(row['source']).name!r} as both source and "
+                    "converted (emovc convert names each output after its input): the upload "
+                    "cannot tell them apart; rename one and edit the csv, or run "
+                    "`emovc evaluate RUN_DIR`, which reads the full paths")
             for col in _AUDIO_COLUMNS:
                 name = Path(row.get(col) or "").name
                 if not name:
@@ -96,7 +108,7 @@ class SessionRun:
                     raise ConfigError(f"conversions.csv lists {name!r} ({col}), which was not "
                                       "uploaded; upload the whole run folder")
                 check_upload(by_name[name], limits, work, what=col)
-                shutil.copy2(by_name[name], run_dir / name)
+                shutil.copy(by_name[name], run_dir / name)
                 row[col] = name
         write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS}
                                                 for r in rows])
