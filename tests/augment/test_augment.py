@@ -283,3 +283,23 @@ def test_augment_converts_as_measured_whatever_the_models_inference_defaults(con
                 conv.renderer) == (1.0, 0.0, 1.0, "world")
     finally:
         augment._WORKER.clear()
+
+
+def test_a_resume_keeps_the_detected_source_emotion_of_reused_outputs(tmp_path):
+    """Outputs reused on a resume were converted from an emotion detected back then; the
+    rewritten manifest keeps it instead of the utterance's (empty) label."""
+    from emovc.audio import save_audio
+    from emovc.data.manifest import Manifest, Utterance
+    from emovc.pipelines.augment import Task, _write_manifest
+
+    src = tmp_path / "in.wav"
+    save_audio(src, np.zeros(1600, np.float32), 16000)
+    out = tmp_path / "aug"
+    made = out / "sad" / "in.wav"
+    save_audio(made, np.zeros(1600, np.float32), 16000)
+    utt = Utterance(utt_id="u1", path=str(src), speaker="s1", emotion="", corpus="libri")
+    tasks = [Task(utt, "sad", str(made))]
+    _write_manifest(out, Manifest([utt]), tasks, {str(made): "calm"}, "m")  # converted now
+    _write_manifest(out, Manifest([utt]), tasks, {}, "m")  # the resume: reused, not converted
+    synth = [r for r in _rows(out) if r["synthetic"] == "1"]
+    assert [r["source_emotion"] for r in synth] == ["calm"]

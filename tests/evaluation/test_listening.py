@@ -38,7 +38,8 @@ def test_rating_validation(tiny_run):
     assert row["system"] == mos.system and row["naturalness"] == 4
     for bad in ({"listener": "ann", "naturalness": 6, "emotion_strength": 2},
                 {"listener": "a,b", "naturalness": 3, "emotion_strength": 2},
-                {"listener": "ann", "naturalness": "3", "emotion_strength": 2}):
+                {"listener": "ann", "naturalness": "3", "emotion_strength": 2},
+                {"listener": "ann", "naturalness": True, "emotion_strength": True}):
         with pytest.raises(EmovcError):
             rating_row(mos, bad, "now")
     ab = next(t for t in trials if t.kind == "ab")
@@ -72,6 +73,10 @@ def test_summary_known_answers(tmp_path):
     assert s["listeners"] == 2
     with pytest.raises(EmovcError):
         summarize_ratings(tmp_path / "missing.csv")
+    rows[1]["naturalness"] = "True"  # a bad cell: one line naming where, not a traceback
+    _write(tmp_path / "bad.csv", rows)
+    with pytest.raises(EmovcError, match="line 3: naturalness 'True' is not a score 1..5"):
+        summarize_ratings(tmp_path / "bad.csv")
 
 
 def _request(url, data=None):

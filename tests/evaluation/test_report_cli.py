@@ -42,6 +42,10 @@ def test_library_run_with_fake_judge(tiny_run, tmp_path, fake_judge):
     assert "confusion matrices" in html
     assert "emo-rate" in summary_table(result)
     assert len(list((tmp_path / "ev" / "baselines" / "world_resynth").glob("*.wav"))) == 2
+    linked = write_all(result, tmp_path / "ev", embed_audio=False)["report"].read_text()
+    assert "report_audio/" in linked and (tmp_path / "ev" / "report_audio").is_dir()
+    write_all(result, tmp_path / "ev")  # embedded again: the linked copies go
+    assert not (tmp_path / "ev" / "report_audio").exists()
 
 
 def test_clips_the_judge_rejects_are_noted_and_its_bugs_surface(tiny_run, tmp_path,
@@ -140,3 +144,18 @@ def test_listen_summary_cli(tmp_path, cli, capsys):
     (tmp_path / "bin.csv").write_bytes(bytes(range(256)))
     with pytest.raises(EmovcError, match="not a CSV manifest"):
         read_manifest(tmp_path / "bin.csv")
+
+
+def test_relative_paths_keep_the_names_given(tmp_path):
+    """A relative path to a symlink is made absolute without following the link, as an
+    absolute one is: reports show the user's file names."""
+    (tmp_path / "real").mkdir()
+    for name in ("03-01-02-01-01-01-17.wav", "03-01-05-01-01-01-17.wav"):
+        (tmp_path / "real" / name).write_bytes(b"RIFF")
+    (tmp_path / "src.wav").symlink_to(tmp_path / "real" / "03-01-02-01-01-01-17.wav")
+    (tmp_path / "conv.wav").symlink_to(tmp_path / "real" / "03-01-05-01-01-01-17.wav")
+    (tmp_path / "m.csv").write_text("source,converted,target_emotion\n"
+                                    f"src.wav,{tmp_path / 'conv.wav'},angry\n")
+    item = read_manifest(tmp_path / "m.csv")[0]
+    assert (item.source, item.converted) == (str(tmp_path / "src.wav"),
+                                             str(tmp_path / "conv.wav"))

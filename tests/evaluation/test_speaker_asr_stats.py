@@ -64,6 +64,7 @@ def test_wer_known_answers():
     assert word_error_rate([ref, "dogs are sitting"], ["kids", "dogs are sitting"]) == \
         pytest.approx(5 / 9)
     assert normalize_text("Snow-peas, Bob's!") == ["snow", "peas", "bob's"]
+    assert normalize_text("The naïve café") == ["the", "naïve", "café"]  # not cut at accents
     assert edit_distance(list("abc"), list("axcd")) == 2
 
 

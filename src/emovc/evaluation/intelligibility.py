@@ -21,7 +21,7 @@ from emovc.audio.io import resample
 from emovc.audio.processing import trim_silence
 
 ASR_SR = 16000
-_WORD = re.compile(r"[a-z0-9']+")
+_WORD = re.compile(r"(?:[^\W_]|')+")  # letters of any script, digits, apostrophes
 
 
 def normalize_text(text: str) -> list[str]:

@@ -117,7 +117,8 @@ def rating_row(trial: Trial, answer: dict, when: str) -> dict:
                item_id=trial.item_id, target_emotion=trial.target_emotion)
     if trial.kind == "mos":
         scores = [answer.get("naturalness"), answer.get("emotion_strength")]
-        if not all(isinstance(s, int) and 1 <= s <= 5 for s in scores):
+        if not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 5
+                   for s in scores):
             raise EmovcError("MOS scores must be integers 1..5")
         row.update(system=trial.system, naturalness=scores[0], emotion_strength=scores[1])
     else:
@@ -163,6 +164,21 @@ def check_ratings_file(csv_path: str | os.PathLike) -> None:
                          f"{', '.join(RATING_FIELDS)}); give a new or an earlier ratings file")
 
 
+def _score(cell: str, column: str, path, line: int) -> float:
+    """A MOS cell of the ratings file as a number 1..5.
+
+    Raises:
+        EmovcError: not a number in 1..5 (names the file, line and column).
+    """
+    try:
+        value = float(cell)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 1 <= value <= 5:
+        raise EmovcError(f"{path}, line {line}: {column} {cell!r} is not a score 1..5")
+    return value
+
+
 def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
     """MOS per system (mean, t-interval half-width, n) and A/B preferences per system pair.
 
@@ -182,10 +198,10 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
         rows = list(csv.DictReader(f))
     scores: dict = defaultdict(lambda: defaultdict(list))
     ab: dict = defaultdict(lambda: defaultdict(int))
-    for r in rows:
+    for line, r in enumerate(rows, start=2):
         if r["kind"] == "mos":
             for q in ("naturalness", "emotion_strength"):
-                scores[r["system"]][q].append(float(r[q]))
+                scores[r["system"]][q].append(_score(r[q], q, p, line))
         elif r["kind"] == "ab":
             x, y = sorted((r["system_a"], r["system_b"]))
             ab[(x, y)][r["preferred"] if r["preferred"] in (x, y) else "same"] += 1

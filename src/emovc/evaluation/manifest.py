@@ -72,7 +72,9 @@ def _resolve(base: Path, value: str) -> str:
     if not value:
         return ""
     p = Path(value).expanduser()
-    return str(p if p.is_absolute() else (base / p).resolve())
+    # absolute, "." and ".." folded, symlinks kept (as for absolute paths): reports show the
+    # names the user gave
+    return str(p if p.is_absolute() else Path(os.path.abspath(base / p)))
 
 
 def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[EvalItem]:

@@ -86,6 +86,8 @@ def write_all(result: EvaluationResult, out_dir: str | Path, embed_audio: bool =
         "per_emotion": write_atomic(out / "per_emotion.csv",
                                      _csv_text(result.per_emotion, emo_fields)),
     }
+    # copies of an earlier report in this folder (--force) would stay behind otherwise
+    shutil.rmtree(out / "report_audio", ignore_errors=True)
     paths["report"] = render_report(result, out / "report.html", embed_audio)
     return paths
 

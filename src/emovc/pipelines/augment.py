@@ -307,9 +307,22 @@ def _atomic_csv(path: Path, header: tuple[str, ...], rows: Iterable[dict]) -> Pa
     return path
 
 
+def _earlier_sources(out: Path) -> dict[str, str]:
+    """``{output path: source emotion}`` of the synthetic rows of an earlier ``manifest.csv``
+    in ``out`` (outputs reused on a resume keep the source emotion detected when they were
+    made); ``{}`` without one."""
+    path = out / "manifest.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["path"]: r.get("source_emotion") or "" for r in csv.DictReader(f)
+                if r.get("synthetic") == "1"}
+
+
 def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
                     model: str) -> Path:
     header = (*COLUMNS, *EXTRA_COLUMNS)
+    earlier = _earlier_sources(out)
     rows = [{**u.to_row(), "synthetic": "0", "source_utt_id": "", "source_path": "",
              "source_emotion": "", "converter": ""} for u in manifest]
     for t in tasks:
@@ -320,7 +333,8 @@ def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict
                         utt_id=f"{t.utt.utt_id}@{t.target}", duration=_duration(path))
         rows.append({**synth.to_row(), "synthetic": "1", "source_utt_id": t.utt.utt_id,
                      "source_path": t.utt.path,
-                     "source_emotion": done.get(t.out, t.utt.emotion), "converter": model})
+                     "source_emotion": done.get(t.out) or earlier.get(synth.path)
+                     or t.utt.emotion, "converter": model})
     return _atomic_csv(out / "manifest.csv", header, rows)
 
 
