@@ -90,3 +90,15 @@ def same_kind(name: str, value, current):
             raise bad("a number")
         return float(value)
     return value
+
+
+def canonical(value):
+    """``value`` (nested dicts/lists of plain data) with every whole-number float written as an
+    int, so that equal settings (``71`` and ``71.0``) hash to one cache key."""
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

@@ -78,7 +78,7 @@ def test_reopen_without_recomputing(prepared):
     assert pc.feature_sets == ["world"] and len(pc) == 3
     a = pc.load(pc.manifest[0])
     b = prepared.load(pc.manifest[0])
-    assert set(a) == {"f0", "mcep", "coded_ap", "lf0", "vuv", "trim"}
+    assert set(a) == {"f0", "mcep", "coded_ap", "lf0", "vuv", "trim", "source"}
     np.testing.assert_array_equal(a["mcep"], b["mcep"])
     assert pc.world_config() == WorldConfig()
     pc.check_config("world", WorldConfig().to_dict())
@@ -105,10 +105,31 @@ def test_resume_recomputes_only_missing_or_corrupt(corpus, prepared):
     assert forced.report.n_computed == 3
 
 
+def test_another_corpus_with_the_same_ids_is_not_served_stale_features(tmp_path):
+    """Two folders of one corpus type share a cache name and utterance ids; the second must
+    be analysed from its own files, not take the first one's cached features."""
+    cache = tmp_path / "cache"
+    for k, seconds in enumerate((1.0, 2.0)):
+        root = tmp_path / f"ravdess{k}"
+        save_audio(root / f"Actor_01/{NAMES[0]}.wav",
+                   synthesize(EMOTION_VOICES["neutral"], duration=seconds, sr=SR, seed=k), SR)
+        pc = prepare_corpus(root, cache_dir=cache, features="world", workers=1,
+                            progress=False)
+        assert pc.report.n_computed == 1
+        f0 = pc.load(pc.manifest[0])["f0"]
+        assert abs(f0.shape[0] * 0.005 - seconds) < 0.3  # its own file's length
+
+
 def test_settings_change_the_cache_key(corpus, prepared, monkeypatch):
     pp = PreprocessConfig().to_dict()
     base = cache_key("world", WorldConfig().to_dict(), pp)
     assert base == cache_key("world", WorldConfig().to_dict(), dict(pp))
+    # equal settings written as ints or floats are one key (71 == 71.0)
+    assert base == cache_key("world", WorldConfig(f0_floor=71, f0_ceil=800,
+                                                   frame_period=5).to_dict(), pp)
+    from emovc.training.feature_cache import config_hash
+
+    assert config_hash(WorldConfig(f0_floor=71, frame_period=5)) == config_hash(WorldConfig())
     assert base != cache_key("world", WorldConfig(frame_period=10.0).to_dict(), pp)
     assert base != cache_key("world", WorldConfig().to_dict(),
                              PreprocessConfig(loudness_dbfs=-20.0).to_dict())

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emovc.config import canonical
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError
 from emovc.fileio import atomic_output, write_atomic
@@ -56,8 +57,8 @@ def safe_name(utt_id: str) -> str:
 
 def cache_key(feature_set: str, config: dict, preprocess: dict) -> str:
     """10-hex-digit key of (feature set, its config, preprocessing, CACHE_VERSION)."""
-    payload = {"feature_set": feature_set, "config": config, "preprocess": preprocess,
-               "cache_version": CACHE_VERSION}
+    payload = canonical({"feature_set": feature_set, "config": config,
+                         "preprocess": preprocess, "cache_version": CACHE_VERSION})
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:10]
 
@@ -163,7 +164,8 @@ class PreparedCorpus:
         """All cached arrays of ``utt`` (an id or an Utterance), merged over feature sets.
 
         See ``config.json`` → ``arrays`` of each set for names, shapes and units
-        (world: ``f0, mcep, coded_ap, lf0, vuv``; mel: ``mel``).
+        (world: ``f0, mcep, coded_ap, lf0, vuv``; mel: ``mel``), plus ``trim`` (the kept
+        sample range) and ``source`` (which audio file they were computed from).
         """
         out: dict[str, np.ndarray] = {}
         for s in feature_sets or self.dirs:

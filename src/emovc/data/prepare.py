@@ -95,8 +95,9 @@ def _work(utt_id: str, path: str, pp: dict, targets: list[tuple[str, dict, str]]
           force: bool) -> tuple[str, str, str]:
     """Prepare one utterance in a worker; returns ``(utt_id, status, message)``."""
     try:
+        stamp = source_stamp(path)
         todo = [(s, c, o) for s, c, o in targets
-                if force or read_npz(o, FEATURE_SETS[s].arrays) is None]
+                if force or not _is_current(read_npz(o, FEATURE_SETS[s].arrays), stamp)]
         if not todo:
             return utt_id, "cached", ""
         cfg = PreprocessConfig.from_dict(pp)
@@ -107,12 +108,27 @@ def _work(utt_id: str, path: str, pp: dict, targets: list[tuple[str, dict, str]]
             arrays = {k: v.astype(np.float32) if v.dtype.kind == "f" else v
                       for k, v in arrays.items()}
             arrays["trim"] = np.asarray(bounds, dtype=np.int64)
+            arrays["source"] = np.asarray(stamp)
             write_npz(out, arrays)
         return utt_id, "computed", ""
     except EmovcError as exc:
         return utt_id, "failed", str(exc)
     except Exception as exc:  # report library errors per file instead of killing the run
         return utt_id, "failed", f"{type(exc).__name__}: {exc}"
+
+
+def source_stamp(path: str) -> str:
+    """Which audio file a cache entry was computed from: its resolved path, size and
+    modification time (another corpus's file of the same id, or a file changed in place,
+    gives another stamp)."""
+    p = Path(path).resolve()
+    st = p.stat()
+    return f"{p}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _is_current(arrays: dict | None, stamp: str) -> bool:
+    """Whether a cached entry exists and was computed from the file of ``stamp``."""
+    return arrays is not None and "source" in arrays and str(arrays["source"]) == stamp
 
 
 def _init_worker() -> None:

@@ -32,6 +32,7 @@ import numpy as np
 
 from emovc.audio import load_audio
 from emovc.audio.processing import active_rms_dbfs
+from emovc.config import canonical
 from emovc.data.catalogs import scan_corpus
 from emovc.data.manifest import Utterance
 from emovc.errors import ConfigError, EmovcError
@@ -60,7 +61,7 @@ class CachedUtterance:
 
 def config_hash(cfg: WorldConfig) -> str:
     """Short stable hash of the WORLD settings (cache sub-folder name)."""
-    blob = json.dumps(cfg.to_dict(), sort_keys=True).encode()
+    blob = json.dumps(canonical(cfg.to_dict()), sort_keys=True).encode()
     return hashlib.sha1(blob).hexdigest()[:10]
 
 
