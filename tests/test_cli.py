@@ -42,6 +42,11 @@ def test_info_gives_each_channels_peak(speech_file: Path, tmp_path: Path,
     code, out, _ = run(["info", str(tmp_path / "st.wav")], capsys)
     assert code == 0
     assert "-6.0 / -200.0 dBFS (per channel)" in out and "mono mix" in out
+    # loudness meters both channels (BS.1770), not the mix, which is 6 dB quieter here
+    import pyloudnorm
+
+    lufs = pyloudnorm.Meter(sr).integrated_loudness(np.stack([wav, np.zeros_like(wav)], 1))
+    assert f"{lufs:.1f} LUFS" in out
 
 
 def test_demo_refuses_an_unknown_source_before_writing(speech_file: Path, tmp_path: Path,

@@ -67,3 +67,14 @@ def test_nan_refused(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="NaN"):
         save_audio(tmp_path / "x.wav", np.array([0.0, np.nan], dtype=np.float32))
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_save_refuses_stereo_and_integer_samples(tmp_path: Path, speech: np.ndarray) -> None:
+    """A (n, 2) array used to be written as one interleaved channel of twice the length, and
+    int16 samples clipped to full scale."""
+    with pytest.raises(AudioError, match=r"mono audio of shape \(n,\), got shape"):
+        save_audio(tmp_path / "s.wav", np.stack([speech, speech], axis=1), 16000)
+    with pytest.raises(AudioError, match="integer PCM"):
+        save_audio(tmp_path / "i.wav", (speech * 32767).astype(np.int16), 16000)
+    assert not list(tmp_path.iterdir())
+    save_audio(tmp_path / "c.wav", speech[:, None], 16000)  # one channel as a column is fine

@@ -138,7 +138,8 @@ def save_audio(
     created. ``comment`` is stored in the file's metadata (e.g. a provenance tag).
 
     Raises:
-        AudioError: the target exists and ``force`` is false, or the extension is unsupported.
+        AudioError: the target exists and ``force`` is false, the extension is unsupported,
+            or the samples are not finite mono floats (``(n,)``, ``(n, 1)`` or ``(1, n)``).
     """
     p = Path(path)
     ext = p.suffix.lower()
@@ -148,7 +149,16 @@ def save_audio(
         )
     if p.exists() and not force:
         raise AudioError(f"output exists: {p} (use --force to overwrite)")
-    wav = np.asarray(wav, dtype=np.float32).reshape(-1)
+    x = np.asarray(wav)
+    if x.dtype.kind != "f":
+        raise AudioError(f"save_audio takes float samples in [-1, 1], got {x.dtype} (integer "
+                         "PCM? divide by 32768)")
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.reshape(-1)
+    if x.ndim != 1:
+        raise AudioError(f"save_audio writes mono audio of shape (n,), got shape {x.shape} "
+                         "(mix the channels down first, e.g. wav.mean(axis=1))")
+    wav = x.astype(np.float32)
     if not np.all(np.isfinite(wav)):
         raise AudioError("refusing to save audio containing NaN or Inf samples")
     wav = np.clip(wav, -1.0, 1.0)

@@ -101,7 +101,9 @@ def pitch_marks(x: np.ndarray, f0: np.ndarray, hop: int, sr: int) -> PitchMarks:
         pos.append(marks)
         voiced.append(np.ones(marks.shape[0], bool))
         cursor = int(marks[-1] + period[marks[-1]])
-    tail = np.arange(cursor, n, uv)
+    # marks to a last one at or beyond the end: the fall of the mark before it then meets a
+    # rise, so the input's last samples come back exactly (not faded out)
+    tail = np.arange(cursor, n + uv, uv)
     pos, voiced = np.concatenate(pos + [tail]).astype(np.int64), np.concatenate(voiced + [
         np.zeros(tail.shape[0], bool)])
     per = np.where(voiced, period[np.minimum(pos, n - 1)], float(uv))
@@ -138,12 +140,12 @@ def psola(x: np.ndarray, marks: PitchMarks, pitch_factor: np.ndarray, hop: int,
     left = np.r_[np.ceil(period[0]), spacing].astype(np.int64)
     right = np.r_[spacing, np.ceil(period[-1])].astype(np.int64)
     pad = int(max(left.max(), right.max())) + 1
-    xp = np.pad(x.astype(np.float64), pad)
-    out = np.zeros(n_out + 2 * pad)
+    xp = np.pad(x.astype(np.float64), (pad, pad + max(0, int(pos[-1]) - x.shape[0] + 1)))
+    out = np.zeros(n_out + 3 * pad)
     frames = np.arange(pitch_factor.shape[0])
     rng = np.random.default_rng(seed)
     ts = float(pos[0]) * tempo
-    while ts < n_out:
+    while ts < n_out + pad:  # up to the mark past the end, whose rise completes the last fall
         ta = ts / tempo
         i = int(np.searchsorted(pos, ta))
         if i == len(pos) or (i > 0 and ta - pos[i - 1] < pos[i] - ta):

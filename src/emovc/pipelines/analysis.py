@@ -44,7 +44,7 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
                                           "command reads them)" if info.channels > 1 else ""),
         "peak": _peak(data),
         "speech level": f"{active_rms_dbfs(wav, sr):.1f} dBFS",
-        "loudness": _lufs(wav, sr),
+        "loudness": _lufs(data if data.shape[1] <= 5 else wav, sr),  # BS.1770: all channels
     }
     wav16 = resample(wav, sr, 16000)
     check_speech(wav16, 16000, name=str(path))
@@ -60,6 +60,8 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
 
 
 def _lufs(wav: np.ndarray, sr: int) -> str:
+    """Integrated BS.1770 loudness of ``wav`` (``(n,)`` or ``(n, channels)`` with up to 5
+    channels, summed as the standard weights them)."""
     import pyloudnorm
 
     if len(wav) < int(0.4 * sr):  # BS.1770 gating needs at least one 400 ms block
