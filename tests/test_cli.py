@@ -65,6 +65,11 @@ def test_resynth_round_trip(speech_file: Path, tmp_path: Path,
     assert sr == 16000 and abs(len(wav) - 32000) < 200 and np.std(wav) > 0.01
     code, _, err = run(["resynth", str(speech_file), str(out)], capsys)
     assert code == 2 and "--force" in err
+    loud, _ = sf.read(speech_file)  # near full scale: WORLD overshoots, nothing may clip
+    sf.write(tmp_path / "loud.wav", 0.99 * loud / np.abs(loud).max(), 16000, subtype="FLOAT")
+    assert run(["resynth", str(tmp_path / "loud.wav"), str(tmp_path / "l.wav")], capsys)[0] == 0
+    wav, _ = sf.read(tmp_path / "l.wav")
+    assert np.abs(wav).max() < 0.98
 
 
 def _bad_inputs(tmp: Path) -> dict[str, Path]:

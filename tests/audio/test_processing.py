@@ -62,6 +62,24 @@ def test_soft_limit_passes_small_samples_and_bounds_peaks():
     np.testing.assert_array_equal(y[small], x[small])
     assert np.abs(y).max() < 0.977
     assert np.all(np.diff(y) >= 0)  # monotone: no fold-over distortion
+    below = np.linspace(-0.95, 0.95, 101, dtype=np.float32)  # peaks under the ceiling
+    np.testing.assert_array_equal(soft_limit(below), below)  # pass unchanged
+
+
+def test_limit_bursts_brings_a_burst_down_and_leaves_the_rest():
+    from emovc.audio.processing import limit_bursts
+
+    rng = np.random.default_rng(0)
+    x = (0.05 * rng.standard_normal(16000)).astype(np.float32)
+    y = x.copy()
+    y[8000:8480] *= 20.0  # +26 dB for 30 ms, like a generator's onset burst
+    out = limit_bursts(y, x, 16000)
+    frame_db = lambda w: 10 * np.log10((w[: len(w) // 80 * 80].reshape(-1, 80) ** 2).mean(1))  # noqa: E731
+    assert frame_db(out).max() <= frame_db(x).max() + 6.0 + 0.5
+    np.testing.assert_array_equal(out[:7000], y[:7000])  # far from the burst: untouched
+    np.testing.assert_array_equal(out[9500:], y[9500:])
+    assert np.abs(np.diff(out)).max() < 2 * np.abs(np.diff(y[8000:8480])).max()  # no click
+    assert limit_bursts(x, x, 16000) is x  # nothing over the bound: the input itself
 
 
 def _padded_tone(lead_s: float, tone_s: float, trail_s: float, sr: int = 16000) -> np.ndarray:

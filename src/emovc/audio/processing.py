@@ -52,8 +52,9 @@ def normalize_loudness(wav: np.ndarray, sr: int, target_dbfs: float = -23.0,
 
 
 def soft_limit(wav: np.ndarray, ceiling: float = 0.977, knee: float = 0.6) -> np.ndarray:
-    """Soft peak limiter: samples below ``knee`` pass unchanged, larger magnitudes are
-    compressed smoothly (tanh) so that ``|y| < ceiling``; float32 out.
+    """Soft peak limiter: if any sample exceeds ``ceiling``, samples below ``knee`` pass
+    unchanged and larger magnitudes are compressed smoothly (tanh) so that ``|y| < ceiling``;
+    otherwise ``wav`` passes unchanged. float32 out.
 
     Keeps the loudness of speech whose sparse peaks exceed full scale, where scaling the whole
     signal down would make it quieter (e.g. a loud input converted to angry speech).
@@ -61,7 +62,7 @@ def soft_limit(wav: np.ndarray, ceiling: float = 0.977, knee: float = 0.6) -> np
     x = np.asarray(wav, dtype=np.float32)
     a = np.abs(x)
     over = a > knee
-    if not over.any():
+    if not over.any() or a.max() <= ceiling:  # nothing to limit: the samples pass unchanged
         return x.copy()
     room = ceiling - knee
     y = x.copy()
@@ -299,6 +300,44 @@ def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION
 
 PEAK_LIMIT = 0.977  # -0.2 dBFS ceiling of the soft limiter
 MAX_OUTPUT_DBFS = -16.0  # a level change never pushes the active speech level above this
+
+
+BURST_HEADROOM_DB = 6.0  # a converted frame may be this much louder than the input's loudest
+
+
+def _frame_db(wav: np.ndarray, frame: int) -> np.ndarray:
+    """Level (dB re full scale) of consecutive ``frame``-sample frames of ``wav``."""
+    n = wav.shape[0] // frame
+    power = (np.asarray(wav[: n * frame], np.float64).reshape(n, frame) ** 2).mean(1)
+    return 10.0 * np.log10(power + 1e-12)
+
+
+def limit_bursts(y: np.ndarray, x: np.ndarray, sr: int,
+                 headroom_db: float = BURST_HEADROOM_DB, frame_ms: float = 5.0) -> np.ndarray:
+    """``y`` (a conversion of ``x``, both ``(n,)`` at ``sr`` Hz, ``y`` at ``x``'s level) with
+    every ``frame_ms`` frame louder than ``x``'s loudest frame + ``headroom_db`` brought down
+    to that bound, by a gain that is smoothed over 5 frames (no clicks).
+
+    A converter's generator can put a burst of energy at a voicing onset (``m2m-ravdess``
+    to disgust: +12 to +20 dB over 20-40 ms in about a quarter of the takes); after the
+    output level is set, the rest of the speech would be that much quieter. Returns ``y``
+    itself when no frame is over the bound.
+    """
+    frame = max(1, int(round(sr * frame_ms / 1000.0)))
+    if y.shape[0] < 2 * frame or x.shape[0] < frame:
+        return y
+    bound = float(_frame_db(x, frame).max()) + headroom_db
+    over = np.minimum(0.0, bound - _frame_db(y, frame))
+    if not over.any():
+        return y
+    # a running minimum over 5 frames, then their mean: every frame gets at least the
+    # attenuation it needs, and the gain ramps over 5 frames instead of jumping
+    padded = np.pad(over, 2)
+    widened = np.lib.stride_tricks.sliding_window_view(padded, 5).min(axis=1)
+    gain_db = np.convolve(np.pad(widened, 2, mode="edge"), np.ones(5) / 5.0, "valid")
+    centres = (np.arange(gain_db.shape[0]) + 0.5) * frame
+    per_sample = np.interp(np.arange(y.shape[0]), centres, gain_db)
+    return (y * 10.0 ** (per_sample / 20.0)).astype(y.dtype)
 
 
 def with_level_change(y: np.ndarray, x: np.ndarray, sr: int, change_db: float) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
 from emovc.audio.io import load_channels, resample, to_mono
-from emovc.audio.processing import active_rms_dbfs
+from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
 from emovc.errors import AudioError
 
 
@@ -78,7 +78,9 @@ def resynthesize_file(src: str | os.PathLike, out: str | os.PathLike, *, f0_meth
     _refuse_overwrite(src, out, force)
     cfg = WorldConfig(sample_rate=sr, f0_method=f0_method)
     wav = check_speech(load_audio(src, sr), sr, name=str(src))
-    return save_audio(out, resynthesize(wav, cfg), sr, force=force,
+    # WORLD's synthesis can overshoot a near-full-scale input: soft-limit, never hard-clip
+    return save_audio(out, soft_limit(resynthesize(wav, cfg), ceiling=PEAK_LIMIT), sr,
+                      force=force,
                       comment=_provenance("WORLD resynthesis"))
 
 

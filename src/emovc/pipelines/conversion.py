@@ -27,7 +27,7 @@ import numpy as np
 
 from emovc.audio import check_speech, load_audio, save_audio
 from emovc.audio.chunking import process_in_tempo_windows
-from emovc.audio.processing import as_mono, keep_edge_pauses, with_level_change
+from emovc.audio.processing import as_mono, keep_edge_pauses, limit_bursts, with_level_change
 from emovc.audio.psola import time_stretch
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
@@ -276,6 +276,7 @@ class EmotionConverter:
             tempo = self.backend.tempo_factor(src, tgt, a)  # windows without speech: kept
             y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st),
                                fallback=lambda w: time_stretch(w, tempo, sr))
+        y = limit_bursts(y, x, sr)  # no frame far louder than the input's loudest
         y = keep_edge_pauses(y, x)  # the tempo change is the speech's, not the silences'
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
