@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
-from emovc.config import same_kind
+from emovc.config import apply_overrides, same_kind
 from emovc.data.catalogs.ravdess import TRAIN_ACTORS, VALIDATION_ACTORS
 from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig
@@ -82,6 +82,31 @@ class _Timer(Callback):
 
 
 MIN_SEGMENT = 16  # frames: the discriminator's and classifier's 3 stride-2 layers need > 8
+WORLD_KEYS = WorldConfig().to_dict()  # the keys a --set world={...} may change
+# minimum values of the settings every WORLD-feature GAN run has (StarGAN and CycleGAN)
+RUN_RANGES = {"batch_size": 1, "segment": MIN_SEGMENT, "max_steps": 1, "val_every": 1,
+              "ckpt_every": 1, "devices": 1, "threads": 1, "workers": 1, "seed": 0,
+              "model.width": 2, "model.n_blocks": 0, "model.n_down": 1, "model.d_width": 1,
+              "model.c_width": 1}
+LEARNING_RATES = ("lr_g", "lr_d", "lr_c")
+
+
+def apply_run_settings(cfg: Any, overrides: dict | None, what: str, max_steps: int | None,
+                       model_keys: dict) -> Any:
+    """Apply ``--set`` ``overrides`` (and ``max_steps``) to a WORLD-feature GAN run config:
+    ``model``/``world`` merged key by key into the preset's values (:func:`merge_nested`,
+    ``model_keys`` = the model sizes that may change), speaker ids as text, the WORLD
+    settings checked; returns ``cfg``.
+
+    Raises:
+        ConfigError: an unknown or ill-typed setting or key, or WORLD settings it refuses.
+    """
+    overrides = merge_nested(cfg, overrides, {"model": model_keys, "world": WORLD_KEYS}, what)
+    cfg = apply_overrides(cfg, overrides, what, max_steps)
+    cfg.train_speakers = speaker_ids(cfg.train_speakers, "train_speakers")
+    cfg.val_speakers = speaker_ids(cfg.val_speakers, "val_speakers")
+    WorldConfig.from_dict(cfg.world)  # its own checks (e.g. an unknown f0_method)
+    return cfg
 
 
 def merge_nested(cfg: Any, overrides: dict | None, nested: dict[str, dict], what: str,

@@ -21,7 +21,6 @@ import lightning as L
 import numpy as np
 import torch
 
-from emovc.config import apply_overrides
 from emovc.data.emotions import EMOTIONS, check_emotion
 from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
@@ -38,14 +37,14 @@ from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscri
 from emovc.models.conversion.normalizer import speaker_centred_offsets
 from emovc.training import losses
 from emovc.training.common import (
-    MIN_SEGMENT,
+    LEARNING_RATES,
+    RUN_RANGES,
+    apply_run_settings,
     check_keep_checkpoints,
     check_ranges,
     default_cache,
     fit,
-    merge_nested,
     prepare_features,
-    speaker_ids,
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
@@ -111,18 +110,14 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
                               source=source or "calm", target=target or "angry",
                               preset=preset, model=dict(PRESETS[preset]), devices=devices)
     what = "CycleGAN training"
-    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "world": WORLD_KEYS}, what)
-    apply_overrides(cfg, overrides, what, max_steps)
+    apply_run_settings(cfg, overrides, what, max_steps, MODEL_KEYS)
     cfg.source = check_emotion(cfg.source, list(EMOTIONS), "source emotion")
     cfg.target = check_emotion(cfg.target, list(EMOTIONS), "target emotion")
     if cfg.source == cfg.target:
         raise ConfigError(f"source and target emotion must differ, got {cfg.source!r} twice")
-    cfg.train_speakers = speaker_ids(cfg.train_speakers, "train_speakers")
-    cfg.val_speakers = speaker_ids(cfg.val_speakers, "val_speakers")
     if cfg.f0_mode not in F0_MODES:
         raise choice_error("F0 mode", cfg.f0_mode, F0_MODES)
-    WorldConfig.from_dict(cfg.world)  # its own checks (e.g. an unknown f0_method)
-    check_ranges(cfg, what, at_least=RANGES, positive=("lr_g", "lr_d", "lr_c"))
+    check_ranges(cfg, what, at_least=RANGES, positive=LEARNING_RATES)
     check_keep_checkpoints(cfg.keep_checkpoints)
     return cfg
 
@@ -130,11 +125,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
 # sizes a --set model={...} may change (the others come from the data and top-level settings)
 MODEL_KEYS = {f.name: f.default for f in fields(CycleGANModelConfig)
               if f.name not in ("n_mcep", "n_scales", "energy_cwt")}
-WORLD_KEYS = WorldConfig().to_dict()
-RANGES = {"batch_size": 1, "segment": MIN_SEGMENT, "max_steps": 1, "val_every": 1,
-          "ckpt_every": 1, "devices": 1, "threads": 1, "workers": 1, "seed": 0, "n_scales": 1,
-          "id_steps": 0, "w_adv": 0, "w_cyc": 0, "w_id": 0, "w_cls": 0, "model.width": 2,
-          "model.n_blocks": 0, "model.n_down": 1, "model.d_width": 1, "model.c_width": 1}
+RANGES = {**RUN_RANGES, "n_scales": 1, "id_steps": 0, "w_adv": 0, "w_cyc": 0, "w_id": 0,
+          "w_cls": 0}
 
 
 class CycleGANModule(L.LightningModule):

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from emovc.config import apply_overrides
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.conversion.stargan import PRESETS, StarGANModelConfig
 from emovc.pretrained.registry import resolve
 from emovc.training.common import (
-    MIN_SEGMENT,
+    LEARNING_RATES,
+    RUN_RANGES,
+    apply_run_settings,
     check_keep_checkpoints,
     check_ranges,
     default_cache,
-    merge_nested,
-    speaker_ids,
 )
 from emovc.training.stargan_weights import KIND
 
@@ -86,13 +85,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     cfg = StarGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), preset=preset,
                              model=dict(PRESETS[preset]), devices=devices)
     what = "StarGAN training"
-    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "world": WORLD_KEYS}, what)
-    cfg = apply_overrides(cfg, overrides, what, max_steps)
-    cfg.train_speakers = speaker_ids(cfg.train_speakers, "train_speakers")
-    cfg.val_speakers = speaker_ids(cfg.val_speakers, "val_speakers")
-    WorldConfig.from_dict(cfg.world)  # its own checks (e.g. an unknown f0_method)
-    check_ranges(cfg, what, at_least=RANGES, positive=("lr_g", "lr_d", "lr_c"),
-                 fractions=("same_prob",))
+    cfg = apply_run_settings(cfg, overrides, what, max_steps, MODEL_KEYS)
+    check_ranges(cfg, what, at_least=RANGES, positive=LEARNING_RATES, fractions=("same_prob",))
     _check_fine_tuning(cfg)
     check_keep_checkpoints(cfg.keep_checkpoints)
     return cfg
@@ -101,12 +95,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
 # sizes a --set model={...} may change (the input and label counts come from the data)
 MODEL_KEYS = {f.name: f.default for f in fields(StarGANModelConfig)
               if f.name not in ("n_feat", "n_emotions")}
-WORLD_KEYS = WorldConfig().to_dict()
-RANGES = {"batch_size": 1, "segment": MIN_SEGMENT, "max_steps": 1, "val_every": 1,
-          "ckpt_every": 1, "devices": 1, "threads": 1, "workers": 1, "seed": 0,
-          "cls_channels": 0, "gv_channels": 0, "w_adv": 0, "w_cls": 0, "w_cyc": 0, "w_id": 0,
-          "w_pair": 0, "w_gv": 0, "w_spk": 0, "model.width": 2, "model.n_blocks": 0,
-          "model.n_down": 1, "model.emb_dim": 1, "model.d_width": 1, "model.c_width": 1}
+RANGES = {**RUN_RANGES, "cls_channels": 0, "gv_channels": 0, "w_adv": 0, "w_cls": 0,
+          "w_cyc": 0, "w_id": 0, "w_pair": 0, "w_gv": 0, "w_spk": 0, "model.emb_dim": 1}
 
 
 def _check_fine_tuning(cfg: StarGANTrainConfig) -> None:
