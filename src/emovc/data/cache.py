@@ -55,6 +55,19 @@ def safe_name(utt_id: str) -> str:
     return safe
 
 
+def file_identity(path: str | os.PathLike) -> tuple[str, int, int]:
+    """``(resolved path, size in bytes, modification time in ns)`` of an audio file: which file
+    a cache entry was computed from (another corpus's file of the same id, or a file changed
+    in place, differs).
+
+    Raises:
+        OSError: the file is missing.
+    """
+    p = Path(path).resolve()
+    st = p.stat()
+    return str(p), st.st_size, st.st_mtime_ns
+
+
 def cache_key(feature_set: str, config: dict, preprocess: dict) -> str:
     """10-hex-digit key of (feature set, its config, preprocessing, CACHE_VERSION)."""
     payload = canonical({"feature_set": feature_set, "config": config,

@@ -43,6 +43,7 @@ from emovc.data.cache import (
     PreparedCorpus,
     cache_key,
     default_cache_dir,
+    file_identity,
     read_npz,
     remove_stale_temporaries,
     safe_name,
@@ -118,12 +119,8 @@ def _work(utt_id: str, path: str, pp: dict, targets: list[tuple[str, dict, str]]
 
 
 def source_stamp(path: str) -> str:
-    """Which audio file a cache entry was computed from: its resolved path, size and
-    modification time (another corpus's file of the same id, or a file changed in place,
-    gives another stamp)."""
-    p = Path(path).resolve()
-    st = p.stat()
-    return f"{p}|{st.st_size}|{st.st_mtime_ns}"
+    """The ``source`` entry stored with a cache entry: :func:`file_identity` as text."""
+    return "|".join(str(v) for v in file_identity(path))
 
 
 def _is_current(arrays: dict | None, stamp: str) -> bool:

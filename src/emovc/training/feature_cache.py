@@ -33,6 +33,7 @@ import numpy as np
 from emovc.audio import load_audio
 from emovc.audio.processing import active_rms_dbfs
 from emovc.config import canonical
+from emovc.data.cache import file_identity
 from emovc.data.catalogs import scan_corpus
 from emovc.data.manifest import Utterance
 from emovc.errors import ConfigError, EmovcError
@@ -169,9 +170,7 @@ def file_key(u: Utterance) -> str:
 
 
 def _file_hash(path: str) -> str:
-    p = Path(path).resolve()
-    st = p.stat()
-    blob = json.dumps([str(p), st.st_size, st.st_mtime_ns])
+    blob = json.dumps(list(file_identity(path)))
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
