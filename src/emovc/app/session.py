@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import shutil
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,8 +81,8 @@ class SessionRun:
                               f"(found {len(csvs)})")
         audio = [f for f in files if f.suffix.lower() != ".csv"]
         by_name = {f.name: f for f in audio}
-        if len(by_name) < len(audio):
-            dup = sorted({f.name for f in audio if sum(g.name == f.name for g in audio) > 1})
+        dup = sorted(name for name, k in Counter(f.name for f in audio).items() if k > 1)
+        if dup:
             raise ConfigError(f"two uploaded files are named {dup[0]!r}; files are matched to "
                               "conversions.csv by name, so every name must be unique")
         try:

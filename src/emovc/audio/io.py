@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from emovc.audio.processing import as_mono
 from emovc.errors import AudioError
 from emovc.fileio import atomic_output
 
@@ -149,16 +150,11 @@ def save_audio(
         )
     if p.exists() and not force:
         raise AudioError(f"output exists: {p} (use --force to overwrite)")
-    x = np.asarray(wav)
-    if x.dtype.kind != "f":
-        raise AudioError(f"save_audio takes float samples in [-1, 1], got {x.dtype} (integer "
-                         "PCM? divide by 32768)")
-    if x.ndim == 2 and 1 in x.shape:
-        x = x.reshape(-1)
-    if x.ndim != 1:
-        raise AudioError(f"save_audio writes mono audio of shape (n,), got shape {x.shape} "
+    shape = np.shape(wav)
+    if len(shape) == 2 and 1 not in shape:  # as_mono would mix it down: writing is explicit
+        raise AudioError(f"save_audio writes mono audio of shape (n,), got shape {shape} "
                          "(mix the channels down first, e.g. wav.mean(axis=1))")
-    wav = x.astype(np.float32)
+    wav = as_mono(wav, "audio to save")  # float samples only; (n, 1) and (1, n) squeezed
     if not np.all(np.isfinite(wav)):
         raise AudioError("refusing to save audio containing NaN or Inf samples")
     wav = np.clip(wav, -1.0, 1.0)

@@ -19,6 +19,12 @@ def rms_dbfs(wav: np.ndarray) -> float:
     return 20.0 * np.log10(max(rms, 1e-10))
 
 
+def frame_power(wav: np.ndarray, frame: int) -> np.ndarray:
+    """Mean power (float64) of each whole ``frame``-sample frame of ``(n,)`` ``wav``."""
+    n = len(wav) // frame
+    return np.mean(np.square(wav[: n * frame].reshape(n, frame), dtype=np.float64), axis=1)
+
+
 def active_rms_dbfs(wav: np.ndarray, sr: int, frame_ms: float = 20.0) -> float:
     """RMS level (dBFS) over the loudest 50 % of 20 ms frames — a cheap speech-level meter.
 
@@ -29,8 +35,7 @@ def active_rms_dbfs(wav: np.ndarray, sr: int, frame_ms: float = 20.0) -> float:
     n = len(wav) // hop
     if n < 2:
         return rms_dbfs(wav)
-    power = np.mean(np.square(wav[: n * hop].reshape(n, hop), dtype=np.float64), axis=1)
-    loud = np.sort(power)[n // 2 :]
+    loud = np.sort(frame_power(wav, hop))[n // 2 :]
     return 10.0 * np.log10(max(float(loud.mean()), 1e-20))
 
 
@@ -307,9 +312,7 @@ BURST_HEADROOM_DB = 6.0  # a converted frame may be this much louder than the in
 
 def _frame_db(wav: np.ndarray, frame: int) -> np.ndarray:
     """Level (dB re full scale) of consecutive ``frame``-sample frames of ``wav``."""
-    n = wav.shape[0] // frame
-    power = (np.asarray(wav[: n * frame], np.float64).reshape(n, frame) ** 2).mean(1)
-    return 10.0 * np.log10(power + 1e-12)
+    return 10.0 * np.log10(frame_power(wav, frame) + 1e-12)
 
 
 def limit_bursts(y: np.ndarray, x: np.ndarray, sr: int,

@@ -46,7 +46,8 @@ KIND_PREFIX = "emotion-converter/"
 # converted audio (``emovc augment``'s folders, benchmark caches) record it with the
 # checkpoint's hash. 2: the WORLD models' unvoiced stretches keep the input's samples.
 # 3: the pairwise CycleGAN's guard against runs of extreme generator output; long inputs in
-# equal windows joined at their quietest point.
+# equal windows joined at their quietest point; bursts limited to 6 dB above the input's
+# loudest frame; the soft limiter only when a peak passes its ceiling.
 PIPELINE_VERSION = 3
 SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its quietest point
 
