@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
-	# CPU build of torch; GPU users: install their CUDA torch build first, then `make install`
+	# torch pinned (the CI machines hold its CPU wheel); GPU users: install their CUDA torch
+	# build first, then `make install`
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[dev,app]"
 	touch $(STAMP)
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/emovc demo --out demo_out
+	$(VENV)/bin/emovc demo --out demo_out --force
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -57,6 +57,16 @@ def test_demo_refuses_an_unknown_source_before_writing(speech_file: Path, tmp_pa
     assert not (tmp_path / "d").exists()
 
 
+def test_demo_refuses_earlier_outputs_without_force(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "sad.wav").write_bytes(b"mine")
+    code, _, err = run(["demo", "--out", str(out)], capsys)
+    assert code == 2 and "already holds demo outputs (sad.wav); use --force" in err
+    assert (out / "sad.wav").read_bytes() == b"mine" and sorted(out.iterdir()) == [out / "sad.wav"]
+
+
 def test_resynth_round_trip(speech_file: Path, tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out" / "re.wav"

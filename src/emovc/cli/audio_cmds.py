@@ -38,7 +38,7 @@ def demo(
     src: Path = typer.Option(None, help="Use this recording instead of the bundled example."),
     source: str = typer.Option(None, "--from", help="Emotion of --src (default: detected; the "
                                                     "bundled example is neutral)."),
-    force: bool = typer.Option(True, help="Overwrite earlier demo outputs."),
+    force: bool = typer.Option(False, "--force", help="Overwrite earlier demo outputs."),
 ) -> None:
     """Convert a bundled example recording into other emotions (writes OUT/*.wav)."""
     for line in run_demo(out, src=src, force=force, source=source):

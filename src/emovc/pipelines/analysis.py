@@ -11,7 +11,9 @@ import numpy as np
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
 from emovc.audio.io import load_channels, resample, to_mono
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
-from emovc.errors import AudioError
+from emovc.errors import AudioError, EmovcError
+
+DEMO_TARGETS = ("angry", "happy", "sad", "fearful")  # emotions `emovc demo` writes
 
 
 def _peak(data: np.ndarray) -> str:
@@ -109,12 +111,13 @@ def example_path() -> Path:
 
 
 def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
-             force: bool = True, source: str | None = None) -> Iterator[str]:
+             force: bool = False, source: str | None = None) -> Iterator[str]:
     """Demo: convert the bundled example into several emotions with the default model.
 
     Writes ``out_dir/resynthesized.wav`` (vocoder reference) and ``out_dir/<emotion>.wav``;
     yields progress lines. ``source``: the recording's emotion; ``None`` = neutral for the
-    bundled example (read speech), detected by the recogniser for ``src``.
+    bundled example (read speech), detected by the recogniser for ``src``. Earlier outputs
+    are refused before anything is written unless ``force``.
     """
     from emovc.data.emotions import check_emotion
     from emovc.pipelines.conversion import EmotionConverter
@@ -126,12 +129,17 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
         source = check_emotion(source, conv.source_emotions, "source emotion")
     src = Path(src) if src else example_path()
     out = Path(out_dir)
+    names = ["resynthesized.wav", *(f"{t}.wav" for t in DEMO_TARGETS)]
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not force:
+        raise EmovcError(f"{out} already holds demo outputs ({', '.join(existing)}); "
+                         "use --force to overwrite them")
     yield f"input: {src}"
     for key, value in describe_file(src).items():
         yield f"  {key}: {value}"
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)
     yield f"wrote {path} (WORLD analysis/synthesis round trip)"
-    for target in ("angry", "happy", "sad", "fearful"):
+    for target in DEMO_TARGETS:
         out_path, used = conv.convert_file(src, out / f"{target}.wav", target, source=source,
                                            force=force)
         yield f"wrote {out_path} ({used} -> {target}, model {conv.name})"
