@@ -86,3 +86,12 @@ def test_speaker_ids_stay_text(corpus, tmp_path):
     assert _build("stargan", tmp_path, train_speakers=[1, 2]).train_speakers == ["1", "2"]
     with pytest.raises(ConfigError, match="unknown speaker '1' in .*; its speakers: 01, 02, 17"):
         build_cache(corpus, tmp_path / "cache", WorldConfig(), speakers=["1"], workers=1)
+
+
+def test_set_values_in_exponent_notation_are_numbers():
+    """PyYAML reads ``1e-4`` as text; the docs write learning rates so (conversion.md)."""
+    got = parse_settings(["lr_g=1e-4", "lr_d=3E-5", "model={lr: 2.5e+3}", "name=e5",
+                          "run=1e4x"])
+    assert got == {"lr_g": 1e-4, "lr_d": 3e-5, "model": {"lr": 2500.0}, "name": "e5",
+                   "run": "1e4x"}
+    assert isinstance(got["lr_g"], float)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -22,8 +23,9 @@ def convert(
     inp: Path = typer.Argument(..., metavar="IN", help="Audio file or folder (tree is mirrored)."),
     to: str = typer.Option(..., "--to", help="Target emotion (e.g. angry, sad, happy)."),
     source: str = typer.Option(
-        None, "--from", help="Source emotion (default: the emotion recogniser's most probable "
-                             "one other than the target)."),
+        None, "--from", help="Source emotion (default: chosen from the emotion recogniser's "
+                             "probabilities, other than the target; unsure means neutral). "
+                             "Pass it when you know it."),
     model: str = typer.Option("m2m-ravdess", "--model", help="Bundled model name or path."),
     intensity: float = typer.Option(1.0, "--intensity", help="0 = unchanged ... 1 = full."),
     out: Path = typer.Option(
@@ -123,10 +125,25 @@ def parse_settings(items: list[str] | None) -> dict:
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         try:
             out[key.strip()] = (_id_list(value) if key.strip() in ID_LISTS
-                                else yaml.safe_load(value))
+                                else _exponents(yaml.safe_load(value)))
         except yaml.YAMLError:
             raise ConfigError(f"--set {key.strip()}: cannot parse value {value!r}") from None
     return out
+
+
+# YAML 1.1 (PyYAML) reads 1e-4 as text (it wants 1.0e-4); a learning rate is written so
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _exponents(value):
+    """``value`` with every string in exponent notation (``"1e-4"``) made a float, at any depth."""
+    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _exponents(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exponents(v) for v in value]
+    return value
 
 
 # settings whose items are ids spelled as text: [01, 02] must stay "01", "02" (plain YAML
