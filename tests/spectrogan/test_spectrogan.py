@@ -226,3 +226,20 @@ def test_dtw_alignment_recovers_a_time_warp() -> None:
     src = rng.standard_normal((8, 30)).astype(np.float32)
     tgt = np.repeat(src, 2, axis=1)  # the same content, twice as slow
     np.testing.assert_allclose(aligned_target(src, tgt), src, atol=1e-6)
+
+
+def test_ravdess_files_follow_symlinked_actor_folders(tmp_path):
+    """A corpus view whose Actor_XX entries are links to folders (as the other methods'
+    catalogs accept) is read, and non-audio files are ignored."""
+    from emovc.training.spectrogan_data import ravdess_files
+
+    real = tmp_path / "real" / "Actor_01"
+    real.mkdir(parents=True)
+    for name in ("03-01-02-01-01-01-01.wav", "03-01-05-01-01-01-01.wav", "03-01-02-notes.txt"):
+        (real / name).write_bytes(b"")
+    view = tmp_path / "view"
+    view.mkdir()
+    (view / "Actor_01").symlink_to(real, target_is_directory=True)
+    assert [p.name for p in ravdess_files(view, "calm", [1])] == ["03-01-02-01-01-01-01.wav"]
+    with pytest.raises(ConfigError, match="no RAVDESS 'sad' files for actors"):
+        ravdess_files(view, "sad", [1])

@@ -16,6 +16,7 @@ import librosa
 import numpy as np
 
 from emovc.audio import load_audio, normalize_loudness, trim_silence
+from emovc.data.catalogs.base import iter_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import ConfigError
 from emovc.features.stats import FeatureStats, compute_stats
@@ -38,7 +39,9 @@ def ravdess_files(data_dir: str | Path, emotion: str, actors: Sequence[int]) -> 
     code = EMOTIONS.index(normalize_emotion(emotion)) + 1
     keep = set(int(a) for a in actors)
     out = []
-    for p in sorted(Path(data_dir).glob("**/03-01-*")):
+    # iter_audio follows symlinked folders (a corpus "view" of links), which glob("**") does
+    # not in Python 3.11
+    for p in sorted(iter_audio(Path(data_dir))):
         m = _RAVDESS.match(p.stem)
         if m and int(m.group(1)) == code and int(m.group(5)) in keep:
             out.append(p)
