@@ -10,7 +10,7 @@ import pytest
 
 from emovc.data.emotions import EMOTIONS
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
-from emovc.errors import AudioError, ConfigError
+from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.models.ser.features import SerFeatureConfig
 from emovc.models.ser.functional import fit_linear_head, speaker_znorm
 from emovc.models.ser.metrics import classification_report
@@ -132,10 +132,12 @@ def test_cli_predict_reports_skipped_files(ser_run: Path, ser_corpus: Path, tmp_
     ser_cmds.register(app)
     res = CliRunner().invoke(app, ["ser", "predict", str(folder), "--model", str(ser_run),
                                    "--top-k", "2"])
-    assert res.exit_code == 0, res.output
+    # the good files are printed, the bad one named, and the command fails (exit 2 in emovc)
+    assert isinstance(res.exception, EmovcError), res.output
+    assert "1 of 3 file(s) could not be classified" in str(res.exception)
     lines = [ln for ln in res.stdout.splitlines() if "\t" in ln]
     assert len(lines) == 2 and all("angry" in ln and "sad" in ln for ln in lines)
-    assert "broken.wav" in res.stderr and "1 file(s) skipped" in res.stderr
+    assert "skipped" in res.stderr and "broken.wav" in res.stderr
 
 
 def test_bundled_default_returns_eight_emotions(speech: np.ndarray):

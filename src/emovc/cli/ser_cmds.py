@@ -62,7 +62,8 @@ def predict(
     model: str = typer.Option("default", "--model", "-m",
                               help="Bundled model name or path to a model.pt."),
 ) -> None:
-    """Print the most probable emotions of each file; unreadable files are reported."""
+    """Print the most probable emotions of each file; files that cannot be classified are
+    reported after the rest (exit code 2, as ``emovc convert`` on a folder)."""
     from emovc.pipelines.recognition import EmotionRecognizer, predict_paths
 
     rec = EmotionRecognizer.from_pretrained(model)
@@ -75,10 +76,11 @@ def predict(
             continue
         shown = "  ".join(f"{lab} {p:.2f}" for lab, p in result.top)
         typer.echo(f"{result.path}\t{shown}")
-    if n_bad:
-        typer.echo(f"{n_bad} file(s) skipped (unreadable, too short or silent)", err=True)
     if n_bad == n_all:
         raise EmovcError(f"none of the {n_all} file(s) could be classified")
+    if n_bad:
+        raise EmovcError(f"{n_bad} of {n_all} file(s) could not be classified (unreadable, "
+                         "too short or silent; listed above)")
 
 
 def register(app: typer.Typer) -> None:
