@@ -174,6 +174,23 @@ def test_librispeech_flat_clips_layout(tmp_path, make_tree):
     assert {(u.speaker, u.gender) for u in m} == {("103", "F"), ("1040", "M")}
 
 
+def test_libritts_release_layout(tmp_path, make_tree):
+    rel = "train-clean-100/103/1241/103_1241_000000_000001"
+    make_tree(tmp_path, [f"{rel}.wav", "train-clean-100/1034/121119/1034_121119_000001_000000.wav"])
+    (tmp_path / f"{rel}.normalized.txt").write_text("Chapter one, Missus Rachel Lynde.\n")
+    (tmp_path / f"{rel}.original.txt").write_text("CHAPTER I. Mrs. Rachel Lynde.\n")
+    (tmp_path / "SPEAKERS.txt").write_text(
+        "; READER|GENDER|SUBSET|NAME\n103 |F|train-clean-100|Karen\n1034|M|train-clean-100|K\n")
+    root = tmp_path / "train-clean-100"
+    assert detect_corpus(root) == "libritts"  # not LibriSpeech, whose names use dashes
+    m = _by_id(catalog_corpus(root))
+    u = m["libritts/103/103_1241_000000_000001"]
+    assert (u.gender, u.text, u.sentence) == ("F", "Chapter one, Missus Rachel Lynde.",
+                                              "1241_000000_000001")
+    other = m["libritts/1034/1034_121119_000001_000000"]
+    assert (other.gender, other.text) == ("M", "")
+
+
 def test_generic_folders_both_depths(tmp_path, make_tree):
     flat = make_tree(tmp_path / "flat", ["Anger/x1.wav", "happiness/x1.wav", "sad/x2.flac",
                                          "bored/x3.wav"])
@@ -222,5 +239,5 @@ def test_unreadable_file_is_counted_not_dropped(tmp_path, make_tree):
 
 def test_every_catalog_is_registered_with_a_layout():
     assert set(CATALOGS) == {"ravdess", "esd", "cremad", "tess", "emovdb", "savee", "vctk",
-                             "librispeech", "folders"}
+                             "librispeech", "libritts", "folders"}
     assert all(c.layout for c in CATALOGS.values())

@@ -7,8 +7,8 @@ Example::
     m.counts("emotion")["angry"]             # 160
 
 Supported layouts are listed in :data:`CATALOGS` (``ravdess``, ``esd``, ``cremad``, ``tess``,
-``emovdb``, ``savee``, ``vctk``, ``librispeech``, ``folders``). Files a catalog cannot use
-(unknown emotion, song takes, mic2 copies, unreadable headers, ...) are never dropped
+``emovdb``, ``savee``, ``vctk``, ``librispeech``, ``libritts``, ``folders``). Files a catalog
+cannot use (unknown emotion, song takes, mic2 copies, unreadable headers, ...) are never dropped
 silently: :func:`scan_corpus` returns them in a :class:`ScanLog` and :func:`catalog_corpus`
 emits one :class:`CatalogWarning` with counts per reason.
 """
@@ -28,6 +28,7 @@ from emovc.data.catalogs import (
     esd,
     folders,
     librispeech,
+    libritts,
     ravdess,
     savee,
     tess,
@@ -39,7 +40,8 @@ from emovc.errors import AudioError, EmovcError, choice_error
 
 CATALOGS: dict[str, Catalog] = {
     m.CATALOG.name: m.CATALOG
-    for m in (ravdess, esd, cremad, tess, emovdb, savee, vctk, librispeech, folders)
+    for m in (ravdess, esd, cremad, tess, emovdb, savee, vctk, librispeech, libritts,
+              folders)
 }
 DETECT_THRESHOLD = 0.5  # share of sampled files that must fit a layout
 
