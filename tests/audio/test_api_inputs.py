@@ -79,3 +79,8 @@ def test_default_model_names_per_kind() -> None:
     with pytest.raises(ConfigError, match="unknown model 'nope'; bundled models: default, "
                                           "cyclegan-calm-angry, m2m-ravdess"):
         resolve("nope", "emotion-converter/")
+    # a bundled model of another kind is named as such (a StarGAN run's init_from, a teacher)
+    with pytest.raises(ConfigError, match="cyclegan-calm-angry is a bundled model of kind "
+                                          "emotion-converter/cyclegan; this needs kind "
+                                          "emotion-converter/stargan: default, m2m-ravdess"):
+        resolve("cyclegan-calm-angry", "emotion-converter/stargan")

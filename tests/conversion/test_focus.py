@@ -185,5 +185,7 @@ def test_teachers_pull_their_emotions(corpus, stargan_run: Path, cache_root, tmp
 
     wide = replace(base, run_dir=str(tmp_path / "wide"), teachers={"angry": str(teacher_path)},
                    model={**base.model, "width": base.model["width"] * 2})
-    with pytest.raises(ConfigError, match="teacher .* does not match"):
+    # the message says what differs, as init_from's does (it quoted torch's first line)
+    with pytest.raises(ConfigError, match=r"teacher .* does not match this run's model settings "
+                                          r"\(\d+ of \d+ tensors of another shape.*e\.g\. G\."):
         train(wide)

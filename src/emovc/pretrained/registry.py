@@ -85,6 +85,10 @@ def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
         names = ", ".join(models) or "(none bundled)"
         if models and kind is not None and _default_name(kind, models):
             names = f"{DEFAULT}, {names}"
+        other = {m.name: m for m in available(None)}.get(str(name_or_path))
+        if other is not None:  # bundled, but of another kind
+            raise ConfigError(f"{other.name} is a bundled model of kind {other.kind}; this needs "
+                              f"kind {kind}: {names}")
         raise ConfigError(f"unknown model {str(name_or_path)!r}; bundled models: {names}")
     m = models[str(name_or_path)]
     if verify and m.sha256 and sha256_of(m.path) != m.sha256:

@@ -72,9 +72,9 @@ def init_weights(module, path: str) -> None:
     module.load_state_dict(keep, strict=False)
 
 
-def check_generator(own: dict, state: dict, name: str) -> None:
+def check_generator(own: dict, state: dict, name: str, role: str = "init_from") -> None:
     """Raise unless ``state`` holds every generator tensor (``G.*``, ``emo_mean`` aside) of
-    ``own`` with the same shape.
+    ``own`` with the same shape; ``role`` (``"init_from"``, ``"teacher"``) opens the message.
 
     Raises:
         ConfigError: counts of missing and mismatched tensors, with the first mismatch.
@@ -85,11 +85,11 @@ def check_generator(own: dict, state: dict, name: str) -> None:
     if not (missing or wrong):
         return
     if len(missing) == len(keys):
-        raise ConfigError(f"init_from {name}: no StarGAN generator in it (0 of {len(keys)} "
+        raise ConfigError(f"{role} {name}: no StarGAN generator in it (0 of {len(keys)} "
                           "generator tensors found)")
     detail = (f", e.g. {wrong[0]} is {tuple(state[wrong[0]].shape)} where this run's is "
               f"{tuple(own[wrong[0]].shape)}" if wrong else f", e.g. {missing[0]} missing")
-    raise ConfigError(f"init_from {name}: its generator does not match this run's model "
+    raise ConfigError(f"{role} {name}: its generator does not match this run's model "
                       f"settings ({len(wrong)} of {len(keys)} tensors of another shape, "
                       f"{len(missing)} missing{detail}); use the --preset and model settings "
                       "it was trained with")
@@ -102,8 +102,11 @@ def load_generator(generator: StarGANGenerator, path: str) -> None:
         ConfigError: the model's generator has another architecture.
     """
     ckpt = load_checkpoint(resolve(path, kind=KIND), kind=KIND)
+    state = float_state(ckpt["state_dict"])
+    check_generator({f"G.{k}": v for k, v in generator.state_dict().items()},
+                    {f"G.{k}": v for k, v in state.items()}, str(path), role="teacher")
     try:
-        generator.load_state_dict(float_state(ckpt["state_dict"]))
-    except RuntimeError as err:
+        generator.load_state_dict(state)
+    except RuntimeError as err:  # e.g. a model from before emo_mean
         raise ConfigError(f"teacher {path}: its generator does not match this run's model "
                           f"settings ({str(err).splitlines()[0]})") from None
