@@ -15,6 +15,7 @@ from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.models.checkpoint import load_checkpoint, save_checkpoint
 from emovc.models.conversion.features import analyze_for_conversion
 from emovc.pipelines.conversion import EmotionConverter
+from emovc.pipelines.source_choice import choose_source
 
 
 def test_save_load_round_trip_is_identical(stargan_run, calm, tmp_path):
@@ -460,14 +461,25 @@ def test_bundled_default_model_has_its_chosen_inference_settings():
 
 
 def test_detected_source_is_never_the_target(stargan_run, calm):
-    """Without --from the recogniser's most probable source emotion other than the target is
-    used (the toolbox's rule too)."""
+    """Without --from the source is chosen from the recogniser's probabilities over the
+    model's emotions other than the target, by the model's level offsets (the toolbox's rule
+    too); a given source is taken as it is."""
+    probs = {"angry": 0.6, "sad": 0.3, "calm": 0.1}
+
     class Hears:
         def predict(self, wav, sr):
-            return {"angry": 0.6, "sad": 0.3, "calm": 0.1}
+            return probs
 
     conv = EmotionConverter.from_pretrained(str(stargan_run))
     conv._recognizer = Hears()
+    levels = {e: conv.source_level_db(e) for e in conv.source_emotions}
+    assert len(set(levels.values())) == len(levels)  # the fixture's emotions differ in level
+    for target in ("sad", "angry"):
+        src, tgt = conv.resolve_emotions(calm, 16000, target, None)
+        allowed = [e for e in conv.source_emotions if e != target]
+        assert tgt == target and src != target
+        assert src == choose_source(probs, allowed, levels.get, emotions=conv.source_emotions)
+    assert conv.resolve_emotions(calm, 16000, "sad", None)[0] == "calm"  # unsure: the prior's
+    probs.update(angry=0.9, sad=0.05, calm=0.05)  # a confident recogniser decides
     assert conv.resolve_emotions(calm, 16000, "sad", None) == ("angry", "sad")
-    assert conv.resolve_emotions(calm, 16000, "angry", None) == ("sad", "angry")
     assert conv.resolve_emotions(calm, 16000, "angry", "calm") == ("calm", "angry")

@@ -34,6 +34,7 @@ from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.evaluation.speaker import cosine
 from emovc.models.conversion.converters import check_intensity
+from emovc.pipelines.source_choice import choose_source
 
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
 
@@ -108,33 +109,36 @@ class AppBackend:
         return sources, targets
 
     def detect_source(self, audio: str | None, model: str | None = None) -> tuple[str, str]:
-        """Guess the emotion of ``audio`` among ``model``'s source emotions.
+        """Source emotion of ``audio`` among ``model``'s source emotions, by the converters'
+        rule (:func:`emovc.pipelines.source_choice.choose_source`).
 
         Returns:
-            ``(label, note)``, e.g. ``("calm", "detected calm (71% of calm/angry)")``.
+            ``(label, note)``, e.g. ``("neutral", "detected neutral (recogniser: disgust 46%,
+            unsure)")``.
         """
         wav = load_upload(audio, self.limits, self.work)
         allowed = self.converter_emotions(model)[0] if model else list(EMOTIONS)
-        return self._detect(wav, allowed)
+        return self._detect(wav, allowed, model)
 
-    def _detect(self, wav: np.ndarray, allowed: Sequence[str]) -> tuple[str, str]:
+    def _detect(self, wav: np.ndarray, allowed: Sequence[str], model: str | None,
+                emotions: Sequence[str] | None = None) -> tuple[str, str]:
         probs = self.models.recognizer().predict(wav, APP_SR)
-        sub = {e: float(probs.get(e, 0.0)) for e in allowed}
-        total = sum(sub.values())
-        best = max(sub, key=sub.get)
-        share = sub[best] / total if total > 0 else 0.0
-        scope = "/".join(allowed) if len(allowed) < len(EMOTIONS) else "all emotions"
-        return best, f"detected {best} ({share:.0%} of {scope})"
+        level = getattr(self.models.converter(model), "source_level_db", None) if model else None
+        label = choose_source(probs, allowed, level, emotions=emotions or allowed)
+        heard = max(probs, key=probs.get)
+        sure = "" if heard == label else ", unsure"
+        return label, f"detected {label} (recogniser: {heard} {probs[heard]:.0%}{sure})"
 
     def _auto_source(self, wav: np.ndarray, model: str, target: str) -> str | None:
         """Recognised source emotion among the model's sources other than ``target``;
         ``None`` (the converter decides) when no recogniser is installed."""
         tgt = normalize_emotion(target)
-        allowed = [e for e in self.converter_emotions(model)[0] if e != tgt]
+        sources = self.converter_emotions(model)[0]
+        allowed = [e for e in sources if e != tgt]
         if len(allowed) <= 1:  # pairwise model: the source follows from the target
             return allowed[0] if allowed else None
         try:
-            return self._detect(wav, allowed)[0]
+            return self._detect(wav, allowed, model, emotions=sources)[0]
         except ModelNotInstalled:
             return None
 

@@ -36,6 +36,7 @@ from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_intensity
 from emovc.models.conversion.render import RENDERERS
 from emovc.pipelines.conversion_settings import ConversionSettings, Setting
+from emovc.pipelines.source_choice import choose_source
 from emovc.pipelines.world_window import WindowSettings, convert_window
 from emovc.pretrained.registry import inference_defaults, resolve
 
@@ -47,8 +48,10 @@ KIND_PREFIX = "emotion-converter/"
 # checkpoint's hash. 2: the WORLD models' unvoiced stretches keep the input's samples.
 # 3: the pairwise CycleGAN's guard against runs of extreme generator output; long inputs in
 # equal windows joined at their quietest point; bursts limited to 6 dB above the input's
-# loudest frame; the soft limiter only when a peak passes its ceiling.
-PIPELINE_VERSION = 3
+# loudest frame; the soft limiter only when a peak passes its ceiling. 4: an unnamed source
+# emotion is chosen by source_choice (expected level error, prior on neutral/calm), not as the
+# recogniser's top label (output with a given source unchanged).
+PIPELINE_VERSION = 4
 SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its quietest point
 
 
@@ -161,9 +164,13 @@ class EmotionConverter:
         return list(self.backend.target_emotions)
 
     def detect_source(self, wav: np.ndarray, sr: int, exclude: str | None = None) -> str:
-        """Most probable source emotion by the recogniser, among :attr:`source_emotions`
-        other than ``exclude`` (the target: converting to the emotion the recogniser already
-        hears would change little; the toolbox uses the same rule)."""
+        """Source emotion of ``wav`` by the recogniser, among :attr:`source_emotions` other
+        than ``exclude`` (the target: converting to the emotion the recogniser already hears
+        would change little; the toolbox uses the same rule).
+
+        Not simply the recogniser's top label, which is unreliable on ordinary read speech:
+        the emotion that minimises the expected level error under its probabilities, with a
+        prior on neutral (:func:`emovc.pipelines.source_choice.choose_source`)."""
         if self._recognizer is None:
             try:
                 from emovc.pipelines.recognition import EmotionRecognizer
@@ -172,12 +179,19 @@ class EmotionConverter:
                 raise EmovcError("source emotion unknown and no emotion recogniser available "
                                  f"({exc}); pass --from") from None
         probs = self._recognizer.predict(wav, sr)
-        allowed = [p for p in sorted(probs, key=lambda k: -probs[k])
-                   if p in self.source_emotions and p != exclude]
-        if not allowed:
+        allowed = [e for e in self.source_emotions if e != exclude]
+        if not allowed or not any(e in probs for e in self.source_emotions):
             raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
                              "pass --from")
-        return allowed[0]
+        return choose_source(probs, allowed, self.source_level_db, emotions=self.source_emotions)
+
+    def source_level_db(self, emotion: str) -> float:
+        """Average speech level of ``emotion`` relative to the model's first source emotion,
+        in dB (0 for every emotion when the model has no level offsets)."""
+        normalizer = getattr(self.backend, "normalizer", None)
+        if normalizer is None:
+            return 0.0
+        return normalizer.level_change_db(self.source_emotions[0], emotion)
 
     def resolve_emotions(self, wav: np.ndarray, sr: int, target: str, source: str | None,
                          ) -> tuple[str, str]:
