@@ -32,8 +32,11 @@ def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     On an exception inside the block the temporary file is removed and ``path`` is untouched.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
+    except PermissionError as exc:  # name the output, not the hidden temporary file
+        raise PermissionError(exc.errno, exc.strerror, str(final)) from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -42,6 +45,21 @@ def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise :class:`PermissionError` naming ``path`` unless its folder (or the nearest
+    existing parent, where the folder would be created) can be written — so a command can
+    fail before its work rather than at the end of it."""
+    folder = Path(path).absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not _can_write(folder):
+        raise PermissionError(13, f"cannot write into {folder}", str(path))
+
+
+def _can_write(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes, encoding: str = "utf-8") -> Path:

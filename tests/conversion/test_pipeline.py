@@ -216,6 +216,49 @@ def test_folder_skips_bad_files_and_refuses_clashing_names(stargan_run, calm, tm
     assert not (tmp_path / "out2").exists()
 
 
+def test_folder_outputs_emotion_names_and_unwritable_folders(stargan_run, calm, tmp_path,
+                                                              capsys, monkeypatch):
+    """Emotion names are canonical in conversions.csv; a folder input needs a folder output; a
+    file input with an extension-less output goes into that folder; an output folder that
+    cannot be written is named before any conversion, not as a hidden temporary file."""
+    folder = tmp_path / "in"
+    save_audio(folder / "a.wav", calm, 16000)
+    model = ["--model", str(stargan_run)]
+    assert _cli(["convert", str(folder), "--to", "SAD", "--from", "Calm", *model,
+                 "-o", str(tmp_path / "out")]) == 0
+    (row,) = csv.DictReader(open(tmp_path / "out" / "conversions.csv", encoding="utf-8"))
+    assert (row["target_emotion"], row["source_emotion"]) == ("sad", "calm")
+    (tmp_path / "x.wav").write_bytes(b"mine")
+    assert _cli(["convert", str(folder), "--to", "sad", "--from", "calm", *model,
+                 "-o", str(tmp_path / "x.wav")]) == 2
+    assert "the output must be a folder too" in capsys.readouterr().err
+    assert _cli(["convert", str(folder / "a.wav"), "--to", "sad", "--from", "calm", *model,
+                 "-o", str(tmp_path / "new")]) == 0
+    assert (tmp_path / "new" / "a.wav").is_file()
+
+    calls = []
+    monkeypatch.setattr(EmotionConverter, "convert", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr("emovc.fileio._can_write", lambda folder: False)  # root writes anywhere
+    assert _cli(["convert", str(folder), "--to", "sad", "--from", "calm", *model,
+                 "-o", str(tmp_path / "locked")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write into {tmp_path}" in err and "locked" in err and calls == []
+
+
+def test_atomic_output_names_the_output_when_its_folder_is_read_only(tmp_path, monkeypatch):
+    import tempfile
+
+    from emovc.fileio import atomic_output
+
+    def denied(**kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".out.wav.x1y2"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(PermissionError) as exc, atomic_output(tmp_path / "out.wav"):
+        pass
+    assert exc.value.filename == str(tmp_path / "out.wav")
+
+
 def test_cli_train_cyclegan(corpus, cache_root, tmp_path, monkeypatch):
     monkeypatch.setenv("EMOVC_CACHE", str(cache_root))
     run = tmp_path / "run"

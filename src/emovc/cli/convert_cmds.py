@@ -73,7 +73,7 @@ def convert(
         voice_quality=voice_quality)
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
                          keep_level=keep_level, pitch_level=pitch_level, progress=typer.echo)
-    typer.echo(f"converted {len(rows)} file(s) to {to}")
+    typer.echo(f"converted {len(rows)} file(s) to {rows[0]['target_emotion'] if rows else to}")
 
 
 def train(

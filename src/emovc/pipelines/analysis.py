@@ -12,6 +12,7 @@ from emovc.audio import audio_info, check_speech, load_audio, save_audio
 from emovc.audio.io import load_channels, resample, to_mono
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
 from emovc.errors import AudioError, EmovcError
+from emovc.fileio import check_writable
 
 DEMO_TARGETS = ("angry", "happy", "sad", "fearful")  # emotions `emovc demo` writes
 
@@ -78,6 +79,7 @@ def resynthesize_file(src: str | os.PathLike, out: str | os.PathLike, *, f0_meth
     from emovc.features.world import WorldConfig, resynthesize
 
     _refuse_overwrite(src, out, force)
+    check_writable(out)
     cfg = WorldConfig(sample_rate=sr, f0_method=f0_method)
     wav = check_speech(load_audio(src, sr), sr, name=str(src))
     # WORLD's synthesis can overshoot a near-full-scale input: soft-limit, never hard-clip

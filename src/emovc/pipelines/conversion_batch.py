@@ -18,8 +18,9 @@ from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
 from emovc.data.catalogs.ravdess import EMOTION_CODES, STATEMENTS
+from emovc.data.emotions import check_emotion
 from emovc.errors import AudioError, EmovcError
-from emovc.fileio import atomic_output
+from emovc.fileio import atomic_output, check_writable
 from emovc.pipelines.conversion import EmotionConverter
 
 CSV_COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference", "text")
@@ -60,20 +61,34 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     reported through ``progress`` and skipped; the others are converted and listed in
     ``conversions.csv``, then the skipped ones are raised together.
 
+    A file input goes to ``out`` if it names a file, else (an existing folder, or a path
+    without an extension) to ``out/<input name>.wav``. Emotion names are canonical in the
+    table (``ANGRY`` -> ``angry``).
+
     Raises:
-        EmovcError: missing input, output inside the input folder, two inputs with the same
-            output name (``a.wav`` and ``a.flac``), existing outputs without ``force``, or
-            (after the rest was written) files that could not be converted.
+        EmovcError: missing input, unknown emotion, a folder input with a file output, output
+            inside the input folder, two inputs with the same output name (``a.wav`` and
+            ``a.flac``), existing outputs without ``force``, or (after the rest was written)
+            files that could not be converted.
+        PermissionError: an output folder that cannot be written (before any conversion).
     """
     src, dst = Path(inp), Path(out)
     if not src.exists():
         raise EmovcError(f"input not found: {src}")
+    target = check_emotion(target, conv.target_emotions, "target emotion")  # ANGRY -> angry
+    if source is not None:
+        source = check_emotion(source, conv.source_emotions, "source emotion")
     if src.is_file():
-        if dst.is_dir():  # an existing folder: the output goes into it
+        if dst.is_dir() or not dst.suffix:  # a folder, existing or new: the output goes in it
             dst = dst / f"{src.stem}.wav"
         pairs = [(src, dst)]
     else:
+        if dst.is_file():
+            raise EmovcError(f"{src} is a folder, so the output must be a folder too; {dst} "
+                             "is a file")
         pairs = _folder_pairs(src, dst, force)
+    for folder_out in {o.parent: o for _, o in pairs}.values():
+        check_writable(folder_out)  # before any conversion, not after the first one
     rows, failed = [], []
     for f, o in pairs:
         try:
