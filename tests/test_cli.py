@@ -49,6 +49,18 @@ def test_info_gives_each_channels_peak(speech_file: Path, tmp_path: Path,
     assert f"{lufs:.1f} LUFS" in out
 
 
+def test_info_describes_what_it_can_of_a_refused_file(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    sf.write(tmp_path / "silent.wav", np.zeros(32000, np.float32), 16000)
+    code, out, err = run(["info", str(tmp_path / "silent.wav")], capsys)
+    assert code == 2 and "duration: 2.000 s" in out and "sample rate: 16000 Hz" in out
+    assert "is silent" in err and "F0 range" not in out
+    t = np.arange(32000) / 16000
+    sf.write(tmp_path / "dc.wav", 0.3 * np.sin(2 * np.pi * 150 * t) + 0.2, 16000)
+    code, out, _ = run(["info", str(tmp_path / "dc.wav")], capsys)
+    assert code == 0 and "DC offset: +0.2000 (removed before every analysis)" in out
+
+
 def test_demo_refuses_an_unknown_source_before_writing(speech_file: Path, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["demo", "--src", str(speech_file), "--from", "furious", "--out",

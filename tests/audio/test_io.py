@@ -78,3 +78,26 @@ def test_save_refuses_stereo_and_integer_samples(tmp_path: Path, speech: np.ndar
         save_audio(tmp_path / "i.wav", (speech * 32767).astype(np.int16), 16000)
     assert not list(tmp_path.iterdir())
     save_audio(tmp_path / "c.wav", speech[:, None], 16000)  # one channel as a column is fine
+
+
+def test_load_removes_a_dc_offset_and_keeps_clean_files_exact(tmp_path):
+    """A constant offset (cheap recorders) shifted level meters, silence detection, speaker
+    embeddings and the recogniser; a clean file's samples are returned as they are."""
+    t = np.arange(16000) / 16000
+    tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    sf.write(tmp_path / "clean.wav", tone, 16000, subtype="FLOAT")
+    sf.write(tmp_path / "dc.wav", tone + 0.05, 16000, subtype="FLOAT")
+    clean = load_audio(tmp_path / "clean.wav")
+    assert np.array_equal(clean, tone)
+    assert np.allclose(load_audio(tmp_path / "dc.wav"), tone - tone.mean(), atol=1e-6)
+
+
+def test_channels_that_cancel_in_the_mix_are_named_not_called_silent(tmp_path):
+    t = np.arange(16000) / 16000
+    left = (0.5 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    sf.write(tmp_path / "anti.wav", np.stack([left, -left], 1), 16000)
+    with pytest.raises(AudioError, match=r"its 2 channels cancel when mixed to mono \(the mix "
+                                         r"is \d+ dB below them; is one phase-inverted\?\)"):
+        load_audio(tmp_path / "anti.wav")
+    sf.write(tmp_path / "one.wav", np.stack([left, 0 * left], 1), 16000)  # one silent: fine
+    assert np.allclose(load_audio(tmp_path / "one.wav"), left / 2, atol=1e-4)

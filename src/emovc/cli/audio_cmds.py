@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from emovc.errors import EmovcError
 from emovc.pipelines.analysis import describe_file, resynthesize_file, run_demo
 
 
@@ -17,9 +18,14 @@ def register(app: typer.Typer) -> None:
 
 
 def info(path: Path = typer.Argument(..., help="Audio file (wav, flac, ogg, mp3).")) -> None:
-    """Print duration, sample rate, F0 range and loudness of an audio file."""
-    for key, value in describe_file(path).items():
+    """Print duration, sample rate, F0 range and loudness of an audio file (what can be
+    measured of one the other commands refuse, then the reason, with exit code 2)."""
+    facts = describe_file(path)
+    problem = facts.pop("analysis", "")
+    for key, value in facts.items():
         typer.echo(f"{key:>14}: {value}")
+    if problem:
+        raise EmovcError(problem.removeprefix("not analysed: "))
 
 
 def resynth(

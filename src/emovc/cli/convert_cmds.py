@@ -27,7 +27,10 @@ def convert(
                              "probabilities, other than the target; unsure means neutral). "
                              "Pass it when you know it."),
     model: str = typer.Option("m2m-ravdess", "--model", help="Bundled model name or path."),
-    intensity: float = typer.Option(1.0, "--intensity", help="0 = unchanged ... 1 = full."),
+    intensity: float = typer.Option(
+        1.0, "--intensity", help="0 = no emotion change ... 1 = full. At 0 m2m-ravdess (source "
+                                 "renderer) returns the input itself, the other models their "
+                                 "vocoder's copy of it."),
     out: Path = typer.Option(
         ..., "-o", "--output",
         help="Output file, or folder (mirrors a folder input; an existing folder takes a "

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
-from emovc.audio.io import load_channels, resample, to_mono
+from emovc.audio.io import DC_LIMIT, load_audio_with_rate, load_channels, resample
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
 from emovc.errors import AudioError, EmovcError
 from emovc.fileio import check_writable
@@ -31,13 +31,13 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
 
     F0 comes from WORLD DIO+StoneMask at 16 kHz; the range is the 5th-95th percentile of
     voiced frames. Loudness is integrated BS.1770 loudness (LUFS, pyloudnorm) and the active
-    speech level (dBFS over the louder half of 20 ms frames).
+    speech level (dBFS over the louder half of 20 ms frames), both without the DC offset
+    that every command removes. A file the commands would refuse (silent, too short,
+    cancelling channels) is described as far as it can be, with the reason under
+    ``"analysis"``.
     """
-    from emovc.features.world import WorldConfig, analyze
-
     info = audio_info(path)
     data, sr = load_channels(path)  # decoded once: the peaks, the mix and its 16 kHz copy
-    wav = to_mono(data)
     out = {
         "file": str(path),
         "format": info.format,
@@ -46,11 +46,30 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
         "channels": str(info.channels) + (" (analysed as their mono mix, as every emovc "
                                           "command reads them)" if info.channels > 1 else ""),
         "peak": _peak(data),
-        "speech level": f"{active_rms_dbfs(wav, sr):.1f} dBFS",
-        "loudness": _lufs(data if data.shape[1] <= 5 else wav, sr),  # BS.1770: all channels
     }
-    wav16 = resample(wav, sr, 16000)
-    check_speech(wav16, 16000, name=str(path))
+    offset = data.mean(axis=0)
+    if np.any(np.abs(offset) > DC_LIMIT):
+        out["DC offset"] = (" / ".join(f"{m:+.4f}" for m in offset)
+                            + " (removed before every analysis)")
+    try:
+        wav, _ = load_audio_with_rate(path)  # the mix every command uses, DC removed
+    except AudioError as exc:  # e.g. channels that cancel
+        out["analysis"] = f"not analysed: {exc}"
+        return out
+    out["speech level"] = f"{active_rms_dbfs(wav, sr):.1f} dBFS"
+    out["loudness"] = _lufs(data - offset if data.shape[1] <= 5 else wav, sr)  # BS.1770
+    try:
+        out.update(_f0_summary(check_speech(resample(wav, sr, 16000), 16000, name=str(path))))
+    except AudioError as exc:
+        out["analysis"] = f"not analysed: {exc}"
+    return out
+
+
+def _f0_summary(wav16: np.ndarray) -> dict[str, str]:
+    """F0 range and voiced share of 16 kHz speech (WORLD DIO + StoneMask)."""
+    from emovc.features.world import WorldConfig, analyze
+
+    out = {}
     f0 = analyze(wav16, WorldConfig()).f0
     voiced = f0[f0 > 0]
     if voiced.size:
