@@ -35,14 +35,14 @@ def detect(probe: Probe) -> float:
     return match_fraction(probe, _RX.pattern, re.IGNORECASE)
 
 
-def _speakers_txt_row(line: str) -> tuple[str, str] | None:
+def speakers_txt_row(line: str) -> tuple[str, str] | None:
     """``ID | SEX | SUBSET | MINUTES | NAME`` line of ``SPEAKERS.TXT`` (``;`` = comment)."""
     cols = [c.strip() for c in line.split("|")]
     return (cols[0], cols[1]) if not line.startswith(";") and len(cols) >= 2 else None
 
 
 def _genders(root: Path) -> dict[str, str]:
-    return speaker_genders(root, "SPEAKERS.TXT", _speakers_txt_row)
+    return speaker_genders(root, "SPEAKERS.TXT", speakers_txt_row)
 
 
 def _chapter_texts(folder: Path, cache: dict[Path, dict[str, str]]) -> dict[str, str]:

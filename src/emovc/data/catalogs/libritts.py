@@ -23,6 +23,7 @@ from emovc.data.catalogs.base import (
     read_text,
     speaker_genders,
 )
+from emovc.data.catalogs.librispeech import speakers_txt_row
 from emovc.data.manifest import Utterance
 
 _RX = re.compile(r"(\d+)_(\d+)_(\d+)_(\d+)\.(?:wav|flac)", re.IGNORECASE)
@@ -30,12 +31,6 @@ _RX = re.compile(r"(\d+)_(\d+)_(\d+)_(\d+)\.(?:wav|flac)", re.IGNORECASE)
 
 def detect(probe: Probe) -> float:
     return match_fraction(probe, _RX.pattern, re.IGNORECASE)
-
-
-def _speakers_row(line: str) -> tuple[str, str] | None:
-    """``READER | GENDER | SUBSET | NAME`` line of ``SPEAKERS.txt`` (``;`` = comment)."""
-    cols = [c.strip() for c in line.split("|")]
-    return (cols[0], cols[1]) if not line.startswith(";") and len(cols) >= 2 else None
 
 
 def _text(audio: Path) -> str:
@@ -48,7 +43,8 @@ def _text(audio: Path) -> str:
 
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
-    genders = speaker_genders(root, "SPEAKERS.txt", _speakers_row)
+    # SPEAKERS.txt: READER | GENDER | SUBSET | NAME, the first two columns as LibriSpeech's
+    genders = speaker_genders(root, "SPEAKERS.txt", speakers_txt_row)
     for path in iter_audio(root):
         m = _RX.fullmatch(path.name)
         if m is None:
