@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from emovc.models.checkpoint import load_checkpoint
@@ -116,3 +117,52 @@ def test_neural_cloner_runs_from_checkpoints(tmp_path, reference_wav) -> None:
     cloner.neural.max_seconds = 0.05  # untrained: never stops by itself
     wav, sr = cloner.clone([(reference_wav, 16000)], "Hi.")
     assert sr == 16000 and wav.ndim == 1 and 0 < len(wav) <= 800 and np.isfinite(wav).all()
+
+
+def _save_models(folder, synth_mel: dict, voc_mel: dict, voc_cfg=None) -> None:
+    from emovc.models.checkpoint import save_checkpoint
+
+    taco = Tacotron(TacotronConfig.tiny(speaker_dim=256))
+    voc = WaveRNN(voc_cfg or WaveRNNConfig.tiny())
+    save_checkpoint(folder / "synthesizer.pt", kind=tsyn.KIND, config=taco.cfg.to_dict(),
+                    state_dict=taco.state_dict(), extra={"mel": synth_mel, "symbols": SYMBOLS})
+    save_checkpoint(folder / "vocoder.pt", kind=tvoc.KIND, config=voc.cfg.to_dict(),
+                    state_dict=voc.state_dict(), extra={"mel": voc_mel})
+
+
+@pytest.mark.parametrize(("voc_mel", "voc_cfg", "message"), [
+    ({**MEL, "sr": 22050}, None, "sr = 16000 in synthesizer.pt but 22050 in vocoder.pt"),
+    ({**MEL, "hop_length": 80}, None, "hop_length = 40 in synthesizer.pt but 80 in vocoder.pt"),
+    ({**MEL, "n_fft": 320}, None, "n_fft = 160 in synthesizer.pt but 320 in vocoder.pt"),
+    (MEL, WaveRNNConfig.tiny(hop_length=80), "vocoder upsamples by hop_length 80 but"),
+])
+def test_mismatched_mel_settings_are_refused(tmp_path, voc_mel, voc_cfg, message) -> None:
+    from emovc.errors import ConfigError
+    from emovc.pipelines.cloning import VoiceCloner
+
+    _save_models(tmp_path, MEL, voc_mel, voc_cfg)
+    with pytest.raises(ConfigError, match=message):
+        VoiceCloner.from_pretrained(tmp_path)
+
+
+def test_neural_output_at_another_rate_is_resampled_to_16k(tmp_path, reference_wav) -> None:
+    from emovc.pipelines.cloning import CloneConfig, VoiceCloner
+
+    mel = {**MEL, "sr": 22050}
+    _save_models(tmp_path, mel, mel)
+    cloner = VoiceCloner.from_pretrained(tmp_path)
+    assert cloner.neural.sample_rate == 22050
+    cloner.neural.max_seconds = 0.05
+    torch.manual_seed(0)
+    native, sr = cloner.neural.clone([(reference_wav, 16000)], "Hi.")
+    assert sr == 22050
+    torch.manual_seed(0)
+    wav, sr = cloner.clone([(reference_wav, 16000)], "Hi.")
+    assert sr == 16000 and abs(len(wav) - len(native) * 16000 / 22050) <= 1
+
+    # sentences: resampled each, joined with pause_s like the unit-selection path
+    cloner.config = CloneConfig(pause_s=0.5)
+    cloner.neural.synthesize = lambda speaker, text: (np.full(11025, 0.1, np.float32), 22050)
+    wav, sr = cloner.clone([(reference_wav, 16000)], "One. Two.")
+    assert sr == 16000 and len(wav) == 8000 + 8000 + 8000
+    assert np.all(wav[8200:15800] == 0) and np.all(wav[:7800] != 0)

@@ -163,3 +163,66 @@ def test_denoised_reference_keeps_speech(reference_wav) -> None:
     noisy = reference_wav + 0.02 * np.random.default_rng(0).normal(size=len(reference_wav))
     clean = prepare_reference(noisy.astype(np.float32), 16000, denoise=True)
     assert len(clean) > 2 * 16000 and np.isfinite(clean).all()
+
+
+def test_continuations_work_for_fewer_frames_than_the_lookahead() -> None:
+    idx = np.arange(5)[:, None] * 10 + np.arange(3)[None]  # (T=5, k=3)
+    out = us._with_continuations(idx, 30, 100)
+    assert out.shape == (5, 3 * 31)
+    np.testing.assert_array_equal(out[1:, 3:6], idx[:-1] + 1)  # frame t-1's, moved on by 1
+    np.testing.assert_array_equal(out[:, 3 * 30:], idx)  # 30 frames back: none, own kept
+    assert us._with_continuations(idx[:1], 30, 100).shape == (1, 93)
+
+
+def test_very_short_sentence_at_a_fast_rate(reference_wav) -> None:
+    from emovc.pipelines.cloning import CloneConfig
+    from emovc.pipelines.frontend import FrontendConfig
+
+    cloner = VoiceCloner(CloneConfig(frontend=FrontendConfig(rate=450)))
+    wav, sr = cloner.clone([(reference_wav, 16000)], "I.")  # ~20 front-end frames
+    assert sr == 16000 and 0.05 < len(wav) / sr < 0.5 and np.isfinite(wav).all()
+
+
+def test_frontend_at_another_rate_is_resampled_with_its_phone_times(monkeypatch,
+                                                                   reference_wav) -> None:
+    from emovc.pipelines.cloning import CloneConfig
+    from emovc.pipelines.frontend import FrontendConfig
+
+    seen = []
+    convert = us.convert
+
+    def spy(src, *args, **kwargs):
+        seen.append((len(src), args[3]))
+        return convert(src, *args, **kwargs)
+
+    monkeypatch.setattr(us, "convert", spy)
+    lengths = {}
+    for rate in (16000, 22050):
+        cloner = VoiceCloner(CloneConfig.for_style("clear",
+                                                   frontend=FrontendConfig(sample_rate=rate)))
+        lengths[rate] = len(cloner.clone([(reference_wav, 16000)], "Thanks for calling.")[0])
+    assert abs(lengths[22050] - lengths[16000]) < 0.01 * lengths[16000]
+    for n, phones in seen:  # the phones end where the 16 kHz front-end audio ends
+        assert abs(phones[-1][2] - n / 16000) < 0.02
+
+
+def test_emotion_converter_is_loaded_once_per_cloner(monkeypatch, reference_wav) -> None:
+    import emovc.pipelines.conversion as conversion
+
+    loads = []
+
+    class FakeConverter:
+        source_emotions = ["neutral"]
+
+        def convert(self, wav, sr, target, source=None):
+            return wav * 0.5
+
+    def load(cls, *args, **kwargs):
+        loads.append(1)
+        return FakeConverter()
+
+    monkeypatch.setattr(conversion.EmotionConverter, "from_pretrained", classmethod(load))
+    cloner = VoiceCloner()
+    for _ in range(3):
+        cloner.clone([(reference_wav, 16000)], "Hi there.", emotion="angry")
+    assert len(loads) == 1

@@ -8,6 +8,7 @@ that is checked on each access and deleted when the app stops.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ from emovc.app.limits import UploadLimits
 from emovc.app.models import Factories
 from emovc.app.services import AppBackend
 from emovc.app.workdir import WorkDir
+from emovc.errors import ConfigError, EmovcError
 
 log = logging.getLogger("emovc.app")
 
@@ -50,10 +52,7 @@ class RunningApp:
         self.backend.close()
         self.demo.close()
         self.backend.work.cleanup()
-        if self._old_temp is None:
-            os.environ.pop("GRADIO_TEMP_DIR", None)
-        else:
-            os.environ["GRADIO_TEMP_DIR"] = self._old_temp
+        _restore_temp(self._old_temp)
 
     def block(self) -> None:
         """Serve until Ctrl-C or SIGTERM, then close (the work dir is deleted)."""
@@ -76,8 +75,8 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
 
     Args:
         host: interface to bind; anything but loopback exposes the app to the network.
-        port: TCP port (``0`` picks a free one).
-        limits: upload size/duration limits.
+        port: TCP port 1-65535 (``0`` picks a free one).
+        limits: upload size/duration limits (finite).
         work_dir: folder for uploads, outputs and reports (default: a fresh temp folder,
             deleted on close).
         factories: pipeline factories (tests inject fakes; default: the bundled models).
@@ -85,9 +84,50 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
 
     Returns:
         the running app; call ``.block()`` to serve in the foreground or ``.close()``.
+
+    Raises:
+        ConfigError: a port outside 0-65535, an infinite limit, or a host name that does not
+            resolve (checked before anything is created).
+        EmovcError: the server could not start (port in use, address not on this machine);
+            the work dir is removed and ``GRADIO_TEMP_DIR`` restored.
     """
+    check_start_options(host, port, limits)
     work = WorkDir(work_dir)
     old_temp = os.environ.get("GRADIO_TEMP_DIR")
+    try:
+        return _start(host, port, limits, work, factories, quiet, old_temp)
+    except BaseException as exc:
+        work.cleanup()
+        _restore_temp(old_temp)
+        if isinstance(exc, (OSError, OverflowError)):  # socket.gaierror is an OSError
+            raise EmovcError(f"cannot start the app on {host}:{port}: {_first_line(exc)}; "
+                             "pick another --port (0 = any free one) or --host") from None
+        raise
+
+
+def check_start_options(host: str, port: int, limits: UploadLimits) -> None:
+    """Validate ``emovc app`` options before any work.
+
+    Raises:
+        ConfigError: a port that is not an integer in 0-65535, a non-finite upload or
+            duration limit, or a ``host`` that does not resolve.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be 1-65535 (0 = any free port), got {port!r}")
+    for name, value in (("--max-upload-mb", limits.max_upload_mb),
+                        ("--max-duration-s", limits.max_duration_s)):
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"cannot use --host {host!r}: {_first_line(exc)} (e.g. 127.0.0.1, "
+                          "0.0.0.0, or this machine's name)") from None
+
+
+def _start(host: str, port: int, limits: UploadLimits, work: WorkDir,
+           factories: Factories | None, quiet: bool, old_temp: str | None) -> RunningApp:
+    """Build the UI over ``work`` and serve it (see :func:`launch`)."""
     # gradio reads these when Blocks/App are created: uploads land inside the work dir
     os.environ["GRADIO_TEMP_DIR"] = str(work.subdir("uploads"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -100,14 +140,35 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
     backend = AppBackend(work, limits, factories)
     demo = build_ui(backend)
     demo.queue(default_concurrency_limit=1)
-    demo.launch(server_name=host, server_port=port or free_port(host), prevent_thread_lock=True,
-                quiet=quiet, max_file_size=limits.max_bytes, allowed_paths=[
-                    str(work.subdir("reports"))], ssr_mode=False, mcp_server=False,
-                show_error=False, inbrowser=False, share=False)
+    try:
+        demo.launch(server_name=host, server_port=port or free_port(host),
+                    prevent_thread_lock=True, quiet=quiet, max_file_size=limits.max_bytes,
+                    allowed_paths=[str(work.subdir("reports"))], ssr_mode=False,
+                    mcp_server=False, show_error=False, inbrowser=False, share=False)
+    except BaseException:
+        backend.close()
+        demo.close()
+        raise
     app = RunningApp(str(demo.local_url), backend, demo, old_temp)
     threading.Thread(target=_purge_loop, args=(work, app._stop), daemon=True,
                      name="emovc-app-purge").start()
     return app
+
+
+def _restore_temp(old_temp: str | None) -> None:
+    """Put ``GRADIO_TEMP_DIR`` back as it was before :func:`launch`."""
+    if old_temp is None:
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+    else:
+        os.environ["GRADIO_TEMP_DIR"] = old_temp
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first sentence of an exception's message (gradio's run on with advice)."""
+    text = (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).strip()
+    if "Cannot find empty port" in text:  # gradio: bind or server start failed
+        return "the port is in use, or the address is not one of this machine's"
+    return text.splitlines()[0].split(". ")[0].rstrip(".")
 
 
 def _purge_loop(work: WorkDir, stop: threading.Event) -> None:

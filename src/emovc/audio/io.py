@@ -22,7 +22,7 @@ from emovc.fileio import atomic_output
 
 DEFAULT_SR = 16000
 SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
-_WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 
 
 @dataclass(frozen=True)
@@ -174,9 +174,9 @@ def save_audio(
     """
     p = Path(path)
     ext = p.suffix.lower()
-    if ext not in _WRITE_FORMATS:
+    if ext not in WRITE_FORMATS:
         raise AudioError(
-            f"cannot write {ext or '(no extension)'!r}: {p}; use one of {', '.join(_WRITE_FORMATS)}"
+            f"cannot write {ext or '(no extension)'!r}: {p}; use one of {', '.join(WRITE_FORMATS)}"
         )
     if p.exists() and not force:
         raise AudioError(f"output exists: {p} (use --force to overwrite)")
@@ -190,7 +190,7 @@ def save_audio(
     wav = np.clip(wav, -1.0, 1.0)
     subtype = "PCM_16" if ext in (".wav", ".flac") else None
     with atomic_output(p, suffix=ext) as tmp, sf.SoundFile(
-            tmp, "w", samplerate=sr, channels=1, format=_WRITE_FORMATS[ext],
+            tmp, "w", samplerate=sr, channels=1, format=WRITE_FORMATS[ext],
             subtype=subtype) as f:
         if comment:
             f.comment = comment

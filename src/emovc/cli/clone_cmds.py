@@ -19,7 +19,7 @@ def clone(
     reference: list[Path] = typer.Option(..., "--reference", "-r",
                                          help="Recording of the target speaker (repeatable)."),
     text: str = typer.Option(..., "--text", "-t", help="Text to speak."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output audio file (.wav/.flac)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output audio file (.wav/.flac/.ogg)."),
     consent: bool = typer.Option(False, "--consent",
                                  help="Confirm the reference speaker agreed to be cloned."),
     emotion: str = typer.Option(None, "--emotion", help="Convert the result to this emotion."),
@@ -32,7 +32,7 @@ def clone(
     """Say TEXT in the voice of the reference recording(s) (needs --consent)."""
     from emovc.pipelines.cloning import CloneConfig, VoiceCloner, require_consent
 
-    require_consent(consent)  # fail before any heavy work
+    require_consent(consent)  # fail before any heavy work (clone_to_file checks OUT first)
     cloner = VoiceCloner(CloneConfig.for_style(style, denoise=denoise))
     path = cloner.clone_to_file(reference, text, out, consent=consent, emotion=emotion,
                                 force=force)
@@ -46,8 +46,9 @@ def embed(
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Write GE2E speaker embeddings (d-vectors) of FILES to a .npy file."""
-    from emovc.pipelines.speaker import SpeakerEncoder, save_embeddings
+    from emovc.pipelines.speaker import SpeakerEncoder, check_embeddings_output, save_embeddings
 
+    check_embeddings_output(out, force)  # before embedding every file
     emb = SpeakerEncoder.from_pretrained(model).embed_files(files)
     typer.echo(f"wrote {save_embeddings(out, emb, force=force)} {tuple(emb.shape)}")
 
@@ -66,7 +67,8 @@ def similarity(
 
 def embed_map(
     folder: Path = typer.Argument(..., help="Corpus folder (any layout emovc catalogs)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Image file (.png/.pdf/.svg)."),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="Image file (.png, .pdf, .svg, .jpg, .jpeg, .eps, .tif, .tiff)."),
     method: str = typer.Option("auto", help="Projection: auto, umap, tsne or pca."),
     max_per_speaker: int = typer.Option(10, help="Clips per speaker at most."),
     model: str = typer.Option("resemblyzer", help="Bundled encoder name or checkpoint path."),

@@ -20,21 +20,32 @@ requires the speaker's consent; every file written carries a provenance tag.
 
 from __future__ import annotations
 
+import math
 import os
-import re
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import check_speech, load_audio, normalize_loudness, save_audio, trim_silence
-from emovc.audio.processing import as_mono, check_sample_rate
+from emovc.audio import load_audio, normalize_loudness, save_audio
+from emovc.audio.io import WRITE_FORMATS, resample
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError, choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.synthesizer import unit_selection as us
+from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the cloning API
+    MIN_VOICED_SHARE,
+    Reference,
+    check_voiced,
+    denoise_wav,
+    prepare_reference,
+    reference_list,
+)
+from emovc.pipelines.clone_refs import cap_total as _cap
 from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig
+from emovc.pipelines.sentences import split_sentences  # noqa: F401 — re-exported
 
 SR = 16000
 METHODS = ("unit-selection",)
@@ -48,9 +59,8 @@ STYLES = {
     "balanced": {"phone_weight": 4.0, "fallback_cost": 3.5},
     "clear": {"phone_weight": 0.0, "fallback_cost": 0.0},
 }
-Reference = str | os.PathLike | tuple[np.ndarray, int]
-
-
+#: output formats clone_to_file can write (those of emovc.audio.save_audio)
+WRITE_EXTENSIONS = tuple(WRITE_FORMATS)
 @dataclass(frozen=True)
 class CloneConfig:
     """Settings of the offline cloning path.
@@ -73,100 +83,74 @@ class CloneConfig:
     target_dbfs: float = -23.0
     pause_s: float = 0.25
 
+    def __post_init__(self) -> None:
+        """Refuse wrong types and out-of-range values with one-line ConfigErrors."""
+        _check_instance("frontend", self.frontend, FrontendConfig)
+        _check_instance("units", self.units, us.UnitSelectionConfig)
+        _check_instance("denoise", self.denoise, bool)
+        _check_number("min_reference_s", self.min_reference_s, 0.0, math.inf, "seconds ≥ 0")
+        _check_number("max_reference_s", self.max_reference_s, max(self.min_reference_s, 1e-9),
+                      math.inf, f"seconds ≥ min_reference_s ({self.min_reference_s:g}), > 0")
+        _check_number("target_dbfs", self.target_dbfs, -70.0, 0.0, "dBFS in [-70, 0]")
+        _check_number("pause_s", self.pause_s, 0.0, math.inf, "seconds ≥ 0")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def for_style(cls, style: str = "voice", **kwargs) -> CloneConfig:
         """Config of one :data:`STYLES` preset (other ``CloneConfig`` fields as ``kwargs``)."""
-        if style not in STYLES:
+        if not isinstance(style, str) or style not in STYLES:
             raise choice_error("cloning style", style, tuple(STYLES))
+        names = [f.name for f in fields(cls) if f.name != "units"]
+        unknown = sorted(set(kwargs) - set(names))
+        if unknown:
+            raise ConfigError(f"unknown CloneConfig field {unknown[0]!r}; valid fields: "
+                              f"{', '.join(names)}")
         units = replace(us.UnitSelectionConfig(), **STYLES[style])
         return cls(units=units, **kwargs)
 
 
-def prepare_reference(wav: np.ndarray, sr: int, denoise: bool = False,
-                      target_dbfs: float = -23.0, name: str = "reference") -> np.ndarray:
-    """Resample to 16 kHz, (denoise), VAD-trim and loudness-normalise one reference clip.
-
-    Args:
-        wav: mono float samples ``(n,)`` at ``sr`` Hz; channels-last ``(n, channels)`` is
-            mixed down (:func:`~emovc.audio.processing.as_mono`).
-
-    Returns:
-        float32 ``(m,)`` at 16 kHz.
-
-    Raises:
-        AudioError: silent, non-finite, integer PCM, of another shape, a bad ``sr``, or
-            shorter than 0.5 s of speech.
-    """
-    from emovc.audio.io import resample
-
-    x = resample(as_mono(wav, name), check_sample_rate(sr, f"sample rate of {name}"), SR)
-    check_speech(x, SR, name=name)
-    if denoise:
-        x = denoise_wav(x, SR)
-    x = trim_silence(x, SR, method="vad")
-    check_speech(x, SR, name=name)
-    return normalize_loudness(x, SR, target_dbfs)
+def _check_instance(name: str, value: object, kind: type) -> None:
+    """``CloneConfig.<name>`` must be a ``kind``."""
+    if not isinstance(value, kind):
+        raise ConfigError(f"CloneConfig.{name} must be a {kind.__name__}, "
+                          f"got {type(value).__name__}")
 
 
-def denoise_wav(wav: np.ndarray, sr: int) -> np.ndarray:
-    """Stationary spectral-gating noise reduction (``noisereduce``, Sainburg et al. 2020)."""
-    try:
-        import noisereduce
-    except ImportError:
-        raise ConfigError("denoising needs noisereduce: pip install noisereduce") from None
-    return noisereduce.reduce_noise(y=wav, sr=sr, stationary=True, n_jobs=1).astype(np.float32)
-
-
-def reference_list(references) -> list[Reference]:
-    """``references`` as a list: a single path or a single ``(wav, sr)`` pair is one reference;
-    a list/tuple of paths and pairs is returned as a list.
-
-    Raises:
-        AudioError: a bare waveform without its sample rate, or an item that is neither a
-            path nor a ``(wav, sr)`` pair.
-    """
-    if isinstance(references, (str, os.PathLike)) or _is_pair(references):
-        return [references]
-    if isinstance(references, np.ndarray):
-        raise AudioError("a reference waveform needs its sample rate: pass (wav, sr) or a "
-                         "list of them, or file paths")
-    refs = list(references or [])
-    for i, ref in enumerate(refs):
-        if not (isinstance(ref, (str, os.PathLike)) or _is_pair(ref)):
-            raise AudioError(f"reference {i + 1} must be a file path or a (wav, sr) pair, "
-                             f"got {type(ref).__name__}")
-    return refs
-
-
-def _is_pair(ref) -> bool:
-    """Whether ``ref`` is a ``(waveform, sample_rate)`` tuple (not a tuple of two paths)."""
-    return (isinstance(ref, tuple) and len(ref) == 2
-            and not isinstance(ref[0], (str, os.PathLike)) and np.ndim(ref[0]) >= 1
-            and np.ndim(ref[1]) == 0)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text at sentence punctuation so each part is synthesised separately."""
-    parts = [p.strip() for p in re.split(r"(?<=[.!?;])\s+", text.strip())]
-    return [p for p in parts if re.search(r"\w", p)]
+def _check_number(name: str, value: object, low: float, high: float, expected: str) -> None:
+    """``CloneConfig.<name>`` must be a real number in ``[low, high]`` (``expected`` says so)."""
+    ok = (isinstance(value, (int, float, np.integer, np.floating))
+          and not isinstance(value, bool) and low <= float(value) <= high)
+    if not ok:
+        raise ConfigError(f"CloneConfig.{name} must be a number of {expected}, got {value!r}")
 
 
 class VoiceCloner:
     """Text + reference recordings → speech in the reference voice (16 kHz float32)."""
 
     def __init__(self, config: CloneConfig | None = None) -> None:
+        if config is not None and not isinstance(config, CloneConfig):
+            raise ConfigError(f"config must be a CloneConfig, got {type(config).__name__}")
         self.config = config or CloneConfig()
         self.frontend = EspeakFrontend(self.config.frontend)
         self.world = WorldConfig()
         self.neural = None  # NeuralCloner when loaded from trained SV2TTS models
+        self._converter = None  # the bundled emotion converter, loaded on first use
+        self._converter_lock = threading.Lock()
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default") -> VoiceCloner:
         """``"default"``/``"unit-selection"``: the offline cloner (no weights needed); a folder
-        with ``synthesizer.pt`` + ``vocoder.pt``: the trained neural SV2TTS path."""
+        with ``synthesizer.pt`` + ``vocoder.pt``: the trained neural SV2TTS path.
+
+        Raises:
+            ConfigError: not a name or path, an unknown name, or a folder without both models.
+        """
+        valid = f"default, {', '.join(METHODS)}, or a folder with synthesizer.pt + vocoder.pt"
+        if not isinstance(name_or_path, (str, os.PathLike)):
+            raise ConfigError(f"cloner must be a name or a folder path ({valid}), "
+                              f"got {type(name_or_path).__name__}")
         if str(name_or_path) in ("default", *METHODS):
             return cls()
         folder = Path(name_or_path)
@@ -176,8 +160,7 @@ class VoiceCloner:
             cloner = cls()
             cloner.neural = NeuralCloner.from_folder(folder)
             return cloner
-        raise ConfigError(f"unknown cloner {str(name_or_path)!r}; valid choices: default, "
-                          f"{', '.join(METHODS)}, or a folder with synthesizer.pt + vocoder.pt")
+        raise ConfigError(f"unknown cloner {str(name_or_path)!r}; valid choices: {valid}")
 
     def load_references(self, references: Sequence[Reference] | Reference) -> list[np.ndarray]:
         """Load and preprocess references (paths or ``(wav, sr)`` pairs, or one of them;
@@ -187,7 +170,7 @@ class VoiceCloner:
             float32 ``(m_i,)`` clips at 16 kHz.
 
         Raises:
-            AudioError: no reference, a silent/unreadable one, or less than
+            AudioError: no reference, a silent/unreadable/unvoiced one, or less than
                 ``min_reference_s`` of speech in total.
         """
         references = reference_list(references)
@@ -219,50 +202,77 @@ class VoiceCloner:
             emotion: optional target emotion, applied by the bundled emotion converter.
 
         Returns:
-            ``(wav (n,) float32, 16000)``.
+            ``(wav (n,) float32, 16000)``: always 16 kHz. Sentences are joined with
+            ``config.pause_s`` of silence. The front-end's audio is resampled to 16 kHz
+            whatever ``FrontendConfig.sample_rate`` is, and so is a neural vocoder's output
+            at its own rate (the rate of its mel settings).
+
+        Raises:
+            EmovcError: text that is not a string or is empty, an unknown emotion, or any
+                reference problem of :meth:`load_references` (all before synthesis).
 
         Repeated calls with the same references, text and config give the same audio: the
         espeak-ng front-end is reloaded for every sentence and the phone recogniser's feature
         normalisation is reset for every utterance, so that no state carries over
         (:mod:`emovc.pipelines.frontend`, :mod:`emovc.features.phones`).
         """
-        sentences = split_sentences(text or "")
+        sentences = split_sentences(_check_text(text))
         if not sentences:
             raise EmovcError("text is empty; give the words to speak, e.g. --text \"Hello.\"")
         if emotion:
             emotion = normalize_emotion(emotion)  # unknown names fail before any work
         refs = self.load_references(references)
         if self.neural is not None:
-            wav = np.concatenate([self.neural.clone([(r, SR) for r in refs], s)[0]
-                                  for s in sentences])
-            return self._finish(wav, emotion)
+            speaker = self.neural.embed([(r, SR) for r in refs])
+            pieces = (resample(*self.neural.synthesize(speaker, s), SR) for s in sentences)
+            return self._finish(self._join(pieces), emotion)
         units = us.analyse_reference(refs, self.config.units, self.world)
-        pause = np.zeros(int(self.config.pause_s * SR), dtype=np.float32)
-        pieces = []
-        for sentence in sentences:
-            src, _, phones = self.frontend.synthesize_with_phones(sentence)
-            pieces += [us.convert(src, units, self.config.units, self.world, phones), pause]
-        return self._finish(np.concatenate(pieces[:-1]), emotion)
+        return self._finish(self._join(self._unit_sentence(s, units) for s in sentences),
+                            emotion)
+
+    def _unit_sentence(self, sentence: str, units: us.ReferenceUnits) -> np.ndarray:
+        """One sentence by unit selection: float32 ``(n,)`` at 16 kHz. The front-end's audio
+        is resampled to 16 kHz; its phone segments are in seconds, so they stay aligned."""
+        src, src_sr, phones = self.frontend.synthesize_with_phones(sentence)
+        src = resample(src, src_sr, SR)
+        return us.convert(src, units, self.config.units, self.world, phones)
+
+    def _join(self, pieces: Iterable[np.ndarray]) -> np.ndarray:
+        """Sentences (float32 ``(n_i,)`` at 16 kHz) joined with ``config.pause_s`` of silence."""
+        pause = np.zeros(int(round(self.config.pause_s * SR)), dtype=np.float32)
+        out: list[np.ndarray] = []
+        for piece in pieces:
+            out += [pause, piece] if out else [piece]
+        return np.concatenate(out).astype(np.float32, copy=False)
 
     def _finish(self, wav: np.ndarray, emotion: str | None) -> tuple[np.ndarray, int]:
+        """Loudness-normalise 16 kHz ``wav`` ``(n,)`` and apply ``emotion``; ``(wav, 16000)``."""
         wav = normalize_loudness(wav, SR, self.config.target_dbfs)
         if emotion:
-            wav = apply_emotion(wav, SR, emotion)
+            wav = apply_emotion(wav, SR, emotion, converter=self.emotion_converter())
         return wav, SR
+
+    def emotion_converter(self):
+        """The bundled emotion converter, loaded on the first call and kept on this cloner."""
+        with self._converter_lock:
+            if self._converter is None:
+                self._converter = _load_converter()
+            return self._converter
 
     def clone_to_file(self, references: Sequence[Reference] | Reference, text: str,
                       out: str | os.PathLike, *, consent: bool, emotion: str | None = None,
                       force: bool = False) -> Path:
         """Clone and write ``out`` with a provenance tag; requires ``consent=True``.
 
+        The output path is checked before any work (:func:`check_output`).
+
         Raises:
-            EmovcError: no consent, or any input problem of :meth:`clone`.
+            EmovcError: no consent, a bad output path, or any input problem of :meth:`clone`.
         """
         require_consent(consent)
+        _check_text(text)
         references = reference_list(references)
-        out = Path(out)
-        if out.exists() and not force:
-            raise EmovcError(f"{out} exists; pass --force to overwrite")
+        out = check_output(out, force)
         refs = [Path(r) for r in references if not isinstance(r, tuple)]
         if any(out.resolve() == r.resolve() for r in refs):
             raise EmovcError(f"output {out} would overwrite a reference file")
@@ -270,11 +280,48 @@ class VoiceCloner:
         return save_audio(out, wav, sr, force=force, comment=provenance_tag(refs, emotion))
 
 
-def require_consent(consent: bool) -> None:
-    """Refuse to clone without the reference speaker's consent."""
-    if not consent:
-        raise EmovcError("cloning a voice needs the speaker's consent: confirm with --consent "
-                         "that the reference speaker agreed to have their voice cloned")
+def _check_text(text: object) -> str:
+    """``text`` as a string (``None`` reads as empty).
+
+    Raises:
+        ConfigError: anything but a string (bytes, numbers, lists ...).
+    """
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise ConfigError(f"text must be a string (the words to speak), got "
+                          f"{type(text).__name__}")
+    return text
+
+
+def check_output(out: str | os.PathLike, force: bool = False) -> Path:
+    """Check an output audio path before any work; returns it as a ``Path``.
+
+    Raises:
+        EmovcError: ``out`` is a folder, its extension cannot be written
+            (:data:`WRITE_EXTENSIONS`), or it exists and ``force`` is false.
+    """
+    if not isinstance(out, (str, os.PathLike)):
+        raise ConfigError(f"output must be a file path, got {type(out).__name__}")
+    path = Path(out)
+    if path.is_dir():
+        raise EmovcError(f"output {path} is a folder; give a file name such as "
+                         f"{path / 'clone.wav'}")
+    if path.suffix.lower() not in WRITE_EXTENSIONS:
+        raise AudioError(f"cannot write {path.suffix or '(no extension)'!r} audio: {path}; "
+                         f"use one of {', '.join(WRITE_EXTENSIONS)}")
+    if path.exists() and not force:
+        raise EmovcError(f"{path} exists; pass --force to overwrite")
+    return path
+
+
+def require_consent(consent: object) -> None:
+    """Refuse to clone without the reference speaker's consent: ``consent`` must be ``True``
+    itself (not a truthy string such as ``"no"``)."""
+    if consent is not True:
+        raise EmovcError(f"cloning a voice needs the speaker's consent: consent must be True "
+                         f"(got {consent!r}); confirm with --consent that the reference speaker "
+                         f"agreed to have their voice cloned")
 
 
 def provenance_tag(references: Sequence[Path], emotion: str | None) -> str:
@@ -287,25 +334,21 @@ def provenance_tag(references: Sequence[Path], emotion: str | None) -> str:
             f"{extra}; speaker consent confirmed)")
 
 
-def apply_emotion(wav: np.ndarray, sr: int, emotion: str) -> np.ndarray:
-    """Convert cloned speech to ``emotion`` with the bundled emotion converter."""
+def _load_converter():
+    """The bundled default emotion converter (``EmotionConverter.from_pretrained()``)."""
     try:
         from emovc.pipelines.conversion import EmotionConverter
     except ImportError as exc:
         msg = f"--emotion needs the emotion converter, which is unavailable ({exc})"
         raise EmovcError(msg) from None
-    converter = EmotionConverter.from_pretrained()  # the bundled default converter
+    return EmotionConverter.from_pretrained()
+
+
+def apply_emotion(wav: np.ndarray, sr: int, emotion: str, converter=None) -> np.ndarray:
+    """Convert cloned speech ``(n,)`` at ``sr`` Hz to ``emotion`` with ``converter`` (default:
+    the bundled emotion converter, loaded for this call)."""
+    converter = converter if converter is not None else _load_converter()
     # cloned read speech is neutral; fall back to automatic source detection otherwise
     source = "neutral" if "neutral" in converter.source_emotions else None
     out = converter.convert(wav, sr, target=emotion, source=source)
     return np.asarray(out, dtype=np.float32)
-
-
-def _cap(wavs: list[np.ndarray], max_samples: int) -> list[np.ndarray]:
-    out, used = [], 0
-    for w in wavs:
-        if used >= max_samples:
-            break
-        out.append(w[: max_samples - used])
-        used += len(out[-1])
-    return out

@@ -139,21 +139,19 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
         embeddings: ``(N, D)`` d-vectors.
         labels: ``N`` labels (speakers, or genders when every speaker has one clip).
         group: what the labels are, for the title.
-        out: image path (``.png``/``.pdf``/``.svg``); refused if it exists unless ``force``.
+        out: image path (:data:`MAP_EXTENSIONS`); refused if it exists unless ``force``.
         method: ``"umap"`` (needs umap-learn), ``"tsne"``, ``"pca"`` or ``"auto"`` (UMAP if
             installed, else t-SNE for ≥ 10 points, else PCA).
 
     Returns:
         ``(path, method used)``.
     """
+    out = check_map_output(out, force)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(out)
-    if out.exists() and not force:
-        raise ConfigError(f"{out} exists; pass --force to overwrite")
     xy, used = _project(np.asarray(embeddings, dtype=np.float64), method)
     fig, ax = plt.subplots(figsize=(7, 6))
     names = sorted(set(labels))
@@ -174,12 +172,57 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
     return out, used
 
 
+#: image formats of embedding maps (matplotlib writes each from the extension)
+MAP_EXTENSIONS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".tif", ".tiff")
+
+
+def check_map_output(out: str | os.PathLike, force: bool = False) -> Path:
+    """Check a map image path before any work; returns it as a ``Path``.
+
+    Raises:
+        ConfigError: a folder, an extension not in :data:`MAP_EXTENSIONS`, or an existing
+            file without ``force``.
+    """
+    return _check_output(out, MAP_EXTENSIONS, force, "map image")
+
+
+def check_embeddings_output(out: str | os.PathLike, force: bool = False) -> Path:
+    """Check an embeddings path (``.npy``) before any work; returns it as a ``Path``.
+
+    Raises:
+        ConfigError: a folder, another extension, or an existing file without ``force``.
+    """
+    return _check_output(out, (".npy",), force, "embeddings")
+
+
+def _check_output(out: str | os.PathLike, extensions: tuple[str, ...], force: bool,
+                  what: str) -> Path:
+    path = Path(out)
+    if path.is_dir():
+        raise ConfigError(f"output {path} is a folder; give a file name ending in "
+                          f"{', '.join(extensions)}")
+    if path.suffix.lower() not in extensions:
+        raise ConfigError(f"cannot write {what} as {path.suffix or '(no extension)'!r}: "
+                          f"{path.name}; valid extensions: {', '.join(extensions)}")
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; pass --force to overwrite")
+    return path
+
+
 UMAP_MIN_POINTS = 15  # UMAP's default neighbourhood; fewer points: t-SNE or PCA is the honest map
 
 
+MAP_METHODS = ("auto", "umap", "tsne", "pca")
+
+
+def _check_method(method: str) -> None:
+    if method not in MAP_METHODS:
+        raise ConfigError(f"unknown map method {method!r}; valid choices: "
+                          f"{', '.join(MAP_METHODS)}")
+
+
 def _project(x: np.ndarray, method: str) -> tuple[np.ndarray, str]:
-    if method not in ("auto", "umap", "tsne", "pca"):
-        raise ConfigError(f"unknown map method {method!r}; valid choices: auto, umap, tsne, pca")
+    _check_method(method)
     if len(x) < 3:
         raise ConfigError(f"need at least 3 embeddings for a map, got {len(x)}")
     if method == "umap" and len(x) < UMAP_MIN_POINTS:
@@ -204,12 +247,9 @@ def _project(x: np.ndarray, method: str) -> tuple[np.ndarray, str]:
 
 
 def save_embeddings(out: str | os.PathLike, embeddings: np.ndarray, force: bool = False) -> Path:
-    """Atomically write ``(N, D)`` embeddings to a ``.npy`` file (refuses overwrite)."""
-    out = Path(out)
-    if out.suffix != ".npy":
-        raise ConfigError(f"embeddings are written as .npy, got {out.name}")
-    if out.exists() and not force:
-        raise ConfigError(f"{out} exists; pass --force to overwrite")
+    """Atomically write ``(N, D)`` embeddings to a ``.npy`` file (refuses overwrite;
+    see :func:`check_embeddings_output`)."""
+    out = check_embeddings_output(out, force)
     with atomic_output(out, suffix=".npy") as tmp:
         np.save(tmp, np.asarray(embeddings, dtype=np.float32))
     return out
@@ -218,7 +258,8 @@ def save_embeddings(out: str | os.PathLike, embeddings: np.ndarray, force: bool 
 def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = "auto",
                max_per_speaker: int = 10, model: str = BUNDLED, force: bool = False,
                ) -> tuple[Path, str, int]:
-    """Embed up to ``max_per_speaker`` clips per speaker of a corpus and plot the map.
+    """Embed up to ``max_per_speaker`` clips per speaker of a corpus and plot the map
+    (``out`` is checked first, :func:`check_map_output`).
 
     Returns:
         ``(image path, projection used, number of clips)``.
@@ -227,6 +268,8 @@ def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = 
 
     if max_per_speaker < 1:
         raise ConfigError(f"max_per_speaker must be at least 1, got {max_per_speaker}")
+    check_map_output(out, force)  # before embedding every clip
+    _check_method(method)
     per: dict[str, list[str]] = {}
     gender: dict[str, str] = {}
     for utt in sorted(catalog_corpus(folder), key=lambda u: u.path):

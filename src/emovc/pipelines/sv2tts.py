@@ -6,6 +6,9 @@ Needs a synthesizer and a vocoder trained with :mod:`emovc.training.synthesizer`
 
     cloner = NeuralCloner.from_folder("runs/sv2tts")
     wav, sr = cloner.clone([(ref_wav, 16000)], "Hello there.")
+
+The two checkpoints must share their mel settings (sample rate, FFT size, hop, bands);
+the audio comes out at that sample rate (``NeuralCloner.sample_rate``).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from emovc.pipelines.frontend import EspeakFrontend
 from emovc.pipelines.speaker import SpeakerEncoder
 
 SYNTH_KIND, VOCODER_KIND = "synthesizer/tacotron", "vocoder/wavernn"
+#: mel settings both checkpoints record (``extra["mel"]``) and must agree on
+MEL_KEYS = ("sr", "n_fft", "hop_length", "n_mels")
 
 
 class NeuralCloner:
-    """Speaker-conditioned Tacotron 2 + WaveRNN inference on 16 kHz speech."""
+    """Speaker-conditioned Tacotron 2 + WaveRNN inference; audio at ``sample_rate`` Hz."""
 
     def __init__(self, synthesizer: Tacotron, vocoder: WaveRNN, symbols: list[str],
                  encoder: SpeakerEncoder | None = None, sample_rate: int = 16000,
@@ -44,26 +49,75 @@ class NeuralCloner:
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike) -> NeuralCloner:
-        """Load ``synthesizer.pt`` and ``vocoder.pt`` from ``folder``."""
+        """Load ``synthesizer.pt`` and ``vocoder.pt`` from ``folder``.
+
+        Raises:
+            ConfigError: the checkpoints' mel settings differ (:func:`check_mel_settings`),
+                or the models disagree with them.
+        """
         root = Path(folder)
         syn = load_checkpoint(root / "synthesizer.pt", SYNTH_KIND)
         voc = load_checkpoint(root / "vocoder.pt", VOCODER_KIND)
+        mel = check_mel_settings(syn["extra"].get("mel"), voc["extra"].get("mel"))
         taco = Tacotron(TacotronConfig(**syn["config"]))
         taco.load_state_dict(syn["state_dict"])
         wavernn = WaveRNN(WaveRNNConfig(**voc["config"]))
         wavernn.load_state_dict(voc["state_dict"])
-        return cls(taco, wavernn, list(syn["extra"]["symbols"]),
-                   sample_rate=int(syn["extra"]["mel"]["sr"]))
+        _check_models(taco, wavernn, mel)
+        return cls(taco, wavernn, list(syn["extra"]["symbols"]), sample_rate=int(mel["sr"]))
 
-    def clone(self, references: Sequence[tuple[np.ndarray, int]], text: str,
-              ) -> tuple[np.ndarray, int]:
-        """Speak ``text`` (at most ``max_seconds``) with the voice of ``(wav, sr)`` references."""
+    def embed(self, references: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
+        """Speaker embedding ``(256,)`` of ``(wav (n,), sr)`` references (one speaker)."""
         if not references:
             raise EmovcError("no reference audio given")
-        speaker = self.encoder.embed_speaker([w for w, _ in references], references[0][1])
+        return self.encoder.embed_speaker([w for w, _ in references], references[0][1])
+
+    def synthesize(self, speaker: np.ndarray, text: str) -> tuple[np.ndarray, int]:
+        """Speak ``text`` (at most ``max_seconds``) with a ``(256,)`` speaker embedding;
+        returns ``(float32 (n,), sample_rate)``."""
         ids = phonemes_to_ids(self.frontend.phonemes(text), self.symbols)
         hop = self.vocoder.cfg.hop_length
         mel = self.synthesizer.infer(torch.tensor(ids), torch.from_numpy(speaker),
                                      max_frames=int(self.max_seconds * self.sample_rate / hop))
         wav = self.vocoder.generate(mel).numpy().astype(np.float32)
         return wav, self.sample_rate
+
+    def clone(self, references: Sequence[tuple[np.ndarray, int]], text: str,
+              ) -> tuple[np.ndarray, int]:
+        """Speak ``text`` (at most ``max_seconds``) with the voice of ``(wav, sr)`` references;
+        returns ``(float32 (n,), sample_rate)``."""
+        return self.synthesize(self.embed(references), text)
+
+
+def check_mel_settings(synth: dict | None, vocoder: dict | None) -> dict:
+    """The shared mel settings of a synthesizer and a vocoder checkpoint.
+
+    Args:
+        synth, vocoder: the checkpoints' ``extra["mel"]`` dicts (``sr`` Hz, ``n_fft`` and
+            ``hop_length`` in samples, ``n_mels``).
+
+    Raises:
+        ConfigError: a setting of :data:`MEL_KEYS` missing or different (one line naming
+            both values).
+    """
+    synth, vocoder = dict(synth or {}), dict(vocoder or {})
+    for key in MEL_KEYS:
+        for name, mel in (("synthesizer.pt", synth), ("vocoder.pt", vocoder)):
+            if key not in mel:
+                raise ConfigError(f"{name} does not record its mel setting {key!r}; export it "
+                                  "with emovc's synthesizer/vocoder training")
+        if synth[key] != vocoder[key]:
+            raise ConfigError(f"synthesizer and vocoder use different mel settings: {key} = "
+                              f"{synth[key]} in synthesizer.pt but {vocoder[key]} in "
+                              "vocoder.pt; train them with the same mel settings")
+    return synth
+
+
+def _check_models(synthesizer: Tacotron, vocoder: WaveRNN, mel: dict) -> None:
+    """The models' band count and the vocoder's upsampling must match ``mel``."""
+    if synthesizer.cfg.n_mels != mel["n_mels"]:
+        raise ConfigError(f"synthesizer makes {synthesizer.cfg.n_mels} mel bands but its mel "
+                          f"settings say n_mels = {mel['n_mels']}")
+    if vocoder.cfg.hop_length != mel["hop_length"]:
+        raise ConfigError(f"vocoder upsamples by hop_length {vocoder.cfg.hop_length} but the "
+                          f"mel settings say hop_length = {mel['hop_length']}")

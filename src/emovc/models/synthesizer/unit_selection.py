@@ -178,12 +178,16 @@ def candidates(dist: np.ndarray, k: int, lookahead: int) -> np.ndarray:
 
 
 def _with_continuations(idx: np.ndarray, lookahead: int, n: int) -> np.ndarray:
+    """``(T, k)`` candidates plus, for ``j = 1..lookahead``, the candidates of frame ``t - j``
+    moved on by ``j`` frames (capped at ``n - 1``); frames with no frame ``j`` back (``t < j``,
+    every frame when ``j >= T``) keep their own. Returns ``(T, k · (lookahead + 1))``; any
+    ``T >= 1`` works, also ``T <= lookahead``."""
     t_len = len(idx)
     cols = [idx]
     for j in range(1, lookahead + 1):
-        shifted = np.empty_like(idx)
-        shifted[:j] = idx[:j]
-        shifted[j:] = idx[: t_len - j] + j
+        shifted = idx.copy()
+        if j < t_len:
+            shifted[j:] = idx[: t_len - j] + j
         cols.append(np.minimum(shifted, n - 1))
     return np.concatenate(cols, axis=1)
 

@@ -1,0 +1,63 @@
+"""``emovc app`` start-up: bad options and launch failures are one-line errors that leave no
+work folder behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from emovc.app.limits import UploadLimits
+from emovc.app.server import launch
+from emovc.cli.main import main
+from emovc.errors import ConfigError, EmovcError
+
+from .conftest import fake_factories
+
+
+@pytest.fixture()
+def temp_root(tmp_path: Path, monkeypatch) -> Path:
+    """The system temp dir, redirected: where launch() makes its ``emovc-app-*`` folder."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def _work_dirs(root: Path) -> list[Path]:
+    return sorted(root.glob("emovc-app-*"))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"port": -1}, "--port must be 1-65535"),
+    ({"port": 70000}, "--port must be 1-65535"),
+    ({"limits": UploadLimits(max_upload_mb=float("inf"))}, "--max-upload-mb must be a finite"),
+    ({"host": "999.1.1.1"}, "cannot use --host '999.1.1.1'"),
+])
+def test_bad_options_fail_before_any_work(temp_root: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        launch(**{"port": 0, "factories": fake_factories(), "quiet": True, **kwargs})
+    assert _work_dirs(temp_root) == []
+
+
+def test_busy_port_is_a_one_line_error_and_the_work_dir_goes(temp_root: Path,
+                                                             monkeypatch) -> None:
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(EmovcError, match=f"cannot start the app on 127.0.0.1:{port}: "
+                                             "the port is in use") as info:
+            launch(port=port, factories=fake_factories(), quiet=True)
+    assert "\n" not in str(info.value)
+    assert _work_dirs(temp_root) == []
+    assert "GRADIO_TEMP_DIR" not in os.environ
+
+
+def test_cli_port_out_of_range_exits_2(temp_root: Path, capsys) -> None:
+    assert main(["app", "--port", "70000"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "emovc: error: --port must be 1-65535 (0 = any free port), got 70000"
+    assert _work_dirs(temp_root) == []

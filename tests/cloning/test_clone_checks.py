@@ -1,0 +1,173 @@
+"""Cloning input and output checks: each a one-line error before any synthesis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+
+from emovc.audio import save_audio
+from emovc.errors import AudioError, ConfigError, EmovcError
+from emovc.pipelines import speaker
+from emovc.pipelines.cloning import (
+    CloneConfig,
+    VoiceCloner,
+    prepare_reference,
+    split_sentences,
+)
+
+
+def _cli(args: list[str]) -> None:
+    from emovc.cli.clone_cmds import register
+
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # a second command keeps the others subcommands
+    app(args=args, standalone_mode=False)
+
+
+@pytest.fixture()
+def no_synthesis(monkeypatch):
+    """Fail the test if a clone would be synthesised."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("synthesis started before the check")
+
+    monkeypatch.setattr(VoiceCloner, "clone", refuse)
+
+
+# --- sentences -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("Dr. Smith lives on St. James St.", ["Dr. Smith lives on St. James St."]),
+    ("We meet at 5 p.m. today.", ["We meet at 5 p.m. today."]),
+    ("Mr. and Mrs. Jones came, e.g. on foot. Then they left.",
+     ["Mr. and Mrs. Jones came, e.g. on foot.", "Then they left."]),
+    ("J. R. R. Tolkien wrote it. He died in 1973.",
+     ["J. R. R. Tolkien wrote it.", "He died in 1973."]),
+    ("It is No. 5 on the list. No. It is not.", ["It is No. 5 on the list.", "No.", "It is not."]),
+    ("The cat sat. The sun shone.", ["The cat sat.", "The sun shone."]),
+    ("One. Two? Three!  Four; five", ["One.", "Two?", "Three!", "Four;", "five"]),
+])
+def test_sentences_do_not_break_at_abbreviations(text: str, want: list[str]) -> None:
+    assert split_sentences(text) == want
+
+
+# --- consent ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("consent", ["no", 1, "True", None, False])
+def test_consent_must_be_true_itself(tmp_path: Path, no_synthesis, consent) -> None:
+    with pytest.raises(EmovcError, match="consent must be True"):
+        VoiceCloner().clone_to_file("ref.wav", "Hi.", tmp_path / "o.wav", consent=consent)
+    assert not (tmp_path / "o.wav").exists()
+
+
+# --- output path -----------------------------------------------------------------------------
+
+def test_output_path_is_checked_before_synthesis(tmp_path: Path, reference_wav,
+                                                 no_synthesis) -> None:
+    ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
+    cloner = VoiceCloner()
+    with pytest.raises(AudioError, match=r"cannot write '\.mp3' audio.*\.wav, \.flac, \.ogg"):
+        cloner.clone_to_file(ref, "Hi.", tmp_path / "x.mp3", consent=True)
+    with pytest.raises(AudioError, match=r"'\(no extension\)'"):
+        cloner.clone_to_file(ref, "Hi.", tmp_path / "noext", consent=True)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for force in (False, True):
+        with pytest.raises(EmovcError, match="is a folder; give a file name"):
+            cloner.clone_to_file(ref, "Hi.", folder, consent=True, force=force)
+    existing = save_audio(tmp_path / "old.wav", reference_wav, 16000)
+    with pytest.raises(EmovcError, match="exists; pass --force"):
+        cloner.clone_to_file(ref, "Hi.", existing, consent=True)
+
+
+def test_cli_clone_checks_the_output_first(tmp_path: Path, reference_wav, no_synthesis) -> None:
+    ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
+    with pytest.raises(AudioError, match=r"cannot write '\.mp3'"):
+        _cli(["clone", "-r", str(ref), "-t", "Hi.", "-o", str(tmp_path / "x.mp3"), "--consent"])
+    with pytest.raises(EmovcError, match="is a folder"):
+        _cli(["clone", "-r", str(ref), "-t", "Hi.", "-o", f"{tmp_path}/", "--consent",
+              "--force"])
+
+
+def test_embed_map_and_embed_check_the_output_first(tmp_path: Path, monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("embedding started before the check")
+
+    monkeypatch.setattr(speaker.SpeakerEncoder, "from_pretrained", refuse)
+    monkeypatch.setattr("emovc.data.catalogs.catalog_corpus", refuse)
+    with pytest.raises(ConfigError, match=r"map image as '\.txt'.*valid extensions: \.png"):
+        _cli(["embed-map", str(tmp_path), "-o", str(tmp_path / "map.txt")])
+    with pytest.raises(ConfigError, match="unknown map method 'nope'"):
+        _cli(["embed-map", str(tmp_path), "-o", str(tmp_path / "map.png"), "--method", "nope"])
+    (tmp_path / "map.png").write_bytes(b"x")
+    with pytest.raises(ConfigError, match="exists; pass --force"):
+        _cli(["embed-map", str(tmp_path), "-o", str(tmp_path / "map.png")])
+    with pytest.raises(ConfigError, match=r"embeddings as '\.txt'.*valid extensions: \.npy"):
+        _cli(["embed", "a.wav", "-o", str(tmp_path / "e.txt")])
+
+
+# --- references ------------------------------------------------------------------------------
+
+def test_noise_reference_has_no_voiced_speech(tmp_path: Path, no_synthesis) -> None:
+    noise = np.random.default_rng(0).normal(0, 0.1, 3 * 16000).astype(np.float32)
+    path = save_audio(tmp_path / "noise.wav", noise, 16000)
+    with pytest.raises(AudioError, match="no voiced speech found in reference noise.wav"):
+        VoiceCloner().load_references(path)
+    with pytest.raises(AudioError, match="no voiced speech found in reference 1"):
+        VoiceCloner().load_references((noise, 16000))
+
+
+def test_noisy_speech_reference_still_counts_as_speech(reference_wav) -> None:
+    rng = np.random.default_rng(1)
+    level = np.sqrt(np.mean(reference_wav ** 2)) / np.sqrt(10.0)  # 10 dB SNR
+    noisy = (reference_wav + rng.normal(0, level, len(reference_wav))).astype(np.float32)
+    assert len(prepare_reference(noisy, 16000)) > 2 * 16000
+
+
+# --- wrong types through the Python API ------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "kind"), [(1999, "int"), (b"hello there.", "bytes"),
+                                            (["hello", "there"], "list")])
+def test_text_must_be_a_string(reference_wav, text, kind: str, no_synthesis) -> None:
+    with pytest.raises(ConfigError, match=f"text must be a string .*got {kind}"):
+        VoiceCloner().clone_to_file([(reference_wav, 16000)], text, "o.wav", consent=True)
+
+
+def test_text_type_is_checked_by_clone(reference_wav) -> None:
+    with pytest.raises(ConfigError, match="text must be a string"):
+        VoiceCloner().clone([(reference_wav, 16000)], 1999)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"max_reference_s": 0}, "max_reference_s must be a number of seconds ≥ min_reference_s"),
+    ({"max_reference_s": 1.0}, "max_reference_s must be"),  # below min_reference_s = 2
+    ({"min_reference_s": -1}, "min_reference_s must be a number of seconds ≥ 0"),
+    ({"pause_s": -1}, "pause_s must be a number of seconds ≥ 0, got -1"),
+    ({"pause_s": "0.2"}, "pause_s must be a number"),
+    ({"target_dbfs": float("nan")}, "target_dbfs must be a number of dBFS"),
+    ({"target_dbfs": 10}, "target_dbfs must be a number of dBFS in \\[-70, 0\\]"),
+    ({"denoise": "yes"}, "denoise must be a bool, got str"),
+    ({"frontend": {"rate": 200}}, "frontend must be a FrontendConfig, got dict"),
+])
+def test_clone_config_values_are_checked(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"CloneConfig.{message}"):
+        CloneConfig(**kwargs)
+
+
+def test_other_wrong_types_are_one_line_errors(reference_wav) -> None:
+    with pytest.raises(ConfigError, match="cloner must be a name or a folder path"):
+        VoiceCloner.from_pretrained(None)
+    with pytest.raises(ConfigError, match="config must be a CloneConfig, got str"):
+        VoiceCloner("clear")
+    with pytest.raises(ConfigError, match="unknown CloneConfig field 'speed'"):
+        CloneConfig.for_style("clear", speed=2)
+    with pytest.raises(AudioError, match="sample rate of reference 1 must be a positive integer"):
+        VoiceCloner().load_references((reference_wav, "16000"))
+    with pytest.raises(AudioError, match="references must be a file path.*got dict"):
+        VoiceCloner().load_references({"a": "ref.wav"})
+    with pytest.raises(AudioError, match="references must be a file path.*got bytes"):
+        VoiceCloner().load_references(b"ref.wav")
