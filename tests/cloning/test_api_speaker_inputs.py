@@ -45,3 +45,10 @@ def test_unknown_name_lists_the_valid_ones() -> None:
         SpeakerEncoder.from_pretrained("resemblyzr")
     with pytest.raises(ConfigError, match="checkpoint not found"):
         SpeakerEncoder.from_pretrained("missing/encoder.pt")
+
+
+def test_clips_under_half_a_second_are_refused_as_by_every_command(encoder, speech) -> None:
+    """A 0.4 s clip scored 0.34 against its own source and 0.51 against another speaker."""
+    with pytest.raises(AudioError, match=r"too short: 0.40 s \(need at least 0.5 s\)"):
+        encoder.embed(speech[:6400], 16000)
+    assert encoder.embed(speech[:8000], 16000).shape == (256,)

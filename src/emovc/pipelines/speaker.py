@@ -32,7 +32,8 @@ from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
 KIND = "speaker-encoder/ge2e"
 BUNDLED = "resemblyzer"
 ALIASES = {"default": BUNDLED}
-MIN_SPEECH_S = 0.25
+MIN_SPEECH_S = 0.5  # as every other command; a 0.4 s clip scored 0.34 against its own source
+MIN_TRIMMED_S = 0.25  # VAD-trimmed audio shorter than this: the untrimmed audio is embedded
 
 
 def resemblyzer_weights() -> Path:
@@ -59,7 +60,7 @@ def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
         float32 ``(m,)`` at 16 kHz.
 
     Raises:
-        AudioError: another shape, integer samples, a bad ``sr``, less than 0.25 s of audio,
+        AudioError: another shape, integer samples, a bad ``sr``, less than 0.5 s of audio,
             or silence (an embedding of silence would still score as a voice).
     """
     from resemblyzer import preprocess_wav
@@ -68,7 +69,7 @@ def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
     x = resample(as_mono(wav, name), check_sample_rate(sr), 16000)
     check_speech(x, 16000, min_duration=MIN_SPEECH_S, name=name)
     pre = preprocess_wav(x, source_sr=16000)
-    return pre if len(pre) >= MIN_SPEECH_S * 16000 else x
+    return pre if len(pre) >= MIN_TRIMMED_S * 16000 else x
 
 
 class SpeakerEncoder:
