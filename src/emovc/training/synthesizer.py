@@ -117,7 +117,7 @@ def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devi
 
 
 def log_mel(wav: np.ndarray, mel: dict) -> np.ndarray:
-    """Training-target log-mel ``(T, n_mels)`` of a 16 kHz waveform."""
+    """Training-target log-mel ``(T, n_mels)`` of a waveform at ``mel["sr"]`` Hz."""
     from emovc.features.spectral import mel_spectrogram
 
     return mel_spectrogram(wav, sr=mel["sr"], n_mels=mel["n_mels"], n_fft=mel["n_fft"],
@@ -127,6 +127,7 @@ def log_mel(wav: np.ndarray, mel: dict) -> np.ndarray:
 def load_corpus(cfg: SynthesizerTrainConfig) -> list[Utterance]:
     """Phonemes, GE2E embeddings and log-mels of every transcribed utterance of the corpus."""
     from emovc.audio import load_audio, normalize_loudness, trim_silence
+    from emovc.audio.io import resample
     from emovc.data.catalogs import catalog_corpus
     from emovc.pipelines.frontend import EspeakFrontend
     from emovc.pipelines.speaker import SpeakerEncoder
@@ -137,9 +138,10 @@ def load_corpus(cfg: SynthesizerTrainConfig) -> list[Utterance]:
     enc, fe = SpeakerEncoder.from_pretrained(), EspeakFrontend()
     out = []
     for u in utts:
+        # VAD trim and speaker embedding at 16 kHz; the mel target at the mel settings' rate
         wav = normalize_loudness(trim_silence(load_audio(u.path), 16000, method="vad"), 16000)
         out.append(Utterance(phonemes_to_ids(fe.phonemes(u.text)), enc.embed(wav),
-                             log_mel(wav, cfg.mel)))
+                             log_mel(resample(wav, 16000, cfg.mel["sr"]), cfg.mel)))
     return out
 
 

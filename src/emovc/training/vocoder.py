@@ -112,14 +112,16 @@ def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devi
 
 
 def load_corpus(cfg: VocoderTrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(log-mel, waveform) pairs of the corpus utterances (16 kHz, loudness-normalised)."""
+    """(log-mel, waveform) pairs of the corpus utterances (at the mel settings' rate,
+    loudness-normalised)."""
     from emovc.audio import load_audio, normalize_loudness
     from emovc.data.catalogs import catalog_corpus
 
     utts = list(catalog_corpus(cfg.data_dir))[: cfg.max_utterances]
     pairs = []
     for u in utts:
-        wav = normalize_loudness(load_audio(u.path), 16000)
+        sr = cfg.mel["sr"]
+        wav = normalize_loudness(load_audio(u.path, sr), sr)
         pairs.append((log_mel(wav, cfg.mel), wav))
     return pairs
 
