@@ -56,10 +56,11 @@ def _write(path, rows):
 
 
 def test_summary_known_answers(tmp_path):
-    rows = [{"listener": f"l{i % 2}", "kind": "mos", "system": "converted",
+    rows = [{"listener": f"l{i % 2}", "trial_id": f"m{i}", "kind": "mos", "system": "converted",
              "naturalness": v, "emotion_strength": 3} for i, v in enumerate([1, 2, 3, 4, 5])]
-    rows += [{"listener": "l0", "kind": "ab", "system_a": "converted", "system_b": "source",
-              "preferred": p} for p in ["converted"] * 8 + ["source"] * 2 + ["same"] * 3]
+    rows += [{"listener": "l0", "trial_id": f"ab{i}", "kind": "ab", "system_a": "converted",
+              "system_b": "source", "preferred": p}
+             for i, p in enumerate(["converted"] * 8 + ["source"] * 2 + ["same"] * 3)]
     _write(tmp_path / "r.csv", rows)
     s = summarize_ratings(tmp_path / "r.csv")
     nat = s["mos"]["converted"]["naturalness"]
@@ -108,7 +109,13 @@ def test_server_round_trip(tiny_run, tmp_path):
         assert _request(f"{server.url}audio/nope/a")[0] == 404
         ok = _request(server.url + "rate", {"trial_id": t.trial_id, "listener": "bo",
                                             "choice": "A"})
-        assert ok[0] == 200
+        assert ok[0] == 200 and json.loads(ok[1])["repeat"] is False
+        again = _request(server.url + "rate", {"trial_id": t.trial_id, "listener": "bo",
+                                               "choice": "B"})  # a double click
+        assert again[0] == 200 and json.loads(again[1]) == {"ok": True, "n": 1, "repeat": True}
+        code, body = _request(server.url + "answered?listener=bo")
+        assert code == 200 and json.loads(body) == [t.trial_id]
+        assert json.loads(_request(server.url + "answered?listener=al")[1]) == []
         assert _request(server.url + "rate", {"trial_id": t.trial_id, "listener": "bo",
                                               "choice": "Z"})[0] == 400
     finally:
@@ -117,3 +124,34 @@ def test_server_round_trip(tiny_run, tmp_path):
         thread.join()
     s = summarize_ratings(tmp_path / "ratings.csv")
     assert s["n_ratings"] == 1 and s["listeners"] == 1
+
+
+def test_summary_counts_one_answer_per_listener_and_trial(tmp_path):
+    """Ratings files written before repeats were refused: the last answer counts."""
+    rows = [{"listener": "bob", "trial_id": "t1", "kind": "mos", "system": "converted",
+             "naturalness": v, "emotion_strength": 3} for v in (5, 5, 2)]
+    rows.append({"listener": "al", "trial_id": "t1", "kind": "mos", "system": "converted",
+                 "naturalness": 4, "emotion_strength": 3})
+    _write(tmp_path / "r.csv", rows)
+    s = summarize_ratings(tmp_path / "r.csv")
+    nat = s["mos"]["converted"]["naturalness"]
+    assert (nat["mean"], nat["n"], s["n_ratings"], s["repeats_ignored"]) == (3.0, 2, 2, 2)
+
+
+def test_trial_ids_are_stable_per_test_and_another_tests_ratings_are_refused(tiny_run,
+                                                                            tmp_path):
+    from emovc.evaluation.listening import check_same_test
+
+    items = read_manifest(tiny_run)
+    one = build_trials(items, max_items=3, seed=0)
+    assert [t.trial_id for t in one] == [t.trial_id for t in build_trials(items, max_items=3,
+                                                                          seed=0)]
+    other = build_trials(items, max_items=3, seed=1)
+    assert not {t.trial_id for t in one} & {t.trial_id for t in other}
+    ratings = tmp_path / "ratings.csv"
+    _write(ratings, [{"listener": "bo", "trial_id": one[0].trial_id, "kind": "mos",
+                      "system": "converted", "naturalness": 3, "emotion_strength": 3}])
+    check_same_test(ratings, one)  # the same test: resumed
+    with pytest.raises(EmovcError, match="holds answers of another listening test .1 for "
+                                         "trials this one does not have"):
+        check_same_test(ratings, other)

@@ -111,7 +111,12 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
     Returns:
         the ratings CSV path.
     """
-    from emovc.evaluation.listening import build_trials, check_ratings_file, trials_to_dicts
+    from emovc.evaluation.listening import (
+        build_trials,
+        check_ratings_file,
+        check_same_test,
+        trials_to_dicts,
+    )
     from emovc.evaluation.listening_server import serve_listening_test
 
     items = read_manifest(manifest_or_run)
@@ -125,6 +130,7 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
     csv_path = Path(ratings) if ratings else find_manifest(manifest_or_run).parent / \
         "listening" / "ratings.csv"
     check_ratings_file(csv_path)  # appended to: never into another kind of file
+    check_same_test(csv_path, trials)  # ... nor into another test's answers
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     dump_json(trials_to_dicts(trials), csv_path.parent / f"trials-{seed}.json")
     serve_listening_test(trials, csv_path, port, max_minutes=max_minutes, on_ready=on_ready)

@@ -14,6 +14,7 @@ System names never reach the browser.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import random
 from collections import defaultdict
@@ -87,20 +88,25 @@ def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
             if it.reference:
                 mos.append(("reference", it.reference))
         for system, audio in mos:
-            trials.append(Trial(_opaque_id(rng), "mos", system=system, audio=audio, **base))
+            trials.append(Trial(_opaque_id(seed, "mos", system, audio), "mos", system=system,
+                                audio=audio, **base))
         pair = [(names[0], it.converted)]
         pair.append((names[1], matched[(it.source, it.target_emotion)].converted)
                     if other is not None else ("source", it.source))
         rng.shuffle(pair)
-        trials.append(Trial(_opaque_id(rng), "ab", system_a=pair[0][0], audio_a=pair[0][1],
-                            system_b=pair[1][0], audio_b=pair[1][1], **base))
+        trials.append(Trial(_opaque_id(seed, "ab", *pair[0], *pair[1]), "ab",
+                            system_a=pair[0][0], audio_a=pair[0][1], system_b=pair[1][0],
+                            audio_b=pair[1][1], **base))
     rng.shuffle(trials)
     return trials
 
 
-def _opaque_id(rng: random.Random) -> str:
-    """Random trial id: ids must not reveal the build order (hence the system) to listeners."""
-    return f"{rng.getrandbits(40):010x}"
+def _opaque_id(seed: int, *content: str) -> str:
+    """Trial id: a hash of the seed and what the trial plays, so ids reveal neither the
+    build order nor the system to listeners, stay the same when the same test is served
+    again (its ratings file is resumed) and differ between tests (whose answers must not
+    share a ratings file)."""
+    return hashlib.sha1("\0".join((str(seed), *content)).encode()).hexdigest()[:10]
 
 
 def rating_row(trial: Trial, answer: dict, when: str) -> dict:
@@ -142,6 +148,31 @@ def append_rating(csv_path: str | os.PathLike, row: dict) -> None:
         w.writerow(row)
         f.flush()
         os.fsync(f.fileno())
+
+
+def answered_trials(csv_path: str | os.PathLike) -> set[tuple[str, str]]:
+    """``{(listener, trial_id)}`` answered in the ratings file (empty if there is none)."""
+    p = Path(csv_path)
+    if not p.is_file() or p.stat().st_size == 0:
+        return set()
+    with open(p, newline="", encoding="utf-8") as f:
+        return {(r["listener"], r["trial_id"]) for r in csv.DictReader(f)}
+
+
+def check_same_test(csv_path: str | os.PathLike, trials: list[Trial]) -> None:
+    """Refuse to append to a ratings file holding answers of another test (trial ids this
+    test does not have: another manifest, seed or ``--max-items``), whose systems would be
+    pooled with this one's under the same names.
+
+    Raises:
+        EmovcError: naming the file and how many of its answers belong to other trials.
+    """
+    ids = {t.trial_id for t in trials}
+    other = [t for _, t in answered_trials(csv_path) if t not in ids]
+    if other:
+        raise EmovcError(f"{csv_path} holds answers of another listening test ({len(other)} "
+                         "for trials this one does not have: another manifest, seed or "
+                         "--max-items); give this test its own --ratings file")
 
 
 def check_ratings_file(csv_path: str | os.PathLike) -> None:
@@ -196,6 +227,8 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
     check_ratings_file(p)
     with open(p, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
+    n_rows = len(rows)
+    rows = last_answers(rows)
     scores: dict = defaultdict(lambda: defaultdict(list))
     ab: dict = defaultdict(lambda: defaultdict(int))
     for line, r in enumerate(rows, start=2):
@@ -208,8 +241,16 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
     mos = {s: {q: dict(zip(("mean", "ci95", "n"), mean_ci(v, level), strict=True))
                for q, v in qs.items()} for s, qs in sorted(scores.items())}
     return {"listeners": len({r["listener"] for r in rows}), "n_ratings": len(rows),
+            "repeats_ignored": n_rows - len(rows),
             "mos": mos, "ab": {f"{x} vs {y}": _ab_summary(x, y, c, level)
                                for (x, y), c in sorted(ab.items())}}
+
+
+def last_answers(rows: list[dict]) -> list[dict]:
+    """``rows`` with one answer per (listener, trial): the last one given (a double click
+    or a re-sent answer must not count twice), in the order of the kept answers."""
+    last = {(r["listener"], r["trial_id"]): i for i, r in enumerate(rows)}
+    return [rows[i] for i in sorted(last.values())]
 
 
 def _ab_summary(x: str, y: str, counts: dict, level: float) -> dict:

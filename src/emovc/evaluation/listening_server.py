@@ -1,9 +1,11 @@
 """HTTP server of the listening test (stdlib only, bound to 127.0.0.1).
 
 Routes: ``GET /`` the page, ``GET /trials.json`` the blind trial list, ``GET /audio/<trial>/<slot>``
-the audio of a trial (only files that belong to a trial can be served), ``POST /rate`` one
-answer (JSON, ≤ 4 KiB) appended to the ratings CSV. The server stops after ``max_minutes`` or
-on Ctrl+C and refuses answers beyond ``max_ratings``.
+the audio of a trial (only files that belong to a trial can be served), ``GET
+/answered?listener=NAME`` the trials that listener has answered (the page resumes after them),
+``POST /rate`` one answer (JSON, ≤ 4 KiB) appended to the ratings CSV — once per listener and
+trial: a repeat (a double click) is acknowledged but not appended. The server stops after
+``max_minutes`` or on Ctrl+C and refuses answers beyond ``max_ratings``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from emovc.errors import EmovcError
-from emovc.evaluation.listening import Trial, append_rating, rating_row
+from emovc.evaluation.listening import Trial, answered_trials, append_rating, rating_row
 
 HOST = "127.0.0.1"
 MAX_BODY = 4096
@@ -36,6 +39,7 @@ class ListeningServer(ThreadingHTTPServer):
         self.ratings_csv = Path(ratings_csv)
         self.max_ratings = max_ratings
         self.n_ratings = 0
+        self.answered = answered_trials(self.ratings_csv)  # {(listener, trial_id)}
         self.lock = threading.Lock()
         super().__init__((HOST, port), _Handler)
 
@@ -44,17 +48,24 @@ class ListeningServer(ThreadingHTTPServer):
         """Address of the page."""
         return f"http://{HOST}:{self.server_address[1]}/"
 
-    def record(self, answer: dict) -> None:
-        """Validate and append one answer (raises :class:`EmovcError` when invalid)."""
+    def record(self, answer: dict) -> bool:
+        """Validate and append one answer; ``False`` (nothing appended) when this listener
+        already answered this trial, e.g. after a double click. Raises :class:`EmovcError`
+        when invalid."""
         trial = self.trials.get(str(answer.get("trial_id", "")))
         if trial is None:
             raise EmovcError("unknown trial")
         row = rating_row(trial, answer, time.strftime("%Y-%m-%dT%H:%M:%S"))
+        key = (row["listener"], trial.trial_id)
         with self.lock:
+            if key in self.answered:
+                return False
             if self.n_ratings >= self.max_ratings:
                 raise EmovcError("rating limit of this session reached")
             append_rating(self.ratings_csv, row)
+            self.answered.add(key)
             self.n_ratings += 1
+        return True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -80,6 +91,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, PAGE.read_bytes(), "text/html; charset=utf-8")
         elif parts == ["trials.json"]:
             self._json(200, [self.server.trials[t].public() for t in self.server.order])
+        elif parts == ["answered"]:  # ?listener=NAME: the trials this listener has answered
+            who = parse_qs(urlsplit(self.path).query).get("listener", [""])[0].strip()
+            self._json(200, sorted(t for name, t in self.server.answered if name == who))
         elif len(parts) == 3 and parts[0] == "audio" and parts[1] in self.server.trials:
             path = self.server.trials[parts[1]].audio_path(parts[2])
             if not path or not Path(path).is_file():
@@ -102,11 +116,11 @@ class _Handler(BaseHTTPRequestHandler):
             answer = json.loads(self.rfile.read(length))
             if not isinstance(answer, dict):
                 raise EmovcError("answer must be a JSON object")
-            self.server.record(answer)
+            new = self.server.record(answer)
         except (EmovcError, json.JSONDecodeError) as exc:
             self._json(400, {"error": str(exc)})
             return
-        self._json(200, {"ok": True, "n": self.server.n_ratings})
+        self._json(200, {"ok": True, "n": self.server.n_ratings, "repeat": not new})
 
 
 def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, port: int = 8765,
