@@ -174,3 +174,18 @@ def test_retraining_into_a_finished_run_needs_force(ser_run):
     with pytest.raises(EmovcError, match="already holds a trained model"):
         train(cfg, progress=False)
     assert ser_run.read_bytes() == before
+
+
+def test_fresh_and_cached_features_are_the_same(tmp_path, speech):
+    """A fresh cache returned float32 log-mels, a warm one the stored float16: two runs of
+    the same training gave different models."""
+    from emovc.audio import save_audio
+    from emovc.models.ser.cache import cached_clip_features
+
+    path = save_audio(tmp_path / "a.wav", speech, 16000)
+    cfg = SerFeatureConfig()
+    fresh = cached_clip_features(path, cfg, "original", tmp_path / "cache")
+    warm = cached_clip_features(path, cfg, "original", tmp_path / "cache")
+    assert set(fresh) == set(warm)
+    for k in fresh:
+        assert fresh[k].dtype == warm[k].dtype and np.array_equal(fresh[k], warm[k]), k

@@ -72,9 +72,12 @@ def cached_clip_features(path: str | os.PathLike, cfg: SerFeatureConfig, variant
         with np.load(out) as z:
             return {k: z[k] for k in z.files}
     feats = compute_clip_features(load_variant(p, cfg, variant), cfg, name=str(p))
+    # the log-mel is stored as float16: hand back what a later read returns, so a run on a
+    # fresh cache trains the same model as one on a warm cache
+    feats = {k: (v.astype(np.float16) if k == "mel" else v) for k, v in feats.items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, **{k: (v.astype(np.float16) if k == "mel" else v) for k, v in feats.items()})
+    np.savez(tmp, **feats)
     os.replace(tmp, out)
     return feats
 
