@@ -116,3 +116,16 @@ def test_outputs_and_references_at_different_rates_are_noted(tmp_path):
     (note,) = rate_mismatch_notes(odd, 16000)
     assert note.startswith("1 of 2 output/reference pairs were stored at different sample rates")
     assert "48000 Hz" in note and "MCD" in note
+
+
+def test_means_over_fewer_items_than_n_are_noted():
+    from emovc.evaluation.aggregate import aggregate, coverage_notes
+
+    rows = [{"system": "converted", "target_emotion": "angry", "mcd_db": v}
+            for v in (8.0, 9.0, float("nan"))]
+    overall, _ = aggregate(rows, ["converted"])
+    assert (overall["converted"]["n"], overall["converted"]["mcd_db_n"]) == (3, 2)
+    assert overall["converted"]["mcd_db"] == 8.5
+    assert coverage_notes(overall) == ["converted: MCD and F0 metrics are means over the 2 of "
+                                       "3 items that have a usable reference"]
+    assert coverage_notes(aggregate(rows[:2], ["converted"])[0]) == []

@@ -27,14 +27,15 @@ def summarize(rows: list[dict]) -> dict:
     """Aggregate a group of rows.
 
     Returns:
-        ``{"n": int, <metric>: mean, <metric>_ci95: half-width, "emotion_rate": share of
+        ``{"n": int, <metric>: mean, <metric>_ci95: half-width, <metric>_n: rows with a
+        value (e.g. MCD only where there is a reference), "emotion_rate": share of
         rows recognised as their target, "n_judged": rows with a prediction, "wer": Σ word
         errors / Σ reference words, "n_words": Σ reference words}``; NaN where undefined.
     """
     out: dict = {"n": len(rows)}
     for m in MEAN_METRICS:
-        mean, half, _ = mean_ci([_num(r.get(m)) for r in rows])
-        out[m], out[f"{m}_ci95"] = mean, half
+        mean, half, n = mean_ci([_num(r.get(m)) for r in rows])
+        out[m], out[f"{m}_ci95"], out[f"{m}_n"] = mean, half, n
     judged = [r for r in rows if r.get("emotion_pred")]
     out["n_judged"] = len(judged)
     out["emotion_rate"] = (float(np.mean([bool(r["emotion_hit"]) for r in judged]))
@@ -44,6 +45,18 @@ def summarize(rows: list[dict]) -> dict:
     out["n_words"] = words
     out["wer"] = sum(r["word_errors"] for r in scored) / words if words else float("nan")
     return out
+
+
+def coverage_notes(overall: dict) -> list[str]:
+    """A note per system whose MCD / F0 means cover fewer items than its ``n`` (items
+    without a reference, or not analysable), since the tables show one ``n`` per system."""
+    notes = []
+    for system, o in overall.items():
+        k = o.get("mcd_db_n", 0)
+        if 0 < k < o["n"]:
+            notes.append(f"{system}: MCD and F0 metrics are means over the {k} of {o['n']} items "
+                         "that have a usable reference")
+    return notes
 
 
 def aggregate(rows: list[dict], systems: list[str]) -> tuple[dict, list[dict]]:

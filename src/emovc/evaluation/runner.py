@@ -25,7 +25,7 @@ import numpy as np
 
 from emovc.audio.io import audio_info, load_audio
 from emovc.errors import EmovcError
-from emovc.evaluation.aggregate import aggregate, confusions
+from emovc.evaluation.aggregate import aggregate, confusions, coverage_notes
 from emovc.evaluation.analysis import MetricConfig
 from emovc.evaluation.emotion import EmotionJudge, load_default_judge, top_label
 from emovc.evaluation.f0_metrics import duration_ratio, f0_scores
@@ -241,6 +241,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     _stage_rtf(timing, files, plan)
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
     overall, per_emotion = aggregate(rows, systems)
+    notes.extend(coverage_notes(overall))
     return EvaluationResult(items=items, config=cfg, rows=rows, overall=overall,
                             per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
                             systems=systems, notes=notes, timing=timing, files=files,
