@@ -168,7 +168,8 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
         else:
             report.failures.append((task.utt.path, detail))
     report.converted = len(done)
-    report.manifest = _write_manifest(out, manifest, tasks, done, model)
+    report.manifest = _write_manifest(out, manifest, tasks, done, model,
+                                      unusable={p for p, _ in report.failures})
     _write_failures(out, report.failures)
     return report
 
@@ -320,11 +321,16 @@ def _earlier_sources(out: Path) -> dict[str, str]:
 
 
 def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
-                    model: str) -> Path:
+                    model: str, unusable: set[str] = frozenset()) -> Path:
+    """``OUT/manifest.csv``: the real utterances, except those in ``unusable`` (failed paths)
+    of which no conversion exists — a clip every conversion failed on (silent, unreadable)
+    is no use to a recogniser either — then every converted file present."""
     header = (*COLUMNS, *EXTRA_COLUMNS)
     earlier = _earlier_sources(out)
+    converted = {t.utt.path for t in tasks if Path(t.out).exists()}
     rows = [{**u.to_row(), "synthetic": "0", "source_utt_id": "", "source_path": "",
-             "source_emotion": "", "converter": ""} for u in manifest]
+             "source_emotion": "", "converter": ""} for u in manifest
+            if u.path not in unusable or u.path in converted]
     for t in tasks:
         path = Path(t.out)
         if not path.exists():
