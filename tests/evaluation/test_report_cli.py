@@ -96,7 +96,11 @@ def test_cli_round_trip(tiny_run, tmp_path, cli, capsys):
     assert "<audio" in html and "<img" in html
     assert cli(args) == 2  # outputs exist, no --force
     assert "--force" in capsys.readouterr().err
+    stale = out / "baselines" / "world_resynth" / "from-an-earlier-run.wav"
+    stale.write_bytes(b"old")
     assert cli([*args, "--force"]) == 0
+    assert not stale.exists()  # --force starts the baselines afresh
+    assert len(list(stale.parent.glob("*.wav"))) == 2
 
 
 def test_bad_manifests(tmp_path, tiny_run):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from emovc.errors import EmovcError
@@ -38,6 +39,8 @@ def run_evaluation(manifest_or_run: str | os.PathLike, out_dir: str | os.PathLik
     if out.resolve() == find_manifest(manifest_or_run).parent.resolve() and not force:
         raise EmovcError(f"refusing to write the evaluation into the run folder {out}; "
                          f"pick another -o (or --force)")
+    if force:  # the previous run's generated baseline audio would linger beside the new report
+        shutil.rmtree(out / "baselines" / "world_resynth", ignore_errors=True)
     result = evaluate(items, out, cfg, judge=judge, log=log)
     return result, write_all(result, out, embed_audio=embed_audio)
 
