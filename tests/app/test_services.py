@@ -123,8 +123,9 @@ def test_convert_errors_are_readable(backend: AppBackend, upload) -> None:
 
 
 def test_detect_source_restricted_to_model(backend: AppBackend, upload) -> None:
+    # a pairwise model: the source follows from the target, so none is set on upload
     label, note = backend.detect_source(str(upload(emotion="angry")), "fake-calm-angry")
-    assert label == "angry" and note.startswith("detected angry (recogniser: angry")
+    assert label == AUTO and "converts between calm and angry" in note
     assert backend.converter_emotions("fake-calm-angry") == (["calm", "angry"],
                                                               ["calm", "angry"])
 
@@ -301,6 +302,8 @@ def test_auto_source_uses_the_recogniser_without_the_target(work: WorkDir, uploa
                            "m2m").source == "angry" == conv.used
     assert backend.convert(str(upload("c.wav", emotion="calm")), "sad", AUTO, 1.0,
                            "m2m").source == "calm"
+    label, note = backend.detect_source(str(upload("a2.wav", emotion="angry")), "m2m")
+    assert label == "angry" and note.startswith("detected angry (recogniser: angry")
 
     def missing():
         raise ModelNotInstalled("no recogniser")

@@ -113,11 +113,14 @@ class AppBackend:
         rule (:func:`emovc.pipelines.source_choice.choose_source`).
 
         Returns:
-            ``(label, note)``, e.g. ``("neutral", "detected neutral (recogniser: disgust 46%,
-            unsure)")``.
+            ``(label, note)``, e.g. ``("calm", "detected calm (recogniser: calm 71%)")``;
+            for a pairwise model ``(AUTO, note)``: its source follows from the target.
         """
         wav = load_upload(audio, self.limits, self.work)
         allowed = self.converter_emotions(model)[0] if model else list(EMOTIONS)
+        if len(allowed) <= 2:  # a pairwise model: its source follows from the target
+            return AUTO, (f"{model} converts between {' and '.join(allowed)}: the source is the "
+                          "one that is not the target")
         return self._detect(wav, allowed, model)
 
     def _detect(self, wav: np.ndarray, allowed: Sequence[str], model: str | None,
@@ -126,8 +129,11 @@ class AppBackend:
         level = getattr(self.models.converter(model), "source_level_db", None) if model else None
         label = choose_source(probs, allowed, level, emotions=emotions or allowed)
         heard = max(probs, key=probs.get)
-        sure = "" if heard == label else ", unsure"
-        return label, f"detected {label} (recogniser: {heard} {probs[heard]:.0%}{sure})"
+        if heard == label:
+            return label, f"detected {label} (recogniser: {heard} {probs[heard]:.0%})"
+        return label, (f"detected {label}: the recogniser is unsure (top guess {heard} "
+                       f"{probs[heard]:.0%}), and {label} is the choice with the least expected "
+                       "level error; set the source if you know it")
 
     def _auto_source(self, wav: np.ndarray, model: str, target: str) -> str | None:
         """Recognised source emotion among the model's sources other than ``target``;

@@ -172,6 +172,8 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         return str(res.output), res.figure, res.summary
 
     model.change(on_model, model, [source, target, pitch, gain, render, vq, status])
+    # the added voice quality is the source renderer's; WORLD's rendering ignores it
+    render.change(lambda r: gr.Slider(interactive=r == "source"), render, vq)
     demo.load(on_model, model, [source, target, pitch, gain, render, vq, status])
     audio_in.upload(on_upload, [audio_in, model], [source, status])
     audio_in.stop_recording(on_upload, [audio_in, model], [source, status])

@@ -24,8 +24,9 @@ def convert(
     to: str = typer.Option(..., "--to", help="Target emotion (e.g. angry, sad, happy)."),
     source: str = typer.Option(
         None, "--from", help="Source emotion (default: chosen from the emotion recogniser's "
-                             "probabilities, other than the target; unsure means neutral). "
-                             "Pass it when you know it."),
+                             "probabilities, other than the target; an unsure recogniser lands "
+                             "on neutral, calm or a middle vocal effort). Pass it when you know "
+                             "it."),
     model: str = typer.Option("m2m-ravdess", "--model", help="Bundled model name or path."),
     intensity: float = typer.Option(
         1.0, "--intensity", help="0 = no emotion change ... 1 = full. At 0 m2m-ravdess (source "
