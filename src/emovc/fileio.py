@@ -47,6 +47,26 @@ def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         raise
 
 
+def check_output_file(out: str | os.PathLike, extensions: tuple[str, ...], force: bool,
+                      what: str, error: type[Exception] | None = None) -> Path:
+    """``Path(out)`` for a command about to write ``what`` there, checked before its work:
+    not a folder, one of ``extensions`` (lower-case, with the dot), not existing unless
+    ``force``. Raises ``error`` (default :class:`emovc.errors.ConfigError`) for the
+    extension and :class:`~emovc.errors.ConfigError` for the rest, each in one line."""
+    from emovc.errors import ConfigError
+
+    path = Path(out)
+    if path.is_dir():
+        raise ConfigError(f"output {path} is a folder; give a file name ending in "
+                          f"{', '.join(extensions)}")
+    if path.suffix.lower() not in extensions:
+        raise (error or ConfigError)(f"cannot write {what} as {path.suffix or '(no extension)'!r}"
+                                     f": {path}; valid extensions: {', '.join(extensions)}")
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; pass --force to overwrite")
+    return path
+
+
 def check_writable(path: str | os.PathLike) -> None:
     """Raise :class:`PermissionError` naming ``path`` unless its folder (or the nearest
     existing parent, where the folder would be created) can be written — so a command can

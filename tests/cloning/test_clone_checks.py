@@ -70,14 +70,14 @@ def test_output_path_is_checked_before_synthesis(tmp_path: Path, reference_wav,
                                                  no_synthesis) -> None:
     ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
     cloner = VoiceCloner()
-    with pytest.raises(AudioError, match=r"cannot write '\.mp3' audio.*\.wav, \.flac, \.ogg"):
+    with pytest.raises(AudioError, match=r"cannot write audio as '\.mp3'.*\.wav, \.flac, \.ogg"):
         cloner.clone_to_file(ref, "Hi.", tmp_path / "x.mp3", consent=True)
     with pytest.raises(AudioError, match=r"'\(no extension\)'"):
         cloner.clone_to_file(ref, "Hi.", tmp_path / "noext", consent=True)
     folder = tmp_path / "out"
     folder.mkdir()
     for force in (False, True):
-        with pytest.raises(EmovcError, match="is a folder; give a file name"):
+        with pytest.raises(EmovcError, match="is a folder; give a file name ending in .wav"):
             cloner.clone_to_file(ref, "Hi.", folder, consent=True, force=force)
     existing = save_audio(tmp_path / "old.wav", reference_wav, 16000)
     with pytest.raises(EmovcError, match="exists; pass --force"):
@@ -86,7 +86,7 @@ def test_output_path_is_checked_before_synthesis(tmp_path: Path, reference_wav,
 
 def test_cli_clone_checks_the_output_first(tmp_path: Path, reference_wav, no_synthesis) -> None:
     ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
-    with pytest.raises(AudioError, match=r"cannot write '\.mp3'"):
+    with pytest.raises(AudioError, match=r"cannot write audio as '\.mp3'"):
         _cli(["clone", "-r", str(ref), "-t", "Hi.", "-o", str(tmp_path / "x.mp3"), "--consent"])
     with pytest.raises(EmovcError, match="is a folder"):
         _cli(["clone", "-r", str(ref), "-t", "Hi.", "-o", f"{tmp_path}/", "--consent",

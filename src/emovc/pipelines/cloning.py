@@ -34,6 +34,7 @@ from emovc.audio.io import WRITE_FORMATS, resample
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError, choice_error
 from emovc.features.world import WorldConfig
+from emovc.fileio import check_output_file
 from emovc.models.synthesizer import unit_selection as us
 from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the cloning API
     MIN_VOICED_SHARE,
@@ -303,16 +304,7 @@ def check_output(out: str | os.PathLike, force: bool = False) -> Path:
     """
     if not isinstance(out, (str, os.PathLike)):
         raise ConfigError(f"output must be a file path, got {type(out).__name__}")
-    path = Path(out)
-    if path.is_dir():
-        raise EmovcError(f"output {path} is a folder; give a file name such as "
-                         f"{path / 'clone.wav'}")
-    if path.suffix.lower() not in WRITE_EXTENSIONS:
-        raise AudioError(f"cannot write {path.suffix or '(no extension)'!r} audio: {path}; "
-                         f"use one of {', '.join(WRITE_EXTENSIONS)}")
-    if path.exists() and not force:
-        raise EmovcError(f"{path} exists; pass --force to overwrite")
-    return path
+    return check_output_file(out, WRITE_EXTENSIONS, force, "audio", error=AudioError)
 
 
 def require_consent(consent: object) -> None:

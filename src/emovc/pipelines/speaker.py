@@ -25,7 +25,7 @@ from emovc.audio import check_speech, load_audio
 from emovc.audio.io import resample
 from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.errors import AudioError, ConfigError
-from emovc.fileio import atomic_output
+from emovc.fileio import atomic_output, check_output_file
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
 
@@ -184,7 +184,7 @@ def check_map_output(out: str | os.PathLike, force: bool = False) -> Path:
         ConfigError: a folder, an extension not in :data:`MAP_EXTENSIONS`, or an existing
             file without ``force``.
     """
-    return _check_output(out, MAP_EXTENSIONS, force, "map image")
+    return check_output_file(out, MAP_EXTENSIONS, force, "map image")
 
 
 def check_embeddings_output(out: str | os.PathLike, force: bool = False) -> Path:
@@ -193,21 +193,7 @@ def check_embeddings_output(out: str | os.PathLike, force: bool = False) -> Path
     Raises:
         ConfigError: a folder, another extension, or an existing file without ``force``.
     """
-    return _check_output(out, (".npy",), force, "embeddings")
-
-
-def _check_output(out: str | os.PathLike, extensions: tuple[str, ...], force: bool,
-                  what: str) -> Path:
-    path = Path(out)
-    if path.is_dir():
-        raise ConfigError(f"output {path} is a folder; give a file name ending in "
-                          f"{', '.join(extensions)}")
-    if path.suffix.lower() not in extensions:
-        raise ConfigError(f"cannot write {what} as {path.suffix or '(no extension)'!r}: "
-                          f"{path.name}; valid extensions: {', '.join(extensions)}")
-    if path.exists() and not force:
-        raise ConfigError(f"{path} exists; pass --force to overwrite")
-    return path
+    return check_output_file(out, (".npy",), force, "embeddings")
 
 
 UMAP_MIN_POINTS = 15  # UMAP's default neighbourhood; fewer points: t-SNE or PCA is the honest map
