@@ -98,6 +98,21 @@ def test_rerun_resumes_and_redoes_only_missing_outputs(converter, corpus, tmp_pa
     assert (out / "sad" / "spk1" / "calm" / "c1.wav").is_file()
 
 
+def test_a_run_for_other_targets_keeps_the_earlier_outputs_listed(converter, corpus, tmp_path):
+    """--to angry, then --to sad into the same folder: the manifest lists both (it listed
+    only the sad clips, so training from it silently lost the angry ones)."""
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["angry"], model=str(converter), workers=1, progress=False)
+    angry = {r["path"]: r for r in _rows(out) if r["synthetic"] == "1"}
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    rows = [r for r in _rows(out) if r["synthetic"] == "1"]
+    assert len(rows) == N_OK and {r["emotion"] for r in rows} == {"angry", "sad"}
+    assert all(angry[r["path"]] == r for r in rows if r["emotion"] == "angry")  # kept as is
+    Path(next(iter(angry))).unlink()  # a deleted output drops out of the next manifest
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    assert len([r for r in _rows(out) if r["synthetic"] == "1"]) == N_OK - 1
+
+
 def test_resuming_with_another_model_or_intensity_is_refused(converter, corpus, tmp_path):
     import json
     import shutil

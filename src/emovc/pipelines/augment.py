@@ -308,16 +308,15 @@ def _atomic_csv(path: Path, header: tuple[str, ...], rows: Iterable[dict]) -> Pa
     return path
 
 
-def _earlier_sources(out: Path) -> dict[str, str]:
-    """``{output path: source emotion}`` of the synthetic rows of an earlier ``manifest.csv``
-    in ``out`` (outputs reused on a resume keep the source emotion detected when they were
-    made); ``{}`` without one."""
+def _earlier_rows(out: Path) -> dict[str, dict]:
+    """``{output path: row}`` of the synthetic rows of an earlier ``manifest.csv`` in ``out``
+    (``{}`` without one): outputs reused on a resume keep the source emotion detected when
+    they were made, and those of targets not asked for this time stay listed."""
     path = out / "manifest.csv"
     if not path.is_file():
         return {}
     with open(path, newline="", encoding="utf-8") as f:
-        return {r["path"]: r.get("source_emotion") or "" for r in csv.DictReader(f)
-                if r.get("synthetic") == "1"}
+        return {r["path"]: r for r in csv.DictReader(f) if r.get("synthetic") == "1"}
 
 
 def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
@@ -326,7 +325,7 @@ def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict
     of which no conversion exists — a clip every conversion failed on (silent, unreadable)
     is no use to a recogniser either — then every converted file present."""
     header = (*COLUMNS, *EXTRA_COLUMNS)
-    earlier = _earlier_sources(out)
+    earlier = _earlier_rows(out)
     converted = {t.utt.path for t in tasks if Path(t.out).exists()}
     rows = [{**u.to_row(), "synthetic": "0", "source_utt_id": "", "source_path": "",
              "source_emotion": "", "converter": ""} for u in manifest
@@ -337,10 +336,14 @@ def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict
             continue
         synth = replace(t.utt, path=str(path.resolve()), emotion=t.target,
                         utt_id=f"{t.utt.utt_id}@{t.target}", duration=_duration(path))
+        before = earlier.pop(synth.path, {})
         rows.append({**synth.to_row(), "synthetic": "1", "source_utt_id": t.utt.utt_id,
                      "source_path": t.utt.path,
-                     "source_emotion": done.get(t.out) or earlier.get(synth.path)
+                     "source_emotion": done.get(t.out) or before.get("source_emotion")
                      or t.utt.emotion, "converter": model})
+    # outputs of an earlier run's other targets (augment --to angry, then --to sad) stay
+    # listed while their files exist: the folder's manifest covers the whole folder
+    rows += [{k: r.get(k, "") for k in header} for p, r in earlier.items() if Path(p).is_file()]
     return _atomic_csv(out / "manifest.csv", header, rows)
 
 
