@@ -171,3 +171,24 @@ def test_other_wrong_types_are_one_line_errors(reference_wav) -> None:
         VoiceCloner().load_references({"a": "ref.wav"})
     with pytest.raises(AudioError, match="references must be a file path.*got bytes"):
         VoiceCloner().load_references(b"ref.wav")
+
+
+def test_library_copies_of_killed_processes_are_removed(tmp_path: Path) -> None:
+    """A clone killed by SIGTERM never ran its exit handler and left its espeak-ng copy in
+    the temp folder; the next process removes copies whose process is gone."""
+    import os
+    import subprocess
+    import sys
+
+    from emovc.pipelines import frontend
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    orphan = tmp_path / f"{frontend.COPY_PREFIX}{gone}-abc"
+    alive = tmp_path / f"{frontend.COPY_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "emovc-espeak-notapid"
+    for folder in (orphan, alive, other):
+        folder.mkdir()
+        (folder / "libespeak-ng.so").write_bytes(b"x")
+    frontend._remove_orphans(str(tmp_path))
+    assert not orphan.exists() and alive.exists() and other.exists()

@@ -93,14 +93,37 @@ def _library_path() -> str:
         msg = "the text front-end needs espeakng-loader: pip install espeakng-loader"
         raise EmovcError(msg) from None
     src = espeakng_loader.get_library_path()
+    _remove_orphans(tempfile.gettempdir())
     try:
-        folder = tempfile.mkdtemp(prefix="emovc-espeak-")
+        folder = tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-")
         atexit.register(_remove_copy, folder, os.getpid())
         path = shutil.copy(src, os.path.join(folder, os.path.basename(src)))
     except OSError:  # pragma: no cover - read-only temp dir: fresh statics are not guaranteed
         path = src
     _STATE.update(path=path, data=espeakng_loader.get_data_path().encode())
     return path
+
+
+COPY_PREFIX = "emovc-espeak-"  # + "<pid>-<random>": the folder of a process's library copy
+
+
+def _remove_orphans(tmp: str) -> None:
+    """Delete library copies of processes that no longer run (killed by a signal, their
+    exit handler never ran); copies of running processes are left alone."""
+    for entry in os.scandir(tmp):
+        pid = entry.name.removeprefix(COPY_PREFIX).split("-")[0]
+        if entry.name.startswith(COPY_PREFIX) and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _remove_copy(folder: str, owner_pid: int) -> None:
