@@ -133,9 +133,10 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
     plot = gr.Plot(label="input vs output: spectrogram and F0", show_label=False,
                    elem_id="convert-plot")
 
-    def on_model(name: str | None) -> tuple:
+    def on_model(name: str | None, current: str | None = None) -> tuple:
         """Emotion choices, default pitch level, envelope gain, renderer and voice quality of
-        the selected model (loads it: lazily, on page load/change)."""
+        the selected model (loads it: lazily, on page load/change); a ``current`` source the
+        new model takes is kept (a pairwise model's follows from the target: auto-detect)."""
         unchanged = (gr.Dropdown(), gr.Dropdown(), gr.Slider(), gr.Slider(), gr.Dropdown(),
                      gr.Slider())
         if not name:
@@ -148,7 +149,8 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             quality = backend.converter_voice_quality(name)
         except Exception as exc:
             return (*unchanged, readable_error(exc))
-        return (gr.Dropdown(choices=[AUTO, *srcs], value=AUTO),
+        keep = current if current in srcs and len(srcs) > 2 else AUTO
+        return (gr.Dropdown(choices=[AUTO, *srcs], value=keep),
                 gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level),
                 gr.Slider(value=env),
                 gr.Dropdown(choices=renderers, value=renderer, interactive=bool(renderers)),
@@ -171,7 +173,7 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                               voice_quality=quality if renderer else None)
         return str(res.output), res.figure, res.summary
 
-    model.change(on_model, model, [source, target, pitch, gain, render, vq, status])
+    model.change(on_model, [model, source], [source, target, pitch, gain, render, vq, status])
     # the added voice quality is the source renderer's; WORLD's rendering ignores it
     render.change(lambda r: gr.Slider(interactive=r == "source"), render, vq)
     demo.load(on_model, model, [source, target, pitch, gain, render, vq, status])
