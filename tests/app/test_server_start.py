@@ -32,12 +32,18 @@ def _work_dirs(root: Path) -> list[Path]:
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"port": -1}, "--port must be 1-65535"),
     ({"port": 70000}, "--port must be 1-65535"),
-    ({"limits": UploadLimits(max_upload_mb=float("inf"))}, "--max-upload-mb must be a finite"),
     ({"host": "999.1.1.1"}, "cannot use --host '999.1.1.1'"),
 ])
 def test_bad_options_fail_before_any_work(temp_root: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         launch(**{"port": 0, "factories": fake_factories(), "quiet": True, **kwargs})
+    assert _work_dirs(temp_root) == []
+
+
+def test_an_infinite_limit_fails_before_any_work(temp_root: Path) -> None:
+    with pytest.raises(ConfigError, match="--max-upload-mb must be a finite"):
+        launch(port=0, factories=fake_factories(), quiet=True,
+               limits=UploadLimits(max_upload_mb=float("inf")))
     assert _work_dirs(temp_root) == []
 
 

@@ -7,6 +7,7 @@ Checks run cheapest first — presence, location, size, extension, header durati
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,10 @@ class UploadLimits:
     min_duration_s: float = 0.5
 
     def __post_init__(self) -> None:
+        for name, value in (("--max-upload-mb", self.max_upload_mb),
+                            ("--max-duration-s", self.max_duration_s)):
+            if not math.isfinite(value):  # inf would pass every check below
+                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
         if not self.max_upload_mb > 0 or not self.max_duration_s > 0:
             raise ConfigError("upload limits must be positive (--max-upload-mb, --max-duration-s)")
         if self.min_duration_s >= self.max_duration_s:

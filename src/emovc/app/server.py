@@ -8,7 +8,6 @@ that is checked on each access and deleted when the app stops.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import socket
@@ -91,7 +90,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
         EmovcError: the server could not start (port in use, address not on this machine);
             the work dir is removed and ``GRADIO_TEMP_DIR`` restored.
     """
-    check_start_options(host, port, limits)
+    check_start_options(host, port)
     work = WorkDir(work_dir)
     old_temp = os.environ.get("GRADIO_TEMP_DIR")
     try:
@@ -105,19 +104,15 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
         raise
 
 
-def check_start_options(host: str, port: int, limits: UploadLimits) -> None:
+def check_start_options(host: str, port: int) -> None:
     """Validate ``emovc app`` options before any work.
 
     Raises:
-        ConfigError: a port that is not an integer in 0-65535, a non-finite upload or
-            duration limit, or a ``host`` that does not resolve.
+        ConfigError: a port that is not an integer in 0-65535, or a ``host`` that does not
+            resolve (the limits check themselves: :class:`~emovc.app.limits.UploadLimits`).
     """
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"--port must be 1-65535 (0 = any free port), got {port!r}")
-    for name, value in (("--max-upload-mb", limits.max_upload_mb),
-                        ("--max-duration-s", limits.max_duration_s)):
-        if not math.isfinite(value):
-            raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
     try:
         socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
