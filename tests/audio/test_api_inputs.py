@@ -23,6 +23,8 @@ def test_check_sample_rate_accepts_whole_numbers() -> None:
     assert check_sample_rate(16000) == 16000
     assert check_sample_rate(np.int64(22050)) == 22050
     assert check_sample_rate(16000.0) == 16000
+    with pytest.raises(AudioError, match="sample rate must be a positive integer"):
+        check_sample_rate("16000")  # a string is refused everywhere, not only in cloning
 
 
 @pytest.mark.parametrize("layout", ["n1", "1n", "n2"])

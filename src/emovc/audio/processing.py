@@ -222,10 +222,12 @@ def check_sample_rate(sr, name: str = "sample rate") -> int:
     """``sr`` (Hz) as a positive ``int``; integral floats such as ``16000.0`` are accepted.
 
     Raises:
-        AudioError: not a number, not whole, zero or negative (one line naming ``sr``).
+        AudioError: not a number (a string such as ``"16000"`` included), not whole, zero or
+            negative (one line naming ``sr``).
     """
     try:
-        ok = not isinstance(sr, bool) and float(sr) == int(sr) and int(sr) > 0
+        ok = (isinstance(sr, (int, float, np.integer, np.floating)) and not isinstance(sr, bool)
+              and float(sr) == int(sr) and int(sr) > 0)
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:

@@ -41,7 +41,7 @@ def prepare_reference(wav: np.ndarray, sr: int, denoise: bool = False,
         AudioError: silent, non-finite, integer PCM, of another shape, a bad ``sr``,
             shorter than 0.5 s of speech, or without voiced speech (:func:`check_voiced`).
     """
-    x = resample(as_mono(wav, name), _sample_rate(sr, name), SR)
+    x = resample(as_mono(wav, name), check_sample_rate(sr, f"sample rate of {name}"), SR)
     check_speech(x, SR, name=name)
     if denoise:
         x = denoise_wav(x, SR)
@@ -49,15 +49,6 @@ def prepare_reference(wav: np.ndarray, sr: int, denoise: bool = False,
     check_speech(x, SR, name=name)
     check_voiced(x, name)
     return normalize_loudness(x, SR, target_dbfs)
-
-
-def _sample_rate(sr: object, name: str) -> int:
-    """The sample rate of a ``(wav, sr)`` reference as an int; a number only (a string such
-    as ``"16000"`` is refused, as are zero, negative and fractional rates)."""
-    if not isinstance(sr, (int, float, np.integer, np.floating)) or isinstance(sr, bool):
-        raise AudioError(f"sample rate of {name} must be a positive integer in Hz (e.g. "
-                         f"16000), got {sr!r} ({type(sr).__name__})")
-    return check_sample_rate(sr, f"sample rate of {name}")
 
 
 def check_voiced(wav: np.ndarray, name: str = "reference") -> None:
