@@ -133,13 +133,20 @@ def load_audio_with_rate(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     (one phase-inverted) are an :class:`AudioError` rather than a "silent" file.
     """
     data, file_sr = load_channels(path)
+    return mono_mix(data, path), file_sr
+
+
+def mono_mix(data: np.ndarray, path: str | os.PathLike) -> np.ndarray:
+    """The mono float32 ``(n,)`` every command reads from decoded ``(n, channels)`` audio of
+    ``path``: channels mixed (refused if they cancel) and a DC offset beyond
+    :data:`DC_LIMIT` removed."""
     wav = to_mono(data)
     if data.shape[1] > 1:
         _check_mix(data, wav, path)
     mean = float(wav.mean()) if wav.size else 0.0
     if abs(mean) > DC_LIMIT:
         wav = wav - np.float32(mean)
-    return wav, file_sr
+    return wav
 
 
 def _check_mix(data: np.ndarray, mix: np.ndarray, path: str | os.PathLike) -> None:

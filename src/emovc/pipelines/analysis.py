@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
-from emovc.audio.io import DC_LIMIT, load_audio_with_rate, load_channels, resample
+from emovc.audio.io import DC_LIMIT, load_channels, mono_mix, resample
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
 from emovc.errors import AudioError, EmovcError
 from emovc.fileio import check_writable
@@ -52,7 +52,7 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
         out["DC offset"] = (" / ".join(f"{m:+.4f}" for m in offset)
                             + " (removed before every analysis)")
     try:
-        wav, _ = load_audio_with_rate(path)  # the mix every command uses, DC removed
+        wav = mono_mix(data, path)  # the mix every command uses, DC removed
     except AudioError as exc:  # e.g. channels that cancel
         out["analysis"] = f"not analysed: {exc}"
         return out
