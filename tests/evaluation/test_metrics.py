@@ -104,16 +104,21 @@ def test_outputs_and_references_at_different_rates_are_noted(tmp_path):
     """Resampling band-limits one file of such a pair, which inflates MCD: say so."""
     import soundfile as sf
 
+    from emovc.evaluation.analysis import MetricConfig
+    from emovc.evaluation.file_analysis import run_stage1
     from emovc.evaluation.runner import rate_mismatch_notes
 
     tone = np.sin(np.arange(16000) * 0.05).astype(np.float32)
     for name, sr in (("out.wav", 16000), ("ref16.wav", 16000), ("ref48.wav", 48000)):
         sf.write(tmp_path / name, np.resize(tone, sr), sr)
+    # the files' own rates come from the analysis stage, which reads every file once
+    files = run_stage1([(str(tmp_path / n), "") for n in ("out.wav", "ref16.wav", "ref48.wav")],
+                       MetricConfig(), None, False, workers=1)
     row = {"audio": str(tmp_path / "out.wav"), "system": "converted", "error": ""}
     same = [{**row, "reference": str(tmp_path / "ref16.wav")}]
-    assert rate_mismatch_notes(same, 16000) == []
+    assert rate_mismatch_notes(same, files, 16000) == []
     odd = same + [{**row, "reference": str(tmp_path / "ref48.wav")}]
-    (note,) = rate_mismatch_notes(odd, 16000)
+    (note,) = rate_mismatch_notes(odd, files, 16000)
     assert note.startswith("1 of 2 output/reference pairs were stored at different sample rates")
     assert "48000 Hz" in note and "MCD" in note
 

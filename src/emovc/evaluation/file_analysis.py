@@ -10,7 +10,7 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from emovc.audio.io import load_audio, save_audio
+from emovc.audio.io import load_audio, load_audio_with_rate, resample, save_audio
 from emovc.errors import EmovcError
 from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
 from emovc.evaluation.intelligibility import AsrConfig, Transcriber
@@ -23,6 +23,7 @@ class FileAnalysis:
     """Per-file results of stage 1 (``features`` None and ``error`` set on failure)."""
 
     path: str
+    native_sr: int = 0  # the file's own sample rate in Hz (0: not read)
     features: UtteranceFeatures | None = None
     hypothesis: str | None = None
     embedding: np.ndarray | None = None
@@ -59,7 +60,8 @@ def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
             save_audio(path, resynthesize(src, cfg.world), cfg.sample_rate, force=True,
                        comment="emovc evaluation: WORLD resynthesis baseline")
             res.seconds["resynth"] = clock() - t0
-        wav = load_audio(path, cfg.sample_rate)
+        wav, res.native_sr = load_audio_with_rate(path)
+        wav = resample(wav, res.native_sr, cfg.sample_rate)  # as load_audio(path, rate)
         t0 = clock()
         res.features = analyze_utterance(wav, cfg)
         res.seconds["world"] = clock() - t0

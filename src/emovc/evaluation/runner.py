@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emovc.audio.io import audio_info, load_audio
+from emovc.audio.io import load_audio
 from emovc.errors import EmovcError
 from emovc.evaluation.aggregate import aggregate, confusions, coverage_notes
 from emovc.evaluation.analysis import MetricConfig
@@ -236,7 +236,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
             for (iid, sys_), path in sorted(plan.items(),
                                             key=lambda kv: (kv[0][0], SYSTEMS.index(kv[0][1])))]
     timing["pairs_wall_s"] = time.perf_counter() - t0
-    notes.extend(rate_mismatch_notes(rows, sr))
+    notes.extend(rate_mismatch_notes(rows, files, sr))
     timing["cpu_s"] = _cpu_seconds() - cpu0
     _stage_rtf(timing, files, plan)
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
@@ -248,25 +248,19 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
                             audio_for=plan, emotion_labels=labels)
 
 
-def _native_rate(path: str) -> int | None:
-    try:
-        return audio_info(path).sample_rate
-    except EmovcError:
-        return None
-
-
-def rate_mismatch_notes(rows: list[dict], sr: int) -> list[str]:
+def rate_mismatch_notes(rows: list[dict], files: dict[str, FileAnalysis], sr: int) -> list[str]:
     """A note when outputs were compared with references stored at another sample rate.
 
     Every file is resampled to ``sr`` Hz, and a file that was not already at ``sr`` loses
     the top few hundred Hz below ``sr / 2`` to the resampler's filter; WORLD's envelope of
     that empty band differs so much from a full band's that identical audio stored at
-    16 and 48 kHz scored an MCD of 2.3-4.4 dB (2026-11-30, three clips).
+    16 and 48 kHz scored an MCD of 2.3-4.4 dB (2026-11-30, three clips). The files' own
+    rates are those stage 1 read (:attr:`FileAnalysis.native_sr`).
     """
     pairs = [(r["audio"], r["reference"]) for r in rows
              if r["reference"] and r["system"] != "reference" and not r["error"]]
-    rates = {p: _native_rate(p) for pair in pairs for p in pair}
-    odd = [(a, b) for a, b in pairs if None not in (rates[a], rates[b]) and rates[a] != rates[b]]
+    rates = {p: files[p].native_sr if p in files else 0 for pair in pairs for p in pair}
+    odd = [(a, b) for a, b in pairs if rates[a] and rates[b] and rates[a] != rates[b]]
     if not odd:
         return []
     a, b = odd[0]
