@@ -39,6 +39,12 @@ from emovc.pipelines.source_choice import choose_source
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
 
 
+def is_pairwise(sources: Sequence[str]) -> bool:
+    """Whether a model with these source emotions converts between two emotions only (its
+    source then follows from the target, so none is set before the target is chosen)."""
+    return len(sources) <= 2
+
+
 def _no_progress(fraction: float, desc: str) -> None:
     """Default progress callback: ignore."""
 
@@ -118,7 +124,7 @@ class AppBackend:
         """
         wav = load_upload(audio, self.limits, self.work)
         allowed = self.converter_emotions(model)[0] if model else list(EMOTIONS)
-        if len(allowed) <= 2:  # a pairwise model: its source follows from the target
+        if is_pairwise(allowed):
             return AUTO, (f"{model} converts between {' and '.join(allowed)}: the source is the "
                           "one that is not the target")
         return self._detect(wav, allowed, model)

@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from emovc.app.services import AUTO, AppBackend
+from emovc.app.services import AUTO, AppBackend, is_pairwise
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import EmovcError
 
@@ -149,7 +149,7 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             quality = backend.converter_voice_quality(name)
         except Exception as exc:
             return (*unchanged, readable_error(exc))
-        keep = current if current in srcs and len(srcs) > 2 else AUTO
+        keep = current if current in srcs and not is_pairwise(srcs) else AUTO
         return (gr.Dropdown(choices=[AUTO, *srcs], value=keep),
                 gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level),
                 gr.Slider(value=env),
