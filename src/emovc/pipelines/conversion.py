@@ -170,7 +170,7 @@ class EmotionConverter:
 
         Not simply the recogniser's top label, which is unreliable on ordinary read speech:
         the emotion that minimises the expected level error under its probabilities, with a
-        prior on neutral (:func:`emovc.pipelines.source_choice.choose_source`)."""
+        prior on neutral and calm (:func:`emovc.pipelines.source_choice.choose_source`)."""
         if self._recognizer is None:
             try:
                 from emovc.pipelines.recognition import EmotionRecognizer
