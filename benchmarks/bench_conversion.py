@@ -59,7 +59,7 @@ import torch
 from judge_egemaps import FEATURE_SETS, load_judge
 
 from emovc.audio import load_audio
-from emovc.audio.processing import keep_edge_pauses, with_level_change
+from emovc.audio.finishing import keep_edge_pauses, with_level_change
 from emovc.errors import EmovcError
 from emovc.evaluation import analyze_utterance, dtw_path, f0_rmse_cents, mel_cepstral_distortion
 from emovc.evaluation.speaker import SpeakerEncoder, cosine

@@ -2,12 +2,8 @@ import numpy as np
 import pytest
 
 from emovc.audio import check_speech, normalize_loudness, trim_silence
-from emovc.audio.processing import (
-    active_rms_dbfs,
-    keep_edge_pauses,
-    keep_unvoiced_source,
-    speech_bounds,
-)
+from emovc.audio.finishing import keep_edge_pauses
+from emovc.audio.processing import active_rms_dbfs, keep_unvoiced_source, speech_bounds
 from emovc.errors import AudioError
 
 
@@ -67,7 +63,7 @@ def test_soft_limit_passes_small_samples_and_bounds_peaks():
 
 
 def test_limit_bursts_brings_a_burst_down_and_leaves_the_rest():
-    from emovc.audio.processing import limit_bursts
+    from emovc.audio.finishing import limit_bursts
 
     rng = np.random.default_rng(0)
     x = (0.05 * rng.standard_normal(16000)).astype(np.float32)

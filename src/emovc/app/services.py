@@ -34,7 +34,7 @@ from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.evaluation.speaker import cosine
 from emovc.models.conversion.converters import check_intensity
-from emovc.pipelines.source_choice import choose_source
+from emovc.pipelines.source_choice import choose_source, recognise_long
 
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
 
@@ -131,7 +131,7 @@ class AppBackend:
 
     def _detect(self, wav: np.ndarray, allowed: Sequence[str], model: str | None,
                 emotions: Sequence[str] | None = None) -> tuple[str, str]:
-        probs = self.models.recognizer().predict(wav, APP_SR)
+        probs = recognise_long(self.models.recognizer(), wav, APP_SR)
         level = getattr(self.models.converter(model), "source_level_db", None) if model else None
         label = choose_source(probs, allowed, level, emotions=emotions or allowed)
         heard = max(probs, key=probs.get)

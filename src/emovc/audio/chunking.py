@@ -12,7 +12,7 @@ results are cross-faded back together with a Hann-shaped taper over the overlaps
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -84,13 +84,87 @@ def quietest_point(x: np.ndarray, start: int, end: int, frame: int) -> int:
     return start + int(np.argmin(energy)) + frame // 2
 
 
+class OverlapJoiner:
+    """Streaming :func:`overlap_add` of 1-D pieces arriving in order of their start: the
+    same float64 arithmetic and the same output, emitted block by block, so a long join never
+    holds more than two pieces.
+
+    ``add(piece, (start, end))`` for each piece, then ``finish(n)``; both return the output
+    samples that became final (later pieces must not start before an earlier one's start).
+    A piece's fade-out needs the next piece's start, so each is mixed in one call late.
+    """
+
+    def __init__(self) -> None:
+        self._pending: tuple[np.ndarray, tuple[int, int]] | None = None
+        self._prev_end: int | None = None  # end of the piece mixed in before the pending one
+        self._base = 0  # output index of _acc[0]; everything before it has been emitted
+        self._acc = np.zeros(0, np.float64)
+        self._norm = np.zeros(0, np.float64)
+        self._dtype = None
+
+    def add(self, piece: np.ndarray, bounds: tuple[int, int]) -> np.ndarray:
+        """Take ``piece`` for output samples ``bounds``; returns the samples now final."""
+        if self._dtype is None:
+            self._dtype = piece.dtype
+        if bounds[0] < self._base:
+            raise ValueError(f"pieces out of order: one starts at {bounds[0]} after "
+                             f"output up to {self._base} was final")
+        done = np.zeros(0, self._dtype)
+        if self._pending is not None:
+            self._mix(bounds[0])
+            done = self._emit(bounds[0])
+        self._pending = (np.asarray(piece), bounds)
+        return done
+
+    def finish(self, n: int) -> np.ndarray:
+        """Mix the last piece in and return the rest of the ``n``-sample output."""
+        if self._pending is not None:
+            self._mix(None)
+        return self._emit(n)
+
+    def _mix(self, next_start: int | None) -> None:
+        piece, (s, e) = self._pending
+        fade_in = self._prev_end - s if self._prev_end is not None else 0
+        fade_out = e - next_start if next_start is not None else 0
+        w = _fade_weights(e - s, max(fade_in, 0), max(fade_out, 0))
+        if e - self._base > self._acc.shape[0]:
+            grow = e - self._base - self._acc.shape[0]
+            self._acc = np.concatenate([self._acc, np.zeros(grow)])
+            self._norm = np.concatenate([self._norm, np.zeros(grow)])
+        self._acc[s - self._base:e - self._base] += piece * w
+        self._norm[s - self._base:e - self._base] += w
+        self._prev_end, self._pending = e, None
+
+    def _emit(self, upto: int) -> np.ndarray:
+        """Output samples ``[base, upto)``, normalised as :func:`overlap_add` does."""
+        k = max(upto - self._base, 0)
+        acc, norm = self._acc[:k], self._norm[:k]
+        if k > acc.shape[0]:  # a gap no piece covers: zeros, as overlap_add leaves it
+            acc = np.concatenate([acc, np.zeros(k - acc.shape[0])])
+            norm = np.concatenate([norm, np.zeros(k - norm.shape[0])])
+        out = (acc / np.maximum(norm, 1e-8)).astype(self._dtype or np.float64)
+        self._acc, self._norm = self._acc[k:].copy(), self._norm[k:].copy()
+        self._base += k
+        return out
+
+
 def process_in_tempo_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], size: int,
                              overlap: int,
                              fallback: Callable[[np.ndarray], np.ndarray] | None = None,
                              fade: int | None = None) -> np.ndarray:
+    """:func:`iter_tempo_windows` joined into one float32 array."""
+    blocks = list(iter_tempo_windows(x, fn, size, overlap, fallback, fade))
+    return np.concatenate(blocks).astype(np.float32) if blocks else np.zeros(0, np.float32)
+
+
+def iter_tempo_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], size: int,
+                       overlap: int,
+                       fallback: Callable[[np.ndarray], np.ndarray] | None = None,
+                       fade: int | None = None) -> Iterator[np.ndarray]:
     """Apply ``fn`` (``(m,)`` -> ``(≈ m * tempo,)``, one tempo for the whole input) at once, or
     beyond ``size`` samples window by window (overlapping by ``overlap``), joining the outputs
-    at their tempo-scaled positions; memory stays flat in the input length.
+    at their tempo-scaled positions; yields the output in consecutive float32 blocks as they
+    become final, so memory stays flat in the input length.
 
     ``fade`` (samples of input): the windows are joined by a cross-fade this long, centred on
     the quietest stretch of the input inside each overlap — two independently converted
@@ -100,7 +174,8 @@ def process_in_tempo_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarra
     :class:`~emovc.errors.AudioError` — e.g. one without speech in a long recording — so one
     such window does not fail the whole input; an input short enough for one window raises."""
     if x.shape[0] <= size:
-        return fn(x)
+        yield np.asarray(fn(x)).astype(np.float32)
+        return
     bounds = split_windows(x.shape[0], size, overlap)
     cuts = list(bounds)
     if fade is not None and fade < overlap:
@@ -110,7 +185,7 @@ def process_in_tempo_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarra
         cuts = [(bounds[i][0] if i == 0 else seams[i - 1] - half,
                  bounds[i][1] if i == len(bounds) - 1 else seams[i] + half)
                 for i in range(len(bounds))]
-    pieces, out_bounds = [], []
+    joiner, n_out = OverlapJoiner(), 0
     for (s, e), (cs, ce) in zip(bounds, cuts, strict=True):
         try:
             y = fn(x[s:e])
@@ -121,8 +196,7 @@ def process_in_tempo_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarra
         tempo = y.shape[0] / (e - s)
         lo, hi = int(round((cs - s) * tempo)), int(round((ce - s) * tempo))
         hi = min(hi, y.shape[0]) if ce < e else y.shape[0]
-        pieces.append(y[lo:hi])
         start = int(round(s * tempo)) + lo
-        out_bounds.append((start, start + hi - lo))
-    n_out = max(e for _, e in out_bounds)
-    return overlap_add(pieces, out_bounds, n_out).astype(np.float32)
+        n_out = max(n_out, start + hi - lo)
+        yield joiner.add(y[lo:hi], (start, start + hi - lo)).astype(np.float32)
+    yield joiner.finish(n_out).astype(np.float32)

@@ -9,6 +9,8 @@ overwrite unless ``force=True`` and can embed a provenance comment.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,8 +101,7 @@ def load_audio(path: str | os.PathLike, sr: int | None = DEFAULT_SR) -> np.ndarr
     Raises:
         AudioError: missing file, unsupported extension, undecodable or empty content.
     """
-    wav, file_sr = load_audio_with_rate(path)
-    return wav if sr is None else resample(wav, file_sr, sr)
+    return _load_mono(path, sr)[0]
 
 
 def load_channels(path: str | os.PathLike) -> tuple[np.ndarray, int]:
@@ -132,34 +133,101 @@ def load_audio_with_rate(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     detection, speaker embeddings and emotion features. Channels that cancel when mixed
     (one phase-inverted) are an :class:`AudioError` rather than a "silent" file.
     """
-    data, file_sr = load_channels(path)
-    return mono_mix(data, path), file_sr
+    return _load_mono(path, None)
+
+
+def _load_mono(path: str | os.PathLike, sr: int | None) -> tuple[np.ndarray, int]:
+    """Mono float32 of ``path`` at ``sr`` (``None``: its own rate) and that rate.
+
+    Decoded in blocks, twice: once for the mix's statistics, once to mix, remove the DC
+    offset and resample as a stream, so a long file costs its mono result and blocks rather
+    than all its channels at its own rate (740 MB for ten minutes of 44.1 kHz stereo).
+    Files soundfile cannot open (mp3 with an old libsndfile) are decoded whole."""
+    p = _check_path(path)
+    try:
+        f = sf.SoundFile(str(p))
+    except Exception:  # not for libsndfile: _decode's fallback (or its error)
+        data, file_sr = load_channels(p)
+        wav = mono_mix(data, p)
+        return (wav, file_sr) if sr is None else (resample(wav, file_sr, sr), sr)
+    try:
+        with f:
+            stats = MixStats(f.channels)
+            for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
+                stats.feed(block)
+            stats.check(p)
+            f.seek(0)
+            out_sr = f.samplerate if sr is None else sr
+            stream = (soxr.ResampleStream(f.samplerate, out_sr, 1, dtype="float32",
+                                          quality="VHQ") if out_sr != f.samplerate else None)
+            parts = []
+            for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
+                mix = stats.without_dc(to_mono(block))
+                parts.append(stream.resample_chunk(mix) if stream is not None else mix)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
+    if stream is not None:
+        parts.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    return np.concatenate(parts).astype(np.float32, copy=False), out_sr
+
+
+READ_BLOCK = 1 << 18  # frames per decoded block
+
+
+class MixStats:
+    """Running statistics of ``(n, channels)`` float32 audio fed in blocks: its mono mix's
+    mean (the DC offset) and whether its channels cancel when mixed."""
+
+    def __init__(self, channels: int):
+        self.channels = channels
+        self.n = 0
+        self._sum = np.zeros(channels)
+        self._sq = np.zeros(channels)
+        self._mix_sum = self._mix_sq = 0.0
+
+    def feed(self, block: np.ndarray) -> None:
+        mix = to_mono(block).astype(np.float64)
+        self.n += block.shape[0]
+        self._mix_sum += float(mix.sum())
+        self._mix_sq += float(np.dot(mix, mix))
+        if self.channels > 1:
+            b = block.astype(np.float64)
+            self._sum += b.sum(axis=0)
+            self._sq += np.einsum("ij,ij->j", b, b)
+
+    @property
+    def mean(self) -> float:
+        """Mean of the mono mix."""
+        return self._mix_sum / self.n if self.n else 0.0
+
+    def without_dc(self, mix: np.ndarray) -> np.ndarray:
+        """A block of the mono mix less the DC offset when it is beyond :data:`DC_LIMIT`."""
+        return mix - np.float32(self.mean) if abs(self.mean) > DC_LIMIT else mix
+
+    def check(self, path: str | os.PathLike) -> None:
+        """Raise if the file is empty, or if the mono mix is :data:`CANCEL_DB` below its
+        channels' mean power while they are not silent (one channel phase-inverted)."""
+        if self.n == 0:
+            raise AudioError(f"audio file has no samples: {path}")
+        if self.channels < 2:
+            return
+        chan = float(np.mean(self._sq / self.n - (self._sum / self.n) ** 2))
+        mixed = self._mix_sq / self.n - self.mean**2
+        if chan > 1e-8 and mixed < chan * 10 ** (-CANCEL_DB / 10):
+            drop = 10 * np.log10(chan / max(mixed, 1e-30))
+            raise AudioError(f"{path}: its {self.channels} channels cancel when mixed to mono "
+                             f"(the mix is {drop:.0f} dB below them; is one phase-inverted?); "
+                             "save one channel and use that")
 
 
 def mono_mix(data: np.ndarray, path: str | os.PathLike) -> np.ndarray:
     """The mono float32 ``(n,)`` every command reads from decoded ``(n, channels)`` audio of
     ``path``: channels mixed (refused if they cancel) and a DC offset beyond
-    :data:`DC_LIMIT` removed."""
-    wav = to_mono(data)
-    if data.shape[1] > 1:
-        _check_mix(data, wav, path)
-    mean = float(wav.mean()) if wav.size else 0.0
-    if abs(mean) > DC_LIMIT:
-        wav = wav - np.float32(mean)
-    return wav
-
-
-def _check_mix(data: np.ndarray, mix: np.ndarray, path: str | os.PathLike) -> None:
-    """Raise if the mono ``mix`` of ``data`` ``(n, channels)`` is :data:`CANCEL_DB` below
-    its channels' mean power while they are not silent."""
-    centred = data - data.mean(axis=0)
-    chan = float(np.mean(centred**2))
-    mixed = float(np.mean((mix - mix.mean()) ** 2))
-    if chan > 1e-8 and mixed < chan * 10 ** (-CANCEL_DB / 10):
-        drop = 10 * np.log10(chan / max(mixed, 1e-30))
-        raise AudioError(f"{path}: its {data.shape[1]} channels cancel when mixed to mono "
-                         f"(the mix is {drop:.0f} dB below them; is one phase-inverted?); "
-                         "save one channel and use that")
+    :data:`DC_LIMIT` removed (as :func:`load_audio` does while decoding)."""
+    stats = MixStats(data.shape[1])
+    stats.feed(data)
+    stats.check(path)
+    return stats.without_dc(to_mono(data))
 
 
 def save_audio(
@@ -179,7 +247,19 @@ def save_audio(
         AudioError: the target exists and ``force`` is false, the extension is unsupported,
             or the samples are not finite mono floats (``(n,)``, ``(n, 1)`` or ``(1, n)``).
     """
-    p = Path(path)
+    shape = np.shape(wav)
+    _check_target(Path(path), force)
+    if len(shape) == 2 and 1 not in shape:  # as_mono would mix it down: writing is explicit
+        raise AudioError(f"save_audio writes mono audio of shape (n,), got shape {shape} "
+                         "(mix the channels down first, e.g. wav.mean(axis=1))")
+    wav = as_mono(wav, "audio to save")  # float samples only; (n, 1) and (1, n) squeezed
+    _check_finite(wav)
+    with audio_writer(path, sr, force=force, comment=comment) as write:
+        write(wav)
+    return Path(path)
+
+
+def _check_target(p: Path, force: bool) -> str:
     ext = p.suffix.lower()
     if ext not in WRITE_FORMATS:
         raise AudioError(
@@ -187,22 +267,35 @@ def save_audio(
         )
     if p.exists() and not force:
         raise AudioError(f"output exists: {p} (use --force to overwrite)")
-    shape = np.shape(wav)
-    if len(shape) == 2 and 1 not in shape:  # as_mono would mix it down: writing is explicit
-        raise AudioError(f"save_audio writes mono audio of shape (n,), got shape {shape} "
-                         "(mix the channels down first, e.g. wav.mean(axis=1))")
-    wav = as_mono(wav, "audio to save")  # float samples only; (n, 1) and (1, n) squeezed
+    return ext
+
+
+def _check_finite(wav: np.ndarray) -> None:
     if not np.all(np.isfinite(wav)):
         raise AudioError("refusing to save audio containing NaN or Inf samples")
-    wav = np.clip(wav, -1.0, 1.0)
+
+
+@contextmanager
+def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool = False,
+                 comment: str | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+    """:func:`save_audio` block by block: yields ``write(block)`` for consecutive mono float32
+    ``(k,)`` blocks; the file appears at ``path`` only when the block exits without an
+    exception (same format, checks and clipping as :func:`save_audio`)."""
+    p = Path(path)
+    ext = _check_target(p, force)
     subtype = "PCM_16" if ext in (".wav", ".flac") else None
     with atomic_output(p, suffix=ext) as tmp, sf.SoundFile(
             tmp, "w", samplerate=sr, channels=1, format=WRITE_FORMATS[ext],
             subtype=subtype) as f:
         if comment:
             f.comment = comment
-        f.write(wav)
-    return p
+
+        def write(block: np.ndarray) -> None:
+            block = np.asarray(block, np.float32)
+            _check_finite(block)
+            f.write(np.clip(block, -1.0, 1.0))
+
+        yield write
 
 
 def read_comment(path: str | os.PathLike) -> str:

@@ -19,10 +19,18 @@ def rms_dbfs(wav: np.ndarray) -> float:
     return 20.0 * np.log10(max(rms, 1e-10))
 
 
-def frame_power(wav: np.ndarray, frame: int) -> np.ndarray:
-    """Mean power (float64) of each whole ``frame``-sample frame of ``(n,)`` ``wav``."""
+def frame_power(wav: np.ndarray, frame: int, block_frames: int = 4096) -> np.ndarray:
+    """Mean power (float64) of each whole ``frame``-sample frame of ``(n,)`` ``wav``.
+
+    Computed ``block_frames`` frames at a time (each frame's mean is the same either way), so
+    a long input costs no float64 copy of itself."""
     n = len(wav) // frame
-    return np.mean(np.square(wav[: n * frame].reshape(n, frame), dtype=np.float64), axis=1)
+    out = np.empty(n, np.float64)
+    for s in range(0, n, block_frames):
+        e = min(n, s + block_frames)
+        out[s:e] = np.mean(np.square(wav[s * frame:e * frame].reshape(e - s, frame),
+                                     dtype=np.float64), axis=1)
+    return out
 
 
 def active_rms_dbfs(wav: np.ndarray, sr: int, frame_ms: float = 20.0) -> float:
@@ -31,12 +39,29 @@ def active_rms_dbfs(wav: np.ndarray, sr: int, frame_ms: float = 20.0) -> float:
     Unlike whole-file RMS it ignores pauses, so quiet takes with long silences (RAVDESS
     actors 09/20) are measured by their speech, similar in spirit to ITU-R P.56 active level.
     """
-    hop = max(1, int(sr * frame_ms / 1000))
-    n = len(wav) // hop
-    if n < 2:
+    hop = level_hop(sr, frame_ms)
+    if len(wav) // hop < 2:
         return rms_dbfs(wav)
-    loud = np.sort(frame_power(wav, hop))[n // 2 :]
+    return active_level_of(frame_power(wav, hop))
+
+
+def level_hop(sr: int, frame_ms: float = 20.0) -> int:
+    """Frame length in samples of :func:`active_rms_dbfs` at ``sr`` Hz."""
+    return max(1, int(sr * frame_ms / 1000))
+
+
+def active_level_of(powers: np.ndarray) -> float:
+    """:func:`active_rms_dbfs` from the frames' mean powers (at least 2 frames)."""
+    loud = np.sort(powers)[powers.shape[0] // 2:]
     return 10.0 * np.log10(max(float(loud.mean()), 1e-20))
+
+
+def loudness_gain(level: float, target_dbfs: float) -> float | None:
+    """Linear gain taking active level ``level`` (dBFS) to ``target_dbfs``; ``None`` for a
+    silent signal (no gain applied to noise floors)."""
+    if level < SILENCE_DBFS - 40:
+        return None
+    return 10.0 ** ((target_dbfs - level) / 20.0)
 
 
 def normalize_loudness(wav: np.ndarray, sr: int, target_dbfs: float = -23.0,
@@ -45,10 +70,9 @@ def normalize_loudness(wav: np.ndarray, sr: int, target_dbfs: float = -23.0,
 
     Silent input is returned unchanged (no gain applied to noise floors).
     """
-    level = active_rms_dbfs(wav, sr)
-    if level < SILENCE_DBFS - 40:
+    gain = loudness_gain(active_rms_dbfs(wav, sr), target_dbfs)
+    if gain is None:
         return wav.astype(np.float32, copy=True)
-    gain = 10.0 ** ((target_dbfs - level) / 20.0)
     out = wav.astype(np.float64) * gain
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     if peak > peak_limit:
@@ -65,10 +89,16 @@ def soft_limit(wav: np.ndarray, ceiling: float = 0.977, knee: float = 0.6) -> np
     signal down would make it quieter (e.g. a loud input converted to angry speech).
     """
     x = np.asarray(wav, dtype=np.float32)
+    if not x.size or np.abs(x).max() <= ceiling:  # nothing to limit: the samples pass unchanged
+        return x.copy()
+    return soft_compress(x, ceiling, knee)
+
+
+def soft_compress(x: np.ndarray, ceiling: float = 0.977, knee: float = 0.6) -> np.ndarray:
+    """:func:`soft_limit`'s curve on float32 ``x`` whatever its peak: magnitudes above
+    ``knee`` are compressed (tanh) below ``ceiling``, the rest pass (a copy)."""
     a = np.abs(x)
     over = a > knee
-    if not over.any() or a.max() <= ceiling:  # nothing to limit: the samples pass unchanged
-        return x.copy()
     room = ceiling - knee
     y = x.copy()
     y[over] = np.sign(x[over]) * (knee + room * np.tanh((a[over] - knee) / room))
@@ -97,40 +127,45 @@ def trim_silence(wav: np.ndarray, sr: int, top_db: float = 35.0, pad_ms: float =
     return wav[max(0, start - pad): min(len(wav), end + pad)]
 
 
+TRIM_FRAME, TRIM_HOP = 512, 128  # speech_bounds' frames (librosa.effects.trim's RMS frames)
+
+
 def speech_bounds(wav: np.ndarray, top_db: float = 35.0) -> tuple[int, int]:
     """``(start, end)`` samples of ``wav`` from its first to its last frame within ``top_db`` of
-    the loudest frame (librosa.effects.trim, 512-sample frames, hop 128)."""
+    the loudest frame (librosa.effects.trim's rule: centred 512-sample RMS frames, hop 128);
+    ``(0, 0)`` when no frame is."""
     import librosa
 
-    _, (start, end) = librosa.effects.trim(np.asarray(wav), top_db=top_db, frame_length=512,
-                                           hop_length=128)
-    return int(start), int(end)
+    wav = np.asarray(wav)
+    db = librosa.amplitude_to_db(_trim_rms(wav), ref=np.max, top_db=None)
+    loud = np.flatnonzero(db > -top_db)
+    if loud.size == 0:
+        return 0, 0
+    return int(loud[0] * TRIM_HOP), min(wav.shape[-1], int((loud[-1] + 1) * TRIM_HOP))
 
 
-def keep_edge_pauses(y: np.ndarray, x: np.ndarray, top_db: float = 35.0) -> np.ndarray:
-    """``y``, a uniformly time-scaled version of ``x`` (``len(y) / len(x)`` = the tempo
-    factor), with its leading and trailing pauses set back to the lengths they have in ``x``:
-    a tempo change then applies to the speech, not to the silence around it.
+def _trim_rms(wav: np.ndarray, block_frames: int = 2048) -> np.ndarray:
+    """librosa.feature.rms of ``wav`` (centred, zero-padded) computed ``block_frames`` frames
+    at a time: librosa frames the whole signal into a copy four times its size (150 MB for
+    10 minutes at 16 kHz); each frame's value is the same either way."""
+    import librosa
 
-    Each pause is cut on its outer side or extended outwards with a mirrored copy of itself
-    (no jump at the joint). Without a clear pause (``x`` loud throughout) nothing changes.
-
-    Returns:
-        float32 audio of ``len(x) + (speech length in x) * (tempo - 1)`` samples.
-    """
-    y = np.asarray(y, dtype=np.float32)
-    if len(x) == 0 or len(y) == 0 or len(y) == len(x):
-        return y.copy()
-    start, end = speech_bounds(x, top_db)
-    scale = len(y) / len(x)
-    ys = min(max(int(round(start * scale)), 0), len(y))
-    ye = min(max(int(round(end * scale)), ys), len(y))
-    head = _fit_pause(y[:ys], start, at_start=True)
-    tail = _fit_pause(y[ye:], len(x) - end, at_start=False)
-    return np.concatenate([head, y[ys:ye], tail]).astype(np.float32)
+    half = TRIM_FRAME // 2
+    n_frames = 1 + wav.shape[0] // TRIM_HOP
+    if n_frames <= block_frames:
+        return librosa.feature.rms(y=wav, frame_length=TRIM_FRAME, hop_length=TRIM_HOP)[0]
+    out = []
+    for j0 in range(0, n_frames, block_frames):
+        j1 = min(n_frames, j0 + block_frames)
+        lo, hi = j0 * TRIM_HOP - half, (j1 - 1) * TRIM_HOP + TRIM_FRAME - half
+        seg = wav[max(lo, 0):min(hi, wav.shape[0])]
+        seg = np.pad(seg, (max(-lo, 0), max(hi - wav.shape[0], 0)))
+        out.append(librosa.feature.rms(y=seg, frame_length=TRIM_FRAME, hop_length=TRIM_HOP,
+                                       center=False)[0])
+    return np.concatenate(out)
 
 
-def _fit_pause(seg: np.ndarray, n: int, at_start: bool) -> np.ndarray:
+def fit_pause(seg: np.ndarray, n: int, at_start: bool) -> np.ndarray:
     """``seg`` cut or extended to ``n`` samples, keeping the end next to the speech."""
     if len(seg) >= n:
         return seg[len(seg) - n:] if at_start else seg[:n]
@@ -185,7 +220,7 @@ def keep_unvoiced_source(y: np.ndarray, x: np.ndarray, voiced: np.ndarray, hop: 
         if k0 > 0 and k1 < len(v) and len(seg) >= m:  # inside: the centre of the stretch
             seg = seg[(len(seg) - m) // 2:][:m]
         else:  # a leading pause keeps the samples next to the speech, as does a trailing one
-            seg = _fit_pause(seg, m, at_start=k0 == 0)
+            seg = fit_pause(seg, m, at_start=k0 == 0)
         w = np.ones(m, np.float32)
         if k0 > 0:
             w[:ramp] = fade
@@ -271,9 +306,12 @@ def check_float_samples(wav: np.ndarray, name: str = "audio") -> np.ndarray:
     Raises:
         AudioError: NaN/Inf samples, or peaks above :data:`MAX_INPUT_PEAK`.
     """
-    if not np.all(np.isfinite(wav)):
-        raise AudioError(f"{name} contains NaN or Inf samples")
-    peak = float(np.max(np.abs(wav))) if len(wav) else 0.0
+    peak = 0.0
+    for s in range(0, len(wav), 1 << 20):  # in blocks: no copy of a long input
+        block = wav[s:s + (1 << 20)]
+        if not np.all(np.isfinite(block)):
+            raise AudioError(f"{name} contains NaN or Inf samples")
+        peak = max(peak, float(np.max(np.abs(block))))
     if peak > MAX_INPUT_PEAK:
         raise AudioError(f"{name} has samples up to {peak:g}, {_PCM_HINT}")
     return wav
@@ -306,49 +344,3 @@ def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION
 
 
 PEAK_LIMIT = 0.977  # -0.2 dBFS ceiling of the soft limiter
-MAX_OUTPUT_DBFS = -16.0  # a level change never pushes the active speech level above this
-
-
-BURST_HEADROOM_DB = 6.0  # a converted frame may be this much louder than the input's loudest
-
-
-def _frame_db(wav: np.ndarray, frame: int) -> np.ndarray:
-    """Level (dB re full scale) of consecutive ``frame``-sample frames of ``wav``."""
-    return 10.0 * np.log10(frame_power(wav, frame) + 1e-12)
-
-
-def limit_bursts(y: np.ndarray, x: np.ndarray, sr: int,
-                 headroom_db: float = BURST_HEADROOM_DB, frame_ms: float = 5.0) -> np.ndarray:
-    """``y`` (a conversion of ``x``, both ``(n,)`` at ``sr`` Hz, ``y`` at ``x``'s level) with
-    every ``frame_ms`` frame louder than ``x``'s loudest frame + ``headroom_db`` brought down
-    to that bound, by a gain that is smoothed over 5 frames (no clicks).
-
-    A converter's generator can put a burst of energy at a voicing onset (``m2m-ravdess``
-    to disgust: +12 to +20 dB over 20-40 ms in about a quarter of the takes); after the
-    output level is set, the rest of the speech would be that much quieter. Returns ``y``
-    itself when no frame is over the bound.
-    """
-    frame = max(1, int(round(sr * frame_ms / 1000.0)))
-    if y.shape[0] < 2 * frame or x.shape[0] < frame:
-        return y
-    bound = float(_frame_db(x, frame).max()) + headroom_db
-    over = np.minimum(0.0, bound - _frame_db(y, frame))
-    if not over.any():
-        return y
-    # a running minimum over 5 frames, then their mean: every frame gets at least the
-    # attenuation it needs, and the gain ramps over 5 frames instead of jumping
-    padded = np.pad(over, 2)
-    widened = np.lib.stride_tricks.sliding_window_view(padded, 5).min(axis=1)
-    gain_db = np.convolve(np.pad(widened, 2, mode="edge"), np.ones(5) / 5.0, "valid")
-    centres = (np.arange(gain_db.shape[0]) + 0.5) * frame
-    per_sample = np.interp(np.arange(y.shape[0]), centres, gain_db)
-    return (y * 10.0 ** (per_sample / 20.0)).astype(y.dtype)
-
-
-def with_level_change(y: np.ndarray, x: np.ndarray, sr: int, change_db: float) -> np.ndarray:
-    """``y`` at the active speech level of the input ``x`` plus ``change_db`` (the emotion's
-    vocal effort), at most MAX_OUTPUT_DBFS unless ``x`` is already louder; peaks above full
-    scale are soft-limited below PEAK_LIMIT, not clipped. Both at ``sr`` Hz."""
-    level = active_rms_dbfs(x, sr)
-    level = min(level + change_db, max(level, MAX_OUTPUT_DBFS))
-    return soft_limit(normalize_loudness(y, sr, level, peak_limit=np.inf), ceiling=PEAK_LIMIT)

@@ -14,20 +14,25 @@ Pipeline of the WORLD models (16 kHz, 5 ms frames)::
         -> global tempo (of the speech: leading/trailing pauses keep their length)
         -> input level + the target emotion's level change (vocal effort)
 
-Long inputs are converted in overlapping windows (``window_s``) and cross-faded, so memory
-stays flat in the input length.
+Long inputs are converted in overlapping windows (``window_s``) and cross-faded, and the last
+stage (burst limit, edge pauses, level) runs on blocks (:mod:`emovc.audio.finishing`);
+:meth:`EmotionConverter.convert_file` streams the result to the file, so memory stays flat in
+the input length (the input itself is the only thing held whole).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import check_speech, load_audio, save_audio
-from emovc.audio.chunking import process_in_tempo_windows
-from emovc.audio.processing import as_mono, keep_edge_pauses, limit_bursts, with_level_change
+from emovc.audio import check_speech, load_audio
+from emovc.audio.chunking import iter_tempo_windows
+from emovc.audio.finishing import Spool, StreamFinisher
+from emovc.audio.io import audio_writer
+from emovc.audio.processing import as_mono
 from emovc.audio.psola import time_stretch
 from emovc.data.emotions import check_emotion
 from emovc.errors import ConfigError, EmovcError
@@ -35,8 +40,12 @@ from emovc.features.voice_quality import added_perturbation
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_intensity
 from emovc.models.conversion.render import RENDERERS
-from emovc.pipelines.conversion_settings import ConversionSettings, Setting
-from emovc.pipelines.source_choice import choose_source
+from emovc.pipelines.conversion_settings import (
+    ConversionSettings,
+    Setting,
+    check_spectrogan_settings,
+)
+from emovc.pipelines.source_choice import choose_source, recognise_long
 from emovc.pipelines.world_window import WindowSettings, convert_window
 from emovc.pretrained.registry import inference_defaults, resolve
 
@@ -50,7 +59,9 @@ KIND_PREFIX = "emotion-converter/"
 # equal windows joined at their quietest point; bursts limited to 6 dB above the input's
 # loudest frame; the soft limiter only when a peak passes its ceiling. 4: an unnamed source
 # emotion is chosen by source_choice (expected level error, prior on neutral/calm), not as the
-# recogniser's top label (output with a given source unchanged).
+# recogniser's top label (output with a given source unchanged). Kept at 4 by the streamed
+# last stage (same samples) and the source of inputs over 20 s recognised on 20 s windows
+# (no input up to 20 s changes; the stores hold short clips).
 PIPELINE_VERSION = 4
 SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its quietest point
 
@@ -170,7 +181,9 @@ class EmotionConverter:
 
         Not simply the recogniser's top label, which is unreliable on ordinary read speech:
         the emotion that minimises the expected level error under its probabilities, with a
-        prior on neutral and calm (:func:`emovc.pipelines.source_choice.choose_source`)."""
+        prior on neutral and calm (:func:`emovc.pipelines.source_choice.choose_source`).
+        Beyond 20 s the recogniser's probabilities are averaged over 20 s windows
+        (:func:`~emovc.pipelines.source_choice.recognise_long`)."""
         if self._recognizer is None:
             try:
                 from emovc.pipelines.recognition import EmotionRecognizer
@@ -178,7 +191,7 @@ class EmotionConverter:
             except (ImportError, EmovcError) as exc:  # recogniser missing: ask the user
                 raise EmovcError("source emotion unknown and no emotion recogniser available "
                                  f"({exc}); pass --from") from None
-        probs = self._recognizer.predict(wav, sr)
+        probs = recognise_long(self._recognizer, wav, sr)
         allowed = [e for e in self.source_emotions if e != exclude]
         if not allowed or not any(e in probs for e in self.source_emotions):
             raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
@@ -254,33 +267,33 @@ class EmotionConverter:
                 ``envelope_gain`` other than 1, ``renderer`` other than ``"world"`` or
                 ``voice_quality`` other than 0 for a SpectroGAN; an unknown renderer.
         """
+        blocks, change = self._plan(wav, sr, target, source, intensity, keep_level, pitch_level,
+                                    envelope_gain, renderer, voice_quality)
+        return np.concatenate(list(self._finished(blocks, change, sr, Spool())))
+
+    def _plan(self, wav, sr: int, target: str, source: str | None, intensity: float,
+              keep_level: bool, pitch_level, envelope_gain, renderer, voice_quality,
+              ) -> tuple[Iterator[np.ndarray], tuple[np.ndarray, float] | None]:
+        """Validate a conversion (arguments as :meth:`convert`) and set it up: returns the
+        lazily converted, joined windows (float32 blocks, at the input's level) and
+        ``(x, change_db)`` for :class:`~emovc.audio.finishing.StreamFinisher` (``None``: the
+        blocks are the output as they are)."""
         a = check_intensity(intensity)
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
-        p, g, r = st.pitch_level, st.envelope_gain, st.renderer
+        p = st.pitch_level
         x = as_mono(wav)  # (n,), (n, 1), (1, n) or channels-last (n, c) mixed down
         check_speech(x, sr)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
-            if g != 1.0:
-                raise ConfigError("envelope gain applies to the WORLD-feature models only; "
-                                  "this is a SpectroGAN (use intensity)")
-            if r != "world":
-                raise ConfigError("renderer applies to the WORLD-feature models only; this is "
-                                  "a SpectroGAN (it renders by Griffin-Lim)")
-            if st.voice_quality != 0.0:
-                raise ConfigError("voice quality applies to the WORLD-feature models' source "
-                                  "renderer only; this is a SpectroGAN")
-            if st.envelope_smoothing_ms != 0.0:
-                raise ConfigError("envelope smoothing applies to the WORLD-feature models only; "
-                                  "this is a SpectroGAN")
+            check_spectrogan_settings(st)
             if not self.uses_source:  # pairwise: the direction follows from the target
                 return self._windowed(x, sr, lambda w: self.backend.convert(
                     w, sr, target, source=source, intensity=a, pitch_level=p),
-                    fallback=lambda w: w)  # windows without speech: kept as they are
+                    fallback=lambda w: w), None  # windows without speech: kept as they are
             src, tgt = self.resolve_emotions(x, sr, target, source)
             pros = self.backend.prosody
             tempo = pros.tempo(src, tgt, a) if pros is not None else 1.0
-            y = self._windowed(x, sr, lambda w: self.backend.convert(
+            blocks = self._windowed(x, sr, lambda w: self.backend.convert(
                 w, sr, tgt, source=src, intensity=a, pitch_level=p),
                 fallback=lambda w: time_stretch(w, tempo, sr))
         else:
@@ -289,13 +302,27 @@ class EmotionConverter:
                                   "Hz; resample first (load_audio(path, sr=...))")
             src, tgt = self.resolve_emotions(x, sr, target, source)
             tempo = self.backend.tempo_factor(src, tgt, a)  # windows without speech: kept
-            y = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st),
-                               fallback=lambda w: time_stretch(w, tempo, sr))
-        y = limit_bursts(y, x, sr)  # no frame far louder than the input's loudest
-        y = keep_edge_pauses(y, x)  # the tempo change is the speech's, not the silences'
+            blocks = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st),
+                                    fallback=lambda w: time_stretch(w, tempo, sr))
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
-        return with_level_change(y, x, sr, change)
+        return blocks, (x, change)
+
+    @staticmethod
+    def _finished(blocks: Iterator[np.ndarray], finish: tuple[np.ndarray, float] | None,
+                  sr: int, spool: Spool) -> Iterator[np.ndarray]:
+        """The output of a :meth:`_plan`: no frame far louder than the input's loudest
+        (converters can put a burst at a voicing onset), the input's edge pauses (the tempo
+        change is the speech's, not the silences'), then the level change
+        (:class:`~emovc.audio.finishing.StreamFinisher`)."""
+        if finish is None:
+            yield from blocks
+            return
+        x, change = finish
+        finisher = StreamFinisher(x, sr, change, spool)
+        for block in blocks:
+            finisher.append(block)
+        yield from finisher.blocks()
 
     @property
     def renderers(self) -> tuple[str, ...]:
@@ -313,13 +340,12 @@ class EmotionConverter:
             smoothing_ms=st.envelope_smoothing_ms, renderer=st.renderer,
             keep_unvoiced=self.keep_unvoiced, jitter=jitter, shimmer_db=shimmer))
 
-    def _windowed(self, x: np.ndarray, sr: int, convert, fallback=None) -> np.ndarray:
+    def _windowed(self, x: np.ndarray, sr: int, convert, fallback=None) -> Iterator[np.ndarray]:
         """``convert`` on ``x`` in ``window_s`` windows overlapping by ``overlap_s``, with
-        ``fallback`` for windows it cannot analyse
-        (:func:`emovc.audio.chunking.process_in_tempo_windows`)."""
-        return process_in_tempo_windows(x, convert, int(self.window_s * sr),
-                                        int(self.overlap_s * sr), fallback,
-                                        fade=int(SEAM_FADE_S * sr))
+        ``fallback`` for windows it cannot analyse; the joined output in blocks, lazily
+        (:func:`emovc.audio.chunking.iter_tempo_windows`)."""
+        return iter_tempo_windows(x, convert, int(self.window_s * sr), int(self.overlap_s * sr),
+                                  fallback, fade=int(SEAM_FADE_S * sr))
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,
@@ -329,7 +355,8 @@ class EmotionConverter:
                      renderer: str | None = None,
                      voice_quality: float | None = None) -> tuple[Path, str]:
         """Convert one file (settings as :meth:`convert`); returns ``(written path, source
-        emotion used)``.
+        emotion used)``. The output is streamed to the file (the same samples as
+        :meth:`convert`, written atomically), so memory does not grow with the output.
 
         Raises:
             AudioError: output exists without ``force``, or output path equals the input.
@@ -345,13 +372,22 @@ class EmotionConverter:
                     if self.uses_source else (source or "", target))
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
-        y = self.convert(wav, self.sample_rate, tgt, source=src or None, intensity=intensity,
-                         keep_level=keep_level, pitch_level=st.pitch_level,
-                         envelope_gain=st.envelope_gain, renderer=st.renderer,
-                         voice_quality=st.voice_quality)
+        blocks, finish = self._plan(wav, self.sample_rate, tgt, src or None, intensity,
+                                    keep_level, st.pitch_level, st.envelope_gain, st.renderer,
+                                    st.voice_quality)
         from emovc import __version__
         pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
         world = st.tag() if hasattr(self.backend, "world") else ""
         tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
                f"({self.name}, intensity {intensity}{pitch}{world})")
-        return save_audio(out, y, self.sample_rate, force=force, comment=tag), src
+        # streamed to the file: a long input's conversion waits in a temporary file beside
+        # the output (unnamed, gone with the process), not in memory
+        long = wav.shape[0] > self.window_s * self.sample_rate
+        with audio_writer(out, self.sample_rate, force=force, comment=tag) as write:
+            spool = Spool(out.parent if long else None)
+            try:
+                for block in self._finished(blocks, finish, self.sample_rate, spool):
+                    write(block)
+            finally:
+                spool.close()
+        return out, src

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
+from emovc.errors import ConfigError
 from emovc.features.voice_quality import check_stats
 from emovc.models.conversion.converters import check_envelope_gain, check_intensity, check_range
 from emovc.models.conversion.render import check_renderer
@@ -87,3 +88,19 @@ class Setting:
 
     def __set__(self, obj, value) -> None:
         obj.settings = replace(obj.settings, **{self.name: value})
+
+
+def check_spectrogan_settings(st: ConversionSettings) -> None:
+    """Raise if ``st`` sets a WORLD-model-only setting for a SpectroGAN."""
+    if st.envelope_gain != 1.0:
+        raise ConfigError("envelope gain applies to the WORLD-feature models only; "
+                          "this is a SpectroGAN (use intensity)")
+    if st.renderer != "world":
+        raise ConfigError("renderer applies to the WORLD-feature models only; this is "
+                          "a SpectroGAN (it renders by Griffin-Lim)")
+    if st.voice_quality != 0.0:
+        raise ConfigError("voice quality applies to the WORLD-feature models' source "
+                          "renderer only; this is a SpectroGAN")
+    if st.envelope_smoothing_ms != 0.0:
+        raise ConfigError("envelope smoothing applies to the WORLD-feature models only; "
+                          "this is a SpectroGAN")

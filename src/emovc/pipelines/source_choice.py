@@ -24,6 +24,46 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
+
+from emovc.audio.chunking import split_windows
+from emovc.errors import AudioError
+
+DETECT_WINDOW_S = 20.0  # longer inputs are recognised window by window
+
+
+def recognise_long(recognizer, wav: np.ndarray, sr: int,
+                   window_s: float = DETECT_WINDOW_S) -> dict[str, float]:
+    """The recogniser's probabilities ``{emotion: p}`` for mono ``wav`` at ``sr`` Hz; beyond
+    ``window_s`` seconds the length-weighted mean over consecutive windows of at most that
+    length, skipping windows without speech.
+
+    The recogniser is trained on clips of a few seconds: functionals over a whole long
+    recording describe something it never saw, and its features for ten minutes took 120 MB
+    more memory than the conversion itself.
+
+    Raises:
+        AudioError: no window holds speech (as the recogniser raises for a short input).
+    """
+    size = int(window_s * sr)
+    if wav.shape[0] <= size:
+        return recognizer.predict(wav, sr)
+    total: dict[str, float] = {}
+    weight, first_error = 0, None
+    for s, e in split_windows(wav.shape[0], size, 0):
+        try:
+            probs = recognizer.predict(wav[s:e], sr)
+        except AudioError as exc:  # a window of silence, or a short last one
+            first_error = first_error or exc
+            continue
+        for label, p in probs.items():
+            total[label] = total.get(label, 0.0) + p * (e - s)
+        weight += e - s
+    if not weight:
+        raise first_error
+    return {label: p / weight for label, p in total.items()}
+
+
 # prior weights on the recogniser's probabilities (1 for the emotions not named); chosen on
 # the recogniser's outputs for RAVDESS actors 17-20 and VCTK/LibriSpeech read speech: calm
 # takes keep calm as often as with the top label, read speech halves its level error
