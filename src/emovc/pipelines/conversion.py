@@ -267,9 +267,9 @@ class EmotionConverter:
                 ``envelope_gain`` other than 1, ``renderer`` other than ``"world"`` or
                 ``voice_quality`` other than 0 for a SpectroGAN; an unknown renderer.
         """
-        blocks, change = self._plan(wav, sr, target, source, intensity, keep_level, pitch_level,
+        blocks, finish = self._plan(wav, sr, target, source, intensity, keep_level, pitch_level,
                                     envelope_gain, renderer, voice_quality)
-        return np.concatenate(list(self._finished(blocks, change, sr, Spool())))
+        return np.concatenate(list(self._finished(blocks, finish, sr, Spool())))
 
     def _plan(self, wav, sr: int, target: str, source: str | None, intensity: float,
               keep_level: bool, pitch_level, envelope_gain, renderer, voice_quality,
