@@ -164,3 +164,42 @@ def test_training_overrides_check_the_kind_of_value(tmp_path) -> None:
 
     with pytest.raises(ConfigError, match="energy_cwt must be true or false, got 'maybe'"):
         cyclegan_config(str(tmp_path), str(tmp_path / "run"), overrides={"energy_cwt": "maybe"})
+
+
+def _info_raising(monkeypatch, effect) -> None:
+    """Make ``emovc info`` run ``effect()`` instead of describing the file."""
+    import emovc.cli.audio_cmds as cmds
+
+    monkeypatch.setattr(cmds, "describe_file", lambda *a, **k: effect())
+
+
+def test_ctrl_c_and_sigterm_exit_130_with_a_message(speech_file: Path, monkeypatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """typer turns Ctrl-C into exit code 130, which used to come back as success (0); a
+    SIGTERM (kill, a job scheduler) is handled like Ctrl-C, so temporary outputs go."""
+    import os
+    import signal
+
+    def ctrl_c():
+        raise KeyboardInterrupt
+
+    _info_raising(monkeypatch, ctrl_c)
+    code, _, err = run(["info", str(speech_file)], capsys)
+    assert code == 130 and "emovc: interrupted" in err
+    before = signal.getsignal(signal.SIGTERM)
+    _info_raising(monkeypatch, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    code, _, err = run(["info", str(speech_file)], capsys)
+    assert code == 130 and "emovc: interrupted" in err
+    assert signal.getsignal(signal.SIGTERM) is before  # restored after the command
+
+
+def test_a_full_disk_is_one_line(speech_file: Path, monkeypatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    def full():
+        raise OSError(errno.ENOSPC, "No space left on device", "out.wav")
+
+    _info_raising(monkeypatch, full)
+    code, _, err = run(["info", str(speech_file)], capsys)
+    assert code == 1 and err.strip() == "emovc: error: no space left on device: out.wav"

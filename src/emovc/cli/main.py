@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import typer
@@ -55,21 +57,52 @@ def main(argv: list[str] | None = None) -> int:
                                                           quiet)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     cli = _build()
+    previous = _terminate_as_interrupt()
     try:
-        cli(args=argv, standalone_mode=False)
+        code = cli(args=argv, standalone_mode=False)
     except EmovcError as exc:
         print(f"emovc: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("emovc: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # raised outside typer's own handling (or by SIGTERM)
+        code = 130
     except _PATH_ERRORS as exc:  # a path of the wrong kind (a folder for a file, ...)
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"emovc: error: {(exc.strerror or str(exc)).lower()}{where}", file=sys.stderr)
-        return 2
+        return _os_error(exc, 2)
+    except OSError as exc:  # a full disk, a file-size limit, a read-only file system, ...
+        return _os_error(exc, 1)
     except Exception as exc:
         return _click_exit(exc)
+    finally:
+        _restore_terminate(previous)
+    # typer turns Ctrl-C into an exit code of 130, which standalone_mode=False returns
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        if code == 130:
+            print("emovc: interrupted", file=sys.stderr)
+        return code
     return 0
+
+
+def _os_error(exc: OSError, code: int) -> int:
+    where = f": {exc.filename}" if exc.filename else ""
+    print(f"emovc: error: {(exc.strerror or str(exc)).lower()}{where}", file=sys.stderr)
+    return code
+
+
+def _terminate_as_interrupt():
+    """Make SIGTERM (``kill``, a job scheduler) raise KeyboardInterrupt, so that temporary
+    outputs are removed as for Ctrl-C; returns the previous handler (``None`` off the main
+    thread, where handlers cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _restore_terminate(previous) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _click_exit(exc: Exception) -> int:
