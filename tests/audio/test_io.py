@@ -101,3 +101,12 @@ def test_channels_that_cancel_in_the_mix_are_named_not_called_silent(tmp_path):
         load_audio(tmp_path / "anti.wav")
     sf.write(tmp_path / "one.wav", np.stack([left, 0 * left], 1), 16000)  # one silent: fine
     assert np.allclose(load_audio(tmp_path / "one.wav"), left / 2, atol=1e-4)
+
+
+def test_long_ogg_is_written_in_pieces(tmp_path):
+    """libsndfile 1.2.2's Vorbis encoder crashed the process on one write of 2**21 samples
+    (131 s at 16 kHz): a long pause came out of the converter as one block that size."""
+    n = (1 << 21) + 5
+    x = (0.1 * np.sin(np.arange(n) * 0.05)).astype(np.float32)
+    save_audio(tmp_path / "long.ogg", x)
+    assert len(load_audio(tmp_path / "long.ogg")) == n

@@ -172,6 +172,7 @@ def _load_mono(path: str | os.PathLike, sr: int | None) -> tuple[np.ndarray, int
 
 
 READ_BLOCK = 1 << 18  # frames per decoded block
+WRITE_BLOCK = 1 << 18  # frames per call to libsndfile when writing
 
 
 class MixStats:
@@ -215,9 +216,10 @@ class MixStats:
         mixed = self._mix_sq / self.n - self.mean**2
         if chan > 1e-8 and mixed < chan * 10 ** (-CANCEL_DB / 10):
             drop = 10 * np.log10(chan / max(mixed, 1e-30))
+            how = (f"the mix is {drop:.0f} dB below them" if drop < 120
+                   else "the mix is silent")
             raise AudioError(f"{path}: its {self.channels} channels cancel when mixed to mono "
-                             f"(the mix is {drop:.0f} dB below them; is one phase-inverted?); "
-                             "save one channel and use that")
+                             f"({how}; is one phase-inverted?); save one channel and use that")
 
 
 def mono_mix(data: np.ndarray, path: str | os.PathLike) -> np.ndarray:
@@ -293,7 +295,10 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
         def write(block: np.ndarray) -> None:
             block = np.asarray(block, np.float32)
             _check_finite(block)
-            f.write(np.clip(block, -1.0, 1.0))
+            # at most WRITE_BLOCK frames per call: libsndfile 1.2.2's Vorbis encoder crashes
+            # (SIGSEGV) on one write of 2**21 samples or more
+            for s in range(0, block.shape[0], WRITE_BLOCK):
+                f.write(np.clip(block[s:s + WRITE_BLOCK], -1.0, 1.0))
 
         yield write
 
