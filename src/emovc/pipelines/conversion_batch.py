@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
+from emovc.audio.io import WRITE_FORMATS
 from emovc.data.catalogs.ravdess import EMOTION_CODES, STATEMENTS
 from emovc.data.emotions import check_emotion
 from emovc.errors import AudioError, EmovcError
-from emovc.fileio import atomic_output, check_writable
+from emovc.fileio import atomic_output, check_output_file, check_writable
 from emovc.pipelines.conversion import EmotionConverter
 
 CSV_COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference", "text")
@@ -81,6 +82,9 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     if src.is_file():
         if dst.is_dir() or not dst.suffix:  # a folder, existing or new: the output goes in it
             dst = dst / f"{src.stem}.wav"
+        # a format that cannot be written fails now, not after decoding and recognising
+        dst = check_output_file(dst, tuple(WRITE_FORMATS), force, "the converted audio",
+                                EmovcError)
         pairs = [(src, dst)]
     else:
         if dst.is_file():
