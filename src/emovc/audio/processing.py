@@ -249,7 +249,8 @@ def _vad_bounds(wav: np.ndarray, sr: int, frame_ms: int = 30,
 
 MAX_INPUT_PEAK = 2.0  # beyond this (6 dB over full scale) the samples are not [-1, 1] floats
 MAX_CHANNELS = 8  # a 2-D waveform with more "channels" than this is not (n, channels) audio
-_PCM_HINT = ("expected float samples in [-1, 1] (integer PCM? divide by 32768, or load with "
+_PCM_HINT = ("expected float samples in [-1, 1] (a float file beyond full scale: normalise it "
+             "first; integer PCM in an array: divide by 32768, or load with "
              "emovc.audio.load_audio)")
 
 
