@@ -125,3 +125,77 @@ def test_ser_train_checks_the_speakers_before_writing_the_run_folder(corpus, tmp
     with pytest.raises(EmovcError, match="validation speaker"):
         train(cfg, progress=False)
     assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_force_with_a_command_that_fails_on_its_data_keeps_the_earlier_run(
+        corpus, cache_root, tmp_path, capsys):
+    """--force used to remove the earlier run before the new command read its corpus: a
+    mistyped speaker or emotion cost the run. It is removed only once the new run can start."""
+    run = tmp_path / "run"
+    code, said = _train_cli(corpus, run, cache_root, capsys)
+    assert code == 0, said
+    before = sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file())
+    code, said = _train_cli(corpus, run, cache_root, capsys, "--force", "--set",
+                            "train_speakers=[no_such_speaker]")
+    assert code == 2 and "no_such_speaker" in said, said
+    after = sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file())
+    assert after == before and "model.pt" in after
+
+
+def test_an_output_that_is_a_file_is_refused_before_any_work(corpus, cache_root, tmp_path,
+                                                             capsys, monkeypatch):
+    import emovc.training.stargan as stargan
+
+    monkeypatch.setattr(stargan, "prepare_features",
+                        lambda *a, **k: pytest.fail("features read before the output check"))
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, said = _train_cli(corpus, afile, cache_root, capsys)
+    assert code == 2 and "is a file, not a folder" in said, said
+
+
+def test_an_interrupted_fit_is_an_interruption_not_a_failure(tmp_path, capsys):
+    """Lightning ends a run it shut down gracefully after Ctrl-C with exit status 1; the
+    trainers re-raise KeyboardInterrupt (emovc exits 130) with a note on resuming."""
+    from emovc.training.common import fit_or_interrupt
+
+    class Interrupted:
+        interrupted = True
+
+        def fit(self, *a, **k):
+            raise SystemExit(1)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit_or_interrupt(Interrupted(), tmp_path)
+    assert "same command resumes" in capsys.readouterr().err
+    Interrupted.interrupted = False
+    with pytest.raises(SystemExit):  # any other exit passes through
+        fit_or_interrupt(Interrupted(), tmp_path)
+
+
+def test_spectrogan_start_failing_on_its_data_writes_nothing(tmp_path):
+    """A SpectroGAN run whose corpus lacks the source emotion used to leave a config.yaml
+    that made the corrected command a 'different run'."""
+    from emovc.training.spectrogan import build_config, train
+
+    (tmp_path / "data" / "Actor_01").mkdir(parents=True)
+    run = tmp_path / "run"
+    cfg = build_config(str(tmp_path / "data"), str(run), "calm", "angry", max_steps=2)
+    with pytest.raises(ConfigError):
+        train(cfg)
+    assert not (run / "config.yaml").exists()
+
+
+def test_resuming_without_max_steps_keeps_the_runs_own(corpus, cache_root, tmp_path, capsys):
+    """Re-running a finished 2-step run without --max-steps used to extend it to the preset's
+    1500 steps."""
+    run = tmp_path / "run"
+    code, said = _train_cli(corpus, run, cache_root, capsys)
+    assert code == 0, said
+    sets = [f"{k}={v}" for k, v in FAST.items()] + [TINY, f"cache_dir={cache_root}",
+                                                    "emotions=[calm, angry]"]
+    args = ["train", str(corpus), "-o", str(run)]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 0, capsys.readouterr().err
+    assert yaml.safe_load((run / "config.yaml").read_text())["max_steps"] == 2

@@ -83,12 +83,17 @@ def convert(
 def train(
     data_dir: Path = typer.Argument(..., help="Corpus folder (e.g. RAVDESS)."),
     method: str = typer.Option("stargan", "--method", help="stargan, cyclegan or spectrogan."),
-    source: str = typer.Option(None, "--from", help="Source emotion (pairwise methods)."),
-    target: str = typer.Option(None, "--to", help="Target emotion (pairwise methods)."),
+    source: str = typer.Option(
+        None, "--from", help="Source emotion of a pairwise model (cyclegan, spectrogan "
+                             "compact; default calm). stargan: --set emotions=[...]"),
+    target: str = typer.Option(
+        None, "--to", help="Target emotion of a pairwise model (default angry)."),
     preset: str = typer.Option(
         "compact", "--preset",
         help="compact (CPU) or full; spectrogan also m2m (all emotions) and faithful-520."),
-    max_steps: int = typer.Option(None, "--max-steps", help="Training steps (default: preset)."),
+    max_steps: int = typer.Option(
+        None, "--max-steps",
+        help="Training steps (default: the run's own when resuming one, else the preset's)."),
     devices: int = typer.Option(1, "--devices", help="Number of devices (GPUs) to train on."),
     out: Path = typer.Option(
         ..., "-o", "--output",
@@ -108,6 +113,10 @@ def train(
     if method not in METHODS:
         raise choice_error("method", method, METHODS)
     trainer = importlib.import_module(f"emovc.training.{method}")
+    if max_steps is None and not force:  # a resumed run keeps its length
+        from emovc.training.run_dir import saved_max_steps
+
+        max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), source, target, preset=preset,
                                max_steps=max_steps, devices=devices,
                                overrides=parse_settings(settings))

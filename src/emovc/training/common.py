@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -274,9 +275,23 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
         steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)
         val = DataLoader(_StepRange(1), batch_size=None)
         last = last_checkpoint(root) if resume else None
-        trainer.fit(module, steps, val, ckpt_path=str(last) if last else None)
+        fit_or_interrupt(trainer, root, module, steps, val, ckpt_path=str(last) if last else None)
     exit_if_worker(trainer)
     return root
+
+
+def fit_or_interrupt(trainer: L.Trainer, run_dir: Path, *args, **kwargs) -> None:
+    """``trainer.fit(*args, **kwargs)``; a Ctrl-C (or SIGTERM) is re-raised as
+    KeyboardInterrupt with a note on resuming, where Lightning, after its graceful shutdown,
+    exits with status 1 as if the run had failed."""
+    try:
+        trainer.fit(*args, **kwargs)
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        print(f"training interrupted: the same command resumes {run_dir} from its last "
+              "checkpoint", file=sys.stderr)
+        raise KeyboardInterrupt from None
 
 
 def exit_if_worker(trainer: L.Trainer) -> None:

@@ -285,7 +285,8 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
         ConfigError: ``cfg.run_dir`` holds another run and ``resume`` is true (see
             :func:`~emovc.training.run_dir.claim_run_dir`).
     """
-    claim_run_dir(cfg.run_dir, config_data(cfg), resume, (*FREE, *SPEAKER_KEYS))  # early: fail fast
+    claim_run_dir(cfg.run_dir, config_data(cfg), resume, (*FREE, *SPEAKER_KEYS),
+                  clear=False)  # early: fail fast, clear once the data is read
     data, cwt_std = load_data(cfg)
     module = CycleGANModule(cfg, data, cwt_std)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,

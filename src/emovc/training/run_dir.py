@@ -60,11 +60,14 @@ def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool) -> Pa
 
 
 def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Iterable[str] = FREE,
-                  keys: str = "new", steps_per_iteration: int = 1) -> int:
+                  keys: str = "new", steps_per_iteration: int = 1, clear: bool = True) -> int:
     """Check that ``root`` may hold the run of settings ``data``; returns the steps it has
     already trained (0: a fresh start).
 
-    With ``resume`` false the earlier run's outputs are removed first (a fresh start).
+    With ``resume`` false the earlier run's outputs are removed (a fresh start) — unless
+    ``clear`` is false: the trainers claim the folder before reading the corpus with ``clear``
+    false, and clear it only once the new run can start (a command that fails on its data
+    does not cost the earlier run).
 
     Args:
         root: the run folder.
@@ -80,8 +83,12 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
             one, or a run that has trained more steps than ``data["max_steps"]``.
     """
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"output {root} is a file, not a folder; a training run needs a "
+                          "folder (-o)")
     if not resume:
-        clear_run_outputs(root)
+        if clear:
+            clear_run_outputs(root)
         return 0
     cfg_file, ckpt = root / "config.yaml", last_checkpoint(root)
     model = root / "model.pt"
@@ -143,6 +150,17 @@ def _read_config(path: Path) -> dict:
         raise ConfigError(f"run folder {path.parent}: config.yaml is not a training config; "
                           f"{FORCE_HINT}")
     return data
+
+
+def saved_max_steps(run_dir: str | os.PathLike) -> int | None:
+    """``max_steps`` of the run ``run_dir`` holds (its ``config.yaml``); ``None`` when there is
+    none or it cannot be read (the run folder checks then say why)."""
+    try:
+        data = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    steps = data.get("max_steps") if isinstance(data, dict) else None
+    return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
 
 
 def checkpoint_step(path: Path) -> int:

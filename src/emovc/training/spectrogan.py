@@ -52,9 +52,9 @@ from emovc.models.spectrogan.networks import (
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
-from emovc.training.common import device_strategy, exit_if_worker
+from emovc.training.common import device_strategy, exit_if_worker, fit_or_interrupt
 from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
-from emovc.training.run_dir import claim_run_dir
+from emovc.training.run_dir import claim_run_dir, clear_run_outputs
 from emovc.training.spectrogan_config import (
     PRESETS,
     RESUME_FREE,
@@ -311,11 +311,9 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"
     done = claim_run_dir(run, cfg.to_dict(), resume, RESUME_FREE, keys="old",
-                         steps_per_iteration=2)
+                         steps_per_iteration=2, clear=False)
     if done:
         check_schedule(cfg, yaml.safe_load(cfg_file.read_text()), done)
-    run.mkdir(parents=True, exist_ok=True)
-    write_atomic(cfg_file, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     torch.set_num_threads(cfg.num_threads)
     if cfg.emotions:
         from emovc.training.spectrogan_m2m import M2MSpectroGANModule, load_m2m_data
@@ -324,6 +322,11 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     else:
         banks, stats, pairs = _load_banks(cfg)
         module = SpectroGANModule(cfg, banks, pairs)
+    # only now that the data is read: a command failing on its data leaves the folder as it was
+    if not resume:
+        clear_run_outputs(run)
+    run.mkdir(parents=True, exist_ok=True)
+    write_atomic(cfg_file, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     ckpt_path = str(ckpt) if resume and ckpt.is_file() else None
     elapsed0 = 0.0
     if ckpt_path:
@@ -342,7 +345,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
             max_epochs=-1, deterministic=False,
         )
         loader = torch.utils.data.DataLoader(_Steps(max(1, cfg.max_steps)), batch_size=None)
-        trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path)
+        fit_or_interrupt(trainer, run, module, train_dataloaders=loader, ckpt_path=ckpt_path)
     callback.save(trainer, module)  # every process: saving a Lightning checkpoint is collective
     exit_if_worker(trainer)
     return run / "model.pt"

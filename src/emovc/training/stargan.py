@@ -254,13 +254,14 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
         ConfigError: ``cfg.run_dir`` holds another run and ``resume`` is true (see
             :func:`~emovc.training.run_dir.claim_run_dir`).
     """
-    claim_run_dir(cfg.run_dir, config_dict(cfg), resume, (*FREE, *SPEAKER_KEYS))  # early: fail fast
+    claim_run_dir(cfg.run_dir, config_dict(cfg), resume, (*FREE, *SPEAKER_KEYS),
+                  clear=False)  # early: fail fast, clear once the data is read
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
                                       cfg.val_speakers, cfg.workers)
     cfg.train_speakers, cfg.val_speakers = tr, va
     data = ConversionData(folder, cfg.emotions, tr, va, cfg.world["frame_period"])
     module = StarGANModule(cfg, data)
-    if last_checkpoint(cfg.run_dir) is None:  # a resumed run restores all of them
+    if not resume or last_checkpoint(cfg.run_dir) is None:  # a resumed run restores them
         for emotion, path in cfg.teachers.items():
             load_generator(module.teachers[emotion], path)
         if cfg.init_from:
