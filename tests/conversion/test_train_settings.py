@@ -13,9 +13,11 @@ from emovc.errors import ConfigError
 
 
 def _build(method: str, tmp_path, **overrides):
-    """``emovc train --from calm --to angry --set KEY=VALUE ...`` of ``method``."""
+    """``emovc train [--from calm --to angry] --set KEY=VALUE ...`` of ``method`` (the pair
+    for the pairwise methods only)."""
     trainer = importlib.import_module(f"emovc.training.{method}")
-    return trainer.build_config(str(tmp_path), str(tmp_path / "run"), "calm", "angry",
+    pair = () if method == "stargan" else ("calm", "angry")
+    return trainer.build_config(str(tmp_path), str(tmp_path / "run"), *pair,
                                 preset="compact", overrides=overrides)
 
 
@@ -95,3 +97,13 @@ def test_set_values_in_exponent_notation_are_numbers():
     assert got == {"lr_g": 1e-4, "lr_d": 3e-5, "model": {"lr": 2500.0}, "name": "e5",
                    "run": "1e4x"}
     assert isinstance(got["lr_g"], float)
+
+
+def test_stargan_refuses_a_pair_instead_of_ignoring_it(tmp_path, capsys):
+    from emovc.cli.main import main
+
+    code = main(["train", str(tmp_path), "--method", "stargan", "--from", "calm", "--to",
+                 "angry", "-o", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--set emotions=" in err and "cyclegan" in err, err
+    assert not (tmp_path / "run").exists()

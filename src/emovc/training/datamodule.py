@@ -92,7 +92,8 @@ class ConversionData:
             have = sorted({r.emotion for r in index if r.speaker in train_speakers})
             raise EmovcError(f"no training utterances of {', '.join(missing)} in the corpus (its "
                              f"training speakers have: {', '.join(have) or 'none'}); choose "
-                             "--from/--to among those, or --set emotions=[...]")
+                             "among those: --from/--to (cyclegan) or --set emotions=[...] "
+                             "(stargan)")
         self.groups = _parallel_groups(self.train)
         self.val_groups = _parallel_groups(self.val)
 

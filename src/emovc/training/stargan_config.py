@@ -68,7 +68,9 @@ class StarGANTrainConfig:
 def build_config(data_dir: str, run_dir: str, source: str | None = None,
                  target: str | None = None, preset: str = "compact", max_steps: int | None = None,
                  devices: int = 1, overrides: dict | None = None) -> StarGANTrainConfig:
-    """Resolve a run config; ``source``/``target`` are ignored (the model covers all emotions).
+    """Resolve a run config. The model covers all its emotions (``--set emotions=[...]``), so
+    a ``source`` or ``target`` (``--from``/``--to``, which name a pairwise model's pair) is
+    refused rather than silently ignored.
 
     ``model`` and ``world`` overrides are merged key by key into the preset's values.
 
@@ -80,6 +82,10 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
             ``init_from`` or without ``focus_emotion`` and ``teachers``, ``teachers`` that
             name an unknown emotion, the focus emotion or a missing model.
     """
+    if source is not None or target is not None:
+        raise ConfigError("--from/--to name the pair of a pairwise model (--method cyclegan or "
+                          "spectrogan); stargan converts between all the emotions it is trained "
+                          "on: choose them with --set emotions=[calm, angry, ...]")
     if preset not in PRESETS:
         raise choice_error("preset", preset, PRESETS)
     cfg = StarGANTrainConfig(data_dir=str(data_dir), run_dir=str(run_dir), preset=preset,
