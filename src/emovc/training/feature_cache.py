@@ -128,6 +128,9 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
     keys = {u.utt_id: file_key(u) for u in utts}
     jobs = [(u.path, str(folder / f"{keys[u.utt_id]}.npz"), cfg.to_dict()) for u in utts
             if not (folder / f"{keys[u.utt_id]}.npz").exists()]
+    if jobs:
+        report(f"computing the features of {len(jobs)} of {len(utts)} file(s) (kept in "
+               f"{folder}; later runs reuse them)")
     failed = _run_jobs(jobs, workers)
     for path, reason in failed.items():
         report(f"skipped {path}: {reason}")
@@ -158,8 +161,11 @@ def _run_jobs(jobs: list[tuple[str, str, dict]], workers: int) -> dict[str, str]
     """Run the extraction jobs; returns ``{audio path: reason}`` of the files that failed."""
     if not jobs:
         return {}
-    with ProcessPoolExecutor(max(1, workers)) as pool:
-        done = list(pool.map(_extract, jobs, chunksize=4))
+    from tqdm import tqdm
+
+    with ProcessPoolExecutor(max(1, workers)) as pool:  # a bar on a terminal only
+        done = list(tqdm(pool.map(_extract, jobs, chunksize=4), total=len(jobs),
+                         desc="features", unit="file", disable=None, leave=False))
     return {job[0]: reason for job, (_, _, reason) in zip(jobs, done, strict=True) if reason}
 
 
