@@ -85,3 +85,4 @@ def test_long_inputs_are_recognised_in_windows_and_silence_skipped():
         "angry": 1.0, "calm": 0.0}  # short: one call on the whole input
     with pytest.raises(AudioError, match="silent"):
         recognise_long(rec, np.zeros(100000, np.float32), 1000, window_s=30.0)
+

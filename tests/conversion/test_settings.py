@@ -64,3 +64,14 @@ def test_setting_attributes_validate_on_assignment():
     with pytest.raises(ConfigError, match="renderer"):
         h.renderer = "x"
     assert h.renderer == "world"  # a failed assignment leaves the settings as they were
+
+
+def test_voice_quality_without_statistics_is_refused_not_ignored(stargan_run, calm):
+    """A trained run has no voice-quality statistics: --voice-quality 1 changed nothing while
+    the output's tag claimed it."""
+    from emovc.pipelines.conversion import EmotionConverter
+
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    with pytest.raises(ConfigError, match="voice quality needs .*statistics"):
+        conv.convert(calm, 16000, "sad", source="calm", renderer="source", voice_quality=1.0)
+    conv.convert(calm, 16000, "sad", source="calm", renderer="source")  # 0: fine

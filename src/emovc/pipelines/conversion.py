@@ -300,6 +300,12 @@ class EmotionConverter:
             if sr != self.sample_rate:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
+            if st.voice_quality and st.renderer == "source" and not st.voice_quality_stats:
+                raise ConfigError(
+                    "voice quality needs the emotions' jitter and shimmer statistics "
+                    "(meta.json 'voice_quality_stats' beside the model), which this model has "
+                    "not (a training run does not write them; m2m-ravdess has them); leave "
+                    "--voice-quality at 0")
             src, tgt = self.resolve_emotions(x, sr, target, source)
             tempo = self.backend.tempo_factor(src, tgt, a)  # windows without speech: kept
             blocks = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st),
