@@ -2,7 +2,7 @@
 
 import pytest
 
-from emovc.app.convert_options import ConvertOptions
+from emovc.app.convert_options import ConvertOptions, default_voice_quality
 from emovc.errors import ConfigError
 
 
@@ -14,6 +14,7 @@ class Rendering:  # like the WORLD-feature models
     renderers = ("world", "source")
     renderer = "source"
     pitch_level, envelope_gain, voice_quality = 0.125, 1.15, 1.0
+    voice_quality_stats = {"calm": {"jitter": 0.01, "shimmer_db": 0.5}}
 
 
 def test_defaults_come_from_the_model():
@@ -48,3 +49,14 @@ def test_choices_override_and_describe_themselves():
 def test_bad_or_unoffered_settings_are_one_line_errors(model, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         ConvertOptions.resolve(model, "m", **kwargs)
+
+
+def test_a_model_without_voice_quality_statistics_offers_no_voice_quality():
+    """A trained run renders on the source but has no statistics: the toolbox's slider is
+    off (the setting would be refused) rather than doing nothing."""
+    class TrainedRun(Rendering):
+        voice_quality = 0.0
+        voice_quality_stats = {}
+
+    assert default_voice_quality(TrainedRun()) is None
+    assert default_voice_quality(Rendering()) == 1.0

@@ -59,6 +59,7 @@ class RenderingFake:
     renderers = ("world", "source")
     renderer = "source"
     voice_quality = 1.0
+    voice_quality_stats = {"calm": {"jitter": 0.01, "shimmer_db": 0.5}}
 
     def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
                 envelope_gain=1.0, renderer=None, voice_quality=None):

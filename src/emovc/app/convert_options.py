@@ -33,8 +33,9 @@ def offered_renderers(conv) -> tuple[list[str], str | None]:
 
 
 def default_voice_quality(conv) -> float | None:
-    """The converter's default voice quality, ``None`` if it offers no renderer choice."""
-    if not offered_renderers(conv)[0]:
+    """The converter's default voice quality, ``None`` if it offers no renderer choice or has
+    no voice-quality statistics (a trained run: the setting would be refused)."""
+    if not offered_renderers(conv)[0] or not getattr(conv, "voice_quality_stats", None):
         return None
     return float(getattr(conv, "voice_quality", 0.0))
 
