@@ -90,11 +90,14 @@ def train(
         None, "--to", help="Target emotion of a pairwise model (default angry)."),
     preset: str = typer.Option(
         "compact", "--preset",
-        help="compact (CPU) or full; spectrogan also m2m (all emotions) and faithful-520."),
+        help="compact (CPU) or full; spectrogan also m2m (all emotions), faithful (= full) "
+             "and faithful-520."),
     max_steps: int = typer.Option(
         None, "--max-steps",
         help="Training steps (default: the run's own when resuming one, else the preset's)."),
-    devices: int = typer.Option(1, "--devices", help="Number of devices (GPUs) to train on."),
+    devices: int = typer.Option(
+        1, "--devices", help="Number of devices to train on (GPUs; without one, that many "
+                             "processes share the CPU cores)."),
     out: Path = typer.Option(
         ..., "-o", "--output",
         help="Run folder (the run it holds is resumed; a folder of another run is refused)."),

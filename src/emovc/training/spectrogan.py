@@ -345,7 +345,8 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
             max_epochs=-1, deterministic=False,
         )
         loader = torch.utils.data.DataLoader(_Steps(max(1, cfg.max_steps)), batch_size=None)
-        fit_or_interrupt(trainer, run, module, train_dataloaders=loader, ckpt_path=ckpt_path)
+        fit_or_interrupt(trainer, run, module, train_dataloaders=loader, ckpt_path=ckpt_path,
+                         weights_only=True)  # its checkpoints hold plain data (see above)
     callback.save(trainer, module)  # every process: saving a Lightning checkpoint is collective
     exit_if_worker(trainer)
     return run / "model.pt"

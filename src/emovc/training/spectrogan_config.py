@@ -73,6 +73,9 @@ class TrainConfig:
         return asdict(self)
 
 
+# the other trainers' speaker split, named as SpectroGAN names it
+_ACTOR_KEYS = {"train_speakers": "train_actors", "val_speakers": "val_actors"}
+
 def _preset(name: str) -> dict:
     if name == "compact":  # CPU: narrow, 3 blocks, identity-initialised residual, 8 ms hop
         return dict(spec=SpecConfig(n_fft=512, hop_length=128, freq_size=256).to_dict(),
@@ -134,7 +137,10 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
     defaults = asdict(TrainConfig("", ""))
     for key, val in (overrides or {}).items():
         if key not in defaults:
-            raise ConfigError(f"unknown SpectroGAN setting {key!r}; valid: {sorted(defaults)}")
+            hint = (f" (SpectroGAN splits RAVDESS by actor number: {_ACTOR_KEYS[key]}=[1, 2])"
+                    if key in _ACTOR_KEYS else "")
+            raise ConfigError(f"unknown SpectroGAN setting {key!r}{hint}; valid keys: "
+                              f"{', '.join(sorted(defaults))}")
         if isinstance(val, dict) and key in ("spec", "generator", "discriminator", "inference"):
             val = {**(values.get(key) or defaults[key]), **val}
         values[key] = same_kind(f"SpectroGAN setting {key}", val, values.get(key, defaults[key]))
