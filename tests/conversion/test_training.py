@@ -230,6 +230,7 @@ def test_run_keeps_the_newest_checkpoints_and_stays_quiet(corpus, cache_root, tm
     out = capsys.readouterr().out
     assert "step 8/8 (100%)" in out and "step 10/10 (100%)" in out, out
     assert "steps/s" in out and "Epoch" not in out
+    assert "; g " in out and ", d " in out, out  # the generator's and discriminators' losses
 
 
 def test_resume_with_another_keep_checkpoints_prunes_the_earlier_files(corpus, cache_root,

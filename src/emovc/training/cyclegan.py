@@ -195,7 +195,7 @@ class CycleGANModule(L.LightningModule):
         self.log_dict({"loss/d": d_loss, "loss/c": c_loss, "loss/g_adv": adv, "loss/cyc": cyc,
                        "loss/id": idt, "loss/g_cls": cls,
                        "acc/c_real": losses.accuracy(logits, labels)}, batch_size=1)
-        self.log("g", g_loss, prog_bar=True, batch_size=1)
+        self.log_dict({"g": g_loss, "d": d_loss}, prog_bar=True, batch_size=1)  # progress lines
 
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):

@@ -82,7 +82,13 @@ class LogProgress(Callback):
         self.every, self.per = max(1, every), max(1, optimizer_steps)
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self._start = (time.perf_counter(), trainer.global_step // self.per)
+        self._start = None
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        # here, not at train start: a resumed run's step is restored by its first batch, and
+        # the first line's rate counted the steps before the interruption
+        if self._start is None:
+            self._start = (time.perf_counter(), trainer.global_step // self.per)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         step, total = trainer.global_step // self.per, trainer.max_steps // self.per

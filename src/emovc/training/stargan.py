@@ -171,7 +171,7 @@ class StarGANModule(L.LightningModule):
         self.log_dict({"loss/d": d_loss, "loss/c": c_loss, "loss/g_adv": adv, "loss/g_cls": cls,
                        "loss/cyc": cyc, "loss/id": idt, "loss/pair": pair, "loss/gv": gv,
                        "loss/spk": spk, "acc/c_real": losses.accuracy(logits, t)}, batch_size=1)
-        self.log("g", g_loss, prog_bar=True, batch_size=1)
+        self.log_dict({"g": g_loss, "d": d_loss}, prog_bar=True, batch_size=1)  # progress lines
         return g_loss
 
     @torch.no_grad()
