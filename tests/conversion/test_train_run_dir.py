@@ -199,3 +199,21 @@ def test_resuming_without_max_steps_keeps_the_runs_own(corpus, cache_root, tmp_p
         args += ["--set", s]
     assert main(args) == 0, capsys.readouterr().err
     assert yaml.safe_load((run / "config.yaml").read_text())["max_steps"] == 2
+
+
+def test_a_model_from_an_unfinished_run_says_so(stargan_run, cyclegan_run, tmp_path):
+    """model.pt is exported at every validation: an interrupted run leaves one that loads; it
+    now carries the run's max_steps and the converter notes it is unfinished."""
+    from emovc.models.checkpoint import load_checkpoint, save_checkpoint
+    from emovc.pipelines.conversion import EmotionConverter
+
+    ckpt = load_checkpoint(stargan_run)
+    training = ckpt["extra"]["training"]
+    assert training["steps"] == training["max_steps"]  # a finished run: global_step = steps
+    assert EmotionConverter.from_pretrained(str(stargan_run)).unfinished == ""
+    assert EmotionConverter.from_pretrained(str(cyclegan_run)).unfinished == ""
+    ckpt["extra"]["training"] = {**training, "max_steps": training["steps"] + 10}
+    early = save_checkpoint(tmp_path / "model.pt", kind=ckpt["kind"], config=ckpt["config"],
+                            state_dict=ckpt["state_dict"], extra=ckpt["extra"])
+    note = EmotionConverter.from_pretrained(str(early)).unfinished
+    assert "unfinished training run (step" in note and "of" in note

@@ -72,6 +72,8 @@ def convert(
     from emovc.pipelines.conversion_batch import convert_paths
 
     conv = EmotionConverter.from_pretrained(model)
+    if conv.unfinished:
+        typer.echo(f"note: {conv.unfinished}", err=True)
     conv.settings = conv.settings.with_overrides(
         envelope_smoothing_ms=smoothing_ms, envelope_gain=envelope_gain, renderer=renderer,
         voice_quality=voice_quality)

@@ -66,6 +66,17 @@ PIPELINE_VERSION = 4
 SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its quietest point
 
 
+def _unfinished(ckpt: dict, path) -> str:
+    """A note when ``ckpt`` was exported by a training run before its last step (``model.pt``
+    is written at every validation, so an interrupted run leaves one); else ``""``."""
+    training = (ckpt.get("extra") or {}).get("training") or {}
+    steps, total = training.get("steps"), training.get("max_steps")
+    if isinstance(steps, int) and isinstance(total, int) and steps < total:
+        return (f"{path} comes from an unfinished training run (step {steps} of {total}); "
+                "re-run its training command to finish it")
+    return ""
+
+
 def _backend(ckpt: dict):
     kind = ckpt.get("kind", "")
     if kind == "emotion-converter/stargan":
@@ -138,6 +149,7 @@ class EmotionConverter:
             envelope_gain=envelope_gain, renderer=renderer, voice_quality=voice_quality,
             voice_quality_stats=voice_quality_stats)
         self._recognizer = None
+        self.unfinished = ""  # from_pretrained: a note if the model's training run stopped early
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
@@ -149,6 +161,7 @@ class EmotionConverter:
             raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
         conv = cls(_backend(ckpt), name=str(name_or_path))
         conv.settings = ConversionSettings.from_meta(inference_defaults(path))
+        conv.unfinished = _unfinished(ckpt, path)
         return conv
 
     @property

@@ -232,7 +232,8 @@ def _checkpoint(module: CycleGANModule, half: bool = False) -> dict:
     extra = {"world": cfg.world, "emotions": [cfg.source, cfg.target],
              "normalizer": module.data.normalizer.to_dict(), "cwt_std": module.cwt_std.tolist(),
              "f0_mode": cfg.f0_mode,
-             "training": {"steps": int(module.global_step), "seconds": module.train_seconds,
+             "training": {"steps": int(module.global_step), "max_steps": int(cfg.max_steps),
+                          "seconds": module.train_seconds,
                           "train_speakers": module.data.train_speakers,
                           "data_dir": cfg.data_dir, "preset": cfg.preset}}
     if cfg.energy_cwt:

@@ -27,6 +27,7 @@ def export(module, path: Path) -> Path:
     extra = {"world": cfg.world, "emotions": list(cfg.emotions),
              "normalizer": module.data.normalizer.to_dict(),
              "training": {"steps": int(module.global_step), "seconds": module.train_seconds,
+                          "max_steps": int(cfg.max_steps),
                           "train_speakers": module.data.train_speakers,
                           "data_dir": cfg.data_dir, "preset": cfg.preset,
                           "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
