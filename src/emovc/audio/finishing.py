@@ -220,22 +220,23 @@ class StreamFinisher:
 
     def blocks(self, size: int = BLOCK) -> Iterator[np.ndarray]:
         """The finished output in float32 blocks of about ``size`` samples."""
-        curve = self._burst_curve()
+        curve, cuts = self._burst_curve(), edge_cuts(self.x, len(self.spool))
         hop = level_hop(self.sr)
         levels, peak, n = FramePowers(hop), 0.0, 0
-        for b in self._shaped(curve, size):
+        for b in self._shaped(curve, cuts, size):
             if b.size:
                 levels.feed(b)
                 peak = max(peak, float(np.abs(b).max()))
                 n += b.shape[0]
         if n // hop < 2:
-            level = rms_dbfs(np.concatenate(list(self._shaped(curve, size)) or [np.zeros(0)]))
+            level = rms_dbfs(np.concatenate(list(self._shaped(curve, cuts, size))
+                                            or [np.zeros(0)]))
         else:
             level = active_level_of(levels.result())
         gain = loudness_gain(level, output_level(self.x, self.sr, self.change_db))
         # |float32(y * gain)| peaks at float32(peak * gain): rounding is monotone
         out_peak = peak if gain is None else float(np.float32(peak * gain))
-        for b in self._shaped(curve, size):
+        for b in self._shaped(curve, cuts, size):
             out = b.copy() if gain is None else (b.astype(np.float64) * gain).astype(np.float32)
             yield soft_compress(out, PEAK_LIMIT) if out_peak > PEAK_LIMIT else out
 
@@ -245,14 +246,14 @@ class StreamFinisher:
         peak = float(_frame_db(frame_power(self.x, self._frame)).max())
         return burst_gain(peak, self._bursts.result(), self._frame)
 
-    def _shaped(self, curve, size: int) -> Iterator[np.ndarray]:
-        """The burst-limited conversion with the input's edge pauses, in blocks."""
+    def _shaped(self, curve, cuts, size: int) -> Iterator[np.ndarray]:
+        """The burst-limited conversion with the input's edge pauses (``cuts``:
+        :func:`edge_cuts`), in blocks."""
         m = len(self.spool)
 
         def limited(a: int, b: int) -> np.ndarray:
             return apply_gain_curve(self.spool.read(a, b), a, curve)
 
-        cuts = edge_cuts(self.x, m)
         start, end, ys, ye = cuts if cuts is not None else (0, 0, 0, m)
         if cuts is not None:
             yield fit_pause(limited(0, ys), start, at_start=True)
