@@ -203,3 +203,17 @@ def test_a_full_disk_is_one_line(speech_file: Path, monkeypatch,
     _info_raising(monkeypatch, full)
     code, _, err = run(["info", str(speech_file)], capsys)
     assert code == 1 and err.strip() == "emovc: error: no space left on device: out.wav"
+
+
+def test_demo_with_a_missing_input_says_only_that(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["demo", "--src", str(tmp_path / "nope.wav"), "--out",
+                          str(tmp_path / "d")], capsys)
+    assert code == 2 and out == "" and "file not found" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from emovc import __version__
+
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and out.strip() == f"emovc {__version__}"

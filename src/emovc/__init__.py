@@ -12,8 +12,15 @@ Heavier entry points (``EmotionConverter``, ``EmotionRecognizer``, ``VoiceCloner
 
 from __future__ import annotations
 
-from emovc.audio.io import load_audio, save_audio
-from emovc.errors import EmovcError
+import warnings
+
+# pysptk (a dependency) imports pkg_resources at import time, which prints a deprecation
+# warning about pysptk itself to every user of emovc's Python API; only that one is hidden
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated as an API",
+                        category=UserWarning)
+
+from emovc.audio.io import load_audio, save_audio  # noqa: E402
+from emovc.errors import EmovcError  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -109,3 +109,12 @@ def test_embedding_map_of_few_points_does_not_use_umap(tmp_path) -> None:
     assert used == "pca"
     with pytest.raises(ConfigError, match="UMAP needs at least 15 embeddings"):
         embedding_map(emb, list("abc"), tmp_path / "u.png", method="umap")
+
+
+def test_file_embeddings_name_the_file_they_refuse(tmp_path) -> None:
+    from emovc.audio import save_audio
+    from emovc.errors import AudioError
+
+    path = save_audio(tmp_path / "quiet.wav", np.zeros(32000, np.float32))
+    with pytest.raises(AudioError, match=r"quiet\.wav is silent"):
+        SpeakerEncoder.from_pretrained().embed_files([path])

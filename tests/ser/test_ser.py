@@ -138,6 +138,11 @@ def test_cli_predict_reports_skipped_files(ser_run: Path, ser_corpus: Path, tmp_
     lines = [ln for ln in res.stdout.splitlines() if "\t" in ln]
     assert len(lines) == 2 and all("angry" in ln and "sad" in ln for ln in lines)
     assert "skipped" in res.stderr and "broken.wav" in res.stderr
+    one = CliRunner().invoke(app, ["ser", "predict", str(folder / "broken.wav"), "--model",
+                                   str(ser_run)])
+    # one file asked for: its own error, not a "skipped" line and a count as well
+    assert isinstance(one.exception, EmovcError) and "not a readable audio file" in str(
+        one.exception) and "skipped" not in one.stderr
 
 
 def test_bundled_default_returns_eight_emotions(speech: np.ndarray):

@@ -35,7 +35,8 @@ def convert(
     out: Path = typer.Option(
         ..., "-o", "--output",
         help="Output file, or folder (mirrors a folder input; an existing folder takes a "
-             "single file as IN's name). Written at the model's rate, mono WAV (16 kHz)."),
+             "single file as IN's name). Mono at the model's rate (16 kHz); .wav (16-bit), "
+             ".flac or .ogg by the extension (a folder's files: .wav)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
     keep_level: bool = typer.Option(
         False, "--keep-level",

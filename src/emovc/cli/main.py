@@ -38,6 +38,20 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from emovc import __version__
+
+        typer.echo(f"emovc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Expressive voice conversion: emotion conversion, recognition, voice cloning."""
+
+
 def _build() -> typer.Typer:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app)

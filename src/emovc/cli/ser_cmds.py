@@ -68,9 +68,12 @@ def predict(
 
     rec = EmotionRecognizer.from_pretrained(model)
     n_bad = n_all = 0
+    single = len(inputs) == 1 and not Path(inputs[0]).is_dir()
     for result in predict_paths(rec, inputs, k=top_k):
         n_all += 1
         if result.error:
+            if single:  # one file asked for: its error, in one line
+                raise EmovcError(result.error)
             n_bad += 1
             typer.echo(f"skipped {result.path}: {result.error}", err=True)
             continue

@@ -155,8 +155,9 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     if existing and not force:
         raise EmovcError(f"{out} already holds demo outputs ({', '.join(existing)}); "
                          "use --force to overwrite them")
+    described = describe_file(src)  # an unreadable input fails before any line is printed
     yield f"input: {src}"
-    for key, value in describe_file(src).items():
+    for key, value in described.items():
         yield f"  {key}: {value}"
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)
     yield f"wrote {path} (WORLD analysis/synthesis round trip)"

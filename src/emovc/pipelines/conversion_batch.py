@@ -87,9 +87,10 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
                                 EmovcError)
         pairs = [(src, dst)]
     else:
-        if dst.is_file():
+        if dst.is_file() or (not dst.is_dir() and dst.suffix.lower() in SUPPORTED_EXTENSIONS):
+            what = "is a file" if dst.is_file() else "names an audio file"
             raise EmovcError(f"{src} is a folder, so the output must be a folder too; {dst} "
-                             "is a file")
+                             f"{what}")
         pairs = _folder_pairs(src, dst, force)
     for folder_out in {o.parent: o for _, o in pairs}.values():
         check_writable(folder_out)  # before any conversion, not after the first one
@@ -111,8 +112,9 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         rows.append({"source": str(f.absolute()), "converted": str(Path(written).absolute()),
                      "target_emotion": target, "source_emotion": used, "reference": ref,
                      "text": text})
-        if progress:
-            progress(f"{f} -> {written} ({used or '?'} -> {target})")
+        if progress:  # a detected source says so: the recogniser's guess may be wrong
+            how = "detected " if source is None and used else ""
+            progress(f"{f} -> {written} ({how}{used or '?'} -> {target})")
     if src.is_dir():
         write_csv(dst / "conversions.csv", rows)
     if failed:

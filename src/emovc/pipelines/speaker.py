@@ -47,11 +47,13 @@ def resemblyzer_weights() -> Path:
     return path
 
 
-def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
+def preprocess(wav: np.ndarray, sr: int, name: str = "audio for a speaker embedding"
+               ) -> np.ndarray:
     """Resample to 16 kHz, raise the level to −30 dBFS and shorten pauses (WebRTC VAD).
 
     ``wav``: mono float samples ``(n,)`` at ``sr`` Hz (``(n, 1)``/``(1, n)`` are squeezed and
-    channels-last ``(n, channels)`` mixed down, as by :func:`emovc.audio.processing.as_mono`).
+    channels-last ``(n, channels)`` mixed down, as by :func:`emovc.audio.processing.as_mono`);
+    ``name`` is what its errors call it (e.g. the file).
 
     This is resemblyzer's ``preprocess_wav`` (reused so embeddings match resemblyzer's
     exactly); if the VAD keeps under 0.25 s the untrimmed audio is used.
@@ -65,7 +67,6 @@ def preprocess(wav: np.ndarray, sr: int) -> np.ndarray:
     """
     from resemblyzer import preprocess_wav
 
-    name = "audio for a speaker embedding"
     x = resample(as_mono(wav, name), check_sample_rate(sr), 16000)
     check_speech(x, 16000, min_duration=MIN_SPEECH_S, name=name)
     pre = preprocess_wav(x, source_sr=16000)
@@ -103,10 +104,11 @@ class SpeakerEncoder:
         model.load_state_dict(ckpt["state_dict"])
         return cls(model)
 
-    def embed(self, wav: np.ndarray, sr: int = 16000) -> np.ndarray:
+    def embed(self, wav: np.ndarray, sr: int = 16000,
+              name: str = "audio for a speaker embedding") -> np.ndarray:
         """Embedding ``(256,)`` float32 of one mono utterance ``(n,)`` at ``sr`` Hz
-        (preprocessed as in :func:`preprocess`)."""
-        return embed_utterance(self.model, preprocess(wav, sr))
+        (preprocessed as in :func:`preprocess`; errors call it ``name``)."""
+        return embed_utterance(self.model, preprocess(wav, sr, name))
 
     def embed_speaker(self, wavs: Sequence[np.ndarray], sr: int = 16000) -> np.ndarray:
         """Normalised mean embedding ``(256,)`` of several utterances (each mono ``(n_i,)`` at
@@ -124,7 +126,8 @@ class SpeakerEncoder:
 
     def embed_files(self, paths: Sequence[str | os.PathLike]) -> np.ndarray:
         """Embeddings ``(N, 256)`` of audio files (any rate; resampled to 16 kHz)."""
-        return np.stack([self.embed(load_audio(p, sr=16000), 16000) for p in paths])
+        return np.stack([self.embed(load_audio(p, sr=16000), 16000, name=str(p))
+                         for p in paths])
 
     def similarity(self, a: np.ndarray, b: np.ndarray, sr: int = 16000) -> float:
         """Cosine similarity of two utterances' embeddings (1 = same voice)."""
