@@ -320,3 +320,44 @@ def test_a_resume_keeps_the_detected_source_emotion_of_reused_outputs(tmp_path):
     _write_manifest(out, Manifest([utt]), tasks, {}, "m")  # the resume: reused, not converted
     synth = [r for r in _rows(out) if r["synthetic"] == "1"]
     assert [r["source_emotion"] for r in synth] == ["calm"]
+
+
+def test_repeated_targets_and_aliases_are_converted_once(converter, corpus, tmp_path):
+    """--to sad,sad (or happy,joy) used to convert twice: the second failed as 'output
+    exists' and the manifest listed the clip twice."""
+    report = augment_corpus(corpus, tmp_path / "aug", ["sad", "Sadness", "sad"],
+                            model=str(converter), workers=1, progress=False)
+    rows = read_augmented_manifest(report.manifest)
+    ids = [r["utt_id"] for r in rows]
+    assert len(ids) == len(set(ids)) and not [f for f in report.failures
+                                               if "exists" in f[1]]
+
+
+def test_a_folder_of_another_corpus_or_of_other_files_is_refused(converter, corpus, tmp_path):
+    """Resuming into a folder made from another corpus reused its clips and listed them as
+    the new corpus's; a folder of other files had its manifest.csv replaced."""
+    import shutil
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    other = tmp_path / "other"
+    shutil.copytree(corpus, other)
+    with pytest.raises(EmovcError, match="holds conversions of the corpus .*another --out"):
+        augment_corpus(other, out, ["sad"], model=str(converter), workers=1, progress=False)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "manifest.csv").write_text("my own table\n")
+    with pytest.raises(EmovcError, match="not an emovc augment folder"):
+        augment_corpus(corpus, mine, ["sad"], model=str(converter), workers=1, progress=False)
+    assert (mine / "manifest.csv").read_text() == "my own table\n"
+
+
+def test_an_augment_folder_is_not_scanned_as_a_corpus(converter, corpus, tmp_path):
+    """Its clips keep the source names: scanned as a corpus they were labelled with the
+    source emotion (and `ser train` trained on that without a word)."""
+    from emovc.data.catalogs import scan_corpus
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    with pytest.raises(EmovcError, match="is an `emovc augment` output.*manifest.csv"):
+        scan_corpus(out)

@@ -6,7 +6,8 @@ each utterance into each requested target emotion with an :class:`EmotionConvert
 - ``OUT/<target>/<path relative to the corpus root>`` — converted audio (never the input tree);
 - ``OUT/manifest.csv`` — the real utterances (``synthetic=0``, their original paths) followed by
   the converted ones (``synthetic=1``) with their origin (``source_utt_id``, ``source_path``,
-  ``source_emotion``) and the ``converter`` that made them, ready to train a recogniser on;
+  ``source_emotion``) and the ``converter`` that made them, ready to train a recogniser on
+  (read it with ``Manifest.from_csv``: the folder itself is not a corpus);
 - ``OUT/failures.csv`` — every input that could not be converted, with the reason.
 
 Resumable: an existing output file is kept (outputs are written atomically, so a file that
@@ -97,7 +98,7 @@ def _relative(path: Path, root: Path) -> Path:
 
 
 def _check_targets(targets: Iterable[str], converter_targets: list[str]) -> list[str]:
-    out = [normalize_emotion(t) for t in targets]
+    out = list(dict.fromkeys(normalize_emotion(t) for t in targets))  # sad,sad / happy,joy
     if not out:
         raise EmovcError("no target emotion given (e.g. --to angry,sad)")
     for t in out:
@@ -151,7 +152,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     if source is not None:
         source = check_emotion(source, converter.source_emotions, "source emotion")
     manifest, log = scan_corpus(root, corpus)  # a bad corpus fails before OUT is created
-    _check_signature(out, model, intensity, source)
+    _check_signature(out, model, intensity, source, corpus=root)
     if source is not None:
         manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
     report = AugmentReport(out_dir=out)
@@ -174,21 +175,27 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     return report
 
 
-def _check_signature(out: Path, model: str, intensity: float, source: str | None = None
-                     ) -> None:
+def _check_signature(out: Path, model: str, intensity: float, source: str | None = None,
+                     corpus: Path | None = None) -> None:
     """Record (or, when resuming, compare) the converter, intensity, conversion pipeline
-    version and unlabelled-source emotion of ``out``'s outputs.
+    version, unlabelled-source emotion and corpus folder of ``out``'s outputs.
 
     Raises:
-        EmovcError: ``out`` already holds outputs made with any of them different.
+        EmovcError: ``out`` already holds outputs made with any of them different (a folder
+            recorded before the corpus was: from any corpus), or is a folder with files but
+            not an augment folder (its ``manifest.csv`` would be replaced).
     """
     from emovc.pipelines.conversion import KIND_PREFIX, PIPELINE_VERSION
     from emovc.pretrained.registry import resolve, sha256_of
 
     sig = {"model": str(model), "sha256": sha256_of(resolve(model, KIND_PREFIX)),
            "intensity": float(intensity), "pipeline": PIPELINE_VERSION,
-           "source": source or ""}
+           "source": source or "", "corpus": str(corpus.resolve()) if corpus else ""}
     path = out / SIGNATURE
+    if not path.is_file() and out.is_dir() and any(out.iterdir()):
+        raise EmovcError(f"{out} holds files but is not an emovc augment folder (no "
+                         f"{SIGNATURE}); its manifest.csv and failures.csv would be replaced: "
+                         "choose a new or empty --out folder")
     if path.is_file():
         old = json.loads(path.read_text())
         old.setdefault("pipeline", 1)  # folders written before the version was recorded
@@ -201,6 +208,10 @@ def _check_signature(out: Path, model: str, intensity: float, source: str | None
                 f"{old['source'] or 'detected'}), not {model!r} (sha256 {sig['sha256'][:12]}, "
                 f"intensity {intensity}, pipeline v{PIPELINE_VERSION}, unlabelled source "
                 f"{source or 'detected'}); use another --out folder or delete that one")
+        if old.get("corpus") and sig["corpus"] and old["corpus"] != sig["corpus"]:
+            raise EmovcError(f"{out} holds conversions of the corpus {old['corpus']}, not "
+                             f"{sig['corpus']}: its clips would be listed as this corpus's; "
+                             "use another --out folder")
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(sig, indent=1) + "\n")
 
@@ -255,11 +266,16 @@ def _run_local(tasks: list[Task], model: str, intensity: float, workers: int,
         bar.close()
         return results
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model,)) as pool:
-        futures = [pool.submit(convert_task, t, intensity) for t in tasks]
-        results = []
-        for f in futures:  # in order, so results line up with tasks
-            results.append(f.result())
-            bar.update()
+        futures, results = [], []
+        try:
+            futures.extend(pool.submit(convert_task, t, intensity) for t in tasks)
+            for f in futures:  # in order, so results line up with tasks
+                results.append(f.result())
+                bar.update()
+        except BaseException:  # Ctrl-C: the queued conversions never start (resume redoes them)
+            for f in futures:
+                f.cancel()
+            raise
     bar.close()
     return results
 
