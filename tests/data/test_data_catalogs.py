@@ -241,3 +241,15 @@ def test_every_catalog_is_registered_with_a_layout():
     assert set(CATALOGS) == {"ravdess", "esd", "cremad", "tess", "emovdb", "savee", "vctk",
                              "librispeech", "libritts", "folders"}
     assert all(c.layout for c in CATALOGS.values())
+
+
+def test_audio_in_formats_emovc_cannot_read_is_listed_not_dropped(tmp_path, make_tree):
+    """A folder of .aiff/.m4a takes used to vanish from the scan without a word."""
+    root = make_tree(tmp_path / "c", ["bob/angry/a1.wav", "bob/sad/s1.wav"])
+    for name in ("bob/sad/s2.aiff", "bob/sad/s3.m4a", "bob/notes.txt"):
+        (root / name).write_bytes(b"x")
+    manifest, log = scan_corpus(root)
+    assert len(manifest) == 2
+    listed = {p.rsplit("/", 1)[-1] for reason, paths in log.skipped.items()
+              if reason.startswith("unsupported audio format") for p in paths}
+    assert listed == {"s2.aiff", "s3.m4a"}  # not the text file

@@ -34,7 +34,7 @@ from emovc.data.catalogs import (
     tess,
     vctk,
 )
-from emovc.data.catalogs.base import Catalog, Probe, ScanLog, make_probe
+from emovc.data.catalogs.base import Catalog, Probe, ScanLog, make_probe, unread_audio
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import AudioError, EmovcError, choice_error
 
@@ -117,6 +117,7 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
     cat = get_catalog(corpus)
     log = ScanLog()
     found = list(cat.scan(path, log))
+    unread_audio(path, log)
     if not found and not log.skipped:
         raise EmovcError(f"no audio files under {path}")
     with ThreadPoolExecutor(max(1, workers)) as pool:

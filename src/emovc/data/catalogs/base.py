@@ -76,6 +76,22 @@ class Catalog:
     scan: Callable[[Path, ScanLog], Iterable[Utterance]]
 
 
+# audio formats emovc does not read: listed as skipped rather than passed over unseen
+UNREAD_AUDIO = (".aif", ".aiff", ".aifc", ".w64", ".m4a", ".mp4", ".aac", ".wma", ".opus",
+                ".webm", ".au", ".snd", ".caf", ".amr", ".3gp", ".ac3", ".ape", ".wv", ".sph")
+
+
+def unread_audio(root: Path, log: ScanLog) -> None:
+    """Add every file under ``root`` in a format of :data:`UNREAD_AUDIO` to ``log``."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            ext = os.path.splitext(name)[1].lower()
+            if ext in UNREAD_AUDIO and not name.startswith("."):
+                log.skip(f"unsupported audio format {ext!r} (convert it to "
+                         f"{', '.join(SUPPORTED_EXTENSIONS)})", Path(dirpath) / name)
+
+
 def is_audio(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
 
