@@ -361,3 +361,19 @@ def test_an_augment_folder_is_not_scanned_as_a_corpus(converter, corpus, tmp_pat
     augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
     with pytest.raises(EmovcError, match="is an `emovc augment` output.*manifest.csv"):
         scan_corpus(out)
+
+
+def test_clips_a_pairwise_model_cannot_start_from_stay_real_rows(corpus, tmp_path):
+    """cyclegan-calm-angry and a sad take: the take is not converted, but it is a good clip
+    (it used to be counted as failed and dropped from the manifest)."""
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+
+    save_audio(corpus / "spk1" / "sad" / "s1.wav", synthesize(EMOTION_VOICES["sad"], 1.0))
+    report = augment_corpus(corpus, tmp_path / "aug", ["angry"], model="cyclegan-calm-angry",
+                            workers=1, progress=False)
+    assert not [f for f in report.failures if "s1.wav" in f[0]]
+    assert [n for n in report.notes if n[0].endswith("s1.wav") and "converts from" in n[1]]
+    rows = read_augmented_manifest(report.manifest)
+    assert [r for r in rows if r["synthetic"] == "0" and r["emotion"] == "sad"]
+    assert "does not convert from" in report.summary()

@@ -18,6 +18,8 @@ def catalog(
     """List a corpus: utterances per speaker and emotion; optionally save its manifest."""
     from emovc.data.catalogs import scan_corpus
 
+    if output is not None and output.is_dir():
+        raise EmovcError(f"output {output} is a folder; give a file name ending in .csv")
     if output is not None and output.exists() and not force:
         raise EmovcError(f"output exists: {output} (use --force to overwrite)")
     manifest, log = scan_corpus(corpus_dir, corpus)

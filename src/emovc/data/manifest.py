@@ -259,7 +259,9 @@ class Manifest(Sequence[Utterance]):
         p = Path(path)
         if not p.is_file():
             raise EmovcError(f"manifest not found: {p}")
-        with open(p, newline="", encoding="utf-8") as f:
+        # utf-8-sig: a manifest saved by a spreadsheet starts with a byte-order mark, which
+        # made its first column's name unreadable
+        with open(p, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
             if missing:

@@ -59,6 +59,8 @@ class AugmentReport:
     converted: int = 0
     reused: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # (path, reason) of good clips not converted (the model cannot start from their emotion)
+    notes: list[tuple[str, str]] = field(default_factory=list)
     manifest: Path | None = None
 
     @property
@@ -67,8 +69,10 @@ class AugmentReport:
         return len({path for path, _ in self.failures})
 
     def summary(self) -> str:
+        kept = (f"{len(self.notes)} real clip(s) in emotions the model does not convert from "
+                "(listed in failures.csv), " if self.notes else "")
         return (f"{self.converted} converted, {self.reused} already present, "
-                f"{len(self.failures)} failed ({self.failed_inputs} input file(s)); "
+                f"{len(self.failures)} failed ({self.failed_inputs} input file(s)); {kept}"
                 f"manifest: {self.manifest}")
 
 
@@ -157,7 +161,14 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
         manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
     report = AugmentReport(out_dir=out)
     report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
-    tasks = plan_tasks(manifest, root, out, tgts)
+    # a labelled clip in an emotion the model does not convert from (cyclegan-calm-angry and
+    # a neutral take) is not converted, but it is a good real clip: listed, and kept
+    sources = set(converter.source_emotions)
+    cannot = [u for u in manifest if u.emotion and u.emotion not in sources]
+    report.notes.extend((u.path, f"{model} converts from {', '.join(converter.source_emotions)}"
+                         f" only, not {u.emotion} (kept as a real clip)") for u in cannot)
+    skip = {u.utt_id for u in cannot}
+    tasks = plan_tasks(Manifest([u for u in manifest if u.utt_id not in skip]), root, out, tgts)
     todo = [t for t in tasks if not Path(t.out).exists()]
     report.reused = len(tasks) - len(todo)
     runner = _run_ray if backend == "ray" else _run_local
@@ -171,7 +182,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     report.converted = len(done)
     report.manifest = _write_manifest(out, manifest, tasks, done, model,
                                       unusable={p for p, _ in report.failures})
-    _write_failures(out, report.failures)
+    _write_failures(out, report.failures + report.notes)
     return report
 
 

@@ -79,7 +79,9 @@ def _detect(probe: Probe) -> str:
     scores = {name: cat.detect(probe) for name, cat in CATALOGS.items()}
     best = max(scores, key=lambda n: scores[n])
     if scores[best] < DETECT_THRESHOLD:
-        raise EmovcError(f"unknown corpus layout in {probe.root}; supported: {_layouts()}")
+        raise EmovcError(f"unknown corpus layout in {probe.root}; supported: {_layouts()} "
+                         "(emotion folders with names emovc does not know? --corpus folders "
+                         "lists them as skipped)")
     return best
 
 
