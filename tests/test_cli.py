@@ -217,3 +217,18 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     code, out, _ = run(["--version"], capsys)
     assert code == 0 and out.strip() == f"emovc {__version__}"
+
+
+def test_catalog_warnings_are_one_plain_line(speech_file: Path, monkeypatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    from emovc.data.catalogs import CatalogWarning
+
+    def scan_with_a_warning():
+        warnings.warn("2 file(s) left out of x", CatalogWarning, stacklevel=2)
+        return {}
+
+    _info_raising(monkeypatch, scan_with_a_warning)
+    code, _, err = run(["info", str(speech_file)], capsys)
+    assert code == 0 and err.strip() == "emovc: warning: 2 file(s) left out of x", err

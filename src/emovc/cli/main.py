@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                                                           quiet)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     cli = _build()
+    _plain_warnings()
     previous = _terminate_as_interrupt()
     try:
         code = cli(args=argv, standalone_mode=False)
@@ -93,6 +94,25 @@ def main(argv: list[str] | None = None) -> int:
             print("emovc: interrupted", file=sys.stderr)
         return code
     return 0
+
+
+def _plain_warnings() -> None:
+    """Show emovc's own warnings (e.g. files a corpus scan left out) as one ``emovc:
+    warning:`` line, not with the source file and line that raised them; others unchanged."""
+    from emovc.data.catalogs import CatalogWarning
+
+    shown = warnings.showwarning
+    if getattr(shown, "_emovc", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CatalogWarning):
+            print(f"emovc: warning: {message}", file=file or sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    show._emovc = True
+    warnings.showwarning = show
 
 
 def _os_error(exc: OSError, code: int) -> int:
