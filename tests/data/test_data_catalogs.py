@@ -253,3 +253,10 @@ def test_audio_in_formats_emovc_cannot_read_is_listed_not_dropped(tmp_path, make
     listed = {p.rsplit("/", 1)[-1] for reason, paths in log.skipped.items()
               if reason.startswith("unsupported audio format") for p in paths}
     assert listed == {"s2.aiff", "s3.m4a"}  # not the text file
+
+
+def test_skipped_examples_are_shown_relative_to_the_corpus(tmp_path, make_tree):
+    root = make_tree(tmp_path / "c", ["bob/angry/a1.wav", "bob/sad/s1.wav"])
+    (root / "bob" / "sad" / "s2.aiff").write_bytes(b"x")
+    _, log = scan_corpus(root)
+    assert any("(e.g. bob/sad/s2.aiff)" in line for line in log.summary()), log.summary()

@@ -117,7 +117,7 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
     if corpus == "auto":
         corpus = _detect(make_probe(path))
     cat = get_catalog(corpus)
-    log = ScanLog()
+    log = ScanLog(root=str(path))
     found = list(cat.scan(path, log))
     unread_audio(path, log)
     if not found and not log.skipped:

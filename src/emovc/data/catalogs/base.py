@@ -28,6 +28,7 @@ class ScanLog:
     """Files a scan left out, grouped by reason (never dropped silently)."""
 
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    root: str = ""  # the scanned folder: examples are shown relative to it
 
     def skip(self, reason: str, path: str | os.PathLike) -> None:
         self.skipped.setdefault(reason, []).append(str(path))
@@ -40,9 +41,18 @@ class ScanLog:
         """One line per reason: ``"12 × unknown emotion 'sleepy' (e.g. a.wav, b.wav)"``."""
         lines = []
         for reason, paths in sorted(self.skipped.items(), key=lambda kv: -len(kv[1])):
-            eg = ", ".join(Path(p).name for p in paths[:examples])
+            eg = ", ".join(self._shown(p) for p in paths[:examples])
             lines.append(f"{len(paths)} × {reason} (e.g. {eg})")
         return lines
+
+
+    def _shown(self, path: str) -> str:
+        """``path`` relative to the scanned folder (two files of one name are told apart)."""
+        if self.root:
+            rel = os.path.relpath(path, self.root)
+            if not rel.startswith(".."):
+                return rel
+        return Path(path).name
 
 
 @dataclass(frozen=True)
