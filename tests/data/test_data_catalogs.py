@@ -260,3 +260,17 @@ def test_skipped_examples_are_shown_relative_to_the_corpus(tmp_path, make_tree):
     (root / "bob" / "sad" / "s2.aiff").write_bytes(b"x")
     _, log = scan_corpus(root)
     assert any("(e.g. bob/sad/s2.aiff)" in line for line in log.summary()), log.summary()
+
+
+def test_a_name_spelled_composed_and_decomposed_is_one_speaker(tmp_path, make_tree):
+    """macOS writes folder names decomposed (NFD): 'José' in NFD and NFC were two speakers
+    (a split could put one person on both sides) and the NFD one lost its gender."""
+    import unicodedata
+
+    nfc, nfd = unicodedata.normalize("NFC", "José"), unicodedata.normalize("NFD", "José")
+    root = make_tree(tmp_path / "c", [f"{nfd}/angry/a1.wav", f"{nfc}/sad/s1.wav",
+                                      "bob/sad/s2.wav"])
+    (root / "speakers.tsv").write_text(f"speaker\tgender\n{nfc}\tM\nbob\tM\n")
+    manifest, _ = scan_corpus(root)
+    assert sorted(manifest.speakers()) == sorted(["bob", nfc])
+    assert {u.gender for u in manifest} == {"M"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,7 +181,7 @@ def read_speaker_genders(path: Path, id_col: str = "speaker") -> dict[str, str]:
     gcol = next((c for c in ("gender", "sex", "Sex", "Gender") if rows and c in rows[0]), None)
     if key is None or gcol is None:
         return {}
-    return {r[key]: gender_code(r[gcol]) for r in rows}
+    return {unicodedata.normalize("NFC", r[key]): gender_code(r[gcol]) for r in rows}
 
 
 def speaker_genders(root: Path, table: str,

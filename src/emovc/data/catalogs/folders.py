@@ -10,6 +10,7 @@ so equal file names in different folders stay distinct.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
             log.skip("not <emotion>/<file> or <speaker>/<emotion>/<file>", path)
             continue
         speaker, folder = parsed
+        # one spelling of a name: macOS writes folder names decomposed (NFD), tables and
+        # other systems composed (NFC); "José" twice would be two speakers in a split
+        speaker = unicodedata.normalize("NFC", speaker)
         emotion = try_emotion(folder)
         if emotion is None:
             log.skip(f"unknown emotion folder {folder!r}", path)
