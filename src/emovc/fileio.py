@@ -63,7 +63,7 @@ def check_output_file(out: str | os.PathLike, extensions: tuple[str, ...], force
         raise (error or ConfigError)(f"cannot write {what} as {path.suffix or '(no extension)'!r}"
                                      f": {path}; valid extensions: {', '.join(extensions)}")
     if path.exists() and not force:
-        raise ConfigError(f"{path} exists; pass --force to overwrite")
+        raise ConfigError(f"output exists: {path} (use --force to overwrite)")
     return path
 
 

@@ -39,3 +39,10 @@ def test_a_detected_source_says_so(stargan_run, calm, tmp_path):
     convert_paths(conv, tmp_path / "in.wav", tmp_path / "b.wav", "sad", source="calm",
                   progress=said.append)
     assert "(detected " in said[0] and "(calm -> sad)" in said[1], said
+
+
+def test_the_same_emotion_on_both_sides_is_refused(stargan_run, calm, tmp_path):
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    save_audio(tmp_path / "in.wav", calm)
+    with pytest.raises(EmovcError, match="--from and --to are both sad: nothing to convert"):
+        convert_paths(conv, tmp_path / "in.wav", tmp_path / "o.wav", "SAD", source="sad")

@@ -79,6 +79,9 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     target = check_emotion(target, conv.target_emotions, "target emotion")  # ANGRY -> angry
     if source is not None:
         source = check_emotion(source, conv.source_emotions, "source emotion")
+        if source == target:  # the model would only re-render it (and add its voice quality)
+            raise EmovcError(f"--from and --to are both {target}: nothing to convert; name the "
+                             "emotion to convert to, or leave --from out to have it detected")
     if src.is_file():
         if dst.is_dir() or not dst.suffix:  # a folder, existing or new: the output goes in it
             dst = dst / f"{src.stem}.wav"
