@@ -377,3 +377,19 @@ def test_clips_a_pairwise_model_cannot_start_from_stay_real_rows(corpus, tmp_pat
     rows = read_augmented_manifest(report.manifest)
     assert [r for r in rows if r["synthetic"] == "0" and r["emotion"] == "sad"]
     assert "does not convert from" in report.summary()
+
+
+def test_a_recogniser_trains_on_an_augment_manifest(converter, corpus, tmp_path):
+    """`emovc ser train OUT/manifest.csv`: the converted clips of the training speakers train,
+    those of the validation speakers are left out (they are not real takes)."""
+    from emovc.training.ser import build_config, split_corpus, train
+
+    report = augment_corpus(corpus, tmp_path / "aug", ["sad"], model=str(converter),
+                            workers=1, progress=False)
+    cfg = build_config(str(report.manifest), str(tmp_path / "ser"), {
+        "val_speakers": ["spk2"], "method": "linear", "feature_set": "egemaps",
+        "world_augment": False, "cache_dir": str(tmp_path / "cache")})
+    tr, va, labels = split_corpus(cfg)
+    assert "sad" in labels and any("@sad" in u.utt_id for u in tr)
+    assert len(va) > 0 and not any("@" in u.utt_id for u in va)
+    assert train(cfg, progress=False).is_file()

@@ -14,7 +14,9 @@ ser_app = typer.Typer(help="Speech emotion recognition: train a recogniser, clas
 
 @ser_app.command("train")
 def train(
-    corpus_dir: Path = typer.Argument(..., help="Emotional speech corpus (e.g. RAVDESS)."),
+    corpus_dir: Path = typer.Argument(
+        ..., help="Emotional speech corpus (e.g. RAVDESS), or the manifest.csv of an `emovc "
+                  "augment` output (its converted clips train, never validate)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder (config, metrics, model)."),
     val_speakers: str = typer.Option("17,18,19,20", "--val-speakers",
                                      help="Comma-separated held-out speakers ('' = none)."),

@@ -119,12 +119,31 @@ def build_config(data_dir: str, run_dir: str, overrides: dict | None = None) -> 
     return cfg
 
 
-def split_corpus(cfg: SerTrainConfig):
-    """Catalogue the corpus and split it into (train, validation) manifests of labelled
-    utterances; returns ``(train, val, labels)``."""
-    from emovc.data.catalogs import catalog_corpus
+def read_corpus(cfg: SerTrainConfig):
+    """``(manifest, synthetic ids)`` of ``cfg.data_dir``: a corpus folder is catalogued; an
+    ``emovc augment`` ``manifest.csv`` is read, its converted rows (``synthetic=1``) named
+    so that they train but never validate."""
+    import csv
 
-    manifest = catalog_corpus(cfg.data_dir, cfg.corpus)
+    from emovc.data.catalogs import catalog_corpus
+    from emovc.data.manifest import Manifest
+
+    path = Path(cfg.data_dir)
+    if not (path.is_file() and path.suffix.lower() == ".csv"):
+        return catalog_corpus(cfg.data_dir, cfg.corpus), set()
+    manifest = Manifest.from_csv(path)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        synthetic = {r["utt_id"] for r in csv.DictReader(f) if r.get("synthetic") == "1"}
+    return manifest, synthetic
+
+
+def split_corpus(cfg: SerTrainConfig):
+    """Catalogue the corpus (or read an augment manifest, :func:`read_corpus`) and split it
+    into (train, validation) manifests of labelled utterances; returns ``(train, val,
+    labels)``. Converted clips of validation speakers are left out of both."""
+    from emovc.data.manifest import Manifest
+
+    manifest, synthetic = read_corpus(cfg)
     labelled = manifest.filter(emotions=[e for e in EMOTIONS if e in manifest.emotions()])
     labels = tuple(e for e in EMOTIONS if e in labelled.emotions())
     if len(labels) < 2:
@@ -138,7 +157,8 @@ def split_corpus(cfg: SerTrainConfig):
         raise EmovcError(f"validation speaker(s) {', '.join(unknown)} not in {cfg.data_dir}; "
                          f"its labelled speakers: {shown} (--val-speakers '' holds out none)")
     train = labelled.filter(speakers=[s for s in known if s not in val_set])
-    val = labelled.filter(speakers=[s for s in known if s in val_set])
+    val = Manifest([u for u in labelled.filter(speakers=[s for s in known if s in val_set])
+                    if u.utt_id not in synthetic])
     if len(train) == 0:
         raise EmovcError("no training utterances left after holding out the validation speakers")
     return train, val, labels

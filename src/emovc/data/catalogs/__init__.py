@@ -112,8 +112,8 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
     if (path / "augment.json").is_file():  # the name of pipelines.augment.SIGNATURE
         raise EmovcError(f"{path} is an `emovc augment` output: its clips keep their source "
                          "files' names, so a corpus scan would label them with the source "
-                         f"emotion; read its labels from {path / 'manifest.csv'} "
-                         "(Manifest.from_csv, as benchmarks/exp_augmentation.py does)")
+                         f"emotion; its labels are in {path / 'manifest.csv'} (emovc ser "
+                         "train takes it; Python: Manifest.from_csv)")
     if corpus == "auto":
         corpus = _detect(make_probe(path))
     cat = get_catalog(corpus)
