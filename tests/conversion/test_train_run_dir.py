@@ -37,7 +37,7 @@ def test_train_refuses_another_runs_folder_without_force(corpus, cache_root, tmp
     (run / "model.pt").write_bytes(b"an SER model")
     (run / "config.yaml").write_text(yaml.safe_dump({"method": "linear", "corpus": "x"}))
     code, said = _train_cli(corpus, run, cache_root, capsys)
-    assert code == 2 and "holds another run" in said and "--force" in said, said
+    assert code == 2 and "holds another kind of run" in said and "--force" in said, said
     assert "Traceback" not in said
     assert (run / "model.pt").read_bytes() == b"an SER model"
     lonely = tmp_path / "model-only"
@@ -101,7 +101,7 @@ def test_spectrogan_refusal_names_force_and_schedule_changes_are_refused(tmp_pat
     run = tmp_path / "run"
     run.mkdir()
     (run / "model.pt").write_bytes(b"x")
-    (run / "config.yaml").write_text(yaml.safe_dump({"preset": "other"}))
+    (run / "config.yaml").write_text(yaml.safe_dump({"preset": "other", "max_steps": 5}))
     cfg = build_config(str(tmp_path / "data"), str(run), "calm", "angry", max_steps=20,
                        overrides={"decay_from": 0.5})
     with pytest.raises(ConfigError, match="holds another run .*--force"):

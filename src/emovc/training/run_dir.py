@@ -99,6 +99,9 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
                               f"config.yaml of a training run; {FORCE_HINT}")
         return 0
     old = _read_config(cfg_file)
+    if "max_steps" in data and "max_steps" not in old:  # e.g. an `emovc ser train` run
+        raise ConfigError(f"run folder {root} holds another kind of run (its config.yaml is "
+                          f"not a converter training's, e.g. a recogniser's); {FORCE_HINT}")
     diff = changed_settings(old, data, free, keys)
     if diff:
         shown = ", ".join(diff[:6]) + (", ..." if len(diff) > 6 else "")
