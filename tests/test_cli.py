@@ -55,6 +55,7 @@ def test_info_describes_what_it_can_of_a_refused_file(tmp_path: Path,
     code, out, err = run(["info", str(tmp_path / "silent.wav")], capsys)
     assert code == 2 and "duration: 2.000 s" in out and "sample rate: 16000 Hz" in out
     assert "is silent" in err and "F0 range" not in out
+    assert "speech level: none (digital silence)" in out  # not the meter's -200 dBFS floor
     t = np.arange(32000) / 16000
     sf.write(tmp_path / "dc.wav", 0.3 * np.sin(2 * np.pi * 150 * t) + 0.2, 16000)
     code, out, _ = run(["info", str(tmp_path / "dc.wav")], capsys)

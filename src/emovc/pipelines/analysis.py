@@ -56,7 +56,9 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     except AudioError as exc:  # e.g. channels that cancel
         out["analysis"] = f"not analysed: {exc}"
         return out
-    out["speech level"] = f"{active_rms_dbfs(wav, sr):.1f} dBFS"
+    level = active_rms_dbfs(wav, sr)
+    # digital silence measures the meter's floor (-200 dBFS), which reads like a number
+    out["speech level"] = f"{level:.1f} dBFS" if level > -190 else "none (digital silence)"
     out["loudness"] = _lufs(data - offset if data.shape[1] <= 5 else wav, sr)  # BS.1770
     try:
         out.update(_f0_summary(check_speech(resample(wav, sr, 16000), 16000, name=str(path))))
