@@ -41,14 +41,18 @@ def _frame_db(power: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(power + 1e-12)
 
 
-def burst_gain(x_peak_db: float, y_power: np.ndarray, frame: int,
+def burst_gain(x: np.ndarray, y_power: np.ndarray, y_len: int, frame: int,
                headroom_db: float = BURST_HEADROOM_DB) -> tuple[np.ndarray, np.ndarray] | None:
     """``(centres, gain_db)``: the per-frame gain (dB, at frame centres in samples) bringing
-    every ``frame``-sample frame of ``y`` (mean powers ``y_power``) above ``x_peak_db`` +
-    ``headroom_db`` down to that bound; ``None`` when no frame is over it.
+    every ``frame``-sample frame of a ``y_len``-sample ``y`` (mean powers ``y_power``) above
+    the input ``x``'s loudest frame + ``headroom_db`` down to that bound; ``None`` when no
+    frame is over it, or either signal is too short to frame.
 
     A running minimum over 5 frames, then their mean: every frame gets at least the
     attenuation it needs, and the gain ramps over 5 frames instead of jumping (no clicks)."""
+    if y_len < 2 * frame or x.shape[0] < frame:
+        return None
+    x_peak_db = float(_frame_db(frame_power(x, frame)).max())
     over = np.minimum(0.0, x_peak_db + headroom_db - _frame_db(y_power))
     if not over.any():
         return None
@@ -78,10 +82,7 @@ def limit_bursts(y: np.ndarray, x: np.ndarray, sr: int,
     itself when no frame is over the bound.
     """
     frame = max(1, int(round(sr * frame_ms / 1000.0)))
-    if y.shape[0] < 2 * frame or x.shape[0] < frame:
-        return y
-    peak = float(_frame_db(frame_power(x, frame)).max())
-    curve = burst_gain(peak, frame_power(y, frame), frame, headroom_db)
+    curve = burst_gain(x, frame_power(y, frame), y.shape[0], frame, headroom_db)
     return y if curve is None else apply_gain_curve(y, 0, curve)
 
 
@@ -220,7 +221,8 @@ class StreamFinisher:
 
     def blocks(self, size: int = BLOCK) -> Iterator[np.ndarray]:
         """The finished output in float32 blocks of about ``size`` samples."""
-        curve, cuts = self._burst_curve(), edge_cuts(self.x, len(self.spool))
+        curve = burst_gain(self.x, self._bursts.result(), len(self.spool), self._frame)
+        cuts = edge_cuts(self.x, len(self.spool))
         hop = level_hop(self.sr)
         levels, peak, n = FramePowers(hop), 0.0, 0
         for b in self._shaped(curve, cuts, size):
@@ -239,12 +241,6 @@ class StreamFinisher:
         for b in self._shaped(curve, cuts, size):
             out = b.copy() if gain is None else (b.astype(np.float64) * gain).astype(np.float32)
             yield soft_compress(out, PEAK_LIMIT) if out_peak > PEAK_LIMIT else out
-
-    def _burst_curve(self) -> tuple[np.ndarray, np.ndarray] | None:
-        if len(self.spool) < 2 * self._frame or self.x.shape[0] < self._frame:
-            return None
-        peak = float(_frame_db(frame_power(self.x, self._frame)).max())
-        return burst_gain(peak, self._bursts.result(), self._frame)
 
     def _shaped(self, curve, cuts, size: int) -> Iterator[np.ndarray]:
         """The burst-limited conversion with the input's edge pauses (``cuts``:
