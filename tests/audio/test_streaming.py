@@ -18,6 +18,23 @@ from emovc.audio.finishing import (
 from emovc.audio.processing import frame_power, speech_bounds
 
 
+def _reference_overlap_add(pieces, bounds, n):
+    """The whole-array cross-fade (weights from the neighbours' ends and starts, float64
+    sums normalised by the summed weights), written out here as the reference."""
+    from emovc.audio.chunking import _fade_weights
+
+    out = np.zeros((n, *pieces[0].shape[1:]))
+    norm = np.zeros(n)
+    for i, ((s, e), piece) in enumerate(zip(bounds, pieces, strict=True)):
+        fade_in = bounds[i - 1][1] - s if i > 0 else 0
+        fade_out = e - bounds[i + 1][0] if i + 1 < len(bounds) else 0
+        w = _fade_weights(e - s, max(fade_in, 0), max(fade_out, 0))
+        out[s:e] += piece * w.reshape(-1, *([1] * (piece.ndim - 1)))
+        norm[s:e] += w
+    norm = np.maximum(norm, 1e-8).reshape(-1, *([1] * (out.ndim - 1)))
+    return (out / norm).astype(pieces[0].dtype)
+
+
 def _pieces(rng, layout):
     """Pieces and their (start, end) for a list of (start, length)."""
     return ([rng.standard_normal(n).astype(np.float32) for _, n in layout],
@@ -37,7 +54,12 @@ def test_streamed_join_equals_overlap_add(layout):
     joiner = OverlapJoiner()
     parts = [joiner.add(p, b) for p, b in zip(pieces, bounds, strict=True)]
     parts.append(joiner.finish(n))
-    np.testing.assert_array_equal(np.concatenate(parts), overlap_add(pieces, bounds, n))
+    reference = _reference_overlap_add(pieces, bounds, n)
+    np.testing.assert_array_equal(np.concatenate(parts), reference)
+    np.testing.assert_array_equal(overlap_add(pieces, bounds, n), reference)
+    frames = [np.stack([p, 2 * p], axis=1) for p in pieces]  # trailing axes (features)
+    np.testing.assert_array_equal(overlap_add(frames, bounds, n),
+                                  _reference_overlap_add(frames, bounds, n))
 
 
 def test_joiner_refuses_a_piece_before_final_output():

@@ -49,19 +49,13 @@ def _fade_weights(length: int, fade_in: int, fade_out: int) -> np.ndarray:
 def overlap_add(pieces: list[np.ndarray], bounds: list[tuple[int, int]], n: int) -> np.ndarray:
     """Cross-fade processed windows back into one array of length ``n`` along axis 0.
 
-    ``pieces[i]`` must have ``bounds[i][1] - bounds[i][0]`` rows; trailing axes are kept.
-    Weights are normalised, so identical pieces reproduce the original exactly.
+    ``pieces[i]`` must have ``bounds[i][1] - bounds[i][0]`` rows, in order of their start;
+    trailing axes are kept. Weights are normalised, so identical pieces reproduce the original
+    exactly (:class:`OverlapJoiner` on the whole list).
     """
-    out = np.zeros((n, *pieces[0].shape[1:]), dtype=np.float64)
-    norm = np.zeros(n, dtype=np.float64)
-    for i, ((s, e), piece) in enumerate(zip(bounds, pieces, strict=True)):
-        fade_in = bounds[i - 1][1] - s if i > 0 else 0
-        fade_out = e - bounds[i + 1][0] if i + 1 < len(bounds) else 0
-        w = _fade_weights(e - s, max(fade_in, 0), max(fade_out, 0))
-        out[s:e] += piece * w.reshape(-1, *([1] * (piece.ndim - 1)))
-        norm[s:e] += w
-    norm = np.maximum(norm, 1e-8).reshape(-1, *([1] * (out.ndim - 1)))
-    return (out / norm).astype(pieces[0].dtype)
+    joiner = OverlapJoiner()
+    parts = [joiner.add(p, b) for p, b in zip(pieces, bounds, strict=True)]
+    return np.concatenate([*parts, joiner.finish(n)])
 
 
 def process_in_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], size: int,
@@ -85,9 +79,9 @@ def quietest_point(x: np.ndarray, start: int, end: int, frame: int) -> int:
 
 
 class OverlapJoiner:
-    """Streaming :func:`overlap_add` of 1-D pieces arriving in order of their start: the
-    same float64 arithmetic and the same output, emitted block by block, so a long join never
-    holds more than two pieces.
+    """:func:`overlap_add` streamed: pieces (along axis 0; trailing axes kept) arriving in
+    order of their start are weighted, summed and normalised in float64 and emitted block by
+    block, so a long join never holds more than two pieces.
 
     ``add(piece, (start, end))`` for each piece, then ``finish(n)``; both return the output
     samples that became final (later pieces must not start before an earlier one's start).
@@ -98,22 +92,24 @@ class OverlapJoiner:
         self._pending: tuple[np.ndarray, tuple[int, int]] | None = None
         self._prev_end: int | None = None  # end of the piece mixed in before the pending one
         self._base = 0  # output index of _acc[0]; everything before it has been emitted
-        self._acc = np.zeros(0, np.float64)
+        self._acc: np.ndarray | None = None  # (k, *trailing) float64, made by the first piece
         self._norm = np.zeros(0, np.float64)
         self._dtype = None
 
     def add(self, piece: np.ndarray, bounds: tuple[int, int]) -> np.ndarray:
         """Take ``piece`` for output samples ``bounds``; returns the samples now final."""
+        piece = np.asarray(piece)
         if self._dtype is None:
             self._dtype = piece.dtype
+            self._acc = np.zeros((0, *np.shape(piece)[1:]), np.float64)
         if bounds[0] < self._base:
             raise ValueError(f"pieces out of order: one starts at {bounds[0]} after "
                              f"output up to {self._base} was final")
-        done = np.zeros(0, self._dtype)
+        done = np.zeros((0, *np.shape(piece)[1:]), self._dtype)
         if self._pending is not None:
             self._mix(bounds[0])
             done = self._emit(bounds[0])
-        self._pending = (np.asarray(piece), bounds)
+        self._pending = (piece, bounds)
         return done
 
     def finish(self, n: int) -> np.ndarray:
@@ -129,23 +125,30 @@ class OverlapJoiner:
         w = _fade_weights(e - s, max(fade_in, 0), max(fade_out, 0))
         if e - self._base > self._acc.shape[0]:
             grow = e - self._base - self._acc.shape[0]
-            self._acc = np.concatenate([self._acc, np.zeros(grow)])
+            self._acc = np.concatenate([self._acc, np.zeros((grow, *self._acc.shape[1:]))])
             self._norm = np.concatenate([self._norm, np.zeros(grow)])
-        self._acc[s - self._base:e - self._base] += piece * w
+        self._acc[s - self._base:e - self._base] += piece * _column(w, piece.ndim)
         self._norm[s - self._base:e - self._base] += w
         self._prev_end, self._pending = e, None
 
     def _emit(self, upto: int) -> np.ndarray:
         """Output samples ``[base, upto)``, normalised as :func:`overlap_add` does."""
         k = max(upto - self._base, 0)
+        if self._acc is None:  # no piece at all
+            return np.zeros(k, np.float64)
         acc, norm = self._acc[:k], self._norm[:k]
-        if k > acc.shape[0]:  # a gap no piece covers: zeros, as overlap_add leaves it
-            acc = np.concatenate([acc, np.zeros(k - acc.shape[0])])
+        if k > acc.shape[0]:  # a gap no piece covers: zeros
+            acc = np.concatenate([acc, np.zeros((k - acc.shape[0], *acc.shape[1:]))])
             norm = np.concatenate([norm, np.zeros(k - norm.shape[0])])
-        out = (acc / np.maximum(norm, 1e-8)).astype(self._dtype or np.float64)
+        out = (acc / _column(np.maximum(norm, 1e-8), acc.ndim)).astype(self._dtype)
         self._acc, self._norm = self._acc[k:].copy(), self._norm[k:].copy()
         self._base += k
         return out
+
+
+def _column(v: np.ndarray, ndim: int) -> np.ndarray:
+    """``(k,)`` ``v`` shaped to multiply ``(k, ...)`` arrays of ``ndim`` axes row by row."""
+    return v.reshape(-1, *([1] * (ndim - 1)))
 
 
 def process_in_tempo_windows(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], size: int,
