@@ -67,6 +67,7 @@ def test_nan_refused(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="NaN"):
         save_audio(tmp_path / "x.wav", np.array([0.0, np.nan], dtype=np.float32))
     assert not (tmp_path / "x.wav").exists()
+    assert not list(tmp_path.iterdir())  # nor a temporary file
 
 
 def test_save_refuses_stereo_and_integer_samples(tmp_path: Path, speech: np.ndarray) -> None:

@@ -255,9 +255,8 @@ def save_audio(
         raise AudioError(f"save_audio writes mono audio of shape (n,), got shape {shape} "
                          "(mix the channels down first, e.g. wav.mean(axis=1))")
     wav = as_mono(wav, "audio to save")  # float samples only; (n, 1) and (1, n) squeezed
-    _check_finite(wav)
     with audio_writer(path, sr, force=force, comment=comment) as write:
-        write(wav)
+        write(wav)  # refuses NaN/Inf before anything is kept
     return Path(path)
 
 
@@ -270,11 +269,6 @@ def _check_target(p: Path, force: bool) -> str:
     if p.exists() and not force:
         raise AudioError(f"output exists: {p} (use --force to overwrite)")
     return ext
-
-
-def _check_finite(wav: np.ndarray) -> None:
-    if not np.all(np.isfinite(wav)):
-        raise AudioError("refusing to save audio containing NaN or Inf samples")
 
 
 @contextmanager
@@ -294,7 +288,8 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
 
         def write(block: np.ndarray) -> None:
             block = np.asarray(block, np.float32)
-            _check_finite(block)
+            if not np.all(np.isfinite(block)):
+                raise AudioError("refusing to save audio containing NaN or Inf samples")
             # at most WRITE_BLOCK frames per call: libsndfile 1.2.2's Vorbis encoder crashes
             # (SIGSEGV) on one write of 2**21 samples or more
             for s in range(0, block.shape[0], WRITE_BLOCK):
