@@ -97,16 +97,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _plain_warnings() -> None:
-    """Show emovc's own warnings (e.g. files a corpus scan left out) as one ``emovc:
-    warning:`` line, not with the source file and line that raised them; others unchanged."""
-    from emovc.data.catalogs import CatalogWarning
-
+    """Show emovc's own warnings (categories defined in emovc, e.g. the files a corpus scan
+    left out) as one ``emovc: warning:`` line, not with the source file and line that raised
+    them; others unchanged. Checked by module, so no command imports the catalogs for it."""
     shown = warnings.showwarning
     if getattr(shown, "_emovc", False):
         return
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, CatalogWarning):
+        if getattr(category, "__module__", "").startswith("emovc."):
             print(f"emovc: warning: {message}", file=file or sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
