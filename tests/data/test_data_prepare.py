@@ -224,3 +224,21 @@ def test_partial_runs_merge_into_one_manifest(corpus, tmp_path):
         prepare_manifest(part, cache_dir=tmp_path, features="mel", workers=1, progress=False)
     reopened = PreparedCorpus.open(tmp_path, "ravdess", "mel")
     assert [u.utt_id for u in reopened.manifest] == [u.utt_id for u in good]
+
+
+def test_two_folders_of_one_corpus_get_their_own_cache(tmp_path):
+    """A second corpus folder of the same kind (or name) gets its own cache folder, so its
+    prepared manifest lists its own clips only; the first folder keeps its name."""
+    cache = tmp_path / "cache"
+    roots = [tmp_path / k / "ravdess16k" for k in ("a", "b")]
+    for k, root in enumerate(roots):
+        save_audio(root / f"Actor_0{k + 1}/{NAMES[0][:-2]}0{k + 1}.wav",
+                   synthesize(EMOTION_VOICES["neutral"], duration=1.0, sr=SR, seed=k), SR)
+    first, second = (prepare_corpus(r, cache_dir=cache, features="world", workers=1,
+                                    progress=False) for r in roots)
+    again = prepare_corpus(roots[0], cache_dir=cache, features="world", workers=1,
+                           progress=False)
+    assert first.report.name == again.report.name == "ravdess"
+    assert second.report.name.startswith("ravdess-") and second.root != first.root
+    assert [u.speaker for u in second.manifest] == ["02"]
+    assert [u.speaker for u in again.manifest] == ["01"] and again.report.n_cached == 1

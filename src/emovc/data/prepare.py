@@ -22,7 +22,9 @@ Example::
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import os
 import re
 import time
@@ -137,13 +139,32 @@ def _init_worker() -> None:
         pass
 
 
-def _default_name(manifest: Manifest, root: Path | None) -> str:
+def _default_name(manifest: Manifest, root: Path | None, cache_root: Path) -> str:
+    """The corpus name (``folders-<folder name>`` for generic folders), with a short hash of
+    ``root`` appended when that cache folder already holds another folder's corpus: two
+    copies of one corpus, or two generic folders both called ``wav``, must not merge their
+    manifests into one prepared corpus."""
     corpora = manifest.corpora()
     if len(corpora) != 1:
         raise EmovcError(f"manifest mixes corpora {corpora}; pass a cache name")
-    if corpora[0] == "folders" and root is not None:
-        return "folders-" + (re.sub(r"[^A-Za-z0-9._-]", "_", root.name) or "root")
-    return corpora[0]
+    name = corpora[0]
+    if name == "folders" and root is not None:
+        name = "folders-" + (re.sub(r"[^A-Za-z0-9._-]", "_", root.name) or "root")
+    if root is not None and _other_source(cache_root / name, str(root)):
+        name += "-" + hashlib.sha1(str(root).encode()).hexdigest()[:8]
+    return name
+
+
+def _other_source(base: Path, source: str) -> bool:
+    """Whether the cache folder ``base`` was made from a corpus folder other than ``source``."""
+    for cfg in base.glob(f"*/{CONFIG_FILE}"):
+        try:
+            recorded = json.loads(cfg.read_text(encoding="utf-8")).get("source", "")
+        except (OSError, ValueError):
+            continue
+        if recorded and recorded != source:
+            return True
+    return False
 
 
 def _resolve_configs(sets: list[str], configs: dict | None, pp: PreprocessConfig) -> dict:
@@ -188,8 +209,9 @@ def prepare_manifest(manifest: Manifest, *, name: str | None = None,
     pp = preprocess_cfg or PreprocessConfig()
     sets = parse_feature_sets(features)
     cfgs = _resolve_configs(sets, configs, pp)
-    name = name or _default_name(manifest, root)
-    base = Path(cache_dir or default_cache_dir()).expanduser() / name
+    cache_root = Path(cache_dir or default_cache_dir()).expanduser()
+    name = name or _default_name(manifest, root, cache_root)
+    base = cache_root / name
     dirs = _make_dirs(base, cfgs, pp, name, root)
     report = PrepareReport(name=name, n_utterances=len(manifest), scan_log=scan_log or ScanLog(),
                            workers=max(1, workers or os.cpu_count() or 1))
