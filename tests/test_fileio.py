@@ -25,3 +25,30 @@ def test_failure_leaves_target_untouched_and_no_temporaries(tmp_path):
         raise RuntimeError("boom")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.bin"]
+
+
+def test_a_killed_writers_temporary_is_removed_by_the_next_write(tmp_path):
+    """SIGKILL skips the cleanup; the next write of the same output removes the leftover once
+    it is over an hour old, and leaves young temporaries and other outputs' ones alone."""
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "out.wav"
+    code = ("import os, signal; from emovc.fileio import atomic_output\n"
+            f"with atomic_output({str(target)!r}, suffix='.wav') as t:\n"
+            "    t.write_bytes(b'half'); os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", code], check=False)
+    assert proc.returncode == -signal.SIGKILL
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(".out.wav.") and left.suffix == ".wav"
+    young = tmp_path / ".out.wav.abcdefgh.wav"
+    other = tmp_path / ".other.wav.abcdefgh.wav"
+    young.write_bytes(b"")
+    other.write_bytes(b"")
+    for p in (left, other):
+        os.utime(p, (0, 0))
+    with atomic_output(target, suffix=".wav") as tmp:
+        tmp.write_bytes(b"done")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [young.name, other.name, "out.wav"])

@@ -8,8 +8,10 @@ when complete, so readers never see half-written outputs and a crash leaves no p
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,27 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+STALE_TEMPORARY_S = 3600.0
+_RANDOM_CHARS = 8  # the length of mkstemp's random part
+
+
+def remove_stale_temporaries_of(final: Path, suffix: str = "") -> int:
+    """Delete temporaries of ``final`` that a killed run left (SIGKILL or power loss skip the
+    cleanup below): names ``.<final name>.<8 random chars><suffix>`` over an hour old, so a
+    writer still running elsewhere keeps its file. Returns how many were deleted."""
+    pattern = f".{glob.escape(final.name)}.*{glob.escape(suffix)}"
+    size = len(final.name) + 2 + _RANDOM_CHARS + len(suffix)
+    n = 0
+    for tmp in final.parent.glob(pattern):
+        try:
+            if len(tmp.name) == size and time.time() - tmp.stat().st_mtime > STALE_TEMPORARY_S:
+                tmp.unlink()
+                n += 1
+        except OSError:  # gone already, or not ours to delete
+            continue
+    return n
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``.
@@ -29,11 +52,13 @@ def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         path: final file path (its folder is created).
         suffix: suffix of the temporary name (some writers pick the format from it).
 
-    On an exception inside the block the temporary file is removed and ``path`` is untouched.
+    On an exception inside the block the temporary file is removed and ``path`` is untouched;
+    temporaries of ``path`` left by an earlier killed run are removed first.
     """
     final = Path(path)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries_of(final, suffix)
         fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
     except PermissionError as exc:  # name the output, not the hidden temporary file
         raise PermissionError(exc.errno, exc.strerror, str(final)) from None
