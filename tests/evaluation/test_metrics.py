@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from fastdtw import fastdtw
@@ -92,6 +95,35 @@ def test_dtw_matches_fastdtw_reference():
         assert [tuple(p) for p in dtw_path(a, b).tolist()] == ref
 
 
+def test_dtw_matches_fastdtw_reference_at_other_radii_and_lengths():
+    rng = np.random.default_rng(1)
+    for radius in (2, 3):
+        for _ in range(6):
+            a = np.cumsum(rng.standard_normal((rng.integers(2, 300), 2)), axis=0)
+            b = np.cumsum(rng.standard_normal((rng.integers(2, 300), 2)), axis=0)
+            _, ref = fastdtw(a, b, radius=radius, dist=2)
+            assert [tuple(p) for p in dtw_path(a, b, radius=radius).tolist()] == ref
+
+
+def test_dtw_memory_grows_with_the_window_not_the_grid():
+    """2.5 min against 2.5 min of frames under a 2 GiB address-space allowance: a full
+    (n+1) x (n+1) table would need 8 GB (MemoryError); the band needs megabytes."""
+    code = (
+        "import resource, numpy as np\n"
+        "from emovc.evaluation.alignment import dtw_path\n"
+        "dtw_path(np.zeros((50, 2)), np.zeros((40, 2)))\n"
+        "x = np.cumsum(np.random.default_rng(0).standard_normal((30000, 4)), axis=0)\n"
+        "used = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (used + 2 * 2**30, "
+        "resource.getrlimit(resource.RLIMIT_AS)[1]))\n"
+        "p = dtw_path(x, x[::-1].copy())\n"
+        "print(p[0].tolist(), p[-1].tolist())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0, out.stderr[-300:]
+    assert out.stdout.split("\n")[0] == "[0, 0] [29999, 29999]"
+
+
 def test_dtw_recovers_a_time_stretch():
     x = np.sin(np.linspace(0, 6, 100))[:, None]
     y = np.repeat(x, 2, axis=0)  # every frame twice
@@ -131,6 +163,29 @@ def test_means_over_fewer_items_than_n_are_noted():
     overall, _ = aggregate(rows, ["converted"])
     assert (overall["converted"]["n"], overall["converted"]["mcd_db_n"]) == (3, 2)
     assert overall["converted"]["mcd_db"] == 8.5
-    assert coverage_notes(overall) == ["converted: MCD and F0 metrics are means over the 2 of "
-                                       "3 items that have a usable reference"]
+    assert coverage_notes(overall) == [
+        "converted: means over fewer than its 3 items: MCD over 2 (the others have no usable "
+        "reference, no frame voiced in both, or no speaker embedding)"]
     assert coverage_notes(aggregate(rows[:2], ["converted"])[0]) == []
+
+
+def test_outputs_that_cannot_be_analysed_or_judged_count_as_misses():
+    """A system that fails (silence) on hard items must not get a better emotion rate."""
+    from emovc.evaluation.aggregate import aggregate, coverage_notes
+    from emovc.evaluation.emotion import UNJUDGED
+
+    ok = {"system": "converted", "target_emotion": "angry", "mcd_db": 8.0,
+          "emotion_pred": "angry", "emotion_hit": True, "error": ""}
+    silent = {**ok, "mcd_db": float("nan"), "emotion_pred": UNJUDGED, "emotion_hit": False,
+              "error": "silent"}
+    rejected = {**ok, "emotion_pred": UNJUDGED, "emotion_hit": False}
+    overall, _ = aggregate([ok, silent, rejected], ["converted"])
+    o = overall["converted"]
+    assert o["emotion_rate"] == pytest.approx(1 / 3)
+    assert (o["n_judged"], o["n_unjudged"], o["n_failed"]) == (1, 2, 1)
+    notes = coverage_notes(overall)
+    assert notes[0].startswith("converted: 1 of 3 outputs could not be analysed")
+    assert "count as emotion misses" in notes[0]
+    assert notes[1] == ("converted: the emotion judge could not score 1 analysed output(s); "
+                        "they count as misses")
+    assert len(notes) == 2  # MCD covers every analysable item

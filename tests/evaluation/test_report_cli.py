@@ -163,3 +163,35 @@ def test_relative_paths_keep_the_names_given(tmp_path):
     item = read_manifest(tmp_path / "m.csv")[0]
     assert (item.source, item.converted) == (str(tmp_path / "src.wav"),
                                              str(tmp_path / "conv.wav"))
+
+
+def test_a_judge_with_its_own_label_spelling_and_a_silent_output(tiny_run, tmp_path,
+                                                                    fake_judge):
+    """Labels like "Anger" are read as emovc's names (p_target and the confusion matrix
+    are filled), and an output too short to analyse counts as a miss instead of leaving
+    the rate."""
+    import numpy as np
+
+    from emovc.audio import save_audio
+
+    class Aliased(type(fake_judge)):
+        labels = ["Neutral", "Calm", "Happy", "Sad", "Anger"]
+
+        def predict(self, wav, sr):
+            p = super().predict(wav, sr)
+            return {"Anger" if k == "angry" else k.capitalize(): v for k, v in p.items()}
+
+    save_audio(tiny_run / "conv1.wav", np.zeros(80, np.float32), force=True)  # 5 ms
+    cfg = EvalConfig(asr=False, speaker=False, baselines=False, workers=1)
+    result = evaluate(read_manifest(tiny_run), tmp_path / "ev", cfg, judge=Aliased())
+    rows = {r["item_id"]: r for r in result.rows}
+    assert rows["0000"]["emotion_pred"] in ("angry", "calm") and rows["0000"]["p_target"] > 0
+    assert rows["0001"]["emotion_pred"] == "unjudged" and rows["0001"]["emotion_hit"] is False
+    conv = result.overall["converted"]
+    assert (conv["n_judged"], conv["n_unjudged"], conv["n_failed"]) == (1, 1, 1)
+    assert conv["emotion_rate"] == float(rows["0000"]["emotion_hit"]) / 2
+    assert result.confusion["converted"]["labels"] == ["neutral", "calm", "happy", "sad",
+                                                       "angry"]
+    assert sum(map(sum, result.confusion["converted"]["matrix"])) == 1
+    assert any(n.startswith("converted: 1 of 2 outputs could not be analysed")
+               for n in result.notes)

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from emovc.evaluation.emotion import confusion_matrix
+from emovc.evaluation.emotion import UNJUDGED, confusion_matrix
 from emovc.evaluation.stats import mean_ci
 
 # per-utterance numeric metrics that are averaged (with a 95 % t-interval)
@@ -29,17 +29,21 @@ def summarize(rows: list[dict]) -> dict:
     Returns:
         ``{"n": int, <metric>: mean, <metric>_ci95: half-width, <metric>_n: rows with a
         value (e.g. MCD only where there is a reference), "emotion_rate": share of
-        rows recognised as their target, "n_judged": rows with a prediction, "wer": Σ word
-        errors / Σ reference words, "n_words": Σ reference words}``; NaN where undefined.
+        rows recognised as their target (an output the judge could not score counts as a
+        miss), "n_judged": rows with a prediction, "n_unjudged": rows the judge could not
+        score, "n_failed": rows whose audio could not be analysed, "wer": Σ word errors /
+        Σ reference words, "n_words": Σ reference words}``; NaN where undefined.
     """
     out: dict = {"n": len(rows)}
     for m in MEAN_METRICS:
         mean, half, n = mean_ci([_num(r.get(m)) for r in rows])
         out[m], out[f"{m}_ci95"], out[f"{m}_n"] = mean, half, n
-    judged = [r for r in rows if r.get("emotion_pred")]
-    out["n_judged"] = len(judged)
-    out["emotion_rate"] = (float(np.mean([bool(r["emotion_hit"]) for r in judged]))
-                           if judged else float("nan"))
+    scored = [r for r in rows if r.get("emotion_pred")]
+    out["n_judged"] = sum(r["emotion_pred"] != UNJUDGED for r in scored)
+    out["n_unjudged"] = len(scored) - out["n_judged"]
+    out["n_failed"] = sum(bool(r.get("error")) for r in rows)
+    out["emotion_rate"] = (float(np.mean([bool(r["emotion_hit"]) for r in scored]))
+                           if scored else float("nan"))
     scored = [r for r in rows if isinstance(r.get("ref_words"), int) and r["ref_words"] > 0]
     words = sum(r["ref_words"] for r in scored)
     out["n_words"] = words
@@ -47,15 +51,28 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
-def coverage_notes(overall: dict) -> list[str]:
-    """A note per system whose MCD / F0 means cover fewer items than its ``n`` (items
-    without a reference, or not analysable), since the tables show one ``n`` per system."""
+def coverage_notes(overall: dict, judged: bool = True) -> list[str]:
+    """Notes on what each system's means leave out, since the tables show one ``n`` per
+    system: outputs that could not be analysed (``judged``: an emotion judge ran, so they
+    count as emotion misses), and metrics averaged over fewer items than ``n``."""
     notes = []
     for system, o in overall.items():
-        k = o.get("mcd_db_n", 0)
-        if 0 < k < o["n"]:
-            notes.append(f"{system}: MCD and F0 metrics are means over the {k} of {o['n']} items "
-                         "that have a usable reference")
+        n, failed = o["n"], o.get("n_failed", 0)
+        if failed:
+            counted = "they count as emotion misses; " if judged else ""
+            notes.append(f"{system}: {failed} of {n} outputs could not be analysed (silent, "
+                         f"too short or unreadable); {counted}MCD, F0 and speaker similarity "
+                         "leave them out")
+        if o.get("n_unjudged", 0) > failed:
+            notes.append(f"{system}: the emotion judge could not score "
+                         f"{o['n_unjudged'] - failed} analysed output(s); they count as misses")
+        parts = [f"{label} over {k}" for label, k in (
+            ("MCD", o.get("mcd_db_n", 0)), ("F0 RMSE", o.get("f0_rmse_cents_n", 0)),
+            ("speaker similarity", o.get("spk_sim_source_n", 0))) if 0 < k < n - failed]
+        if parts:
+            notes.append(f"{system}: means over fewer than its {n} items: " + ", ".join(parts)
+                         + " (the others have no usable reference, no frame voiced in both, "
+                         "or no speaker embedding)")
     return notes
 
 

@@ -18,69 +18,106 @@ import numpy as np
 
 @numba.njit(cache=True)
 def _window_dtw(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """DTW restricted to row ranges ``[lo[i], hi[i])``; returns the path ``(K, 2)``."""
-    nx, ny = x.shape[0], y.shape[0]
-    acc = np.full((nx + 1, ny + 1), np.inf)
-    back = np.zeros((nx + 1, ny + 1), dtype=np.int8)
-    acc[0, 0] = 0.0
-    for i in range(1, nx + 1):
-        for j in range(lo[i - 1] + 1, hi[i - 1] + 1):
+    """DTW restricted to row ranges ``[lo[i], hi[i])``; returns the path ``(K, 2)``.
+
+    Only the cells of the window are stored (row ``i`` at ``off[i]``), so memory grows with
+    the window, not with ``len(x) * len(y)``: a 5-minute pair needs megabytes, not 36 GB.
+    """
+    nx = x.shape[0]
+    off = np.zeros(nx + 1, dtype=np.int64)
+    for i in range(nx):
+        off[i + 1] = off[i] + max(hi[i] - lo[i], 0)
+    acc = np.full(off[nx], np.inf)
+    back = np.zeros(off[nx], dtype=np.int8)
+    for i in range(nx):
+        for j in range(lo[i], hi[i]):
             d = 0.0
             for k in range(x.shape[1]):
-                t = x[i - 1, k] - y[j - 1, k]
+                t = x[i, k] - y[j, k]
                 d += t * t
             d = np.sqrt(d)
-            best = acc[i - 1, j] + d  # same order and strict '<' as fastdtw's min()
-            move = 0
-            cand = acc[i, j - 1] + d
-            if cand < best:
-                best, move = cand, 1
-            cand = acc[i - 1, j - 1] + d
-            if cand < best:
-                best, move = cand, 2
-            acc[i, j] = best
-            back[i, j] = move
-    path = np.empty((nx + ny, 2), dtype=np.int64)
+            up = _cell(acc, off, lo, hi, i - 1, j)
+            left = _cell(acc, off, lo, hi, i, j - 1)
+            diag = _cell(acc, off, lo, hi, i - 1, j - 1)
+            best, move = up + d, 0  # same order and strict '<' as fastdtw's min()
+            if left + d < best:
+                best, move = left + d, 1
+            if diag + d < best:
+                best, move = diag + d, 2
+            acc[off[i] + j - lo[i]] = best
+            back[off[i] + j - lo[i]] = move
+    path = np.empty((nx + y.shape[0], 2), dtype=np.int64)
     n = 0
-    i, j = nx, ny
-    while i > 0 or j > 0:
-        path[n, 0], path[n, 1] = i - 1, j - 1
+    i, j = nx - 1, y.shape[0] - 1
+    while i >= 0 and j >= 0:
+        path[n, 0], path[n, 1] = i, j
         n += 1
-        m = back[i, j]
-        if m == 0:
+        m = back[off[i] + j - lo[i]]
+        if m != 1:
             i -= 1
-        elif m == 1:
-            j -= 1
-        else:
-            i -= 1
+        if m != 0:
             j -= 1
     return path[:n][::-1].copy()
 
 
 @numba.njit(cache=True)
+def _cell(acc: np.ndarray, off: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+          i: int, j: int) -> float:
+    """Accumulated cost of cell ``(i, j)``: 0 before the start, inf outside the window."""
+    if i < 0 or j < 0:
+        return 0.0 if i < 0 and j < 0 else np.inf
+    if lo[i] <= j < hi[i]:
+        return acc[off[i] + j - lo[i]]
+    return np.inf
+
+
+@numba.njit(cache=True)
 def _expand_window(path: np.ndarray, nx: int, ny: int, radius: int):
-    """Project a coarse path to the finer grid, dilated by ``radius``; per-row ``[lo, hi)``."""
-    mask = np.zeros((nx, ny), dtype=np.bool_)
+    """Project a coarse path to the finer grid, dilated by ``radius``; per-row ``[lo, hi)``.
+
+    The cells are marked in a per-row band (the columns between the row's first and last
+    marked cell), not in an ``nx * ny`` mask; each row then keeps its first run of marked
+    cells at or after the previous row's start, as the ``fastdtw`` package does.
+    """
+    first = np.full(nx, ny, dtype=np.int64)
+    last = np.full(nx, -1, dtype=np.int64)
     for k in range(path.shape[0]):
         for a in range(-radius, radius + 1):
-            for b in range(-radius, radius + 1):
-                ci, cj = path[k, 0] + a, path[k, 1] + b
-                for u in range(2):
-                    for v in range(2):
-                        fi, fj = 2 * ci + u, 2 * cj + v
-                        if 0 <= fi < nx and 0 <= fj < ny:
-                            mask[fi, fj] = True
+            for u in range(2):
+                fi = 2 * (path[k, 0] + a) + u
+                if 0 <= fi < nx:
+                    j0 = max(2 * (path[k, 1] - radius), 0)
+                    j1 = min(2 * (path[k, 1] + radius) + 1, ny - 1)
+                    first[fi] = min(first[fi], j0)
+                    last[fi] = max(last[fi], j1)
+    off = np.zeros(nx + 1, dtype=np.int64)
+    for i in range(nx):
+        off[i + 1] = off[i] + max(last[i] - first[i] + 1, 0)
+    mask = np.zeros(off[nx], dtype=np.bool_)
+    for k in range(path.shape[0]):
+        for a in range(-radius, radius + 1):
+            for u in range(2):
+                fi = 2 * (path[k, 0] + a) + u
+                if 0 <= fi < nx:
+                    for b in range(-radius, radius + 1):
+                        for v in range(2):
+                            fj = 2 * (path[k, 1] + b) + v
+                            if 0 <= fj < ny:
+                                mask[off[fi] + fj - first[fi]] = True
     lo = np.zeros(nx, dtype=np.int64)
     hi = np.zeros(nx, dtype=np.int64)
     start = 0
     for i in range(nx):
-        j = start
-        while j < ny and not mask[i, j]:
+        j = max(start, first[i])
+        while j <= last[i] and not mask[off[i] + j - first[i]]:
             j += 1
-        lo[i] = j
-        while j < ny and mask[i, j]:
-            j += 1
-        hi[i] = j
+        if j > last[i]:  # no marked cell from ``start`` on
+            lo[i], hi[i] = ny, ny
+        else:
+            lo[i] = j
+            while j <= last[i] and mask[off[i] + j - first[i]]:
+                j += 1
+            hi[i] = j
         start = lo[i]
     return lo, hi
 

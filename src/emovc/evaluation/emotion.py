@@ -14,6 +14,10 @@ import numpy as np
 
 from emovc.data.emotions import normalize_emotion
 
+UNJUDGED = "unjudged"
+"""``emotion_pred`` of an output the judge could not score (silent, too short, unreadable):
+counted as a miss, so a system cannot raise its rate by failing on hard items."""
+
 
 @runtime_checkable
 class EmotionJudge(Protocol):
@@ -36,13 +40,26 @@ def load_default_judge(name: str = "default") -> tuple[EmotionJudge | None, str]
         return None, f"emotion recognition skipped: {type(exc).__name__}: {exc}"
 
 
-def top_label(probs: dict[str, float]) -> str:
-    """Most probable emotion (canonical name) of a probability dict."""
-    label = max(probs, key=lambda k: probs[k])
+def canonical_label(label: str) -> str:
+    """An emotion label as emovc names it ("Anger" -> "angry"); an unknown one unchanged."""
     try:
         return normalize_emotion(label)
     except ValueError:
         return label
+
+
+def canonical_probs(probs: dict[str, float]) -> dict[str, float]:
+    """A judge's probabilities keyed by canonical emotion names (aliases summed)."""
+    out: dict[str, float] = {}
+    for label, p in probs.items():
+        key = canonical_label(label)
+        out[key] = out.get(key, 0.0) + float(p)
+    return out
+
+
+def top_label(probs: dict[str, float]) -> str:
+    """Most probable emotion (canonical name) of a probability dict."""
+    return canonical_label(max(probs, key=lambda k: probs[k]))
 
 
 def confusion_matrix(targets: list[str], predicted: list[str],

@@ -27,7 +27,14 @@ from emovc.audio.io import load_audio
 from emovc.errors import EmovcError
 from emovc.evaluation.aggregate import aggregate, confusions, coverage_notes
 from emovc.evaluation.analysis import MetricConfig
-from emovc.evaluation.emotion import EmotionJudge, load_default_judge, top_label
+from emovc.evaluation.emotion import (
+    UNJUDGED,
+    EmotionJudge,
+    canonical_label,
+    canonical_probs,
+    load_default_judge,
+    top_label,
+)
 from emovc.evaluation.f0_metrics import duration_ratio, f0_scores
 from emovc.evaluation.file_analysis import FileAnalysis, run_stage1
 from emovc.evaluation.intelligibility import AsrConfig, word_errors
@@ -108,20 +115,24 @@ def plan_audio(items: list[EvalItem], out_dir: Path, baselines: bool,
 
 def _judge_all(judge: EmotionJudge, paths: list[str], sr: int,
                notes: list[str]) -> dict[str, dict]:
-    """Emotion probabilities of each clip; a clip the judge rejects (e.g. too little speech)
-    gets none, and a note."""
+    """Emotion probabilities of each clip, keyed by canonical emotion names (a judge may say
+    "Anger"); a clip the judge rejects (e.g. too little speech) gets none, and a note."""
     out = {}
     for p in paths:
         try:
-            out[p] = judge.predict(load_audio(p, sr), sr)
+            out[p] = canonical_probs(judge.predict(load_audio(p, sr), sr))
         except EmovcError as exc:
             notes.append(f"no emotion prediction for {p}: {exc}")
     return out
 
 
 def _pair_row(it: EvalItem, system: str, path: str, files: dict[str, FileAnalysis],
-              emb: dict, probs: dict, cfg: EvalConfig) -> dict:
-    """Metrics of one system output of one item (NaN / '' where not applicable)."""
+              emb: dict, probs: dict | None, cfg: EvalConfig) -> dict:
+    """Metrics of one system output of one item (NaN / '' where not applicable).
+
+    ``probs`` is ``None`` when no emotion judge ran; when one ran, an output it could not
+    judge (not analysable, or rejected by the judge) is a miss, predicted ``UNJUDGED``.
+    """
     nan = float("nan")
     fa = files.get(path)
     src, ref = files.get(it.source), files.get(it.reference) if it.reference else None
@@ -132,6 +143,8 @@ def _pair_row(it: EvalItem, system: str, path: str, files: dict[str, FileAnalysi
            "f0_corr": nan, "vuv_error": nan, "voiced_pairs": 0, "spk_sim_source": nan,
            "spk_sim_reference": nan, "emotion_pred": "", "emotion_hit": "", "p_target": nan,
            "asr_hypothesis": "", "word_errors": "", "ref_words": ""}
+    if probs is not None and path not in probs:
+        row.update(emotion_pred=UNJUDGED, emotion_hit=False)
     if fa is None or fa.features is None:
         return row
     feats = fa.features
@@ -146,7 +159,7 @@ def _pair_row(it: EvalItem, system: str, path: str, files: dict[str, FileAnalysi
         row["spk_sim_source"] = cosine(emb[path], emb[it.source])
     if system != "reference" and path in emb and it.reference in emb:
         row["spk_sim_reference"] = cosine(emb[path], emb[it.reference])
-    if path in probs:
+    if probs and path in probs:
         pred = top_label(probs[path])
         row.update(emotion_pred=pred, emotion_hit=pred == it.target_emotion,
                    p_target=float(probs[path].get(it.target_emotion, nan)))
@@ -213,13 +226,13 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
 
     ok_paths = [p for p in unique if files[p].features is not None]
     emb = {p: f.embedding for p, f in files.items() if f.embedding is not None}
-    probs: dict = {}
+    probs: dict | None = None
     labels: list[str] = []
     if cfg.emotion:
         if judge is not None:
             t0, c0 = time.perf_counter(), time.process_time()
             say(f"emotion recognition of {len(ok_paths)} files")
-            labels = list(judge.labels)
+            labels = list(dict.fromkeys(canonical_label(lab) for lab in judge.labels))
             probs = _judge_all(judge, ok_paths, sr, notes)
             timing["emotion_wall_s"] = time.perf_counter() - t0
             timing["emotion_cpu_s"] = time.process_time() - c0
@@ -241,7 +254,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     _stage_rtf(timing, files, plan)
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
     overall, per_emotion = aggregate(rows, systems)
-    notes.extend(coverage_notes(overall))
+    notes.extend(coverage_notes(overall, cfg.emotion and judge is not None))
     return EvaluationResult(items=items, config=cfg, rows=rows, overall=overall,
                             per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
                             systems=systems, notes=notes, timing=timing, files=files,
