@@ -183,8 +183,15 @@ def test_cli_file_and_folder_round_trip(stargan_run, calm, tmp_path, capsys, mon
     assert len(rows) == 2 and {r["target_emotion"] for r in rows} == {"sad"}
     assert set(rows[0]) == {"source", "converted", "target_emotion", "source_emotion",
                             "reference", "text"}
-    assert all(Path(r["converted"]).is_file() for r in rows)
+    assert all((folder_out / r["converted"]).is_file() for r in rows)
+    assert not any(Path(r["converted"]).is_absolute() for r in rows)
+    import shutil
+
     from emovc.evaluation.manifest import read_manifest
+
+    moved = shutil.move(folder_out, tmp_path / "moved")  # a moved run scores its own files
+    assert all(Path(it.converted).is_relative_to(moved) and Path(it.converted).is_file()
+               for it in read_manifest(moved))
 
     monkeypatch.chdir(tmp_path)  # relative paths on the command line: the table still reads
     assert _cli(["convert", "in", "--to", "sad", "--from", "calm", "--model", str(stargan_run),

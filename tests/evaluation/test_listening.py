@@ -155,3 +155,33 @@ def test_trial_ids_are_stable_per_test_and_another_tests_ratings_are_refused(tin
     with pytest.raises(EmovcError, match="holds answers of another listening test .1 for "
                                          "trials this one does not have"):
         check_same_test(ratings, other)
+
+
+def test_one_source_converted_to_several_emotions_keeps_every_anchor(tiny_run):
+    """`emovc demo`'s case: one source, four targets. Each emotion's question about the
+    source is its own trial (no two trials share an id), and a repeated (audio, emotion)
+    anchor is asked once."""
+    from dataclasses import replace
+
+    (it,) = read_manifest(tiny_run)[:1]
+    items = [replace(it, item_id=str(k), target_emotion=e, reference="")
+             for k, e in enumerate(["angry", "happy", "sad", "fearful"])]
+    items.append(replace(items[0], item_id="9"))  # the same conversion listed twice
+    trials = build_trials(items, max_items=10, seed=0)
+    ids = [t.trial_id for t in trials]
+    assert len(ids) == len(set(ids))
+    anchors = [t for t in trials if t.kind == "mos" and t.system == "source"]
+    assert sorted(t.target_emotion for t in anchors) == ["angry", "fearful", "happy", "sad"]
+
+
+def test_summary_names_the_files_own_line_and_reads_a_bom(tmp_path):
+    rows = [{"listener": "bob", "trial_id": "t1", "kind": "mos", "system": "converted",
+             "naturalness": 4, "emotion_strength": 3}] * 3
+    rows.append({**rows[0], "trial_id": "t2", "naturalness": "x"})  # file line 5
+    _write(tmp_path / "r.csv", rows)
+    with pytest.raises(EmovcError, match="line 5: naturalness 'x'"):
+        summarize_ratings(tmp_path / "r.csv")
+    good = tmp_path / "bom.csv"
+    _write(good, rows[:3])
+    good.write_bytes(b"\xef\xbb\xbf" + good.read_bytes())
+    assert summarize_ratings(good)["n_ratings"] == 1

@@ -11,7 +11,7 @@ from fastdtw import fastdtw
 
 from emovc.data.synthetic import SyntheticVoice, synthesize
 from emovc.evaluation.alignment import dtw_path
-from emovc.evaluation.analysis import analyze_utterance
+from emovc.evaluation.analysis import MetricConfig, analyze_utterance
 from emovc.evaluation.f0_metrics import (
     duration_ratio,
     f0_correlation,
@@ -189,3 +189,22 @@ def test_outputs_that_cannot_be_analysed_or_judged_count_as_misses():
     assert notes[1] == ("converted: the emotion judge could not score 1 analysed output(s); "
                         "they count as misses")
     assert len(notes) == 2  # MCD covers every analysable item
+
+
+def test_trimmed_analysis_knows_where_it_starts():
+    """With trim_db the features start after the leading silence; start_s says where, so
+    plots of the whole file put the F0 contour over the speech."""
+    from emovc.audio.processing import trim_silence
+    from emovc.errors import ConfigError
+
+    sr = 16000
+    speech = synthesize(SyntheticVoice(), duration=1.5, seed=3)
+    wav = np.concatenate([np.zeros(sr, np.float32), speech, np.zeros(sr // 2, np.float32)])
+    cfg = MetricConfig(trim_db=35)
+    feats = analyze_utterance(wav, cfg)
+    same = analyze_utterance(trim_silence(wav, sr, top_db=35, pad_ms=50.0), MetricConfig())
+    np.testing.assert_array_equal(feats.f0, same.f0)
+    assert 0.9 <= feats.start_s <= 1.3 and analyze_utterance(wav).start_s == 0.0
+    for bad in (-10, 0, 500):
+        with pytest.raises(ConfigError, match="trim_db must be in"):
+            MetricConfig(trim_db=bad)

@@ -195,3 +195,26 @@ def test_a_judge_with_its_own_label_spelling_and_a_silent_output(tiny_run, tmp_p
     assert sum(map(sum, result.confusion["converted"]["matrix"])) == 1
     assert any(n.startswith("converted: 1 of 2 outputs could not be analysed")
                for n in result.notes)
+
+
+def test_linked_audio_names_are_urls(tmp_path):
+    """'#' and '?' in a file name must not end the player's URL (a browser would ask for
+    'report_audio/..._a'); the link decodes to the copied file."""
+    from urllib.parse import unquote
+
+    import numpy as np
+
+    from emovc.audio import save_audio
+    from emovc.evaluation.report import _audio_src
+
+    wav = save_audio(tmp_path / "odd" / "a#b?c d.wav", np.zeros(1600, np.float32))
+    src = _audio_src(str(wav), tmp_path / "ev", embed=False, sr=16000)
+    assert "#" not in src and "?" not in src and " " not in src
+    assert (tmp_path / "ev" / unquote(src)).read_bytes() == wav.read_bytes()
+
+
+def test_a_manifest_saved_with_a_byte_order_mark_reads(tiny_run):
+    """Excel's "CSV UTF-8" starts with a BOM; the first column must still be 'source'."""
+    table = tiny_run / "conversions.csv"
+    table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes())
+    assert len(read_manifest(tiny_run)) == 2

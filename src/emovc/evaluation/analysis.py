@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pyworld
 
-from emovc.audio.processing import trim_silence
+from emovc.audio.processing import speech_bounds
+from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig, analyze_f0, encode_envelope
 
 
@@ -44,6 +45,9 @@ class MetricConfig:
     world: WorldConfig = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.trim_db is not None and not 0 < self.trim_db <= 120:
+            raise ConfigError(f"trim_db must be in (0, 120] dB below the peak, got "
+                              f"{self.trim_db:g} (e.g. 35; leave it unset to keep whole files)")
         world = WorldConfig(sample_rate=self.sample_rate, frame_period=self.frame_period,
                             f0_floor=self.f0_floor, f0_ceil=self.f0_ceil,
                             f0_method=self.f0_method, mcep_dim=self.mcep_dim)
@@ -64,11 +68,14 @@ class UtteranceFeatures:
         f0: ``(T,)`` F0 in Hz on the ``frame_period`` grid, 0 = unvoiced.
         mcep: ``(T, mcep_dim - 1)`` coded envelope without c0.
         duration: length of the audio in seconds.
+        start_s: where the analysed audio starts in the file, in seconds (> 0 when
+            ``trim_db`` trimmed leading silence; frame ``t`` is at ``start_s + t * hop``).
     """
 
     f0: np.ndarray
     mcep: np.ndarray
     duration: float
+    start_s: float = 0.0
 
 
 def analyze_utterance(wav: np.ndarray, cfg: MetricConfig = MetricConfig()) -> UtteranceFeatures:
@@ -77,12 +84,17 @@ def analyze_utterance(wav: np.ndarray, cfg: MetricConfig = MetricConfig()) -> Ut
     Aperiodicity (D4C) is skipped: no metric uses it. ``duration`` is measured after the
     optional edge-silence trimming (``cfg.trim_db``).
     """
+    start = 0
     if cfg.trim_db is not None:
-        trimmed = trim_silence(wav, cfg.sample_rate, top_db=cfg.trim_db, pad_ms=50.0)
-        wav = trimmed if trimmed.size >= cfg.sample_rate // 10 else wav
+        begin, end = speech_bounds(wav, cfg.trim_db)
+        pad = cfg.sample_rate // 20  # 50 ms kept on each side, as trim_silence does
+        begin, end = max(0, begin - pad), min(len(wav), end + pad)
+        if end - begin >= cfg.sample_rate // 10:  # else too little is left: the whole file
+            wav, start = wav[begin:end], begin
     f0, times = analyze_f0(wav, cfg.world)
     x = np.ascontiguousarray(wav, dtype=np.float64)
     sp = pyworld.cheaptrick(x, f0, times, cfg.sample_rate, fft_size=cfg.world.fft_size)
     mcep = encode_envelope(sp, cfg.world, dim=cfg.mcep_dim)[:, 1:]
     return UtteranceFeatures(f0=f0, mcep=np.ascontiguousarray(mcep),
-                             duration=len(wav) / cfg.sample_rate)
+                             duration=len(wav) / cfg.sample_rate,
+                             start_s=start / cfg.sample_rate)

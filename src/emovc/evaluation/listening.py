@@ -87,16 +87,18 @@ def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
             mos.append(("source", it.source))
             if it.reference:
                 mos.append(("reference", it.reference))
-        for system, audio in mos:
-            trials.append(Trial(_opaque_id(seed, "mos", system, audio), "mos", system=system,
-                                audio=audio, **base))
+        for system, audio in mos:  # the emotion is part of the question, so of the id
+            trials.append(Trial(_opaque_id(seed, "mos", system, audio, it.target_emotion),
+                                "mos", system=system, audio=audio, **base))
         pair = [(names[0], it.converted)]
         pair.append((names[1], matched[(it.source, it.target_emotion)].converted)
                     if other is not None else ("source", it.source))
         rng.shuffle(pair)
-        trials.append(Trial(_opaque_id(seed, "ab", *pair[0], *pair[1]), "ab",
+        trials.append(Trial(_opaque_id(seed, "ab", *pair[0], *pair[1], it.target_emotion), "ab",
                             system_a=pair[0][0], audio_a=pair[0][1], system_b=pair[1][0],
                             audio_b=pair[1][1], **base))
+    # one source (or reference) shared by items of one emotion is one anchor trial
+    trials = list({t.trial_id: t for t in trials}.values())
     rng.shuffle(trials)
     return trials
 
@@ -155,7 +157,7 @@ def answered_trials(csv_path: str | os.PathLike) -> set[tuple[str, str]]:
     p = Path(csv_path)
     if not p.is_file() or p.stat().st_size == 0:
         return set()
-    with open(p, newline="", encoding="utf-8") as f:
+    with open(p, newline="", encoding="utf-8-sig") as f:
         return {(r["listener"], r["trial_id"]) for r in csv.DictReader(f)}
 
 
@@ -186,7 +188,7 @@ def check_ratings_file(csv_path: str | os.PathLike) -> None:
     if not p.exists() or (p.is_file() and p.stat().st_size == 0):
         return
     try:
-        with open(p, newline="", encoding="utf-8") as f:
+        with open(p, newline="", encoding="utf-8-sig") as f:
             fields = csv.DictReader(f).fieldnames
     except (UnicodeDecodeError, IsADirectoryError):
         fields = None
@@ -225,16 +227,17 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
     if not p.is_file():
         raise EmovcError(f"ratings file not found: {p}")
     check_ratings_file(p)
-    with open(p, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    with open(p, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        rows = [{**r, "_line": reader.line_num} for r in reader]  # the file's own line
     n_rows = len(rows)
     rows = last_answers(rows)
     scores: dict = defaultdict(lambda: defaultdict(list))
     ab: dict = defaultdict(lambda: defaultdict(int))
-    for line, r in enumerate(rows, start=2):
+    for r in rows:
         if r["kind"] == "mos":
             for q in ("naturalness", "emotion_strength"):
-                scores[r["system"]][q].append(_score(r[q], q, p, line))
+                scores[r["system"]][q].append(_score(r[q], q, p, r["_line"]))
         elif r["kind"] == "ab":
             x, y = sorted((r["system_a"], r["system_b"]))
             ab[(x, y)][r["preferred"] if r["preferred"] in (x, y) else "same"] += 1

@@ -87,7 +87,7 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[Eva
     mpath = find_manifest(path)
     base = mpath.parent.resolve()
     try:
-        with open(mpath, newline="", encoding="utf-8") as f:
+        with open(mpath, newline="", encoding="utf-8-sig") as f:  # Excel writes a BOM
             reader = csv.DictReader(f)
             cols = [c.strip() for c in (reader.fieldnames or [])]
             missing = [c for c in REQUIRED if c not in cols]

@@ -13,6 +13,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import soundfile as sf
@@ -101,7 +102,7 @@ def _audio_src(path: str, out_dir: Path, embed: bool, sr: int) -> str:
     rel = Path("report_audio") / f"{tag}_{Path(path).name}"
     (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, out_dir / rel)
-    return rel.as_posix()
+    return quote(rel.as_posix())  # a URL: '#' or '?' in a file name must not end the path
 
 
 def pick_examples(result: EvaluationResult, n: int) -> list[str]:
@@ -136,7 +137,9 @@ def _examples(result: EvaluationResult, out_dir: Path, embed: bool) -> list[dict
             fa = result.files.get(path)
             if fa is None or fa.features is None:
                 continue
-            panels.append((title, load_audio(path, sr), fa.features.f0, fp))
+            lead = np.zeros(round(fa.features.start_s * 1000.0 / fp))  # trimmed silence
+            panels.append((title, load_audio(path, sr), np.concatenate([lead, fa.features.f0]),
+                           fp))
             players.append({"title": title, "src": _audio_src(path, out_dir, embed, sr),
                             "row": rows.get((iid, system), {})})
         if panels:

@@ -111,15 +111,18 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
                 progress(f"skipped {f}: {e}")
             continue
         ref, text = ravdess_reference(f.absolute(), target)
-        # absolute paths: the table is read from its own folder (emovc evaluate / listen)
+        # absolute paths here; conversions.csv holds outputs relative to its folder
         rows.append({"source": str(f.absolute()), "converted": str(Path(written).absolute()),
                      "target_emotion": target, "source_emotion": used, "reference": ref,
                      "text": text})
         if progress:  # a detected source says so: the recogniser's guess may be wrong
             how = "detected " if source is None and used else ""
             progress(f"{f} -> {written} ({how}{used or '?'} -> {target})")
-    if src.is_dir():
-        write_csv(dst / "conversions.csv", rows)
+    if src.is_dir():  # outputs relative to the table, so a moved or copied run folder
+        # scores its own files (emovc evaluate / listen resolve paths from the table's folder)
+        top = dst.absolute()
+        write_csv(dst / "conversions.csv", [
+            {**r, "converted": Path(r["converted"]).relative_to(top).as_posix()} for r in rows])
     if failed:
         raise EmovcError(f"{len(failed)} of {len(pairs)} file(s) could not be converted (the "
                          f"other {len(rows)} were written), e.g. {failed[0]}")
