@@ -70,6 +70,20 @@ def test_demo_refuses_an_unknown_source_before_writing(speech_file: Path, tmp_pa
     assert not (tmp_path / "d").exists()
 
 
+def test_demo_writes_a_run_that_evaluate_reads(speech_file: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from emovc.evaluation.manifest import read_manifest
+
+    code, out, _ = run(["demo", "--src", str(speech_file), "--from", "calm", "--out",
+                        str(tmp_path / "d")], capsys)
+    assert code == 0 and "emovc evaluate" in out
+    items = read_manifest(tmp_path / "d")
+    assert [Path(it.converted).name for it in items] == [f"{it.target_emotion}.wav"
+                                                          for it in items]
+    assert len(items) >= 3 and all(Path(it.converted).is_file() for it in items)
+    assert {it.source_emotion for it in items} == {"calm"}
+
+
 def test_demo_refuses_earlier_outputs_without_force(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "d"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import http.client
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -118,6 +120,12 @@ def test_server_round_trip(tiny_run, tmp_path):
         assert json.loads(_request(server.url + "answered?listener=al")[1]) == []
         assert _request(server.url + "rate", {"trial_id": t.trial_id, "listener": "bo",
                                               "choice": "Z"})[0] == 400
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.putrequest("POST", "/rate")
+        conn.putheader("Content-Length", "lots")  # an answer, not a dropped connection
+        conn.endheaders()
+        assert conn.getresponse().status == 413
+        conn.close()
     finally:
         server.shutdown()
         server.server_close()
@@ -185,3 +193,18 @@ def test_summary_names_the_files_own_line_and_reads_a_bom(tmp_path):
     _write(good, rows[:3])
     good.write_bytes(b"\xef\xbb\xbf" + good.read_bytes())
     assert summarize_ratings(good)["n_ratings"] == 1
+
+
+def test_a_busy_port_writes_no_trial_list(tiny_run, tmp_path):
+    """The trial list is written beside its own ratings file, and only once the server
+    listens: a busy port leaves nothing behind."""
+    from emovc.evaluation.api import run_listening_test, trials_file
+
+    assert trials_file(tmp_path / "a" / "other.csv") == tmp_path / "a" / "other-trials.json"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(EmovcError):
+            run_listening_test(tiny_run, port=busy.getsockname()[1],
+                               ratings=tmp_path / "r" / "ratings.csv")
+    assert not trials_file(tmp_path / "r" / "ratings.csv").exists()

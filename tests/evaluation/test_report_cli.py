@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -90,6 +91,7 @@ def test_cli_round_trip(tiny_run, tmp_path, cli, capsys):
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 * 4 and {r["system"] for r in rows} == {
         "converted", "source", "world_resynth", "reference"}
+    assert all(Path(r["audio"]).is_absolute() for r in rows)  # readable from anywhere
     with open(out / "per_emotion.csv") as f:
         assert {r["target_emotion"] for r in csv.DictReader(f)} == {"angry", "sad"}
     html = (out / "report.html").read_text()
@@ -101,6 +103,9 @@ def test_cli_round_trip(tiny_run, tmp_path, cli, capsys):
     assert cli([*args, "--force"]) == 0
     assert not stale.exists()  # --force starts the baselines afresh
     assert len(list(stale.parent.glob("*.wav"))) == 2
+    (tmp_path / "afile").write_text("x")
+    assert cli([*args[:-6], "-o", str(tmp_path / "afile")]) == 2
+    assert "is a file" in capsys.readouterr().err
 
 
 def test_bad_manifests(tmp_path, tiny_run):

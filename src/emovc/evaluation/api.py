@@ -32,10 +32,13 @@ def run_evaluation(manifest_or_run: str | os.PathLike, out_dir: str | os.PathLik
         EmovcError: bad manifest, missing audio, or outputs exist and ``force`` is false.
     """
     items = read_manifest(manifest_or_run)
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()  # every path in the outputs absolute, as the manifest's
+    if out.exists() and not out.is_dir():
+        raise EmovcError(f"-o must be a folder for the report, but {out_dir} is a file")
     existing = [name for name in OUTPUTS if (out / name).exists()]
     if existing and not force:
-        raise EmovcError(f"{out} already holds {', '.join(existing)} (use --force to overwrite)")
+        raise EmovcError(f"{out_dir} already holds {', '.join(existing)} (use --force to "
+                         "overwrite)")
     if out.resolve() == find_manifest(manifest_or_run).parent.resolve() and not force:
         raise EmovcError(f"refusing to write the evaluation into the run folder {out}; "
                          f"pick another -o (or --force)")
@@ -109,7 +112,8 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
     """Build trials from a run (optionally against a second run) and serve the test.
 
     Ratings go to ``ratings`` (default ``<run>/listening/ratings.csv``, appended to); the trial
-    list with systems and files is saved next to it as ``trials-<seed>.json``.
+    list with systems and files is saved next to it as ``<ratings stem>-trials.json`` once the
+    server listens.
 
     Returns:
         the ratings CSV path.
@@ -135,6 +139,18 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
     check_ratings_file(csv_path)  # appended to: never into another kind of file
     check_same_test(csv_path, trials)  # ... nor into another test's answers
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    dump_json(trials_to_dicts(trials), csv_path.parent / f"trials-{seed}.json")
-    serve_listening_test(trials, csv_path, port, max_minutes=max_minutes, on_ready=on_ready)
+
+    def ready(url: str) -> None:  # once the port is ours: a busy port writes nothing
+        dump_json(trials_to_dicts(trials), trials_file(csv_path))
+        if on_ready:
+            on_ready(url)
+
+    serve_listening_test(trials, csv_path, port, max_minutes=max_minutes, on_ready=ready)
     return csv_path
+
+
+def trials_file(ratings: str | os.PathLike) -> Path:
+    """The trial list (systems and files) saved beside a ratings CSV: ``<stem>-trials.json``,
+    one per ratings file, so two tests in one folder keep their own."""
+    p = Path(ratings)
+    return p.with_name(f"{p.stem}-trials.json")

@@ -108,7 +108,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != "/rate":
             self._json(404, {"error": "not found"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
         if not 0 < length <= MAX_BODY:
             self._json(413, {"error": f"body must be 1..{MAX_BODY} bytes"})
             return

@@ -13,6 +13,7 @@ from emovc.audio.io import DC_LIMIT, load_channels, mono_mix, resample
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
 from emovc.errors import AudioError, EmovcError
 from emovc.fileio import check_writable
+from emovc.pipelines.conversion_batch import write_csv
 
 DEMO_TARGETS = ("angry", "happy", "sad", "fearful")  # emotions `emovc demo` writes
 
@@ -152,7 +153,7 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
         source = check_emotion(source, conv.source_emotions, "source emotion")
     src = Path(src) if src else example_path()
     out = Path(out_dir)
-    names = ["resynthesized.wav", *(f"{t}.wav" for t in DEMO_TARGETS)]
+    names = ["resynthesized.wav", *(f"{t}.wav" for t in DEMO_TARGETS), "conversions.csv"]
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise EmovcError(f"{out} already holds demo outputs ({', '.join(existing)}); "
@@ -163,7 +164,13 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
         yield f"  {key}: {value}"
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)
     yield f"wrote {path} (WORLD analysis/synthesis round trip)"
+    rows = []
     for target in DEMO_TARGETS:
         out_path, used = conv.convert_file(src, out / f"{target}.wav", target, source=source,
                                            force=force)
+        rows.append({"source": str(src.absolute()), "converted": Path(out_path).name,
+                     "target_emotion": target, "source_emotion": used or "",
+                     "reference": "", "text": ""})
         yield f"wrote {out_path} ({used} -> {target}, model {conv.name})"
+    table = write_csv(out / "conversions.csv", rows)
+    yield f"wrote {table} (score them: emovc evaluate {out} -o {out}-report)"
