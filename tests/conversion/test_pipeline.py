@@ -533,3 +533,13 @@ def test_detected_source_is_never_the_target(stargan_run, calm):
     probs.update(angry=0.9, sad=0.05, calm=0.05)  # a confident recogniser decides
     assert conv.resolve_emotions(calm, 16000, "sad", None) == ("angry", "sad")
     assert conv.resolve_emotions(calm, 16000, "angry", "calm") == ("calm", "angry")
+
+
+def test_a_pairwise_model_is_not_said_to_detect_its_source(cyclegan_run, calm, tmp_path,
+                                                            capsys):
+    """cyclegan calm<->angry: no recogniser runs, so no '(detected calm -> angry)'."""
+    save_audio(tmp_path / "in" / "a.wav", calm, 16000)
+    assert _cli(["convert", str(tmp_path / "in"), "--to", "angry", "--model",
+                 str(cyclegan_run), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "(calm -> angry)" in out and "detected" not in out

@@ -217,3 +217,21 @@ def test_a_model_from_an_unfinished_run_says_so(stargan_run, cyclegan_run, tmp_p
                             state_dict=ckpt["state_dict"], extra=ckpt["extra"])
     note = EmotionConverter.from_pretrained(str(early)).unfinished
     assert "unfinished training run (step" in note and "of" in note
+
+
+def test_an_unfinished_spectrogan_run_says_so_too(tmp_path):
+    """SpectroGAN exports count iterations (``extra["iterations"]`` against the run's
+    ``train.max_steps``); the bundled model is finished, a copy stopped early is not."""
+    from emovc.models.checkpoint import load_checkpoint, save_checkpoint
+    from emovc.pipelines.conversion import EmotionConverter
+
+    assert EmotionConverter.from_pretrained("spectrogan-ravdess").unfinished == ""
+    from emovc.pretrained.registry import resolve
+
+    ckpt = load_checkpoint(resolve("spectrogan-ravdess"))
+    extra = {**ckpt["extra"], "iterations": 60,
+             "train": {**ckpt["extra"]["train"], "max_steps": 300}}
+    early = save_checkpoint(tmp_path / "model.pt", kind=ckpt["kind"], config=ckpt["config"],
+                            state_dict=ckpt["state_dict"], extra=extra)
+    note = EmotionConverter.from_pretrained(str(early)).unfinished
+    assert "unfinished training run (step 60 of 300)" in note

@@ -243,3 +243,20 @@ def test_ravdess_files_follow_symlinked_actor_folders(tmp_path):
     assert [p.name for p in ravdess_files(view, "calm", [1])] == ["03-01-02-01-01-01-01.wav"]
     with pytest.raises(ConfigError, match="no RAVDESS 'sad' files for actors"):
         ravdess_files(view, "sad", [1])
+
+
+def test_a_pairwise_run_knows_its_source_and_refuses_the_same_emotion(trained, tmp_path):
+    """The pair fixes the source: the output's tag names it (not '?'), and asking for the
+    source's own emotion is refused like on the command line."""
+    from emovc.audio.io import read_comment
+    from emovc.pipelines.conversion import EmotionConverter
+
+    _, model = trained
+    conv = EmotionConverter.from_pretrained(str(model))
+    assert conv.fixed_source("angry") == "calm" and not conv.detects_source
+    src = tmp_path / "calm.wav"
+    sf.write(src, synthesize(EMOTION_VOICES["calm"], duration=0.7, seed=9), 16000)
+    out, used = conv.convert_file(src, tmp_path / "o.wav", "angry")
+    assert used == "calm" and "emotion calm->angry" in read_comment(out)
+    with pytest.raises(ConfigError, match="source and target are both calm"):
+        conv.convert(np.zeros(1), 16000, "Calm", source="calm")

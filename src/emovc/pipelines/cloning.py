@@ -342,5 +342,7 @@ def apply_emotion(wav: np.ndarray, sr: int, emotion: str, converter=None) -> np.
     converter = converter if converter is not None else _load_converter()
     # cloned read speech is neutral; fall back to automatic source detection otherwise
     source = "neutral" if "neutral" in converter.source_emotions else None
+    if source == emotion:  # already neutral read speech
+        return np.asarray(wav, dtype=np.float32)
     out = converter.convert(wav, sr, target=emotion, source=source)
     return np.asarray(out, dtype=np.float32)

@@ -34,7 +34,7 @@ from emovc.audio.finishing import Spool, StreamFinisher
 from emovc.audio.io import audio_writer
 from emovc.audio.processing import as_mono
 from emovc.audio.psola import time_stretch
-from emovc.data.emotions import check_emotion
+from emovc.data.emotions import check_emotion, normalize_emotion
 from emovc.errors import ConfigError, EmovcError
 from emovc.features.voice_quality import added_perturbation
 from emovc.models.checkpoint import load_checkpoint
@@ -69,12 +69,29 @@ SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its qui
 def _unfinished(ckpt: dict, path) -> str:
     """A note when ``ckpt`` was exported by a training run before its last step (``model.pt``
     is written at every validation, so an interrupted run leaves one); else ``""``."""
-    training = (ckpt.get("extra") or {}).get("training") or {}
+    extra = ckpt.get("extra") or {}
+    training = extra.get("training") or {}
     steps, total = training.get("steps"), training.get("max_steps")
+    if steps is None:  # SpectroGAN exports: iterations done, and the run's settings
+        steps, total = extra.get("iterations"), (extra.get("train") or {}).get("max_steps")
     if isinstance(steps, int) and isinstance(total, int) and steps < total:
         return (f"{path} comes from an unfinished training run (step {steps} of {total}); "
                 "re-run its training command to finish it")
     return ""
+
+
+def _check_different(source: str | None, target: str) -> None:
+    """Refuse ``source == target`` (aliases included): the generator would only re-render
+    the input, which is not what a caller asking for that emotion expects."""
+    if source is None:
+        return
+    try:
+        same = normalize_emotion(source) == normalize_emotion(target)
+    except ValueError:
+        return  # unknown names: the emotion checks name the valid ones
+    if same:
+        raise ConfigError(f"source and target are both {normalize_emotion(target)}: nothing "
+                          "to convert; give another target, or no source to have it detected")
 
 
 def _backend(ckpt: dict):
@@ -219,15 +236,33 @@ class EmotionConverter:
             return 0.0
         return normalizer.level_change_db(self.source_emotions[0], emotion)
 
+    def fixed_source(self, target: str) -> str | None:
+        """The only possible source for ``target`` of a pairwise model (the other emotion of
+        its pair), else ``None``."""
+        fixed = getattr(self.backend, "fixed_source", None)
+        if fixed is not None:
+            return fixed(target)
+        pair = self.source_emotions
+        if len(pair) == 2 and sorted(pair) == sorted(self.target_emotions) and target in pair:
+            return pair[1] if target == pair[0] else pair[0]
+        return None
+
+    @property
+    def detects_source(self) -> bool:
+        """Whether a conversion without ``source`` runs the emotion recogniser (models whose
+        conversion depends on the source, unless their pair fixes it)."""
+        return self.uses_source and self.fixed_source(self.target_emotions[0]) is None
+
     def resolve_emotions(self, wav: np.ndarray, sr: int, target: str, source: str | None,
                          ) -> tuple[str, str]:
-        """Validated ``(source, target)``; ``source=None`` is detected (WORLD models)."""
+        """Validated ``(source, target)``; ``source=None`` is the pair's other emotion for a
+        pairwise model, else detected (:meth:`detect_source`)."""
         tgt = check_emotion(target, self.target_emotions, "target emotion")
         if source is not None:
             return check_emotion(source, self.source_emotions, "source emotion"), tgt
-        fixed = getattr(self.backend, "fixed_source", None)
+        fixed = self.fixed_source(tgt)
         if fixed is not None:
-            return fixed(tgt), tgt
+            return fixed, tgt
         return self.detect_source(wav, sr, exclude=tgt), tgt
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
@@ -292,6 +327,7 @@ class EmotionConverter:
         ``(x, change_db)`` for :class:`~emovc.audio.finishing.StreamFinisher` (``None``: the
         blocks are the output as they are)."""
         a = check_intensity(intensity)
+        _check_different(source, target)
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
         p = st.pitch_level
@@ -387,8 +423,10 @@ class EmotionConverter:
             raise EmovcError(f"output exists: {out} (use --force to overwrite)")
         wav = load_audio(inp, sr=self.sample_rate)
         check_speech(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
-        src, tgt = (self.resolve_emotions(wav, self.sample_rate, target, source)
-                    if self.uses_source else (source or "", target))
+        if self.uses_source or self.fixed_source(target) is not None or source is not None:
+            src, tgt = self.resolve_emotions(wav, self.sample_rate, target, source)
+        else:  # a many-to-many SpectroGAN without a prosody stage: no source needed
+            src, tgt = "", check_emotion(target, self.target_emotions, "target emotion")
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
         blocks, finish = self._plan(wav, self.sample_rate, tgt, src or None, intensity,

@@ -116,7 +116,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
                      "target_emotion": target, "source_emotion": used, "reference": ref,
                      "text": text})
         if progress:  # a detected source says so: the recogniser's guess may be wrong
-            how = "detected " if source is None and used else ""
+            how = "detected " if source is None and used and conv.detects_source else ""
             progress(f"{f} -> {written} ({how}{used or '?'} -> {target})")
     if src.is_dir():  # outputs relative to the table, so a moved or copied run folder
         # scores its own files (emovc evaluate / listen resolve paths from the table's folder)
