@@ -86,6 +86,11 @@ def test_finished_run_resumes_with_the_corpus_spelled_otherwise(corpus, cache_ro
                          overrides={**FAST, "model": dict(TINY_STARGAN),
                                     "cache_dir": str(cache_root), "emotions": ["calm", "angry"]})
     train(again)  # resumes (re-exports) instead of "different settings ['data_dir']"
+    # cadence and the feature cache's place do not change what is learned (a run with
+    # val_every changed half-way ends bit-identical): a resume may change them
+    again.val_every, again.ckpt_every = 3, 1
+    again.cache_dir = str(tmp_path / "another-cache")
+    train(again)
     again.max_steps = 1
     with pytest.raises(ConfigError, match="already trained 2 steps, more than max_steps 1"):
         train(again)

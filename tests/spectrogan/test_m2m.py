@@ -428,6 +428,8 @@ def test_spectrogan_keeps_a_window_without_speech(m2m_model: Path) -> None:
 def test_m2m_config_checks_its_emotions(tmp_path: Path) -> None:
     cfg = build_config(str(tmp_path), str(tmp_path / "r"), None, None, "m2m")
     assert len(cfg.emotions) == 8 and cfg.generator["n_domains"] == 8
+    with pytest.raises(ConfigError, match="--to names the target of a pairwise model"):
+        build_config(str(tmp_path), str(tmp_path / "r"), None, "sad", "m2m")  # was ignored
     assert cfg.discriminator["n_domains"] == 8
     with pytest.raises(ConfigError, match="validation source"):
         build_config(str(tmp_path), str(tmp_path / "r"), "happy", None, "m2m",

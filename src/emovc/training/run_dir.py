@@ -30,7 +30,8 @@ from emovc.errors import ConfigError
 from emovc.fileio import write_atomic
 
 # settings a resumed StarGAN/CycleGAN run may change (they do not change what is learned)
-FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints")
+FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints", "val_every", "ckpt_every",
+        "cache_dir")
 # settings holding paths: compared resolved (``corpus`` and ``/abs/corpus`` are one corpus)
 PATH_KEYS = ("data_dir", "run_dir", "cache_dir")
 # compared once the corpus is read (``None`` = the default split)

@@ -161,6 +161,11 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
             raise ConfigError(f"emotions must be 2 or more distinct labels, got {cfg.emotions}")
         if src not in cfg.emotions:
             raise choice_error("validation source emotion", src, cfg.emotions)
+        if target is not None:  # it would be stored and ignored
+            raise ConfigError("--to names the target of a pairwise model; a many-to-many "
+                              f"SpectroGAN converts between all of its emotions "
+                              f"({', '.join(cfg.emotions)}; --set emotions=[...]), and --from "
+                              "only picks its validation clips")
         cfg.generator = {**cfg.generator, "n_domains": len(cfg.emotions)}
         cfg.discriminator = {**cfg.discriminator, "n_domains": len(cfg.emotions)}
     off = "--set 'inference={f0_model: \"\", f0_model_envelope: 0}'"
