@@ -31,6 +31,7 @@ def test_choices_override_and_describe_themselves():
     opts = ConvertOptions.resolve(Rendering(), "m", pitch_level=0.4, renderer="world",
                                   voice_quality=0.5)
     assert opts.describe() == "pitch level 0.4, envelope gain 1.15, renderer world"
+    assert opts.call_kwargs()["voice_quality"] is None  # WORLD rendering: not passed on
     opts = ConvertOptions.resolve(Rendering(), "m", envelope_gain=1)
     assert opts.describe() == ("pitch level 0.125, envelope gain 1, renderer source, "
                                "voice quality 1")

@@ -75,3 +75,5 @@ def test_voice_quality_without_statistics_is_refused_not_ignored(stargan_run, ca
     with pytest.raises(ConfigError, match="voice quality needs .*statistics"):
         conv.convert(calm, 16000, "sad", source="calm", renderer="source", voice_quality=1.0)
     conv.convert(calm, 16000, "sad", source="calm", renderer="source")  # 0: fine
+    with pytest.raises(ConfigError, match="voice quality applies to the source renderer"):
+        conv.convert(calm, 16000, "sad", source="calm", voice_quality=1.0)  # WORLD: ignored

@@ -171,13 +171,14 @@ def test_save_load_round_trip_is_identical(trained) -> None:
     assert np.abs(a.convert_log_mag(log_mag, "angry") - log_mag).max() > 1e-4
 
 
-def test_resume_is_exact(trained, tmp_path: Path, capsys) -> None:
+def test_resume_is_exact(trained, tmp_path: Path, capsys, caplog) -> None:
     data, model = trained
     run = tmp_path / "resumed"
     train(_tiny_cfg(data, run, 2))
     resumed = train(_tiny_cfg(data, run, 4), resume=True)
     out = capsys.readouterr().out  # progress counts iterations, not optimiser steps
     assert "step 2/2 (100%)" in out and "step 4/4 (100%)" in out, out
+    assert "weights_only" not in caplog.text  # no stray Lightning note per checkpoint
     full = load_checkpoint(model)["state_dict"]
     part = load_checkpoint(resumed)["state_dict"]
     assert load_checkpoint(resumed)["extra"]["iterations"] == 4

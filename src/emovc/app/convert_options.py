@@ -80,8 +80,9 @@ class ConvertOptions:
     def call_kwargs(self) -> dict:
         """Keyword arguments of the converter's ``convert`` (rendering ones only if offered)."""
         kwargs = {"pitch_level": self.pitch_level, "envelope_gain": self.envelope_gain}
-        if self.renderer is not None:
-            kwargs |= {"renderer": self.renderer, "voice_quality": self.voice_quality}
+        if self.renderer is not None:  # voice quality only where it applies (source)
+            kwargs |= {"renderer": self.renderer, "voice_quality":
+                       self.voice_quality if self.renderer == "source" else None}
         return kwargs
 
     def describe(self, exact: bool = False) -> str:

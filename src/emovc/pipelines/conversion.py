@@ -349,6 +349,9 @@ class EmotionConverter:
             if sr != self.sample_rate:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
+            if voice_quality and st.renderer == "world":  # asked for, and would be ignored
+                raise ConfigError("voice quality applies to the source renderer (--renderer "
+                                  "source); WORLD's synthesis does not add it")
             if st.voice_quality and st.renderer == "source" and not st.voice_quality_stats:
                 raise ConfigError(
                     "voice quality needs the emotions' jitter and shimmer statistics "

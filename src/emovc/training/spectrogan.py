@@ -229,7 +229,7 @@ class RunCallback(L.Callback):
         """Lightning state (tmp + rename) and the emovc inference checkpoint."""
         final = self.run / "checkpoints" / "last.ckpt"
         tmp = final.with_name(".last.ckpt.tmp")
-        trainer.save_checkpoint(tmp)
+        trainer.save_checkpoint(tmp, weights_only=False)  # the full state: exact resume
         if trainer.is_global_zero:
             os.replace(tmp, final)
             module.export(self.stats, self.run / "model.pt",
