@@ -82,7 +82,7 @@ def test_default_model_names_per_kind() -> None:
                                           "cyclegan-calm-angry, m2m-ravdess"):
         resolve("nope", "emotion-converter/")
     # a bundled model of another kind is named as such (a StarGAN run's init_from, a teacher)
-    with pytest.raises(ConfigError, match="cyclegan-calm-angry is a bundled model of kind "
-                                          "emotion-converter/cyclegan; this needs kind "
-                                          "emotion-converter/stargan: default, m2m-ravdess"):
+    with pytest.raises(ConfigError, match="cyclegan-calm-angry is a bundled cyclegan emotion "
+                                          "converter, not a stargan emotion converter; bundled "
+                                          "ones: default, m2m-ravdess"):
         resolve("cyclegan-calm-angry", "emotion-converter/stargan")

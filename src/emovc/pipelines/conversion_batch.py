@@ -125,7 +125,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
             {**r, "converted": Path(r["converted"]).relative_to(top).as_posix()} for r in rows])
     if failed:
         raise EmovcError(f"{len(failed)} of {len(pairs)} file(s) could not be converted (the "
-                         f"other {len(rows)} were written), e.g. {failed[0]}")
+                         f"other {len(rows)} {'was' if len(rows) == 1 else 'were'} written), e.g. {failed[0]}")
     return rows
 
 

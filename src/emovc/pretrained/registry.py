@@ -63,6 +63,16 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def _kind_words(kind: str | None) -> str:
+    """``"emotion-converter/stargan"`` -> ``"stargan emotion converter"``."""
+    family, _, sub = str(kind).partition("/")
+    return f"{sub} {family}".strip().replace("-", " ")
+
+
+def _article(words: str) -> str:
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
+
+
 def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
             verify: bool = True) -> Path:
     """Return the checkpoint file for a bundled model name, ``"default"`` (see
@@ -87,8 +97,8 @@ def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
             names = f"{DEFAULT}, {names}"
         other = {m.name: m for m in available(None)}.get(str(name_or_path))
         if other is not None:  # bundled, but of another kind
-            raise ConfigError(f"{other.name} is a bundled model of kind {other.kind}; this needs "
-                              f"kind {kind}: {names}")
+            raise ConfigError(f"{other.name} is a bundled {_kind_words(other.kind)}, not "
+                              f"{_article(_kind_words(kind))}; bundled ones: {names}")
         raise ConfigError(f"unknown model {str(name_or_path)!r}; bundled models: {names}")
     m = models[str(name_or_path)]
     if verify and m.sha256 and sha256_of(m.path) != m.sha256:
