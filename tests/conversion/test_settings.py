@@ -77,3 +77,16 @@ def test_voice_quality_without_statistics_is_refused_not_ignored(stargan_run, ca
     conv.convert(calm, 16000, "sad", source="calm", renderer="source")  # 0: fine
     with pytest.raises(ConfigError, match="voice quality applies to the source renderer"):
         conv.convert(calm, 16000, "sad", source="calm", voice_quality=1.0)  # WORLD: ignored
+
+
+def test_a_bad_meta_json_is_named(cyclegan_run, tmp_path):
+    """A hand-edited meta.json's bad value must not read as if --pitch-level had been given."""
+    import json
+    import shutil
+
+    from emovc.pipelines.conversion import EmotionConverter
+
+    model = shutil.copy(cyclegan_run, tmp_path / "model.pt")
+    (tmp_path / "meta.json").write_text(json.dumps({"inference": {"pitch_level": 7}}))
+    with pytest.raises(ConfigError, match=r"meta\.json: its inference settings: pitch level"):
+        EmotionConverter.from_pretrained(str(model))

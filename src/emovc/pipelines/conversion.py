@@ -177,7 +177,12 @@ class EmotionConverter:
         if not str(ckpt.get("kind", "")).startswith(KIND_PREFIX):
             raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
         conv = cls(_backend(ckpt), name=str(name_or_path))
-        conv.settings = ConversionSettings.from_meta(inference_defaults(path))
+        defaults = inference_defaults(path)
+        try:
+            conv.settings = ConversionSettings.from_meta(defaults)
+        except ConfigError as exc:  # a hand-edited meta.json: not an option the user gave
+            meta = Path(path).with_name("meta.json")
+            raise ConfigError(f"{meta}: its inference settings: {exc}") from None
         conv.unfinished = _unfinished(ckpt, path)
         return conv
 

@@ -124,8 +124,9 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         write_csv(dst / "conversions.csv", [
             {**r, "converted": Path(r["converted"]).relative_to(top).as_posix()} for r in rows])
     if failed:
+        were = "was" if len(rows) == 1 else "were"
         raise EmovcError(f"{len(failed)} of {len(pairs)} file(s) could not be converted (the "
-                         f"other {len(rows)} {'was' if len(rows) == 1 else 'were'} written), e.g. {failed[0]}")
+                         f"other {len(rows)} {were} written), e.g. {failed[0]}")
     return rows
 
 
