@@ -31,3 +31,16 @@ def choice_error(kind: str, value: object, choices: Iterable[object]) -> ConfigE
     """
     valid = ", ".join(str(c) for c in choices)
     return ConfigError(f"unknown {kind} {value!r}; valid choices: {valid}")
+
+
+def broken_pool_error(exc: BaseException) -> EmovcError:
+    """A one-line error for a process pool whose worker died (``BrokenProcessPool``).
+
+    Spawned workers import the calling script again, so a script that starts the work at
+    module level (no ``if __name__ == "__main__":`` guard) breaks every worker; a worker
+    killed for memory looks the same.
+    """
+    return EmovcError("a worker process stopped before finishing (in a script, start the work "
+                      "under `if __name__ == \"__main__\":`, since spawned workers import the "
+                      f"script again; or it ran out of memory): pass workers=1 to work in this "
+                      f"process ({type(exc).__name__})")

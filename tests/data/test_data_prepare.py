@@ -242,3 +242,20 @@ def test_two_folders_of_one_corpus_get_their_own_cache(tmp_path):
     assert second.report.name.startswith("ravdess-") and second.root != first.root
     assert [u.speaker for u in second.manifest] == ["02"]
     assert [u.speaker for u in again.manifest] == ["01"] and again.report.n_cached == 1
+
+
+def test_a_script_without_a_main_guard_gets_one_line(corpus, tmp_path):
+    """Spawned workers import the calling script again; without `if __name__ ==
+    "__main__":` every worker fails. The error says so instead of BrokenProcessPool."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "prep.py"
+    script.write_text("from emovc.data.prepare import prepare_corpus\n"
+                      f"prepare_corpus({str(corpus)!r}, cache_dir={str(tmp_path / 'c')!r}, "
+                      "features='world', workers=2, progress=False)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300, check=False)
+    last = out.stderr.strip().splitlines()[-1]
+    assert out.returncode == 1 and last.startswith("emovc.errors.EmovcError: a worker process")
+    assert "__main__" in last and "workers=1" in last

@@ -30,6 +30,7 @@ import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -56,7 +57,7 @@ from emovc.data.catalogs import ScanLog, scan_corpus
 from emovc.data.featuresets import FEATURE_SETS, MelConfig, default_key, parse_feature_sets
 from emovc.data.manifest import Manifest
 from emovc.data.preprocess import PreprocessConfig, load_preprocessed, preprocess_waveform
-from emovc.errors import ConfigError, EmovcError
+from emovc.errors import ConfigError, EmovcError, broken_pool_error
 from emovc.fileio import write_atomic
 
 __all__ = [
@@ -305,6 +306,9 @@ def _run(tasks: list, workers: int, progress: bool, desc: str) -> list[tuple[str
             for fut in as_completed(futures):
                 results.append(fut.result())
                 bar.update()
+        except BrokenProcessPool as exc:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise broken_pool_error(exc) from None
         except BaseException:  # Ctrl-C: the queued clips never start (a rerun resumes)
             # each future cancelled by hand: shutdown(cancel_futures=True) alone let all 1000
             # queued clips of a RAVDESS run finish first (57 s after Ctrl-C)

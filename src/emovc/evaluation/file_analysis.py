@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 import numpy as np
 
 from emovc.audio.io import load_audio, load_audio_with_rate, resample, save_audio
-from emovc.errors import EmovcError
+from emovc.errors import EmovcError, broken_pool_error
 from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
 from emovc.evaluation.intelligibility import AsrConfig, Transcriber
 from emovc.evaluation.speaker import SpeakerEncoder
@@ -93,7 +94,10 @@ def run_stage1(tasks: list[tuple[str, str]], metrics: MetricConfig, asr: AsrConf
     n_batches = min(len(tasks), 4 * workers)
     batches = [tasks[i::n_batches] for i in range(n_batches)]
     # spawn: workers must not inherit torch/numba thread pools of this process
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        results = pool.map(_analyze_batch, batches, [metrics] * n_batches,
-                           [asr] * n_batches, [speaker] * n_batches, [True] * n_batches)
-        return {r.path: r for batch in results for r in batch}
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            results = pool.map(_analyze_batch, batches, [metrics] * n_batches,
+                               [asr] * n_batches, [speaker] * n_batches, [True] * n_batches)
+            return {r.path: r for batch in results for r in batch}
+    except BrokenProcessPool as exc:
+        raise broken_pool_error(exc) from None
