@@ -52,3 +52,19 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_write(tmp_path):
         tmp.write_bytes(b"done")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [young.name, other.name, "out.wav"])
+
+
+def test_the_package_surface(tmp_path):
+    """What `help(emovc)` promises: the pipeline classes (lazy, and listed by dir()), the
+    audio helpers and the error classes, importable from `emovc` itself."""
+    import numpy as np
+
+    import emovc
+
+    for name in emovc.__all__:
+        assert getattr(emovc, name) is not None and name in dir(emovc)
+    assert issubclass(emovc.OutputExistsError, emovc.EmovcError)
+    target = tmp_path / "a.wav"
+    target.write_bytes(b"mine")
+    with pytest.raises(emovc.OutputExistsError, match="output exists: "):
+        emovc.save_audio(target, np.zeros(10, np.float32))  # every writer: the one class

@@ -3,11 +3,19 @@
 Change *how* something is said (emotion conversion) and *who* says it (voice cloning),
 keeping the words. Public API::
 
-    >>> from emovc import load_audio, save_audio
-    >>> from emovc.errors import EmovcError
+    >>> from emovc import EmotionConverter, EmotionRecognizer, VoiceCloner
+    >>> from emovc import load_audio, save_audio, EmovcError, AudioError, ConfigError
 
-Heavier entry points (``EmotionConverter``, ``EmotionRecognizer``, ``VoiceCloner``) live in
-``emovc.pipelines`` and are imported lazily so ``import emovc`` stays fast.
+- ``EmotionConverter`` (``emovc.pipelines.conversion``): change the emotion of speech.
+- ``EmotionRecognizer`` (``emovc.pipelines.recognition``): classify the emotion of speech.
+- ``VoiceCloner`` (``emovc.pipelines.cloning``): say a text in a reference speaker's voice.
+- ``load_audio`` / ``save_audio``: mono float audio files, resampled on load, written
+  atomically.
+- Errors: every problem with the caller's input raises :class:`EmovcError` with a one-line
+  message; :class:`AudioError` (bad audio), :class:`ConfigError` (bad settings, models) and
+  :class:`OutputExistsError` (an output exists, ``force`` not given) are its subclasses.
+
+The three pipeline classes are imported on first use, so ``import emovc`` stays fast.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated as an API
                         category=UserWarning)
 
 from emovc.audio.io import load_audio, save_audio  # noqa: E402
-from emovc.errors import EmovcError  # noqa: E402
+from emovc.errors import AudioError, ConfigError, EmovcError, OutputExistsError  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -39,4 +47,9 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'emovc' has no attribute {name!r}")
 
 
-__all__ = ["EmovcError", "load_audio", "save_audio", "__version__", *_LAZY]
+def __dir__() -> list[str]:  # the lazy classes too, for tab completion
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = ["AudioError", "ConfigError", "EmovcError", "OutputExistsError", "load_audio",
+           "save_audio", "__version__", *_LAZY]

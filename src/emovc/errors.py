@@ -23,6 +23,16 @@ class ConfigError(EmovcError):
     """Unknown option value, model/feature mismatch, bad config."""
 
 
+class OutputExistsError(EmovcError):
+    """An output file exists and overwriting it was not asked for (``force=True``,
+    ``--force``); every writer raises this one class."""
+
+
+def output_exists(path: object) -> OutputExistsError:
+    """The error every writer raises for an existing output (one wording everywhere)."""
+    return OutputExistsError(f"output exists: {path} (use --force to overwrite)")
+
+
 def choice_error(kind: str, value: object, choices: Iterable[object]) -> ConfigError:
     """Build an error for an unknown choice, listing the valid ones.
 

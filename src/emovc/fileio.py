@@ -78,7 +78,7 @@ def check_output_file(out: str | os.PathLike, extensions: tuple[str, ...], force
     not a folder, one of ``extensions`` (lower-case, with the dot), not existing unless
     ``force``. Raises ``error`` (default :class:`emovc.errors.ConfigError`) for the
     extension and :class:`~emovc.errors.ConfigError` for the rest, each in one line."""
-    from emovc.errors import ConfigError
+    from emovc.errors import ConfigError, output_exists
 
     path = Path(out)
     if path.is_dir():
@@ -88,7 +88,7 @@ def check_output_file(out: str | os.PathLike, extensions: tuple[str, ...], force
         raise (error or ConfigError)(f"cannot write {what} as {path.suffix or '(no extension)'!r}"
                                      f": {path}; valid extensions: {', '.join(extensions)}")
     if path.exists() and not force:
-        raise ConfigError(f"output exists: {path} (use --force to overwrite)")
+        raise output_exists(path)
     return path
 
 

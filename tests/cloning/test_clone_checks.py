@@ -9,7 +9,7 @@ import pytest
 import typer
 
 from emovc.audio import save_audio
-from emovc.errors import AudioError, ConfigError, EmovcError
+from emovc.errors import AudioError, ConfigError, EmovcError, OutputExistsError
 from emovc.pipelines import speaker
 from emovc.pipelines.cloning import (
     CloneConfig,
@@ -104,7 +104,7 @@ def test_embed_map_and_embed_check_the_output_first(tmp_path: Path, monkeypatch)
     with pytest.raises(ConfigError, match="unknown map method 'nope'"):
         _cli(["embed-map", str(tmp_path), "-o", str(tmp_path / "map.png"), "--method", "nope"])
     (tmp_path / "map.png").write_bytes(b"x")
-    with pytest.raises(ConfigError, match=r"output exists: .* \(use --force to overwrite\)"):
+    with pytest.raises(OutputExistsError, match=r"output exists: .* \(use --force to overwrite\)"):
         _cli(["embed-map", str(tmp_path), "-o", str(tmp_path / "map.png")])
     with pytest.raises(ConfigError, match=r"embeddings as '\.txt'.*valid extensions: \.npy"):
         _cli(["embed", "a.wav", "-o", str(tmp_path / "e.txt")])

@@ -113,6 +113,13 @@ def test_config_and_bad_input(mag):
         stft_magnitude(np.zeros(100, dtype=np.float32), CFG)
     with pytest.raises(AudioError, match="shape"):
         stft_magnitude(np.zeros((2, 2, 1000), dtype=np.float32), CFG)
+    wav = np.sin(np.linspace(0, 300, 4000)).astype(np.float32)
+    with pytest.raises(AudioError, match="dtype int16"):  # was read as PCM-scale floats
+        stft_magnitude((wav * 32767).astype(np.int16), CFG)
+    with pytest.raises(AudioError, match="NaN"):
+        mel_spectrogram(np.full(4000, np.nan))
+    with pytest.raises(AudioError, match="reads as 4000 clips of 2 samples"):
+        stft_magnitude(np.stack([wav, wav], axis=1), CFG)  # channels-last stereo
     with pytest.raises(ConfigError, match="F = 257"):
         griffin_lim(mag[:100], CFG)
     with pytest.raises(ConfigError, match="init_phase"):

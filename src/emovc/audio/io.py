@@ -19,7 +19,7 @@ import soundfile as sf
 import soxr
 
 from emovc.audio.processing import as_mono
-from emovc.errors import AudioError
+from emovc.errors import AudioError, output_exists
 from emovc.fileio import atomic_output
 
 DEFAULT_SR = 16000
@@ -246,8 +246,9 @@ def save_audio(
     created. ``comment`` is stored in the file's metadata (e.g. a provenance tag).
 
     Raises:
-        AudioError: the target exists and ``force`` is false, the extension is unsupported,
-            or the samples are not finite mono floats (``(n,)``, ``(n, 1)`` or ``(1, n)``).
+        OutputExistsError: the target exists and ``force`` is false.
+        AudioError: the extension is unsupported, or the samples are not finite mono floats
+            (``(n,)``, ``(n, 1)`` or ``(1, n)``).
     """
     shape = np.shape(wav)
     _check_target(Path(path), force)
@@ -267,7 +268,7 @@ def _check_target(p: Path, force: bool) -> str:
             f"cannot write {ext or '(no extension)'!r}: {p}; use one of {', '.join(WRITE_FORMATS)}"
         )
     if p.exists() and not force:
-        raise AudioError(f"output exists: {p} (use --force to overwrite)")
+        raise output_exists(p)
     return ext
 
 

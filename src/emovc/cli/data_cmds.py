@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from emovc.errors import EmovcError
+from emovc.errors import EmovcError, output_exists
 
 
 def catalog(
@@ -21,7 +21,7 @@ def catalog(
     if output is not None and output.is_dir():
         raise EmovcError(f"output {output} is a folder; give a file name ending in .csv")
     if output is not None and output.exists() and not force:
-        raise EmovcError(f"output exists: {output} (use --force to overwrite)")
+        raise output_exists(output)
     manifest, log = scan_corpus(corpus_dir, corpus)
     typer.echo(manifest.describe())
     for line in log.summary():

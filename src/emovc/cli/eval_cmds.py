@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from emovc.errors import EmovcError
+from emovc.errors import EmovcError, output_exists
 
 
 def register(app: typer.Typer) -> None:
@@ -83,7 +83,7 @@ def listen_summary(
     if json_out and json_out.resolve() == ratings.resolve():
         raise EmovcError(f"--json {json_out} is the ratings file itself; choose another name")
     if json_out and json_out.exists() and not force:
-        raise EmovcError(f"output exists: {json_out} (use --force to overwrite)")
+        raise output_exists(json_out)
     summary = summarize_ratings(ratings)
     typer.echo(ratings_table(summary))
     if json_out:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import overload
 
 from emovc.data.emotions import EMOTIONS
-from emovc.errors import EmovcError
+from emovc.errors import EmovcError, output_exists
 from emovc.fileio import atomic_output
 
 GENDERS = ("M", "F", "?")
@@ -245,7 +245,7 @@ class Manifest(Sequence[Utterance]):
         """
         p = Path(path)
         if p.exists() and not force:
-            raise EmovcError(f"output exists: {p} (use --force to overwrite)")
+            raise output_exists(p)
         with atomic_output(p, suffix=".tmp") as tmp, open(tmp, "w", newline="",
                                                            encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=COLUMNS)

@@ -60,11 +60,22 @@ class STFTConfig(PlainConfig):
 def _as_batch(wav: np.ndarray | torch.Tensor, min_len: int) -> tuple[torch.Tensor, bool]:
     """``(n,)`` or ``(B, n)`` audio -> float ``(B, n)`` tensor and whether the input was NumPy."""
     is_np = not isinstance(wav, torch.Tensor)
+    if is_np:  # the user-facing path; tensors come from emovc's own training code
+        arr = np.asarray(wav)
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise AudioError(f"expected float audio in [-1, 1], got dtype {arr.dtype} (integer "
+                             "PCM: divide by 32768, or load files with emovc.load_audio)")
+        if not np.all(np.isfinite(arr)):
+            raise AudioError("audio contains NaN or Inf samples")
     x = torch.from_numpy(np.asarray(wav, dtype=np.float32)) if is_np else wav
     if not x.is_floating_point():
         raise AudioError(f"expected float audio, got dtype {x.dtype}")
     if x.ndim not in (1, 2):
         raise AudioError(f"expected audio of shape (n,) or (B, n), got {tuple(x.shape)}")
+    if x.ndim == 2 and x.shape[1] < min_len <= x.shape[0]:  # channels-last stereo, say
+        raise AudioError(f"audio of shape {tuple(x.shape)} reads as {x.shape[0]} clips of "
+                         f"{x.shape[1]} samples; mix channels-last audio to mono first "
+                         "(emovc.audio.processing.as_mono)")
     if x.shape[-1] < min_len:
         raise AudioError(f"audio too short: {x.shape[-1]} samples, need at least {min_len}")
     return (x.unsqueeze(0) if x.ndim == 1 else x), is_np

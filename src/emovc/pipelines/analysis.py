@@ -11,7 +11,7 @@ import numpy as np
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
 from emovc.audio.io import DC_LIMIT, load_channels, mono_mix, resample
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
-from emovc.errors import AudioError, EmovcError
+from emovc.errors import AudioError, EmovcError, output_exists
 from emovc.fileio import check_writable
 from emovc.pipelines.conversion_batch import write_csv
 
@@ -114,7 +114,7 @@ def _refuse_overwrite(src: str | os.PathLike, out: str | os.PathLike, force: boo
     if Path(out).resolve() == Path(src).resolve():
         raise AudioError(f"output would overwrite the input: {out}")
     if Path(out).exists() and not force:
-        raise AudioError(f"output exists: {out} (use --force to overwrite)")
+        raise output_exists(out)
 
 
 def _provenance(what: str) -> str:

@@ -35,7 +35,7 @@ from emovc.audio.io import audio_writer
 from emovc.audio.processing import as_mono
 from emovc.audio.psola import time_stretch
 from emovc.data.emotions import check_emotion, normalize_emotion
-from emovc.errors import ConfigError, EmovcError
+from emovc.errors import ConfigError, EmovcError, output_exists
 from emovc.features.voice_quality import added_perturbation
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_intensity
@@ -422,13 +422,14 @@ class EmotionConverter:
         :meth:`convert`, written atomically), so memory does not grow with the output.
 
         Raises:
-            AudioError: output exists without ``force``, or output path equals the input.
+            OutputExistsError: the output exists and ``force`` is false.
+            EmovcError: the output path is the input's; any error of :meth:`convert`.
         """
         inp, out = Path(in_path), Path(out_path)
         if out.resolve() == inp.resolve():
             raise EmovcError(f"refusing to overwrite the input file {inp}")
         if out.exists() and not force:
-            raise EmovcError(f"output exists: {out} (use --force to overwrite)")
+            raise output_exists(out)
         wav = load_audio(inp, sr=self.sample_rate)
         check_speech(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
         if self.uses_source or self.fixed_source(target) is not None or source is not None:
