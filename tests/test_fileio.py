@@ -68,3 +68,18 @@ def test_the_package_surface(tmp_path):
     target.write_bytes(b"mine")
     with pytest.raises(emovc.OutputExistsError, match="output exists: "):
         emovc.save_audio(target, np.zeros(10, np.float32))  # every writer: the one class
+
+
+def test_load_audio_checks_its_rate_and_save_audio_says_when_it_clips(tmp_path):
+    import numpy as np
+
+    import emovc
+
+    wav = 0.5 * np.sin(np.linspace(0, 600, 16000)).astype(np.float32)
+    path = emovc.save_audio(tmp_path / "a.wav", wav)
+    for bad in (0, -16000, "16000", 16000.5):
+        with pytest.raises(emovc.AudioError, match="sr must be a positive integer"):
+            emovc.load_audio(path, sr=bad)
+    assert emovc.load_audio(path, sr=8000.0).shape == (8000,)
+    with pytest.warns(UserWarning, match=r"3 sample\(s\) beyond full scale were clipped"):
+        emovc.save_audio(tmp_path / "b.wav", np.array([0.1, 2.0, -3.0, 1.5], np.float32))

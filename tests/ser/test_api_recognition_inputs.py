@@ -27,9 +27,22 @@ def test_one_channel_and_channels_last_give_the_mono_result(rec, clip) -> None:
 
 
 def test_channels_first_is_refused_clearly(rec, clip) -> None:
-    with pytest.raises(AudioError, match=r"clip 0 has shape \(2, 24000\), which looks "
-                                         "channels-first"):
+    with pytest.raises(AudioError, match=r"^audio has shape \(2, 24000\), which looks "
+                                         "channels-first"):  # one clip: not "clip 0"
         rec.predict(np.stack([clip, clip]), 16000)
+    with pytest.raises(AudioError, match=r"clip 1 has shape \(2, 24000\)"):
+        rec.predict_batch([clip, np.stack([clip, clip])], 16000)
+
+
+def test_speaker_norm_of_one_clip_and_a_bad_k_are_refused(rec, clip) -> None:
+    from emovc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs at least 2 clips of the speaker"):
+        rec.predict_batch([clip], 16000, speaker_norm=True)  # its features would all be 0
+    assert rec.predict_batch([clip, clip[::-1].copy()], 16000, speaker_norm=True).shape[0] == 2
+    for k in (0, -1, 1.5):
+        with pytest.raises(ConfigError, match="k must be a whole number"):
+            rec.top_k(clip, 16000, k=k)
 
 
 def test_bad_rate_integer_pcm_and_a_bare_waveform_are_refused(rec, clip) -> None:

@@ -9,6 +9,7 @@ overwrite unless ``force=True`` and can embed a provenance comment.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from emovc.audio.processing import as_mono
+from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.errors import AudioError, output_exists
 from emovc.fileio import atomic_output
 
@@ -99,8 +100,11 @@ def load_audio(path: str | os.PathLike, sr: int | None = DEFAULT_SR) -> np.ndarr
         waveform of shape ``(n_samples,)``.
 
     Raises:
-        AudioError: missing file, unsupported extension, undecodable or empty content.
+        AudioError: missing file, unsupported extension, undecodable or empty content, or
+            an ``sr`` that is not a positive whole number of Hz.
     """
+    if sr is not None:
+        sr = check_sample_rate(sr, "sr")
     return _load_mono(path, sr)[0]
 
 
@@ -281,6 +285,7 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
     p = Path(path)
     ext = _check_target(p, force)
     subtype = "PCM_16" if ext in (".wav", ".flac") else None
+    clipped = [0, 0.0]  # samples beyond full scale, their peak
     with atomic_output(p, suffix=ext) as tmp, sf.SoundFile(
             tmp, "w", samplerate=sr, channels=1, format=WRITE_FORMATS[ext],
             subtype=subtype) as f:
@@ -291,12 +296,20 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
             block = np.asarray(block, np.float32)
             if not np.all(np.isfinite(block)):
                 raise AudioError("refusing to save audio containing NaN or Inf samples")
+            over = np.abs(block) > 1.0
+            if over.any():
+                clipped[0] += int(over.sum())
+                clipped[1] = max(clipped[1], float(np.abs(block).max()))
             # at most WRITE_BLOCK frames per call: libsndfile 1.2.2's Vorbis encoder crashes
             # (SIGSEGV) on one write of 2**21 samples or more
             for s in range(0, block.shape[0], WRITE_BLOCK):
                 f.write(np.clip(block[s:s + WRITE_BLOCK], -1.0, 1.0))
 
         yield write
+    if clipped[0]:  # written, but say so: the file is distorted
+        warnings.warn(f"{p}: {clipped[0]} sample(s) beyond full scale were clipped (peak "
+                      f"{clipped[1]:.3g}); scale the audio into [-1, 1] to avoid distortion",
+                      stacklevel=3)
 
 
 def read_comment(path: str | os.PathLike) -> str:

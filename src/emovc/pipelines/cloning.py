@@ -219,7 +219,7 @@ class VoiceCloner:
         """
         sentences = split_sentences(_check_text(text))
         if not sentences:
-            raise EmovcError("text is empty; give the words to speak, e.g. --text \"Hello.\"")
+            raise EmovcError("text is empty; give the words to speak, e.g. \"Hello.\"")
         if emotion:
             emotion = normalize_emotion(emotion)  # unknown names fail before any work
         refs = self.load_references(references)

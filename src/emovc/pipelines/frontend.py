@@ -252,5 +252,5 @@ class EspeakFrontend:
 
 def _check_text(text: str) -> str:
     if text is None or not str(text).strip():
-        raise EmovcError("text is empty; give the words to speak, e.g. --text \"Hello there.\"")
+        raise EmovcError("text is empty; give the words to speak, e.g. \"Hello there.\"")
     return str(text).strip()
