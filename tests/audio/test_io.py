@@ -6,7 +6,7 @@ import soundfile as sf
 
 from emovc.audio import audio_info, load_audio, save_audio
 from emovc.audio.io import read_comment
-from emovc.errors import AudioError
+from emovc.errors import AudioError, OutputExistsError
 
 
 def test_save_load_round_trip(tmp_path: Path, speech: np.ndarray) -> None:
@@ -34,7 +34,7 @@ def test_resample_and_mono_mix(tmp_path: Path, speech: np.ndarray) -> None:
 
 def test_save_is_atomic_and_refuses_overwrite(tmp_path: Path, speech: np.ndarray) -> None:
     path = save_audio(tmp_path / "sub" / "a.wav", speech, 16000, comment="emovc test")
-    with pytest.raises(AudioError, match="--force"):
+    with pytest.raises(OutputExistsError, match="--force"):
         save_audio(path, speech, 16000)
     save_audio(path, speech * 0.5, 16000, force=True)
     assert read_comment(path) == ""  # overwritten without comment
