@@ -82,6 +82,11 @@ def test_demo_writes_a_run_that_evaluate_reads(speech_file: Path, tmp_path: Path
                                                           for it in items]
     assert len(items) >= 3 and all(Path(it.converted).is_file() for it in items)
     assert {it.source_emotion for it in items} == {"calm"}
+    code, out, _ = run(["demo", "--src", str(speech_file), "--from", "angry", "--out",
+                        str(tmp_path / "my demo")], capsys)  # angry is one of the targets
+    assert code == 0 and "skipped angry: the recording is already angry" in out
+    assert "emovc evaluate '" in out  # a quoted folder name the shell keeps whole
+    assert "angry" not in {it.target_emotion for it in read_manifest(tmp_path / "my demo")}
 
 
 def test_demo_refuses_earlier_outputs_without_force(tmp_path: Path,

@@ -90,3 +90,19 @@ def test_a_bad_meta_json_is_named(cyclegan_run, tmp_path):
     (tmp_path / "meta.json").write_text(json.dumps({"inference": {"pitch_level": 7}}))
     with pytest.raises(ConfigError, match=r"meta\.json: its inference settings: pitch level"):
         EmotionConverter.from_pretrained(str(model))
+
+
+def test_world_rendering_of_a_model_whose_default_adds_voice_quality(calm, tmp_path):
+    """m2m-ravdess adds voice quality by default (source renderer); --renderer world alone
+    must convert (the default is not an asked-for voice quality), in convert_file too."""
+    from emovc.audio import save_audio
+    from emovc.pipelines.conversion import EmotionConverter
+
+    conv = EmotionConverter.from_pretrained("m2m-ravdess")
+    assert conv.voice_quality > 0 and conv.renderer == "source"
+    src = save_audio(tmp_path / "calm.wav", calm, 16000)
+    out, _ = conv.convert_file(src, tmp_path / "w.wav", "sad", source="calm", renderer="world")
+    assert out.is_file()
+    with pytest.raises(ConfigError, match="voice quality applies to the source renderer"):
+        conv.convert_file(src, tmp_path / "v.wav", "sad", source="calm", renderer="world",
+                          voice_quality=1.0)

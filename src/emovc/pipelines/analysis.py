@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,7 +154,8 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
         source = check_emotion(source, conv.source_emotions, "source emotion")
     src = Path(src) if src else example_path()
     out = Path(out_dir)
-    names = ["resynthesized.wav", *(f"{t}.wav" for t in DEMO_TARGETS), "conversions.csv"]
+    targets = [t for t in DEMO_TARGETS if t != source]  # not the recording's own emotion
+    names = ["resynthesized.wav", *(f"{t}.wav" for t in targets), "conversions.csv"]
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise EmovcError(f"{out} already holds demo outputs ({', '.join(existing)}); "
@@ -164,8 +166,10 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
         yield f"  {key}: {value}"
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)
     yield f"wrote {path} (WORLD analysis/synthesis round trip)"
+    if len(targets) < len(DEMO_TARGETS):
+        yield f"skipped {source}: the recording is already {source}"
     rows = []
-    for target in DEMO_TARGETS:
+    for target in targets:
         out_path, used = conv.convert_file(src, out / f"{target}.wav", target, source=source,
                                            force=force)
         rows.append({"source": str(src.absolute()), "converted": Path(out_path).name,
@@ -173,4 +177,6 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
                      "reference": "", "text": ""})
         yield f"wrote {out_path} ({used} -> {target}, model {conv.name})"
     table = write_csv(out / "conversions.csv", rows)
-    yield f"wrote {table} (score them: emovc evaluate {out} -o {out}-report)"
+    report = out.with_name(f"{out.name}-report") if out.name else Path("demo-report")
+    yield (f"wrote {table} (score them: emovc evaluate {shlex.quote(str(out))} -o "
+           f"{shlex.quote(str(report))})")

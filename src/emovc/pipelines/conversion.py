@@ -91,7 +91,7 @@ def _check_different(source: str | None, target: str) -> None:
         return  # unknown names: the emotion checks name the valid ones
     if same:
         raise ConfigError(f"source and target are both {normalize_emotion(target)}: nothing "
-                          "to convert; give another target, or no source to have it detected")
+                          "to convert; give another target emotion")
 
 
 def _backend(ckpt: dict):
@@ -355,8 +355,8 @@ class EmotionConverter:
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
                                   "Hz; resample first (load_audio(path, sr=...))")
             if voice_quality and st.renderer == "world":  # asked for, and would be ignored
-                raise ConfigError("voice quality applies to the source renderer (--renderer "
-                                  "source); WORLD's synthesis does not add it")
+                raise ConfigError("voice quality applies to the source renderer (renderer "
+                                  "'source'); WORLD's synthesis does not add it")
             if st.voice_quality and st.renderer == "source" and not st.voice_quality_stats:
                 raise ConfigError(
                     "voice quality needs the emotions' jitter and shimmer statistics "
@@ -438,9 +438,11 @@ class EmotionConverter:
             src, tgt = "", check_emotion(target, self.target_emotions, "target emotion")
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
+        # the caller's own values: _plan resolves the defaults the same way, and must tell
+        # an asked-for voice quality from the model's default one
         blocks, finish = self._plan(wav, self.sample_rate, tgt, src or None, intensity,
-                                    keep_level, st.pitch_level, st.envelope_gain, st.renderer,
-                                    st.voice_quality)
+                                    keep_level, pitch_level, envelope_gain, renderer,
+                                    voice_quality)
         from emovc import __version__
         pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
         world = st.tag() if hasattr(self.backend, "world") else ""
