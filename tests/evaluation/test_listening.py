@@ -208,3 +208,28 @@ def test_a_busy_port_writes_no_trial_list(tiny_run, tmp_path):
             run_listening_test(tiny_run, port=busy.getsockname()[1],
                                ratings=tmp_path / "r" / "ratings.csv")
     assert not trials_file(tmp_path / "r" / "ratings.csv").exists()
+
+
+def test_a_moved_run_and_an_earlier_versions_ratings_keep_their_trials(tiny_run, tmp_path):
+    """Ids hash paths inside the run folder relative to it, so a moved folder's ratings file
+    resumes; a ratings file written with the earlier ids (before the emotion was part of
+    them) resumes under those."""
+    import shutil
+
+    from emovc.evaluation.listening import check_same_test, match_ratings_file
+
+    ids = [t.trial_id for t in build_trials(read_manifest(tiny_run), seed=3,
+                                            base=tiny_run.resolve())]
+    moved = shutil.move(tiny_run, tmp_path / "elsewhere")
+    again = build_trials(read_manifest(moved), seed=3, base=moved.resolve())
+    assert [t.trial_id for t in again] == ids
+    old = again[0]
+    _write(tmp_path / "old.csv", [{"listener": "al", "trial_id": old.legacy_id,
+                                   "kind": old.kind, "system": old.system,
+                                   "naturalness": 4, "emotion_strength": 3}])
+    with pytest.raises(EmovcError, match="another listening test"):
+        check_same_test(tmp_path / "old.csv", again)
+    resumed = match_ratings_file(tmp_path / "old.csv", again)
+    check_same_test(tmp_path / "old.csv", resumed)
+    assert resumed[0].trial_id == old.legacy_id and len(resumed) == len(again)
+    assert match_ratings_file(tmp_path / "none.csv", again) == again

@@ -122,6 +122,7 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
         build_trials,
         check_ratings_file,
         check_same_test,
+        match_ratings_file,
         trials_to_dicts,
     )
     from emovc.evaluation.listening_server import serve_listening_test
@@ -133,10 +134,11 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
         or "run_b")
     if names[0] == names[1]:
         names = (f"{names[0]}_a", f"{names[1]}_b")
-    trials = build_trials(items, other, names, max_items=max_items, seed=seed)
-    csv_path = Path(ratings) if ratings else find_manifest(manifest_or_run).parent / \
-        "listening" / "ratings.csv"
+    run_dir = find_manifest(manifest_or_run).parent.resolve()
+    trials = build_trials(items, other, names, max_items=max_items, seed=seed, base=run_dir)
+    csv_path = Path(ratings) if ratings else run_dir / "listening" / "ratings.csv"
     check_ratings_file(csv_path)  # appended to: never into another kind of file
+    trials = match_ratings_file(csv_path, trials)  # a file of an earlier version resumes
     check_same_test(csv_path, trials)  # ... nor into another test's answers
     csv_path.parent.mkdir(parents=True, exist_ok=True)
 

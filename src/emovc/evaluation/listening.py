@@ -18,7 +18,7 @@ import hashlib
 import os
 import random
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from emovc.errors import EmovcError
@@ -46,6 +46,7 @@ class Trial:
     audio_a: str = ""
     system_b: str = ""
     audio_b: str = ""
+    legacy_id: str = ""  # the id emovc gave this trial before 2026-12-01 (see build_trials)
 
     def public(self) -> dict:
         """What the browser may see (no system names, no file paths)."""
@@ -59,8 +60,14 @@ class Trial:
 
 def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
                  names: tuple[str, str] = ("converted", "other"), max_items: int = 20,
-                 seed: int = 0, anchors: bool = True) -> list[Trial]:
+                 seed: int = 0, anchors: bool = True, base: Path | None = None) -> list[Trial]:
     """Shuffled MOS + A/B trials for up to ``max_items`` randomly chosen items.
+
+    Trial ids hash what a trial plays and asks: the seed, the systems, the audio files (those
+    under ``base``, the run folder, relative to it, so a moved run folder keeps its ids and
+    its ratings file) and the target emotion (one source converted to four emotions gives
+    four source anchors, one per question). A trial's ``legacy_id`` is the id earlier
+    versions gave it, so their ratings files still resume (:func:`match_ratings_file`).
 
     Args:
         items: conversions of the system under test.
@@ -70,7 +77,12 @@ def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
         max_items: items sampled (bounds the test length: ≤ 4 trials per item).
         seed: sampling and ordering seed (A/B sides are randomised too).
         anchors: add MOS trials of the source and the reference.
+        base: the run folder (``None``: every path as it is).
     """
+    def where(audio: str) -> str:
+        p = Path(audio)
+        return p.relative_to(base).as_posix() if base and p.is_relative_to(base) else audio
+
     rng = random.Random(seed)
     matched = {(o.source, o.target_emotion): o for o in (other or [])}
     pool = [it for it in items if other is None or (it.source, it.target_emotion) in matched]
@@ -79,7 +91,7 @@ def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
     chosen = rng.sample(pool, min(max_items, len(pool)))
     trials: list[Trial] = []
     for it in chosen:
-        base = {"item_id": it.item_id, "target_emotion": it.target_emotion, "text": it.text}
+        info = {"item_id": it.item_id, "target_emotion": it.target_emotion, "text": it.text}
         mos = [(names[0], it.converted)]
         if other is not None:
             mos.append((names[1], matched[(it.source, it.target_emotion)].converted))
@@ -88,15 +100,20 @@ def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
             if it.reference:
                 mos.append(("reference", it.reference))
         for system, audio in mos:  # the emotion is part of the question, so of the id
-            trials.append(Trial(_opaque_id(seed, "mos", system, audio, it.target_emotion),
-                                "mos", system=system, audio=audio, **base))
+            trials.append(Trial(
+                _opaque_id(seed, "mos", system, where(audio), it.target_emotion), "mos",
+                system=system, audio=audio, legacy_id=_opaque_id(seed, "mos", system, audio),
+                **info))
         pair = [(names[0], it.converted)]
         pair.append((names[1], matched[(it.source, it.target_emotion)].converted)
                     if other is not None else ("source", it.source))
         rng.shuffle(pair)
-        trials.append(Trial(_opaque_id(seed, "ab", *pair[0], *pair[1], it.target_emotion), "ab",
-                            system_a=pair[0][0], audio_a=pair[0][1], system_b=pair[1][0],
-                            audio_b=pair[1][1], **base))
+        (sys_a, audio_a), (sys_b, audio_b) = pair
+        trials.append(Trial(
+            _opaque_id(seed, "ab", sys_a, where(audio_a), sys_b, where(audio_b),
+                       it.target_emotion), "ab",
+            system_a=sys_a, audio_a=audio_a, system_b=sys_b, audio_b=audio_b,
+            legacy_id=_opaque_id(seed, "ab", sys_a, audio_a, sys_b, audio_b), **info))
     # one source (or reference) shared by items of one emotion is one anchor trial
     trials = list({t.trial_id: t for t in trials}.values())
     rng.shuffle(trials)
@@ -159,6 +176,18 @@ def answered_trials(csv_path: str | os.PathLike) -> set[tuple[str, str]]:
         return set()
     with open(p, newline="", encoding="utf-8-sig") as f:
         return {(r["listener"], r["trial_id"]) for r in csv.DictReader(f)}
+
+
+def match_ratings_file(csv_path: str | os.PathLike, trials: list[Trial]) -> list[Trial]:
+    """``trials`` with the ids of an existing ratings file's test: a file written before
+    2026-12-01 holds the earlier ids (``legacy_id``), which are then used to resume it."""
+    answered = {t for _, t in answered_trials(csv_path)}
+    if not answered or answered & {t.trial_id for t in trials}:
+        return trials
+    if not answered <= {t.legacy_id for t in trials}:
+        return trials  # another test's answers: check_same_test says so
+    renamed = [replace(t, trial_id=t.legacy_id) for t in trials]
+    return list({t.trial_id: t for t in renamed}.values())
 
 
 def check_same_test(csv_path: str | os.PathLike, trials: list[Trial]) -> None:
