@@ -44,14 +44,15 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_write(tmp_path):
     assert left.name.startswith(".out.wav.") and left.suffix == ".wav"
     young = tmp_path / ".out.wav.abcdefgh.wav"
     other = tmp_path / ".other.wav.abcdefgh.wav"
-    young.write_bytes(b"")
-    other.write_bytes(b"")
-    for p in (left, other):
+    users = tmp_path / ".out.wav.backup-1.wav"  # the right length, not mkstemp's letters
+    for p in (young, other, users):
+        p.write_bytes(b"")
+    for p in (left, other, users):
         os.utime(p, (0, 0))
     with atomic_output(target, suffix=".wav") as tmp:
         tmp.write_bytes(b"done")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [young.name, other.name, "out.wav"])
+        [young.name, other.name, users.name, "out.wav"])
 
 
 def test_the_package_surface(tmp_path):

@@ -47,8 +47,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'emovc' has no attribute {name!r}")
 
 
-def __dir__() -> list[str]:  # the lazy classes too, for tab completion
-    return sorted({*globals(), *_LAZY})
+def __dir__() -> list[str]:  # the public names, lazy classes included (tab completion)
+    return sorted(__all__)
 
 
 __all__ = ["AudioError", "ConfigError", "EmovcError", "OutputExistsError", "load_audio",

@@ -30,7 +30,8 @@ class OutputExistsError(EmovcError):
 
 def output_exists(path: object) -> OutputExistsError:
     """The error every writer raises for an existing output (one wording everywhere)."""
-    return OutputExistsError(f"output exists: {path} (use --force to overwrite)")
+    return OutputExistsError(f"output exists: {path} (use --force to overwrite; force=True "
+                             "in Python)")
 
 
 def choice_error(kind: str, value: object, choices: Iterable[object]) -> ConfigError:

@@ -24,19 +24,18 @@ def _default_mode() -> int:
 
 
 STALE_TEMPORARY_S = 3600.0
-_RANDOM_CHARS = 8  # the length of mkstemp's random part
+_RANDOM_CHARS = 8  # mkstemp's random part: 8 of [a-z0-9_]
 
 
 def remove_stale_temporaries_of(final: Path, suffix: str = "") -> int:
     """Delete temporaries of ``final`` that a killed run left (SIGKILL or power loss skip the
-    cleanup below): names ``.<final name>.<8 random chars><suffix>`` over an hour old, so a
+    cleanup below): names ``.<final name>.<8 of [a-z0-9_]><suffix>`` over an hour old, so a
     writer still running elsewhere keeps its file. Returns how many were deleted."""
-    pattern = f".{glob.escape(final.name)}.*{glob.escape(suffix)}"
-    size = len(final.name) + 2 + _RANDOM_CHARS + len(suffix)
+    pattern = f".{glob.escape(final.name)}.{'[a-z0-9_]' * _RANDOM_CHARS}{glob.escape(suffix)}"
     n = 0
-    for tmp in final.parent.glob(pattern):
+    for tmp in final.parent.glob(pattern):  # mkstemp's names only: never a user's file
         try:
-            if len(tmp.name) == size and time.time() - tmp.stat().st_mtime > STALE_TEMPORARY_S:
+            if time.time() - tmp.stat().st_mtime > STALE_TEMPORARY_S:
                 tmp.unlink()
                 n += 1
         except OSError:  # gone already, or not ours to delete

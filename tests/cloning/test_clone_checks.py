@@ -18,6 +18,8 @@ from emovc.pipelines.cloning import (
     split_sentences,
 )
 
+EXISTS = r"output exists: .* \(use --force to overwrite; force=True in Python\)"
+
 
 def _cli(args: list[str]) -> None:
     from emovc.cli.clone_cmds import register
@@ -80,7 +82,7 @@ def test_output_path_is_checked_before_synthesis(tmp_path: Path, reference_wav,
         with pytest.raises(EmovcError, match="is a folder; give a file name ending in .wav"):
             cloner.clone_to_file(ref, "Hi.", folder, consent=True, force=force)
     existing = save_audio(tmp_path / "old.wav", reference_wav, 16000)
-    with pytest.raises(EmovcError, match=r"output exists: .* \(use --force to overwrite\)"):
+    with pytest.raises(EmovcError, match=EXISTS):
         cloner.clone_to_file(ref, "Hi.", existing, consent=True)
 
 
@@ -104,7 +106,7 @@ def test_embed_map_and_embed_check_the_output_first(tmp_path: Path, monkeypatch)
     with pytest.raises(ConfigError, match="unknown map method 'nope'"):
         _cli(["embed-map", str(tmp_path), "-o", str(tmp_path / "map.png"), "--method", "nope"])
     (tmp_path / "map.png").write_bytes(b"x")
-    with pytest.raises(OutputExistsError, match=r"output exists: .* \(use --force to overwrite\)"):
+    with pytest.raises(OutputExistsError, match=EXISTS):
         _cli(["embed-map", str(tmp_path), "-o", str(tmp_path / "map.png")])
     with pytest.raises(ConfigError, match=r"embeddings as '\.txt'.*valid extensions: \.npy"):
         _cli(["embed", "a.wav", "-o", str(tmp_path / "e.txt")])

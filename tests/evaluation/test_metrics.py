@@ -208,3 +208,13 @@ def test_trimmed_analysis_knows_where_it_starts():
     for bad in (-10, 0, 500):
         with pytest.raises(ConfigError, match="trim_db must be in"):
             MetricConfig(trim_db=bad)
+
+
+def test_dtw_radius_is_checked():
+    from emovc.errors import ConfigError
+
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="radius must be a whole number"):
+            dtw_path(np.zeros((5, 2)), np.zeros((6, 2)), radius=bad)
+        with pytest.raises(ConfigError, match="dtw_radius must be a whole number"):
+            MetricConfig(dtw_radius=bad)

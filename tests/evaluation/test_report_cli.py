@@ -106,6 +106,8 @@ def test_cli_round_trip(tiny_run, tmp_path, cli, capsys):
     (tmp_path / "afile").write_text("x")
     assert cli([*args[:-6], "-o", str(tmp_path / "afile")]) == 2
     assert "is a file" in capsys.readouterr().err
+    assert cli([*args[:-6], "-o", str(tmp_path / "afile" / "sub")]) == 2  # under a file
+    assert f"{tmp_path / 'afile'} is a file" in capsys.readouterr().err
 
 
 def test_bad_manifests(tmp_path, tiny_run):
@@ -198,8 +200,7 @@ def test_a_judge_with_its_own_label_spelling_and_a_silent_output(tiny_run, tmp_p
     assert result.confusion["converted"]["labels"] == ["neutral", "calm", "happy", "sad",
                                                        "angry"]
     assert sum(map(sum, result.confusion["converted"]["matrix"])) == 1
-    assert any(n.startswith("converted: 1 of 2 outputs could not be analysed")
-               for n in result.notes)
+    assert result.notes[0].startswith("converted: 1 of 2 outputs could not be analysed")
 
 
 def test_linked_audio_names_are_urls(tmp_path):

@@ -86,7 +86,7 @@ class SessionRun:
             raise ConfigError(f"two uploaded files are named {dup[0]!r}; files are matched to "
                               "conversions.csv by name, so every name must be unique")
         try:
-            with open(csvs[0], newline="", encoding="utf-8") as fh:
+            with open(csvs[0], newline="", encoding="utf-8-sig") as fh:
                 rows = list(csv.DictReader(fh))
         except (UnicodeDecodeError, csv.Error) as exc:
             raise ConfigError(f"conversions.csv is not a readable UTF-8 CSV ({exc})") from None

@@ -260,7 +260,7 @@ def save_audio(
         raise AudioError(f"save_audio writes mono audio of shape (n,), got shape {shape} "
                          "(mix the channels down first, e.g. wav.mean(axis=1))")
     wav = as_mono(wav, "audio to save")  # float samples only; (n, 1) and (1, n) squeezed
-    with audio_writer(path, sr, force=force, comment=comment) as write:
+    with audio_writer(path, sr, force=force, comment=comment, _stacklevel=4) as write:
         write(wav)  # refuses NaN/Inf before anything is kept
     return Path(path)
 
@@ -278,7 +278,8 @@ def _check_target(p: Path, force: bool) -> str:
 
 @contextmanager
 def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool = False,
-                 comment: str | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+                 comment: str | None = None, _stacklevel: int = 3,
+                 ) -> Iterator[Callable[[np.ndarray], None]]:
     """:func:`save_audio` block by block: yields ``write(block)`` for consecutive mono float32
     ``(k,)`` blocks; the file appears at ``path`` only when the block exits without an
     exception (same format, checks and clipping as :func:`save_audio`)."""
@@ -309,7 +310,7 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
     if clipped[0]:  # written, but say so: the file is distorted
         warnings.warn(f"{p}: {clipped[0]} sample(s) beyond full scale were clipped (peak "
                       f"{clipped[1]:.3g}); scale the audio into [-1, 1] to avoid distortion",
-                      stacklevel=3)
+                      stacklevel=_stacklevel)  # the line that wrote it
 
 
 def read_comment(path: str | os.PathLike) -> str:

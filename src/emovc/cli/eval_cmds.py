@@ -16,6 +16,9 @@ def register(app: typer.Typer) -> None:
     app.command("listen-summary")(listen_summary)
 
 
+MAX_NOTES = 8  # printed; all of them are in metrics.json and report.html
+
+
 def evaluate(
     manifest: Path = typer.Argument(..., help="Manifest CSV (source, converted, target_emotion"
                                     "[, reference, text, source_emotion]) or a conversion run "
@@ -46,8 +49,11 @@ def evaluate(
     result, paths = run_evaluation(manifest, out, cfg, force=force, embed_audio=not link_audio,
                                    log=lambda m: typer.echo(m, err=True))
     typer.echo(summary_table(result))
-    for note in result.notes[:5]:
+    for note in result.notes[:MAX_NOTES]:
         typer.echo(f"note: {note}")
+    if len(result.notes) > MAX_NOTES:
+        typer.echo(f"note: ... {len(result.notes) - MAX_NOTES} more in metrics.json and "
+                   "report.html")
     for path in paths.values():
         typer.echo(f"wrote {path}")
 

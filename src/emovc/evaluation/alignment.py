@@ -151,4 +151,6 @@ def dtw_path(a: np.ndarray, b: np.ndarray, radius: int = 1) -> np.ndarray:
         raise ValueError(f"feature dims differ: {x.shape[1]} vs {y.shape[1]}")
     if len(x) == 0 or len(y) == 0:
         raise ValueError("cannot align an empty sequence")
+    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 1:
+        raise ValueError(f"radius must be a whole number of frames, 1 or more, got {radius!r}")
     return _fastdtw(x, y, int(radius))

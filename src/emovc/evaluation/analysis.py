@@ -45,6 +45,10 @@ class MetricConfig:
     world: WorldConfig = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.dtw_radius, bool) or not isinstance(self.dtw_radius, int) \
+                or self.dtw_radius < 1:
+            raise ConfigError(f"dtw_radius must be a whole number of frames, 1 or more, got "
+                              f"{self.dtw_radius!r}")
         if self.trim_db is not None and not 0 < self.trim_db <= 120:
             raise ConfigError(f"trim_db must be in (0, 120] dB below the peak, got "
                               f"{self.trim_db:g} (e.g. 35; leave it unset to keep whole files)")

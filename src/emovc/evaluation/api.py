@@ -33,8 +33,11 @@ def run_evaluation(manifest_or_run: str | os.PathLike, out_dir: str | os.PathLik
     """
     items = read_manifest(manifest_or_run)
     out = Path(out_dir).absolute()  # every path in the outputs absolute, as the manifest's
-    if out.exists() and not out.is_dir():
-        raise EmovcError(f"-o must be a folder for the report, but {out_dir} is a file")
+    for folder in (out, *out.parents):  # the nearest existing one must be a folder
+        if folder.exists():
+            if not folder.is_dir():
+                raise EmovcError(f"-o must be a folder for the report, but {folder} is a file")
+            break
     existing = [name for name in OUTPUTS if (out / name).exists()]
     if existing and not force:
         raise EmovcError(f"{out_dir} already holds {', '.join(existing)} (use --force to "

@@ -12,6 +12,7 @@ from multiprocessing import get_context
 import numpy as np
 
 from emovc.audio.io import load_audio, load_audio_with_rate, resample, save_audio
+from emovc.audio.processing import soft_limit
 from emovc.errors import EmovcError, broken_pool_error
 from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
 from emovc.evaluation.intelligibility import AsrConfig, Transcriber
@@ -58,8 +59,9 @@ def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
     try:
         if resynth_from:
             src = load_audio(resynth_from, cfg.sample_rate)
-            save_audio(path, resynthesize(src, cfg.world), cfg.sample_rate, force=True,
-                       comment="emovc evaluation: WORLD resynthesis baseline")
+            # WORLD overshoots full scale on loud inputs: limited as `emovc resynth` does
+            save_audio(path, soft_limit(resynthesize(src, cfg.world)), cfg.sample_rate,
+                       force=True, comment="emovc evaluation: WORLD resynthesis baseline")
             res.seconds["resynth"] = clock() - t0
         wav, res.native_sr = load_audio_with_rate(path)
         wav = resample(wav, res.native_sr, cfg.sample_rate)  # as load_audio(path, rate)

@@ -254,7 +254,8 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     _stage_rtf(timing, files, plan)
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
     overall, per_emotion = aggregate(rows, systems)
-    notes.extend(coverage_notes(overall, cfg.emotion and judge is not None))
+    # what the tables' means leave out comes first: per-file notes can be many
+    notes[:0] = coverage_notes(overall, cfg.emotion and judge is not None)
     return EvaluationResult(items=items, config=cfg, rows=rows, overall=overall,
                             per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
                             systems=systems, notes=notes, timing=timing, files=files,

@@ -2,10 +2,11 @@
 
 ``convert_paths(converter, input, output, target, ...)``: ``input`` is a file (output = file)
 or a folder (output = folder mirroring its tree, plus ``conversions.csv`` with columns
-source, converted, target_emotion, source_emotion, reference, text, with absolute paths —
-read by ``emovc evaluate``). For RAVDESS-named inputs the real take of the target emotion
-(same actor, sentence, intensity, repetition) is recorded as ``reference`` when it exists next
-to the input.
+source, converted, target_emotion, source_emotion, reference, text — the outputs relative to
+the table's folder, the inputs and references absolute — read by ``emovc evaluate``;
+``convert_paths`` returns the rows with every path absolute). For RAVDESS-named inputs the
+real take of the target emotion (same actor, sentence, intensity, repetition) is recorded as
+``reference`` when it exists next to the input.
 """
 
 from __future__ import annotations
