@@ -37,8 +37,10 @@ The many-to-many model runs at its default inference settings (its ``meta.json``
 (``tune_conversion.py`` compares a grid of them).
 
 Usage: ``.venv/bin/python benchmarks/bench_conversion.py [--quick] [--model m2m-ravdess]
-[--pitch-level P] [--smoothing-ms MS] [--envelope-gain G] [--renderer R] [--no-judge-e]
-[--no-judge-c] [--json TABLE.json] [--details CLIPS.csv]`` (``--details``: one row per scored
+[--jobs 2] [--pitch-level P] [--smoothing-ms MS] [--envelope-gain G] [--renderer R]
+[--voice-quality Q] [--intensity X] [--systems source,shift,m2m,...] [--cyclegan NAME|'']
+[--speakers 17 18 19 20] [--limit N] [--render-unvoiced] [--no-judge-e] [--no-judge-c]
+[--json TABLE.json] [--details CLIPS.csv]`` (``--details``: one row per scored
 clip, e.g. to compare settings per speaker or per sentence)
 """
 

@@ -8,6 +8,7 @@ analysis, resynthesis baseline, ASR, speaker embeddings, emotion recognition if 
 available, DTW metrics, report) and prints per-stage real-time factors and the summary table.
 
     .venv/bin/python benchmarks/bench_evaluation.py [--n 200] [--workers 2] [--no-asr]
+        [--no-emotion] [--converted take|source] [--out FOLDER]
 """
 
 from __future__ import annotations

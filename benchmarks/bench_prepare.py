@@ -5,6 +5,7 @@ throughput: clips per second and seconds of audio per wall-clock second (the rea
 factor; > 1 = faster than real time). Skips cleanly when the data is absent.
 
     .venv/bin/python benchmarks/bench_prepare.py [--workers 2] [--features world,mel] [--limit N]
+        [--data FOLDER] [--cpu-clips N]
 """
 
 from __future__ import annotations

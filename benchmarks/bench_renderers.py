@@ -96,8 +96,11 @@ def main(argv: list[str] | None = None) -> None:
         err = (f"{10 * np.log10(max(np.mean(r['err']), 1e-300)):.1f} dB"
                if r["err"] else "-")
         err = "-inf dB" if r["err"] and max(r["err"]) == 0 else err
+        # the source renderer with nothing to change returns its input: no rendering to time
+        noop = name == "source" and factor == 1.0 and tempo == 1.0
+        speed = "-" if noop else f"{r['audio'] / r['time']:.0f}"
         print(f"{name:<10}{factor:>6g}{tempo:>7g}{np.mean(r['ok']):>8.3f}"
-              f"{np.median(r['ratio']):>14.3f}{err:>10}{r['audio'] / r['time']:>8.0f}")
+              f"{np.median(r['ratio']):>14.3f}{err:>10}{speed:>8}")
 
 
 if __name__ == "__main__":

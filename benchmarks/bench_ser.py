@@ -6,6 +6,7 @@ per-speaker normalisation where the model supports it), plus the prediction spee
 real-time factor (audio seconds per second of compute, single file at a time).
 
     .venv/bin/python benchmarks/bench_ser.py [--model default|PATH] [--threads 2]
+        [--cache-dir FOLDER] [--data FOLDER] [--speed-clips N]
 
 Skips (exit 0) when ../shared/data/ravdess16k is absent.
 """
