@@ -13,7 +13,8 @@ keeping the words. Public API::
   atomically.
 - Errors: every problem with the caller's input raises :class:`EmovcError` with a one-line
   message; :class:`AudioError` (bad audio), :class:`ConfigError` (bad settings, models) and
-  :class:`OutputExistsError` (an output exists, ``force`` not given) are its subclasses.
+  :class:`OutputExistsError` (an output exists, ``force`` not given) are its subclasses;
+  :class:`EmovcWarning` is the category of emovc's warnings.
 
 The three pipeline classes are imported on first use, so ``import emovc`` stays fast.
 """
@@ -28,7 +29,13 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated as an API
                         category=UserWarning)
 
 from emovc.audio.io import load_audio, save_audio  # noqa: E402
-from emovc.errors import AudioError, ConfigError, EmovcError, OutputExistsError  # noqa: E402
+from emovc.errors import (  # noqa: E402
+    AudioError,
+    ConfigError,
+    EmovcError,
+    EmovcWarning,
+    OutputExistsError,
+)
 
 __version__ = "0.1.0"
 
@@ -51,5 +58,5 @@ def __dir__() -> list[str]:  # the public names, lazy classes included (tab comp
     return sorted(__all__)
 
 
-__all__ = ["AudioError", "ConfigError", "EmovcError", "OutputExistsError", "load_audio",
-           "save_audio", "__version__", *_LAZY]
+__all__ = ["AudioError", "ConfigError", "EmovcError", "EmovcWarning", "OutputExistsError",
+           "load_audio", "save_audio", "__version__", *_LAZY]

@@ -34,6 +34,12 @@ def output_exists(path: object) -> OutputExistsError:
                              "in Python)")
 
 
+class EmovcWarning(UserWarning):
+    """Something the user should know that does not stop the work (clipped samples written,
+    references that sound like several speakers); the command line shows it as one
+    ``emovc: warning:`` line."""
+
+
 def choice_error(kind: str, value: object, choices: Iterable[object]) -> ConfigError:
     """Build an error for an unknown choice, listing the valid ones.
 

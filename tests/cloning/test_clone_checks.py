@@ -211,3 +211,33 @@ def test_library_copies_of_killed_processes_are_removed(tmp_path: Path) -> None:
         (folder / "libespeak-ng.so").write_bytes(b"x")
     frontend._remove_orphans(str(tmp_path))
     assert not orphan.exists() and alive.exists() and other.exists()
+
+
+def test_references_of_two_speakers_are_warned_about(reference_wav, monkeypatch):
+    """Mixed references give one warning naming the odd one; one speaker's give none."""
+    import warnings
+
+    import emovc.pipelines.cloning as cloning
+    from emovc.pipelines.clone_refs import speaker_mismatch
+
+    a, b, c = np.eye(3)
+    same = np.stack([a, a * 0.9 + b * 0.1, a * 0.95 + c * 0.05])
+    same /= np.linalg.norm(same, axis=1, keepdims=True)
+    assert speaker_mismatch(same, ["r1", "r2", "r3"]) == ""
+    assert speaker_mismatch(same[:2], ["r1", "r2"]) == ""
+    odd = speaker_mismatch(np.stack([same[0], same[1], b]), ["r1", "r2", "r3"])
+    assert odd.startswith("r3 (0.") and "sounds like another speaker" in odd
+    assert "sound like different speakers (similarity 0.00" in speaker_mismatch(
+        np.stack([a, b]), ["r1", "r2"])
+
+    class Encoder:  # the second reference is another voice
+        def embed(self, wav, sr, name=""):
+            return b if name == "reference 2" else a
+
+    monkeypatch.setattr(cloning, "_speaker_encoder", lambda: Encoder())
+    refs = [(reference_wav, 16000), (reference_wav[::-1].copy(), 16000)]
+    with pytest.warns(UserWarning, match="reference 1 and reference 2 sound like different"):
+        VoiceCloner().load_references(refs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        VoiceCloner().load_references(refs[:1])  # one reference: nothing to compare

@@ -20,7 +20,7 @@ import soundfile as sf
 import soxr
 
 from emovc.audio.processing import as_mono, check_sample_rate
-from emovc.errors import AudioError, output_exists
+from emovc.errors import AudioError, EmovcWarning, output_exists
 from emovc.fileio import atomic_output
 
 DEFAULT_SR = 16000
@@ -310,7 +310,7 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
     if clipped[0]:  # written, but say so: the file is distorted
         warnings.warn(f"{p}: {clipped[0]} sample(s) beyond full scale were clipped (peak "
                       f"{clipped[1]:.3g}); scale the audio into [-1, 1] to avoid distortion",
-                      stacklevel=_stacklevel)  # the line that wrote it
+                      EmovcWarning, stacklevel=_stacklevel)  # the line that wrote it
 
 
 def read_comment(path: str | os.PathLike) -> str:

@@ -132,6 +132,47 @@ def _is_pair(ref) -> bool:
             and np.ndim(ref[1]) == 0)
 
 
+#: resemblyzer cosine below which two references are taken for two speakers, and (with three
+#: or more) below which one reference against the mean of the others is. Measured on 264
+#: reference-like clips (2-16 s of speech, median 6.4 s: VCTK, LibriSpeech halves, pairs of
+#: neutral/calm RAVDESS takes; 88 speakers): one speaker's pairs ≥ 0.79 (none of 372 below
+#: 0.6), different speakers below 0.6 in 77 % of 34344 pairs; one clip against the mean of
+#: two others of its speaker ≥ 0.83, another speaker's clip below 0.6 in 75 % of 4000 draws.
+#: Short clips in very different emotions score lower: 1.5 s RAVDESS takes of one actor
+#: across all emotions fell below 0.6 in 13 % of pairs, hence a warning, not an error.
+MIN_PAIR_SIMILARITY = 0.6
+MIN_GROUP_SIMILARITY = 0.6
+
+
+def speaker_mismatch(embeddings: np.ndarray, names: list[str]) -> str:
+    """A one-line warning when the references sound like more than one speaker, else ``""``.
+
+    Args:
+        embeddings: ``(N, D)`` speaker embeddings (unit norm), one per reference, ``N ≥ 2``.
+        names: how to call each reference in the message.
+    """
+    e = np.asarray(embeddings, dtype=np.float64)
+    if len(e) == 2:
+        sim = float(e[0] @ e[1])
+        if sim >= MIN_PAIR_SIMILARITY:
+            return ""
+        return (f"{names[0]} and {names[1]} sound like different speakers (similarity "
+                f"{sim:.2f}; one speaker's clips usually score 0.8 or more, very different "
+                "emotions or recordings less): the clone mixes the voices of its references")
+    odd = []
+    for i in range(len(e)):
+        rest = np.delete(e, i, axis=0).mean(axis=0)
+        sim = float(e[i] @ rest / max(np.linalg.norm(rest), 1e-12))
+        if sim < MIN_GROUP_SIMILARITY:
+            odd.append(f"{names[i]} ({sim:.2f})")
+    if not odd:
+        return ""
+    return (f"{', '.join(odd)} sound{'s' if len(odd) == 1 else ''} like another speaker than "
+            "the other references (similarity to their mean; one speaker's clips usually "
+            "score 0.8 or more, very different emotions or recordings less): the clone mixes "
+            "the voices of its references")
+
+
 def cap_total(wavs: list[np.ndarray], max_samples: int) -> list[np.ndarray]:
     """The first ``max_samples`` samples of ``wavs`` taken in order (later clips cut or
     dropped)."""

@@ -20,9 +20,11 @@ requires the speaker's consent; every file written carries a provenance tag.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -32,7 +34,7 @@ import numpy as np
 from emovc.audio import load_audio, normalize_loudness, save_audio
 from emovc.audio.io import WRITE_FORMATS, resample
 from emovc.data.emotions import normalize_emotion
-from emovc.errors import AudioError, ConfigError, EmovcError, choice_error
+from emovc.errors import AudioError, ConfigError, EmovcError, EmovcWarning, choice_error
 from emovc.features.world import WorldConfig
 from emovc.fileio import check_output_file
 from emovc.models.synthesizer import unit_selection as us
@@ -43,6 +45,7 @@ from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the clon
     denoise_wav,
     prepare_reference,
     reference_list,
+    speaker_mismatch,
 )
 from emovc.pipelines.clone_refs import cap_total as _cap
 from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig
@@ -178,18 +181,33 @@ class VoiceCloner:
         if not references:
             raise AudioError("no reference audio given; pass at least one --reference file")
         cfg = self.config
-        wavs = []
+        wavs, names = [], []
         for i, ref in enumerate(references):
             if isinstance(ref, tuple):
                 wav, sr, name = ref[0], ref[1], f"reference {i + 1}"
             else:
                 wav, sr, name = load_audio(ref, sr=SR), SR, f"reference {Path(ref).name}"
             wavs.append(prepare_reference(wav, sr, cfg.denoise, cfg.target_dbfs, name))
+            names.append(name)
         total = sum(len(w) for w in wavs) / SR
         if total < cfg.min_reference_s:
             raise AudioError(f"reference speech too short: {total:.2f} s after trimming "
                              f"(need at least {cfg.min_reference_s:g} s)")
+        if len(wavs) > 1:
+            self._warn_if_mixed(wavs, names)
         return _cap(wavs, int(cfg.max_reference_s * SR))
+
+    def _warn_if_mixed(self, wavs: list[np.ndarray], names: list[str]) -> None:
+        """Warn (one line) when the references sound like several speakers."""
+        encoder = _speaker_encoder()
+        try:
+            emb = np.stack([encoder.embed(w, SR, name=n) for w, n in zip(wavs, names,
+                                                                         strict=True)])
+        except AudioError:  # too little speech for an embedding: nothing to compare
+            return
+        message = speaker_mismatch(emb, names)
+        if message:
+            warnings.warn(message, EmovcWarning, stacklevel=3)
 
     def clone(self, references: Sequence[Reference] | Reference, text: str,
               emotion: str | None = None) -> tuple[np.ndarray, int]:
@@ -324,6 +342,14 @@ def provenance_tag(references: Sequence[Path], emotion: str | None) -> str:
     extra = f", emotion {emotion}" if emotion else ""
     return (f"emovc {__version__}: cloned voice (synthetic speech from reference {names}"
             f"{extra}; speaker consent confirmed)")
+
+
+@functools.lru_cache(maxsize=1)
+def _speaker_encoder():
+    """The bundled GE2E speaker encoder (loaded once per process)."""
+    from emovc.pipelines.speaker import SpeakerEncoder
+
+    return SpeakerEncoder.from_pretrained()
 
 
 def _load_converter():

@@ -36,7 +36,7 @@ from emovc.data.catalogs import (
 )
 from emovc.data.catalogs.base import Catalog, Probe, ScanLog, make_probe, unread_audio
 from emovc.data.manifest import Manifest, Utterance
-from emovc.errors import AudioError, EmovcError, choice_error
+from emovc.errors import AudioError, EmovcError, EmovcWarning, choice_error
 
 CATALOGS: dict[str, Catalog] = {
     m.CATALOG.name: m.CATALOG
@@ -46,7 +46,7 @@ CATALOGS: dict[str, Catalog] = {
 DETECT_THRESHOLD = 0.5  # share of sampled files that must fit a layout
 
 
-class CatalogWarning(UserWarning):
+class CatalogWarning(EmovcWarning):
     """Some files of a corpus folder were left out of its manifest."""
 
 
