@@ -274,8 +274,9 @@ def build_systems(model: str, cyclegan: str, only: tuple[str, ...] = SYSTEMS,
     tags = (f" pitch {m2m.pitch_level:g}" if m2m.pitch_level != 1 else "") + (
         f" smooth {m2m.envelope_smoothing_ms:g}ms" if m2m.envelope_smoothing_ms else "") + (
         f" gain {m2m.envelope_gain:g}" if m2m.envelope_gain != 1 else "") + (
-        f" on {m2m.renderer}" if m2m.renderer != "world" else "") + (
-        f" vq {m2m.voice_quality:g}" if m2m.voice_quality else "")
+        f" on {m2m.renderer}" if m2m.renderer != "world" else " on world") + (
+        f" vq {m2m.voice_quality:g}" if m2m.voice_quality and m2m.renderer == "source"
+        else "")  # WORLD's synthesis adds no voice quality
     shift = F0Shift(m2m.backend.normalizer)
     systems = {
         "source (unconverted)": (lambda x, e: x, None),
