@@ -224,3 +224,23 @@ def test_a_manifest_saved_with_a_byte_order_mark_reads(tiny_run):
     table = tiny_run / "conversions.csv"
     table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes())
     assert len(read_manifest(tiny_run)) == 2
+
+
+def test_a_long_example_embeds_its_first_minute(tmp_path):
+    """report.html embeds at most MAX_EMBED_S of each example clip (a 3-minute clip would add
+    6 MB per player); linked audio stays whole."""
+    import base64
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from emovc.audio import save_audio
+    from emovc.evaluation.report import MAX_EMBED_S, _audio_src
+
+    long = save_audio(tmp_path / "long.wav", np.zeros(int(75 * 16000), np.float32) + 0.01)
+    src = _audio_src(str(long), tmp_path / "ev", embed=True, sr=16000)
+    wav, _ = sf.read(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+    assert len(wav) == int(MAX_EMBED_S * 16000)
+    linked = _audio_src(str(long), tmp_path / "ev", embed=False, sr=16000)
+    assert sf.info(str(tmp_path / "ev" / linked)).duration == 75.0

@@ -93,10 +93,14 @@ def write_all(result: EvaluationResult, out_dir: str | Path, embed_audio: bool =
     return paths
 
 
+MAX_EMBED_S = 60.0  # seconds of each example clip embedded in report.html
+
+
 def _audio_src(path: str, out_dir: Path, embed: bool, sr: int) -> str:
-    if embed:
+    if embed:  # a long clip's first minute: four 3-minute examples would be 70 MB of page
         buf = io.BytesIO()
-        sf.write(buf, load_audio(path, sr), sr, format="WAV", subtype="PCM_16")
+        sf.write(buf, load_audio(path, sr)[: int(MAX_EMBED_S * sr)], sr, format="WAV",
+                 subtype="PCM_16")
         return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     tag = hashlib.sha1(path.encode()).hexdigest()[:8]
     rel = Path("report_audio") / f"{tag}_{Path(path).name}"
@@ -138,9 +142,12 @@ def _examples(result: EvaluationResult, out_dir: Path, embed: bool) -> list[dict
             if fa is None or fa.features is None:
                 continue
             lead = np.zeros(round(fa.features.start_s * 1000.0 / fp))  # trimmed silence
-            panels.append((title, load_audio(path, sr), np.concatenate([lead, fa.features.f0]),
-                           fp))
-            players.append({"title": title, "src": _audio_src(path, out_dir, embed, sr),
+            wav = load_audio(path, sr)
+            panels.append((title, wav, np.concatenate([lead, fa.features.f0]), fp))
+            seconds = len(wav) / sr
+            cut = (f" (first {MAX_EMBED_S:.0f} s of {seconds:.0f} s; --link-audio for whole "
+                   "files)") if embed and seconds > MAX_EMBED_S else ""
+            players.append({"title": title + cut, "src": _audio_src(path, out_dir, embed, sr),
                             "row": rows.get((iid, system), {})})
         if panels:
             out.append({"item": it, "image": plots.example_plot(panels, sr), "players": players,
