@@ -87,6 +87,12 @@ def test_demo_writes_a_run_that_evaluate_reads(speech_file: Path, tmp_path: Path
     assert code == 0 and "skipped angry: the recording is already angry" in out
     assert "emovc evaluate '" in out  # a quoted folder name the shell keeps whole
     assert "angry" not in {it.target_emotion for it in read_manifest(tmp_path / "my demo")}
+    code, out, _ = run(["demo", "--src", str(speech_file), "--out", str(tmp_path / "d3")],
+                       capsys)  # detected once, for every target: never its own emotion
+    detected = out.split("detected emotion: ")[1].split()[0]
+    items = read_manifest(tmp_path / "d3")
+    assert code == 0 and {it.source_emotion for it in items} == {detected}
+    assert detected not in {it.target_emotion for it in items}
 
 
 def test_demo_refuses_earlier_outputs_without_force(tmp_path: Path,

@@ -30,10 +30,11 @@ _RANDOM_CHARS = 8  # mkstemp's random part: 8 of [a-z0-9_]
 def remove_stale_temporaries_of(final: Path, suffix: str = "") -> int:
     """Delete temporaries of ``final`` that a killed run left (SIGKILL or power loss skip the
     cleanup below): names ``.<final name>.<8 of [a-z0-9_]><suffix>`` over an hour old, so a
-    writer still running elsewhere keeps its file. Returns how many were deleted."""
+    writer still running elsewhere keeps its file (a hidden file of the user's shaped exactly
+    like that would go too). Returns how many were deleted."""
     pattern = f".{glob.escape(final.name)}.{'[a-z0-9_]' * _RANDOM_CHARS}{glob.escape(suffix)}"
     n = 0
-    for tmp in final.parent.glob(pattern):  # mkstemp's names only: never a user's file
+    for tmp in final.parent.glob(pattern):  # names shaped like mkstemp's only
         try:
             if time.time() - tmp.stat().st_mtime > STALE_TEMPORARY_S:
                 tmp.unlink()

@@ -543,3 +543,12 @@ def test_a_pairwise_model_is_not_said_to_detect_its_source(cyclegan_run, calm, t
                  str(cyclegan_run), "-o", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "(calm -> angry)" in out and "detected" not in out
+
+
+def test_cli_refuses_a_voice_quality_that_world_rendering_would_ignore(calm, tmp_path, capsys):
+    src = save_audio(tmp_path / "calm.wav", calm, 16000)
+    base = ["convert", str(src), "--to", "sad", "--from", "calm", "--renderer", "world"]
+    assert _cli([*base, "--voice-quality", "1", "-o", str(tmp_path / "a.wav")]) == 2
+    assert "voice quality applies to the source renderer" in capsys.readouterr().err
+    assert not (tmp_path / "a.wav").exists()
+    assert _cli([*base, "-o", str(tmp_path / "b.wav")]) == 0  # m2m's own default: fine

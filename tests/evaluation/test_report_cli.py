@@ -201,6 +201,8 @@ def test_a_judge_with_its_own_label_spelling_and_a_silent_output(tiny_run, tmp_p
                                                        "angry"]
     assert sum(map(sum, result.confusion["converted"]["matrix"])) == 1
     assert result.notes[0].startswith("converted: 1 of 2 outputs could not be analysed")
+    order = [n.split(" ")[0] for n in result.notes]  # the run's notes before the files'
+    assert order.index("word") < order.index("could")
 
 
 def test_linked_audio_names_are_urls(tmp_path):

@@ -75,11 +75,12 @@ def convert(
     conv = EmotionConverter.from_pretrained(model)
     if conv.unfinished:
         typer.echo(f"note: {conv.unfinished}", err=True)
-    conv.settings = conv.settings.with_overrides(
+    conv.settings = conv.settings.with_overrides(  # checked here, before any work
         envelope_smoothing_ms=smoothing_ms, envelope_gain=envelope_gain, renderer=renderer,
         voice_quality=voice_quality)
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
-                         keep_level=keep_level, pitch_level=pitch_level, progress=typer.echo)
+                         keep_level=keep_level, pitch_level=pitch_level, renderer=renderer,
+                         voice_quality=voice_quality, progress=typer.echo)
     typer.echo(f"converted {len(rows)} file(s) to {rows[0]['target_emotion'] if rows else to}")
 
 

@@ -52,8 +52,8 @@ def evaluate(
     for note in result.notes[:MAX_NOTES]:
         typer.echo(f"note: {note}")
     if len(result.notes) > MAX_NOTES:
-        typer.echo(f"note: ... {len(result.notes) - MAX_NOTES} more in metrics.json and "
-                   "report.html")
+        typer.echo(f"note: ... {len(result.notes) - MAX_NOTES} more (all notes are in "
+                   "metrics.json)")
     for path in paths.values():
         typer.echo(f"wrote {path}")
 

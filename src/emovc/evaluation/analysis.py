@@ -45,7 +45,8 @@ class MetricConfig:
     world: WorldConfig = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.dtw_radius, bool) or not isinstance(self.dtw_radius, int) \
+        if isinstance(self.dtw_radius, bool) or not isinstance(self.dtw_radius,
+                                                                (int, np.integer)) \
                 or self.dtw_radius < 1:
             raise ConfigError(f"dtw_radius must be a whole number of frames, 1 or more, got "
                               f"{self.dtw_radius!r}")

@@ -193,7 +193,8 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
         asr_note = "no 'text' column: word error rates not computed"
     else:
         asr_note = "word error rates disabled (--no-asr)" if not cfg.asr else ""
-    notes: list[str] = []
+    notes: list[str] = []  # about the whole run
+    file_notes: list[str] = []  # one per file: can be many, so they come last
     timing: dict = {}
     sr = cfg.metrics.sample_rate
     plan = plan_audio(items, out_dir, cfg.baselines)
@@ -219,10 +220,10 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     timing["analysis_wall_s"] = time.perf_counter() - t0
     for p, fa in files.items():
         if fa.error:
-            notes.append(f"could not analyse {p}: {fa.error}")
+            file_notes.append(f"could not analyse {p}: {fa.error}")
         elif fa.embedding_error:
-            notes.append(f"no speaker embedding of {p} (its speaker similarity is left out): "
-                         f"{fa.embedding_error}")
+            file_notes.append(f"no speaker embedding of {p} (its speaker similarity is left "
+                              f"out): {fa.embedding_error}")
 
     ok_paths = [p for p in unique if files[p].features is not None]
     emb = {p: f.embedding for p, f in files.items() if f.embedding is not None}
@@ -233,7 +234,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
             t0, c0 = time.perf_counter(), time.process_time()
             say(f"emotion recognition of {len(ok_paths)} files")
             labels = list(dict.fromkeys(canonical_label(lab) for lab in judge.labels))
-            probs = _judge_all(judge, ok_paths, sr, notes)
+            probs = _judge_all(judge, ok_paths, sr, file_notes)
             timing["emotion_wall_s"] = time.perf_counter() - t0
             timing["emotion_cpu_s"] = time.process_time() - c0
     else:
@@ -254,8 +255,8 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     _stage_rtf(timing, files, plan)
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
     overall, per_emotion = aggregate(rows, systems)
-    # what the tables' means leave out comes first: per-file notes can be many
-    notes[:0] = coverage_notes(overall, cfg.emotion and judge is not None)
+    # what the tables' means leave out first, then the run's notes, then the files'
+    notes = [*coverage_notes(overall, cfg.emotion and judge is not None), *notes, *file_notes]
     return EvaluationResult(items=items, config=cfg, rows=rows, overall=overall,
                             per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
                             systems=systems, notes=notes, timing=timing, files=files,

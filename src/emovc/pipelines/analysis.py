@@ -12,7 +12,7 @@ import numpy as np
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
 from emovc.audio.io import DC_LIMIT, load_channels, mono_mix, resample
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
-from emovc.errors import AudioError, EmovcError, output_exists
+from emovc.errors import AudioError, OutputExistsError, output_exists
 from emovc.fileio import check_writable
 from emovc.pipelines.conversion_batch import write_csv
 
@@ -158,12 +158,16 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     names = ["resynthesized.wav", *(f"{t}.wav" for t in targets), "conversions.csv"]
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
-        raise EmovcError(f"{out} already holds demo outputs ({', '.join(existing)}); "
-                         "use --force to overwrite them")
+        raise OutputExistsError(f"{out} already holds demo outputs ({', '.join(existing)}); "
+                                "use --force to overwrite them (force=True in Python)")
     described = describe_file(src)  # an unreadable input fails before any line is printed
     yield f"input: {src}"
     for key, value in described.items():
         yield f"  {key}: {value}"
+    if source is None:  # once for all targets, so the recording's own emotion is skipped
+        source = conv.detect_source(load_audio(src, conv.sample_rate), conv.sample_rate)
+        yield f"  detected emotion: {source}"
+        targets = [t for t in DEMO_TARGETS if t != source]
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)
     yield f"wrote {path} (WORLD analysis/synthesis round trip)"
     if len(targets) < len(DEMO_TARGETS):
@@ -177,6 +181,7 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
                      "reference": "", "text": ""})
         yield f"wrote {out_path} ({used} -> {target}, model {conv.name})"
     table = write_csv(out / "conversions.csv", rows)
-    report = out.with_name(f"{out.name}-report") if out.name else Path("demo-report")
+    here = out if out.name not in ("", ".", "..") else out.resolve()  # "." has no name
+    report = here.with_name(f"{here.name}-report")
     yield (f"wrote {table} (score them: emovc evaluate {shlex.quote(str(out))} -o "
            f"{shlex.quote(str(report))})")

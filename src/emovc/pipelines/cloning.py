@@ -207,7 +207,7 @@ class VoiceCloner:
             return
         message = speaker_mismatch(emb, names)
         if message:
-            warnings.warn(message, EmovcWarning, stacklevel=3)
+            warnings.warn(message, EmovcWarning, stacklevel=4)  # clone()'s caller
 
     def clone(self, references: Sequence[Reference] | Reference, text: str,
               emotion: str | None = None) -> tuple[np.ndarray, int]:

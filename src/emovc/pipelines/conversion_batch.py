@@ -21,7 +21,7 @@ from emovc.audio import SUPPORTED_EXTENSIONS
 from emovc.audio.io import WRITE_FORMATS
 from emovc.data.catalogs.ravdess import EMOTION_CODES, STATEMENTS
 from emovc.data.emotions import check_emotion
-from emovc.errors import AudioError, EmovcError
+from emovc.errors import AudioError, EmovcError, OutputExistsError
 from emovc.fileio import atomic_output, check_output_file, check_writable
 from emovc.pipelines.conversion import EmotionConverter
 
@@ -55,9 +55,12 @@ def _inputs(folder: Path) -> list[Path]:
 def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.PathLike,
                   target: str, source: str | None = None, intensity: float = 1.0,
                   force: bool = False, progress: Callable[[str], None] | None = None,
-                  keep_level: bool = False, pitch_level: float | None = None) -> list[dict]:
-    """Convert a file or a folder tree (settings as :meth:`EmotionConverter.convert`);
-    returns the ``conversions.csv`` rows.
+                  keep_level: bool = False, pitch_level: float | None = None,
+                  renderer: str | None = None, voice_quality: float | None = None,
+                  ) -> list[dict]:
+    """Convert a file or a folder tree (settings as :meth:`EmotionConverter.convert`; the
+    ones given here are the caller's requests, checked as such, e.g. a voice quality asked
+    for with WORLD's rendering is refused); returns the ``conversions.csv`` rows.
 
     In a folder, a file whose audio cannot be converted (too short, silent, unreadable) is
     reported through ``progress`` and skipped; the others are converted and listed in
@@ -103,7 +106,8 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         try:
             written, used = conv.convert_file(f, o, target, source=source, intensity=intensity,
                                               force=force, keep_level=keep_level,
-                                              pitch_level=pitch_level)
+                                              pitch_level=pitch_level, renderer=renderer,
+                                              voice_quality=voice_quality)
         except AudioError as e:
             if src.is_file():
                 raise
@@ -144,8 +148,8 @@ def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
         seen[o] = f
     clash = [o for _, o in pairs if o.exists()]
     if clash and not force:
-        raise EmovcError(f"{len(clash)} output file(s) exist, e.g. {clash[0]} "
-                         "(use --force to overwrite)")
+        raise OutputExistsError(f"{len(clash)} output file(s) exist, e.g. {clash[0]} "
+                                "(use --force to overwrite; force=True in Python)")
     return pairs
 
 
