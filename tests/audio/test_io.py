@@ -111,3 +111,30 @@ def test_long_ogg_is_written_in_pieces(tmp_path):
     x = (0.1 * np.sin(np.arange(n) * 0.05)).astype(np.float32)
     save_audio(tmp_path / "long.ogg", x)
     assert len(load_audio(tmp_path / "long.ogg")) == n
+
+
+def test_a_truncated_file_gives_its_decodable_start_with_a_warning(tmp_path: Path,
+                                                                   speech: np.ndarray) -> None:
+    """A FLAC cut short (an interrupted copy or download) decodes up to where it breaks: that
+    start is used, with a warning naming what is left; a file that breaks at once is an
+    error. Both readers (streamed load_audio and whole load_channels) agree."""
+    import soundfile as sf
+
+    from emovc.audio.io import load_channels
+    from emovc.errors import EmovcWarning
+
+    whole = tmp_path / "whole.flac"
+    sf.write(whole, np.tile(speech, 4), 16000)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    with pytest.warns(EmovcWarning, match=r"cut.flac is damaged or truncated: only its first"):
+        wav = load_audio(cut)
+    with pytest.warns(EmovcWarning, match="damaged or truncated"):
+        chans, _ = load_channels(cut)
+    n = len(np.tile(speech, 4))
+    assert 0.3 * n < len(wav) < n and len(chans) == len(wav)
+    np.testing.assert_allclose(wav, load_audio(whole)[: len(wav)], atol=1e-6)
+    (tmp_path / "stub.flac").write_bytes(data[:200])  # the header only
+    with pytest.raises(AudioError):
+        load_audio(tmp_path / "stub.flac")

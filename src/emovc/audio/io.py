@@ -76,6 +76,9 @@ def _decode(p: Path) -> tuple[np.ndarray, int]:
         return data, int(sr)
     except Exception as exc:
         if p.suffix.lower() != ".mp3":
+            salvaged = _salvage(p)  # a truncated or damaged file: its decodable start
+            if salvaged is not None:
+                return salvaged
             raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
     try:  # old libsndfile without mp3: fall back to librosa's decoders
         import librosa
@@ -157,15 +160,14 @@ def _load_mono(path: str | os.PathLike, sr: int | None) -> tuple[np.ndarray, int
     try:
         with f:
             stats = MixStats(f.channels)
-            for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
-                stats.feed(block)
+            frames = _scan(f, p, stats.feed)  # -1: all of them
             stats.check(p)
-            f.seek(0)
+        with sf.SoundFile(str(p)) as f:  # reopened: a decoding error leaves f unusable
             out_sr = f.samplerate if sr is None else sr
             stream = (soxr.ResampleStream(f.samplerate, out_sr, 1, dtype="float32",
                                           quality="VHQ") if out_sr != f.samplerate else None)
             parts = []
-            for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
+            for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True, frames=frames):
                 mix = stats.without_dc(to_mono(block))
                 parts.append(stream.resample_chunk(mix) if stream is not None else mix)
     except (RuntimeError, sf.LibsndfileError) as exc:
@@ -175,7 +177,54 @@ def _load_mono(path: str | os.PathLike, sr: int | None) -> tuple[np.ndarray, int
     return np.concatenate(parts).astype(np.float32, copy=False), out_sr
 
 
+def _salvage(p: Path) -> tuple[np.ndarray, int] | None:
+    """The decodable start of a file libsndfile opens but cannot decode to its end, with a
+    warning (see :func:`_scan`); ``None`` if it does not open, or decodes whole."""
+    try:
+        f = sf.SoundFile(str(p))
+    except Exception:
+        return None
+    with f:
+        blocks: list[np.ndarray] = []
+        frames = _scan(f, p, blocks.append)
+        return (np.concatenate(blocks), int(f.samplerate)) if frames > 0 else None
+
+
+def _scan(f: sf.SoundFile, p: Path, feed: Callable[[np.ndarray], None]) -> int:
+    """Pass every decodable block of ``f`` to ``feed``; returns -1 when the whole file
+    decodes, else how many frames do (a truncated or damaged file: its decodable start is
+    used, with a warning, when it holds at least 0.1 s).
+
+    Raises:
+        AudioError: the file fails to decode before 0.1 s.
+    """
+    good = 0
+    try:
+        for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
+            feed(block)
+            good += len(block)
+        return -1
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        error = exc
+    try:  # the failed block again, in small pieces, up to where decoding stops
+        with sf.SoundFile(str(p)) as g:
+            g.seek(good)
+            for block in g.blocks(SALVAGE_BLOCK, dtype="float32", always_2d=True):
+                feed(block)
+                good += len(block)
+    except (RuntimeError, sf.LibsndfileError):
+        pass
+    if good < f.samplerate // 10:
+        raise AudioError(f"damaged or truncated audio file: {p} (decoding fails after "
+                         f"{good / f.samplerate:.2f} s: {_short(error)})")
+    warnings.warn(f"{p} is damaged or truncated: only its first {good / f.samplerate:.2f} s "
+                  f"of {f.frames / f.samplerate:.2f} s decode; using those", EmovcWarning,
+                  stacklevel=4)
+    return good
+
+
 READ_BLOCK = 1 << 18  # frames per decoded block
+SALVAGE_BLOCK = 1 << 12  # frames per block when finding where a damaged file stops decoding
 WRITE_BLOCK = 1 << 18  # frames per call to libsndfile when writing
 
 

@@ -43,7 +43,9 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     out = {
         "file": str(path),
         "format": info.format,
-        "duration": f"{info.duration:.3f} s",
+        "duration": f"{info.duration:.3f} s" if len(data) / sr >= info.duration - 1e-3 else
+                    f"{len(data) / sr:.3f} s decodable of {info.duration:.3f} s (damaged or "
+                    "truncated)",
         "sample rate": f"{info.sample_rate} Hz",
         "channels": str(info.channels) + (" (analysed as their mono mix, as every emovc "
                                           "command reads them)" if info.channels > 1 else ""),
