@@ -214,6 +214,8 @@ def _scan(f: sf.SoundFile, p: Path, feed: Callable[[np.ndarray], None]) -> int:
                 good += len(block)
     except (RuntimeError, sf.LibsndfileError):
         pass
+    if good >= f.frames:  # it decodes in small pieces after all
+        return -1
     if good < f.samplerate // 10:
         raise AudioError(f"damaged or truncated audio file: {p} (decoding fails after "
                          f"{good / f.samplerate:.2f} s: {_short(error)})")
