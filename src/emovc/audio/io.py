@@ -178,16 +178,16 @@ def _load_mono(path: str | os.PathLike, sr: int | None) -> tuple[np.ndarray, int
 
 
 def _salvage(p: Path) -> tuple[np.ndarray, int] | None:
-    """The decodable start of a file libsndfile opens but cannot decode to its end, with a
-    warning (see :func:`_scan`); ``None`` if it does not open, or decodes whole."""
+    """The decodable start of a file libsndfile opens but cannot read whole, with a warning
+    (see :func:`_scan`); ``None`` if it does not open or nothing decodes."""
     try:
         f = sf.SoundFile(str(p))
     except Exception:
         return None
     with f:
         blocks: list[np.ndarray] = []
-        frames = _scan(f, p, blocks.append)
-        return (np.concatenate(blocks), int(f.samplerate)) if frames > 0 else None
+        _scan(f, p, blocks.append)
+        return (np.concatenate(blocks), int(f.samplerate)) if blocks else None
 
 
 def _scan(f: sf.SoundFile, p: Path, feed: Callable[[np.ndarray], None]) -> int:
