@@ -229,3 +229,28 @@ def test_evaluate_tab(page, running) -> None:
     assert response.ok and "text/html" in response.headers["content-type"]
     page.frame_locator("#evaluate-report iframe").locator("body").wait_for()
     _screenshot(page, "app_evaluate.png")
+
+
+def test_convert_settings_follow_the_model(page, running) -> None:
+    """Settings a model cannot use are locked: a SpectroGAN's envelope gain, and the voice
+    quality of a model without its statistics even on the source renderer."""
+    page.get_by_role("tab", name="Convert emotion").click()  # the page is shared
+    _skip_if_missing(page, running, "convert", "convert-button")
+
+    def wait_enabled(elem: str, enabled: bool) -> None:
+        page.wait_for_function(
+            "([sel, on]) => { const e = document.querySelector(sel);"
+            " return e !== null && e.disabled === !on; }",
+            arg=[f"#{elem} input[type=range]", enabled])
+
+    names = running.backend.converter_names()
+    if "spectrogan-ravdess" in names:
+        _pick(page, "convert-model", "spectrogan-ravdess")
+        wait_enabled("convert-envelope-gain", False)
+        wait_enabled("convert-voice-quality", False)
+    if "cyclegan-calm-angry" in names:
+        _pick(page, "convert-model", "cyclegan-calm-angry")
+        wait_enabled("convert-envelope-gain", True)
+        _pick(page, "convert-renderer", "source")
+        page.wait_for_timeout(500)  # the renderer's change event
+        wait_enabled("convert-voice-quality", False)  # no jitter/shimmer statistics

@@ -207,6 +207,9 @@ def test_evaluate_uploaded_run_matches_files_by_name(backend: AppBackend, upload
     assert rows[0]["source"] == "src.wav"  # rewritten to the uploaded copy, not /etc/...
     manifest.write_bytes(b"\xef\xbb\xbf" + manifest.read_bytes())  # Excel's "CSV UTF-8"
     assert backend.evaluate([str(a), str(b), str(manifest)]).report.is_file()
+    manifest.write_text("source,converted,target_emotion\r\nC:\\data\\in\\src.wav,"
+                        "conv.wav,angry\r\n")  # written on Windows
+    assert backend.evaluate([str(a), str(b), str(manifest)]).report.is_file()
     manifest.write_text("source,converted,target_emotion\nmissing.wav,conv.wav,angry\n")
     with pytest.raises(ConfigError, match="'missing.wav' .*not uploaded"):
         backend.evaluate([str(a), str(b), str(manifest)])

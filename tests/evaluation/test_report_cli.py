@@ -43,6 +43,10 @@ def test_library_run_with_fake_judge(tiny_run, tmp_path, fake_judge):
     assert "confusion matrices" in html
     assert "emo-rate" in summary_table(result)
     assert len(list((tmp_path / "ev" / "baselines" / "world_resynth").glob("*.wav"))) == 2
+    quiet = evaluate(items, tmp_path / "ev2", replace(cfg, asr=False, baselines=False),
+                     judge=fake_judge)  # the app's case: no text, so ASR off; say why
+    assert any("no 'text'" in n for n in quiet.notes)
+    assert not any("--no-asr" in n for n in quiet.notes)
     linked = write_all(result, tmp_path / "ev", embed_audio=False)["report"].read_text()
     assert "report_audio/" in linked and (tmp_path / "ev" / "report_audio").is_dir()
     write_all(result, tmp_path / "ev")  # embedded again: the linked copies go

@@ -10,6 +10,7 @@ follows a path out of the work dir.
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import threading
 from collections import Counter
@@ -93,15 +94,15 @@ class SessionRun:
         if not rows or not {"source", "converted", "target_emotion"} <= set(rows[0]):
             raise ConfigError("conversions.csv needs columns: " + ", ".join(COLUMNS))
         for row in rows:
-            same = Path(row.get("source") or "").name == Path(row.get("converted") or "").name
+            same = _file_name(row.get("source")) == _file_name(row.get("converted"))
             if same and row.get("source"):
                 raise ConfigError(
-                    f"conversions.csv lists {Path(row['source']).name!r} as both source and "
+                    f"conversions.csv lists {_file_name(row['source'])!r} as both source and "
                     "converted (emovc convert names each output after its input): the upload "
                     "cannot tell them apart; rename one and edit the csv, or run "
                     "`emovc evaluate RUN_DIR`, which reads the full paths")
             for col in _AUDIO_COLUMNS:
-                name = Path(row.get(col) or "").name
+                name = _file_name(row.get(col))
                 if not name:
                     row[col] = ""
                     continue
@@ -115,3 +116,7 @@ class SessionRun:
                                                 for r in rows])
         return run_dir
 
+
+def _file_name(path: str | None) -> str:
+    """The file name of a path written on any system (``C:\\in\\a.wav`` -> ``a.wav``)."""
+    return re.split(r"[\\/]", path or "")[-1]

@@ -150,11 +150,21 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         except Exception as exc:
             return (*unchanged, readable_error(exc))
         keep = current if current in srcs and not is_pairwise(srcs) else AUTO
+        world = bool(renderers)  # envelope gain, rendering: the WORLD-feature models' own
         return (gr.Dropdown(choices=[AUTO, *srcs], value=keep),
                 gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level),
-                gr.Slider(value=env),
-                gr.Dropdown(choices=renderers, value=renderer, interactive=bool(renderers)),
-                gr.Slider(value=quality or 0.0, interactive=quality is not None), "")
+                gr.Slider(value=env, interactive=world),
+                gr.Dropdown(choices=renderers, value=renderer, interactive=world),
+                gr.Slider(value=quality or 0.0,
+                          interactive=quality is not None and renderer == "source"), "")
+
+    def on_render(renderer: str | None, name: str | None):
+        """The voice-quality slider: the source renderer's, for models with its statistics."""
+        try:
+            usable = renderer == "source" and backend.converter_voice_quality(name) is not None
+        except Exception:
+            usable = False
+        return gr.Slider(interactive=usable)
 
     def on_upload(path: str | None, name: str | None) -> tuple:
         if not path:
@@ -175,7 +185,7 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
 
     model.change(on_model, [model, source], [source, target, pitch, gain, render, vq, status])
     # the added voice quality is the source renderer's; WORLD's rendering ignores it
-    render.change(lambda r: gr.Slider(interactive=r == "source"), render, vq)
+    render.change(on_render, [render, model], vq)
     demo.load(on_model, model, [source, target, pitch, gain, render, vq, status])
     audio_in.upload(on_upload, [audio_in, model], [source, status])
     audio_in.stop_recording(on_upload, [audio_in, model], [source, status])

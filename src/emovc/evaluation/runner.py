@@ -188,8 +188,8 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     """
     say = log or (lambda msg: None)
     out_dir = Path(out_dir)
-    if cfg.asr and not any(it.text for it in items):
-        cfg = replace(cfg, asr=False)  # nothing to score transcripts against
+    if not any(it.text for it in items):  # nothing to score transcripts against
+        cfg = replace(cfg, asr=False)
         asr_note = "no 'text' column: word error rates not computed"
     else:
         asr_note = "word error rates disabled (--no-asr)" if not cfg.asr else ""
