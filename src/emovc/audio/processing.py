@@ -117,6 +117,13 @@ def trim_silence(wav: np.ndarray, sr: int, top_db: float = 35.0, pad_ms: float =
         method: ``"energy"`` (librosa.effects.trim) or ``"vad"`` (WebRTC VAD, needs
             8/16/32/48 kHz input).
     """
+    start, end = trim_bounds(wav, sr, top_db, pad_ms, method)
+    return wav[start:end]
+
+
+def trim_bounds(wav: np.ndarray, sr: int, top_db: float = 35.0, pad_ms: float = 50.0,
+                method: str = "energy") -> tuple[int, int]:
+    """Sample range ``[start, end)`` that :func:`trim_silence` keeps (same arguments)."""
     if method == "vad":
         start, end = _vad_bounds(wav, sr)
     elif method == "energy":
@@ -124,7 +131,7 @@ def trim_silence(wav: np.ndarray, sr: int, top_db: float = 35.0, pad_ms: float =
     else:
         raise AudioError(f"unknown trim method {method!r}; valid choices: energy, vad")
     pad = int(sr * pad_ms / 1000)
-    return wav[max(0, start - pad): min(len(wav), end + pad)]
+    return max(0, start - pad), min(len(wav), end + pad)
 
 
 TRIM_FRAME, TRIM_HOP = 512, 128  # speech_bounds' frames (librosa.effects.trim's RMS frames)

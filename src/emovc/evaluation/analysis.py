@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pyworld
 
-from emovc.audio.processing import speech_bounds
+from emovc.audio.processing import trim_bounds
 from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig, analyze_f0, encode_envelope
 
@@ -91,9 +91,7 @@ def analyze_utterance(wav: np.ndarray, cfg: MetricConfig = MetricConfig()) -> Ut
     """
     start = 0
     if cfg.trim_db is not None:
-        begin, end = speech_bounds(wav, cfg.trim_db)
-        pad = cfg.sample_rate // 20  # 50 ms kept on each side, as trim_silence does
-        begin, end = max(0, begin - pad), min(len(wav), end + pad)
+        begin, end = trim_bounds(wav, cfg.sample_rate, top_db=cfg.trim_db, pad_ms=50.0)
         if end - begin >= cfg.sample_rate // 10:  # else too little is left: the whole file
             wav, start = wav[begin:end], begin
     f0, times = analyze_f0(wav, cfg.world)
