@@ -96,11 +96,14 @@ def write_all(result: EvaluationResult, out_dir: str | Path, embed_audio: bool =
 MAX_EMBED_S = 60.0  # seconds of each example clip embedded in report.html
 
 
-def _audio_src(path: str, out_dir: Path, embed: bool, sr: int) -> str:
+def _audio_src(path: str, out_dir: Path, embed: bool, sr: int,
+               wav: np.ndarray | None = None) -> str:
+    """The player's source: ``path``'s audio (``wav``, if already loaded at ``sr``) embedded
+    as base64 WAV, or a relative link to a copy in ``report_audio/``."""
     if embed:  # a long clip's first minute: four 3-minute examples would be 70 MB of page
+        wav = load_audio(path, sr) if wav is None else wav
         buf = io.BytesIO()
-        sf.write(buf, load_audio(path, sr)[: int(MAX_EMBED_S * sr)], sr, format="WAV",
-                 subtype="PCM_16")
+        sf.write(buf, wav[: int(MAX_EMBED_S * sr)], sr, format="WAV", subtype="PCM_16")
         return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     tag = hashlib.sha1(path.encode()).hexdigest()[:8]
     rel = Path("report_audio") / f"{tag}_{Path(path).name}"
@@ -147,7 +150,8 @@ def _examples(result: EvaluationResult, out_dir: Path, embed: bool) -> list[dict
             seconds = len(wav) / sr
             cut = (f" (first {MAX_EMBED_S:.0f} s of {seconds:.0f} s; --link-audio for whole "
                    "files)") if embed and seconds > MAX_EMBED_S else ""
-            players.append({"title": title + cut, "src": _audio_src(path, out_dir, embed, sr),
+            players.append({"title": title + cut,
+                            "src": _audio_src(path, out_dir, embed, sr, wav),
                             "row": rows.get((iid, system), {})})
         if panels:
             out.append({"item": it, "image": plots.example_plot(panels, sr), "players": players,

@@ -118,8 +118,9 @@ class EmotionRecognizer:
             return np.zeros((0, len(self.labels)))
         return self.model.predict_proba(feats, speaker_norm=speaker_norm)
 
-    def _one(self, wav: np.ndarray, sr: int) -> dict[str, float]:
-        p = self.model.predict_proba([self._features(wav, sr, "audio")])[0]
+    def _one(self, wav: np.ndarray, sr: int, name: str = "audio") -> dict[str, float]:
+        """Probabilities of one clip; errors call it ``name``."""
+        p = self.model.predict_proba([self._features(wav, sr, name)])[0]
         return {lab: float(v) for lab, v in zip(self.labels, p, strict=True)}
 
     def predict(self, wav: np.ndarray, sr: int = 16000) -> dict[str, float]:
@@ -131,9 +132,7 @@ class EmotionRecognizer:
 
     def predict_file(self, path: str | os.PathLike) -> dict[str, float]:
         """:meth:`predict` for an audio file (any supported format and rate)."""
-        wav = load_audio(path, self.sample_rate)
-        p = self.model.predict_proba([self._features(wav, self.sample_rate, str(path))])[0]
-        return {lab: float(v) for lab, v in zip(self.labels, p, strict=True)}
+        return self._one(load_audio(path, self.sample_rate), self.sample_rate, str(path))
 
     def top_k(self, wav: np.ndarray, sr: int = 16000, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable emotions with their probabilities, best first."""
