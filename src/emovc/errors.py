@@ -28,10 +28,12 @@ class OutputExistsError(EmovcError):
     ``--force``); every writer raises this one class."""
 
 
+OVERWRITE_HINT = "use --force to overwrite; force=True in Python"
+
+
 def output_exists(path: object) -> OutputExistsError:
     """The error every writer raises for an existing output (one wording everywhere)."""
-    return OutputExistsError(f"output exists: {path} (use --force to overwrite; force=True "
-                             "in Python)")
+    return OutputExistsError(f"output exists: {path} ({OVERWRITE_HINT})")
 
 
 class EmovcWarning(UserWarning):

@@ -12,7 +12,7 @@ import glob
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,11 +33,16 @@ def remove_stale_temporaries_of(final: Path, suffix: str = "") -> int:
     writer still running elsewhere keeps its file (a hidden file of the user's shaped exactly
     like that would go too). Returns how many were deleted."""
     pattern = f".{glob.escape(final.name)}.{'[a-z0-9_]' * _RANDOM_CHARS}{glob.escape(suffix)}"
+    return remove_older_than(final.parent.glob(pattern))  # names shaped like mkstemp's only
+
+
+def remove_older_than(paths: Iterable[Path], seconds: float = STALE_TEMPORARY_S) -> int:
+    """Delete those of ``paths`` last modified over ``seconds`` ago; returns how many."""
     n = 0
-    for tmp in final.parent.glob(pattern):  # names shaped like mkstemp's only
+    for p in paths:
         try:
-            if time.time() - tmp.stat().st_mtime > STALE_TEMPORARY_S:
-                tmp.unlink()
+            if time.time() - p.stat().st_mtime > seconds:
+                p.unlink()
                 n += 1
         except OSError:  # gone already, or not ours to delete
             continue

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     app.command("listen-summary")(listen_summary)
 
 
-MAX_NOTES = 8  # printed; all of them are in metrics.json and report.html
+MAX_NOTES = 8  # printed; all of them are in metrics.json
 
 
 def evaluate(

@@ -27,7 +27,7 @@ import numpy as np
 from emovc.config import canonical
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError
-from emovc.fileio import atomic_output, write_atomic
+from emovc.fileio import atomic_output, remove_older_than, write_atomic
 
 CACHE_VERSION = 1  # bump when the feature code changes its output for the same settings
 CONFIG_FILE = "config.json"
@@ -100,14 +100,7 @@ def read_npz(path: str | os.PathLike, keys: Iterable[str] = ()) -> dict[str, np.
 
 def remove_stale_temporaries(folder: Path, older_than_s: float = 3600.0) -> int:
     """Delete temporary files left by killed runs (older than ``older_than_s``)."""
-    import time
-
-    n = 0
-    for tmp in folder.glob(".*.tmp*"):
-        if time.time() - tmp.stat().st_mtime > older_than_s:
-            tmp.unlink(missing_ok=True)
-            n += 1
-    return n
+    return remove_older_than(folder.glob(".*.tmp*"), older_than_s)
 
 
 class PreparedCorpus:

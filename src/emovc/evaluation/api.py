@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from emovc.errors import EmovcError, OutputExistsError
+from emovc.errors import OVERWRITE_HINT, EmovcError, OutputExistsError
 from emovc.evaluation.emotion import EmotionJudge
 from emovc.evaluation.manifest import find_manifest, read_manifest
 from emovc.evaluation.report import write_all
@@ -40,8 +40,8 @@ def run_evaluation(manifest_or_run: str | os.PathLike, out_dir: str | os.PathLik
             break
     existing = [name for name in OUTPUTS if (out / name).exists()]
     if existing and not force:
-        raise OutputExistsError(f"{out_dir} already holds {', '.join(existing)} (use --force "
-                                "to overwrite; force=True in Python)")
+        raise OutputExistsError(f"{out_dir} already holds {', '.join(existing)} "
+                                f"({OVERWRITE_HINT})")
     if out.resolve() == find_manifest(manifest_or_run).parent.resolve() and not force:
         raise EmovcError(f"refusing to write the evaluation into the run folder {out}; "
                          f"pick another -o (or --force)")

@@ -12,7 +12,7 @@ import numpy as np
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
 from emovc.audio.io import DC_LIMIT, load_channels, mono_mix, resample
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
-from emovc.errors import AudioError, OutputExistsError, output_exists
+from emovc.errors import OVERWRITE_HINT, AudioError, OutputExistsError, output_exists
 from emovc.fileio import check_writable
 from emovc.pipelines.conversion_batch import write_csv
 
@@ -161,7 +161,7 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise OutputExistsError(f"{out} already holds demo outputs ({', '.join(existing)}); "
-                                "use --force to overwrite them (force=True in Python)")
+                                f"{OVERWRITE_HINT}")
     described = describe_file(src)  # an unreadable input fails before any line is printed
     yield f"input: {src}"
     for key, value in described.items():

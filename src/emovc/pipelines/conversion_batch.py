@@ -21,7 +21,7 @@ from emovc.audio import SUPPORTED_EXTENSIONS
 from emovc.audio.io import WRITE_FORMATS
 from emovc.data.catalogs.ravdess import EMOTION_CODES, STATEMENTS
 from emovc.data.emotions import check_emotion
-from emovc.errors import AudioError, EmovcError, OutputExistsError
+from emovc.errors import OVERWRITE_HINT, AudioError, EmovcError, OutputExistsError
 from emovc.fileio import atomic_output, check_output_file, check_writable
 from emovc.pipelines.conversion import EmotionConverter
 
@@ -149,7 +149,7 @@ def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
     clash = [o for _, o in pairs if o.exists()]
     if clash and not force:
         raise OutputExistsError(f"{len(clash)} output file(s) exist, e.g. {clash[0]} "
-                                "(use --force to overwrite; force=True in Python)")
+                                f"({OVERWRITE_HINT})")
     return pairs
 
 
