@@ -93,6 +93,10 @@ def test_demo_writes_a_run_that_evaluate_reads(speech_file: Path, tmp_path: Path
     items = read_manifest(tmp_path / "d3")
     assert code == 0 and {it.source_emotion for it in items} == {detected}
     assert detected not in {it.target_emotion for it in items}
+    sf.write(tmp_path / "short.wav", sf.read(speech_file)[0][:1600], 16000)  # 0.1 s
+    code, _, err = run(["demo", "--src", str(tmp_path / "short.wav"), "--out",
+                        str(tmp_path / "d4")], capsys)
+    assert code == 2 and "short.wav is too short" in err and not (tmp_path / "d4").exists()
 
 
 def test_demo_refuses_earlier_outputs_without_force(tmp_path: Path,

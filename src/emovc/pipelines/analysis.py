@@ -167,7 +167,8 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     for key, value in described.items():
         yield f"  {key}: {value}"
     if source is None:  # once for all targets, so the recording's own emotion is skipped
-        source = conv.detect_source(load_audio(src, conv.sample_rate), conv.sample_rate)
+        wav = check_speech(load_audio(src, conv.sample_rate), conv.sample_rate, name=str(src))
+        source = conv.detect_source(wav, conv.sample_rate)  # errors name the file
         yield f"  detected emotion: {source}"
         targets = [t for t in DEMO_TARGETS if t != source]
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)
