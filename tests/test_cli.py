@@ -70,6 +70,18 @@ def test_demo_refuses_an_unknown_source_before_writing(speech_file: Path, tmp_pa
     assert not (tmp_path / "d").exists()
 
 
+def test_demo_refuses_noise_before_writing(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Noise alone, with or without --from: one line naming the file, nothing written."""
+    noise = (0.05 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32)
+    sf.write(tmp_path / "hiss.wav", noise, 16000)
+    for extra in ([], ["--from", "calm"]):
+        code, _, err = run(["demo", "--src", str(tmp_path / "hiss.wav"), "--out",
+                            str(tmp_path / "d"), *extra], capsys)
+        assert code == 2 and "no voiced speech found in" in err and "hiss.wav" in err
+        assert len(err.strip().splitlines()) == 1 and not (tmp_path / "d").exists()
+
+
 def test_demo_writes_a_run_that_evaluate_reads(speech_file: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     from emovc.evaluation.manifest import read_manifest

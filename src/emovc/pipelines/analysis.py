@@ -147,7 +147,7 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     are refused before anything is written unless ``force``.
     """
     from emovc.data.emotions import check_emotion
-    from emovc.pipelines.conversion import EmotionConverter
+    from emovc.pipelines.conversion import EmotionConverter, check_input
 
     conv = EmotionConverter.from_pretrained()
     if src is None and source is None:
@@ -166,9 +166,10 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     yield f"input: {src}"
     for key, value in described.items():
         yield f"  {key}: {value}"
+    wav = load_audio(src, conv.sample_rate)
+    check_input(wav, conv.sample_rate, name=str(src))  # noise fails before anything is written
     if source is None:  # once for all targets, so the recording's own emotion is skipped
-        wav = check_speech(load_audio(src, conv.sample_rate), conv.sample_rate, name=str(src))
-        source = conv.detect_source(wav, conv.sample_rate)  # errors name the file
+        source = conv.detect_source(wav, conv.sample_rate)
         yield f"  detected emotion: {source}"
         targets = [t for t in DEMO_TARGETS if t != source]
     path = resynthesize_file(src, out / "resynthesized.wav", force=force)

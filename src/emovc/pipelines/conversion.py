@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import check_speech, load_audio
+from emovc.audio import check_speech, check_voiced_speech, load_audio
 from emovc.audio.chunking import iter_tempo_windows
 from emovc.audio.finishing import Spool, StreamFinisher
 from emovc.audio.io import audio_writer
@@ -92,6 +92,14 @@ def _check_different(source: str | None, target: str) -> None:
     if same:
         raise ConfigError(f"source and target are both {normalize_emotion(target)}: nothing "
                           "to convert; give another target emotion")
+
+
+def check_input(wav: np.ndarray, sr: int, name: str = "audio") -> None:
+    """Refuse audio a conversion cannot use: mono float ``(n,)`` at ``sr`` Hz that is too
+    short, silent or non-finite (:func:`~emovc.audio.check_speech`) or holds no voiced speech
+    (:func:`~emovc.audio.check_voiced_speech`: noise alone would only be made louder)."""
+    check_speech(wav, sr, name=name)
+    check_voiced_speech(wav, sr, name=name)
 
 
 def _backend(ckpt: dict):
@@ -312,8 +320,9 @@ class EmotionConverter:
                 the class docstring); ``None`` = the model's default (:attr:`voice_quality`).
 
         Raises:
-            AudioError: too short, silent or non-finite audio, integer samples, or a shape
-                other than mono / channels-last.
+            AudioError: too short, silent or non-finite audio, audio without voiced speech
+                (noise, whispers: :func:`check_input`), integer samples, or a shape other than
+                mono / channels-last.
             EmovcError: unknown emotion (lists the valid ones), bad intensity, pitch level,
                 envelope gain or voice quality.
             ConfigError: ``pitch_level`` below 1 for a model that does not convert F0;
@@ -326,18 +335,21 @@ class EmotionConverter:
 
     def _plan(self, wav, sr: int, target: str, source: str | None, intensity: float,
               keep_level: bool, pitch_level, envelope_gain, renderer, voice_quality,
+              checked: bool = False,
               ) -> tuple[Iterator[np.ndarray], tuple[np.ndarray, float] | None]:
         """Validate a conversion (arguments as :meth:`convert`) and set it up: returns the
         lazily converted, joined windows (float32 blocks, at the input's level) and
         ``(x, change_db)`` for :class:`~emovc.audio.finishing.StreamFinisher` (``None``: the
-        blocks are the output as they are)."""
+        blocks are the output as they are). ``checked``: the audio already passed
+        :func:`check_input`."""
         a = check_intensity(intensity)
         _check_different(source, target)
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
         p = st.pitch_level
         x = as_mono(wav)  # (n,), (n, 1), (1, n) or channels-last (n, c) mixed down
-        check_speech(x, sr)
+        if not checked:
+            check_input(x, sr)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
             check_spectrogan_settings(st)
             if not self.uses_source:  # pairwise: the direction follows from the target
@@ -431,7 +443,7 @@ class EmotionConverter:
         if out.exists() and not force:
             raise output_exists(out)
         wav = load_audio(inp, sr=self.sample_rate)
-        check_speech(wav, self.sample_rate, name=str(inp))  # errors name the file, not "clip 0"
+        check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "audio"
         if self.uses_source or self.fixed_source(target) is not None or source is not None:
             src, tgt = self.resolve_emotions(wav, self.sample_rate, target, source)
         else:  # a many-to-many SpectroGAN without a prosody stage: no source needed
@@ -442,7 +454,7 @@ class EmotionConverter:
         # an asked-for voice quality from the model's default one
         blocks, finish = self._plan(wav, self.sample_rate, tgt, src or None, intensity,
                                     keep_level, pitch_level, envelope_gain, renderer,
-                                    voice_quality)
+                                    voice_quality, checked=True)
         from emovc import __version__
         pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
         world = st.tag() if hasattr(self.backend, "world") else ""
