@@ -274,3 +274,22 @@ def test_catalog_warnings_are_one_plain_line(speech_file: Path, monkeypatch,
     _info_raising(monkeypatch, scan_with_a_warning)
     code, _, err = run(["info", str(speech_file)], capsys)
     assert code == 0 and err.strip() == "emovc: warning: 2 file(s) left out of x", err
+
+
+def test_an_emovc_warning_is_shown_once(speech_file: Path, monkeypatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The same warning from two stages (a damaged file read twice) is one line."""
+    import warnings
+
+    from emovc.errors import EmovcWarning
+
+    def scan_warning_twice():
+        warnings.warn("x.flac is damaged", EmovcWarning, stacklevel=2)
+        warnings.warn("x.flac is damaged", EmovcWarning, stacklevel=1)
+        warnings.warn("y.flac is damaged", EmovcWarning, stacklevel=1)
+        return {}
+
+    _info_raising(monkeypatch, scan_warning_twice)
+    code, _, err = run(["info", str(speech_file)], capsys)
+    assert code == 0 and err.splitlines() == ["emovc: warning: x.flac is damaged",
+                                              "emovc: warning: y.flac is damaged"], err

@@ -8,7 +8,9 @@ prints that line and exits non-zero without a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sys
+import warnings
+from collections.abc import Callable, Iterable
 
 
 class EmovcError(ValueError):
@@ -40,6 +42,30 @@ class EmovcWarning(UserWarning):
     """Something the user should know that does not stop the work (clipped samples written,
     references that sound like several speakers); the command line shows it as one
     ``emovc: warning:`` line."""
+
+
+def call_recording_warnings(fn: Callable, *args):
+    """``fn(*args)`` in a worker process with its warnings recorded instead of printed there;
+    returns ``(result, records)`` for :func:`reissue_warnings` in the calling process, whose
+    warning filters and format (the command line's one line) then apply, and where a
+    Python caller can catch them. Submit it to a pool as ``(call_recording_warnings, fn,
+    *args)``; ``fn`` must be picklable (module level)."""
+    with warnings.catch_warnings(record=True) as caught:
+        result = fn(*args)
+    return result, [(_importable(w.category), str(w.message)) for w in caught]
+
+
+def _importable(category: type[Warning]) -> type[Warning]:
+    """``category``, or :class:`UserWarning` when it cannot be pickled by reference (a
+    class made inside a function), so the records always reach the caller."""
+    module = sys.modules.get(getattr(category, "__module__", ""))
+    return category if getattr(module, category.__qualname__, None) is category else UserWarning
+
+
+def reissue_warnings(records: Iterable[tuple[type[Warning], str]]) -> None:
+    """Warn again, in this process, what a worker recorded (:func:`call_recording_warnings`)."""
+    for category, message in records:
+        warnings.warn(message, category, stacklevel=2)
 
 
 def choice_error(kind: str, value: object, choices: Iterable[object]) -> ConfigError:

@@ -218,3 +218,23 @@ def test_dtw_radius_is_checked():
             dtw_path(np.zeros((5, 2)), np.zeros((6, 2)), radius=bad)
         with pytest.raises(ConfigError, match="dtw_radius must be a whole number"):
             MetricConfig(dtw_radius=bad)
+
+
+def test_warnings_of_worker_processes_reach_the_caller(tmp_path, speech):
+    """A damaged file read by an evaluation worker warns in the calling process (where the
+    command line shows it as one line and a Python caller can catch it), not in the worker."""
+    import soundfile as sf
+
+    from emovc.errors import EmovcWarning
+    from emovc.evaluation.analysis import MetricConfig
+    from emovc.evaluation.file_analysis import run_stage1
+
+    sf.write(tmp_path / "whole.flac", np.tile(speech, 2), 16000)
+    data = (tmp_path / "whole.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) * 6 // 10])
+    for i in range(3):
+        sf.write(tmp_path / f"ok{i}.wav", speech, 16000)
+    tasks = [(str(tmp_path / n), "") for n in ("cut.flac", "ok0.wav", "ok1.wav", "ok2.wav")]
+    with pytest.warns(EmovcWarning, match=r"cut.flac is damaged or truncated"):
+        files = run_stage1(tasks, MetricConfig(), None, False, workers=2)
+    assert not files[str(tmp_path / "cut.flac")].error

@@ -99,18 +99,24 @@ def main(argv: list[str] | None = None) -> int:
 def _plain_warnings() -> None:
     """Show emovc's own warnings (categories defined in emovc, e.g. the files a corpus scan
     left out) as one ``emovc: warning:`` line, not with the source file and line that raised
-    them; others unchanged. Checked by module, so no command imports the catalogs for it."""
+    them, and each such line once (a damaged file is read by several stages); others
+    unchanged. Checked by module, so no command imports the catalogs for it."""
     shown = warnings.showwarning
     if getattr(shown, "_emovc", False):
+        shown.said.clear()  # another command in this process (tests): each line once again
         return
+    said: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
         if getattr(category, "__module__", "").startswith("emovc."):
-            print(f"emovc: warning: {message}", file=file or sys.stderr)
+            if str(message) not in said:
+                said.add(str(message))
+                print(f"emovc: warning: {message}", file=file or sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
 
     show._emovc = True
+    show.said = said
     warnings.showwarning = show
 
 

@@ -57,7 +57,13 @@ from emovc.data.catalogs import ScanLog, scan_corpus
 from emovc.data.featuresets import FEATURE_SETS, MelConfig, default_key, parse_feature_sets
 from emovc.data.manifest import Manifest
 from emovc.data.preprocess import PreprocessConfig, load_preprocessed, preprocess_waveform
-from emovc.errors import ConfigError, EmovcError, broken_pool_error
+from emovc.errors import (
+    ConfigError,
+    EmovcError,
+    broken_pool_error,
+    call_recording_warnings,
+    reissue_warnings,
+)
 from emovc.fileio import write_atomic
 
 __all__ = [
@@ -302,9 +308,11 @@ def _run(tasks: list, workers: int, progress: bool, desc: str) -> list[tuple[str
                                    initializer=_init_worker)
         futures = []
         try:
-            futures.extend(pool.submit(_work, *t) for t in tasks)
+            futures.extend(pool.submit(call_recording_warnings, _work, *t) for t in tasks)
             for fut in as_completed(futures):
-                results.append(fut.result())
+                result, records = fut.result()
+                reissue_warnings(records)  # shown here, in the caller's format
+                results.append(result)
                 bar.update()
         except BrokenProcessPool as exc:
             pool.shutdown(wait=False, cancel_futures=True)

@@ -7,13 +7,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import get_context
 
 import numpy as np
 
 from emovc.audio.io import load_audio, load_audio_with_rate, resample, save_audio
 from emovc.audio.processing import soft_limit
-from emovc.errors import EmovcError, broken_pool_error
+from emovc.errors import EmovcError, broken_pool_error, call_recording_warnings, reissue_warnings
 from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
 from emovc.evaluation.intelligibility import AsrConfig, Transcriber
 from emovc.evaluation.speaker import SpeakerEncoder
@@ -98,8 +99,13 @@ def run_stage1(tasks: list[tuple[str, str]], metrics: MetricConfig, asr: AsrConf
     # spawn: workers must not inherit torch/numba thread pools of this process
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            results = pool.map(_analyze_batch, batches, [metrics] * n_batches,
-                               [asr] * n_batches, [speaker] * n_batches, [True] * n_batches)
-            return {r.path: r for batch in results for r in batch}
+            results = list(pool.map(partial(call_recording_warnings, _analyze_batch), batches,
+                                    [metrics] * n_batches, [asr] * n_batches,
+                                    [speaker] * n_batches, [True] * n_batches))
     except BrokenProcessPool as exc:
         raise broken_pool_error(exc) from None
+    out = {}
+    for batch, records in results:
+        reissue_warnings(records)  # the workers' warnings, shown here (once, in our format)
+        out.update((r.path, r) for r in batch)
+    return out

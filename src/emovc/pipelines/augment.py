@@ -33,7 +33,13 @@ from emovc.audio import audio_info
 from emovc.data.catalogs import scan_corpus
 from emovc.data.emotions import check_emotion, normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
-from emovc.errors import ConfigError, EmovcError, choice_error
+from emovc.errors import (
+    ConfigError,
+    EmovcError,
+    call_recording_warnings,
+    choice_error,
+    reissue_warnings,
+)
 from emovc.fileio import atomic_output, write_atomic
 from emovc.models.conversion.converters import check_intensity
 
@@ -279,9 +285,12 @@ def _run_local(tasks: list[Task], model: str, intensity: float, workers: int,
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model,)) as pool:
         futures, results = [], []
         try:
-            futures.extend(pool.submit(convert_task, t, intensity) for t in tasks)
+            futures.extend(pool.submit(call_recording_warnings, convert_task, t, intensity)
+                           for t in tasks)
             for f in futures:  # in order, so results line up with tasks
-                results.append(f.result())
+                result, records = f.result()
+                reissue_warnings(records)  # shown here, in the caller's format
+                results.append(result)
                 bar.update()
         except BaseException:  # Ctrl-C: the queued conversions never start (resume redoes them)
             for f in futures:

@@ -36,7 +36,7 @@ from emovc.config import canonical
 from emovc.data.cache import file_identity
 from emovc.data.catalogs import scan_corpus
 from emovc.data.manifest import Utterance
-from emovc.errors import ConfigError, EmovcError
+from emovc.errors import ConfigError, EmovcError, call_recording_warnings, reissue_warnings
 from emovc.features.world import WorldConfig
 from emovc.fileio import atomic_output
 from emovc.models.conversion.features import FrameFeatures, analyze_for_conversion
@@ -164,8 +164,13 @@ def _run_jobs(jobs: list[tuple[str, str, dict]], workers: int) -> dict[str, str]
     from tqdm import tqdm
 
     with ProcessPoolExecutor(max(1, workers)) as pool:  # a bar on a terminal only
-        done = list(tqdm(pool.map(_extract, jobs, chunksize=4), total=len(jobs),
-                         desc="features", unit="file", disable=None, leave=False))
+        done = []
+        for result, records in tqdm(pool.map(call_recording_warnings, [_extract] * len(jobs),
+                                             jobs, chunksize=4),
+                                    total=len(jobs), desc="features", unit="file", disable=None,
+                                    leave=False):
+            reissue_warnings(records)  # shown here, in the caller's format
+            done.append(result)
     return {job[0]: reason for job, (_, _, reason) in zip(jobs, done, strict=True) if reason}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import load_audio, normalize_loudness
-from emovc.errors import choice_error
+from emovc.errors import call_recording_warnings, choice_error, reissue_warnings
 from emovc.models.ser.features import SerFeatureConfig, functionals, log_mel, preprocess
 
 VARIANTS = ("original", "world")
@@ -109,5 +109,10 @@ def corpus_features(paths: list[str | os.PathLike], cfg: SerFeatureConfig, varia
                unit="clip")
     if workers <= 1:
         return [cached_clip_features(*j) for j in tqdm(jobs, **bar)]
+    out = []
     with ProcessPoolExecutor(workers) as pool:
-        return list(tqdm(pool.map(_worker, jobs, chunksize=8), **bar))
+        for feats, records in tqdm(pool.map(call_recording_warnings, [_worker] * len(jobs), jobs,
+                                            chunksize=8), **bar):
+            reissue_warnings(records)  # shown here, in the caller's format
+            out.append(feats)
+    return out
