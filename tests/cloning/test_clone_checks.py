@@ -123,21 +123,13 @@ def test_noise_reference_has_no_voiced_speech(tmp_path: Path, no_synthesis) -> N
         VoiceCloner().load_references((noise, 16000))
 
 
-def test_speech_pyin_misses_is_kept_by_harvests_second_opinion(reference_wav,
-                                                                 monkeypatch) -> None:
-    """pyin's voicing calls a few acted takes wholly unvoiced (RAVDESS 03-01-06-02-01-01-03);
-    Harvest then decides: speech passes, noise is still refused."""
-    import librosa
-
-    def deaf_pyin(y, **kw):  # pyin hearing no voicing at all
-        n = 1 + (len(y) - kw["frame_length"]) // kw["hop_length"]
-        return np.full(n, np.nan), np.zeros(n, bool), np.zeros(n)
-
-    monkeypatch.setattr(librosa, "pyin", deaf_pyin)
-    assert len(prepare_reference(reference_wav, 16000)) > 2 * 16000
-    noise = np.random.default_rng(0).normal(0, 0.1, 3 * 16000).astype(np.float32)
-    with pytest.raises(AudioError, match="no voiced speech"):
-        prepare_reference(noise, 16000)
+def test_white_noise_of_any_seed_is_refused() -> None:
+    """The earlier check (pyin, then Harvest) let 3 of these 12 noises through (seeds 0, 6, 8:
+    webrtcvad keeps their bursts, pyin heard 8 % of them voiced)."""
+    for seed in range(12):
+        noise = (0.1 * np.random.default_rng(seed).standard_normal(4 * 16000)).astype(np.float32)
+        with pytest.raises(AudioError, match="no voiced speech"):
+            prepare_reference(noise, 16000)
 
 
 def test_noisy_speech_reference_still_counts_as_speech(reference_wav) -> None:
