@@ -194,3 +194,43 @@ def test_fresh_and_cached_features_are_the_same(tmp_path, speech):
     assert set(fresh) == set(warm)
     for k in fresh:
         assert fresh[k].dtype == warm[k].dtype and np.array_equal(fresh[k], warm[k]), k
+
+
+def test_unusable_clips_are_left_out_with_a_warning(ser_corpus, tmp_path):
+    """A too-short clip in training and a silent one in validation are left out (warned,
+    listed in metrics.json); the same model as without them is trained. Nothing is written
+    into the run folder before the model is."""
+    import json
+    import shutil
+    import warnings
+
+    from emovc.audio import save_audio
+    from emovc.errors import EmovcError, EmovcWarning
+    from emovc.models.checkpoint import load_checkpoint
+    from emovc.training.ser import build_config, train
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ser_corpus, corpus)
+    settings = {"val_speakers": ["val"], "method": "linear", "feature_set": "egemaps",
+                "world_augment": False, "cache_dir": str(tmp_path / "cache"),
+                "c_utterance": 0.1, "c_speaker": 0.1}
+    clean = train(build_config(str(corpus), str(tmp_path / "clean"), settings), progress=False)
+    save_audio(corpus / "s1" / "angry" / "short.wav", np.full(800, 0.1, np.float32), 16000)
+    save_audio(corpus / "val" / "sad" / "quiet.wav", np.zeros(16000, np.float32), 16000)
+    with pytest.warns(EmovcWarning, match=r"2 clip\(s\) left out of training and validation"):
+        path = train(build_config(str(corpus), str(tmp_path / "run"), settings), progress=False)
+    metrics = json.loads((path.parent / "metrics.json").read_text())
+    assert sorted(Path(p).name for p in metrics["left_out"]) == ["quiet.wav", "short.wav"]
+    assert "too short" in metrics["left_out"][str(corpus / "s1" / "angry" / "short.wav")]
+    a, b = load_checkpoint(clean)["state_dict"], load_checkpoint(path)["state_dict"]
+    assert all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+    # every clip of one emotion unusable: an error, and no run folder
+    for f in (corpus / "s1" / "sad").iterdir():
+        f.write_bytes(b"not audio")
+    for spk in ("s2", "s3", "s4"):
+        shutil.rmtree(corpus / spk / "sad")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(EmovcError, match="no usable training clip of sad"):
+            train(build_config(str(corpus), str(tmp_path / "bad"), settings), progress=False)
+    assert not (tmp_path / "bad").exists()

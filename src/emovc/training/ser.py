@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import yaml
 
 from emovc.config import same_kind
 from emovc.data.emotions import EMOTIONS
-from emovc.errors import ConfigError, EmovcError, choice_error
+from emovc.errors import ConfigError, EmovcError, EmovcWarning, choice_error
 from emovc.fileio import write_atomic
 from emovc.models.ser.cache import corpus_features
 from emovc.models.ser.cnn import CnnConfig
@@ -206,6 +207,39 @@ def evaluate(model: SerModel, feats: dict[str, list[dict]], y: np.ndarray,
     return out
 
 
+def usable_features(m, variants: tuple[str, ...], cfg: SerTrainConfig, progress: bool,
+                    left_out: dict[str, str]):
+    """Features of the clips of manifest ``m`` that can be used: returns ``(manifest of
+    those clips, {variant: [features, ...]})``; each other clip is added to ``left_out`` as
+    ``{path: reason}`` (unreadable, missing, too short, silent)."""
+    from emovc.data.manifest import Manifest
+
+    got = {v: corpus_features([u.path for u in m], cfg.features, v, cfg.cache_dir, cfg.workers,
+                              progress, skip_errors=True) for v in variants}
+    utts, keep = list(m), []
+    for i, u in enumerate(utts):
+        why = next((got[v][i] for v in variants if isinstance(got[v][i], str)), None)
+        if why is None:
+            keep.append(i)
+        else:
+            left_out[u.path] = why
+    return Manifest([utts[i] for i in keep]), {v: [got[v][i] for i in keep] for v in variants}
+
+
+def _check_every_label(train_m, labels: tuple[str, ...], left_out: dict[str, str]) -> None:
+    """Refuse training when a label lost every training clip (all of them unusable)."""
+    missing = [e for e in labels if e not in train_m.emotions()]
+    if missing:
+        raise EmovcError(f"no usable training clip of {', '.join(missing)}: "
+                         f"{len(left_out)} clip(s) cannot be used, e.g. {_example(left_out)}")
+
+
+def _example(left_out: dict[str, str]) -> str:
+    """The first left-out clip and why, its path said once."""
+    path, why = next(iter(left_out.items()))
+    return why if path in why else f"{path}: {why}"
+
+
 def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Path:
     """Run a training (see module docstring); returns the path of ``model.pt``.
 
@@ -219,27 +253,30 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
                          "--out or pass --force to retrain")
     t0 = time.time()
     train_m, val_m, labels = split_corpus(cfg)  # a bad corpus or speaker: nothing written
-    run.mkdir(parents=True, exist_ok=True)
-    write_atomic(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    left_out: dict[str, str] = {}
+    variants = ("original", "world") if cfg.world_augment else ("original",)
+    train_m, tr = usable_features(train_m, variants, cfg, progress, left_out)
+    _check_every_label(train_m, labels, left_out)
     y, spk = _targets(train_m, labels)
-
-    def feats(m, variant):
-        return corpus_features([u.path for u in m], cfg.features, variant, cfg.cache_dir,
-                               cfg.workers, progress)
-
-    tr_o = feats(train_m, "original")
-    tr_w = feats(train_m, "world") if cfg.world_augment else None
-    model = fit_model(cfg, labels, tr_o, y, spk, tr_w, progress)
+    model = fit_model(cfg, labels, tr["original"], y, spk, tr.get("world"), progress)
     train_s = time.time() - t0
     metrics: dict = {"train_utterances": len(train_m), "train_speakers": train_m.speakers(),
                      "val_speakers": val_m.speakers(), "train_seconds": round(train_s, 1)}
+    val_m, vfeats = usable_features(val_m, ("original", "world"), cfg, progress, left_out)
     if len(val_m):
         vy, vspk = _targets(val_m, labels)
-        vfeats = {v: feats(val_m, v) for v in ("original", "world")}
         metrics["validation"] = evaluate(model, vfeats, vy, vspk)
+    if left_out:
+        metrics["left_out"] = left_out
+        warnings.warn(f"{len(left_out)} clip(s) left out of training and validation (their "
+                      f"audio cannot be used; listed in metrics.json), e.g. {_example(left_out)}",
+                      EmovcWarning, stacklevel=2)
     model.info = {"method": cfg.method, "feature_set": cfg.feature_set,
                   "world_augment": cfg.world_augment, "train_speakers": train_m.speakers(),
                   "corpus": cfg.corpus, "train_seconds": round(train_s, 1)}
+    # written at the end, all three: a failed or interrupted run leaves the folder as it was
+    run.mkdir(parents=True, exist_ok=True)
+    write_atomic(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     write_atomic(run / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     path = model.save(run / "model.pt", extra={"metrics": metrics.get("validation", {}),
                                                 "config": cfg.to_dict()})

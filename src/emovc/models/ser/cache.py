@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import load_audio, normalize_loudness
-from emovc.errors import call_recording_warnings, choice_error, reissue_warnings
+from emovc.errors import EmovcError, call_recording_warnings, choice_error, reissue_warnings
 from emovc.models.ser.features import SerFeatureConfig, functionals, log_mel, preprocess
 
 VARIANTS = ("original", "world")
@@ -82,16 +82,29 @@ def cached_clip_features(path: str | os.PathLike, cfg: SerFeatureConfig, variant
     return feats
 
 
-def _worker(args: tuple) -> dict[str, np.ndarray]:
+def _clip(path: str | os.PathLike, cfg: SerFeatureConfig, variant: str,
+          cache_dir: str | os.PathLike, skip_errors: bool) -> dict[str, np.ndarray] | str:
+    """:func:`cached_clip_features`, or with ``skip_errors`` the one-line reason (``str``) why
+    the clip cannot be used (unreadable, missing, too short, silent)."""
+    if not skip_errors:
+        return cached_clip_features(path, cfg, variant, cache_dir)
+    try:
+        return cached_clip_features(path, cfg, variant, cache_dir)
+    except (EmovcError, OSError) as exc:
+        return (str(exc).splitlines() or [""])[0] or type(exc).__name__
+
+
+def _worker(args: tuple) -> dict[str, np.ndarray] | str:
     import torch
 
     torch.set_num_threads(1)
-    return cached_clip_features(*args)
+    return _clip(*args)
 
 
 def corpus_features(paths: list[str | os.PathLike], cfg: SerFeatureConfig, variant: str,
                     cache_dir: str | os.PathLike, workers: int = 1,
-                    progress: bool = True) -> list[dict[str, np.ndarray]]:
+                    progress: bool = True,
+                    skip_errors: bool = False) -> list[dict[str, np.ndarray] | str]:
     """Features for many files (cached), in the order of ``paths``.
 
     Args:
@@ -101,14 +114,16 @@ def corpus_features(paths: list[str | os.PathLike], cfg: SerFeatureConfig, varia
         cache_dir: cache root folder.
         workers: worker processes (1 = in this process).
         progress: show a tqdm bar.
+        skip_errors: a clip that cannot be used (unreadable, missing, too short, silent)
+            gives the one-line reason (``str``) instead of raising.
     """
     from tqdm import tqdm
 
-    jobs = [(p, cfg, variant, cache_dir) for p in paths]
+    jobs = [(p, cfg, variant, cache_dir, skip_errors) for p in paths]
     bar = dict(total=len(jobs), desc=f"features ({variant})", disable=not progress,
                unit="clip")
     if workers <= 1:
-        return [cached_clip_features(*j) for j in tqdm(jobs, **bar)]
+        return [_clip(*j) for j in tqdm(jobs, **bar)]
     out = []
     with ProcessPoolExecutor(workers) as pool:
         for feats, records in tqdm(pool.map(call_recording_warnings, [_worker] * len(jobs), jobs,
