@@ -250,3 +250,25 @@ def test_a_long_example_embeds_its_first_minute(tmp_path):
     assert len(wav) == int(MAX_EMBED_S * 16000)
     linked = _audio_src(str(long), tmp_path / "ev", embed=False, sr=16000)
     assert sf.info(str(tmp_path / "ev" / linked)).duration == 75.0
+
+
+def test_targets_the_judge_cannot_output_leave_the_rate(tiny_run, tmp_path, fake_judge):
+    """A recogniser trained without 'sad' cannot hear it: the sad item is left out of the
+    emotion rate, with a note, instead of counting as a miss."""
+
+    class NoSad(type(fake_judge)):
+        labels = ["neutral", "calm", "happy", "angry"]
+
+        def predict(self, wav, sr):
+            return {k: v for k, v in super().predict(wav, sr).items() if k != "sad"}
+
+    cfg = EvalConfig(asr=False, speaker=False, baselines=False, workers=1)
+    result = evaluate(read_manifest(tiny_run), tmp_path / "ev", cfg, judge=NoSad())
+    rows = {r["item_id"]: r for r in result.rows}
+    assert rows["0001"]["target_emotion"] == "sad" and rows["0001"]["emotion_pred"] == ""
+    assert rows["0000"]["emotion_pred"] in ("angry", "calm")
+    conv = result.overall["converted"]
+    assert conv["n_judged"] == 1 and conv["emotion_rate"] == float(rows["0000"]["emotion_hit"])
+    assert any(n.startswith("the emotion recogniser has no label sad (its labels: neutral, "
+                            "calm, happy, angry): the emotion rate leaves out the 1 item")
+               for n in result.notes)

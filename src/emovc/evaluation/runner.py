@@ -235,6 +235,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
             say(f"emotion recognition of {len(ok_paths)} files")
             labels = list(dict.fromkeys(canonical_label(lab) for lab in judge.labels))
             probs = _judge_all(judge, ok_paths, sr, file_notes)
+            notes.extend(label_coverage_notes(items, labels))
             timing["emotion_wall_s"] = time.perf_counter() - t0
             timing["emotion_cpu_s"] = time.process_time() - c0
     else:
@@ -246,7 +247,8 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
 
     t0 = time.perf_counter()
     by_id = {it.item_id: it for it in items}
-    rows = [_pair_row(by_id[iid], sys_, path, files, emb, probs, cfg)
+    rows = [_pair_row(by_id[iid], sys_, path, files, emb,
+                      probs if not labels or by_id[iid].target_emotion in labels else None, cfg)
             for (iid, sys_), path in sorted(plan.items(),
                                             key=lambda kv: (kv[0][0], SYSTEMS.index(kv[0][1])))]
     timing["pairs_wall_s"] = time.perf_counter() - t0
@@ -261,6 +263,18 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
                             per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
                             systems=systems, notes=notes, timing=timing, files=files,
                             audio_for=plan, emotion_labels=labels)
+
+
+def label_coverage_notes(items: list[EvalItem], labels: list[str]) -> list[str]:
+    """A note for the target emotions the judge cannot output (a recogniser trained on fewer
+    emotions): their items are left out of the emotion rates, not counted as misses."""
+    missing = sorted({it.target_emotion for it in items} - set(labels))
+    if not missing:
+        return []
+    n = sum(it.target_emotion in missing for it in items)
+    return [f"the emotion recogniser has no label {', '.join(missing)} (its labels: "
+            f"{', '.join(labels)}): the emotion rate leaves out the {n} item(s) with "
+            f"{'that target' if len(missing) == 1 else 'those targets'}"]
 
 
 def rate_mismatch_notes(rows: list[dict], files: dict[str, FileAnalysis], sr: int) -> list[str]:
