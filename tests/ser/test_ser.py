@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,10 @@ def test_ensemble_checkpoint_round_trip_is_exact(tmp_path: Path):
     np.testing.assert_array_equal(model.predict_proba(test, speaker_norm=True),
                                   loaded.predict_proba(test, speaker_norm=True))
     assert isinstance(loaded, SerModel) and loaded.labels == ("angry", "sad")
+    cnn_only = fit_model(replace(cfg, method="cnn"), ("angry", "sad"), feats, y, spk,
+                         progress=False)  # nothing to normalise by speaker: refused
+    with pytest.raises(ConfigError, match="speaker_norm needs a linear or ensemble"):
+        cnn_only.predict_proba(test, speaker_norm=True)
 
 
 def test_bad_input_raises_audio_error(ser_run: Path, tmp_path: Path):

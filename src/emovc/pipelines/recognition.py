@@ -100,7 +100,7 @@ class EmotionRecognizer:
             speaker_norm: treat all clips as one speaker and normalise their features with
                 the batch's own statistics (more accurate for an unseen speaker when the
                 batch holds a dozen or more clips covering several emotions; linear and
-                ensemble models only).
+                ensemble models only; a CNN alone refuses it).
 
         Raises:
             AudioError: a clip is too short (< 0.5 s), non-finite, silent, integer PCM or of

@@ -97,6 +97,10 @@ class SerModel:
             speaker_norm: use the speaker-normalised head (needs several clips per speaker).
         """
         mode = "speaker" if speaker_norm else "utterance"
+        if speaker_norm and not self.heads:
+            raise ConfigError("speaker_norm needs a linear or ensemble recogniser (it "
+                              "normalises the functionals of the linear head); this one is a "
+                              "CNN alone, which normalises each clip itself: leave it off")
         weight = self.cnn_weight
         if speaker_norm and self.speaker_cnn_weight is not None:
             weight = self.speaker_cnn_weight
