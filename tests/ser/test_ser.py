@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -148,6 +149,20 @@ def test_cli_predict_reports_skipped_files(ser_run: Path, ser_corpus: Path, tmp_
     # one file asked for: its own error, not a "skipped" line and a count as well
     assert isinstance(one.exception, EmovcError) and "not a readable audio file" in str(
         one.exception) and "skipped" not in one.stderr
+    # --csv: every file once (named and inside the folder), each emotion's probability
+    out = tmp_path / "pred.csv"
+    good = sorted(folder.glob("*_0.wav"))[0]
+    res = CliRunner().invoke(app, ["ser", "predict", str(good), str(folder), "--model",
+                                   str(ser_run), "--csv", str(out)])
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [Path(r["file"]).name for r in rows] == [good.name, "broken.wav",
+                                                     sorted(folder.glob("*_1.wav"))[0].name]
+    assert rows[0]["prediction"] in ("angry", "sad") and rows[1]["prediction"] == ""
+    assert float(rows[0]["p_angry"]) + float(rows[0]["p_sad"]) == pytest.approx(1, abs=1e-3)
+    assert "not a readable audio file" in rows[1]["error"] and rows[1]["p_sad"] == ""
+    again = CliRunner().invoke(app, ["ser", "predict", str(good), "--model", str(ser_run),
+                                     "--csv", str(out)])
+    assert "output exists" in str(again.exception)
 
 
 def test_bundled_default_returns_eight_emotions(speech: np.ndarray):

@@ -63,16 +63,25 @@ def predict(
     top_k: int = typer.Option(3, "--top-k", "-k", min=1, help="Emotions shown per file."),
     model: str = typer.Option("default", "--model", "-m",
                               help="Bundled model name or path to a model.pt."),
+    csv_out: Path | None = typer.Option(
+        None, "--csv", help="Also write every file's prediction and the probability of each "
+                            "emotion (p_<emotion> columns) to this CSV file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --csv file."),
 ) -> None:
     """Print the most probable emotions of each file; files that cannot be classified are
     reported after the rest (exit code 2, as ``emovc convert`` on a folder)."""
-    from emovc.pipelines.recognition import EmotionRecognizer, predict_paths
+    from emovc.fileio import check_output_file
+    from emovc.pipelines.recognition import EmotionRecognizer, predict_paths, write_predictions_csv
 
+    if csv_out is not None:
+        check_output_file(csv_out, (".csv",), force, "predictions")
     rec = EmotionRecognizer.from_pretrained(model)
     n_bad = n_all = 0
     single = len(inputs) == 1 and not Path(inputs[0]).is_dir()
+    results = []
     for result in predict_paths(rec, inputs, k=top_k):
         n_all += 1
+        results.append(result)
         if result.error:
             if single:  # one file asked for: its error, in one line
                 raise EmovcError(result.error)
@@ -81,11 +90,13 @@ def predict(
             continue
         shown = "  ".join(f"{lab} {p:.2f}" for lab, p in result.top)
         typer.echo(f"{result.path}\t{shown}")
+    if csv_out is not None and n_bad < n_all:
+        typer.echo(f"wrote {write_predictions_csv(csv_out, results, rec.labels)}")
     if n_bad == n_all:
         raise EmovcError(f"none of the {n_all} file(s) could be classified")
     if n_bad:
-        raise EmovcError(f"{n_bad} of {n_all} file(s) could not be classified (unreadable, "
-                         "too short or silent; listed above)")
+        raise EmovcError(f"{n_bad} of {n_all} file(s) could not be classified (each listed "
+                         "above with the reason)")
 
 
 def register(app: typer.Typer) -> None:

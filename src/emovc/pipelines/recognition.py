@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -148,11 +148,13 @@ def top_k(probs: dict[str, float], k: int = 3) -> list[tuple[str, float]]:
 
 @dataclass(frozen=True)
 class FilePrediction:
-    """Result for one file: its top emotions, or why it was skipped."""
+    """Result for one file: its top emotions and every emotion's probability, or why it was
+    skipped."""
 
     path: Path
     top: list[tuple[str, float]]
     error: str = ""
+    probs: dict[str, float] = field(default_factory=dict)
 
 
 def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
@@ -171,9 +173,10 @@ def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
         else:
             raise EmovcError(f"input not found: {item}")
     if not files:
-        raise EmovcError("no audio files to classify (supported: "
-                         f"{', '.join(SUPPORTED_EXTENSIONS)})")
-    return files
+        raise EmovcError(f"no audio files to classify in {', '.join(map(str, inputs))} "
+                         f"(supported: {', '.join(SUPPORTED_EXTENSIONS)})")
+    seen: set[Path] = set()  # a file named and also inside a named folder: once
+    return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
 
 
 def predict_paths(rec: EmotionRecognizer, inputs: Sequence[str | os.PathLike], k: int = 3
@@ -182,6 +185,25 @@ def predict_paths(rec: EmotionRecognizer, inputs: Sequence[str | os.PathLike], k
     too short, silent) yield a :class:`FilePrediction` with ``error`` set instead of raising."""
     for path in expand_inputs(inputs):
         try:
-            yield FilePrediction(path, top_k(rec.predict_file(path), k))
+            probs = rec.predict_file(path)
         except EmovcError as exc:
             yield FilePrediction(path, [], str(exc))
+            continue
+        yield FilePrediction(path, top_k(probs, k), probs=probs)
+
+
+def write_predictions_csv(path: str | os.PathLike, results: Sequence[FilePrediction],
+                          labels: Sequence[str]) -> Path:
+    """Atomically write ``file, prediction, p_<label>..., error`` (one row per file, UTF-8;
+    skipped files keep their reason in ``error`` and empty probabilities)."""
+    import csv
+
+    from emovc.fileio import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "prediction", *(f"p_{lab}" for lab in labels), "error"])
+        for r in results:
+            probs = [f"{r.probs[lab]:.4f}" if lab in r.probs else "" for lab in labels]
+            w.writerow([str(r.path), r.top[0][0] if r.top else "", *probs, r.error])
+    return Path(path)
