@@ -123,10 +123,20 @@ def test_demo_refuses_earlier_outputs_without_force(tmp_path: Path,
 
 def test_resynth_round_trip(speech_file: Path, tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
     out = tmp_path / "out" / "re.wav"
-    assert run(["resynth", str(speech_file), str(out)], capsys)[0] == 0
+    code, said, _ = run(["resynth", str(speech_file), str(out)], capsys)
     wav, sr = sf.read(out)
-    assert sr == 16000 and abs(len(wav) - 32000) < 200 and np.std(wav) > 0.01
+    assert code == 0 and sr == 16000 and abs(len(wav) - 32000) < 200 and np.std(wav) > 0.01
+    # its distortion against the input, as the evaluation measures it
+    m = re.search(r"against the input: MCD ([\d.]+) dB, log-F0 RMSE (\d+) cents, V/UV error "
+                  r"([\d.]+)%", said)
+    assert m and 0 < float(m[1]) < 10 and int(m[2]) < 200 and float(m[3]) < 25, said
+    code, said, _ = run(["resynth", str(speech_file), str(tmp_path / "r44.wav"), "--sr",
+                         "44100"], capsys)  # its FFT size follows the rate
+    assert code == 0 and sf.info(tmp_path / "r44.wav").samplerate == 44100
+    assert float(re.search(r"MCD ([\d.]+) dB", said)[1]) < 10
     code, _, err = run(["resynth", str(speech_file), str(out)], capsys)
     assert code == 2 and "--force" in err
     loud, _ = sf.read(speech_file)  # near full scale: WORLD overshoots, nothing may clip

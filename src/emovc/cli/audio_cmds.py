@@ -32,11 +32,22 @@ def resynth(
     src: Path = typer.Argument(..., help="Input audio file."),
     out: Path = typer.Argument(..., help="Output file (.wav/.flac/.ogg)."),
     f0_method: str = typer.Option("dio", help="F0 estimator: dio (fast) or harvest (robust)."),
+    sr: int = typer.Option(16000, "--sr", min=16000, max=48000,
+                           help="Sample rate in Hz of the analysis and of OUT."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
-    """WORLD analysis → synthesis round trip (a vocoder-quality check)."""
-    path = resynthesize_file(src, out, f0_method=f0_method, force=force)
+    """WORLD analysis → synthesis round trip (a vocoder-quality check): writes OUT and prints
+    its distortion against the input (MCD, log-F0 RMSE, V/UV error, as `emovc evaluate`)."""
+    from emovc.audio import load_audio
+    from emovc.evaluation.analysis import MetricConfig
+    from emovc.evaluation.mcd import compare_waveforms
+
+    path = resynthesize_file(src, out, f0_method=f0_method, sr=sr, force=force)
     typer.echo(f"wrote {path}")
+    cfg = MetricConfig(sample_rate=16000)  # the evaluation's analysis, as its numbers are
+    m = compare_waveforms(load_audio(path, 16000), load_audio(src, 16000), cfg)
+    typer.echo(f"against the input: MCD {m['mcd_db']:.2f} dB, log-F0 RMSE "
+               f"{m['f0_rmse_cents']:.0f} cents, V/UV error {m['vuv_error']:.1%}")
 
 
 def demo(

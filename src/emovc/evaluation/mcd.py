@@ -42,3 +42,17 @@ def mcd_waveforms(wav_a: np.ndarray, wav_b: np.ndarray,
     """MCD (dB) between two waveforms at ``cfg.sample_rate`` (analysis + alignment included)."""
     fa, fb = analyze_utterance(wav_a, cfg), analyze_utterance(wav_b, cfg)
     return mel_cepstral_distortion(fa.mcep, fb.mcep, radius=cfg.dtw_radius)
+
+
+def compare_waveforms(wav_a: np.ndarray, wav_b: np.ndarray,
+                      cfg: MetricConfig = MetricConfig()) -> dict[str, float]:
+    """The evaluation's distortion metrics of ``wav_a`` against ``wav_b`` (both ``(n,)`` float
+    at ``cfg.sample_rate`` Hz): ``mcd_db``, ``f0_rmse_cents``, ``f0_corr``, ``vuv_error``
+    (share of path steps whose voicing differs) and ``voiced_pairs`` along one FastDTW path
+    (e.g. a vocoder's resynthesis against its input)."""
+    from emovc.evaluation.f0_metrics import f0_scores
+
+    fa, fb = analyze_utterance(wav_a, cfg), analyze_utterance(wav_b, cfg)
+    path = align(fa, fb, cfg.dtw_radius)
+    return {"mcd_db": float(np.mean(frame_mcd(fa.mcep, fb.mcep, path))),
+            **f0_scores(fa.f0, fb.f0, path).to_dict()}

@@ -100,12 +100,16 @@ def _lufs(wav: np.ndarray, sr: int) -> str:
 
 def resynthesize_file(src: str | os.PathLike, out: str | os.PathLike, *, f0_method: str = "dio",
                       sr: int = 16000, force: bool = False) -> Path:
-    """Analyse ``src`` with WORLD and synthesise it again into ``out`` (at ``sr`` Hz)."""
+    """Analyse ``src`` with WORLD and synthesise it again into ``out`` (at ``sr`` Hz; the
+    FFT size follows the rate: 1024 at 16 kHz, 2048 at 44.1/48 kHz)."""
+    import pyworld
+
     from emovc.features.world import WorldConfig, resynthesize
 
     _refuse_overwrite(src, out, force)
     check_writable(out)
-    cfg = WorldConfig(sample_rate=sr, f0_method=f0_method)
+    fft = max(1024, pyworld.get_cheaptrick_fft_size(sr, WorldConfig.f0_floor))
+    cfg = WorldConfig(sample_rate=sr, f0_method=f0_method, fft_size=fft)
     wav = check_speech(load_audio(src, sr), sr, name=str(src))
     # WORLD's synthesis can overshoot a near-full-scale input: soft-limit, never hard-clip
     return save_audio(out, soft_limit(resynthesize(wav, cfg), ceiling=PEAK_LIMIT), sr,
