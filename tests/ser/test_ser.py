@@ -254,3 +254,23 @@ def test_unusable_clips_are_left_out_with_a_warning(ser_corpus, tmp_path):
         with pytest.raises(EmovcError, match="no usable training clip of sad"):
             train(build_config(str(corpus), str(tmp_path / "bad"), settings), progress=False)
     assert not (tmp_path / "bad").exists()
+
+
+def test_cli_train_prints_the_validation_report(ser_corpus: Path, tmp_path: Path):
+    import typer
+    from typer.testing import CliRunner
+
+    from emovc.cli import ser_cmds
+
+    app = typer.Typer()
+    ser_cmds.register(app)
+    res = CliRunner().invoke(app, [
+        "ser", "train", str(ser_corpus), "-o", str(tmp_path / "run"), "--val-speakers", "val",
+        "--method", "linear", "--feature-set", "egemaps", "--no-world-augment", "-q",
+        "--cache-dir", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    assert "original/utterance: UA" in res.stdout
+    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("recall per emotion"))
+    assert "angry" in line and "sad" in line
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "config.yaml", "metrics.json", "model.pt"]

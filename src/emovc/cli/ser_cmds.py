@@ -55,6 +55,10 @@ def train(
     for key, rep in metrics.items():
         typer.echo(f"{key:>20}: UA {rep['unweighted_accuracy']:.3f}  "
                    f"WA {rep['weighted_accuracy']:.3f}  macro-F1 {rep['macro_f1']:.3f}")
+    if "original/utterance" in metrics:  # the single-clip use; confusion matrices: metrics.json
+        recall = metrics["original/utterance"]["recall"]
+        typer.echo("recall per emotion (original/utterance): "
+                   + "  ".join(f"{lab} {r:.2f}" for lab, r in recall.items()))
 
 
 @ser_app.command("predict")
