@@ -303,3 +303,16 @@ def test_an_emovc_warning_is_shown_once(speech_file: Path, monkeypatch,
     code, _, err = run(["info", str(speech_file)], capsys)
     assert code == 0 and err.splitlines() == ["emovc: warning: x.flac is damaged",
                                               "emovc: warning: y.flac is damaged"], err
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing or unknown option, or a value out of range: one `emovc: error:` line that
+    points to the command's help, exit code 2 (click printed four lines)."""
+    cases = {("convert", "x.wav"): "missing option '--to' (see 'emovc convert --help')",
+             ("convert", "x.wav", "--to", "angry", "--bogus"): "no such option: --bogus",
+             ("resynth", "a.wav", "b.wav", "--sr", "100"): "invalid value for '--sr'",
+             ("nonsense",): "no such command 'nonsense' (see 'emovc --help')"}
+    for argv, said in cases.items():
+        code, out, err = run(list(argv), capsys)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("emovc: error: ") and said in err, err

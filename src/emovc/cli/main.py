@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     _plain_warnings()
     previous = _terminate_as_interrupt()
     try:
-        code = cli(args=argv, standalone_mode=False)
+        code = cli(args=argv, standalone_mode=False, prog_name="emovc")
     except EmovcError as exc:
         print(f"emovc: error: {exc}", file=sys.stderr)
         return 2
@@ -145,9 +145,14 @@ def _restore_terminate(previous) -> None:
 
 
 def _click_exit(exc: Exception) -> int:
-    """Usage errors from (typer's vendored) click: print the usage message, no traceback."""
-    if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click.ClickException
-        exc.show()
+    """Errors of (typer's vendored) click — a missing or unknown option, a value out of range —
+    as one ``emovc: error:`` line like every other bad input (exit code 2), pointing to the
+    command's help; no traceback."""
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click.ClickException
+        msg = " ".join(exc.format_message().split()).rstrip(".")
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"emovc: error: {msg[:1].lower()}{msg[1:]}{hint}", file=sys.stderr)
         return int(exc.exit_code)
     if type(exc).__name__ == "Abort":
         print("emovc: aborted", file=sys.stderr)
