@@ -166,6 +166,36 @@ def test_parallel_matches_serial(corpus, prepared, tmp_path):
         np.testing.assert_array_equal(par.load(utt)["mcep"], prepared.load(utt)["mcep"])
 
 
+def test_a_cached_corpus_starts_no_workers(corpus, tmp_path, monkeypatch):
+    """Re-running over a cache that holds every clip reads it here: no worker processes
+    (whose start took 10-14 s); only a missing clip is sent to them."""
+    import shutil
+
+    import emovc.data.prepare as prep
+
+    good = tmp_path / "good"
+    shutil.copytree(corpus, good)
+    for bad in ("Actor_01/03-01-05-02-02-02-01.wav", "Actor_02/03-01-05-02-02-02-02.wav"):
+        (good / bad).unlink()
+    corpus = good
+    prepare_corpus(corpus, cache_dir=tmp_path, features="world", workers=1, progress=False)
+    started = []
+    real = prep.ProcessPoolExecutor
+
+    def pool(n, **kw):
+        started.append(n)
+        return real(n, **kw)
+
+    monkeypatch.setattr(prep, "ProcessPoolExecutor", pool)
+    again = prepare_corpus(corpus, cache_dir=tmp_path, features="world", workers=2,
+                           progress=False)
+    assert started == [] and again.report.n_cached == 3
+    next(iter(again.dirs["world"].glob("*.npz"))).unlink()
+    third = prepare_corpus(corpus, cache_dir=tmp_path, features="world", workers=2,
+                           progress=False)
+    assert started == [1] and (third.report.n_computed, third.report.n_cached) == (1, 2)
+
+
 def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
     def crash(f, **arrays):
         f.write(b"PK\x03\x04 half a zip")

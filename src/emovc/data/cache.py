@@ -98,6 +98,18 @@ def read_npz(path: str | os.PathLike, keys: Iterable[str] = ()) -> dict[str, np.
     return data if all(k in data for k in keys) else None
 
 
+def stored_source(path: str | os.PathLike, keys: Iterable[str] = ()) -> str | None:
+    """The ``source`` stamp of a cache file holding ``keys``, read without loading the other
+    arrays; ``None`` when the file is missing, unreadable or lacks them."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "source" not in z.files or not all(k in z.files for k in keys):
+                return None
+            return str(z["source"])
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+
+
 def remove_stale_temporaries(folder: Path, older_than_s: float = 3600.0) -> int:
     """Delete temporary files left by killed runs (older than ``older_than_s``)."""
     return remove_older_than(folder.glob(".*.tmp*"), older_than_s)

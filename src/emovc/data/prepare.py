@@ -50,6 +50,7 @@ from emovc.data.cache import (
     read_npz,
     remove_stale_temporaries,
     safe_name,
+    stored_source,
     write_json,
     write_npz,
 )
@@ -292,12 +293,29 @@ def _write_failures(path: Path, failures: list[tuple[str, str, str]]) -> None:
     write_atomic(path, buf.getvalue())
 
 
+def _cached(path: str, targets: list[tuple[str, dict, str]], force: bool) -> bool:
+    """Whether every cache file of an utterance is current (read here, in this process: a
+    fully cached corpus starts no worker processes, whose start-up took 10-14 s)."""
+    if force:
+        return False
+    try:
+        stamp = source_stamp(path)
+    except OSError:
+        return False  # the worker reports it
+    return all(stored_source(out, FEATURE_SETS[s].arrays) == stamp for s, _, out in targets)
+
+
 def _run(tasks: list, workers: int, progress: bool, desc: str) -> list[tuple[str, str, str]]:
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(tasks), desc=desc, unit="utt", disable=not progress, dynamic_ncols=True)
-    results = []
+    cached = [_cached(t[1], t[3], t[4]) for t in tasks]
+    results = [(t[0], "cached", "") for t, c in zip(tasks, cached, strict=True) if c]
+    tasks = [t for t, c in zip(tasks, cached, strict=True) if not c]
+    bar.update(len(results))
     try:
+        if not tasks:
+            return results
         if workers == 1:
             for t in tasks:
                 results.append(_work(*t))
