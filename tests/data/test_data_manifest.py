@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
-from emovc.errors import EmovcError
+from emovc.errors import ConfigError, EmovcError
 
 
 def _m() -> Manifest:
@@ -45,6 +45,10 @@ def test_queries_filters_and_groups():
     assert len(m.filter(speakers=["01"], emotions=["sad"])) == 1
     assert m.filter(corpus="vctk").speakers() == ["p225"]
     assert len(m.filter(emotions=[""])) == 1
+    # one value as a bare string (not its characters), emotions as corpora spell them
+    assert len(m.filter(speakers="01", emotions="Anger")) == 1
+    with pytest.raises(ConfigError, match="unknown emotion 'furious'; valid choices"):
+        m.filter(emotions=["furious"])
     assert m.filter(where=lambda u: u.duration > 1.6).speakers() == ["01", "p225"]
     assert m.exclude_speakers(["01"]).speakers() == ["02", "p225"]
     groups = m.group_by("speaker")

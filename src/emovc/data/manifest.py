@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import overload
 
-from emovc.data.emotions import EMOTIONS
+from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import EmovcError, output_exists
 from emovc.fileio import atomic_output
 
@@ -96,6 +96,11 @@ COLUMNS: tuple[str, ...] = (
 )
 _REQUIRED = ("path", "corpus", "speaker")
 assert set(COLUMNS) == {f.name for f in fields(Utterance)}
+
+
+def _values(value: str | Iterable[str]) -> set[str]:
+    """One value or several as a set (a bare string is one value, not its characters)."""
+    return {value} if isinstance(value, str) else set(value)
 
 
 class Manifest(Sequence[Utterance]):
@@ -176,10 +181,13 @@ class Manifest(Sequence[Utterance]):
                where: Callable[[Utterance], bool] | None = None) -> Manifest:
         """Utterances matching every given criterion (``None`` = no constraint).
 
-        Emotions are canonical names; ``""`` selects unlabeled utterances.
+        ``speakers``, ``emotions`` and ``corpus`` take one value or several. Emotions may be
+        spelled as the corpora do ("Anger" is ``angry``; an unknown name is a
+        :class:`~emovc.errors.ConfigError` listing the valid ones); ``""`` selects unlabeled
+        utterances.
         """
-        spk = None if speakers is None else set(speakers)
-        emo = None if emotions is None else set(emotions)
+        spk = None if speakers is None else _values(speakers)
+        emo = None if emotions is None else {e and normalize_emotion(e) for e in _values(emotions)}
         corp = None if corpus is None else ({corpus} if isinstance(corpus, str) else set(corpus))
         return Manifest(u for u in self._items
                         if (spk is None or u.speaker in spk)
