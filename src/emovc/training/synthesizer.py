@@ -90,16 +90,23 @@ class SynthesizerModule(L.LightningModule):
         b = collate([self.data[i] for i in pick], self.model.cfg.reduction)
         return {k: v.to(self.device) for k, v in b.items()}
 
-    def training_step(self, batch, batch_idx):
-        b = self._batch()
+    def _loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Teacher-forced loss of batch ``b`` and its parts (``mel``, ``stop``)."""
         out = self.model(b["ids"], b["id_lengths"], b["speaker"], b["mels"])
-        loss, parts = tacotron_loss(out, b["mels"], b["mel_lengths"])
+        return tacotron_loss(out, b["mels"], b["mel_lengths"])
+
+    def training_step(self, batch, batch_idx):
+        loss, parts = self._loss(self._batch())
         self.log("train/loss", loss, prog_bar=True, batch_size=1)
         self.log_dict({f"train/{k}": v for k, v in parts.items()}, batch_size=1)
         return loss
 
+    @torch.no_grad()
     def validation_step(self, batch, batch_idx):
-        self.log("val/batch_loss", self.training_step(batch, batch_idx), batch_size=1)
+        """Eval-mode loss of a batch of training utterances, logged under ``val/`` only."""
+        loss, parts = self._loss(self._batch())
+        self.log("val/batch_loss", loss, batch_size=1)
+        self.log_dict({f"val/{k}": v for k, v in parts.items()}, batch_size=1)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None):

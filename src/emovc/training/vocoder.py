@@ -85,16 +85,22 @@ class VocoderModule(L.LightningModule):
         self.model, self.sampler, self.lr = model, sampler, lr
         self.train_seconds = 0.0
 
-    def training_step(self, batch, batch_idx):
-        mels, wav = (t.to(self.device) for t in self.sampler.sample())
+    def _nll(self, mels: torch.Tensor, wav: torch.Tensor) -> torch.Tensor:
+        """Mean next-sample cross-entropy (nats) of ``mels (B, seq, M)``, ``wav (B, seq·hop+1)``."""
+        mels, wav = mels.to(self.device), wav.to(self.device)
         logits = self.model(mels, wav[:, :-1])
         target = mulaw_encode(wav[:, 1:], self.model.cfg.bits)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+    def training_step(self, batch, batch_idx):
+        loss = self._nll(*self.sampler.sample())
         self.log("train/nll", loss, prog_bar=True, batch_size=1)
         return loss
 
+    @torch.no_grad()
     def validation_step(self, batch, batch_idx):
-        self.log("val/batch_nll", self.training_step(batch, batch_idx), batch_size=1)
+        """Eval-mode NLL of a batch of training segments, logged under ``val/`` only."""
+        self.log("val/batch_nll", self._nll(*self.sampler.sample()), batch_size=1)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None):
