@@ -72,6 +72,22 @@ class _StepRange(torch.utils.data.Dataset):
         return i
 
 
+VAL_STEP = 10**9  # the "step" of validation batches: a stream no training step draws from
+
+
+def step_rng(seed: int, step: int) -> np.random.Generator:
+    """Batch generator of training step ``step``: a function of ``(seed, step)`` alone, so a
+    run resumed from a checkpoint draws the batches an uninterrupted run draws, and
+    validation (which draws from ``step_rng(seed, VAL_STEP)``) does not shift them."""
+    return np.random.default_rng([seed, step])
+
+
+def seed_torch(rng: np.random.Generator) -> None:
+    """Seed torch's global generator (dropout masks) from a step's ``rng``: Lightning seeds it
+    once per start and does not checkpoint it, so a resumed run drew other masks."""
+    torch.manual_seed(int(rng.integers(2**62)))
+
+
 class _Timer(Callback):
     """Accumulates training wall time into ``module.train_seconds`` (saved in checkpoints)."""
 

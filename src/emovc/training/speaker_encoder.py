@@ -24,6 +24,7 @@ from emovc.config import apply_overrides
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
+from emovc.training.common import seed_torch, step_rng
 
 KIND = "speaker-encoder/ge2e"
 
@@ -72,6 +73,7 @@ class PartialSampler:
         speakers: speakers per batch (≤ number of speakers).
         utterances: crops per speaker (drawn with replacement when a speaker has fewer clips).
         frames: crop length in frames.
+        seed: base seed of the per-step generators (:meth:`rng`).
     """
 
     def __init__(self, mels: dict[str, list[np.ndarray]], speakers: int, utterances: int,
@@ -81,27 +83,33 @@ class PartialSampler:
         self.mels, self.frames = mels, frames
         self.names = sorted(mels)
         self.speakers, self.utterances = min(speakers, len(self.names)), utterances
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
 
-    def _crop(self, m: np.ndarray) -> np.ndarray:
+    def rng(self, step: int) -> np.random.Generator:
+        """Generator of training step ``step`` (:func:`~emovc.training.common.step_rng`)."""
+        return step_rng(self.seed, step)
+
+    def _crop(self, m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if len(m) < self.frames:
             return np.pad(m, ((0, self.frames - len(m)), (0, 0)))
-        a = int(self.rng.integers(0, len(m) - self.frames + 1))
+        a = int(rng.integers(0, len(m) - self.frames + 1))
         return m[a: a + self.frames]
 
-    def sample(self) -> torch.Tensor:
-        chosen = self.rng.choice(len(self.names), self.speakers, replace=False)
+    def sample(self, rng: np.random.Generator) -> torch.Tensor:
+        """One batch drawn with ``rng``: speaker by speaker, ``utterances`` crops each."""
+        chosen = rng.choice(len(self.names), self.speakers, replace=False)
         crops = []
         for i in chosen:
             clips = self.mels[self.names[i]]
-            picks = self.rng.choice(len(clips), self.utterances,
-                                    replace=len(clips) < self.utterances)
-            crops += [self._crop(clips[j]) for j in picks]
+            picks = rng.choice(len(clips), self.utterances, replace=len(clips) < self.utterances)
+            crops += [self._crop(clips[j], rng) for j in picks]
         return torch.from_numpy(np.stack(crops).astype(np.float32))
 
 
 class GE2EModule(L.LightningModule):
-    """Lightning wrapper: GE2E loss on sampler batches, EER on validation utterances."""
+    """Lightning wrapper: GE2E loss on sampler batches (each step's from ``(seed, global
+    step)`` alone: a resumed run trains on what an uninterrupted one does), EER on validation
+    utterances."""
 
     def __init__(self, model: GE2E, sampler: PartialSampler, lr: float,
                  val: tuple[list[np.ndarray], list[str]] | None = None) -> None:
@@ -110,7 +118,9 @@ class GE2EModule(L.LightningModule):
         self.train_seconds = 0.0
 
     def training_step(self, batch, batch_idx):
-        x = self.sampler.sample().to(self.device)
+        rng = self.sampler.rng(self.global_step)
+        seed_torch(rng)
+        x = self.sampler.sample(rng).to(self.device)
         s, u = self.sampler.speakers, self.sampler.utterances
         emb = self.model(x).view(s, u, -1)
         loss = ge2e_loss(emb, self.model.similarity_weight, self.model.similarity_bias)
@@ -168,13 +178,15 @@ def load_corpus(cfg: GE2ETrainConfig) -> tuple[dict[str, list[np.ndarray]], list
     return mels, val_wavs, val_labels
 
 
-def train(cfg: GE2ETrainConfig, resume: bool = True) -> Path:
-    """Train and export ``run_dir/model.pt``; returns its path."""
+def train(cfg: GE2ETrainConfig, resume: bool = True,
+          data: tuple[dict[str, list[np.ndarray]], list, list] | None = None) -> Path:
+    """Train and export ``run_dir/model.pt``; returns its path. ``data`` (what
+    :func:`load_corpus` returns) skips corpus loading (tests)."""
     from emovc.pipelines.speaker import SpeakerEncoder
     from emovc.training.common import fit
 
     L.seed_everything(cfg.seed, workers=True)
-    mels, val_wavs, val_labels = load_corpus(cfg)
+    mels, val_wavs, val_labels = data if data is not None else load_corpus(cfg)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init
              else GE2E(GE2EConfig(**cfg.model)))
     sampler = PartialSampler(mels, cfg.speakers, cfg.utterances, model.cfg.partial_frames,

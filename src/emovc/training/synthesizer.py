@@ -24,6 +24,7 @@ from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron_loss
 from emovc.models.synthesizer.text import SYMBOLS, phonemes_to_ids
+from emovc.training.common import VAL_STEP, seed_torch, step_rng
 
 KIND = "synthesizer/tacotron"
 MEL = {"sr": 16000, "n_mels": 80, "n_fft": 800, "hop_length": 200}
@@ -73,7 +74,12 @@ def collate(items: list[Utterance], reduction: int) -> dict[str, torch.Tensor]:
 
 
 class SynthesizerModule(L.LightningModule):
-    """Teacher-forced Tacotron training on random batches of in-memory utterances."""
+    """Teacher-forced Tacotron training on random batches of in-memory utterances.
+
+    The batch of each step (and its dropout masks) comes from ``(seed, global step)`` alone
+    (:func:`~emovc.training.common.step_rng`): a resumed run trains on exactly what an
+    uninterrupted one does.
+    """
 
     def __init__(self, model: Tacotron, data: list[Utterance], batch_size: int, lr: float,
                  seed: int = 0) -> None:
@@ -82,11 +88,12 @@ class SynthesizerModule(L.LightningModule):
             raise EmovcError("no training utterances for the synthesizer")
         self.model, self.data, self.lr = model, data, lr
         self.batch_size = min(batch_size, len(data))
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.train_seconds = 0.0
 
-    def _batch(self) -> dict[str, torch.Tensor]:
-        pick = self.rng.choice(len(self.data), self.batch_size, replace=False)
+    def _batch(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """``batch_size`` distinct utterances drawn with ``rng``, collated on the device."""
+        pick = rng.choice(len(self.data), self.batch_size, replace=False)
         b = collate([self.data[i] for i in pick], self.model.cfg.reduction)
         return {k: v.to(self.device) for k, v in b.items()}
 
@@ -96,15 +103,18 @@ class SynthesizerModule(L.LightningModule):
         return tacotron_loss(out, b["mels"], b["mel_lengths"])
 
     def training_step(self, batch, batch_idx):
-        loss, parts = self._loss(self._batch())
+        rng = step_rng(self.seed, self.global_step)
+        seed_torch(rng)
+        loss, parts = self._loss(self._batch(rng))
         self.log("train/loss", loss, prog_bar=True, batch_size=1)
         self.log_dict({f"train/{k}": v for k, v in parts.items()}, batch_size=1)
         return loss
 
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):
-        """Eval-mode loss of a batch of training utterances, logged under ``val/`` only."""
-        loss, parts = self._loss(self._batch())
+        """Eval-mode loss of a fixed batch of training utterances (its own generator: the
+        training batches do not depend on when validation runs), logged under ``val/`` only."""
+        loss, parts = self._loss(self._batch(step_rng(self.seed, VAL_STEP)))
         self.log("val/batch_loss", loss, batch_size=1)
         self.log_dict({f"val/{k}": v for k, v in parts.items()}, batch_size=1)
 

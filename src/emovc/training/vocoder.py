@@ -23,6 +23,7 @@ from emovc.config import apply_overrides
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
+from emovc.training.common import VAL_STEP, seed_torch, step_rng
 from emovc.training.synthesizer import MEL, log_mel
 
 KIND = "vocoder/wavernn"
@@ -53,6 +54,8 @@ class SegmentSampler:
         pairs: list of ``(mel (T, M), wav (≥ T · hop,))``.
         hop: samples per mel frame.
         seq_frames: frames per window.
+        batch_size: windows per batch.
+        seed: base seed of the per-step generators (:meth:`rng`).
     """
 
     def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]], hop: int, seq_frames: int,
@@ -60,15 +63,19 @@ class SegmentSampler:
         self.pairs = [(m, w) for m, w in pairs if len(m) >= seq_frames]
         if not self.pairs:
             raise EmovcError(f"no utterance has {seq_frames} mel frames for vocoder training")
-        self.hop, self.seq, self.batch = hop, seq_frames, batch_size
-        self.rng = np.random.default_rng(seed)
+        self.hop, self.seq, self.batch, self.seed = hop, seq_frames, batch_size, seed
 
-    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mels (B, seq, M), wav (B, seq · hop + 1))`` — one extra sample for the shift."""
+    def rng(self, step: int) -> np.random.Generator:
+        """Generator of training step ``step`` (:func:`~emovc.training.common.step_rng`)."""
+        return step_rng(self.seed, step)
+
+    def sample(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mels (B, seq, M), wav (B, seq · hop + 1))`` drawn with ``rng`` — one extra
+        sample for the shift."""
         mels, wavs = [], []
-        for i in self.rng.integers(0, len(self.pairs), self.batch):
+        for i in rng.integers(0, len(self.pairs), self.batch):
             m, w = self.pairs[i]
-            a = int(self.rng.integers(0, len(m) - self.seq + 1))
+            a = int(rng.integers(0, len(m) - self.seq + 1))
             padded = np.pad(w, (1, self.hop * (len(m) + 1)))  # leading 0 = "previous" sample
             seg = padded[a * self.hop: (a + self.seq) * self.hop + 1]
             mels.append(m[a: a + self.seq])
@@ -78,7 +85,8 @@ class SegmentSampler:
 
 
 class VocoderModule(L.LightningModule):
-    """Teacher-forced WaveRNN training on sampled segments."""
+    """Teacher-forced WaveRNN training on sampled segments (each step's batch comes from
+    ``(seed, global step)`` alone, so a resumed run trains on what an uninterrupted one does)."""
 
     def __init__(self, model: WaveRNN, sampler: SegmentSampler, lr: float) -> None:
         super().__init__()
@@ -93,14 +101,18 @@ class VocoderModule(L.LightningModule):
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
 
     def training_step(self, batch, batch_idx):
-        loss = self._nll(*self.sampler.sample())
+        rng = self.sampler.rng(self.global_step)
+        seed_torch(rng)
+        loss = self._nll(*self.sampler.sample(rng))
         self.log("train/nll", loss, prog_bar=True, batch_size=1)
         return loss
 
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):
-        """Eval-mode NLL of a batch of training segments, logged under ``val/`` only."""
-        self.log("val/batch_nll", self._nll(*self.sampler.sample()), batch_size=1)
+        """Eval-mode NLL of a fixed batch of training segments (its own generator), logged
+        under ``val/`` only."""
+        self.log("val/batch_nll", self._nll(*self.sampler.sample(self.sampler.rng(VAL_STEP))),
+                 batch_size=1)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None):
