@@ -113,3 +113,24 @@ def test_speaker_encoder_resume_continues_exactly(tmp_path) -> None:
 
     run("a", 3)
     _assert_same_weights(run("a", 5), run("b", 5))
+
+
+def test_ranks_draw_different_batches() -> None:
+    """With devices=N every process seeded the same generator and trained on the same batch;
+    now each rank draws its own, and rank 0 draws what a one-device run does."""
+    from emovc.training import speaker_encoder as tge2e
+
+    syn = tsyn.SynthesizerModule(Tacotron(TacotronConfig.tiny()), _utterances(8), 2, 1e-3)
+
+    def ids(rng) -> list[int]:
+        return syn._batch(rng)["ids"].sum(1).tolist()
+
+    assert ids(syn.rng(3, 0)) != ids(syn.rng(3, 1))
+    assert ids(syn.rng(3)) == ids(syn.rng(3, 0)) == ids(syn.rng(3, 0))
+    seg = tvoc.SegmentSampler(_pairs(), 40, 4, 2)
+    assert not torch.equal(seg.sample(seg.rng(3, 0))[1], seg.sample(seg.rng(3, 1))[1])
+    assert torch.equal(seg.sample(seg.rng(3))[1], seg.sample(seg.rng(3, 0))[1])
+    rng = np.random.default_rng(2)
+    mels = {s: [rng.random((30, 4), dtype=np.float32) for _ in range(3)] for s in "abcd"}
+    part = tge2e.PartialSampler(mels, 2, 2, 20)
+    assert not torch.equal(part.sample(part.rng(3, 0)), part.sample(part.rng(3, 1)))

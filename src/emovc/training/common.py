@@ -75,11 +75,13 @@ class _StepRange(torch.utils.data.Dataset):
 VAL_STEP = 10**9  # the "step" of validation batches: a stream no training step draws from
 
 
-def step_rng(seed: int, step: int) -> np.random.Generator:
-    """Batch generator of training step ``step``: a function of ``(seed, step)`` alone, so a
-    run resumed from a checkpoint draws the batches an uninterrupted run draws, and
-    validation (which draws from ``step_rng(seed, VAL_STEP)``) does not shift them."""
-    return np.random.default_rng([seed, step])
+def step_rng(seed: int, step: int, rank: int = 0) -> np.random.Generator:
+    """Batch generator of training step ``step`` on process ``rank``: a function of the three
+    alone, so a run resumed from a checkpoint draws the batches an uninterrupted run draws,
+    validation (which draws from ``step_rng(seed, VAL_STEP)``) does not shift them, and
+    ``devices=N`` trains on N different batches per step (rank 0 draws what a one-device run
+    draws)."""
+    return np.random.default_rng([seed, step] if rank == 0 else [seed, step, rank])
 
 
 def seed_torch(rng: np.random.Generator) -> None:

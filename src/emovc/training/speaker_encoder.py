@@ -85,9 +85,10 @@ class PartialSampler:
         self.speakers, self.utterances = min(speakers, len(self.names)), utterances
         self.seed = seed
 
-    def rng(self, step: int) -> np.random.Generator:
-        """Generator of training step ``step`` (:func:`~emovc.training.common.step_rng`)."""
-        return step_rng(self.seed, step)
+    def rng(self, step: int, rank: int = 0) -> np.random.Generator:
+        """Generator of training step ``step`` on process ``rank`` (its own batches on each of
+        ``devices=N``; :func:`~emovc.training.common.step_rng`)."""
+        return step_rng(self.seed, step, rank)
 
     def _crop(self, m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if len(m) < self.frames:
@@ -108,8 +109,8 @@ class PartialSampler:
 
 class GE2EModule(L.LightningModule):
     """Lightning wrapper: GE2E loss on sampler batches (each step's from ``(seed, global
-    step)`` alone: a resumed run trains on what an uninterrupted one does), EER on validation
-    utterances."""
+    step, rank)`` alone: a resumed run trains on what an uninterrupted one does, each of
+    ``devices=N`` processes on its own batch), EER on validation utterances."""
 
     def __init__(self, model: GE2E, sampler: PartialSampler, lr: float,
                  val: tuple[list[np.ndarray], list[str]] | None = None) -> None:
@@ -118,7 +119,7 @@ class GE2EModule(L.LightningModule):
         self.train_seconds = 0.0
 
     def training_step(self, batch, batch_idx):
-        rng = self.sampler.rng(self.global_step)
+        rng = self.sampler.rng(self.global_step, self.global_rank)
         seed_torch(rng)
         x = self.sampler.sample(rng).to(self.device)
         s, u = self.sampler.speakers, self.sampler.utterances

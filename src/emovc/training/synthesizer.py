@@ -76,9 +76,9 @@ def collate(items: list[Utterance], reduction: int) -> dict[str, torch.Tensor]:
 class SynthesizerModule(L.LightningModule):
     """Teacher-forced Tacotron training on random batches of in-memory utterances.
 
-    The batch of each step (and its dropout masks) comes from ``(seed, global step)`` alone
-    (:func:`~emovc.training.common.step_rng`): a resumed run trains on exactly what an
-    uninterrupted one does.
+    The batch of each step (and its dropout masks) comes from ``(seed, global step, rank)``
+    alone (:meth:`rng`): a resumed run trains on exactly what an uninterrupted one does, and
+    each of ``devices=N`` processes on its own batch.
     """
 
     def __init__(self, model: Tacotron, data: list[Utterance], batch_size: int, lr: float,
@@ -90,6 +90,11 @@ class SynthesizerModule(L.LightningModule):
         self.batch_size = min(batch_size, len(data))
         self.seed = seed
         self.train_seconds = 0.0
+
+    def rng(self, step: int, rank: int = 0) -> np.random.Generator:
+        """Generator of training step ``step`` on process ``rank``
+        (:func:`~emovc.training.common.step_rng`)."""
+        return step_rng(self.seed, step, rank)
 
     def _batch(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         """``batch_size`` distinct utterances drawn with ``rng``, collated on the device."""
@@ -103,7 +108,7 @@ class SynthesizerModule(L.LightningModule):
         return tacotron_loss(out, b["mels"], b["mel_lengths"])
 
     def training_step(self, batch, batch_idx):
-        rng = step_rng(self.seed, self.global_step)
+        rng = self.rng(self.global_step, self.global_rank)
         seed_torch(rng)
         loss, parts = self._loss(self._batch(rng))
         self.log("train/loss", loss, prog_bar=True, batch_size=1)
@@ -114,7 +119,7 @@ class SynthesizerModule(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         """Eval-mode loss of a fixed batch of training utterances (its own generator: the
         training batches do not depend on when validation runs), logged under ``val/`` only."""
-        loss, parts = self._loss(self._batch(step_rng(self.seed, VAL_STEP)))
+        loss, parts = self._loss(self._batch(self.rng(VAL_STEP)))
         self.log("val/batch_loss", loss, batch_size=1)
         self.log_dict({f"val/{k}": v for k, v in parts.items()}, batch_size=1)
 

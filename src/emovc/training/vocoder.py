@@ -65,9 +65,10 @@ class SegmentSampler:
             raise EmovcError(f"no utterance has {seq_frames} mel frames for vocoder training")
         self.hop, self.seq, self.batch, self.seed = hop, seq_frames, batch_size, seed
 
-    def rng(self, step: int) -> np.random.Generator:
-        """Generator of training step ``step`` (:func:`~emovc.training.common.step_rng`)."""
-        return step_rng(self.seed, step)
+    def rng(self, step: int, rank: int = 0) -> np.random.Generator:
+        """Generator of training step ``step`` on process ``rank`` (its own batches on each of
+        ``devices=N``; :func:`~emovc.training.common.step_rng`)."""
+        return step_rng(self.seed, step, rank)
 
     def sample(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mels (B, seq, M), wav (B, seq · hop + 1))`` drawn with ``rng`` — one extra
@@ -86,7 +87,8 @@ class SegmentSampler:
 
 class VocoderModule(L.LightningModule):
     """Teacher-forced WaveRNN training on sampled segments (each step's batch comes from
-    ``(seed, global step)`` alone, so a resumed run trains on what an uninterrupted one does)."""
+    ``(seed, global step, rank)`` alone, so a resumed run trains on what an uninterrupted one
+    does, and each of ``devices=N`` processes on its own batch)."""
 
     def __init__(self, model: WaveRNN, sampler: SegmentSampler, lr: float) -> None:
         super().__init__()
@@ -101,7 +103,7 @@ class VocoderModule(L.LightningModule):
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
 
     def training_step(self, batch, batch_idx):
-        rng = self.sampler.rng(self.global_step)
+        rng = self.sampler.rng(self.global_step, self.global_rank)
         seed_torch(rng)
         loss = self._nll(*self.sampler.sample(rng))
         self.log("train/nll", loss, prog_bar=True, batch_size=1)
