@@ -134,3 +134,92 @@ def test_ranks_draw_different_batches() -> None:
     mels = {s: [rng.random((30, 4), dtype=np.float32) for _ in range(3)] for s in "abcd"}
     part = tge2e.PartialSampler(mels, 2, 2, 20)
     assert not torch.equal(part.sample(part.rng(3, 0)), part.sample(part.rng(3, 1)))
+
+
+def test_partial_mel_override_merges_with_the_defaults() -> None:
+    """mel={"sr": 22050} replaced the whole dict (KeyError: 'n_mels' once training began)."""
+    from emovc.training import speaker_encoder as tge2e
+
+    for mod in (tsyn, tvoc):
+        cfg = mod.build_config("unused", "unused", overrides={"mel": {"sr": 22050},
+                                                               "model": {"rnn_dim": 64}})
+        assert cfg.mel == {**tsyn.MEL, "sr": 22050}
+        assert cfg.model["rnn_dim"] == 64 and cfg.model["n_mels"] == 80
+    cfg = tge2e.build_config("unused", "unused", overrides={"model": {"hidden": 16}})
+    assert cfg.model == {**tge2e.GE2EConfig().to_dict(), "hidden": 16}
+
+
+def _corpus_untouched(monkeypatch) -> None:
+    """Make corpus loading fail loudly: a config error must come before it."""
+    from emovc.training import speaker_encoder as tge2e
+
+    def boom(cfg):
+        raise AssertionError("the corpus was loaded before the config was checked")
+
+    for mod in (tsyn, tvoc, tge2e):
+        monkeypatch.setattr(mod, "load_corpus", boom)
+
+
+@pytest.mark.parametrize(("module", "overrides", "message"), [
+    ("syn", {"model": {"rnn_size": 64}}, "unknown synthesizer training setting model.rnn_size; "
+                                         "valid keys: attention_dim, "),
+    ("syn", {"mel": {"bands": 64}}, "unknown synthesizer training setting mel.bands; valid keys"),
+    ("syn", {"model": {"n_mels": 20}}, "synthesizer training setting model.n_mels (20) must "
+                                       "equal mel.n_mels (80)"),
+    ("syn", {"batch_size": 0}, "synthesizer training setting batch_size must be at least 1, got 0"),
+    ("syn", {"lr": -1.0}, "synthesizer training setting lr must be above 0, got -1.0"),
+    ("syn", {"max_steps": 0}, "synthesizer training setting max_steps must be at least 1, got 0"),
+    ("syn", {"mel": {"hop_length": 0}}, "setting mel.hop_length must be at least 1, got 0"),
+    ("voc", {"seq_frames": 0}, "vocoder training setting seq_frames must be at least 1, got 0"),
+    ("voc", {"batch_size": 0}, "vocoder training setting batch_size must be at least 1, got 0"),
+    ("voc", {"lr": 0.0}, "vocoder training setting lr must be above 0, got 0.0"),
+    ("voc", {"max_steps": 0}, "vocoder training setting max_steps must be at least 1, got 0"),
+    ("voc", {"model": {"hop_length": 256}}, "vocoder training setting model.hop_length (256) "
+                                            "must equal mel.hop_length (200)"),
+    ("voc", {"mel": {"n_mels": 40}}, "vocoder training setting model.n_mels (80) must equal "
+                                     "mel.n_mels (40)"),
+    ("ge2e", {"speakers": 1}, "speaker-encoder training setting speakers must be at least 2"),
+    ("ge2e", {"model": {"size": 3}}, "unknown speaker-encoder training setting model.size"),
+    ("ge2e", {"lr": -1.0}, "speaker-encoder training setting lr must be above 0, got -1.0"),
+])
+def test_config_mistakes_are_one_line_errors(module, overrides, message) -> None:
+    """They were raw KeyError/TypeError/RuntimeError tracebacks (some after the corpus was
+    preprocessed), or accepted silently (lr -1, max_steps 0)."""
+    from emovc.errors import ConfigError
+    from emovc.training import speaker_encoder as tge2e
+
+    mod = {"syn": tsyn, "voc": tvoc, "ge2e": tge2e}[module]
+    with pytest.raises(ConfigError) as err:
+        mod.build_config("unused", "unused", overrides=overrides)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("module", "changes", "message"), [
+    ("syn", {"mel": {"sr": 22050}}, "synthesizer training setting mel lacks n_mels, n_fft, "
+                                    "hop_length; give all of sr, n_mels"),
+    ("syn", {"batch_size": 0}, "batch_size must be at least 1, got 0"),
+    ("syn", {"model": TacotronConfig.tiny().to_dict(), "mel": MEL},
+     "synthesizer training setting model.speaker_dim must be 256 (the embedding size of the "
+     "bundled speaker encoder), got 16"),
+    ("voc", {"mel": {"sr": 22050}}, "vocoder training setting mel lacks n_mels"),
+    ("voc", {"seq_frames": 0}, "vocoder training setting seq_frames must be at least 1, got 0"),
+    ("ge2e", {"max_steps": 0}, "speaker-encoder training setting max_steps must be at least 1"),
+])
+def test_train_checks_the_config_before_the_corpus(module, changes, message, monkeypatch,
+                                                   tmp_path) -> None:
+    """A config built by hand (no build_config) is checked when train starts, before the
+    corpus is read and before the run folder is touched."""
+    from dataclasses import replace
+
+    from emovc.errors import ConfigError
+    from emovc.training import speaker_encoder as tge2e
+
+    _corpus_untouched(monkeypatch)
+    mod = {"syn": tsyn, "voc": tvoc, "ge2e": tge2e}[module]
+    cls = {"syn": tsyn.SynthesizerTrainConfig, "voc": tvoc.VocoderTrainConfig,
+           "ge2e": tge2e.GE2ETrainConfig}[module]
+    cfg = replace(cls(data_dir="unused", run_dir=str(tmp_path / "run")), **changes)
+    with pytest.raises(ConfigError) as err:
+        mod.train(cfg)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "run").exists()

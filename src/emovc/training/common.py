@@ -198,6 +198,35 @@ def check_ranges(cfg: Any, what: str, at_least: dict[str, float] | None = None,
                               f"{value(name)}")
 
 
+def check_keys(cfg: Any, name: str, valid: dict, what: str, complete: bool = False) -> None:
+    """Check the keys of the dict setting ``name`` of a config that may have been built by
+    hand (without ``build_config``, which merges a partial dict into the defaults).
+
+    Args:
+        cfg: the config.
+        name: the dict setting, e.g. ``"mel"``.
+        valid: its valid keys (a dict of defaults).
+        what: name for error messages.
+        complete: every key of ``valid`` must be given (no defaults fill the gaps).
+
+    Raises:
+        ConfigError: not a mapping, an unknown key (the valid ones listed) or, with
+            ``complete``, a missing one.
+    """
+    value = getattr(cfg, name)
+    if not isinstance(value, dict):
+        raise ConfigError(f"{what} setting {name} must be a mapping, got {value!r}")
+    unknown = sorted(set(value) - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown {what} setting {name}.{unknown[0]}; valid keys: "
+                          f"{', '.join(sorted(valid))}")
+    missing = [k for k in valid if k not in value] if complete else []
+    if missing:
+        raise ConfigError(f"{what} setting {name} lacks {', '.join(missing)}; give all of "
+                          f"{', '.join(valid)} (build_config merges a partial {name} into the "
+                          "defaults)")
+
+
 def speaker_ids(value: Any, name: str) -> list[str] | None:
     """A ``train_speakers``/``val_speakers`` setting as a list of strings (``None`` kept; one
     id becomes a list of one): Python callers may give numbers; corpora spell ids as strings.

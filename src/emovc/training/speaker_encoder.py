@@ -24,9 +24,13 @@ from emovc.config import apply_overrides
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
-from emovc.training.common import seed_torch, step_rng
+from emovc.training.common import check_keys, check_ranges, merge_nested, seed_torch, step_rng
 
 KIND = "speaker-encoder/ge2e"
+WHAT = "speaker-encoder training"
+MODEL_KEYS = GE2EConfig().to_dict()  # the keys a model={...} override may set
+RANGES = {"speakers": 2, "utterances": 2, "max_steps": 1, "val_speakers": 0,
+          "max_utterances": 1, "seed": 0, "devices": 1, "threads": 1}
 
 
 @dataclass
@@ -153,9 +157,28 @@ class GE2EModule(L.LightningModule):
 
 def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devices: int = 1,
                  init: str | None = None, overrides: dict | None = None) -> GE2ETrainConfig:
-    """Resolved training config (``overrides`` replace any field; unknown ones fail)."""
+    """Resolved training config: ``overrides`` replace any field, ``model`` merged key by
+    key into the defaults.
+
+    Raises:
+        ConfigError: an unknown setting or key, or a setting out of its range
+            (:func:`check_config`).
+    """
     cfg = GE2ETrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices, init=init)
-    return apply_overrides(cfg, overrides, "speaker-encoder training", max_steps)
+    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS}, WHAT)
+    return check_config(apply_overrides(cfg, overrides, WHAT, max_steps))
+
+
+def check_config(cfg: GE2ETrainConfig) -> GE2ETrainConfig:
+    """Check a config (also one built by hand) before any corpus work; returns it.
+
+    Raises:
+        ConfigError: one line naming the setting: an unknown ``model`` key, a count below its
+            minimum (e.g. ``speakers`` 1, ``max_steps`` 0) or ``lr`` <= 0.
+    """
+    check_keys(cfg, "model", MODEL_KEYS, WHAT)
+    check_ranges(cfg, WHAT, at_least=RANGES, positive=("lr",))
+    return cfg
 
 
 def load_corpus(cfg: GE2ETrainConfig) -> tuple[dict[str, list[np.ndarray]], list, list]:
@@ -186,6 +209,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     from emovc.pipelines.speaker import SpeakerEncoder
     from emovc.training.common import fit
 
+    check_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
     mels, val_wavs, val_labels = data if data is not None else load_corpus(cfg)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init

@@ -20,14 +20,27 @@ import numpy as np
 import torch
 
 from emovc.config import apply_overrides
-from emovc.errors import EmovcError
+from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import save_checkpoint
+from emovc.models.speaker_encoder import GE2EConfig
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron_loss
 from emovc.models.synthesizer.text import SYMBOLS, phonemes_to_ids
-from emovc.training.common import VAL_STEP, seed_torch, step_rng
+from emovc.training.common import (
+    VAL_STEP,
+    check_keys,
+    check_ranges,
+    merge_nested,
+    seed_torch,
+    step_rng,
+)
 
 KIND = "synthesizer/tacotron"
 MEL = {"sr": 16000, "n_mels": 80, "n_fft": 800, "hop_length": 200}
+MEL_RANGES = {f"mel.{k}": 1 for k in MEL}  # every mel setting is a positive integer
+WHAT = "synthesizer training"
+MODEL_KEYS = TacotronConfig().to_dict()  # the keys a model={...} override may set
+RANGES = {"batch_size": 1, "max_steps": 1, "max_utterances": 1, "seed": 0, "devices": 1,
+          "threads": 1, "model.reduction": 1, **MEL_RANGES}
 
 
 @dataclass
@@ -133,9 +146,52 @@ class SynthesizerModule(L.LightningModule):
 
 def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devices: int = 1,
                  overrides: dict | None = None) -> SynthesizerTrainConfig:
-    """Resolved training config (``overrides`` replace any field; unknown ones fail)."""
+    """Resolved training config: ``overrides`` replace any field, ``model``/``mel`` merged key
+    by key into the defaults (``mel={"sr": 22050}`` changes the rate alone).
+
+    Raises:
+        ConfigError: an unknown setting or key, or a setting out of its range
+            (:func:`check_config`).
+    """
     cfg = SynthesizerTrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices)
-    return apply_overrides(cfg, overrides, "synthesizer training", max_steps)
+    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "mel": MEL}, WHAT)
+    return check_config(apply_overrides(cfg, overrides, WHAT, max_steps))
+
+
+def check_config(cfg: SynthesizerTrainConfig) -> SynthesizerTrainConfig:
+    """Check a config (also one built by hand) before any corpus work; returns it.
+
+    Raises:
+        ConfigError: one line naming the setting: an unknown ``model``/``mel`` key, a ``mel``
+            without all of sr/n_mels/n_fft/hop_length, a count below its minimum (e.g.
+            ``batch_size`` 0, ``max_steps`` 0), ``lr`` <= 0, or ``model.n_mels`` other than
+            ``mel.n_mels``.
+    """
+    check_keys(cfg, "model", MODEL_KEYS, WHAT)
+    check_keys(cfg, "mel", MEL, WHAT, complete=True)
+    check_ranges(cfg, WHAT, at_least=RANGES, positive=("lr",))
+    n_mels = cfg.model.get("n_mels", MODEL_KEYS["n_mels"])
+    if n_mels != cfg.mel["n_mels"]:
+        raise ConfigError(f"{WHAT} setting model.n_mels ({n_mels}) must equal mel.n_mels "
+                          f"({cfg.mel['n_mels']}): the model predicts the mel settings' bands")
+    return cfg
+
+
+def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None) -> None:
+    """``model.speaker_dim`` must be the embedding size of the speaker vectors: those of
+    ``data``, else the bundled speaker encoder's (256), which :func:`load_corpus` uses.
+
+    Raises:
+        ConfigError: another size (e.g. :meth:`TacotronConfig.tiny`'s 16).
+    """
+    if data is not None and not data:
+        return  # SynthesizerModule says there is nothing to train on
+    dim = cfg.model.get("speaker_dim", MODEL_KEYS["speaker_dim"])
+    want = len(data[0].speaker) if data else GE2EConfig().embedding
+    if dim != want:
+        source = "the training data's speaker vectors" if data else "the bundled speaker encoder"
+        raise ConfigError(f"{WHAT} setting model.speaker_dim must be {want} (the embedding "
+                          f"size of {source}), got {dim}")
 
 
 def log_mel(wav: np.ndarray, mel: dict) -> np.ndarray:
@@ -169,9 +225,16 @@ def load_corpus(cfg: SynthesizerTrainConfig) -> list[Utterance]:
 
 def train(cfg: SynthesizerTrainConfig, resume: bool = True,
           data: list[Utterance] | None = None) -> Path:
-    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests)."""
+    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests).
+
+    Raises:
+        ConfigError: a setting out of its range (:func:`check_config`,
+            :func:`check_speaker_dim`), found before any corpus work.
+    """
     from emovc.training.common import fit
 
+    check_config(cfg)
+    check_speaker_dim(cfg, data)
     L.seed_everything(cfg.seed, workers=True)
     data = data if data is not None else load_corpus(cfg)
     model = Tacotron(TacotronConfig(**cfg.model))

@@ -20,13 +20,24 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from emovc.config import apply_overrides
-from emovc.errors import EmovcError
+from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
-from emovc.training.common import VAL_STEP, seed_torch, step_rng
-from emovc.training.synthesizer import MEL, log_mel
+from emovc.training.common import (
+    VAL_STEP,
+    check_keys,
+    check_ranges,
+    merge_nested,
+    seed_torch,
+    step_rng,
+)
+from emovc.training.synthesizer import MEL, MEL_RANGES, log_mel
 
 KIND = "vocoder/wavernn"
+WHAT = "vocoder training"
+MODEL_KEYS = WaveRNNConfig().to_dict()  # the keys a model={...} override may set
+RANGES = {"batch_size": 1, "seq_frames": 1, "max_steps": 1, "max_utterances": 1, "seed": 0,
+          "devices": 1, "threads": 1, "model.bits": 1, **MEL_RANGES}
 
 
 @dataclass
@@ -126,9 +137,38 @@ class VocoderModule(L.LightningModule):
 
 def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devices: int = 1,
                  overrides: dict | None = None) -> VocoderTrainConfig:
-    """Resolved training config (``overrides`` replace any field; unknown ones fail)."""
+    """Resolved training config: ``overrides`` replace any field, ``model``/``mel`` merged key
+    by key into the defaults (``mel={"sr": 22050}`` changes the rate alone).
+
+    Raises:
+        ConfigError: an unknown setting or key, or a setting out of its range
+            (:func:`check_config`).
+    """
     cfg = VocoderTrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices)
-    return apply_overrides(cfg, overrides, "vocoder training", max_steps)
+    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "mel": MEL}, WHAT)
+    return check_config(apply_overrides(cfg, overrides, WHAT, max_steps))
+
+
+def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
+    """Check a config (also one built by hand) before any corpus work; returns it.
+
+    Raises:
+        ConfigError: one line naming the setting: an unknown ``model``/``mel`` key, a ``mel``
+            without all of sr/n_mels/n_fft/hop_length, a count below its minimum (e.g.
+            ``seq_frames`` 0), ``lr`` <= 0, or ``model.n_mels``/``model.hop_length`` other
+            than the mel settings'.
+    """
+    check_keys(cfg, "model", MODEL_KEYS, WHAT)
+    check_keys(cfg, "mel", MEL, WHAT, complete=True)
+    check_ranges(cfg, WHAT, at_least=RANGES, positive=("lr",))
+    for key, why in (("n_mels", "the vocoder is conditioned on the mel settings' bands"),
+                     ("hop_length", "the vocoder upsamples each mel frame to hop_length "
+                                    "samples")):
+        value = cfg.model.get(key, MODEL_KEYS[key])
+        if value != cfg.mel[key]:
+            raise ConfigError(f"{WHAT} setting model.{key} ({value}) must equal mel.{key} "
+                              f"({cfg.mel[key]}): {why}")
+    return cfg
 
 
 def load_corpus(cfg: VocoderTrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -148,13 +188,17 @@ def load_corpus(cfg: VocoderTrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def train(cfg: VocoderTrainConfig, resume: bool = True,
           data: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Path:
-    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests)."""
+    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests).
+
+    Raises:
+        ConfigError: a setting out of its range (:func:`check_config`), found before any
+            corpus work.
+    """
     from emovc.training.common import fit
 
+    check_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
     model = WaveRNN(WaveRNNConfig(**cfg.model))
-    if model.cfg.hop_length != cfg.mel["hop_length"] or model.cfg.n_mels != cfg.mel["n_mels"]:
-        raise EmovcError("vocoder hop_length/n_mels must match the mel settings")
     pairs = data if data is not None else load_corpus(cfg)
     sampler = SegmentSampler(pairs, model.cfg.hop_length, cfg.seq_frames, cfg.batch_size,
                              cfg.seed)
