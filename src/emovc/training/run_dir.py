@@ -38,6 +38,9 @@ PATH_KEYS = ("data_dir", "run_dir", "cache_dir")
 SPEAKER_KEYS = ("train_speakers", "val_speakers")
 FORCE_HINT = ("choose another -o, or pass --force to start this run afresh there (replacing "
               "its model.pt and checkpoints; Python: resume=False)")
+# the same for trainers with no command line (the SV2TTS recipes): config field and argument
+PYTHON_FORCE_HINT = ("choose another run_dir, or pass resume=False to train() to start this run "
+                     "afresh there (replacing its model.pt and checkpoints)")
 
 
 def config_data(config: Any) -> dict:
@@ -45,15 +48,17 @@ def config_data(config: Any) -> dict:
     return asdict(config) if is_dataclass(config) else dict(config)
 
 
-def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool) -> Path:
-    """Create ``run_dir`` and write ``config.yaml``; refuse to mix runs of different configs.
+def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool,
+                    cli: bool = True) -> Path:
+    """Create ``run_dir`` and write ``config.yaml``; refuse to mix runs of different configs
+    (``cli``: see :func:`claim_run_dir`).
 
     Raises:
         ConfigError: ``run_dir`` holds another run (see :func:`claim_run_dir`).
     """
     root = Path(run_dir)
     data = config_data(config)
-    claim_run_dir(root, data, resume)
+    claim_run_dir(root, data, resume, cli=cli)
     (root / "checkpoints").mkdir(parents=True, exist_ok=True)
     (root / "audio").mkdir(exist_ok=True)
     write_text_atomic(root / "config.yaml", yaml.safe_dump(data, sort_keys=False))
@@ -61,7 +66,8 @@ def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool) -> Pa
 
 
 def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Iterable[str] = FREE,
-                  keys: str = "new", steps_per_iteration: int = 1, clear: bool = True) -> int:
+                  keys: str = "new", steps_per_iteration: int = 1, clear: bool = True,
+                  cli: bool = True) -> int:
     """Check that ``root`` may hold the run of settings ``data``; returns the steps it has
     already trained (0: a fresh start).
 
@@ -78,15 +84,19 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
             a speaker split not resolved yet).
         keys: compare the settings of ``"new"`` (``data``) or of ``"old"`` (``config.yaml``).
         steps_per_iteration: Lightning steps per training step (2 for SpectroGAN).
+        cli: the messages name the command line's options (``-o``, ``--max-steps``,
+            ``--force``); false for trainers used from Python only, whose messages name the
+            config fields and ``resume=False``.
 
     Raises:
         ConfigError: ``root`` holds another run, a ``model.pt`` or checkpoint of an unknown
             one, or a run that has trained more steps than ``data["max_steps"]``.
     """
     root = Path(root)
+    hint = FORCE_HINT if cli else PYTHON_FORCE_HINT
     if root.exists() and not root.is_dir():
         raise ConfigError(f"output {root} is a file, not a folder; a training run needs a "
-                          "folder (-o)")
+                          f"folder ({'-o' if cli else 'run_dir'})")
     if not resume:
         if clear:
             clear_run_outputs(root)
@@ -97,27 +107,31 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
         found = [p.relative_to(root).as_posix() for p in (model, ckpt) if p and p.is_file()]
         if found:
             raise ConfigError(f"run folder {root} holds {' and '.join(found)} but no "
-                              f"config.yaml of a training run; {FORCE_HINT}")
+                              f"config.yaml of a training run; {hint}")
         return 0
-    old = _read_config(cfg_file)
+    old = _read_config(cfg_file, hint)
     if "max_steps" in data and "max_steps" not in old:  # e.g. an `emovc ser train` run
-        raise ConfigError(f"run folder {root} holds another kind of run (its config.yaml is "
-                          f"not a converter training's, e.g. a recogniser's); {FORCE_HINT}")
+        kind = "not a converter training's" if cli else "has no max_steps"
+        raise ConfigError(f"run folder {root} holds another kind of run (its config.yaml "
+                          f"{'is ' if cli else ''}{kind}, e.g. a recogniser's); {hint}")
     diff = changed_settings(old, data, free, keys)
     if diff:
         shown = ", ".join(diff[:6]) + (", ..." if len(diff) > 6 else "")
         raise ConfigError(f"run folder {root} holds another run (different settings: {shown}); "
-                          f"{FORCE_HINT}")
+                          f"{hint}")
     if ckpt is None:
         if model.is_file():
             raise ConfigError(f"run folder {root} holds a model.pt but no checkpoints/last.ckpt "
-                              f"to resume from; {FORCE_HINT}")
+                              f"to resume from; {hint}")
         return 0
     done = checkpoint_step(ckpt) // steps_per_iteration
     if data.get("max_steps") is not None and done > data["max_steps"]:
         raise ConfigError(f"run folder {root} has already trained {done} steps, more than "
-                          f"max_steps {data['max_steps']}; pass --max-steps {done} or more to "
-                          "re-export or extend it, or --force to start it afresh")
+                          f"max_steps {data['max_steps']}; "
+                          + (f"pass --max-steps {done} or more to re-export or extend it, or "
+                             "--force to start it afresh" if cli else
+                             f"set max_steps to {done} or more to re-export or extend it, or "
+                             "pass resume=False to train() to start it afresh"))
     return done
 
 
@@ -140,7 +154,7 @@ def _norm(key: str, value: Any) -> Any:
     return value
 
 
-def _read_config(path: Path) -> dict:
+def _read_config(path: Path, hint: str = FORCE_HINT) -> dict:
     """``config.yaml`` as a dict.
 
     Raises:
@@ -152,7 +166,7 @@ def _read_config(path: Path) -> dict:
         data = None
     if not isinstance(data, dict):
         raise ConfigError(f"run folder {path.parent}: config.yaml is not a training config; "
-                          f"{FORCE_HINT}")
+                          f"{hint}")
     return data
 
 

@@ -205,21 +205,31 @@ def load_corpus(cfg: GE2ETrainConfig) -> tuple[dict[str, list[np.ndarray]], list
 def train(cfg: GE2ETrainConfig, resume: bool = True,
           data: tuple[dict[str, list[np.ndarray]], list, list] | None = None) -> Path:
     """Train and export ``run_dir/model.pt``; returns its path. ``data`` (what
-    :func:`load_corpus` returns) skips corpus loading (tests)."""
+    :func:`load_corpus` returns) skips corpus loading (tests).
+
+    Raises:
+        ConfigError: a setting out of its range (:func:`check_config`), an unknown ``init``,
+            or a ``run_dir`` that cannot take this run (another run's, or one that has
+            trained more than ``max_steps``; :func:`~emovc.training.run_dir.claim_run_dir`),
+            all found before any corpus work.
+    """
     from emovc.pipelines.speaker import SpeakerEncoder
     from emovc.training.common import fit
+    from emovc.training.run_dir import claim_run_dir
 
     check_config(cfg)
+    # early: a folder that cannot take this run fails before the corpus is preprocessed
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=False)
     L.seed_everything(cfg.seed, workers=True)
-    mels, val_wavs, val_labels = data if data is not None else load_corpus(cfg)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init
              else GE2E(GE2EConfig(**cfg.model)))
+    mels, val_wavs, val_labels = data if data is not None else load_corpus(cfg)
     sampler = PartialSampler(mels, cfg.speakers, cfg.utterances, model.cfg.partial_frames,
                              cfg.seed)
     module = GE2EModule(model.train(), sampler, cfg.lr,
                         (val_wavs, val_labels) if len(set(val_labels)) >= 2 else None)
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
-               val_every=1000, resume=resume, threads=cfg.threads)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=False)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"train": asdict(cfg), "steps": cfg.max_steps})

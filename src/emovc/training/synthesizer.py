@@ -229,18 +229,24 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
 
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`,
-            :func:`check_speaker_dim`), found before any corpus work.
+            :func:`check_speaker_dim`), found before any corpus work; a ``run_dir`` that
+            cannot take this run (another run's, or one that has trained more than
+            ``max_steps``; :func:`~emovc.training.run_dir.claim_run_dir`), also before the
+            corpus.
     """
     from emovc.training.common import fit
+    from emovc.training.run_dir import claim_run_dir
 
     check_config(cfg)
     check_speaker_dim(cfg, data)
+    # early: a folder that cannot take this run fails before the corpus is preprocessed
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=False)
     L.seed_everything(cfg.seed, workers=True)
     data = data if data is not None else load_corpus(cfg)
     model = Tacotron(TacotronConfig(**cfg.model))
     module = SynthesizerModule(model, data, cfg.batch_size, cfg.lr, cfg.seed)
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
-               val_every=1000, resume=resume, threads=cfg.threads)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=False)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"mel": cfg.mel, "symbols": SYMBOLS, "train": asdict(cfg)})

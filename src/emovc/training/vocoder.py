@@ -192,11 +192,16 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
 
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`), found before any
-            corpus work.
+            corpus work; a ``run_dir`` that cannot take this run (another run's, or one
+            that has trained more than ``max_steps``;
+            :func:`~emovc.training.run_dir.claim_run_dir`), also before the corpus.
     """
     from emovc.training.common import fit
+    from emovc.training.run_dir import claim_run_dir
 
     check_config(cfg)
+    # early: a folder that cannot take this run fails before the corpus is preprocessed
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=False)
     L.seed_everything(cfg.seed, workers=True)
     model = WaveRNN(WaveRNNConfig(**cfg.model))
     pairs = data if data is not None else load_corpus(cfg)
@@ -204,7 +209,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
                              cfg.seed)
     module = VocoderModule(model, sampler, cfg.lr)
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
-               val_every=1000, resume=resume, threads=cfg.threads)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=False)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"mel": cfg.mel, "train": asdict(cfg)})
