@@ -181,3 +181,22 @@ def test_vocoder_corpus_is_read_at_the_mel_settings_rate(tmp_path):
     ((mel, audio),) = vocoder.load_corpus(replace(cfg, mel=mel22))
     assert abs(len(audio) - 22050) < 50  # one second at the mel settings' rate
     assert abs(mel.shape[0] - len(audio) / 256) <= 2
+
+
+@pytest.mark.parametrize("present", ["synthesizer.pt", "vocoder.pt"])
+def test_half_a_neural_cloner_names_the_missing_file(tmp_path, present) -> None:
+    """A folder with one of the two models said "unknown cloner '...'" (as for a typo)."""
+    from emovc.errors import ConfigError
+    from emovc.pipelines.cloning import VoiceCloner
+
+    _save_models(tmp_path, MEL, MEL)
+    missing = "vocoder.pt" if present == "synthesizer.pt" else "synthesizer.pt"
+    (tmp_path / missing).unlink()
+    with pytest.raises(ConfigError, match=f"holds {present} but no {missing}; the neural "
+                                          "cloner needs both"):
+        VoiceCloner.from_pretrained(tmp_path)
+    (tmp_path / present).unlink()
+    with pytest.raises(ConfigError, match="holds neither synthesizer.pt nor vocoder.pt"):
+        VoiceCloner.from_pretrained(tmp_path)
+    with pytest.raises(ConfigError, match="unknown cloner 'no-such-cloner'"):
+        VoiceCloner.from_pretrained("no-such-cloner")

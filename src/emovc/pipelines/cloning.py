@@ -149,7 +149,8 @@ class VoiceCloner:
         with ``synthesizer.pt`` + ``vocoder.pt``: the trained neural SV2TTS path.
 
         Raises:
-            ConfigError: not a name or path, an unknown name, or a folder without both models.
+            ConfigError: not a name or path, an unknown name, or a folder without both models
+                (the message names the missing one).
         """
         valid = f"default, {', '.join(METHODS)}, or a folder with synthesizer.pt + vocoder.pt"
         if not isinstance(name_or_path, (str, os.PathLike)):
@@ -158,12 +159,21 @@ class VoiceCloner:
         if str(name_or_path) in ("default", *METHODS):
             return cls()
         folder = Path(name_or_path)
-        if (folder / "synthesizer.pt").is_file() and (folder / "vocoder.pt").is_file():
+        models = [n for n in ("synthesizer.pt", "vocoder.pt") if (folder / n).is_file()]
+        if len(models) == 2:
             from emovc.pipelines.sv2tts import NeuralCloner
 
             cloner = cls()
             cloner.neural = NeuralCloner.from_folder(folder)
             return cloner
+        if models:  # half a trained cloner: name the missing file
+            missing = ({"synthesizer.pt", "vocoder.pt"} - set(models)).pop()
+            raise ConfigError(f"cloner folder {folder} holds {models[0]} but no {missing}; the "
+                              "neural cloner needs both (the model.pt of a trained synthesizer "
+                              "and of a vocoder, copied under those names)")
+        if folder.is_dir():
+            raise ConfigError(f"cloner folder {folder} holds neither synthesizer.pt nor "
+                              f"vocoder.pt; valid choices: {valid}")
         raise ConfigError(f"unknown cloner {str(name_or_path)!r}; valid choices: {valid}")
 
     def load_references(self, references: Sequence[Reference] | Reference) -> list[np.ndarray]:
