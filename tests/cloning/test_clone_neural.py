@@ -200,3 +200,30 @@ def test_half_a_neural_cloner_names_the_missing_file(tmp_path, present) -> None:
         VoiceCloner.from_pretrained(tmp_path)
     with pytest.raises(ConfigError, match="unknown cloner 'no-such-cloner'"):
         VoiceCloner.from_pretrained("no-such-cloner")
+
+
+def test_cli_clones_with_a_trained_folder(tmp_path, reference_wav, monkeypatch) -> None:
+    """`emovc clone --model FOLDER` uses the neural path (the file's tag says so); --style,
+    which only unit selection has, is refused with it."""
+    import typer
+
+    from emovc.audio import save_audio
+    from emovc.audio.io import read_comment
+    from emovc.cli.clone_cmds import register
+    from emovc.errors import EmovcError
+    from emovc.pipelines.sv2tts import NeuralCloner
+
+    _save_models(tmp_path, MEL, MEL)
+    ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
+    # an untrained synthesizer never stops: a stand-in for its 20 s of sample-by-sample output
+    monkeypatch.setattr(NeuralCloner, "synthesize",
+                        lambda self, speaker, text: (np.full(1600, 0.1, np.float32), 16000))
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)
+    base = ["clone", "-r", str(ref), "-t", "Hi.", "--consent", "--model", str(tmp_path)]
+    app(args=[*base, "-o", str(tmp_path / "out.wav")], standalone_mode=False)
+    assert "by neural SV2TTS" in read_comment(tmp_path / "out.wav")
+    with pytest.raises(EmovcError, match="--style chooses how unit selection"):
+        app(args=[*base, "--style", "clear", "-o", str(tmp_path / "o2.wav")],
+            standalone_mode=False)

@@ -70,6 +70,7 @@ def test_clone_end_to_end_with_provenance(tmp_path: Path, reference_wav) -> None
     assert 1.0 < len(wav) / 16000 < 6.0 and np.isfinite(wav).all() and np.abs(wav).max() > 0.01
     tag = read_comment(out)
     assert tag.startswith("emovc ") and "cloned voice" in tag and "ref.wav" in tag
+    assert "by unit selection" in tag
     with pytest.raises(EmovcError, match="exists"):
         cloner.clone_to_file([ref], "Hi.", out, consent=True)
 

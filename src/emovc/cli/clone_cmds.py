@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from emovc.errors import EmovcError
+
 
 def register(app: typer.Typer) -> None:
     """Attach the voice-cloning and speaker-embedding commands to ``app``."""
@@ -27,13 +29,20 @@ def clone(
     style: str = typer.Option("voice", "--style",
                               help="voice (most like the speaker), balanced, or clear "
                                    "(easiest to understand); see docs/cloning.md."),
+    model: str = typer.Option(
+        "default", "--model", "-m",
+        help="default (offline unit selection), or a folder with your trained SV2TTS "
+             "synthesizer.pt + vocoder.pt (docs/cloning.md)."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Say TEXT in the voice of the reference recording(s) (needs --consent)."""
-    from emovc.pipelines.cloning import CloneConfig, VoiceCloner, require_consent
+    from emovc.pipelines.cloning import METHODS, CloneConfig, VoiceCloner, require_consent
 
     require_consent(consent)  # fail before any heavy work (clone_to_file checks OUT first)
-    cloner = VoiceCloner(CloneConfig.for_style(style, denoise=denoise))
+    if model not in ("default", *METHODS) and style != "voice":
+        raise EmovcError("--style chooses how unit selection joins the reference's own sounds; "
+                         "a trained SV2TTS model (--model FOLDER) speaks one way: leave it out")
+    cloner = VoiceCloner.from_pretrained(model, CloneConfig.for_style(style, denoise=denoise))
     path = cloner.clone_to_file(reference, text, out, consent=consent, emotion=emotion,
                                 force=force)
     typer.echo(f"wrote {path}")

@@ -144,9 +144,11 @@ class VoiceCloner:
         self._converter_lock = threading.Lock()
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike = "default") -> VoiceCloner:
+    def from_pretrained(cls, name_or_path: str | os.PathLike = "default",
+                        config: CloneConfig | None = None) -> VoiceCloner:
         """``"default"``/``"unit-selection"``: the offline cloner (no weights needed); a folder
-        with ``synthesizer.pt`` + ``vocoder.pt``: the trained neural SV2TTS path.
+        with ``synthesizer.pt`` + ``vocoder.pt``: the trained neural SV2TTS path. ``config``:
+        the reference preparation and sentence settings (and, offline, the unit selection's).
 
         Raises:
             ConfigError: not a name or path, an unknown name, or a folder without both models
@@ -157,13 +159,13 @@ class VoiceCloner:
             raise ConfigError(f"cloner must be a name or a folder path ({valid}), "
                               f"got {type(name_or_path).__name__}")
         if str(name_or_path) in ("default", *METHODS):
-            return cls()
+            return cls(config)
         folder = Path(name_or_path)
         models = [n for n in ("synthesizer.pt", "vocoder.pt") if (folder / n).is_file()]
         if len(models) == 2:
             from emovc.pipelines.sv2tts import NeuralCloner
 
-            cloner = cls()
+            cloner = cls(config)
             cloner.neural = NeuralCloner.from_folder(folder)
             return cloner
         if models:  # half a trained cloner: name the missing file
@@ -306,7 +308,9 @@ class VoiceCloner:
         if any(out.resolve() == r.resolve() for r in refs):
             raise EmovcError(f"output {out} would overwrite a reference file")
         wav, sr = self.clone(references, text, emotion=emotion)
-        return save_audio(out, wav, sr, force=force, comment=provenance_tag(refs, emotion))
+        method = "neural SV2TTS" if self.neural is not None else "unit selection"
+        return save_audio(out, wav, sr, force=force,
+                          comment=provenance_tag(refs, emotion, method))
 
 
 def _check_text(text: object) -> str:
@@ -344,14 +348,16 @@ def require_consent(consent: object) -> None:
                          f"agreed to have their voice cloned")
 
 
-def provenance_tag(references: Sequence[Path], emotion: str | None) -> str:
-    """Metadata comment marking a file as synthetic (written into every cloned file)."""
+def provenance_tag(references: Sequence[Path], emotion: str | None,
+                   method: str = "unit selection") -> str:
+    """Metadata comment marking a file as synthetic (written into every cloned file), naming
+    the references, the emotion and the cloning method."""
     from emovc import __version__
 
     names = ", ".join(p.name for p in references) or "in-memory audio"
     extra = f", emotion {emotion}" if emotion else ""
     return (f"emovc {__version__}: cloned voice (synthetic speech from reference {names}"
-            f"{extra}; speaker consent confirmed)")
+            f"{extra}, by {method}; speaker consent confirmed)")
 
 
 @functools.lru_cache(maxsize=1)
