@@ -66,3 +66,30 @@ def test_bad_input_is_one_line_and_writes_nothing(run, tree, tmp_path, args, msg
     assert rc == 2 and err.startswith("emovc: error: ") and msg in err
     assert err.count("\n") == 1
     assert not (tmp_path / "c").exists()
+
+
+def test_catalog_never_writes_over_a_corpus_file(run, tree, tmp_path):
+    """-o naming one of the catalogued clips is refused even with --force (it turned the FLAC
+    into CSV text), and a name not ending in .csv is refused (it wrote CSV into out.npy)."""
+    clip = tree / "Actor_01/03-01-05-01-01-01-01.wav"
+    before = clip.read_bytes()
+    for extra in ((), ("--force",)):
+        rc, _, err = run("catalog", tree, "-o", clip, *extra)
+        assert rc == 2 and "would overwrite the input" in err and err.count("\n") == 1
+    assert clip.read_bytes() == before
+    rc, _, err = run("catalog", tree, "-o", tmp_path / "out.npy")
+    assert rc == 2 and "valid extensions: .csv" in err and err.count("\n") == 1
+    assert not (tmp_path / "out.npy").exists()
+    rc, _, err = run("catalog", tree, "-o", tree / "Actor_01/new.flac")  # audio name, in corpus
+    assert rc == 2 and ".csv" in err and not (tree / "Actor_01/new.flac").exists()
+    rc, _, err = run("catalog", tree, "-o", tree / "manifest.csv")  # a .csv beside them: fine
+    assert rc == 0, err
+
+
+def test_manifest_to_csv_refuses_its_own_audio(tree):
+    from emovc.data.catalogs import catalog_corpus
+    from emovc.errors import EmovcError
+
+    m = catalog_corpus(tree)
+    with pytest.raises(EmovcError, match="would overwrite the input"):
+        m.to_csv(m[0].path, force=True)

@@ -6,7 +6,22 @@ from pathlib import Path
 
 import typer
 
-from emovc.errors import EmovcError, output_exists
+from emovc.errors import EmovcError
+
+
+def _check_manifest_output(output: Path, corpus_dir: Path, force: bool) -> Path:
+    """Refuse a manifest path before the scan: an audio file of the corpus (one of the files
+    catalogued, even with ``--force``), a folder, a name not ending in ``.csv``, or an
+    existing file without ``force``."""
+    from emovc.data.catalogs.base import is_audio
+    from emovc.fileio import check_output_file
+
+    if output.is_file() and is_audio(output.name) and corpus_dir.is_dir() and any(
+            out.is_relative_to(root) for out, root in ((output.absolute(), corpus_dir.absolute()),
+                                                       (output.resolve(), corpus_dir.resolve()))):
+        raise EmovcError(f"output would overwrite the input: {output} is an audio file of "
+                         f"{corpus_dir}; give a file name ending in .csv")
+    return check_output_file(output, (".csv",), force, "a manifest")
 
 
 def catalog(
@@ -18,10 +33,8 @@ def catalog(
     """List a corpus: utterances per speaker and emotion; optionally save its manifest."""
     from emovc.data.catalogs import scan_corpus
 
-    if output is not None and output.is_dir():
-        raise EmovcError(f"output {output} is a folder; give a file name ending in .csv")
-    if output is not None and output.exists() and not force:
-        raise output_exists(output)
+    if output is not None:
+        output = _check_manifest_output(output, corpus_dir, force)
     manifest, log = scan_corpus(corpus_dir, corpus)
     typer.echo(manifest.describe())
     for line in log.summary():

@@ -249,9 +249,13 @@ class Manifest(Sequence[Utterance]):
         """Write the manifest as UTF-8 CSV atomically (tmp file + rename); returns the path.
 
         Raises:
-            EmovcError: ``force`` is false and ``path`` exists.
+            EmovcError: ``path`` is the audio file of one of its utterances (even with
+                ``force``), or ``force`` is false and ``path`` exists.
         """
         p = Path(path)
+        if os.path.abspath(p) in {os.path.abspath(u.path) for u in self._items}:
+            raise EmovcError(f"output would overwrite the input: {p} is the audio file of "
+                             "an utterance of this manifest")
         if p.exists() and not force:
             raise output_exists(p)
         with atomic_output(p, suffix=".tmp") as tmp, open(tmp, "w", newline="",
