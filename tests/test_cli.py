@@ -316,3 +316,21 @@ def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         code, out, err = run(list(argv), capsys)
         assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
         assert err.startswith("emovc: error: ") and said in err, err
+
+
+def test_info_names_nan_or_inf_samples_without_python_warnings(tmp_path: Path) -> None:
+    """It printed "peak: nan dBFS", "speech level: none (digital silence)", "loudness:
+    silent" and two numpy RuntimeWarnings before the error."""
+    t = np.arange(64000) / 16000
+    x = (0.3 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    x[1000:1010] = np.nan
+    x[2000] = np.inf
+    sf.write(tmp_path / "pn.wav", x, 16000, subtype="FLOAT")
+    proc = subprocess.run([sys.executable, "-m", "emovc.cli.main", "info",
+                           str(tmp_path / "pn.wav")], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert "peak: -10.5 dBFS (of the finite samples; 11 NaN or Inf)" in proc.stdout
+    assert "nan dBFS" not in proc.stdout and "silence" not in proc.stdout
+    assert "loudness" not in proc.stdout
+    assert proc.stderr == f"emovc: error: {tmp_path / 'pn.wav'} contains NaN or Inf samples\n"

@@ -1,3 +1,4 @@
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,22 @@ def test_load_removes_a_dc_offset_and_keeps_clean_files_exact(tmp_path):
     clean = load_audio(tmp_path / "clean.wav")
     assert np.array_equal(clean, tone)
     assert np.allclose(load_audio(tmp_path / "dc.wav"), tone - tone.mean(), atol=1e-6)
+
+
+@pytest.mark.parametrize("bad, channels", [(np.nan, 1), (np.inf, 1), (-np.inf, 2)])
+def test_nan_or_inf_samples_are_named_before_the_dc_removal_spreads_them(tmp_path, bad,
+                                                                         channels):
+    """One Inf sample made the DC offset Inf and, once removed, every sample non-finite;
+    prepare then called the 4 s clip "too short: 0.05 s"."""
+    t = np.arange(64000) / 16000
+    x = np.repeat((0.3 * np.sin(2 * np.pi * 150 * t) + 0.05)[:, None], channels, 1)
+    x[5000, -1] = bad
+    sf.write(tmp_path / "x.wav", x.astype(np.float32), 16000, subtype="FLOAT")
+    for sr in (16000, 22050, None):  # with and without resampling
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no numpy RuntimeWarning on the way
+            with pytest.raises(AudioError, match=r"x\.wav contains NaN or Inf samples$"):
+                load_audio(tmp_path / "x.wav", sr)
 
 
 def test_channels_that_cancel_in_the_mix_are_named_not_called_silent(tmp_path):

@@ -234,6 +234,26 @@ def test_preprocess_normalises_and_trims():
     assert active_rms_dbfs(out, SR) == pytest.approx(-23.0, abs=0.5)
 
 
+def test_non_finite_samples_are_named_not_called_too_short(tmp_path):
+    """A 4 s clip with a few NaN (or one Inf) samples failed as "too short: 0.05 s"."""
+    import soundfile as sf
+
+    wav = synthesize(duration=4.0, seed=3)
+    (tmp_path / "sad").mkdir()
+    for bad in (np.nan, np.inf):
+        x = wav.copy()
+        x[1000:1010] = bad
+        with pytest.raises(EmovcError, match=r"^clip contains NaN or Inf samples$"):
+            preprocess_waveform(x, name="clip")
+        sf.write(tmp_path / f"sad/{bad}.wav", x, SR, subtype="FLOAT")
+    save_audio(tmp_path / "sad/good.wav", wav, SR)
+    rep = prepare_corpus(tmp_path, "folders", cache_dir=tmp_path / "c", features="mel",
+                         workers=1, progress=False).report
+    assert rep.n_computed == 1
+    assert sorted(r for _, _, r in rep.failures) == [
+        f"{tmp_path / 'sad' / b}.wav contains NaN or Inf samples" for b in ("inf", "nan")]
+
+
 def test_default_cache_dir_and_safe_names(monkeypatch, tmp_path):
     monkeypatch.setenv("EMOVC_CACHE", str(tmp_path / "c"))
     assert default_cache_dir() == tmp_path / "c"

@@ -103,8 +103,9 @@ def load_audio(path: str | os.PathLike, sr: int | None = DEFAULT_SR) -> np.ndarr
         waveform of shape ``(n_samples,)``.
 
     Raises:
-        AudioError: missing file, unsupported extension, undecodable or empty content, or
-            an ``sr`` that is not a positive whole number of Hz.
+        AudioError: missing file, unsupported extension, undecodable or empty content, NaN
+            or Inf samples (a float file; checked before the DC offset is removed), or an
+            ``sr`` that is not a positive whole number of Hz.
     """
     if sr is not None:
         sr = check_sample_rate(sr, "sr")
@@ -232,18 +233,24 @@ WRITE_BLOCK = 1 << 18  # frames per call to libsndfile when writing
 
 class MixStats:
     """Running statistics of ``(n, channels)`` float32 audio fed in blocks: its mono mix's
-    mean (the DC offset) and whether its channels cancel when mixed."""
+    mean (the DC offset), whether its channels cancel when mixed and whether any sample is
+    NaN or Inf (such blocks are counted but not summed: one Inf made the offset, and so
+    every sample after its removal, non-finite)."""
 
     def __init__(self, channels: int):
         self.channels = channels
         self.n = 0
+        self.finite = True
         self._sum = np.zeros(channels)
         self._sq = np.zeros(channels)
         self._mix_sum = self._mix_sq = 0.0
 
     def feed(self, block: np.ndarray) -> None:
-        mix = to_mono(block).astype(np.float64)
         self.n += block.shape[0]
+        if not self.finite or not np.isfinite(block).all():
+            self.finite = False
+            return
+        mix = to_mono(block).astype(np.float64)
         self._mix_sum += float(mix.sum())
         self._mix_sq += float(np.dot(mix, mix))
         if self.channels > 1:
@@ -261,10 +268,13 @@ class MixStats:
         return mix - np.float32(self.mean) if abs(self.mean) > DC_LIMIT else mix
 
     def check(self, path: str | os.PathLike) -> None:
-        """Raise if the file is empty, or if the mono mix is :data:`CANCEL_DB` below its
-        channels' mean power while they are not silent (one channel phase-inverted)."""
+        """Raise if the file is empty, has NaN or Inf samples, or if the mono mix is
+        :data:`CANCEL_DB` below its channels' mean power while they are not silent (one
+        channel phase-inverted)."""
         if self.n == 0:
             raise AudioError(f"audio file has no samples: {path}")
+        if not self.finite:
+            raise AudioError(f"{path} contains NaN or Inf samples")
         if self.channels < 2:
             return
         chan = float(np.mean(self._sq / self.n - (self._sum / self.n) ** 2))
@@ -279,8 +289,8 @@ class MixStats:
 
 def mono_mix(data: np.ndarray, path: str | os.PathLike) -> np.ndarray:
     """The mono float32 ``(n,)`` every command reads from decoded ``(n, channels)`` audio of
-    ``path``: channels mixed (refused if they cancel) and a DC offset beyond
-    :data:`DC_LIMIT` removed (as :func:`load_audio` does while decoding)."""
+    ``path``: channels mixed (refused if they cancel, or if any sample is NaN or Inf) and a
+    DC offset beyond :data:`DC_LIMIT` removed (as :func:`load_audio` does while decoding)."""
     stats = MixStats(data.shape[1])
     stats.feed(data)
     stats.check(path)

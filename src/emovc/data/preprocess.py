@@ -15,6 +15,7 @@ import numpy as np
 
 from emovc.audio import check_speech, load_audio, normalize_loudness, trim_silence
 from emovc.config import PlainConfig
+from emovc.errors import AudioError
 
 try:
     from numpy.lib.array_utils import byte_bounds
@@ -60,9 +61,12 @@ def preprocess_waveform(wav: np.ndarray, cfg: PreprocessConfig = PreprocessConfi
         of the input that it was cut from.
 
     Raises:
-        AudioError: the result is too short or silent.
+        AudioError: NaN or Inf samples (checked first: they made the clip "too short"), or
+            the result is too short or silent.
     """
     sr = cfg.sample_rate
+    if not np.isfinite(wav).all():
+        raise AudioError(f"{name} contains NaN or Inf samples")
     x = normalize_loudness(wav, sr, target_dbfs=cfg.loudness_dbfs)
     start, end = 0, len(x)
     if cfg.trim:

@@ -21,11 +21,15 @@ DEMO_TARGETS = ("angry", "happy", "sad", "fearful")  # emotions `emovc demo` wri
 
 def _peak(data: np.ndarray) -> str:
     """Sample peak in dBFS of ``(n_samples, n_channels)`` audio, per channel when there are
-    several."""
-    peaks = [20 * np.log10(max(float(np.max(np.abs(c))), 1e-10)) for c in data.T]
+    several; NaN and Inf samples are left out of it and counted."""
+    finite = np.isfinite(data)
+    peaks = [20 * np.log10(max(float(np.max(np.abs(c[ok]), initial=0.0)), 1e-10))
+             for c, ok in zip(data.T, finite.T, strict=True)]
+    bad = data.size - int(finite.sum())
+    note = f" (of the finite samples; {bad} NaN or Inf)" if bad else ""
     if len(peaks) == 1:
-        return f"{peaks[0]:.1f} dBFS"
-    return " / ".join(f"{p:.1f}" for p in peaks) + " dBFS (per channel)"
+        return f"{peaks[0]:.1f} dBFS{note}"
+    return " / ".join(f"{p:.1f}" for p in peaks) + f" dBFS (per channel){note}"
 
 
 def describe_file(path: str | os.PathLike) -> dict[str, str]:
@@ -35,7 +39,7 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     voiced frames. Loudness is integrated BS.1770 loudness (LUFS, pyloudnorm) and the active
     speech level (dBFS over the louder half of 20 ms frames), both without the DC offset
     that every command removes. A file the commands would refuse (silent, too short,
-    cancelling channels) is described as far as it can be, with the reason under
+    cancelling channels, NaN or Inf samples) is described as far as it can be, with the reason under
     ``"analysis"``.
     """
     info = audio_info(path)
@@ -51,6 +55,9 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
                                           "command reads them)" if info.channels > 1 else ""),
         "peak": _peak(data),
     }
+    if not np.isfinite(data).all():  # no level, DC offset or F0 to measure
+        out["analysis"] = f"not analysed: {path} contains NaN or Inf samples"
+        return out
     offset = data.mean(axis=0)
     if np.any(np.abs(offset) > DC_LIMIT):
         out["DC offset"] = (" / ".join(f"{m:+.4f}" for m in offset)
