@@ -148,6 +148,29 @@ def test_vctk_compact_tsv_layout(tmp_path, make_tree):
     assert m["vctk/p225/p225_003"].sentence == m["vctk/p227/p227_003"].sentence
 
 
+def test_vctk_sentence_ids_mean_the_same_words(tmp_path, make_tree):
+    """VCTK prompts differ per speaker after _024: p225_030 and p226_030 got the same
+    sentence id "030" although they say different sentences."""
+    make_tree(tmp_path, ["p225/p225_003.flac", "p226/p226_003.flac", "p225/p225_030.flac",
+                         "p226/p226_030.flac", "p226/p226_041.flac",
+                         "p227/p227_003.flac", "p227/p227_030.flac"])
+    (tmp_path / "transcripts.tsv").write_text(
+        "speaker\tutt_id\tpath\ttext\n"
+        "p225\tp225_003\tp225/p225_003.wav\tSix spoons.\n"
+        "p226\tp226_003\tp226/p226_003.wav\tsix  SPOONS\n"       # same words
+        "p225\tp225_030\tp225/p225_030.wav\tThe dog barked at night.\n"
+        "p226\tp226_030\tp226/p226_030.wav\tMarkets fell sharply today.\n"
+        "p226\tp226_041\tp226/p226_041.wav\tThe dog barked, at night!\n")  # p227: none
+    m = _by_id(catalog_corpus(tmp_path))
+    sent = {k.split("/")[-1]: u.sentence for k, u in m.items()}
+    assert sent["p225_003"] == sent["p226_003"] and sent["p225_003"] not in ("", "003")
+    assert sent["p225_030"] != sent["p226_030"]
+    assert sent["p225_030"] == sent["p226_041"]  # the same words under another number
+    # no transcript: the number of a prompt every speaker reads (001-024), else none
+    assert (sent["p227_003"], sent["p227_030"]) == ("003", "")
+    assert len({sent["p225_003"], sent["p225_030"], sent["p226_030"]}) == 3
+
+
 def test_librispeech_release_layout(tmp_path, make_tree):
     make_tree(tmp_path, ["train-clean-100/103/1240/103-1240-0000.flac",
                          "train-clean-100/1034/121119/1034-121119-0001.flac"])

@@ -9,6 +9,7 @@ it from the file headers) and recording every file it leaves out in a :class:`Sc
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import re
 import unicodedata
@@ -138,6 +139,19 @@ def try_emotion(label: str) -> str | None:
         return normalize_emotion(label)
     except ConfigError:
         return None
+
+
+def text_sentence_id(text: str) -> str:
+    """A stable short sentence id for a transcript (``""`` for no words): ``"t"`` and 12 hex
+    digits of the SHA-1 of its words, case-folded, with punctuation and spacing ignored, so
+    two utterances share it exactly when they say the same words.
+
+    >>> text_sentence_id("Please call Stella.") == text_sentence_id("please  call STELLA")
+    True
+    """
+    plain = unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("\u2019", "")
+    words = re.sub(r"[\W_]+", " ", plain).split()
+    return "t" + hashlib.sha1(" ".join(words).encode()).hexdigest()[:12] if words else ""
 
 
 def read_text(path: Path) -> str:

@@ -7,9 +7,11 @@ Accepted layouts:
 * the compact copy used by emovc's dev data: ``p225/p225_003.flac`` + ``transcripts.tsv``
   (speaker, utt_id, path, text) + ``speakers.tsv`` (speaker, age, gender, ...).
 
-The sentence id is the utterance number (after p225_024 VCTK prompts are per speaker, so
-equal ids are only guaranteed parallel for the shared rainbow/elicitation paragraphs).
-Yamagishi et al. (2019), CC BY 4.0.
+Equal sentence ids mean the same words: with a transcript the id is derived from its words
+(:func:`~emovc.data.catalogs.base.text_sentence_id`); without one, only the utterance numbers
+001-024 (the elicitation paragraph and rainbow passage every speaker reads) are used as ids,
+since after _024 the prompts differ per speaker (``p225_030`` and ``p226_030`` are different
+sentences), and later clips get none. Yamagishi et al. (2019), CC BY 4.0.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from emovc.data.catalogs.base import (
     read_text,
     read_tsv,
     speaker_genders,
+    text_sentence_id,
 )
 from emovc.data.manifest import Utterance
 
+SHARED_PROMPTS = 24  # p*_001-024: the paragraphs read by every speaker; later prompts differ
 _RX = re.compile(r"((?:p\d{3})|s5)_(\d{3})(?:_(mic[12]))?\.(?:wav|flac)", re.IGNORECASE)
 
 
@@ -79,8 +83,17 @@ def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
             text = read_text(txt_dir / speaker / f"{stem}.txt").strip()
         yield Utterance(
             path=str(path), corpus="vctk", speaker=speaker, gender=genders.get(speaker, "?"),
-            text=text, sentence=number, language="en", utt_id=f"vctk/{speaker}/{stem}",
+            text=text, sentence=_sentence(number, text), language="en",
+            utt_id=f"vctk/{speaker}/{stem}",
         )
+
+
+def _sentence(number: str, text: str) -> str:
+    """Sentence id: from the transcript's words, else the number of a shared prompt, else
+    ``""`` (see the module docstring)."""
+    if text:
+        return text_sentence_id(text)
+    return number if int(number) <= SHARED_PROMPTS else ""
 
 
 CATALOG = Catalog(
