@@ -123,3 +123,10 @@ def test_cwt_bad_input():
         cwt_reconstruct(np.zeros(10))
     with pytest.raises(AudioError):
         cwt_decompose(np.zeros(1))
+
+
+def test_cwt_refuses_a_2d_log_f0_instead_of_interleaving_it():
+    x = np.sin(np.linspace(0, 6, 200))
+    with pytest.raises(ConfigError, match=r"shape \(T,\), got \(100, 2\)"):
+        cwt_decompose(x.reshape(100, 2))
+    assert np.array_equal(cwt_decompose(x[:, None]), cwt_decompose(x))  # one column is fine

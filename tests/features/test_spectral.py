@@ -124,3 +124,16 @@ def test_config_and_bad_input(mag):
         griffin_lim(mag[:100], CFG)
     with pytest.raises(ConfigError, match="init_phase"):
         griffin_lim(mag, CFG, init_phase=np.zeros((3, 3)))
+
+
+def test_numpy_batches_are_refused_not_cut_to_their_first_row(wav, mag):
+    """A (2, n) NumPy array gave the first row's spectrogram only; a (B, F, T) magnitude the
+    first item's waveform."""
+    two = np.stack([0.1 * wav, wav])
+    for fn in (lambda x: stft_magnitude(x, CFG), mel_spectrogram):
+        with pytest.raises(AudioError, match=r"shape \(n,\), got \(2, 16000\)"):
+            fn(two)
+    assert stft_magnitude(torch.from_numpy(two), CFG).shape[0] == 2  # torch: a batch
+    assert np.array_equal(stft_magnitude(wav[None], CFG), mag)  # (1, n): one clip, as before
+    with pytest.raises(ConfigError, match=r"\(F, T\) with F = 257, got \(2, 257, "):
+        griffin_lim(np.stack([mag, mag]), CFG)

@@ -122,6 +122,21 @@ def test_envelope_coding_fidelity(feats, coding):
     assert np.sqrt(np.mean((10 * np.log10(sp60 / feats.sp)) ** 2)) < np.sqrt(np.mean(lsd**2))
 
 
+@pytest.mark.parametrize("coding", ["pyworld", "pysptk"])
+def test_envelope_coefficients_out_of_range_are_refused(feats, coding):
+    """An envelope (T, 513) given to decode_envelope crashed the interpreter in pyworld
+    (malloc: invalid size); no coefficient at all raised an IndexError."""
+    cfg = WorldConfig(envelope_coding=coding)
+    for bad in (feats.sp, np.zeros((10, 0))):
+        with pytest.raises(ConfigError, match=r"1 to 512 coefficients .*got mcep of shape "
+                                              rf"\(\d+, {bad.shape[1]}\)"):
+            decode_envelope(bad, cfg)
+    with pytest.raises(ConfigError, match="got dim 0"):
+        encode_envelope(feats.sp, cfg, dim=0)
+    assert decode_envelope(np.zeros((10, 512)), cfg).shape == (10, 513)  # the most allowed
+    assert decode_envelope(encode_envelope(feats.sp, cfg, dim=24), cfg).shape == feats.sp.shape
+
+
 def test_aperiodicity_coding_round_trip(feats):
     coded = encode_aperiodicity(feats.ap)
     assert coded.shape == (feats.n_frames, 1)  # one band at 16 kHz

@@ -154,14 +154,22 @@ def cwt_decompose(lf0_norm: np.ndarray, n_scales: int = 10, frame_period_ms: flo
     (a wavelet transform carries no DC).
 
     Args:
-        lf0_norm: ``(T,)`` normalised log-F0, one value per frame.
+        lf0_norm: ``(T,)`` normalised log-F0, one value per frame (``(T, 1)`` and ``(1, T)``
+            are flattened).
         n_scales: number of octave scales (10 -> 10 ms ... 5.12 s at 5 ms frames).
         frame_period_ms: frame hop in ms.
 
     Returns:
         ``(T, n_scales)`` float64 real CWT coefficients, finest scale first.
+
+    Raises:
+        ConfigError: another shape (a ``(T, k)`` array was flattened, interleaving its columns).
+        AudioError: fewer than 2 frames or no scale.
     """
-    x = np.asarray(lf0_norm, dtype=np.float64).reshape(-1)
+    x = np.asarray(lf0_norm, dtype=np.float64)
+    if x.ndim != 1 and not (x.ndim == 2 and 1 in x.shape):
+        raise ConfigError(f"log-F0 for the CWT must have shape (T,), got {x.shape}")
+    x = x.reshape(-1)
     if x.shape[0] < 2 or n_scales < 1:
         raise AudioError(f"need >= 2 frames and >= 1 scale, got {x.shape[0]} and {n_scales}")
     dt = frame_period_ms / 1000.0

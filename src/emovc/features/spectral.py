@@ -58,7 +58,9 @@ class STFTConfig(PlainConfig):
 
 
 def _as_batch(wav: np.ndarray | torch.Tensor, min_len: int) -> tuple[torch.Tensor, bool]:
-    """``(n,)`` or ``(B, n)`` audio -> float ``(B, n)`` tensor and whether the input was NumPy."""
+    """``(n,)`` (or ``(1, n)``) NumPy, ``(n,)`` or ``(B, n)`` torch audio -> float ``(B, n)``
+    tensor and whether the input was NumPy (a NumPy batch is refused: its NumPy result is
+    one clip's)."""
     is_np = not isinstance(wav, torch.Tensor)
     if is_np:  # the user-facing path; tensors come from emovc's own training code
         arr = np.asarray(wav)
@@ -76,6 +78,10 @@ def _as_batch(wav: np.ndarray | torch.Tensor, min_len: int) -> tuple[torch.Tenso
         raise AudioError(f"audio of shape {tuple(x.shape)} reads as {x.shape[0]} clips of "
                          f"{x.shape[1]} samples; mix channels-last audio to mono first "
                          "(emovc.audio.processing.as_mono)")
+    if is_np and x.ndim == 2 and x.shape[0] != 1:  # only its first row came back
+        raise AudioError(f"expected NumPy audio of shape (n,), got {tuple(x.shape)}; mix "
+                         "channels to mono first (emovc.audio.processing.as_mono), or pass a "
+                         "(B, n) torch tensor for a batch")
     if x.shape[-1] < min_len:
         raise AudioError(f"audio too short: {x.shape[-1]} samples, need at least {min_len}")
     return (x.unsqueeze(0) if x.ndim == 1 else x), is_np
@@ -149,6 +155,9 @@ def griffin_lim(mag: np.ndarray | torch.Tensor, cfg: STFTConfig = STFTConfig(), 
     """
     is_np = not isinstance(mag, torch.Tensor)
     s = torch.as_tensor(np.asarray(mag, dtype=np.float32) if is_np else mag)
+    if is_np and s.ndim != 2:  # a NumPy result is one waveform
+        raise ConfigError(f"NumPy magnitude must be (F, T) with F = {cfg.n_bins}, got "
+                          f"{tuple(s.shape)} (pass a (B, F, T) torch tensor for a batch)")
     squeeze = s.ndim == 2
     s = s.unsqueeze(0) if squeeze else s
     if s.ndim != 3 or s.shape[1] != cfg.n_bins:

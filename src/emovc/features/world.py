@@ -240,9 +240,14 @@ def encode_envelope(sp: np.ndarray, cfg: WorldConfig = WorldConfig(), dim: int |
 
     Returns:
         ``(T, dim)`` float64 coded envelope.
+
+    Raises:
+        ConfigError: ``sp`` not ``(T, fft_size // 2 + 1)``, or ``dim`` outside
+            ``1..fft_size // 2``.
     """
     sp = _check_frames("sp", sp, cfg.n_bins)
     dim = cfg.mcep_dim if dim is None else int(dim)
+    _check_coefficients(dim, cfg)
     if cfg.envelope_coding == "pysptk":
         return pysptk.sp2mc(sp, dim - 1, cfg.alpha)
     return pyworld.code_spectral_envelope(sp, cfg.sample_rate, dim)
@@ -252,18 +257,33 @@ def decode_envelope(mcep: np.ndarray, cfg: WorldConfig = WorldConfig()) -> np.nd
     """Inverse of :func:`encode_envelope`.
 
     Args:
-        mcep: ``(T, D)`` coded envelope (any ``D``; need not equal ``cfg.mcep_dim``).
+        mcep: ``(T, D)`` coded envelope, ``1 <= D <= fft_size // 2`` (the ``dim`` it was
+            coded with; need not equal ``cfg.mcep_dim``).
         cfg: the config used for encoding.
 
     Returns:
         ``(T, fft_size // 2 + 1)`` float64 power spectral envelope.
+
+    Raises:
+        ConfigError: another shape, e.g. an envelope ``(T, fft_size // 2 + 1)`` itself, which
+            crashed the interpreter in pyworld's decoder.
     """
     mc = _check_frames("mcep", mcep)
     if mc.ndim != 2:
         raise ConfigError(f"mcep must have shape (T, D), got {mc.shape}")
+    _check_coefficients(mc.shape[1], cfg, mc.shape)
     if cfg.envelope_coding == "pysptk":
         return pysptk.mc2sp(mc, cfg.alpha, cfg.fft_size)
     return pyworld.decode_spectral_envelope(mc, cfg.sample_rate, cfg.fft_size)
+
+
+def _check_coefficients(dim: int, cfg: WorldConfig, shape: tuple | None = None) -> None:
+    """Refuse a number of envelope coefficients outside ``1..fft_size // 2``."""
+    top = cfg.fft_size // 2
+    if not 1 <= dim <= top:
+        got = f"mcep of shape {shape}" if shape is not None else f"dim {dim}"
+        raise ConfigError(f"coded envelopes have 1 to {top} coefficients (mcep_dim "
+                          f"{cfg.mcep_dim}; fft_size {cfg.fft_size}), got {got}")
 
 
 def encode_aperiodicity(ap: np.ndarray, cfg: WorldConfig = WorldConfig()) -> np.ndarray:
