@@ -233,3 +233,63 @@ def test_references_of_two_speakers_are_warned_about(reference_wav, monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         VoiceCloner().load_references(refs[:1])  # one reference: nothing to compare
+
+
+def _map_corpus_tree(root: Path, speaker_clips, bad: bool = True) -> Path:
+    """<speaker>/<emotion>/*.wav: 2 clips of each of 2 synthetic speakers, plus (``bad``) a
+    0.2 s take and a silent one."""
+    for name in ("low", "high"):
+        for i, wav in enumerate(speaker_clips[name][:2]):
+            save_audio(root / f"{name}/neutral/{i}.wav", wav[:16000], 16000)
+    if bad:
+        save_audio(root / "low/sad/short.wav", speaker_clips["low"][2][:3200], 16000)
+        save_audio(root / "high/sad/silent.wav", np.zeros(16000, np.float32), 16000)
+    return root
+
+
+def test_embed_map_leaves_out_unusable_clips_with_one_warning(tmp_path: Path, speaker_clips,
+                                                              capsys) -> None:
+    """One short take stopped the whole map (rc 2, nothing plotted)."""
+    from emovc.cli.main import main
+
+    folder = _map_corpus_tree(tmp_path / "c", speaker_clips)
+    rc = main(["embed-map", str(folder), "-o", str(tmp_path / "map.png"), "--method", "pca"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and (tmp_path / "map.png").stat().st_size > 0
+    assert "(pca, 4 clips)" in out
+    assert err.count("\n") == 1 and err.startswith(
+        f"emovc: warning: 2 clip(s) of {folder} left out of the map (their audio cannot be "
+        "used), e.g. ")
+    assert "short.wav is too short: 0.20 s" in err or "silent.wav is silent" in err
+
+
+def test_embed_map_counts_clips_before_embedding_them(tmp_path: Path, speaker_clips,
+                                                      monkeypatch) -> None:
+    """Too few clips for a map, or for UMAP, was found only after embedding every clip."""
+    folder = _map_corpus_tree(tmp_path / "c", speaker_clips, bad=False)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("embedding started before the check")
+
+    monkeypatch.setattr(speaker.SpeakerEncoder, "from_pretrained", refuse)
+    with pytest.raises(ConfigError, match="UMAP needs at least 15 embeddings, got 4 "):
+        speaker.map_corpus(folder, tmp_path / "m.png", method="umap")
+    with pytest.raises(ConfigError, match="need at least 3 embeddings for a map, got 2$"):
+        speaker.map_corpus(folder, tmp_path / "m.png", max_per_speaker=1)
+    monkeypatch.setattr(speaker, "UMAP_MIN_POINTS", 4)  # enough clips, but no umap-learn
+    find_spec = speaker.importlib.util.find_spec
+    monkeypatch.setattr(speaker.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "umap" else find_spec(name, *a))
+    with pytest.raises(ConfigError, match="UMAP needs umap-learn"):
+        speaker.map_corpus(folder, tmp_path / "m.png", method="umap")
+
+
+def test_embed_map_with_too_few_usable_clips_names_them(tmp_path: Path, speaker_clips) -> None:
+    folder = tmp_path / "c"
+    save_audio(folder / "low/neutral/0.wav", speaker_clips["low"][0][:16000], 16000)
+    save_audio(folder / "high/neutral/0.wav", speaker_clips["high"][0][:16000], 16000)
+    save_audio(folder / "high/neutral/1.wav", np.zeros(16000, np.float32), 16000)
+    with pytest.raises(ConfigError, match=r"got 2; 1 clip\(s\) left out, e\.g\. .*1\.wav is "
+                                          r"silent"):
+        speaker.map_corpus(folder, tmp_path / "m.png", method="pca")
+    assert not (tmp_path / "m.png").exists()

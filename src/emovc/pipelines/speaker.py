@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import torch
 from emovc.audio import check_speech, load_audio
 from emovc.audio.io import resample
 from emovc.audio.processing import as_mono, check_sample_rate
-from emovc.errors import AudioError, ConfigError
+from emovc.errors import AudioError, ConfigError, EmovcWarning
 from emovc.fileio import atomic_output, check_output_file
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
@@ -211,21 +212,27 @@ def _check_method(method: str) -> None:
                           f"{', '.join(MAP_METHODS)}")
 
 
-def _project(x: np.ndarray, method: str) -> tuple[np.ndarray, str]:
+def _check_points(n: int, method: str, note: str = "") -> None:
+    """Refuse a map of ``n`` points that :func:`_project` would refuse (``note`` is added to
+    the count in the message)."""
     _check_method(method)
-    if len(x) < 3:
-        raise ConfigError(f"need at least 3 embeddings for a map, got {len(x)}")
-    if method == "umap" and len(x) < UMAP_MIN_POINTS:
-        raise ConfigError(f"UMAP needs at least {UMAP_MIN_POINTS} embeddings, got {len(x)} "
+    if n < 3:
+        raise ConfigError(f"need at least 3 embeddings for a map, got {n}{note}")
+    if method == "umap" and n < UMAP_MIN_POINTS:
+        raise ConfigError(f"UMAP needs at least {UMAP_MIN_POINTS} embeddings, got {n}{note} "
                           "(use --method tsne or pca)")
+    if method == "umap" and importlib.util.find_spec("umap") is None:
+        raise ConfigError("UMAP needs umap-learn: pip install umap-learn (or use --method tsne)")
+
+
+def _project(x: np.ndarray, method: str) -> tuple[np.ndarray, str]:
+    _check_points(len(x), method)
     if (method in ("auto", "umap") and len(x) >= UMAP_MIN_POINTS
             and importlib.util.find_spec("umap") is not None):
         import umap
 
         reducer = umap.UMAP(n_neighbors=UMAP_MIN_POINTS - 1, random_state=0, n_jobs=1)
         return reducer.fit_transform(x), "umap"
-    if method == "umap":
-        raise ConfigError("UMAP needs umap-learn: pip install umap-learn (or use --method tsne)")
     if method == "tsne" or (method == "auto" and len(x) >= 10):
         from sklearn.manifold import TSNE
 
@@ -248,11 +255,17 @@ def save_embeddings(out: str | os.PathLike, embeddings: np.ndarray, force: bool 
 def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = "auto",
                max_per_speaker: int = 10, model: str = BUNDLED, force: bool = False,
                ) -> tuple[Path, str, int]:
-    """Embed up to ``max_per_speaker`` clips per speaker of a corpus and plot the map
-    (``out`` is checked first, :func:`check_map_output`).
+    """Embed up to ``max_per_speaker`` clips per speaker of a corpus (the first by path) and
+    plot the map. ``out``, ``method`` and the number of clips chosen are checked before any
+    embedding; a clip whose audio cannot be used (too short, silent, unreadable) is left out
+    with one :class:`~emovc.errors.EmovcWarning` giving their number and an example.
 
     Returns:
-        ``(image path, projection used, number of clips)``.
+        ``(image path, projection used, number of clips plotted)``.
+
+    Raises:
+        ConfigError: a bad ``out`` or ``method``, or too few usable clips for the map (fewer
+            than 3; fewer than 15 for UMAP).
     """
     from emovc.data.catalogs import catalog_corpus
 
@@ -266,11 +279,29 @@ def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = 
         gender[utt.speaker] = utt.gender
         if len(per.setdefault(utt.speaker, [])) < max_per_speaker:
             per[utt.speaker].append(utt.path)
-    labels = [spk for spk, paths in per.items() for _ in paths]
-    paths = [p for ps in per.values() for p in ps]
+    _check_points(sum(len(ps) for ps in per.values()), method)  # before embedding them all
+    encoder = SpeakerEncoder.from_pretrained(model)
+    emb, labels, left_out = [], [], {}
+    for spk, paths in per.items():
+        for p in paths:
+            try:
+                emb.append(encoder.embed(load_audio(p, sr=16000), 16000, name=p))
+                labels.append(spk)
+            except AudioError as exc:  # one bad take must not cost the whole map
+                left_out[p] = str(exc)
+    example = next(iter(left_out.items()), None)
+    if example is not None:
+        bad, why = example
+        example = why if bad in why else f"{bad}: {why}"
+    _check_points(len(emb), method, f"; {len(left_out)} clip(s) left out, e.g. {example}"
+                  if left_out else "")
+    if left_out:
+        warnings.warn(f"{len(left_out)} clip(s) of {folder} left out of the map (their audio "
+                      f"cannot be used), e.g. {example}", EmovcWarning, stacklevel=2)
     group = "speakers"
-    if len(labels) == len(per):  # one clip per speaker: colour by gender instead
-        labels, group = [f"gender {gender[s]}" for s in labels], f"genders, {len(per)} speakers"
-    emb = SpeakerEncoder.from_pretrained(model).embed_files(paths)
-    path, used = embedding_map(emb, labels, out, method=method, force=force, group=group)
-    return path, used, len(paths)
+    if len(labels) == len(set(labels)):  # one clip per speaker: colour by gender instead
+        group = f"genders, {len(labels)} speakers"
+        labels = [f"gender {gender[s]}" for s in labels]
+    path, used = embedding_map(np.stack(emb), labels, out, method=method, force=force,
+                               group=group)
+    return path, used, len(emb)
