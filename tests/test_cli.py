@@ -146,6 +146,16 @@ def test_resynth_round_trip(speech_file: Path, tmp_path: Path,
     assert np.abs(wav).max() < 0.98
 
 
+def test_resynth_to_a_folder_says_it_is_a_folder(speech_file: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "output exists: DIR (use --force ...)", then with --force "cannot write
+    '(no extension)'"."""
+    for extra in ([], ["--force"]):
+        code, _, err = run(["resynth", str(speech_file), str(tmp_path), *extra], capsys)
+        assert code == 2 and err == (f"emovc: error: output {tmp_path} is a folder; give a file "
+                                     "name ending in .wav, .flac, .ogg\n")
+
+
 def _bad_inputs(tmp: Path) -> dict[str, Path]:
     (tmp / "text.wav").write_text("not audio")
     (tmp / "empty.wav").write_bytes(b"")

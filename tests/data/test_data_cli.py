@@ -93,3 +93,16 @@ def test_manifest_to_csv_refuses_its_own_audio(tree):
     m = catalog_corpus(tree)
     with pytest.raises(EmovcError, match="would overwrite the input"):
         m.to_csv(m[0].path, force=True)
+
+
+def test_a_file_as_cache_dir_is_named(run, tree, tmp_path):
+    """It failed as "not a directory: ravdess.csv/ravdess/world-b95e848f74"."""
+    (tmp_path / "ravdess.csv").write_text("x")
+    rc, _, err = run("prepare", tree, "--cache-dir", tmp_path / "ravdess.csv", "-q", "-j", "1")
+    assert rc == 2 and err == (f"emovc: error: --cache-dir {tmp_path / 'ravdess.csv'} is a "
+                               "file; give a folder\n")
+    from emovc.data.prepare import prepare_corpus
+    from emovc.errors import EmovcError
+
+    with pytest.raises(EmovcError, match=r"^cache dir .*ravdess\.csv is a file; give a folder$"):
+        prepare_corpus(tree, cache_dir=tmp_path / "ravdess.csv", workers=1, progress=False)

@@ -60,6 +60,8 @@ def prepare(
     emovc train and ser train build their own caches)."""
     from emovc.data.prepare import prepare_corpus
 
+    if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
+        raise EmovcError(f"--cache-dir {cache_dir} is a file; give a folder")
     prepared = prepare_corpus(corpus_dir, corpus, cache_dir=cache_dir, features=features,
                               workers=workers, force=force, progress=not quiet)
     for line in prepared.report.summary():

@@ -217,7 +217,7 @@ def prepare_manifest(manifest: Manifest, *, name: str | None = None,
     pp = preprocess_cfg or PreprocessConfig()
     sets = parse_feature_sets(features)
     cfgs = _resolve_configs(sets, configs, pp)
-    cache_root = Path(cache_dir or default_cache_dir()).expanduser()
+    cache_root = _cache_root(cache_dir)
     name = name or _default_name(manifest, root, cache_root)
     base = cache_root / name
     dirs = _make_dirs(base, cfgs, pp, name, root)
@@ -251,8 +251,18 @@ def prepare_corpus(root: str | os.PathLike, corpus: str = "auto", **kwargs) -> P
     folder is missing, empty or of an unknown layout.
     """
     parse_feature_sets(kwargs.get("features", "world"))  # fail fast, before scanning
+    _cache_root(kwargs.get("cache_dir"))
     manifest, log = scan_corpus(root, corpus)
     return prepare_manifest(manifest, root=Path(root).resolve(), scan_log=log, **kwargs)
+
+
+def _cache_root(cache_dir: str | os.PathLike | None) -> Path:
+    """The cache root (default :func:`default_cache_dir`); a file there is refused by name
+    (it failed as "not a directory: <file>/<corpus>/<feature set>-<key>")."""
+    root = Path(cache_dir or default_cache_dir()).expanduser()
+    if root.exists() and not root.is_dir():
+        raise EmovcError(f"cache dir {root} is a file; give a folder")
+    return root
 
 
 def _meta(s: str, cfg, pp: PreprocessConfig, name: str, root: Path | None) -> dict:

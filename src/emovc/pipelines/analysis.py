@@ -10,9 +10,15 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
-from emovc.audio.io import DC_LIMIT, load_channels, mono_mix, resample
+from emovc.audio.io import DC_LIMIT, WRITE_FORMATS, load_channels, mono_mix, resample
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
-from emovc.errors import OVERWRITE_HINT, AudioError, OutputExistsError, output_exists
+from emovc.errors import (
+    OVERWRITE_HINT,
+    AudioError,
+    ConfigError,
+    OutputExistsError,
+    output_exists,
+)
 from emovc.fileio import check_writable
 from emovc.pipelines.conversion_batch import write_csv
 
@@ -125,6 +131,9 @@ def resynthesize_file(src: str | os.PathLike, out: str | os.PathLike, *, f0_meth
 
 
 def _refuse_overwrite(src: str | os.PathLike, out: str | os.PathLike, force: bool) -> None:
+    if Path(out).is_dir():  # was "output exists" (or, with --force, "cannot write '(no ...)'")
+        raise ConfigError(f"output {out} is a folder; give a file name ending in "
+                          f"{', '.join(WRITE_FORMATS)}")
     if Path(out).resolve() == Path(src).resolve():
         raise AudioError(f"output would overwrite the input: {out}")
     if Path(out).exists() and not force:
