@@ -67,30 +67,22 @@ def _assert_same_weights(a, b) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_synthesizer_resume_continues_exactly(tmp_path) -> None:
+@pytest.mark.parametrize("recipe", ["synthesizer", "vocoder"])
+def test_resume_continues_exactly(tmp_path, recipe) -> None:
     """3 steps + resume to 5 == 5 straight steps (the batch generator restarted from the seed
     at every start, and validation drew from it: weights differed by up to 0.016)."""
-    data = _utterances()
-    tiny = {"model": TacotronConfig.tiny(dropout=0.5).to_dict(), "mel": MEL,
-            "batch_size": 2, "threads": 1}
+    if recipe == "synthesizer":
+        module, data = tsyn, _utterances()
+        tiny = {"model": TacotronConfig.tiny(dropout=0.5).to_dict(), "mel": MEL,
+                "batch_size": 2, "threads": 1}
+    else:
+        module, data = tvoc, _pairs()
+        tiny = {"model": WaveRNNConfig.tiny().to_dict(), "mel": MEL, "batch_size": 2,
+                "seq_frames": 4, "threads": 1}
 
     def run(folder: str, steps: int):
-        cfg = tsyn.build_config("unused", str(tmp_path / folder), steps, overrides=tiny)
-        return tsyn.train(cfg, data=data)
-
-    run("a", 3)
-    _assert_same_weights(run("a", 5), run("b", 5))
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_vocoder_resume_continues_exactly(tmp_path) -> None:
-    pairs = _pairs()
-    tiny = {"model": WaveRNNConfig.tiny().to_dict(), "mel": MEL, "batch_size": 2,
-            "seq_frames": 4, "threads": 1}
-
-    def run(folder: str, steps: int):
-        cfg = tvoc.build_config("unused", str(tmp_path / folder), steps, overrides=tiny)
-        return tvoc.train(cfg, data=pairs)
+        cfg = module.build_config("unused", str(tmp_path / folder), steps, overrides=tiny)
+        return module.train(cfg, data=data)
 
     run("a", 3)
     _assert_same_weights(run("a", 5), run("b", 5))

@@ -227,6 +227,27 @@ def check_keys(cfg: Any, name: str, valid: dict, what: str, complete: bool = Fal
                           "defaults)")
 
 
+def check_mel_recipe(cfg: Any, what: str, model_keys: dict, mel: dict,
+                     ranges: dict[str, float], tied: dict[str, str]) -> Any:
+    """The checks of an SV2TTS recipe config with ``model`` and ``mel`` dict settings (also
+    one built by hand): known ``model`` keys, all ``mel`` keys, counts in ``ranges``,
+    ``lr`` > 0, and ``model[k] == mel[k]`` for each ``k`` of ``tied`` (its value says why).
+    Returns ``cfg``.
+
+    Raises:
+        ConfigError: one line naming the setting.
+    """
+    check_keys(cfg, "model", model_keys, what)
+    check_keys(cfg, "mel", mel, what, complete=True)
+    check_ranges(cfg, what, at_least=ranges, positive=("lr",))
+    for key, why in tied.items():
+        value = cfg.model.get(key, model_keys[key])
+        if value != cfg.mel[key]:
+            raise ConfigError(f"{what} setting model.{key} ({value}) must equal mel.{key} "
+                              f"({cfg.mel[key]}): {why}")
+    return cfg
+
+
 def speaker_ids(value: Any, name: str) -> list[str] | None:
     """A ``train_speakers``/``val_speakers`` setting as a list of strings (``None`` kept; one
     id becomes a list of one): Python callers may give numbers; corpora spell ids as strings.

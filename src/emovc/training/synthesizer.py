@@ -27,8 +27,7 @@ from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron
 from emovc.models.synthesizer.text import SYMBOLS, phonemes_to_ids
 from emovc.training.common import (
     VAL_STEP,
-    check_keys,
-    check_ranges,
+    check_mel_recipe,
     merge_nested,
     seed_torch,
     step_rng,
@@ -167,14 +166,8 @@ def check_config(cfg: SynthesizerTrainConfig) -> SynthesizerTrainConfig:
             ``batch_size`` 0, ``max_steps`` 0), ``lr`` <= 0, or ``model.n_mels`` other than
             ``mel.n_mels``.
     """
-    check_keys(cfg, "model", MODEL_KEYS, WHAT)
-    check_keys(cfg, "mel", MEL, WHAT, complete=True)
-    check_ranges(cfg, WHAT, at_least=RANGES, positive=("lr",))
-    n_mels = cfg.model.get("n_mels", MODEL_KEYS["n_mels"])
-    if n_mels != cfg.mel["n_mels"]:
-        raise ConfigError(f"{WHAT} setting model.n_mels ({n_mels}) must equal mel.n_mels "
-                          f"({cfg.mel['n_mels']}): the model predicts the mel settings' bands")
-    return cfg
+    return check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES,
+                            {"n_mels": "the model predicts the mel settings' bands"})
 
 
 def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None) -> None:

@@ -20,13 +20,12 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from emovc.config import apply_overrides
-from emovc.errors import ConfigError, EmovcError
+from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
 from emovc.training.common import (
     VAL_STEP,
-    check_keys,
-    check_ranges,
+    check_mel_recipe,
     merge_nested,
     seed_torch,
     step_rng,
@@ -158,17 +157,9 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
             ``seq_frames`` 0), ``lr`` <= 0, or ``model.n_mels``/``model.hop_length`` other
             than the mel settings'.
     """
-    check_keys(cfg, "model", MODEL_KEYS, WHAT)
-    check_keys(cfg, "mel", MEL, WHAT, complete=True)
-    check_ranges(cfg, WHAT, at_least=RANGES, positive=("lr",))
-    for key, why in (("n_mels", "the vocoder is conditioned on the mel settings' bands"),
-                     ("hop_length", "the vocoder upsamples each mel frame to hop_length "
-                                    "samples")):
-        value = cfg.model.get(key, MODEL_KEYS[key])
-        if value != cfg.mel[key]:
-            raise ConfigError(f"{WHAT} setting model.{key} ({value}) must equal mel.{key} "
-                              f"({cfg.mel[key]}): {why}")
-    return cfg
+    return check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, {
+        "n_mels": "the vocoder is conditioned on the mel settings' bands",
+        "hop_length": "the vocoder upsamples each mel frame to hop_length samples"})
 
 
 def load_corpus(cfg: VocoderTrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
