@@ -137,6 +137,10 @@ def test_resynth_round_trip(speech_file: Path, tmp_path: Path,
                          "44100"], capsys)  # its FFT size follows the rate
     assert code == 0 and sf.info(tmp_path / "r44.wav").samplerate == 44100
     assert float(re.search(r"MCD ([\d.]+) dB", said)[1]) < 10
+    noise = (0.05 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    sf.write(tmp_path / "hiss.wav", noise, 16000)  # nothing voiced: said so, not "nan cents"
+    code, said, _ = run(["resynth", str(tmp_path / "hiss.wav"), str(tmp_path / "h.wav")], capsys)
+    assert code == 0 and "log-F0 RMSE none (no frame voiced in both)" in said
     code, _, err = run(["resynth", str(speech_file), str(out)], capsys)
     assert code == 2 and "--force" in err
     loud, _ = sf.read(speech_file)  # near full scale: WORLD overshoots, nothing may clip

@@ -46,8 +46,10 @@ def resynth(
     typer.echo(f"wrote {path}")
     cfg = MetricConfig(sample_rate=16000)  # the evaluation's analysis, as its numbers are
     m = compare_waveforms(load_audio(path, 16000), load_audio(src, 16000), cfg)
-    typer.echo(f"against the input: MCD {m['mcd_db']:.2f} dB, log-F0 RMSE "
-               f"{m['f0_rmse_cents']:.0f} cents, V/UV error {m['vuv_error']:.1%}")
+    f0 = (f"{m['f0_rmse_cents']:.0f} cents" if m["voiced_pairs"] else
+          "none (no frame voiced in both)")
+    typer.echo(f"against the input: MCD {m['mcd_db']:.2f} dB, log-F0 RMSE {f0}, "
+               f"V/UV error {m['vuv_error']:.1%}")
 
 
 def demo(
