@@ -30,7 +30,7 @@ def test_speech_is_voiced_and_noise_is_not():
     assert periodic_share(speech, SR) > 5 * MIN_PERIODIC_SHARE
     check_voiced_speech(speech, SR)
     for name, noise in _noises(np.random.default_rng(0), 3 * SR).items():
-        assert periodic_share(noise, SR) < MIN_PERIODIC_SHARE / 2, name
+        assert periodic_share(noise, SR) < MIN_PERIODIC_SHARE, name
         with pytest.raises(AudioError, match=r"no voiced speech found in noise\.wav") as e:
             check_voiced_speech(noise, SR, name="noise.wav")
         assert "\n" not in str(e.value)
@@ -47,6 +47,36 @@ def test_share_counts_the_active_frames_and_any_rate():
         periodic_share(speech, SR), abs=0.05)
 
 
+def test_a_little_speech_in_a_long_quiet_noise_floor_is_measured_by_itself():
+    """2 s of speech in two minutes of room noise at -60 dBFS: counted over every frame above
+    the loudest ones' range it measured 1.7 % and was refused; the frames standing out from
+    the noise floor are the speech."""
+    rng = np.random.default_rng(2)
+    x = (1e-3 * rng.standard_normal(120 * SR)).astype(np.float32)
+    x[60 * SR:62 * SR] += synthesize(SyntheticVoice(), duration=2.0, seed=5)
+    assert periodic_share(x, SR) > 0.5
+    check_voiced_speech(x, SR)
+
+
+def test_bad_shapes_and_samples_are_refused_not_crashed_on():
+    """A (1, n) array crashed the interpreter in the resampler (read as n channels)."""
+    speech = synthesize(SyntheticVoice(), duration=1.0, seed=6)
+    with pytest.raises(AudioError, match=r"must be mono audio of shape \(n,\), got shape \(1,"):
+        periodic_share(speech[None], 22050)
+    with pytest.raises(AudioError, match="contains NaN or Inf"):
+        periodic_share(np.where(np.arange(speech.size) == 5, np.nan, speech), SR)
+
+
+def test_conversion_warns_instead_of_refusing():
+    """Speech in loud noise can measure as low as noise: the conversion warns, not refuses."""
+    from emovc.audio.voicing import warn_if_unvoiced
+    from emovc.errors import EmovcWarning
+
+    noise = _noises(np.random.default_rng(3), 2 * SR)["white"]
+    with pytest.warns(EmovcWarning, match=r"hiss.wav may not be speech: only 0.0% of its"):
+        assert warn_if_unvoiced(noise, SR, "hiss.wav") == 0.0
+
+
 def test_speech_in_a_long_stretch_of_noise_is_found():
     """A few seconds of speech in a minute of noise (more frames than are analysed) pass."""
     rng = np.random.default_rng(1)
@@ -54,7 +84,7 @@ def test_speech_in_a_long_stretch_of_noise_is_found():
     speech = synthesize(SyntheticVoice(), duration=4.0, seed=4)
     x = noise.copy()
     x[20 * SR:24 * SR] += speech
-    assert MIN_PERIODIC_SHARE < periodic_share(x, SR) < 0.2
+    assert periodic_share(x, SR) > 0.5  # the speech stands out from the noise: measured alone
     check_voiced_speech(x, SR)
 
 

@@ -224,6 +224,7 @@ def test_cli_clones_with_a_trained_folder(tmp_path, reference_wav, monkeypatch) 
     base = ["clone", "-r", str(ref), "-t", "Hi.", "--consent", "--model", str(tmp_path)]
     app(args=[*base, "-o", str(tmp_path / "out.wav")], standalone_mode=False)
     assert "by neural SV2TTS" in read_comment(tmp_path / "out.wav")
-    with pytest.raises(EmovcError, match="--style chooses how unit selection"):
-        app(args=[*base, "--style", "clear", "-o", str(tmp_path / "o2.wav")],
-            standalone_mode=False)
+    for style in ("clear", "voice"):  # the default, given: refused too
+        with pytest.raises(EmovcError, match="--style chooses how unit selection"):
+            app(args=[*base, "--style", style, "-o", str(tmp_path / "o2.wav")],
+                standalone_mode=False)

@@ -47,6 +47,8 @@ def test_queries_filters_and_groups():
     assert len(m.filter(emotions=[""])) == 1
     # one value as a bare string (not its characters), emotions as corpora spell them
     assert len(m.filter(speakers="01", emotions="Anger")) == 1
+    assert m.filter(corpus="VCTK").speakers() == ["p225"]
+    assert m.exclude_speakers("01").speakers() == ["02", "p225"]
     with pytest.raises(ConfigError, match="unknown emotion 'furious'; valid choices"):
         m.filter(emotions=["furious"])
     assert m.filter(where=lambda u: u.duration > 1.6).speakers() == ["01", "p225"]

@@ -190,10 +190,12 @@ def test_a_cached_corpus_starts_no_workers(corpus, tmp_path, monkeypatch):
     again = prepare_corpus(corpus, cache_dir=tmp_path, features="world", workers=2,
                            progress=False)
     assert started == [] and again.report.n_cached == 3
+    assert "all read from the cache" in again.report.summary()[0]
     next(iter(again.dirs["world"].glob("*.npz"))).unlink()
     third = prepare_corpus(corpus, cache_dir=tmp_path, features="world", workers=2,
                            progress=False)
     assert started == [1] and (third.report.n_computed, third.report.n_cached) == (1, 2)
+    assert third.report.summary()[0].endswith(", 1 worker)")  # the one that ran
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):

@@ -137,3 +137,5 @@ def test_numpy_batches_are_refused_not_cut_to_their_first_row(wav, mag):
     assert np.array_equal(stft_magnitude(wav[None], CFG), mag)  # (1, n): one clip, as before
     with pytest.raises(ConfigError, match=r"\(F, T\) with F = 257, got \(2, 257, "):
         griffin_lim(np.stack([mag, mag]), CFG)
+    with pytest.raises(ConfigError, match=rf"got \({mag.shape[1]}, 257\)$"):  # as given
+        griffin_lim(mag.T, CFG)

@@ -26,9 +26,9 @@ def clone(
                                  help="Confirm the reference speaker agreed to be cloned."),
     emotion: str = typer.Option(None, "--emotion", help="Convert the result to this emotion."),
     denoise: bool = typer.Option(False, "--denoise", help="Spectral-gating denoise of references."),
-    style: str = typer.Option("voice", "--style",
-                              help="voice (most like the speaker), balanced, or clear "
-                                   "(easiest to understand); see docs/cloning.md."),
+    style: str = typer.Option(None, "--style", show_default=False,
+                              help="voice (most like the speaker; the default), balanced, or "
+                                   "clear (easiest to understand); see docs/cloning.md."),
     model: str = typer.Option(
         "default", "--model", "-m",
         help="default (offline unit selection), or a folder with your trained SV2TTS "
@@ -39,10 +39,11 @@ def clone(
     from emovc.pipelines.cloning import METHODS, CloneConfig, VoiceCloner, require_consent
 
     require_consent(consent)  # fail before any heavy work (clone_to_file checks OUT first)
-    if model not in ("default", *METHODS) and style != "voice":
+    if model not in ("default", *METHODS) and style is not None:
         raise EmovcError("--style chooses how unit selection joins the reference's own sounds; "
                          "a trained SV2TTS model (--model FOLDER) speaks one way: leave it out")
-    cloner = VoiceCloner.from_pretrained(model, CloneConfig.for_style(style, denoise=denoise))
+    config = CloneConfig.for_style(style or "voice", denoise=denoise)
+    cloner = VoiceCloner.from_pretrained(model, config)
     path = cloner.clone_to_file(reference, text, out, consent=consent, emotion=emotion,
                                 force=force)
     typer.echo(f"wrote {path}")
@@ -79,7 +80,7 @@ def embed_map(
     out: Path = typer.Option(..., "--out", "-o",
                              help="Image file (.png, .pdf, .svg, .jpg, .jpeg, .eps, .tif, .tiff)."),
     method: str = typer.Option("auto", help="Projection: auto, umap, tsne or pca."),
-    max_per_speaker: int = typer.Option(10, help="Clips per speaker at most."),
+    max_per_speaker: int = typer.Option(10, min=1, help="Clips per speaker at most."),
     model: str = typer.Option("resemblyzer", help="Bundled encoder name or checkpoint path."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:

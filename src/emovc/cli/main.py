@@ -148,6 +148,8 @@ def _click_exit(exc: Exception) -> int:
     """Errors of (typer's vendored) click — a missing or unknown option, a value out of range —
     as one ``emovc: error:`` line like every other bad input (exit code 2), pointing to the
     command's help; no traceback."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `emovc`, `emovc ser`: the help was shown
+        return 0
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click.ClickException
         msg = " ".join(exc.format_message().split()).rstrip(".")
         ctx = getattr(exc, "ctx", None)

@@ -99,9 +99,12 @@ _REQUIRED = ("path", "corpus", "speaker")
 assert set(COLUMNS) == {f.name for f in fields(Utterance)}
 
 
-def _values(value: str | Iterable[str]) -> set[str]:
-    """One value or several as a set (a bare string is one value, not its characters)."""
-    return {value} if isinstance(value, str) else set(value)
+def _values(value: str | int | Iterable[str | int]) -> set[str]:
+    """One value or several as a set of strings (a bare string is one value, not its
+    characters; numbers are read as the ids corpora spell as text: 1 is "1")."""
+    if isinstance(value, (str, int)):
+        return {str(value)}
+    return {str(v) for v in value}
 
 
 class Manifest(Sequence[Utterance]):
@@ -189,15 +192,15 @@ class Manifest(Sequence[Utterance]):
         """
         spk = None if speakers is None else _values(speakers)
         emo = None if emotions is None else {e and normalize_emotion(e) for e in _values(emotions)}
-        corp = None if corpus is None else ({corpus} if isinstance(corpus, str) else set(corpus))
+        corp = None if corpus is None else {c.lower() for c in _values(corpus)}
         return Manifest(u for u in self._items
                         if (spk is None or u.speaker in spk)
                         and (emo is None or u.emotion in emo)
-                        and (corp is None or u.corpus in corp)
+                        and (corp is None or u.corpus.lower() in corp)
                         and (where is None or where(u)))
 
     def exclude_speakers(self, speakers: Iterable[str]) -> Manifest:
-        drop = set(speakers)
+        drop = _values(speakers)
         return Manifest(u for u in self._items if u.speaker not in drop)
 
     def group_by(self, *keys: str) -> dict[object, Manifest]:

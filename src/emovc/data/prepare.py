@@ -89,9 +89,11 @@ class PrepareReport:
     workers: int = 1
 
     def summary(self) -> list[str]:
+        work = (f"{self.workers} worker{'s' if self.workers != 1 else ''}"
+                if self.n_computed or self.failures else "all read from the cache")
         lines = [f"{self.name}: {self.n_utterances} utterances, {self.n_computed} computed, "
                  f"{self.n_cached} already cached, {len(self.failures)} failed "
-                 f"({self.elapsed_s:.1f} s, {self.workers} workers)"]
+                 f"({self.elapsed_s:.1f} s, {work})"]
         if self.n_computed and self.elapsed_s > 0:
             lines.append(f"speed: {self.n_computed / self.elapsed_s:.2f} clips/s, "
                          f"{self.audio_s / self.elapsed_s:.2f} s of audio per second")
@@ -229,6 +231,8 @@ def prepare_manifest(manifest: Manifest, *, name: str | None = None,
     start = time.perf_counter()
     results = _run(tasks, report.workers, progress, f"prepare {name}")
     report.elapsed_s = time.perf_counter() - start
+    todo = sum(status != "cached" for _, status, _ in results)
+    report.workers = min(report.workers, max(1, todo))  # the processes that ran
     durations = {u.utt_id: u.duration for u in manifest}
     for utt_id, status, msg in results:
         if status == "computed":

@@ -158,11 +158,12 @@ def griffin_lim(mag: np.ndarray | torch.Tensor, cfg: STFTConfig = STFTConfig(), 
     if is_np and s.ndim != 2:  # a NumPy result is one waveform
         raise ConfigError(f"NumPy magnitude must be (F, T) with F = {cfg.n_bins}, got "
                           f"{tuple(s.shape)} (pass a (B, F, T) torch tensor for a batch)")
+    given = tuple(s.shape)  # named in the error as given, before a batch axis is added
     squeeze = s.ndim == 2
     s = s.unsqueeze(0) if squeeze else s
     if s.ndim != 3 or s.shape[1] != cfg.n_bins:
         raise ConfigError(f"magnitude must be (F, T) or (B, F, T) with F = {cfg.n_bins}, "
-                          f"got {tuple(s.shape)}")
+                          f"got {given}")
     if not 0.0 <= momentum < 1.0 + 1e-9:
         raise ConfigError(f"momentum must be in [0, 1], got {momentum}")
     angles = _initial_angles(s, init_phase, seed)

@@ -29,6 +29,8 @@ def _peak(data: np.ndarray) -> str:
     """Sample peak in dBFS of ``(n_samples, n_channels)`` audio, per channel when there are
     several; NaN and Inf samples are left out of it and counted."""
     finite = np.isfinite(data)
+    if not finite.any():
+        return f"none (all {data.size} samples are NaN or Inf)"
     peaks = [20 * np.log10(max(float(np.max(np.abs(c[ok]), initial=0.0)), 1e-10))
              for c, ok in zip(data.T, finite.T, strict=True)]
     bad = data.size - int(finite.sum())
@@ -187,7 +189,7 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     for key, value in described.items():
         yield f"  {key}: {value}"
     wav = load_audio(src, conv.sample_rate)
-    check_input(wav, conv.sample_rate, name=str(src))  # noise fails before anything is written
+    check_input(wav, conv.sample_rate, name=str(src))  # fails, or warns, before any output
     if source is None:  # once for all targets, so the recording's own emotion is skipped
         source = conv.detect_source(wav, conv.sample_rate)
         yield f"  detected emotion: {source}"

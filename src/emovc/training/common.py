@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -190,8 +191,9 @@ def check_ranges(cfg: Any, what: str, at_least: dict[str, float] | None = None,
         if v is not None and v < low:
             raise ConfigError(f"{what} setting {name} must be at least {low}, got {v}")
     for name in positive:
-        if value(name) <= 0:
-            raise ConfigError(f"{what} setting {name} must be above 0, got {value(name)}")
+        if not 0 < value(name) < math.inf:  # NaN fails too
+            raise ConfigError(f"{what} setting {name} must be above 0, got {value(name)} "
+                              "(a finite number)")
     for name in fractions:
         if not 0.0 <= value(name) <= 1.0:
             raise ConfigError(f"{what} setting {name} must be between 0 and 1, got "
@@ -240,6 +242,9 @@ def check_mel_recipe(cfg: Any, what: str, model_keys: dict, mel: dict,
     check_keys(cfg, "model", model_keys, what)
     check_keys(cfg, "mel", mel, what, complete=True)
     check_ranges(cfg, what, at_least=ranges, positive=("lr",))
+    if cfg.mel["n_fft"] < cfg.mel["hop_length"]:
+        raise ConfigError(f"{what} setting mel.n_fft ({cfg.mel['n_fft']}) must be at least "
+                          f"mel.hop_length ({cfg.mel['hop_length']}): frames would skip samples")
     for key, why in tied.items():
         value = cfg.model.get(key, model_keys[key])
         if value != cfg.mel[key]:
