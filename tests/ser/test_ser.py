@@ -274,3 +274,16 @@ def test_cli_train_prints_the_validation_report(ser_corpus: Path, tmp_path: Path
     assert "angry" in line and "sad" in line
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
         "config.yaml", "metrics.json", "model.pt"]
+
+
+def test_a_file_that_may_not_be_speech_is_labelled_with_a_warning(ser_run: Path, tmp_path: Path):
+    """White noise got "angry 0.93" and nothing else said."""
+    from emovc.audio import save_audio
+    from emovc.errors import EmovcWarning
+
+    rec = EmotionRecognizer.from_pretrained(str(ser_run))
+    noise = (0.05 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    path = save_audio(tmp_path / "hiss.wav", noise, 16000)
+    with pytest.warns(EmovcWarning, match=r"hiss.wav may not be speech: .*labels are a guess"):
+        probs = rec.predict_file(path)
+    assert sum(probs.values()) == pytest.approx(1.0)

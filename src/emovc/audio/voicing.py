@@ -129,14 +129,18 @@ def check_voiced_speech(wav: np.ndarray, sr: int, name: str = "audio") -> None:
                          "have none)")
 
 
-def warn_if_unvoiced(wav: np.ndarray, sr: int, name: str = "audio") -> float:
+CONVERSION_NOTE = "the conversion changes voiced sound and would mostly change its level"
+
+
+def warn_if_unvoiced(wav: np.ndarray, sr: int, name: str = "audio",
+                     consequence: str = CONVERSION_NOTE) -> float:
     """:func:`periodic_share` of ``wav`` (as :func:`check_voiced_speech`), with an
-    :class:`~emovc.errors.EmovcWarning` when it is below :data:`MIN_PERIODIC_SHARE`: a
-    warning, not a refusal, since speech in loud noise can measure that low too."""
+    :class:`~emovc.errors.EmovcWarning` ending in ``consequence`` when it is below
+    :data:`MIN_PERIODIC_SHARE`: a warning, not a refusal, since speech in loud noise can
+    measure that low too."""
     share = periodic_share(wav, sr, name)
     if share < MIN_PERIODIC_SHARE:
         warnings.warn(f"{name} may not be speech: only {share:.1%} of its frames are voiced "
-                      "(noise, a whisper or speech in loud noise); the conversion changes "
-                      "voiced sound and would mostly change its level", EmovcWarning,
-                      stacklevel=2)
+                      f"(noise, a whisper or speech in loud noise); {consequence}",
+                      EmovcWarning, stacklevel=2)
     return share

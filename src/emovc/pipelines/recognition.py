@@ -16,6 +16,7 @@ import numpy as np
 
 from emovc.audio import SUPPORTED_EXTENSIONS, load_audio
 from emovc.audio.processing import as_mono, check_sample_rate
+from emovc.audio.voicing import warn_if_unvoiced
 from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.models.ser.cache import compute_clip_features
 from emovc.models.ser.features import SerFeatureConfig, functionals, log_mel, preprocess
@@ -131,8 +132,13 @@ class EmotionRecognizer:
         return self._one(wav, sr)  # errors name "audio", not "clip 0"
 
     def predict_file(self, path: str | os.PathLike) -> dict[str, float]:
-        """:meth:`predict` for an audio file (any supported format and rate)."""
-        return self._one(load_audio(path, self.sample_rate), self.sample_rate, str(path))
+        """:meth:`predict` for an audio file (any supported format and rate), with an
+        :class:`~emovc.errors.EmovcWarning` when it may not be speech (noise: the labels are
+        then a guess; :func:`~emovc.audio.voicing.warn_if_unvoiced`)."""
+        wav, name = load_audio(path, self.sample_rate), str(path)
+        probs = self._one(wav, self.sample_rate, name)  # bad audio is refused first
+        warn_if_unvoiced(wav, self.sample_rate, name, "its emotion labels are a guess")
+        return probs
 
     def top_k(self, wav: np.ndarray, sr: int = 16000, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable emotions with their probabilities, best first."""
