@@ -70,14 +70,18 @@ def test_demo_refuses_an_unknown_source_before_writing(speech_file: Path, tmp_pa
     assert not (tmp_path / "d").exists()
 
 
-def test_demo_warns_once_about_noise(tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """Noise alone: one warning line naming the file (checked once, not per emotion)."""
-    noise = (0.05 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32)
-    sf.write(tmp_path / "hiss.wav", noise, 16000)
-    code, _, err = run(["demo", "--src", str(tmp_path / "hiss.wav"), "--out",
-                        str(tmp_path / "d"), "--from", "calm"], capsys)
-    assert code == 0 and err.count("may not be speech") == 1 and "hiss.wav" in err
+def test_demo_refuses_noise_before_writing(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Noise alone, with or without --from: one line naming the file, nothing written (pink
+    noise wrote resynthesized.wav, then failed in the F0 analysis)."""
+    x = np.cumsum(np.random.default_rng(0).standard_normal(48000))
+    x = (0.1 * (x - x.mean()) / np.abs(x - x.mean()).max()).astype(np.float32)
+    sf.write(tmp_path / "hiss.wav", x, 16000)
+    for extra in ([], ["--from", "calm"]):
+        code, _, err = run(["demo", "--src", str(tmp_path / "hiss.wav"), "--out",
+                            str(tmp_path / "d"), *extra], capsys)
+        assert code == 2 and "no voiced speech found in" in err and "hiss.wav" in err
+        assert len(err.strip().splitlines()) == 1 and not (tmp_path / "d").exists()
 
 
 def test_demo_writes_a_run_that_evaluate_reads(speech_file: Path, tmp_path: Path,

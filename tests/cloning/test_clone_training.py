@@ -165,7 +165,7 @@ def _corpus_untouched(monkeypatch) -> None:
     ("voc", {"seq_frames": 0}, "vocoder training setting seq_frames must be at least 1, got 0"),
     ("voc", {"batch_size": 0}, "vocoder training setting batch_size must be at least 1, got 0"),
     ("voc", {"lr": 0.0}, "vocoder training setting lr must be above 0, got 0.0"),
-    ("voc", {"lr": float("nan")}, "vocoder training setting lr must be above 0, got nan"),
+    ("voc", {"lr": float("nan")}, "lr must be above 0 and finite, got nan"),
     ("syn", {"mel": {"n_fft": 100}}, "mel.n_fft (100) must be at least mel.hop_length (200)"),
     ("voc", {"max_steps": 0}, "vocoder training setting max_steps must be at least 1, got 0"),
     ("voc", {"model": {"hop_length": 256}}, "vocoder training setting model.hop_length (256) "

@@ -11,7 +11,7 @@ import soundfile as sf
 from emovc.audio import load_audio, save_audio
 from emovc.audio.processing import speech_bounds
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
-from emovc.errors import AudioError, ConfigError, EmovcError, EmovcWarning
+from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.models.checkpoint import load_checkpoint, save_checkpoint
 from emovc.models.conversion.features import analyze_for_conversion
 from emovc.pipelines.conversion import EmotionConverter
@@ -122,14 +122,15 @@ def test_bad_inputs_give_one_line_errors(stargan_run, calm, tmp_path):
     with pytest.raises(AudioError, match="quiet.wav is silent"):
         conv.convert_file(silent, tmp_path / "out.wav", "angry")
     assert not (tmp_path / "out.wav").exists()
-    # noise alone: converted with a warning naming it (it would mostly be made louder)
+    # noise alone: nothing to convert (it would be made louder, or fail deep in the analysis)
     noise = (0.05 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
-    with pytest.warns(EmovcWarning, match="audio may not be speech"):
+    with pytest.raises(AudioError, match="no voiced speech found in audio") as e:
         conv.convert(noise, 16000, "angry", source="calm")
+    _one_line(e)
     noisy = save_audio(tmp_path / "hiss.wav", noise, 16000)
-    with pytest.warns(EmovcWarning, match=r"hiss.wav may not be speech"):
-        conv.convert_file(noisy, tmp_path / "out.wav", "angry", source="calm")
-    (tmp_path / "out.wav").unlink()
+    with pytest.raises(AudioError, match="no voiced speech found in .*hiss.wav"):
+        conv.convert_file(noisy, tmp_path / "out.wav", "angry")
+    assert not (tmp_path / "out.wav").exists()
     # model / feature mismatch: features coded with other settings than the model's
     feats, _, _ = analyze_for_conversion(calm, conv.backend.world)
     feats.mcep = feats.mcep[:, :20]

@@ -49,6 +49,11 @@ def test_queries_filters_and_groups():
     assert len(m.filter(speakers="01", emotions="Anger")) == 1
     assert m.filter(corpus="VCTK").speakers() == ["p225"]
     assert m.exclude_speakers("01").speakers() == ["02", "p225"]
+    for bad in (1, [1], None):  # "01" is not 1: refused, not an empty match
+        with pytest.raises(ConfigError, match="speakers must be given as text"):
+            m.exclude_speakers(bad)
+    with pytest.raises(ConfigError, match=r"got 1\.0"):
+        m.filter(speakers=1.0)
     with pytest.raises(ConfigError, match="unknown emotion 'furious'; valid choices"):
         m.filter(emotions=["furious"])
     assert m.filter(where=lambda u: u.duration > 1.6).speakers() == ["01", "p225"]

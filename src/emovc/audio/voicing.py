@@ -5,9 +5,9 @@ to change and would mostly change the level. :func:`periodic_share` is the share
 recording's active 40 ms frames whose YIN cumulative-mean-normalised difference (de Cheveigné &
 Kawahara, 2002) dips below :data:`PERIODIC_DIP` at a period of 2-15 ms (65-500 Hz). It tells
 periodic sound from noise, not speech from other periodic sound: tones, hum at 55 Hz and
-above, click trains, music and singing count as voiced. :func:`warn_if_unvoiced` (conversion)
-warns below :data:`MIN_PERIODIC_SHARE`, :func:`check_voiced_speech` (clone references)
-refuses.
+above, narrow-band noise below 500 Hz, click trains, music and singing count as voiced.
+:func:`check_voiced_speech` (conversion, clone references) refuses a recording below
+:data:`MIN_PERIODIC_SHARE`; :func:`warn_if_unvoiced` (emotion recognition) warns.
 
 Our own code because the libraries do not fit the budget: ``librosa.pyin`` decides voicing
 but costs about 0.04 × real time (twice a whole conversion's), ``librosa.yin`` gives an F0
@@ -34,6 +34,7 @@ ACTIVE_RANGE_DB = 40.0  # frames within this of the 95th-percentile frame energy
 #: frame energy) by this much, when there are at least MIN_STANDOUT_S of them: a few seconds of
 #: speech in a minute of room noise are then measured by themselves, not diluted by the noise
 FLOOR_PERCENTILE, ABOVE_FLOOR_DB, MIN_STANDOUT_S = 10.0, 6.0, 0.5
+DIGITAL_SILENCE_DB = -150.0  # frames below this (exact zeros) are left out of the floor
 MAX_FRAMES = 6000  # at most this many active frames, evenly spaced, are analysed
 BLOCK_FRAMES = 256  # frames analysed at once (~6 MB of working memory)
 #: a frame counts as periodic when its normalised difference dips below this (YIN's
@@ -88,7 +89,9 @@ def _active_starts(y: np.ndarray, frame: int, hop: int, span: int) -> np.ndarray
     per_frame = np.convolve(power, np.ones(frame // hop), mode="valid")[:n]
     db = 10.0 * np.log10(per_frame + 1e-20)
     active = db > np.percentile(db, 95) - ACTIVE_RANGE_DB
-    standout = active & (db > np.percentile(db, FLOOR_PERCENTILE) + ABOVE_FLOOR_DB)
+    sounding = db[db > DIGITAL_SILENCE_DB]  # the floor of the sound, not of zeroed stretches
+    floor = np.percentile(sounding, FLOOR_PERCENTILE) if sounding.size else -np.inf
+    standout = active & (db > floor + ABOVE_FLOOR_DB)
     if standout.sum() * HOP_S >= MIN_STANDOUT_S:  # else steady sound: all of it is measured
         active = standout
     starts = starts[active]
@@ -126,14 +129,10 @@ def check_voiced_speech(wav: np.ndarray, sr: int, name: str = "audio") -> None:
     if share < MIN_PERIODIC_SHARE:
         raise AudioError(f"no voiced speech found in {name}: {share:.1%} of its frames are "
                          f"voiced (need at least {MIN_PERIODIC_SHARE:.0%}; noise and whispers "
-                         "have none)")
+                         "have none, speech drowned in noise too few)")
 
 
-CONVERSION_NOTE = "the conversion changes voiced sound and would mostly change its level"
-
-
-def warn_if_unvoiced(wav: np.ndarray, sr: int, name: str = "audio",
-                     consequence: str = CONVERSION_NOTE) -> float:
+def warn_if_unvoiced(wav: np.ndarray, sr: int, name: str, consequence: str) -> float:
     """:func:`periodic_share` of ``wav`` (as :func:`check_voiced_speech`), with an
     :class:`~emovc.errors.EmovcWarning` ending in ``consequence`` when it is below
     :data:`MIN_PERIODIC_SHARE`: a warning, not a refusal, since speech in loud noise can

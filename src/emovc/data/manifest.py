@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import overload
 
 from emovc.data.emotions import EMOTIONS, normalize_emotion
-from emovc.errors import EmovcError, output_exists
+from emovc.errors import ConfigError, EmovcError, output_exists
 from emovc.fileio import atomic_output
 
 GENDERS = ("M", "F", "?")
@@ -99,12 +99,23 @@ _REQUIRED = ("path", "corpus", "speaker")
 assert set(COLUMNS) == {f.name for f in fields(Utterance)}
 
 
-def _values(value: str | int | Iterable[str | int]) -> set[str]:
-    """One value or several as a set of strings (a bare string is one value, not its
-    characters; numbers are read as the ids corpora spell as text: 1 is "1")."""
-    if isinstance(value, (str, int)):
-        return {str(value)}
-    return {str(v) for v in value}
+def _values(value: str | Iterable[str], what: str) -> set[str]:
+    """One value or several as a set (a bare string is one value, not its characters).
+
+    Raises:
+        ConfigError: a value that is not text (ids are spelled as the corpus spells them:
+            RAVDESS's speaker 1 is ``"01"``, so the number 1 would match nothing).
+    """
+    items = [value] if isinstance(value, str) else value
+    try:
+        items = list(items)
+    except TypeError:
+        items = [value]
+    bad = [v for v in items if not isinstance(v, str)]
+    if bad:
+        raise ConfigError(f"{what} must be given as text, as the corpus spells them (e.g. "
+                          f"'01'), got {bad[0]!r}")
+    return set(items)
 
 
 class Manifest(Sequence[Utterance]):
@@ -190,9 +201,10 @@ class Manifest(Sequence[Utterance]):
         :class:`~emovc.errors.ConfigError` listing the valid ones); ``""`` selects unlabeled
         utterances.
         """
-        spk = None if speakers is None else _values(speakers)
-        emo = None if emotions is None else {e and normalize_emotion(e) for e in _values(emotions)}
-        corp = None if corpus is None else {c.lower() for c in _values(corpus)}
+        spk = None if speakers is None else _values(speakers, "speakers")
+        emo = (None if emotions is None
+               else {e and normalize_emotion(e) for e in _values(emotions, "emotions")})
+        corp = None if corpus is None else {c.lower() for c in _values(corpus, "corpus")}
         return Manifest(u for u in self._items
                         if (spk is None or u.speaker in spk)
                         and (emo is None or u.emotion in emo)
@@ -200,7 +212,7 @@ class Manifest(Sequence[Utterance]):
                         and (where is None or where(u)))
 
     def exclude_speakers(self, speakers: Iterable[str]) -> Manifest:
-        drop = _values(speakers)
+        drop = _values(speakers, "speakers")
         return Manifest(u for u in self._items if u.speaker not in drop)
 
     def group_by(self, *keys: str) -> dict[object, Manifest]:

@@ -28,13 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import check_speech, load_audio
+from emovc.audio import check_speech, check_voiced_speech, load_audio
 from emovc.audio.chunking import iter_tempo_windows
 from emovc.audio.finishing import Spool, StreamFinisher
 from emovc.audio.io import audio_writer
 from emovc.audio.processing import as_mono
 from emovc.audio.psola import time_stretch
-from emovc.audio.voicing import warn_if_unvoiced
 from emovc.data.emotions import check_emotion, normalize_emotion
 from emovc.errors import ConfigError, EmovcError, output_exists
 from emovc.features.voice_quality import added_perturbation
@@ -97,11 +96,11 @@ def _check_different(source: str | None, target: str) -> None:
 
 def check_input(wav: np.ndarray, sr: int, name: str = "audio") -> None:
     """Refuse audio a conversion cannot use: mono float ``(n,)`` at ``sr`` Hz that is too
-    short, silent or non-finite (:func:`~emovc.audio.check_speech`); warn when it may not be
-    speech (:func:`~emovc.audio.voicing.warn_if_unvoiced`: noise would mostly be made
-    louder)."""
+    short, silent or non-finite (:func:`~emovc.audio.check_speech`) or holds no voiced sound
+    (:func:`~emovc.audio.check_voiced_speech`: noise has no pitch to change; it would be made
+    louder, or fail deep in the analysis)."""
     check_speech(wav, sr, name=name)
-    warn_if_unvoiced(wav, sr, name=name)
+    check_voiced_speech(wav, sr, name=name)
 
 
 def _backend(ckpt: dict):
@@ -322,9 +321,9 @@ class EmotionConverter:
                 the class docstring); ``None`` = the model's default (:attr:`voice_quality`).
 
         Raises:
-            AudioError: too short, silent or non-finite audio, integer samples, or a shape
-                other than mono / channels-last (audio without voiced sound, e.g. noise, is
-                converted with a warning: :func:`check_input`).
+            AudioError: too short, silent or non-finite audio, audio without voiced sound
+                (noise, a whisper: :func:`check_input`), integer samples, or a shape other
+                than mono / channels-last.
             EmovcError: unknown emotion (lists the valid ones), bad intensity, pitch level,
                 envelope gain or voice quality.
             ConfigError: ``pitch_level`` below 1 for a model that does not convert F0;

@@ -191,9 +191,10 @@ def check_ranges(cfg: Any, what: str, at_least: dict[str, float] | None = None,
         if v is not None and v < low:
             raise ConfigError(f"{what} setting {name} must be at least {low}, got {v}")
     for name in positive:
-        if not 0 < value(name) < math.inf:  # NaN fails too
-            raise ConfigError(f"{what} setting {name} must be above 0, got {value(name)} "
-                              "(a finite number)")
+        v = value(name)
+        if not 0 < v < math.inf:  # NaN fails too
+            finite = "" if math.isfinite(v) else " and finite"
+            raise ConfigError(f"{what} setting {name} must be above 0{finite}, got {v}")
     for name in fractions:
         if not 0.0 <= value(name) <= 1.0:
             raise ConfigError(f"{what} setting {name} must be between 0 and 1, got "
