@@ -47,7 +47,6 @@ from emovc.data.cache import (
     cache_key,
     default_cache_dir,
     file_identity,
-    read_npz,
     remove_stale_temporaries,
     safe_name,
     stored_source,
@@ -89,8 +88,8 @@ class PrepareReport:
     workers: int = 1
 
     def summary(self) -> list[str]:
-        work = (f"{self.workers} worker{'s' if self.workers != 1 else ''}"
-                if self.n_computed or self.failures else "all read from the cache")
+        ran = min(self.workers, self.n_computed + len(self.failures))  # processes that ran
+        work = f"{ran} worker{'s' if ran != 1 else ''}" if ran else "all read from the cache"
         lines = [f"{self.name}: {self.n_utterances} utterances, {self.n_computed} computed, "
                  f"{self.n_cached} already cached, {len(self.failures)} failed "
                  f"({self.elapsed_s:.1f} s, {work})"]
@@ -110,7 +109,7 @@ def _work(utt_id: str, path: str, pp: dict, targets: list[tuple[str, dict, str]]
     try:
         stamp = source_stamp(path)
         todo = [(s, c, o) for s, c, o in targets
-                if force or not _is_current(read_npz(o, FEATURE_SETS[s].arrays), stamp)]
+                if force or not _is_current(o, s, stamp)]
         if not todo:
             return utt_id, "cached", ""
         cfg = PreprocessConfig.from_dict(pp)
@@ -135,9 +134,10 @@ def source_stamp(path: str) -> str:
     return "|".join(str(v) for v in file_identity(path))
 
 
-def _is_current(arrays: dict | None, stamp: str) -> bool:
-    """Whether a cached entry exists and was computed from the file of ``stamp``."""
-    return arrays is not None and "source" in arrays and str(arrays["source"]) == stamp
+def _is_current(out: str, feature_set: str, stamp: str) -> bool:
+    """Whether cache file ``out`` holds ``feature_set``'s arrays computed from the file of
+    ``stamp`` (its ``source`` entry alone is read)."""
+    return stored_source(out, FEATURE_SETS[feature_set].arrays) == stamp
 
 
 def _init_worker() -> None:
@@ -231,8 +231,6 @@ def prepare_manifest(manifest: Manifest, *, name: str | None = None,
     start = time.perf_counter()
     results = _run(tasks, report.workers, progress, f"prepare {name}")
     report.elapsed_s = time.perf_counter() - start
-    todo = sum(status != "cached" for _, status, _ in results)
-    report.workers = min(report.workers, max(1, todo))  # the processes that ran
     durations = {u.utt_id: u.duration for u in manifest}
     for utt_id, status, msg in results:
         if status == "computed":
@@ -316,7 +314,7 @@ def _cached(path: str, targets: list[tuple[str, dict, str]], force: bool) -> boo
         stamp = source_stamp(path)
     except OSError:
         return False  # the worker reports it
-    return all(stored_source(out, FEATURE_SETS[s].arrays) == stamp for s, _, out in targets)
+    return all(_is_current(out, s, stamp) for s, _, out in targets)
 
 
 def _run(tasks: list, workers: int, progress: bool, desc: str) -> list[tuple[str, str, str]]:
