@@ -44,8 +44,8 @@ def resynth(
 
     path = resynthesize_file(src, out, f0_method=f0_method, sr=sr, force=force)
     typer.echo(f"wrote {path}")
-    cfg = MetricConfig(sample_rate=16000)  # the evaluation's analysis, as its numbers are
-    m = compare_waveforms(load_audio(path, 16000), load_audio(src, 16000), cfg)
+    cfg = MetricConfig()  # the evaluation's analysis (16 kHz), as its numbers are
+    m = compare_waveforms(load_audio(path, cfg.sample_rate), load_audio(src, cfg.sample_rate), cfg)
     f0 = (f"{m['f0_rmse_cents']:.0f} cents" if m["voiced_pairs"] else
           "none (no frame voiced in both)")
     typer.echo(f"against the input: MCD {m['mcd_db']:.2f} dB, log-F0 RMSE {f0}, "

@@ -181,8 +181,10 @@ def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     if not files:
         raise EmovcError(f"no audio files to classify in {', '.join(map(str, inputs))} "
                          f"(supported: {', '.join(SUPPORTED_EXTENSIONS)})")
-    seen: set[Path] = set()  # a file named and also inside a named folder: once
-    return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+    unique: dict[Path, Path] = {}  # a file named and also inside a named folder: once
+    for f in files:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values())
 
 
 def predict_paths(rec: EmotionRecognizer, inputs: Sequence[str | os.PathLike], k: int = 3
