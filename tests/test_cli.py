@@ -33,6 +33,19 @@ def test_info_reports_f0(speech_file: Path, capsys: pytest.CaptureFixture[str]) 
     assert "16000 Hz" in out and "F0 range" in out and "LUFS" in out
 
 
+def test_info_gives_no_f0_range_for_noise(speech_file: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """White noise has no voice: it printed an F0 range of DIO's few spurious "voiced"
+    frames (85-128 Hz) next to "voiced: 0 % of frames"."""
+    noise = 0.1 * np.random.default_rng(0).standard_normal(32000)
+    sf.write(tmp_path / "hiss.wav", noise.astype(np.float32), 16000)
+    code, out, _ = run(["info", str(tmp_path / "hiss.wav")], capsys)
+    assert code == 0 and "F0 range: none: no voiced sound found" in out, out
+    assert "Hz (median" not in out and "convert and clone refuse" in out
+    code, out, _ = run(["info", str(speech_file)], capsys)  # speech keeps its range
+    assert code == 0 and "Hz (median" in out and "% of frames" in out
+
+
 def test_info_gives_each_channels_peak(speech_file: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     """A stereo file's peak is reported per channel (the mix halved a one-sided signal)."""
@@ -327,7 +340,12 @@ def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     cases = {("convert", "x.wav"): "missing option '--to' (see 'emovc convert --help')",
              ("convert", "x.wav", "--to", "angry", "--bogus"): "no such option: --bogus",
              ("resynth", "a.wav", "b.wav", "--sr", "100"): "invalid value for '--sr'",
-             ("nonsense",): "no such command 'nonsense' (see 'emovc --help')"}
+             ("nonsense",): "no such command 'nonsense' (see 'emovc --help')",
+             # found by click's option parser, which gives no context to say the command
+             ("convert", "x.wav", "--intensity"):
+                 "option '--intensity' requires an argument (see 'emovc convert --help')",
+             ("ser", "predict", "--csv"):
+                 "option '--csv' requires an argument (see 'emovc ser predict --help')"}
     for argv, said in cases.items():
         code, out, err = run(list(argv), capsys)
         assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a file-size limit, a read-only file system, ...
         return _os_error(exc, 1)
     except Exception as exc:
-        return _click_exit(exc)
+        return _click_exit(exc, cli, sys.argv[1:] if argv is None else argv)
     finally:
         _restore_terminate(previous)
     # typer turns Ctrl-C into an exit code of 130, which standalone_mode=False returns
@@ -144,7 +144,22 @@ def _restore_terminate(previous) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _click_exit(exc: Exception) -> int:
+def _command_path(cli: typer.Typer, argv: list[str]) -> str:
+    """``emovc ser predict`` for ``argv`` = ``["ser", "predict", ...]``: the command the
+    arguments name, for errors that click raises without a context (an option given without
+    its value is found by the option parser, before a context exists)."""
+    path, group = ["emovc"], typer.main.get_command(cli)
+    for arg in argv:
+        sub = getattr(group, "commands", {}).get(arg)
+        if sub is None:
+            break
+        path.append(arg)
+        group = sub
+    return " ".join(path)
+
+
+def _click_exit(exc: Exception, cli: typer.Typer | None = None,
+                argv: list[str] | None = None) -> int:
     """Errors of (typer's vendored) click — a missing or unknown option, a value out of range —
     as one ``emovc: error:`` line like every other bad input (exit code 2), pointing to the
     command's help; no traceback."""
@@ -153,7 +168,9 @@ def _click_exit(exc: Exception) -> int:
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click.ClickException
         msg = " ".join(exc.format_message().split()).rstrip(".")
         ctx = getattr(exc, "ctx", None)
-        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        where = (ctx.command_path if ctx is not None
+                 else _command_path(cli, argv or []) if cli is not None else None)
+        hint = f" (see '{where} --help')" if where else ""
         print(f"emovc: error: {msg[:1].lower()}{msg[1:]}{hint}", file=sys.stderr)
         return int(exc.exit_code)
     if type(exc).__name__ == "Abort":

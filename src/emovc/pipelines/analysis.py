@@ -87,9 +87,17 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
 
 
 def _f0_summary(wav16: np.ndarray) -> dict[str, str]:
-    """F0 range and voiced share of 16 kHz speech (WORLD DIO + StoneMask)."""
+    """F0 range and voiced share of 16 kHz speech (WORLD DIO + StoneMask), or, for audio
+    without voiced sound (:mod:`emovc.audio.voicing`: noise, a whisper), why there is none —
+    DIO finds a few spurious "voiced" frames in noise, whose range would read as a voice."""
+    from emovc.audio.voicing import MIN_PERIODIC_SHARE, periodic_share
     from emovc.features.world import WorldConfig, analyze
 
+    share = periodic_share(wav16, 16000)
+    if share < MIN_PERIODIC_SHARE:
+        return {"F0 range": "none: no voiced sound found",
+                "voiced": f"{share:.1%} of active frames periodic (convert and clone refuse "
+                          f"files below {MIN_PERIODIC_SHARE:.0%})"}
     out = {}
     f0 = analyze(wav16, WorldConfig()).f0
     voiced = f0[f0 > 0]
