@@ -163,11 +163,12 @@ def test_vctk_sentence_ids_mean_the_same_words(tmp_path, make_tree):
         "p226\tp226_041\tp226/p226_041.wav\tThe dog barked, at night!\n")  # p227: none
     m = _by_id(catalog_corpus(tmp_path))
     sent = {k.split("/")[-1]: u.sentence for k, u in m.items()}
-    assert sent["p225_003"] == sent["p226_003"] and sent["p225_003"] not in ("", "003")
     assert sent["p225_030"] != sent["p226_030"]
-    assert sent["p225_030"] == sent["p226_041"]  # the same words under another number
-    # no transcript: the number of a prompt every speaker reads (001-024), else none
-    assert (sent["p227_003"], sent["p227_030"]) == ("003", "")
+    assert sent["p225_030"] == sent["p226_041"] != ""  # the same words under another number
+    # a prompt every speaker reads (001-024) is its number, with a transcript or without one
+    # (p227 without transcripts had "003" while the others had an id from the words)
+    assert sent["p225_003"] == sent["p226_003"] == sent["p227_003"] == "003"
+    assert sent["p227_030"] == ""  # no transcript after the shared prompts: no id
     assert len({sent["p225_003"], sent["p225_030"], sent["p226_030"]}) == 3
 
 

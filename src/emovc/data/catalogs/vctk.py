@@ -7,11 +7,13 @@ Accepted layouts:
 * the compact copy used by emovc's dev data: ``p225/p225_003.flac`` + ``transcripts.tsv``
   (speaker, utt_id, path, text) + ``speakers.tsv`` (speaker, age, gender, ...).
 
-Equal sentence ids mean the same words: with a transcript the id is derived from its words
-(:func:`~emovc.data.catalogs.base.text_sentence_id`); without one, only the utterance numbers
-001-024 (the elicitation paragraph and rainbow passage every speaker reads) are used as ids,
-since after _024 the prompts differ per speaker (``p225_030`` and ``p226_030`` are different
-sentences), and later clips get none. Yamagishi et al. (2019), CC BY 4.0.
+Equal sentence ids mean the same words. The utterance numbers 001-024 (the elicitation
+paragraph and rainbow passage every speaker reads) are the ids of those prompts, with or
+without a transcript, so a speaker without transcripts (p315 in VCTK 0.92) shares them with
+the others. After _024 the prompts differ per speaker (``p225_030`` and ``p226_030`` are
+different sentences): there the id is derived from the transcript's words
+(:func:`~emovc.data.catalogs.base.text_sentence_id`), and a clip without one gets none.
+Yamagishi et al. (2019), CC BY 4.0.
 """
 
 from __future__ import annotations
@@ -89,11 +91,11 @@ def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
 
 
 def _sentence(number: str, text: str) -> str:
-    """Sentence id: from the transcript's words, else the number of a shared prompt, else
+    """Sentence id: the number of a shared prompt, else from the transcript's words, else
     ``""`` (see the module docstring)."""
-    if text:
-        return text_sentence_id(text)
-    return number if int(number) <= SHARED_PROMPTS else ""
+    if int(number) <= SHARED_PROMPTS:
+        return number
+    return text_sentence_id(text) if text else ""
 
 
 CATALOG = Catalog(
