@@ -38,7 +38,7 @@ def resynth(
 ) -> None:
     """WORLD analysis → synthesis round trip (a vocoder-quality check): writes OUT and prints
     its distortion against the input (MCD, log-F0 RMSE, V/UV error, as `emovc evaluate`)."""
-    from emovc.audio import load_audio
+    from emovc.audio import audio_info, load_audio
     from emovc.evaluation.analysis import MetricConfig
     from emovc.evaluation.mcd import compare_waveforms
 
@@ -50,6 +50,11 @@ def resynth(
           "none (no frame voiced in both)")
     typer.echo(f"against the input: MCD {m['mcd_db']:.2f} dB, log-F0 RMSE {f0}, "
                f"V/UV error {m['vuv_error']:.1%}")
+    native = audio_info(src).sample_rate
+    if native < cfg.sample_rate:  # the mel-cepstrum spans 0-8 kHz; the input holds less
+        typer.echo(f"note: the input was recorded at {native} Hz, so the band above "
+                   f"{native // 2} Hz is empty in it; the MCD, measured on 0-"
+                   f"{cfg.sample_rate // 2} Hz, counts that band and reads high")
 
 
 def demo(
