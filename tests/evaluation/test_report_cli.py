@@ -203,7 +203,19 @@ def test_a_judge_with_its_own_label_spelling_and_a_silent_output(tiny_run, tmp_p
     assert conv["emotion_rate"] == float(rows["0000"]["emotion_hit"]) / 2
     assert result.confusion["converted"]["labels"] == ["neutral", "calm", "happy", "sad",
                                                        "angry"]
-    assert sum(map(sum, result.confusion["converted"]["matrix"])) == 1
+    # the unjudged output has its own column: the row adds up to both outputs, and the
+    # diagonal share is the emotion rate (it was left out of the matrix)
+    cm = result.confusion["converted"]
+    assert cm["columns"] == [*cm["labels"], "unjudged"]
+    for r in rows.values():  # each row adds up to the outputs aimed at its emotion
+        i = cm["labels"].index(r["target_emotion"])
+        aimed = sum(o["target_emotion"] == r["target_emotion"] for o in rows.values())
+        assert sum(cm["matrix"][i]) == aimed
+    miss = cm["labels"].index(rows["0001"]["target_emotion"])
+    assert sum(map(sum, cm["matrix"])) == 2 and cm["matrix"][miss][-1] == 1
+    from emovc.evaluation.plots import confusion_plot
+
+    assert confusion_plot(result.confusion, {})  # draws the extra column
     assert result.notes[0].startswith("converted: 1 of 2 outputs could not be analysed")
     order = [n.split(" ")[0] for n in result.notes]  # the run's notes before the files'
     assert order.index("word") < order.index("could")

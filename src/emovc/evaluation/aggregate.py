@@ -95,14 +95,19 @@ def aggregate(rows: list[dict], systems: list[str]) -> tuple[dict, list[dict]]:
 
 
 def confusions(rows: list[dict], systems: list[str], labels: list[str]) -> dict:
-    """Confusion matrices ``{system: {"labels", "matrix"}}`` (rows = intended emotion)."""
+    """Confusion matrices ``{system: {"labels", "columns", "matrix"}}``: rows = intended
+    emotion (``labels``), columns = recognised one (``columns``: ``labels``, then
+    ``"unjudged"`` when the judge could not score some of the system's outputs), so each row
+    adds up to the outputs aimed at that emotion and its diagonal share is the emotion rate."""
     out = {}
     for s in systems:
-        judged = [r for r in rows if r["system"] == s and r.get("emotion_pred")]
-        if judged:
-            cm = confusion_matrix([r["target_emotion"] for r in judged],
-                                  [r["emotion_pred"] for r in judged], labels)
-            out[s] = {"labels": list(labels), "matrix": cm.tolist()}
+        scored = [r for r in rows if r["system"] == s and r.get("emotion_pred")]
+        if scored:
+            unjudged = any(r["emotion_pred"] == UNJUDGED for r in scored)
+            columns = [*labels, UNJUDGED] if unjudged else list(labels)
+            cm = confusion_matrix([r["target_emotion"] for r in scored],
+                                  [r["emotion_pred"] for r in scored], labels, columns)
+            out[s] = {"labels": list(labels), "columns": columns, "matrix": cm.tolist()}
     return out
 
 

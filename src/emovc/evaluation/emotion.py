@@ -62,17 +62,21 @@ def top_label(probs: dict[str, float]) -> str:
     return canonical_label(max(probs, key=lambda k: probs[k]))
 
 
-def confusion_matrix(targets: list[str], predicted: list[str],
-                     labels: list[str]) -> np.ndarray:
-    """Counts ``(len(labels), len(labels))``: row = intended emotion, column = recognised one.
+def confusion_matrix(targets: list[str], predicted: list[str], labels: list[str],
+                     columns: list[str] | None = None) -> np.ndarray:
+    """Counts ``(len(labels), len(columns))``: row = intended emotion (``labels``), column =
+    recognised one (``columns``, default ``labels``; e.g. ``labels + ["unjudged"]``).
 
-    Pairs whose target or prediction is not in ``labels`` are ignored.
+    Pairs whose target is not in ``labels`` or whose prediction is not in ``columns`` are
+    ignored.
     """
-    index = {lab: i for i, lab in enumerate(labels)}
-    cm = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    columns = labels if columns is None else columns
+    rows = {lab: i for i, lab in enumerate(labels)}
+    cols = {lab: j for j, lab in enumerate(columns)}
+    cm = np.zeros((len(labels), len(columns)), dtype=np.int64)
     for t, p in zip(targets, predicted, strict=True):
-        if t in index and p in index:
-            cm[index[t], index[p]] += 1
+        if t in rows and p in cols:
+            cm[rows[t], cols[p]] += 1
     return cm
 
 

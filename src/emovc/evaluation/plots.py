@@ -57,19 +57,22 @@ def per_emotion_bars(per_emotion: list[dict], systems: list[str], titles: dict,
 
 
 def confusion_plot(confusion: dict, titles: dict) -> str:
-    """Row-normalised confusion matrices (intended × recognised) of each system side by side."""
+    """Row-normalised confusion matrices (intended × recognised, with an ``unjudged`` column
+    when the judge could not score some outputs) of each system side by side."""
     if not confusion:
         return ""
     systems = list(confusion)
     fig, axes = plt.subplots(1, len(systems), figsize=(4.2 * len(systems), 4.0), squeeze=False)
     for ax, s in zip(axes.flat, systems, strict=True):
         labels = confusion[s]["labels"]
+        columns = confusion[s].get("columns", labels)  # + "unjudged" (metrics.json of 0.x)
         cm = np.asarray(confusion[s]["matrix"], dtype=float)
         keep = cm.sum(axis=1) > 0  # only intended emotions present in the run
         norm = cm[keep] / cm[keep].sum(axis=1, keepdims=True)
         ax.imshow(norm, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         ylabels = [lab for lab, k in zip(labels, keep, strict=True) if k]
-        ax.set_xticks(range(len(labels)), [lab[:4] for lab in labels], rotation=45, fontsize=7)
+        ax.set_xticks(range(len(columns)), [lab[:4] for lab in columns], rotation=45,
+                      fontsize=7)
         ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
         for i in range(norm.shape[0]):
             for j in range(norm.shape[1]):
