@@ -207,24 +207,43 @@ class Tacotron(nn.Module):
     def infer(self, ids: torch.Tensor, speaker: torch.Tensor, max_frames: int = 2000,
               stop_threshold: float = 0.5) -> torch.Tensor:
         """Free-running synthesis of one utterance: ids ``(L,)``, speaker ``(D,)`` →
-        log-mel ``(T, M)``."""
+        log-mel ``(T, M)`` (see :meth:`infer_until_stop`, which also says whether the stop
+        token ended it)."""
+        return self.infer_until_stop(ids, speaker, max_frames, stop_threshold)[0]
+
+    @torch.no_grad()
+    def infer_until_stop(self, ids: torch.Tensor, speaker: torch.Tensor, max_frames: int = 2000,
+                         stop_threshold: float = 0.5) -> tuple[torch.Tensor, bool]:
+        """Free-running synthesis of one utterance until the stop token or ``max_frames``.
+
+        Args:
+            ids: ``(L,)`` phoneme ids, on the model's device.
+            speaker: ``(D,)`` speaker embedding, on the model's device.
+            max_frames: mel frames at most (whole decoder steps of ``reduction`` frames, at
+                least one step).
+            stop_threshold: stop probability that ends the utterance.
+
+        Returns:
+            log-mel ``(T, M)`` on the model's device, and whether the stop token ended it
+            (``False``: cut at ``max_frames``).
+        """
         ids, speaker = ids[None], speaker[None]
-        lengths = torch.tensor([ids.shape[1]])
+        lengths = torch.tensor([ids.shape[1]], device=ids.device)
         memory = self.encode(ids, lengths, speaker)
         keys = self.attention.memory(memory)
-        mask = torch.zeros(1, ids.shape[1], dtype=torch.bool)
+        mask = torch.zeros(1, ids.shape[1], dtype=torch.bool, device=ids.device)
         s = self._init_state(memory)
         prev = memory.new_zeros(1, self.cfg.n_mels)
-        outs = []
-        for _ in range(max_frames // self.cfg.reduction):
+        outs, stopped = [], False
+        for _ in range(max(1, max_frames // self.cfg.reduction)):
             frames, stop, _ = self._step(prev, s, memory, keys, mask)
             outs.append(frames)
             prev = frames[:, -1]
             if torch.sigmoid(stop).max() > stop_threshold:
+                stopped = True
                 break
         mel = torch.cat(outs, 1)
-        return (mel + self.postnet(mel.transpose(1, 2)).transpose(1, 2))[0]
-
+        return (mel + self.postnet(mel.transpose(1, 2)).transpose(1, 2))[0], stopped
 
 def tacotron_loss(out: dict[str, torch.Tensor], mels: torch.Tensor, mel_lengths: torch.Tensor,
                   ) -> tuple[torch.Tensor, dict[str, float]]:

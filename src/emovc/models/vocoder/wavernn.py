@@ -94,16 +94,19 @@ class WaveRNN(nn.Module):
     @torch.no_grad()
     def generate(self, mel: torch.Tensor, temperature: float = 1.0,
                  seed: int | None = 0) -> torch.Tensor:
-        """Sample a waveform ``(T · hop,)`` in [-1, 1] from one log-mel ``(T, M)``."""
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        """Sample a waveform ``(T · hop,)`` in [-1, 1] from one log-mel ``(T, M)`` on the
+        model's device; the waveform is on that device too. ``seed`` seeds a generator of
+        that device (the same seed samples differently on a CPU and a GPU)."""
         c = self.condition(mel[None])[0]
-        cell = nn.GRUCell(1 + self.cfg.cond_dim, self.cfg.rnn_dim)
+        dev = c.device
+        gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
+        cell = nn.GRUCell(1 + self.cfg.cond_dim, self.cfg.rnn_dim, device=dev, dtype=c.dtype)
         cell.load_state_dict({"weight_ih": self.rnn.weight_ih_l0,
                               "weight_hh": self.rnn.weight_hh_l0,
                               "bias_ih": self.rnn.bias_ih_l0, "bias_hh": self.rnn.bias_hh_l0})
         h = c.new_zeros(1, self.cfg.rnn_dim)
         x = c.new_zeros(1, 1)
-        out = torch.empty(c.shape[0])
+        out = c.new_empty(c.shape[0])
         for t in range(c.shape[0]):
             ct = c[t: t + 1]
             h = cell(torch.cat([x, ct], -1), h)

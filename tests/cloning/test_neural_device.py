@@ -1,0 +1,90 @@
+"""Device choice of the neural SV2TTS models (no GPU needed: torch's "meta" device and a
+patched ``torch.cuda`` stand in for one)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from emovc.errors import ConfigError
+from emovc.models.device import resolve_device
+from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
+from emovc.models.vocoder import WaveRNN, WaveRNNConfig
+
+
+def _gpus(monkeypatch, count: int) -> None:
+    """Make torch report ``count`` CUDA GPUs (0: none)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+
+
+def test_auto_is_a_gpu_when_there_is_one(monkeypatch) -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected  # this machine, unpatched
+    _gpus(monkeypatch, 0)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device() == torch.device("cpu")
+    _gpus(monkeypatch, 2)
+    assert resolve_device("auto") == torch.device("cuda")
+    assert resolve_device("CUDA:1") == torch.device("cuda:1")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    assert resolve_device(" cpu ") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["cuda", "cuda:0"])
+def test_cuda_without_a_gpu_is_refused_in_one_line(monkeypatch, name) -> None:
+    _gpus(monkeypatch, 0)
+    with pytest.raises(ConfigError, match=f"device '{name}' needs a CUDA GPU, but torch finds "
+                                          "none .*; valid choices here: auto, cpu$") as err:
+        resolve_device(name)
+    assert "\n" not in str(err.value)
+
+
+def test_a_gpu_index_beyond_the_gpus_is_refused(monkeypatch) -> None:
+    _gpus(monkeypatch, 1)
+    with pytest.raises(ConfigError, match="device 'cuda:1' does not exist: torch finds 1 CUDA "
+                                          "GPU; valid choices here: auto, cpu, cuda, cuda:0$"):
+        resolve_device("cuda:1")
+
+
+@pytest.mark.parametrize("name", ["gpu", "cuda:x", "cuda0", "", "mps"])
+def test_unknown_devices_are_refused_naming_the_choices(name) -> None:
+    with pytest.raises(ConfigError, match=f"unknown device '{name}'; valid choices: auto, cpu, "
+                                          "cuda, cuda:N") as err:
+        resolve_device(name)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="device must be a string .* got int"):
+        resolve_device(0)
+
+
+def test_inference_keeps_to_the_models_device() -> None:
+    """Tensors made during inference go where the input is, not to torch's default device:
+    with "meta" as the default, one made without a device would meet the CPU model there and
+    fail (as on a GPU, where the model sits apart from the CPU default)."""
+    torch.manual_seed(0)
+    taco = Tacotron(TacotronConfig.tiny()).eval()
+    voc = WaveRNN(WaveRNNConfig.tiny()).eval()
+    ids, speaker, mel = torch.randint(2, 40, (9,)), torch.rand(16), torch.rand(3, 20)
+    with torch.device("meta"):
+        out, stopped = taco.infer_until_stop(ids, speaker, max_frames=8)
+        wav = voc.generate(mel)
+    assert out.device.type == "cpu" and out.shape[1] == 20 and isinstance(stopped, bool)
+    assert wav.device.type == "cpu" and wav.shape == (120,)
+    torch.testing.assert_close(wav, voc.generate(mel))  # same seed, same samples
+
+
+def test_infer_says_whether_the_stop_token_ended_it() -> None:
+    torch.manual_seed(0)
+    taco = Tacotron(TacotronConfig.tiny()).eval()
+    ids, speaker = torch.randint(2, 40, (9,)), torch.rand(16)
+    with torch.no_grad():
+        taco.stop_proj.weight.zero_()
+        taco.stop_proj.bias.fill_(-20.0)  # never stops
+    mel, stopped = taco.infer_until_stop(ids, speaker, max_frames=13)
+    assert mel.shape == (12, 20) and not stopped  # whole steps of 2 frames
+    assert taco.infer_until_stop(ids, speaker, max_frames=1)[0].shape == (2, 20)  # ≥ 1 step
+    with torch.no_grad():
+        taco.stop_proj.bias.fill_(20.0)  # stops at once
+    mel, stopped = taco.infer_until_stop(ids, speaker, max_frames=13)
+    assert mel.shape == (2, 20) and stopped
+    assert taco.infer(ids, speaker, max_frames=13).shape == (2, 20)
