@@ -110,8 +110,8 @@ def test_neural_cloner_runs_from_checkpoints(tmp_path, reference_wav) -> None:
                     state_dict=taco.state_dict(), extra={"mel": MEL, "symbols": SYMBOLS})
     save_checkpoint(tmp_path / "vocoder.pt", kind=tvoc.KIND, config=voc.cfg.to_dict(),
                     state_dict=voc.state_dict(), extra={"mel": MEL})
-    cloner = VoiceCloner.from_pretrained(tmp_path)
-    assert cloner.neural is not None
+    cloner = VoiceCloner.from_pretrained(tmp_path, device="cpu")
+    assert cloner.neural is not None and cloner.neural.device == torch.device("cpu")
     cloner.neural.max_seconds = 0.05  # untrained: never stops by itself
     wav, sr = cloner.clone([(reference_wav, 16000)], "Hi.")
     assert sr == 16000 and wav.ndim == 1 and 0 < len(wav) <= 800 and np.isfinite(wav).all()
@@ -228,3 +228,55 @@ def test_cli_clones_with_a_trained_folder(tmp_path, reference_wav, monkeypatch) 
         with pytest.raises(EmovcError, match="--style chooses how unit selection"):
             app(args=[*base, "--style", style, "-o", str(tmp_path / "o2.wav")],
                 standalone_mode=False)
+
+
+def test_cli_device_places_a_trained_folder(tmp_path, reference_wav, monkeypatch) -> None:
+    """`emovc clone --model FOLDER --device D` loads the models onto D; a device torch lacks,
+    an unknown one, or --device with unit selection (no neural model) is refused in one
+    line before any work."""
+    import typer
+
+    from emovc.audio import save_audio
+    from emovc.cli.clone_cmds import register
+    from emovc.errors import EmovcError
+    from emovc.pipelines import cloning
+    from emovc.pipelines.sv2tts import NeuralCloner
+
+    _save_models(tmp_path, MEL, MEL)
+    ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
+    devices = []
+    monkeypatch.setattr(NeuralCloner, "synthesize", lambda self, speaker, text: (
+        devices.append(self.device) or np.full(1600, 0.1, np.float32), 16000))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)
+    base = ["clone", "-r", str(ref), "-t", "Hi.", "--consent"]
+    app(args=[*base, "--model", str(tmp_path), "--device", "cpu", "-o", str(tmp_path / "a.wav")],
+        standalone_mode=False)
+    app(args=[*base, "--model", str(tmp_path), "-o", str(tmp_path / "b.wav")],  # auto
+        standalone_mode=False)
+    assert devices == [torch.device("cpu")] * 2
+    monkeypatch.setattr(cloning.VoiceCloner, "load_references", None)  # no work before these
+    for device, message in [("cuda", "device 'cuda' needs a CUDA GPU, but torch finds none"),
+                            ("tpu", "unknown device 'tpu'; valid choices: auto, cpu, cuda")]:
+        with pytest.raises(EmovcError, match=message) as err:
+            app(args=[*base, "--model", str(tmp_path), "--device", device,
+                      "-o", str(tmp_path / "c.wav")], standalone_mode=False)
+        assert "\n" not in str(err.value)
+    for model in ("default", "unit-selection"):
+        with pytest.raises(EmovcError, match="--device places a trained SV2TTS model "
+                                             r"\(--model FOLDER\); unit selection has no"):
+            app(args=[*base, "--model", model, "--device", "cpu", "-o", str(tmp_path / "d.wav")],
+                standalone_mode=False)
+    assert not (tmp_path / "c.wav").exists() and not (tmp_path / "d.wav").exists()
+
+
+def test_python_device_for_unit_selection_is_refused() -> None:
+    from emovc.errors import ConfigError
+    from emovc.pipelines.cloning import VoiceCloner
+
+    with pytest.raises(ConfigError, match="unit selection has no torch model and runs on the "
+                                          "CPU: leave device='cuda' out"):
+        VoiceCloner.from_pretrained("default", device="cuda")
+    assert VoiceCloner.from_pretrained("default").neural is None

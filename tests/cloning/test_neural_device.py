@@ -3,13 +3,20 @@ patched ``torch.cuda`` stand in for one)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from emovc.errors import ConfigError
 from emovc.models.device import resolve_device
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
+from emovc.models.synthesizer.text import SYMBOLS
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig
+from emovc.pipelines import sv2tts
+from emovc.pipelines.sv2tts import NeuralCloner
+
+HOP, R = 40, 2  # tiny vocoder's samples per frame; tiny synthesizer's frames per step
+SPEAKER = np.full(256, 1 / 16, np.float32)
 
 
 def _gpus(monkeypatch, count: int) -> None:
@@ -88,3 +95,70 @@ def test_infer_says_whether_the_stop_token_ended_it() -> None:
     mel, stopped = taco.infer_until_stop(ids, speaker, max_frames=13)
     assert mel.shape == (2, 20) and stopped
     assert taco.infer(ids, speaker, max_frames=13).shape == (2, 20)
+
+
+# --- NeuralCloner ---------------------------------------------------------------------------
+
+class _NoEncoder:
+    """Stands in for the speaker encoder (the tests pass embeddings themselves)."""
+
+
+def _cloner(device: str = "cpu") -> NeuralCloner:
+    """Tiny cloner whose stop token ends every utterance after one decoder step."""
+    torch.manual_seed(0)
+    taco = Tacotron(TacotronConfig.tiny(speaker_dim=256))
+    with torch.no_grad():
+        taco.stop_proj.weight.zero_()
+        taco.stop_proj.bias.fill_(20.0)
+    return NeuralCloner(taco, WaveRNN(WaveRNNConfig.tiny()), SYMBOLS, encoder=_NoEncoder(),
+                        device=device)
+
+
+def test_cpu_device_places_the_models_and_returns_numpy() -> None:
+    cloner = _cloner()
+    assert cloner.device == torch.device("cpu")
+    assert {p.device.type for m in (cloner.synthesizer, cloner.vocoder)
+            for p in m.parameters()} == {"cpu"}
+    wav, sr = cloner.synthesize(SPEAKER, "Hi.")
+    assert isinstance(wav, np.ndarray) and wav.dtype == np.float32 and sr == 16000
+    assert wav.shape == (R * HOP,)  # the stop token ended it after one step
+
+
+def test_models_move_to_the_chosen_device(monkeypatch) -> None:
+    """The models go to the resolved device (torch's "meta" device standing in for a GPU)."""
+    monkeypatch.setattr(sv2tts, "resolve_device", lambda device: torch.device("meta"))
+    cloner = _cloner(device="cuda")
+    assert cloner.device == torch.device("meta")
+    assert {p.device.type for m in (cloner.synthesizer, cloner.vocoder)
+            for p in m.parameters()} == {"meta"}
+
+
+def test_inputs_go_to_the_cloners_device() -> None:
+    """Ids and embedding are made on ``cloner.device``, not on torch's default device (here
+    "meta", which would fail against the CPU models, as the CPU default would on a GPU)."""
+    cloner = _cloner()
+    expected = cloner.synthesize(SPEAKER, "Hi.")[0]
+    with torch.device("meta"):
+        wav, _ = cloner.synthesize(SPEAKER, "Hi.")
+    np.testing.assert_array_equal(wav, expected)
+
+
+def test_cloner_auto_is_the_cpu_without_a_gpu(monkeypatch) -> None:
+    _gpus(monkeypatch, 0)
+    assert _cloner(device="auto").device == torch.device("cpu")
+    assert NeuralCloner.__init__.__kwdefaults__["device"] == "auto"
+
+
+@pytest.mark.parametrize(("device", "message"), [
+    ("cuda", "device 'cuda' needs a CUDA GPU, but torch finds none"),
+    ("cuda:0", "device 'cuda:0' needs a CUDA GPU"),
+    ("gpu", "unknown device 'gpu'; valid choices: auto, cpu, cuda, cuda:N"),
+])
+def test_bad_devices_are_refused_before_loading(monkeypatch, tmp_path, device, message) -> None:
+    """One line, before the (here missing) checkpoints are read."""
+    _gpus(monkeypatch, 0)
+    with pytest.raises(ConfigError, match=message) as err:
+        NeuralCloner.from_folder(tmp_path / "no-such-folder", device=device)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match=message):
+        _cloner(device=device)

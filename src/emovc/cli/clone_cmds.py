@@ -33,6 +33,11 @@ def clone(
         "default", "--model", "-m",
         help="default (offline unit selection), or a folder with your trained SV2TTS "
              "synthesizer.pt + vocoder.pt (docs/cloning.md)."),
+    device: str = typer.Option(
+        None, "--device", show_default=False,
+        help="With --model FOLDER only: where the trained models run: auto (a CUDA GPU if "
+             "torch sees one, else the CPU; the default), cpu, cuda or cuda:N. Unit "
+             "selection has no neural model and runs on the CPU."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Say TEXT in the voice of the reference recording(s) (needs --consent)."""
@@ -42,8 +47,11 @@ def clone(
     if model not in ("default", *METHODS) and style is not None:
         raise EmovcError("--style chooses how unit selection joins the reference's own sounds; "
                          "a trained SV2TTS model (--model FOLDER) speaks one way: leave it out")
+    if model in ("default", *METHODS) and device is not None:
+        raise EmovcError("--device places a trained SV2TTS model (--model FOLDER); unit "
+                         "selection has no neural model and runs on the CPU: leave it out")
     config = CloneConfig.for_style(style or "voice", denoise=denoise)
-    cloner = VoiceCloner.from_pretrained(model, config)
+    cloner = VoiceCloner.from_pretrained(model, config, device=device)
     path = cloner.clone_to_file(reference, text, out, consent=consent, emotion=emotion,
                                 force=force)
     typer.echo(f"wrote {path}")

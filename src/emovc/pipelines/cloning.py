@@ -145,20 +145,29 @@ class VoiceCloner:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default",
-                        config: CloneConfig | None = None) -> VoiceCloner:
+                        config: CloneConfig | None = None, device: str | None = None,
+                        ) -> VoiceCloner:
         """``"default"``/``"unit-selection"``: the offline cloner (no weights needed); a folder
         with ``synthesizer.pt`` + ``vocoder.pt``: the trained neural SV2TTS path. ``config``:
         the reference preparation and sentence settings (and, offline, the unit selection's).
+        ``device``: where the neural models run (``NeuralCloner``'s ``device``; ``None`` =
+        ``"auto"``, a CUDA GPU if torch sees one); the offline path has no torch model and
+        runs on the CPU, so it refuses a device.
 
         Raises:
-            ConfigError: not a name or path, an unknown name, or a folder without both models
-                (the message names the missing one).
+            ConfigError: not a name or path, an unknown name, a folder without both models
+                (the message names the missing one), a device for the offline path, or an
+                unknown or unavailable device.
         """
         valid = f"default, {', '.join(METHODS)}, or a folder with synthesizer.pt + vocoder.pt"
         if not isinstance(name_or_path, (str, os.PathLike)):
             raise ConfigError(f"cloner must be a name or a folder path ({valid}), "
                               f"got {type(name_or_path).__name__}")
         if str(name_or_path) in ("default", *METHODS):
+            if device is not None:
+                raise ConfigError(f"a device places a trained SV2TTS model (a folder with "
+                                  f"synthesizer.pt + vocoder.pt); unit selection has no torch "
+                                  f"model and runs on the CPU: leave device={device!r} out")
             return cls(config)
         folder = Path(name_or_path)
         models = [n for n in ("synthesizer.pt", "vocoder.pt") if (folder / n).is_file()]
@@ -166,7 +175,7 @@ class VoiceCloner:
             from emovc.pipelines.sv2tts import NeuralCloner
 
             cloner = cls(config)
-            cloner.neural = NeuralCloner.from_folder(folder)
+            cloner.neural = NeuralCloner.from_folder(folder, "auto" if device is None else device)
             return cloner
         if models:  # half a trained cloner: name the missing file
             missing = ({"synthesizer.pt", "vocoder.pt"} - set(models)).pop()
