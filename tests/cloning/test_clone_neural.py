@@ -10,6 +10,7 @@ from emovc.models.checkpoint import load_checkpoint
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron_loss
 from emovc.models.synthesizer.text import EOS, SYMBOLS, phonemes_to_ids
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_decode, mulaw_encode
+from emovc.pipelines.sv2tts import DecodeLimit
 from emovc.training import synthesizer as tsyn
 from emovc.training import vocoder as tvoc
 
@@ -100,6 +101,7 @@ def test_tiny_vocoder_overfits(speaker_clips, tmp_path) -> None:
     assert audio.shape == (120,) and torch.all(audio.abs() <= 1)
 
 
+@pytest.mark.filterwarnings("ignore::emovc.errors.EmovcWarning")  # untrained: cut, maybe
 def test_neural_cloner_runs_from_checkpoints(tmp_path, reference_wav) -> None:
     from emovc.models.checkpoint import save_checkpoint
     from emovc.pipelines.cloning import VoiceCloner
@@ -112,8 +114,8 @@ def test_neural_cloner_runs_from_checkpoints(tmp_path, reference_wav) -> None:
                     state_dict=voc.state_dict(), extra={"mel": MEL})
     cloner = VoiceCloner.from_pretrained(tmp_path, device="cpu")
     assert cloner.neural is not None and cloner.neural.device == torch.device("cpu")
-    cloner.neural.max_seconds = 0.05  # untrained: never stops by itself
-    wav, sr = cloner.clone([(reference_wav, 16000)], "Hi.")
+    cloner.neural.limit = DecodeLimit(seconds_per_symbol=0.01, min_seconds=0.05)
+    wav, sr = cloner.clone([(reference_wav, 16000)], "Hi.")  # cut at 0.05 s, or stopped
     assert sr == 16000 and wav.ndim == 1 and 0 < len(wav) <= 800 and np.isfinite(wav).all()
 
 
@@ -143,6 +145,7 @@ def test_mismatched_mel_settings_are_refused(tmp_path, voc_mel, voc_cfg, message
         VoiceCloner.from_pretrained(tmp_path)
 
 
+@pytest.mark.filterwarnings("ignore::emovc.errors.EmovcWarning")  # untrained: cut, maybe
 def test_neural_output_at_another_rate_is_resampled_to_16k(tmp_path, reference_wav) -> None:
     from emovc.pipelines.cloning import CloneConfig, VoiceCloner
 
@@ -150,7 +153,7 @@ def test_neural_output_at_another_rate_is_resampled_to_16k(tmp_path, reference_w
     _save_models(tmp_path, mel, mel)
     cloner = VoiceCloner.from_pretrained(tmp_path)
     assert cloner.neural.sample_rate == 22050
-    cloner.neural.max_seconds = 0.05
+    cloner.neural.limit = DecodeLimit(seconds_per_symbol=0.01, min_seconds=0.05)
     torch.manual_seed(0)
     native, sr = cloner.neural.clone([(reference_wav, 16000)], "Hi.")
     assert sr == 22050
@@ -160,7 +163,8 @@ def test_neural_output_at_another_rate_is_resampled_to_16k(tmp_path, reference_w
 
     # sentences: resampled each, joined with pause_s like the unit-selection path
     cloner.config = CloneConfig(pause_s=0.5)
-    cloner.neural.synthesize = lambda speaker, text: (np.full(11025, 0.1, np.float32), 22050)
+    cloner.neural.synthesize_sentence = lambda speaker, text: (np.full(11025, 0.1, np.float32),
+                                                               22050)
     wav, sr = cloner.clone([(reference_wav, 16000)], "One. Two.")
     assert sr == 16000 and len(wav) == 8000 + 8000 + 8000
     assert np.all(wav[8200:15800] == 0) and np.all(wav[:7800] != 0)
@@ -215,8 +219,8 @@ def test_cli_clones_with_a_trained_folder(tmp_path, reference_wav, monkeypatch) 
 
     _save_models(tmp_path, MEL, MEL)
     ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
-    # an untrained synthesizer never stops: a stand-in for its 20 s of sample-by-sample output
-    monkeypatch.setattr(NeuralCloner, "synthesize",
+    # a stand-in for the untrained models' slow sample-by-sample output
+    monkeypatch.setattr(NeuralCloner, "synthesize_sentence",
                         lambda self, speaker, text: (np.full(1600, 0.1, np.float32), 16000))
     app = typer.Typer()
     register(app)
@@ -245,7 +249,7 @@ def test_cli_device_places_a_trained_folder(tmp_path, reference_wav, monkeypatch
     _save_models(tmp_path, MEL, MEL)
     ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
     devices = []
-    monkeypatch.setattr(NeuralCloner, "synthesize", lambda self, speaker, text: (
+    monkeypatch.setattr(NeuralCloner, "synthesize_sentence", lambda self, speaker, text: (
         devices.append(self.device) or np.full(1600, 0.1, np.float32), 16000))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     app = typer.Typer()

@@ -175,7 +175,8 @@ class VoiceCloner:
             from emovc.pipelines.sv2tts import NeuralCloner
 
             cloner = cls(config)
-            cloner.neural = NeuralCloner.from_folder(folder, "auto" if device is None else device)
+            cloner.neural = NeuralCloner.from_folder(folder, "auto" if device is None else device,
+                                                     pause_s=cloner.config.pause_s)
             return cloner
         if models:  # half a trained cloner: name the missing file
             missing = ({"synthesizer.pt", "vocoder.pt"} - set(models)).pop()
@@ -245,7 +246,9 @@ class VoiceCloner:
             ``(wav (n,) float32, 16000)``: always 16 kHz. Sentences are joined with
             ``config.pause_s`` of silence. The front-end's audio is resampled to 16 kHz
             whatever ``FrontendConfig.sample_rate`` is, and so is a neural vocoder's output
-            at its own rate (the rate of its mel settings).
+            at its own rate (the rate of its mel settings). The neural synthesizer ends each
+            sentence at its stop token, or at a limit that follows the sentence's length
+            (:class:`~emovc.pipelines.sv2tts.DecodeLimit`), where it is cut with a warning.
 
         Raises:
             EmovcError: text that is not a string or is empty, an unknown emotion, or any
@@ -264,7 +267,8 @@ class VoiceCloner:
         refs = self.load_references(references)
         if self.neural is not None:
             speaker = self.neural.embed([(r, SR) for r in refs])
-            pieces = (resample(*self.neural.synthesize(speaker, s), SR) for s in sentences)
+            pieces = (resample(*self.neural.synthesize_sentence(speaker, s), SR)
+                      for s in sentences)
             return self._finish(self._join(pieces), emotion)
         units = us.analyse_reference(refs, self.config.units, self.world)
         return self._finish(self._join(self._unit_sentence(s, units) for s in sentences),

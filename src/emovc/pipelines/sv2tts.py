@@ -5,33 +5,74 @@ Needs a synthesizer and a vocoder trained with :mod:`emovc.training.synthesizer`
 ``docs/cloning.md``). Load a folder holding ``synthesizer.pt`` and ``vocoder.pt``::
 
     cloner = NeuralCloner.from_folder("runs/sv2tts")          # device="auto": a GPU if any
-    wav, sr = cloner.clone([(ref_wav, 16000)], "Hello there.")
+    wav, sr = cloner.clone([(ref_wav, 16000)], "Hello there. How are you?")
 
 The two checkpoints must share their mel settings (sample rate, FFT size, hop, bands);
-the audio comes out at that sample rate (``NeuralCloner.sample_rate``).
+the audio comes out at that sample rate (``NeuralCloner.sample_rate``). Text is spoken
+sentence by sentence (:func:`~emovc.pipelines.sentences.split_sentences`); the decoder may
+run for a time that follows each sentence's length (:class:`DecodeLimit`), and a sentence it
+does not end by itself within that time is cut there with a warning.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from emovc.errors import ConfigError, EmovcError
+from emovc.errors import ConfigError, EmovcError, EmovcWarning
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.device import resolve_device
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import phonemes_to_ids
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig
 from emovc.pipelines.frontend import EspeakFrontend
+from emovc.pipelines.sentences import split_sentences
 from emovc.pipelines.speaker import SpeakerEncoder
 
 SYNTH_KIND, VOCODER_KIND = "synthesizer/tacotron", "vocoder/wavernn"
 #: mel settings both checkpoints record (``extra["mel"]``) and must agree on
 MEL_KEYS = ("sr", "n_fft", "hop_length", "n_mels")
+
+
+@dataclass(frozen=True)
+class DecodeLimit:
+    """How long the synthesizer may speak one sentence before it is cut (when its stop token
+    has not ended the sentence by then): ``max(min_seconds, seconds_per_symbol · symbols)``.
+
+    Symbols are what the synthesizer reads: the sentence's IPA phoneme characters, stress
+    and length marks, word spaces, clause breaks and the end symbol. Read English takes
+    about 0.06–0.07 s per symbol (a Harvard sentence: 43 symbols, 2.5–3 s), so the defaults
+    allow about four times that, for slow speech and pauses.
+
+    Attributes:
+        seconds_per_symbol: the most audio per symbol, seconds.
+        min_seconds: the limit of a short sentence, seconds.
+    """
+
+    seconds_per_symbol: float = 0.25
+    min_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("seconds_per_symbol", "min_seconds"):
+            value = getattr(self, name)
+            if not _is_seconds(value) or value == 0:
+                raise ConfigError(f"DecodeLimit.{name} must be a number of seconds > 0, "
+                                  f"got {value!r}")
+
+    def seconds(self, n_symbols: int) -> float:
+        """The limit, seconds, of a sentence of ``n_symbols`` symbols."""
+        return max(self.min_seconds, self.seconds_per_symbol * n_symbols)
+
+    def frames(self, n_symbols: int, sample_rate: int, hop_length: int) -> int:
+        """The limit in mel frames (``hop_length`` samples each at ``sample_rate`` Hz), ≥ 1."""
+        return max(1, int(self.seconds(n_symbols) * sample_rate / hop_length))
 
 
 class NeuralCloner:
@@ -43,33 +84,41 @@ class NeuralCloner:
         encoder: speaker encoder (default: the bundled GE2E); it stays on the CPU (0.14 s
             for 10 s of reference on one core).
         sample_rate: the models' mel settings' rate, Hz.
-        max_seconds: the most audio of one synthesis, seconds.
         device: where the synthesizer and vocoder run: ``"auto"`` (a CUDA GPU when torch
             sees one, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
             (:func:`~emovc.models.device.resolve_device`). Audio comes back as numpy.
+        limit: how long one sentence may last (:class:`DecodeLimit`).
+        pause_s: silence between sentences, seconds.
 
     Raises:
-        ConfigError: the models' band counts differ, or an unknown or unavailable device.
+        ConfigError: the models' band counts differ, an unknown or unavailable device, or
+            a ``limit`` or ``pause_s`` of the wrong kind.
     """
 
     def __init__(self, synthesizer: Tacotron, vocoder: WaveRNN, symbols: list[str],
-                 encoder: SpeakerEncoder | None = None, sample_rate: int = 16000,
-                 max_seconds: float = 20.0, *, device: str | torch.device = "auto") -> None:
+                 encoder: SpeakerEncoder | None = None, sample_rate: int = 16000, *,
+                 device: str | torch.device = "auto", limit: DecodeLimit | None = None,
+                 pause_s: float = 0.25) -> None:
         if synthesizer.cfg.n_mels != vocoder.cfg.n_mels:
             raise ConfigError(f"synthesizer makes {synthesizer.cfg.n_mels} mel bands but the "
                               f"vocoder expects {vocoder.cfg.n_mels}")
+        if limit is not None and not isinstance(limit, DecodeLimit):
+            raise ConfigError(f"limit must be a DecodeLimit, got {type(limit).__name__}")
+        if not _is_seconds(pause_s):
+            raise ConfigError(f"pause_s must be a number of seconds ≥ 0, got {pause_s!r}")
         self.device = resolve_device(device)
         self.synthesizer = synthesizer.to(self.device).eval()
         self.vocoder = vocoder.to(self.device).eval()
-        self.symbols, self.sample_rate, self.max_seconds = symbols, sample_rate, max_seconds
+        self.symbols, self.sample_rate = symbols, sample_rate
+        self.limit, self.pause_s = limit or DecodeLimit(), pause_s
         self.encoder = encoder or SpeakerEncoder.from_pretrained()
         self.frontend = EspeakFrontend()
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike, device: str | torch.device = "auto",
-                    ) -> NeuralCloner:
+                    **kwargs) -> NeuralCloner:
         """Load ``synthesizer.pt`` and ``vocoder.pt`` from ``folder`` onto ``device`` (see
-        the class).
+        the class; ``kwargs``: its ``limit`` and ``pause_s``).
 
         Raises:
             ConfigError: an unknown or unavailable device (before anything is read), the
@@ -87,7 +136,7 @@ class NeuralCloner:
         wavernn.load_state_dict(voc["state_dict"])
         _check_models(taco, wavernn, mel)
         return cls(taco, wavernn, list(syn["extra"]["symbols"]), sample_rate=int(mel["sr"]),
-                   device=device)
+                   device=device, **kwargs)
 
     def embed(self, references: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
         """Speaker embedding ``(256,)`` of ``(wav (n,), sr)`` references (one speaker)."""
@@ -95,23 +144,64 @@ class NeuralCloner:
             raise EmovcError("no reference audio given")
         return self.encoder.embed_speaker([w for w, _ in references], references[0][1])
 
-    def synthesize(self, speaker: np.ndarray, text: str) -> tuple[np.ndarray, int]:
-        """Speak ``text`` (at most ``max_seconds``) with a ``(256,)`` speaker embedding;
-        returns ``(float32 (n,), sample_rate)``."""
-        ids = phonemes_to_ids(self.frontend.phonemes(text), self.symbols)
+    def synthesize_sentence(self, speaker: np.ndarray, sentence: str) -> tuple[np.ndarray, int]:
+        """Speak one sentence with a ``(256,)`` speaker embedding; returns
+        ``(float32 (n,), sample_rate)``. Decoding stops at the stop token or at the
+        sentence's :class:`DecodeLimit`, which warns (one :class:`EmovcWarning` naming the
+        sentence) that the audio was cut."""
+        ids = phonemes_to_ids(self.frontend.phonemes(sentence), self.symbols)
         hop = self.vocoder.cfg.hop_length
-        mel = self.synthesizer.infer(
+        max_frames = self.limit.frames(len(ids), self.sample_rate, hop)
+        mel, stopped = self.synthesizer.infer_until_stop(
             torch.tensor(ids, device=self.device),
             torch.as_tensor(speaker, dtype=torch.float32, device=self.device),
-            max_frames=int(self.max_seconds * self.sample_rate / hop))
+            max_frames=max_frames)
+        if not stopped:
+            seconds = round(self.limit.seconds(len(ids)), 2)
+            warnings.warn(f"sentence {_quote(sentence)} did not end within its limit of "
+                          f"{seconds:g} s ({len(ids)} phoneme symbols): the synthesizer gave "
+                          "no stop token, so it is cut there", EmovcWarning, stacklevel=2)
         wav = self.vocoder.generate(mel).cpu().numpy().astype(np.float32)
         return wav, self.sample_rate
 
+    def synthesize(self, speaker: np.ndarray, text: str) -> tuple[np.ndarray, int]:
+        """Speak ``text`` sentence by sentence (:meth:`synthesize_sentence`), joined with
+        ``pause_s`` of silence, with a ``(256,)`` speaker embedding; returns
+        ``(float32 (n,), sample_rate)``.
+
+        Raises:
+            EmovcError: text that is not a string, or has no words.
+        """
+        if not isinstance(text, str):
+            raise ConfigError(f"text must be a string (the words to speak), got "
+                              f"{type(text).__name__}")
+        sentences = split_sentences(text)
+        if not sentences:
+            raise EmovcError("text is empty; give the words to speak, e.g. \"Hello.\"")
+        pause = np.zeros(int(round(self.pause_s * self.sample_rate)), dtype=np.float32)
+        pieces: list[np.ndarray] = []
+        for sentence in sentences:
+            wav, _ = self.synthesize_sentence(speaker, sentence)
+            pieces += [pause, wav] if pieces else [wav]
+        return np.concatenate(pieces), self.sample_rate
+
     def clone(self, references: Sequence[tuple[np.ndarray, int]], text: str,
               ) -> tuple[np.ndarray, int]:
-        """Speak ``text`` (at most ``max_seconds``) with the voice of ``(wav, sr)`` references;
+        """Speak ``text`` with the voice of ``(wav, sr)`` references (as :meth:`synthesize`);
         returns ``(float32 (n,), sample_rate)``."""
         return self.synthesize(self.embed(references), text)
+
+
+def _is_seconds(value: object) -> bool:
+    """Whether ``value`` is a finite real number ≥ 0 (not a bool)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool) and math.isfinite(value) and value >= 0)
+
+
+def _quote(sentence: str, width: int = 60) -> str:
+    """``sentence`` in quotes, shortened to about ``width`` characters."""
+    text = " ".join(sentence.split())
+    return f'"{text if len(text) <= width else text[:width - 1].rstrip() + "…"}"'
 
 
 def check_mel_settings(synth: dict | None, vocoder: dict | None) -> dict:
