@@ -25,3 +25,33 @@ def speaker_clips() -> dict[str, list[np.ndarray]]:
     """Four 2 s clips per synthetic speaker."""
     return {name: [synthesize(v, duration=2.0, seed=10 + i) for i in range(4)]
             for name, v in VOICES.items()}
+
+
+def transcribed_clip(root, spk: str, i: int, wav: np.ndarray, text: str):
+    """Save ``wav`` (16 kHz) as clip ``i`` of speaker ``spk`` of a LibriTTS-layout corpus at
+    ``root``, with its transcript; returns the audio path."""
+    from emovc.audio import save_audio
+
+    path = save_audio(root / spk / "100" / f"{spk}_100_00000{i}_000000.wav", wav, 16000)
+    path.with_name(path.stem + ".normalized.txt").write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def transcribed_corpus():
+    """``make(root, silent=False)``: a LibriTTS-layout corpus of speakers 11 and 12, two 1 s
+    transcribed synthetic clips each (and a silent clip 9 of speaker 12 with ``silent``);
+    ``make.clip`` is :func:`transcribed_clip`."""
+    from emovc.data.synthetic import EMOTION_VOICES
+
+    def make(root, silent: bool = False):
+        for spk in ("11", "12"):
+            for i in range(2):
+                wav = synthesize(EMOTION_VOICES["neutral"], duration=1.0, seed=int(spk) + i)
+                transcribed_clip(root, spk, i, wav, f"Hello there number {i}.")
+        if silent:
+            transcribed_clip(root, "12", 9, np.zeros(16000, np.float32), "Nothing.")
+        return root
+
+    make.clip = transcribed_clip
+    return make

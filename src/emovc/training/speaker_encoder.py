@@ -9,6 +9,8 @@ For users with GPUs and corpora (LibriSpeech, VoxCeleb, VCTK layouts via emovc.d
 
     cfg = build_config("/data/LibriSpeech/train-other-500", "runs/ge2e", init="resemblyzer")
     train(cfg)   # → runs/ge2e/model.pt (kind "speaker-encoder/ge2e")
+
+The command line runs the same: ``emovc train-voice encoder DATA_DIR -o RUN_DIR``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class GE2ETrainConfig:
         seed: sampling seed.
         devices: Lightning devices.
         threads: torch CPU threads.
+        cache_dir: root of the preprocessed-clip cache (:mod:`~emovc.training.clip_cache`;
+            ``""`` = ``$EMOVC_CACHE/sv2tts`` or ``~/.cache/emovc/sv2tts``).
     """
 
     data_dir: str
@@ -66,6 +70,7 @@ class GE2ETrainConfig:
     seed: int = 0
     devices: int = 1
     threads: int = 2
+    cache_dir: str = ""
 
 
 class PartialSampler:
@@ -181,31 +186,64 @@ def check_config(cfg: GE2ETrainConfig) -> GE2ETrainConfig:
     return cfg
 
 
-def load_corpus(cfg: GE2ETrainConfig) -> tuple[dict[str, list[np.ndarray]], list, list]:
-    """Mels of the training speakers and (wavs, labels) of the validation speakers."""
+CACHE_VERSION = 1  # bump when load_corpus changes what it computes for the same settings
+
+
+def cache_settings(cfg: GE2ETrainConfig) -> dict:
+    """What a clip's cached mel depends on besides its audio: the encoder's mel settings and
+    the (resemblyzer) preprocessing."""
+    keys = ("sample_rate", "n_mels", "window_ms", "hop_ms")
+    return {"mel": {k: GE2EConfig(**cfg.model).to_dict()[k] for k in keys},
+            "preprocess": "resemblyzer", "version": CACHE_VERSION}
+
+
+def load_corpus(cfg: GE2ETrainConfig, progress: bool = True,
+                ) -> tuple[dict[str, list[np.ndarray]], list, list]:
+    """Mels ``(frames, n_mels)`` of the training speakers' clips (cached per clip,
+    :mod:`~emovc.training.clip_cache`) and (16 kHz waveforms, speaker labels) of the
+    validation speakers' first 5 clips. A clip that cannot be used (unreadable, silent, under
+    0.5 s) is left out with one warning for all of them.
+
+    Raises:
+        EmovcError: no clip of the training speakers can be used.
+    """
     from emovc.audio import load_audio
     from emovc.data.catalogs import catalog_corpus
     from emovc.pipelines.speaker import preprocess
+    from emovc.training.clip_cache import clip_folder, load_clips, warn_left_out
 
-    per: dict[str, list[str]] = {}
+    per: dict[str, list] = {}
     for utt in sorted(catalog_corpus(cfg.data_dir), key=lambda u: u.path):
         if len(per.setdefault(utt.speaker, [])) < cfg.max_utterances:
-            per[utt.speaker].append(utt.path)
+            per[utt.speaker].append(utt)
     names = sorted(per)
     n_val = min(cfg.val_speakers, max(0, len(names) - 2))
     train_names, val_names = names[: len(names) - n_val], names[len(names) - n_val:]
     gcfg = GE2EConfig(**cfg.model)
-    mels = {s: [mel_frames(preprocess(load_audio(p), 16000), gcfg) for p in per[s]]
-            for s in train_names}
-    val_wavs = [preprocess(load_audio(p), 16000) for s in val_names for p in per[s][:5]]
-    val_labels = [s for s in val_names for _ in per[s][:5]]
-    return mels, val_wavs, val_labels
+
+    def wav(utt) -> np.ndarray:
+        return preprocess(load_audio(utt.path), 16000, name=utt.path)
+
+    folder = clip_folder(cfg.cache_dir, cfg.data_dir, "speaker-encoder", cache_settings(cfg))
+    got, left_out = load_clips([u for s in train_names for u in per[s]],
+                               lambda u: {"mel": mel_frames(wav(u), gcfg)}, ("mel",), folder,
+                               "speaker-encoder corpus", progress)
+    mels: dict[str, list[np.ndarray]] = {}
+    for utt, a in got:
+        mels.setdefault(utt.speaker, []).append(a["mel"])
+    val, val_out = ([], {}) if not val_names else load_clips(
+        [u for s in val_names for u in per[s][:5]], lambda u: {"wav": wav(u)}, ("wav",), None,
+        "speaker-encoder validation clips", progress)
+    warn_left_out({**left_out, **val_out}, "speaker-encoder corpus")
+    return mels, [a["wav"] for _, a in val], [u.speaker for u, _ in val]
 
 
 def train(cfg: GE2ETrainConfig, resume: bool = True,
-          data: tuple[dict[str, list[np.ndarray]], list, list] | None = None) -> Path:
+          data: tuple[dict[str, list[np.ndarray]], list, list] | None = None,
+          cli: bool = False) -> Path:
     """Train and export ``run_dir/model.pt``; returns its path. ``data`` (what
-    :func:`load_corpus` returns) skips corpus loading (tests).
+    :func:`load_corpus` returns) skips corpus loading (tests); ``cli``: run-folder messages
+    name the command line's options (``emovc train-voice``).
 
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`), an unknown ``init``,
@@ -219,7 +257,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
 
     check_config(cfg)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=False)
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
     L.seed_everything(cfg.seed, workers=True)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init
              else GE2E(GE2EConfig(**cfg.model)))
@@ -229,7 +267,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     module = GE2EModule(model.train(), sampler, cfg.lr,
                         (val_wavs, val_labels) if len(set(val_labels)) >= 2 else None)
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
-               val_every=1000, resume=resume, threads=cfg.threads, cli=False)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"train": asdict(cfg), "steps": cfg.max_steps})

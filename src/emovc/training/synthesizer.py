@@ -8,10 +8,15 @@ masked L1+L2 mel loss and stop-token BCE (:func:`tacotron_loss`), Adam, gradient
 
     cfg = build_config("/data/LibriTTS/train-clean-100", "runs/taco", devices=1)
     train(cfg)    # → runs/taco/model.pt (kind "synthesizer/tacotron")
+
+The command line runs the same: ``emovc train-voice synthesizer DATA_DIR -o RUN_DIR``. The
+corpus preprocessing is cached per utterance (:mod:`emovc.training.clip_cache`; setting
+``cache_dir``), so a resumed run or another run with the same mel settings reads it back.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -66,6 +71,7 @@ class SynthesizerTrainConfig:
     seed: int = 0
     devices: int = 1
     threads: int = 2
+    cache_dir: str = ""  # preprocessed corpus; "" = $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts
 
 
 def collate(items: list[Utterance], reduction: int) -> dict[str, torch.Tensor]:
@@ -195,30 +201,83 @@ def log_mel(wav: np.ndarray, mel: dict) -> np.ndarray:
                            hop_length=mel["hop_length"]).T.astype(np.float32)
 
 
-def load_corpus(cfg: SynthesizerTrainConfig) -> list[Utterance]:
-    """Phonemes, GE2E embeddings and log-mels of every transcribed utterance of the corpus."""
-    from emovc.audio import load_audio, normalize_loudness, trim_silence
-    from emovc.audio.io import resample
+CACHE_VERSION = 1  # bump when load_corpus changes what it computes for the same settings
+
+
+def cache_settings(cfg: SynthesizerTrainConfig) -> dict:
+    """What an utterance's cached arrays depend on besides its audio and text: the mel
+    settings, the trimming, the speaker encoder, the phoneme front-end and symbol table."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from emovc.pipelines.frontend import FrontendConfig
+
+    try:
+        espeak = version("espeakng-loader")
+    except PackageNotFoundError:  # pragma: no cover - a dependency of emovc
+        espeak = ""
+    return {"mel": dict(cfg.mel), "trim": "vad", "loudness": "normalize_loudness",
+            "encoder": "resemblyzer", "frontend": asdict(FrontendConfig()), "espeak": espeak,
+            "symbols": hashlib.sha1("\n".join(SYMBOLS).encode()).hexdigest()[:12],
+            "version": CACHE_VERSION}
+
+
+def _stamp(utt) -> str:
+    """An utterance's cache stamp: its audio file and its transcript."""
+    from emovc.training.clip_cache import file_stamp
+
+    return f"{file_stamp(utt)}|text {hashlib.sha1(utt.text.encode()).hexdigest()[:12]}"
+
+
+def load_corpus(cfg: SynthesizerTrainConfig, progress: bool = True) -> list[Utterance]:
+    """Phonemes, GE2E embeddings and log-mels of every transcribed utterance of the corpus,
+    each computed once and then read from the cache (:mod:`~emovc.training.clip_cache`).
+
+    Per utterance: VAD trim and loudness normalisation at 16 kHz → espeak-ng phoneme ids,
+    the bundled encoder's ``(256,)`` embedding and the log-mel ``(T, n_mels)`` at
+    ``mel["sr"]`` (:func:`log_mel`). An utterance whose audio cannot be used (unreadable,
+    silent, too short) is left out with one warning for all of them.
+
+    Raises:
+        EmovcError: no transcribed utterance, or none that can be used.
+    """
     from emovc.data.catalogs import catalog_corpus
-    from emovc.pipelines.frontend import EspeakFrontend
-    from emovc.pipelines.speaker import SpeakerEncoder
+    from emovc.training.clip_cache import clip_folder, load_clips, warn_left_out
 
     utts = [u for u in catalog_corpus(cfg.data_dir) if u.text][: cfg.max_utterances]
     if not utts:
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}")
-    enc, fe = SpeakerEncoder.from_pretrained(), EspeakFrontend()
-    out = []
-    for u in utts:
-        # VAD trim and speaker embedding at 16 kHz; the mel target at the mel settings' rate
-        wav = normalize_loudness(trim_silence(load_audio(u.path), 16000, method="vad"), 16000)
-        out.append(Utterance(phonemes_to_ids(fe.phonemes(u.text)), enc.embed(wav),
-                             log_mel(resample(wav, 16000, cfg.mel["sr"]), cfg.mel)))
-    return out
+    folder = clip_folder(cfg.cache_dir, cfg.data_dir, "synthesizer", cache_settings(cfg))
+    tools: dict = {}  # the encoder and front-end, loaded for the first utterance not cached
+    got, left_out = load_clips(utts, lambda u: _preprocess(u, cfg.mel, tools),
+                               ("ids", "speaker", "mel"), folder, "synthesizer corpus",
+                               progress, _stamp)
+    warn_left_out(left_out, "synthesizer corpus")
+    return [Utterance(a["ids"].tolist(), a["speaker"], a["mel"]) for _, a in got]
+
+
+def _preprocess(utt, mel: dict, tools: dict) -> dict[str, np.ndarray]:
+    """``{"ids": (L,) int64, "speaker": (256,) float32, "mel": (T, n_mels) float32}`` of one
+    utterance; ``tools`` caches the speaker encoder and the front-end."""
+    from emovc.audio import load_audio, normalize_loudness, trim_silence
+    from emovc.audio.io import resample
+    from emovc.pipelines.frontend import EspeakFrontend
+    from emovc.pipelines.speaker import SpeakerEncoder
+
+    if not tools:
+        tools.update(encoder=SpeakerEncoder.from_pretrained(), frontend=EspeakFrontend())
+    # VAD trim and speaker embedding at 16 kHz; the mel target at the mel settings' rate
+    wav = normalize_loudness(trim_silence(load_audio(utt.path), 16000, method="vad"), 16000)
+    ids = phonemes_to_ids(tools["frontend"].phonemes(utt.text))
+    return {"ids": np.asarray(ids, dtype=np.int64),
+            "speaker": np.asarray(tools["encoder"].embed(wav, 16000, name=utt.path),
+                                  dtype=np.float32),
+            "mel": log_mel(resample(wav, 16000, mel["sr"]), mel)}
 
 
 def train(cfg: SynthesizerTrainConfig, resume: bool = True,
-          data: list[Utterance] | None = None) -> Path:
-    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests).
+          data: list[Utterance] | None = None, cli: bool = False) -> Path:
+    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests); ``cli``:
+    run-folder messages name the command line's options (``emovc train-voice``).
 
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`,
@@ -233,13 +292,13 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     check_config(cfg)
     check_speaker_dim(cfg, data)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=False)
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
     L.seed_everything(cfg.seed, workers=True)
     data = data if data is not None else load_corpus(cfg)
     model = Tacotron(TacotronConfig(**cfg.model))
     module = SynthesizerModule(model, data, cfg.batch_size, cfg.lr, cfg.seed)
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
-               val_every=1000, resume=resume, threads=cfg.threads, cli=False)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"mel": cfg.mel, "symbols": SYMBOLS, "train": asdict(cfg)})

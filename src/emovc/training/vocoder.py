@@ -7,6 +7,8 @@ teacher-forced mode; plain ground-truth mels (the default here) also work.
 
     cfg = build_config("/data/LibriTTS/train-clean-100", "runs/wavernn")
     train(cfg)    # → runs/wavernn/model.pt (kind "vocoder/wavernn")
+
+The command line runs the same: ``emovc train-voice vocoder DATA_DIR -o RUN_DIR``.
 """
 
 from __future__ import annotations
@@ -162,24 +164,38 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
         "hop_length": "the vocoder upsamples each mel frame to hop_length samples"})
 
 
-def load_corpus(cfg: VocoderTrainConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(log-mel, waveform) pairs of the corpus utterances (at the mel settings' rate,
-    loudness-normalised)."""
+def load_corpus(cfg: VocoderTrainConfig,
+                progress: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(log-mel ``(T, n_mels)``, waveform ``(n,)``) pairs of the corpus utterances, at the
+    mel settings' rate, loudness-normalised; a clip that cannot be used (unreadable, silent)
+    is left out with one warning for all of them.
+
+    Not cached: a clip's work is its decoding and a mel, and a cache would have to keep the
+    waveforms themselves (as large as the corpus, uncompressed).
+
+    Raises:
+        EmovcError: the corpus has utterances but none that can be used.
+    """
     from emovc.audio import load_audio, normalize_loudness
     from emovc.data.catalogs import catalog_corpus
+    from emovc.training.clip_cache import load_clips, warn_left_out
 
     utts = list(catalog_corpus(cfg.data_dir))[: cfg.max_utterances]
-    pairs = []
-    for u in utts:
-        sr = cfg.mel["sr"]
-        wav = normalize_loudness(load_audio(u.path, sr), sr)
-        pairs.append((log_mel(wav, cfg.mel), wav))
-    return pairs
+    sr = cfg.mel["sr"]
+
+    def pair(utt) -> dict[str, np.ndarray]:
+        wav = normalize_loudness(load_audio(utt.path, sr), sr)
+        return {"mel": log_mel(wav, cfg.mel), "wav": wav}
+
+    got, left_out = load_clips(utts, pair, ("mel", "wav"), None, "vocoder corpus", progress)
+    warn_left_out(left_out, "vocoder corpus")
+    return [(a["mel"], a["wav"]) for _, a in got]
 
 
 def train(cfg: VocoderTrainConfig, resume: bool = True,
-          data: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Path:
-    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests).
+          data: list[tuple[np.ndarray, np.ndarray]] | None = None, cli: bool = False) -> Path:
+    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests); ``cli``:
+    run-folder messages name the command line's options (``emovc train-voice``).
 
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`), found before any
@@ -192,7 +208,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
 
     check_config(cfg)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=False)
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
     L.seed_everything(cfg.seed, workers=True)
     model = WaveRNN(WaveRNNConfig(**cfg.model))
     pairs = data if data is not None else load_corpus(cfg)
@@ -200,7 +216,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
                              cfg.seed)
     module = VocoderModule(model, sampler, cfg.lr)
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
-               val_every=1000, resume=resume, threads=cfg.threads, cli=False)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"mel": cfg.mel, "train": asdict(cfg)})

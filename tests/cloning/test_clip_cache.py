@@ -1,0 +1,129 @@
+"""The SV2TTS recipes' corpus preprocessing: cached per clip (a resumed run or another run
+with the same settings computes nothing again), unusable clips left out with one warning."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emovc.errors import AudioError, EmovcError, EmovcWarning
+from emovc.training import speaker_encoder as tge2e
+from emovc.training import synthesizer as tsyn
+from emovc.training import vocoder as tvoc
+
+
+def _fake_preprocess(calls: list[str]):
+    """A stand-in for the synthesizer's preprocessing (no encoder, no espeak): arrays from
+    the file's first samples; a silent file is refused as the real one is."""
+    def fake(utt, mel, tools):
+        from emovc.audio import load_audio
+
+        calls.append(Path(utt.path).name)
+        wav = load_audio(utt.path)
+        if not np.any(wav):
+            raise AudioError(f"{utt.path} is silent")
+        return {"ids": np.arange(len(utt.text), dtype=np.int64),
+                "speaker": wav[:256].astype(np.float32),
+                "mel": np.tile(wav[:mel["n_mels"]], (3, 1)).astype(np.float32)}
+    return fake
+
+
+def test_synthesizer_corpus_is_cached_per_utterance(tmp_path, transcribed_corpus,
+                                                    monkeypatch) -> None:
+    """Every start or resume preprocessed the whole corpus again (VAD, espeak, GE2E, mel)."""
+    corpus = transcribed_corpus(tmp_path / "corpus", silent=True)
+    calls: list[str] = []
+    monkeypatch.setattr(tsyn, "_preprocess", _fake_preprocess(calls))
+    cfg = tsyn.build_config(str(corpus), str(tmp_path / "run"),
+                            overrides={"cache_dir": str(tmp_path / "cache")})
+
+    def load(cfg=cfg) -> list:
+        calls.clear()
+        with pytest.warns(EmovcWarning, match=r"1 clip\(s\) left out of the synthesizer corpus "
+                                              r"\(their audio cannot be used\), e\.g\. .*silent"):
+            return tsyn.load_corpus(cfg, progress=False)
+
+    first = load()
+    assert len(first) == 4 and len(calls) == 5
+    again = load()
+    assert calls == ["12_100_000009_000000.wav"]  # only the unusable clip is tried again
+    for a, b in zip(first, again, strict=True):
+        assert a.ids == b.ids and np.array_equal(a.mel, b.mel)
+        assert np.array_equal(a.speaker, b.speaker)
+    # a clip changed in place, or its transcript, is computed again
+    changed = corpus / "11" / "100" / "11_100_000000_000000.wav"
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    (corpus / "12" / "100" / "12_100_000001_000000.normalized.txt").write_text("Other words.")
+    load()
+    assert sorted(calls) == ["11_100_000000_000000.wav", "12_100_000001_000000.wav",
+                             "12_100_000009_000000.wav"]
+    # other mel settings: another cache folder
+    load(tsyn.build_config(str(corpus), str(tmp_path / "run"), overrides={
+        "cache_dir": str(tmp_path / "cache"), "mel": {"n_mels": 40}, "model": {"n_mels": 40}}))
+    assert len(calls) == 5
+    folders = sorted(p.name.split("-")[0] for p in (tmp_path / "cache").glob("*/*"))
+    assert folders == ["synthesizer", "synthesizer"]
+
+
+def test_default_cache_is_under_emovc_cache(tmp_path, transcribed_corpus, monkeypatch) -> None:
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    monkeypatch.setattr(tsyn, "_preprocess", _fake_preprocess([]))
+    monkeypatch.setenv("EMOVC_CACHE", str(tmp_path / "home-cache"))
+    tsyn.load_corpus(tsyn.build_config(str(corpus), "unused"), progress=False)
+    (folder,) = (tmp_path / "home-cache" / "sv2tts").glob("corpus-*/synthesizer-*")
+    assert len(list(folder.glob("*.npz"))) == 4 and (folder / "config.json").is_file()
+
+
+def test_a_corpus_without_a_usable_clip_is_one_line_error(tmp_path, transcribed_corpus,
+                                                          monkeypatch) -> None:
+    corpus = tmp_path / "corpus"
+    transcribed_corpus.clip(corpus, "11", 0, np.zeros(16000, np.float32), "Nothing.")
+    monkeypatch.setattr(tsyn, "_preprocess", _fake_preprocess([]))
+    cfg = tsyn.build_config(str(corpus), "unused", overrides={"cache_dir": str(tmp_path / "c")})
+    with pytest.raises(EmovcError) as err:
+        tsyn.load_corpus(cfg, progress=False)
+    assert "no usable clip for the synthesizer corpus: all 1 failed, e.g. " in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_speaker_encoder_corpus_is_cached_and_leaves_out_bad_clips(tmp_path, transcribed_corpus,
+                                                                   monkeypatch) -> None:
+    corpus = transcribed_corpus(tmp_path / "corpus", silent=True)
+    calls: list[int] = []
+    real = tge2e.mel_frames
+    monkeypatch.setattr(tge2e, "mel_frames", lambda wav, cfg: calls.append(1) or real(wav, cfg))
+    cfg = tge2e.build_config(str(corpus), "unused", overrides={"cache_dir": str(tmp_path / "c"),
+                                                                "val_speakers": 0})
+    for computed in (4, 0):
+        calls.clear()
+        with pytest.warns(EmovcWarning, match=r"1 clip\(s\) left out of the speaker-encoder"):
+            mels, val_wavs, val_labels = tge2e.load_corpus(cfg, progress=False)
+        assert len(calls) == computed
+        assert sorted((s, len(m)) for s, m in mels.items()) == [("11", 2), ("12", 2)]
+        assert all(m.shape[1] == 40 for ms in mels.values() for m in ms)
+        assert val_wavs == val_labels == []
+
+
+def test_vocoder_corpus_leaves_out_a_bad_clip(tmp_path, transcribed_corpus, monkeypatch) -> None:
+    import emovc.audio
+
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    real = emovc.audio.load_audio
+
+    def load(path, sr=16000):
+        if "12_100_000001" in str(path):
+            raise AudioError(f"cannot decode {path}")
+        return real(path, sr)
+
+    monkeypatch.setattr(emovc.audio, "load_audio", load)
+    cfg = tvoc.build_config(str(corpus), "unused")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pairs = tvoc.load_corpus(cfg, progress=False)
+    assert len(pairs) == 3
+    (msg,) = [str(w.message) for w in caught if w.category is EmovcWarning]
+    assert msg.startswith("1 clip(s) left out of the vocoder corpus") and "cannot decode" in msg
