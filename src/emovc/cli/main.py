@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "emovc.cli.ser_cmds",
     "emovc.cli.eval_cmds",
     "emovc.cli.clone_cmds",
+    "emovc.cli.clone_train_cmds",
     "emovc.cli.app_cmds",
 ]
 

@@ -1,0 +1,68 @@
+"""``emovc train-voice``: train the SV2TTS voice-cloning models (a thin wrapper over
+:mod:`emovc.training.sv2tts` and the recipes it names)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the voice-cloning training command to ``app``."""
+    app.command("train-voice")(train_voice)
+
+
+def train_voice(
+    recipe: str = typer.Argument(
+        ...,
+        help="synthesizer (Tacotron 2, needs transcripts), vocoder (WaveRNN) or encoder "
+             "(GE2E speaker encoder; optional, the bundled one is what cloning uses)."),
+    data_dir: Path = typer.Argument(
+        ..., help="Multi-speaker corpus folder (LibriSpeech, LibriTTS, VCTK layouts)."),
+    out: Path = typer.Option(
+        ..., "-o", "--output",
+        help="Run folder (the run it holds is resumed; a folder of another run is refused)."),
+    max_steps: int = typer.Option(
+        None, "--max-steps",
+        help="Training steps (default: the run's own when resuming one, else the recipe's: "
+             "synthesizer 200000, vocoder 500000, encoder 100000)."),
+    devices: int = typer.Option(
+        1, "--devices", help="Number of devices to train on (GPUs; without one, that many "
+                             "processes share the CPU cores)."),
+    settings: list[str] = typer.Option(
+        None, "--set", metavar="KEY=VALUE",
+        help="Override a field of the recipe's training config (repeatable; VALUE is YAML), "
+             "e.g. --set batch_size=16, --set 'mel={sr: 22050}', --set init=resemblyzer "
+             "(encoder), --set cache_dir=DIR (preprocessed clips; default "
+             "$EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts)."),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Start the run afresh in the output folder, replacing the model.pt, checkpoints "
+             "and logs of a run it holds (and, with --export, the voice folder's model)."),
+    export: Path = typer.Option(
+        None, "--export", metavar="VOICE_DIR",
+        help="After training, copy the model into this folder as synthesizer.pt or "
+             "vocoder.pt, the two files emovc clone --model VOICE_DIR loads (not for encoder)."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Let --export replace the voice folder's synthesizer.pt or "
+                                 "vocoder.pt (the run itself is resumed, not restarted)."),
+) -> None:
+    """Train a voice-cloning model (SV2TTS); re-running with the same RUN_DIR resumes it."""
+    from emovc.cli.convert_cmds import parse_settings
+    from emovc.training.run_dir import saved_max_steps
+    from emovc.training.sv2tts import export_model, export_path, next_steps, recipe_module
+
+    trainer = recipe_module(recipe)
+    if export is not None:  # before hours of training
+        export_path(export, recipe, replace or force)
+    if max_steps is None and not force:  # a resumed run keeps its length
+        max_steps = saved_max_steps(out)
+    cfg = trainer.build_config(str(data_dir), str(out), max_steps=max_steps, devices=devices,
+                               overrides=parse_settings(settings))
+    path = trainer.train(cfg, resume=not force, cli=True)
+    typer.echo(f"wrote {path}")
+    if export is not None:
+        typer.echo(f"exported {export_model(path, export, recipe, replace or force)}")
+    for line in next_steps(recipe, path, export):
+        typer.echo(line)

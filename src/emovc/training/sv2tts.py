@@ -1,0 +1,134 @@
+"""The SV2TTS training recipes by name, and their trained models put where cloning finds them.
+
+``emovc train-voice RECIPE`` trains one of :data:`RECIPES` (:func:`recipe_module`). A
+*voice folder* holds ``synthesizer.pt`` (kind ``synthesizer/tacotron``) and ``vocoder.pt``
+(kind ``vocoder/wavernn``), which :meth:`emovc.pipelines.sv2tts.NeuralCloner.from_folder` and
+``emovc clone --model FOLDER`` load; :func:`export_model` copies a run's ``model.pt`` there.
+A retrained speaker encoder has no place in it: the synthesizer is trained on, and cloning
+embeds the references with, the bundled encoder (:data:`ENCODER_NOT_EXPORTED`).
+
+    target = export_path("voices/libritts", "synthesizer")   # checked before training
+    path = synthesizer.train(cfg)
+    export_model(path, "voices/libritts", "synthesizer")     # → voices/libritts/synthesizer.pt
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+from emovc.errors import ConfigError, OutputExistsError, choice_error
+from emovc.fileio import atomic_output, check_writable
+from emovc.pipelines.sv2tts import SYNTH_KIND, VOCODER_KIND
+
+#: recipe name → training module (each has ``build_config`` and ``train``)
+RECIPES = {"synthesizer": "emovc.training.synthesizer", "vocoder": "emovc.training.vocoder",
+           "encoder": "emovc.training.speaker_encoder"}
+#: recipe → (file in a voice folder, checkpoint kind)
+VOICE_FILES = {"synthesizer": ("synthesizer.pt", SYNTH_KIND),
+               "vocoder": ("vocoder.pt", VOCODER_KIND)}
+ENCODER_NOT_EXPORTED = (
+    "a trained speaker encoder cannot go into a voice folder: the synthesizer is trained on, "
+    "and emovc clone embeds references with, the bundled encoder (a synthesizer trained on "
+    "another encoder's embeddings is not supported yet); leave out --export and use it with "
+    "emovc embed/similarity --model RUN_DIR/model.pt")
+REPLACE_HINT = "pass --replace to replace it (Python: replace=True)"
+
+
+def recipe_module(recipe: str) -> ModuleType:
+    """The training module of ``recipe`` (``"synthesizer"``, ``"vocoder"``, ``"encoder"``).
+
+    Raises:
+        ConfigError: an unknown recipe (the valid ones listed).
+    """
+    if recipe not in RECIPES:
+        raise choice_error("voice training recipe", recipe, RECIPES)
+    return importlib.import_module(RECIPES[recipe])
+
+
+def export_path(voice_dir: str | os.PathLike, recipe: str, replace: bool = False) -> Path:
+    """The file ``recipe``'s model goes to in ``voice_dir``, checked (before training): a
+    synthesizer or vocoder, a folder (or none yet) that can be written, no such file there
+    unless ``replace``.
+
+    Raises:
+        ConfigError: the encoder (:data:`ENCODER_NOT_EXPORTED`), an unknown recipe, or
+            ``voice_dir`` is a file.
+        OutputExistsError: the file exists and ``replace`` is false.
+        PermissionError: the folder cannot be written.
+    """
+    if recipe == "encoder":
+        raise ConfigError(ENCODER_NOT_EXPORTED)
+    if recipe not in VOICE_FILES:
+        raise choice_error("voice model", recipe, VOICE_FILES)
+    folder = Path(voice_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"voice folder {folder} is a file; --export takes a folder (it "
+                          "receives synthesizer.pt and vocoder.pt)")
+    target = folder / VOICE_FILES[recipe][0]
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder; a voice folder's {target.name} is a file")
+    if target.exists() and not replace:
+        raise OutputExistsError(f"voice folder {folder} already holds {target.name}; "
+                                f"{REPLACE_HINT}, or choose another --export folder")
+    check_writable(target)
+    return target
+
+
+def export_model(model_pt: str | os.PathLike, voice_dir: str | os.PathLike, recipe: str,
+                 replace: bool = False) -> Path:
+    """Copy a trained ``model.pt`` of ``recipe`` into ``voice_dir`` as ``synthesizer.pt`` or
+    ``vocoder.pt`` (a temporary file renamed over it: never half written); returns its path.
+
+    Raises:
+        ConfigError: ``model_pt`` is not a checkpoint of ``recipe``'s kind, or
+            :func:`export_path` refuses.
+        OutputExistsError: the file exists and ``replace`` is false.
+    """
+    from emovc.models.checkpoint import load_checkpoint
+
+    target = export_path(voice_dir, recipe, replace)
+    load_checkpoint(model_pt, VOICE_FILES[recipe][1])  # a wrong kind fails here, not in clone
+    with atomic_output(target, suffix=".pt") as tmp:
+        shutil.copyfile(model_pt, tmp)
+    return target
+
+
+def next_steps(recipe: str, model_pt: str | os.PathLike,
+               voice_dir: str | os.PathLike | None = None) -> list[str]:
+    """What to do with a trained model (lines for the command line): for a voice folder,
+    what it still lacks or how to clone with it (a note when its two models' mel settings
+    differ); without one, how to make one; for the encoder, where it can be used."""
+    if recipe == "encoder":
+        return [f"use it with: emovc embed FILES -o emb.npy --model {model_pt} (also emovc "
+                "similarity, emovc embed-map); emovc clone keeps the bundled encoder, on "
+                "whose embeddings the synthesizer is trained"]
+    name = VOICE_FILES[recipe][0]
+    if voice_dir is None:
+        return [f"to clone with it: re-run with --export VOICE_DIR (a finished run is only "
+                f"exported) or copy it to VOICE_DIR/{name}; emovc clone --model VOICE_DIR "
+                "needs synthesizer.pt and vocoder.pt"]
+    other = "vocoder" if recipe == "synthesizer" else "synthesizer"
+    folder = Path(voice_dir)
+    if not (folder / VOICE_FILES[other][0]).is_file():
+        return [f"{folder} still needs {VOICE_FILES[other][0]}: emovc train-voice {other} "
+                f"DATA_DIR -o RUN_DIR --export {folder}"]
+    try:
+        _check_voice(folder)
+    except ConfigError as exc:
+        return [f"note: {exc} (--set mel=... of both runs)"]
+    return [f"clone with it: emovc clone --model {folder} -r REFERENCE.wav -t TEXT "
+            "-o out.wav --consent"]
+
+
+def _check_voice(folder: Path) -> None:
+    """Raise ConfigError when the voice folder's two models disagree on their mel settings."""
+    from emovc.models.checkpoint import load_checkpoint
+    from emovc.pipelines.sv2tts import check_mel_settings
+
+    syn = load_checkpoint(folder / "synthesizer.pt", SYNTH_KIND)
+    voc = load_checkpoint(folder / "vocoder.pt", VOCODER_KIND)
+    check_mel_settings(syn["extra"].get("mel"), voc["extra"].get("mel"))

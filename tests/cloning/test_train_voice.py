@@ -1,0 +1,144 @@
+"""``emovc train-voice`` (SV2TTS training from the command line: trains, resumes, refuses
+mistakes in one line) and exporting a trained model into a voice folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emovc.cli.main import main
+from emovc.errors import ConfigError, OutputExistsError
+from emovc.models.synthesizer.tacotron import TacotronConfig
+from emovc.models.vocoder import WaveRNNConfig
+from emovc.training import speaker_encoder as tge2e
+from emovc.training import synthesizer as tsyn
+from emovc.training import vocoder as tvoc
+
+SYN = ["--set", "model=" + json.dumps(TacotronConfig.tiny(speaker_dim=256, n_mels=80).to_dict())]
+VOC = ["--set", "model=" + json.dumps(WaveRNNConfig.tiny(n_mels=80, hop_length=200).to_dict()),
+       "--set", "seq_frames=4"]
+SMALL = ["--set", "batch_size=2", "--set", "threads=1"]
+
+
+def _run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _step(run: Path) -> int:
+    from emovc.training.run_dir import checkpoint_step
+
+    return checkpoint_step(run / "checkpoints" / "last.ckpt")
+
+
+def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkeypatch,
+                                                       transcribed_corpus) -> None:
+    """There was no command: the recipes ran from Python only, and their models had to be
+    copied into a voice folder by hand."""
+    from emovc.pipelines.sv2tts import NeuralCloner
+
+    corpus, voice = transcribed_corpus(tmp_path / "corpus", silent=True), tmp_path / "voice"
+    syn = ["train-voice", "synthesizer", str(corpus), "-o", str(tmp_path / "syn"), *SYN, *SMALL,
+           "--set", f"cache_dir={tmp_path / 'cache'}"]
+    code, out, err = _run([*syn, "--max-steps", "2", "--export", str(voice)], capsys)
+    assert code == 0, err
+    assert f"wrote {tmp_path / 'syn' / 'model.pt'}" in out
+    assert f"exported {voice / 'synthesizer.pt'}" in out
+    assert f"{voice} still needs vocoder.pt: emovc train-voice vocoder" in out
+    assert "emovc: warning: 1 clip(s) left out of the synthesizer corpus" in err
+    assert "12_100_000009_000000.wav is silent" in err
+    assert _step(tmp_path / "syn") == 2
+
+    # resumed: the preprocessed corpus comes from the cache (the unusable clip is tried again)
+    calls, original = [], tsyn._preprocess
+    monkeypatch.setattr(tsyn, "_preprocess",
+                        lambda u, mel, tools: calls.append(Path(u.path).name)
+                        or original(u, mel, tools))
+    code, out, err = _run([*syn, "--max-steps", "3"], capsys)
+    assert code == 0, err
+    assert calls == ["12_100_000009_000000.wav"]
+    assert _step(tmp_path / "syn") == 3 and "re-run with --export VOICE_DIR" in out
+
+    # the export refuses to replace the voice's model before any training
+    before = (voice / "synthesizer.pt").stat().st_mtime_ns
+    code, out, err = _run([*syn, "--max-steps", "4", "--export", str(voice)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"voice folder {voice} already holds synthesizer.pt; pass --replace" in err
+    assert _step(tmp_path / "syn") == 3 and (voice / "synthesizer.pt").stat().st_mtime_ns == before
+
+    voc = ["train-voice", "vocoder", str(corpus), "-o", str(tmp_path / "voc"), *VOC, *SMALL]
+    code, out, err = _run([*voc, "--max-steps", "2", "--export", str(voice)], capsys)
+    assert code == 0, err
+    assert f"clone with it: emovc clone --model {voice} " in out
+    assert NeuralCloner.from_folder(voice).sample_rate == 16000
+    assert sorted(p.name for p in voice.iterdir()) == ["synthesizer.pt", "vocoder.pt"]
+
+    # --replace: the run resumes (one more step) and its model replaces the voice's
+    code, out, err = _run([*voc, "--max-steps", "3", "--export", str(voice), "--replace"],
+                          capsys)
+    assert code == 0, err
+    assert _step(tmp_path / "voc") == 3 and f"exported {voice / 'vocoder.pt'}" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["synthesizer", "--set", "batch_size=0"],
+     "synthesizer training setting batch_size must be at least 1, got 0"),
+    (["vocoder", "--set", "bogus=1"], "unknown vocoder training setting 'bogus'"),
+    (["encoder", "--set", "speakers=1"], "speaker-encoder training setting speakers must be at "
+                                         "least 2"),
+    (["synth"], "unknown voice training recipe 'synth'; valid choices: synthesizer, vocoder, "
+                "encoder"),
+    (["encoder", "--export", "voice"], "a trained speaker encoder cannot go into a voice folder"),
+    (["vocoder", "--set", "mel=22050"], "vocoder training setting mel must be a mapping"),
+])
+def test_train_voice_refuses_mistakes_in_one_line(args, message, tmp_path, capsys,
+                                                  monkeypatch) -> None:
+    def boom(cfg, progress=True):
+        raise AssertionError("the corpus was loaded before the mistake was found")
+
+    for mod in (tsyn, tvoc, tge2e):
+        monkeypatch.setattr(mod, "load_corpus", boom)
+    monkeypatch.chdir(tmp_path)
+    recipe, *rest = args
+    code, out, err = _run(["train-voice", recipe, str(tmp_path), "-o", "run", *rest], capsys)
+    assert code == 2 and err.startswith("emovc: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "voice").exists()
+
+
+def _model(path: Path, recipe: str) -> Path:
+    from emovc.models.checkpoint import save_checkpoint
+    from emovc.models.synthesizer.tacotron import Tacotron
+    from emovc.models.synthesizer.text import SYMBOLS
+    from emovc.models.vocoder import WaveRNN
+
+    model = (Tacotron(TacotronConfig.tiny(speaker_dim=256)) if recipe == "synthesizer"
+             else WaveRNN(WaveRNNConfig.tiny()))
+    mel = {"sr": 16000, "n_mels": 20, "n_fft": 160, "hop_length": 40}
+    return save_checkpoint(path, kind=tsyn.KIND if recipe == "synthesizer" else tvoc.KIND,
+                           config=model.cfg.to_dict(), state_dict=model.state_dict(),
+                           extra={"mel": mel, "symbols": SYMBOLS})
+
+
+def test_export_model_checks_the_kind_and_replaces_only_when_asked(tmp_path) -> None:
+    from emovc.training.sv2tts import export_model, export_path
+
+    voc = _model(tmp_path / "voc" / "model.pt", "vocoder")
+    voice = tmp_path / "voice"
+    with pytest.raises(ConfigError, match="is a 'vocoder/wavernn' model, expected 'synth"):
+        export_model(voc, voice, "synthesizer")  # a vocoder is no synthesizer
+    assert not (voice / "synthesizer.pt").exists()
+    assert export_model(voc, voice, "vocoder") == voice / "vocoder.pt"
+    assert (voice / "vocoder.pt").read_bytes() == voc.read_bytes()
+    other = _model(tmp_path / "voc2" / "model.pt", "vocoder")
+    with pytest.raises(OutputExistsError, match="pass --replace"):
+        export_model(other, voice, "vocoder")
+    export_model(other, voice, "vocoder", replace=True)
+    assert (voice / "vocoder.pt").read_bytes() == other.read_bytes()
+    assert [p.name for p in voice.iterdir()] == ["vocoder.pt"]  # no temporary left behind
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file; --export takes a folder"):
+        export_path(tmp_path / "file", "vocoder")
