@@ -19,7 +19,13 @@ from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.audio.voicing import warn_if_unvoiced
 from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.models.ser.cache import compute_clip_features
-from emovc.models.ser.features import SerFeatureConfig, functionals, log_mel, preprocess
+from emovc.models.ser.features import (
+    MIN_SPEECH_S,
+    SerFeatureConfig,
+    functionals,
+    log_mel,
+    preprocess,
+)
 from emovc.models.ser.model import KIND, SerModel, load
 from emovc.pretrained.registry import resolve
 
@@ -27,12 +33,14 @@ ALIASES = {"default": "ser-ravdess"}
 
 
 def clip_features(wav: np.ndarray, cfg: SerFeatureConfig, needed: Sequence[str],
-                  name: str = "audio") -> dict[str, np.ndarray]:
+                  name: str = "audio", min_speech_s: float | None = MIN_SPEECH_S
+                  ) -> dict[str, np.ndarray]:
     """Only the features a model needs (``"egemaps"``, ``"compare"``, ``"mel"``) of one clip
-    at ``cfg.sample_rate``; raises AudioError for too-short or silent input."""
+    at ``cfg.sample_rate``; raises AudioError for too-short (``min_speech_s``: see
+    :func:`~emovc.models.ser.features.preprocess`) or silent input."""
     if set(needed) >= {"egemaps", "compare", "mel"}:
-        return compute_clip_features(wav, cfg, name=name)
-    x = preprocess(wav, cfg, name=name)
+        return compute_clip_features(wav, cfg, name=name, min_speech_s=min_speech_s)
+    x = preprocess(wav, cfg, name=name, min_speech_s=min_speech_s)
     out = {k: functionals(x, cfg.sample_rate, k) for k in needed if k != "mel"}
     if "mel" in needed:
         out["mel"] = log_mel(x, cfg)
@@ -50,14 +58,20 @@ class EmotionRecognizer:
     Args:
         model: the loaded :class:`~emovc.models.ser.model.SerModel`.
         info: the checkpoint's ``extra`` dict (metrics, provenance).
+        min_speech_s: least speech, in seconds, a clip must hold once its leading and
+            trailing silence is trimmed (default 0.5 s); ``None``: the whole clip is
+            checked only (see :func:`~emovc.models.ser.features.preprocess`).
     """
 
-    def __init__(self, model: SerModel, info: dict | None = None):
+    def __init__(self, model: SerModel, info: dict | None = None,
+                 min_speech_s: float | None = MIN_SPEECH_S):
         self.model = model
         self.info = info or {}
+        self.min_speech_s = min_speech_s
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike = "default") -> EmotionRecognizer:
+    def from_pretrained(cls, name_or_path: str | os.PathLike = "default",
+                        min_speech_s: float | None = MIN_SPEECH_S) -> EmotionRecognizer:
         """Load a bundled model (``"default"`` = ``"ser-ravdess"``) or a ``model.pt`` path.
 
         Raises:
@@ -65,7 +79,11 @@ class EmotionRecognizer:
         """
         name = ALIASES.get(str(name_or_path), name_or_path)
         model, extra = load(resolve(name, kind=KIND))
-        return cls(model, extra)
+        return cls(model, extra, min_speech_s)
+
+    def with_min_speech(self, min_speech_s: float | None) -> EmotionRecognizer:
+        """This recogniser (the same loaded model) with another ``min_speech_s``."""
+        return type(self)(self.model, self.info, min_speech_s)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -87,7 +105,8 @@ class EmotionRecognizer:
             import soxr
 
             wav = soxr.resample(wav, sr, self.sample_rate, quality="HQ").astype(np.float32)
-        return clip_features(wav, self.model.features, self.model.needed_features, name)
+        return clip_features(wav, self.model.features, self.model.needed_features, name,
+                             self.min_speech_s)
 
     def predict_batch(self, wavs: Sequence[np.ndarray], sr: int = 16000,
                       speaker_norm: bool = False) -> np.ndarray:
@@ -104,7 +123,8 @@ class EmotionRecognizer:
                 ensemble models only; a CNN alone refuses it).
 
         Raises:
-            AudioError: a clip is too short (< 0.5 s), non-finite, silent, integer PCM or of
+            AudioError: a clip is too short (< 0.5 s of speech once leading and trailing
+                silence is trimmed: :attr:`min_speech_s`), non-finite, silent, integer PCM or of
                 another shape; ``wavs`` is one waveform instead of a list; ``sr`` is not a
                 positive integer.
         """

@@ -42,9 +42,16 @@ def recognise_long(recognizer, wav: np.ndarray, sr: int,
     recording describe something it never saw, and its features for ten minutes took 120 MB
     more memory than the conversion itself.
 
+    An :class:`~emovc.pipelines.recognition.EmotionRecognizer` is asked with its whole-clip
+    check only (``min_speech_s=None``): the detection keeps the rule it was measured with, so
+    the conversions that rely on it are unchanged (conversion works on the whole clip, and its
+    0.5 s minimum is the whole clip's: :func:`~emovc.audio.check_speech`).
+
     Raises:
         AudioError: no window holds speech (as the recogniser raises for a short input).
     """
+    if hasattr(recognizer, "with_min_speech"):
+        recognizer = recognizer.with_min_speech(None)
     size = int(window_s * sr)
     if wav.shape[0] <= size:
         return recognizer.predict(wav, sr)

@@ -18,10 +18,18 @@ import numpy as np
 
 from emovc.audio import load_audio, normalize_loudness
 from emovc.errors import EmovcError, call_recording_warnings, choice_error, reissue_warnings
-from emovc.models.ser.features import SerFeatureConfig, functionals, log_mel, preprocess
+from emovc.models.ser.features import (
+    MIN_SPEECH_S,
+    SerFeatureConfig,
+    functionals,
+    log_mel,
+    preprocess,
+)
 
 VARIANTS = ("original", "world")
-_CACHE_VERSION = "1"
+# "2": clips with under MIN_SPEECH_S of speech once trimmed are refused; a version-1 entry
+# of such a clip would have passed it (its features are otherwise the same)
+_CACHE_VERSION = "2"
 
 
 def load_variant(path: str | os.PathLike, cfg: SerFeatureConfig, variant: str) -> np.ndarray:
@@ -41,14 +49,15 @@ def load_variant(path: str | os.PathLike, cfg: SerFeatureConfig, variant: str) -
     return wav
 
 
-def compute_clip_features(wav: np.ndarray, cfg: SerFeatureConfig,
-                          name: str = "audio") -> dict[str, np.ndarray]:
-    """All SER features of one waveform at ``cfg.sample_rate``.
+def compute_clip_features(wav: np.ndarray, cfg: SerFeatureConfig, name: str = "audio",
+                          min_speech_s: float | None = MIN_SPEECH_S) -> dict[str, np.ndarray]:
+    """All SER features of one waveform at ``cfg.sample_rate`` (``min_speech_s``: as
+    :func:`~emovc.models.ser.features.preprocess`).
 
     Returns:
         ``{"egemaps": (88,), "compare": (6373,), "mel": (n_mels, frames)}`` (float32).
     """
-    x = preprocess(wav, cfg, name=name)
+    x = preprocess(wav, cfg, name=name, min_speech_s=min_speech_s)
     return {
         "egemaps": functionals(x, cfg.sample_rate, "egemaps").astype(np.float32),
         "compare": functionals(x, cfg.sample_rate, "compare").astype(np.float32),

@@ -16,10 +16,15 @@ from functools import lru_cache
 import numpy as np
 
 from emovc.audio import check_speech, normalize_loudness, trim_silence
+from emovc.audio.processing import MIN_DURATION_S
 from emovc.config import PlainConfig
-from emovc.errors import choice_error
+from emovc.errors import AudioError, choice_error
 
 FUNCTIONAL_SETS = ("egemaps", "compare")
+MIN_SPEECH_S = MIN_DURATION_S
+"""Least speech, in seconds, a clip must hold once its leading/trailing silence is trimmed
+(0.5 s, every command's minimum): a 3 s file holding 0.2 s of speech passed the whole-clip
+check and was classified from those 0.2 s."""
 
 
 @dataclass(frozen=True)
@@ -51,27 +56,38 @@ class SerFeatureConfig(PlainConfig):
     fmax: float = 8000.0
 
 
-def preprocess(wav: np.ndarray, cfg: SerFeatureConfig, name: str = "audio") -> np.ndarray:
+def preprocess(wav: np.ndarray, cfg: SerFeatureConfig, name: str = "audio",
+               min_speech_s: float | None = MIN_SPEECH_S) -> np.ndarray:
     """Validate, loudness-normalise and trim a waveform at ``cfg.sample_rate``.
 
     Args:
         wav: mono float waveform ``(n,)`` already at ``cfg.sample_rate``.
         cfg: feature settings.
         name: how the input is named in error messages.
+        min_speech_s: least audio, in seconds, left once silence is trimmed (the audio the
+            features describe). ``None``: only the whole clip is checked (at least 0.5 s),
+            and a clip whose trimming leaves under 0.25 s is kept whole — the rule before
+            this check existed, which the source-emotion detection of conversion keeps
+            (:func:`~emovc.pipelines.source_choice.recognise_long`).
 
     Returns:
         float32 ``(m,)`` with m ≤ n.
 
     Raises:
-        AudioError: too short, non-finite or silent input.
+        AudioError: too short (as a whole, or once trimmed: one line naming ``name`` and the
+            seconds of speech found), non-finite or silent input.
     """
     sr = cfg.sample_rate
     check_speech(np.asarray(wav, dtype=np.float32), sr, name=name)  # quiet real takes pass
     x = normalize_loudness(wav, sr, cfg.target_dbfs)
     if cfg.trim_top_db > 0:
         trimmed = trim_silence(x, sr, top_db=cfg.trim_top_db)
-        if len(trimmed) >= sr // 4:  # keep the whole clip if trimming leaves almost nothing
-            x = trimmed
+        if min_speech_s is not None or len(trimmed) >= sr // 4:  # lenient: keep a clip
+            x = trimmed  # whose trimming leaves almost nothing whole
+    if min_speech_s is not None and len(x) < min_speech_s * sr:
+        raise AudioError(f"{name} is too short: only {len(x) / sr:.2f} s of speech in "
+                         f"{len(wav) / sr:.2f} s once silence is trimmed (need at least "
+                         f"{min_speech_s:g} s of speech)")
     return np.ascontiguousarray(x, dtype=np.float32)
 
 

@@ -1,0 +1,75 @@
+"""SER input checks: the 0.5 s minimum applies to the speech left after trimming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emovc.audio import save_audio
+from emovc.data.synthetic import EMOTION_VOICES, synthesize
+from emovc.errors import AudioError, EmovcError
+from emovc.pipelines.recognition import EmotionRecognizer
+
+LITTLE_SPEECH = r"only 0\.3\d s of speech in 3\.00 s once silence is trimmed \(need at least 0\.5 s"
+
+
+def _little_speech(path: Path) -> Path:
+    """3 s file holding 0.2 s of (synthetic) speech in faint noise."""
+    burst = synthesize(EMOTION_VOICES["angry"], duration=0.2, seed=1)
+    x = 1e-4 * np.random.default_rng(0).standard_normal(48000).astype(np.float32)
+    x[20000:20000 + len(burst)] += burst
+    return save_audio(path, x, 16000)
+
+
+def _cli():
+    import typer
+
+    from emovc.cli import ser_cmds
+
+    app = typer.Typer()
+    ser_cmds.register(app)
+    return app
+
+
+def test_predict_refuses_a_file_with_little_speech_after_trimming(ser_run: Path, tmp_path):
+    """A 3 s file with 0.2 s of speech passed the whole-clip check and was classified from
+    those 0.2 s; now it is refused in one line naming it and the speech found."""
+    from typer.testing import CliRunner
+
+    from emovc.pipelines.source_choice import recognise_long
+
+    path = _little_speech(tmp_path / "short.wav")
+    rec = EmotionRecognizer.from_pretrained(ser_run)
+    with pytest.raises(AudioError, match=rf"short\.wav is too short: {LITTLE_SPEECH}"):
+        rec.predict_file(path)
+    from emovc.audio import load_audio
+
+    wav = load_audio(path, 16000)
+    with pytest.raises(AudioError, match=LITTLE_SPEECH):
+        rec.predict(wav, 16000)
+    # conversion's source detection keeps its whole-clip check (its results are unchanged)
+    lenient = rec.with_min_speech(None).predict(wav, 16000)
+    assert recognise_long(rec, wav, 16000) == lenient
+    assert rec.min_speech_s == 0.5  # the detection did not change the recogniser itself
+    res = CliRunner().invoke(_cli(), ["ser", "predict", str(path), "--model", str(ser_run)])
+    assert isinstance(res.exception, EmovcError)
+    message = str(res.exception)
+    assert "short.wav" in message and "0.5 s of speech" in message and "\n" not in message
+
+
+def test_training_leaves_out_a_clip_with_little_speech(tmp_path):
+    """SER training's feature extraction refuses the clip too (it is then left out of the
+    run with its reason, as any unusable clip); a normal clip still passes."""
+    from emovc.models.ser.cache import corpus_features
+    from emovc.models.ser.features import SerFeatureConfig
+
+    short = _little_speech(tmp_path / "short.wav")
+    good = save_audio(tmp_path / "good.wav",
+                      synthesize(EMOTION_VOICES["sad"], duration=1.0, seed=2), 16000)
+    got = corpus_features([short, good], SerFeatureConfig(), "original", tmp_path / "cache",
+                          progress=False, skip_errors=True)
+    assert isinstance(got[0], str) and "short.wav is too short" in got[0]
+    assert pytest.approx(0.3, abs=0.05) == float(got[0].split("only ")[1].split(" s")[0])
+    assert isinstance(got[1], dict) and got[1]["mel"].shape[1] > 50
