@@ -1,7 +1,9 @@
-"""SER input checks: the 0.5 s minimum applies to the speech left after trimming."""
+"""SER input checks: the 0.5 s minimum applies to the speech left after trimming; the CSV of
+``ser predict`` keeps each file's warnings."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 
 from emovc.audio import save_audio
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
-from emovc.errors import AudioError, EmovcError
+from emovc.errors import AudioError, EmovcError, EmovcWarning
 from emovc.pipelines.recognition import EmotionRecognizer
 
 LITTLE_SPEECH = r"only 0\.3\d s of speech in 3\.00 s once silence is trimmed \(need at least 0\.5 s"
@@ -73,3 +75,45 @@ def test_training_leaves_out_a_clip_with_little_speech(tmp_path):
     assert isinstance(got[0], str) and "short.wav is too short" in got[0]
     assert pytest.approx(0.3, abs=0.05) == float(got[0].split("only ")[1].split(" s")[0])
     assert isinstance(got[1], dict) and got[1]["mel"].shape[1] > 50
+
+
+def test_predict_csv_notes_the_files_whose_labels_are_a_guess(ser_run: Path, tmp_path):
+    """`ser predict --csv` lost the warning that a file may not be speech: its labels looked
+    as good as any other file's."""
+    from typer.testing import CliRunner
+
+    folder = tmp_path / "in"
+    noise = (0.05 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    save_audio(folder / "hiss.wav", noise, 16000)
+    save_audio(folder / "talk.wav", synthesize(EMOTION_VOICES["angry"], duration=1.2, seed=5),
+               16000)
+    out = tmp_path / "pred.csv"
+    with pytest.warns(EmovcWarning, match="hiss.wav may not be speech"):
+        res = CliRunner().invoke(_cli(), ["ser", "predict", str(folder), "--model",
+                                          str(ser_run), "--csv", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = {Path(r["file"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert list(next(iter(rows.values())))[-2:] == ["error", "note"]
+    assert rows["hiss.wav"]["prediction"] and rows["hiss.wav"]["error"] == ""
+    assert "hiss.wav may not be speech" in rows["hiss.wav"]["note"]
+    assert "labels are a guess" in rows["hiss.wav"]["note"]
+    assert rows["talk.wav"]["note"] == ""
+
+
+def test_predict_paths_still_warns_what_it_notes(ser_run: Path, tmp_path):
+    """The note is kept besides the warning, not instead of it (also under a filter that
+    hides emovc's warnings, the note is kept)."""
+    import warnings
+
+    from emovc.pipelines.recognition import predict_paths
+
+    noise = (0.05 * np.random.default_rng(1).standard_normal(32000)).astype(np.float32)
+    path = save_audio(tmp_path / "hiss.wav", noise, 16000)
+    rec = EmotionRecognizer.from_pretrained(ser_run)
+    with pytest.warns(EmovcWarning, match="hiss.wav may not be speech"):
+        (result,) = predict_paths(rec, [path])
+    assert "may not be speech" in result.note
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("ignore", EmovcWarning)
+        (result,) = predict_paths(rec, [path])
+    assert "may not be speech" in result.note and not shown

@@ -68,8 +68,10 @@ def predict(
     model: str = typer.Option("default", "--model", "-m",
                               help="Bundled model name or path to a model.pt."),
     csv_out: Path | None = typer.Option(
-        None, "--csv", help="Also write every file's prediction and the probability of each "
-                            "emotion (p_<emotion> columns) to this CSV file."),
+        None, "--csv", help="Also write every file's prediction, the probability of each "
+                            "emotion (p_<emotion> columns), why it was skipped (error) and "
+                            "its warnings, e.g. that its labels are a guess (note), to this "
+                            "CSV file."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --csv file."),
 ) -> None:
     """Print the most probable emotions of each file; files that cannot be classified are

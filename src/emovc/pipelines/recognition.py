@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 from emovc.audio import SUPPORTED_EXTENSIONS, load_audio
 from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.audio.voicing import warn_if_unvoiced
-from emovc.errors import AudioError, ConfigError, EmovcError
+from emovc.errors import AudioError, ConfigError, EmovcError, EmovcWarning
 from emovc.models.ser.cache import compute_clip_features
 from emovc.models.ser.features import (
     MIN_SPEECH_S,
@@ -175,12 +176,14 @@ def top_k(probs: dict[str, float], k: int = 3) -> list[tuple[str, float]]:
 @dataclass(frozen=True)
 class FilePrediction:
     """Result for one file: its top emotions and every emotion's probability, or why it was
-    skipped."""
+    skipped; ``note``: the warnings given for the file (e.g. that it may not be speech, so
+    its labels are a guess), joined by `` | ``."""
 
     path: Path
     top: list[tuple[str, float]]
     error: str = ""
     probs: dict[str, float] = field(default_factory=dict)
+    note: str = ""
 
 
 def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
@@ -210,28 +213,51 @@ def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
 def predict_paths(rec: EmotionRecognizer, inputs: Sequence[str | os.PathLike], k: int = 3
                   ) -> Iterator[FilePrediction]:
     """Classify files and folders one file at a time; files that cannot be used (unreadable,
-    too short, silent) yield a :class:`FilePrediction` with ``error`` set instead of raising."""
+    too short, silent) yield a :class:`FilePrediction` with ``error`` set instead of raising.
+    The emovc warnings given for a file (:class:`~emovc.errors.EmovcWarning`: may not be
+    speech, damaged, clipped) are warned as before and kept in its ``note``."""
     for path in expand_inputs(inputs):
-        try:
-            probs = rec.predict_file(path)
-        except EmovcError as exc:
-            yield FilePrediction(path, [], str(exc))
-            continue
-        yield FilePrediction(path, top_k(probs, k), probs=probs)
+        probs, error, note = _predict_noted(rec, path)
+        yield FilePrediction(path, top_k(probs, k) if probs else [], error, probs, note)
+
+
+_REISSUED: dict = {}  # warning registry of the re-issued warnings: each shown once, as before
+
+
+def _predict_noted(rec: EmotionRecognizer, path: Path) -> tuple[dict[str, float], str, str]:
+    """``(probs, error, note)`` of one file: ``probs`` empty and ``error`` the reason when it
+    cannot be classified; ``note`` its :class:`~emovc.errors.EmovcWarning` messages joined by
+    `` | ``. Every warning is recorded, then warned again here, where the caller's filters
+    apply (an emovc warning is noted even where they hide it)."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EmovcWarning)
+            try:
+                probs, error = rec.predict_file(path), ""
+            except EmovcError as exc:
+                probs, error = {}, str(exc)
+    finally:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                   registry=_REISSUED)
+    notes = [str(w.message) for w in caught if issubclass(w.category, EmovcWarning)]
+    return probs, error, " | ".join(notes)
 
 
 def write_predictions_csv(path: str | os.PathLike, results: Sequence[FilePrediction],
                           labels: Sequence[str]) -> Path:
-    """Atomically write ``file, prediction, p_<label>..., error`` (one row per file, UTF-8;
-    skipped files keep their reason in ``error`` and empty probabilities)."""
+    """Atomically write ``file, prediction, p_<label>..., error, note`` (one row per file,
+    UTF-8; skipped files keep their reason in ``error`` and empty probabilities; ``note``
+    holds the file's warnings, e.g. that it may not be speech and its labels are a guess)."""
     import csv
 
     from emovc.fileio import atomic_output
 
     with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["file", "prediction", *(f"p_{lab}" for lab in labels), "error"])
+        w.writerow(["file", "prediction", *(f"p_{lab}" for lab in labels), "error", "note"])
         for r in results:
             probs = [f"{r.probs[lab]:.4f}" if lab in r.probs else "" for lab in labels]
-            w.writerow([str(r.path), r.top[0][0] if r.top else "", *probs, r.error])
+            w.writerow([str(r.path), r.top[0][0] if r.top else "", *probs, r.error, r.note])
     return Path(path)
