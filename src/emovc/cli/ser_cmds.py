@@ -30,10 +30,13 @@ def train(
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Feature processes."),
     seed: int = typer.Option(0, help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-    force: bool = typer.Option(False, "--force", help="Retrain into a run folder that holds "
-                                                      "a model."),
+    force: bool = typer.Option(False, "--force", help="Start afresh in a run folder that "
+                                                      "holds a model or an interrupted run."),
 ) -> None:
-    """Train a recogniser; writes OUT/config.yaml, OUT/metrics.json and OUT/model.pt."""
+    """Train a recogniser; writes OUT/config.yaml, OUT/metrics.json and OUT/model.pt at the
+    end. A CNN fit (--method cnn or ensemble) saves OUT/checkpoints/cnn.ckpt after every
+    epoch: the same command resumes an interrupted run from it, with the result of an
+    uninterrupted one (--force starts afresh)."""
     from emovc.training.ser import build_config
     from emovc.training.ser import train as run_training
 

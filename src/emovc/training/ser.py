@@ -4,12 +4,16 @@
 validation speakers, extracts (and caches) features of the original clips and of their
 WORLD-resynthesised copies, fits the chosen method, evaluates on the validation speakers
 (original and WORLD audio; per-utterance and per-speaker normalisation) and writes into the
-run folder ``config.yaml`` (resolved settings), ``metrics.json`` and ``model.pt``.
+run folder ``config.yaml`` (resolved settings), ``metrics.json`` and ``model.pt`` — at the
+end: a failed run leaves them as they were. A CNN fit (``cnn``, ``ensemble``) saves
+``checkpoints/cnn.ckpt`` after every epoch, and the same call resumes an interrupted run from
+it exactly (:mod:`emovc.training.ser_checkpoint`); ``force=True`` starts afresh.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -28,6 +32,8 @@ from emovc.models.ser.features import FUNCTIONAL_SETS, SerFeatureConfig
 from emovc.models.ser.functional import fit_linear_head
 from emovc.models.ser.metrics import classification_report
 from emovc.models.ser.model import METHODS, SerModel
+from emovc.training import ser_checkpoint
+from emovc.training.ser_checkpoint import CnnCheckpoint
 from emovc.training.ser_cnn import CnnTrainConfig, train_cnn
 
 DEFAULT_VAL_SPEAKERS = ("17", "18", "19", "20")  # RAVDESS validation actors
@@ -172,9 +178,10 @@ def _targets(manifest, labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]
 
 def fit_model(cfg: SerTrainConfig, labels: tuple[str, ...], feats: list[dict],
               y: np.ndarray, speakers: np.ndarray, world_feats: list[dict] | None = None,
-              progress: bool = True) -> SerModel:
+              progress: bool = True, checkpoint: CnnCheckpoint | None = None) -> SerModel:
     """Fit the configured method on precomputed clip features (``world_feats`` parallel to
-    ``feats`` enables vocoder augmentation)."""
+    ``feats`` enables vocoder augmentation; ``checkpoint``: where the CNN fit saves and
+    resumes its state, see :func:`~emovc.training.ser_cnn.train_cnn`)."""
     heads, cnn = {}, None
     if cfg.method in ("linear", "ensemble"):
         x = np.stack([f[cfg.feature_set] for f in feats])
@@ -189,7 +196,8 @@ def fit_model(cfg: SerTrainConfig, labels: tuple[str, ...], feats: list[dict],
     if cfg.method in ("cnn", "ensemble"):
         cnn = train_cnn([f["mel"] for f in feats], y, len(labels),
                         None if world_feats is None else [f["mel"] for f in world_feats],
-                        cfg.net, replace(cfg.cnn, seed=cfg.seed), progress=progress)
+                        cfg.net, replace(cfg.cnn, seed=cfg.seed), progress=progress,
+                        checkpoint=checkpoint)
     weight = {"linear": 0.0, "cnn": 1.0, "ensemble": cfg.cnn_weight}[cfg.method]
     spk_weight = cfg.speaker_cnn_weight if cfg.method == "ensemble" else None
     return SerModel(labels, cfg.features, heads, cnn, weight, spk_weight)
@@ -243,14 +251,24 @@ def _example(left_out: dict[str, str]) -> str:
 def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Path:
     """Run a training (see module docstring); returns the path of ``model.pt``.
 
+    A CNN fit resumes from the run folder's ``checkpoints/cnn.ckpt`` of an interrupted run of
+    the same settings (also after an interrupted ``force`` retraining of a finished run);
+    ``force`` starts afresh, replacing that checkpoint and, at the end, the final files.
+
     Raises:
-        EmovcError: the run folder already holds a ``model.pt`` and ``force`` is false, or
-            the corpus cannot be split (checked before the run folder is written).
+        EmovcError: without ``force``, the run folder holds a ``model.pt`` (and no
+            checkpoint of an interrupted retraining with these settings) or the checkpoint
+            of an interrupted run of other settings or clips; or the corpus cannot be split
+            (checked before the run folder is written).
     """
     run = Path(cfg.run_dir)
-    if (run / "model.pt").exists() and not force:
+    cnn, ckpt_file = cfg.method in ("cnn", "ensemble"), ser_checkpoint.checkpoint_path(run)
+    resuming = cnn and not force and ckpt_file.is_file()
+    if (run / "model.pt").exists() and not force and not resuming:
         raise EmovcError(f"{run} already holds a trained model (model.pt); choose another "
                          "--out or pass --force to retrain")
+    ckpt = CnnCheckpoint(ckpt_file, ser_checkpoint.run_settings(cfg.to_dict()), resume=not force)
+    ser_checkpoint.check_resumable(ckpt)  # an interrupted run of other settings: refused
     t0 = time.time()
     train_m, val_m, labels = split_corpus(cfg)  # a bad corpus or speaker: nothing written
     left_out: dict[str, str] = {}
@@ -258,7 +276,15 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     train_m, tr = usable_features(train_m, variants, cfg, progress, left_out)
     _check_every_label(train_m, labels, left_out)
     y, spk = _targets(train_m, labels)
-    model = fit_model(cfg, labels, tr["original"], y, spk, tr.get("world"), progress)
+    try:
+        model = fit_model(cfg, labels, tr["original"], y, spk, tr.get("world"), progress,
+                          checkpoint=ckpt if cnn else None)
+    except KeyboardInterrupt:
+        if cnn and ckpt.path.is_file():
+            again = "without --force " if force else ""
+            print(f"training interrupted: the same command {again}resumes {run} from its "
+                  f"last checkpoint ({ckpt.path})", file=sys.stderr)
+        raise
     train_s = time.time() - t0
     metrics: dict = {"train_utterances": len(train_m), "train_speakers": train_m.speakers(),
                      "val_speakers": val_m.speakers(), "train_seconds": round(train_s, 1)}
@@ -275,6 +301,7 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
                   "world_augment": cfg.world_augment, "train_speakers": train_m.speakers(),
                   "corpus": cfg.corpus, "train_seconds": round(train_s, 1)}
     # written at the end, all three: a failed or interrupted run leaves the folder as it was
+    # (but for the CNN's checkpoint, removed once they are written)
     run.mkdir(parents=True, exist_ok=True)
     write_atomic(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     write_atomic(run / "metrics.json", json.dumps(metrics, indent=2) + "\n")
@@ -282,4 +309,5 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
                                                 "config": cfg.to_dict()})
     if not path.is_file():  # pragma: no cover - save_checkpoint raises on failure
         raise ConfigError(f"could not write {path}")
+    ser_checkpoint.remove(ckpt)  # the run is finished (also an earlier run's, with force)
     return path

@@ -3,12 +3,13 @@
 Regularisation for a small corpus: random crops, SpecAugment (frequency and time masks),
 mixup, label smoothing, and optional WORLD-resynthesised copies of each training clip
 (drawn instead of the original with probability ``world_prob``) so that vocoder artefacts
-carry no emotion.
+carry no emotion. With a :class:`~emovc.training.ser_checkpoint.CnnCheckpoint` the fit saves
+its state after every epoch and resumes from it exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -16,6 +17,13 @@ import torch.nn.functional as F
 
 from emovc.models.ser.cnn import CnnConfig, EmotionCNN
 from emovc.models.ser.model import MelCnn
+from emovc.training.ser_checkpoint import (
+    CnnCheckpoint,
+    check_identity,
+    data_fingerprint,
+    read_state,
+    save_state,
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,7 @@ def _spec_augment(x: torch.Tensor, cfg: CnnTrainConfig, rng: np.random.Generator
 def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
               world_mels: list[np.ndarray] | None = None,
               net_cfg: CnnConfig | None = None, cfg: CnnTrainConfig = CnnTrainConfig(),
-              progress: bool = True) -> MelCnn:
+              progress: bool = True, checkpoint: CnnCheckpoint | None = None) -> MelCnn:
     """Train an :class:`EmotionCNN` on log-mels.
 
     Args:
@@ -104,6 +112,13 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
         net_cfg: architecture (``n_classes``/``n_mels`` are filled in).
         cfg: optimisation settings.
         progress: show a tqdm bar over epochs.
+        checkpoint: save the fit's state there after every epoch and, when
+            ``checkpoint.resume``, continue from a state saved there: the result is the
+            model of an uninterrupted fit (``None``: no checkpoints).
+
+    Raises:
+        ConfigError: the checkpoint to resume from is of another fit (other settings or
+            other clips) or cannot be read.
     """
     from tqdm import tqdm
 
@@ -115,14 +130,25 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
     wnorm = None if world_mels is None else [
         (np.asarray(m, np.float32) - mean[:, None]) / std[:, None] for m in world_mels]
     base = net_cfg or CnnConfig()
-    net = EmotionCNN(CnnConfig.from_dict({**base.to_dict(), "n_classes": n_classes,
-                                          "n_mels": mels[0].shape[0]}))
+    net_config = CnnConfig.from_dict({**base.to_dict(), "n_classes": n_classes,
+                                      "n_mels": mels[0].shape[0]})
+    net = EmotionCNN(net_config)
     steps = cfg.epochs * int(np.ceil(len(norm) / cfg.batch_size))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
+    identity, start = None, 0
+    if checkpoint is not None:
+        identity = {"settings": checkpoint.settings, "net": net_config.to_dict(),
+                    "cnn": {k: v for k, v in asdict(cfg).items() if k != "threads"},
+                    "data": data_fingerprint(labels, mels, world_mels)}
+        state = read_state(checkpoint)
+        if state is not None:
+            check_identity(checkpoint, state["identity"], identity)
+            start = _restore(state, net, opt, sched, rng)
     y_all = torch.as_tensor(labels, dtype=torch.long)
-    bar = tqdm(range(cfg.epochs), desc="cnn", unit="epoch", disable=not progress)
-    for _ in bar:
+    bar = tqdm(range(start, cfg.epochs), desc="cnn", unit="epoch", disable=not progress,
+               initial=start, total=cfg.epochs)
+    for epoch in bar:
         net.train()
         order, losses = rng.permutation(len(norm)), []
         for s in range(0, len(order), cfg.batch_size):
@@ -146,5 +172,21 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
             sched.step()
             losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{np.mean(losses):.3f}")
+        if checkpoint is not None:
+            save_state(checkpoint, {
+                "identity": identity, "epoch": epoch + 1, "net": net.state_dict(),
+                "opt": opt.state_dict(), "sched": sched.state_dict(),
+                "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()})
     net.eval()
     return MelCnn(net, mean, std)
+
+
+def _restore(state: dict, net: EmotionCNN, opt: torch.optim.Optimizer,
+             sched: torch.optim.lr_scheduler.LRScheduler, rng: np.random.Generator) -> int:
+    """Load a checkpoint's states into the fit's objects; returns the epochs it had done."""
+    net.load_state_dict(state["net"])
+    opt.load_state_dict(state["opt"])
+    sched.load_state_dict(state["sched"])
+    rng.bit_generator.state = state["numpy_rng"]
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["epoch"])

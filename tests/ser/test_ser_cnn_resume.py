@@ -1,0 +1,132 @@
+"""The SER CNN fit saves a checkpoint every epoch and an interrupted run resumes exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from emovc.errors import ConfigError, EmovcError
+from emovc.models.ser.cnn import CnnConfig
+from emovc.training import ser_cnn
+from emovc.training.ser_checkpoint import CnnCheckpoint
+from emovc.training.ser_cnn import CnnTrainConfig, train_cnn
+
+NET = CnnConfig(channels=(4, 8))
+FIT = CnnTrainConfig(epochs=4, batch_size=4, crop_frames=40, threads=1, seed=3)
+
+
+def _data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    mels = [rng.normal(size=(16, int(rng.integers(30, 80)))).astype(np.float16)
+            for _ in range(10)]
+    world = [(m + rng.normal(scale=0.1, size=m.shape)).astype(np.float16) for m in mels]
+    return mels, np.arange(10) % 3, world
+
+
+def _stop_after(monkeypatch, epochs: int) -> None:
+    """Interrupt the fit (as Ctrl-C would) once the checkpoint of ``epochs`` is written."""
+    save = ser_cnn.save_state
+
+    def save_then_stop(ckpt, state):
+        save(ckpt, state)
+        if state["epoch"] == epochs:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ser_cnn, "save_state", save_then_stop)
+
+
+def _weights(model) -> dict[str, torch.Tensor]:
+    return model.net.state_dict()
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_an_interrupted_fit_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):
+    mels, y, world = _data()
+    straight = train_cnn(mels, y, 3, world, NET, FIT, progress=False)
+    ckpt = CnnCheckpoint(tmp_path / "checkpoints" / "cnn.ckpt", {"method": "cnn"})
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        with pytest.raises(KeyboardInterrupt):
+            train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
+    assert torch.load(ckpt.path, weights_only=True)["epoch"] == 2
+    resumed = train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
+    assert _same(_weights(straight), _weights(resumed))
+    np.testing.assert_array_equal(straight.mel_mean, resumed.mel_mean)
+    # a finished fit's checkpoint: nothing left to train, the same model
+    again = train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
+    assert _same(_weights(straight), _weights(again))
+
+
+def test_a_checkpoint_of_another_fit_is_refused_unless_started_afresh(tmp_path, monkeypatch):
+    mels, y, world = _data()
+    ckpt = CnnCheckpoint(tmp_path / "checkpoints" / "cnn.ckpt", {"method": "cnn"})
+    with monkeypatch.context() as m:
+        _stop_after(m, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
+    other = CnnTrainConfig(**{**FIT.__dict__, "lr": 1e-3})
+    with pytest.raises(ConfigError, match=r"other settings \(cnn\); choose another --out"):
+        train_cnn(mels, y, 3, world, NET, other, progress=False, checkpoint=ckpt)
+    with pytest.raises(ConfigError, match=r"other settings \(method\)"):
+        train_cnn(mels, y, 3, world, NET, FIT, progress=False,
+                  checkpoint=CnnCheckpoint(ckpt.path, {"method": "ensemble"}))
+    changed, _, _ = _data(seed=1)
+    with pytest.raises(ConfigError, match="other training clips"):
+        train_cnn(changed, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
+    # threads do not change what is learned: a resumed run may use others
+    more = CnnTrainConfig(**{**FIT.__dict__, "threads": 2})
+    train_cnn(mels, y, 3, world, NET, more, progress=False, checkpoint=ckpt)
+    # resume=False starts afresh over the checkpoint: the uninterrupted fit of `other`
+    fresh = train_cnn(mels, y, 3, world, NET, other, progress=False,
+                      checkpoint=CnnCheckpoint(ckpt.path, {"method": "cnn"}, resume=False))
+    assert _same(_weights(fresh), _weights(train_cnn(mels, y, 3, world, NET, other,
+                                                     progress=False)))
+    ckpt.path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="cannot resume from .*cnn.ckpt"):
+        train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
+
+
+def test_ser_train_resumes_an_interrupted_cnn_run(ser_corpus, tmp_path, monkeypatch, capsys):
+    """`ser train --method cnn` interrupted after epoch 1 of 3: only checkpoints/cnn.ckpt is
+    in the run folder (config.yaml, metrics.json and model.pt are written at the end); the
+    same call resumes it to the model of an uninterrupted run and removes the checkpoint."""
+    from emovc.models.checkpoint import load_checkpoint
+    from emovc.training.ser import build_config, train
+
+    def cfg(run, epochs=3):
+        return build_config(str(ser_corpus), str(tmp_path / run), {
+            "val_speakers": ["val"], "method": "cnn", "world_augment": False,
+            "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
+            "cnn": {"epochs": epochs, "batch_size": 8, "threads": 1}})
+
+    straight = train(cfg("a"), progress=False)
+    with monkeypatch.context() as m:
+        _stop_after(m, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg("b"), progress=False)
+    run = tmp_path / "b"
+    assert [p.relative_to(run).as_posix() for p in sorted(run.rglob("*"))] == [
+        "checkpoints", "checkpoints/cnn.ckpt"]
+    assert "the same command resumes" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match=r"other settings \(cnn.epochs\); .*--force"):
+        train(cfg("b", epochs=4), progress=False)
+    resumed = train(cfg("b"), progress=False)
+    a, b = load_checkpoint(straight)["state_dict"], load_checkpoint(resumed)["state_dict"]
+    assert a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k]))
+                                        for k in a)
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.json", "model.pt"]
+    # a forced retraining, interrupted, resumes without --force over the finished model
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg("b"), progress=False, force=True)
+    assert "same command without --force resumes" in capsys.readouterr().err
+    assert (run / "model.pt").read_bytes() == resumed.read_bytes()  # untouched until the end
+    with pytest.raises(EmovcError, match=r"other settings \(cnn.epochs\)"):
+        train(cfg("b", epochs=4), progress=False)
+    assert load_checkpoint(train(cfg("b"), progress=False))["state_dict"].keys() == a.keys()
+    assert not (run / "checkpoints").exists()
