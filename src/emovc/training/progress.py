@@ -70,7 +70,8 @@ class StepProgressBar(RichProgressBar):
 class LogProgress(Callback):
     """Plain progress lines for runs whose output goes to a file (e.g. ``nohup ... > log``),
     where a live bar shows nothing: every ``every`` steps and at the end, e.g.
-    ``step 4500/9000 (50%), 13.1 steps/s, 0:05:43 left; g 12.9`` (first process only).
+    ``step 4500/9000 (50%), 13.1 steps/s, 0:05:43 left; g 12.9`` (first process only; a step
+    slower than a second shows as ``25.3 s/step``).
 
     Args:
         every: steps between lines.
@@ -98,7 +99,7 @@ class LogProgress(Callback):
         left = _hms((total - step) / rate) if rate else "?"
         losses = "; " + ", ".join(f"{k} {float(v):.4g}" for k, v in
                                   trainer.progress_bar_metrics.items() if k != "v_num")
-        print(f"step {step}/{total} ({step / total:.0%}), {rate:.1f} steps/s, {left} left"
+        print(f"step {step}/{total} ({step / total:.0%}), {_speed(rate)}, {left} left"
               + (losses if len(losses) > 2 else ""), flush=True)
 
 
@@ -113,6 +114,14 @@ def progress_callback(max_steps: int, optimizer_steps: int = 1) -> Callback:
 def uses_bar(callback: Callback) -> bool:
     """Whether ``callback`` is Lightning's progress bar (``Trainer(enable_progress_bar=...)``)."""
     return isinstance(callback, StepProgressBar)
+
+
+def _speed(steps_per_second: float) -> str:
+    """``13.1 steps/s``, or ``25.3 s/step`` below one step a second (a full-size recipe on a
+    CPU: "0.0 steps/s" said nothing)."""
+    if steps_per_second >= 1 or steps_per_second <= 0:
+        return f"{steps_per_second:.1f} steps/s"
+    return f"{1 / steps_per_second:.1f} s/step"
 
 
 def _hms(seconds: float) -> str:
