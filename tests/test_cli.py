@@ -382,3 +382,23 @@ def test_info_names_nan_or_inf_samples_without_python_warnings(
     sf.write(tmp_path / "allnan.wav", x, 16000, subtype="FLOAT")
     code, out, err = run(["info", str(tmp_path / "allnan.wav")], capsys)
     assert code == 2 and "peak: none (all 64000 samples are NaN or Inf)" in out
+
+
+def test_every_command_has_a_one_line_summary() -> None:
+    """The command list shows each command's first docstring paragraph with its line breaks
+    (typer's rich mode): a summary wrapped over lines printed ragged, and a long one
+    filled the list."""
+    import inspect
+
+    import typer
+
+    from emovc.cli.main import _build
+
+    def walk(group, path):
+        for name, cmd in getattr(group, "commands", {}).items():
+            yield [*path, name], inspect.cleandoc(cmd.help or "").split("\n\n")[0]
+            yield from walk(cmd, [*path, name])
+
+    bad = [(p, first) for p, first in walk(typer.main.get_command(_build()), [])
+           if not first or "\n" in first or len(first) > 100]
+    assert not bad, bad

@@ -18,8 +18,10 @@ def register(app: typer.Typer) -> None:
 
 
 def info(path: Path = typer.Argument(..., help="Audio file (wav, flac, ogg, mp3).")) -> None:
-    """Print duration, sample rate, F0 range and loudness of an audio file (what can be
-    measured of one the other commands refuse, then the reason, with exit code 2)."""
+    """Print duration, sample rate, F0 range and loudness of an audio file.
+
+    Of a file the other commands refuse, what can be measured, then the reason (exit code
+    2)."""
     facts = describe_file(path)
     problem = facts.pop("analysis", "")
     for key, value in facts.items():
@@ -36,8 +38,10 @@ def resynth(
                            help="Sample rate in Hz of the analysis and of OUT."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
-    """WORLD analysis → synthesis round trip (a vocoder-quality check): writes OUT and prints
-    its distortion against the input (MCD, log-F0 RMSE, V/UV error, as `emovc evaluate`)."""
+    """WORLD analysis → synthesis round trip (a vocoder-quality check).
+
+    Writes OUT and prints its distortion against the input (MCD, log-F0 RMSE, V/UV error, as
+    `emovc evaluate` measures them)."""
     from emovc.audio import audio_info, load_audio
     from emovc.evaluation.analysis import MetricConfig
     from emovc.evaluation.mcd import compare_waveforms

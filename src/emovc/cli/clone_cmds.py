@@ -40,9 +40,11 @@ def clone(
              "selection has no neural model and runs on the CPU."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
-    """Say TEXT in the voice of the reference recording(s) (needs --consent), sentence by
-    sentence. With --model FOLDER a sentence lasts at most max(2 s, 0.25 s per phoneme
-    symbol): one the synthesizer has not ended by then is cut there with a warning."""
+    """Say TEXT in the voice of the reference recording(s) (needs --consent).
+
+    TEXT is spoken sentence by sentence. With --model FOLDER a sentence lasts at most
+    max(2 s, 0.25 s per phoneme symbol): one the synthesizer has not ended by then is cut
+    there with a warning."""
     from emovc.pipelines.cloning import METHODS, CloneConfig, VoiceCloner, require_consent
 
     require_consent(consent)  # fail before any heavy work (clone_to_file checks OUT first)

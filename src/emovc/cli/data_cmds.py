@@ -56,8 +56,9 @@ def prepare(
     force: bool = typer.Option(False, "--force", help="Recompute files already cached."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Compute features once per utterance into a cache for your own scripts (PreparedCorpus;
-    emovc train and ser train build their own caches)."""
+    """Compute features once per utterance into a cache for your own scripts.
+
+    Read the cache with PreparedCorpus; emovc train and ser train build their own caches."""
     from emovc.data.prepare import prepare_corpus
 
     if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():

@@ -33,10 +33,12 @@ def train(
     force: bool = typer.Option(False, "--force", help="Start afresh in a run folder that "
                                                       "holds a model or an interrupted run."),
 ) -> None:
-    """Train a recogniser; writes OUT/config.yaml, OUT/metrics.json and OUT/model.pt at the
-    end. A CNN fit (--method cnn or ensemble) saves OUT/checkpoints/cnn.ckpt after every
-    epoch: the same command resumes an interrupted run from it, with the result of an
-    uninterrupted one (--force starts afresh)."""
+    """Train an emotion recogniser.
+
+    Writes OUT/config.yaml, OUT/metrics.json and OUT/model.pt at the end. A CNN fit
+    (--method cnn or ensemble) saves OUT/checkpoints/cnn.ckpt after every epoch: the same
+    command resumes an interrupted run from it, with the result of an uninterrupted one
+    (--force starts afresh)."""
     from emovc.training.ser import build_config
     from emovc.training.ser import train as run_training
 
@@ -77,8 +79,10 @@ def predict(
                             "CSV file."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --csv file."),
 ) -> None:
-    """Print the most probable emotions of each file; files that cannot be classified are
-    reported after the rest (exit code 2, as ``emovc convert`` on a folder)."""
+    """Print the most probable emotions of each file.
+
+    Files that cannot be classified are reported after the rest (exit code 2, as
+    ``emovc convert`` on a folder)."""
     from emovc.fileio import check_output_file
     from emovc.pipelines.recognition import EmotionRecognizer, predict_paths, write_predictions_csv
 
