@@ -13,6 +13,7 @@ import pytest
 from emovc.errors import AudioError, EmovcError, EmovcWarning
 from emovc.training import speaker_encoder as tge2e
 from emovc.training import synthesizer as tsyn
+from emovc.training import synthesizer_data as tdata
 from emovc.training import vocoder as tvoc
 
 
@@ -37,7 +38,7 @@ def test_synthesizer_corpus_is_cached_per_utterance(tmp_path, transcribed_corpus
     """Every start or resume preprocessed the whole corpus again (VAD, espeak, GE2E, mel)."""
     corpus = transcribed_corpus(tmp_path / "corpus", silent=True)
     calls: list[str] = []
-    monkeypatch.setattr(tsyn, "_preprocess", _fake_preprocess(calls))
+    monkeypatch.setattr(tdata, "_preprocess", _fake_preprocess(calls))
     cfg = tsyn.build_config(str(corpus), str(tmp_path / "run"),
                             overrides={"cache_dir": str(tmp_path / "cache")})
 
@@ -71,7 +72,7 @@ def test_synthesizer_corpus_is_cached_per_utterance(tmp_path, transcribed_corpus
 
 def test_default_cache_is_under_emovc_cache(tmp_path, transcribed_corpus, monkeypatch) -> None:
     corpus = transcribed_corpus(tmp_path / "corpus")
-    monkeypatch.setattr(tsyn, "_preprocess", _fake_preprocess([]))
+    monkeypatch.setattr(tdata, "_preprocess", _fake_preprocess([]))
     monkeypatch.setenv("EMOVC_CACHE", str(tmp_path / "home-cache"))
     tsyn.load_corpus(tsyn.build_config(str(corpus), "unused"), progress=False)
     (folder,) = (tmp_path / "home-cache" / "sv2tts").glob("corpus-*/synthesizer-*")
@@ -82,7 +83,7 @@ def test_a_corpus_without_a_usable_clip_is_one_line_error(tmp_path, transcribed_
                                                           monkeypatch) -> None:
     corpus = tmp_path / "corpus"
     transcribed_corpus.clip(corpus, "11", 0, np.zeros(16000, np.float32), "Nothing.")
-    monkeypatch.setattr(tsyn, "_preprocess", _fake_preprocess([]))
+    monkeypatch.setattr(tdata, "_preprocess", _fake_preprocess([]))
     cfg = tsyn.build_config(str(corpus), "unused", overrides={"cache_dir": str(tmp_path / "c")})
     with pytest.raises(EmovcError) as err:
         tsyn.load_corpus(cfg, progress=False)

@@ -10,10 +10,12 @@ import pytest
 
 from emovc.cli.main import main
 from emovc.errors import ConfigError, OutputExistsError
+from emovc.models.checkpoint import load_checkpoint
 from emovc.models.synthesizer.tacotron import TacotronConfig
 from emovc.models.vocoder import WaveRNNConfig
 from emovc.training import speaker_encoder as tge2e
 from emovc.training import synthesizer as tsyn
+from emovc.training import synthesizer_data as tdata
 from emovc.training import vocoder as tvoc
 
 SYN = ["--set", "model=" + json.dumps(TacotronConfig.tiny(speaker_dim=256, n_mels=80).to_dict())]
@@ -51,10 +53,12 @@ def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkey
     assert "emovc: warning: 1 clip(s) left out of the synthesizer corpus" in err
     assert "12_100_000009_000000.wav is silent" in err
     assert _step(tmp_path / "syn") == 2
+    # trained on the bundled encoder, and says so
+    assert load_checkpoint(voice / "synthesizer.pt")["extra"]["encoder"] == {"name": "resemblyzer"}
 
     # resumed: the preprocessed corpus comes from the cache (the unusable clip is tried again)
-    calls, original = [], tsyn._preprocess
-    monkeypatch.setattr(tsyn, "_preprocess",
+    calls, original = [], tdata._preprocess
+    monkeypatch.setattr(tdata, "_preprocess",
                         lambda u, mel, tools: calls.append(Path(u.path).name)
                         or original(u, mel, tools))
     code, out, err = _run([*syn, "--max-steps", "3"], capsys)
@@ -91,7 +95,10 @@ def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkey
                                          "least 2"),
     (["synth"], "unknown voice training recipe 'synth'; valid choices: synthesizer, vocoder, "
                 "encoder"),
-    (["encoder", "--export", "voice"], "a trained speaker encoder cannot go into a voice folder"),
+    (["encoder", "--export", "voice"], "a trained speaker encoder does not go into a voice "
+                                       "folder by itself: leave out --export and train the "
+                                       "synthesizer on it (emovc train-voice synthesizer "
+                                       "DATA_DIR -o RUN_DIR --set encoder=ENCODER_RUN/model.pt"),
     (["vocoder", "--set", "mel=22050"], "vocoder training setting mel must be a mapping"),
 ])
 def test_train_voice_refuses_mistakes_in_one_line(args, message, tmp_path, capsys,

@@ -17,7 +17,8 @@ def train_voice(
     recipe: str = typer.Argument(
         ...,
         help="synthesizer (Tacotron 2, needs transcripts), vocoder (WaveRNN) or encoder "
-             "(GE2E speaker encoder; optional, the bundled one is what cloning uses)."),
+             "(GE2E speaker encoder; optional: a synthesizer trained with --set "
+             "encoder=RUN_DIR/model.pt uses it, else the bundled one)."),
     data_dir: Path = typer.Argument(
         ..., help="Multi-speaker corpus folder (LibriSpeech, LibriTTS, VCTK layouts)."),
     out: Path = typer.Option(
@@ -34,8 +35,9 @@ def train_voice(
         None, "--set", metavar="KEY=VALUE",
         help="Override a field of the recipe's training config (repeatable; VALUE is YAML), "
              "e.g. --set batch_size=16, --set 'mel={sr: 22050}', --set init=resemblyzer "
-             "(encoder), --set cache_dir=DIR (preprocessed clips; default "
-             "$EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts)."),
+             "(encoder), --set encoder=ENCODER_RUN/model.pt (synthesizer: embed with a "
+             "retrained encoder), --set cache_dir=DIR (preprocessed "
+             "clips; default $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts)."),
     force: bool = typer.Option(
         False, "--force",
         help="Start the run afresh in the output folder, replacing the model.pt, checkpoints "
@@ -43,7 +45,8 @@ def train_voice(
     export: Path = typer.Option(
         None, "--export", metavar="VOICE_DIR",
         help="After training, copy the model into this folder as synthesizer.pt or "
-             "vocoder.pt, the two files emovc clone --model VOICE_DIR loads (not for encoder)."),
+             "vocoder.pt, the two files emovc clone --model VOICE_DIR loads (not for encoder: "
+             "a synthesizer trained with --set encoder=... carries it)."),
     replace: bool = typer.Option(
         False, "--replace", help="Let --export replace the voice folder's synthesizer.pt or "
                                  "vocoder.pt (the run itself is resumed, not restarted)."),

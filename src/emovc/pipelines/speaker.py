@@ -100,9 +100,25 @@ class SpeakerEncoder:
             model = GE2E(GE2EConfig())
             model.load_state_dict(state["model_state"], strict=True)
             return cls(model)
-        ckpt = load_checkpoint(name_or_path, KIND)
-        model = GE2E(GE2EConfig(**ckpt["config"]))
-        model.load_state_dict(ckpt["state_dict"])
+        return cls.from_checkpoint(load_checkpoint(name_or_path, KIND))
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict) -> SpeakerEncoder:
+        """The encoder of a loaded speaker-encoder checkpoint (``config``: a
+        :class:`GE2EConfig` as a dict, ``state_dict``: its weights) — a file read by
+        :func:`~emovc.models.checkpoint.load_checkpoint`, or the copy a synthesizer trained
+        on it keeps (:mod:`emovc.pipelines.sv2tts_encoder`).
+
+        Raises:
+            ConfigError: the config or the weights do not fit a GE2E encoder.
+        """
+        try:
+            model = GE2E(GE2EConfig(**ckpt["config"]))
+            model.load_state_dict(ckpt["state_dict"])
+        except (KeyError, TypeError, RuntimeError) as exc:
+            first = (str(exc).splitlines() or [""])[0]
+            raise ConfigError(f"not a usable {KIND} model: {type(exc).__name__}: "
+                              f"{first}") from None
         return cls(model)
 
     def embed(self, wav: np.ndarray, sr: int = 16000,

@@ -8,10 +8,12 @@ Needs a synthesizer and a vocoder trained with :mod:`emovc.training.synthesizer`
     wav, sr = cloner.clone([(ref_wav, 16000)], "Hello there. How are you?")
 
 The two checkpoints must share their mel settings (sample rate, FFT size, hop, bands);
-the audio comes out at that sample rate (``NeuralCloner.sample_rate``). Text is spoken
-sentence by sentence (:func:`~emovc.pipelines.sentences.split_sentences`); the decoder may
-run for a time that follows each sentence's length (:class:`DecodeLimit`), and a sentence it
-does not end by itself within that time is cut there with a warning.
+the audio comes out at that sample rate (``NeuralCloner.sample_rate``). The references are
+embedded with the speaker encoder the synthesizer was trained on, which ``synthesizer.pt``
+keeps (:mod:`emovc.pipelines.sv2tts_encoder`; the bundled encoder when it records none).
+Text is spoken sentence by sentence (:func:`~emovc.pipelines.sentences.split_sentences`);
+the decoder may run for a time that follows each sentence's length (:class:`DecodeLimit`),
+and a sentence it does not end by itself within that time is cut there with a warning.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from emovc.models.vocoder import WaveRNN, WaveRNNConfig
 from emovc.pipelines.frontend import EspeakFrontend
 from emovc.pipelines.sentences import split_sentences
 from emovc.pipelines.speaker import SpeakerEncoder
+from emovc.pipelines.sv2tts_encoder import recorded_encoder
 
 SYNTH_KIND, VOCODER_KIND = "synthesizer/tacotron", "vocoder/wavernn"
 #: mel settings both checkpoints record (``extra["mel"]``) and must agree on
@@ -81,8 +84,9 @@ class NeuralCloner:
     Args:
         synthesizer, vocoder: the models (moved to ``device``).
         symbols: the synthesizer's phoneme symbol table.
-        encoder: speaker encoder (default: the bundled GE2E); it stays on the CPU (0.14 s
-            for 10 s of reference on one core).
+        encoder: speaker encoder (default: the bundled GE2E); it must be the one the
+            synthesizer was trained on, and stays on the CPU (0.14 s for 10 s of reference
+            on one core).
         sample_rate: the models' mel settings' rate, Hz.
         device: where the synthesizer and vocoder run: ``"auto"`` (a CUDA GPU when torch
             sees one, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
@@ -118,12 +122,15 @@ class NeuralCloner:
     def from_folder(cls, folder: str | os.PathLike, device: str | torch.device = "auto",
                     **kwargs) -> NeuralCloner:
         """Load ``synthesizer.pt`` and ``vocoder.pt`` from ``folder`` onto ``device`` (see
-        the class; ``kwargs``: its ``limit`` and ``pause_s``).
+        the class; ``kwargs``: its ``limit`` and ``pause_s``), with the speaker encoder
+        ``synthesizer.pt`` records (:func:`~emovc.pipelines.sv2tts_encoder.recorded_encoder`:
+        a retrained one's weights, or none — the bundled encoder).
 
         Raises:
             ConfigError: an unknown or unavailable device (before anything is read), the
-                checkpoints' mel settings differ (:func:`check_mel_settings`), or the models
-                disagree with them.
+                checkpoints' mel settings differ (:func:`check_mel_settings`), the models
+                disagree with them, or the synthesizer's ``speaker_dim`` is not its
+                encoder's embedding size.
         """
         device = resolve_device(device)
         root = Path(folder)
@@ -135,17 +142,23 @@ class NeuralCloner:
         wavernn = WaveRNN(WaveRNNConfig(**voc["config"]))
         wavernn.load_state_dict(voc["state_dict"])
         _check_models(taco, wavernn, mel)
-        return cls(taco, wavernn, list(syn["extra"]["symbols"]), sample_rate=int(mel["sr"]),
-                   device=device, **kwargs)
+        choice = recorded_encoder(syn["extra"], str(root / "synthesizer.pt"))
+        if taco.cfg.speaker_dim != choice.embedding:
+            raise ConfigError(f"synthesizer reads {taco.cfg.speaker_dim}-d speaker embeddings "
+                              f"but {choice.describe()} it records makes {choice.embedding}-d "
+                              "ones")
+        return cls(taco, wavernn, list(syn["extra"]["symbols"]), choice.load(),
+                   sample_rate=int(mel["sr"]), device=device, **kwargs)
 
     def embed(self, references: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
-        """Speaker embedding ``(256,)`` of ``(wav (n,), sr)`` references (one speaker)."""
+        """Speaker embedding ``(D,)`` of ``(wav (n,), sr)`` references (one speaker; ``D``
+        the encoder's size, 256 for the bundled one)."""
         if not references:
             raise EmovcError("no reference audio given")
         return self.encoder.embed_speaker([w for w, _ in references], references[0][1])
 
     def synthesize_sentence(self, speaker: np.ndarray, sentence: str) -> tuple[np.ndarray, int]:
-        """Speak one sentence with a ``(256,)`` speaker embedding; returns
+        """Speak one sentence with a ``(D,)`` speaker embedding (:meth:`embed`); returns
         ``(float32 (n,), sample_rate)``. Decoding stops at the stop token or at the
         sentence's :class:`DecodeLimit`, which warns (one :class:`EmovcWarning` naming the
         sentence) that the audio was cut."""
@@ -166,7 +179,7 @@ class NeuralCloner:
 
     def synthesize(self, speaker: np.ndarray, text: str) -> tuple[np.ndarray, int]:
         """Speak ``text`` sentence by sentence (:meth:`synthesize_sentence`), joined with
-        ``pause_s`` of silence, with a ``(256,)`` speaker embedding; returns
+        ``pause_s`` of silence, with a ``(D,)`` speaker embedding; returns
         ``(float32 (n,), sample_rate)``.
 
         Raises:

@@ -4,8 +4,11 @@
 *voice folder* holds ``synthesizer.pt`` (kind ``synthesizer/tacotron``) and ``vocoder.pt``
 (kind ``vocoder/wavernn``), which :meth:`emovc.pipelines.sv2tts.NeuralCloner.from_folder` and
 ``emovc clone --model FOLDER`` load; :func:`export_model` copies a run's ``model.pt`` there.
-A retrained speaker encoder has no place in it: the synthesizer is trained on, and cloning
-embeds the references with, the bundled encoder (:data:`ENCODER_NOT_EXPORTED`).
+A retrained speaker encoder goes there inside ``synthesizer.pt``: train the synthesizer with
+the setting ``encoder=ENCODER_RUN/model.pt`` and it embeds its corpus with that encoder and
+keeps its weights, and cloning embeds the references with it
+(:mod:`emovc.pipelines.sv2tts_encoder`); the encoder's own ``model.pt`` is not exported
+(:data:`ENCODER_NOT_EXPORTED`).
 
     target = export_path("voices/libritts", "synthesizer")   # checked before training
     path = synthesizer.train(cfg)
@@ -31,10 +34,10 @@ RECIPES = {"synthesizer": "emovc.training.synthesizer", "vocoder": "emovc.traini
 VOICE_FILES = {"synthesizer": ("synthesizer.pt", SYNTH_KIND),
                "vocoder": ("vocoder.pt", VOCODER_KIND)}
 ENCODER_NOT_EXPORTED = (
-    "a trained speaker encoder cannot go into a voice folder: the synthesizer is trained on, "
-    "and emovc clone embeds references with, the bundled encoder (a synthesizer trained on "
-    "another encoder's embeddings is not supported yet); leave out --export and use it with "
-    "emovc embed/similarity --model RUN_DIR/model.pt")
+    "a trained speaker encoder does not go into a voice folder by itself: leave out --export "
+    "and train the synthesizer on it (emovc train-voice synthesizer DATA_DIR -o RUN_DIR --set "
+    "encoder=ENCODER_RUN/model.pt --export VOICE_DIR); synthesizer.pt keeps the encoder, and "
+    "emovc clone embeds the references with it")
 REPLACE_HINT = "pass --replace to replace it (Python: replace=True)"
 
 
@@ -101,11 +104,14 @@ def next_steps(recipe: str, model_pt: str | os.PathLike,
                voice_dir: str | os.PathLike | None = None) -> list[str]:
     """What to do with a trained model (lines for the command line): for a voice folder,
     what it still lacks or how to clone with it (a note when its two models' mel settings
-    differ); without one, how to make one; for the encoder, where it can be used."""
+    differ); without one, how to make one; for the encoder, how to train a synthesizer on
+    it."""
     if recipe == "encoder":
-        return [f"use it with: emovc embed FILES -o emb.npy --model {model_pt} (also emovc "
-                "similarity, emovc embed-map); emovc clone keeps the bundled encoder, on "
-                "whose embeddings the synthesizer is trained"]
+        return [f"train a synthesizer on it: emovc train-voice synthesizer DATA_DIR -o RUN_DIR "
+                f"--set encoder={model_pt} --export VOICE_DIR (synthesizer.pt keeps the "
+                "encoder; emovc clone embeds the references with it)",
+                f"also: emovc embed FILES -o emb.npy --model {model_pt} (and emovc similarity, "
+                "emovc embed-map)"]
     name = VOICE_FILES[recipe][0]
     if voice_dir is None:
         return [f"to clone with it: re-run with --export VOICE_DIR (a finished run is only "

@@ -2,8 +2,11 @@
 
 Data: a transcribed multi-speaker corpus (LibriSpeech/LibriTTS/VCTK layouts via
 :func:`emovc.data.catalogs.catalog_corpus`). Each utterance gives espeak-ng phoneme ids, the
-GE2E embedding of the utterance (the bundled encoder) and its log-mel target
-(80 bands, 50 ms window, 12.5 ms hop at 16 kHz — :data:`MEL`). Training is teacher-forced with
+GE2E embedding of the utterance and its log-mel target (80 bands, 50 ms window, 12.5 ms hop
+at 16 kHz — :data:`MEL`). The embeddings come from the bundled encoder, or from a retrained
+one (setting ``encoder``: the ``model.pt`` of :mod:`emovc.training.speaker_encoder`), which
+``model.pt`` then keeps (:mod:`emovc.pipelines.sv2tts_encoder`) so that cloning embeds the
+references with it too. Training is teacher-forced with
 masked L1+L2 mel loss and stop-token BCE (:func:`tacotron_loss`), Adam, gradient clipping 1.
 
     cfg = build_config("/data/LibriTTS/train-clean-100", "runs/taco", devices=1)
@@ -11,12 +14,12 @@ masked L1+L2 mel loss and stop-token BCE (:func:`tacotron_loss`), Adam, gradient
 
 The command line runs the same: ``emovc train-voice synthesizer DATA_DIR -o RUN_DIR``. The
 corpus preprocessing is cached per utterance (:mod:`emovc.training.clip_cache`; setting
-``cache_dir``), so a resumed run or another run with the same mel settings reads it back.
+``cache_dir``), so a resumed run or another run with the same mel settings and encoder
+reads it back.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,9 +30,9 @@ import torch
 from emovc.config import apply_overrides
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import save_checkpoint
-from emovc.models.speaker_encoder import GE2EConfig
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron_loss
-from emovc.models.synthesizer.text import SYMBOLS, phonemes_to_ids
+from emovc.models.synthesizer.text import SYMBOLS
+from emovc.pipelines.sv2tts_encoder import EncoderChoice, choose_encoder
 from emovc.training.common import (
     VAL_STEP,
     check_mel_recipe,
@@ -37,6 +40,9 @@ from emovc.training.common import (
     seed_torch,
     step_rng,
 )
+from emovc.training.synthesizer_data import Utterance, log_mel
+
+__all__ = ["Utterance", "log_mel"]  # their home is emovc.training.synthesizer_data
 
 KIND = "synthesizer/tacotron"
 MEL = {"sr": 16000, "n_mels": 80, "n_fft": 800, "hop_length": 200}
@@ -48,17 +54,10 @@ RANGES = {"batch_size": 1, "max_steps": 1, "max_utterances": 1, "seed": 0, "devi
 
 
 @dataclass
-class Utterance:
-    """One training example: ``ids`` phoneme ids, ``speaker`` (D,) embedding, ``mel`` (T, M)."""
-
-    ids: list[int]
-    speaker: np.ndarray
-    mel: np.ndarray
-
-
-@dataclass
 class SynthesizerTrainConfig:
-    """Synthesizer training settings (``model`` = :class:`TacotronConfig` as a dict)."""
+    """Synthesizer training settings (``model`` = :class:`TacotronConfig` as a dict;
+    ``encoder``: ``None`` = the bundled speaker encoder, or the path of a retrained one's
+    ``model.pt``, whose embedding size ``model.speaker_dim`` must be)."""
 
     data_dir: str
     run_dir: str
@@ -72,6 +71,7 @@ class SynthesizerTrainConfig:
     devices: int = 1
     threads: int = 2
     cache_dir: str = ""  # preprocessed corpus; "" = $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts
+    encoder: str | None = None  # None = the bundled speaker encoder
 
 
 def collate(items: list[Utterance], reduction: int) -> dict[str, torch.Tensor]:
@@ -169,16 +169,21 @@ def check_config(cfg: SynthesizerTrainConfig) -> SynthesizerTrainConfig:
     Raises:
         ConfigError: one line naming the setting: an unknown ``model``/``mel`` key, a ``mel``
             without all of sr/n_mels/n_fft/hop_length, a count below its minimum (e.g.
-            ``batch_size`` 0, ``max_steps`` 0), ``lr`` <= 0, or ``model.n_mels`` other than
-            ``mel.n_mels``.
+            ``batch_size`` 0, ``max_steps`` 0), ``lr`` <= 0, ``model.n_mels`` other than
+            ``mel.n_mels``, or an ``encoder`` that is not a speaker encoder's model.pt
+            (:func:`~emovc.pipelines.sv2tts_encoder.choose_encoder`).
     """
-    return check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES,
-                            {"n_mels": "the model predicts the mel settings' bands"})
+    check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES,
+                     {"n_mels": "the model predicts the mel settings' bands"})
+    choose_encoder(cfg.encoder, WHAT)
+    return cfg
 
 
-def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None) -> None:
+def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None,
+                      encoder: EncoderChoice | None = None) -> None:
     """``model.speaker_dim`` must be the embedding size of the speaker vectors: those of
-    ``data``, else the bundled speaker encoder's (256), which :func:`load_corpus` uses.
+    ``data``, else that of the ``encoder`` setting's encoder (the bundled one: 256), which
+    :func:`load_corpus` embeds with (``encoder``: that setting's, already chosen).
 
     Raises:
         ConfigError: another size (e.g. :meth:`TacotronConfig.tiny`'s 16).
@@ -186,98 +191,47 @@ def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None)
     if data is not None and not data:
         return  # SynthesizerModule says there is nothing to train on
     dim = cfg.model.get("speaker_dim", MODEL_KEYS["speaker_dim"])
-    want = len(data[0].speaker) if data else GE2EConfig().embedding
+    encoder = encoder or choose_encoder(cfg.encoder, WHAT)
+    want = len(data[0].speaker) if data else encoder.embedding
     if dim != want:
-        source = "the training data's speaker vectors" if data else "the bundled speaker encoder"
+        source = "the training data's speaker vectors" if data else encoder.describe()
         raise ConfigError(f"{WHAT} setting model.speaker_dim must be {want} (the embedding "
                           f"size of {source}), got {dim}")
 
 
-def log_mel(wav: np.ndarray, mel: dict) -> np.ndarray:
-    """Training-target log-mel ``(T, n_mels)`` of a waveform at ``mel["sr"]`` Hz."""
-    from emovc.features.spectral import mel_spectrogram
-
-    return mel_spectrogram(wav, sr=mel["sr"], n_mels=mel["n_mels"], n_fft=mel["n_fft"],
-                           hop_length=mel["hop_length"]).T.astype(np.float32)
-
-
-CACHE_VERSION = 1  # bump when load_corpus changes what it computes for the same settings
-
-
-def cache_settings(cfg: SynthesizerTrainConfig) -> dict:
-    """What an utterance's cached arrays depend on besides its audio and text: the mel
-    settings, the trimming, the speaker encoder, the phoneme front-end and symbol table."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from emovc.pipelines.frontend import FrontendConfig
-
-    try:
-        espeak = version("espeakng-loader")
-    except PackageNotFoundError:  # pragma: no cover - a dependency of emovc
-        espeak = ""
-    return {"mel": dict(cfg.mel), "trim": "vad", "loudness": "normalize_loudness",
-            "encoder": "resemblyzer", "frontend": asdict(FrontendConfig()), "espeak": espeak,
-            "symbols": hashlib.sha1("\n".join(SYMBOLS).encode()).hexdigest()[:12],
-            "version": CACHE_VERSION}
-
-
-def _stamp(utt) -> str:
-    """An utterance's cache stamp: its audio file and its transcript."""
-    from emovc.training.clip_cache import file_stamp
-
-    return f"{file_stamp(utt)}|text {hashlib.sha1(utt.text.encode()).hexdigest()[:12]}"
-
-
 def load_corpus(cfg: SynthesizerTrainConfig, progress: bool = True) -> list[Utterance]:
-    """Phonemes, GE2E embeddings and log-mels of every transcribed utterance of the corpus,
-    each computed once and then read from the cache (:mod:`~emovc.training.clip_cache`).
+    """Phonemes, speaker embeddings and log-mels of every transcribed utterance of the
+    corpus, each computed once and then read from the cache
+    (:func:`~emovc.training.synthesizer_data.preprocess_utterances`).
 
     Per utterance: VAD trim and loudness normalisation at 16 kHz → espeak-ng phoneme ids,
-    the bundled encoder's ``(256,)`` embedding and the log-mel ``(T, n_mels)`` at
-    ``mel["sr"]`` (:func:`log_mel`). An utterance whose audio cannot be used (unreadable,
-    silent, too short) is left out with one warning for all of them.
+    the ``encoder`` setting's ``(D,)`` embedding (the bundled encoder: 256) and the log-mel
+    ``(T, n_mels)`` at ``mel["sr"]`` (:func:`log_mel`). An utterance whose audio cannot be
+    used (unreadable, silent, too short) is left out with one warning for all of them.
 
     Raises:
+        ConfigError: an ``encoder`` setting that is not a speaker encoder's model.pt.
         EmovcError: no transcribed utterance, or none that can be used.
     """
     from emovc.data.catalogs import catalog_corpus
-    from emovc.training.clip_cache import clip_folder, load_clips, warn_left_out
+    from emovc.training.synthesizer_data import preprocess_utterances
 
+    encoder = choose_encoder(cfg.encoder, WHAT)
     utts = [u for u in catalog_corpus(cfg.data_dir) if u.text][: cfg.max_utterances]
     if not utts:
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}")
-    folder = clip_folder(cfg.cache_dir, cfg.data_dir, "synthesizer", cache_settings(cfg))
-    tools: dict = {}  # the encoder and front-end, loaded for the first utterance not cached
-    got, left_out = load_clips(utts, lambda u: _preprocess(u, cfg.mel, tools),
-                               ("ids", "speaker", "mel"), folder, "synthesizer corpus",
-                               progress, _stamp)
-    warn_left_out(left_out, "synthesizer corpus")
-    return [Utterance(a["ids"].tolist(), a["speaker"], a["mel"]) for _, a in got]
-
-
-def _preprocess(utt, mel: dict, tools: dict) -> dict[str, np.ndarray]:
-    """``{"ids": (L,) int64, "speaker": (256,) float32, "mel": (T, n_mels) float32}`` of one
-    utterance; ``tools`` caches the speaker encoder and the front-end."""
-    from emovc.audio import load_audio, normalize_loudness, trim_silence
-    from emovc.audio.io import resample
-    from emovc.pipelines.frontend import EspeakFrontend
-    from emovc.pipelines.speaker import SpeakerEncoder
-
-    if not tools:
-        tools.update(encoder=SpeakerEncoder.from_pretrained(), frontend=EspeakFrontend())
-    # VAD trim and speaker embedding at 16 kHz; the mel target at the mel settings' rate
-    wav = normalize_loudness(trim_silence(load_audio(utt.path), 16000, method="vad"), 16000)
-    ids = phonemes_to_ids(tools["frontend"].phonemes(utt.text))
-    return {"ids": np.asarray(ids, dtype=np.int64),
-            "speaker": np.asarray(tools["encoder"].embed(wav, 16000, name=utt.path),
-                                  dtype=np.float32),
-            "mel": log_mel(resample(wav, 16000, mel["sr"]), mel)}
+    return [x for _, x in preprocess_utterances(utts, cfg.data_dir, cfg.mel, encoder,
+                                                cfg.cache_dir, "synthesizer corpus", progress)]
 
 
 def train(cfg: SynthesizerTrainConfig, resume: bool = True,
           data: list[Utterance] | None = None, cli: bool = False) -> Path:
     """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests); ``cli``:
     run-folder messages name the command line's options (``emovc train-voice``).
+
+    ``model.pt`` records the speaker encoder of the ``encoder`` setting (with ``data`` too:
+    the caller vouches that its speaker vectors are that encoder's) under
+    ``extra["encoder"]`` (:meth:`~emovc.pipelines.sv2tts_encoder.EncoderChoice.record`).
 
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`,
@@ -290,7 +244,8 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     from emovc.training.run_dir import claim_run_dir
 
     check_config(cfg)
-    check_speaker_dim(cfg, data)
+    encoder = choose_encoder(cfg.encoder, WHAT)  # recorded as it was when training began
+    check_speaker_dim(cfg, data, encoder)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
     L.seed_everything(cfg.seed, workers=True)
@@ -301,4 +256,5 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
-                           extra={"mel": cfg.mel, "symbols": SYMBOLS, "train": asdict(cfg)})
+                           extra={"mel": cfg.mel, "symbols": SYMBOLS, "train": asdict(cfg),
+                                  "encoder": encoder.record()})
