@@ -55,3 +55,21 @@ def transcribed_corpus():
 
     make.clip = transcribed_clip
     return make
+
+
+@pytest.fixture(scope="session")
+def ge2e_checkpoint():
+    """``make(path, seed=0)``: a random tiny speaker-encoder checkpoint (hidden 16, 1 layer,
+    8-d embeddings) as ``emovc train-voice encoder`` writes one; returns its path."""
+    import torch
+
+    from emovc.models.checkpoint import save_checkpoint
+    from emovc.models.speaker_encoder import GE2E, GE2EConfig
+
+    def make(path, seed: int = 0):
+        torch.manual_seed(seed)
+        model = GE2E(GE2EConfig(hidden=16, layers=1, embedding=8))
+        return save_checkpoint(path, kind="speaker-encoder/ge2e", config=model.cfg.to_dict(),
+                               state_dict=model.state_dict(), extra={"steps": 1})
+
+    return make

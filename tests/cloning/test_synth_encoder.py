@@ -14,7 +14,6 @@ import torch
 from emovc.cli.main import main
 from emovc.errors import ConfigError
 from emovc.models.checkpoint import load_checkpoint, save_checkpoint
-from emovc.models.speaker_encoder import GE2E, GE2EConfig
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import SYMBOLS
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig
@@ -23,17 +22,7 @@ from emovc.pipelines.sv2tts_encoder import file_sha256
 from emovc.training import synthesizer as tsyn
 from emovc.training import synthesizer_data as tdata
 
-TINY_GE2E = {"hidden": 16, "layers": 1, "embedding": 8}
 MEL = {"sr": 16000, "n_mels": 20, "n_fft": 160, "hop_length": 40}
-
-
-def _encoder(path: Path, seed: int = 0, **cfg) -> Path:
-    """A random tiny speaker-encoder checkpoint (8-d embeddings), as train-voice encoder
-    writes one."""
-    torch.manual_seed(seed)
-    model = GE2E(GE2EConfig(**{**TINY_GE2E, **cfg}))
-    return save_checkpoint(path, kind="speaker-encoder/ge2e", config=model.cfg.to_dict(),
-                           state_dict=model.state_dict(), extra={"steps": 1})
 
 
 def _vocoder(path: Path, mel: dict) -> Path:
@@ -43,13 +32,13 @@ def _vocoder(path: Path, mel: dict) -> Path:
 
 
 def test_synthesizer_trains_on_a_retrained_encoder_and_cloning_uses_it(
-        tmp_path, capsys, transcribed_corpus, reference_wav) -> None:
+        tmp_path, capsys, transcribed_corpus, reference_wav, ge2e_checkpoint) -> None:
     """The synthesizer always embedded its corpus with the bundled encoder, and cloning the
     references too: a retrained encoder (emovc train-voice encoder) could not be used."""
     from emovc.pipelines.sv2tts import NeuralCloner
 
     corpus = transcribed_corpus(tmp_path / "corpus")
-    enc, voice = _encoder(tmp_path / "ge2e" / "model.pt"), tmp_path / "voice"
+    enc, voice = ge2e_checkpoint(tmp_path / "ge2e" / "model.pt"), tmp_path / "voice"
     model = TacotronConfig.tiny(speaker_dim=8, n_mels=80).to_dict()
     code = main(["train-voice", "synthesizer", str(corpus), "-o", str(tmp_path / "syn"),
                  "--max-steps", "2", "--set", f"encoder={enc}", "--set",
@@ -102,13 +91,13 @@ def test_a_synthesizer_without_the_record_clones_with_the_bundled_encoder(tmp_pa
     ("bad-weights", 8, "speaker encoder runs/ge2e/model.pt: not a usable speaker-encoder/ge2e "
                        "model"),
 ])
-def test_a_bad_encoder_record_is_refused_in_one_line(tmp_path, record, speaker_dim,
-                                                     message) -> None:
+def test_a_bad_encoder_record_is_refused_in_one_line(tmp_path, record, speaker_dim, message,
+                                                     ge2e_checkpoint) -> None:
     from emovc.pipelines.sv2tts import NeuralCloner
     from emovc.pipelines.sv2tts_encoder import choose_encoder
 
     if record in ("ok", "bad-weights"):
-        rec = choose_encoder(_encoder(tmp_path / "e.pt"), "test").record()
+        rec = choose_encoder(ge2e_checkpoint(tmp_path / "e.pt"), "test").record()
         rec["name"] = "runs/ge2e/model.pt"
         if record == "bad-weights":
             rec["state_dict"] = {"lstm.weight": torch.zeros(2)}
@@ -141,13 +130,13 @@ def _corpus_untouched(monkeypatch) -> None:
         "model.pt, got 7"),
 ])
 def test_encoder_setting_mistakes_are_one_line_errors_before_the_corpus(
-        setting, message, tmp_path, monkeypatch, capsys) -> None:
+        setting, message, tmp_path, monkeypatch, capsys, ge2e_checkpoint) -> None:
     monkeypatch.chdir(tmp_path)
     _corpus_untouched(monkeypatch)
     if setting == "vocoder":
         setting = _vocoder(Path("voc.pt"), MEL)
     elif setting == "dim":
-        setting = _encoder(Path("enc.pt"))
+        setting = ge2e_checkpoint(Path("enc.pt"))
     code = main(["train-voice", "synthesizer", str(tmp_path), "-o", "run", "--set",
                  f"encoder={setting}"])
     err = capsys.readouterr().err
@@ -155,7 +144,8 @@ def test_encoder_setting_mistakes_are_one_line_errors_before_the_corpus(
     assert not (tmp_path / "run").exists()
 
 
-def test_cache_key_follows_the_encoder_file(tmp_path, transcribed_corpus, monkeypatch) -> None:
+def test_cache_key_follows_the_encoder_file(tmp_path, transcribed_corpus, monkeypatch,
+                                            ge2e_checkpoint) -> None:
     """Another encoder, or the encoder file retrained in place, preprocesses the corpus
     again (embeddings of one encoder are no use to a synthesizer trained on another)."""
     corpus = transcribed_corpus(tmp_path / "corpus")
@@ -167,7 +157,7 @@ def test_cache_key_follows_the_encoder_file(tmp_path, transcribed_corpus, monkey
                 "mel": np.zeros((3, mel["n_mels"]), np.float32)}
 
     monkeypatch.setattr(tdata, "_preprocess", fake)
-    enc = _encoder(tmp_path / "enc.pt")
+    enc = ge2e_checkpoint(tmp_path / "enc.pt")
 
     def load(encoder) -> int:
         calls.clear()
@@ -178,7 +168,7 @@ def test_cache_key_follows_the_encoder_file(tmp_path, transcribed_corpus, monkey
         return len(calls)
 
     assert [load(None), load(str(enc)), load(None), load(str(enc))] == [4, 4, 0, 0]
-    _encoder(enc, seed=1)  # retrained in place
+    ge2e_checkpoint(enc, seed=1)  # retrained in place
     assert load(str(enc)) == 4
     assert len(list((tmp_path / "cache").glob("*/synthesizer-*"))) == 3
 

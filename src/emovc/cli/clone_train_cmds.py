@@ -36,7 +36,8 @@ def train_voice(
         help="Override a field of the recipe's training config (repeatable; VALUE is YAML), "
              "e.g. --set batch_size=16, --set 'mel={sr: 22050}', --set init=resemblyzer "
              "(encoder), --set encoder=ENCODER_RUN/model.pt (synthesizer: embed with a "
-             "retrained encoder), --set cache_dir=DIR (preprocessed "
+             "retrained encoder), --set gta=SYNTH_RUN/model.pt (vocoder: train on that "
+             "synthesizer's ground-truth-aligned mels), --set cache_dir=DIR (preprocessed "
              "clips; default $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts)."),
     force: bool = typer.Option(
         False, "--force",

@@ -33,8 +33,8 @@ from emovc.fileio import write_atomic
 FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints", "val_every", "ckpt_every",
         "cache_dir")
 # settings holding paths: compared resolved (``corpus`` and ``/abs/corpus`` are one corpus);
-# ``encoder``: the SV2TTS synthesizer's speaker encoder
-PATH_KEYS = ("data_dir", "run_dir", "cache_dir", "encoder")
+# ``encoder``/``gta``: the SV2TTS synthesizer's speaker encoder, the vocoder's GTA synthesizer
+PATH_KEYS = ("data_dir", "run_dir", "cache_dir", "encoder", "gta")
 # compared once the corpus is read (``None`` = the default split)
 SPEAKER_KEYS = ("train_speakers", "val_speakers")
 FORCE_HINT = ("choose another -o, or pass --force to start this run afresh there (replacing "

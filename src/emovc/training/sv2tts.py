@@ -103,9 +103,10 @@ def export_model(model_pt: str | os.PathLike, voice_dir: str | os.PathLike, reci
 def next_steps(recipe: str, model_pt: str | os.PathLike,
                voice_dir: str | os.PathLike | None = None) -> list[str]:
     """What to do with a trained model (lines for the command line): for a voice folder,
-    what it still lacks or how to clone with it (a note when its two models' mel settings
-    differ); without one, how to make one; for the encoder, how to train a synthesizer on
-    it."""
+    what it still lacks (for a synthesizer: a vocoder trained on its GTA mels) or how to clone
+    with it (a note when its two models' mel settings differ, or when the vocoder was trained
+    on the GTA mels of another synthesizer); without one, how to make one; for the encoder,
+    how to train a synthesizer on it."""
     if recipe == "encoder":
         return [f"train a synthesizer on it: emovc train-voice synthesizer DATA_DIR -o RUN_DIR "
                 f"--set encoder={model_pt} --export VOICE_DIR (synthesizer.pt keeps the "
@@ -120,21 +121,35 @@ def next_steps(recipe: str, model_pt: str | os.PathLike,
     other = "vocoder" if recipe == "synthesizer" else "synthesizer"
     folder = Path(voice_dir)
     if not (folder / VOICE_FILES[other][0]).is_file():
+        gta = f" --set gta={model_pt}" if recipe == "synthesizer" else ""
         return [f"{folder} still needs {VOICE_FILES[other][0]}: emovc train-voice {other} "
-                f"DATA_DIR -o RUN_DIR --export {folder}"]
+                f"DATA_DIR -o RUN_DIR{gta} --export {folder}"]
     try:
-        _check_voice(folder)
+        notes = _voice_notes(folder)
     except ConfigError as exc:
         return [f"note: {exc} (--set mel=... of both runs)"]
-    return [f"clone with it: emovc clone --model {folder} -r REFERENCE.wav -t TEXT "
+    return [*notes, f"clone with it: emovc clone --model {folder} -r REFERENCE.wav -t TEXT "
             "-o out.wav --consent"]
 
 
-def _check_voice(folder: Path) -> None:
-    """Raise ConfigError when the voice folder's two models disagree on their mel settings."""
+def _voice_notes(folder: Path) -> list[str]:
+    """Notes on a voice folder's two models: one when the vocoder was trained on the GTA mels
+    of another synthesizer than ``synthesizer.pt``.
+
+    Raises:
+        ConfigError: the two models disagree on their mel settings.
+    """
     from emovc.models.checkpoint import load_checkpoint
     from emovc.pipelines.sv2tts import check_mel_settings
+    from emovc.pipelines.sv2tts_encoder import file_sha256
 
     syn = load_checkpoint(folder / "synthesizer.pt", SYNTH_KIND)
     voc = load_checkpoint(folder / "vocoder.pt", VOCODER_KIND)
     check_mel_settings(syn["extra"].get("mel"), voc["extra"].get("mel"))
+    gta = voc["extra"].get("gta")
+    if isinstance(gta, dict) and gta.get("sha256") != file_sha256(folder / "synthesizer.pt"):
+        return [f"note: vocoder.pt was trained on the GTA mels of another synthesizer "
+                f"({gta.get('synthesizer')}, sha256 {str(gta.get('sha256'))[:12]}) than "
+                f"{folder / 'synthesizer.pt'}; it works, but a vocoder trained on this "
+                "synthesizer's own GTA mels fits it best"]
+    return []

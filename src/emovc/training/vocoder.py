@@ -1,11 +1,15 @@
 """Training recipe of the WaveRNN vocoder (SV2TTS stage 3).
 
 Examples are random ``seq_frames``-frame windows of (log-mel, waveform) pairs; the loss is the
-cross-entropy of the next μ-law sample given the previous true sample (teacher forcing). For
-best results train on ground-truth-aligned (GTA) mels produced by the trained synthesizer in
-teacher-forced mode; plain ground-truth mels (the default here) also work.
+cross-entropy of the next μ-law sample given the previous true sample (teacher forcing).
+The log-mels are those of the audio (ground truth, the default), or — setting
+``gta=SYNTH_RUN/model.pt``, as SV2TTS does — the ground-truth-aligned (GTA) mels a trained
+synthesizer predicts teacher-forced for each transcribed utterance (:mod:`emovc.training.gta`),
+so the vocoder learns to render the synthesizer's mels, errors included; ``model.pt`` then
+records the synthesizer's sha256 (``extra["gta"]``).
 
-    cfg = build_config("/data/LibriTTS/train-clean-100", "runs/wavernn")
+    cfg = build_config("/data/LibriTTS/train-clean-100", "runs/wavernn",
+                       overrides={"gta": "runs/taco/model.pt"})
     train(cfg)    # → runs/wavernn/model.pt (kind "vocoder/wavernn")
 
 The command line runs the same: ``emovc train-voice vocoder DATA_DIR -o RUN_DIR``.
@@ -25,6 +29,7 @@ from emovc.config import apply_overrides
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
+from emovc.training import gta
 from emovc.training.common import (
     VAL_STEP,
     check_mel_recipe,
@@ -43,7 +48,11 @@ RANGES = {"batch_size": 1, "seq_frames": 1, "max_steps": 1, "max_utterances": 1,
 
 @dataclass
 class VocoderTrainConfig:
-    """Vocoder training settings (``model`` = :class:`WaveRNNConfig` as a dict)."""
+    """Vocoder training settings (``model`` = :class:`WaveRNNConfig` as a dict; ``gta``:
+    ``None`` = ground-truth mels, or a trained synthesizer's ``model.pt`` with the same mel
+    settings, whose GTA mels the vocoder trains on; ``cache_dir``: where those — and the
+    synthesizer's inputs — are cached, ``""`` = ``$EMOVC_CACHE/sv2tts`` or
+    ``~/.cache/emovc/sv2tts``)."""
 
     data_dir: str
     run_dir: str
@@ -57,6 +66,8 @@ class VocoderTrainConfig:
     seed: int = 0
     devices: int = 1
     threads: int = 2
+    gta: str | None = None
+    cache_dir: str = ""
 
 
 class SegmentSampler:
@@ -156,26 +167,33 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
     Raises:
         ConfigError: one line naming the setting: an unknown ``model``/``mel`` key, a ``mel``
             without all of sr/n_mels/n_fft/hop_length, a count below its minimum (e.g.
-            ``seq_frames`` 0), ``lr`` <= 0, or ``model.n_mels``/``model.hop_length`` other
-            than the mel settings'.
+            ``seq_frames`` 0), ``lr`` <= 0, ``model.n_mels``/``model.hop_length`` other
+            than the mel settings', or a ``gta`` that is not a synthesizer's model.pt with
+            these mel settings (:func:`~emovc.training.gta.gta_source`).
     """
-    return check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, {
+    check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, {
         "n_mels": "the vocoder is conditioned on the mel settings' bands",
         "hop_length": "the vocoder upsamples each mel frame to hop_length samples"})
+    if cfg.gta is not None:
+        gta.gta_source(cfg.gta, cfg.mel, WHAT)
+    return cfg
 
 
 def load_corpus(cfg: VocoderTrainConfig,
                 progress: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
     """(log-mel ``(T, n_mels)``, waveform ``(n,)``) pairs of the corpus utterances, at the
     mel settings' rate, loudness-normalised; a clip that cannot be used (unreadable, silent)
-    is left out with one warning for all of them.
+    is left out with one warning for all of them. With ``gta`` set, the GTA mels of the
+    transcribed utterances instead (:func:`emovc.training.gta.load_corpus`, cached per clip).
 
-    Not cached: a clip's work is its decoding and a mel, and a cache would have to keep the
-    waveforms themselves (as large as the corpus, uncompressed).
+    Ground-truth pairs are not cached: a clip's work is its decoding and a mel, and a cache
+    would have to keep the waveforms themselves (as large as the corpus, uncompressed).
 
     Raises:
         EmovcError: the corpus has utterances but none that can be used.
     """
+    if cfg.gta is not None:
+        return gta.load_corpus(cfg, progress)
     from emovc.audio import load_audio, normalize_loudness
     from emovc.data.catalogs import catalog_corpus
     from emovc.training.clip_cache import load_clips, warn_left_out
@@ -197,6 +215,10 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests); ``cli``:
     run-folder messages name the command line's options (``emovc train-voice``).
 
+    ``model.pt`` records under ``extra["gta"]`` the synthesizer of the ``gta`` setting
+    (``{"synthesizer": path, "sha256": hex}``; ``None`` for ground-truth mels) — with
+    ``data`` too: the caller vouches that its mels are that synthesizer's.
+
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`), found before any
             corpus work; a ``run_dir`` that cannot take this run (another run's, or one
@@ -207,6 +229,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     from emovc.training.run_dir import claim_run_dir
 
     check_config(cfg)
+    source = None if cfg.gta is None else gta.gta_source(cfg.gta, cfg.mel, WHAT)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
     L.seed_everything(cfg.seed, workers=True)
@@ -219,4 +242,5 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
-                           extra={"mel": cfg.mel, "train": asdict(cfg)})
+                           extra={"mel": cfg.mel, "train": asdict(cfg),
+                                  "gta": None if source is None else source.record()})

@@ -1,0 +1,190 @@
+"""Ground-truth-aligned (GTA) mels: the vocoder's training input in SV2TTS (Jia et al., 2018,
+after Shen et al., 2018).
+
+A vocoder trained on the log-mels of real audio meets, at cloning time, the synthesizer's
+predicted mels — smoother, with the synthesizer's own errors. GTA training closes that gap:
+the trained synthesizer runs teacher-forced (each decoder step fed the true previous frame,
+no gradient) on every transcribed training utterance, and its post-net output, frame for
+frame aligned with the utterance's audio, is what the vocoder learns to turn into that audio.
+
+The vocoder recipe's setting ``gta=SYNTH_RUN/model.pt`` turns it on (:func:`gta_source`
+checks the file before any corpus work). Per utterance, the synthesizer's own preprocessing
+(:func:`emovc.training.synthesizer_data.preprocess_utterances`: phoneme ids, the embedding
+of the speaker encoder the synthesizer records, the ground-truth log-mel — read from the
+synthesizer run's cache when the ``cache_dir`` is the same) feeds :func:`gta_mel`, whose
+result is cached per clip under ``vocoder-gta-<key>`` (the key holds the synthesizer file's
+sha256); the audio is :func:`~emovc.training.synthesizer_data.speech_16k` at the mel rate,
+the waveform the ground-truth mel was computed from.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from emovc.errors import ConfigError, EmovcError, EmovcWarning
+from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
+from emovc.models.synthesizer.text import SYMBOLS
+from emovc.pipelines.sv2tts import MEL_KEYS, SYNTH_KIND
+from emovc.pipelines.sv2tts_encoder import EncoderChoice, file_sha256, recorded_encoder
+from emovc.training.synthesizer_data import Utterance
+
+GTA_VERSION = 1  # bump when gta_mel changes what it computes for the same synthesizer
+SEED = 0  # the pre-net's dropout stays on at inference: each clip's masks come from this seed
+HINT = "give the model.pt of emovc train-voice synthesizer"
+
+
+@dataclass
+class GtaSource:
+    """A trained synthesizer checkpoint the vocoder's GTA mels come from.
+
+    Attributes:
+        path: the file as the setting gives it.
+        sha256: hex digest of the file.
+        config: :class:`TacotronConfig` as a dict; ``state_dict``: its weights.
+        mel: its mel settings (``sr`` Hz, ``n_fft``/``hop_length`` samples, ``n_mels``).
+        encoder: the speaker encoder it was trained on.
+    """
+
+    path: str
+    sha256: str
+    config: dict
+    mel: dict
+    encoder: EncoderChoice
+    state_dict: dict = field(repr=False, default_factory=dict)
+
+    def record(self) -> dict:
+        """Plain data for the vocoder checkpoint's ``extra["gta"]``."""
+        return {"synthesizer": self.path, "sha256": self.sha256}
+
+    def model(self, device: torch.device) -> Tacotron:
+        """The synthesizer on ``device``, in eval mode.
+
+        Raises:
+            ConfigError: weights that do not fit its config.
+        """
+        try:
+            model = Tacotron(TacotronConfig(**self.config))
+            model.load_state_dict(self.state_dict)
+        except (TypeError, RuntimeError) as exc:
+            raise ConfigError(f"synthesizer {self.path} cannot be loaded: {type(exc).__name__}: "
+                              f"{(str(exc).splitlines() or [''])[0]}") from None
+        return model.to(device).eval()
+
+
+def gta_source(setting: Any, mel: dict, what: str) -> GtaSource:
+    """Read and check the ``gta`` setting: a synthesizer checkpoint whose mel settings are
+    ``mel`` (the vocoder's) and whose symbol table is this emovc's.
+
+    Raises:
+        ConfigError: one line naming ``what``'s setting: not a path, no such file, not an
+            emovc checkpoint or not a synthesizer's, other mel settings (both values named),
+            another symbol table, or a broken speaker-encoder record.
+    """
+    from emovc.models.checkpoint import load_checkpoint
+
+    name = f"{what} setting gta"
+    if not isinstance(setting, (str, os.PathLike)) or not str(setting):
+        raise ConfigError(f"{name} must be the path of a synthesizer's model.pt, got "
+                          f"{setting!r}; {HINT}")
+    try:
+        ckpt = load_checkpoint(setting, SYNTH_KIND)
+        extra = ckpt["extra"]
+        encoder = recorded_encoder(extra, str(setting))
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}; {HINT}") from None
+    theirs = dict(extra.get("mel") or {})
+    for key in MEL_KEYS:
+        if theirs.get(key) != mel.get(key):
+            want = "{" + ", ".join(f"{k}: {theirs.get(k)}" for k in MEL_KEYS) + "}"
+            raise ConfigError(f"{name}: synthesizer {setting} makes mels with {key} = "
+                              f"{theirs.get(key)} but the vocoder's mel.{key} is "
+                              f"{mel.get(key)}; train the vocoder with the synthesizer's mel "
+                              f"settings (--set 'mel={want}')")
+    if list(extra.get("symbols") or []) != SYMBOLS:
+        raise ConfigError(f"{name}: synthesizer {setting} reads another phoneme symbol table "
+                          "than this emovc's, so its inputs cannot be prepared again")
+    return GtaSource(str(setting), file_sha256(setting), dict(ckpt["config"]), theirs, encoder,
+                     ckpt["state_dict"])
+
+
+@torch.no_grad()
+def gta_mel(model: Tacotron, utt: Utterance, seed: int = SEED) -> np.ndarray:
+    """Teacher-forced post-net mel ``(T, n_mels)`` float32 of one utterance (``ids``,
+    ``speaker (D,)``, ground-truth ``mel (T, n_mels)``), frame ``t`` aligned with ground-truth
+    frame ``t``; the pre-net's dropout masks come from ``seed`` (the global torch generator
+    is left as it was)."""
+    from emovc.training.synthesizer import collate
+
+    device = next(model.parameters()).device
+    b = {k: v.to(device) for k, v in collate([utt], model.cfg.reduction).items()}
+    forked = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=forked):
+        torch.manual_seed(seed)
+        out = model(b["ids"], b["id_lengths"], b["speaker"], b["mels"])
+    return out["mel_post"][0, : len(utt.mel)].float().cpu().numpy()
+
+
+def gta_settings(source: GtaSource) -> dict:
+    """What a clip's GTA mel depends on besides its audio and text: the synthesizer file and
+    its inputs' preprocessing."""
+    from emovc.training.synthesizer_data import cache_settings
+
+    return {"synthesizer": source.sha256, "inputs": cache_settings(source.mel, source.encoder),
+            "seed": SEED, "version": GTA_VERSION}
+
+
+def load_corpus(cfg: Any, progress: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(GTA mel ``(T, n_mels)``, waveform ``(n,)`` at ``mel["sr"]``) pairs of the transcribed
+    utterances of a vocoder config's corpus (``cfg``: a
+    :class:`~emovc.training.vocoder.VocoderTrainConfig` with ``gta`` set). Clips without a
+    transcript, and clips whose audio cannot be used, are left out with one warning each.
+
+    Raises:
+        ConfigError: the ``gta`` setting (:func:`gta_source`).
+        EmovcError: no transcribed utterance, or none that can be used.
+    """
+    from emovc.audio.io import resample
+    from emovc.data.catalogs import catalog_corpus
+    from emovc.models.device import resolve_device
+    from emovc.training.clip_cache import clip_folder, example, load_clips, warn_left_out
+    from emovc.training.synthesizer_data import preprocess_utterances, speech_16k, stamp
+
+    source = gta_source(cfg.gta, cfg.mel, "vocoder training")
+    utts = list(catalog_corpus(cfg.data_dir))
+    untranscribed = {u.path: "no transcript" for u in utts if not u.text}
+    if untranscribed:
+        warnings.warn(f"{len(untranscribed)} clip(s) without a transcript left out of the "
+                      "vocoder corpus (GTA mels need the synthesizer's text input), e.g. "
+                      f"{example(untranscribed)}", EmovcWarning, stacklevel=3)
+    utts = [u for u in utts if u.text][: cfg.max_utterances]
+    if not utts:
+        raise EmovcError(f"no transcribed utterances under {cfg.data_dir}: the vocoder's GTA "
+                         "mels (setting gta) need transcripts; leave out gta to train on "
+                         "ground-truth mels")
+    inputs = dict((u.path, x) for u, x in preprocess_utterances(
+        utts, cfg.data_dir, source.mel, source.encoder, cfg.cache_dir,
+        "vocoder's synthesizer inputs", progress))
+    model: list[Tacotron] = []  # loaded for the first clip whose GTA mel is not cached
+
+    def compute(u) -> dict[str, np.ndarray]:
+        if not model:
+            model.append(source.model(resolve_device("auto")))
+        return {"mel": gta_mel(model[0], inputs[u.path])}
+
+    folder = clip_folder(cfg.cache_dir, cfg.data_dir, "vocoder-gta",
+                         gta_settings(source))
+    kept = [u for u in utts if u.path in inputs]
+    mels, left_out = load_clips(kept, compute, ("mel",), folder, "GTA mels", progress, stamp)
+    sr = source.mel["sr"]
+    wavs, wav_out = load_clips([u for u, _ in mels],
+                               lambda u: {"wav": resample(speech_16k(u.path), 16000, sr)},
+                               ("wav",), None, "vocoder audio", progress)
+    warn_left_out({**left_out, **wav_out}, "vocoder corpus")
+    mel_of = {u.path: a["mel"] for u, a in mels}
+    return [(mel_of[u.path], a["wav"]) for u, a in wavs]
