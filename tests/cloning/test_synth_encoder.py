@@ -181,3 +181,13 @@ def test_a_trained_encoder_points_to_the_synthesizer_route() -> None:
     assert first.startswith("train a synthesizer on it: emovc train-voice synthesizer DATA_DIR "
                             "-o RUN_DIR --set encoder=runs/ge2e/model.pt --export VOICE_DIR")
     assert also.startswith("also: emovc embed FILES -o emb.npy --model runs/ge2e/model.pt")
+
+
+@pytest.mark.parametrize("name", ["resemblyzer", "default"])
+def test_the_bundled_encoders_names_are_one_setting(name, tmp_path) -> None:
+    """``encoder=resemblyzer`` was kept as written and compared as a path on resume (from
+    another working directory, another run); it is the default, ``None``."""
+    from emovc.training.synthesizer import build_config
+
+    cfg = build_config(str(tmp_path), str(tmp_path / "run"), overrides={"encoder": name})
+    assert cfg.encoder is None

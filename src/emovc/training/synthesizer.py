@@ -158,9 +158,14 @@ def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devi
         ConfigError: an unknown setting or key, or a setting out of its range
             (:func:`check_config`).
     """
+    from emovc.pipelines.sv2tts_encoder import BUNDLED_NAMES
+
     cfg = SynthesizerTrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices)
     overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "mel": MEL}, WHAT)
-    return check_config(apply_overrides(cfg, overrides, WHAT, max_steps))
+    cfg = apply_overrides(cfg, overrides, WHAT, max_steps)
+    if cfg.encoder in BUNDLED_NAMES:  # one spelling: a name, not a path compared on resume
+        cfg.encoder = None
+    return check_config(cfg)
 
 
 def check_config(cfg: SynthesizerTrainConfig) -> SynthesizerTrainConfig:
