@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from emovc.evaluation.emotion import UNJUDGED  # noqa: E402
+
 COLORS = {"converted": "#d9534f", "source": "#5b8bd9", "world_resynth": "#8c8c8c",
           "reference": "#4cae4c"}
 
@@ -71,7 +73,8 @@ def confusion_plot(confusion: dict, titles: dict) -> str:
         norm = cm[keep] / cm[keep].sum(axis=1, keepdims=True)
         ax.imshow(norm, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         ylabels = [lab for lab, k in zip(labels, keep, strict=True) if k]
-        ax.set_xticks(range(len(columns)), [lab[:4] for lab in columns], rotation=45,
+        ax.set_xticks(range(len(columns)),  # "unjudged" whole: "unju" read as a label
+                      [lab if lab == UNJUDGED else lab[:4] for lab in columns], rotation=45,
                       fontsize=7)
         ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
         for i in range(norm.shape[0]):
