@@ -41,7 +41,8 @@ def test_info_gives_no_f0_range_for_noise(speech_file: Path, tmp_path: Path,
     sf.write(tmp_path / "hiss.wav", noise.astype(np.float32), 16000)
     code, out, _ = run(["info", str(tmp_path / "hiss.wav")], capsys)
     assert code == 0 and "F0 range: none: no voiced sound found" in out, out
-    assert "Hz (median" not in out and "convert and clone refuse" in out
+    assert "Hz (median" not in out and "voiced:" not in out
+    assert "periodic: 0.0 % of active frames (convert and clone refuse files below 2 %)" in out
     code, out, _ = run(["info", str(speech_file)], capsys)  # speech keeps its range
     assert code == 0 and "Hz (median" in out and "% of frames" in out
 

@@ -130,3 +130,43 @@ def test_ser_train_resumes_an_interrupted_cnn_run(ser_corpus, tmp_path, monkeypa
         train(cfg("b", epochs=4), progress=False)
     assert load_checkpoint(train(cfg("b"), progress=False))["state_dict"].keys() == a.keys()
     assert not (run / "checkpoints").exists()
+
+
+def test_interrupted_ser_train_says_resume_only_for_its_own_checkpoint(
+        ser_corpus, tmp_path, monkeypatch, capsys):
+    """A --force run interrupted before its first checkpoint promised a resume from an
+    earlier run's checkpoint of other settings, which was then refused; an interrupt after
+    the last checkpoint (in validation) gave no note; a resumed fit says it resumed."""
+    from emovc.training import ser as tser
+    from emovc.training.ser import build_config, train
+
+    def cfg(epochs):
+        return build_config(str(ser_corpus), str(tmp_path / "run"), {
+            "val_speakers": ["val"], "method": "cnn", "world_augment": False,
+            "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
+            "cnn": {"epochs": epochs, "batch_size": 8, "threads": 1}})
+
+    with monkeypatch.context() as m:
+        _stop_after(m, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg(3), progress=False)
+    capsys.readouterr()
+    with monkeypatch.context() as m:  # --force with other settings, stopped before epoch 1
+        m.setattr(ser_cnn, "save_state", lambda ckpt, state: (_ for _ in ()).throw(
+            KeyboardInterrupt()))
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg(2), progress=False, force=True)
+    assert "resumes" not in capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoints" / "cnn.ckpt").exists()
+    with monkeypatch.context() as m:  # stopped in validation, after the last checkpoint
+        def stop(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        m.setattr(tser, "evaluate", stop)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg(2), progress=False)
+    assert "emovc: training interrupted: the same command resumes" in capsys.readouterr().err
+    with monkeypatch.context() as m:
+        _stop_after(m, 1)
+        train(cfg(2), progress=True)  # resumes after epoch 2 of 2: nothing left to train
+    assert "resuming the CNN fit after epoch 2/2" in capsys.readouterr().err

@@ -41,8 +41,9 @@ class Utterance:
         duration: length in seconds, read from the file header.
         utt_id: stable unique id ``corpus/speaker/stem``; derived from the other fields
             when left empty.
-        sentence: corpus sentence id (RAVDESS statement ``"01"``; VCTK: derived from the
-            transcript), ``""`` if none; two utterances with the same sentence id say the
+        sentence: corpus sentence id (RAVDESS statement ``"01"``; VCTK: the number of a
+            prompt every speaker reads, later ones derived from the transcript), ``""`` if
+            none; two utterances with the same sentence id say the
             same words.
         repetition: take number for repeated recordings (RAVDESS 1 or 2), ``None`` if none.
         language: ISO 639-1 code when known (``"en"``, ``"zh"``), else ``""``.

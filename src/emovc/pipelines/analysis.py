@@ -95,9 +95,10 @@ def _f0_summary(wav16: np.ndarray) -> dict[str, str]:
 
     share = periodic_share(wav16, 16000)
     if share < MIN_PERIODIC_SHARE:
+        # its own row: the periodic share of the active frames, not DIO's "voiced" share
         return {"F0 range": "none: no voiced sound found",
-                "voiced": f"{share:.1%} of active frames periodic (convert and clone refuse "
-                          f"files below {MIN_PERIODIC_SHARE:.0%})"}
+                "periodic": f"{100 * share:.1f} % of active frames (convert and clone refuse "
+                            f"files below {100 * MIN_PERIODIC_SHARE:.0f} %)"}
     out = {}
     f0 = analyze(wav16, WorldConfig()).f0
     voiced = f0[f0 > 0]

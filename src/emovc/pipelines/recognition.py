@@ -215,7 +215,7 @@ def predict_paths(rec: EmotionRecognizer, inputs: Sequence[str | os.PathLike], k
     """Classify files and folders one file at a time; files that cannot be used (unreadable,
     too short, silent) yield a :class:`FilePrediction` with ``error`` set instead of raising.
     The emovc warnings given for a file (:class:`~emovc.errors.EmovcWarning`: may not be
-    speech, damaged, clipped) are warned as before and kept in its ``note``."""
+    speech, damaged or truncated) are warned as before and kept in its ``note``."""
     for path in expand_inputs(inputs):
         probs, error, note = _predict_noted(rec, path)
         yield FilePrediction(path, top_k(probs, k) if probs else [], error, probs, note)

@@ -18,6 +18,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -35,6 +36,9 @@ from emovc.models.ser.model import METHODS, SerModel
 from emovc.training import ser_checkpoint
 from emovc.training.ser_checkpoint import CnnCheckpoint
 from emovc.training.ser_cnn import CnnTrainConfig, train_cnn
+
+if TYPE_CHECKING:
+    from emovc.data.manifest import Manifest
 
 DEFAULT_VAL_SPEAKERS = ("17", "18", "19", "20")  # RAVDESS validation actors
 
@@ -276,16 +280,29 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     train_m, tr = usable_features(train_m, variants, cfg, progress, left_out)
     _check_every_label(train_m, labels, left_out)
     y, spk = _targets(train_m, labels)
+    if force and cnn:  # an earlier run's checkpoint: this run's replaces it from now on
+        ser_checkpoint.remove(ckpt)
     try:
         model = fit_model(cfg, labels, tr["original"], y, spk, tr.get("world"), progress,
                           checkpoint=ckpt if cnn else None)
-    except KeyboardInterrupt:
+        path = _finish(cfg, model, labels, train_m, val_m, time.time() - t0, left_out,
+                       progress)
+    except KeyboardInterrupt:  # also in validation and writing: the checkpoint is kept
         if cnn and ckpt.path.is_file():
             again = "without --force " if force else ""
-            print(f"training interrupted: the same command {again}resumes {run} from its "
-                  f"last checkpoint ({ckpt.path})", file=sys.stderr)
+            print(f"emovc: training interrupted: the same command {again}resumes {run} from "
+                  f"its last checkpoint ({ckpt.path})", file=sys.stderr)
         raise
-    train_s = time.time() - t0
+    ser_checkpoint.remove(ckpt)  # the run is finished (also an earlier run's, with force)
+    return path
+
+
+def _finish(cfg: SerTrainConfig, model: SerModel, labels: tuple[str, ...], train_m: Manifest,
+            val_m: Manifest, train_s: float, left_out: dict[str, str], progress: bool) -> Path:
+    """Validate a fitted ``model`` and write the run folder's ``config.yaml``,
+    ``metrics.json`` and ``model.pt`` (returns its path); ``train_s``: seconds of training,
+    ``left_out``: the clips left out so far (validation adds its own)."""
+    run = Path(cfg.run_dir)
     metrics: dict = {"train_utterances": len(train_m), "train_speakers": train_m.speakers(),
                      "val_speakers": val_m.speakers(), "train_seconds": round(train_s, 1)}
     val_m, vfeats = usable_features(val_m, ("original", "world"), cfg, progress, left_out)
@@ -296,7 +313,7 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
         metrics["left_out"] = left_out
         warnings.warn(f"{len(left_out)} clip(s) left out of training and validation (their "
                       f"audio cannot be used; listed in metrics.json), e.g. {_example(left_out)}",
-                      EmovcWarning, stacklevel=2)
+                      EmovcWarning, stacklevel=3)
     model.info = {"method": cfg.method, "feature_set": cfg.feature_set,
                   "world_augment": cfg.world_augment, "train_speakers": train_m.speakers(),
                   "corpus": cfg.corpus, "train_seconds": round(train_s, 1)}
@@ -309,5 +326,4 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
                                                 "config": cfg.to_dict()})
     if not path.is_file():  # pragma: no cover - save_checkpoint raises on failure
         raise ConfigError(f"could not write {path}")
-    ser_checkpoint.remove(ckpt)  # the run is finished (also an earlier run's, with force)
     return path

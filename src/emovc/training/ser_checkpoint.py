@@ -26,6 +26,7 @@ from emovc.fileio import atomic_output
 
 CHECKPOINT = Path("checkpoints") / "cnn.ckpt"
 # settings a resumed run may change: where the run and cache live, processes and threads
+# (another thread count trains a slightly different model: torch sums in another order)
 FREE = ("run_dir", "cache_dir", "workers", "cnn.threads")
 FORCE_HINT = "choose another --out, or pass --force to start the run afresh there"
 

@@ -9,6 +9,7 @@ its state after every epoch and resumes from it exactly.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -145,6 +146,9 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
         if state is not None:
             check_identity(checkpoint, state["identity"], identity)
             start = _restore(state, net, opt, sched, rng)
+            if progress:
+                tqdm.write(f"resuming the CNN fit after epoch {start}/{cfg.epochs} "
+                           f"({checkpoint.path})", file=sys.stderr)
     y_all = torch.as_tensor(labels, dtype=torch.long)
     bar = tqdm(range(start, cfg.epochs), desc="cnn", unit="epoch", disable=not progress,
                initial=start, total=cfg.epochs)

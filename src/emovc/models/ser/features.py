@@ -85,9 +85,10 @@ def preprocess(wav: np.ndarray, cfg: SerFeatureConfig, name: str = "audio",
         if min_speech_s is not None or len(trimmed) >= sr // 4:  # lenient: keep a clip
             x = trimmed  # whose trimming leaves almost nothing whole
     if min_speech_s is not None and len(x) < min_speech_s * sr:
-        raise AudioError(f"{name} is too short: only {len(x) / sr:.2f} s of speech in "
-                         f"{len(wav) / sr:.2f} s once silence is trimmed (need at least "
-                         f"{min_speech_s:g} s of speech)")
+        # the span from the first to the last sound: two short bursts far apart pass
+        raise AudioError(f"{name} is too short: only {len(x) / sr:.2f} s from its first to "
+                         f"its last sound in {len(wav) / sr:.2f} s (need at least "
+                         f"{min_speech_s:g} s once leading and trailing silence is trimmed)")
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
