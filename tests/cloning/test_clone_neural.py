@@ -197,10 +197,14 @@ def test_half_a_neural_cloner_names_the_missing_file(tmp_path, present) -> None:
     missing = "vocoder.pt" if present == "synthesizer.pt" else "synthesizer.pt"
     (tmp_path / missing).unlink()
     with pytest.raises(ConfigError, match=f"holds {present} but no {missing}; the neural "
-                                          "cloner needs both"):
+                                          f"cloner needs both: train it with emovc "
+                                          f"train-voice {missing[:-3]} DATA_DIR"):
         VoiceCloner.from_pretrained(tmp_path)
     (tmp_path / present).unlink()
     with pytest.raises(ConfigError, match="holds neither synthesizer.pt nor vocoder.pt"):
+        VoiceCloner.from_pretrained(tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"")  # a train-voice run folder: export it
+    with pytest.raises(ConfigError, match="is a training run folder .* --export VOICE_DIR"):
         VoiceCloner.from_pretrained(tmp_path)
     with pytest.raises(ConfigError, match="unknown cloner 'no-such-cloner'"):
         VoiceCloner.from_pretrained("no-such-cloner")

@@ -178,11 +178,17 @@ class VoiceCloner:
             cloner.neural = NeuralCloner.from_folder(folder, "auto" if device is None else device,
                                                      pause_s=cloner.config.pause_s)
             return cloner
-        if models:  # half a trained cloner: name the missing file
+        if models:  # half a trained cloner: name the missing file and how to make it
             missing = ({"synthesizer.pt", "vocoder.pt"} - set(models)).pop()
             raise ConfigError(f"cloner folder {folder} holds {models[0]} but no {missing}; the "
-                              "neural cloner needs both (the model.pt of a trained synthesizer "
-                              "and of a vocoder, copied under those names)")
+                              f"neural cloner needs both: train it with emovc train-voice "
+                              f"{missing.removesuffix('.pt')} DATA_DIR -o RUN_DIR --export "
+                              f"{folder}")
+        if (folder / "model.pt").is_file():  # a training run folder, not a voice folder
+            raise ConfigError(f"{folder} is a training run folder (model.pt), not a voice "
+                              "folder: re-run its emovc train-voice command with --export "
+                              "VOICE_DIR (a finished run is only exported), then pass "
+                              "--model VOICE_DIR")
         if folder.is_dir():
             raise ConfigError(f"cloner folder {folder} holds neither synthesizer.pt nor "
                               f"vocoder.pt; valid choices: {valid}")
