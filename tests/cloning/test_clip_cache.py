@@ -128,3 +128,26 @@ def test_vocoder_corpus_leaves_out_a_bad_clip(tmp_path, transcribed_corpus, monk
     assert len(pairs) == 3
     (msg,) = [str(w.message) for w in caught if w.category is EmovcWarning]
     assert msg.startswith("1 clip(s) left out of the vocoder corpus") and "cannot decode" in msg
+
+
+def test_a_cache_write_failure_stops_instead_of_leaving_clips_out(tmp_path, transcribed_corpus,
+                                                                 monkeypatch) -> None:
+    """A full disk (or a quota, a read-only cache) left out every clip whose arrays could not
+    be written, with a warning blaming their audio, and training went on with the rest."""
+    from emovc.training import clip_cache
+
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    monkeypatch.setattr(tdata, "_preprocess", _fake_preprocess([]))
+
+    def full(path, arrays):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(clip_cache, "write_npz", full)
+    cfg = tsyn.build_config(str(corpus), str(tmp_path / "run"),
+                            overrides={"cache_dir": str(tmp_path / "cache")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EmovcWarning)
+        with pytest.raises(clip_cache.CacheWriteError,
+                           match=f"cannot write the clip cache {tmp_path / 'cache'}.*: No space "
+                                 "left on device; free space there or choose another folder"):
+            tsyn.load_corpus(cfg, progress=False)

@@ -107,3 +107,17 @@ def test_stargan_refuses_a_pair_instead_of_ignoring_it(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "--set emotions=" in err and "cyclegan" in err, err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("run_dir=elsewhere", "--set run_dir is not taken here: the run folder is set with -o"),
+    ("data_dir=other", "--set data_dir is not taken here: the corpus is the DATA_DIR argument"),
+    ("max_steps=5", "--set max_steps is not taken here: use --max-steps"),
+])
+def test_train_refuses_settings_its_arguments_set(setting, message, tmp_path, capsys):
+    """``--set run_dir=`` silently beat -o (and ``data_dir`` DATA_DIR); ``--set max_steps``
+    lost to a resumed run's own length without a word."""
+    code = main(["train", str(tmp_path), "-o", str(tmp_path / "run"), "--set", setting])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"emovc: error: {message}") and err.count("\n") == 1
+    assert not (tmp_path / "run").exists() and not (tmp_path / "elsewhere").exists()

@@ -53,17 +53,22 @@ def train_voice(
                                  "vocoder.pt (the run itself is resumed, not restarted)."),
 ) -> None:
     """Train a voice-cloning model (SV2TTS); re-running with the same RUN_DIR resumes it."""
-    from emovc.cli.convert_cmds import parse_settings
+    from emovc.cli.convert_cmds import run_settings
+    from emovc.errors import ConfigError
     from emovc.training.run_dir import saved_max_steps
     from emovc.training.sv2tts import export_model, export_path, next_steps, recipe_module
 
     trainer = recipe_module(recipe)
-    if export is not None:  # before hours of training
-        export_path(export, recipe, replace or force)
+    if replace and export is None:
+        raise ConfigError("--replace goes with --export VOICE_DIR (it lets the export replace "
+                          "the voice folder's model)")
+    overrides = run_settings(settings)
     if max_steps is None and not force:  # a resumed run keeps its length
         max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), max_steps=max_steps, devices=devices,
-                               overrides=parse_settings(settings))
+                               overrides=overrides)
+    if export is not None:  # before hours of training
+        export_path(export, recipe, replace or force, mel=getattr(cfg, "mel", None))
     path = trainer.train(cfg, resume=not force, cli=True)
     typer.echo(f"wrote {path}")
     if export is not None:

@@ -126,9 +126,29 @@ def train(
         max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), source, target, preset=preset,
                                max_steps=max_steps, devices=devices,
-                               overrides=parse_settings(settings))
+                               overrides=run_settings(settings))
     path = trainer.train(cfg, resume=False) if force else trainer.train(cfg)
     typer.echo(f"wrote {path}")
+
+
+# settings a training command sets from its own arguments: a --set of them would silently
+# beat -o and DATA_DIR, or (max_steps) lose to a resumed run's own length
+OWN_ARGUMENTS = {"run_dir": "the run folder is set with -o",
+                 "data_dir": "the corpus is the DATA_DIR argument",
+                 "max_steps": "use --max-steps (it also extends a resumed run)"}
+
+
+def run_settings(items: list[str] | None) -> dict:
+    """:func:`parse_settings` of a training command's ``--set`` items.
+
+    Raises:
+        ConfigError: also a setting the command's own arguments set (:data:`OWN_ARGUMENTS`).
+    """
+    out = parse_settings(items)
+    for key, why in OWN_ARGUMENTS.items():
+        if key in out:
+            raise ConfigError(f"--set {key} is not taken here: {why}")
+    return out
 
 
 def parse_settings(items: list[str] | None) -> dict:

@@ -44,6 +44,12 @@ from emovc.data.cache import (
 from emovc.data.manifest import Utterance
 from emovc.errors import EmovcError, EmovcWarning
 
+
+class CacheWriteError(EmovcError):
+    """The cache cannot be written (a full disk, a quota, a read-only folder): the run stops
+    rather than leave out clips whose audio is fine."""
+
+
 SUBDIR = "sv2tts"  # under the emovc cache root, beside prepare's corpora and ser/
 
 Arrays = dict[str, np.ndarray]
@@ -108,6 +114,7 @@ def load_clips(utts: Sequence[Utterance], compute: Callable[[Utterance], Arrays]
 
     Raises:
         EmovcError: ``utts`` is not empty but no clip of it can be used.
+        CacheWriteError: a clip's arrays cannot be written to ``folder`` (one line naming it).
     """
     from tqdm.auto import tqdm
 
@@ -116,6 +123,8 @@ def load_clips(utts: Sequence[Utterance], compute: Callable[[Utterance], Arrays]
     for utt in tqdm(utts, desc=what, unit="clip", disable=not progress, dynamic_ncols=True):
         try:
             got = _cached_or_computed(utt, compute, tuple(arrays), folder, stamp)
+        except CacheWriteError:
+            raise
         except (EmovcError, OSError) as exc:  # one bad take must not cost the whole run
             left_out[utt.path] = (str(exc).splitlines() or [""])[0] or type(exc).__name__
             continue
@@ -129,7 +138,8 @@ def load_clips(utts: Sequence[Utterance], compute: Callable[[Utterance], Arrays]
 def _cached_or_computed(utt: Utterance, compute: Callable[[Utterance], Arrays],
                         arrays: tuple[str, ...], folder: Path | None,
                         stamp: Callable[[Utterance], str]) -> Arrays:
-    """One clip's arrays; raises what ``compute`` (or the stamp of a missing file) raises."""
+    """One clip's arrays; raises what ``compute`` (or the stamp of a missing file) raises, or
+    :class:`CacheWriteError`."""
     if folder is None:
         return compute(utt)
     source = stamp(utt)  # OSError: the file is gone
@@ -138,7 +148,12 @@ def _cached_or_computed(utt: Utterance, compute: Callable[[Utterance], Arrays],
     if data is not None and str(data["source"]) == source:
         return {k: data[k] for k in arrays}
     got = compute(utt)
-    write_npz(path, {**{k: got[k] for k in arrays}, "source": np.asarray(source)})
+    try:
+        write_npz(path, {**{k: got[k] for k in arrays}, "source": np.asarray(source)})
+    except OSError as exc:
+        raise CacheWriteError(
+            f"cannot write the clip cache {folder}: {exc.strerror or exc}; free space there "
+            "or choose another folder (setting cache_dir)") from exc
     return {k: got[k] for k in arrays}
 
 

@@ -167,7 +167,8 @@ def merge_nested(cfg: Any, overrides: dict | None, nested: dict[str, dict], what
 
 
 def check_ranges(cfg: Any, what: str, at_least: dict[str, float] | None = None,
-                 positive: Iterable[str] = (), fractions: Iterable[str] = ()) -> None:
+                 positive: Iterable[str] = (), fractions: Iterable[str] = (),
+                 at_most: dict[str, float] | None = None) -> None:
     """Check numeric settings of ``cfg`` (dotted names reach into dict settings, e.g.
     ``model.width``).
 
@@ -177,6 +178,7 @@ def check_ranges(cfg: Any, what: str, at_least: dict[str, float] | None = None,
         at_least: ``{setting: minimum}``.
         positive: settings that must be above 0 (learning rates).
         fractions: settings within 0..1 (probabilities).
+        at_most: ``{setting: maximum}``.
 
     Raises:
         ConfigError: one line naming the first setting out of its range, and the range.
@@ -190,6 +192,10 @@ def check_ranges(cfg: Any, what: str, at_least: dict[str, float] | None = None,
         v = value(name)
         if v is not None and v < low:
             raise ConfigError(f"{what} setting {name} must be at least {low}, got {v}")
+    for name, high in (at_most or {}).items():
+        v = value(name)
+        if v is not None and v > high:
+            raise ConfigError(f"{what} setting {name} must be at most {high}, got {v}")
     for name in positive:
         v = value(name)
         if not 0 < v < math.inf:  # NaN fails too
@@ -230,19 +236,41 @@ def check_keys(cfg: Any, name: str, valid: dict, what: str, complete: bool = Fal
                           "defaults)")
 
 
+def model_sizes(model_keys: dict, low: int = 1) -> dict[str, int]:
+    """``{"model.KEY": low}`` for every integer setting of a model config (as a dict of its
+    defaults): the layer sizes and counts, none of which may be 0 or negative (they failed
+    with a traceback once the corpus was read)."""
+    return {f"model.{k}": low for k, v in model_keys.items()
+            if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def check_paths(cfg: Any, what: str, names: Iterable[str]) -> None:
+    """The settings ``names`` of ``cfg`` are paths (text), ``None`` or ``""``.
+
+    Raises:
+        ConfigError: another kind of value (``cache_dir=[a, b]`` made a folder of that name).
+    """
+    for name in names:
+        v = getattr(cfg, name)
+        if v is not None and not isinstance(v, (str, os.PathLike)):
+            raise ConfigError(f"{what} setting {name} must be a path, got {v!r}")
+
+
 def check_mel_recipe(cfg: Any, what: str, model_keys: dict, mel: dict,
-                     ranges: dict[str, float], tied: dict[str, str]) -> Any:
+                     ranges: dict[str, float], tied: dict[str, str],
+                     at_most: dict[str, float] | None = None) -> Any:
     """The checks of an SV2TTS recipe config with ``model`` and ``mel`` dict settings (also
-    one built by hand): known ``model`` keys, all ``mel`` keys, counts in ``ranges``,
-    ``lr`` > 0, and ``model[k] == mel[k]`` for each ``k`` of ``tied`` (its value says why).
-    Returns ``cfg``.
+    one built by hand): known ``model`` keys, all ``mel`` keys, counts in ``ranges`` (and
+    ``at_most``), ``lr`` > 0, ``cache_dir`` a path, and ``model[k] == mel[k]`` for each
+    ``k`` of ``tied`` (its value says why). Returns ``cfg``.
 
     Raises:
         ConfigError: one line naming the setting.
     """
     check_keys(cfg, "model", model_keys, what)
     check_keys(cfg, "mel", mel, what, complete=True)
-    check_ranges(cfg, what, at_least=ranges, positive=("lr",))
+    check_ranges(cfg, what, at_least=ranges, positive=("lr",), at_most=at_most)
+    check_paths(cfg, what, ("cache_dir",))
     if cfg.mel["n_fft"] < cfg.mel["hop_length"]:
         raise ConfigError(f"{what} setting mel.n_fft ({cfg.mel['n_fft']}) must be at least "
                           f"mel.hop_length ({cfg.mel['hop_length']}): frames would skip samples")
@@ -351,23 +379,39 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
         steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)
         val = DataLoader(_StepRange(1), batch_size=None)
         last = last_checkpoint(root) if resume else None
-        fit_or_interrupt(trainer, root, module, steps, val, ckpt_path=str(last) if last else None)
+        fit_or_interrupt(trainer, root, module, steps, val, ckpt_path=str(last) if last else None,
+                         ckpt_every=ckpt_every)
     exit_if_worker(trainer)
     return root
 
 
-def fit_or_interrupt(trainer: L.Trainer, run_dir: Path, *args, **kwargs) -> None:
+def fit_or_interrupt(trainer: L.Trainer, run_dir: Path, *args,
+                     ckpt_every: int | None = None, **kwargs) -> None:
     """``trainer.fit(*args, **kwargs)``; a Ctrl-C (or SIGTERM) is re-raised as
     KeyboardInterrupt with a note on resuming, where Lightning, after its graceful shutdown,
-    exits with status 1 as if the run had failed."""
+    exits with status 1 as if the run had failed. ``ckpt_every`` (steps between checkpoints,
+    ``checkpoints/last.ckpt`` one of them): the note says the step the run resumes from, or
+    that it has none yet and starts again."""
     try:
         trainer.fit(*args, **kwargs)
     except SystemExit:
         if not trainer.interrupted:
             raise
-        print(f"training interrupted: the same command resumes {run_dir} from its last "
-              "checkpoint", file=sys.stderr)
+        print(f"training interrupted: {resume_note(run_dir, ckpt_every)}", file=sys.stderr)
         raise KeyboardInterrupt from None
+
+
+def resume_note(run_dir: Path, ckpt_every: int | None) -> str:
+    """What the same command does after an interrupt (see :func:`fit_or_interrupt`)."""
+    from emovc.training.run_dir import checkpoint_step
+
+    if ckpt_every is None:
+        return f"the same command resumes {run_dir} from its last checkpoint"
+    last = last_checkpoint(run_dir)
+    if last is None:
+        return (f"no checkpoint yet (one every {ckpt_every} steps): the same command starts "
+                f"{run_dir} again from step 0")
+    return f"the same command resumes {run_dir} from step {checkpoint_step(last)}"
 
 
 def exit_if_worker(trainer: L.Trainer) -> None:

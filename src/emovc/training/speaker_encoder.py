@@ -23,16 +23,25 @@ import numpy as np
 import torch
 
 from emovc.config import apply_overrides
-from emovc.errors import EmovcError
+from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
-from emovc.training.common import check_keys, check_ranges, merge_nested, seed_torch, step_rng
+from emovc.training.common import (
+    check_keys,
+    check_paths,
+    check_ranges,
+    merge_nested,
+    model_sizes,
+    seed_torch,
+    step_rng,
+)
 
 KIND = "speaker-encoder/ge2e"
 WHAT = "speaker-encoder training"
 MODEL_KEYS = GE2EConfig().to_dict()  # the keys a model={...} override may set
 RANGES = {"speakers": 2, "utterances": 2, "max_steps": 1, "val_speakers": 0,
-          "max_utterances": 1, "seed": 0, "devices": 1, "threads": 1}
+          "max_utterances": 1, "seed": 0, "devices": 1, "threads": 1, "ckpt_every": 1,
+          **model_sizes(MODEL_KEYS)}
 
 
 @dataclass
@@ -55,6 +64,7 @@ class GE2ETrainConfig:
         threads: torch CPU threads.
         cache_dir: root of the preprocessed-clip cache (:mod:`~emovc.training.clip_cache`;
             ``""`` = ``$EMOVC_CACHE/sv2tts`` or ``~/.cache/emovc/sv2tts``).
+        ckpt_every: steps between checkpoints (an interrupted run resumes from the last).
     """
 
     data_dir: str
@@ -71,6 +81,7 @@ class GE2ETrainConfig:
     devices: int = 1
     threads: int = 2
     cache_dir: str = ""
+    ckpt_every: int = 1000  # steps between checkpoints (what an interrupted run resumes from)
 
 
 class PartialSampler:
@@ -179,10 +190,19 @@ def check_config(cfg: GE2ETrainConfig) -> GE2ETrainConfig:
 
     Raises:
         ConfigError: one line naming the setting: an unknown ``model`` key, a count below its
-            minimum (e.g. ``speakers`` 1, ``max_steps`` 0) or ``lr`` <= 0.
+            minimum (e.g. ``speakers`` 1, ``max_steps`` 0, a model size of 0), ``lr`` or a
+            mel window/hop <= 0, an ``init`` that is not a name or path, or a ``cache_dir``
+            that is not a path.
     """
     check_keys(cfg, "model", MODEL_KEYS, WHAT)
-    check_ranges(cfg, WHAT, at_least=RANGES, positive=("lr",))
+    check_ranges(cfg, WHAT, at_least=RANGES,
+                 positive=("lr", *(f"model.{k}" for k in ("window_ms", "hop_ms")
+                                   if k in cfg.model)))
+    check_paths(cfg, WHAT, ("cache_dir",))
+    if cfg.init is not None and not isinstance(cfg.init, str):
+        raise ConfigError(f"{WHAT} setting init must be resemblyzer (fine-tune the bundled "
+                          f"encoder), the path of a speaker encoder's model.pt, or null, got "
+                          f"{cfg.init!r}")
     return cfg
 
 
@@ -258,7 +278,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     check_config(cfg)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init
              else GE2E(GE2EConfig(**cfg.model)))
     mels, val_wavs, val_labels = data if data is not None else load_corpus(cfg)
@@ -266,7 +286,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
                              cfg.seed)
     module = GE2EModule(model.train(), sampler, cfg.lr,
                         (val_wavs, val_labels) if len(set(val_labels)) >= 2 else None)
-    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
+    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),

@@ -52,14 +52,16 @@ def recipe_module(recipe: str) -> ModuleType:
     return importlib.import_module(RECIPES[recipe])
 
 
-def export_path(voice_dir: str | os.PathLike, recipe: str, replace: bool = False) -> Path:
+def export_path(voice_dir: str | os.PathLike, recipe: str, replace: bool = False,
+                mel: dict | None = None) -> Path:
     """The file ``recipe``'s model goes to in ``voice_dir``, checked (before training): a
     synthesizer or vocoder, a folder (or none yet) that can be written, no such file there
-    unless ``replace``.
+    unless ``replace``, and (``mel`` given: the run's mel settings) the folder's other model,
+    if any, trained with the same mel settings (:func:`check_pair`).
 
     Raises:
-        ConfigError: the encoder (:data:`ENCODER_NOT_EXPORTED`), an unknown recipe, or
-            ``voice_dir`` is a file.
+        ConfigError: the encoder (:data:`ENCODER_NOT_EXPORTED`), an unknown recipe,
+            ``voice_dir`` is a file, or its other model has other mel settings.
         OutputExistsError: the file exists and ``replace`` is false.
         PermissionError: the folder cannot be written.
     """
@@ -77,8 +79,35 @@ def export_path(voice_dir: str | os.PathLike, recipe: str, replace: bool = False
     if target.exists() and not replace:
         raise OutputExistsError(f"voice folder {folder} already holds {target.name}; "
                                 f"{REPLACE_HINT}, or choose another --export folder")
+    if mel is not None:
+        check_pair(folder, recipe, mel)
     check_writable(target)
     return target
+
+
+def check_pair(voice_dir: str | os.PathLike, recipe: str, mel: dict) -> None:
+    """The model already in ``voice_dir`` beside ``recipe``'s (the vocoder beside a
+    synthesizer, and the other way round), if any, must have been trained with the mel
+    settings ``mel``: cloning refuses a pair that differs.
+
+    Raises:
+        ConfigError: a mel setting differs (one line naming both values).
+    """
+    from emovc.models.checkpoint import load_checkpoint
+    from emovc.pipelines.sv2tts import MEL_KEYS
+
+    other = "vocoder" if recipe == "synthesizer" else "synthesizer"
+    path = Path(voice_dir) / VOICE_FILES[other][0]
+    if not path.is_file():
+        return
+    theirs = load_checkpoint(path, VOICE_FILES[other][1])["extra"].get("mel") or {}
+    for key in MEL_KEYS:
+        if theirs.get(key) != mel.get(key):
+            raise ConfigError(
+                f"{path} was trained with mel {key} = {theirs.get(key)}, this {recipe} with "
+                f"{mel.get(key)}; the two models of a voice folder need the same mel settings: "
+                f"train with --set 'mel={{{key}: {theirs.get(key)}}}', or choose another "
+                "--export folder")
 
 
 def export_model(model_pt: str | os.PathLike, voice_dir: str | os.PathLike, recipe: str,
@@ -88,13 +117,14 @@ def export_model(model_pt: str | os.PathLike, voice_dir: str | os.PathLike, reci
 
     Raises:
         ConfigError: ``model_pt`` is not a checkpoint of ``recipe``'s kind, or
-            :func:`export_path` refuses.
+            :func:`export_path` refuses (also: the folder's other model has other mel
+            settings, :func:`check_pair`).
         OutputExistsError: the file exists and ``replace`` is false.
     """
     from emovc.models.checkpoint import load_checkpoint
 
-    target = export_path(voice_dir, recipe, replace)
-    load_checkpoint(model_pt, VOICE_FILES[recipe][1])  # a wrong kind fails here, not in clone
+    ckpt = load_checkpoint(model_pt, VOICE_FILES[recipe][1])  # a wrong kind fails here
+    target = export_path(voice_dir, recipe, replace, mel=ckpt["extra"].get("mel") or {})
     with atomic_output(target, suffix=".pt") as tmp:
         shutil.copyfile(model_pt, tmp)
     return target

@@ -36,7 +36,9 @@ from emovc.pipelines.sv2tts_encoder import EncoderChoice, choose_encoder
 from emovc.training.common import (
     VAL_STEP,
     check_mel_recipe,
+    check_ranges,
     merge_nested,
+    model_sizes,
     seed_torch,
     step_rng,
 )
@@ -50,7 +52,8 @@ MEL_RANGES = {f"mel.{k}": 1 for k in MEL}  # every mel setting is a positive int
 WHAT = "synthesizer training"
 MODEL_KEYS = TacotronConfig().to_dict()  # the keys a model={...} override may set
 RANGES = {"batch_size": 1, "max_steps": 1, "max_utterances": 1, "seed": 0, "devices": 1,
-          "threads": 1, "model.reduction": 1, **MEL_RANGES}
+          "threads": 1, "ckpt_every": 1, **model_sizes(MODEL_KEYS),
+          "model.n_symbols": len(SYMBOLS), **MEL_RANGES}
 
 
 @dataclass
@@ -72,6 +75,7 @@ class SynthesizerTrainConfig:
     threads: int = 2
     cache_dir: str = ""  # preprocessed corpus; "" = $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts
     encoder: str | None = None  # None = the bundled speaker encoder
+    ckpt_every: int = 1000  # steps between checkpoints (what an interrupted run resumes from)
 
 
 def collate(items: list[Utterance], reduction: int) -> dict[str, torch.Tensor]:
@@ -174,12 +178,14 @@ def check_config(cfg: SynthesizerTrainConfig) -> SynthesizerTrainConfig:
     Raises:
         ConfigError: one line naming the setting: an unknown ``model``/``mel`` key, a ``mel``
             without all of sr/n_mels/n_fft/hop_length, a count below its minimum (e.g.
-            ``batch_size`` 0, ``max_steps`` 0), ``lr`` <= 0, ``model.n_mels`` other than
-            ``mel.n_mels``, or an ``encoder`` that is not a speaker encoder's model.pt
-            (:func:`~emovc.pipelines.sv2tts_encoder.choose_encoder`).
+            ``batch_size`` 0, ``max_steps`` 0, a model size of 0), ``lr`` <= 0, a
+            ``model.dropout`` outside 0..1, a ``cache_dir`` that is not a path,
+            ``model.n_mels`` other than ``mel.n_mels``, or an ``encoder`` that is not a
+            speaker encoder's model.pt (:func:`~emovc.pipelines.sv2tts_encoder.choose_encoder`).
     """
     check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES,
                      {"n_mels": "the model predicts the mel settings' bands"})
+    check_ranges(cfg, WHAT, fractions=("model.dropout",))
     choose_encoder(cfg.encoder, WHAT)
     return cfg
 
@@ -253,11 +259,11 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     check_speaker_dim(cfg, data, encoder)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = data if data is not None else load_corpus(cfg)
     model = Tacotron(TacotronConfig(**cfg.model))
     module = SynthesizerModule(model, data, cfg.batch_size, cfg.lr, cfg.seed)
-    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
+    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),

@@ -34,6 +34,7 @@ from emovc.training.common import (
     VAL_STEP,
     check_mel_recipe,
     merge_nested,
+    model_sizes,
     seed_torch,
     step_rng,
 )
@@ -43,7 +44,11 @@ KIND = "vocoder/wavernn"
 WHAT = "vocoder training"
 MODEL_KEYS = WaveRNNConfig().to_dict()  # the keys a model={...} override may set
 RANGES = {"batch_size": 1, "seq_frames": 1, "max_steps": 1, "max_utterances": 1, "seed": 0,
-          "devices": 1, "threads": 1, "model.bits": 1, **MEL_RANGES}
+          "devices": 1, "threads": 1, "ckpt_every": 1, **model_sizes(MODEL_KEYS),
+          **MEL_RANGES}
+# 2**bits output classes: 16 (65536) is already far beyond WaveRNN's 9 or 10; 30 asked for
+# a 206 GB layer
+AT_MOST = {"model.bits": 16}
 
 
 @dataclass
@@ -68,6 +73,7 @@ class VocoderTrainConfig:
     threads: int = 2
     gta: str | None = None
     cache_dir: str = ""
+    ckpt_every: int = 1000  # steps between checkpoints (what an interrupted run resumes from)
 
 
 class SegmentSampler:
@@ -167,13 +173,14 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
     Raises:
         ConfigError: one line naming the setting: an unknown ``model``/``mel`` key, a ``mel``
             without all of sr/n_mels/n_fft/hop_length, a count below its minimum (e.g.
-            ``seq_frames`` 0), ``lr`` <= 0, ``model.n_mels``/``model.hop_length`` other
+            ``seq_frames`` 0, a model size of 0, ``model.bits`` above 16), ``lr`` <= 0, a
+            ``cache_dir`` that is not a path, ``model.n_mels``/``model.hop_length`` other
             than the mel settings', or a ``gta`` that is not a synthesizer's model.pt with
             these mel settings (:func:`~emovc.training.gta.gta_source`).
     """
     check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, {
         "n_mels": "the vocoder is conditioned on the mel settings' bands",
-        "hop_length": "the vocoder upsamples each mel frame to hop_length samples"})
+        "hop_length": "the vocoder upsamples each mel frame to hop_length samples"}, AT_MOST)
     if cfg.gta is not None:
         gta.gta_source(cfg.gta, cfg.mel, WHAT)
     return cfg
@@ -232,13 +239,13 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     source = None if cfg.gta is None else gta.gta_source(cfg.gta, cfg.mel, WHAT)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = WaveRNN(WaveRNNConfig(**cfg.model))
     pairs = data if data is not None else load_corpus(cfg)
     sampler = SegmentSampler(pairs, model.cfg.hop_length, cfg.seq_frames, cfg.batch_size,
                              cfg.seed)
     module = VocoderModule(model, sampler, cfg.lr)
-    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=1000,
+    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),

@@ -1,0 +1,138 @@
+"""``emovc train-voice`` refuses in one line, before any corpus work, what it used to take
+silently or end in a traceback on: settings its own arguments set, bad model sizes and
+``init``/``cache_dir`` values, an output that cannot be created, ``--replace`` alone, and an
+export that would pair models of different mel settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emovc.cli.main import main
+from emovc.errors import ConfigError
+from emovc.models.synthesizer.tacotron import TacotronConfig
+from emovc.training import speaker_encoder as tge2e
+from emovc.training import synthesizer as tsyn
+from emovc.training import vocoder as tvoc
+
+
+def _run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def no_corpus(monkeypatch):
+    def boom(cfg, progress=True):
+        raise AssertionError("the corpus was loaded before the mistake was found")
+
+    for mod in (tsyn, tvoc, tge2e):
+        monkeypatch.setattr(mod, "load_corpus", boom)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["synthesizer", "--set", "run_dir=elsewhere"],
+     "--set run_dir is not taken here: the run folder is set with -o"),
+    (["vocoder", "--set", "data_dir=other"],
+     "--set data_dir is not taken here: the corpus is the DATA_DIR argument"),
+    (["encoder", "--set", "max_steps=3", "--max-steps", "1"],
+     "--set max_steps is not taken here: use --max-steps"),
+    (["vocoder", "--replace"], "--replace goes with --export VOICE_DIR"),
+])
+def test_train_voice_refuses_what_its_arguments_say(args, message, tmp_path, capsys,
+                                                    no_corpus, monkeypatch) -> None:
+    """``--set run_dir=``/``data_dir=`` silently beat -o and DATA_DIR; ``--set max_steps``
+    lost to a resumed run's own; ``--replace`` without ``--export`` was ignored."""
+    monkeypatch.chdir(tmp_path)
+    recipe, *rest = args
+    code, out, err = _run(["train-voice", recipe, str(tmp_path), "-o", "run", *rest], capsys)
+    assert code == 2 and err.startswith("emovc: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "elsewhere").exists()
+
+
+def _voice_model(path: Path, recipe: str, hop: int) -> Path:
+    from emovc.models.checkpoint import save_checkpoint
+
+    mel = {"sr": 16000, "n_mels": 80, "n_fft": 800, "hop_length": hop}
+    return save_checkpoint(path, kind=tsyn.KIND if recipe == "synthesizer" else tvoc.KIND,
+                           config={}, state_dict={}, extra={"mel": mel})
+
+
+def test_export_refuses_a_voice_folder_of_other_mel_settings_before_training(
+        tmp_path, capsys, no_corpus) -> None:
+    """The mismatch was noted only after training, and the vocoder was exported anyway
+    (with --replace over a working vocoder.pt), leaving a voice that clone refuses."""
+    voice = tmp_path / "voice"
+    _voice_model(voice / "synthesizer.pt", "synthesizer", 200)
+    before = _voice_model(voice / "vocoder.pt", "vocoder", 200).read_bytes()
+    code, out, err = _run(["train-voice", "vocoder", str(tmp_path), "-o", str(tmp_path / "v"),
+                           "--set", "mel={hop_length: 160}", "--set",
+                           "model={hop_length: 160}", "--export", str(voice), "--replace"],
+                          capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert (f"{voice / 'synthesizer.pt'} was trained with mel hop_length = 200, this vocoder "
+            "with 160") in err
+    assert (voice / "vocoder.pt").read_bytes() == before and not (tmp_path / "v").exists()
+
+
+def test_export_model_does_not_write_a_model_of_other_mel_settings(tmp_path) -> None:
+    from emovc.training.sv2tts import export_model
+
+    voice = tmp_path / "voice"
+    _voice_model(voice / "vocoder.pt", "vocoder", 200)
+    syn = _voice_model(tmp_path / "run" / "model.pt", "synthesizer", 160)
+    with pytest.raises(ConfigError, match="vocoder.pt was trained with mel hop_length = 200, "
+                                          "this synthesizer with 160"):
+        export_model(syn, voice, "synthesizer")
+    assert not (voice / "synthesizer.pt").exists()
+    ok = _voice_model(tmp_path / "run2" / "model.pt", "synthesizer", 200)
+    assert export_model(ok, voice, "synthesizer") == voice / "synthesizer.pt"
+
+
+def test_no_seed_line_before_a_one_line_error(tmp_path, capfd, caplog) -> None:
+    """Lightning's "Seed set to 0" came before the error line."""
+    caplog.set_level("INFO")
+    code = main(["train-voice", "synthesizer", str(tmp_path / "nope"), "-o",
+                 str(tmp_path / "run"), "--set", "model=" + json.dumps(
+                     TacotronConfig.tiny(speaker_dim=256, n_mels=80).to_dict())])
+    err = capfd.readouterr().err
+    assert code == 2 and err.startswith("emovc: error: ") and err.count("\n") == 1, err
+    assert "Seed set" not in caplog.text
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["encoder", "--set", "init=5"], "speaker-encoder training setting init must be "
+                                     "resemblyzer"),
+    (["encoder", "--set", "init=true"], "setting init must be resemblyzer"),
+    (["encoder", "--set", "model={hidden: 0}"],
+     "speaker-encoder training setting model.hidden must be at least 1, got 0"),
+    (["synthesizer", "--set", "model={embed_dim: -4}"],
+     "synthesizer training setting model.embed_dim must be at least 1, got -4"),
+    (["synthesizer", "--set", "model={dropout: 2}"],
+     "synthesizer training setting model.dropout must be between 0 and 1, got 2"),
+    (["vocoder", "--set", "model={rnn_dim: 0}"],
+     "vocoder training setting model.rnn_dim must be at least 1, got 0"),
+    (["vocoder", "--set", "model={bits: 30}"],
+     "vocoder training setting model.bits must be at most 16, got 30"),
+    (["synthesizer", "--set", "cache_dir=[a, b]"],
+     "synthesizer training setting cache_dir must be a path, got ['a', 'b']"),
+    (["vocoder", "--set", "cache_dir=5"], "vocoder training setting cache_dir must be a path"),
+    (["encoder", "--set", "cache_dir={a: 1}"],
+     "speaker-encoder training setting cache_dir must be a path"),
+    (["vocoder", "--set", "ckpt_every=0"],
+     "vocoder training setting ckpt_every must be at least 1, got 0"),
+])
+def test_bad_settings_are_one_line_errors_before_the_corpus(args, message, tmp_path, capsys,
+                                                           no_corpus, monkeypatch) -> None:
+    """Each ended in a traceback (init: TypeError; sizes: once the corpus was read; bits 30
+    tried to allocate 206 GB) or, for cache_dir, made a folder named after the value."""
+    monkeypatch.chdir(tmp_path)
+    recipe, *rest = args
+    code, out, err = _run(["train-voice", recipe, str(tmp_path), "-o", "run", *rest], capsys)
+    assert code == 2 and err.startswith("emovc: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
