@@ -136,3 +136,43 @@ def test_bad_settings_are_one_line_errors_before_the_corpus(args, message, tmp_p
     assert code == 2 and err.startswith("emovc: error: ") and err.count("\n") == 1, err
     assert message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_output_under_a_file_is_refused_before_the_corpus(tmp_path, capsys,
+                                                             no_corpus) -> None:
+    """``-o afile/run`` failed with "not a directory" once the corpus was preprocessed."""
+    (tmp_path / "afile").write_text("hi")
+    code, out, err = _run(["train-voice", "vocoder", str(tmp_path), "-o",
+                           str(tmp_path / "afile" / "run")], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"cannot create the run folder {tmp_path / 'afile' / 'run'}: " in err
+    assert f"{tmp_path / 'afile'} is a file (-o takes a folder)" in err
+
+
+def test_the_interrupt_note_says_where_the_run_resumes(tmp_path) -> None:
+    """It promised a resume "from its last checkpoint" when there was none yet (one every
+    1000 steps: up to 16 h of CPU training lost)."""
+    import torch
+
+    from emovc.training.common import resume_note
+
+    assert resume_note(tmp_path, 1000) == ("no checkpoint yet (one every 1000 steps): the same "
+                                           f"command starts {tmp_path} again from step 0")
+    (tmp_path / "checkpoints").mkdir()
+    torch.save({"global_step": 7}, tmp_path / "checkpoints" / "last.ckpt")
+    assert resume_note(tmp_path, 1000) == f"the same command resumes {tmp_path} from step 7"
+
+
+def test_the_vocoder_leaves_out_silent_and_too_short_clips(tmp_path, transcribed_corpus) -> None:
+    """The docs say unusable (silent, too short) clips are left out; the vocoder kept them."""
+    import numpy as np
+
+    from emovc.errors import EmovcWarning
+
+    corpus = transcribed_corpus(tmp_path / "corpus", silent=True)
+    transcribed_corpus.clip(corpus, "11", 8, np.full(1280, 0.1, np.float32), "Short.")
+    cfg = tvoc.build_config(str(corpus), str(tmp_path / "run"))
+    with pytest.warns(EmovcWarning, match=r"2 clip\(s\) left out of the vocoder corpus .*"
+                                          r"(too short|silent)"):
+        pairs = tvoc.load_corpus(cfg, progress=False)
+    assert len(pairs) == 4

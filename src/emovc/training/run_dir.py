@@ -27,7 +27,7 @@ import torch
 import yaml
 
 from emovc.errors import ConfigError
-from emovc.fileio import write_atomic
+from emovc.fileio import check_writable, write_atomic
 
 # settings a resumed StarGAN/CycleGAN run may change (they do not change what is learned)
 FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints", "val_every", "ckpt_every",
@@ -98,6 +98,7 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
     if root.exists() and not root.is_dir():
         raise ConfigError(f"output {root} is a file, not a folder; a training run needs a "
                           f"folder ({'-o' if cli else 'run_dir'})")
+    check_creatable(root, cli)
     if not resume:
         if clear:
             clear_run_outputs(root)
@@ -134,6 +135,23 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
                              f"set max_steps to {done} or more to re-export or extend it, or "
                              "pass resume=False to train() to start it afresh"))
     return done
+
+
+def check_creatable(root: Path, cli: bool = True) -> None:
+    """``root`` exists or can be created, and can be written (checked before the corpus is
+    read: a run folder under a file failed only once the corpus was preprocessed).
+
+    Raises:
+        ConfigError: a file stands where a folder above ``root`` would be.
+        PermissionError: the folder (or the nearest one above it) cannot be written.
+    """
+    above = root.absolute()
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise ConfigError(f"cannot create the run folder {root}: {above} is a file "
+                          f"({'-o' if cli else 'run_dir'} takes a folder)")
+    check_writable(root / "config.yaml")
 
 
 def changed_settings(old: dict, new: dict, free: Iterable[str] = FREE,

@@ -189,8 +189,9 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
 def load_corpus(cfg: VocoderTrainConfig,
                 progress: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
     """(log-mel ``(T, n_mels)``, waveform ``(n,)``) pairs of the corpus utterances, at the
-    mel settings' rate, loudness-normalised; a clip that cannot be used (unreadable, silent)
-    is left out with one warning for all of them. With ``gta`` set, the GTA mels of the
+    mel settings' rate, loudness-normalised; a clip that cannot be used (unreadable, silent,
+    under 0.5 s: :func:`~emovc.audio.check_speech`, as for the synthesizer) is left out with
+    one warning for all of them. With ``gta`` set, the GTA mels of the
     transcribed utterances instead (:func:`emovc.training.gta.load_corpus`, cached per clip).
 
     Ground-truth pairs are not cached: a clip's work is its decoding and a mel, and a cache
@@ -201,7 +202,7 @@ def load_corpus(cfg: VocoderTrainConfig,
     """
     if cfg.gta is not None:
         return gta.load_corpus(cfg, progress)
-    from emovc.audio import load_audio, normalize_loudness
+    from emovc.audio import check_speech, load_audio, normalize_loudness
     from emovc.data.catalogs import catalog_corpus
     from emovc.training.clip_cache import load_clips, warn_left_out
 
@@ -209,7 +210,7 @@ def load_corpus(cfg: VocoderTrainConfig,
     sr = cfg.mel["sr"]
 
     def pair(utt) -> dict[str, np.ndarray]:
-        wav = normalize_loudness(load_audio(utt.path, sr), sr)
+        wav = normalize_loudness(check_speech(load_audio(utt.path, sr), sr, name=utt.path), sr)
         return {"mel": log_mel(wav, cfg.mel), "wav": wav}
 
     got, left_out = load_clips(utts, pair, ("mel", "wav"), None, "vocoder corpus", progress)
