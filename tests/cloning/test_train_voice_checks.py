@@ -176,3 +176,41 @@ def test_the_vocoder_leaves_out_silent_and_too_short_clips(tmp_path, transcribed
                                           r"(too short|silent)"):
         pairs = tvoc.load_corpus(cfg, progress=False)
     assert len(pairs) == 4
+
+
+def _other_run(root: Path, kind: str | None, config: dict | None) -> Path:
+    import yaml
+
+    from emovc.models.checkpoint import save_checkpoint
+
+    root.mkdir(parents=True)
+    if kind:
+        save_checkpoint(root / "model.pt", kind=kind, config={}, state_dict={})
+    if config is not None:
+        (root / "config.yaml").write_text(yaml.safe_dump(config))
+    return root
+
+
+@pytest.mark.parametrize(("kind", "config", "said"), [
+    ("emotion-recognizer", {"epochs": 3}, "holds an emotion recogniser run (its model.pt), not "
+                                          "a vocoder/wavernn run"),
+    ("emotion-converter/stargan", {"max_steps": 5, "lr_g": 1.0},
+     "holds an emotion converter run (its model.pt)"),
+    ("synthesizer/tacotron", {"max_steps": 5}, "holds a synthesizer/tacotron run (its model.pt)"),
+    (None, {"max_steps": 5, "lambda_cyc": 1.0, "world": {}},
+     "holds another kind of run (its config.yaml has settings a vocoder/wavernn run does not: "
+     "lambda_cyc, world)"),
+    (None, {"epochs": 3}, "holds another kind of run (its config.yaml has no max_steps"),
+    ("synthesizer/tacotron", None, "holds a synthesizer/tacotron model.pt, not a "
+                                   "vocoder/wavernn run's"),
+])
+def test_a_folder_of_another_trainer_is_named(kind, config, said, tmp_path, capsys,
+                                              no_corpus) -> None:
+    """A SER folder was called "not a converter training's"; a conversion run or another
+    recipe's got a settings diff and a --force hint, which would delete that model."""
+    run = _other_run(tmp_path / "run", kind, config)
+    code, out, err = _run(["train-voice", "vocoder", str(tmp_path), "-o", str(run)], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert said in err
+    assert "--force would start this run there, deleting that run's model.pt" in err or \
+        "a fresh start would delete that model.pt" in err

@@ -38,7 +38,9 @@ def train_voice(
              "(encoder), --set encoder=ENCODER_RUN/model.pt (synthesizer: embed with a "
              "retrained encoder), --set gta=SYNTH_RUN/model.pt (vocoder: train on that "
              "synthesizer's ground-truth-aligned mels), --set cache_dir=DIR (preprocessed "
-             "clips; default $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts)."),
+             "clips; default $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts), --set "
+             "ckpt_every=N (steps between checkpoints, default 1000). -o, DATA_DIR and "
+             "--max-steps set run_dir, data_dir and max_steps."),
     force: bool = typer.Option(
         False, "--force",
         help="Start the run afresh in the output folder, replacing the model.pt, checkpoints "

@@ -68,7 +68,7 @@ def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool,
 
 def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Iterable[str] = FREE,
                   keys: str = "new", steps_per_iteration: int = 1, clear: bool = True,
-                  cli: bool = True) -> int:
+                  cli: bool = True, kind: str | None = None) -> int:
     """Check that ``root`` may hold the run of settings ``data``; returns the steps it has
     already trained (0: a fresh start).
 
@@ -88,6 +88,9 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
         cli: the messages name the command line's options (``-o``, ``--max-steps``,
             ``--force``); false for trainers used from Python only, whose messages name the
             config fields and ``resume=False``.
+        kind: the checkpoint kind this run writes (``"synthesizer/tacotron"``): a folder
+            whose ``model.pt``, or whose ``config.yaml``, is clearly another trainer's is
+            refused naming it (:func:`other_kind`), and warning that a fresh start deletes it.
 
     Raises:
         ConfigError: ``root`` holds another run, a ``model.pt`` or checkpoint of an unknown
@@ -107,11 +110,22 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
     model = root / "model.pt"
     if not cfg_file.is_file():
         found = [p.relative_to(root).as_posix() for p in (model, ckpt) if p and p.is_file()]
+        theirs = model_kind(model) if kind else None
+        if theirs and theirs != kind:
+            hint = (f"{hint.split(', or ')[0]}; a fresh start would delete that model.pt")
+            raise ConfigError(f"run folder {root} holds a {theirs} model.pt, not a {kind} "
+                              f"run's; {hint}")
         if found:
             raise ConfigError(f"run folder {root} holds {' and '.join(found)} but no "
                               f"config.yaml of a training run; {hint}")
         return 0
     old = _read_config(cfg_file, hint)
+    other = other_kind(root, old, data, kind, free) if kind else None
+    if other:
+        again = ("choose another -o; --force would start this run there, deleting" if cli else
+                 "choose another run_dir; resume=False would start this run there, deleting")
+        raise ConfigError(f"run folder {root} holds {other}, not a {kind} run; {again} that "
+                          "run's model.pt and checkpoints")
     if "max_steps" in data and "max_steps" not in old:  # e.g. an `emovc ser train` run
         kind = "not a converter training's" if cli else "has no max_steps"
         raise ConfigError(f"run folder {root} holds another kind of run (its config.yaml "
@@ -135,6 +149,42 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
                              f"set max_steps to {done} or more to re-export or extend it, or "
                              "pass resume=False to train() to start it afresh"))
     return done
+
+
+# checkpoint kind (its first part) → what the run is called
+KIND_NAMES = {"emotion-recognizer": "an emotion recogniser run",
+              "emotion-converter": "an emotion converter run"}
+
+
+def other_kind(root: Path, old: dict, data: dict, kind: str, free: Iterable[str] = FREE,
+               ) -> str | None:
+    """What ``root`` holds when it is clearly not a run of ``kind`` (``None`` otherwise):
+    its ``model.pt`` is of another kind ("a vocoder/wavernn run", "an emotion recogniser
+    run"), or its ``config.yaml`` has no ``max_steps`` (an emotion recogniser's) or settings
+    this run does not have (another trainer's)."""
+    theirs = model_kind(root / "model.pt")
+    if theirs and theirs != kind:
+        name = KIND_NAMES.get(theirs.split("/")[0], f"a {theirs} run")
+        return f"{name} (its model.pt)"
+    if "max_steps" not in old:
+        return "another kind of run (its config.yaml has no max_steps, e.g. a recogniser's)"
+    extra = sorted(set(old) - set(data) - set(free))
+    if extra:
+        return (f"another kind of run (its config.yaml has settings a {kind} run does not: "
+                f"{', '.join(extra[:4])}{', ...' if len(extra) > 4 else ''})")
+    return None
+
+
+def model_kind(path: Path) -> str | None:
+    """The ``kind`` of an emovc checkpoint at ``path`` (``None``: none there, or not one)."""
+    if not path.is_file():
+        return None
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not a readable checkpoint: the usual messages follow
+        return None
+    kind = ckpt.get("kind") if isinstance(ckpt, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def check_creatable(root: Path, cli: bool = True) -> None:

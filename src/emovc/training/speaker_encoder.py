@@ -277,7 +277,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
 
     check_config(cfg)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init
              else GE2E(GE2EConfig(**cfg.model)))

@@ -258,7 +258,7 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     encoder = choose_encoder(cfg.encoder, WHAT)  # recorded as it was when training began
     check_speaker_dim(cfg, data, encoder)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = data if data is not None else load_corpus(cfg)
     model = Tacotron(TacotronConfig(**cfg.model))

@@ -239,7 +239,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     check_config(cfg)
     source = None if cfg.gta is None else gta.gta_source(cfg.gta, cfg.mel, WHAT)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli)
+    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = WaveRNN(WaveRNNConfig(**cfg.model))
     pairs = data if data is not None else load_corpus(cfg)
