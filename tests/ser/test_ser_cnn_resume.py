@@ -170,3 +170,18 @@ def test_interrupted_ser_train_says_resume_only_for_its_own_checkpoint(
         _stop_after(m, 1)
         train(cfg(2), progress=True)  # resumes after epoch 2 of 2: nothing left to train
     assert "resuming the CNN fit after epoch 2/2" in capsys.readouterr().err
+
+
+def test_the_linear_heads_settings_do_not_stop_a_resume(ser_corpus, tmp_path) -> None:
+    """The checkpoint holds the CNN fit alone, but `--feature-set egemaps` on resume was
+    refused ("other settings (feature_set)"); the CNN's own settings still count."""
+    from emovc.training.ser import build_config
+    from emovc.training.ser_checkpoint import run_settings
+
+    def settings(**extra):
+        return run_settings(build_config(str(ser_corpus), str(tmp_path / "run"), {
+            "val_speakers": ["val"], "method": "cnn", **extra}).to_dict())
+
+    assert settings() == settings(feature_set="egemaps", c_utterance=0.1, cnn_weight=0.3)
+    assert settings() != settings(seed=1)
+    assert settings() != settings(cnn={"epochs": 7})

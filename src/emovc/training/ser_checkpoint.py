@@ -27,7 +27,10 @@ from emovc.fileio import atomic_output
 CHECKPOINT = Path("checkpoints") / "cnn.ckpt"
 # settings a resumed run may change: where the run and cache live, processes and threads
 # (another thread count trains a slightly different model: torch sums in another order)
-FREE = ("run_dir", "cache_dir", "workers", "cnn.threads")
+FREE = ("run_dir", "cache_dir", "workers", "cnn.threads",
+        # the linear heads' settings: the checkpoint holds the CNN fit alone (the heads of an
+        # ensemble are fitted again after it), so they may change too
+        "feature_set", "c_utterance", "c_speaker", "cnn_weight", "speaker_cnn_weight")
 FORCE_HINT = "choose another --out, or pass --force to start the run afresh there"
 
 
