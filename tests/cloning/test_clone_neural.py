@@ -163,8 +163,7 @@ def test_neural_output_at_another_rate_is_resampled_to_16k(tmp_path, reference_w
 
     # sentences: resampled each, joined with pause_s like the unit-selection path
     cloner.config = CloneConfig(pause_s=0.5)
-    cloner.neural.synthesize_sentence = lambda speaker, text: (np.full(11025, 0.1, np.float32),
-                                                               22050)
+    cloner.neural._decode = lambda speaker, text: (np.full(11025, 0.1, np.float32), "")
     wav, sr = cloner.clone([(reference_wav, 16000)], "One. Two.")
     assert sr == 16000 and len(wav) == 8000 + 8000 + 8000
     assert np.all(wav[8200:15800] == 0) and np.all(wav[:7800] != 0)
@@ -253,8 +252,8 @@ def test_cli_device_places_a_trained_folder(tmp_path, reference_wav, monkeypatch
     _save_models(tmp_path, MEL, MEL)
     ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
     devices = []
-    monkeypatch.setattr(NeuralCloner, "synthesize_sentence", lambda self, speaker, text: (
-        devices.append(self.device) or np.full(1600, 0.1, np.float32), 16000))
+    monkeypatch.setattr(NeuralCloner, "_decode", lambda self, speaker, text: (
+        devices.append(self.device) or np.full(1600, 0.1, np.float32), ""))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     app = typer.Typer()
     register(app)

@@ -273,8 +273,9 @@ class VoiceCloner:
         refs = self.load_references(references)
         if self.neural is not None:
             speaker = self.neural.embed([(r, SR) for r in refs])
-            pieces = (resample(*self.neural.synthesize_sentence(speaker, s), SR)
-                      for s in sentences)
+            rate = self.neural.sample_rate
+            pieces = (resample(w, rate, SR)
+                      for w in self.neural.synthesize_sentences(speaker, sentences))
             return self._finish(self._join(pieces), emotion)
         units = us.analyse_reference(refs, self.config.units, self.world)
         return self._finish(self._join(self._unit_sentence(s, units) for s in sentences),

@@ -162,6 +162,31 @@ class NeuralCloner:
         ``(float32 (n,), sample_rate)``. Decoding stops at the stop token or at the
         sentence's :class:`DecodeLimit`, which warns (one :class:`EmovcWarning` naming the
         sentence) that the audio was cut."""
+        return self.synthesize_sentences(speaker, [sentence])[0], self.sample_rate
+
+    def synthesize_sentences(self, speaker: np.ndarray, sentences: Sequence[str],
+                             ) -> list[np.ndarray]:
+        """Speak each sentence (as :meth:`synthesize_sentence`): float32 ``(n_i,)`` at
+        ``sample_rate`` each. The sentences cut at their limit give one warning between them
+        (an undertrained synthesizer that never stops gave a line per sentence)."""
+        out, cut = [], []
+        for sentence in sentences:
+            wav, limit = self._decode(speaker, sentence)
+            out.append(wav)
+            if limit:
+                cut.append(f"{_quote(sentence)} ({limit})")
+        if len(cut) == 1:
+            warnings.warn(f"sentence {cut[0]} did not end within its limit: the synthesizer "
+                          "gave no stop token, so it is cut there", EmovcWarning, stacklevel=3)
+        elif cut:
+            warnings.warn(f"{len(cut)} of {len(out)} sentences did not end within their limits, "
+                          f"e.g. {cut[0]}: the synthesizer gave no stop token, so they are cut "
+                          "there", EmovcWarning, stacklevel=3)
+        return out
+
+    def _decode(self, speaker: np.ndarray, sentence: str) -> tuple[np.ndarray, str]:
+        """One sentence's float32 audio, and its limit (``"2 s, 5 phoneme symbols"``) when
+        decoding reached it without a stop token (``""`` otherwise)."""
         ids = phonemes_to_ids(self.frontend.phonemes(sentence), self.symbols)
         hop = self.vocoder.cfg.hop_length
         max_frames = self.limit.frames(len(ids), self.sample_rate, hop)
@@ -169,13 +194,9 @@ class NeuralCloner:
             torch.tensor(ids, device=self.device),
             torch.as_tensor(speaker, dtype=torch.float32, device=self.device),
             max_frames=max_frames)
-        if not stopped:
-            seconds = round(self.limit.seconds(len(ids)), 2)
-            warnings.warn(f"sentence {_quote(sentence)} did not end within its limit of "
-                          f"{seconds:g} s ({len(ids)} phoneme symbols): the synthesizer gave "
-                          "no stop token, so it is cut there", EmovcWarning, stacklevel=2)
-        wav = self.vocoder.generate(mel).cpu().numpy().astype(np.float32)
-        return wav, self.sample_rate
+        limit = "" if stopped else (f"{round(self.limit.seconds(len(ids)), 2):g} s, "
+                                    f"{len(ids)} phoneme symbols")
+        return self.vocoder.generate(mel).cpu().numpy().astype(np.float32), limit
 
     def synthesize(self, speaker: np.ndarray, text: str) -> tuple[np.ndarray, int]:
         """Speak ``text`` sentence by sentence (:meth:`synthesize_sentence`), joined with
@@ -193,8 +214,7 @@ class NeuralCloner:
             raise EmovcError("text is empty; give the words to speak, e.g. \"Hello.\"")
         pause = np.zeros(int(round(self.pause_s * self.sample_rate)), dtype=np.float32)
         pieces: list[np.ndarray] = []
-        for sentence in sentences:
-            wav, _ = self.synthesize_sentence(speaker, sentence)
+        for wav in self.synthesize_sentences(speaker, sentences):
             pieces += [pause, wav] if pieces else [wav]
         return np.concatenate(pieces), self.sample_rate
 
