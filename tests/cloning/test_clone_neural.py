@@ -202,8 +202,15 @@ def test_half_a_neural_cloner_names_the_missing_file(tmp_path, present) -> None:
     (tmp_path / present).unlink()
     with pytest.raises(ConfigError, match="holds neither synthesizer.pt nor vocoder.pt"):
         VoiceCloner.from_pretrained(tmp_path)
-    (tmp_path / "model.pt").write_bytes(b"")  # a train-voice run folder: export it
-    with pytest.raises(ConfigError, match="is a training run folder .* --export VOICE_DIR"):
+    _save_models(tmp_path / "run", MEL, MEL)  # a train-voice run folder: export it
+    (tmp_path / "run" / "synthesizer.pt").rename(tmp_path / "run" / "model.pt")
+    (tmp_path / "run" / "vocoder.pt").unlink()
+    with pytest.raises(ConfigError, match="the run folder of a synthesizer/tacotron training, "
+                                          "not a voice folder: re-run .* --export VOICE_DIR"):
+        VoiceCloner.from_pretrained(tmp_path / "run")
+    (tmp_path / "model.pt").write_bytes(b"")  # another trainer's run (or no checkpoint)
+    with pytest.raises(ConfigError, match=r"holds a model.pt \(not an emovc checkpoint\), not "
+                                          "a voice folder's synthesizer.pt"):
         VoiceCloner.from_pretrained(tmp_path)
     with pytest.raises(ConfigError, match="unknown cloner 'no-such-cloner'"):
         VoiceCloner.from_pretrained("no-such-cloner")

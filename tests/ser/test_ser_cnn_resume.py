@@ -185,3 +185,22 @@ def test_the_linear_heads_settings_do_not_stop_a_resume(ser_corpus, tmp_path) ->
     assert settings() == settings(feature_set="egemaps", c_utterance=0.1, cnn_weight=0.3)
     assert settings() != settings(seed=1)
     assert settings() != settings(cnn={"epochs": 7})
+
+
+def test_ser_train_checks_its_run_folder_before_the_features(ser_corpus, tmp_path,
+                                                             monkeypatch) -> None:
+    """`-o` that is a file, or lies under one, failed only after every clip's features were
+    extracted (minutes on a corpus), with a bare OS error."""
+    from emovc.training import ser as tser
+    from emovc.training.ser import build_config, train
+
+    def boom(*args, **kwargs):
+        raise AssertionError("features were extracted before the run folder was checked")
+
+    monkeypatch.setattr(tser, "split_corpus", boom)
+    (tmp_path / "afile").write_text("x")
+    for out, said in ((tmp_path / "afile", "is a file, not a folder"),
+                      (tmp_path / "afile" / "run", "cannot create the run folder")):
+        cfg = build_config(str(ser_corpus), str(out), {"val_speakers": ["val"]})
+        with pytest.raises(ConfigError, match=said):
+            train(cfg, progress=False)

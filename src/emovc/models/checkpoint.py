@@ -67,6 +67,20 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[st
     return ckpt
 
 
+def checkpoint_kind(path: str | os.PathLike) -> str | None:
+    """The ``kind`` of an emovc checkpoint at ``path`` (``"synthesizer/tacotron"``), read
+    without loading its tensors; ``None``: no file there, or not an emovc checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not a readable checkpoint: the callers say what to do
+        return None
+    kind = ckpt.get("kind") if isinstance(ckpt, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Float32 copy of a stored state dict: bundled models keep their weights in float16;
     integer buffers are returned as they are."""

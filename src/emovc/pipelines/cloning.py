@@ -185,10 +185,7 @@ class VoiceCloner:
                               f"{missing.removesuffix('.pt')} DATA_DIR -o RUN_DIR --export "
                               f"{folder}")
         if (folder / "model.pt").is_file():  # a training run folder, not a voice folder
-            raise ConfigError(f"{folder} is a training run folder (model.pt), not a voice "
-                              "folder: re-run its emovc train-voice command with --export "
-                              "VOICE_DIR (a finished run is only exported), then pass "
-                              "--model VOICE_DIR")
+            raise ConfigError(_run_folder_hint(folder))
         if folder.is_dir():
             raise ConfigError(f"cloner folder {folder} holds neither synthesizer.pt nor "
                               f"vocoder.pt; valid choices: {valid}")
@@ -408,3 +405,19 @@ def apply_emotion(wav: np.ndarray, sr: int, emotion: str, converter=None) -> np.
         return np.asarray(wav, dtype=np.float32)
     out = converter.convert(wav, sr, target=emotion, source=source)
     return np.asarray(out, dtype=np.float32)
+
+
+def _run_folder_hint(folder: Path) -> str:
+    """Why ``folder`` (a training run folder: it holds a ``model.pt``) is not a voice folder,
+    and, for a synthesizer's or vocoder's run, how to make one."""
+    from emovc.models.checkpoint import checkpoint_kind
+    from emovc.pipelines.sv2tts import SYNTH_KIND, VOCODER_KIND
+
+    kind = checkpoint_kind(folder / "model.pt")
+    if kind in (SYNTH_KIND, VOCODER_KIND):
+        return (f"{folder} is the run folder of a {kind} training, not a voice folder: re-run "
+                "its emovc train-voice command with --export VOICE_DIR (a finished run is only "
+                "exported), then pass --model VOICE_DIR")
+    return (f"{folder} holds a model.pt ({kind or 'not an emovc checkpoint'}), not a voice "
+            "folder's synthesizer.pt + vocoder.pt (emovc train-voice ... --export VOICE_DIR "
+            "makes one)")

@@ -152,8 +152,8 @@ def _cached_or_computed(utt: Utterance, compute: Callable[[Utterance], Arrays],
         write_npz(path, {**{k: got[k] for k in arrays}, "source": np.asarray(source)})
     except OSError as exc:
         raise CacheWriteError(
-            f"cannot write the clip cache {folder}: {exc.strerror or exc}; free space there "
-            "or choose another folder (setting cache_dir)") from exc
+            f"cannot write the clip cache {folder}: {exc.strerror or exc}; free space there, "
+            "make it writable or choose another folder (setting cache_dir)") from exc
     return {k: got[k] for k in arrays}
 
 

@@ -177,14 +177,9 @@ def other_kind(root: Path, old: dict, data: dict, kind: str, free: Iterable[str]
 
 def model_kind(path: Path) -> str | None:
     """The ``kind`` of an emovc checkpoint at ``path`` (``None``: none there, or not one)."""
-    if not path.is_file():
-        return None
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # noqa: BLE001 - not a readable checkpoint: the usual messages follow
-        return None
-    kind = ckpt.get("kind") if isinstance(ckpt, dict) else None
-    return kind if isinstance(kind, str) else None
+    from emovc.models.checkpoint import checkpoint_kind
+
+    return checkpoint_kind(path)
 
 
 def check_creatable(root: Path, cli: bool = True) -> None:

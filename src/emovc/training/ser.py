@@ -265,7 +265,13 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
             of an interrupted run of other settings or clips; or the corpus cannot be split
             (checked before the run folder is written).
     """
+    from emovc.training.run_dir import check_creatable
+
     run = Path(cfg.run_dir)
+    if run.exists() and not run.is_dir():
+        raise ConfigError(f"output {run} is a file, not a folder; a training run needs a "
+                          "folder (-o)")
+    check_creatable(run)  # before the features: a folder under a file, or not writable
     cnn, ckpt_file = cfg.method in ("cnn", "ensemble"), ser_checkpoint.checkpoint_path(run)
     resuming = cnn and not force and ckpt_file.is_file()
     if (run / "model.pt").exists() and not force and not resuming:
