@@ -149,5 +149,6 @@ def test_a_cache_write_failure_stops_instead_of_leaving_clips_out(tmp_path, tran
         warnings.simplefilter("error", EmovcWarning)
         with pytest.raises(clip_cache.CacheWriteError,
                            match=f"cannot write the clip cache {tmp_path / 'cache'}.*: No space "
-                                 "left on device; free space there or choose another folder"):
+                                 "left on device; free space there, make it writable or choose "
+                                 "another folder"):
             tsyn.load_corpus(cfg, progress=False)
