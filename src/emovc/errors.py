@@ -68,6 +68,17 @@ def reissue_warnings(records: Iterable[tuple[type[Warning], str]]) -> None:
         warnings.warn(message, category, stacklevel=2)
 
 
+def left_out_example(left_out: dict[str, str]) -> str:
+    """The first of ``{path: reason}`` clips left out of a corpus, for a message's "e.g.":
+    its reason, with the path in front unless the reason names it already.
+
+    >>> left_out_example({"a.wav": "a.wav is silent", "b.wav": "too short"})
+    'a.wav is silent'
+    """
+    path, why = next(iter(left_out.items()))
+    return why if path in why else f"{path}: {why}"
+
+
 def choice_error(kind: str, value: object, choices: Iterable[object]) -> ConfigError:
     """Build an error for an unknown choice, listing the valid ones.
 

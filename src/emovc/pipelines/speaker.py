@@ -25,7 +25,7 @@ import torch
 from emovc.audio import check_speech, load_audio
 from emovc.audio.io import resample
 from emovc.audio.processing import as_mono, check_sample_rate
-from emovc.errors import AudioError, ConfigError, EmovcWarning
+from emovc.errors import AudioError, ConfigError, EmovcWarning, left_out_example
 from emovc.fileio import atomic_output, check_output_file
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
@@ -305,15 +305,12 @@ def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = 
                 labels.append(spk)
             except AudioError as exc:  # one bad take must not cost the whole map
                 left_out[p] = str(exc)
-    example = next(iter(left_out.items()), None)
-    if example is not None:
-        bad, why = example
-        example = why if bad in why else f"{bad}: {why}"
-    _check_points(len(emb), method, f"; {len(left_out)} clip(s) left out, e.g. {example}"
-                  if left_out else "")
+    _check_points(len(emb), method, f"; {len(left_out)} clip(s) left out, e.g. "
+                  f"{left_out_example(left_out)}" if left_out else "")
     if left_out:
         warnings.warn(f"{len(left_out)} clip(s) of {folder} left out of the map (their audio "
-                      f"cannot be used), e.g. {example}", EmovcWarning, stacklevel=2)
+                      f"cannot be used), e.g. {left_out_example(left_out)}", EmovcWarning,
+                      stacklevel=2)
     group = "speakers"
     if len(labels) == len(set(labels)):  # one clip per speaker: colour by gender instead
         group = f"genders, {len(labels)} speakers"

@@ -42,7 +42,7 @@ from emovc.data.cache import (
     write_npz,
 )
 from emovc.data.manifest import Utterance
-from emovc.errors import EmovcError, EmovcWarning
+from emovc.errors import EmovcError, EmovcWarning, left_out_example
 
 
 class CacheWriteError(EmovcError):
@@ -131,7 +131,7 @@ def load_clips(utts: Sequence[Utterance], compute: Callable[[Utterance], Arrays]
         kept.append((utt, got))
     if utts and not kept:
         raise EmovcError(f"no usable clip for the {what}: all {len(utts)} failed, e.g. "
-                         f"{example(left_out)}")
+                         f"{left_out_example(left_out)}")
     return kept, left_out
 
 
@@ -157,15 +157,9 @@ def _cached_or_computed(utt: Utterance, compute: Callable[[Utterance], Arrays],
     return {k: got[k] for k in arrays}
 
 
-def example(left_out: dict[str, str]) -> str:
-    """The first left-out clip and why, its path said once."""
-    path, why = next(iter(left_out.items()))
-    return why if path in why else f"{path}: {why}"
-
-
 def warn_left_out(left_out: dict[str, str], what: str) -> None:
     """One :class:`~emovc.errors.EmovcWarning` for all the clips left out of the ``what``
     (none: no warning)."""
     if left_out:
         warnings.warn(f"{len(left_out)} clip(s) left out of the {what} (their audio cannot be "
-                      f"used), e.g. {example(left_out)}", EmovcWarning, stacklevel=3)
+                      f"used), e.g. {left_out_example(left_out)}", EmovcWarning, stacklevel=3)

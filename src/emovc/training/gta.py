@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from emovc.errors import ConfigError, EmovcError, EmovcWarning
+from emovc.errors import ConfigError, EmovcError, EmovcWarning, left_out_example
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import SYMBOLS
 from emovc.pipelines.sv2tts import MEL_KEYS, SYNTH_KIND
@@ -152,7 +152,7 @@ def load_corpus(cfg: Any, progress: bool = True) -> list[tuple[np.ndarray, np.nd
     from emovc.audio.io import resample
     from emovc.data.catalogs import catalog_corpus
     from emovc.models.device import resolve_device
-    from emovc.training.clip_cache import clip_folder, example, load_clips, warn_left_out
+    from emovc.training.clip_cache import clip_folder, load_clips, warn_left_out
     from emovc.training.synthesizer_data import preprocess_utterances, speech_16k, stamp
 
     source = gta_source(cfg.gta, cfg.mel, "vocoder training")
@@ -161,7 +161,7 @@ def load_corpus(cfg: Any, progress: bool = True) -> list[tuple[np.ndarray, np.nd
     if untranscribed:
         warnings.warn(f"{len(untranscribed)} clip(s) without a transcript left out of the "
                       "vocoder corpus (GTA mels need the synthesizer's text input), e.g. "
-                      f"{example(untranscribed)}", EmovcWarning, stacklevel=3)
+                      f"{left_out_example(untranscribed)}", EmovcWarning, stacklevel=3)
     utts = [u for u in utts if u.text][: cfg.max_utterances]
     if not utts:
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}: the vocoder's GTA "

@@ -25,7 +25,7 @@ import yaml
 
 from emovc.config import same_kind
 from emovc.data.emotions import EMOTIONS
-from emovc.errors import ConfigError, EmovcError, EmovcWarning, choice_error
+from emovc.errors import ConfigError, EmovcError, EmovcWarning, choice_error, left_out_example
 from emovc.fileio import write_atomic
 from emovc.models.ser.cache import corpus_features
 from emovc.models.ser.cnn import CnnConfig
@@ -243,13 +243,8 @@ def _check_every_label(train_m, labels: tuple[str, ...], left_out: dict[str, str
     missing = [e for e in labels if e not in train_m.emotions()]
     if missing:
         raise EmovcError(f"no usable training clip of {', '.join(missing)}: "
-                         f"{len(left_out)} clip(s) cannot be used, e.g. {_example(left_out)}")
-
-
-def _example(left_out: dict[str, str]) -> str:
-    """The first left-out clip and why, its path said once."""
-    path, why = next(iter(left_out.items()))
-    return why if path in why else f"{path}: {why}"
+                         f"{len(left_out)} clip(s) cannot be used, e.g. "
+                         f"{left_out_example(left_out)}")
 
 
 def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Path:
@@ -318,8 +313,8 @@ def _finish(cfg: SerTrainConfig, model: SerModel, labels: tuple[str, ...], train
     if left_out:
         metrics["left_out"] = left_out
         warnings.warn(f"{len(left_out)} clip(s) left out of training and validation (their "
-                      f"audio cannot be used; listed in metrics.json), e.g. {_example(left_out)}",
-                      EmovcWarning, stacklevel=3)
+                      f"audio cannot be used; listed in metrics.json), e.g. "
+                      f"{left_out_example(left_out)}", EmovcWarning, stacklevel=3)
     model.info = {"method": cfg.method, "feature_set": cfg.feature_set,
                   "world_augment": cfg.world_augment, "train_speakers": train_m.speakers(),
                   "corpus": cfg.corpus, "train_seconds": round(train_s, 1)}
