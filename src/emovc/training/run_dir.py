@@ -98,9 +98,6 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
     """
     root = Path(root)
     hint = FORCE_HINT if cli else PYTHON_FORCE_HINT
-    if root.exists() and not root.is_dir():
-        raise ConfigError(f"output {root} is a file, not a folder; a training run needs a "
-                          f"folder ({'-o' if cli else 'run_dir'})")
     check_creatable(root, cli)
     if not resume:
         if clear:
@@ -183,13 +180,16 @@ def model_kind(path: Path) -> str | None:
 
 
 def check_creatable(root: Path, cli: bool = True) -> None:
-    """``root`` exists or can be created, and can be written (checked before the corpus is
-    read: a run folder under a file failed only once the corpus was preprocessed).
+    """``root`` is a folder, or can be created, and can be written (checked before the corpus
+    is read: a run folder under a file failed only once the corpus was preprocessed).
 
     Raises:
-        ConfigError: a file stands where a folder above ``root`` would be.
+        ConfigError: ``root`` is a file, or a file stands where a folder above it would be.
         PermissionError: the folder (or the nearest one above it) cannot be written.
     """
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"output {root} is a file, not a folder; a training run needs a "
+                          f"folder ({'-o' if cli else 'run_dir'})")
     above = root.absolute()
     while not above.exists() and above != above.parent:
         above = above.parent

@@ -263,10 +263,7 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     from emovc.training.run_dir import check_creatable
 
     run = Path(cfg.run_dir)
-    if run.exists() and not run.is_dir():
-        raise ConfigError(f"output {run} is a file, not a folder; a training run needs a "
-                          "folder (-o)")
-    check_creatable(run)  # before the features: a folder under a file, or not writable
+    check_creatable(run)  # before the features: a file, a folder under a file, not writable
     cnn, ckpt_file = cfg.method in ("cnn", "ensemble"), ser_checkpoint.checkpoint_path(run)
     resuming = cnn and not force and ckpt_file.is_file()
     if (run / "model.pt").exists() and not force and not resuming:
