@@ -19,6 +19,7 @@ synthesizer without the record was trained on the bundled encoder).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -44,6 +45,36 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_checkpoint(path: str | os.PathLike, kind: str) -> tuple[dict, str]:
+    """``(checkpoint, sha256 of its file)`` of a ``kind`` checkpoint, read once per version
+    of the file (path, size, modification time): a recipe checks its ``encoder`` or ``gta``
+    file when its config is built, again when it trains and when it loads the corpus, and
+    each read loaded and hashed the whole file.
+
+    Raises:
+        ConfigError: as :func:`emovc.models.checkpoint.load_checkpoint` (not cached).
+    """
+    try:
+        st = os.stat(path)
+    except OSError:  # no such file: load_checkpoint says so in its own words
+        st = None
+    if st is None:
+        from emovc.models.checkpoint import load_checkpoint
+
+        return load_checkpoint(path, kind), ""  # raises
+    return _read_checkpoint(str(path), os.path.realpath(path), st.st_size, st.st_mtime_ns, kind)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_checkpoint(path: str, real: str, size: int, mtime_ns: int, kind: str,
+                     ) -> tuple[dict, str]:
+    """Cached by the file (``real``: its resolved path; size, time) and the path as given,
+    which its messages name."""
+    from emovc.models.checkpoint import load_checkpoint
+
+    return load_checkpoint(path, kind), file_sha256(path)
 
 
 @dataclass
@@ -116,7 +147,6 @@ def choose_encoder(setting: str | os.PathLike | None, what: str) -> EncoderChoic
         ConfigError: one line naming ``what``'s setting: not a string, no such file, not an
             emovc checkpoint, a checkpoint of another kind, or weights that do not fit.
     """
-    from emovc.models.checkpoint import load_checkpoint
     from emovc.pipelines.speaker import KIND, SpeakerEncoder
 
     if setting is None or str(setting) in BUNDLED_NAMES:
@@ -125,12 +155,11 @@ def choose_encoder(setting: str | os.PathLike | None, what: str) -> EncoderChoic
         raise ConfigError(f"{what} setting encoder must be the path of a speaker encoder's "
                           f"model.pt, got {setting!r}; {HINT}")
     try:
-        ckpt = load_checkpoint(setting, KIND)
+        ckpt, sha256 = read_checkpoint(setting, KIND)
         SpeakerEncoder.from_checkpoint(ckpt)
     except ConfigError as exc:
         raise ConfigError(f"{what} setting encoder: {exc}; {HINT}") from None
-    return EncoderChoice(str(setting), file_sha256(setting), dict(ckpt["config"]),
-                         dict(ckpt["state_dict"]))
+    return EncoderChoice(str(setting), sha256, dict(ckpt["config"]), dict(ckpt["state_dict"]))
 
 
 def recorded_encoder(extra: dict, where: str = "synthesizer.pt") -> EncoderChoice:

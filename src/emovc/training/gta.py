@@ -31,7 +31,7 @@ from emovc.errors import ConfigError, EmovcError, EmovcWarning, left_out_example
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import SYMBOLS
 from emovc.pipelines.sv2tts import MEL_KEYS, SYNTH_KIND
-from emovc.pipelines.sv2tts_encoder import EncoderChoice, file_sha256, recorded_encoder
+from emovc.pipelines.sv2tts_encoder import EncoderChoice, read_checkpoint, recorded_encoder
 from emovc.training.synthesizer_data import Utterance
 
 GTA_VERSION = 1  # bump when gta_mel changes what it computes for the same synthesizer
@@ -86,14 +86,12 @@ def gta_source(setting: Any, mel: dict, what: str) -> GtaSource:
             emovc checkpoint or not a synthesizer's, other mel settings (both values named),
             another symbol table, or a broken speaker-encoder record.
     """
-    from emovc.models.checkpoint import load_checkpoint
-
     name = f"{what} setting gta"
     if not isinstance(setting, (str, os.PathLike)) or not str(setting):
         raise ConfigError(f"{name} must be the path of a synthesizer's model.pt, got "
                           f"{setting!r}; {HINT}")
     try:
-        ckpt = load_checkpoint(setting, SYNTH_KIND)
+        ckpt, sha256 = read_checkpoint(setting, SYNTH_KIND)
         extra = ckpt["extra"]
         encoder = recorded_encoder(extra, str(setting))
     except ConfigError as exc:
@@ -109,7 +107,7 @@ def gta_source(setting: Any, mel: dict, what: str) -> GtaSource:
     if list(extra.get("symbols") or []) != SYMBOLS:
         raise ConfigError(f"{name}: synthesizer {setting} reads another phoneme symbol table "
                           "than this emovc's, so its inputs cannot be prepared again")
-    return GtaSource(str(setting), file_sha256(setting), dict(ckpt["config"]), theirs, encoder,
+    return GtaSource(str(setting), sha256, dict(ckpt["config"]), theirs, encoder,
                      ckpt["state_dict"])
 
 
