@@ -230,8 +230,8 @@ def test_cli_clones_with_a_trained_folder(tmp_path, reference_wav, monkeypatch) 
     _save_models(tmp_path, MEL, MEL)
     ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
     # a stand-in for the untrained models' slow sample-by-sample output
-    monkeypatch.setattr(NeuralCloner, "synthesize_sentence",
-                        lambda self, speaker, text: (np.full(1600, 0.1, np.float32), 16000))
+    monkeypatch.setattr(NeuralCloner, "_decode",
+                        lambda self, speaker, text: (np.full(1600, 0.1, np.float32), ""))
     app = typer.Typer()
     register(app)
     app.command("noop")(lambda: None)
