@@ -49,7 +49,7 @@ from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the clon
 )
 from emovc.pipelines.clone_refs import cap_total as _cap
 from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig
-from emovc.pipelines.sentences import split_sentences  # noqa: F401 — re-exported
+from emovc.pipelines.sentences import join_with_pauses, split_sentences  # noqa: F401 — split_sentences re-exported
 
 SR = 16000
 METHODS = ("unit-selection",)
@@ -287,11 +287,7 @@ class VoiceCloner:
 
     def _join(self, pieces: Iterable[np.ndarray]) -> np.ndarray:
         """Sentences (float32 ``(n_i,)`` at 16 kHz) joined with ``config.pause_s`` of silence."""
-        pause = np.zeros(int(round(self.config.pause_s * SR)), dtype=np.float32)
-        out: list[np.ndarray] = []
-        for piece in pieces:
-            out += [pause, piece] if out else [piece]
-        return np.concatenate(out).astype(np.float32, copy=False)
+        return join_with_pauses(pieces, self.config.pause_s, SR)
 
     def _finish(self, wav: np.ndarray, emotion: str | None) -> tuple[np.ndarray, int]:
         """Loudness-normalise 16 kHz ``wav`` ``(n,)`` and apply ``emotion``; ``(wav, 16000)``."""

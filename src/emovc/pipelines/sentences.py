@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+import numpy as np
 
 #: words written with a full stop that rarely end a sentence. A small rule instead of a library:
 #: NLTK's Punkt needs a data download and pySBD is unmaintained (last release 2021); espeak-ng
@@ -41,3 +44,13 @@ def _is_abbreviation(before: str, after: str) -> bool:
     if re.fullmatch(r"(?:[^\W\d_]\.)+[^\W\d_]", word):  # "e.g", "i.e", "p.m", "u.s"
         return True
     return word in NUMBER_ABBREVIATIONS and after.lstrip()[:1].isdigit()
+
+
+def join_with_pauses(pieces: Iterable[np.ndarray], pause_s: float, sr: int) -> np.ndarray:
+    """Sentences' audio (float32 ``(n_i,)`` at ``sr`` Hz) joined with ``pause_s`` seconds of
+    silence between them: float32 ``(n,)``."""
+    pause = np.zeros(int(round(pause_s * sr)), dtype=np.float32)
+    out: list[np.ndarray] = []
+    for piece in pieces:
+        out += [pause, piece] if out else [piece]
+    return np.concatenate(out).astype(np.float32, copy=False)

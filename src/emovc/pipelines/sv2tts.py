@@ -35,7 +35,7 @@ from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import phonemes_to_ids
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig
 from emovc.pipelines.frontend import EspeakFrontend
-from emovc.pipelines.sentences import split_sentences
+from emovc.pipelines.sentences import join_with_pauses, split_sentences
 from emovc.pipelines.speaker import SpeakerEncoder
 from emovc.pipelines.sv2tts_encoder import recorded_encoder
 
@@ -212,11 +212,8 @@ class NeuralCloner:
         sentences = split_sentences(text)
         if not sentences:
             raise EmovcError("text is empty; give the words to speak, e.g. \"Hello.\"")
-        pause = np.zeros(int(round(self.pause_s * self.sample_rate)), dtype=np.float32)
-        pieces: list[np.ndarray] = []
-        for wav in self.synthesize_sentences(speaker, sentences):
-            pieces += [pause, wav] if pieces else [wav]
-        return np.concatenate(pieces), self.sample_rate
+        return (join_with_pauses(self.synthesize_sentences(speaker, sentences), self.pause_s,
+                                 self.sample_rate), self.sample_rate)
 
     def clone(self, references: Sequence[tuple[np.ndarray, int]], text: str,
               ) -> tuple[np.ndarray, int]:
