@@ -403,3 +403,14 @@ def test_every_command_has_a_one_line_summary() -> None:
     bad = [(p, first) for p, first in walk(typer.main.get_command(_build()), [])
            if not first or "\n" in first or len(first) > 100]
     assert not bad, bad
+
+
+@pytest.mark.parametrize("args", [["--help"], ["convert", "--help"], ["ser", "train", "--help"]])
+def test_help_shows_no_type_beside_flags(args, capsys):
+    """Typer prints ``<bool>`` beside every flag (``--force <bool>`` reads as if it took a
+    value); a flag's help row has no type, an option's keeps its own (``<float>``)."""
+    assert main(args) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "--" in line]
+    assert rows and not [line for line in rows if "<bool>" in line]
+    if args[0] == "convert":
+        assert any("--intensity" in line and "<float>" in line for line in rows)

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import warnings
+from typing import Any
 
 import typer
 
@@ -71,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"),
                                                           quiet)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    cli = _build()
+    command = _bare_flags(typer.main.get_command(_build()))
     _plain_warnings()
     previous = _terminate_as_interrupt()
     try:
-        code = cli(args=argv, standalone_mode=False, prog_name="emovc")
+        code = command.main(args=argv, standalone_mode=False, prog_name="emovc")
     except EmovcError as exc:
         print(f"emovc: error: {exc}", file=sys.stderr)
         return 2
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a file-size limit, a read-only file system, ...
         return _os_error(exc, 1)
     except Exception as exc:
-        return _click_exit(exc, cli, sys.argv[1:] if argv is None else argv)
+        return _click_exit(exc, command, sys.argv[1:] if argv is None else argv)
     finally:
         _restore_terminate(previous)
     # typer turns Ctrl-C into an exit code of 130, which standalone_mode=False returns
@@ -145,11 +146,25 @@ def _restore_terminate(previous) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _command_path(cli: typer.Typer, argv: list[str]) -> str:
+def _bare_flags(command: Any) -> Any:
+    """Drop the ``<bool>`` that typer's help prints beside every flag (``--force <bool>``
+    reads as if it took a value) from ``command`` and its subcommands; returns ``command``."""
+    for param in command.params:
+        if getattr(param, "is_flag", False) and not getattr(param, "count", False):
+            param.metavar = ""
+    help_option = command.get_help_option(typer.Context(command))
+    if help_option is not None:
+        help_option.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _bare_flags(sub)
+    return command
+
+
+def _command_path(group: Any, argv: list[str]) -> str:
     """``emovc ser predict`` for ``argv`` = ``["ser", "predict", ...]``: the command the
     arguments name, for errors that click raises without a context (an option given without
     its value is found by the option parser, before a context exists)."""
-    path, group = ["emovc"], typer.main.get_command(cli)
+    path = ["emovc"]
     for arg in argv:
         sub = getattr(group, "commands", {}).get(arg)
         if sub is None:
@@ -159,7 +174,7 @@ def _command_path(cli: typer.Typer, argv: list[str]) -> str:
     return " ".join(path)
 
 
-def _click_exit(exc: Exception, cli: typer.Typer | None = None,
+def _click_exit(exc: Exception, cli: Any = None,
                 argv: list[str] | None = None) -> int:
     """Errors of (typer's vendored) click — a missing or unknown option, a value out of range —
     as one ``emovc: error:`` line like every other bad input (exit code 2), pointing to the
