@@ -153,6 +153,24 @@ def test_text_type_is_checked_by_clone(reference_wav) -> None:
         VoiceCloner().clone([(reference_wav, 16000)], 1999)
 
 
+def test_every_speaker_of_text_refuses_none_and_blank_alike(reference_wav) -> None:
+    """One check (sentences.check_text) for the unit-selection cloner, the neural one and
+    the espeak-ng front-end: None is not a string (it used to read as empty text in the
+    unit-selection cloner), and blank text is refused in the same words."""
+    from emovc.pipelines.frontend import EspeakFrontend
+    from emovc.pipelines.sentences import EMPTY_TEXT
+
+    with pytest.raises(ConfigError, match="text must be a string .*got NoneType"):
+        VoiceCloner().clone([(reference_wav, 16000)], None)
+    with pytest.raises(ConfigError, match="text must be a string .*got NoneType"):
+        EspeakFrontend().phonemes(None)
+    with pytest.raises(ConfigError, match="text must be a string .*got int"):
+        EspeakFrontend().synthesize(1999)
+    with pytest.raises(EmovcError) as blank:
+        EspeakFrontend().synthesize("   ")
+    assert str(blank.value) == EMPTY_TEXT
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"max_reference_s": 0}, "max_reference_s must be a number of seconds ≥ min_reference_s"),
     ({"max_reference_s": 1.0}, "max_reference_s must be"),  # below min_reference_s = 2

@@ -49,7 +49,12 @@ from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the clon
 )
 from emovc.pipelines.clone_refs import cap_total as _cap
 from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig
-from emovc.pipelines.sentences import join_with_pauses, split_sentences  # noqa: F401 — split_sentences re-exported
+from emovc.pipelines.sentences import (  # noqa: F401 — split_sentences re-exported
+    check_text,
+    join_with_pauses,
+    split_sentences,
+    text_sentences,
+)
 
 SR = 16000
 METHODS = ("unit-selection",)
@@ -262,9 +267,7 @@ class VoiceCloner:
         normalisation is reset for every utterance, so that no state carries over
         (:mod:`emovc.pipelines.frontend`, :mod:`emovc.features.phones`).
         """
-        sentences = split_sentences(_check_text(text))
-        if not sentences:
-            raise EmovcError("text is empty; give the words to speak, e.g. \"Hello.\"")
+        sentences = text_sentences(text)
         if emotion:
             emotion = normalize_emotion(emotion)  # unknown names fail before any work
         refs = self.load_references(references)
@@ -314,7 +317,7 @@ class VoiceCloner:
             EmovcError: no consent, a bad output path, or any input problem of :meth:`clone`.
         """
         require_consent(consent)
-        _check_text(text)
+        check_text(text)
         references = reference_list(references)
         out = check_output(out, force)
         refs = [Path(r) for r in references if not isinstance(r, tuple)]
@@ -324,20 +327,6 @@ class VoiceCloner:
         method = "neural SV2TTS" if self.neural is not None else "unit selection"
         return save_audio(out, wav, sr, force=force,
                           comment=provenance_tag(refs, emotion, method))
-
-
-def _check_text(text: object) -> str:
-    """``text`` as a string (``None`` reads as empty).
-
-    Raises:
-        ConfigError: anything but a string (bytes, numbers, lists ...).
-    """
-    if text is None:
-        return ""
-    if not isinstance(text, str):
-        raise ConfigError(f"text must be a string (the words to speak), got "
-                          f"{type(text).__name__}")
-    return text
 
 
 def check_output(out: str | os.PathLike, force: bool = False) -> Path:

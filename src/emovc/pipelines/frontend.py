@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emovc.errors import ConfigError, EmovcError
+from emovc.pipelines.sentences import EMPTY_TEXT, check_text
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -250,7 +251,15 @@ class EspeakFrontend:
         return " | ".join(o for o in out if o)
 
 
-def _check_text(text: str) -> str:
-    if text is None or not str(text).strip():
-        raise EmovcError("text is empty; give the words to speak, e.g. \"Hello there.\"")
-    return str(text).strip()
+def _check_text(text: object) -> str:
+    """``text`` stripped, for espeak-ng: a string (:func:`~emovc.pipelines.sentences.check_text`)
+    with something in it besides white space.
+
+    Raises:
+        ConfigError: not a string.
+        EmovcError: empty or blank.
+    """
+    text = check_text(text).strip()
+    if not text:
+        raise EmovcError(EMPTY_TEXT)
+    return text

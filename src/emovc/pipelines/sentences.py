@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from emovc.errors import ConfigError, EmovcError
+
 #: words written with a full stop that rarely end a sentence. A small rule instead of a library:
 #: NLTK's Punkt needs a data download and pySBD is unmaintained (last release 2021); espeak-ng
 #: reads these words correctly inside a sentence, so not splitting there is what matters.
@@ -16,6 +18,33 @@ ABBREVIATIONS = frozenset("""
 """.split())  # not "sat", "sun", "wed", "jan", "al": ordinary words and names end sentences
 #: abbreviations only when a number follows ("No. 5", "Vol. 2", "p. 12")
 NUMBER_ABBREVIATIONS = frozenset("no nos vol vols pp p ch fig figs sec art op".split())
+#: the refusal of text without words, by every speaker of text (the cloners, the front-end)
+EMPTY_TEXT = "text is empty; give the words to speak, e.g. \"Hello.\""
+
+
+def check_text(text: object) -> str:
+    """``text`` itself, when it is a string (the words to speak).
+
+    Raises:
+        ConfigError: anything else (``None``, bytes, numbers, lists ...).
+    """
+    if not isinstance(text, str):
+        raise ConfigError(f"text must be a string (the words to speak), got "
+                          f"{type(text).__name__}")
+    return text
+
+
+def text_sentences(text: object) -> list[str]:
+    """The sentences of ``text`` (:func:`split_sentences`), each synthesised on its own.
+
+    Raises:
+        ConfigError: ``text`` is not a string (:func:`check_text`).
+        EmovcError: it has no words (empty, blank or punctuation alone).
+    """
+    sentences = split_sentences(check_text(text))
+    if not sentences:
+        raise EmovcError(EMPTY_TEXT)
+    return sentences
 
 
 def split_sentences(text: str) -> list[str]:

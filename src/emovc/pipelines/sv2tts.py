@@ -35,7 +35,7 @@ from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import phonemes_to_ids
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig
 from emovc.pipelines.frontend import EspeakFrontend
-from emovc.pipelines.sentences import join_with_pauses, split_sentences
+from emovc.pipelines.sentences import join_with_pauses, text_sentences
 from emovc.pipelines.speaker import SpeakerEncoder
 from emovc.pipelines.sv2tts_encoder import recorded_encoder
 
@@ -206,12 +206,7 @@ class NeuralCloner:
         Raises:
             EmovcError: text that is not a string, or has no words.
         """
-        if not isinstance(text, str):
-            raise ConfigError(f"text must be a string (the words to speak), got "
-                              f"{type(text).__name__}")
-        sentences = split_sentences(text)
-        if not sentences:
-            raise EmovcError("text is empty; give the words to speak, e.g. \"Hello.\"")
+        sentences = text_sentences(text)
         return (join_with_pauses(self.synthesize_sentences(speaker, sentences), self.pause_s,
                                  self.sample_rate), self.sample_rate)
 
