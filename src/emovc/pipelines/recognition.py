@@ -228,7 +228,14 @@ def _predict_noted(rec: EmotionRecognizer, path: Path) -> tuple[dict[str, float]
     """``(probs, error, note)`` of one file: ``probs`` empty and ``error`` the reason when it
     cannot be classified; ``note`` its :class:`~emovc.errors.EmovcWarning` messages joined by
     `` | ``. Every warning is recorded, then warned again here, where the caller's filters
-    apply (an emovc warning is noted even where they hide it)."""
+    apply (an emovc warning is noted even where they hide it).
+
+    Not :func:`~emovc.errors.call_recording_warnings` / :func:`~emovc.errors.reissue_warnings`,
+    which carry warnings out of a worker process as ``(category, message)``: here, in this
+    process, each warning is warned again where it arose (its file and line, which Python
+    shows for others' warnings, e.g. a decoder's), also when the prediction fails in a
+    way other than :class:`~emovc.errors.EmovcError`, and an emovc warning is recorded
+    under a filter that ignores it."""
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
