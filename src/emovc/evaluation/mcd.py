@@ -14,6 +14,7 @@ import numpy as np
 
 from emovc.evaluation.alignment import dtw_path
 from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
+from emovc.evaluation.f0_metrics import f0_scores
 
 MCD_SCALE = 10.0 / np.log(10.0) * np.sqrt(2.0)
 
@@ -44,15 +45,21 @@ def mcd_waveforms(wav_a: np.ndarray, wav_b: np.ndarray,
     return mel_cepstral_distortion(fa.mcep, fb.mcep, radius=cfg.dtw_radius)
 
 
+def compare_features(a: UtteranceFeatures, b: UtteranceFeatures,
+                     radius: int = 1) -> dict[str, float]:
+    """The evaluation's distortion metrics of analysed utterance ``a`` against ``b`` along
+    one FastDTW path (:func:`align`, ``radius`` frames): ``mcd_db``, ``f0_rmse_cents``,
+    ``f0_corr``, ``vuv_error`` (share of path steps whose voicing differs) and
+    ``voiced_pairs``. ``emovc evaluate`` scores each output against its reference with it."""
+    path = align(a, b, radius)
+    return {"mcd_db": float(np.mean(frame_mcd(a.mcep, b.mcep, path))),
+            **f0_scores(a.f0, b.f0, path).to_dict()}
+
+
 def compare_waveforms(wav_a: np.ndarray, wav_b: np.ndarray,
                       cfg: MetricConfig = MetricConfig()) -> dict[str, float]:
-    """The evaluation's distortion metrics of ``wav_a`` against ``wav_b`` (both ``(n,)`` float
-    at ``cfg.sample_rate`` Hz): ``mcd_db``, ``f0_rmse_cents``, ``f0_corr``, ``vuv_error``
-    (share of path steps whose voicing differs) and ``voiced_pairs`` along one FastDTW path
-    (e.g. a vocoder's resynthesis against its input)."""
-    from emovc.evaluation.f0_metrics import f0_scores
-
-    fa, fb = analyze_utterance(wav_a, cfg), analyze_utterance(wav_b, cfg)
-    path = align(fa, fb, cfg.dtw_radius)
-    return {"mcd_db": float(np.mean(frame_mcd(fa.mcep, fb.mcep, path))),
-            **f0_scores(fa.f0, fb.f0, path).to_dict()}
+    """:func:`compare_features` of ``wav_a`` against ``wav_b`` (both ``(n,)`` float at
+    ``cfg.sample_rate`` Hz), each analysed as the evaluation analyses its files (e.g. a
+    vocoder's resynthesis against its input)."""
+    return compare_features(analyze_utterance(wav_a, cfg), analyze_utterance(wav_b, cfg),
+                            cfg.dtw_radius)

@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from emovc.audio.io import load_audio
 from emovc.errors import EmovcError
 from emovc.evaluation.aggregate import aggregate, confusions, coverage_notes
@@ -35,11 +33,11 @@ from emovc.evaluation.emotion import (
     load_default_judge,
     top_label,
 )
-from emovc.evaluation.f0_metrics import duration_ratio, f0_scores
+from emovc.evaluation.f0_metrics import duration_ratio
 from emovc.evaluation.file_analysis import FileAnalysis, run_stage1
 from emovc.evaluation.intelligibility import AsrConfig, word_errors
 from emovc.evaluation.manifest import EvalItem
-from emovc.evaluation.mcd import align, frame_mcd
+from emovc.evaluation.mcd import compare_features
 from emovc.evaluation.speaker import cosine
 
 SYSTEMS = ("converted", "source", "world_resynth", "reference")
@@ -152,9 +150,7 @@ def _pair_row(it: EvalItem, system: str, path: str, files: dict[str, FileAnalysi
     if src is not None and src.features is not None:
         row["duration_ratio"] = duration_ratio(feats.duration, src.features.duration)
     if system != "reference" and ref is not None and ref.features is not None:
-        p = align(feats, ref.features, cfg.metrics.dtw_radius)
-        row["mcd_db"] = float(np.mean(frame_mcd(feats.mcep, ref.features.mcep, p)))
-        row.update(f0_scores(feats.f0, ref.features.f0, p).to_dict())
+        row.update(compare_features(feats, ref.features, cfg.metrics.dtw_radius))
     if path in emb and it.source in emb:
         row["spk_sim_source"] = cosine(emb[path], emb[it.source])
     if system != "reference" and path in emb and it.reference in emb:
