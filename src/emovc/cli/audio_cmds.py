@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from emovc.errors import EmovcError
-from emovc.pipelines.analysis import describe_file, resynthesize_file, run_demo
+from emovc.pipelines.analysis import describe_file, resynthesize_with_input, run_demo
 
 
 def register(app: typer.Typer) -> None:
@@ -42,19 +42,21 @@ def resynth(
 
     Writes OUT and prints its distortion against the input (MCD, log-F0 RMSE, V/UV error, as
     `emovc evaluate` measures them)."""
-    from emovc.audio import audio_info, load_audio
+    from emovc.audio import load_audio
+    from emovc.audio.io import resample
     from emovc.evaluation.analysis import MetricConfig
     from emovc.evaluation.mcd import compare_waveforms
 
-    path = resynthesize_file(src, out, f0_method=f0_method, sr=sr, force=force)
+    path, source, native = resynthesize_with_input(src, out, f0_method=f0_method, sr=sr,
+                                                   force=force)  # SRC decoded once
     typer.echo(f"wrote {path}")
     cfg = MetricConfig()  # the evaluation's analysis (16 kHz), as its numbers are
-    m = compare_waveforms(load_audio(path, cfg.sample_rate), load_audio(src, cfg.sample_rate), cfg)
+    m = compare_waveforms(load_audio(path, cfg.sample_rate),
+                          resample(source, native, cfg.sample_rate), cfg)
     f0 = (f"{m['f0_rmse_cents']:.0f} cents" if m["voiced_pairs"] else
           "none (no frame voiced in both)")
     typer.echo(f"against the input: MCD {m['mcd_db']:.2f} dB, log-F0 RMSE {f0}, "
                f"V/UV error {m['vuv_error']:.1%}")
-    native = audio_info(src).sample_rate
     if native < cfg.sample_rate:  # the mel-cepstrum spans 0-8 kHz; the input holds less
         typer.echo(f"note: the input was recorded at {native} Hz, so the band above "
                    f"{native // 2} Hz is empty in it; the MCD, measured on 0-"

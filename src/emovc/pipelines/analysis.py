@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
-from emovc.audio.io import DC_LIMIT, WRITE_FORMATS, load_channels, mono_mix, resample
+from emovc.audio.io import (
+    DC_LIMIT,
+    WRITE_FORMATS,
+    load_audio_with_rate,
+    load_channels,
+    mono_mix,
+    resample,
+)
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
 from emovc.errors import (
     OVERWRITE_HINT,
@@ -126,19 +133,31 @@ def resynthesize_file(src: str | os.PathLike, out: str | os.PathLike, *, f0_meth
                       sr: int = 16000, force: bool = False) -> Path:
     """Analyse ``src`` with WORLD and synthesise it again into ``out`` (at ``sr`` Hz; the
     FFT size follows the rate: 1024 at 16 kHz, 2048 at 44.1/48 kHz)."""
+    return resynthesize_with_input(src, out, f0_method=f0_method, sr=sr, force=force)[0]
+
+
+def resynthesize_with_input(src: str | os.PathLike, out: str | os.PathLike, *,
+                            f0_method: str = "dio", sr: int = 16000, force: bool = False,
+                            ) -> tuple[Path, np.ndarray, int]:
+    """:func:`resynthesize_file`, returning also the input as it was decoded for it (once):
+    ``(out path, mono float32 (n,) at the file's own rate, that rate)``, so the output can
+    be measured against it without decoding the file again (``emovc resynth``)."""
     import pyworld
 
+    from emovc.audio.processing import check_sample_rate
     from emovc.features.world import WorldConfig, resynthesize
 
     _refuse_overwrite(src, out, force)
     check_writable(out)
     fft = max(1024, pyworld.get_cheaptrick_fft_size(sr, WorldConfig.f0_floor))
     cfg = WorldConfig(sample_rate=sr, f0_method=f0_method, fft_size=fft)
-    wav = check_speech(load_audio(src, sr), sr, name=str(src))
+    rate = check_sample_rate(sr, "sr")
+    source, native = load_audio_with_rate(src)
+    wav = check_speech(resample(source, native, rate), sr, name=str(src))
     # WORLD's synthesis can overshoot a near-full-scale input: soft-limit, never hard-clip
-    return save_audio(out, soft_limit(resynthesize(wav, cfg), ceiling=PEAK_LIMIT), sr,
-                      force=force,
-                      comment=_provenance("WORLD resynthesis"))
+    path = save_audio(out, soft_limit(resynthesize(wav, cfg), ceiling=PEAK_LIMIT), sr,
+                      force=force, comment=_provenance("WORLD resynthesis"))
+    return path, source, native
 
 
 def _refuse_overwrite(src: str | os.PathLike, out: str | os.PathLike, force: bool) -> None:
