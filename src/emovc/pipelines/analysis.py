@@ -32,10 +32,10 @@ from emovc.pipelines.conversion_batch import write_csv
 DEMO_TARGETS = ("angry", "happy", "sad", "fearful")  # emotions `emovc demo` writes
 
 
-def _peak(data: np.ndarray) -> str:
+def _peak(data: np.ndarray, finite: np.ndarray) -> str:
     """Sample peak in dBFS of ``(n_samples, n_channels)`` audio, per channel when there are
-    several; NaN and Inf samples are left out of it and counted."""
-    finite = np.isfinite(data)
+    several; NaN and Inf samples (``finite``: ``np.isfinite(data)``) are left out of it and
+    counted."""
     if not finite.any():
         return f"none (all {data.size} samples are NaN or Inf)"
     peaks = [20 * np.log10(max(float(np.max(np.abs(c[ok]), initial=0.0)), 1e-10))
@@ -59,6 +59,7 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     """
     info = audio_info(path)
     data, sr = load_channels(path)  # decoded once: the peaks, the mix and its 16 kHz copy
+    finite = np.isfinite(data)  # scanned once: the peaks and whether it can be analysed
     out = {
         "file": str(path),
         "format": info.format,
@@ -68,9 +69,9 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
         "sample rate": f"{info.sample_rate} Hz",
         "channels": str(info.channels) + (" (analysed as their mono mix, as every emovc "
                                           "command reads them)" if info.channels > 1 else ""),
-        "peak": _peak(data),
+        "peak": _peak(data, finite),
     }
-    if not np.isfinite(data).all():  # no level, DC offset or F0 to measure
+    if not finite.all():  # no level, DC offset or F0 to measure
         out["analysis"] = f"not analysed: {path} contains NaN or Inf samples"
         return out
     offset = data.mean(axis=0)
