@@ -121,8 +121,8 @@ def apply_run_settings(cfg: Any, overrides: dict | None, what: str, max_steps: i
     Raises:
         ConfigError: an unknown or ill-typed setting or key, or WORLD settings it refuses.
     """
-    overrides = merge_nested(cfg, overrides, {"model": model_keys, "world": WORLD_KEYS}, what)
-    cfg = apply_overrides(cfg, overrides, what, max_steps)
+    cfg = apply_nested_overrides(cfg, overrides, {"model": model_keys, "world": WORLD_KEYS},
+                                 what, max_steps)
     cfg.train_speakers = speaker_ids(cfg.train_speakers, "train_speakers")
     cfg.val_speakers = speaker_ids(cfg.val_speakers, "val_speakers")
     WorldConfig.from_dict(cfg.world)  # its own checks (e.g. an unknown f0_method)
@@ -164,6 +164,18 @@ def merge_nested(cfg: Any, overrides: dict | None, nested: dict[str, dict], what
             merged[key] = same_kind(f"{what} setting {name}.{key}", v, valid[key])
         out[name] = merged
     return out
+
+
+def apply_nested_overrides(cfg: Any, overrides: dict | None, nested: dict[str, dict],
+                           what: str, max_steps: int | None = None) -> Any:
+    """:func:`~emovc.config.apply_overrides` of ``overrides`` (and ``max_steps``) to ``cfg``,
+    the dict settings named in ``nested`` merged key by key into their current values first
+    (:func:`merge_nested`); returns ``cfg``.
+
+    Raises:
+        ConfigError: an unknown or ill-typed setting or key.
+    """
+    return apply_overrides(cfg, merge_nested(cfg, overrides, nested, what), what, max_steps)
 
 
 def check_ranges(cfg: Any, what: str, at_least: dict[str, float] | None = None,

@@ -22,15 +22,14 @@ import lightning as L
 import numpy as np
 import torch
 
-from emovc.config import apply_overrides
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
 from emovc.training.common import (
+    apply_nested_overrides,
     check_keys,
     check_paths,
     check_ranges,
-    merge_nested,
     model_sizes,
     seed_torch,
     step_rng,
@@ -181,8 +180,8 @@ def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devi
             (:func:`check_config`).
     """
     cfg = GE2ETrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices, init=init)
-    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS}, WHAT)
-    return check_config(apply_overrides(cfg, overrides, WHAT, max_steps))
+    return check_config(apply_nested_overrides(cfg, overrides, {"model": MODEL_KEYS}, WHAT,
+                                               max_steps))
 
 
 def check_config(cfg: GE2ETrainConfig) -> GE2ETrainConfig:

@@ -27,7 +27,6 @@ import lightning as L
 import numpy as np
 import torch
 
-from emovc.config import apply_overrides
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron_loss
@@ -35,9 +34,9 @@ from emovc.models.synthesizer.text import SYMBOLS
 from emovc.pipelines.sv2tts_encoder import EncoderChoice, choose_encoder
 from emovc.training.common import (
     VAL_STEP,
+    apply_nested_overrides,
     check_mel_recipe,
     check_ranges,
-    merge_nested,
     model_sizes,
     seed_torch,
     step_rng,
@@ -165,8 +164,8 @@ def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devi
     from emovc.pipelines.sv2tts_encoder import BUNDLED_NAMES
 
     cfg = SynthesizerTrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices)
-    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "mel": MEL}, WHAT)
-    cfg = apply_overrides(cfg, overrides, WHAT, max_steps)
+    cfg = apply_nested_overrides(cfg, overrides, {"model": MODEL_KEYS, "mel": MEL}, WHAT,
+                                 max_steps)
     if cfg.encoder in BUNDLED_NAMES:  # one spelling: a name, not a path compared on resume
         cfg.encoder = None
     return check_config(cfg)

@@ -25,15 +25,14 @@ import numpy as np
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from emovc.config import apply_overrides
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
 from emovc.training import gta
 from emovc.training.common import (
     VAL_STEP,
+    apply_nested_overrides,
     check_mel_recipe,
-    merge_nested,
     model_sizes,
     seed_torch,
     step_rng,
@@ -163,8 +162,8 @@ def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devi
             (:func:`check_config`).
     """
     cfg = VocoderTrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices)
-    overrides = merge_nested(cfg, overrides, {"model": MODEL_KEYS, "mel": MEL}, WHAT)
-    return check_config(apply_overrides(cfg, overrides, WHAT, max_steps))
+    return check_config(apply_nested_overrides(cfg, overrides, {"model": MODEL_KEYS, "mel": MEL},
+                                               WHAT, max_steps))
 
 
 def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
