@@ -13,10 +13,13 @@ import soundfile as sf
 from emovc.app.limits import UploadLimits
 from emovc.app.models import ModelCache, ModelNotInstalled, default_factories
 from emovc.app.services import AUTO, AppBackend
+from emovc.app.session import MAX_SESSIONS, Sessions
 from emovc.app.voices import SYNTHETIC_VOICES, UMAP_MIN_POINTS, project_2d
 from emovc.app.workdir import PathOutsideWorkDir, WorkDir
 from emovc.audio.io import read_comment
 from emovc.errors import AudioError, ConfigError
+
+from .conftest import fake_embed, fake_factories
 
 
 def test_convert_writes_output_figure_and_session_row(backend: AppBackend, upload) -> None:
@@ -31,7 +34,7 @@ def test_convert_writes_output_figure_and_session_row(backend: AppBackend, uploa
     assert len(res.figure.axes) == 3
     assert steps == sorted(steps) and steps[-1] == 1.0
     assert "emotion conversion calm -> angry" in read_comment(res.output)
-    assert len(backend.session.rows) == 1
+    assert len(backend.session().run.rows) == 1
 
 
 def test_convert_intensity_zero_and_explicit_source(backend: AppBackend, upload) -> None:
@@ -156,7 +159,7 @@ def test_clone_output_similarity_and_map(backend: AppBackend, upload) -> None:
     texts = [t.get_text() for t in res.figure.axes[0].texts]
     assert {"reference", "output", *SYNTHETIC_VOICES} <= set(texts)
     # the reference now is a known voice for later maps
-    assert [v.kind for v in backend.voices.voices()].count("upload") == 1
+    assert len(backend.session().uploads.voices()) == 1
 
 
 def test_evaluate_session_conversions(backend: AppBackend, upload) -> None:
@@ -172,7 +175,7 @@ def test_evaluate_session_conversions(backend: AppBackend, upload) -> None:
     assert server.ratings_csv == run / "listening" / "ratings.csv"
     backend.close()
     assert server.stopped and backend._listening is None
-    for row in backend.session.rows:  # purged outputs drop out of the session
+    for row in backend.session().run.rows:  # purged outputs drop out of the session
         Path(row["converted"]).unlink()
     with pytest.raises(ConfigError, match="nothing to evaluate yet"):
         backend.evaluate(None)
@@ -189,12 +192,75 @@ def test_a_frozen_run_starts_its_purge_clock_afresh(backend: AppBackend, upload)
 
     backend.convert(str(upload("a.wav", emotion="calm")), "angry", None, 1.0, "fake-calm-angry")
     hour_ago = time.time() - 3600
-    for row in backend.session.rows:
+    for row in backend.session().run.rows:
         for col in ("source", "converted"):
             os.utime(row[col], (hour_ago, hour_ago))
     backend.evaluate([])
     run = next((backend.work.root / "runs").iterdir())
     assert all(p.stat().st_mtime > hour_ago + 1800 for p in run.glob("*.wav"))
+
+
+
+def _map_names(result) -> set[str]:
+    return {t.get_text() for t in result.figure.axes[0].texts}
+
+
+def test_sessions_see_only_their_own_conversions_and_uploads(backend_with, upload) -> None:
+    """Two browsers: neither evaluates the other's conversions or sees its references on the
+    speaker map; the synthetic voices are shared and embedded once."""
+    embedded = []
+    backend = backend_with(embedder=lambda: lambda wav, sr: embedded.append(1) or fake_embed(
+        wav, sr))
+    clip = str(upload("a.wav", emotion="calm"))
+    backend.convert(clip, "angry", None, 1.0, "fake-calm-angry", session="alice")
+    backend.convert(clip, "calm", None, 1.0, "fake-calm-angry", session="alice")
+    alice_voice = str(upload("alice-voice.wav"))
+    backend.clone([alice_voice], "Kids.", None, True, session="alice")
+    with pytest.raises(ConfigError, match="nothing to evaluate yet"):
+        backend.evaluate(None, session="bob")
+    bob = backend.clone([str(upload("bob-voice.wav"))], "Kids.", None, True, session="bob")
+    assert "alice-voice" not in _map_names(bob) and set(SYNTHETIC_VOICES) <= _map_names(bob)
+    backend.convert(clip, "angry", None, 1.0, "fake-calm-angry", session="bob")
+    assert "1 conversions" in backend.evaluate(None, session="bob").report.read_text()
+    assert "2 conversions" in backend.evaluate(None, session="alice").report.read_text()
+    again = backend.clone([alice_voice], "Kids.", None, True, session="alice")
+    assert "bob-voice" not in _map_names(again) and "alice-voice" in _map_names(again)
+    assert [v.name for v in backend.session("bob").uploads.voices()] == ["bob-voice"]
+    assert len(embedded) == len(SYNTHETIC_VOICES) + 3 * 2  # (reference, output) per clone
+    with pytest.raises(ConfigError, match="nothing to evaluate yet"):
+        backend.evaluate(None)  # callers without a session key have a session of their own
+
+
+def test_an_ended_session_forgets_its_conversions_and_uploads(backend: AppBackend,
+                                                              upload) -> None:
+    res = backend.convert(str(upload("a.wav", emotion="calm")), "angry", None, 1.0,
+                          "fake-calm-angry", session="tab")
+    backend.clone([str(upload("ref.wav"))], "Kids.", None, True, session="tab")
+    backend.session("other")
+    backend.end_session("tab")
+    backend.end_session("never-seen")  # an unknown key is no error
+    assert "tab" not in backend.sessions and backend.sessions.keys() == ["other"]
+    assert res.output.is_file()  # the files stay until the work dir's purge
+    with pytest.raises(ConfigError, match="nothing to evaluate yet"):
+        backend.evaluate(None, session="tab")  # the same key again is a fresh session
+    later = backend.clone([str(upload("new.wav"))], "Kids.", None, True, session="tab")
+    assert "ref" not in _map_names(later)
+
+
+def test_the_session_cap_drops_the_least_recently_used(work: WorkDir, upload) -> None:
+    assert AppBackend(work).sessions.max_sessions == MAX_SESSIONS == 1000
+    backend = AppBackend(work, factories=fake_factories(), max_sessions=2)
+    clip = str(upload("a.wav", emotion="calm"))
+    for key in ("first", "second"):
+        backend.convert(clip, "angry", None, 1.0, "fake-calm-angry", session=key)
+    backend.evaluate(None, session="first")  # used again: "second" is now the oldest
+    backend.convert(clip, "angry", None, 1.0, "fake-calm-angry", session="third")
+    assert backend.sessions.keys() == ["first", "third"]
+    with pytest.raises(ConfigError, match="nothing to evaluate yet"):
+        backend.evaluate(None, session="second")
+    assert backend.sessions.keys() == ["third", "second"]  # "first" made way in turn
+    with pytest.raises(ValueError, match="max_sessions"):
+        Sessions(0)
 
 
 def test_evaluate_uploaded_run_matches_files_by_name(backend: AppBackend, upload,

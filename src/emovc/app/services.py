@@ -1,6 +1,10 @@
 """What the web app does, without any UI code: each method takes plain values (file paths,
 labels, numbers) and returns a result dataclass, raising :class:`~emovc.errors.EmovcError`
 with a readable one-line message for anything the user can fix.
+
+Methods that read or add per-session state (a conversion for the evaluate tab, an uploaded
+reference voice for the speaker map) take a ``session`` key: the UI passes the browser session's
+id, and callers without browser sessions (scripts, tests) share :data:`LOCAL_SESSION`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from emovc.app.limits import APP_SR, UploadLimits, load_upload
 from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressFn, default_factories
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
 from emovc.app.results import CloneResult, ConvertResult, EvaluateResult, RecogniseResult
-from emovc.app.session import SessionRun
+from emovc.app.session import MAX_SESSIONS, BrowserSession, Sessions
 from emovc.app.voices import KnownVoices, project_2d
 from emovc.app.workdir import WorkDir, safe_stem
 from emovc.audio import save_audio
@@ -37,6 +41,8 @@ from emovc.models.conversion.converters import check_intensity
 from emovc.pipelines.source_choice import choose_source, recognise_long
 
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
+LOCAL_SESSION = "local"
+"""The session key of callers without browser sessions (the methods' default)."""
 
 
 def is_pairwise(sources: Sequence[str]) -> bool:
@@ -64,21 +70,34 @@ def _at_app_rate(wav: np.ndarray, sr: int) -> np.ndarray:
 class AppBackend:
     """State and operations of one app instance.
 
+    Models, the synthetic voices of the speaker map and the listening test are shared by all
+    sessions; conversions and uploaded reference voices are kept per session (:attr:`sessions`).
+
     Args:
         work: the app's work dir; every file read or written lives inside it.
         limits: upload size/duration limits.
         factories: pipeline factories (default: the real bundled pipelines).
+        max_sessions: most sessions kept at once (see :class:`~emovc.app.session.Sessions`).
     """
 
     def __init__(self, work: WorkDir, limits: UploadLimits = UploadLimits(),
-                 factories: Factories | None = None) -> None:
+                 factories: Factories | None = None, max_sessions: int = MAX_SESSIONS) -> None:
         self.work = work
         self.limits = limits
         self.models = ModelCache(factories or default_factories())
         self.voices = KnownVoices(lambda wav, sr: self.models.embedder()(wav, sr))
-        self.session = SessionRun()
+        self.sessions = Sessions(max_sessions)
         self._listening: Any = None  # the running listening-test server, if any
         self._listening_lock = threading.Lock()
+
+    def session(self, key: str = LOCAL_SESSION) -> BrowserSession:
+        """The state of session ``key`` (created if new): its conversions and uploads."""
+        return self.sessions.get(key)
+
+    def end_session(self, key: str) -> None:
+        """Forget session ``key``'s conversions and uploads (its browser session ended); its
+        files stay in the work dir until the purge."""
+        self.sessions.drop(key)
 
     def missing(self) -> dict[str, str]:
         """``{tab: message}`` for tabs whose pipeline or model is not installed."""
@@ -159,7 +178,8 @@ class AppBackend:
                 pitch_level: float | None = None,
                 envelope_gain: float | None = None,
                 renderer: str | None = None,
-                voice_quality: float | None = None) -> ConvertResult:
+                voice_quality: float | None = None,
+                session: str = LOCAL_SESSION) -> ConvertResult:
         """Convert the emotion of an uploaded clip; writes ``outputs/<name>-<target>-*.wav``.
         ``pitch_level``: share (0..1) of the conversion's change of mean pitch that is kept;
         ``envelope_gain``: factor (0..3) on its change of the spectral envelope, above 1 =
@@ -169,7 +189,8 @@ class AppBackend:
         ``renderer``: ``"world"`` or ``"source"`` for a model that offers the choice
         (:meth:`converter_renderers`), ``None``/``""``: the model's own; ``voice_quality``:
         factor (0..3) on the jitter and shimmer the source renderer adds (same models;
-        ``None``: the model's own, :meth:`converter_voice_quality`)."""
+        ``None``: the model's own, :meth:`converter_voice_quality`). The conversion is recorded
+        for ``session``'s :meth:`evaluate`."""
         if not model:
             raise ModelNotInstalled("no emotion conversion model is installed")
         if not target:
@@ -196,7 +217,7 @@ class AppBackend:
         save_audio(path, out, APP_SR, comment=_provenance(
             f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"
             f", {opts.describe(exact=True)}"))
-        self.session.add_conversion(wav, path, target=target, source=src)
+        self.session(session).run.add_conversion(wav, path, target=target, source=src)
         fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
                                                           f"output ({target})"))
         rtf = seconds / max(len(wav) / APP_SR, 1e-9)
@@ -224,11 +245,12 @@ class AppBackend:
     # --- clone ---------------------------------------------------------------------------
     def clone(self, references: Sequence[str | None], text: str, emotion: str | None,
               consent: bool, progress: ProgressFn = _no_progress,
-              style: str = "voice") -> CloneResult:
+              style: str = "voice", session: str = LOCAL_SESSION) -> CloneResult:
         """Speak ``text`` in the voice of the reference clip(s); needs the speaker's consent.
 
         ``style``: ``voice`` (most like the speaker), ``balanced`` or ``clear`` (most
-        intelligible), see :data:`emovc.pipelines.cloning.STYLES`.
+        intelligible), see :data:`emovc.pipelines.cloning.STYLES`. The speaker map shows the
+        synthetic voices and ``session``'s earlier references; the first reference joins them.
         """
         if not consent:
             raise ConfigError("confirm that the speaker of the reference consented to cloning "
@@ -257,7 +279,8 @@ class AppBackend:
             f"cloned voice (synthetic speech{', emotion ' + emo if emo else ''}; "
             "speaker consent confirmed)"))
         progress(0.75, "comparing speakers")
-        similarity, fig = self._speaker_map(wavs[0], out, Path(str(refs[0])).name)
+        similarity, fig = self._speaker_map(wavs[0], out, Path(str(refs[0])).name,
+                                            self.session(session))
         summary = (f"{len(out) / APP_SR:.2f} s of speech in {seconds:.2f} s; speaker "
                    f"similarity to the reference {similarity:.2f} (cosine, 1 = same voice; "
                    "flattering: the clone is built from this recording's own sounds, and "
@@ -265,31 +288,32 @@ class AppBackend:
         progress(1.0, "done")
         return CloneResult(path, similarity, fig, seconds, summary)
 
-    def _speaker_map(self, ref: np.ndarray, out: np.ndarray, ref_name: str
-                     ) -> tuple[float, Figure]:
+    def _speaker_map(self, ref: np.ndarray, out: np.ndarray, ref_name: str,
+                     state: BrowserSession) -> tuple[float, Figure]:
         embed = self.models.embedder()
         e_ref, e_out = embed(ref, APP_SR), embed(out, APP_SR)
-        known = self.voices.voices()
+        known = [*self.voices.voices(), *state.uploads.voices()]
         points, method = project_2d(np.stack([*(v.embedding for v in known), e_ref, e_out]))
         names = [*(v.name for v in known), "reference", "output"]
         kinds = [*(v.kind for v in known), "reference", "output"]
-        self.voices.add_upload(safe_stem(ref_name, "reference"), e_ref)
+        state.uploads.add(safe_stem(ref_name, "reference"), e_ref)
         return cosine(e_ref, e_out), embedding_map_figure(points, names, kinds, method)
 
     # --- evaluate ------------------------------------------------------------------------
-    def evaluate(self, files: Sequence[str] | None, progress: ProgressFn = _no_progress
-                 ) -> EvaluateResult:
-        """Evaluate uploaded run files (with ``conversions.csv``) or, with none, this session's
-        conversions; the report is written inside the work dir.
+    def evaluate(self, files: Sequence[str] | None, progress: ProgressFn = _no_progress,
+                 session: str = LOCAL_SESSION) -> EvaluateResult:
+        """Evaluate uploaded run files (with ``conversions.csv``) or, with none, the
+        conversions made in ``session``; the report is written inside the work dir.
         """
         progress(0.05, "collecting files")
+        run = self.session(session).run
         run_dir = self.work.new_folder("runs", "upload" if files else "session")
         try:
             if files:
-                self.session.import_upload([self.work.inside(f) for f in files], run_dir,
-                                           self.limits, self.work)
+                run.import_upload([self.work.inside(f) for f in files], run_dir, self.limits,
+                                  self.work)
             else:
-                self.session.freeze(run_dir)
+                run.freeze(run_dir)
         except BaseException:
             shutil.rmtree(run_dir, ignore_errors=True)
             raise

@@ -1,4 +1,9 @@
-"""Conversions made in one app session, kept as an evaluable run folder.
+"""What the app keeps per browser session: its conversions, as an evaluable run folder, and its
+uploaded reference voices.
+
+:class:`Sessions` holds one :class:`BrowserSession` per session key (the UI passes Gradio's
+``session_hash``, one per page load), so a browser never sees another's conversions or uploads;
+the files they name live in the app's work dir like every other output.
 
 A run folder holds the audio files and ``conversions.csv`` (columns: source, converted,
 target_emotion, source_emotion, reference, text; paths relative to the folder) — the layout
@@ -13,13 +18,15 @@ import csv
 import re
 import shutil
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from emovc.app.limits import APP_SR, UploadLimits, check_upload
+from emovc.app.voices import UploadedVoices
 from emovc.app.workdir import WorkDir
 from emovc.audio import save_audio
 from emovc.errors import ConfigError
@@ -28,9 +35,13 @@ from emovc.pipelines.conversion_batch import write_csv
 
 _AUDIO_COLUMNS = ("source", "converted", "reference")
 
+MAX_SESSIONS = 1000
+"""Most browser sessions :class:`Sessions` keeps at once (the least recently used is dropped)."""
+
 
 class SessionRun:
-    """Collects ``(source, converted)`` pairs made in the convert tab (thread-safe)."""
+    """Collects the ``(source, converted)`` pairs one browser session made in the convert tab
+    (thread-safe)."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, str]] = []
@@ -115,6 +126,66 @@ class SessionRun:
         write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS}
                                                 for r in rows])
         return run_dir
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """The state of one browser session: its conversions and its uploaded reference voices."""
+
+    run: SessionRun = field(default_factory=SessionRun)
+    uploads: UploadedVoices = field(default_factory=UploadedVoices)
+
+
+class Sessions:
+    """One :class:`BrowserSession` per session key (thread-safe).
+
+    A session is created on first use and dropped by :meth:`drop` (the UI calls it when the
+    browser session ends: tab closed or reloaded). As a safety net for sessions whose end is
+    never seen, at most ``max_sessions`` (default :data:`MAX_SESSIONS`, 1000; a session holds
+    a short row per conversion and at most 20 speaker embeddings) are kept: creating one more
+    drops the session used least recently. Dropping forgets the state only; its files stay in
+    the work dir until the work dir's purge removes them.
+
+    Args:
+        max_sessions: the cap on live sessions (>= 1).
+    """
+
+    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+        self.max_sessions = max_sessions
+        self._live: OrderedDict[str, BrowserSession] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> BrowserSession:
+        """The state of session ``key``, created if new; marks it as the most recently used."""
+        with self._lock:
+            state = self._live.get(key)
+            if state is None:
+                state = self._live[key] = BrowserSession()
+                while len(self._live) > self.max_sessions:
+                    self._live.popitem(last=False)
+            else:
+                self._live.move_to_end(key)
+            return state
+
+    def drop(self, key: str) -> None:
+        """Forget session ``key`` (nothing happens for an unknown key)."""
+        with self._lock:
+            self._live.pop(key, None)
+
+    def keys(self) -> list[str]:
+        """The live session keys, least recently used first."""
+        with self._lock:
+            return list(self._live)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._live
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._live)
 
 
 def _file_name(path: str | None) -> str:

@@ -1,8 +1,10 @@
 """Speaker embeddings for the clone tab: a small set of known voices and a 2-D map of them.
 
-Known voices are synthetic talkers (emovc.data.synthetic; no recorded data needed) plus the
-references users uploaded earlier in this app session. The map projects the embeddings to 2-D
-with UMAP when ``umap-learn`` is installed, else PCA (scikit-learn).
+Known voices are synthetic talkers (emovc.data.synthetic; no recorded data needed), computed once
+and shared by every browser session, plus the references one browser session uploaded earlier
+(:class:`UploadedVoices`, kept per session by :class:`emovc.app.session.Sessions`). The map
+projects the embeddings to 2-D with UMAP when ``umap-learn`` is installed, else PCA
+(scikit-learn).
 """
 
 from __future__ import annotations
@@ -39,30 +41,46 @@ class Voice:
 
 
 class KnownVoices:
-    """Embeddings of the synthetic voices (computed on first use) and of earlier uploads.
+    """Embeddings of the synthetic voices: computed on first use, then shared by every session
+    (thread-safe).
 
     Args:
         embed: speaker-embedding function ``(wav, sr) -> (D,)``.
-        max_uploads: keep at most this many uploaded voices (oldest dropped first).
     """
 
-    def __init__(self, embed: Embedder, max_uploads: int = 20) -> None:
+    def __init__(self, embed: Embedder) -> None:
         self._embed = embed
-        self._max_uploads = max_uploads
         self._known: list[Voice] | None = None
-        self._uploads: list[Voice] = []
         self._lock = threading.Lock()
 
     def voices(self) -> list[Voice]:
-        """Synthetic voices first, then uploads in upload order."""
+        """The synthetic voices, in :data:`SYNTHETIC_VOICES` order."""
         with self._lock:
             if self._known is None:
                 self._known = [Voice(name, "known", self._embed(synthesize(v, 2.5, seed=i), 16000))
                                for i, (name, v) in enumerate(SYNTHETIC_VOICES.items())]
-            return [*self._known, *self._uploads]
+            return list(self._known)
 
-    def add_upload(self, name: str, embedding: np.ndarray) -> None:
-        """Remember a user's reference voice for later maps."""
+
+class UploadedVoices:
+    """The reference voices one browser session uploaded, for its later maps (thread-safe).
+
+    Args:
+        max_uploads: keep at most this many voices (oldest dropped first).
+    """
+
+    def __init__(self, max_uploads: int = 20) -> None:
+        self._max_uploads = max_uploads
+        self._uploads: list[Voice] = []
+        self._lock = threading.Lock()
+
+    def voices(self) -> list[Voice]:
+        """The uploads in upload order (a re-upload of a name counts as its newest)."""
+        with self._lock:
+            return list(self._uploads)
+
+    def add(self, name: str, embedding: np.ndarray) -> None:
+        """Remember a reference voice (replacing an earlier one of the same name)."""
         with self._lock:
             self._uploads = [v for v in self._uploads if v.name != name]
             self._uploads.append(Voice(name, "upload", np.asarray(embedding, dtype=np.float32)))
