@@ -237,6 +237,27 @@ def _converted(running) -> bool:
     return any(sessions.get(key).run.rows for key in sessions.keys())
 
 
+def test_another_browser_sees_none_of_this_ones_state(page, running) -> None:
+    """A second browser's evaluate tab has none of the first one's conversions, and closing
+    it ends its session in the backend (gradio's unload event)."""
+    before = set(running.backend.sessions.keys())
+    other = page.context.browser.new_page()  # a context of its own: another browser
+    other.set_default_timeout(TIMEOUT_MS)
+    other.goto(running.url)
+    other.get_by_role("tab", name="Evaluate").click()
+    _skip_if_missing(other, running, "evaluate", "evaluate-button")
+    message = _click_and_wait(other, "evaluate-button", "evaluate-status", "⚠")
+    assert "nothing to evaluate yet" in message
+    (key,) = set(running.backend.sessions.keys()) - before
+    other.close()
+    for _ in range(100):  # the server sees the heartbeat stream close
+        if key not in running.backend.sessions:
+            break
+        page.wait_for_timeout(100)
+    assert key not in running.backend.sessions
+    assert before <= set(running.backend.sessions.keys())  # the first browser's stays
+
+
 def test_convert_settings_follow_the_model(page, running) -> None:
     """Settings a model cannot use are locked: a SpectroGAN's envelope gain, and the voice
     quality of a model without its statistics even on the source renderer."""

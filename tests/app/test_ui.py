@@ -54,6 +54,45 @@ def test_build_ui_without_models_says_so(work, factories) -> None:
     assert "recognise-missing" not in by_id
 
 
+
+def _handler(demo, name: str):
+    """Call the demo's handler ``name`` the way gradio does for a request of a browser
+    session: ``gr.Request`` and ``gr.Progress`` parameters filled in."""
+    from gradio.helpers import special_args
+
+    fn = next(f.fn for f in demo.fns.values() if f.name == name)
+
+    def call(*inputs, session: str):
+        args = special_args(fn, list(inputs), gr.Request(session_hash=session))[0]
+        return fn(*args)
+
+    return call
+
+
+def test_each_browser_session_has_its_own_state(backend: AppBackend, upload) -> None:
+    """The handlers key the backend's state by gradio's session_hash, and the unload event (the
+    tab was closed or reloaded) drops that session's state."""
+    from emovc.app.services import AUTO
+    from emovc.app.ui import build_ui, session_key
+
+    demo = build_ui(backend)
+    convert, clone = _handler(demo, "convert"), _handler(demo, "clone")
+    evaluate, unload = _handler(demo, "evaluate"), _handler(demo, "end_session")
+    status = convert(str(upload(emotion="calm")), "fake-calm-angry", AUTO, "angry", 1.0, 1.0,
+                     1.0, None, 0.0, session="tab-1")[-1]
+    assert "RTF" in status
+    clone(str(upload("ref.wav")), True, "Kids.", "none", "voice", session="tab-1")
+    with pytest.warns(UserWarning, match="nothing to evaluate yet"):
+        assert "nothing to evaluate yet" in evaluate(None, session="tab-2")[-1]
+    assert "report ready" in evaluate(None, session="tab-1")[-1]
+    assert backend.session("tab-1").uploads.voices()
+    assert not backend.session("tab-2").uploads.voices()
+    unload(session="tab-1")
+    assert "tab-1" not in backend.sessions and "tab-2" in backend.sessions
+    assert session_key(gr.Request(session_hash="abc")) == "abc"
+    assert session_key(None) != session_key(None)  # no session: never shared
+
+
 def test_cli_help() -> None:
     from emovc.cli import app_cmds
 

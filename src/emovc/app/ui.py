@@ -3,6 +3,10 @@
 Handlers turn every :class:`~emovc.errors.EmovcError` into a readable status line (and a
 toast); any other exception is logged on the server and shown as a one-line internal error —
 never a stack trace in the browser.
+
+Each browser session (Gradio's ``session_hash``: one per page load) has its own conversions and
+uploaded reference voices in the backend; they are dropped when the session ends (the page is
+closed or reloaded: Gradio's unload event).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +62,14 @@ def _guard(n_outputs: int, fn: Callable[..., tuple]) -> Callable[..., tuple]:
     return wrapped
 
 
+def session_key(request: gr.Request | None) -> str:
+    """The backend's session key for a request: its browser session's ``session_hash``. A
+    request without one (Gradio's queue requires one, so none in practice) gets a key of its
+    own, never another session's."""
+    key = getattr(request, "session_hash", None)
+    return str(key) if key else f"no-session-{uuid.uuid4().hex}"
+
+
 def _report_links(report: str, listening_url: str | None) -> str:
     links = [f'<a href="/gradio_api/file={html.escape(report)}" target="_blank" '
              'id="eval-report-link">open the evaluation report</a>']
@@ -84,6 +97,12 @@ def build_ui(backend: AppBackend) -> gr.Blocks:
                     gr.Markdown(f"**⚠ Not available: {missing[key]}.**",
                                 elem_id=f"{key}-missing")
                 build(backend, demo)
+
+        def end_session(request: gr.Request) -> None:
+            """The browser session ended (tab closed or reloaded): forget its state."""
+            backend.end_session(session_key(request))
+
+        demo.unload(end_session)
     return demo
 
 
@@ -176,11 +195,12 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             return gr.Dropdown(value=AUTO), readable_error(exc)
 
     def convert(path, name, src, tgt, amount, pitch_level, envelope_gain, renderer, quality,
-                progress=gr.Progress()) -> tuple:
+                request: gr.Request, progress=gr.Progress()) -> tuple:
         res = backend.convert(path, tgt, src, amount, name, lambda f, d: progress(f, desc=d),
                               pitch_level=pitch_level, envelope_gain=envelope_gain,
                               renderer=renderer or None,
-                              voice_quality=quality if renderer else None)
+                              voice_quality=quality if renderer else None,
+                              session=session_key(request))
         return str(res.output), res.figure, res.summary
 
     model.change(on_model, [model, source], [source, target, pitch, gain, render, vq, status])
@@ -232,9 +252,10 @@ def _clone_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             status = gr.Textbox(label="status", interactive=False, elem_id="clone-status")
             plot = gr.Plot(label="speaker map", show_label=False, elem_id="clone-plot")
 
-    def clone(path, agreed, words, emo, how, progress=gr.Progress()) -> tuple:
+    def clone(path, agreed, words, emo, how, request: gr.Request,
+              progress=gr.Progress()) -> tuple:
         res = backend.clone([path], words, emo, agreed, lambda f, d: progress(f, desc=d),
-                            style=how)
+                            style=how, session=session_key(request))
         return str(res.output), res.figure, res.summary
 
     button.click(_guard(3, clone), [ref, consent, text, emotion, style],
@@ -242,9 +263,9 @@ def _clone_tab(backend: AppBackend, demo: gr.Blocks) -> None:
 
 
 def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:
-    gr.Markdown("Evaluate this session's conversions, or upload a run folder written by "
-                "`emovc convert` (audio files + `conversions.csv`). The report opens from the "
-                "app's work directory.")
+    gr.Markdown("Evaluate the conversions made in this browser tab since it was (re)loaded, "
+                "or upload a run folder written by `emovc convert` (audio files + "
+                "`conversions.csv`). The report opens from the app's work directory.")
     files = gr.File(file_count="directory", label="run folder (optional)", height=150,
                     elem_id="evaluate-files")
     button = gr.Button("Evaluate", variant="primary", elem_id="evaluate-button")
@@ -252,8 +273,9 @@ def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:
     links = gr.HTML(elem_id="evaluate-links")
     report = gr.HTML(elem_id="evaluate-report")
 
-    def evaluate(paths, progress=gr.Progress()) -> tuple:
-        res = backend.evaluate(paths, lambda f, d: progress(f, desc=d))
+    def evaluate(paths, request: gr.Request, progress=gr.Progress()) -> tuple:
+        res = backend.evaluate(paths, lambda f, d: progress(f, desc=d),
+                               session=session_key(request))
         frame = (f'<iframe src="/gradio_api/file={html.escape(str(res.report))}" '
                  'title="evaluation report" '
                  'style="width:100%;height:640px;border:1px solid #ddd"></iframe>')
