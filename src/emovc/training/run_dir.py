@@ -105,24 +105,16 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
         return 0
     cfg_file, ckpt = root / "config.yaml", last_checkpoint(root)
     model = root / "model.pt"
-    if not cfg_file.is_file():
+    old = _read_config(cfg_file, hint) if cfg_file.is_file() else None
+    other = other_kind(root, old, data, kind, free) if kind else None
+    if other:
+        raise other_kind_error(root, other, kind, cli)
+    if old is None:
         found = [p.relative_to(root).as_posix() for p in (model, ckpt) if p and p.is_file()]
-        theirs = model_kind(model) if kind else None
-        if theirs and theirs != kind:
-            hint = (f"{hint.split(', or ')[0]}; a fresh start would delete that model.pt")
-            raise ConfigError(f"run folder {root} holds a {theirs} model.pt, not a {kind} "
-                              f"run's; {hint}")
         if found:
             raise ConfigError(f"run folder {root} holds {' and '.join(found)} but no "
                               f"config.yaml of a training run; {hint}")
         return 0
-    old = _read_config(cfg_file, hint)
-    other = other_kind(root, old, data, kind, free) if kind else None
-    if other:
-        again = ("choose another -o; --force would start this run there, deleting" if cli else
-                 "choose another run_dir; resume=False would start this run there, deleting")
-        raise ConfigError(f"run folder {root} holds {other}, not a {kind} run; {again} that "
-                          "run's model.pt and checkpoints")
     if "max_steps" in data and "max_steps" not in old:  # e.g. an `emovc ser train` run
         kind = "not a converter training's" if cli else "has no max_steps"
         raise ConfigError(f"run folder {root} holds another kind of run (its config.yaml "
@@ -153,23 +145,46 @@ KIND_NAMES = {"emotion-recognizer": "an emotion recogniser run",
               "emotion-converter": "an emotion converter run"}
 
 
-def other_kind(root: Path, old: dict, data: dict, kind: str, free: Iterable[str] = FREE,
+def run_name(kind: str, beside: str | None = None) -> str:
+    """What a run of checkpoint ``kind`` is called in messages: "a vocoder/wavernn run", "an
+    emotion recogniser run"; a run named beside one of kind ``beside`` (the run it is not) by
+    its family's name ("an emotion converter run") unless that is ``beside``'s family too."""
+    family = kind.split("/")[0]
+    if family in KIND_NAMES and (kind == family or beside is not None
+                                 and beside.split("/")[0] != family):
+        return KIND_NAMES[family]
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} run"
+
+
+def other_kind(root: Path, old: dict | None, data: dict, kind: str, free: Iterable[str] = FREE,
                ) -> str | None:
     """What ``root`` holds when it is clearly not a run of ``kind`` (``None`` otherwise):
     its ``model.pt`` is of another kind ("a vocoder/wavernn run", "an emotion recogniser
-    run"), or its ``config.yaml`` has no ``max_steps`` (an emotion recogniser's) or settings
-    this run does not have (another trainer's)."""
+    run"), or its ``config.yaml`` (``old``; ``None``: it has none) has no ``max_steps`` where
+    this run has one (an emotion recogniser's) or settings this run does not have (another
+    trainer's)."""
     theirs = model_kind(root / "model.pt")
     if theirs and theirs != kind:
-        name = KIND_NAMES.get(theirs.split("/")[0], f"a {theirs} run")
-        return f"{name} (its model.pt)"
-    if "max_steps" not in old:
+        return f"{run_name(theirs, kind)} (its model.pt)"
+    if old is None:
+        return None
+    if "max_steps" in data and "max_steps" not in old:
         return "another kind of run (its config.yaml has no max_steps, e.g. a recogniser's)"
     extra = sorted(set(old) - set(data) - set(free))
     if extra:
-        return (f"another kind of run (its config.yaml has settings a {kind} run does not: "
-                f"{', '.join(extra[:4])}{', ...' if len(extra) > 4 else ''})")
+        return (f"another kind of run (its config.yaml has settings {run_name(kind)} does "
+                f"not: {', '.join(extra[:4])}{', ...' if len(extra) > 4 else ''})")
     return None
+
+
+def other_kind_error(root: Path, other: str, kind: str, cli: bool = True) -> ConfigError:
+    """The refusal of a run folder that holds ``other`` (:func:`other_kind`) for a run of
+    ``kind``, saying that a fresh start would delete that run (``cli``: see
+    :func:`claim_run_dir`)."""
+    again = ("choose another -o; --force would start this run there, deleting" if cli else
+             "choose another run_dir; resume=False would start this run there, deleting")
+    return ConfigError(f"run folder {root} holds {other}, not {run_name(kind)}; {again} that "
+                       "run's model.pt and checkpoints")
 
 
 def model_kind(path: Path) -> str | None:
