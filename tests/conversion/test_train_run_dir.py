@@ -240,3 +240,74 @@ def test_an_unfinished_spectrogan_run_says_so_too(tmp_path):
                             state_dict=ckpt["state_dict"], extra=extra)
     note = EmotionConverter.from_pretrained(str(early)).unfinished
     assert "unfinished training run (step 60 of 300)" in note
+
+
+def _other_run(root: Path, kind: str | None, config: dict) -> Path:
+    from emovc.models.checkpoint import save_checkpoint
+
+    root.mkdir(parents=True)
+    if kind:
+        save_checkpoint(root / "model.pt", kind=kind, config={}, state_dict={})
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    return root
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+VOCODER_RUN = {"max_steps": 5, "seq_frames": 4, "model": {"bits": 9}, "lr": 1e-4}
+
+
+@pytest.mark.parametrize(("kind", "config", "said"), [
+    ("vocoder/wavernn", VOCODER_RUN, "holds a vocoder/wavernn run (its model.pt), not an "
+                                     "emotion-converter/stargan run"),
+    (None, VOCODER_RUN, "holds another kind of run (its config.yaml has settings an "
+                        "emotion-converter/stargan run does not: lr, seq_frames)"),
+    ("emotion-converter/spectrogan", {"max_steps": 5}, "holds an emotion-converter/spectrogan "
+                                                       "run (its model.pt), not an "
+                                                       "emotion-converter/stargan run"),
+    ("emotion-recognizer", {"method": "linear"}, "holds an emotion recogniser run (its "
+                                                 "model.pt), not an emotion-converter/stargan "
+                                                 "run"),
+])
+def test_train_names_the_kind_of_run_a_folder_holds(kind, config, said, corpus, cache_root,
+                                                    tmp_path, capsys, monkeypatch):
+    """`emovc train` at a train-voice or SpectroGAN run folder gave a settings diff (or
+    nothing of what the folder was) and a --force hint, not that --force deletes that run;
+    train-voice already named the kind."""
+    import emovc.training.stargan as stargan
+
+    monkeypatch.setattr(stargan, "prepare_features",
+                        lambda *a, **k: pytest.fail("features read before the run folder check"))
+    run = _other_run(tmp_path / "run", kind, config)
+    before = _files(run)
+    code, err = _train_cli(corpus, run, cache_root, capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert said in err, err
+    assert "choose another -o; --force would start this run there, deleting that run's " \
+           "model.pt and checkpoints" in err
+    assert _files(run) == before
+
+
+def test_cyclegan_and_spectrogan_name_the_kind_of_run_too(tmp_path):
+    """The CycleGAN trainer at a StarGAN folder and the SpectroGAN trainer at a train-voice
+    folder said "different settings: ..."."""
+    from emovc.training import cyclegan, spectrogan
+
+    stargan_dir = _other_run(tmp_path / "stargan", "emotion-converter/stargan",
+                             {"max_steps": 5, "emotions": ["calm", "angry"]})
+    cfg = cyclegan.build_config(str(tmp_path / "data"), str(stargan_dir), "calm", "angry",
+                                max_steps=5)
+    with pytest.raises(ConfigError, match=r"holds an emotion-converter/stargan run \(its "
+                                          r"model.pt\), not an emotion-converter/cyclegan run; "
+                                          r"choose another -o; --force would start"):
+        cyclegan.train(cfg)
+    voice = _other_run(tmp_path / "voice", "synthesizer/tacotron", {"max_steps": 5})
+    cfg = spectrogan.build_config(str(tmp_path / "data"), str(voice), "calm", "angry",
+                                  max_steps=5)
+    with pytest.raises(ConfigError, match=r"holds a synthesizer/tacotron run \(its model.pt\), "
+                                          r"not an emotion-converter/spectrogan run; .*--force "
+                                          r"would start this run there"):
+        spectrogan.train(cfg)
+    assert _files(voice) == ["config.yaml", "model.pt"]

@@ -287,7 +287,7 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
             :func:`~emovc.training.run_dir.claim_run_dir`).
     """
     claim_run_dir(cfg.run_dir, config_data(cfg), resume, (*FREE, *SPEAKER_KEYS),
-                  clear=False)  # early: fail fast, clear once the data is read
+                  clear=False, kind=KIND)  # early: fail fast, clear once the data is read
     data, cwt_std = load_data(cfg)
     module = CycleGANModule(cfg, data, cwt_std)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,

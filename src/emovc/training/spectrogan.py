@@ -311,7 +311,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"
     done = claim_run_dir(run, cfg.to_dict(), resume, RESUME_FREE, keys="old",
-                         steps_per_iteration=2, clear=False)
+                         steps_per_iteration=2, clear=False, kind=KIND)
     if done:
         check_schedule(cfg, yaml.safe_load(cfg_file.read_text()), done)
     torch.set_num_threads(cfg.num_threads)

@@ -69,6 +69,7 @@ from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, last_check
 from emovc.training.speaker_loss import SpeakerProxy
 from emovc.training.stargan_config import StarGANTrainConfig, build_config, config_dict
 from emovc.training.stargan_weights import (
+    KIND,
     export,
     init_weights,
     load_generator,
@@ -255,7 +256,7 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
             :func:`~emovc.training.run_dir.claim_run_dir`).
     """
     claim_run_dir(cfg.run_dir, config_dict(cfg), resume, (*FREE, *SPEAKER_KEYS),
-                  clear=False)  # early: fail fast, clear once the data is read
+                  clear=False, kind=KIND)  # early: fail fast, clear once the data is read
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
                                       cfg.val_speakers, cfg.workers)
     cfg.train_speakers, cfg.val_speakers = tr, va
