@@ -214,3 +214,27 @@ def test_a_folder_of_another_trainer_is_named(kind, config, said, tmp_path, caps
     assert code == 2 and err.count("\n") == 1, err
     assert said in err
     assert "--force would start this run there, deleting that run's model.pt" in err
+
+
+def test_force_over_a_recognisers_folder_leaves_none_of_its_outputs(tmp_path, capsys,
+                                                                    transcribed_corpus) -> None:
+    """`train-voice --force` at an `emovc ser train` folder left its metrics.json beside the
+    new run's model.pt; files of the user's own stay."""
+    import json as _json
+
+    from emovc.models.checkpoint import checkpoint_kind
+    from emovc.models.vocoder import WaveRNNConfig
+
+    run = _other_run(tmp_path / "run", "emotion-recognizer", {"method": "linear"})
+    (run / "metrics.json").write_text("{}")
+    (run / "notes.txt").write_text("mine")
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    tiny = _json.dumps(WaveRNNConfig.tiny(n_mels=80, hop_length=200).to_dict())
+    code, out, err = _run(["train-voice", "vocoder", str(corpus), "-o", str(run), "--set",
+                           f"model={tiny}", "--set", "seq_frames=4", "--set", "batch_size=2",
+                           "--set", "threads=1", "--set", f"cache_dir={tmp_path / 'cache'}",
+                           "--max-steps", "1", "--force"], capsys)
+    assert code == 0, err
+    assert checkpoint_kind(run / "model.pt") == tvoc.KIND
+    assert not (run / "metrics.json").exists()
+    assert (run / "notes.txt").read_text() == "mine"

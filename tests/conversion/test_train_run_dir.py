@@ -311,3 +311,32 @@ def test_cyclegan_and_spectrogan_name_the_kind_of_run_too(tmp_path):
                                           r"would start this run there"):
         spectrogan.train(cfg)
     assert _files(voice) == ["config.yaml", "model.pt"]
+
+
+def test_a_fresh_start_clears_every_trainers_outputs_and_nothing_else(tmp_path):
+    """clear_run_outputs left a recogniser's metrics.json, and the emptied checkpoints/ and
+    tb/ folders; it removes nothing outside the run folder (a linked folder's files stay)."""
+    from emovc.training.run_dir import clear_run_outputs
+
+    run = tmp_path / "run"
+    for name in ("model.pt", "config.yaml", "metrics.json", "checkpoints/last.ckpt",
+                 "checkpoints/step000002.ckpt", "checkpoints/.cnn.ckpt.x1y2", "audio/step2.wav",
+                 "tb/version_0/events.out", "val_audio/step_000002/a.wav", "notes.txt",
+                 "tb/mine/events.out"):
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text("x")
+    clear_run_outputs(run)
+    assert _files(run) == ["notes.txt", "tb/mine/events.out"]
+    assert sorted(p.name for p in run.iterdir()) == ["notes.txt", "tb"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "last.ckpt").write_text("keep")
+    (elsewhere / "version_0").mkdir()
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "checkpoints").symlink_to(elsewhere)
+    (linked / "tb").symlink_to(elsewhere)
+    (linked / "model.pt").symlink_to(elsewhere / "last.ckpt")
+    clear_run_outputs(linked)
+    assert _files(elsewhere) == ["last.ckpt"] and (elsewhere / "version_0").is_dir()
+    assert not (linked / "model.pt").is_symlink()  # the link itself is the run's output

@@ -266,18 +266,40 @@ def checkpoint_step(path: Path) -> int:
     return int(state.get("global_step", 0))
 
 
+# what the trainers write into a run folder (files, folders, and the folders that hold them)
+RUN_FILES = ("model.pt", "config.yaml", "metrics.json", "checkpoints/*.ckpt",
+             "checkpoints/.*.ckpt.*", "audio/step*.wav")
+RUN_FOLDERS = ("tb/version_0", "val_audio/step_*")
+RUN_PARENTS = ("checkpoints", "audio", "val_audio", "tb")
+
+
 def clear_run_outputs(root: Path) -> None:
-    """Remove what a training run writes into ``root`` (a fresh start: ``--force``): its
-    ``model.pt``, ``config.yaml``, checkpoints, TensorBoard log and validation audio; other
-    files stay."""
-    for name in ("model.pt", "config.yaml"):
-        (root / name).unlink(missing_ok=True)
-    for pattern in ("checkpoints/*.ckpt", "checkpoints/.last.ckpt.tmp", "audio/step*.wav"):
+    """Remove what any emovc trainer writes into ``root`` (a fresh start: ``--force``), so
+    that the new run inherits nothing of the earlier one, whichever trainer's it was: its
+    ``model.pt``, ``config.yaml`` and ``metrics.json``, checkpoints, TensorBoard log and
+    validation audio, and those folders when that leaves them empty. Other files stay, and
+    nothing outside ``root`` is touched (a link is removed, not what it points to)."""
+    root = Path(root)
+    inside = root.resolve()
+
+    def within(p: Path) -> bool:  # not reached through a link to a folder elsewhere
+        return p.parent.resolve().is_relative_to(inside)
+
+    for pattern in RUN_FILES:
         for p in root.glob(pattern):
-            p.unlink(missing_ok=True)
-    for folder in [root / "tb" / "version_0", *root.glob("val_audio/step_*")]:
-        if folder.is_dir():
-            shutil.rmtree(folder)
+            if within(p) and (p.is_symlink() or p.is_file()):
+                p.unlink(missing_ok=True)
+    for pattern in RUN_FOLDERS:
+        for folder in root.glob(pattern):
+            if within(folder) and folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder)
+    for name in RUN_PARENTS:
+        folder = root / name
+        if folder.is_dir() and not folder.is_symlink():
+            try:
+                folder.rmdir()
+            except OSError:  # other files there
+                pass
 
 
 def last_checkpoint(run_dir: str | os.PathLike) -> Path | None:
