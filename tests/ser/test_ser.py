@@ -287,3 +287,72 @@ def test_a_file_that_may_not_be_speech_is_labelled_with_a_warning(ser_run: Path,
     with pytest.warns(EmovcWarning, match=r"hiss.wav may not be speech: .*labels are a guess"):
         probs = rec.predict_file(path)
     assert sum(probs.values()) == pytest.approx(1.0)
+
+
+def _converter_run(root: Path, model: bool = True) -> Path:
+    """A folder as `emovc train` leaves it (model.pt only once it has validated)."""
+    import yaml
+
+    from emovc.models.checkpoint import save_checkpoint
+
+    for name in ("checkpoints/last.ckpt", "tb/version_0/events.out", "audio/step4.wav"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x")
+    (root / "config.yaml").write_text(yaml.safe_dump({"max_steps": 4, "lambda_cyc": 1.0}))
+    if model:
+        save_checkpoint(root / "model.pt", kind="emotion-converter/stargan", config={},
+                        state_dict={})
+    return root
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(("model", "said"), [
+    (True, "holds an emotion converter run (its model.pt), not an emotion recogniser run"),
+    (False, "holds another kind of run (its config.yaml has settings an emotion recogniser run "
+            "does not: lambda_cyc, max_steps)"),
+])
+def test_ser_train_names_another_trainers_folder_and_force_clears_it(
+        model, said, ser_corpus, tmp_path, monkeypatch):
+    """`ser train` at a converter's run folder said "already holds a trained model" (without
+    what kind), or with no model.pt yet overwrote its config.yaml; --force left the
+    converter's checkpoints/ and tb/ (and a later `emovc train` there found last.ckpt)."""
+    from emovc.training import ser as tser
+    from emovc.training.ser import build_config, train
+
+    run = _converter_run(tmp_path / "run", model)
+    (run / "notes.txt").write_text("mine")
+    before = _files(run)
+
+    def cfg(**extra):
+        return build_config(str(ser_corpus), str(run), {
+            "val_speakers": ["val"], "method": "linear", "feature_set": "egemaps",
+            "world_augment": False, "cache_dir": str(tmp_path / "cache"), **extra})
+
+    with monkeypatch.context() as m:
+        m.setattr(tser, "split_corpus", lambda c: pytest.fail("corpus read before the check"))
+        with pytest.raises(ConfigError, match="choose another -o; --force would start this "
+                                              "run there, deleting that run's model.pt") as e:
+            train(cfg(), progress=False)
+    assert said in str(e.value)
+    with pytest.raises(EmovcError, match="validation speaker"):  # fails on its data: kept
+        train(cfg(val_speakers=["99"]), progress=False, force=True)
+    assert _files(run) == before
+    train(cfg(), progress=False, force=True)
+    assert _files(run) == ["config.yaml", "metrics.json", "model.pt", "notes.txt"]
+    assert sorted(p.name for p in run.iterdir()) == _files(run)
+
+
+def test_ser_train_refuses_a_folder_of_lightning_checkpoints(ser_corpus, tmp_path):
+    """A folder holding only another trainer's checkpoints/last.ckpt is not a recogniser's."""
+    from emovc.training.ser import build_config, train
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_text("x")
+    with pytest.raises(ConfigError, match=r"holds another kind of run \(its "
+                                          r"checkpoints/last.ckpt, an emovc train or train-voice "
+                                          r"checkpoint\), not an emotion recogniser run"):
+        train(build_config(str(ser_corpus), str(run), {"val_speakers": ["val"]}), progress=False)

@@ -249,14 +249,20 @@ def _read_config(path: Path, hint: str = FORCE_HINT) -> dict:
     return data
 
 
-def saved_max_steps(run_dir: str | os.PathLike) -> int | None:
-    """``max_steps`` of the run ``run_dir`` holds (its ``config.yaml``); ``None`` when there is
-    none or it cannot be read (the run folder checks then say why)."""
+def saved_config(run_dir: str | os.PathLike) -> dict | None:
+    """The settings of the run ``run_dir`` holds (its ``config.yaml``); ``None`` when there is
+    none or it cannot be read as a mapping."""
     try:
         data = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return None
-    steps = data.get("max_steps") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def saved_max_steps(run_dir: str | os.PathLike) -> int | None:
+    """``max_steps`` of the run ``run_dir`` holds (its ``config.yaml``); ``None`` when there is
+    none or it cannot be read (the run folder checks then say why)."""
+    steps = (saved_config(run_dir) or {}).get("max_steps")
     return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
 
 

@@ -32,7 +32,7 @@ from emovc.models.ser.cnn import CnnConfig
 from emovc.models.ser.features import FUNCTIONAL_SETS, SerFeatureConfig
 from emovc.models.ser.functional import fit_linear_head
 from emovc.models.ser.metrics import classification_report
-from emovc.models.ser.model import METHODS, SerModel
+from emovc.models.ser.model import KIND, METHODS, SerModel
 from emovc.training import ser_checkpoint
 from emovc.training.ser_checkpoint import CnnCheckpoint
 from emovc.training.ser_cnn import CnnTrainConfig, train_cnn
@@ -252,18 +252,23 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
 
     A CNN fit resumes from the run folder's ``checkpoints/cnn.ckpt`` of an interrupted run of
     the same settings (also after an interrupted ``force`` retraining of a finished run);
-    ``force`` starts afresh, replacing that checkpoint and, at the end, the final files.
+    ``force`` starts afresh, replacing that checkpoint and, at the end, the final files. In
+    a folder of another trainer's run (:func:`other_run`), ``force`` removes that run's
+    outputs (:func:`~emovc.training.run_dir.clear_run_outputs`) once the corpus is read.
 
     Raises:
-        EmovcError: without ``force``, the run folder holds a ``model.pt`` (and no
-            checkpoint of an interrupted retraining with these settings) or the checkpoint
-            of an interrupted run of other settings or clips; or the corpus cannot be split
-            (checked before the run folder is written).
+        EmovcError: without ``force``, the run folder holds another trainer's run (named), a
+            ``model.pt`` (and no checkpoint of an interrupted retraining with these
+            settings) or the checkpoint of an interrupted run of other settings or clips; or
+            the corpus cannot be split (checked before the run folder is written).
     """
-    from emovc.training.run_dir import check_creatable
+    from emovc.training.run_dir import check_creatable, clear_run_outputs, other_kind_error
 
     run = Path(cfg.run_dir)
     check_creatable(run)  # before the features: a file, a folder under a file, not writable
+    other = other_run(run, cfg)
+    if other and not force:
+        raise other_kind_error(run, other, KIND)
     cnn, ckpt_file = cfg.method in ("cnn", "ensemble"), ser_checkpoint.checkpoint_path(run)
     resuming = cnn and not force and ckpt_file.is_file()
     if (run / "model.pt").exists() and not force and not resuming:
@@ -278,7 +283,9 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     train_m, tr = usable_features(train_m, variants, cfg, progress, left_out)
     _check_every_label(train_m, labels, left_out)
     y, spk = _targets(train_m, labels)
-    if force and cnn:  # an earlier run's checkpoint: this run's replaces it from now on
+    if force and other:  # another trainer's run: nothing of it is this run's
+        clear_run_outputs(run)
+    elif force and cnn:  # an earlier run's checkpoint: this run's replaces it from now on
         ser_checkpoint.remove(ckpt)
     try:
         model = fit_model(cfg, labels, tr["original"], y, spk, tr.get("world"), progress,
@@ -293,6 +300,21 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
         raise
     ser_checkpoint.remove(ckpt)  # the run is finished (also an earlier run's, with force)
     return path
+
+
+def other_run(run: Path, cfg: SerTrainConfig) -> str | None:
+    """What ``run`` holds when it is another trainer's run folder ("an emotion converter run
+    (its model.pt)"; :func:`~emovc.training.run_dir.other_kind`), ``None`` when it is empty or
+    a recogniser's: its ``model.pt`` is of another kind, its ``config.yaml`` has settings a
+    recogniser has not, or it holds a Lightning trainer's ``checkpoints/last.ckpt``."""
+    from emovc.training.run_dir import last_checkpoint, other_kind, saved_config
+
+    names = dict.fromkeys(f.name for f in fields(cfg))  # the settings a recogniser has
+    other = other_kind(run, saved_config(run), names, KIND, free=())
+    if other is None and last_checkpoint(run) is not None:
+        other = ("another kind of run (its checkpoints/last.ckpt, an emovc train or "
+                 "train-voice checkpoint)")
+    return other
 
 
 def _finish(cfg: SerTrainConfig, model: SerModel, labels: tuple[str, ...], train_m: Manifest,
