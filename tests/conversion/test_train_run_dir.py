@@ -340,3 +340,31 @@ def test_a_fresh_start_clears_every_trainers_outputs_and_nothing_else(tmp_path):
     clear_run_outputs(linked)
     assert _files(elsewhere) == ["last.ckpt"] and (elsewhere / "version_0").is_dir()
     assert not (linked / "model.pt").is_symlink()  # the link itself is the run's output
+
+
+def test_settings_are_compared_on_both_sides():
+    """changed_settings compared the keys of one side only: a setting the earlier run did not
+    have (SpectroGAN: one the new run does not have) passed unnoticed."""
+    from emovc.training.run_dir import changed_settings
+
+    assert changed_settings({"a": 1, "b": 2}, {"a": 1}, free=()) == ["b"]
+    assert changed_settings({"a": 1}, {"a": 1, "c": 3}, free=()) == ["c"]
+    assert changed_settings({"a": 1}, {"a": 1, "c": None}, free=()) == []  # None: unset
+    assert changed_settings({"a": 1, "b": 2}, {"a": 1}, free=("b",)) == []
+    assert changed_settings({"data_dir": "x"}, {"data_dir": str(Path("x").resolve())}) == []
+
+
+def test_spectrogan_refuses_a_run_without_a_setting_it_now_has(tmp_path):
+    """SpectroGAN compared the earlier run's settings only: one it lacks was not a change."""
+    from emovc.training.spectrogan import build_config, train
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = build_config(str(tmp_path / "data"), str(run), "calm", "angry", max_steps=5,
+                       overrides={"input_shift": True})
+    old = cfg.to_dict()
+    del old["input_shift"]
+    (run / "config.yaml").write_text(yaml.safe_dump(old))
+    with pytest.raises(ConfigError, match=r"holds another run \(different settings: "
+                                          r"input_shift\)"):
+        train(cfg)

@@ -69,7 +69,7 @@ def test_a_checkpoint_of_another_fit_is_refused_unless_started_afresh(tmp_path, 
         with pytest.raises(KeyboardInterrupt):
             train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
     other = CnnTrainConfig(**{**FIT.__dict__, "lr": 1e-3})
-    with pytest.raises(ConfigError, match=r"other settings \(cnn\); choose another --out"):
+    with pytest.raises(ConfigError, match=r"other settings \(cnn.lr\); choose another --out"):
         train_cnn(mels, y, 3, world, NET, other, progress=False, checkpoint=ckpt)
     with pytest.raises(ConfigError, match=r"other settings \(method\)"):
         train_cnn(mels, y, 3, world, NET, FIT, progress=False,
@@ -204,3 +204,24 @@ def test_ser_train_checks_its_run_folder_before_the_features(ser_corpus, tmp_pat
         cfg = build_config(str(ser_corpus), str(out), {"val_speakers": ["val"]})
         with pytest.raises(ConfigError, match=said):
             train(cfg, progress=False)
+
+
+def test_the_checkpoint_names_each_setting_once(tmp_path, monkeypatch):
+    """The identity held the fit's net/cnn settings twice: flattened in the run's settings
+    and again as "net"/"cnn" entries (a change was reported as "(cnn)"). A fit of a run's
+    settings is identified by them alone; a fit used by itself by its own settings."""
+    from emovc.training.ser_cnn import fit_settings
+
+    mels, y, world = _data()
+    run = {"method": "cnn", "seed": 3, "net.channels": [4, 8], "cnn.lr": FIT.lr}
+    ckpt = CnnCheckpoint(tmp_path / "cnn.ckpt", run)
+    with monkeypatch.context() as m:
+        _stop_after(m, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
+    identity = torch.load(ckpt.path, weights_only=True)["identity"]
+    assert sorted(identity) == ["data", "settings"]
+    settings = identity["settings"]
+    assert settings == fit_settings(NET, FIT, run) and settings["net.channels"] == [4, 8]
+    assert "cnn.threads" not in settings and "net.n_classes" not in settings
+    assert settings["cnn.epochs"] == FIT.epochs

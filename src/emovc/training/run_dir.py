@@ -67,8 +67,8 @@ def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool,
 
 
 def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Iterable[str] = FREE,
-                  keys: str = "new", steps_per_iteration: int = 1, clear: bool = True,
-                  cli: bool = True, kind: str | None = None) -> int:
+                  steps_per_iteration: int = 1, clear: bool = True, cli: bool = True,
+                  kind: str | None = None) -> int:
     """Check that ``root`` may hold the run of settings ``data``; returns the steps it has
     already trained (0: a fresh start).
 
@@ -83,7 +83,6 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
         resume: continue a run found there (else start afresh).
         free: settings that may differ from the earlier run's (or are compared later, e.g.
             a speaker split not resolved yet).
-        keys: compare the settings of ``"new"`` (``data``) or of ``"old"`` (``config.yaml``).
         steps_per_iteration: Lightning steps per training step (2 for SpectroGAN).
         cli: the messages name the command line's options (``-o``, ``--max-steps``,
             ``--force``); false for trainers used from Python only, whose messages name the
@@ -119,7 +118,7 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
         kind = "not a converter training's" if cli else "has no max_steps"
         raise ConfigError(f"run folder {root} holds another kind of run (its config.yaml "
                           f"{'is ' if cli else ''}{kind}, e.g. a recogniser's); {hint}")
-    diff = changed_settings(old, data, free, keys)
+    diff = changed_settings(old, data, free)
     if diff:
         shown = ", ".join(diff[:6]) + (", ..." if len(diff) > 6 else "")
         raise ConfigError(f"run folder {root} holds another run (different settings: {shown}); "
@@ -214,16 +213,13 @@ def check_creatable(root: Path, cli: bool = True) -> None:
     check_writable(root / "config.yaml")
 
 
-def changed_settings(old: dict, new: dict, free: Iterable[str] = FREE,
-                     keys: str = "new") -> list[str]:
-    """Names of the settings that differ between a run folder's ``old`` config and ``new``.
-
-    Settings in ``free`` may differ; paths (:data:`PATH_KEYS`) are compared resolved.
-    ``keys``: ``"new"`` compares every setting of ``new`` (one missing from ``old`` differs),
-    ``"old"`` every setting of ``old``.
-    """
-    names = new if keys == "new" else old
-    return sorted(k for k in names
+def changed_settings(old: dict, new: dict, free: Iterable[str] = FREE) -> list[str]:
+    """Names of the settings that differ between a run's ``old`` settings (its folder's
+    ``config.yaml``, a checkpoint's) and ``new``, sorted: every setting of either (one that
+    only one side has differs, unless it is ``None``, unset, there). Settings in ``free`` may
+    differ; paths (:data:`PATH_KEYS`) are compared resolved."""
+    free = set(free)
+    return sorted(k for k in old.keys() | new.keys()
                   if k not in free and _norm(k, old.get(k)) != _norm(k, new.get(k)))
 
 

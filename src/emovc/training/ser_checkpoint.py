@@ -23,6 +23,7 @@ import torch
 
 from emovc.errors import ConfigError
 from emovc.fileio import atomic_output
+from emovc.training.run_dir import changed_settings
 
 CHECKPOINT = Path("checkpoints") / "cnn.ckpt"
 # settings a resumed run may change: where the run and cache live, processes and threads
@@ -110,15 +111,14 @@ def read_state(ckpt: CnnCheckpoint) -> dict | None:
 
 def check_identity(ckpt: CnnCheckpoint, saved: dict, current: dict) -> None:
     """Refuse to resume from a checkpoint of another fit. ``saved`` and ``current`` are
-    identities: ``{"settings": {...}, "data": fingerprint, ...}``; only the entries of
-    ``current`` are compared (the early check has no ``"data"`` yet).
+    identities: ``{"settings": {...}, "data": fingerprint}``; the settings are compared as a
+    run folder's are (:func:`~emovc.training.run_dir.changed_settings`), the data only when
+    ``current`` has it (the early check has no ``"data"`` yet).
 
     Raises:
         ConfigError: one line naming the settings that differ, or saying the clips differ.
     """
-    old, new = saved.get("settings", {}), current.get("settings", {})
-    names = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    names += [k for k in current if k not in ("settings", "data") and saved.get(k) != current[k]]
+    names = changed_settings(saved.get("settings", {}), current.get("settings", {}), free=())
     where = f"{ckpt.path.parent.parent} holds an interrupted CNN fit of other"
     if names:
         shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")

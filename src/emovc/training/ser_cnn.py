@@ -139,8 +139,7 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
     identity, start = None, 0
     if checkpoint is not None:
-        identity = {"settings": checkpoint.settings, "net": net_config.to_dict(),
-                    "cnn": {k: v for k, v in asdict(cfg).items() if k != "threads"},
+        identity = {"settings": fit_settings(net_config, cfg, checkpoint.settings),
                     "data": data_fingerprint(labels, mels, world_mels)}
         state = read_state(checkpoint)
         if state is not None:
@@ -183,6 +182,18 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
                 "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()})
     net.eval()
     return MelCnn(net, mean, std)
+
+
+def fit_settings(net: CnnConfig, cfg: CnnTrainConfig, settings: dict) -> dict:
+    """The settings a checkpoint of this fit is identified by: ``settings`` (a run's,
+    :func:`~emovc.training.ser_checkpoint.run_settings`, which hold its ``net.*`` and
+    ``cnn.*`` settings), completed by the fit's own architecture and optimisation settings
+    where they lack them (a fit used by itself) — less ``cnn.threads``, which does not
+    change what is learned, and ``n_classes``/``n_mels``, which the data's fingerprint
+    covers."""
+    own = {f"net.{k}": v for k, v in net.to_dict().items() if k not in ("n_classes", "n_mels")}
+    own.update({f"cnn.{k}": v for k, v in asdict(cfg).items() if k != "threads"})
+    return {**own, **settings}
 
 
 def _restore(state: dict, net: EmotionCNN, opt: torch.optim.Optimizer,

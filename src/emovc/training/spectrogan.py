@@ -310,8 +310,8 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     run = Path(cfg.run_dir)
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"
-    done = claim_run_dir(run, cfg.to_dict(), resume, RESUME_FREE, keys="old",
-                         steps_per_iteration=2, clear=False, kind=KIND)
+    done = claim_run_dir(run, cfg.to_dict(), resume, RESUME_FREE, steps_per_iteration=2,
+                         clear=False, kind=KIND)
     if done:
         check_schedule(cfg, yaml.safe_load(cfg_file.read_text()), done)
     torch.set_num_threads(cfg.num_threads)
