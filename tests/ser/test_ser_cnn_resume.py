@@ -225,3 +225,25 @@ def test_the_checkpoint_names_each_setting_once(tmp_path, monkeypatch):
     assert settings == fit_settings(NET, FIT, run) and settings["net.channels"] == [4, 8]
     assert "cnn.threads" not in settings and "net.n_classes" not in settings
     assert settings["cnn.epochs"] == FIT.epochs
+
+
+def test_a_resume_compares_the_corpus_layout_not_its_spelling(ser_corpus, tmp_path,
+                                                             monkeypatch):
+    """A run started with `-c auto` was refused ("other settings (corpus)") when resumed with
+    the layout auto finds (`-c folders` here, `-c ravdess` on RAVDESS), and the other way
+    round; another layout is still another corpus."""
+    from emovc.training.ser import build_config, train
+
+    def cfg(corpus):
+        return build_config(str(ser_corpus), str(tmp_path / "run"), {
+            "val_speakers": ["val"], "method": "cnn", "world_augment": False, "corpus": corpus,
+            "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
+            "cnn": {"epochs": 2, "batch_size": 8, "threads": 1}})
+
+    with monkeypatch.context() as m:
+        _stop_after(m, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg("auto"), progress=False)
+    with pytest.raises(ConfigError, match=r"other settings \(corpus\)"):
+        train(cfg("ravdess"), progress=False)
+    assert (train(cfg("folders"), progress=False).parent / "metrics.json").is_file()

@@ -148,6 +148,22 @@ def read_corpus(cfg: SerTrainConfig):
     return manifest, synthetic
 
 
+def corpus_layout(cfg: SerTrainConfig) -> str:
+    """The catalog the corpus is read with: ``cfg.corpus``, ``"auto"`` resolved to the layout
+    detected in ``cfg.data_dir`` (so that ``-c ravdess`` and ``auto`` are one corpus to a
+    resumed run); ``cfg.corpus`` itself for an augment manifest or a folder whose layout is
+    not found (reading the corpus then says why)."""
+    from emovc.data.catalogs import detect_corpus
+
+    path = Path(cfg.data_dir)
+    if cfg.corpus != "auto" or not path.is_dir():
+        return cfg.corpus
+    try:
+        return detect_corpus(path)
+    except EmovcError:
+        return cfg.corpus
+
+
 def split_corpus(cfg: SerTrainConfig):
     """Catalogue the corpus (or read an augment manifest, :func:`read_corpus`) and split it
     into (train, validation) manifests of labelled utterances; returns ``(train, val,
@@ -274,7 +290,8 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     if (run / "model.pt").exists() and not force and not resuming:
         raise EmovcError(f"{run} already holds a trained model (model.pt); choose another "
                          "--out or pass --force to retrain")
-    ckpt = CnnCheckpoint(ckpt_file, ser_checkpoint.run_settings(cfg.to_dict()), resume=not force)
+    settings = ser_checkpoint.run_settings({**cfg.to_dict(), "corpus": corpus_layout(cfg)})
+    ckpt = CnnCheckpoint(ckpt_file, settings, resume=not force)
     ser_checkpoint.check_resumable(ckpt)  # an interrupted run of other settings: refused
     t0 = time.time()
     train_m, val_m, labels = split_corpus(cfg)  # a bad corpus or speaker: nothing written
