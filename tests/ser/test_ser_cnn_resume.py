@@ -247,3 +247,29 @@ def test_a_resume_compares_the_corpus_layout_not_its_spelling(ser_corpus, tmp_pa
     with pytest.raises(ConfigError, match=r"other settings \(corpus\)"):
         train(cfg("ravdess"), progress=False)
     assert (train(cfg("folders"), progress=False).parent / "metrics.json").is_file()
+
+
+def test_a_resumed_runs_train_seconds_count_every_session(ser_corpus, tmp_path, monkeypatch):
+    """metrics.json's and the model card's train_seconds counted the last session only."""
+    import json
+
+    from emovc.models.checkpoint import load_checkpoint
+    from emovc.training.ser import build_config, train
+
+    cfg = build_config(str(ser_corpus), str(tmp_path / "run"), {
+        "val_speakers": ["val"], "method": "cnn", "world_augment": False,
+        "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
+        "cnn": {"epochs": 2, "batch_size": 8, "threads": 1}})
+    with monkeypatch.context() as m:
+        _stop_after(m, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg, progress=False)
+    path = tmp_path / "run" / "checkpoints" / "cnn.ckpt"
+    state = torch.load(path, weights_only=True)
+    assert 0 < state["train_seconds"] < 600
+    state["train_seconds"] = 5000.0  # as if the first session had trained for long
+    torch.save(state, path)
+    model = train(cfg, progress=False)
+    seconds = json.loads((model.parent / "metrics.json").read_text())["train_seconds"]
+    assert 5000 < seconds < 5600
+    assert load_checkpoint(model)["config"]["info"]["train_seconds"] == seconds

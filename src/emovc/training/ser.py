@@ -292,8 +292,10 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
                          "--out or pass --force to retrain")
     settings = ser_checkpoint.run_settings({**cfg.to_dict(), "corpus": corpus_layout(cfg)})
     ckpt = CnnCheckpoint(ckpt_file, settings, resume=not force)
-    ser_checkpoint.check_resumable(ckpt)  # an interrupted run of other settings: refused
-    t0 = time.time()
+    saved = ser_checkpoint.check_resumable(ckpt)  # an interrupted run of other settings: refused
+    # the training time counts the earlier sessions of a resumed run (its checkpoint has them)
+    t0 = time.time() - (ser_checkpoint.trained_seconds(saved) if resuming else 0.0)
+    ckpt = replace(ckpt, started=t0)
     train_m, val_m, labels = split_corpus(cfg)  # a bad corpus or speaker: nothing written
     left_out: dict[str, str] = {}
     variants = ("original", "world") if cfg.world_augment else ("original",)

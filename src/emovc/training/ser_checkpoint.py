@@ -2,7 +2,8 @@
 
 The CNN fit (:func:`~emovc.training.ser_cnn.train_cnn`) writes ``RUN_DIR/checkpoints/cnn.ckpt``
 after every epoch (atomically): the network, optimiser, schedule and random-generator states,
-the epochs done, and what the fit depends on — the run's settings (less those that do not
+the epochs done, the seconds the run has trained (a resumed run's ``train_seconds`` counts
+every session), and what the fit depends on — the run's settings (less those that do not
 change what is learned: :data:`FREE`) and a fingerprint of its training clips' features.
 Re-running the same command resumes from it and trains the model an uninterrupted run trains;
 a checkpoint of other settings or other clips is refused (``--force`` starts afresh). The
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +47,16 @@ class CnnCheckpoint:
             checkpoint of other settings is refused.
         resume: continue from ``path`` when it exists (false: start afresh, overwriting it).
         hint: how to get past a refusal (the command line's options by default).
+        started: when the run's training began, as :func:`time.time` counts (this session's
+            start less the seconds earlier sessions trained): each saved state records the
+            seconds since as ``train_seconds`` (``None``: not recorded).
     """
 
     path: Path
     settings: dict
     resume: bool = True
     hint: str = FORCE_HINT
+    started: float | None = None
 
 
 def checkpoint_path(run_dir: str | os.PathLike) -> Path:
@@ -128,16 +134,28 @@ def check_identity(ckpt: CnnCheckpoint, saved: dict, current: dict) -> None:
                           f"since); {ckpt.hint}")
 
 
-def check_resumable(ckpt: CnnCheckpoint) -> None:
+def check_resumable(ckpt: CnnCheckpoint) -> dict | None:
     """The early check of a run folder (before any feature is computed): a checkpoint there
-    must be of ``ckpt.settings`` (nothing to check when ``ckpt.resume`` is false)."""
+    must be of ``ckpt.settings`` (nothing to check when ``ckpt.resume`` is false). Returns
+    the state it holds (``None``: none to resume from)."""
     state = read_state(ckpt)
     if state is not None:
         check_identity(ckpt, state["identity"], {"settings": ckpt.settings})
+    return state
+
+
+def trained_seconds(state: dict | None) -> float:
+    """The seconds of training a saved state records (earlier sessions of a resumed run;
+    0 for none, or a checkpoint of an emovc that did not record them)."""
+    seconds = (state or {}).get("train_seconds", 0.0)
+    return float(seconds) if isinstance(seconds, (int, float)) else 0.0
 
 
 def save_state(ckpt: CnnCheckpoint, state: dict) -> None:
-    """Write ``state`` to ``ckpt.path`` atomically (a stopped write leaves the earlier one)."""
+    """Write ``state`` to ``ckpt.path`` atomically (a stopped write leaves the earlier one),
+    with the seconds the run has trained so far when ``ckpt.started`` is set."""
+    if ckpt.started is not None:
+        state = {**state, "train_seconds": time.time() - ckpt.started}
     with atomic_output(ckpt.path) as tmp:
         torch.save(state, tmp)
 
