@@ -73,3 +73,10 @@ def ge2e_checkpoint():
                                state_dict=model.state_dict(), extra={"steps": 1})
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory, monkeypatch) -> None:
+    """The recipes' default clip cache ($EMOVC_CACHE/sv2tts) in a temporary folder: a test
+    that leaves out cache_dir must not write into the user's ~/.cache."""
+    monkeypatch.setenv("EMOVC_CACHE", str(tmp_path_factory.mktemp("emovc-cache")))

@@ -152,3 +152,61 @@ def test_a_cache_write_failure_stops_instead_of_leaving_clips_out(tmp_path, tran
                                  "left on device; free space there, make it writable or choose "
                                  "another folder"):
             tsyn.load_corpus(cfg, progress=False)
+
+
+def _reference_window(mel: np.ndarray, wav: np.ndarray, a: int, seq: int, hop: int):
+    """The window the vocoder's sampler cut from pairs held in memory before they were read
+    from disk (its formula, kept here as the reference)."""
+    padded = np.pad(wav, (1, hop * (len(mel) + 1)))  # leading 0 = "previous" sample
+    return (mel[a: a + seq].astype(np.float32),
+            padded[a * hop: (a + seq) * hop + 1].astype(np.float32))
+
+
+def test_the_vocoder_corpus_is_read_from_disk_window_by_window(tmp_path, transcribed_corpus
+                                                                ) -> None:
+    """Every waveform of the corpus was kept in memory for the whole run (no cache;
+    tens of GB for a LibriSpeech subset); now each clip's pair is cached on disk and a batch
+    reads its windows alone, with the same numbers."""
+    import tracemalloc
+
+    import torch
+
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+
+    corpus = tmp_path / "corpus"
+    for i in range(3):
+        wav = synthesize(EMOTION_VOICES["neutral"], duration=3.0, seed=20 + i)
+        transcribed_corpus.clip(corpus, "11", i, wav, "Hello.")
+    cfg = tvoc.build_config(str(corpus), "unused",
+                            overrides={"cache_dir": str(tmp_path / "cache")})
+    first = tvoc.load_corpus(cfg, progress=False)  # computes and caches every clip
+    (folder,) = (tmp_path / "cache").glob("corpus-*/vocoder-*")
+    assert len(list(folder.glob("*.npz"))) == 3
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        clips = tvoc.load_corpus(cfg, progress=False)  # read back: nothing computed
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    pairs = [clips[i] for i in range(len(clips))]
+    audio = sum(w.nbytes + m.nbytes for m, w in pairs)
+    assert len(clips) == 3 and audio > 500_000
+    assert held < audio / 20, (held, audio)  # where each array lies, not the arrays
+
+    # the same windows as from the pairs in memory, the first and the last one included
+    hop, seq = cfg.mel["hop_length"], 4
+    for i, (mel, wav) in enumerate(pairs):
+        np.testing.assert_array_equal(mel, first[i][0])
+        for a in (0, 1, 7, len(mel) - seq):
+            want = _reference_window(mel, wav, a, seq, hop)
+            for got in (clips.window(i, a, seq, hop), tvoc.PairWindows(pairs).window(i, a, seq,
+                                                                                     hop)):
+                np.testing.assert_array_equal(got[0], want[0])
+                np.testing.assert_array_equal(got[1], want[1])
+    disk = tvoc.SegmentSampler(clips, hop, seq, 8, seed=3)
+    memory = tvoc.SegmentSampler(pairs, hop, seq, 8, seed=3)
+    for step in range(5):
+        for x, y in zip(disk.sample(disk.rng(step)), memory.sample(memory.rng(step)),
+                        strict=True):
+            assert x.dtype == torch.float32 and torch.equal(x, y)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import struct
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -108,6 +109,39 @@ def stored_source(path: str | os.PathLike, keys: Iterable[str] = ()) -> str | No
             return str(z["source"])
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None
+
+
+def npz_layout(path: str | os.PathLike) -> dict[str, tuple[int, tuple[int, ...], np.dtype]]:
+    """Where each array of an uncompressed ``.npz`` (:func:`write_npz`, ``np.savez``) lies in
+    the file: ``{name: (byte offset of its data, shape, dtype)}``, so that a part of it (a
+    window of a long waveform) can be read without loading the whole array.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: not such a file (not a zip, a compressed or Fortran-ordered array).
+    """
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
+            for info in zf.infolist():
+                if info.compress_type != zipfile.ZIP_STORED:
+                    raise ValueError(f"{path}: array {info.filename} is compressed")
+                f.seek(info.header_offset)
+                local = f.read(30)  # the local file header; its name and extra field follow
+                if local[:4] != b"PK\x03\x04":
+                    raise ValueError(f"{path}: broken zip header of {info.filename}")
+                n_name, n_extra = struct.unpack("<HH", local[26:30])
+                f.seek(info.header_offset + 30 + n_name + n_extra)
+                version = np.lib.format.read_magic(f)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read(f)
+                if fortran and len(shape) > 1:
+                    raise ValueError(f"{path}: array {info.filename} is in Fortran order")
+                out[info.filename.removesuffix(".npy")] = (f.tell(), tuple(shape), dtype)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return out
 
 
 def remove_stale_temporaries(folder: Path, older_than_s: float = 3600.0) -> int:

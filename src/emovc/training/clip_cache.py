@@ -4,7 +4,8 @@ that cannot be used left out with one warning instead of stopping the run.
 The synthesizer's preprocessing of one utterance (VAD trim, espeak-ng phonemes, a GE2E
 embedding, a log-mel) ran again for the whole corpus at every start and resume of a run —
 hours for a LibriTTS subset. :func:`load_clips` computes each clip once and keeps its arrays
-on disk::
+on disk (:func:`cache_clips` the same, returning the files rather than the arrays, for the
+vocoder, which reads its waveforms window by window)::
 
     <cache root>/<corpus folder name>-<hash of its resolved path>/<kind>-<key>/config.json
     <cache root>/<corpus folder name>-<hash of its resolved path>/<kind>-<key>/<safe id>.npz
@@ -28,6 +29,7 @@ import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +40,7 @@ from emovc.data.cache import (
     default_cache_dir,
     read_npz,
     safe_name,
+    stored_source,
     write_json,
     write_npz,
 )
@@ -116,13 +119,56 @@ def load_clips(utts: Sequence[Utterance], compute: Callable[[Utterance], Arrays]
         EmovcError: ``utts`` is not empty but no clip of it can be used.
         CacheWriteError: a clip's arrays cannot be written to ``folder`` (one line naming it).
     """
+    return _each_clip(utts, lambda u: _cached_or_computed(u, compute, tuple(arrays), folder,
+                                                          stamp), what, progress)
+
+
+def cache_clips(utts: Sequence[Utterance], compute: Callable[[Utterance], Arrays],
+                arrays: Sequence[str], folder: Path, what: str, progress: bool = True,
+                stamp: Callable[[Utterance], str] = file_stamp,
+                ) -> tuple[list[tuple[Utterance, Path]], dict[str, str]]:
+    """As :func:`load_clips`, but keeping no clip's arrays in memory: each clip's file in
+    ``folder`` is made current (computed and stored when it is not) and its path returned,
+    for a recipe that reads its examples from disk batch by batch (the vocoder, whose corpus
+    of waveforms does not fit in memory). A current file is recognised by its ``source``
+    stamp alone, without reading its arrays.
+
+    Returns:
+        ``([(utt, path of its .npz), ...] in the order of utts, {path: one-line reason})``.
+
+    Raises:
+        EmovcError: ``utts`` is not empty but no clip of it can be used.
+        CacheWriteError: a clip's arrays cannot be written to ``folder``.
+    """
+    return _each_clip(utts, lambda u: _current_file(u, compute, tuple(arrays), folder, stamp),
+                      what, progress)
+
+
+def cached_arrays(utt: Utterance, compute: Callable[[Utterance], Arrays],
+                  arrays: Sequence[str], folder: Path,
+                  stamp: Callable[[Utterance], str] = file_stamp) -> Arrays:
+    """One clip's arrays, read from ``folder`` when current, else computed and stored (what
+    :func:`load_clips` does for each clip; for a recipe that needs another recipe's cached
+    arrays of a clip while it computes its own).
+
+    Raises:
+        EmovcError, OSError: what ``compute`` raises (a clip that cannot be used).
+        CacheWriteError: the arrays cannot be written to ``folder``.
+    """
+    return _cached_or_computed(utt, compute, tuple(arrays), folder, stamp)
+
+
+def _each_clip(utts: Sequence[Utterance], get: Callable[[Utterance], object], what: str,
+               progress: bool) -> tuple[list[tuple[Utterance, Any]], dict[str, str]]:
+    """``get(utt)`` of every clip, with a progress bar; the clips it refuses (an
+    :class:`~emovc.errors.EmovcError` or ``OSError``) are left out with their reason."""
     from tqdm.auto import tqdm
 
-    kept: list[tuple[Utterance, Arrays]] = []
+    kept: list[tuple[Utterance, Any]] = []
     left_out: dict[str, str] = {}
     for utt in tqdm(utts, desc=what, unit="clip", disable=not progress, dynamic_ncols=True):
         try:
-            got = _cached_or_computed(utt, compute, tuple(arrays), folder, stamp)
+            got = get(utt)
         except CacheWriteError:
             raise
         except (EmovcError, OSError) as exc:  # one bad take must not cost the whole run
@@ -148,13 +194,34 @@ def _cached_or_computed(utt: Utterance, compute: Callable[[Utterance], Arrays],
     if data is not None and str(data["source"]) == source:
         return {k: data[k] for k in arrays}
     got = compute(utt)
+    _write(path, {k: got[k] for k in arrays}, source, folder)
+    return {k: got[k] for k in arrays}
+
+
+def _current_file(utt: Utterance, compute: Callable[[Utterance], Arrays],
+                  arrays: tuple[str, ...], folder: Path,
+                  stamp: Callable[[Utterance], str]) -> Path:
+    """The path of one clip's current cache file (computed and written when it is not)."""
+    source = stamp(utt)  # OSError: the file is gone
+    path = folder / f"{safe_name(utt.utt_id)}.npz"
+    if stored_source(path, arrays) != source:
+        got = compute(utt)
+        _write(path, {k: got[k] for k in arrays}, source, folder)
+    return path
+
+
+def _write(path: Path, arrays: Arrays, source: str, folder: Path) -> None:
+    """Write a clip's arrays and ``source`` stamp atomically.
+
+    Raises:
+        CacheWriteError: it cannot be written (one line naming the folder).
+    """
     try:
-        write_npz(path, {**{k: got[k] for k in arrays}, "source": np.asarray(source)})
+        write_npz(path, {**arrays, "source": np.asarray(source)})
     except OSError as exc:
         raise CacheWriteError(
             f"cannot write the clip cache {folder}: {exc.strerror or exc}; free space there, "
             "make it writable or choose another folder (setting cache_dir)") from exc
-    return {k: got[k] for k in arrays}
 
 
 def warn_left_out(left_out: dict[str, str], what: str) -> None:

@@ -9,11 +9,11 @@ frame aligned with the utterance's audio, is what the vocoder learns to turn int
 
 The vocoder recipe's setting ``gta=SYNTH_RUN/model.pt`` turns it on (:func:`gta_source`
 checks the file before any corpus work). Per utterance, the synthesizer's own preprocessing
-(:func:`emovc.training.synthesizer_data.preprocess_utterances`: phoneme ids, the embedding
+(:func:`emovc.training.synthesizer_data.utterance_inputs`: phoneme ids, the embedding
 of the speaker encoder the synthesizer records, the ground-truth log-mel — read from the
 synthesizer run's cache when the ``cache_dir`` is the same) feeds :func:`gta_mel`, whose
 result is cached per clip under ``vocoder-gta-<key>`` (the key holds the synthesizer file's
-sha256); the audio is :func:`~emovc.training.synthesizer_data.speech_16k` at the mel rate,
+sha256) with the audio: :func:`~emovc.training.synthesizer_data.speech_16k` at the mel rate,
 the waveform the ground-truth mel was computed from.
 """
 
@@ -33,6 +33,7 @@ from emovc.models.synthesizer.text import SYMBOLS
 from emovc.pipelines.sv2tts import MEL_KEYS, SYNTH_KIND
 from emovc.pipelines.sv2tts_encoder import EncoderChoice, read_checkpoint, recorded_encoder
 from emovc.training.synthesizer_data import Utterance
+from emovc.training.vocoder_data import ClipWindows, stored_pair
 
 GTA_VERSION = 1  # bump when gta_mel changes what it computes for the same synthesizer
 SEED = 0  # the pre-net's dropout stays on at inference: each clip's masks come from this seed
@@ -137,21 +138,30 @@ def gta_settings(source: GtaSource) -> dict:
             "seed": SEED, "version": GTA_VERSION}
 
 
-def load_corpus(cfg: Any, progress: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(GTA mel ``(T, n_mels)``, waveform ``(n,)`` at ``mel["sr"]``) pairs of the transcribed
-    utterances of a vocoder config's corpus (``cfg``: a
-    :class:`~emovc.training.vocoder.VocoderTrainConfig` with ``gta`` set). Clips without a
-    transcript, and clips whose audio cannot be used, are left out with one warning each.
+def load_corpus(cfg: Any, progress: bool = True) -> ClipWindows:
+    """The (GTA mel ``(T, n_mels)``, waveform ``(n,)`` at ``mel["sr"]``) pairs of the
+    transcribed utterances of a vocoder config's corpus (``cfg``: a
+    :class:`~emovc.training.vocoder.VocoderTrainConfig` with ``gta`` set), cached per clip
+    and read window by window (:class:`~emovc.training.vocoder_data.ClipWindows`). Clips
+    without a transcript, and clips whose audio cannot be used, are left out with one warning
+    each.
 
     Raises:
         ConfigError: the ``gta`` setting (:func:`gta_source`).
         EmovcError: no transcribed utterance, or none that can be used.
+        CacheWriteError: the cache cannot be written.
     """
     from emovc.audio.io import resample
     from emovc.data.catalogs import catalog_corpus
     from emovc.models.device import resolve_device
-    from emovc.training.clip_cache import clip_folder, load_clips, warn_left_out
-    from emovc.training.synthesizer_data import preprocess_utterances, speech_16k, stamp
+    from emovc.training.clip_cache import cache_clips, clip_folder, warn_left_out
+    from emovc.training.synthesizer_data import (
+        Tools,
+        inputs_folder,
+        speech_16k,
+        stamp,
+        utterance_inputs,
+    )
 
     source = gta_source(cfg.gta, cfg.mel, "vocoder training")
     utts = list(catalog_corpus(cfg.data_dir))
@@ -165,24 +175,20 @@ def load_corpus(cfg: Any, progress: bool = True) -> list[tuple[np.ndarray, np.nd
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}: the vocoder's GTA "
                          "mels (setting gta) need transcripts; leave out gta to train on "
                          "ground-truth mels")
-    inputs = dict((u.path, x) for u, x in preprocess_utterances(
-        utts, cfg.data_dir, source.mel, source.encoder, cfg.cache_dir,
-        "vocoder's synthesizer inputs", progress))
+    inputs = inputs_folder(cfg.cache_dir, cfg.data_dir, source.mel, source.encoder)
+    tools = Tools(source.encoder)
     model: list[Tacotron] = []  # loaded for the first clip whose GTA mel is not cached
+    sr = source.mel["sr"]
 
     def compute(u) -> dict[str, np.ndarray]:
+        x = utterance_inputs(u, source.mel, tools, inputs)
         if not model:
             model.append(source.model(resolve_device("auto")))
-        return {"mel": gta_mel(model[0], inputs[u.path])}
+        return stored_pair({"mel": gta_mel(model[0], x),
+                            "wav": resample(speech_16k(u.path), 16000, sr)})
 
-    folder = clip_folder(cfg.cache_dir, cfg.data_dir, "vocoder-gta",
-                         gta_settings(source))
-    kept = [u for u in utts if u.path in inputs]
-    mels, left_out = load_clips(kept, compute, ("mel",), folder, "GTA mels", progress, stamp)
-    sr = source.mel["sr"]
-    wavs, wav_out = load_clips([u for u, _ in mels],
-                               lambda u: {"wav": resample(speech_16k(u.path), 16000, sr)},
-                               ("wav",), None, "vocoder audio", progress)
-    warn_left_out({**left_out, **wav_out}, "vocoder corpus")
-    mel_of = {u.path: a["mel"] for u, a in mels}
-    return [(mel_of[u.path], a["wav"]) for u, a in wavs]
+    folder = clip_folder(cfg.cache_dir, cfg.data_dir, "vocoder-gta", gta_settings(source))
+    got, left_out = cache_clips(utts, compute, ("mel", "wav"), folder, "vocoder corpus",
+                                progress, stamp)
+    warn_left_out(left_out, "vocoder corpus")
+    return ClipWindows([path for _, path in got])

@@ -4,7 +4,8 @@ a speaker embedding and the log-mel target, cached per clip (:mod:`~emovc.traini
 :func:`preprocess_utterances` serves the synthesizer recipe (:func:`emovc.training.
 synthesizer.load_corpus`) and the vocoder's ground-truth-aligned mels
 (:mod:`emovc.training.gta`), which run a trained synthesizer on exactly what it was trained
-on. :func:`speech_16k` is the audio those arrays are computed from.
+on (:func:`utterance_inputs`, one clip at a time). :func:`speech_16k` is the audio those
+arrays are computed from.
 """
 
 from __future__ import annotations
@@ -94,6 +95,29 @@ class Tools:
         return self._loaded
 
 
+def inputs_folder(cache_dir: str, data_dir: str, mel: dict, encoder: EncoderChoice):
+    """The cache folder of a corpus's synthesizer inputs (``synthesizer-<key>``,
+    :func:`cache_settings`)."""
+    from emovc.training.clip_cache import clip_folder
+
+    return clip_folder(cache_dir, data_dir, "synthesizer", cache_settings(mel, encoder))
+
+
+def utterance_inputs(utt: CorpusUtterance, mel: dict, tools: Tools, folder) -> Utterance:
+    """One utterance's synthesizer inputs: read from ``folder`` (:func:`inputs_folder`) when
+    current, else computed (:func:`_preprocess`) and stored.
+
+    Raises:
+        AudioError, OSError: its audio cannot be used.
+        CacheWriteError: the cache cannot be written.
+    """
+    from emovc.training.clip_cache import cached_arrays
+
+    a = cached_arrays(utt, lambda u: _preprocess(u, mel, tools), ("ids", "speaker", "mel"),
+                      folder, stamp)
+    return Utterance(a["ids"].tolist(), a["speaker"], a["mel"])
+
+
 def preprocess_utterances(utts: Sequence[CorpusUtterance], data_dir: str, mel: dict,
                           encoder: EncoderChoice, cache_dir: str, what: str,
                           progress: bool = True) -> list[tuple[CorpusUtterance, Utterance]]:
@@ -109,9 +133,9 @@ def preprocess_utterances(utts: Sequence[CorpusUtterance], data_dir: str, mel: d
     Raises:
         EmovcError: ``utts`` is not empty but none of them can be used.
     """
-    from emovc.training.clip_cache import clip_folder, load_clips, warn_left_out
+    from emovc.training.clip_cache import load_clips, warn_left_out
 
-    folder = clip_folder(cache_dir, data_dir, "synthesizer", cache_settings(mel, encoder))
+    folder = inputs_folder(cache_dir, data_dir, mel, encoder)
     tools = Tools(encoder)
     got, left_out = load_clips(utts, lambda u: _preprocess(u, mel, tools),
                                ("ids", "speaker", "mel"), folder, what, progress, stamp)

@@ -6,7 +6,9 @@ The log-mels are those of the audio (ground truth, the default), or — setting
 ``gta=SYNTH_RUN/model.pt``, as SV2TTS does — the ground-truth-aligned (GTA) mels a trained
 synthesizer predicts teacher-forced for each transcribed utterance (:mod:`emovc.training.gta`),
 so the vocoder learns to render the synthesizer's mels, errors included; ``model.pt`` then
-records the synthesizer's sha256 (``extra["gta"]``).
+records the synthesizer's sha256 (``extra["gta"]``). Each clip's pair is cached on disk and
+batches read their windows from there (:mod:`emovc.training.vocoder_data`): memory does not
+grow with the corpus.
 
     cfg = build_config("/data/LibriTTS/train-clean-100", "runs/wavernn",
                        overrides={"gta": "runs/taco/model.pt"})
@@ -17,6 +19,7 @@ The command line runs the same: ``emovc train-voice vocoder DATA_DIR -o RUN_DIR`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,7 @@ from emovc.training.common import (
     step_rng,
 )
 from emovc.training.synthesizer import MEL, MEL_RANGES, log_mel
+from emovc.training.vocoder_data import ClipWindows, Pair, PairWindows
 
 KIND = "vocoder/wavernn"
 WHAT = "vocoder training"
@@ -79,17 +83,20 @@ class SegmentSampler:
     """Random aligned (mel window, waveform window) batches.
 
     Args:
-        pairs: list of ``(mel (T, M), wav (≥ T · hop,))``.
+        pairs: the training pairs: ``[(mel (T, M), wav (≥ T · hop,)), ...]`` in memory, or
+            :class:`~emovc.training.vocoder_data.ClipWindows` of the cached clips (what
+            :func:`load_corpus` returns), read window by window.
         hop: samples per mel frame.
         seq_frames: frames per window.
         batch_size: windows per batch.
         seed: base seed of the per-step generators (:meth:`rng`).
     """
 
-    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]], hop: int, seq_frames: int,
+    def __init__(self, pairs: Sequence[Pair] | ClipWindows, hop: int, seq_frames: int,
                  batch_size: int, seed: int = 0) -> None:
-        self.pairs = [(m, w) for m, w in pairs if len(m) >= seq_frames]
-        if not self.pairs:
+        self.clips = pairs if isinstance(pairs, ClipWindows) else PairWindows(pairs)
+        self.keep = [i for i, n in enumerate(self.clips.frames) if n >= seq_frames]
+        if not self.keep:
             raise EmovcError(f"no utterance has {seq_frames} mel frames for vocoder training")
         self.hop, self.seq, self.batch, self.seed = hop, seq_frames, batch_size, seed
 
@@ -100,17 +107,15 @@ class SegmentSampler:
 
     def sample(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mels (B, seq, M), wav (B, seq · hop + 1))`` drawn with ``rng`` — one extra
-        sample for the shift."""
+        sample for the shift (the one before the window; 0 before the first)."""
         mels, wavs = [], []
-        for i in rng.integers(0, len(self.pairs), self.batch):
-            m, w = self.pairs[i]
-            a = int(rng.integers(0, len(m) - self.seq + 1))
-            padded = np.pad(w, (1, self.hop * (len(m) + 1)))  # leading 0 = "previous" sample
-            seg = padded[a * self.hop: (a + self.seq) * self.hop + 1]
-            mels.append(m[a: a + self.seq])
-            wavs.append(seg)
-        return (torch.from_numpy(np.stack(mels).astype(np.float32)),
-                torch.from_numpy(np.stack(wavs).astype(np.float32)))
+        for j in rng.integers(0, len(self.keep), self.batch):
+            i = self.keep[j]
+            a = int(rng.integers(0, self.clips.frames[i] - self.seq + 1))
+            mel, wav = self.clips.window(i, a, self.seq, self.hop)
+            mels.append(mel)
+            wavs.append(wav)
+        return torch.from_numpy(np.stack(mels)), torch.from_numpy(np.stack(wavs))
 
 
 class VocoderModule(L.LightningModule):
@@ -185,25 +190,30 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
     return cfg
 
 
-def load_corpus(cfg: VocoderTrainConfig,
-                progress: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(log-mel ``(T, n_mels)``, waveform ``(n,)``) pairs of the corpus utterances, at the
-    mel settings' rate, loudness-normalised; a clip that cannot be used (unreadable, silent,
-    under 0.5 s: :func:`~emovc.audio.check_speech`, as for the synthesizer) is left out with
-    one warning for all of them. With ``gta`` set, the GTA mels of the
-    transcribed utterances instead (:func:`emovc.training.gta.load_corpus`, cached per clip).
+def load_corpus(cfg: VocoderTrainConfig, progress: bool = True) -> ClipWindows:
+    """The (log-mel ``(T, n_mels)``, waveform ``(n,)``) pairs of the corpus utterances, at
+    the mel settings' rate, loudness-normalised, each computed once and cached on disk
+    (folder ``vocoder-<key>`` under ``cache_dir``,
+    :func:`~emovc.training.vocoder_data.cache_settings`); what comes back reads them window by
+    window (:class:`~emovc.training.vocoder_data.ClipWindows`: memory does not grow with the
+    corpus). A clip that cannot be used (unreadable, silent, under 0.5 s:
+    :func:`~emovc.audio.check_speech`, as for the synthesizer) is left out with one warning
+    for all of them. With ``gta`` set, the GTA mels of the transcribed utterances instead
+    (:func:`emovc.training.gta.load_corpus`, cached the same way).
 
-    Ground-truth pairs are not cached: a clip's work is its decoding and a mel, and a cache
-    would have to keep the waveforms themselves (as large as the corpus, uncompressed).
+    The cache holds the waveforms themselves (float32 at the mel rate: 230 MB per hour of
+    audio at 16 kHz, besides 25 KB per second for the mel).
 
     Raises:
         EmovcError: the corpus has utterances but none that can be used.
+        CacheWriteError: the cache cannot be written.
     """
     if cfg.gta is not None:
         return gta.load_corpus(cfg, progress)
     from emovc.audio import check_speech, load_audio, normalize_loudness
     from emovc.data.catalogs import catalog_corpus
-    from emovc.training.clip_cache import load_clips, warn_left_out
+    from emovc.training.clip_cache import cache_clips, clip_folder, warn_left_out
+    from emovc.training.vocoder_data import cache_settings, stored_pair
 
     utts = list(catalog_corpus(cfg.data_dir))[: cfg.max_utterances]
     sr = cfg.mel["sr"]
@@ -212,13 +222,15 @@ def load_corpus(cfg: VocoderTrainConfig,
         wav = normalize_loudness(check_speech(load_audio(utt.path, sr), sr, name=utt.path), sr)
         return {"mel": log_mel(wav, cfg.mel), "wav": wav}
 
-    got, left_out = load_clips(utts, pair, ("mel", "wav"), None, "vocoder corpus", progress)
+    folder = clip_folder(cfg.cache_dir, cfg.data_dir, "vocoder", cache_settings(cfg.mel))
+    got, left_out = cache_clips(utts, lambda u: stored_pair(pair(u)), ("mel", "wav"), folder,
+                                "vocoder corpus", progress)
     warn_left_out(left_out, "vocoder corpus")
-    return [(a["mel"], a["wav"]) for _, a in got]
+    return ClipWindows([path for _, path in got])
 
 
 def train(cfg: VocoderTrainConfig, resume: bool = True,
-          data: list[tuple[np.ndarray, np.ndarray]] | None = None, cli: bool = False) -> Path:
+          data: Sequence[Pair] | ClipWindows | None = None, cli: bool = False) -> Path:
     """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests); ``cli``:
     run-folder messages name the command line's options (``emovc train-voice``).
 
