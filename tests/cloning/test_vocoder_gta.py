@@ -111,6 +111,35 @@ def test_vocoder_trains_on_the_synthesizers_gta_mels(tmp_path, capsys, transcrib
     assert len(list(cache.glob("corpus-*/vocoder-gta-*"))) == 2
 
 
+def test_a_first_gta_run_decodes_each_clip_once(tmp_path, transcribed_corpus, ge2e_checkpoint,
+                                                monkeypatch) -> None:
+    """The synthesizer's inputs and the vocoder's waveform each decoded and VAD-trimmed the
+    clip: twice per clip on a first run (and the waveform again at every start)."""
+    import emovc.audio
+
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    syn = _synthesizer(tmp_path / "syn.pt", ge2e_checkpoint(tmp_path / "enc.pt"))
+    decoded, trimmed = [], []
+    real_load, real_trim = emovc.audio.load_audio, emovc.audio.trim_silence
+    monkeypatch.setattr(emovc.audio, "load_audio", lambda path, *a, **k: decoded.append(
+        Path(path).name) or real_load(path, *a, **k))
+    monkeypatch.setattr(emovc.audio, "trim_silence", lambda wav, *a, **k: trimmed.append(
+        k.get("method")) or real_trim(wav, *a, **k))
+    cfg = tvoc.build_config(str(corpus), "unused", overrides={
+        **TINY, "gta": str(syn), "cache_dir": str(tmp_path / "cache")})
+    clips = tvoc.load_corpus(cfg, progress=False)
+    assert len(clips) == 4
+    assert len(decoded) == len(set(decoded)) == 4 and trimmed == ["vad"] * 4
+    # the synthesizer's inputs, the GTA mels and the waveforms are all cached
+    for kind in ("synthesizer", "vocoder-gta"):
+        (folder,) = (tmp_path / "cache").glob(f"corpus-*/{kind}-*")
+        assert len(list(folder.glob("*.npz"))) == 4
+    decoded.clear()
+    again = tvoc.load_corpus(cfg, progress=False)
+    assert decoded == [] and len(again) == 4
+    np.testing.assert_array_equal(again[0][1], clips[0][1])
+
+
 def replace_gta(cfg, syn: Path):
     from dataclasses import replace
 

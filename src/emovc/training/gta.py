@@ -14,7 +14,7 @@ of the speaker encoder the synthesizer records, the ground-truth log-mel — rea
 synthesizer run's cache when the ``cache_dir`` is the same) feeds :func:`gta_mel`, whose
 result is cached per clip under ``vocoder-gta-<key>`` (the key holds the synthesizer file's
 sha256) with the audio: :func:`~emovc.training.synthesizer_data.speech_16k` at the mel rate,
-the waveform the ground-truth mel was computed from.
+the waveform the ground-truth mel was computed from (decoded once per clip for both).
 """
 
 from __future__ import annotations
@@ -146,6 +146,10 @@ def load_corpus(cfg: Any, progress: bool = True) -> ClipWindows:
     without a transcript, and clips whose audio cannot be used, are left out with one warning
     each.
 
+    A clip not cached yet is decoded and VAD-trimmed once (:meth:`~emovc.training.
+    synthesizer_data.Tools.speech`): that audio gives the synthesizer's inputs (unless the
+    synthesizer's cache holds them), the waveform, and through the inputs the GTA mel.
+
     Raises:
         ConfigError: the ``gta`` setting (:func:`gta_source`).
         EmovcError: no transcribed utterance, or none that can be used.
@@ -155,13 +159,7 @@ def load_corpus(cfg: Any, progress: bool = True) -> ClipWindows:
     from emovc.data.catalogs import catalog_corpus
     from emovc.models.device import resolve_device
     from emovc.training.clip_cache import cache_clips, clip_folder, warn_left_out
-    from emovc.training.synthesizer_data import (
-        Tools,
-        inputs_folder,
-        speech_16k,
-        stamp,
-        utterance_inputs,
-    )
+    from emovc.training.synthesizer_data import Tools, inputs_folder, stamp, utterance_inputs
 
     source = gta_source(cfg.gta, cfg.mel, "vocoder training")
     utts = list(catalog_corpus(cfg.data_dir))
@@ -185,7 +183,7 @@ def load_corpus(cfg: Any, progress: bool = True) -> ClipWindows:
         if not model:
             model.append(source.model(resolve_device("auto")))
         return stored_pair({"mel": gta_mel(model[0], x),
-                            "wav": resample(speech_16k(u.path), 16000, sr)})
+                            "wav": resample(tools.speech(u.path), 16000, sr)})
 
     folder = clip_folder(cfg.cache_dir, cfg.data_dir, "vocoder-gta", gta_settings(source))
     got, left_out = cache_clips(utts, compute, ("mel", "wav"), folder, "vocoder corpus",

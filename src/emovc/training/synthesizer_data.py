@@ -80,11 +80,13 @@ def stamp(utt: CorpusUtterance) -> str:
 
 class Tools:
     """The speaker encoder and the espeak-ng front-end, loaded for the first clip that is
-    not cached (a run whose corpus is cached loads neither)."""
+    not cached (a run whose corpus is cached loads neither), and the clip's audio
+    (:meth:`speech`), decoded once for whoever asks for it."""
 
     def __init__(self, encoder: EncoderChoice) -> None:
         self.choice = encoder
         self._loaded: tuple | None = None
+        self._speech: tuple[str, np.ndarray] | None = None
 
     def get(self) -> tuple:
         """``(SpeakerEncoder, EspeakFrontend)``."""
@@ -93,6 +95,17 @@ class Tools:
 
             self._loaded = (self.choice.load(), EspeakFrontend())
         return self._loaded
+
+    def speech(self, path: str) -> np.ndarray:
+        """:func:`speech_16k` of ``path``, decoded and trimmed once: the last clip's is kept
+        (the GTA mels need a clip's audio besides the synthesizer's inputs computed from it).
+
+        Raises:
+            AudioError, OSError: as :func:`speech_16k`.
+        """
+        if self._speech is None or self._speech[0] != path:
+            self._speech = (path, speech_16k(path))
+        return self._speech[1]
 
 
 def inputs_folder(cache_dir: str, data_dir: str, mel: dict, encoder: EncoderChoice):
@@ -105,7 +118,7 @@ def inputs_folder(cache_dir: str, data_dir: str, mel: dict, encoder: EncoderChoi
 
 def utterance_inputs(utt: CorpusUtterance, mel: dict, tools: Tools, folder) -> Utterance:
     """One utterance's synthesizer inputs: read from ``folder`` (:func:`inputs_folder`) when
-    current, else computed (:func:`_preprocess`) and stored.
+    current, else computed (:func:`_preprocess`, its audio from ``tools``) and stored.
 
     Raises:
         AudioError, OSError: its audio cannot be used.
@@ -145,12 +158,12 @@ def preprocess_utterances(utts: Sequence[CorpusUtterance], data_dir: str, mel: d
 
 def _preprocess(utt: CorpusUtterance, mel: dict, tools: Tools) -> dict[str, np.ndarray]:
     """``{"ids": (L,) int64, "speaker": (D,) float32, "mel": (T, n_mels) float32}`` of one
-    utterance: :func:`speech_16k` → espeak-ng phoneme ids of its transcript, the encoder's
-    embedding (at 16 kHz) and the log-mel at ``mel["sr"]``."""
+    utterance: :func:`speech_16k` (:meth:`Tools.speech`) → espeak-ng phoneme ids of its
+    transcript, the encoder's embedding (at 16 kHz) and the log-mel at ``mel["sr"]``."""
     from emovc.audio.io import resample
 
     encoder, frontend = tools.get()
-    wav = speech_16k(utt.path)
+    wav = tools.speech(utt.path)
     ids = phonemes_to_ids(frontend.phonemes(utt.text))
     return {"ids": np.asarray(ids, dtype=np.int64),
             "speaker": np.asarray(encoder.embed(wav, 16000, name=utt.path), dtype=np.float32),
