@@ -238,3 +238,56 @@ def test_force_over_a_recognisers_folder_leaves_none_of_its_outputs(tmp_path, ca
     assert checkpoint_kind(run / "model.pt") == tvoc.KIND
     assert not (run / "metrics.json").exists()
     assert (run / "notes.txt").read_text() == "mine"
+
+
+def test_max_utterances_counts_in_all_and_the_encoders_count_per_speaker_is_named_so(
+        tmp_path, capsys, transcribed_corpus, monkeypatch) -> None:
+    """``max_utterances`` was the number of utterances per speaker for the encoder but in
+    total for the synthesizer and the vocoder; the encoder's is max_utterances_per_speaker,
+    and the old name is refused there in one line."""
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    code, out, err = _run(["train-voice", "encoder", str(corpus), "-o", str(tmp_path / "run"),
+                           "--set", "max_utterances=1"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert ("speaker-encoder training setting max_utterances is now max_utterances_per_speaker: "
+            "it counted utterances per speaker here but in total for the synthesizer and the "
+            "vocoder; --set max_utterances_per_speaker=N") in err
+    assert not (tmp_path / "run").exists()
+
+    cache = {"cache_dir": str(tmp_path / "cache")}
+    cfg = tge2e.build_config(str(corpus), "unused", overrides={
+        **cache, "max_utterances_per_speaker": 1, "val_speakers": 0})
+    mels, _, _ = tge2e.load_corpus(cfg, progress=False)
+    assert {s: len(m) for s, m in mels.items()} == {"11": 1, "12": 1}  # 2 speakers, 1 each
+    clips = tvoc.load_corpus(tvoc.build_config(str(corpus), "unused", overrides={
+        **cache, "max_utterances": 3}), progress=False)
+    assert len(clips) == 3  # 3 in all
+
+
+def test_an_encoder_run_of_the_old_setting_name_says_how_to_resume(tmp_path) -> None:
+    """Its config.yaml (max_utterances) made it "another kind of run" for this emovc."""
+    from dataclasses import asdict
+
+    import numpy as np
+    import yaml
+
+    rng = np.random.default_rng(2)
+    data = ({s: [rng.random((30, 40), dtype=np.float32) for _ in range(3)] for s in "abc"},
+            [], [])
+    cfg = tge2e.build_config("unused", str(tmp_path / "run"), 1, overrides={
+        "model": {"hidden": 16, "layers": 1, "embedding": 8, "partial_frames": 20},
+        "speakers": 2, "utterances": 2, "threads": 1})
+    old = asdict(cfg)
+    old["max_utterances"] = old.pop("max_utterances_per_speaker")
+    config = tmp_path / "run" / "config.yaml"
+    config.parent.mkdir()
+    config.write_text(yaml.safe_dump(old))
+    with pytest.raises(ConfigError) as err:
+        tge2e.train(cfg, data=data)
+    assert str(err.value) == (
+        f"run folder {tmp_path / 'run'} holds a speaker-encoder/ge2e run of an earlier emovc, "
+        "whose setting max_utterances is now max_utterances_per_speaker: rename it so in "
+        f"{config} to resume the run, or resume=False starts this run afresh there")
+    config.write_text(config.read_text().replace("max_utterances:",
+                                                 "max_utterances_per_speaker:"))
+    assert tge2e.train(cfg, data=data).is_file()  # as the message says

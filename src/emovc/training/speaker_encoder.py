@@ -39,8 +39,8 @@ KIND = "speaker-encoder/ge2e"
 WHAT = "speaker-encoder training"
 MODEL_KEYS = GE2EConfig().to_dict()  # the keys a model={...} override may set
 RANGES = {"speakers": 2, "utterances": 2, "max_steps": 1, "val_speakers": 0,
-          "max_utterances": 1, "seed": 0, "devices": 1, "threads": 1, "ckpt_every": 1,
-          **model_sizes(MODEL_KEYS)}
+          "max_utterances_per_speaker": 1, "seed": 0, "devices": 1, "threads": 1,
+          "ckpt_every": 1, **model_sizes(MODEL_KEYS)}
 
 
 @dataclass
@@ -57,7 +57,9 @@ class GE2ETrainConfig:
         max_steps: optimisation steps.
         val_speakers: speakers held out for the EER check (taken from the end of the list).
         init: ``"resemblyzer"`` to fine-tune the bundled weights, ``None`` = from scratch.
-        max_utterances: utterances per speaker loaded at most.
+        max_utterances_per_speaker: utterances per speaker loaded at most (the first ones
+            by path). Not ``max_utterances``, which the synthesizer and the vocoder count in
+            total, and which this recipe refuses (:data:`RENAMED`).
         seed: sampling seed.
         devices: Lightning devices.
         threads: torch CPU threads.
@@ -75,12 +77,42 @@ class GE2ETrainConfig:
     max_steps: int = 100000
     val_speakers: int = 20
     init: str | None = None
-    max_utterances: int = 40
+    max_utterances_per_speaker: int = 40
     seed: int = 0
     devices: int = 1
     threads: int = 2
     cache_dir: str = ""
     ckpt_every: int = 1000  # steps between checkpoints (what an interrupted run resumes from)
+
+
+#: settings of an earlier emovc → their names now (``max_utterances`` counted per speaker here,
+#: in total in the other recipes)
+RENAMED = {"max_utterances": "max_utterances_per_speaker"}
+
+
+def check_renamed(run_dir: Path, cli: bool = True) -> None:
+    """A run folder of an earlier emovc, whose ``config.yaml`` names a setting of
+    :data:`RENAMED`, is refused in one line saying how to resume it (rather than as "another
+    kind of run").
+
+    Raises:
+        ConfigError: its ``config.yaml`` has an old name and not the new one.
+    """
+    import yaml
+
+    try:
+        old = yaml.safe_load((run_dir / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return  # none, or not a run's: the run folder checks say what it is
+    if not isinstance(old, dict):
+        return
+    for name, new in RENAMED.items():
+        if name in old and new not in old:
+            again = ("--force starts this run afresh there" if cli else
+                     "resume=False starts this run afresh there")
+            raise ConfigError(f"run folder {run_dir} holds a {KIND} run of an earlier emovc, "
+                              f"whose setting {name} is now {new}: rename it so in "
+                              f"{run_dir / 'config.yaml'} to resume the run, or {again}")
 
 
 class PartialSampler:
@@ -180,6 +212,11 @@ def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devi
             (:func:`check_config`).
     """
     cfg = GE2ETrainConfig(data_dir=data_dir, run_dir=run_dir, devices=devices, init=init)
+    for old, new in RENAMED.items():
+        if old in (overrides or {}):
+            raise ConfigError(f"{WHAT} setting {old} is now {new}: it counted utterances per "
+                              f"speaker here but in total for the synthesizer and the vocoder; "
+                              f"--set {new}=N (Python: overrides={{'{new}': N}})")
     return check_config(apply_nested_overrides(cfg, overrides, {"model": MODEL_KEYS}, WHAT,
                                                max_steps))
 
@@ -233,7 +270,7 @@ def load_corpus(cfg: GE2ETrainConfig, progress: bool = True,
 
     per: dict[str, list] = {}
     for utt in sorted(catalog_corpus(cfg.data_dir), key=lambda u: u.path):
-        if len(per.setdefault(utt.speaker, [])) < cfg.max_utterances:
+        if len(per.setdefault(utt.speaker, [])) < cfg.max_utterances_per_speaker:
             per[utt.speaker].append(utt)
     names = sorted(per)
     n_val = min(cfg.val_speakers, max(0, len(names) - 2))
@@ -275,6 +312,8 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     from emovc.training.run_dir import claim_run_dir
 
     check_config(cfg)
+    if resume:
+        check_renamed(Path(cfg.run_dir), cli)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)

@@ -68,7 +68,7 @@ class SynthesizerTrainConfig:
     batch_size: int = 32
     lr: float = 1e-3
     max_steps: int = 200000
-    max_utterances: int | None = None
+    max_utterances: int | None = None  # first N transcribed utterances in all; None = all
     seed: int = 0
     devices: int = 1
     threads: int = 2

@@ -70,7 +70,7 @@ class VocoderTrainConfig:
     seq_frames: int = 8
     lr: float = 1e-4
     max_steps: int = 500000
-    max_utterances: int | None = None
+    max_utterances: int | None = None  # first N utterances in all; None = all
     seed: int = 0
     devices: int = 1
     threads: int = 2
