@@ -149,3 +149,22 @@ def test_export_model_checks_the_kind_and_replaces_only_when_asked(tmp_path) -> 
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="is a file; --export takes a folder"):
         export_path(tmp_path / "file", "vocoder")
+
+
+def test_a_one_step_run_validates_without_lightnings_interval_notice(
+        tmp_path, capfd, caplog, monkeypatch, transcribed_corpus) -> None:
+    """``--max-steps 1`` printed "`Trainer(val_check_interval=1)` was configured so
+    validation will run after every batch." (the run validates once, at its end)."""
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    validated = []
+    real = tvoc.VocoderModule.validation_step
+    monkeypatch.setattr(tvoc.VocoderModule, "validation_step",
+                        lambda self, *a: validated.append(self.global_step) or real(self, *a))
+    caplog.set_level("INFO")
+    code = main(["train-voice", "vocoder", str(corpus), "-o", str(tmp_path / "voc"), *VOC,
+                 *SMALL, "--max-steps", "1"])
+    out = capfd.readouterr()
+    assert code == 0, out.err
+    assert validated == [1]
+    for text in (out.out, out.err, caplog.text):
+        assert "val_check_interval" not in text and "after every batch" not in text

@@ -383,6 +383,8 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
             logger=TensorBoardLogger(str(root), name="tb", version=0),
             callbacks=[ckpt, _Timer(), bar],
             enable_progress_bar=uses_bar(bar),
+            # a run shorter than val_every validates once, at its end (a 1-step run's 1 is
+            # Lightning's "validation will run after every batch", quieted: progress.py)
             val_check_interval=min(val_every, max_steps),
             check_val_every_n_epoch=None, num_sanity_val_steps=0,
             log_every_n_steps=max(1, min(25, ckpt_every, max_steps)),

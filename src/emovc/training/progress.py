@@ -14,7 +14,10 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, RichProgressBar
 
 # Lightning messages that say nothing to a user of ``emovc train``, or mislead: a
-# cloud-logging advert, the validation-batch limit we set on purpose, a deprecation
+# cloud-logging advert, the validation-batch limit we set on purpose, the validation
+# interval of a run shorter than its validation period (it validates once, at its end:
+# ``val_check_interval=max_steps``, which for a 1-step run is Lightning's "validation will
+# run after every batch"), a deprecation
 # inside Lightning itself, the manual-optimisation checkpoint note (checkpoints after the
 # optimiser step are what exact resume needs), and on resume the non-empty checkpoint
 # folder and "dataloader is not resumable" (batches are drawn from the global step, so
@@ -24,7 +27,7 @@ from lightning.pytorch.callbacks import Callback, RichProgressBar
 # "fit stopped: max_steps reached" line (it counts a SpectroGAN's two optimiser steps per
 # iteration; our progress lines report the end).
 _QUIET_INFO = ("💡 Tip:", "`Trainer(limit_val_batches=1)` was configured",
-               "`Trainer.fit` stopped:")
+               "`Trainer(val_check_interval=1)` was configured", "`Trainer.fit` stopped:")
 _QUIET_WARNINGS = (r".*ModelCheckpoint with manual optimization",
                    r".*isinstance\(treespec, LeafSpec\)",
                    r"Checkpoint directory .* exists and is not empty",
