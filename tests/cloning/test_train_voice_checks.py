@@ -291,3 +291,38 @@ def test_an_encoder_run_of_the_old_setting_name_says_how_to_resume(tmp_path) -> 
     config.write_text(config.read_text().replace("max_utterances:",
                                                  "max_utterances_per_speaker:"))
     assert tge2e.train(cfg, data=data).is_file()  # as the message says
+
+
+def test_one_helper_names_every_differing_mel_setting() -> None:
+    """check_mel_settings, check_pair and gta_source each looped over the mel settings and
+    named the first that differed only."""
+    from emovc.pipelines.sv2tts import check_mel_settings, mel_differences
+
+    mel = {"sr": 16000, "n_mels": 80, "n_fft": 800, "hop_length": 200}
+    other = {**mel, "n_mels": 40, "hop_length": 160}
+    no_sr = {k: v for k, v in mel.items() if k != "sr"}
+    assert mel_differences(mel, other) == ["hop_length", "n_mels"]
+    assert mel_differences(mel, no_sr) == mel_differences(no_sr, mel) == ["sr"]
+    assert mel_differences(mel, dict(mel)) == []
+    with pytest.raises(ConfigError) as err:
+        check_mel_settings(mel, other)
+    assert str(err.value) == ("synthesizer and vocoder use different mel settings: "
+                              "hop_length = 200 and n_mels = 80 in synthesizer.pt but 160 and "
+                              "40 in vocoder.pt; train them with the same mel settings")
+    with pytest.raises(ConfigError, match="^vocoder.pt does not record its mel setting 'sr';"):
+        check_mel_settings(mel, no_sr)
+    assert check_mel_settings(mel, dict(mel)) == mel
+
+
+def test_check_pair_names_every_differing_mel_setting(tmp_path) -> None:
+    from emovc.training.sv2tts import check_pair
+
+    voice = tmp_path / "voice"
+    _voice_model(voice / "synthesizer.pt", "synthesizer", 200)
+    mel = {"sr": 22050, "n_mels": 80, "n_fft": 800, "hop_length": 256}
+    with pytest.raises(ConfigError) as err:
+        check_pair(voice, "vocoder", mel)
+    assert str(err.value).startswith(
+        f"{voice / 'synthesizer.pt'} was trained with mel sr = 16000 and hop_length = 200, "
+        "this vocoder with 22050 and 256; the two models of a voice folder need the same mel "
+        "settings")

@@ -162,8 +162,9 @@ def test_gta_mels_are_repeatable_and_leave_the_torch_generator_alone() -> None:
                    "model.pt of emovc train-voice synthesizer"),
     ("vocoder", "vocoder training setting gta: checkpoint voc.pt is a 'vocoder/wavernn' model, "
                 "expected 'synthesizer/tacotron'"),
-    ("mel", "vocoder training setting gta: synthesizer syn.pt makes mels with n_fft = 160 but "
-            "the vocoder's mel.n_fft is 800; train the vocoder with the synthesizer's mel "
+    ("mel", "vocoder training setting gta: synthesizer syn.pt makes mels with n_fft = 160, "
+            "hop_length = 40 and n_mels = 20 but the vocoder's mel.n_fft, mel.hop_length and "
+            "mel.n_mels are 800, 200 and 80; train the vocoder with the synthesizer's mel "
             "settings (--set 'mel={sr: 16000, n_fft: 160, hop_length: 40, n_mels: 20}')"),
     ("symbols", "vocoder training setting gta: synthesizer syn.pt reads another phoneme "
                 "symbol table than this emovc's"),

@@ -229,6 +229,34 @@ def _quote(sentence: str, width: int = 60) -> str:
     return f'"{text if len(text) <= width else text[:width - 1].rstrip() + "…"}"'
 
 
+def mel_differences(a: dict | None, b: dict | None) -> list[str]:
+    """The mel settings (:data:`MEL_KEYS`, in that order) on which two ``mel`` dicts (of
+    checkpoints, runs or configs) differ; one that either lacks differs."""
+    a, b = dict(a or {}), dict(b or {})
+    return [k for k in MEL_KEYS if k not in a or k not in b or a[k] != b[k]]
+
+
+def mel_values(mel: dict, keys: Sequence[str], names: bool = True, prefix: str = "") -> str:
+    """``keys`` of ``mel`` for a message: ``"n_fft = 160 and hop_length = 40"``, without
+    ``names`` ``"160 and 40"``; ``prefix`` goes before each name (``"mel."``)."""
+    return _and([f"{prefix}{k} = {mel.get(k)}" if names else str(mel.get(k)) for k in keys])
+
+
+def mel_names(keys: Sequence[str], prefix: str = "") -> str:
+    """``"n_fft and hop_length"`` (``prefix`` before each: ``"mel.n_fft and mel.hop_length"``)."""
+    return _and([f"{prefix}{k}" for k in keys])
+
+
+def mel_setting(mel: dict, keys: Sequence[str] = MEL_KEYS) -> str:
+    """``keys`` of ``mel`` as a ``--set`` value: ``"{sr: 16000, n_fft: 160}"``."""
+    return "{" + ", ".join(f"{k}: {mel.get(k)}" for k in keys) + "}"
+
+
+def _and(items: Sequence[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def check_mel_settings(synth: dict | None, vocoder: dict | None) -> dict:
     """The shared mel settings of a synthesizer and a vocoder checkpoint.
 
@@ -237,19 +265,23 @@ def check_mel_settings(synth: dict | None, vocoder: dict | None) -> dict:
             ``hop_length`` in samples, ``n_mels``).
 
     Raises:
-        ConfigError: a setting of :data:`MEL_KEYS` missing or different (one line naming
-            both values).
+        ConfigError: settings of :data:`MEL_KEYS` missing or different (one line naming
+            them, with both values).
     """
     synth, vocoder = dict(synth or {}), dict(vocoder or {})
-    for key in MEL_KEYS:
-        for name, mel in (("synthesizer.pt", synth), ("vocoder.pt", vocoder)):
-            if key not in mel:
-                raise ConfigError(f"{name} does not record its mel setting {key!r}; export it "
-                                  "with emovc's synthesizer/vocoder training")
-        if synth[key] != vocoder[key]:
-            raise ConfigError(f"synthesizer and vocoder use different mel settings: {key} = "
-                              f"{synth[key]} in synthesizer.pt but {vocoder[key]} in "
-                              "vocoder.pt; train them with the same mel settings")
+    differ = mel_differences(synth, vocoder)
+    for name, mel in (("synthesizer.pt", synth), ("vocoder.pt", vocoder)):
+        missing = [k for k in differ if k not in mel]
+        if missing:
+            raise ConfigError(f"{name} does not record its mel setting"
+                              f"{'s' if len(missing) > 1 else ''} "
+                              f"{_and([repr(k) for k in missing])}; export it with emovc's "
+                              "synthesizer/vocoder training")
+    if differ:
+        raise ConfigError(f"synthesizer and vocoder use different mel settings: "
+                          f"{mel_values(synth, differ)} in synthesizer.pt but "
+                          f"{mel_values(vocoder, differ, names=False)} in vocoder.pt; train "
+                          "them with the same mel settings")
     return synth
 
 

@@ -30,7 +30,13 @@ import torch
 from emovc.errors import ConfigError, EmovcError, EmovcWarning, left_out_example
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import SYMBOLS
-from emovc.pipelines.sv2tts import MEL_KEYS, SYNTH_KIND
+from emovc.pipelines.sv2tts import (
+    SYNTH_KIND,
+    mel_differences,
+    mel_names,
+    mel_setting,
+    mel_values,
+)
 from emovc.pipelines.sv2tts_encoder import EncoderChoice, read_checkpoint, recorded_encoder
 from emovc.training.synthesizer_data import Utterance
 from emovc.training.vocoder_data import ClipWindows, stored_pair
@@ -98,13 +104,13 @@ def gta_source(setting: Any, mel: dict, what: str) -> GtaSource:
     except ConfigError as exc:
         raise ConfigError(f"{name}: {exc}; {HINT}") from None
     theirs = dict(extra.get("mel") or {})
-    for key in MEL_KEYS:
-        if theirs.get(key) != mel.get(key):
-            want = "{" + ", ".join(f"{k}: {theirs.get(k)}" for k in MEL_KEYS) + "}"
-            raise ConfigError(f"{name}: synthesizer {setting} makes mels with {key} = "
-                              f"{theirs.get(key)} but the vocoder's mel.{key} is "
-                              f"{mel.get(key)}; train the vocoder with the synthesizer's mel "
-                              f"settings (--set 'mel={want}')")
+    differ = mel_differences(theirs, mel)
+    if differ:
+        raise ConfigError(f"{name}: synthesizer {setting} makes mels with "
+                          f"{mel_values(theirs, differ)} but the vocoder's "
+                          f"{mel_names(differ, 'mel.')} {'is' if len(differ) == 1 else 'are'} "
+                          f"{mel_values(mel, differ, names=False)}; train the vocoder with the "
+                          f"synthesizer's mel settings (--set 'mel={mel_setting(theirs)}')")
     if list(extra.get("symbols") or []) != SYMBOLS:
         raise ConfigError(f"{name}: synthesizer {setting} reads another phoneme symbol table "
                           "than this emovc's, so its inputs cannot be prepared again")

@@ -91,23 +91,23 @@ def check_pair(voice_dir: str | os.PathLike, recipe: str, mel: dict) -> None:
     settings ``mel``: cloning refuses a pair that differs.
 
     Raises:
-        ConfigError: a mel setting differs (one line naming both values).
+        ConfigError: mel settings differ (one line naming them, with both values).
     """
     from emovc.models.checkpoint import load_checkpoint
-    from emovc.pipelines.sv2tts import MEL_KEYS
+    from emovc.pipelines.sv2tts import mel_differences, mel_setting, mel_values
 
     other = "vocoder" if recipe == "synthesizer" else "synthesizer"
     path = Path(voice_dir) / VOICE_FILES[other][0]
     if not path.is_file():
         return
     theirs = load_checkpoint(path, VOICE_FILES[other][1])["extra"].get("mel") or {}
-    for key in MEL_KEYS:
-        if theirs.get(key) != mel.get(key):
-            raise ConfigError(
-                f"{path} was trained with mel {key} = {theirs.get(key)}, this {recipe} with "
-                f"{mel.get(key)}; the two models of a voice folder need the same mel settings: "
-                f"train with --set 'mel={{{key}: {theirs.get(key)}}}', or choose another "
-                "--export folder")
+    differ = mel_differences(theirs, mel)
+    if differ:
+        raise ConfigError(
+            f"{path} was trained with mel {mel_values(theirs, differ)}, this {recipe} with "
+            f"{mel_values(mel, differ, names=False)}; the two models of a voice folder need "
+            f"the same mel settings: train with --set 'mel={mel_setting(theirs, differ)}', or "
+            "choose another --export folder")
 
 
 def export_model(model_pt: str | os.PathLike, voice_dir: str | os.PathLike, recipe: str,
