@@ -168,3 +168,42 @@ def test_a_one_step_run_validates_without_lightnings_interval_notice(
     assert validated == [1]
     for text in (out.out, out.err, caplog.text):
         assert "val_check_interval" not in text and "after every batch" not in text
+
+
+def _hint(err: str) -> list[str]:
+    """The --set options of a refusal's hint, as arguments."""
+    import re
+    import shlex
+
+    (options,) = re.findall(r"again with ((?:--set '[^']*' ?)+) and a new -o", err)
+    return shlex.split(options)
+
+
+def test_the_voice_folder_mel_hint_gives_a_command_that_works(tmp_path, capsys,
+                                                              transcribed_corpus) -> None:
+    """The hint said --set 'mel={hop_length: 160}' alone: the vocoder's model.hop_length
+    must match too, and a finished run with changed settings is refused as another run."""
+    from emovc.models.checkpoint import save_checkpoint
+
+    corpus, voice, run = transcribed_corpus(tmp_path / "corpus"), tmp_path / "voice", tmp_path / "v"
+    mel = {"sr": 16000, "n_mels": 80, "n_fft": 800, "hop_length": 160}
+    save_checkpoint(voice / "synthesizer.pt", kind=tsyn.KIND, config={}, state_dict={},
+                    extra={"mel": mel})
+    voc = ["train-voice", "vocoder", str(corpus), *VOC, *SMALL, "--max-steps", "1",
+           "--set", f"cache_dir={tmp_path / 'cache'}"]
+    code, out, err = _run([*voc, "-o", str(run)], capsys)  # a finished run, not exported
+    assert code == 0, err
+    code, out, err = _run([*voc, "-o", str(run), "--export", str(voice)], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert (f"{voice / 'synthesizer.pt'} was trained with mel hop_length = 160, this vocoder "
+            "with 200; the two models of a voice folder need the same mel settings: train this "
+            "vocoder again with --set 'mel={hop_length: 160}' --set 'model={hop_length: 160}' "
+            "and a new -o (or --force to start its run afresh), or choose another --export "
+            "folder") in err
+    hint = _hint(err)
+    for where in (["-o", str(tmp_path / "v2")], ["-o", str(run), "--force"]):  # either works
+        code, out, err = _run([*voc, *hint, *where, "--export", str(voice)], capsys)
+        assert code == 0, err
+        exported = load_checkpoint(voice / "vocoder.pt")
+        assert exported["extra"]["mel"] == mel
+        assert exported["config"]["rnn_dim"] == 48  # VOC's tiny model, merged with the hint's

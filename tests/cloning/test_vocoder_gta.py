@@ -165,7 +165,8 @@ def test_gta_mels_are_repeatable_and_leave_the_torch_generator_alone() -> None:
     ("mel", "vocoder training setting gta: synthesizer syn.pt makes mels with n_fft = 160, "
             "hop_length = 40 and n_mels = 20 but the vocoder's mel.n_fft, mel.hop_length and "
             "mel.n_mels are 800, 200 and 80; train the vocoder with the synthesizer's mel "
-            "settings (--set 'mel={sr: 16000, n_fft: 160, hop_length: 40, n_mels: 20}')"),
+            "settings (--set 'mel={sr: 16000, n_fft: 160, hop_length: 40, n_mels: 20}' --set "
+            "'model={n_mels: 20, hop_length: 40}')"),
     ("symbols", "vocoder training setting gta: synthesizer syn.pt reads another phoneme "
                 "symbol table than this emovc's"),
     (5, "vocoder training setting gta must be the path of a synthesizer's model.pt, got 5"),
@@ -222,3 +223,24 @@ def test_next_steps_point_to_gta_and_note_a_vocoder_of_another_synthesizer(tmp_p
         assert len(lines) == notes + 1 and lines[-1].startswith("clone with it:")
     assert lines[0].startswith("note: vocoder.pt was trained on the GTA mels of another "
                                "synthesizer (x.pt, sha256 000000000000)")
+
+
+def test_the_gta_mel_hint_gives_settings_that_work(tmp_path) -> None:
+    """It gave --set 'mel={...}' alone, which the vocoder refused next: its model.n_mels and
+    model.hop_length must equal the mel settings'."""
+    import re
+    import shlex
+
+    from emovc.cli.convert_cmds import run_settings
+    from emovc.errors import ConfigError
+
+    mel = {"sr": 16000, "n_mels": 20, "n_fft": 160, "hop_length": 40}
+    syn = str(_synthesizer(tmp_path / "syn.pt", None, mel=mel))
+    with pytest.raises(ConfigError) as err:
+        tvoc.build_config("unused", "unused", overrides={"gta": syn})
+    (options,) = re.findall(r"mel settings \(((?:--set '[^']*' ?)+)\)$", str(err.value))
+    items = shlex.split(options)
+    assert items[::2] == ["--set"] * 2
+    cfg = tvoc.build_config("unused", "unused",
+                            overrides={**run_settings(items[1::2]), "gta": syn})
+    assert cfg.mel == mel and cfg.model["n_mels"] == 20 and cfg.model["hop_length"] == 40

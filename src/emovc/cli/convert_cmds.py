@@ -153,7 +153,8 @@ def run_settings(items: list[str] | None) -> dict:
 
 def parse_settings(items: list[str] | None) -> dict:
     """``["key=value", ...]`` (``--set``) -> ``{key: value}`` with YAML-parsed values
-    (speaker lists keep their items as text).
+    (speaker lists keep their items as text); a mapping given twice (``--set 'model={a: 1}'
+    --set 'model={b: 2}'``) keeps the keys of both, the later winning.
 
     Raises:
         ConfigError: an item without ``=`` or with an unparsable value.
@@ -164,10 +165,14 @@ def parse_settings(items: list[str] | None) -> dict:
         if not sep or not key.strip():
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         try:
-            out[key.strip()] = (_id_list(value) if key.strip() in ID_LISTS
-                                else _exponents(yaml.safe_load(value)))
+            parsed = (_id_list(value) if key.strip() in ID_LISTS
+                      else _exponents(yaml.safe_load(value)))
         except yaml.YAMLError:
             raise ConfigError(f"--set {key.strip()}: cannot parse value {value!r}") from None
+        earlier = out.get(key.strip())
+        if isinstance(earlier, dict) and isinstance(parsed, dict):
+            parsed = {**earlier, **parsed}  # model={...} twice: both sets of keys
+        out[key.strip()] = parsed
     return out
 
 

@@ -30,14 +30,9 @@ import torch
 from emovc.errors import ConfigError, EmovcError, EmovcWarning, left_out_example
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import SYMBOLS
-from emovc.pipelines.sv2tts import (
-    SYNTH_KIND,
-    mel_differences,
-    mel_names,
-    mel_setting,
-    mel_values,
-)
+from emovc.pipelines.sv2tts import MEL_KEYS, SYNTH_KIND, mel_differences, mel_names, mel_values
 from emovc.pipelines.sv2tts_encoder import EncoderChoice, read_checkpoint, recorded_encoder
+from emovc.training.sv2tts import mel_options
 from emovc.training.synthesizer_data import Utterance
 from emovc.training.vocoder_data import ClipWindows, stored_pair
 
@@ -110,7 +105,8 @@ def gta_source(setting: Any, mel: dict, what: str) -> GtaSource:
                           f"{mel_values(theirs, differ)} but the vocoder's "
                           f"{mel_names(differ, 'mel.')} {'is' if len(differ) == 1 else 'are'} "
                           f"{mel_values(mel, differ, names=False)}; train the vocoder with the "
-                          f"synthesizer's mel settings (--set 'mel={mel_setting(theirs)}')")
+                          "synthesizer's mel settings "
+                          f"({mel_options('vocoder', theirs, MEL_KEYS)})")
     if list(extra.get("symbols") or []) != SYMBOLS:
         raise ConfigError(f"{name}: synthesizer {setting} reads another phoneme symbol table "
                           "than this emovc's, so its inputs cannot be prepared again")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -91,10 +92,11 @@ def check_pair(voice_dir: str | os.PathLike, recipe: str, mel: dict) -> None:
     settings ``mel``: cloning refuses a pair that differs.
 
     Raises:
-        ConfigError: mel settings differ (one line naming them, with both values).
+        ConfigError: mel settings differ (one line naming them, with both values, and the
+            options that train this recipe with the other model's: :func:`mel_options`).
     """
     from emovc.models.checkpoint import load_checkpoint
-    from emovc.pipelines.sv2tts import mel_differences, mel_setting, mel_values
+    from emovc.pipelines.sv2tts import mel_differences, mel_values
 
     other = "vocoder" if recipe == "synthesizer" else "synthesizer"
     path = Path(voice_dir) / VOICE_FILES[other][0]
@@ -106,8 +108,21 @@ def check_pair(voice_dir: str | os.PathLike, recipe: str, mel: dict) -> None:
         raise ConfigError(
             f"{path} was trained with mel {mel_values(theirs, differ)}, this {recipe} with "
             f"{mel_values(mel, differ, names=False)}; the two models of a voice folder need "
-            f"the same mel settings: train with --set 'mel={mel_setting(theirs, differ)}', or "
-            "choose another --export folder")
+            f"the same mel settings: train this {recipe} again with "
+            f"{mel_options(recipe, theirs, differ)} and a new -o (or --force to start its "
+            "run afresh), or choose another --export folder")
+
+
+def mel_options(recipe: str, mel: dict, keys: Sequence[str]) -> str:
+    """The ``--set`` options that give a ``recipe`` run the mel settings ``keys`` of ``mel``,
+    with the model settings tied to them (the recipe's ``TIED``: a synthesizer's
+    ``model.n_mels``, a vocoder's ``model.n_mels`` and ``model.hop_length``), e.g.
+    ``--set 'mel={n_mels: 40}' --set 'model={n_mels: 40}'``."""
+    from emovc.pipelines.sv2tts import mel_setting
+
+    tied = [k for k in recipe_module(recipe).TIED if k in keys]
+    model = f" --set 'model={mel_setting(mel, tied)}'" if tied else ""
+    return f"--set 'mel={mel_setting(mel, keys)}'{model}"
 
 
 def export_model(model_pt: str | os.PathLike, voice_dir: str | os.PathLike, recipe: str,

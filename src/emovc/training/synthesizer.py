@@ -50,6 +50,8 @@ MEL = {"sr": 16000, "n_mels": 80, "n_fft": 800, "hop_length": 200}
 MEL_RANGES = {f"mel.{k}": 1 for k in MEL}  # every mel setting is a positive integer
 WHAT = "synthesizer training"
 MODEL_KEYS = TacotronConfig().to_dict()  # the keys a model={...} override may set
+#: model settings that must equal the mel setting of the same name, and why
+TIED = {"n_mels": "the model predicts the mel settings' bands"}
 RANGES = {"batch_size": 1, "max_steps": 1, "max_utterances": 1, "seed": 0, "devices": 1,
           "threads": 1, "ckpt_every": 1, **model_sizes(MODEL_KEYS),
           "model.n_symbols": len(SYMBOLS), **MEL_RANGES}
@@ -182,8 +184,7 @@ def check_config(cfg: SynthesizerTrainConfig) -> SynthesizerTrainConfig:
             ``model.n_mels`` other than ``mel.n_mels``, or an ``encoder`` that is not a
             speaker encoder's model.pt (:func:`~emovc.pipelines.sv2tts_encoder.choose_encoder`).
     """
-    check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES,
-                     {"n_mels": "the model predicts the mel settings' bands"})
+    check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, TIED)
     check_ranges(cfg, WHAT, fractions=("model.dropout",))
     choose_encoder(cfg.encoder, WHAT)
     return cfg

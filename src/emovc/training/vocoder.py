@@ -46,6 +46,9 @@ from emovc.training.vocoder_data import ClipWindows, Pair, PairWindows
 KIND = "vocoder/wavernn"
 WHAT = "vocoder training"
 MODEL_KEYS = WaveRNNConfig().to_dict()  # the keys a model={...} override may set
+#: model settings that must equal the mel setting of the same name, and why
+TIED = {"n_mels": "the vocoder is conditioned on the mel settings' bands",
+        "hop_length": "the vocoder upsamples each mel frame to hop_length samples"}
 RANGES = {"batch_size": 1, "seq_frames": 1, "max_steps": 1, "max_utterances": 1, "seed": 0,
           "devices": 1, "threads": 1, "ckpt_every": 1, **model_sizes(MODEL_KEYS),
           **MEL_RANGES}
@@ -182,9 +185,7 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
             than the mel settings', or a ``gta`` that is not a synthesizer's model.pt with
             these mel settings (:func:`~emovc.training.gta.gta_source`).
     """
-    check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, {
-        "n_mels": "the vocoder is conditioned on the mel settings' bands",
-        "hop_length": "the vocoder upsamples each mel frame to hop_length samples"}, AT_MOST)
+    check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, TIED, AT_MOST)
     if cfg.gta is not None:
         gta.gta_source(cfg.gta, cfg.mel, WHAT)
     return cfg
