@@ -191,3 +191,71 @@ def test_the_bundled_encoders_names_are_one_setting(name, tmp_path) -> None:
 
     cfg = build_config(str(tmp_path), str(tmp_path / "run"), overrides={"encoder": name})
     assert cfg.encoder is None
+
+
+def _utterances_8d(n: int = 4) -> list[tdata.Utterance]:
+    rng = np.random.default_rng(0)
+    return [tdata.Utterance(list(rng.integers(2, len(SYMBOLS), 12)) + [1],
+                            np.eye(8, dtype=np.float32)[i % 8],
+                            rng.normal(-4.0, 1.0, (9 + i, 20)).astype(np.float32))
+            for i in range(n)]
+
+
+def test_resuming_on_an_encoder_retrained_into_the_same_file_is_refused(
+        tmp_path, ge2e_checkpoint) -> None:
+    """The run folder recorded the encoder as a path: an encoder retrained into the same
+    model.pt went unnoticed, and the synthesizer run went on from its checkpoint with the
+    embeddings of another encoder."""
+    import yaml
+
+    enc, run = ge2e_checkpoint(tmp_path / "ge2e" / "model.pt"), tmp_path / "run"
+    data = _utterances_8d()
+
+    def train(steps: int, resume: bool = True):
+        cfg = tsyn.build_config("unused", str(run), steps, overrides={
+            "model": TacotronConfig.tiny(speaker_dim=8).to_dict(), "mel": MEL,
+            "batch_size": 2, "threads": 1, "encoder": str(enc)})
+        return tsyn.train(cfg, resume=resume, data=data)
+
+    train(2)
+    before = file_sha256(enc)
+    assert yaml.safe_load((run / "config.yaml").read_text())["encoder_sha256"] == before
+    train(3)  # the same file: resumed
+    ge2e_checkpoint(enc, seed=1)  # retrained in place
+    with pytest.raises(ConfigError) as err:
+        train(4)
+    assert str(err.value) == (
+        f"run folder {run} was started with the speaker encoder {enc} of sha256 "
+        f"{before[:12]}, and that file has changed since (sha256 {file_sha256(enc)[:12]}): "
+        "the synthesizer would go on learning the embeddings of another encoder; choose "
+        "another run_dir, or pass resume=False to train() to start this run afresh there "
+        "(replacing its model.pt and checkpoints)")
+    train(4, resume=False)  # a fresh start records the new file
+    assert yaml.safe_load((run / "config.yaml").read_text())["encoder_sha256"] == \
+        file_sha256(enc)
+    # a run folder of an earlier emovc records no hash: resumed as before
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    del config["encoder_sha256"]
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    train(5)
+
+
+def test_the_command_line_says_force_starts_over_on_a_retrained_encoder(
+        tmp_path, capsys, transcribed_corpus, ge2e_checkpoint) -> None:
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    enc = ge2e_checkpoint(tmp_path / "ge2e" / "model.pt")
+    model = TacotronConfig.tiny(speaker_dim=8, n_mels=80).to_dict()
+    args = ["train-voice", "synthesizer", str(corpus), "-o", str(tmp_path / "syn"), "--set",
+            f"encoder={enc}", "--set", f"model={json.dumps(model)}", "--set", "batch_size=2",
+            "--set", "threads=1", "--set", f"cache_dir={tmp_path / 'cache'}"]
+    assert main([*args, "--max-steps", "1"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    ge2e_checkpoint(enc, seed=1)
+    code = main([*args, "--max-steps", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"was started with the speaker encoder {enc} of sha256 " in err
+    assert "and that file has changed since" in err
+    assert err.endswith("choose another -o, or pass --force to start this run afresh there "
+                        "(replacing its model.pt and checkpoints; Python: resume=False)\n")
+    assert main([*args, "--max-steps", "2", "--force"]) == 0, capsys.readouterr().err

@@ -244,3 +244,26 @@ def test_the_gta_mel_hint_gives_settings_that_work(tmp_path) -> None:
     cfg = tvoc.build_config("unused", "unused",
                             overrides={**run_settings(items[1::2]), "gta": syn})
     assert cfg.mel == mel and cfg.model["n_mels"] == 20 and cfg.model["hop_length"] == 40
+
+
+def test_resuming_on_a_gta_synthesizer_retrained_into_the_same_file_is_refused(tmp_path) -> None:
+    """As the synthesizer's encoder: the vocoder run went on from its checkpoint with the GTA
+    mels of another synthesizer."""
+    from emovc.errors import ConfigError
+
+    syn, run = _synthesizer(tmp_path / "taco" / "model.pt", None), tmp_path / "voc"
+    rng = np.random.default_rng(1)
+    pairs = [(rng.normal(-4.0, 1.0, (10, 80)).astype(np.float32),
+              rng.uniform(-0.5, 0.5, 2000).astype(np.float32)) for _ in range(3)]
+
+    def train(steps: int):
+        cfg = tvoc.build_config("unused", str(run), steps, overrides={**TINY, "gta": str(syn)})
+        return tvoc.train(cfg, data=pairs)
+
+    train(1)
+    _synthesizer(syn, None, seed=1)
+    with pytest.raises(ConfigError, match=f"run folder {run} was started with the GTA "
+                                          f"synthesizer {syn} of sha256 .*, and that file has "
+                                          "changed since .*: the vocoder would go on learning "
+                                          "the GTA mels of another synthesizer; choose another"):
+        train(2)

@@ -294,6 +294,61 @@ def check_mel_recipe(cfg: Any, what: str, model_keys: dict, mel: dict,
     return cfg
 
 
+def record_file_hash(data: dict, setting: str, sha256: str, resume: bool, cli: bool,
+                     what: str, why: str) -> dict:
+    """``data`` (a run's settings, as its ``config.yaml`` records them) with the sha256 of the
+    file its setting ``setting`` names, as ``<setting>_sha256``: the file may be replaced
+    under the same path (a speaker encoder retrained into its ``model.pt``), which the path
+    alone does not show. A resumed run must find the file it started with.
+
+    Args:
+        data: the run's settings (``data["run_dir"]``: its folder; ``data[setting]``: the path).
+        setting: ``"encoder"``, ``"gta"``.
+        sha256: hex digest of the file now.
+        resume: the run resumes what its folder holds (else nothing is compared).
+        cli: the message names ``-o``/``--force`` (else ``run_dir``/``resume=False``).
+        what: the file, for the message (``"the speaker encoder"``).
+        why: what resuming would do (``"the synthesizer would go on learning another
+            encoder's embeddings"``).
+
+    Returns:
+        ``data`` with the hash added; unchanged for a run folder whose ``config.yaml``, written
+        by an earlier emovc, records no hash (resumed unchecked, as before).
+
+    Raises:
+        ConfigError: the folder's run names the same file, with another sha256 (one line
+            saying what changed and that ``--force`` starts the run afresh).
+    """
+    import yaml
+
+    from emovc.training.run_dir import FORCE_HINT, PYTHON_FORCE_HINT
+
+    key = f"{setting}_sha256"
+    root = Path(str(data["run_dir"]))
+    old = None
+    if resume:
+        try:
+            old = yaml.safe_load((root / "config.yaml").read_text())
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            old = None  # none, or not a run's: the run folder checks say what it is
+    if isinstance(old, dict) and "max_steps" in old and key not in old:
+        return data  # a run of an earlier emovc
+    if (isinstance(old, dict) and old.get(key) != sha256 and old.get(key) is not None
+            and _same_path(old.get(setting), data.get(setting))):
+        hint = FORCE_HINT if cli else PYTHON_FORCE_HINT
+        raise ConfigError(f"run folder {root} was started with {what} {data[setting]} of "
+                          f"sha256 {str(old[key])[:12]}, and that file has changed since "
+                          f"(sha256 {sha256[:12]}): {why}; {hint}")
+    return {**data, key: sha256}
+
+
+def _same_path(a: Any, b: Any) -> bool:
+    """Whether two path settings name one file (both unset: the same too)."""
+    if not a or not b:
+        return not a and not b
+    return Path(str(a)).resolve() == Path(str(b)).resolve()
+
+
 def speaker_ids(value: Any, name: str) -> list[str] | None:
     """A ``train_speakers``/``val_speakers`` setting as a list of strings (``None`` kept; one
     id becomes a list of one): Python callers may give numbers; corpora spell ids as strings.

@@ -38,6 +38,7 @@ from emovc.training.common import (
     check_mel_recipe,
     check_ranges,
     model_sizes,
+    record_file_hash,
     seed_torch,
     step_rng,
 )
@@ -247,9 +248,10 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`,
             :func:`check_speaker_dim`), found before any corpus work; a ``run_dir`` that
-            cannot take this run (another run's, or one that has trained more than
-            ``max_steps``; :func:`~emovc.training.run_dir.claim_run_dir`), also before the
-            corpus.
+            cannot take this run (another run's, one that has trained more than
+            ``max_steps``: :func:`~emovc.training.run_dir.claim_run_dir`; or a run started
+            with another version of the ``encoder`` file: :func:`~emovc.training.common.
+            record_file_hash`), also before the corpus.
     """
     from emovc.training.common import fit
     from emovc.training.run_dir import claim_run_dir
@@ -257,13 +259,17 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     check_config(cfg)
     encoder = choose_encoder(cfg.encoder, WHAT)  # recorded as it was when training began
     check_speaker_dim(cfg, data, encoder)
+    # the run records its encoder file's hash: one retrained in place is not resumed on
+    settings = record_file_hash(asdict(cfg), "encoder", encoder.sha256, resume, cli,
+                                "the speaker encoder", "the synthesizer would go on learning "
+                                "the embeddings of another encoder")
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli, kind=KIND)
+    claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = data if data is not None else load_corpus(cfg)
     model = Tacotron(TacotronConfig(**cfg.model))
     module = SynthesizerModule(model, data, cfg.batch_size, cfg.lr, cfg.seed)
-    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
+    root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),

@@ -37,6 +37,7 @@ from emovc.training.common import (
     apply_nested_overrides,
     check_mel_recipe,
     model_sizes,
+    record_file_hash,
     seed_torch,
     step_rng,
 )
@@ -241,24 +242,29 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
 
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`), found before any
-            corpus work; a ``run_dir`` that cannot take this run (another run's, or one
-            that has trained more than ``max_steps``;
-            :func:`~emovc.training.run_dir.claim_run_dir`), also before the corpus.
+            corpus work; a ``run_dir`` that cannot take this run (another run's, one that
+            has trained more than ``max_steps``: :func:`~emovc.training.run_dir.
+            claim_run_dir`; or a run started with another version of the ``gta`` file:
+            :func:`~emovc.training.common.record_file_hash`), also before the corpus.
     """
     from emovc.training.common import fit
     from emovc.training.run_dir import claim_run_dir
 
     check_config(cfg)
     source = None if cfg.gta is None else gta.gta_source(cfg.gta, cfg.mel, WHAT)
+    # the run records its GTA synthesizer file's hash: one retrained in place is not resumed on
+    settings = record_file_hash(asdict(cfg), "gta", "" if source is None else source.sha256,
+                                resume, cli, "the GTA synthesizer", "the vocoder would go on "
+                                "learning the GTA mels of another synthesizer")
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli, kind=KIND)
+    claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = WaveRNN(WaveRNNConfig(**cfg.model))
     pairs = data if data is not None else load_corpus(cfg)
     sampler = SegmentSampler(pairs, model.cfg.hop_length, cfg.seq_frames, cfg.batch_size,
                              cfg.seed)
     module = VocoderModule(model, sampler, cfg.lr)
-    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
+    root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
