@@ -68,6 +68,23 @@ def reissue_warnings(records: Iterable[tuple[type[Warning], str]]) -> None:
         warnings.warn(message, category, stacklevel=2)
 
 
+def warn_every_time(message: str, category: type[Warning] = EmovcWarning,
+                    stacklevel: int = 1) -> None:
+    """``warnings.warn(message, category, stacklevel)``, shown on every call: Python's default
+    filter shows a warning once per place and text (the caller module's registry), which hid
+    the same warning about a second call with the same input (a second clone of the same
+    text cut at its limit). The caller's filters still apply ("ignore", "error", "once",
+    ``pytest.warns``), and the command line still shows it as one ``emovc: warning:`` line.
+    ``stacklevel`` counts as for :func:`warnings.warn` (1: the function calling this)."""
+    frame = sys._getframe(1)
+    for _ in range(stacklevel - 1):
+        if frame.f_back is None:
+            break
+        frame = frame.f_back
+    warnings.warn_explicit(message, category, frame.f_code.co_filename, frame.f_lineno,
+                           module=frame.f_globals.get("__name__", "<string>"), registry=None)
+
+
 def left_out_example(left_out: dict[str, str]) -> str:
     """The first of ``{path: reason}`` clips left out of a corpus, for a message's "e.g.":
     its reason, with the path in front unless the reason names it already.

@@ -122,3 +122,50 @@ def test_text_without_words_is_refused(text, error) -> None:
 def test_bad_settings_are_refused(kw, message) -> None:
     with pytest.raises(ConfigError, match=message):
         _cloner(**kw)
+
+
+def test_the_cut_warning_comes_on_every_call_that_cuts() -> None:
+    """Python's default filter showed it once per place and text: a second clone of the same
+    text in one process was cut without a word."""
+    cloner = _cloner()
+    for action, count in (("default", 3), ("ignore", 0), ("once", 1)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter(action)
+            for _ in range(3):
+                cloner.synthesize(SPEAKER, "Hi.")
+        cuts = [w for w in caught if issubclass(w.category, EmovcWarning)]
+        assert len(cuts) == count, action
+        assert all(w.filename == __file__ for w in cuts)  # named where it was asked for
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EmovcWarning)
+        with pytest.raises(EmovcWarning, match='sentence "Hi." .* did not end'):
+            cloner.synthesize(SPEAKER, "Hi.")
+
+
+def test_warn_every_time_names_the_callers_place() -> None:
+    from emovc.errors import warn_every_time
+
+    def inner():
+        warn_every_time("x", stacklevel=2)
+
+    import linecache
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(2):
+            inner()
+    assert len(caught) == 2 and all(w.filename == __file__ for w in caught)
+    assert {linecache.getline(w.filename, w.lineno).strip() for w in caught} == {"inner()"}
+
+
+def test_warn_every_time_from_a_command_line_script() -> None:
+    """Handing the caller's globals to warn_explicit failed where they have no source (a
+    ``python -c`` script): "'__main__' is not a built-in module"."""
+    import subprocess
+    import sys
+
+    code = "from emovc.errors import warn_every_time as w\nw('a')\nw('a')"
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("EmovcWarning: a") == 2

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emovc.errors import ConfigError, EmovcError, EmovcWarning
+from emovc.errors import ConfigError, EmovcError, EmovcWarning, warn_every_time
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.device import resolve_device
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
@@ -168,20 +167,22 @@ class NeuralCloner:
                              ) -> list[np.ndarray]:
         """Speak each sentence (as :meth:`synthesize_sentence`): float32 ``(n_i,)`` at
         ``sample_rate`` each. The sentences cut at their limit give one warning between them
-        (an undertrained synthesizer that never stops gave a line per sentence)."""
+        (an undertrained synthesizer that never stops gave a line per sentence), on every call
+        that cuts one (:func:`~emovc.errors.warn_every_time`)."""
         out, cut = [], []
         for sentence in sentences:
             wav, limit = self._decode(speaker, sentence)
             out.append(wav)
             if limit:
                 cut.append(f"{_quote(sentence)} ({limit})")
+        # on every call (Python's default filter showed a repeated text's warning once)
         if len(cut) == 1:
-            warnings.warn(f"sentence {cut[0]} did not end within its limit: the synthesizer "
-                          "gave no stop token, so it is cut there", EmovcWarning, stacklevel=3)
+            warn_every_time(f"sentence {cut[0]} did not end within its limit: the synthesizer "
+                            "gave no stop token, so it is cut there", EmovcWarning, stacklevel=3)
         elif cut:
-            warnings.warn(f"{len(cut)} of {len(out)} sentences did not end within their limits, "
-                          f"e.g. {cut[0]}: the synthesizer gave no stop token, so they are cut "
-                          "there", EmovcWarning, stacklevel=3)
+            warn_every_time(f"{len(cut)} of {len(out)} sentences did not end within their "
+                            f"limits, e.g. {cut[0]}: the synthesizer gave no stop token, so they "
+                            "are cut there", EmovcWarning, stacklevel=3)
         return out
 
     def _decode(self, speaker: np.ndarray, sentence: str) -> tuple[np.ndarray, str]:
