@@ -26,13 +26,14 @@ import os
 import shutil
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
-from emovc.errors import ConfigError, EmovcError
+from emovc.errors import ConfigError, EmovcError, EmovcWarning
 from emovc.pipelines.sentences import EMPTY_TEXT, check_text
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -206,7 +207,9 @@ class EspeakFrontend:
         """Speak ``text``; returns (float32 waveform ``(n,)``, ``config.sample_rate``).
 
         Raises:
-            EmovcError: empty text, or espeak-ng produced no audio.
+            EmovcError: empty text, text with nothing an English voice can pronounce
+                (:func:`check_pronounceable`, which warns of letters of other scripts), or
+                espeak-ng produced no audio.
         """
         wav, sr, _ = self.synthesize_with_phones(text)
         return wav, sr
@@ -215,7 +218,7 @@ class EspeakFrontend:
                                ) -> tuple[np.ndarray, int, list[tuple[str, float, float]]]:
         """Like :meth:`synthesize`, plus the phonemes espeak-ng spoke:
         ``[(espeak mnemonic, start_s, end_s), ...]`` in output time (``"_"`` = pause)."""
-        text = _check_text(text)
+        text = _check_text(text, self.config.voice)
         chunks: list[np.ndarray] = []
         marks: list[tuple[str, int]] = []
         with _LOCK, _session(chunks, marks) as (lib, native_sr):
@@ -237,8 +240,13 @@ class EspeakFrontend:
         return wav, self.config.sample_rate, phones
 
     def phonemes(self, text: str) -> str:
-        """IPA phoneme string of ``text`` (words separated by spaces, clauses by ``" | "``)."""
-        text = _check_text(text)
+        """IPA phoneme string of ``text`` (words separated by spaces, clauses by ``" | "``).
+
+        Raises:
+            EmovcError: empty text, or (an English voice) text with no Latin letter or digit
+                (:func:`check_pronounceable`, which warns of letters of other scripts).
+        """
+        text = _check_text(text, self.config.voice)
         with _LOCK, _session([], []) as (lib, _):
             _set_voice(lib, self.config)
             buf = ctypes.create_string_buffer(text.encode("utf-8"))
@@ -251,15 +259,72 @@ class EspeakFrontend:
         return " | ".join(o for o in out if o)
 
 
-def _check_text(text: object) -> str:
+def _check_text(text: object, voice: str = "en-us") -> str:
     """``text`` stripped, for espeak-ng: a string (:func:`~emovc.pipelines.sentences.check_text`)
-    with something in it besides white space.
+    with something in it besides white space, checked by :func:`check_pronounceable`.
 
     Raises:
         ConfigError: not a string.
-        EmovcError: empty or blank.
+        EmovcError: empty or blank, or nothing in it that ``voice`` can pronounce.
     """
     text = check_text(text).strip()
     if not text:
         raise EmovcError(EMPTY_TEXT)
+    return check_pronounceable(text, voice)
+
+
+#: letters an English voice reads whose Unicode names are not "LATIN ...": the micro sign
+#: ("micro") and the ordinal indicators
+_READ_TOO = frozenset("µªº")
+
+
+def foreign_letters(text: str) -> list[str]:
+    """The letters of ``text`` outside the Latin script (Cyrillic, Greek, CJK, Arabic,
+    Hebrew, kana, Hangul, fullwidth forms ...), each once, in order: an English espeak-ng
+    voice cannot pronounce them and spells each out by name ("Cyrillic letter ...",
+    "Chinese letter"). Accented Latin letters (é, ñ, ø, ß), digits and punctuation are not
+    among them."""
+    return [ch for ch in dict.fromkeys(text)
+            if unicodedata.category(ch).startswith("L") and ch not in _READ_TOO
+            and not unicodedata.name(ch, "").startswith("LATIN ")]
+
+
+def check_pronounceable(text: str, voice: str = "en-us") -> str:
+    """``text``, checked for letters an English ``voice`` (``en``, ``en-us``, ``en-gb+f3``
+    ...) cannot pronounce (:func:`foreign_letters`): one :class:`~emovc.errors.EmovcWarning`
+    naming them (they are spelled out letter by letter), or a refusal when no Latin letter or
+    digit is left to speak. Other voices' text is not checked.
+
+    Raises:
+        EmovcError: the text has such letters and nothing else to pronounce.
+    """
+    if not voice.lower().startswith("en"):
+        return text
+    foreign = foreign_letters(text)
+    if not foreign:
+        return text
+    scripts = dict.fromkeys(_script(ch) for ch in foreign)
+    shown = (" ".join(foreign[:12]) + (" …" if len(foreign) > 12 else "")
+             + f" ({', '.join(scripts)})")
+    where = f"the English front-end (espeak-ng voice {voice})"
+    if not any(ch.isalnum() for ch in text if ch not in foreign):
+        raise EmovcError(f"text {_shortened(text)} has nothing {where} can pronounce: its "
+                         f"letters {shown} are not Latin ones; give English text, or an "
+                         "espeak-ng voice of its language (FrontendConfig.voice)")
+    from emovc.errors import warn_every_time
+
+    warn_every_time(f"text {_shortened(text)} has letters {where} cannot pronounce, which it "
+                    f"spells out letter by letter: {shown}", EmovcWarning, stacklevel=4)
     return text
+
+
+def _script(ch: str) -> str:
+    """``"Cyrillic"``, ``"Greek"``, ``"CJK"`` ... (the first word of its Unicode name)."""
+    word = (unicodedata.name(ch, "") or "unnamed").split()[0].split("-")[0]
+    return word.capitalize() if len(word) > 3 else word
+
+
+def _shortened(text: str, width: int = 40) -> str:
+    """``text`` in quotes, on one line, shortened to about ``width`` characters."""
+    text = " ".join(text.split())
+    return f'"{text if len(text) <= width else text[:width - 1].rstrip() + "…"}"'

@@ -1,0 +1,80 @@
+"""Text the English espeak-ng front-end cannot pronounce: letters of other scripts were
+spelled out by name ("Cyrillic letter ...", "Chinese letter") without a word."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from emovc.errors import EmovcError, EmovcWarning
+from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig, foreign_letters
+
+
+@pytest.mark.parametrize("text", [
+    "Hello there.", "Café au lait costs $4.50, naïve Øresund straße — 100%!",
+    "The 3rd of May, 1999: ﬁne (µs) & co.", "Señor Ñandú's façade, Ærø, Łódź."])
+def test_english_text_is_spoken_as_before(text) -> None:
+    assert foreign_letters(text) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert EspeakFrontend().phonemes(text)
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("Hello мир.", "м и р (Cyrillic)"),
+    ("Hello 你好 and ＨＩ", "你 好 Ｈ Ｉ (CJK, Fullwidth)"),
+    ("αβγ 3", "α β γ (Greek)"),
+])
+def test_letters_of_other_scripts_are_named_in_one_warning(text, named) -> None:
+    fe = EspeakFrontend()
+    for speak in (fe.phonemes, fe.synthesize):
+        with pytest.warns(EmovcWarning) as caught:
+            assert len(speak(text)) > 0  # still spoken, as before
+        (w,) = caught
+        assert str(w.message) == (
+            f'text "{text}" has letters the English front-end (espeak-ng voice en-us) cannot '
+            f"pronounce, which it spells out letter by letter: {named}")
+
+
+@pytest.mark.parametrize("text", ["Привет!", "你好", "שלום", "こんにちは。"])
+def test_text_with_nothing_pronounceable_is_refused(text) -> None:
+    fe = EspeakFrontend()
+    for speak in (fe.phonemes, fe.synthesize_with_phones):
+        with pytest.raises(EmovcError) as err:
+            speak(text)
+        msg = str(err.value)
+        assert msg.startswith(f'text "{text}" has nothing the English front-end (espeak-ng '
+                              "voice en-us) can pronounce: its letters ")
+        assert msg.endswith("are not Latin ones; give English text, or an espeak-ng voice "
+                            "of its language (FrontendConfig.voice)") and "\n" not in msg
+
+
+def test_another_languages_voice_is_not_checked() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert EspeakFrontend(FrontendConfig(voice="ru")).phonemes("Привет") == "prʲivʲˈet"
+
+
+def test_the_neural_cloner_warns_and_refuses_through_the_front_end() -> None:
+    """The neural cloner's phonemes come through the same front-end."""
+    import numpy as np
+    import torch
+
+    from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
+    from emovc.models.synthesizer.text import SYMBOLS
+    from emovc.models.vocoder import WaveRNN, WaveRNNConfig
+    from emovc.pipelines.sv2tts import DecodeLimit, NeuralCloner
+
+    torch.manual_seed(0)
+    cloner = NeuralCloner(Tacotron(TacotronConfig.tiny(speaker_dim=256)),
+                          WaveRNN(WaveRNNConfig.tiny()), SYMBOLS, encoder=object(),
+                          device="cpu", limit=DecodeLimit(0.01, 0.02))
+    speaker = np.full(256, 1 / 16, np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cloner.synthesize(speaker, "Hello Москва.")
+    assert any("cannot pronounce, which it spells out letter by letter: М о с к в а "
+               "(Cyrillic)" in str(w.message) for w in caught)
+    with pytest.raises(EmovcError, match="has nothing the English front-end"):
+        cloner.synthesize(speaker, "Москва.")
