@@ -78,3 +78,34 @@ def test_the_neural_cloner_warns_and_refuses_through_the_front_end() -> None:
                "(Cyrillic)" in str(w.message) for w in caught)
     with pytest.raises(EmovcError, match="has nothing the English front-end"):
         cloner.synthesize(speaker, "Москва.")
+
+
+def test_a_text_spoken_in_sentences_is_checked_whole_before_any_is_spoken(monkeypatch) -> None:
+    """The cloners speak a text sentence by sentence: "Hello. Привет." was refused for its
+    second sentence after the first had been synthesised, and each sentence with such
+    letters gave its own warning."""
+    import numpy as np
+
+    from emovc.pipelines.cloning import VoiceCloner
+
+    spoken: list[str] = []
+    real = EspeakFrontend.synthesize_with_phones
+
+    def record(self, text, checked=False):
+        spoken.append(text)
+        return real(self, text, checked)
+
+    monkeypatch.setattr(EspeakFrontend, "synthesize_with_phones", record)
+    cloner = VoiceCloner()
+    ref = [(np.zeros(16000, np.float32), 16000)]
+    monkeypatch.setattr(VoiceCloner, "load_references", lambda self, refs: pytest.fail(
+        "the references were read before the text was checked"))
+    with pytest.raises(EmovcError, match="has nothing the English front-end"):
+        cloner.clone(ref, "Привет. Как дела?")
+    assert spoken == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(pytest.fail.Exception):
+            cloner.clone(ref, "Hello мир. Good day, друг.")
+    (w,) = [w for w in caught if issubclass(w.category, EmovcWarning)]
+    assert "м и р д у г (Cyrillic)" in str(w.message)

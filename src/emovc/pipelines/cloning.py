@@ -270,6 +270,8 @@ class VoiceCloner:
         sentences = text_sentences(text)
         if emotion:
             emotion = normalize_emotion(emotion)  # unknown names fail before any work
+        if self.neural is None:  # letters of other scripts: one warning or refusal per text
+            self.frontend.check_text(text)  # (the neural cloner checks its sentences' text)
         refs = self.load_references(references)
         if self.neural is not None:
             speaker = self.neural.embed([(r, SR) for r in refs])
@@ -284,7 +286,7 @@ class VoiceCloner:
     def _unit_sentence(self, sentence: str, units: us.ReferenceUnits) -> np.ndarray:
         """One sentence by unit selection: float32 ``(n,)`` at 16 kHz. The front-end's audio
         is resampled to 16 kHz; its phone segments are in seconds, so they stay aligned."""
-        src, src_sr, phones = self.frontend.synthesize_with_phones(sentence)
+        src, src_sr, phones = self.frontend.synthesize_with_phones(sentence, checked=True)
         src = resample(src, src_sr, SR)
         return us.convert(src, units, self.config.units, self.world, phones)
 

@@ -214,11 +214,24 @@ class EspeakFrontend:
         wav, sr, _ = self.synthesize_with_phones(text)
         return wav, sr
 
-    def synthesize_with_phones(self, text: str,
+    def check_text(self, text: str) -> str:
+        """``text`` stripped, once checked as :meth:`synthesize` checks it (a caller that
+        speaks it in parts checks the whole text first, then passes ``checked=True``: one
+        warning per text, and a refusal before any part is spoken).
+
+        Raises:
+            ConfigError: not a string.
+            EmovcError: empty, or nothing in it that this voice can pronounce.
+        """
+        return _check_text(text, self.config.voice)
+
+    def synthesize_with_phones(self, text: str, checked: bool = False,
                                ) -> tuple[np.ndarray, int, list[tuple[str, float, float]]]:
         """Like :meth:`synthesize`, plus the phonemes espeak-ng spoke:
-        ``[(espeak mnemonic, start_s, end_s), ...]`` in output time (``"_"`` = pause)."""
-        text = _check_text(text, self.config.voice)
+        ``[(espeak mnemonic, start_s, end_s), ...]`` in output time (``"_"`` = pause).
+        ``checked``: part of a text that :meth:`check_text` passed (not checked for letters
+        of other scripts again)."""
+        text = _check_text(text, None if checked else self.config.voice)
         chunks: list[np.ndarray] = []
         marks: list[tuple[str, int]] = []
         with _LOCK, _session(chunks, marks) as (lib, native_sr):
@@ -239,14 +252,15 @@ class EspeakFrontend:
             wav = soxr.resample(wav, native_sr, self.config.sample_rate).astype(np.float32)
         return wav, self.config.sample_rate, phones
 
-    def phonemes(self, text: str) -> str:
-        """IPA phoneme string of ``text`` (words separated by spaces, clauses by ``" | "``).
+    def phonemes(self, text: str, checked: bool = False) -> str:
+        """IPA phoneme string of ``text`` (words separated by spaces, clauses by ``" | "``);
+        ``checked`` as for :meth:`synthesize_with_phones`.
 
         Raises:
             EmovcError: empty text, or (an English voice) text with no Latin letter or digit
                 (:func:`check_pronounceable`, which warns of letters of other scripts).
         """
-        text = _check_text(text, self.config.voice)
+        text = _check_text(text, None if checked else self.config.voice)
         with _LOCK, _session([], []) as (lib, _):
             _set_voice(lib, self.config)
             buf = ctypes.create_string_buffer(text.encode("utf-8"))
@@ -259,9 +273,10 @@ class EspeakFrontend:
         return " | ".join(o for o in out if o)
 
 
-def _check_text(text: object, voice: str = "en-us") -> str:
+def _check_text(text: object, voice: str | None = "en-us") -> str:
     """``text`` stripped, for espeak-ng: a string (:func:`~emovc.pipelines.sentences.check_text`)
-    with something in it besides white space, checked by :func:`check_pronounceable`.
+    with something in it besides white space, checked by :func:`check_pronounceable` for
+    ``voice`` (``None``: not).
 
     Raises:
         ConfigError: not a string.
@@ -270,7 +285,7 @@ def _check_text(text: object, voice: str = "en-us") -> str:
     text = check_text(text).strip()
     if not text:
         raise EmovcError(EMPTY_TEXT)
-    return check_pronounceable(text, voice)
+    return text if voice is None else check_pronounceable(text, voice)
 
 
 #: letters an English voice reads whose Unicode names are not "LATIN ...": the micro sign

@@ -168,7 +168,15 @@ class NeuralCloner:
         """Speak each sentence (as :meth:`synthesize_sentence`): float32 ``(n_i,)`` at
         ``sample_rate`` each. The sentences cut at their limit give one warning between them
         (an undertrained synthesizer that never stops gave a line per sentence), on every call
-        that cuts one (:func:`~emovc.errors.warn_every_time`)."""
+        that cuts one (:func:`~emovc.errors.warn_every_time`).
+
+        Raises:
+            EmovcError: nothing in the sentences that the front-end can pronounce (checked
+                for them all before the first is spoken, with one warning naming letters of
+                other scripts).
+        """
+        if sentences:
+            self.frontend.check_text(" ".join(sentences))
         out, cut = [], []
         for sentence in sentences:
             wav, limit = self._decode(speaker, sentence)
@@ -188,7 +196,7 @@ class NeuralCloner:
     def _decode(self, speaker: np.ndarray, sentence: str) -> tuple[np.ndarray, str]:
         """One sentence's float32 audio, and its limit (``"2 s, 5 phoneme symbols"``) when
         decoding reached it without a stop token (``""`` otherwise)."""
-        ids = phonemes_to_ids(self.frontend.phonemes(sentence), self.symbols)
+        ids = phonemes_to_ids(self.frontend.phonemes(sentence, checked=True), self.symbols)
         hop = self.vocoder.cfg.hop_length
         max_frames = self.limit.frames(len(ids), self.sample_rate, hop)
         mel, stopped = self.synthesizer.infer_until_stop(
