@@ -307,6 +307,18 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and out.strip() == f"emovc {__version__}"
 
 
+def test_python_m_emovc_is_the_command(tmp_path: Path) -> None:
+    """``python -m emovc`` (no script on PATH, e.g. a venv not activated) runs the CLI."""
+    from emovc import __version__
+
+    ok = subprocess.run([sys.executable, "-m", "emovc", "--version"], capture_output=True,
+                        text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == f"emovc {__version__}"
+    bad = subprocess.run([sys.executable, "-m", "emovc", "info", str(tmp_path / "no.wav")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("emovc: error: file not found")
+
+
 def test_catalog_warnings_are_one_plain_line(speech_file: Path, monkeypatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     import warnings
