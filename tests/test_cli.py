@@ -426,3 +426,14 @@ def test_help_shows_no_type_beside_flags(args, capsys):
     assert rows and not [line for line in rows if "<bool>" in line]
     if args[0] == "convert":
         assert any("--intensity" in line and "<float>" in line for line in rows)
+
+
+def test_help_paragraphs_are_wrapped_by_the_terminal(capsys) -> None:
+    """Typer's rich help kept the docstring's own line breaks inside a paragraph: `emovc info
+    --help` printed "(exit code" and "2)." on lines of their own."""
+    assert main(["info", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "then the reason (exit code 2)." in out
+    assert main(["info", "--help"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert "(exit code 2)." in lines or any(line.endswith("(exit code 2).") for line in lines)

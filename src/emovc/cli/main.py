@@ -7,6 +7,7 @@ and turns :class:`~emovc.errors.EmovcError` into a one-line message and exit cod
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import signal
 import sys
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"),
                                                           quiet)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    command = _bare_flags(typer.main.get_command(_build()))
+    command = _tidy_help(typer.main.get_command(_build()))
     _plain_warnings()
     previous = _terminate_as_interrupt()
     try:
@@ -146,9 +147,16 @@ def _restore_terminate(previous) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _bare_flags(command: Any) -> Any:
-    """Drop the ``<bool>`` that typer's help prints beside every flag (``--force <bool>``
-    reads as if it took a value) from ``command`` and its subcommands; returns ``command``."""
+def _tidy_help(command: Any) -> Any:
+    """Help as a reader expects it, for ``command`` and its subcommands; returns ``command``.
+
+    Typer's rich help keeps the docstring's line breaks inside a paragraph, so a paragraph
+    wrapped at 95 columns in the source printed ragged at the terminal's width: each one is
+    made a single line for the terminal to wrap. And typer prints ``<bool>`` beside every
+    flag (``--force <bool>`` reads as if it took a value): flags get no type."""
+    if command.help:
+        command.help = "\n\n".join(" ".join(part.split())
+                                    for part in inspect.cleandoc(command.help).split("\n\n"))
     for param in command.params:
         if getattr(param, "is_flag", False) and not getattr(param, "count", False):
             param.metavar = ""
@@ -156,7 +164,7 @@ def _bare_flags(command: Any) -> Any:
     if help_option is not None:
         help_option.metavar = ""
     for sub in getattr(command, "commands", {}).values():
-        _bare_flags(sub)
+        _tidy_help(sub)
     return command
 
 
