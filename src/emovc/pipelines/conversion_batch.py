@@ -7,6 +7,10 @@ the table's folder, the inputs and references absolute — read by ``emovc evalu
 ``convert_paths`` returns the rows with every path absolute). For RAVDESS-named inputs the
 real take of the target emotion (same actor, sentence, intensity, repetition) is recorded as
 ``reference`` when it exists next to the input.
+
+A folder converted into an output folder that already holds a ``conversions.csv`` (another
+input folder, another emotion) adds to it: earlier rows stay while their converted file exists
+and this run did not rewrite it, so the table lists every conversion in the folder.
 """
 
 from __future__ import annotations
@@ -64,7 +68,9 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
 
     In a folder, a file whose audio cannot be converted (too short, silent, unreadable) is
     reported through ``progress`` and skipped; the others are converted and listed in
-    ``conversions.csv``, then the skipped ones are raised together.
+    ``conversions.csv``, then the skipped ones are raised together. An existing
+    ``conversions.csv`` in the output folder is merged, not replaced (:func:`merge_table`;
+    what was kept or dropped is reported through ``progress``).
 
     A file input goes to ``out`` if it names a file, else (an existing folder, or a path
     without an extension) to ``out/<input name>.wav``. Emotion names are canonical in the
@@ -86,6 +92,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         if source == target:  # the model would only re-render it (and add its voice quality)
             raise EmovcError(f"--from and --to are both {target}: nothing to convert; name the "
                              "emotion to convert to, or leave --from out to have it detected")
+    earlier = None
     if src.is_file():
         if dst.is_dir() or not dst.suffix:  # a folder, existing or new: the output goes in it
             dst = dst / f"{src.stem}.wav"
@@ -99,6 +106,8 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
             raise EmovcError(f"{src} is a folder, so the output must be a folder too; {dst} "
                              f"{what}")
         pairs = _folder_pairs(src, dst, force)
+        # an earlier table is read (an unreadable one refused) before any conversion
+        earlier = _earlier_table(dst, force, progress)
     for folder_out in {o.parent: o for _, o in pairs}.values():
         check_writable(folder_out)  # before any conversion, not after the first one
     rows, failed = [], []
@@ -126,8 +135,12 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     if src.is_dir():  # outputs relative to the table, so a moved or copied run folder
         # scores its own files (emovc evaluate / listen resolve paths from the table's folder)
         top = dst.absolute()
-        write_csv(dst / "conversions.csv", [
-            {**r, "converted": Path(r["converted"]).relative_to(top).as_posix()} for r in rows])
+        ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
+                for r in rows]
+        merged, note = merge_table(dst, earlier, ours)
+        write_csv(dst / "conversions.csv", merged)
+        if note and progress:
+            progress(note)
     if failed:
         were = "was" if len(rows) == 1 else "were"
         raise EmovcError(f"{len(failed)} of {len(pairs)} file(s) could not be converted (the "
@@ -151,6 +164,72 @@ def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
         raise OutputExistsError(f"{len(clash)} output file(s) exist, e.g. {clash[0]} "
                                 f"({OVERWRITE_HINT})")
     return pairs
+
+
+def _earlier_table(dst: Path, force: bool, progress: Callable[[str], None] | None = None
+                   ) -> list[dict] | None:
+    """Rows of ``dst/conversions.csv`` (``None`` without one, or with ``force`` when it is
+    not a table of conversions: it is then replaced, as ``progress`` is told).
+
+    Raises:
+        OutputExistsError: it exists but is not a table of conversions (no ``source``,
+            ``converted`` and ``target_emotion`` columns, or unreadable), without ``force``.
+    """
+    path = dst / "conversions.csv"
+    if not path.exists():
+        return None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # a spreadsheet's BOM
+            reader = csv.DictReader(fh)
+            if not {"source", "converted", "target_emotion"} <= set(reader.fieldnames or ()):
+                raise ValueError("columns")
+            return [{k: r.get(k) or "" for k in CSV_COLUMNS} for r in reader]
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        if force:
+            if progress:
+                progress(f"{path} is not a table of conversions; --force: this run's table "
+                         "replaces it")
+            return None
+        raise OutputExistsError(
+            f"{path} exists but is not a table of conversions (source, converted, "
+            f"target_emotion columns), so this run's rows cannot be added to it "
+            f"({OVERWRITE_HINT} it)") from None
+
+
+def merge_table(dst: Path, earlier: list[dict] | None, ours: list[dict]
+                ) -> tuple[list[dict], str]:
+    """``(rows, note)``: the earlier rows of ``dst/conversions.csv`` whose converted file
+    still exists and is not one of ``ours`` (this run's rows, ``converted`` relative to
+    ``dst``), in their order, then ``ours``; ``note`` says what became of the earlier rows
+    (``""`` without an earlier table)."""
+    if earlier is None:
+        return ours, ""
+
+    def where(row: dict) -> str:
+        conv = Path(row["converted"].strip())
+        return os.path.normpath(conv if conv.is_absolute() else dst.absolute() / conv)
+
+    written = {where(r) for r in ours}
+    kept, replaced, gone = [], 0, []
+    for row in earlier:
+        if not row["converted"].strip():
+            gone.append(row)
+        elif where(row) in written:
+            replaced += 1
+        elif Path(where(row)).is_file():
+            kept.append(row)
+        else:
+            gone.append(row)
+    parts = [f"{len(ours)} row(s) of this run"]
+    if kept:
+        parts.append(f"{len(kept)} earlier row(s) kept (their files are still there)")
+    if replaced:
+        parts.append(f"{replaced} earlier row(s) replaced (this run rewrote their files)")
+    if gone:
+        eg = gone[0]["converted"] or "an empty 'converted' cell"
+        parts.append(f"{len(gone)} earlier row(s) dropped (their converted files are gone, "
+                     f"e.g. {eg})")
+    return kept + ours, f"{dst / 'conversions.csv'}: " + "; ".join(parts)
 
 
 def write_csv(path: Path, rows: list[dict]) -> Path:

@@ -1,0 +1,89 @@
+"""``conversions.csv`` of a folder conversion lists every conversion in its folder: a second
+``emovc convert`` into the same folder adds to it instead of replacing it."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from emovc.audio import save_audio
+from emovc.errors import OutputExistsError, output_exists
+from emovc.pipelines.conversion_batch import convert_paths
+
+EMOTIONS = ["calm", "happy", "sad", "angry"]
+
+
+class FakeConverter:
+    """Writes the input's audio as the "conversion" (the table is under test, not the model)."""
+
+    target_emotions = source_emotions = EMOTIONS
+    detects_source = False
+
+    def __init__(self, wav):
+        self.wav = wav
+
+    def convert_file(self, inp, out, target, source=None, force=False, **kwargs):
+        if Path(out).exists() and not force:
+            raise output_exists(out)
+        save_audio(out, self.wav, 16000, force=force)
+        return Path(out), source or "calm"
+
+
+def _table(folder: Path) -> list[dict]:
+    with open(folder / "conversions.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _folder(root: Path, names: list[str], wav) -> Path:
+    for name in names:
+        save_audio(root / name, wav, 16000)
+    return root
+
+
+def test_a_second_folder_into_the_same_run_folder_adds_its_rows(calm, tmp_path):
+    """It replaced the table: the first folder's conversions were still in the run folder
+    but no longer listed, so `emovc evaluate` scored only the last one."""
+    conv = FakeConverter(calm)
+    first = _folder(tmp_path / "a", ["x.wav", "y.wav", "z.wav"], calm)
+    second = _folder(tmp_path / "b", ["w.wav"], calm)
+    run = tmp_path / "run"
+    said: list[str] = []
+    convert_paths(conv, first, run, "sad", source="calm", progress=said.append)
+    assert not [s for s in said if "conversions.csv" in s]  # a new table: nothing to say
+    convert_paths(conv, second, run, "happy", source="calm", progress=said.append)
+    rows = _table(run)
+    assert [(r["converted"], r["target_emotion"]) for r in rows] == [
+        ("x.wav", "sad"), ("y.wav", "sad"), ("z.wav", "sad"), ("w.wav", "happy")]
+    assert "1 row(s) of this run; 3 earlier row(s) kept" in said[-1]
+
+    # a forced rewrite replaces the rows of the files it rewrote, a deleted file drops out
+    (run / "z.wav").unlink()
+    said.clear()
+    convert_paths(conv, _folder(tmp_path / "c", ["x.wav"], calm), run, "angry", source="calm",
+                  force=True, progress=said.append)
+    rows = _table(run)
+    assert [(r["converted"], r["target_emotion"]) for r in rows] == [
+        ("y.wav", "sad"), ("w.wav", "happy"), ("x.wav", "angry")]
+    assert Path(rows[-1]["source"]) == tmp_path / "c" / "x.wav"
+    note = said[-1]
+    assert "2 earlier row(s) kept" in note
+    assert "1 earlier row(s) replaced" in note and "1 earlier row(s) dropped" in note
+    assert "z.wav" in note
+
+
+def test_a_foreign_conversions_csv_is_refused_before_converting(calm, tmp_path):
+    conv = FakeConverter(calm)
+    folder = _folder(tmp_path / "in", ["x.wav"], calm)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "conversions.csv").write_text("my;own;notes\n1;2;3\n")
+    with pytest.raises(OutputExistsError, match="not a table of conversions.*--force"):
+        convert_paths(conv, folder, run, "sad", source="calm")
+    assert not (run / "x.wav").exists()
+    assert (run / "conversions.csv").read_text() == "my;own;notes\n1;2;3\n"
+    said: list[str] = []
+    convert_paths(conv, folder, run, "sad", source="calm", force=True, progress=said.append)
+    assert [r["converted"] for r in _table(run)] == ["x.wav"]
+    assert any("replaces it" in s for s in said)
