@@ -108,9 +108,54 @@ def test_a_run_for_other_targets_keeps_the_earlier_outputs_listed(converter, cor
     rows = [r for r in _rows(out) if r["synthetic"] == "1"]
     assert len(rows) == N_OK and {r["emotion"] for r in rows} == {"angry", "sad"}
     assert all(angry[r["path"]] == r for r in rows if r["emotion"] == "angry")  # kept as is
-    Path(next(iter(angry))).unlink()  # a deleted output drops out of the next manifest
+    (out / next(iter(angry))).unlink()  # a deleted output drops out of the next manifest
     augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
     assert len([r for r in _rows(out) if r["synthetic"] == "1"]) == N_OK - 1
+
+
+def test_a_moved_output_folder_keeps_the_earlier_targets_listed(converter, corpus, tmp_path):
+    """The manifest keyed earlier rows by absolute paths: after OUT was moved or renamed, a
+    run for one target silently dropped the other targets' clips (their files were there).
+    Converted clips are listed relative to OUT; a manifest of the older kind (absolute paths)
+    is re-rooted."""
+    import os
+    import shutil
+
+    from emovc.data.manifest import Manifest
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["angry", "sad"], model=str(converter), workers=1,
+                   progress=False)
+    before = {r["utt_id"]: r for r in _rows(out) if r["synthetic"] == "1"}
+    assert len(before) == N_OK and not any(os.path.isabs(r["path"]) for r in before.values())
+    moved = Path(shutil.move(out, tmp_path / "moved"))
+    again = augment_corpus(corpus, moved, ["sad"], model=str(converter), workers=1,
+                           progress=False)
+    assert (again.converted, again.reused) == (0, 4)
+    after = {r["utt_id"]: r for r in _rows(moved) if r["synthetic"] == "1"}
+    assert after == before  # the angry clips too, source emotions and all
+    # what `emovc ser train` reads: every path absolute, under the moved folder, there
+    synth = [u for u in Manifest.from_csv(moved / "manifest.csv") if "@" in u.utt_id]
+    assert len(synth) == N_OK
+    assert all(Path(u.path).is_relative_to(moved.resolve()) and Path(u.path).is_file()
+               for u in synth)
+    rows = read_augmented_manifest(moved / "manifest.csv")
+    assert {r["path"] for r in rows if r["synthetic"] == "1"} == {u.path for u in synth}
+
+    # a manifest written before (absolute paths into the old place), then the folder renamed
+    with open(moved / "manifest.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    for r in table:
+        if r["synthetic"] == "1":
+            r["path"] = str(moved.resolve() / r["path"])
+    with open(moved / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    renamed = Path(shutil.move(moved, tmp_path / "renamed"))
+    augment_corpus(corpus, renamed, ["angry"], model=str(converter), workers=1,
+                   progress=False)
+    assert {r["utt_id"]: r for r in _rows(renamed) if r["synthetic"] == "1"} == before
 
 
 def test_resuming_with_another_model_or_intensity_is_refused(converter, corpus, tmp_path):

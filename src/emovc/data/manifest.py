@@ -284,7 +284,9 @@ class Manifest(Sequence[Utterance]):
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike) -> Manifest:
-        """Read a CSV written by :meth:`to_csv` (extra columns are ignored)."""
+        """Read a CSV written by :meth:`to_csv` (extra columns are ignored); a relative
+        ``path`` is relative to the CSV's folder (``emovc augment`` stores its converted clips
+        so, :func:`resolve_path`)."""
         p = Path(path)
         if not p.is_file():
             raise EmovcError(f"manifest not found: {p}")
@@ -295,7 +297,16 @@ class Manifest(Sequence[Utterance]):
             missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
             if missing:
                 raise EmovcError(f"not an emovc manifest: {p} (missing column {missing[0]!r})")
-            return cls(Utterance.from_row(row) for row in reader)
+            return cls(Utterance.from_row({**row, "path": resolve_path(row["path"], p.parent)})
+                       for row in reader)
+
+
+def resolve_path(path: str, base: Path) -> str:
+    """``path`` as written when it is absolute (or empty), else made absolute from the folder
+    ``base`` of the table that lists it."""
+    if not path or Path(path).is_absolute():
+        return path
+    return os.path.abspath(base.resolve() / path)
 
 
 def _sort_key(key: object) -> tuple:

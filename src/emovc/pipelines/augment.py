@@ -5,9 +5,10 @@ each utterance into each requested target emotion with an :class:`EmotionConvert
 
 - ``OUT/<target>/<path relative to the corpus root>`` — converted audio (never the input tree);
 - ``OUT/manifest.csv`` — the real utterances (``synthetic=0``, their original paths) followed by
-  the converted ones (``synthetic=1``) with their origin (``source_utt_id``, ``source_path``,
-  ``source_emotion``) and the ``converter`` that made them, ready to train a recogniser on
-  (read it with ``Manifest.from_csv``: the folder itself is not a corpus);
+  the converted ones (``synthetic=1``, their paths relative to ``OUT``) with their origin
+  (``source_utt_id``, ``source_path``, ``source_emotion``) and the ``converter`` that made
+  them, ready to train a recogniser on (read it with ``Manifest.from_csv``, which resolves the
+  relative paths: the folder itself is not a corpus);
 - ``OUT/failures.csv`` — every input that could not be converted, with the reason.
 
 Resumable: an existing output file is kept (outputs are written atomically, so a file that
@@ -344,22 +345,49 @@ def _atomic_csv(path: Path, header: tuple[str, ...], rows: Iterable[dict]) -> Pa
     return path
 
 
+def _out_key(out: Path, path: str, target: str = "") -> str:
+    """Where a synthetic row's ``path`` lies: relative to ``out`` (POSIX) when it is under it,
+    else the path as written.
+
+    A relative path is relative to ``out`` (manifests written since paths are stored so); an
+    absolute one (older manifests) is made relative when it lies under ``out``, or, when
+    ``out`` was moved, renamed or copied since, re-rooted: the part from a folder named
+    ``target`` on, where that is a file under ``out`` (``/old/aug/sad/a/x.wav`` ->
+    ``sad/a/x.wav``; augment never wrote a converted clip outside its folder)."""
+    p = Path(path)
+    if not p.is_absolute():
+        return Path(os.path.normpath(p)).as_posix()
+    for base in (out.resolve(), Path(os.path.abspath(out))):
+        if p.is_relative_to(base):
+            return p.relative_to(base).as_posix()
+    if target:
+        parts = p.parts
+        for i, part in enumerate(parts):
+            if part == target and (out.joinpath(*parts[i:])).is_file():
+                return Path(*parts[i:]).as_posix()
+    return path
+
+
 def _earlier_rows(out: Path) -> dict[str, dict]:
-    """``{output path: row}`` of the synthetic rows of an earlier ``manifest.csv`` in ``out``
-    (``{}`` without one): outputs reused on a resume keep the source emotion detected when
-    they were made, and those of targets not asked for this time stay listed."""
+    """``{output path (:func:`_out_key`): row}`` of the synthetic rows of an earlier
+    ``manifest.csv`` in ``out`` (``{}`` without one): outputs reused on a resume keep the
+    source emotion detected when they were made, and those of targets not asked for this
+    time stay listed — also after ``out`` was moved or renamed."""
     path = out / "manifest.csv"
     if not path.is_file():
         return {}
     with open(path, newline="", encoding="utf-8") as f:
-        return {r["path"]: r for r in csv.DictReader(f) if r.get("synthetic") == "1"}
+        return {_out_key(out, r["path"], r.get("emotion", "")): r for r in csv.DictReader(f)
+                if r.get("synthetic") == "1" and r.get("path")}
 
 
 def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
                     model: str, unusable: set[str] = frozenset()) -> Path:
     """``OUT/manifest.csv``: the real utterances, except those in ``unusable`` (failed paths)
     of which no conversion exists — a clip every conversion failed on (silent, unreadable)
-    is no use to a recogniser either — then every converted file present."""
+    is no use to a recogniser either — then every converted file present, its ``path``
+    relative to ``out`` (so a moved or renamed folder still lists its own files;
+    ``Manifest.from_csv`` and :func:`read_augmented_manifest` resolve it)."""
     header = (*COLUMNS, *EXTRA_COLUMNS)
     earlier = _earlier_rows(out)
     converted = {t.utt.path for t in tasks if Path(t.out).exists()}
@@ -370,7 +398,7 @@ def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict
         path = Path(t.out)
         if not path.exists():
             continue
-        synth = replace(t.utt, path=str(path.resolve()), emotion=t.target,
+        synth = replace(t.utt, path=path.relative_to(out).as_posix(), emotion=t.target,
                         utt_id=f"{t.utt.utt_id}@{t.target}", duration=_duration(path))
         before = earlier.pop(synth.path, {})
         rows.append({**synth.to_row(), "synthetic": "1", "source_utt_id": t.utt.utt_id,
@@ -379,7 +407,9 @@ def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict
                      or t.utt.emotion, "converter": model})
     # outputs of an earlier run's other targets (augment --to angry, then --to sad) stay
     # listed while their files exist: the folder's manifest covers the whole folder
-    rows += [{k: r.get(k, "") for k in header} for p, r in earlier.items() if Path(p).is_file()]
+    listed = {r["utt_id"] for r in rows}
+    rows += [{**{k: r.get(k, "") for k in header}, "path": p} for p, r in earlier.items()
+             if (out / p).is_file() and r.get("utt_id") not in listed]
     return _atomic_csv(out / "manifest.csv", header, rows)
 
 
@@ -397,6 +427,13 @@ def _write_failures(out: Path, failures: list[tuple[str, str]]) -> None:
 
 
 def read_augmented_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
-    """Rows of an augmentation ``manifest.csv`` (real and synthetic items)."""
+    """Rows of an augmentation ``manifest.csv`` (real and synthetic items), every ``path``
+    absolute (the file stores the converted clips' relative to its folder)."""
+    from emovc.data.manifest import resolve_path
+
     with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if r.get("path"):
+            r["path"] = resolve_path(r["path"], Path(path).parent)
+    return rows
