@@ -298,3 +298,49 @@ def test_a_name_spelled_composed_and_decomposed_is_one_speaker(tmp_path, make_tr
     manifest, _ = scan_corpus(root)
     assert sorted(manifest.speakers()) == sorted(["bob", nfc])
     assert {u.gender for u in manifest} == {"M"}
+
+
+def _augment_output(folder, make_tree):
+    """A stand-in `emovc augment` output: RAVDESS-named clips converted to sad (the names
+    still say calm and angry) and its augment.json."""
+    make_tree(folder, ["sad/Actor_01/03-01-02-01-01-01-01.wav",
+                       "sad/Actor_01/03-01-05-01-01-01-01.wav",
+                       "sad/Actor_02/03-01-02-01-01-01-02.wav"])
+    (folder / "augment.json").write_text("{}\n")
+    (folder / "manifest.csv").write_text("utt_id,path,corpus,speaker\n")
+    return folder
+
+
+def test_a_folder_inside_an_augment_output_is_refused(tmp_path, make_tree):
+    """`emovc catalog OUT/sad` listed clips converted to sad under their source emotions
+    (only OUT itself was refused)."""
+    out = _augment_output(tmp_path / "aug", make_tree)
+    for folder in (out, out / "sad", out / "sad" / "Actor_01"):
+        with pytest.raises(EmovcError, match=r"an `emovc augment` output.*source emotion"
+                                             r".*aug/manifest\.csv"):
+            scan_corpus(folder)
+    with pytest.raises(EmovcError, match="lies inside .*aug, which is an `emovc augment`"):
+        catalog_corpus(out / "sad")
+
+
+def test_an_augment_output_inside_a_corpus_folder_is_left_out(tmp_path, make_tree):
+    """A folder holding a corpus and an augment output: the converted clips are not
+    catalogued under their source labels, but listed as left out, with the reason; real
+    clips of the same ids are kept (they were dropped as 'duplicate utterance id' when the
+    converted copy came first)."""
+    make_tree(tmp_path / "rav", ["Actor_01/03-01-02-01-01-01-01.wav",
+                                 "Actor_02/03-01-03-01-01-01-02.wav"])
+    _augment_output(tmp_path / "aug", make_tree)
+    m, log = scan_corpus(tmp_path)
+    assert sorted(u.path for u in m) == [str(tmp_path / "rav/Actor_01/03-01-02-01-01-01-01.wav"),
+                                         str(tmp_path / "rav/Actor_02/03-01-03-01-01-01-02.wav")]
+    ((reason, paths),) = log.skipped.items()
+    assert "inside the `emovc augment` output" in reason and str(tmp_path / "aug") in reason
+    assert len(paths) == 3 and all("/aug/sad/" in p for p in paths)
+    with pytest.warns(CatalogWarning, match="3 file.*emovc augment"):
+        catalog_corpus(tmp_path)
+    # nothing but the augment output: said so, not "unknown layout"
+    only = tmp_path / "only"
+    _augment_output(only / "aug", make_tree)
+    with pytest.raises(EmovcError, match="no corpus clips besides the `emovc augment` output"):
+        scan_corpus(only)

@@ -34,7 +34,14 @@ from emovc.data.catalogs import (
     tess,
     vctk,
 )
-from emovc.data.catalogs.base import Catalog, Probe, ScanLog, make_probe, unread_audio
+from emovc.data.catalogs.base import (
+    AUGMENT_SIGNATURE,
+    Catalog,
+    Probe,
+    ScanLog,
+    make_probe,
+    unread_audio,
+)
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import AudioError, EmovcError, EmovcWarning, choice_error
 
@@ -103,23 +110,29 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
         workers: threads reading audio headers (I/O bound).
 
     Returns:
-        ``(manifest, log)``; the log lists skipped files by reason.
+        ``(manifest, log)``; the log lists skipped files by reason, among them the clips of
+        an ``emovc augment`` output inside ``root`` (converted clips named after their
+        sources: catalogued, they would get the source's emotion).
 
     Raises:
-        EmovcError: bad folder, unknown layout or corpus name, or no usable utterance.
+        EmovcError: bad folder, an ``emovc augment`` output or a folder inside one, unknown
+            layout or corpus name, or no usable utterance.
     """
     path = _check_root(root)
-    if (path / "augment.json").is_file():  # the name of pipelines.augment.SIGNATURE
-        raise EmovcError(f"{path} is an `emovc augment` output: its clips keep their source "
-                         "files' names, so a corpus scan would label them with the source "
-                         f"emotion; its labels are in {path / 'manifest.csv'} (emovc ser "
-                         "train takes it; Python: Manifest.from_csv)")
-    if corpus == "auto":
-        corpus = _detect(make_probe(path))
-    cat = get_catalog(corpus)
+    _refuse_augment_output(path)
     log = ScanLog(root=str(path))
+    augmented = unread_audio(path, log)  # augment outputs inside: not looked into
+    if corpus == "auto":
+        probe = make_probe(path, exclude=augmented)
+        if augmented and not probe.audio:
+            raise EmovcError(f"{path} holds no corpus clips besides the `emovc augment` "
+                             f"output {augmented[0]} (converted clips: their labels are in "
+                             f"{augmented[0] / 'manifest.csv'}, which emovc ser train takes)")
+        corpus = _detect(probe)
+    cat = get_catalog(corpus)
     found = list(cat.scan(path, log))
-    unread_audio(path, log)
+    if augmented:
+        found = _leave_out_augmented(found, log, augmented)
     if not found and not log.skipped:
         raise EmovcError(f"no audio files under {path}")
     with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -136,6 +149,51 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
         detail = "; ".join(log.summary(1))
         raise EmovcError(f"no usable {corpus} utterances under {path} ({detail})")
     return Manifest(kept.values()), log
+
+
+def _refuse_augment_output(path: Path) -> None:
+    """Refuse an ``emovc augment`` output folder, or a folder inside one, as a corpus."""
+    for folder in (path, *path.parents):
+        if not (folder / AUGMENT_SIGNATURE).is_file():
+            continue
+        what = "is" if folder == path else f"lies inside {folder}, which is"
+        raise EmovcError(f"{path} {what} an `emovc augment` output: its clips keep their "
+                         "source files' names, so a corpus scan would label them with the "
+                         f"source emotion; its labels are in {folder / 'manifest.csv'} "
+                         "(emovc ser train takes it; Python: Manifest.from_csv)")
+
+
+def _leave_out_augmented(found: list[Utterance], log: ScanLog,
+                         augmented: list[Path]) -> list[Utterance]:
+    """``found`` without the clips inside the ``augment`` outputs ``augmented``, which go to
+    ``log`` under one reason per output (with whatever the catalog skipped there)."""
+    prefixes = [(str(d) + os.sep, d) for d in augmented]
+
+    def output_of(p: str) -> Path | None:
+        return next((d for pre, d in prefixes if p.startswith(pre)), None)
+
+    def reason(d: Path) -> str:
+        return (f"inside the `emovc augment` output {d} (converted clips named after their "
+                f"sources; their labels are in its manifest.csv)")
+
+    moved: list[tuple[Path, str]] = []
+    for why, paths in list(log.skipped.items()):
+        keep = [p for p in paths if output_of(p) is None]
+        moved += [(d, p) for p in paths if (d := output_of(p)) is not None]
+        if keep:
+            log.skipped[why] = keep
+        else:
+            del log.skipped[why]
+    kept = []
+    for utt in found:
+        d = output_of(utt.path)
+        if d is None:
+            kept.append(utt)
+        else:
+            moved.append((d, utt.path))
+    for d, p in sorted(moved, key=lambda m: m[1]):
+        log.skip(reason(d), p)
+    return kept
 
 
 def catalog_corpus(root: str | os.PathLike, corpus: str = "auto") -> Manifest:

@@ -23,6 +23,9 @@ from emovc.data.manifest import Utterance
 from emovc.errors import ConfigError
 
 PROBE_LIMIT = 3000  # audio files sampled by detection (enough for any layout, fast on big trees)
+# the file marking an `emovc augment` output folder (emovc.pipelines.augment.SIGNATURE): its
+# clips keep their source files' names, so no catalog may read them as corpus clips
+AUGMENT_SIGNATURE = "augment.json"
 
 
 @dataclass
@@ -93,26 +96,38 @@ UNREAD_AUDIO = (".aif", ".aiff", ".aifc", ".w64", ".m4a", ".mp4", ".aac", ".wma"
                 ".webm", ".au", ".snd", ".caf", ".amr", ".3gp", ".ac3", ".ape", ".wv", ".sph")
 
 
-def unread_audio(root: Path, log: ScanLog) -> None:
-    """Add every file under ``root`` in a format of :data:`UNREAD_AUDIO` to ``log``."""
+def unread_audio(root: Path, log: ScanLog) -> list[Path]:
+    """Add every file under ``root`` in a format of :data:`UNREAD_AUDIO` to ``log``; returns
+    the ``emovc augment`` output folders below ``root`` (holding :data:`AUGMENT_SIGNATURE`),
+    which are not looked into."""
+    augmented = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        if AUGMENT_SIGNATURE in filenames and Path(dirpath) != root:
+            augmented.append(Path(dirpath))
+            dirnames[:] = []
+            continue
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
             ext = os.path.splitext(name)[1].lower()
             if ext in UNREAD_AUDIO and not name.startswith("."):
                 log.skip(f"unsupported audio format {ext!r} (convert it to "
                          f"{', '.join(SUPPORTED_EXTENSIONS)})", Path(dirpath) / name)
+    return augmented
 
 
 def is_audio(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
 
 
-def iter_audio(root: Path, limit: int | None = None) -> list[Path]:
-    """Audio files under ``root`` (absolute, sorted per folder, hidden entries skipped)."""
+def iter_audio(root: Path, limit: int | None = None,
+               exclude: Iterable[Path] = ()) -> list[Path]:
+    """Audio files under ``root`` (absolute, sorted per folder, hidden entries and the folders
+    in ``exclude`` skipped)."""
     out: list[Path] = []
+    skip = {str(p) for p in exclude}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and os.path.join(dirpath, d) not in skip)
         for name in sorted(filenames):
             if is_audio(name):
                 out.append(Path(dirpath) / name)
@@ -121,9 +136,13 @@ def iter_audio(root: Path, limit: int | None = None) -> list[Path]:
     return out
 
 
-def make_probe(root: Path, limit: int = PROBE_LIMIT) -> Probe:
-    entries = tuple(sorted(e.name for e in root.iterdir() if not e.name.startswith(".")))
-    audio = tuple(p.relative_to(root) for p in iter_audio(root, limit))
+def make_probe(root: Path, limit: int = PROBE_LIMIT, exclude: Iterable[Path] = ()) -> Probe:
+    """A :class:`Probe` of ``root``, leaving out the folders in ``exclude``."""
+    exclude = list(exclude)
+    names = {p.name for p in exclude if p.parent == root}
+    entries = tuple(sorted(e.name for e in root.iterdir()
+                           if not e.name.startswith(".") and e.name not in names))
+    audio = tuple(p.relative_to(root) for p in iter_audio(root, limit, exclude))
     return Probe(root, entries, audio)
 
 
