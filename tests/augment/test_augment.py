@@ -367,6 +367,32 @@ def test_a_resume_keeps_the_detected_source_emotion_of_reused_outputs(tmp_path):
     assert [r["source_emotion"] for r in synth] == ["calm"]
 
 
+def test_outputs_of_an_interrupted_run_keep_their_detected_source_emotion(tmp_path):
+    """An interrupted run writes no manifest: on the resume its outputs had no earlier row and
+    were listed with the utterance's empty label, though the emotion the conversion started
+    from is in each file's provenance tag."""
+    from emovc.audio import save_audio
+    from emovc.data.manifest import Manifest, Utterance
+    from emovc.pipelines.augment import Task, _write_manifest
+
+    src = tmp_path / "in.wav"
+    save_audio(src, np.zeros(1600, np.float32), 16000)
+    out = tmp_path / "aug"
+    utt = Utterance(utt_id="u1", path=str(src), speaker="s1", emotion="", corpus="libri")
+    tags = {"sad": "emovc 0.1.0: emotion surprised->sad (m2m-ravdess, intensity 1.0)",
+            "angry": "emovc 0.1.0: emotion ?->angry (m, intensity 1.0)",  # none recorded
+            "happy": "emovc 0.1.0: emotion calm->angry (m, intensity 1.0)",  # another target
+            "calm": ""}  # no tag at all
+    tasks = []
+    for target, tag in tags.items():
+        made = out / target / "in.wav"
+        save_audio(made, np.zeros(1600, np.float32), 16000, comment=tag or None)
+        tasks.append(Task(utt, target, str(made)))
+    _write_manifest(out, Manifest([utt]), tasks, {}, "m")  # nothing converted by this run
+    got = {r["emotion"]: r["source_emotion"] for r in _rows(out) if r["synthetic"] == "1"}
+    assert got == {"sad": "surprised", "angry": "", "happy": "", "calm": ""}
+
+
 def test_repeated_targets_and_aliases_are_converted_once(converter, corpus, tmp_path):
     """--to sad,sad (or happy,joy) used to convert twice: the second failed as 'output
     exists' and the manifest listed the clip twice."""

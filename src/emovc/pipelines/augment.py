@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from emovc.audio import audio_info
+from emovc.audio.io import read_comment
 from emovc.data.catalogs import scan_corpus
 from emovc.data.emotions import check_emotion, normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
@@ -404,13 +406,31 @@ def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict
         rows.append({**synth.to_row(), "synthetic": "1", "source_utt_id": t.utt.utt_id,
                      "source_path": t.utt.path,
                      "source_emotion": done.get(t.out) or before.get("source_emotion")
-                     or t.utt.emotion, "converter": model})
+                     or t.utt.emotion or _tagged_source(path, t.target), "converter": model})
     # outputs of an earlier run's other targets (augment --to angry, then --to sad) stay
     # listed while their files exist: the folder's manifest covers the whole folder
     listed = {r["utt_id"] for r in rows}
     rows += [{**{k: r.get(k, "") for k in header}, "path": p} for p, r in earlier.items()
              if (out / p).is_file() and r.get("utt_id") not in listed]
     return _atomic_csv(out / "manifest.csv", header, rows)
+
+
+# the provenance tag EmotionConverter.convert_file writes into every output:
+# "emovc 0.1.0: emotion surprised->angry (m2m-ravdess, intensity 1.0)" ("?" when unknown)
+_TAG = re.compile(r"emovc \S+: emotion (\S+)->(\S+) \(")
+
+
+def _tagged_source(path: Path, target: str) -> str:
+    """The source emotion recorded in ``path``'s provenance tag (``""`` without one, or for a
+    tag of another target): the emotion detected for an output of an interrupted run, which
+    wrote no manifest."""
+    try:
+        m = _TAG.match(read_comment(path))
+    except (EmovcError, RuntimeError, OSError):  # unreadable: the manifest says nothing
+        return ""
+    if m is None or m.group(2) != target or m.group(1) == "?":
+        return ""
+    return m.group(1)
 
 
 def _duration(path: Path) -> float:
