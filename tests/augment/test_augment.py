@@ -277,6 +277,19 @@ def test_cli(converter, corpus, tmp_path, capsys):
     assert len(err.splitlines()) == 1
 
 
+def test_help_says_how_to_redo_outputs_and_which_settings_render(capsys, monkeypatch):
+    """No --force (the job resumes; an output is redone by deleting it), and augmentation's
+    own rendering settings, unlike emovc convert's defaults — both were only in the docs."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert _cli(["augment", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "There is no --force: to redo an output, delete it" in text
+    assert ("not emovc convert's defaults: pitch level 1 (the emotion's whole change of mean "
+            "pitch), no envelope smoothing, envelope gain 1, no added voice quality, WORLD "
+            "renderer") in text
+    assert "docs/augmentation.md" in text
+
+
 @pytest.mark.slow
 def test_ray_backend_on_a_local_cluster(converter, corpus, tmp_path):
     """Same outputs with ``backend="ray"`` (a 2-CPU local Ray cluster); needs ``emovc[ray]``."""
