@@ -73,6 +73,29 @@ def test_failures_are_reported_and_excluded(prepared):
     assert any("2 failed" in line for line in rep.summary())
 
 
+def test_files_left_out_while_cataloguing_are_listed_in_failures_tsv(tmp_path):
+    """The README says prepare lists the clips it could not use in failures.tsv; a file the
+    catalogue left out (unreadable header, a song take) was only printed."""
+    import csv
+
+    root = tmp_path / "rav"
+    save_audio(root / "Actor_01" / f"{NAMES[0]}.wav",
+               synthesize(EMOTION_VOICES["neutral"], duration=1.2, sr=SR, seed=0), SR)
+    (root / "Actor_01" / "03-01-02-01-01-01-01.wav").write_bytes(b"RIFF\x00\x01junk" * 8)
+    save_audio(root / "Actor_01" / "03-02-03-01-01-01-01.wav",  # a song take
+               synthesize(EMOTION_VOICES["happy"], duration=1.2, sr=SR, seed=1), SR)
+    pc = prepare_corpus(root, cache_dir=tmp_path / "cache", features="world", workers=1,
+                        progress=False)
+    assert len(pc) == 1 and not pc.report.failures
+    with open(pc.root / "failures.tsv", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    by_name = {r["path"].rsplit("/", 1)[-1]: r for r in rows}
+    assert set(by_name) == {"03-01-02-01-01-01-01.wav", "03-02-03-01-01-01-01.wav"}
+    assert all(r["utt_id"] == "" for r in rows)
+    assert "unreadable audio header" in by_name["03-01-02-01-01-01-01.wav"]["reason"]
+    assert "song" in by_name["03-02-03-01-01-01-01.wav"]["reason"]
+
+
 def test_reopen_without_recomputing(prepared):
     pc = PreparedCorpus.open(prepared.root.parent, "ravdess", "world")
     assert pc.feature_sets == ["world"] and len(pc) == 3

@@ -70,6 +70,8 @@ def prepare(
     for name, folder in prepared.dirs.items():
         typer.echo(f"{name}: {folder}")
     typer.echo(f"manifest: {prepared.root / 'manifest.csv'}")
+    if prepared.report.failures or prepared.report.scan_log.skipped:
+        typer.echo(f"failures: {prepared.root / 'failures.tsv'}")
 
 
 def register(app: typer.Typer) -> None:

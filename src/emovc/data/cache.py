@@ -3,7 +3,8 @@
 Layout (see ``docs/data.md``)::
 
     <cache_dir>/<corpus>/manifest.csv               utterances prepared so far (merged over runs)
-    <cache_dir>/<corpus>/failures.tsv               utterances the last run could not prepare
+    <cache_dir>/<corpus>/failures.tsv               utterances the last run could not prepare,
+                                                    and files its cataloguing left out
     <cache_dir>/<corpus>/<feature_set>-<key>/config.json
     <cache_dir>/<corpus>/<feature_set>-<key>/<safe utt_id>.npz
 

@@ -241,7 +241,10 @@ def prepare_manifest(manifest: Manifest, *, name: str | None = None,
         else:
             report.failures.append((utt_id, manifest.get(utt_id).path, msg))
     _update_manifest(base / MANIFEST_FILE, manifest, {f[0] for f in report.failures})
-    _write_failures(base / FAILURES_FILE, report.failures)
+    # the files left out while cataloguing too (no utterance id), as augment's failures.csv
+    _write_failures(base / FAILURES_FILE, report.failures + [
+        ("", path, reason) for reason, paths in report.scan_log.skipped.items()
+        for path in paths])
     meta = {s: _meta(s, cfgs[s], pp, name, root) for s in sets}
     return PreparedCorpus(base, Manifest.from_csv(base / MANIFEST_FILE), dirs, meta, report)
 
