@@ -234,6 +234,9 @@ def test_unknown_or_unsupported_emotion_lists_valid_ones(converter, corpus, tmp_
     assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="calm, happy, sad, angry"):  # not in this model
         augment_corpus(corpus, tmp_path / "o", ["fearful"], model=str(converter))
+    with pytest.raises(ConfigError, match=r"converts only to calm, happy, sad, angry, not "
+                                          r"fearful$"):  # it is an emotion, not unknown
+        augment_corpus(corpus, tmp_path / "o", ["Fear"], model=str(converter))
     with pytest.raises(EmovcError, match="no target emotion"):
         augment_corpus(corpus, tmp_path / "o", [], model=str(converter))
     with pytest.raises(EmovcError, match="intensity must be between 0 and 1"):
@@ -275,6 +278,17 @@ def test_cli(converter, corpus, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("emovc: error:") and "bored" in err and "surprised" in err
     assert len(err.splitlines()) == 1
+    (tmp_path / "afile").write_text("mine\n")  # said "file exists: afile"
+    for bad in (tmp_path / "afile", tmp_path / "afile" / "sub"):
+        args = ["augment", str(corpus), "--out", str(bad), "--model", str(converter), "--to",
+                "sad"]
+        assert _cli(args) == 2
+        err = capsys.readouterr().err
+        assert f"--out {bad}" in err and "afile is a file; give a folder" in err
+    assert (tmp_path / "afile").read_text() == "mine\n"
+    assert _cli(["augment", str(corpus), "--out", str(out), "--model", "cyclegan-calm-angry",
+                 "--to", "sad"]) == 2  # said "unknown target emotion for this model 'sad'"
+    assert "cyclegan-calm-angry converts only to calm, angry, not sad" in capsys.readouterr().err
 
 
 def test_help_says_how_to_redo_outputs_and_which_settings_render(capsys, monkeypatch):

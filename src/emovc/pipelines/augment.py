@@ -110,17 +110,24 @@ def _relative(path: Path, root: Path) -> Path:
     return Path(path.name)  # outside the root (a manifest may point anywhere): keep the name
 
 
-def _check_targets(targets: Iterable[str], converter_targets: list[str]) -> list[str]:
+def _check_targets(targets: Iterable[str], converter_targets: list[str],
+                   model: str = "the model") -> list[str]:
     out = list(dict.fromkeys(normalize_emotion(t) for t in targets))  # sad,sad / happy,joy
     if not out:
         raise EmovcError("no target emotion given (e.g. --to angry,sad)")
     for t in out:
-        if t not in converter_targets:
-            raise choice_error("target emotion for this model", t, converter_targets)
+        if t not in converter_targets:  # an emotion, but not one this model produces
+            raise ConfigError(f"{model} converts only to {', '.join(converter_targets)}, "
+                              f"not {t}")
     return out
 
 
 def _check_out_dir(root: Path, out_dir: Path) -> None:
+    existing = next((p for p in (out_dir, *out_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        what = "" if existing == out_dir else f": {existing}"
+        raise EmovcError(f"--out {out_dir}{what} is a file; give a folder (augment writes "
+                         "OUT/<emotion>/..., manifest.csv and failures.csv into it)")
     r, o = root.resolve(), out_dir.resolve()
     if o == r or r in o.parents:
         raise EmovcError(f"output folder {out_dir} is inside the input corpus {root}; "
@@ -161,7 +168,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     from emovc.pipelines.conversion import EmotionConverter
 
     converter = EmotionConverter.from_pretrained(model)
-    tgts = _check_targets(targets, converter.target_emotions)
+    tgts = _check_targets(targets, converter.target_emotions, model)
     if source is not None:
         source = check_emotion(source, converter.source_emotions, "source emotion")
     manifest, log = scan_corpus(root, corpus)  # a bad corpus fails before OUT is created
