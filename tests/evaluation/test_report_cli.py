@@ -284,3 +284,29 @@ def test_targets_the_judge_cannot_output_leave_the_rate(tiny_run, tmp_path, fake
     assert any(n.startswith("the emotion recogniser has no label sad (its labels: neutral, "
                             "calm, happy, angry): the emotion rate leaves out the 1 item")
                for n in result.notes)
+
+
+def test_the_report_escapes_every_value(tmp_path):
+    """Texts, ASR output, file names and notes come from the user's files (and `emovc app`
+    shows the report in its own origin): each goes into the page as text, never as HTML."""
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+    from emovc.evaluation.manifest import EvalItem, write_manifest
+    from emovc.evaluation.report import render_report
+
+    run = tmp_path / "run"
+    src = save_audio(run / "s.wav", synthesize(EMOTION_VOICES["calm"], 1.0, seed=1))
+    cv = save_audio(run / "a&b <x>.wav", synthesize(EMOTION_VOICES["angry"], 1.0, seed=2))
+    write_manifest(run / "conversions.csv", [EvalItem(
+        "0", src.name, cv.name, "angry", text='Kids <script>alert(1)</script> & "door"')])
+    cfg = EvalConfig(asr=False, emotion=False, speaker=False, baselines=False, workers=1,
+                     n_examples=1)
+    result = evaluate(read_manifest(run), tmp_path / "ev", cfg)
+    result.rows[0]["asr_hypothesis"] = "<img src=x onerror=alert(2)>"
+    result.notes.append("<b>a note</b>")
+    html = render_report(result, tmp_path / "ev" / "report.html").read_text()
+    assert "<script>" not in html and "<img src=x" not in html and "<b>a note" not in html
+    assert "“Kids &lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;door&#34;”" in html
+    assert '<td class="l">a&amp;b &lt;x&gt;.wav</td>' in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html and "&lt;b&gt;a note&lt;/b&gt;" in html
+    assert html.count("<audio") == 2 and 'src="data:audio/wav;base64,' in html  # unchanged

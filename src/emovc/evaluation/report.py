@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import numpy as np
 import soundfile as sf
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 
 from emovc import __version__
 from emovc.audio.io import load_audio
@@ -171,7 +171,12 @@ def fmt(value, digits: int = 3) -> str:
 def render_report(result: EvaluationResult, path: str | Path, embed_audio: bool = True) -> Path:
     """Render the HTML report to ``path`` (atomically); returns the path."""
     path = Path(path)
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    # every value is escaped: texts, ASR output, file names and notes come from the user's
+    # files (and `emovc app` shows the page in its own origin). select_autoescape() would leave
+    # it off for "report.html.j2" (it goes by the name's last suffix). Nothing is marked safe:
+    # the only values that are not plain text, the figures' base64 and the players' data URIs
+    # and percent-encoded links, have no character that escaping changes.
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters["fmt"] = fmt
     bar_metrics = [("emotion_rate", "target emotion recognition rate"),
                    ("mcd_db", "MCD to reference (dB)"),
