@@ -310,3 +310,36 @@ def test_the_report_escapes_every_value(tmp_path):
     assert '<td class="l">a&amp;b &lt;x&gt;.wav</td>' in html
     assert "&lt;img src=x onerror=alert(2)&gt;" in html and "&lt;b&gt;a note&lt;/b&gt;" in html
     assert html.count("<audio") == 2 and 'src="data:audio/wav;base64,' in html  # unchanged
+
+
+def test_baselines_are_averaged_over_the_converted_systems_items(tiny_run, tmp_path,
+                                                                 fake_judge):
+    """An output that cannot be analysed leaves its item out of the converted means; the
+    baselines next to them leave it out too (paired), and the tables say over how many."""
+    (tiny_run / "conv1.wav").write_bytes(b"RIFF not audio")
+    cfg = EvalConfig(asr=False, workers=1, n_examples=1)
+    result = evaluate(read_manifest(tiny_run), tmp_path / "ev", cfg, judge=fake_judge)
+    rows = {(r["item_id"], r["system"]): r for r in result.rows}
+    conv, src = result.overall["converted"], result.overall["source"]
+    assert conv["n_failed"] == 1 and conv["mcd_db_n"] == 1
+    for system in ("source", "world_resynth"):
+        o = result.overall[system]
+        assert (o["n"], o["mcd_db_n"], o["spk_sim_reference_n"]) == (2, 1, 1)
+        assert o["mcd_db"] == pytest.approx(rows[("0000", system)]["mcd_db"])
+        assert o["paired_with"] == "converted" and o["unpaired"]["mcd_db_n"] == 2
+    assert src["spk_sim_source_n"] == 1 and src["emotion_rate_n"] == conv["emotion_rate_n"] == 2
+    assert result.overall["reference"]["duration_ratio_n"] == 1
+    sad = {r["system"]: r for r in result.per_emotion if r["target_emotion"] == "sad"}
+    assert sad["source"]["mcd_db_n"] == 0 and sad["source"]["unpaired"]["mcd_db_n"] == 1
+    assert "paired_with" not in conv
+    assert any("the baselines' means leave out the same items" in n for n in result.notes)
+    assert not any(n.startswith(("source:", "world_resynth:")) for n in result.notes)
+    table = summary_table(result)
+    assert "(1)" in table.splitlines()[3] and "mean over k of the row's n items" in table
+    paths = write_all(result, tmp_path / "ev")
+    assert '<span class="ci">n=1</span>' in paths["report"].read_text()
+    with open(paths["per_emotion"]) as f:
+        assert {r["system"]: r["mcd_db_n"] for r in csv.DictReader(f)
+                if r["target_emotion"] == "angry"}["source"] == "1"
+    saved = json.loads(paths["metrics"].read_text())["overall"]["source"]
+    assert saved["mcd_db_n"] == 1 and saved["unpaired"]["mcd_db_n"] == 2

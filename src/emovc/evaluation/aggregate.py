@@ -30,9 +30,10 @@ def summarize(rows: list[dict]) -> dict:
         ``{"n": int, <metric>: mean, <metric>_ci95: half-width, <metric>_n: rows with a
         value (e.g. MCD only where there is a reference), "emotion_rate": share of
         rows recognised as their target (an output the judge could not score counts as a
-        miss), "n_judged": rows with a prediction, "n_unjudged": rows the judge could not
-        score, "n_failed": rows whose audio could not be analysed, "wer": Σ word errors /
-        Σ reference words, "n_words": Σ reference words}``; NaN where undefined.
+        miss), "emotion_rate_n": rows it is over, "n_judged": rows with a prediction,
+        "n_unjudged": rows the judge could not score, "n_failed": rows whose audio could not
+        be analysed, "wer": Σ word errors / Σ reference words, "wer_n": rows it is over,
+        "n_words": Σ reference words}``; NaN where undefined.
     """
     out: dict = {"n": len(rows)}
     for m in MEAN_METRICS:
@@ -44,40 +45,97 @@ def summarize(rows: list[dict]) -> dict:
     out["n_failed"] = sum(bool(r.get("error")) for r in rows)
     out["emotion_rate"] = (float(np.mean([bool(r["emotion_hit"]) for r in scored]))
                            if scored else float("nan"))
-    scored = [r for r in rows if isinstance(r.get("ref_words"), int) and r["ref_words"] > 0]
+    out["emotion_rate_n"] = len(scored)
+    scored = [r for r in rows if _has_words(r)]
     words = sum(r["ref_words"] for r in scored)
     out["n_words"] = words
+    out["wer_n"] = len(scored)
     out["wer"] = sum(r["word_errors"] for r in scored) / words if words else float("nan")
     return out
+
+
+def _has_words(row: dict) -> bool:
+    return isinstance(row.get("ref_words"), int) and row["ref_words"] > 0
+
+
+PAIRED_WITH = "converted"  # the baselines are averaged over the items this system has
+
+
+def paired_rows(rows: list[dict], converted: dict[str, dict]) -> list[dict]:
+    """Copies of a baseline's ``rows`` holding only what the ``converted`` row of the same
+    item (``{item_id: row}``) has too: each mean metric, the emotion prediction and the
+    words of WER are blanked where the converted output has none (it could not be analysed,
+    had no frame voiced in both, no embedding, ...), so that the baseline's means are over the
+    same items as the converted system's."""
+    nan = float("nan")
+    out = []
+    for r in rows:
+        conv = converted.get(r["item_id"], {})
+        r = dict(r)
+        for m in MEAN_METRICS:
+            if not math.isfinite(_num(conv.get(m))):
+                r[m] = nan
+        if not conv.get("emotion_pred"):
+            r["emotion_pred"], r["emotion_hit"] = "", ""
+        if not _has_words(conv):
+            r["word_errors"], r["ref_words"] = "", ""
+        out.append(r)
+    return out
+
+
+def summarize_paired(rows: list[dict], converted: dict[str, dict]) -> dict:
+    """:func:`summarize` of a baseline's ``rows`` over the items the converted system has a
+    value for (:func:`paired_rows`), with ``"paired_with": "converted"`` and the means over
+    all of its own rows under ``"unpaired"``."""
+    return {**summarize(paired_rows(rows, converted)), "paired_with": PAIRED_WITH,
+            "unpaired": summarize(rows)}
 
 
 def coverage_notes(overall: dict, judged: bool = True) -> list[str]:
     """Notes on what each system's means leave out, since the tables show one ``n`` per
     system: outputs that could not be analysed (``judged``: an emotion judge ran, so they
-    count as emotion misses), and metrics averaged over fewer items than ``n``."""
+    count as emotion misses), and metrics averaged over fewer items than ``n`` (for a
+    baseline paired with the converted system: fewer than the converted system's)."""
     notes = []
+    conv = overall.get(PAIRED_WITH, {})
+    paired = any(o.get("paired_with") for o in overall.values())
     for system, o in overall.items():
         n, failed = o["n"], o.get("n_failed", 0)
         if failed:
             counted = "they count as emotion misses; " if judged else ""
+            also = ("; the baselines' means leave out the same items"
+                    if paired and system == PAIRED_WITH else "")
             notes.append(f"{system}: {failed} of {n} outputs could not be analysed (silent, "
                          f"too short or unreadable); {counted}MCD, F0 and speaker similarity "
-                         "leave them out")
+                         f"leave them out{also}")
         if o.get("n_unjudged", 0) > failed:
             notes.append(f"{system}: the emotion judge could not score "
                          f"{o['n_unjudged'] - failed} analysed output(s); they count as misses")
+        metrics = (("MCD", "mcd_db_n"), ("F0 RMSE", "f0_rmse_cents_n"),
+                   ("speaker similarity", "spk_sim_source_n"))
+        if o.get("paired_with"):  # over the converted system's items, so fewer only if
+            parts = [f"{label} over {o.get(key, 0)} of {conv.get(key, 0)}"  # its own lack some
+                     for label, key in metrics if 0 < o.get(key, 0) < conv.get(key, 0)]
+            if parts:
+                notes.append(f"{system}: means over fewer items than {PAIRED_WITH}'s: "
+                             + ", ".join(parts) + " (the others have no frame voiced in both "
+                             "or no speaker embedding)")
+            continue
         parts = [f"{label} over {k}" for label, k in (
-            ("MCD", o.get("mcd_db_n", 0)), ("F0 RMSE", o.get("f0_rmse_cents_n", 0)),
-            ("speaker similarity", o.get("spk_sim_source_n", 0))) if 0 < k < n - failed]
+            (label, o.get(key, 0)) for label, key in metrics) if 0 < k < n - failed]
         if parts:
-            notes.append(f"{system}: means over fewer than its {n} items: " + ", ".join(parts)
-                         + " (the others have no usable reference, no frame voiced in both, "
-                         "or no speaker embedding)")
+            also = " (the baselines' means too)" if paired and system == PAIRED_WITH else ""
+            notes.append(f"{system}: means over fewer than its {n} items{also}: "
+                         + ", ".join(parts) + " (the others have no usable reference, no "
+                         "frame voiced in both, or no speaker embedding)")
     return notes
 
 
 def aggregate(rows: list[dict], systems: list[str]) -> tuple[dict, list[dict]]:
-    """Overall summary per system and the per-(system, target emotion) table.
+    """Overall summary per system and the per-(system, target emotion) table; the baselines
+    are averaged over the items the converted system has a value for (paired,
+    :func:`summarize_paired`), so that a converted output that could not be analysed does
+    not leave the converted mean over fewer items than the baselines' next to it.
 
     Returns:
         ``({system: summary}, [{"system", "target_emotion", **summary}, ...])``.
@@ -87,9 +145,17 @@ def aggregate(rows: list[dict], systems: list[str]) -> tuple[dict, list[dict]]:
     for r in rows:
         by_sys[r["system"]].append(r)
         by_emo[(r["system"], r["target_emotion"])].append(r)
-    overall = {s: summarize(by_sys[s]) for s in systems if by_sys.get(s)}
+    baselines = any(s != PAIRED_WITH for s in by_sys)
+    converted = {r["item_id"]: r for r in by_sys.get(PAIRED_WITH, [])} if baselines else {}
+
+    def summary(system: str, group: list[dict]) -> dict:
+        if system == PAIRED_WITH or not converted:
+            return summarize(group)
+        return summarize_paired(group, converted)
+
+    overall = {s: summary(s, by_sys[s]) for s in systems if by_sys.get(s)}
     emotions = sorted({r["target_emotion"] for r in rows})
-    per_emotion = [{"system": s, "target_emotion": e, **summarize(by_emo[(s, e)])}
+    per_emotion = [{"system": s, "target_emotion": e, **summary(s, by_emo[(s, e)])}
                    for e in emotions for s in systems if by_emo.get((s, e))]
     return overall, per_emotion
 

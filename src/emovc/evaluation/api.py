@@ -59,25 +59,36 @@ def _fmt(v, d: int) -> str:
     return "-" if f != f else f"{f:.{d}f}"
 
 
+def _cell(o: dict, key: str, d: int) -> str:
+    """A mean, with the number of items it is over in brackets where fewer than ``o["n"]``."""
+    text, k = _fmt(o.get(key), d), o.get(f"{key}_n")
+    return f"{text} ({k})" if text != "-" and isinstance(k, int) and k != o["n"] else text
+
+
 def summary_table(result: EvaluationResult, per_emotion: bool = False) -> str:
-    """Plain-text table of the overall (or per-emotion) means of every system."""
+    """Plain-text table of the overall (or per-emotion) means of every system; a mean over
+    fewer items than the row's ``n`` shows their number in brackets (the baselines are
+    averaged over the same items as the converted system)."""
     head = ["system", "n", *[c[1] for c in SUMMARY_COLUMNS]]
     rows = []
     if per_emotion:
         head.insert(0, "target")
         for r in result.per_emotion:
             rows.append([r["target_emotion"], r["system"], str(r["n"]),
-                         *[_fmt(r.get(k), d) for k, _, d in SUMMARY_COLUMNS]])
+                         *[_cell(r, k, d) for k, _, d in SUMMARY_COLUMNS]])
     else:
         for s in result.systems:
             o = result.overall[s]
             rows.append([SYSTEM_TITLES.get(s, s), str(o["n"]),
-                         *[_fmt(o.get(k), d) for k, _, d in SUMMARY_COLUMNS]])
+                         *[_cell(o, k, d) for k, _, d in SUMMARY_COLUMNS]])
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
     lines = ["  ".join(h.rjust(w) if i else h.ljust(w)
                        for i, (h, w) in enumerate(zip(line, widths, strict=True)))
              for line in [head, *rows]]
     lines.insert(1, "-" * len(lines[0]))
+    if any(cell.endswith(")") for row in rows for cell in row[2:]):
+        lines.append("(k): mean over k of the row's n items; the baselines are averaged over "
+                     "the same items as the converted system")
     return "\n".join(lines)
 
 
