@@ -233,3 +233,27 @@ def test_a_moved_run_and_an_earlier_versions_ratings_keep_their_trials(tiny_run,
     check_same_test(tmp_path / "old.csv", resumed)
     assert resumed[0].trial_id == old.legacy_id and len(resumed) == len(again)
     assert match_ratings_file(tmp_path / "none.csv", again) == again
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "--port must be 1-65535 (0 = any free port), got 70000"),
+    (["--port", "-1"], "--port must be 1-65535 (0 = any free port), got -1"),
+    (["--max-minutes", "0"], "--max-minutes must be a positive number of minutes"),
+    (["--max-minutes", "-1"], "--max-minutes must be a positive number of minutes"),
+    (["--max-minutes", "inf"], "--max-minutes must be a positive number of minutes"),
+])
+def test_listen_refuses_a_bad_port_or_duration(tiny_run, tmp_path, monkeypatch, capsys, args,
+                                               message):
+    """A port out of range was a 47-line OverflowError traceback; 0 minutes stopped at once
+    and named a ratings file it never created. Both are one-line errors (exit 2), before
+    anything is written."""
+    from emovc.cli import main as cli_main
+
+    if "emovc.cli.eval_cmds" not in cli_main.COMMAND_MODULES:
+        monkeypatch.setattr(cli_main, "COMMAND_MODULES",
+                            [*cli_main.COMMAND_MODULES, "emovc.cli.eval_cmds"])
+    ratings = tmp_path / "r" / "ratings.csv"
+    assert cli_main.main(["listen", str(tiny_run), "--ratings", str(ratings), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not ratings.parent.exists()

@@ -60,12 +60,13 @@ def evaluate(
 
 def listen(
     run: Path = typer.Argument(..., help="Manifest CSV or conversion run directory."),
-    port: int = typer.Option(8765, help="Port on 127.0.0.1."),
+    port: int = typer.Option(8765, help="Port on 127.0.0.1 (1-65535; 0 = any free port)."),
     ratings: Path = typer.Option(None, help="Ratings CSV (default RUN/listening/ratings.csv)."),
     compare: Path = typer.Option(None, help="Second run: A/B between the two systems."),
     max_items: int = typer.Option(20, min=1, help="Items sampled (≤ 4 trials each)."),
     seed: int = typer.Option(0, help="Sampling/order seed."),
-    max_minutes: float = typer.Option(180.0, help="Stop serving after this long."),
+    max_minutes: float = typer.Option(180.0, help="Stop serving after this many minutes "
+                                      "(> 0)."),
 ) -> None:
     """Serve a MOS + A/B listening test locally; answers are appended to a CSV."""
     from emovc.evaluation.api import run_listening_test

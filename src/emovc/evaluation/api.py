@@ -139,8 +139,9 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
         match_ratings_file,
         trials_to_dicts,
     )
-    from emovc.evaluation.listening_server import serve_listening_test
+    from emovc.evaluation.listening_server import check_serve_options, serve_listening_test
 
+    check_serve_options(port, max_minutes)  # before reading and sampling the run
     items = read_manifest(manifest_or_run)
     other = read_manifest(compare) if compare else None
     names = ("converted", "other") if not compare else (

@@ -11,6 +11,7 @@ trial: a repeat (a double click) is acknowledged but not appended. The server st
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
 import os
 import threading
@@ -19,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from emovc.errors import EmovcError
+from emovc.errors import ConfigError, EmovcError
 from emovc.evaluation.listening import Trial, answered_trials, append_rating, rating_row
 
 HOST = "127.0.0.1"
@@ -126,6 +127,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"ok": True, "n": self.server.n_ratings, "repeat": not new})
 
 
+#: longest --max-minutes: the stop timer's wait must fit the platform's (about 292 years)
+MAX_MINUTES = threading.TIMEOUT_MAX / 60.0
+
+
+def check_serve_options(port: int, max_minutes: float) -> None:
+    """Validate the listening server's options before any work (as ``emovc app`` does).
+
+    Raises:
+        ConfigError: a port that is not an integer in 0-65535, or a ``max_minutes`` that is
+            not a positive number of minutes (0 would stop at once, having served nothing).
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be 1-65535 (0 = any free port), got {port!r}")
+    try:
+        minutes = float(max_minutes)
+    except (TypeError, ValueError):
+        minutes = math.nan
+    if not 0.0 < minutes <= MAX_MINUTES:  # NaN too
+        raise ConfigError(f"--max-minutes must be a positive number of minutes (how long to "
+                          f"serve), got {max_minutes!r}")
+
+
 def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, port: int = 8765,
                          max_minutes: float = 180.0, max_ratings: int = 10000,
                          on_ready=None) -> int:
@@ -136,7 +159,12 @@ def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, po
         ratings_csv: answers are appended here (created with a header if new).
         port: TCP port on 127.0.0.1 (0 = any free port).
         on_ready: optional ``callable(url)`` called once the socket listens.
+
+    Raises:
+        ConfigError: a bad ``port`` or ``max_minutes`` (:func:`check_serve_options`).
+        EmovcError: the port cannot be listened on (e.g. it is in use).
     """
+    check_serve_options(port, max_minutes)
     try:
         server = ListeningServer(trials, ratings_csv, port, max_ratings)
     except OSError as exc:
