@@ -238,3 +238,38 @@ def test_warnings_of_worker_processes_reach_the_caller(tmp_path, speech):
     with pytest.warns(EmovcWarning, match=r"cut.flac is damaged or truncated"):
         files = run_stage1(tasks, MetricConfig(), None, False, workers=2)
     assert not files[str(tmp_path / "cut.flac")].error
+
+
+def test_per_emotion_bars_clip_intervals_and_show_n(monkeypatch):
+    """A t-interval over 2 utterances reached MCD < 0 and similarity > 1: whiskers stay in
+    each metric's range, there is none over 1 utterance, and each bar shows its n."""
+    from emovc.evaluation import plots
+
+    rows = [
+        {"system": "converted", "target_emotion": "angry", "n": 2, "mcd_db": 3.0,
+         "mcd_db_ci95": 7.0, "mcd_db_n": 2, "spk_sim_source": 0.8,
+         "spk_sim_source_ci95": 0.6, "spk_sim_source_n": 2},
+        {"system": "converted", "target_emotion": "sad", "n": 1, "mcd_db": 5.0,
+         "mcd_db_ci95": float("nan"), "mcd_db_n": 1, "spk_sim_source": 0.7,
+         "spk_sim_source_ci95": float("nan"), "spk_sim_source_n": 1},
+    ]
+    figs = []
+    monkeypatch.setattr(plots, "to_png_base64", lambda fig, dpi=80: figs.append(fig) or "x")
+    plots.per_emotion_bars(rows, ["converted"], {}, [("mcd_db", "MCD"),
+                                                      ("spk_sim_source", "similarity")])
+    (mcd_ax, sim_ax) = figs[0].axes[:2]
+    for ax, (lo, hi) in ((mcd_ax, (0.0, 10.0)), (sim_ax, (0.2, 1.0))):
+        segments = [seg for c in ax.collections for seg in c.get_segments()]
+        assert len(segments) == 1  # the angry bar's whisker only: none for n = 1
+        ys = segments[0][:, 1]
+        assert (ys.min(), ys.max()) == pytest.approx((lo, hi))
+        assert sorted(t.get_text() for t in ax.texts) == ["1", "2"]
+        assert ax.get_ylim()[0] >= 0.0
+    assert plots.clipped_interval("emotion_rate", 0.9, 0.3, 5) == pytest.approx((0.3, 0.1))
+    assert plots.clipped_interval("mcd_db", 5.0, 1.0, 1) is None
+    import matplotlib.pyplot as plt
+
+    plt.close(figs[0])
+    # a source compared with itself scores a hair above 1: no negative whisker
+    assert plots.clipped_interval("spk_sim_source", 1.0 + 3e-8, 1e-7, 5) == pytest.approx(
+        (1e-7, 0.0))

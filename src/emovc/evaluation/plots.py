@@ -25,9 +25,33 @@ def to_png_base64(fig, dpi: int = 80) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+#: the values each metric can take: the bar charts' intervals are clipped to them (a t-interval
+#: over 2 utterances reached MCD -4 dB and speaker similarity 1.4)
+VALID_RANGES = {
+    "mcd_db": (0.0, np.inf), "f0_rmse_cents": (0.0, np.inf), "f0_corr": (-1.0, 1.0),
+    "vuv_error": (0.0, 1.0), "duration_ratio": (0.0, np.inf), "spk_sim_source": (-1.0, 1.0),
+    "spk_sim_reference": (-1.0, 1.0), "p_target": (0.0, 1.0), "emotion_rate": (0.0, 1.0),
+    "wer": (0.0, np.inf),
+}
+
+
+def clipped_interval(metric: str, mean: float, half: float, n: float
+                     ) -> tuple[float, float] | None:
+    """Lengths ``(below, above)`` of the whisker of a mean ± ``half`` clipped to the range of
+    ``metric`` (:data:`VALID_RANGES`); ``None`` when there is no interval to draw (no
+    half-width, or fewer than 2 values)."""
+    if not (np.isfinite(mean) and np.isfinite(half) and np.isfinite(n) and n >= 2):
+        return None
+    lo, hi = VALID_RANGES.get(metric, (-np.inf, np.inf))
+    # ≥ 0 also for a mean a rounding error outside the range (a similarity of 1 + 3e-8)
+    return max(0.0, mean - max(lo, mean - half)), max(0.0, min(hi, mean + half) - mean)
+
+
 def per_emotion_bars(per_emotion: list[dict], systems: list[str], titles: dict,
                      metrics: list[tuple[str, str]]) -> str:
-    """Grouped bars (one group per target emotion, one bar per system) for each metric."""
+    """Grouped bars (one group per target emotion, one bar per system) for each metric, with
+    the 95 % t-interval clipped to the metric's range (none for n < 2) and, above each bar,
+    the number of utterances behind it."""
     emotions = sorted({r["target_emotion"] for r in per_emotion})
     shown = [(m, label) for m, label in metrics
              if any(np.isfinite(_f(r.get(m))) for r in per_emotion)]
@@ -40,12 +64,24 @@ def per_emotion_bars(per_emotion: list[dict], systems: list[str], titles: dict,
     x = np.arange(len(emotions))
     for ax, (metric, label) in zip(axes.flat, shown, strict=False):
         for k, s in enumerate(systems):
+            pos = x + (k - (len(systems) - 1) / 2) * width
             vals = [_lookup(per_emotion, s, e, metric) for e in emotions]
-            errs = [_lookup(per_emotion, s, e, f"{metric}_ci95") for e in emotions]
-            errs = [v if np.isfinite(v) else 0.0 for v in errs]
-            ax.bar(x + (k - (len(systems) - 1) / 2) * width, vals, width, yerr=errs,
-                   color=COLORS.get(s), label=titles.get(s, s), capsize=2,
-                   error_kw={"elinewidth": 0.8})
+            ax.bar(pos, vals, width, color=COLORS.get(s), label=titles.get(s, s))
+            for p, e, v in zip(pos, emotions, vals, strict=True):
+                if not np.isfinite(v):
+                    continue
+                n = _lookup(per_emotion, s, e, f"{metric}_n")
+                n = _lookup(per_emotion, s, e, "n") if not np.isfinite(n) else n
+                whisker = clipped_interval(metric, v, _lookup(per_emotion, s, e,
+                                                              f"{metric}_ci95"), n)
+                if whisker:
+                    ax.errorbar([p], [v], yerr=[[whisker[0]], [whisker[1]]], fmt="none",
+                                ecolor="k", elinewidth=0.8, capsize=2)
+                if np.isfinite(n):
+                    top = max(v + (whisker[1] if whisker else 0.0), 0.0)
+                    ax.annotate(f"{n:.0f}", (p, top), xytext=(0, 1), textcoords="offset points",
+                                ha="center", va="bottom", fontsize=7, color="#555")
+        ax.margins(y=0.12)  # room for the counts above the bars
         ax.set_xticks(x, emotions, rotation=20)
         ax.set_title(label, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
