@@ -311,3 +311,50 @@ def test_embed_map_with_too_few_usable_clips_names_them(tmp_path: Path, speaker_
                                           r"silent"):
         speaker.map_corpus(folder, tmp_path / "m.png", method="pca")
     assert not (tmp_path / "m.png").exists()
+
+
+def test_embed_map_leaves_out_noise_and_embed_warns_of_it(tmp_path: Path, speaker_clips,
+                                                           capsys) -> None:
+    """A white-noise clip was embedded and plotted as a speaker, though convert and clone
+    refuse noise: the map leaves it out with the other unusable clips, and `emovc embed`
+    (whose rows follow its input files) embeds it with a warning."""
+    from emovc.cli.main import main
+
+    folder = _map_corpus_tree(tmp_path / "c", speaker_clips, bad=False)
+    noise = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+    save_audio(folder / "high/sad/noise.wav", noise, 16000)
+    rc = main(["embed-map", str(folder), "-o", str(tmp_path / "map.png"), "--method", "pca"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "(pca, 4 clips)" in out
+    assert err.startswith(f"emovc: warning: 1 clip(s) of {folder} left out of the map (their "
+                          "audio cannot be used), e.g. ")
+    assert "no voiced speech found in" in err and "noise.wav" in err
+    clip = folder / "low/neutral/0.wav"
+    rc = main(["embed", str(clip), str(folder / "high/sad/noise.wav"), "-o",
+               str(tmp_path / "e.npy")])
+    out, err = capsys.readouterr()
+    assert rc == 0 and np.load(tmp_path / "e.npy").shape == (2, 256)
+    assert err.count("\n") == 1 and "noise.wav may not be speech" in err
+    assert "its embedding describes the noise, not a voice" in err
+
+
+def test_map_groups_get_distinct_colours(monkeypatch, tmp_path: Path) -> None:
+    """tab20 resampled to 2 colours gave two groups dark and light blue."""
+    import matplotlib
+    from matplotlib.axes import Axes
+
+    tab10 = matplotlib.colormaps["tab10"].colors
+    assert speaker.group_colors(2) == list(tab10[:2])
+    tab20 = matplotlib.colormaps["tab20"].colors  # 11-20 groups: 10 hues before light shades
+    assert speaker.group_colors(12) == [*tab20[0:20:2], tab20[1], tab20[3]]
+    for n in (1, 5, 10, 11, 20, 21, 40):
+        colors = speaker.group_colors(n)
+        assert len(colors) == n == len(set(map(tuple, colors)))
+    used = []
+    scatter = Axes.scatter
+    monkeypatch.setattr(Axes, "scatter",
+                        lambda self, *a, **k: used.append(k["color"]) or scatter(self, *a, **k))
+    emb = np.abs(np.random.default_rng(0).normal(size=(6, 8)))
+    speaker.embedding_map(emb, ["gender F"] * 3 + ["gender M"] * 3, tmp_path / "m.png",
+                          method="pca")
+    assert used == list(tab10[:2])

@@ -25,6 +25,7 @@ import torch
 from emovc.audio import check_speech, load_audio
 from emovc.audio.io import resample
 from emovc.audio.processing import as_mono, check_sample_rate
+from emovc.audio.voicing import check_voiced_speech, warn_if_unvoiced
 from emovc.errors import AudioError, ConfigError, EmovcWarning, left_out_example
 from emovc.fileio import atomic_output, check_output_file
 from emovc.models.checkpoint import load_checkpoint
@@ -142,9 +143,17 @@ class SpeakerEncoder:
         return (mean / np.linalg.norm(mean)).astype(np.float32)
 
     def embed_files(self, paths: Sequence[str | os.PathLike]) -> np.ndarray:
-        """Embeddings ``(N, 256)`` of audio files (any rate; resampled to 16 kHz)."""
-        return np.stack([self.embed(load_audio(p, sr=16000), 16000, name=str(p))
-                         for p in paths])
+        """Embeddings ``(N, 256)`` of audio files (any rate; resampled to 16 kHz), in order; a
+        file without voiced sound (noise: :func:`~emovc.audio.voicing.warn_if_unvoiced`) is
+        embedded with an :class:`~emovc.errors.EmovcWarning`, since speech in loud noise can
+        measure that low too (``emovc convert`` and ``clone`` refuse such input)."""
+        out = []
+        for p in paths:
+            wav = load_audio(p, sr=16000)
+            out.append(self.embed(wav, 16000, name=str(p)))
+            warn_if_unvoiced(wav, 16000, str(p), "its embedding describes the noise, not a "
+                             "voice")
+        return np.stack(out)
 
     def similarity(self, a: np.ndarray, b: np.ndarray, sr: int = 16000) -> float:
         """Cosine similarity of two utterances' embeddings (1 = same voice)."""
@@ -176,11 +185,10 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
     xy, used = _project(np.asarray(embeddings, dtype=np.float64), method)
     fig, ax = plt.subplots(figsize=(7, 6))
     names = sorted(set(labels))
-    cmap = plt.get_cmap("tab20", max(len(names), 1))
-    for i, name in enumerate(names):
+    for name, color in zip(names, group_colors(len(names)), strict=True):
         m = np.array([lab == name for lab in labels])
         label = name if len(names) <= 20 else None
-        ax.scatter(xy[m, 0], xy[m, 1], s=18, color=cmap(i), label=label)
+        ax.scatter(xy[m, 0], xy[m, 1], s=18, color=color, label=label)
     if len(names) <= 20:
         ax.legend(fontsize=7, markerscale=0.8, loc="best")
     ax.set_title(f"Speaker embeddings ({used}, {len(labels)} clips, {len(names)} {group})")
@@ -191,6 +199,22 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return out, used
+
+
+def group_colors(n: int) -> list[tuple[float, ...]]:
+    """``n`` colours for the groups of a map, as distinct as their number allows: tab10's for
+    up to 10 groups; tab20's for up to 20, its 10 full shades first and then their light
+    ones (``plt.get_cmap("tab20", 2)`` had given two groups dark and light blue); beyond 20
+    (no legend) evenly spaced hues."""
+    import matplotlib
+
+    if n <= 10:
+        return list(matplotlib.colormaps["tab10"].colors[:n])
+    if n <= 20:
+        tab20 = matplotlib.colormaps["tab20"].colors  # (dark, light) pairs of one hue
+        return [tab20[i] for i in [*range(0, 20, 2), *range(1, 20, 2)][:n]]
+    hsv = matplotlib.colormaps["hsv"]
+    return [hsv(i / n)[:3] for i in range(n)]
 
 
 #: image formats of embedding maps (matplotlib writes each from the extension)
@@ -273,8 +297,10 @@ def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = 
                ) -> tuple[Path, str, int]:
     """Embed up to ``max_per_speaker`` clips per speaker of a corpus (the first by path) and
     plot the map. ``out``, ``method`` and the number of clips chosen are checked before any
-    embedding; a clip whose audio cannot be used (too short, silent, unreadable) is left out
-    with one :class:`~emovc.errors.EmovcWarning` giving their number and an example.
+    embedding; a clip whose audio cannot be used (too short, silent, unreadable, or noise
+    without voiced speech, which ``convert`` and ``clone`` refuse too:
+    :func:`~emovc.audio.voicing.check_voiced_speech`) is left out with one
+    :class:`~emovc.errors.EmovcWarning` giving their number and an example.
 
     Returns:
         ``(image path, projection used, number of clips plotted)``.
@@ -301,7 +327,10 @@ def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = 
     for spk, paths in per.items():
         for p in paths:
             try:
-                emb.append(encoder.embed(load_audio(p, sr=16000), 16000, name=p))
+                wav = load_audio(p, sr=16000)
+                vector = encoder.embed(wav, 16000, name=p)
+                check_voiced_speech(wav, 16000, name=p)  # noise would be mapped as a voice
+                emb.append(vector)
                 labels.append(spk)
             except AudioError as exc:  # one bad take must not cost the whole map
                 left_out[p] = str(exc)
