@@ -343,3 +343,42 @@ def test_baselines_are_averaged_over_the_converted_systems_items(tiny_run, tmp_p
                 if r["target_emotion"] == "angry"}["source"] == "1"
     saved = json.loads(paths["metrics"].read_text())["overall"]["source"]
     assert saved["mcd_db_n"] == 1 and saved["unpaired"]["mcd_db_n"] == 2
+
+
+def test_items_from_the_judges_training_speakers_are_noted(tmp_path, fake_judge):
+    """The bundled judge was trained on RAVDESS actors 01-16 (its checkpoint records them):
+    scoring their takes gives inflated rates, so a note says so; other actors' takes (or a
+    judge without such a record) get none."""
+    from types import SimpleNamespace
+
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+    from emovc.evaluation.emotion import load_default_judge, training_record
+    from emovc.evaluation.manifest import EvalItem, write_manifest
+
+    judge, _ = load_default_judge()  # the bundled checkpoint's own record
+    assert training_record(judge) == ("auto", [f"{i:02d}" for i in range(1, 17)])
+
+    class Recorded(type(fake_judge)):
+        model = SimpleNamespace(info={"corpus": "auto", "train_speakers": ["01", "02"]})
+        info = {"metrics": {"original/utterance": {"unweighted_accuracy": 0.605}}}
+
+    def run(actor: str, judge_) -> list[str]:
+        folder = tmp_path / f"run{actor}{type(judge_).__name__}"
+        wav = synthesize(EMOTION_VOICES["calm"], 1.0, seed=1)
+        real = save_audio(tmp_path / "data" / f"03-01-02-01-01-01-{actor}.wav", wav,
+                          force=True)
+        (folder / "src.wav").parent.mkdir(parents=True)
+        (folder / "src.wav").symlink_to(real)  # a link with another name: its target counts
+        save_audio(folder / "conv.wav", synthesize(EMOTION_VOICES["angry"], 1.0, seed=2))
+        write_manifest(folder / "conversions.csv", [EvalItem("0", "src.wav", "conv.wav",
+                                                             "angry")])
+        cfg = EvalConfig(asr=False, speaker=False, baselines=False, workers=1)
+        return evaluate(read_manifest(folder), tmp_path / "ev", cfg, judge=judge_).notes
+
+    (note,) = [n for n in run("02", Recorded()) if "trained on" in n]
+    assert note.startswith("the emotion recogniser was trained on RAVDESS actors 01-02 (as its "
+                           "checkpoint records), and 1 of 1 items are takes of those actors")
+    assert "60.5 % unweighted accuracy" in note and note.endswith("score RAVDESS actors 03-24")
+    assert not any("trained on" in n for n in run("17", Recorded()))
+    assert not any("trained on" in n for n in run("01", fake_judge))  # no record

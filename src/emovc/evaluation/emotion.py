@@ -8,6 +8,8 @@ is optional: when it cannot be loaded the evaluation records why and skips the m
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -85,3 +87,66 @@ def target_rate(targets: list[str], predicted: list[str]) -> float:
     if not targets:
         return float("nan")
     return float(np.mean([t == p for t, p in zip(targets, predicted, strict=True)]))
+
+
+#: a RAVDESS speech take, ``03-01-EE-II-SS-RR-AA.wav`` (vocal channel 01 = speech; the last
+#: field is the actor; as :mod:`emovc.data.catalogs.ravdess` reads it)
+RAVDESS_TAKE = re.compile(r"\d{2}-01-\d{2}-\d{2}-\d{2}-\d{2}-(\d{2})\.(?:wav|flac|ogg|mp3)",
+                          re.IGNORECASE)
+RAVDESS_ACTORS = tuple(f"{i:02d}" for i in range(1, 25))
+#: a recogniser's recorded corpus under which its speakers are RAVDESS actors ("auto": the
+#: layout found in its data folder, which is how the bundled ser-ravdess was trained)
+RAVDESS_CORPORA = ("ravdess", "auto", "")
+
+
+def training_record(judge) -> tuple[str, list[str]] | None:
+    """``(corpus, speakers)`` a judge records it was trained on, or ``None``: an emovc
+    recogniser keeps them in its checkpoint (``model.info``: ``"corpus"``,
+    ``"train_speakers"``; the bundled ``ser-ravdess``: ``"auto"``, actors 01-16)."""
+    info = getattr(getattr(judge, "model", None), "info", None)
+    if not isinstance(info, dict) or not info.get("train_speakers"):
+        return None
+    return str(info.get("corpus") or ""), [str(s) for s in info["train_speakers"]]
+
+
+def _ranges(ids: list[str]) -> str:
+    """``["01", "02", "03", "07"]`` -> ``"01-03, 07"``."""
+    nums, parts = sorted(int(i) for i in ids), []
+    for k in nums:
+        if parts and k == parts[-1][1] + 1:
+            parts[-1][1] = k
+        else:
+            parts.append([k, k])
+    return ", ".join(f"{a:02d}" if a == b else f"{a:02d}-{b:02d}" for a, b in parts)
+
+
+def training_overlap_notes(items, judge) -> list[str]:
+    """A note when items' source or reference files are RAVDESS takes of actors the judge was
+    trained on (:func:`training_record`): it knows those voices and takes, so their emotion
+    rates overstate what it recognises in voices it has not heard."""
+    record = training_record(judge)
+    if record is None or record[0].lower() not in RAVDESS_CORPORA:
+        return []
+    trained = set(record[1])
+    if not trained <= set(RAVDESS_ACTORS):  # speakers of another corpus
+        return []
+    hits = []
+    for it in items:
+        for path in filter(None, (it.source, it.reference)):  # the name given, or linked to
+            names = {os.path.basename(path), os.path.basename(os.path.realpath(path))}
+            if any((m := RAVDESS_TAKE.fullmatch(n)) and m.group(1) in trained for n in names):
+                hits.append(path)
+                break
+    if not hits:
+        return []
+    acc = ""
+    held_out = (getattr(judge, "info", None) or {}).get("metrics", {}).get("original/utterance")
+    if isinstance(held_out, dict) and "unweighted_accuracy" in held_out:
+        acc = (f" (on held-out actors: {100 * held_out['unweighted_accuracy']:.1f} % "
+               "unweighted accuracy)")
+    unseen = [a for a in RAVDESS_ACTORS if a not in trained]
+    fair = f"RAVDESS actors {_ranges(unseen)}" if unseen else "speakers it was not trained on"
+    return [f"the emotion recogniser was trained on RAVDESS actors {_ranges(list(trained))} (as "
+            f"its checkpoint records), and {len(hits)} of {len(items)} items are takes of "
+            f"those actors (e.g. {hits[0]}): their emotion rates and p(target) overstate what "
+            f"it recognises in voices it has not heard{acc}; for fair rates score {fair}"]

@@ -32,6 +32,7 @@ from emovc.evaluation.emotion import (
     canonical_probs,
     load_default_judge,
     top_label,
+    training_overlap_notes,
 )
 from emovc.evaluation.f0_metrics import duration_ratio
 from emovc.evaluation.file_analysis import FileAnalysis, run_stage1
@@ -232,6 +233,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
             labels = list(dict.fromkeys(canonical_label(lab) for lab in judge.labels))
             probs = _judge_all(judge, ok_paths, sr, file_notes)
             notes.extend(label_coverage_notes(items, labels))
+            notes.extend(training_overlap_notes(items, judge))
             timing["emotion_wall_s"] = time.perf_counter() - t0
             timing["emotion_cpu_s"] = time.process_time() - c0
     else:
