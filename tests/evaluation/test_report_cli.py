@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -382,3 +383,63 @@ def test_items_from_the_judges_training_speakers_are_noted(tmp_path, fake_judge)
     assert "60.5 % unweighted accuracy" in note and note.endswith("score RAVDESS actors 03-24")
     assert not any("trained on" in n for n in run("17", Recorded()))
     assert not any("trained on" in n for n in run("01", fake_judge))  # no record
+
+
+def test_manifest_errors_say_what_is_wrong(tmp_path):
+    """An empty file is empty (not 'missing columns'); a ';'-separated one is told about its
+    delimiter; an empty emotion cell is empty (not "unknown emotion ''"); missing files are
+    counted, not only the first named."""
+    m = tmp_path / "conversions.csv"
+    m.write_bytes(b"")
+    with pytest.raises(EmovcError, match=r"conversions\.csv is empty; a manifest needs a header"):
+        read_manifest(tmp_path)
+    m.write_text("source;converted;target_emotion\na.wav;b.wav;angry\n")
+    with pytest.raises(EmovcError, match="separated by ';', not commas"):
+        read_manifest(m)
+    m.write_text("source\tconverted\ttarget_emotion\na.wav\tb.wav\tangry\n")
+    with pytest.raises(EmovcError, match="separated by tabs, not commas"):
+        read_manifest(m)
+    m.write_text("source,converted\na.wav,b.wav\n")  # a plain missing column: no hint
+    with pytest.raises(EmovcError, match=r"missing column\(s\) target_emotion; required: "
+                                         r"source, converted, target_emotion; optional: "
+                                         r"reference, text, source_emotion$"):
+        read_manifest(m)
+    m.write_text("source,converted,target_emotion\na.wav,b.wav, \n")
+    with pytest.raises(EmovcError, match="line 2: empty 'target_emotion'; give the intended"):
+        read_manifest(m)
+    m.write_text("source,converted,target_emotion,reference\n"
+                 + "".join(f"/nonexistent/s{k}.wav,c{k}.wav,angry,\n" for k in range(3))
+                 + "/nonexistent/s3.wav,c3.wav,angry,/nonexistent/r.wav\n")
+    with pytest.raises(EmovcError) as exc:
+        read_manifest(m)
+    assert str(exc.value) == (
+        f"{m}: 9 listed audio files not found: line 2: source file not found: "
+        f"/nonexistent/s0.wav; line 2: converted file not found: {tmp_path / 'c0.wav'}; "
+        "line 3: source file not found: /nonexistent/s1.wav; ... and 6 more")
+    m.write_text("source,converted,target_emotion\n/nonexistent/a.flac,b.wav,angry\n".replace(
+        "b.wav", str(m)))  # one missing file: the message it always had
+    with pytest.raises(EmovcError, match=r"conversions\.csv line 2: source file not found: "
+                                         r"/nonexistent/a\.flac$"):
+        read_manifest(m)
+
+
+def test_report_counts_captions_and_per_emotion_counts(tiny_run, tmp_path, fake_judge):
+    """Counts in 'Settings and speed' print as integers (not 12.000); a caption without a
+    source emotion reads like its player ('source (?)'); per_emotion.csv has the failure
+    counts metrics.json has."""
+    items = [replace(it, source_emotion="") if it.item_id == "0000" else it
+             for it in read_manifest(tiny_run)]
+    cfg = EvalConfig(asr=False, speaker=False, baselines=False, workers=1, n_examples=2)
+    result = evaluate(items, tmp_path / "ev", cfg, judge=fake_judge)
+    paths = write_all(result, tmp_path / "ev")
+    html = paths["report"].read_text()
+    assert '<td class="l">n_files</td><td class="l"><code>6</code>' in html
+    assert '<td class="l">n_pairs</td><td class="l"><code>2</code>' in html
+    assert re.search(r'<td class="l">audio_s</td><td class="l"><code>\d+\.\d{3}</code>',
+                     html)  # floats as before
+    assert "#0000 · source (?) → angry" in html and "<b>source (?)</b>" in html
+    assert "#0001 · calm → sad" in html and "<b>source (calm)</b>" in html
+    with open(paths["per_emotion"]) as f:
+        rows = list(csv.DictReader(f))
+    assert {"n_unjudged", "n_failed", "n_judged"} <= set(rows[0])
+    assert {(r["n_unjudged"], r["n_failed"]) for r in rows} == {("0", "0")}

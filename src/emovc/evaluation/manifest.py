@@ -89,18 +89,25 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[Eva
     try:
         with open(mpath, newline="", encoding="utf-8-sig") as f:  # Excel writes a BOM
             reader = csv.DictReader(f)
-            cols = [c.strip() for c in (reader.fieldnames or [])]
+            if reader.fieldnames is None:  # no line at all (a 0-byte or blank file)
+                raise ConfigError(f"{mpath} is empty; a manifest needs a header line with the "
+                                  f"columns {', '.join(REQUIRED)} (optional: "
+                                  f"{', '.join(OPTIONAL)}) and one row per conversion")
+            cols = [c.strip() for c in reader.fieldnames]
             missing = [c for c in REQUIRED if c not in cols]
             if missing:
                 raise ConfigError(f"{mpath}: missing column(s) {', '.join(missing)}; required: "
-                                  f"{', '.join(REQUIRED)}; optional: {', '.join(OPTIONAL)}")
+                                  f"{', '.join(REQUIRED)}; optional: {', '.join(OPTIONAL)}"
+                                  + _delimiter_hint(cols))
             rows = [{k.strip(): (v or "") for k, v in row.items() if k} for row in reader]
     except UnicodeDecodeError:
         raise ConfigError(f"{mpath} is not a CSV manifest (not UTF-8 text); give a run folder "
                           "or its conversions.csv") from None
-    items = []
+    items, not_found = [], []
     for n, row in enumerate(rows, start=2):
         try:
+            if not row["target_emotion"].strip():
+                raise ConfigError("empty 'target_emotion'; give the intended emotion")
             target = normalize_emotion(row["target_emotion"])
             src_emo = normalize_emotion(row["source_emotion"]) if row.get("source_emotion") else ""
         except ConfigError as exc:
@@ -111,20 +118,54 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[Eva
             reference=_resolve(base, row.get("reference", "")), text=row.get("text", "").strip(),
             source_emotion=src_emo)
         if check_files:
-            _check_item(item, mpath, n)
+            not_found += _check_item(item, mpath, n)
         items.append(item)
+    if not_found:
+        raise _not_found_error(mpath, not_found)
     if not items:
         raise ConfigError(f"{mpath}: no rows to evaluate")
     return items
 
 
-def _check_item(item: EvalItem, mpath: Path, line: int) -> None:
+def _delimiter_hint(cols: list[str]) -> str:
+    """A hint when the header holds the columns separated by something else than commas (a
+    ';' of Excel in many locales, or tabs); '' otherwise."""
+    for sep, name in ((";", "';'"), ("\t", "tabs")):
+        if any(sep in col and set(REQUIRED) & {x.strip() for x in col.split(sep)}
+               for col in cols):
+            return (f" (its header is separated by {name}, not commas: save it as "
+                    "comma-separated CSV)")
+    return ""
+
+
+SHOWN_MISSING = 3  # missing files named in the error; it gives the count of all
+
+
+def _check_item(item: EvalItem, mpath: Path, line: int) -> list[str]:
+    """``"line N: COLUMN file not found: PATH"`` for each listed file that does not exist.
+
+    Raises:
+        ConfigError: an empty ``source`` or ``converted`` cell.
+    """
+    missing = []
     for col in ("source", "converted", "reference"):
         value = getattr(item, col)
         if col != "reference" and not value:
             raise ConfigError(f"{mpath} line {line}: empty {col!r}")
         if value and not Path(value).is_file():
-            raise EmovcError(f"{mpath} line {line}: {col} file not found: {value}")
+            missing.append(f"line {line}: {col} file not found: {value}")
+    return missing
+
+
+def _not_found_error(mpath: Path, missing: list[str]) -> EmovcError:
+    """One error for every listed file that does not exist: all of them counted, the first
+    :data:`SHOWN_MISSING` named (one round trip for a manifest of moved files)."""
+    if len(missing) == 1:
+        return EmovcError(f"{mpath} {missing[0]}")
+    more = len(missing) - SHOWN_MISSING
+    return EmovcError(f"{mpath}: {len(missing)} listed audio files not found: "
+                      + "; ".join(missing[:SHOWN_MISSING])
+                      + (f"; ... and {more} more" if more > 0 else ""))
 
 
 def write_manifest(path: str | os.PathLike, items: list[EvalItem]) -> Path:

@@ -78,7 +78,8 @@ def write_all(result: EvaluationResult, out_dir: str | Path, embed_audio: bool =
     out = Path(out_dir)
     emo_fields = ["system", "target_emotion", "n", *[m for m in MEAN_METRICS],
                   *[f"{m}_ci95" for m in MEAN_METRICS], "n_judged", "emotion_rate", "wer",
-                  "n_words", *[f"{m}_n" for m in MEAN_METRICS], "emotion_rate_n", "wer_n"]
+                  "n_words", *[f"{m}_n" for m in MEAN_METRICS], "emotion_rate_n", "wer_n",
+                  "n_unjudged", "n_failed"]
     paths = {
         "metrics": write_atomic(out / "metrics.json",
                                  json.dumps(metrics_dict(result), indent=1, allow_nan=False)),
