@@ -306,9 +306,29 @@ def _augment_output(folder, make_tree):
     make_tree(folder, ["sad/Actor_01/03-01-02-01-01-01-01.wav",
                        "sad/Actor_01/03-01-05-01-01-01-01.wav",
                        "sad/Actor_02/03-01-02-01-01-01-02.wav"])
-    (folder / "augment.json").write_text("{}\n")
+    (folder / "augment.json").write_text(
+        '{"model": "m2m-ravdess", "sha256": "ab12", "intensity": 1.0, "pipeline": 2}\n')
     (folder / "manifest.csv").write_text("utt_id,path,corpus,speaker\n")
     return folder
+
+
+def test_another_tools_augment_json_does_not_mark_an_augment_output(tmp_path, make_tree):
+    """Any file named augment.json (a common name for an augmentation config) in a parent
+    folder refused a real corpus as "an `emovc augment` output", and a corpus subfolder
+    holding one was silently left out: only the file's content marks an output."""
+    proj = tmp_path / "proj"
+    make_tree(proj / "data" / "rav", ["Actor_01/03-01-02-01-01-01-01.wav",
+                                      "Actor_02/03-01-03-01-01-01-02.wav"])
+    (proj / "augment.json").write_text('{"p": 0.5, "transforms": ["noise"]}\n')
+    (proj / "data" / "rav" / "Actor_02" / "augment.json").write_text("not json\n")
+    m, log = scan_corpus(proj / "data" / "rav")
+    assert len(m) == 2 and not log.skipped
+    # the real one, beside them, still is one
+    _augment_output(proj / "data" / "rav" / "aug", make_tree)
+    m, log = scan_corpus(proj / "data" / "rav")
+    assert len(m) == 2 and "inside the `emovc augment` output" in next(iter(log.skipped))
+    with pytest.raises(EmovcError, match="an `emovc augment` output"):
+        scan_corpus(proj / "data" / "rav" / "aug" / "sad")
 
 
 def test_a_folder_inside_an_augment_output_is_refused(tmp_path, make_tree):

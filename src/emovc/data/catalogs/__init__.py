@@ -35,10 +35,10 @@ from emovc.data.catalogs import (
     vctk,
 )
 from emovc.data.catalogs.base import (
-    AUGMENT_SIGNATURE,
     Catalog,
     Probe,
     ScanLog,
+    is_augment_output,
     make_probe,
     unread_audio,
 )
@@ -154,7 +154,7 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
 def _refuse_augment_output(path: Path) -> None:
     """Refuse an ``emovc augment`` output folder, or a folder inside one, as a corpus."""
     for folder in (path, *path.parents):
-        if not (folder / AUGMENT_SIGNATURE).is_file():
+        if not is_augment_output(folder):
             continue
         what = "is" if folder == path else f"lies inside {folder}, which is"
         raise EmovcError(f"{path} {what} an `emovc augment` output: its clips keep their "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import re
 import unicodedata
@@ -26,6 +27,23 @@ PROBE_LIMIT = 3000  # audio files sampled by detection (enough for any layout, f
 # the file marking an `emovc augment` output folder (emovc.pipelines.augment.SIGNATURE): its
 # clips keep their source files' names, so no catalog may read them as corpus clips
 AUGMENT_SIGNATURE = "augment.json"
+# keys every `emovc augment` signature has held (later versions add more): a file of that name
+# written by another tool (a common name for an augmentation config) is not one
+AUGMENT_SIGNATURE_KEYS = ("model", "sha256", "intensity")
+
+
+def is_augment_output(folder: Path) -> bool:
+    """Whether ``folder`` is an ``emovc augment`` output: it holds :data:`AUGMENT_SIGNATURE`
+    and that file is a JSON object with the keys ``emovc augment`` writes (the name alone is
+    not enough: other tools use it for their augmentation settings)."""
+    path = Path(folder) / AUGMENT_SIGNATURE
+    try:
+        if not path.is_file() or path.stat().st_size > 1 << 16:
+            return False
+        sig = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(sig, dict) and all(k in sig for k in AUGMENT_SIGNATURE_KEYS)
 
 
 @dataclass
@@ -98,11 +116,12 @@ UNREAD_AUDIO = (".aif", ".aiff", ".aifc", ".w64", ".m4a", ".mp4", ".aac", ".wma"
 
 def unread_audio(root: Path, log: ScanLog) -> list[Path]:
     """Add every file under ``root`` in a format of :data:`UNREAD_AUDIO` to ``log``; returns
-    the ``emovc augment`` output folders below ``root`` (holding :data:`AUGMENT_SIGNATURE`),
+    the ``emovc augment`` output folders below ``root`` (see :func:`is_augment_output`),
     which are not looked into."""
     augmented = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        if AUGMENT_SIGNATURE in filenames and Path(dirpath) != root:
+        if (AUGMENT_SIGNATURE in filenames and Path(dirpath) != root
+                and is_augment_output(Path(dirpath))):
             augmented.append(Path(dirpath))
             dirnames[:] = []
             continue
