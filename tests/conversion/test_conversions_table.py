@@ -87,3 +87,30 @@ def test_a_foreign_conversions_csv_is_refused_before_converting(calm, tmp_path):
     convert_paths(conv, folder, run, "sad", source="calm", force=True, progress=said.append)
     assert [r["converted"] for r in _table(run)] == ["x.wav"]
     assert any("replaces it" in s for s in said)
+
+
+def test_a_file_converted_into_a_run_folder_updates_its_row(calm, tmp_path):
+    """A single-file `convert --force` into a run folder left the old row (the earlier target
+    emotion), so `emovc evaluate` scored the new conversion as the old emotion."""
+    conv = FakeConverter(calm)
+    folder = _folder(tmp_path / "in", ["x.wav", "y.wav"], calm)
+    run = tmp_path / "run"
+    convert_paths(conv, folder, run, "sad", source="calm")
+    said: list[str] = []
+    convert_paths(conv, folder / "x.wav", run, "happy", source="calm", force=True,
+                  progress=said.append)
+    rows = _table(run)
+    assert [(r["converted"], r["target_emotion"]) for r in rows] == [
+        ("y.wav", "sad"), ("x.wav", "happy")]
+    assert "1 earlier row(s) replaced" in said[-1]
+    # a new file is added; a file into a folder without a table writes none
+    other = _folder(tmp_path / "in2", ["w.wav"], calm)
+    convert_paths(conv, other / "w.wav", run / "w.wav", "angry", source="calm")
+    assert [r["converted"] for r in _table(run)] == ["y.wav", "x.wav", "w.wav"]
+    convert_paths(conv, other / "w.wav", tmp_path / "solo", "angry", source="calm")
+    assert (tmp_path / "solo" / "w.wav").is_file()
+    assert not (tmp_path / "solo" / "conversions.csv").exists()
+    # another tool's conversions.csv beside a single output is left alone, not refused
+    (tmp_path / "solo" / "conversions.csv").write_text("a,b\n1,2\n")
+    convert_paths(conv, other / "w.wav", tmp_path / "solo", "sad", source="calm", force=True)
+    assert (tmp_path / "solo" / "conversions.csv").read_text() == "a,b\n1,2\n"

@@ -9,8 +9,9 @@ real take of the target emotion (same actor, sentence, intensity, repetition) is
 ``reference`` when it exists next to the input.
 
 A folder converted into an output folder that already holds a ``conversions.csv`` (another
-input folder, another emotion) adds to it: earlier rows stay while their converted file exists
-and this run did not rewrite it, so the table lists every conversion in the folder.
+input folder) adds to it: earlier rows stay while their converted file exists and this run did
+not rewrite it, so the table lists every conversion in the folder. A file converted into a
+folder holding one updates it the same way (its row replaced, or added).
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         dst = check_output_file(dst, tuple(WRITE_FORMATS), force, "the converted audio",
                                 EmovcError)
         pairs = [(src, dst)]
+        # a file into a folder with a table of conversions (a run folder) updates its row
+        earlier = _earlier_table(dst.parent, force=False, progress=progress, optional=True)
     else:
         if dst.is_file() or (not dst.is_dir() and dst.suffix.lower() in SUPPORTED_EXTENSIONS):
             what = "is a file" if dst.is_file() else "names an audio file"
@@ -132,13 +135,15 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         if progress:  # a detected source says so: the recogniser's guess may be wrong
             how = "detected " if source is None and used and conv.detects_source else ""
             progress(f"{f} -> {written} ({how}{used or '?'} -> {target})")
-    if src.is_dir():  # outputs relative to the table, so a moved or copied run folder
-        # scores its own files (emovc evaluate / listen resolve paths from the table's folder)
-        top = dst.absolute()
+    # a folder input's table, or the table of the folder a file went into
+    table = dst if src.is_dir() else (dst.parent if earlier is not None else None)
+    if table is not None:  # outputs relative to the table, so a moved or copied
+        # run folder scores its own files (emovc evaluate / listen resolve paths from there)
+        top = table.absolute()
         ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
                 for r in rows]
-        merged, note = merge_table(dst, earlier, ours)
-        write_csv(dst / "conversions.csv", merged)
+        merged, note = merge_table(table, earlier, ours)
+        write_csv(table / "conversions.csv", merged)
         if note and progress:
             progress(note)
     if failed:
@@ -166,17 +171,19 @@ def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _earlier_table(dst: Path, force: bool, progress: Callable[[str], None] | None = None
-                   ) -> list[dict] | None:
+def _earlier_table(dst: Path, force: bool, progress: Callable[[str], None] | None = None,
+                   optional: bool = False) -> list[dict] | None:
     """Rows of ``dst/conversions.csv`` (``None`` without one, or with ``force`` when it is
-    not a table of conversions: it is then replaced, as ``progress`` is told).
+    not a table of conversions: it is then replaced, as ``progress`` is told). ``optional``
+    (a file input, which writes no table of its own): one that is not a table of
+    conversions is ``None`` and left alone, as ``progress`` is told.
 
     Raises:
         OutputExistsError: it exists but is not a table of conversions (no ``source``,
             ``converted`` and ``target_emotion`` columns, or unreadable), without ``force``.
     """
     path = dst / "conversions.csv"
-    if not path.exists():
+    if not path.exists() or (optional and not path.is_file()):
         return None
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:  # a spreadsheet's BOM
@@ -185,6 +192,10 @@ def _earlier_table(dst: Path, force: bool, progress: Callable[[str], None] | Non
                 raise ValueError("columns")
             return [{k: r.get(k) or "" for k in CSV_COLUMNS} for r in reader]
     except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        if optional:
+            if progress:
+                progress(f"{path} is not a table of conversions: left as it is")
+            return None
         if force:
             if progress:
                 progress(f"{path} is not a table of conversions; --force: this run's table "
