@@ -114,3 +114,13 @@ def test_a_file_converted_into_a_run_folder_updates_its_row(calm, tmp_path):
     (tmp_path / "solo" / "conversions.csv").write_text("a,b\n1,2\n")
     convert_paths(conv, other / "w.wav", tmp_path / "solo", "sad", source="calm", force=True)
     assert (tmp_path / "solo" / "conversions.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_the_same_inputs_into_another_emotion_say_to_use_another_folder(calm, tmp_path):
+    """Outputs are named after the inputs, so a second emotion into the same run folder needs
+    --force and replaces the first: the refusal says to use a separate -o per emotion."""
+    conv = FakeConverter(calm)
+    folder = _folder(tmp_path / "in", ["x.wav"], calm)
+    convert_paths(conv, folder, tmp_path / "run", "sad", source="calm")
+    with pytest.raises(OutputExistsError, match="--force.*separate -o per emotion"):
+        convert_paths(conv, folder, tmp_path / "run", "happy", source="calm")

@@ -11,7 +11,9 @@ real take of the target emotion (same actor, sentence, intensity, repetition) is
 A folder converted into an output folder that already holds a ``conversions.csv`` (another
 input folder) adds to it: earlier rows stay while their converted file exists and this run did
 not rewrite it, so the table lists every conversion in the folder. A file converted into a
-folder holding one updates it the same way (its row replaced, or added).
+folder holding one updates it the same way (its row replaced, or added). Outputs are named
+after their inputs, not the emotion: the same inputs converted into another emotion replace
+the first conversions (``force``), so each emotion wants its own output folder.
 """
 
 from __future__ import annotations
@@ -167,7 +169,10 @@ def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
     clash = [o for _, o in pairs if o.exists()]
     if clash and not force:
         raise OutputExistsError(f"{len(clash)} output file(s) exist, e.g. {clash[0]} "
-                                f"({OVERWRITE_HINT})")
+                                f"({OVERWRITE_HINT}; outputs are named after their inputs, "
+                                "not the emotion, so --force replaces an earlier conversion "
+                                "of the same inputs: to keep conversions into each emotion, "
+                                "use a separate -o per emotion)")
     return pairs
 
 
