@@ -87,6 +87,17 @@ def test_a_foreign_conversions_csv_is_refused_before_converting(calm, tmp_path):
     convert_paths(conv, folder, run, "sad", source="calm", force=True, progress=said.append)
     assert [r["converted"] for r in _table(run)] == ["x.wav"]
     assert any("replaces it" in s for s in said)
+    assert "force=True in Python it" not in str(_refusal(conv, folder, tmp_path))
+
+
+def _refusal(conv, folder, tmp_path) -> OutputExistsError:
+    run = tmp_path / "run2"
+    run.mkdir()
+    (run / "conversions.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(OutputExistsError) as info:
+        convert_paths(conv, folder, run, "sad", source="calm")
+    assert str(info.value).endswith("(use --force to replace it; force=True in Python)")
+    return info.value
 
 
 def test_a_file_converted_into_a_run_folder_updates_its_row(calm, tmp_path):

@@ -209,7 +209,7 @@ def _earlier_table(dst: Path, force: bool, progress: Callable[[str], None] | Non
         raise OutputExistsError(
             f"{path} exists but is not a table of conversions (source, converted, "
             f"target_emotion columns), so this run's rows cannot be added to it "
-            f"({OVERWRITE_HINT} it)") from None
+            f"(use --force to replace it; force=True in Python)") from None
 
 
 def merge_table(dst: Path, earlier: list[dict] | None, ours: list[dict]
