@@ -135,3 +135,26 @@ def test_the_same_inputs_into_another_emotion_say_to_use_another_folder(calm, tm
     convert_paths(conv, folder, tmp_path / "run", "sad", source="calm")
     with pytest.raises(OutputExistsError, match="--force.*separate -o per emotion"):
         convert_paths(conv, folder, tmp_path / "run", "happy", source="calm")
+
+
+class FailingConverter(FakeConverter):
+    def convert_file(self, inp, out, target, **kwargs):
+        from emovc.errors import AudioError
+        raise AudioError("silent")
+
+
+def test_a_folder_where_every_file_fails_writes_no_table(calm, tmp_path):
+    """It created OUT with a header-only conversions.csv; an earlier table stays as it was
+    (its rows were not re-checked or dropped)."""
+    from emovc.errors import EmovcError
+    folder = _folder(tmp_path / "in", ["x.wav", "y.wav"], calm)
+    with pytest.raises(EmovcError, match="2 of 2 file"):
+        convert_paths(FailingConverter(calm), folder, tmp_path / "out", "sad", source="calm")
+    assert not (tmp_path / "out").exists()
+    run = tmp_path / "run"
+    convert_paths(FakeConverter(calm), folder, run, "sad", source="calm")
+    (run / "y.wav").unlink()
+    before = (run / "conversions.csv").read_text()
+    with pytest.raises(EmovcError, match="2 of 2 file"):
+        convert_paths(FailingConverter(calm), folder, run, "happy", source="calm", force=True)
+    assert (run / "conversions.csv").read_text() == before

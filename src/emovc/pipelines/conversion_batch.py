@@ -13,7 +13,8 @@ input folder) adds to it: earlier rows stay while their converted file exists an
 not rewrite it, so the table lists every conversion in the folder. A file converted into a
 folder holding one updates it the same way (its row replaced, or added). Outputs are named
 after their inputs, not the emotion: the same inputs converted into another emotion replace
-the first conversions (``force``), so each emotion wants its own output folder.
+the first conversions (``force``), so each emotion wants its own output folder. Nothing
+converted, no table written.
 """
 
 from __future__ import annotations
@@ -137,9 +138,10 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         if progress:  # a detected source says so: the recogniser's guess may be wrong
             how = "detected " if source is None and used and conv.detects_source else ""
             progress(f"{f} -> {written} ({how}{used or '?'} -> {target})")
-    # a folder input's table, or the table of the folder a file went into
+    # a folder input's table, or the table of the folder a file went into; none written
+    # (nor OUT created) when nothing was converted, an earlier table left as it was
     table = dst if src.is_dir() else (dst.parent if earlier is not None else None)
-    if table is not None:  # outputs relative to the table, so a moved or copied
+    if table is not None and rows:  # outputs relative to the table, so a moved or copied
         # run folder scores its own files (emovc evaluate / listen resolve paths from there)
         top = table.absolute()
         ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
