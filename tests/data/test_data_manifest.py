@@ -103,3 +103,42 @@ def test_describe_counts_table():
     assert lines[0].startswith("ravdess, vctk: 4 utterances, 3 speakers (2 F, 1 M, 0 ?)")
     row01 = next(line for line in lines if line.startswith("01 "))
     assert row01.split() == ["01", "1", "1", "0", "2"]  # sad, angry, (none), total
+
+
+def test_paths_relative_to_the_current_directory_still_work_with_a_warning(tmp_path,
+                                                                          monkeypatch):
+    """Hand-written manifests with paths relative to the current directory stopped working
+    when relative paths became relative to the CSV's folder, and the error was a raw
+    `[Errno 2]`: such a path is used with one warning; one missing everywhere is named in a
+    warning saying where relative paths are read from."""
+    import re
+    import warnings
+
+    from emovc.errors import EmovcWarning
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    for name in ("a.wav", "b.wav"):
+        (tmp_path / "corpus" / name).write_bytes(b"")
+    (tmp_path / "mf").mkdir()
+    (tmp_path / "mf" / "own.wav").write_bytes(b"")
+    rows = [Utterance(p, "demo", "s1", "F", "sad", utt_id=f"demo/s1/{i}")
+            for i, p in enumerate(["corpus/a.wav", "corpus/b.wav", "own.wav"])]
+    csv_path = Manifest(rows).to_csv(tmp_path / "mf" / "rel.csv")
+    with pytest.warns(EmovcWarning) as caught:
+        m = Manifest.from_csv(csv_path)
+    assert [u.path for u in m] == [str(tmp_path / "corpus/a.wav"), str(tmp_path / "corpus/b.wav"),
+                                   str(tmp_path / "mf/own.wav")]
+    (msg,) = [str(w.message) for w in caught]
+    assert "2 relative path(s)" in msg and "read from its folder" in msg
+    Manifest(rows[:1] + [Utterance("gone.wav", "demo", "s1", "F", "sad", utt_id="demo/s1/g")]
+             ).to_csv(csv_path, force=True)
+    with pytest.warns(EmovcWarning) as caught:
+        m = Manifest.from_csv(csv_path)
+    assert any(re.search(r"1 relative path\(s\) exist neither relative to the manifest's "
+                         r"folder .*mf \(where relative", str(w.message)) for w in caught)
+    assert m[1].path == str(tmp_path / "mf" / "gone.wav")
+    with warnings.catch_warnings():  # paths found beside the CSV: nothing to say
+        warnings.simplefilter("error")
+        Manifest([rows[2]]).to_csv(csv_path, force=True)
+        Manifest.from_csv(csv_path)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import overload
 
 from emovc.data.emotions import EMOTIONS, normalize_emotion
-from emovc.errors import ConfigError, EmovcError, output_exists
+from emovc.errors import ConfigError, EmovcError, EmovcWarning, output_exists
 from emovc.fileio import atomic_output
 
 GENDERS = ("M", "F", "?")
@@ -286,7 +287,12 @@ class Manifest(Sequence[Utterance]):
     def from_csv(cls, path: str | os.PathLike) -> Manifest:
         """Read a CSV written by :meth:`to_csv` (extra columns are ignored); a relative
         ``path`` is relative to the CSV's folder (``emovc augment`` stores its converted clips
-        so, :func:`resolve_path`)."""
+        so, :func:`resolve_path`).
+
+        A relative path missing there but present relative to the current directory (how
+        hand-written manifests were read before) is taken from there, with one warning per
+        manifest; relative paths missing in both places are named in one warning that says
+        where they were looked up (reading those clips fails later)."""
         p = Path(path)
         if not p.is_file():
             raise EmovcError(f"manifest not found: {p}")
@@ -297,8 +303,35 @@ class Manifest(Sequence[Utterance]):
             missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
             if missing:
                 raise EmovcError(f"not an emovc manifest: {p} (missing column {missing[0]!r})")
-            return cls(Utterance.from_row({**row, "path": resolve_path(row["path"], p.parent)})
-                       for row in reader)
+            rows = list(reader)
+        fallback: list[str] = []
+        missing: list[str] = []
+
+        def where(rel: str) -> str:
+            full = resolve_path(rel, p.parent)
+            if full == rel or os.path.exists(full):
+                return full
+            here = os.path.abspath(rel)
+            if os.path.exists(here):
+                fallback.append(rel)
+                return here
+            missing.append(rel)
+            return full
+
+        manifest = cls(Utterance.from_row({**row, "path": where(row["path"])}) for row in rows)
+        folder = p.parent.resolve()
+        if fallback:
+            warnings.warn(
+                f"{p}: {len(fallback)} relative path(s) are missing relative to the manifest's "
+                f"folder {folder} but exist relative to the current directory, e.g. "
+                f"{fallback[0]}; using those. Relative paths in a manifest are read from its "
+                "folder: write them relative to it (or absolute)", EmovcWarning, stacklevel=2)
+        if missing:
+            warnings.warn(
+                f"{p}: {len(missing)} relative path(s) exist neither relative to the "
+                f"manifest's folder {folder} (where relative paths are read from) nor the "
+                f"current directory, e.g. {missing[0]}", EmovcWarning, stacklevel=2)
+        return manifest
 
 
 def resolve_path(path: str, base: Path) -> str:
