@@ -47,7 +47,17 @@ def test_text_with_nothing_pronounceable_is_refused(text) -> None:
         assert msg.startswith(f'text "{text}" has nothing the English front-end (espeak-ng '
                               "voice en-us) can pronounce: its letters ")
         assert msg.endswith("are not Latin ones; give English text, or an espeak-ng voice "
-                            "of its language (FrontendConfig.voice)") and "\n" not in msg
+                            "of its language (Python: FrontendConfig.voice; the command line "
+                            "has no option for it)") and "\n" not in msg
+
+
+@pytest.mark.parametrize("text", ["don\u02bct stop", "\u02c8stress and \u02ccsecond",
+                                  "5 \u2113 of water at 20 \u2103", "No\u02b0 \u2116 5"])
+def test_modifier_letters_and_letterlike_symbols_are_not_another_script(text) -> None:
+    """The modifier-letter apostrophe, IPA stress marks and ℓ were called letters of
+    another script ("Modifier", "Script") and warned about."""
+    assert foreign_letters(text) == []
+    assert foreign_letters(text + " мир") == ["м", "и", "р"]
 
 
 def test_another_languages_voice_is_not_checked() -> None:

@@ -291,6 +291,8 @@ def _check_text(text: object, voice: str | None = "en-us") -> str:
 #: letters an English voice reads whose Unicode names are not "LATIN ...": the micro sign
 #: ("micro") and the ordinal indicators
 _READ_TOO = frozenset("µªº")
+#: the Letterlike Symbols block (ℓ, ℃, №, ℮ ...): Latin-script symbols, not another script's
+_LETTERLIKE = (0x2100, 0x214F)
 
 
 def foreign_letters(text: str) -> list[str]:
@@ -298,10 +300,12 @@ def foreign_letters(text: str) -> list[str]:
     Hebrew, kana, Hangul, fullwidth forms ...), each once, in order: an English espeak-ng
     voice cannot pronounce them and spells each out by name ("Cyrillic letter ...",
     "Chinese letter"). Accented Latin letters (é, ñ, ø, ß), digits and punctuation are not
-    among them."""
+    among them, nor are modifier letters (the apostrophe ʼ U+02BC some keyboards type, the
+    IPA stress marks ˈ ˌ, ʰ ...) and letterlike symbols (ℓ, ℃, №)."""
     return [ch for ch in dict.fromkeys(text)
             if unicodedata.category(ch).startswith("L") and ch not in _READ_TOO
-            and not unicodedata.name(ch, "").startswith("LATIN ")]
+            and not unicodedata.name(ch, "").startswith(("LATIN ", "MODIFIER LETTER "))
+            and not _LETTERLIKE[0] <= ord(ch) <= _LETTERLIKE[1]]
 
 
 def check_pronounceable(text: str, voice: str = "en-us") -> str:
@@ -325,7 +329,8 @@ def check_pronounceable(text: str, voice: str = "en-us") -> str:
     if not any(ch.isalnum() for ch in text if ch not in foreign):
         raise EmovcError(f"text {_shortened(text)} has nothing {where} can pronounce: its "
                          f"letters {shown} are not Latin ones; give English text, or an "
-                         "espeak-ng voice of its language (FrontendConfig.voice)")
+                         "espeak-ng voice of its language (Python: FrontendConfig.voice; the "
+                         "command line has no option for it)")
     from emovc.errors import warn_every_time
 
     warn_every_time(f"text {_shortened(text)} has letters {where} cannot pronounce, which it "
