@@ -13,7 +13,7 @@ import soundfile as sf
 from emovc.app.limits import UploadLimits
 from emovc.app.models import ModelCache, ModelNotInstalled, default_factories
 from emovc.app.services import AUTO, AppBackend
-from emovc.app.session import MAX_SESSIONS, Sessions
+from emovc.app.session import MAX_SESSIONS, SESSION_GRACE_S, Sessions
 from emovc.app.voices import SYNTHETIC_VOICES, UMAP_MIN_POINTS, project_2d
 from emovc.app.workdir import PathOutsideWorkDir, WorkDir
 from emovc.audio.io import read_comment
@@ -231,20 +231,36 @@ def test_sessions_see_only_their_own_conversions_and_uploads(backend_with, uploa
         backend.evaluate(None)  # callers without a session key have a session of their own
 
 
-def test_an_ended_session_forgets_its_conversions_and_uploads(backend: AppBackend,
-                                                              upload) -> None:
+def test_an_ended_session_forgets_its_conversions_and_uploads(work: WorkDir, upload) -> None:
+    """The state was dropped as soon as Gradio's unload fired, which it does whenever the
+    heartbeat stream ends (a dropped network, a laptop asleep), not only when the tab closes:
+    the reconnected tab had lost its conversions. Now it is forgotten after a grace period
+    with no use since; a use before then revives it."""
+    now = [0.0]
+    backend = AppBackend(work, factories=fake_factories(), session_grace_s=600,
+                         clock=lambda: now[0])
     res = backend.convert(str(upload("a.wav", emotion="calm")), "angry", None, 1.0,
                           "fake-calm-angry", session="tab")
     backend.clone([str(upload("ref.wav"))], "Kids.", None, True, session="tab")
     backend.session("other")
     backend.end_session("tab")
     backend.end_session("never-seen")  # an unknown key is no error
+    now[0] = 599.0  # the tab reconnects within the grace period: its state is still there
+    assert "tab" in backend.sessions and "never-seen" not in backend.sessions
+    assert "1 conversion" in backend.evaluate(None, session="tab").report.read_text()
+    backend.end_session("tab")  # the use revived it: a new end starts a new grace period
+    now[0] = 1198.0
+    assert "tab" in backend.sessions
+    now[0] = 1199.0
     assert "tab" not in backend.sessions and backend.sessions.keys() == ["other"]
     assert res.output.is_file()  # the files stay until the work dir's purge
     with pytest.raises(ConfigError, match="nothing to evaluate yet"):
         backend.evaluate(None, session="tab")  # the same key again is a fresh session
     later = backend.clone([str(upload("new.wav"))], "Kids.", None, True, session="tab")
     assert "ref" not in _map_names(later)
+    assert AppBackend(work).sessions.grace_s == SESSION_GRACE_S == 3600
+    with pytest.raises(ValueError, match="grace_s"):
+        Sessions(grace_s=-1)
 
 
 def test_the_session_cap_drops_the_least_recently_used(work: WorkDir, upload) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from emovc.app.limits import APP_SR, UploadLimits, load_upload
 from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressFn, default_factories
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
 from emovc.app.results import CloneResult, ConvertResult, EvaluateResult, RecogniseResult
-from emovc.app.session import MAX_SESSIONS, BrowserSession, Sessions
+from emovc.app.session import MAX_SESSIONS, SESSION_GRACE_S, BrowserSession, Sessions
 from emovc.app.voices import KnownVoices, project_2d
 from emovc.app.workdir import WorkDir, safe_stem
 from emovc.audio import save_audio
@@ -78,15 +78,19 @@ class AppBackend:
         limits: upload size/duration limits.
         factories: pipeline factories (default: the real bundled pipelines).
         max_sessions: most sessions kept at once (see :class:`~emovc.app.session.Sessions`).
+        session_grace_s: how long an ended session is kept for its tab to reconnect.
+        clock: the sessions' clock (seconds, monotonic; tests pass their own).
     """
 
     def __init__(self, work: WorkDir, limits: UploadLimits = UploadLimits(),
-                 factories: Factories | None = None, max_sessions: int = MAX_SESSIONS) -> None:
+                 factories: Factories | None = None, max_sessions: int = MAX_SESSIONS,
+                 session_grace_s: float = SESSION_GRACE_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.work = work
         self.limits = limits
         self.models = ModelCache(factories or default_factories())
         self.voices = KnownVoices(lambda wav, sr: self.models.embedder()(wav, sr))
-        self.sessions = Sessions(max_sessions)
+        self.sessions = Sessions(max_sessions, session_grace_s, clock)
         self._listening: Any = None  # the running listening-test server, if any
         self._listening_lock = threading.Lock()
 
@@ -95,9 +99,11 @@ class AppBackend:
         return self.sessions.get(key)
 
     def end_session(self, key: str) -> None:
-        """Forget session ``key``'s conversions and uploads (its browser session ended); its
-        files stay in the work dir until the purge."""
-        self.sessions.drop(key)
+        """Session ``key``'s browser connection ended (tab closed or reloaded, or a dropped
+        network): its conversions and uploads are forgotten after the sessions' grace period
+        unless the tab comes back and uses them first (:meth:`Sessions.end`); its files stay
+        in the work dir until the purge."""
+        self.sessions.end(key)
 
     def missing(self) -> dict[str, str]:
         """``{tab: message}`` for tabs whose pipeline or model is not installed."""

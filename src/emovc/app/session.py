@@ -18,8 +18,9 @@ import csv
 import re
 import shutil
 import threading
+import time
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,9 @@ _AUDIO_COLUMNS = ("source", "converted", "reference")
 
 MAX_SESSIONS = 1000
 """Most browser sessions :class:`Sessions` keeps at once (the least recently used is dropped)."""
+SESSION_GRACE_S = 3600.0
+"""Seconds an ended browser session's state is kept for its tab to reconnect (Gradio keeps
+its own state an hour for that)."""
 
 
 class SessionRun:
@@ -139,52 +143,92 @@ class BrowserSession:
 class Sessions:
     """One :class:`BrowserSession` per session key (thread-safe).
 
-    A session is created on first use and dropped by :meth:`drop` (the UI calls it when the
-    browser session ends: tab closed or reloaded). As a safety net for sessions whose end is
-    never seen, at most ``max_sessions`` (default :data:`MAX_SESSIONS`, 1000; a session holds
-    a short row per conversion and at most 20 speaker embeddings) are kept: creating one more
-    drops the session used least recently. Dropping forgets the state only; its files stay in
-    the work dir until the work dir's purge removes them.
+    A session is created on first use. :meth:`end` (the UI calls it when the browser
+    session's connection ends: tab closed or reloaded, but also a dropped network or a laptop
+    gone to sleep, after which the same tab reconnects with the same key) only marks it ended:
+    it is forgotten once it has been ended for ``grace_s`` seconds (default
+    :data:`SESSION_GRACE_S`, an hour, as long as Gradio keeps its own state for a reconnecting
+    client) with no use since; a use before then revives it. As a safety net for sessions
+    whose end is never seen, at most ``max_sessions`` (default :data:`MAX_SESSIONS`, 1000; a
+    session holds a short row per conversion and at most 20 speaker embeddings) are kept:
+    creating one more drops the session used least recently. Forgetting drops the state only;
+    its files stay in the work dir until the work dir's purge removes them.
 
     Args:
-        max_sessions: the cap on live sessions (>= 1).
+        max_sessions: the cap on kept sessions (>= 1).
+        grace_s: how long an ended session is kept for its tab to come back (>= 0).
+        clock: seconds, monotonic (tests pass their own).
     """
 
-    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
+    def __init__(self, max_sessions: int = MAX_SESSIONS, grace_s: float = SESSION_GRACE_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if max_sessions < 1:
             raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+        if grace_s < 0:
+            raise ValueError(f"grace_s must be >= 0, got {grace_s}")
         self.max_sessions = max_sessions
+        self.grace_s = grace_s
+        self._clock = clock
         self._live: OrderedDict[str, BrowserSession] = OrderedDict()
+        self._ended: dict[str, float] = {}  # key -> when its browser session ended
         self._lock = threading.Lock()
 
+    def _expire(self) -> None:
+        """Forget the sessions ended at least ``grace_s`` ago (the lock held)."""
+        if not self._ended:
+            return
+        now = self._clock()
+        for key, when in list(self._ended.items()):
+            if now - when >= self.grace_s:
+                del self._ended[key]
+                self._live.pop(key, None)
+
     def get(self, key: str) -> BrowserSession:
-        """The state of session ``key``, created if new; marks it as the most recently used."""
+        """The state of session ``key``, created if new (or forgotten); marks it as the most
+        recently used, and as not ended (its tab is back)."""
         with self._lock:
+            self._expire()
+            self._ended.pop(key, None)
             state = self._live.get(key)
             if state is None:
                 state = self._live[key] = BrowserSession()
                 while len(self._live) > self.max_sessions:
-                    self._live.popitem(last=False)
+                    old, _ = self._live.popitem(last=False)
+                    self._ended.pop(old, None)
             else:
                 self._live.move_to_end(key)
             return state
 
+    def end(self, key: str) -> None:
+        """Session ``key``'s connection ended: forget it after ``grace_s`` unless it is used
+        again before then (nothing happens for an unknown key)."""
+        with self._lock:
+            self._expire()
+            if key in self._live:
+                self._ended[key] = self._clock()
+            if self.grace_s == 0:
+                self._expire()
+
     def drop(self, key: str) -> None:
-        """Forget session ``key`` (nothing happens for an unknown key)."""
+        """Forget session ``key`` now (nothing happens for an unknown key)."""
         with self._lock:
             self._live.pop(key, None)
+            self._ended.pop(key, None)
 
     def keys(self) -> list[str]:
-        """The live session keys, least recently used first."""
+        """The kept session keys, least recently used first."""
         with self._lock:
+            self._expire()
             return list(self._live)
 
     def __contains__(self, key: object) -> bool:
         with self._lock:
+            self._expire()
             return key in self._live
 
     def __len__(self) -> int:
         with self._lock:
+            self._expire()
             return len(self._live)
 
 

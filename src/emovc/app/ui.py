@@ -5,8 +5,10 @@ toast); any other exception is logged on the server and shown as a one-line inte
 never a stack trace in the browser.
 
 Each browser session (Gradio's ``session_hash``: one per page load) has its own conversions and
-uploaded reference voices in the backend; they are dropped when the session ends (the page is
-closed or reloaded: Gradio's unload event).
+uploaded reference voices in the backend; they are forgotten an hour after the session's
+connection ends (Gradio's unload event: the page was closed or reloaded, or the network dropped
+or the laptop slept, after which the same tab reconnects and keeps its state) unless it is used
+again before then.
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ def build_ui(backend: AppBackend) -> gr.Blocks:
                 build(backend, demo)
 
         def end_session(request: gr.Request) -> None:
-            """The browser session ended (tab closed or reloaded): forget its state."""
+            """The browser session's connection ended (tab closed or reloaded, or a dropped
+            network): its state is forgotten after a grace period unless the tab comes back."""
             backend.end_session(session_key(request))
 
         demo.unload(end_session)
