@@ -326,3 +326,22 @@ def test_check_pair_names_every_differing_mel_setting(tmp_path) -> None:
         f"{voice / 'synthesizer.pt'} was trained with mel sr = 16000 and hop_length = 200, "
         "this vocoder with 22050 and 256; the two models of a voice folder need the same mel "
         "settings")
+
+
+@pytest.mark.parametrize("kind", [tvoc.KIND, None])
+def test_a_vocoder_folder_is_not_an_encoder_run_of_an_earlier_emovc(kind, tmp_path, capsys,
+                                                                    no_corpus) -> None:
+    """The vocoder's (and synthesizer's) max_utterances made the encoder call their folders
+    "a speaker-encoder run of an earlier emovc" and advise editing their config.yaml."""
+    from dataclasses import asdict
+
+    config = asdict(tvoc.build_config("corpus", "run", overrides={"max_utterances": 2}))
+    if kind is None:  # an interrupted vocoder run: no model.pt
+        config["max_steps"] = 5
+    run = _other_run(tmp_path / "run", kind, config)
+    code, out, err = _run(["train-voice", "encoder", str(tmp_path), "-o", str(run),
+                           "--max-steps", "1"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "earlier emovc" not in err
+    assert "not a speaker-encoder/ge2e run" in err
+    assert "--force would start this run there, deleting that run's model.pt" in err

@@ -90,10 +90,15 @@ class GE2ETrainConfig:
 RENAMED = {"max_utterances": "max_utterances_per_speaker"}
 
 
+#: settings only this recipe's config.yaml has (a folder without them is not its run)
+ENCODER_KEYS = {"speakers", "utterances"}
+
+
 def check_renamed(run_dir: Path, cli: bool = True) -> None:
-    """A run folder of an earlier emovc, whose ``config.yaml`` names a setting of
-    :data:`RENAMED`, is refused in one line saying how to resume it (rather than as "another
-    kind of run").
+    """A speaker-encoder run folder of an earlier emovc, whose ``config.yaml`` names a setting
+    of :data:`RENAMED`, is refused in one line saying how to resume it (rather than as
+    "another kind of run"). Another recipe's folder (no :data:`ENCODER_KEYS` in its config,
+    or a ``model.pt`` of another kind) is left to the usual run folder checks.
 
     Raises:
         ConfigError: its ``config.yaml`` has an old name and not the new one.
@@ -104,8 +109,12 @@ def check_renamed(run_dir: Path, cli: bool = True) -> None:
         old = yaml.safe_load((run_dir / "config.yaml").read_text())
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return  # none, or not a run's: the run folder checks say what it is
-    if not isinstance(old, dict):
-        return
+    if not isinstance(old, dict) or not ENCODER_KEYS <= old.keys():
+        return  # another recipe's (the synthesizer's, the vocoder's max_utterances is theirs)
+    from emovc.training.run_dir import model_kind
+
+    if model_kind(run_dir / "model.pt") not in (None, KIND):
+        return  # another run's model: the run folder checks name it
     for name, new in RENAMED.items():
         if name in old and new not in old:
             again = ("--force starts this run afresh there" if cli else
