@@ -200,7 +200,8 @@ def _other_run(root: Path, kind: str | None, config: dict | None) -> Path:
     (None, {"max_steps": 5, "lambda_cyc": 1.0, "world": {}},
      "holds another kind of run (its config.yaml has settings a vocoder/wavernn run does not: "
      "lambda_cyc, world)"),
-    (None, {"epochs": 3}, "holds another kind of run (its config.yaml has no max_steps"),
+    (None, {"epochs": 3, "method": "linear", "feature_set": "egemaps"},
+     "holds another kind of run (its config.yaml has no max_steps"),
     # no config.yaml: the same message (it had its own wording)
     ("synthesizer/tacotron", None, "holds a synthesizer/tacotron run (its model.pt), not a "
                                    "vocoder/wavernn run"),
@@ -345,3 +346,38 @@ def test_a_vocoder_folder_is_not_an_encoder_run_of_an_earlier_emovc(kind, tmp_pa
     assert "earlier emovc" not in err
     assert "not a speaker-encoder/ge2e run" in err
     assert "--force would start this run there, deleting that run's model.pt" in err
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize(("files", "said"), [
+    ({"report.html": "<html/>", "metrics.json": "{}"},
+     "holds an emovc evaluate report (report.html and metrics.json), not a training run; "
+     "choose another -o (--force does not delete them)"),
+    ({"config.yaml": "project: my notes\n"},
+     "holds a config.yaml that is not a training run's (no max_steps setting, no model.pt or "
+     "checkpoints); choose another -o (--force does not delete them)"),
+])
+def test_a_folder_of_files_that_are_not_a_runs_is_refused_also_with_force(
+        files, said, force, tmp_path, capsys, no_corpus) -> None:
+    """--force deleted an evaluate report's metrics.json, and overwrote a user's own
+    config.yaml (called "another kind of run")."""
+    run = tmp_path / "run"
+    run.mkdir()
+    for name, text in files.items():
+        (run / name).write_text(text)
+    code, out, err = _run(["train-voice", "vocoder", str(tmp_path), "-o", str(run),
+                           *(["--force"] if force else [])], capsys)
+    assert code == 2 and err == f"emovc: error: run folder {run} {said}\n"
+    assert {p.name: p.read_text() for p in run.iterdir()} == files
+
+
+def test_a_fresh_start_keeps_config_and_metrics_of_a_folder_that_is_not_a_run(tmp_path) -> None:
+    from emovc.training.run_dir import clear_run_outputs
+
+    (tmp_path / "metrics.json").write_text("{}")
+    (tmp_path / "config.yaml").write_text("project: mine\n")
+    clear_run_outputs(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "metrics.json"]
+    (tmp_path / "config.yaml").write_text("max_steps: 3\n")  # a trainer's: removed
+    clear_run_outputs(tmp_path)
+    assert list(tmp_path.iterdir()) == []

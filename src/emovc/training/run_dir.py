@@ -98,6 +98,7 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
     root = Path(root)
     hint = FORCE_HINT if cli else PYTHON_FORCE_HINT
     check_creatable(root, cli)
+    check_not_foreign(root, cli)
     if not resume:
         if clear:
             clear_run_outputs(root)
@@ -268,9 +269,51 @@ def checkpoint_step(path: Path) -> int:
     return int(state.get("global_step", 0))
 
 
-# what the trainers write into a run folder (files, folders, and the folders that hold them)
-RUN_FILES = ("model.pt", "config.yaml", "metrics.json", "checkpoints/*.ckpt",
-             "checkpoints/.*.ckpt.*", "audio/step*.wav")
+# what the trainers write into a run folder (files, folders, and the folders that hold them);
+# RUN_ONLY: removed only from a folder that is recognisably a training run (:func:`is_run`)
+RUN_ONLY = ("config.yaml", "metrics.json")
+RUN_FILES = ("model.pt", *RUN_ONLY, "checkpoints/*.ckpt", "checkpoints/.*.ckpt.*",
+             "audio/step*.wav")
+# settings that make a config.yaml a trainer's: the Lightning trainers' or a recogniser's
+RUN_CONFIG_KEYS = ({"max_steps"}, {"method", "feature_set"})
+
+
+def is_run(root: Path) -> bool:
+    """``root`` holds (or held, interrupted) an emovc training run: a ``model.pt`` of a known
+    kind, a checkpoint in ``checkpoints/`` (a Lightning trainer's, the recogniser's CNN's),
+    or a ``config.yaml`` of a trainer's settings (:data:`RUN_CONFIG_KEYS`)."""
+    if model_kind(root / "model.pt") or any((root / "checkpoints").glob("*.ckpt")):
+        return True
+    old = saved_config(root)
+    return old is not None and any(keys <= old.keys() for keys in RUN_CONFIG_KEYS)
+
+
+def foreign_outputs(root: Path) -> str | None:
+    """What ``root`` holds when it has files named like a run's that are not a training run's
+    (``None`` otherwise): an ``emovc evaluate`` report, or a ``config.yaml`` of other
+    settings — files a fresh start must not delete."""
+    if not root.is_dir() or (root / "model.pt").exists() or is_run(root):
+        return None  # a run's, or a model.pt the run folder checks refuse (unknown model)
+    if (root / "report.html").is_file() and (root / "metrics.json").is_file():
+        return "an emovc evaluate report (report.html and metrics.json), not a training run"
+    if (root / "config.yaml").is_file():
+        return ("a config.yaml that is not a training run's (no max_steps setting, no model.pt "
+                "or checkpoints)")
+    return None
+
+
+def check_not_foreign(root: Path, cli: bool = True) -> None:
+    """Refuse a run folder that holds files a training would overwrite or a fresh start would
+    delete but that are not a run's (:func:`foreign_outputs`), also with ``--force``.
+
+    Raises:
+        ConfigError: naming what the folder looks like.
+    """
+    what = foreign_outputs(root)
+    if what:
+        opt = ("-o (--force does not delete them)" if cli else
+               "run_dir (resume=False does not delete them)")
+        raise ConfigError(f"run folder {root} holds {what}; choose another {opt}")
 RUN_FOLDERS = ("tb/version_0", "val_audio/step_*")
 RUN_PARENTS = ("checkpoints", "audio", "val_audio", "tb")
 
@@ -279,15 +322,20 @@ def clear_run_outputs(root: Path) -> None:
     """Remove what any emovc trainer writes into ``root`` (a fresh start: ``--force``), so
     that the new run inherits nothing of the earlier one, whichever trainer's it was: its
     ``model.pt``, ``config.yaml`` and ``metrics.json``, checkpoints, TensorBoard log and
-    validation audio, and those folders when that leaves them empty. Other files stay, and
-    nothing outside ``root`` is touched (a link is removed, not what it points to)."""
+    validation audio, and those folders when that leaves them empty (``config.yaml`` and
+    ``metrics.json`` only when the folder is a training run's, :func:`is_run`). Other files
+    stay, and nothing outside ``root`` is touched (a link is removed, not what it points
+    to)."""
     root = Path(root)
     inside = root.resolve()
+    run = is_run(root)  # else its config.yaml and metrics.json are not a run's: they stay
 
     def within(p: Path) -> bool:  # not reached through a link to a folder elsewhere
         return p.parent.resolve().is_relative_to(inside)
 
     for pattern in RUN_FILES:
+        if pattern in RUN_ONLY and not run:
+            continue
         for p in root.glob(pattern):
             if within(p) and (p.is_symlink() or p.is_file()):
                 p.unlink(missing_ok=True)

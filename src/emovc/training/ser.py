@@ -278,10 +278,16 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
             settings) or the checkpoint of an interrupted run of other settings or clips; or
             the corpus cannot be split (checked before the run folder is written).
     """
-    from emovc.training.run_dir import check_creatable, clear_run_outputs, other_kind_error
+    from emovc.training.run_dir import (
+        check_creatable,
+        check_not_foreign,
+        clear_run_outputs,
+        other_kind_error,
+    )
 
     run = Path(cfg.run_dir)
     check_creatable(run)  # before the features: a file, a folder under a file, not writable
+    check_not_foreign(run)  # an evaluate report, a config.yaml of the user's: also with force
     other = other_run(run, cfg)
     if other and not force:
         raise other_kind_error(run, other, KIND)
