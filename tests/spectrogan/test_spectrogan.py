@@ -261,3 +261,24 @@ def test_a_pairwise_run_knows_its_source_and_refuses_the_same_emotion(trained, t
     assert used == "calm" and "emotion calm->angry" in read_comment(out)
     with pytest.raises(ConfigError, match="source and target are both calm"):
         conv.convert(np.zeros(1), 16000, "Calm", source="calm")
+
+
+@pytest.mark.parametrize(("setting", "said"), [
+    ("generator={channels: 8}", "SpectroGAN setting generator.channels must be a list of 3 "
+                                "integers such as [16, 32, 64], got 8"),
+    ("generator={channels: [a, 1, 2]}", "generator.channels must be a list of 3 integers"),
+    ("generator={n_res_blocks: x}", "generator.n_res_blocks must be an integer, got 'x'"),
+    ("generator=3", "SpectroGAN setting generator must be a mapping"),
+    ("train_actors=abc", "SpectroGAN setting train_actors must be a list of RAVDESS actor "
+                         "numbers (integers from 1) such as train_actors=[1, 2], got 'abc'"),
+    ("val_actors=[1, x]", "val_actors must be a list of RAVDESS actor numbers"),
+])
+def test_bad_nested_and_actor_settings_are_one_line_errors(setting, said, tmp_path: Path,
+                                                           capsys) -> None:
+    """They crashed with a traceback (exit 1) in GeneratorConfig or the actor filter."""
+    from emovc.cli.main import main
+
+    code = main(["train", str(tmp_path), "--method", "spectrogan", "--from", "neutral", "--to",
+                 "angry", "-o", str(tmp_path / "run"), "--max-steps", "1", "--set", setting])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and said in err, err

@@ -141,8 +141,10 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
                     if key in _ACTOR_KEYS else "")
             raise ConfigError(f"unknown SpectroGAN setting {key!r}{hint}; valid keys: "
                               f"{', '.join(sorted(defaults))}")
-        if isinstance(val, dict) and key in ("spec", "generator", "discriminator", "inference"):
-            val = {**(values.get(key) or defaults[key]), **val}
+        if key in NESTED:
+            val = _nested(key, val, values.get(key) or defaults[key])
+        elif key in _ACTOR_KEYS.values():
+            val = _actors(key, val)
         values[key] = same_kind(f"SpectroGAN setting {key}", val, values.get(key, defaults[key]))
     if max_steps is not None:
         values["max_steps"] = int(max_steps)
@@ -183,6 +185,50 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
                           f"{', '.join(sorted(valid))}")
     _check_ranges(cfg, DiscriminatorConfig.from_dict(cfg.discriminator))
     return cfg
+
+
+NESTED = ("spec", "generator", "discriminator", "inference")
+
+
+def _nested(key: str, value, base: dict) -> dict:
+    """``value`` (``--set key={...}``) merged into the nested setting ``base``, each value
+    of the kind of the one it replaces (lists: of integers, as long as the one they replace).
+
+    Raises:
+        ConfigError: not a mapping, an unknown key, or a value of another kind (named).
+    """
+    if not isinstance(value, dict):
+        raise ConfigError(f"SpectroGAN setting {key} must be a mapping such as "
+                          f"{key}={{{next(iter(base))}: ...}}, got {value!r}")
+    out = dict(base)
+    for k, v in value.items():
+        name = f"SpectroGAN setting {key}.{k}"
+        if k not in base:
+            raise ConfigError(f"unknown {name}; valid keys: "
+                              f"{', '.join(sorted(base))}")
+        current = base[k]
+        if isinstance(current, list | tuple) and current and all(
+                isinstance(c, int) and not isinstance(c, bool) for c in current):
+            if not (isinstance(v, list | tuple) and len(v) == len(current) and all(
+                    isinstance(c, int) and not isinstance(c, bool) for c in v)):
+                raise ConfigError(f"{name} must be a list of {len(current)} integers such as "
+                                  f"{list(current)}, got {v!r}")
+            v = list(v)
+        out[k] = same_kind(name, v, current)
+    return out
+
+
+def _actors(key: str, value) -> list:
+    """``train_actors``/``val_actors``: a list of RAVDESS actor numbers.
+
+    Raises:
+        ConfigError: anything else (named, with an example).
+    """
+    if not (isinstance(value, list | tuple) and all(
+            isinstance(a, int) and not isinstance(a, bool) and a >= 1 for a in value)):
+        raise ConfigError(f"SpectroGAN setting {key} must be a list of RAVDESS actor numbers "
+                          f"(integers from 1) such as {key}=[1, 2], got {value!r}")
+    return list(value)
 
 
 RANGES = {"batch_size": 1, "max_steps": 1, "lambda_cycle": 0, "lambda_identity": 0,
