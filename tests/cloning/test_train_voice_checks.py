@@ -381,3 +381,25 @@ def test_a_fresh_start_keeps_config_and_metrics_of_a_folder_that_is_not_a_run(tm
     (tmp_path / "config.yaml").write_text("max_steps: 3\n")  # a trainer's: removed
     clear_run_outputs(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_encoders_val_speakers_count_can_be_set(tmp_path, capsys, monkeypatch) -> None:
+    """--set val_speakers=0 was kept as text (the GAN recipes' speaker-id lists) and refused:
+    "must be an integer, got '0'"."""
+    seen = {}
+
+    def train(cfg, resume=True, cli=False):
+        seen["val_speakers"] = cfg.val_speakers
+        raise ConfigError("stop")
+
+    monkeypatch.setattr(tge2e, "train", train)
+    code, out, err = _run(["train-voice", "encoder", str(tmp_path), "-o", str(tmp_path / "run"),
+                           "--set", "val_speakers=0"], capsys)
+    assert code == 2 and err == "emovc: error: stop\n" and seen == {"val_speakers": 0}, err
+
+
+def test_the_gan_recipes_speaker_lists_keep_their_ids_as_text() -> None:
+    from emovc.cli.convert_cmds import parse_settings
+
+    assert parse_settings(["val_speakers=[01, 02]", "train_speakers=null"]) == {
+        "val_speakers": ["01", "02"], "train_speakers": None}

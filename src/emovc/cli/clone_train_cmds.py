@@ -64,7 +64,7 @@ def train_voice(
     if replace and export is None:
         raise ConfigError("--replace goes with --export VOICE_DIR (it lets the export replace "
                           "the voice folder's model)")
-    overrides = run_settings(settings)
+    overrides = run_settings(settings, id_lists=())  # no speaker lists: val_speakers counts
     if max_steps is None and not force:  # a resumed run keeps its length
         max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), max_steps=max_steps, devices=devices,

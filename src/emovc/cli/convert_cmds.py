@@ -141,34 +141,38 @@ OWN_ARGUMENTS = {"run_dir": "the run folder is set with -o",
                  "max_steps": "use --max-steps (it also extends a resumed run)"}
 
 
-def run_settings(items: list[str] | None) -> dict:
-    """:func:`parse_settings` of a training command's ``--set`` items.
+def run_settings(items: list[str] | None, id_lists: tuple[str, ...] | None = None) -> dict:
+    """:func:`parse_settings` of a training command's ``--set`` items (``id_lists``: see
+    there).
 
     Raises:
         ConfigError: also a setting the command's own arguments set (:data:`OWN_ARGUMENTS`).
     """
-    out = parse_settings(items)
+    out = parse_settings(items, id_lists)
     for key, why in OWN_ARGUMENTS.items():
         if key in out:
             raise ConfigError(f"--set {key} is not taken here: {why}")
     return out
 
 
-def parse_settings(items: list[str] | None) -> dict:
+def parse_settings(items: list[str] | None, id_lists: tuple[str, ...] | None = None) -> dict:
     """``["key=value", ...]`` (``--set``) -> ``{key: value}`` with YAML-parsed values
-    (speaker lists keep their items as text); a mapping given twice (``--set 'model={a: 1}'
+    (speaker lists, the settings ``id_lists`` names, by default :data:`ID_LISTS`, keep their
+    items as text; ``()`` for a recipe whose settings of those names are not lists, e.g. the
+    speaker encoder's ``val_speakers`` count); a mapping given twice (``--set 'model={a: 1}'
     --set 'model={b: 2}'``) keeps the keys of both, the later winning.
 
     Raises:
         ConfigError: an item without ``=`` or with an unparsable value.
     """
+    id_lists = ID_LISTS if id_lists is None else id_lists
     out = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         try:
-            parsed = (_id_list(value) if key.strip() in ID_LISTS
+            parsed = (_id_list(value) if key.strip() in id_lists
                       else _exponents(yaml.safe_load(value)))
         except yaml.YAMLError:
             raise ConfigError(f"--set {key.strip()}: cannot parse value {value!r}") from None
