@@ -249,6 +249,33 @@ def test_a_resume_compares_the_corpus_layout_not_its_spelling(ser_corpus, tmp_pa
     assert (train(cfg("folders"), progress=False).parent / "metrics.json").is_file()
 
 
+def test_a_checkpoint_of_an_earlier_emovc_storing_corpus_auto_resumes(ser_corpus, tmp_path,
+                                                                      monkeypatch):
+    """The previous version stored `corpus: auto` as written; the new code compared it with
+    the resolved layout and refused the run ("other settings (corpus)")."""
+    from emovc.training.ser import build_config, train
+    from emovc.training.ser_checkpoint import checkpoint_path
+
+    def cfg(corpus):
+        return build_config(str(ser_corpus), str(tmp_path / "run"), {
+            "val_speakers": ["val"], "method": "cnn", "world_augment": False, "corpus": corpus,
+            "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
+            "cnn": {"epochs": 2, "batch_size": 8, "threads": 1}})
+
+    with monkeypatch.context() as m:
+        _stop_after(m, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg("auto"), progress=False)
+    path = checkpoint_path(tmp_path / "run")
+    state = torch.load(path, weights_only=True)
+    assert state["identity"]["settings"]["corpus"] == "folders"
+    state["identity"]["settings"]["corpus"] = "auto"  # as the earlier emovc saved it
+    torch.save(state, path)
+    with pytest.raises(ConfigError, match=r"other settings \(corpus\)"):
+        train(cfg("ravdess"), progress=False)  # another layout: still another corpus
+    assert (train(cfg("auto"), progress=False).parent / "metrics.json").is_file()
+
+
 def test_a_resumed_runs_train_seconds_count_every_session(ser_corpus, tmp_path, monkeypatch):
     """metrics.json's and the model card's train_seconds counted the last session only."""
     import json

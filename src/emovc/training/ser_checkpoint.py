@@ -124,7 +124,8 @@ def check_identity(ckpt: CnnCheckpoint, saved: dict, current: dict) -> None:
     Raises:
         ConfigError: one line naming the settings that differ, or saying the clips differ.
     """
-    names = changed_settings(saved.get("settings", {}), current.get("settings", {}), free=())
+    names = changed_settings(_resolved(saved.get("settings", {})), current.get("settings", {}),
+                             free=())
     where = f"{ckpt.path.parent.parent} holds an interrupted CNN fit of other"
     if names:
         shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
@@ -132,6 +133,20 @@ def check_identity(ckpt: CnnCheckpoint, saved: dict, current: dict) -> None:
     if "data" in current and saved.get("data") != current["data"]:
         raise ConfigError(f"{where} training clips (the corpus or its features changed "
                           f"since); {ckpt.hint}")
+
+
+def _resolved(settings: dict) -> dict:
+    """Saved ``settings`` with ``corpus: auto`` resolved to the layout found in their
+    ``data_dir``, as a run's own are now (:func:`~emovc.training.ser.corpus_layout`): a
+    checkpoint of an earlier emovc stored ``auto`` as written."""
+    if settings.get("corpus") != "auto" or not isinstance(settings.get("data_dir"), str):
+        return settings
+    from types import SimpleNamespace
+
+    from emovc.training.ser import corpus_layout
+
+    layout = corpus_layout(SimpleNamespace(corpus="auto", data_dir=settings["data_dir"]))
+    return {**settings, "corpus": layout}
 
 
 def check_resumable(ckpt: CnnCheckpoint) -> dict | None:
