@@ -368,3 +368,35 @@ def test_spectrogan_refuses_a_run_without_a_setting_it_now_has(tmp_path):
     with pytest.raises(ConfigError, match=r"holds another run \(different settings: "
                                           r"input_shift\)"):
         train(cfg)
+
+
+def test_a_moved_run_folder_resumes_and_a_relative_corpus_says_where_it_was(
+        tmp_path, monkeypatch) -> None:
+    """Relative paths in config.yaml were resolved against the current directory: a moved or
+    renamed run folder differed in run_dir, and a run started elsewhere in data_dir, with
+    --force (which deletes the run) as the only hint."""
+    import yaml
+
+    from emovc.training.run_dir import claim_run_dir
+
+    (tmp_path / "a").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    corpus = str(tmp_path / "corpus")
+    run = tmp_path / "moved"
+    run.mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump(
+        {"data_dir": corpus, "run_dir": "run", "max_steps": 5}))
+    assert claim_run_dir(run, {"data_dir": corpus, "run_dir": str(run), "max_steps": 5},
+                         True) == 0
+    (run / "config.yaml").write_text(yaml.safe_dump(
+        {"data_dir": "corpus", "run_dir": "run", "max_steps": 5}))  # started from tmp_path
+    with pytest.raises(ConfigError) as err:
+        claim_run_dir(run, {"data_dir": "../corpus", "run_dir": str(run), "max_steps": 5},
+                      True)  # the same corpus, named from here
+    assert str(err.value).startswith(
+        f"run folder {run} holds another run (different settings: data_dir); it was trained "
+        "on corpus (relative to the directory the run was started from): to resume it, run "
+        "from that directory or pass that corpus as DATA_DIR; else choose another -o")
+    monkeypatch.chdir(tmp_path)  # as the message says
+    assert claim_run_dir(run, {"data_dir": "corpus", "run_dir": str(run), "max_steps": 5},
+                         True) == 0

@@ -119,11 +119,12 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
         kind = "not a converter training's" if cli else "has no max_steps"
         raise ConfigError(f"run folder {root} holds another kind of run (its config.yaml "
                           f"{'is ' if cli else ''}{kind}, e.g. a recogniser's); {hint}")
-    diff = changed_settings(old, data, free)
+    # run_dir: the folder is the run (it may have been moved, or named from elsewhere)
+    diff = changed_settings(old, data, (*free, "run_dir"))
     if diff:
         shown = ", ".join(diff[:6]) + (", ..." if len(diff) > 6 else "")
         raise ConfigError(f"run folder {root} holds another run (different settings: {shown}); "
-                          f"{hint}")
+                          f"{_data_hint(old, cli) if 'data_dir' in diff else ''}{hint}")
     if ckpt is None:
         if model.is_file():
             raise ConfigError(f"run folder {root} holds a model.pt but no checkpoints/last.ckpt "
@@ -222,6 +223,19 @@ def changed_settings(old: dict, new: dict, free: Iterable[str] = FREE) -> list[s
     free = set(free)
     return sorted(k for k in old.keys() | new.keys()
                   if k not in free and _norm(k, old.get(k)) != _norm(k, new.get(k)))
+
+
+def _data_hint(old: dict, cli: bool) -> str:
+    """What to do when a run's ``data_dir`` differs: a relative one is resolved against the
+    current directory, not the one the run was started from."""
+    where = old.get("data_dir")
+    if not isinstance(where, str):
+        return ""
+    rel = (" (relative to the directory the run was started from)"
+           if not Path(where).is_absolute() else "")
+    arg = "DATA_DIR" if cli else "data_dir"
+    return (f"it was trained on {where}{rel}: to resume it, run from that directory or pass "
+            f"that corpus as {arg}; else ")
 
 
 def _norm(key: str, value: Any) -> Any:
