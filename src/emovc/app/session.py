@@ -209,6 +209,12 @@ class Sessions:
             if self.grace_s == 0:
                 self._expire()
 
+    def ended(self, key: str) -> bool:
+        """Whether session ``key`` is kept only for its grace period (its connection ended)."""
+        with self._lock:
+            self._expire()
+            return key in self._ended
+
     def drop(self, key: str) -> None:
         """Forget session ``key`` now (nothing happens for an unknown key)."""
         with self._lock:
