@@ -319,18 +319,12 @@ def record_file_hash(data: dict, setting: str, sha256: str, resume: bool, cli: b
         ConfigError: the folder's run names the same file, with another sha256 (one line
             saying what changed and that ``--force`` starts the run afresh).
     """
-    import yaml
-
-    from emovc.training.run_dir import FORCE_HINT, PYTHON_FORCE_HINT
+    from emovc.training.run_dir import FORCE_HINT, PYTHON_FORCE_HINT, saved_config
 
     key = f"{setting}_sha256"
     root = Path(str(data["run_dir"]))
-    old = None
-    if resume:
-        try:
-            old = yaml.safe_load((root / "config.yaml").read_text())
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
-            old = None  # none, or not a run's: the run folder checks say what it is
+    # none, or not a run's: the run folder checks say what it is
+    old = saved_config(root) if resume else None
     if isinstance(old, dict) and "max_steps" in old and key not in old:
         return data  # a run of an earlier emovc
     if (isinstance(old, dict) and old.get(key) != sha256 and old.get(key) is not None
