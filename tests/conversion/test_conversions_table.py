@@ -158,3 +158,17 @@ def test_a_folder_where_every_file_fails_writes_no_table(calm, tmp_path):
     with pytest.raises(EmovcError, match="2 of 2 file"):
         convert_paths(FailingConverter(calm), folder, run, "happy", source="calm", force=True)
     assert (run / "conversions.csv").read_text() == before
+
+
+def test_a_hand_edited_header_with_spaces_is_read_as_evaluate_reads_it(calm, tmp_path):
+    """`emovc evaluate` strips the column names (" converted"); convert called such a table
+    "not a table of conversions" and refused to add to it."""
+    run = tmp_path / "run"
+    run.mkdir()
+    save_audio(run / "old.wav", calm, 16000)
+    (run / "conversions.csv").write_text("source, converted, target_emotion\n"
+                                         "/in/old.wav,old.wav,sad\n", encoding="utf-8")
+    convert_paths(FakeConverter(calm), _folder(tmp_path / "a", ["new.wav"], calm), run,
+                  "happy", source="calm")
+    assert [(r["converted"], r["target_emotion"]) for r in _table(run)] == [
+        ("old.wav", "sad"), ("new.wav", "happy")]

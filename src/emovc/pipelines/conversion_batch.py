@@ -195,7 +195,9 @@ def _earlier_table(dst: Path, force: bool, progress: Callable[[str], None] | Non
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:  # a spreadsheet's BOM
             reader = csv.DictReader(fh)
-            if not {"source", "converted", "target_emotion"} <= set(reader.fieldnames or ()):
+            # column names as `emovc evaluate` reads them (a hand-edited " converted")
+            reader.fieldnames = [str(f).strip() for f in reader.fieldnames or ()]
+            if not {"source", "converted", "target_emotion"} <= set(reader.fieldnames):
                 raise ValueError("columns")
             return [{k: r.get(k) or "" for k in CSV_COLUMNS} for r in reader]
     except (OSError, UnicodeDecodeError, csv.Error, ValueError):
