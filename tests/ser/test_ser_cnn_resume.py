@@ -227,11 +227,9 @@ def test_the_checkpoint_names_each_setting_once(tmp_path, monkeypatch):
     assert settings["cnn.epochs"] == FIT.epochs
 
 
-def test_a_resume_compares_the_corpus_layout_not_its_spelling(ser_corpus, tmp_path,
-                                                             monkeypatch):
-    """A run started with `-c auto` was refused ("other settings (corpus)") when resumed with
-    the layout auto finds (`-c folders` here, `-c ravdess` on RAVDESS), and the other way
-    round; another layout is still another corpus."""
+def _interrupted_with_corpus_auto(ser_corpus, tmp_path, monkeypatch):
+    """A CNN run started with `-c auto`, interrupted after its first epoch; returns the
+    config builder ``corpus -> config`` of the same run."""
     from emovc.training.ser import build_config, train
 
     def cfg(corpus):
@@ -244,6 +242,17 @@ def test_a_resume_compares_the_corpus_layout_not_its_spelling(ser_corpus, tmp_pa
         _stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
             train(cfg("auto"), progress=False)
+    return cfg
+
+
+def test_a_resume_compares_the_corpus_layout_not_its_spelling(ser_corpus, tmp_path,
+                                                             monkeypatch):
+    """A run started with `-c auto` was refused ("other settings (corpus)") when resumed with
+    the layout auto finds (`-c folders` here, `-c ravdess` on RAVDESS), and the other way
+    round; another layout is still another corpus."""
+    from emovc.training.ser import train
+
+    cfg = _interrupted_with_corpus_auto(ser_corpus, tmp_path, monkeypatch)
     with pytest.raises(ConfigError, match=r"other settings \(corpus\)"):
         train(cfg("ravdess"), progress=False)
     assert (train(cfg("folders"), progress=False).parent / "metrics.json").is_file()
@@ -253,19 +262,10 @@ def test_a_checkpoint_of_an_earlier_emovc_storing_corpus_auto_resumes(ser_corpus
                                                                       monkeypatch):
     """The previous version stored `corpus: auto` as written; the new code compared it with
     the resolved layout and refused the run ("other settings (corpus)")."""
-    from emovc.training.ser import build_config, train
+    from emovc.training.ser import train
     from emovc.training.ser_checkpoint import checkpoint_path
 
-    def cfg(corpus):
-        return build_config(str(ser_corpus), str(tmp_path / "run"), {
-            "val_speakers": ["val"], "method": "cnn", "world_augment": False, "corpus": corpus,
-            "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
-            "cnn": {"epochs": 2, "batch_size": 8, "threads": 1}})
-
-    with monkeypatch.context() as m:
-        _stop_after(m, 1)
-        with pytest.raises(KeyboardInterrupt):
-            train(cfg("auto"), progress=False)
+    cfg = _interrupted_with_corpus_auto(ser_corpus, tmp_path, monkeypatch)
     path = checkpoint_path(tmp_path / "run")
     state = torch.load(path, weights_only=True)
     assert state["identity"]["settings"]["corpus"] == "folders"
