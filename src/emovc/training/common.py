@@ -149,21 +149,39 @@ def merge_nested(cfg: Any, overrides: dict | None, nested: dict[str, dict], what
         return overrides
     out = dict(overrides)
     for name, valid in nested.items():
-        if name not in out:
-            continue
-        value = out[name]
-        if not isinstance(value, dict):
-            raise ConfigError(f"{what} setting {name} must be a mapping such as "
-                              f"{name}={{{next(iter(valid))}: ...}}, got {value!r}")
-        for key in value:
-            if key not in valid:
-                raise ConfigError(f"unknown {what} setting {name}.{key}; valid keys: "
-                                  f"{', '.join(sorted(valid))}")
-        merged = dict(getattr(cfg, name))
-        for key, v in value.items():
-            merged[key] = same_kind(f"{what} setting {name}.{key}", v, valid[key])
-        out[name] = merged
+        if name in out:
+            out[name] = merge_mapping(what, name, out[name], getattr(cfg, name), valid)
     return out
+
+
+def merge_mapping(what: str, name: str, value: Any, current: dict,
+                  valid: dict | None = None) -> dict:
+    """``value`` (``--set name={...}``) merged key by key into the dict setting ``current``.
+
+    Args:
+        what: name for error messages, e.g. ``"StarGAN training"``.
+        name: the setting's name.
+        value: the override; must be a mapping.
+        current: the setting's value now.
+        valid: ``{key: default value}``: the valid keys and the kind each value must have
+            (:func:`emovc.config.same_kind`); default ``current``.
+
+    Raises:
+        ConfigError: a value that is not a mapping, an unknown key (the valid ones listed), or
+            a value of another kind.
+    """
+    valid = current if valid is None else valid
+    if not isinstance(value, dict):
+        raise ConfigError(f"{what} setting {name} must be a mapping such as "
+                          f"{name}={{{next(iter(valid))}: ...}}, got {value!r}")
+    for key in value:
+        if key not in valid:
+            raise ConfigError(f"unknown {what} setting {name}.{key}; valid keys: "
+                              f"{', '.join(sorted(valid))}")
+    merged = dict(current)
+    for key, v in value.items():
+        merged[key] = same_kind(f"{what} setting {name}.{key}", v, valid[key])
+    return merged
 
 
 def apply_nested_overrides(cfg: Any, overrides: dict | None, nested: dict[str, dict],

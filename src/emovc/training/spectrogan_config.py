@@ -16,7 +16,7 @@ from emovc.errors import ConfigError, choice_error
 from emovc.models.spectrogan.networks import DiscriminatorConfig, GeneratorConfig
 from emovc.models.spectrogan.representation import SpecConfig
 from emovc.pipelines.spectrogan import InferenceConfig
-from emovc.training.common import check_ranges
+from emovc.training.common import check_ranges, merge_mapping
 
 PRESETS = ("compact", "m2m", "faithful", "full", "faithful-520")
 
@@ -191,30 +191,23 @@ NESTED = ("spec", "generator", "discriminator", "inference")
 
 
 def _nested(key: str, value, base: dict) -> dict:
-    """``value`` (``--set key={...}``) merged into the nested setting ``base``, each value
-    of the kind of the one it replaces (lists: of integers, as long as the one they replace).
+    """``value`` (``--set key={...}``) merged into the nested setting ``base``
+    (:func:`~emovc.training.common.merge_mapping`); a list of integers must stay one, as long
+    as the one it replaces.
 
     Raises:
         ConfigError: not a mapping, an unknown key, or a value of another kind (named).
     """
-    if not isinstance(value, dict):
-        raise ConfigError(f"SpectroGAN setting {key} must be a mapping such as "
-                          f"{key}={{{next(iter(base))}: ...}}, got {value!r}")
-    out = dict(base)
+    out = merge_mapping("SpectroGAN", key, value, base)
     for k, v in value.items():
-        name = f"SpectroGAN setting {key}.{k}"
-        if k not in base:
-            raise ConfigError(f"unknown {name}; valid keys: "
-                              f"{', '.join(sorted(base))}")
         current = base[k]
         if isinstance(current, list | tuple) and current and all(
                 isinstance(c, int) and not isinstance(c, bool) for c in current):
             if not (isinstance(v, list | tuple) and len(v) == len(current) and all(
                     isinstance(c, int) and not isinstance(c, bool) for c in v)):
-                raise ConfigError(f"{name} must be a list of {len(current)} integers such as "
-                                  f"{list(current)}, got {v!r}")
-            v = list(v)
-        out[k] = same_kind(name, v, current)
+                raise ConfigError(f"SpectroGAN setting {key}.{k} must be a list of "
+                                  f"{len(current)} integers such as {list(current)}, got {v!r}")
+            out[k] = list(v)
     return out
 
 
