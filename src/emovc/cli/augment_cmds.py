@@ -8,23 +8,10 @@ import typer
 
 from emovc.pipelines.augment import augment_corpus
 
-# the command's help: paragraphs without line breaks inside (the terminal wraps them; a
-# docstring's own breaks were kept and split phrases on narrow terminals)
-HELP = "\n\n".join((
-    "Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv.",
-    "Rerunning the same command resumes: it converts only the outputs that are missing and "
-    "rewrites manifest.csv and failures.csv. There is no --force: to redo an output, delete "
-    "it (or the whole OUT folder) and rerun.",
-    "Augmentation renders with its own settings, not emovc convert's defaults: pitch level 1 "
-    "(the emotion's whole change of mean pitch), no envelope smoothing, envelope gain 1, no "
-    "added voice quality, WORLD renderer (a recogniser's training data wants the emotion's "
-    "cues). See docs/augmentation.md.",
-))
-
 
 def register(app: typer.Typer) -> None:
     """Attach ``augment`` to ``app``."""
-    app.command("augment", help=HELP)(augment)
+    app.command("augment")(augment)
 
 
 def augment(
@@ -43,7 +30,17 @@ def augment(
         "local", help="local (process pool) or ray (Ray cluster at $RAY_ADDRESS, else a local "
         "one; needs the package's 'ray' extra)."),
 ) -> None:
-    """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv."""
+    """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv.
+
+    Rerunning the same command resumes: it converts only the outputs that are missing and
+    rewrites manifest.csv and failures.csv. There is no --force: to redo an output, delete it
+    (or the whole OUT folder) and rerun.
+
+    Augmentation renders with its own settings, not emovc convert's defaults: pitch level 1
+    (the emotion's whole change of mean pitch), no envelope smoothing, envelope gain 1, no
+    added voice quality, WORLD renderer (a recogniser's training data wants the emotion's
+    cues). See docs/augmentation.md.
+    """
     targets = [t for t in to.split(",") if t.strip()]
     report = augment_corpus(corpus_dir, out, targets, model=model, corpus=corpus,
                             intensity=intensity, workers=workers or None, backend=backend,
