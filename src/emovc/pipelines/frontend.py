@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emovc.errors import ConfigError, EmovcError, EmovcWarning
+from emovc.errors import ConfigError, EmovcError, EmovcWarning, warn_every_time
 from emovc.pipelines.sentences import EMPTY_TEXT, check_text
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -331,8 +331,6 @@ def check_pronounceable(text: str, voice: str = "en-us") -> str:
                          f"letters {shown} are not Latin ones; give English text, or an "
                          "espeak-ng voice of its language (Python: FrontendConfig.voice; the "
                          "command line has no option for it)")
-    from emovc.errors import warn_every_time
-
     warn_every_time(f"text {_shortened(text)} has letters {where} cannot pronounce, which it "
                     f"spells out letter by letter: {shown}", EmovcWarning, stacklevel=4)
     return text
