@@ -288,6 +288,8 @@ def checkpoint_step(path: Path) -> int:
 RUN_ONLY = ("config.yaml", "metrics.json")
 RUN_FILES = ("model.pt", *RUN_ONLY, "checkpoints/*.ckpt", "checkpoints/.*.ckpt.*",
              "audio/step*.wav")
+RUN_FOLDERS = ("tb/version_0", "val_audio/step_*")
+RUN_PARENTS = ("checkpoints", "audio", "val_audio", "tb")
 # settings that make a config.yaml a trainer's: the Lightning trainers' or a recogniser's
 RUN_CONFIG_KEYS = ({"max_steps"}, {"method", "feature_set"})
 
@@ -328,8 +330,6 @@ def check_not_foreign(root: Path, cli: bool = True) -> None:
         opt = ("-o (--force does not delete them)" if cli else
                "run_dir (resume=False does not delete them)")
         raise ConfigError(f"run folder {root} holds {what}; choose another {opt}")
-RUN_FOLDERS = ("tb/version_0", "val_audio/step_*")
-RUN_PARENTS = ("checkpoints", "audio", "val_audio", "tb")
 
 
 def clear_run_outputs(root: Path) -> None:
