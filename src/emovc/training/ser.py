@@ -24,6 +24,7 @@ import numpy as np
 import yaml
 
 from emovc.config import same_kind
+from emovc.data.catalogs import corpus_layout
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import ConfigError, EmovcError, EmovcWarning, choice_error, left_out_example
 from emovc.fileio import write_atomic
@@ -146,22 +147,6 @@ def read_corpus(cfg: SerTrainConfig):
     with open(path, newline="", encoding="utf-8-sig") as f:
         synthetic = {r["utt_id"] for r in csv.DictReader(f) if r.get("synthetic") == "1"}
     return manifest, synthetic
-
-
-def corpus_layout(cfg: SerTrainConfig) -> str:
-    """The catalog the corpus is read with: ``cfg.corpus``, ``"auto"`` resolved to the layout
-    detected in ``cfg.data_dir`` (so that ``-c ravdess`` and ``auto`` are one corpus to a
-    resumed run); ``cfg.corpus`` itself for an augment manifest or a folder whose layout is
-    not found (reading the corpus then says why)."""
-    from emovc.data.catalogs import detect_corpus
-
-    path = Path(cfg.data_dir)
-    if cfg.corpus != "auto" or not path.is_dir():
-        return cfg.corpus
-    try:
-        return detect_corpus(path)
-    except EmovcError:
-        return cfg.corpus
 
 
 def split_corpus(cfg: SerTrainConfig):
@@ -296,7 +281,8 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     if (run / "model.pt").exists() and not force and not resuming:
         raise EmovcError(f"{run} already holds a trained model (model.pt); choose another "
                          "--out or pass --force to retrain")
-    settings = ser_checkpoint.run_settings({**cfg.to_dict(), "corpus": corpus_layout(cfg)})
+    settings = ser_checkpoint.run_settings({**cfg.to_dict(),
+                                            "corpus": corpus_layout(cfg.corpus, cfg.data_dir)})
     ckpt = CnnCheckpoint(ckpt_file, settings, resume=not force)
     saved = ser_checkpoint.check_resumable(ckpt)  # an interrupted run of other settings: refused
     # the training time counts the earlier sessions of a resumed run (its checkpoint has them)

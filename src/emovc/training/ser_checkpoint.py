@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emovc.data.catalogs import corpus_layout
 from emovc.errors import ConfigError
 from emovc.fileio import atomic_output
 from emovc.training.run_dir import changed_settings
@@ -137,16 +138,11 @@ def check_identity(ckpt: CnnCheckpoint, saved: dict, current: dict) -> None:
 
 def _resolved(settings: dict) -> dict:
     """Saved ``settings`` with ``corpus: auto`` resolved to the layout found in their
-    ``data_dir``, as a run's own are now (:func:`~emovc.training.ser.corpus_layout`): a
+    ``data_dir``, as a run's own are now (:func:`~emovc.data.catalogs.corpus_layout`): a
     checkpoint of an earlier emovc stored ``auto`` as written."""
     if settings.get("corpus") != "auto" or not isinstance(settings.get("data_dir"), str):
         return settings
-    from types import SimpleNamespace
-
-    from emovc.training.ser import corpus_layout
-
-    layout = corpus_layout(SimpleNamespace(corpus="auto", data_dir=settings["data_dir"]))
-    return {**settings, "corpus": layout}
+    return {**settings, "corpus": corpus_layout("auto", settings["data_dir"])}
 
 
 def check_resumable(ckpt: CnnCheckpoint) -> dict | None:

@@ -80,6 +80,19 @@ def detect_corpus(root: str | os.PathLike) -> str:
     return _detect(probe)
 
 
+def corpus_layout(corpus: str, root: str | os.PathLike) -> str:
+    """The catalog a corpus named ``corpus`` (a catalog name or ``"auto"``) at ``root`` is
+    read with: ``"auto"`` resolved to the layout :func:`detect_corpus` finds, so that ``-c
+    ravdess`` and ``auto`` name one corpus; ``corpus`` itself when ``root`` is not a folder
+    (an augment manifest) or no layout is found (reading the corpus then says why)."""
+    if corpus != "auto" or not Path(root).is_dir():
+        return corpus
+    try:
+        return detect_corpus(root)
+    except EmovcError:
+        return corpus
+
+
 def _detect(probe: Probe) -> str:
     if not probe.audio:
         raise EmovcError(f"no audio files under {probe.root}")
