@@ -43,6 +43,11 @@ class PlainConfig:
         return cls(**kw)
 
 
+# fields the training commands set from their own arguments (-o, DATA_DIR, --max-steps), not
+# from a --set: left out of the valid settings an unknown one's message lists
+ARGUMENT_FIELDS = ("run_dir", "data_dir", "max_steps")
+
+
 def apply_overrides(cfg, overrides: dict | None, what: str, max_steps: int | None = None):
     """Set dataclass fields of ``cfg`` from ``overrides`` (and ``max_steps`` when given).
 
@@ -59,9 +64,9 @@ def apply_overrides(cfg, overrides: dict | None, what: str, max_steps: int | Non
     """
     names = {f.name for f in fields(cfg)}
     for key, value in (overrides or {}).items():
-        if key not in names:
+        if key not in names:  # the listed ones: those a --set may change
             raise ConfigError(f"unknown {what} setting {key!r}; valid settings: "
-                              f"{', '.join(sorted(names))}")
+                              f"{', '.join(sorted(names - set(ARGUMENT_FIELDS)))}")
         setattr(cfg, key, same_kind(f"{what} setting {key}", value, getattr(cfg, key)))
     if max_steps is not None:
         cfg.max_steps = int(max_steps)

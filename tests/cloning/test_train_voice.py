@@ -53,6 +53,7 @@ def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkey
     assert "emovc: warning: 1 clip(s) left out of the synthesizer corpus" in err
     assert "12_100_000009_000000.wav is silent" in err
     assert _step(tmp_path / "syn") == 2
+    assert not (tmp_path / "syn" / "audio").exists()  # no validation audio: no empty folder
     # trained on the bundled encoder, and says so
     assert load_checkpoint(voice / "synthesizer.pt")["extra"]["encoder"] == {"name": "resemblyzer"}
 
@@ -86,11 +87,22 @@ def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkey
     assert code == 0, err
     assert _step(tmp_path / "voc") == 3 and f"exported {voice / 'vocoder.pt'}" in out
 
+    # the same command again (docs: a finished run is exported again), and extended: the
+    # voice's vocoder.pt is this run's own earlier export, so no --replace is needed
+    code, out, err = _run([*voc, "--max-steps", "3", "--export", str(voice)], capsys)
+    assert code == 0 and f"exported {voice / 'vocoder.pt'}" in out, err
+    code, out, err = _run([*voc, "--max-steps", "4", "--export", str(voice)], capsys)
+    assert code == 0 and _step(tmp_path / "voc") == 4, err
+    assert (voice / "vocoder.pt").read_bytes() == (tmp_path / "voc" / "model.pt").read_bytes()
+
 
 @pytest.mark.parametrize(("args", "message"), [
     (["synthesizer", "--set", "batch_size=0"],
      "synthesizer training setting batch_size must be at least 1, got 0"),
-    (["vocoder", "--set", "bogus=1"], "unknown vocoder training setting 'bogus'"),
+    (["vocoder", "--set", "bogus=1"], "unknown vocoder training setting 'bogus'; valid "
+                                      "settings: batch_size, cache_dir, ckpt_every, devices, "
+                                      "gta, lr, max_utterances, mel, model, seed, seq_frames, "
+                                      "threads"),  # not -o's, DATA_DIR's, --max-steps
     (["encoder", "--set", "speakers=1"], "speaker-encoder training setting speakers must be at "
                                          "least 2"),
     (["synth"], "unknown voice training recipe 'synth'; valid choices: synthesizer, vocoder, "

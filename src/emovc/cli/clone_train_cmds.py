@@ -52,13 +52,20 @@ def train_voice(
              "a synthesizer trained with --set encoder=... carries it)."),
     replace: bool = typer.Option(
         False, "--replace", help="Let --export replace the voice folder's synthesizer.pt or "
-                                 "vocoder.pt (the run itself is resumed, not restarted)."),
+                                 "vocoder.pt when it is not this run's own earlier export "
+                                 "(the run itself is resumed, not restarted)."),
 ) -> None:
     """Train a voice-cloning model (SV2TTS); re-running with the same RUN_DIR resumes it."""
     from emovc.cli.convert_cmds import run_settings
     from emovc.errors import ConfigError
     from emovc.training.run_dir import saved_max_steps
-    from emovc.training.sv2tts import export_model, export_path, next_steps, recipe_module
+    from emovc.training.sv2tts import (
+        export_model,
+        export_path,
+        next_steps,
+        own_export,
+        recipe_module,
+    )
 
     trainer = recipe_module(recipe)
     if replace and export is None:
@@ -69,11 +76,14 @@ def train_voice(
         max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), max_steps=max_steps, devices=devices,
                                overrides=overrides)
+    # the same command again: the voice folder's model is this run's earlier export
+    replace = replace or force or (export is not None and own_export(export, recipe,
+                                                                     out / "model.pt"))
     if export is not None:  # before hours of training
-        export_path(export, recipe, replace or force, mel=getattr(cfg, "mel", None))
+        export_path(export, recipe, replace, mel=getattr(cfg, "mel", None))
     path = trainer.train(cfg, resume=not force, cli=True)
     typer.echo(f"wrote {path}")
     if export is not None:
-        typer.echo(f"exported {export_model(path, export, recipe, replace or force)}")
+        typer.echo(f"exported {export_model(path, export, recipe, replace)}")
     for line in next_steps(recipe, path, export):
         typer.echo(line)

@@ -61,7 +61,6 @@ def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool,
     data = config_data(config)
     claim_run_dir(root, data, resume, cli=cli)
     (root / "checkpoints").mkdir(parents=True, exist_ok=True)
-    (root / "audio").mkdir(exist_ok=True)
     write_text_atomic(root / "config.yaml", yaml.safe_dump(data, sort_keys=False))
     return root
 

@@ -17,6 +17,7 @@ keeps its weights, and cloning embeds the references with it
 
 from __future__ import annotations
 
+import filecmp
 import importlib
 import os
 import shutil
@@ -84,6 +85,17 @@ def export_path(voice_dir: str | os.PathLike, recipe: str, replace: bool = False
         check_pair(folder, recipe, mel)
     check_writable(target)
     return target
+
+
+def own_export(voice_dir: str | os.PathLike, recipe: str, model_pt: str | os.PathLike) -> bool:
+    """Whether ``voice_dir``'s file for ``recipe`` is the same bytes as the run's ``model_pt``
+    (an earlier export of that run: re-running the same ``--export`` command may replace it).
+    """
+    if recipe not in VOICE_FILES:
+        return False
+    target, model = Path(voice_dir) / VOICE_FILES[recipe][0], Path(model_pt)
+    return (target.is_file() and model.is_file()
+            and filecmp.cmp(target, model, shallow=False))
 
 
 def check_pair(voice_dir: str | os.PathLike, recipe: str, mel: dict) -> None:
