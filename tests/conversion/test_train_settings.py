@@ -122,3 +122,38 @@ def test_train_refuses_settings_its_arguments_set(setting, message, tmp_path, ca
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"emovc: error: {message}") and err.count("\n") == 1
     assert not (tmp_path / "run").exists() and not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize(("emotions", "message"), [
+    (["calm"], r"emotions must be 2 or more distinct emotions, got \[calm\]; valid choices: "
+               "neutral, calm"),
+    (["calm", "calm", "angry"], r"got \[calm, calm, angry\] \(calm twice\)"),
+    ("calm", r"got the single name 'calm'; write a list such as --set "
+             r"'emotions=\[calm, angry\]'$"),
+    (5, r"emotions must be a list of 2 or more emotions such as .*, got 5$"),
+    (["calm", "bored"], "unknown emotion 'bored'; valid choices: neutral, calm"),
+])
+def test_stargan_refuses_emotion_lists_it_cannot_train(emotions, message, tmp_path):
+    """One emotion trained a useless model for the whole run, a duplicate an untrained
+    embedding row, and a single name was split into letters ("valid choices: c, a, l, m")."""
+    with pytest.raises(ConfigError, match=message):
+        _build("stargan", tmp_path, emotions=emotions)
+    assert _build("stargan", tmp_path, emotions=["Calm", "anger"]).emotions == ["calm", "angry"]
+
+
+def test_train_refuses_a_single_emotion_at_once(tmp_path, capsys):
+    code = main(["train", str(tmp_path), "-o", str(tmp_path / "run"), "--set", "emotions=calm"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--set 'emotions=[calm, angry]'" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_one_emotion_corpus_is_not_told_to_list_its_one_emotion():
+    """The corpus error suggested ``--set emotions=[...]`` among the emotions it has, even
+    when that is one: a one-emotion list, which training refuses."""
+    from emovc.training.datamodule import _missing_emotions
+
+    one = _missing_emotions(["angry"], ["calm"])
+    assert "emotions=[" not in one and "2 or more emotions" in one, one
+    two = _missing_emotions(["sad"], ["angry", "calm"])
+    assert two.endswith("--set 'emotions=[angry, calm]' (stargan; 2 or more of them)"), two

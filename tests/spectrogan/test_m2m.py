@@ -290,6 +290,13 @@ def test_finished_run_re_exports_with_new_inference_settings(m2m_model: Path,
     assert again["extra"]["inference"]["spectrum_shift"] == 0.25
     assert again["extra"]["iterations"] == 2
     assert all(torch.equal(v, again["state_dict"][k]) for k, v in first["state_dict"].items())
+    # a many-to-many run does not use its target: one an earlier emovc stored (angry, even
+    # for a run without it) does not stop it resuming
+    stored = tmp_path / "run" / "config.yaml"
+    text = stored.read_text()
+    assert "target: angry" in text
+    stored.write_text(text.replace("target: angry", "target: happy"))
+    assert train(cfg, resume=True).is_file()
     cfg.lambda_cycle += 1.0  # a setting that changes what is learned still refuses to resume
     with pytest.raises(ConfigError, match="different settings"):
         train(cfg, resume=True)
@@ -448,6 +455,30 @@ def test_m2m_config_checks_its_emotions(tmp_path: Path) -> None:
                        overrides={"prosody": False, "input_shift": False,
                                   "inference": {"f0_model": "", "f0_model_envelope": 0}})
     assert cfg.inference["f0_model"] == "" and cfg.inference["spectrum_shift"] == 1.0
+
+
+def test_m2m_takes_its_validation_pair_from_its_own_emotions(tmp_path: Path) -> None:
+    """A hidden --from calm / --to angry: ``--set 'emotions=[angry, sad]'`` said "unknown
+    validation source emotion 'calm'", and ``--from angry`` then "both 'angry'"."""
+    def pair(source, emotions):
+        cfg = build_config(str(tmp_path), str(tmp_path / "r"), source, None, "m2m",
+                           overrides={"emotions": emotions} if emotions else None)
+        return cfg.source, cfg.target
+
+    assert pair(None, None) == ("calm", "angry")  # the shipped recipe's, as before
+    assert pair("sad", None) == ("sad", "angry")
+    assert pair(None, ["angry", "sad"]) == ("angry", "sad")
+    assert pair(None, ["sad", "neutral", "happy"]) == ("neutral", "sad")
+    assert pair(None, ["angry", "calm", "sad"]) == ("calm", "angry")
+    assert pair("angry", ["calm", "angry"]) == ("angry", "calm")
+    with pytest.raises(ConfigError, match="unknown validation source emotion 'sad'; valid "
+                                          "choices: calm, angry"):
+        pair("sad", ["calm", "angry"])
+    with pytest.raises(ConfigError, match=r"single name 'sad'; write a list such as --set "
+                                          r"'emotions=\[calm, angry\]'"):
+        pair(None, "sad")
+    with pytest.raises(ConfigError, match="--to names the target of a pairwise model"):
+        build_config(str(tmp_path), str(tmp_path / "r"), None, "calm", "m2m")
 
 
 def test_convert_file_reports_the_source_the_prosody_stage_used(m2m_model: Path,

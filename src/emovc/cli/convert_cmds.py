@@ -92,7 +92,8 @@ def train(
     method: str = typer.Option("stargan", "--method", help="stargan, cyclegan or spectrogan."),
     source: str = typer.Option(
         None, "--from", help="Source emotion of a pairwise model (cyclegan, spectrogan "
-                             "compact; default calm). stargan: --set emotions=[...]"),
+                             "compact; default calm); spectrogan m2m: the validation clips' "
+                             "emotion. stargan: --set emotions=[...]"),
     target: str = typer.Option(
         None, "--to", help="Target emotion of a pairwise model (default angry)."),
     preset: str = typer.Option(

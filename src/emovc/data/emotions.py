@@ -63,6 +63,33 @@ def check_emotion(label: str, allowed: list[str], what: str = "emotion") -> str:
     return emo
 
 
+def emotion_list(value: object, setting: str = "emotions") -> list[str]:
+    """``value`` (``--set emotions=[...]``) as canonical labels: the emotions a converter
+    learns to convert between, so 2 or more distinct known ones, in the given order.
+
+    Raises:
+        ConfigError: a single name (the message shows the list form), not a list, an
+            unknown label (the valid ones listed), fewer than 2 labels, or one listed twice.
+
+    >>> emotion_list(["Calm", "anger"])
+    ['calm', 'angry']
+    """
+    example = f"--set '{setting}=[calm, angry]'"
+    if isinstance(value, str):
+        raise ConfigError(f"{setting} must be a list of 2 or more emotions, got the single "
+                          f"name {value!r}; write a list such as {example}")
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{setting} must be a list of 2 or more emotions such as {example}, "
+                          f"got {value!r}")
+    labels = [normalize_emotion(e) for e in value]
+    twice = sorted({e for e in labels if labels.count(e) > 1})
+    if len(labels) < 2 or twice:
+        why = f" ({', '.join(twice)} twice)" if twice else ""
+        raise ConfigError(f"{setting} must be 2 or more distinct emotions, got "
+                          f"[{', '.join(labels)}]{why}; valid choices: {', '.join(EMOTIONS)}")
+    return labels
+
+
 def _check_is_name(label: object, allowed, what: str = "emotion") -> None:
     """Refuse a ``label`` that is not a string (``None``, a number...), listing ``allowed``."""
     if not isinstance(label, str):

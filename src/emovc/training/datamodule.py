@@ -46,6 +46,18 @@ class Utt:
     stats: UtteranceStats = field(repr=False)
 
 
+def _missing_emotions(missing: list[str], have: list[str]) -> str:
+    """The message for emotions the training speakers have no takes of: choose 2 or more
+    of those they have, or (fewer than 2) add takes, since a converter needs 2 emotions."""
+    head = (f"no training utterances of {', '.join(missing)} in the corpus (its training "
+            f"speakers have: {', '.join(have) or 'none'})")
+    if len(have) < 2:
+        return (f"{head}; a converter needs training takes of 2 or more emotions: add another "
+                "emotion's takes, or other training speakers (--set train_speakers=[...])")
+    return (f"{head}; choose among those: --from/--to (cyclegan) or --set "
+            f"'emotions=[{', '.join(have)}]' (stargan; 2 or more of them)")
+
+
 class ConversionData:
     """Normalised utterances of a feature cache, grouped by emotion and parallel group.
 
@@ -90,10 +102,7 @@ class ConversionData:
         missing = [e for e, utts in zip(self.emotions, self.by_emotion, strict=True) if not utts]
         if missing:
             have = sorted({r.emotion for r in index if r.speaker in train_speakers})
-            raise EmovcError(f"no training utterances of {', '.join(missing)} in the corpus (its "
-                             f"training speakers have: {', '.join(have) or 'none'}); choose "
-                             "among those: --from/--to (cyclegan) or --set emotions=[...] "
-                             "(stargan)")
+            raise EmovcError(_missing_emotions(missing, have))
         self.groups = _parallel_groups(self.train)
         self.val_groups = _parallel_groups(self.val)
 

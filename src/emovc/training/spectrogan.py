@@ -57,10 +57,10 @@ from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
 from emovc.training.run_dir import claim_run_dir, clear_run_outputs
 from emovc.training.spectrogan_config import (
     PRESETS,
-    RESUME_FREE,
     TrainConfig,
     build_config,
     check_schedule,
+    resume_free,
     scheduled_lr,
 )
 
@@ -310,7 +310,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     run = Path(cfg.run_dir)
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"
-    done = claim_run_dir(run, cfg.to_dict(), resume, RESUME_FREE, steps_per_iteration=2,
+    done = claim_run_dir(run, cfg.to_dict(), resume, resume_free(cfg), steps_per_iteration=2,
                          clear=False, kind=KIND)
     if done:
         check_schedule(cfg, yaml.safe_load(cfg_file.read_text()), done)

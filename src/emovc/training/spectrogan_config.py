@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from emovc.config import same_kind
-from emovc.data.emotions import EMOTIONS, normalize_emotion
+from emovc.data.emotions import EMOTIONS, emotion_list, normalize_emotion
 from emovc.errors import ConfigError, choice_error
 from emovc.models.spectrogan.networks import DiscriminatorConfig, GeneratorConfig
 from emovc.models.spectrogan.representation import SpecConfig
@@ -122,7 +122,9 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
         data_dir: RAVDESS-layout corpus folder.
         run_dir: output folder of the run.
         source, target: the two emotions (default calm → angry); with ``emotions`` set
-            (preset ``m2m``: many-to-many) ``source`` only picks the validation clips.
+            (preset ``m2m``: many-to-many) ``source`` only picks the validation clips
+            (default: calm, else neutral, else the first of ``emotions``) and ``target`` is
+            refused.
         preset: ``compact`` (CPU) | ``m2m`` (CPU, many-to-many) | ``faithful``/``full``
             (published 260×260) | ``faithful-520``.
         max_steps: training iterations (one G and one D update each).
@@ -131,7 +133,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
             ``discriminator``/``inference`` dicts are merged key by key.
 
     Raises:
-        ConfigError: unknown preset, emotion or override key.
+        ConfigError: unknown preset, emotion or override key; ``emotions`` that are not a
+            list of 2 or more distinct labels.
     """
     values = _preset(preset)
     defaults = asdict(TrainConfig("", ""))
@@ -149,25 +152,20 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
     if max_steps is not None:
         values["max_steps"] = int(max_steps)
     # the arguments, unless an override sets them (--set target=sad)
-    args = {"data_dir": str(data_dir), "run_dir": str(run_dir), "source": source or "calm",
-            "target": target or "angry", "preset": preset, "devices": int(devices)}
+    args = {"data_dir": str(data_dir), "run_dir": str(run_dir), "source": source,
+            "target": target, "preset": preset, "devices": int(devices)}
     args.update({k: values.pop(k) for k in list(values) if k in args})
-    src = args["source"] = normalize_emotion(args["source"])
-    tgt = args["target"] = normalize_emotion(args["target"])
-    if src == tgt:
-        raise ConfigError(f"source and target emotion are both {src!r}")
-    cfg = TrainConfig(**args, **values)
-    if cfg.emotions:  # many-to-many: one condition / discriminator map per emotion
-        cfg.emotions = [normalize_emotion(e) for e in cfg.emotions]
-        if len(set(cfg.emotions)) != len(cfg.emotions) or len(cfg.emotions) < 2:
-            raise ConfigError(f"emotions must be 2 or more distinct labels, got {cfg.emotions}")
-        if src not in cfg.emotions:
-            raise choice_error("validation source emotion", src, cfg.emotions)
+    emotions = values.get("emotions")
+    if emotions:  # many-to-many: one condition / discriminator map per emotion
+        emotions = values["emotions"] = emotion_list(emotions)
         if target is not None:  # it would be stored and ignored
             raise ConfigError("--to names the target of a pairwise model; a many-to-many "
                               f"SpectroGAN converts between all of its emotions "
-                              f"({', '.join(cfg.emotions)}; --set emotions=[...]), and --from "
+                              f"({', '.join(emotions)}; --set emotions=[...]), and --from "
                               "only picks its validation clips")
+    args["source"], args["target"] = _pair(args["source"], args["target"], emotions)
+    cfg = TrainConfig(**args, **values)
+    if cfg.emotions:
         cfg.generator = {**cfg.generator, "n_domains": len(cfg.emotions)}
         cfg.discriminator = {**cfg.discriminator, "n_domains": len(cfg.emotions)}
     off = "--set 'inference={f0_model: \"\", f0_model_envelope: 0}'"
@@ -188,6 +186,32 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
 
 
 NESTED = ("spec", "generator", "discriminator", "inference")
+
+
+def _pair(source: str | None, target: str | None, emotions: list[str] | None,
+          ) -> tuple[str, str]:
+    """The run's source and target emotion, normalised: those given, else calm → angry; a
+    many-to-many run (``emotions``; the source only picks its validation clips) takes them
+    from its own emotions: calm, else neutral, else the first listed → angry, else the
+    first other one.
+
+    Raises:
+        ConfigError: an unknown emotion, a source a many-to-many run lacks, or the same
+            emotion twice.
+    """
+    if not emotions:
+        src, tgt = normalize_emotion(source or "calm"), normalize_emotion(target or "angry")
+    else:
+        src = normalize_emotion(source) if source is not None else next(
+            (e for e in ("calm", "neutral") if e in emotions), emotions[0])
+        if src not in emotions:
+            raise choice_error("validation source emotion", src, emotions)
+        others = [e for e in emotions if e != src]
+        tgt = normalize_emotion(target) if target is not None else (
+            "angry" if "angry" in others else others[0])
+    if src == tgt:
+        raise ConfigError(f"source and target emotion are both {src!r}")
+    return src, tgt
 
 
 def _nested(key: str, value, base: dict) -> dict:
@@ -267,6 +291,13 @@ def scheduled_lr(it: int, lr: float, decay_from: float, max_steps: int) -> float
 # check_schedule)
 RESUME_FREE = ("max_steps", "devices", "num_threads", "ckpt_every", "val_every", "log_every",
                "inference")
+
+
+def resume_free(cfg: TrainConfig) -> tuple[str, ...]:
+    """The settings that may differ on resuming ``cfg``'s run: :data:`RESUME_FREE`, and for a
+    many-to-many run its ``target``, which it does not use (its validation clips go to every
+    other emotion; earlier versions stored angry even for a run without it)."""
+    return (*RESUME_FREE, "target") if cfg.emotions else RESUME_FREE
 
 
 def check_schedule(cfg: TrainConfig, old: dict, done: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from emovc.data.emotions import EMOTIONS
+from emovc.data.emotions import EMOTIONS, emotion_list
 from emovc.errors import ConfigError, choice_error
 from emovc.features.world import WorldConfig
 from emovc.models.conversion.stargan import PRESETS, StarGANModelConfig
@@ -75,9 +75,11 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     ``model`` and ``world`` overrides are merged key by key into the preset's values.
 
     Raises:
-        ConfigError: unknown preset or override key (also inside ``model``/``world``), a
-            setting out of its range (e.g. ``batch_size`` 0, a negative loss weight or
-            learning rate, ``same_prob`` above 1), a ``focus_emotion`` that is not one of
+        ConfigError: unknown preset or override key (also inside ``model``/``world``),
+            ``emotions`` that are not a list of 2 or more distinct known labels (e.g. a
+            single name, or a label listed twice), a setting out of its range (e.g.
+            ``batch_size`` 0, a negative loss weight or learning rate, ``same_prob`` above
+            1), a ``focus_emotion`` that is not one of
             ``emotions``, ``focus_prob`` outside (0, 1], ``distill_others`` without
             ``init_from`` or without ``focus_emotion`` and ``teachers``, ``teachers`` that
             name an unknown emotion, the focus emotion or a missing model.
@@ -93,6 +95,7 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     what = "StarGAN training"
     cfg = apply_run_settings(cfg, overrides, what, max_steps, MODEL_KEYS)
     check_ranges(cfg, what, at_least=RANGES, positive=LEARNING_RATES, fractions=("same_prob",))
+    cfg.emotions = emotion_list(cfg.emotions)
     _check_fine_tuning(cfg)
     check_keep_checkpoints(cfg.keep_checkpoints)
     return cfg
