@@ -136,8 +136,7 @@ def _perturbed(model: Path, out: Path, seed: int = 7) -> Path:
              if v.is_floating_point() and not k.endswith("emo_mean") else v
              for k, v in ckpt["state_dict"].items()}
     return save_checkpoint(out, kind=ckpt["kind"], config=ckpt["config"], state_dict=state,
-                           extra={k: v for k, v in ckpt.items()
-                                  if k not in ("kind", "config", "state_dict", "format_version")})
+                           extra=ckpt["extra"])
 
 
 def test_teachers_pull_their_emotions(corpus, stargan_run: Path, cache_root, tmp_path):
@@ -160,7 +159,7 @@ def test_teachers_pull_their_emotions(corpus, stargan_run: Path, cache_root, tmp
 
     angry = t == base.emotions.index("angry")
     taught = StarGANModule(replace(base, teachers={"angry": str(teacher_path)}), _data(base))
-    load_generator(taught.teachers["angry"], str(teacher_path))
+    load_generator(taught.teachers["angry"], str(teacher_path), base.emotions)
     y = torch.randn_like(goal)
     target, kept = taught._goal(x, y, s, t)
     assert torch.equal(kept, angry)

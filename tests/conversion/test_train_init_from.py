@@ -10,13 +10,14 @@ from emovc.errors import ConfigError
 from .conftest import stargan_config
 
 
-def _module(corpus, cache_root, tmp_path, **model):
+def _module(corpus, cache_root, tmp_path, emotions=None, **model):
     from emovc.training.common import prepare_features
     from emovc.training.datamodule import ConversionData
     from emovc.training.stargan import StarGANModule
 
     cfg = stargan_config(corpus, tmp_path / "run", cache_root, 1)
     cfg.model.update(model)
+    cfg.emotions = emotions or cfg.emotions
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, None, None, 1)
     return StarGANModule(cfg, ConversionData(folder, cfg.emotions, tr, va))
 
@@ -42,3 +43,37 @@ def test_init_from_refuses_a_model_of_another_kind(corpus, cache_root, cyclegan_
         init_weights(module, str(cyclegan_run))
     with pytest.raises(ConfigError, match=r"no StarGAN generator in it \(0 of \d+"):
         init_weights(module, str(cyclegan_run.parent / "checkpoints" / "last.ckpt"))
+
+
+@pytest.mark.parametrize("emotions", [["angry", "calm", "happy", "sad"], ["calm", "angry"]])
+def test_init_from_and_teachers_refuse_other_emotions(corpus, cache_root, stargan_run,
+                                                      tmp_path, emotions):
+    """The emotion embedding is indexed by position: a run on the same emotions in another
+    order was initialised with its rows swapped, silently; with another count the message
+    blamed the --preset and model settings."""
+    import shutil
+
+    import torch
+
+    from emovc.training.stargan import init_weights, load_generator
+
+    module = _module(corpus, cache_root, tmp_path, emotions)
+    said = (r"^{role} {path} was trained on emotions \[calm, happy, sad, angry\]; this "
+            rf"run's are \[{', '.join(emotions)}\]; set emotions to the same list in the "
+            "same order$")
+    with pytest.raises(ConfigError, match=said.format(role="init_from", path=stargan_run)):
+        init_weights(module, str(stargan_run))
+    with pytest.raises(ConfigError, match=said.format(role="teacher", path=stargan_run)):
+        load_generator(module.G, str(stargan_run), emotions)
+    # a Lightning checkpoint: its own list, else (an earlier emovc's) its run's config.yaml
+    lightning = stargan_run.parent / "checkpoints" / "last.ckpt"
+    with pytest.raises(ConfigError, match="was trained on emotions"):
+        init_weights(module, str(lightning))
+    old = tmp_path / "old"
+    (old / "checkpoints").mkdir(parents=True)
+    shutil.copy(stargan_run.parent / "config.yaml", old / "config.yaml")
+    ckpt = torch.load(lightning, map_location="cpu", weights_only=True)
+    del ckpt["emotions"]
+    torch.save(ckpt, old / "checkpoints" / "last.ckpt")
+    with pytest.raises(ConfigError, match="was trained on emotions"):
+        init_weights(module, str(old / "checkpoints" / "last.ckpt"))

@@ -228,6 +228,7 @@ class StarGANModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["train_seconds"] = self.train_seconds
+        checkpoint["emotions"] = list(self.cfg.emotions)  # read by another run's init_from
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.train_seconds = float(checkpoint.get("train_seconds", 0.0))
@@ -264,7 +265,7 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
     module = StarGANModule(cfg, data)
     if not resume or last_checkpoint(cfg.run_dir) is None:  # a resumed run restores them
         for emotion, path in cfg.teachers.items():
-            load_generator(module.teachers[emotion], path)
+            load_generator(module.teachers[emotion], path, cfg.emotions)
         if cfg.init_from:
             init_weights(module, cfg.init_from)
             if module.teacher is not None:

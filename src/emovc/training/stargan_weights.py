@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 from emovc.errors import ConfigError
 from emovc.models.checkpoint import float_state, load_checkpoint, save_checkpoint
@@ -46,8 +47,10 @@ def init_weights(module, path: str) -> None:
 
     Raises:
         ConfigError: unreadable file, a model of another kind (e.g. a CycleGAN ``model.pt``),
-            or a generator that does not match this run's model settings (tensors missing or
-            of another shape; the message gives the counts and the first mismatch).
+            a model trained on other emotions than this run's or in another order (checked
+            first), or a generator that does not match this run's model settings (tensors
+            missing or of another shape; the message gives the counts and the first
+            mismatch).
     """
     source = resolve(path, kind=KIND)
     try:  # an emovc model file or a Lightning checkpoint: tensors and plain data either way
@@ -64,6 +67,7 @@ def init_weights(module, path: str) -> None:
     if not isinstance(state, dict):
         raise ConfigError(f"init_from: {source} is neither an emovc model nor a training "
                           "checkpoint (no state_dict)")
+    check_emotions(saved_emotions(ckpt, source), module.cfg.emotions, str(path))
     if kind == KIND:  # an emovc model file holds the generator alone, in fp16
         state = {f"G.{k}": v for k, v in float_state(state).items()}
     own = module.state_dict()
@@ -71,6 +75,42 @@ def init_weights(module, path: str) -> None:
     keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape
             and not k.endswith("emo_mean")}
     module.load_state_dict(keep, strict=False)
+
+
+def saved_emotions(ckpt: dict, source: Path) -> list[str] | None:
+    """The emotions, in embedding order, the model in ``ckpt`` (read from ``source``) was
+    trained on: an exported model's ``extra["emotions"]``, a Lightning checkpoint's own
+    ``emotions`` or else its run's ``config.yaml`` (``RUN/checkpoints/*.ckpt``); ``None``
+    when none of them says."""
+    extra = ckpt.get("extra")
+    listed = extra.get("emotions") if isinstance(extra, dict) else ckpt.get("emotions")
+    if listed is None and "kind" not in ckpt and Path(source).parent.name == "checkpoints":
+        listed = _run_setting(Path(source).parent.parent / "config.yaml", "emotions")
+    return list(listed) if isinstance(listed, list | tuple) else None
+
+
+def _run_setting(config: Path, key: str):
+    """``key`` of a run's ``config.yaml``; ``None`` when it is missing or unreadable."""
+    try:
+        data = yaml.safe_load(config.read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def check_emotions(saved: list[str] | None, own: list[str], name: str,
+                   role: str = "init_from") -> None:
+    """Raise unless the model ``name`` was trained on this run's emotions ``own`` in the same
+    order (``saved``; ``None``: unknown, left to the shape check): its emotion embedding,
+    like the discriminator's and classifier's heads, is indexed by position.
+
+    Raises:
+        ConfigError: both lists, and how to make them agree.
+    """
+    if saved is not None and list(saved) != list(own):
+        raise ConfigError(f"{role} {name} was trained on emotions [{', '.join(saved)}]; this "
+                          f"run's are [{', '.join(own)}]; set emotions to the same list in "
+                          "the same order")
 
 
 def check_generator(own: dict, state: dict, name: str, role: str = "init_from") -> None:
@@ -96,13 +136,17 @@ def check_generator(own: dict, state: dict, name: str, role: str = "init_from") 
                       "it was trained with")
 
 
-def load_generator(generator: StarGANGenerator, path: str) -> None:
-    """Load the generator of an exported ``model.pt`` (or a bundled name) into ``generator``.
+def load_generator(generator: StarGANGenerator, path: str, emotions: list[str]) -> None:
+    """Load the generator of an exported ``model.pt`` (or a bundled name) into ``generator``
+    of a run on ``emotions``.
 
     Raises:
-        ConfigError: the model's generator has another architecture.
+        ConfigError: the model was trained on other emotions (or in another order), or its
+            generator has another architecture.
     """
-    ckpt = load_checkpoint(resolve(path, kind=KIND), kind=KIND)
+    source = resolve(path, kind=KIND)
+    ckpt = load_checkpoint(source, kind=KIND)
+    check_emotions(saved_emotions(ckpt, source), emotions, str(path), role="teacher")
     state = float_state(ckpt["state_dict"])
     check_generator({f"G.{k}": v for k, v in generator.state_dict().items()},
                     {f"G.{k}": v for k, v in state.items()}, str(path), role="teacher")
