@@ -94,7 +94,45 @@ def test_cyclegan_knows_its_pair(cyclegan_run, calm):
     f0_in, f0_out = (_voiced_median_f0(w) for w in (calm, y))
     assert 1200 * np.log2(f0_out / f0_in) > 300
     with pytest.raises(EmovcError, match="valid"):
+        conv.convert(calm, 16000, "sadd")
+
+
+def test_an_emotion_the_model_lacks_is_not_called_unknown(cyclegan_run, calm, tmp_path,
+                                                          capsys):
+    """``--to sad`` on a calm/angry model said "unknown target emotion 'sad'", which reads as
+    a typo; a misspelling still lists the model's emotions."""
+    conv = EmotionConverter.from_pretrained(str(cyclegan_run))
+    with pytest.raises(ConfigError, match=r"^this model converts to calm and angry only, not "
+                                          r"to 'sad'$"):
         conv.convert(calm, 16000, "sad")
+    with pytest.raises(ConfigError, match=r"^this model converts from calm and angry only, "
+                                          r"not from 'Sadness'$"):
+        conv.convert(calm, 16000, "angry", source="Sadness")
+    with pytest.raises(ConfigError, match=r"^unknown target emotion 'angy'; valid choices: "
+                                          r"calm, angry$"):
+        conv.convert(calm, 16000, "angy")
+    src = save_audio(tmp_path / "in.wav", calm, 16000)
+    for option in ("--to", "--from"):
+        args = {"--to": "angry", "--from": "calm", option: "sad"}
+        assert _cli(["convert", str(src), "--to", args["--to"], "--from", args["--from"],
+                     "--model", str(cyclegan_run), "-o", str(tmp_path / "o.wav")]) == 2
+        way = option[2:]
+        assert capsys.readouterr().err == ("emovc: error: this model converts "
+                                           f"{way} calm and angry only, not {way} 'sad'\n")
+
+
+def test_a_one_emotion_model_says_it_has_nothing_to_convert_from(stargan_run, calm, tmp_path):
+    """A hand-made checkpoint of one emotion (training refuses such a list) asked for that
+    emotion: the message blamed the emotion recogniser's labels."""
+    ckpt = load_checkpoint(stargan_run)
+    one = save_checkpoint(tmp_path / "one.pt", kind=ckpt["kind"], config=ckpt["config"],
+                          state_dict=ckpt["state_dict"],
+                          extra={**ckpt["extra"], "emotions": ["calm"]})
+    conv = EmotionConverter.from_pretrained(str(one))
+    with pytest.raises(EmovcError, match=r"^this model converts from calm only, and calm is "
+                                         "the target: there is no other emotion to convert "
+                                         "from$"):
+        conv.convert(calm, 16000, "calm")
 
 
 def _one_line(exc: pytest.ExceptionInfo) -> str:

@@ -322,8 +322,10 @@ def test_m2m_converter_needs_a_source_and_applies_tempo(m2m_model: Path) -> None
     wav = synthesize(EMOTION_VOICES["calm"], duration=1.2, seed=5) * 0.3
     with pytest.raises(ConfigError, match="source"):
         conv.convert(wav, 16000, "angry")
-    with pytest.raises(ConfigError, match="valid choices"):
+    with pytest.raises(ConfigError, match="converts to calm, angry and sad only, not to 'happy'"):
         conv.convert(wav, 16000, "happy", source="calm")
+    with pytest.raises(ConfigError, match="unknown target emotion 'hapy'; valid choices: calm"):
+        conv.convert(wav, 16000, "hapy", source="calm")
     out = conv.convert(wav, 16000, "angry", source="calm")
     assert len(out) == round(len(wav) * conv.prosody.tempo("calm", "angry"))
     assert np.isfinite(out).all()

@@ -53,11 +53,7 @@ def check_emotion(label: str, allowed: list[str], what: str = "emotion") -> str:
     >>> check_emotion("Anger", ["calm", "angry"], "target emotion")
     'angry'
     """
-    _check_is_name(label, allowed, what)
-    try:
-        emo = normalize_emotion(label)
-    except ValueError:  # EmovcError is one
-        raise choice_error(what, label, allowed) from None
+    emo = _known(label, allowed, what)
     if emo not in allowed:
         raise choice_error(what, label, allowed)
     return emo
@@ -88,6 +84,42 @@ def emotion_list(value: object, setting: str = "emotions") -> list[str]:
         raise ConfigError(f"{setting} must be 2 or more distinct emotions, got "
                           f"[{', '.join(labels)}]{why}; valid choices: {', '.join(EMOTIONS)}")
     return labels
+
+
+def check_model_emotion(label: str, allowed: list[str], role: str) -> str:
+    """``label`` normalised and required to be one of a model's ``allowed`` emotions;
+    ``role``: ``"source"`` (the emotions it converts from) or ``"target"`` (to).
+
+    Raises:
+        ConfigError: not a string or not an emotion name ("unknown target emotion 'angy';
+            valid choices: ..." with ``allowed``), or an emotion the model lacks ("this
+            model converts to calm and angry only, not to 'sad'").
+
+    >>> check_model_emotion("Anger", ["calm", "angry"], "target")
+    'angry'
+    """
+    emo = _known(label, allowed, f"{role} emotion")
+    if emo not in allowed:
+        way = "to" if role == "target" else "from"
+        raise ConfigError(f"this model converts {way} {and_list(allowed)} only, not {way} "
+                          f"{label!r}")
+    return emo
+
+
+def and_list(names: list[str]) -> str:
+    """``["calm", "angry", "sad"]`` as ``"calm, angry and sad"``."""
+    names = list(names)
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+def _known(label: object, allowed: list[str], what: str) -> str:
+    """``label`` normalised (:func:`normalize_emotion`); an unknown name or a non-string is
+    refused naming ``what`` and listing ``allowed``."""
+    _check_is_name(label, allowed, what)
+    try:
+        return normalize_emotion(label)
+    except ValueError:  # EmovcError is one
+        raise choice_error(what, label, allowed) from None
 
 
 def _check_is_name(label: object, allowed, what: str = "emotion") -> None:

@@ -197,14 +197,14 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
     bundled example (read speech), detected by the recogniser for ``src``. Earlier outputs
     are refused before anything is written unless ``force``.
     """
-    from emovc.data.emotions import check_emotion
+    from emovc.data.emotions import check_model_emotion
     from emovc.pipelines.conversion import EmotionConverter, check_input
 
     conv = EmotionConverter.from_pretrained()
     if src is None and source is None:
         source = "neutral"
     if source is not None:  # a bad --from fails before anything is written
-        source = check_emotion(source, conv.source_emotions, "source emotion")
+        source = check_model_emotion(source, conv.source_emotions, "source")
     src = Path(src) if src else example_path()
     out = Path(out_dir)
     targets = [t for t in DEMO_TARGETS if t != source]  # not the recording's own emotion

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from emovc.audio import audio_info
 from emovc.audio.io import read_comment
 from emovc.data.catalogs import scan_corpus
-from emovc.data.emotions import check_emotion, normalize_emotion
+from emovc.data.emotions import check_model_emotion, normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
 from emovc.errors import (
     ConfigError,
@@ -170,7 +170,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     converter = EmotionConverter.from_pretrained(model)
     tgts = _check_targets(targets, converter.target_emotions, model)
     if source is not None:
-        source = check_emotion(source, converter.source_emotions, "source emotion")
+        source = check_model_emotion(source, converter.source_emotions, "source")
     manifest, log = scan_corpus(root, corpus)  # a bad corpus fails before OUT is created
     _check_signature(out, model, intensity, source, corpus=root)
     if source is not None:

@@ -34,7 +34,7 @@ from emovc.audio.finishing import Spool, StreamFinisher
 from emovc.audio.io import audio_writer
 from emovc.audio.processing import as_mono
 from emovc.audio.psola import time_stretch
-from emovc.data.emotions import check_emotion, normalize_emotion
+from emovc.data.emotions import and_list, check_model_emotion, normalize_emotion
 from emovc.errors import ConfigError, EmovcError, output_exists
 from emovc.features.voice_quality import added_perturbation
 from emovc.models.checkpoint import load_checkpoint
@@ -228,6 +228,11 @@ class EmotionConverter:
         prior on neutral and calm (:func:`emovc.pipelines.source_choice.choose_source`).
         Beyond 20 s the recogniser's probabilities are averaged over 20 s windows
         (:func:`~emovc.pipelines.source_choice.recognise_long`)."""
+        allowed = [e for e in self.source_emotions if e != exclude]
+        if not allowed:  # e.g. a hand-made one-emotion model asked for that emotion
+            raise EmovcError(f"this model converts from {and_list(self.source_emotions)} only, "
+                             f"and {exclude} is the target: there is no other emotion to "
+                             "convert from")
         if self._recognizer is None:
             try:
                 from emovc.pipelines.recognition import EmotionRecognizer
@@ -236,8 +241,7 @@ class EmotionConverter:
                 raise EmovcError("source emotion unknown and no emotion recogniser available "
                                  f"({exc}); pass --from") from None
         probs = recognise_long(self._recognizer, wav, sr)
-        allowed = [e for e in self.source_emotions if e != exclude]
-        if not allowed or not any(e in probs for e in self.source_emotions):
+        if not any(e in probs for e in self.source_emotions):
             raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
                              "pass --from")
         return choose_source(probs, allowed, self.source_level_db, emotions=self.source_emotions)
@@ -271,9 +275,9 @@ class EmotionConverter:
                          ) -> tuple[str, str]:
         """Validated ``(source, target)``; ``source=None`` is the pair's other emotion for a
         pairwise model, else detected (:meth:`detect_source`)."""
-        tgt = check_emotion(target, self.target_emotions, "target emotion")
+        tgt = check_model_emotion(target, self.target_emotions, "target")
         if source is not None:
-            return check_emotion(source, self.source_emotions, "source emotion"), tgt
+            return check_model_emotion(source, self.source_emotions, "source"), tgt
         fixed = self.fixed_source(tgt)
         if fixed is not None:
             return fixed, tgt
@@ -448,7 +452,7 @@ class EmotionConverter:
         if self.uses_source or self.fixed_source(target) is not None or source is not None:
             src, tgt = self.resolve_emotions(wav, self.sample_rate, target, source)
         else:  # a many-to-many SpectroGAN without a prosody stage: no source needed
-            src, tgt = "", check_emotion(target, self.target_emotions, "target emotion")
+            src, tgt = "", check_model_emotion(target, self.target_emotions, "target")
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
         # the caller's own values: _plan resolves the defaults the same way, and must tell

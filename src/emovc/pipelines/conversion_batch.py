@@ -28,7 +28,7 @@ from pathlib import Path
 from emovc.audio import SUPPORTED_EXTENSIONS
 from emovc.audio.io import WRITE_FORMATS
 from emovc.data.catalogs.ravdess import EMOTION_CODES, STATEMENTS
-from emovc.data.emotions import check_emotion
+from emovc.data.emotions import check_model_emotion
 from emovc.errors import OVERWRITE_HINT, AudioError, EmovcError, OutputExistsError
 from emovc.fileio import atomic_output, check_output_file, check_writable
 from emovc.pipelines.conversion import EmotionConverter
@@ -90,9 +90,9 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     src, dst = Path(inp), Path(out)
     if not src.exists():
         raise EmovcError(f"input not found: {src}")
-    target = check_emotion(target, conv.target_emotions, "target emotion")  # ANGRY -> angry
+    target = check_model_emotion(target, conv.target_emotions, "target")  # ANGRY -> angry
     if source is not None:
-        source = check_emotion(source, conv.source_emotions, "source emotion")
+        source = check_model_emotion(source, conv.source_emotions, "source")
         if source == target:  # the model would only re-render it (and add its voice quality)
             raise EmovcError(f"--from and --to are both {target}: nothing to convert; name the "
                              "emotion to convert to, or leave --from out to have it detected")

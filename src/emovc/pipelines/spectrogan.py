@@ -32,8 +32,8 @@ import torch
 from emovc.audio import normalize_loudness, process_in_windows
 from emovc.audio.io import resample
 from emovc.audio.processing import as_mono, check_float_samples, check_sample_rate
-from emovc.data.emotions import normalize_emotion
-from emovc.errors import AudioError, ConfigError, choice_error
+from emovc.data.emotions import check_model_emotion, normalize_emotion
+from emovc.errors import AudioError, ConfigError
 from emovc.features.spectral import griffin_lim
 from emovc.features.stats import FeatureStats
 from emovc.features.world import WorldConfig
@@ -233,13 +233,11 @@ class SpectroGANConverter:
 
     # --- conversion ---------------------------------------------------------------------
     def _direction(self, target: str, source: str | None) -> tuple[str | None, str]:
-        tgt = normalize_emotion(target)
-        if tgt not in self.emotions:
-            raise choice_error("target emotion", target, self.emotions)
+        tgt = check_model_emotion(target, list(self.emotions), "target")
         if self.many_to_many:
-            if source is not None and normalize_emotion(source) not in self.emotions:
-                raise choice_error("source emotion", source, self.emotions)
-            return (normalize_emotion(source) if source is not None else None), tgt
+            if source is None:
+                return None, tgt
+            return check_model_emotion(source, list(self.emotions), "source"), tgt
         src = self.emotions[1] if tgt == self.emotions[0] else self.emotions[0]
         if source is not None and normalize_emotion(source) != src:
             raise ConfigError(f"this model converts {src} -> {tgt}, not {source} -> {target}; "
