@@ -22,7 +22,12 @@ from emovc.data.catalogs.ravdess import TRAIN_ACTORS, VALIDATION_ACTORS
 from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig
 from emovc.training.feature_cache import build_cache, read_index
-from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
+from emovc.training.progress import (
+    log_interval,
+    progress_callback,
+    quiet_lightning,
+    uses_bar,
+)
 from emovc.training.run_dir import last_checkpoint, prepare_run_dir
 
 
@@ -454,7 +459,7 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
             # Lightning's "validation will run after every batch", quieted: progress.py)
             val_check_interval=min(val_every, max_steps),
             check_val_every_n_epoch=None, num_sanity_val_steps=0,
-            log_every_n_steps=max(1, min(25, ckpt_every, max_steps)),
+            log_every_n_steps=log_interval(max_steps, min(25, ckpt_every)),
             enable_model_summary=False, limit_val_batches=1,
         )
         steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)

@@ -1,5 +1,6 @@
 """What a training run shows: Lightning's notices filtered to the ones a user needs, a live
-progress bar on a terminal and plain progress lines in a log file."""
+progress bar on a terminal and plain progress lines in a log file (a data-loading bar only on
+a terminal: :func:`loading_bar`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, RichProgressBar
+
+T = TypeVar("T")
 
 # Lightning messages that say nothing to a user of ``emovc train``, or mislead: a
 # cloud-logging advert, the validation-batch limit we set on purpose, the validation
@@ -25,9 +29,13 @@ from lightning.pytorch.callbacks import Callback, RichProgressBar
 # to provide the callbacks of a checkpoint written by an older emovc (its step files
 # and last.ckpt are written all the same), and the
 # "fit stopped: max_steps reached" line (it counts a SpectroGAN's two optimiser steps per
-# iteration; our progress lines report the end).
+# iteration; our progress lines report the end), and the device lines of an accelerator the
+# machine lacks ("GPU available: False, used: False", "TPU available: False, ..."): they say
+# nothing on a CPU run; on a machine with a GPU the line stays, since it tells whether the GPU
+# is used.
 _QUIET_INFO = ("💡 Tip:", "`Trainer(limit_val_batches=1)` was configured",
-               "`Trainer(val_check_interval=1)` was configured", "`Trainer.fit` stopped:")
+               "`Trainer(val_check_interval=1)` was configured", "`Trainer.fit` stopped:",
+               "GPU available: False", "TPU available: False")
 _QUIET_WARNINGS = (r".*ModelCheckpoint with manual optimization",
                    r".*isinstance\(treespec, LeafSpec\)",
                    r"Checkpoint directory .* exists and is not empty",
@@ -74,7 +82,9 @@ class LogProgress(Callback):
     """Plain progress lines for runs whose output goes to a file (e.g. ``nohup ... > log``),
     where a live bar shows nothing: every ``every`` steps and at the end, e.g.
     ``step 4500/9000 (50%), 13.1 steps/s, 0:05:43 left; g 12.9`` (first process only; a step
-    slower than a second shows as ``25.3 s/step``).
+    slower than a second shows as ``25.3 s/step``). The speed is measured from the end of the
+    session's first step, whose one-off setup is not a step's time; a line before a second
+    step says ``estimating the time left``.
 
     Args:
         every: steps between lines.
@@ -86,7 +96,7 @@ class LogProgress(Callback):
         self.every, self.per = max(1, every), max(1, optimizer_steps)
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self._start = None
+        self._start = self._warm = None
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         # here, not at train start: a resumed run's step is restored by its first batch, and
@@ -96,14 +106,27 @@ class LogProgress(Callback):
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         step, total = trainer.global_step // self.per, trainer.max_steps // self.per
+        if self._warm is None:
+            self._warm = (time.perf_counter(), step)
         if (step % self.every and step < total) or not trainer.is_global_zero:
             return
-        rate = (step - self._start[1]) / max(time.perf_counter() - self._start[0], 1e-9)
-        left = _hms((total - step) / rate) if rate else "?"
         losses = "; " + ", ".join(f"{k} {float(v):.4g}" for k, v in
                                   trainer.progress_bar_metrics.items() if k != "v_num")
-        print(f"step {step}/{total} ({step / total:.0%}), {_speed(rate)}, {left} left"
+        print(f"step {step}/{total} ({step / total:.0%}), {self._timing(step, total)}"
               + (losses if len(losses) > 2 else ""), flush=True)
+
+    def _timing(self, step: int, total: int) -> str:
+        """``2.4 s/step, 0:00:47 left``, the speed measured over the steps after the session's
+        first; ``estimating the time left`` before a second step (a one-step session ends
+        with the speed of its only step)."""
+        t0, s0 = self._warm
+        if step <= s0:
+            if step < total:
+                return "estimating the time left"
+            t0, s0 = self._start
+        rate = (step - s0) / max(time.perf_counter() - t0, 1e-9)
+        left = _hms((total - step) / rate) if rate > 0 else "?"
+        return f"{_speed(rate)}, {left} left"
 
 
 def progress_callback(max_steps: int, optimizer_steps: int = 1) -> Callback:
@@ -112,6 +135,22 @@ def progress_callback(max_steps: int, optimizer_steps: int = 1) -> Callback:
     if sys.stdout.isatty():
         return StepProgressBar()
     return LogProgress(max(1, max_steps // 20), optimizer_steps)
+
+
+def log_interval(max_steps: int, most: int) -> int:
+    """Steps between TensorBoard scalars: ``most``, or fewer in a short run, so that it gets
+    about 10 points at least (a 20-step run logged its first step only, a run resumed for its
+    last 10 steps none)."""
+    return max(1, min(int(most), int(max_steps) // 10))
+
+
+def loading_bar(items: Iterable[T], desc: str, unit: str) -> Iterable[T]:
+    """``items`` with a tqdm bar on stderr when it is a terminal; in a log file nothing (a bar
+    written there is a run of carriage-return updates), as the feature cache of the WORLD
+    trainers does."""
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit=unit, disable=None, leave=False)
 
 
 def uses_bar(callback: Callback) -> bool:
