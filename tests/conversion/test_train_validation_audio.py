@@ -26,5 +26,29 @@ def test_cyclegan_pair_outside_the_preferred_targets_writes_validation_audio(tmp
                                   "cache_dir": str(tmp_path / "cache")})
     train(cfg)
     names = sorted(p.name for p in (run / "audio").glob("*.wav"))
-    assert names == ["step000004_neutral_to_calm.wav"], names
+    assert names == ["source_03-01-01-01-01-01-17.wav", "step000004_neutral_to_calm.wav"], names
     assert Path(run / "model.pt").is_file()
+
+
+def test_stargan_validation_audio_is_what_convert_makes_beside_its_source(corpus, cache_root,
+                                                                          tmp_path):
+    """The clips were WORLD renderings peak-normalised to -0.9 dBFS, without the tempo,
+    level, pause and limiter stage of `emovc convert`, and the take itself was not written."""
+    import numpy as np
+
+    from emovc.audio import load_audio
+    from emovc.pipelines.conversion import EmotionConverter
+    from emovc.training.stargan import train
+
+    from .conftest import stargan_config
+
+    run = tmp_path / "run"
+    model = train(stargan_config(corpus, run, cache_root, 4))  # validates at step 4, the end
+    sources = sorted((run / "audio").glob("source_*.wav"))
+    assert [p.name for p in sources] == ["source_03-01-02-01-01-01-17.wav"]
+    take = load_audio(corpus / "Actor_17" / "03-01-02-01-01-01-17.wav", 16000)
+    np.testing.assert_allclose(load_audio(sources[0], 16000), take, atol=1e-4)
+    want = EmotionConverter.from_pretrained(model).convert(take, 16000, "angry", source="calm")
+    got = load_audio(run / "audio" / "step000004_calm_to_angry.wav", 16000)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-4)

@@ -199,21 +199,9 @@ class CycleGANModule(L.LightningModule):
 
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):
-        export(self, Path(self.cfg.run_dir) / "model.pt")
-        write_validation_audio(self, Path(self.cfg.run_dir) / "audio", max_targets=1,
+        model = export(self, Path(self.cfg.run_dir) / "model.pt")
+        write_validation_audio(self, Path(self.cfg.run_dir) / "audio", model, max_targets=1,
                                targets=[self.cfg.source, self.cfg.target])  # the other one
-
-    @torch.no_grad()
-    def convert_utterance(self, utt, target: str) -> tuple[np.ndarray, np.ndarray]:
-        """Validation-audio hook (see :func:`write_validation_audio`); converts to the other
-        domain of the pair whatever ``target`` says."""
-        from emovc.models.conversion.cyclegan import CycleGANFeatureConverter
-
-        conv = CycleGANFeatureConverter(_checkpoint(self), tempo=False)
-        emos = self.data.emotions
-        src = utt.row.emotion if utt.row.emotion in emos else emos[0]
-        out = conv.convert(utt.raw, src, conv.fixed_source(src))
-        return out.mcep, out.lf0
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["train_seconds"] = self.train_seconds

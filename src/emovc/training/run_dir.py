@@ -5,7 +5,9 @@ Layout of ``RUN_DIR``::
     config.yaml            resolved training config (plain data)
     checkpoints/last.ckpt  Lightning checkpoint for exact resume (+ the newest step-numbered ones)
     tb/                    TensorBoard logs
-    audio/                 periodic validation conversions (WAV)
+    audio/                 periodic validation conversions (WAV, as ``emovc convert`` renders
+                           them) and the unconverted take, ``source_NAME.wav``; a SpectroGAN
+                           writes them to ``val_audio/`` (``step_NNNNNN/`` folders)
     model.pt               final emovc checkpoint (loadable by EmotionConverter)
 
 A folder is reused only by the run it holds: re-running it resumes from ``last.ckpt`` (or
@@ -286,7 +288,7 @@ def checkpoint_step(path: Path) -> int:
 # RUN_ONLY: removed only from a folder that is recognisably a training run (:func:`is_run`)
 RUN_ONLY = ("config.yaml", "metrics.json")
 RUN_FILES = ("model.pt", *RUN_ONLY, "checkpoints/*.ckpt", "checkpoints/.*.ckpt.*",
-             "audio/step*.wav")
+             "audio/step*.wav", "audio/source_*.wav", "val_audio/source_*.wav")
 RUN_FOLDERS = ("tb/version_0", "val_audio/step_*")
 RUN_PARENTS = ("checkpoints", "audio", "val_audio", "tb")
 # settings that make a config.yaml a trainer's: the Lightning trainers' or a recogniser's

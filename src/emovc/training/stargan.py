@@ -212,19 +212,8 @@ class StarGANModule(L.LightningModule):
             self.log("val/source_l1", losses.masked_l1(x[:, :n], y[:, :n]), batch_size=1)
             self.log("val/cls_acc", losses.accuracy(self.C(fake[:, : self.n_cls]), t),
                      batch_size=1)
-        export(self, Path(self.cfg.run_dir) / "model.pt")
-        write_validation_audio(self, Path(self.cfg.run_dir) / "audio")
-
-    @torch.no_grad()
-    def convert_utterance(self, utt, target: str) -> tuple[np.ndarray, np.ndarray]:
-        """Validation-audio hook: denormalised ``(mcep (T, D), lf0 (T,))`` of ``utt`` converted."""
-        x = torch.from_numpy(utt.x[None]).to(self.device)
-        t = torch.tensor([self.cfg.emotions.index(target)], device=self.device)
-        s = torch.tensor([self.cfg.emotions.index(utt.row.emotion)], device=self.device)
-        y = self.G(x, t, s)[0].cpu().numpy()
-        norm = self.data.normalizer
-        d = y.shape[0] - 1
-        return norm.denormalize(y[:d].T, y[d], norm.speaker_stats(utt.stats, utt.row.emotion))
+        model = export(self, Path(self.cfg.run_dir) / "model.pt")
+        write_validation_audio(self, Path(self.cfg.run_dir) / "audio", model)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["train_seconds"] = self.train_seconds
