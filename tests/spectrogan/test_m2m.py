@@ -316,6 +316,23 @@ def test_m2m_training_writes_one_conditional_generator_and_prosody(m2m_model: Pa
     assert sorted(p.name.split("_to_")[1] for p in val.glob("*.wav")) == ["angry.wav", "sad.wav"]
 
 
+def test_m2m_validation_audio_is_what_convert_makes_beside_its_source(m2m_model: Path) -> None:
+    """Validation clips skipped the level change and edge pauses `emovc convert` applies
+    (peak -18 dBFS for a conversion to angry), and the take itself was not written."""
+    from emovc.audio import load_audio
+    from emovc.pipelines.conversion import EmotionConverter
+
+    val = m2m_model.parent / "val_audio"
+    [source] = sorted(val.glob("source_*.wav"))
+    take = load_audio(source, 16000)
+    name = source.stem.removeprefix("source_")
+    want = EmotionConverter.from_pretrained(m2m_model).convert(take, 16000, "angry",
+                                                               source="calm")
+    got = load_audio(val / "step_000003" / f"{name}_to_angry.wav", 16000)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=2e-3)
+
+
 def test_m2m_converter_needs_a_source_and_applies_tempo(m2m_model: Path) -> None:
     conv = SpectroGANConverter.from_pretrained(str(m2m_model))
     assert conv.many_to_many and conv.target_emotions == list(EMOS)

@@ -282,3 +282,12 @@ def test_bad_nested_and_actor_settings_are_one_line_errors(setting, said, tmp_pa
                  "angry", "-o", str(tmp_path / "run"), "--max-steps", "1", "--set", setting])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and said in err, err
+
+
+def test_a_short_run_logs_every_iteration_to_tensorboard(trained) -> None:
+    """log_every 20 left a 4-step run with the scalars of its first iteration only."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, model = trained
+    tb = EventAccumulator(str(model.parent / "tb" / "version_0")).Reload()
+    assert [e.step for e in tb.Scalars("loss/d")] == [0, 1, 2, 3]

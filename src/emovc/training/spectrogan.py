@@ -23,7 +23,8 @@ Run directory layout::
     run_dir/checkpoints/last.ckpt       Lightning state (atomic replace), for resuming
     run_dir/model.pt                    emovc checkpoint (generators + stats), for inference
     run_dir/tb/                         tensorboard logs (losses, validation audio)
-    run_dir/val_audio/step_XXXXXX/      converted validation clips (wav)
+    run_dir/val_audio/step_XXXXXX/      converted validation clips (wav, as emovc convert)
+    run_dir/val_audio/source_NAME.wav   the validation clips unconverted (written once)
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ import torch
 import yaml
 from torch.nn import functional as F
 
-from emovc.audio import load_audio, save_audio
+from emovc.audio import check_voiced_speech, save_audio
+from emovc.data.catalogs.base import ScanLog
 from emovc.errors import ConfigError
 from emovc.features.stats import FeatureStats
 from emovc.fileio import write_atomic
@@ -53,7 +55,12 @@ from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
 from emovc.training.common import device_strategy, exit_if_worker, fit_or_interrupt
-from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
+from emovc.training.progress import (
+    log_interval,
+    progress_callback,
+    quiet_lightning,
+    uses_bar,
+)
 from emovc.training.run_dir import claim_run_dir, clear_run_outputs
 from emovc.training.spectrogan_config import (
     PRESETS,
@@ -63,6 +70,7 @@ from emovc.training.spectrogan_config import (
     resume_free,
     scheduled_lr,
 )
+from emovc.training.validation_audio import write_source_clip
 
 __all__ = ["PRESETS", "TrainConfig", "build_config", "train"]
 
@@ -93,10 +101,14 @@ class GANModule(L.LightningModule):
     def _ls(scores: torch.Tensor, real: bool) -> torch.Tensor:
         return F.mse_loss(scores, torch.full_like(scores, 1.0 if real else 0.0))
 
-    def _log(self, it: int, values: dict) -> None:
+    def _log(self, it: int, values: dict, shown: dict) -> None:
+        """``shown`` (e.g. ``{"g": ..., "d": ...}``) to the progress bar and progress lines;
+        ``values`` and the learning rate to TensorBoard every ``log_every`` iterations, or
+        more often in a short run (:func:`~emovc.training.progress.log_interval`)."""
+        self.log_dict(shown, prog_bar=True, logger=False, batch_size=1)
         tb = getattr(self.logger, "experiment", None)
-        if it % self.cfg.log_every or not self.trainer.is_global_zero or not hasattr(
-                tb, "add_scalar"):
+        every = log_interval(self.cfg.max_steps, self.cfg.log_every)
+        if it % every or not self.trainer.is_global_zero or not hasattr(tb, "add_scalar"):
             return
         for key, val in {**values, "lr": self._lr(it)}.items():  # x axis = iterations
             tb.add_scalar(key, float(val.detach()) if torch.is_tensor(val) else val, it)
@@ -159,7 +171,7 @@ class SpectroGANModule(GANModule):
         self.manual_backward(loss_d)
         opt_d.step()
         self._log(it, {"loss/g_adv": adv, "loss/cycle": cyc, "loss/identity": idt,
-                       "loss/d": loss_d})
+                       "loss/d": loss_d}, {"g": loss_g, "d": loss_d})
 
     def _paired_step(self, it: int, opt_g, opt_d) -> None:
         """Warm start: L1 regression of each generator onto DTW-aligned parallel takes."""
@@ -175,7 +187,7 @@ class SpectroGANModule(GANModule):
         opt_g.step()
         opt_d.zero_grad(set_to_none=True)
         opt_d.step()  # no gradients: keeps Lightning's two-steps-per-iteration count
-        self._log(it, {"loss/paired_l1": loss})
+        self._log(it, {"loss/paired_l1": loss}, {"g": loss})
 
     def export(self, stats: FeatureStats, path: Path, extra: dict | None = None) -> Path:
         """Write the inference checkpoint (generators, settings, statistics) atomically."""
@@ -246,13 +258,18 @@ class RunCallback(L.Callback):
             self.validate(trainer, module, it)
 
     def validate(self, trainer, module: SpectroGANModule, it: int) -> None:
-        """Convert the validation clips with the current generator; wav files + tensorboard."""
+        """Convert the validation clips with the current generator as ``emovc convert`` does
+        (with a prosody stage: the level change and the input's edge pauses too); wav files
+        + tensorboard, and once per run each clip unconverted (``val_audio/source_NAME.wav``)."""
         if not trainer.is_global_zero:
             return
-        conv = module.converter(self.stats)
-        sr = conv.spec.sample_rate
+        from emovc.pipelines.conversion import EmotionConverter
+
+        conv = EmotionConverter(module.converter(self.stats))
+        sr = SpecConfig.from_dict(self.cfg.spec).sample_rate  # the clips' rate (_val_wavs)
         out_dir = self.run / "val_audio" / f"step_{it:06d}"
         for name, wav in self.val_wavs:
+            write_source_clip(self.run / "val_audio", name, wav, sr)
             for tgt in module.val_targets():
                 y = conv.convert(wav, sr, tgt, source=self.cfg.source)
                 save_audio(out_dir / f"{name}_to_{tgt}.wav", y, sr, force=True,
@@ -265,27 +282,30 @@ class RunCallback(L.Callback):
 
 
 def _load_banks(cfg: TrainConfig):
-    """Image banks of both emotions, statistics and (with ``paired_steps``) parallel pairs."""
+    """Image banks of both emotions, statistics and (with ``paired_steps``) parallel pairs,
+    of the takes that can be used (:func:`~emovc.training.spectrogan_data.load_emotions`)."""
     spec = SpecConfig.from_dict(cfg.spec)
-    files = [data.ravdess_files(cfg.data_dir, emo, cfg.train_actors)
-             for emo in (cfg.source, cfg.target)]
-    mags = [data.log_magnitudes(f, spec) for f in files]
-    stats = data.pooled_stats(*mags)
+    mags = data.load_emotions(cfg.data_dir, (cfg.source, cfg.target), cfg.train_actors,
+                              spec.sample_rate, lambda wav: data.log_magnitude(wav, spec))
+    stats = data.pooled_stats(*[list(m.values()) for m in mags])
     norm = Normalizer(spec, stats)
-    images = [dict(zip(f, (norm.to_image(m) for m in ms), strict=True))
-              for f, ms in zip(files, mags, strict=True)]
+    images = [{p: norm.to_image(m) for p, m in ms.items()} for ms in mags]
     banks = (data.ImageBank(list(images[0].values())), data.ImageBank(list(images[1].values())))
     pairs = None
     if cfg.paired_steps > 0:
         ab = [(images[0][s], images[1][t])
               for s, t in data.parallel_pairs(cfg.data_dir, cfg.source, cfg.target,
-                                              cfg.train_actors)]
+                                              cfg.train_actors)
+              if s in images[0] and t in images[1]]
         pairs = (data.PairBank([(x, data.aligned_target(x, y)) for x, y in ab]),
                  data.PairBank([(y, data.aligned_target(y, x)) for x, y in ab]))
     return banks, stats, pairs
 
 
 def _val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
+    """``(name, waveform)`` of up to ``n_val_clips`` takes of the source emotion by the
+    validation actors, spread over their files; a pick that ``emovc convert`` would refuse
+    is left out with a line (:func:`~emovc.training.spectrogan_data.report_left_out`)."""
     if cfg.n_val_clips <= 0 or not cfg.val_actors:
         return []
     try:
@@ -294,7 +314,16 @@ def _val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
         return []
     sr = SpecConfig.from_dict(cfg.spec).sample_rate
     pick = files[:: max(1, len(files) // cfg.n_val_clips)][: cfg.n_val_clips]
-    return [(p.stem, load_audio(p, sr)) for p in pick]
+    log = ScanLog(root=str(cfg.data_dir))
+    got = data.load_usable(pick, sr, lambda wav: _voiced(wav, sr), log)
+    data.report_left_out(log, f"the validation clips of {cfg.data_dir}")
+    return [(p.stem, wav) for p, wav in got.items()]
+
+
+def _voiced(wav: np.ndarray, sr: int) -> np.ndarray:
+    """``wav``, refused (AudioError) when it holds no voiced sound, as ``emovc convert`` does."""
+    check_voiced_speech(wav, sr, name="the take")
+    return wav
 
 
 def train(cfg: TrainConfig, resume: bool = True) -> Path:

@@ -4,25 +4,35 @@ Every clip is trimmed, loudness-normalised (-23 dBFS active level), turned into 
 log-magnitude image once (a few MB per emotion) and kept in memory; training batches are random
 ``freq_size × crop_frames`` crops. Batches are a pure function of ``(seed, iteration, rank)`` so
 a resumed run draws exactly the batches an uninterrupted run would have drawn.
+
+Clips that cannot be used (unreadable, shorter than 0.5 s or silent: the limits of
+:func:`~emovc.audio.check_speech`, which ``emovc convert`` applies to its input) are left out
+with one summary line per reason, as the WORLD trainers' catalog reports them
+(:func:`load_emotions`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import librosa
 import numpy as np
 
 from emovc.audio import load_audio, normalize_loudness, trim_silence
-from emovc.data.catalogs.base import iter_audio
+from emovc.audio.processing import MIN_DURATION_S, SILENCE_DBFS, active_rms_dbfs
+from emovc.data.catalogs.base import ScanLog, iter_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
-from emovc.errors import ConfigError
+from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.features.stats import FeatureStats, compute_stats
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig, analyze
 
 _RAVDESS = re.compile(r"^03-01-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
+T = TypeVar("T")
+UNREADABLE = "unreadable audio"
 
 
 def ravdess_files(data_dir: str | Path, emotion: str, actors: Sequence[int]) -> list[Path]:
@@ -56,10 +66,86 @@ def prepare_wav(wav: np.ndarray, sr: int) -> np.ndarray:
     return normalize_loudness(trim_silence(wav, sr), sr)
 
 
-def log_magnitudes(paths: Sequence[Path], cfg: SpecConfig) -> list[np.ndarray]:
-    """``(n_bins, T_i)`` log-magnitudes of the prepared clips."""
-    return [analyze(prepare_wav(load_audio(p, cfg.sample_rate), cfg.sample_rate), cfg)[0]
-            for p in paths]
+def log_magnitude(wav: np.ndarray, cfg: SpecConfig) -> np.ndarray:
+    """``(n_bins, T)`` log-magnitude of a clip (``wav`` at ``cfg.sample_rate``), prepared."""
+    return analyze(prepare_wav(wav, cfg.sample_rate), cfg)[0]
+
+
+def clip_problem(wav: np.ndarray, sr: int) -> str | None:
+    """Why a loaded clip cannot be trained on, or ``None``: shorter than 0.5 s or silent, the
+    limits of :func:`~emovc.audio.check_speech` (worded per kind, so that a summary groups
+    the clips)."""
+    if len(wav) < MIN_DURATION_S * sr:
+        return f"shorter than {MIN_DURATION_S:g} s"
+    if active_rms_dbfs(wav, sr) < SILENCE_DBFS:
+        return f"silent (speech level below {SILENCE_DBFS:g} dBFS)"
+    return None
+
+
+def load_usable(paths: Sequence[Path], sr: int, analyse: Callable[[np.ndarray], T],
+                log: ScanLog) -> dict[Path, T]:
+    """``{path: analyse(waveform at sr)}`` of the clips of ``paths`` that can be trained on, in
+    their order; every other clip goes to ``log`` under its reason (:data:`UNREADABLE`,
+    :func:`clip_problem`, or the message of an :class:`~emovc.errors.AudioError` that
+    ``analyse`` raises)."""
+    out: dict[Path, T] = {}
+    for path in paths:
+        try:
+            wav = load_audio(path, sr)
+        except AudioError:
+            log.skip(UNREADABLE, path)
+            continue
+        why = clip_problem(wav, sr)
+        if why is None:
+            try:
+                out[path] = analyse(wav)
+                continue
+            except AudioError as err:
+                why = str(err).splitlines()[0]
+        log.skip(why, path)
+    return out
+
+
+def report_left_out(log: ScanLog, what: str,
+                    report: Callable[[str], None] | None = None) -> None:
+    """One line per reason, ``left out of WHAT: 2 × silent (...) (e.g. a.wav, b.wav)`` (the
+    WORLD trainers' wording), to ``report`` (default: stderr)."""
+    for line in log.summary():
+        (report or _stderr)(f"left out of {what}: {line}")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def load_emotions(data_dir: str | Path, emotions: Sequence[str], actors: Sequence[int], sr: int,
+                  analyse: Callable[[np.ndarray], T],
+                  report: Callable[[str], None] | None = None) -> list[dict[Path, T]]:
+    """Per emotion, ``{path: analyse(waveform)}`` of the RAVDESS takes of ``actors`` that can be
+    trained on (:func:`load_usable`); the others are reported in one line per reason
+    (:func:`report_left_out`). On a corpus without such clips every take is kept, in the
+    order of :func:`ravdess_files`.
+
+    Raises:
+        ConfigError: an emotion without files (:func:`ravdess_files`).
+        EmovcError: an emotion none of whose takes can be used.
+    """
+    files = [ravdess_files(data_dir, e, actors) for e in emotions]
+    log = ScanLog(root=str(data_dir))
+    out = [load_usable(fs, sr, analyse, log) for fs in _loading_bar(files)]
+    report_left_out(log, str(data_dir), report)
+    for emotion, fs, got in zip(emotions, files, out, strict=True):
+        if not got:
+            raise EmovcError(f"no usable RAVDESS {emotion!r} takes of actors {sorted(actors)} "
+                             f"under {data_dir}: all {len(fs)} left out (see the lines above)")
+    return out
+
+
+def _loading_bar(files: list[list[Path]]):
+    """``files`` with a bar over the emotions on a terminal (nothing in a log file)."""
+    from emovc.training.progress import loading_bar
+
+    return loading_bar(files, "loading clips", "emotion")
 
 
 def pooled_stats(*domains: Sequence[np.ndarray]) -> FeatureStats:
@@ -178,16 +264,16 @@ def ravdess_actor(path: Path) -> str:
     return path.stem.split("-")[6]
 
 
-def load_clip(path: Path, cfg: SpecConfig, world) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(log_mag (n_bins, T), f0 (T_w,) Hz, active level dBFS)`` of one training clip.
+def clip_features(raw: np.ndarray, cfg: SpecConfig, world
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(log_mag (n_bins, T), f0 (T_w,) Hz, active level dBFS)`` of one training clip
+    (``raw`` at ``cfg.sample_rate``).
 
     The level is measured on the recording as it is (vocal effort); log-magnitude and F0 on the
     trimmed, loudness-normalised clip (``world``: the :class:`WorldConfig` of the F0 track).
     """
-    from emovc.audio.processing import active_rms_dbfs
     from emovc.features.world import analyze_f0
 
-    raw = load_audio(path, cfg.sample_rate)
     wav = prepare_wav(raw, cfg.sample_rate)
     f0, _ = analyze_f0(wav.astype(np.float64), world)
     return analyze(wav, cfg)[0], f0, active_rms_dbfs(raw, cfg.sample_rate)

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from emovc.errors import ConfigError
 from emovc.features.stats import FeatureStats
@@ -53,11 +52,13 @@ from emovc.training.spectrogan_config import TrainConfig
 
 def load_m2m_data(cfg: TrainConfig) -> tuple[data.MultiBank, FeatureStats, ProsodyShift | None]:
     """Images of every emotion (training actors), pooled statistics, DTW maps between parallel
-    takes (with ``lambda_paired``) and the fitted prosody stage (with ``prosody``)."""
+    takes (with ``lambda_paired``) and the fitted prosody stage (with ``prosody``), of the
+    takes that can be used (:func:`~emovc.training.spectrogan_data.load_emotions`)."""
     spec, world = SpecConfig.from_dict(cfg.spec), WorldConfig()
-    files = [data.ravdess_files(cfg.data_dir, e, cfg.train_actors) for e in cfg.emotions]
-    clips = [[data.load_clip(p, spec, world) for p in fs]
-             for fs in tqdm(files, desc="loading clips", unit="emotion")]
+    loaded = data.load_emotions(cfg.data_dir, cfg.emotions, cfg.train_actors, spec.sample_rate,
+                                lambda wav: data.clip_features(wav, spec, world))
+    files = [list(got) for got in loaded]
+    clips = [list(got.values()) for got in loaded]
     stats = data.pooled_stats(*[[c[0] for c in cs] for cs in clips])
     norm = Normalizer(spec, stats)
     images = [[norm.to_image(c[0]) for c in cs] for cs in clips]
@@ -181,7 +182,7 @@ class M2MSpectroGANModule(GANModule):
         self.manual_backward(loss_d)
         self._clip(self.d)
         opt_d.step()
-        self._log(it, {**values, "loss/d": loss_d})
+        self._log(it, {**values, "loss/d": loss_d}, {"g": loss_g, "d": loss_d})
 
     def _clip(self, net: torch.nn.Module) -> None:
         """Clip the gradient norm (``grad_clip > 0``): at lr 1e-3 one discriminator spike
