@@ -155,3 +155,49 @@ def test_a_truncated_file_gives_its_decodable_start_with_a_warning(tmp_path: Pat
     (tmp_path / "stub.flac").write_bytes(data[:200])  # the header only
     with pytest.raises(AudioError):
         load_audio(tmp_path / "stub.flac")
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "WAVEX", "RF64", "W64"])
+def test_a_truncated_wav_is_warned_about_like_a_truncated_flac(tmp_path: Path,
+                                                              speech: np.ndarray, fmt: str
+                                                              ) -> None:
+    """libsndfile clips a WAV's frame count to the bytes present, so a WAV cut short (an
+    interrupted recording) read silently as a shorter file: its data chunk's declared size
+    is checked (RIFF, RF64, Wave64), with the FLAC's warning, duration and refusal."""
+    from emovc.audio.io import load_channels
+    from emovc.errors import EmovcWarning
+
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, np.tile(speech, 3), 16000, format=fmt, subtype="PCM_16")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.warns(EmovcWarning, match=r"cut.wav is damaged or truncated: only its first "
+                                          r"[23]\.\d\d s of 6.00 s decode; using those"):
+        wav = load_audio(cut)
+    with pytest.warns(EmovcWarning, match="damaged or truncated"):
+        chans, _ = load_channels(cut)
+    assert len(wav) == len(chans) < 3.1 * 16000
+    assert audio_info(cut).duration == pytest.approx(6.0, abs=1e-3)  # the header's, as FLAC's
+    (tmp_path / "stub.wav").write_bytes(data[: len(data) // 100])  # < 0.1 s of 6 s
+    with pytest.raises(AudioError, match=r"damaged or truncated audio file: .*stub.wav"):
+        load_audio(tmp_path / "stub.wav")
+
+
+@pytest.mark.parametrize("size", [0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000])
+def test_a_streamed_wav_of_unknown_length_is_not_called_truncated(tmp_path: Path,
+                                                                 speech: np.ndarray,
+                                                                 size: int) -> None:
+    """A writer that cannot seek back (a pipe) leaves a placeholder data size (ffmpeg,
+    arecord, SoX): no warning; and a whole file gets none either."""
+    import struct
+
+    path = save_audio(tmp_path / "s.wav", speech, 16000)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data") + 4
+    data[at:at + 4] = struct.pack("<I", size)
+    (tmp_path / "streamed.wav").write_bytes(bytes(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in ("s.wav", "streamed.wav"):
+            assert len(load_audio(tmp_path / name)) == len(speech)

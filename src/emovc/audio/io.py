@@ -9,6 +9,7 @@ overwrite unless ``force=True`` and can embed a provenance comment.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,14 +57,17 @@ def _check_path(path: str | os.PathLike) -> Path:
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:
-    """Read the header of ``path``; raises :class:`AudioError` if it is not audio."""
+    """Read the header of ``path``; raises :class:`AudioError` if it is not audio. The
+    duration is the header's, also for a file cut short (a WAV's data chunk declares more
+    than is there: :func:`declared_frames`; a FLAC's stream info)."""
     p = _check_path(path)
     try:
         info = sf.info(str(p))
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
         raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
-    return AudioInfo(str(p), int(info.samplerate), int(info.channels), float(info.duration),
-                     info.format)
+    frames = declared_frames(p, int(info.frames))  # a WAV cut short: its header's length
+    duration = frames / info.samplerate if frames > info.frames else float(info.duration)
+    return AudioInfo(str(p), int(info.samplerate), int(info.channels), duration, info.format)
 
 
 def _short(exc: Exception) -> str:
@@ -71,15 +75,21 @@ def _short(exc: Exception) -> str:
 
 
 def _decode(p: Path) -> tuple[np.ndarray, int]:
+    """All frames of ``p`` as float32 ``(n, channels)`` and its rate; a damaged or truncated
+    file's decodable start, with a warning (:func:`_salvage`, :func:`declared_frames`)."""
     try:
         data, sr = sf.read(str(p), dtype="float32", always_2d=True)
-        return data, int(sr)
     except Exception as exc:
         if p.suffix.lower() != ".mp3":
             salvaged = _salvage(p)  # a truncated or damaged file: its decodable start
             if salvaged is not None:
                 return salvaged
             raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
+    else:
+        total = declared_frames(p, len(data))
+        if total > len(data):  # a WAV cut short: libsndfile reads what is there
+            _cut_short(p, len(data), total, int(sr), None, stacklevel=4)
+        return data, int(sr)
     try:  # old libsndfile without mp3: fall back to librosa's decoders
         import librosa
 
@@ -193,21 +203,32 @@ def _salvage(p: Path) -> tuple[np.ndarray, int] | None:
 
 def _scan(f: sf.SoundFile, p: Path, feed: Callable[[np.ndarray], None]) -> int:
     """Pass every decodable block of ``f`` to ``feed``; returns -1 when the whole file
-    decodes, else how many frames do (a truncated or damaged file: its decodable start is
-    used, with a warning, when it holds at least 0.1 s).
+    decodes, else how many frames do (a truncated or damaged file, or a WAV whose data chunk
+    declares more than is there (:func:`declared_frames`): its decodable start is used, with
+    a warning, when it holds at least 0.1 s).
 
     Raises:
-        AudioError: the file fails to decode before 0.1 s.
+        AudioError: the file fails to decode, or ends, before 0.1 s.
     """
-    good = 0
+    good, error = 0, None
     try:
         for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
             feed(block)
             good += len(block)
-        return -1
     except (RuntimeError, sf.LibsndfileError) as exc:
         error = exc
-    try:  # the failed block again, in small pieces, up to where decoding stops
+        good = _salvage_rest(p, good, feed)
+    total = declared_frames(p, f.frames)
+    if good >= total:  # whole, or it decodes in small pieces after all
+        return -1
+    _cut_short(p, good, total, f.samplerate, error, stacklevel=5)
+    return good
+
+
+def _salvage_rest(p: Path, good: int, feed: Callable[[np.ndarray], None]) -> int:
+    """Feed the frames of ``p`` from ``good`` on in small pieces, up to where decoding stops
+    (the block that failed, again); returns how many frames decode in all."""
+    try:
         with sf.SoundFile(str(p)) as g:
             g.seek(good)
             for block in g.blocks(SALVAGE_BLOCK, dtype="float32", always_2d=True):
@@ -215,15 +236,90 @@ def _scan(f: sf.SoundFile, p: Path, feed: Callable[[np.ndarray], None]) -> int:
                 good += len(block)
     except (RuntimeError, sf.LibsndfileError):
         pass
-    if good >= f.frames:  # it decodes in small pieces after all
-        return -1
-    if good < f.samplerate // 10:
-        raise AudioError(f"damaged or truncated audio file: {p} (decoding fails after "
-                         f"{good / f.samplerate:.2f} s: {_short(error)})")
-    warnings.warn(f"{p} is damaged or truncated: only its first {good / f.samplerate:.2f} s "
-                  f"of {f.frames / f.samplerate:.2f} s decode; using those", EmovcWarning,
-                  stacklevel=4)
     return good
+
+
+def _cut_short(p: Path, good: int, total: int, sr: int, error: Exception | None,
+               stacklevel: int) -> None:
+    """Warn that only ``good`` of the ``total`` frames of ``p`` (at ``sr`` Hz) decode
+    (``error``: the decoder's, ``None`` for a WAV cut short); ``stacklevel`` as for
+    :func:`warnings.warn`, counted from the caller.
+
+    Raises:
+        AudioError: less than 0.1 s decodes.
+    """
+    if good < sr // 10:
+        why = (f"decoding fails after {good / sr:.2f} s: {_short(error)}" if error is not None
+               else f"only {good / sr:.2f} s of its {total / sr:.2f} s are there")
+        raise AudioError(f"damaged or truncated audio file: {p} ({why})")
+    warnings.warn(f"{p} is damaged or truncated: only its first {good / sr:.2f} s "
+                  f"of {total / sr:.2f} s decode; using those", EmovcWarning,
+                  stacklevel=stacklevel)
+
+
+def declared_frames(path: str | os.PathLike, frames: int) -> int:
+    """The frames the header of a WAV file (RIFF, RIFX, RF64 or Sony Wave64) declares, when
+    more than the ``frames`` present; else ``frames`` (any other file, or one that is whole).
+
+    Our own code, because libsndfile hides the damage: it clips a WAV's frame count to the
+    bytes present, so a WAV cut short (an interrupted recording or download) would read as a
+    shorter, intact file, while a cut FLAC fails to decode and is warned about. The data
+    chunk's declared size is compared with the bytes after its start. A size a streaming
+    writer leaves when it cannot seek back (:data:`UNKNOWN_DATA_SIZES`) is not a cut.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            sizes = _wav_data_sizes(fh, p.stat().st_size)
+    except (OSError, struct.error):
+        return frames
+    if sizes is None or frames <= 0 or sizes[0] <= sizes[1]:
+        return frames
+    declared, present = sizes
+    return round(frames * declared / present)  # bytes per frame: those present's
+
+
+#: data sizes a WAV writer that cannot seek back (a pipe, a live stream) leaves in the
+#: header: 0, 0xFFFFFFFF (e.g. ffmpeg to a pipe), 0x7FFFFFFF (arecord) and 0x7FFFF000 (SoX)
+UNKNOWN_DATA_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000})
+_W64_RIFF = b"riff\x2e\x91\xcf\x11\xa5\xd6\x28\xdb\x04\xc1\x00\x00"
+MAX_CHUNKS = 1000  # chunks walked before the data chunk at most (a real file has a few)
+
+
+def _wav_data_sizes(fh, file_size: int) -> tuple[int, int] | None:
+    """``(declared, present)`` bytes of the data chunk of the WAV file open in ``fh``;
+    ``None``: not a WAV, no data chunk, or a size of :data:`UNKNOWN_DATA_SIZES`."""
+    head = fh.read(40)
+    if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE":
+        # 4-byte ids and sizes (RIFX: big-endian) after the chunk id, chunks 2-aligned
+        w64, order, pos = False, ">" if head[:4] == b"RIFX" else "<", 12
+    elif head[:16] == _W64_RIFF and head[24:28] == b"wave":
+        # Wave64: 16-byte GUIDs, 8-byte sizes that count the 24-byte chunk header, 8-aligned
+        w64, order, pos = True, "<", 40
+    else:
+        return None
+    head_len, size_fmt, align = (24, "Q", 8) if w64 else (8, "I", 2)
+    ds64 = None  # RF64: the data size, in the ds64 chunk
+    for _ in range(MAX_CHUNKS):
+        fh.seek(pos)
+        chunk = fh.read(head_len + 16)
+        if len(chunk) < head_len:
+            return None
+        (size,) = struct.unpack(order + size_fmt, chunk[head_len - struct.calcsize(size_fmt):
+                                                        head_len])
+        body = size - head_len if w64 else size  # bytes after the chunk header
+        if chunk[:4] == b"ds64" and not w64 and len(chunk) >= 24:
+            ds64 = struct.unpack("<Q", chunk[16:24])[0]  # after the RIFF size
+        if chunk[:4] == b"data":
+            if size == 0xFFFFFFFF and ds64 is not None:
+                size = body = ds64
+            if size in UNKNOWN_DATA_SIZES or body < 0:
+                return None
+            return body, file_size - pos - head_len
+        if body < 0:
+            return None
+        pos += head_len + body + (-body % align)
+    return None
 
 
 READ_BLOCK = 1 << 18  # frames per decoded block
