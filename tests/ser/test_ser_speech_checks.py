@@ -117,3 +117,36 @@ def test_predict_paths_still_warns_what_it_notes(ser_run: Path, tmp_path):
         warnings.simplefilter("ignore", EmovcWarning)
         (result,) = predict_paths(rec, [path])
     assert "may not be speech" in result.note and not shown
+
+
+def test_predict_notes_a_truncated_wav_and_skips_a_missing_path(ser_run: Path, tmp_path):
+    """A WAV cut short read silently as a shorter file (a FLAC was noted as damaged); a
+    missing path aborted the whole command before the others were classified, while an
+    unreadable file is skipped and listed (exit 2): now a missing one is too."""
+    from typer.testing import CliRunner
+
+    whole = save_audio(tmp_path / "whole.wav",
+                       synthesize(EMOTION_VOICES["angry"], duration=3.0, seed=5), 16000)
+    data = whole.read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "pred.csv"
+    with pytest.warns(EmovcWarning, match="cut.wav is damaged or truncated"):
+        res = CliRunner().invoke(_cli(), ["ser", "predict", str(tmp_path / "cut.wav"),
+                                          str(tmp_path / "missing.wav"), "--model",
+                                          str(ser_run), "--csv", str(out)])
+    assert isinstance(res.exception, EmovcError)  # exit 2 in emovc's main
+    assert "1 of 2 file(s) could not be classified" in str(res.exception)
+    rows = {Path(r["file"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert rows["cut.wav"]["prediction"] and "damaged or truncated" in rows["cut.wav"]["note"]
+    assert rows["missing.wav"]["error"].startswith("file not found")
+
+
+def test_train_refuses_epochs_for_the_linear_method(tmp_path):
+    """`ser train --method linear --epochs 50` ignored --epochs without a word."""
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(_cli(), ["ser", "train", str(tmp_path), "-o", str(tmp_path / "r"),
+                                      "--method", "linear", "--epochs", "50"])
+    assert isinstance(res.exception, EmovcError)
+    assert "--method linear trains no CNN" in str(res.exception)
+    assert not (tmp_path / "r").exists()

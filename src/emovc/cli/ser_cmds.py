@@ -25,7 +25,8 @@ def train(
     corpus: str = typer.Option("auto", "--corpus", "-c", help="Corpus layout or 'auto'."),
     world_augment: bool = typer.Option(True, "--world-augment/--no-world-augment",
                                        help="Also train on WORLD-resynthesised copies."),
-    epochs: int | None = typer.Option(None, "--epochs", min=1, help="CNN epochs."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1,
+                                  help="CNN epochs (--method cnn or ensemble)."),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Feature cache folder."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Feature processes."),
     seed: int = typer.Option(0, help="Random seed."),
@@ -42,6 +43,9 @@ def train(
     from emovc.training.ser import build_config
     from emovc.training.ser import train as run_training
 
+    if epochs is not None and method == "linear":  # it would be ignored without a word
+        raise EmovcError("--epochs sets the CNN's epochs; --method linear trains no CNN: leave "
+                         "--epochs out, or use --method cnn or ensemble")
     overrides = {
         "val_speakers": [s.strip() for s in val_speakers.split(",") if s.strip()],
         "method": method, "feature_set": feature_set, "corpus": corpus,

@@ -188,19 +188,19 @@ class FilePrediction:
 
 def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     """Files given directly plus audio files found recursively in given folders (sorted).
+    A path that does not exist is kept as a file: classifying it fails ("file not found"), so
+    it is skipped and listed like an unreadable file while the others are classified.
 
     Raises:
-        EmovcError: an input does not exist, or nothing to classify was found.
+        EmovcError: nothing to classify was found.
     """
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
             files += sorted(p for p in item.rglob("*") if p.is_file()
                             and p.suffix.lower() in SUPPORTED_EXTENSIONS)
-        elif item.exists():
-            files.append(item)
         else:
-            raise EmovcError(f"input not found: {item}")
+            files.append(item)
     if not files:
         raise EmovcError(f"no audio files to classify in {', '.join(map(str, inputs))} "
                          f"(supported: {', '.join(SUPPORTED_EXTENSIONS)})")
