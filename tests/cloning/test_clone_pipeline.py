@@ -80,9 +80,17 @@ def test_clone_in_memory_reference(reference_wav) -> None:
     assert sr == 16000 and len(wav) > 8000
 
 
-@pytest.mark.parametrize("text", ["", "   ", "..."])
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
 def test_empty_text_is_rejected(reference_wav, text: str) -> None:
     with pytest.raises(EmovcError, match="text is empty"):
+        VoiceCloner().clone([(reference_wav, 16000)], text)
+
+
+@pytest.mark.parametrize("text", ["...", "...!?", "😀😀", " - "])
+def test_text_without_a_letter_or_digit_has_nothing_to_pronounce(reference_wav, text) -> None:
+    """Punctuation or emoji alone was called "text is empty", which it is not."""
+    with pytest.raises(EmovcError, match=r'text ".*" has nothing to pronounce: no letter or '
+                                         r"digit in it"):
         VoiceCloner().clone([(reference_wav, 16000)], text)
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emovc.errors import ConfigError, EmovcError, EmovcWarning, warn_every_time
-from emovc.pipelines.sentences import EMPTY_TEXT, check_text
+from emovc.pipelines.sentences import EMPTY_TEXT, check_text, shortened
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -327,11 +327,11 @@ def check_pronounceable(text: str, voice: str = "en-us") -> str:
              + f" ({', '.join(scripts)})")
     where = f"the English front-end (espeak-ng voice {voice})"
     if not any(ch.isalnum() for ch in text if ch not in foreign):
-        raise EmovcError(f"text {_shortened(text)} has nothing {where} can pronounce: its "
+        raise EmovcError(f"text {shortened(text)} has nothing {where} can pronounce: its "
                          f"letters {shown} are not Latin ones; give English text, or an "
                          "espeak-ng voice of its language (Python: FrontendConfig.voice; the "
                          "command line has no option for it)")
-    warn_every_time(f"text {_shortened(text)} has letters {where} cannot pronounce, which it "
+    warn_every_time(f"text {shortened(text)} has letters {where} cannot pronounce, which it "
                     f"spells out letter by letter: {shown}", EmovcWarning, stacklevel=4)
     return text
 
@@ -340,9 +340,3 @@ def _script(ch: str) -> str:
     """``"Cyrillic"``, ``"Greek"``, ``"CJK"`` ... (the first word of its Unicode name)."""
     word = (unicodedata.name(ch, "") or "unnamed").split()[0].split("-")[0]
     return word.capitalize() if len(word) > 3 else word
-
-
-def _shortened(text: str, width: int = 40) -> str:
-    """``text`` in quotes, on one line, shortened to about ``width`` characters."""
-    text = " ".join(text.split())
-    return f'"{text if len(text) <= width else text[:width - 1].rstrip() + "…"}"'

@@ -39,12 +39,22 @@ def text_sentences(text: object) -> list[str]:
 
     Raises:
         ConfigError: ``text`` is not a string (:func:`check_text`).
-        EmovcError: it has no words (empty, blank or punctuation alone).
+        EmovcError: it has no words: empty or blank (:data:`EMPTY_TEXT`), or without a letter
+            or digit (punctuation, emoji: "nothing to pronounce").
     """
     sentences = split_sentences(check_text(text))
     if not sentences:
-        raise EmovcError(EMPTY_TEXT)
+        if not text.strip():
+            raise EmovcError(EMPTY_TEXT)
+        raise EmovcError(f"text {shortened(text)} has nothing to pronounce: no letter or digit "
+                         "in it; give the words to speak, e.g. \"Hello.\"")
     return sentences
+
+
+def shortened(text: str, width: int = 40) -> str:
+    """``text`` in quotes, on one line, shortened to about ``width`` characters."""
+    text = " ".join(text.split())
+    return f'"{text if len(text) <= width else text[:width - 1].rstrip() + "…"}"'
 
 
 def split_sentences(text: str) -> list[str]:
