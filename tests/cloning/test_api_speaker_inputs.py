@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,19 @@ def test_clips_under_half_a_second_are_refused_as_by_every_command(encoder, spee
     with pytest.raises(AudioError, match=r"too short: 0.40 s \(need at least 0.5 s\)"):
         encoder.embed(speech[:6400], 16000)
     assert encoder.embed(speech[:8000], 16000).shape == (256,)
+
+
+def test_a_run_folder_stands_for_its_model_pt(tmp_path, encoder, speech) -> None:
+    """`embed --model runs/ge2e` said "checkpoint not found" of a folder holding model.pt
+    (`ser predict -m RUN_DIR` takes one); a folder without it is named as such."""
+    from emovc.models.checkpoint import save_checkpoint
+    from emovc.pipelines.speaker import KIND
+
+    save_checkpoint(tmp_path / "run" / "model.pt", kind=KIND,
+                    config=asdict(encoder.model.cfg), state_dict=encoder.model.state_dict())
+    run = SpeakerEncoder.from_pretrained(tmp_path / "run")
+    np.testing.assert_allclose(run.embed(speech), encoder.embed(speech), atol=1e-5)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=r"empty is a folder without a model.pt; give a "
+                                          r"checkpoint file \(.pt\) or a run folder"):
+        SpeakerEncoder.from_pretrained(tmp_path / "empty")

@@ -8,6 +8,8 @@ import typer
 
 from emovc.errors import EmovcError
 
+ENCODER_HELP = "Bundled encoder name, or a checkpoint (.pt) or a run folder holding model.pt."
+
 
 def register(app: typer.Typer) -> None:
     """Attach the voice-cloning and speaker-embedding commands to ``app``."""
@@ -64,7 +66,7 @@ def clone(
 def embed(
     files: list[Path] = typer.Argument(..., help="Audio files to embed."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .npy file, shape (N, 256)."),
-    model: str = typer.Option("resemblyzer", help="Bundled encoder name or checkpoint path."),
+    model: str = typer.Option("resemblyzer", help=ENCODER_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Write GE2E speaker embeddings (d-vectors) of FILES to a .npy file."""
@@ -78,7 +80,7 @@ def embed(
 def similarity(
     a: Path = typer.Argument(..., help="First recording."),
     b: Path = typer.Argument(..., help="Second recording."),
-    model: str = typer.Option("resemblyzer", help="Bundled encoder name or checkpoint path."),
+    model: str = typer.Option("resemblyzer", help=ENCODER_HELP),
 ) -> None:
     """Print the speaker similarity (cosine of GE2E embeddings, 1 = same voice) of A and B."""
     from emovc.pipelines.speaker import SpeakerEncoder
@@ -93,7 +95,7 @@ def embed_map(
                              help="Image file (.png, .pdf, .svg, .jpg, .jpeg, .eps, .tif, .tiff)."),
     method: str = typer.Option("auto", help="Projection: auto, umap, tsne or pca."),
     max_per_speaker: int = typer.Option(10, min=1, help="Clips per speaker at most."),
-    model: str = typer.Option("resemblyzer", help="Bundled encoder name or checkpoint path."),
+    model: str = typer.Option("resemblyzer", help=ENCODER_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Plot a 2-D map (UMAP/t-SNE/PCA) of the speaker embeddings of a corpus."""

@@ -42,13 +42,31 @@ def save_checkpoint(path: str | os.PathLike, *, kind: str, config: dict[str, Any
     return p
 
 
-def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]:
-    """Load a checkpoint safely (``weights_only=True``) and check its kind and version.
+def checkpoint_file(path: str | os.PathLike) -> Path:
+    """``path`` as a checkpoint file: a run folder stands for the ``model.pt`` it holds.
 
     Raises:
-        ConfigError: missing file, not an emovc checkpoint, wrong kind or newer format.
+        ConfigError: a folder without a ``model.pt``.
     """
     p = Path(path)
+    if not p.is_dir():
+        return p
+    if not (p / "model.pt").is_file():
+        raise ConfigError(f"{p} is a folder without a model.pt; give a checkpoint file (.pt) "
+                          "or a run folder that holds its model.pt")
+    return p / "model.pt"
+
+
+def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]:
+    """Load a checkpoint safely (``weights_only=True``) and check its kind and version.
+    ``path``: the checkpoint file, or a run folder holding it as ``model.pt`` (as ``emovc ser
+    predict -m RUN_DIR`` takes one).
+
+    Raises:
+        ConfigError: missing file, a folder without a model.pt, not an emovc checkpoint, wrong
+            kind or newer format.
+    """
+    p = checkpoint_file(path)
     if not p.is_file():
         raise ConfigError(f"checkpoint not found: {p}")
     try:

@@ -84,7 +84,8 @@ class SpeakerEncoder:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = BUNDLED) -> SpeakerEncoder:
         """Load the bundled resemblyzer weights (``"resemblyzer"``, alias ``"default"``) or an
-        emovc checkpoint (a ``.pt`` path of kind ``"speaker-encoder/ge2e"``).
+        emovc checkpoint of kind ``"speaker-encoder/ge2e"`` (a ``.pt`` path, or a run folder
+        holding its ``model.pt``).
 
         Raises:
             ConfigError: an unknown name (the message lists the valid ones), or a file that

@@ -56,6 +56,9 @@ def read_checkpoint(path: str | os.PathLike, kind: str) -> tuple[dict, str]:
     Raises:
         ConfigError: as :func:`emovc.models.checkpoint.load_checkpoint` (not cached).
     """
+    from emovc.models.checkpoint import checkpoint_file
+
+    path = checkpoint_file(path)  # a run folder: its model.pt
     try:
         st = os.stat(path)
     except OSError:  # no such file: load_checkpoint says so in its own words
