@@ -27,6 +27,19 @@ def test_check_sample_rate_accepts_whole_numbers() -> None:
         check_sample_rate("16000")  # a string is refused everywhere, not only in cloning
 
 
+def test_a_sample_rate_in_khz_is_refused_as_implausible(speech: np.ndarray) -> None:
+    """``(wav, 16)`` (kHz for Hz) was taken as 16 Hz: cloning said "no voiced speech found in
+    reference 1", which sent the user to the audio instead of the number."""
+    from emovc.pipelines.cloning import VoiceCloner
+
+    for sr in (16, 44, 999):
+        with pytest.raises(AudioError, match=rf"implausible sample rate: {sr} Hz .*not kHz"):
+            check_sample_rate(sr)
+    assert check_sample_rate(8000) == 8000
+    with pytest.raises(AudioError, match="implausible sample rate of reference 1: 16 Hz"):
+        VoiceCloner().load_references([(speech, 16)])
+
+
 @pytest.mark.parametrize("layout", ["n1", "1n", "n2"])
 def test_check_speech_refuses_2d_audio(speech: np.ndarray, layout: str) -> None:
     wav = {"n1": speech[:, None], "1n": speech[None], "n2": np.stack([speech, speech], 1)}[layout]

@@ -358,3 +358,99 @@ def test_map_groups_get_distinct_colours(monkeypatch, tmp_path: Path) -> None:
     speaker.embedding_map(emb, ["gender F"] * 3 + ["gender M"] * 3, tmp_path / "m.png",
                           method="pca")
     assert used == list(tab10[:2])
+
+
+# --- repeated, band-limited references; emotion and API wording (audit s37) -----------------
+
+def test_a_repeated_reference_is_used_once_with_a_warning(tmp_path: Path, reference_wav) -> None:
+    """`-r a.wav -r a.wav -r a.wav` got a 1 s reference past the 2 s minimum (and counted it
+    twice in the same-speaker check); a copy under another name is the same recording."""
+    from emovc.errors import EmovcWarning
+
+    one_s = save_audio(tmp_path / "one_s.wav", reference_wav[8000:24000], 16000)
+    with pytest.warns(EmovcWarning, match=r"^reference one_s.wav given 3 times: each "
+                                          "recording is used once$"):
+        with pytest.raises(AudioError, match=r"reference speech too short: 1\.00 s"):
+            VoiceCloner().load_references([one_s, one_s, tmp_path / "." / "one_s.wav"])
+    ref = save_audio(tmp_path / "a.wav", reference_wav, 16000)
+    (tmp_path / "copy.wav").write_bytes(ref.read_bytes())
+    with pytest.warns(EmovcWarning, match="reference copy.wav repeats reference a.wav"):
+        assert len(VoiceCloner().load_references([ref, tmp_path / "copy.wav"])) == 1
+    with pytest.warns(EmovcWarning, match="reference 2 repeats reference 1"):
+        assert len(VoiceCloner().load_references([(reference_wav, 16000)] * 2)) == 1
+
+
+def test_a_reference_below_16_khz_is_used_with_a_band_limit_warning(tmp_path: Path,
+                                                                    reference_wav) -> None:
+    """An 8 kHz reference made a clone with nothing above 4 kHz, without a word."""
+    import warnings
+
+    from emovc.audio.io import resample
+    from emovc.errors import EmovcWarning
+
+    narrow = resample(reference_wav, 16000, 8000)
+    path = save_audio(tmp_path / "phone.wav", narrow, 8000)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        VoiceCloner().load_references([path, path])  # once for the file given twice
+    notes = [str(w.message) for w in shown if "Hz audio" in str(w.message)]
+    assert notes == ["reference phone.wav is 8000 Hz audio, with no sound above 4 kHz: the "
+                     "clone will sound band-limited (like a phone call) and match the speaker "
+                     "less well; use a recording of 16 kHz or more if you have one"]
+    with pytest.warns(EmovcWarning, match="reference 1 is 8000 Hz audio"):
+        VoiceCloner().load_references([(narrow, 8000)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        VoiceCloner().load_references([(reference_wav, 16000)])
+
+
+def test_an_empty_emotion_is_refused_and_the_tag_names_the_canonical_one(
+        tmp_path: Path, reference_wav, monkeypatch) -> None:
+    """`--emotion ""` was "no emotion" without a word; `--emotion Anger` was tagged "Anger"
+    although the audio was converted to angry."""
+    from emovc.audio.io import read_comment
+    from emovc.pipelines import cloning
+
+    with pytest.raises(ConfigError, match=r"unknown emotion ''; valid choices: neutral, "):
+        VoiceCloner().clone([(reference_wav, 16000)], "Hi.", emotion="")
+    ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
+    with pytest.raises(ConfigError, match="unknown emotion ''"):
+        _cli(["clone", "-r", str(ref), "-t", "Hi.", "-o", str(tmp_path / "o.wav"),
+              "--consent", "--emotion", ""])
+    converted = []
+    monkeypatch.setattr(VoiceCloner, "emotion_converter", lambda self: None)
+    monkeypatch.setattr(cloning, "apply_emotion",
+                        lambda wav, sr, emotion, converter: converted.append(emotion) or wav)
+    out = VoiceCloner().clone_to_file(ref, "Hi there.", tmp_path / "o.wav", consent=True,
+                                      emotion="Anger")
+    assert converted == ["angry"] and "emotion angry," in read_comment(out)
+
+
+def test_an_unvoiced_neural_clone_is_named_when_its_emotion_cannot_be_converted(
+        reference_wav) -> None:
+    """An undertrained voice model's noise failed the emotion conversion with "no voiced
+    speech found in audio", which read as a reference problem."""
+
+    class NoiseModel:  # a neural cloner whose output has no voiced speech
+        sample_rate = 16000
+
+        def embed(self, refs):
+            return np.zeros(256, np.float32)
+
+        def synthesize_sentences(self, speaker, sentences):
+            yield 0.1 * np.random.default_rng(0).standard_normal(32000).astype(np.float32)
+
+    cloner = VoiceCloner()
+    cloner.neural = NoiseModel()
+    with pytest.raises(AudioError, match=r"^no voiced speech found in the synthesized clone: "
+                                         r".*, so its emotion cannot be converted; the voice "
+                                         "model is likely undertrained"):
+        cloner.clone([(reference_wav, 16000)], "Hi.", emotion="sad")
+
+
+def test_api_messages_name_the_python_argument_too(tmp_path: Path, no_synthesis) -> None:
+    """The library's messages spoke of --consent and --reference only."""
+    with pytest.raises(EmovcError, match=r"confirm with --consent \(Python: consent=True\)"):
+        VoiceCloner().clone_to_file("ref.wav", "Hi.", tmp_path / "o.wav", consent="yes")
+    with pytest.raises(AudioError, match=r"--reference file \(Python: a path or a \(wav, sr\)"):
+        VoiceCloner().load_references([])

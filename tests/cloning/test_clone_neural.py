@@ -294,3 +294,17 @@ def test_python_device_for_unit_selection_is_refused() -> None:
                                           "CPU: leave device='cuda' out"):
         VoiceCloner.from_pretrained("default", device="cuda")
     assert VoiceCloner.from_pretrained("default").neural is None
+
+
+def test_a_model_file_as_cloner_says_a_voice_folder_is_needed(tmp_path) -> None:
+    """`clone --model runs/taco/model.pt` answered only "unknown cloner '...'"."""
+    from emovc.errors import ConfigError
+    from emovc.pipelines.cloning import VoiceCloner
+
+    _save_models(tmp_path, MEL, MEL)
+    with pytest.raises(ConfigError, match=r"synthesizer.pt is a file; pass its voice folder "):
+        VoiceCloner.from_pretrained(tmp_path / "synthesizer.pt")
+    (tmp_path / "synthesizer.pt").rename(tmp_path / "model.pt")
+    with pytest.raises(ConfigError, match=r"model.pt is a file; a trained cloner is a voice "
+                                          r"folder holding synthesizer.pt \+ vocoder.pt"):
+        VoiceCloner.from_pretrained(tmp_path / "model.pt")

@@ -261,12 +261,17 @@ _PCM_HINT = ("expected float samples in [-1, 1] (a float file beyond full scale:
              "emovc.audio.load_audio)")
 
 
+#: lowest sample rate taken for audio, Hz: below it a rate is most likely given in kHz (16 for
+#: 16000); the lowest rates in use are telephone speech's 8000 Hz and a few older 4000-6000 Hz
+MIN_SAMPLE_RATE = 1000
+
+
 def check_sample_rate(sr, name: str = "sample rate") -> int:
     """``sr`` (Hz) as a positive ``int``; integral floats such as ``16000.0`` are accepted.
 
     Raises:
         AudioError: not a number (a string such as ``"16000"`` included), not whole, zero or
-            negative (one line naming ``sr``).
+            negative, or below :data:`MIN_SAMPLE_RATE` (a rate in kHz); one line naming ``sr``.
     """
     try:
         ok = (isinstance(sr, (int, float, np.integer, np.floating)) and not isinstance(sr, bool)
@@ -275,6 +280,9 @@ def check_sample_rate(sr, name: str = "sample rate") -> int:
         ok = False
     if not ok:
         raise AudioError(f"{name} must be a positive integer in Hz (e.g. 16000), got {sr!r}")
+    if int(sr) < MIN_SAMPLE_RATE:
+        raise AudioError(f"implausible {name}: {int(sr)} Hz (below {MIN_SAMPLE_RATE} Hz); give "
+                         f"it in Hz, not kHz (e.g. 16000)")
     return int(sr)
 
 

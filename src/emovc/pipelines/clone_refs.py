@@ -7,11 +7,21 @@ denoised, VAD-trimmed, checked to hold voiced speech and loudness-normalised
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import check_speech, check_voiced_speech, normalize_loudness, trim_silence
+from emovc.audio import (
+    audio_info,
+    check_speech,
+    check_voiced_speech,
+    load_audio,
+    normalize_loudness,
+    trim_silence,
+)
 from emovc.audio.io import resample
 from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.audio.voicing import MIN_PERIODIC_SHARE
@@ -23,6 +33,77 @@ Reference = str | os.PathLike | tuple[np.ndarray, int]
 #: (:func:`emovc.audio.check_voiced_speech`, measured there). It replaced pyin with a Harvest
 #: second opinion, which let a quarter of white-noise clips through (3 of 12 seeds of 4 s).
 MIN_VOICED_SHARE = MIN_PERIODIC_SHARE
+
+
+#: a reference recorded below this rate (Hz) lacks the upper band of 16 kHz speech
+FULL_BAND_RATE = 16000
+
+
+@dataclass(frozen=True)
+class ReadReference:
+    """A reference as read, before :func:`prepare_reference`: mono float32 ``wav`` ``(n,)``
+    at ``sr`` Hz, how messages call it, and the rate it was recorded at (a file's own rate,
+    a pair's ``sr``; ``None``: unknown)."""
+
+    wav: np.ndarray
+    sr: int
+    name: str
+    rate: int | None
+
+
+def read_reference(ref: Reference, index: int) -> ReadReference:
+    """Read reference number ``index`` (from 0): a file at 16 kHz, or a ``(wav, sr)`` pair
+    mixed to mono at its own rate.
+
+    Raises:
+        AudioError: an unreadable file, a bad ``sr`` (one in kHz included) or samples that
+            are not float mono or channels-last audio.
+    """
+    if isinstance(ref, tuple):
+        name = f"reference {index + 1}"
+        sr = check_sample_rate(ref[1], f"sample rate of {name}")
+        return ReadReference(as_mono(ref[0], name), sr, name, sr)
+    try:
+        rate = audio_info(ref).sample_rate
+    except AudioError:  # e.g. an mp3 libsndfile cannot open: load_audio decodes it otherwise
+        rate = None
+    return ReadReference(load_audio(ref, sr=SR), SR, f"reference {Path(ref).name}", rate)
+
+
+def drop_repeats(refs: list[ReadReference]) -> tuple[list[ReadReference], str]:
+    """``refs`` with each recording once (a file given twice, or a copy: the same samples at
+    the same rate), and a one-line warning naming the repeats (``""`` when none): a repeat
+    would count twice toward the minimum of reference speech and in the same-speaker check."""
+    kept: list[ReadReference] = []
+    first: dict[bytes, int] = {}
+    repeats: dict[int, list[str]] = {}
+    for ref in refs:
+        digest = hashlib.blake2b(np.ascontiguousarray(ref.wav).tobytes(),
+                                 key=str(ref.sr).encode()).digest()
+        if digest in first:
+            repeats.setdefault(first[digest], []).append(ref.name)
+        else:
+            first[digest] = len(kept)
+            kept.append(ref)
+    items = []
+    for i, names in repeats.items():
+        same = names.count(kept[i].name)
+        items += [f"{kept[i].name} given {same + 1} times"] if same else []
+        items += [f"{n} repeats {kept[i].name}" for n in names if n != kept[i].name]
+    return kept, (f"{'; '.join(items)}: each recording is used once" if items else "")
+
+
+def band_limit_note(ref: ReadReference) -> str:
+    """A one-line warning when ``ref`` was recorded below :data:`FULL_BAND_RATE` (telephone
+    audio at 8 kHz), else ``""``: the clone is made of its sounds, so it has no sound above
+    half that rate either, and it matches the speaker less well (a VCTK speaker's clone from
+    an 8 kHz copy of a reference: similarity 0.58 to another of their clips, against 0.73
+    from the 16 kHz one)."""
+    if ref.rate is None or ref.rate >= FULL_BAND_RATE:
+        return ""
+    return (f"{ref.name} is {ref.rate} Hz audio, with no sound above {ref.rate / 2000:g} kHz: "
+            "the clone will sound band-limited (like a phone call) and match the speaker less "
+            "well; use a recording of 16 kHz or more if you have one")
 
 
 def prepare_reference(wav: np.ndarray, sr: int, denoise: bool = False,

@@ -31,19 +31,29 @@ from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import load_audio, normalize_loudness, save_audio
+from emovc.audio import check_speech, check_voiced_speech, normalize_loudness, save_audio
 from emovc.audio.io import WRITE_FORMATS, resample
 from emovc.data.emotions import normalize_emotion
-from emovc.errors import AudioError, ConfigError, EmovcError, EmovcWarning, choice_error
+from emovc.errors import (
+    AudioError,
+    ConfigError,
+    EmovcError,
+    EmovcWarning,
+    choice_error,
+    warn_every_time,
+)
 from emovc.features.world import WorldConfig
 from emovc.fileio import check_output_file
 from emovc.models.synthesizer import unit_selection as us
 from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the cloning API
     MIN_VOICED_SHARE,
     Reference,
+    band_limit_note,
     check_voiced,
     denoise_wav,
+    drop_repeats,
     prepare_reference,
+    read_reference,
     reference_list,
     speaker_mismatch,
 )
@@ -194,31 +204,37 @@ class VoiceCloner:
         if folder.is_dir():
             raise ConfigError(f"cloner folder {folder} holds neither synthesizer.pt nor "
                               f"vocoder.pt; valid choices: {valid}")
+        if folder.is_file():
+            raise ConfigError(_model_file_hint(folder))
         raise ConfigError(f"unknown cloner {str(name_or_path)!r}; valid choices: {valid}")
 
     def load_references(self, references: Sequence[Reference] | Reference) -> list[np.ndarray]:
         """Load and preprocess references (paths or ``(wav, sr)`` pairs, or one of them;
         see :func:`reference_list` and :func:`prepare_reference`).
 
+        A recording given more than once (the same file, or the same samples) is used once,
+        with a warning (:func:`drop_repeats`); one recorded below 16 kHz is used with a
+        warning that the clone will sound band-limited (:func:`band_limit_note`).
+
         Returns:
             float32 ``(m_i,)`` clips at 16 kHz.
 
         Raises:
-            AudioError: no reference, a silent/unreadable/unvoiced one, or less than
-                ``min_reference_s`` of speech in total.
+            AudioError: no reference, a silent/unreadable/unvoiced one, a sample rate in kHz,
+                or less than ``min_reference_s`` of speech in total.
         """
         references = reference_list(references)
         if not references:
-            raise AudioError("no reference audio given; pass at least one --reference file")
+            raise AudioError("no reference audio given; pass at least one --reference file "
+                             "(Python: a path or a (wav, sr) pair)")
         cfg = self.config
-        wavs, names = [], []
-        for i, ref in enumerate(references):
-            if isinstance(ref, tuple):
-                wav, sr, name = ref[0], ref[1], f"reference {i + 1}"
-            else:
-                wav, sr, name = load_audio(ref, sr=SR), SR, f"reference {Path(ref).name}"
-            wavs.append(prepare_reference(wav, sr, cfg.denoise, cfg.target_dbfs, name))
-            names.append(name)
+        read, repeats = drop_repeats([read_reference(r, i) for i, r in enumerate(references)])
+        for message in (repeats, *map(band_limit_note, read)):
+            if message:
+                warn_every_time(message, EmovcWarning, stacklevel=3)  # clone()'s caller
+        wavs = [prepare_reference(r.wav, r.sr, cfg.denoise, cfg.target_dbfs, r.name)
+                for r in read]
+        names = [r.name for r in read]
         total = sum(len(w) for w in wavs) / SR
         if total < cfg.min_reference_s:
             raise AudioError(f"reference speech too short: {total:.2f} s after trimming "
@@ -248,7 +264,8 @@ class VoiceCloner:
                 single path or pair); ``wav`` mono float ``(n,)`` or channels-last
                 ``(n, channels)`` (mixed down) at ``sr`` Hz.
             text: the words to say (English by default; see ``FrontendConfig.voice``).
-            emotion: optional target emotion, applied by the bundled emotion converter.
+            emotion: optional target emotion (``None``: none), applied by the bundled
+                emotion converter.
 
         Returns:
             ``(wav (n,) float32, 16000)``: always 16 kHz. Sentences are joined with
@@ -259,8 +276,9 @@ class VoiceCloner:
             (:class:`~emovc.pipelines.sv2tts.DecodeLimit`), where it is cut with a warning.
 
         Raises:
-            EmovcError: text that is not a string or is empty, an unknown emotion, or any
-                reference problem of :meth:`load_references` (all before synthesis).
+            EmovcError: text that is not a string or is empty, an unknown emotion (``""``
+                included), or any reference problem of :meth:`load_references` (all before
+                synthesis); with ``emotion``, a clone without voiced speech to convert.
 
         Repeated calls with the same references, text and config give the same audio: the
         espeak-ng front-end is reloaded for every sentence and the phone recogniser's feature
@@ -268,8 +286,8 @@ class VoiceCloner:
         (:mod:`emovc.pipelines.frontend`, :mod:`emovc.features.phones`).
         """
         sentences = text_sentences(text)
-        if emotion:
-            emotion = normalize_emotion(emotion)  # unknown names fail before any work
+        if emotion is not None:  # unknown names ("" included) fail before any work
+            emotion = normalize_emotion(emotion)
         if self.neural is None:  # letters of other scripts: one warning or refusal per text
             self.frontend.check_text(text)  # (the neural cloner checks its sentences' text)
         refs = self.load_references(references)
@@ -298,8 +316,23 @@ class VoiceCloner:
         """Loudness-normalise 16 kHz ``wav`` ``(n,)`` and apply ``emotion``; ``(wav, 16000)``."""
         wav = normalize_loudness(wav, SR, self.config.target_dbfs)
         if emotion:
+            self._check_convertible(wav)
             wav = apply_emotion(wav, SR, emotion, converter=self.emotion_converter())
         return wav, SR
+
+    def _check_convertible(self, wav: np.ndarray) -> None:
+        """Refuse to convert the emotion of a clone (float32 ``(n,)`` at 16 kHz) without
+        voiced speech, naming the clone and the likely cause: the converter's own check
+        called it "audio", which read as the reference."""
+        try:
+            check_speech(wav, SR, name="the synthesized clone")
+            check_voiced_speech(wav, SR, name="the synthesized clone")
+        except AudioError as exc:
+            cause = ("; the voice model is likely undertrained (train its synthesizer and "
+                     "vocoder longer)" if self.neural is not None else "")
+            raise AudioError(f"{str(exc).split(' (')[0]}, so its emotion cannot be converted"
+                             f"{cause}; leave out --emotion (Python: emotion=None) to hear "
+                             "it") from None
 
     def emotion_converter(self):
         """The bundled emotion converter, loaded on the first call and kept on this cloner."""
@@ -320,6 +353,8 @@ class VoiceCloner:
         """
         require_consent(consent)
         check_text(text)
+        if emotion is not None:  # the canonical label ("Anger": angry) for the tag, too
+            emotion = normalize_emotion(emotion)
         references = reference_list(references)
         out = check_output(out, force)
         refs = [Path(r) for r in references if not isinstance(r, tuple)]
@@ -348,8 +383,8 @@ def require_consent(consent: object) -> None:
     itself (not a truthy string such as ``"no"``)."""
     if consent is not True:
         raise EmovcError(f"cloning a voice needs the speaker's consent: consent must be True "
-                         f"(got {consent!r}); confirm with --consent that the reference speaker "
-                         f"agreed to have their voice cloned")
+                         f"(got {consent!r}); confirm with --consent (Python: consent=True) that "
+                         f"the reference speaker agreed to have their voice cloned")
 
 
 def provenance_tag(references: Sequence[Path], emotion: str | None,
@@ -358,7 +393,7 @@ def provenance_tag(references: Sequence[Path], emotion: str | None,
     the references, the emotion and the cloning method."""
     from emovc import __version__
 
-    names = ", ".join(p.name for p in references) or "in-memory audio"
+    names = ", ".join(dict.fromkeys(p.name for p in references)) or "in-memory audio"
     extra = f", emotion {emotion}" if emotion else ""
     return (f"emovc {__version__}: cloned voice (synthetic speech from reference {names}"
             f"{extra}, by {method}; speaker consent confirmed)")
@@ -392,6 +427,17 @@ def apply_emotion(wav: np.ndarray, sr: int, emotion: str, converter=None) -> np.
         return np.asarray(wav, dtype=np.float32)
     out = converter.convert(wav, sr, target=emotion, source=source)
     return np.asarray(out, dtype=np.float32)
+
+
+def _model_file_hint(path: Path) -> str:
+    """Why a file (``runs/taco/model.pt``, ``voices/v1/synthesizer.pt``) is not a cloner:
+    a trained cloner is a voice folder."""
+    folder = path.parent
+    if path.name in ("synthesizer.pt", "vocoder.pt"):
+        return f"{path} is a file; pass its voice folder {folder} (--model takes the folder)"
+    return (f"{path} is a file; a trained cloner is a voice folder holding synthesizer.pt + "
+            "vocoder.pt (--model VOICE_DIR; emovc train-voice synthesizer|vocoder ... --export "
+            "VOICE_DIR makes it)")
 
 
 def _run_folder_hint(folder: Path) -> str:
