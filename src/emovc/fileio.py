@@ -9,6 +9,7 @@ when complete, so readers never see half-written outputs and a crash leaves no p
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import tempfile
 import time
@@ -117,3 +118,12 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
     with atomic_output(path) as tmp:
         tmp.write_bytes(data.encode(encoding) if isinstance(data, str) else data)
     return Path(path)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 digest of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

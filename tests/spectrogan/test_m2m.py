@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -278,6 +279,23 @@ def test_m2m_resume_is_exact(m2m_model: Path, tmp_path: Path) -> None:
     full = load_checkpoint(m2m_model)["state_dict"]
     assert part["extra"]["iterations"] == 3
     assert all(torch.equal(v, part["state_dict"][k]) for k, v in full.items())
+
+
+def test_m2m_resume_follows_a_moved_corpus_and_refuses_an_added_clip(m2m_model: Path,
+                                                                    tmp_path: Path) -> None:
+    """The corpus is known by its clips, not its path: a renamed folder with the same files
+    resumes, one with a clip more is refused (the prosody stage and statistics are refitted
+    from the clips at every start)."""
+    first = Path(load_checkpoint(m2m_model)["extra"]["train"]["data_dir"])
+    data = Path(shutil.copytree(first, tmp_path / "data"))
+    run = tmp_path / "run"
+    train(_m2m_cfg(data, run, 1))
+    moved = Path(shutil.move(data, tmp_path / "renamed"))
+    assert load_checkpoint(train(_m2m_cfg(moved, run, 2)))["extra"]["iterations"] == 2
+    shutil.copy(moved / "Actor_02" / "03-01-04-01-01-01-02.flac",
+                moved / "Actor_02" / "03-01-04-01-01-03-02.flac")
+    with pytest.raises(ConfigError, match=r"\(1 added: Actor_02/03-01-04-01-01-03-02.flac\)"):
+        train(_m2m_cfg(moved, run, 3))
 
 
 def test_finished_run_re_exports_with_new_inference_settings(m2m_model: Path,

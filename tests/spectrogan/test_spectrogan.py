@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +184,21 @@ def test_resume_is_exact(trained, tmp_path: Path, capsys, caplog) -> None:
     part = load_checkpoint(resumed)["state_dict"]
     assert load_checkpoint(resumed)["extra"]["iterations"] == 4
     assert all(torch.equal(v, part[k]) for k, v in full.items())
+
+
+def test_resume_refuses_a_corpus_with_a_clip_edited(trained, tmp_path: Path) -> None:
+    """The pooled statistics are refitted at every start: a resumed run on an edited clip
+    used to pair them with generators trained under the old ones, without a word."""
+    data = Path(shutil.copytree(trained[0], tmp_path / "data"))
+    run = tmp_path / "run"
+    train(_tiny_cfg(data, run, 1))
+    clip = data / "Actor_01" / "03-01-05-01-01-02-01.flac"
+    wav, sr = sf.read(clip, dtype="float32")
+    sf.write(clip, 0.5 * wav, sr)
+    with pytest.raises(ConfigError, match=r"other clips than .*\(1 changed: "
+                                          r"Actor_01/03-01-05-01-01-02-01.flac\).*--force"):
+        train(_tiny_cfg(data, run, 2))
+    assert load_checkpoint(run / "model.pt")["extra"]["iterations"] == 1
 
 
 def test_bad_preset_and_override_are_rejected(tmp_path: Path) -> None:

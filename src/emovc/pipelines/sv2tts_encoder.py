@@ -20,12 +20,12 @@ synthesizer without the record was trained on the bundled encoder).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from emovc.errors import ConfigError
+from emovc.fileio import file_sha256
 from emovc.models.speaker_encoder import GE2EConfig
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,15 +36,6 @@ BUNDLED = "resemblyzer"
 BUNDLED_NAMES = (BUNDLED, "default")
 HINT = ("give the model.pt of emovc train-voice encoder, or leave the setting out for the "
         "bundled encoder")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 digest of a file's bytes (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_checkpoint(path: str | os.PathLike, kind: str) -> tuple[dict, str]:

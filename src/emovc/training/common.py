@@ -436,15 +436,17 @@ def device_strategy(devices: int) -> str:
 
 def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
         ckpt_every: int, val_every: int, resume: bool, threads: int,
-        keep_checkpoints: int = 5, cli: bool = True) -> Path:
+        keep_checkpoints: int = 5, cli: bool = True, clips: dict | None = None) -> Path:
     """Run Lightning training with exact resume from ``run_dir/checkpoints/last.ckpt``.
 
     Keeps the ``keep_checkpoints`` newest step-numbered checkpoints (-1: all) besides
     ``last.ckpt`` (a compact StarGAN checkpoint is ~29 MB, every 250 steps by default).
     ``cli`` false: run-folder messages name config fields, not command-line options
-    (:func:`~emovc.training.run_dir.claim_run_dir`).
+    (:func:`~emovc.training.run_dir.claim_run_dir`). ``clips``: the record of the clips the
+    run reads (:func:`~emovc.training.run_clips.clip_record`); a resumed run must read the
+    ones it recorded (:func:`~emovc.training.run_dir.prepare_run_dir`).
     """
-    root = prepare_run_dir(run_dir, config, resume, cli)
+    root = prepare_run_dir(run_dir, config, resume, cli, clips)
     torch.set_num_threads(max(1, threads))
     ckpt = checkpoint_callback(root / "checkpoints", ckpt_every, keep_checkpoints)
     bar = progress_callback(max_steps)

@@ -48,6 +48,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
+from emovc.training.run_clips import clip_record
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, config_data
 from emovc.training.validation_audio import write_validation_audio
 
@@ -272,12 +273,14 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
 
     Raises:
         ConfigError: ``cfg.run_dir`` holds another run and ``resume`` is true (see
-            :func:`~emovc.training.run_dir.claim_run_dir`).
+            :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other clips
+            than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
     claim_run_dir(cfg.run_dir, config_data(cfg), resume, (*FREE, *SPEAKER_KEYS),
                   clear=False, kind=KIND)  # early: fail fast, clear once the data is read
     data, cwt_std = load_data(cfg)
     module = CycleGANModule(cfg, data, cwt_std)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
-        resume, cfg.threads, cfg.keep_checkpoints)
+        resume, cfg.threads, cfg.keep_checkpoints,
+        clips=clip_record(cfg.data_dir, data.clip_paths()))
     return export(module, Path(cfg.run_dir) / "model.pt")

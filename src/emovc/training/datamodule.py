@@ -114,6 +114,10 @@ class ConversionData:
             x = self.layout(x, f.vuv)
         return Utt(row, np.ascontiguousarray(x, dtype=np.float32), np.flatnonzero(f.vuv), f, st)
 
+    def clip_paths(self) -> dict[str, list[str]]:
+        """The audio files of the training and the validation utterances (``train``, ``val``)."""
+        return {"train": [u.row.path for u in self.train], "val": [u.row.path for u in self.val]}
+
     def emotion_means(self, n: int) -> np.ndarray:
         """``(n_emotions, n)`` average voiced-frame value of the first ``n`` channels per emotion
         (mean over training utterances of their voiced-frame means; zeros if absent)."""

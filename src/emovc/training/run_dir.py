@@ -3,6 +3,7 @@
 Layout of ``RUN_DIR``::
 
     config.yaml            resolved training config (plain data)
+    clips.json             the clips the run reads (converter trainers: emovc.training.run_clips)
     checkpoints/last.ckpt  Lightning checkpoint for exact resume (+ the newest step-numbered ones)
     tb/                    TensorBoard logs
     audio/                 periodic validation conversions (WAV, as ``emovc convert`` renders
@@ -30,6 +31,7 @@ import yaml
 
 from emovc.errors import ConfigError
 from emovc.fileio import check_writable, write_atomic
+from emovc.training.run_clips import CLIPS_FILE, keep_clips
 
 # settings a resumed StarGAN/CycleGAN run may change (they do not change what is learned)
 FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints", "val_every", "ckpt_every",
@@ -52,16 +54,22 @@ def config_data(config: Any) -> dict:
 
 
 def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool,
-                    cli: bool = True) -> Path:
+                    cli: bool = True, clips: dict | None = None) -> Path:
     """Create ``run_dir`` and write ``config.yaml``; refuse to mix runs of different configs
-    (``cli``: see :func:`claim_run_dir`).
+    (``cli``: see :func:`claim_run_dir`). ``clips``: the record of the clips the run reads
+    (:func:`~emovc.training.run_clips.clip_record`), checked against the folder's when the
+    run resumes from a checkpoint, and written to ``clips.json``.
 
     Raises:
-        ConfigError: ``run_dir`` holds another run (see :func:`claim_run_dir`).
+        ConfigError: ``run_dir`` holds another run (see :func:`claim_run_dir`), or one
+            trained on other clips (:func:`~emovc.training.run_clips.check_clips`).
     """
     root = Path(run_dir)
     data = config_data(config)
     claim_run_dir(root, data, resume, cli=cli)
+    if clips is not None:
+        keep_clips(root, clips, resume and last_checkpoint(root) is not None,
+                   FORCE_HINT if cli else PYTHON_FORCE_HINT)
     (root / "checkpoints").mkdir(parents=True, exist_ok=True)
     write_text_atomic(root / "config.yaml", yaml.safe_dump(data, sort_keys=False))
     return root
@@ -120,8 +128,11 @@ def claim_run_dir(root: str | os.PathLike, data: dict, resume: bool, free: Itera
         kind = "not a converter training's" if cli else "has no max_steps"
         raise ConfigError(f"run folder {root} holds another kind of run (its config.yaml "
                           f"{'is ' if cli else ''}{kind}, e.g. a recogniser's); {hint}")
-    # run_dir: the folder is the run (it may have been moved, or named from elsewhere)
-    diff = changed_settings(old, data, (*free, "run_dir"))
+    # run_dir: the folder is the run (it may have been moved, or named from elsewhere); so is
+    # data_dir when the run records its clips (a moved corpus resumes; once read, other
+    # clips are refused: run_clips)
+    moved = ("run_dir", "data_dir") if (root / CLIPS_FILE).is_file() else ("run_dir",)
+    diff = changed_settings(old, data, (*free, *moved))
     if diff:
         shown = ", ".join(diff[:6]) + (", ..." if len(diff) > 6 else "")
         raise ConfigError(f"run folder {root} holds another run (different settings: {shown}); "
@@ -286,7 +297,7 @@ def checkpoint_step(path: Path) -> int:
 
 # what the trainers write into a run folder (files, folders, and the folders that hold them);
 # RUN_ONLY: removed only from a folder that is recognisably a training run (:func:`is_run`)
-RUN_ONLY = ("config.yaml", "metrics.json")
+RUN_ONLY = ("config.yaml", "metrics.json", CLIPS_FILE)
 RUN_FILES = ("model.pt", *RUN_ONLY, "checkpoints/*.ckpt", "checkpoints/.*.ckpt.*",
              "audio/step*.wav", "audio/source_*.wav", "val_audio/source_*.wav")
 RUN_FOLDERS = ("tb/version_0", "val_audio/step_*")
@@ -336,14 +347,14 @@ def check_not_foreign(root: Path, cli: bool = True) -> None:
 def clear_run_outputs(root: Path) -> None:
     """Remove what any emovc trainer writes into ``root`` (a fresh start: ``--force``), so
     that the new run inherits nothing of the earlier one, whichever trainer's it was: its
-    ``model.pt``, ``config.yaml`` and ``metrics.json``, checkpoints, TensorBoard log and
-    validation audio, and those folders when that leaves them empty (``config.yaml`` and
-    ``metrics.json`` only when the folder is a training run's, :func:`is_run`). Other files
+    ``model.pt``, ``config.yaml``, ``clips.json`` and ``metrics.json``, checkpoints,
+    TensorBoard log and validation audio, and those folders when that leaves them empty
+    (:data:`RUN_ONLY` only when the folder is a training run's, :func:`is_run`). Other files
     stay, and nothing outside ``root`` is touched (a link is removed, not what it points
     to)."""
     root = Path(root)
     inside = root.resolve()
-    run = is_run(root)  # else its config.yaml and metrics.json are not a run's: they stay
+    run = is_run(root)  # else its config.yaml, clips.json, metrics.json are not a run's
 
     def within(p: Path) -> bool:  # not reached through a link to a folder elsewhere
         return p.parent.resolve().is_relative_to(inside)

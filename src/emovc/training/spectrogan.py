@@ -20,6 +20,7 @@ Settings (:class:`TrainConfig`, presets, :func:`build_config`) live in
 Run directory layout::
 
     run_dir/config.yaml                 resolved TrainConfig
+    run_dir/clips.json                  the clips the run reads (a resume must read the same)
     run_dir/checkpoints/last.ckpt       Lightning state (atomic replace), for resuming
     run_dir/model.pt                    emovc checkpoint (generators + stats), for inference
     run_dir/tb/                         tensorboard logs (losses, validation audio)
@@ -61,7 +62,8 @@ from emovc.training.progress import (
     quiet_lightning,
     uses_bar,
 )
-from emovc.training.run_dir import claim_run_dir, clear_run_outputs
+from emovc.training.run_clips import clip_record, keep_clips
+from emovc.training.run_dir import FORCE_HINT, claim_run_dir, clear_run_outputs
 from emovc.training.spectrogan_config import (
     PRESETS,
     TrainConfig,
@@ -302,20 +304,25 @@ def _load_banks(cfg: TrainConfig):
     return banks, stats, pairs
 
 
-def _val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
-    """``(name, waveform)`` of up to ``n_val_clips`` takes of the source emotion by the
-    validation actors, spread over their files; a pick that ``emovc convert`` would refuse
-    is left out with a line (:func:`~emovc.training.spectrogan_data.report_left_out`)."""
+def _val_files(cfg: TrainConfig) -> list[Path]:
+    """The validation clips: up to ``n_val_clips`` source-emotion takes of the validation
+    actors, spread over their sorted list."""
     if cfg.n_val_clips <= 0 or not cfg.val_actors:
         return []
     try:
         files = data.ravdess_files(cfg.data_dir, cfg.source, cfg.val_actors)
     except ConfigError:
         return []
+    return files[:: max(1, len(files) // cfg.n_val_clips)][: cfg.n_val_clips]
+
+
+def _val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
+    """``(name, waveform)`` of the validation clips (:func:`_val_files`); a pick that
+    ``emovc convert`` would refuse is left out with a line
+    (:func:`~emovc.training.spectrogan_data.report_left_out`)."""
     sr = SpecConfig.from_dict(cfg.spec).sample_rate
-    pick = files[:: max(1, len(files) // cfg.n_val_clips)][: cfg.n_val_clips]
     log = ScanLog(root=str(cfg.data_dir))
-    got = data.load_usable(pick, sr, lambda wav: _voiced(wav, sr), log)
+    got = data.load_usable(_val_files(cfg), sr, lambda wav: _voiced(wav, sr), log)
     data.report_left_out(log, f"the validation clips of {cfg.data_dir}")
     return [(p.stem, wav) for p, wav in got.items()]
 
@@ -326,6 +333,14 @@ def _voiced(wav: np.ndarray, sr: int) -> np.ndarray:
     return wav
 
 
+def _clips(cfg: TrainConfig) -> dict:
+    """The record of the clips a run reads (:func:`~emovc.training.run_clips.clip_record`):
+    every take of its emotions by the training actors, and its validation clips."""
+    emotions = cfg.emotions or [cfg.source, cfg.target]
+    train = [p for e in emotions for p in data.ravdess_files(cfg.data_dir, e, cfg.train_actors)]
+    return clip_record(cfg.data_dir, {"train": train, "val": _val_files(cfg)})
+
+
 def train(cfg: TrainConfig, resume: bool = True) -> Path:
     """Train (or resume) a SpectroGAN run; returns ``run_dir/model.pt``.
 
@@ -333,8 +348,10 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
 
     Raises:
         ConfigError: missing data, a run folder holding another run (a different
-            configuration, or an unknown ``model.pt``), or a ``max_steps`` that changes the
-            learning rate of iterations already trained (:func:`check_schedule`).
+            configuration, or an unknown ``model.pt``), a ``max_steps`` that changes the
+            learning rate of iterations already trained (:func:`check_schedule`), or a run
+            trained on other clips than the corpus holds now
+            (:func:`~emovc.training.run_clips.check_clips`).
     """
     run = Path(cfg.run_dir)
     cfg_file = run / "config.yaml"
@@ -351,9 +368,11 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     else:
         banks, stats, pairs = _load_banks(cfg)
         module = SpectroGANModule(cfg, banks, pairs)
+    clips = _clips(cfg)
     # only now that the data is read: a command failing on its data leaves the folder as it was
     if not resume:
         clear_run_outputs(run)
+    keep_clips(run, clips, resume and ckpt.is_file(), FORCE_HINT)
     run.mkdir(parents=True, exist_ok=True)
     write_atomic(cfg_file, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     ckpt_path = str(ckpt) if resume and ckpt.is_file() else None

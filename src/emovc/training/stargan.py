@@ -65,6 +65,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
+from emovc.training.run_clips import clip_record
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
 from emovc.training.stargan_config import StarGANTrainConfig, build_config, config_dict
@@ -243,7 +244,8 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
 
     Raises:
         ConfigError: ``cfg.run_dir`` holds another run and ``resume`` is true (see
-            :func:`~emovc.training.run_dir.claim_run_dir`).
+            :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other clips
+            than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
     claim_run_dir(cfg.run_dir, config_dict(cfg), resume, (*FREE, *SPEAKER_KEYS),
                   clear=False, kind=KIND)  # early: fail fast, clear once the data is read
@@ -260,5 +262,6 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
             if module.teacher is not None:
                 module.teacher.load_state_dict(module.G.state_dict())
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
-        resume, cfg.threads, cfg.keep_checkpoints)
+        resume, cfg.threads, cfg.keep_checkpoints,
+        clips=clip_record(cfg.data_dir, data.clip_paths()))
     return export(module, Path(cfg.run_dir) / "model.pt")

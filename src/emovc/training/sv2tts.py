@@ -26,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 
 from emovc.errors import ConfigError, OutputExistsError, choice_error
-from emovc.fileio import atomic_output, check_writable
+from emovc.fileio import atomic_output, check_writable, file_sha256
 from emovc.pipelines.sv2tts import SYNTH_KIND, VOCODER_KIND
 
 #: recipe name → training module (each has ``build_config`` and ``train``)
@@ -198,7 +198,6 @@ def _voice_notes(folder: Path) -> list[str]:
     """
     from emovc.models.checkpoint import load_checkpoint
     from emovc.pipelines.sv2tts import check_mel_settings
-    from emovc.pipelines.sv2tts_encoder import file_sha256
 
     syn = load_checkpoint(folder / "synthesizer.pt", SYNTH_KIND)
     voc = load_checkpoint(folder / "vocoder.pt", VOCODER_KIND)

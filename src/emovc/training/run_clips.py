@@ -1,0 +1,135 @@
+"""The clips a converter training run reads, recorded in its folder so that a resumed run reads
+the same ones.
+
+The converter trainers (stargan, cyclegan, spectrogan) fit what they derive from the corpus
+again at every start — the WORLD normaliser and level offsets, SpectroGAN's pooled spectrum
+statistics and prosody stage — while a resumed run's networks come from its checkpoint. On a
+corpus that changed since, a resumed run would pair networks trained under one set of
+statistics with another, and would no longer be the uninterrupted run it continues.
+
+So a run records the clips it reads in ``RUN_DIR/clips.json`` (written atomically): per split
+(``train``, ``val``), each clip's path relative to the corpus folder and the SHA-256 of its
+bytes — the idea of the SER checkpoint's fingerprint of its training clips
+(:mod:`emovc.training.ser_checkpoint`), kept per clip so that a refusal can name what changed.
+A run resumed from a checkpoint must read the same clips: one added, removed or edited is
+refused with one line naming them. Paths are relative and contents hashed, so a corpus folder
+moved or renamed with the same files resumes. A run folder of an earlier emovc (no
+``clips.json``) resumes unchecked, with a note, and records its clips from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from emovc.errors import ConfigError
+from emovc.fileio import file_sha256, write_atomic
+
+CLIPS_FILE = "clips.json"
+VERSION = 1
+SHOWN = 3  # clip names a refusal shows per kind of change
+
+
+def clip_record(data_dir: str | os.PathLike,
+                splits: Mapping[str, Iterable[str | os.PathLike]]) -> dict:
+    """The record of the clips a run reads: ``{"version", "data_dir": the corpus folder
+    (resolved), "splits": {split: {path relative to data_dir: SHA-256 of the file}}}``."""
+    root = Path(data_dir)
+    return {"version": VERSION, "data_dir": str(root.resolve()),
+            "splits": {name: {_relative(p, root): file_sha256(p) for p in paths}
+                       for name, paths in splits.items()}}
+
+
+def _relative(path: str | os.PathLike, root: Path) -> str:
+    """``path`` relative to the corpus folder ``root`` (as written, or resolved: catalogs list
+    the resolved folder's files), POSIX-style; the path itself when it lies outside."""
+    p = Path(path)
+    for base in (root, root.resolve()):
+        try:
+            return p.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return p.as_posix()
+
+
+def clip_changes(old: dict, new: dict) -> dict[str, list[str]]:
+    """The clips ``added``, ``removed`` and ``changed`` (other bytes) from record ``old`` to
+    record ``new``, over all splits, each list sorted (all empty: the same clips)."""
+    out: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
+    before, after = old.get("splits", {}), new.get("splits", {})
+    for split in sorted(before.keys() | after.keys()):
+        was, now = before.get(split, {}), after.get(split, {})
+        out["added"] += [k for k in now if k not in was]
+        out["removed"] += [k for k in was if k not in now]
+        out["changed"] += [k for k in now if k in was and was[k] != now[k]]
+    return {kind: sorted(names) for kind, names in out.items()}
+
+
+def describe_changes(changes: dict[str, list[str]]) -> str:
+    """``"2 added: a.wav, b.wav; 1 changed: c.wav"`` (at most :data:`SHOWN` names each)."""
+    parts = []
+    for kind, names in changes.items():
+        if names:
+            shown = ", ".join(names[:SHOWN]) + (", ..." if len(names) > SHOWN else "")
+            parts.append(f"{len(names)} {kind}: {shown}")
+    return "; ".join(parts)
+
+
+def read_clips(root: Path, hint: str) -> dict | None:
+    """The record in ``root/clips.json`` (``None``: there is none).
+
+    Raises:
+        ConfigError: the file is not such a record (one line, with ``hint``).
+    """
+    path = root / CLIPS_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("splits"), dict):
+        raise ConfigError(f"run folder {root}: {CLIPS_FILE} is not a record of training "
+                          f"clips; delete it to resume without checking the corpus, or {hint}")
+    return data
+
+
+def check_clips(root: Path, record: dict, hint: str) -> None:
+    """Refuse to resume the run in ``root`` on other clips than it recorded; a run folder of
+    an earlier emovc, which recorded none, gets a note on stderr instead.
+
+    Raises:
+        ConfigError: clips added, removed or changed (one line naming a few of each, and
+            the choices: restore them, or ``hint``).
+    """
+    old = read_clips(root, hint)
+    if old is None:
+        print(f"note: run folder {root} records no list of its training clips (started by an "
+              "earlier emovc): resuming it without checking that the corpus is unchanged",
+              file=sys.stderr)
+        return
+    changes = clip_changes(old, record)
+    if not any(changes.values()):
+        return
+    was = old.get("data_dir")
+    where = f", read from {was}" if was and was != record["data_dir"] else ""
+    raise ConfigError(f"run folder {root} was trained on other clips{where} than "
+                      f"{record['data_dir']} holds now ({describe_changes(changes)}): its "
+                      "networks were trained with the statistics of those; restore them to "
+                      f"resume it, or {hint}")
+
+
+def keep_clips(root: str | os.PathLike, record: dict, compare: bool, hint: str) -> None:
+    """Record the clips a run reads in ``root/clips.json``; with ``compare`` (the run resumes
+    from a checkpoint) first check them against the recorded ones (:func:`check_clips`).
+
+    Raises:
+        ConfigError: see :func:`check_clips`.
+    """
+    root = Path(root)
+    if compare:
+        check_clips(root, record, hint)
+    write_atomic(root / CLIPS_FILE, json.dumps(record, indent=1))

@@ -1,0 +1,124 @@
+"""A converter run records the clips it reads (``clips.json``); resuming it on a corpus with
+clips added, removed or edited is refused, a moved corpus with the same files resumes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+import torch
+import yaml
+
+from emovc.errors import ConfigError
+from emovc.training.run_clips import CLIPS_FILE, clip_changes, clip_record, keep_clips
+
+from .conftest import stargan_config, train_tiny_cyclegan
+
+HINT = "choose another -o"
+
+
+def _corpus(corpus: Path, to: Path) -> Path:
+    """A copy of the session's synthetic corpus (the tests change theirs)."""
+    return Path(shutil.copytree(corpus, to))
+
+
+def _edit(clip: Path) -> None:
+    """Rewrite ``clip`` with other samples of the same length (its size stays the same)."""
+    wav, sr = sf.read(clip, dtype="float32")
+    sf.write(clip, wav[::-1].copy(), sr, subtype="PCM_16")
+
+
+def _step(run: Path) -> int:
+    return torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+
+
+def test_clip_records_compare_relative_paths_and_contents(tmp_path):
+    """Clips added, removed and edited are told apart; a moved corpus folder with the same
+    files has the same record."""
+    root = tmp_path / "corpus"
+    for name in ("a.wav", "b.wav", "c.wav"):
+        (root / "A").mkdir(parents=True, exist_ok=True)
+        (root / "A" / name).write_bytes(name.encode())
+    old = clip_record(root, {"train": sorted(root.glob("A/*.wav")), "val": []})
+    assert old["splits"]["train"].keys() == {"A/a.wav", "A/b.wav", "A/c.wav"}
+    moved = Path(shutil.move(root, tmp_path / "renamed"))
+    same = clip_record(moved, {"train": sorted(moved.glob("A/*.wav")), "val": []})
+    assert clip_changes(old, same) == {"added": [], "removed": [], "changed": []}
+    (moved / "A" / "a.wav").write_bytes(b"A.WAV")  # the same size, other bytes
+    (moved / "A" / "b.wav").unlink()
+    (moved / "A" / "d.wav").write_bytes(b"d")
+    now = clip_record(moved, {"train": sorted(moved.glob("A/*.wav")), "val": []})
+    assert clip_changes(old, now) == {"added": ["A/d.wav"], "removed": ["A/b.wav"],
+                                      "changed": ["A/a.wav"]}
+    run = tmp_path / "run"
+    keep_clips(run, old, compare=False, hint=HINT)
+    with pytest.raises(ConfigError) as err:
+        keep_clips(run, now, compare=True, hint=HINT)
+    said = str(err.value)
+    assert "\n" not in said and said.startswith(f"run folder {run} was trained on other clips")
+    assert ("(1 added: A/d.wav; 1 removed: A/b.wav; 1 changed: A/a.wav)" in said
+            and "restore them to resume it, or choose another -o" in said), said
+    assert json.loads((run / CLIPS_FILE).read_text()) == old  # the record stays the run's
+
+
+def test_stargan_resume_refuses_a_changed_corpus_and_follows_a_moved_one(
+        corpus, cache_root, tmp_path, capsys):
+    """A resumed run used to refit the normaliser on the corpus as it is now while restoring
+    the generator trained under the old one, without a word."""
+    from emovc.training.stargan import train
+
+    data, run = _corpus(corpus, tmp_path / "corpus"), tmp_path / "run"
+
+    def cfg(data_dir: Path, steps: int):
+        c = stargan_config(data_dir, run, cache_root, steps)
+        c.emotions = ["calm", "angry"]
+        return c
+
+    train(cfg(data, 2))
+    assert set(json.loads((run / CLIPS_FILE).read_text())["splits"]) == {"train", "val"}
+    added = data / "Actor_01" / "03-01-02-01-01-02-01.wav"  # a second calm take
+    shutil.copy(data / "Actor_01" / "03-01-02-01-01-01-01.wav", added)
+    with pytest.raises(ConfigError, match=r"other clips than .* \(1 added: "
+                                          r"Actor_01/03-01-02-01-01-02-01.wav\).*--force"):
+        train(cfg(data, 4))
+    added.unlink()
+    _edit(data / "Actor_17" / "03-01-05-01-02-01-17.wav")  # a validation clip
+    with pytest.raises(ConfigError, match=r"\(1 changed: Actor_17/03-01-05-01-02-01-17.wav\)"):
+        train(cfg(data, 4))
+    assert _step(run) == 2 and yaml.safe_load((run / "config.yaml").read_text())[
+        "max_steps"] == 2  # a refused resume leaves the run as it was
+    shutil.copy(corpus / "Actor_17" / "03-01-05-01-02-01-17.wav", data / "Actor_17")
+    moved = Path(shutil.move(data, tmp_path / "moved"))  # renamed, the same files
+    train(cfg(moved, 4))
+    assert _step(run) == 4
+    assert yaml.safe_load((run / "config.yaml").read_text())["data_dir"] == str(moved)
+    (run / CLIPS_FILE).unlink()  # a run of an earlier emovc: resumed unchecked, with a note
+    capsys.readouterr()
+    train(cfg(moved, 6))
+    assert "records no list of its training clips" in capsys.readouterr().err
+    assert _step(run) == 6 and (run / CLIPS_FILE).is_file()
+
+
+def test_cyclegan_resume_refuses_a_corpus_with_a_clip_removed(corpus, cache_root, tmp_path):
+    data = _corpus(corpus, tmp_path / "corpus")
+    train_tiny_cyclegan(data, cache_root, tmp_path)
+    (data / "Actor_02" / "03-01-05-01-02-01-02.wav").unlink()
+    with pytest.raises(ConfigError, match=r"\(1 removed: Actor_02/03-01-05-01-02-01-02.wav\)"):
+        train_tiny_cyclegan(data, cache_root, tmp_path)  # the finished run would re-export
+
+
+def test_a_fresh_start_replaces_the_record(corpus, cache_root, tmp_path):
+    """--force (resume=False) starts on the corpus as it is and records it."""
+    from emovc.training.stargan import train
+
+    data, run = _corpus(corpus, tmp_path / "corpus"), tmp_path / "run"
+    c = stargan_config(data, run, cache_root, 2)
+    c.emotions = ["calm", "angry"]
+    train(c)
+    (data / "Actor_01" / "03-01-05-01-01-01-01.wav").unlink()
+    train(c, resume=False)
+    assert "Actor_01/03-01-05-01-01-01-01.wav" not in json.loads(
+        (run / CLIPS_FILE).read_text())["splits"]["train"]
