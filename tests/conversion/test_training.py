@@ -77,6 +77,63 @@ def test_resume_continues_exactly(corpus, stargan_run, cache_root, tmp_path):
         assert torch.equal(v, b["state_dict"][k]), k
 
 
+def test_a_stopped_run_resumes_exactly_from_its_timed_checkpoint(corpus, stargan_run, cache_root,
+                                                                  tmp_path, monkeypatch, capsys):
+    """last.ckpt is also written every ckpt_minutes between the ckpt_every saves (a Ctrl-C
+    used to lose every step since the last of those, up to ~10 minutes by default). A run
+    stopped in the middle of a step, after its discriminator and classifier updates, resumes
+    from the timed save before that step and ends bit-identical to an uninterrupted run —
+    which also shows that the saves do not change what is trained."""
+    import signal
+
+    from emovc.training import stargan
+
+    run = tmp_path / "run"
+    cfg = stargan_config(corpus, run, cache_root, 6)
+    cfg.ckpt_every, cfg.ckpt_minutes = 100, 1e-9  # a timed save after every step, no step save
+    real, calls = stargan.losses.lsgan_g_loss, []
+
+    def stop_in_step_5(*args):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt  # as Ctrl-C would, half-way through the step
+        return real(*args)
+
+    monkeypatch.setattr(stargan.losses, "lsgan_g_loss", stop_in_step_5)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            stargan.train(cfg)
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C once it had one
+    assert f"the same command resumes {run} from step 4" in capsys.readouterr().err
+    assert sorted(p.name for p in (run / "checkpoints").glob("*.ckpt")) == ["last.ckpt"]
+    monkeypatch.undo()
+    resumed = load_checkpoint(stargan.train(cfg))["state_dict"]
+    for k, v in load_checkpoint(stargan_run)["state_dict"].items():
+        assert torch.equal(v, resumed[k]), k
+
+
+def test_timed_saves_leave_the_kept_step_checkpoints_alone(corpus, cache_root, tmp_path):
+    """Timed saves write last.ckpt only: keep_checkpoints still keeps the newest step files,
+    across a resume from a timed save."""
+    from emovc.training.stargan import train
+
+    run = tmp_path / "run"
+    cfg = stargan_config(corpus, run, cache_root, 5)
+    cfg.keep_checkpoints, cfg.ckpt_minutes = 2, 1e-9
+    train(cfg)
+    last = run / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 5
+    files = sorted(p.name for p in (run / "checkpoints").glob("*.ckpt"))
+    assert files == ["last.ckpt", "step000002.ckpt", "step000004.ckpt"]
+    cfg.max_steps = 8
+    train(cfg)
+    files = sorted(p.name for p in (run / "checkpoints").glob("*.ckpt"))
+    assert files == ["last.ckpt", "step000006.ckpt", "step000008.ckpt"]
+    assert torch.load(last, weights_only=True)["global_step"] == 8
+
+
 def test_cache_index_keeps_speech_levels(corpus, tmp_path):
     """The source level is stored at extraction; an index from before the column gets it
     measured from the audio once (same value), and speech_levels reads it from the rows."""

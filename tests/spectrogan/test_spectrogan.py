@@ -186,6 +186,41 @@ def test_resume_is_exact(trained, tmp_path: Path, capsys, caplog) -> None:
     assert all(torch.equal(v, part[k]) for k, v in full.items())
 
 
+def test_a_stopped_run_resumes_exactly_from_its_timed_checkpoint(trained, tmp_path: Path,
+                                                                  monkeypatch, capsys) -> None:
+    """last.ckpt is also written every ckpt_minutes between the ckpt_every saves; a run
+    stopped at iteration 3 resumes from the timed save of iteration 2 and ends as the
+    uninterrupted run (saved only every ckpt_every iterations) does."""
+    import signal
+
+    from emovc.training.spectrogan import SpectroGANModule
+
+    data, model = trained
+    run = tmp_path / "run"
+    cfg = _tiny_cfg(data, run, 4)
+    cfg.ckpt_every, cfg.ckpt_minutes = 100, 1e-9  # a timed save after every iteration
+    real = SpectroGANModule._batch
+
+    def stop_at_3(self, it):
+        if it == 3:
+            raise KeyboardInterrupt
+        return real(self, it)
+
+    monkeypatch.setattr(SpectroGANModule, "_batch", stop_at_3)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg)
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C once it had one
+    assert "training interrupted" in capsys.readouterr().err
+    last = run / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 6  # 2 optimiser steps each
+    monkeypatch.undo()
+    resumed = load_checkpoint(train(cfg))["state_dict"]
+    assert all(torch.equal(v, resumed[k]) for k, v in load_checkpoint(model)["state_dict"].items())
+
+
 def test_resume_refuses_a_corpus_with_a_clip_edited(trained, tmp_path: Path) -> None:
     """The pooled statistics are refitted at every start: a resumed run on an edited clip
     used to pair them with generators trained under the old ones, without a word."""

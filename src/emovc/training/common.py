@@ -110,9 +110,9 @@ MIN_SEGMENT = 16  # frames: the discriminator's and classifier's 3 stride-2 laye
 WORLD_KEYS = WorldConfig().to_dict()  # the keys a --set world={...} may change
 # minimum values of the settings every WORLD-feature GAN run has (StarGAN and CycleGAN)
 RUN_RANGES = {"batch_size": 1, "segment": MIN_SEGMENT, "max_steps": 1, "val_every": 1,
-              "ckpt_every": 1, "devices": 1, "threads": 1, "workers": 1, "seed": 0,
-              "model.width": 2, "model.n_blocks": 0, "model.n_down": 1, "model.d_width": 1,
-              "model.c_width": 1}
+              "ckpt_every": 1, "ckpt_minutes": 0, "devices": 1, "threads": 1, "workers": 1,
+              "seed": 0, "model.width": 2, "model.n_blocks": 0, "model.n_down": 1,
+              "model.d_width": 1, "model.c_width": 1}
 LEARNING_RATES = ("lr_g", "lr_d", "lr_c")
 
 
@@ -394,14 +394,57 @@ def check_keep_checkpoints(keep: int) -> int:
     return keep
 
 
+# minutes of training after which checkpoints/last.ckpt is written again between the
+# ckpt_every saves (a stopped run loses at most that much)
+CKPT_MINUTES = 5.0
+
+
+class SaveClock:
+    """When a wall-clock save of ``checkpoints/last.ckpt`` is due: ``minutes`` after the last
+    save (0: never). Asked between training steps only (``on_train_batch_end``), where the
+    state is whole — the GANs take several optimiser steps per training step — so a run
+    resumed from such a save continues exactly as from a ``ckpt_every`` one."""
+
+    def __init__(self, minutes: float) -> None:
+        self.seconds = 60.0 * minutes
+        self.restart()
+
+    def restart(self) -> None:
+        """Count from now (a checkpoint was just written, or training starts)."""
+        self.since = time.monotonic()
+
+    def due(self, trainer: L.Trainer) -> bool:
+        """Whether a save is due; the first process decides for all (saving is collective)."""
+        if not self.seconds > 0:
+            return False
+        late = time.monotonic() - self.since >= self.seconds
+        return bool(trainer.strategy.broadcast(late, src=0))
+
+
 class _NewestCheckpoints(ModelCheckpoint):
     """Lightning's checkpoint callback, which keeps the ``save_top_k`` best by ``step``, i.e.
     the newest; on resume with a smaller ``keep_checkpoints`` it first drops the earlier
     files beyond the new limit (Lightning prunes only one file per save, and only once the
-    count equals the limit, so the surplus would stay forever)."""
+    count equals the limit, so the surplus would stay forever). Between its step saves it
+    writes ``last.ckpt`` alone every ``minutes`` of training (:class:`SaveClock`; Lightning's
+    own ``train_time_interval`` is not applied to manually optimised modules)."""
+
+    def __init__(self, *args: Any, minutes: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = SaveClock(minutes)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any,
+                           ) -> None:
+        super().on_train_batch_end(trainer, pl_module, *args)
+        if self._last_global_step_saved == trainer.global_step:  # a step save just now
+            self.clock.restart()
+        elif self.clock.due(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            self.clock.restart()
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_start(trainer, pl_module)
+        self.clock.restart()
         kept = self.best_k_models
         if self.save_top_k == -1 or len(kept) <= self.save_top_k:
             return
@@ -412,9 +455,11 @@ class _NewestCheckpoints(ModelCheckpoint):
         self.kth_value = kept[self.kth_best_model_path]
 
 
-def checkpoint_callback(folder: Path, every: int, keep: int) -> ModelCheckpoint:
+def checkpoint_callback(folder: Path, every: int, keep: int,
+                        minutes: float = CKPT_MINUTES) -> ModelCheckpoint:
     """``stepNNNNNN.ckpt`` every ``every`` steps, the ``keep`` newest kept (-1: all), plus
-    ``last.ckpt``.
+    ``last.ckpt``, written with each of them and, in between, every ``minutes`` of training
+    (0: only with them).
 
     The monitor is ``step`` whatever ``keep`` is: Lightning restores a checkpoint callback's
     state only into one with the same monitor and mode, so a run resumed with another
@@ -425,7 +470,7 @@ def checkpoint_callback(folder: Path, every: int, keep: int) -> ModelCheckpoint:
     return _NewestCheckpoints(dirpath=folder, every_n_train_steps=every, save_last=True,
                               save_top_k=keep, monitor="step", mode="max",
                               filename="step{step:06d}", auto_insert_metric_name=False,
-                              enable_version_counter=False)
+                              enable_version_counter=False, minutes=minutes)
 
 
 def device_strategy(devices: int) -> str:
@@ -436,11 +481,13 @@ def device_strategy(devices: int) -> str:
 
 def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
         ckpt_every: int, val_every: int, resume: bool, threads: int,
-        keep_checkpoints: int = 5, cli: bool = True, clips: dict | None = None) -> Path:
+        keep_checkpoints: int = 5, cli: bool = True, clips: dict | None = None,
+        ckpt_minutes: float = CKPT_MINUTES) -> Path:
     """Run Lightning training with exact resume from ``run_dir/checkpoints/last.ckpt``.
 
     Keeps the ``keep_checkpoints`` newest step-numbered checkpoints (-1: all) besides
-    ``last.ckpt`` (a compact StarGAN checkpoint is ~29 MB, every 250 steps by default).
+    ``last.ckpt`` (a compact StarGAN checkpoint is ~29 MB, every 250 steps by default), which
+    is also written every ``ckpt_minutes`` of training between them (0: only with them).
     ``cli`` false: run-folder messages name config fields, not command-line options
     (:func:`~emovc.training.run_dir.claim_run_dir`). ``clips``: the record of the clips the
     run reads (:func:`~emovc.training.run_clips.clip_record`); a resumed run must read the
@@ -448,7 +495,7 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     """
     root = prepare_run_dir(run_dir, config, resume, cli, clips)
     torch.set_num_threads(max(1, threads))
-    ckpt = checkpoint_callback(root / "checkpoints", ckpt_every, keep_checkpoints)
+    ckpt = checkpoint_callback(root / "checkpoints", ckpt_every, keep_checkpoints, ckpt_minutes)
     bar = progress_callback(max_steps)
     with quiet_lightning():
         trainer = L.Trainer(
@@ -468,28 +515,31 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
         val = DataLoader(_StepRange(1), batch_size=None)
         last = last_checkpoint(root) if resume else None
         fit_or_interrupt(trainer, root, module, steps, val, ckpt_path=str(last) if last else None,
-                         ckpt_every=ckpt_every)
+                         ckpt_every=ckpt_every, ckpt_minutes=ckpt_minutes)
     exit_if_worker(trainer)
     return root
 
 
 def fit_or_interrupt(trainer: L.Trainer, run_dir: Path, *args,
-                     ckpt_every: int | None = None, **kwargs) -> None:
+                     ckpt_every: int | None = None, ckpt_minutes: float = 0.0,
+                     **kwargs) -> None:
     """``trainer.fit(*args, **kwargs)``; a Ctrl-C (or SIGTERM) is re-raised as
     KeyboardInterrupt with a note on resuming, where Lightning, after its graceful shutdown,
     exits with status 1 as if the run had failed. ``ckpt_every`` (steps between checkpoints,
-    ``checkpoints/last.ckpt`` one of them): the note says the step the run resumes from, or
-    that it has none yet and starts again."""
+    ``checkpoints/last.ckpt`` one of them) and ``ckpt_minutes`` (minutes between the saves of
+    ``last.ckpt`` in between): the note says the step the run resumes from, or that it has
+    none yet and starts again."""
     try:
         trainer.fit(*args, **kwargs)
     except SystemExit:
         if not trainer.interrupted:
             raise
-        print(f"training interrupted: {resume_note(run_dir, ckpt_every)}", file=sys.stderr)
+        print(f"training interrupted: {resume_note(run_dir, ckpt_every, ckpt_minutes)}",
+              file=sys.stderr)
         raise KeyboardInterrupt from None
 
 
-def resume_note(run_dir: Path, ckpt_every: int | None) -> str:
+def resume_note(run_dir: Path, ckpt_every: int | None, ckpt_minutes: float = 0.0) -> str:
     """What the same command does after an interrupt (see :func:`fit_or_interrupt`)."""
     from emovc.training.run_dir import checkpoint_step
 
@@ -497,8 +547,9 @@ def resume_note(run_dir: Path, ckpt_every: int | None) -> str:
         return f"the same command resumes {run_dir} from its last checkpoint"
     last = last_checkpoint(run_dir)
     if last is None:
-        return (f"no checkpoint yet (one every {ckpt_every} steps): the same command starts "
-                f"{run_dir} again from step 0")
+        every = f" and every {ckpt_minutes:g} minutes" if ckpt_minutes > 0 else ""
+        return (f"no checkpoint yet (one every {ckpt_every} steps{every}): the same command "
+                f"starts {run_dir} again from step 0")
     return f"the same command resumes {run_dir} from step {checkpoint_step(last)}"
 
 

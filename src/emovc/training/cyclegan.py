@@ -37,6 +37,7 @@ from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscri
 from emovc.models.conversion.normalizer import speaker_centred_offsets
 from emovc.training import losses
 from emovc.training.common import (
+    CKPT_MINUTES,
     LEARNING_RATES,
     RUN_RANGES,
     apply_run_settings,
@@ -86,6 +87,7 @@ class CycleGANTrainConfig:
     val_every: int = 250
     ckpt_every: int = 250
     keep_checkpoints: int = 5  # newest step checkpoints kept (-1: all)
+    ckpt_minutes: float = CKPT_MINUTES  # last.ckpt also every this many minutes (0: never)
     seed: int = 0
     devices: int = 1
     threads: int = 2
@@ -282,5 +284,5 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
     module = CycleGANModule(cfg, data, cwt_std)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads, cfg.keep_checkpoints,
-        clips=clip_record(cfg.data_dir, data.clip_paths()))
+        clips=clip_record(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")

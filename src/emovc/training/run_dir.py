@@ -35,7 +35,7 @@ from emovc.training.run_clips import CLIPS_FILE, keep_clips
 
 # settings a resumed StarGAN/CycleGAN run may change (they do not change what is learned)
 FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints", "val_every", "ckpt_every",
-        "cache_dir")
+        "ckpt_minutes", "cache_dir")
 # settings holding paths: compared resolved (``corpus`` and ``/abs/corpus`` are one corpus);
 # ``encoder``/``gta``: the SV2TTS synthesizer's speaker encoder, the vocoder's GTA synthesizer
 PATH_KEYS = ("data_dir", "run_dir", "cache_dir", "encoder", "gta")

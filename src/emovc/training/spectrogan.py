@@ -55,7 +55,7 @@ from emovc.models.spectrogan.networks import (
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
-from emovc.training.common import device_strategy, exit_if_worker, fit_or_interrupt
+from emovc.training.common import SaveClock, device_strategy, exit_if_worker, fit_or_interrupt
 from emovc.training.progress import (
     log_interval,
     progress_callback,
@@ -227,35 +227,49 @@ class _Steps(torch.utils.data.Dataset):
 
 
 class RunCallback(L.Callback):
-    """Atomic checkpoints, model export and validation audio at fixed iteration intervals."""
+    """Atomic checkpoints, model export and validation audio at fixed iteration intervals;
+    between the checkpoints, ``last.ckpt`` alone every ``ckpt_minutes`` of training."""
 
     def __init__(self, cfg: TrainConfig, stats: FeatureStats,
                  val_wavs: list[tuple[str, np.ndarray]], t0: float, elapsed0: float) -> None:
         self.cfg, self.stats, self.val_wavs = cfg, stats, val_wavs
         self.t0, self.elapsed0 = t0, elapsed0
         self.run = Path(cfg.run_dir)
+        self.clock = SaveClock(cfg.ckpt_minutes)
 
     def elapsed(self) -> float:
         """Training seconds including earlier (resumed) sessions."""
         return self.elapsed0 + time.time() - self.t0
 
     def save(self, trainer: L.Trainer, module: SpectroGANModule) -> None:
-        """Lightning state (tmp + rename) and the emovc inference checkpoint."""
-        final = self.run / "checkpoints" / "last.ckpt"
-        tmp = final.with_name(".last.ckpt.tmp")
-        trainer.save_checkpoint(tmp, weights_only=False)  # the full state: exact resume
+        """Lightning state (:meth:`save_state`) and the emovc inference checkpoint."""
+        self.save_state(trainer)
         if trainer.is_global_zero:
-            os.replace(tmp, final)
             module.export(self.stats, self.run / "model.pt",
                           {"train_seconds": round(self.elapsed(), 1)})
 
+    def save_state(self, trainer: L.Trainer) -> None:
+        """``checkpoints/last.ckpt``: the full Lightning state (tmp + rename), for an exact
+        resume."""
+        final = self.run / "checkpoints" / "last.ckpt"
+        tmp = final.with_name(".last.ckpt.tmp")
+        trainer.save_checkpoint(tmp, weights_only=False)
+        if trainer.is_global_zero:
+            os.replace(tmp, final)
+        self.clock.restart()
+
     def on_save_checkpoint(self, trainer, module, checkpoint) -> None:
         checkpoint["emovc_train_seconds"] = self.elapsed()
+
+    def on_train_start(self, trainer, module) -> None:
+        self.clock.restart()
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         it = module.iteration
         if it % self.cfg.ckpt_every == 0 or it >= self.cfg.max_steps:
             self.save(trainer, module)
+        elif self.clock.due(trainer):
+            self.save_state(trainer)
         if self.val_wavs and (it % self.cfg.val_every == 0 or it >= self.cfg.max_steps):
             self.validate(trainer, module, it)
 

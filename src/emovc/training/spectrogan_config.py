@@ -16,7 +16,7 @@ from emovc.errors import ConfigError, choice_error
 from emovc.models.spectrogan.networks import DiscriminatorConfig, GeneratorConfig
 from emovc.models.spectrogan.representation import SpecConfig
 from emovc.pipelines.spectrogan import InferenceConfig
-from emovc.training.common import check_ranges, merge_mapping
+from emovc.training.common import CKPT_MINUTES, check_ranges, merge_mapping
 
 PRESETS = ("compact", "m2m", "faithful", "full", "faithful-520")
 
@@ -61,6 +61,7 @@ class TrainConfig:
     input_shift: bool = False
     decay_from: float = 0.5
     ckpt_every: int = 200
+    ckpt_minutes: float = CKPT_MINUTES  # last.ckpt also every this many minutes (0: never)
     val_every: int = 500
     log_every: int = 20
     n_val_clips: int = 2
@@ -250,8 +251,8 @@ def _actors(key: str, value) -> list:
 
 RANGES = {"batch_size": 1, "max_steps": 1, "lambda_cycle": 0, "lambda_identity": 0,
           "lambda_paired": 0, "lambda_mismatch": 0, "paired_steps": 0, "paired_pool": 1,
-          "grad_clip": 0, "ckpt_every": 1, "val_every": 1, "log_every": 1, "n_val_clips": 0,
-          "seed": 0, "num_threads": 1, "devices": 1}
+          "grad_clip": 0, "ckpt_every": 1, "ckpt_minutes": 0, "val_every": 1, "log_every": 1,
+          "n_val_clips": 0, "seed": 0, "num_threads": 1, "devices": 1}
 
 
 def _check_ranges(cfg: TrainConfig, disc: DiscriminatorConfig) -> None:
@@ -289,8 +290,8 @@ def scheduled_lr(it: int, lr: float, decay_from: float, max_steps: int) -> float
 # settings that do not change what is learned may differ on resume (inference: new inference
 # fields get their defaults; re-running a finished run re-exports model.pt; max_steps: see
 # check_schedule)
-RESUME_FREE = ("max_steps", "devices", "num_threads", "ckpt_every", "val_every", "log_every",
-               "inference")
+RESUME_FREE = ("max_steps", "devices", "num_threads", "ckpt_every", "ckpt_minutes", "val_every",
+               "log_every", "inference")
 
 
 def resume_free(cfg: TrainConfig) -> tuple[str, ...]:

@@ -263,5 +263,5 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
                 module.teacher.load_state_dict(module.G.state_dict())
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads, cfg.keep_checkpoints,
-        clips=clip_record(cfg.data_dir, data.clip_paths()))
+        clips=clip_record(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")

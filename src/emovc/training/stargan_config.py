@@ -12,6 +12,7 @@ from emovc.features.world import WorldConfig
 from emovc.models.conversion.stargan import PRESETS, StarGANModelConfig
 from emovc.pretrained.registry import resolve
 from emovc.training.common import (
+    CKPT_MINUTES,
     LEARNING_RATES,
     RUN_RANGES,
     apply_run_settings,
@@ -50,6 +51,7 @@ class StarGANTrainConfig:
     val_every: int = 250
     ckpt_every: int = 250
     keep_checkpoints: int = 5  # newest step checkpoints kept (-1: all)
+    ckpt_minutes: float = CKPT_MINUTES  # last.ckpt also every this many minutes (0: never)
     init_from: str = ""
     cls_channels: int = 0
     w_gv: float = 0.0
