@@ -25,10 +25,10 @@ import csv
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
+from _data import ENV_HELP, data_root
 
 from emovc.audio import load_audio, normalize_loudness, trim_silence
 from emovc.evaluation.intelligibility import Transcriber, word_error_rate
@@ -37,7 +37,7 @@ from emovc.models.synthesizer import unit_selection as us
 from emovc.pipelines.cloning import CloneConfig, VoiceCloner
 from emovc.pipelines.speaker import SpeakerEncoder
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = data_root()  # librispeech-clips, vctk4
 SR = 16000
 TEXTS = [  # Harvard sentences (IEEE 1969), lists 1-2
     "The birch canoe slid on the smooth planks.",
@@ -195,7 +195,7 @@ def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool,
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=ENV_HELP)
     ap.add_argument("--n-libri", type=int, default=30, help="LibriSpeech speakers (≤ 239)")
     ap.add_argument("--jump-cost", type=float, default=None, help="unit-selection join cost")
     ap.add_argument("--style", default="voice,balanced,clear",

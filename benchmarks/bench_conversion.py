@@ -58,6 +58,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _data import ENV_HELP, data_dir, require
 from judge_egemaps import FEATURE_SETS, load_judge
 
 from emovc.audio import load_audio
@@ -70,7 +71,7 @@ from emovc.features.world import analyze, synthesize
 from emovc.models.conversion.normalizer import UtteranceStats
 from emovc.pipelines.conversion import EmotionConverter
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
+DATA = data_dir("ravdess16k")
 CODES = {"neutral": "01", "calm": "02", "happy": "03", "sad": "04", "angry": "05",
          "fearful": "06", "disgust": "07", "surprised": "08"}
 TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -355,7 +356,7 @@ def speed(model: str, pairs: list, n: int = 12, renderer: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--model", default="m2m-ravdess")
     ap.add_argument("--cyclegan", default="cyclegan-calm-angry", help="'' to skip")
     ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
@@ -390,10 +391,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-judge-c", action="store_true",
                     help="skip the ComParE judge C rate (benchmarks/judge_egemaps.py)")
     args = ap.parse_args(argv)
-    if not DATA.is_dir():
-        sys.exit(f"RAVDESS not found at {DATA}")
+    require(DATA, pattern="Actor_*/*.flac")
     speakers = args.speakers[:1] if args.quick else args.speakers
     pairs = trials(speakers)
+    if not pairs:
+        sys.exit(f"no calm->target pairs of actors {' '.join(speakers)} under {DATA}")
     print(f"{len(pairs)} calm->target pairs", file=sys.stderr)
     per = [[p for p in pairs if p[0].parent.name == f"Actor_{s}"] for s in speakers]
     if args.limit:

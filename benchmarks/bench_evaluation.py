@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k").resolve()
+from _data import ENV_HELP, data_dir
+
+DATA = data_dir("ravdess16k").resolve()
 EMOTION_CODES = {"neutral": "01", "angry": "05", "happy": "03", "sad": "04", "fearful": "06",
                  "disgust": "07", "surprised": "08"}
 TEXT = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
@@ -61,7 +63,7 @@ def build_items(n: int, converted: str):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--converted", choices=["take", "source"], default="take")

@@ -9,7 +9,8 @@ sharing the machine), plus fidelity numbers:
 * Griffin-Lim: spectral convergence after 32 iterations, plain vs fast (momentum 0.99).
 
 Run: ``.venv/bin/python benchmarks/bench_features.py [--threads 2] [--n-real 20]``.
-Uses synthetic speech, and ~20 RAVDESS clips if ``../shared/data/ravdess16k`` exists.
+Uses synthetic speech, and ~20 RAVDESS clips if ``$EMOVC_DATA/ravdess16k`` exists (default
+``../shared/data``; ``benchmarks/_data.py``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
+from _data import ENV_HELP, data_dir
 
 from emovc.audio import load_audio
 from emovc.data.synthetic import EMOTION_VOICES
@@ -29,7 +30,7 @@ from emovc.features import f0 as f0mod
 from emovc.features import spectral, world
 
 SR = 16000
-RAVDESS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess16k"
+RAVDESS = data_dir("ravdess16k")
 
 
 def timed(fn: Callable[[], object], repeat: int = 1) -> tuple[object, float, float]:
@@ -148,7 +149,7 @@ def run_set(title: str, clips: list[np.ndarray]) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=ENV_HELP)
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--n-real", type=int, default=20, help="RAVDESS clips (0 = none)")
     args = ap.parse_args()

@@ -2,7 +2,8 @@
 
 Prepares ``../shared/data/ravdess16k`` (1200 clips, 1.23 h) into a temporary cache and prints
 throughput: clips per second and seconds of audio per wall-clock second (the real-time
-factor; > 1 = faster than real time). Skips cleanly when the data is absent.
+factor; > 1 = faster than real time). Skips (exit 0) when the folder (``--data``, default
+``$EMOVC_DATA/ravdess16k``, see ``benchmarks/_data.py``) is absent or holds no audio.
 
     .venv/bin/python benchmarks/bench_prepare.py [--workers 2] [--features world,mel] [--limit N]
         [--data FOLDER] [--cpu-clips N]
@@ -17,11 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
+from _data import ENV_HELP, data_dir, missing
+
+DATA = data_dir("ravdess16k")
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=ENV_HELP)
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--features", default="world,mel")
@@ -29,8 +32,9 @@ def main() -> int:
     ap.add_argument("--cpu-clips", type=int, default=40,
                     help="clips timed in-process with CPU time (contention-free cost)")
     args = ap.parse_args()
-    if not args.data.is_dir():
-        print(f"skipped: {args.data} not found")
+    why = missing(args.data)
+    if why:
+        print(f"skipped: {why}")
         return 0
 
     from emovc.data.catalogs import scan_corpus

@@ -24,16 +24,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _data import ENV_HELP, data_dir
 
 from emovc.audio import load_audio
 from emovc.features.world import WorldConfig, analyze_f0
 from emovc.models.conversion.features import analyze_for_conversion, synthesis_config
 from emovc.models.conversion.render import render, render_on_source
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
+DATA = data_dir("ravdess16k")
 SETTINGS = ((1.0, 1.0), (1.2, 1.0), (0.85, 1.0), (1.2, 1.15), (1.0, 0.85))  # (F0 x, tempo)
 CFG = WorldConfig()
 
@@ -65,7 +65,7 @@ def f0_accuracy(x: np.ndarray, y: np.ndarray, factor: float, tempo: float) -> tu
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--files", type=int, default=0, help="at most this many takes (0 = all)")
     args = ap.parse_args(argv)
     if not DATA.is_dir():

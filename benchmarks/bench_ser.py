@@ -8,7 +8,8 @@ real-time factor (audio seconds per second of compute, single file at a time).
     .venv/bin/python benchmarks/bench_ser.py [--model default|PATH] [--threads 2]
         [--cache-dir FOLDER] [--data FOLDER] [--speed-clips N]
 
-Skips (exit 0) when ../shared/data/ravdess16k is absent.
+Skips (exit 0) when the RAVDESS folder (``--data``, default ``$EMOVC_DATA/ravdess16k``, see
+``benchmarks/_data.py``) is absent or holds no audio.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ import argparse
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _data import ENV_HELP, data_dir, missing
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess16k"
+DATA = data_dir("ravdess16k")
 VAL_ACTORS = ("17", "18", "19", "20")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=ENV_HELP)
     ap.add_argument("--model", default="default", help="bundled name or model.pt path")
     ap.add_argument("--data", default=str(DATA), help="RAVDESS folder")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -34,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="reuse/write cached clip features here (e.g. .cache/ser)")
     ap.add_argument("--speed-clips", type=int, default=20, help="clips timed for the RTF")
     args = ap.parse_args(argv)
-    if not Path(args.data).is_dir():
-        print(f"skipped: {args.data} not available")
+    why = missing(args.data)
+    if why:
+        print(f"skipped: {why}")
         return 0
     warnings.filterwarnings("ignore")
     import torch

@@ -22,7 +22,8 @@ Griffin-Lim from random phase vs fast Griffin-Lim (momentum 0.99) from the sourc
 Run: ``.venv/bin/python benchmarks/bench_spectrogan.py [--models spectrogan-ravdess PATH ...]
 [--limit 32] [--json out.json] [--actors 17 18 19 20] [--intensity 1] [--threads N]
 [--no-phase | --phase-only] [--no-judge-e] [--ablation RUN_ROOT [--ablation-steps N]
-[--ablation-only]] [--ablation-speed]``. Needs ``../shared/data/ravdess16k``.
+[--ablation-only]] [--ablation-speed]``. Needs ``$EMOVC_DATA/ravdess16k`` (default
+``../shared/data``; ``benchmarks/_data.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _data import ENV_HELP, data_dir
 from judge_egemaps import load_judge
 
 from emovc.audio import load_audio
@@ -48,7 +50,7 @@ from emovc.pipelines.spectrogan import SpectroGANConverter
 from emovc.training.spectrogan_data import parallel_pairs, ravdess_files
 
 SR = 16000
-RAVDESS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess16k"
+RAVDESS = data_dir("ravdess16k")
 
 
 def pair_metrics(wav: np.ndarray, ref_feat, cfg: MetricConfig) -> tuple[float, float]:
@@ -239,7 +241,7 @@ def model_targets(models: list[str]) -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--models", nargs="+",
                     default=["spectrogan-ravdess"])
     ap.add_argument("--actors", default="17,18,19,20")

@@ -32,10 +32,12 @@ Usage: ``.venv/bin/python benchmarks/diag_f0_level.py [--test-actors 17 18 19 20
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+from _data import ENV_HELP, require
 from bench_conversion import CODES, DATA, TARGETS
 
 from emovc.audio import load_audio
@@ -119,12 +121,17 @@ def rms_bias(pred, test) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--test-actors", nargs="+", type=int, default=[17, 18, 19, 20])
     args = ap.parse_args(argv)
+    require(DATA, pattern="Actor_*/*.flac")
     lv, paths = takes()
     train_actors = sorted({a for _, a, *_ in lv} - set(args.test_actors))
     train, test = pairs(lv, train_actors), pairs(lv, args.test_actors)
+    for name, got in (("test", test), ("training", train)):
+        lacking = [e for e in TARGETS if e not in {p[2] for p in got}]
+        if lacking:  # the rules and the per-emotion table need every target emotion
+            sys.exit(f"no calm -> {', '.join(lacking)} pairs of the {name} actors under {DATA}")
     off = speaker_offsets(lv, train_actors)
     fit = {e: np.polyfit([p[0] for p in train if p[2] == e],
                          [p[1] for p in train if p[2] == e], 1) for e in TARGETS}

@@ -31,6 +31,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+from _data import ENV_HELP
 from bench_conversion import DATA, trials
 from judge_egemaps import FEATURE_SETS, _features, _smile, load_judge
 
@@ -82,7 +83,7 @@ def swap_gains(model, conv: np.ndarray, real: np.ndarray, emo: np.ndarray,
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--feature-set", default="compare", choices=sorted(FEATURE_SETS))
     ap.add_argument("--model", default="m2m-ravdess")
     ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])

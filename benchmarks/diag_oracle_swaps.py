@@ -33,6 +33,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import torch
+from _data import ENV_HELP
 from bench_conversion import DATA, TARGETS, independent_judge, judge, judge_label, label, trials
 from scipy.ndimage import uniform_filter1d
 
@@ -75,7 +76,7 @@ def variants(calm: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--emotion", default="disgust", choices=TARGETS)
     ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
     args = ap.parse_args(argv)

@@ -22,6 +22,7 @@ from collections import Counter
 
 import numpy as np
 import torch
+from _data import ENV_HELP, require
 from bench_conversion import DATA, TARGETS, label
 from diag_speaker_parts import rates
 
@@ -44,10 +45,12 @@ def corpora() -> dict[str, list]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--model", default="m2m-ravdess")
     ap.add_argument("--pitch-levels", nargs="+", type=float, default=[1.0, 0.5])
     args = ap.parse_args(argv)
+    require(SHARED / "vctk4", pattern="p*/*.flac")
+    require(SHARED / "librispeech-clips", pattern="*.flac")
     torch.set_num_threads(1)
     conv, rec = EmotionConverter.from_pretrained(args.model), EmotionRecognizer.from_pretrained()
     for name, files in corpora().items():

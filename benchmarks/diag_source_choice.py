@@ -23,6 +23,7 @@ import argparse
 
 import numpy as np
 import torch
+from _data import ENV_HELP, require
 from bench_conversion import DATA, TARGETS, label
 
 from emovc.audio import load_audio
@@ -75,9 +76,12 @@ def measure(conv: EmotionConverter, rec, path: str, true: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--model", default="m2m-ravdess")
     args = ap.parse_args(argv)
+    require(*(DATA / f"Actor_{a}" for a in (17, 18, 19, 20)), pattern="03-01-0[2-8]-*.flac")
+    require(SHARED / "vctk4", pattern="p*/*.flac")
+    require(SHARED / "librispeech-clips", pattern="*.flac")
     torch.set_num_threads(1)
     conv, rec = EmotionConverter.from_pretrained(args.model), EmotionRecognizer.from_pretrained()
     conv._recognizer = rec  # one recogniser for the rule and the rates

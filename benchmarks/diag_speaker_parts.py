@@ -24,10 +24,12 @@ Usage: ``.venv/bin/python benchmarks/diag_speaker_parts.py [--model m2m-ravdess]
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 import torch
-from bench_conversion import TARGETS, label, trials
+from _data import ENV_HELP, require
+from bench_conversion import DATA, TARGETS, label, trials
 
 from emovc.audio import load_audio
 from emovc.evaluation.speaker import speaker_similarity
@@ -82,14 +84,18 @@ def rates(conv: EmotionConverter, rec, wavs: list, source: str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--model", default="m2m-ravdess")
     ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
     ap.add_argument("--stride", type=int, default=1, help="every n-th calm take")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = ap.parse_args(argv)
+    require(DATA, pattern="Actor_*/*.flac")
     torch.set_num_threads(1)
     sources = sorted({s for s, _, _ in trials(args.speakers)})[:: args.stride]
+    if not sources:
+        sys.exit(f"no calm takes with parallel targets of actors {' '.join(args.speakers)} "
+                 f"under {DATA}")
     wavs = [load_audio(s) for s in sources]
     conv, rec = EmotionConverter.from_pretrained(args.model), EmotionRecognizer.from_pretrained()
     print(f"{len(wavs)} calm takes x {len(TARGETS)} emotions; spk-sim / recogniser rate")

@@ -14,9 +14,11 @@ Usage: ``.venv/bin/python benchmarks/diag_unvoiced_mcd.py [--stride 4]``
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
-from bench_conversion import trials
+from _data import ENV_HELP, require
+from bench_conversion import DATA, trials
 
 from emovc.audio import load_audio
 from emovc.evaluation import analyze_utterance, dtw_path
@@ -38,11 +40,15 @@ def split_mcd(wav: np.ndarray, ref) -> tuple[np.ndarray, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
     ap.add_argument("--stride", type=int, default=4, help="every n-th pair")
     args = ap.parse_args(argv)
-    pairs = trials(args.speakers)[:: args.stride]
+    require(DATA, pattern="Actor_*/*.flac")
+    pairs = trials(args.speakers)
+    if not pairs:
+        sys.exit(f"no calm->target pairs of actors {' '.join(args.speakers)} under {DATA}")
+    pairs = pairs[:: args.stride]
     rows: dict[str, list] = {"as recorded": [], "WORLD copy": []}
     share = []
     for src, ref, _ in pairs:

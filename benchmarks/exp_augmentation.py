@@ -51,6 +51,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _data import ENV_HELP, data_dir
 
 from emovc.data.catalogs import catalog_corpus
 from emovc.data.emotions import EMOTIONS
@@ -60,7 +61,7 @@ from emovc.pipelines.augment import augment_corpus, read_augmented_manifest
 from emovc.training.ser import build_config, evaluate, fit_model
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "ravdess16k"
+DATA = data_dir("ravdess16k")
 TEST_ACTORS = ("17", "18", "19", "20")
 GROUPS = (("01", "03", "02", "04"), ("05", "07", "06", "08"),
           ("09", "11", "10", "12"), ("13", "15", "14", "16"))  # (M, M, F, F) each
@@ -363,7 +364,7 @@ def model_tag(model: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=ENV_HELP)
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--model", default="m2m-ravdess", help="converter name or checkpoint path")
     ap.add_argument("--tag", default="",

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from _data import ENV_HELP, data_dir, require
 
 from emovc.audio import load_audio
 from emovc.data.catalogs.ravdess import EMOTION_CODES
 from emovc.features.voice_quality import fit_emotion_stats, measure
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess16k"
+DATA = data_dir("ravdess16k")
 
 
 def _rows(files: list[Path]) -> list[tuple[str, str, float, float]]:
@@ -30,12 +31,11 @@ def _rows(files: list[Path]) -> list[tuple[str, str, float, float]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--actors", default="01-16", help="first-last actor (training speakers)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
-    if not DATA.is_dir():
-        sys.exit(f"RAVDESS not found at {DATA}")
+    require(DATA, pattern="Actor_*/*.flac")
     first, last = (int(a) for a in args.actors.split("-"))
     files = sorted(f for a in range(first, last + 1)
                    for f in (DATA / f"Actor_{a:02d}").glob("03-01-*.flac"))

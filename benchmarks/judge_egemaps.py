@@ -19,9 +19,11 @@ real emotion. Classifier: StandardScaler + SVC(rbf), C chosen from a small grid 
 leave-speakers-out cross-validation (4 folds of 4 training actors, unweighted accuracy on the
 held-out real clips).
 
-Features and the fitted model are cached under ``.cache/judge/`` (keyed by a hash of the file
-list and the settings), so only the first run of each judge pays the extraction (≈ 2200
-openSMILE passes and 960 WORLD resyntheses, a few minutes); later runs load in seconds.
+Features and the fitted model are cached under ``.cache/judge/`` (``$EMOVC_JUDGE_CACHE``;
+keyed by a hash of the file list and the settings), so only the first run of each judge pays
+the extraction (≈ 2200 openSMILE passes and 960 WORLD resyntheses, a few minutes); later runs
+load in seconds. RAVDESS is read from ``$EMOVC_DATA/ravdess16k`` (default
+``../shared/data/ravdess16k``; ``benchmarks/_data.py``).
 
 API: ``FunctionalsJudge.load_or_build(feature_set=...)``, ``.predict(wav, sr) -> label``,
 ``.predict_proba(wav, sr) -> {label: p}``. Run ``.venv/bin/python benchmarks/judge_egemaps.py
@@ -39,14 +41,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _data import ENV_HELP, data_dir, judge_cache
 
 from emovc.audio import load_audio
 from emovc.features.world import resynthesize
 from emovc.fileio import atomic_output
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "ravdess16k"
-CACHE = ROOT / ".cache" / "judge"
+DATA = data_dir("ravdess16k")
+CACHE = judge_cache()
 SR = 16000
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 TRAIN_ACTORS = tuple(range(1, 17))
@@ -262,14 +264,19 @@ def load_judge(log=print, feature_set: str = "egemaps") -> FunctionalsJudge | No
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=str(DATA))
-    ap.add_argument("--cache", default=str(CACHE))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
+    ap.add_argument("--data", default=str(DATA), help="RAVDESS folder (default: %(default)s)")
+    ap.add_argument("--cache", default=str(CACHE),
+                    help="judge cache folder (default: %(default)s)")
     ap.add_argument("--feature-set", default="egemaps", choices=list(FEATURE_SETS),
                     help="egemaps = judge E, compare = judge C")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    judge = FunctionalsJudge.load_or_build(args.data, args.cache, feature_set=args.feature_set)
+    try:
+        judge = FunctionalsJudge.load_or_build(args.data, args.cache,
+                                               feature_set=args.feature_set)
+    except FileNotFoundError as exc:  # no RAVDESS there
+        sys.exit(str(exc))
     print(f"judge ready in {time.perf_counter() - t0:.1f} s; C={judge.info.get('C')}, "
           f"CV UA on training actors {judge.info.get('cv_ua')}")
     d = extract(Path(args.data), Path(args.cache), feature_set=args.feature_set)  # cached

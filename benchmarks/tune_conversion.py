@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _data import ENV_HELP
 from bench_conversion import (
     DATA,
     JUDGES,
@@ -171,7 +172,7 @@ def report(rows: list[dict], min_spk: float, default: str | None,
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--model", default="m2m-ravdess")
     ap.add_argument("--pitch-levels", default="0,0.125,0.25,0.5,0.75,1")
     ap.add_argument("--gains", default="1,1.25,1.5,1.75,2")
