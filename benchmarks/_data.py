@@ -1,4 +1,4 @@
-"""Where the benchmarks find their data and the judge cache.
+"""Where the benchmarks find their data and the judge cache, and which pairs a limited run takes.
 
 Two environment variables move them (for a checkout whose ``../shared`` is elsewhere, or to
 keep the judges' cache out of the repository):
@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")  # emovc.audio.io.SUPPORTED_EXTENSIONS
 ENV_HELP = ("environment: EMOVC_DATA = data root (default <repo>/../shared/data, with "
             "ravdess16k, vctk4, librispeech-clips); EMOVC_JUDGE_CACHE = cache of the judge "
             "mirrors (default <repo>/.cache/judge)")
+
+T = TypeVar("T")
 
 
 def data_root() -> Path:
@@ -61,3 +65,29 @@ def require(*folders: str | os.PathLike, pattern: str = "**/*") -> None:
         if why:
             sys.exit(why)
 
+
+def stratified(items: Sequence[T], n: int, key: Callable[[T], Hashable]) -> list[T]:
+    """At most ``n`` of ``items``, spread over the groups ``key`` puts them in (e.g. the target
+    emotions): the groups take turns (round-robin, in order of first appearance) in giving one
+    more item, and each group gives evenly spaced items of its own, starting at a different
+    offset per group (so that the groups do not all give their first item). Returned in the
+    items' order; ``n <= 0`` or ``n >= len(items)``: every item, as given."""
+    if n <= 0 or n >= len(items):
+        return list(items)
+    groups: dict[Hashable, list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(key(item), []).append(i)
+    quota = dict.fromkeys(groups, 0)
+    left = n
+    while left:
+        for g, members in groups.items():
+            if left and quota[g] < len(members):
+                quota[g] += 1
+                left -= 1
+    picked = []
+    for offset, (g, members) in enumerate(groups.items()):
+        k, size = quota[g], len(members)
+        # item j of k: at (j + offset / n_groups) * size / k; distinct, since size / k >= 1
+        picked += [members[(j * len(groups) + offset) * size // (k * len(groups))]
+                   for j in range(k)]
+    return [items[i] for i in sorted(picked)]

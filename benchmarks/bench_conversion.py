@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _data import ENV_HELP, data_dir, require
+from _data import ENV_HELP, data_dir, require, stratified
 from judge_egemaps import FEATURE_SETS, load_judge
 
 from emovc.audio import load_audio
@@ -204,6 +204,8 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | N
                                **distortion(analyze_utterance(y), fr, enc.embed(y), emb_s)})
         if (i + 1) % 24 == 0:
             print(f"  {i + 1}/{len(pairs)} pairs", file=sys.stderr)
+    for name in systems:  # a system with no pair it converts keeps an (empty) row, for the note
+        rows.setdefault(name, [])
     return rows
 
 
@@ -236,8 +238,11 @@ def summarize(rows: list[dict]) -> dict:
 
 
 def report(rows: dict) -> dict:
-    table = {}
+    table, unscored = {}, []
     for name, rs in rows.items():
+        if not rs:
+            unscored.append(name)
+            continue
         table[name] = {"all": summarize(rs)}
         for emo in TARGETS:
             sub = [r for r in rs if r["emotion"] == emo]
@@ -254,6 +259,9 @@ def report(rows: dict) -> dict:
             vals = [fmt.format(t[c][key]) if c in t and key in t[c] else "-" for c in cols]
             metric = f"rate {key[-1].upper()}" if key.startswith("rate_") else key
             print(f"{name:<{w}}{metric:<10}" + "".join(f"{v:>10}" for v in vals))
+    for name in unscored:
+        print(f"{name}: no row, none of the chosen pairs has a target emotion it converts to "
+              "(a --limit too small to reach them?)")
     return table
 
 
@@ -337,22 +345,24 @@ def _worker(args: tuple) -> dict:
 
 def speed(model: str, pairs: list, n: int = 12, renderer: str | None = None,
           voice_quality: float | None = None) -> dict:
-    """Real-time factor of ``EmotionConverter.convert`` on ``n`` files (1 torch thread; the
-    WORLD steps use 2 threads, so CPU-time RTF counts core-seconds, not wall time);
-    ``renderer`` / ``voice_quality``: ``None`` = the model's default."""
+    """Real-time factor of ``EmotionConverter.convert`` on ``n`` of ``pairs``, spread over the
+    target emotions (:func:`_data.stratified`; 1 torch thread; the WORLD steps use 2 threads,
+    so CPU-time RTF counts core-seconds, not wall time); ``renderer`` / ``voice_quality``:
+    ``None`` = the model's default."""
     torch.set_num_threads(1)
     conv = EmotionConverter.from_pretrained(model)
     conv.settings = conv.settings.with_overrides(renderer=renderer, voice_quality=voice_quality)
     conv.convert(load_audio(pairs[0][0]), 16000, "angry", source="calm")  # warm-up
     dur = wall = cpu = 0.0
-    for src, _, emo in pairs[:: max(1, len(pairs) // n)][:n]:
+    chosen = stratified(pairs, n, key=lambda p: p[2])
+    for src, _, emo in chosen:
         x = load_audio(src)
         t, c = time.perf_counter(), time.process_time()
         conv.convert(x, 16000, emo, source="calm")
         wall += time.perf_counter() - t
         cpu += time.process_time() - c
         dur += len(x) / 16000
-    return {"files": n, "audio_s": dur, "rtf_wall": dur / wall, "rtf_cpu": dur / cpu}
+    return {"files": len(chosen), "audio_s": dur, "rtf_wall": dur / wall, "rtf_cpu": dur / cpu}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -366,7 +376,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="also write one CSV row per scored clip here (system, calm take, target "
                          "emotion, each judge's label, MCD, log-F0 RMSE, spk-sim, time)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (split by speaker)")
-    ap.add_argument("--limit", type=int, default=0, help="at most this many pairs per speaker")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="at most this many pairs per speaker, spread over the target emotions "
+                         "(6: one of each)")
     ap.add_argument("--intensity", type=float, default=1.0, help="intensity of the m2m model")
     ap.add_argument("--pitch-level", type=float, default=None,
                     help="share of the m2m model's change of mean F0 kept (0..1; default: "
@@ -398,8 +410,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"no calm->target pairs of actors {' '.join(speakers)} under {DATA}")
     print(f"{len(pairs)} calm->target pairs", file=sys.stderr)
     per = [[p for p in pairs if p[0].parent.name == f"Actor_{s}"] for s in speakers]
-    if args.limit:
-        per = [ps[:: max(1, len(ps) // args.limit)][: args.limit] for ps in per]
+    if args.limit:  # round-robin over the target emotions, then over the takes
+        per = [stratified(ps, args.limit, key=lambda p: p[2]) for ps in per]
         pairs = [p for ps in per for p in ps]
     only = tuple(args.systems.split(","))
     # builds each judge's cache once, up front

@@ -1,7 +1,8 @@
 """Where does a WORLD round trip cost MCD? (why the converters keep the input's unvoiced samples)
 
 For calm takes of the validation actors and their parallel real takes of the six other
-non-neutral emotions (``bench_conversion.trials``, every ``--stride``-th pair), the MCD to the
+non-neutral emotions (``bench_conversion.trials``; ``--stride N``: one pair in N, spread evenly
+over the target emotions and the takes, ``_data.stratified``), the MCD to the
 real target take is split by the voicing of the aligned frames, for the calm take as
 recorded and for its WORLD analysis/synthesis copy (``emovc.features.world.resynthesize``):
 frames voiced in both, unvoiced in both, and mixed. Same MCD definition and FastDTW path as
@@ -17,7 +18,7 @@ import argparse
 import sys
 
 import numpy as np
-from _data import ENV_HELP, require
+from _data import ENV_HELP, require, stratified
 from bench_conversion import DATA, trials
 
 from emovc.audio import load_audio
@@ -42,13 +43,14 @@ def split_mcd(wav: np.ndarray, ref) -> tuple[np.ndarray, float]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
     ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
-    ap.add_argument("--stride", type=int, default=4, help="every n-th pair")
+    ap.add_argument("--stride", type=int, default=4,
+                    help="one pair in N, spread over the target emotions (1: all)")
     args = ap.parse_args(argv)
     require(DATA, pattern="Actor_*/*.flac")
     pairs = trials(args.speakers)
     if not pairs:
         sys.exit(f"no calm->target pairs of actors {' '.join(args.speakers)} under {DATA}")
-    pairs = pairs[:: args.stride]
+    pairs = stratified(pairs, max(1, len(pairs) // max(1, args.stride)), key=lambda p: p[2])
     rows: dict[str, list] = {"as recorded": [], "WORLD copy": []}
     share = []
     for src, ref, _ in pairs:

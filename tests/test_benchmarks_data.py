@@ -1,6 +1,7 @@
-"""benchmarks/_data.py: data and judge-cache roots and the one-line data check."""
+"""benchmarks/_data.py: data and judge-cache roots, the one-line data check, limited subsets."""
 
 import importlib.util
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,34 @@ def test_require_exits_with_the_line(tmp_path):
         data.require(tmp_path, pattern="*.wav")
     assert exc.value.code == f"no *.wav files under {tmp_path}"
 
+
+# (take, emotion) in the order bench_conversion.trials gives one speaker's pairs
+PAIRS = [(take, emo) for take in range(8) for emo in ("hap", "sad", "ang", "fea", "dis", "sur")]
+
+
+def _emotion(pair):
+    return pair[1]
+
+
+@pytest.mark.parametrize("n", [0, -1, 48, 100])
+def test_stratified_without_a_real_limit_keeps_every_item_in_order(n):
+    assert data.stratified(PAIRS, n, _emotion) == PAIRS
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 8, 12, 16, 24, 47])
+def test_stratified_spreads_over_the_groups_then_the_takes(n):
+    got = data.stratified(PAIRS, n, _emotion)
+    assert len(got) == n == len(set(got))
+    assert got == sorted(got, key=PAIRS.index)  # the items' own order
+    counts = Counter(e for _, e in got)
+    assert max(counts.values()) - min(counts.get(e, 0) for _, e in PAIRS[:6]) <= 1
+    if n >= 6:
+        assert len(counts) == 6
+    if n == 6:  # one pair per emotion, not all from the same calm take
+        assert len({t for t, _ in got}) == 6
+
+
+def test_stratified_fills_up_from_the_larger_groups():
+    items = [("a", 0)] + [("b", i) for i in range(5)]
+    got = data.stratified(items, 4, lambda x: x[0])
+    assert got[0] == ("a", 0) and len(got) == 4 and len(set(got)) == 4
