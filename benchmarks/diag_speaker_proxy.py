@@ -4,10 +4,12 @@
 network through a differentiable stand-in for the waveform's mel spectrogram, so that a
 converter can be trained to keep the voice (``--set w_spk=W``). This script checks the
 stand-in against the metric the benchmarks report: for calm takes of the validation actors
-converted by two models into four emotions, it compares
+converted by each ``--models`` model (default: the shipped ``m2m-ravdess``; add a training run's
+``model.pt`` to compare) into four emotions, it compares
 
-- the real metric: resemblyzer cosine between the WORLD-synthesised conversion and the source
-  audio (``emovc.evaluation.speaker``), and
+- the real metric: resemblyzer cosine between the WORLD-synthesised conversion, finished as
+  ``EmotionConverter`` finishes it (input level + the emotion's level change, peaks
+  soft-limited), and the source audio (``emovc.evaluation.speaker``), and
 - the proxy cosine: mean proxy embedding of the conversion's features vs the source's, over
   128-frame segments (the training segment length), as the training loss sees them,
 
@@ -16,21 +18,22 @@ conversions. Used in docs/conversion-experiments.md ("A speaker-consistency loss
 
 Usage::
 
-    .venv/bin/python benchmarks/diag_speaker_proxy.py \
-        --models m2m-ravdess,runs/m2m-ft-clslow/model.pt
+    .venv/bin/python benchmarks/diag_speaker_proxy.py [--models m2m-ravdess,RUN/model.pt]
+        [--targets angry,disgust,surprised,happy]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 import torch
+from _data import ENV_HELP, require
 from bench_conversion import DATA
 from scipy.stats import pearsonr, spearmanr
 
 from emovc.audio import load_audio
+from emovc.audio.finishing import with_level_change
 from emovc.evaluation.speaker import SpeakerEncoder as Judge
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import StarGANFeatureConverter
@@ -57,12 +60,13 @@ def proxy_embedding(proxy: SpeakerProxy, mcep: np.ndarray, lf0: np.ndarray,
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="m2m-ravdess,runs/m2m-ft-clslow/model.pt")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=ENV_HELP)
+    ap.add_argument("--models", default="m2m-ravdess",
+                    help="comma-separated bundled names or model.pt paths of WORLD-feature "
+                         "many-to-many models")
     ap.add_argument("--targets", default="angry,disgust,surprised,happy")
     args = ap.parse_args()
-    if not DATA.is_dir():
-        sys.exit(f"{DATA} not found (RAVDESS 16 kHz is needed)")
+    require(DATA, pattern="Actor_*/*.flac")
     torch.set_num_threads(2)
     models = {m: StarGANFeatureConverter(load_checkpoint(resolve(m)))
               for m in args.models.split(",")}
@@ -78,13 +82,20 @@ def main() -> None:
             for rep in ("01", "02"):
                 name = f"Actor_{actor}/03-01-02-02-{sentence}-{rep}-{actor}.flac"
                 wav = load_audio(DATA / name, 16000)
-                feats, analysis, _ = analyze_for_conversion(wav, world)
+                feats, analysis, gain = analyze_for_conversion(wav, world)
                 src_judge = judge.embed(wav)
                 src_proxy = proxy_embedding(proxy, feats.mcep, feats.lf0, feats.vuv)
                 for target in args.targets.split(","):
                     for m, conv in models.items():
                         out = conv.convert(feats, "calm", target)
-                        y = render(feats, out.mcep, out.lf0, world, analysis)
+                        # render() works on loudness-normalised features: like the
+                        # pipeline, back to the input's level, then its output stage (the
+                        # emotion's level change, peaks soft-limited below full scale); the
+                        # speaker embedding refuses samples beyond [-1, 1], and resemblyzer
+                        # only raises quiet audio to its level, so the level is kept as shipped
+                        y = with_level_change(
+                            render(feats, out.mcep, out.lf0, world, analysis) / gain, wav,
+                            16000, conv.normalizer.level_change_db("calm", target))
                         pe = proxy_embedding(proxy, out.mcep, out.lf0, feats.vuv)
                         pairs[m].append((float(judge.embed(y) @ src_judge), float(pe @ src_proxy)))
     for m, v in pairs.items():
