@@ -20,7 +20,7 @@ real time, wall clock and process CPU). A second table compares phase reconstruc
 Griffin-Lim from random phase vs fast Griffin-Lim (momentum 0.99) from the source phase.
 
 Run: ``.venv/bin/python benchmarks/bench_spectrogan.py [--models spectrogan-ravdess PATH ...]
-[--limit 32] [--json out.json] [--actors 17 18 19 20] [--intensity 1] [--threads N]
+[--limit 32] [--json out.json] [--actors 17,18,19,20] [--intensity 1] [--threads N]
 [--no-phase | --phase-only] [--no-judge-e] [--ablation RUN_ROOT [--ablation-steps N]
 [--ablation-only]] [--ablation-speed]``. Needs ``$EMOVC_DATA/ravdess16k`` (default
 ``../shared/data``; ``benchmarks/_data.py``).

@@ -1,5 +1,5 @@
-"""Which part of a conversion costs speaker similarity? (why ``m2m-ravdess`` keeps half its
-pitch level change by default)
+"""Which part of a conversion costs speaker similarity? (why ``m2m-ravdess`` keeps only part of
+its pitch level change by default)
 
 Every calm take of the validation actors converted by a many-to-many WORLD model to the six
 other non-neutral emotions (the 192 conversions of ``bench_conversion.py``), with one part of
@@ -84,7 +84,8 @@ def rates(conv: EmotionConverter, rec, wavs: list, source: str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()),
+                                 epilog=ENV_HELP)
     ap.add_argument("--model", default="m2m-ravdess")
     ap.add_argument("--speakers", nargs="+", default=["17", "18", "19", "20"])
     ap.add_argument("--stride", type=int, default=1, help="every n-th calm take")

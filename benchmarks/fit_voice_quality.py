@@ -1,5 +1,6 @@
-"""Per-emotion voice-quality statistics (eGeMAPS local jitter and shimmer) of RAVDESS training
-speakers, as stored in a model's ``meta.json`` (``"inference": {"voice_quality_stats": ...}``).
+"""Fit the per-emotion voice-quality statistics (eGeMAPS local jitter and shimmer) of RAVDESS
+training speakers that a model's ``meta.json`` stores (``"inference": {"voice_quality_stats":
+...}``).
 
 Usage: ``.venv/bin/python benchmarks/fit_voice_quality.py [--actors 01-16]`` prints the JSON
 (every speech take of those actors; about 2 minutes on 2 cores).
@@ -31,7 +32,8 @@ def _rows(files: list[Path]) -> list[tuple[str, str, float, float]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=ENV_HELP)
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()),
+                                 epilog=ENV_HELP)
     ap.add_argument("--actors", default="01-16", help="first-last actor (training speakers)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
