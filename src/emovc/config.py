@@ -43,9 +43,9 @@ class PlainConfig:
         return cls(**kw)
 
 
-# fields the training commands set from their own arguments (-o, DATA_DIR, --max-steps), not
-# from a --set: left out of the valid settings an unknown one's message lists
-ARGUMENT_FIELDS = ("run_dir", "data_dir", "max_steps")
+# fields the training commands set from their own arguments (-o, DATA_DIR, --max-steps,
+# --preset), not from a --set: left out of the valid settings an unknown one's message lists
+ARGUMENT_FIELDS = ("run_dir", "data_dir", "max_steps", "preset")
 
 
 def apply_overrides(cfg, overrides: dict | None, what: str, max_steps: int | None = None):

@@ -114,6 +114,7 @@ def test_stargan_refuses_a_pair_instead_of_ignoring_it(tmp_path, capsys):
     ("run_dir=elsewhere", "--set run_dir is not taken here: the run folder is set with -o"),
     ("data_dir=other", "--set data_dir is not taken here: the corpus is the DATA_DIR argument"),
     ("max_steps=5", "--set max_steps is not taken here: use --max-steps"),
+    ("preset=full", "--set preset is not taken here: use --preset"),  # recorded, not applied
 ])
 def test_train_refuses_settings_its_arguments_set(setting, message, tmp_path, capsys):
     """``--set run_dir=`` silently beat -o (and ``data_dir`` DATA_DIR); ``--set max_steps``
@@ -157,3 +158,22 @@ def test_a_one_emotion_corpus_is_not_told_to_list_its_one_emotion():
     assert "emotions=[" not in one and "2 or more emotions" in one, one
     two = _missing_emotions(["sad"], ["angry", "calm"])
     assert two.endswith("--set 'emotions=[angry, calm]' (stargan; 2 or more of them)"), two
+
+
+def test_stargan_train_from_python_refuses_a_one_emotion_config(tmp_path):
+    """The emotions check ran in ``build_config`` only: a config made in Python with one
+    emotion trained a useless model."""
+    from emovc.training import stargan
+
+    cfg = _build("stargan", tmp_path)
+    cfg.emotions = ["calm"]
+    with pytest.raises(ConfigError, match=r"emotions must be 2 or more distinct emotions"):
+        stargan.train(cfg)
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unknown_spectrogan_setting_lists_only_what_a_set_may_change(tmp_path):
+    with pytest.raises(ConfigError, match="valid keys: ") as err:
+        _build("spectrogan", tmp_path, bogus=1)
+    listed = str(err.value).split("valid keys: ")[1].split(", ")
+    assert "lr" in listed and not {"run_dir", "data_dir", "max_steps", "preset"} & set(listed)

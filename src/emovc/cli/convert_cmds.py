@@ -130,7 +130,7 @@ def train(
         max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), source, target, preset=preset,
                                max_steps=max_steps, devices=devices,
-                               overrides=run_settings(settings))
+                               overrides=run_settings(settings, own=TRAIN_ARGUMENTS))
     path = trainer.train(cfg, resume=False) if force else trainer.train(cfg)
     typer.echo(f"wrote {path}")
 
@@ -140,17 +140,21 @@ def train(
 OWN_ARGUMENTS = {"run_dir": "the run folder is set with -o",
                  "data_dir": "the corpus is the DATA_DIR argument",
                  "max_steps": "use --max-steps (it also extends a resumed run)"}
+# ... and `emovc train`'s --preset (a --set preset= was recorded in config.yaml, not applied)
+TRAIN_ARGUMENTS = {**OWN_ARGUMENTS, "preset": "use --preset"}
 
 
-def run_settings(items: list[str] | None, id_lists: tuple[str, ...] | None = None) -> dict:
+def run_settings(items: list[str] | None, id_lists: tuple[str, ...] | None = None,
+                 own: dict[str, str] = OWN_ARGUMENTS) -> dict:
     """:func:`parse_settings` of a training command's ``--set`` items (``id_lists``: see
     there).
 
     Raises:
-        ConfigError: also a setting the command's own arguments set (:data:`OWN_ARGUMENTS`).
+        ConfigError: also a setting the command's own arguments set (``own``: name → what
+            to use instead; default :data:`OWN_ARGUMENTS`).
     """
     out = parse_settings(items, id_lists)
-    for key, why in OWN_ARGUMENTS.items():
+    for key, why in own.items():
         if key in out:
             raise ConfigError(f"--set {key} is not taken here: {why}")
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from emovc.config import same_kind
+from emovc.config import ARGUMENT_FIELDS, same_kind
 from emovc.data.emotions import EMOTIONS, emotion_list, normalize_emotion
 from emovc.errors import ConfigError, choice_error
 from emovc.models.spectrogan.networks import DiscriminatorConfig, GeneratorConfig
@@ -144,7 +144,7 @@ def build_config(data_dir: str, run_dir: str, source: str | None, target: str | 
             hint = (f" (SpectroGAN splits RAVDESS by actor number: {_ACTOR_KEYS[key]}=[1, 2])"
                     if key in _ACTOR_KEYS else "")
             raise ConfigError(f"unknown SpectroGAN setting {key!r}{hint}; valid keys: "
-                              f"{', '.join(sorted(defaults))}")
+                              f"{', '.join(sorted(set(defaults) - set(ARGUMENT_FIELDS)))}")
         if key in NESTED:
             val = _nested(key, val, values.get(key) or defaults[key])
         elif key in _ACTOR_KEYS.values():

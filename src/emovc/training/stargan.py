@@ -54,6 +54,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from emovc.data.emotions import emotion_list
 from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig
 from emovc.models.conversion.networks import EmotionClassifier, ProjectionDiscriminator
@@ -243,10 +244,13 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
     ``resume=False`` starts afresh, removing an earlier run's outputs from ``cfg.run_dir``.
 
     Raises:
-        ConfigError: ``cfg.run_dir`` holds another run and ``resume`` is true (see
-            :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other clips
-            than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
+        ConfigError: ``cfg.emotions`` is not a list of 2 or more distinct emotions
+            (:func:`~emovc.data.emotions.emotion_list`; a config built without
+            :func:`build_config`), ``cfg.run_dir`` holds another run and ``resume`` is true
+            (see :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other
+            clips than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
+    cfg.emotions = emotion_list(cfg.emotions)  # also for a config made in Python
     claim_run_dir(cfg.run_dir, config_dict(cfg), resume, (*FREE, *SPEAKER_KEYS),
                   clear=False, kind=KIND)  # early: fail fast, clear once the data is read
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
