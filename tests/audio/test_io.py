@@ -201,3 +201,93 @@ def test_a_streamed_wav_of_unknown_length_is_not_called_truncated(tmp_path: Path
         warnings.simplefilter("error")
         for name in ("s.wav", "streamed.wav"):
             assert len(load_audio(tmp_path / name)) == len(speech)
+
+
+def _overstate(path: Path, extra: int) -> Path:
+    """``path`` with its RIFF data chunk declaring ``extra`` bytes more than it holds."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data") + 4
+    data[at:at + 4] = struct.pack("<I", struct.unpack("<I", data[at:at + 4])[0] + extra)
+    out = path.with_name("over_" + path.name)
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("frames", [16000, 800])
+def test_a_header_that_overstates_its_data_by_a_sliver_is_not_called_cut(tmp_path: Path,
+                                                                        frames: int) -> None:
+    """A sloppy writer's header may count a frame or a pad byte more than it wrote: no
+    warning, the file loads whole (also a clip under 0.1 s) and its duration is what is
+    there; 10 ms or more missing is a cut."""
+    from emovc.errors import EmovcWarning
+
+    rng = np.random.default_rng(0)
+    wav = (0.3 * rng.standard_normal(frames)).astype(np.float32)
+    sf.write(tmp_path / "s.wav", wav, 16000, subtype="PCM_16")
+    for extra in (1, 2, 2 * 159):  # a pad byte, one frame, 159 frames (< 10 ms)
+        over = _overstate(tmp_path / "s.wav", extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert len(load_audio(over, sr=None)) == frames
+            assert audio_info(over).duration == pytest.approx(frames / 16000)
+    over = _overstate(tmp_path / "s.wav", 2 * 160)  # 10 ms
+    if frames >= 1600:
+        with pytest.warns(EmovcWarning, match=r"first 1.00 s of 1.01 s decode"):
+            load_audio(over, sr=None)
+    else:
+        with pytest.raises(AudioError, match="damaged or truncated"):
+            load_audio(over, sr=None)
+
+
+def test_a_cut_rifx_wav_is_warned_about(tmp_path: Path, speech: np.ndarray) -> None:
+    """A big-endian WAV (RIFX) cut short is warned about like a RIFF one."""
+    from emovc.errors import EmovcWarning
+
+    sf.write(tmp_path / "whole.wav", np.tile(speech, 3), 16000, subtype="PCM_16",
+             endian="BIG")
+    data = (tmp_path / "whole.wav").read_bytes()
+    assert data[:4] == b"RIFX"
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    with pytest.warns(EmovcWarning, match=r"of 6.00 s decode"):
+        load_audio(tmp_path / "cut.wav")
+
+
+def test_an_odd_sized_chunk_before_the_data_is_walked_past(tmp_path: Path,
+                                                          speech: np.ndarray) -> None:
+    """A chunk of odd size before the data chunk is followed by a pad byte: the data
+    chunk is still found, so a whole file loads silently and a cut one is warned about."""
+    import struct
+
+    from emovc.errors import EmovcWarning
+
+    path = save_audio(tmp_path / "s.wav", np.tile(speech, 3), 16000)
+    data = path.read_bytes()
+    at = data.index(b"data")
+    odd = b"junk" + struct.pack("<I", 3) + b"abc\x00"
+    data = data[:at] + odd + data[at:]
+    data = data[:4] + struct.pack("<I", len(data) - 8) + data[8:]
+    (tmp_path / "odd.wav").write_bytes(data)
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_audio(tmp_path / "odd.wav")) == 3 * len(speech)
+    with pytest.warns(EmovcWarning, match=r"of 6.00 s decode"):
+        load_audio(tmp_path / "cut.wav")
+
+
+def test_an_rf64_placeholder_of_all_ones_is_an_unknown_length(tmp_path: Path,
+                                                              speech: np.ndarray) -> None:
+    """An RF64 ds64 data size of 2**64-1 (a streaming writer's placeholder) is no cut
+    (libsndfile will not open such a file; other readers of the header might)."""
+    import struct
+
+    from emovc.audio.io import declared_frames
+
+    sf.write(tmp_path / "s.wav", speech, 16000, format="RF64", subtype="PCM_16")
+    data = bytearray((tmp_path / "s.wav").read_bytes())
+    at = data.index(b"ds64") + 8 + 8  # after the chunk header and the RIFF size
+    data[at:at + 8] = struct.pack("<Q", 2**64 - 1)
+    (tmp_path / "streamed.wav").write_bytes(bytes(data))
+    assert declared_frames(tmp_path / "streamed.wav", len(speech), 16000) == len(speech)

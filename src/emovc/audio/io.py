@@ -65,7 +65,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         info = sf.info(str(p))
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
         raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
-    frames = declared_frames(p, int(info.frames))  # a WAV cut short: its header's length
+    frames = declared_frames(p, int(info.frames), int(info.samplerate))  # a WAV cut short
     duration = frames / info.samplerate if frames > info.frames else float(info.duration)
     return AudioInfo(str(p), int(info.samplerate), int(info.channels), duration, info.format)
 
@@ -86,7 +86,7 @@ def _decode(p: Path) -> tuple[np.ndarray, int]:
                 return salvaged
             raise AudioError(f"not a readable audio file: {p} ({_short(exc)})") from None
     else:
-        total = declared_frames(p, len(data))
+        total = declared_frames(p, len(data), int(sr))
         if total > len(data):  # a WAV cut short: libsndfile reads what is there
             _cut_short(p, len(data), total, int(sr), None, stacklevel=4)
         return data, int(sr)
@@ -218,7 +218,7 @@ def _scan(f: sf.SoundFile, p: Path, feed: Callable[[np.ndarray], None]) -> int:
     except (RuntimeError, sf.LibsndfileError) as exc:
         error = exc
         good = _salvage_rest(p, good, feed)
-    total = declared_frames(p, f.frames)
+    total = declared_frames(p, f.frames, f.samplerate)
     if good >= total:  # whole, or it decodes in small pieces after all
         return -1
     _cut_short(p, good, total, f.samplerate, error, stacklevel=5)
@@ -257,15 +257,18 @@ def _cut_short(p: Path, good: int, total: int, sr: int, error: Exception | None,
                   stacklevel=stacklevel)
 
 
-def declared_frames(path: str | os.PathLike, frames: int) -> int:
+def declared_frames(path: str | os.PathLike, frames: int, sr: int) -> int:
     """The frames the header of a WAV file (RIFF, RIFX, RF64 or Sony Wave64) declares, when
-    more than the ``frames`` present; else ``frames`` (any other file, or one that is whole).
+    at least :func:`cut_tolerance` more than the ``frames`` present (at ``sr`` Hz); else
+    ``frames`` (any other file, or one that is whole or short by a sliver only).
 
     Our own code, because libsndfile hides the damage: it clips a WAV's frame count to the
     bytes present, so a WAV cut short (an interrupted recording or download) would read as a
     shorter, intact file, while a cut FLAC fails to decode and is warned about. The data
-    chunk's declared size is compared with the bytes after its start. A size a streaming
-    writer leaves when it cannot seek back (:data:`UNKNOWN_DATA_SIZES`) is not a cut.
+    chunk's declared size is compared with the bytes after its start. A header that
+    overstates its data by less (a sloppy writer's extra frame or pad byte) is not a cut,
+    nor is a size a streaming writer leaves when it cannot seek back
+    (:data:`UNKNOWN_DATA_SIZES`, or one of 2**62 bytes or more).
     """
     p = Path(path)
     try:
@@ -276,19 +279,29 @@ def declared_frames(path: str | os.PathLike, frames: int) -> int:
     if sizes is None or frames <= 0 or sizes[0] <= sizes[1]:
         return frames
     declared, present = sizes
-    return round(frames * declared / present)  # bytes per frame: those present's
+    total = round(frames * declared / present)  # bytes per frame: those present's
+    return total if total - frames >= cut_tolerance(sr) else frames
+
+
+def cut_tolerance(sr: int) -> int:
+    """Frames a WAV's data may fall short of its header's size without being called cut:
+    10 ms of them, and at least one frame."""
+    return max(1, sr // 100)
 
 
 #: data sizes a WAV writer that cannot seek back (a pipe, a live stream) leaves in the
-#: header: 0, 0xFFFFFFFF (e.g. ffmpeg to a pipe), 0x7FFFFFFF (arecord) and 0x7FFFF000 (SoX)
+#: header: 0, 0xFFFFFFFF (e.g. ffmpeg to a pipe), 0x7FFFFFFF (arecord) and 0x7FFFF000 (SoX);
+#: an RF64 or Wave64 size of 2**64-1, or any other of :data:`ABSURD_DATA_SIZE` or more, too
 UNKNOWN_DATA_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000})
+ABSURD_DATA_SIZE = 1 << 62  # bytes: no real file holds this much
 _W64_RIFF = b"riff\x2e\x91\xcf\x11\xa5\xd6\x28\xdb\x04\xc1\x00\x00"
 MAX_CHUNKS = 1000  # chunks walked before the data chunk at most (a real file has a few)
 
 
 def _wav_data_sizes(fh, file_size: int) -> tuple[int, int] | None:
     """``(declared, present)`` bytes of the data chunk of the WAV file open in ``fh``;
-    ``None``: not a WAV, no data chunk, or a size of :data:`UNKNOWN_DATA_SIZES`."""
+    ``None``: not a WAV, no data chunk, or a size of :data:`UNKNOWN_DATA_SIZES` (or from
+    :data:`ABSURD_DATA_SIZE` on)."""
     head = fh.read(40)
     if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE":
         # 4-byte ids and sizes (RIFX: big-endian) after the chunk id, chunks 2-aligned
@@ -313,7 +326,7 @@ def _wav_data_sizes(fh, file_size: int) -> tuple[int, int] | None:
         if chunk[:4] == b"data":
             if size == 0xFFFFFFFF and ds64 is not None:
                 size = body = ds64
-            if size in UNKNOWN_DATA_SIZES or body < 0:
+            if size in UNKNOWN_DATA_SIZES or size >= ABSURD_DATA_SIZE or body < 0:
                 return None
             return body, file_size - pos - head_len
         if body < 0:
