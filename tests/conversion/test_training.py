@@ -366,3 +366,39 @@ def test_progress_lines_give_seconds_per_step_below_one_step_a_second() -> None:
 
     assert (_speed(13.14), _speed(1.0), _speed(0.04), _speed(0.0)) == (
         "13.1 steps/s", "1.0 steps/s", "25.0 s/step", "0.0 steps/s")
+
+
+def test_a_timed_save_does_not_swallow_the_deferred_step_save(tmp_path):
+    """Lightning holds back the step save of an epoch's last batch until validation ends
+    (automatic optimisation: the SV2TTS trainers); a timed save in between marked the step
+    saved, so step4.ckpt was never written."""
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from emovc.training.common import checkpoint_callback
+
+    class Toy(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, _):
+            return self.layer(batch[0]).pow(2).mean()
+
+        def validation_step(self, batch, _):
+            return None
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    data = DataLoader(TensorDataset(torch.ones(2, 2)), batch_size=1)
+    for minutes in (0, 1e-9):
+        folder = tmp_path / str(minutes)
+        trainer = L.Trainer(max_steps=4, callbacks=[checkpoint_callback(folder, 2, -1, minutes)],
+                            logger=False, enable_progress_bar=False, enable_model_summary=False,
+                            num_sanity_val_steps=0, limit_val_batches=1, accelerator="cpu",
+                            val_check_interval=2, check_val_every_n_epoch=None)  # as fit()
+        trainer.fit(Toy(), data, data)
+        files = sorted(p.name for p in folder.glob("*.ckpt"))
+        assert files == ["last.ckpt", "step000002.ckpt", "step000004.ckpt"], minutes
+        assert torch.load(folder / "last.ckpt", weights_only=True)["global_step"] == 4

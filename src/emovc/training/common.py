@@ -427,7 +427,10 @@ class _NewestCheckpoints(ModelCheckpoint):
     files beyond the new limit (Lightning prunes only one file per save, and only once the
     count equals the limit, so the surplus would stay forever). Between its step saves it
     writes ``last.ckpt`` alone every ``minutes`` of training (:class:`SaveClock`; Lightning's
-    own ``train_time_interval`` is not applied to manually optimised modules)."""
+    own ``train_time_interval`` is not applied to manually optimised modules). No timed save
+    is made while Lightning holds a step save back until validation ends (an automatically
+    optimised module's last batch of an epoch): it would mark the step saved, and so
+    swallow that save."""
 
     def __init__(self, *args: Any, minutes: float = 0.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -438,8 +441,13 @@ class _NewestCheckpoints(ModelCheckpoint):
         super().on_train_batch_end(trainer, pl_module, *args)
         if self._last_global_step_saved == trainer.global_step:  # a step save just now
             self.clock.restart()
-        elif self.clock.due(trainer):
+        elif not self._defer_save_until_validation and self.clock.due(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            self.clock.restart()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if self._last_global_step_saved == trainer.global_step:  # the deferred save, say
             self.clock.restart()
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
