@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from emovc.audio import save_audio
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 
@@ -52,3 +54,45 @@ def test_stargan_validation_audio_is_what_convert_makes_beside_its_source(corpus
     got = load_audio(run / "audio" / "step000004_calm_to_angry.wav", 16000)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_the_source_clip_written_meanwhile_by_another_process_is_no_error(tmp_path,
+                                                                         monkeypatch):
+    """Two processes may both find source_NAME.wav missing; the one that writes second
+    replaced it (it raised OutputExistsError, and the other processes then hung)."""
+    import numpy as np
+
+    from emovc.training.validation_audio import write_source_clip
+
+    wav = synthesize(EMOTION_VOICES["calm"], duration=0.5, seed=1)
+    path = write_source_clip(tmp_path, "take", wav, 16000)
+    real, asked = Path.exists, []
+
+    def first_not_yet(self):  # the race: the clip was written just after this check
+        asked.append(self)
+        return len(asked) > 1 and real(self)
+
+    monkeypatch.setattr(Path, "exists", first_not_yet)
+    assert write_source_clip(tmp_path, "take", np.zeros_like(wav), 16000) == path
+
+
+@pytest.mark.parametrize("trainer", ["stargan", "cyclegan"])
+def test_only_the_first_process_exports_and_renders_validation_audio(trainer, monkeypatch):
+    """Under --devices N every process runs validation_step: only rank 0 exports model.pt
+    and renders the validation audio (N-fold conversions, and racing writes, before)."""
+    import importlib
+    from types import SimpleNamespace
+
+    mod = importlib.import_module(f"emovc.training.{trainer}")
+    calls = []
+    monkeypatch.setattr(mod, "export", lambda *a: calls.append("export"))
+    monkeypatch.setattr(mod, "write_validation_audio", lambda *a, **k: calls.append("audio"))
+    cls = mod.StarGANModule if trainer == "stargan" else mod.CycleGANModule
+    fake = SimpleNamespace(trainer=SimpleNamespace(is_global_zero=False),
+                           data=SimpleNamespace(val_groups=[]),
+                           cfg=SimpleNamespace(run_dir="run", source="a", target="b"))
+    cls.validation_step(fake, None, 0)
+    assert calls == []
+    fake.trainer.is_global_zero = True
+    cls.validation_step(fake, None, 0)
+    assert calls == ["export", "audio"]

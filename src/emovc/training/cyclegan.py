@@ -202,6 +202,8 @@ class CycleGANModule(L.LightningModule):
 
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):
+        if not self.trainer.is_global_zero:  # one process exports and renders (DDP: all run this)
+            return
         model = export(self, Path(self.cfg.run_dir) / "model.pt")
         write_validation_audio(self, Path(self.cfg.run_dir) / "audio", model, max_targets=1,
                                targets=[self.cfg.source, self.cfg.target])  # the other one

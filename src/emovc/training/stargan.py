@@ -214,8 +214,9 @@ class StarGANModule(L.LightningModule):
             self.log("val/source_l1", losses.masked_l1(x[:, :n], y[:, :n]), batch_size=1)
             self.log("val/cls_acc", losses.accuracy(self.C(fake[:, : self.n_cls]), t),
                      batch_size=1)
-        model = export(self, Path(self.cfg.run_dir) / "model.pt")
-        write_validation_audio(self, Path(self.cfg.run_dir) / "audio", model)
+        if self.trainer.is_global_zero:  # one process exports and renders (DDP: all validate)
+            model = export(self, Path(self.cfg.run_dir) / "model.pt")
+            write_validation_audio(self, Path(self.cfg.run_dir) / "audio", model)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["train_seconds"] = self.train_seconds

@@ -63,8 +63,10 @@ def _write(module, path: Path, target: str, wav: np.ndarray, sr: int) -> Path:
 
 
 def write_source_clip(folder: Path, name: str, wav: np.ndarray, sr: int) -> Path:
-    """``folder/source_{name}.wav``: a validation take as it is, written once per run."""
+    """``folder/source_{name}.wav``: a validation take as it is, written once per run (an
+    existing file is kept; one written meanwhile by another process is replaced, atomically,
+    with the same clip)."""
     path = Path(folder) / f"source_{name}.wav"
     if not path.exists():
-        save_audio(path, wav, sr)
+        save_audio(path, wav, sr, force=True)
     return path
