@@ -274,3 +274,27 @@ def test_run_folder_is_checked_before_the_corpus(module, tmp_path, monkeypatch) 
     assert "choose another run_dir, or pass resume=False to train()" in msg
     for cli_only in ("--force", "--max-steps", " -o"):
         assert cli_only not in msg
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("module", ["syn", "voc", "ge2e"])
+def test_timed_saves_can_be_turned_off_and_changed_on_resume(module, tmp_path,
+                                                            monkeypatch) -> None:
+    """The SV2TTS trainers wrote last.ckpt every 5 minutes with no way to change it
+    (``ckpt_minutes`` was refused as unknown); a resume may change it, as ckpt_every."""
+    from emovc.errors import ConfigError
+    from emovc.training import common
+
+    seen, real = [], common.fit
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["ckpt_minutes"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(common, "fit", spy)
+    run = _trainer(module, tmp_path)
+    run("r", 2, {"ckpt_minutes": 0})
+    run("r", 3, {"ckpt_minutes": 2.5})
+    assert seen == [0, 2.5]
+    with pytest.raises(ConfigError, match="ckpt_minutes must be at least 0"):
+        run("r", 3, {"ckpt_minutes": -1})

@@ -33,7 +33,8 @@ from emovc.errors import ConfigError
 from emovc.fileio import check_writable, write_atomic
 from emovc.training.run_clips import CLIPS_FILE, keep_clips
 
-# settings a resumed StarGAN/CycleGAN run may change (they do not change what is learned)
+# settings a resumed run (StarGAN, CycleGAN, SV2TTS) may change (they do not change what is
+# learned)
 FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints", "val_every", "ckpt_every",
         "ckpt_minutes", "cache_dir")
 # settings holding paths: compared resolved (``corpus`` and ``/abs/corpus`` are one corpus);

@@ -26,6 +26,7 @@ from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
 from emovc.training.common import (
+    CKPT_MINUTES,
     apply_nested_overrides,
     check_keys,
     check_paths,
@@ -40,7 +41,7 @@ WHAT = "speaker-encoder training"
 MODEL_KEYS = GE2EConfig().to_dict()  # the keys a model={...} override may set
 RANGES = {"speakers": 2, "utterances": 2, "max_steps": 1, "val_speakers": 0,
           "max_utterances_per_speaker": 1, "seed": 0, "devices": 1, "threads": 1,
-          "ckpt_every": 1, **model_sizes(MODEL_KEYS)}
+          "ckpt_every": 1, "ckpt_minutes": 0, **model_sizes(MODEL_KEYS)}
 
 
 @dataclass
@@ -66,6 +67,8 @@ class GE2ETrainConfig:
         cache_dir: root of the preprocessed-clip cache (:mod:`~emovc.training.clip_cache`;
             ``""`` = ``$EMOVC_CACHE/sv2tts`` or ``~/.cache/emovc/sv2tts``).
         ckpt_every: steps between checkpoints (an interrupted run resumes from the last).
+        ckpt_minutes: minutes of training between the saves of ``last.ckpt`` alone in
+            between (0: none).
     """
 
     data_dir: str
@@ -83,6 +86,7 @@ class GE2ETrainConfig:
     threads: int = 2
     cache_dir: str = ""
     ckpt_every: int = 1000  # steps between checkpoints (what an interrupted run resumes from)
+    ckpt_minutes: float = CKPT_MINUTES  # last.ckpt also every this many minutes (0: never)
 
 
 #: settings of an earlier emovc → their names now (``max_utterances`` counted per speaker here,
@@ -334,7 +338,8 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     module = GE2EModule(model.train(), sampler, cfg.lr,
                         (val_wavs, val_labels) if len(set(val_labels)) >= 2 else None)
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
-               val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
+               ckpt_minutes=cfg.ckpt_minutes)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"train": asdict(cfg), "steps": cfg.max_steps})

@@ -33,6 +33,7 @@ from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron
 from emovc.models.synthesizer.text import SYMBOLS
 from emovc.pipelines.sv2tts_encoder import EncoderChoice, choose_encoder
 from emovc.training.common import (
+    CKPT_MINUTES,
     VAL_STEP,
     apply_nested_overrides,
     check_mel_recipe,
@@ -54,7 +55,7 @@ MODEL_KEYS = TacotronConfig().to_dict()  # the keys a model={...} override may s
 #: model settings that must equal the mel setting of the same name, and why
 TIED = {"n_mels": "the model predicts the mel settings' bands"}
 RANGES = {"batch_size": 1, "max_steps": 1, "max_utterances": 1, "seed": 0, "devices": 1,
-          "threads": 1, "ckpt_every": 1, **model_sizes(MODEL_KEYS),
+          "threads": 1, "ckpt_every": 1, "ckpt_minutes": 0, **model_sizes(MODEL_KEYS),
           "model.n_symbols": len(SYMBOLS), **MEL_RANGES}
 
 
@@ -78,6 +79,7 @@ class SynthesizerTrainConfig:
     cache_dir: str = ""  # preprocessed corpus; "" = $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts
     encoder: str | None = None  # None = the bundled speaker encoder
     ckpt_every: int = 1000  # steps between checkpoints (what an interrupted run resumes from)
+    ckpt_minutes: float = CKPT_MINUTES  # last.ckpt also every this many minutes (0: never)
 
 
 def collate(items: list[Utterance], reduction: int) -> dict[str, torch.Tensor]:
@@ -270,7 +272,8 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     model = Tacotron(TacotronConfig(**cfg.model))
     module = SynthesizerModule(model, data, cfg.batch_size, cfg.lr, cfg.seed)
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
-               val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
+               ckpt_minutes=cfg.ckpt_minutes)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"mel": cfg.mel, "symbols": SYMBOLS, "train": asdict(cfg),

@@ -33,6 +33,7 @@ from emovc.models.checkpoint import save_checkpoint
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
 from emovc.training import gta
 from emovc.training.common import (
+    CKPT_MINUTES,
     VAL_STEP,
     apply_nested_overrides,
     check_mel_recipe,
@@ -51,7 +52,7 @@ MODEL_KEYS = WaveRNNConfig().to_dict()  # the keys a model={...} override may se
 TIED = {"n_mels": "the vocoder is conditioned on the mel settings' bands",
         "hop_length": "the vocoder upsamples each mel frame to hop_length samples"}
 RANGES = {"batch_size": 1, "seq_frames": 1, "max_steps": 1, "max_utterances": 1, "seed": 0,
-          "devices": 1, "threads": 1, "ckpt_every": 1, **model_sizes(MODEL_KEYS),
+          "devices": 1, "threads": 1, "ckpt_every": 1, "ckpt_minutes": 0, **model_sizes(MODEL_KEYS),
           **MEL_RANGES}
 # 2**bits output classes: 16 (65536) is already far beyond WaveRNN's 9 or 10; 30 asked for
 # a 206 GB layer
@@ -81,6 +82,7 @@ class VocoderTrainConfig:
     gta: str | None = None
     cache_dir: str = ""
     ckpt_every: int = 1000  # steps between checkpoints (what an interrupted run resumes from)
+    ckpt_minutes: float = CKPT_MINUTES  # last.ckpt also every this many minutes (0: never)
 
 
 class SegmentSampler:
@@ -265,7 +267,8 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
                              cfg.seed)
     module = VocoderModule(model, sampler, cfg.lr)
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
-               val_every=1000, resume=resume, threads=cfg.threads, cli=cli)
+               val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
+               ckpt_minutes=cfg.ckpt_minutes)
     return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"mel": cfg.mel, "train": asdict(cfg),
