@@ -13,7 +13,13 @@ import torch
 import yaml
 
 from emovc.errors import ConfigError
-from emovc.training.run_clips import CLIPS_FILE, clip_changes, clip_record, keep_clips
+from emovc.training.run_clips import (
+    CLIPS_FILE,
+    ClipList,
+    clip_changes,
+    clip_record,
+    keep_clips,
+)
 
 from .conftest import stargan_config, train_tiny_cyclegan
 
@@ -54,9 +60,11 @@ def test_clip_records_compare_relative_paths_and_contents(tmp_path):
     assert clip_changes(old, now) == {"added": ["A/d.wav"], "removed": ["A/b.wav"],
                                       "changed": ["A/a.wav"]}
     run = tmp_path / "run"
-    keep_clips(run, old, compare=False, hint=HINT)
+    run.mkdir()
+    (run / CLIPS_FILE).write_text(json.dumps(old))
     with pytest.raises(ConfigError) as err:
-        keep_clips(run, now, compare=True, hint=HINT)
+        keep_clips(run, ClipList(moved, {"train": sorted(moved.glob("A/*.wav")), "val": []}),
+                   compare=True, hint=HINT)
     said = str(err.value)
     assert "\n" not in said and said.startswith(f"run folder {run} was trained on other clips")
     assert ("(1 added: A/d.wav; 1 removed: A/b.wav; 1 changed: A/a.wav)" in said
@@ -122,3 +130,68 @@ def test_a_fresh_start_replaces_the_record(corpus, cache_root, tmp_path):
     train(c, resume=False)
     assert "Actor_01/03-01-05-01-01-01-01.wav" not in json.loads(
         (run / CLIPS_FILE).read_text())["splits"]["train"]
+
+
+def _clip_folder(tmp_path: Path) -> tuple[Path, ClipList]:
+    root = tmp_path / "corpus"
+    (root / "A").mkdir(parents=True)
+    for name in ("a.wav", "b.wav", "c.wav"):
+        (root / "A" / name).write_bytes(name.encode())
+    return root, ClipList(root, {"train": sorted(root.glob("A/*.wav")), "val": []})
+
+
+def _count_hashes(monkeypatch) -> list:
+    from emovc.training import run_clips
+
+    hashed, real = [], run_clips.file_sha256
+    monkeypatch.setattr(run_clips, "file_sha256", lambda p: hashed.append(p) or real(p))
+    return hashed
+
+
+def test_a_start_hashes_only_the_clips_whose_size_or_time_changed(tmp_path, monkeypatch):
+    """Every start hashed the whole corpus (tens of seconds on a GB-sized one): the record
+    keeps each clip's size and time, and an unchanged clip keeps its hash."""
+    import os
+
+    root, clips = _clip_folder(tmp_path)
+    run = tmp_path / "run"
+    hashed = _count_hashes(monkeypatch)
+    keep_clips(run, clips, compare=False, hint=HINT)
+    assert len(hashed) == 3
+    keep_clips(run, clips, compare=True, hint=HINT)
+    assert len(hashed) == 3
+    st = os.stat(root / "A" / "b.wav")
+    (root / "A" / "b.wav").write_bytes(b"B.WAV")  # the same size, other bytes
+    os.utime(root / "A" / "b.wav", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    with pytest.raises(ConfigError, match=r"\(1 changed: A/b.wav\)"):
+        keep_clips(run, clips, compare=True, hint=HINT)
+    assert [Path(p).name for p in hashed[3:]] == ["b.wav"]
+
+
+def test_a_record_of_hashes_alone_is_still_checked(tmp_path):
+    """clips.json written before sizes and times were kept (version 1) is read as before."""
+    from emovc.fileio import file_sha256
+
+    root, clips = _clip_folder(tmp_path)
+    run = tmp_path / "run"
+    run.mkdir()
+    old = {"version": 1, "data_dir": str(root.resolve()), "splits": {
+        "train": {f"A/{n}": file_sha256(root / "A" / n) for n in ("a.wav", "b.wav", "c.wav")},
+        "val": {}}}
+    (run / CLIPS_FILE).write_text(json.dumps(old))
+    keep_clips(run, clips, compare=True, hint=HINT)
+    assert json.loads((run / CLIPS_FILE).read_text())["version"] == 2
+    (run / CLIPS_FILE).write_text(json.dumps(old))
+    (root / "A" / "c.wav").write_bytes(b"C.WAV")
+    with pytest.raises(ConfigError, match=r"\(1 changed: A/c.wav\)"):
+        keep_clips(run, clips, compare=True, hint=HINT)
+
+
+def test_only_the_first_process_hashes_and_records_the_clips(tmp_path, monkeypatch):
+    """Under --devices N every process hashed the corpus; the others now leave it to rank 0
+    (they are started after it has checked and written the record)."""
+    _, clips = _clip_folder(tmp_path)
+    hashed = _count_hashes(monkeypatch)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    keep_clips(tmp_path / "run", clips, compare=True, hint=HINT)
+    assert hashed == [] and not (tmp_path / "run" / CLIPS_FILE).exists()

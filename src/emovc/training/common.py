@@ -28,6 +28,7 @@ from emovc.training.progress import (
     quiet_lightning,
     uses_bar,
 )
+from emovc.training.run_clips import ClipList
 from emovc.training.run_dir import last_checkpoint, prepare_run_dir
 
 
@@ -489,7 +490,7 @@ def device_strategy(devices: int) -> str:
 
 def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
         ckpt_every: int, val_every: int, resume: bool, threads: int,
-        keep_checkpoints: int = 5, cli: bool = True, clips: dict | None = None,
+        keep_checkpoints: int = 5, cli: bool = True, clips: ClipList | None = None,
         ckpt_minutes: float = CKPT_MINUTES) -> Path:
     """Run Lightning training with exact resume from ``run_dir/checkpoints/last.ckpt``.
 
@@ -497,8 +498,8 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     ``last.ckpt`` (a compact StarGAN checkpoint is ~29 MB, every 250 steps by default), which
     is also written every ``ckpt_minutes`` of training between them (0: only with them).
     ``cli`` false: run-folder messages name config fields, not command-line options
-    (:func:`~emovc.training.run_dir.claim_run_dir`). ``clips``: the record of the clips the
-    run reads (:func:`~emovc.training.run_clips.clip_record`); a resumed run must read the
+    (:func:`~emovc.training.run_dir.claim_run_dir`). ``clips``: the clips the run reads
+    (:class:`~emovc.training.run_clips.ClipList`); a resumed run must read the
     ones it recorded (:func:`~emovc.training.run_dir.prepare_run_dir`).
     """
     root = prepare_run_dir(run_dir, config, resume, cli, clips)

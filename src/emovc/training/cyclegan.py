@@ -49,7 +49,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
-from emovc.training.run_clips import clip_record
+from emovc.training.run_clips import ClipList
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, config_data
 from emovc.training.validation_audio import write_validation_audio
 
@@ -286,5 +286,5 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
     module = CycleGANModule(cfg, data, cwt_std)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads, cfg.keep_checkpoints,
-        clips=clip_record(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
+        clips=ClipList(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")

@@ -8,13 +8,16 @@ corpus that changed since, a resumed run would pair networks trained under one s
 statistics with another, and would no longer be the uninterrupted run it continues.
 
 So a run records the clips it reads in ``RUN_DIR/clips.json`` (written atomically): per split
-(``train``, ``val``), each clip's path relative to the corpus folder and the SHA-256 of its
-bytes — the idea of the SER checkpoint's fingerprint of its training clips
-(:mod:`emovc.training.ser_checkpoint`), kept per clip so that a refusal can name what changed.
-A run resumed from a checkpoint must read the same clips: one added, removed or edited is
-refused with one line naming them. Paths are relative and contents hashed, so a corpus folder
-moved or renamed with the same files resumes. A run folder of an earlier emovc (no
-``clips.json``) resumes unchecked, with a note, and records its clips from then on.
+(``train``, ``val``), each clip's path relative to the corpus folder, the SHA-256 of its bytes
+— the idea of the SER checkpoint's fingerprint of its training clips
+(:mod:`emovc.training.ser_checkpoint`), kept per clip so that a refusal can name what changed
+— and its size and modification time, so that a start re-hashes only the clips whose size or
+time changed. A run resumed from a checkpoint must read the same clips: one added, removed or
+edited is refused with one line naming them. Paths are relative and contents hashed, so a
+corpus folder moved or renamed with the same files resumes. A run folder of an earlier emovc
+(no ``clips.json``) resumes unchecked, with a note, and records its clips from then on; one
+whose record holds hashes only (version 1) is checked against them. Only the first process
+of a multi-device run hashes, checks and writes the record.
 """
 
 from __future__ import annotations
@@ -23,24 +26,54 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from emovc.errors import ConfigError
 from emovc.fileio import file_sha256, write_atomic
 
 CLIPS_FILE = "clips.json"
-VERSION = 1
+VERSION = 2  # 1: each clip's SHA-256 only; 2: {"sha256", "size", "mtime_ns"}
 SHOWN = 3  # clip names a refusal shows per kind of change
 
 
+@dataclass(frozen=True)
+class ClipList:
+    """The clips a run reads, per split (``train``, ``val``), in the corpus ``data_dir``."""
+
+    data_dir: str | os.PathLike
+    splits: Mapping[str, Iterable[str | os.PathLike]]
+
+
 def clip_record(data_dir: str | os.PathLike,
-                splits: Mapping[str, Iterable[str | os.PathLike]]) -> dict:
+                splits: Mapping[str, Iterable[str | os.PathLike]],
+                known: dict | None = None) -> dict:
     """The record of the clips a run reads: ``{"version", "data_dir": the corpus folder
-    (resolved), "splits": {split: {path relative to data_dir: SHA-256 of the file}}}``."""
+    (resolved), "splits": {split: {path relative to data_dir: {"sha256", "size",
+    "mtime_ns"}}}}``. A clip of the same path, size and time in record ``known`` (the run's
+    earlier one) keeps its hash; the others are hashed."""
     root = Path(data_dir)
-    return {"version": VERSION, "data_dir": str(root.resolve()),
-            "splits": {name: {_relative(p, root): file_sha256(p) for p in paths}
-                       for name, paths in splits.items()}}
+    before = known.get("splits", {}) if isinstance(known, dict) else {}
+    splits_out = {}
+    for name, paths in splits.items():
+        was = before.get(name) if isinstance(before.get(name), dict) else {}
+        splits_out[name] = {rel: _entry(p, was.get(rel))
+                            for rel, p in ((_relative(p, root), p) for p in paths)}
+    return {"version": VERSION, "data_dir": str(root.resolve()), "splits": splits_out}
+
+
+def _entry(path: str | os.PathLike, old: object) -> dict:
+    """The record of one clip: its SHA-256 (``old``'s when that has the same size and time)."""
+    st = os.stat(path)
+    entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    same = (isinstance(old, dict) and isinstance(old.get("sha256"), str)
+            and all(old.get(k) == v for k, v in entry.items()))
+    return {"sha256": old["sha256"] if same else file_sha256(path), **entry}
+
+
+def _sha(entry: object) -> object:
+    """A clip's hash in a record of either version (1: the hash itself)."""
+    return entry.get("sha256") if isinstance(entry, dict) else entry
 
 
 def _relative(path: str | os.PathLike, root: Path) -> str:
@@ -64,7 +97,7 @@ def clip_changes(old: dict, new: dict) -> dict[str, list[str]]:
         was, now = before.get(split, {}), after.get(split, {})
         out["added"] += [k for k in now if k not in was]
         out["removed"] += [k for k in was if k not in now]
-        out["changed"] += [k for k in now if k in was and was[k] != now[k]]
+        out["changed"] += [k for k in now if k in was and _sha(was[k]) != _sha(now[k])]
     return {kind: sorted(names) for kind, names in out.items()}
 
 
@@ -122,14 +155,33 @@ def check_clips(root: Path, record: dict, hint: str) -> None:
                       f"resume it, or {hint}")
 
 
-def keep_clips(root: str | os.PathLike, record: dict, compare: bool, hint: str) -> None:
-    """Record the clips a run reads in ``root/clips.json``; with ``compare`` (the run resumes
-    from a checkpoint) first check them against the recorded ones (:func:`check_clips`).
+def keep_clips(root: str | os.PathLike, clips: ClipList, compare: bool, hint: str) -> None:
+    """Record the clips a run reads in ``root/clips.json`` (hashing only those whose size or
+    time changed since its record); with ``compare`` (the run resumes from a checkpoint)
+    first check them against the recorded ones (:func:`check_clips`). Only the first process
+    does this: the others of a multi-device run are started after it has.
 
     Raises:
         ConfigError: see :func:`check_clips`.
     """
+    if not first_process():
+        return
     root = Path(root)
+    record = clip_record(clips.data_dir, clips.splits, _known(root))
     if compare:
         check_clips(root, record, hint)
     write_atomic(root / CLIPS_FILE, json.dumps(record, indent=1))
+
+
+def _known(root: Path) -> dict | None:
+    """The run's record, to take hashes from; ``None``: none, or not a record."""
+    try:
+        return read_clips(root, "")
+    except ConfigError:
+        return None
+
+
+def first_process() -> bool:
+    """Whether this is the first process of a run (rank 0; a run on one device has only
+    that): Lightning starts the others with their ranks in the environment."""
+    return all(os.environ.get(k, "0") == "0" for k in ("RANK", "LOCAL_RANK", "NODE_RANK"))

@@ -31,7 +31,7 @@ import yaml
 
 from emovc.errors import ConfigError
 from emovc.fileio import check_writable, write_atomic
-from emovc.training.run_clips import CLIPS_FILE, keep_clips
+from emovc.training.run_clips import CLIPS_FILE, ClipList, keep_clips
 
 # settings a resumed run (StarGAN, CycleGAN, SV2TTS) may change (they do not change what is
 # learned)
@@ -55,11 +55,11 @@ def config_data(config: Any) -> dict:
 
 
 def prepare_run_dir(run_dir: str | os.PathLike, config: Any, resume: bool,
-                    cli: bool = True, clips: dict | None = None) -> Path:
+                    cli: bool = True, clips: ClipList | None = None) -> Path:
     """Create ``run_dir`` and write ``config.yaml``; refuse to mix runs of different configs
-    (``cli``: see :func:`claim_run_dir`). ``clips``: the record of the clips the run reads
-    (:func:`~emovc.training.run_clips.clip_record`), checked against the folder's when the
-    run resumes from a checkpoint, and written to ``clips.json``.
+    (``cli``: see :func:`claim_run_dir`). ``clips``: the clips the run reads
+    (:class:`~emovc.training.run_clips.ClipList`), checked against the folder's record when
+    the run resumes from a checkpoint, and recorded in ``clips.json``.
 
     Raises:
         ConfigError: ``run_dir`` holds another run (see :func:`claim_run_dir`), or one

@@ -62,7 +62,7 @@ from emovc.training.progress import (
     quiet_lightning,
     uses_bar,
 )
-from emovc.training.run_clips import clip_record, keep_clips
+from emovc.training.run_clips import ClipList, keep_clips
 from emovc.training.run_dir import FORCE_HINT, claim_run_dir, clear_run_outputs
 from emovc.training.spectrogan_config import (
     PRESETS,
@@ -347,12 +347,12 @@ def _voiced(wav: np.ndarray, sr: int) -> np.ndarray:
     return wav
 
 
-def _clips(cfg: TrainConfig) -> dict:
-    """The record of the clips a run reads (:func:`~emovc.training.run_clips.clip_record`):
-    every take of its emotions by the training actors, and its validation clips."""
+def _clips(cfg: TrainConfig) -> ClipList:
+    """The clips a run reads: every take of its emotions by the training actors, and its
+    validation clips."""
     emotions = cfg.emotions or [cfg.source, cfg.target]
     train = [p for e in emotions for p in data.ravdess_files(cfg.data_dir, e, cfg.train_actors)]
-    return clip_record(cfg.data_dir, {"train": train, "val": _val_files(cfg)})
+    return ClipList(cfg.data_dir, {"train": train, "val": _val_files(cfg)})
 
 
 def train(cfg: TrainConfig, resume: bool = True) -> Path:

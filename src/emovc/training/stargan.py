@@ -66,7 +66,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
-from emovc.training.run_clips import clip_record
+from emovc.training.run_clips import ClipList
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
 from emovc.training.stargan_config import StarGANTrainConfig, build_config, config_dict
@@ -268,5 +268,5 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
                 module.teacher.load_state_dict(module.G.state_dict())
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads, cfg.keep_checkpoints,
-        clips=clip_record(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
+        clips=ClipList(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")
