@@ -63,7 +63,12 @@ from emovc.training.progress import (
     uses_bar,
 )
 from emovc.training.run_clips import ClipList, keep_clips
-from emovc.training.run_dir import FORCE_HINT, claim_run_dir, clear_run_outputs
+from emovc.training.run_dir import (
+    FORCE_HINT,
+    PYTHON_FORCE_HINT,
+    claim_run_dir,
+    clear_run_outputs,
+)
 from emovc.training.spectrogan_config import (
     PRESETS,
     TrainConfig,
@@ -355,10 +360,12 @@ def _clips(cfg: TrainConfig) -> ClipList:
     return ClipList(cfg.data_dir, {"train": train, "val": _val_files(cfg)})
 
 
-def train(cfg: TrainConfig, resume: bool = True) -> Path:
+def train(cfg: TrainConfig, resume: bool = True, cli: bool = True) -> Path:
     """Train (or resume) a SpectroGAN run; returns ``run_dir/model.pt``.
 
     ``resume=False`` starts afresh, removing an earlier run's outputs from ``cfg.run_dir``.
+    ``cli`` false: run-folder refusals name ``run_dir`` and ``resume=False``, not ``-o`` and
+    ``--force`` (:func:`~emovc.training.run_dir.claim_run_dir`).
 
     Raises:
         ConfigError: missing data, a run folder holding another run (a different
@@ -371,7 +378,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"
     done = claim_run_dir(run, cfg.to_dict(), resume, resume_free(cfg), steps_per_iteration=2,
-                         clear=False, kind=KIND)
+                         clear=False, cli=cli, kind=KIND)
     if done:
         check_schedule(cfg, yaml.safe_load(cfg_file.read_text()), done)
     torch.set_num_threads(cfg.num_threads)
@@ -386,7 +393,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> Path:
     # only now that the data is read: a command failing on its data leaves the folder as it was
     if not resume:
         clear_run_outputs(run)
-    keep_clips(run, clips, resume and ckpt.is_file(), FORCE_HINT)
+    keep_clips(run, clips, resume and ckpt.is_file(), FORCE_HINT if cli else PYTHON_FORCE_HINT)
     run.mkdir(parents=True, exist_ok=True)
     write_atomic(cfg_file, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     ckpt_path = str(ckpt) if resume and ckpt.is_file() else None
