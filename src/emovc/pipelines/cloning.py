@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import check_speech, check_voiced_speech, normalize_loudness, save_audio
+from emovc.audio import normalize_loudness, save_audio
 from emovc.audio.io import WRITE_FORMATS, resample
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import (
@@ -324,9 +324,10 @@ class VoiceCloner:
         """Refuse to convert the emotion of a clone (float32 ``(n,)`` at 16 kHz) without
         voiced speech, naming the clone and the likely cause: the converter's own check
         called it "audio", which read as the reference."""
+        from emovc.pipelines.conversion import check_input
+
         try:
-            check_speech(wav, SR, name="the synthesized clone")
-            check_voiced_speech(wav, SR, name="the synthesized clone")
+            check_input(wav, SR, name="the synthesized clone")
         except AudioError as exc:
             cause = ("; the voice model is likely undertrained (train its synthesizer and "
                      "vocoder longer)" if self.neural is not None else "")

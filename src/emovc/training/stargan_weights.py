@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
 
 from emovc.errors import ConfigError
 from emovc.models.checkpoint import float_state, load_checkpoint, save_checkpoint
 from emovc.models.conversion.stargan import StarGANGenerator
 from emovc.pretrained.registry import resolve
+from emovc.training.run_dir import saved_config
 
 KIND = "emotion-converter/stargan"
 
@@ -85,17 +85,8 @@ def saved_emotions(ckpt: dict, source: Path) -> list[str] | None:
     extra = ckpt.get("extra")
     listed = extra.get("emotions") if isinstance(extra, dict) else ckpt.get("emotions")
     if listed is None and "kind" not in ckpt and Path(source).parent.name == "checkpoints":
-        listed = _run_setting(Path(source).parent.parent / "config.yaml", "emotions")
+        listed = (saved_config(Path(source).parent.parent) or {}).get("emotions")
     return list(listed) if isinstance(listed, list | tuple) else None
-
-
-def _run_setting(config: Path, key: str):
-    """``key`` of a run's ``config.yaml``; ``None`` when it is missing or unreadable."""
-    try:
-        data = yaml.safe_load(config.read_text())
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return None
-    return data.get(key) if isinstance(data, dict) else None
 
 
 def check_emotions(saved: list[str] | None, own: list[str], name: str,
