@@ -41,8 +41,32 @@ def test_init_from_refuses_a_model_of_another_kind(corpus, cache_root, cyclegan_
     module = _module(corpus, cache_root, tmp_path)
     with pytest.raises(ConfigError, match="is a emotion-converter/cyclegan model; a StarGAN"):
         init_weights(module, str(cyclegan_run))
-    with pytest.raises(ConfigError, match=r"no StarGAN generator in it \(0 of \d+"):
+    with pytest.raises(ConfigError, match=r"is a checkpoint of another kind of run \(its "
+                                          r"config.yaml is not a StarGAN run's\); a StarGAN"):
         init_weights(module, str(cyclegan_run.parent / "checkpoints" / "last.ckpt"))
+
+
+def test_a_spectrogan_checkpoint_is_another_kind_of_model_not_other_emotions(tmp_path):
+    """A SpectroGAN m2m run's last.ckpt has no kind, and its config.yaml lists emotions:
+    those were read as a StarGAN run's, and the refusal blamed the emotions."""
+    from types import SimpleNamespace
+
+    import torch
+    import yaml
+
+    from emovc.training.stargan import init_weights
+    from emovc.training.stargan_weights import saved_emotions
+
+    ckpt = tmp_path / "m2m" / "checkpoints" / "last.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    torch.save({"state_dict": {"G_a.w": torch.zeros(1)}}, ckpt)
+    (tmp_path / "m2m" / "config.yaml").write_text(yaml.safe_dump(
+        {"emotions": ["sad", "calm"], "lambda_cycle": 10.0, "max_steps": 4}))
+    assert saved_emotions(torch.load(ckpt, weights_only=True), ckpt) is None
+    module = SimpleNamespace(cfg=SimpleNamespace(emotions=["calm", "angry"]))
+    with pytest.raises(ConfigError, match="is a checkpoint of another kind of run") as err:
+        init_weights(module, str(ckpt))
+    assert "emotions" not in str(err.value)
 
 
 @pytest.mark.parametrize("emotions", [["angry", "calm", "happy", "sad"], ["calm", "angry"]])

@@ -59,8 +59,11 @@ def init_weights(module, path: str) -> None:
         raise ConfigError(f"init_from: not a readable checkpoint: {source} "
                           f"({type(exc).__name__})") from None
     kind = ckpt.get("kind") if isinstance(ckpt, dict) else None
-    if kind is not None and kind != KIND:
-        raise ConfigError(f"init_from: {source} is a {kind} model; a StarGAN run starts from a "
+    run = _run_config(ckpt, source) if isinstance(ckpt, dict) else None
+    if (kind is not None and kind != KIND) or (run is not None and not _is_stargan(run)):
+        what = (f"a {kind} model" if kind is not None else "a checkpoint of another kind of "
+                "run (its config.yaml is not a StarGAN run's)")
+        raise ConfigError(f"init_from: {source} is {what}; a StarGAN run starts from a "
                           f"{KIND} model.pt, a StarGAN run's checkpoint or a bundled name "
                           "such as m2m-ravdess")
     state = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
@@ -80,13 +83,28 @@ def init_weights(module, path: str) -> None:
 def saved_emotions(ckpt: dict, source: Path) -> list[str] | None:
     """The emotions, in embedding order, the model in ``ckpt`` (read from ``source``) was
     trained on: an exported model's ``extra["emotions"]``, a Lightning checkpoint's own
-    ``emotions`` or else its run's ``config.yaml`` (``RUN/checkpoints/*.ckpt``); ``None``
-    when none of them says."""
+    ``emotions`` or else its run's ``config.yaml`` (``RUN/checkpoints/*.ckpt``) when that is
+    a StarGAN run's; ``None`` when none of them says."""
     extra = ckpt.get("extra")
     listed = extra.get("emotions") if isinstance(extra, dict) else ckpt.get("emotions")
-    if listed is None and "kind" not in ckpt and Path(source).parent.name == "checkpoints":
-        listed = (saved_config(Path(source).parent.parent) or {}).get("emotions")
+    run = _run_config(ckpt, source) if listed is None else None
+    if run is not None and _is_stargan(run):
+        listed = run.get("emotions")
     return list(listed) if isinstance(listed, list | tuple) else None
+
+
+def _run_config(ckpt: dict, source: Path) -> dict | None:
+    """The settings of the run whose Lightning checkpoint (``RUN/checkpoints/*.ckpt``, no
+    ``kind``) ``ckpt`` is; ``None``: an emovc model file, or no readable ``config.yaml``."""
+    if "kind" in ckpt or Path(source).parent.name != "checkpoints":
+        return None
+    return saved_config(Path(source).parent.parent)
+
+
+def _is_stargan(config: dict) -> bool:
+    """Whether a run's settings are a StarGAN run's: emotions and a classifier's learning
+    rate (a SpectroGAN run has no ``lr_c``, a CycleGAN run no ``emotions``)."""
+    return "lr_c" in config and "emotions" in config
 
 
 def check_emotions(saved: list[str] | None, own: list[str], name: str,
