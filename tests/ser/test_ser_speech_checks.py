@@ -138,7 +138,7 @@ def test_predict_notes_a_truncated_wav_and_skips_a_missing_path(ser_run: Path, t
     assert "1 of 2 file(s) could not be classified" in str(res.exception)
     rows = {Path(r["file"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert rows["cut.wav"]["prediction"] and "damaged or truncated" in rows["cut.wav"]["note"]
-    assert rows["missing.wav"]["error"].startswith("file not found")
+    assert rows["missing.wav"]["error"].startswith("file or folder not found")
 
 
 def test_train_refuses_epochs_for_the_linear_method(tmp_path):

@@ -188,8 +188,9 @@ class FilePrediction:
 
 def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     """Files given directly plus audio files found recursively in given folders (sorted).
-    A path that does not exist is kept as a file: classifying it fails ("file not found"), so
-    it is skipped and listed like an unreadable file while the others are classified.
+    A path that does not exist is kept as a file: classifying it fails ("file or folder not
+    found": it may be a mistyped folder), so it is skipped and listed like an unreadable file
+    while the others are classified.
 
     Raises:
         EmovcError: nothing to classify was found.
@@ -236,6 +237,8 @@ def _predict_noted(rec: EmotionRecognizer, path: Path) -> tuple[dict[str, float]
     shows for others' warnings, e.g. a decoder's), also when the prediction fails in a
     way other than :class:`~emovc.errors.EmovcError`, and an emovc warning is recorded
     under a filter that ignores it."""
+    if not path.exists():  # expand_inputs keeps a missing path as given: a file or a folder
+        return {}, f"file or folder not found: {path}", ""
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
