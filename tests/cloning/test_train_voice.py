@@ -100,9 +100,9 @@ def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkey
     (["synthesizer", "--set", "batch_size=0"],
      "synthesizer training setting batch_size must be at least 1, got 0"),
     (["vocoder", "--set", "bogus=1"], "unknown vocoder training setting 'bogus'; valid "
-                                      "settings: batch_size, cache_dir, ckpt_every, devices, "
-                                      "gta, lr, max_utterances, mel, model, seed, seq_frames, "
-                                      "threads"),  # not -o's, DATA_DIR's, --max-steps
+                                      "settings: batch_size, cache_dir, ckpt_every, ckpt_minutes, "
+                                      "devices, gta, lr, max_utterances, mel, model, seed, "
+                                      "seq_frames, threads"),  # not -o's, DATA_DIR's, --max-steps
     (["encoder", "--set", "speakers=1"], "speaker-encoder training setting speakers must be at "
                                          "least 2"),
     (["synth"], "unknown voice training recipe 'synth'; valid choices: synthesizer, vocoder, "
