@@ -213,7 +213,9 @@ def test_a_stopped_run_resumes_exactly_from_its_timed_checkpoint(trained, tmp_pa
             train(cfg)
     finally:
         signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C once it had one
-    assert "training interrupted" in capsys.readouterr().err
+    # SpectroGAN's note said "from its last checkpoint", with or without one, and no step
+    assert f"training interrupted: the same command resumes {run} from step 3" in \
+        capsys.readouterr().err
     last = run / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["global_step"] == 6  # 2 optimiser steps each
     monkeypatch.undo()

@@ -531,24 +531,26 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
 
 def fit_or_interrupt(trainer: L.Trainer, run_dir: Path, *args,
                      ckpt_every: int | None = None, ckpt_minutes: float = 0.0,
-                     **kwargs) -> None:
+                     steps_per_iteration: int = 1, **kwargs) -> None:
     """``trainer.fit(*args, **kwargs)``; a Ctrl-C (or SIGTERM) is re-raised as
     KeyboardInterrupt with a note on resuming, where Lightning, after its graceful shutdown,
     exits with status 1 as if the run had failed. ``ckpt_every`` (steps between checkpoints,
     ``checkpoints/last.ckpt`` one of them) and ``ckpt_minutes`` (minutes between the saves of
     ``last.ckpt`` in between): the note says the step the run resumes from, or that it has
-    none yet and starts again."""
+    none yet and starts again (``steps_per_iteration``: Lightning steps per training step,
+    2 for SpectroGAN)."""
     try:
         trainer.fit(*args, **kwargs)
     except SystemExit:
         if not trainer.interrupted:
             raise
-        print(f"training interrupted: {resume_note(run_dir, ckpt_every, ckpt_minutes)}",
-              file=sys.stderr)
+        note = resume_note(run_dir, ckpt_every, ckpt_minutes, steps_per_iteration)
+        print(f"training interrupted: {note}", file=sys.stderr)
         raise KeyboardInterrupt from None
 
 
-def resume_note(run_dir: Path, ckpt_every: int | None, ckpt_minutes: float = 0.0) -> str:
+def resume_note(run_dir: Path, ckpt_every: int | None, ckpt_minutes: float = 0.0,
+                steps_per_iteration: int = 1) -> str:
     """What the same command does after an interrupt (see :func:`fit_or_interrupt`)."""
     from emovc.training.run_dir import checkpoint_step
 
@@ -559,7 +561,8 @@ def resume_note(run_dir: Path, ckpt_every: int | None, ckpt_minutes: float = 0.0
         every = f" and every {ckpt_minutes:g} minutes" if ckpt_minutes > 0 else ""
         return (f"no checkpoint yet (one every {ckpt_every} steps{every}): the same command "
                 f"starts {run_dir} again from step 0")
-    return f"the same command resumes {run_dir} from step {checkpoint_step(last)}"
+    step = checkpoint_step(last) // steps_per_iteration
+    return f"the same command resumes {run_dir} from step {step}"
 
 
 def exit_if_worker(trainer: L.Trainer) -> None:

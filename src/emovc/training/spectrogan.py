@@ -415,6 +415,8 @@ def train(cfg: TrainConfig, resume: bool = True, cli: bool = True) -> Path:
         )
         loader = torch.utils.data.DataLoader(_Steps(max(1, cfg.max_steps)), batch_size=None)
         fit_or_interrupt(trainer, run, module, train_dataloaders=loader, ckpt_path=ckpt_path,
+                         ckpt_every=cfg.ckpt_every, ckpt_minutes=cfg.ckpt_minutes,
+                         steps_per_iteration=2,
                          weights_only=True)  # its checkpoints hold plain data (see above)
     callback.save(trainer, module)  # every process: saving a Lightning checkpoint is collective
     exit_if_worker(trainer)
