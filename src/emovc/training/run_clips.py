@@ -130,15 +130,15 @@ def read_clips(root: Path, hint: str) -> dict | None:
     return data
 
 
-def check_clips(root: Path, record: dict, hint: str) -> None:
-    """Refuse to resume the run in ``root`` on other clips than it recorded; a run folder of
-    an earlier emovc, which recorded none, gets a note on stderr instead.
+def check_clips(root: Path, old: dict | None, record: dict, hint: str) -> None:
+    """Refuse to resume the run in ``root``, which recorded ``old`` (:func:`read_clips`), on
+    the clips of ``record``; a run folder of an earlier emovc, which recorded none (``old``
+    ``None``), gets a note on stderr instead.
 
     Raises:
         ConfigError: clips added, removed or changed (one line naming a few of each, and
             the choices: restore them, or ``hint``).
     """
-    old = read_clips(root, hint)
     if old is None:
         print(f"note: run folder {root} records no list of its training clips (started by an "
               "earlier emovc): resuming it without checking that the corpus is unchanged",
@@ -167,14 +167,16 @@ def keep_clips(root: str | os.PathLike, clips: ClipList, compare: bool, hint: st
     if not first_process():
         return
     root = Path(root)
-    record = clip_record(clips.data_dir, clips.splits, _known(root))
+    old = read_clips(root, hint) if compare else _known(root)
+    record = clip_record(clips.data_dir, clips.splits, old)
     if compare:
-        check_clips(root, record, hint)
+        check_clips(root, old, record, hint)
     write_atomic(root / CLIPS_FILE, json.dumps(record, indent=1))
 
 
 def _known(root: Path) -> dict | None:
-    """The run's record, to take hashes from; ``None``: none, or not a record."""
+    """The record of a run started afresh, to take hashes from; ``None``: none, or not a
+    record (it is replaced)."""
     try:
         return read_clips(root, "")
     except ConfigError:
