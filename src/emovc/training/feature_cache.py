@@ -35,6 +35,7 @@ from emovc.audio.processing import active_rms_dbfs
 from emovc.config import canonical
 from emovc.data.cache import file_identity
 from emovc.data.catalogs import scan_corpus
+from emovc.data.catalogs.base import ScanLog
 from emovc.data.manifest import Utterance
 from emovc.errors import ConfigError, EmovcError, call_recording_warnings, reissue_warnings
 from emovc.features.world import WorldConfig
@@ -95,6 +96,14 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def report_left_out(log: ScanLog, what: str,
+                    report: Callable[[str], None] | None = None) -> None:
+    """One line per reason, ``left out of WHAT: 2 × silent (...) (e.g. a.wav, b.wav)``, to
+    ``report`` (default: stderr); the SpectroGAN trainer reports its clips this way too."""
+    for line in log.summary():
+        (report or _stderr)(f"left out of {what}: {line}")
+
+
 def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
                 cfg: WorldConfig = WorldConfig(), speakers: list[str] | None = None,
                 workers: int = 2, report: Callable[[str], None] = _stderr) -> Path:
@@ -116,8 +125,7 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
         EmovcError: no emotion-labelled utterance, or none whose features could be computed.
     """
     manifest, log = scan_corpus(data_dir)
-    for line in log.summary():
-        report(f"left out of {data_dir}: {line}")
+    report_left_out(log, str(data_dir), report)
     check_speakers(speakers, manifest.speakers(), data_dir)
     utts = [u for u in manifest if u.emotion and (speakers is None or u.speaker in speakers)]
     if not utts:

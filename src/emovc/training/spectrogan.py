@@ -56,6 +56,7 @@ from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
 from emovc.training.common import SaveClock, device_strategy, exit_if_worker, fit_or_interrupt
+from emovc.training.feature_cache import report_left_out
 from emovc.training.progress import (
     log_interval,
     progress_callback,
@@ -338,11 +339,11 @@ def _val_files(cfg: TrainConfig) -> list[Path]:
 def _val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
     """``(name, waveform)`` of the validation clips (:func:`_val_files`); a pick that
     ``emovc convert`` would refuse is left out with a line
-    (:func:`~emovc.training.spectrogan_data.report_left_out`)."""
+    (:func:`~emovc.training.feature_cache.report_left_out`)."""
     sr = SpecConfig.from_dict(cfg.spec).sample_rate
     log = ScanLog(root=str(cfg.data_dir))
     got = data.load_usable(_val_files(cfg), sr, lambda wav: _voiced(wav, sr), log)
-    data.report_left_out(log, f"the validation clips of {cfg.data_dir}")
+    report_left_out(log, f"the validation clips of {cfg.data_dir}")
     return [(p.stem, wav) for p, wav in got.items()]
 
 

@@ -14,7 +14,6 @@ with one summary line per reason, as the WORLD trainers' catalog reports them
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -29,6 +28,7 @@ from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.features.stats import FeatureStats, compute_stats
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig, analyze
+from emovc.training.feature_cache import report_left_out  # the WORLD trainers' wording
 
 _RAVDESS = re.compile(r"^03-01-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
 T = TypeVar("T")
@@ -104,18 +104,6 @@ def load_usable(paths: Sequence[Path], sr: int, analyse: Callable[[np.ndarray], 
                 why = str(err).splitlines()[0]
         log.skip(why, path)
     return out
-
-
-def report_left_out(log: ScanLog, what: str,
-                    report: Callable[[str], None] | None = None) -> None:
-    """One line per reason, ``left out of WHAT: 2 × silent (...) (e.g. a.wav, b.wav)`` (the
-    WORLD trainers' wording), to ``report`` (default: stderr)."""
-    for line in log.summary():
-        (report or _stderr)(f"left out of {what}: {line}")
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def load_emotions(data_dir: str | Path, emotions: Sequence[str], actors: Sequence[int], sr: int,
