@@ -67,12 +67,13 @@ def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkey
     assert calls == ["12_100_000009_000000.wav"]
     assert _step(tmp_path / "syn") == 3 and "re-run with --export VOICE_DIR" in out
 
-    # the export refuses to replace the voice's model before any training
-    before = (voice / "synthesizer.pt").stat().st_mtime_ns
-    code, out, err = _run([*syn, "--max-steps", "4", "--export", str(voice)], capsys)
+    # the export refuses to replace another run's model before any training
+    theirs = _model(tmp_path / "theirs" / "synthesizer.pt", "synthesizer")
+    before = theirs.stat().st_mtime_ns
+    code, out, err = _run([*syn, "--max-steps", "4", "--export", str(theirs.parent)], capsys)
     assert code == 2 and err.count("\n") == 1
-    assert f"voice folder {voice} already holds synthesizer.pt; pass --replace" in err
-    assert _step(tmp_path / "syn") == 3 and (voice / "synthesizer.pt").stat().st_mtime_ns == before
+    assert f"voice folder {theirs.parent} already holds synthesizer.pt; pass --replace" in err
+    assert _step(tmp_path / "syn") == 3 and theirs.stat().st_mtime_ns == before
 
     voc = ["train-voice", "vocoder", str(corpus), "-o", str(tmp_path / "voc"), *VOC, *SMALL]
     code, out, err = _run([*voc, "--max-steps", "2", "--export", str(voice)], capsys)
@@ -94,6 +95,31 @@ def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkey
     code, out, err = _run([*voc, "--max-steps", "4", "--export", str(voice)], capsys)
     assert code == 0 and _step(tmp_path / "voc") == 4, err
     assert (voice / "vocoder.pt").read_bytes() == (tmp_path / "voc" / "model.pt").read_bytes()
+
+
+def test_export_after_extending_without_export_is_still_the_runs_own(
+        tmp_path, capsys, transcribed_corpus) -> None:
+    """A run extended once without --export rewrote model.pt, and the same --export command
+    then asked for --replace: the voice's vocoder.pt, an earlier model.pt of this very run,
+    was no longer the same bytes as the current one."""
+    from emovc.training.run_models import MODELS_FILE, recorded_models
+
+    corpus, voice, run = transcribed_corpus(tmp_path / "corpus"), tmp_path / "voice", \
+        tmp_path / "voc"
+    voc = ["train-voice", "vocoder", str(corpus), "-o", str(run), *VOC, *SMALL]
+    code, out, err = _run([*voc, "--max-steps", "1", "--export", str(voice)], capsys)
+    assert code == 0, err
+    code, out, err = _run([*voc, "--max-steps", "2"], capsys)  # extended, not exported
+    assert code == 0 and _step(run) == 2, err
+    assert (voice / "vocoder.pt").read_bytes() != (run / "model.pt").read_bytes()
+    assert len(recorded_models(run)) == 2
+    code, out, err = _run([*voc, "--max-steps", "2", "--export", str(voice)], capsys)
+    assert code == 0 and f"exported {voice / 'vocoder.pt'}" in out, err
+    assert (voice / "vocoder.pt").read_bytes() == (run / "model.pt").read_bytes()
+    # a run made before the record: the same bytes as its model.pt still count as its own
+    (run / MODELS_FILE).unlink()
+    code, out, err = _run([*voc, "--max-steps", "2", "--export", str(voice)], capsys)
+    assert code == 0 and f"exported {voice / 'vocoder.pt'}" in out, err
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -322,7 +322,8 @@ def test_a_fresh_start_clears_every_trainers_outputs_and_nothing_else(tmp_path):
     for name in ("model.pt", "config.yaml", "metrics.json", "checkpoints/last.ckpt",
                  "checkpoints/step000002.ckpt", "checkpoints/.cnn.ckpt.x1y2", "audio/step2.wav",
                  "tb/version_0/events.out", "val_audio/step_000002/a.wav", "notes.txt",
-                 "tb/mine/events.out", "audio/source_a.wav", "val_audio/source_a.wav"):
+                 "tb/mine/events.out", "audio/source_a.wav", "val_audio/source_a.wav",
+                 "model_sha256.json"):
         (run / name).parent.mkdir(parents=True, exist_ok=True)
         (run / name).write_text("x")
     clear_run_outputs(run)

@@ -10,6 +10,7 @@ Layout of ``RUN_DIR``::
                            them) and the unconverted take, ``source_NAME.wav``; a SpectroGAN
                            writes them to ``val_audio/`` (``step_NNNNNN/`` folders)
     model.pt               final emovc checkpoint (loadable by EmotionConverter)
+    model_sha256.json      SV2TTS runs: the hash of every model.pt written (run_models)
 
 A folder is reused only by the run it holds: re-running it resumes from ``last.ckpt`` (or
 re-exports a finished run); a folder holding another run's or an unknown ``model.pt`` /
@@ -32,6 +33,7 @@ import yaml
 from emovc.errors import ConfigError
 from emovc.fileio import check_writable, write_atomic
 from emovc.training.run_clips import CLIPS_FILE, ClipList, keep_clips
+from emovc.training.run_models import MODELS_FILE
 
 # settings a resumed run (StarGAN, CycleGAN, SV2TTS) may change (they do not change what is
 # learned)
@@ -298,7 +300,7 @@ def checkpoint_step(path: Path) -> int:
 
 # what the trainers write into a run folder (files, folders, and the folders that hold them);
 # RUN_ONLY: removed only from a folder that is recognisably a training run (:func:`is_run`)
-RUN_ONLY = ("config.yaml", "metrics.json", CLIPS_FILE)
+RUN_ONLY = ("config.yaml", "metrics.json", CLIPS_FILE, MODELS_FILE)
 RUN_FILES = ("model.pt", *RUN_ONLY, "checkpoints/*.ckpt", "checkpoints/.*.ckpt.*",
              "audio/step*.wav", "audio/source_*.wav", "val_audio/source_*.wav")
 RUN_FOLDERS = ("tb/version_0", "val_audio/step_*")
@@ -348,11 +350,11 @@ def check_not_foreign(root: Path, cli: bool = True) -> None:
 def clear_run_outputs(root: Path) -> None:
     """Remove what any emovc trainer writes into ``root`` (a fresh start: ``--force``), so
     that the new run inherits nothing of the earlier one, whichever trainer's it was: its
-    ``model.pt``, ``config.yaml``, ``clips.json`` and ``metrics.json``, checkpoints,
-    TensorBoard log and validation audio, and those folders when that leaves them empty
-    (:data:`RUN_ONLY` only when the folder is a training run's, :func:`is_run`). Other files
-    stay, and nothing outside ``root`` is touched (a link is removed, not what it points
-    to)."""
+    ``model.pt``, ``config.yaml``, ``clips.json``, ``metrics.json`` and
+    ``model_sha256.json``, checkpoints, TensorBoard log and validation audio, and those
+    folders when that leaves them empty (:data:`RUN_ONLY` only when the folder is a training
+    run's, :func:`is_run`). Other files stay, and nothing outside ``root`` is touched (a link
+    is removed, not what it points to)."""
     root = Path(root)
     inside = root.resolve()
     run = is_run(root)  # else its config.yaml, clips.json, metrics.json are not a run's

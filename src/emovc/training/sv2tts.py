@@ -28,6 +28,7 @@ from types import ModuleType
 from emovc.errors import ConfigError, OutputExistsError, choice_error
 from emovc.fileio import atomic_output, check_writable, file_sha256
 from emovc.pipelines.sv2tts import SYNTH_KIND, VOCODER_KIND
+from emovc.training.run_models import recorded_models
 
 #: recipe name → training module (each has ``build_config`` and ``train``)
 RECIPES = {"synthesizer": "emovc.training.synthesizer", "vocoder": "emovc.training.vocoder",
@@ -88,14 +89,20 @@ def export_path(voice_dir: str | os.PathLike, recipe: str, replace: bool = False
 
 
 def own_export(voice_dir: str | os.PathLike, recipe: str, model_pt: str | os.PathLike) -> bool:
-    """Whether ``voice_dir``'s file for ``recipe`` is the same bytes as the run's ``model_pt``
-    (an earlier export of that run: re-running the same ``--export`` command may replace it).
+    """Whether ``voice_dir``'s file for ``recipe`` is an earlier export of the run whose
+    ``model_pt`` is given (re-running the same ``--export`` command may replace it): a
+    ``model.pt`` the run wrote (its SHA-256 is in the run folder's record,
+    :mod:`emovc.training.run_models`; also after the run was extended without ``--export``),
+    or, for a run made before that record, the same bytes as ``model_pt``.
     """
     if recipe not in VOICE_FILES:
         return False
     target, model = Path(voice_dir) / VOICE_FILES[recipe][0], Path(model_pt)
-    return (target.is_file() and model.is_file()
-            and filecmp.cmp(target, model, shallow=False))
+    if not target.is_file():
+        return False
+    if file_sha256(target) in recorded_models(model.parent):
+        return True
+    return model.is_file() and filecmp.cmp(target, model, shallow=False)
 
 
 def check_pair(voice_dir: str | os.PathLike, recipe: str, mel: dict) -> None:

@@ -235,7 +235,8 @@ def load_corpus(cfg: VocoderTrainConfig, progress: bool = True) -> ClipWindows:
 
 def train(cfg: VocoderTrainConfig, resume: bool = True,
           data: Sequence[Pair] | ClipWindows | None = None, cli: bool = False) -> Path:
-    """Train and export ``run_dir/model.pt``; ``data`` skips corpus loading (tests); ``cli``:
+    """Train and export ``run_dir/model.pt`` (its SHA-256 added to the run folder's record,
+    :mod:`~emovc.training.run_models`); ``data`` skips corpus loading (tests); ``cli``:
     run-folder messages name the command line's options (``emovc train-voice``).
 
     ``model.pt`` records under ``extra["gta"]`` the synthesizer of the ``gta`` setting
@@ -251,6 +252,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     """
     from emovc.training.common import fit
     from emovc.training.run_dir import claim_run_dir
+    from emovc.training.run_models import record_model
 
     check_config(cfg)
     source = None if cfg.gta is None else gta.gta_source(cfg.gta, cfg.mel, WHAT)
@@ -269,7 +271,8 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
                ckpt_minutes=cfg.ckpt_minutes)
-    return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
+    path = save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"mel": cfg.mel, "train": asdict(cfg),
                                   "gta": None if source is None else source.record()})
+    return record_model(path)  # its hash: an export of it is this run's (own_export)
