@@ -328,7 +328,8 @@ def test_cli_train_settings_reach_the_config(corpus, tmp_path, monkeypatch):
     import emovc.training.cyclegan as trainer
 
     seen = []
-    monkeypatch.setattr(trainer, "train", lambda cfg: seen.append(cfg) or tmp_path / "model.pt")
+    monkeypatch.setattr(trainer, "train",
+                        lambda cfg, **kw: seen.append(cfg) or tmp_path / "model.pt")
     base = ["train", str(corpus), "--method", "cyclegan", "-o", str(tmp_path / "run")]
     assert _cli(base + ["--set", "energy_cwt=true", "--set", "segment=64"]) == 0
     assert seen[-1].energy_cwt is True and seen[-1].segment == 64

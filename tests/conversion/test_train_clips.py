@@ -91,7 +91,7 @@ def test_stargan_resume_refuses_a_changed_corpus_and_follows_a_moved_one(
     shutil.copy(data / "Actor_01" / "03-01-02-01-01-01-01.wav", added)
     with pytest.raises(ConfigError, match=r"other clips than .* \(1 added: "
                                           r"Actor_01/03-01-02-01-01-02-01.wav\).*--force"):
-        train(cfg(data, 4))
+        train(cfg(data, 4), cli=True)  # as emovc train calls it
     added.unlink()
     _edit(data / "Actor_17" / "03-01-05-01-02-01-17.wav")  # a validation clip
     with pytest.raises(ConfigError, match=r"\(1 changed: Actor_17/03-01-05-01-02-01-17.wav\)"):

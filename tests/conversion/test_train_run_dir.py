@@ -63,7 +63,7 @@ def test_force_restarts_a_run_of_other_settings(corpus, cache_root, tmp_path):
     assert (run / "checkpoints" / "step000004.ckpt").is_file()
     other = stargan_config(corpus, run, cache_root, 2)
     other.emotions, other.w_cls = ["calm", "angry"], 0.5
-    with pytest.raises(ConfigError, match=r"different settings: w_cls.*--force"):
+    with pytest.raises(ConfigError, match=r"different settings: w_cls.*resume=False"):
         train(other)
     train(other, resume=False)
     names = sorted(p.name for p in (run / "checkpoints").glob("*.ckpt"))
@@ -110,7 +110,7 @@ def test_spectrogan_refusal_names_force_and_schedule_changes_are_refused(tmp_pat
     cfg = build_config(str(tmp_path / "data"), str(run), "calm", "angry", max_steps=20,
                        overrides={"decay_from": 0.5})
     with pytest.raises(ConfigError, match="holds another run .*--force"):
-        train(cfg)
+        train(cfg, cli=True)  # as emovc train calls it
     old = {"max_steps": 10}
     with pytest.raises(ConfigError, match=r"trained 7 of 10 iterations .* decays from "
                                           r"iteration 5 .*keep --max-steps 10"):
@@ -302,14 +302,32 @@ def test_cyclegan_and_spectrogan_name_the_kind_of_run_too(tmp_path):
     with pytest.raises(ConfigError, match=r"holds an emotion-converter/stargan run \(its "
                                           r"model.pt\), not an emotion-converter/cyclegan run; "
                                           r"choose another -o; --force would start"):
-        cyclegan.train(cfg)
+        cyclegan.train(cfg, cli=True)
     voice = _other_run(tmp_path / "voice", "synthesizer/tacotron", {"max_steps": 5})
     cfg = spectrogan.build_config(str(tmp_path / "data"), str(voice), "calm", "angry",
                                   max_steps=5)
     with pytest.raises(ConfigError, match=r"holds a synthesizer/tacotron run \(its model.pt\), "
                                           r"not an emotion-converter/spectrogan run; .*--force "
                                           r"would start this run there"):
-        spectrogan.train(cfg)
+        spectrogan.train(cfg, cli=True)
+    assert _files(voice) == ["config.yaml", "model.pt"]
+
+
+@pytest.mark.parametrize("method", ["stargan", "cyclegan", "spectrogan"])
+def test_train_from_python_names_run_dir_and_resume_false(method, tmp_path):
+    """StarGAN's and CycleGAN's train(), called from Python, told the caller to choose
+    another -o or pass --force; like SpectroGAN's, their run-folder refusals name run_dir
+    and resume=False unless cli=True (emovc train)."""
+    import importlib
+
+    trainer = importlib.import_module(f"emovc.training.{method}")
+    voice = _other_run(tmp_path / "voice", "synthesizer/tacotron", {"max_steps": 5})
+    pair = (None, None) if method == "stargan" else ("calm", "angry")  # StarGAN: emotions
+    cfg = trainer.build_config(str(tmp_path / "data"), str(voice), *pair, max_steps=5)
+    with pytest.raises(ConfigError, match=r"holds a synthesizer/tacotron run .*; choose "
+                                          r"another run_dir; resume=False would start") as err:
+        trainer.train(cfg)
+    assert "--force" not in str(err.value) and "another -o" not in str(err.value)
     assert _files(voice) == ["config.yaml", "model.pt"]
 
 

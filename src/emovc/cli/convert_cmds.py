@@ -131,7 +131,7 @@ def train(
     cfg = trainer.build_config(str(data_dir), str(out), source, target, preset=preset,
                                max_steps=max_steps, devices=devices,
                                overrides=run_settings(settings, own=TRAIN_ARGUMENTS))
-    path = trainer.train(cfg, resume=False) if force else trainer.train(cfg)
+    path = trainer.train(cfg, resume=not force, cli=True)
     typer.echo(f"wrote {path}")
 
 

@@ -270,10 +270,13 @@ def load_data(cfg: CycleGANTrainConfig) -> tuple[ConversionData, np.ndarray]:
     return data, cwt_std.astype(np.float64)
 
 
-def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
+def train(cfg: CycleGANTrainConfig, resume: bool = True, cli: bool = False) -> Path:
     """Train (or resume) and return the final ``RUN_DIR/model.pt``.
 
     ``resume=False`` starts afresh, removing an earlier run's outputs from ``cfg.run_dir``.
+    ``cli`` false (Python callers): run-folder refusals name ``run_dir`` and ``resume=False``;
+    ``emovc train`` passes true: they name ``-o`` and ``--force``
+    (:func:`~emovc.training.run_dir.claim_run_dir`).
 
     Raises:
         ConfigError: ``cfg.run_dir`` holds another run and ``resume`` is true (see
@@ -281,10 +284,10 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True) -> Path:
             than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
     claim_run_dir(cfg.run_dir, config_data(cfg), resume, (*FREE, *SPEAKER_KEYS),
-                  clear=False, kind=KIND)  # early: fail fast, clear once the data is read
+                  clear=False, cli=cli, kind=KIND)  # early: fail fast, clear once data is read
     data, cwt_std = load_data(cfg)
     module = CycleGANModule(cfg, data, cwt_std)
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
-        resume, cfg.threads, cfg.keep_checkpoints,
+        resume, cfg.threads, cfg.keep_checkpoints, cli=cli,
         clips=ClipList(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")

@@ -361,12 +361,13 @@ def _clips(cfg: TrainConfig) -> ClipList:
     return ClipList(cfg.data_dir, {"train": train, "val": _val_files(cfg)})
 
 
-def train(cfg: TrainConfig, resume: bool = True, cli: bool = True) -> Path:
+def train(cfg: TrainConfig, resume: bool = True, cli: bool = False) -> Path:
     """Train (or resume) a SpectroGAN run; returns ``run_dir/model.pt``.
 
     ``resume=False`` starts afresh, removing an earlier run's outputs from ``cfg.run_dir``.
-    ``cli`` false: run-folder refusals name ``run_dir`` and ``resume=False``, not ``-o`` and
-    ``--force`` (:func:`~emovc.training.run_dir.claim_run_dir`).
+    ``cli`` false (Python callers): run-folder refusals name ``run_dir`` and ``resume=False``;
+    ``emovc train`` passes true: they name ``-o`` and ``--force``
+    (:func:`~emovc.training.run_dir.claim_run_dir`).
 
     Raises:
         ConfigError: missing data, a run folder holding another run (a different

@@ -239,10 +239,13 @@ def speaker_proxy(data: ConversionData, world: dict, dim: int) -> SpeakerProxy:
                         norm.mcep_std[:dim], ref, lf0)
 
 
-def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
+def train(cfg: StarGANTrainConfig, resume: bool = True, cli: bool = False) -> Path:
     """Train (or resume) and return the final ``RUN_DIR/model.pt``.
 
     ``resume=False`` starts afresh, removing an earlier run's outputs from ``cfg.run_dir``.
+    ``cli`` false (Python callers): run-folder refusals name ``run_dir`` and ``resume=False``;
+    ``emovc train`` passes true: they name ``-o`` and ``--force``
+    (:func:`~emovc.training.run_dir.claim_run_dir`).
 
     Raises:
         ConfigError: ``cfg.emotions`` is not a list of 2 or more distinct emotions
@@ -253,7 +256,7 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
     """
     cfg.emotions = emotion_list(cfg.emotions)  # also for a config made in Python
     claim_run_dir(cfg.run_dir, config_dict(cfg), resume, (*FREE, *SPEAKER_KEYS),
-                  clear=False, kind=KIND)  # early: fail fast, clear once the data is read
+                  clear=False, cli=cli, kind=KIND)  # early: fail fast, clear once data is read
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
                                       cfg.val_speakers, cfg.workers)
     cfg.train_speakers, cfg.val_speakers = tr, va
@@ -267,6 +270,6 @@ def train(cfg: StarGANTrainConfig, resume: bool = True) -> Path:
             if module.teacher is not None:
                 module.teacher.load_state_dict(module.G.state_dict())
     fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
-        resume, cfg.threads, cfg.keep_checkpoints,
+        resume, cfg.threads, cfg.keep_checkpoints, cli=cli,
         clips=ClipList(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")
