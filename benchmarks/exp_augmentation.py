@@ -171,7 +171,7 @@ class Features:
 
 
 def fit(feats: Features, real, conv: list[dict], condition: str, seed: int, ser: dict):
-    """Fit the SER recipe ``ser`` (``method``, ``feature_set``) on one training condition."""
+    """Fit the SER recipe ``ser`` (:func:`ser_recipe`) on one training condition."""
     labels = tuple(EMOTIONS)
     x = feats.get([u.path for u in real])
     y = [labels.index(u.emotion) for u in real]
@@ -201,8 +201,21 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int, ser:
         x += feats.get([p for p, _, _ in src], "world")
         y += [labels.index(e) for _, e, _ in src]
         groups += [f"{s}/world" for _, _, s in src]
-    cfg = build_config(str(DATA), "", {"seed": seed, **ser})
-    return fit_model(cfg, labels, x, np.array(y), np.array(groups), None, progress=False), len(y)
+    return (fit_model(ser_config(ser, seed), labels, x, np.array(y), np.array(groups), None,
+                      progress=False), len(y))
+
+
+def ser_recipe(args: argparse.Namespace) -> dict:
+    """The SER recipe every fit uses: ``--method``, ``--feature-set`` and the ``--data``
+    corpus (``data_dir``)."""
+    return {"method": args.method, "feature_set": args.feature_set, "data_dir": str(args.data)}
+
+
+def ser_config(ser: dict, seed: int):
+    """The SER training config of one fit of the recipe ``ser`` (:func:`ser_recipe`) with
+    ``seed``: built on its ``data_dir``, the ``--data`` corpus."""
+    settings = {k: v for k, v in ser.items() if k != "data_dir"}
+    return build_config(ser["data_dir"], "", {"seed": seed, **settings})
 
 
 def filter_converted(model, feats: Features, conv: list[dict]) -> list[dict]:
@@ -429,7 +442,7 @@ def main() -> None:
            for s in range(args.seeds)]
     imb = [(s, imbalanced_subset(train, s, args.rare_keep)) for s in range(args.seeds)]
     fs = args.feature_set
-    ser = {"method": args.method, "feature_set": fs}
+    ser = ser_recipe(args)
     name = (fs if args.method == "linear" else args.method) + args.results_suffix
 
     def keep(conds):
@@ -447,8 +460,9 @@ def main() -> None:
     stats, cmp_md = comparisons(results)
     md = "\n\n".join(t for t in (*(table(results, m) for m in MODES), cmp_md) if t)
     print(md)
-    meta = {"model": args.model, "groups": groups, "actors": actors, "test": TEST_ACTORS,
-            "seeds": args.seeds, "rare_keep": args.rare_keep, "n_converted": len(conv_rows),
+    meta = {"model": args.model, "data": str(args.data), "groups": groups, "actors": actors,
+            "test": TEST_ACTORS, "seeds": args.seeds, "rare_keep": args.rare_keep,
+            "n_converted": len(conv_rows),
             "feature_set": fs, "method": args.method, "settings": args.settings,
             "conditions": args.conditions or "all",
             "extra_corpus": str(args.extra_corpus or ""), "extra_from": args.extra_from,
