@@ -69,6 +69,30 @@ def test_a_spectrogan_checkpoint_is_another_kind_of_model_not_other_emotions(tmp
     assert "emotions" not in str(err.value)
 
 
+def test_init_from_a_lightning_checkpoint_reads_its_runs_config_once(tmp_path, monkeypatch):
+    """init_weights read the source run's config.yaml twice: once for its kind, once more
+    for its emotions (a checkpoint of an earlier emovc, without its own list)."""
+    from types import SimpleNamespace
+
+    import torch
+    import yaml
+
+    from emovc.training import stargan_weights
+
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    torch.save({"state_dict": {"G.w": torch.zeros(1)}}, ckpt)
+    (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(
+        {"emotions": ["sad", "calm"], "lr_c": 1e-4, "max_steps": 4}))
+    reads, original = [], stargan_weights.saved_config
+    monkeypatch.setattr(stargan_weights, "saved_config",
+                        lambda run: reads.append(run) or original(run))
+    module = SimpleNamespace(cfg=SimpleNamespace(emotions=["calm", "angry"]))
+    with pytest.raises(ConfigError, match=r"was trained on emotions \[sad, calm\]"):
+        stargan_weights.init_weights(module, str(ckpt))
+    assert reads == [tmp_path / "run"]
+
+
 @pytest.mark.parametrize("emotions", [["angry", "calm", "happy", "sad"], ["calm", "angry"]])
 def test_init_from_and_teachers_refuse_other_emotions(corpus, cache_root, stargan_run,
                                                       tmp_path, emotions):

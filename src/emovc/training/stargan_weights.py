@@ -7,6 +7,7 @@ config ``cfg``, data ``data`` with the normaliser, ``global_step``, ``train_seco
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -70,7 +71,7 @@ def init_weights(module, path: str) -> None:
     if not isinstance(state, dict):
         raise ConfigError(f"init_from: {source} is neither an emovc model nor a training "
                           "checkpoint (no state_dict)")
-    check_emotions(saved_emotions(ckpt, source), module.cfg.emotions, str(path))
+    check_emotions(_emotions_in(ckpt, lambda: run), module.cfg.emotions, str(path))
     if kind == KIND:  # an emovc model file holds the generator alone, in fp16
         state = {f"G.{k}": v for k, v in float_state(state).items()}
     own = module.state_dict()
@@ -85,11 +86,18 @@ def saved_emotions(ckpt: dict, source: Path) -> list[str] | None:
     trained on: an exported model's ``extra["emotions"]``, a Lightning checkpoint's own
     ``emotions`` or else its run's ``config.yaml`` (``RUN/checkpoints/*.ckpt``) when that is
     a StarGAN run's; ``None`` when none of them says."""
+    return _emotions_in(ckpt, lambda: _run_config(ckpt, source))
+
+
+def _emotions_in(ckpt: dict, run: Callable[[], dict | None]) -> list[str] | None:
+    """:func:`saved_emotions`, with the run's settings from ``run()``, called only when the
+    checkpoint lists no emotions itself (:func:`init_weights` passes those it has read: the
+    ``config.yaml`` is read once)."""
     extra = ckpt.get("extra")
     listed = extra.get("emotions") if isinstance(extra, dict) else ckpt.get("emotions")
-    run = _run_config(ckpt, source) if listed is None else None
-    if run is not None and _is_stargan(run):
-        listed = run.get("emotions")
+    settings = run() if listed is None else None
+    if settings is not None and _is_stargan(settings):
+        listed = settings.get("emotions")
     return list(listed) if isinstance(listed, list | tuple) else None
 
 
