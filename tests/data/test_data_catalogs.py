@@ -9,6 +9,7 @@ import pytest
 from emovc.data.catalogs import (
     CATALOGS,
     CatalogWarning,
+    ScanLog,
     catalog_corpus,
     detect_corpus,
     scan_corpus,
@@ -343,6 +344,19 @@ def test_a_folder_inside_an_augment_output_is_refused(tmp_path, make_tree):
         catalog_corpus(out / "sad")
 
 
+@pytest.mark.parametrize("name", sorted(CATALOGS))
+def test_the_scans_do_not_walk_into_an_augment_output(name, tmp_path, make_tree):
+    """Every catalog walked the whole tree of an augment output inside the corpus folder,
+    whose clips scan_corpus then dropped: the walk now passes it by (scan_corpus lists its
+    clips as left out, as before)."""
+    make_tree(tmp_path / "rav", ["Actor_01/03-01-02-01-01-01-01.wav"])
+    _augment_output(tmp_path / "aug", make_tree)
+    log = ScanLog()
+    seen = [u.path for u in CATALOGS[name].scan(tmp_path, log)]
+    seen += [p for paths in log.skipped.values() for p in paths]
+    assert seen == [str(tmp_path / "rav/Actor_01/03-01-02-01-01-01-01.wav")]
+
+
 def test_an_augment_output_inside_a_corpus_folder_is_left_out(tmp_path, make_tree):
     """A folder holding a corpus and an augment output: the converted clips are not
     catalogued under their source labels, but listed as left out, with the reason; real
@@ -356,7 +370,7 @@ def test_an_augment_output_inside_a_corpus_folder_is_left_out(tmp_path, make_tre
                                          str(tmp_path / "rav/Actor_02/03-01-03-01-01-01-02.wav")]
     ((reason, paths),) = log.skipped.items()
     assert "inside the `emovc augment` output" in reason and str(tmp_path / "aug") in reason
-    assert len(paths) == 3 and all("/aug/sad/" in p for p in paths)
+    assert len(paths) == 3 and all("/aug/sad/" in p for p in paths) and paths == sorted(paths)
     with pytest.warns(CatalogWarning, match="3 file.*emovc augment"):
         catalog_corpus(tmp_path)
     # nothing but the augment output: said so, not "unknown layout"

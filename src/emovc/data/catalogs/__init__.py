@@ -39,6 +39,7 @@ from emovc.data.catalogs.base import (
     Probe,
     ScanLog,
     is_augment_output,
+    iter_audio,
     make_probe,
     unread_audio,
 )
@@ -143,9 +144,9 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
                              f"{augmented[0] / 'manifest.csv'}, which emovc ser train takes)")
         corpus = _detect(probe)
     cat = get_catalog(corpus)
-    found = list(cat.scan(path, log))
+    found = list(cat.scan(path, log))  # the scans do not look into augment outputs
     if augmented:
-        found = _leave_out_augmented(found, log, augmented)
+        _leave_out_augmented(log, augmented)
     if not found and not log.skipped:
         raise EmovcError(f"no audio files under {path}")
     with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -176,37 +177,17 @@ def _refuse_augment_output(path: Path) -> None:
                          "(emovc ser train takes it; Python: Manifest.from_csv)")
 
 
-def _leave_out_augmented(found: list[Utterance], log: ScanLog,
-                         augmented: list[Path]) -> list[Utterance]:
-    """``found`` without the clips inside the ``augment`` outputs ``augmented``, which go to
-    ``log`` under one reason per output (with whatever the catalog skipped there)."""
-    prefixes = [(str(d) + os.sep, d) for d in augmented]
-
-    def output_of(p: str) -> Path | None:
-        return next((d for pre, d in prefixes if p.startswith(pre)), None)
+def _leave_out_augmented(log: ScanLog, augmented: list[Path]) -> None:
+    """Add the audio files inside the ``augment`` outputs ``augmented``, which the catalogs'
+    scans do not look into, to ``log`` under one reason per output (in path order)."""
 
     def reason(d: Path) -> str:
         return (f"inside the `emovc augment` output {d} (converted clips named after their "
                 f"sources; their labels are in its manifest.csv)")
 
-    moved: list[tuple[Path, str]] = []
-    for why, paths in list(log.skipped.items()):
-        keep = [p for p in paths if output_of(p) is None]
-        moved += [(d, p) for p in paths if (d := output_of(p)) is not None]
-        if keep:
-            log.skipped[why] = keep
-        else:
-            del log.skipped[why]
-    kept = []
-    for utt in found:
-        d = output_of(utt.path)
-        if d is None:
-            kept.append(utt)
-        else:
-            moved.append((d, utt.path))
-    for d, p in sorted(moved, key=lambda m: m[1]):
+    inside = [(d, str(p)) for d in augmented for p in iter_audio(d)]
+    for d, p in sorted(inside, key=lambda m: m[1]):
         log.skip(reason(d), p)
-    return kept
 
 
 def catalog_corpus(root: str | os.PathLike, corpus: str = "auto") -> Manifest:

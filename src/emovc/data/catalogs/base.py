@@ -120,8 +120,7 @@ def unread_audio(root: Path, log: ScanLog) -> list[Path]:
     which are not looked into."""
     augmented = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        if (AUGMENT_SIGNATURE in filenames and Path(dirpath) != root
-                and is_augment_output(Path(dirpath))):
+        if _augment_output_below(root, dirpath, filenames):
             augmented.append(Path(dirpath))
             dirnames[:] = []
             continue
@@ -134,17 +133,29 @@ def unread_audio(root: Path, log: ScanLog) -> list[Path]:
     return augmented
 
 
+def _augment_output_below(root: Path, dirpath: str, filenames: list[str]) -> bool:
+    """Whether the folder ``dirpath`` of a walk of ``root`` (holding ``filenames``) is an
+    ``emovc augment`` output below ``root`` (:func:`is_augment_output`)."""
+    return (AUGMENT_SIGNATURE in filenames and Path(dirpath) != Path(root)
+            and is_augment_output(Path(dirpath)))
+
+
 def is_audio(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
 
 
-def iter_audio(root: Path, limit: int | None = None,
-               exclude: Iterable[Path] = ()) -> list[Path]:
+def iter_audio(root: Path, limit: int | None = None, exclude: Iterable[Path] = (), *,
+               augment_outputs: bool = True) -> list[Path]:
     """Audio files under ``root`` (absolute, sorted per folder, hidden entries and the folders
-    in ``exclude`` skipped)."""
+    in ``exclude`` skipped; with ``augment_outputs`` false, the ``emovc augment`` output
+    folders below ``root`` too: the catalogs' scans, whose caller lists their files as left
+    out, :func:`emovc.data.catalogs.scan_corpus`)."""
     out: list[Path] = []
     skip = {str(p) for p in exclude}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        if not augment_outputs and _augment_output_below(root, dirpath, filenames):
+            dirnames[:] = []
+            continue
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                              and os.path.join(dirpath, d) not in skip)
         for name in sorted(filenames):

@@ -60,7 +60,7 @@ def _genders(root: Path) -> dict[str, str]:
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
     genders = _genders(root)
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         m = _RX.fullmatch(path.name)
         if m is None:
             log.skip("name not in the CREMA-D convention", path)

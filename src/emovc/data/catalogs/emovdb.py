@@ -58,7 +58,7 @@ def _prompts(root: Path) -> dict[str, str]:
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
     prompts = _prompts(root)
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         parsed = _parse(path.relative_to(root))
         if parsed is None:
             log.skip("not <speaker>_<Emotion>/<emotion>_<range>_<nnnn>.wav", path)

@@ -48,7 +48,7 @@ def _transcripts(spk_dir: Path) -> dict[str, str]:
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
     texts: dict[str, dict[str, str]] = {}
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         rel = path.relative_to(root)
         m = _RX.fullmatch(path.name)
         folder = _emotion_folder(rel)

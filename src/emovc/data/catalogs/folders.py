@@ -48,7 +48,7 @@ def detect(probe: Probe) -> float:
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
     genders = read_speaker_genders(root / "speakers.tsv")
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         rel = path.relative_to(root)
         parsed = _parse(rel)
         if parsed is None:

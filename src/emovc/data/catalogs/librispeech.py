@@ -59,7 +59,7 @@ def _chapter_texts(folder: Path, cache: dict[Path, dict[str, str]]) -> dict[str,
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
     genders = _genders(root)
     text_cache: dict[Path, dict[str, str]] = {}
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         m = _RX.fullmatch(path.name)
         if m is None:
             log.skip("name not in the LibriSpeech convention", path)

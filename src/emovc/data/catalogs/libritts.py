@@ -45,7 +45,7 @@ def _text(audio: Path) -> str:
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
     # SPEAKERS.txt: READER | GENDER | SUBSET | NAME, the first two columns as LibriSpeech's
     genders = speaker_genders(root, "SPEAKERS.txt", speakers_txt_row)
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         m = _RX.fullmatch(path.name)
         if m is None:
             log.skip("name not in the LibriTTS convention", path)

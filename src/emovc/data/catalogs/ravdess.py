@@ -34,7 +34,7 @@ def detect(probe: Probe) -> float:
 
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         m = _RX.fullmatch(path.name)
         if m is None:
             log.skip("name not in the RAVDESS convention", path)

@@ -39,7 +39,7 @@ def detect(probe: Probe) -> float:
 
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         parsed = _parse(path.relative_to(root))
         if parsed is None:
             log.skip("name not in the SAVEE convention", path)

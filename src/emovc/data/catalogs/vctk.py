@@ -70,7 +70,7 @@ def _transcripts(root: Path) -> tuple[dict[str, str], Path | None]:
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
     genders = _speaker_info(root)
     texts, txt_dir = _transcripts(root)
-    for path in iter_audio(root):
+    for path in iter_audio(root, augment_outputs=False):
         m = _RX.fullmatch(path.name)
         if m is None:
             log.skip("name not in the VCTK convention", path)
