@@ -360,6 +360,30 @@ def test_resume_keeps_last_ckpt_current_when_the_callback_state_is_foreign(corpu
     assert not list((run / "checkpoints").glob("last-v*.ckpt"))
 
 
+def test_resume_reads_last_ckpt_with_weights_only(corpus, cache_root, tmp_path, monkeypatch):
+    """Resume passes weights_only=True to Lightning: a last.ckpt holding an arbitrary object is
+    refused even where torch's default would unpickle it (torch < 2.6, simulated here). The
+    run-folder check's own safe read of the step is stubbed out, to test Lightning's load."""
+    import pickle
+    from fractions import Fraction
+
+    from emovc.training import run_dir
+    from emovc.training.stargan import train
+
+    run = tmp_path / "run"
+    cfg = stargan_config(corpus, run, cache_root, 2)
+    train(cfg)
+    last = run / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(last, weights_only=True)
+    ckpt["planted"] = Fraction(1, 3)  # not plain data: only a full unpickle loads it
+    torch.save(ckpt, last)
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # torch's pre-2.6 default
+    monkeypatch.setattr(run_dir, "checkpoint_step", lambda path: 2)
+    cfg.max_steps = 4
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        train(cfg)
+
+
 def test_progress_lines_give_seconds_per_step_below_one_step_a_second() -> None:
     """A full-size recipe on a CPU printed "0.0 steps/s"."""
     from emovc.training.progress import _speed

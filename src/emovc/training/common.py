@@ -500,7 +500,9 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     ``cli`` false: run-folder messages name config fields, not command-line options
     (:func:`~emovc.training.run_dir.claim_run_dir`). ``clips``: the clips the run reads
     (:class:`~emovc.training.run_clips.ClipList`); a resumed run must read the
-    ones it recorded (:func:`~emovc.training.run_dir.prepare_run_dir`).
+    ones it recorded (:func:`~emovc.training.run_dir.prepare_run_dir`). ``last.ckpt`` is read
+    with ``weights_only=True`` whatever torch's default (False before torch 2.6), so a
+    resume never unpickles arbitrary objects.
     """
     root = prepare_run_dir(run_dir, config, resume, cli, clips)
     torch.set_num_threads(max(1, threads))
@@ -524,7 +526,8 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
         val = DataLoader(_StepRange(1), batch_size=None)
         last = last_checkpoint(root) if resume else None
         fit_or_interrupt(trainer, root, module, steps, val, ckpt_path=str(last) if last else None,
-                         ckpt_every=ckpt_every, ckpt_minutes=ckpt_minutes)
+                         ckpt_every=ckpt_every, ckpt_minutes=ckpt_minutes,
+                         weights_only=True)  # the trainers' checkpoints hold plain data only
     exit_if_worker(trainer)
     return root
 
