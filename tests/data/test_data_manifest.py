@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
-from emovc.errors import ConfigError, EmovcError
+from emovc.errors import ConfigError, EmovcError, OutputExistsError
 
 
 def _m() -> Manifest:
@@ -88,8 +88,9 @@ def test_csv_round_trip_is_exact(tmp_path):
 
 def test_csv_refuses_overwrite_without_force_and_bad_files(tmp_path):
     p = _m().to_csv(tmp_path / "m.csv")
-    with pytest.raises(EmovcError, match="exists"):
-        _m().to_csv(p, force=False)
+    with pytest.raises(OutputExistsError, match="exists"):
+        _m().to_csv(p)  # the default, like save_audio's: it overwrote silently
+    _m().to_csv(p, force=True)
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(EmovcError, match="not an emovc manifest"):
         Manifest.from_csv(tmp_path / "bad.csv")

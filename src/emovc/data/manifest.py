@@ -263,8 +263,12 @@ class Manifest(Sequence[Utterance]):
         return Manifest(replace(u, path=fn(u.path)) for u in self._items)
 
     # --- CSV ---------------------------------------------------------------------------
-    def to_csv(self, path: str | os.PathLike, *, force: bool = True) -> Path:
+    def to_csv(self, path: str | os.PathLike, *, force: bool = False) -> Path:
         """Write the manifest as UTF-8 CSV atomically (tmp file + rename); returns the path.
+
+        Args:
+            path: the CSV file to write.
+            force: overwrite ``path`` if it exists (like ``save_audio``, off by default).
 
         Raises:
             EmovcError: ``path`` is the audio file of one of its utterances (even with

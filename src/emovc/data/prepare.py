@@ -297,7 +297,7 @@ def _update_manifest(path: Path, manifest: Manifest, failed: set[str]) -> None:
     if path.is_file():
         ours = {u.utt_id for u in manifest}
         done = Manifest(u for u in Manifest.from_csv(path) if u.utt_id not in ours) + done
-    done.to_csv(path)
+    done.to_csv(path, force=True)  # merged with its earlier rows above
 
 
 def _write_failures(path: Path, failures: list[tuple[str, str, str]]) -> None:
