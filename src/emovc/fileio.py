@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -118,6 +119,14 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
     with atomic_output(path) as tmp:
         tmp.write_bytes(data.encode(encoding) if isinstance(data, str) else data)
     return Path(path)
+
+
+def copy_atomic(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Copy the file ``src`` to ``dst`` atomically (its folder is created); returns
+    ``Path(dst)``. A failed copy leaves ``dst`` as it was."""
+    with atomic_output(dst) as tmp:
+        shutil.copyfile(src, tmp)
+    return Path(dst)
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -71,6 +71,22 @@ def test_a_file_changed_in_place_is_analysed_again(tmp_path):
     assert after.lf0.shape != before.lf0.shape
 
 
+def test_world_json_is_replaced_not_rewritten_in_place(tmp_path):
+    """world.json is written atomically (a temporary file renamed over it): it was rewritten
+    in place, so another run reading the shared cache could see it half-written. A hard link
+    to the old file shows whether the file was rewritten or replaced."""
+    from emovc.training.feature_cache import build_cache
+
+    corpus = tiny_corpus(tmp_path / "a", ("01",))
+    folder = build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    old = tmp_path / "old.json"
+    os.link(folder / "world.json", old)
+    before = old.read_bytes()
+    build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    assert not os.path.samefile(folder / "world.json", old)
+    assert old.read_bytes() == before and (folder / "world.json").read_bytes() == before
+
+
 def test_unusable_files_are_skipped_and_named(tmp_path, capsys):
     """A silent take and a duplicate id are left out with one line each naming the file;
     the run goes on with the rest, and fails only when nothing is left."""

@@ -443,3 +443,25 @@ def test_report_counts_captions_and_per_emotion_counts(tiny_run, tmp_path, fake_
         rows = list(csv.DictReader(f))
     assert {"n_unjudged", "n_failed", "n_judged"} <= set(rows[0])
     assert {(r["n_unjudged"], r["n_failed"]) for r in rows} == {("0", "0")}
+
+
+def test_a_failed_audio_copy_leaves_no_partial_file(tmp_path, monkeypatch):
+    """A linked clip is copied into report_audio/ atomically: a copy that fails half-way (a
+    full disk) left a truncated file there, which the report then linked."""
+    import shutil
+
+    import numpy as np
+
+    from emovc.audio import save_audio
+    from emovc.evaluation.report import _audio_src
+
+    wav = save_audio(tmp_path / "a.wav", np.zeros(1600, np.float32))
+
+    def half_copy(src, dst, **_):
+        Path(dst).write_bytes(Path(src).read_bytes()[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", half_copy)
+    with pytest.raises(OSError, match="No space"):
+        _audio_src(str(wav), tmp_path / "ev", embed=False, sr=16000)
+    assert not list((tmp_path / "ev").rglob("*.wav"))

@@ -216,6 +216,24 @@ def test_fresh_and_cached_features_are_the_same(tmp_path, speech):
         assert fresh[k].dtype == warm[k].dtype and np.array_equal(fresh[k], warm[k]), k
 
 
+def test_a_failed_cache_write_leaves_no_file(tmp_path, speech, monkeypatch):
+    """A cache write that fails half-way (a full disk) left a ``.<pid>.tmp.npz`` file that
+    nothing removed; it now goes with the failure (fileio.atomic_output)."""
+    from emovc.audio import save_audio
+    from emovc.models.ser.cache import cached_clip_features
+
+    path = save_audio(tmp_path / "a.wav", speech, 16000)
+
+    def half_save(file, **_):
+        Path(file).write_bytes(b"PK\x03\x04")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", half_save)
+    with pytest.raises(OSError, match="No space"):
+        cached_clip_features(path, SerFeatureConfig(), "original", tmp_path / "cache")
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
 def test_unusable_clips_are_left_out_with_a_warning(ser_corpus, tmp_path):
     """A too-short clip in training and a silent one in validation are left out (warned,
     listed in metrics.json); the same model as without them is trained. Nothing is written

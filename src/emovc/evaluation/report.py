@@ -24,7 +24,7 @@ from emovc.audio.io import load_audio
 from emovc.evaluation import plots
 from emovc.evaluation.aggregate import MEAN_METRICS, clean
 from emovc.evaluation.runner import SYSTEM_TITLES, EvaluationResult
-from emovc.fileio import write_atomic
+from emovc.fileio import copy_atomic, write_atomic
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -108,8 +108,7 @@ def _audio_src(path: str, out_dir: Path, embed: bool, sr: int,
         return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     tag = hashlib.sha1(path.encode()).hexdigest()[:8]
     rel = Path("report_audio") / f"{tag}_{Path(path).name}"
-    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, out_dir / rel)
+    copy_atomic(path, out_dir / rel)
     return quote(rel.as_posix())  # a URL: '#' or '?' in a file name must not end the path
 
 

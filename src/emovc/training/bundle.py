@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-from emovc.fileio import write_atomic
+from emovc.fileio import copy_atomic, write_atomic
 from emovc.models.checkpoint import load_checkpoint
 from emovc.pretrained.registry import ROOT, write_meta
 
@@ -59,7 +58,7 @@ def bundle(model_pt: str | Path, name: str, summary: str, method: str, reproduce
     emotions = ck["extra"].get("emotions") or ck["config"].get("emotions", [])
     folder = ROOT / name
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(model_pt, folder / "model.pt")
+    copy_atomic(model_pt, folder / "model.pt")
     size_mb = (folder / "model.pt").stat().st_size / 1e6
     metrics = ""
     if metrics_json:

@@ -39,7 +39,7 @@ from emovc.data.catalogs.base import ScanLog
 from emovc.data.manifest import Utterance
 from emovc.errors import ConfigError, EmovcError, call_recording_warnings, reissue_warnings
 from emovc.features.world import WorldConfig
-from emovc.fileio import atomic_output
+from emovc.fileio import atomic_output, write_atomic
 from emovc.models.conversion.features import FrameFeatures, analyze_for_conversion
 
 INDEX_COLUMNS = ("key", "path", "speaker", "emotion", "intensity", "sentence", "repetition",
@@ -132,7 +132,7 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
         raise EmovcError(f"no emotion-labelled utterances under {data_dir}")
     folder = corpus_folder(cache_dir, cfg, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "world.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    write_atomic(folder / "world.json", json.dumps(cfg.to_dict(), indent=1))
     keys = {u.utt_id: file_key(u) for u in utts}
     jobs = [(u.path, str(folder / f"{keys[u.utt_id]}.npz"), cfg.to_dict()) for u in utts
             if not (folder / f"{keys[u.utt_id]}.npz").exists()]

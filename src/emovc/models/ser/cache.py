@@ -18,6 +18,7 @@ import numpy as np
 
 from emovc.audio import load_audio, normalize_loudness
 from emovc.errors import EmovcError, call_recording_warnings, choice_error, reissue_warnings
+from emovc.fileio import atomic_output
 from emovc.models.ser.features import (
     MIN_SPEECH_S,
     SerFeatureConfig,
@@ -84,10 +85,8 @@ def cached_clip_features(path: str | os.PathLike, cfg: SerFeatureConfig, variant
     # the log-mel is stored as float16: hand back what a later read returns, so a run on a
     # fresh cache trains the same model as one on a warm cache
     feats = {k: (v.astype(np.float16) if k == "mel" else v) for k, v in feats.items()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, **feats)
-    os.replace(tmp, out)
+    with atomic_output(out, suffix=".npz") as tmp:  # np.savez keeps a name ending in .npz
+        np.savez(tmp, **feats)
     return feats
 
 
