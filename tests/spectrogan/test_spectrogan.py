@@ -348,3 +348,32 @@ def test_a_short_run_logs_every_iteration_to_tensorboard(trained) -> None:
     _, model = trained
     tb = EventAccumulator(str(model.parent / "tb" / "version_0")).Reload()
     assert [e.step for e in tb.Scalars("loss/d")] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_last_ckpt_is_written_atomically(tmp_path: Path, fails: bool) -> None:
+    """last.ckpt goes through fileio.atomic_output: a save that fails half-way (a full disk)
+    left a fixed-name ``.last.ckpt.tmp`` beside it, and leaves the old last.ckpt as it was."""
+    from types import SimpleNamespace
+
+    from emovc.training.common import SaveClock
+    from emovc.training.spectrogan import RunCallback
+
+    ckpts = tmp_path / "checkpoints"
+    ckpts.mkdir()
+    (ckpts / "last.ckpt").write_bytes(b"old")
+
+    def save_checkpoint(path, weights_only=None):
+        Path(path).write_bytes(b"new"[: 1 if fails else 3])
+        if fails:
+            raise OSError(28, "No space left on device")
+
+    trainer = SimpleNamespace(is_global_zero=True, save_checkpoint=save_checkpoint)
+    callback = SimpleNamespace(run=tmp_path, clock=SaveClock(0.0))
+    if fails:
+        with pytest.raises(OSError, match="No space"):
+            RunCallback.save_state(callback, trainer)
+    else:
+        RunCallback.save_state(callback, trainer)
+    assert [p.name for p in ckpts.iterdir()] == ["last.ckpt"]
+    assert (ckpts / "last.ckpt").read_bytes() == (b"old" if fails else b"new")

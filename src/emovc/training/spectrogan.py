@@ -30,7 +30,6 @@ Run directory layout::
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from emovc.audio import check_voiced_speech, save_audio
 from emovc.data.catalogs.base import ScanLog
 from emovc.errors import ConfigError
 from emovc.features.stats import FeatureStats
-from emovc.fileio import write_atomic
+from emovc.fileio import atomic_output, write_atomic
 from emovc.models.checkpoint import save_checkpoint
 from emovc.models.spectrogan.networks import (
     DiscriminatorConfig,
@@ -255,13 +254,15 @@ class RunCallback(L.Callback):
                           {"train_seconds": round(self.elapsed(), 1)})
 
     def save_state(self, trainer: L.Trainer) -> None:
-        """``checkpoints/last.ckpt``: the full Lightning state (tmp + rename), for an exact
-        resume."""
+        """``checkpoints/last.ckpt``: the full Lightning state, written atomically
+        (:func:`~emovc.fileio.atomic_output`), for an exact resume. Every process takes part
+        (saving is collective); only the first writes the file."""
         final = self.run / "checkpoints" / "last.ckpt"
-        tmp = final.with_name(".last.ckpt.tmp")
-        trainer.save_checkpoint(tmp, weights_only=False)
         if trainer.is_global_zero:
-            os.replace(tmp, final)
+            with atomic_output(final) as tmp:
+                trainer.save_checkpoint(tmp, weights_only=False)
+        else:  # the other processes write nothing: a temporary of theirs would replace it
+            trainer.save_checkpoint(final, weights_only=False)
         self.clock.restart()
 
     def on_save_checkpoint(self, trainer, module, checkpoint) -> None:
