@@ -22,13 +22,29 @@ from emovc.errors import ConfigError
 from emovc.fileio import atomic_output
 
 FORMAT_VERSION = 1
+_SCALARS = (str, int, float, bool, type(None))  # exact types: a numpy float is not one
+PLAIN_DATA = "dict, list, tuple, str, int, float, bool, None or a tensor"
 
 
 def save_checkpoint(path: str | os.PathLike, *, kind: str, config: dict[str, Any],
                     state_dict: dict[str, torch.Tensor], extra: dict[str, Any] | None = None
                     ) -> Path:
-    """Atomically write a checkpoint; ``config``/``extra`` must be plain Python data."""
+    """Atomically write a checkpoint.
+
+    Args:
+        path: the file to write (its folder is created).
+        kind: the model kind, checked on load (``"emotion-converter/m2m"``).
+        config: the model's settings, plain data (:func:`check_plain`).
+        state_dict: the weights; stored detached, on the CPU.
+        extra: other plain data (feature settings, statistics, label set).
+
+    Raises:
+        ConfigError: ``config`` or ``extra`` holds something that is not plain data, which
+            would save but then not load with ``weights_only=True``; nothing is written.
+    """
     p = Path(path)
+    check_plain(config, "config", p)
+    check_plain(extra or {}, "extra", p)
     p.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format_version": FORMAT_VERSION,
@@ -40,6 +56,41 @@ def save_checkpoint(path: str | os.PathLike, *, kind: str, config: dict[str, Any
     with atomic_output(p) as tmp:
         torch.save(payload, tmp)
     return p
+
+
+def check_plain(value: Any, where: str, path: str | os.PathLike) -> None:
+    """Raise unless ``value`` is plain data that ``torch.load(weights_only=True)`` reads back:
+    dicts (with str, int, float, bool or None keys), lists and tuples of it, str, int,
+    float, bool, None and tensors.
+
+    Args:
+        value: what to check.
+        where: its name in messages (``"extra"``); items add ``['key']``/``[i]`` to it.
+        path: the checkpoint file, for messages.
+
+    Raises:
+        ConfigError: one line naming the first value that is not plain data and its type.
+    """
+    if isinstance(value, torch.Tensor) or type(value) in _SCALARS:
+        return
+    if type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            check_plain(item, f"{where}[{i}]", path)
+        return
+    if type(value) is not dict:
+        raise _not_plain(where, value, path)
+    for key, item in value.items():
+        if type(key) not in _SCALARS:
+            raise _not_plain(f"a key of {where}", key, path)
+        check_plain(item, f"{where}[{key!r}]", path)
+
+
+def _not_plain(where: str, value: Any, path: str | os.PathLike) -> ConfigError:
+    kind = type(value)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}." \
+        f"{kind.__qualname__}"
+    return ConfigError(f"cannot save checkpoint {path}: {where} is a {name}, not plain data "
+                       f"({PLAIN_DATA})")
 
 
 def checkpoint_file(path: str | os.PathLike) -> Path:
