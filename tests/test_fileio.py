@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from emovc.fileio import atomic_output, write_atomic
+from emovc.errors import ConfigError
+from emovc.fileio import atomic_output, refuse_input_overwrite, write_atomic
 
 
 def test_written_files_get_the_usual_mode(tmp_path):
@@ -84,3 +85,21 @@ def test_load_audio_checks_its_rate_and_save_audio_says_when_it_clips(tmp_path):
     assert emovc.load_audio(path, sr=8000.0).shape == (8000,)
     with pytest.warns(UserWarning, match=r"3 sample\(s\) beyond full scale were clipped"):
         emovc.save_audio(tmp_path / "b.wav", np.array([0.1, 2.0, -3.0, 1.5], np.float32))
+
+
+def test_an_output_that_is_an_input_is_refused_by_any_name(tmp_path):
+    """One check for every writer that must never overwrite its input, even with force: the
+    same file through a relative path or a link counts; a folder of inputs (a corpus)
+    covers the files inside it."""
+    src = tmp_path / "corpus" / "a.wav"
+    src.parent.mkdir()
+    src.write_bytes(b"RIFF")
+    (tmp_path / "link").symlink_to(src.parent)
+    refuse_input_overwrite(tmp_path / "out.wav", [src])  # another file: fine
+    for same in (tmp_path / "link" / "a.wav", tmp_path / "corpus" / ".." / "corpus" / "a.wav"):
+        with pytest.raises(ConfigError, match=r"^output would overwrite the input file: "):
+            refuse_input_overwrite(same, [src])
+    with pytest.raises(ConfigError, match=r"would overwrite a corpus file: .*a\.wav; use \.csv$"):
+        refuse_input_overwrite(tmp_path / "link" / "a.wav", what="a corpus file",
+                               within=tmp_path / "corpus", hint="use .csv")
+    refuse_input_overwrite(tmp_path / "m.csv", within=tmp_path / "corpus")

@@ -99,6 +99,33 @@ def check_output_file(out: str | os.PathLike, extensions: tuple[str, ...], force
     return path
 
 
+def refuse_input_overwrite(out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
+                           what: str = "the input file", within: str | os.PathLike | None = None,
+                           hint: str = "") -> None:
+    """Refuse an output that is one of the command's inputs, whatever ``force`` says (an
+    existing output that is not an input is :func:`check_output_file`'s concern).
+
+    Args:
+        out: the output path.
+        inputs: the input files; ``out`` is one of them when both name the same file once
+            made absolute and their links resolved.
+        what: the input in the message, e.g. ``"a reference file"``.
+        within: a folder whose files are all inputs (a corpus): ``out`` inside it counts too.
+        hint: what to do instead, appended to the message after ``"; "``.
+
+    Raises:
+        ConfigError: ``"output would overwrite <what>: <out>[; <hint>]"``, in one line.
+    """
+    from emovc.errors import ConfigError
+
+    target = Path(out).resolve()
+    inside = within is not None and any(
+        p.is_relative_to(root) for p, root in ((Path(out).absolute(), Path(within).absolute()),
+                                               (target, Path(within).resolve())))
+    if inside or any(Path(p).resolve() == target for p in inputs):
+        raise ConfigError(f"output would overwrite {what}: {out}" + (f"; {hint}" if hint else ""))
+
+
 def check_writable(path: str | os.PathLike) -> None:
     """Raise :class:`PermissionError` naming ``path`` unless its folder (or the nearest
     existing parent, where the folder would be created) can be written — so a command can

@@ -86,6 +86,13 @@ def test_output_path_is_checked_before_synthesis(tmp_path: Path, reference_wav,
         cloner.clone_to_file(ref, "Hi.", existing, consent=True)
 
 
+def test_the_output_is_never_a_reference(tmp_path: Path, reference_wav, no_synthesis) -> None:
+    """Even with force; one error type (ConfigError) and wording for every command."""
+    ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
+    with pytest.raises(ConfigError, match=r"^output would overwrite a reference file: .*ref\.wav$"):
+        VoiceCloner().clone_to_file(ref, "Hi.", ref, consent=True, force=True)
+
+
 def test_cli_clone_checks_the_output_first(tmp_path: Path, reference_wav, no_synthesis) -> None:
     ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
     with pytest.raises(AudioError, match=r"cannot write audio as '\.mp3'"):

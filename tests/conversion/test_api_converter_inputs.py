@@ -45,3 +45,15 @@ def test_channel_layouts_convert_like_mono(converter: EmotionConverter, calm) ->
                                atol=1e-6)
     with pytest.raises(AudioError, match="channels-first"):
         converter.convert(stereo.T, 16000, "sad", source="calm")
+
+
+def test_convert_file_never_overwrites_its_input(converter: EmotionConverter, tmp_path) -> None:
+    """Even with force, by any name; one error type (ConfigError) and wording for every
+    command."""
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import SyntheticVoice, synthesize
+
+    src = save_audio(tmp_path / "a.wav", synthesize(SyntheticVoice(), duration=1.0), 16000)
+    (tmp_path / "link.wav").symlink_to(src)
+    with pytest.raises(ConfigError, match=r"^output would overwrite the input file: "):
+        converter.convert_file(src, tmp_path / "link.wav", "angry", force=True)

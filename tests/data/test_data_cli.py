@@ -86,13 +86,21 @@ def test_catalog_never_writes_over_a_corpus_file(run, tree, tmp_path):
     assert rc == 0, err
 
 
-def test_manifest_to_csv_refuses_its_own_audio(tree):
+def test_manifest_to_csv_refuses_its_own_audio(tree, tmp_path):
+    """Also through a link to its folder (only the absolute paths were compared)."""
+    from pathlib import Path
+
     from emovc.data.catalogs import catalog_corpus
-    from emovc.errors import EmovcError
+    from emovc.errors import ConfigError
 
     m = catalog_corpus(tree)
-    with pytest.raises(EmovcError, match="would overwrite the input"):
+    with pytest.raises(ConfigError, match="would overwrite the input"):
         m.to_csv(m[0].path, force=True)
+    (tmp_path / "link").symlink_to(Path(m[0].path).parent)
+    before = Path(m[0].path).read_bytes()
+    with pytest.raises(ConfigError, match="would overwrite the input"):
+        m.to_csv(tmp_path / "link" / Path(m[0].path).name, force=True)
+    assert Path(m[0].path).read_bytes() == before
 
 
 def test_a_file_as_cache_dir_is_named(run, tree, tmp_path):

@@ -214,3 +214,13 @@ def test_world_pool_works_in_forked_children(feats):
         res = pool.apply_async(synthesize_parallel, (f0, feats.sp, feats.ap))
         out = res.get(timeout=60)
     np.testing.assert_array_equal(out, synthesize_parallel(f0, feats.sp, feats.ap))
+
+
+def test_resynthesis_never_overwrites_its_input(tmp_path) -> None:
+    """It raised AudioError, as if the audio were bad; now ConfigError, as every command."""
+    from emovc.audio import save_audio
+    from emovc.pipelines.analysis import resynthesize_file
+
+    src = save_audio(tmp_path / "a.wav", speech(EMOTION_VOICES["calm"], duration=1.0), 16000)
+    with pytest.raises(ConfigError, match=r"^output would overwrite the input file: "):
+        resynthesize_file(src, src, force=True)

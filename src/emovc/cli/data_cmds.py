@@ -14,13 +14,11 @@ def _check_manifest_output(output: Path, corpus_dir: Path, force: bool) -> Path:
     catalogued, even with ``--force``), a folder, a name not ending in ``.csv``, or an
     existing file without ``force``."""
     from emovc.data.catalogs.base import is_audio
-    from emovc.fileio import check_output_file
+    from emovc.fileio import check_output_file, refuse_input_overwrite
 
-    if output.is_file() and is_audio(output.name) and corpus_dir.is_dir() and any(
-            out.is_relative_to(root) for out, root in ((output.absolute(), corpus_dir.absolute()),
-                                                       (output.resolve(), corpus_dir.resolve()))):
-        raise EmovcError(f"output would overwrite the input: {output} is an audio file of "
-                         f"{corpus_dir}; give a file name ending in .csv")
+    if output.is_file() and is_audio(output.name) and corpus_dir.is_dir():
+        refuse_input_overwrite(output, within=corpus_dir, hint="give a file name ending in .csv",
+                               what=f"the input (an audio file of {corpus_dir})")
     return check_output_file(output, (".csv",), force, "a manifest")
 
 

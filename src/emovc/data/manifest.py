@@ -21,7 +21,7 @@ from typing import overload
 
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import ConfigError, EmovcError, EmovcWarning, output_exists
-from emovc.fileio import atomic_output
+from emovc.fileio import atomic_output, refuse_input_overwrite
 
 GENDERS = ("M", "F", "?")
 INTENSITIES = ("normal", "strong", "")
@@ -271,13 +271,13 @@ class Manifest(Sequence[Utterance]):
             force: overwrite ``path`` if it exists (like ``save_audio``, off by default).
 
         Raises:
-            EmovcError: ``path`` is the audio file of one of its utterances (even with
-                ``force``), or ``force`` is false and ``path`` exists.
+            ConfigError: ``path`` is the audio file of one of its utterances (even with
+                ``force``).
+            OutputExistsError: ``force`` is false and ``path`` exists.
         """
         p = Path(path)
-        if os.path.abspath(p) in {os.path.abspath(u.path) for u in self._items}:
-            raise EmovcError(f"output would overwrite the input: {p} is the audio file of "
-                             "an utterance of this manifest")
+        refuse_input_overwrite(p, (u.path for u in self._items),
+                               "the input (the audio file of an utterance of this manifest)")
         if p.exists() and not force:
             raise output_exists(p)
         with atomic_output(p, suffix=".tmp") as tmp, open(tmp, "w", newline="",

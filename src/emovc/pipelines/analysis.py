@@ -26,7 +26,7 @@ from emovc.errors import (
     OutputExistsError,
     output_exists,
 )
-from emovc.fileio import check_writable
+from emovc.fileio import check_writable, refuse_input_overwrite
 from emovc.pipelines.conversion_batch import write_csv
 
 DEMO_TARGETS = ("angry", "happy", "sad", "fearful")  # emotions `emovc demo` writes
@@ -165,8 +165,7 @@ def _refuse_overwrite(src: str | os.PathLike, out: str | os.PathLike, force: boo
     if Path(out).is_dir():  # was "output exists" (or, with --force, "cannot write '(no ...)'")
         raise ConfigError(f"output {out} is a folder; give a file name ending in "
                           f"{', '.join(WRITE_FORMATS)}")
-    if Path(out).resolve() == Path(src).resolve():
-        raise AudioError(f"output would overwrite the input: {out}")
+    refuse_input_overwrite(out, [src])
     if Path(out).exists() and not force:
         raise output_exists(out)
 

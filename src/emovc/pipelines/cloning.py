@@ -43,7 +43,7 @@ from emovc.errors import (
     warn_every_time,
 )
 from emovc.features.world import WorldConfig
-from emovc.fileio import check_output_file
+from emovc.fileio import check_output_file, refuse_input_overwrite
 from emovc.models.synthesizer import unit_selection as us
 from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the cloning API
     MIN_VOICED_SHARE,
@@ -359,8 +359,7 @@ class VoiceCloner:
         references = reference_list(references)
         out = check_output(out, force)
         refs = [Path(r) for r in references if not isinstance(r, tuple)]
-        if any(out.resolve() == r.resolve() for r in refs):
-            raise EmovcError(f"output {out} would overwrite a reference file")
+        refuse_input_overwrite(out, refs, "a reference file")
         wav, sr = self.clone(references, text, emotion=emotion)
         method = "neural SV2TTS" if self.neural is not None else "unit selection"
         return save_audio(out, wav, sr, force=force,

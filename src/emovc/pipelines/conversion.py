@@ -37,6 +37,7 @@ from emovc.audio.psola import time_stretch
 from emovc.data.emotions import and_list, check_model_emotion, normalize_emotion
 from emovc.errors import ConfigError, EmovcError, output_exists
 from emovc.features.voice_quality import added_perturbation
+from emovc.fileio import refuse_input_overwrite
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import check_intensity
 from emovc.models.conversion.render import RENDERERS
@@ -440,11 +441,11 @@ class EmotionConverter:
 
         Raises:
             OutputExistsError: the output exists and ``force`` is false.
-            EmovcError: the output path is the input's; any error of :meth:`convert`.
+            ConfigError: the output path is the input's (even with ``force``).
+            EmovcError: any error of :meth:`convert`.
         """
         inp, out = Path(in_path), Path(out_path)
-        if out.resolve() == inp.resolve():
-            raise EmovcError(f"refusing to overwrite the input file {inp}")
+        refuse_input_overwrite(out, [inp])
         if out.exists() and not force:
             raise output_exists(out)
         wav = load_audio(inp, sr=self.sample_rate)
