@@ -177,3 +177,20 @@ def test_an_unknown_spectrogan_setting_lists_only_what_a_set_may_change(tmp_path
         _build("spectrogan", tmp_path, bogus=1)
     listed = str(err.value).split("valid keys: ")[1].split(", ")
     assert "lr" in listed and not {"run_dir", "data_dir", "max_steps", "preset"} & set(listed)
+
+
+def test_the_feature_cache_does_not_follow_the_working_directory(tmp_path, monkeypatch):
+    """With EMOVC_CACHE unset the conversion cache was ``.cache/conversion`` in the working
+    directory (a run from another folder computed every feature again and left .cache/
+    there); set, it was $EMOVC_CACHE itself, beside the ser/ and sv2tts/ caches. It is now
+    <emovc cache>/conversion, as the other caches."""
+    from emovc.training.stargan_config import build_config
+
+    monkeypatch.delenv("EMOVC_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    cfg = build_config(str(tmp_path / "corpus"), str(tmp_path / "run"))
+    assert cfg.cache_dir == str(tmp_path / "home" / ".cache" / "emovc" / "conversion")
+    monkeypatch.setenv("EMOVC_CACHE", str(tmp_path / "cache"))
+    cfg = build_config(str(tmp_path / "corpus"), str(tmp_path / "run"))
+    assert cfg.cache_dir == str(tmp_path / "cache" / "conversion")

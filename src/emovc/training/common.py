@@ -18,6 +18,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
 from emovc.config import apply_overrides, same_kind
+from emovc.data.cache import default_cache_dir
 from emovc.data.catalogs.ravdess import TRAIN_ACTORS, VALIDATION_ACTORS
 from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig
@@ -33,8 +34,10 @@ from emovc.training.run_dir import last_checkpoint, prepare_run_dir
 
 
 def default_cache() -> str:
-    """Feature cache root: ``$EMOVC_CACHE`` or ``.cache/conversion`` (relative to the CWD)."""
-    return os.environ.get("EMOVC_CACHE", ".cache/conversion")
+    """Feature cache root of the conversion trainers: ``$EMOVC_CACHE/conversion``, else
+    ``~/.cache/emovc/conversion`` (:func:`~emovc.data.cache.default_cache_dir`, the base of
+    every emovc cache), whatever the current directory."""
+    return str(default_cache_dir() / "conversion")
 
 
 def default_speakers(cache_folder: Path) -> tuple[list[str], list[str]]:
