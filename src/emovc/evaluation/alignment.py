@@ -3,7 +3,7 @@
 This is the FastDTW algorithm (Salvador & Chan, 2007) exactly as the ``fastdtw`` package
 implements it — same coarsening by averaging frame pairs, same window projection and
 ``radius`` dilation, same tie-breaking (up, left, diagonal) — so paths equal
-``fastdtw.fastdtw(a, b, radius, dist=2)`` (see ``tests/evaluation/test_alignment.py``).
+``fastdtw.fastdtw(a, b, radius, dist=2)`` (see ``tests/evaluation/test_metrics.py``).
 We re-implement it because the PyPI ``fastdtw`` wheel is the pure-Python fallback, whose
 per-cell Python loop costs ~0.25 s per 3.5 s utterance pair; the numba version here takes a
 few milliseconds, which the "200 pairs in < 5 min on 2 cores" budget needs. numba is already a
