@@ -52,3 +52,13 @@ def test_bad_rate_integer_pcm_and_a_bare_waveform_are_refused(rec, clip) -> None
         rec.predict((clip * 32767).astype(np.int16), 16000)
     with pytest.raises(AudioError, match="takes a list of clips"):
         rec.predict_batch(clip, 16000)
+
+
+def test_the_sample_rate_must_be_given(rec, clip) -> None:
+    # a default of 16000 classified a 44.1 kHz angry take as calm without a word
+    for call in (lambda: rec.predict(clip), lambda: rec.top_k(clip),
+                 lambda: rec.predict_batch([clip])):
+        with pytest.raises(TypeError, match="sr"):
+            call()
+    assert rec.top_k(clip, 16000, k=1)[0][0] == max(rec.predict(clip, 16000).items(),
+                                                    key=lambda kv: kv[1])[0]

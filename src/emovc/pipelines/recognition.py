@@ -109,7 +109,7 @@ class EmotionRecognizer:
         return clip_features(wav, self.model.features, self.model.needed_features, name,
                              self.min_speech_s)
 
-    def predict_batch(self, wavs: Sequence[np.ndarray], sr: int = 16000,
+    def predict_batch(self, wavs: Sequence[np.ndarray], sr: int,
                       speaker_norm: bool = False) -> np.ndarray:
         """Probabilities ``(N, C)`` for N clips (columns follow :attr:`labels`).
 
@@ -117,7 +117,9 @@ class EmotionRecognizer:
             wavs: a list of mono float waveforms ``(n_i,)``; channels-last ``(n_i, channels)``
                 clips are mixed down, ``(1, n_i)``/``(n_i, 1)`` squeezed; channels-first
                 ``(channels, n_i)`` and other shapes are refused.
-            sr: their sample rate in Hz.
+            sr: their sample rate in Hz (required: there is no default, since audio at
+                another rate given as 16 kHz is misclassified without any error); clips at
+                another rate than :attr:`sample_rate` are resampled.
             speaker_norm: treat all clips as one speaker and normalise their features with
                 the batch's own statistics (more accurate for an unseen speaker when the
                 batch holds a dozen or more clips covering several emotions; linear and
@@ -145,11 +147,11 @@ class EmotionRecognizer:
         p = self.model.predict_proba([self._features(wav, sr, name)])[0]
         return {lab: float(v) for lab, v in zip(self.labels, p, strict=True)}
 
-    def predict(self, wav: np.ndarray, sr: int = 16000) -> dict[str, float]:
+    def predict(self, wav: np.ndarray, sr: int) -> dict[str, float]:
         """Emotion probabilities of one clip, ``{label: p}`` summing to 1.
 
-        ``wav``: mono float samples ``(n,)`` at ``sr`` Hz (``(n, channels)`` is mixed down;
-        see :meth:`predict_batch`)."""
+        ``wav``: mono float samples ``(n,)`` at ``sr`` Hz (required; resampled to
+        :attr:`sample_rate`; ``(n, channels)`` is mixed down; see :meth:`predict_batch`)."""
         return self._one(wav, sr)  # errors name "audio", not "clip 0"
 
     def predict_file(self, path: str | os.PathLike) -> dict[str, float]:
@@ -161,8 +163,9 @@ class EmotionRecognizer:
         warn_if_unvoiced(wav, self.sample_rate, name, "its emotion labels are a guess")
         return probs
 
-    def top_k(self, wav: np.ndarray, sr: int = 16000, k: int = 3) -> list[tuple[str, float]]:
-        """The ``k`` most probable emotions with their probabilities, best first."""
+    def top_k(self, wav: np.ndarray, sr: int, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most probable emotions of ``wav`` (mono float ``(n,)`` at ``sr`` Hz, as
+        for :meth:`predict`) with their probabilities, best first."""
         return top_k(self.predict(wav, sr), k)
 
 
