@@ -100,3 +100,9 @@ def test_speech_in_a_long_stretch_of_noise_is_found():
 
 def test_too_short_for_one_frame_has_no_voiced_share():
     assert periodic_share(np.zeros(100, np.float32), SR) == 0.0
+
+
+def test_digital_silence_has_no_voiced_share():
+    # its difference function is 0 at every lag: it measured as perfectly periodic (0.93)
+    assert periodic_share(np.zeros(32000, np.float32), SR) == 0.0
+    assert periodic_share(np.full(32000, 0.3, np.float32) - np.float32(0.3), SR) == 0.0

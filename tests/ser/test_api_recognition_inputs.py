@@ -62,3 +62,46 @@ def test_the_sample_rate_must_be_given(rec, clip) -> None:
             call()
     assert rec.top_k(clip, 16000, k=1)[0][0] == max(rec.predict(clip, 16000).items(),
                                                     key=lambda kv: kv[1])[0]
+
+
+def _noise() -> np.ndarray:
+    return (0.1 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32)
+
+
+def test_arrays_that_may_not_be_speech_are_labelled_with_a_warning_at_the_callers_line(
+        rec, clip) -> None:
+    from emovc.errors import EmovcWarning
+
+    dc = np.full(32000, 0.3, np.float32)  # measures as voiced unless its offset is removed
+    for wav in (_noise(), dc):
+        with pytest.warns(EmovcWarning, match="audio may not be speech.*a guess") as got:
+            probs = rec.predict(wav, 16000)
+        assert sum(probs.values()) == pytest.approx(1.0)  # labelled, not refused
+        assert got[0].filename == __file__
+        with pytest.warns(EmovcWarning, match="audio may not be speech") as got:
+            rec.top_k(wav, 16000)
+        assert got[0].filename == __file__
+    with pytest.warns(EmovcWarning) as got:
+        rec.predict_batch([clip, _noise()], 16000)
+    assert [str(w.message).split()[:2] for w in got] == [["clip", "1"]]
+    assert got[0].filename == __file__
+
+
+def test_speech_and_speech_warning_false_give_no_warning(rec, clip) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec.predict(clip, 16000)
+        rec.predict(_noise(), 16000, speech_warning=False)
+        rec.predict_batch([clip, _noise()], 16000, speech_warning=False)
+
+
+def test_predict_files_warning_points_at_the_callers_line(rec, tmp_path) -> None:
+    from emovc.audio import save_audio
+    from emovc.errors import EmovcWarning
+
+    path = save_audio(tmp_path / "noise.wav", _noise())
+    with pytest.warns(EmovcWarning, match="noise.wav may not be speech") as got:
+        rec.predict_file(path)
+    assert got[0].filename == __file__

@@ -88,7 +88,9 @@ def _active_starts(y: np.ndarray, frame: int, hop: int, span: int) -> np.ndarray
     power = frame_power(y, hop)  # (len(y) // hop,) mean power of each hop
     per_frame = np.convolve(power, np.ones(frame // hop), mode="valid")[:n]
     db = 10.0 * np.log10(per_frame + 1e-20)
-    active = db > np.percentile(db, 95) - ACTIVE_RANGE_DB
+    # digital silence is never active: a constant (a DC offset, once removed) measured as
+    # perfectly periodic, its difference function being 0 at every lag
+    active = (db > np.percentile(db, 95) - ACTIVE_RANGE_DB) & (db > DIGITAL_SILENCE_DB)
     sounding = db[db > DIGITAL_SILENCE_DB]  # the floor of the sound, not of zeroed stretches
     floor = np.percentile(sounding, FLOOR_PERCENTILE) if sounding.size else -np.inf
     standout = active & (db > floor + ABOVE_FLOOR_DB)
@@ -132,14 +134,16 @@ def check_voiced_speech(wav: np.ndarray, sr: int, name: str = "audio") -> None:
                          "have none, speech drowned in noise too few)")
 
 
-def warn_if_unvoiced(wav: np.ndarray, sr: int, name: str, consequence: str) -> float:
+def warn_if_unvoiced(wav: np.ndarray, sr: int, name: str, consequence: str,
+                     stacklevel: int = 1) -> float:
     """:func:`periodic_share` of ``wav`` (as :func:`check_voiced_speech`), with an
     :class:`~emovc.errors.EmovcWarning` ending in ``consequence`` when it is below
     :data:`MIN_PERIODIC_SHARE`: a warning, not a refusal, since speech in loud noise can
-    measure that low too."""
+    measure that low too. ``stacklevel``: the frame the warning names, 1 for the function
+    calling this, 2 for its caller, ... (the line of the user's code that asked)."""
     share = periodic_share(wav, sr, name)
     if share < MIN_PERIODIC_SHARE:
         warnings.warn(f"{name} may not be speech: only {share:.1%} of its frames are voiced "
                       f"(noise, a whisper or speech in loud noise); {consequence}",
-                      EmovcWarning, stacklevel=2)
+                      EmovcWarning, stacklevel=stacklevel + 1)
     return share

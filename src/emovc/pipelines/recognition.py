@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import SUPPORTED_EXTENSIONS, load_audio
+from emovc.audio.io import DC_LIMIT
 from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.audio.voicing import warn_if_unvoiced
 from emovc.errors import AudioError, ConfigError, EmovcError, EmovcWarning
@@ -110,7 +111,8 @@ class EmotionRecognizer:
                              self.min_speech_s)
 
     def predict_batch(self, wavs: Sequence[np.ndarray], sr: int,
-                      speaker_norm: bool = False) -> np.ndarray:
+                      speaker_norm: bool = False, *, speech_warning: bool = True
+                      ) -> np.ndarray:
         """Probabilities ``(N, C)`` for N clips (columns follow :attr:`labels`).
 
         Args:
@@ -124,6 +126,8 @@ class EmotionRecognizer:
                 the batch's own statistics (more accurate for an unseen speaker when the
                 batch holds a dozen or more clips covering several emotions; linear and
                 ensemble models only; a CNN alone refuses it).
+            speech_warning: warn (:class:`~emovc.errors.EmovcWarning`) about each clip that
+                may not be speech (noise, a constant offset): its labels are a guess.
 
         Raises:
             AudioError: a clip is too short (< 0.5 s of speech once leading and trailing
@@ -140,33 +144,57 @@ class EmotionRecognizer:
         feats = [self._features(w, sr, f"clip {i}") for i, w in enumerate(wavs)]
         if not feats:
             return np.zeros((0, len(self.labels)))
-        return self.model.predict_proba(feats, speaker_norm=speaker_norm)
+        probs = self.model.predict_proba(feats, speaker_norm=speaker_norm)
+        for i, w in enumerate(wavs if speech_warning else ()):
+            _warn_if_not_speech(w, sr, f"clip {i}", stacklevel=2)
+        return probs
 
-    def _one(self, wav: np.ndarray, sr: int, name: str = "audio") -> dict[str, float]:
-        """Probabilities of one clip; errors call it ``name``."""
+    def _one(self, wav: np.ndarray, sr: int, name: str = "audio", stacklevel: int | None = 2
+             ) -> dict[str, float]:
+        """Probabilities of one clip; errors and the may-not-be-speech warning call it
+        ``name``; ``stacklevel``: the frame the warning names (1: the caller of this), or
+        ``None`` for no warning."""
         p = self.model.predict_proba([self._features(wav, sr, name)])[0]
+        if stacklevel is not None:
+            _warn_if_not_speech(wav, sr, name, stacklevel + 1)
         return {lab: float(v) for lab, v in zip(self.labels, p, strict=True)}
 
-    def predict(self, wav: np.ndarray, sr: int) -> dict[str, float]:
+    def predict(self, wav: np.ndarray, sr: int, *, speech_warning: bool = True
+                ) -> dict[str, float]:
         """Emotion probabilities of one clip, ``{label: p}`` summing to 1.
 
         ``wav``: mono float samples ``(n,)`` at ``sr`` Hz (required; resampled to
-        :attr:`sample_rate`; ``(n, channels)`` is mixed down; see :meth:`predict_batch`)."""
-        return self._one(wav, sr)  # errors name "audio", not "clip 0"
+        :attr:`sample_rate`; ``(n, channels)`` is mixed down; see :meth:`predict_batch`).
+        Audio that may not be speech (noise, a constant offset) is classified all the same,
+        with an :class:`~emovc.errors.EmovcWarning` that its labels are a guess, as in
+        :meth:`predict_file` (``speech_warning=False``: without it, e.g. for the windows of
+        a long recording, some of which hold no speech)."""
+        # errors name "audio", not "clip 0"
+        return self._one(wav, sr, stacklevel=2 if speech_warning else None)
 
     def predict_file(self, path: str | os.PathLike) -> dict[str, float]:
         """:meth:`predict` for an audio file (any supported format and rate), with an
         :class:`~emovc.errors.EmovcWarning` when it may not be speech (noise: the labels are
         then a guess; :func:`~emovc.audio.voicing.warn_if_unvoiced`)."""
         wav, name = load_audio(path, self.sample_rate), str(path)
-        probs = self._one(wav, self.sample_rate, name)  # bad audio is refused first
-        warn_if_unvoiced(wav, self.sample_rate, name, "its emotion labels are a guess")
-        return probs
+        return self._one(wav, self.sample_rate, name)  # bad audio is refused first
 
     def top_k(self, wav: np.ndarray, sr: int, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable emotions of ``wav`` (mono float ``(n,)`` at ``sr`` Hz, as
-        for :meth:`predict`) with their probabilities, best first."""
-        return top_k(self.predict(wav, sr), k)
+        for :meth:`predict`, with its warning) with their probabilities, best first."""
+        return top_k(self._one(wav, sr), k)
+
+
+def _warn_if_not_speech(wav: np.ndarray, sr: int, name: str, stacklevel: int) -> None:
+    """:func:`~emovc.audio.voicing.warn_if_unvoiced` for a clip about to be labelled: ``wav``
+    mono float ``(n,)`` (or as :func:`~emovc.audio.processing.as_mono` takes) at ``sr`` Hz,
+    measured with a DC offset beyond :data:`~emovc.audio.io.DC_LIMIT` removed, as
+    :func:`~emovc.audio.load_audio` removes it (a constant measures as periodic otherwise);
+    ``stacklevel``: 1 for the caller of this, 2 for its caller, ..."""
+    y = as_mono(wav, name)
+    if abs(float(y.mean())) > DC_LIMIT:
+        y = y - np.float32(y.mean())
+    warn_if_unvoiced(y, sr, name, "its emotion labels are a guess", stacklevel + 1)
 
 
 def top_k(probs: dict[str, float], k: int = 3) -> list[tuple[str, float]]:

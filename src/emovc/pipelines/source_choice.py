@@ -45,21 +45,25 @@ def recognise_long(recognizer, wav: np.ndarray, sr: int,
     An :class:`~emovc.pipelines.recognition.EmotionRecognizer` is asked with its whole-clip
     check only (``min_speech_s=None``): the detection keeps the rule it was measured with, so
     the conversions that rely on it are unchanged (conversion works on the whole clip, and its
-    0.5 s minimum is the whole clip's: :func:`~emovc.audio.check_speech`).
+    0.5 s minimum is the whole clip's: :func:`~emovc.audio.check_speech`), and without its
+    may-not-be-speech warning (a window of a long recording may hold none; conversion
+    refuses unvoiced input itself).
 
     Raises:
         AudioError: no window holds speech (as the recogniser raises for a short input).
     """
+    quiet = {}
     if hasattr(recognizer, "with_min_speech"):
         recognizer = recognizer.with_min_speech(None)
+        quiet = {"speech_warning": False}  # conversion refuses unvoiced input itself
     size = int(window_s * sr)
     if wav.shape[0] <= size:
-        return recognizer.predict(wav, sr)
+        return recognizer.predict(wav, sr, **quiet)
     total: dict[str, float] = {}
     weight, first_error = 0, None
     for s, e in split_windows(wav.shape[0], size, 0):
         try:
-            probs = recognizer.predict(wav[s:e], sr)
+            probs = recognizer.predict(wav[s:e], sr, **quiet)
         except AudioError as exc:  # a window of silence, or a short last one
             first_error = first_error or exc
             continue
