@@ -82,6 +82,31 @@ def test_save_refuses_stereo_and_integer_samples(tmp_path: Path, speech: np.ndar
     save_audio(tmp_path / "c.wav", speech[:, None], 16000)  # one channel as a column is fine
 
 
+def test_save_checks_the_rate_as_load_does(tmp_path: Path, speech: np.ndarray) -> None:
+    """0 and -1 leaked LibsndfileError naming a hidden temporary file, 16000.0 a TypeError,
+    and True wrote a 1 Hz file."""
+    from emovc.audio.io import audio_writer
+
+    for sr in (0, -1, True, 16, "16000", 16000.5):
+        with pytest.raises(AudioError, match=r"^(sr must be a positive integer|implausible sr)"):
+            save_audio(tmp_path / "r.wav", speech, sr)
+        with pytest.raises(AudioError, match="sr"), audio_writer(tmp_path / "w.wav", sr):
+            pass
+    assert not list(tmp_path.iterdir())
+    path = save_audio(tmp_path / "f.wav", speech, 16000.0)  # as load_audio(path, sr=16000.0)
+    assert sf.info(path).samplerate == 16000 and len(load_audio(path, 16000.0)) == len(speech)
+
+
+def test_save_refuses_empty_audio_that_load_would_refuse(tmp_path: Path) -> None:
+    from emovc.audio.io import audio_writer
+
+    with pytest.raises(AudioError, match=r"^refusing to save audio with no samples: .*e\.wav$"):
+        save_audio(tmp_path / "e.wav", np.zeros(0, np.float32))
+    with pytest.raises(AudioError, match="no samples"), audio_writer(tmp_path / "w.wav") as w:
+        w(np.zeros(0, np.float32))
+    assert not list(tmp_path.iterdir())  # nor a temporary file
+
+
 def test_load_removes_a_dc_offset_and_keeps_clean_files_exact(tmp_path):
     """A constant offset (cheap recorders) shifted level meters, silence detection, speaker
     embeddings and the recogniser; a clean file's samples are returned as they are."""

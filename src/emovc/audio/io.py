@@ -414,15 +414,17 @@ def save_audio(
     force: bool = False,
     comment: str | None = None,
 ) -> Path:
-    """Write ``wav`` (mono, float in [-1, 1]) to ``path`` atomically.
+    """Write ``wav`` (mono, float in [-1, 1]) at ``sr`` Hz to ``path`` atomically.
 
     The format follows the extension (.wav → 16-bit PCM, .flac, .ogg). Parent folders are
-    created. ``comment`` is stored in the file's metadata (e.g. a provenance tag).
+    created. ``comment`` is stored in the file's metadata (e.g. a provenance tag). ``sr`` is
+    checked as :func:`load_audio` checks it (a whole number of Hz; ``16000.0`` is 16000).
 
     Raises:
         OutputExistsError: the target exists and ``force`` is false.
-        AudioError: the extension is unsupported, or the samples are not finite mono floats
-            (``(n,)``, ``(n, 1)`` or ``(1, n)``).
+        AudioError: the extension is unsupported; the samples are not finite mono floats
+            (``(n,)``, ``(n, 1)`` or ``(1, n)``) or there are none; ``sr`` is not a positive
+            whole number of Hz of at least 1000.
     """
     shape = np.shape(wav)
     _check_target(Path(path), force)
@@ -430,6 +432,8 @@ def save_audio(
         raise AudioError(f"save_audio writes mono audio of shape (n,), got shape {shape} "
                          "(mix the channels down first, e.g. wav.mean(axis=1))")
     wav = as_mono(wav, "audio to save")  # float samples only; (n, 1) and (1, n) squeezed
+    if wav.size == 0:  # load_audio refuses the file it would make
+        raise AudioError(f"refusing to save audio with no samples: {path}")
     with audio_writer(path, sr, force=force, comment=comment, _stacklevel=4) as write:
         write(wav)  # refuses NaN/Inf before anything is kept
     return Path(path)
@@ -452,11 +456,13 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
                  ) -> Iterator[Callable[[np.ndarray], None]]:
     """:func:`save_audio` block by block: yields ``write(block)`` for consecutive mono float32
     ``(k,)`` blocks; the file appears at ``path`` only when the block exits without an
-    exception (same format, checks and clipping as :func:`save_audio`)."""
+    exception (same format, checks and clipping as :func:`save_audio`; no block, or only
+    empty ones, is an :class:`AudioError`)."""
     p = Path(path)
+    sr = check_sample_rate(sr, "sr")
     ext = _check_target(p, force)
     subtype = "PCM_16" if ext in (".wav", ".flac") else None
-    clipped = [0, 0.0]  # samples beyond full scale, their peak
+    clipped = [0, 0.0, 0]  # samples beyond full scale, their peak; samples written
     with atomic_output(p, suffix=ext) as tmp, sf.SoundFile(
             tmp, "w", samplerate=sr, channels=1, format=WRITE_FORMATS[ext],
             subtype=subtype) as f:
@@ -467,6 +473,7 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
             block = np.asarray(block, np.float32)
             if not np.all(np.isfinite(block)):
                 raise AudioError("refusing to save audio containing NaN or Inf samples")
+            clipped[2] += block.size
             over = np.abs(block) > 1.0
             if over.any():
                 clipped[0] += int(over.sum())
@@ -477,6 +484,8 @@ def audio_writer(path: str | os.PathLike, sr: int = DEFAULT_SR, *, force: bool =
                 f.write(np.clip(block[s:s + WRITE_BLOCK], -1.0, 1.0))
 
         yield write
+        if not clipped[2]:  # load_audio refuses the file it would make
+            raise AudioError(f"refusing to save audio with no samples: {p}")
     if clipped[0]:  # written, but say so: the file is distorted
         warnings.warn(f"{p}: {clipped[0]} sample(s) beyond full scale were clipped (peak "
                       f"{clipped[1]:.3g}); scale the audio into [-1, 1] to avoid distortion",
