@@ -30,6 +30,12 @@ class OutputExistsError(EmovcError):
     ``--force``); every writer raises this one class."""
 
 
+class OutputPathError(EmovcError, OSError):
+    """An output path that cannot be written (a folder above it is a file, it is a folder,
+    or its folder cannot be created or written); the message names the path the caller gave.
+    Also an :class:`OSError`, which such failures were before."""
+
+
 OVERWRITE_HINT = "use --force to overwrite; force=True in Python"
 
 

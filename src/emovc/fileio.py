@@ -61,19 +61,27 @@ def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
     On an exception inside the block the temporary file is removed and ``path`` is untouched;
     temporaries of ``path`` left by an earlier killed run are removed first.
+
+    Raises:
+        OutputPathError: ``path`` cannot be written (a folder above it is a file, it is a
+            folder, its folder is read-only or cannot hold files, e.g. ``/proc``); one line
+            naming ``path``, not the hidden temporary file.
     """
     final = Path(path)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries_of(final, suffix)
         fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
-    except PermissionError as exc:  # name the output, not the hidden temporary file
-        raise PermissionError(exc.errno, exc.strerror, str(final)) from None
+    except OSError as exc:  # name the output, not the hidden temporary file
+        raise _cannot_write(path, exc) from None
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, _default_mode())
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except OSError as exc:  # e.g. a folder of that name appeared meanwhile
+            raise _cannot_write(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -127,14 +135,41 @@ def refuse_input_overwrite(out: str | os.PathLike, inputs: Iterable[str | os.Pat
 
 
 def check_writable(path: str | os.PathLike) -> None:
-    """Raise :class:`PermissionError` naming ``path`` unless its folder (or the nearest
-    existing parent, where the folder would be created) can be written — so a command can
-    fail before its work rather than at the end of it."""
-    folder = Path(path).absolute().parent
+    """Check, before a command's work rather than at the end of it, that ``path`` can be
+    written: its folder (or the nearest existing one above it, where the folders would be
+    created) is a folder that can be written.
+
+    Raises:
+        OutputPathError: it cannot; one line naming ``path`` and the folder.
+    """
+    folder = _nearest_existing(Path(path).absolute().parent)
+    if not folder.is_dir() or not _can_write(folder):
+        raise _cannot_write(path)
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """``folder`` or the nearest folder above it that exists."""
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
-    if not _can_write(folder):
-        raise PermissionError(13, f"cannot write into {folder}", str(path))
+    return folder
+
+
+def _cannot_write(path: str | os.PathLike, exc: OSError | None = None) -> Exception:
+    """The :class:`~emovc.errors.OutputPathError` for an output ``path`` that cannot be
+    written (``exc``: the operating system's error, whose file name may be a temporary's)."""
+    from emovc.errors import OutputPathError
+
+    final = Path(path)
+    above = _nearest_existing(final.absolute().parent)
+    if not above.is_dir():
+        why = f"{above} is a file, not a folder"
+    elif final.is_dir():
+        why = "it is a folder"
+    elif exc is None or isinstance(exc, PermissionError):
+        why = f"no permission to write into {above}"
+    else:
+        why = f"cannot create a file in {final.parent} ({(exc.strerror or str(exc)).lower()})"
+    return OutputPathError(f"cannot write {path}: {why}")
 
 
 def _can_write(folder: Path) -> bool:

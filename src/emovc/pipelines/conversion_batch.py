@@ -85,7 +85,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
             inside the input folder, two inputs with the same output name (``a.wav`` and
             ``a.flac``), existing outputs without ``force``, or (after the rest was written)
             files that could not be converted.
-        PermissionError: an output folder that cannot be written (before any conversion).
+        OutputPathError: an output folder that cannot be written (before any conversion).
     """
     src, dst = Path(inp), Path(out)
     if not src.exists():

@@ -216,7 +216,7 @@ def check_creatable(root: Path, cli: bool = True) -> None:
 
     Raises:
         ConfigError: ``root`` is a file, or a file stands where a folder above it would be.
-        PermissionError: the folder (or the nearest one above it) cannot be written.
+        OutputPathError: the folder (or the nearest one above it) cannot be written.
     """
     if root.exists() and not root.is_dir():
         raise ConfigError(f"output {root} is a file, not a folder; a training run needs a "

@@ -66,7 +66,7 @@ def export_path(voice_dir: str | os.PathLike, recipe: str, replace: bool = False
         ConfigError: the encoder (:data:`ENCODER_NOT_EXPORTED`), an unknown recipe,
             ``voice_dir`` is a file, or its other model has other mel settings.
         OutputExistsError: the file exists and ``replace`` is false.
-        PermissionError: the folder cannot be written.
+        OutputPathError: the folder cannot be written.
     """
     if recipe == "encoder":
         raise ConfigError(ENCODER_NOT_EXPORTED)
