@@ -4,13 +4,14 @@ Change *how* something is said (emotion conversion) and *who* says it (voice clo
 keeping the words. Public API::
 
     >>> from emovc import EmotionConverter, EmotionRecognizer, VoiceCloner
-    >>> from emovc import load_audio, save_audio, EmovcError, AudioError, ConfigError
+    >>> from emovc import load_audio, load_audio_with_rate, save_audio
+    >>> from emovc import EmovcError, AudioError, ConfigError
 
 - ``EmotionConverter`` (``emovc.pipelines.conversion``): change the emotion of speech.
 - ``EmotionRecognizer`` (``emovc.pipelines.recognition``): classify the emotion of speech.
 - ``VoiceCloner`` (``emovc.pipelines.cloning``): say a text in a reference speaker's voice.
 - ``load_audio`` / ``save_audio``: mono float audio files, resampled on load, written
-  atomically.
+  atomically; ``load_audio_with_rate``: a file at its own rate, returned with that rate.
 - Errors: every problem with the caller's input raises :class:`EmovcError` with a one-line
   message; :class:`AudioError` (bad audio), :class:`ConfigError` (bad settings, models) and
   :class:`OutputExistsError` (an output exists, ``force`` not given) are its subclasses;
@@ -28,7 +29,7 @@ import warnings
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated as an API",
                         category=UserWarning)
 
-from emovc.audio.io import load_audio, save_audio  # noqa: E402
+from emovc.audio.io import load_audio, load_audio_with_rate, save_audio  # noqa: E402
 from emovc.errors import (  # noqa: E402
     AudioError,
     ConfigError,
@@ -59,4 +60,4 @@ def __dir__() -> list[str]:  # the public names, lazy classes included (tab comp
 
 
 __all__ = ["AudioError", "ConfigError", "EmovcError", "EmovcWarning", "OutputExistsError",
-           "load_audio", "save_audio", "__version__", *_LAZY]
+           "load_audio", "load_audio_with_rate", "save_audio", "__version__", *_LAZY]

@@ -316,3 +316,18 @@ def test_an_rf64_placeholder_of_all_ones_is_an_unknown_length(tmp_path: Path,
     data[at:at + 8] = struct.pack("<Q", 2**64 - 1)
     (tmp_path / "streamed.wav").write_bytes(bytes(data))
     assert declared_frames(tmp_path / "streamed.wav", len(speech), 16000) == len(speech)
+
+
+def test_the_files_rate_can_be_kept_and_learned(tmp_path: Path, speech: np.ndarray) -> None:
+    """load_audio(path, sr=None) kept the rate but did not return it; the function that
+    does was private."""
+    import emovc
+    import emovc.audio
+
+    path = tmp_path / "a.flac"
+    sf.write(path, speech + 0.05, 22050)  # a DC offset, removed as by load_audio
+    for module in (emovc, emovc.audio):
+        assert "load_audio_with_rate" in module.__all__
+        wav, sr = module.load_audio_with_rate(path)
+        assert sr == 22050 and np.array_equal(wav, load_audio(path, sr=None))
+        assert abs(float(wav.mean())) < 1e-3

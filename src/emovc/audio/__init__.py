@@ -5,7 +5,13 @@ All waveforms in emovc are mono ``float32`` numpy arrays of shape ``(n_samples,)
 """
 
 from emovc.audio.chunking import overlap_add, process_in_windows, split_windows
-from emovc.audio.io import SUPPORTED_EXTENSIONS, audio_info, load_audio, save_audio
+from emovc.audio.io import (
+    SUPPORTED_EXTENSIONS,
+    audio_info,
+    load_audio,
+    load_audio_with_rate,
+    save_audio,
+)
 from emovc.audio.processing import check_speech, normalize_loudness, rms_dbfs, trim_silence
 from emovc.audio.voicing import check_voiced_speech
 
@@ -15,6 +21,7 @@ __all__ = [
     "check_speech",
     "check_voiced_speech",
     "load_audio",
+    "load_audio_with_rate",
     "normalize_loudness",
     "overlap_add",
     "process_in_windows",

@@ -107,7 +107,11 @@ def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
 
 
 def load_audio(path: str | os.PathLike, sr: int | None = DEFAULT_SR) -> np.ndarray:
-    """Load ``path`` as mono float32 at ``sr`` Hz (``None`` keeps the file's rate).
+    """Load ``path`` as mono float32 at ``sr`` Hz (``None`` keeps the file's rate, without
+    returning it: :func:`load_audio_with_rate` returns it).
+
+    Channels are averaged (refused if they cancel); a DC offset (a mean beyond
+    :data:`DC_LIMIT`, 0.01, i.e. -40 dBFS) is removed; the audio is resampled with soxr.
 
     Returns:
         waveform of shape ``(n_samples,)``.
@@ -145,11 +149,19 @@ CANCEL_DB = 20.0  # a mono mix this far below its channels means they cancel
 
 
 def load_audio_with_rate(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Load ``path`` as mono float32 at its own rate; returns ``(wav, sample_rate)``.
+    """Load ``path`` as mono float32 at its own rate, as :func:`load_audio` with ``sr=None``
+    but returning the rate too.
 
     A DC offset (mean beyond :data:`DC_LIMIT`) is removed: it shifts level meters, silence
     detection, speaker embeddings and emotion features. Channels that cancel when mixed
     (one phase-inverted) are an :class:`AudioError` rather than a "silent" file.
+
+    Returns:
+        ``(wav, sample_rate)``: the waveform ``(n_samples,)`` and the file's rate in Hz.
+
+    Raises:
+        AudioError: as :func:`load_audio` (missing file, unsupported extension,
+            undecodable or empty content, NaN or Inf samples).
     """
     return _load_mono(path, None)
 
