@@ -23,6 +23,7 @@ The three pipeline classes are imported on first use, so ``import emovc`` stays 
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 # pysptk (a dependency) imports pkg_resources at import time, which prints a deprecation
 # warning about pysptk itself to every user of emovc's Python API; only that one is hidden
@@ -40,6 +41,11 @@ from emovc.errors import (  # noqa: E402
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:  # what type checkers see; at run time these load on first use (__getattr__)
+    from emovc.pipelines.cloning import VoiceCloner
+    from emovc.pipelines.conversion import EmotionConverter
+    from emovc.pipelines.recognition import EmotionRecognizer
+
 _LAZY = {
     "EmotionConverter": "emovc.pipelines.conversion",
     "EmotionRecognizer": "emovc.pipelines.recognition",
@@ -47,7 +53,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
+    """The pipeline classes of ``_LAZY``, imported on first use (they import torch)."""
     if name in _LAZY:
         import importlib
 
@@ -59,5 +66,7 @@ def __dir__() -> list[str]:  # the public names, lazy classes included (tab comp
     return sorted(__all__)
 
 
-__all__ = ["AudioError", "ConfigError", "EmovcError", "EmovcWarning", "OutputExistsError",
-           "load_audio", "load_audio_with_rate", "save_audio", "__version__", *_LAZY]
+# spelled out (not *_LAZY), so type checkers read it
+__all__ = ["AudioError", "ConfigError", "EmotionConverter", "EmotionRecognizer", "EmovcError",
+           "EmovcWarning", "OutputExistsError", "VoiceCloner", "__version__", "load_audio",
+           "load_audio_with_rate", "save_audio"]
