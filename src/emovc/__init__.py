@@ -5,16 +5,19 @@ keeping the words. Public API::
 
     >>> from emovc import EmotionConverter, EmotionRecognizer, VoiceCloner
     >>> from emovc import load_audio, load_audio_with_rate, save_audio
-    >>> from emovc import EmovcError, AudioError, ConfigError
+    >>> from emovc import available_models, EmovcError, AudioError, ConfigError
 
 - ``EmotionConverter`` (``emovc.pipelines.conversion``): change the emotion of speech.
 - ``EmotionRecognizer`` (``emovc.pipelines.recognition``): classify the emotion of speech.
 - ``VoiceCloner`` (``emovc.pipelines.cloning``): say a text in a reference speaker's voice.
 - ``load_audio`` / ``save_audio``: mono float audio files, resampled on load, written
   atomically; ``load_audio_with_rate``: a file at its own rate, returned with that rate.
+- ``available_models(kind=None)``: the bundled models (name, kind, loading class, one-line
+  description, model card), the names ``from_pretrained`` takes.
 - Errors: every problem with the caller's input raises :class:`EmovcError` with a one-line
-  message; :class:`AudioError` (bad audio), :class:`ConfigError` (bad settings, models) and
-  :class:`OutputExistsError` (an output exists, ``force`` not given) are its subclasses;
+  message; :class:`AudioError` (bad audio), :class:`ConfigError` (bad settings, models),
+  :class:`OutputExistsError` (an output exists, ``force`` not given) and
+  :class:`OutputPathError` (an output path that cannot be written) are its subclasses;
   :class:`EmovcWarning` is the category of emovc's warnings.
 
 The three pipeline classes are imported on first use, so ``import emovc`` stays fast.
@@ -37,7 +40,9 @@ from emovc.errors import (  # noqa: E402
     EmovcError,
     EmovcWarning,
     OutputExistsError,
+    OutputPathError,
 )
+from emovc.pretrained.listing import ModelInfo, available_models  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -68,5 +73,6 @@ def __dir__() -> list[str]:  # the public names, lazy classes included (tab comp
 
 # spelled out (not *_LAZY), so type checkers read it
 __all__ = ["AudioError", "ConfigError", "EmotionConverter", "EmotionRecognizer", "EmovcError",
-           "EmovcWarning", "OutputExistsError", "VoiceCloner", "__version__", "load_audio",
-           "load_audio_with_rate", "save_audio"]
+           "EmovcWarning", "ModelInfo", "OutputExistsError", "OutputPathError", "VoiceCloner",
+           "__version__", "available_models", "load_audio", "load_audio_with_rate",
+           "save_audio"]

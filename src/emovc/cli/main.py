@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "emovc.cli.clone_cmds",
     "emovc.cli.clone_train_cmds",
     "emovc.cli.app_cmds",
+    "emovc.cli.models_cmds",
 ]
 
 app = typer.Typer(

@@ -99,11 +99,19 @@ def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
         if other is not None:  # bundled, but of another kind
             raise ConfigError(f"{other.name} is a bundled {_kind_words(other.kind)}, not "
                               f"{_article(_kind_words(kind))}; bundled ones: {names}")
-        raise ConfigError(f"unknown model {str(name_or_path)!r}; bundled models: {names}")
+        hint = _did_you_mean(str(name_or_path), names.split(", "))
+        raise ConfigError(f"unknown model {str(name_or_path)!r}{hint}; bundled models: {names}")
     m = models[str(name_or_path)]
     if verify and m.sha256 and sha256_of(m.path) != m.sha256:
         raise ConfigError(f"bundled model {m.name} is corrupted (checksum mismatch): {m.path}")
     return m.path
+
+
+def _did_you_mean(name: str, valid: list[str]) -> str:
+    """`` (names are case-sensitive: did you mean 'x'?)`` for one of the ``valid`` names
+    that ``name`` spells in other case; else ``""``."""
+    same = [v for v in valid if v.casefold() == name.casefold()]
+    return f" (names are case-sensitive: did you mean {same[0]!r}?)" if same else ""
 
 
 def default_model(kind: str) -> str:
