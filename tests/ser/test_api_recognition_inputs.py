@@ -105,3 +105,18 @@ def test_predict_files_warning_points_at_the_callers_line(rec, tmp_path) -> None
     with pytest.warns(EmovcWarning, match="noise.wav may not be speech") as got:
         rec.predict_file(path)
     assert got[0].filename == __file__
+
+
+def test_none_for_the_model_or_the_clips_is_a_one_line_emovc_error(rec) -> None:
+    from emovc.errors import ConfigError
+
+    for bad in (None, 3):  # TypeError: expected str, bytes or os.PathLike object
+        with pytest.raises(ConfigError, match=r"^recogniser must be a bundled model name "
+                                              r"\(default, ser-ravdess\) or a model.pt path, "
+                                              f"got {type(bad).__name__}$"):
+            EmotionRecognizer.from_pretrained(bad)
+    for bad in (None, 3, "clip.wav"):  # TypeError: 'NoneType' object is not iterable
+        with pytest.raises(AudioError, match=r"^predict_batch takes a list of clips \(mono "
+                                             f"float arrays\\), got {type(bad).__name__}$"):
+            rec.predict_batch(bad, 16000)
+    assert rec.predict_batch((), 16000).shape == (0, len(rec.labels))

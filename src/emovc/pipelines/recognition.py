@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +49,13 @@ def clip_features(wav: np.ndarray, cfg: SerFeatureConfig, needed: Sequence[str],
     return out
 
 
+def _bundled() -> list[str]:
+    """Names of the bundled emotion recognisers."""
+    from emovc.pretrained.registry import available
+
+    return [m.name for m in available(KIND)]
+
+
 MIN_SPEAKER_NORM_CLIPS = 2
 """Fewest clips ``predict_batch(..., speaker_norm=True)`` accepts: one clip normalised by its
 own statistics loses every feature (angry 0.87 became 0.29 on a RAVDESS take)."""
@@ -74,11 +81,17 @@ class EmotionRecognizer:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default",
                         min_speech_s: float | None = MIN_SPEECH_S) -> EmotionRecognizer:
-        """Load a bundled model (``"default"`` = ``"ser-ravdess"``) or a ``model.pt`` path.
+        """Load a bundled model (``"default"`` = ``"ser-ravdess"``; the bundled ones:
+        ``emovc.available_models("emotion-recognizer")``) or a ``model.pt`` path.
 
         Raises:
-            ConfigError: unknown name, missing file or not an emotion-recognizer checkpoint.
+            ConfigError: not a name or path, unknown name, missing file or not an
+                emotion-recognizer checkpoint.
         """
+        if not isinstance(name_or_path, (str, os.PathLike)):
+            raise ConfigError(f"recogniser must be a bundled model name (default, "
+                              f"{', '.join(_bundled())}) or a model.pt path, got "
+                              f"{type(name_or_path).__name__}")
         name = ALIASES.get(str(name_or_path), name_or_path)
         model, extra = load(resolve(name, kind=KIND))
         return cls(model, extra, min_speech_s)
@@ -132,11 +145,15 @@ class EmotionRecognizer:
         Raises:
             AudioError: a clip is too short (< 0.5 s of speech once leading and trailing
                 silence is trimmed: :attr:`min_speech_s`), non-finite, silent, integer PCM or of
-                another shape; ``wavs`` is one waveform instead of a list; ``sr`` is not a
-                positive integer.
+                another shape; ``wavs`` is one waveform or not a list of clips at all (e.g.
+                ``None``); ``sr`` is not a positive integer.
         """
         if isinstance(wavs, np.ndarray) and wavs.ndim == 1:
             raise AudioError("predict_batch takes a list of clips; use predict() for one clip")
+        if isinstance(wavs, (str, bytes, os.PathLike)) or not isinstance(wavs, Iterable):
+            raise AudioError(f"predict_batch takes a list of clips (mono float arrays), got "
+                             f"{type(wavs).__name__}")
+        wavs = list(wavs)
         if speaker_norm and 0 < len(wavs) < MIN_SPEAKER_NORM_CLIPS:
             raise ConfigError(f"speaker_norm normalises by the batch's own statistics and needs "
                               f"at least {MIN_SPEAKER_NORM_CLIPS} clips of the speaker (a dozen "
