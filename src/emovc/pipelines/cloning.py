@@ -146,7 +146,21 @@ def _check_number(name: str, value: object, low: float, high: float, expected: s
 
 
 class VoiceCloner:
-    """Text + reference recordings → speech in the reference voice (16 kHz float32)."""
+    """Text + reference recordings → speech in the reference voice (16 kHz float32).
+
+    Build it with :meth:`from_pretrained` (``"default"``: offline unit selection, no
+    weights; or a folder with a trained ``synthesizer.pt`` + ``vocoder.pt``).
+
+    Example:
+        >>> from emovc import VoiceCloner, save_audio
+        >>> cloner = VoiceCloner.from_pretrained("default")      # doctest: +SKIP
+        >>> refs = ["alice1.wav", "alice2.wav"]                  # 2 s of speech at least
+        >>> wav, sr = cloner.clone(refs, "Thanks for calling.")  # doctest: +SKIP
+        >>> sr, wav.dtype                                        # doctest: +SKIP
+        (16000, dtype('float32'))
+        >>> cloner.clone_to_file(refs, "Thanks.", "out.wav", consent=True)  # doctest: +SKIP
+        PosixPath('out.wav')
+    """
 
     def __init__(self, config: CloneConfig | None = None) -> None:
         if config is not None and not isinstance(config, CloneConfig):

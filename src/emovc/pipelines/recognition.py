@@ -64,6 +64,20 @@ own statistics loses every feature (angry 0.87 became 0.29 on a RAVDESS take).""
 class EmotionRecognizer:
     """Classify the emotion of speech clips with a trained SER model.
 
+    Build it with :meth:`from_pretrained`; clips are mono float arrays with their sample
+    rate in Hz (resampled to :attr:`sample_rate`), or files.
+
+    Example:
+        >>> from emovc import EmotionRecognizer, load_audio
+        >>> rec = EmotionRecognizer.from_pretrained("default")   # doctest: +SKIP
+        >>> wav = load_audio("clip.wav", sr=16000)               # doctest: +SKIP
+        >>> rec.top_k(wav, 16000, k=2)                           # doctest: +SKIP
+        [('angry', 0.71), ('disgust', 0.12)]
+        >>> rec.predict_file("clip.wav")["angry"]                # doctest: +SKIP
+        0.71
+        >>> rec.predict_batch([wav, wav], 16000).shape           # doctest: +SKIP
+        (2, 8)
+
     Args:
         model: the loaded :class:`~emovc.models.ser.model.SerModel`.
         info: the checkpoint's ``extra`` dict (metrics, provenance).
