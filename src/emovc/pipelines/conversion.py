@@ -104,6 +104,15 @@ def check_input(wav: np.ndarray, sr: int, name: str = "audio") -> None:
     check_voiced_speech(wav, sr, name=name)
 
 
+def keeping_torch_rng():
+    """Context manager under which torch's global CPU random stream is saved and restored:
+    building a model's modules draws initial weights from it, which a caller who seeded
+    torch does not expect a load to do."""
+    import torch
+
+    return torch.random.fork_rng(devices=[])
+
+
 def _backend(ckpt: dict):
     kind = ckpt.get("kind", "")
     if kind == "emotion-converter/stargan":
@@ -181,12 +190,16 @@ class EmotionConverter:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL) -> EmotionConverter:
         """Load a bundled model (``"m2m-ravdess"``, ``"cyclegan-calm-angry"``, ...) or a path,
-        with the model's default inference settings (``meta.json`` beside the checkpoint)."""
+        with the model's default inference settings (``meta.json`` beside the checkpoint).
+
+        Torch's global random stream is left as it was (building the modules draws their
+        initial weights from a forked copy), so a caller's seeded draws do not shift."""
         path = resolve(name_or_path, KIND_PREFIX)
         ckpt = load_checkpoint(path)
         if not str(ckpt.get("kind", "")).startswith(KIND_PREFIX):
             raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
-        conv = cls(_backend(ckpt), name=str(name_or_path))
+        with keeping_torch_rng():  # module construction draws random initial weights
+            conv = cls(_backend(ckpt), name=str(name_or_path))
         defaults = inference_defaults(path)
         try:
             conv.settings = ConversionSettings.from_meta(defaults)
@@ -237,7 +250,8 @@ class EmotionConverter:
         if self._recognizer is None:
             try:
                 from emovc.pipelines.recognition import EmotionRecognizer
-                self._recognizer = EmotionRecognizer.from_pretrained("default")
+                with keeping_torch_rng():
+                    self._recognizer = EmotionRecognizer.from_pretrained("default")
             except (ImportError, EmovcError) as exc:  # recogniser missing: ask the user
                 raise EmovcError("source emotion unknown and no emotion recogniser available "
                                  f"({exc}); pass --from") from None
