@@ -113,6 +113,15 @@ def keeping_torch_rng():
     return torch.random.fork_rng(devices=[])
 
 
+def _file_path(value, name: str) -> Path:
+    """``value`` (a ``str`` or ``os.PathLike``) as a :class:`~pathlib.Path`; anything else
+    (``None``, a number) is a one-line :class:`ConfigError` naming the argument ``name``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"{name} must be a file path (str or os.PathLike), got {value!r} "
+                          f"({type(value).__name__})")
+    return Path(value)
+
+
 def _backend(ckpt: dict):
     kind = ckpt.get("kind", "")
     if kind == "emotion-converter/stargan":
@@ -193,7 +202,12 @@ class EmotionConverter:
         with the model's default inference settings (``meta.json`` beside the checkpoint).
 
         Torch's global random stream is left as it was (building the modules draws their
-        initial weights from a forked copy), so a caller's seeded draws do not shift."""
+        initial weights from a forked copy), so a caller's seeded draws do not shift.
+
+        Raises:
+            ConfigError: ``name_or_path`` is neither a string nor a path (``None``, a number)
+                or names no bundled model (both list the bundled ones); a missing, unreadable
+                or non-converter checkpoint; a malformed ``meta.json``."""
         path = resolve(name_or_path, KIND_PREFIX)
         ckpt = load_checkpoint(path)
         if not str(ckpt.get("kind", "")).startswith(KIND_PREFIX):
@@ -455,10 +469,11 @@ class EmotionConverter:
 
         Raises:
             OutputExistsError: the output exists and ``force`` is false.
-            ConfigError: the output path is the input's (even with ``force``).
+            ConfigError: ``in_path`` or ``out_path`` is not a path (``None``, a number); the
+                output path is the input's (even with ``force``).
             EmovcError: any error of :meth:`convert`.
         """
-        inp, out = Path(in_path), Path(out_path)
+        inp, out = _file_path(in_path, "in_path"), _file_path(out_path, "out_path")
         refuse_input_overwrite(out, [inp])
         if out.exists() and not force:
             raise output_exists(out)

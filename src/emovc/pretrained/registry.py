@@ -79,8 +79,13 @@ def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
     :func:`default_model`) or a user path.
 
     Raises:
-        ConfigError: unknown name (lists the bundled ones), missing path, checksum mismatch.
+        ConfigError: neither a string nor a path (``None``, a number), unknown name (both
+            list the bundled ones), missing path, checksum mismatch.
     """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ConfigError(f"model must be a bundled model name or a path to a checkpoint, got "
+                          f"{name_or_path!r} ({type(name_or_path).__name__}); bundled models: "
+                          f"{_bundled_names(kind)}")
     if str(name_or_path) == DEFAULT and kind is not None:
         name_or_path = default_model(kind)
     p = Path(name_or_path)
@@ -92,9 +97,7 @@ def resolve(name_or_path: str | os.PathLike, kind: str | None = None,
         return p
     models = {m.name: m for m in available(kind)}
     if str(name_or_path) not in models:
-        names = ", ".join(models) or "(none bundled)"
-        if models and kind is not None and _default_name(kind, models):
-            names = f"{DEFAULT}, {names}"
+        names = _bundled_names(kind)
         other = {m.name: m for m in available(None)}.get(str(name_or_path))
         if other is not None:  # bundled, but of another kind
             raise ConfigError(f"{other.name} is a bundled {_kind_words(other.kind)}, not "
@@ -112,6 +115,16 @@ def _did_you_mean(name: str, valid: list[str]) -> str:
     that ``name`` spells in other case; else ``""``."""
     same = [v for v in valid if v.casefold() == name.casefold()]
     return f" (names are case-sensitive: did you mean {same[0]!r}?)" if same else ""
+
+
+def _bundled_names(kind: str | None) -> str:
+    """The bundled models of ``kind`` for a message: ``"default, cyclegan-calm-angry, ..."``
+    (``"default"`` first where the kind has one)."""
+    models = {m.name: m for m in available(kind)}
+    names = ", ".join(models) or "(none bundled)"
+    if models and kind is not None and _default_name(kind, models):
+        names = f"{DEFAULT}, {names}"
+    return names
 
 
 def default_model(kind: str) -> str:
