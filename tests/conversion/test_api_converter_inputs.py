@@ -57,3 +57,29 @@ def test_convert_file_never_overwrites_its_input(converter: EmotionConverter, tm
     (tmp_path / "link.wav").symlink_to(src)
     with pytest.raises(ConfigError, match=r"^output would overwrite the input file: "):
         converter.convert_file(src, tmp_path / "link.wav", "angry", force=True)
+
+
+@pytest.mark.parametrize("value", [True, "1", None])
+def test_intensity_must_be_a_number(converter: EmotionConverter, calm, value) -> None:
+    """``True`` and ``"1"`` used to be read as an intensity of 1."""
+    with pytest.raises(ConfigError, match=f"^intensity must be between 0 and 1, got {value!r} "
+                       r"\(not a number\)$"):
+        converter.convert(calm, 16000, "angry", source="calm", intensity=value)
+
+
+@pytest.mark.parametrize("setting", ["pitch_level", "envelope_gain", "voice_quality"])
+def test_numeric_settings_refuse_bools_and_strings(converter: EmotionConverter, calm,
+                                                   setting: str) -> None:
+    with pytest.raises(ConfigError, match="must be between 0 and .*got '1' \\(not a number"):
+        converter.convert(calm, 16000, "angry", source="calm", **{setting: "1"})
+    with pytest.raises(ConfigError, match="must be between .*got True \\(not a number"):
+        setattr(converter, setting, True)
+
+
+def test_keep_level_must_be_a_bool(converter: EmotionConverter, calm, tmp_path) -> None:
+    """``keep_level="yes"`` (or ``"no"``) used to be taken as true."""
+    with pytest.raises(ConfigError, match="^keep_level must be True or False, got 'no'"):
+        converter.convert(calm, 16000, "angry", source="calm", keep_level="no")
+    with pytest.raises(ConfigError, match="^force must be True or False, got 1"):
+        converter.convert_file(tmp_path / "in.wav", tmp_path / "out.wav", "angry", force=1)
+

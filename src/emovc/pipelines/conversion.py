@@ -113,6 +113,15 @@ def keeping_torch_rng():
     return torch.random.fork_rng(devices=[])
 
 
+def check_flag(value, name: str) -> bool:
+    """``value`` as a bool; anything but ``True``/``False`` (numpy's included) is a one-line
+    :class:`ConfigError` naming the argument ``name`` (``"yes"`` would read as true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be True or False, got {value!r} "
+                          f"({type(value).__name__})")
+    return bool(value)
+
+
 def _file_path(value, name: str) -> Path:
     """``value`` (a ``str`` or ``os.PathLike``) as a :class:`~pathlib.Path`; anything else
     (``None``, a number) is a one-line :class:`ConfigError` naming the argument ``name``."""
@@ -255,7 +264,8 @@ class EmotionConverter:
         the emotion that minimises the expected level error under its probabilities, with a
         prior on neutral and calm (:func:`emovc.pipelines.source_choice.choose_source`).
         Beyond 20 s the recogniser's probabilities are averaged over 20 s windows
-        (:func:`~emovc.pipelines.source_choice.recognise_long`)."""
+        (:func:`~emovc.pipelines.source_choice.recognise_long`).
+"""
         allowed = [e for e in self.source_emotions if e != exclude]
         if not allowed:  # e.g. a hand-made one-emotion model asked for that emotion
             raise EmovcError(f"this model converts from {and_list(self.source_emotions)} only, "
@@ -358,7 +368,8 @@ class EmotionConverter:
                 (noise, a whisper: :func:`check_input`), integer samples, or a shape other
                 than mono / channels-last.
             EmovcError: unknown emotion (lists the valid ones), bad intensity, pitch level,
-                envelope gain or voice quality.
+                envelope gain or voice quality (numbers only: ``True`` or ``"1"`` is refused),
+                ``keep_level`` other than ``True``/``False``.
             ConfigError: ``pitch_level`` below 1 for a model that does not convert F0;
                 ``envelope_gain`` other than 1, ``renderer`` other than ``"world"`` or
                 ``voice_quality`` other than 0 for a SpectroGAN; an unknown renderer.
@@ -377,6 +388,7 @@ class EmotionConverter:
         blocks are the output as they are). ``checked``: the audio already passed
         :func:`check_input`."""
         a = check_intensity(intensity)
+        keep_level = check_flag(keep_level, "keep_level")
         _check_different(source, target)
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
@@ -474,6 +486,7 @@ class EmotionConverter:
             EmovcError: any error of :meth:`convert`.
         """
         inp, out = _file_path(in_path, "in_path"), _file_path(out_path, "out_path")
+        force = check_flag(force, "force")
         refuse_input_overwrite(out, [inp])
         if out.exists() and not force:
             raise output_exists(out)

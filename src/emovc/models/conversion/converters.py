@@ -35,11 +35,17 @@ MAX_ENVELOPE_GAIN = 3.0
 
 def check_range(value, name: str, low: float, high: float, unit: str = "") -> float:
     """``value`` as a float in ``[low, high]`` (one-line :class:`ConfigError` naming the
-    setting ``name`` otherwise, non-numbers included)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        x = float("nan")
+    setting ``name`` otherwise). Only numbers are taken: a bool, a string or ``None`` is
+    refused even where ``float()`` would read it (``True`` is not an intensity of 1)."""
+    x = None
+    if not isinstance(value, (bool, np.bool_, str, bytes)):
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            pass
+    if x is None:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}{unit}, got {value!r} "
+                          "(not a number)")
     if not low <= x <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}{unit}, got {value}")
     return x
