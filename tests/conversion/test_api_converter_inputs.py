@@ -83,3 +83,14 @@ def test_keep_level_must_be_a_bool(converter: EmotionConverter, calm, tmp_path) 
     with pytest.raises(ConfigError, match="^force must be True or False, got 1"):
         converter.convert_file(tmp_path / "in.wav", tmp_path / "out.wav", "angry", force=1)
 
+
+def test_detect_source_refuses_an_unknown_excluded_emotion(converter: EmotionConverter,
+                                                           calm) -> None:
+    with pytest.raises(ConfigError, match="unknown emotion 'bogus'; valid choices: .*angry"):
+        converter.detect_source(calm, 16000, exclude="bogus")
+
+
+def test_detect_source_excludes_the_target_however_it_is_spelled(converter: EmotionConverter,
+                                                                 calm) -> None:
+    found = converter.detect_source(calm, 16000)
+    assert converter.detect_source(calm, 16000, exclude=found.upper()) != found

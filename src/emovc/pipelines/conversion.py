@@ -265,7 +265,20 @@ class EmotionConverter:
         prior on neutral and calm (:func:`emovc.pipelines.source_choice.choose_source`).
         Beyond 20 s the recogniser's probabilities are averaged over 20 s windows
         (:func:`~emovc.pipelines.source_choice.recognise_long`).
-"""
+
+        Args:
+            wav: mono ``(n,)`` float waveform in [-1, 1].
+            sr: its sample rate in Hz (the recogniser resamples it).
+            exclude: an emotion name (aliases such as ``"anger"`` accepted) not to return.
+
+        Returns:
+            the chosen emotion's canonical name, one of :attr:`source_emotions`.
+
+        Raises:
+            ConfigError: ``exclude`` is not an emotion name (lists the valid ones).
+            EmovcError: no recogniser is available, or no emotion is left to choose."""
+        if exclude is not None:  # an unknown name lists the valid ones; aliases normalised
+            exclude = normalize_emotion(exclude)
         allowed = [e for e in self.source_emotions if e != exclude]
         if not allowed:  # e.g. a hand-made one-emotion model asked for that emotion
             raise EmovcError(f"this model converts from {and_list(self.source_emotions)} only, "
