@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emovc.errors import AudioError, ConfigError
+from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.pipelines.conversion import EmotionConverter
 
 
@@ -94,3 +94,24 @@ def test_detect_source_excludes_the_target_however_it_is_spelled(converter: Emot
                                                                  calm) -> None:
     found = converter.detect_source(calm, 16000)
     assert converter.detect_source(calm, 16000, exclude=found.upper()) != found
+
+
+def test_no_recogniser_asks_for_the_python_argument(monkeypatch, calm) -> None:
+    """The hint named the command line's --from only, which a Python caller does not have."""
+    from emovc.pipelines.recognition import EmotionRecognizer
+
+    def missing(*_args, **_kwargs):
+        raise ConfigError("no recogniser bundled")
+
+    monkeypatch.setattr(EmotionRecognizer, "from_pretrained", missing)
+    conv = EmotionConverter.from_pretrained()
+    with pytest.raises(EmovcError, match=r"no recogniser bundled\); pass source= one of "
+                       r"neutral, calm, .*surprised \(command line: --from\)$"):
+        conv.convert(calm, 16000, "angry")
+
+
+def test_voice_quality_without_statistics_names_the_python_argument(calm) -> None:
+    conv = EmotionConverter.from_pretrained("cyclegan-calm-angry")
+    with pytest.raises(ConfigError, match=r"leave voice_quality at 0 \(command line: "
+                       r"--voice-quality\)$"):
+        conv.convert(calm, 16000, "angry", renderer="source", voice_quality=1.0)

@@ -291,12 +291,18 @@ class EmotionConverter:
                     self._recognizer = EmotionRecognizer.from_pretrained("default")
             except (ImportError, EmovcError) as exc:  # recogniser missing: ask the user
                 raise EmovcError("source emotion unknown and no emotion recogniser available "
-                                 f"({exc}); pass --from") from None
+                                 f"({exc}); {self._pass_source()}") from None
         probs = recognise_long(self._recognizer, wav, sr)
         if not any(e in probs for e in self.source_emotions):
             raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
-                             "pass --from")
+                             f"{self._pass_source()}")
         return choose_source(probs, allowed, self.source_level_db, emotions=self.source_emotions)
+
+    def _pass_source(self) -> str:
+        """The hint of an error that asks for the source emotion, in the Python argument's
+        words with the command line's option in parentheses."""
+        return (f"pass source= one of {', '.join(self.source_emotions)} "
+                "(command line: --from)")
 
     def source_level_db(self, emotion: str) -> float:
         """Average speech level of ``emotion`` relative to the model's first source emotion,
@@ -433,7 +439,7 @@ class EmotionConverter:
                     "voice quality needs the emotions' jitter and shimmer statistics "
                     "(meta.json 'voice_quality_stats' beside the model), which this model has "
                     "not (a training run does not write them; m2m-ravdess has them); leave "
-                    "--voice-quality at 0")
+                    "voice_quality at 0 (command line: --voice-quality)")
             src, tgt = self.resolve_emotions(x, sr, target, source)
             tempo = self.backend.tempo_factor(src, tgt, a)  # windows without speech: kept
             blocks = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st),
