@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
 import pytest
 import torch
 
@@ -43,3 +46,29 @@ def test_convert_file_paths_that_are_not_paths_are_config_errors(tmp_path, speec
     paths = {"in_path": speech_file, "out_path": tmp_path / "out.wav", which: None}
     with pytest.raises(ConfigError, match=f"^{which} must be a file path .*got None"):
         conv.convert_file(paths["in_path"], paths["out_path"], "angry")
+
+
+def test_a_copied_bundled_checkpoint_keeps_its_inference_settings(tmp_path, calm) -> None:
+    """Without meta.json beside it, a copy of m2m-ravdess's model.pt fell back to the plain
+    defaults (WORLD renderer, pitch level 1, ...) and sounded different."""
+    from emovc.pretrained.registry import resolve
+
+    shutil.copyfile(resolve("m2m-ravdess", "emotion-converter"), tmp_path / "model.pt")
+    bundled = EmotionConverter.from_pretrained("m2m-ravdess")
+    copied = EmotionConverter.from_pretrained(tmp_path / "model.pt")
+    assert copied.settings == bundled.settings
+    assert copied.voice_quality_stats == bundled.voice_quality_stats
+    np.testing.assert_array_equal(copied.convert(calm, 16000, "sad", source="calm"),
+                                  bundled.convert(calm, 16000, "sad", source="calm"))
+
+
+def test_only_the_same_bytes_count_as_a_bundled_model(tmp_path) -> None:
+    from emovc.pretrained.registry import bundled_twin, inference_defaults, resolve
+
+    bundled = resolve("m2m-ravdess", "emotion-converter")
+    data = bytearray(bundled.read_bytes())
+    data[-1] ^= 1  # same size, other bytes
+    (tmp_path / "model.pt").write_bytes(bytes(data))
+    assert bundled_twin(tmp_path / "model.pt") is None
+    assert inference_defaults(tmp_path / "model.pt") == {}
+    assert bundled_twin(bundled).name == "m2m-ravdess"

@@ -210,6 +210,11 @@ class EmotionConverter:
         """Load a bundled model (``"m2m-ravdess"``, ``"cyclegan-calm-angry"``, ...) or a path,
         with the model's default inference settings (``meta.json`` beside the checkpoint).
 
+        A copy of a bundled model's ``model.pt`` without its ``meta.json`` (the same bytes:
+        SHA-256 of the registry's record) gets the bundled model's settings, so it sounds the
+        same wherever it is copied (:func:`~emovc.pretrained.registry.inference_defaults`);
+        another checkpoint without one gets the plain defaults of :meth:`__init__`.
+
         Torch's global random stream is left as it was (building the modules draws their
         initial weights from a forked copy), so a caller's seeded draws do not shift.
 

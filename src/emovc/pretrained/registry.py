@@ -150,12 +150,34 @@ def _default_name(kind: str, models: dict[str, PretrainedModel]) -> str | None:
     return next(iter(models)) if len(models) == 1 else None
 
 
+def bundled_twin(checkpoint: str | os.PathLike) -> PretrainedModel | None:
+    """The bundled model whose ``model.pt`` has the same bytes as ``checkpoint`` (same
+    SHA-256 as its ``meta.json`` records), else ``None``. Only a file of a bundled model's
+    size is hashed, so a training run's checkpoint costs one ``stat``."""
+    p = Path(checkpoint)
+    size = p.stat().st_size
+    digest = None
+    for m in available(None):
+        if not m.sha256 or not m.path.is_file() or m.path.stat().st_size != size:
+            continue
+        digest = digest or sha256_of(p)
+        if digest == m.sha256:
+            return m
+    return None
+
+
 def inference_defaults(checkpoint: Path) -> dict:
-    """Default inference settings of the model whose checkpoint is ``checkpoint`` (the
-    ``"inference"`` entry of the ``meta.json`` beside it; ``{}`` without one)."""
+    """Default inference settings of the model whose checkpoint is ``checkpoint``: the
+    ``"inference"`` entry of the ``meta.json`` beside it.
+
+    Without a ``meta.json``, a byte-identical copy of a bundled model's ``model.pt``
+    (:func:`bundled_twin`) gets that model's settings, so a copy in a run folder or on another
+    machine converts as the bundled model does; any other checkpoint gets ``{}`` (the
+    pipeline's plain defaults)."""
     meta_file = Path(checkpoint).with_name("meta.json")
     if not meta_file.is_file():
-        return {}
+        twin = bundled_twin(checkpoint)
+        return inference_defaults(twin.path) if twin is not None else {}
     try:
         meta = json.loads(meta_file.read_text())
     except (OSError, ValueError) as exc:
