@@ -115,3 +115,24 @@ def test_voice_quality_without_statistics_names_the_python_argument(calm) -> Non
     with pytest.raises(ConfigError, match=r"leave voice_quality at 0 \(command line: "
                        r"--voice-quality\)$"):
         conv.convert(calm, 16000, "angry", renderer="source", voice_quality=1.0)
+
+
+@pytest.mark.parametrize("name", ["default", "cyclegan-calm-angry"])
+@pytest.mark.parametrize("sr", [8000, 22050, 44100])
+def test_world_models_convert_arrays_at_any_rate(calm, name: str, sr: int) -> None:
+    """The WORLD-feature models refused arrays at other rates than 16 kHz, while SpectroGAN
+    resampled them; both return audio at the caller's rate now."""
+    import numpy as np
+
+    from emovc.audio.io import resample
+    from emovc.audio.processing import PEAK_LIMIT
+
+    conv = EmotionConverter.from_pretrained(name)
+    at_16k = conv.convert(calm, 16000, "angry", source="calm")
+    out = conv.convert(resample(calm, 16000, sr), sr, "angry", source="calm")
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+    assert np.abs(out).max() < PEAK_LIMIT
+    assert abs(len(out) - len(at_16k) * sr / 16000) <= 2  # the same duration, at sr
+    back = resample(out, sr, 16000)[:len(at_16k)]
+    level = np.sqrt(np.mean(back ** 2)) / np.sqrt(np.mean(at_16k ** 2))
+    assert 0.89 < level < 1.12  # within 1 dB: the same conversion, not just a length

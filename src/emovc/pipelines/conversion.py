@@ -4,7 +4,8 @@ Loads any emotion-converter checkpoint: the WORLD-feature models (``.../stargan`
 ``.../cyclegan`` pairwise CycleGAN-EmoVC) run here; ``.../spectrogan`` checkpoints are handed to
 :class:`emovc.pipelines.spectrogan.SpectroGANConverter`.
 
-Pipeline of the WORLD models (16 kHz, 5 ms frames)::
+Pipeline of the WORLD models (16 kHz, 5 ms frames; :meth:`EmotionConverter.convert` resamples
+arrays at other rates to 16 kHz and its output back)::
 
     wav -> loudness-normalised WORLD analysis -> per-utterance normalisation (emotion-corrected)
         -> generator (intensity-scaled change) -> denormalise
@@ -31,8 +32,8 @@ import numpy as np
 from emovc.audio import check_speech, check_voiced_speech, load_audio
 from emovc.audio.chunking import iter_tempo_windows
 from emovc.audio.finishing import Spool, StreamFinisher
-from emovc.audio.io import audio_writer
-from emovc.audio.processing import as_mono
+from emovc.audio.io import audio_writer, resample
+from emovc.audio.processing import PEAK_LIMIT, as_mono, check_sample_rate, soft_limit
 from emovc.audio.psola import time_stretch
 from emovc.data.emotions import and_list, check_model_emotion, normalize_emotion
 from emovc.errors import ConfigError, EmovcError, output_exists
@@ -239,8 +240,9 @@ class EmotionConverter:
 
     @property
     def sample_rate(self) -> int:
-        """Rate of the model's features in Hz: :meth:`convert` takes audio at this rate (a
-        SpectroGAN resamples any rate itself); :meth:`convert_file` resamples on load."""
+        """Rate of the model's features in Hz. :meth:`convert` takes any rate (other rates
+        are resampled to this one and the output back); :meth:`convert_file` resamples on
+        load and writes at this rate."""
         world = getattr(self.backend, "world", None)
         return world.sample_rate if world is not None else 16000
 
@@ -361,9 +363,11 @@ class EmotionConverter:
         Args:
             wav: waveform in [-1, 1], mono ``(n,)`` (``(n, 1)``, ``(1, n)`` and channels-last
                 ``(n, channels)`` are mixed down).
-            sr: its sample rate in Hz (WORLD-feature models: must equal :attr:`sample_rate`,
-                load files with :func:`emovc.audio.load_audio` at that rate; a SpectroGAN
-                resamples any rate and returns audio at ``sr``).
+            sr: its sample rate in Hz, any rate: audio at another rate than the model's
+                (:attr:`sample_rate`, 16 kHz for the bundled models) is resampled to it for
+                the conversion (soxr, :func:`emovc.audio.io.resample`) and the output is
+                resampled back, so the output is at ``sr`` either way. Content above the
+                model rate's Nyquist frequency (8 kHz) is not kept.
             target: target emotion name.
             source: source emotion; ``None`` = detect with the emotion recogniser.
             intensity: 0 = unchanged, 1 = full conversion, linear in between.
@@ -398,9 +402,28 @@ class EmotionConverter:
                 ``envelope_gain`` other than 1, ``renderer`` other than ``"world"`` or
                 ``voice_quality`` other than 0 for a SpectroGAN; an unknown renderer.
         """
-        blocks, finish = self._plan(wav, sr, target, source, intensity, keep_level, pitch_level,
-                                    envelope_gain, renderer, voice_quality)
-        return np.concatenate(list(self._finished(blocks, finish, sr, Spool())))
+        x, rate = self._at_model_rate(wav, sr)
+        blocks, finish = self._plan(x, rate, target, source, intensity, keep_level, pitch_level,
+                                    envelope_gain, renderer, voice_quality,
+                                    checked=x is not wav)
+        y = np.concatenate(list(self._finished(blocks, finish, rate, Spool())))
+        if rate == sr:
+            return y
+        return soft_limit(resample(y, rate, sr), ceiling=PEAK_LIMIT)  # resampling can ring
+
+    def _at_model_rate(self, wav, sr) -> tuple[np.ndarray, int]:
+        """``(wav, sr)`` as a WORLD-feature model converts it: audio at another rate than
+        :attr:`sample_rate` is checked (:func:`check_input`, in the caller's terms) and
+        resampled to mono float32 at that rate; audio at that rate, and any audio for a
+        SpectroGAN (which resamples itself), is returned as it was."""
+        if not hasattr(self.backend, "world"):
+            return wav, sr
+        rate = check_sample_rate(sr)
+        if rate == self.sample_rate:
+            return wav, rate
+        x = as_mono(wav)
+        check_input(x, rate)
+        return resample(x, rate, self.sample_rate), self.sample_rate
 
     def _plan(self, wav, sr: int, target: str, source: str | None, intensity: float,
               keep_level: bool, pitch_level, envelope_gain, renderer, voice_quality,
@@ -433,9 +456,9 @@ class EmotionConverter:
                 w, sr, tgt, source=src, intensity=a, pitch_level=p),
                 fallback=lambda w: time_stretch(w, tempo, sr))
         else:
-            if sr != self.sample_rate:
+            if sr != self.sample_rate:  # convert() resamples; convert_file() loads at it
                 raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
-                                  "Hz; resample first (load_audio(path, sr=...))")
+                                  "Hz")
             if voice_quality and st.renderer == "world":  # asked for, and would be ignored
                 raise ConfigError("voice quality applies to the source renderer (renderer "
                                   "'source'); WORLD's synthesis does not add it")
