@@ -136,3 +136,28 @@ def test_world_models_convert_arrays_at_any_rate(calm, name: str, sr: int) -> No
     back = resample(out, sr, 16000)[:len(at_16k)]
     level = np.sqrt(np.mean(back ** 2)) / np.sqrt(np.mean(at_16k ** 2))
     assert 0.89 < level < 1.12  # within 1 dB: the same conversion, not just a length
+
+
+def test_convert_with_source_reports_the_detected_source(converter: EmotionConverter,
+                                                         calm) -> None:
+    """convert() never said which source it detected; a caller had to run the recogniser
+    again (detect_source) to record it."""
+    import numpy as np
+
+    out, used = converter.convert_with_source(calm.astype(np.float64), 16000, "angry")
+    assert used == converter.detect_source(calm, 16000, exclude="angry")
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, converter.convert(calm, 16000, "angry"))
+    assert converter.convert_with_source(calm, 16000, "angry", source="Calm")[1] == "calm"
+
+
+def test_convert_with_source_names_a_pairwise_models_other_emotion(calm) -> None:
+    conv = EmotionConverter.from_pretrained("cyclegan-calm-angry")
+    assert conv.convert_with_source(calm, 16000, "angry")[1] == "calm"
+
+
+def test_a_spectrogan_reports_its_detected_source_too(calm) -> None:
+    conv = EmotionConverter.from_pretrained("spectrogan-ravdess")
+    out, used = conv.convert_with_source(calm, 16000, "sad")
+    assert used == conv.detect_source(calm, 16000, exclude="sad")
+    assert out.dtype.name == "float32"

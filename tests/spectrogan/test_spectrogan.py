@@ -316,6 +316,8 @@ def test_a_pairwise_run_knows_its_source_and_refuses_the_same_emotion(trained, t
     sf.write(src, synthesize(EMOTION_VOICES["calm"], duration=0.7, seed=9), 16000)
     out, used = conv.convert_file(src, tmp_path / "o.wav", "angry")
     assert used == "calm" and "emotion calm->angry" in read_comment(out)
+    wav = synthesize(EMOTION_VOICES["calm"], duration=0.7, seed=9)
+    assert conv.convert_with_source(wav, 16000, "angry")[1] == "calm"
     with pytest.raises(ConfigError, match="source and target are both calm"):
         conv.convert(np.zeros(1), 16000, "Calm", source="calm")
 

@@ -354,7 +354,9 @@ class EmotionConverter:
                 envelope_gain: float | None = None,
                 renderer: str | None = None,
                 voice_quality: float | None = None) -> np.ndarray:
-        """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns audio at ``sr``.
+        """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns float32 audio at
+        ``sr`` (whatever the input's dtype). To learn which source emotion was used (detected
+        when ``source`` is ``None``), call :meth:`convert_with_source` instead.
 
         The target emotion's tempo factor changes the duration of the speech; the leading and
         trailing pauses keep the input's lengths (real takes of a faster emotion are not
@@ -402,14 +404,38 @@ class EmotionConverter:
                 ``envelope_gain`` other than 1, ``renderer`` other than ``"world"`` or
                 ``voice_quality`` other than 0 for a SpectroGAN; an unknown renderer.
         """
+        return self.convert_with_source(wav, sr, target, source, intensity, keep_level,
+                                        pitch_level, envelope_gain, renderer, voice_quality)[0]
+
+    def convert_with_source(self, wav: np.ndarray, sr: int, target: str,
+                            source: str | None = None, intensity: float = 1.0,
+                            keep_level: bool = False, pitch_level: float | None = None,
+                            envelope_gain: float | None = None, renderer: str | None = None,
+                            voice_quality: float | None = None,
+                            ) -> tuple[np.ndarray, str | None]:
+        """:meth:`convert` that also says which source emotion it converted from (arguments
+        and errors as :meth:`convert`; the same output samples).
+
+        Returns:
+            ``(wav, source)``: float32 ``(m,)`` audio at ``sr``, and the source emotion's
+            canonical name — ``source`` normalised if given, else the one detected
+            (:meth:`detect_source`) or a pairwise model's other emotion; ``None`` for a
+            model whose conversion does not depend on the source (a many-to-many SpectroGAN
+            without a prosody stage) when none was given.
+
+        >>> conv = EmotionConverter.from_pretrained()                     # doctest: +SKIP
+        >>> out, used = conv.convert_with_source(wav, 16000, "angry")     # doctest: +SKIP
+        >>> used                                                          # doctest: +SKIP
+        'calm'
+        """
         x, rate = self._at_model_rate(wav, sr)
-        blocks, finish = self._plan(x, rate, target, source, intensity, keep_level, pitch_level,
-                                    envelope_gain, renderer, voice_quality,
-                                    checked=x is not wav)
+        blocks, finish, used = self._plan(x, rate, target, source, intensity, keep_level,
+                                          pitch_level, envelope_gain, renderer, voice_quality,
+                                          checked=x is not wav)
         y = np.concatenate(list(self._finished(blocks, finish, rate, Spool())))
-        if rate == sr:
-            return y
-        return soft_limit(resample(y, rate, sr), ceiling=PEAK_LIMIT)  # resampling can ring
+        if rate != sr:
+            y = soft_limit(resample(y, rate, sr), ceiling=PEAK_LIMIT)  # resampling can ring
+        return y, used
 
     def _at_model_rate(self, wav, sr) -> tuple[np.ndarray, int]:
         """``(wav, sr)`` as a WORLD-feature model converts it: audio at another rate than
@@ -428,11 +454,12 @@ class EmotionConverter:
     def _plan(self, wav, sr: int, target: str, source: str | None, intensity: float,
               keep_level: bool, pitch_level, envelope_gain, renderer, voice_quality,
               checked: bool = False,
-              ) -> tuple[Iterator[np.ndarray], tuple[np.ndarray, float] | None]:
+              ) -> tuple[Iterator[np.ndarray], tuple[np.ndarray, float] | None, str | None]:
         """Validate a conversion (arguments as :meth:`convert`) and set it up: returns the
-        lazily converted, joined windows (float32 blocks, at the input's level) and
+        lazily converted, joined windows (float32 blocks, at the input's level),
         ``(x, change_db)`` for :class:`~emovc.audio.finishing.StreamFinisher` (``None``: the
-        blocks are the output as they are). ``checked``: the audio already passed
+        blocks are the output as they are) and the source emotion used (as
+        :meth:`convert_with_source`). ``checked``: the audio already passed
         :func:`check_input`."""
         a = check_intensity(intensity)
         keep_level = check_flag(keep_level, "keep_level")
@@ -448,7 +475,7 @@ class EmotionConverter:
             if not self.uses_source:  # pairwise: the direction follows from the target
                 return self._windowed(x, sr, lambda w: self.backend.convert(
                     w, sr, target, source=source, intensity=a, pitch_level=p),
-                    fallback=lambda w: w), None  # windows without speech: kept as they are
+                    fallback=lambda w: w), None, self._named_source(target, source)
             src, tgt = self.resolve_emotions(x, sr, target, source)
             pros = self.backend.prosody
             tempo = pros.tempo(src, tgt, a) if pros is not None else 1.0
@@ -474,7 +501,14 @@ class EmotionConverter:
                                     fallback=lambda w: time_stretch(w, tempo, sr))
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
-        return blocks, (x, change)
+        return blocks, (x, change), src
+
+    def _named_source(self, target: str, source: str | None) -> str | None:
+        """The source of a conversion that does not depend on one: ``source`` normalised,
+        else a pairwise model's other emotion, else ``None``."""
+        if source is not None:
+            return check_model_emotion(source, self.source_emotions, "source")
+        return self.fixed_source(check_model_emotion(target, self.target_emotions, "target"))
 
     @staticmethod
     def _finished(blocks: Iterator[np.ndarray], finish: tuple[np.ndarray, float] | None,
@@ -547,9 +581,9 @@ class EmotionConverter:
                                           renderer=renderer, voice_quality=voice_quality)
         # the caller's own values: _plan resolves the defaults the same way, and must tell
         # an asked-for voice quality from the model's default one
-        blocks, finish = self._plan(wav, self.sample_rate, tgt, src or None, intensity,
-                                    keep_level, pitch_level, envelope_gain, renderer,
-                                    voice_quality, checked=True)
+        blocks, finish, _ = self._plan(wav, self.sample_rate, tgt, src or None, intensity,
+                                       keep_level, pitch_level, envelope_gain, renderer,
+                                       voice_quality, checked=True)
         from emovc import __version__
         pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
         world = st.tag() if hasattr(self.backend, "world") else ""
