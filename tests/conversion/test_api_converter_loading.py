@@ -72,3 +72,13 @@ def test_only_the_same_bytes_count_as_a_bundled_model(tmp_path) -> None:
     assert bundled_twin(tmp_path / "model.pt") is None
     assert inference_defaults(tmp_path / "model.pt") == {}
     assert bundled_twin(bundled).name == "m2m-ravdess"
+
+
+def test_the_docstrings_show_usage_and_point_to_from_pretrained() -> None:
+    import doctest
+
+    examples = doctest.DocTestParser().get_examples(EmotionConverter.__doc__)
+    calls = " ".join(e.source for e in examples)
+    for name in ("from_pretrained(", ".convert(", ".convert_with_source(", ".convert_file("):
+        assert name in calls
+    assert "use :meth:`from_pretrained` instead" in EmotionConverter.__init__.__doc__

@@ -149,36 +149,23 @@ def _backend(ckpt: dict):
 class EmotionConverter:
     """Convert the emotion of speech while keeping speaker and words.
 
-    Args:
-        backend: a loaded frame-level converter (or a SpectroGAN converter).
-        name: model name/path for provenance tags.
-        window_s: window length in seconds for long inputs (overlap ``overlap_s``).
-        keep_unvoiced: WORLD models: use the input's own samples for its unvoiced stretches
-            instead of their WORLD rendering (the models change voiced frames only;
-            :func:`emovc.audio.processing.keep_unvoiced_source`). ``False`` renders all.
-        pitch_level: default of :meth:`convert`'s ``pitch_level`` (``from_pretrained`` takes
-            it from the model's ``meta.json``: 0.125 for ``m2m-ravdess``, else 1).
-        envelope_smoothing_ms: WORLD models: moving-average window (ms) over which the
-            envelope *change* is smoothed in time (:func:`~emovc.models.conversion.converters.
-            smooth_envelope_change`); 0 = off. ``from_pretrained`` takes it from
-            ``meta.json`` (100 for ``m2m-ravdess``, else 0).
-        envelope_gain: WORLD models: factor (0..3) on the (smoothed) envelope change
-            (:func:`~emovc.models.conversion.converters.scale_envelope_change`): above 1 the
-            emotion's spectral cues are exaggerated — more emotion, less of the speaker's
-            voice. ``from_pretrained`` takes it from ``meta.json`` (1.15 for
-            ``m2m-ravdess``, else 1).
-        renderer: WORLD models: ``"world"`` (WORLD synthesis of the converted features) or
-            ``"source"`` (the change applied to the input's own samples: STFT envelope filter
-            and TD-PSOLA; keeps more of the voice, docs/conversion.md). ``from_pretrained``
-            takes it from ``meta.json`` (default ``"world"``).
-        voice_quality: source renderer: factor (0..3) on the per-cycle jitter and shimmer
-            added to move the source emotion's voice quality to the target's (0 = off;
-            :mod:`emovc.features.voice_quality`), needs ``voice_quality_stats``.
-            ``from_pretrained`` takes both from ``meta.json`` (``m2m-ravdess``: 1, with its
-            training speakers' statistics; else 0).
-        voice_quality_stats: ``{emotion: {"jitter": j, "shimmer_db": s}}`` (eGeMAPS means).
+    Make one with :meth:`from_pretrained` (a bundled model name or a checkpoint path, with
+    the model's inference settings); it is reusable and thread-safe, and every call is
+    deterministic. Audio is mono float ``(n,)`` in [-1, 1] at any sample rate.
 
-    The last six live in :attr:`settings`, one frozen
+    >>> from emovc import EmotionConverter, load_audio
+    >>> conv = EmotionConverter.from_pretrained()       # m2m-ravdess   # doctest: +SKIP
+    >>> wav = load_audio("in.wav", sr=16000)                            # doctest: +SKIP
+    >>> out = conv.convert(wav, 16000, "angry", source="calm")          # doctest: +SKIP
+    >>> out, used = conv.convert_with_source(wav, 16000, "happy")       # doctest: +SKIP
+    >>> used                                     # detected by the recogniser  # doctest: +SKIP
+    'calm'
+    >>> conv.convert_file("in.wav", "out.wav", "sad")                   # doctest: +SKIP
+    (PosixPath('out.wav'), 'calm')
+    >>> conv.target_emotions                                            # doctest: +SKIP
+    ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised']
+
+    The inference settings live in :attr:`settings`, one frozen
     :class:`~emovc.pipelines.conversion_settings.ConversionSettings`; the attributes of the
     same names read it, and assigning one replaces it by a validated copy.
     """
@@ -195,6 +182,39 @@ class EmotionConverter:
                  envelope_smoothing_ms: float = 0.0, envelope_gain: float = 1.0,
                  renderer: str = "world", voice_quality: float = 0.0,
                  voice_quality_stats: dict | None = None):
+        """Wrap an already loaded ``backend``; use :meth:`from_pretrained` instead, which
+        loads a model by name or path and gives it its ``meta.json`` settings (this
+        constructor uses the plain defaults below).
+
+        Args:
+            backend: a loaded frame-level converter (or a SpectroGAN converter).
+            name: model name/path for provenance tags.
+            window_s: window length in seconds for long inputs (overlap ``overlap_s``).
+            keep_unvoiced: WORLD models: use the input's own samples for its unvoiced stretches
+                instead of their WORLD rendering (the models change voiced frames only;
+                :func:`emovc.audio.processing.keep_unvoiced_source`). ``False`` renders all.
+            pitch_level: default of :meth:`convert`'s ``pitch_level`` (``from_pretrained`` takes
+                it from the model's ``meta.json``: 0.125 for ``m2m-ravdess``, else 1).
+            envelope_smoothing_ms: WORLD models: moving-average window (ms) over which the
+                envelope *change* is smoothed in time (:func:`~emovc.models.conversion.converters.
+                smooth_envelope_change`); 0 = off. ``from_pretrained`` takes it from
+                ``meta.json`` (100 for ``m2m-ravdess``, else 0).
+            envelope_gain: WORLD models: factor (0..3) on the (smoothed) envelope change
+                (:func:`~emovc.models.conversion.converters.scale_envelope_change`): above 1 the
+                emotion's spectral cues are exaggerated — more emotion, less of the speaker's
+                voice. ``from_pretrained`` takes it from ``meta.json`` (1.15 for
+                ``m2m-ravdess``, else 1).
+            renderer: WORLD models: ``"world"`` (WORLD synthesis of the converted features) or
+                ``"source"`` (the change applied to the input's own samples: STFT envelope filter
+                and TD-PSOLA; keeps more of the voice, docs/conversion.md). ``from_pretrained``
+                takes it from ``meta.json`` (default ``"world"``).
+            voice_quality: source renderer: factor (0..3) on the per-cycle jitter and shimmer
+                added to move the source emotion's voice quality to the target's (0 = off;
+                :mod:`emovc.features.voice_quality`), needs ``voice_quality_stats``.
+                ``from_pretrained`` takes both from ``meta.json`` (``m2m-ravdess``: 1, with its
+                training speakers' statistics; else 0).
+            voice_quality_stats: ``{emotion: {"jitter": j, "shimmer_db": s}}`` (eGeMAPS means).
+        """
         self.backend = backend
         self.name = name
         self.window_s, self.overlap_s = window_s, overlap_s
