@@ -133,7 +133,7 @@ def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool,
     print(f"{len(spk)} {'TUNING' if tuning else 'unseen'} speakers; styles {styles}")
     for st, c in cfgs.items():
         print(f"  {st}: {c.units}")
-    held = {name: [enc.embed(h) for h in hs] for name, _, hs in spk}
+    held = {name: [enc.embed(h, SR) for h in hs] for name, _, hs in spk}
     held_mean = {n: np.mean(e, 0) / np.linalg.norm(np.mean(e, 0)) for n, e in held.items()}
     res = {st: StyleResult() for st in styles}
     raw, real, texts, hyp_f, closed_f = [], [], [], [], []
@@ -153,8 +153,8 @@ def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool,
         cpu["frontend"] += c1 - c0
         cpu["reference"] += c2 - c1
         texts.append(text)
-        raw.append(np.mean([enc.embed(src) @ h for h in held[name]]))
-        real.append(np.mean([enc.embed(r) @ h for r in refs for h in held[name]]))
+        raw.append(np.mean([enc.embed(src, SR) @ h for h in held[name]]))
+        real.append(np.mean([enc.embed(r, SR) @ h for r in refs for h in held[name]]))
         hyp_f.append(asr.transcribe(src, SR))
         closed_f.append(closed.transcribe(src))
         line = []
@@ -164,7 +164,7 @@ def run(n_libri: int, jump_cost: float | None, styles: list[str], tuning: bool,
             r.wall["units"] += time.perf_counter() - t3
             r.cpu["units"] += time.process_time() - c3
             r.wall["audio"] += len(out) / SR
-            e = enc.embed(out)
+            e = enc.embed(out, SR)
             r.sims.append(np.mean([e @ h for h in held[name]]))
             scores = {n: e @ m for n, m in held_mean.items()}
             r.ranks.append(1 + sum(s > scores[name] for s in scores.values()))

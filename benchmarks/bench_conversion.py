@@ -173,7 +173,7 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | N
 
     def feats(path: Path, wav: np.ndarray):
         if path not in cache:
-            cache[path] = (analyze_utterance(wav), enc.embed(wav), labels(wav))
+            cache[path] = (analyze_utterance(wav), enc.embed(wav, 16000), labels(wav))
         return cache[path]
 
     def distortion(fy, fr, emb_y, emb_s) -> dict:
@@ -201,7 +201,7 @@ def score(systems: dict, pairs: list, rec, enc: SpeakerEncoder, judges: dict | N
             dt, dc = time.perf_counter() - t, time.process_time() - c
             rows[name].append({**take, **labels(y), "secs": dt, "cpu": dc,
                                "dur": len(inp) / 16000,
-                               **distortion(analyze_utterance(y), fr, enc.embed(y), emb_s)})
+                               **distortion(analyze_utterance(y), fr, enc.embed(y, 16000), emb_s)})
         if (i + 1) % 24 == 0:
             print(f"  {i + 1}/{len(pairs)} pairs", file=sys.stderr)
     for name in systems:  # a system with no pair it converts keeps an (empty) row, for the note

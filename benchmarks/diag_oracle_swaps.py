@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         for name, y in variants(x, load_audio(real)).items():
             for key, labeller in labellers.items():
                 counts[name][0][key][labeller(y)] += 1
-            counts[name][1].append(speaker_similarity(x, y))
+            counts[name][1].append(speaker_similarity(x, y, 16000))
     print(f"{len(pairs)} calm -> {args.emotion} pairs; outputs labelled {args.emotion} by "
           f"{' | '.join(labellers)}; spk-sim to the calm take; most common labels")
     for name, (labels, spk) in counts.items():

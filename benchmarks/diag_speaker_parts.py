@@ -77,7 +77,7 @@ def rates(conv: EmotionConverter, rec, wavs: list, source: str,
     spk, hit = [], []
     for emo in TARGETS:
         ys = [conv.convert(x, 16000, emo, source=source, **options) for x in wavs]
-        spk.append(float(np.mean([speaker_similarity(x, y)
+        spk.append(float(np.mean([speaker_similarity(x, y, 16000)
                                   for x, y in zip(wavs, ys, strict=True)])))
         hit.append(float(np.mean([label(rec, y) == emo for y in ys])))
     return spk, hit

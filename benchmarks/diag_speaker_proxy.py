@@ -83,7 +83,7 @@ def main() -> None:
                 name = f"Actor_{actor}/03-01-02-02-{sentence}-{rep}-{actor}.flac"
                 wav = load_audio(DATA / name, 16000)
                 feats, analysis, gain = analyze_for_conversion(wav, world)
-                src_judge = judge.embed(wav)
+                src_judge = judge.embed(wav, 16000)
                 src_proxy = proxy_embedding(proxy, feats.mcep, feats.lf0, feats.vuv)
                 for target in args.targets.split(","):
                     for m, conv in models.items():
@@ -97,7 +97,8 @@ def main() -> None:
                             render(feats, out.mcep, out.lf0, world, analysis) / gain, wav,
                             16000, conv.normalizer.level_change_db("calm", target))
                         pe = proxy_embedding(proxy, out.mcep, out.lf0, feats.vuv)
-                        pairs[m].append((float(judge.embed(y) @ src_judge), float(pe @ src_proxy)))
+                        pairs[m].append((float(judge.embed(y, 16000) @ src_judge),
+                                         float(pe @ src_proxy)))
     for m, v in pairs.items():
         a = np.array(v)
         print(f"{m}: resemblyzer {a[:, 0].mean():.3f}, proxy {a[:, 1].mean():.3f} ({len(a)})")

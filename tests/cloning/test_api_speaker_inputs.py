@@ -29,6 +29,20 @@ def test_channels_first_and_bad_rate_are_refused(encoder, speech) -> None:
         encoder.embed(speech, 0)
 
 
+def test_sample_rate_must_be_given(encoder, speech) -> None:
+    """A default of 16 kHz embedded 44.1 kHz arrays passed without ``sr`` as another voice."""
+    from emovc.evaluation.speaker import SpeakerEncoder as EvalEncoder
+    from emovc.evaluation.speaker import embed, speaker_similarity
+
+    calls = [lambda: encoder.embed(speech), lambda: encoder.similarity(speech, speech),
+             lambda: encoder.embed_speaker([speech]), lambda: EvalEncoder().embed(speech),
+             lambda: EvalEncoder().similarity(speech, speech), lambda: embed(speech),
+             lambda: speaker_similarity(speech, speech)]
+    for call in calls:
+        with pytest.raises(TypeError, match="sr"):
+            call()
+
+
 def test_embed_speaker_needs_an_utterance(encoder, speech) -> None:
     with pytest.raises(AudioError, match="no utterances given"):
         encoder.embed_speaker([], 16000)
@@ -38,7 +52,7 @@ def test_embed_speaker_needs_an_utterance(encoder, speech) -> None:
 
 def test_default_name_is_the_bundled_encoder(encoder, speech) -> None:
     default = SpeakerEncoder.from_pretrained("default")
-    np.testing.assert_array_equal(default.embed(speech), encoder.embed(speech))
+    np.testing.assert_array_equal(default.embed(speech, 16000), encoder.embed(speech, 16000))
 
 
 def test_unknown_name_lists_the_valid_ones() -> None:
@@ -65,7 +79,7 @@ def test_a_run_folder_stands_for_its_model_pt(tmp_path, encoder, speech) -> None
     save_checkpoint(tmp_path / "run" / "model.pt", kind=KIND,
                     config=asdict(encoder.model.cfg), state_dict=encoder.model.state_dict())
     run = SpeakerEncoder.from_pretrained(tmp_path / "run")
-    np.testing.assert_allclose(run.embed(speech), encoder.embed(speech), atol=1e-5)
+    np.testing.assert_allclose(run.embed(speech, 16000), encoder.embed(speech, 16000), atol=1e-5)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match=r"empty is a folder without a model.pt; give a "
                                           r"checkpoint file \(.pt\) or a run folder"):

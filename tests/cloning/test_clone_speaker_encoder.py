@@ -52,8 +52,8 @@ def test_bundled_weights_equal_resemblyzer(speech: np.ndarray) -> None:
 
 def test_embedding_separates_synthetic_speakers(speaker_clips) -> None:
     enc = SpeakerEncoder.from_pretrained()
-    low = [enc.embed(w) for w in speaker_clips["low"][:2]]
-    high = enc.embed(speaker_clips["high"][0])
+    low = [enc.embed(w, 16000) for w in speaker_clips["low"][:2]]
+    high = enc.embed(speaker_clips["high"][0], 16000)
     assert float(low[0] @ low[1]) > float(low[0] @ high)
 
 

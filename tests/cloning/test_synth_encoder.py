@@ -67,7 +67,7 @@ def test_synthesizer_trains_on_a_retrained_encoder_and_cloning_uses_it(
     cloner = NeuralCloner.from_folder(voice, device="cpu")
     got = cloner.embed([(reference_wav, 16000)])
     assert got.shape == (8,)
-    np.testing.assert_allclose(got, enc_copy.embed_speaker([reference_wav]), atol=1e-6)
+    np.testing.assert_allclose(got, enc_copy.embed_speaker([reference_wav], 16000), atol=1e-6)
 
 
 def test_a_synthesizer_without_the_record_clones_with_the_bundled_encoder(tmp_path) -> None:

@@ -24,9 +24,9 @@ def test_same_voice_scores_higher_than_other_voices():
     a = synthesize(SyntheticVoice(), 2.0, seed=0)
     same = synthesize(SyntheticVoice(), 2.0, seed=1)
     other = synthesize(SyntheticVoice(f0_mean=210.0, formant_scale=1.2, tilt=0.5), 2.0, seed=2)
-    e = [enc.embed(w) for w in (a, same, other)]
+    e = [enc.embed(w, 16000) for w in (a, same, other)]
     assert e[0].shape == (256,) and np.linalg.norm(e[0]) == pytest.approx(1.0, abs=1e-4)
-    assert enc.similarity(a, same) > enc.similarity(a, other) + 0.05
+    assert enc.similarity(a, same, 16000) > enc.similarity(a, other, 16000) + 0.05
 
 
 def test_eer_separable_and_random_embeddings():

@@ -36,7 +36,7 @@ class SpeakerEncoder:
             self._encoder = VoiceEncoder(device=self.device, verbose=False)
         return self._encoder
 
-    def embed(self, wav: np.ndarray, sr: int = 16000) -> np.ndarray:
+    def embed(self, wav: np.ndarray, sr: int) -> np.ndarray:
         """Speaker embedding of a ``(n,)`` float waveform at ``sr`` Hz → ``(256,)`` float32, L2 = 1.
 
         The waveform is resampled to 16 kHz, loudness-normalised and silence-trimmed by
@@ -52,7 +52,7 @@ class SpeakerEncoder:
             pre = x
         return np.asarray(self.encoder.embed_utterance(pre), dtype=np.float32)
 
-    def similarity(self, a: np.ndarray, b: np.ndarray, sr: int = 16000) -> float:
+    def similarity(self, a: np.ndarray, b: np.ndarray, sr: int) -> float:
         """Cosine similarity of the embeddings of two waveforms (−1..1, 1 = same voice)."""
         return cosine(self.embed(a, sr), self.embed(b, sr))
 
@@ -63,12 +63,12 @@ def cosine(u: np.ndarray, v: np.ndarray) -> float:
     return float(np.dot(u, v) / den) if den > 0 else 0.0
 
 
-def embed(wav: np.ndarray, sr: int = 16000, encoder: SpeakerEncoder | None = None) -> np.ndarray:
+def embed(wav: np.ndarray, sr: int, encoder: SpeakerEncoder | None = None) -> np.ndarray:
     """Speaker embedding ``(256,)`` of a waveform (see :meth:`SpeakerEncoder.embed`)."""
     return (encoder or SpeakerEncoder()).embed(wav, sr)
 
 
-def speaker_similarity(a: np.ndarray, b: np.ndarray, sr: int = 16000,
+def speaker_similarity(a: np.ndarray, b: np.ndarray, sr: int,
                        encoder: SpeakerEncoder | None = None) -> float:
     """Cosine similarity of resemblyzer embeddings of two waveforms at ``sr`` Hz."""
     return (encoder or SpeakerEncoder()).similarity(a, b, sr)

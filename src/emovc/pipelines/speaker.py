@@ -123,13 +123,16 @@ class SpeakerEncoder:
                               f"{first}") from None
         return cls(model)
 
-    def embed(self, wav: np.ndarray, sr: int = 16000,
+    def embed(self, wav: np.ndarray, sr: int,
               name: str = "audio for a speaker embedding") -> np.ndarray:
         """Embedding ``(256,)`` float32 of one mono utterance ``(n,)`` at ``sr`` Hz
-        (preprocessed as in :func:`preprocess`; errors call it ``name``)."""
+        (preprocessed as in :func:`preprocess`; errors call it ``name``).
+
+        ``sr`` is required: audio at another rate than the one given is embedded as a
+        different voice without any error (e.g. 44.1 kHz samples read as 16 kHz)."""
         return embed_utterance(self.model, preprocess(wav, sr, name))
 
-    def embed_speaker(self, wavs: Sequence[np.ndarray], sr: int = 16000) -> np.ndarray:
+    def embed_speaker(self, wavs: Sequence[np.ndarray], sr: int) -> np.ndarray:
         """Normalised mean embedding ``(256,)`` of several utterances (each mono ``(n_i,)`` at
         ``sr`` Hz) of one speaker.
 
@@ -156,8 +159,9 @@ class SpeakerEncoder:
                              "voice")
         return np.stack(out)
 
-    def similarity(self, a: np.ndarray, b: np.ndarray, sr: int = 16000) -> float:
-        """Cosine similarity of two utterances' embeddings (1 = same voice)."""
+    def similarity(self, a: np.ndarray, b: np.ndarray, sr: int) -> float:
+        """Cosine similarity of two utterances' embeddings (mono ``(n,)`` at ``sr`` Hz; −1..1,
+        1 = same voice)."""
         return float(np.dot(self.embed(a, sr), self.embed(b, sr)))
 
 
