@@ -19,7 +19,7 @@ from emovc.app.workdir import PathOutsideWorkDir, WorkDir
 from emovc.audio.io import read_comment
 from emovc.errors import AudioError, ConfigError
 
-from .conftest import fake_embed, fake_factories
+from .conftest import FakeCloner, fake_embed, fake_factories
 
 
 def test_convert_writes_output_figure_and_session_row(backend: AppBackend, upload) -> None:
@@ -427,3 +427,25 @@ def test_ui_lists_the_pipeline_styles() -> None:
     from emovc.pipelines.cloning import STYLES
 
     assert CLONE_STYLES == tuple(STYLES)
+
+
+def test_clone_too_short_to_embed_has_no_similarity(backend_with, upload) -> None:
+    """A one-word clone ("Hi": 0.4 s) is under the speaker encoder's 0.5 s minimum: the
+    clone is kept and shown, without a similarity or an output point on the map."""
+
+    class ShortCloner(FakeCloner):
+        def clone(self, references, text, emotion=None):
+            wav, sr = super().clone(references, text, emotion)
+            return wav[: int(0.4 * sr)], sr
+
+    def strict_embed(wav, sr):  # as the real encoder: AudioError under 0.5 s
+        if len(wav) < 0.5 * sr:
+            raise AudioError(f"too short: {len(wav) / sr:.2f} s (need at least 0.5 s)")
+        return fake_embed(wav, sr)
+
+    backend = backend_with(cloner=ShortCloner, embedder=lambda: strict_embed)
+    res = backend.clone([str(upload("ref.wav"))], "Hi", None, consent=True)
+    assert res.output.is_file() and np.isnan(res.similarity)
+    assert "too short for a speaker embedding" in res.summary
+    texts = {t.get_text() for t in res.figure.axes[0].texts}
+    assert "reference" in texts and "output" not in texts

@@ -145,7 +145,7 @@ def test_outputs_and_references_at_different_rates_are_noted(tmp_path):
         sf.write(tmp_path / name, np.resize(tone, sr), sr)
     # the files' own rates come from the analysis stage, which reads every file once
     files = run_stage1([(str(tmp_path / n), "") for n in ("out.wav", "ref16.wav", "ref48.wav")],
-                       MetricConfig(), None, False, workers=1)
+                       MetricConfig(), None, None, workers=1)
     row = {"audio": str(tmp_path / "out.wav"), "system": "converted", "error": ""}
     same = [{**row, "reference": str(tmp_path / "ref16.wav")}]
     assert rate_mismatch_notes(same, files, 16000) == []
@@ -236,7 +236,7 @@ def test_warnings_of_worker_processes_reach_the_caller(tmp_path, speech):
         sf.write(tmp_path / f"ok{i}.wav", speech, 16000)
     tasks = [(str(tmp_path / n), "") for n in ("cut.flac", "ok0.wav", "ok1.wav", "ok2.wav")]
     with pytest.warns(EmovcWarning, match=r"cut.flac is damaged or truncated"):
-        files = run_stage1(tasks, MetricConfig(), None, False, workers=2)
+        files = run_stage1(tasks, MetricConfig(), None, None, workers=2)
     assert not files[str(tmp_path / "cut.flac")].error
 
 

@@ -465,3 +465,40 @@ def test_a_failed_audio_copy_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         _audio_src(str(wav), tmp_path / "ev", embed=False, sr=16000)
     assert not list((tmp_path / "ev").rglob("*.wav"))
+
+
+def test_speaker_similarity_needs_half_a_second_and_can_use_a_trained_encoder(tiny_run,
+                                                                             tmp_path):
+    """The evaluation had its own encoder that embedded clips down to 0.1 s (a 0.3 s one
+    scored a meaningless 0.44 against its source) and could not use a trained one; it now
+    uses ``emovc similarity``'s encoder: under 0.5 s the similarity is NaN with a note."""
+    import numpy as np
+    import soundfile as sf
+    import torch
+
+    from emovc.errors import ConfigError
+    from emovc.models.checkpoint import save_checkpoint
+    from emovc.models.speaker_encoder import GE2E, GE2EConfig
+    from emovc.pipelines.speaker import KIND
+
+    wav, sr = sf.read(tiny_run / "conv0.wav")
+    sf.write(tiny_run / "conv0.wav", wav[: int(0.3 * sr)], sr)
+    items = read_manifest(tiny_run)
+    cfg = EvalConfig(asr=False, emotion=False, baselines=False, workers=1)
+
+    def similarities(config: EvalConfig, out: str) -> list[float]:
+        result = evaluate(items, tmp_path / out, config)
+        notes = [n for n in result.notes if n.startswith("no speaker embedding of")]
+        assert len(notes) == 1 and "conv0.wav" in notes[0] and "0.5 s" in notes[0]
+        return [r["spk_sim_source"] for r in result.rows if r["system"] == "converted"]
+
+    bundled = similarities(cfg, "ev")
+    assert np.isnan(bundled[0]) and 0.0 < bundled[1] <= 1.0
+    torch.manual_seed(0)
+    model = GE2E(GE2EConfig())  # an untrained encoder: other embeddings, other similarity
+    save_checkpoint(tmp_path / "ge2e" / "model.pt", kind=KIND, config=GE2EConfig().to_dict(),
+                    state_dict=model.state_dict())
+    trained = similarities(replace(cfg, speaker_encoder=str(tmp_path / "ge2e")), "ev2")
+    assert np.isnan(trained[0]) and abs(trained[1] - bundled[1]) > 1e-3
+    with pytest.raises(ConfigError, match="unknown speaker encoder 'nope'"):
+        evaluate(items, tmp_path / "ev3", replace(cfg, speaker_encoder="nope"))

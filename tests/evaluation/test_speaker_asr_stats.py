@@ -99,3 +99,15 @@ def test_confidence_intervals():
     assert p == 0.5 and lo == pytest.approx(0.187086, abs=1e-5) and hi == pytest.approx(
         0.812914, abs=1e-5)
     assert np.isnan(binomial_ci(0, 0)[0])
+
+
+def test_one_speaker_encoder_with_one_input_contract():
+    """The evaluation's encoder (resemblyzer's VoiceEncoder) embedded 0.1-0.5 s clips that
+    ``emovc similarity`` refuses; both are now emovc's GE2E with its 0.5 s minimum."""
+    from emovc.errors import AudioError
+    from emovc.pipelines import speaker
+
+    assert SpeakerEncoder is speaker.SpeakerEncoder
+    wav = synthesize(SyntheticVoice(), 2.0, seed=0)
+    with pytest.raises(AudioError, match=r"too short: 0.30 s \(need at least 0.5 s\)"):
+        SpeakerEncoder().embed(wav[:4800], 16000)

@@ -166,9 +166,9 @@ def _cloner(style: str) -> Any:
 
 
 def _embedder() -> Callable[[np.ndarray, int], np.ndarray]:
-    """Resemblyzer GE2E d-vectors via emovc.evaluation (weights ship inside the wheel)."""
-    encoder = _import("emovc.evaluation.speaker", "SpeakerEncoder", "speaker embedding")()
-    return encoder.embed
+    """Resemblyzer GE2E d-vectors (weights ship inside the wheel): ``emovc similarity``'s."""
+    cls = _import("emovc.pipelines.speaker", "SpeakerEncoder", "speaker embedding")
+    return cls.from_pretrained().embed
 
 
 def _evaluator(run_dir: Path, out_dir: Path, progress: ProgressFn) -> Path:

@@ -51,6 +51,16 @@ def is_pairwise(sources: Sequence[str]) -> bool:
     return len(sources) <= 2
 
 
+def _similarity_note(similarity: float) -> str:
+    """The clone summary's words on the speaker similarity (NaN: the output was too short)."""
+    if np.isnan(similarity):
+        return ("no speaker similarity: the output is too short for a speaker embedding "
+                "(under 0.5 s)")
+    return (f"speaker similarity to the reference {similarity:.2f} (cosine, 1 = same voice; "
+            "flattering: the clone is built from this recording's own sounds, and another "
+            "recording of the speaker typically scores ~0.1 less)")
+
+
 def _no_progress(fraction: float, desc: str) -> None:
     """Default progress callback: ignore."""
 
@@ -287,23 +297,29 @@ class AppBackend:
         progress(0.75, "comparing speakers")
         similarity, fig = self._speaker_map(wavs[0], out, Path(str(refs[0])).name,
                                             self.session(session))
-        summary = (f"{len(out) / APP_SR:.2f} s of speech in {seconds:.2f} s; speaker "
-                   f"similarity to the reference {similarity:.2f} (cosine, 1 = same voice; "
-                   "flattering: the clone is built from this recording's own sounds, and "
-                   "another recording of the speaker typically scores ~0.1 less)")
+        summary = (f"{len(out) / APP_SR:.2f} s of speech in {seconds:.2f} s; "
+                   f"{_similarity_note(similarity)}")
         progress(1.0, "done")
         return CloneResult(path, similarity, fig, seconds, summary)
 
     def _speaker_map(self, ref: np.ndarray, out: np.ndarray, ref_name: str,
                      state: BrowserSession) -> tuple[float, Figure]:
+        """``(cosine similarity of reference and output, map figure)``; the similarity is NaN
+        and the output left off the map when it is too short to embed (under 0.5 s, e.g.
+        "Hi": the encoder's minimum, :data:`emovc.pipelines.speaker.MIN_SPEECH_S`)."""
         embed = self.models.embedder()
-        e_ref, e_out = embed(ref, APP_SR), embed(out, APP_SR)
+        e_ref = embed(ref, APP_SR)
+        try:
+            e_out = [embed(out, APP_SR)]
+        except AudioError:
+            e_out = []
         known = [*self.voices.voices(), *state.uploads.voices()]
-        points, method = project_2d(np.stack([*(v.embedding for v in known), e_ref, e_out]))
-        names = [*(v.name for v in known), "reference", "output"]
-        kinds = [*(v.kind for v in known), "reference", "output"]
+        points, method = project_2d(np.stack([*(v.embedding for v in known), e_ref, *e_out]))
+        names = [*(v.name for v in known), "reference", *(["output"] if e_out else [])]
+        kinds = [*(v.kind for v in known), "reference", *(["output"] if e_out else [])]
         state.uploads.add(safe_stem(ref_name, "reference"), e_ref)
-        return cosine(e_ref, e_out), embedding_map_figure(points, names, kinds, method)
+        similarity = cosine(e_ref, e_out[0]) if e_out else float("nan")
+        return similarity, embedding_map_figure(points, names, kinds, method)
 
     # --- evaluate ------------------------------------------------------------------------
     def evaluate(self, files: Sequence[str] | None, progress: ProgressFn = _no_progress,

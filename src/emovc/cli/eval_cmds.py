@@ -30,6 +30,9 @@ def evaluate(
     no_baselines: bool = typer.Option(False, "--no-baselines",
                                       help="Score only the converted audio."),
     recognizer: str = typer.Option("default", help="Emotion recogniser: bundled name or path."),
+    speaker_encoder: str = typer.Option("resemblyzer", help="Speaker encoder of the similarity: "
+                                        "bundled name or a trained one's model.pt or run "
+                                        "folder."),
     workers: int = typer.Option(2, min=1, help="Processes for analysis and ASR."),
     trim_db: float = typer.Option(None, help="Trim edge silence quieter than this many dB "
                                   "below the peak before MCD/F0 analysis (default: whole files)."),
@@ -45,7 +48,8 @@ def evaluate(
 
     cfg = EvalConfig(metrics=MetricConfig(trim_db=trim_db), asr=not no_asr,
                      emotion=not no_emotion, baselines=not no_baselines, workers=workers,
-                     recognizer=recognizer, n_examples=examples)
+                     recognizer=recognizer, n_examples=examples,
+                     speaker_encoder=speaker_encoder)
     result, paths = run_evaluation(manifest, out, cfg, force=force, embed_audio=not link_audio,
                                    log=lambda m: typer.echo(m, err=True))
     typer.echo(summary_table(result))

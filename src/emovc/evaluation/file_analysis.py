@@ -36,18 +36,19 @@ class FileAnalysis:
 
 
 def _analyze_batch(tasks: list[tuple[str, str]], cfg: MetricConfig, asr: AsrConfig | None,
-                   speaker: bool, in_worker: bool = False) -> list[FileAnalysis]:
+                   speaker: str | None, in_worker: bool = False) -> list[FileAnalysis]:
     """Stage 1 worker: ``(path, resynth_from)`` tasks → analyses.
 
     When ``resynth_from`` is set, ``path`` is first written as the WORLD resynthesis of it.
-    The ASR decoder and the speaker encoder are created once per batch.
+    ``speaker``: the speaker encoder's name or path (``None``: no embeddings). The ASR decoder
+    and the speaker encoder are created once per batch.
     """
     if in_worker:  # one torch thread per worker process: the pool already uses every core
         import torch
 
         torch.set_num_threads(1)
     transcriber = Transcriber(asr) if asr is not None else None
-    encoder = SpeakerEncoder() if speaker else None
+    encoder = SpeakerEncoder.from_pretrained(speaker) if speaker is not None else None
     return [_analyze_file(path, src, cfg, transcriber, encoder) for path, src in tasks]
 
 
@@ -80,16 +81,18 @@ def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
         t0 = clock()
         try:
             res.embedding = encoder.embed(wav, cfg.sample_rate)
-        except EmovcError as exc:  # too little speech: similarity becomes NaN, with a note
+        except EmovcError as exc:  # under 0.5 s or silent: similarity becomes NaN, with a note
             res.embedding_error = str(exc)
         res.seconds["speaker"] = clock() - t0
     return res
 
 
 def run_stage1(tasks: list[tuple[str, str]], metrics: MetricConfig, asr: AsrConfig | None,
-               speaker: bool, workers: int) -> dict[str, FileAnalysis]:
+               speaker: str | None, workers: int) -> dict[str, FileAnalysis]:
     """Analyse every ``(path, resynth_from)`` task once, in ``workers`` spawned processes
-    (here when 1 or few tasks); ``asr`` None = no transcripts, ``speaker`` = embeddings."""
+    (here when 1 or few tasks); ``asr`` None = no transcripts, ``speaker``: embeddings by
+    this speaker encoder (name or path, see
+    :meth:`~emovc.pipelines.speaker.SpeakerEncoder.from_pretrained`; None = none)."""
     if workers <= 1 or len(tasks) < 4:
         return {r.path: r for r in _analyze_batch(tasks, metrics, asr, speaker)}
     # resynthesis tasks are slowest: spread them, then deal tasks round-robin into batches

@@ -39,7 +39,7 @@ from emovc.evaluation.file_analysis import FileAnalysis, run_stage1
 from emovc.evaluation.intelligibility import AsrConfig, word_errors
 from emovc.evaluation.manifest import EvalItem
 from emovc.evaluation.mcd import compare_features
-from emovc.evaluation.speaker import cosine
+from emovc.evaluation.speaker import SpeakerEncoder, cosine
 
 SYSTEMS = ("converted", "source", "world_resynth", "reference")
 SYSTEM_TITLES = {
@@ -61,6 +61,8 @@ class EvalConfig:
         workers: processes for analysis + ASR (1 = in this process).
         asr_config: PocketSphinx settings.
         recognizer: name or path of the emovc recogniser used when no judge is passed.
+        speaker_encoder: speaker encoder of the similarity: ``"resemblyzer"`` (bundled) or a
+            trained one's ``model.pt`` / run folder (emovc's ``speaker-encoder/ge2e``).
         n_examples: items shown with plots and players in the report.
     """
 
@@ -73,6 +75,7 @@ class EvalConfig:
     asr_config: AsrConfig = field(default_factory=AsrConfig)
     recognizer: str = "default"
     n_examples: int = 4
+    speaker_encoder: str = "resemblyzer"
 
 
 @dataclass
@@ -208,12 +211,14 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
         if judge is None:
             notes.append(why)
 
+    if cfg.speaker:  # before the long analysis: a bad name or file must fail now
+        SpeakerEncoder.from_pretrained(cfg.speaker_encoder)
     cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     say(f"analysing {len(tasks)} files (WORLD{' + ASR' if cfg.asr else ''}"
         f"{' + speaker' if cfg.speaker else ''}, {cfg.workers} worker(s))")
     files = run_stage1(tasks, cfg.metrics, cfg.asr_config if cfg.asr else None,
-                       cfg.speaker, cfg.workers)
+                       cfg.speaker_encoder if cfg.speaker else None, cfg.workers)
     timing["analysis_wall_s"] = time.perf_counter() - t0
     for p, fa in files.items():
         if fa.error:

@@ -34,6 +34,7 @@ from emovc.models.speaker_encoder import GE2E, GE2EConfig, embed_utterance
 KIND = "speaker-encoder/ge2e"
 BUNDLED = "resemblyzer"
 ALIASES = {"default": BUNDLED}
+SAMPLE_RATE = 16000  # Hz: the encoder's features (and resemblyzer's VAD) work at this rate
 MIN_SPEECH_S = 0.5  # as every other command; a 0.4 s clip scored 0.34 against its own source
 MIN_TRIMMED_S = 0.25  # VAD-trimmed audio shorter than this: the untrimmed audio is embedded
 
@@ -69,17 +70,31 @@ def preprocess(wav: np.ndarray, sr: int, name: str = "audio for a speaker embedd
     """
     from resemblyzer import preprocess_wav
 
-    x = resample(as_mono(wav, name), check_sample_rate(sr), 16000)
-    check_speech(x, 16000, min_duration=MIN_SPEECH_S, name=name)
-    pre = preprocess_wav(x, source_sr=16000)
-    return pre if len(pre) >= MIN_TRIMMED_S * 16000 else x
+    x = resample(as_mono(wav, name), check_sample_rate(sr), SAMPLE_RATE)
+    check_speech(x, SAMPLE_RATE, min_duration=MIN_SPEECH_S, name=name)
+    pre = preprocess_wav(x, source_sr=SAMPLE_RATE)
+    return pre if len(pre) >= MIN_TRIMMED_S * SAMPLE_RATE else x
+
+
+def _bundled_model() -> GE2E:
+    """The GE2E network with resemblyzer's weights (:func:`resemblyzer_weights`)."""
+    state = torch.load(resemblyzer_weights(), map_location="cpu", weights_only=True)
+    model = GE2E(GE2EConfig())
+    model.load_state_dict(state["model_state"], strict=True)
+    return model
 
 
 class SpeakerEncoder:
-    """GE2E d-vector extractor (256-d, unit norm) for 16 kHz speech."""
+    """GE2E d-vector extractor (256-d, unit norm); takes mono speech at any rate (resampled to
+    16 kHz), at least 0.5 s of it (:data:`MIN_SPEECH_S`).
 
-    def __init__(self, model: GE2E) -> None:
-        self.model = model.eval()
+    Args:
+        model: the GE2E network; ``None`` loads the bundled resemblyzer weights (as
+            ``from_pretrained()``, the usual way to make one).
+    """
+
+    def __init__(self, model: GE2E | None = None) -> None:
+        self.model = (model if model is not None else _bundled_model()).eval()
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = BUNDLED) -> SpeakerEncoder:
@@ -98,10 +113,7 @@ class SpeakerEncoder:
                               f"{', '.join([*ALIASES, BUNDLED])}, or the path of a {KIND} "
                               "checkpoint (.pt)")
         if str(name_or_path) == BUNDLED:
-            state = torch.load(resemblyzer_weights(), map_location="cpu", weights_only=True)
-            model = GE2E(GE2EConfig())
-            model.load_state_dict(state["model_state"], strict=True)
-            return cls(model)
+            return cls(_bundled_model())
         return cls.from_checkpoint(load_checkpoint(name_or_path, KIND))
 
     @classmethod
@@ -153,9 +165,9 @@ class SpeakerEncoder:
         measure that low too (``emovc convert`` and ``clone`` refuse such input)."""
         out = []
         for p in paths:
-            wav = load_audio(p, sr=16000)
-            out.append(self.embed(wav, 16000, name=str(p)))
-            warn_if_unvoiced(wav, 16000, str(p), "its embedding describes the noise, not a "
+            wav = load_audio(p, sr=SAMPLE_RATE)
+            out.append(self.embed(wav, SAMPLE_RATE, name=str(p)))
+            warn_if_unvoiced(wav, SAMPLE_RATE, str(p), "its embedding describes the noise, not a "
                              "voice")
         return np.stack(out)
 
@@ -332,9 +344,9 @@ def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = 
     for spk, paths in per.items():
         for p in paths:
             try:
-                wav = load_audio(p, sr=16000)
-                vector = encoder.embed(wav, 16000, name=p)
-                check_voiced_speech(wav, 16000, name=p)  # noise would be mapped as a voice
+                wav = load_audio(p, sr=SAMPLE_RATE)
+                vector = encoder.embed(wav, SAMPLE_RATE, name=p)
+                check_voiced_speech(wav, SAMPLE_RATE, name=p)  # noise would be mapped as a voice
                 emb.append(vector)
                 labels.append(spk)
             except AudioError as exc:  # one bad take must not cost the whole map
