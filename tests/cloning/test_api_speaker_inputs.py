@@ -84,3 +84,8 @@ def test_a_run_folder_stands_for_its_model_pt(tmp_path, encoder, speech) -> None
     with pytest.raises(ConfigError, match=r"empty is a folder without a model.pt; give a "
                                           r"checkpoint file \(.pt\) or a run folder"):
         SpeakerEncoder.from_pretrained(tmp_path / "empty")
+
+
+def test_encoder_states_its_sample_rate(encoder) -> None:
+    """Like EmotionConverter/EmotionRecognizer.sample_rate: the rate inputs are resampled to."""
+    assert encoder.sample_rate == encoder.model.cfg.sample_rate == 16000

@@ -86,12 +86,15 @@ def _bundled_model() -> GE2E:
 
 class SpeakerEncoder:
     """GE2E d-vector extractor (256-d, unit norm); takes mono speech at any rate (resampled to
-    16 kHz), at least 0.5 s of it (:data:`MIN_SPEECH_S`).
+    :attr:`sample_rate`, 16 kHz), at least 0.5 s of it (:data:`MIN_SPEECH_S`).
 
     Args:
         model: the GE2E network; ``None`` loads the bundled resemblyzer weights (as
             ``from_pretrained()``, the usual way to make one).
     """
+
+    sample_rate: int = SAMPLE_RATE
+    """Rate in Hz the encoder works at: every input is resampled to it."""
 
     def __init__(self, model: GE2E | None = None) -> None:
         self.model = (model if model is not None else _bundled_model()).eval()
