@@ -36,7 +36,7 @@ def test_probability_figure_highlights_the_winner() -> None:
 def test_embedding_map_marks_each_kind() -> None:
     pts = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5], [0.5, 2.0]])
     fig = embedding_map_figure(pts, ["a", "b", "reference", "output"],
-                               ["known", "upload", "reference", "output"], "PCA")
+                               ["known", "upload", "reference", "output"], "pca")
     assert len(fig.axes[0].collections) == 4
     assert "PCA" in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["known", "upload",

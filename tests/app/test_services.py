@@ -14,7 +14,7 @@ from emovc.app.limits import UploadLimits
 from emovc.app.models import ModelCache, ModelNotInstalled, default_factories
 from emovc.app.services import AUTO, AppBackend
 from emovc.app.session import MAX_SESSIONS, SESSION_GRACE_S, Sessions
-from emovc.app.voices import SYNTHETIC_VOICES, UMAP_MIN_POINTS, project_2d
+from emovc.app.voices import SYNTHETIC_VOICES
 from emovc.app.workdir import PathOutsideWorkDir, WorkDir
 from emovc.audio.io import read_comment
 from emovc.errors import AudioError, ConfigError
@@ -332,31 +332,16 @@ def test_models_are_built_once() -> None:
     assert cache.get("k", lambda: calls.append(1) or "other") == "m" and calls == [1]
 
 
-def test_projection_pca_for_small_sets() -> None:
-    x = np.random.default_rng(0).normal(size=(7, 16))
-    pts, method = project_2d(x)
-    assert pts.shape == (7, 2) and method == "PCA"
-    top = np.linalg.svd(x - x.mean(0), full_matrices=False)[2][0]  # first principal axis
-    np.testing.assert_allclose(np.abs(pts[:, 0]), np.abs((x - x.mean(0)) @ top), rtol=1e-6)
-    assert project_2d(x[:2])[0].shape == (2, 2)
-
-
-def test_projection_uses_umap_when_installed(monkeypatch) -> None:
-    import sys
-    import types
-
-    class FakeUMAP:
-        def __init__(self, **kwargs):
-            self.kwargs = kwargs
-
-        def fit_transform(self, x):
-            return x[:, :2] * 0 + 7
-
-    monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=FakeUMAP))
-    pts, method = project_2d(np.ones((UMAP_MIN_POINTS, 4)))
-    assert method == "UMAP" and np.all(pts == 7)
-    monkeypatch.setitem(sys.modules, "umap", None)  # "not installed": import fails
-    assert project_2d(np.eye(UMAP_MIN_POINTS))[1] == "PCA"
+def test_map_projects_as_emovc_map(backend: AppBackend, upload) -> None:
+    """The app had its own projection (UMAP by cosine from 15 points, else PCA), so its map
+    and `emovc map` of the same voices differed; both use pipelines.speaker.project now
+    (t-SNE from 10 points)."""
+    rng = np.random.default_rng(0)
+    for k in range(2):  # 6 synthetic voices + 2 earlier uploads + reference + output = 10
+        e = rng.normal(size=16)
+        backend.session().uploads.add(f"earlier {k}", e / np.linalg.norm(e))
+    res = backend.clone([str(upload("ref.wav"))], "Kids are talking.", None, consent=True)
+    assert "t-SNE projection" in res.figure.axes[0].get_title()
 
 
 def test_backend_limits_apply(tmp_path: Path, factories) -> None:

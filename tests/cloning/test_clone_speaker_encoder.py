@@ -111,6 +111,43 @@ def test_embedding_map_of_few_points_does_not_use_umap(tmp_path) -> None:
         embedding_map(emb, list("abc"), tmp_path / "u.png", method="umap")
 
 
+def test_project_pca_for_small_sets_and_at_least_three_points() -> None:
+    from emovc.errors import ConfigError
+    from emovc.pipelines.speaker import project
+
+    x = np.random.default_rng(0).normal(size=(7, 16))
+    pts, method = project(x)
+    assert pts.shape == (7, 2) and method == "pca"
+    top = np.linalg.svd(x - x.mean(0), full_matrices=False)[2][0]  # first principal axis
+    np.testing.assert_allclose(np.abs(pts[:, 0]), np.abs((x - x.mean(0)) @ top), rtol=1e-6)
+    with pytest.raises(ConfigError, match="need at least 3 embeddings for a map, got 2"):
+        project(x[:2])
+
+
+def test_project_uses_umap_when_installed(monkeypatch) -> None:
+    import importlib.machinery
+    import sys
+    import types
+
+    from emovc.pipelines.speaker import UMAP_MIN_POINTS, project
+
+    class FakeUMAP:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+        def fit_transform(self, x):
+            return x[:, :2] * 0 + 7
+
+    fake = types.ModuleType("umap")
+    fake.__spec__ = importlib.machinery.ModuleSpec("umap", None)
+    fake.UMAP = FakeUMAP
+    monkeypatch.setitem(sys.modules, "umap", fake)
+    pts, method = project(np.ones((UMAP_MIN_POINTS, 4)))
+    assert method == "umap" and np.all(pts == 7)
+    monkeypatch.setitem(sys.modules, "umap", None)  # "not installed"
+    assert project(np.eye(UMAP_MIN_POINTS))[1] == "tsne"
+
+
 def test_file_embeddings_name_the_file_they_refuse(tmp_path) -> None:
     from emovc.audio import save_audio
     from emovc.errors import AudioError

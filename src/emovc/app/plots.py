@@ -86,6 +86,9 @@ def probability_figure(probs: Mapping[str, float]) -> Figure:
     return fig
 
 
+PROJECTION_TITLES = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
+
+
 def embedding_map_figure(points: np.ndarray, names: Sequence[str], kinds: Sequence[str],
                          method: str) -> Figure:
     """Scatter of speakers in a 2-D projection of their speaker embeddings.
@@ -94,7 +97,8 @@ def embedding_map_figure(points: np.ndarray, names: Sequence[str], kinds: Sequen
         points: ``(N, 2)`` projected coordinates.
         names: ``N`` labels written next to the points.
         kinds: ``N`` of "known", "upload", "reference" or "output" (marker style).
-        method: projection name for the title ("PCA", "UMAP").
+        method: projection used, as :func:`emovc.pipelines.speaker.project` names it
+            ("umap", "tsne", "pca"; shown in the title).
     """
     style = {"known": ("o", "#9e9e9e", 40), "upload": ("s", "#2ca02c", 50),
              "reference": ("*", _IN, 260), "output": ("X", _OUT, 160)}
@@ -108,7 +112,8 @@ def embedding_map_figure(points: np.ndarray, names: Sequence[str], kinds: Sequen
     for (x, y), name in zip(points, names, strict=True):
         ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=8)
     ax.margins(0.18)  # room for the names next to the points
-    ax.set_title(f"speaker embeddings ({method} projection)", fontsize=10)
+    title = PROJECTION_TITLES.get(method, method)
+    ax.set_title(f"speaker embeddings ({title} projection)", fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
     fig.legend(loc="outside lower center", ncols=4, fontsize=8)

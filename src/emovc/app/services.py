@@ -31,7 +31,7 @@ from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressF
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
 from emovc.app.results import CloneResult, ConvertResult, EvaluateResult, RecogniseResult
 from emovc.app.session import MAX_SESSIONS, SESSION_GRACE_S, BrowserSession, Sessions
-from emovc.app.voices import KnownVoices, project_2d
+from emovc.app.voices import KnownVoices
 from emovc.app.workdir import WorkDir, safe_stem
 from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
@@ -39,6 +39,7 @@ from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.evaluation.speaker import cosine
 from emovc.models.conversion.converters import check_intensity
 from emovc.pipelines.source_choice import choose_source, recognise_long
+from emovc.pipelines.speaker import project
 
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
 LOCAL_SESSION = "local"
@@ -314,7 +315,7 @@ class AppBackend:
         except AudioError:
             e_out = []
         known = [*self.voices.voices(), *state.uploads.voices()]
-        points, method = project_2d(np.stack([*(v.embedding for v in known), e_ref, *e_out]))
+        points, method = project(np.stack([*(v.embedding for v in known), e_ref, *e_out]))
         names = [*(v.name for v in known), "reference", *(["output"] if e_out else [])]
         kinds = [*(v.kind for v in known), "reference", *(["output"] if e_out else [])]
         state.uploads.add(safe_stem(ref_name, "reference"), e_ref)

@@ -3,8 +3,7 @@
 Known voices are synthetic talkers (emovc.data.synthetic; no recorded data needed), computed once
 and shared by every browser session, plus the references one browser session uploaded earlier
 (:class:`UploadedVoices`, kept per session by :class:`emovc.app.session.Sessions`). The map
-projects the embeddings to 2-D with UMAP when ``umap-learn`` is installed, else PCA
-(scikit-learn).
+projects the embeddings to 2-D as ``emovc map`` does (:func:`emovc.pipelines.speaker.project`).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from emovc.data.synthetic import SyntheticVoice, synthesize
-from emovc.pipelines.speaker import UMAP_MIN_POINTS
 
 Embedder = Callable[[np.ndarray, int], np.ndarray]  # (wav (n,), sr) -> (D,) unit vector
 
@@ -85,29 +83,3 @@ class UploadedVoices:
             self._uploads = [v for v in self._uploads if v.name != name]
             self._uploads.append(Voice(name, "upload", np.asarray(embedding, dtype=np.float32)))
             del self._uploads[:-self._max_uploads]
-
-
-def project_2d(embeddings: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
-    """Project ``(N, D)`` embeddings to ``(N, 2)``.
-
-    UMAP (optional ``umap-learn``; its first call JIT-compiles for a while) is used from
-    :data:`UMAP_MIN_POINTS` points on; smaller sets, or no umap-learn, use PCA.
-
-    Returns:
-        ``(points, method)`` with method "UMAP" or "PCA".
-    """
-    x = np.asarray(embeddings, dtype=np.float64)
-    if len(x) >= UMAP_MIN_POINTS:
-        try:
-            import umap  # optional dependency
-
-            reducer = umap.UMAP(n_components=2, n_neighbors=UMAP_MIN_POINTS - 1,
-                                random_state=seed, n_jobs=1, metric="cosine")
-            return np.asarray(reducer.fit_transform(x)), "UMAP"
-        except ImportError:
-            pass
-    from sklearn.decomposition import PCA
-
-    if len(x) < 3:  # PCA needs more points than components: centre the first two dims
-        return np.pad(x[:, :2] - x[:, :2].mean(0), ((0, 0), (0, max(0, 2 - x.shape[1])))), "PCA"
-    return PCA(n_components=2, random_state=seed).fit_transform(x), "PCA"

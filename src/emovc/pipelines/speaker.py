@@ -202,7 +202,7 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    xy, used = _project(np.asarray(embeddings, dtype=np.float64), method)
+    xy, used = project(embeddings, method)
     fig, ax = plt.subplots(figsize=(7, 6))
     names = sorted(set(labels))
     for name, color in zip(names, group_colors(len(names)), strict=True):
@@ -273,7 +273,7 @@ def _check_method(method: str) -> None:
 
 
 def _check_points(n: int, method: str, note: str = "") -> None:
-    """Refuse a map of ``n`` points that :func:`_project` would refuse (``note`` is added to
+    """Refuse a map of ``n`` points that :func:`project` would refuse (``note`` is added to
     the count in the message)."""
     _check_method(method)
     if n < 3:
@@ -285,22 +285,43 @@ def _check_points(n: int, method: str, note: str = "") -> None:
         raise ConfigError("UMAP needs umap-learn: pip install umap-learn (or use --method tsne)")
 
 
-def _project(x: np.ndarray, method: str) -> tuple[np.ndarray, str]:
+def project(x: np.ndarray, method: str = "auto", seed: int = 0) -> tuple[np.ndarray, str]:
+    """2-D projection of embeddings for a map (``emovc map`` and the app's speaker map).
+
+    UMAP keeps its default euclidean metric: for unit-norm d-vectors
+    ``|u - v|² = 2 - 2·cos(u, v)``, so the neighbours are the same as by cosine.
+
+    Args:
+        x: ``(N, D)`` embeddings, ``N ≥ 3``.
+        method: ``"umap"`` (needs umap-learn and ``N ≥`` :data:`UMAP_MIN_POINTS`),
+            ``"tsne"``, ``"pca"`` or ``"auto"`` (UMAP if installed and ``N ≥ 15``, else t-SNE
+            for ``N ≥ 10``, else PCA).
+        seed: random state of the projection (UMAP, t-SNE, a randomised PCA).
+
+    Returns:
+        ``(points (N, 2), method used: "umap", "tsne" or "pca")``.
+
+    Raises:
+        ConfigError: an unknown method, fewer than 3 points, or UMAP asked for but not
+            possible.
+    """
+    x = np.asarray(x, dtype=np.float64)
     _check_points(len(x), method)
     if (method in ("auto", "umap") and len(x) >= UMAP_MIN_POINTS
             and importlib.util.find_spec("umap") is not None):
         import umap
 
-        reducer = umap.UMAP(n_neighbors=UMAP_MIN_POINTS - 1, random_state=0, n_jobs=1)
-        return reducer.fit_transform(x), "umap"
+        reducer = umap.UMAP(n_neighbors=UMAP_MIN_POINTS - 1, random_state=seed, n_jobs=1)
+        return np.asarray(reducer.fit_transform(x)), "umap"
     if method == "tsne" or (method == "auto" and len(x) >= 10):
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30, max(2, (len(x) - 1) // 3)))
-        return TSNE(perplexity=perplexity, init="pca", random_state=0).fit_transform(x), "tsne"
+        tsne = TSNE(perplexity=perplexity, init="pca", random_state=seed)
+        return tsne.fit_transform(x), "tsne"
     from sklearn.decomposition import PCA
 
-    return PCA(n_components=2).fit_transform(x), "pca"
+    return PCA(n_components=2, random_state=seed).fit_transform(x), "pca"
 
 
 def save_embeddings(out: str | os.PathLike, embeddings: np.ndarray, force: bool = False) -> Path:
