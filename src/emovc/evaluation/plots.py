@@ -1,27 +1,28 @@
-"""Matplotlib figures of the evaluation report, returned as base64 PNG strings."""
+"""Matplotlib figures of the evaluation report, returned as base64 PNG strings.
+
+No pyplot: figures are plain :class:`~matplotlib.figure.Figure` objects, so importing this
+module leaves the caller's backend alone (a notebook's stays interactive) and the app can
+build reports in several request threads (pyplot's figure registry is not thread-safe).
+"""
 
 from __future__ import annotations
 
 import base64
 import io
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from emovc.evaluation.emotion import UNJUDGED  # noqa: E402
+from emovc.evaluation.emotion import UNJUDGED
 
 COLORS = {"converted": "#d9534f", "source": "#5b8bd9", "world_resynth": "#8c8c8c",
           "reference": "#4cae4c"}
 
 
-def to_png_base64(fig, dpi: int = 80) -> str:
-    """Encode a figure as a base64 PNG and close it."""
+def to_png_base64(fig: Figure, dpi: int = 80) -> str:
+    """Encode a figure as a base64 PNG (``dpi`` dots per inch, cropped to its contents)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -59,7 +60,8 @@ def per_emotion_bars(per_emotion: list[dict], systems: list[str], titles: dict,
         return ""
     cols = min(2, len(shown))
     rows = int(np.ceil(len(shown) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows), squeeze=False)
+    fig = Figure(figsize=(6.2 * cols, 2.9 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     width = 0.8 / max(len(systems), 1)
     x = np.arange(len(emotions))
     for ax, (metric, label) in zip(axes.flat, shown, strict=False):
@@ -100,7 +102,8 @@ def confusion_plot(confusion: dict, titles: dict) -> str:
     if not confusion:
         return ""
     systems = list(confusion)
-    fig, axes = plt.subplots(1, len(systems), figsize=(4.2 * len(systems), 4.0), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(systems), 4.0))
+    axes = fig.subplots(1, len(systems), squeeze=False)
     for ax, s in zip(axes.flat, systems, strict=True):
         labels = confusion[s]["labels"]
         columns = confusion[s].get("columns", labels)  # + "unjudged" (metrics.json of 0.x)
@@ -134,8 +137,8 @@ def example_plot(panels: list[tuple[str, np.ndarray, np.ndarray, float]], sr: in
     """
     import librosa
 
-    fig, axes = plt.subplots(2, len(panels), figsize=(4.0 * len(panels), 4.6), squeeze=False,
-                             gridspec_kw={"height_ratios": [3, 2]})
+    fig = Figure(figsize=(4.0 * len(panels), 4.6))
+    axes = fig.subplots(2, len(panels), squeeze=False, gridspec_kw={"height_ratios": [3, 2]})
     fmax = 0.0
     for f0 in (p[2] for p in panels):
         fmax = max(fmax, float(np.max(f0)) if f0.size else 0.0)

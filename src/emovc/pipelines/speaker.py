@@ -197,13 +197,11 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
         ``(path, method used)``.
     """
     out = check_map_output(out, force)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: leaves the caller's backend alone
 
     xy, used = project(embeddings, method)
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig = Figure(figsize=(7, 6))
+    ax = fig.subplots()
     names = sorted(set(labels))
     for name, color in zip(names, group_colors(len(names)), strict=True):
         m = np.array([lab == name for lab in labels])
@@ -217,7 +215,6 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
     fig.tight_layout()
     with atomic_output(out, suffix=out.suffix) as tmp:
         fig.savefig(tmp, dpi=120)
-    plt.close(fig)
     return out, used
 
 
