@@ -15,9 +15,29 @@ from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 from emovc.errors import choice_error
+from emovc.pipelines.source_choice import choose_source, recognise_long
 
 
-class FakeConverter:
+class SourceRule:
+    """EmotionConverter's source rule for a model without level offsets: a pair's other
+    emotion, else the recogniser's choice among the sources other than the target."""
+
+    source_emotions: list[str]
+    target_emotions: list[str]
+
+    def fixed_source(self, target):
+        pair = self.source_emotions
+        if len(pair) == 2 and sorted(pair) == sorted(self.target_emotions) and target in pair:
+            return pair[1] if target == pair[0] else pair[0]
+        return None
+
+    def detect_source(self, wav, sr, exclude=None, recognizer=None):
+        allowed = [e for e in self.source_emotions if e != exclude]
+        return choose_source(recognise_long(recognizer, wav, sr), allowed,
+                             emotions=self.source_emotions)
+
+
+class FakeConverter(SourceRule):
     """calm <-> angry 'conversion': louder/quieter copy of the input."""
 
     source_emotions = ["calm", "angry"]

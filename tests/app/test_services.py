@@ -19,7 +19,7 @@ from emovc.app.workdir import PathOutsideWorkDir, WorkDir
 from emovc.audio.io import read_comment
 from emovc.errors import AudioError, ConfigError
 
-from .conftest import FakeCloner, fake_embed, fake_factories
+from .conftest import FakeCloner, SourceRule, fake_embed, fake_factories
 
 
 def test_convert_writes_output_figure_and_session_row(backend: AppBackend, upload) -> None:
@@ -355,7 +355,7 @@ def test_backend_limits_apply(tmp_path: Path, factories) -> None:
     shutil.rmtree(backend.work.root)
 
 
-class ThreeWay:
+class ThreeWay(SourceRule):
     """A many-to-many fake: any of calm/angry/sad to any other; records the source used."""
 
     source_emotions = target_emotions = ["calm", "angry", "sad"]
@@ -434,3 +434,46 @@ def test_clone_too_short_to_embed_has_no_similarity(backend_with, upload) -> Non
     assert "too short for a speaker embedding" in res.summary
     texts = {t.get_text() for t in res.figure.axes[0].texts}
     assert "reference" in texts and "output" not in texts
+
+
+class TwoToThree(SourceRule):
+    """From calm or angry to calm, angry or sad: two sources, but not a pair."""
+
+    source_emotions = ["calm", "angry"]
+    target_emotions = ["calm", "angry", "sad"]
+
+    def convert(self, wav, sr, target, source=None, **kwargs):
+        return wav
+
+
+def test_source_is_detected_unless_the_converter_fixes_it(backend_with, upload) -> None:
+    """The app had its own pairwise rule (at most two source emotions), unlike the
+    converter's (fixed_source: the sources are the targets): for this model it said "the
+    source is the one that is not the target", which does not hold for target sad."""
+    backend = backend_with(converter=lambda name: TwoToThree())
+    assert not backend.source_follows_target("two")
+    label, note = backend.detect_source(str(upload(emotion="angry")), "two")
+    assert label == "angry" and note.startswith("detected angry")
+    assert backend.convert(str(upload("c.wav", emotion="calm")), "sad", AUTO, 1.0,
+                           "two").source == "calm"
+    assert backend_with().source_follows_target("fake-calm-angry")
+
+
+def test_bundled_converter_detects_with_the_apps_recogniser(backend_with, upload) -> None:
+    """The app passes its cached recogniser to EmotionConverter.detect_source instead of
+    repeating the rule, and the converter loads no second recogniser."""
+    from emovc.audio import load_audio
+    from emovc.pipelines.conversion import EmotionConverter
+
+    from .conftest import FakeRecognizer
+
+    conv = EmotionConverter.from_pretrained("m2m-ravdess")
+    backend = backend_with(converter=lambda name: conv)
+    clip = upload(emotion="angry")
+    label, note = backend.detect_source(str(clip), "m2m-ravdess")
+    assert label == conv.detect_source(load_audio(clip), 16000, recognizer=FakeRecognizer())
+    assert note.startswith(f"detected {label}")
+    res = backend.convert(str(clip), "sad", AUTO, 1.0, "m2m-ravdess")
+    assert res.source == conv.detect_source(load_audio(clip), 16000, exclude="sad",
+                                            recognizer=FakeRecognizer())
+    assert conv._recognizer is None  # never loaded its own

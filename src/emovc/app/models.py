@@ -27,7 +27,16 @@ class ModelNotInstalled(EmovcError):
 
 
 class Converter(Protocol):
-    """What the convert tab needs from an emotion converter."""
+    """What the convert tab needs from an emotion converter
+    (:class:`~emovc.pipelines.conversion.EmotionConverter`'s methods of these names)."""
+
+    source_emotions: list[str]
+    target_emotions: list[str]
+
+    def fixed_source(self, target: str) -> str | None: ...
+
+    def detect_source(self, wav: np.ndarray, sr: int, exclude: str | None = None,
+                      recognizer: Recognizer | None = None) -> str: ...
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, pitch_level: float = 1.0,

@@ -46,10 +46,27 @@ LOCAL_SESSION = "local"
 """The session key of callers without browser sessions (the methods' default)."""
 
 
-def is_pairwise(sources: Sequence[str]) -> bool:
-    """Whether a model with these source emotions converts between two emotions only (its
-    source then follows from the target, so none is set before the target is chosen)."""
-    return len(sources) <= 2
+class _Measured:
+    """A recogniser that answers with probabilities already measured for the whole clip: the
+    converter's rule (:meth:`~emovc.pipelines.conversion.EmotionConverter.detect_source`)
+    then decides on them without the clip being recognised a second time for the note."""
+
+    def __init__(self, probs: dict[str, float]) -> None:
+        self.probs = probs
+
+    def predict(self, wav: np.ndarray, sr: int) -> dict[str, float]:
+        """The measured probabilities ``{emotion: p}`` (whatever the window)."""
+        return self.probs
+
+
+def _detection_note(label: str, probs: dict[str, float]) -> str:
+    """What the UI says about a detected source ``label`` given the recogniser's ``probs``."""
+    heard = max(probs, key=probs.get)
+    if heard == label:
+        return f"detected {label} (recogniser: {heard} {probs[heard]:.0%})"
+    return (f"detected {label}: the recogniser is unsure (top guess {heard} "
+            f"{probs[heard]:.0%}), and {label} is the choice with the least expected level "
+            "error; set the source if you know it")
 
 
 def _similarity_note(similarity: float) -> str:
@@ -150,45 +167,51 @@ class AppBackend:
         targets = list(getattr(conv, "target_emotions", EMOTIONS))
         return sources, targets
 
+    def source_follows_target(self, model: str) -> bool:
+        """Whether ``model`` is pairwise: for every target its source is the pair's other
+        emotion (the converter's ``fixed_source``), so none is set or detected before the
+        target is chosen."""
+        conv = self.models.converter(model)
+        return all(conv.fixed_source(t) is not None for t in conv.target_emotions)
+
     def detect_source(self, audio: str | None, model: str | None = None) -> tuple[str, str]:
-        """Source emotion of ``audio`` among ``model``'s source emotions, by the converters'
-        rule (:func:`emovc.pipelines.source_choice.choose_source`).
+        """Source emotion of ``audio`` by ``model``'s own rule
+        (:meth:`emovc.pipelines.conversion.EmotionConverter.detect_source`, with the app's
+        recogniser); without a model the recogniser's choice among all emotions
+        (:func:`emovc.pipelines.source_choice.choose_source`).
 
         Returns:
             ``(label, note)``, e.g. ``("calm", "detected calm (recogniser: calm 71%)")``;
             for a pairwise model ``(AUTO, note)``: its source follows from the target.
         """
         wav = load_upload(audio, self.limits, self.work)
-        allowed = self.converter_emotions(model)[0] if model else list(EMOTIONS)
-        if is_pairwise(allowed):
-            return AUTO, (f"{model} converts between {' and '.join(allowed)}: the source is the "
+        if model and self.source_follows_target(model):
+            sources = self.converter_emotions(model)[0]
+            return AUTO, (f"{model} converts between {' and '.join(sources)}: the source is the "
                           "one that is not the target")
-        return self._detect(wav, allowed, model)
-
-    def _detect(self, wav: np.ndarray, allowed: Sequence[str], model: str | None,
-                emotions: Sequence[str] | None = None) -> tuple[str, str]:
         probs = recognise_long(self.models.recognizer(), wav, APP_SR)
-        level = getattr(self.models.converter(model), "source_level_db", None) if model else None
-        label = choose_source(probs, allowed, level, emotions=emotions or allowed)
-        heard = max(probs, key=probs.get)
-        if heard == label:
-            return label, f"detected {label} (recogniser: {heard} {probs[heard]:.0%})"
-        return label, (f"detected {label}: the recogniser is unsure (top guess {heard} "
-                       f"{probs[heard]:.0%}), and {label} is the choice with the least expected "
-                       "level error; set the source if you know it")
+        if not model:
+            label = choose_source(probs, list(EMOTIONS))
+        else:
+            conv = self.models.converter(model)
+            label = conv.detect_source(wav, APP_SR, recognizer=_Measured(probs))
+        return label, _detection_note(label, probs)
 
     def _auto_source(self, wav: np.ndarray, model: str, target: str) -> str | None:
-        """Recognised source emotion among the model's sources other than ``target``;
-        ``None`` (the converter decides) when no recogniser is installed."""
+        """The source for converting ``wav`` to ``target`` by the converter's rule (a pairwise
+        model's other emotion, else detected by the app's recogniser among the model's
+        sources other than the target); ``None`` (the converter decides) when no recogniser
+        is installed."""
+        conv = self.models.converter(model)
         tgt = normalize_emotion(target)
-        sources = self.converter_emotions(model)[0]
-        allowed = [e for e in sources if e != tgt]
-        if len(allowed) <= 1:  # pairwise model: the source follows from the target
-            return allowed[0] if allowed else None
+        fixed = conv.fixed_source(tgt)
+        if fixed is not None:
+            return fixed
         try:
-            return self._detect(wav, allowed, model, emotions=sources)[0]
+            recognizer = self.models.recognizer()
         except ModelNotInstalled:
             return None
+        return conv.detect_source(wav, APP_SR, exclude=tgt, recognizer=recognizer)
 
     def convert(self, audio: str | None, target: str, source: str | None, intensity: float,
                 model: str, progress: ProgressFn = _no_progress,

@@ -22,7 +22,7 @@ from typing import Any
 
 import gradio as gr
 
-from emovc.app.services import AUTO, AppBackend, is_pairwise
+from emovc.app.services import AUTO, AppBackend
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import EmovcError
 
@@ -169,9 +169,10 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             env = backend.converter_envelope_gain(name)
             renderers, renderer = backend.converter_renderers(name)
             quality = backend.converter_voice_quality(name)
+            pairwise = backend.source_follows_target(name)
         except Exception as exc:
             return (*unchanged, readable_error(exc))
-        keep = current if current in srcs and not is_pairwise(srcs) else AUTO
+        keep = current if current in srcs and not pairwise else AUTO
         world = bool(renderers)  # envelope gain, rendering: the WORLD-feature models' own
         return (gr.Dropdown(choices=[AUTO, *srcs], value=keep),
                 gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level),

@@ -282,7 +282,8 @@ class EmotionConverter:
         """Emotions the model converts to."""
         return list(self.backend.target_emotions)
 
-    def detect_source(self, wav: np.ndarray, sr: int, exclude: str | None = None) -> str:
+    def detect_source(self, wav: np.ndarray, sr: int, exclude: str | None = None,
+                      recognizer=None) -> str:
         """Source emotion of ``wav`` by the recogniser, among :attr:`source_emotions` other
         than ``exclude`` (the target: converting to the emotion the recogniser already hears
         would change little; the toolbox uses the same rule).
@@ -297,6 +298,9 @@ class EmotionConverter:
             wav: mono ``(n,)`` float waveform in [-1, 1].
             sr: its sample rate in Hz (the recogniser resamples it).
             exclude: an emotion name (aliases such as ``"anger"`` accepted) not to return.
+            recognizer: the recogniser to ask (``predict(wav, sr) -> {emotion: p}``, e.g. one
+                the caller already loaded); ``None``: the bundled default, loaded on first
+                use and kept.
 
         Returns:
             the chosen emotion's canonical name, one of :attr:`source_emotions`.
@@ -311,7 +315,7 @@ class EmotionConverter:
             raise EmovcError(f"this model converts from {and_list(self.source_emotions)} only, "
                              f"and {exclude} is the target: there is no other emotion to "
                              "convert from")
-        if self._recognizer is None:
+        if recognizer is None and self._recognizer is None:
             try:
                 from emovc.pipelines.recognition import EmotionRecognizer
                 with keeping_torch_rng():
@@ -319,7 +323,7 @@ class EmotionConverter:
             except (ImportError, EmovcError) as exc:  # recogniser missing: ask the user
                 raise EmovcError("source emotion unknown and no emotion recogniser available "
                                  f"({exc}); {self._pass_source()}") from None
-        probs = recognise_long(self._recognizer, wav, sr)
+        probs = recognise_long(self._recognizer if recognizer is None else recognizer, wav, sr)
         if not any(e in probs for e in self.source_emotions):
             raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
                              f"{self._pass_source()}")
