@@ -502,3 +502,24 @@ def test_speaker_similarity_needs_half_a_second_and_can_use_a_trained_encoder(ti
     assert np.isnan(trained[0]) and abs(trained[1] - bundled[1]) > 1e-3
     with pytest.raises(ConfigError, match="unknown speaker encoder 'nope'"):
         evaluate(items, tmp_path / "ev3", replace(cfg, speaker_encoder="nope"))
+
+
+def test_only_a_missing_or_unloadable_recogniser_is_skipped(monkeypatch):
+    """Any error loading the recogniser, a TypeError bug too, became a "skipped" note."""
+    from emovc.errors import ConfigError
+    from emovc.evaluation.emotion import load_default_judge
+    from emovc.pipelines.recognition import EmotionRecognizer
+
+    def missing(name):
+        raise ConfigError(f"unknown model {name!r}")
+
+    monkeypatch.setattr(EmotionRecognizer, "from_pretrained", missing)
+    assert load_default_judge("x") == (None, "emotion recognition skipped: ConfigError: "
+                                              "unknown model 'x'")
+
+    def buggy(name):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(EmotionRecognizer, "from_pretrained", buggy)
+    with pytest.raises(TypeError, match="a bug"):
+        load_default_judge()

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from emovc.data.emotions import normalize_emotion
+from emovc.errors import EmovcError
 
 UNJUDGED = "unjudged"
 """``emotion_pred`` of an output the judge could not score (silent, too short, unreadable):
@@ -33,12 +34,14 @@ class EmotionJudge(Protocol):
 
 
 def load_default_judge(name: str = "default") -> tuple[EmotionJudge | None, str]:
-    """Try to load emovc's recogniser; returns ``(judge, "")`` or ``(None, reason)``."""
+    """Try to load emovc's recogniser; returns ``(judge, "")`` or ``(None, reason)`` when it
+    is not installed or cannot be loaded (a missing module, missing or unreadable weights,
+    an unknown name). Any other error is a bug and is raised."""
     try:
         from emovc.pipelines.recognition import EmotionRecognizer
 
         return EmotionRecognizer.from_pretrained(name), ""
-    except Exception as exc:  # missing module/weights must not break the rest of the suite
+    except (ImportError, OSError, EmovcError) as exc:  # the rest of the suite still runs
         return None, f"emotion recognition skipped: {type(exc).__name__}: {exc}"
 
 
