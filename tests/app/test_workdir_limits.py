@@ -89,6 +89,22 @@ def test_non_audio_upload_gets_a_readable_message(work: WorkDir) -> None:
     assert str(work.root) not in str(exc.value)  # no server paths in messages
 
 
+def test_a_bug_reading_the_header_is_not_called_an_unreadable_file(work: WorkDir,
+                                                                   monkeypatch) -> None:
+    """Any exception from soundfile.info was reported as "not a readable audio file"."""
+    import emovc.app.limits as limits
+
+    clip = work.subdir("uploads") / "clip.wav"
+    sf.write(clip, np.zeros(16000, np.float32), 16000)
+
+    def broken(path):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(limits.sf, "info", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        check_upload(clip, LIMITS, work)
+
+
 def test_twenty_minute_upload_is_refused_before_decoding(work: WorkDir) -> None:
     long = work.subdir("uploads") / "long.flac"
     sf.write(long, np.zeros(20 * 60 * 8000, np.float32), 8000)  # near-silent: compresses small

@@ -109,7 +109,7 @@ def _header_duration(p: Path) -> float | None:
     """Duration from the container header, ``None`` where libsndfile can't read it (mp3)."""
     try:
         return float(sf.info(str(p)).duration)
-    except Exception:
+    except (sf.SoundFileError, OSError):  # libsndfile cannot open it
         if p.suffix.lower() == ".mp3":
             return None
         raise AudioError(f"{p.name!r} is not a readable audio file "
