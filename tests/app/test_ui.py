@@ -125,3 +125,21 @@ def test_bundled_converter_defaults_lie_on_the_slider_grids() -> None:
             assert lo <= value <= hi, (m.name, key, value)
             steps = (value - lo) / step
             assert abs(steps - round(steps)) < 1e-6, (m.name, key, value, step)
+
+
+def test_voice_quality_slider_of_a_missing_model_or_a_bug(work, factories) -> None:
+    """A model that is not installed leaves the slider inactive; any other error was
+    swallowed the same way and now reaches gradio (and the server log)."""
+    from emovc.app.ui import build_ui
+
+    demo = build_ui(AppBackend(work, factories=factories))
+    on_render = _handler(demo, "on_render")
+    assert on_render("source", "", session="s").interactive is False  # ModelNotInstalled
+
+    def broken(name):
+        raise ZeroDivisionError("a bug")
+
+    factories.converter = broken
+    on_render = _handler(build_ui(AppBackend(work, factories=factories)), "on_render")
+    with pytest.raises(ZeroDivisionError):
+        on_render("source", "fake-calm-angry", session="s")

@@ -185,7 +185,7 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         """The voice-quality slider: the source renderer's, for models with its statistics."""
         try:
             usable = renderer == "source" and backend.converter_voice_quality(name) is not None
-        except Exception:
+        except EmovcError:  # no model, or it cannot be loaded: the model picker says so
             usable = False
         return gr.Slider(interactive=usable)
 
