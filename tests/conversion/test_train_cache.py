@@ -10,7 +10,7 @@ import pytest
 
 from emovc.audio import save_audio
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
-from emovc.errors import EmovcError
+from emovc.errors import EmovcError, EmovcWarning
 from emovc.features.world import WorldConfig
 
 from .conftest import CODES
@@ -88,8 +88,10 @@ def test_world_json_is_replaced_not_rewritten_in_place(tmp_path):
 
 
 def test_unusable_files_are_skipped_and_named(tmp_path, capsys):
-    """A silent take and a duplicate id are left out with one line each naming the file;
-    the run goes on with the rest, and fails only when nothing is left."""
+    """A silent take and a duplicate id are left out with one warning each naming the file
+    (they were printed on stderr, where a Python caller could neither catch nor silence
+    them); the progress line stays on stderr; the run goes on with the rest, and fails only
+    when nothing is left."""
     from emovc.training.feature_cache import build_cache, read_index
 
     corpus = tiny_corpus(tmp_path / "a", ("01", "02"))
@@ -97,13 +99,16 @@ def test_unusable_files_are_skipped_and_named(tmp_path, capsys):
     save_audio(silent, np.zeros(16000 * 3, np.float32), 16000)
     dup = corpus / "Actor_01" / "03-01-05-01-01-01-01.flac"
     save_audio(dup, synthesize(EMOTION_VOICES["angry"], duration=0.6, seed=3), 16000)
-    folder = build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    with pytest.warns(EmovcWarning) as caught:
+        folder = build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    notes = "\n".join(str(w.message) for w in caught)
+    assert f"skipped {silent}: no voiced frames" in notes
+    assert "skipped 1 of 5 file(s)" in notes
+    assert "1 × duplicate utterance id" in notes and dup.stem in notes
     err = capsys.readouterr().err
-    assert f"skipped {silent}: no voiced frames" in err
-    assert "skipped 1 of 5 file(s)" in err
-    assert "1 × duplicate utterance id" in err and dup.stem in err
+    assert "computing the features of 5 of 5 file(s)" in err and "no voiced frames" not in err
     assert len(read_index(folder)) == 4
     only_silent = tmp_path / "b" / "Actor_01"
     save_audio(only_silent / "03-01-02-01-01-01-01.wav", np.zeros(16000, np.float32), 16000)
-    with pytest.raises(EmovcError, match="no usable utterances"):
+    with pytest.raises(EmovcError, match="no usable utterances"), pytest.warns(EmovcWarning):
         build_cache(tmp_path / "b", tmp_path / "cache", WorldConfig(), workers=1)

@@ -59,7 +59,7 @@ def prepare_features(data_dir: str, cache_dir: str, world: dict, train: list[str
     Returns:
         ``(folder, train, val)``: the cache folder of this corpus alone (its ``index.csv``
         lists this corpus's utterances; files whose features failed are left out, each named
-        on stderr) and the speaker ids.
+        in an EmovcWarning) and the speaker ids.
     """
     cfg = WorldConfig.from_dict(world)
     keep = None if train is None else list(train) + list(val or [])
@@ -551,6 +551,8 @@ def fit_or_interrupt(trainer: L.Trainer, run_dir: Path, *args,
         if not trainer.interrupted:
             raise
         note = resume_note(run_dir, ckpt_every, ckpt_minutes, steps_per_iteration)
+        # the run's own status line at Ctrl-C (the caller pressed it; KeyboardInterrupt
+        # carries no text), as its progress lines: stays on stderr, not a warning
         print(f"training interrupted: {note}", file=sys.stderr)
         raise KeyboardInterrupt from None
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -37,7 +38,13 @@ from emovc.data.cache import file_identity
 from emovc.data.catalogs import scan_corpus
 from emovc.data.catalogs.base import ScanLog
 from emovc.data.manifest import Utterance
-from emovc.errors import ConfigError, EmovcError, call_recording_warnings, reissue_warnings
+from emovc.errors import (
+    ConfigError,
+    EmovcError,
+    EmovcWarning,
+    call_recording_warnings,
+    reissue_warnings,
+)
 from emovc.features.world import WorldConfig
 from emovc.fileio import atomic_output, write_atomic
 from emovc.models.conversion.features import FrameFeatures, analyze_for_conversion
@@ -92,21 +99,30 @@ def _extract(args: tuple[str, str, dict]) -> tuple[str, int, str]:
     return out, feats.n_frames, ""
 
 
+def _warn(line: str) -> None:
+    """A note on files left out, as an :class:`~emovc.errors.EmovcWarning` (the CLI prints
+    it on stderr; a Python caller can capture or silence it)."""
+    warnings.warn(line, EmovcWarning, stacklevel=3)
+
+
 def _stderr(line: str) -> None:
+    """A progress line of the extraction: the training job's own status output, as its
+    step lines (:class:`~emovc.training.progress.LogProgress`), so it stays on stderr."""
     print(line, file=sys.stderr, flush=True)
 
 
 def report_left_out(log: ScanLog, what: str,
                     report: Callable[[str], None] | None = None) -> None:
     """One line per reason, ``left out of WHAT: 2 × silent (...) (e.g. a.wav, b.wav)``, to
-    ``report`` (default: stderr); the SpectroGAN trainer reports its clips this way too."""
+    ``report`` (default: an :class:`~emovc.errors.EmovcWarning` each); the SpectroGAN trainer
+    reports its clips this way too."""
     for line in log.summary():
-        (report or _stderr)(f"left out of {what}: {line}")
+        (report or _warn)(f"left out of {what}: {line}")
 
 
 def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
                 cfg: WorldConfig = WorldConfig(), speakers: list[str] | None = None,
-                workers: int = 2, report: Callable[[str], None] = _stderr) -> Path:
+                workers: int = 2, report: Callable[[str], None] | None = None) -> Path:
     """Extract (or reuse) conversion features of every labelled utterance of a corpus.
 
     Args:
@@ -115,8 +131,10 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
         cfg: WORLD settings.
         speakers: keep only these speaker ids (``None`` = all).
         workers: extraction processes.
-        report: receives one line per file left out (the catalog's summary, then every file
-            whose features could not be computed, with its path and the reason).
+        report: receives every line: the files left out (the catalog's summary, then every
+            file whose features could not be computed, with its path and the reason) and
+            the progress line; ``None``: each file-left-out line as an
+            :class:`~emovc.errors.EmovcWarning`, the progress line on stderr.
 
     Returns:
         This corpus's cache folder holding ``index.csv`` and one ``<key>.npz`` per utterance.
@@ -124,8 +142,9 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
     Raises:
         EmovcError: no emotion-labelled utterance, or none whose features could be computed.
     """
+    note, progress = report or _warn, report or _stderr
     manifest, log = scan_corpus(data_dir)
-    report_left_out(log, str(data_dir), report)
+    report_left_out(log, str(data_dir), note)
     check_speakers(speakers, manifest.speakers(), data_dir)
     utts = [u for u in manifest if u.emotion and (speakers is None or u.speaker in speakers)]
     if not utts:
@@ -137,13 +156,13 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
     jobs = [(u.path, str(folder / f"{keys[u.utt_id]}.npz"), cfg.to_dict()) for u in utts
             if not (folder / f"{keys[u.utt_id]}.npz").exists()]
     if jobs:
-        report(f"computing the features of {len(jobs)} of {len(utts)} file(s) (kept in "
+        progress(f"computing the features of {len(jobs)} of {len(utts)} file(s) (kept in "
                f"{folder}; later runs reuse them)")
     failed = _run_jobs(jobs, workers)
     for path, reason in failed.items():
-        report(f"skipped {path}: {reason}")
+        note(f"skipped {path}: {reason}")
     if failed:
-        report(f"skipped {len(failed)} of {len(utts)} file(s) whose features could not be "
+        note(f"skipped {len(failed)} of {len(utts)} file(s) whose features could not be "
                "computed")
     utts = [u for u in utts if u.path not in failed]
     if not utts:

@@ -112,6 +112,7 @@ class LogProgress(Callback):
             return
         losses = "; " + ", ".join(f"{k} {float(v):.4g}" for k, v in
                                   trainer.progress_bar_metrics.items() if k != "v_num")
+        # the job's progress output (stdout, as Lightning's bar), not a note to capture
         print(f"step {step}/{total} ({step / total:.0%}), {self._timing(step, total)}"
               + (losses if len(losses) > 2 else ""), flush=True)
 

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from emovc.errors import ConfigError
+from emovc.errors import ConfigError, EmovcWarning
 from emovc.fileio import file_sha256, write_atomic
 
 CLIPS_FILE = "clips.json"
@@ -133,16 +133,16 @@ def read_clips(root: Path, hint: str) -> dict | None:
 def check_clips(root: Path, old: dict | None, record: dict, hint: str) -> None:
     """Refuse to resume the run in ``root``, which recorded ``old`` (:func:`read_clips`), on
     the clips of ``record``; a run folder of an earlier emovc, which recorded none (``old``
-    ``None``), gets a note on stderr instead.
+    ``None``), gets an :class:`~emovc.errors.EmovcWarning` instead.
 
     Raises:
         ConfigError: clips added, removed or changed (one line naming a few of each, and
             the choices: restore them, or ``hint``).
     """
     if old is None:
-        print(f"note: run folder {root} records no list of its training clips (started by an "
-              "earlier emovc): resuming it without checking that the corpus is unchanged",
-              file=sys.stderr)
+        warnings.warn(f"run folder {root} records no list of its training clips (started by "
+                      "an earlier emovc): resuming it without checking that the corpus is "
+                      "unchanged", EmovcWarning, stacklevel=3)
         return
     changes = clip_changes(old, record)
     if not any(changes.values()):

@@ -306,6 +306,7 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     except KeyboardInterrupt:  # also in validation and writing: the checkpoint is kept
         if cnn and ckpt.path.is_file():
             again = "without --force " if force else ""
+            # the run's status line at Ctrl-C, as in training.common.fit_or_interrupt
             print(f"emovc: training interrupted: the same command {again}resumes {run} from "
                   f"its last checkpoint ({ckpt.path})", file=sys.stderr)
         raise
