@@ -40,6 +40,21 @@ def test_ravdess_fields_and_song_skipped(tmp_path, make_tree):
     assert "song" in next(iter(log.skipped))
 
 
+def test_ravdess_reference_is_the_same_take_in_the_target_emotion(tmp_path, make_tree):
+    """`emovc convert` records this take as the reference of a RAVDESS-named input."""
+    from emovc.data.catalogs.ravdess import ravdess_reference
+
+    make_tree(tmp_path, ["03-01-02-01-01-02-03.wav", "03-01-05-01-01-02-03.wav",
+                         "03-01-02-02-02-01-03.wav"])
+    calm = tmp_path / "03-01-02-01-01-02-03.wav"
+    assert ravdess_reference(calm, "angry") == (str(tmp_path / "03-01-05-01-01-02-03.wav"),
+                                                "Kids are talking by the door")
+    assert ravdess_reference(calm, "sad") == ("", "Kids are talking by the door")  # absent
+    strong = tmp_path / "03-01-02-02-02-01-03.wav"  # RAVDESS has no strong neutral take
+    assert ravdess_reference(strong, "neutral") == ("", "Dogs are sitting by the door")
+    assert ravdess_reference(tmp_path / "speech.wav", "angry") == ("", "")
+
+
 def test_esd_with_split_folders_and_transcripts(tmp_path, make_tree):
     make_tree(tmp_path, [
         "0011/Angry/train/0011_000351.wav",

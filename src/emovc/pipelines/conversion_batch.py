@@ -21,35 +21,18 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
 from emovc.audio.io import WRITE_FORMATS
-from emovc.data.catalogs.ravdess import EMOTION_CODES, STATEMENTS
+from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.emotions import check_model_emotion
 from emovc.errors import OVERWRITE_HINT, AudioError, EmovcError, OutputExistsError
 from emovc.fileio import atomic_output, check_output_file, check_writable
 from emovc.pipelines.conversion import EmotionConverter
 
 CSV_COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference", "text")
-_RAVDESS = re.compile(r"(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})")
-_CODES = {name: code for code, name in EMOTION_CODES.items()}
-
-
-def ravdess_reference(path: Path, target: str) -> tuple[str, str]:
-    """``(reference path or "", text or "")`` for a RAVDESS-named file."""
-    m = _RAVDESS.fullmatch(path.stem)
-    if m is None:
-        return "", ""
-    parts = list(m.groups())
-    text = STATEMENTS.get(parts[4], "")
-    if target not in _CODES or (target == "neutral" and parts[3] == "02"):
-        return "", text
-    parts[2] = _CODES[target]
-    ref = path.with_name("-".join(parts) + path.suffix)
-    return (str(ref) if ref.exists() else ""), text
 
 
 def _inputs(folder: Path) -> list[Path]:

@@ -27,6 +27,8 @@ TEST_ACTORS = ("21", "22", "23", "24")  # held out: never tune on them
 
 _NAME = r"(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})"
 _RX = re.compile(_NAME + r"\.(?:wav|flac|ogg|mp3)", re.IGNORECASE)
+_STEM = re.compile(_NAME)
+_CODE_OF = {name: code for code, name in EMOTION_CODES.items()}
 
 
 def detect(probe: Probe) -> float:
@@ -53,6 +55,31 @@ def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
             text=STATEMENTS[stmt], sentence=stmt, repetition=int(rep), language="en",
             utt_id=f"ravdess/{actor}/{path.stem}",
         )
+
+
+def ravdess_reference(path: Path, target: str) -> tuple[str, str]:
+    """The real take of ``target`` matching a RAVDESS-named file, and what it says.
+
+    Args:
+        path: an audio file; a name outside the RAVDESS convention gives ``("", "")``.
+        target: canonical emotion name.
+
+    Returns:
+        ``(reference, text)``: the path of the same actor's take of the same statement,
+        intensity and repetition in ``target``, when it exists next to ``path`` (else
+        ``""``; RAVDESS has no strong neutral take), and the statement's words (``""`` for
+        an unknown statement code).
+    """
+    m = _STEM.fullmatch(path.stem)
+    if m is None:
+        return "", ""
+    parts = list(m.groups())
+    text = STATEMENTS.get(parts[4], "")
+    if target not in _CODE_OF or (target == "neutral" and parts[3] == "02"):
+        return "", text
+    parts[2] = _CODE_OF[target]
+    ref = path.with_name("-".join(parts) + path.suffix)
+    return (str(ref) if ref.exists() else ""), text
 
 
 CATALOG = Catalog(
