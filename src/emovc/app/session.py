@@ -14,7 +14,6 @@ follows a path out of the work dir.
 
 from __future__ import annotations
 
-import csv
 import re
 import shutil
 import threading
@@ -31,8 +30,7 @@ from emovc.app.voices import UploadedVoices
 from emovc.app.workdir import WorkDir
 from emovc.audio import save_audio
 from emovc.errors import ConfigError
-from emovc.pipelines.conversion_batch import CSV_COLUMNS as COLUMNS
-from emovc.pipelines.conversion_batch import write_csv
+from emovc.pipelines.run_table import TABLE, read_table, write_table
 
 _AUDIO_COLUMNS = ("source", "converted", "reference")
 
@@ -79,7 +77,7 @@ class SessionRun:
                 src = Path(row[col])
                 shutil.copy(src, run_dir / src.name)  # new mtime: the purge counts from now
                 row[col] = src.name
-        write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS} for r in rows])
+        write_table(run_dir / TABLE, rows)
         return run_dir
 
     def import_upload(self, files: Sequence[Path], run_dir: Path, limits: UploadLimits,
@@ -101,13 +99,9 @@ class SessionRun:
         if dup:
             raise ConfigError(f"two uploaded files are named {dup[0]!r}; files are matched to "
                               "conversions.csv by name, so every name must be unique")
-        try:
-            with open(csvs[0], newline="", encoding="utf-8-sig") as fh:
-                rows = list(csv.DictReader(fh))
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise ConfigError(f"conversions.csv is not a readable UTF-8 CSV ({exc})") from None
-        if not rows or not {"source", "converted", "target_emotion"} <= set(rows[0]):
-            raise ConfigError("conversions.csv needs columns: " + ", ".join(COLUMNS))
+        rows = read_table(csvs[0])
+        if not rows:
+            raise ConfigError("the uploaded conversions.csv lists no conversions")
         for row in rows:
             same = _file_name(row.get("source")) == _file_name(row.get("converted"))
             if same and row.get("source"):
@@ -127,8 +121,7 @@ class SessionRun:
                 check_upload(by_name[name], limits, work, what=col)
                 shutil.copy(by_name[name], run_dir / name)
                 row[col] = name
-        write_csv(run_dir / "conversions.csv", [{c: r.get(c, "") for c in COLUMNS}
-                                                for r in rows])
+        write_table(run_dir / TABLE, rows)
         return run_dir
 
 

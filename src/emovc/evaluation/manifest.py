@@ -14,23 +14,21 @@ source_emotion   no        emotion of the source take
 ===============  ========  ==============================================================
 
 Relative paths are relative to the manifest's folder. A conversion run directory is
-recognised by the ``conversions.csv`` manifest that ``emovc convert`` writes into it.
+recognised by the ``conversions.csv`` manifest that ``emovc convert`` writes into it. The
+file format is :mod:`emovc.pipelines.run_table`'s, which reads and writes it.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import ConfigError, EmovcError
-from emovc.fileio import atomic_output
+from emovc.pipelines.run_table import TABLE, read_table, write_table
 
-RUN_MANIFEST = "conversions.csv"
-REQUIRED = ("source", "converted", "target_emotion")
-OPTIONAL = ("reference", "text", "source_emotion")
+RUN_MANIFEST = TABLE
 
 
 @dataclass(frozen=True)
@@ -81,28 +79,13 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[Eva
     """Read a manifest CSV or run directory into :class:`EvalItem` s.
 
     Raises:
-        ConfigError: missing columns, unknown emotion, empty manifest.
+        ConfigError: not a table of conversions (empty file, not UTF-8 CSV, missing
+            columns: :func:`~emovc.pipelines.run_table.read_table`), unknown emotion, no rows.
         EmovcError: a listed audio file does not exist (``check_files``).
     """
     mpath = find_manifest(path)
     base = mpath.parent.resolve()
-    try:
-        with open(mpath, newline="", encoding="utf-8-sig") as f:  # Excel writes a BOM
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None:  # no line at all (a 0-byte or blank file)
-                raise ConfigError(f"{mpath} is empty; a manifest needs a header line with the "
-                                  f"columns {', '.join(REQUIRED)} (optional: "
-                                  f"{', '.join(OPTIONAL)}) and one row per conversion")
-            cols = [c.strip() for c in reader.fieldnames]
-            missing = [c for c in REQUIRED if c not in cols]
-            if missing:
-                raise ConfigError(f"{mpath}: missing column(s) {', '.join(missing)}; required: "
-                                  f"{', '.join(REQUIRED)}; optional: {', '.join(OPTIONAL)}"
-                                  + _delimiter_hint(cols))
-            rows = [{k.strip(): (v or "") for k, v in row.items() if k} for row in reader]
-    except UnicodeDecodeError:
-        raise ConfigError(f"{mpath} is not a CSV manifest (not UTF-8 text); give a run folder "
-                          "or its conversions.csv") from None
+    rows = read_table(mpath)
     items, not_found = [], []
     for n, row in enumerate(rows, start=2):
         try:
@@ -125,17 +108,6 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[Eva
     if not items:
         raise ConfigError(f"{mpath}: no rows to evaluate")
     return items
-
-
-def _delimiter_hint(cols: list[str]) -> str:
-    """A hint when the header holds the columns separated by something else than commas (a
-    ';' of Excel in many locales, or tabs); '' otherwise."""
-    for sep, name in ((";", "';'"), ("\t", "tabs")):
-        if any(sep in col and set(REQUIRED) & {x.strip() for x in col.split(sep)}
-               for col in cols):
-            return (f" (its header is separated by {name}, not commas: save it as "
-                    "comma-separated CSV)")
-    return ""
 
 
 SHOWN_MISSING = 3  # missing files named in the error; it gives the count of all
@@ -170,10 +142,4 @@ def _not_found_error(mpath: Path, missing: list[str]) -> EmovcError:
 
 def write_manifest(path: str | os.PathLike, items: list[EvalItem]) -> Path:
     """Write items as a manifest CSV (absolute paths); returns the path."""
-    p = Path(path)
-    with atomic_output(p) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=[*REQUIRED, *OPTIONAL])
-        w.writeheader()
-        for it in items:
-            w.writerow({k: getattr(it, k) for k in (*REQUIRED, *OPTIONAL)})
-    return p
+    return write_table(path, [it.to_dict() for it in items])

@@ -27,7 +27,7 @@ from emovc.errors import (
     output_exists,
 )
 from emovc.fileio import check_writable, refuse_input_overwrite
-from emovc.pipelines.conversion_batch import write_csv
+from emovc.pipelines.run_table import TABLE, write_table
 
 DEMO_TARGETS = ("angry", "happy", "sad", "fearful")  # emotions `emovc demo` writes
 
@@ -234,7 +234,7 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
                      "target_emotion": target, "source_emotion": used or "",
                      "reference": "", "text": ""})
         yield f"wrote {out_path} ({used} -> {target}, model {conv.name})"
-    table = write_csv(out / "conversions.csv", rows)
+    table = write_table(out / TABLE, rows)
     here = out if out.name not in ("", ".", "..") else out.resolve()  # "." has no name
     report = here.with_name(f"{here.name}-report")
     yield (f"wrote {table} (score them: emovc evaluate {shlex.quote(str(out))} -o "

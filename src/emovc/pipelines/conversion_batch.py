@@ -19,7 +19,6 @@ converted, no table written.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,10 +28,9 @@ from emovc.audio.io import WRITE_FORMATS
 from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.emotions import check_model_emotion
 from emovc.errors import OVERWRITE_HINT, AudioError, EmovcError, OutputExistsError
-from emovc.fileio import atomic_output, check_output_file, check_writable
+from emovc.fileio import check_output_file, check_writable
 from emovc.pipelines.conversion import EmotionConverter
-
-CSV_COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference", "text")
+from emovc.pipelines.run_table import TABLE, NotATableError, merge_rows, read_table, write_table
 
 
 def _inputs(folder: Path) -> list[Path]:
@@ -56,7 +54,8 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     In a folder, a file whose audio cannot be converted (too short, silent, unreadable) is
     reported through ``progress`` and skipped; the others are converted and listed in
     ``conversions.csv``, then the skipped ones are raised together. An existing
-    ``conversions.csv`` in the output folder is merged, not replaced (:func:`merge_table`;
+    ``conversions.csv`` in the output folder is merged, not replaced
+    (:func:`~emovc.pipelines.run_table.merge_rows`;
     what was kept or dropped is reported through ``progress``).
 
     A file input goes to ``out`` if it names a file, else (an existing folder, or a path
@@ -129,8 +128,8 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         top = table.absolute()
         ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
                 for r in rows]
-        merged, note = merge_table(table, earlier, ours)
-        write_csv(table / "conversions.csv", merged)
+        merged, note = merge_rows(table, earlier, ours)
+        write_table(table / TABLE, merged)
         if note and progress:
             progress(note)
     if failed:
@@ -172,18 +171,12 @@ def _earlier_table(dst: Path, force: bool, progress: Callable[[str], None] | Non
         OutputExistsError: it exists but is not a table of conversions (no ``source``,
             ``converted`` and ``target_emotion`` columns, or unreadable), without ``force``.
     """
-    path = dst / "conversions.csv"
+    path = dst / TABLE
     if not path.exists() or (optional and not path.is_file()):
         return None
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:  # a spreadsheet's BOM
-            reader = csv.DictReader(fh)
-            # column names as `emovc evaluate` reads them (a hand-edited " converted")
-            reader.fieldnames = [str(f).strip() for f in reader.fieldnames or ()]
-            if not {"source", "converted", "target_emotion"} <= set(reader.fieldnames):
-                raise ValueError("columns")
-            return [{k: r.get(k) or "" for k in CSV_COLUMNS} for r in reader]
-    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        return read_table(path)
+    except (OSError, NotATableError):
         if optional:
             if progress:
                 progress(f"{path} is not a table of conversions: left as it is")
@@ -197,48 +190,3 @@ def _earlier_table(dst: Path, force: bool, progress: Callable[[str], None] | Non
             f"{path} exists but is not a table of conversions (source, converted, "
             f"target_emotion columns), so this run's rows cannot be added to it "
             f"(use --force to replace it; force=True in Python)") from None
-
-
-def merge_table(dst: Path, earlier: list[dict] | None, ours: list[dict]
-                ) -> tuple[list[dict], str]:
-    """``(rows, note)``: the earlier rows of ``dst/conversions.csv`` whose converted file
-    still exists and is not one of ``ours`` (this run's rows, ``converted`` relative to
-    ``dst``), in their order, then ``ours``; ``note`` says what became of the earlier rows
-    (``""`` without an earlier table)."""
-    if earlier is None:
-        return ours, ""
-
-    def where(row: dict) -> str:
-        conv = Path(row["converted"].strip())
-        return os.path.normpath(conv if conv.is_absolute() else dst.absolute() / conv)
-
-    written = {where(r) for r in ours}
-    kept, replaced, gone = [], 0, []
-    for row in earlier:
-        if not row["converted"].strip():
-            gone.append(row)
-        elif where(row) in written:
-            replaced += 1
-        elif Path(where(row)).is_file():
-            kept.append(row)
-        else:
-            gone.append(row)
-    parts = [f"{len(ours)} row(s) of this run"]
-    if kept:
-        parts.append(f"{len(kept)} earlier row(s) kept (their files are still there)")
-    if replaced:
-        parts.append(f"{replaced} earlier row(s) replaced (this run rewrote their files)")
-    if gone:
-        eg = gone[0]["converted"] or "an empty 'converted' cell"
-        parts.append(f"{len(gone)} earlier row(s) dropped (their converted files are gone, "
-                     f"e.g. {eg})")
-    return kept + ours, f"{dst / 'conversions.csv'}: " + "; ".join(parts)
-
-
-def write_csv(path: Path, rows: list[dict]) -> Path:
-    """Atomically write ``conversions.csv`` (UTF-8, as :func:`emovc.evaluation` reads it)."""
-    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    return path
