@@ -573,6 +573,29 @@ class EmotionConverter:
         return iter_tempo_windows(x, convert, int(self.window_s * sr), int(self.overlap_s * sr),
                                   fallback, fade=int(SEAM_FADE_S * sr))
 
+    def provenance_tag(self, source: str, target: str, intensity: float = 1.0,
+                       keep_level: bool = False, pitch_level: float | None = None,
+                       envelope_gain: float | None = None, renderer: str | None = None,
+                       voice_quality: float | None = None) -> str:
+        """The comment :meth:`convert_file` writes into its output, e.g. ``"emovc 0.3.0:
+        emotion calm->sad (m2m-ravdess, intensity 1.0, pitch level 0.125, ...)"``.
+
+        Args:
+            source: the source emotion used (``""``: none, written ``?``).
+            target: the canonical target emotion.
+            intensity, keep_level, pitch_level, envelope_gain, renderer, voice_quality:
+                as :meth:`convert` (``None``: the model's default, which the tag names).
+        """
+        from emovc import __version__
+
+        st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
+                                          renderer=renderer, voice_quality=voice_quality)
+        pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
+        world = st.tag() if hasattr(self.backend, "world") else ""
+        level = ", input level kept" if keep_level else ""
+        return (f"emovc {__version__}: emotion {source or '?'}->{target} "
+                f"({self.name}, intensity {intensity}{pitch}{world}{level})")
+
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,
                      force: bool = False, keep_level: bool = False,
@@ -601,18 +624,13 @@ class EmotionConverter:
             src, tgt = self.resolve_emotions(wav, self.sample_rate, target, source)
         else:  # a many-to-many SpectroGAN without a prosody stage: no source needed
             src, tgt = "", check_model_emotion(target, self.target_emotions, "target")
-        st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
-                                          renderer=renderer, voice_quality=voice_quality)
         # the caller's own values: _plan resolves the defaults the same way, and must tell
         # an asked-for voice quality from the model's default one
         blocks, finish, _ = self._plan(wav, self.sample_rate, tgt, src or None, intensity,
                                        keep_level, pitch_level, envelope_gain, renderer,
                                        voice_quality, checked=True)
-        from emovc import __version__
-        pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
-        world = st.tag() if hasattr(self.backend, "world") else ""
-        tag = (f"emovc {__version__}: emotion {src or '?'}->{tgt} "
-               f"({self.name}, intensity {intensity}{pitch}{world})")
+        tag = self.provenance_tag(src, tgt, intensity, keep_level, pitch_level, envelope_gain,
+                                  renderer, voice_quality)
         # streamed to the file: a long input's conversion waits in a temporary file beside
         # the output (unnamed, gone with the process), not in memory
         long = wav.shape[0] > self.window_s * self.sample_rate
