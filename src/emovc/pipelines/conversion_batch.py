@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
@@ -72,71 +73,129 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     src, dst = Path(inp), Path(out)
     if not src.exists():
         raise EmovcError(f"input not found: {src}")
-    target = check_model_emotion(target, conv.target_emotions, "target")  # ANGRY -> angry
-    if source is not None:
-        source = check_model_emotion(source, conv.source_emotions, "source")
-        if source == target:  # the model would only re-render it (and add its voice quality)
-            raise EmovcError(f"--from and --to are both {target}: nothing to convert; name the "
-                             "emotion to convert to, or leave --from out to have it detected")
-    earlier = None
-    if src.is_file():
-        if dst.is_dir() or not dst.suffix:  # a folder, existing or new: the output goes in it
-            dst = dst / f"{src.stem}.wav"
-        # a format that cannot be written fails now, not after decoding and recognising
-        dst = check_output_file(dst, tuple(WRITE_FORMATS), force, "the converted audio",
-                                EmovcError)
-        pairs = [(src, dst)]
-        # a file into a folder with a table of conversions (a run folder) updates its row
-        earlier = _earlier_table(dst.parent, force=False, progress=progress, optional=True)
-    else:
-        if dst.is_file() or (not dst.is_dir() and dst.suffix.lower() in SUPPORTED_EXTENSIONS):
-            what = "is a file" if dst.is_file() else "names an audio file"
-            raise EmovcError(f"{src} is a folder, so the output must be a folder too; {dst} "
-                             f"{what}")
-        pairs = _folder_pairs(src, dst, force)
-        # an earlier table is read (an unreadable one refused) before any conversion
-        earlier = _earlier_table(dst, force, progress)
-    for folder_out in {o.parent: o for _, o in pairs}.values():
+    target, source = _check_emotions(conv, target, source)
+    job = _file_job(src, dst, force, progress) if src.is_file() else _folder_job(
+        src, dst, force, progress)
+    for folder_out in {o.parent: o for _, o in job.pairs}.values():
         check_writable(folder_out)  # before any conversion, not after the first one
-    rows, failed = [], []
-    for f, o in pairs:
-        try:
-            written, used = conv.convert_file(f, o, target, source=source, intensity=intensity,
-                                              force=force, keep_level=keep_level,
-                                              pitch_level=pitch_level, renderer=renderer,
-                                              voice_quality=voice_quality)
-        except AudioError as e:
-            if src.is_file():
-                raise
-            failed.append(f"{f}: {e}")
-            if progress:
-                progress(f"skipped {f}: {e}")
-            continue
-        ref, text = ravdess_reference(f.absolute(), target)
-        # absolute paths here; conversions.csv holds outputs relative to its folder
-        rows.append({"source": str(f.absolute()), "converted": str(Path(written).absolute()),
-                     "target_emotion": target, "source_emotion": used, "reference": ref,
-                     "text": text})
-        if progress:  # a detected source says so: the recogniser's guess may be wrong
-            how = "detected " if source is None and used and conv.detects_source else ""
-            progress(f"{f} -> {written} ({how}{used or '?'} -> {target})")
-    # a folder input's table, or the table of the folder a file went into; none written
-    # (nor OUT created) when nothing was converted, an earlier table left as it was
-    table = dst if src.is_dir() else (dst.parent if earlier is not None else None)
-    if table is not None and rows:  # outputs relative to the table, so a moved or copied
-        # run folder scores its own files (emovc evaluate / listen resolve paths from there)
-        top = table.absolute()
-        ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
-                for r in rows]
-        merged, note = merge_rows(table, earlier, ours)
-        write_table(table / TABLE, merged)
-        if note and progress:
-            progress(note)
+    opts = {"source": source, "intensity": intensity, "keep_level": keep_level,
+            "pitch_level": pitch_level, "renderer": renderer, "voice_quality": voice_quality}
+    rows, failed = _convert_all(conv, job, target, opts, force, progress)
+    _write_table(job, rows, progress)
     if failed:
         were = "was" if len(rows) == 1 else "were"
-        raise EmovcError(f"{len(failed)} of {len(pairs)} file(s) could not be converted (the "
-                         f"other {len(rows)} {were} written), e.g. {failed[0]}")
+        raise EmovcError(f"{len(failed)} of {len(job.pairs)} file(s) could not be converted "
+                         f"(the other {len(rows)} {were} written), e.g. {failed[0]}")
     return rows
+
+
+@dataclass
+class _Job:
+    """The conversions of one :func:`convert_paths` call, and the table that lists them."""
+
+    pairs: list[tuple[Path, Path]]  # (input, output) to convert
+    single: bool  # a file input: its audio error is raised as it is
+    table: Path | None = None  # the folder whose conversions.csv lists them (None: no table)
+    earlier: list[dict] | None = None  # that table's rows before this run
+
+
+def _check_emotions(conv: EmotionConverter, target: str, source: str | None
+                    ) -> tuple[str, str | None]:
+    """The canonical ``(target, source)`` (``ANGRY`` -> ``angry``).
+
+    Raises:
+        EmovcError: an emotion the model does not convert to or from, or the same on both
+            sides.
+    """
+    target = check_model_emotion(target, conv.target_emotions, "target")
+    if source is None:
+        return target, None
+    source = check_model_emotion(source, conv.source_emotions, "source")
+    if source == target:  # the model would only re-render it (and add its voice quality)
+        raise EmovcError(f"--from and --to are both {target}: nothing to convert; name the "
+                         "emotion to convert to, or leave --from out to have it detected")
+    return target, source
+
+
+def _file_job(src: Path, dst: Path, force: bool, progress: Callable[[str], None] | None
+              ) -> _Job:
+    """One file to ``dst`` (a file, or a folder to put it in), listed in the table of the
+    output's folder when it has one; the output is checked before any work."""
+    if dst.is_dir() or not dst.suffix:  # a folder, existing or new: the output goes in it
+        dst = dst / f"{src.stem}.wav"
+    # a format that cannot be written fails now, not after decoding and recognising
+    dst = check_output_file(dst, tuple(WRITE_FORMATS), force, "the converted audio",
+                            EmovcError)
+    # a file into a folder with a table of conversions (a run folder) updates its row
+    earlier = _earlier_table(dst.parent, force=False, progress=progress, optional=True)
+    return _Job([(src, dst)], single=True, table=dst.parent if earlier is not None else None,
+                earlier=earlier)
+
+
+def _folder_job(src: Path, dst: Path, force: bool, progress: Callable[[str], None] | None
+                ) -> _Job:
+    """Every audio file under ``src`` into the mirrored tree under ``dst``, listed in
+    ``dst``'s table; checked before any work."""
+    if dst.is_file() or (not dst.is_dir() and dst.suffix.lower() in SUPPORTED_EXTENSIONS):
+        what = "is a file" if dst.is_file() else "names an audio file"
+        raise EmovcError(f"{src} is a folder, so the output must be a folder too; {dst} "
+                         f"{what}")
+    pairs = _folder_pairs(src, dst, force)
+    # an earlier table is read (an unreadable one refused) before any conversion
+    return _Job(pairs, single=False, table=dst, earlier=_earlier_table(dst, force, progress))
+
+
+def _convert_all(conv: EmotionConverter, job: _Job, target: str, opts: dict, force: bool,
+                 progress: Callable[[str], None] | None) -> tuple[list[dict], list[str]]:
+    """Convert ``job``'s pairs (``opts``: :meth:`EmotionConverter.convert_file`'s settings);
+    returns the rows of the converted files and ``"input: reason"`` of the others.
+
+    Raises:
+        AudioError: a file input's audio cannot be converted.
+    """
+    rows, failed = [], []
+    for f, o in job.pairs:
+        try:
+            written, used = conv.convert_file(f, o, target, force=force, **opts)
+        except AudioError as e:
+            if job.single:
+                raise
+            failed.append(f"{f}: {e}")
+            _say(progress, f"skipped {f}: {e}")
+            continue
+        rows.append(_row(f, Path(written), target, used))
+        # a detected source says so: the recogniser's guess may be wrong
+        how = "detected " if opts["source"] is None and used and conv.detects_source else ""
+        _say(progress, f"{f} -> {written} ({how}{used or '?'} -> {target})")
+    return rows, failed
+
+
+def _row(inp: Path, written: Path, target: str, used: str) -> dict:
+    """The table row of one conversion, every path absolute."""
+    ref, text = ravdess_reference(inp.absolute(), target)
+    return {"source": str(inp.absolute()), "converted": str(written.absolute()),
+            "target_emotion": target, "source_emotion": used, "reference": ref, "text": text}
+
+
+def _write_table(job: _Job, rows: list[dict], progress: Callable[[str], None] | None) -> None:
+    """Merge ``rows`` into ``job``'s table and write it (none written, nor the folder
+    created, without rows or a table; an earlier table is then left as it was)."""
+    if job.table is None or not rows:
+        return
+    # outputs relative to the table, so a moved or copied run folder scores its own files
+    # (emovc evaluate / listen resolve paths from there)
+    top = job.table.absolute()
+    ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
+            for r in rows]
+    merged, note = merge_rows(job.table, job.earlier, ours)
+    write_table(job.table / TABLE, merged)
+    _say(progress, note)
+
+
+def _say(progress: Callable[[str], None] | None, message: str) -> None:
+    """Tell ``progress`` ``message`` (nothing without a callback or a message)."""
+    if progress and message:
+        progress(message)
 
 
 def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
