@@ -24,11 +24,17 @@ class FakeConverter:
     def __init__(self, wav):
         self.wav = wav
 
-    def convert_file(self, inp, out, target, source=None, force=False, **kwargs):
+    def provenance_tag(self, source, target, intensity=1.0, **kwargs):
+        return f"emovc test: emotion {source or '?'}->{target} (fake, intensity {intensity})"
+
+    def convert_file(self, inp, out, target, source=None, force=False, intensity=1.0,
+                     **kwargs):
         if Path(out).exists() and not force:
             raise output_exists(out)
-        save_audio(out, self.wav, 16000, force=force)
-        return Path(out), source or "calm"
+        used = source or "calm"
+        save_audio(out, self.wav, 16000, force=force,
+                   comment=self.provenance_tag(used, target, intensity))
+        return Path(out), used
 
 
 def _table(folder: Path) -> list[dict]:
@@ -172,3 +178,66 @@ def test_a_hand_edited_header_with_spaces_is_read_as_evaluate_reads_it(calm, tmp
                   "happy", source="calm")
     assert [(r["converted"], r["target_emotion"]) for r in _table(run)] == [
         ("old.wav", "sad"), ("new.wav", "happy")]
+
+
+class FailsOn(FakeConverter):
+    """Fails (``exc``) on the inputs named in ``names``; counts what it converts."""
+
+    def __init__(self, wav, names=(), exc=None):
+        super().__init__(wav)
+        self.names, self.exc, self.converted = set(names), exc, []
+
+    def convert_file(self, inp, out, target, **kwargs):
+        from emovc.errors import AudioError
+        if Path(inp).name in self.names:
+            raise self.exc or AudioError("silent")
+        self.converted.append(Path(inp).name)
+        return super().convert_file(inp, out, target, **kwargs)
+
+
+def test_a_rerun_converts_only_the_missing_outputs(calm, tmp_path):
+    """A second run refused the whole folder because outputs existed, and --force redid all:
+    a partly failed run could not be completed."""
+    from emovc.errors import EmovcError
+    folder = _folder(tmp_path / "in", ["x.wav", "y.wav", "z.wav"], calm)
+    run = tmp_path / "run"
+    with pytest.raises(EmovcError, match="1 of 3 file"):
+        convert_paths(FailsOn(calm, ["y.wav"]), folder, run, "sad", source="calm")
+    table = (run / "conversions.csv").read_text().replace(",sad,calm,,", ",sad,calm,,my note")
+    (run / "conversions.csv").write_text(table)  # the kept rows stay as they are
+    conv, said = FailsOn(calm), []
+    rows = convert_paths(conv, folder, run, "sad", source="calm", progress=said.append)
+    assert conv.converted == ["y.wav"] and [Path(r["source"]).name for r in rows] == ["y.wav"]
+    assert "2 of 3 output(s) are there from an earlier run with these settings: kept" in said[0]
+    assert [(r["converted"], r["text"]) for r in _table(run)] == [
+        ("x.wav", "my note"), ("z.wav", "my note"), ("y.wav", "")]
+    convert_paths(conv, folder, run, "sad", source="calm", force=True)  # --force redoes all
+    assert conv.converted == ["y.wav", "x.wav", "y.wav", "z.wav"]
+
+
+def test_outputs_of_other_settings_or_inputs_are_refused_and_named(calm, tmp_path):
+    """A rerun keeps only what this run would have made: another emotion, intensity or
+    source, another input folder's file of the same name, or a file emovc did not write is
+    refused before anything is converted, naming the files and --force."""
+    folder = _folder(tmp_path / "in", ["x.wav", "y.wav"], calm)
+    run = tmp_path / "run"
+    convert_paths(FakeConverter(calm), folder, run, "sad", source="calm")
+    (run / "y.wav").unlink()
+    conv = FailsOn(calm)
+    for kwargs in ({"intensity": 0.5}, {"source": "happy"}):
+        with pytest.raises(OutputExistsError, match=r"1 output file\(s\) in .* were not made "
+                           r".*x.wav \(made calm->sad \(fake, intensity 1.0\)\).*--force"):
+            convert_paths(conv, folder, run, "sad", **{"source": "calm", **kwargs})
+    other = _folder(tmp_path / "other", ["x.wav", "y.wav"], calm)
+    with pytest.raises(OutputExistsError, match=r"x.wav \(converted from .*in/x.wav\)"):
+        convert_paths(conv, other, run, "sad", source="calm")
+    table = (run / "conversions.csv").read_text()
+    (run / "conversions.csv").write_text(table.replace(str(folder / "x.wav"), ""))
+    convert_paths(conv, other, run, "sad", source="calm")  # a row without a source: kept
+    assert conv.converted == ["y.wav"]
+    conv.converted.clear()
+    save_audio(run / "y.wav", calm, 16000, force=True)  # no provenance tag
+    with pytest.raises(OutputExistsError, match=r"2 output.*y.wav \(no emovc conversion tag"):
+        convert_paths(conv, folder, run, "sad", source="calm", intensity=0.5)
+    assert conv.converted == []
+

@@ -19,3 +19,29 @@ def test_the_provenance_tag_records_a_kept_input_level(stargan_run, calm, tmp_pa
         tag = read_comment(out)
         assert tag == conv.provenance_tag(used, "sad", keep_level=keep)
         assert tag.endswith(", input level kept)") == keep
+
+
+def test_a_folder_command_rerun_resumes(stargan_run, calm, tmp_path, capsys):
+    """`emovc convert FOLDER -o OUT` run again refused the whole job ('output file(s)
+    exist'); it now converts only the missing outputs and leaves the others as they were."""
+    from emovc.cli import main as cli_main
+
+    if "emovc.cli.convert_cmds" not in cli_main.COMMAND_MODULES:
+        cli_main.COMMAND_MODULES.append("emovc.cli.convert_cmds")
+    for name in ("a.wav", "b.wav"):
+        save_audio(tmp_path / "in" / name, calm)
+    out = tmp_path / "out"
+    args = ["convert", str(tmp_path / "in"), "--to", "sad", "--from", "calm", "--model",
+            str(stargan_run), "-o", str(out)]
+    assert cli_main.main(args) == 0
+    before = (out / "a.wav").stat().st_mtime_ns
+    (out / "b.wav").unlink()
+    capsys.readouterr()
+    assert cli_main.main(args) == 0
+    said = capsys.readouterr().out
+    assert "1 of 2 output(s) are there from an earlier run with these settings: kept" in said
+    assert "b.wav" in said and (out / "b.wav").is_file()
+    assert (out / "a.wav").stat().st_mtime_ns == before
+    assert cli_main.main([*args, "--keep-level"]) == 2  # other settings: refused, named
+    err = capsys.readouterr().err
+    assert "a.wav (made calm->sad" in err and "--force" in err

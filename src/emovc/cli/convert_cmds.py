@@ -40,7 +40,10 @@ def convert(
              "writes OUT/conversions.csv (read by evaluate and listen); into a folder that "
              "has one, the new rows are added to it: earlier rows stay while their files "
              "exist and are not rewritten (docs/conversion.md)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Overwrite existing outputs (a folder: convert every file again, instead of "
+             "only the missing ones)."),
     keep_level: bool = typer.Option(
         False, "--keep-level",
         help="Keep the input's loudness (default: apply the target emotion's level change)."),
@@ -71,7 +74,14 @@ def convert(
              "give the target emotion's voice quality (0 = off). Default: the model's "
              "(m2m-ravdess 1, others 0)."),
 ) -> None:
-    """Convert the emotion of speech, keeping the speaker and the words."""
+    """Convert the emotion of speech, keeping the speaker and the words.
+
+    A folder is resumable: rerunning the same command converts only the files whose outputs
+    are missing (an interrupted run, or files that failed) and keeps the others with their
+    conversions.csv rows. An existing output made with other settings (another --to, --from,
+    --intensity, --model, level or rendering option; read from its provenance tag) or from
+    another input is refused, naming it; --force converts every file again.
+    """
     from emovc.pipelines.conversion import EmotionConverter
     from emovc.pipelines.conversion_batch import convert_paths
 

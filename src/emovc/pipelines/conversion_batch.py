@@ -15,23 +15,35 @@ folder holding one updates it the same way (its row replaced, or added). Outputs
 after their inputs, not the emotion: the same inputs converted into another emotion replace
 the first conversions (``force``), so each emotion wants its own output folder. Nothing
 converted, no table written.
+
+A folder conversion resumes: without ``force``, an output that exists is kept when its
+provenance tag (:meth:`EmotionConverter.provenance_tag`) shows this call's target and
+settings, and the table names the same input; any other existing output is refused.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
-from emovc.audio.io import WRITE_FORMATS
+from emovc.audio.io import WRITE_FORMATS, read_comment
 from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.emotions import check_model_emotion
-from emovc.errors import OVERWRITE_HINT, AudioError, EmovcError, OutputExistsError
+from emovc.errors import AudioError, EmovcError, OutputExistsError
 from emovc.fileio import check_output_file, check_writable
 from emovc.pipelines.conversion import EmotionConverter
-from emovc.pipelines.run_table import TABLE, NotATableError, merge_rows, read_table, write_table
+from emovc.pipelines.run_table import (
+    TABLE,
+    NotATableError,
+    merge_rows,
+    read_table,
+    row_path,
+    write_table,
+)
 
 
 def _inputs(folder: Path) -> list[Path]:
@@ -56,8 +68,13 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     reported through ``progress`` and skipped; the others are converted and listed in
     ``conversions.csv``, then the skipped ones are raised together. An existing
     ``conversions.csv`` in the output folder is merged, not replaced
-    (:func:`~emovc.pipelines.run_table.merge_rows`;
-    what was kept or dropped is reported through ``progress``).
+    (:func:`~emovc.pipelines.run_table.merge_rows`; what was kept or dropped is reported
+    through ``progress``).
+
+    Without ``force``, a folder resumes: the outputs an earlier call with these settings
+    made from these inputs are kept with their rows (a row the table lacks is rebuilt from
+    the output's provenance tag), and only the missing ones are converted; the rows returned
+    are the conversions made by this call.
 
     A file input goes to ``out`` if it names a file, else (an existing folder, or a path
     without an extension) to ``out/<input name>.wav``. Emotion names are canonical in the
@@ -66,26 +83,30 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     Raises:
         EmovcError: missing input, unknown emotion, a folder input with a file output, output
             inside the input folder, two inputs with the same output name (``a.wav`` and
-            ``a.flac``), existing outputs without ``force``, or (after the rest was written)
-            files that could not be converted.
+            ``a.flac``), or (after the rest was written) files that could not be converted.
+        OutputExistsError: without ``force``, an existing output file (a file input), or
+            existing outputs of a folder made with other settings or from other inputs, or
+            not by ``emovc convert``.
         OutputPathError: an output folder that cannot be written (before any conversion).
     """
     src, dst = Path(inp), Path(out)
     if not src.exists():
         raise EmovcError(f"input not found: {src}")
     target, source = _check_emotions(conv, target, source)
-    job = _file_job(src, dst, force, progress) if src.is_file() else _folder_job(
-        src, dst, force, progress)
-    for folder_out in {o.parent: o for _, o in job.pairs}.values():
-        check_writable(folder_out)  # before any conversion, not after the first one
     opts = {"source": source, "intensity": intensity, "keep_level": keep_level,
             "pitch_level": pitch_level, "renderer": renderer, "voice_quality": voice_quality}
+    job = _file_job(src, dst, force, progress) if src.is_file() else _folder_job(
+        conv, src, dst, target, opts, force, progress)
+    for folder_out in {o.parent: o for _, o in job.pairs}.values():
+        check_writable(folder_out)  # before any conversion, not after the first one
+    _write_table(job, job.listed)  # kept outputs an interrupted run had not listed yet
     rows, failed = _convert_all(conv, job, target, opts, force, progress)
-    _write_table(job, rows, progress)
+    _write_table(job, job.listed + rows, progress)
     if failed:
         were = "was" if len(rows) == 1 else "were"
+        kept = f"; {job.kept} kept from an earlier run" if job.kept else ""
         raise EmovcError(f"{len(failed)} of {len(job.pairs)} file(s) could not be converted "
-                         f"(the other {len(rows)} {were} written), e.g. {failed[0]}")
+                         f"(the other {len(rows)} {were} written{kept}), e.g. {failed[0]}")
     return rows
 
 
@@ -97,6 +118,8 @@ class _Job:
     single: bool  # a file input: its audio error is raised as it is
     table: Path | None = None  # the folder whose conversions.csv lists them (None: no table)
     earlier: list[dict] | None = None  # that table's rows before this run
+    kept: int = 0  # outputs of an earlier run with these settings, kept
+    listed: list[dict] = field(default_factory=list)  # rows of kept outputs the table lacks
 
 
 def _check_emotions(conv: EmotionConverter, target: str, source: str | None
@@ -132,17 +155,95 @@ def _file_job(src: Path, dst: Path, force: bool, progress: Callable[[str], None]
                 earlier=earlier)
 
 
-def _folder_job(src: Path, dst: Path, force: bool, progress: Callable[[str], None] | None
-                ) -> _Job:
+def _folder_job(conv: EmotionConverter, src: Path, dst: Path, target: str, opts: dict,
+                force: bool, progress: Callable[[str], None] | None) -> _Job:
     """Every audio file under ``src`` into the mirrored tree under ``dst``, listed in
-    ``dst``'s table; checked before any work."""
+    ``dst``'s table; checked before any work. Without ``force``, the outputs an earlier run
+    with these settings left are kept (:func:`_resume`)."""
     if dst.is_file() or (not dst.is_dir() and dst.suffix.lower() in SUPPORTED_EXTENSIONS):
         what = "is a file" if dst.is_file() else "names an audio file"
         raise EmovcError(f"{src} is a folder, so the output must be a folder too; {dst} "
                          f"{what}")
-    pairs = _folder_pairs(src, dst, force)
+    pairs = _folder_pairs(src, dst)
     # an earlier table is read (an unreadable one refused) before any conversion
-    return _Job(pairs, single=False, table=dst, earlier=_earlier_table(dst, force, progress))
+    job = _Job(pairs, single=False, table=dst, earlier=_earlier_table(dst, force, progress))
+    if not force:
+        _resume(conv, job, target, opts)
+        if job.kept:
+            rest = f"converting the other {len(job.pairs)}" if job.pairs else "nothing to do"
+            _say(progress, f"{dst}: {job.kept} of {len(pairs)} output(s) are there from an "
+                           f"earlier run with these settings: kept (--force redoes them); "
+                           f"{rest}")
+    return job
+
+
+# the provenance tag EmotionConverter.provenance_tag writes: version, source, the rest
+_TAG = re.compile(r"emovc \S+: emotion (\S+)->(.+)")
+
+
+def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
+    """Leave out of ``job.pairs`` the outputs that exist and were made from the same input
+    with these settings (their provenance tag, and their row in the table); rows for those
+    the table lacks go to ``job.listed``.
+
+    Raises:
+        OutputExistsError: an existing output made with other settings (another emotion,
+            intensity, model, level or rendering setting), from another input, or not by
+            ``emovc convert``; they are named with ``--force``.
+    """
+    expected = _TAG.fullmatch(conv.provenance_tag("", target, **{
+        k: v for k, v in opts.items() if k != "source"})).group(2)
+    rows = {row_path(job.table, r): r for r in job.earlier or []}
+    todo, other = [], []
+    for f, o in job.pairs:
+        if not o.exists():
+            todo.append((f, o))
+            continue
+        key = os.path.normpath(o.absolute())
+        used, why = _made_by(o, f, expected, opts["source"], rows.get(key), job.table)
+        if why:
+            other.append(f"{o} ({why})")
+        elif key not in rows:
+            job.listed.append(_row(f, o, target, used))
+    if other:
+        raise _other_outputs(job.table, other, f"{opts['source'] or 'any'}->{expected}")
+    job.kept, job.pairs = len(job.pairs) - len(todo), todo
+
+
+def _other_outputs(folder: Path, other: list[str], ours: str) -> OutputExistsError:
+    """The refusal of existing outputs ``other`` (``"path (why)"``) that a run making
+    ``ours`` (``"source->target (settings)"``) would not have made."""
+    more = f" and {len(other) - 3} more" if len(other) > 3 else ""
+    return OutputExistsError(
+        f"{len(other)} output file(s) in {folder} were not made from these inputs with these "
+        f"settings: {'; '.join(other[:3])}{more}; this run: {ours} (use --force to redo "
+        "them; outputs are named after their inputs, not the emotion: to keep conversions "
+        "into each emotion, use a separate -o per emotion)")
+
+
+def _made_by(out: Path, inp: Path, expected: str, source: str | None, row: dict | None,
+             table: Path) -> tuple[str, str]:
+    """``(source emotion, "")`` when ``out`` was converted from ``inp`` with the settings
+    whose tag ends in ``expected`` (and from ``source``, when one is given), else ``("",
+    why not)``; ``row``: its row in ``table``'s table, if any."""
+    m = _TAG.fullmatch(_tag_of(out))
+    if m is None:
+        return "", "no emovc conversion tag"
+    used, rest = m.groups()
+    if rest != expected or (source is not None and used != source):
+        return "", f"made {used}->{rest}"
+    listed = row["source"].strip() if row is not None else ""
+    if listed and row_path(table, row, "source") != os.path.normpath(inp.absolute()):
+        return "", f"converted from {listed}"
+    return ("" if used == "?" else used), ""
+
+
+def _tag_of(path: Path) -> str:
+    """The provenance tag of an audio file (``""``: none, or not a readable audio file)."""
+    try:
+        return read_comment(path)
+    except (RuntimeError, OSError):  # soundfile's LibsndfileError is a RuntimeError
+        return ""
 
 
 def _convert_all(conv: EmotionConverter, job: _Job, target: str, opts: dict, force: bool,
@@ -177,7 +278,8 @@ def _row(inp: Path, written: Path, target: str, used: str) -> dict:
             "target_emotion": target, "source_emotion": used, "reference": ref, "text": text}
 
 
-def _write_table(job: _Job, rows: list[dict], progress: Callable[[str], None] | None) -> None:
+def _write_table(job: _Job, rows: list[dict],
+                 progress: Callable[[str], None] | None = None) -> None:
     """Merge ``rows`` into ``job``'s table and write it (none written, nor the folder
     created, without rows or a table; an earlier table is then left as it was)."""
     if job.table is None or not rows:
@@ -198,7 +300,7 @@ def _say(progress: Callable[[str], None] | None, message: str) -> None:
         progress(message)
 
 
-def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
+def _folder_pairs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     """``(input, output .wav)`` for every audio file under ``src``, mirrored under ``dst``;
     checked before anything is converted."""
     if dst.resolve().is_relative_to(src.resolve()):
@@ -209,13 +311,6 @@ def _folder_pairs(src: Path, dst: Path, force: bool) -> list[tuple[Path, Path]]:
         if o in seen:
             raise EmovcError(f"{seen[o]} and {f} would both be written to {o}; rename one")
         seen[o] = f
-    clash = [o for _, o in pairs if o.exists()]
-    if clash and not force:
-        raise OutputExistsError(f"{len(clash)} output file(s) exist, e.g. {clash[0]} "
-                                f"({OVERWRITE_HINT}; outputs are named after their inputs, "
-                                "not the emotion, so --force replaces an earlier conversion "
-                                "of the same inputs: to keep conversions into each emotion, "
-                                "use a separate -o per emotion)")
     return pairs
 
 

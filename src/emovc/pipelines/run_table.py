@@ -120,14 +120,14 @@ def merge_rows(folder: Path, earlier: list[dict] | None, ours: list[dict]
     """
     if earlier is None:
         return ours, ""
-    written = {_where(folder, r) for r in ours}
+    written = {row_path(folder, r) for r in ours}
     kept, replaced, gone = [], 0, []
     for row in earlier:
         if not row["converted"].strip():
             gone.append(row)
-        elif _where(folder, row) in written:
+        elif row_path(folder, row) in written:
             replaced += 1
-        elif Path(_where(folder, row)).is_file():
+        elif Path(row_path(folder, row)).is_file():
             kept.append(row)
         else:
             gone.append(row)
@@ -143,7 +143,8 @@ def merge_rows(folder: Path, earlier: list[dict] | None, ours: list[dict]
     return kept + ours, f"{folder / TABLE}: " + "; ".join(parts)
 
 
-def _where(folder: Path, row: dict) -> str:
-    """The normalised absolute path of a row's converted file."""
-    conv = Path(row["converted"].strip())
-    return os.path.normpath(conv if conv.is_absolute() else folder.absolute() / conv)
+def row_path(folder: Path, row: dict, column: str = "converted") -> str:
+    """The normalised absolute path in a row's ``column`` (relative: to ``folder``, the
+    table's)."""
+    path = Path(row[column].strip())
+    return os.path.normpath(path if path.is_absolute() else folder.absolute() / path)
