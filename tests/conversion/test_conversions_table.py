@@ -215,6 +215,23 @@ def test_a_rerun_converts_only_the_missing_outputs(calm, tmp_path):
     assert conv.converted == ["y.wav", "x.wav", "y.wav", "z.wav"]
 
 
+def test_an_interrupted_run_keeps_its_table(calm, tmp_path):
+    """The table was written after the loop: an interrupt lost the rows of every file
+    already converted."""
+    folder = _folder(tmp_path / "in", ["a.wav", "b.wav", "c.wav"], calm)
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        convert_paths(FailsOn(calm, ["c.wav"], KeyboardInterrupt()), folder, run, "sad",
+                      source="calm")
+    assert [r["converted"] for r in _table(run)] == ["a.wav", "b.wav"]
+    (run / "conversions.csv").unlink()  # kept outputs the table lacks: rows from their tags
+    conv = FailsOn(calm)
+    convert_paths(conv, folder, run, "sad")
+    assert conv.converted == ["c.wav"]
+    assert [(r["converted"], r["source_emotion"]) for r in _table(run)] == [
+        ("a.wav", "calm"), ("b.wav", "calm"), ("c.wav", "calm")]
+
+
 def test_outputs_of_other_settings_or_inputs_are_refused_and_named(calm, tmp_path):
     """A rerun keeps only what this run would have made: another emotion, intensity or
     source, another input folder's file of the same name, or a file emovc did not write is

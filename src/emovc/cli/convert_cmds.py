@@ -37,9 +37,9 @@ def convert(
         help="Output file, or folder (mirrors a folder input; an existing folder takes a "
              "single file as IN's name). Mono at the model's rate (16 kHz); .wav (16-bit), "
              ".flac or .ogg by the extension (a folder's files: .wav). A folder input also "
-             "writes OUT/conversions.csv (read by evaluate and listen); into a folder that "
-             "has one, the new rows are added to it: earlier rows stay while their files "
-             "exist and are not rewritten (docs/conversion.md)."),
+             "writes OUT/conversions.csv (read by evaluate and listen), updated after each "
+             "file; into a folder that has one, the new rows are added to it: earlier rows "
+             "stay while their files exist and are not rewritten (docs/conversion.md)."),
     force: bool = typer.Option(
         False, "--force",
         help="Overwrite existing outputs (a folder: convert every file again, instead of "

@@ -14,7 +14,7 @@ not rewrite it, so the table lists every conversion in the folder. A file conver
 folder holding one updates it the same way (its row replaced, or added). Outputs are named
 after their inputs, not the emotion: the same inputs converted into another emotion replace
 the first conversions (``force``), so each emotion wants its own output folder. Nothing
-converted, no table written.
+converted, no table written; otherwise the table is rewritten after each file.
 
 A folder conversion resumes: without ``force``, an output that exists is kept when its
 provenance tag (:meth:`EmotionConverter.provenance_tag`) shows this call's target and
@@ -66,8 +66,8 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
 
     In a folder, a file whose audio cannot be converted (too short, silent, unreadable) is
     reported through ``progress`` and skipped; the others are converted and listed in
-    ``conversions.csv``, then the skipped ones are raised together. An existing
-    ``conversions.csv`` in the output folder is merged, not replaced
+    ``conversions.csv`` (rewritten after each file), then the skipped ones are raised
+    together. An existing ``conversions.csv`` in the output folder is merged, not replaced
     (:func:`~emovc.pipelines.run_table.merge_rows`; what was kept or dropped is reported
     through ``progress``).
 
@@ -265,6 +265,7 @@ def _convert_all(conv: EmotionConverter, job: _Job, target: str, opts: dict, for
             _say(progress, f"skipped {f}: {e}")
             continue
         rows.append(_row(f, Path(written), target, used))
+        _write_table(job, job.listed + rows)  # after each file: an interrupt keeps it
         # a detected source says so: the recogniser's guess may be wrong
         how = "detected " if opts["source"] is None and used and conv.detects_source else ""
         _say(progress, f"{f} -> {written} ({how}{used or '?'} -> {target})")
