@@ -258,3 +258,14 @@ def test_outputs_of_other_settings_or_inputs_are_refused_and_named(calm, tmp_pat
         convert_paths(conv, folder, run, "sad", source="calm", intensity=0.5)
     assert conv.converted == []
 
+
+def test_a_folder_run_counts_its_files(calm, tmp_path):
+    """Progress was one line per finished file, without 'k of N'."""
+    from emovc.errors import EmovcError
+    folder = _folder(tmp_path / "in", ["a.wav", "b.wav"], calm)
+    said: list[str] = []
+    with pytest.raises(EmovcError):
+        convert_paths(FailsOn(calm, ["a.wav"]), folder, tmp_path / "run", "sad",
+                      source="calm", progress=said.append)
+    assert said[0].startswith(f"[1/2] skipped {folder / 'a.wav'}: silent")
+    assert said[1].startswith(f"[2/2] {folder / 'b.wav'} -> ")

@@ -69,7 +69,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     ``conversions.csv`` (rewritten after each file), then the skipped ones are raised
     together. An existing ``conversions.csv`` in the output folder is merged, not replaced
     (:func:`~emovc.pipelines.run_table.merge_rows`; what was kept or dropped is reported
-    through ``progress``).
+    through ``progress``). Each file's line through ``progress`` starts ``[k/N]``.
 
     Without ``force``, a folder resumes: the outputs an earlier call with these settings
     made from these inputs are kept with their rows (a row the table lacks is rebuilt from
@@ -255,20 +255,21 @@ def _convert_all(conv: EmotionConverter, job: _Job, target: str, opts: dict, for
         AudioError: a file input's audio cannot be converted.
     """
     rows, failed = [], []
-    for f, o in job.pairs:
+    for k, (f, o) in enumerate(job.pairs, start=1):
+        count = "" if job.single else f"[{k}/{len(job.pairs)}] "
         try:
             written, used = conv.convert_file(f, o, target, force=force, **opts)
         except AudioError as e:
             if job.single:
                 raise
             failed.append(f"{f}: {e}")
-            _say(progress, f"skipped {f}: {e}")
+            _say(progress, f"{count}skipped {f}: {e}")
             continue
         rows.append(_row(f, Path(written), target, used))
         _write_table(job, job.listed + rows)  # after each file: an interrupt keeps it
         # a detected source says so: the recogniser's guess may be wrong
         how = "detected " if opts["source"] is None and used and conv.detects_source else ""
-        _say(progress, f"{f} -> {written} ({how}{used or '?'} -> {target})")
+        _say(progress, f"{count}{f} -> {written} ({how}{used or '?'} -> {target})")
     return rows, failed
 
 
