@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +40,31 @@ def _one_torch_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.fixture()
+def fit_sessions() -> Iterator[list[int]]:
+    """Training batches run by each Lightning ``Trainer.fit`` of the test, one entry per fit,
+    in order. A resumed session must train only the steps after its checkpoint: equal final
+    weights alone cannot tell a resume from a deterministic restart at step 0. (Its own
+    patch: a test's ``monkeypatch.undo()`` leaves the counting on.)"""
+    import lightning as L
+
+    sessions: list[int] = []
+
+    class _Count(L.Callback):
+        def on_train_start(self, trainer, module) -> None:
+            sessions.append(0)
+
+        def on_train_batch_end(self, *args) -> None:
+            sessions[-1] += 1
+
+    real = L.Trainer.fit
+
+    def fit(self, *args, **kwargs):
+        self.callbacks.append(_Count())
+        return real(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(L.Trainer, "fit", fit)
+        yield sessions

@@ -68,7 +68,7 @@ def _assert_same_weights(a, b) -> None:
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("recipe", ["synthesizer", "vocoder"])
-def test_resume_continues_exactly(tmp_path, recipe) -> None:
+def test_resume_continues_exactly(tmp_path, recipe, fit_sessions) -> None:
     """3 steps + resume to 5 == 5 straight steps (the batch generator restarted from the seed
     at every start, and validation drew from it: weights differed by up to 0.016)."""
     if recipe == "synthesizer":
@@ -86,10 +86,11 @@ def test_resume_continues_exactly(tmp_path, recipe) -> None:
 
     run("a", 3)
     _assert_same_weights(run("a", 5), run("b", 5))
+    assert fit_sessions == [3, 2, 5]  # the resume trained steps 4 and 5 only
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_speaker_encoder_resume_continues_exactly(tmp_path) -> None:
+def test_speaker_encoder_resume_continues_exactly(tmp_path, fit_sessions) -> None:
     from emovc.training import speaker_encoder as tge2e
 
     rng = np.random.default_rng(2)
@@ -105,6 +106,7 @@ def test_speaker_encoder_resume_continues_exactly(tmp_path) -> None:
 
     run("a", 3)
     _assert_same_weights(run("a", 5), run("b", 5))
+    assert fit_sessions == [3, 2, 5]  # the resume trained steps 4 and 5 only
 
 
 def test_ranks_draw_different_batches() -> None:

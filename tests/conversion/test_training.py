@@ -63,8 +63,9 @@ def _data(cfg):
     return ConversionData(folder, cfg.emotions, tr, va)
 
 
-def test_resume_continues_exactly(corpus, stargan_run, cache_root, tmp_path):
-    """3 steps + resume to 6 steps == 6 uninterrupted steps (same batches, same weights)."""
+def test_resume_continues_exactly(corpus, stargan_run, cache_root, tmp_path, fit_sessions):
+    """4 steps + resume to 6 steps == 6 uninterrupted steps (same batches, same weights), and
+    the resumed session trains only steps 5 and 6 (a restart from step 0 ends the same)."""
     from emovc.training.stargan import train
 
     cache = cache_root
@@ -73,12 +74,14 @@ def test_resume_continues_exactly(corpus, stargan_run, cache_root, tmp_path):
     a = load_checkpoint(stargan_run)
     b = load_checkpoint(resumed)
     assert b["extra"]["training"]["steps"] == 6
+    assert fit_sessions == [4, 2]
     for k, v in a["state_dict"].items():
         assert torch.equal(v, b["state_dict"][k]), k
 
 
 def test_a_stopped_run_resumes_exactly_from_its_timed_checkpoint(corpus, stargan_run, cache_root,
-                                                                  tmp_path, monkeypatch, capsys):
+                                                                  tmp_path, monkeypatch, capsys,
+                                                                  fit_sessions):
     """last.ckpt is also written every ckpt_minutes between the ckpt_every saves (a Ctrl-C
     used to lose every step since the last of those, up to ~10 minutes by default). A run
     stopped in the middle of a step, after its discriminator and classifier updates, resumes
@@ -112,6 +115,7 @@ def test_a_stopped_run_resumes_exactly_from_its_timed_checkpoint(corpus, stargan
     resumed = load_checkpoint(stargan.train(cfg))["state_dict"]
     for k, v in load_checkpoint(stargan_run)["state_dict"].items():
         assert torch.equal(v, resumed[k]), k
+    assert fit_sessions == [4, 2]  # stopped in step 5; the resume trains steps 5 and 6 only
 
 
 def test_timed_saves_leave_the_kept_step_checkpoints_alone(corpus, cache_root, tmp_path):

@@ -271,7 +271,7 @@ def m2m_model(tmp_path_factory) -> Path:
     return train(_m2m_cfg(_fake_ravdess(root / "data"), root / "run", 3))
 
 
-def test_m2m_resume_is_exact(m2m_model: Path, tmp_path: Path) -> None:
+def test_m2m_resume_is_exact(m2m_model: Path, tmp_path: Path, fit_sessions) -> None:
     data = Path(load_checkpoint(m2m_model)["extra"]["train"]["data_dir"])
     run = tmp_path / "resumed"
     train(_m2m_cfg(data, run, 2))
@@ -279,6 +279,7 @@ def test_m2m_resume_is_exact(m2m_model: Path, tmp_path: Path) -> None:
     full = load_checkpoint(m2m_model)["state_dict"]
     assert part["extra"]["iterations"] == 3
     assert all(torch.equal(v, part["state_dict"][k]) for k, v in full.items())
+    assert fit_sessions == [2, 1]  # the resume trained iteration 3 only
 
 
 def test_m2m_resume_follows_a_moved_corpus_and_refuses_an_added_clip(m2m_model: Path,

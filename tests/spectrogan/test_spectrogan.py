@@ -196,7 +196,7 @@ def test_save_load_round_trip_is_identical(trained) -> None:
     assert np.abs(a.convert_log_mag(log_mag, "angry") - log_mag).max() > 1e-4
 
 
-def test_resume_is_exact(trained, tmp_path: Path, capsys, caplog) -> None:
+def test_resume_is_exact(trained, tmp_path: Path, capsys, caplog, fit_sessions) -> None:
     data, model = trained
     run = tmp_path / "resumed"
     train(_tiny_cfg(data, run, 2))
@@ -207,11 +207,13 @@ def test_resume_is_exact(trained, tmp_path: Path, capsys, caplog) -> None:
     full = load_checkpoint(model)["state_dict"]
     part = load_checkpoint(resumed)["state_dict"]
     assert load_checkpoint(resumed)["extra"]["iterations"] == 4
+    assert fit_sessions == [2, 2]  # the resume trained iterations 3 and 4 only
     assert all(torch.equal(v, part[k]) for k, v in full.items())
 
 
 def test_a_stopped_run_resumes_exactly_from_its_timed_checkpoint(trained, tmp_path: Path,
-                                                                  monkeypatch, capsys) -> None:
+                                                                  monkeypatch, capsys,
+                                                                  fit_sessions) -> None:
     """last.ckpt is also written every ckpt_minutes between the ckpt_every saves; a run
     stopped at iteration 3 resumes from the timed save of iteration 2 and ends as the
     uninterrupted run (saved only every ckpt_every iterations) does."""
@@ -245,6 +247,7 @@ def test_a_stopped_run_resumes_exactly_from_its_timed_checkpoint(trained, tmp_pa
     monkeypatch.undo()
     resumed = load_checkpoint(train(cfg))["state_dict"]
     assert all(torch.equal(v, resumed[k]) for k, v in load_checkpoint(model)["state_dict"].items())
+    assert fit_sessions == [3, 1]  # stopped at iteration 4; the resume trains it only
 
 
 def test_resume_refuses_a_corpus_with_a_clip_edited(trained, tmp_path: Path) -> None:
