@@ -41,3 +41,52 @@ def test_what_is_not_plain_data_is_refused_before_writing(tmp_path, config, extr
         save_checkpoint(path, kind="toy", config=config, state_dict=STATE, extra=extra)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "sub").exists()
+
+
+def _one_line_error(path, match: str) -> None:
+    with pytest.raises(ConfigError, match=match) as err:
+        load_checkpoint(path)
+    assert "\n" not in str(err.value)
+
+
+def test_unreadable_and_foreign_files_are_one_line_errors(tmp_path):
+    """A truncated download, a file that is not a torch pickle, a pickle of arbitrary objects
+    (refused by weights_only=True) and a torch file that is not an emovc checkpoint each give
+    one line naming the file, not a traceback from torch."""
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all")
+    _one_line_error(garbage, re.escape(f"not a readable emovc checkpoint: {garbage} ("))
+    good = save_checkpoint(tmp_path / "good.pt", kind="toy", config={}, state_dict=STATE)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:200])
+    _one_line_error(truncated, re.escape(f"not a readable emovc checkpoint: {truncated} ("))
+    objects = tmp_path / "objects.pt"
+    torch.save({"format_version": 1, "config": np.zeros(2)}, objects)  # needs full unpickling
+    _one_line_error(objects, re.escape(f"not a readable emovc checkpoint: {objects} ("))
+    for name, payload in (("dict.pt", {"a": 1}), ("tensor.pt", torch.ones(2)),
+                          ("state.pt", {"w": torch.ones(2)})):
+        path = tmp_path / name
+        torch.save(payload, path)
+        _one_line_error(path, re.escape(f"not an emovc checkpoint: {path}") + "$")
+
+
+def test_a_newer_format_asks_to_upgrade(tmp_path):
+    from emovc.models.checkpoint import FORMAT_VERSION
+
+    path = save_checkpoint(tmp_path / "m.pt", kind="toy", config={}, state_dict=STATE)
+    payload = torch.load(path, weights_only=True)
+    assert load_checkpoint(path)["format_version"] == FORMAT_VERSION  # the current one loads
+    payload["format_version"] = FORMAT_VERSION + 1
+    torch.save(payload, path)
+    _one_line_error(path, re.escape(f"checkpoint {path} has format {FORMAT_VERSION + 1}, this "
+                                    f"emovc reads ≤ {FORMAT_VERSION}; upgrade emovc"))
+
+
+def test_a_corrupt_model_file_is_one_line_from_the_converter(tmp_path):
+    """The public loaders pass the checkpoint's message on (a user path, not a bundled name)."""
+    from emovc import EmotionConverter
+
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"<html>a download that went wrong</html>")
+    with pytest.raises(ConfigError, match=re.escape(f"not a readable emovc checkpoint: {bad}")):
+        EmotionConverter.from_pretrained(bad)

@@ -437,3 +437,42 @@ def test_help_paragraphs_are_wrapped_by_the_terminal(capsys) -> None:
     assert main(["info", "--help"]) == 0
     lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
     assert "(exit code 2)." in lines or any(line.endswith("(exit code 2).") for line in lines)
+
+
+def test_an_abort_is_one_line_with_exit_1(speech_file: Path, monkeypatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """End of input at a prompt (EOFError, which click turns into Abort) or a command's own
+    typer.Abort: "emovc: aborted" and exit code 1, no traceback and no "Aborted!"."""
+    import typer
+
+    def abort():
+        raise typer.Abort()
+
+    def end_of_input():
+        raise EOFError
+
+    for effect in (abort, end_of_input):
+        _info_raising(monkeypatch, effect)
+        code, out, err = run(["info", str(speech_file)], capsys)
+        assert code == 1 and out == "", effect
+        assert err.strip() == "emovc: aborted", effect
+
+
+def test_an_interrupt_outside_the_command_exits_130(monkeypatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C after typer's own handling (here: while click finishes the command) is an
+    interrupt too (130), not a traceback."""
+    import emovc.cli.main as cli_main
+
+    tidy = cli_main._tidy_help
+
+    class Interrupted:
+        def __init__(self, command):
+            self.command = command
+
+        def main(self, **kwargs):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_main, "_tidy_help", lambda command: Interrupted(tidy(command)))
+    code, out, err = run(["--version"], capsys)
+    assert code == 130 and out == "" and err.strip() == "emovc: interrupted"

@@ -224,3 +224,27 @@ def test_resynthesis_never_overwrites_its_input(tmp_path) -> None:
     src = save_audio(tmp_path / "a.wav", speech(EMOTION_VOICES["calm"], duration=1.0), 16000)
     with pytest.raises(ConfigError, match=r"^output would overwrite the input file: "):
         resynthesize_file(src, src, force=True)
+
+
+
+@pytest.mark.parametrize("kwargs, match, edge", [
+    ({"sample_rate": 2000}, r"sample_rate must be >= 4000 Hz, got 2000$", 4000),
+    ({"frame_period": 0.0}, r"frame_period must be in \(0, 50\] ms, got 0.0$", 0.1),
+    ({"frame_period": 60.0}, r"frame_period must be in \(0, 50\] ms, got 60.0$", 50.0),
+    ({"mcep_dim": 1}, r"mcep_dim must be in \[2, 512\], got 1$", 2),
+    ({"mcep_dim": 513}, r"mcep_dim must be in \[2, 512\], got 513$", 512),
+])
+def test_out_of_range_settings_are_refused(kwargs, match, edge):
+    with pytest.raises(ConfigError, match=match):
+        WorldConfig(**kwargs)
+    name = next(iter(kwargs))
+    assert getattr(WorldConfig(**{name: edge}), name) == edge  # the limit itself is allowed
+
+
+@pytest.mark.parametrize("shape", [(36,), (2, 10, 36)])
+def test_decode_refuses_an_mcep_that_is_not_frames_by_coefficients(shape):
+    """A 1-D or 3-D array is one line, not a pyworld crash or a silent reinterpretation."""
+    import re
+
+    with pytest.raises(ConfigError, match=re.escape(f"mcep must have shape (T, D), got {shape}")):
+        decode_envelope(np.zeros(shape))

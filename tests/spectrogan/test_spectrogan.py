@@ -406,3 +406,59 @@ def test_last_ckpt_is_written_atomically(tmp_path: Path, fails: bool) -> None:
         RunCallback.save_state(callback, trainer)
     assert [p.name for p in ckpts.iterdir()] == ["last.ckpt"]
     assert (ckpts / "last.ckpt").read_bytes() == (b"old" if fails else b"new")
+
+
+def test_inconsistent_models_are_refused_when_built(tmp_path: Path) -> None:
+    """A checkpoint of another kind, generators that do not match the emotion list and
+    spectral offsets of another STFT size each give one line when the converter is built,
+    not a shape error (or wrong audio) at the first conversion."""
+    import re
+
+    from emovc.models.conversion.normalizer import EmotionNormalizer
+    from emovc.models.spectrogan.prosody import ProsodyShift
+    from emovc.pretrained.registry import resolve
+
+    good = _converter()
+    g = good.generators[("calm", "angry")]
+    stats = good.norm.stats
+    with pytest.raises(ConfigError, match=r"^a pairwise SpectroGAN converts between exactly 2 "
+                                          r"emotions$"):
+        SpectroGANConverter(("calm", "angry", "sad"), g, g, good.spec, stats)
+    m2m = Generator(GeneratorConfig(TINY, 1, residual=True, n_domains=3))
+    with pytest.raises(ConfigError, match=r"^many-to-many generator has 3 conditions but 2 "
+                                          r"emotions were given$"):
+        SpectroGANConverter(("calm", "angry"), m2m, None, good.spec, stats)
+    assert SpectroGANConverter(("calm", "angry", "sad"), m2m, None, good.spec, stats
+                               ).many_to_many  # the matching list builds
+
+    bundled = load_checkpoint(resolve("spectrogan-ravdess", "emotion-converter"))
+    with pytest.raises(ConfigError, match=re.escape(
+            "expected a 'emotion-converter/spectrogan' checkpoint, got "
+            "'emotion-converter/stargan'")):
+        SpectroGANConverter.from_checkpoint({**bundled, "kind": "emotion-converter/stargan"})
+    prosody = ProsodyShift(EmotionNormalizer.from_dict(bundled["extra"]["prosody"]["normalizer"]))
+    bins = prosody.spectrum_bins
+    assert bins == SpecConfig.from_dict(bundled["config"]["spec"]).n_bins > 0
+    emotions = tuple(bundled["config"]["emotions"])
+    g8 = Generator(GeneratorConfig(TINY, 1, residual=True, n_domains=len(emotions)))
+    spec = SpecConfig(n_fft=2 * (bins - 1) * 2, hop_length=128)  # twice the bundled FFT size
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.0, seed=3)
+    stats = compute_stats([analyze(wav, spec)[0].T])  # statistics of that size
+    with pytest.raises(ConfigError, match=re.escape(
+            f"spectral offsets have {bins} bins, the STFT has {spec.n_bins}: model/feature "
+            "mismatch")):
+        SpectroGANConverter(emotions, g8, None, spec, stats, prosody=prosody)
+
+
+def test_too_short_audio_is_one_line() -> None:
+    from emovc.errors import AudioError
+
+    conv = _converter()  # n_fft 512: more than 256 samples are needed
+    wav = synthesize(EMOTION_VOICES["calm"], duration=0.5, seed=7)
+    with pytest.raises(AudioError, match=r"^audio too short for SpectroGAN: 256 samples at "
+                                         r"16000 Hz$"):
+        conv.convert(wav[:256], 16000, "angry")
+    with pytest.raises(AudioError, match=r"^audio too short for SpectroGAN: 352 samples at "
+                                         r"22050 Hz$"):
+        conv.convert(synthesize(EMOTION_VOICES["calm"], 0.5, sr=22050, seed=7)[:352], 22050,
+                     "angry")  # 255 samples once resampled to the model's 16 kHz
