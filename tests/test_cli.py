@@ -476,3 +476,21 @@ def test_an_interrupt_outside_the_command_exits_130(monkeypatch,
     monkeypatch.setattr(cli_main, "_tidy_help", lambda command: Interrupted(tidy(command)))
     code, out, err = run(["--version"], capsys)
     assert code == 130 and out == "" and err.strip() == "emovc: interrupted"
+
+
+def test_repeated_commands_do_not_grow_pythonwarnings(monkeypatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """main() passes its pkg_resources filter on to worker processes through PYTHONWARNINGS;
+    every in-process call (hundreds in the tests) appended another copy, and every later
+    subprocess inherited the longer variable. A filter the user set is kept, in front."""
+    import os
+
+    quiet = "ignore:pkg_resources is deprecated:UserWarning"
+    monkeypatch.delenv("PYTHONWARNINGS", raising=False)
+    for _ in range(3):
+        assert run(["--version"], capsys)[0] == 0
+    assert os.environ["PYTHONWARNINGS"] == quiet
+    monkeypatch.setenv("PYTHONWARNINGS", "error::ResourceWarning")
+    for _ in range(2):
+        assert run(["--version"], capsys)[0] == 0
+    assert os.environ["PYTHONWARNINGS"] == f"error::ResourceWarning,{quiet}"

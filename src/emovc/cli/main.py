@@ -70,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 2 user error, 130 interrupted)."""
     warnings.filterwarnings("ignore", message=".*pkg_resources.*")
     # worker processes (evaluation, augmentation) start fresh interpreters: pass it on
+    # (once: every in-process call, e.g. in tests, used to append another copy)
     quiet = "ignore:pkg_resources is deprecated:UserWarning"
-    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"),
-                                                          quiet)))
+    inherited = os.environ.get("PYTHONWARNINGS", "")
+    if quiet not in inherited.split(","):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (inherited, quiet)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     command = _tidy_help(typer.main.get_command(_build()))
     _plain_warnings()
