@@ -48,6 +48,7 @@ from emovc.pipelines.conversion_settings import (
     check_spectrogan_settings,
 )
 from emovc.pipelines.source_choice import choose_source, recognise_long
+from emovc.pipelines.world_stats import WholeInput, whole_input_stats
 from emovc.pipelines.world_window import WindowSettings, convert_window
 from emovc.pretrained.registry import inference_defaults, resolve
 
@@ -63,7 +64,8 @@ KIND_PREFIX = "emotion-converter/"
 # emotion is chosen by source_choice (expected level error, prior on neutral/calm), not as the
 # recogniser's top label (output with a given source unchanged). Kept at 4 by the streamed
 # last stage (same samples) and the source of inputs over 20 s recognised on 20 s windows
-# (no input up to 20 s changes; the stores hold short clips).
+# (no input up to 20 s changes; the stores hold short clips), and by the windows of a long
+# input normalised with the whole input's statistics (pipelines/world_stats.py; idem).
 PIPELINE_VERSION = 4
 SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its quietest point
 
@@ -521,8 +523,10 @@ class EmotionConverter:
                     "voice_quality at 0 (command line: --voice-quality)")
             src, tgt = self.resolve_emotions(x, sr, target, source)
             tempo = self.backend.tempo_factor(src, tgt, a)  # windows without speech: kept
-            blocks = self._windowed(x, sr, lambda w: self._convert_window(w, src, tgt, a, st),
-                                    fallback=lambda w: time_stretch(w, tempo, sr))
+            whole = self._whole_input(x, sr)  # None for one window: its own statistics
+            blocks = self._windowed(
+                x, sr, lambda w: self._convert_window(w, src, tgt, a, st, whole),
+                fallback=lambda w: time_stretch(w, tempo, sr))
         # the features are loudness-normalised, so the utterance level is set explicitly
         change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
         return blocks, (x, change), src
@@ -555,16 +559,24 @@ class EmotionConverter:
         """Renderers this model can use (none for a SpectroGAN, which renders by Griffin-Lim)."""
         return RENDERERS if hasattr(self.backend, "world") else ()
 
+    def _whole_input(self, x: np.ndarray, sr: int) -> WholeInput | None:
+        """Statistics every window of ``x`` is normalised with when ``x`` spans more than one
+        window (:func:`~emovc.pipelines.world_stats.whole_input_stats`: one speaker's long
+        recording gets one consistent conversion); ``None`` for one window."""
+        size = int(self.window_s * sr)
+        return whole_input_stats(x, self.backend.world, size) if x.shape[0] > size else None
+
     def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
-                        st: ConversionSettings) -> np.ndarray:
+                        st: ConversionSettings, whole: WholeInput | None = None) -> np.ndarray:
         """One window of a WORLD-feature model at intensity ``a`` with settings ``st``, at the
-        input's level, ``round(n * tempo)`` samples long."""
+        input's level, ``round(n * tempo)`` samples long; ``whole``: the long input's
+        statistics (:meth:`_whole_input`)."""
         jitter, shimmer = added_perturbation(st.voice_quality_stats, src, tgt,
                                              a * st.voice_quality)
         return convert_window(self.backend, x, src, tgt, WindowSettings(
             intensity=a, pitch_level=st.pitch_level, envelope_gain=st.envelope_gain,
             smoothing_ms=st.envelope_smoothing_ms, renderer=st.renderer,
-            keep_unvoiced=self.keep_unvoiced, jitter=jitter, shimmer_db=shimmer))
+            keep_unvoiced=self.keep_unvoiced, jitter=jitter, shimmer_db=shimmer), whole)
 
     def _windowed(self, x: np.ndarray, sr: int, convert, fallback=None) -> Iterator[np.ndarray]:
         """``convert`` on ``x`` in ``window_s`` windows overlapping by ``overlap_s``, with

@@ -22,6 +22,7 @@ from emovc.models.conversion.features import (
     synthesis_config,
 )
 from emovc.models.conversion.render import render, render_on_source
+from emovc.pipelines.world_stats import WholeInput
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,15 @@ class WindowSettings:
     shimmer_db: float = 0.0
 
 
-def convert_window(backend, x: np.ndarray, src: str, tgt: str, s: WindowSettings) -> np.ndarray:
+def convert_window(backend, x: np.ndarray, src: str, tgt: str, s: WindowSettings,
+                   whole: WholeInput | None = None) -> np.ndarray:
     """Convert ``(n,)`` float32 audio at ``backend.world.sample_rate`` Hz from ``src`` to
     ``tgt`` with a WORLD-feature ``backend``; returns float32 ``(round(n * tempo),)`` at the
-    input's level (the emotion's level change is the caller's)."""
+    input's level (the emotion's level change is the caller's).
+
+    ``whole``: ``x`` is a window of a long input, analysed at that input's gain and
+    normalised with its speaker statistics (:func:`~emovc.pipelines.world_stats.
+    whole_input_stats`); ``None``: with ``x``'s own."""
     cfg = backend.world
     n_fft = synthesis_config(cfg).fft_size
     # D4C keeps running on the WORLD pool while the generator runs; render() waits for it.
@@ -60,8 +66,12 @@ def convert_window(backend, x: np.ndarray, src: str, tgt: str, s: WindowSettings
     on_source = s.renderer == "source"
     feats, world, gain = analyze_for_conversion(
         x, cfg, ap_stride=0 if on_source else 3, with_cap=False, defer_ap=True,
-        dio_speed=CONVERSION_DIO_SPEED, ap_fft_size=n_fft)
-    out = backend.convert(feats, src, tgt, s.intensity)
+        dio_speed=CONVERSION_DIO_SPEED, ap_fft_size=n_fft,
+        gain=None if whole is None else whole.gain)
+    if whole is None:
+        out = backend.convert(feats, src, tgt, s.intensity)
+    else:
+        out = backend.convert(feats, src, tgt, s.intensity, stats=whole.utterance)
     lf0 = scale_f0_level(out.lf0, feats.lf0, feats.vuv, s.pitch_level)
     width = int(round(s.smoothing_ms / cfg.frame_period))
     mcep = smooth_envelope_change(out.mcep, feats.mcep, feats.vuv, width)

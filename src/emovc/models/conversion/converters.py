@@ -199,13 +199,18 @@ class StarGANFeatureConverter(TempoFromNormalizer):
 
     @torch.no_grad()
     def convert(self, feats: FrameFeatures, source: str, target: str,
-                intensity: float = 1.0) -> Converted:
-        """Convert one utterance's features from ``source`` to ``target`` emotion."""
+                intensity: float = 1.0, stats: UtteranceStats | None = None) -> Converted:
+        """Convert one utterance's features from ``source`` to ``target`` emotion.
+
+        ``stats``: the speaker's voiced-frame statistics to normalise with (a window of a long
+        input gets the whole input's); ``None``: those of ``feats`` itself."""
         a = check_intensity(intensity)
         check_features(feats, self.world, self.model_cfg.n_out - 1)
         src, tgt = self._index(source), self._index(target)
         norm = self.normalizer
-        spk = norm.speaker_stats(UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv), source)
+        if stats is None:
+            stats = UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv)
+        spk = norm.speaker_stats(stats, source)
         m, f = norm.normalize(feats.mcep, feats.lf0, spk)
         x = np.concatenate([m.T, f[None], feats.vuv[None].astype(np.float32)], 0)
         y = self.generator.convert(torch.from_numpy(x[None]), torch.tensor([tgt]), a,

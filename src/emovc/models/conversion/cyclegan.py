@@ -205,15 +205,21 @@ class CycleGANFeatureConverter(TempoFromNormalizer):
 
     @torch.no_grad()
     def convert(self, feats: FrameFeatures, source: str, target: str,
-                intensity: float = 1.0) -> Converted:
-        """Convert ``source -> target`` (the pair of this model); ``intensity`` in [0, 1]."""
+                intensity: float = 1.0, stats: UtteranceStats | None = None) -> Converted:
+        """Convert ``source -> target`` (the pair of this model); ``intensity`` in [0, 1].
+
+        ``stats``: the speaker's voiced-frame statistics to normalise with (a window of a long
+        input gets the whole input's); ``None``: those of ``feats`` itself. The guard and the
+        contours' rescaling keep using ``feats``' own."""
         a = check_intensity(intensity)
         check_features(feats, self.world, self.cfg.n_mcep)
         if (source, target) not in self.generators:
             raise ConfigError(f"this model converts {self.emotions[0]} <-> {self.emotions[1]}, "
                               f"not {source} -> {target}")
         norm, c = self.normalizer, self.cfg
-        spk = norm.speaker_stats(UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv), source)
+        if stats is None:
+            stats = UtteranceStats.of(feats.mcep, feats.lf0, feats.vuv)
+        spk = norm.speaker_stats(stats, source)
         m, f = norm.normalize(feats.mcep, feats.lf0, spk)
         base = np.concatenate([m.T, f[None], feats.vuv[None].astype(np.float32)], 0)
         x = cwt_layout(base, feats.vuv, c.n_scales, self.cwt_std, c.energy_cwt)

@@ -19,6 +19,7 @@ import numpy as np
 import pyworld
 
 from emovc.audio import normalize_loudness
+from emovc.audio.processing import active_rms_dbfs, loudness_gain
 from emovc.features.f0 import continuous_log_f0
 from emovc.features.world import (
     WorldConfig,
@@ -158,10 +159,21 @@ def analyze_world(x: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
     return deferred if defer_ap else deferred.result()
 
 
+def analysis_gain(wav: np.ndarray, sr: int, peak_limit: float = 0.99) -> float:
+    """The linear factor :func:`analyze_for_conversion` applies to ``(n,)`` ``wav`` at ``sr``
+    Hz when it normalises it itself: its active level to :data:`ANALYSIS_DBFS`, peaks at most
+    ``peak_limit`` (:func:`~emovc.audio.normalize_loudness`); 1 for silence."""
+    gain = loudness_gain(active_rms_dbfs(wav, sr), ANALYSIS_DBFS)
+    if gain is None:
+        return 1.0
+    peak = float(np.max(np.abs(wav))) * gain if wav.size else 0.0
+    return gain * (peak_limit / peak if peak > peak_limit else 1.0)
+
+
 def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2,
                            with_cap: bool = True, with_mcep: bool = True,
                            defer_ap: bool = False, dio_speed: int = 1,
-                           ap_fft_size: int | None = None,
+                           ap_fft_size: int | None = None, gain: float | None = None,
                            ) -> tuple[FrameFeatures, WorldFeatures | DeferredWorld, float]:
     """Loudness-normalise and analyse one waveform.
 
@@ -177,6 +189,9 @@ def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2
             estimated (needs ``with_cap=False``); call ``.result()`` before synthesis.
         dio_speed: DIO decimation; conversion uses :data:`CONVERSION_DIO_SPEED`.
         ap_fft_size: FFT size of the returned aperiodicity (see :func:`analyze_world`).
+        gain: a fixed linear factor applied instead of normalising ``wav``'s own loudness
+            (a window of a long input gets the whole input's, :func:`analysis_gain`);
+            ``None``: ``wav`` is brought to :data:`ANALYSIS_DBFS` itself.
 
     Returns:
         ``(frame_features, world_features, gain)`` where ``gain`` is the linear factor that was
@@ -186,9 +201,12 @@ def analyze_for_conversion(wav: np.ndarray, cfg: WorldConfig, ap_stride: int = 2
         AudioError: too short, not finite, or no voiced frame.
     """
     x = np.asarray(wav, dtype=np.float32)
-    y = normalize_loudness(x, cfg.sample_rate, target_dbfs=ANALYSIS_DBFS)
-    gain = float(np.sqrt((y.astype(np.float64) ** 2).mean() + 1e-20)
-                 / np.sqrt((x.astype(np.float64) ** 2).mean() + 1e-20))
+    if gain is None:
+        y = normalize_loudness(x, cfg.sample_rate, target_dbfs=ANALYSIS_DBFS)
+        gain = float(np.sqrt((y.astype(np.float64) ** 2).mean() + 1e-20)
+                     / np.sqrt((x.astype(np.float64) ** 2).mean() + 1e-20))
+    else:
+        y = (x.astype(np.float64) * float(gain)).astype(np.float32)
     if defer_ap and with_cap:
         raise ValueError("defer_ap needs with_cap=False (coding the aperiodicity waits for it)")
     world = analyze_world(y, cfg, ap_stride, defer_ap=defer_ap, dio_speed=dio_speed,
