@@ -461,3 +461,28 @@ def test_api_messages_name_the_python_argument_too(tmp_path: Path, no_synthesis)
         VoiceCloner().clone_to_file("ref.wav", "Hi.", tmp_path / "o.wav", consent="yes")
     with pytest.raises(AudioError, match=r"--reference file \(Python: a path or a \(wav, sr\)"):
         VoiceCloner().load_references([])
+
+
+def test_a_reference_past_max_reference_s_is_cut_with_a_warning(tmp_path: Path, reference_wav,
+                                                               monkeypatch) -> None:
+    """`emovc clone` used only the first 60 s of a 3-minute reference without a word."""
+    import warnings
+
+    from emovc.errors import EmovcWarning
+
+    monkeypatch.setattr(VoiceCloner, "_warn_if_mixed", lambda self, wavs, names: None)
+    a = save_audio(tmp_path / "a.wav", reference_wav, 16000)
+    b = save_audio(tmp_path / "b.wav", reference_wav[::-1].copy(), 16000)
+    cloner = VoiceCloner(CloneConfig(max_reference_s=2.5))
+    with pytest.warns(EmovcWarning, match=r"^only the first 2\.5 s of reference speech are used "
+                                          r"\(of \d\.\d s after trimming silence; CloneConfig\."
+                                          r"max_reference_s\): reference a\.wav cut to its "
+                                          r"first 2\.5 s of \d\.\d s$"):
+        (ref,) = cloner.load_references([a])
+    assert len(ref) == 2.5 * 16000
+    with pytest.warns(EmovcWarning, match=r"reference a\.wav cut to its first 2\.5 s of \d\.\d s; "
+                                          r"reference b\.wav not used$"):
+        assert len(cloner.load_references([a, b])) == 1
+    with warnings.catch_warnings():  # within the cap: no word
+        warnings.simplefilter("error")
+        VoiceCloner(CloneConfig(max_reference_s=60)).load_references([a, b])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,6 +223,26 @@ def speaker_mismatch(embeddings: np.ndarray, names: list[str]) -> str:
             " than the other references (similarity to their mean; one speaker's clips "
             "usually score 0.8 or more, strongly emotional ones less); if so, the clone "
             "mixes their voices")
+
+
+def cap_note(wavs: Sequence[np.ndarray], names: Sequence[str], max_samples: int) -> str:
+    """One line telling that :func:`cap_total` cuts the ``(m_i,)`` 16 kHz references
+    ``wavs`` (called ``names``) to ``max_samples`` samples, naming what was cut and how much
+    was used; ``""`` when nothing is cut."""
+    total = sum(len(w) for w in wavs)
+    if total <= max_samples:
+        return ""
+    used, cuts = 0, []
+    for w, name in zip(wavs, names, strict=True):
+        keep = min(len(w), max(max_samples - used, 0))
+        used += keep
+        if keep == 0:
+            cuts.append(f"{name} not used")
+        elif keep < len(w):
+            cuts.append(f"{name} cut to its first {keep / SR:.1f} s of {len(w) / SR:.1f} s")
+    return (f"only the first {max_samples / SR:g} s of reference speech are used (of "
+            f"{total / SR:.1f} s after trimming silence; CloneConfig.max_reference_s): "
+            + "; ".join(cuts))
 
 
 def cap_total(wavs: list[np.ndarray], max_samples: int) -> list[np.ndarray]:

@@ -49,6 +49,7 @@ from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the clon
     MIN_VOICED_SHARE,
     Reference,
     band_limit_note,
+    cap_note,
     check_voiced,
     denoise_wav,
     drop_repeats,
@@ -255,6 +256,9 @@ class VoiceCloner:
                              f"(need at least {cfg.min_reference_s:g} s)")
         if len(wavs) > 1:
             self._warn_if_mixed(wavs, names)
+        cut = cap_note(wavs, names, int(cfg.max_reference_s * SR))
+        if cut:
+            warn_every_time(cut, EmovcWarning, stacklevel=3)  # clone()'s caller
         return _cap(wavs, int(cfg.max_reference_s * SR))
 
     def _warn_if_mixed(self, wavs: list[np.ndarray], names: list[str]) -> None:
