@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from emovc.audio.channels import ChannelEnvelopes, different_channels_note
 from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.errors import AudioError, EmovcWarning, output_exists
 from emovc.fileio import atomic_output
@@ -365,6 +366,7 @@ class MixStats:
         self._sum = np.zeros(channels)
         self._sq = np.zeros(channels)
         self._mix_sum = self._mix_sq = 0.0
+        self._envelopes = ChannelEnvelopes(channels) if channels > 1 else None
 
     def feed(self, block: np.ndarray) -> None:
         self.n += block.shape[0]
@@ -378,6 +380,7 @@ class MixStats:
             b = block.astype(np.float64)
             self._sum += b.sum(axis=0)
             self._sq += np.einsum("ij,ij->j", b, b)
+            self._envelopes.feed(b)
 
     @property
     def mean(self) -> float:
@@ -391,7 +394,8 @@ class MixStats:
     def check(self, path: str | os.PathLike) -> None:
         """Raise if the file is empty, has NaN or Inf samples, or if the mono mix is
         :data:`CANCEL_DB` below its channels' mean power while they are not silent (one
-        channel phase-inverted)."""
+        channel phase-inverted); warn (:class:`~emovc.errors.EmovcWarning`) if the channels
+        hold different sounds (:mod:`emovc.audio.channels`)."""
         if self.n == 0:
             raise AudioError(f"audio file has no samples: {path}")
         if not self.finite:
@@ -406,6 +410,11 @@ class MixStats:
                    else "the mix is silent")
             raise AudioError(f"{path}: its {self.channels} channels cancel when mixed to mono "
                              f"({how}; is one phase-inverted?); save one channel and use that")
+        powers = self._sq / self.n - (self._sum / self.n) ** 2
+        note = different_channels_note(path, self.channels,
+                                       self._envelopes.least_correlation(powers))
+        if note:
+            warnings.warn(note, EmovcWarning, stacklevel=4)
 
 
 def mono_mix(data: np.ndarray, path: str | os.PathLike) -> np.ndarray:
