@@ -82,6 +82,9 @@ def predict(
                             "its warnings, e.g. that its labels are a guess (note), to this "
                             "CSV file."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --csv file."),
+    windows: bool = typer.Option(
+        False, "--windows", help="For files over 20 s (classified in 20 s windows, their "
+                                 "probabilities averaged): also print each window's emotions."),
 ) -> None:
     """Print the most probable emotions of each file.
 
@@ -107,6 +110,9 @@ def predict(
             continue
         shown = "  ".join(f"{lab} {p:.2f}" for lab, p in result.top)
         typer.echo(f"{result.path}\t{shown}")
+        if windows:
+            for line in window_lines(result.windows, top_k):
+                typer.echo(line)
     if csv_out is not None and n_bad < n_all:
         typer.echo(f"wrote {write_predictions_csv(csv_out, results, rec.labels)}")
     if n_bad == n_all:
@@ -114,6 +120,22 @@ def predict(
     if n_bad:
         raise EmovcError(f"{n_bad} of {n_all} file(s) could not be classified (each listed "
                          "above with the reason)")
+
+
+def window_lines(windows, k: int) -> list[str]:
+    """``  m:ss-m:ss<TAB>emotion p ...`` (the ``k`` best) for each
+    :class:`~emovc.pipelines.ser_windows.WindowLabel`, or ``skipped: reason``."""
+    from emovc.pipelines.recognition import top_k
+
+    def clock(t: float) -> str:
+        return f"{int(t // 60)}:{int(t % 60):02d}"
+
+    lines = []
+    for w in windows:
+        shown = ("  ".join(f"{lab} {p:.2f}" for lab, p in top_k(w.probs, k)) if w.probs
+                 else f"skipped: {w.error}")
+        lines.append(f"  {clock(w.start_s)}-{clock(w.end_s)}\t{shown}")
+    return lines
 
 
 def register(app: typer.Typer) -> None:

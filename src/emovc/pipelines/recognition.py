@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import SUPPORTED_EXTENSIONS, load_audio
+from emovc.audio import SUPPORTED_EXTENSIONS
 from emovc.audio.io import DC_LIMIT
 from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.audio.voicing import warn_if_unvoiced
@@ -29,6 +29,7 @@ from emovc.models.ser.features import (
     preprocess,
 )
 from emovc.models.ser.model import KIND, SerModel, load
+from emovc.pipelines.ser_windows import FileRecognition, WindowLabel, recognise_file
 from emovc.pretrained.registry import resolve
 
 ALIASES = {"default": "ser-ravdess"}
@@ -206,9 +207,23 @@ class EmotionRecognizer:
     def predict_file(self, path: str | os.PathLike) -> dict[str, float]:
         """:meth:`predict` for an audio file (any supported format and rate), with an
         :class:`~emovc.errors.EmovcWarning` when it may not be speech (noise: the labels are
-        then a guess; :func:`~emovc.audio.voicing.warn_if_unvoiced`)."""
-        wav, name = load_audio(path, self.sample_rate), str(path)
-        return self._one(wav, self.sample_rate, name)  # bad audio is refused first
+        then a guess; :func:`~emovc.audio.voicing.warn_if_unvoiced`). A file over 20 s is
+        classified in 20 s windows, their probabilities averaged (:meth:`predict_file_windows`)."""
+        return self._recognise_file(path).probs
+
+    def predict_file_windows(self, path: str | os.PathLike) -> FileRecognition:
+        """:meth:`predict_file` with each window's probabilities when the file is longer than
+        one window (:func:`~emovc.pipelines.ser_windows.recognise_file`)."""
+        return self._recognise_file(path)
+
+    def _recognise_file(self, path: str | os.PathLike) -> FileRecognition:
+        """:func:`~emovc.pipelines.ser_windows.recognise_file` with this model; its
+        may-not-be-speech warning names the line that called the public method."""
+        def one(wav: np.ndarray, sr: int, name: str) -> dict[str, float]:
+            return self._one(wav, sr, name, stacklevel=None)  # the file is checked once
+
+        # 1 would name this method, 2 the public one, 3 the line that called it
+        return recognise_file(path, self.sample_rate, one, stacklevel=3)
 
     def top_k(self, wav: np.ndarray, sr: int, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable emotions of ``wav`` (mono float ``(n,)`` at ``sr`` Hz, as
@@ -239,13 +254,15 @@ def top_k(probs: dict[str, float], k: int = 3) -> list[tuple[str, float]]:
 class FilePrediction:
     """Result for one file: its top emotions and every emotion's probability, or why it was
     skipped; ``note``: the warnings given for the file (e.g. that it may not be speech, so
-    its labels are a guess), joined by `` | ``."""
+    its labels are a guess), joined by `` | ``; ``windows``: a file over 20 s, each window's
+    (:class:`~emovc.pipelines.ser_windows.WindowLabel`)."""
 
     path: Path
     top: list[tuple[str, float]]
     error: str = ""
     probs: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    windows: list[WindowLabel] = field(default_factory=list)
 
 
 def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
@@ -280,15 +297,17 @@ def predict_paths(rec: EmotionRecognizer, inputs: Sequence[str | os.PathLike], k
     The emovc warnings given for a file (:class:`~emovc.errors.EmovcWarning`: may not be
     speech, damaged or truncated) are warned as before and kept in its ``note``."""
     for path in expand_inputs(inputs):
-        probs, error, note = _predict_noted(rec, path)
-        yield FilePrediction(path, top_k(probs, k) if probs else [], error, probs, note)
+        found, error, note = _predict_noted(rec, path)
+        probs = found.probs
+        yield FilePrediction(path, top_k(probs, k) if probs else [], error, probs, note,
+                             found.windows)
 
 
 _REISSUED: dict = {}  # warning registry of the re-issued warnings: each shown once, as before
 
 
-def _predict_noted(rec: EmotionRecognizer, path: Path) -> tuple[dict[str, float], str, str]:
-    """``(probs, error, note)`` of one file: ``probs`` empty and ``error`` the reason when it
+def _predict_noted(rec: EmotionRecognizer, path: Path) -> tuple[FileRecognition, str, str]:
+    """``(found, error, note)`` of one file: ``found.probs`` empty and ``error`` the reason when it
     cannot be classified; ``note`` its :class:`~emovc.errors.EmovcWarning` messages joined by
     `` | ``. Every warning is recorded, then warned again here, where the caller's filters
     apply (an emovc warning is noted even where they hide it).
@@ -300,21 +319,21 @@ def _predict_noted(rec: EmotionRecognizer, path: Path) -> tuple[dict[str, float]
     way other than :class:`~emovc.errors.EmovcError`, and an emovc warning is recorded
     under a filter that ignores it."""
     if not path.exists():  # expand_inputs keeps a missing path as given: a file or a folder
-        return {}, f"file or folder not found: {path}", ""
+        return FileRecognition({}), f"file or folder not found: {path}", ""
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EmovcWarning)
             try:
-                probs, error = rec.predict_file(path), ""
+                found, error = rec.predict_file_windows(path), ""
             except EmovcError as exc:
-                probs, error = {}, str(exc)
+                found, error = FileRecognition({}), str(exc)
     finally:
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
                                    registry=_REISSUED)
     notes = [str(w.message) for w in caught if issubclass(w.category, EmovcWarning)]
-    return probs, error, " | ".join(notes)
+    return found, error, " | ".join(notes)
 
 
 def write_predictions_csv(path: str | os.PathLike, results: Sequence[FilePrediction],

@@ -22,7 +22,7 @@ acted emotional takes by 3.9 instead of 2.8 dB — so pass the source when you k
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -59,13 +59,38 @@ def recognise_long(recognizer, wav: np.ndarray, sr: int,
     size = int(window_s * sr)
     if wav.shape[0] <= size:
         return recognizer.predict(wav, sr, **quiet)
-    total: dict[str, float] = {}
-    weight, first_error = 0, None
+    return mean_of_windows(recognise_windows(lambda w, s, e: recognizer.predict(w, sr, **quiet),
+                                             wav, size))
+
+
+WindowResult = tuple[int, int, "dict[str, float] | None", "AudioError | None"]
+
+
+def recognise_windows(predict: Callable[[np.ndarray, int, int], dict[str, float]],
+                      wav: np.ndarray, size: int) -> Iterator[WindowResult]:
+    """``(start, end, probs, error)`` (samples) for each of the consecutive equal windows of
+    at most ``size`` samples covering ``(n,)`` ``wav``: ``probs = predict(wav[start:end],
+    start, end)``, or ``None`` with the :class:`~emovc.errors.AudioError` it raised (a window
+    of silence, or one with too little speech). One window at a time: memory stays flat."""
     for s, e in split_windows(wav.shape[0], size, 0):
         try:
-            probs = recognizer.predict(wav[s:e], sr, **quiet)
-        except AudioError as exc:  # a window of silence, or a short last one
-            first_error = first_error or exc
+            yield s, e, predict(wav[s:e], s, e), None
+        except AudioError as exc:
+            yield s, e, None, exc
+
+
+def mean_of_windows(results: Iterable[WindowResult]) -> dict[str, float]:
+    """Length-weighted mean ``{label: p}`` of the windows of :func:`recognise_windows` that
+    have probabilities.
+
+    Raises:
+        AudioError: none has (the first window's error).
+    """
+    total: dict[str, float] = {}
+    weight, first_error = 0, None
+    for s, e, probs, error in results:
+        if probs is None:
+            first_error = first_error or error
             continue
         for label, p in probs.items():
             total[label] = total.get(label, 0.0) + p * (e - s)
