@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.audio import audio_info, check_speech, load_audio, save_audio
+from emovc.audio.clipping import MIN_CLIPPED_SHARE, clipped_share
 from emovc.audio.io import (
     DC_LIMIT,
     WRITE_FORMATS,
@@ -55,7 +56,7 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     speech level (dBFS over the louder half of 20 ms frames), both without the DC offset
     that every command removes. A file the commands would refuse (silent, too short,
     cancelling channels, NaN or Inf samples) is described as far as it can be, with the reason under
-    ``"analysis"``.
+    ``"analysis"``. A clipped file (:mod:`emovc.audio.clipping`) gets a ``"clipping"`` row.
     """
     info = audio_info(path)
     data, sr = load_channels(path)  # decoded once: the peaks, the mix and its 16 kHz copy
@@ -74,6 +75,9 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     if not finite.all():  # no level, DC offset or F0 to measure
         out["analysis"] = f"not analysed: {path} contains NaN or Inf samples"
         return out
+    share = clipped_share(data)
+    if share >= MIN_CLIPPED_SHARE:
+        out["clipping"] = f"{100 * share:.1f} % of samples at full scale (the file is clipped)"
     offset = data.mean(axis=0)
     if np.any(np.abs(offset) > DC_LIMIT):
         out["DC offset"] = (" / ".join(f"{m:+.4f}" for m in offset)

@@ -31,6 +31,7 @@ import numpy as np
 
 from emovc.audio import check_speech, check_voiced_speech, load_audio
 from emovc.audio.chunking import iter_tempo_windows
+from emovc.audio.clipping import warn_if_clipped
 from emovc.audio.finishing import Spool, StreamFinisher
 from emovc.audio.io import audio_writer, resample
 from emovc.audio.processing import PEAK_LIMIT, as_mono, check_sample_rate, soft_limit
@@ -632,6 +633,7 @@ class EmotionConverter:
             raise output_exists(out)
         wav = load_audio(inp, sr=self.sample_rate)
         check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "audio"
+        warn_if_clipped(inp)
         if self.uses_source or self.fixed_source(target) is not None or source is not None:
             src, tgt = self.resolve_emotions(wav, self.sample_rate, target, source)
         else:  # a many-to-many SpectroGAN without a prosody stage: no source needed
