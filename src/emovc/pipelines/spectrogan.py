@@ -14,11 +14,6 @@ resampled back, so the output is at the input's rate.
 ``intensity`` (0..1, as for every emovc converter) scales the generator's log-magnitude change:
 0 = resynthesised input, 1 = the trained conversion.
 
-A conversion runs torch on one intra-op thread (:attr:`SpectroGANConverter.threads`,
-:func:`torch_threads`), the setting its documented speed was measured with: its tensors are
-small (256-frame generator windows, 512-point FFTs), and torch's default of one thread per core
-cost 4-9x the CPU time and more wall clock on the shared 2-core machine (docs/spectrogan.md).
-
 A many-to-many model (one target-conditioned generator for all emotions of the corpus) may
 carry a prosody stage (:mod:`emovc.models.spectrogan.prosody`): it first moves log-F0 and
 tempo to the target emotion's averages by WORLD resynthesis, then the generator converts the
@@ -29,9 +24,6 @@ applied by :class:`emovc.pipelines.conversion.EmotionConverter` (``normalizer``)
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -60,37 +52,6 @@ from emovc.models.spectrogan.representation import (
 from emovc.pretrained.registry import resolve
 
 KIND = "emotion-converter/spectrogan"
-
-_THREADS_LOCK = threading.Lock()
-_threads_users = 0  # conversions inside torch_threads (nested or on other Python threads)
-_threads_before = 0  # torch's thread count before the first of them
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with torch's intra-op thread count at ``n`` (``None`` or 0: unchanged),
-    then restore the count it had before.
-
-    The count is process-wide: overlapping blocks (nested, or on several Python threads) share
-    the first one's setting, and the count is restored when the last of them ends.
-    """
-    global _threads_users, _threads_before
-    if not n:
-        yield
-        return
-    with _THREADS_LOCK:
-        if _threads_users == 0:
-            _threads_before = torch.get_num_threads()
-            if _threads_before != n:
-                torch.set_num_threads(int(n))
-        _threads_users += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _threads_users -= 1
-            if _threads_users == 0 and torch.get_num_threads() != _threads_before:
-                torch.set_num_threads(_threads_before)
 
 
 @dataclass(frozen=True)
@@ -198,18 +159,12 @@ class SpectroGANConverter:
         spec: STFT/image settings; stats: per-bin log-magnitude statistics.
         inference: windowing and Griffin-Lim settings.
         prosody: optional prosody stage applied before the generator (many-to-many models).
-        threads: torch intra-op threads during :meth:`convert` (``None``: torch's current
-            setting; :func:`torch_threads`). 1 by default: on 20 s of speech on the shared
-            2-core machine, torch's default of 2 threads took 12.3 s of CPU time and 35 s of
-            wall clock against 2.7 s and 5.3 s with 1 (docs/spectrogan.md). Also the
-            attribute of that name.
     """
 
     def __init__(self, emotions: tuple[str, ...], g_ab: Generator, g_ba: Generator | None,
                  spec: SpecConfig, stats: FeatureStats,
                  inference: InferenceConfig = InferenceConfig(),
-                 prosody: ProsodyShift | None = None, threads: int | None = 1) -> None:
-        self.threads = threads
+                 prosody: ProsodyShift | None = None) -> None:
         self.emotions = tuple(normalize_emotion(e) for e in emotions)
         if g_ba is None:
             if g_ab.cfg.n_domains != len(self.emotions):
@@ -367,12 +322,6 @@ class SpectroGANConverter:
         if pitch_level != 1.0 and self.prosody is None:
             raise ConfigError("pitch level applies to models that convert F0 (WORLD models and "
                               "SpectroGANs with a prosody stage); this SpectroGAN has none")
-        with torch_threads(self.threads):
-            return self._convert(wav, sr, src, tgt, intensity, pitch_level)
-
-    def _convert(self, wav: np.ndarray, sr: int, src: str | None, tgt: str, intensity: float,
-                 pitch_level: float) -> np.ndarray:
-        """:meth:`convert` of checked arguments."""
         x = resample(wav, sr, self.spec.sample_rate)
         if len(x) <= self.spec.n_fft // 2:
             raise AudioError(f"audio too short for SpectroGAN: {len(wav)} samples at {sr} Hz")
