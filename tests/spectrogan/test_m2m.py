@@ -13,7 +13,7 @@ import torch
 
 from emovc.audio.processing import active_rms_dbfs
 from emovc.data.synthetic import EMOTION_VOICES, SyntheticVoice, synthesize
-from emovc.errors import ConfigError
+from emovc.errors import AudioError, ConfigError
 from emovc.features.world import WorldConfig, analyze_f0
 from emovc.models.checkpoint import load_checkpoint
 from emovc.models.conversion.converters import Converted
@@ -365,6 +365,19 @@ def test_m2m_converter_needs_a_source_and_applies_tempo(m2m_model: Path) -> None
     out = conv.convert(wav, 16000, "angry", source="calm")
     assert len(out) == round(len(wav) * conv.prosody.tempo("calm", "angry"))
     assert np.isfinite(out).all()
+
+
+def test_m2m_minimum_length_counts_the_tempo_change(m2m_model: Path, monkeypatch) -> None:
+    """A prosody stage that speeds speech up shortens what reaches the STFT and generator:
+    the minimum named is of the input before it."""
+    conv = SpectroGANConverter.from_pretrained(str(m2m_model))
+    monkeypatch.setattr(conv.prosody, "tempo", lambda source, target, intensity=1.0: 0.5)
+    need, m = conv.min_model_samples, conv.min_samples(16000, 0.5)
+    assert round(m * 0.5) >= need > round((m - 1) * 0.5)
+    wav = synthesize(EMOTION_VOICES["calm"], duration=1.0, seed=5) * 0.3
+    with pytest.raises(AudioError, match=rf"^audio too short for SpectroGAN: {m - 1} samples "
+                                         rf"at 16000 Hz \(need at least {m}\)$"):
+        conv.convert(wav[:m - 1], 16000, "angry", source="calm")
 
 
 def test_m2m_converter_adds_the_spectrum_shift_on_speech(m2m_model: Path) -> None:

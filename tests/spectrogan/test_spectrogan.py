@@ -426,15 +426,21 @@ def test_inconsistent_models_are_refused_when_built(tmp_path: Path) -> None:
         SpectroGANConverter(emotions, g8, None, spec, stats, prosody=prosody)
 
 
-def test_too_short_audio_is_one_line() -> None:
-    from emovc.errors import AudioError
-
-    conv = _converter()  # n_fft 512: more than 256 samples are needed
+def test_too_short_audio_is_one_line_naming_the_minimum() -> None:
+    """257-511 samples at 16 kHz passed the old check (more than n_fft // 2 = 256) and crashed
+    in the generator's reflect padding: 4 STFT frames are 1 column after its 4x downsampling."""
+    conv = _converter()  # n_fft 512, hop 128: the generator needs 5 frames, 512 samples
+    assert conv.min_model_samples == 512 and conv.min_samples(16000) == 512
     wav = synthesize(EMOTION_VOICES["calm"], duration=0.5, seed=7)
-    with pytest.raises(AudioError, match=r"^audio too short for SpectroGAN: 256 samples at "
-                                         r"16000 Hz$"):
-        conv.convert(wav[:256], 16000, "angry")
-    with pytest.raises(AudioError, match=r"^audio too short for SpectroGAN: 352 samples at "
-                                         r"22050 Hz$"):
-        conv.convert(synthesize(EMOTION_VOICES["calm"], 0.5, sr=22050, seed=7)[:352], 22050,
-                     "angry")  # 255 samples once resampled to the model's 16 kHz
+    for n in (257, 511, 256):
+        with pytest.raises(AudioError, match=rf"^audio too short for SpectroGAN: {n} samples "
+                                             r"at 16000 Hz \(need at least 512\)$"):
+            conv.convert(wav[:n], 16000, "angry")
+    out = conv.convert(wav[:512], 16000, "angry")
+    assert out.shape == (512,) and np.isfinite(out).all()
+    wav22 = synthesize(EMOTION_VOICES["calm"], 0.5, sr=22050, seed=7)
+    assert conv.min_samples(22050) == 705  # 705 -> 512 samples at 16 kHz, 704 -> 511
+    with pytest.raises(AudioError, match=r"^audio too short for SpectroGAN: 704 samples at "
+                                         r"22050 Hz \(need at least 705\)$"):
+        conv.convert(wav22[:704], 22050, "angry")
+    assert conv.convert(wav22[:705], 22050, "angry").shape == (705,)

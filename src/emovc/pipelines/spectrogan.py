@@ -146,6 +146,11 @@ def with_f0_model(prosody: ProsodyShift | None, f0_model: str, envelope_coefs: i
                         envelope_coefs, envelope_strength)
 
 
+def _stretched(n: int, tempo: float) -> int:
+    """Length of the prosody stage's output for ``n`` samples in (:meth:`ProsodyShift.apply`)."""
+    return n if tempo == 1.0 else int(round(n * tempo))
+
+
 class SpectroGANConverter:
     """Emotion converter built from a trained SpectroGAN.
 
@@ -290,6 +295,23 @@ class SpectroGANConverter:
             return 0.0
         return (shift[:, None] * activity(log_mag)[None]).astype(np.float32)
 
+    @property
+    def min_model_samples(self) -> int:
+        """Fewest samples at the model's rate that the STFT (reflect padding of ``n_fft // 2``
+        at each end) and the generators (:attr:`Generator.min_frames` STFT frames) take."""
+        frames = max(g.min_frames for g in self.generators.values())
+        return max(self.spec.n_fft // 2 + 1, (frames - 1) * self.spec.hop_length)
+
+    def min_samples(self, sr: int, tempo: float = 1.0) -> int:
+        """Fewest input samples at ``sr`` Hz that :meth:`convert` takes, with the prosody
+        stage's duration factor ``tempo`` (:meth:`ProsodyShift.tempo`; 1 without one)."""
+        model_sr = self.spec.sample_rate
+        n = max(1, int((self.min_model_samples - 1 - tempo) / tempo * sr / model_sr) - 1)
+        while _stretched(len(resample(np.zeros(n, np.float32), sr, model_sr)), tempo
+                         ) < self.min_model_samples:  # the rounding of both steps, exactly
+            n += 1
+        return n
+
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, pitch_level: float = 1.0) -> np.ndarray:
         """Convert ``wav`` to ``target``.
@@ -309,7 +331,8 @@ class SpectroGANConverter:
 
         Raises:
             AudioError: not a mono waveform, integer PCM or samples far beyond full scale,
-                NaN/Inf samples, ``sr`` not a positive integer, or too short for one STFT frame.
+                NaN/Inf samples, ``sr`` not a positive integer, or shorter than
+                :meth:`min_samples` (512 samples at 16 kHz for the usual 128-sample hop).
             ConfigError: ``intensity`` or ``pitch_level`` outside [0, 1] or NaN, target/source
                 not handled by this model, a prosody stage without a ``source`` emotion, or
                 ``pitch_level`` below 1 without one.
@@ -323,8 +346,11 @@ class SpectroGANConverter:
             raise ConfigError("pitch level applies to models that convert F0 (WORLD models and "
                               "SpectroGANs with a prosody stage); this SpectroGAN has none")
         x = resample(wav, sr, self.spec.sample_rate)
-        if len(x) <= self.spec.n_fft // 2:
-            raise AudioError(f"audio too short for SpectroGAN: {len(wav)} samples at {sr} Hz")
+        tempo = (1.0 if self.prosody is None or src is None
+                 else self.prosody.tempo(src, tgt, intensity))
+        if _stretched(len(x), tempo) < self.min_model_samples:
+            raise AudioError(f"audio too short for SpectroGAN: {len(wav)} samples at {sr} Hz "
+                             f"(need at least {self.min_samples(sr, tempo)})")
         n_out = len(wav)
         if self.prosody is not None:
             if src is None:

@@ -174,6 +174,12 @@ class Generator(nn.Module):
             self.eq = nn.Embedding(cfg.n_domains, EQ_KNOTS)
             nn.init.zeros_(self.eq.weight)
 
+    @property
+    def min_frames(self) -> int:
+        """Fewest time frames ``T`` the generator takes: the residual blocks' reflect padding
+        needs 2 columns after the 4x downsampling, i.e. ``T`` padded to 8 (``T >= 5``)."""
+        return 5 if self.cfg.n_res_blocks else 1
+
     def forward(self, x: torch.Tensor, freq_pos: torch.Tensor | None = None,
                 domain: torch.Tensor | None = None) -> torch.Tensor:
         """Map ``(B, 1, F, T)`` normalised log-magnitudes to the other domain, same shape.
