@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from emovc.data.synthetic import SyntheticVoice, synthesize
+from emovc.features.f0 import LogF0Stats
 from emovc.features.world import WorldConfig, analyze_f0
 from emovc.models.synthesizer import unit_selection as us
 
@@ -61,6 +62,53 @@ def test_world_rendering_takes_its_f0_from_the_chosen_source(reference, source, 
     else:
         assert _median_f0(out) == pytest.approx(ref_median, rel=0.15)
         assert corr < 0.4
+
+
+@pytest.fixture(scope="module")
+def frontend_f0(reference, source):
+    """``(units, cfg, sel, f0)``: a "frontend" WORLD rendering's reference, selected frames
+    and the front end's F0 with its readings above twice the median removed (the analysis
+    of ``source`` has one at 679 Hz)."""
+    cfg = us.UnitSelectionConfig(phone_weight=0.0, render="world", f0_source="frontend")
+    units = us.analyse_reference([reference], cfg, WCFG)
+    feats = us._analyse(source, WCFG, False)
+    sel = us.select_units(us.matching_features(feats, cfg, WCFG), units, cfg)
+    f0 = feats.f0.copy()
+    f0[f0 > 2 * np.median(f0[f0 > 0])] = 0.0
+    return units, cfg, sel, f0
+
+
+@pytest.mark.parametrize("where", ["last", "middle"])
+def test_a_wrong_frontend_f0_reading_is_not_stretched(frontend_f0, where):
+    """A single wrong reading in the front end's ~120 Hz F0 (679 Hz, as WORLD found in
+    ``source``) widened the spread the contour is mapped by and, as the last voiced reading,
+    was held over the rest of the output: its last ~10 % of voiced frames came out at 4356 Hz.
+    Far-out readings are now left out of the mapping, so a wrong one (or three) changes the
+    output F0 by a few per cent at most and never takes it above WORLD's ceiling."""
+    units, cfg, sel, f0 = frontend_f0
+    clean = us._output_f0(f0, units, sel, cfg, WCFG)
+    voiced = np.flatnonzero(f0 > 0)
+    assert 0 < clean.max() < WCFG.f0_ceil
+    assert voiced[-1] + 5 < len(f0)
+    for frames in ([[voiced[-1] + 5]] if where == "last" else  # a lone reading after the end
+                   [[voiced[len(voiced) // 2]], voiced[len(voiced) // 2:][:3]]):
+        wrong = f0.copy()
+        wrong[frames] = 679.0
+        out = us._output_f0(wrong, units, sel, cfg, WCFG)
+        assert out.max() <= WCFG.f0_ceil
+        np.testing.assert_array_equal(out > 0, clean > 0)
+        assert np.max(np.abs(np.log(out[out > 0] / clean[clean > 0]))) < 0.1
+
+
+def test_frontend_f0_mapped_beyond_worlds_range_is_kept_within_it(frontend_f0):
+    """A reference log-F0 spread far wider than the front end's stretches its contour beyond
+    what WORLD analyses (71-800 Hz); the output F0 stays within that range."""
+    units, cfg, sel, f0 = frontend_f0
+    wide = replace(units, f0_stats=LogF0Stats(units.f0_stats.mean, 3.0))
+    out = us._output_f0(f0, wide, sel, cfg, WCFG)
+    voiced = out[out > 0]
+    assert voiced.size and voiced.min() == pytest.approx(WCFG.f0_floor)
+    assert voiced.max() == pytest.approx(WCFG.f0_ceil)
 
 
 def test_vtln_uses_the_warp_closest_to_the_reference(reference):

@@ -294,7 +294,7 @@ def convert(source: np.ndarray, ref: ReferenceUnits, cfg: UnitSelectionConfig,
         log_sp = uniform_filter1d(log_sp, cfg.smooth_frames, axis=0)
     sp = np.exp(log_sp)
     ap = ref.feats.ap[sel]
-    f0 = _output_f0(src.f0, ref, sel, cfg)
+    f0 = _output_f0(src.f0, ref, sel, cfg, wcfg)
     return synthesize(f0, sp, ap, wcfg)
 
 
@@ -325,7 +325,16 @@ def _best_warp(src: WorldFeatures, ref: ReferenceUnits, cfg: UnitSelectionConfig
 
 
 def _output_f0(src_f0: np.ndarray, ref: ReferenceUnits, sel: np.ndarray,
-               cfg: UnitSelectionConfig) -> np.ndarray:
+               cfg: UnitSelectionConfig, wcfg: WorldConfig) -> np.ndarray:
+    """Output F0 ``(T,)`` (0 = unvoiced) on the voicing of the selected reference frames.
+
+    ``"frontend"``: the front end's log-F0 contour without its far-out readings (beyond 3
+    interquartile ranges from the quartiles, Tukey's fences: tracking errors such as a lone
+    679 Hz frame in a ~120 Hz contour, which widened the spread the contour is mapped by and
+    was held over the unvoiced stretch after it, turning it into 4356 Hz), interpolated over
+    the gaps, mapped to the reference's log-F0 mean and spread and kept within WORLD's
+    analysis range ``f0_floor..f0_ceil``.
+    """
     voiced = ref.feats.f0[sel] > 0
     if cfg.f0_source == "reference":
         lf0 = np.log(np.where(voiced, ref.feats.f0[sel], 1.0))
@@ -335,7 +344,11 @@ def _output_f0(src_f0: np.ndarray, ref: ReferenceUnits, sel: np.ndarray,
     if not np.any(sv):
         return np.where(voiced, np.exp(ref.f0_stats.mean), 0.0)
     src_lf0 = np.log(src_f0[sv])
+    q1, q3 = np.percentile(src_lf0, [25.0, 75.0])
+    keep = (src_lf0 >= q1 - 3.0 * (q3 - q1)) & (src_lf0 <= q3 + 3.0 * (q3 - q1))
+    src_lf0 = src_lf0[keep]
     mu, sd = src_lf0.mean(), max(src_lf0.std(), 1e-3)
-    lf0 = np.interp(np.arange(len(src_f0)), np.flatnonzero(sv), src_lf0)
-    mapped = np.exp((lf0 - mu) / sd * ref.f0_stats.std + ref.f0_stats.mean)
+    lf0 = np.interp(np.arange(len(src_f0)), np.flatnonzero(sv)[keep], src_lf0)
+    mapped = (lf0 - mu) / sd * ref.f0_stats.std + ref.f0_stats.mean
+    mapped = np.exp(np.clip(mapped, np.log(wcfg.f0_floor), np.log(wcfg.f0_ceil)))
     return np.where(voiced, mapped, 0.0)
