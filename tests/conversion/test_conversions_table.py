@@ -11,6 +11,7 @@ import pytest
 from emovc.audio import save_audio
 from emovc.errors import OutputExistsError, output_exists
 from emovc.pipelines.conversion_batch import convert_paths
+from emovc.pipelines.conversion_settings import ConversionSettings
 
 EMOTIONS = ["calm", "happy", "sad", "angry"]
 
@@ -20,6 +21,7 @@ class FakeConverter:
 
     target_emotions = source_emotions = EMOTIONS
     detects_source = False
+    settings = ConversionSettings()
 
     def __init__(self, wav):
         self.wav = wav

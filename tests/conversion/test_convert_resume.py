@@ -45,3 +45,36 @@ def test_a_folder_command_rerun_resumes(stargan_run, calm, tmp_path, capsys):
     assert cli_main.main([*args, "--keep-level"]) == 2  # other settings: refused, named
     err = capsys.readouterr().err
     assert "a.wav (made calm->sad" in err and "--force" in err
+
+
+def test_a_bad_setting_over_existing_outputs_is_a_config_error(stargan_run, calm, tmp_path):
+    """The resume formatted the unchecked settings into the expected tag first, so
+    intensity=2 or keep_level="yes" into a folder with outputs was reported as outputs made
+    with other settings (OutputExistsError) instead of the ConfigError they get elsewhere."""
+    import pytest
+
+    from emovc.errors import ConfigError
+    from emovc.pipelines.conversion_batch import convert_paths
+
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    save_audio(tmp_path / "in" / "a.wav", calm)
+    convert_paths(conv, tmp_path / "in", tmp_path / "out", "sad", source="calm")
+    for bad in ({"intensity": 2}, {"keep_level": "yes"}, {"pitch_level": 5.0}):
+        with pytest.raises(ConfigError):
+            convert_paths(conv, tmp_path / "in", tmp_path / "out", "sad", source="calm", **bad)
+
+
+def test_an_integer_intensity_resumes_the_float_ones_outputs(stargan_run, calm, tmp_path):
+    """intensity=1 (an int) wrote "intensity 1" where the CLI writes "intensity 1.0", so
+    their outputs refused each other on resume."""
+    from emovc.pipelines.conversion_batch import convert_paths
+
+    conv = EmotionConverter.from_pretrained(str(stargan_run))
+    assert conv.provenance_tag("calm", "sad", intensity=1) == conv.provenance_tag(
+        "calm", "sad", intensity=1.0)
+    save_audio(tmp_path / "in" / "a.wav", calm)
+    convert_paths(conv, tmp_path / "in", tmp_path / "out", "sad", source="calm", intensity=1.0)
+    said: list[str] = []
+    rows = convert_paths(conv, tmp_path / "in", tmp_path / "out", "sad", source="calm",
+                         intensity=1, progress=said.append)
+    assert rows == [] and "1 of 1 output(s) are there" in said[0]

@@ -117,6 +117,14 @@ def keeping_torch_rng():
     return torch.random.fork_rng(devices=[])
 
 
+def _intensity_text(intensity) -> str:
+    """``intensity`` as a provenance tag writes it: an integer as a float (``1`` -> ``"1.0"``,
+    as the CLI's ``1.0``), so the same setting gives the same tag whatever its Python type."""
+    if isinstance(intensity, (int, np.integer)) and not isinstance(intensity, bool):
+        return str(float(intensity))
+    return str(intensity)
+
+
 def check_flag(value, name: str) -> bool:
     """``value`` as a bool; anything but ``True``/``False`` (numpy's included) is a one-line
     :class:`ConfigError` naming the argument ``name`` (``"yes"`` would read as true)."""
@@ -607,7 +615,7 @@ class EmotionConverter:
         world = st.tag() if hasattr(self.backend, "world") else ""
         level = ", input level kept" if keep_level else ""
         return (f"emovc {__version__}: emotion {source or '?'}->{target} "
-                f"({self.name}, intensity {intensity}{pitch}{world}{level})")
+                f"({self.name}, intensity {_intensity_text(intensity)}{pitch}{world}{level})")
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,

@@ -35,7 +35,8 @@ from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.emotions import check_model_emotion
 from emovc.errors import AudioError, EmovcError, OutputExistsError
 from emovc.fileio import check_output_file, check_writable
-from emovc.pipelines.conversion import EmotionConverter
+from emovc.models.conversion.converters import check_intensity
+from emovc.pipelines.conversion import EmotionConverter, check_flag
 from emovc.pipelines.run_table import (
     TABLE,
     NotATableError,
@@ -88,11 +89,18 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
             existing outputs of a folder made with other settings or from other inputs, or
             not by ``emovc convert``.
         OutputPathError: an output folder that cannot be written (before any conversion).
+        ConfigError: a setting out of range or of the wrong type (before any output is read).
     """
     src, dst = Path(inp), Path(out)
     if not src.exists():
         raise EmovcError(f"input not found: {src}")
     target, source = _check_emotions(conv, target, source)
+    # settings checked before the resume reads existing outputs' tags: a bad one is its own
+    # ConfigError, not "outputs made with other settings"
+    check_intensity(intensity)
+    check_flag(keep_level, "keep_level")
+    conv.settings.with_overrides(pitch_level=pitch_level, renderer=renderer,
+                                 voice_quality=voice_quality)
     opts = {"source": source, "intensity": intensity, "keep_level": keep_level,
             "pitch_level": pitch_level, "renderer": renderer, "voice_quality": voice_quality}
     job = _file_job(src, dst, force, progress) if src.is_file() else _folder_job(
