@@ -261,6 +261,21 @@ def test_outputs_of_other_settings_or_inputs_are_refused_and_named(calm, tmp_pat
     assert conv.converted == []
 
 
+def test_the_same_input_folder_reached_another_way_resumes(calm, tmp_path):
+    """The table's source was compared as spelled, so the same folder through a symlink (or
+    with '..' in its path) was refused as 'converted from' another input."""
+    folder = _folder(tmp_path / "in", ["x.wav", "y.wav"], calm)
+    run = tmp_path / "run"
+    convert_paths(FakeConverter(calm), folder, run, "sad", source="calm")
+    (run / "y.wav").unlink()
+    (tmp_path / "link").symlink_to(folder, target_is_directory=True)
+    for spelling in (tmp_path / "link", tmp_path / "run" / ".." / "in"):
+        conv = FailsOn(calm)
+        convert_paths(conv, spelling, run, "sad", source="calm")
+        assert conv.converted == ["y.wav"]
+        (run / "y.wav").unlink()
+
+
 def test_a_folder_run_counts_its_files(calm, tmp_path):
     """Progress was one line per finished file, without 'k of N'."""
     from emovc.errors import EmovcError

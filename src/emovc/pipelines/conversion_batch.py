@@ -241,9 +241,20 @@ def _made_by(out: Path, inp: Path, expected: str, source: str | None, row: dict 
     if rest != expected or (source is not None and used != source):
         return "", f"made {used}->{rest}"
     listed = row["source"].strip() if row is not None else ""
-    if listed and row_path(table, row, "source") != os.path.normpath(inp.absolute()):
+    if listed and not _same_file(row_path(table, row, "source"), inp):
         return "", f"converted from {listed}"
     return ("" if used == "?" else used), ""
+
+
+def _same_file(listed: str, inp: Path) -> bool:
+    """Whether the table's ``listed`` source is ``inp``, however either is reached (a
+    symlinked folder, ``..``, a relative spelling): their resolved paths, or the same file."""
+    if os.path.realpath(listed) == os.path.realpath(inp):
+        return True
+    try:
+        return os.path.samefile(listed, inp)
+    except OSError:  # the listed input is gone: only its path can be compared
+        return False
 
 
 def _tag_of(path: Path) -> str:
