@@ -22,6 +22,7 @@ class FakeConverter:
     target_emotions = source_emotions = EMOTIONS
     detects_source = False
     settings = ConversionSettings()
+    name = "fake"
 
     def __init__(self, wav):
         self.wav = wav

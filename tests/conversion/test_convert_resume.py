@@ -78,3 +78,47 @@ def test_an_integer_intensity_resumes_the_float_ones_outputs(stargan_run, calm, 
     rows = convert_paths(conv, tmp_path / "in", tmp_path / "out", "sad", source="calm",
                          intensity=1, progress=said.append)
     assert rows == [] and "1 of 1 output(s) are there" in said[0]
+
+
+def test_the_tag_names_the_model_canonically_with_its_checkpoint_digest(
+        stargan_run, calm, tmp_path, monkeypatch):
+    """The tag named the model as typed: 'default' and 'm2m-ravdess', or a relative and an
+    absolute path, refused each other's outputs on resume, while another checkpoint at the
+    same path passed. It now records the canonical name (a bundled model's, a file's resolved
+    path) and a short SHA-256, and resume matches on the digest (on the name for old tags)."""
+    import os
+
+    import pytest
+    import soundfile as sf
+
+    from emovc.errors import OutputExistsError
+    from emovc.pipelines.conversion import KIND_PREFIX, model_identity
+    from emovc.pipelines.conversion_batch import convert_paths
+    from emovc.pretrained.registry import available, resolve, sha256_of
+
+    m2m = {m.name: m for m in available(KIND_PREFIX)}["m2m-ravdess"]
+    assert model_identity(resolve("default", KIND_PREFIX)) == ("m2m-ravdess", m2m.sha256[:12])
+    ckpt = resolve(str(stargan_run), KIND_PREFIX)
+    assert model_identity(ckpt) == (os.path.realpath(ckpt), sha256_of(ckpt)[:12])
+
+    save_audio(tmp_path / "in" / "a.wav", calm)
+    out = tmp_path / "out"
+    conv = EmotionConverter.from_pretrained(str(stargan_run))  # absolute
+    convert_paths(conv, tmp_path / "in", out, "sad", source="calm")
+    tag = read_comment(out / "a.wav")
+    assert f"({os.path.realpath(ckpt)} sha256:{sha256_of(ckpt)[:12]}, intensity 1.0" in tag
+    monkeypatch.chdir(stargan_run.parent)
+    relative = EmotionConverter.from_pretrained(os.path.relpath(stargan_run))
+    assert convert_paths(relative, tmp_path / "in", out, "sad", source="calm") == []
+
+    wav, sr = sf.read(out / "a.wav", dtype="float32")
+    other = tag.replace(f"sha256:{sha256_of(ckpt)[:12]}", "sha256:0123456789ab")
+    save_audio(out / "a.wav", wav, sr, force=True, comment=other)  # another checkpoint
+    with pytest.raises(OutputExistsError, match="sha256:0123456789ab"):
+        convert_paths(relative, tmp_path / "in", out, "sad", source="calm")
+    old = tag.replace(f"{os.path.realpath(ckpt)} sha256:{sha256_of(ckpt)[:12]}",
+                      os.path.relpath(stargan_run))
+    save_audio(out / "a.wav", wav, sr, force=True, comment=old)  # written before digests
+    assert convert_paths(relative, tmp_path / "in", out, "sad", source="calm") == []
+    with pytest.raises(OutputExistsError):  # an old tag is matched on the name, as before
+        convert_paths(conv, tmp_path / "in", out, "sad", source="calm")

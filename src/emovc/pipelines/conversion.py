@@ -51,7 +51,7 @@ from emovc.pipelines.conversion_settings import (
 from emovc.pipelines.source_choice import choose_source, recognise_long
 from emovc.pipelines.world_stats import WholeInput, whole_input_stats
 from emovc.pipelines.world_window import WindowSettings, convert_window
-from emovc.pretrained.registry import inference_defaults, resolve
+from emovc.pretrained.registry import available, inference_defaults, resolve, sha256_of
 
 DEFAULT_MODEL = "m2m-ravdess"
 KIND_PREFIX = "emotion-converter/"
@@ -115,6 +115,22 @@ def keeping_torch_rng():
     import torch
 
     return torch.random.fork_rng(devices=[])
+
+
+#: hex digits of the checkpoint's SHA-256 a provenance tag records
+DIGEST_CHARS = 12
+
+
+def model_identity(checkpoint: Path) -> tuple[str, str]:
+    """``(canonical name, short SHA-256)`` of a converter checkpoint, as provenance tags
+    name it: a bundled model by its name (whatever alias loaded it, e.g. ``"default"``), with
+    the digest its ``meta.json`` records (not hashed again); any other file by its resolved
+    path, hashed. The digest is the first :data:`DIGEST_CHARS` hex digits."""
+    real = Path(os.path.realpath(checkpoint))
+    for m in available(KIND_PREFIX):
+        if m.sha256 and Path(os.path.realpath(m.path)) == real:
+            return m.name, m.sha256[:DIGEST_CHARS]
+    return str(real), sha256_of(real)[:DIGEST_CHARS]
 
 
 def _intensity_text(intensity) -> str:
@@ -228,6 +244,9 @@ class EmotionConverter:
         """
         self.backend = backend
         self.name = name
+        # what the provenance tag names: from_pretrained sets the canonical name (a bundled
+        # model's, or a file's resolved path) and a short SHA-256 of the checkpoint
+        self.model_id, self.digest = name, ""
         self.window_s, self.overlap_s = window_s, overlap_s
         self.keep_unvoiced = keep_unvoiced
         self.settings = ConversionSettings(
@@ -260,6 +279,7 @@ class EmotionConverter:
             raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
         with keeping_torch_rng():  # module construction draws random initial weights
             conv = cls(_backend(ckpt), name=str(name_or_path))
+        conv.model_id, conv.digest = model_identity(path)
         defaults = inference_defaults(path)
         try:
             conv.settings = ConversionSettings.from_meta(defaults)
@@ -599,7 +619,9 @@ class EmotionConverter:
                        envelope_gain: float | None = None, renderer: str | None = None,
                        voice_quality: float | None = None) -> str:
         """The comment :meth:`convert_file` writes into its output, e.g. ``"emovc 0.3.0:
-        emotion calm->sad (m2m-ravdess, intensity 1.0, pitch level 0.125, ...)"``.
+        emotion calm->sad (m2m-ravdess sha256:0123456789ab, intensity 1.0, pitch level 0.125,
+        ...)"``: the model by :func:`model_identity` (a converter built without
+        :meth:`from_pretrained`: its ``name`` alone).
 
         Args:
             source: the source emotion used (``""``: none, written ``?``).
@@ -614,8 +636,10 @@ class EmotionConverter:
         pitch = f", pitch level {st.pitch_level:g}" if st.pitch_level != 1.0 else ""
         world = st.tag() if hasattr(self.backend, "world") else ""
         level = ", input level kept" if keep_level else ""
+        digest = f" sha256:{self.digest}" if self.digest else ""
         return (f"emovc {__version__}: emotion {source or '?'}->{target} "
-                f"({self.name}, intensity {_intensity_text(intensity)}{pitch}{world}{level})")
+                f"({self.model_id}{digest}, intensity {_intensity_text(intensity)}{pitch}"
+                f"{world}{level})")
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
                      source: str | None = None, intensity: float = 1.0,

@@ -187,6 +187,39 @@ def _folder_job(conv: EmotionConverter, src: Path, dst: Path, target: str, opts:
 
 # the provenance tag EmotionConverter.provenance_tag writes: version, source, the rest
 _TAG = re.compile(r"emovc \S+: emotion (\S+)->(.+)")
+# the rest: target (model[ sha256:digest], intensity ...): the model apart from the settings
+# (a tag written before the digest was recorded has the model's name alone)
+_REST = re.compile(r"(\S+) \((.*?)(?: sha256:([0-9a-f]+))?, (intensity .*)\)")
+
+
+@dataclass(frozen=True)
+class _Made:
+    """What an output's tag says it was made with, or what this run would write."""
+
+    rest: str  # the tag after "source->"
+    model: str = ""
+    digest: str = ""
+    settings: str = ""  # target and every setting but the model
+
+    @classmethod
+    def of(cls, rest: str) -> _Made:
+        m = _REST.fullmatch(rest)
+        if m is None:
+            return cls(rest)
+        target, model, digest, settings = m.groups()
+        return cls(rest, model, digest or "", f"{target} {settings}")
+
+    def matches(self, tag: _Made, names: set[str]) -> bool:
+        """Whether an output tagged ``tag`` is what this run makes: the same settings, and
+        the same checkpoint digest when both record one, else a model named as one of
+        ``names`` (this run's, as typed or canonical)."""
+        if not (self.settings and tag.settings):
+            return tag.rest == self.rest
+        if tag.settings != self.settings:
+            return False
+        if self.digest and tag.digest:
+            return tag.digest == self.digest
+        return tag.model in names
 
 
 def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
@@ -199,8 +232,9 @@ def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
             intensity, model, level or rendering setting), from another input, or not by
             ``emovc convert``; they are named with ``--force``.
     """
-    expected = _TAG.fullmatch(conv.provenance_tag("", target, **{
-        k: v for k, v in opts.items() if k != "source"})).group(2)
+    expected = _Made.of(_TAG.fullmatch(conv.provenance_tag("", target, **{
+        k: v for k, v in opts.items() if k != "source"})).group(2))
+    names = {expected.model, str(conv.name)}  # an old tag names the model as it was typed
     rows = {row_path(job.table, r): r for r in job.earlier or []}
     todo, other = [], []
     for f, o in job.pairs:
@@ -208,13 +242,13 @@ def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
             todo.append((f, o))
             continue
         key = os.path.normpath(o.absolute())
-        used, why = _made_by(o, f, expected, opts["source"], rows.get(key), job.table)
+        used, why = _made_by(o, f, expected, names, opts["source"], rows.get(key), job.table)
         if why:
             other.append(f"{o} ({why})")
         elif key not in rows:
             job.listed.append(_row(f, o, target, used))
     if other:
-        raise _other_outputs(job.table, other, f"{opts['source'] or 'any'}->{expected}")
+        raise _other_outputs(job.table, other, f"{opts['source'] or 'any'}->{expected.rest}")
     job.kept, job.pairs = len(job.pairs) - len(todo), todo
 
 
@@ -229,16 +263,17 @@ def _other_outputs(folder: Path, other: list[str], ours: str) -> OutputExistsErr
         "into each emotion, use a separate -o per emotion)")
 
 
-def _made_by(out: Path, inp: Path, expected: str, source: str | None, row: dict | None,
-             table: Path) -> tuple[str, str]:
-    """``(source emotion, "")`` when ``out`` was converted from ``inp`` with the settings
-    whose tag ends in ``expected`` (and from ``source``, when one is given), else ``("",
-    why not)``; ``row``: its row in ``table``'s table, if any."""
+def _made_by(out: Path, inp: Path, expected: _Made, names: set[str], source: str | None,
+             row: dict | None, table: Path) -> tuple[str, str]:
+    """``(source emotion, "")`` when ``out`` was converted from ``inp`` with the model and
+    settings ``expected`` (:meth:`_Made.matches`; ``names``: this run's model names) and
+    from ``source``, when one is given, else ``("", why not)``; ``row``: its row in
+    ``table``'s table, if any."""
     m = _TAG.fullmatch(_tag_of(out))
     if m is None:
         return "", "no emovc conversion tag"
     used, rest = m.groups()
-    if rest != expected or (source is not None and used != source):
+    if not expected.matches(_Made.of(rest), names) or (source is not None and used != source):
         return "", f"made {used}->{rest}"
     listed = row["source"].strip() if row is not None else ""
     if listed and not _same_file(row_path(table, row, "source"), inp):
