@@ -277,6 +277,47 @@ def test_the_same_input_folder_reached_another_way_resumes(calm, tmp_path):
         (run / "y.wav").unlink()
 
 
+def test_a_run_checks_earlier_rows_once_and_appends_its_rows(calm, tmp_path, monkeypatch):
+    """The table was merged and rewritten after every file, checking every earlier row's file
+    each time (O(N^2) in a long run); the earlier rows are now checked once per run and each
+    converted file's row is appended, the table written whole only at the start and end."""
+    import emovc.pipelines.conversion_batch as batch
+    from emovc.pipelines import run_table
+
+    run = tmp_path / "run"
+    convert_paths(FakeConverter(calm), _folder(tmp_path / "a", ["x.wav", "y.wav"], calm), run,
+                  "sad", source="calm")
+    second = _folder(tmp_path / "b", [f"f{k}.wav" for k in range(6)], calm)
+    calls = {"merge": 0, "write": 0, "append": 0}
+
+    def counted(name, fn):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return wrapper
+
+    monkeypatch.setattr(batch, "merge_rows", counted("merge", run_table.merge_rows))
+    monkeypatch.setattr(batch, "write_table", counted("write", run_table.write_table))
+    monkeypatch.setattr(batch, "append_rows", counted("append", run_table.append_rows))
+    (run / "x.wav").unlink()  # an earlier row dropped
+    rows = convert_paths(FakeConverter(calm), second, run, "sad", source="calm")
+    assert len(rows) == 6
+    assert calls == {"merge": 2, "write": 2, "append": 5}, calls
+    assert [r["converted"] for r in _table(run)] == ["y.wav"] + [f"f{k}.wav" for k in range(6)]
+
+
+def test_a_forced_run_replaces_earlier_rows_as_it_goes(calm, tmp_path):
+    """A row this run rewrites replaces the earlier one in the table written after it."""
+    folder = _folder(tmp_path / "in", ["a.wav", "b.wav", "c.wav"], calm)
+    run = tmp_path / "run"
+    convert_paths(FakeConverter(calm), folder, run, "sad", source="calm")
+    with pytest.raises(KeyboardInterrupt):
+        convert_paths(FailsOn(calm, ["c.wav"], KeyboardInterrupt()), folder, run, "happy",
+                      source="calm", force=True)
+    assert [(r["converted"], r["target_emotion"]) for r in _table(run)] == [
+        ("c.wav", "sad"), ("a.wav", "happy"), ("b.wav", "happy")]
+
+
 def test_a_folder_run_counts_its_files(calm, tmp_path):
     """Progress was one line per finished file, without 'k of N'."""
     from emovc.errors import EmovcError

@@ -14,7 +14,8 @@ not rewrite it, so the table lists every conversion in the folder. A file conver
 folder holding one updates it the same way (its row replaced, or added). Outputs are named
 after their inputs, not the emotion: the same inputs converted into another emotion replace
 the first conversions (``force``), so each emotion wants its own output folder. Nothing
-converted, no table written; otherwise the table is rewritten after each file.
+converted, no table written; otherwise the table is updated after each file (its row
+appended; written whole at the start and end of the run).
 
 A folder conversion resumes: without ``force``, an output that exists is kept when its
 provenance tag (:meth:`EmotionConverter.provenance_tag`) shows this call's target and
@@ -40,6 +41,7 @@ from emovc.pipelines.conversion import EmotionConverter, check_flag
 from emovc.pipelines.run_table import (
     TABLE,
     NotATableError,
+    append_rows,
     merge_rows,
     read_table,
     row_path,
@@ -67,7 +69,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
 
     In a folder, a file whose audio cannot be converted (too short, silent, unreadable) is
     reported through ``progress`` and skipped; the others are converted and listed in
-    ``conversions.csv`` (rewritten after each file), then the skipped ones are raised
+    ``conversions.csv`` (updated after each file), then the skipped ones are raised
     together. An existing ``conversions.csv`` in the output folder is merged, not replaced
     (:func:`~emovc.pipelines.run_table.merge_rows`; what was kept or dropped is reported
     through ``progress``). Each file's line through ``progress`` starts ``[k/N]``.
@@ -128,6 +130,11 @@ class _Job:
     earlier: list[dict] | None = None  # that table's rows before this run
     kept: int = 0  # outputs of an earlier run with these settings, kept
     listed: list[dict] = field(default_factory=list)  # rows of kept outputs the table lacks
+    # during the run (_write_progress): the earlier rows whose files exist, by output path
+    # (checked once per run), and how many of this run's rows the table on disk holds
+    # (None: it has to be rewritten)
+    still: dict[str, dict] | None = None
+    on_disk: int | None = None
 
 
 def _check_emotions(conv: EmotionConverter, target: str, source: str | None
@@ -320,7 +327,7 @@ def _convert_all(conv: EmotionConverter, job: _Job, target: str, opts: dict, for
             _say(progress, f"{count}skipped {f}: {e}")
             continue
         rows.append(_row(f, Path(written), target, used))
-        _write_table(job, job.listed + rows)  # after each file: an interrupt keeps it
+        _write_progress(job, job.listed + rows)  # after each file: an interrupt keeps it
         # a detected source says so: the recogniser's guess may be wrong
         how = "detected " if opts["source"] is None and used and conv.detects_source else ""
         _say(progress, f"{count}{f} -> {written} ({how}{used or '?'} -> {target})")
@@ -348,6 +355,30 @@ def _write_table(job: _Job, rows: list[dict],
     merged, note = merge_rows(job.table, job.earlier, ours)
     write_table(job.table / TABLE, merged)
     _say(progress, note)
+
+
+def _write_progress(job: _Job, rows: list[dict]) -> None:
+    """The table during a run, after each file: as :func:`_write_table` (without its note),
+    but cheaply: the earlier rows' files are checked once per run, and a row that replaces
+    no earlier one is appended rather than the whole table rewritten (the run's end writes
+    it whole, :func:`_write_table`)."""
+    if job.table is None or not rows:
+        return
+    top = job.table.absolute()
+    if job.still is None:
+        kept, _ = merge_rows(job.table, job.earlier, [])
+        job.still = {row_path(job.table, r): r for r in kept}
+    new = rows[job.on_disk or 0:]
+    replaced = [k for k in (os.path.normpath(r["converted"]) for r in new) if k in job.still]
+    for k in replaced:
+        del job.still[k]
+    ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
+            for r in (rows if job.on_disk is None or replaced else new)]
+    if job.on_disk is None or replaced:
+        write_table(job.table / TABLE, [*job.still.values(), *ours])
+    else:
+        append_rows(job.table / TABLE, ours)
+    job.on_disk = len(rows)
 
 
 def _say(progress: Callable[[str], None] | None, message: str) -> None:

@@ -104,6 +104,16 @@ def write_table(path: str | os.PathLike, rows: list[dict]) -> Path:
     return path
 
 
+def append_rows(path: str | os.PathLike, rows: list[dict]) -> Path:
+    """Append ``rows`` to a table of conversions that :func:`write_table` wrote (not
+    atomically: each row is one short write, flushed; a long run's table grows by a line per
+    file instead of being rewritten); returns the path."""
+    path = Path(path)
+    with open(path, "a", newline="", encoding="utf-8") as fh:
+        csv.DictWriter(fh, fieldnames=COLUMNS, restval="", extrasaction="ignore").writerows(rows)
+    return path
+
+
 def merge_rows(folder: Path, earlier: list[dict] | None, ours: list[dict]
                ) -> tuple[list[dict], str]:
     """Merge this run's rows into the earlier rows of ``folder``'s table.
