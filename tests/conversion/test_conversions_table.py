@@ -246,7 +246,8 @@ def test_outputs_of_other_settings_or_inputs_are_refused_and_named(calm, tmp_pat
     conv = FailsOn(calm)
     for kwargs in ({"intensity": 0.5}, {"source": "happy"}):
         with pytest.raises(OutputExistsError, match=r"1 output file\(s\) in .* were not made "
-                           r".*x.wav \(made calm->sad \(fake, intensity 1.0\)\).*--force"):
+                           r".*: x.wav \(other settings\); x.wav was made calm->sad \(fake, "
+                           r"intensity 1.0\), this run: .*--force"):
             convert_paths(conv, folder, run, "sad", **{"source": "calm", **kwargs})
     other = _folder(tmp_path / "other", ["x.wav", "y.wav"], calm)
     with pytest.raises(OutputExistsError, match=r"x.wav \(converted from .*in/x.wav\)"):
@@ -316,6 +317,38 @@ def test_a_forced_run_replaces_earlier_rows_as_it_goes(calm, tmp_path):
                       source="calm", force=True)
     assert [(r["converted"], r["target_emotion"]) for r in _table(run)] == [
         ("c.wav", "sad"), ("a.wav", "happy"), ("b.wav", "happy")]
+
+
+def test_a_refusal_names_three_files_and_the_settings_once(calm, tmp_path):
+    """The refusal repeated each output's full settings tag (one line of ~900 characters for
+    three files); it now names up to three files and shows one's settings against this
+    run's."""
+    folder = _folder(tmp_path / "in", [f"{c}.wav" for c in "abcde"], calm)
+    run = tmp_path / "run"
+    convert_paths(FakeConverter(calm), folder, run, "sad", source="calm")
+    with pytest.raises(OutputExistsError) as err:
+        convert_paths(FakeConverter(calm), folder, run, "sad", source="calm", intensity=0.5)
+    msg = str(err.value)
+    assert ("5 output file(s) in " in msg and ": a.wav (other settings), b.wav (other "
+            "settings), c.wav (other settings) and 2 more; a.wav was made calm->sad (fake, "
+            "intensity 1.0), this run: calm->sad (fake, intensity 0.5) (use --force" in msg)
+    assert msg.count("intensity") == 2
+
+
+def test_the_merge_note_counts_rebuilt_rows_apart(calm, tmp_path):
+    """Rows rebuilt from kept outputs' tags were counted as 'row(s) of this run'."""
+    folder = _folder(tmp_path / "in", ["a.wav", "b.wav"], calm)
+    run = tmp_path / "run"
+    convert_paths(FakeConverter(calm), folder, run, "sad", source="calm")
+    write = (run / "conversions.csv").read_text().splitlines()
+    (run / "conversions.csv").write_text("\n".join(write[:2]) + "\n")  # b's row lost
+    (run / "a.wav").unlink()
+    said: list[str] = []
+    rows = convert_paths(FakeConverter(calm), folder, run, "sad", source="calm",
+                         progress=said.append)
+    assert rows.kept == 1 and len(rows) == 1
+    assert ("1 row(s) of this run; 1 row(s) rebuilt for earlier outputs it lacked (from "
+            "their provenance tags)") in said[-1]
 
 
 def test_a_folder_run_counts_its_files(calm, tmp_path):

@@ -44,7 +44,11 @@ def test_a_folder_command_rerun_resumes(stargan_run, calm, tmp_path, capsys):
     assert (out / "a.wav").stat().st_mtime_ns == before
     assert cli_main.main([*args, "--keep-level"]) == 2  # other settings: refused, named
     err = capsys.readouterr().err
-    assert "a.wav (made calm->sad" in err and "--force" in err
+    assert "a.wav (other settings)" in err and "a.wav was made calm->sad" in err
+    assert "--force" in err
+    assert cli_main.main(args) == 0  # everything there: the last line says so
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "converted 0 file(s) to sad (2 kept from an earlier run)")
 
 
 def test_a_bad_setting_over_existing_outputs_is_a_config_error(stargan_run, calm, tmp_path):

@@ -94,7 +94,9 @@ def convert(
     rows = convert_paths(conv, inp, out, to, source=source, intensity=intensity, force=force,
                          keep_level=keep_level, pitch_level=pitch_level, renderer=renderer,
                          voice_quality=voice_quality, progress=typer.echo)
-    typer.echo(f"converted {len(rows)} file(s) to {rows[0]['target_emotion'] if rows else to}")
+    kept = f" ({rows.kept} kept from an earlier run)" if rows.kept else ""
+    typer.echo(f"converted {len(rows)} file(s) to {rows[0]['target_emotion'] if rows else to}"
+               f"{kept}")
 
 
 def train(

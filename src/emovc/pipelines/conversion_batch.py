@@ -62,7 +62,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
                   force: bool = False, progress: Callable[[str], None] | None = None,
                   keep_level: bool = False, pitch_level: float | None = None,
                   renderer: str | None = None, voice_quality: float | None = None,
-                  ) -> list[dict]:
+                  ) -> Converted:
     """Convert a file or a folder tree (settings as :meth:`EmotionConverter.convert`; the
     ones given here are the caller's requests, checked as such, e.g. a voice quality asked
     for with WORLD's rendering is refused); returns the ``conversions.csv`` rows.
@@ -77,7 +77,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     Without ``force``, a folder resumes: the outputs an earlier call with these settings
     made from these inputs are kept with their rows (a row the table lacks is rebuilt from
     the output's provenance tag), and only the missing ones are converted; the rows returned
-    are the conversions made by this call.
+    are the conversions made by this call (their ``kept``: how many were kept).
 
     A file input goes to ``out`` if it names a file, else (an existing folder, or a path
     without an extension) to ``out/<input name>.wav``. Emotion names are canonical in the
@@ -112,12 +112,21 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
     _write_table(job, job.listed)  # kept outputs an interrupted run had not listed yet
     rows, failed = _convert_all(conv, job, target, opts, force, progress)
     _write_table(job, job.listed + rows, progress)
+    rows = Converted(rows)
+    rows.kept = job.kept
     if failed:
         were = "was" if len(rows) == 1 else "were"
         kept = f"; {job.kept} kept from an earlier run" if job.kept else ""
         raise EmovcError(f"{len(failed)} of {len(job.pairs)} file(s) could not be converted "
                          f"(the other {len(rows)} {were} written{kept}), e.g. {failed[0]}")
     return rows
+
+
+class Converted(list):
+    """The rows :func:`convert_paths` returns (a list), with ``kept``: how many outputs of
+    an earlier run with these settings it kept instead of converting again."""
+
+    kept: int = 0
 
 
 @dataclass
@@ -251,7 +260,7 @@ def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
         key = os.path.normpath(o.absolute())
         used, why = _made_by(o, f, expected, names, opts["source"], rows.get(key), job.table)
         if why:
-            other.append(f"{o} ({why})")
+            other.append((o, why))
         elif key not in rows:
             job.listed.append(_row(f, o, target, used))
     if other:
@@ -259,15 +268,24 @@ def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
     job.kept, job.pairs = len(job.pairs) - len(todo), todo
 
 
-def _other_outputs(folder: Path, other: list[str], ours: str) -> OutputExistsError:
-    """The refusal of existing outputs ``other`` (``"path (why)"``) that a run making
-    ``ours`` (``"source->target (settings)"``) would not have made."""
+def _other_outputs(folder: Path, other: list[tuple[Path, str]], ours: str
+                   ) -> OutputExistsError:
+    """The refusal of existing outputs ``other`` (``(path, why)``, why ``"made <tag>"`` for
+    other settings) that a run making ``ours`` (``"source->target (settings)"``) would not
+    have made: up to three named, then the first one's settings against this run's, once."""
+    def short(path: Path) -> str:
+        return path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(path)
+
+    named = [f"{short(o)} ({'other settings' if why.startswith('made ') else why})"
+             for o, why in other[:3]]
     more = f" and {len(other) - 3} more" if len(other) > 3 else ""
+    made = next(((o, why) for o, why in other if why.startswith("made ")), None)
+    settings = f"; {short(made[0])} was {made[1]}, this run: {ours}" if made else ""
     return OutputExistsError(
         f"{len(other)} output file(s) in {folder} were not made from these inputs with these "
-        f"settings: {'; '.join(other[:3])}{more}; this run: {ours} (use --force to redo "
-        "them; outputs are named after their inputs, not the emotion: to keep conversions "
-        "into each emotion, use a separate -o per emotion)")
+        f"settings: {', '.join(named)}{more}{settings} (use --force to redo them; outputs "
+        "are named after their inputs, not the emotion: to keep conversions into each "
+        "emotion, use a separate -o per emotion)")
 
 
 def _made_by(out: Path, inp: Path, expected: _Made, names: set[str], source: str | None,
@@ -352,7 +370,7 @@ def _write_table(job: _Job, rows: list[dict],
     top = job.table.absolute()
     ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
             for r in rows]
-    merged, note = merge_rows(job.table, job.earlier, ours)
+    merged, note = merge_rows(job.table, job.earlier, ours, rebuilt=len(job.listed))
     write_table(job.table / TABLE, merged)
     _say(progress, note)
 

@@ -114,7 +114,7 @@ def append_rows(path: str | os.PathLike, rows: list[dict]) -> Path:
     return path
 
 
-def merge_rows(folder: Path, earlier: list[dict] | None, ours: list[dict]
+def merge_rows(folder: Path, earlier: list[dict] | None, ours: list[dict], rebuilt: int = 0
                ) -> tuple[list[dict], str]:
     """Merge this run's rows into the earlier rows of ``folder``'s table.
 
@@ -122,6 +122,8 @@ def merge_rows(folder: Path, earlier: list[dict] | None, ours: list[dict]
         folder: the table's folder (relative ``converted`` paths are relative to it).
         earlier: the rows it held (:func:`read_table`), ``None`` without a table.
         ours: this run's rows.
+        rebuilt: how many of ``ours`` (the first ones) are rows rebuilt for earlier outputs
+            the table lacked, not conversions of this run (the note counts them apart).
 
     Returns:
         ``(rows, note)``: the earlier rows whose converted file still exists and is not one
@@ -141,7 +143,10 @@ def merge_rows(folder: Path, earlier: list[dict] | None, ours: list[dict]
             kept.append(row)
         else:
             gone.append(row)
-    parts = [f"{len(ours)} row(s) of this run"]
+    parts = [f"{len(ours) - rebuilt} row(s) of this run"]
+    if rebuilt:
+        parts.append(f"{rebuilt} row(s) rebuilt for earlier outputs it lacked (from their "
+                     "provenance tags)")
     if kept:
         parts.append(f"{len(kept)} earlier row(s) kept (their files are still there)")
     if replaced:
