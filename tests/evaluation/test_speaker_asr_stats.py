@@ -29,6 +29,22 @@ def test_same_voice_scores_higher_than_other_voices():
     assert enc.similarity(a, same, 16000) > enc.similarity(a, other, 16000) + 0.05
 
 
+def test_the_old_device_signature_still_makes_an_encoder():
+    """SpeakerEncoder("cpu") (the old signature, device first) failed with a raw
+    AttributeError ('str' object has no attribute 'eval') and device="cpu" with a TypeError;
+    "cpu" is accepted with a DeprecationWarning, anything else is a one-line ConfigError."""
+    from emovc.errors import ConfigError
+
+    for call in (lambda: SpeakerEncoder("cpu"), lambda: SpeakerEncoder(device="cpu")):
+        with pytest.warns(DeprecationWarning, match="SpeakerEncoder\\(\\)"):
+            enc = call()
+        assert enc.embed(synthesize(SyntheticVoice(), 1.0, seed=0), 16000).shape == (256,)
+    with pytest.raises(ConfigError, match="runs on the CPU"):
+        SpeakerEncoder("cuda")
+    with pytest.raises(ConfigError, match="takes a GE2E network, got int"):
+        SpeakerEncoder(3)
+
+
 def test_eer_separable_and_random_embeddings():
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((6, 32)) * 3

@@ -91,12 +91,34 @@ class SpeakerEncoder:
     Args:
         model: the GE2E network; ``None`` loads the bundled resemblyzer weights (as
             ``from_pretrained()``, the usual way to make one).
+        device: the old signature's argument (``SpeakerEncoder("cpu")`` or
+            ``SpeakerEncoder(device="cpu")``, as before the GE2E network was passed): the
+            encoder runs on the CPU, so ``"cpu"`` is accepted with a
+            :class:`DeprecationWarning`; another device is refused.
+
+    Raises:
+        ConfigError: ``model`` is neither a GE2E network nor ``None`` (nor ``"cpu"``), or a
+            device other than the CPU.
     """
 
     sample_rate: int = SAMPLE_RATE
     """Rate in Hz the encoder works at: every input is resampled to it."""
 
-    def __init__(self, model: GE2E | None = None) -> None:
+    def __init__(self, model: GE2E | None = None, device: str | None = None) -> None:
+        if isinstance(model, (str, torch.device)):  # the old SpeakerEncoder(device) call
+            model, device = None, model
+        if device is not None:
+            if str(device) != "cpu":
+                raise ConfigError(f"SpeakerEncoder runs on the CPU, got device {device!r}; "
+                                  "make one with SpeakerEncoder() or "
+                                  "SpeakerEncoder.from_pretrained(name_or_path)")
+            warnings.warn("SpeakerEncoder(device='cpu') is deprecated: the encoder runs on the "
+                          "CPU; use SpeakerEncoder() or SpeakerEncoder.from_pretrained()",
+                          DeprecationWarning, stacklevel=2)
+        if model is not None and not isinstance(model, GE2E):
+            raise ConfigError(f"SpeakerEncoder(model) takes a GE2E network, got "
+                              f"{type(model).__name__}; use SpeakerEncoder() for the bundled "
+                              "encoder, or SpeakerEncoder.from_pretrained(name_or_path)")
         self.model = (model if model is not None else _bundled_model()).eval()
 
     @classmethod
