@@ -11,7 +11,7 @@ import soundfile as sf
 import torch
 
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
-from emovc.errors import ConfigError
+from emovc.errors import AudioError, ConfigError
 from emovc.features.spectral import griffin_lim, spectral_convergence
 from emovc.features.stats import compute_stats
 from emovc.models.checkpoint import load_checkpoint
