@@ -120,3 +120,15 @@ def test_none_for_the_model_or_the_clips_is_a_one_line_emovc_error(rec) -> None:
                                              f"float arrays\\), got {type(bad).__name__}$"):
             rec.predict_batch(bad, 16000)
     assert rec.predict_batch((), 16000).shape == (0, len(rec.labels))
+
+
+def test_a_bad_k_is_refused_before_the_clip_is_analysed(rec, clip, monkeypatch) -> None:
+    """``top_k`` checks ``k`` first: a typo costs no feature extraction."""
+    from emovc.errors import ConfigError
+
+    def analysed(*args, **kwargs):
+        raise AssertionError("the clip was analysed before k was checked")
+
+    monkeypatch.setattr(rec, "_one", analysed)
+    with pytest.raises(ConfigError, match="k must be a whole number"):
+        rec.top_k(clip, 16000, k=0)

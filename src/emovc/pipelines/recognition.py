@@ -228,6 +228,7 @@ class EmotionRecognizer:
     def top_k(self, wav: np.ndarray, sr: int, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable emotions of ``wav`` (mono float ``(n,)`` at ``sr`` Hz, as
         for :meth:`predict`, with its warning) with their probabilities, best first."""
+        check_k(k)  # before the features are computed
         return top_k(self._one(wav, sr), k)
 
 
@@ -245,9 +246,14 @@ def _warn_if_not_speech(wav: np.ndarray, sr: int, name: str, stacklevel: int) ->
 
 def top_k(probs: dict[str, float], k: int = 3) -> list[tuple[str, float]]:
     """Sort a probability dict and keep the ``k`` best entries (``k`` ≥ 1)."""
+    check_k(k)
+    return sorted(probs.items(), key=lambda kv: -kv[1])[:k]
+
+
+def check_k(k: int) -> None:
+    """Raise :class:`~emovc.errors.ConfigError` unless ``k`` is a whole number ≥ 1."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ConfigError(f"k must be a whole number of emotions, 1 or more, got {k!r}")
-    return sorted(probs.items(), key=lambda kv: -kv[1])[:k]
 
 
 @dataclass(frozen=True)
