@@ -185,8 +185,9 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
 
 def copy_atomic(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     """Copy the file ``src`` to ``dst`` atomically (its folder is created); returns
-    ``Path(dst)``. A failed copy leaves ``dst`` as it was."""
-    with atomic_output(dst) as tmp:
+    ``Path(dst)``. A failed copy leaves ``dst`` as it was (the temporary file keeps ``dst``'s
+    suffix)."""
+    with atomic_output(dst, suffix=Path(dst).suffix) as tmp:
         shutil.copyfile(src, tmp)
     return Path(dst)
 

@@ -20,13 +20,12 @@ from __future__ import annotations
 import filecmp
 import importlib
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from emovc.errors import ConfigError, OutputExistsError, choice_error
-from emovc.fileio import atomic_output, check_writable, file_sha256
+from emovc.fileio import check_writable, copy_atomic, file_sha256
 from emovc.pipelines.sv2tts import SYNTH_KIND, VOCODER_KIND
 from emovc.training.run_models import recorded_models
 
@@ -159,9 +158,7 @@ def export_model(model_pt: str | os.PathLike, voice_dir: str | os.PathLike, reci
 
     ckpt = load_checkpoint(model_pt, VOICE_FILES[recipe][1])  # a wrong kind fails here
     target = export_path(voice_dir, recipe, replace, mel=ckpt["extra"].get("mel") or {})
-    with atomic_output(target, suffix=".pt") as tmp:
-        shutil.copyfile(model_pt, tmp)
-    return target
+    return copy_atomic(model_pt, target)
 
 
 def next_steps(recipe: str, model_pt: str | os.PathLike,
