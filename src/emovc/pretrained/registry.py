@@ -14,14 +14,13 @@ Each bundled model is a folder ``src/emovc/pretrained/<name>/`` holding
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from emovc.errors import ConfigError
-from emovc.fileio import write_atomic
+from emovc.fileio import file_sha256, write_atomic
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT = "default"
@@ -56,11 +55,8 @@ def available(kind: str | None = None) -> list[PretrainedModel]:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """Hex SHA-256 of the file ``path`` (:func:`emovc.fileio.file_sha256`)."""
+    return file_sha256(path)
 
 
 def _kind_words(kind: str | None) -> str:
