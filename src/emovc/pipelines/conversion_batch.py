@@ -109,7 +109,7 @@ def convert_paths(conv: EmotionConverter, inp: str | os.PathLike, out: str | os.
         conv, src, dst, target, opts, force, progress)
     for folder_out in {o.parent: o for _, o in job.pairs}.values():
         check_writable(folder_out)  # before any conversion, not after the first one
-    _write_table(job, job.listed)  # kept outputs an interrupted run had not listed yet
+    _write_progress(job, job.listed)  # kept outputs an interrupted run had not listed yet
     rows, failed = _convert_all(conv, job, target, opts, force, progress)
     _write_table(job, job.listed + rows, progress)
     rows = Converted(rows)
@@ -365,12 +365,8 @@ def _write_table(job: _Job, rows: list[dict],
     created, without rows or a table; an earlier table is then left as it was)."""
     if job.table is None or not rows:
         return
-    # outputs relative to the table, so a moved or copied run folder scores its own files
-    # (emovc evaluate / listen resolve paths from there)
-    top = job.table.absolute()
-    ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
-            for r in rows]
-    merged, note = merge_rows(job.table, job.earlier, ours, rebuilt=len(job.listed))
+    merged, note = merge_rows(job.table, job.earlier, _relative(job, rows),
+                              rebuilt=len(job.listed))
     write_table(job.table / TABLE, merged)
     _say(progress, note)
 
@@ -382,21 +378,26 @@ def _write_progress(job: _Job, rows: list[dict]) -> None:
     it whole, :func:`_write_table`)."""
     if job.table is None or not rows:
         return
-    top = job.table.absolute()
     if job.still is None:
         kept, _ = merge_rows(job.table, job.earlier, [])
         job.still = {row_path(job.table, r): r for r in kept}
     new = rows[job.on_disk or 0:]
-    replaced = [k for k in (os.path.normpath(r["converted"]) for r in new) if k in job.still]
+    replaced = [k for k in (row_path(job.table, r) for r in new) if k in job.still]
     for k in replaced:
         del job.still[k]
-    ours = [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()}
-            for r in (rows if job.on_disk is None or replaced else new)]
+    ours = _relative(job, rows if job.on_disk is None or replaced else new)
     if job.on_disk is None or replaced:
         write_table(job.table / TABLE, [*job.still.values(), *ours])
     else:
         append_rows(job.table / TABLE, ours)
     job.on_disk = len(rows)
+
+
+def _relative(job: _Job, rows: list[dict]) -> list[dict]:
+    """``rows`` with their outputs relative to the table's folder, so a moved or copied run
+    folder scores its own files (emovc evaluate / listen resolve paths from there)."""
+    top = job.table.absolute()
+    return [{**r, "converted": Path(r["converted"]).relative_to(top).as_posix()} for r in rows]
 
 
 def _say(progress: Callable[[str], None] | None, message: str) -> None:
