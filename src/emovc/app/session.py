@@ -89,7 +89,7 @@ class SessionRun:
         Raises:
             ConfigError: no csv, wrong columns, or a listed file was not uploaded.
         """
-        csvs = [f for f in files if f.name == "conversions.csv"]
+        csvs = [f for f in files if f.name == TABLE]
         if len(csvs) != 1:
             raise ConfigError("upload a run folder containing exactly one conversions.csv "
                               f"(found {len(csvs)})")
