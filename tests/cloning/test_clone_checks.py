@@ -411,6 +411,29 @@ def test_a_reference_below_16_khz_is_used_with_a_band_limit_warning(tmp_path: Pa
         VoiceCloner().load_references([(reference_wav, 16000)])
 
 
+def test_a_noisy_reference_is_used_with_a_noise_warning(tmp_path: Path, reference_wav) -> None:
+    """A reference in loud noise made a clone of its noise without a word."""
+    import warnings
+
+    from emovc.audio.processing import active_rms_dbfs
+    from emovc.errors import EmovcWarning
+
+    level = 10 ** ((active_rms_dbfs(reference_wav, 16000) - 8.0) / 20)  # 8 dB SNR
+    noisy = (reference_wav + level * np.random.default_rng(0).standard_normal(
+        len(reference_wav))).astype(np.float32)
+    path = save_audio(tmp_path / "street.wav", noisy, 16000)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        VoiceCloner().load_references([path])
+    notes = [str(w.message) for w in shown if "noisy" in str(w.message)]
+    assert len(notes) == 1 and notes[0].startswith("reference street.wav is noisy: its "
+                                                   "estimated SNR is ")
+    assert notes[0].endswith("use a quieter recording, or --denoise (Python: "
+                             "CloneConfig(denoise=True))")
+    with pytest.warns(EmovcWarning, match=r"reference 1 is noisy: .*it is denoised first"):
+        VoiceCloner(CloneConfig(denoise=True)).load_references([(noisy, 16000)])
+
+
 def test_an_empty_emotion_is_refused_and_the_tag_names_the_canonical_one(
         tmp_path: Path, reference_wav, monkeypatch) -> None:
     """`--emotion ""` was "no emotion" without a word; `--emotion Anger` was tagged "Anger"

@@ -19,6 +19,7 @@ from emovc.audio.io import (
     mono_mix,
     resample,
 )
+from emovc.audio.noise import LOW_SNR_DB, estimate_snr
 from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
 from emovc.errors import (
     OVERWRITE_HINT,
@@ -57,6 +58,8 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     that every command removes. A file the commands would refuse (silent, too short,
     cancelling channels, NaN or Inf samples) is described as far as it can be, with the reason under
     ``"analysis"``. A clipped file (:mod:`emovc.audio.clipping`) gets a ``"clipping"`` row.
+    ``"estimated SNR"`` is the blind estimate of :mod:`emovc.audio.noise` (active speech level
+    over the noise floor), flagged below :data:`~emovc.audio.noise.LOW_SNR_DB`.
     """
     info = audio_info(path)
     data, sr = load_channels(path)  # decoded once: the peaks, the mix and its 16 kHz copy
@@ -91,6 +94,7 @@ def describe_file(path: str | os.PathLike) -> dict[str, str]:
     # digital silence measures the meter's floor (-200 dBFS), which reads like a number
     out["speech level"] = f"{level:.1f} dBFS" if level > -190 else "none (digital silence)"
     out["loudness"] = _lufs(data - offset if data.shape[1] <= 5 else wav, sr)  # BS.1770
+    out["estimated SNR"] = _snr(wav, sr)
     try:
         out.update(_f0_summary(check_speech(resample(wav, sr, 16000), 16000, name=str(path))))
     except AudioError as exc:
@@ -121,6 +125,18 @@ def _f0_summary(wav16: np.ndarray) -> dict[str, str]:
     else:
         out["F0 range"] = "no voiced frames found"
     return out
+
+
+def _snr(wav: np.ndarray, sr: int) -> str:
+    """The estimated SNR of mono ``(n,)`` ``wav`` at ``sr`` Hz (:mod:`emovc.audio.noise`), with
+    what it means below :data:`~emovc.audio.noise.LOW_SNR_DB`."""
+    snr = estimate_snr(wav, sr)
+    if np.isnan(snr):
+        return "n/a (too short, or digital silence)"
+    if snr < LOW_SNR_DB:
+        return (f"{snr:.0f} dB (noisy: below {LOW_SNR_DB:g} dB conversion and emotion recognition "
+                "clearly degrade)")
+    return f"{snr:.0f} dB"
 
 
 def _lufs(wav: np.ndarray, sr: int) -> str:

@@ -24,6 +24,7 @@ from emovc.audio import (
     trim_silence,
 )
 from emovc.audio.io import resample
+from emovc.audio.noise import estimate_snr, low_snr_note
 from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.audio.voicing import MIN_PERIODIC_SHARE
 from emovc.errors import AudioError, ConfigError
@@ -105,6 +106,18 @@ def band_limit_note(ref: ReadReference) -> str:
     return (f"{ref.name} is {ref.rate} Hz audio, with no sound above {ref.rate / 2000:g} kHz: "
             "the clone will sound band-limited (like a phone call) and match the speaker less "
             "well; use a recording of 16 kHz or more if you have one")
+
+
+def noise_note(ref: ReadReference, denoise: bool) -> str:
+    """A one-line warning when ``ref`` is noisy (an estimated SNR below
+    :data:`~emovc.audio.noise.LOW_SNR_DB`, as read: before any denoising), else ``""``: the
+    clone is made of its sounds, and the speaker encoder hears noise as voice (a RAVDESS take
+    with white noise at 20 dB: similarity 0.85 to the clean take;
+    docs/conversion.md, "Noisy input")."""
+    fix = ("it is denoised first (--denoise), which takes out steady noise only" if denoise
+           else "use a quieter recording, or --denoise (Python: CloneConfig(denoise=True))")
+    return low_snr_note(ref.name, estimate_snr(ref.wav, ref.sr, ref.name),
+                        f"the clone is made of its sounds and matches the voice less well; {fix}")
 
 
 def prepare_reference(wav: np.ndarray, sr: int, denoise: bool = False,

@@ -53,6 +53,7 @@ from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the clon
     check_voiced,
     denoise_wav,
     drop_repeats,
+    noise_note,
     prepare_reference,
     read_reference,
     reference_list,
@@ -229,7 +230,8 @@ class VoiceCloner:
 
         A recording given more than once (the same file, or the same samples) is used once,
         with a warning (:func:`drop_repeats`); one recorded below 16 kHz is used with a
-        warning that the clone will sound band-limited (:func:`band_limit_note`).
+        warning that the clone will sound band-limited (:func:`band_limit_note`), a noisy
+        one with a warning that the clone will carry its noise (:func:`noise_note`).
 
         Returns:
             float32 ``(m_i,)`` clips at 16 kHz.
@@ -249,6 +251,10 @@ class VoiceCloner:
                 warn_every_time(message, EmovcWarning, stacklevel=3)  # clone()'s caller
         wavs = [prepare_reference(r.wav, r.sr, cfg.denoise, cfg.target_dbfs, r.name)
                 for r in read]
+        for r in read:  # checked by prepare_reference, so measured as read (not denoised)
+            note = noise_note(r, cfg.denoise)
+            if note:
+                warn_every_time(note, EmovcWarning, stacklevel=3)  # clone()'s caller
         names = [r.name for r in read]
         total = sum(len(w) for w in wavs) / SR
         if total < cfg.min_reference_s:

@@ -34,6 +34,7 @@ from emovc.audio.chunking import iter_tempo_windows
 from emovc.audio.clipping import warn_if_clipped
 from emovc.audio.finishing import Spool, StreamFinisher
 from emovc.audio.io import audio_writer, resample
+from emovc.audio.noise import warn_if_noisy
 from emovc.audio.processing import PEAK_LIMIT, as_mono, check_sample_rate, soft_limit
 from emovc.audio.psola import time_stretch
 from emovc.data.emotions import and_list, check_model_emotion, normalize_emotion
@@ -97,6 +98,13 @@ def _check_different(source: str | None, target: str) -> None:
     if same:
         raise ConfigError(f"source and target are both {normalize_emotion(target)}: nothing "
                           "to convert; give another target emotion")
+
+
+#: the end of :meth:`EmotionConverter.convert_file`'s warning about a noisy input
+#: (:func:`~emovc.audio.noise.warn_if_noisy`; measured in docs/conversion.md, "Noisy input")
+NOISY_INPUT = ("the conversion keeps the noise, its target emotion is heard far less often "
+               "and its voice matches the speaker less well: use a quieter recording, or "
+               "denoise it first")
 
 
 def check_input(wav: np.ndarray, sr: int, name: str = "audio") -> None:
@@ -651,6 +659,9 @@ class EmotionConverter:
         """Convert one file (settings as :meth:`convert`); returns ``(written path, source
         emotion used)``. The output is streamed to the file (the same samples as
         :meth:`convert`, written atomically), so memory does not grow with the output.
+        A clipped input (:mod:`emovc.audio.clipping`) or a noisy one (an estimated SNR below
+        :data:`~emovc.audio.noise.LOW_SNR_DB`) is converted with one
+        :class:`~emovc.errors.EmovcWarning` line naming the file.
 
         Raises:
             OutputExistsError: the output exists and ``force`` is false.
@@ -666,6 +677,7 @@ class EmotionConverter:
         wav = load_audio(inp, sr=self.sample_rate)
         check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "audio"
         warn_if_clipped(inp)
+        warn_if_noisy(wav, self.sample_rate, str(inp), NOISY_INPUT, stacklevel=2)
         if self.uses_source or self.fixed_source(target) is not None or source is not None:
             src, tgt = self.resolve_emotions(wav, self.sample_rate, target, source)
         else:  # a many-to-many SpectroGAN without a prosody stage: no source needed

@@ -18,11 +18,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emovc.audio import load_audio
-from emovc.audio.voicing import warn_if_unvoiced
+from emovc.audio.noise import warn_if_noisy
+from emovc.audio.voicing import MIN_PERIODIC_SHARE, warn_if_unvoiced
 from emovc.errors import AudioError
 from emovc.pipelines.source_choice import DETECT_WINDOW_S, mean_of_windows, recognise_windows
 
 SER_WINDOW_S = DETECT_WINDOW_S  # seconds; the same windows as the converter's detection
+#: the end of the warning about a noisy file (:func:`~emovc.audio.noise.warn_if_noisy`;
+#: measured in docs/ser.md, "Noisy input")
+NOISY_INPUT = ("its emotion labels are far less reliable (the recogniser was trained on clean "
+               "studio speech): use a quieter recording if you have one")
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,10 @@ def recognise_file(path: str | os.PathLike, sr: int,
         predict: ``predict(wav (n,), sr, name) -> {label: p}`` for one clip (raising
             :class:`~emovc.errors.AudioError` for one it cannot classify, naming it ``name``).
         window_s: longest stretch classified as one clip, in seconds.
-        stacklevel: the frame the may-not-be-speech warning names (1: the caller of this).
+        stacklevel: the frame the may-not-be-speech and noisy-input warnings name (1: the
+            caller of this). A file that may not be speech, or is noisy (an estimated SNR
+            below :data:`~emovc.audio.noise.LOW_SNR_DB`), is classified with one
+            :class:`~emovc.errors.EmovcWarning` line saying so.
 
     Returns:
         One window (up to ``window_s``): ``predict`` of the whole file, as it is. Longer:
@@ -77,7 +85,9 @@ def recognise_file(path: str | os.PathLike, sr: int,
         result = FileRecognition(predict(wav, sr, name))  # bad audio is refused first
     else:
         result = _by_windows(wav, sr, name, size, predict)
-    warn_if_unvoiced(wav, sr, name, "its emotion labels are a guess", stacklevel + 1)
+    share = warn_if_unvoiced(wav, sr, name, "its emotion labels are a guess", stacklevel + 1)
+    if share >= MIN_PERIODIC_SHARE:  # noise without speech: the warning above says it
+        warn_if_noisy(wav, sr, name, NOISY_INPUT, stacklevel + 1)
     return result
 
 

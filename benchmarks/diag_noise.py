@@ -1,0 +1,289 @@
+"""How much background noise do conversion and recognition stand, and how well is it estimated?
+
+Speech of RAVDESS actors 17-20 (unseen by the bundled models) is mixed with noise at known
+SNRs — the active speech level (:func:`emovc.audio.processing.active_rms_dbfs`, the louder
+half of 20 ms frames) over the noise's RMS — of three kinds: white, pink (1/f above 20 Hz)
+and babble (six LibriSpeech speakers, three women and three men, at equal level, each from
+its own random offset). The same noise samples are used at every SNR (only scaled), so the
+rows differ by the SNR alone. Four parts (``--parts``):
+
+- ``degradation``: per kind and SNR, the recogniser's unweighted accuracy on the noisy takes
+  themselves (8 emotions: statements 1 and 2, repetition 1, normal intensity: 64 takes), how
+  often it hears the target in conversions of the noisy calm takes (``--clips`` of them,
+  spread over the actors; ``source="calm"`` given, so source detection plays no part) to
+  angry, sad and happy, and the speaker similarity (resemblyzer cosine) of those conversions,
+  and of the noisy takes themselves, to the *clean* calm take;
+- ``judge``: the same target rate for conversions of the clean takes with the same noise
+  added afterwards (at the same SNR over the output's speech level): how much of the drop is
+  the recogniser hearing noise rather than the conversion failing;
+- ``estimator``: :func:`emovc.audio.noise.estimate_snr` on every noisy take of both sets
+  against the SNR it was mixed at (bias, spread, share under the warning threshold), and its
+  speed;
+- ``corpus``: its estimates of every clean clip of ``ravdess16k`` (actors 01-20),
+  ``vctk4`` and ``librispeech-clips``: the distribution, and the clips under the threshold.
+
+Used in docs/conversion.md and docs/ser.md ("Noisy input").
+
+Usage: ``.venv/bin/python benchmarks/diag_noise.py [--data FOLDER] [--parts degradation
+estimator corpus] [--snrs 30 20 15 10 5] [--clips 24]``
+
+Skips (exit 0) when the RAVDESS or LibriSpeech folder of ``--data`` (default
+``$EMOVC_DATA``, else ``../shared/data``; see ``benchmarks/_data.py``) is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _data import ENV_HELP, data_root, missing
+
+ACTORS = ("17", "18", "19", "20")
+EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
+            "06": "fearful", "07": "disgust", "08": "surprised"}
+TARGETS = ("angry", "sad", "happy")
+KINDS = ("white", "pink", "babble")
+BABBLE_TALKERS = 6
+SR = 16000
+
+
+def calm_takes(ravdess: Path, n: int) -> list[Path]:
+    """``n`` calm takes of :data:`ACTORS`, as evenly spread over the actors as ``n`` allows."""
+    per_actor = [sorted((ravdess / f"Actor_{a}").glob("03-01-02-*.flac")) for a in ACTORS]
+    out = []
+    for i in range(max(len(t) for t in per_actor)):
+        out += [t[i] for t in per_actor if i < len(t)]
+    return sorted(out[:n])
+
+
+def ser_takes(ravdess: Path) -> list[Path]:
+    """Every emotion of :data:`ACTORS`, normal intensity, statements 1 and 2, repetition 1."""
+    return sorted(f for a in ACTORS
+                  for f in (ravdess / f"Actor_{a}").glob("03-01-*-01-*-01-*.flac"))
+
+
+def babble_sources(libri: Path) -> list[np.ndarray]:
+    """:data:`BABBLE_TALKERS` LibriSpeech clips (half of them women), each at one level."""
+    from emovc.audio import load_audio, normalize_loudness
+
+    rows = [line.split("\t") for line in (libri / "speakers.tsv").read_text().splitlines()[1:]]
+    women = [r[0] for r in rows if r[2] == "F"][: BABBLE_TALKERS // 2]
+    men = [r[0] for r in rows if r[2] == "M"][: BABBLE_TALKERS - len(women)]
+    return [normalize_loudness(load_audio(libri / f, SR), SR, -26.0) for f in women + men]
+
+
+def make_noise(kind: str, n: int, rng: np.random.Generator,
+               talkers: list[np.ndarray]) -> np.ndarray:
+    """``n`` samples of unit-RMS noise of ``kind`` at 16 kHz."""
+    if kind == "white":
+        x = rng.standard_normal(n)
+    elif kind == "pink":
+        spec = np.fft.rfft(rng.standard_normal(n))
+        f = np.fft.rfftfreq(n, 1 / SR)
+        x = np.fft.irfft(spec / np.sqrt(np.maximum(f, 20.0)), n)
+    else:  # babble: every talker looped from its own random offset
+        x = np.zeros(n)
+        for t in talkers:
+            reps = int(np.ceil((n + len(t)) / len(t)))
+            start = int(rng.integers(len(t)))
+            x += np.tile(t, reps)[start:start + n]
+    return x / np.sqrt(np.mean(x**2))
+
+
+def mix(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``clean`` plus unit-RMS ``noise`` scaled to ``snr_db`` below its active speech level."""
+    from emovc.audio.processing import active_rms_dbfs
+
+    gain = 10 ** ((active_rms_dbfs(clean, SR) - snr_db) / 20)
+    return (clean + gain * noise).astype(np.float32)
+
+
+def conditions(snrs: list[float]) -> list[tuple[str, float]]:
+    """``("clean", inf)`` and every (kind, SNR)."""
+    return [("clean", np.inf)] + [(k, s) for k in KINDS for s in snrs]
+
+
+class Mixer:
+    """The noisy copies of a set of clean takes; each take's noise is drawn once per kind."""
+
+    def __init__(self, files: list[Path], talkers: list[np.ndarray], seed: int):
+        from emovc.audio import load_audio
+
+        self.clean = [load_audio(f, SR) for f in files]
+        self.noise = {k: [make_noise(k, len(x), np.random.default_rng([seed, i, j]), talkers)
+                          for i, x in enumerate(self.clean)] for j, k in enumerate(KINDS)}
+
+    def noisy(self, kind: str, snr: float) -> list[np.ndarray]:
+        if kind == "clean":
+            return self.clean
+        return [mix(x, n, snr) for x, n in zip(self.clean, self.noise[kind], strict=True)]
+
+
+def label(rec, wav: np.ndarray) -> str:
+    from emovc.errors import EmovcError
+
+    try:
+        probs = rec.predict(wav, SR, speech_warning=False)
+    except EmovcError:
+        return "?"
+    return max(probs, key=lambda k: probs[k])
+
+
+def degradation(calm: Mixer, ser: Mixer, ser_labels: list[str], snrs: list[float]) -> None:
+    import torch
+
+    from emovc import EmotionConverter, EmotionRecognizer
+    from emovc.errors import EmovcError
+    from emovc.evaluation.speaker import SpeakerEncoder, cosine
+
+    torch.set_num_threads(1)
+    conv, rec = EmotionConverter.from_pretrained("default"), EmotionRecognizer.from_pretrained()
+    enc = SpeakerEncoder.from_pretrained()
+    clean_emb = [enc.embed(x, SR) for x in calm.clean]
+    classes = sorted(set(ser_labels))
+    print(f"\n{len(ser.clean)} takes for the recogniser, {len(calm.clean)} calm takes converted "
+          f"to {', '.join(TARGETS)}")
+    print("| noise | SNR dB | SER UA (noisy takes) | " + " | ".join(TARGETS)
+          + " | target mean | spk conv-clean | spk noisy-clean |")
+    print("|---|---|---|" + "---|" * len(TARGETS) + "---|---|---|")
+    for kind, snr in conditions(snrs):
+        heard = [label(rec, x) for x in ser.noisy(kind, snr)]
+        recall = [np.mean([h == c for h, lab in zip(heard, ser_labels, strict=True) if lab == c])
+                  for c in classes]
+        xs = calm.noisy(kind, snr)
+        rates, sims = [], []
+        for emo in TARGETS:
+            hits = []
+            for x, e in zip(xs, clean_emb, strict=True):
+                try:
+                    y = conv.convert(x, SR, emo, source="calm")
+                except EmovcError:  # refused (no voiced sound found): a miss
+                    hits.append(False)
+                    continue
+                hits.append(label(rec, y) == emo)
+                sims.append(cosine(enc.embed(y, SR), e))
+            rates.append(float(np.mean(hits)))
+        noisy_sim = np.mean([cosine(enc.embed(x, SR), e) for x, e in zip(xs, clean_emb,
+                                                                           strict=True)])
+        print(f"| {kind} | {snr:g} | {100 * np.mean(recall):.0f} % | "
+              + " | ".join(f"{100 * r:.0f} %" for r in rates)
+              + f" | {100 * np.mean(rates):.0f} % | {np.mean(sims):.3f} | {noisy_sim:.3f} |",
+              flush=True)
+
+
+def judge(calm: Mixer, snrs: list[float]) -> None:
+    """How often the recogniser hears the target in conversions of the *clean* calm takes with
+    the same noise added afterwards: what the noise alone does to the judge."""
+    import torch
+
+    from emovc import EmotionConverter, EmotionRecognizer
+
+    torch.set_num_threads(1)
+    conv, rec = EmotionConverter.from_pretrained("default"), EmotionRecognizer.from_pretrained()
+    made = {e: [conv.convert(x, SR, e, source="calm") for x in calm.clean] for e in TARGETS}
+    print("\nclean conversions, the same noise added afterwards")
+    print("| noise | SNR dB | " + " | ".join(TARGETS) + " | target mean |")
+    print("|---|---|" + "---|" * len(TARGETS) + "---|")
+    for kind, snr in conditions(snrs):
+        rates = []
+        for emo in TARGETS:
+            hits = []
+            for i, y in enumerate(made[emo]):
+                if kind != "clean":  # the take's noise, fitted to the output's length
+                    n = np.resize(calm.noise[kind][i], len(y))
+                    y = mix(y, n / np.sqrt(np.mean(n**2)), snr)
+                hits.append(label(rec, y) == emo)
+            rates.append(float(np.mean(hits)))
+        print(f"| {kind} | {snr:g} | " + " | ".join(f"{100 * r:.0f} %" for r in rates)
+              + f" | {100 * np.mean(rates):.0f} % |", flush=True)
+
+
+def estimator(mixers: list[Mixer], snrs: list[float]) -> None:
+    from emovc.audio.noise import LOW_SNR_DB, estimate_snr
+
+    print(f"\nestimate_snr on {sum(len(m.clean) for m in mixers)} takes per condition "
+          f"(warning threshold {LOW_SNR_DB:g} dB)")
+    print("| noise | SNR dB | median estimate | 10th-90th percentile | under threshold |")
+    print("|---|---|---|---|---|")
+    seconds = spent = 0.0
+    for kind, snr in conditions(snrs):
+        est = []
+        for m in mixers:
+            for x in m.noisy(kind, snr):
+                t = time.perf_counter()
+                est.append(estimate_snr(x, SR))
+                spent += time.perf_counter() - t
+                seconds += len(x) / SR
+        est = np.array(est)
+        lo, med, hi = np.percentile(est, [10, 50, 90])
+        print(f"| {kind} | {snr:g} | {med:.1f} | {lo:.1f} to {hi:.1f} | "
+              f"{100 * np.mean(est < LOW_SNR_DB):.0f} % |", flush=True)
+    print(f"speed: {1000 * spent / seconds:.2f} ms per second of audio")
+
+
+def corpus(root: Path) -> None:
+    from emovc.audio import load_audio, trim_silence
+    from emovc.audio.noise import LOW_SNR_DB, estimate_snr
+
+    print(f"\nestimate_snr on the clean corpora (warning threshold {LOW_SNR_DB:g} dB)")
+    print("| corpus | clips | min | 1st pct | 5th pct | median | under threshold |")
+    print("|---|---|---|---|---|---|---|")
+    sets = {"ravdess16k": "Actor_*/*.flac", "vctk4": "p*/*.flac", "librispeech-clips": "*.flac",
+            # without pauses, the weakest speech sets the floor: the estimator's hard case
+            "ravdess16k, 17-20 cut to speech": "Actor_*/*.flac"}
+    lowest = []
+    for name, pattern in sets.items():
+        files = sorted((root / name.split(",")[0]).glob(pattern))
+        cut = trim_silence if "cut" in name else (lambda x, sr: x)
+        if "cut" in name:
+            files = [f for f in files if f.parent.name[-2:] in ACTORS]
+        if not files:
+            continue
+        est = np.array([estimate_snr(cut(load_audio(f, SR), SR), SR) for f in files])
+        lowest += [(v, f, name) for v, f in sorted(zip(est, files, strict=True))[:3]]
+        p = np.percentile(est, [1, 5, 50])
+        print(f"| {name} | {len(files)} | {est.min():.1f} | {p[0]:.1f} | {p[1]:.1f} | "
+              f"{p[2]:.1f} | {int(np.sum(est < LOW_SNR_DB))} |", flush=True)
+    for v, f, name in sorted(lowest, key=lambda t: t[0])[:6]:
+        print(f"  lowest: {v:.1f} dB {f.relative_to(root)} ({name})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=ENV_HELP)
+    ap.add_argument("--data", type=Path, default=data_root(),
+                    help="data root holding ravdess16k, librispeech-clips (and vctk4)")
+    parts = ["degradation", "judge", "estimator", "corpus"]
+    ap.add_argument("--parts", nargs="+", default=parts, choices=parts)
+    ap.add_argument("--snrs", nargs="+", type=float, default=[30, 20, 15, 10, 5],
+                    help="SNRs in dB over active speech")
+    ap.add_argument("--clips", type=int, default=24, help="calm takes converted")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    for folder in ("ravdess16k", "librispeech-clips"):
+        why = missing(args.data / folder)
+        if why:
+            print(f"skipped: {why}")
+            return 0
+    warnings.filterwarnings("ignore")  # may-not-be-speech warnings on the noisiest mixes
+    ravdess = args.data / "ravdess16k"
+    talkers = babble_sources(args.data / "librispeech-clips")
+    calm = Mixer(calm_takes(ravdess, args.clips), talkers, args.seed)
+    files = ser_takes(ravdess)
+    ser = Mixer(files, talkers, args.seed + 1)
+    ser_labels = [EMOTIONS[f.stem.split("-")[2]] for f in files]
+    if "degradation" in args.parts:
+        degradation(calm, ser, ser_labels, args.snrs)
+    if "judge" in args.parts:
+        judge(calm, args.snrs)
+    if "estimator" in args.parts:
+        estimator([calm, ser], args.snrs)
+    if "corpus" in args.parts:
+        corpus(args.data)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""``ser predict`` (``predict_file``) warns in one line about a noisy file, not about a clean
+one, nor about noise alone (which is warned about as maybe not speech)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from emovc.audio import save_audio
+from emovc.audio.processing import active_rms_dbfs
+from emovc.data.synthetic import EMOTION_VOICES, synthesize
+from emovc.errors import EmovcWarning
+from emovc.pipelines.recognition import EmotionRecognizer, predict_paths
+
+
+def _take() -> np.ndarray:
+    gap = np.zeros(6400, np.float32)
+    return np.concatenate([gap, synthesize(EMOTION_VOICES["angry"], 1.5, seed=7), gap])
+
+
+def test_a_noisy_file_is_classified_with_one_warning(ser_run, tmp_path):
+    rec = EmotionRecognizer.from_pretrained(ser_run)
+    take = _take()
+    noise = np.random.default_rng(0).standard_normal(len(take)).astype(np.float32)
+    noisy = save_audio(tmp_path / "noisy.wav",
+                       take + 10 ** ((active_rms_dbfs(take, 16000) - 8.0) / 20) * noise, 16000)
+    with pytest.warns(EmovcWarning, match=r"noisy\.wav is noisy: its estimated SNR is \d+ dB "
+                                          r"\(below 20 dB.*labels are far less reliable"):
+        rec.predict_file(noisy)
+    with pytest.warns(EmovcWarning, match="is noisy"):
+        (found,) = predict_paths(rec, [noisy])  # `ser predict` keeps it in the CSV's note
+    assert "is noisy" in found.note and found.probs
+    clean = save_audio(tmp_path / "clean.wav", take, 16000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EmovcWarning)
+        rec.predict_file(clean)
+    alone = save_audio(tmp_path / "alone.wav", 0.1 * noise, 16000)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        rec.predict_file(alone)
+    messages = [str(w.message) for w in shown if issubclass(w.category, EmovcWarning)]
+    assert any("may not be speech" in m for m in messages)
+    assert not any("is noisy" in m for m in messages)
