@@ -331,3 +331,29 @@ def test_the_files_rate_can_be_kept_and_learned(tmp_path: Path, speech: np.ndarr
         wav, sr = module.load_audio_with_rate(path)
         assert sr == 22050 and np.array_equal(wav, load_audio(path, sr=None))
         assert abs(float(wav.mean())) < 1e-3
+
+
+@pytest.mark.parametrize("ext", [".wav", ".flac"])
+def test_whole_audio_info_refuses_a_file_that_is_not_all_there(tmp_path: Path,
+                                                              speech: np.ndarray,
+                                                              ext: str) -> None:
+    """A reused output must be complete: audio_info reads a cut WAV's or FLAC's header and
+    gives its whole duration, so a cut file passed for a good one (emovc augment's resume)."""
+    from emovc.audio.io import whole_audio_info
+
+    whole = save_audio(tmp_path / f"whole{ext}", speech, 16000)
+    assert whole_audio_info(whole).duration == pytest.approx(2.0, abs=1e-3)
+    data = whole.read_bytes()
+    (tmp_path / f"half{ext}").write_bytes(data[: len(data) // 2])
+    assert audio_info(tmp_path / f"half{ext}").duration == pytest.approx(2.0, abs=1e-3)
+    (tmp_path / f"stub{ext}").write_bytes(data[:100])
+    (tmp_path / f"empty{ext}").write_bytes(b"")
+    for name in ("half", "stub", "empty"):
+        cut = tmp_path / f"{name}{ext}"
+        with pytest.raises(AudioError, match=rf"{name}{ext}") as info:
+            whole_audio_info(cut)
+        assert "\n" not in str(info.value)
+    header_only = tmp_path / "header.wav"
+    sf.write(header_only, np.zeros(0), 16000, subtype="PCM_16")
+    with pytest.raises(AudioError, match="no samples"):
+        whole_audio_info(header_only)

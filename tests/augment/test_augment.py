@@ -450,6 +450,49 @@ def test_a_folder_of_another_corpus_or_of_other_files_is_refused(converter, corp
     assert (mine / "manifest.csv").read_text() == "my own table\n"
 
 
+def test_damaged_outputs_are_converted_again(converter, corpus, tmp_path):
+    """A resume took any existing output for done: a file cut short (an interrupted copy of
+    the folder), emptied, reduced to its header or replaced by a much shorter one was listed
+    in the manifest (duration 0) and nowhere else. Such outputs are now converted again,
+    with one warning; a damaged output of a target not asked for is left out and noted."""
+    import soundfile as sf
+
+    from emovc.audio import audio_info
+    from emovc.errors import EmovcWarning
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["angry", "sad"], model=str(converter), workers=1,
+                   progress=False)
+    cut, empty, stub, short = (out / "sad" / "spk1" / "calm" / "c1.wav",
+                               out / "sad" / "spk2" / "calm" / "c2.wav",
+                               out / "sad" / "spk1" / "Anger" / "a1.wav",
+                               out / "sad" / "spk2" / "Anger" / "a2.wav")
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    empty.write_bytes(b"")
+    stub.write_bytes(stub.read_bytes()[:100])
+    sf.write(short, np.zeros(800), 16000, subtype="PCM_16")  # a whole file of 0.05 s
+    other = out / "angry" / "spk1" / "calm" / "c1.wav"  # a target not asked for below
+    other.write_bytes(other.read_bytes()[: len(data) // 3])
+    with pytest.warns(EmovcWarning, match=r"4 existing output\(s\) are damaged and are "
+                                          r"converted again, e\.g\. not a readable audio "
+                                          r"file: .*a1\.wav"):
+        report = augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1,
+                                progress=False)
+    assert (report.converted, report.reused) == (4, 0)
+    assert sorted(Path(p).name for p, _ in report.redone) == ["a1.wav", "a2.wav", "c1.wav",
+                                                              "c2.wav"]
+    assert "4 of them damaged outputs converted again" in report.summary()
+    for path in (cut, empty, stub, short):
+        assert finite_audio(path) and audio_info(path).duration > 0.5
+    synth = [r for r in _rows(out) if r["synthetic"] == "1"]
+    assert len(synth) == 4 + 1  # the sad clips, and the angry c2 that is whole
+    assert all(float(r["duration"]) > 0.5 for r in synth)
+    assert other.is_file() and "angry/spk1/calm/c1.wav" not in {r["path"] for r in synth}
+    noted = [f for f in _rows(out, "failures.csv") if f["path"] == str(other)]
+    assert noted and "--to angry" in noted[0]["reason"]
+
+
 def test_an_augment_folder_is_not_scanned_as_a_corpus(converter, corpus, tmp_path):
     """Its clips keep the source names: scanned as a corpus they were labelled with the
     source emotion (and `ser train` trained on that without a word)."""

@@ -71,6 +71,42 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     return AudioInfo(str(p), int(info.samplerate), int(info.channels), duration, info.format)
 
 
+TAIL_FRAMES = 1024  # frames read at the end of a file to check that it is all there
+
+
+def whole_audio_info(path: str | os.PathLike) -> AudioInfo:
+    """:func:`audio_info` of a file that must be complete (an output to be reused), checked
+    without decoding it whole: the header reads, it declares at least one frame, a WAV holds
+    the data its header declares (:func:`declared_frames`: libsndfile would read a WAV cut
+    short as a shorter, intact file), and its last :data:`TAIL_FRAMES` frames decode (a cut
+    FLAC's header still declares its whole length).
+
+    Raises:
+        AudioError: missing, empty, unreadable, without frames, or cut short (one line
+            naming the file and, for a cut, how much of it is there).
+    """
+    info = audio_info(path)  # a WAV cut short: the header's duration
+    p = Path(path)
+    try:
+        with sf.SoundFile(str(p)) as f:
+            frames, sr = int(f.frames), int(f.samplerate)
+            if frames <= 0:
+                raise AudioError(f"audio file has no samples: {p}")
+            total = declared_frames(p, frames, sr)
+            if total > frames:
+                raise AudioError(f"damaged or truncated audio file: {p} (only "
+                                 f"{frames / sr:.2f} s of its {total / sr:.2f} s are there)")
+            f.seek(max(0, frames - TAIL_FRAMES))
+            tail = f.read(frames - f.tell(), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise AudioError(f"damaged or truncated audio file: {p} (its end does not decode: "
+                         f"{_short(exc)})") from None
+    if len(tail) < min(frames, TAIL_FRAMES):
+        raise AudioError(f"damaged or truncated audio file: {p} (its last frames are "
+                         "missing)")
+    return info
+
+
 def _short(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
 

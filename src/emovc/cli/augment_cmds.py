@@ -32,9 +32,9 @@ def augment(
 ) -> None:
     """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv.
 
-    Rerunning the same command resumes: it converts only the outputs that are missing and
-    rewrites manifest.csv and failures.csv. There is no --force: to redo an output, delete it
-    (or the whole OUT folder) and rerun.
+    Rerunning the same command resumes: it converts only the outputs that are missing or
+    damaged and rewrites manifest.csv and failures.csv. There is no --force:
+    to redo an output, delete it (or the whole OUT folder) and rerun.
 
     Augmentation renders with its own settings, not emovc convert's defaults: pitch level 1
     (the emotion's whole change of mean pitch), no envelope smoothing, envelope gain 1, no
@@ -49,3 +49,4 @@ def augment(
     if report.failures:
         typer.echo(f"{report.failed_inputs} input file(s) skipped or failed "
                    f"({len(report.failures)} failure(s)) — see {out / 'failures.csv'}")
+

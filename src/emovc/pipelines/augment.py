@@ -1,21 +1,27 @@
 """Emotion augmentation of a corpus: convert every utterance into other emotions.
 
 ``augment_corpus`` catalogs a corpus (any layout :mod:`emovc.data.catalogs` knows), converts
-each utterance into each requested target emotion with an :class:`EmotionConverter`, and writes
+each utterance into each requested target emotion with an :class:`EmotionConverter`, and
+writes
 
 - ``OUT/<target>/<path relative to the corpus root>`` — converted audio (never the input tree);
 - ``OUT/manifest.csv`` — the real utterances (``synthetic=0``, their original paths) followed by
   the converted ones (``synthetic=1``, their paths relative to ``OUT``) with their origin
-  (``source_utt_id``, ``source_path``, ``source_emotion``) and the ``converter`` that made
-  them, ready to train a recogniser on (read it with ``Manifest.from_csv``, which resolves the
-  relative paths: the folder itself is not a corpus);
+  (``source_utt_id``, ``source_path``, ``source_emotion``) and the ``converter`` that
+  made them, ready to train a recogniser on
+  (:func:`read_augmented_manifest` reads every column; ``Manifest.from_csv`` reads the rows as
+  utterances, without the extra columns; both resolve the relative paths: the folder itself
+  is not a corpus);
 - ``OUT/failures.csv`` — every input that could not be converted, with the reason.
 
-Resumable: an existing output file is kept (outputs are written atomically, so a file that
-exists is complete). ``OUT/augment.json`` records the converter (name, SHA-256 of its checkpoint)
-and the intensity; resuming into a folder made with another model or intensity is refused, so
-the manifest never credits one converter with another's outputs. Parallel on local cores by
-default; ``backend="ray"`` distributes the same tasks over a Ray cluster for large corpora.
+Resumable: an existing output file is kept when it is whole (its header reads, it holds the
+frames its header declares, its end decodes, and it is not much shorter than its source); a
+damaged one (a copy of the folder cut short, a file emptied by hand) is converted again, with a
+warning. ``OUT/augment.json`` records the converter (name, SHA-256 of its checkpoint), the
+intensity and the corpus folder; resuming into a folder made with another model or
+intensity, or from another corpus folder, is refused, so the manifest never credits one
+converter with another's outputs. Parallel on local cores by default; ``backend="ray"``
+distributes the same tasks over a Ray cluster for large corpora.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import csv
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -32,13 +39,14 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from emovc.audio import audio_info
-from emovc.audio.io import read_comment
+from emovc.audio.io import read_comment, whole_audio_info
 from emovc.data.catalogs import scan_corpus
 from emovc.data.emotions import check_model_emotion, normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
 from emovc.errors import (
     ConfigError,
     EmovcError,
+    EmovcWarning,
     call_recording_warnings,
     choice_error,
     reissue_warnings,
@@ -70,6 +78,10 @@ class AugmentReport:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     # (path, reason) of good clips not converted (the model cannot start from their emotion)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # (output path, what was wrong) of existing outputs found damaged and converted again
+    redone: list[tuple[str, str]] = field(default_factory=list)
+    # (output path, reason) of damaged outputs of targets not asked this time: not listed
+    left_out: list[tuple[str, str]] = field(default_factory=list)
     manifest: Path | None = None
 
     @property
@@ -78,9 +90,15 @@ class AugmentReport:
         return len({path for path, _ in self.failures})
 
     def summary(self) -> str:
+        """What the run did, in one line."""
         kept = (f"{len(self.notes)} real clip(s) in emotions the model does not convert from "
                 "(listed in failures.csv), " if self.notes else "")
-        return (f"{self.converted} converted, {self.reused} already present, "
+        if self.left_out:
+            kept += (f"{len(self.left_out)} damaged output(s) of other targets left out "
+                     "(listed in failures.csv), ")
+        redone = (f" ({len(self.redone)} of them damaged outputs converted again)"
+                  if self.redone else "")
+        return (f"{self.converted} converted{redone}, {self.reused} already present, "
                 f"{len(self.failures)} failed ({self.failed_inputs} input file(s)); {kept}"
                 f"manifest: {self.manifest}")
 
@@ -154,6 +172,10 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
 
     Returns:
         an :class:`AugmentReport`; failures are counted and listed, never silently dropped.
+
+    Raises:
+        ConfigError: an unknown backend or emotion (before any output is written).
+        EmovcError: see :func:`_check_signature` (a folder of other conversions or clips).
     """
     if backend not in BACKENDS:
         raise choice_error("backend", backend, BACKENDS)
@@ -172,9 +194,9 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     if source is not None:
         source = check_model_emotion(source, converter.source_emotions, "source")
     manifest, log = scan_corpus(root, corpus)  # a bad corpus fails before OUT is created
-    _check_signature(out, model, intensity, source, corpus=root)
     if source is not None:
         manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
+    _check_signature(out, model, intensity, source, corpus=root)
     report = AugmentReport(out_dir=out)
     report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
     # a labelled clip in an emotion the model does not convert from (cyclegan-calm-angry and
@@ -184,8 +206,9 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     report.notes.extend((u.path, f"{model} converts from {', '.join(converter.source_emotions)}"
                          f" only, not {u.emotion} (kept as a real clip)") for u in cannot)
     skip = {u.utt_id for u in cannot}
-    tasks = plan_tasks(Manifest([u for u in manifest if u.utt_id not in skip]), root, out, tgts)
-    todo = [t for t in tasks if not Path(t.out).exists()]
+    convert = Manifest([u for u in manifest if u.utt_id not in skip])
+    tasks = plan_tasks(convert, root, out, tgts)
+    todo, report.redone = pending_tasks(tasks)
     report.reused = len(tasks) - len(todo)
     runner = _run_ray if backend == "ray" else _run_local
     results = runner(todo, model, intensity, workers or os.cpu_count() or 1, progress)
@@ -196,10 +219,58 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
         else:
             report.failures.append((task.utt.path, detail))
     report.converted = len(done)
-    report.manifest = _write_manifest(out, manifest, tasks, done, model,
-                                      unusable={p for p, _ in report.failures})
-    _write_failures(out, report.failures + report.notes)
+    rows = _manifest_rows(out, manifest, tasks, done, model,
+                          unusable={p for p, _ in report.failures}, left_out=report.left_out)
+    report.manifest = _atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
+    _write_failures(out, report.failures + report.notes + report.left_out)
     return report
+
+
+def pending_tasks(tasks: list[Task]) -> tuple[list[Task], list[tuple[str, str]]]:
+    """The tasks to run: those without an output, and those whose output is damaged
+    (:func:`output_damage`), which is deleted (it could not be used, and the conversion does
+    not overwrite) and named once in an :class:`~emovc.errors.EmovcWarning`.
+
+    Returns:
+        ``(todo, redone)``: the tasks to run, and ``(output path, what was wrong)`` of the
+        damaged outputs among them.
+    """
+    todo, redone = [], []
+    for t in tasks:
+        path = Path(t.out)
+        if not path.exists():
+            todo.append(t)
+            continue
+        why = output_damage(path, t.utt.duration)
+        if why:
+            path.unlink()
+            todo.append(t)
+            redone.append((t.out, why))
+    if redone:
+        warnings.warn(f"{len(redone)} existing output(s) are damaged and are converted again, "
+                      f"e.g. {redone[0][1]}", EmovcWarning, stacklevel=3)
+    return todo, redone
+
+
+# an output shorter than this share of its source is not a whole conversion: the tempo
+# changes of the conversion keep 0.78-1.21 of the source's length (the 416 RAVDESS conversions
+# of 8 targets at intensity 1 of the audit of 2026-12-01)
+MIN_LENGTH_RATIO = 0.5
+
+
+def output_damage(path: Path, source_seconds: float = 0.0) -> str:
+    """What is wrong with the existing output ``path``, in one line naming it (``""``:
+    nothing): unreadable, empty or cut short (:func:`~emovc.audio.io.whole_audio_info`), or
+    under :data:`MIN_LENGTH_RATIO` of its source's ``source_seconds`` (0: unknown, not
+    checked)."""
+    try:
+        info = whole_audio_info(path)
+    except EmovcError as exc:
+        return str(exc)
+    if source_seconds > 0 and info.duration < MIN_LENGTH_RATIO * source_seconds:
+        return (f"{path}: {info.duration:.2f} s long, its source {source_seconds:.2f} s: not a "
+                "whole conversion")
+    return ""
 
 
 def _check_signature(out: Path, model: str, intensity: float, source: str | None = None,
@@ -390,19 +461,32 @@ def _earlier_rows(out: Path) -> dict[str, dict]:
                 if r.get("synthetic") == "1" and r.get("path")}
 
 
+MANIFEST_HEADER = (*COLUMNS, *EXTRA_COLUMNS)
+
+
 def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
                     model: str, unusable: set[str] = frozenset()) -> Path:
-    """``OUT/manifest.csv``: the real utterances, except those in ``unusable`` (failed paths)
-    of which no conversion exists — a clip every conversion failed on (silent, unreadable)
-    is no use to a recogniser either — then every converted file present, its ``path``
-    relative to ``out`` (so a moved or renamed folder still lists its own files;
-    ``Manifest.from_csv`` and :func:`read_augmented_manifest` resolve it)."""
-    header = (*COLUMNS, *EXTRA_COLUMNS)
+    """Write ``OUT/manifest.csv`` (:func:`_manifest_rows`); returns its path."""
+    rows = _manifest_rows(out, manifest, tasks, done, model, unusable)
+    return _atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
+
+
+def _manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
+                   model: str, unusable: set[str] = frozenset(),
+                   left_out: list[tuple[str, str]] | None = None) -> list[dict]:
+    """The rows of ``OUT/manifest.csv``: the real utterances, except those in ``unusable``
+    (failed paths) of which no conversion exists — a clip every conversion failed on (silent,
+    unreadable) is no use to a recogniser either — then every converted file present, its
+    ``path`` relative to ``out`` (so a moved or renamed folder still lists its own files;
+    ``Manifest.from_csv`` and :func:`read_augmented_manifest` resolve it).
+
+    Rows of an earlier run's other targets stay while their files exist and are whole;
+    a damaged one is added to ``left_out`` as ``(path, reason)``."""
     earlier = _earlier_rows(out)
     converted = {t.utt.path for t in tasks if Path(t.out).exists()}
     rows = [{**u.to_row(), "synthetic": "0", "source_utt_id": "", "source_path": "",
-             "source_emotion": "", "converter": ""} for u in manifest
-            if u.path not in unusable or u.path in converted]
+             "source_emotion": "", "converter": ""}
+            for u in manifest if u.path not in unusable or u.path in converted]
     for t in tasks:
         path = Path(t.out)
         if not path.exists():
@@ -417,9 +501,18 @@ def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict
     # outputs of an earlier run's other targets (augment --to angry, then --to sad) stay
     # listed while their files exist: the folder's manifest covers the whole folder
     listed = {r["utt_id"] for r in rows}
-    rows += [{**{k: r.get(k, "") for k in header}, "path": p} for p, r in earlier.items()
-             if (out / p).is_file() and r.get("utt_id") not in listed]
-    return _atomic_csv(out / "manifest.csv", header, rows)
+    for p, r in earlier.items():
+        if not (out / p).is_file() or r.get("utt_id") in listed:
+            continue
+        src = manifest.get(r["source_utt_id"]) if r.get("source_utt_id") in manifest else None
+        why = output_damage(out / p, src.duration if src else 0.0)
+        if why:
+            if left_out is not None:
+                left_out.append((str(out / p), f"damaged output of an earlier run ({why}); not "
+                                 f"listed: rerun with --to {r.get('emotion')} to convert it again"))
+            continue
+        rows.append({**{k: r.get(k, "") for k in MANIFEST_HEADER}, "path": p})
+    return rows
 
 
 # the provenance tag EmotionConverter.convert_file writes into every output:
