@@ -436,18 +436,58 @@ def test_a_folder_of_another_corpus_or_of_other_files_is_refused(converter, corp
     the new corpus's; a folder of other files had its manifest.csv replaced."""
     import shutil
 
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+
     out = tmp_path / "aug"
     augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
     other = tmp_path / "other"
     shutil.copytree(corpus, other)
-    with pytest.raises(EmovcError, match="holds conversions of the corpus .*another --out"):
+    save_audio(other / "spk1" / "calm" / "c1.wav",  # same name, other audio
+               synthesize(EMOTION_VOICES["calm"], duration=1.5, seed=99), 16000, force=True)
+    before = tree_digest(out)
+    with pytest.raises(EmovcError, match="holds conversions of the corpus .*differ in their "
+                                         "relative paths or sizes.*another --out"):
         augment_corpus(other, out, ["sad"], model=str(converter), workers=1, progress=False)
+    assert tree_digest(out) == before
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "manifest.csv").write_text("my own table\n")
     with pytest.raises(EmovcError, match="not an emovc augment folder"):
         augment_corpus(corpus, mine, ["sad"], model=str(converter), workers=1, progress=False)
     assert (mine / "manifest.csv").read_text() == "my own table\n"
+
+
+def test_a_moved_corpus_with_the_same_clips_resumes(converter, corpus, tmp_path):
+    """The corpus folder's absolute path was compared: the same clips moved (or copied)
+    elsewhere were refused as "another corpus". Now the clips' relative paths and sizes are
+    compared; the manifest then points to the corpus's new place."""
+    import json
+    import shutil
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["angry", "sad"], model=str(converter), workers=1,
+                   progress=False)
+    before = {r["utt_id"]: r for r in _rows(out) if r["synthetic"] == "1"}
+    moved = Path(shutil.move(corpus, tmp_path / "moved"))
+    again = augment_corpus(moved, out, ["sad"], model=str(converter), workers=1,
+                           progress=False)
+    assert (again.converted, again.reused) == (0, 4)
+    rows = read_augmented_manifest(out / "manifest.csv")
+    synth = {r["utt_id"]: r for r in rows if r["synthetic"] == "1"}
+    assert synth.keys() == before.keys()  # the angry clips too
+    for r in rows:  # every source where it lies now, also those of the earlier target
+        assert Path(r["source_path" if r["synthetic"] == "1" else "path"]).is_relative_to(
+            moved)
+    assert json.loads((out / "augment.json").read_text())["corpus"] == str(moved.resolve())
+
+    # a folder recorded without its clips (an earlier emovc): a moved corpus cannot be told
+    sig = json.loads((out / "augment.json").read_text())
+    del sig["clips"]
+    (out / "augment.json").write_text(json.dumps(sig))
+    back = Path(shutil.move(moved, tmp_path / "back"))
+    with pytest.raises(EmovcError, match="does not record its clips"):
+        augment_corpus(back, out, ["sad"], model=str(converter), workers=1, progress=False)
 
 
 def test_damaged_outputs_are_converted_again(converter, corpus, tmp_path):

@@ -18,15 +18,17 @@ Resumable: an existing output file is kept when it is whole (its header reads, i
 frames its header declares, its end decodes, and it is not much shorter than its source); a
 damaged one (a copy of the folder cut short, a file emptied by hand) is converted again, with a
 warning. ``OUT/augment.json`` records the converter (name, SHA-256 of its checkpoint), the
-intensity and the corpus folder; resuming into a folder made with another model or
-intensity, or from another corpus folder, is refused, so the manifest never credits one
-converter with another's outputs. Parallel on local cores by default; ``backend="ray"``
-distributes the same tasks over a Ray cluster for large corpora.
+intensity and the corpus (its folder, and a fingerprint of its clips' relative paths and
+sizes); resuming into a folder made with another model or intensity, or from other clips, is
+refused, so the manifest never credits one converter with another's outputs. Parallel on
+local cores by default; ``backend="ray"`` distributes the same tasks over a Ray cluster for
+large corpora.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -196,7 +198,8 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     manifest, log = scan_corpus(root, corpus)  # a bad corpus fails before OUT is created
     if source is not None:
         manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
-    _check_signature(out, model, intensity, source, corpus=root)
+    _check_signature(out, model, intensity, source, corpus=root,
+                     clips=clips_fingerprint(manifest, root))
     report = AugmentReport(out_dir=out)
     report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
     # a labelled clip in an emotion the model does not convert from (cyclegan-calm-angry and
@@ -273,15 +276,28 @@ def output_damage(path: Path, source_seconds: float = 0.0) -> str:
     return ""
 
 
+def clips_fingerprint(manifest: Manifest, root: Path) -> dict:
+    """``{"count", "sha256"}`` of the corpus's clips: the SHA-256 of their sorted paths
+    relative to ``root`` (as the outputs mirror them) with their sizes in bytes — a corpus
+    folder moved or copied with the same files has the same one, without hashing the audio."""
+    lines = sorted(f"{_relative(Path(u.path), root).as_posix()}\t{os.stat(u.path).st_size}\n"
+                   for u in manifest)
+    digest = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+    return {"count": len(lines), "sha256": digest}
+
+
 def _check_signature(out: Path, model: str, intensity: float, source: str | None = None,
-                     corpus: Path | None = None) -> None:
+                     corpus: Path | None = None, clips: dict | None = None) -> None:
     """Record (or, when resuming, compare) the converter, intensity, conversion pipeline
-    version, unlabelled-source emotion and corpus folder of ``out``'s outputs.
+    version, unlabelled-source emotion and corpus of ``out``'s outputs: its folder and
+    ``clips`` (:func:`clips_fingerprint`). A corpus in another folder is accepted when its
+    clips are the same (the folder was moved or copied); the record then names the new one.
 
     Raises:
         EmovcError: ``out`` already holds outputs made with any of them different (a folder
-            recorded before the corpus was: from any corpus), or is a folder with files but
-            not an augment folder (its ``manifest.csv`` would be replaced).
+            recorded before the corpus was: from any corpus; a corpus in another folder with
+            other clips, or compared with a record without its clips), or is a folder with
+            files but not an augment folder (its ``manifest.csv`` would be replaced).
     """
     from emovc.pipelines.conversion import KIND_PREFIX, PIPELINE_VERSION
     from emovc.pretrained.registry import resolve, sha256_of
@@ -289,6 +305,8 @@ def _check_signature(out: Path, model: str, intensity: float, source: str | None
     sig = {"model": str(model), "sha256": sha256_of(resolve(model, KIND_PREFIX)),
            "intensity": float(intensity), "pipeline": PIPELINE_VERSION,
            "source": source or "", "corpus": str(corpus.resolve()) if corpus else ""}
+    if clips is not None:
+        sig["clips"] = clips
     path = out / SIGNATURE
     if not path.is_file() and out.is_dir() and any(out.iterdir()):
         raise EmovcError(f"{out} holds files but is not an emovc augment folder (no "
@@ -307,11 +325,33 @@ def _check_signature(out: Path, model: str, intensity: float, source: str | None
                 f"intensity {intensity}, pipeline v{PIPELINE_VERSION}, unlabelled source "
                 f"{source or 'detected'}); use another --out folder or delete that one")
         if old.get("corpus") and sig["corpus"] and old["corpus"] != sig["corpus"]:
-            raise EmovcError(f"{out} holds conversions of the corpus {old['corpus']}, not "
-                             f"{sig['corpus']}: its clips would be listed as this corpus's; "
-                             "use another --out folder")
+            _check_moved_corpus(out, old, sig)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(sig, indent=1) + "\n")
+
+
+def _check_moved_corpus(out: Path, old: dict, sig: dict) -> None:
+    """Accept the corpus folder ``sig["corpus"]`` for ``out``, made from ``old["corpus"]``,
+    when its clips are the same (:func:`clips_fingerprint`).
+
+    Raises:
+        EmovcError: other clips, or a record without its clips (an earlier emovc's).
+    """
+    was, now = old.get("clips"), sig.get("clips")
+    if isinstance(was, dict) and now is not None and was.get("sha256") == now["sha256"]:
+        return
+    if isinstance(was, dict):
+        why = (f"the {was.get('count')} clips it was made from and the "
+               f"{now['count'] if now else '?'} clips there differ in their relative paths "
+               f"or sizes, and its clips would be listed as this corpus's: run from "
+               f"{old['corpus']} or use another --out folder")
+    else:
+        why = ("the folder does not record its clips (an earlier emovc made it), so a moved "
+               "copy of that corpus cannot be told from another: run once from "
+               f"{old['corpus']} (which records them; a moved copy then resumes) or use "
+               "another --out folder")
+    raise EmovcError(f"{out} holds conversions of the corpus {old['corpus']}, not "
+                     f"{sig['corpus']}: {why}")
 
 
 # ------------------------------------------------------------------ execution backends
@@ -480,8 +520,9 @@ def _manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[
     ``path`` relative to ``out`` (so a moved or renamed folder still lists its own files;
     ``Manifest.from_csv`` and :func:`read_augmented_manifest` resolve it).
 
-    Rows of an earlier run's other targets stay while their files exist and are whole;
-    a damaged one is added to ``left_out`` as ``(path, reason)``."""
+    Rows of an earlier run's other targets stay while their files exist and are whole,
+    with their source's current path; a damaged one is added to ``left_out`` as ``(path,
+    reason)``."""
     earlier = _earlier_rows(out)
     converted = {t.utt.path for t in tasks if Path(t.out).exists()}
     rows = [{**u.to_row(), "synthetic": "0", "source_utt_id": "", "source_path": "",
@@ -511,7 +552,10 @@ def _manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[
                 left_out.append((str(out / p), f"damaged output of an earlier run ({why}); not "
                                  f"listed: rerun with --to {r.get('emotion')} to convert it again"))
             continue
-        rows.append({**{k: r.get(k, "") for k in MANIFEST_HEADER}, "path": p})
+        row = {**{k: r.get(k, "") for k in MANIFEST_HEADER}, "path": p}
+        if src is not None:  # the corpus folder moved: the source's path of today
+            row["source_path"] = src.path
+        rows.append(row)
     return rows
 
 
