@@ -533,6 +533,39 @@ def test_damaged_outputs_are_converted_again(converter, corpus, tmp_path):
     assert noted and "--to angry" in noted[0]["reason"]
 
 
+def test_an_unlabelled_corpus_without_from_is_warned_about_once(converter, tmp_path):
+    """Without --from, the source emotion of clips of an unlabelled corpus is guessed by the
+    RAVDESS-trained recogniser: said once, with how many clips, and what to pass."""
+    import warnings
+
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+    from emovc.errors import EmovcWarning
+
+    libri = tmp_path / "libri"
+    for i, name in enumerate(("11-100-0000", "12-200-0000")):
+        save_audio(libri / f"{name}.wav", synthesize(EMOTION_VOICES["calm"], duration=1.0,
+                                                     seed=50 + i), 16000)
+    (libri / "speakers.tsv").write_text("file\tspeaker\tgender\n11-100-0000.wav\t11\tF\n"
+                                        "12-200-0000.wav\t12\tM\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        augment_corpus(libri, tmp_path / "aug", ["sad", "angry"], model=str(converter),
+                       workers=1, progress=False)
+    said = [str(w.message) for w in caught if issubclass(w.category, EmovcWarning)
+            and "no emotion label" in str(w.message)]
+    assert len(said) == 1
+    assert said[0].startswith("2 clip(s) have no emotion label: the emotion each is converted "
+                              "from is guessed by the emotion recogniser, which was trained on "
+                              "acted RAVDESS speech")
+    assert "--from EMOTION" in said[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        augment_corpus(libri, tmp_path / "aug2", ["sad"], model=str(converter),
+                       source="calm", workers=1, progress=False)
+    assert not [w for w in caught if "no emotion label" in str(w.message)]
+
+
 def test_an_augment_folder_is_not_scanned_as_a_corpus(converter, corpus, tmp_path):
     """Its clips keep the source names: scanned as a corpus they were labelled with the
     source emotion (and `ser train` trained on that without a word)."""

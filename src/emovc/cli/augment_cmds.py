@@ -24,7 +24,8 @@ def augment(
     intensity: float = typer.Option(1.0, help="Conversion intensity 0..1."),
     source: str = typer.Option(
         "", "--from", help="Emotion of utterances the corpus does not label (e.g. neutral for "
-        "LibriSpeech/VCTK); default: detected per utterance by the recogniser."),
+        "LibriSpeech/VCTK); default: detected per utterance by the recogniser (with a "
+        "warning: it was trained on acted RAVDESS speech)."),
     workers: int = typer.Option(0, help="Local worker processes (0 = all cores)."),
     backend: str = typer.Option(
         "local", help="local (process pool) or ray (Ray cluster at $RAY_ADDRESS, else a local "

@@ -170,7 +170,9 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
         backend: ``"local"`` (process pool) or ``"ray"`` (needs ``pip install emovc[ray]``).
         source: emotion of the utterances the corpus does not label (e.g. ``"neutral"`` for
             LibriSpeech or VCTK; they are then listed with it in the manifest); ``None``:
-            detected per utterance by the emotion recogniser. Labelled utterances keep theirs.
+            detected per utterance by the emotion recogniser, with one
+            :class:`~emovc.errors.EmovcWarning` saying how many clips that concerns.
+            Labelled utterances keep theirs.
 
     Returns:
         an :class:`AugmentReport`; failures are counted and listed, never silently dropped.
@@ -210,6 +212,8 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
                          f" only, not {u.emotion} (kept as a real clip)") for u in cannot)
     skip = {u.utt_id for u in cannot}
     convert = Manifest([u for u in manifest if u.utt_id not in skip])
+    if source is None and converter.detects_source:
+        _warn_guessed_sources(convert)
     tasks = plan_tasks(convert, root, out, tgts)
     todo, report.redone = pending_tasks(tasks)
     report.reused = len(tasks) - len(todo)
@@ -227,6 +231,19 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     report.manifest = _atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
     _write_failures(out, report.failures + report.notes + report.left_out)
     return report
+
+
+def _warn_guessed_sources(manifest: Manifest) -> None:
+    """One :class:`~emovc.errors.EmovcWarning` when utterances without an emotion label will
+    be converted from an emotion the recogniser guesses."""
+    n = sum(1 for u in manifest if not u.emotion)
+    if n:
+        warnings.warn(
+            f"{n} clip(s) have no emotion label: the emotion each is converted from is guessed "
+            "by the emotion recogniser, which was trained on acted RAVDESS speech and is "
+            "unmeasured on other corpora (one clip can get a different guess per target); "
+            "pass --from EMOTION (e.g. --from neutral for read speech) when you know it",
+            EmovcWarning, stacklevel=3)
 
 
 def pending_tasks(tasks: list[Task]) -> tuple[list[Task], list[tuple[str, str]]]:
