@@ -533,6 +533,47 @@ def test_damaged_outputs_are_converted_again(converter, corpus, tmp_path):
     assert noted and "--to angry" in noted[0]["reason"]
 
 
+def test_only_some_source_emotions_and_speakers_are_converted(converter, corpus, tmp_path,
+                                                            capsys):
+    """Every clip was converted (strong angry takes too), and the summary did not show how
+    unbalanced the manifest became."""
+    out = tmp_path / "aug"
+    report = augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1,
+                            progress=False, only_from=["Calm"], speakers=["spk1"])
+    assert (report.converted, report.reused) == (1, 0)
+    rows = _rows(out)
+    assert [r["source_utt_id"] for r in rows if r["synthetic"] == "1"] == [
+        next(r["utt_id"] for r in rows if r["path"].endswith("spk1/calm/c1.wav"))]
+    # the clips left out of the conversions stay real rows
+    assert sorted(Path(r["path"]).name for r in rows if r["synthetic"] == "0") == [
+        "a1.wav", "a2.wav", "c1.wav", "c2.wav", "short.wav"]
+    assert report.counts == {"calm": (3, 0), "angry": (2, 0), "sad": (0, 1)}
+    assert report.summary().splitlines()[1] == (
+        "clips per emotion in the manifest, real + synthetic: calm 3+0, sad 0+1, angry 2+0; "
+        "sad: synthetic clips only")
+    for kw, match in (({"speakers": ["spk7"]}, r"speaker 'spk7' is not in the corpus; the "
+                                                r"corpus's speakers: spk1, spk2"),
+                      ({"only_from": ["happy"]}, r"no clip to convert: none of the corpus's "
+                                                  r"5 clips is of the source emotion happy \(its "
+                                                  r"clips per emotion: calm 3, angry 2\)"),
+                      ({"only_from": ["fearful"]}, "converts from calm, happy, sad and angry "
+                                                   "only, not from 'fearful'")):
+        with pytest.raises(ConfigError, match=match):
+            augment_corpus(corpus, tmp_path / "o", ["sad"], model=str(converter), **kw)
+    assert not (tmp_path / "o").exists()
+    base = ["augment", str(corpus), "--out", str(tmp_path / "cli"), "--model", str(converter),
+            "--workers", "1", "--to", "angry,sad"]
+    assert _cli([*base, "--only-from", "calm", "--speakers", "spk2,spk1"]) == 0
+    text = capsys.readouterr().out
+    assert "4 converted, 0 already present" in text  # c1, c2 into angry and sad
+    assert "real + synthetic: calm 2+0, sad 0+2, angry 2+2; sad: synthetic clips only" in text
+    from emovc.pipelines.augment import balance_line
+
+    assert balance_line({"calm": (2, 1), "sad": (4, 9), "angry": (1, 3), "": (5, 0)}) == (
+        "clips per emotion in the manifest, real + synthetic: calm 2+1, sad 4+9, angry 1+3, "
+        "(unlabelled) 5+0; sad, angry: more synthetic than real clips (up to 3.0x)")
+
+
 def test_an_unlabelled_corpus_without_from_is_warned_about_once(converter, tmp_path):
     """Without --from, the source emotion of clips of an unlabelled corpus is guessed by the
     RAVDESS-trained recogniser: said once, with how many clips, and what to pass."""

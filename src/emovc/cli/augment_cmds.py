@@ -26,6 +26,13 @@ def augment(
         "", "--from", help="Emotion of utterances the corpus does not label (e.g. neutral for "
         "LibriSpeech/VCTK); default: detected per utterance by the recogniser (with a "
         "warning: it was trained on acted RAVDESS speech)."),
+    only_from: str = typer.Option(
+        "", "--only-from", help="Convert only the clips of these source emotions, "
+        "comma-separated (e.g. neutral,calm); the others stay real clips of the manifest. "
+        "Default: every clip."),
+    speakers: str = typer.Option(
+        "", "--speakers", help="Convert only the clips of these speakers, comma-separated, as "
+        "the corpus spells them (e.g. 01,02). Default: every speaker."),
     workers: int = typer.Option(0, help="Local worker processes (0 = all cores)."),
     backend: str = typer.Option(
         "local", help="local (process pool) or ray (Ray cluster at $RAY_ADDRESS, else a local "
@@ -45,9 +52,14 @@ def augment(
     targets = [t for t in to.split(",") if t.strip()]
     report = augment_corpus(corpus_dir, out, targets, model=model, corpus=corpus,
                             intensity=intensity, workers=workers or None, backend=backend,
-                            source=source or None)
+                            source=source or None, only_from=_listed(only_from),
+                            speakers=_listed(speakers))
     typer.echo(report.summary())
     if report.failures:
         typer.echo(f"{report.failed_inputs} input file(s) skipped or failed "
                    f"({len(report.failures)} failure(s)) — see {out / 'failures.csv'}")
 
+
+def _listed(value: str) -> list[str] | None:
+    """The comma-separated items of an option (``None`` when it was not given)."""
+    return [v.strip() for v in value.split(",") if v.strip()] if value.strip() else None

@@ -1,8 +1,8 @@
 """Emotion augmentation of a corpus: convert every utterance into other emotions.
 
 ``augment_corpus`` catalogs a corpus (any layout :mod:`emovc.data.catalogs` knows), converts
-each utterance into each requested target emotion with an :class:`EmotionConverter`, and
-writes
+each utterance (or those of the source emotions and speakers asked for) into each requested
+target emotion with an :class:`EmotionConverter`, and writes
 
 - ``OUT/<target>/<path relative to the corpus root>`` — converted audio (never the input tree);
 - ``OUT/manifest.csv`` — the real utterances (``synthetic=0``, their original paths) followed by
@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from emovc.audio import audio_info
 from emovc.audio.io import read_comment, whole_audio_info
 from emovc.data.catalogs import scan_corpus
-from emovc.data.emotions import check_model_emotion, normalize_emotion
+from emovc.data.emotions import EMOTIONS, check_model_emotion, normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
 from emovc.errors import (
     ConfigError,
@@ -85,6 +85,8 @@ class AugmentReport:
     # (output path, reason) of damaged outputs of targets not asked this time: not listed
     left_out: list[tuple[str, str]] = field(default_factory=list)
     manifest: Path | None = None
+    # the manifest's clips per emotion: {emotion ("" unlabelled): (real, synthetic)}
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def failed_inputs(self) -> int:
@@ -92,7 +94,7 @@ class AugmentReport:
         return len({path for path, _ in self.failures})
 
     def summary(self) -> str:
-        """What the run did, in one line."""
+        """Counts of the run, then the manifest's real + synthetic clips per emotion."""
         kept = (f"{len(self.notes)} real clip(s) in emotions the model does not convert from "
                 "(listed in failures.csv), " if self.notes else "")
         if self.left_out:
@@ -100,9 +102,34 @@ class AugmentReport:
                      "(listed in failures.csv), ")
         redone = (f" ({len(self.redone)} of them damaged outputs converted again)"
                   if self.redone else "")
-        return (f"{self.converted} converted{redone}, {self.reused} already present, "
-                f"{len(self.failures)} failed ({self.failed_inputs} input file(s)); {kept}"
-                f"manifest: {self.manifest}")
+        lines = [f"{self.converted} converted{redone}, {self.reused} already present, "
+                 f"{len(self.failures)} failed ({self.failed_inputs} input file(s)); {kept}"
+                 f"manifest: {self.manifest}"]
+        if self.counts:
+            lines.append(balance_line(self.counts))
+        return "\n".join(lines)
+
+
+def balance_line(counts: dict[str, tuple[int, int]]) -> str:
+    """``"clips per emotion in the manifest, real + synthetic: neutral 4+0, happy 0+10, ..."``
+    (canonical order, unlabelled clips last), naming the emotions with only synthetic clips
+    and those with over :data:`IMBALANCE` times more synthetic than real ones: a recogniser
+    trained on the manifest as it is learns them mostly from converted speech."""
+    order = [e for e in (*EMOTIONS, "") if e in counts]
+    parts = [f"{e or '(unlabelled)'} {counts[e][0]}+{counts[e][1]}" for e in order]
+    line = "clips per emotion in the manifest, real + synthetic: " + ", ".join(parts)
+    only = [e for e in order if e and counts[e][1] and not counts[e][0]]
+    if only:
+        line += f"; {', '.join(only)}: synthetic clips only"
+    ratios = {e: counts[e][1] / counts[e][0] for e in order if e and counts[e][0]}
+    over = [e for e, r in ratios.items() if r > IMBALANCE]
+    if over:
+        line += (f"; {', '.join(over)}: more synthetic than real clips (up to "
+                 f"{max(ratios[e] for e in over):.1f}x)")
+    return line
+
+
+IMBALANCE = 2.0  # synthetic per real clips of an emotion beyond which the summary names it
 
 
 def plan_tasks(manifest: Manifest, root: Path, out_dir: Path, targets: Iterable[str],
@@ -157,7 +184,9 @@ def _check_out_dir(root: Path, out_dir: Path) -> None:
 def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets: Iterable[str],
                    *, model: str = "m2m-ravdess", corpus: str = "auto", intensity: float = 1.0,
                    workers: int | None = None, backend: str = "local",
-                   progress: bool = True, source: str | None = None) -> AugmentReport:
+                   progress: bool = True, source: str | None = None,
+                   only_from: Iterable[str] | None = None,
+                   speakers: Iterable[str] | None = None) -> AugmentReport:
     """Convert every utterance of the corpus at ``root`` into each of ``targets``.
 
     Args:
@@ -173,12 +202,18 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
             detected per utterance by the emotion recogniser, with one
             :class:`~emovc.errors.EmovcWarning` saying how many clips that concerns.
             Labelled utterances keep theirs.
+        only_from: convert only the utterances labelled with one of these emotions (after
+            ``source`` labels the unlabelled ones; aliases accepted); ``None``: all.
+        speakers: convert only the utterances of these speakers (as the corpus spells them,
+            e.g. ``"01"``); ``None``: all. Utterances left out of the conversions stay
+            listed in the manifest as real clips.
 
     Returns:
         an :class:`AugmentReport`; failures are counted and listed, never silently dropped.
 
     Raises:
-        ConfigError: an unknown backend or emotion (before any output is written).
+        ConfigError: an unknown backend, emotion or speaker, or a selection that leaves no
+            clip to convert (before any output is written).
         EmovcError: see :func:`_check_signature` (a folder of other conversions or clips).
     """
     if backend not in BACKENDS:
@@ -197,9 +232,13 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     tgts = _check_targets(targets, converter.target_emotions, model)
     if source is not None:
         source = check_model_emotion(source, converter.source_emotions, "source")
+    wanted = (None if only_from is None else [check_model_emotion(e, converter.source_emotions,
+                                                                  "source")
+                                              for e in _items(only_from)])
     manifest, log = scan_corpus(root, corpus)  # a bad corpus fails before OUT is created
     if source is not None:
         manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
+    selected = select_sources(manifest, wanted, speakers)
     _check_signature(out, model, intensity, source, corpus=root,
                      clips=clips_fingerprint(manifest, root))
     report = AugmentReport(out_dir=out)
@@ -207,11 +246,11 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     # a labelled clip in an emotion the model does not convert from (cyclegan-calm-angry and
     # a neutral take) is not converted, but it is a good real clip: listed, and kept
     sources = set(converter.source_emotions)
-    cannot = [u for u in manifest if u.emotion and u.emotion not in sources]
+    cannot = [u for u in selected if u.emotion and u.emotion not in sources]
     report.notes.extend((u.path, f"{model} converts from {', '.join(converter.source_emotions)}"
                          f" only, not {u.emotion} (kept as a real clip)") for u in cannot)
     skip = {u.utt_id for u in cannot}
-    convert = Manifest([u for u in manifest if u.utt_id not in skip])
+    convert = Manifest([u for u in selected if u.utt_id not in skip])
     if source is None and converter.detects_source:
         _warn_guessed_sources(convert)
     tasks = plan_tasks(convert, root, out, tgts)
@@ -229,8 +268,54 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     rows = _manifest_rows(out, manifest, tasks, done, model,
                           unusable={p for p, _ in report.failures}, left_out=report.left_out)
     report.manifest = _atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
+    report.counts = emotion_counts(rows)
     _write_failures(out, report.failures + report.notes + report.left_out)
     return report
+
+
+def select_sources(manifest: Manifest, emotions: Iterable[str] | None,
+                   speakers: Iterable[str] | None) -> Manifest:
+    """The utterances of ``manifest`` to convert: those labelled with one of ``emotions``
+    (canonical names; ``None``: any, unlabelled too) and spoken by one of ``speakers``
+    (``None``: any). Unlabelled utterances left out by ``emotions`` get one
+    :class:`~emovc.errors.EmovcWarning`.
+
+    Raises:
+        ConfigError: a speaker the corpus does not have, or nothing left to convert.
+    """
+    chosen = manifest
+    if speakers is not None:
+        spk = [str(s).strip() for s in _items(speakers) if str(s).strip()]
+        known = manifest.speakers()
+        missing = [s for s in spk if s not in known]
+        if missing or not spk:
+            shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+            what = f"speaker {missing[0]!r} is not in the corpus" if missing else "no speaker given"
+            raise ConfigError(f"{what}; the corpus's speakers: {shown}")
+        chosen = chosen.filter(speakers=spk)
+    if emotions is not None:
+        emos = list(dict.fromkeys(emotions))
+        unlabelled = sum(1 for u in chosen if not u.emotion)
+        chosen = chosen.filter(emotions=emos)
+        if unlabelled:
+            warnings.warn(f"{unlabelled} clip(s) have no emotion label and are not converted: "
+                          f"--only-from {','.join(emos)} selects clips by their label (pass "
+                          "--from EMOTION to say what the unlabelled clips are)",
+                          EmovcWarning, stacklevel=3)
+    if not len(chosen):
+        n = manifest.counts("emotion")
+        have = ", ".join(f"{e or '(unlabelled)'} {n[e]}" for e in (*EMOTIONS, "") if e in n)
+        asked = " and ".join(x for x in (
+            f"emotion {', '.join(emos)}" if emotions is not None else "",
+            f"speaker {', '.join(spk)}" if speakers is not None else "") if x)
+        raise ConfigError(f"no clip to convert: none of the corpus's {len(manifest)} clips is "
+                          f"of the source {asked} (its clips per emotion: {have})")
+    return chosen
+
+
+def _items(values: Iterable[str]) -> list[str]:
+    """One value or several as a list (a bare string is one value, not its characters)."""
+    return [values] if isinstance(values, str) else list(values)
 
 
 def _warn_guessed_sources(manifest: Manifest) -> None:
@@ -574,6 +659,14 @@ def _manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[
             row["source_path"] = src.path
         rows.append(row)
     return rows
+
+
+def emotion_counts(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """``{emotion: (real, synthetic)}`` clips of manifest ``rows`` (``""``: unlabelled)."""
+    counts: dict[str, list[int]] = {}
+    for r in rows:
+        counts.setdefault(r.get("emotion", ""), [0, 0])[r.get("synthetic") == "1"] += 1
+    return {e: (n[0], n[1]) for e, n in counts.items()}
 
 
 # the provenance tag EmotionConverter.convert_file writes into every output:
