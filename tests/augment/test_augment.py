@@ -533,6 +533,35 @@ def test_damaged_outputs_are_converted_again(converter, corpus, tmp_path):
     assert noted and "--to angry" in noted[0]["reason"]
 
 
+def _ravdess(root: Path) -> Path:
+    """Actor_01 of a RAVDESS-named corpus: calm and strong angry takes of statement 01, and
+    the sad takes of the same statement, intensity and repetition (the references)."""
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+
+    for i, (emo, code, strength) in enumerate((("calm", "02", "01"), ("angry", "05", "02"),
+                                               ("sad", "04", "01"), ("sad", "04", "02"))):
+        save_audio(root / "Actor_01" / f"03-01-{code}-{strength}-01-01-01.wav",
+                   synthesize(EMOTION_VOICES[emo], duration=1.0, seed=60 + i), 16000)
+    return root
+
+
+def test_converted_rows_do_not_inherit_the_source_takes_intensity(converter, tmp_path):
+    """The strong angry take converted into sad was listed as a strong sad clip; the
+    conversion's intensity was nowhere in the manifest."""
+    corpus = _ravdess(tmp_path / "ravdess")
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False,
+                   intensity=0.5, only_from=["angry"])
+    rows = _rows(out)
+    (synth,) = [r for r in rows if r["synthetic"] == "1"]
+    assert synth["source_utt_id"].endswith("03-01-05-02-01-01-01")
+    assert (synth["intensity"], synth["conversion_intensity"]) == ("", "0.5")
+    real = {r["utt_id"]: r for r in rows if r["synthetic"] == "0"}
+    assert real[synth["source_utt_id"]]["intensity"] == "strong"  # the take keeps its label
+    assert all(r["conversion_intensity"] == "" for r in real.values())
+
+
 def test_only_some_source_emotions_and_speakers_are_converted(converter, corpus, tmp_path,
                                                             capsys):
     """Every clip was converted (strong angry takes too), and the summary did not show how

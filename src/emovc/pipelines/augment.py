@@ -7,8 +7,8 @@ target emotion with an :class:`EmotionConverter`, and writes
 - ``OUT/<target>/<path relative to the corpus root>`` — converted audio (never the input tree);
 - ``OUT/manifest.csv`` — the real utterances (``synthetic=0``, their original paths) followed by
   the converted ones (``synthetic=1``, their paths relative to ``OUT``) with their origin
-  (``source_utt_id``, ``source_path``, ``source_emotion``) and the ``converter`` that
-  made them, ready to train a recogniser on
+  (``source_utt_id``, ``source_path``, ``source_emotion``), the ``converter`` that made
+  them and the ``conversion_intensity``, ready to train a recogniser on
   (:func:`read_augmented_manifest` reads every column; ``Manifest.from_csv`` reads the rows as
   utterances, without the extra columns; both resolve the relative paths: the folder itself
   is not a corpus);
@@ -57,7 +57,8 @@ from emovc.fileio import atomic_output, write_atomic
 from emovc.models.conversion.converters import check_intensity
 
 BACKENDS = ("local", "ray")
-EXTRA_COLUMNS = ("synthetic", "source_utt_id", "source_path", "source_emotion", "converter")
+EXTRA_COLUMNS = ("synthetic", "source_utt_id", "source_path", "source_emotion", "converter",
+                 "conversion_intensity")
 SIGNATURE = "augment.json"  # converter + intensity of a folder's outputs
 
 
@@ -265,7 +266,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
         else:
             report.failures.append((task.utt.path, detail))
     report.converted = len(done)
-    rows = _manifest_rows(out, manifest, tasks, done, model,
+    rows = _manifest_rows(out, manifest, tasks, done, model, intensity,
                           unusable={p for p, _ in report.failures}, left_out=report.left_out)
     report.manifest = _atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
     report.counts = emotion_counts(rows)
@@ -607,14 +608,15 @@ MANIFEST_HEADER = (*COLUMNS, *EXTRA_COLUMNS)
 
 
 def _write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
-                    model: str, unusable: set[str] = frozenset()) -> Path:
+                    model: str, unusable: set[str] = frozenset(), intensity: float = 1.0,
+                    ) -> Path:
     """Write ``OUT/manifest.csv`` (:func:`_manifest_rows`); returns its path."""
-    rows = _manifest_rows(out, manifest, tasks, done, model, unusable)
+    rows = _manifest_rows(out, manifest, tasks, done, model, intensity, unusable)
     return _atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
 
 
 def _manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
-                   model: str, unusable: set[str] = frozenset(),
+                   model: str, intensity: float, unusable: set[str] = frozenset(),
                    left_out: list[tuple[str, str]] | None = None) -> list[dict]:
     """The rows of ``OUT/manifest.csv``: the real utterances, except those in ``unusable``
     (failed paths) of which no conversion exists — a clip every conversion failed on (silent,
@@ -622,25 +624,30 @@ def _manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[
     ``path`` relative to ``out`` (so a moved or renamed folder still lists its own files;
     ``Manifest.from_csv`` and :func:`read_augmented_manifest` resolve it).
 
-    Rows of an earlier run's other targets stay while their files exist and are whole,
-    with their source's current path; a damaged one is added to ``left_out`` as ``(path,
-    reason)``."""
+    A converted row's ``intensity`` is empty: the source take's label (RAVDESS's strong
+    angry) says nothing about the converted clip; ``conversion_intensity`` holds the
+    conversion's ``intensity`` (one per folder, :func:`_check_signature`). Rows of an
+    earlier run's other targets stay while their files exist and are whole, with their
+    source's current path; a damaged one is added to ``left_out`` as ``(path, reason)``."""
     earlier = _earlier_rows(out)
+    strength = f"{float(intensity):g}"
     converted = {t.utt.path for t in tasks if Path(t.out).exists()}
     rows = [{**u.to_row(), "synthetic": "0", "source_utt_id": "", "source_path": "",
-             "source_emotion": "", "converter": ""}
+             "source_emotion": "", "converter": "", "conversion_intensity": ""}
             for u in manifest if u.path not in unusable or u.path in converted]
     for t in tasks:
         path = Path(t.out)
         if not path.exists():
             continue
         synth = replace(t.utt, path=path.relative_to(out).as_posix(), emotion=t.target,
-                        utt_id=f"{t.utt.utt_id}@{t.target}", duration=_duration(path))
+                        intensity="", utt_id=f"{t.utt.utt_id}@{t.target}",
+                        duration=_duration(path))
         before = earlier.pop(synth.path, {})
         rows.append({**synth.to_row(), "synthetic": "1", "source_utt_id": t.utt.utt_id,
                      "source_path": t.utt.path,
                      "source_emotion": done.get(t.out) or before.get("source_emotion")
-                     or t.utt.emotion or _tagged_source(path, t.target), "converter": model})
+                     or t.utt.emotion or _tagged_source(path, t.target), "converter": model,
+                     "conversion_intensity": strength})
     # outputs of an earlier run's other targets (augment --to angry, then --to sad) stay
     # listed while their files exist: the folder's manifest covers the whole folder
     listed = {r["utt_id"] for r in rows}
@@ -654,7 +661,8 @@ def _manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[
                 left_out.append((str(out / p), f"damaged output of an earlier run ({why}); not "
                                  f"listed: rerun with --to {r.get('emotion')} to convert it again"))
             continue
-        row = {**{k: r.get(k, "") for k in MANIFEST_HEADER}, "path": p}
+        row = {**{k: r.get(k, "") for k in MANIFEST_HEADER}, "path": p, "intensity": "",
+               "conversion_intensity": strength}
         if src is not None:  # the corpus folder moved: the source's path of today
             row["source_path"] = src.path
         rows.append(row)
