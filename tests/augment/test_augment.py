@@ -461,9 +461,11 @@ def test_a_folder_of_another_corpus_or_of_other_files_is_refused(converter, corp
 def test_a_moved_corpus_with_the_same_clips_resumes(converter, corpus, tmp_path):
     """The corpus folder's absolute path was compared: the same clips moved (or copied)
     elsewhere were refused as "another corpus". Now the clips' relative paths and sizes are
-    compared; the manifest then points to the corpus's new place."""
+    compared; the manifest and the table then point to the corpus's new place."""
     import json
     import shutil
+
+    from emovc.evaluation.manifest import read_manifest
 
     out = tmp_path / "aug"
     augment_corpus(corpus, out, ["angry", "sad"], model=str(converter), workers=1,
@@ -479,6 +481,7 @@ def test_a_moved_corpus_with_the_same_clips_resumes(converter, corpus, tmp_path)
     for r in rows:  # every source where it lies now, also those of the earlier target
         assert Path(r["source_path" if r["synthetic"] == "1" else "path"]).is_relative_to(
             moved)
+    assert all(Path(it.source).is_file() for it in read_manifest(out))
     assert json.loads((out / "augment.json").read_text())["corpus"] == str(moved.resolve())
 
     # a folder recorded without its clips (an earlier emovc): a moved corpus cannot be told
@@ -544,6 +547,42 @@ def _ravdess(root: Path) -> Path:
         save_audio(root / "Actor_01" / f"03-01-{code}-{strength}-01-01-01.wav",
                    synthesize(EMOTION_VOICES[emo], duration=1.0, seed=60 + i), 16000)
     return root
+
+
+def test_emovc_evaluate_reads_an_augment_folder(converter, tmp_path):
+    """`emovc evaluate OUT` failed: augment wrote no conversions.csv. It writes one now, with
+    the real take of the target as reference for RAVDESS names, and what is said."""
+    from emovc.evaluation.manifest import read_manifest
+    from emovc.pipelines.run_table import COLUMNS, read_table
+
+    corpus = _ravdess(tmp_path / "ravdess")
+    out = tmp_path / "aug"
+    report = augment_corpus(corpus, out, ["sad", "happy"], model=str(converter), workers=1,
+                            progress=False, only_from=["calm", "angry"])
+    assert report.table == out / "conversions.csv"
+    with open(report.table, newline="") as f:
+        assert tuple(next(csv.reader(f))) == COLUMNS
+    assert all(not Path(r["converted"]).is_absolute() for r in read_table(report.table))
+    items = {(Path(it.source).name, it.target_emotion): it for it in read_manifest(out)}
+    assert set(items) == {(n, t) for n in ("03-01-02-01-01-01-01.wav",
+                                           "03-01-05-02-01-01-01.wav")
+                          for t in ("sad", "happy")}
+    calm_sad = items["03-01-02-01-01-01-01.wav", "sad"]
+    assert Path(calm_sad.reference) == corpus / "Actor_01" / "03-01-04-01-01-01-01.wav"
+    assert Path(items["03-01-05-02-01-01-01.wav", "sad"].reference).name == (
+        "03-01-04-02-01-01-01.wav")  # same intensity
+    assert items["03-01-02-01-01-01-01.wav", "happy"].reference == ""  # no happy take
+    assert calm_sad.text == "Kids are talking by the door"
+    assert calm_sad.source_emotion == "calm"
+    assert Path(calm_sad.converted) == (out / "sad" / "Actor_01" /
+                                        "03-01-02-01-01-01-01.wav").resolve()
+    # a source removed from the corpus: its outputs stay training clips, but leave the table
+    # (emovc evaluate refuses a table with a missing source)
+    Path(calm_sad.source).unlink()
+    augment_corpus(corpus, out, ["sad", "happy"], model=str(converter), workers=1,
+                   progress=False, only_from=["calm", "angry"])
+    assert len([r for r in _rows(out) if r["synthetic"] == "1"]) == 4
+    assert {Path(it.source).name for it in read_manifest(out)} == {"03-01-05-02-01-01-01.wav"}
 
 
 def test_converted_rows_do_not_inherit_the_source_takes_intensity(converter, tmp_path):

@@ -38,10 +38,11 @@ def augment(
         "local", help="local (process pool) or ray (Ray cluster at $RAY_ADDRESS, else a local "
         "one; needs the package's 'ray' extra)."),
 ) -> None:
-    """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv.
+    """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv
+    (real + synthetic clips, for training) and OUT/conversions.csv (for emovc evaluate OUT).
 
     Rerunning the same command resumes: it converts only the outputs that are missing or
-    damaged and rewrites manifest.csv and failures.csv. There is no --force:
+    damaged and rewrites manifest.csv, conversions.csv and failures.csv. There is no --force:
     to redo an output, delete it (or the whole OUT folder) and rerun.
 
     Augmentation renders with its own settings, not emovc convert's defaults: pitch level 1

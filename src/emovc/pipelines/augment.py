@@ -12,6 +12,9 @@ target emotion with an :class:`EmotionConverter`, and writes
   (:func:`read_augmented_manifest` reads every column; ``Manifest.from_csv`` reads the rows as
   utterances, without the extra columns; both resolve the relative paths: the folder itself
   is not a corpus);
+- ``OUT/conversions.csv`` — the table of conversions ``emovc evaluate OUT`` scores
+  (:mod:`emovc.pipelines.run_table`), with the real take of the target emotion as
+  ``reference`` for RAVDESS-named clips that have one next to them;
 - ``OUT/failures.csv`` — every input that could not be converted, with the reason.
 
 Resumable: an existing output file is kept when it is whole (its header reads, it holds the
@@ -43,6 +46,7 @@ from tqdm.auto import tqdm
 from emovc.audio import audio_info
 from emovc.audio.io import read_comment, whole_audio_info
 from emovc.data.catalogs import scan_corpus
+from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.emotions import EMOTIONS, check_model_emotion, normalize_emotion
 from emovc.data.manifest import COLUMNS, Manifest, Utterance
 from emovc.errors import (
@@ -55,6 +59,7 @@ from emovc.errors import (
 )
 from emovc.fileio import atomic_output, write_atomic
 from emovc.models.conversion.converters import check_intensity
+from emovc.pipelines.run_table import TABLE, write_table
 
 BACKENDS = ("local", "ray")
 EXTRA_COLUMNS = ("synthetic", "source_utt_id", "source_path", "source_emotion", "converter",
@@ -86,6 +91,7 @@ class AugmentReport:
     # (output path, reason) of damaged outputs of targets not asked this time: not listed
     left_out: list[tuple[str, str]] = field(default_factory=list)
     manifest: Path | None = None
+    table: Path | None = None  # conversions.csv
     # the manifest's clips per emotion: {emotion ("" unlabelled): (real, synthetic)}
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -269,6 +275,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     rows = _manifest_rows(out, manifest, tasks, done, model, intensity,
                           unusable={p for p, _ in report.failures}, left_out=report.left_out)
     report.manifest = _atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
+    report.table = write_conversions_table(out, rows)
     report.counts = emotion_counts(rows)
     _write_failures(out, report.failures + report.notes + report.left_out)
     return report
@@ -667,6 +674,26 @@ def _manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[
             row["source_path"] = src.path
         rows.append(row)
     return rows
+
+
+def write_conversions_table(out: Path, rows: list[dict]) -> Path:
+    """``OUT/conversions.csv`` (:mod:`emovc.pipelines.run_table`) of the synthetic ``rows``
+    of the manifest, so that ``emovc evaluate OUT`` scores the folder: the source, the output
+    (relative to ``out``), the target and source emotions, what is said and, for a
+    RAVDESS-named source, the same actor's take of the target emotion (same statement,
+    intensity and repetition) as ``reference`` when it lies next to the source
+    (:func:`~emovc.data.catalogs.ravdess.ravdess_reference`, as ``emovc convert`` fills it).
+    An output whose source is no longer there (a clip removed from the corpus since) stays in
+    the manifest but not in the table, which ``emovc evaluate`` would refuse whole."""
+    table = []
+    for r in rows:
+        if r.get("synthetic") != "1" or not os.path.isfile(r["source_path"]):
+            continue  # a source gone from the corpus since: nothing to score it against
+        ref, _ = ravdess_reference(Path(r["source_path"]), r["emotion"])
+        table.append({"source": r["source_path"], "converted": r["path"],
+                      "target_emotion": r["emotion"], "source_emotion": r["source_emotion"],
+                      "reference": ref, "text": r.get("text", "")})
+    return write_table(out / TABLE, table)
 
 
 def emotion_counts(rows: list[dict]) -> dict[str, tuple[int, int]]:
