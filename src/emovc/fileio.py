@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -36,6 +37,26 @@ def remove_stale_temporaries_of(final: Path, suffix: str = "") -> int:
     like that would go too). Returns how many were deleted."""
     pattern = f".{glob.escape(final.name)}.{'[a-z0-9_]' * _RANDOM_CHARS}{glob.escape(suffix)}"
     return remove_older_than(final.parent.glob(pattern))  # names shaped like mkstemp's only
+
+
+def remove_stale_temporaries_in(folder: str | os.PathLike, finals: Iterable[str],
+                                suffix: str = "") -> int:
+    """:func:`remove_stale_temporaries_of` for the files named ``finals`` in ``folder`` at
+    once, listing the folder once (not once per file: a folder of many outputs). Returns how
+    many were deleted."""
+    names = set(finals)
+    shape = re.compile(r"\.(.+)\.[a-z0-9_]" + f"{{{_RANDOM_CHARS}}}" + re.escape(suffix))
+    try:
+        with os.scandir(folder) as it:
+            entries = [e for e in it if e.name.startswith(".")]
+    except OSError:  # gone, or not readable: nothing of ours to delete
+        return 0
+    stale = []
+    for e in entries:
+        m = shape.fullmatch(e.name)
+        if m is not None and m.group(1) in names and e.is_file(follow_symlinks=False):
+            stale.append(Path(e.path))
+    return remove_older_than(stale)
 
 
 def remove_older_than(paths: Iterable[Path], seconds: float = STALE_TEMPORARY_S) -> int:

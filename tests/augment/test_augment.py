@@ -536,6 +536,29 @@ def test_damaged_outputs_are_converted_again(converter, corpus, tmp_path):
     assert noted and "--to angry" in noted[0]["reason"]
 
 
+def test_stale_temporaries_of_a_killed_run_are_removed_at_the_end(converter, corpus,
+                                                                  tmp_path):
+    """A kill -9 left hidden `.<name>.wav.<8 chars>.wav` files next to the outputs, which
+    matched `*.wav` globs after the resume had completed the folder: a successful run removes
+    those of its outputs over an hour old (a younger one may be a concurrent writer's)."""
+    import os
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    folder = out / "sad" / "spk1" / "calm"
+    old, young, foreign = (folder / ".c1.wav.k3x_9ab2.wav", folder / ".c1.wav.abcdefgh.wav",
+                           folder / ".mine.wav.abcdefgh.wav")  # not the name of an output
+    for p in (old, young, foreign):
+        p.write_bytes(b"RIFF")
+    for p in (old, foreign):
+        os.utime(p, (0, 0))
+    report = augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1,
+                            progress=False)
+    assert report.temporaries_removed == 1
+    assert "1 stale temporary file(s) of a killed run removed" in report.summary()
+    assert not old.exists() and young.exists() and foreign.exists()
+
+
 def _ravdess(root: Path) -> Path:
     """Actor_01 of a RAVDESS-named corpus: calm and strong angry takes of statement 01, and
     the sad takes of the same statement, intensity and repetition (the references)."""

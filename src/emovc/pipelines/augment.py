@@ -57,7 +57,7 @@ from emovc.errors import (
     choice_error,
     reissue_warnings,
 )
-from emovc.fileio import atomic_output, write_atomic
+from emovc.fileio import atomic_output, remove_stale_temporaries_in, write_atomic
 from emovc.models.conversion.converters import check_intensity
 from emovc.pipelines.run_table import TABLE, write_table
 
@@ -94,6 +94,7 @@ class AugmentReport:
     table: Path | None = None  # conversions.csv
     # the manifest's clips per emotion: {emotion ("" unlabelled): (real, synthetic)}
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    temporaries_removed: int = 0  # stale temporary files of killed runs deleted
 
     @property
     def failed_inputs(self) -> int:
@@ -112,6 +113,9 @@ class AugmentReport:
         lines = [f"{self.converted} converted{redone}, {self.reused} already present, "
                  f"{len(self.failures)} failed ({self.failed_inputs} input file(s)); {kept}"
                  f"manifest: {self.manifest}"]
+        if self.temporaries_removed:
+            lines[0] += (f"; {self.temporaries_removed} stale temporary file(s) of a killed run "
+                         "removed")
         if self.counts:
             lines.append(balance_line(self.counts))
         return "\n".join(lines)
@@ -278,6 +282,7 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     report.table = write_conversions_table(out, rows)
     report.counts = emotion_counts(rows)
     _write_failures(out, report.failures + report.notes + report.left_out)
+    report.temporaries_removed = _remove_stale_temporaries(tasks)
     return report
 
 
@@ -702,6 +707,18 @@ def emotion_counts(rows: list[dict]) -> dict[str, tuple[int, int]]:
     for r in rows:
         counts.setdefault(r.get("emotion", ""), [0, 0])[r.get("synthetic") == "1"] += 1
     return {e: (n[0], n[1]) for e, n in counts.items()}
+
+
+def _remove_stale_temporaries(tasks: list[Task]) -> int:
+    """Delete the temporaries of this run's outputs that a killed run left in their folders
+    (hidden ``.<name>.<8 characters>.wav`` files, :func:`emovc.fileio.atomic_output`'s) over
+    an hour old, the age after which :mod:`emovc.fileio` takes a temporary for abandoned (a
+    younger one may be a concurrent run's file being written); returns how many."""
+    names: dict[Path, set[str]] = {}
+    for t in tasks:
+        names.setdefault(Path(t.out).parent, set()).add(Path(t.out).name)
+    return sum(remove_stale_temporaries_in(folder, finals, ".wav")
+               for folder, finals in names.items() if folder.is_dir())
 
 
 # the provenance tag EmotionConverter.convert_file writes into every output:
