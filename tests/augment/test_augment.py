@@ -353,7 +353,7 @@ def test_augment_converts_as_measured_whatever_the_models_inference_defaults(con
     import json
     import shutil
 
-    from emovc.pipelines import augment
+    from emovc.pipelines import augment_workers as augment
     from emovc.pipelines.conversion import EmotionConverter
 
     folder = tmp_path / "model"
@@ -379,7 +379,8 @@ def test_a_resume_keeps_the_detected_source_emotion_of_reused_outputs(tmp_path):
     rewritten manifest keeps it instead of the utterance's (empty) label."""
     from emovc.audio import save_audio
     from emovc.data.manifest import Manifest, Utterance
-    from emovc.pipelines.augment import Task, _write_manifest
+    from emovc.pipelines.augment_outputs import write_manifest
+    from emovc.pipelines.augment_state import Task
 
     src = tmp_path / "in.wav"
     save_audio(src, np.zeros(1600, np.float32), 16000)
@@ -388,8 +389,8 @@ def test_a_resume_keeps_the_detected_source_emotion_of_reused_outputs(tmp_path):
     save_audio(made, np.zeros(1600, np.float32), 16000)
     utt = Utterance(utt_id="u1", path=str(src), speaker="s1", emotion="", corpus="libri")
     tasks = [Task(utt, "sad", str(made))]
-    _write_manifest(out, Manifest([utt]), tasks, {str(made): "calm"}, "m")  # converted now
-    _write_manifest(out, Manifest([utt]), tasks, {}, "m")  # the resume: reused, not converted
+    write_manifest(out, Manifest([utt]), tasks, {str(made): "calm"}, "m")  # converted now
+    write_manifest(out, Manifest([utt]), tasks, {}, "m")  # the resume: reused, not converted
     synth = [r for r in _rows(out) if r["synthetic"] == "1"]
     assert [r["source_emotion"] for r in synth] == ["calm"]
 
@@ -400,7 +401,8 @@ def test_outputs_of_an_interrupted_run_keep_their_detected_source_emotion(tmp_pa
     from is in each file's provenance tag."""
     from emovc.audio import save_audio
     from emovc.data.manifest import Manifest, Utterance
-    from emovc.pipelines.augment import Task, _write_manifest
+    from emovc.pipelines.augment_outputs import write_manifest
+    from emovc.pipelines.augment_state import Task
 
     src = tmp_path / "in.wav"
     save_audio(src, np.zeros(1600, np.float32), 16000)
@@ -415,7 +417,7 @@ def test_outputs_of_an_interrupted_run_keep_their_detected_source_emotion(tmp_pa
         made = out / target / "in.wav"
         save_audio(made, np.zeros(1600, np.float32), 16000, comment=tag or None)
         tasks.append(Task(utt, target, str(made)))
-    _write_manifest(out, Manifest([utt]), tasks, {}, "m")  # nothing converted by this run
+    write_manifest(out, Manifest([utt]), tasks, {}, "m")  # nothing converted by this run
     got = {r["emotion"]: r["source_emotion"] for r in _rows(out) if r["synthetic"] == "1"}
     assert got == {"sad": "surprised", "angry": "", "happy": "", "calm": ""}
 
