@@ -75,7 +75,7 @@ MANIFEST_HEADER = (*COLUMNS, *EXTRA_COLUMNS)
 def write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
                     model: str, unusable: set[str] = frozenset(), intensity: float = 1.0,
                     ) -> Path:
-    """Write ``OUT/manifest.csv`` (:func:`_manifest_rows`); returns its path."""
+    """Write ``OUT/manifest.csv`` (:func:`manifest_rows`); returns its path."""
     rows = manifest_rows(out, manifest, tasks, done, model, intensity, unusable)
     return atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
 
