@@ -257,3 +257,44 @@ def test_listen_refuses_a_bad_port_or_duration(tiny_run, tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not ratings.parent.exists()
+
+
+def test_listener_names_are_one_listener_whatever_the_case_and_never_a_formula(tiny_run,
+                                                                                tmp_path):
+    """"Alice" after "alice" was a new listener (a second answer to every trial), and
+    "=HYPERLINK(1)" went into the CSV as a formula for whoever opens it in a spreadsheet."""
+    from emovc.evaluation.listening import listener_key
+
+    assert listener_key("  Alice \t Smith ") == listener_key("alice smith") == "alice smith"
+    for bad in ("=HYPERLINK(1)", "+1", "-x", "@sum(a1)", " =1", "a\x00b", "a,b", "", "x" * 65):
+        with pytest.raises(EmovcError):
+            listener_key(bad)
+    trials = build_trials(read_manifest(tiny_run), seed=0)
+    mos = next(t for t in trials if t.kind == "mos")
+    row = rating_row(mos, {"listener": "Alice", "naturalness": 4, "emotion_strength": 2}, "now")
+    assert row["listener"] == "alice"
+    server = ListeningServer(trials, tmp_path / "ratings.csv", port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        answer = {"trial_id": mos.trial_id, "naturalness": 4, "emotion_strength": 2}
+        first = _request(server.url + "rate", {**answer, "listener": "alice"})
+        again = _request(server.url + "rate", {**answer, "listener": " ALICE "})
+        assert json.loads(first[1])["repeat"] is False and json.loads(again[1])["repeat"] is True
+        assert json.loads(_request(server.url + "answered?listener=Alice")[1]) == [mos.trial_id]
+        formula = _request(server.url + "rate", {**answer, "listener": "=HYPERLINK(1)"})
+        assert formula[0] == 400 and b"formula" in formula[1]
+        assert _request(server.url + "answered?listener=%3D1")[0] == 400
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    with open(tmp_path / "ratings.csv", newline="") as f:
+        assert [r["listener"] for r in csv.DictReader(f)] == ["alice"]
+    # a file of an earlier version holds names as typed: one listener, the last answer counts
+    _write(tmp_path / "old.csv", [{"listener": name, "trial_id": "t1", "kind": "mos",
+                                   "system": "converted", "naturalness": v,
+                                   "emotion_strength": 3}
+                                  for name, v in (("Alice", 5), ("alice ", 1))])
+    s = summarize_ratings(tmp_path / "old.csv")
+    assert s["listeners"] == 1 and s["mos"]["converted"]["naturalness"]["mean"] == 1.0

@@ -128,15 +128,44 @@ def _opaque_id(seed: int, *content: str) -> str:
     return hashlib.sha1("\0".join((str(seed), *content)).encode()).hexdigest()[:10]
 
 
+#: first characters a spreadsheet reads as a formula (CSV injection): refused in names
+FORMULA_STARTS = ("=", "+", "-", "@")
+MAX_NAME = 64
+
+
+def listener_key(name: object) -> str:
+    """A listener's identity, as the ratings file stores it: the name with runs of white
+    space made one space, stripped and casefolded, so ``"Alice"``, ``" alice "`` and
+    ``"ALICE"`` are one listener (and resume each other's test).
+
+    Raises:
+        EmovcError: empty or over 64 characters, a comma, quote or control character, or a
+            first character that makes a spreadsheet read the cell as a formula (= + - @).
+    """
+    key = " ".join(str(name).split()).casefold()
+    if not key or len(key) > MAX_NAME or not key.isprintable() or any(c in key for c in ",\"'"):
+        raise EmovcError(f"listener name must be 1-{MAX_NAME} characters without commas, "
+                         "quotes or control characters")
+    if key.startswith(FORMULA_STARTS):
+        raise EmovcError(f"listener name must not start with {' '.join(FORMULA_STARTS)} "
+                         "(a spreadsheet opening the ratings would read it as a formula)")
+    return key
+
+
+def _same_listener(name: str) -> str:
+    """The identity of a name read from a ratings file (older files hold names as typed:
+    ``Alice`` and ``alice`` are one listener there too); no validation."""
+    return " ".join(name.split()).casefold()
+
+
 def rating_row(trial: Trial, answer: dict, when: str) -> dict:
-    """Validate a browser answer for ``trial`` and turn it into a ratings-CSV row.
+    """Validate a browser answer for ``trial`` and turn it into a ratings-CSV row; the
+    listener is stored as :func:`listener_key`.
 
     Raises:
         EmovcError: scores outside 1..5, unknown A/B choice, bad listener name.
     """
-    listener = str(answer.get("listener", "")).strip()
-    if not listener or len(listener) > 64 or any(c in listener for c in ",\n\r\"'"):
-        raise EmovcError("listener name must be 1-64 characters without commas or quotes")
+    listener = listener_key(answer.get("listener", ""))
     row = {k: "" for k in RATING_FIELDS}
     row.update(time=when, listener=listener, trial_id=trial.trial_id, kind=trial.kind,
                item_id=trial.item_id, target_emotion=trial.target_emotion)
@@ -170,12 +199,13 @@ def append_rating(csv_path: str | os.PathLike, row: dict) -> None:
 
 
 def answered_trials(csv_path: str | os.PathLike) -> set[tuple[str, str]]:
-    """``{(listener, trial_id)}`` answered in the ratings file (empty if there is none)."""
+    """``{(listener, trial_id)}`` answered in the ratings file (empty if there is none);
+    listeners as :func:`listener_key` makes them (casefolded)."""
     p = Path(csv_path)
     if not p.is_file() or p.stat().st_size == 0:
         return set()
     with open(p, newline="", encoding="utf-8-sig") as f:
-        return {(r["listener"], r["trial_id"]) for r in csv.DictReader(f)}
+        return {(_same_listener(r["listener"]), r["trial_id"]) for r in csv.DictReader(f)}
 
 
 def match_ratings_file(csv_path: str | os.PathLike, trials: list[Trial]) -> list[Trial]:
@@ -272,7 +302,8 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
             ab[(x, y)][r["preferred"] if r["preferred"] in (x, y) else "same"] += 1
     mos = {s: {q: dict(zip(("mean", "ci95", "n"), mean_ci(v, level), strict=True))
                for q, v in qs.items()} for s, qs in sorted(scores.items())}
-    return {"listeners": len({r["listener"] for r in rows}), "n_ratings": len(rows),
+    return {"listeners": len({_same_listener(r["listener"]) for r in rows}),
+            "n_ratings": len(rows),
             "repeats_ignored": n_rows - len(rows),
             "mos": mos, "ab": {f"{x} vs {y}": _ab_summary(x, y, c, level)
                                for (x, y), c in sorted(ab.items())}}
@@ -280,8 +311,9 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
 
 def last_answers(rows: list[dict]) -> list[dict]:
     """``rows`` with one answer per (listener, trial): the last one given (a double click
-    or a re-sent answer must not count twice), in the order of the kept answers."""
-    last = {(r["listener"], r["trial_id"]): i for i, r in enumerate(rows)}
+    or a re-sent answer must not count twice), in the order of the kept answers. Listener
+    names are compared casefolded (files of earlier versions hold them as typed)."""
+    last = {(_same_listener(r["listener"]), r["trial_id"]): i for i, r in enumerate(rows)}
     return [rows[i] for i in sorted(last.values())]
 
 

@@ -21,7 +21,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from emovc.errors import ConfigError, EmovcError
-from emovc.evaluation.listening import Trial, answered_trials, append_rating, rating_row
+from emovc.evaluation.listening import (
+    Trial,
+    answered_trials,
+    append_rating,
+    listener_key,
+    rating_row,
+)
 
 HOST = "127.0.0.1"
 MAX_BODY = 4096
@@ -93,8 +99,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts == ["trials.json"]:
             self._json(200, [self.server.trials[t].public() for t in self.server.order])
         elif parts == ["answered"]:  # ?listener=NAME: the trials this listener has answered
-            who = parse_qs(urlsplit(self.path).query).get("listener", [""])[0].strip()
-            self._json(200, sorted(t for name, t in self.server.answered if name == who))
+            who = parse_qs(urlsplit(self.path).query).get("listener", [""])[0]
+            try:
+                key = listener_key(who)
+            except EmovcError as exc:
+                self._json(400, {"error": str(exc)})
+                return
+            self._json(200, sorted(t for name, t in self.server.answered if name == key))
         elif len(parts) == 3 and parts[0] == "audio" and parts[1] in self.server.trials:
             path = self.server.trials[parts[1]].audio_path(parts[2])
             if not path or not Path(path).is_file():
