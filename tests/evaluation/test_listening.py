@@ -9,6 +9,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from emovc.evaluation.listening import (
     summarize_ratings,
 )
 from emovc.evaluation.listening_server import ListeningServer
-from emovc.evaluation.manifest import read_manifest
+from emovc.evaluation.manifest import EvalItem, read_manifest
 
 
 def test_trials_are_blind_and_complete(tiny_run):
@@ -120,6 +121,8 @@ def test_server_round_trip(tiny_run, tmp_path):
         assert json.loads(_request(server.url + "answered?listener=al")[1]) == []
         assert _request(server.url + "rate", {"trial_id": t.trial_id, "listener": "bo",
                                               "choice": "Z"})[0] == 400
+        assert _request(server.url + "rate", {"trial_id": [t.trial_id], "listener": "bo",
+                                              "choice": "A"})[0] == 400
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
         conn.putrequest("POST", "/rate")
         conn.putheader("Content-Length", "lots")  # an answer, not a dropped connection
@@ -146,23 +149,117 @@ def test_summary_counts_one_answer_per_listener_and_trial(tmp_path):
     assert (nat["mean"], nat["n"], s["n_ratings"], s["repeats_ignored"]) == (3.0, 2, 2, 2)
 
 
-def test_trial_ids_are_stable_per_test_and_another_tests_ratings_are_refused(tiny_run,
-                                                                            tmp_path):
+def _items(n: int) -> list[EvalItem]:
+    """``n`` conversions (build_trials reads no audio)."""
+    return [EvalItem(str(k), f"/r/src{k}.wav", f"/r/conv{k}.wav", "angry", f"/r/ref{k}.wav")
+            for k in range(n)]
+
+
+def _answer(path, trials):
+    """A ratings file answering each of ``trials`` (MOS ones) once."""
+    _write(path, [{"listener": "bo", "trial_id": t.trial_id, "kind": "mos",
+                   "system": t.system, "naturalness": 3, "emotion_strength": 3}
+                  for t in trials if t.kind == "mos"])
+
+
+def test_the_item_set_identifies_a_test_and_its_ratings_file(tiny_run, tmp_path):
+    """Ids hash what a trial plays, not the seed or an order: the same items under another
+    seed are the same test; another seed's sample is another test (refused); a larger
+    --max-items with the same seed adds items to the test (the sample is nested), so its
+    file is extended, while a smaller one's test lacks trials the file answers (refused)."""
     from emovc.evaluation.listening import check_same_test
 
-    items = read_manifest(tiny_run)
+    items = _items(12)
     one = build_trials(items, max_items=3, seed=0)
     assert [t.trial_id for t in one] == [t.trial_id for t in build_trials(items, max_items=3,
                                                                           seed=0)]
+    assert ({t.trial_id for t in build_trials(items, max_items=12, seed=0)}
+            == {t.trial_id for t in build_trials(items, max_items=12, seed=5)})
     other = build_trials(items, max_items=3, seed=1)
-    assert not {t.trial_id for t in one} & {t.trial_id for t in other}
+    assert {t.item_id for t in one} != {t.item_id for t in other}
     ratings = tmp_path / "ratings.csv"
-    _write(ratings, [{"listener": "bo", "trial_id": one[0].trial_id, "kind": "mos",
-                      "system": "converted", "naturalness": 3, "emotion_strength": 3}])
+    _answer(ratings, one)
     check_same_test(ratings, one)  # the same test: resumed
-    with pytest.raises(EmovcError, match="holds answers of another listening test .1 for "
-                                         "trials this one does not have"):
+    for k in range(3, 13):  # nested: every larger sample holds the smaller one
+        larger = build_trials(items, max_items=k, seed=0)
+        assert {t.trial_id for t in one} <= {t.trial_id for t in larger}
+        check_same_test(ratings, larger)
+    with pytest.raises(EmovcError, match="holds answers of another listening test"):
         check_same_test(ratings, other)
+    with pytest.raises(EmovcError, match="a smaller --max-items"):
+        check_same_test(ratings, build_trials(items, max_items=2, seed=0))
+
+
+def test_each_listener_hears_an_order_and_sides_of_their_own(tmp_path):
+    """Order and A/B sides were drawn once from --seed: every listener heard the same order
+    with the converted clip on the same side, so order and side effects could not average
+    out. They are drawn per listener from (seed, name): reproducible for that listener,
+    different between listeners, the sides balanced within each listener."""
+    from emovc.evaluation.listening import listener_trials
+
+    trials = build_trials(_items(9), max_items=9, seed=0)
+    ann, bob = (listener_trials(trials, 0, name) for name in ("ann", "bob"))
+    assert [t.trial_id for t in ann] == [t.trial_id for t in listener_trials(trials, 0, "ann")]
+    assert [t.trial_id for t in ann] != [t.trial_id for t in bob]
+    assert sorted(t.trial_id for t in ann) == sorted(t.trial_id for t in trials)
+    assert [t.trial_id for t in ann] != [t.trial_id for t in listener_trials(trials, 1, "ann")]
+    on_b = {}
+    for k in range(200):
+        heard = [t for t in listener_trials(trials, 0, f"l{k}") if t.kind == "ab"]
+        b_side = [t.trial_id for t in heard if t.system_b == "converted"]
+        assert len(b_side) in (4, 5)  # 9 A/B trials: half (one more or less) exchanged
+        for t in heard:
+            assert {t.system_a, t.system_b} == {"converted", "source"}
+            on_b[t.trial_id] = on_b.get(t.trial_id, 0) + (t.trial_id in b_side)
+    assert all(60 < n < 140 for n in on_b.values())  # each trial's sides vary by listener
+
+
+def test_the_server_records_the_sides_and_place_each_listener_heard(tiny_run, tmp_path):
+    from emovc.evaluation.listening import listener_trials
+
+    trials = build_trials(read_manifest(tiny_run), seed=0)
+    ab = next(t for t in trials if t.kind == "ab")
+    by_side = {}  # a listener who hears the converted clip of `ab` as A, one who hears it as B
+    for k in range(50):
+        t = next(t for t in listener_trials(trials, 7, f"l{k}") if t.trial_id == ab.trial_id)
+        by_side.setdefault(t.system_a, f"l{k}")
+    assert set(by_side) == {"converted", "source"}
+    ratings = tmp_path / "ratings.csv"
+    with open(ratings, "w", newline="") as f:  # a file of an earlier version: no position
+        w = csv.DictWriter(f, fieldnames=[c for c in RATING_FIELDS if c != "position"])
+        w.writeheader()
+        w.writerow({"listener": "zed", "trial_id": ab.trial_id, "kind": "ab",
+                    "system_a": "source", "system_b": "converted", "choice": "B",
+                    "preferred": "converted"})
+    server = ListeningServer(trials, ratings, port=0, seed=7)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        for name in by_side.values():
+            order = json.loads(_request(f"{server.url}trials.json?listener={name}")[1])
+            heard = listener_trials(trials, 7, name)
+            assert [t["trial_id"] for t in order] == [t.trial_id for t in heard]
+            served = _request(f"{server.url}audio/{ab.trial_id}/a?listener={name.upper()}")[1]
+            shown = next(t for t in heard if t.trial_id == ab.trial_id)
+            assert served == open(shown.audio_a, "rb").read()
+            assert _request(server.url + "rate", {"trial_id": ab.trial_id, "listener": name,
+                                                  "choice": "A"})[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    with open(ratings, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["listener"] == "zed" and rows[0]["position"] == ""  # kept, column added
+    rows = rows[1:]
+    for row in rows:
+        heard = listener_trials(trials, 7, row["listener"])
+        place = next(k for k, t in enumerate(heard, 1) if t.trial_id == ab.trial_id)
+        assert row["listener"] == by_side[row["system_a"]]  # the side this listener heard
+        assert row["preferred"] == row["system_a"] and row["position"] == str(place)
+    assert {r["system_a"] for r in rows} == {"converted", "source"}
+    ab_summary = summarize_ratings(ratings)["ab"]["converted vs source"]
+    assert (ab_summary["prefer_converted"], ab_summary["prefer_source"]) == (2, 1)
 
 
 def test_one_source_converted_to_several_emotions_keeps_every_anchor(tiny_run):
@@ -212,27 +309,34 @@ def test_a_busy_port_writes_no_trial_list(tiny_run, tmp_path):
 
 def test_a_moved_run_and_an_earlier_versions_ratings_keep_their_trials(tiny_run, tmp_path):
     """Ids hash paths inside the run folder relative to it, so a moved folder's ratings file
-    resumes; a ratings file written with the earlier ids (before the emotion was part of
-    them) resumes under those."""
+    resumes; a ratings file written with the ids of earlier versions (which hashed the
+    seed, and before 2026-12 absolute paths without the emotion) resumes under those."""
+    import hashlib
     import shutil
 
-    from emovc.evaluation.listening import check_same_test, match_ratings_file
+    from emovc.evaluation.listening import check_same_test, earlier_trials, match_ratings_file
 
     ids = [t.trial_id for t in build_trials(read_manifest(tiny_run), seed=3,
                                             base=tiny_run.resolve())]
     moved = shutil.move(tiny_run, tmp_path / "elsewhere")
-    again = build_trials(read_manifest(moved), seed=3, base=moved.resolve())
+    items = read_manifest(moved)
+    again = build_trials(items, seed=3, base=moved.resolve())
     assert [t.trial_id for t in again] == ids
-    old = again[0]
-    _write(tmp_path / "old.csv", [{"listener": "al", "trial_id": old.legacy_id,
-                                   "kind": old.kind, "system": old.system,
-                                   "naturalness": 4, "emotion_strength": 3}])
-    with pytest.raises(EmovcError, match="another listening test"):
-        check_same_test(tmp_path / "old.csv", again)
-    resumed = match_ratings_file(tmp_path / "old.csv", again)
-    check_same_test(tmp_path / "old.csv", resumed)
-    assert resumed[0].trial_id == old.legacy_id and len(resumed) == len(again)
-    assert match_ratings_file(tmp_path / "none.csv", again) == again
+    earlier = earlier_trials(items, seed=3, base=moved.resolve())
+    converted = next(t for t in again if t.kind == "mos" and t.system == "converted")
+    for old_id in ("\0".join(["3", "mos", "converted", Path(converted.audio).name,
+                               converted.target_emotion]),
+                   "\0".join(["3", "mos", "converted", converted.audio])):
+        old_id = hashlib.sha1(old_id.encode()).hexdigest()[:10]
+        _write(tmp_path / "old.csv", [{"listener": "al", "trial_id": old_id, "kind": "mos",
+                                       "system": "converted", "naturalness": 4,
+                                       "emotion_strength": 3}])
+        with pytest.raises(EmovcError, match="another listening test"):
+            check_same_test(tmp_path / "old.csv", again)
+        resumed = match_ratings_file(tmp_path / "old.csv", again, earlier)
+        check_same_test(tmp_path / "old.csv", resumed)
+        assert old_id in {t.trial_id for t in resumed}
+    assert match_ratings_file(tmp_path / "none.csv", again, earlier) == again
 
 
 @pytest.mark.parametrize("args, message", [

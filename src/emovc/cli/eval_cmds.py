@@ -68,7 +68,8 @@ def listen(
     ratings: Path = typer.Option(None, help="Ratings CSV (default RUN/listening/ratings.csv)."),
     compare: Path = typer.Option(None, help="Second run: A/B between the two systems."),
     max_items: int = typer.Option(20, min=1, help="Items sampled (≤ 4 trials each)."),
-    seed: int = typer.Option(0, help="Sampling/order seed."),
+    seed: int = typer.Option(0, help="Sampling seed; with each listener's name it also "
+                             "draws that listener's trial order and A/B sides."),
     max_minutes: float = typer.Option(180.0, help="Stop serving after this many minutes "
                                       "(> 0)."),
 ) -> None:

@@ -136,6 +136,7 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
         build_trials,
         check_ratings_file,
         check_same_test,
+        earlier_trials,
         match_ratings_file,
         trials_to_dicts,
     )
@@ -150,10 +151,12 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
     if names[0] == names[1]:
         names = (f"{names[0]}_a", f"{names[1]}_b")
     run_dir = find_manifest(manifest_or_run).parent.resolve()
-    trials = build_trials(items, other, names, max_items=max_items, seed=seed, base=run_dir)
+    options = {"max_items": max_items, "seed": seed, "base": run_dir}
+    trials = build_trials(items, other, names, **options)
     csv_path = Path(ratings) if ratings else run_dir / "listening" / "ratings.csv"
     check_ratings_file(csv_path)  # appended to: never into another kind of file
-    trials = match_ratings_file(csv_path, trials)  # a file of an earlier version resumes
+    # a file of an earlier version resumes its test
+    trials = match_ratings_file(csv_path, trials, earlier_trials(items, other, names, **options))
     check_same_test(csv_path, trials)  # ... nor into another test's answers
     csv_path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -162,7 +165,8 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
         if on_ready:
             on_ready(url)
 
-    serve_listening_test(trials, csv_path, port, max_minutes=max_minutes, on_ready=ready)
+    serve_listening_test(trials, csv_path, port, max_minutes=max_minutes, on_ready=ready,
+                         seed=seed)
     return csv_path
 
 

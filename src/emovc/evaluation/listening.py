@@ -8,13 +8,15 @@ Trials are built from a manifest / conversion run (:func:`build_trials`): for a 
 of items, MOS trials of the converted clip, the unconverted source and the real reference (an
 anchor pair for the scale), and an A/B trial "which sounds more <emotion>?" between the
 converted clip and the source — or, with a second run, between the two systems' outputs.
-System names never reach the browser.
+Each listener hears the trials in an order and with A/B sides of their own, drawn from the
+seed and their name (:func:`listener_trials`). System names never reach the browser.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import os
 import random
 from collections import defaultdict
@@ -24,16 +26,19 @@ from pathlib import Path
 from emovc.errors import EmovcError
 from emovc.evaluation.manifest import EvalItem
 from emovc.evaluation.stats import binomial_ci, binomial_p_value, mean_ci
+from emovc.fileio import write_atomic
 
 RATING_FIELDS = ["time", "listener", "trial_id", "kind", "item_id", "target_emotion", "system",
                  "naturalness", "emotion_strength", "system_a", "system_b", "choice",
-                 "preferred"]
+                 "preferred", "position"]
 CHOICES = ("A", "B", "same")
 
 
 @dataclass(frozen=True)
 class Trial:
-    """One screen of the test. ``kind`` is ``"mos"`` (``audio``/``system``) or ``"ab"``."""
+    """One screen of the test. ``kind`` is ``"mos"`` (``audio``/``system``) or ``"ab"``
+    (``system_a``/``audio_a`` as built: the system under test; each listener hears the
+    sides of their own, :func:`listener_trials`)."""
 
     trial_id: str
     kind: str
@@ -46,7 +51,6 @@ class Trial:
     audio_a: str = ""
     system_b: str = ""
     audio_b: str = ""
-    legacy_id: str = ""  # the id emovc gave this trial before 2026-12-01 (see build_trials)
 
     def public(self) -> dict:
         """What the browser may see (no system names, no file paths)."""
@@ -57,17 +61,27 @@ class Trial:
         """File behind slot ``"x"`` (MOS) or ``"a"``/``"b"`` (A/B); '' if none."""
         return {"x": self.audio, "a": self.audio_a, "b": self.audio_b}.get(slot, "")
 
+    def swapped(self) -> Trial:
+        """This A/B trial with its sides exchanged."""
+        return replace(self, system_a=self.system_b, audio_a=self.audio_b,
+                       system_b=self.system_a, audio_b=self.audio_a)
+
 
 def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
                  names: tuple[str, str] = ("converted", "other"), max_items: int = 20,
                  seed: int = 0, anchors: bool = True, base: Path | None = None) -> list[Trial]:
-    """Shuffled MOS + A/B trials for up to ``max_items`` randomly chosen items.
+    """MOS + A/B trials for up to ``max_items`` randomly chosen items, item by item; every
+    listener hears them in an order and with A/B sides of their own
+    (:func:`listener_trials`).
 
-    Trial ids hash what a trial plays and asks: the seed, the systems, the audio files (those
+    The items are the first ``max_items`` of the manifest shuffled with ``seed``, so a
+    larger ``max_items`` with the same seed adds items to the same test. Trial ids hash what
+    a trial plays and asks, not the seed or an order: the systems, the audio files (those
     under ``base``, the run folder, relative to it, so a moved run folder keeps its ids and
     its ratings file) and the target emotion (one source converted to four emotions gives
-    four source anchors, one per question). A trial's ``legacy_id`` is the id earlier
-    versions gave it, so their ratings files still resume (:func:`match_ratings_file`).
+    four source anchors, one per question). So the item set identifies a test and its
+    ratings file (:func:`check_same_test`); ratings files of earlier versions resume through
+    :func:`earlier_trials`.
 
     Args:
         items: conversions of the system under test.
@@ -75,57 +89,122 @@ def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
             source file and target emotion), else converted vs unconverted source.
         names: system names of ``items`` / ``other`` in the ratings file.
         max_items: items sampled (bounds the test length: ≤ 4 trials per item).
-        seed: sampling and ordering seed (A/B sides are randomised too).
+        seed: the sampling seed, and with the listener the seed of each listener's order.
         anchors: add MOS trials of the source and the reference.
         base: the run folder (``None``: every path as it is).
     """
-    def where(audio: str) -> str:
-        p = Path(audio)
-        return p.relative_to(base).as_posix() if base and p.is_relative_to(base) else audio
-
-    rng = random.Random(seed)
     matched = {(o.source, o.target_emotion): o for o in (other or [])}
+    pool = _pool(items, other, matched)
+    shuffled = list(pool)
+    random.Random(seed).shuffle(shuffled)
+
+    def ident(kind: str, played: list[tuple[str, str]], emotion: str) -> str:
+        return _hash(kind, *[x for system, audio in played
+                             for x in (system, _where(audio, base))], emotion)
+
+    trials = [t for it in shuffled[:max_items]
+              for t in _item_trials(it, matched, other is not None, names, anchors, ident)]
+    # one source (or reference) shared by items of one emotion is one anchor trial
+    return list({t.trial_id: t for t in trials}.values())
+
+
+def earlier_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
+                   names: tuple[str, str] = ("converted", "other"), max_items: int = 20,
+                   seed: int = 0, anchors: bool = True,
+                   base: Path | None = None) -> list[list[Trial]]:
+    """The test :func:`build_trials` made before per-listener orders, under the two id
+    schemes it had, for resuming a ratings file written then (:func:`match_ratings_file`):
+    its sample (``random.sample`` of ``max_items``) and A/B sides (one seeded draw per item),
+    with ids hashing the seed and the sides; first the ids of 2026-12 (paths relative to
+    ``base``, the emotion included), then those before (absolute paths, no emotion)."""
+    matched = {(o.source, o.target_emotion): o for o in (other or [])}
+    pool = _pool(items, other, matched)
+    rng = random.Random(seed)
+
+    def ident(kind: str, played: list[tuple[str, str]], emotion: str) -> str:
+        return _hash(str(seed), kind, *[x for system, audio in played
+                                        for x in (system, _where(audio, base))], emotion)
+
+    def first_id(t: Trial) -> str:
+        played = [t.system, t.audio] if t.kind == "mos" else [t.system_a, t.audio_a,
+                                                               t.system_b, t.audio_b]
+        return _hash(str(seed), t.kind, *played)
+
+    trials = [t for it in rng.sample(pool, min(max_items, len(pool)))
+              for t in _item_trials(it, matched, other is not None, names, anchors, ident,
+                                    sides=rng.shuffle)]
+    trials = list({t.trial_id: t for t in trials}.values())
+    rng.shuffle(trials)  # as those versions did: it decides which duplicate the first ids keep
+    first = {first_id(t): replace(t, trial_id=first_id(t)) for t in trials}
+    return [trials, list(first.values())]
+
+
+def _pool(items: list[EvalItem], other: list[EvalItem] | None, matched: dict) -> list[EvalItem]:
+    """The items a test can be built from (with ``other``: those it has a conversion of).
+
+    Raises:
+        EmovcError: there are none.
+    """
     pool = [it for it in items if other is None or (it.source, it.target_emotion) in matched]
     if not pool:
         raise EmovcError("no items to build a listening test from (no matching conversions)")
-    chosen = rng.sample(pool, min(max_items, len(pool)))
-    trials: list[Trial] = []
-    for it in chosen:
-        info = {"item_id": it.item_id, "target_emotion": it.target_emotion, "text": it.text}
-        mos = [(names[0], it.converted)]
-        if other is not None:
-            mos.append((names[1], matched[(it.source, it.target_emotion)].converted))
-        if anchors:
-            mos.append(("source", it.source))
-            if it.reference:
-                mos.append(("reference", it.reference))
-        for system, audio in mos:  # the emotion is part of the question, so of the id
-            trials.append(Trial(
-                _opaque_id(seed, "mos", system, where(audio), it.target_emotion), "mos",
-                system=system, audio=audio, legacy_id=_opaque_id(seed, "mos", system, audio),
-                **info))
-        pair = [(names[0], it.converted)]
-        pair.append((names[1], matched[(it.source, it.target_emotion)].converted)
-                    if other is not None else ("source", it.source))
-        rng.shuffle(pair)
-        (sys_a, audio_a), (sys_b, audio_b) = pair
-        trials.append(Trial(
-            _opaque_id(seed, "ab", sys_a, where(audio_a), sys_b, where(audio_b),
-                       it.target_emotion), "ab",
-            system_a=sys_a, audio_a=audio_a, system_b=sys_b, audio_b=audio_b,
-            legacy_id=_opaque_id(seed, "ab", sys_a, audio_a, sys_b, audio_b), **info))
-    # one source (or reference) shared by items of one emotion is one anchor trial
-    trials = list({t.trial_id: t for t in trials}.values())
-    rng.shuffle(trials)
+    return pool
+
+
+def _where(audio: str, base: Path | None) -> str:
+    """``audio`` relative to ``base`` when it lies under it, else as it is."""
+    p = Path(audio)
+    return p.relative_to(base).as_posix() if base and p.is_relative_to(base) else audio
+
+
+def _item_trials(it: EvalItem, matched: dict, compare: bool, names: tuple[str, str],
+                 anchors: bool, ident, sides=None) -> list[Trial]:
+    """The MOS trials and the A/B trial of one item; ``ident(kind, [(system, audio)],
+    emotion)`` names them, ``sides`` (e.g. ``rng.shuffle``) reorders the A/B pair."""
+    info = {"item_id": it.item_id, "target_emotion": it.target_emotion, "text": it.text}
+    partner = (names[1], matched[(it.source, it.target_emotion)].converted) if compare else (
+        "source", it.source)
+    mos = [(names[0], it.converted)] + ([partner] if compare else [])
+    if anchors:
+        mos.append(("source", it.source))
+        if it.reference:
+            mos.append(("reference", it.reference))
+    trials = [Trial(ident("mos", [(system, audio)], it.target_emotion), "mos", system=system,
+                    audio=audio, **info) for system, audio in mos]
+    pair = [(names[0], it.converted), partner]
+    if sides is not None:
+        sides(pair)
+    (sys_a, audio_a), (sys_b, audio_b) = pair
+    trials.append(Trial(ident("ab", pair, it.target_emotion), "ab", system_a=sys_a,
+                        audio_a=audio_a, system_b=sys_b, audio_b=audio_b, **info))
     return trials
 
 
-def _opaque_id(seed: int, *content: str) -> str:
-    """Trial id: a hash of the seed and what the trial plays, so ids reveal neither the
-    build order nor the system to listeners, stay the same when the same test is served
-    again (its ratings file is resumed) and differ between tests (whose answers must not
-    share a ratings file)."""
-    return hashlib.sha1("\0".join((str(seed), *content)).encode()).hexdigest()[:10]
+def _hash(*content: str) -> str:
+    """Trial id: a hash of what the trial plays, so ids reveal neither the build order nor
+    the system to listeners, stay the same when the same test is served again (its ratings
+    file is resumed) and differ between tests (whose answers must not share a ratings
+    file)."""
+    return hashlib.sha1("\0".join(content).encode()).hexdigest()[:10]
+
+
+def listener_trials(trials: list[Trial], seed: int, listener: str) -> list[Trial]:
+    """The test as ``listener`` (a :func:`listener_key`) hears it: ``trials`` in an order of
+    their own, and A/B trials with sides of their own, both drawn from (``seed``,
+    ``listener``). Every listener gets another order and side assignment, so order and
+    side effects average out over listeners, and the same one on every visit, so a listener
+    resumes where they left off. Half the A/B trials (one more or less) are exchanged, so
+    each listener hears the system under test as often on A as on B."""
+    rng = random.Random(f"emovc listen\0{seed}\0{listener}")  # seeded via SHA-512
+    ab = [t.trial_id for t in trials if t.kind == "ab"]
+    flips = [k < len(ab) // 2 for k in range(len(ab))]
+    if len(ab) % 2 and rng.random() < 0.5:
+        flips[-1] = True
+    rng.shuffle(flips)
+    swap = {t for t, flip in zip(ab, flips, strict=True) if flip}
+    heard = [t.swapped() if t.trial_id in swap else t for t in trials]
+    rng.shuffle(heard)
+    return heard
 
 
 #: first characters a spreadsheet reads as a formula (CSV injection): refused in names
@@ -158,9 +237,10 @@ def _same_listener(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def rating_row(trial: Trial, answer: dict, when: str) -> dict:
-    """Validate a browser answer for ``trial`` and turn it into a ratings-CSV row; the
-    listener is stored as :func:`listener_key`.
+def rating_row(trial: Trial, answer: dict, when: str, position: int | str = "") -> dict:
+    """Validate a browser answer for ``trial`` (A/B sides as the listener heard them) and
+    turn it into a ratings-CSV row; the listener is stored as :func:`listener_key`,
+    ``position`` is the trial's place (1-based) in the listener's order.
 
     Raises:
         EmovcError: scores outside 1..5, unknown A/B choice, bad listener name.
@@ -168,7 +248,8 @@ def rating_row(trial: Trial, answer: dict, when: str) -> dict:
     listener = listener_key(answer.get("listener", ""))
     row = {k: "" for k in RATING_FIELDS}
     row.update(time=when, listener=listener, trial_id=trial.trial_id, kind=trial.kind,
-               item_id=trial.item_id, target_emotion=trial.target_emotion)
+               item_id=trial.item_id, target_emotion=trial.target_emotion,
+               position=position)
     if trial.kind == "mos":
         scores = [answer.get("naturalness"), answer.get("emotion_strength")]
         if not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 5
@@ -186,16 +267,38 @@ def rating_row(trial: Trial, answer: dict, when: str) -> dict:
 
 
 def append_rating(csv_path: str | os.PathLike, row: dict) -> None:
-    """Append one row (header written for a new file), flushed to disk."""
+    """Append one row (header written for a new file), flushed to disk. A file of an
+    earlier version, without some of :data:`RATING_FIELDS`, first gets those columns
+    (:func:`upgrade_ratings_file`)."""
     p = Path(csv_path)
     new = not p.exists() or p.stat().st_size == 0
+    fields = RATING_FIELDS if new else upgrade_ratings_file(p)
     with open(p, "a", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=RATING_FIELDS)
+        w = csv.DictWriter(f, fieldnames=fields, restval="")
         if new:
             w.writeheader()
         w.writerow(row)
         f.flush()
         os.fsync(f.fileno())
+
+
+def upgrade_ratings_file(csv_path: str | os.PathLike) -> list[str]:
+    """The columns of an existing ratings file, after adding those of
+    :data:`RATING_FIELDS` it lacks (a file of an earlier version) — empty in its rows —
+    by rewriting it atomically; columns of its own are kept."""
+    p = Path(csv_path)
+    with open(p, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        fields = list(reader.fieldnames or [])
+        missing = [c for c in RATING_FIELDS if c not in fields]
+        rows = list(reader) if missing else []
+    if missing:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=fields + missing, restval="")
+        w.writeheader()
+        w.writerows(rows)
+        write_atomic(p, buf.getvalue())
+    return fields + missing
 
 
 def answered_trials(csv_path: str | os.PathLike) -> set[tuple[str, str]]:
@@ -208,22 +311,25 @@ def answered_trials(csv_path: str | os.PathLike) -> set[tuple[str, str]]:
         return {(_same_listener(r["listener"]), r["trial_id"]) for r in csv.DictReader(f)}
 
 
-def match_ratings_file(csv_path: str | os.PathLike, trials: list[Trial]) -> list[Trial]:
-    """``trials`` with the ids of an existing ratings file's test: a file written before
-    2026-12-01 holds the earlier ids (``legacy_id``), which are then used to resume it."""
+def match_ratings_file(csv_path: str | os.PathLike, trials: list[Trial],
+                       earlier: list[list[Trial]] = ()) -> list[Trial]:
+    """The test an existing ratings file holds answers of: ``trials``, or the first of
+    ``earlier`` (:func:`earlier_trials`: the same options' test as an earlier version built
+    it) that has every trial the file answers — that test is then served, so the file
+    resumes. ``trials`` when none has (:func:`check_same_test` then refuses the file)."""
     answered = {t for _, t in answered_trials(csv_path)}
-    if not answered or answered & {t.trial_id for t in trials}:
-        return trials
-    if not answered <= {t.legacy_id for t in trials}:
-        return trials  # another test's answers: check_same_test says so
-    renamed = [replace(t, trial_id=t.legacy_id) for t in trials]
-    return list({t.trial_id: t for t in renamed}.values())
+    for test in (trials, *earlier):
+        if answered <= {t.trial_id for t in test}:
+            return test
+    return trials
 
 
 def check_same_test(csv_path: str | os.PathLike, trials: list[Trial]) -> None:
-    """Refuse to append to a ratings file holding answers of another test (trial ids this
-    test does not have: another manifest, seed or ``--max-items``), whose systems would be
-    pooled with this one's under the same names.
+    """Refuse to append to a ratings file holding answers of trials this test does not
+    have (another manifest, or the sample of another seed or of a smaller ``--max-items``),
+    whose systems would be pooled with this one's under the same names. A file of this
+    test with fewer items (a smaller ``--max-items``, same seed) is accepted: its answers
+    are all of this test's trials, which then has more.
 
     Raises:
         EmovcError: naming the file and how many of its answers belong to other trials.
@@ -232,8 +338,9 @@ def check_same_test(csv_path: str | os.PathLike, trials: list[Trial]) -> None:
     other = [t for _, t in answered_trials(csv_path) if t not in ids]
     if other:
         raise EmovcError(f"{csv_path} holds answers of another listening test ({len(other)} "
-                         "for trials this one does not have: another manifest, seed or "
-                         "--max-items); give this test its own --ratings file")
+                         "for trials this one does not have: another manifest, or another "
+                         "seed's or a smaller --max-items' sample); give this test its own "
+                         "--ratings file")
 
 
 def check_ratings_file(csv_path: str | os.PathLike) -> None:

@@ -1,11 +1,13 @@
 """HTTP server of the listening test (stdlib only, bound to 127.0.0.1).
 
-Routes: ``GET /`` the page, ``GET /trials.json`` the blind trial list, ``GET /audio/<trial>/<slot>``
-the audio of a trial (only files that belong to a trial can be served), ``GET
+Routes: ``GET /`` the page, ``GET /trials.json?listener=NAME`` the blind trial list in that
+listener's order, ``GET /audio/<trial>/<slot>?listener=NAME`` the audio of a trial with that
+listener's A/B sides (only files that belong to a trial can be served), ``GET
 /answered?listener=NAME`` the trials that listener has answered (the page resumes after them),
 ``POST /rate`` one answer (JSON, ≤ 4 KiB) appended to the ratings CSV — once per listener and
-trial: a repeat (a double click) is acknowledged but not appended. The server stops after
-``max_minutes`` or on Ctrl+C and refuses answers beyond ``max_ratings``.
+trial: a repeat (a double click) is acknowledged but not appended. Without ``listener`` the
+list and the audio follow the build order and sides. The server stops after ``max_minutes``
+or on Ctrl+C and refuses answers beyond ``max_ratings``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from emovc.evaluation.listening import (
     answered_trials,
     append_rating,
     listener_key,
+    listener_trials,
     rating_row,
 )
 
@@ -35,14 +38,17 @@ PAGE = Path(__file__).resolve().parent / "templates" / "listening.html"
 
 
 class ListeningServer(ThreadingHTTPServer):
-    """Serves ``trials`` and appends answers to ``ratings_csv``."""
+    """Serves ``trials`` and appends answers to ``ratings_csv``; each listener hears them in
+    the order and with the A/B sides :func:`~emovc.evaluation.listening.listener_trials`
+    draws from ``seed`` and their name."""
 
     daemon_threads = True
 
     def __init__(self, trials: list[Trial], ratings_csv: str | os.PathLike, port: int = 8765,
-                 max_ratings: int = 10000) -> None:
+                 max_ratings: int = 10000, seed: int = 0) -> None:
         self.trials = {t.trial_id: t for t in trials}
         self.order = [t.trial_id for t in trials]
+        self.seed = seed
         self.ratings_csv = Path(ratings_csv)
         self.max_ratings = max_ratings
         self.n_ratings = 0
@@ -55,14 +61,23 @@ class ListeningServer(ThreadingHTTPServer):
         """Address of the page."""
         return f"http://{HOST}:{self.server_address[1]}/"
 
+    def heard_by(self, listener: str | None) -> list[Trial]:
+        """The trials in the order and with the A/B sides of ``listener`` (a
+        :func:`~emovc.evaluation.listening.listener_key`; ``None``: as built)."""
+        trials = [self.trials[t] for t in self.order]
+        return trials if listener is None else listener_trials(trials, self.seed, listener)
+
     def record(self, answer: dict) -> bool:
-        """Validate and append one answer; ``False`` (nothing appended) when this listener
+        """Validate and append one answer, with the A/B sides the listener heard and the
+        trial's place in their order; ``False`` (nothing appended) when this listener
         already answered this trial, e.g. after a double click. Raises :class:`EmovcError`
         when invalid."""
-        trial = self.trials.get(str(answer.get("trial_id", "")))
-        if trial is None:
+        trial_id = answer.get("trial_id")
+        if not isinstance(trial_id, str) or trial_id not in self.trials:
             raise EmovcError("unknown trial")
-        row = rating_row(trial, answer, time.strftime("%Y-%m-%dT%H:%M:%S"))
+        heard = self.heard_by(listener_key(answer.get("listener", "")))
+        position, trial = next((k, t) for k, t in enumerate(heard, 1) if t.trial_id == trial_id)
+        row = rating_row(trial, answer, time.strftime("%Y-%m-%dT%H:%M:%S"), position)
         key = (row["listener"], trial.trial_id)
         with self.lock:
             if key in self.answered:
@@ -92,22 +107,33 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, code: int, obj) -> None:
         self._send(code, json.dumps(obj).encode(), "application/json")
 
+    def _listener(self) -> tuple[bool, str | None]:
+        """``(ok, key)`` of the request's ``?listener=NAME`` (``key`` None without one); a
+        bad name is answered with 400 here (``ok`` false)."""
+        names = parse_qs(urlsplit(self.path).query).get("listener")
+        if not names:
+            return True, None
+        try:
+            return True, listener_key(names[0])
+        except EmovcError as exc:
+            self._json(400, {"error": str(exc)})
+            return False, None
+
     def do_GET(self) -> None:  # noqa: N802 (http.server API)
-        parts = self.path.split("?")[0].strip("/").split("/")
+        parts = urlsplit(self.path).path.strip("/").split("/")
         if parts == [""]:
             self._send(200, PAGE.read_bytes(), "text/html; charset=utf-8")
-        elif parts == ["trials.json"]:
-            self._json(200, [self.server.trials[t].public() for t in self.server.order])
-        elif parts == ["answered"]:  # ?listener=NAME: the trials this listener has answered
-            who = parse_qs(urlsplit(self.path).query).get("listener", [""])[0]
-            try:
-                key = listener_key(who)
-            except EmovcError as exc:
-                self._json(400, {"error": str(exc)})
-                return
+            return
+        ok, key = self._listener()
+        if not ok:
+            return
+        if parts == ["trials.json"]:
+            self._json(200, [t.public() for t in self.server.heard_by(key)])
+        elif parts == ["answered"]:  # the trials this listener has answered
             self._json(200, sorted(t for name, t in self.server.answered if name == key))
         elif len(parts) == 3 and parts[0] == "audio" and parts[1] in self.server.trials:
-            path = self.server.trials[parts[1]].audio_path(parts[2])
+            heard = {t.trial_id: t for t in self.server.heard_by(key)}
+            path = heard[parts[1]].audio_path(parts[2])
             if not path or not Path(path).is_file():
                 self._json(404, {"error": "no such audio"})
                 return
@@ -162,7 +188,7 @@ def check_serve_options(port: int, max_minutes: float) -> None:
 
 def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, port: int = 8765,
                          max_minutes: float = 180.0, max_ratings: int = 10000,
-                         on_ready=None) -> int:
+                         on_ready=None, seed: int = 0) -> int:
     """Serve until Ctrl+C or ``max_minutes``; returns the number of answers recorded.
 
     Args:
@@ -170,6 +196,7 @@ def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, po
         ratings_csv: answers are appended here (created with a header if new).
         port: TCP port on 127.0.0.1 (0 = any free port).
         on_ready: optional ``callable(url)`` called once the socket listens.
+        seed: with each listener's name, the seed of their order and A/B sides.
 
     Raises:
         ConfigError: a bad ``port`` or ``max_minutes`` (:func:`check_serve_options`).
@@ -177,7 +204,7 @@ def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, po
     """
     check_serve_options(port, max_minutes)
     try:
-        server = ListeningServer(trials, ratings_csv, port, max_ratings)
+        server = ListeningServer(trials, ratings_csv, port, max_ratings, seed)
     except OSError as exc:
         raise EmovcError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
     timer = threading.Timer(max_minutes * 60.0, server.shutdown)
