@@ -241,7 +241,8 @@ def test_the_server_records_the_sides_and_place_each_listener_heard(tiny_run, tm
             assert [t["trial_id"] for t in order] == [t.trial_id for t in heard]
             served = _request(f"{server.url}audio/{ab.trial_id}/a?listener={name.upper()}")[1]
             shown = next(t for t in heard if t.trial_id == ab.trial_id)
-            assert served == open(shown.audio_a, "rb").read()
+            assert served == server.stimuli.wav_bytes(shown.audio_a)
+            assert served != server.stimuli.wav_bytes(shown.audio_b)
             assert _request(server.url + "rate", {"trial_id": ab.trial_id, "listener": name,
                                                   "choice": "A"})[0] == 200
     finally:
@@ -345,6 +346,7 @@ def test_a_moved_run_and_an_earlier_versions_ratings_keep_their_trials(tiny_run,
     (["--max-minutes", "0"], "--max-minutes must be a positive number of minutes"),
     (["--max-minutes", "-1"], "--max-minutes must be a positive number of minutes"),
     (["--max-minutes", "inf"], "--max-minutes must be a positive number of minutes"),
+    (["--loudness", "0"], "--loudness must be -60 to -10 LUFS, got 0.0"),
 ])
 def test_listen_refuses_a_bad_port_or_duration(tiny_run, tmp_path, monkeypatch, capsys, args,
                                                message):

@@ -72,12 +72,21 @@ def listen(
                              "draws that listener's trial order and A/B sides."),
     max_minutes: float = typer.Option(180.0, help="Stop serving after this many minutes "
                                       "(> 0)."),
+    # -26: emovc.evaluation.stimuli.DEFAULT_LUFS (not imported before the command runs)
+    loudness: float = typer.Option(-26.0, help="Serve every clip at this integrated loudness "
+                                   "(LUFS, ITU-R BS.1770; -60 to -10)."),
+    no_loudness: bool = typer.Option(False, "--no-loudness", help="Serve clips at their stored "
+                                     "level (a system's level then is a cue)."),
 ) -> None:
-    """Serve a MOS + A/B listening test locally; answers are appended to a CSV."""
+    """Serve a MOS + A/B listening test locally; answers are appended to a CSV.
+
+    Every clip is served as 16-bit WAV at the test's lowest sample rate, loudness-matched
+    unless --no-loudness."""
     from emovc.evaluation.api import run_listening_test
 
     path = run_listening_test(run, port=port, ratings=ratings, compare=compare,
                               max_items=max_items, seed=seed, max_minutes=max_minutes,
+                              loudness=None if no_loudness else loudness,
                               on_ready=lambda url: typer.echo(f"listening test at {url} "
                                                               f"(Ctrl+C to stop)"))
     typer.echo(f"ratings in {path}; summarise with: emovc listen-summary {path}")

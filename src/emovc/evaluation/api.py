@@ -12,6 +12,7 @@ from emovc.evaluation.emotion import EmotionJudge
 from emovc.evaluation.manifest import find_manifest, read_manifest
 from emovc.evaluation.report import write_all
 from emovc.evaluation.runner import SYSTEM_TITLES, EvalConfig, EvaluationResult, evaluate
+from emovc.evaluation.stimuli import DEFAULT_LUFS
 from emovc.fileio import write_atomic
 
 OUTPUTS = ("report.html", "metrics.json", "per_utterance.csv", "per_emotion.csv")
@@ -94,7 +95,8 @@ def summary_table(result: EvaluationResult, per_emotion: bool = False) -> str:
 
 def ratings_table(summary: dict) -> str:
     """Plain-text view of :func:`~emovc.evaluation.listening.summarize_ratings` output."""
-    lines = [f"{summary['n_ratings']} ratings from {summary['listeners']} listener(s)", "",
+    lines = [f"{summary['n_ratings']} ratings from {summary['listeners']} listener(s)",
+             _served(summary.get("loudness", {})), "",
              f"{'system':<14}{'naturalness MOS':>24}{'emotion strength MOS':>26}"]
     for system, qs in summary["mos"].items():
         cells = []
@@ -112,6 +114,17 @@ def ratings_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _served(loudness: dict[str, int]) -> str:
+    """How the rated clips were served, from the summary's ``{label: ratings}``."""
+    parts = []
+    for label, n in loudness.items():
+        what = {"off": "at their stored level (--no-loudness)",
+                "not recorded": "as stored (by a version before loudness matching)"}.get(
+            label, f"loudness-matched to {label}")
+        parts.append(f"{what}" + (f" ({n} ratings)" if len(loudness) > 1 else ""))
+    return "clips served " + "; ".join(parts) if parts else ""
+
+
 def dump_json(obj, path: str | os.PathLike) -> Path:
     """Write strict JSON (NaN → null)."""
     from emovc.evaluation.aggregate import clean
@@ -122,12 +135,14 @@ def dump_json(obj, path: str | os.PathLike) -> Path:
 def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
                        ratings: str | os.PathLike | None = None,
                        compare: str | os.PathLike | None = None, max_items: int = 20,
-                       seed: int = 0, max_minutes: float = 180.0, on_ready=None) -> Path:
+                       seed: int = 0, max_minutes: float = 180.0, on_ready=None,
+                       loudness: float | None = DEFAULT_LUFS) -> Path:
     """Build trials from a run (optionally against a second run) and serve the test.
 
     Ratings go to ``ratings`` (default ``<run>/listening/ratings.csv``, appended to); the trial
     list with systems and files is saved next to it as ``<ratings stem>-trials.json`` once the
-    server listens.
+    server listens. Every clip is served as 16-bit WAV at the test's lowest sample rate, at
+    ``loudness`` LUFS (``None``: at its stored level).
 
     Returns:
         the ratings CSV path.
@@ -142,7 +157,7 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
     )
     from emovc.evaluation.listening_server import check_serve_options, serve_listening_test
 
-    check_serve_options(port, max_minutes)  # before reading and sampling the run
+    check_serve_options(port, max_minutes, loudness)  # before reading and sampling the run
     items = read_manifest(manifest_or_run)
     other = read_manifest(compare) if compare else None
     names = ("converted", "other") if not compare else (
@@ -166,7 +181,7 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
             on_ready(url)
 
     serve_listening_test(trials, csv_path, port, max_minutes=max_minutes, on_ready=ready,
-                         seed=seed)
+                         seed=seed, loudness=loudness)
     return csv_path
 
 

@@ -19,7 +19,7 @@ import hashlib
 import io
 import os
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from emovc.fileio import write_atomic
 
 RATING_FIELDS = ["time", "listener", "trial_id", "kind", "item_id", "target_emotion", "system",
                  "naturalness", "emotion_strength", "system_a", "system_b", "choice",
-                 "preferred", "position"]
+                 "preferred", "position", "loudness"]
 CHOICES = ("A", "B", "same")
 
 
@@ -382,7 +382,8 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
     """MOS per system (mean, t-interval half-width, n) and A/B preferences per system pair.
 
     Returns:
-        ``{"listeners": int, "mos": {system: {"naturalness": {...}, "emotion_strength":
+        ``{"listeners": int, "loudness": {how the clips were served: ratings}, "mos":
+        {system: {"naturalness": {...}, "emotion_strength":
         {...}}}, "ab": {"X vs Y": {"n", "prefer_X", "prefer_Y", "same", "share_X", "ci_low",
         "ci_high", "p_value"}}}`` where the binomial share/CI/p exclude "same" answers.
 
@@ -409,8 +410,9 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
             ab[(x, y)][r["preferred"] if r["preferred"] in (x, y) else "same"] += 1
     mos = {s: {q: dict(zip(("mean", "ci95", "n"), mean_ci(v, level), strict=True))
                for q, v in qs.items()} for s, qs in sorted(scores.items())}
+    served = Counter(r.get("loudness") or "not recorded" for r in rows)
     return {"listeners": len({_same_listener(r["listener"]) for r in rows}),
-            "n_ratings": len(rows),
+            "n_ratings": len(rows), "loudness": dict(sorted(served.items())),
             "repeats_ignored": n_rows - len(rows),
             "mos": mos, "ab": {f"{x} vs {y}": _ab_summary(x, y, c, level)
                                for (x, y), c in sorted(ab.items())}}

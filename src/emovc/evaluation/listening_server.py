@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import mimetypes
 import os
 import threading
 import time
@@ -31,6 +30,7 @@ from emovc.evaluation.listening import (
     listener_trials,
     rating_row,
 )
+from emovc.evaluation.stimuli import DEFAULT_LUFS, StimulusSet, check_loudness
 
 HOST = "127.0.0.1"
 MAX_BODY = 4096
@@ -40,12 +40,18 @@ PAGE = Path(__file__).resolve().parent / "templates" / "listening.html"
 class ListeningServer(ThreadingHTTPServer):
     """Serves ``trials`` and appends answers to ``ratings_csv``; each listener hears them in
     the order and with the A/B sides :func:`~emovc.evaluation.listening.listener_trials`
-    draws from ``seed`` and their name."""
+    draws from ``seed`` and their name, every clip as 16-bit WAV at one rate and (unless
+    ``loudness`` is None) at ``loudness`` LUFS (:class:`~emovc.evaluation.stimuli.StimulusSet`,
+    measured here: an undecodable file is an :class:`~emovc.errors.AudioError` before
+    anything is served)."""
 
     daemon_threads = True
 
     def __init__(self, trials: list[Trial], ratings_csv: str | os.PathLike, port: int = 8765,
-                 max_ratings: int = 10000, seed: int = 0) -> None:
+                 max_ratings: int = 10000, seed: int = 0,
+                 loudness: float | None = DEFAULT_LUFS) -> None:
+        self.stimuli = StimulusSet([t.audio_path(slot) for t in trials for slot in "xab"
+                                    if t.audio_path(slot)], loudness)
         self.trials = {t.trial_id: t for t in trials}
         self.order = [t.trial_id for t in trials]
         self.seed = seed
@@ -78,6 +84,7 @@ class ListeningServer(ThreadingHTTPServer):
         heard = self.heard_by(listener_key(answer.get("listener", "")))
         position, trial = next((k, t) for k, t in enumerate(heard, 1) if t.trial_id == trial_id)
         row = rating_row(trial, answer, time.strftime("%Y-%m-%dT%H:%M:%S"), position)
+        row["loudness"] = self.stimuli.label
         key = (row["listener"], trial.trial_id)
         with self.lock:
             if key in self.answered:
@@ -137,8 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
             if not path or not Path(path).is_file():
                 self._json(404, {"error": "no such audio"})
                 return
-            ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            self._send(200, Path(path).read_bytes(), ctype)
+            try:
+                body = self.server.stimuli.wav_bytes(path)
+            except EmovcError as exc:  # e.g. the file was replaced by a broken one
+                self._json(500, {"error": str(exc)})
+                return
+            self._send(200, body, "audio/wav")  # every system alike
         else:
             self._json(404, {"error": "not found"})
 
@@ -168,13 +179,16 @@ class _Handler(BaseHTTPRequestHandler):
 MAX_MINUTES = threading.TIMEOUT_MAX / 60.0
 
 
-def check_serve_options(port: int, max_minutes: float) -> None:
+def check_serve_options(port: int, max_minutes: float,
+                        loudness: float | None = DEFAULT_LUFS) -> None:
     """Validate the listening server's options before any work (as ``emovc app`` does).
 
     Raises:
-        ConfigError: a port that is not an integer in 0-65535, or a ``max_minutes`` that is
-            not a positive number of minutes (0 would stop at once, having served nothing).
+        ConfigError: a port that is not an integer in 0-65535, a ``max_minutes`` that is
+            not a positive number of minutes (0 would stop at once, having served nothing),
+            or a ``loudness`` target outside -60..-10 LUFS.
     """
+    check_loudness(loudness)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"--port must be 1-65535 (0 = any free port), got {port!r}")
     try:
@@ -188,7 +202,8 @@ def check_serve_options(port: int, max_minutes: float) -> None:
 
 def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, port: int = 8765,
                          max_minutes: float = 180.0, max_ratings: int = 10000,
-                         on_ready=None, seed: int = 0) -> int:
+                         on_ready=None, seed: int = 0,
+                         loudness: float | None = DEFAULT_LUFS) -> int:
     """Serve until Ctrl+C or ``max_minutes``; returns the number of answers recorded.
 
     Args:
@@ -197,14 +212,17 @@ def serve_listening_test(trials: list[Trial], ratings_csv: str | os.PathLike, po
         port: TCP port on 127.0.0.1 (0 = any free port).
         on_ready: optional ``callable(url)`` called once the socket listens.
         seed: with each listener's name, the seed of their order and A/B sides.
+        loudness: integrated loudness (LUFS) every clip is served at; ``None`` serves them
+            at their stored level (all still as 16-bit WAV at the test's lowest rate).
 
     Raises:
-        ConfigError: a bad ``port`` or ``max_minutes`` (:func:`check_serve_options`).
+        ConfigError: a bad ``port``, ``max_minutes`` or ``loudness``.
+        AudioError: a trial's file cannot be decoded.
         EmovcError: the port cannot be listened on (e.g. it is in use).
     """
-    check_serve_options(port, max_minutes)
+    check_serve_options(port, max_minutes, loudness)
     try:
-        server = ListeningServer(trials, ratings_csv, port, max_ratings, seed)
+        server = ListeningServer(trials, ratings_csv, port, max_ratings, seed, loudness)
     except OSError as exc:
         raise EmovcError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
     timer = threading.Timer(max_minutes * 60.0, server.shutdown)
