@@ -104,6 +104,9 @@ def ratings_table(summary: dict) -> str:
             m = qs.get(q, {})
             cells.append(f"{_fmt(m.get('mean'), 2)} ± {_fmt(m.get('ci95'), 2)} (n={m.get('n', 0)})")
         lines.append(f"{system:<14}{cells[0]:>24}{cells[1]:>26}")
+    if summary["mos"]:
+        lines.append("(±: 95 % interval over listeners and files, a two-way bootstrap; a "
+                     "listener's repeated ratings of one file count once)")
     for pair, r in summary["ab"].items():
         x, y = pair.split(" vs ")
         kx, ky = r[f"prefer_{x}"], r[f"prefer_{y}"]

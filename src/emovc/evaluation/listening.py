@@ -2,7 +2,8 @@
 
 ``serve_listening_test`` serves one page on ``127.0.0.1`` (stdlib ``http.server``, no external
 assets); every answer is appended to a ratings CSV. ``summarize_ratings`` turns that CSV into
-MOS with 95 % Student-t intervals and A/B preference shares with exact binomial intervals.
+MOS with 95 % intervals over listeners and items and A/B preference shares with exact
+binomial intervals.
 
 Trials are built from a manifest / conversion run (:func:`build_trials`): for a random sample
 of items, MOS trials of the converted clip, the unconverted source and the real reference (an
@@ -25,12 +26,12 @@ from pathlib import Path
 
 from emovc.errors import EmovcError
 from emovc.evaluation.manifest import EvalItem
-from emovc.evaluation.stats import binomial_ci, binomial_p_value, mean_ci
+from emovc.evaluation.stats import binomial_ci, binomial_p_value, crossed_mean_ci
 from emovc.fileio import write_atomic
 
 RATING_FIELDS = ["time", "listener", "trial_id", "kind", "item_id", "target_emotion", "system",
                  "naturalness", "emotion_strength", "system_a", "system_b", "choice",
-                 "preferred", "position", "loudness"]
+                 "preferred", "position", "loudness", "stimulus"]
 CHOICES = ("A", "B", "same")
 
 
@@ -51,6 +52,7 @@ class Trial:
     audio_a: str = ""
     system_b: str = ""
     audio_b: str = ""
+    stimulus: str = ""  # MOS: id of the file played (one file asked about twice: one id)
 
     def public(self) -> dict:
         """What the browser may see (no system names, no file paths)."""
@@ -103,7 +105,8 @@ def build_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
                              for x in (system, _where(audio, base))], emotion)
 
     trials = [t for it in shuffled[:max_items]
-              for t in _item_trials(it, matched, other is not None, names, anchors, ident)]
+              for t in _item_trials(it, matched, other is not None, names, anchors, ident,
+                                    base)]
     # one source (or reference) shared by items of one emotion is one anchor trial
     return list({t.trial_id: t for t in trials}.values())
 
@@ -132,7 +135,7 @@ def earlier_trials(items: list[EvalItem], other: list[EvalItem] | None = None,
 
     trials = [t for it in rng.sample(pool, min(max_items, len(pool)))
               for t in _item_trials(it, matched, other is not None, names, anchors, ident,
-                                    sides=rng.shuffle)]
+                                    base, sides=rng.shuffle)]
     trials = list({t.trial_id: t for t in trials}.values())
     rng.shuffle(trials)  # as those versions did: it decides which duplicate the first ids keep
     first = {first_id(t): replace(t, trial_id=first_id(t)) for t in trials}
@@ -158,9 +161,10 @@ def _where(audio: str, base: Path | None) -> str:
 
 
 def _item_trials(it: EvalItem, matched: dict, compare: bool, names: tuple[str, str],
-                 anchors: bool, ident, sides=None) -> list[Trial]:
+                 anchors: bool, ident, base: Path | None, sides=None) -> list[Trial]:
     """The MOS trials and the A/B trial of one item; ``ident(kind, [(system, audio)],
-    emotion)`` names them, ``sides`` (e.g. ``rng.shuffle``) reorders the A/B pair."""
+    emotion)`` names them, ``sides`` (e.g. ``rng.shuffle``) reorders the A/B pair; a MOS
+    trial's stimulus id hashes its file (relative to ``base`` when under it)."""
     info = {"item_id": it.item_id, "target_emotion": it.target_emotion, "text": it.text}
     partner = (names[1], matched[(it.source, it.target_emotion)].converted) if compare else (
         "source", it.source)
@@ -170,7 +174,8 @@ def _item_trials(it: EvalItem, matched: dict, compare: bool, names: tuple[str, s
         if it.reference:
             mos.append(("reference", it.reference))
     trials = [Trial(ident("mos", [(system, audio)], it.target_emotion), "mos", system=system,
-                    audio=audio, **info) for system, audio in mos]
+                    audio=audio, stimulus=_hash("stimulus", _where(audio, base)), **info)
+              for system, audio in mos]
     pair = [(names[0], it.converted), partner]
     if sides is not None:
         sides(pair)
@@ -255,7 +260,8 @@ def rating_row(trial: Trial, answer: dict, when: str, position: int | str = "") 
         if not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 5
                    for s in scores):
             raise EmovcError("MOS scores must be integers 1..5")
-        row.update(system=trial.system, naturalness=scores[0], emotion_strength=scores[1])
+        row.update(system=trial.system, naturalness=scores[0], emotion_strength=scores[1],
+                   stimulus=trial.stimulus)
     else:
         choice = answer.get("choice")
         if choice not in CHOICES:
@@ -379,16 +385,21 @@ def _score(cell: str, column: str, path, line: int) -> float:
 
 
 def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
-    """MOS per system (mean, t-interval half-width, n) and A/B preferences per system pair.
+    """MOS per system and A/B preferences per system pair.
+
+    A MOS is the mean over (listener, item) cells with an interval from a two-way bootstrap
+    over listeners and items (:func:`mos_summary`); an A/B share counts decisive answers,
+    with an exact binomial interval and test.
 
     Returns:
-        ``{"listeners": int, "loudness": {how the clips were served: ratings}, "mos":
-        {system: {"naturalness": {...}, "emotion_strength":
-        {...}}}, "ab": {"X vs Y": {"n", "prefer_X", "prefer_Y", "same", "share_X", "ci_low",
-        "ci_high", "p_value"}}}`` where the binomial share/CI/p exclude "same" answers.
+        ``{"listeners": int, "n_ratings": int, "loudness": {how the clips were served:
+        ratings}, "repeats_ignored": int, "mos": {system: {"naturalness": {...},
+        "emotion_strength": {...}}}, "ab": {"X vs Y": {"n", "prefer_X", "prefer_Y", "same",
+        "share_X", "ci_low", "ci_high", "p_value"}}}`` where the binomial share/CI/p exclude
+        "same" answers; each MOS ``{"mean", "ci95", "n", "listeners", "stimuli"}``.
 
     Raises:
-        EmovcError: missing file or not a ratings CSV.
+        EmovcError: missing file, not a ratings CSV, or a score outside 1..5.
     """
     p = Path(csv_path)
     if not p.is_file():
@@ -399,23 +410,60 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
         rows = [{**r, "_line": reader.line_num} for r in reader]  # the file's own line
     n_rows = len(rows)
     rows = last_answers(rows)
-    scores: dict = defaultdict(lambda: defaultdict(list))
-    ab: dict = defaultdict(lambda: defaultdict(int))
     for r in rows:
         if r["kind"] == "mos":
-            for q in ("naturalness", "emotion_strength"):
-                scores[r["system"]][q].append(_score(r[q], q, p, r["_line"]))
-        elif r["kind"] == "ab":
-            x, y = sorted((r["system_a"], r["system_b"]))
-            ab[(x, y)][r["preferred"] if r["preferred"] in (x, y) else "same"] += 1
-    mos = {s: {q: dict(zip(("mean", "ci95", "n"), mean_ci(v, level), strict=True))
-               for q, v in qs.items()} for s, qs in sorted(scores.items())}
+            for q in SCALES:
+                r[q] = _score(r[q], q, p, r["_line"])
     served = Counter(r.get("loudness") or "not recorded" for r in rows)
     return {"listeners": len({_same_listener(r["listener"]) for r in rows}),
             "n_ratings": len(rows), "loudness": dict(sorted(served.items())),
             "repeats_ignored": n_rows - len(rows),
-            "mos": mos, "ab": {f"{x} vs {y}": _ab_summary(x, y, c, level)
-                               for (x, y), c in sorted(ab.items())}}
+            "mos": mos_summary(rows, level), "ab": ab_summary(rows, level)}
+
+
+SCALES = ("naturalness", "emotion_strength")
+
+
+def mos_summary(rows: list[dict], level: float = 0.95) -> dict:
+    """``{system: {scale: {"mean", "ci95", "n", "listeners", "stimuli"}}}`` of the MOS rows
+    (scores as numbers), by :func:`~emovc.evaluation.stats.crossed_mean_ci`.
+
+    The unit of a listener's rating is the file for naturalness (the source converted to
+    three emotions is one file asked about three times: its ratings by one listener are
+    averaged into one) and the (file, emotion) question for emotion strength (three
+    different questions); either way ratings of one file are resampled together. ``n``
+    counts ratings, ``stimuli`` distinct files (in files of earlier versions, without the
+    ``stimulus`` column, each trial counts as its own file).
+    """
+    by_system: dict = defaultdict(list)
+    for r in rows:
+        if r["kind"] == "mos":
+            by_system[r["system"]].append(r)
+    out = {}
+    for system, rs in sorted(by_system.items()):
+        who = [_same_listener(r["listener"]) for r in rs]
+        files = [r.get("stimulus") or r["trial_id"] for r in rs]
+        questions = {"naturalness": files,
+                     "emotion_strength": [f"{f}/{r['target_emotion']}"
+                                          for f, r in zip(files, rs, strict=True)]}
+        out[system] = {}
+        for q in SCALES:
+            mean, half, n_l, n_f = crossed_mean_ci([r[q] for r in rs], who, questions[q],
+                                                   files, level)
+            out[system][q] = {"mean": mean, "ci95": half, "n": len(rs), "listeners": n_l,
+                              "stimuli": n_f}
+    return out
+
+
+def ab_summary(rows: list[dict], level: float = 0.95) -> dict:
+    """``{"X vs Y": {...}}`` of the A/B rows: counts, share of X among decisive answers,
+    exact binomial interval and two-sided test against 0.5."""
+    ab: dict = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        if r["kind"] == "ab":
+            x, y = sorted((r["system_a"], r["system_b"]))
+            ab[(x, y)][r["preferred"] if r["preferred"] in (x, y) else "same"] += 1
+    return {f"{x} vs {y}": _ab_summary(x, y, c, level) for (x, y), c in sorted(ab.items())}
 
 
 def last_answers(rows: list[dict]) -> list[dict]:
