@@ -24,19 +24,29 @@ def test_page_records_every_answer(tiny_run, tmp_path):
     thread.start()
     try:
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
             page = browser.new_page()
             page.goto(server.url)
             page.fill("#listener", "tester")
             page.click("#start")
             for k in range(len(trials)):
                 page.wait_for_selector(f"text=Trial {k + 1} of {len(trials)}")
-                if page.query_selector("input[name=nat]"):
+                mos = page.query_selector("input[name=nat]") is not None
+                answer = "#next" if mos else "button[data-c=A]"
+                if mos:
                     page.check("input[name=nat][value='4']")
                     page.check("input[name=emo][value='2']")
-                    page.click("#next")
-                else:
-                    page.click("button[data-c=A]")
+                # rated, but not yet played to the end: no answer yet (an A/B trial needs both)
+                clips = page.query_selector_all("#trial audio")
+                for clip in clips:
+                    assert page.is_disabled(answer)
+                    clip.evaluate("a => { a.playbackRate = 8; return a.play(); }")
+                    clip.evaluate("a => new Promise(r => a.ended ? r() : "
+                                  "a.addEventListener('ended', r))")
+                assert len(clips) == (1 if mos else 2)
+                page.wait_for_selector(f"{answer}:enabled")
+                page.click(answer)
             page.wait_for_selector("#done", state="visible")
             browser.close()
     finally:
