@@ -406,3 +406,40 @@ def test_listener_names_are_one_listener_whatever_the_case_and_never_a_formula(t
                                   for name, v in (("Alice", 5), ("alice ", 1))])
     s = summarize_ratings(tmp_path / "old.csv")
     assert s["listeners"] == 1 and s["mos"]["converted"]["naturalness"]["mean"] == 1.0
+
+
+def test_listen_summary_breaks_mos_and_ab_down_by_target_emotion(tmp_path, monkeypatch,
+                                                                 capsys):
+    """A converter good at angry and poor at sad averaged into one MOS; the summary now has
+    each target emotion's MOS and A/B too (printed with --per-emotion, always in --json)."""
+    from emovc.cli import main as cli_main
+
+    rows = []
+    for listener in ("al", "bo"):
+        for emotion, score, winner in (("angry", 4, "converted"), ("sad", 2, "source")):
+            for k in range(3):
+                rows.append({"listener": listener, "trial_id": f"{emotion}{k}", "kind": "mos",
+                             "system": "converted", "target_emotion": emotion,
+                             "stimulus": f"{emotion}{k}", "naturalness": score,
+                             "emotion_strength": score})
+                rows.append({"listener": listener, "trial_id": f"ab{emotion}{k}", "kind": "ab",
+                             "target_emotion": emotion, "system_a": "converted",
+                             "system_b": "source", "preferred": winner})
+    _write(tmp_path / "r.csv", rows)
+    s = summarize_ratings(tmp_path / "r.csv")
+    assert s["mos"]["converted"]["naturalness"]["mean"] == 3.0
+    angry, sad = s["by_emotion"]["angry"], s["by_emotion"]["sad"]
+    assert angry["mos"]["converted"]["naturalness"]["mean"] == 4.0
+    assert sad["mos"]["converted"]["emotion_strength"]["mean"] == 2.0
+    assert angry["ab"]["converted vs source"]["prefer_converted"] == 6
+    assert sad["ab"]["converted vs source"]["prefer_source"] == 6
+    if "emovc.cli.eval_cmds" not in cli_main.COMMAND_MODULES:
+        monkeypatch.setattr(cli_main, "COMMAND_MODULES",
+                            [*cli_main.COMMAND_MODULES, "emovc.cli.eval_cmds"])
+    assert cli_main.main(["listen-summary", str(tmp_path / "r.csv")]) == 0
+    assert "target emotion" not in capsys.readouterr().out  # the default stays short
+    assert cli_main.main(["listen-summary", str(tmp_path / "r.csv"), "--per-emotion",
+                          "--json", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "== target emotion: angry ==" in out and "== target emotion: sad ==" in out
+    assert json.loads((tmp_path / "s.json").read_text())["by_emotion"]["sad"]["ab"]

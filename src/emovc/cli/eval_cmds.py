@@ -96,8 +96,10 @@ def listen_summary(
     ratings: Path = typer.Argument(..., help="Ratings CSV written by `emovc listen`."),
     json_out: Path = typer.Option(None, "--json", help="Also write the summary as JSON."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --json file."),
+    per_emotion: bool = typer.Option(False, "--per-emotion", help="Also print MOS and A/B per "
+                                     "target emotion (always in --json)."),
 ) -> None:
-    """MOS with 95 % t-intervals and A/B preference with exact binomial intervals."""
+    """MOS with 95 % intervals over listeners and files; A/B preference shares."""
     from emovc.evaluation.api import dump_json, ratings_table
     from emovc.evaluation.listening import summarize_ratings
 
@@ -106,6 +108,6 @@ def listen_summary(
     if json_out and json_out.exists() and not force:
         raise output_exists(json_out)
     summary = summarize_ratings(ratings)
-    typer.echo(ratings_table(summary))
+    typer.echo(ratings_table(summary, per_emotion))
     if json_out:
         typer.echo(f"wrote {dump_json(summary, json_out)}")

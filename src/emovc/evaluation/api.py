@@ -93,28 +93,39 @@ def summary_table(result: EvaluationResult, per_emotion: bool = False) -> str:
     return "\n".join(lines)
 
 
-def ratings_table(summary: dict) -> str:
-    """Plain-text view of :func:`~emovc.evaluation.listening.summarize_ratings` output."""
+def ratings_table(summary: dict, per_emotion: bool = False) -> str:
+    """Plain-text view of :func:`~emovc.evaluation.listening.summarize_ratings` output;
+    ``per_emotion`` adds the MOS and A/B of each target emotion."""
     lines = [f"{summary['n_ratings']} ratings from {summary['listeners']} listener(s)",
-             _served(summary.get("loudness", {})), "",
-             f"{'system':<14}{'naturalness MOS':>24}{'emotion strength MOS':>26}"]
-    for system, qs in summary["mos"].items():
+             _served(summary.get("loudness", {}))]
+    lines += _listening_lines(summary["mos"], summary["ab"], note=True)
+    for emotion, part in summary.get("by_emotion", {}).items() if per_emotion else ():
+        lines += ["", f"== target emotion: {emotion} =="]
+        lines += _listening_lines(part["mos"], part["ab"])
+    return "\n".join(lines)
+
+
+def _listening_lines(mos: dict, ab: dict, note: bool = False) -> list[str]:
+    """The MOS table (``note``: with what ± is) and the A/B lines of one (part of a)
+    summary."""
+    lines = ["", f"{'system':<14}{'naturalness MOS':>24}{'emotion strength MOS':>26}"]
+    for system, qs in mos.items():
         cells = []
         for q in ("naturalness", "emotion_strength"):
             m = qs.get(q, {})
             cells.append(f"{_fmt(m.get('mean'), 2)} ± {_fmt(m.get('ci95'), 2)} (n={m.get('n', 0)})")
         lines.append(f"{system:<14}{cells[0]:>24}{cells[1]:>26}")
-    if summary["mos"]:
+    if mos and note:
         lines.append("(±: 95 % interval over listeners and files, a two-way bootstrap; a "
                      "listener's repeated ratings of one file count once)")
-    for pair, r in summary["ab"].items():
+    for pair, r in ab.items():
         x, y = pair.split(" vs ")
         kx, ky = r[f"prefer_{x}"], r[f"prefer_{y}"]
         lines += ["", f"A/B {pair}: {x} preferred in {kx} of {kx + ky} decisive answers "
                       f"({_fmt(r[f'share_{x}'], 2)}, 95 % CI {_fmt(r['ci_low'], 2)}-"
                       f"{_fmt(r['ci_high'], 2)}, p = {_fmt(r['p_value'], 3)}); "
                       f"{r['same']} no-preference"]
-    return "\n".join(lines)
+    return lines
 
 
 def _served(loudness: dict[str, int]) -> str:

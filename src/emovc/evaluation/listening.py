@@ -395,8 +395,9 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
         ``{"listeners": int, "n_ratings": int, "loudness": {how the clips were served:
         ratings}, "repeats_ignored": int, "mos": {system: {"naturalness": {...},
         "emotion_strength": {...}}}, "ab": {"X vs Y": {"n", "prefer_X", "prefer_Y", "same",
-        "share_X", "ci_low", "ci_high", "p_value"}}}`` where the binomial share/CI/p exclude
-        "same" answers; each MOS ``{"mean", "ci95", "n", "listeners", "stimuli"}``.
+        "share_X", "ci_low", "ci_high", "p_value"}}, "by_emotion": {target emotion: {"mos":
+        ..., "ab": ...}}}`` where the binomial share/CI/p exclude "same" answers; each MOS
+        ``{"mean", "ci95", "n", "listeners", "stimuli"}``.
 
     Raises:
         EmovcError: missing file, not a ratings CSV, or a score outside 1..5.
@@ -415,10 +416,15 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
             for q in SCALES:
                 r[q] = _score(r[q], q, p, r["_line"])
     served = Counter(r.get("loudness") or "not recorded" for r in rows)
+    by_emotion: dict = defaultdict(list)
+    for r in rows:
+        by_emotion[r["target_emotion"] or "(none)"].append(r)
     return {"listeners": len({_same_listener(r["listener"]) for r in rows}),
             "n_ratings": len(rows), "loudness": dict(sorted(served.items())),
             "repeats_ignored": n_rows - len(rows),
-            "mos": mos_summary(rows, level), "ab": ab_summary(rows, level)}
+            "mos": mos_summary(rows, level), "ab": ab_summary(rows, level),
+            "by_emotion": {e: {"mos": mos_summary(rs, level), "ab": ab_summary(rs, level)}
+                           for e, rs in sorted(by_emotion.items())}}
 
 
 SCALES = ("naturalness", "emotion_strength")
