@@ -14,12 +14,8 @@ from pathlib import Path
 import pytest
 
 from emovc.errors import EmovcError
-from emovc.evaluation.listening import (
-    RATING_FIELDS,
-    build_trials,
-    rating_row,
-    summarize_ratings,
-)
+from emovc.evaluation.listening import build_trials
+from emovc.evaluation.listening_ratings import RATING_FIELDS, rating_row, summarize_ratings
 from emovc.evaluation.listening_server import ListeningServer
 from emovc.evaluation.manifest import EvalItem, read_manifest
 
@@ -169,7 +165,7 @@ def test_the_item_set_identifies_a_test_and_its_ratings_file(tiny_run, tmp_path)
     seed are the same test; another seed's sample is another test (refused); a larger
     --max-items with the same seed adds items to the test (the sample is nested), so its
     file is extended, while a smaller one's test lacks trials the file answers (refused)."""
-    from emovc.evaluation.listening import check_same_test
+    from emovc.evaluation.listening_ratings import check_same_test
 
     items = _items(12)
     one = build_trials(items, max_items=3, seed=0)
@@ -317,7 +313,8 @@ def test_a_moved_run_and_an_earlier_versions_ratings_keep_their_trials(tiny_run,
     import hashlib
     import shutil
 
-    from emovc.evaluation.listening import check_same_test, earlier_trials, match_ratings_file
+    from emovc.evaluation.listening import earlier_trials
+    from emovc.evaluation.listening_ratings import check_same_test, match_ratings_file
 
     ids = [t.trial_id for t in build_trials(read_manifest(tiny_run), seed=3,
                                             base=tiny_run.resolve())]
@@ -371,7 +368,7 @@ def test_listener_names_are_one_listener_whatever_the_case_and_never_a_formula(t
                                                                                 tmp_path):
     """"Alice" after "alice" was a new listener (a second answer to every trial), and
     "=HYPERLINK(1)" went into the CSV as a formula for whoever opens it in a spreadsheet."""
-    from emovc.evaluation.listening import listener_key
+    from emovc.evaluation.listening_ratings import listener_key
 
     assert listener_key("  Alice \t Smith ") == listener_key("alice smith") == "alice smith"
     for bad in ("=HYPERLINK(1)", "+1", "-x", "@sum(a1)", " =1", "a\x00b", "a,b", "", "x" * 65):

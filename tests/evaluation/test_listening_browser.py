@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from emovc.evaluation.listening import build_trials, summarize_ratings
+from emovc.evaluation.listening import build_trials
+from emovc.evaluation.listening_ratings import summarize_ratings
 from emovc.evaluation.listening_server import ListeningServer
 from emovc.evaluation.manifest import read_manifest
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from emovc.evaluation.listening import RATING_FIELDS, summarize_ratings
+from emovc.evaluation.listening_ratings import RATING_FIELDS, summarize_ratings
 from emovc.evaluation.stats import crossed_mean_ci, mean_ci
 
 

@@ -16,7 +16,8 @@ import soundfile as sf
 from emovc.audio import save_audio
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 from emovc.errors import ConfigError, EmovcWarning
-from emovc.evaluation.listening import build_trials, summarize_ratings
+from emovc.evaluation.listening import build_trials
+from emovc.evaluation.listening_ratings import summarize_ratings
 from emovc.evaluation.listening_server import ListeningServer
 from emovc.evaluation.manifest import EvalItem, read_manifest, write_manifest
 from emovc.evaluation.stimuli import PEAK_LIMIT_DBFS, StimulusSet, check_loudness

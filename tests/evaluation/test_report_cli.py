@@ -150,7 +150,7 @@ def test_listen_summary_cli(tmp_path, cli, capsys):
                 str(tmp_path / "s.json")]) == 2  # exists: --force needed
     assert cli(["listen-summary", str(tmp_path / "r.csv"), "--json",
                 str(tmp_path / "s.json"), "--force"]) == 0
-    from emovc.evaluation.listening import check_ratings_file
+    from emovc.evaluation.listening_ratings import check_ratings_file
 
     (tmp_path / "conversions.csv").write_text("source,converted,target_emotion\n")
     with pytest.raises(EmovcError, match="not a ratings CSV"):

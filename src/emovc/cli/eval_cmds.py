@@ -101,7 +101,7 @@ def listen_summary(
 ) -> None:
     """MOS with 95 % intervals over listeners and files; A/B preference shares."""
     from emovc.evaluation.api import dump_json, ratings_table
-    from emovc.evaluation.listening import summarize_ratings
+    from emovc.evaluation.listening_ratings import summarize_ratings
 
     if json_out and json_out.resolve() == ratings.resolve():
         raise EmovcError(f"--json {json_out} is the ratings file itself; choose another name")

@@ -94,7 +94,7 @@ def summary_table(result: EvaluationResult, per_emotion: bool = False) -> str:
 
 
 def ratings_table(summary: dict, per_emotion: bool = False) -> str:
-    """Plain-text view of :func:`~emovc.evaluation.listening.summarize_ratings` output;
+    """Plain-text view of :func:`~emovc.evaluation.listening_ratings.summarize_ratings` output;
     ``per_emotion`` adds the MOS and A/B of each target emotion."""
     lines = [f"{summary['n_ratings']} ratings from {summary['listeners']} listener(s)",
              _served(summary.get("loudness", {}))]
@@ -161,13 +161,11 @@ def run_listening_test(manifest_or_run: str | os.PathLike, port: int = 8765,
     Returns:
         the ratings CSV path.
     """
-    from emovc.evaluation.listening import (
-        build_trials,
+    from emovc.evaluation.listening import build_trials, earlier_trials, trials_to_dicts
+    from emovc.evaluation.listening_ratings import (
         check_ratings_file,
         check_same_test,
-        earlier_trials,
         match_ratings_file,
-        trials_to_dicts,
     )
     from emovc.evaluation.listening_server import check_serve_options, serve_listening_test
 

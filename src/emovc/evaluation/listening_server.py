@@ -22,12 +22,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from emovc.errors import ConfigError, EmovcError
-from emovc.evaluation.listening import (
-    Trial,
+from emovc.evaluation.listening import Trial, listener_trials
+from emovc.evaluation.listening_ratings import (
     answered_trials,
     append_rating,
     listener_key,
-    listener_trials,
     rating_row,
 )
 from emovc.evaluation.stimuli import DEFAULT_LUFS, StimulusSet, check_loudness
@@ -69,7 +68,7 @@ class ListeningServer(ThreadingHTTPServer):
 
     def heard_by(self, listener: str | None) -> list[Trial]:
         """The trials in the order and with the A/B sides of ``listener`` (a
-        :func:`~emovc.evaluation.listening.listener_key`; ``None``: as built)."""
+        :func:`~emovc.evaluation.listening_ratings.listener_key`; ``None``: as built)."""
         trials = [self.trials[t] for t in self.order]
         return trials if listener is None else listener_trials(trials, self.seed, listener)
 
