@@ -96,6 +96,40 @@ def test_detect_source_excludes_the_target_however_it_is_spelled(converter: Emot
     assert converter.detect_source(calm, 16000, exclude=found.upper()) != found
 
 
+class Measured:
+    """A recogniser that answers with fixed probabilities."""
+
+    def __init__(self, probs: dict[str, float]) -> None:
+        self.probs = probs
+
+    def predict(self, wav, sr):
+        return self.probs
+
+
+@pytest.mark.parametrize("top", ["angry", "sad", "calm"])
+def test_source_from_probs_decides_as_detect_source(converter: EmotionConverter, calm,
+                                                    top: str) -> None:
+    """A caller that already has the recogniser's probabilities (the app shows them) gets
+    the converter's choice without a stand-in recogniser."""
+    probs = {e: 0.04 for e in converter.source_emotions} | {top: 0.72}
+    for exclude in (None, top):
+        assert converter.source_from_probs(probs, exclude) == converter.detect_source(
+            calm, 16000, exclude=exclude, recognizer=Measured(probs))
+    assert converter.source_from_probs(probs, top) != top
+    with pytest.raises(EmovcError, match="labels do not cover this model's source emotions"):
+        converter.source_from_probs({"laughing": 1.0})
+
+
+def test_detects_source_for_some_target(converter: EmotionConverter, monkeypatch) -> None:
+    """A model whose pairs fix the source for some targets only still detects it for the
+    others: detects_source looked at the first target alone."""
+    assert converter.detects_source
+    monkeypatch.setattr(converter, "fixed_source", lambda t: "calm" if t == "neutral" else None)
+    assert converter.target_emotions[0] == "neutral" and converter.detects_source
+    monkeypatch.setattr(converter, "fixed_source", lambda t: "calm")
+    assert not converter.detects_source
+
+
 def test_no_recogniser_asks_for_the_python_argument(monkeypatch, calm) -> None:
     """The hint named the command line's --from only, which a Python caller does not have."""
     from emovc.pipelines.recognition import EmotionRecognizer

@@ -24,7 +24,7 @@ the input length (the input itself is the only thing held whole).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -347,13 +347,7 @@ class EmotionConverter:
         Raises:
             ConfigError: ``exclude`` is not an emotion name (lists the valid ones).
             EmovcError: no recogniser is available, or no emotion is left to choose."""
-        if exclude is not None:  # an unknown name lists the valid ones; aliases normalised
-            exclude = normalize_emotion(exclude)
-        allowed = [e for e in self.source_emotions if e != exclude]
-        if not allowed:  # e.g. a hand-made one-emotion model asked for that emotion
-            raise EmovcError(f"this model converts from {and_list(self.source_emotions)} only, "
-                             f"and {exclude} is the target: there is no other emotion to "
-                             "convert from")
+        allowed = self._candidates(exclude)
         if recognizer is None and self._recognizer is None:
             try:
                 from emovc.pipelines.recognition import EmotionRecognizer
@@ -363,6 +357,38 @@ class EmotionConverter:
                 raise EmovcError("source emotion unknown and no emotion recogniser available "
                                  f"({exc}); {self._pass_source()}") from None
         probs = recognise_long(self._recognizer if recognizer is None else recognizer, wav, sr)
+        return self._choose(probs, allowed)
+
+    def source_from_probs(self, probs: Mapping[str, float], exclude: str | None = None) -> str:
+        """:meth:`detect_source`'s choice for a recording the recogniser already scored
+        ``probs`` (``{emotion: p}``, e.g. from
+        :func:`~emovc.pipelines.source_choice.recognise_long`), among
+        :attr:`source_emotions` other than ``exclude``.
+
+        Raises:
+            ConfigError: ``exclude`` is not an emotion name.
+            EmovcError: ``probs`` covers none of the source emotions, or no emotion is left
+                to choose."""
+        return self._choose(probs, self._candidates(exclude))
+
+    def _candidates(self, exclude: str | None) -> list[str]:
+        """The source emotions other than ``exclude`` (an emotion name, aliases accepted).
+
+        Raises:
+            ConfigError: ``exclude`` is not an emotion name (lists the valid ones).
+            EmovcError: no emotion is left."""
+        if exclude is not None:  # an unknown name lists the valid ones; aliases normalised
+            exclude = normalize_emotion(exclude)
+        allowed = [e for e in self.source_emotions if e != exclude]
+        if not allowed:  # e.g. a hand-made one-emotion model asked for that emotion
+            raise EmovcError(f"this model converts from {and_list(self.source_emotions)} only, "
+                             f"and {exclude} is the target: there is no other emotion to "
+                             "convert from")
+        return allowed
+
+    def _choose(self, probs: Mapping[str, float], allowed: list[str]) -> str:
+        """The source among ``allowed`` for the recogniser's ``probs`` (the level-error rule
+        of :func:`~emovc.pipelines.source_choice.choose_source`)."""
         if not any(e in probs for e in self.source_emotions):
             raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
                              f"{self._pass_source()}")
@@ -395,9 +421,11 @@ class EmotionConverter:
 
     @property
     def detects_source(self) -> bool:
-        """Whether a conversion without ``source`` runs the emotion recogniser (models whose
-        conversion depends on the source, unless their pair fixes it)."""
-        return self.uses_source and self.fixed_source(self.target_emotions[0]) is None
+        """Whether a conversion without ``source`` runs the emotion recogniser for some
+        target (models whose conversion depends on the source, unless their pair fixes it
+        for every target)."""
+        return self.uses_source and any(self.fixed_source(t) is None
+                                        for t in self.target_emotions)
 
     def resolve_emotions(self, wav: np.ndarray, sr: int, target: str, source: str | None,
                          ) -> tuple[str, str]:
