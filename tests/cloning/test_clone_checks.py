@@ -130,6 +130,19 @@ def test_noise_reference_has_no_voiced_speech(tmp_path: Path, no_synthesis) -> N
         VoiceCloner().load_references((noise, 16000))
 
 
+def test_a_reference_with_too_little_speech_says_how_much_it_holds() -> None:
+    """A 3 s reference with 0.1 s of speech was "too short: 0.28 s", which puzzles for a
+    3 s file: the length is the speech left once silence is trimmed."""
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+
+    burst = synthesize(EMOTION_VOICES["neutral"], duration=0.1, sr=16000, seed=0)
+    ref = np.random.default_rng(0).normal(0, 1e-4, 3 * 16000).astype(np.float32)
+    ref[24000:24000 + len(burst)] += burst
+    with pytest.raises(AudioError, match=r"^reference a.wav holds only 0\.\d\d s of speech once "
+                                         r"silence is trimmed \(need at least 0\.5 s\)$"):
+        prepare_reference(ref, 16000, name="reference a.wav")
+
+
 def test_white_noise_of_any_seed_is_refused() -> None:
     """The earlier check (pyin, then Harvest) let 3 of these 12 noises through (seeds 0, 6, 8:
     webrtcvad keeps their bursts, pyin heard 8 % of them voiced)."""

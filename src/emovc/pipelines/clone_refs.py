@@ -25,7 +25,7 @@ from emovc.audio import (
 )
 from emovc.audio.io import resample
 from emovc.audio.noise import estimate_snr, low_snr_note
-from emovc.audio.processing import as_mono, check_sample_rate
+from emovc.audio.processing import MIN_DURATION_S, as_mono, check_sample_rate
 from emovc.audio.voicing import MIN_PERIODIC_SHARE
 from emovc.errors import AudioError, ConfigError
 
@@ -140,6 +140,9 @@ def prepare_reference(wav: np.ndarray, sr: int, denoise: bool = False,
     if denoise:
         x = denoise_wav(x, SR)
     x = trim_silence(x, SR, method="vad")
+    if len(x) < MIN_DURATION_S * SR:  # "too short" would puzzle for a 3 s file of noise
+        raise AudioError(f"{name} holds only {len(x) / SR:.2f} s of speech once silence is "
+                         f"trimmed (need at least {MIN_DURATION_S:g} s)")
     check_speech(x, SR, name=name)
     check_voiced(x, name)
     return normalize_loudness(x, SR, target_dbfs)
