@@ -86,18 +86,21 @@ def fake_embed(wav, sr):
 
 
 def fake_evaluate(run_dir: Path, out_dir: Path, progress) -> Path:
+    """The report and the data files next to it, as emovc evaluate writes them."""
     rows = (run_dir / "conversions.csv").read_text().strip().splitlines()
     report = out_dir / "report.html"
     report.write_text(f"<html><body><h1>report</h1><p>{len(rows) - 1} conversions</p>"
                       "</body></html>")
+    (out_dir / "metrics.json").write_text("{}")
+    (out_dir / "per_utterance.csv").write_text("item_id\n")
     return report
 
 
 class FakeListeningServer:
     """Stands in for emovc.evaluation's listening-test server."""
 
-    def __init__(self, run_dir: Path, ratings_csv: Path) -> None:
-        self.url = "http://127.0.0.1:9/"
+    def __init__(self, run_dir: Path, ratings_csv: Path, host: str = "127.0.0.1") -> None:
+        self.server_address = (host, 9)
         self.run_dir, self.ratings_csv, self.stopped = run_dir, ratings_csv, False
 
     def shutdown(self) -> None:

@@ -171,7 +171,7 @@ def test_evaluate_session_conversions(backend: AppBackend, upload) -> None:
     assert "1 conversions" in res.report.read_text()
     run = next((backend.work.root / "runs").iterdir())
     server = backend._listening
-    assert res.listening_url == server.url and server.run_dir == run
+    assert res.listening_url == "http://127.0.0.1:9/" and server.run_dir == run
     assert server.ratings_csv == run / "listening" / "ratings.csv"
     backend.close()
     assert server.stopped and backend._listening is None

@@ -6,7 +6,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from emovc.app.services import AppBackend
+from emovc.app.services import AUTO, AppBackend
 from emovc.errors import AudioError
 
 gr = pytest.importorskip("gradio")
@@ -103,7 +103,8 @@ def test_cli_help() -> None:
     cli.command("noop")(lambda: None)  # a second command keeps "app" a subcommand
     out = CliRunner().invoke(cli, ["app", "--help"])
     assert out.exit_code == 0
-    for option in ("--host", "--port", "--max-upload-mb", "--max-duration-s", "127.0.0.1"):
+    for option in ("--host", "--port", "--max-upload-mb", "--max-duration-s", "--work-dir",
+                   "127.0.0.1"):
         assert option in out.output
 
 
@@ -143,3 +144,26 @@ def test_voice_quality_slider_of_a_missing_model_or_a_bug(work, factories) -> No
     on_render = _handler(build_ui(AppBackend(work, factories=factories)), "on_render")
     with pytest.raises(ZeroDivisionError):
         on_render("source", "fake-calm-angry", session="s")
+
+
+def test_evaluate_links_data_files_and_the_listening_test(backend: AppBackend, upload) -> None:
+    from emovc.app.ui import build_ui
+
+    demo = build_ui(backend)
+    _handler(demo, "convert")(str(upload(emotion="calm")), "fake-calm-angry", AUTO, "angry",
+                              1.0, None, None, None, None, session="s")
+    links, frame, status = _handler(demo, "evaluate")(None, session="s")
+    assert "report ready" in status
+    for name in ("report.html", "metrics.json", "per_utterance.csv"):
+        assert f"/{name}\"" in links
+    assert 'id="eval-listening-link"' in links and "this machine only" in links
+    ratings, summary = _handler(demo, "listening_results")(session="s")
+    assert ratings is None and "no ratings yet" in summary
+
+
+def test_browser_host() -> None:
+    from emovc.app.ui import _browser_host
+
+    assert _browser_host(gr.Request(headers={"host": "lab-pc:7860"})) == "lab-pc"
+    assert _browser_host(gr.Request(headers={"host": "[::1]:7860"})) == "::1"
+    assert _browser_host(None) is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import socket
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -67,7 +68,9 @@ class Factories:
             (style: one of ``emovc.pipelines.cloning.STYLES``).
         embedder: () -> speaker embedding function ``(wav (n,), sr) -> (D,)``.
         evaluator: ``(run_dir, out_dir, progress) -> report.html path``.
-        listening_test: ``(run_dir, ratings_csv) -> server`` with ``.url`` and ``.shutdown()``.
+        listening_test: ``(run_dir, ratings_csv, host) -> server`` listening on a free port
+            of ``host`` (the app's own interface), with ``.server_address`` ``(host, port)``,
+            ``.shutdown()`` and ``.server_close()``.
         missing: ``() -> {tab: message}`` for features that are not installed (cheap check,
             loads nothing).
     """
@@ -78,7 +81,7 @@ class Factories:
     cloner: Callable[[str], Any]
     embedder: Callable[[], Callable[[np.ndarray, int], np.ndarray]]
     evaluator: Callable[[Path, Path, ProgressFn], Path]
-    listening_test: Callable[[Path, Path], Any]
+    listening_test: Callable[[Path, Path, str], Any]
     missing: Callable[[], dict[str, str]] = dict
 
 
@@ -192,17 +195,27 @@ def _evaluator(run_dir: Path, out_dir: Path, progress: ProgressFn) -> Path:
     return Path(paths["report"])
 
 
-def _listening_test(run_dir: Path, ratings_csv: Path) -> Any:
-    """Serve the listening test of ``run_dir`` on 127.0.0.1 (a free port) in a thread.
+def _listening_test(run_dir: Path, ratings_csv: Path, host: str = "127.0.0.1") -> Any:
+    """Serve the listening test of ``run_dir`` on a free port of ``host`` (the app's
+    interface: with ``--host 0.0.0.0`` participants on the network can reach it) in a thread.
 
     Returns:
-        the running ``ListeningServer`` (``.url``, ``.shutdown()``, ``.server_close()``).
+        the running ``ListeningServer`` (``.server_address``, ``.shutdown()``,
+        ``.server_close()``; its ``.url`` names 127.0.0.1 whatever the host).
     """
     read_manifest = _import("emovc.evaluation.manifest", "read_manifest", "the listening test")
     build_trials = _import("emovc.evaluation.listening", "build_trials", "the listening test")
     server_cls = _import("emovc.evaluation.listening_server", "ListeningServer",
                          "the listening test")
-    server = server_cls(build_trials(read_manifest(run_dir)), ratings_csv, port=0)
+
+    class OnHost(server_cls):  # the library's server binds 127.0.0.1: rebind before listening
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        def server_bind(self) -> None:
+            self.server_address = (host, self.server_address[1])
+            super().server_bind()
+
+    server = OnHost(build_trials(read_manifest(run_dir)), ratings_csv, port=0)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True,
                      name="emovc-listening-test").start()
     return server

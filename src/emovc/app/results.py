@@ -41,8 +41,20 @@ class CloneResult:
 
 @dataclass(frozen=True)
 class EvaluateResult:
-    """The evaluation report (inside the work dir) and the listening-test page address."""
+    """The evaluation report and its data files (``metrics.json``, ``per_utterance.csv``,
+    ``per_emotion.csv``; inside the work dir), and the listening-test page address (``None``:
+    the test could not start)."""
 
     report: Path
     listening_url: str | None
+    summary: str
+    data: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListeningResult:
+    """A listening test's answers so far: a copy of its ratings CSV to download (``None``
+    before the first answer) and their summary (``emovc listen-summary``'s table)."""
+
+    ratings: Path | None
     summary: str

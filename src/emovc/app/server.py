@@ -44,23 +44,56 @@ class RunningApp:
     demo: object  # gradio.Blocks
     _old_temp: str | None
     _stop: threading.Event = field(default_factory=threading.Event)
+    _kept: list[Path] | None = None  # what close() kept (None: not closed yet)
 
-    def close(self) -> None:
-        """Stop the server, delete the work dir (if the app created it), restore env."""
+    @property
+    def work_dir(self) -> Path:
+        """The app's work dir (uploads, outputs, run folders, reports, ratings)."""
+        return self.backend.work.root
+
+    def close(self) -> list[Path]:
+        """Stop the server and the listening test, delete the work dir if the app created it,
+        restore env. Listening-test answers are never deleted: a temporary work dir keeps the
+        run folders and reports of the tests with ratings (the rest goes), and their ratings
+        files are named in a warning.
+
+        Returns:
+            the ratings CSVs of this app's listening tests that have answers.
+        """
+        if self._kept is not None:
+            return self._kept
         self._stop.set()
+        rated = self.backend.rated_tests()
         self.backend.close()
         self.demo.close()
-        self.backend.work.cleanup()
+        work = self.backend.work
+        work.cleanup(keep=[p for test in rated for p in test.kept()])
+        self._kept = [test.ratings for test in rated]
+        if self._kept:
+            log.warning("%s", _kept_note(self._kept, work))
         _restore_temp(self._old_temp)
+        return self._kept
 
-    def block(self) -> None:
-        """Serve until Ctrl-C or SIGTERM, then close (the work dir is deleted)."""
+    def block(self) -> list[Path]:
+        """Serve until Ctrl-C or SIGTERM, then close (see :meth:`close`)."""
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _interrupt)
         try:
             self.demo.block_thread()
         finally:
-            self.close()
+            kept = self.close()
+        return kept
+
+
+def _kept_note(ratings: list[Path], work: WorkDir) -> str:
+    """The stop message naming the listening-test ratings the app kept."""
+    files = ", ".join(map(str, ratings))
+    summarise = f"summarise with `emovc listen-summary {ratings[-1]}`"
+    if not work.temporary:
+        return f"listening-test ratings: {files} ({summarise})"
+    return (f"kept the listening-test ratings in the temporary work dir {work.root} (the rest "
+            f"of it was deleted): {files}; {summarise}. Move them somewhere safe: the system "
+            "may clear its temp folder (start with --work-dir DIR to keep everything)")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -76,8 +109,9 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
         host: interface to bind; anything but loopback exposes the app to the network.
         port: TCP port 1-65535 (``0`` picks a free one).
         limits: upload size/duration limits (finite).
-        work_dir: folder for uploads, outputs and reports (default: a fresh temp folder,
-            deleted on close).
+        work_dir: folder for uploads, outputs, run folders and reports, kept on close
+            (default: a fresh temp folder, deleted on close except the listening tests with
+            ratings: :meth:`RunningApp.close`).
         factories: pipeline factories (tests inject fakes; default: the bundled models).
         quiet: suppress gradio's start-up banner.
 
@@ -91,7 +125,10 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
             the work dir is removed and ``GRADIO_TEMP_DIR`` restored.
     """
     check_start_options(host, port)
-    work = WorkDir(work_dir)
+    try:
+        work = WorkDir(work_dir)
+    except OSError as exc:  # a file of that name, no permission
+        raise ConfigError(f"cannot use --work-dir {work_dir}: {exc.strerror or exc}") from None
     old_temp = os.environ.get("GRADIO_TEMP_DIR")
     try:
         return _start(host, port, limits, work, factories, quiet, old_temp)
@@ -128,26 +165,33 @@ def _start(host: str, port: int, limits: UploadLimits, work: WorkDir,
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr  # noqa: F401  (heavy; only imported when the app starts)
 
-    from emovc.app.ui import build_ui
+    from emovc.app.ui import CSS, build_ui
 
     if host not in LOCAL_HOSTS:
         log.warning("binding to %s: anyone on the network can use this app", host)
-    backend = AppBackend(work, limits, factories)
+    backend = AppBackend(work, limits, factories, host=host)
     demo = build_ui(backend)
     demo.queue(default_concurrency_limit=1)
     try:
         demo.launch(server_name=host, server_port=port or free_port(host),
                     prevent_thread_lock=True, quiet=quiet, max_file_size=limits.max_bytes,
-                    allowed_paths=[str(work.subdir("reports"))], ssr_mode=False,
+                    allowed_paths=_served(work), ssr_mode=False, css=CSS,
                     mcp_server=False, show_error=False, inbrowser=False, share=False)
     except BaseException:
         backend.close()
         demo.close()
         raise
     app = RunningApp(str(demo.local_url), backend, demo, old_temp)
-    threading.Thread(target=_purge_loop, args=(work, app._stop), daemon=True,
+    threading.Thread(target=_purge_loop, args=(backend, app._stop), daemon=True,
                      name="emovc-app-purge").start()
     return app
+
+
+def _served(work: WorkDir) -> list[str]:
+    """The folders gradio serves by path: the reports (opened in their own tab), and the
+    outputs, which gradio copies into its cache only from there (or from the current folder
+    or the system's temp folder, where a ``--work-dir`` need not lie)."""
+    return [str(work.subdir("reports")), str(work.subdir("outputs"))]
 
 
 def _restore_temp(old_temp: str | None) -> None:
@@ -166,8 +210,10 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0].split(". ")[0].rstrip(".")
 
 
-def _purge_loop(work: WorkDir, stop: threading.Event) -> None:
+def _purge_loop(backend: AppBackend, stop: threading.Event) -> None:
+    """Every :data:`PURGE_EVERY_S`, delete the work dir's files older than :data:`MAX_AGE_S`,
+    except the listening tests' (:meth:`AppBackend.kept_paths`)."""
     while not stop.wait(PURGE_EVERY_S):
-        removed = work.purge(MAX_AGE_S)
+        removed = backend.work.purge(MAX_AGE_S, keep=backend.kept_paths())
         if removed:
-            log.info("removed %d old files from %s", removed, Path(work.root))
+            log.info("removed %d old files from %s", removed, Path(backend.work.root))

@@ -27,9 +27,16 @@ from emovc.app.convert_options import (
     offered_renderers,
 )
 from emovc.app.limits import APP_SR, UploadLimits, load_upload
+from emovc.app.listening_test import ListeningTest, link_host, page_url
 from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressFn, default_factories
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
-from emovc.app.results import CloneResult, ConvertResult, EvaluateResult, RecogniseResult
+from emovc.app.results import (
+    CloneResult,
+    ConvertResult,
+    EvaluateResult,
+    ListeningResult,
+    RecogniseResult,
+)
 from emovc.app.session import MAX_SESSIONS, SESSION_GRACE_S, BrowserSession, Sessions
 from emovc.app.voices import KnownVoices
 from emovc.app.workdir import WorkDir, safe_stem
@@ -37,6 +44,7 @@ from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.evaluation.speaker import cosine
+from emovc.fileio import copy_atomic
 from emovc.models.conversion.converters import check_intensity
 from emovc.pipelines.source_choice import choose_source, recognise_long
 from emovc.pipelines.speaker import project
@@ -44,6 +52,10 @@ from emovc.pipelines.speaker import project
 AUTO = "auto-detect"  # source-emotion choice: let the recogniser decide
 LOCAL_SESSION = "local"
 """The session key of callers without browser sessions (the methods' default)."""
+REPORT_DATA = ("metrics.json", "per_utterance.csv", "per_emotion.csv")
+"""The data files ``emovc evaluate`` writes next to ``report.html`` (the app links them)."""
+RATINGS_GLOB = "runs/*/listening/ratings.csv"
+"""Where the listening tests' ratings lie in the work dir."""
 
 
 class _Measured:
@@ -108,18 +120,22 @@ class AppBackend:
         max_sessions: most sessions kept at once (see :class:`~emovc.app.session.Sessions`).
         session_grace_s: how long an ended session is kept for its tab to reconnect.
         clock: the sessions' clock (seconds, monotonic; tests pass their own).
+        host: the interface the app listens on; its listening tests listen there too.
     """
 
     def __init__(self, work: WorkDir, limits: UploadLimits = UploadLimits(),
                  factories: Factories | None = None, max_sessions: int = MAX_SESSIONS,
                  session_grace_s: float = SESSION_GRACE_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, host: str = "127.0.0.1") -> None:
         self.work = work
         self.limits = limits
+        self.host = host
         self.models = ModelCache(factories or default_factories())
         self.voices = KnownVoices(lambda wav, sr: self.models.embedder()(wav, sr))
         self.sessions = Sessions(max_sessions, session_grace_s, clock)
         self._listening: Any = None  # the running listening-test server, if any
+        self._current: ListeningTest | None = None  # the test it serves
+        self._tests: list[ListeningTest] = []  # every test this app started
         self._listening_lock = threading.Lock()
 
     def session(self, key: str = LOCAL_SESSION) -> BrowserSession:
@@ -347,9 +363,13 @@ class AppBackend:
 
     # --- evaluate ------------------------------------------------------------------------
     def evaluate(self, files: Sequence[str] | None, progress: ProgressFn = _no_progress,
-                 session: str = LOCAL_SESSION) -> EvaluateResult:
+                 session: str = LOCAL_SESSION, browser_host: str | None = None
+                 ) -> EvaluateResult:
         """Evaluate uploaded run files (with ``conversions.csv``) or, with none, the
-        conversions made in ``session``; the report is written inside the work dir.
+        conversions made in ``session``; the report is written inside the work dir, and the
+        run's listening test replaces the running one. ``browser_host``: the host the
+        browser reached the app by (its link to the test names it when the app listens on
+        every interface: :func:`~emovc.app.listening_test.link_host`).
         """
         progress(0.05, "collecting files")
         run = self.session(session).run
@@ -365,29 +385,80 @@ class AppBackend:
             raise
         out_dir = self.work.new_folder("reports", "report")
         report = self.work.inside(self.models.factories.evaluator(run_dir, out_dir, progress))
+        test = ListeningTest(run_dir, out_dir)
         progress(0.95, "starting the listening test")
-        url, note = self._start_listening_test(run_dir)
+        url, note = self._start_listening_test(test, browser_host)
+        self.session(session).tests.append(test)
         progress(1.0, "done")
         summary = f"evaluated {run_dir.name}: report ready" + (f"; {note}" if note else "")
-        return EvaluateResult(report, url, summary)
+        data = tuple(p for p in (out_dir / name for name in REPORT_DATA) if p.is_file())
+        return EvaluateResult(report, url, summary, data)
 
-    def _start_listening_test(self, run_dir: Path) -> tuple[str | None, str]:
-        """(Re)start the listening test for ``run_dir``; ``(url, note)``, url None on failure."""
-        ratings = self.work.inside(run_dir / "listening" / "ratings.csv")
-        ratings.parent.mkdir(exist_ok=True)
+    def _start_listening_test(self, test: ListeningTest, browser_host: str | None
+                              ) -> tuple[str | None, str]:
+        """(Re)start the listening test ``test``; ``(url, note)``, url None on failure."""
+        test.ratings.parent.mkdir(exist_ok=True)
         self.close()
         try:
-            server = self.models.factories.listening_test(run_dir, ratings)
+            server = self.models.factories.listening_test(test.run_dir, test.ratings,
+                                                          self.host)
         except EmovcError as exc:
             return None, f"no listening test: {exc}"
+        except OSError as exc:  # the app's own interface, so hardly ever
+            return None, f"no listening test: cannot listen on {self.host}: {exc.strerror}"
         with self._listening_lock:
-            self._listening = server
-        return str(server.url), ""
+            self._listening, self._current = server, test
+            self._tests.append(test)
+        return page_url(link_host(self.host, browser_host), server.server_address[1]), ""
+
+    def listening_results(self, session: str = LOCAL_SESSION) -> ListeningResult:
+        """The answers so far to ``session``'s latest listening test: a copy of its ratings
+        CSV to download (``outputs/ratings-<run>-*.csv``) and ``emovc listen-summary``'s
+        table of them (MOS with t-intervals, A/B preferences with binomial intervals).
+
+        Raises:
+            ConfigError: ``session`` has evaluated nothing yet.
+        """
+        tests = self.session(session).tests
+        if not tests:
+            raise ConfigError("no listening test yet: press Evaluate first")
+        test = tests[-1]
+        with self._listening_lock:
+            running = test is self._current
+        replaced = "" if running else (" (no longer served: a later evaluation replaced this "
+                                       "test)")
+        if not test.n_ratings():
+            return ListeningResult(None, f"no ratings yet{replaced}: share the listening-test "
+                                         "link with your listeners")
+        from emovc.evaluation.api import ratings_table
+        from emovc.evaluation.listening import summarize_ratings
+
+        copy = self.work.new_file("outputs", f"ratings-{test.run_dir.name}", ".csv")
+        copy_atomic(test.ratings, copy)  # a snapshot: the test keeps appending to its own
+        summary = ratings_table(summarize_ratings(copy))
+        return ListeningResult(copy, summary + (f"\n\n{replaced.strip(' ()')}" if replaced
+                                                else ""))
+
+    def kept_paths(self) -> list[Path]:
+        """Folders the work dir's purge leaves alone (:meth:`WorkDir.purge`): the running
+        listening test's run folder and report, those of every test of this app with
+        ratings, and every run folder in the work dir with ratings (an earlier app's, in a
+        reused ``--work-dir``)."""
+        with self._listening_lock:
+            current, tests = self._current, list(self._tests)
+        kept = [p for t in tests if t is current or t.n_ratings() for p in t.kept()]
+        return kept + [r.parent.parent for r in self.work.root.glob(RATINGS_GLOB)]
+
+    def rated_tests(self) -> list[ListeningTest]:
+        """This app's listening tests that have ratings."""
+        with self._listening_lock:
+            tests = list(self._tests)
+        return [t for t in tests if t.n_ratings()]
 
     def close(self) -> None:
         """Stop background servers (the listening test)."""
         with self._listening_lock:
-            server, self._listening = self._listening, None
+            server, self._listening, self._current = self._listening, None, None
         if server is not None:
             server.shutdown()
             server.server_close()

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.app.limits import APP_SR, UploadLimits, check_upload
+from emovc.app.listening_test import ListeningTest
 from emovc.app.voices import UploadedVoices
 from emovc.app.workdir import WorkDir
 from emovc.audio import save_audio
@@ -127,10 +128,12 @@ class SessionRun:
 
 @dataclass(frozen=True)
 class BrowserSession:
-    """The state of one browser session: its conversions and its uploaded reference voices."""
+    """The state of one browser session: its conversions, its uploaded reference voices and
+    the listening tests of its evaluations (the latest last)."""
 
     run: SessionRun = field(default_factory=SessionRun)
     uploads: UploadedVoices = field(default_factory=UploadedVoices)
+    tests: list[ListeningTest] = field(default_factory=list)
 
 
 class Sessions:

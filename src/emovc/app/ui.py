@@ -18,11 +18,16 @@ import html
 import logging
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import gradio as gr
 
+from emovc.app.listening_test import is_loopback
+from emovc.app.results import EvaluateResult
 from emovc.app.services import AUTO, AppBackend
+from emovc.app.workdir import safe_stem
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import EmovcError
 
@@ -38,6 +43,8 @@ AUDIO_SOURCES = ["upload", "microphone"]
 PITCH_SLIDER = (0.0, 1.0, 0.025)
 GAIN_SLIDER = (0.0, 2.0, 0.05)
 VOICE_QUALITY_SLIDER = (0.0, 3.0, 0.25)
+#: the page's own style (passed to launch): the listening-test summary is a table
+CSS = "#evaluate-ratings-summary textarea { font-family: monospace; }"
 
 
 def readable_error(exc: BaseException) -> str:
@@ -72,14 +79,34 @@ def session_key(request: gr.Request | None) -> str:
     return str(key) if key else f"no-session-{uuid.uuid4().hex}"
 
 
-def _report_links(report: str, listening_url: str | None) -> str:
-    links = [f'<a href="/gradio_api/file={html.escape(report)}" target="_blank" '
-             'id="eval-report-link">open the evaluation report</a>']
-    if listening_url:
-        links.append(f'<a href="{html.escape(listening_url)}" target="_blank" '
-                     'id="eval-listening-link">open the listening test</a> (served on this '
-                     "machine; ratings are saved in the app's work dir)")
-    return " · ".join(links)
+def _file_url(path: Path) -> str:
+    return f"/gradio_api/file={html.escape(str(path))}"
+
+
+def _report_links(res: EvaluateResult, host: str) -> str:
+    """The evaluate tab's links: the report, its data files and the listening test."""
+    links = [f'<a href="{_file_url(res.report)}" target="_blank" id="eval-report-link">open '
+             "the evaluation report</a>"]
+    links += [f'<a href="{_file_url(p)}" target="_blank" download '
+              f'id="eval-data-{safe_stem(p.name)}">{html.escape(p.name)}</a>' for p in res.data]
+    text = " · ".join(links)
+    if res.listening_url:
+        where = ("this machine only" if is_loopback(host) else
+                 "your network: share the link with your listeners (a firewall must let its "
+                 "port through)")
+        text += (f'<br><a href="{html.escape(res.listening_url)}" target="_blank" '
+                 f'id="eval-listening-link">open the listening test</a> '
+                 f"({html.escape(res.listening_url)}, reachable from {where}). Its ratings are "
+                 "saved in the app's work dir; <b>Listening-test results</b> below gives them "
+                 "so far, as a file and a summary.")
+    return text
+
+
+def _browser_host(request: gr.Request | None) -> str | None:
+    """The host name the browser reached the app by (its request's ``Host``), if any."""
+    headers = getattr(request, "headers", None) or {}
+    host = headers.get("host") if hasattr(headers, "get") else None
+    return urlsplit(f"//{host}").hostname if host else None
 
 
 def build_ui(backend: AppBackend) -> gr.Blocks:
@@ -275,14 +302,27 @@ def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:
     button = gr.Button("Evaluate", variant="primary", elem_id="evaluate-button")
     status = gr.Textbox(label="status", interactive=False, elem_id="evaluate-status")
     links = gr.HTML(elem_id="evaluate-links")
+    with gr.Row():
+        with gr.Column():
+            results = gr.Button("Listening-test results", elem_id="evaluate-ratings-button")
+            ratings = gr.File(label="ratings so far (CSV: one row per answer)",
+                              interactive=False, elem_id="evaluate-ratings-file")
+        summary = gr.Textbox(label="listening-test summary (as emovc listen-summary)",
+                             lines=6, max_lines=30, interactive=False,
+                             elem_id="evaluate-ratings-summary")
     report = gr.HTML(elem_id="evaluate-report")
 
     def evaluate(paths, request: gr.Request, progress=gr.Progress()) -> tuple:
         res = backend.evaluate(paths, lambda f, d: progress(f, desc=d),
-                               session=session_key(request))
-        frame = (f'<iframe src="/gradio_api/file={html.escape(str(res.report))}" '
-                 'title="evaluation report" '
+                               session=session_key(request),
+                               browser_host=_browser_host(request))
+        frame = (f'<iframe src="{_file_url(res.report)}" title="evaluation report" '
                  'style="width:100%;height:640px;border:1px solid #ddd"></iframe>')
-        return _report_links(str(res.report), res.listening_url), frame, res.summary
+        return _report_links(res, backend.host), frame, res.summary
+
+    def listening_results(request: gr.Request) -> tuple:
+        res = backend.listening_results(session=session_key(request))
+        return (str(res.ratings) if res.ratings else None), res.summary
 
     button.click(_guard(3, evaluate), files, [links, report, status])
+    results.click(_guard(2, listening_results), None, [ratings, summary])

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from emovc.errors import EmovcError
@@ -76,16 +77,21 @@ class WorkDir:
         path.mkdir()
         return path
 
-    def purge(self, max_age_s: float) -> int:
-        """Delete files older than ``max_age_s`` s in folders made by :meth:`subdir`.
+    def purge(self, max_age_s: float, keep: Iterable[str | os.PathLike] = ()) -> int:
+        """Delete files older than ``max_age_s`` s in folders made by :meth:`subdir`, and the
+        folders this empties; nothing inside a ``keep`` folder (e.g. a running listening
+        test's run folder: its audio is only read, so its age says nothing about its use).
 
         Returns:
             the number of files removed.
         """
         cutoff = time.time() - max_age_s
+        kept = [Path(k).resolve() for k in keep]
         removed = 0
         paths = [p for folder in list(self._made) for p in folder.rglob("*")]
         for path in sorted(paths, reverse=True):
+            if _within(path, kept):
+                continue
             try:
                 if path.is_file() and path.stat().st_mtime < cutoff:
                     path.unlink()
@@ -96,7 +102,37 @@ class WorkDir:
                 continue
         return removed
 
-    def cleanup(self) -> None:
-        """Remove the folder if this instance created it (a user-given root is kept)."""
-        if self._owned:
+    @property
+    def temporary(self) -> bool:
+        """Whether this instance created the folder (it is deleted by :meth:`cleanup`)."""
+        return self._owned
+
+    def cleanup(self, keep: Iterable[str | os.PathLike] = ()) -> None:
+        """Remove the folder if this instance created it (a user-given root is kept), all
+        but the ``keep`` folders inside it (then the root stays, holding just those)."""
+        if not self._owned:
+            return
+        kept = [Path(k).resolve() for k in keep]
+        if not kept:
             shutil.rmtree(self.root, ignore_errors=True)
+            return
+        _remove_except(self.root, kept)
+
+
+def _within(path: Path, folders: list[Path]) -> bool:
+    """Whether ``path`` is one of ``folders`` or lies inside one."""
+    return any(path == f or f in path.parents for f in folders)
+
+
+def _remove_except(folder: Path, keep: list[Path]) -> None:
+    """Delete everything in ``folder`` but the ``keep`` paths and the folders leading to
+    them."""
+    for entry in folder.iterdir():
+        if _within(entry, keep):
+            continue
+        if any(entry in k.parents for k in keep):
+            _remove_except(entry, keep)
+        elif entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
