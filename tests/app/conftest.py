@@ -24,6 +24,7 @@ class SourceRule:
 
     source_emotions: list[str]
     target_emotions: list[str]
+    uses_source = True
 
     def fixed_source(self, target):
         pair = self.source_emotions
@@ -31,10 +32,17 @@ class SourceRule:
             return pair[1] if target == pair[0] else pair[0]
         return None
 
+    @property
+    def detects_source(self):
+        return self.uses_source and any(self.fixed_source(t) is None
+                                        for t in self.target_emotions)
+
     def detect_source(self, wav, sr, exclude=None, recognizer=None):
+        return self.source_from_probs(recognise_long(recognizer, wav, sr), exclude)
+
+    def source_from_probs(self, probs, exclude=None):
         allowed = [e for e in self.source_emotions if e != exclude]
-        return choose_source(recognise_long(recognizer, wav, sr), allowed,
-                             emotions=self.source_emotions)
+        return choose_source(probs, allowed, emotions=self.source_emotions)
 
 
 class FakeConverter(SourceRule):

@@ -33,11 +33,15 @@ class Converter(Protocol):
 
     source_emotions: list[str]
     target_emotions: list[str]
+    detects_source: bool
 
     def fixed_source(self, target: str) -> str | None: ...
 
     def detect_source(self, wav: np.ndarray, sr: int, exclude: str | None = None,
                       recognizer: Recognizer | None = None) -> str: ...
+
+    def source_from_probs(self, probs: dict[str, float], exclude: str | None = None
+                          ) -> str: ...
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, pitch_level: float = 1.0,

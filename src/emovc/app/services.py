@@ -58,19 +58,6 @@ RATINGS_GLOB = "runs/*/listening/ratings.csv"
 """Where the listening tests' ratings lie in the work dir."""
 
 
-class _Measured:
-    """A recogniser that answers with probabilities already measured for the whole clip: the
-    converter's rule (:meth:`~emovc.pipelines.conversion.EmotionConverter.detect_source`)
-    then decides on them without the clip being recognised a second time for the note."""
-
-    def __init__(self, probs: dict[str, float]) -> None:
-        self.probs = probs
-
-    def predict(self, wav: np.ndarray, sr: int) -> dict[str, float]:
-        """The measured probabilities ``{emotion: p}`` (whatever the window)."""
-        return self.probs
-
-
 def _detection_note(label: str, probs: dict[str, float]) -> str:
     """What the UI says about a detected source ``label`` given the recogniser's ``probs``."""
     heard = max(probs, key=probs.get)
@@ -184,33 +171,33 @@ class AppBackend:
         return sources, targets
 
     def source_follows_target(self, model: str) -> bool:
-        """Whether ``model`` is pairwise: for every target its source is the pair's other
-        emotion (the converter's ``fixed_source``), so none is set or detected before the
-        target is chosen."""
-        conv = self.models.converter(model)
-        return all(conv.fixed_source(t) is not None for t in conv.target_emotions)
+        """Whether no source is set or detected for ``model`` before the target is chosen:
+        its conversion never runs the recogniser (the converter's ``detects_source``), e.g.
+        a pairwise model, whose source for each target is the pair's other emotion."""
+        return not self.models.converter(model).detects_source
 
     def detect_source(self, audio: str | None, model: str | None = None) -> tuple[str, str]:
         """Source emotion of ``audio`` by ``model``'s own rule
-        (:meth:`emovc.pipelines.conversion.EmotionConverter.detect_source`, with the app's
-        recogniser); without a model the recogniser's choice among all emotions
-        (:func:`emovc.pipelines.source_choice.choose_source`).
+        (:meth:`emovc.pipelines.conversion.EmotionConverter.source_from_probs` on the app's
+        recogniser's probabilities, which the note quotes); without a model the recogniser's
+        choice among all emotions (:func:`emovc.pipelines.source_choice.choose_source`).
 
         Returns:
             ``(label, note)``, e.g. ``("calm", "detected calm (recogniser: calm 71%)")``;
-            for a pairwise model ``(AUTO, note)``: its source follows from the target.
+            ``(AUTO, note)`` for a model that detects none (:meth:`source_follows_target`).
         """
         wav = load_upload(audio, self.limits, self.work)
         if model and self.source_follows_target(model):
-            sources = self.converter_emotions(model)[0]
-            return AUTO, (f"{model} converts between {' and '.join(sources)}: the source is the "
-                          "one that is not the target")
+            conv = self.models.converter(model)
+            if conv.fixed_source(conv.target_emotions[0]) is None:
+                return AUTO, f"{model} does not use the source emotion"
+            return AUTO, (f"{model} converts between {' and '.join(conv.source_emotions)}: the "
+                          "source is the one that is not the target")
         probs = recognise_long(self.models.recognizer(), wav, APP_SR)
         if not model:
             label = choose_source(probs, list(EMOTIONS))
         else:
-            conv = self.models.converter(model)
-            label = conv.detect_source(wav, APP_SR, recognizer=_Measured(probs))
+            label = self.models.converter(model).source_from_probs(probs)
         return label, _detection_note(label, probs)
 
     def _auto_source(self, wav: np.ndarray, model: str, target: str) -> str | None:
