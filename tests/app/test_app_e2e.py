@@ -283,3 +283,32 @@ def test_convert_settings_follow_the_model(page, running) -> None:
         _pick(page, "convert-renderer", "source")
         page.wait_for_timeout(500)  # the renderer's change event
         wait_enabled("convert-voice-quality", False)  # no jitter/shimmer statistics
+
+
+def test_slider_reset_goes_to_the_models_default(page, running) -> None:
+    """Gradio's ↺ button set a slider back to the value it was built with (pitch level 1,
+    envelope gain 1, voice quality 0), not to the chosen model's default."""
+    page.get_by_role("tab", name="Convert emotion").click()  # the page is shared
+    _skip_if_missing(page, running, "convert", "convert-button")
+    backend = running.backend
+    for model in backend.converter_names():
+        _pick(page, "convert-model", model)
+        defaults = {"convert-pitch-level": backend.converter_pitch_level(model),
+                    "convert-envelope-gain": backend.converter_envelope_gain(model),
+                    "convert-voice-quality": backend.converter_voice_quality(model)}
+        for elem, default in defaults.items():
+            number = f"#{elem} input[type=number]"
+            page.wait_for_function(  # the model's defaults arrive with its change event
+                "([sel, v]) => Number(document.querySelector(sel)?.value) === v",
+                arg=[number, default or 0.0])
+            slider = page.locator(f"#{elem} input[type=range]")
+            if slider.is_disabled():
+                continue
+            slider.fill("0.5" if default != 0.5 else "0.25")
+            slider.dispatch_event("pointerup")
+            page.wait_for_function("([sel, v]) => Number(document.querySelector(sel)?.value)"
+                                   " !== v", arg=[number, default])
+            page.locator(f"#{elem} button[aria-label='Reset to default value']").click()
+            page.wait_for_function(
+                "([sel, v]) => Number(document.querySelector(sel)?.value) === v",
+                arg=[number, default])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -144,6 +146,64 @@ def test_voice_quality_slider_of_a_missing_model_or_a_bug(work, factories) -> No
     on_render = _handler(build_ui(AppBackend(work, factories=factories)), "on_render")
     with pytest.raises(ZeroDivisionError):
         on_render("source", "fake-calm-angry", session="s")
+
+
+class Defaults:
+    """A fake converter with defaults of its own, like m2m-ravdess (0.125 / 1.15 / 1)."""
+
+    source_emotions = target_emotions = ["calm", "angry", "sad"]
+    pitch_level, envelope_gain = 0.125, 1.15
+    renderers, renderer = ("world", "source"), "source"
+    voice_quality = 1.0
+    voice_quality_stats = {"calm": {"jitter": 0.01, "shimmer_db": 0.5}}
+    detects_source = True
+
+    def fixed_source(self, target):
+        return None
+
+    def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
+                envelope_gain=1.0, renderer=None, voice_quality=None):
+        self.passed = (pitch_level, envelope_gain, renderer, voice_quality)
+        return wav
+
+
+def _by_id(demo) -> dict:
+    return {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
+
+
+def test_model_setting_sliders_reset_to_the_models_defaults(work, factories, upload) -> None:
+    """Gradio's ↺ reset a slider to the value it was built with (pitch level 1, envelope
+    gain 1, voice quality 0), not to the chosen model's default, and the API defaults were
+    those values too. The sliders are built empty: ↺ empties one, which then shows the
+    model's value, and an API call without them gets the model's defaults."""
+    from emovc.app import ui
+    from emovc.app.ui import build_ui
+
+    # a component class makes gradio write a type stub next to its module, unless kept from it
+    assert not Path(ui.__file__).with_suffix(".pyi").exists()
+    conv = Defaults()
+    factories.converter = lambda name: conv
+    demo = build_ui(AppBackend(work, factories=factories))
+    ids = {"convert-pitch-level": "pitch_level", "convert-envelope-gain": "envelope_gain",
+           "convert-voice-quality": "quality"}
+    config = {c["props"].get("elem_id"): c["props"]
+              for c in demo.get_config_file()["components"]}
+    assert [config[e].get("value") for e in ids] == [None, None, None]  # None: left out
+    params = {p["parameter_name"]: p for p in
+              demo.get_api_info()["named_endpoints"]["/convert"]["parameters"]}
+    for name in ids.values():
+        assert params[name]["parameter_has_default"] and params[name]["parameter_default"] is None
+    for elem, value in (("convert-pitch-level", 0.125), ("convert-envelope-gain", 1.15),
+                        ("convert-voice-quality", 1.0)):
+        slider = _by_id(demo)[elem]
+        assert slider.preprocess(None) is None and slider.preprocess(0.5) == 0.5
+        show = _handler(demo, f"{ids[elem].replace('quality', 'voice_quality')}_default")
+        assert show(None, "fake", session="s") == value  # ↺: the model's value
+        assert show(0.5, "fake", session="s") == gr.skip()  # a value the user set stays
+    convert = _handler(demo, "convert")
+    status = convert(str(upload(emotion="calm")), "fake", "calm", "angry", 1.0, None, None,
+                     "source", None, session="s")[-1]
+    assert conv.passed == (0.125, 1.15, "source", 1.0), status
 
 
 def test_evaluate_links_data_files_and_the_listening_test(backend: AppBackend, upload) -> None:

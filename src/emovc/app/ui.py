@@ -17,12 +17,14 @@ import functools
 import html
 import logging
 import uuid
+from abc import ABCMeta
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import gradio as gr
+from gradio.component_meta import ComponentMeta
 
 from emovc.app.listening_test import is_loopback
 from emovc.app.results import EvaluateResult
@@ -45,6 +47,36 @@ GAIN_SLIDER = (0.0, 2.0, 0.05)
 VOICE_QUALITY_SLIDER = (0.0, 3.0, 0.25)
 #: the page's own style (passed to launch): the listening-test summary is a table
 CSS = "#evaluate-ratings-summary textarea { font-family: monospace; }"
+
+
+class _NoStubs(ComponentMeta):
+    """gradio's component metaclass without its stub writer, which writes a ``.pyi`` type
+    stub next to the module of every component class defined (for gradio's custom-component
+    projects): for a class without ``__init__`` or ``EVENTS`` of its own that is all its
+    ``__new__`` adds."""
+
+    def __new__(mcs, name: str, bases: tuple, attrs: dict) -> type:
+        if "__init__" in attrs or "EVENTS" in attrs:
+            raise TypeError(f"{name}: gradio's metaclass must handle __init__ and EVENTS")
+        return ABCMeta.__new__(mcs, name, bases, attrs)
+
+
+class ModelDefaultSlider(gr.Slider, metaclass=_NoStubs):
+    """A slider of a setting whose empty value (``None``) means "the chosen model's
+    default", as the backend takes it. It is built empty, so that gradio's ↺ button (which
+    resets a slider to the value it was built with) empties it — the convert tab then shows
+    the model's value — and an API call that leaves the setting out gets the model's default.
+    The browser shows gradio's own slider (this is a template of it)."""
+
+    is_template = True
+
+    def preprocess(self, payload: float | None) -> float | None:
+        """The value passed to the handler, ``None`` when empty."""
+        return None if payload is None else super().preprocess(payload)
+
+    def postprocess(self, value: float | None) -> float | None:
+        """The value shown, ``None`` (empty) for none."""
+        return None if value is None else super().postprocess(value)
 
 
 def readable_error(exc: BaseException) -> str:
@@ -157,22 +189,22 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             intensity = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="intensity "
                                   "(0 = unchanged, 1 = full conversion)",
                                   elem_id="convert-intensity")
-            pitch = gr.Slider(*PITCH_SLIDER[:2], value=1.0, step=PITCH_SLIDER[2],
-                              label="pitch level (share of the "
-                              "emotion's mean-pitch change; lower keeps more of the voice)",
-                              elem_id="convert-pitch-level")
-            gain = gr.Slider(*GAIN_SLIDER[:2], value=1.0, step=GAIN_SLIDER[2],
-                             label="envelope gain (above 1 "
-                             "exaggerates the emotion's spectral change: more emotion, less "
-                             "of the voice)", elem_id="convert-envelope-gain")
+            pitch = ModelDefaultSlider(*PITCH_SLIDER[:2], step=PITCH_SLIDER[2],
+                                       label="pitch level (share of the emotion's mean-pitch "
+                                       "change; lower keeps more of the voice)",
+                                       elem_id="convert-pitch-level")
+            gain = ModelDefaultSlider(*GAIN_SLIDER[:2], step=GAIN_SLIDER[2],
+                                      label="envelope gain (above 1 exaggerates the emotion's "
+                                      "spectral change: more emotion, less of the voice)",
+                                      elem_id="convert-envelope-gain")
             render = gr.Dropdown([], value=None, label="rendering (source: the change applied "
                                  "to the recording's own samples, STFT filter + PSOLA; world: "
                                  "WORLD resynthesis)", elem_id="convert-renderer")
-            vq = gr.Slider(*VOICE_QUALITY_SLIDER[:2], value=0.0, step=VOICE_QUALITY_SLIDER[2],
-                           label="voice quality (cycle-to-cycle jitter and shimmer the source "
-                           "rendering adds; 1 = the training speakers' difference between the "
-                           "two emotions, 0 = off, more sounds rougher)",
-                           elem_id="convert-voice-quality")
+            vq = ModelDefaultSlider(*VOICE_QUALITY_SLIDER[:2], step=VOICE_QUALITY_SLIDER[2],
+                                    label="voice quality (cycle-to-cycle jitter and shimmer "
+                                    "the source rendering adds; 1 = the training speakers' "
+                                    "difference between the two emotions, 0 = off, more "
+                                    "sounds rougher)", elem_id="convert-voice-quality")
             button = gr.Button("Convert", variant="primary", elem_id="convert-button")
         with gr.Column():
             audio_out = gr.Audio(type="filepath", label="converted", interactive=False,
@@ -225,8 +257,30 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         except Exception as exc:
             return gr.Dropdown(value=AUTO), readable_error(exc)
 
-    def convert(path, name, src, tgt, amount, pitch_level, envelope_gain, renderer, quality,
-                request: gr.Request, progress=gr.Progress()) -> tuple:
+    def model_default(setting: str) -> Callable:
+        """Handler of a model-default slider's release: its ↺ button empties it (gradio
+        resets a slider to the value it was built with, and these are built empty), then
+        it shows the chosen model's ``setting``; any other value stays."""
+        def show(value: float | None, name: str | None):
+            if value is not None or not name:
+                return gr.skip()
+            try:
+                return defaults_of(name)[setting]
+            except EmovcError:  # the model cannot be loaded: the model picker says so
+                return gr.skip()
+        show.__name__ = f"{setting}_default"
+        return show
+
+    def defaults_of(name: str) -> dict[str, float]:
+        """The convert settings of model ``name`` when nothing is chosen."""
+        quality = backend.converter_voice_quality(name)
+        return {"pitch_level": backend.converter_pitch_level(name),
+                "envelope_gain": backend.converter_envelope_gain(name),
+                "voice_quality": 0.0 if quality is None else quality}
+
+    def convert(path, name, src, tgt, amount, pitch_level=None, envelope_gain=None,
+                renderer=None, quality=None, request: gr.Request = None,
+                progress=gr.Progress()) -> tuple:
         res = backend.convert(path, tgt, src, amount, name, lambda f, d: progress(f, desc=d),
                               pitch_level=pitch_level, envelope_gain=envelope_gain,
                               renderer=renderer or None,
@@ -237,6 +291,10 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
     model.change(on_model, [model, source], [source, target, pitch, gain, render, vq, status])
     # the added voice quality is the source renderer's; WORLD's rendering ignores it
     render.change(on_render, [render, model], vq)
+    for slider, setting in ((pitch, "pitch_level"), (gain, "envelope_gain"),
+                            (vq, "voice_quality")):
+        slider.release(model_default(setting), [slider, model], slider, api_visibility="private",
+                       show_progress="hidden", queue=False)
     demo.load(on_model, model, [source, target, pitch, gain, render, vq, status])
     audio_in.upload(on_upload, [audio_in, model], [source, status])
     audio_in.stop_recording(on_upload, [audio_in, model], [source, status])
