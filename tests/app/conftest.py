@@ -15,6 +15,7 @@ from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 from emovc.errors import choice_error
+from emovc.pipelines.ser_windows import recognise_file
 from emovc.pipelines.source_choice import choose_source, recognise_long
 
 
@@ -62,7 +63,9 @@ class FakeConverter(SourceRule):
 
 
 class FakeRecognizer:
-    """Probabilities from the peak level: loud clips (peak > 0.4) are 'angry'."""
+    """Probabilities from the peak level: loud clips (peak > 0.4) are 'angry'; files are
+    classified as EmotionRecognizer.predict_file_windows does (20 s windows, the
+    may-not-be-speech warning)."""
 
     labels = list(EMOTIONS)
 
@@ -71,6 +74,9 @@ class FakeRecognizer:
         probs = {e: 0.02 for e in EMOTIONS}
         probs["angry" if loud else "calm"] = 1 - 0.02 * (len(EMOTIONS) - 1)
         return probs
+
+    def predict_file_windows(self, path):
+        return recognise_file(path, 16000, lambda wav, sr, name: self.predict(wav, sr))
 
 
 class FakeCloner:

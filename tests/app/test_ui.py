@@ -30,8 +30,13 @@ def test_guard_returns_message_in_status_slot() -> None:
 
     wrapped = _guard(3, handler)
     with pytest.warns(UserWarning, match="bad clip"):  # gr.Warning outside a request
-        assert wrapped("clip") == (None, None, "⚠ bad clip")
+        *kept, message = wrapped("clip")
+    assert message == "⚠ bad clip"
     assert list(__import__("inspect").signature(wrapped).parameters) == ["x", "progress"]
+    # the other outputs are left as they were: an earlier good result stays on the page
+    assert all(isinstance(k, dict) and k.get("__type__") == "update" and len(k) == 1
+               for k in kept) and len(kept) == 2
+    assert kept[0] == gr.skip()
 
 
 def test_build_ui_has_four_tabs(backend: AppBackend) -> None:
@@ -204,6 +209,29 @@ def test_model_setting_sliders_reset_to_the_models_defaults(work, factories, upl
     status = convert(str(upload(emotion="calm")), "fake", "calm", "angry", 1.0, None, None,
                      "source", None, session="s")[-1]
     assert conv.passed == (0.125, 1.15, "source", 1.0), status
+
+
+def test_a_pairwise_model_locks_the_source(backend: AppBackend) -> None:
+    """The pairwise model's source list offered calm and angry, though its source is always
+    the other emotion of the pair."""
+    from emovc.app.ui import build_ui
+
+    on_model = _handler(build_ui(backend), "on_model")
+    source = on_model("fake-calm-angry", "angry", session="s")[0]
+    assert source.value == AUTO and source.interactive is False
+
+
+def test_an_upload_error_is_also_a_toast(backend: AppBackend, work) -> None:
+    """The docs promise a toast for every error; the upload's detection filled only the
+    status box."""
+    from emovc.app.ui import build_ui
+
+    notes = work.subdir("uploads") / "notes.wav"
+    notes.write_text("not audio")
+    on_upload = _handler(build_ui(backend), "on_upload")
+    with pytest.warns(UserWarning, match="'notes.wav' is not a readable audio file"):
+        source, status = on_upload(str(notes), "fake-calm-angry", session="s")
+    assert status.startswith("⚠ 'notes.wav' is not a readable") and source.value == AUTO
 
 
 def test_evaluate_links_data_files_and_the_listening_test(backend: AppBackend, upload) -> None:

@@ -67,7 +67,14 @@ def test_limits_validate() -> None:
         UploadLimits(max_upload_mb=0)
     with pytest.raises(ConfigError):
         UploadLimits(max_duration_s=0.1)
-    assert UploadLimits(max_upload_mb=1.5).max_bytes == 1_500_000
+    assert UploadLimits(max_upload_mb=1.5).max_bytes == 1.5 * 2**20
+
+
+def test_the_size_limit_is_in_the_browsers_megabytes() -> None:
+    """gradio refuses a larger upload itself, counting in 2^20 bytes ("exceed the maximum
+    allowed size of 19.1 Mb" for the 20 MB limit when it was 20e6 bytes): the limit is
+    20 of those, as the page header says."""
+    assert UploadLimits(max_upload_mb=20).max_bytes == 20 * 1024 * 1024
 
 
 def test_missing_and_outside_uploads(work: WorkDir, tmp_path: Path) -> None:
@@ -117,7 +124,7 @@ def test_too_large_upload(work: WorkDir) -> None:
     big = work.subdir("uploads") / "big.wav"
     sf.write(big, np.random.default_rng(0).uniform(-0.5, 0.5, 36 * 16000), 16000,
              subtype="FLOAT")
-    with pytest.raises(AudioError, match=r"too large: 2.3 MB \(limit 2 MB\)"):
+    with pytest.raises(AudioError, match=r"too large: 2.2 MB \(limit 2 MB\)"):  # of 2^20 bytes
         check_upload(big, LIMITS, work)
 
 

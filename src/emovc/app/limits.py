@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from emovc.audio import SUPPORTED_EXTENSIONS, check_speech, load_audio
 from emovc.errors import AudioError, ConfigError
 
 APP_SR = 16000  # every pipeline works at 16 kHz; uploads are resampled to it
+MB = 2**20  # bytes: gradio's refusal of a larger upload counts in these ("19.1 Mb" for 20e6)
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class UploadLimits:
     """What one uploaded or recorded clip may be.
 
     Attributes:
-        max_upload_mb: largest accepted file, in MB (10^6 bytes).
+        max_upload_mb: largest accepted file, in MB of 2^20 bytes (the unit of the browser's
+            own message for a file over the limit, which says "Mb").
         max_duration_s: longest accepted clip, in seconds.
         min_duration_s: shortest clip with enough speech to work on, in seconds.
     """
@@ -49,7 +52,7 @@ class UploadLimits:
     @property
     def max_bytes(self) -> int:
         """``max_upload_mb`` in bytes."""
-        return int(self.max_upload_mb * 1_000_000)
+        return int(self.max_upload_mb * MB)
 
 
 def check_upload(path: str | os.PathLike | None, limits: UploadLimits, work: WorkDir,
@@ -77,7 +80,7 @@ def check_upload(path: str | os.PathLike | None, limits: UploadLimits, work: Wor
         raise AudioError(f"{what} {name!r} is missing; upload it again")
     size = p.stat().st_size
     if size > limits.max_bytes:
-        raise AudioError(f"{what} {name!r} is too large: {size / 1e6:.1f} MB "
+        raise AudioError(f"{what} {name!r} is too large: {size / MB:.1f} MB "
                          f"(limit {limits.max_upload_mb:g} MB)")
     if p.suffix.lower() not in SUPPORTED_EXTENSIONS:
         raise AudioError(f"{what} {name!r} is not a supported audio file; "
@@ -99,7 +102,9 @@ def load_upload(path: str | os.PathLike | None, limits: UploadLimits, work: Work
     try:
         wav = load_audio(p, sr=APP_SR)
     except AudioError as exc:
-        raise AudioError(f"{what}: {_strip_path(str(exc), p)}") from None
+        if _header_duration(p) is None:  # an mp3 neither libsndfile nor librosa can decode
+            raise _unreadable(p) from None
+        raise AudioError(f"{what}: {hide_paths(str(exc), work.root)}") from None
     _check_duration(len(wav) / APP_SR, limits, what, p.name)  # headerless formats (mp3)
     check_speech(wav, APP_SR, min_duration=limits.min_duration_s, name=f"{what} {p.name!r}")
     return wav
@@ -112,8 +117,12 @@ def _header_duration(p: Path) -> float | None:
     except (sf.SoundFileError, OSError):  # libsndfile cannot open it
         if p.suffix.lower() == ".mp3":
             return None
-        raise AudioError(f"{p.name!r} is not a readable audio file "
-                         f"(expected {', '.join(SUPPORTED_EXTENSIONS)})") from None
+        raise _unreadable(p) from None
+
+
+def _unreadable(p: Path) -> AudioError:
+    return AudioError(f"{p.name!r} is not a readable audio file "
+                      f"(expected {', '.join(SUPPORTED_EXTENSIONS)})")
 
 
 def _check_duration(seconds: float, limits: UploadLimits, what: str, name: str) -> None:
@@ -131,6 +140,19 @@ def _mmss(seconds: float) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
 
 
-def _strip_path(message: str, p: Path) -> str:
-    """Library messages end with the file path; keep only its name for the browser."""
-    return message.replace(str(p), repr(p.name))
+def hide_paths(message: str, root: str | os.PathLike) -> str:
+    """``message`` with every path inside the folder ``root`` (the work dir) shown by its
+    file name only, in quotes (``'a.wav'``; ``root`` itself: "the app's work dir"): library
+    messages name files by their full paths, which the browser must not see."""
+    top = str(root).rstrip("/\\")
+    base = re.escape(top) + r"(?![\w-]|\.\w)"  # not a longer name: /tmp/app-1 in /tmp/app-12
+
+    def name(match: re.Match) -> str:
+        path = match.group(1).rstrip(".,;:")
+        inner = path.rstrip("/\\")
+        shown = ("the app's work dir" if inner == top
+                 else repr(re.split(r"[/\\]", inner)[-1]))
+        return shown + match.group(1)[len(path):]
+
+    quoted = re.sub(rf"""['"]({base}[^'"]*)['"]""", name, message)  # 'a path with spaces'
+    return re.sub(rf"""({base}(?:[/\\](?:[^\s'"(),;]|:(?!\s|$))*)*)""", name, quoted)

@@ -50,11 +50,14 @@ class Converter(Protocol):
 
 
 class Recognizer(Protocol):
-    """What the recognise tab needs from an emotion recogniser."""
+    """What the recognise tab needs from an emotion recogniser
+    (:class:`~emovc.pipelines.recognition.EmotionRecognizer`'s methods of these names)."""
 
     labels: list[str]
 
     def predict(self, wav: np.ndarray, sr: int) -> dict[str, float]: ...
+
+    def predict_file_windows(self, path: Path) -> Any: ...
 
 
 ProgressFn = Callable[[float, str], None]  # (fraction 0..1, description)

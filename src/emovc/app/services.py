@@ -12,7 +12,9 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from emovc.app.convert_options import (
     default_voice_quality,
     offered_renderers,
 )
-from emovc.app.limits import APP_SR, UploadLimits, load_upload
+from emovc.app.limits import APP_SR, UploadLimits, hide_paths, load_upload
 from emovc.app.listening_test import ListeningTest, link_host, page_url
 from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressFn, default_factories
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
@@ -42,10 +44,11 @@ from emovc.app.voices import KnownVoices
 from emovc.app.workdir import WorkDir, safe_stem
 from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
-from emovc.errors import AudioError, ConfigError, EmovcError
+from emovc.errors import AudioError, ConfigError, EmovcError, EmovcWarning
 from emovc.evaluation.speaker import cosine
 from emovc.fileio import copy_atomic
 from emovc.models.conversion.converters import check_intensity
+from emovc.pipelines.ser_windows import SER_WINDOW_S, WindowLabel
 from emovc.pipelines.source_choice import choose_source, recognise_long
 from emovc.pipelines.speaker import project
 
@@ -92,6 +95,102 @@ def _at_app_rate(wav: np.ndarray, sr: int) -> np.ndarray:
     from emovc.audio.io import resample
 
     return resample(wav, sr, APP_SR)
+
+
+def _conversion_tag(conv, model: str, source: str | None, target: str, intensity: float,
+                    opts: ConvertOptions) -> str:
+    """The provenance tag of a conversion: ``emovc convert``'s (the model's SHA-256 and
+    every setting: :meth:`~emovc.pipelines.conversion.EmotionConverter.provenance_tag`), or
+    the app's own for a converter without one."""
+    if hasattr(conv, "provenance_tag"):
+        return conv.provenance_tag(source or "", normalize_emotion(target), intensity,
+                                   **opts.call_kwargs())
+    return _provenance(f"emotion conversion {source or '?'} -> {target}, model {model}, "
+                       f"intensity {intensity}, {opts.describe(exact=True)}")
+
+
+def _clone_tag(cloner, references: list[str], emotion: str | None) -> str:
+    """The provenance tag of a clone: ``emovc clone``'s (the reference names, the emotion and
+    the cloning method: :func:`emovc.pipelines.cloning.provenance_tag`)."""
+    try:
+        from emovc.pipelines.cloning import provenance_tag
+    except ImportError:  # a stand-in cloner where the cloning pipeline is missing
+        extra = f", emotion {emotion}" if emotion else ""
+        return _provenance(f"cloned voice (synthetic speech{extra}; speaker consent confirmed)")
+    method = "neural SV2TTS" if getattr(cloner, "neural", None) is not None else "unit selection"
+    return provenance_tag([Path(name) for name in references], emotion, method)
+
+
+def _check_english(text: str) -> None:
+    """Refuse text without a letter or digit the cloner's English voice can speak, in words a
+    web user can act on (the cloner's own refusal points to ``FrontendConfig.voice``, a
+    Python setting): the rule of :func:`emovc.pipelines.frontend.check_pronounceable`.
+
+    Raises:
+        ConfigError: every letter of ``text`` is of another script than Latin.
+    """
+    from emovc.pipelines.frontend import foreign_letters
+
+    foreign = foreign_letters(text)
+    if foreign and not any(ch.isalnum() for ch in text if ch not in foreign):
+        shown = " ".join(foreign[:12]) + (" …" if len(foreign) > 12 else "")
+        raise ConfigError(f"the text has no letters the cloner's English voice can pronounce "
+                          f"({shown}): the app speaks English only; type the text in Latin "
+                          "letters")
+
+
+@contextmanager
+def _hiding_paths(root: Path) -> Iterator[None]:
+    """Re-raise an :class:`EmovcError` with the paths inside ``root`` shown by their file
+    names (:func:`~emovc.app.limits.hide_paths`)."""
+    try:
+        yield
+    except EmovcError as exc:
+        message = hide_paths(str(exc), root)
+        if message == str(exc):
+            raise
+        try:
+            hidden = type(exc)(message)
+        except TypeError:  # an error class with other arguments
+            hidden = EmovcError(message)
+        raise hidden from None
+
+
+@contextmanager
+def _warnings_about(name: str) -> Iterator[list[str]]:
+    """Collect the :class:`~emovc.errors.EmovcWarning` messages that name ``name`` (a file
+    path) raised inside the context, e.g. that the file may not be speech; every other
+    warning is warned again, as it would have been.
+
+    Python records warnings for the whole process: one that another request raises
+    meanwhile is recorded here too (so only the warnings naming this file are kept, and the
+    others are passed on), and a warning of this request raised after another request
+    stopped recording reaches the server log instead of the list."""
+    notes: list[str] = []
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EmovcWarning)
+            yield notes
+    finally:  # also when the body fails: no warning is lost
+        for w in caught:
+            if issubclass(w.category, EmovcWarning) and name in str(w.message):
+                notes.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _window_line(window: WindowLabel, root: Path) -> str:
+    """``"  0:00-0:20  calm 31%  sad 22%  neutral 15%"`` (the window's three most likely
+    emotions), or why the window was skipped."""
+    def clock(t: float) -> str:
+        return f"{int(t // 60)}:{int(t % 60):02d}"
+
+    span = f"  {clock(window.start_s)}-{clock(window.end_s)}  "
+    if not window.probs:
+        return span + f"skipped: {hide_paths(window.error, root)}"
+    best = sorted(window.probs.items(), key=lambda kv: -kv[1])[:3]
+    return span + "  ".join(f"{label} {p:.0%}" for label, p in best)
 
 
 class AppBackend:
@@ -249,6 +348,11 @@ class AppBackend:
             src = self._auto_source(wav, model, target)
         else:
             src = normalize_emotion(source)
+            if src == normalize_emotion(target):  # e.g. the source detected on upload
+                raise ConfigError(f"source and target are both {src}: nothing to convert; "
+                                  f"set the source emotion to {AUTO} (it then picks one of "
+                                  "the others) or to the recording's real emotion, or choose "
+                                  "another target")
         progress(0.35, f"converting to {target}")
         start = time.perf_counter()
         out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=intensity,
@@ -257,33 +361,50 @@ class AppBackend:
         progress(0.75, "saving and plotting")
         name = safe_stem(Path(str(audio)).name)
         path = self.work.new_file("outputs", f"{name}-{target}")
-        save_audio(path, out, APP_SR, comment=_provenance(
-            f"emotion conversion {src or '?'} -> {target}, model {model}, intensity {intensity}"
-            f", {opts.describe(exact=True)}"))
+        save_audio(path, out, APP_SR, comment=_conversion_tag(conv, model, src, target,
+                                                              intensity, opts))
         self.session(session).run.add_conversion(wav, path, target=target, source=src)
         fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
                                                           f"output ({target})"))
         rtf = seconds / max(len(wav) / APP_SR, 1e-9)
         summary = (f"{src or 'input'} → {target} with {model} at intensity {intensity:g}, "
-                   f"{opts.describe()}: "
-                   f"{len(out) / APP_SR:.2f} s of audio in {seconds:.2f} s (RTF {rtf:.2f})")
+                   f"{opts.describe()}: {len(out) / APP_SR:.2f} s of audio "
+                   f"({APP_SR // 1000} kHz mono) in {seconds:.2f} s (RTF {rtf:.2f})")
         progress(1.0, "done")
         return ConvertResult(path, fig, seconds, src, summary)
 
     # --- recognise -----------------------------------------------------------------------
     def recognise(self, audio: str | None, progress: ProgressFn = _no_progress
                   ) -> RecogniseResult:
-        """Emotion probabilities of an uploaded clip."""
+        """Emotion probabilities of an uploaded clip, as ``emovc ser predict`` gives them
+        (:meth:`~emovc.pipelines.recognition.EmotionRecognizer.predict_file_windows`): a clip
+        over 20 s is classified in 20 s windows, their probabilities averaged (the summary
+        lists each window's), and one that may not be speech is classified all the same, the
+        library's warning that its labels are a guess in the summary."""
         progress(0.1, "checking the upload")
-        wav = load_upload(audio, self.limits, self.work)
+        load_upload(audio, self.limits, self.work)  # the app's limits, in the app's words
+        path = self.work.inside(audio)
         progress(0.3, "loading the recogniser")
         rec = self.models.recognizer()
         progress(0.5, "recognising")
-        probs = {k: float(v) for k, v in rec.predict(wav, APP_SR).items()}
+        with self._paths_hidden(), _warnings_about(str(path)) as notes:
+            found = rec.predict_file_windows(path)
+        probs = {k: float(v) for k, v in found.probs.items()}
         best = max(probs, key=probs.get)
+        lines = [f"most likely: {best} ({probs[best]:.0%})"]
+        if found.windows:
+            lines.append(f"the mean of {len(found.windows)} windows of up to "
+                         f"{SER_WINDOW_S:g} s, as emovc ser predict classifies a long clip:")
+            lines += [_window_line(w, self.work.root) for w in found.windows]
+        lines += [f"⚠ {hide_paths(note, self.work.root)}" for note in notes]
         progress(1.0, "done")
-        return RecogniseResult(probs, probability_figure(probs),
-                               f"most likely: {best} ({probs[best]:.0%})")
+        return RecogniseResult(probs, probability_figure(probs), "\n".join(lines))
+
+    def _paths_hidden(self) -> AbstractContextManager:
+        """A context in which an :class:`EmovcError` names files inside the work dir by their
+        names only (:func:`~emovc.app.limits.hide_paths`): library messages give full
+        paths."""
+        return _hiding_paths(self.work.root)
 
     # --- clone ---------------------------------------------------------------------------
     def clone(self, references: Sequence[str | None], text: str, emotion: str | None,
@@ -303,6 +424,7 @@ class AppBackend:
             raise ConfigError("enter the text the cloned voice should say")
         if len(text) > 500:
             raise ConfigError(f"text is too long: {len(text)} characters (limit 500)")
+        _check_english(text)
         refs = [r for r in references if r]
         if not refs:
             raise AudioError("no reference given: upload or record the voice to clone")
@@ -318,9 +440,8 @@ class AppBackend:
         out = _at_app_rate(np.asarray(out, dtype=np.float32), int(sr))
         seconds = time.perf_counter() - start
         path = self.work.new_file("outputs", f"clone-{emo or 'plain'}")
-        save_audio(path, out, APP_SR, comment=_provenance(
-            f"cloned voice (synthetic speech{', emotion ' + emo if emo else ''}; "
-            "speaker consent confirmed)"))
+        save_audio(path, out, APP_SR, comment=_clone_tag(cloner, [Path(str(r)).name for r in refs],
+                                                         emo))
         progress(0.75, "comparing speakers")
         similarity, fig = self._speaker_map(wavs[0], out, Path(str(refs[0])).name,
                                             self.session(session))
@@ -362,16 +483,19 @@ class AppBackend:
         run = self.session(session).run
         run_dir = self.work.new_folder("runs", "upload" if files else "session")
         try:
-            if files:
-                run.import_upload([self.work.inside(f) for f in files], run_dir, self.limits,
-                                  self.work)
-            else:
-                run.freeze(run_dir)
+            with self._paths_hidden():
+                if files:
+                    run.import_upload([self.work.inside(f) for f in files], run_dir,
+                                      self.limits, self.work)
+                else:
+                    run.freeze(run_dir)
         except BaseException:
             shutil.rmtree(run_dir, ignore_errors=True)
             raise
         out_dir = self.work.new_folder("reports", "report")
-        report = self.work.inside(self.models.factories.evaluator(run_dir, out_dir, progress))
+        with self._paths_hidden():
+            report = self.work.inside(self.models.factories.evaluator(run_dir, out_dir,
+                                                                      progress))
         test = ListeningTest(run_dir, out_dir)
         progress(0.95, "starting the listening test")
         url, note = self._start_listening_test(test, browser_host)
@@ -390,7 +514,7 @@ class AppBackend:
             server = self.models.factories.listening_test(test.run_dir, test.ratings,
                                                           self.host)
         except EmovcError as exc:
-            return None, f"no listening test: {exc}"
+            return None, f"no listening test: {hide_paths(str(exc), self.work.root)}"
         except OSError as exc:  # the app's own interface, so hardly ever
             return None, f"no listening test: cannot listen on {self.host}: {exc.strerror}"
         with self._listening_lock:
@@ -422,7 +546,8 @@ class AppBackend:
 
         copy = self.work.new_file("outputs", f"ratings-{test.run_dir.name}", ".csv")
         copy_atomic(test.ratings, copy)  # a snapshot: the test keeps appending to its own
-        summary = ratings_table(summarize_ratings(copy))
+        with self._paths_hidden():
+            summary = ratings_table(summarize_ratings(copy))
         return ListeningResult(copy, summary + (f"\n\n{replaced.strip(' ()')}" if replaced
                                                 else ""))
 

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import gradio as gr
 from gradio.component_meta import ComponentMeta
 
+from emovc.app.limits import APP_SR, hide_paths
 from emovc.app.listening_test import is_loopback
 from emovc.app.results import EvaluateResult
 from emovc.app.services import AUTO, AppBackend
@@ -33,9 +34,11 @@ from emovc.app.workdir import safe_stem
 from emovc.data.emotions import EMOTIONS
 from emovc.errors import EmovcError
 
-#: the cloning styles of emovc.pipelines.cloning.STYLES (not imported here: the cloning
-#: pipeline loads WORLD/PocketSphinx, and the UI must build even where cloning is missing)
+#: the cloning styles of emovc.pipelines.cloning.STYLES and its default least reference
+#: speech, CloneConfig.min_reference_s (not imported here: the cloning pipeline loads
+#: WORLD/PocketSphinx, and the UI must build even where cloning is missing)
 CLONE_STYLES = ("voice", "balanced", "clear")
+MIN_REFERENCE_S = 2.0
 
 log = logging.getLogger("emovc.app")
 
@@ -79,26 +82,31 @@ class ModelDefaultSlider(gr.Slider, metaclass=_NoStubs):
         return None if value is None else super().postprocess(value)
 
 
-def readable_error(exc: BaseException) -> str:
-    """One-line message for the browser: EmovcError text as-is, anything else summarised."""
+def readable_error(exc: BaseException, root: Path | None = None) -> str:
+    """One-line message for the browser: EmovcError text as-is, anything else summarised;
+    paths inside ``root`` (the work dir) are shown by their file name only."""
     if isinstance(exc, EmovcError):
-        return f"⚠ {exc}"
-    log.exception("unexpected error in the app", exc_info=exc)
-    first = (str(exc).strip().splitlines() or [""])[0][:200]
-    return f"⚠ internal error ({type(exc).__name__}: {first}); see the server log"
+        message = f"⚠ {exc}"
+    else:
+        log.exception("unexpected error in the app", exc_info=exc)
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        message = f"⚠ internal error ({type(exc).__name__}: {first}); see the server log"
+    return hide_paths(message, root) if root is not None else message
 
 
-def _guard(n_outputs: int, fn: Callable[..., tuple]) -> Callable[..., tuple]:
-    """Run ``fn``; on error return empty outputs with the message in the last (status) slot."""
+def _guard(n_outputs: int, fn: Callable[..., tuple], root: Path | None = None
+           ) -> Callable[..., tuple]:
+    """Run ``fn``; on error leave its other outputs as they are (the last good result stays)
+    and put the message in the last (status) slot, and in a toast."""
 
     @functools.wraps(fn)  # keeps the signature: gradio finds the gr.Progress parameter
     def wrapped(*args: Any, **kwargs: Any) -> tuple:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # every failure becomes a message, the app keeps serving
-            message = readable_error(exc)
+            message = readable_error(exc, root)
             gr.Warning(message, duration=10)
-            return (*([None] * (n_outputs - 1)), message)
+            return (*(gr.skip() for _ in range(n_outputs - 1)), message)
 
     return wrapped
 
@@ -147,7 +155,8 @@ def build_ui(backend: AppBackend) -> gr.Blocks:
         gr.Markdown("## emovc — expressive voice conversion toolbox\n"
                     "Convert the emotion of a recording, recognise emotions, clone a voice "
                     f"(with consent) and evaluate runs. Clips: up to "
-                    f"{backend.limits.max_duration_s:g} s and {backend.limits.max_upload_mb:g} MB.")
+                    f"{backend.limits.max_duration_s:g} s and {backend.limits.max_upload_mb:g} MB; "
+                    f"outputs are {APP_SR // 1000} kHz mono, as `emovc convert` writes them.")
         missing = backend.missing()
         tabs = (("convert", "Convert emotion", _convert_tab),
                 ("recognise", "Recognise emotion", _recognise_tab),
@@ -230,10 +239,11 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
             quality = backend.converter_voice_quality(name)
             pairwise = backend.source_follows_target(name)
         except Exception as exc:
-            return (*unchanged, readable_error(exc))
+            return (*unchanged, readable_error(exc, backend.work.root))
         keep = current if current in srcs and not pairwise else AUTO
         world = bool(renderers)  # envelope gain, rendering: the WORLD-feature models' own
-        return (gr.Dropdown(choices=[AUTO, *srcs], value=keep),
+        # a pairwise model's source is the other emotion of its pair: nothing to choose
+        return (gr.Dropdown(choices=[AUTO, *srcs], value=keep, interactive=not pairwise),
                 gr.Dropdown(choices=tgts, value=None), gr.Slider(value=level),
                 gr.Slider(value=env, interactive=world),
                 gr.Dropdown(choices=renderers, value=renderer, interactive=world),
@@ -249,13 +259,17 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         return gr.Slider(interactive=usable)
 
     def on_upload(path: str | None, name: str | None) -> tuple:
+        """The source emotion the recogniser detects in a new upload or recording (an
+        unusable one: the message, in the status box and a toast)."""
         if not path:
             return gr.Dropdown(), ""
         try:
             label, msg = backend.detect_source(path, name)
             return gr.Dropdown(value=label), msg
         except Exception as exc:
-            return gr.Dropdown(value=AUTO), readable_error(exc)
+            message = readable_error(exc, backend.work.root)
+            gr.Warning(message, duration=10)
+            return gr.Dropdown(value=AUTO), message
 
     def model_default(setting: str) -> Callable:
         """Handler of a model-default slider's release: its ↺ button empties it (gradio
@@ -298,7 +312,7 @@ def _convert_tab(backend: AppBackend, demo: gr.Blocks) -> None:
     demo.load(on_model, model, [source, target, pitch, gain, render, vq, status])
     audio_in.upload(on_upload, [audio_in, model], [source, status])
     audio_in.stop_recording(on_upload, [audio_in, model], [source, status])
-    button.click(_guard(3, convert),
+    button.click(_guard(3, convert, backend.work.root),
                  [audio_in, model, source, target, intensity, pitch, gain, render, vq],
                  [audio_out, plot, status])
 
@@ -317,14 +331,16 @@ def _recognise_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         res = backend.recognise(path, lambda f, d: progress(f, desc=d))
         return res.figure, res.summary
 
-    button.click(_guard(2, recognise), audio_in, [plot, status])
+    button.click(_guard(2, recognise, backend.work.root), audio_in, [plot, status])
 
 
 def _clone_tab(backend: AppBackend, demo: gr.Blocks) -> None:
     with gr.Row():
         with gr.Column():
             ref = gr.Audio(sources=AUDIO_SOURCES, type="filepath",
-                           label="reference voice (5-30 s of clean speech)", elem_id="clone-ref")
+                           label="reference voice (clean speech of one speaker: at least "
+                                 f"{MIN_REFERENCE_S:g} s once pauses are trimmed)",
+                           elem_id="clone-ref")
             consent = gr.Checkbox(False, label="The speaker of the reference agreed that their "
                                   "voice may be cloned for this purpose.", elem_id="clone-consent")
             text = gr.Textbox(label="text to speak", lines=2, elem_id="clone-text",
@@ -347,7 +363,7 @@ def _clone_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                             style=how, session=session_key(request))
         return str(res.output), res.figure, res.summary
 
-    button.click(_guard(3, clone), [ref, consent, text, emotion, style],
+    button.click(_guard(3, clone, backend.work.root), [ref, consent, text, emotion, style],
                  [audio_out, plot, status])
 
 
@@ -382,5 +398,5 @@ def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         res = backend.listening_results(session=session_key(request))
         return (str(res.ratings) if res.ratings else None), res.summary
 
-    button.click(_guard(3, evaluate), files, [links, report, status])
-    results.click(_guard(2, listening_results), None, [ratings, summary])
+    button.click(_guard(3, evaluate, backend.work.root), files, [links, report, status])
+    results.click(_guard(2, listening_results, backend.work.root), None, [ratings, summary])

@@ -1,0 +1,190 @@
+"""What the app says: recognition as the command line gives it (windows, may-not-be-speech),
+no server paths in messages, and the convert and clone messages of the s39 audit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emovc.app.limits import UploadLimits, hide_paths, load_upload
+from emovc.app.services import AUTO, AppBackend
+from emovc.app.workdir import WorkDir
+from emovc.audio.io import read_comment
+from emovc.data.synthetic import EMOTION_VOICES, synthesize
+from emovc.errors import AudioError, ConfigError, EmovcError
+
+from .conftest import FakeRecognizer, fake_factories
+
+SR = 16000
+
+
+@pytest.fixture()
+def long_backend(work: WorkDir) -> AppBackend:
+    """The fakes, with clips up to 60 s (the app's default limit)."""
+    return AppBackend(work, UploadLimits(max_duration_s=60.0), fake_factories())
+
+
+def _loud_then_quiet(work: WorkDir, loud_s: float, quiet_s: float, name: str = "long.wav"):
+    """``loud_s`` s of speech peaking at 0.6 then ``quiet_s`` s peaking at 0.2 (the fake
+    recogniser: angry, then calm)."""
+    loud = synthesize(EMOTION_VOICES["angry"], duration=loud_s, sr=SR, seed=1)
+    quiet = synthesize(EMOTION_VOICES["calm"], duration=quiet_s, sr=SR, seed=2)
+    wav = np.concatenate([0.6 * loud / np.abs(loud).max(), 0.2 * quiet / np.abs(quiet).max()])
+    path = work.subdir("uploads") / name
+    sf.write(path, wav.astype(np.float32), SR)
+    return path
+
+
+def test_a_long_clip_is_recognised_in_windows_as_the_cli_does(long_backend: AppBackend,
+                                                              work: WorkDir) -> None:
+    """Recognise classified a clip over 20 s as one (angry here: its first 10 s are loud),
+    while `emovc ser predict` and the convert tab's detection average 20 s windows."""
+    path = _loud_then_quiet(work, 10.0, 35.0)
+    rec = FakeRecognizer()
+    assert max(rec.predict(sf.read(path)[0], SR).items(), key=lambda kv: kv[1])[0] == "angry"
+    res = long_backend.recognise(str(path))
+    assert res.probabilities == pytest.approx(rec.predict_file_windows(path).probs)
+    assert res.summary.startswith("most likely: calm")
+    lines = res.summary.splitlines()
+    assert "the mean of 3 windows of up to 20 s" in lines[1]
+    assert lines[2:] == ["  0:00-0:15  angry 86%  neutral 2%  calm 2%",
+                         "  0:15-0:30  calm 86%  neutral 2%  happy 2%",
+                         "  0:30-0:45  calm 86%  neutral 2%  happy 2%"]
+
+
+def test_a_short_clip_is_one_window(backend: AppBackend, upload) -> None:
+    res = backend.recognise(str(upload(emotion="angry")))
+    assert res.summary == "most likely: angry (86%)"
+
+
+def test_recognise_says_when_a_clip_may_not_be_speech(backend: AppBackend,
+                                                      work: WorkDir) -> None:
+    """White noise got a confident label and no caveat: the library's warning went to the
+    server's stderr only."""
+    noise = work.subdir("uploads") / "noise.wav"
+    sf.write(noise, np.random.default_rng(0).uniform(-0.3, 0.3, 3 * SR).astype(np.float32), SR)
+    res = backend.recognise(str(noise))
+    first, note = res.summary.splitlines()
+    assert first.startswith("most likely:")
+    assert note.startswith("⚠ 'noise.wav' may not be speech: only ")
+    assert note.endswith("its emotion labels are a guess")
+    assert str(work.root) not in res.summary
+
+
+def test_the_real_recogniser_gives_the_clis_numbers(work: WorkDir) -> None:
+    """The bundled recogniser through the app and as `emovc ser predict` uses it
+    (EmotionRecognizer.predict_file) on a 45 s clip."""
+    from emovc.pipelines.recognition import EmotionRecognizer
+
+    rec = EmotionRecognizer.from_pretrained("default")
+    backend = AppBackend(work, UploadLimits(max_duration_s=60.0),
+                         fake_factories(recognizer=lambda: rec))
+    path = _loud_then_quiet(work, 15.0, 30.0)
+    res = backend.recognise(str(path))
+    assert res.probabilities == pytest.approx(rec.predict_file(path), abs=1e-6)
+    assert "the mean of 3 windows" in res.summary
+
+
+# --- no server paths ---------------------------------------------------------------------
+
+def test_hide_paths() -> None:
+    root = "/tmp/emovc-app-1"
+    assert hide_paths(f"{root}/uploads/ab/conversions.csv: missing column(s) source",
+                      root) == "'conversions.csv': missing column(s) source"
+    assert hide_paths(f"file '{root}/uploads/a b.wav' is bad", root) == "file 'a b.wav' is bad"
+    assert hide_paths(f"in {root}.", root) == "in the app's work dir."
+    assert hide_paths(f"{root}2/a.wav", root) == f"{root}2/a.wav"  # another folder
+
+
+def test_evaluate_errors_name_no_server_path(backend: AppBackend, upload,
+                                             work: WorkDir) -> None:
+    """Two evaluate errors showed full work-dir paths: a csv without the needed columns,
+    and an unknown emotion (raised by the evaluator's manifest reader)."""
+    from emovc.app.models import _evaluator
+
+    a, b = upload("src.wav"), upload("conv.wav", emotion="angry")
+    table = work.subdir("uploads") / "conversions.csv"
+    table.write_text("input,output\nsrc.wav,conv.wav\n")
+    with pytest.raises(EmovcError) as info:
+        backend.evaluate([str(a), str(b), str(table)])
+    assert "'conversions.csv'" in str(info.value) and str(work.root) not in str(info.value)
+    table.write_text("source,converted,target_emotion\nsrc.wav,conv.wav,furious\n")
+    real = AppBackend(work, backend.limits, fake_factories(evaluator=_evaluator))
+    with pytest.raises(EmovcError, match="unknown emotion 'furious'") as info:
+        real.evaluate([str(a), str(b), str(table)])
+    assert str(work.root) not in str(info.value)
+    assert "'conversions.csv' line 2" in str(info.value)
+
+
+def test_an_unreadable_mp3_reads_like_any_unreadable_file(work: WorkDir) -> None:
+    """It gave "audio: not a readable audio file: 'garbage.mp3' (NoBackendError)"."""
+    garbage = work.subdir("uploads") / "garbage.mp3"
+    garbage.write_bytes(np.random.default_rng(0).bytes(20_000))
+    with pytest.raises(AudioError) as info:
+        load_upload(garbage, UploadLimits(), work)
+    assert str(info.value).startswith("'garbage.mp3' is not a readable audio file (expected")
+    assert "Error" not in str(info.value)
+
+
+# --- convert -----------------------------------------------------------------------------
+
+def test_same_source_and_target_points_to_auto_detect(backend: AppBackend, upload) -> None:
+    """The source set on upload (detected calm) with target calm said only "give another
+    target emotion", though auto-detect would convert it."""
+    with pytest.raises(ConfigError, match=f"set the source emotion to {AUTO}.*or to the "
+                                          "recording's real emotion"):
+        backend.convert(str(upload(emotion="calm")), "calm", "calm", 1.0, "fake-calm-angry")
+
+
+def test_the_status_says_the_output_is_16_khz_mono(backend: AppBackend, upload) -> None:
+    clip = upload("stereo.wav", sr=44100)
+    res = backend.convert(str(clip), "angry", "calm", 1.0, "fake-calm-angry")
+    assert "(16 kHz mono)" in res.summary
+    assert sf.info(res.output).samplerate == SR and sf.info(res.output).channels == 1
+
+
+def test_bundled_converter_output_is_tagged_as_emovc_convert_tags_it(backend_with,
+                                                                     upload) -> None:
+    """The app's tag lacked the model's SHA-256 and the smoothing of `emovc convert`'s."""
+    from emovc.pipelines.conversion import EmotionConverter
+
+    conv = EmotionConverter.from_pretrained("m2m-ravdess")
+    backend = backend_with(converter=lambda name: conv)
+    clip = str(upload(emotion="calm"))
+    res = backend.convert(clip, "angry", "calm", 0.5, "m2m-ravdess")
+    assert read_comment(res.output) == conv.provenance_tag("calm", "angry", 0.5)
+    assert f"sha256:{conv.digest}" in read_comment(res.output) and conv.digest
+    res = backend.convert(clip, "angry", "calm", 1.0, "m2m-ravdess", renderer="world",
+                          pitch_level=0.5)
+    assert read_comment(res.output) == conv.provenance_tag("calm", "angry", 1.0,
+                                                           pitch_level=0.5, renderer="world")
+
+
+# --- clone -------------------------------------------------------------------------------
+
+def test_non_latin_text_is_refused_in_the_apps_words(backend: AppBackend, upload) -> None:
+    """The cloner's refusal ends "(Python: FrontendConfig.voice; the command line has no
+    option for it)", which a web user cannot act on."""
+    ref = str(upload("ref.wav"))
+    with pytest.raises(ConfigError) as info:
+        backend.clone([ref], "Привет, мир", None, consent=True)
+    message = str(info.value)
+    assert "English" in message and "Python" not in message and "П" in message
+    # Latin text with a few other letters is the cloner's to warn about, not refused
+    assert backend.clone([ref], "Hello Мир", None, consent=True).output.is_file()
+
+
+def test_clone_is_tagged_as_emovc_clone_tags_it(backend: AppBackend, upload) -> None:
+    """The app's clone tag named neither the reference nor the method."""
+    res = backend.clone([str(upload("alice.wav"))], "Kids are talking.", "happy",
+                        consent=True)
+    tag = read_comment(res.output)
+    assert "synthetic speech from reference alice.wav, emotion happy, by unit selection" in tag
+
+
+def test_reference_label_names_the_clone_minimum() -> None:
+    from emovc.app.ui import MIN_REFERENCE_S
+    from emovc.pipelines.cloning import CloneConfig
+
+    assert MIN_REFERENCE_S == CloneConfig().min_reference_s
