@@ -21,7 +21,8 @@ from emovc.app.workdir import WorkDir
 from emovc.audio import save_audio
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 from emovc.errors import ConfigError
-from emovc.evaluation.listening import append_rating, build_trials, rating_row
+from emovc.evaluation.listening import build_trials
+from emovc.evaluation.listening_ratings import append_rating, rating_row
 from emovc.evaluation.manifest import read_manifest
 
 from .conftest import FakeListeningServer, fake_factories
@@ -112,7 +113,7 @@ def test_listening_results_give_the_ratings_and_their_summary(backend_with, uplo
     """The UI had no way to get the answers: a copy of the ratings CSV to download and
     emovc listen-summary's table of them."""
     from emovc.evaluation.api import ratings_table
-    from emovc.evaluation.listening import summarize_ratings
+    from emovc.evaluation.listening_ratings import summarize_ratings
 
     backend = backend_with()
     with pytest.raises(ConfigError, match="press Evaluate first"):

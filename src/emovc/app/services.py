@@ -542,7 +542,7 @@ class AppBackend:
             return ListeningResult(None, f"no ratings yet{replaced}: share the listening-test "
                                          "link with your listeners")
         from emovc.evaluation.api import ratings_table
-        from emovc.evaluation.listening import summarize_ratings
+        from emovc.evaluation.listening_ratings import summarize_ratings
 
         copy = self.work.new_file("outputs", f"ratings-{test.run_dir.name}", ".csv")
         copy_atomic(test.ratings, copy)  # a snapshot: the test keeps appending to its own
