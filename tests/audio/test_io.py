@@ -17,6 +17,17 @@ def test_save_load_round_trip(tmp_path: Path, speech: np.ndarray) -> None:
     assert np.max(np.abs(back - speech)) < 1e-4  # 16-bit quantisation only
 
 
+def test_float_samples_keep_quiet_audio_exactly(tmp_path: Path, speech: np.ndarray) -> None:
+    quiet = (speech * 10 ** (-90 / 20)).astype(np.float32)  # below 16-bit's resolution
+    path = save_audio(tmp_path / "q.wav", quiet, 16000, float_samples=True, comment="x")
+    assert sf.info(path).subtype == "FLOAT" and read_comment(path) == "x"
+    assert np.array_equal(load_audio(path, 16000), quiet)
+    pcm = load_audio(save_audio(tmp_path / "p.wav", quiet, 16000), 16000)
+    assert np.max(np.abs(pcm - quiet)) > 1e-6  # what 16-bit PCM loses
+    with pytest.raises(AudioError, match=r"\.wav files only"):
+        save_audio(tmp_path / "q.flac", quiet, 16000, float_samples=True)
+
+
 @pytest.mark.parametrize("ext", [".flac", ".ogg"])
 def test_other_formats_round_trip(tmp_path: Path, speech: np.ndarray, ext: str) -> None:
     back = load_audio(save_audio(tmp_path / f"a{ext}", speech, 16000), 16000)

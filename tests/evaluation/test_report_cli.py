@@ -523,3 +523,27 @@ def test_only_a_missing_or_unloadable_recogniser_is_skipped(monkeypatch):
     monkeypatch.setattr(EmotionRecognizer, "from_pretrained", buggy)
     with pytest.raises(TypeError, match="a bug"):
         load_default_judge()
+
+
+def test_the_world_baseline_is_stored_without_quantisation(tmp_path):
+    """The resynthesis of a quiet take keeps its samples (float WAV): 16-bit PCM would add
+    its noise floor to the silences, and the "vocoder alone" baseline would measure it."""
+    import numpy as np
+    import soundfile as sf
+
+    from emovc.audio import load_audio, save_audio
+    from emovc.audio.processing import soft_limit
+    from emovc.data.synthetic import synthesize
+    from emovc.features.world import resynthesize
+
+    quiet = synthesize(duration=1.2, seed=1) * np.float32(10 ** (-55 / 20))  # peak -61 dBFS
+    src = save_audio(tmp_path / "src.wav", quiet, float_samples=True)
+    conv = save_audio(tmp_path / "conv.wav", synthesize(duration=1.2, seed=2))
+    (tmp_path / "m.csv").write_text(f"source,converted,target_emotion,reference\n"
+                                    f"{src},{conv},angry,{src}\n")
+    cfg = EvalConfig(asr=False, emotion=False, speaker=False, workers=1)
+    result = evaluate(read_manifest(tmp_path / "m.csv"), tmp_path / "ev", cfg)
+    stored = result.audio_for[("0000", "world_resynth")]
+    assert sf.info(stored).subtype == "FLOAT"
+    expected = soft_limit(resynthesize(load_audio(src), cfg.metrics.world))
+    assert np.array_equal(load_audio(stored), expected)

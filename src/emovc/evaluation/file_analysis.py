@@ -61,9 +61,13 @@ def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
     try:
         if resynth_from:
             src = load_audio(resynth_from, cfg.sample_rate)
-            # WORLD overshoots full scale on loud inputs: limited as `emovc resynth` does
+            # WORLD overshoots full scale on loud inputs: limited as `emovc resynth` does.
+            # Float samples: 16-bit PCM would add its noise floor (-101 dBFS) to the silences
+            # of quiet takes (RAVDESS's are near -117 dBFS), and the baseline would measure
+            # that noise, not the vocoder (docs/evaluation.md, "Systems scored in every run")
             save_audio(path, soft_limit(resynthesize(src, cfg.world)), cfg.sample_rate,
-                       force=True, comment="emovc evaluation: WORLD resynthesis baseline")
+                       force=True, comment="emovc evaluation: WORLD resynthesis baseline",
+                       float_samples=True)
             res.seconds["resynth"] = clock() - t0
         wav, res.native_sr = load_audio_with_rate(path)
         wav = resample(wav, res.native_sr, cfg.sample_rate)  # as load_audio(path, rate)
