@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -165,7 +166,8 @@ def test_means_over_fewer_items_than_n_are_noted():
     assert overall["converted"]["mcd_db"] == 8.5
     assert coverage_notes(overall) == [
         "converted: means over fewer than its 3 items: MCD over 2 (the others have no usable "
-        "reference, no frame voiced in both, or no speaker embedding)"]
+        "reference, no frame voiced in both, too little speech in both, or no speaker "
+        "embedding)"]
     assert coverage_notes(aggregate(rows[:2], ["converted"])[0]) == []
 
 
@@ -273,3 +275,49 @@ def test_per_emotion_bars_clip_intervals_and_show_n(monkeypatch):
     # a source compared with itself scores a hair above 1: no negative whisker
     assert plots.clipped_interval("spk_sim_source", 1.0 + 3e-8, 1e-7, 5) == pytest.approx(
         (1e-7, 0.0))
+
+
+def _padded(speech: np.ndarray, floor: np.ndarray, sr: int = 16000) -> np.ndarray:
+    """``speech`` with 1.5 s of ``floor`` (a silence rendering) on each side."""
+    pad = floor[: int(1.5 * sr)]
+    return np.concatenate([pad, speech, floor[-int(1.5 * sr):]]).astype(np.float32)
+
+
+def test_speech_frames_follow_the_speech_at_any_gain():
+    from emovc.evaluation.analysis import speech_frames
+
+    sr = 16000
+    speech = synthesize(SyntheticVoice(), duration=1.2, seed=3)
+    rng = np.random.default_rng(0)
+    wav = _padded(speech, rng.standard_normal(3 * sr) * 1e-5)
+    n = len(wav) // 80 + 1
+    mask = speech_frames(wav, sr, n, 5.0)
+    t = np.arange(n) * 0.005
+    assert not mask[(t < 1.4) | (t > 2.8)].any()  # the padding (speech is 1.5-2.7 s)
+    assert mask[(t > 1.8) & (t < 2.4)].mean() > 0.9
+    np.testing.assert_array_equal(speech_frames(wav * 2.0 ** -6, sr, n, 5.0), mask)  # -36 dB
+    assert not speech_frames(np.zeros(sr, np.float32), sr, 201, 5.0).any()  # silent
+
+
+def test_mcd_on_speech_frames_leaves_out_how_silence_is_rendered():
+    """Two files with the same speech and differently rendered silences: the whole-path MCD
+    is mostly the silences' difference, the speech-frame MCD is near 0 and the non-speech
+    share of the path is reported."""
+    from emovc.evaluation.mcd import compare_features
+
+    sr = 16000
+    speech = synthesize(SyntheticVoice(), duration=1.2, seed=3)
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal(3 * sr) * 1e-5
+    hum = np.sin(2 * np.pi * 100 * np.arange(3 * sr) / sr) * 1e-4  # another silence
+    a = analyze_utterance(_padded(speech, white))
+    b = analyze_utterance(_padded(speech, hum))
+    m = compare_features(a, b)
+    assert m["nonspeech_share"] > 0.6
+    assert m["mcd_db"] > 5.0 and m["mcd_speech_db"] < 1.0
+    no_marks = compare_features(replace(a, speech=None), b)  # features made elsewhere
+    assert np.isnan(no_marks["mcd_speech_db"]) and no_marks["mcd_db"] == m["mcd_db"]
+    from emovc.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="speech_db must be in"):
+        MetricConfig(speech_db=0)

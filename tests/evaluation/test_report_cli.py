@@ -547,3 +547,37 @@ def test_the_world_baseline_is_stored_without_quantisation(tmp_path):
     assert sf.info(stored).subtype == "FLOAT"
     expected = soft_limit(resynthesize(load_audio(src), cfg.metrics.world))
     assert np.array_equal(load_audio(stored), expected)
+
+
+def test_mcd_on_speech_frames_is_reported_with_a_note_on_long_silences(tiny_run, tmp_path):
+    """Files that are mostly silence get a note that their whole-path MCD is mostly about
+    the silences, and every output names its MCD on speech frames (CSV, JSON, CLI, report);
+    the tiny run's short edges get no note."""
+    import numpy as np
+
+    from emovc.audio import load_audio, save_audio
+
+    cfg = EvalConfig(asr=False, emotion=False, speaker=False, workers=1)
+    short = evaluate(read_manifest(tiny_run), tmp_path / "short", cfg)
+    assert not any("not speech on both sides" in n for n in short.notes)
+    rng = np.random.default_rng(0)
+    for name in ("src0", "conv0", "ref0", "src1", "conv1", "ref1"):
+        wav = load_audio(tiny_run / f"{name}.wav")
+        pad = (rng.standard_normal(24000) * 1e-5).astype(np.float32)
+        save_audio(tiny_run / f"{name}.wav", np.concatenate([pad, wav, pad]), force=True)
+    result = evaluate(read_manifest(tiny_run), tmp_path / "ev", cfg)
+    note = next(n for n in result.notes if "not speech on both sides" in n)
+    assert "converted" in note and "MCD on speech frames" in note
+    conv = result.overall["converted"]
+    assert conv["nonspeech_share"] > 0.5 and conv["mcd_speech_db_n"] == 2
+    assert np.isfinite(conv["mcd_speech_db"]) and conv["mcd_speech_db"] != conv["mcd_db"]
+    paths = write_all(result, tmp_path / "ev")
+    with open(paths["per_utterance"]) as f:
+        rows = [r for r in csv.DictReader(f) if r["system"] == "converted"]
+    assert all(float(r["mcd_speech_db"]) > 0 and float(r["nonspeech_share"]) > 0.5
+               for r in rows)
+    metrics = json.loads(paths["metrics"].read_text())
+    assert metrics["overall"]["converted"]["mcd_speech_db"] == pytest.approx(
+        conv["mcd_speech_db"])
+    assert "MCD-sp" in summary_table(result)
+    assert "MCD on speech frames" in paths["report"].read_text()

@@ -11,8 +11,9 @@ from emovc.evaluation.emotion import UNJUDGED, confusion_matrix
 from emovc.evaluation.stats import mean_ci
 
 # per-utterance numeric metrics that are averaged (with a 95 % t-interval)
-MEAN_METRICS = ("mcd_db", "f0_rmse_cents", "f0_corr", "vuv_error", "duration_ratio",
-                "spk_sim_source", "spk_sim_reference", "p_target")
+MEAN_METRICS = ("mcd_db", "mcd_speech_db", "nonspeech_share", "f0_rmse_cents", "f0_corr",
+                "vuv_error", "duration_ratio", "spk_sim_source", "spk_sim_reference", "p_target")
+NONSPEECH_NOTE_SHARE = 0.5  # a mean share of non-speech path steps above this gets a note
 
 
 def _num(v) -> float:
@@ -111,15 +112,15 @@ def coverage_notes(overall: dict, judged: bool = True) -> list[str]:
         if o.get("n_unjudged", 0) > failed:
             notes.append(f"{system}: the emotion judge could not score "
                          f"{o['n_unjudged'] - failed} analysed output(s); they count as misses")
-        metrics = (("MCD", "mcd_db_n"), ("F0 RMSE", "f0_rmse_cents_n"),
-                   ("speaker similarity", "spk_sim_source_n"))
+        metrics = (("MCD", "mcd_db_n"), ("MCD on speech frames", "mcd_speech_db_n"),
+                   ("F0 RMSE", "f0_rmse_cents_n"), ("speaker similarity", "spk_sim_source_n"))
         if o.get("paired_with"):  # over the converted system's items, so fewer only if
             parts = [f"{label} over {o.get(key, 0)} of {conv.get(key, 0)}"  # its own lack some
                      for label, key in metrics if 0 < o.get(key, 0) < conv.get(key, 0)]
             if parts:
                 notes.append(f"{system}: means over fewer items than {PAIRED_WITH}'s: "
-                             + ", ".join(parts) + " (the others have no frame voiced in both "
-                             "or no speaker embedding)")
+                             + ", ".join(parts) + " (the others have no frame voiced in both, "
+                             "too little speech in both, or no speaker embedding)")
             continue
         parts = [f"{label} over {k}" for label, k in (
             (label, o.get(key, 0)) for label, key in metrics) if 0 < k < n - failed]
@@ -127,8 +128,26 @@ def coverage_notes(overall: dict, judged: bool = True) -> list[str]:
             also = " (the baselines' means too)" if paired and system == PAIRED_WITH else ""
             notes.append(f"{system}: means over fewer than its {n} items{also}: "
                          + ", ".join(parts) + " (the others have no usable reference, no "
-                         "frame voiced in both, or no speaker embedding)")
+                         "frame voiced in both, too little speech in both, or no speaker "
+                         "embedding)")
     return notes
+
+
+def nonspeech_notes(overall: dict) -> list[str]:
+    """A note when, for some system, more than half of the aligned path is on average not
+    speech on both sides (:data:`NONSPEECH_NOTE_SHARE`): its whole-path MCD then mostly
+    measures how silences and pauses are rendered, and systems can rank otherwise on
+    speech (12 RAVDESS items: the WORLD baseline 1.3 dB worse than the conversions on the
+    whole path, as good on speech frames)."""
+    high = [(s, o["nonspeech_share"]) for s, o in overall.items()
+            if _num(o.get("nonspeech_share")) > NONSPEECH_NOTE_SHARE]
+    if not high:
+        return []
+    shares = ", ".join(f"{s} {v:.0%}" for s, v in high)
+    return [f"most of the aligned path is not speech on both sides ({shares} of its steps on "
+            "average): the whole-path MCD then mostly measures how silences and pauses are "
+            "rendered, and can rank the systems otherwise than on speech; compare them by the "
+            "MCD on speech frames"]
 
 
 def aggregate(rows: list[dict], systems: list[str]) -> tuple[dict, list[dict]]:

@@ -3,7 +3,8 @@
 Every objective metric of the suite uses one fixed front end so numbers stay comparable
 across runs and models: WORLD (DIO + StoneMask F0, CheapTrick envelope) on 5 ms frames at
 16 kHz, the envelope coded to 25 coefficients with ``pyworld.code_spectral_envelope`` and the
-energy term c0 dropped (24 dims).
+energy term c0 dropped (24 dims). Each frame is also marked speech or not (:func:`speech_frames`)
+for the MCD over speech frames.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pyworld
 
-from emovc.audio.processing import trim_bounds
+from emovc.audio.processing import SILENCE_DBFS, active_rms_dbfs, trim_bounds
 from emovc.errors import ConfigError
 from emovc.features.world import WorldConfig, analyze_f0, encode_envelope
 
@@ -32,6 +33,9 @@ class MetricConfig:
         dtw_radius: FastDTW radius in frames.
         trim_db: if set, trim leading/trailing audio quieter than this many dB below the
             peak before analysis (default ``None``: whole files, silences included).
+        speech_db: a frame is speech (for the MCD over speech frames) when the 25 ms of
+            audio around it are within this many dB of the file's active speech level
+            (:func:`speech_frames`).
     """
 
     sample_rate: int = 16000
@@ -42,6 +46,7 @@ class MetricConfig:
     mcep_dim: int = 25
     dtw_radius: int = 1
     trim_db: float | None = None
+    speech_db: float = 30.0
     world: WorldConfig = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +58,9 @@ class MetricConfig:
         if self.trim_db is not None and not 0 < self.trim_db <= 120:
             raise ConfigError(f"trim_db must be in (0, 120] dB below the peak, got "
                               f"{self.trim_db:g} (e.g. 35; leave it unset to keep whole files)")
+        if not 0 < self.speech_db <= 120:
+            raise ConfigError(f"speech_db must be in (0, 120] dB below the active speech level, "
+                              f"got {self.speech_db:g} (default 30)")
         world = WorldConfig(sample_rate=self.sample_rate, frame_period=self.frame_period,
                             f0_floor=self.f0_floor, f0_ceil=self.f0_ceil,
                             f0_method=self.f0_method, mcep_dim=self.mcep_dim)
@@ -75,16 +83,50 @@ class UtteranceFeatures:
         duration: length of the audio in seconds.
         start_s: where the analysed audio starts in the file, in seconds (> 0 when
             ``trim_db`` trimmed leading silence; frame ``t`` is at ``start_s + t * hop``).
+        speech: ``(T,)`` bool, frames that are speech (:func:`speech_frames`); ``None``
+            when not computed (features made elsewhere).
     """
 
     f0: np.ndarray
     mcep: np.ndarray
     duration: float
     start_s: float = 0.0
+    speech: np.ndarray | None = None
+
+
+SPEECH_WINDOW_MS = 25.0  # audio around a frame whose power decides whether it is speech
+
+
+def speech_frames(wav: np.ndarray, sr: int, n_frames: int, frame_period: float,
+                  within_db: float = 30.0) -> np.ndarray:
+    """Which analysis frames of ``wav`` are speech, ``(n_frames,)`` bool.
+
+    Frame ``t`` (centred on sample ``t * frame_period * sr / 1000``, as WORLD's are) is speech
+    when the mean power of the :data:`SPEECH_WINDOW_MS` of audio centred on it is within
+    ``within_db`` dB of the file's active speech level
+    (:func:`~emovc.audio.processing.active_rms_dbfs`: the loudest half of its 20 ms frames, so
+    pauses and silences barely move it). The criterion is relative, so the same take scores
+    the same at any gain; a file whose active level is below
+    :data:`~emovc.audio.processing.SILENCE_DBFS` (silent) has no speech frame. On RAVDESS
+    takes, 30 dB puts the edges of the speech where a threshold 40 dB below the loudest
+    frame does (MCD over speech frames within 0.01 dB of it on 12 items).
+    """
+    x = np.asarray(wav, dtype=np.float64)
+    level = active_rms_dbfs(np.asarray(wav, dtype=np.float32), sr)
+    if level < SILENCE_DBFS or x.size == 0:
+        return np.zeros(n_frames, dtype=bool)
+    energy = np.concatenate([[0.0], np.cumsum(x * x)])
+    half = max(1, int(round(sr * SPEECH_WINDOW_MS / 2000.0)))
+    centres = np.round(np.arange(n_frames) * frame_period * sr / 1000.0).astype(np.int64)
+    lo = np.clip(centres - half, 0, x.size)
+    hi = np.clip(centres + half, 0, x.size)
+    power = (energy[hi] - energy[lo]) / np.maximum(hi - lo, 1)
+    return 10.0 * np.log10(np.maximum(power, 1e-20)) >= level - within_db
 
 
 def analyze_utterance(wav: np.ndarray, cfg: MetricConfig = MetricConfig()) -> UtteranceFeatures:
-    """WORLD F0 + coded envelope (c1..c24) of a ``(n,)`` float waveform at ``cfg.sample_rate``.
+    """WORLD F0 + coded envelope (c1..c24) of a ``(n,)`` float waveform at ``cfg.sample_rate``,
+    and its speech frames (:func:`speech_frames`, ``cfg.speech_db``).
 
     Aperiodicity (D4C) is skipped: no metric uses it. ``duration`` is measured after the
     optional edge-silence trimming (``cfg.trim_db``).
@@ -98,6 +140,7 @@ def analyze_utterance(wav: np.ndarray, cfg: MetricConfig = MetricConfig()) -> Ut
     x = np.ascontiguousarray(wav, dtype=np.float64)
     sp = pyworld.cheaptrick(x, f0, times, cfg.sample_rate, fft_size=cfg.world.fft_size)
     mcep = encode_envelope(sp, cfg.world, dim=cfg.mcep_dim)[:, 1:]
+    speech = speech_frames(wav, cfg.sample_rate, len(f0), cfg.frame_period, cfg.speech_db)
     return UtteranceFeatures(f0=f0, mcep=np.ascontiguousarray(mcep),
                              duration=len(wav) / cfg.sample_rate,
-                             start_s=start / cfg.sample_rate)
+                             start_s=start / cfg.sample_rate, speech=speech)

@@ -16,7 +16,8 @@ from emovc.evaluation.stimuli import DEFAULT_LUFS
 from emovc.fileio import write_atomic
 
 OUTPUTS = ("report.html", "metrics.json", "per_utterance.csv", "per_emotion.csv")
-SUMMARY_COLUMNS = [("mcd_db", "MCD dB", 2), ("f0_rmse_cents", "F0 RMSE c", 0),
+SUMMARY_COLUMNS = [("mcd_db", "MCD dB", 2), ("mcd_speech_db", "MCD-sp dB", 2),
+                   ("f0_rmse_cents", "F0 RMSE c", 0),
                    ("f0_corr", "F0 r", 2), ("vuv_error", "V/UV", 3),
                    ("duration_ratio", "dur", 2), ("spk_sim_source", "sim-src", 3),
                    ("spk_sim_reference", "sim-ref", 3), ("emotion_rate", "emo-rate", 3),

@@ -29,7 +29,8 @@ def to_png_base64(fig: Figure, dpi: int = 80) -> str:
 #: the values each metric can take: the bar charts' intervals are clipped to them (a t-interval
 #: over 2 utterances reached MCD -4 dB and speaker similarity 1.4)
 VALID_RANGES = {
-    "mcd_db": (0.0, np.inf), "f0_rmse_cents": (0.0, np.inf), "f0_corr": (-1.0, 1.0),
+    "mcd_db": (0.0, np.inf), "mcd_speech_db": (0.0, np.inf), "nonspeech_share": (0.0, 1.0),
+    "f0_rmse_cents": (0.0, np.inf), "f0_corr": (-1.0, 1.0),
     "vuv_error": (0.0, 1.0), "duration_ratio": (0.0, np.inf), "spk_sim_source": (-1.0, 1.0),
     "spk_sim_reference": (-1.0, 1.0), "p_target": (0.0, 1.0), "emotion_rate": (0.0, 1.0),
     "wer": (0.0, np.inf),

@@ -30,14 +30,16 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # (key, column label, decimals) of the summary tables, in display order
 COLUMNS = [
-    ("mcd_db", "MCD (dB) ↓", 2), ("f0_rmse_cents", "log-F0 RMSE (cents) ↓", 0),
+    ("mcd_db", "MCD (dB) ↓", 2), ("mcd_speech_db", "MCD on speech frames (dB) ↓", 2),
+    ("f0_rmse_cents", "log-F0 RMSE (cents) ↓", 0),
     ("f0_corr", "F0 corr ↑", 2), ("vuv_error", "V/UV err ↓", 3),
     ("duration_ratio", "duration ratio", 2), ("spk_sim_source", "spk-sim to source", 3),
     ("spk_sim_reference", "spk-sim to reference", 3), ("emotion_rate", "target emotion rate ↑", 3),
     ("p_target", "p(target) ↑", 3), ("wer", "WER ↓", 3),
 ]
 CSV_ROW_FIELDS = ["item_id", "system", "target_emotion", "source_emotion", "audio", "source",
-                  "reference", "text", "duration_s", "duration_ratio", "mcd_db", "f0_rmse_cents",
+                  "reference", "text", "duration_s", "duration_ratio", "mcd_db", "mcd_speech_db",
+                  "nonspeech_share", "f0_rmse_cents",
                   "f0_corr", "vuv_error", "voiced_pairs", "spk_sim_source", "spk_sim_reference",
                   "emotion_pred", "emotion_hit", "p_target", "asr_hypothesis", "word_errors",
                   "ref_words", "error"]
@@ -181,6 +183,7 @@ def render_report(result: EvaluationResult, path: str | Path, embed_audio: bool 
     env.filters["fmt"] = fmt
     bar_metrics = [("emotion_rate", "target emotion recognition rate"),
                    ("mcd_db", "MCD to reference (dB)"),
+                   ("mcd_speech_db", "MCD to reference on speech frames (dB)"),
                    ("f0_rmse_cents", "log-F0 RMSE to reference (cents)"),
                    ("spk_sim_source", "speaker similarity to source"), ("wer", "word error rate")]
     html = env.get_template("report.html.j2").render(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from emovc.audio.io import load_audio
 from emovc.errors import EmovcError
-from emovc.evaluation.aggregate import aggregate, confusions, coverage_notes
+from emovc.evaluation.aggregate import aggregate, confusions, coverage_notes, nonspeech_notes
 from emovc.evaluation.analysis import MetricConfig
 from emovc.evaluation.emotion import (
     UNJUDGED,
@@ -141,7 +141,8 @@ def _pair_row(it: EvalItem, system: str, path: str, files: dict[str, FileAnalysi
     row = {"item_id": it.item_id, "system": system, "target_emotion": it.target_emotion,
            "source_emotion": it.source_emotion, "audio": path, "source": it.source,
            "reference": it.reference, "text": it.text, "error": fa.error if fa else "missing",
-           "duration_s": nan, "duration_ratio": nan, "mcd_db": nan, "f0_rmse_cents": nan,
+           "duration_s": nan, "duration_ratio": nan, "mcd_db": nan, "mcd_speech_db": nan,
+           "nonspeech_share": nan, "f0_rmse_cents": nan,
            "f0_corr": nan, "vuv_error": nan, "voiced_pairs": 0, "spk_sim_source": nan,
            "spk_sim_reference": nan, "emotion_pred": "", "emotion_hit": "", "p_target": nan,
            "asr_hypothesis": "", "word_errors": "", "ref_words": ""}
@@ -261,7 +262,8 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
     overall, per_emotion = aggregate(rows, systems)
     # what the tables' means leave out first, then the run's notes, then the files'
-    notes = [*coverage_notes(overall, cfg.emotion and judge is not None), *notes, *file_notes]
+    notes = [*coverage_notes(overall, cfg.emotion and judge is not None),
+             *nonspeech_notes(overall), *notes, *file_notes]
     return EvaluationResult(items=items, config=cfg, rows=rows, overall=overall,
                             per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
                             systems=systems, notes=notes, timing=timing, files=files,
