@@ -12,7 +12,7 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from emovc.audio.io import load_audio, load_audio_with_rate, resample, save_audio
+from emovc.audio.io import audio_info, load_audio, load_audio_with_rate, resample, save_audio
 from emovc.audio.processing import soft_limit
 from emovc.errors import EmovcError, broken_pool_error, call_recording_warnings, reissue_warnings
 from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
@@ -27,6 +27,7 @@ class FileAnalysis:
 
     path: str
     native_sr: int = 0  # the file's own sample rate in Hz (0: not read)
+    channels: int = 0  # the file's channels, mixed down to mono (0: not read)
     features: UtteranceFeatures | None = None
     hypothesis: str | None = None
     embedding: np.ndarray | None = None
@@ -70,6 +71,7 @@ def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
                        float_samples=True)
             res.seconds["resynth"] = clock() - t0
         wav, res.native_sr = load_audio_with_rate(path)
+        res.channels = audio_info(path).channels
         wav = resample(wav, res.native_sr, cfg.sample_rate)  # as load_audio(path, rate)
         t0 = clock()
         res.features = analyze_utterance(wav, cfg)

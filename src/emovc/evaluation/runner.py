@@ -25,6 +25,7 @@ from emovc.audio.io import load_audio
 from emovc.errors import EmovcError
 from emovc.evaluation.aggregate import aggregate, confusions, coverage_notes, nonspeech_notes
 from emovc.evaluation.analysis import MetricConfig
+from emovc.evaluation.checks import sanity_notes
 from emovc.evaluation.emotion import (
     UNJUDGED,
     EmotionJudge,
@@ -263,7 +264,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     overall, per_emotion = aggregate(rows, systems)
     # what the tables' means leave out first, then the run's notes, then the files'
     notes = [*coverage_notes(overall, cfg.emotion and judge is not None),
-             *nonspeech_notes(overall), *notes, *file_notes]
+             *nonspeech_notes(overall), *sanity_notes(items, files), *notes, *file_notes]
     return EvaluationResult(items=items, config=cfg, rows=rows, overall=overall,
                             per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
                             systems=systems, notes=notes, timing=timing, files=files,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from emovc.data.catalogs.base import Catalog, Probe, ScanLog, iter_audio, match_fraction
@@ -55,6 +56,30 @@ def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
             text=STATEMENTS[stmt], sentence=stmt, repetition=int(rep), language="en",
             utt_id=f"ravdess/{actor}/{path.stem}",
         )
+
+
+@dataclass(frozen=True)
+class TakeName:
+    """The fields of a RAVDESS speech take's file name (codes as in the name)."""
+
+    emotion: str  # canonical name, e.g. "angry"
+    intensity: str  # "01" normal, "02" strong
+    statement: str  # "01" or "02" (:data:`STATEMENTS`)
+    repetition: str
+    actor: str
+
+
+def take_name(path: str | Path) -> TakeName | None:
+    """The fields of a RAVDESS speech take's name (``03-01-EE-II-SS-RR-AA.wav``, any
+    supported extension); ``None`` for another name, a song (vocal channel 02) or an unknown
+    emotion or statement code."""
+    m = _RX.fullmatch(Path(path).name)
+    if m is None:
+        return None
+    _, channel, emo, inten, stmt, rep, actor = m.groups()
+    if channel != "01" or emo not in EMOTION_CODES or stmt not in STATEMENTS:
+        return None
+    return TakeName(EMOTION_CODES[emo], inten, stmt, rep, actor)
 
 
 def ravdess_reference(path: Path, target: str) -> tuple[str, str]:
