@@ -321,3 +321,17 @@ def test_mcd_on_speech_frames_leaves_out_how_silence_is_rendered():
 
     with pytest.raises(ConfigError, match="speech_db must be in"):
         MetricConfig(speech_db=0)
+
+
+def test_rate_bars_get_their_binomial_interval():
+    """An emotion rate of 0 or 1 over 4 items had no whisker; it gets its exact interval."""
+    from emovc.evaluation.plots import bar_interval
+    from emovc.evaluation.stats import binomial_ci
+
+    _, lo, hi = binomial_ci(4, 4)
+    rows = [{"system": "converted", "target_emotion": "angry", "n": 4, "emotion_rate": 1.0,
+             "emotion_rate_ci_low": lo, "emotion_rate_ci_high": hi, "emotion_rate_n": 4,
+             "mcd_db": 5.0, "mcd_db_ci95": 1.0, "mcd_db_n": 4}]
+    assert bar_interval(rows, "converted", "angry", "emotion_rate", 1.0, 4) == pytest.approx(
+        (1.0 - lo, 0.0))
+    assert bar_interval(rows, "converted", "angry", "mcd_db", 5.0, 4) == (1.0, 1.0)

@@ -89,7 +89,9 @@ def test_cli_round_trip(tiny_run, tmp_path, cli, capsys):
     assert cli(args) == 0
     printed = capsys.readouterr().out
     assert "converted" in printed and "MCD dB" in printed
+    assert "  95 % CI " in printed and "t-interval half-width" in printed
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["provenance"]["recognizer"] is None  # --no-emotion
     assert metrics["n_items"] == 2 and metrics["overall"]["converted"]["mcd_db"] > 0
     assert any("disabled" in n for n in metrics["notes"])
     with open(out / "per_utterance.csv") as f:
@@ -336,7 +338,8 @@ def test_baselines_are_averaged_over_the_converted_systems_items(tiny_run, tmp_p
     assert any("the baselines' means leave out the same items" in n for n in result.notes)
     assert not any(n.startswith(("source:", "world_resynth:")) for n in result.notes)
     table = summary_table(result)
-    assert "(1)" in table.splitlines()[3] and "mean over k of the row's n items" in table
+    source_line = next(x for x in table.splitlines() if x.startswith("unconverted source"))
+    assert "(1)" in source_line and "mean over k of the row's n items" in table
     paths = write_all(result, tmp_path / "ev")
     assert '<span class="ci">n=1</span>' in paths["report"].read_text()
     with open(paths["per_emotion"]) as f:
@@ -581,3 +584,32 @@ def test_mcd_on_speech_frames_is_reported_with_a_note_on_long_silences(tiny_run,
         conv["mcd_speech_db"])
     assert "MCD-sp" in summary_table(result)
     assert "MCD on speech frames" in paths["report"].read_text()
+
+
+def test_metrics_json_names_the_models_and_library_versions(tiny_run, tmp_path, fake_judge):
+    """metrics.json ties the numbers to the judges' files (name, path, sha256) and to the
+    versions of the libraries behind the metrics; the report shows them too."""
+    from importlib.metadata import version
+
+    from emovc.fileio import file_sha256
+    from emovc.pipelines.speaker import resemblyzer_weights
+
+    cfg = EvalConfig(asr=False, baselines=False, workers=1, n_examples=0)
+    result = evaluate(read_manifest(tiny_run), tmp_path / "ev", cfg, judge=fake_judge)
+    paths = write_all(result, tmp_path / "ev")
+    prov = json.loads(paths["metrics"].read_text())["provenance"]
+    assert prov["speaker_encoder"] == {"name": "resemblyzer",
+                                       "path": str(resemblyzer_weights()),
+                                       "sha256": file_sha256(resemblyzer_weights())}
+    assert prov["recognizer"]["name"] == "passed by the caller (FakeJudge)"
+    assert prov["versions"]["pyworld"] == version("pyworld")
+    assert set(prov["versions"]) >= {"emovc", "pyworld", "pysptk", "resemblyzer",
+                                     "pocketsphinx"}
+    assert prov["speaker_encoder"]["sha256"][:12] in paths["report"].read_text()
+    from emovc.evaluation.provenance import recognizer_identity
+    from emovc.pretrained.registry import available
+
+    bundled = {m.name: m for m in available("emotion-recognizer")}["ser-ravdess"]
+    assert recognizer_identity("default") == {"name": "ser-ravdess", "path": str(bundled.path),
+                                              "sha256": bundled.sha256}
+    assert recognizer_identity("no-such-model") is None

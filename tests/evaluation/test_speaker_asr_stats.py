@@ -117,6 +117,39 @@ def test_confidence_intervals():
     assert np.isnan(binomial_ci(0, 0)[0])
 
 
+def test_ratio_bootstrap_interval():
+    """A corpus WER's bootstrap interval: as wide as the binomial spread of 4000 words at
+    p = 0.3, reproducible, degenerate when every utterance has the same rate."""
+    from emovc.evaluation.stats import ratio_bootstrap_ci
+
+    rng = np.random.default_rng(1)
+    errors, words = rng.binomial(10, 0.3, size=400), np.full(400, 10)
+    lo, hi = ratio_bootstrap_ci(errors, words)
+    wer = errors.sum() / words.sum()
+    assert lo < wer < hi
+    assert hi - lo == pytest.approx(2 * 1.96 * np.sqrt(0.3 * 0.7 / 4000), rel=0.15)
+    assert ratio_bootstrap_ci(errors, words) == (lo, hi)  # a fixed seed
+    assert ratio_bootstrap_ci([2, 4], [4, 8]) == (0.5, 0.5)
+    assert all(np.isnan(ratio_bootstrap_ci([1], [5])))
+
+
+def test_emotion_rate_interval_and_unweighted_accuracy():
+    """The pooled rate gets its exact binomial interval; the unweighted accuracy weighs each
+    target emotion the same (3 of 3 angry and 0 of 1 sad: pooled 0.75, unweighted 0.5); WER
+    gets a bootstrap interval over utterances."""
+    from emovc.evaluation.aggregate import summarize
+
+    rows = [{"target_emotion": "angry", "emotion_pred": "angry", "emotion_hit": True,
+             "word_errors": k, "ref_words": 6} for k in (0, 1, 2)]
+    rows.append({"target_emotion": "sad", "emotion_pred": "calm", "emotion_hit": False,
+                 "word_errors": 3, "ref_words": 6})
+    o = summarize(rows)
+    assert (o["emotion_rate"], o["emotion_ua"]) == (0.75, 0.5)
+    assert (o["emotion_rate_ci_low"], o["emotion_rate_ci_high"]) == pytest.approx(
+        binomial_ci(3, 4)[1:])
+    assert o["wer"] == 0.25 and 0.0 <= o["wer_ci_low"] < 0.25 < o["wer_ci_high"] <= 0.5
+
+
 def test_one_speaker_encoder_with_one_input_contract():
     """The evaluation's encoder (resemblyzer's VoiceEncoder) embedded 0.1-0.5 s clips that
     ``emovc similarity`` refuses; both are now emovc's GE2E with its 0.5 s minimum."""

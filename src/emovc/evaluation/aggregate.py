@@ -8,7 +8,7 @@ from collections import defaultdict
 import numpy as np
 
 from emovc.evaluation.emotion import UNJUDGED, confusion_matrix
-from emovc.evaluation.stats import mean_ci
+from emovc.evaluation.stats import binomial_ci, mean_ci, ratio_bootstrap_ci
 
 # per-utterance numeric metrics that are averaged (with a 95 % t-interval)
 MEAN_METRICS = ("mcd_db", "mcd_speech_db", "nonspeech_share", "f0_rmse_cents", "f0_corr",
@@ -31,10 +31,13 @@ def summarize(rows: list[dict]) -> dict:
         ``{"n": int, <metric>: mean, <metric>_ci95: half-width, <metric>_n: rows with a
         value (e.g. MCD only where there is a reference), "emotion_rate": share of
         rows recognised as their target (an output the judge could not score counts as a
-        miss), "emotion_rate_n": rows it is over, "n_judged": rows with a prediction,
-        "n_unjudged": rows the judge could not score, "n_failed": rows whose audio could not
-        be analysed, "wer": Σ word errors / Σ reference words, "wer_n": rows it is over,
-        "n_words": Σ reference words}``; NaN where undefined.
+        miss), "emotion_rate_ci_low"/"_high": its exact (Clopper-Pearson) 95 % interval,
+        "emotion_ua": unweighted accuracy, the mean over the target emotions of the rows of
+        each one's rate, "emotion_rate_n": rows it is over, "n_judged": rows with a
+        prediction, "n_unjudged": rows the judge could not score, "n_failed": rows whose
+        audio could not be analysed, "wer": Σ word errors / Σ reference words,
+        "wer_ci_low"/"_high": its 95 % percentile-bootstrap interval over utterances,
+        "wer_n": rows it is over, "n_words": Σ reference words}``; NaN where undefined.
     """
     out: dict = {"n": len(rows)}
     for m in MEAN_METRICS:
@@ -44,15 +47,31 @@ def summarize(rows: list[dict]) -> dict:
     out["n_judged"] = sum(r["emotion_pred"] != UNJUDGED for r in scored)
     out["n_unjudged"] = len(scored) - out["n_judged"]
     out["n_failed"] = sum(bool(r.get("error")) for r in rows)
-    out["emotion_rate"] = (float(np.mean([bool(r["emotion_hit"]) for r in scored]))
-                           if scored else float("nan"))
+    hits = sum(bool(r["emotion_hit"]) for r in scored)
+    out["emotion_rate"], out["emotion_rate_ci_low"], out["emotion_rate_ci_high"] = binomial_ci(
+        hits, len(scored))
     out["emotion_rate_n"] = len(scored)
+    out["emotion_ua"] = unweighted_accuracy(scored)
     scored = [r for r in rows if _has_words(r)]
     words = sum(r["ref_words"] for r in scored)
     out["n_words"] = words
     out["wer_n"] = len(scored)
     out["wer"] = sum(r["word_errors"] for r in scored) / words if words else float("nan")
+    out["wer_ci_low"], out["wer_ci_high"] = ratio_bootstrap_ci(
+        [r["word_errors"] for r in scored], [r["ref_words"] for r in scored])
     return out
+
+
+def unweighted_accuracy(scored: list[dict]) -> float:
+    """Mean over the target emotions of ``scored`` rows (each with an ``emotion_pred``) of the
+    share recognised as their target: every emotion weighs the same, however many items aim
+    at it (NaN without rows)."""
+    by_target: dict[str, list[bool]] = defaultdict(list)
+    for r in scored:
+        by_target[r["target_emotion"]].append(bool(r["emotion_hit"]))
+    if not by_target:
+        return float("nan")
+    return float(np.mean([np.mean(hits) for hits in by_target.values()]))
 
 
 def _has_words(row: dict) -> bool:

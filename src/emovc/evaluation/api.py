@@ -21,7 +21,7 @@ SUMMARY_COLUMNS = [("mcd_db", "MCD dB", 2), ("mcd_speech_db", "MCD-sp dB", 2),
                    ("f0_corr", "F0 r", 2), ("vuv_error", "V/UV", 3),
                    ("duration_ratio", "dur", 2), ("spk_sim_source", "sim-src", 3),
                    ("spk_sim_reference", "sim-ref", 3), ("emotion_rate", "emo-rate", 3),
-                   ("wer", "WER", 3)]
+                   ("emotion_ua", "emo-UA", 3), ("wer", "WER", 3)]
 
 
 def run_evaluation(manifest_or_run: str | os.PathLike, out_dir: str | os.PathLike,
@@ -67,30 +67,48 @@ def _cell(o: dict, key: str, d: int) -> str:
     return f"{text} ({k})" if text != "-" and isinstance(k, int) and k != o["n"] else text
 
 
+def _interval(o: dict, key: str, d: int) -> str:
+    """The 95 % interval of a table cell: ``lo-hi`` for a rate or WER (``<key>_ci_low`` /
+    ``_ci_high``), ``±half`` for a mean (``<key>_ci95``); ``""`` when there is none."""
+    if f"{key}_ci_low" in o:
+        lo, hi = _fmt(o.get(f"{key}_ci_low"), d), _fmt(o.get(f"{key}_ci_high"), d)
+        return "" if "-" in (lo, hi) else f"{lo}-{hi}"
+    half = _fmt(o.get(f"{key}_ci95"), d)
+    return "" if half == "-" else f"±{half}"
+
+
+CI_LEGEND = ("95 % CI rows: ± t-interval half-width of a mean; emo-rate: exact binomial "
+             "interval; WER: bootstrap over utterances")
+
+
 def summary_table(result: EvaluationResult, per_emotion: bool = False) -> str:
-    """Plain-text table of the overall (or per-emotion) means of every system; a mean over
-    fewer items than the row's ``n`` shows their number in brackets (the baselines are
-    averaged over the same items as the converted system)."""
+    """Plain-text table of the overall (or per-emotion) means of every system, each row
+    followed by a row of 95 % intervals; a mean over fewer items than the row's ``n`` shows
+    their number in brackets (the baselines are averaged over the same items as the
+    converted system)."""
     head = ["system", "n", *[c[1] for c in SUMMARY_COLUMNS]]
-    rows = []
+    rows, groups = [], []
     if per_emotion:
         head.insert(0, "target")
-        for r in result.per_emotion:
-            rows.append([r["target_emotion"], r["system"], str(r["n"]),
-                         *[_cell(r, k, d) for k, _, d in SUMMARY_COLUMNS]])
+        groups = [([r["target_emotion"], r["system"]], r) for r in result.per_emotion]
     else:
-        for s in result.systems:
-            o = result.overall[s]
-            rows.append([SYSTEM_TITLES.get(s, s), str(o["n"]),
-                         *[_cell(o, k, d) for k, _, d in SUMMARY_COLUMNS]])
+        groups = [([SYSTEM_TITLES.get(s, s)], result.overall[s]) for s in result.systems]
+    lead = len(head) - len(SUMMARY_COLUMNS) - 1  # label columns before "n"
+    for labels, o in groups:
+        rows.append([*labels, str(o["n"]), *[_cell(o, k, d) for k, _, d in SUMMARY_COLUMNS]])
+        cis = [_interval(o, k, d) for k, _, d in SUMMARY_COLUMNS]
+        if any(cis):
+            rows.append(["  95 % CI", *[""] * lead, *cis])
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
-    lines = ["  ".join(h.rjust(w) if i else h.ljust(w)
-                       for i, (h, w) in enumerate(zip(line, widths, strict=True)))
+    lines = ["  ".join(h.rjust(w) if i >= lead else h.ljust(w)
+                       for i, (h, w) in enumerate(zip(line, widths, strict=True))).rstrip()
              for line in [head, *rows]]
     lines.insert(1, "-" * len(lines[0]))
-    if any(cell.endswith(")") for row in rows for cell in row[2:]):
+    if any(cell.endswith(")") for row in rows for cell in row[lead + 1:]):
         lines.append("(k): mean over k of the row's n items; the baselines are averaged over "
                      "the same items as the converted system")
+    if any(row[0] == "  95 % CI" for row in rows):
+        lines.append(CI_LEGEND)
     return "\n".join(lines)
 
 

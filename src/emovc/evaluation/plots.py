@@ -33,7 +33,7 @@ VALID_RANGES = {
     "f0_rmse_cents": (0.0, np.inf), "f0_corr": (-1.0, 1.0),
     "vuv_error": (0.0, 1.0), "duration_ratio": (0.0, np.inf), "spk_sim_source": (-1.0, 1.0),
     "spk_sim_reference": (-1.0, 1.0), "p_target": (0.0, 1.0), "emotion_rate": (0.0, 1.0),
-    "wer": (0.0, np.inf),
+    "emotion_ua": (0.0, 1.0), "wer": (0.0, np.inf),
 }
 
 
@@ -49,11 +49,25 @@ def clipped_interval(metric: str, mean: float, half: float, n: float
     return max(0.0, mean - max(lo, mean - half)), max(0.0, min(hi, mean + half) - mean)
 
 
+def bar_interval(per_emotion: list[dict], system: str, emotion: str, metric: str,
+                 mean: float, n: float) -> tuple[float, float] | None:
+    """The whisker ``(below, above)`` of one bar: the metric's own interval where the rows
+    carry one (``<metric>_ci_low``/``_ci_high``: the emotion rate's binomial interval,
+    WER's bootstrap one), else the t-interval (:func:`clipped_interval`)."""
+    lo = _lookup(per_emotion, system, emotion, f"{metric}_ci_low")
+    hi = _lookup(per_emotion, system, emotion, f"{metric}_ci_high")
+    if np.isfinite(lo) and np.isfinite(hi) and np.isfinite(mean):
+        return max(0.0, mean - lo), max(0.0, hi - mean)
+    return clipped_interval(metric, mean, _lookup(per_emotion, system, emotion,
+                                                  f"{metric}_ci95"), n)
+
+
 def per_emotion_bars(per_emotion: list[dict], systems: list[str], titles: dict,
                      metrics: list[tuple[str, str]]) -> str:
     """Grouped bars (one group per target emotion, one bar per system) for each metric, with
-    the 95 % t-interval clipped to the metric's range (none for n < 2) and, above each bar,
-    the number of utterances behind it."""
+    its 95 % interval (:func:`bar_interval`: the t-interval clipped to the metric's range,
+    none for n < 2; the binomial or bootstrap one of a rate or WER) and, above each bar, the
+    number of utterances behind it."""
     emotions = sorted({r["target_emotion"] for r in per_emotion})
     shown = [(m, label) for m, label in metrics
              if any(np.isfinite(_f(r.get(m))) for r in per_emotion)]
@@ -75,8 +89,7 @@ def per_emotion_bars(per_emotion: list[dict], systems: list[str], titles: dict,
                     continue
                 n = _lookup(per_emotion, s, e, f"{metric}_n")
                 n = _lookup(per_emotion, s, e, "n") if not np.isfinite(n) else n
-                whisker = clipped_interval(metric, v, _lookup(per_emotion, s, e,
-                                                              f"{metric}_ci95"), n)
+                whisker = bar_interval(per_emotion, s, e, metric, v, n)
                 if whisker:
                     ax.errorbar([p], [v], yerr=[[whisker[0]], [whisker[1]]], fmt="none",
                                 ecolor="k", elinewidth=0.8, capsize=2)

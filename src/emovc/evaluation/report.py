@@ -35,7 +35,8 @@ COLUMNS = [
     ("f0_corr", "F0 corr ↑", 2), ("vuv_error", "V/UV err ↓", 3),
     ("duration_ratio", "duration ratio", 2), ("spk_sim_source", "spk-sim to source", 3),
     ("spk_sim_reference", "spk-sim to reference", 3), ("emotion_rate", "target emotion rate ↑", 3),
-    ("p_target", "p(target) ↑", 3), ("wer", "WER ↓", 3),
+    ("emotion_ua", "unweighted emotion accuracy ↑", 3), ("p_target", "p(target) ↑", 3),
+    ("wer", "WER ↓", 3),
 ]
 CSV_ROW_FIELDS = ["item_id", "system", "target_emotion", "source_emotion", "audio", "source",
                   "reference", "text", "duration_s", "duration_ratio", "mcd_db", "mcd_speech_db",
@@ -64,6 +65,7 @@ def metrics_dict(result: EvaluationResult) -> dict:
                    "speaker": cfg.speaker, "baselines": cfg.baselines, "workers": cfg.workers,
                    "asr_config": vars(cfg.asr_config), "recognizer": cfg.recognizer,
                    "speaker_encoder": cfg.speaker_encoder},
+        "provenance": result.provenance,
         "n_items": len(result.items),
         "systems": result.systems,
         "notes": result.notes,
@@ -80,9 +82,10 @@ def write_all(result: EvaluationResult, out_dir: str | Path, embed_audio: bool =
     """Write metrics.json, per_utterance.csv, per_emotion.csv and report.html into ``out_dir``."""
     out = Path(out_dir)
     emo_fields = ["system", "target_emotion", "n", *[m for m in MEAN_METRICS],
-                  *[f"{m}_ci95" for m in MEAN_METRICS], "n_judged", "emotion_rate", "wer",
-                  "n_words", *[f"{m}_n" for m in MEAN_METRICS], "emotion_rate_n", "wer_n",
-                  "n_unjudged", "n_failed"]
+                  *[f"{m}_ci95" for m in MEAN_METRICS], "n_judged", "emotion_rate",
+                  "emotion_rate_ci_low", "emotion_rate_ci_high", "wer", "wer_ci_low",
+                  "wer_ci_high", "n_words", *[f"{m}_n" for m in MEAN_METRICS],
+                  "emotion_rate_n", "wer_n", "n_unjudged", "n_failed"]
     paths = {
         "metrics": write_atomic(out / "metrics.json",
                                  json.dumps(metrics_dict(result), indent=1, allow_nan=False)),

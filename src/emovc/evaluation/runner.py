@@ -40,6 +40,7 @@ from emovc.evaluation.file_analysis import FileAnalysis, run_stage1
 from emovc.evaluation.intelligibility import AsrConfig, word_errors
 from emovc.evaluation.manifest import EvalItem
 from emovc.evaluation.mcd import compare_features
+from emovc.evaluation.provenance import provenance
 from emovc.evaluation.speaker import SpeakerEncoder, cosine
 
 SYSTEMS = ("converted", "source", "world_resynth", "reference")
@@ -95,6 +96,7 @@ class EvaluationResult:
     files: dict[str, FileAnalysis]
     audio_for: dict[tuple[str, str], str]
     emotion_labels: list[str] = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)  # models and library versions
 
 
 def _resynth_path(out_dir: Path, source: str) -> str:
@@ -205,6 +207,7 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
                      *(it.reference for it in items if it.reference)})
     tasks = [(p, resynth_src.get(p, "")) for p in unique]
 
+    passed = type(judge).__qualname__ if cfg.emotion and judge is not None else None
     if cfg.emotion and judge is None:  # before the long analysis: a named one must exist
         judge, why = load_default_judge(cfg.recognizer)
         if judge is None and cfg.recognizer != "default":
@@ -265,10 +268,13 @@ def evaluate(items: list[EvalItem], out_dir: str | Path, cfg: EvalConfig = EvalC
     # what the tables' means leave out first, then the run's notes, then the files'
     notes = [*coverage_notes(overall, cfg.emotion and judge is not None),
              *nonspeech_notes(overall), *sanity_notes(items, files), *notes, *file_notes]
+    loaded = cfg.recognizer if cfg.emotion and judge is not None and passed is None else None
     return EvaluationResult(items=items, config=cfg, rows=rows, overall=overall,
                             per_emotion=per_emotion, confusion=confusions(rows, systems, labels),
                             systems=systems, notes=notes, timing=timing, files=files,
-                            audio_for=plan, emotion_labels=labels)
+                            audio_for=plan, emotion_labels=labels,
+                            provenance=provenance(loaded, passed, cfg.speaker_encoder
+                                                  if cfg.speaker else None))
 
 
 def label_coverage_notes(items: list[EvalItem], labels: list[str]) -> list[str]:
