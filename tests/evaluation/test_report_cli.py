@@ -493,6 +493,10 @@ def test_speaker_similarity_needs_half_a_second_and_can_use_a_trained_encoder(ti
         result = evaluate(items, tmp_path / out, config)
         notes = [n for n in result.notes if n.startswith("no speaker embedding of")]
         assert len(notes) == 1 and "conv0.wav" in notes[0] and "0.5 s" in notes[0]
+        html = write_all(result, tmp_path / out)["report"].read_text()
+        definitions = html[html.index("Definitions:"):]
+        assert f"by the speaker encoder <code>{config.speaker_encoder}</code>" in definitions
+        assert ("resemblyzer" in definitions) == (config.speaker_encoder == "resemblyzer")
         return [r["spk_sim_source"] for r in result.rows if r["system"] == "converted"]
 
     bundled = similarities(cfg, "ev")
@@ -613,3 +617,15 @@ def test_metrics_json_names_the_models_and_library_versions(tiny_run, tmp_path, 
     assert recognizer_identity("default") == {"name": "ser-ravdess", "path": str(bundled.path),
                                               "sha256": bundled.sha256}
     assert recognizer_identity("no-such-model") is None
+
+
+def test_the_report_states_the_mcep_size_it_used(tiny_run, tmp_path):
+    """The definitions follow the run's settings: another mcep_dim is another sum."""
+    from emovc.evaluation.analysis import MetricConfig
+
+    cfg = EvalConfig(metrics=MetricConfig(mcep_dim=31), asr=False, emotion=False,
+                     speaker=False, baselines=False, workers=1, n_examples=0)
+    result = evaluate(read_manifest(tiny_run), tmp_path / "ev", cfg)
+    html = write_all(result, tmp_path / "ev")["report"].read_text()
+    assert "d=1..30</sub>" in html and "31 coefficients" in html
+    assert "d=1..24" not in html and "speaker similarity =" not in html

@@ -294,9 +294,11 @@ def rate_mismatch_notes(rows: list[dict], files: dict[str, FileAnalysis], sr: in
 
     Every file is resampled to ``sr`` Hz, and a file that was not already at ``sr`` loses
     the top few hundred Hz below ``sr / 2`` to the resampler's filter; WORLD's envelope of
-    that empty band differs so much from a full band's that identical audio stored at
-    16 and 48 kHz scored an MCD of 2.3-4.4 dB (2026-11-30, three clips). The files' own
-    rates are those stage 1 read (:attr:`FileAnalysis.native_sr`).
+    that empty band differs so much from a full band's that 12 converted RAVDESS outputs
+    stored at 16 kHz and copied to 44.1 or 48 kHz scored 3.5-4.8 dB of MCD against
+    themselves, and the copies' MCD against the outputs' references rose by 0.8-2.1 dB
+    (0.3-1.2 dB on speech frames; docs/evaluation.md). The files' own rates are those stage 1
+    read (:attr:`FileAnalysis.native_sr`).
     """
     pairs = [(r["audio"], r["reference"]) for r in rows
              if r["reference"] and r["system"] != "reference" and not r["error"]]
@@ -307,8 +309,10 @@ def rate_mismatch_notes(rows: list[dict], files: dict[str, FileAnalysis], sr: in
     a, b = odd[0]
     return [f"{len(odd)} of {len(pairs)} output/reference pairs were stored at different sample "
             f"rates (e.g. {a}: {rates[a]} Hz, {b}: {rates[b]} Hz); resampling to {sr} Hz "
-            "band-limits one of them, which alone adds about 2-4 dB of MCD for identical audio: "
-            f"for comparable MCD store outputs and references at the same rate (e.g. {sr} Hz)"]
+            "band-limits one of them, which raised conversions' MCD by 0.8-2.1 dB (12 RAVDESS "
+            "items copied from 16 to 44.1 or 48 kHz; the copies scored 3.5-4.8 dB against the "
+            "originals): for comparable MCD store outputs and references at the same rate "
+            f"(e.g. {sr} Hz)"]
 
 
 def _cpu_seconds() -> float:
