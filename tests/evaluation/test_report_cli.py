@@ -310,7 +310,8 @@ def test_the_report_escapes_every_value(tmp_path):
     html = render_report(result, tmp_path / "ev" / "report.html").read_text()
     assert "<script>" not in html and "<img src=x" not in html and "<b>a note" not in html
     assert "“Kids &lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;door&#34;”" in html
-    assert '<td class="l">a&amp;b &lt;x&gt;.wav</td>' in html
+    escaped = str(cv).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f'<td class="l" title="{escaped}">a&amp;b &lt;x&gt;.wav</td>' in html
     assert "&lt;img src=x onerror=alert(2)&gt;" in html and "&lt;b&gt;a note&lt;/b&gt;" in html
     assert html.count("<audio") == 2 and 'src="data:audio/wav;base64,' in html  # unchanged
 
@@ -629,3 +630,54 @@ def test_the_report_states_the_mcep_size_it_used(tiny_run, tmp_path):
     html = write_all(result, tmp_path / "ev")["report"].read_text()
     assert "d=1..30</sub>" in html and "31 coefficients" in html
     assert "d=1..24" not in html and "speaker similarity =" not in html
+
+
+def test_short_names_tell_same_named_files_apart():
+    from emovc.evaluation.report import short_names
+
+    paths = ["/o/angry/A1/x.wav", "/o/sad/A1/x.wav", "/o/sad/A1/y.wav", "/d/A1/x.flac",
+             "/o/angry/A1/x.wav"]
+    assert short_names(paths) == {"/o/angry/A1/x.wav": "angry/A1/x.wav",
+                                  "/o/sad/A1/x.wav": "sad/A1/x.wav", "/o/sad/A1/y.wav": "y.wav",
+                                  "/d/A1/x.flac": "x.flac"}
+
+
+def test_report_names_files_apart_and_draws_no_self_similarity(tmp_path, monkeypatch):
+    """Outputs named alike in different folders are told apart in the per-utterance table;
+    the source's similarity to itself gets no bar; the players say they are 16 kHz copies."""
+    import numpy as np
+
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+    from emovc.evaluation import plots
+
+    lines = ["source,converted,target_emotion,reference"]
+    for k, emo in enumerate(["angry", "sad"]):
+        src = save_audio(tmp_path / f"src{k}.wav", synthesize(EMOTION_VOICES["calm"], 1.2,
+                                                                seed=k))
+        conv = save_audio(tmp_path / emo / "take.wav", synthesize(EMOTION_VOICES[emo], 1.1,
+                                                                   seed=k + 5))
+        ref = save_audio(tmp_path / f"ref{k}.wav", synthesize(EMOTION_VOICES[emo], 1.3,
+                                                                seed=k + 9))
+        lines.append(f"{src},{conv},{emo},{ref}")
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    figures = []
+    monkeypatch.setattr(plots, "to_png_base64", lambda fig, dpi=80: figures.append(fig) or "")
+    cfg = EvalConfig(asr=False, emotion=False, workers=1, n_examples=1)
+    result = evaluate(read_manifest(tmp_path / "m.csv"), tmp_path / "ev", cfg)
+    html = write_all(result, tmp_path / "ev")["report"].read_text()
+    table = html[html.index("Every utterance"):]
+    assert ">angry/take.wav<" in table and ">sad/take.wav<" in table
+    assert "Hz, mono, 16-bit" in html and "--link-audio" in html
+    ax = next(a for f in figures for a in f.axes
+              if a.get_title() == "speaker similarity to source")
+    source = plots.COLORS["source"]
+    from matplotlib.colors import to_hex
+
+    heights = {to_hex(p.get_facecolor()): [] for p in ax.patches}
+    for p in ax.patches:
+        heights[to_hex(p.get_facecolor())].append(p.get_height())
+    assert not any(np.isfinite(h) for h in heights.get(source, []))
+    assert any(np.isfinite(h) and h > 0 for h in heights[plots.COLORS["converted"]])
+    linked = write_all(result, tmp_path / "ev", embed_audio=False)["report"].read_text()
+    assert "Hz, mono, 16-bit" not in linked

@@ -37,8 +37,9 @@ def evaluate(
     trim_db: float = typer.Option(None, help="Trim edge silence quieter than this many dB "
                                   "below the peak before MCD/F0 analysis (default: whole files)."),
     examples: int = typer.Option(4, min=0, help="Items shown with plots and players."),
-    link_audio: bool = typer.Option(False, "--link-audio", help="Copy example audio next to the "
-                                    "report instead of embedding it."),
+    link_audio: bool = typer.Option(False, "--link-audio", help="Copy the example files next "
+                                    "to the report instead of embedding copies resampled to "
+                                    "16 kHz."),
     force: bool = typer.Option(False, "--force", help="Overwrite earlier outputs in OUT."),
 ) -> None:
     """Score conversions: MCD, F0, speaker similarity, emotion rate and WER, with baselines."""

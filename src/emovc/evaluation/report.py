@@ -165,6 +165,28 @@ def _examples(result: EvaluationResult, out_dir: Path, embed: bool) -> list[dict
     return out
 
 
+def short_names(paths) -> dict[str, str]:
+    """For each path, its shortest ending (file name, then ``folder/name``, ...) that no
+    other of ``paths`` shares, so the per-utterance table tells apart outputs with the same
+    file name in different folders (``angry/Actor_01/x.wav``, ``sad/Actor_01/x.wav``)."""
+    parts = {p: Path(p).parts for p in dict.fromkeys(paths) if p}
+    out = {}
+    for p, mine in parts.items():
+        others = [q for q in parts.values() if q != mine]
+        k = 1
+        while k < len(mine) and any(q[-k:] == mine[-k:] for q in others):
+            k += 1
+        out[p] = "/".join(mine[-k:])
+    return out
+
+
+def _bar_rows(per_emotion: list[dict]) -> list[dict]:
+    """The per-emotion rows as the bar charts show them: without the source's similarity
+    to itself (1 by definition, not a result)."""
+    return [{**r, "spk_sim_source": float("nan")} if r["system"] == "source" else r
+            for r in per_emotion]
+
+
 def fmt(value, digits: int = 3) -> str:
     """Number formatting for the tables ('–' for missing values)."""
     try:
@@ -192,10 +214,11 @@ def render_report(result: EvaluationResult, path: str | Path, embed_audio: bool 
     html = env.get_template("report.html.j2").render(
         result=result, titles=SYSTEM_TITLES, columns=COLUMNS, version=__version__,
         created=time.strftime("%Y-%m-%d %H:%M"),
-        bars=plots.per_emotion_bars(result.per_emotion, result.systems, SYSTEM_TITLES,
-                                    bar_metrics),
+        bars=plots.per_emotion_bars(_bar_rows(result.per_emotion), result.systems,
+                                    SYSTEM_TITLES, bar_metrics),
         confusion=plots.confusion_plot(result.confusion, SYSTEM_TITLES),
         examples=_examples(result, path.parent, embed_audio),
         emotions=sorted({r["target_emotion"] for r in result.per_emotion}),
-        metrics=result.config.metrics.to_dict())
+        metrics=result.config.metrics.to_dict(), embedded=embed_audio,
+        names=short_names(r["audio"] for r in result.rows))
     return write_atomic(path, html)
