@@ -156,7 +156,7 @@ def nonspeech_notes(overall: dict) -> list[str]:
     """A note when, for some system, more than half of the aligned path is on average not
     speech on both sides (:data:`NONSPEECH_NOTE_SHARE`): its whole-path MCD then mostly
     measures how silences and pauses are rendered, and systems can rank otherwise on
-    speech (12 RAVDESS items: the WORLD baseline 1.3 dB worse than the conversions on the
+    speech (12 RAVDESS items: the WORLD baseline 1 dB worse than the conversions on the
     whole path, as good on speech frames)."""
     high = [(s, o["nonspeech_share"]) for s, o in overall.items()
             if _num(o.get("nonspeech_share")) > NONSPEECH_NOTE_SHARE]
