@@ -70,8 +70,8 @@ def _cell(o: dict, key: str, d: int) -> str:
 def _interval(o: dict, key: str, d: int) -> str:
     """The 95 % interval of a table cell: ``lo-hi`` for a rate or WER (``<key>_ci_low`` /
     ``_ci_high``), ``±half`` for a mean (``<key>_ci95``); ``""`` when there is none."""
-    if f"{key}_ci_low" in o:
-        lo, hi = _fmt(o.get(f"{key}_ci_low"), d), _fmt(o.get(f"{key}_ci_high"), d)
+    if f"{key}_ci_low" in o:  # two decimals: the interval is wider than that anyway
+        lo, hi = _fmt(o.get(f"{key}_ci_low"), 2), _fmt(o.get(f"{key}_ci_high"), 2)
         return "" if "-" in (lo, hi) else f"{lo}-{hi}"
     half = _fmt(o.get(f"{key}_ci95"), d)
     return "" if half == "-" else f"±{half}"
