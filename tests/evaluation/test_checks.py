@@ -99,3 +99,18 @@ def test_the_notes_reach_the_evaluation_and_the_command_line(tiny_run, tmp_path,
     assert cli_main.main(args) == 0
     assert "note: 1 of 3 items repeat an earlier row" in capsys.readouterr().out
     assert sanity_notes([], {}) == []
+
+
+def test_a_header_libsndfile_cannot_read_leaves_the_analysis_alone(tmp_path, monkeypatch):
+    """An mp3 that only the fallback decoder reads has no channel count: it is analysed as
+    before, and simply not counted as down-mixed."""
+    from emovc.errors import AudioError
+    from emovc.evaluation import file_analysis
+
+    def unreadable(path):
+        raise AudioError(f"not a readable audio file: {path}")
+
+    save_audio(tmp_path / "a.wav", synthesize(EMOTION_VOICES["calm"], 1.0, seed=1))
+    monkeypatch.setattr(file_analysis, "audio_info", unreadable)
+    (res,) = _analyse([tmp_path / "a.wav"]).values()
+    assert res.features is not None and not res.error and res.channels == 0

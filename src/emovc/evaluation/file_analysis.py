@@ -14,7 +14,13 @@ import numpy as np
 
 from emovc.audio.io import audio_info, load_audio, load_audio_with_rate, resample, save_audio
 from emovc.audio.processing import soft_limit
-from emovc.errors import EmovcError, broken_pool_error, call_recording_warnings, reissue_warnings
+from emovc.errors import (
+    AudioError,
+    EmovcError,
+    broken_pool_error,
+    call_recording_warnings,
+    reissue_warnings,
+)
 from emovc.evaluation.analysis import MetricConfig, UtteranceFeatures, analyze_utterance
 from emovc.evaluation.intelligibility import AsrConfig, Transcriber
 from emovc.evaluation.speaker import SpeakerEncoder
@@ -71,7 +77,7 @@ def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
                        float_samples=True)
             res.seconds["resynth"] = clock() - t0
         wav, res.native_sr = load_audio_with_rate(path)
-        res.channels = audio_info(path).channels
+        res.channels = _channels(path)
         wav = resample(wav, res.native_sr, cfg.sample_rate)  # as load_audio(path, rate)
         t0 = clock()
         res.features = analyze_utterance(wav, cfg)
@@ -91,6 +97,15 @@ def _analyze_file(path: str, resynth_from: str, cfg: MetricConfig,
             res.embedding_error = str(exc)
         res.seconds["speaker"] = clock() - t0
     return res
+
+
+def _channels(path: str) -> int:
+    """The channels ``path``'s header declares (0 where libsndfile cannot read it, e.g. an
+    mp3 that only the fallback decoder reads)."""
+    try:
+        return audio_info(path).channels
+    except AudioError:
+        return 0
 
 
 def run_stage1(tasks: list[tuple[str, str]], metrics: MetricConfig, asr: AsrConfig | None,

@@ -176,7 +176,7 @@ def short_names(paths) -> dict[str, str]:
         k = 1
         while k < len(mine) and any(q[-k:] == mine[-k:] for q in others):
             k += 1
-        out[p] = "/".join(mine[-k:])
+        out[p] = "/".join(mine[-k:]) if k < len(mine) else p
     return out
 
 
