@@ -67,7 +67,9 @@ MIN_FRAMES = 10  # fewer analysable frames (0.18 s): no estimate
 #: frames this far (dB) above the noise floor carry speech; their mean power is its level
 STANDOUT_DB = 3.0
 MAX_FRAMES = 20000  # at most this many frames (~5 min), evenly spaced, are analysed
-BLOCK_FRAMES = 2048  # frames transformed at once (~8 MB of working memory)
+#: frames transformed at once (~2 MB of working memory; 2048, 16 MB, raised a 32 s
+#: conversion's peak memory by 12 MB over an 8 s one: tests/conversion/test_long_inputs.py)
+BLOCK_FRAMES = 256
 SILENT_FRAME = 1e-15  # frames whose mean power per sample is below this (-150 dB) are left out
 MIN_SNR_DB, MAX_SNR_DB = -20.0, 100.0  # estimates are clamped to this range
 #: estimates below this (dB) are warned about. Measured (benchmarks/diag_noise.py, RAVDESS
