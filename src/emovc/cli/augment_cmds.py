@@ -38,8 +38,10 @@ def augment(
         "local", help="local (process pool) or ray (Ray cluster at $RAY_ADDRESS, else a local "
         "one; needs the package's 'ray' extra)."),
 ) -> None:
-    """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv
-    (real + synthetic clips, for training) and OUT/conversions.csv (for emovc evaluate OUT).
+    """Convert every utterance into the requested emotions; resumable; writes OUT/manifest.csv.
+
+    OUT/manifest.csv lists the real and synthetic clips, for training a recogniser;
+    OUT/conversions.csv the conversions, for `emovc evaluate OUT`.
 
     Rerunning the same command resumes: it converts only the outputs that are missing or
     damaged and rewrites manifest.csv, conversions.csv and failures.csv. There is no --force:
