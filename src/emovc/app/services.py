@@ -12,9 +12,8 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,18 @@ from emovc.app.convert_options import (
 from emovc.app.limits import APP_SR, UploadLimits, hide_paths, load_upload
 from emovc.app.listening_test import ListeningTest, link_host, page_url
 from emovc.app.models import Factories, ModelCache, ModelNotInstalled, ProgressFn, default_factories
+from emovc.app.notes import (
+    at_app_rate,
+    check_english,
+    clone_tag,
+    conversion_tag,
+    detection_note,
+    hiding_paths,
+    no_progress,
+    similarity_note,
+    warnings_about,
+    window_line,
+)
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
 from emovc.app.results import (
     CloneResult,
@@ -44,11 +55,11 @@ from emovc.app.voices import KnownVoices
 from emovc.app.workdir import WorkDir, safe_stem
 from emovc.audio import save_audio
 from emovc.data.emotions import EMOTIONS, normalize_emotion
-from emovc.errors import AudioError, ConfigError, EmovcError, EmovcWarning
+from emovc.errors import AudioError, ConfigError, EmovcError
 from emovc.evaluation.speaker import cosine
 from emovc.fileio import copy_atomic
 from emovc.models.conversion.converters import check_intensity
-from emovc.pipelines.ser_windows import SER_WINDOW_S, WindowLabel
+from emovc.pipelines.ser_windows import SER_WINDOW_S
 from emovc.pipelines.source_choice import choose_source, recognise_long
 from emovc.pipelines.speaker import project
 
@@ -59,138 +70,6 @@ REPORT_DATA = ("metrics.json", "per_utterance.csv", "per_emotion.csv")
 """The data files ``emovc evaluate`` writes next to ``report.html`` (the app links them)."""
 RATINGS_GLOB = "runs/*/listening/ratings.csv"
 """Where the listening tests' ratings lie in the work dir."""
-
-
-def _detection_note(label: str, probs: dict[str, float]) -> str:
-    """What the UI says about a detected source ``label`` given the recogniser's ``probs``."""
-    heard = max(probs, key=probs.get)
-    if heard == label:
-        return f"detected {label} (recogniser: {heard} {probs[heard]:.0%})"
-    return (f"detected {label}: the recogniser is unsure (top guess {heard} "
-            f"{probs[heard]:.0%}), and {label} is the choice with the least expected level "
-            "error; set the source if you know it")
-
-
-def _similarity_note(similarity: float) -> str:
-    """The clone summary's words on the speaker similarity (NaN: the output was too short)."""
-    if np.isnan(similarity):
-        return ("no speaker similarity: the output is too short for a speaker embedding "
-                "(under 0.5 s)")
-    return (f"speaker similarity to the reference {similarity:.2f} (cosine, 1 = same voice; "
-            "flattering: the clone is built from this recording's own sounds, and another "
-            "recording of the speaker typically scores ~0.1 less)")
-
-
-def _no_progress(fraction: float, desc: str) -> None:
-    """Default progress callback: ignore."""
-
-
-def _provenance(what: str) -> str:
-    from emovc import __version__
-
-    return f"emovc {__version__}: {what}"
-
-
-def _at_app_rate(wav: np.ndarray, sr: int) -> np.ndarray:
-    from emovc.audio.io import resample
-
-    return resample(wav, sr, APP_SR)
-
-
-def _conversion_tag(conv, model: str, source: str | None, target: str, intensity: float,
-                    opts: ConvertOptions) -> str:
-    """The provenance tag of a conversion: ``emovc convert``'s (the model's SHA-256 and
-    every setting: :meth:`~emovc.pipelines.conversion.EmotionConverter.provenance_tag`), or
-    the app's own for a converter without one."""
-    if hasattr(conv, "provenance_tag"):
-        return conv.provenance_tag(source or "", normalize_emotion(target), intensity,
-                                   **opts.call_kwargs())
-    return _provenance(f"emotion conversion {source or '?'} -> {target}, model {model}, "
-                       f"intensity {intensity}, {opts.describe(exact=True)}")
-
-
-def _clone_tag(cloner, references: list[str], emotion: str | None) -> str:
-    """The provenance tag of a clone: ``emovc clone``'s (the reference names, the emotion and
-    the cloning method: :func:`emovc.pipelines.cloning.provenance_tag`)."""
-    try:
-        from emovc.pipelines.cloning import provenance_tag
-    except ImportError:  # a stand-in cloner where the cloning pipeline is missing
-        extra = f", emotion {emotion}" if emotion else ""
-        return _provenance(f"cloned voice (synthetic speech{extra}; speaker consent confirmed)")
-    method = "neural SV2TTS" if getattr(cloner, "neural", None) is not None else "unit selection"
-    return provenance_tag([Path(name) for name in references], emotion, method)
-
-
-def _check_english(text: str) -> None:
-    """Refuse text without a letter or digit the cloner's English voice can speak, in words a
-    web user can act on (the cloner's own refusal points to ``FrontendConfig.voice``, a
-    Python setting): the rule of :func:`emovc.pipelines.frontend.check_pronounceable`.
-
-    Raises:
-        ConfigError: every letter of ``text`` is of another script than Latin.
-    """
-    from emovc.pipelines.frontend import foreign_letters
-
-    foreign = foreign_letters(text)
-    if foreign and not any(ch.isalnum() for ch in text if ch not in foreign):
-        shown = " ".join(foreign[:12]) + (" …" if len(foreign) > 12 else "")
-        raise ConfigError(f"the text has no letters the cloner's English voice can pronounce "
-                          f"({shown}): the app speaks English only; type the text in Latin "
-                          "letters")
-
-
-@contextmanager
-def _hiding_paths(root: Path) -> Iterator[None]:
-    """Re-raise an :class:`EmovcError` with the paths inside ``root`` shown by their file
-    names (:func:`~emovc.app.limits.hide_paths`)."""
-    try:
-        yield
-    except EmovcError as exc:
-        message = hide_paths(str(exc), root)
-        if message == str(exc):
-            raise
-        try:
-            hidden = type(exc)(message)
-        except TypeError:  # an error class with other arguments
-            hidden = EmovcError(message)
-        raise hidden from None
-
-
-@contextmanager
-def _warnings_about(name: str) -> Iterator[list[str]]:
-    """Collect the :class:`~emovc.errors.EmovcWarning` messages that name ``name`` (a file
-    path) raised inside the context, e.g. that the file may not be speech; every other
-    warning is warned again, as it would have been.
-
-    Python records warnings for the whole process: one that another request raises
-    meanwhile is recorded here too (so only the warnings naming this file are kept, and the
-    others are passed on), and a warning of this request raised after another request
-    stopped recording reaches the server log instead of the list."""
-    notes: list[str] = []
-    caught: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", EmovcWarning)
-            yield notes
-    finally:  # also when the body fails: no warning is lost
-        for w in caught:
-            if issubclass(w.category, EmovcWarning) and name in str(w.message):
-                notes.append(str(w.message))
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
-def _window_line(window: WindowLabel, root: Path) -> str:
-    """``"  0:00-0:20  calm 31%  sad 22%  neutral 15%"`` (the window's three most likely
-    emotions), or why the window was skipped."""
-    def clock(t: float) -> str:
-        return f"{int(t // 60)}:{int(t % 60):02d}"
-
-    span = f"  {clock(window.start_s)}-{clock(window.end_s)}  "
-    if not window.probs:
-        return span + f"skipped: {hide_paths(window.error, root)}"
-    best = sorted(window.probs.items(), key=lambda kv: -kv[1])[:3]
-    return span + "  ".join(f"{label} {p:.0%}" for label, p in best)
 
 
 class AppBackend:
@@ -297,7 +176,7 @@ class AppBackend:
             label = choose_source(probs, list(EMOTIONS))
         else:
             label = self.models.converter(model).source_from_probs(probs)
-        return label, _detection_note(label, probs)
+        return label, detection_note(label, probs)
 
     def _auto_source(self, wav: np.ndarray, model: str, target: str) -> str | None:
         """The source for converting ``wav`` to ``target`` by the converter's rule (a pairwise
@@ -316,7 +195,7 @@ class AppBackend:
         return conv.detect_source(wav, APP_SR, exclude=tgt, recognizer=recognizer)
 
     def convert(self, audio: str | None, target: str, source: str | None, intensity: float,
-                model: str, progress: ProgressFn = _no_progress,
+                model: str, progress: ProgressFn = no_progress,
                 pitch_level: float | None = None,
                 envelope_gain: float | None = None,
                 renderer: str | None = None,
@@ -361,7 +240,7 @@ class AppBackend:
         progress(0.75, "saving and plotting")
         name = safe_stem(Path(str(audio)).name)
         path = self.work.new_file("outputs", f"{name}-{target}")
-        save_audio(path, out, APP_SR, comment=_conversion_tag(conv, model, src, target,
+        save_audio(path, out, APP_SR, comment=conversion_tag(conv, model, src, target,
                                                               intensity, opts))
         self.session(session).run.add_conversion(wav, path, target=target, source=src)
         fig = comparison_figure(wav, out, APP_SR, labels=(f"input ({src or '?'})",
@@ -374,7 +253,7 @@ class AppBackend:
         return ConvertResult(path, fig, seconds, src, summary)
 
     # --- recognise -----------------------------------------------------------------------
-    def recognise(self, audio: str | None, progress: ProgressFn = _no_progress
+    def recognise(self, audio: str | None, progress: ProgressFn = no_progress
                   ) -> RecogniseResult:
         """Emotion probabilities of an uploaded clip, as ``emovc ser predict`` gives them
         (:meth:`~emovc.pipelines.recognition.EmotionRecognizer.predict_file_windows`): a clip
@@ -387,7 +266,7 @@ class AppBackend:
         progress(0.3, "loading the recogniser")
         rec = self.models.recognizer()
         progress(0.5, "recognising")
-        with self._paths_hidden(), _warnings_about(str(path)) as notes:
+        with self._paths_hidden(), warnings_about(str(path)) as notes:
             found = rec.predict_file_windows(path)
         probs = {k: float(v) for k, v in found.probs.items()}
         best = max(probs, key=probs.get)
@@ -395,7 +274,7 @@ class AppBackend:
         if found.windows:
             lines.append(f"the mean of {len(found.windows)} windows of up to "
                          f"{SER_WINDOW_S:g} s, as emovc ser predict classifies a long clip:")
-            lines += [_window_line(w, self.work.root) for w in found.windows]
+            lines += [window_line(w, self.work.root) for w in found.windows]
         lines += [f"⚠ {hide_paths(note, self.work.root)}" for note in notes]
         progress(1.0, "done")
         return RecogniseResult(probs, probability_figure(probs), "\n".join(lines))
@@ -404,11 +283,11 @@ class AppBackend:
         """A context in which an :class:`EmovcError` names files inside the work dir by their
         names only (:func:`~emovc.app.limits.hide_paths`): library messages give full
         paths."""
-        return _hiding_paths(self.work.root)
+        return hiding_paths(self.work.root)
 
     # --- clone ---------------------------------------------------------------------------
     def clone(self, references: Sequence[str | None], text: str, emotion: str | None,
-              consent: bool, progress: ProgressFn = _no_progress,
+              consent: bool, progress: ProgressFn = no_progress,
               style: str = "voice", session: str = LOCAL_SESSION) -> CloneResult:
         """Speak ``text`` in the voice of the reference clip(s); needs the speaker's consent.
 
@@ -424,7 +303,7 @@ class AppBackend:
             raise ConfigError("enter the text the cloned voice should say")
         if len(text) > 500:
             raise ConfigError(f"text is too long: {len(text)} characters (limit 500)")
-        _check_english(text)
+        check_english(text)
         refs = [r for r in references if r]
         if not refs:
             raise AudioError("no reference given: upload or record the voice to clone")
@@ -437,16 +316,16 @@ class AppBackend:
         progress(0.3, "synthesising")
         start = time.perf_counter()
         out, sr = cloner.clone([(w, APP_SR) for w in wavs], text, emotion=emo)
-        out = _at_app_rate(np.asarray(out, dtype=np.float32), int(sr))
+        out = at_app_rate(np.asarray(out, dtype=np.float32), int(sr))
         seconds = time.perf_counter() - start
         path = self.work.new_file("outputs", f"clone-{emo or 'plain'}")
-        save_audio(path, out, APP_SR, comment=_clone_tag(cloner, [Path(str(r)).name for r in refs],
+        save_audio(path, out, APP_SR, comment=clone_tag(cloner, [Path(str(r)).name for r in refs],
                                                          emo))
         progress(0.75, "comparing speakers")
         similarity, fig = self._speaker_map(wavs[0], out, Path(str(refs[0])).name,
                                             self.session(session))
         summary = (f"{len(out) / APP_SR:.2f} s of speech in {seconds:.2f} s; "
-                   f"{_similarity_note(similarity)}")
+                   f"{similarity_note(similarity)}")
         progress(1.0, "done")
         return CloneResult(path, similarity, fig, seconds, summary)
 
@@ -470,7 +349,7 @@ class AppBackend:
         return similarity, embedding_map_figure(points, names, kinds, method)
 
     # --- evaluate ------------------------------------------------------------------------
-    def evaluate(self, files: Sequence[str] | None, progress: ProgressFn = _no_progress,
+    def evaluate(self, files: Sequence[str] | None, progress: ProgressFn = no_progress,
                  session: str = LOCAL_SESSION, browser_host: str | None = None
                  ) -> EvaluateResult:
         """Evaluate uploaded run files (with ``conversions.csv``) or, with none, the

@@ -1,0 +1,151 @@
+"""The web app's words and small helpers around its backend (:mod:`emovc.app.services`):
+notes on a detected source and a clone's similarity, provenance tags, the English-text
+check, errors with the work dir's paths hidden, warnings about one upload collected for the
+page, and one line per recognition window."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from emovc.app.convert_options import ConvertOptions
+from emovc.app.limits import APP_SR, hide_paths
+from emovc.data.emotions import normalize_emotion
+from emovc.errors import ConfigError, EmovcError, EmovcWarning
+from emovc.pipelines.ser_windows import WindowLabel
+
+
+def detection_note(label: str, probs: dict[str, float]) -> str:
+    """What the UI says about a detected source ``label`` given the recogniser's ``probs``."""
+    heard = max(probs, key=probs.get)
+    if heard == label:
+        return f"detected {label} (recogniser: {heard} {probs[heard]:.0%})"
+    return (f"detected {label}: the recogniser is unsure (top guess {heard} "
+            f"{probs[heard]:.0%}), and {label} is the choice with the least expected level "
+            "error; set the source if you know it")
+
+
+def similarity_note(similarity: float) -> str:
+    """The clone summary's words on the speaker similarity (NaN: the output was too short)."""
+    if np.isnan(similarity):
+        return ("no speaker similarity: the output is too short for a speaker embedding "
+                "(under 0.5 s)")
+    return (f"speaker similarity to the reference {similarity:.2f} (cosine, 1 = same voice; "
+            "flattering: the clone is built from this recording's own sounds, and another "
+            "recording of the speaker typically scores ~0.1 less)")
+
+
+def no_progress(fraction: float, desc: str) -> None:
+    """Default progress callback: ignore."""
+
+
+def provenance(what: str) -> str:
+    from emovc import __version__
+
+    return f"emovc {__version__}: {what}"
+
+
+def at_app_rate(wav: np.ndarray, sr: int) -> np.ndarray:
+    from emovc.audio.io import resample
+
+    return resample(wav, sr, APP_SR)
+
+
+def conversion_tag(conv, model: str, source: str | None, target: str, intensity: float,
+                    opts: ConvertOptions) -> str:
+    """The provenance tag of a conversion: ``emovc convert``'s (the model's SHA-256 and
+    every setting: :meth:`~emovc.pipelines.conversion.EmotionConverter.provenance_tag`), or
+    the app's own for a converter without one."""
+    if hasattr(conv, "provenance_tag"):
+        return conv.provenance_tag(source or "", normalize_emotion(target), intensity,
+                                   **opts.call_kwargs())
+    return provenance(f"emotion conversion {source or '?'} -> {target}, model {model}, "
+                       f"intensity {intensity}, {opts.describe(exact=True)}")
+
+
+def clone_tag(cloner, references: list[str], emotion: str | None) -> str:
+    """The provenance tag of a clone: ``emovc clone``'s (the reference names, the emotion and
+    the cloning method: :func:`emovc.pipelines.cloning.provenance_tag`)."""
+    try:
+        from emovc.pipelines.cloning import provenance_tag
+    except ImportError:  # a stand-in cloner where the cloning pipeline is missing
+        extra = f", emotion {emotion}" if emotion else ""
+        return provenance(f"cloned voice (synthetic speech{extra}; speaker consent confirmed)")
+    method = "neural SV2TTS" if getattr(cloner, "neural", None) is not None else "unit selection"
+    return provenance_tag([Path(name) for name in references], emotion, method)
+
+
+def check_english(text: str) -> None:
+    """Refuse text without a letter or digit the cloner's English voice can speak, in words a
+    web user can act on (the cloner's own refusal points to ``FrontendConfig.voice``, a
+    Python setting): the rule of :func:`emovc.pipelines.frontend.check_pronounceable`.
+
+    Raises:
+        ConfigError: every letter of ``text`` is of another script than Latin.
+    """
+    from emovc.pipelines.frontend import foreign_letters
+
+    foreign = foreign_letters(text)
+    if foreign and not any(ch.isalnum() for ch in text if ch not in foreign):
+        shown = " ".join(foreign[:12]) + (" …" if len(foreign) > 12 else "")
+        raise ConfigError(f"the text has no letters the cloner's English voice can pronounce "
+                          f"({shown}): the app speaks English only; type the text in Latin "
+                          "letters")
+
+
+@contextmanager
+def hiding_paths(root: Path) -> Iterator[None]:
+    """Re-raise an :class:`EmovcError` with the paths inside ``root`` shown by their file
+    names (:func:`~emovc.app.limits.hide_paths`)."""
+    try:
+        yield
+    except EmovcError as exc:
+        message = hide_paths(str(exc), root)
+        if message == str(exc):
+            raise
+        try:
+            hidden = type(exc)(message)
+        except TypeError:  # an error class with other arguments
+            hidden = EmovcError(message)
+        raise hidden from None
+
+
+@contextmanager
+def warnings_about(name: str) -> Iterator[list[str]]:
+    """Collect the :class:`~emovc.errors.EmovcWarning` messages that name ``name`` (a file
+    path) raised inside the context, e.g. that the file may not be speech; every other
+    warning is warned again, as it would have been.
+
+    Python records warnings for the whole process: one that another request raises
+    meanwhile is recorded here too (so only the warnings naming this file are kept, and the
+    others are passed on), and a warning of this request raised after another request
+    stopped recording reaches the server log instead of the list."""
+    notes: list[str] = []
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EmovcWarning)
+            yield notes
+    finally:  # also when the body fails: no warning is lost
+        for w in caught:
+            if issubclass(w.category, EmovcWarning) and name in str(w.message):
+                notes.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def window_line(window: WindowLabel, root: Path) -> str:
+    """``"  0:00-0:20  calm 31%  sad 22%  neutral 15%"`` (the window's three most likely
+    emotions), or why the window was skipped."""
+    def clock(t: float) -> str:
+        return f"{int(t // 60)}:{int(t % 60):02d}"
+
+    span = f"  {clock(window.start_s)}-{clock(window.end_s)}  "
+    if not window.probs:
+        return span + f"skipped: {hide_paths(window.error, root)}"
+    best = sorted(window.probs.items(), key=lambda kv: -kv[1])[:3]
+    return span + "  ".join(f"{label} {p:.0%}" for label, p in best)
