@@ -51,10 +51,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import soxr
 
-from emovc.audio.processing import check_float_samples, check_sample_rate
-from emovc.errors import AudioError, EmovcWarning
+from emovc.audio.processing import checked_mono_at
+from emovc.errors import EmovcWarning
 
 SR = 16000  # analysis rate in Hz (every command converts and recognises at 16 kHz)
 N_FFT, HOP = 512, 256  # 32 ms frames, 16 ms hop at SR
@@ -92,13 +91,7 @@ def estimate_snr(wav: np.ndarray, sr: int, name: str = "audio") -> float:
     Raises:
         AudioError: not mono ``(n,)``, NaN/Inf or integer-scaled samples, a bad ``sr``.
     """
-    y = np.asarray(wav, dtype=np.float32)
-    if y.ndim != 1:  # soxr would read a (1, n) array as n channels
-        raise AudioError(f"{name} must be mono audio of shape (n,), got shape {y.shape}")
-    check_float_samples(y, name)
-    sr = check_sample_rate(sr)
-    if sr != SR:
-        y = soxr.resample(y, sr, SR)
+    y = checked_mono_at(wav, sr, SR, name)
     bands = band_powers(y)
     if bands.shape[0] < MIN_FRAMES:
         return float("nan")

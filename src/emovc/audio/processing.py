@@ -333,6 +333,26 @@ def check_float_samples(wav: np.ndarray, name: str = "audio") -> np.ndarray:
     return wav
 
 
+def checked_mono_at(wav: np.ndarray, sr: int, rate: int, name: str = "audio") -> np.ndarray:
+    """Mono float ``wav`` ``(n,)`` at ``sr`` Hz, checked (:func:`check_float_samples`,
+    :func:`check_sample_rate`) and resampled to ``rate`` Hz (soxr) — the input of an analysis
+    that works at one rate (:mod:`emovc.audio.voicing`, :mod:`emovc.audio.noise`).
+
+    Raises:
+        AudioError: not mono ``(n,)``, NaN/Inf or integer-scaled samples, a bad ``sr``.
+    """
+    y = np.asarray(wav, dtype=np.float32)
+    if y.ndim != 1:  # soxr would read a (1, n) array as n channels
+        raise AudioError(f"{name} must be mono audio of shape (n,), got shape {y.shape}")
+    check_float_samples(y, name)
+    sr = check_sample_rate(sr)
+    if sr == rate:
+        return y
+    import soxr
+
+    return soxr.resample(y, sr, rate)
+
+
 def check_speech(wav: np.ndarray, sr: int, *, min_duration: float = MIN_DURATION_S,
                  name: str = "audio", silence_dbfs: float = SILENCE_DBFS) -> np.ndarray:
     """Validate that ``wav`` (mono ``(n,)`` float samples at ``sr`` Hz) is usable speech input;

@@ -21,9 +21,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import soxr
 
-from emovc.audio.processing import check_float_samples, check_sample_rate, frame_power
+from emovc.audio.processing import checked_mono_at, frame_power
 from emovc.errors import AudioError, EmovcWarning
 
 SR = 8000  # analysis rate in Hz (the voice's periodicity lies far below 4 kHz)
@@ -57,13 +56,7 @@ def periodic_share(wav: np.ndarray, sr: int, name: str = "audio") -> float:
     Raises:
         AudioError: not mono ``(n,)``, NaN/Inf or integer-scaled samples, a bad ``sr``.
     """
-    y = np.asarray(wav, dtype=np.float32)
-    if y.ndim != 1:  # soxr would read a (1, n) array as n channels
-        raise AudioError(f"{name} must be mono audio of shape (n,), got shape {y.shape}")
-    check_float_samples(y, name)
-    sr = check_sample_rate(sr)
-    if sr != SR:
-        y = soxr.resample(y, sr, SR)
+    y = checked_mono_at(wav, sr, SR, name)
     frame, hop = int(FRAME_S * SR), int(HOP_S * SR)
     lag_min, lag_max = int(SR / FMAX), int(SR / FMIN)
     span = frame + lag_max
