@@ -194,7 +194,7 @@ def test_work_dir_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     from emovc.app.server import launch
 
     (tmp_path / "f").write_text("x")
-    with pytest.raises(ConfigError, match="cannot use --work-dir .*f: File exists"):
+    with pytest.raises(ConfigError, match="--work-dir .*f: it, or a folder above it, is a file"):
         launch(port=0, work_dir=tmp_path / "f", factories=fake_factories(), quiet=True)
 
 

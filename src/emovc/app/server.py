@@ -128,7 +128,9 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
     try:
         work = WorkDir(work_dir)
     except OSError as exc:  # a file of that name, no permission
-        raise ConfigError(f"cannot use --work-dir {work_dir}: {exc.strerror or exc}") from None
+        why = ("it, or a folder above it, is a file; give a folder (created if missing)"
+               if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror or exc)
+        raise ConfigError(f"cannot use --work-dir {work_dir}: {why}") from None
     old_temp = os.environ.get("GRADIO_TEMP_DIR")
     try:
         return _start(host, port, limits, work, factories, quiet, old_temp)
