@@ -13,6 +13,7 @@ from emovc.evaluation.intelligibility import (
     Transcriber,
     edit_distance,
     normalize_text,
+    to_pcm16,
     word_error_rate,
 )
 from emovc.evaluation.speaker import SpeakerEncoder, equal_error_rate
@@ -96,6 +97,32 @@ def test_pocketsphinx_hears_words_and_not_noise():
     noise = 1e-4 * np.random.default_rng(0).standard_normal(16000)
     assert asr.transcribe(noise.astype(np.float32), 16000) == ""
     assert isinstance(asr.transcribe(synthesize(duration=0.8, seed=0), 16000), str)
+
+
+def test_a_transcript_does_not_depend_on_the_previous_file():
+    """A reused decoder kept PocketSphinx's noise statistics from the file before, so a clip
+    decoded after another clip (or after noise) got other words than alone (here "or" instead
+    of "the talking or"), and WER changed with the order of files and the worker split."""
+    from emovc.pipelines.frontend import EspeakFrontend
+
+    fe = EspeakFrontend()
+    first, sr = fe.synthesize("dogs are sitting by the door")
+    clip, _ = fe.synthesize("kids are talking by the door")
+    noise = (0.1 * np.random.default_rng(0).standard_normal(sr)).astype(np.float32)
+    alone = Transcriber().transcribe(clip, sr)
+    asr = Transcriber()
+    for before in (first, noise, clip):
+        asr.transcribe(before, sr)
+        assert asr.transcribe(clip, sr) == alone
+
+
+def test_pcm16_rounds_and_clips():
+    """The recogniser's 16-bit input is rounded, not truncated toward zero, and clipped;
+    16-bit samples read as k / 32768 come back unchanged."""
+    k = np.arange(-32768, 32768)
+    assert np.array_equal(np.frombuffer(to_pcm16(k / 32768.0), "<i2"), k)
+    x = np.array([0.7, -0.7, 0.4, -0.5001, 40000.0, -40000.0]) / 32768.0
+    assert np.frombuffer(to_pcm16(x), "<i2").tolist() == [1, -1, 0, -1, 32767, -32768]
 
 
 def test_emotion_scoring_helpers():
