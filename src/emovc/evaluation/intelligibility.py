@@ -2,7 +2,7 @@
 
 The recogniser is CMU PocketSphinx 5 with its bundled US-English acoustic model, 3-gram
 language model and CMUdict (no download, CPU, ~0.3× real time on one core). Its absolute WER
-on expressive speech is high (44 % on calm, 56 % on emotional RAVDESS validation takes), so WER
+on expressive speech is high (41 % on calm, 56 % on emotional RAVDESS validation takes), so WER
 is only meaningful relative to the baselines reported next to it (unconverted source, WORLD
 resynthesis, real reference).
 
