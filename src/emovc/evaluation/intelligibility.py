@@ -87,7 +87,7 @@ class Transcriber:
     before: PocketSphinx keeps its noise-removal statistics (``remove_noise``) across
     utterances, which changed hypotheses with the order of the files and so with the
     evaluation's worker split. :meth:`transcribe` rebuilds the feature front end first
-    (``reinit_feat``, 0.04 CPU ms); measured on 12 RAVDESS and VCTK clips in 5 orders, every
+    (``reinit_feat``, 0.04 CPU ms); measured on 12 RAVDESS and VCTK clips in 4 orders, every
     hypothesis and score is then a fresh decoder's.
     """
 
