@@ -96,7 +96,10 @@ class ClosedVocabularyASR:
         self.decoder.activate_search("words")
 
     def transcribe(self, wav: np.ndarray) -> str:
-        pcm = (np.clip(wav, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+        from emovc.evaluation.intelligibility import to_pcm16
+
+        pcm = to_pcm16(wav)
+        self.decoder.reinit_feat()  # no noise statistics carried over from the previous clip
         self.decoder.start_utt()
         self.decoder.process_raw(pcm, full_utt=True)
         self.decoder.end_utt()
