@@ -9,7 +9,7 @@ the reference speaker (no unit selection, so every phone of the text survives):
   both have the same voiced mean level.
 
 Measured on 31 unseen speakers: similarity 0.63 to held-out real speech (raw front-end 0.54,
-unit selection 0.78) but closed-vocabulary WER 0.28 (unit selection 1.17), see docs/cloning.md.
+unit selection 0.78) but closed-vocabulary WER 0.27 (unit selection 1.15), see docs/cloning.md.
 The unit selection uses these frames as *fallback units* (``fallback_cost``) for the parts of
 the text the reference cannot say.
 """
