@@ -34,6 +34,11 @@ Reproduces the augmentation claim on RAVDESS (see docs/augmentation.md)::
    ``--extra-from`` neutral) converted into the seven other emotions, plus the WORLD copies of
    its clips under the source emotion; per seed ``--extra-clips`` random source clips.
    ``real+xworld`` is its control: the same WORLD copies of those clips, without conversions.
+   ``real+xshuf`` is the control for the conversions' emotion: the clips of ``real+xconv``
+   (same audio, count and class counts) with the converted clips' emotion labels permuted
+   among them (a fixed permutation per seed; a clip keeps its own label only by chance), so
+   ``real+xconv`` vs ``real+xshuf`` differ only in whether the labels match the conversions,
+   not in voices, number of clips or class mix.
 4. Reports mean ± std over seeds of unweighted accuracy (UA, mean per-class recall) and
    macro-F1, and paired per-seed differences with a paired t-test and a two-sided sign test.
    Results are written to
@@ -67,9 +72,9 @@ GROUPS = (("01", "03", "02", "04"), ("05", "07", "06", "08"),
           ("09", "11", "10", "12"), ("13", "15", "14", "16"))  # (M, M, F, F) each
 TARGETS = ("happy", "sad", "angry", "fearful", "disgust", "surprised")
 CONDITIONS = ("real", "real+world", "real+conv", "real+world+conv", "real+fconv",
-              "real+world+fconv", "real+xworld", "real+xconv", "real+world+xconv")
-CONVERTED = {"conv", "fconv", "xconv"}  # condition parts that add converted clips
-EXTRA = {"xconv", "xworld"}  # parts that add the extra corpus's WORLD copies
+              "real+world+fconv", "real+xworld", "real+xconv", "real+xshuf", "real+world+xconv")
+CONVERTED = {"conv", "fconv", "xconv", "xshuf"}  # condition parts that add converted clips
+EXTRA = {"xconv", "xshuf", "xworld"}  # parts that add the extra corpus's WORLD copies
 
 
 def parts(condition: str) -> set[str]:
@@ -82,7 +87,8 @@ COMPARISONS = (("real", "real+conv"), ("real+world", "real+world+conv"), ("real"
                ("real+oversample", "real+conv"), ("real+oversample", "real+oversample+conv"),
                ("real+oversample", "real+oversample+fconv"), ("real", "real+xconv"),
                ("real+world", "real+world+xconv"), ("real", "real+xworld"),
-               ("real+xworld", "real+xconv"))
+               ("real+xworld", "real+xconv"), ("real", "real+xshuf"),
+               ("real+xworld", "real+xshuf"), ("real+xshuf", "real+xconv"))
 METRICS = ("unweighted_accuracy", "macro_f1")
 MODES = ("utterance", "speaker")
 
@@ -141,6 +147,13 @@ def extra_subset(rows: list[dict], seed: int, n: int) -> list[dict]:
     return [r for r in rows if r["source_path"] in keep]
 
 
+def shuffled_labels(rows: list[dict], seed: int) -> list[dict]:
+    """``rows`` with their ``emotion`` labels permuted among them (fixed per ``seed``): the
+    same clips and class counts, without the conversions' emotion information."""
+    order = np.random.default_rng(3000 + seed).permutation(len(rows))
+    return [r | {"emotion": rows[i]["emotion"]} for r, i in zip(rows, order, strict=True)]
+
+
 def converted_rows(folder: Path) -> list[dict]:
     """The synthetic rows of an ``augment_corpus`` output folder's manifest."""
     path = folder / "manifest.csv"
@@ -192,6 +205,8 @@ def fit(feats: Features, real, conv: list[dict], condition: str, seed: int, ser:
     if "fconv" in add:  # keep the clips a real-data recogniser hears as their target
         base, _ = fit(feats, real, [], condition.replace("+fconv", ""), seed, ser)
         conv = filter_converted(base, feats, conv)
+    if "xshuf" in add:  # the same clips with the conversions' labels permuted
+        conv = shuffled_labels(conv, seed)
     if add & CONVERTED:
         x += feats.get([r["path"] for r in conv], synthetic=True)
         y += [labels.index(r["emotion"]) for r in conv]
