@@ -82,15 +82,16 @@ def clone_tag(cloner, references: list[str], emotion: str | None) -> str:
 def check_english(text: str) -> None:
     """Refuse text without a letter or digit the cloner's English voice can speak, in words a
     web user can act on (the cloner's own refusal points to ``FrontendConfig.voice``, a
-    Python setting): the rule of :func:`emovc.pipelines.frontend.check_pronounceable`.
+    Python setting): the rule of
+    :func:`emovc.pipelines.frontend.nothing_else_to_pronounce`.
 
     Raises:
         ConfigError: every letter of ``text`` is of another script than Latin.
     """
-    from emovc.pipelines.frontend import foreign_letters
+    from emovc.pipelines.frontend import foreign_letters, nothing_else_to_pronounce
 
     foreign = foreign_letters(text)
-    if foreign and not any(ch.isalnum() for ch in text if ch not in foreign):
+    if nothing_else_to_pronounce(text, foreign):
         shown = " ".join(foreign[:12]) + (" …" if len(foreign) > 12 else "")
         raise ConfigError(f"the text has no letters the cloner's English voice can pronounce "
                           f"({shown}): the app speaks English only; type the text in Latin "

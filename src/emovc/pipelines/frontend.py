@@ -326,7 +326,7 @@ def check_pronounceable(text: str, voice: str = "en-us") -> str:
     shown = (" ".join(foreign[:12]) + (" …" if len(foreign) > 12 else "")
              + f" ({', '.join(scripts)})")
     where = f"the English front-end (espeak-ng voice {voice})"
-    if not any(ch.isalnum() for ch in text if ch not in foreign):
+    if nothing_else_to_pronounce(text, foreign):
         raise EmovcError(f"text {shortened(text)} has nothing {where} can pronounce: its "
                          f"letters {shown} are not Latin ones; give English text, or an "
                          "espeak-ng voice of its language (Python: FrontendConfig.voice; the "
@@ -334,6 +334,13 @@ def check_pronounceable(text: str, voice: str = "en-us") -> str:
     warn_every_time(f"text {shortened(text)} has letters {where} cannot pronounce, which it "
                     f"spells out letter by letter: {shown}", EmovcWarning, stacklevel=4)
     return text
+
+
+def nothing_else_to_pronounce(text: str, foreign: list[str]) -> bool:
+    """Whether ``text`` has no letter or digit besides its letters of other scripts
+    ``foreign`` (:func:`foreign_letters`): an English voice has nothing to say (the refusal
+    of :func:`check_pronounceable`, and of the web app in its own words)."""
+    return bool(foreign) and not any(ch.isalnum() for ch in text if ch not in foreign)
 
 
 def _script(ch: str) -> str:
