@@ -64,6 +64,20 @@ def loudness_gain(level: float, target_dbfs: float) -> float | None:
     return 10.0 ** ((target_dbfs - level) / 20.0)
 
 
+BS1770_BLOCK_S = 0.4  # one BS.1770 gating block: the shortest clip with an integrated loudness
+
+
+def integrated_loudness(wav: np.ndarray, sr: int) -> float:
+    """Integrated ITU-R BS.1770 loudness in LUFS (pyloudnorm) of ``wav`` ``(n,)`` or ``(n,
+    channels)`` (up to 5 channels, weighted as the standard sums them) at ``sr`` Hz; NaN for
+    a clip shorter than one 400 ms gating block, ``-inf`` for digital silence."""
+    import pyloudnorm
+
+    if len(wav) < int(BS1770_BLOCK_S * sr):
+        return float("nan")
+    return float(pyloudnorm.Meter(sr).integrated_loudness(np.asarray(wav, np.float64)))
+
+
 def normalize_loudness(wav: np.ndarray, sr: int, target_dbfs: float = -23.0,
                        peak_limit: float = 0.99) -> np.ndarray:
     """Scale ``wav`` so its active speech level is ``target_dbfs``; peaks stay ≤ ``peak_limit``.

@@ -28,13 +28,12 @@ import numpy as np
 import soundfile as sf
 
 from emovc.audio.io import audio_info, load_audio
-from emovc.audio.processing import active_rms_dbfs
+from emovc.audio.processing import BS1770_BLOCK_S, active_rms_dbfs, integrated_loudness
 from emovc.errors import ConfigError, warn_every_time
 
 DEFAULT_LUFS = -26.0
 LUFS_RANGE = (-60.0, -10.0)  # quieter is noise-floor territory, louder clips speech peaks
 PEAK_LIMIT_DBFS = -1.0
-MIN_BS1770_S = 0.4  # one BS.1770 gating block; shorter clips are measured by speech level
 CACHE = 32  # rendered stimuli kept (a replay is served from memory)
 
 
@@ -71,12 +70,10 @@ def measure_loudness(wav: np.ndarray, sr: int) -> float:
     shorter than one 400 ms gating block gets its active speech level (dBFS,
     :func:`~emovc.audio.processing.active_rms_dbfs`; within about 1 dB of LUFS on RAVDESS
     speech), digital silence ``-inf``."""
-    import pyloudnorm
-
-    if len(wav) < int(MIN_BS1770_S * sr):
+    if len(wav) < int(BS1770_BLOCK_S * sr):
         level = active_rms_dbfs(wav, sr)
         return level if level > -190 else -math.inf
-    return float(pyloudnorm.Meter(sr).integrated_loudness(wav.astype(np.float64)))
+    return integrated_loudness(wav, sr)
 
 
 class StimulusSet:

@@ -20,7 +20,7 @@ from emovc.audio.io import (
     resample,
 )
 from emovc.audio.noise import LOW_SNR_DB, estimate_snr
-from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, soft_limit
+from emovc.audio.processing import PEAK_LIMIT, active_rms_dbfs, integrated_loudness, soft_limit
 from emovc.errors import (
     OVERWRITE_HINT,
     AudioError,
@@ -142,11 +142,9 @@ def _snr(wav: np.ndarray, sr: int) -> str:
 def _lufs(wav: np.ndarray, sr: int) -> str:
     """Integrated BS.1770 loudness of ``wav`` (``(n,)`` or ``(n, channels)`` with up to 5
     channels, summed as the standard weights them)."""
-    import pyloudnorm
-
-    if len(wav) < int(0.4 * sr):  # BS.1770 gating needs at least one 400 ms block
+    value = integrated_loudness(wav, sr)
+    if np.isnan(value):  # BS.1770 gating needs at least one 400 ms block
         return "n/a (shorter than 0.4 s)"
-    value = pyloudnorm.Meter(sr).integrated_loudness(wav.astype(np.float64))
     return f"{value:.1f} LUFS" if np.isfinite(value) else "silent"
 
 
