@@ -8,7 +8,6 @@ when complete, so readers never see half-written outputs and a crash leaves no p
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import re
@@ -35,15 +34,14 @@ def remove_stale_temporaries_of(final: Path, suffix: str = "") -> int:
     cleanup below): names ``.<final name>.<8 of [a-z0-9_]><suffix>`` over an hour old, so a
     writer still running elsewhere keeps its file (a hidden file of the user's shaped exactly
     like that would go too). Returns how many were deleted."""
-    pattern = f".{glob.escape(final.name)}.{'[a-z0-9_]' * _RANDOM_CHARS}{glob.escape(suffix)}"
-    return remove_older_than(final.parent.glob(pattern))  # names shaped like mkstemp's only
+    return remove_stale_temporaries_in(final.parent, [final.name], suffix)
 
 
 def remove_stale_temporaries_in(folder: str | os.PathLike, finals: Iterable[str],
                                 suffix: str = "") -> int:
     """:func:`remove_stale_temporaries_of` for the files named ``finals`` in ``folder`` at
-    once, listing the folder once (not once per file: a folder of many outputs). Returns how
-    many were deleted."""
+    once, listing the folder once (not once per file: a folder of many outputs): names shaped
+    like mkstemp's only. Returns how many were deleted."""
     names = set(finals)
     shape = re.compile(r"\.(.+)\.[a-z0-9_]" + f"{{{_RANDOM_CHARS}}}" + re.escape(suffix))
     try:
