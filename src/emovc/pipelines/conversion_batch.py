@@ -32,6 +32,7 @@ from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
 from emovc.audio.io import WRITE_FORMATS, read_comment
+from emovc.data.catalogs.base import iter_audio
 from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.emotions import check_model_emotion
 from emovc.errors import AudioError, EmovcError, OutputExistsError
@@ -50,8 +51,9 @@ from emovc.pipelines.run_table import (
 
 
 def _inputs(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file()
-                   and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+    # iter_audio: hidden entries (e.g. the temporaries of an interrupted write) are skipped
+    # and symlinked folders followed, as in the corpus scans
+    files = sorted(iter_audio(folder))
     if not files:
         raise EmovcError(f"no audio files ({', '.join(SUPPORTED_EXTENSIONS)}) under {folder}")
     return files

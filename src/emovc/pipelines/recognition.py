@@ -19,6 +19,7 @@ from emovc.audio import SUPPORTED_EXTENSIONS
 from emovc.audio.io import DC_LIMIT
 from emovc.audio.processing import as_mono, check_sample_rate
 from emovc.audio.voicing import warn_if_unvoiced
+from emovc.data.catalogs.base import iter_audio
 from emovc.errors import AudioError, ConfigError, EmovcError, EmovcWarning
 from emovc.models.ser.cache import compute_clip_features
 from emovc.models.ser.features import (
@@ -283,8 +284,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            files += sorted(p for p in item.rglob("*") if p.is_file()
-                            and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+            files += sorted(iter_audio(item))  # hidden entries skipped
         else:
             files.append(item)
     if not files:

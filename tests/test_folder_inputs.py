@@ -1,0 +1,36 @@
+"""Folder inputs of `emovc convert` and `emovc ser predict` leave hidden entries out: an
+interrupted write leaves a hidden temporary ``.name.XXXX.wav`` beside its final file (and
+tools leave ``.DS_Store``-style files and hidden folders), which were converted or classified
+as if they were recordings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emovc.audio import save_audio
+from emovc.pipelines.conversion_batch import _inputs
+from emovc.pipelines.recognition import expand_inputs
+
+
+def _tree(root):
+    wav = np.zeros(1600, dtype=np.float32)
+    for rel in ("a.wav", "sub/b.flac", ".a.wav.k3j2x9.wav", ".hidden/c.wav", "sub/.b.tmp.wav"):
+        save_audio(root / rel, wav, 16000)
+    (root / "notes.txt").write_text("not audio")
+    return root
+
+
+def test_a_folder_to_convert_leaves_hidden_files_and_folders_out(tmp_path):
+    root = _tree(tmp_path / "in")
+    assert [p.relative_to(root).as_posix() for p in _inputs(root)] == ["a.wav", "sub/b.flac"]
+
+
+def test_a_folder_to_classify_leaves_hidden_files_and_folders_out(tmp_path):
+    root = _tree(tmp_path / "in")
+    assert [p.relative_to(root).as_posix() for p in expand_inputs([root])] == [
+        "a.wav", "sub/b.flac"]
+
+
+def test_a_hidden_file_named_directly_is_still_taken(tmp_path):
+    root = _tree(tmp_path / "in")
+    assert expand_inputs([root / ".a.wav.k3j2x9.wav"]) == [root / ".a.wav.k3j2x9.wav"]
