@@ -33,6 +33,17 @@ def augment(
     speakers: str = typer.Option(
         "", "--speakers", help="Convert only the clips of these speakers, comma-separated, as "
         "the corpus spells them (e.g. 01,02). Default: every speaker."),
+    balance: bool = typer.Option(
+        False, "--balance", help="Convert into each --to emotion only as many clips as it "
+        "lacks to have as many (real + synthetic) as the manifest's largest class of real "
+        "clips, spread evenly over speakers and source emotions (a seeded choice; a rerun "
+        "picks the same clips); an emotion with that many real clips gets none. Default: "
+        "every selected clip into every --to emotion."),
+    per_class: int | None = typer.Option(
+        None, "--per-class", metavar="N", help="Balance to N clips per --to emotion instead "
+        "(real ones counted first); works without --balance."),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed of the clips --balance/--per-class choose (default 0)."),
     workers: int = typer.Option(0, help="Local worker processes (0 = all cores)."),
     backend: str = typer.Option(
         "local", help="local (process pool) or ray (Ray cluster at $RAY_ADDRESS, else a local "
@@ -42,6 +53,9 @@ def augment(
 
     OUT/manifest.csv lists the real and synthetic clips, for training a recogniser;
     OUT/conversions.csv the conversions, for `emovc evaluate OUT`.
+
+    --balance (or --per-class N) converts into each emotion only the clips it lacks, chosen
+    evenly over speakers and source emotions in a seeded order: a rerun picks the same clips.
 
     Rerunning the same command resumes: it converts only the outputs that are missing or
     damaged and rewrites manifest.csv, conversions.csv and failures.csv. There is no --force:
@@ -56,7 +70,8 @@ def augment(
     report = augment_corpus(corpus_dir, out, targets, model=model, corpus=corpus,
                             intensity=intensity, workers=workers or None, backend=backend,
                             source=source or None, only_from=_listed(only_from),
-                            speakers=_listed(speakers))
+                            speakers=_listed(speakers), balance=balance, per_class=per_class,
+                            seed=seed)
     typer.echo(report.summary())
     if report.failures:
         typer.echo(f"{report.failed_inputs} input file(s) skipped or failed "

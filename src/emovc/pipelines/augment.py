@@ -17,6 +17,10 @@ target emotion with an :class:`EmotionConverter`, and writes
   ``reference`` for RAVDESS-named clips that have one next to them;
 - ``OUT/failures.csv`` — every input that could not be converted, with the reason.
 
+Balanced (``balance=True`` or ``per_class=N``): only as many clips are converted into each
+target as it lacks to reach the manifest's largest class (or ``N``), chosen evenly over
+speakers and source emotions in a seeded order (:mod:`emovc.pipelines.augment_balance`).
+
 Resumable: an existing output file is kept when it is whole (its header reads, it holds the
 frames its header declares, its end decodes, and it is not much shorter than its source); a
 damaged one (a copy of the folder cut short, a file emptied by hand) is converted again, with a
@@ -32,15 +36,21 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from emovc.data.catalogs import scan_corpus
 from emovc.data.emotions import EMOTIONS, check_model_emotion, normalize_emotion
-from emovc.data.manifest import Manifest
+from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError, EmovcWarning, choice_error
 from emovc.models.conversion.converters import check_intensity
+from emovc.pipelines.augment_balance import (
+    Balance,
+    SourcePicker,
+    check_balance_options,
+    plan_balance,
+)
 from emovc.pipelines.augment_outputs import (  # noqa: F401 - EXTRA_COLUMNS, read_...: public
     EXTRA_COLUMNS,
     MANIFEST_HEADER,
@@ -84,6 +94,7 @@ class AugmentReport:
     # the manifest's clips per emotion: {emotion ("" unlabelled): (real, synthetic)}
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
     temporaries_removed: int = 0  # stale temporary files of killed runs deleted
+    balance: Balance | None = None  # what a balanced run aimed at (None: every clip converted)
 
     @property
     def failed_inputs(self) -> int:
@@ -107,6 +118,8 @@ class AugmentReport:
                          "removed")
         if self.counts:
             lines.append(balance_line(self.counts))
+        if self.balance is not None:
+            lines.append(self.balance.line(self.counts))
         return "\n".join(lines)
 
 
@@ -135,15 +148,14 @@ IMBALANCE = 2.0  # synthetic per real clips of an emotion beyond which the summa
 def plan_tasks(manifest: Manifest, root: Path, out_dir: Path, targets: Iterable[str],
                skip_same: bool = True) -> list[Task]:
     """One task per (utterance, target); an utterance already in ``target`` is skipped."""
-    tasks = []
-    for target in targets:
-        for utt in manifest:
-            if skip_same and utt.emotion == target:
-                continue
-            rel = relative_to_root(Path(utt.path), root)
-            out = out_dir / target / rel.with_suffix(".wav")
-            tasks.append(Task(utt, target, str(out)))
-    return tasks
+    return [make_task(utt, target, root, out_dir) for target in targets for utt in manifest
+            if not (skip_same and utt.emotion == target)]
+
+
+def make_task(utt: Utterance, target: str, root: Path, out_dir: Path) -> Task:
+    """``utt`` into ``target``, written to ``OUT/<target>/<path relative to root>.wav``."""
+    rel = relative_to_root(Path(utt.path), root)
+    return Task(utt, target, str(out_dir / target / rel.with_suffix(".wav")))
 
 
 
@@ -177,8 +189,10 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
                    workers: int | None = None, backend: str = "local",
                    progress: bool = True, source: str | None = None,
                    only_from: Iterable[str] | None = None,
-                   speakers: Iterable[str] | None = None) -> AugmentReport:
-    """Convert every utterance of the corpus at ``root`` into each of ``targets``.
+                   speakers: Iterable[str] | None = None, balance: bool = False,
+                   per_class: int | None = None, seed: int | None = None) -> AugmentReport:
+    """Convert every utterance of the corpus at ``root`` into each of ``targets`` (or, to
+    balance the emotions, only as many as each target lacks).
 
     Args:
         root: corpus folder (auto-detected layout unless ``corpus`` names one).
@@ -198,17 +212,31 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
         speakers: convert only the utterances of these speakers (as the corpus spells them,
             e.g. ``"01"``); ``None``: all. Utterances left out of the conversions stay
             listed in the manifest as real clips.
+        balance: convert into each target only as many selected clips as it lacks to have as
+            many clips (real + synthetic) as the manifest's largest labelled class of real
+            clips; a target with that many real clips gets none. The clips are spread evenly
+            over speakers and source emotions, in an order fixed by ``seed``; a rerun picks
+            the same ones (:mod:`emovc.pipelines.augment_balance`). Too few clips to convert
+            from: all of them, with an :class:`~emovc.errors.EmovcWarning` (a clip is
+            converted into an emotion once).
+        per_class: balance to this many clips per target instead (real ones counted first;
+            implies ``balance``).
+        seed: seed of the balanced choice of clips (default 0); only with ``balance`` or
+            ``per_class``.
 
     Returns:
         an :class:`AugmentReport`; failures are counted and listed, never silently dropped.
 
     Raises:
-        ConfigError: an unknown backend, emotion or speaker, or a selection that leaves no
-            clip to convert (before any output is written).
+        ConfigError: an unknown backend, emotion or speaker, a selection that leaves no clip
+            to convert, or a balance that cannot be reached at all (``per_class`` < 1, no
+            labelled clip, a target with no clip of another emotion to convert from) —
+            before any output is written.
         EmovcError: see :func:`check_signature` (a folder of other conversions or clips).
     """
     if backend not in BACKENDS:
         raise choice_error("backend", backend, BACKENDS)
+    seed = check_balance_options(balance, per_class, seed)
     intensity = check_intensity(intensity)  # before any work, and before augment.json
     if workers is not None and workers < 1:
         raise ConfigError(f"workers must be at least 1 (none or 0 on the command line: all "
@@ -230,32 +258,32 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     if source is not None:
         manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
     selected = select_sources(manifest, wanted, speakers)
-    check_signature(out, model, intensity, source, corpus=root,
-                     clips=clips_fingerprint(manifest, root))
-    report = AugmentReport(out_dir=out)
-    report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
     # a labelled clip in an emotion the model does not convert from (cyclegan-calm-angry and
     # a neutral take) is not converted, but it is a good real clip: listed, and kept
     sources = set(converter.source_emotions)
     cannot = [u for u in selected if u.emotion and u.emotion not in sources]
-    report.notes.extend((u.path, f"{model} converts from {', '.join(converter.source_emotions)}"
-                         f" only, not {u.emotion} (kept as a real clip)") for u in cannot)
     skip = {u.utt_id for u in cannot}
     convert = Manifest([u for u in selected if u.utt_id not in skip])
+    picker = (plan_balance(manifest, convert, tgts, per_class, seed)
+              if balance or per_class is not None else None)
+    check_signature(out, model, intensity, source, corpus=root,
+                     clips=clips_fingerprint(manifest, root))
+    report = AugmentReport(out_dir=out, balance=picker.balance if picker else None)
+    report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
+    report.notes.extend((u.path, f"{model} converts from {', '.join(converter.source_emotions)}"
+                         f" only, not {u.emotion} (kept as a real clip)") for u in cannot)
+    if picker is None:
+        tasks = plan_tasks(convert, root, out, tgts)
+    else:
+        tasks = [make_task(u, t, root, out) for u, t in picker.first()]
     if source is None and converter.detects_source:
-        _warn_guessed_sources(convert)
-    tasks = plan_tasks(convert, root, out, tgts)
-    todo, report.redone = pending_tasks(tasks)
-    report.reused = len(tasks) - len(todo)
+        _warn_guessed_sources({t.utt.utt_id: t.utt for t in tasks}.values())
     runner = run_ray if backend == "ray" else run_local
-    results = runner(todo, model, intensity, workers or os.cpu_count() or 1, progress)
-    done: dict[str, str] = {}
-    for task, (ok, detail) in zip(todo, results, strict=True):
-        if ok:
-            done[task.out] = detail
-        else:
-            report.failures.append((task.utt.path, detail))
-    report.converted = len(done)
+
+    def run(todo: list[Task]) -> list[tuple[bool, str]]:
+        return runner(todo, model, intensity, workers or os.cpu_count() or 1, progress)
+
+    tasks, done = _run(tasks, picker, report, run, lambda u, t: make_task(u, t, root, out))
     rows = manifest_rows(out, manifest, tasks, done, model, intensity,
                           unusable={p for p, _ in report.failures}, left_out=report.left_out)
     report.manifest = atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
@@ -264,6 +292,38 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     write_failures(out, report.failures + report.notes + report.left_out)
     report.temporaries_removed = remove_stale_temporaries(tasks)
     return report
+
+
+def _run(tasks: list[Task], picker: SourcePicker | None, report: AugmentReport,
+         run: Callable[[list[Task]], list[tuple[bool, str]]],
+         task_of: Callable[[Utterance, str], Task]) -> tuple[list[Task], dict[str, str]]:
+    """Run the ``tasks`` whose outputs are missing or damaged (:func:`pending_tasks`) with
+    ``run``; in a balanced run (``picker``), each failed conversion is replaced by the next
+    clip of its target's order (``task_of(clip, target)``) until none fails or the clips run
+    out. Counts and failures go to ``report``.
+
+    Returns:
+        ``(tasks, done)``: every task planned, and ``{output path: source emotion used}`` of
+        the conversions this run made.
+    """
+    planned: list[Task] = []
+    done: dict[str, str] = {}
+    batch = tasks
+    while batch:
+        todo, redone = pending_tasks(batch)
+        report.redone.extend(redone)
+        report.reused += len(batch) - len(todo)
+        failed = []
+        for task, (ok, detail) in zip(todo, run(todo), strict=True):
+            if ok:
+                done[task.out] = detail
+            else:
+                report.failures.append((task.utt.path, detail))
+                failed.append(task.target)
+        planned.extend(batch)
+        batch = [task_of(u, t) for u, t in picker.replace(failed)] if picker else []
+    report.converted = len(done)
+    return planned, done
 
 
 def select_sources(manifest: Manifest, emotions: Iterable[str] | None,
@@ -311,10 +371,10 @@ def _items(values: Iterable[str]) -> list[str]:
     return [values] if isinstance(values, str) else list(values)
 
 
-def _warn_guessed_sources(manifest: Manifest) -> None:
+def _warn_guessed_sources(utterances: Iterable[Utterance]) -> None:
     """One :class:`~emovc.errors.EmovcWarning` when utterances without an emotion label will
     be converted from an emotion the recogniser guesses."""
-    n = sum(1 for u in manifest if not u.emotion)
+    n = sum(1 for u in utterances if not u.emotion)
     if n:
         warnings.warn(
             f"{n} clip(s) have no emotion label: the emotion each is converted from is guessed "
