@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from emovc.evaluation.listening_ratings import RATING_FIELDS, summarize_ratings
-from emovc.evaluation.stats import crossed_mean_ci, mean_ci
+from emovc.evaluation.stats import binomial_ci, crossed_mean_ci, crossed_share_ci, mean_ci
 
 
 def _simulate(rng, n_listeners, n_files, repeats, sd_listener, sd_file, sd_noise, true=3.0):
@@ -99,3 +99,82 @@ def test_listen_summary_counts_files_and_questions(tmp_path):
         w.writeheader()
         w.writerows(rows)
     assert summarize_ratings(path)["mos"]["source"]["naturalness"]["stimuli"] == 12
+
+
+def _simulate_ab(rng, n_listeners, n_pairs, sd_listener, sd_pair, b0):
+    """Answers of a crossed A/B test: every listener answers every pair once, preferring X
+    with probability logistic(b0 + listener effect + pair effect)."""
+    who, pair = (a.ravel() for a in np.meshgrid(np.arange(n_listeners), np.arange(n_pairs),
+                                                indexing="ij"))
+    logit = (b0 + rng.normal(0, sd_listener, n_listeners)[who]
+             + rng.normal(0, sd_pair, n_pairs)[pair])
+    return rng.random(who.size) < 1 / (1 + np.exp(-logit)), who, pair
+
+
+def _true_share(b0, sd):
+    z, w = np.polynomial.hermite_e.hermegauss(80)
+    return float(np.sum(w / (1 + np.exp(-(b0 + sd * z)))) / np.sqrt(2 * np.pi))
+
+
+def test_the_ab_interval_covers_the_share_when_listeners_and_pairs_differ():
+    """Listeners who prefer one system throughout and pairs where one side is clearly better
+    move many answers together: the exact binomial interval over all answers (the old A/B
+    interval) then covers the population's share in well under 95 % of simulated tests; the
+    interval over listeners and pairs covers it at least as often as it claims."""
+    rng = np.random.default_rng(20261201)
+    n_sim, n_l, n_p, sd_l, sd_p, b0 = 150, 15, 20, 1.0, 1.0, 0.85
+    truth = _true_share(b0, np.hypot(sd_l, sd_p))
+    covered = {"crossed": 0, "binomial": 0}
+    for k in range(n_sim):
+        chosen, who, pair = _simulate_ab(rng, n_l, n_p, sd_l, sd_p, b0)
+        _, low, high, _ = crossed_share_ci(chosen, who, pair, n_boot=500, seed=k)
+        covered["crossed"] += low <= truth <= high
+        _, low, high = binomial_ci(int(chosen.sum()), chosen.size)
+        covered["binomial"] += low <= truth <= high
+    assert covered["crossed"] / n_sim >= 0.92
+    assert covered["binomial"] / n_sim <= 0.75
+
+
+def test_the_ab_interval_of_independent_answers_is_the_exact_binomial_one():
+    """One listener, or one pair, answers are independent: interval and p-value are the
+    exact binomial ones (as before), not those of a bootstrap's noisy estimate of the
+    binomial variance; and the p-value is below 0.05 exactly when the interval leaves out
+    0.5."""
+    for n in range(3, 40, 4):
+        for k in range(n + 1):
+            chosen = [1] * k + [0] * (n - k)
+            for who, pair in (([0] * n, range(n)), (range(n), [0] * n)):
+                share, low, high, p = crossed_share_ci(chosen, who, pair)
+                assert (share, low, high) == pytest.approx(binomial_ci(k, n), abs=1e-9)
+                assert p == pytest.approx(stats.binomtest(k, n).pvalue, abs=1e-9)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        chosen, who, pair = _simulate_ab(rng, 5, 8, 1.0, 1.0, rng.normal(0, 1.5))
+        _, low, high, p = crossed_share_ci(chosen, who, pair, n_boot=300)
+        assert (p < 0.05) == (not low <= 0.5 <= high)
+
+
+def test_listen_summary_ab_interval_is_over_listeners_and_pairs(tmp_path):
+    """Two listeners who always prefer the conversion and two who never do: 20 of 40 answers
+    either way, but the binomial interval (0.34-0.66) claimed a precision the four listeners
+    do not give."""
+    rows = [{"listener": who, "trial_id": f"ab{k}", "kind": "ab", "system_a": "converted",
+             "system_b": "source", "preferred": winner}
+            for who, winner in (("al", "converted"), ("bo", "converted"), ("cy", "source"),
+                                ("di", "source")) for k in range(10)]
+    rows.append({"listener": "al", "trial_id": "ab10", "kind": "ab", "system_a": "source",
+                 "system_b": "converted", "preferred": "same"})
+    path = tmp_path / "r.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=RATING_FIELDS, restval="")
+        w.writeheader()
+        w.writerows(rows)
+    ab = summarize_ratings(path)["ab"]["converted vs source"]
+    decisive = rows[:-1]
+    expected = crossed_share_ci([r["preferred"] == "converted" for r in decisive],
+                                [r["listener"] for r in decisive],
+                                [r["trial_id"] for r in decisive])
+    assert (ab["share_converted"], ab["ci_low"], ab["ci_high"], ab["p_value"]) == expected
+    assert (ab["n"], ab["same"], ab["listeners"], ab["pairs"]) == (41, 1, 4, 10)
+    _, low, high = binomial_ci(20, 40)
+    assert ab["ci_low"] < low - 0.1 and ab["ci_high"] > high + 0.1

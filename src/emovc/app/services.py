@@ -404,7 +404,8 @@ class AppBackend:
     def listening_results(self, session: str = LOCAL_SESSION) -> ListeningResult:
         """The answers so far to ``session``'s latest listening test: a copy of its ratings
         CSV to download (``outputs/ratings-<run>-*.csv``) and ``emovc listen-summary``'s
-        table of them (MOS with t-intervals, A/B preferences with binomial intervals).
+        table of them (MOS and A/B preferences with 95 % intervals over listeners and
+        files or pairs).
 
         Raises:
             ConfigError: ``session`` has evaluated nothing yet.

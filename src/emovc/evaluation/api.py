@@ -141,9 +141,13 @@ def _listening_lines(mos: dict, ab: dict, note: bool = False) -> list[str]:
         x, y = pair.split(" vs ")
         kx, ky = r[f"prefer_{x}"], r[f"prefer_{y}"]
         lines += ["", f"A/B {pair}: {x} preferred in {kx} of {kx + ky} decisive answers "
-                      f"({_fmt(r[f'share_{x}'], 2)}, 95 % CI {_fmt(r['ci_low'], 2)}-"
-                      f"{_fmt(r['ci_high'], 2)}, p = {_fmt(r['p_value'], 3)}); "
+                      f"({r['listeners']} listener(s), {r['pairs']} pair(s)): "
+                      f"{_fmt(r[f'share_{x}'], 2)}, 95 % CI {_fmt(r['ci_low'], 2)}-"
+                      f"{_fmt(r['ci_high'], 2)}, p = {_fmt(r['p_value'], 3)}; "
                       f"{r['same']} no-preference"]
+    if ab and note:
+        lines.append("(A/B: 95 % interval and p over listeners and pairs, from the same "
+                     "two-way bootstrap; few listeners give wide intervals)")
     return lines
 
 

@@ -3,7 +3,8 @@
 ``serve_listening_test`` serves one page on ``127.0.0.1`` (stdlib ``http.server``, no external
 assets); every answer is appended to a ratings CSV (:mod:`emovc.evaluation.listening_ratings`,
 whose ``summarize_ratings`` turns it into MOS with 95 % intervals over listeners and items
-and A/B preference shares with exact binomial intervals). This module builds the trials.
+and A/B preference shares with intervals over listeners and pairs). This module builds
+the trials.
 
 Trials are built from a manifest / conversion run (:func:`build_trials`): for a random sample
 of items, MOS trials of the converted clip, the unconverted source and the real reference (an

@@ -2,7 +2,8 @@
 ratings CSV (one row per answer, appended; files of earlier versions upgraded), the checks
 that a ratings file belongs to the test served, and its summary: MOS with intervals over
 listeners and items (:func:`~emovc.evaluation.stats.crossed_mean_ci`) and A/B preference
-shares with exact binomial intervals."""
+shares with intervals over listeners and pairs
+(:func:`~emovc.evaluation.stats.crossed_share_ci`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from emovc.errors import EmovcError
 from emovc.evaluation.listening import Trial
-from emovc.evaluation.stats import binomial_ci, binomial_p_value, crossed_mean_ci
+from emovc.evaluation.stats import crossed_mean_ci, crossed_share_ci
 from emovc.fileio import write_atomic
 
 RATING_FIELDS = ["time", "listener", "trial_id", "kind", "item_id", "target_emotion", "system",
@@ -200,14 +201,15 @@ def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
 
     A MOS is the mean over (listener, item) cells with an interval from a two-way bootstrap
     over listeners and items (:func:`mos_summary`); an A/B share counts decisive answers,
-    with an exact binomial interval and test.
+    with an interval and test over listeners and pairs (:func:`ab_summary`).
 
     Returns:
         ``{"listeners": int, "n_ratings": int, "loudness": {how the clips were served:
         ratings}, "repeats_ignored": int, "mos": {system: {"naturalness": {...},
         "emotion_strength": {...}}}, "ab": {"X vs Y": {"n", "prefer_X", "prefer_Y", "same",
-        "share_X", "ci_low", "ci_high", "p_value"}}, "by_emotion": {target emotion: {"mos":
-        ..., "ab": ...}}}`` where the binomial share/CI/p exclude "same" answers; each MOS
+        "share_X", "ci_low", "ci_high", "p_value", "listeners", "pairs"}}, "by_emotion":
+        {target emotion: {"mos": ..., "ab": ...}}}`` where the share, interval, p-value and
+        the listener and pair counts are of the decisive answers ("same" left out); each MOS
         ``{"mean", "ci95", "n", "listeners", "stimuli"}``.
 
     Raises:
@@ -273,14 +275,15 @@ def mos_summary(rows: list[dict], level: float = 0.95) -> dict:
 
 
 def ab_summary(rows: list[dict], level: float = 0.95) -> dict:
-    """``{"X vs Y": {...}}`` of the A/B rows: counts, share of X among decisive answers,
-    exact binomial interval and two-sided test against 0.5."""
-    ab: dict = defaultdict(lambda: defaultdict(int))
+    """``{"X vs Y": {...}}`` of the A/B rows: counts, the share of X among decisive answers,
+    and its interval and two-sided test against 0.5 over listeners and pairs
+    (:func:`~emovc.evaluation.stats.crossed_share_ci`: the MOS interval's two-way bootstrap,
+    each A/B trial a pair)."""
+    ab: dict = defaultdict(list)
     for r in rows:
         if r["kind"] == "ab":
-            x, y = sorted((r["system_a"], r["system_b"]))
-            ab[(x, y)][r["preferred"] if r["preferred"] in (x, y) else "same"] += 1
-    return {f"{x} vs {y}": _ab_summary(x, y, c, level) for (x, y), c in sorted(ab.items())}
+            ab[tuple(sorted((r["system_a"], r["system_b"])))].append(r)
+    return {f"{x} vs {y}": _ab_summary(x, y, rs, level) for (x, y), rs in sorted(ab.items())}
 
 
 def last_answers(rows: list[dict]) -> list[dict]:
@@ -291,9 +294,16 @@ def last_answers(rows: list[dict]) -> list[dict]:
     return [rows[i] for i in sorted(last.values())]
 
 
-def _ab_summary(x: str, y: str, counts: dict, level: float) -> dict:
-    kx, ky = counts.get(x, 0), counts.get(y, 0)
-    share, lo, hi = binomial_ci(kx, kx + ky, level)
-    return {"n": kx + ky + counts.get("same", 0), f"prefer_{x}": kx, f"prefer_{y}": ky,
-            "same": counts.get("same", 0), f"share_{x}": share, "ci_low": lo, "ci_high": hi,
-            "p_value": binomial_p_value(kx, kx + ky)}
+def _ab_summary(x: str, y: str, rows: list[dict], level: float) -> dict:
+    """Counts of the A/B ``rows`` of systems ``x`` and ``y`` (an answer naming neither is a
+    no-preference one), the share of ``x`` among the decisive ones, its interval and test."""
+    decisive = [r for r in rows if r["preferred"] in (x, y)]
+    kx = sum(r["preferred"] == x for r in decisive)
+    share, lo, hi, p = crossed_share_ci([r["preferred"] == x for r in decisive],
+                                        [_same_listener(r["listener"]) for r in decisive],
+                                        [r["trial_id"] for r in decisive], level=level)
+    return {"n": len(rows), f"prefer_{x}": kx, f"prefer_{y}": len(decisive) - kx,
+            "same": len(rows) - len(decisive), f"share_{x}": share, "ci_low": lo,
+            "ci_high": hi, "p_value": p,
+            "listeners": len({_same_listener(r["listener"]) for r in decisive}),
+            "pairs": len({r["trial_id"] for r in decisive})}
