@@ -183,6 +183,57 @@ def test_clone_is_tagged_as_emovc_clone_tags_it(backend: AppBackend, upload) -> 
     assert "synthetic speech from reference alice.wav, emotion happy, by unit selection" in tag
 
 
+def _noisy(work: WorkDir, name: str, snr_db: float = 10.0, seconds: float = 4.0):
+    """Synthetic speech with white noise ``snr_db`` below its power, in the uploads."""
+    wav = synthesize(EMOTION_VOICES["neutral"], duration=seconds, sr=SR, seed=3)
+    noise = np.random.default_rng(0).normal(0, np.std(wav) * 10 ** (-snr_db / 20), wav.size)
+    path = work.subdir("uploads") / name
+    sf.write(path, (wav + noise).astype(np.float32), SR)
+    return path
+
+
+def test_clone_shows_the_clones_warnings(backend_with, work: WorkDir) -> None:
+    """A noisy reference, and text with letters the voice cannot say, gave a clone and a
+    similarity; the cloner's warnings about them reached the server log only."""
+    from emovc.pipelines.cloning import CloneConfig, VoiceCloner
+
+    backend = backend_with(cloner=lambda style: VoiceCloner(CloneConfig.for_style(style)))
+    ref = str(_noisy(work, "noisy.wav"))
+    for _ in range(2):  # again on a repeat: Python shows a warning once per place and text
+        res = backend.clone([ref], "Kids are talking by the d\u043e\u043er.", None,
+                            consent=True)  # Cyrillic о
+        first, *notes = res.summary.splitlines()
+        assert "speaker similarity" in first
+        assert any(n.startswith("⚠ reference 1 is noisy: its estimated SNR is ")
+                   for n in notes), notes
+        assert any(n.startswith("⚠ text ") and "\u043e" in n for n in notes), notes
+    assert str(work.root) not in res.summary
+
+
+def test_only_this_requests_warnings_are_collected() -> None:
+    """The warnings of another request (thread) and other kinds of warning are shown as
+    before; this thread's EmovcWarnings are collected, a repeat included."""
+    import threading
+    import warnings
+
+    from emovc.app.notes import collected_warnings
+    from emovc.errors import EmovcWarning
+
+    def other_request():
+        warnings.warn("b.wav is noisy", EmovcWarning, stacklevel=1)
+
+    with pytest.warns(Warning) as shown:
+        with collected_warnings() as notes:
+            thread = threading.Thread(target=other_request)
+            thread.start()
+            thread.join()
+            for _ in range(2):
+                warnings.warn("a.wav is noisy", EmovcWarning, stacklevel=1)
+            warnings.warn("old", DeprecationWarning, stacklevel=1)
+    assert notes == ["a.wav is noisy", "a.wav is noisy"]
+    assert sorted(str(w.message) for w in shown) == ["b.wav is noisy", "old"]
+
+
 def test_reference_label_names_the_clone_minimum() -> None:
     from emovc.app.ui import MIN_REFERENCE_S
     from emovc.pipelines.cloning import CloneConfig

@@ -1,10 +1,11 @@
 """The web app's words and small helpers around its backend (:mod:`emovc.app.services`):
 notes on a detected source and a clone's similarity, provenance tags, the English-text
-check, errors with the work dir's paths hidden, warnings about one upload collected for the
+check, errors with the work dir's paths hidden, the warnings of one request collected for the
 page, and one line per recognition window."""
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,27 +117,41 @@ def hiding_paths(root: Path) -> Iterator[None]:
 
 
 @contextmanager
-def warnings_about(name: str) -> Iterator[list[str]]:
-    """Collect the :class:`~emovc.errors.EmovcWarning` messages that name ``name`` (a file
-    path) raised inside the context, e.g. that the file may not be speech; every other
-    warning is warned again, as it would have been.
+def collected_warnings() -> Iterator[list[str]]:
+    """Collect the :class:`~emovc.errors.EmovcWarning` messages raised by this thread inside
+    the context — the library's warnings about what one request works on (an upload that may
+    not be speech or is noisy, clone references that are noisy or sound like two voices)
+    — for the page, instead of the server log; other warnings, and every warning of other
+    threads (other requests), are shown as they would have been. A warning repeated in a
+    later request is collected again (not shown once per place, as Python's default filter
+    does).
 
-    Python records warnings for the whole process: one that another request raises
-    meanwhile is recorded here too (so only the warnings naming this file are kept, and the
-    others are passed on), and a warning of this request raised after another request
-    stopped recording reaches the server log instead of the list."""
+    Python keeps one warning hook and filter list for the whole process: when another
+    request's collection ends while this one runs, warnings this request raises after that
+    reach the server log instead of the list."""
     notes: list[str] = []
-    caught: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", EmovcWarning)
+    me, active = threading.get_ident(), [True]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", EmovcWarning)
+        shown = warnings.showwarning
+
+        def route(message, category, filename, lineno, file=None, line=None):
+            if active[0] and threading.get_ident() == me and issubclass(category, EmovcWarning):
+                notes.append(str(message))
+            else:  # another request's, or after this context (a hook another thread restored)
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = route
+        try:
             yield notes
-    finally:  # also when the body fails: no warning is lost
-        for w in caught:
-            if issubclass(w.category, EmovcWarning) and name in str(w.message):
-                notes.append(str(w.message))
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        finally:
+            active[0] = False
+
+
+def with_warnings(summary: str, notes: list[str], root: Path) -> str:
+    """``summary`` followed by one ``⚠`` line per collected warning (:func:`collected_warnings`),
+    with the work dir's paths hidden (:func:`~emovc.app.limits.hide_paths`)."""
+    return "\n".join([summary, *(f"⚠ {hide_paths(note, root)}" for note in notes)])
 
 
 def window_line(window: WindowLabel, root: Path) -> str:

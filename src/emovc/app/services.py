@@ -34,13 +34,14 @@ from emovc.app.notes import (
     at_app_rate,
     check_english,
     clone_tag,
+    collected_warnings,
     conversion_tag,
     detection_note,
     hiding_paths,
     no_progress,
     similarity_note,
-    warnings_about,
     window_line,
+    with_warnings,
 )
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
 from emovc.app.results import (
@@ -266,7 +267,7 @@ class AppBackend:
         progress(0.3, "loading the recogniser")
         rec = self.models.recognizer()
         progress(0.5, "recognising")
-        with self._paths_hidden(), warnings_about(str(path)) as notes:
+        with self._paths_hidden(), collected_warnings() as notes:
             found = rec.predict_file_windows(path)
         probs = {k: float(v) for k, v in found.probs.items()}
         best = max(probs, key=probs.get)
@@ -275,9 +276,9 @@ class AppBackend:
             lines.append(f"the mean of {len(found.windows)} windows of up to "
                          f"{SER_WINDOW_S:g} s, as emovc ser predict classifies a long clip:")
             lines += [window_line(w, self.work.root) for w in found.windows]
-        lines += [f"⚠ {hide_paths(note, self.work.root)}" for note in notes]
         progress(1.0, "done")
-        return RecogniseResult(probs, probability_figure(probs), "\n".join(lines))
+        return RecogniseResult(probs, probability_figure(probs),
+                               with_warnings("\n".join(lines), notes, self.work.root))
 
     def _paths_hidden(self) -> AbstractContextManager:
         """A context in which an :class:`EmovcError` names files inside the work dir by their
@@ -294,6 +295,9 @@ class AppBackend:
         ``style``: ``voice`` (most like the speaker), ``balanced`` or ``clear`` (most
         intelligible), see :data:`emovc.pipelines.cloning.STYLES`. The speaker map shows the
         synthetic voices and ``session``'s earlier references; the first reference joins them.
+        The cloner's warnings (a noisy reference, reference speech cut at its limit,
+        references of several voices, letters the voice cannot say, a sentence cut at its
+        length limit) end the summary, one ``⚠`` line each, as ``emovc clone`` prints them.
         """
         if not consent:
             raise ConfigError("confirm that the speaker of the reference consented to cloning "
@@ -315,7 +319,8 @@ class AppBackend:
         cloner = self.models.cloner(style)
         progress(0.3, "synthesising")
         start = time.perf_counter()
-        out, sr = cloner.clone([(w, APP_SR) for w in wavs], text, emotion=emo)
+        with collected_warnings() as notes:  # e.g. a noisy or clipped reference: for the page
+            out, sr = cloner.clone([(w, APP_SR) for w in wavs], text, emotion=emo)
         out = at_app_rate(np.asarray(out, dtype=np.float32), int(sr))
         seconds = time.perf_counter() - start
         path = self.work.new_file("outputs", f"clone-{emo or 'plain'}")
@@ -327,7 +332,8 @@ class AppBackend:
         summary = (f"{len(out) / APP_SR:.2f} s of speech in {seconds:.2f} s; "
                    f"{similarity_note(similarity)}")
         progress(1.0, "done")
-        return CloneResult(path, similarity, fig, seconds, summary)
+        return CloneResult(path, similarity, fig, seconds,
+                           with_warnings(summary, notes, self.work.root))
 
     def _speaker_map(self, ref: np.ndarray, out: np.ndarray, ref_name: str,
                      state: BrowserSession) -> tuple[float, Figure]:
