@@ -53,7 +53,7 @@ class FakeConverter(SourceRule):
     target_emotions = ["calm", "angry"]
 
     def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
-                envelope_gain=1.0):
+                envelope_gain=1.0, name="audio"):
         self.passed = {"pitch_level": pitch_level, "envelope_gain": envelope_gain}
         target = normalize_emotion(target)
         if target not in self.target_emotions:

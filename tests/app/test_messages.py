@@ -3,6 +3,8 @@ no server paths in messages, and the convert and clone messages of the s39 audit
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -192,6 +194,30 @@ def _noisy(work: WorkDir, name: str, snr_db: float = 10.0, seconds: float = 4.0)
     return path
 
 
+def test_convert_says_when_the_upload_is_noisy(backend_with, work: WorkDir, upload) -> None:
+    """`emovc convert` warns of a noisy input; the convert tab (the converter on samples)
+    said nothing. The warning is the library's, naming the upload; the output is what the
+    converter makes of the samples."""
+    from emovc.pipelines.conversion import EmotionConverter
+
+    conv = EmotionConverter.from_pretrained("m2m-ravdess")
+    backend = backend_with(converter=lambda name: conv)
+    noisy = _noisy(work, "noisy.wav", seconds=3.0)
+    res = backend.convert(str(noisy), "angry", "calm", 1.0, "m2m-ravdess")
+    first, *notes = res.summary.splitlines()
+    assert "RTF" in first and len(notes) == 1
+    assert notes[0].startswith("⚠ 'noisy.wav' is noisy: its estimated SNR is ")
+    assert "quieter recording" in notes[0] and str(work.root) not in res.summary
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = conv.convert(load_upload(str(noisy), backend.limits, work), SR, "angry",
+                            source="calm")
+    assert np.allclose(sf.read(res.output, dtype="float32")[0], want, atol=1 / 32768)
+    clean = backend.convert(str(upload("clean.wav", emotion="calm")), "angry", "calm", 1.0,
+                            "m2m-ravdess")
+    assert "⚠" not in clean.summary
+
+
 def test_clone_shows_the_clones_warnings(backend_with, work: WorkDir) -> None:
     """A noisy reference, and text with letters the voice cannot say, gave a clone and a
     similarity; the cloner's warnings about them reached the server log only."""
@@ -214,7 +240,6 @@ def test_only_this_requests_warnings_are_collected() -> None:
     """The warnings of another request (thread) and other kinds of warning are shown as
     before; this thread's EmovcWarnings are collected, a repeat included."""
     import threading
-    import warnings
 
     from emovc.app.notes import collected_warnings
     from emovc.errors import EmovcWarning

@@ -65,7 +65,7 @@ class RenderingFake:
     voice_quality_stats = {"calm": {"jitter": 0.01, "shimmer_db": 0.5}}
 
     def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
-                envelope_gain=1.0, renderer=None, voice_quality=None):
+                envelope_gain=1.0, renderer=None, voice_quality=None, name="audio"):
         self.passed = renderer
         self.quality = voice_quality
         return wav
@@ -361,7 +361,7 @@ class ThreeWay(SourceRule):
     source_emotions = target_emotions = ["calm", "angry", "sad"]
 
     def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
-                envelope_gain=1.0):
+                envelope_gain=1.0, name="audio"):
         self.used = source
         return wav
 

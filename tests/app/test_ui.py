@@ -167,7 +167,7 @@ class Defaults:
         return None
 
     def convert(self, wav, sr, target, source=None, intensity=1.0, pitch_level=1.0,
-                envelope_gain=1.0, renderer=None, voice_quality=None):
+                envelope_gain=1.0, renderer=None, voice_quality=None, name="audio"):
         self.passed = (pitch_level, envelope_gain, renderer, voice_quality)
         return wav
 

@@ -146,7 +146,7 @@ def test_emotion_is_chained_and_validated(monkeypatch, reference_wav) -> None:
     class FakeConverter:
         source_emotions = ["neutral", "calm"]
 
-        def convert(self, wav, sr, target, source=None):
+        def convert(self, wav, sr, target, source=None, name="audio"):
             calls.update(target=target, source=source, sr=sr)
             return wav * 0.5
 
@@ -223,7 +223,7 @@ def test_emotion_converter_is_loaded_once_per_cloner(monkeypatch, reference_wav)
     class FakeConverter:
         source_emotions = ["neutral"]
 
-        def convert(self, wav, sr, target, source=None):
+        def convert(self, wav, sr, target, source=None, name="audio"):
             return wav * 0.5
 
     def load(cls, *args, **kwargs):

@@ -212,7 +212,8 @@ class AppBackend:
         (:meth:`converter_renderers`), ``None``/``""``: the model's own; ``voice_quality``:
         factor (0..3) on the jitter and shimmer the source renderer adds (same models;
         ``None``: the model's own, :meth:`converter_voice_quality`). The conversion is recorded
-        for ``session``'s :meth:`evaluate`."""
+        for ``session``'s :meth:`evaluate`. The converter's warnings (a noisy upload: the
+        warning ``emovc convert`` gives) end the summary, one ``⚠`` line each."""
         if not model:
             raise ModelNotInstalled("no emotion conversion model is installed")
         if not target:
@@ -235,8 +236,10 @@ class AppBackend:
                                   "another target")
         progress(0.35, f"converting to {target}")
         start = time.perf_counter()
-        out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=intensity,
-                                      **opts.call_kwargs()), dtype=np.float32)
+        with collected_warnings() as notes:  # e.g. a noisy input: for the page
+            out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=intensity,
+                                          name=str(self.work.inside(audio)),
+                                          **opts.call_kwargs()), dtype=np.float32)
         seconds = time.perf_counter() - start
         progress(0.75, "saving and plotting")
         name = safe_stem(Path(str(audio)).name)
@@ -251,7 +254,8 @@ class AppBackend:
                    f"{opts.describe()}: {len(out) / APP_SR:.2f} s of audio "
                    f"({APP_SR // 1000} kHz mono) in {seconds:.2f} s (RTF {rtf:.2f})")
         progress(1.0, "done")
-        return ConvertResult(path, fig, seconds, src, summary)
+        return ConvertResult(path, fig, seconds, src, with_warnings(summary, notes,
+                                                                    self.work.root))
 
     # --- recognise -----------------------------------------------------------------------
     def recognise(self, audio: str | None, progress: ProgressFn = no_progress

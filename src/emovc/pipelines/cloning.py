@@ -449,7 +449,8 @@ def apply_emotion(wav: np.ndarray, sr: int, emotion: str, converter=None) -> np.
     source = "neutral" if "neutral" in converter.source_emotions else None
     if source == emotion:  # already neutral read speech
         return np.asarray(wav, dtype=np.float32)
-    out = converter.convert(wav, sr, target=emotion, source=source)
+    out = converter.convert(wav, sr, target=emotion, source=source,
+                            name="the synthesized clone")
     return np.asarray(out, dtype=np.float32)
 
 

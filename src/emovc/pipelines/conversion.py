@@ -100,7 +100,7 @@ def _check_different(source: str | None, target: str) -> None:
                           "to convert; give another target emotion")
 
 
-#: the end of :meth:`EmotionConverter.convert_file`'s warning about a noisy input
+#: the end of :class:`EmotionConverter`'s warning about a noisy input, a file or samples
 #: (:func:`~emovc.audio.noise.warn_if_noisy`; measured in docs/conversion.md, "Noisy input")
 NOISY_INPUT = ("the conversion keeps the noise, its target emotion is heard far less often "
                "and its voice matches the speaker less well: use a quieter recording, or "
@@ -444,7 +444,7 @@ class EmotionConverter:
                 pitch_level: float | None = None,
                 envelope_gain: float | None = None,
                 renderer: str | None = None,
-                voice_quality: float | None = None) -> np.ndarray:
+                voice_quality: float | None = None, *, name: str = "audio") -> np.ndarray:
         """Convert ``(n,)`` float audio at ``sr`` Hz to ``target``; returns float32 audio at
         ``sr`` (whatever the input's dtype). To learn which source emotion was used (detected
         when ``source`` is ``None``), call :meth:`convert_with_source` instead.
@@ -452,6 +452,10 @@ class EmotionConverter:
         The target emotion's tempo factor changes the duration of the speech; the leading and
         trailing pauses keep the input's lengths (real takes of a faster emotion are not
         recorded with shorter silences around them).
+
+        Noisy audio (an estimated SNR below :data:`~emovc.audio.noise.LOW_SNR_DB`, 20 dB) is
+        converted with one :class:`~emovc.errors.EmovcWarning` line, as :meth:`convert_file`
+        converts a noisy file.
 
         Args:
             wav: waveform in [-1, 1], mono ``(n,)`` (``(n, 1)``, ``(1, n)`` and channels-last
@@ -483,6 +487,8 @@ class EmotionConverter:
                 model's default (:attr:`renderer`). WORLD models only.
             voice_quality: factor (0..3) on the added jitter and shimmer (source renderer; see
                 the class docstring); ``None`` = the model's default (:attr:`voice_quality`).
+            name: what the noisy-input warning and the audio errors call ``wav`` (e.g. its
+                file name).
 
         Raises:
             AudioError: too short, silent or non-finite audio, audio without voiced sound
@@ -495,14 +501,14 @@ class EmotionConverter:
                 ``envelope_gain`` other than 1, ``renderer`` other than ``"world"`` or
                 ``voice_quality`` other than 0 for a SpectroGAN; an unknown renderer.
         """
-        return self.convert_with_source(wav, sr, target, source, intensity, keep_level,
-                                        pitch_level, envelope_gain, renderer, voice_quality)[0]
+        return self._convert_array(wav, sr, target, source, intensity, keep_level,
+                                   pitch_level, envelope_gain, renderer, voice_quality, name)[0]
 
     def convert_with_source(self, wav: np.ndarray, sr: int, target: str,
                             source: str | None = None, intensity: float = 1.0,
                             keep_level: bool = False, pitch_level: float | None = None,
                             envelope_gain: float | None = None, renderer: str | None = None,
-                            voice_quality: float | None = None,
+                            voice_quality: float | None = None, *, name: str = "audio",
                             ) -> tuple[np.ndarray, str | None]:
         """:meth:`convert` that also says which source emotion it converted from (arguments
         and errors as :meth:`convert`; the same output samples).
@@ -519,16 +525,24 @@ class EmotionConverter:
         >>> used                                                          # doctest: +SKIP
         'calm'
         """
-        x, rate = self._at_model_rate(wav, sr)
+        return self._convert_array(wav, sr, target, source, intensity, keep_level,
+                                   pitch_level, envelope_gain, renderer, voice_quality, name)
+
+    def _convert_array(self, wav, sr, target, source, intensity, keep_level, pitch_level,
+                       envelope_gain, renderer, voice_quality, name: str,
+                       ) -> tuple[np.ndarray, str | None]:
+        """:meth:`convert_with_source`, which :meth:`convert` is too: both call this directly,
+        so the noisy-input warning names their caller's line."""
+        x, rate = self._at_model_rate(wav, sr, name)
         blocks, finish, used = self._plan(x, rate, target, source, intensity, keep_level,
                                           pitch_level, envelope_gain, renderer, voice_quality,
-                                          checked=x is not wav)
+                                          checked=x is not wav, name=name, stacklevel=3)
         y = np.concatenate(list(self._finished(blocks, finish, rate, Spool())))
         if rate != sr:
             y = soft_limit(resample(y, rate, sr), ceiling=PEAK_LIMIT)  # resampling can ring
         return y, used
 
-    def _at_model_rate(self, wav, sr) -> tuple[np.ndarray, int]:
+    def _at_model_rate(self, wav, sr, name: str = "audio") -> tuple[np.ndarray, int]:
         """``(wav, sr)`` as a WORLD-feature model converts it: audio at another rate than
         :attr:`sample_rate` is checked (:func:`check_input`, in the caller's terms) and
         resampled to mono float32 at that rate; audio at that rate, and any audio for a
@@ -538,29 +552,34 @@ class EmotionConverter:
         rate = check_sample_rate(sr)
         if rate == self.sample_rate:
             return wav, rate
-        x = as_mono(wav)
-        check_input(x, rate)
+        x = as_mono(wav, name)
+        check_input(x, rate, name)
         return resample(x, rate, self.sample_rate), self.sample_rate
 
     def _plan(self, wav, sr: int, target: str, source: str | None, intensity: float,
               keep_level: bool, pitch_level, envelope_gain, renderer, voice_quality,
-              checked: bool = False,
+              checked: bool = False, name: str = "audio", stacklevel: int = 1,
               ) -> tuple[Iterator[np.ndarray], tuple[np.ndarray, float] | None, str | None]:
         """Validate a conversion (arguments as :meth:`convert`) and set it up: returns the
         lazily converted, joined windows (float32 blocks, at the input's level),
         ``(x, change_db)`` for :class:`~emovc.audio.finishing.StreamFinisher` (``None``: the
         blocks are the output as they are) and the source emotion used (as
         :meth:`convert_with_source`). ``checked``: the audio already passed
-        :func:`check_input`."""
+        :func:`check_input`. A noisy input (an estimated SNR below
+        :data:`~emovc.audio.noise.LOW_SNR_DB`) is converted with one
+        :class:`~emovc.errors.EmovcWarning` line (:data:`NOISY_INPUT`) calling it ``name``,
+        whether it is a file's or samples; ``stacklevel``: the frame the warning names (1:
+        the caller of this)."""
         a = check_intensity(intensity)
         keep_level = check_flag(keep_level, "keep_level")
         _check_different(source, target)
         st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
                                           renderer=renderer, voice_quality=voice_quality)
         p = st.pitch_level
-        x = as_mono(wav)  # (n,), (n, 1), (1, n) or channels-last (n, c) mixed down
+        x = as_mono(wav, name)  # (n,), (n, 1), (1, n) or channels-last (n, c) mixed down
         if not checked:
-            check_input(x, sr)
+            check_input(x, sr, name)
+        warn_if_noisy(x, sr, name, NOISY_INPUT, stacklevel=stacklevel + 1)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
             check_spectrogan_settings(st)
             if not self.uses_source:  # pairwise: the direction follows from the target
@@ -705,7 +724,6 @@ class EmotionConverter:
         wav = load_audio(inp, sr=self.sample_rate)
         check_input(wav, self.sample_rate, name=str(inp))  # errors name the file, not "audio"
         warn_if_clipped(inp)
-        warn_if_noisy(wav, self.sample_rate, str(inp), NOISY_INPUT, stacklevel=2)
         if self.uses_source or self.fixed_source(target) is not None or source is not None:
             src, tgt = self.resolve_emotions(wav, self.sample_rate, target, source)
         else:  # a many-to-many SpectroGAN without a prosody stage: no source needed
@@ -714,7 +732,8 @@ class EmotionConverter:
         # an asked-for voice quality from the model's default one
         blocks, finish, _ = self._plan(wav, self.sample_rate, tgt, src or None, intensity,
                                        keep_level, pitch_level, envelope_gain, renderer,
-                                       voice_quality, checked=True)
+                                       voice_quality, checked=True, name=str(inp),
+                                       stacklevel=2)
         tag = self.provenance_tag(src, tgt, intensity, keep_level, pitch_level, envelope_gain,
                                   renderer, voice_quality)
         # streamed to the file: a long input's conversion waits in a temporary file beside

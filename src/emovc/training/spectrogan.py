@@ -294,7 +294,8 @@ class RunCallback(L.Callback):
         for name, wav in self.val_wavs:
             write_source_clip(self.run / "val_audio", name, wav, sr)
             for tgt in module.val_targets():
-                y = conv.convert(wav, sr, tgt, source=self.cfg.source)
+                y = conv.convert(wav, sr, tgt, source=self.cfg.source,
+                                 name=f"validation clip {name}")
                 save_audio(out_dir / f"{name}_to_{tgt}.wav", y, sr, force=True,
                            comment=f"emovc spectrogan validation step {it}")
                 tb = getattr(trainer.logger, "experiment", None)

@@ -42,7 +42,8 @@ def write_validation_audio(module, folder: Path, model: Path, max_targets: int =
     try:
         wav = load_audio(utt.row.path, sr)
         conv = EmotionConverter.from_pretrained(model)
-        outs = [(emo, conv.convert(wav, sr, emo, source=src)) for emo in targets]
+        outs = [(emo, conv.convert(wav, sr, emo, source=src, name=str(utt.row.path)))
+                for emo in targets]
     except EmovcError as err:
         warnings.warn(f"no validation audio at step {module.global_step}: {err}", EmovcWarning,
                       stacklevel=2)
