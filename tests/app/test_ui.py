@@ -90,8 +90,8 @@ def test_each_browser_session_has_its_own_state(backend: AppBackend, upload) -> 
     assert "RTF" in status
     clone(str(upload("ref.wav")), True, "Kids.", "none", "voice", session="tab-1")
     with pytest.warns(UserWarning, match="nothing to evaluate yet"):
-        assert "nothing to evaluate yet" in evaluate(None, session="tab-2")[-1]
-    assert "report ready" in evaluate(None, session="tab-1")[-1]
+        assert "nothing to evaluate yet" in evaluate(None, None, session="tab-2")[-1]
+    assert "report ready" in evaluate(None, None, session="tab-1")[-1]
     assert backend.session("tab-1").uploads.voices()
     assert not backend.session("tab-2").uploads.voices()
     unload(session="tab-1")  # kept for a reconnecting tab, forgotten after the grace period
@@ -240,7 +240,7 @@ def test_evaluate_links_data_files_and_the_listening_test(backend: AppBackend, u
     demo = build_ui(backend)
     _handler(demo, "convert")(str(upload(emotion="calm")), "fake-calm-angry", AUTO, "angry",
                               1.0, None, None, None, None, session="s")
-    links, frame, status = _handler(demo, "evaluate")(None, session="s")
+    links, frame, status = _handler(demo, "evaluate")(None, None, session="s")
     assert "report ready" in status
     for name in ("report.html", "metrics.json", "per_utterance.csv"):
         assert f"/{name}\"" in links

@@ -360,14 +360,24 @@ class AppBackend:
 
     # --- evaluate ------------------------------------------------------------------------
     def evaluate(self, files: Sequence[str] | None, progress: ProgressFn = no_progress,
-                 session: str = LOCAL_SESSION, browser_host: str | None = None
-                 ) -> EvaluateResult:
-        """Evaluate uploaded run files (with ``conversions.csv``) or, with none, the
-        conversions made in ``session``; the report is written inside the work dir, and the
-        run's listening test replaces the running one. ``browser_host``: the host the
-        browser reached the app by (its link to the test names it when the app listens on
-        every interface: :func:`~emovc.app.listening_test.link_host`).
+                 session: str = LOCAL_SESSION, browser_host: str | None = None,
+                 sources: Sequence[str] | None = None) -> EvaluateResult:
+        """Evaluate an uploaded run folder (``files``: ``conversions.csv`` and its audio;
+        ``sources``: the folder of the sources it lists outside it, as ``emovc convert
+        FOLDER -o OUT`` writes them; :meth:`~emovc.app.session.SessionRun.import_upload`)
+        or, with none, the conversions made in ``session``; the report is written inside the
+        work dir, and the run's listening test replaces the running one. ``browser_host``:
+        the host the browser reached the app by (its link to the test names it when the app
+        listens on every interface: :func:`~emovc.app.listening_test.link_host`).
+
+        Raises:
+            ConfigError: ``sources`` without ``files``, a run folder that cannot be
+                evaluated (:meth:`~emovc.app.session.SessionRun.import_upload`), nothing
+                converted yet.
         """
+        if sources and not files:
+            raise ConfigError("a source folder was uploaded but no run folder: upload the "
+                              "run folder (with conversions.csv) too")
         progress(0.05, "collecting files")
         run = self.session(session).run
         run_dir = self.work.new_folder("runs", "upload" if files else "session")
@@ -375,7 +385,8 @@ class AppBackend:
             with self._paths_hidden():
                 if files:
                     run.import_upload([self.work.inside(f) for f in files], run_dir,
-                                      self.limits, self.work)
+                                      self.limits, self.work,
+                                      [self.work.inside(f) for f in sources or ()])
                 else:
                     run.freeze(run_dir)
         except BaseException:

@@ -7,9 +7,9 @@ the files they name live in the app's work dir like every other output.
 
 A run folder holds the audio files and ``conversions.csv`` (columns: source, converted,
 target_emotion, source_emotion, reference, text; paths relative to the folder) — the layout
-``emovc evaluate RUN_DIR`` reads. Uploaded run folders are flattened into the work dir and
-their ``conversions.csv`` rewritten to point at the uploaded files by name, so evaluation never
-follows a path out of the work dir.
+``emovc evaluate RUN_DIR`` reads. Uploaded run folders (and the folder of their sources) are
+flattened into the work dir and their ``conversions.csv`` rewritten to point at the uploaded
+files by name, so evaluation never follows a path out of the work dir.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import re
 import shutil
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import numpy as np
 
@@ -82,46 +82,58 @@ class SessionRun:
         return run_dir
 
     def import_upload(self, files: Sequence[Path], run_dir: Path, limits: UploadLimits,
-                      work: WorkDir) -> Path:
-        """Build a run folder from uploaded files: one ``conversions.csv`` plus its audio.
+                      work: WorkDir, sources: Sequence[Path] = ()) -> Path:
+        """Build a run folder from an uploaded run folder (``files``: one ``conversions.csv``
+        and its audio) and, optionally, the uploaded folder of its sources (``sources``).
 
-        Audio paths in the csv are matched to uploaded files by file name.
+        ``conversions.csv`` is read as ``emovc evaluate`` reads it
+        (:func:`~emovc.evaluation.manifest.read_manifest`): a path relative to it names a file
+        of the run folder; any other (absolute, or leading out of the folder: the sources and
+        references ``emovc convert FOLDER -o OUT`` lists) a file of ``sources``, or without
+        them of the run folder too. Browsers upload a folder's files without their
+        sub-folders, so a listed file is found by its name among the files of its upload.
+        Files of ``sources`` are copied to ``run_dir/sources/``: a source and its output of
+        one name (``emovc convert``'s naming) stay apart.
 
         Raises:
-            ConfigError: no csv, wrong columns, or a listed file was not uploaded.
+            ConfigError: no csv or more than one, the manifest's errors (columns, emotions), a
+                listed file that was not uploaded or whose name two uploaded files share, or
+                a source of its output's name without the source folder.
         """
+        from emovc.evaluation.manifest import read_manifest
+
         csvs = [f for f in files if f.name == TABLE]
         if len(csvs) != 1:
             raise ConfigError("upload a run folder containing exactly one conversions.csv "
                               f"(found {len(csvs)})")
-        audio = [f for f in files if f.suffix.lower() != ".csv"]
-        by_name = {f.name: f for f in audio}
-        dup = sorted(name for name, k in Counter(f.name for f in audio).items() if k > 1)
-        if dup:
-            raise ConfigError(f"two uploaded files are named {dup[0]!r}; files are matched to "
-                              "conversions.csv by name, so every name must be unique")
+        items = read_manifest(csvs[0], check_files=False)  # emovc evaluate's reading
         rows = read_table(csvs[0])
-        if not rows:
-            raise ConfigError("the uploaded conversions.csv lists no conversions")
-        for row in rows:
-            same = _file_name(row.get("source")) == _file_name(row.get("converted"))
-            if same and row.get("source"):
+        folder = csvs[0].parent.resolve()
+        uploads = {"run": _by_name(files), "sources": _by_name(sources)}
+        copied: dict[Path, str] = {}
+        for item, row in zip(items, rows, strict=True):
+            where = {col: "run" if _in_folder(row[col], getattr(item, col), folder)
+                     or not sources else "sources" for col in _AUDIO_COLUMNS}
+            if (_file_name(row["source"]) == _file_name(row["converted"]) and row["source"]
+                    and where["source"] == where["converted"]):
                 raise ConfigError(
                     f"conversions.csv lists {_file_name(row['source'])!r} as both source and "
-                    "converted (emovc convert names each output after its input): the upload "
-                    "cannot tell them apart; rename one and edit the csv, or run "
-                    "`emovc evaluate RUN_DIR`, which reads the full paths")
+                    "converted (emovc convert names each output after its input): upload the "
+                    "folder of the sources too, as the source folder"
+                    + ("" if sources else " (the csv names them by their full paths)"))
             for col in _AUDIO_COLUMNS:
-                name = _file_name(row.get(col))
+                name = _file_name(row[col])
                 if not name:
                     row[col] = ""
                     continue
-                if name not in by_name:
-                    raise ConfigError(f"conversions.csv lists {name!r} ({col}), which was not "
-                                      "uploaded; upload the whole run folder")
-                check_upload(by_name[name], limits, work, what=col)
-                shutil.copy(by_name[name], run_dir / name)
-                row[col] = name
+                found = _listed(name, col, uploads[where[col]], where[col], bool(sources))
+                if found not in copied:
+                    check_upload(found, limits, work, what=col)
+                    dest = run_dir / name if where[col] == "run" else run_dir / SOURCES / name
+                    dest.parent.mkdir(exist_ok=True)
+                    shutil.copy(found, dest)
+                    copied[found] = dest.relative_to(run_dir).as_posix()
+                row[col] = copied[found]
         write_table(run_dir / TABLE, rows)
         return run_dir
 
@@ -237,3 +249,47 @@ class Sessions:
 def _file_name(path: str | None) -> str:
     """The file name of a path written on any system (``C:\\in\\a.wav`` -> ``a.wav``)."""
     return re.split(r"[\\/]", path or "")[-1]
+
+
+SOURCES = "sources"
+"""The run folder's sub-folder of the files uploaded as the source folder."""
+
+
+def _by_name(files: Sequence[Path]) -> dict[str, list[Path]]:
+    """``{file name: uploaded audio files of that name}`` (csv files left out)."""
+    named: dict[str, list[Path]] = {}
+    for f in files:
+        if f.suffix.lower() != ".csv":
+            named.setdefault(f.name, []).append(f)
+    return named
+
+
+def _in_folder(cell: str, resolved: str, folder: Path) -> bool:
+    """Whether the csv cell ``cell``, which :func:`~emovc.evaluation.manifest.read_manifest`
+    resolved to ``resolved``, names a file inside the csv's ``folder``: a relative path not
+    leading out of it (a Windows path with a drive or a root is absolute here too)."""
+    win = PureWindowsPath(cell)
+    return bool(resolved) and not (win.drive or win.root) and Path(resolved).is_relative_to(
+        folder)
+
+
+def _listed(name: str, column: str, files: dict[str, list[Path]], upload: str,
+            with_sources: bool) -> Path:
+    """The uploaded file of ``name`` that the csv lists in ``column``.
+
+    Raises:
+        ConfigError: none was uploaded (``upload``: "run" or "sources", the upload it belongs
+            to), or two were.
+    """
+    found = files.get(name, [])
+    if len(found) > 1:
+        raise ConfigError(f"two uploaded files are named {name!r}; files are matched to "
+                          "conversions.csv by name, so every name must be unique")
+    if found:
+        return found[0]
+    where = ("it is not in the uploaded source folder" if upload == "sources" else
+             "upload the whole run folder" + ("" if with_sources else
+                                               ", and the folder of its sources (paths outside "
+                                               "the run folder) as the source folder"))
+    raise ConfigError(f"conversions.csv lists {name!r} ({column}), which was not uploaded; "
+                      f"{where}")

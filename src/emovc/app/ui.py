@@ -370,9 +370,15 @@ def _clone_tab(backend: AppBackend, demo: gr.Blocks) -> None:
 def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:
     gr.Markdown("Evaluate the conversions made in this browser tab since it was (re)loaded, "
                 "or upload a run folder written by `emovc convert` (audio files + "
-                "`conversions.csv`). The report opens from the app's work directory.")
-    files = gr.File(file_count="directory", label="run folder (optional)", height=150,
-                    elem_id="evaluate-files")
+                "`conversions.csv`) and, for `emovc convert FOLDER -o OUT`, whose sources "
+                "live outside OUT, FOLDER as the source folder. The report opens from the "
+                "app's work directory.")
+    with gr.Row():
+        files = gr.File(file_count="directory", label="run folder (optional)", height=150,
+                        elem_id="evaluate-files")
+        sources = gr.File(file_count="directory", height=150, elem_id="evaluate-sources",
+                          label="source folder (optional: files listed outside the run "
+                                "folder)")
     button = gr.Button("Evaluate", variant="primary", elem_id="evaluate-button")
     status = gr.Textbox(label="status", interactive=False, elem_id="evaluate-status")
     links = gr.HTML(elem_id="evaluate-links")
@@ -386,10 +392,11 @@ def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:
                              elem_id="evaluate-ratings-summary")
     report = gr.HTML(elem_id="evaluate-report")
 
-    def evaluate(paths, request: gr.Request, progress=gr.Progress()) -> tuple:
+    def evaluate(paths, source_paths=None, request: gr.Request = None,
+                 progress=gr.Progress()) -> tuple:
         res = backend.evaluate(paths, lambda f, d: progress(f, desc=d),
                                session=session_key(request),
-                               browser_host=_browser_host(request))
+                               browser_host=_browser_host(request), sources=source_paths)
         frame = (f'<iframe src="{_file_url(res.report)}" title="evaluation report" '
                  'style="width:100%;height:640px;border:1px solid #ddd"></iframe>')
         return _report_links(res, backend.host), frame, res.summary
@@ -398,5 +405,6 @@ def _evaluate_tab(backend: AppBackend, demo: gr.Blocks) -> None:
         res = backend.listening_results(session=session_key(request))
         return (str(res.ratings) if res.ratings else None), res.summary
 
-    button.click(_guard(3, evaluate, backend.work.root), files, [links, report, status])
+    button.click(_guard(3, evaluate, backend.work.root), [files, sources],
+                 [links, report, status])
     results.click(_guard(2, listening_results, backend.work.root), None, [ratings, summary])
