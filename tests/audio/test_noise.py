@@ -1,5 +1,7 @@
 """Blind SNR estimate (``emovc.audio.noise``): accuracy at known SNRs, ``emovc info``'s row."""
 
+import re
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -98,3 +100,16 @@ def test_info_prints_the_estimated_snr_and_flags_a_noisy_file(tmp_path):
                           "recognition clearly degrade)")
     sf.write(tmp_path / "silent.wav", np.zeros(SR, np.float32), SR, subtype="PCM_16")
     assert describe_file(tmp_path / "silent.wav")["estimated SNR"].startswith("n/a")
+
+
+def test_info_describes_a_float_file_far_beyond_full_scale_with_snr_n_a(tmp_path):
+    """The SNR estimate refuses samples above MAX_INPUT_PEAK; ``info`` aborted on such a
+    float file (the odd file it exists to inspect) instead of describing it."""
+    x = take()
+    sf.write(tmp_path / "hot.wav", x / np.abs(x).max() * 20, SR, subtype="FLOAT")
+    out = describe_file(tmp_path / "hot.wav")
+    assert re.fullmatch(r"n/a \(the file has samples up to 2\d\.\d+, expected float samples "
+                        r"in \[-1, 1\]\)", out["estimated SNR"])  # the hint: in "analysis"
+    assert out["peak"].startswith("26.0 dBFS")
+    assert out["loudness"].endswith(" LUFS") and out["speech level"].endswith(" dBFS")
+    assert "has samples up to 20" in out["analysis"]

@@ -129,8 +129,12 @@ def _f0_summary(wav16: np.ndarray) -> dict[str, str]:
 
 def _snr(wav: np.ndarray, sr: int) -> str:
     """The estimated SNR of mono ``(n,)`` ``wav`` at ``sr`` Hz (:mod:`emovc.audio.noise`), with
-    what it means below :data:`~emovc.audio.noise.LOW_SNR_DB`."""
-    snr = estimate_snr(wav, sr)
+    what it means below :data:`~emovc.audio.noise.LOW_SNR_DB`; "n/a (why)" for audio the
+    estimate refuses (float samples far beyond full scale), which is still described."""
+    try:
+        snr = estimate_snr(wav, sr, name="the file")
+    except AudioError as exc:  # its full reason, with the hint, is the "analysis" row
+        return f"n/a ({str(exc).partition(' (')[0]})"
     if np.isnan(snr):
         return "n/a (too short, or digital silence)"
     if snr < LOW_SNR_DB:
