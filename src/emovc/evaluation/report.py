@@ -12,6 +12,7 @@ import io
 import json
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -168,15 +169,16 @@ def _examples(result: EvaluationResult, out_dir: Path, embed: bool) -> list[dict
 def short_names(paths) -> dict[str, str]:
     """For each path, its shortest ending (file name, then ``folder/name``, ...) that no
     other of ``paths`` shares, so the per-utterance table tells apart outputs with the same
-    file name in different folders (``angry/Actor_01/x.wav``, ``sad/Actor_01/x.wav``)."""
+    file name in different folders (``angry/Actor_01/x.wav``, ``sad/Actor_01/x.wav``); the
+    path as given when every shorter ending is shared. Spellings of one path (``a/x.wav``,
+    ``./a/x.wav``) share nothing with each other. Linear in the number of paths (each ending of
+    each path is counted once): an augment folder lists some 14k files."""
     parts = {p: Path(p).parts for p in dict.fromkeys(paths) if p}
+    endings = Counter(q[-k:] for q in set(parts.values()) for k in range(1, len(q) + 1))
     out = {}
     for p, mine in parts.items():
-        others = [q for q in parts.values() if q != mine]
-        k = 1
-        while k < len(mine) and any(q[-k:] == mine[-k:] for q in others):
-            k += 1
-        out[p] = "/".join(mine[-k:]) if k < len(mine) else p
+        k = next((k for k in range(1, len(mine)) if endings[mine[-k:]] == 1), 0)
+        out[p] = "/".join(mine[-k:]) if k else p
     return out
 
 
