@@ -60,7 +60,8 @@ def train(
     typer.echo(f"wrote {path}")
     import json
 
-    metrics = json.loads((path.parent / "metrics.json").read_text()).get("validation", {})
+    metrics = json.loads((path.parent / "metrics.json").read_text(encoding="utf-8"))
+    metrics = metrics.get("validation", {})
     for key, rep in metrics.items():
         typer.echo(f"{key:>20}: UA {rep['unweighted_accuracy']:.3f}  "
                    f"WA {rep['weighted_accuracy']:.3f}  macro-F1 {rep['macro_f1']:.3f}")

@@ -204,7 +204,8 @@ class PreparedCorpus:
         root = Path(cache_dir or default_cache_dir()).expanduser() / corpus
         sets = [feature_set] if isinstance(feature_set, str) else list(feature_set)
         dirs = {s: _find_dir(root, s, (keys or {}).get(s)) for s in sets}
-        meta = {s: json.loads((d / CONFIG_FILE).read_text()) for s, d in dirs.items()}
+        meta = {s: json.loads((d / CONFIG_FILE).read_text(encoding="utf-8"))
+                for s, d in dirs.items()}
         return cls(root, Manifest.from_csv(root / MANIFEST_FILE), dirs, meta)
 
     def path(self, utt: str | Utterance, feature_set: str) -> Path:

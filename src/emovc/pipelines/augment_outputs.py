@@ -26,7 +26,7 @@ EXTRA_COLUMNS = ("synthetic", "source_utt_id", "source_path", "source_emotion", 
 
 
 def atomic_csv(path: Path, header: tuple[str, ...], rows: Iterable[dict]) -> Path:
-    with atomic_output(path) as tmp, open(tmp, "w", newline="") as f:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
@@ -210,7 +210,7 @@ def read_augmented_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
     absolute (the file stores the converted clips' relative to its folder)."""
     from emovc.data.manifest import resolve_path
 
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # as Manifest.from_csv
         rows = list(csv.DictReader(f))
     for r in rows:
         if r.get("path"):

@@ -126,7 +126,7 @@ def check_signature(out: Path, model: str, intensity: float, source: str | None 
                          f"{SIGNATURE}); its manifest.csv and failures.csv would be replaced: "
                          "choose a new or empty --out folder")
     if path.is_file():
-        old = json.loads(path.read_text())
+        old = json.loads(path.read_text(encoding="utf-8"))
         old.setdefault("pipeline", 1)  # folders written before the version was recorded
         old.setdefault("source", "")
         if any(old.get(k) != sig[k] for k in ("sha256", "intensity", "pipeline", "source")):

@@ -45,7 +45,7 @@ def available(kind: str | None = None) -> list[PretrainedModel]:
     """Bundled models, optionally filtered by checkpoint ``kind`` prefix."""
     out = []
     for meta_file in sorted(ROOT.glob("*/meta.json")):
-        meta = json.loads(meta_file.read_text())
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
         if kind is None or meta["kind"].startswith(kind):
             folder = meta_file.parent
             out.append(PretrainedModel(folder.name, meta["kind"], folder / "model.pt",
@@ -175,7 +175,7 @@ def inference_defaults(checkpoint: Path) -> dict:
         twin = bundled_twin(checkpoint)
         return inference_defaults(twin.path) if twin is not None else {}
     try:
-        meta = json.loads(meta_file.read_text())
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"unreadable model metadata {meta_file}: {exc}") from None
     settings = meta.get("inference", {}) if isinstance(meta, dict) else {}

@@ -62,7 +62,7 @@ def bundle(model_pt: str | Path, name: str, summary: str, method: str, reproduce
     size_mb = (folder / "model.pt").stat().st_size / 1e6
     metrics = ""
     if metrics_json:
-        table = json.loads(Path(metrics_json).read_text())
+        table = json.loads(Path(metrics_json).read_text(encoding="utf-8"))
         metrics = _metrics_table(table, list(table))
     card = f"""# {name}
 

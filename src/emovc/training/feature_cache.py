@@ -237,7 +237,8 @@ def _write_index(folder: Path, utts: list[Utterance], keys: dict[str, str], samp
     if speakers is not None:
         rows += [r for r in old.values() if r.speaker not in speakers and _still_valid(r)
                  and (folder / f"{r.key}.npz").exists()]
-    with atomic_output(folder / "index.csv") as tmp, open(tmp, "w", newline="") as f:
+    with (atomic_output(folder / "index.csv") as tmp,
+          open(tmp, "w", newline="", encoding="utf-8") as f):
         w = csv.writer(f)
         w.writerow(INDEX_COLUMNS)
         for r in rows:
@@ -257,7 +258,7 @@ def _frames_and_level(npz: Path, audio: str, sample_rate: int) -> tuple[int, flo
 
 def read_index(folder: str | os.PathLike) -> list[CachedUtterance]:
     """Rows of ``folder/index.csv`` (``level_db`` NaN for indexes written before it existed)."""
-    with open(Path(folder) / "index.csv", newline="") as f:
+    with open(Path(folder) / "index.csv", newline="", encoding="utf-8") as f:
         return [CachedUtterance(**{**r, "n_frames": int(r["n_frames"]),
                                    "level_db": float(r.get("level_db") or "nan")})
                 for r in csv.DictReader(f)]

@@ -121,7 +121,7 @@ def read_clips(root: Path, hint: str) -> dict | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("splits"), dict):

@@ -266,7 +266,7 @@ def _read_config(path: Path, hint: str = FORCE_HINT) -> dict:
         ConfigError: not a YAML mapping (not a training run's config).
     """
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError):
         data = None
     if not isinstance(data, dict):
@@ -279,7 +279,7 @@ def saved_config(run_dir: str | os.PathLike) -> dict | None:
     """The settings of the run ``run_dir`` holds (its ``config.yaml``); ``None`` when there is
     none or it cannot be read as a mapping."""
     try:
-        data = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+        data = yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None

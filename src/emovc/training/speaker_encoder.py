@@ -110,7 +110,7 @@ def check_renamed(run_dir: Path, cli: bool = True) -> None:
     import yaml
 
     try:
-        old = yaml.safe_load((run_dir / "config.yaml").read_text())
+        old = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return  # none, or not a run's: the run folder checks say what it is
     if not isinstance(old, dict) or not ENCODER_KEYS <= old.keys():

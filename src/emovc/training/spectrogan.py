@@ -384,7 +384,7 @@ def train(cfg: TrainConfig, resume: bool = True, cli: bool = False) -> Path:
     done = claim_run_dir(run, cfg.to_dict(), resume, resume_free(cfg), steps_per_iteration=2,
                          clear=False, cli=cli, kind=KIND)
     if done:
-        check_schedule(cfg, yaml.safe_load(cfg_file.read_text()), done)
+        check_schedule(cfg, yaml.safe_load(cfg_file.read_text(encoding="utf-8")), done)
     torch.set_num_threads(cfg.num_threads)
     if cfg.emotions:
         from emovc.training.spectrogan_m2m import M2MSpectroGANModule, load_m2m_data

@@ -1,0 +1,62 @@
+"""The tables emovc writes and reads again are UTF-8 whatever the locale's encoding."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SPEAKER = "\u00c9milie"  # a corpus folder: paths are user text
+SENTENCE = "\u00c7a va, na\u00efve ?"
+
+# run under an ASCII locale (its source ASCII too: the command line is decoded as ASCII):
+# writes the augment tables, reads them and a feature cache index
+CHILD = textwrap.dedent(f"""
+    import json, locale, sys
+    from pathlib import Path
+    from emovc.pipelines.augment_outputs import _earlier_rows, atomic_csv, read_augmented_manifest
+    from emovc.training.feature_cache import read_index
+
+    out = Path(sys.argv[1])
+    row = {{"path": "sad/" + {SPEAKER!a} + "/x.wav", "synthetic": "1", "emotion": "sad",
+           "sentence": {SENTENCE!a}}}
+    atomic_csv(out / "manifest.csv", tuple(row), [row])
+    print(json.dumps({{"encoding": locale.getpreferredencoding(False),
+                      "manifest": read_augmented_manifest(out / "manifest.csv")[0],
+                      "earlier": list(_earlier_rows(out)),
+                      "index": [vars(r) for r in read_index(out / "cache")]}}))
+""")
+
+
+def test_augment_tables_and_the_feature_index_are_utf8_under_an_ascii_locale(tmp_path):
+    """The augment manifest was written in the locale's encoding: under an ASCII locale a
+    corpus path such as Émilie/... failed at the very end of a run (UnicodeEncodeError);
+    with cp1252 (Windows) the next resume's UTF-8 read failed."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with open(cache / "index.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["key", "path", "speaker", "emotion", "intensity", "sentence", "repetition",
+                    "n_frames", "level_db"])
+        w.writerow(["k1", f"/c/{SPEAKER}/a.wav", SPEAKER, "sad", "", SENTENCE, "", "12", "-30.0"])
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0",
+           "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": "utf-8",
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path)], env=env,
+                          capture_output=True, encoding="utf-8")
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    if got["encoding"].lower().replace("-", "") == "utf8":
+        pytest.skip("no ASCII locale here: C is UTF-8")
+    with open(tmp_path / "manifest.csv", newline="", encoding="utf-8") as f:
+        assert next(csv.DictReader(f))["sentence"] == SENTENCE
+    assert got["manifest"]["sentence"] == SENTENCE
+    assert Path(got["manifest"]["path"]).parts[-2:] == (SPEAKER, "x.wav")
+    assert got["earlier"] == [f"sad/{SPEAKER}/x.wav"]
+    assert (got["index"][0]["speaker"], got["index"][0]["sentence"]) == (SPEAKER, SENTENCE)
