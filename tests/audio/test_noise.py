@@ -1,6 +1,7 @@
 """Blind SNR estimate (``emovc.audio.noise``): accuracy at known SNRs, ``emovc info``'s row."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -63,6 +64,39 @@ def test_a_take_after_long_noise_reads_its_speech_not_the_noise():
     lead = rng.standard_normal(10 * SR) * 10 ** ((active_rms_dbfs(x, SR) - 20.0) / 20)
     padded = np.concatenate([lead, with_noise(x, 20.0, seed=3)]).astype(np.float32)
     assert estimate_snr(padded, SR) == pytest.approx(20.0, abs=1.5)
+
+
+def held_vowel(f0: float = 140.0, seconds: float = 3.0) -> np.ndarray:
+    """A clean held vowel: harmonics of ``f0`` (falling 6 dB per octave) with 2 % vibrato at
+    5 Hz and a 10 % level swing at 3 Hz."""
+    t = np.arange(int(seconds * SR)) / SR
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.02 * np.sin(2 * np.pi * 5 * t))) / SR
+    x = sum(np.sin(k * phase) / k for k in range(1, int(7500 / f0)))
+    x *= 1 + 0.1 * np.sin(2 * np.pi * 3 * t)
+    return (0.3 * x / np.abs(x).max()).astype(np.float32)
+
+
+@pytest.mark.parametrize("f0", [110.0, 220.0])
+def test_a_steady_voiced_sound_reads_cannot_tell_not_noisy(f0, tmp_path):
+    """In a held vowel no band ever rests at a noise floor: it read -20 dB and was warned
+    about as noisy, clean, under white noise at 40 dB and padded with digital silence."""
+    vowel = held_vowel(f0)
+    pad = np.zeros(SR // 2, np.float32)
+    for x in (vowel, with_noise(vowel, 40.0), np.concatenate([pad, vowel, pad]),
+              0.3 * np.sin(2 * np.pi * f0 * 4 * np.arange(3 * SR) / SR).astype(np.float32)):
+        assert np.isnan(estimate_snr(x, SR))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert np.isnan(noise.warn_if_noisy(x, SR, "v.wav", "so what"))
+    sf.write(tmp_path / "vowel.wav", vowel, SR, subtype="PCM_16")
+    assert describe_file(tmp_path / "vowel.wav")["estimated SNR"].startswith("n/a (")
+
+
+def test_speech_drowned_in_noise_still_reads_noisy():
+    """Few frames stand out there too, but the sound is not periodic: the louder half of it
+    is measured, far below the threshold, as for noise alone."""
+    for snr in (-5.0, -10.0):
+        assert estimate_snr(with_noise(take(), snr), SR) < LOW_SNR_DB - 10
 
 
 def test_silence_too_short_input_and_bad_shapes():

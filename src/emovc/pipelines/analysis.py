@@ -136,7 +136,7 @@ def _snr(wav: np.ndarray, sr: int) -> str:
     except AudioError as exc:  # its full reason, with the hint, is the "analysis" row
         return f"n/a ({str(exc).partition(' (')[0]})"
     if np.isnan(snr):
-        return "n/a (too short, or digital silence)"
+        return "n/a (too short, digital silence, or a steady sound such as a held vowel)"
     if snr < LOW_SNR_DB:
         return (f"{snr:.0f} dB (noisy: below {LOW_SNR_DB:g} dB conversion and emotion recognition "
                 "clearly degrade)")
