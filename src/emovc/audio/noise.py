@@ -18,7 +18,9 @@ definition of ``benchmarks/diag_noise.py``, which mixes noise at known SNRs:
   above that floor, less the floor (the louder half of the frames, as
   :func:`~emovc.audio.processing.active_rms_dbfs`, when fewer do: noise alone, or speech
   drowned in it). Not the louder half always: a take after 10 s of its noise read 5 dB low
-  that way;
+  that way. (:mod:`emovc.audio.voicing` picks the frames it analyses by a rule of the same
+  kind on whole frames: :data:`~emovc.audio.voicing.ABOVE_FLOOR_DB` over their 10th
+  percentile, all frames when too few stand out);
 - when fewer frames stand out and the sound is periodic (a
   :func:`~emovc.audio.voicing.periodic_share` of :data:`STEADY_PERIODIC_SHARE` or more: a held
   vowel, a tone, a held vowel padded with digital silence), no band ever rests at a noise
@@ -66,7 +68,7 @@ import warnings
 
 import numpy as np
 
-from emovc.audio.processing import checked_mono_at
+from emovc.audio.processing import checked_mono_at, louder_half
 from emovc.audio.voicing import periodic_share
 from emovc.errors import EmovcWarning
 
@@ -122,7 +124,7 @@ def estimate_snr(wav: np.ndarray, sr: int, name: str = "audio") -> float:
     if active.shape[0] < MIN_FRAMES:  # noise alone, speech drowned in it, or a steady sound
         if periodic_share(y, SR, name) >= STEADY_PERIODIC_SHARE:
             return float("nan")  # a held vowel, a tone: its floor is the sound itself
-        active = np.sort(total)[total.shape[0] // 2:]  # the louder half of the noise
+        active = louder_half(total)  # of the noise
     speech = float(active.mean()) - noise
     if noise <= 0.0:
         return MAX_SNR_DB

@@ -52,8 +52,13 @@ def level_hop(sr: int, frame_ms: float = 20.0) -> int:
 
 def active_level_of(powers: np.ndarray) -> float:
     """:func:`active_rms_dbfs` from the frames' mean powers (at least 2 frames)."""
-    loud = np.sort(powers)[powers.shape[0] // 2:]
-    return 10.0 * np.log10(max(float(loud.mean()), 1e-20))
+    return 10.0 * np.log10(max(float(louder_half(powers).mean()), 1e-20))
+
+
+def louder_half(powers: np.ndarray) -> np.ndarray:
+    """The louder half of ``(frames,)`` ``powers`` (at least 1), ascending: the frames
+    :func:`active_rms_dbfs` measures (and :mod:`emovc.audio.noise`, for noise alone)."""
+    return np.sort(powers)[powers.shape[0] // 2:]
 
 
 def loudness_gain(level: float, target_dbfs: float) -> float | None:

@@ -32,6 +32,7 @@ ACTIVE_RANGE_DB = 40.0  # frames within this of the 95th-percentile frame energy
 #: of those, the frames that stand out from the recording's noise floor (its 10th-percentile
 #: frame energy) by this much, when there are at least MIN_STANDOUT_S of them: a few seconds of
 #: speech in a minute of room noise are then measured by themselves, not diluted by the noise
+#: (emovc.audio.noise's rule of the same kind works per 500 Hz band, 3 dB over the floor)
 FLOOR_PERCENTILE, ABOVE_FLOOR_DB, MIN_STANDOUT_S = 10.0, 6.0, 0.5
 DIGITAL_SILENCE_DB = -150.0  # frames below this (exact zeros) are left out of the floor
 MAX_FRAMES = 6000  # at most this many active frames, evenly spaced, are analysed
