@@ -741,3 +741,53 @@ def test_a_recogniser_trains_on_an_augment_manifest(converter, corpus, tmp_path)
     assert "sad" in labels and any("@sad" in u.utt_id for u in tr)
     assert len(va) > 0 and not any("@" in u.utt_id for u in va)
     assert train(cfg, progress=False).is_file()
+
+
+@pytest.mark.parametrize("damage", [b'{"model": "m2m', b"\xff\xfe", b"[1, 2]"])
+def test_a_damaged_augment_json_is_one_line(converter, corpus, tmp_path, capsys, damage):
+    """A hand-damaged record raised json.JSONDecodeError (a traceback), a JSON list
+    AttributeError; nothing is converted or rewritten."""
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    (out / "augment.json").write_bytes(damage)
+    before = tree_digest(out)
+    assert _cli(["augment", str(corpus), "--out", str(out), "--model", str(converter),
+                 "--to", "sad", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"emovc: error: {out / 'augment.json'} is damaged (not ")
+    assert len(err.splitlines()) == 1 and "another --out folder" in err
+    assert tree_digest(out) == before
+
+
+def test_an_output_path_holding_a_folder_is_one_line_and_kept(converter, corpus, tmp_path):
+    """A folder where a converted clip goes was taken for a damaged output, and deleting it
+    raised IsADirectoryError."""
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    clip = out / "sad" / "spk1" / "calm" / "c1.wav"
+    clip.unlink()
+    (clip / "mine.txt").parent.mkdir()
+    (clip / "mine.txt").write_text("kept\n")
+    with pytest.raises(EmovcError, match=r"c1\.wav is a folder .*c1\.wav to sad is written: "
+                                         r"move it away"):
+        augment_corpus(corpus, out, ["sad"], model=str(converter), workers=1, progress=False)
+    assert (clip / "mine.txt").read_text() == "kept\n"
+
+
+def test_a_clip_deleted_after_the_scan_is_one_line(converter, corpus, tmp_path, monkeypatch):
+    """The clips' sizes are read after the corpus scan: a clip deleted in between raised
+    FileNotFoundError from os.stat."""
+    from emovc.pipelines import augment
+
+    fingerprint = augment.clips_fingerprint
+
+    def deleting_first(manifest, root):
+        gone = Path(next(iter(manifest)).path)
+        gone.unlink()
+        return fingerprint(manifest, root)
+
+    monkeypatch.setattr(augment, "clips_fingerprint", deleting_first)
+    with pytest.raises(EmovcError, match=r"corpus clip .*\.wav is gone \(deleted or moved "
+                                         r"since the corpus was scanned\): run again"):
+        augment_corpus(corpus, tmp_path / "aug", ["sad"], model=str(converter), workers=1,
+                       progress=False)

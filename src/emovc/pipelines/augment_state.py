@@ -50,6 +50,10 @@ def pending_tasks(tasks: list[Task]) -> tuple[list[Task], list[tuple[str, str]]]
     Returns:
         ``(todo, redone)``: the tasks to run, and ``(output path, what was wrong)`` of the
         damaged outputs among them.
+
+    Raises:
+        EmovcError: an output path holds a folder (or anything but a file), which is not
+            deleted.
     """
     todo, redone = [], []
     for t in tasks:
@@ -57,6 +61,9 @@ def pending_tasks(tasks: list[Task]) -> tuple[list[Task], list[tuple[str, str]]]
         if not path.exists():
             todo.append(t)
             continue
+        if not path.is_file():  # was IsADirectoryError from unlink, after "damaged"
+            raise EmovcError(f"{path} is a folder (or not a file), where the conversion of "
+                             f"{t.utt.path} to {t.target} is written: move it away")
         why = output_damage(path, t.utt.duration)
         if why:
             path.unlink()
@@ -92,11 +99,27 @@ def output_damage(path: Path, source_seconds: float = 0.0) -> str:
 def clips_fingerprint(manifest: Manifest, root: Path) -> dict:
     """``{"count", "sha256"}`` of the corpus's clips: the SHA-256 of their sorted paths
     relative to ``root`` (as the outputs mirror them) with their sizes in bytes — a corpus
-    folder moved or copied with the same files has the same one, without hashing the audio."""
-    lines = sorted(f"{relative_to_root(Path(u.path), root).as_posix()}\t{os.stat(u.path).st_size}\n"
+    folder moved or copied with the same files has the same one, without hashing the audio.
+
+    Raises:
+        EmovcError: a clip is gone (deleted or moved since the corpus was scanned) or cannot
+            be read.
+    """
+    lines = sorted(f"{relative_to_root(Path(u.path), root).as_posix()}\t{_size(u.path)}\n"
                    for u in manifest)
     digest = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
     return {"count": len(lines), "sha256": digest}
+
+
+def _size(path: str) -> int:
+    """Size in bytes of the corpus clip ``path``."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        raise EmovcError(f"corpus clip {path} is gone (deleted or moved since the corpus was "
+                         "scanned): run again") from None
+    except OSError as exc:
+        raise EmovcError(f"cannot read corpus clip {path}: {exc.strerror or exc}") from None
 
 
 def check_signature(out: Path, model: str, intensity: float, source: str | None = None,
@@ -126,7 +149,7 @@ def check_signature(out: Path, model: str, intensity: float, source: str | None 
                          f"{SIGNATURE}); its manifest.csv and failures.csv would be replaced: "
                          "choose a new or empty --out folder")
     if path.is_file():
-        old = json.loads(path.read_text(encoding="utf-8"))
+        old = _read_signature(path, out)
         old.setdefault("pipeline", 1)  # folders written before the version was recorded
         old.setdefault("source", "")
         if any(old.get(k) != sig[k] for k in ("sha256", "intensity", "pipeline", "source")):
@@ -141,6 +164,23 @@ def check_signature(out: Path, model: str, intensity: float, source: str | None 
             _check_moved_corpus(out, old, sig)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(sig, indent=1) + "\n")
+
+
+def _read_signature(path: Path, out: Path) -> dict:
+    """The record ``path`` (``out/augment.json``) as written by :func:`check_signature`.
+
+    Raises:
+        EmovcError: not a JSON object (a damaged or hand-edited file).
+    """
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        old = exc
+    if not isinstance(old, dict):
+        why = f"not JSON: {old}" if isinstance(old, ValueError) else "not a JSON object"
+        raise EmovcError(f"{path} is damaged ({why}), so what {out}'s conversions were made "
+                         "with is unknown: use another --out folder or delete that one")
+    return old
 
 
 def _check_moved_corpus(out: Path, old: dict, sig: dict) -> None:
