@@ -374,12 +374,19 @@ def test_augment_converts_as_measured_whatever_the_models_inference_defaults(con
         augment._WORKER.clear()
 
 
+def write_manifest(out: Path, manifest, tasks: list, done: dict[str, str]) -> Path:
+    """``OUT/manifest.csv`` as :func:`augment_corpus` writes it (model "m", intensity 1)."""
+    from emovc.pipelines.augment_outputs import MANIFEST_HEADER, atomic_csv, manifest_rows
+
+    return atomic_csv(out / "manifest.csv", MANIFEST_HEADER,
+                      manifest_rows(out, manifest, tasks, done, "m", 1.0))
+
+
 def test_a_resume_keeps_the_detected_source_emotion_of_reused_outputs(tmp_path):
     """Outputs reused on a resume were converted from an emotion detected back then; the
     rewritten manifest keeps it instead of the utterance's (empty) label."""
     from emovc.audio import save_audio
     from emovc.data.manifest import Manifest, Utterance
-    from emovc.pipelines.augment_outputs import write_manifest
     from emovc.pipelines.augment_state import Task
 
     src = tmp_path / "in.wav"
@@ -389,8 +396,8 @@ def test_a_resume_keeps_the_detected_source_emotion_of_reused_outputs(tmp_path):
     save_audio(made, np.zeros(1600, np.float32), 16000)
     utt = Utterance(utt_id="u1", path=str(src), speaker="s1", emotion="", corpus="libri")
     tasks = [Task(utt, "sad", str(made))]
-    write_manifest(out, Manifest([utt]), tasks, {str(made): "calm"}, "m")  # converted now
-    write_manifest(out, Manifest([utt]), tasks, {}, "m")  # the resume: reused, not converted
+    write_manifest(out, Manifest([utt]), tasks, {str(made): "calm"})  # converted now
+    write_manifest(out, Manifest([utt]), tasks, {})  # the resume: reused, not converted
     synth = [r for r in _rows(out) if r["synthetic"] == "1"]
     assert [r["source_emotion"] for r in synth] == ["calm"]
 
@@ -401,7 +408,6 @@ def test_outputs_of_an_interrupted_run_keep_their_detected_source_emotion(tmp_pa
     from is in each file's provenance tag."""
     from emovc.audio import save_audio
     from emovc.data.manifest import Manifest, Utterance
-    from emovc.pipelines.augment_outputs import write_manifest
     from emovc.pipelines.augment_state import Task
 
     src = tmp_path / "in.wav"
@@ -417,7 +423,7 @@ def test_outputs_of_an_interrupted_run_keep_their_detected_source_emotion(tmp_pa
         made = out / target / "in.wav"
         save_audio(made, np.zeros(1600, np.float32), 16000, comment=tag or None)
         tasks.append(Task(utt, target, str(made)))
-    write_manifest(out, Manifest([utt]), tasks, {}, "m")  # nothing converted by this run
+    write_manifest(out, Manifest([utt]), tasks, {})  # nothing converted by this run
     got = {r["emotion"]: r["source_emotion"] for r in _rows(out) if r["synthetic"] == "1"}
     assert got == {"sad": "surprised", "angry": "", "happy": "", "calm": ""}
 

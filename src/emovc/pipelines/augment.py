@@ -158,8 +158,6 @@ def make_task(utt: Utterance, target: str, root: Path, out_dir: Path) -> Task:
     return Task(utt, target, str(out_dir / target / rel.with_suffix(".wav")))
 
 
-
-
 def _check_targets(targets: Iterable[str], converter_targets: list[str],
                    model: str = "the model") -> list[str]:
     out = list(dict.fromkeys(normalize_emotion(t) for t in targets))  # sad,sad / happy,joy

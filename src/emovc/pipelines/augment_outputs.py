@@ -72,14 +72,6 @@ def _earlier_rows(out: Path) -> dict[str, dict]:
 MANIFEST_HEADER = (*COLUMNS, *EXTRA_COLUMNS)
 
 
-def write_manifest(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
-                    model: str, unusable: set[str] = frozenset(), intensity: float = 1.0,
-                    ) -> Path:
-    """Write ``OUT/manifest.csv`` (:func:`manifest_rows`); returns its path."""
-    rows = manifest_rows(out, manifest, tasks, done, model, intensity, unusable)
-    return atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
-
-
 def manifest_rows(out: Path, manifest: Manifest, tasks: list[Task], done: dict[str, str],
                    model: str, intensity: float, unusable: set[str] = frozenset(),
                    left_out: list[tuple[str, str]] | None = None) -> list[dict]:

@@ -29,7 +29,6 @@ class Task:
     out: str
 
 
-
 def relative_to_root(path: Path, root: Path) -> Path:
     """``path`` relative to the corpus ``root`` (its name alone when it lies outside)."""
     # abspath, not resolve(): a symlinked file inside the root (a corpus "view") keeps its place
