@@ -153,20 +153,20 @@ def coverage_notes(overall: dict, judged: bool = True) -> list[str]:
 
 
 def nonspeech_notes(overall: dict) -> list[str]:
-    """A note when, for some system, more than half of the aligned path is on average not
-    speech on both sides (:data:`NONSPEECH_NOTE_SHARE`): its whole-path MCD then mostly
-    measures how silences and pauses are rendered, and systems can rank otherwise on
-    speech (12 RAVDESS items: the WORLD baseline 1 dB worse than the conversions on the
-    whole path, as good on speech frames)."""
+    """A note when, for some system, more than half of the aligned path's steps are on
+    average not speech on at least one side (:data:`NONSPEECH_NOTE_SHARE`): its whole-path
+    MCD then mostly measures how silences and pauses are rendered, and systems can rank
+    otherwise on speech (12 RAVDESS items: the WORLD baseline 1 dB worse than the
+    conversions on the whole path, as good on speech frames)."""
     high = [(s, o["nonspeech_share"]) for s, o in overall.items()
             if _num(o.get("nonspeech_share")) > NONSPEECH_NOTE_SHARE]
     if not high:
         return []
     shares = ", ".join(f"{s} {v:.0%}" for s, v in high)
-    return [f"most of the aligned path is not speech on both sides ({shares} of its steps on "
-            "average): the whole-path MCD then mostly measures how silences and pauses are "
-            "rendered, and can rank the systems otherwise than on speech; compare them by the "
-            "MCD on speech frames"]
+    return [f"most of the aligned path is not speech on at least one side ({shares} of its "
+            "steps on average): the whole-path MCD then mostly measures how silences and "
+            "pauses are rendered, and can rank the systems otherwise than on speech; compare "
+            "them by the MCD on speech frames"]
 
 
 def aggregate(rows: list[dict], systems: list[str]) -> tuple[dict, list[dict]]:

@@ -12,7 +12,8 @@ file) it mostly measures how the silences are rendered, so the evaluation also r
     MCD_speech = the same mean over the steps of ``P`` whose frames are speech on both sides
 
 (:func:`~emovc.evaluation.analysis.speech_frames`: within 30 dB of each file's active speech
-level), and the share of the path that is not (``nonspeech_share``).
+level), and the share of the path that is not (``nonspeech_share``: the steps with a
+non-speech frame on either side).
 """
 
 from __future__ import annotations
