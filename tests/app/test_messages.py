@@ -259,6 +259,66 @@ def test_only_this_requests_warnings_are_collected() -> None:
     assert sorted(str(w.message) for w in shown) == ["b.wav is noisy", "old"]
 
 
+def test_overlapping_requests_each_collect_their_own_warnings(monkeypatch) -> None:
+    """Requests run in Gradio's worker threads, and each collection saved and restored
+    Python's one warning hook and filter list (``warnings.catch_warnings``): with
+    requests overlapping, the first to finish put the server's hook back under the others
+    (their later warnings reached the log, not their page) and the last left its own hook
+    chained in for good. Twelve overlapping requests, finishing in the order they started
+    and running library code's own ``catch_warnings`` meanwhile: each page gets exactly
+    its warnings, other warnings reach the server's hook, and afterwards so does every
+    warning, through the hook a lone request leaves (no wrapper per request)."""
+    import threading
+
+    from emovc.app.notes import collected_warnings
+    from emovc.errors import EmovcWarning
+
+    logged: list[str] = []
+
+    def server_log(message, category, filename, lineno, file=None, line=None):
+        logged.append(str(message))
+
+    monkeypatch.setattr(warnings, "showwarning", server_log)
+    with collected_warnings() as notes:  # a lone request
+        warnings.warn("lone.wav is noisy", EmovcWarning, stacklevel=1)
+    assert notes == ["lone.wav is noisy"] and logged == []
+    hook = warnings.showwarning
+
+    n = 12
+    inside = [threading.Event() for _ in range(n)]
+    done = [threading.Event() for _ in range(n)]
+    pages: dict[int, list[str]] = {}
+
+    def request(i: int) -> None:
+        if i:
+            inside[i - 1].wait(10)  # start in order
+        with collected_warnings() as page:
+            inside[i].set()
+            warnings.warn(f"{i}.wav is noisy", EmovcWarning, stacklevel=1)
+            inside[-1].wait(10)  # all requests running
+            if i:
+                done[i - 1].wait(10)  # the earlier ones have finished
+            warnings.warn(f"{i}.wav is noisy", EmovcWarning, stacklevel=1)  # a repeat
+            warnings.warn(f"library note {i}", UserWarning, stacklevel=1)
+            with warnings.catch_warnings():  # library code of this request
+                warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.warn(f"{i}.wav is clipped", EmovcWarning, stacklevel=1)
+        pages[i] = page
+        done[i].set()
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert pages == {i: [f"{i}.wav is noisy", f"{i}.wav is noisy", f"{i}.wav is clipped"]
+                     for i in range(n)}
+    assert sorted(logged) == sorted(f"library note {i}" for i in range(n))
+    assert warnings.showwarning is hook
+    warnings.warn("later.wav is noisy", EmovcWarning, stacklevel=1)  # no request collects
+    assert logged[-1] == "later.wav is noisy"
+
+
 def test_reference_label_names_the_clone_minimum() -> None:
     from emovc.app.ui import MIN_REFERENCE_S
     from emovc.pipelines.cloning import CloneConfig

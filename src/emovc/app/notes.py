@@ -5,10 +5,12 @@ page, and one line per recognition window."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -116,36 +118,88 @@ def hiding_paths(root: Path) -> Iterator[None]:
         raise hidden from None
 
 
+class _WarningRouter:
+    """The process's warning hook while the app runs: an
+    :class:`~emovc.errors.EmovcWarning` raised where a request collects warnings
+    (:func:`collected_warnings`: a context variable, so each request's thread, and what it
+    runs in a copy of its context) goes to that request's list; every other warning goes
+    to the hook that was in place before (:attr:`passed_to`: the server log).
+
+    Installed once and left in place (:meth:`install`), not per request: Python keeps one
+    hook and one filter list for the whole process, and ``warnings.catch_warnings`` is not
+    thread-safe (overlapping requests restored each other's hooks and filters, so a
+    request's warnings reached the server log, and the hooks chained up for good)."""
+
+    def __init__(self) -> None:
+        self.passed_to: Callable[..., object] | None = None
+        self._lock = threading.Lock()
+        self._forwarding = threading.local()
+
+    def install(self) -> None:
+        """Make this the process's warning hook and show every EmovcWarning (Python's
+        default filter shows a warning once per place and text: a repeat in a later request
+        would be lost); a no-op when both are in place. The hook in place is passed on to,
+        also when another one replaced this (a test's ``pytest.warns``, say); other
+        filters already in front of the ``always`` one (``ignore``, ``error``) still
+        apply."""
+        with self._lock:
+            if warnings.showwarning is not self:
+                self.passed_to = warnings.showwarning
+                warnings.showwarning = self
+            if not any(f[0] == "always" and f[1] is None and f[2] is EmovcWarning
+                       and f[3] is None for f in warnings.filters):
+                warnings.simplefilter("always", EmovcWarning)
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        notes = _COLLECTED.get()
+        if notes is not None and issubclass(category, EmovcWarning):
+            notes.append(str(message))
+            return
+        if getattr(self._forwarding, "active", False) or self.passed_to is None:
+            # the hook passed to leads back here (one installed over this one, then passed
+            # to by a re-install): shown as Python shows it, not passed round in circles
+            print(warnings.formatwarning(message, category, filename, lineno, line),
+                  end="", file=file or sys.stderr)
+            return
+        self._forwarding.active = True
+        try:
+            self.passed_to(message, category, filename, lineno, file, line)
+        finally:
+            self._forwarding.active = False
+
+
+_COLLECTED: ContextVar[list[str] | None] = ContextVar("emovc_app_warnings", default=None)
+WARNING_ROUTER = _WarningRouter()
+"""The app's one warning hook (:class:`_WarningRouter`)."""
+
+
+def route_warnings() -> None:
+    """Install :data:`WARNING_ROUTER` (idempotent): the app does at start, and
+    :func:`collected_warnings` on each use (a backend without the server, or after a
+    test's ``warnings.catch_warnings`` put the previous hook back)."""
+    WARNING_ROUTER.install()
+
+
 @contextmanager
 def collected_warnings() -> Iterator[list[str]]:
-    """Collect the :class:`~emovc.errors.EmovcWarning` messages raised by this thread inside
-    the context — the library's warnings about what one request works on (an upload that may
-    not be speech or is noisy, clone references that are noisy or sound like two voices)
-    — for the page, instead of the server log; other warnings, and every warning of other
-    threads (other requests), are shown as they would have been. A warning repeated in a
-    later request is collected again (not shown once per place, as Python's default filter
-    does).
+    """Collect the :class:`~emovc.errors.EmovcWarning` messages raised inside the context
+    (this thread, or what runs in a copy of its context) — the library's warnings about what
+    one request works on (an upload that may not be speech or is noisy, clone references
+    that are noisy or sound like two voices) — for the page, instead of the server log;
+    other warnings, and every warning of other requests, go where they went before. A
+    warning repeated in a later request is collected again.
 
-    Python keeps one warning hook and filter list for the whole process: when another
-    request's collection ends while this one runs, warnings this request raises after that
-    reach the server log instead of the list."""
+    Safe with overlapping requests in threads: nothing process-wide is changed per
+    request (:class:`_WarningRouter`). What Python cannot give: a warning raised while
+    another thread is inside ``warnings.catch_warnings(record=True)`` (library code that
+    records warnings) reaches that block's list rather than this one."""
+    route_warnings()
     notes: list[str] = []
-    me, active = threading.get_ident(), [True]
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", EmovcWarning)
-        shown = warnings.showwarning
-
-        def route(message, category, filename, lineno, file=None, line=None):
-            if active[0] and threading.get_ident() == me and issubclass(category, EmovcWarning):
-                notes.append(str(message))
-            else:  # another request's, or after this context (a hook another thread restored)
-                shown(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = route
-        try:
-            yield notes
-        finally:
-            active[0] = False
+    token = _COLLECTED.set(notes)
+    try:
+        yield notes
+    finally:
+        _COLLECTED.reset(token)
 
 
 def with_warnings(summary: str, notes: list[str], root: Path) -> str:

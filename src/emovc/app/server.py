@@ -167,8 +167,10 @@ def _start(host: str, port: int, limits: UploadLimits, work: WorkDir,
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr  # noqa: F401  (heavy; only imported when the app starts)
 
+    from emovc.app.notes import route_warnings
     from emovc.app.ui import CSS, build_ui
 
+    route_warnings()  # before any request: each request's warnings reach its own page
     if host not in LOCAL_HOSTS:
         log.warning("binding to %s: anyone on the network can use this app", host)
     backend = AppBackend(work, limits, factories, host=host)
