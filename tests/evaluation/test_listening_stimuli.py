@@ -119,6 +119,51 @@ def test_a_clip_that_would_clip_is_served_at_the_peak_limit_with_a_warning(tmp_p
     assert 20 * np.log10(np.abs(x).max()) == pytest.approx(PEAK_LIMIT_DBFS, abs=0.01)
 
 
+class _NoMpeg(sf.SoundFile):
+    """libsndfile without MPEG support (1.2.2 here; mp3 came in 1.1.0 and is optional):
+    an ``.mp3`` does not open, with libsndfile's own error; emovc then decodes it with its
+    fallback decoder (librosa's)."""
+
+    def __init__(self, file, *args, **kwargs):
+        if str(file).lower().endswith(".mp3"):
+            self._file = None  # closed: nothing to release on deletion
+            raise sf.LibsndfileError(1, f"Error opening {str(file)!r}: ")  # not recognised
+        super().__init__(file, *args, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore:PySoundFile failed:UserWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # librosa on its audioread fallback
+def test_an_mp3_that_libsndfile_cannot_read_is_served(tmp_path, monkeypatch):
+    """Every clip's sample rate was read from its header with libsndfile, so an mp3 among a
+    run's files (which emovc decodes with its fallback decoder) stopped the listening test
+    before it started ("not a readable audio file"), also with loudness matching off. Its
+    rate now comes from the decoder: the mp3 sources are served, as WAV at the test's
+    lowest rate — theirs."""
+    run = tmp_path / "run"
+    run.mkdir()
+    items = []
+    for k, emo in enumerate(["angry", "sad"]):
+        sf.write(run / f"src{k}.mp3", 0.3 * synthesize(EMOTION_VOICES["calm"], 1.5, 22050,
+                                                       seed=k), 22050, format="WAV")
+        cv = save_audio(run / f"conv{k}.wav",
+                        0.3 * synthesize(EMOTION_VOICES[emo], 1.4, 24000, seed=k + 5), 24000)
+        items.append(EvalItem(str(k), f"src{k}.mp3", cv.name, emo, "", "", "calm"))
+    write_manifest(run / "conversions.csv", items)
+    trials = build_trials(read_manifest(run), seed=0)
+    monkeypatch.setattr(sf, "SoundFile", _NoMpeg)
+    with pytest.raises(sf.LibsndfileError):
+        sf.info(str(run / "src0.mp3"))  # as such a libsndfile reads it
+    for loudness in (None, -26.0):
+        served, _ = _serve_all(trials, tmp_path / f"ratings{loudness}.csv", loudness=loudness)
+        sources = [body for (tid, slot), (_, body) in served.items()
+                   if next(t for t in trials if t.trial_id == tid).audio_path(slot)
+                   .endswith(".mp3")]
+        assert sources and all(sf.info(io.BytesIO(body)).samplerate == 22050
+                               for _, body in served.values())
+        x, _ = sf.read(io.BytesIO(sources[0]))
+        assert np.abs(x).max() > 0.01  # the clip itself, not silence
+
+
 @pytest.mark.parametrize("bad", [-5.0, -80.0, float("nan"), "loud"])
 def test_a_loudness_target_out_of_range_is_refused(bad):
     with pytest.raises(ConfigError, match="--loudness must be -60 to -10 LUFS"):

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from emovc.audio.io import audio_info, load_audio
+from emovc.audio.io import audio_info, load_audio, load_audio_with_rate
 from emovc.audio.processing import BS1770_BLOCK_S, active_rms_dbfs, integrated_loudness
-from emovc.errors import ConfigError, warn_every_time
+from emovc.errors import AudioError, ConfigError, warn_every_time
 
 DEFAULT_LUFS = -26.0
 LUFS_RANGE = (-60.0, -10.0)  # quieter is noise-floor territory, louder clips speech peaks
@@ -76,6 +76,20 @@ def measure_loudness(wav: np.ndarray, sr: int) -> float:
     return integrated_loudness(wav, sr)
 
 
+def native_rate(path: str) -> int:
+    """The sample rate of ``path`` in Hz: its header's, or, where libsndfile cannot read
+    the header (an mp3 with a libsndfile without MPEG), the rate the fallback decoder
+    gives (:func:`~emovc.audio.io.load_audio_with_rate`, which decodes it).
+
+    Raises:
+        AudioError: a file neither reads.
+    """
+    try:
+        return audio_info(path).sample_rate
+    except AudioError:
+        return load_audio_with_rate(path)[1]
+
+
 class StimulusSet:
     """The files of one test, measured once, each rendered on request as WAV bytes.
 
@@ -92,7 +106,7 @@ class StimulusSet:
     def __init__(self, paths: list[str | os.PathLike], loudness: float | None = DEFAULT_LUFS):
         self.target = check_loudness(loudness)
         files = list(dict.fromkeys(str(p) for p in paths))
-        self.rate = min((audio_info(p).sample_rate for p in files), default=16000)
+        self.rate = min((native_rate(p) for p in files), default=16000)
         self.stimuli = {p: self._measure(p) for p in files}
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
