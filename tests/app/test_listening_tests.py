@@ -140,6 +140,41 @@ def test_evaluate_links_the_reports_data_files(backend: AppBackend, upload) -> N
     assert all(p.parent == res.report.parent for p in res.data)
 
 
+def _evaluate_quickly(run_dir: Path, out_dir: Path, progress) -> Path:
+    """``emovc evaluate`` as the app runs it, without the slow judges (ASR, emotion)."""
+    from emovc.evaluation.api import run_evaluation
+    from emovc.evaluation.runner import EvalConfig
+
+    cfg = EvalConfig(workers=1, asr=False, emotion=False, n_examples=1)
+    return Path(run_evaluation(run_dir, out_dir, cfg)[1]["report"])
+
+
+def test_the_report_and_its_data_files_name_no_server_path(backend_with, upload) -> None:
+    """The evaluate tab hands the report and its data files to the browser, and emovc
+    evaluate names every file by its full path: the work dir's (each row's audio and
+    source, the report's tooltips) and Python's (the speaker encoder's weights in
+    site-packages). A file of the work dir is now named by its path inside it, a model
+    file by its path inside its package."""
+    backend = backend_with(evaluator=_evaluate_quickly)
+    root = backend.work.root
+    backend.convert(str(upload(emotion="calm")), "angry", None, 1.0, "fake-calm-angry")
+    res = backend.evaluate(None)
+    files = [res.report, *res.data]
+    assert [p.name for p in files] == ["report.html", "metrics.json", "per_utterance.csv",
+                                       "per_emotion.csv"]
+    for path in files:
+        assert str(root) not in path.read_text(encoding="utf-8"), path.name
+    metrics = json.loads(res.data[0].read_text(encoding="utf-8"))
+    rows = metrics["per_utterance"]
+    assert {r["system"] for r in rows} >= {"converted", "source"}
+    for r in rows:
+        assert (root / r["audio"]).is_file() and (root / r["source"]).is_file()
+        assert r["audio"].startswith(("runs/", "reports/"))
+    encoder = metrics["provenance"]["speaker_encoder"]
+    assert encoder["path"] == "resemblyzer/pretrained.pt" and len(encoder["sha256"]) == 64
+    assert "runs/" in res.report.read_text(encoding="utf-8")  # the tooltips' paths
+
+
 def test_close_keeps_the_ratings_of_a_temporary_work_dir(tmp_path: Path, monkeypatch,
                                                          caplog) -> None:
     """Ctrl-C deleted the whole temporary work dir, the ratings of a listening test with it:

@@ -19,7 +19,34 @@ def test_readable_error_passes_emovc_messages_and_hides_tracebacks() -> None:
 
     assert readable_error(AudioError("clip 'a.wav' is too long")) == "⚠ clip 'a.wav' is too long"
     msg = readable_error(RuntimeError("boom\n  File x.py, line 3"))
-    assert msg == "⚠ internal error (RuntimeError: boom); see the server log"
+    assert msg == "⚠ internal error (RuntimeError); see the server log"
+
+
+def test_an_internal_error_names_no_server_path(caplog) -> None:
+    """An internal error's first line was shown, with the work dir's paths hidden but not
+    others: a missing model named the server's cache folder. Its type is shown; the server
+    log has the whole error."""
+    from emovc.app.ui import readable_error
+
+    missing = "/home/user/.cache/emovc/models/m2m/model.pt"
+    exc = FileNotFoundError(2, "No such file or directory", missing)
+    with caplog.at_level("ERROR", logger="emovc.app"):
+        msg = readable_error(exc, Path("/tmp/emovc-app-1"))
+    assert msg == "⚠ internal error (FileNotFoundError); see the server log"
+    assert missing in caplog.text
+
+
+def test_an_emovc_error_names_an_installed_file_inside_its_package() -> None:
+    """A damaged bundled model is an EmovcError naming the model's full path in
+    site-packages: the browser now sees it inside its package."""
+    import emovc
+    from emovc.app.ui import readable_error
+    from emovc.errors import ConfigError
+
+    model = Path(emovc.__file__).parent / "pretrained" / "m2m-ravdess" / "model.pt"
+    msg = readable_error(ConfigError("bundled model m2m-ravdess is corrupted (checksum "
+                                     f"mismatch): {model}"), Path("/tmp/emovc-app-1"))
+    assert msg.endswith("mismatch): emovc/pretrained/m2m-ravdess/model.pt")
 
 
 def test_guard_returns_message_in_status_slot() -> None:

@@ -164,6 +164,34 @@ def test_an_mp3_that_libsndfile_cannot_read_is_served(tmp_path, monkeypatch):
         assert np.abs(x).max() > 0.01  # the clip itself, not silence
 
 
+def test_a_clip_that_stopped_decoding_names_no_path_to_the_listener(uneven_run, tmp_path,
+                                                                    caplog):
+    """A file replaced by a broken one after the test started was answered with its decoding
+    error, the file's full server path in it, to anyone who can reach the test (the app's
+    --host 0.0.0.0); the file name alone could tell the system too. The listener gets a
+    plain line; the console gets the file and the error."""
+    import urllib.error
+
+    trials = build_trials(read_manifest(uneven_run), seed=0)
+    trial = next(t for t in trials if t.kind == "mos" and "conv" in t.audio)
+    server = ListeningServer(trials, tmp_path / "ratings.csv", port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        open(trial.audio, "wb").write(b"not audio any more")
+        with caplog.at_level("ERROR", logger="emovc.listening"), \
+                pytest.raises(urllib.error.HTTPError) as err:
+            _get(f"{server.url}audio/{trial.trial_id}/x")
+        body = err.value.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert err.value.code == 500 and "cannot be played" in json.loads(body)["error"]
+    assert str(tmp_path) not in body and "conv" not in body and ".wav" not in body
+    assert trial.audio in caplog.text and "not a readable audio file" in caplog.text
+
+
 @pytest.mark.parametrize("bad", [-5.0, -80.0, float("nan"), "loud"])
 def test_a_loudness_target_out_of_range_is_refused(bad):
     with pytest.raises(ConfigError, match="--loudness must be -60 to -10 LUFS"):

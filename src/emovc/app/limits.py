@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,3 +157,20 @@ def hide_paths(message: str, root: str | os.PathLike) -> str:
 
     quoted = re.sub(rf"""['"]({base}[^'"]*)['"]""", name, message)  # 'a path with spaces'
     return re.sub(rf"""({base}(?:[/\\](?:[^\s'"(),;]|:(?!\s|$))*)*)""", name, quoted)
+
+
+def installed_folders() -> list[str]:
+    """The folders Python imports from (site-packages, a source checkout's ``src``), each
+    ending in a path separator, the deepest first."""
+    folders = {str(Path(entry)) for entry in sys.path
+               if entry and os.path.isabs(entry) and len(Path(entry).parts) > 2}
+    return [f.rstrip("/\\") + os.sep for f in sorted(folders, key=len, reverse=True)]
+
+
+def hide_installed_paths(message: str) -> str:
+    """``message`` with the paths of installed files shown inside their package
+    (``emovc/pretrained/m2m-ravdess/model.pt``, ``resemblyzer/pretrained.pt``): where Python
+    is installed on the server is no business of the browser's."""
+    for folder in installed_folders():
+        message = message.replace(folder, "")
+    return message

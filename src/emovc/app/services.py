@@ -44,6 +44,7 @@ from emovc.app.notes import (
     with_warnings,
 )
 from emovc.app.plots import comparison_figure, embedding_map_figure, probability_figure
+from emovc.app.report_files import hide_report_paths
 from emovc.app.results import (
     CloneResult,
     ConvertResult,
@@ -366,7 +367,8 @@ class AppBackend:
         ``sources``: the folder of the sources it lists outside it, as ``emovc convert
         FOLDER -o OUT`` writes them; :meth:`~emovc.app.session.SessionRun.import_upload`)
         or, with none, the conversions made in ``session``; the report is written inside the
-        work dir, and the run's listening test replaces the running one. ``browser_host``:
+        work dir, naming no server path (:func:`~emovc.app.report_files.hide_report_paths`),
+        and the run's listening test replaces the running one. ``browser_host``:
         the host the browser reached the app by (its link to the test names it when the app
         listens on every interface: :func:`~emovc.app.listening_test.link_host`).
 
@@ -396,6 +398,7 @@ class AppBackend:
         with self._paths_hidden():
             report = self.work.inside(self.models.factories.evaluator(run_dir, out_dir,
                                                                       progress))
+        hide_report_paths(out_dir, self.work.root)  # the browser gets these files
         test = ListeningTest(run_dir, out_dir)
         progress(0.95, "starting the listening test")
         url, note = self._start_listening_test(test, browser_host)

@@ -1,8 +1,8 @@
 """The Gradio interface: layout and thin handlers that call :class:`AppBackend`.
 
 Handlers turn every :class:`~emovc.errors.EmovcError` into a readable status line (and a
-toast); any other exception is logged on the server and shown as a one-line internal error —
-never a stack trace in the browser.
+toast); any other exception is logged on the server and shown as a one-line internal error
+naming its type only — never a stack trace or its message in the browser.
 
 Each browser session (Gradio's ``session_hash``: one per page load) has its own conversions and
 uploaded reference voices in the backend; they are forgotten an hour after the session's
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import gradio as gr
 from gradio.component_meta import ComponentMeta
 
-from emovc.app.limits import APP_SR, hide_paths
+from emovc.app.limits import APP_SR, hide_installed_paths, hide_paths
 from emovc.app.listening_test import is_loopback
 from emovc.app.results import EvaluateResult
 from emovc.app.services import AUTO, AppBackend
@@ -83,15 +83,17 @@ class ModelDefaultSlider(gr.Slider, metaclass=_NoStubs):
 
 
 def readable_error(exc: BaseException, root: Path | None = None) -> str:
-    """One-line message for the browser: EmovcError text as-is, anything else summarised;
-    paths inside ``root`` (the work dir) are shown by their file name only."""
+    """One-line message for the browser: EmovcError text as-is, with paths inside ``root``
+    (the work dir) shown by their file name only and those of installed files inside their
+    package (:func:`~emovc.app.limits.hide_installed_paths`: a damaged bundled model);
+    anything else by its type alone (its message, e.g. ``[Errno 2] No such file or
+    directory: '/home/…/model.pt'``, can name any server path), the whole error going to
+    the server log."""
     if isinstance(exc, EmovcError):
         message = f"⚠ {exc}"
-    else:
-        log.exception("unexpected error in the app", exc_info=exc)
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        message = f"⚠ internal error ({type(exc).__name__}: {first}); see the server log"
-    return hide_paths(message, root) if root is not None else message
+        return hide_installed_paths(hide_paths(message, root) if root is not None else message)
+    log.exception("unexpected error in the app", exc_info=exc)
+    return f"⚠ internal error ({type(exc).__name__}); see the server log"
 
 
 def _guard(n_outputs: int, fn: Callable[..., tuple], root: Path | None = None

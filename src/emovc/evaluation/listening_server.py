@@ -13,6 +13,7 @@ or on Ctrl+C and refuses answers beyond ``max_ratings``.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import threading
@@ -34,6 +35,8 @@ from emovc.evaluation.stimuli import DEFAULT_LUFS, StimulusSet, check_loudness
 HOST = "127.0.0.1"
 MAX_BODY = 4096
 PAGE = Path(__file__).resolve().parent / "templates" / "listening.html"
+
+log = logging.getLogger("emovc.listening")
 
 
 class ListeningServer(ThreadingHTTPServer):
@@ -146,7 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 body = self.server.stimuli.wav_bytes(path)
             except EmovcError as exc:  # e.g. the file was replaced by a broken one
-                self._json(500, {"error": str(exc)})
+                # the listener (maybe on another machine) gets no path, nor a file name,
+                # which could tell the system; the console gets both
+                log.error("cannot serve %s to a listener: %s", path, exc)
+                self._json(500, {"error": "this clip cannot be played: its file on the "
+                                          "server does not decode; tell the test's organiser"})
                 return
             self._send(200, body, "audio/wav")  # every system alike
         else:
