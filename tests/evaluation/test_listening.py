@@ -364,6 +364,28 @@ def test_listen_refuses_a_bad_port_or_duration(tiny_run, tmp_path, monkeypatch, 
     assert not ratings.parent.exists()
 
 
+@pytest.mark.parametrize("command", ["listen-summary", "listen"])
+def test_a_csv_with_a_kind_column_but_no_listener_is_refused_in_one_line(
+        tiny_run, tmp_path, monkeypatch, capsys, command):
+    """Only the ``kind`` column was checked: a CSV with it but without ``listener`` or
+    ``trial_id`` ended in a KeyError traceback. The error names the missing columns, and
+    nothing is appended to the file."""
+    from emovc.cli import main as cli_main
+
+    if "emovc.cli.eval_cmds" not in cli_main.COMMAND_MODULES:
+        monkeypatch.setattr(cli_main, "COMMAND_MODULES",
+                            [*cli_main.COMMAND_MODULES, "emovc.cli.eval_cmds"])
+    other = tmp_path / "other.csv"
+    other.write_text("kind,score\nmos,3\n")
+    args = [str(other)] if command == "listen-summary" else [str(tiny_run), "--ratings",
+                                                              str(other)]
+    assert cli_main.main([command, *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "is not a ratings CSV of emovc listen: it has no listener, trial_id, " in err
+    assert other.read_text() == "kind,score\nmos,3\n"
+
+
 def test_listener_names_are_one_listener_whatever_the_case_and_never_a_formula(tiny_run,
                                                                                 tmp_path):
     """"Alice" after "alice" was a new listener (a second answer to every trial), and

@@ -22,6 +22,10 @@ RATING_FIELDS = ["time", "listener", "trial_id", "kind", "item_id", "target_emot
                  "naturalness", "emotion_strength", "system_a", "system_b", "choice",
                  "preferred", "position", "loudness", "stimulus"]
 CHOICES = ("A", "B", "same")
+NEEDED_FIELDS = ["listener", "trial_id", "kind", "target_emotion", "system", "naturalness",
+                 "emotion_strength", "system_a", "system_b", "preferred"]
+"""The columns a ratings file must have to be resumed and summarised (every version
+wrote them; :func:`upgrade_ratings_file` adds the later ones)."""
 
 
 #: first characters a spreadsheet reads as a formula (CSV injection): refused in names
@@ -166,18 +170,22 @@ def check_ratings_file(csv_path: str | os.PathLike) -> None:
     appended to it, so e.g. a run's ``conversions.csv`` must not be given).
 
     Raises:
-        EmovcError: the file exists and is not UTF-8 text with the ratings columns.
+        EmovcError: the file exists and is not UTF-8 text with the ratings columns
+            (:data:`NEEDED_FIELDS`; the message names those it lacks).
     """
     p = Path(csv_path)
     if not p.exists() or (p.is_file() and p.stat().st_size == 0):
         return
     try:
         with open(p, newline="", encoding="utf-8-sig") as f:
-            fields = csv.DictReader(f).fieldnames
+            fields = csv.DictReader(f).fieldnames or []
     except (UnicodeDecodeError, IsADirectoryError):
-        fields = None
-    if not fields or "kind" not in fields:
-        raise EmovcError(f"{p} is not a ratings CSV of emovc listen (columns: "
+        fields = []
+    missing = [c for c in NEEDED_FIELDS if c not in fields]
+    if missing:
+        lacks = (f": it has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}"
+                 if len(missing) < len(NEEDED_FIELDS) else "")
+        raise EmovcError(f"{p} is not a ratings CSV of emovc listen{lacks} (a ratings CSV has "
                          f"{', '.join(RATING_FIELDS)}); give a new or an earlier ratings file")
 
 
