@@ -364,6 +364,50 @@ def test_listen_refuses_a_bad_port_or_duration(tiny_run, tmp_path, monkeypatch, 
     assert not ratings.parent.exists()
 
 
+def test_concurrent_writers_of_one_ratings_file_neither_double_the_header_nor_lose_answers(
+        tmp_path):
+    """Nothing kept two writers of one ratings file apart (two ``emovc listen`` servers, or
+    the app and the command line): both found a new file empty and wrote a header row, and
+    an answer appended while the other upgraded a file of an earlier version was lost.
+    Six writers at once, into a new file and into an earlier version's file, twenty
+    times: one header, every answer."""
+    from emovc.evaluation.listening_ratings import append_rating
+
+    earlier = RATING_FIELDS[:13]  # the first version's columns
+    assert "stimulus" not in earlier
+
+    def answer(who: str) -> dict:
+        return {"time": "t", "listener": who, "trial_id": "t1", "kind": "mos",
+                "item_id": "0", "target_emotion": "angry", "system": "converted",
+                "naturalness": 3, "emotion_strength": 3}
+
+    writers = 6
+    for k in range(20):
+        path = tmp_path / f"r{k}.csv"
+        before = ["earlier"] if k % 2 else []
+        if before:
+            with open(path, "w", newline="", encoding="utf-8") as f:
+                w = csv.DictWriter(f, earlier, extrasaction="ignore")
+                w.writeheader()
+                w.writerow(answer("earlier"))
+        start = threading.Barrier(writers)
+
+        def write(i: int, path=path, start=start) -> None:
+            start.wait()
+            append_rating(path, answer(f"l{i}"))
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert sorted(r["listener"] for r in rows) == sorted(
+            before + [f"l{i}" for i in range(writers)]), k
+        assert path.read_text(encoding="utf-8").splitlines()[0] == ",".join(RATING_FIELDS)
+
+
 @pytest.mark.parametrize("command", ["listen-summary", "listen"])
 def test_a_csv_with_a_kind_column_but_no_listener_is_refused_in_one_line(
         tiny_run, tmp_path, monkeypatch, capsys, command):

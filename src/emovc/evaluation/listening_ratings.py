@@ -11,7 +11,11 @@ import csv
 import io
 import os
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from emovc.errors import EmovcError
 from emovc.evaluation.listening import Trial
@@ -88,26 +92,52 @@ def rating_row(trial: Trial, answer: dict, when: str, position: int | str = "") 
     return row
 
 
-def append_rating(csv_path: str | os.PathLike, row: dict) -> None:
-    """Append one row (header written for a new file), flushed to disk. A file of an
-    earlier version, without some of :data:`RATING_FIELDS`, first gets those columns
-    (:func:`upgrade_ratings_file`)."""
+LOCK_WAIT_S = 30.0  # an append takes milliseconds: a lock held this long is a stuck writer
+
+
+@contextmanager
+def ratings_lock(csv_path: str | os.PathLike) -> Iterator[None]:
+    """Hold the advisory lock of a ratings file (the file ``<name>.lock`` beside it, by
+    ``filelock``: ``flock`` where there is one, else the platform's own lock), which every
+    writer of it takes: two servers of one test (two ``emovc listen``, or the app and the
+    command line) wrote two header rows into a new file, and an answer appended while
+    another process upgraded the file (:func:`upgrade_ratings_file`) was lost.
+
+    Raises:
+        EmovcError: another process held the lock for :data:`LOCK_WAIT_S`.
+    """
     p = Path(csv_path)
-    new = not p.exists() or p.stat().st_size == 0
-    fields = RATING_FIELDS if new else upgrade_ratings_file(p)
-    with open(p, "a", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=fields, restval="")
-        if new:
-            w.writeheader()
-        w.writerow(row)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with FileLock(p.with_name(p.name + ".lock"), timeout=LOCK_WAIT_S):
+            yield
+    except Timeout:
+        raise EmovcError(f"{p} is locked by another process (its {p.name}.lock for over "
+                         f"{LOCK_WAIT_S:g} s): is another listening test writing it?") from None
+
+
+def append_rating(csv_path: str | os.PathLike, row: dict) -> None:
+    """Append one row (header written for a new file), flushed to disk, under the file's
+    lock (:func:`ratings_lock`). A file of an earlier version, without some of
+    :data:`RATING_FIELDS`, first gets those columns (:func:`upgrade_ratings_file`)."""
+    p = Path(csv_path)
+    with ratings_lock(p):
+        new = not p.exists() or p.stat().st_size == 0
+        fields = RATING_FIELDS if new else upgrade_ratings_file(p)
+        with open(p, "a", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=fields, restval="")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def upgrade_ratings_file(csv_path: str | os.PathLike) -> list[str]:
     """The columns of an existing ratings file, after adding those of
     :data:`RATING_FIELDS` it lacks (a file of an earlier version) — empty in its rows —
-    by rewriting it atomically; columns of its own are kept."""
+    by rewriting it atomically; columns of its own are kept. Call it holding the file's
+    lock (:func:`ratings_lock`, as :func:`append_rating` does): a row appended between
+    its read and its rewrite would be lost."""
     p = Path(csv_path)
     with open(p, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)

@@ -93,7 +93,11 @@ class ListeningServer(ThreadingHTTPServer):
                 return False
             if self.n_ratings >= self.max_ratings:
                 raise EmovcError("rating limit of this session reached")
-            append_rating(self.ratings_csv, row)
+            try:
+                append_rating(self.ratings_csv, row)
+            except EmovcError as exc:  # locked by another process: no path to the listener
+                log.error("cannot save an answer: %s", exc)
+                raise EmovcError("the answer could not be saved; try again") from None
             self.answered.add(key)
             self.n_ratings += 1
         return True
