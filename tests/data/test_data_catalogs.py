@@ -40,6 +40,27 @@ def test_ravdess_fields_and_song_skipped(tmp_path, make_tree):
     assert "song" in next(iter(log.skipped))
 
 
+def test_ravdess_take_names_are_read_as_the_scan_reads_them(tmp_path, make_tree):
+    """One reading of the name: :func:`take_name` (the evaluation's notes) gives a take
+    exactly for the files the scan lists, an unknown intensity code included (``03``: the
+    scan skips it, and so does ``take_name`` now)."""
+    from emovc.data.catalogs.ravdess import read_take_name, take_name
+
+    names = ["03-01-05-02-01-02-01.wav", "03-01-05-03-01-02-01.wav",  # intensity 03: none
+             "03-01-09-01-01-01-01.wav", "03-01-05-01-03-01-01.wav",  # emotion 09, statement 03
+             "03-02-05-01-01-01-01.wav", "speech.wav"]
+    make_tree(tmp_path, [f"Actor_01/{n}" for n in names])
+    m, log = scan_corpus(tmp_path, "ravdess")
+    assert {u.path for u in m} == {str(p) for p in (tmp_path / "Actor_01").iterdir()
+                                   if take_name(p) is not None}
+    assert len(m) == 1 and log.n_skipped == 5
+    take = take_name(tmp_path / "Actor_01" / names[0])
+    assert (take.emotion, take.intensity, take.statement, take.actor) == ("angry", "02", "01",
+                                                                          "01")
+    assert read_take_name(names[1]) == (None, "unknown RAVDESS code")
+    assert read_take_name(names[4]) == (None, "song, not speech (vocal channel 02)")
+
+
 def test_ravdess_reference_is_the_same_take_in_the_target_emotion(tmp_path, make_tree):
     """`emovc convert` records this take as the reference of a RAVDESS-named input."""
     from emovc.data.catalogs.ravdess import ravdess_reference

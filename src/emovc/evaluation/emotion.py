@@ -9,11 +9,11 @@ is optional: when it cannot be loaded the evaluation records why and skips the m
 from __future__ import annotations
 
 import os
-import re
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from emovc.data.catalogs.ravdess import take_name
 from emovc.data.emotions import normalize_emotion
 from emovc.errors import EmovcError
 
@@ -92,10 +92,6 @@ def target_rate(targets: list[str], predicted: list[str]) -> float:
     return float(np.mean([t == p for t, p in zip(targets, predicted, strict=True)]))
 
 
-#: a RAVDESS speech take, ``03-01-EE-II-SS-RR-AA.wav`` (vocal channel 01 = speech; the last
-#: field is the actor; as :mod:`emovc.data.catalogs.ravdess` reads it)
-RAVDESS_TAKE = re.compile(r"\d{2}-01-\d{2}-\d{2}-\d{2}-\d{2}-(\d{2})\.(?:wav|flac|ogg|mp3)",
-                          re.IGNORECASE)
 RAVDESS_ACTORS = tuple(f"{i:02d}" for i in range(1, 25))
 #: a recogniser's recorded corpus under which its speakers are RAVDESS actors ("auto": the
 #: layout found in its data folder, which is how the bundled ser-ravdess was trained)
@@ -124,8 +120,9 @@ def _ranges(ids: list[str]) -> str:
 
 
 def training_overlap_notes(items, judge) -> list[str]:
-    """A note when items' source or reference files are RAVDESS takes of actors the judge was
-    trained on (:func:`training_record`): it knows those voices and takes, so their emotion
+    """A note when items' source or reference files are RAVDESS takes
+    (:func:`~emovc.data.catalogs.ravdess.take_name`) of actors the judge was trained on
+    (:func:`training_record`): it knows those voices and takes, so their emotion
     rates overstate what it recognises in voices it has not heard."""
     record = training_record(judge)
     if record is None or record[0].lower() not in RAVDESS_CORPORA:
@@ -137,7 +134,7 @@ def training_overlap_notes(items, judge) -> list[str]:
     for it in items:
         for path in filter(None, (it.source, it.reference)):  # the name given, or linked to
             names = {os.path.basename(path), os.path.basename(os.path.realpath(path))}
-            if any((m := RAVDESS_TAKE.fullmatch(n)) and m.group(1) in trained for n in names):
+            if any((take := take_name(n)) and take.actor in trained for n in names):
                 hits.append(path)
                 break
     if not hits:

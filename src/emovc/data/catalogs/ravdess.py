@@ -38,23 +38,17 @@ def detect(probe: Probe) -> float:
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
     for path in iter_audio(root, augment_outputs=False):
-        m = _RX.fullmatch(path.name)
-        if m is None:
-            log.skip("name not in the RAVDESS convention", path)
-            continue
-        modality, channel, emo, inten, stmt, rep, actor = m.groups()
-        if channel != "01":
-            log.skip("song, not speech (vocal channel 02)", path)
-            continue
-        if emo not in EMOTION_CODES or inten not in INTENSITY_CODES or stmt not in STATEMENTS:
-            log.skip("unknown RAVDESS code", path)
+        take, why = read_take_name(path)
+        if take is None:
+            log.skip(why, path)
             continue
         yield Utterance(
-            path=str(path), corpus="ravdess", speaker=actor,
-            gender="M" if int(actor) % 2 else "F",
-            emotion=EMOTION_CODES[emo], intensity=INTENSITY_CODES[inten],
-            text=STATEMENTS[stmt], sentence=stmt, repetition=int(rep), language="en",
-            utt_id=f"ravdess/{actor}/{path.stem}",
+            path=str(path), corpus="ravdess", speaker=take.actor,
+            gender="M" if int(take.actor) % 2 else "F",
+            emotion=take.emotion, intensity=INTENSITY_CODES[take.intensity],
+            text=STATEMENTS[take.statement], sentence=take.statement,
+            repetition=int(take.repetition), language="en",
+            utt_id=f"ravdess/{take.actor}/{path.stem}",
         )
 
 
@@ -63,23 +57,37 @@ class TakeName:
     """The fields of a RAVDESS speech take's file name (codes as in the name)."""
 
     emotion: str  # canonical name, e.g. "angry"
-    intensity: str  # "01" normal, "02" strong
+    intensity: str  # "01" normal, "02" strong (:data:`INTENSITY_CODES`)
     statement: str  # "01" or "02" (:data:`STATEMENTS`)
     repetition: str
     actor: str
 
 
-def take_name(path: str | Path) -> TakeName | None:
+def read_take_name(path: str | Path) -> tuple[TakeName | None, str]:
     """The fields of a RAVDESS speech take's name (``03-01-EE-II-SS-RR-AA.wav``, any
-    supported extension); ``None`` for another name, a song (vocal channel 02) or an unknown
-    emotion or statement code."""
+    supported extension), the one reading of the convention that :func:`scan`,
+    :func:`take_name` and the evaluation's notes share.
+
+    Returns:
+        ``(take, "")``, or ``(None, why)`` for another name, a song (vocal channel 02) or an
+        emotion, intensity or statement code RAVDESS does not have, ``why`` saying which
+        (as :func:`scan` lists the file among the skipped ones).
+    """
     m = _RX.fullmatch(Path(path).name)
     if m is None:
-        return None
+        return None, "name not in the RAVDESS convention"
     _, channel, emo, inten, stmt, rep, actor = m.groups()
-    if channel != "01" or emo not in EMOTION_CODES or stmt not in STATEMENTS:
-        return None
-    return TakeName(EMOTION_CODES[emo], inten, stmt, rep, actor)
+    if channel != "01":
+        return None, "song, not speech (vocal channel 02)"
+    if emo not in EMOTION_CODES or inten not in INTENSITY_CODES or stmt not in STATEMENTS:
+        return None, "unknown RAVDESS code"
+    return TakeName(EMOTION_CODES[emo], inten, stmt, rep, actor), ""
+
+
+def take_name(path: str | Path) -> TakeName | None:
+    """The fields of a RAVDESS speech take's name (:func:`read_take_name`); ``None`` for
+    another name, a song or an unknown code."""
+    return read_take_name(path)[0]
 
 
 def ravdess_reference(path: Path, target: str) -> tuple[str, str]:
