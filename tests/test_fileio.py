@@ -103,3 +103,50 @@ def test_an_output_that_is_an_input_is_refused_by_any_name(tmp_path):
         refuse_input_overwrite(tmp_path / "link" / "a.wav", what="a corpus file",
                                within=tmp_path / "corpus", hint="use .csv")
     refuse_input_overwrite(tmp_path / "m.csv", within=tmp_path / "corpus")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_corpus_fingerprints_keep_their_values_by_any_spelling_of_the_folder(
+        tmp_path, monkeypatch, seed):
+    """Augment's ``clips_fingerprint`` (SHA-256 of the sorted ``relative path<TAB>size``
+    lines) and a training run's ``clip_record`` (per clip: relative path -> SHA-256 and
+    size), recomputed here from what they record, for a random tree whose folder is given
+    as written, relative, through a link, with its clips listed resolved or under the
+    folder as given: what augment.json and clips.json hold, so a resume still matches."""
+    import hashlib
+    import random
+    from pathlib import Path
+
+    from emovc.data.manifest import Manifest, Utterance
+    from emovc.pipelines.augment_state import clips_fingerprint
+    from emovc.training.run_clips import clip_record
+
+    rng = random.Random(seed)
+    real = tmp_path / "corpus"
+    rels = ["/".join([*(f"d{rng.randrange(3)}" for _ in range(rng.randrange(3))), f"c{i}.wav"])
+            for i in range(rng.randrange(4, 9))]  # 0 to 2 folders deep
+    for rel in rels:
+        (real / rel).parent.mkdir(parents=True, exist_ok=True)
+        (real / rel).write_bytes(rng.randbytes(rng.randrange(1, 200)))
+    outside = tmp_path / "elsewhere" / "o.wav"  # a manifest may point outside the corpus
+    outside.parent.mkdir()
+    outside.write_bytes(b"outside")
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+
+    lines = sorted([f"{r}\t{(real / r).stat().st_size}\n" for r in rels] + ["o.wav\t7\n"])
+    fingerprint = {"count": len(lines),
+                   "sha256": hashlib.sha256("".join(lines).encode()).hexdigest()}
+    record = {r: {"sha256": hashlib.sha256((real / r).read_bytes()).hexdigest(),
+                  "size": (real / r).stat().st_size} for r in rels}
+    record[outside.as_posix()] = {"sha256": hashlib.sha256(b"outside").hexdigest(), "size": 7}
+    for root in (real, Path("corpus"), tmp_path / "link", Path("link")):
+        for listed in ([real / r for r in rels], [root / r for r in rels]):
+            clips = [*map(str, listed), str(outside)]
+            manifest = Manifest([Utterance(path=p, corpus="x", speaker="s", utt_id=f"x/s/{i}")
+                                 for i, p in enumerate(clips)])
+            assert clips_fingerprint(manifest, root) == fingerprint, (root, listed[0])
+            got = clip_record(root, {"train": clips})
+            assert got["data_dir"] == str(real)
+            assert {k: {"sha256": v["sha256"], "size": v["size"]}
+                    for k, v in got["splits"]["train"].items()} == record, (root, listed[0])

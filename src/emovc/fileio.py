@@ -4,6 +4,9 @@ A file is written to a temporary name in the target folder and renamed over the 
 when complete, so readers never see half-written outputs and a crash leaves no partial file.
 ``tempfile.mkstemp`` creates files with mode 0600; the finished file gets the usual mode
 (0666 minus the process umask) so outputs stay readable like any other file.
+
+Also the file helpers the writers and their resume checks share: :func:`file_sha256`, and
+:func:`relative_inside` (a path relative to a folder, by any of its spellings).
 """
 
 from __future__ import annotations
@@ -218,3 +221,18 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def relative_inside(path: str | os.PathLike, *folders: str | os.PathLike) -> Path | None:
+    """``path`` relative to the first of ``folders`` it lies under (``.``: the folder
+    itself), or ``None`` when it lies under none.
+
+    Paths are compared as written, nothing is resolved: a caller passes each spelling of a
+    folder it accepts (as given, ``os.path.abspath``, ``resolve()``) and spells ``path`` to
+    match, which is where the callers differ on purpose (what a path is keyed or written by).
+    """
+    p = Path(path)
+    for folder in folders:
+        if p.is_relative_to(folder):
+            return p.relative_to(folder)
+    return None

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from emovc.errors import EmovcError
 from emovc.evaluation.manifest import EvalItem
+from emovc.fileio import relative_inside
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,10 @@ def _pool(items: list[EvalItem], other: list[EvalItem] | None, matched: dict) ->
 
 def _where(audio: str, base: Path | None) -> str:
     """``audio`` relative to ``base`` when it lies under it, else as it is."""
-    p = Path(audio)
-    return p.relative_to(base).as_posix() if base and p.is_relative_to(base) else audio
+    # ``base`` as given only (the resolved run folder, as read_manifest resolves the paths):
+    # trial and stimulus ids hash this, and ratings files of earlier runs are matched by them
+    rel = relative_inside(audio, base) if base else None
+    return audio if rel is None else rel.as_posix()
 
 
 def _item_trials(it: EvalItem, matched: dict, compare: bool, names: tuple[str, str],

@@ -17,7 +17,7 @@ from emovc.audio.io import read_comment
 from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.manifest import COLUMNS, Manifest
 from emovc.errors import EmovcError
-from emovc.fileio import atomic_output, remove_stale_temporaries_in
+from emovc.fileio import atomic_output, relative_inside, remove_stale_temporaries_in
 from emovc.pipelines.augment_state import Task, output_damage
 from emovc.pipelines.run_table import TABLE, write_table
 
@@ -45,9 +45,9 @@ def _out_key(out: Path, path: str, target: str = "") -> str:
     p = Path(path)
     if not p.is_absolute():
         return Path(os.path.normpath(p)).as_posix()
-    for base in (out.resolve(), Path(os.path.abspath(out))):
-        if p.is_relative_to(base):
-            return p.relative_to(base).as_posix()
+    rel = relative_inside(p, out.resolve(), os.path.abspath(out))  # as relative_to_root's
+    if rel is not None:
+        return rel.as_posix()
     if target:
         parts = p.parts
         for i, part in enumerate(parts):

@@ -15,7 +15,7 @@ from pathlib import Path
 from emovc.audio.io import whole_audio_info
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import EmovcError, EmovcWarning
-from emovc.fileio import write_atomic
+from emovc.fileio import relative_inside, write_atomic
 
 SIGNATURE = "augment.json"  # converter + intensity of a folder's outputs
 
@@ -32,13 +32,11 @@ class Task:
 def relative_to_root(path: Path, root: Path) -> Path:
     """``path`` relative to the corpus ``root`` (its name alone when it lies outside)."""
     # abspath, not resolve(): a symlinked file inside the root (a corpus "view") keeps its place
-    absolute = Path(os.path.abspath(path))
-    for base in (root.resolve(), Path(os.path.abspath(root))):
-        try:
-            return absolute.relative_to(base)
-        except ValueError:
-            continue
-    return Path(path.name)  # outside the root (a manifest may point anywhere): keep the name
+    rel = relative_inside(os.path.abspath(path), root.resolve(), os.path.abspath(root))
+    # outside the root (a manifest may point anywhere): the name alone, as an output is
+    # written to OUT/<target>/<this> and the fingerprint lists it so (unlike the other
+    # helpers on relative_inside, which keep such a path whole)
+    return Path(path.name) if rel is None else rel
 
 
 def pending_tasks(tasks: list[Task]) -> tuple[list[Task], list[tuple[str, str]]]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emovc.errors import ConfigError, EmovcWarning
-from emovc.fileio import file_sha256, write_atomic
+from emovc.fileio import file_sha256, relative_inside, write_atomic
 
 CLIPS_FILE = "clips.json"
 VERSION = 2  # 1: each clip's SHA-256 only; 2: {"sha256", "size", "mtime_ns"}
@@ -79,13 +79,12 @@ def _sha(entry: object) -> object:
 def _relative(path: str | os.PathLike, root: Path) -> str:
     """``path`` relative to the corpus folder ``root`` (as written, or resolved: catalogs list
     the resolved folder's files), POSIX-style; the path itself when it lies outside."""
+    # the clip as listed against the folder as given, then resolved; not made absolute
+    # first (as augment's relative_to_root is): these keys are what clips.json records, and a
+    # clip outside keeps its whole path, so two such clips of one name stay two
     p = Path(path)
-    for base in (root, root.resolve()):
-        try:
-            return p.relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return p.as_posix()
+    rel = relative_inside(p, root, root.resolve())
+    return (p if rel is None else rel).as_posix()
 
 
 def clip_changes(old: dict, new: dict) -> dict[str, list[str]]:
