@@ -39,8 +39,9 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from emovc.data.catalogs import scan_corpus
+from emovc.data.catalogs import ScanLog, scan_corpus
 from emovc.data.emotions import EMOTIONS, check_model_emotion, normalize_emotion
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError, EmovcWarning, choice_error
@@ -71,6 +72,9 @@ from emovc.pipelines.augment_state import (  # noqa: F401 - SIGNATURE: public
     relative_to_root,
 )
 from emovc.pipelines.augment_workers import import_ray, run_local, run_ray
+
+if TYPE_CHECKING:
+    from emovc.pipelines.conversion import EmotionConverter
 
 BACKENDS = ("local", "ray")
 
@@ -232,6 +236,52 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
             before any output is written.
         EmovcError: see :func:`check_signature` (a folder of other conversions or clips).
     """
+    plan = _plan(root, out_dir, targets, model=model, corpus=corpus, intensity=intensity,
+                 workers=workers, backend=backend, source=source, only_from=only_from,
+                 speakers=speakers, balance=balance, per_class=per_class, seed=seed)
+    # from here on OUT is written: its record first (or a folder of other conversions refused)
+    check_signature(plan.out, model, plan.intensity, plan.source, corpus=plan.root,
+                     clips=clips_fingerprint(plan.manifest, plan.root))
+    report, tasks, done = _convert(plan, workers, backend, progress)
+    _write(plan, report, tasks, done)
+    return report
+
+
+@dataclass
+class _Plan:
+    """What an augment run converts, decided before anything is written (:func:`_plan`)."""
+
+    root: Path  # the corpus folder
+    out: Path
+    model: str
+    intensity: float  # checked (:func:`~emovc.models.conversion.converters.check_intensity`)
+    source: str | None  # the emotion of unlabelled clips (None: detected per clip)
+    converter: EmotionConverter
+    targets: list[str]  # canonical, each once
+    manifest: Manifest  # every clip scanned (the manifest's real rows), ``source`` applied
+    log: ScanLog  # the files the scan left out
+    cannot: list[Utterance]  # selected, in an emotion the model does not convert from
+    convert: Manifest  # the clips to convert
+    picker: SourcePicker | None  # a balanced run's choice of clips (None: all of them)
+
+    def task(self, utt: Utterance, target: str) -> Task:
+        """``utt`` into ``target``, written under ``out`` (:func:`make_task`)."""
+        return make_task(utt, target, self.root, self.out)
+
+
+def _plan(root: str | os.PathLike, out_dir: str | os.PathLike, targets: Iterable[str], *,
+          model: str, corpus: str, intensity: float, workers: int | None, backend: str,
+          source: str | None, only_from: Iterable[str] | None,
+          speakers: Iterable[str] | None, balance: bool, per_class: int | None,
+          seed: int | None) -> _Plan:
+    """Check :func:`augment_corpus`'s arguments, load the converter, scan the corpus and
+    choose the clips to convert (of ``only_from`` and ``speakers``, in emotions the model
+    converts from, and in a balanced run how many per target); nothing is written.
+
+    Raises:
+        ConfigError, EmovcError: as :func:`augment_corpus` (every error it raises before
+            ``OUT`` is written).
+    """
     if backend not in BACKENDS:
         raise choice_error("backend", backend, BACKENDS)
     seed = check_balance_options(balance, per_class, seed)
@@ -264,32 +314,55 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
     convert = Manifest([u for u in selected if u.utt_id not in skip])
     picker = (plan_balance(manifest, convert, tgts, per_class, seed)
               if balance or per_class is not None else None)
-    check_signature(out, model, intensity, source, corpus=root,
-                     clips=clips_fingerprint(manifest, root))
-    report = AugmentReport(out_dir=out, balance=picker.balance if picker else None)
-    report.failures.extend((p, reason) for reason, paths in log.skipped.items() for p in paths)
-    report.notes.extend((u.path, f"{model} converts from {', '.join(converter.source_emotions)}"
-                         f" only, not {u.emotion} (kept as a real clip)") for u in cannot)
-    if picker is None:
-        tasks = plan_tasks(convert, root, out, tgts)
+    return _Plan(root=root, out=out, model=model, intensity=intensity, source=source,
+                 converter=converter, targets=tgts, manifest=manifest, log=log, cannot=cannot,
+                 convert=convert, picker=picker)
+
+
+def _convert(plan: _Plan, workers: int | None, backend: str,
+             progress: bool) -> tuple[AugmentReport, list[Task], dict[str, str]]:
+    """Run the conversions of ``plan`` (those whose outputs are missing or damaged) on
+    ``backend`` with ``workers`` processes (``None``: all cores).
+
+    Returns:
+        ``(report, tasks, done)``: the report (the scan's skipped files as failures, the
+        clips the model cannot convert from as notes, the counts of :func:`_run`), every
+        task planned, and ``{output path: source emotion used}`` of the conversions made.
+    """
+    report = AugmentReport(out_dir=plan.out,
+                           balance=plan.picker.balance if plan.picker else None)
+    report.failures.extend((p, reason) for reason, paths in plan.log.skipped.items()
+                           for p in paths)
+    report.notes.extend((u.path, f"{plan.model} converts from "
+                                 f"{', '.join(plan.converter.source_emotions)} only, not "
+                                 f"{u.emotion} (kept as a real clip)") for u in plan.cannot)
+    if plan.picker is None:
+        tasks = plan_tasks(plan.convert, plan.root, plan.out, plan.targets)
     else:
-        tasks = [make_task(u, t, root, out) for u, t in picker.first()]
-    if source is None and converter.detects_source:
+        tasks = [plan.task(u, t) for u, t in plan.picker.first()]
+    if plan.source is None and plan.converter.detects_source:
         _warn_guessed_sources({t.utt.utt_id: t.utt for t in tasks}.values())
     runner = run_ray if backend == "ray" else run_local
 
     def run(todo: list[Task]) -> list[tuple[bool, str]]:
-        return runner(todo, model, intensity, workers or os.cpu_count() or 1, progress)
+        return runner(todo, plan.model, plan.intensity, workers or os.cpu_count() or 1,
+                      progress)
 
-    tasks, done = _run(tasks, picker, report, run, lambda u, t: make_task(u, t, root, out))
-    rows = manifest_rows(out, manifest, tasks, done, model, intensity,
+    tasks, done = _run(tasks, plan.picker, report, run, plan.task)
+    return report, tasks, done
+
+
+def _write(plan: _Plan, report: AugmentReport, tasks: list[Task], done: dict[str, str]) -> None:
+    """Write ``OUT/manifest.csv``, ``conversions.csv`` and ``failures.csv`` of a run that
+    planned ``tasks`` and made ``done`` (:func:`_convert`), and remove the stale temporaries of
+    a killed run; their paths and counts go to ``report``."""
+    rows = manifest_rows(plan.out, plan.manifest, tasks, done, plan.model, plan.intensity,
                           unusable={p for p, _ in report.failures}, left_out=report.left_out)
-    report.manifest = atomic_csv(out / "manifest.csv", MANIFEST_HEADER, rows)
-    report.table = write_conversions_table(out, rows)
+    report.manifest = atomic_csv(plan.out / "manifest.csv", MANIFEST_HEADER, rows)
+    report.table = write_conversions_table(plan.out, rows)
     report.counts = emotion_counts(rows)
-    write_failures(out, report.failures + report.notes + report.left_out)
+    write_failures(plan.out, report.failures + report.notes + report.left_out)
     report.temporaries_removed = remove_stale_temporaries(tasks)
-    return report
 
 
 def _run(tasks: list[Task], picker: SourcePicker | None, report: AugmentReport,
@@ -352,7 +425,7 @@ def select_sources(manifest: Manifest, emotions: Iterable[str] | None,
             warnings.warn(f"{unlabelled} clip(s) have no emotion label and are not converted: "
                           f"--only-from {','.join(emos)} selects clips by their label (pass "
                           "--from EMOTION to say what the unlabelled clips are)",
-                          EmovcWarning, stacklevel=3)
+                          EmovcWarning, stacklevel=4)  # augment_corpus's caller
     if not len(chosen):
         n = manifest.counts("emotion")
         have = ", ".join(f"{e or '(unlabelled)'} {n[e]}" for e in (*EMOTIONS, "") if e in n)
@@ -379,4 +452,4 @@ def _warn_guessed_sources(utterances: Iterable[Utterance]) -> None:
             "by the emotion recogniser, which was trained on acted RAVDESS speech and is "
             "unmeasured on other corpora (one clip can get a different guess per target); "
             "pass --from EMOTION (e.g. --from neutral for read speech) when you know it",
-            EmovcWarning, stacklevel=3)
+            EmovcWarning, stacklevel=4)  # the caller of augment_corpus

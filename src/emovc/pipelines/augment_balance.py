@@ -215,7 +215,7 @@ def plan_balance(manifest: Manifest, convert: Sequence[Utterance], targets: Sequ
         warnings.warn(f"too few clips to convert to reach {goal} clips per target emotion, "
                       f"short: {grouped(short)}; each clip is converted into an emotion once: "
                       "widen --only-from/--speakers, or oversample when training",
-                      EmovcWarning, stacklevel=3)
+                      EmovcWarning, stacklevel=4)  # the caller of augment_corpus
     return SourcePicker(balance, {t: source_order(c, t, seed) for t, c in candidates.items()})
 
 
