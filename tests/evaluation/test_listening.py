@@ -64,9 +64,8 @@ def test_summary_known_answers(tmp_path):
     s = summarize_ratings(tmp_path / "r.csv")
     nat = s["mos"]["converted"]["naturalness"]
     assert nat["mean"] == 3.0 and nat["n"] == 5 and (nat["listeners"], nat["stimuli"]) == (1, 5)
-    # one listener: only the items are resampled, and the bootstrap standard error of a mean
-    # of 5 is the plug-in one, std(ddof=0) / sqrt(5) (up to the bootstrap's own noise)
-    assert nat["ci95"] == pytest.approx(2.7764451 * 2 ** 0.5 / 5 ** 0.5, rel=0.05)
+    # one listener: the interval covers the items only, the t-interval of the 5 ratings
+    assert nat["ci95"] == pytest.approx(2.7764451 * 2.5 ** 0.5 / 5 ** 0.5, rel=1e-6)
     ab = s["ab"]["converted vs source"]
     assert (ab["prefer_converted"], ab["prefer_source"], ab["same"]) == (8, 2, 3)
     assert ab["share_converted"] == 0.8

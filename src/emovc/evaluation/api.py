@@ -135,8 +135,8 @@ def _listening_lines(mos: dict, ab: dict, note: bool = False) -> list[str]:
             cells.append(f"{_fmt(m.get('mean'), 2)} ± {_fmt(m.get('ci95'), 2)} (n={m.get('n', 0)})")
         lines.append(f"{system:<14}{cells[0]:>24}{cells[1]:>26}")
     if mos and note:
-        lines.append("(±: 95 % interval over listeners and files, a two-way bootstrap; a "
-                     "listener's repeated ratings of one file count once)")
+        lines.append("(±: 95 % interval over listeners and files, from their variance "
+                     "components; a listener's repeated ratings of one file count once)")
     for pair, r in ab.items():
         x, y = pair.split(" vs ")
         kx, ky = r[f"prefer_{x}"], r[f"prefer_{y}"]
@@ -147,7 +147,7 @@ def _listening_lines(mos: dict, ab: dict, note: bool = False) -> list[str]:
                       f"{r['same']} no-preference"]
     if ab and note:
         lines.append("(A/B: 95 % interval and p over listeners and pairs, from the same "
-                     "two-way bootstrap; few listeners give wide intervals)")
+                     "variance components; few listeners give wide intervals)")
     return lines
 
 

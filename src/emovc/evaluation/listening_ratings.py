@@ -237,8 +237,8 @@ def _score(cell: str, column: str, path, line: int) -> float:
 def summarize_ratings(csv_path: str | os.PathLike, level: float = 0.95) -> dict:
     """MOS per system and A/B preferences per system pair.
 
-    A MOS is the mean over (listener, item) cells with an interval from a two-way bootstrap
-    over listeners and items (:func:`mos_summary`); an A/B share counts decisive answers,
+    A MOS is the mean over (listener, item) cells with an interval that treats listeners and
+    items as samples (:func:`mos_summary`); an A/B share counts decisive answers,
     with an interval and test over listeners and pairs (:func:`ab_summary`).
 
     Returns:
@@ -288,7 +288,8 @@ def mos_summary(rows: list[dict], level: float = 0.95) -> dict:
     The unit of a listener's rating is the file for naturalness (the source converted to
     three emotions is one file asked about three times: its ratings by one listener are
     averaged into one) and the (file, emotion) question for emotion strength (three
-    different questions); either way ratings of one file are resampled together. ``n``
+    different questions); either way the file is the cluster, one random effect shared by
+    its questions (which are taken as a fixed set). ``n``
     counts ratings, ``stimuli`` distinct files (in files of earlier versions, without the
     ``stimulus`` column, each trial counts as its own file).
     """
@@ -315,8 +316,8 @@ def mos_summary(rows: list[dict], level: float = 0.95) -> dict:
 def ab_summary(rows: list[dict], level: float = 0.95) -> dict:
     """``{"X vs Y": {...}}`` of the A/B rows: counts, the share of X among decisive answers,
     and its interval and two-sided test against 0.5 over listeners and pairs
-    (:func:`~emovc.evaluation.stats.crossed_share_ci`: the MOS interval's two-way bootstrap,
-    each A/B trial a pair)."""
+    (:func:`~emovc.evaluation.stats.crossed_share_ci`: the MOS interval's variance
+    components over the 0/1 answers, each A/B trial a pair)."""
     ab: dict = defaultdict(list)
     for r in rows:
         if r["kind"] == "ab":
