@@ -42,7 +42,8 @@ import time
 import numpy as np
 from scipy import stats
 
-from emovc.evaluation.stats import binomial_ci, crossed_mean_ci, crossed_share_ci, mean_ci
+from emovc.evaluation.crossed_stats import crossed_mean_ci, crossed_share_ci
+from emovc.evaluation.stats import binomial_ci, mean_ci
 
 # (listeners, files, SD of listener bias, SD of file effect, SD of noise, layout)
 MOS_DESIGNS = [(2, 40, 0.5, 0.5, 1.0, "full"), (3, 20, 0.5, 0.5, 1.0, "full"),

@@ -12,14 +12,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from emovc.evaluation.crossed_stats import crossed_mean_ci, crossed_mean_se, crossed_share_ci
 from emovc.evaluation.listening_ratings import RATING_FIELDS, summarize_ratings
-from emovc.evaluation.stats import (
-    binomial_ci,
-    crossed_mean_ci,
-    crossed_mean_se,
-    crossed_share_ci,
-    mean_ci,
-)
+from emovc.evaluation.stats import binomial_ci, mean_ci
 
 
 def _simulate(rng, n_listeners, n_files, repeats, sd_listener, sd_file, sd_noise, true=3.0):

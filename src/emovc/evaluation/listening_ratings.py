@@ -1,9 +1,9 @@
 """Ratings of a listening test (:mod:`emovc.evaluation.listening`): listener identities, the
 ratings CSV (one row per answer, appended; files of earlier versions upgraded), the checks
 that a ratings file belongs to the test served, and its summary: MOS with intervals over
-listeners and items (:func:`~emovc.evaluation.stats.crossed_mean_ci`) and A/B preference
+listeners and items (:func:`~emovc.evaluation.crossed_stats.crossed_mean_ci`) and A/B preference
 shares with intervals over listeners and pairs
-(:func:`~emovc.evaluation.stats.crossed_share_ci`)."""
+(:func:`~emovc.evaluation.crossed_stats.crossed_share_ci`)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from emovc.errors import EmovcError
+from emovc.evaluation.crossed_stats import crossed_mean_ci, crossed_share_ci
 from emovc.evaluation.listening import Trial
-from emovc.evaluation.stats import crossed_mean_ci, crossed_share_ci
 from emovc.fileio import write_atomic
 
 RATING_FIELDS = ["time", "listener", "trial_id", "kind", "item_id", "target_emotion", "system",
@@ -283,7 +283,7 @@ SCALES = ("naturalness", "emotion_strength")
 
 def mos_summary(rows: list[dict], level: float = 0.95) -> dict:
     """``{system: {scale: {"mean", "ci95", "n", "listeners", "stimuli"}}}`` of the MOS rows
-    (scores as numbers), by :func:`~emovc.evaluation.stats.crossed_mean_ci`.
+    (scores as numbers), by :func:`~emovc.evaluation.crossed_stats.crossed_mean_ci`.
 
     The unit of a listener's rating is the file for naturalness (the source converted to
     three emotions is one file asked about three times: its ratings by one listener are
@@ -316,7 +316,7 @@ def mos_summary(rows: list[dict], level: float = 0.95) -> dict:
 def ab_summary(rows: list[dict], level: float = 0.95) -> dict:
     """``{"X vs Y": {...}}`` of the A/B rows: counts, the share of X among decisive answers,
     and its interval and two-sided test against 0.5 over listeners and pairs
-    (:func:`~emovc.evaluation.stats.crossed_share_ci`: the MOS interval's variance
+    (:func:`~emovc.evaluation.crossed_stats.crossed_share_ci`: the MOS interval's variance
     components over the 0/1 answers, each A/B trial a pair)."""
     ab: dict = defaultdict(list)
     for r in rows:
