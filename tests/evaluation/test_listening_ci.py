@@ -412,3 +412,23 @@ def test_listen_summary_ab_interval_is_over_listeners_and_pairs(tmp_path):
     assert (ab["n"], ab["same"], ab["listeners"], ab["pairs"]) == (41, 1, 4, 10)
     _, low, high = binomial_ci(20, 40)
     assert ab["ci_low"] < low - 0.1 and ab["ci_high"] > high + 0.1
+
+
+@pytest.mark.parametrize("listeners, cautioned", [(["al"], False), (["al", "bo"], True),
+                                                   (["al", "bo", "cy"], False)])
+def test_the_summary_cautions_about_two_listeners(tmp_path, listeners, cautioned):
+    """With exactly two listeners the intervals undercover (87-90 % in simulation, above):
+    listen-summary says so; with one (a per-file interval) or three it does not."""
+    from emovc.evaluation.api import ratings_table
+
+    path = tmp_path / "ratings.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, RATING_FIELDS)
+        w.writeheader()
+        for k, who in enumerate(listeners):
+            for item in range(4):
+                w.writerow({"time": "t", "listener": who, "trial_id": f"t{item}", "kind": "mos",
+                            "item_id": str(item), "target_emotion": "angry",
+                            "system": "converted", "naturalness": str(2 + (item + k) % 3),
+                            "emotion_strength": "3"})
+    assert ("caution: with 2 listeners" in ratings_table(summarize_ratings(path))) == cautioned

@@ -117,6 +117,10 @@ def ratings_table(summary: dict, per_emotion: bool = False) -> str:
     ``per_emotion`` adds the MOS and A/B of each target emotion."""
     lines = [f"{summary['n_ratings']} ratings from {summary['listeners']} listener(s)",
              _served(summary.get("loudness", {}))]
+    if summary["listeners"] == 2:  # docs/evaluation.md (benchmarks/diag_listening_ci.py)
+        lines.append("caution: with 2 listeners the 95 % intervals cover only about 87-90 % "
+                     "when listeners differ (one difference between two people estimates "
+                     "their spread); a third listener restores about 95 %")
     lines += _listening_lines(summary["mos"], summary["ab"], note=True)
     for emotion, part in summary.get("by_emotion", {}).items() if per_emotion else ():
         lines += ["", f"== target emotion: {emotion} =="]
