@@ -474,13 +474,16 @@ def test_an_unvoiced_neural_clone_is_named_when_its_emotion_cannot_be_converted(
     """An undertrained voice model's noise failed the emotion conversion with "no voiced
     speech found in audio", which read as a reference problem."""
 
+    from emovc.pipelines.frontend import EspeakFrontend
+
     class NoiseModel:  # a neural cloner whose output has no voiced speech
         sample_rate = 16000
+        frontend = EspeakFrontend()
 
         def embed(self, refs):
             return np.zeros(256, np.float32)
 
-        def synthesize_sentences(self, speaker, sentences):
+        def synthesize_sentences(self, speaker, sentences, checked=False):
             yield 0.1 * np.random.default_rng(0).standard_normal(32000).astype(np.float32)
 
     cloner = VoiceCloner()

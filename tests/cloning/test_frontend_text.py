@@ -119,3 +119,37 @@ def test_a_text_spoken_in_sentences_is_checked_whole_before_any_is_spoken(monkey
             cloner.clone(ref, "Hello мир. Good day, друг.")
     (w,) = [w for w in caught if issubclass(w.category, EmovcWarning)]
     assert "м и р д у г (Cyrillic)" in str(w.message)
+
+
+def test_the_neural_path_checks_the_text_before_the_references(monkeypatch) -> None:
+    """A voice folder's cloner refused text it cannot pronounce only after the references
+    had been decoded, checked and embedded (unit selection checked it first)."""
+    import numpy as np
+    import torch
+
+    from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
+    from emovc.models.synthesizer.text import SYMBOLS
+    from emovc.models.vocoder import WaveRNN, WaveRNNConfig
+    from emovc.pipelines.cloning import VoiceCloner
+    from emovc.pipelines.sv2tts import NeuralCloner
+
+    torch.manual_seed(0)
+    cloner = VoiceCloner()
+    cloner.neural = NeuralCloner(Tacotron(TacotronConfig.tiny(speaker_dim=256)),
+                                 WaveRNN(WaveRNNConfig.tiny()), SYMBOLS, encoder=object(),
+                                 device="cpu")
+    ref = [(np.zeros(16000, np.float32), 16000)]
+    monkeypatch.setattr(VoiceCloner, "load_references", lambda self, refs: pytest.fail(
+        "the references were read before the text was checked"))
+    with pytest.raises(EmovcError, match="has nothing the English front-end"):
+        cloner.clone(ref, "你好。")
+    # text it can speak in part: one warning, then the references (here: the stand-in's stop)
+    monkeypatch.setattr(VoiceCloner, "load_references", lambda self, refs: [np.ones(8)])
+    monkeypatch.setattr(NeuralCloner, "embed", lambda self, refs: np.zeros(256, np.float32))
+    monkeypatch.setattr(NeuralCloner, "_decode",
+                        lambda self, speaker, text: (np.zeros(160, np.float32), ""))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cloner.clone(ref, "Hello мир. Good day.")
+    (w,) = [w for w in caught if issubclass(w.category, EmovcWarning)]
+    assert "м и р (Cyrillic)" in str(w.message)

@@ -300,9 +300,11 @@ class VoiceCloner:
             (:class:`~emovc.pipelines.sv2tts.DecodeLimit`), where it is cut with a warning.
 
         Raises:
-            EmovcError: text that is not a string or is empty, an unknown emotion (``""``
-                included), or any reference problem of :meth:`load_references` (all before
-                synthesis); with ``emotion``, a clone without voiced speech to convert.
+            EmovcError: text that is not a string, is empty or has nothing the front-end
+                can pronounce, or an unknown emotion (``""`` included), all before the
+                references are read; any reference problem of :meth:`load_references`
+                (before synthesis); with ``emotion``, a clone without voiced speech to
+                convert.
 
         Repeated calls with the same references, text and config give the same audio: the
         espeak-ng front-end is reloaded for every sentence and the phone recogniser's feature
@@ -312,14 +314,15 @@ class VoiceCloner:
         sentences = text_sentences(text)
         if emotion is not None:  # unknown names ("" included) fail before any work
             emotion = normalize_emotion(emotion)
-        if self.neural is None:  # letters of other scripts: one warning or refusal per text
-            self.frontend.check_text(text)  # (the neural cloner checks its sentences' text)
+        # letters of other scripts: one warning or refusal per text, before the references
+        # are read and analysed (the neural path's front-end is its synthesizer's)
+        (self.frontend if self.neural is None else self.neural.frontend).check_text(text)
         refs = self.load_references(references)
         if self.neural is not None:
             speaker = self.neural.embed([(r, SR) for r in refs])
             rate = self.neural.sample_rate
-            pieces = (resample(w, rate, SR)
-                      for w in self.neural.synthesize_sentences(speaker, sentences))
+            pieces = (resample(w, rate, SR) for w in
+                      self.neural.synthesize_sentences(speaker, sentences, checked=True))
             return self._finish(self._join(pieces), emotion)
         units = us.analyse_reference(refs, self.config.units, self.world)
         return self._finish(self._join(self._unit_sentence(s, units) for s in sentences),

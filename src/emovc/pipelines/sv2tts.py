@@ -164,18 +164,19 @@ class NeuralCloner:
         return self.synthesize_sentences(speaker, [sentence])[0], self.sample_rate
 
     def synthesize_sentences(self, speaker: np.ndarray, sentences: Sequence[str],
-                             ) -> list[np.ndarray]:
+                             checked: bool = False) -> list[np.ndarray]:
         """Speak each sentence (as :meth:`synthesize_sentence`): float32 ``(n_i,)`` at
         ``sample_rate`` each. The sentences cut at their limit give one warning between them
         (an undertrained synthesizer that never stops gave a line per sentence), on every call
-        that cuts one (:func:`~emovc.errors.warn_every_time`).
+        that cuts one (:func:`~emovc.errors.warn_every_time`). ``checked``: the caller has
+        passed their text through ``frontend.check_text`` already (one warning per text).
 
         Raises:
             EmovcError: nothing in the sentences that the front-end can pronounce (checked
                 for them all before the first is spoken, with one warning naming letters of
                 other scripts).
         """
-        if sentences:
+        if sentences and not checked:
             self.frontend.check_text(" ".join(sentences))
         out, cut = [], []
         for sentence in sentences:
