@@ -66,6 +66,8 @@ def test_tiny_synthesizer_overfits(speaker_clips, tmp_path) -> None:
     model.load_state_dict(ckpt["state_dict"])
     assert loss_now() < 0.05 * before  # L1+L2 of log-mels: ~95 at init
     assert ckpt["extra"]["symbols"] == SYMBOLS
+    # the voice its transcripts were phonemised with, which cloning reads text with
+    assert ckpt["extra"]["frontend"]["voice"] == "en-us"
 
 
 def test_mulaw_round_trip() -> None:
@@ -119,13 +121,18 @@ def test_neural_cloner_runs_from_checkpoints(tmp_path, reference_wav) -> None:
     assert sr == 16000 and wav.ndim == 1 and 0 < len(wav) <= 800 and np.isfinite(wav).all()
 
 
-def _save_models(folder, synth_mel: dict, voc_mel: dict, voc_cfg=None) -> None:
+def _save_models(folder, synth_mel: dict, voc_mel: dict, voc_cfg=None,
+                 frontend: dict | None = None) -> None:
+    """A voice folder of random tiny models (``frontend``: the synthesizer's record of its
+    espeak-ng settings; ``None``: none, as an earlier emovc wrote)."""
     from emovc.models.checkpoint import save_checkpoint
 
     taco = Tacotron(TacotronConfig.tiny(speaker_dim=256))
     voc = WaveRNN(voc_cfg or WaveRNNConfig.tiny())
+    extra = {"mel": synth_mel, "symbols": SYMBOLS}
     save_checkpoint(folder / "synthesizer.pt", kind=tsyn.KIND, config=taco.cfg.to_dict(),
-                    state_dict=taco.state_dict(), extra={"mel": synth_mel, "symbols": SYMBOLS})
+                    state_dict=taco.state_dict(),
+                    extra=extra if frontend is None else {**extra, "frontend": frontend})
     save_checkpoint(folder / "vocoder.pt", kind=tvoc.KIND, config=voc.cfg.to_dict(),
                     state_dict=voc.state_dict(), extra={"mel": voc_mel})
 
@@ -167,6 +174,44 @@ def test_neural_output_at_another_rate_is_resampled_to_16k(tmp_path, reference_w
     wav, sr = cloner.clone([(reference_wav, 16000)], "One. Two.")
     assert sr == 16000 and len(wav) == 8000 + 8000 + 8000
     assert np.all(wav[8200:15800] == 0) and np.all(wav[:7800] != 0)
+
+
+def test_the_front_end_is_the_one_the_synthesizer_was_trained_on(tmp_path) -> None:
+    """CloneConfig.frontend was ignored on the neural path: German text given a German voice
+    was phonemised with the English one, without a word."""
+    from dataclasses import asdict
+
+    from emovc.errors import ConfigError
+    from emovc.pipelines.cloning import CloneConfig, VoiceCloner
+    from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig
+
+    _save_models(tmp_path, MEL, MEL)  # no record (an earlier emovc's): trained on en-us
+    german = CloneConfig(frontend=FrontendConfig(voice="de"))
+    with pytest.raises(ConfigError) as err:
+        VoiceCloner.from_pretrained(tmp_path, german)
+    assert str(err.value) == (
+        f"CloneConfig.frontend voice 'de' is not the espeak-ng voice the synthesizer of "
+        f"{tmp_path} was trained on ('en-us'): it reads that voice's phonemes only; leave "
+        "frontend out, or give FrontendConfig(voice='en-us')")
+    # the same voice (a variant, another rate: the phonemes are the same) is taken
+    same = CloneConfig(frontend=FrontendConfig(voice="en-us+f3", rate=200))
+    assert VoiceCloner.from_pretrained(tmp_path, same).neural.frontend.config.voice == "en-us"
+
+    # a synthesizer trained on German phonemes reads German text, also with the default config
+    _save_models(tmp_path, MEL, MEL, frontend=asdict(FrontendConfig(voice="de")))
+    for config in (None, CloneConfig(), german):
+        cloner = VoiceCloner.from_pretrained(tmp_path, config)
+        assert cloner.neural.frontend.config.voice == "de"
+    german_ipa = EspeakFrontend(FrontendConfig(voice="de")).phonemes("Guten Morgen.")
+    assert german_ipa != EspeakFrontend().phonemes("Guten Morgen.")
+    assert cloner.neural.frontend.phonemes("Guten Morgen.") == german_ipa
+    with pytest.raises(ConfigError, match="voice 'en-us' is not the espeak-ng voice .* \\('de'\\)"):
+        VoiceCloner.from_pretrained(tmp_path, CloneConfig(frontend=FrontendConfig(voice="en-us",
+                                                                                   rate=170)))
+    _save_models(tmp_path, MEL, MEL, frontend={"language": "de"})
+    with pytest.raises(ConfigError, match="records its espeak-ng front-end as .*, not "
+                                          "FrontendConfig settings"):
+        VoiceCloner.from_pretrained(tmp_path)
 
 
 def test_vocoder_corpus_is_read_at_the_mel_settings_rate(tmp_path):

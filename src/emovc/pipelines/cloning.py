@@ -87,7 +87,8 @@ class CloneConfig:
     """Settings of the offline cloning path.
 
     Attributes:
-        frontend: espeak-ng voice settings.
+        frontend: espeak-ng voice settings (a voice folder's synthesizer reads the text with
+            the voice it was trained on: another one is refused).
         units: unit-selection settings.
         min_reference_s: total reference speech required after trimming, seconds.
         max_reference_s: reference speech used at most (longer input is cut), seconds.
@@ -180,15 +181,19 @@ class VoiceCloner:
                         ) -> VoiceCloner:
         """``"default"``/``"unit-selection"``: the offline cloner (no weights needed); a folder
         with ``synthesizer.pt`` + ``vocoder.pt``: the trained neural SV2TTS path. ``config``:
-        the reference preparation and sentence settings (and, offline, the unit selection's).
+        the reference preparation and sentence settings (and, offline, the unit selection's
+        and the front-end's; the neural path reads text with the espeak-ng voice its
+        synthesizer was trained on, and a ``config.frontend`` other than the default must
+        name that voice).
         ``device``: where the neural models run (``NeuralCloner``'s ``device``; ``None`` =
         ``"auto"``, a CUDA GPU if torch sees one); the offline path has no torch model and
         runs on the CPU, so it refuses a device.
 
         Raises:
             ConfigError: not a name or path, an unknown name, a folder without both models
-                (the message names the missing one), a device for the offline path, or an
-                unknown or unavailable device.
+                (the message names the missing one), a device for the offline path, an
+                unknown or unavailable device, or a ``config.frontend`` voice other than
+                the one the folder's synthesizer was trained on.
         """
         valid = f"default, {', '.join(METHODS)}, or a folder with synthesizer.pt + vocoder.pt"
         if not isinstance(name_or_path, (str, os.PathLike)):
@@ -208,6 +213,8 @@ class VoiceCloner:
             cloner = cls(config)
             cloner.neural = NeuralCloner.from_folder(folder, "auto" if device is None else device,
                                                      pause_s=cloner.config.pause_s)
+            _check_neural_frontend(cloner.config.frontend, cloner.neural.frontend.config,
+                                   folder)
             return cloner
         if models:  # half a trained cloner: name the missing file and how to make it
             missing = ({"synthesizer.pt", "vocoder.pt"} - set(models)).pop()
@@ -391,6 +398,23 @@ class VoiceCloner:
         method = "neural SV2TTS" if self.neural is not None else "unit selection"
         return save_audio(out, wav, sr, force=force,
                           comment=provenance_tag(refs, emotion, method))
+
+
+def _check_neural_frontend(asked: FrontendConfig, trained: FrontendConfig, folder: Path) -> None:
+    """A ``CloneConfig.frontend`` given for a voice folder (one other than the default) must
+    be the espeak-ng voice its synthesizer was trained on: it reads no other phonemes.
+
+    Raises:
+        ConfigError: another voice (one line naming both).
+    """
+    from emovc.pipelines.sv2tts import same_voice
+
+    if asked == FrontendConfig() or same_voice(asked, trained):
+        return
+    raise ConfigError(f"CloneConfig.frontend voice {asked.voice!r} is not the espeak-ng voice "
+                      f"the synthesizer of {folder} was trained on ({trained.voice!r}): it "
+                      f"reads that voice's phonemes only; leave frontend out, or give "
+                      f"FrontendConfig(voice={trained.voice!r})")
 
 
 def check_output(out: str | os.PathLike, force: bool = False) -> Path:

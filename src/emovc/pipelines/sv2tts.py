@@ -10,7 +10,8 @@ Needs a synthesizer and a vocoder trained with :mod:`emovc.training.synthesizer`
 The two checkpoints must share their mel settings (sample rate, FFT size, hop, bands);
 the audio comes out at that sample rate (``NeuralCloner.sample_rate``). The references are
 embedded with the speaker encoder the synthesizer was trained on, which ``synthesizer.pt``
-keeps (:mod:`emovc.pipelines.sv2tts_encoder`; the bundled encoder when it records none).
+keeps (:mod:`emovc.pipelines.sv2tts_encoder`; the bundled encoder when it records none), and
+the text is phonemised with the espeak-ng voice its transcripts were (:func:`recorded_frontend`).
 Text is spoken sentence by sentence (:func:`~emovc.pipelines.sentences.split_sentences`);
 the decoder may run for a time that follows each sentence's length (:class:`DecodeLimit`),
 and a sentence it does not end by itself within that time is cut there with a warning.
@@ -33,7 +34,7 @@ from emovc.models.device import resolve_device
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
 from emovc.models.synthesizer.text import phonemes_to_ids
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig
-from emovc.pipelines.frontend import EspeakFrontend
+from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig
 from emovc.pipelines.sentences import join_with_pauses, text_sentences
 from emovc.pipelines.speaker import SpeakerEncoder
 from emovc.pipelines.sv2tts_encoder import recorded_encoder
@@ -92,16 +93,19 @@ class NeuralCloner:
             (:func:`~emovc.models.device.resolve_device`). Audio comes back as numpy.
         limit: how long one sentence may last (:class:`DecodeLimit`).
         pause_s: silence between sentences, seconds.
+        frontend: the espeak-ng settings the synthesizer's training transcripts were
+            phonemised with (default: ``FrontendConfig()``, voice ``en-us``); the text is
+            read with the same voice.
 
     Raises:
         ConfigError: the models' band counts differ, an unknown or unavailable device, or
-            a ``limit`` or ``pause_s`` of the wrong kind.
+            a ``limit``, ``pause_s`` or ``frontend`` of the wrong kind.
     """
 
     def __init__(self, synthesizer: Tacotron, vocoder: WaveRNN, symbols: list[str],
                  encoder: SpeakerEncoder | None = None, sample_rate: int = 16000, *,
                  device: str | torch.device = "auto", limit: DecodeLimit | None = None,
-                 pause_s: float = 0.25) -> None:
+                 pause_s: float = 0.25, frontend: FrontendConfig | None = None) -> None:
         if synthesizer.cfg.n_mels != vocoder.cfg.n_mels:
             raise ConfigError(f"synthesizer makes {synthesizer.cfg.n_mels} mel bands but the "
                               f"vocoder expects {vocoder.cfg.n_mels}")
@@ -109,13 +113,15 @@ class NeuralCloner:
             raise ConfigError(f"limit must be a DecodeLimit, got {type(limit).__name__}")
         if not _is_seconds(pause_s):
             raise ConfigError(f"pause_s must be a number of seconds ≥ 0, got {pause_s!r}")
+        if frontend is not None and not isinstance(frontend, FrontendConfig):
+            raise ConfigError(f"frontend must be a FrontendConfig, got {type(frontend).__name__}")
         self.device = resolve_device(device)
         self.synthesizer = synthesizer.to(self.device).eval()
         self.vocoder = vocoder.to(self.device).eval()
         self.symbols, self.sample_rate = symbols, sample_rate
         self.limit, self.pause_s = limit or DecodeLimit(), pause_s
         self.encoder = encoder or SpeakerEncoder.from_pretrained()
-        self.frontend = EspeakFrontend()
+        self.frontend = EspeakFrontend(frontend)
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike, device: str | torch.device = "auto",
@@ -123,13 +129,14 @@ class NeuralCloner:
         """Load ``synthesizer.pt`` and ``vocoder.pt`` from ``folder`` onto ``device`` (see
         the class; ``kwargs``: its ``limit`` and ``pause_s``), with the speaker encoder
         ``synthesizer.pt`` records (:func:`~emovc.pipelines.sv2tts_encoder.recorded_encoder`:
-        a retrained one's weights, or none — the bundled encoder).
+        a retrained one's weights, or none — the bundled encoder) and its front-end
+        (:func:`recorded_frontend`).
 
         Raises:
             ConfigError: an unknown or unavailable device (before anything is read), the
                 checkpoints' mel settings differ (:func:`check_mel_settings`), the models
-                disagree with them, or the synthesizer's ``speaker_dim`` is not its
-                encoder's embedding size.
+                disagree with them, the synthesizer's ``speaker_dim`` is not its encoder's
+                embedding size, or its front-end record is not one.
         """
         device = resolve_device(device)
         root = Path(folder)
@@ -146,8 +153,9 @@ class NeuralCloner:
             raise ConfigError(f"synthesizer reads {taco.cfg.speaker_dim}-d speaker embeddings "
                               f"but {choice.describe()} it records makes {choice.embedding}-d "
                               "ones")
+        frontend = recorded_frontend(syn["extra"], str(root / "synthesizer.pt"))
         return cls(taco, wavernn, list(syn["extra"]["symbols"]), choice.load(),
-                   sample_rate=int(mel["sr"]), device=device, **kwargs)
+                   sample_rate=int(mel["sr"]), device=device, frontend=frontend, **kwargs)
 
     def embed(self, references: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
         """Speaker embedding ``(D,)`` of ``(wav (n,), sr)`` references (one speaker; ``D``
@@ -225,6 +233,31 @@ class NeuralCloner:
         """Speak ``text`` with the voice of ``(wav, sr)`` references (as :meth:`synthesize`);
         returns ``(float32 (n,), sample_rate)``."""
         return self.synthesize(self.embed(references), text)
+
+
+def recorded_frontend(extra: dict, where: str = "synthesizer.pt") -> FrontendConfig:
+    """The espeak-ng settings a synthesizer checkpoint's ``extra["frontend"]`` records (its
+    training transcripts' phonemes); a checkpoint of an earlier emovc, which records none,
+    was trained on ``FrontendConfig()`` (voice ``en-us``), as every one was.
+
+    Raises:
+        ConfigError: a record that is not ``FrontendConfig`` settings (one line).
+    """
+    rec = extra.get("frontend")
+    if rec is None:
+        return FrontendConfig()
+    try:
+        return FrontendConfig(**rec)
+    except TypeError:
+        raise ConfigError(f"{where} records its espeak-ng front-end as {rec!r}, not "
+                          "FrontendConfig settings; train the synthesizer again with emovc"
+                          ) from None
+
+
+def same_voice(a: FrontendConfig, b: FrontendConfig) -> bool:
+    """Whether two front-ends give the same phonemes: the same espeak-ng voice, a variant
+    (``en-us+f3``) aside, whatever their speaking rate and pitch."""
+    return a.voice.split("+")[0].lower() == b.voice.split("+")[0].lower()
 
 
 def _is_seconds(value: object) -> bool:

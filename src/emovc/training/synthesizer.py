@@ -43,7 +43,7 @@ from emovc.training.common import (
     seed_torch,
     step_rng,
 )
-from emovc.training.synthesizer_data import Utterance, log_mel
+from emovc.training.synthesizer_data import FRONTEND, Utterance, log_mel
 
 __all__ = ["Utterance", "log_mel"]  # their home is emovc.training.synthesizer_data
 
@@ -246,7 +246,9 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
 
     ``model.pt`` records the speaker encoder of the ``encoder`` setting (with ``data`` too:
     the caller vouches that its speaker vectors are that encoder's) under
-    ``extra["encoder"]`` (:meth:`~emovc.pipelines.sv2tts_encoder.EncoderChoice.record`).
+    ``extra["encoder"]`` (:meth:`~emovc.pipelines.sv2tts_encoder.EncoderChoice.record`), and
+    the espeak-ng settings of its phonemes under ``extra["frontend"]``
+    (:data:`~emovc.training.synthesizer_data.FRONTEND`, as a dict).
 
     Raises:
         ConfigError: a setting out of its range (:func:`check_config`,
@@ -279,5 +281,5 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     path = save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(),
                            extra={"mel": cfg.mel, "symbols": SYMBOLS, "train": asdict(cfg),
-                                  "encoder": encoder.record()})
+                                  "encoder": encoder.record(), "frontend": asdict(FRONTEND)})
     return record_model(path)  # its hash: an export of it is this run's (own_export)

@@ -18,9 +18,13 @@ import numpy as np
 
 from emovc.data.manifest import Utterance as CorpusUtterance
 from emovc.models.synthesizer.text import SYMBOLS, phonemes_to_ids
+from emovc.pipelines.frontend import FrontendConfig
 from emovc.pipelines.sv2tts_encoder import EncoderChoice
 
 CACHE_VERSION = 1  # bump when _preprocess changes what it computes for the same settings
+#: the espeak-ng settings the transcripts are phonemised with; ``synthesizer.pt`` records
+#: them (``extra["frontend"]``), and cloning reads text with the same voice
+FRONTEND = FrontendConfig()
 
 
 @dataclass
@@ -59,14 +63,12 @@ def cache_settings(mel: dict, encoder: EncoderChoice) -> dict:
     front-end and symbol table."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from emovc.pipelines.frontend import FrontendConfig
-
     try:
         espeak = version("espeakng-loader")
     except PackageNotFoundError:  # pragma: no cover - a dependency of emovc
         espeak = ""
     return {"mel": dict(mel), "trim": "vad", "loudness": "normalize_loudness",
-            "encoder": encoder.identity, "frontend": asdict(FrontendConfig()), "espeak": espeak,
+            "encoder": encoder.identity, "frontend": asdict(FRONTEND), "espeak": espeak,
             "symbols": hashlib.sha1("\n".join(SYMBOLS).encode()).hexdigest()[:12],
             "version": CACHE_VERSION}
 
@@ -93,7 +95,7 @@ class Tools:
         if self._loaded is None:
             from emovc.pipelines.frontend import EspeakFrontend
 
-            self._loaded = (self.choice.load(), EspeakFrontend())
+            self._loaded = (self.choice.load(), EspeakFrontend(FRONTEND))
         return self._loaded
 
     def speech(self, path: str) -> np.ndarray:
