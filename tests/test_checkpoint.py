@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from emovc.errors import ConfigError
-from emovc.models.checkpoint import load_checkpoint, save_checkpoint
+from emovc.models.checkpoint import load_checkpoint, save_checkpoint, save_checkpoint_if_changed
 
 STATE = {"w": torch.ones(3)}
 
@@ -90,3 +90,43 @@ def test_a_corrupt_model_file_is_one_line_from_the_converter(tmp_path):
     bad.write_bytes(b"<html>a download that went wrong</html>")
     with pytest.raises(ConfigError, match=re.escape(f"not a readable emovc checkpoint: {bad}")):
         EmotionConverter.from_pretrained(bad)
+
+
+def test_a_checkpoint_saved_again_unchanged_keeps_its_file(tmp_path):
+    """A trainer writing the same model again (a finished run exported again, its settings
+    typed otherwise) rewrote the file: new bytes, a new SHA-256 for what identifies it."""
+    from emovc.fileio import file_sha256
+
+    extra = {"train": {"run_dir": "runs/a"}, "encoder": {"name": "e.pt", "w": torch.ones(2)},
+             "mel": (16000, 80)}
+
+    def save(state=STATE, extra=extra):
+        return save_checkpoint_if_changed(tmp_path / "m.pt", kind="toy", config={"dim": 2},
+                                          state_dict=state, extra=extra,
+                                          ignore=("train", "encoder.name"))
+
+    path = save()
+    first = file_sha256(path)
+    save(extra={**extra, "train": {"run_dir": "/abs/runs/a"},
+                "encoder": {**extra["encoder"], "name": "/abs/e.pt"}})
+    assert file_sha256(path) == first  # the records of paths as typed are not the model
+    assert load_checkpoint(path)["extra"]["train"] == {"run_dir": "runs/a"}
+    for changed in ({"state": {"w": torch.ones(3) * 2}},
+                    {"state": {"w": torch.ones(3, dtype=torch.float64)}},
+                    {"extra": {**extra, "encoder": {"name": "e.pt", "w": torch.zeros(2)}}},
+                    {"extra": {**extra, "mel": (22050, 80)}}):
+        save()
+        first = file_sha256(path)
+        save(**changed)
+        assert file_sha256(path) != first, changed
+    path.write_bytes(b"not a checkpoint")
+    save()
+    assert load_checkpoint(path, "toy")["config"] == {"dim": 2}
+    # a record an earlier version did not write: what it was made with is assumed
+    first = file_sha256(path)
+    for voice, same in (("en-us", True), ("de", False)):
+        save_checkpoint_if_changed(path, kind="toy", config={"dim": 2}, state_dict=STATE,
+                                   extra={**extra, "frontend": {"voice": voice}},
+                                   ignore=("train", "encoder.name"),
+                                   assumed={"frontend": {"voice": "en-us"}})
+        assert (file_sha256(path) == first) is same

@@ -300,3 +300,39 @@ def test_timed_saves_can_be_turned_off_and_changed_on_resume(module, tmp_path,
     assert seen == [0, 2.5]
     with pytest.raises(ConfigError, match="ckpt_minutes must be at least 0"):
         run("r", 3, {"ckpt_minutes": -1})
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_finished_synthesizer_exported_again_keeps_its_file_and_its_gta_vocoder(
+        tmp_path, monkeypatch) -> None:
+    """A finished synthesizer run re-run from another folder (its paths spelled otherwise,
+    another threads setting: an export again, no training) rewrote model.pt with those
+    settings in it: a new SHA-256, and the vocoder training on its GTA mels refused to resume
+    ("that file has changed since"), with the same weights."""
+    from emovc.fileio import file_sha256
+    from emovc.training.run_dir import checkpoint_step
+
+    data = [tsyn.Utterance(u.ids, np.resize(u.speaker, 256), u.mel) for u in _utterances()]
+    syn_tiny = {"model": TacotronConfig.tiny(speaker_dim=256).to_dict(), "mel": MEL,
+                "batch_size": 2}
+    voc_tiny = {"model": WaveRNNConfig.tiny().to_dict(), "mel": MEL, "batch_size": 2,
+                "seq_frames": 4, "threads": 1, "ckpt_every": 1}
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    corpus = str(tmp_path / "corpus")
+    taco = tsyn.train(tsyn.build_config(corpus, "taco", 2,
+                                        overrides={**syn_tiny, "threads": 1}), data=data)
+    taco = tmp_path / taco  # the path as run_dir names it, from tmp_path
+    sha = file_sha256(taco)
+    voc = tvoc.build_config(corpus, "voc", 1, overrides={**voc_tiny, "gta": "taco/model.pt"})
+    tvoc.train(voc, data=_pairs())
+
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    again = tsyn.build_config(corpus, str(tmp_path / "taco"), 2,
+                              overrides={**syn_tiny, "threads": 2})
+    assert tsyn.train(again, data=data) == taco
+    assert file_sha256(taco) == sha
+    monkeypatch.chdir(tmp_path)
+    voc = tvoc.build_config(corpus, "voc", 2, overrides={**voc_tiny, "gta": "taco/model.pt"})
+    tvoc.train(voc, data=_pairs())  # resumed: refused before
+    assert checkpoint_step(tmp_path / "voc" / "checkpoints" / "last.ckpt") == 2

@@ -58,6 +58,66 @@ def save_checkpoint(path: str | os.PathLike, *, kind: str, config: dict[str, Any
     return p
 
 
+def save_checkpoint_if_changed(path: str | os.PathLike, *, kind: str, config: dict[str, Any],
+                               state_dict: dict[str, torch.Tensor],
+                               extra: dict[str, Any] | None = None,
+                               ignore: tuple[str, ...] = (),
+                               assumed: dict[str, Any] | None = None) -> Path:
+    """:func:`save_checkpoint`, unless ``path`` already holds this checkpoint: the same kind,
+    config, weights (dtype, shape and values) and ``extra``, its keys in ``ignore`` aside
+    (records of how a run was started: ``"train"``, the settings as typed; a dotted name
+    such as ``"encoder.name"`` is a key of a dict in ``extra``; ``assumed``: what a file
+    lacking a key of ``extra`` held without recording it, e.g. a setting an earlier emovc
+    did not record). Then the file is left as it is, so its bytes — and the SHA-256 other
+    files identify it by — stay the same.
+
+    Raises:
+        ConfigError: as :func:`save_checkpoint`.
+    """
+    p = Path(path)
+    try:
+        old = load_checkpoint(p, kind) if p.is_file() else None
+    except ConfigError:  # not a checkpoint of this kind: replaced
+        old = None
+    if (old is not None and _same(old.get("config"), config)
+            and _same(_without({**(assumed or {}), **(old.get("extra") or {})}, ignore),
+                      _without(extra, ignore))
+            and _same(old.get("state_dict"), state_dict)):
+        return p
+    return save_checkpoint(p, kind=kind, config=config, state_dict=state_dict, extra=extra)
+
+
+def _without(data: Any, names: tuple[str, ...]) -> Any:
+    """``data`` (a dict) without the keys ``names`` (dotted: a key of a dict in it)."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for name in names:
+        head, _, rest = name.partition(".")
+        if not rest:
+            out.pop(head, None)
+        elif head in out:
+            out[head] = _without(out[head], (rest,))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two pieces of checkpoint data are equal: tensors of one dtype and shape with
+    equal values (on the CPU), dicts with the same keys, lists and tuples item by item (a
+    checkpoint may read a tuple back as a list), other values of one type and equal."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+                and a.dtype == b.dtype and a.shape == b.shape
+                and torch.equal(a.detach().cpu(), b.detach().cpu()))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+                and all(_same(a[k], b[k]) for k in a))
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))
+                and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True)))
+    return type(a) is type(b) and a == b
+
+
 def check_plain(value: Any, where: str, path: str | os.PathLike) -> None:
     """Raise unless ``value`` is plain data that ``torch.load(weights_only=True)`` reads back:
     dicts (with str, int, float, bool or None keys), lists and tuples of it, str, int,

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from emovc.errors import ConfigError, EmovcError
-from emovc.models.checkpoint import save_checkpoint
+from emovc.models.checkpoint import save_checkpoint_if_changed
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
 from emovc.training.common import (
     CKPT_MINUTES,
@@ -340,6 +340,9 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
                ckpt_minutes=cfg.ckpt_minutes)
-    return save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
-                           state_dict=model.state_dict(),
-                           extra={"train": asdict(cfg), "steps": cfg.max_steps})
+    # a finished run exported again keeps its model.pt: its SHA-256 names it to the
+    # synthesizer runs trained on it (encoder_sha256)
+    return save_checkpoint_if_changed(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
+                                      state_dict=model.state_dict(),
+                                      extra={"train": asdict(cfg), "steps": cfg.max_steps},
+                                      ignore=("train",))

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from emovc.errors import ConfigError, EmovcError
-from emovc.models.checkpoint import save_checkpoint
+from emovc.models.checkpoint import save_checkpoint_if_changed
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron_loss
 from emovc.models.synthesizer.text import SYMBOLS
 from emovc.pipelines.sv2tts_encoder import EncoderChoice, choose_encoder
@@ -48,6 +48,9 @@ from emovc.training.synthesizer_data import FRONTEND, Utterance, log_mel
 __all__ = ["Utterance", "log_mel"]  # their home is emovc.training.synthesizer_data
 
 KIND = "synthesizer/tacotron"
+#: what model.pt records of the run as it was typed (settings, the encoder's path): not the
+#: model, so a finished run exported again keeps the file (save_checkpoint_if_changed)
+AS_TYPED = ("train", "encoder.name")
 MEL = {"sr": 16000, "n_mels": 80, "n_fft": 800, "hop_length": 200}
 MEL_RANGES = {f"mel.{k}": 1 for k in MEL}  # every mel setting is a positive integer
 WHAT = "synthesizer training"
@@ -278,8 +281,12 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
                ckpt_minutes=cfg.ckpt_minutes)
-    path = save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
-                           state_dict=model.state_dict(),
-                           extra={"mel": cfg.mel, "symbols": SYMBOLS, "train": asdict(cfg),
-                                  "encoder": encoder.record(), "frontend": asdict(FRONTEND)})
+    # a finished run exported again (from anywhere, with other free settings) keeps its
+    # model.pt: its SHA-256 names it to the GTA vocoder trained on it
+    path = save_checkpoint_if_changed(
+        root / "model.pt", kind=KIND, config=model.cfg.to_dict(), state_dict=model.state_dict(),
+        extra={"mel": cfg.mel, "symbols": SYMBOLS, "train": asdict(cfg),
+               "encoder": encoder.record(), "frontend": asdict(FRONTEND)},
+        # a model.pt of an earlier emovc, without the front-end record, was made with it
+        ignore=AS_TYPED, assumed={"frontend": asdict(FRONTEND)})
     return record_model(path)  # its hash: an export of it is this run's (own_export)

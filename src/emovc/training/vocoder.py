@@ -29,7 +29,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from emovc.errors import EmovcError
-from emovc.models.checkpoint import save_checkpoint
+from emovc.models.checkpoint import save_checkpoint_if_changed
 from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_encode
 from emovc.training import gta
 from emovc.training.common import (
@@ -46,6 +46,8 @@ from emovc.training.synthesizer import MEL, MEL_RANGES, log_mel
 from emovc.training.vocoder_data import ClipWindows, Pair, PairWindows
 
 KIND = "vocoder/wavernn"
+#: what model.pt records of the run as it was typed (settings, the GTA synthesizer's path)
+AS_TYPED = ("train", "gta.synthesizer")
 WHAT = "vocoder training"
 MODEL_KEYS = WaveRNNConfig().to_dict()  # the keys a model={...} override may set
 #: model settings that must equal the mel setting of the same name, and why
@@ -271,8 +273,9 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
                ckpt_minutes=cfg.ckpt_minutes)
-    path = save_checkpoint(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),
-                           state_dict=model.state_dict(),
-                           extra={"mel": cfg.mel, "train": asdict(cfg),
-                                  "gta": None if source is None else source.record()})
+    path = save_checkpoint_if_changed(  # kept when a finished run is exported again
+        root / "model.pt", kind=KIND, config=model.cfg.to_dict(), state_dict=model.state_dict(),
+        extra={"mel": cfg.mel, "train": asdict(cfg),
+               "gta": None if source is None else source.record()},
+        ignore=AS_TYPED)
     return record_model(path)  # its hash: an export of it is this run's (own_export)
