@@ -6,12 +6,14 @@ export that would pair models of different mel settings."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emovc.cli.main import main
-from emovc.errors import ConfigError
+from emovc.errors import ConfigError, EmovcWarning
 from emovc.models.synthesizer.tacotron import TacotronConfig
 from emovc.training import speaker_encoder as tge2e
 from emovc.training import synthesizer as tsyn
@@ -403,3 +405,63 @@ def test_the_gan_recipes_speaker_lists_keep_their_ids_as_text() -> None:
 
     assert parse_settings(["val_speakers=[01, 02]", "train_speakers=null"]) == {
         "val_speakers": ["01", "02"], "train_speakers": None}
+
+
+def _speakers_corpus(root: Path, clips: dict[str, int]) -> Path:
+    """A LibriTTS-layout corpus: ``clips[speaker]`` 1 s synthetic clips per speaker."""
+    from emovc.data.synthetic import SyntheticVoice, synthesize
+
+    from .conftest import transcribed_clip
+
+    for k, (spk, n) in enumerate(clips.items()):
+        voice = SyntheticVoice(f0_mean=100.0 + 20 * k, formant_scale=0.9 + 0.05 * k)
+        for i in range(n):
+            transcribed_clip(root, spk, i, synthesize(voice, duration=1.0, seed=i), "Hi.")
+    return root
+
+
+def test_the_encoder_validates_on_speakers_with_two_clips(tmp_path, capsys) -> None:
+    """Held-out speakers with one clip each (the last by name) ended the run at its first
+    validation — step 1000, or the end of a shorter run — with "EER needs at least two clips
+    of one speaker and two speakers", leaving no model.pt; training speakers with one clip
+    each trained without a word."""
+    corpus = _speakers_corpus(tmp_path / "corpus", {"11": 3, "12": 3, "13": 3, "21": 1, "22": 1})
+    code, out, err = _run(["train-voice", "encoder", str(corpus), "-o", str(tmp_path / "run"),
+                           "--max-steps", "1", "--set", "val_speakers=2",
+                           "--set", "speakers=2", "--set", "utterances=2", "--set", "threads=1",
+                           "--set", 'model={hidden: 16, layers: 1, embedding: 8}'], capsys)
+    assert code == 0, err
+    assert (tmp_path / "run" / "model.pt").is_file()
+    assert ("emovc: warning: 2 of the 3 training speakers have one clip (e.g. 21): GE2E learns "
+            "from several clips per speaker") in err
+    cfg = tge2e.build_config(str(corpus), "unused", overrides={"val_speakers": 2})
+    with pytest.warns(EmovcWarning, match="2 of the 3 training speakers have one clip"):
+        mels, _, labels = tge2e.load_corpus(cfg, progress=False)
+    assert sorted(mels) == ["11", "21", "22"] and labels == ["12"] * 3 + ["13"] * 3
+
+
+def test_a_validation_split_that_cannot_give_an_eer_is_said_in_one_line() -> None:
+    with pytest.warns(EmovcWarning) as caught:
+        train, val = tge2e.split_speakers({"a": 1, "b": 1, "c": 1, "d": 5}, 20)
+    assert (train, val) == (["a", "b", "c", "d"], [])
+    assert [str(w.message) for w in caught] == [
+        "speaker-encoder training logs no validation EER (setting val_speakers 20): 1 of the 4 "
+        "speakers have 2 clips or more, and the EER needs 2 clips each of 2 speakers",
+        "3 of the 4 training speakers have one clip (e.g. a): GE2E learns from several clips "
+        "per speaker, and all the crops of such a speaker come from one recording, so it "
+        "learns to tell recordings apart rather than voices; give each speaker several clips"]
+    with pytest.warns(EmovcWarning) as caught:
+        assert tge2e.split_speakers({"a": 1, "b": 1, "c": 2, "d": 2, "e": 1}, 3)[1] == ["c", "d"]
+    assert str(caught[0].message).startswith(
+        "speaker-encoder training validates on 2 speakers, not 3 (setting val_speakers 3): 2 "
+        "of the 5 speakers have 2 clips or more")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tge2e.split_speakers({s: 3 for s in "abcde"}, 2) == (["a", "b", "c"], ["d", "e"])
+        assert tge2e.split_speakers({s: 3 for s in "abcde"}, 0) == (list("abcde"), [])
+    # clips left out as unusable: the validation set keeps what an EER can use
+    wav = np.zeros(16000, np.float32)
+    with pytest.warns(EmovcWarning, match="logs no validation EER: its 3 validation clips"):
+        assert tge2e.validation_set([wav] * 3, ["a", "a", "b"]) is None
+    kept = tge2e.validation_set([wav] * 5, ["a", "a", "b", "c", "c"])
+    assert kept is not None and kept[1] == ["a", "a", "c", "c"]

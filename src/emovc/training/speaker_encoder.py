@@ -15,6 +15,7 @@ The command line runs the same: ``emovc train-voice encoder DATA_DIR -o RUN_DIR`
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from emovc.errors import ConfigError, EmovcError
+from emovc.errors import ConfigError, EmovcError, EmovcWarning
 from emovc.models.checkpoint import save_checkpoint_if_changed
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
 from emovc.training.common import (
@@ -56,7 +57,9 @@ class GE2ETrainConfig:
         utterances: utterances per speaker per batch (10).
         lr: Adam learning rate.
         max_steps: optimisation steps.
-        val_speakers: speakers held out for the EER check (taken from the end of the list).
+        val_speakers: speakers held out for the EER check: the last ones by name of those
+            with at least 2 clips (the EER compares clips of one speaker), leaving 2 speakers
+            to train on; fewer than 2 such speakers: no validation (:func:`split_speakers`).
         init: ``"resemblyzer"`` to fine-tune the bundled weights, ``None`` = from scratch.
         max_utterances_per_speaker: utterances per speaker loaded at most (the first ones
             by path). Not ``max_utterances``, which the synthesizer and the vocoder count in
@@ -256,6 +259,56 @@ def check_config(cfg: GE2ETrainConfig) -> GE2ETrainConfig:
 
 
 CACHE_VERSION = 1  # bump when load_corpus changes what it computes for the same settings
+VAL_CLIPS = 5  # clips per validation speaker embedded for the EER
+
+
+def split_speakers(counts: dict[str, int], val_speakers: int) -> tuple[list[str], list[str]]:
+    """``(training speakers, validation speakers)`` of a corpus whose speakers have
+    ``counts`` clips: the validation speakers are the last ``val_speakers`` (by name) of those
+    with 2 clips or more, as many as leave 2 speakers to train on, and none when that is
+    fewer than 2 (the EER needs a pair of clips of one speaker and two speakers). Warns (one
+    :class:`~emovc.errors.EmovcWarning` each) when speakers with one clip take validation
+    speakers away, and when training speakers have one clip."""
+    names = sorted(counts)
+    several = [n for n in names if counts[n] >= 2]
+    wanted = min(val_speakers, max(0, len(names) - 2))  # all but 2 at most, as before
+    n_val = min(wanted, len(several))
+    n_val = n_val if n_val >= 2 else 0
+    val = several[len(several) - n_val:] if n_val else []
+    train = [n for n in names if n not in set(val)]
+    if n_val < wanted:
+        done = f"validates on {n_val} speakers, not {wanted}" if n_val else \
+            "logs no validation EER"
+        warnings.warn(f"{WHAT} {done} (setting val_speakers {val_speakers}): {len(several)} of "
+                      f"the {len(names)} speakers have 2 clips or more, and the EER needs 2 "
+                      "clips each of 2 speakers", EmovcWarning, stacklevel=3)
+    single = [n for n in train if counts[n] < 2]
+    if single:
+        warnings.warn(f"{len(single)} of the {len(train)} training speakers have one clip (e.g. "
+                      f"{single[0]}): GE2E learns from several clips per speaker, and all the "
+                      "crops of such a speaker come from one recording, so it learns to tell "
+                      "recordings apart rather than voices; give each speaker several clips",
+                      EmovcWarning, stacklevel=3)
+    return train, val
+
+
+def validation_set(wavs: list[np.ndarray], labels: list[str],
+                   ) -> tuple[list[np.ndarray], list[str]] | None:
+    """The validation clips an EER can be computed on: those of the speakers with 2 clips or
+    more (some may have been left out as unusable), if 2 such speakers are left; else
+    ``None`` (no validation), with one :class:`~emovc.errors.EmovcWarning` when clips were
+    given."""
+    from collections import Counter
+
+    counts = Counter(labels)
+    keep = [i for i, label in enumerate(labels) if counts[label] >= 2]
+    if len({labels[i] for i in keep}) >= 2:
+        return [wavs[i] for i in keep], [labels[i] for i in keep]
+    if labels:
+        warnings.warn(f"{WHAT} logs no validation EER: its {len(labels)} validation clips "
+                      f"(of {len(counts)} speakers) do not hold 2 clips each of 2 speakers",
+                      EmovcWarning, stacklevel=3)
+    return None
 
 
 def cache_settings(cfg: GE2ETrainConfig) -> dict:
@@ -270,8 +323,9 @@ def load_corpus(cfg: GE2ETrainConfig, progress: bool = True,
                 ) -> tuple[dict[str, list[np.ndarray]], list, list]:
     """Mels ``(frames, n_mels)`` of the training speakers' clips (cached per clip,
     :mod:`~emovc.training.clip_cache`) and (16 kHz waveforms, speaker labels) of the
-    validation speakers' first 5 clips. A clip that cannot be used (unreadable, silent, under
-    0.5 s) is left out with one warning for all of them.
+    validation speakers' first :data:`VAL_CLIPS` clips (:func:`split_speakers`, which warns
+    of speakers with one clip, before any clip is read). A clip that cannot be used
+    (unreadable, silent, under 0.5 s) is left out with one warning for all of them.
 
     Raises:
         EmovcError: no clip of the training speakers can be used.
@@ -285,9 +339,8 @@ def load_corpus(cfg: GE2ETrainConfig, progress: bool = True,
     for utt in sorted(catalog_corpus(cfg.data_dir), key=lambda u: u.path):
         if len(per.setdefault(utt.speaker, [])) < cfg.max_utterances_per_speaker:
             per[utt.speaker].append(utt)
-    names = sorted(per)
-    n_val = min(cfg.val_speakers, max(0, len(names) - 2))
-    train_names, val_names = names[: len(names) - n_val], names[len(names) - n_val:]
+    train_names, val_names = split_speakers({s: len(u) for s, u in per.items()},
+                                            cfg.val_speakers)
     gcfg = GE2EConfig(**cfg.model)
 
     def wav(utt) -> np.ndarray:
@@ -301,8 +354,8 @@ def load_corpus(cfg: GE2ETrainConfig, progress: bool = True,
     for utt, a in got:
         mels.setdefault(utt.speaker, []).append(a["mel"])
     val, val_out = ([], {}) if not val_names else load_clips(
-        [u for s in val_names for u in per[s][:5]], lambda u: {"wav": wav(u)}, ("wav",), None,
-        "speaker-encoder validation clips", progress)
+        [u for s in val_names for u in per[s][:VAL_CLIPS]], lambda u: {"wav": wav(u)},
+        ("wav",), None, "speaker-encoder validation clips", progress)
     warn_left_out({**left_out, **val_out}, "speaker-encoder corpus")
     return mels, [a["wav"] for _, a in val], [u.speaker for u, _ in val]
 
@@ -335,8 +388,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     mels, val_wavs, val_labels = data if data is not None else load_corpus(cfg)
     sampler = PartialSampler(mels, cfg.speakers, cfg.utterances, model.cfg.partial_frames,
                              cfg.seed)
-    module = GE2EModule(model.train(), sampler, cfg.lr,
-                        (val_wavs, val_labels) if len(set(val_labels)) >= 2 else None)
+    module = GE2EModule(model.train(), sampler, cfg.lr, validation_set(val_wavs, val_labels))
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
                ckpt_minutes=cfg.ckpt_minutes)
