@@ -245,3 +245,45 @@ def test_the_voice_folder_mel_hint_gives_a_command_that_works(tmp_path, capsys,
         exported = load_checkpoint(voice / "vocoder.pt")
         assert exported["extra"]["mel"] == mel
         assert exported["config"]["rnn_dim"] == 48  # VOC's tiny model, merged with the hint's
+
+
+ENC = ["--set", "model={hidden: 16, layers: 1, embedding: 8}", "--set", "speakers=2",
+       "--set", "utterances=2", "--set", "val_speakers=0"]
+
+
+@pytest.mark.parametrize("recipe", ["synthesizer", "vocoder", "encoder"])
+def test_a_resume_on_a_changed_corpus_is_refused_before_it_is_read(
+        recipe, tmp_path, capsys, monkeypatch, transcribed_corpus) -> None:
+    """The SV2TTS trainers resumed on a corpus with clips added, removed or edited without a
+    word: each step's batch indexes the clip list, so the run no longer continued the one it
+    had started (the conversion trainers record their clips and refuse)."""
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+
+    corpus, run = transcribed_corpus(tmp_path / "corpus"), tmp_path / "run"
+    args = ["train-voice", recipe, str(corpus), "-o", str(run), "--set", "threads=1",
+            *{"synthesizer": [*SYN, "--set", "batch_size=2"],
+              "vocoder": [*VOC, "--set", "batch_size=2"], "encoder": ENC}[recipe]]
+    code, out, err = _run([*args, "--max-steps", "1"], capsys)
+    assert code == 0, err
+    assert (run / "clips.json").is_file()
+    code, out, err = _run([*args, "--max-steps", "2"], capsys)  # the same clips: resumed
+    assert code == 0 and _step(run) == 2, err
+
+    wav = synthesize(EMOTION_VOICES["neutral"], duration=1.0, seed=7)
+    added = transcribed_corpus.clip(corpus, "12", 5, wav, "Hello again.")
+    edited = corpus / "11" / "100" / "11_100_000001_000000.wav"
+    edited.write_bytes(edited.read_bytes()[:-2000])  # a take cut shorter
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the corpus was preprocessed before the change was found")
+
+    for mod in (tsyn, tvoc, tge2e):
+        monkeypatch.setattr(mod, "load_corpus", boom)
+    code, out, err = _run([*args, "--max-steps", "3"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert (f"emovc: error: run folder {run} was trained on other clips than {corpus} holds now "
+            f"(1 added: {added.relative_to(corpus).as_posix()}; 1 changed: "
+            f"{edited.relative_to(corpus).as_posix()}): its batches are drawn by their place in "
+            "its list of clips, so it would not continue the run it started; ") in err
+    assert "restore them to resume it, or choose another -o, or pass --force" in err
+    assert _step(run) == 2

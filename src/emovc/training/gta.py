@@ -140,30 +140,16 @@ def gta_settings(source: GtaSource) -> dict:
             "seed": SEED, "version": GTA_VERSION}
 
 
-def load_corpus(cfg: Any, progress: bool = True) -> ClipWindows:
-    """The (GTA mel ``(T, n_mels)``, waveform ``(n,)`` at ``mel["sr"]``) pairs of the
-    transcribed utterances of a vocoder config's corpus (``cfg``: a
-    :class:`~emovc.training.vocoder.VocoderTrainConfig` with ``gta`` set), cached per clip
-    and read window by window (:class:`~emovc.training.vocoder_data.ClipWindows`). Clips
-    without a transcript, and clips whose audio cannot be used, are left out with one warning
-    each.
-
-    A clip not cached yet is decoded and VAD-trimmed once (:meth:`~emovc.training.
-    synthesizer_data.Tools.speech`): that audio gives the synthesizer's inputs (unless the
-    synthesizer's cache holds them), the waveform, and through the inputs the GTA mel.
+def corpus_utterances(cfg: Any) -> list:
+    """The transcribed utterances of a vocoder config's corpus (the first
+    ``max_utterances``), as catalogued; clips without a transcript are left out with one
+    warning for all.
 
     Raises:
-        ConfigError: the ``gta`` setting (:func:`gta_source`).
-        EmovcError: no transcribed utterance, or none that can be used.
-        CacheWriteError: the cache cannot be written.
+        EmovcError: no transcribed utterance.
     """
-    from emovc.audio.io import resample
     from emovc.data.catalogs import catalog_corpus
-    from emovc.models.device import resolve_device
-    from emovc.training.clip_cache import cache_clips, clip_folder, warn_left_out
-    from emovc.training.synthesizer_data import Tools, inputs_folder, stamp, utterance_inputs
 
-    source = gta_source(cfg.gta, cfg.mel, "vocoder training")
     utts = list(catalog_corpus(cfg.data_dir))
     untranscribed = {u.path: "no transcript" for u in utts if not u.text}
     if untranscribed:
@@ -175,6 +161,33 @@ def load_corpus(cfg: Any, progress: bool = True) -> ClipWindows:
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}: the vocoder's GTA "
                          "mels (setting gta) need transcripts; leave out gta to train on "
                          "ground-truth mels")
+    return utts
+
+
+def load_corpus(cfg: Any, progress: bool = True, utts: list | None = None) -> ClipWindows:
+    """The (GTA mel ``(T, n_mels)``, waveform ``(n,)`` at ``mel["sr"]``) pairs of the
+    transcribed utterances of a vocoder config's corpus (``cfg``: a
+    :class:`~emovc.training.vocoder.VocoderTrainConfig` with ``gta`` set; ``utts``:
+    :func:`corpus_utterances`, catalogued already), cached per clip and read window by window
+    (:class:`~emovc.training.vocoder_data.ClipWindows`). Clips without a transcript, and
+    clips whose audio cannot be used, are left out with one warning each.
+
+    A clip not cached yet is decoded and VAD-trimmed once (:meth:`~emovc.training.
+    synthesizer_data.Tools.speech`): that audio gives the synthesizer's inputs (unless the
+    synthesizer's cache holds them), the waveform, and through the inputs the GTA mel.
+
+    Raises:
+        ConfigError: the ``gta`` setting (:func:`gta_source`).
+        EmovcError: no transcribed utterance, or none that can be used.
+        CacheWriteError: the cache cannot be written.
+    """
+    from emovc.audio.io import resample
+    from emovc.models.device import resolve_device
+    from emovc.training.clip_cache import cache_clips, clip_folder, warn_left_out
+    from emovc.training.synthesizer_data import Tools, inputs_folder, stamp, utterance_inputs
+
+    source = gta_source(cfg.gta, cfg.mel, "vocoder training")
+    utts = corpus_utterances(cfg) if utts is None else utts
     inputs = inputs_folder(cfg.cache_dir, cfg.data_dir, source.mel, source.encoder)
     tools = Tools(source.encoder)
     model: list[Tacotron] = []  # loaded for the first clip whose GTA mel is not cached

@@ -1,11 +1,14 @@
-"""The clips a converter training run reads, recorded in its folder so that a resumed run reads
-the same ones.
+"""The clips a training run reads, recorded in its folder so that a resumed run reads the same
+ones.
 
 The converter trainers (stargan, cyclegan, spectrogan) fit what they derive from the corpus
 again at every start — the WORLD normaliser and level offsets, SpectroGAN's pooled spectrum
 statistics and prosody stage — while a resumed run's networks come from its checkpoint. On a
 corpus that changed since, a resumed run would pair networks trained under one set of
-statistics with another, and would no longer be the uninterrupted run it continues.
+statistics with another, and would no longer be the uninterrupted run it continues. The
+SV2TTS trainers (synthesizer, vocoder, speaker encoder) draw each step's batch by its index in
+the corpus's clip list, from the step number alone: on a corpus with clips added or removed a
+resumed run draws other batches, and one with clips edited learns from other audio.
 
 So a run records the clips it reads in ``RUN_DIR/clips.json`` (written atomically): per split
 (``train``, ``val``), each clip's path relative to the corpus folder, the SHA-256 of its bytes
@@ -129,10 +132,16 @@ def read_clips(root: Path, hint: str) -> dict | None:
     return data
 
 
-def check_clips(root: Path, old: dict | None, record: dict, hint: str) -> None:
+#: why a converter run is not resumed on other clips (the refusal says it)
+STATISTICS = "its networks were trained with the statistics of those"
+
+
+def check_clips(root: Path, old: dict | None, record: dict, hint: str,
+                why: str = STATISTICS) -> None:
     """Refuse to resume the run in ``root``, which recorded ``old`` (:func:`read_clips`), on
-    the clips of ``record``; a run folder of an earlier emovc, which recorded none (``old``
-    ``None``), gets an :class:`~emovc.errors.EmovcWarning` instead.
+    the clips of ``record`` (``why`` not, for the message); a run folder of an earlier emovc,
+    which recorded none (``old`` ``None``), gets an :class:`~emovc.errors.EmovcWarning`
+    instead.
 
     Raises:
         ConfigError: clips added, removed or changed (one line naming a few of each, and
@@ -149,16 +158,17 @@ def check_clips(root: Path, old: dict | None, record: dict, hint: str) -> None:
     was = old.get("data_dir")
     where = f", read from {was}" if was and was != record["data_dir"] else ""
     raise ConfigError(f"run folder {root} was trained on other clips{where} than "
-                      f"{record['data_dir']} holds now ({describe_changes(changes)}): its "
-                      "networks were trained with the statistics of those; restore them to "
-                      f"resume it, or {hint}")
+                      f"{record['data_dir']} holds now ({describe_changes(changes)}): {why}; "
+                      f"restore them to resume it, or {hint}")
 
 
-def keep_clips(root: str | os.PathLike, clips: ClipList, compare: bool, hint: str) -> None:
+def keep_clips(root: str | os.PathLike, clips: ClipList, compare: bool, hint: str,
+               why: str = STATISTICS) -> None:
     """Record the clips a run reads in ``root/clips.json`` (hashing only those whose size or
     time changed since its record); with ``compare`` (the run resumes from a checkpoint)
-    first check them against the recorded ones (:func:`check_clips`). Only the first process
-    does this: the others of a multi-device run are started after it has.
+    first check them against the recorded ones (:func:`check_clips`, ``why`` for its
+    message). Only the first process does this: the others of a multi-device run are started
+    after it has.
 
     Raises:
         ConfigError: see :func:`check_clips`.
@@ -169,7 +179,7 @@ def keep_clips(root: str | os.PathLike, clips: ClipList, compare: bool, hint: st
     old = read_clips(root, hint) if compare else _known(root)
     record = clip_record(clips.data_dir, clips.splits, old)
     if compare:
-        check_clips(root, old, record, hint)
+        check_clips(root, old, record, hint, why)
     write_atomic(root / CLIPS_FILE, json.dumps(record, indent=1))
 
 

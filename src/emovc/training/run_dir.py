@@ -3,7 +3,7 @@
 Layout of ``RUN_DIR``::
 
     config.yaml            resolved training config (plain data)
-    clips.json             the clips the run reads (converter trainers: emovc.training.run_clips)
+    clips.json             the clips the run reads (emovc.training.run_clips)
     checkpoints/last.ckpt  Lightning checkpoint for exact resume (+ the newest step-numbered ones)
     tb/                    TensorBoard logs
     audio/                 periodic validation conversions (WAV, as ``emovc convert`` renders
@@ -379,6 +379,26 @@ def clear_run_outputs(root: Path) -> None:
                 folder.rmdir()
             except OSError:  # other files there
                 pass
+
+
+#: why an SV2TTS run is not resumed on other clips (its refusal says it)
+BATCHES = ("its batches are drawn by their place in its list of clips, so it would not "
+           "continue the run it started")
+
+
+def check_resumed_clips(run_dir: str | os.PathLike, clips: ClipList, resume: bool,
+                        cli: bool = True) -> None:
+    """Refuse to resume the run in ``run_dir`` from its checkpoint on other clips than it
+    recorded (:func:`~emovc.training.run_clips.keep_clips`), before the corpus is read: for
+    a trainer whose corpus work comes before :func:`prepare_run_dir` (an SV2TTS corpus is
+    preprocessed for hours). Nothing to check for a run that starts afresh, or has no
+    checkpoint yet.
+
+    Raises:
+        ConfigError: clips added, removed or changed (one line naming them).
+    """
+    if resume and last_checkpoint(run_dir) is not None:
+        keep_clips(run_dir, clips, True, FORCE_HINT if cli else PYTHON_FORCE_HINT, BATCHES)
 
 
 def last_checkpoint(run_dir: str | os.PathLike) -> Path | None:

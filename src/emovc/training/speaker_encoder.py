@@ -319,21 +319,12 @@ def cache_settings(cfg: GE2ETrainConfig) -> dict:
             "preprocess": "resemblyzer", "version": CACHE_VERSION}
 
 
-def load_corpus(cfg: GE2ETrainConfig, progress: bool = True,
-                ) -> tuple[dict[str, list[np.ndarray]], list, list]:
-    """Mels ``(frames, n_mels)`` of the training speakers' clips (cached per clip,
-    :mod:`~emovc.training.clip_cache`) and (16 kHz waveforms, speaker labels) of the
-    validation speakers' first :data:`VAL_CLIPS` clips (:func:`split_speakers`, which warns
-    of speakers with one clip, before any clip is read). A clip that cannot be used
-    (unreadable, silent, under 0.5 s) is left out with one warning for all of them.
-
-    Raises:
-        EmovcError: no clip of the training speakers can be used.
-    """
-    from emovc.audio import load_audio
+def corpus_split(cfg: GE2ETrainConfig) -> tuple[list, list]:
+    """``(training clips, validation clips)`` of the corpus, as catalogued: each speaker's
+    first ``max_utterances_per_speaker`` clips by path, the speakers split by
+    :func:`split_speakers` (which warns of speakers with one clip), the validation speakers'
+    first :data:`VAL_CLIPS` clips."""
     from emovc.data.catalogs import catalog_corpus
-    from emovc.pipelines.speaker import preprocess
-    from emovc.training.clip_cache import clip_folder, load_clips, warn_left_out
 
     per: dict[str, list] = {}
     for utt in sorted(catalog_corpus(cfg.data_dir), key=lambda u: u.path):
@@ -341,21 +332,42 @@ def load_corpus(cfg: GE2ETrainConfig, progress: bool = True,
             per[utt.speaker].append(utt)
     train_names, val_names = split_speakers({s: len(u) for s, u in per.items()},
                                             cfg.val_speakers)
+    return ([u for s in train_names for u in per[s]],
+            [u for s in val_names for u in per[s][:VAL_CLIPS]])
+
+
+def load_corpus(cfg: GE2ETrainConfig, progress: bool = True,
+                split: tuple[list, list] | None = None,
+                ) -> tuple[dict[str, list[np.ndarray]], list, list]:
+    """Mels ``(frames, n_mels)`` of the training speakers' clips (cached per clip,
+    :mod:`~emovc.training.clip_cache`) and (16 kHz waveforms, speaker labels) of the
+    validation speakers' first :data:`VAL_CLIPS` clips (``split``: :func:`corpus_split`,
+    which warns of speakers with one clip before any clip is read; catalogued here when not
+    given). A clip that cannot be used (unreadable, silent, under 0.5 s) is left out with one
+    warning for all of them.
+
+    Raises:
+        EmovcError: no clip of the training speakers can be used.
+    """
+    from emovc.audio import load_audio
+    from emovc.pipelines.speaker import preprocess
+    from emovc.training.clip_cache import clip_folder, load_clips, warn_left_out
+
+    train_clips, val_clips = corpus_split(cfg) if split is None else split
     gcfg = GE2EConfig(**cfg.model)
 
     def wav(utt) -> np.ndarray:
         return preprocess(load_audio(utt.path), 16000, name=utt.path)
 
     folder = clip_folder(cfg.cache_dir, cfg.data_dir, "speaker-encoder", cache_settings(cfg))
-    got, left_out = load_clips([u for s in train_names for u in per[s]],
-                               lambda u: {"mel": mel_frames(wav(u), gcfg)}, ("mel",), folder,
-                               "speaker-encoder corpus", progress)
+    got, left_out = load_clips(train_clips, lambda u: {"mel": mel_frames(wav(u), gcfg)},
+                               ("mel",), folder, "speaker-encoder corpus", progress)
     mels: dict[str, list[np.ndarray]] = {}
     for utt, a in got:
         mels.setdefault(utt.speaker, []).append(a["mel"])
-    val, val_out = ([], {}) if not val_names else load_clips(
-        [u for s in val_names for u in per[s][:VAL_CLIPS]], lambda u: {"wav": wav(u)},
-        ("wav",), None, "speaker-encoder validation clips", progress)
+    val, val_out = ([], {}) if not val_clips else load_clips(
+        val_clips, lambda u: {"wav": wav(u)}, ("wav",), None,
+        "speaker-encoder validation clips", progress)
     warn_left_out({**left_out, **val_out}, "speaker-encoder corpus")
     return mels, [a["wav"] for _, a in val], [u.speaker for u, _ in val]
 
@@ -371,11 +383,14 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
         ConfigError: a setting out of its range (:func:`check_config`), an unknown ``init``,
             or a ``run_dir`` that cannot take this run (another run's, or one that has
             trained more than ``max_steps``; :func:`~emovc.training.run_dir.claim_run_dir`),
-            all found before any corpus work.
+            all found before any corpus work; a run resumed from its checkpoint on other
+            clips than it recorded in ``clips.json`` (:func:`~emovc.training.run_dir.
+            check_resumed_clips`), before the corpus is preprocessed.
     """
     from emovc.pipelines.speaker import SpeakerEncoder
     from emovc.training.common import fit
-    from emovc.training.run_dir import claim_run_dir
+    from emovc.training.run_clips import ClipList
+    from emovc.training.run_dir import check_resumed_clips, claim_run_dir
 
     check_config(cfg)
     if resume:
@@ -385,13 +400,21 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init
              else GE2E(GE2EConfig(**cfg.model)))
-    mels, val_wavs, val_labels = data if data is not None else load_corpus(cfg)
+    clips = None
+    if data is None:  # the batches index these lists: a resumed run must read the same clips
+        split = corpus_split(cfg)
+        clips = ClipList(cfg.data_dir, {name: [u.path for u in utts]
+                                        for name, utts in zip(("train", "val"), split,
+                                                              strict=True)})
+        check_resumed_clips(cfg.run_dir, clips, resume, cli)
+        data = load_corpus(cfg, split=split)
+    mels, val_wavs, val_labels = data
     sampler = PartialSampler(mels, cfg.speakers, cfg.utterances, model.cfg.partial_frames,
                              cfg.seed)
     module = GE2EModule(model.train(), sampler, cfg.lr, validation_set(val_wavs, val_labels))
     root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
-               ckpt_minutes=cfg.ckpt_minutes)
+               ckpt_minutes=cfg.ckpt_minutes, clips=clips)
     # a finished run exported again keeps its model.pt: its SHA-256 names it to the
     # synthesizer runs trained on it (encoder_sha256)
     return save_checkpoint_if_changed(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),

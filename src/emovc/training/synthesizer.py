@@ -27,6 +27,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from emovc.data.manifest import Utterance as CorpusUtterance
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.checkpoint import save_checkpoint_if_changed
 from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig, tacotron_loss
@@ -43,6 +44,7 @@ from emovc.training.common import (
     seed_torch,
     step_rng,
 )
+from emovc.training.run_clips import ClipList
 from emovc.training.synthesizer_data import FRONTEND, Utterance, log_mel
 
 __all__ = ["Utterance", "log_mel"]  # their home is emovc.training.synthesizer_data
@@ -216,10 +218,26 @@ def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None,
                           f"size of {source}), got {dim}")
 
 
-def load_corpus(cfg: SynthesizerTrainConfig, progress: bool = True) -> list[Utterance]:
+def corpus_utterances(cfg: SynthesizerTrainConfig) -> list[CorpusUtterance]:
+    """The transcribed utterances of the corpus the run trains on (the first
+    ``max_utterances``), as catalogued.
+
+    Raises:
+        EmovcError: none.
+    """
+    from emovc.data.catalogs import catalog_corpus
+
+    utts = [u for u in catalog_corpus(cfg.data_dir) if u.text][: cfg.max_utterances]
+    if not utts:
+        raise EmovcError(f"no transcribed utterances under {cfg.data_dir}")
+    return utts
+
+
+def load_corpus(cfg: SynthesizerTrainConfig, progress: bool = True,
+                utts: list[CorpusUtterance] | None = None) -> list[Utterance]:
     """Phonemes, speaker embeddings and log-mels of every transcribed utterance of the
-    corpus, each computed once and then read from the cache
-    (:func:`~emovc.training.synthesizer_data.preprocess_utterances`).
+    corpus (``utts``: :func:`corpus_utterances`, catalogued already), each computed once and
+    then read from the cache (:func:`~emovc.training.synthesizer_data.preprocess_utterances`).
 
     Per utterance: VAD trim and loudness normalisation at 16 kHz → espeak-ng phoneme ids,
     the ``encoder`` setting's ``(D,)`` embedding (the bundled encoder: 256) and the log-mel
@@ -230,13 +248,10 @@ def load_corpus(cfg: SynthesizerTrainConfig, progress: bool = True) -> list[Utte
         ConfigError: an ``encoder`` setting that is not a speaker encoder's model.pt.
         EmovcError: no transcribed utterance, or none that can be used.
     """
-    from emovc.data.catalogs import catalog_corpus
     from emovc.training.synthesizer_data import preprocess_utterances
 
     encoder = choose_encoder(cfg.encoder, WHAT)
-    utts = [u for u in catalog_corpus(cfg.data_dir) if u.text][: cfg.max_utterances]
-    if not utts:
-        raise EmovcError(f"no transcribed utterances under {cfg.data_dir}")
+    utts = corpus_utterances(cfg) if utts is None else utts
     return [x for _, x in preprocess_utterances(utts, cfg.data_dir, cfg.mel, encoder,
                                                 cfg.cache_dir, "synthesizer corpus", progress)]
 
@@ -259,10 +274,13 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
             cannot take this run (another run's, one that has trained more than
             ``max_steps``: :func:`~emovc.training.run_dir.claim_run_dir`; or a run started
             with another version of the ``encoder`` file: :func:`~emovc.training.common.
-            record_file_hash`), also before the corpus.
+            record_file_hash`), also before the corpus; a run resumed from its checkpoint on
+            other clips than it recorded in ``clips.json`` (added, removed or edited:
+            :func:`~emovc.training.run_dir.check_resumed_clips`), before the corpus is
+            preprocessed.
     """
     from emovc.training.common import fit
-    from emovc.training.run_dir import claim_run_dir
+    from emovc.training.run_dir import check_resumed_clips, claim_run_dir
     from emovc.training.run_models import record_model
 
     check_config(cfg)
@@ -275,12 +293,17 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = data if data is not None else load_corpus(cfg)
+    clips = None
+    if data is None:  # the batches index this list: a resumed run must read the same clips
+        utts = corpus_utterances(cfg)
+        clips = ClipList(cfg.data_dir, {"train": [u.path for u in utts]})
+        check_resumed_clips(cfg.run_dir, clips, resume, cli)
+        data = load_corpus(cfg, utts=utts)
     model = Tacotron(TacotronConfig(**cfg.model))
     module = SynthesizerModule(model, data, cfg.batch_size, cfg.lr, cfg.seed)
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
-               ckpt_minutes=cfg.ckpt_minutes)
+               ckpt_minutes=cfg.ckpt_minutes, clips=clips)
     # a finished run exported again (from anywhere, with other free settings) keeps its
     # model.pt: its SHA-256 names it to the GTA vocoder trained on it
     path = save_checkpoint_if_changed(

@@ -42,6 +42,7 @@ from emovc.training.common import (
     seed_torch,
     step_rng,
 )
+from emovc.training.run_clips import ClipList
 from emovc.training.synthesizer import MEL, MEL_RANGES, log_mel
 from emovc.training.vocoder_data import ClipWindows, Pair, PairWindows
 
@@ -196,7 +197,23 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
     return cfg
 
 
-def load_corpus(cfg: VocoderTrainConfig, progress: bool = True) -> ClipWindows:
+def corpus_utterances(cfg: VocoderTrainConfig) -> list:
+    """The utterances of the corpus the run trains on, as catalogued: the first
+    ``max_utterances``; with ``gta``, of the transcribed ones
+    (:func:`emovc.training.gta.corpus_utterances`).
+
+    Raises:
+        EmovcError: with ``gta``, no transcribed utterance.
+    """
+    if cfg.gta is not None:
+        return gta.corpus_utterances(cfg)
+    from emovc.data.catalogs import catalog_corpus
+
+    return list(catalog_corpus(cfg.data_dir))[: cfg.max_utterances]
+
+
+def load_corpus(cfg: VocoderTrainConfig, progress: bool = True,
+                utts: list | None = None) -> ClipWindows:
     """The (log-mel ``(T, n_mels)``, waveform ``(n,)``) pairs of the corpus utterances, at
     the mel settings' rate, loudness-normalised, each computed once and cached on disk
     (folder ``vocoder-<key>`` under ``cache_dir``,
@@ -208,20 +225,20 @@ def load_corpus(cfg: VocoderTrainConfig, progress: bool = True) -> ClipWindows:
     (:func:`emovc.training.gta.load_corpus`, cached the same way).
 
     The cache holds the waveforms themselves (float32 at the mel rate: 230 MB per hour of
-    audio at 16 kHz, besides 25 KB per second for the mel).
+    audio at 16 kHz, besides 25 KB per second for the mel). ``utts``: the utterances
+    (:func:`corpus_utterances`, catalogued already).
 
     Raises:
         EmovcError: the corpus has utterances but none that can be used.
         CacheWriteError: the cache cannot be written.
     """
     if cfg.gta is not None:
-        return gta.load_corpus(cfg, progress)
+        return gta.load_corpus(cfg, progress, utts)
     from emovc.audio import check_speech, load_audio, normalize_loudness
-    from emovc.data.catalogs import catalog_corpus
     from emovc.training.clip_cache import cache_clips, clip_folder, warn_left_out
     from emovc.training.vocoder_data import cache_settings, stored_pair
 
-    utts = list(catalog_corpus(cfg.data_dir))[: cfg.max_utterances]
+    utts = corpus_utterances(cfg) if utts is None else utts
     sr = cfg.mel["sr"]
 
     def pair(utt) -> dict[str, np.ndarray]:
@@ -250,10 +267,13 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
             corpus work; a ``run_dir`` that cannot take this run (another run's, one that
             has trained more than ``max_steps``: :func:`~emovc.training.run_dir.
             claim_run_dir`; or a run started with another version of the ``gta`` file:
-            :func:`~emovc.training.common.record_file_hash`), also before the corpus.
+            :func:`~emovc.training.common.record_file_hash`), also before the corpus; a run
+            resumed from its checkpoint on other clips than it recorded in ``clips.json``
+            (:func:`~emovc.training.run_dir.check_resumed_clips`), before the corpus is
+            preprocessed.
     """
     from emovc.training.common import fit
-    from emovc.training.run_dir import claim_run_dir
+    from emovc.training.run_dir import check_resumed_clips, claim_run_dir
     from emovc.training.run_models import record_model
 
     check_config(cfg)
@@ -266,13 +286,18 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = WaveRNN(WaveRNNConfig(**cfg.model))
-    pairs = data if data is not None else load_corpus(cfg)
+    pairs, clips = data, None
+    if pairs is None:  # the batches index this list: a resumed run must read the same clips
+        utts = corpus_utterances(cfg)
+        clips = ClipList(cfg.data_dir, {"train": [u.path for u in utts]})
+        check_resumed_clips(cfg.run_dir, clips, resume, cli)
+        pairs = load_corpus(cfg, utts=utts)
     sampler = SegmentSampler(pairs, model.cfg.hop_length, cfg.seq_frames, cfg.batch_size,
                              cfg.seed)
     module = VocoderModule(model, sampler, cfg.lr)
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
-               ckpt_minutes=cfg.ckpt_minutes)
+               ckpt_minutes=cfg.ckpt_minutes, clips=clips)
     path = save_checkpoint_if_changed(  # kept when a finished run is exported again
         root / "model.pt", kind=KIND, config=model.cfg.to_dict(), state_dict=model.state_dict(),
         extra={"mel": cfg.mel, "train": asdict(cfg),
