@@ -13,7 +13,7 @@ checks the file before any corpus work). Per utterance, the synthesizer's own pr
 of the speaker encoder the synthesizer records, the ground-truth log-mel — read from the
 synthesizer run's cache when the ``cache_dir`` is the same) feeds :func:`gta_mel`, whose
 result is cached per clip under ``vocoder-gta-<key>`` (the key holds the synthesizer file's
-sha256) with the audio: :func:`~emovc.training.synthesizer_data.speech_16k` at the mel rate,
+sha256) with the audio: :func:`~emovc.training.synthesizer_data.clip_speech` at the mel rate,
 the waveform the ground-truth mel was computed from (decoded once per clip for both).
 """
 
@@ -181,24 +181,28 @@ def load_corpus(cfg: Any, progress: bool = True, utts: list | None = None) -> Cl
         EmovcError: no transcribed utterance, or none that can be used.
         CacheWriteError: the cache cannot be written.
     """
-    from emovc.audio.io import resample
     from emovc.models.device import resolve_device
     from emovc.training.clip_cache import cache_clips, clip_folder, warn_left_out
-    from emovc.training.synthesizer_data import Tools, inputs_folder, stamp, utterance_inputs
+    from emovc.training.synthesizer_data import (
+        Tools,
+        check_rates,
+        inputs_folder,
+        stamp,
+        utterance_inputs,
+    )
 
     source = gta_source(cfg.gta, cfg.mel, "vocoder training")
     utts = corpus_utterances(cfg) if utts is None else utts
+    check_rates(utts, source.mel["sr"], "vocoder corpus")
     inputs = inputs_folder(cfg.cache_dir, cfg.data_dir, source.mel, source.encoder)
-    tools = Tools(source.encoder)
+    tools = Tools(source.encoder, source.mel["sr"])
     model: list[Tacotron] = []  # loaded for the first clip whose GTA mel is not cached
-    sr = source.mel["sr"]
 
     def compute(u) -> dict[str, np.ndarray]:
         x = utterance_inputs(u, source.mel, tools, inputs)
         if not model:
             model.append(source.model(resolve_device("auto")))
-        return stored_pair({"mel": gta_mel(model[0], x),
-                            "wav": resample(tools.speech(u.path), 16000, sr)})
+        return stored_pair({"mel": gta_mel(model[0], x), "wav": tools.speech(u.path)[1]})
 
     folder = clip_folder(cfg.cache_dir, cfg.data_dir, "vocoder-gta", gta_settings(source))
     got, left_out = cache_clips(utts, compute, ("mel", "wav"), folder, "vocoder corpus",

@@ -241,8 +241,10 @@ def load_corpus(cfg: SynthesizerTrainConfig, progress: bool = True,
 
     Per utterance: VAD trim and loudness normalisation at 16 kHz → espeak-ng phoneme ids,
     the ``encoder`` setting's ``(D,)`` embedding (the bundled encoder: 256) and the log-mel
-    ``(T, n_mels)`` at ``mel["sr"]`` (:func:`log_mel`). An utterance whose audio cannot be
-    used (unreadable, silent, too short) is left out with one warning for all of them.
+    ``(T, n_mels)`` at ``mel["sr"]`` (:func:`log_mel` of the audio at that rate, decoded at
+    it above 16 kHz: :func:`~emovc.training.synthesizer_data.clip_speech`). An utterance
+    whose audio cannot be used (unreadable, silent, too short) is left out with one warning
+    for all of them, and clips recorded below ``mel["sr"]`` get one warning for all.
 
     Raises:
         ConfigError: an ``encoder`` setting that is not a speaker encoder's model.pt.

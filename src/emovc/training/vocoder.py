@@ -221,8 +221,10 @@ def load_corpus(cfg: VocoderTrainConfig, progress: bool = True,
     window (:class:`~emovc.training.vocoder_data.ClipWindows`: memory does not grow with the
     corpus). A clip that cannot be used (unreadable, silent, under 0.5 s:
     :func:`~emovc.audio.check_speech`, as for the synthesizer) is left out with one warning
-    for all of them. With ``gta`` set, the GTA mels of the transcribed utterances instead
-    (:func:`emovc.training.gta.load_corpus`, cached the same way).
+    for all of them, and clips recorded below the mel rate get one warning for all
+    (:func:`~emovc.training.synthesizer_data.check_rates`). With ``gta`` set, the GTA mels of
+    the transcribed utterances instead (:func:`emovc.training.gta.load_corpus`, cached the
+    same way).
 
     The cache holds the waveforms themselves (float32 at the mel rate: 230 MB per hour of
     audio at 16 kHz, besides 25 KB per second for the mel). ``utts``: the utterances
@@ -236,10 +238,12 @@ def load_corpus(cfg: VocoderTrainConfig, progress: bool = True,
         return gta.load_corpus(cfg, progress, utts)
     from emovc.audio import check_speech, load_audio, normalize_loudness
     from emovc.training.clip_cache import cache_clips, clip_folder, warn_left_out
+    from emovc.training.synthesizer_data import check_rates
     from emovc.training.vocoder_data import cache_settings, stored_pair
 
     utts = corpus_utterances(cfg) if utts is None else utts
     sr = cfg.mel["sr"]
+    check_rates(utts, sr, "vocoder corpus")
 
     def pair(utt) -> dict[str, np.ndarray]:
         wav = normalize_loudness(check_speech(load_audio(utt.path, sr), sr, name=utt.path), sr)
