@@ -282,12 +282,14 @@ def test_bad_folders_raise_one_line_errors(tmp_path, make_tree):
         detect_corpus(tmp_path / "missing")
     with pytest.raises(EmovcError, match="no audio files"):
         scan_corpus(tmp_path)
-    make_tree(tmp_path, ["recordings/take_one.wav", "recordings/take_two.wav"])
+    # loose takes (a folder of them is a speaker's: the speakers layout)
+    make_tree(tmp_path, ["take_one.wav", "take_two.wav"])
     with pytest.raises(EmovcError) as exc:
         scan_corpus(tmp_path)
     msg = str(exc.value)
     assert "unknown corpus layout" in msg and "\n" not in msg
-    assert all(name in msg for name in ("RAVDESS", "ESD", "VCTK", "LibriSpeech", "folders"))
+    assert all(name in msg for name in ("RAVDESS", "ESD", "VCTK", "LibriSpeech", "folders",
+                                        "speakers", "LJSpeech", "--corpus speakers"))
 
 
 def test_unreadable_file_is_counted_not_dropped(tmp_path, make_tree):
@@ -300,7 +302,7 @@ def test_unreadable_file_is_counted_not_dropped(tmp_path, make_tree):
 
 def test_every_catalog_is_registered_with_a_layout():
     assert set(CATALOGS) == {"ravdess", "esd", "cremad", "tess", "emovdb", "savee", "vctk",
-                             "librispeech", "libritts", "folders"}
+                             "librispeech", "libritts", "folders", "speakers", "ljspeech"}
     assert all(c.layout for c in CATALOGS.values())
 
 

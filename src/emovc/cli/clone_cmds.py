@@ -97,10 +97,12 @@ def embed_map(
     max_per_speaker: int = typer.Option(10, min=1, help="Clips per speaker at most."),
     model: str = typer.Option("resemblyzer", help=ENCODER_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+    corpus: str = typer.Option("auto", "--corpus", "-c",
+                               help="Layout name (e.g. speakers, ljspeech) or 'auto'."),
 ) -> None:
     """Plot a 2-D map (UMAP/t-SNE/PCA) of the speaker embeddings of a corpus."""
     from emovc.pipelines.speaker import map_corpus
 
     path, used, n = map_corpus(folder, out, method=method, max_per_speaker=max_per_speaker,
-                               model=model, force=force)
+                               model=model, force=force, corpus=corpus)
     typer.echo(f"wrote {path} ({used}, {n} clips)")

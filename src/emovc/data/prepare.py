@@ -150,16 +150,17 @@ def _init_worker() -> None:
 
 
 def _default_name(manifest: Manifest, root: Path | None, cache_root: Path) -> str:
-    """The corpus name (``folders-<folder name>`` for generic folders), with a short hash of
-    ``root`` appended when that cache folder already holds another folder's corpus: two
-    copies of one corpus, or two generic folders both called ``wav``, must not merge their
-    manifests into one prepared corpus."""
+    """The corpus name (``<layout>-<folder name>`` for the layouts of your own recordings:
+    ``folders``, ``speakers``, ``ljspeech``), with a short hash of ``root`` appended when that
+    cache folder already holds another folder's corpus: two copies of one corpus, or two
+    generic folders both called ``wav``, must not merge their manifests into one prepared
+    corpus."""
     corpora = manifest.corpora()
     if len(corpora) != 1:
         raise EmovcError(f"manifest mixes corpora {corpora}; pass a cache name")
     name = corpora[0]
-    if name == "folders" and root is not None:
-        name = "folders-" + (re.sub(r"[^A-Za-z0-9._-]", "_", root.name) or "root")
+    if name in ("folders", "speakers", "ljspeech") and root is not None:
+        name += "-" + (re.sub(r"[^A-Za-z0-9._-]", "_", root.name) or "root")
     if root is not None and _other_source(cache_root / name, str(root)):
         name += "-" + hashlib.sha1(str(root).encode()).hexdigest()[:8]
     return name

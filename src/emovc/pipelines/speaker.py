@@ -354,11 +354,12 @@ def save_embeddings(out: str | os.PathLike, embeddings: np.ndarray, force: bool 
 
 def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = "auto",
                max_per_speaker: int = 10, model: str = BUNDLED, force: bool = False,
-               ) -> tuple[Path, str, int]:
-    """Embed up to ``max_per_speaker`` clips per speaker of a corpus (the first by path) and
-    plot the map. ``out``, ``method`` and the number of clips chosen are checked before any
-    embedding; a clip whose audio cannot be used (too short, silent, unreadable, or noise
-    without voiced speech, which ``convert`` and ``clone`` refuse too:
+               corpus: str = "auto") -> tuple[Path, str, int]:
+    """Embed up to ``max_per_speaker`` clips per speaker of a corpus (the first by path; its
+    layout ``corpus``, a catalog name or ``"auto"``: :func:`~emovc.data.catalogs.
+    catalog_corpus`) and plot the map. ``out``, ``method`` and the number of clips chosen
+    are checked before any embedding; a clip whose audio cannot be used (too short, silent,
+    unreadable, or noise without voiced speech, which ``convert`` and ``clone`` refuse too:
     :func:`~emovc.audio.voicing.check_voiced_speech`) is left out with one
     :class:`~emovc.errors.EmovcWarning` giving their number and an example.
 
@@ -377,7 +378,7 @@ def map_corpus(folder: str | os.PathLike, out: str | os.PathLike, method: str = 
     _check_method(method)
     per: dict[str, list[str]] = {}
     gender: dict[str, str] = {}
-    for utt in sorted(catalog_corpus(folder), key=lambda u: u.path):
+    for utt in sorted(catalog_corpus(folder, corpus), key=lambda u: u.path):
         gender[utt.speaker] = utt.gender
         if len(per.setdefault(utt.speaker, [])) < max_per_speaker:
             per[utt.speaker].append(utt.path)

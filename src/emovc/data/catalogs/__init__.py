@@ -7,7 +7,8 @@ Example::
     m.counts("emotion")["angry"]             # 160
 
 Supported layouts are listed in :data:`CATALOGS` (``ravdess``, ``esd``, ``cremad``, ``tess``,
-``emovdb``, ``savee``, ``vctk``, ``librispeech``, ``libritts``, ``folders``). Files a catalog
+``emovdb``, ``savee``, ``vctk``, ``librispeech``, ``libritts``, ``ljspeech``, ``folders``,
+``speakers``; the last three are for your own recordings). Files a catalog
 cannot use (unknown emotion, song takes, mic2 copies, unreadable headers, ...) are never dropped
 silently: :func:`scan_corpus` returns them in a :class:`ScanLog` and :func:`catalog_corpus`
 emits one :class:`CatalogWarning` with counts per reason.
@@ -29,8 +30,10 @@ from emovc.data.catalogs import (
     folders,
     librispeech,
     libritts,
+    ljspeech,
     ravdess,
     savee,
+    speakers,
     tess,
     vctk,
 )
@@ -49,7 +52,7 @@ from emovc.errors import AudioError, EmovcError, EmovcWarning, choice_error
 CATALOGS: dict[str, Catalog] = {
     m.CATALOG.name: m.CATALOG
     for m in (ravdess, esd, cremad, tess, emovdb, savee, vctk, librispeech, libritts,
-              folders)
+              ljspeech, folders, speakers)
 }
 DETECT_THRESHOLD = 0.5  # share of sampled files that must fit a layout
 
@@ -102,7 +105,8 @@ def _detect(probe: Probe) -> str:
     if scores[best] < DETECT_THRESHOLD:
         raise EmovcError(f"unknown corpus layout in {probe.root}; supported: {_layouts()} "
                          "(emotion folders with names emovc does not know? --corpus folders "
-                         "lists them as skipped)")
+                         "lists them as skipped; speaker folders beside other files? "
+                         "--corpus speakers)")
     return best
 
 

@@ -1,0 +1,104 @@
+"""Plain speaker folders for your own recordings: ``<speaker>/*.wav``, no emotion labels.
+
+Each folder of the root is a speaker; the clips in it (also in its subfolders:
+``alice/day1/x.wav`` is alice's) are that speaker's. Transcripts are optional (a clip without
+one is catalogued with no text; the synthesizer trains on the transcribed ones), from the
+first of:
+
+* ``<stem>.txt`` (or ``<stem>.lab``) beside the clip;
+* a ``metadata.csv`` in the speaker's folder, LJSpeech-style lines ``id|text[|normalized
+  text]`` (:mod:`~emovc.data.catalogs.transcripts`), ``id`` the clip's path in that folder
+  without extension (``x``, ``day1/x``) or its bare stem (``x``), so ``alice/wavs/*.wav`` +
+  ``alice/metadata.csv`` — one LJSpeech corpus per speaker — reads too;
+* a ``metadata.csv`` in the root, ``id`` the clip's path below the root (``alice/x``).
+
+An optional ``speakers.tsv`` (``speaker<TAB>gender``) in the root supplies genders. Sentence
+ids come from the transcript's words (equal ids = same words). Utterance ids keep the path
+inside the speaker's folder (``speakers/alice/day1/x``).
+
+Auto-detection counts a clip as this layout's when it lies in a folder of the root and no
+folder on its way is an emotion name (``alice/angry/x.wav`` is the ``folders`` layout), and
+scores it below the named corpora (:data:`DETECT_WEIGHT`), whose folders are speaker folders
+too (VCTK ``p225/``, RAVDESS ``Actor_01/``): their file names decide for them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+from emovc.data.catalogs.base import (
+    Catalog,
+    Probe,
+    ScanLog,
+    iter_audio,
+    read_speaker_genders,
+    text_sentence_id,
+    try_emotion,
+)
+from emovc.data.catalogs.transcripts import METADATA, read_metadata, text_beside
+from emovc.data.manifest import Utterance
+
+# below the named corpora (1.0 for a full match) and the emotion folders (0.9): a corpus of
+# speaker folders whose file names follow a known convention is that corpus, also when a
+# third of its files do not (0.6 x 1.0 < 0.65); and at least 5 of 6 files must fit for the
+# detection threshold (0.5)
+DETECT_WEIGHT = 0.6
+
+
+def detect(probe: Probe) -> float:
+    def fits(rel: Path) -> bool:
+        folders = rel.parts[:-1]
+        return bool(folders) and all(try_emotion(f) is None for f in folders)
+
+    return DETECT_WEIGHT * probe.fraction(fits)
+
+
+class _Texts:
+    """Transcripts of the clips under one root, each ``metadata.csv`` read once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.top = read_metadata(root / METADATA)
+        self.per_speaker: dict[str, dict[str, str]] = {}
+
+    def get(self, path: Path, speaker_dir: str) -> str:
+        text = text_beside(path)
+        if text:
+            return text
+        if speaker_dir not in self.per_speaker:
+            self.per_speaker[speaker_dir] = read_metadata(self.root / speaker_dir / METADATA)
+        rel = path.relative_to(self.root).with_suffix("")
+        inside = Path(*rel.parts[1:]).as_posix()
+        own = self.per_speaker[speaker_dir]
+        return own.get(inside) or own.get(path.stem) or self.top.get(rel.as_posix(), "")
+
+
+def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
+    genders = read_speaker_genders(root / "speakers.tsv")
+    texts = _Texts(root)
+    for path in iter_audio(root, augment_outputs=False):
+        rel = path.relative_to(root)
+        if len(rel.parts) < 2:
+            log.skip("not inside a speaker folder (<speaker>/<file>)", path)
+            continue
+        # one spelling of a name: macOS writes folder names decomposed (NFD), tables and
+        # other systems composed (NFC); "José" twice would be two speakers in a split
+        speaker = unicodedata.normalize("NFC", rel.parts[0])
+        text = texts.get(path, rel.parts[0])
+        inside = Path(*rel.parts[1:]).with_suffix("").as_posix()
+        yield Utterance(
+            path=str(path), corpus="speakers", speaker=speaker,
+            gender=genders.get(speaker, "?"), text=text,
+            sentence=text_sentence_id(text) if text else "",
+            utt_id=f"speakers/{speaker}/{inside}",
+        )
+
+
+CATALOG = Catalog(
+    name="speakers",
+    layout="speakers: <speaker>/*.wav (+ <stem>.txt or metadata.csv transcripts)",
+    detect=detect,
+    scan=scan,
+)
