@@ -42,12 +42,16 @@ def _logged(module) -> list[str]:
 def test_validation_logs_under_val_only() -> None:
     """Validation used to call training_step, which logged train/* a second time (eval-mode
     values at the same step)."""
-    syn = tsyn.SynthesizerModule(Tacotron(TacotronConfig.tiny()), _utterances(), 2, 1e-3)
+    data = _utterances(6)
+    syn = tsyn.SynthesizerModule(Tacotron(TacotronConfig.tiny()), data[:4], 2, 1e-3,
+                                 val=data[4:])
     names = _logged(syn)
     syn.validation_step(0, 0)
     assert names and all(n.startswith("val/") for n in names), names
+    pairs = _pairs(4)
     voc = tvoc.VocoderModule(WaveRNN(WaveRNNConfig.tiny()),
-                             tvoc.SegmentSampler(_pairs(), 40, 4, 2), 1e-3)
+                             tvoc.SegmentSampler(pairs, 40, 4, 2, only=[0, 1, 2]), 1e-3,
+                             val=tvoc.SegmentSampler(pairs, 40, 4, 2, only=[3]))
     names = _logged(voc)
     voc.validation_step(0, 0)
     assert names and all(n.startswith("val/") for n in names), names
@@ -73,8 +77,9 @@ def test_resume_continues_exactly(tmp_path, recipe, fit_sessions) -> None:
     at every start, and validation drew from it: weights differed by up to 0.016)."""
     if recipe == "synthesizer":
         module, data = tsyn, _utterances()
+        # the learning rate decays from step 1: the resume restores the schedule's place
         tiny = {"model": TacotronConfig.tiny(dropout=0.5).to_dict(), "mel": MEL,
-                "batch_size": 2, "threads": 1}
+                "batch_size": 2, "threads": 1, "lr_decay_start": 1, "lr_decay_steps": 1}
     else:
         module, data = tvoc, _pairs()
         tiny = {"model": WaveRNNConfig.tiny().to_dict(), "mel": MEL, "batch_size": 2,

@@ -54,6 +54,23 @@ def test_the_synthesizer_reads_speaker_folders_with_their_transcripts(tmp_path,
                                           ("alice", "bob", "carol") for _ in range(4)]
 
 
+def test_max_utterances_spreads_over_the_speakers_of_the_corpus(tmp_path, monkeypatch) -> None:
+    """max_utterances took the first N in catalog order: 6 here were alice's 4 and bob's 2."""
+    from emovc.data.catalogs import catalog_corpus
+    from emovc.training.sv2tts_sample import sample_utterances
+
+    corpus = _speaker_corpus(tmp_path / "mine")
+    monkeypatch.setattr(tdata, "_preprocess", _fake_preprocess)
+    cfg = tsyn.build_config(str(corpus), "unused", overrides={
+        "cache_dir": str(tmp_path / "c"), "max_utterances": 6})
+    data = tsyn.load_corpus(cfg, progress=False)
+    assert sorted(u.speaker_id for u in data) == ["alice"] * 2 + ["bob"] * 2 + ["carol"] * 2
+    assert all(len(u.ids) == len(f"{u.speaker_id} says number 0.") for u in data)
+    # a gta vocoder takes the same utterances for the same seed and N
+    transcribed = [u for u in catalog_corpus(corpus) if u.text]
+    assert [u.utt_id for u in sample_utterances(transcribed, 6, 0)] == [u.utt_id for u in data]
+
+
 def test_embed_map_reads_speaker_folders(tmp_path, capsys, speaker_clips) -> None:
     """`emovc embed-map alice/ bob/ ...` was "unknown corpus layout"; --corpus forces one."""
     from emovc.audio import save_audio

@@ -19,8 +19,9 @@ from emovc.training import synthesizer_data as tdata
 from emovc.training import vocoder as tvoc
 
 SYN = ["--set", "model=" + json.dumps(TacotronConfig.tiny(speaker_dim=256, n_mels=80).to_dict())]
+# val_seconds=0: no WaveRNN validation sample (1-2 s per run here; test_voice_recipe.py)
 VOC = ["--set", "model=" + json.dumps(WaveRNNConfig.tiny(n_mels=80, hop_length=200).to_dict()),
-       "--set", "seq_frames=4"]
+       "--set", "seq_frames=4", "--set", "val_seconds=0"]
 SMALL = ["--set", "batch_size=2", "--set", "threads=1"]
 
 
@@ -53,7 +54,10 @@ def test_train_voice_trains_resumes_and_exports_a_voice(tmp_path, capsys, monkey
     assert "emovc: warning: 1 clip(s) left out of the synthesizer corpus" in err
     assert "12_100_000009_000000.wav is silent" in err
     assert _step(tmp_path / "syn") == 2
-    assert not (tmp_path / "syn" / "audio").exists()  # no validation audio: no empty folder
+    # validation audio of the first training utterance (4 usable: none is held out)
+    assert sorted(p.name for p in (tmp_path / "syn" / "audio").iterdir()) == [
+        "step000002_11_100_000000_000000_griffinlim.wav",
+        "target_11_100_000000_000000_griffinlim.wav"]
     # trained on the bundled encoder, and says so
     assert load_checkpoint(voice / "synthesizer.pt")["extra"]["encoder"] == {"name": "resemblyzer"}
 

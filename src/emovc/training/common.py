@@ -30,7 +30,7 @@ from emovc.training.progress import (
     uses_bar,
 )
 from emovc.training.run_clips import ClipList
-from emovc.training.run_dir import last_checkpoint, prepare_run_dir
+from emovc.training.run_dir import config_data, last_checkpoint, prepare_run_dir
 
 
 def default_cache() -> str:
@@ -505,7 +505,8 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     (:class:`~emovc.training.run_clips.ClipList`); a resumed run must read the
     ones it recorded (:func:`~emovc.training.run_dir.prepare_run_dir`). ``last.ckpt`` is read
     with ``weights_only=True`` whatever torch's default (False before torch 2.6), so a
-    resume never unpickles arbitrary objects.
+    resume never unpickles arbitrary objects. The TensorBoard logs' ``hparams.yaml`` (and
+    HPARAMS tab) hold ``config``, as ``config.yaml`` does.
     """
     root = prepare_run_dir(run_dir, config, resume, cli, clips)
     torch.set_num_threads(max(1, threads))
@@ -525,6 +526,7 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
             log_every_n_steps=log_interval(max_steps, min(25, ckpt_every)),
             enable_model_summary=False, limit_val_batches=1,
         )
+        trainer.logger.log_hyperparams(config_data(config))  # tb/version_0/hparams.yaml
         steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)
         val = DataLoader(_StepRange(1), batch_size=None)
         last = last_checkpoint(root) if resume else None

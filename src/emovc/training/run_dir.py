@@ -38,7 +38,7 @@ from emovc.training.run_models import MODELS_FILE
 # settings a resumed run (StarGAN, CycleGAN, SV2TTS) may change (they do not change what is
 # learned)
 FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints", "val_every", "ckpt_every",
-        "ckpt_minutes", "cache_dir")
+        "ckpt_minutes", "cache_dir", "val_vocoder", "val_seconds")
 # settings holding paths: compared resolved (``corpus`` and ``/abs/corpus`` are one corpus);
 # ``encoder``/``gta``: the SV2TTS synthesizer's speaker encoder, the vocoder's GTA synthesizer
 PATH_KEYS = ("data_dir", "run_dir", "cache_dir", "encoder", "gta")
@@ -302,7 +302,8 @@ def checkpoint_step(path: Path) -> int:
 # RUN_ONLY: removed only from a folder that is recognisably a training run (:func:`is_run`)
 RUN_ONLY = ("config.yaml", "metrics.json", CLIPS_FILE, MODELS_FILE)
 RUN_FILES = ("model.pt", *RUN_ONLY, "checkpoints/*.ckpt", "checkpoints/.*.ckpt.*",
-             "audio/step*.wav", "audio/source_*.wav", "val_audio/source_*.wav")
+             "audio/step*.wav", "audio/source_*.wav", "audio/target_*.wav",
+             "val_audio/source_*.wav")
 RUN_FOLDERS = ("tb/version_0", "val_audio/step_*")
 RUN_PARENTS = ("checkpoints", "audio", "val_audio", "tb")
 # settings that make a config.yaml a trainer's: the Lightning trainers' or a recogniser's

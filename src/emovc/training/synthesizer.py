@@ -7,7 +7,14 @@ at 16 kHz — :data:`MEL`). The embeddings come from the bundled encoder, or fro
 one (setting ``encoder``: the ``model.pt`` of :mod:`emovc.training.speaker_encoder`), which
 ``model.pt`` then keeps (:mod:`emovc.pipelines.sv2tts_encoder`) so that cloning embeds the
 references with it too. Training is teacher-forced with
-masked L1+L2 mel loss and stop-token BCE (:func:`tacotron_loss`), Adam, gradient clipping 1.
+masked L1+L2 mel loss and stop-token BCE (:func:`tacotron_loss`), Adam, gradient clipping 1,
+and the learning rate held at ``lr`` for ``lr_decay_start`` steps, then decayed exponentially
+(:class:`LRSchedule`). Utterances longer than ``max_seconds`` of speech are left out.
+
+A few utterances (``val_utterances``, at most a tenth of the corpus) spread over the speakers
+are held out: the ``val/`` losses are theirs, and every validation shows one of them — its
+attention alignment, predicted and target mel, and audio — in TensorBoard and the run
+folder's ``audio/`` (:mod:`emovc.training.sv2tts_diagnostics`).
 
     cfg = build_config("/data/LibriTTS/train-clean-100", "runs/taco", devices=1)
     train(cfg)    # → runs/taco/model.pt (kind "synthesizer/tacotron")
@@ -20,7 +27,8 @@ reads it back.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import lightning as L
@@ -45,6 +53,7 @@ from emovc.training.common import (
     step_rng,
 )
 from emovc.training.run_clips import ClipList
+from emovc.training.sv2tts_diagnostics import SynthesizerDiagnostics
 from emovc.training.synthesizer_data import FRONTEND, Utterance, log_mel
 
 __all__ = ["Utterance", "log_mel"]  # their home is emovc.training.synthesizer_data
@@ -60,8 +69,10 @@ MODEL_KEYS = TacotronConfig().to_dict()  # the keys a model={...} override may s
 #: model settings that must equal the mel setting of the same name, and why
 TIED = {"n_mels": "the model predicts the mel settings' bands"}
 RANGES = {"batch_size": 1, "max_steps": 1, "max_utterances": 1, "seed": 0, "devices": 1,
-          "threads": 1, "ckpt_every": 1, "ckpt_minutes": 0, **model_sizes(MODEL_KEYS),
-          "model.n_symbols": len(SYMBOLS), **MEL_RANGES}
+          "threads": 1, "ckpt_every": 1, "ckpt_minutes": 0, "lr_decay_start": 0,
+          "lr_decay_steps": 1, "max_seconds": 0, "val_utterances": 0, "val_every": 1,
+          "val_seconds": 0,
+          **model_sizes(MODEL_KEYS), "model.n_symbols": len(SYMBOLS), **MEL_RANGES}
 
 
 @dataclass
@@ -75,9 +86,19 @@ class SynthesizerTrainConfig:
     model: dict = field(default_factory=lambda: TacotronConfig().to_dict())
     mel: dict = field(default_factory=lambda: dict(MEL))
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 1e-3  # Adam's learning rate until lr_decay_start (LRSchedule)
+    lr_decay_start: int = 40000  # steps at lr before the decay begins
+    lr_decay_steps: int = 40000  # then the rate is multiplied by lr_decay_rate every this many
+    lr_decay_rate: float = 0.4  # 1: a constant lr
+    lr_min: float = 1e-5  # the decay stops here
     max_steps: int = 200000
-    max_utterances: int | None = None  # first N transcribed utterances in all; None = all
+    # N transcribed utterances in all, a seeded sample spread over the speakers; None = all
+    max_utterances: int | None = None
+    max_seconds: float = 12.0  # longest utterance trained on (trimmed speech); 0: no cap
+    val_utterances: int = 32  # held out (at most a tenth of the corpus), spread over speakers
+    val_every: int = 1000  # steps between validations (val/ losses, images, audio)
+    val_vocoder: str | None = None  # a vocoder model.pt that also renders validation audio
+    val_seconds: float = 0.5  # of it (0: none)
     seed: int = 0
     devices: int = 1
     threads: int = 2
@@ -104,23 +125,76 @@ def collate(items: list[Utterance], reduction: int) -> dict[str, torch.Tensor]:
             "mels": mels, "mel_lengths": torch.tensor([len(u.mel) for u in items])}
 
 
+@dataclass(frozen=True)
+class LRSchedule:
+    """The synthesizer's learning rate at a step: ``lr`` for the first ``decay_start``
+    steps, then ``lr · rate ** ((step - decay_start) / decay_steps)``, never below ``minimum``
+    — the exponential decay of the open Tacotron 2 recipes (Rayhane Mamah's, which
+    Real-Time-Voice-Cloning's synthesizer started from, with these defaults: 1e-3 until step
+    40 k, × 0.4 every 40 k steps, down to 1e-5; about 2.6e-5 at step 200 k)."""
+
+    lr: float = 1e-3
+    decay_start: int = 40000
+    decay_steps: int = 40000
+    rate: float = 0.4
+    minimum: float = 1e-5
+
+    def factor(self, step: int) -> float:
+        """The learning rate at ``step`` over ``lr``."""
+        if step <= self.decay_start:
+            return 1.0
+        decayed = self.rate ** ((step - self.decay_start) / self.decay_steps)
+        return max(decayed, min(1.0, self.minimum / self.lr))
+
+    def at(self, step: int) -> float:
+        """The learning rate at ``step``."""
+        return self.lr * self.factor(step)
+
+
 class SynthesizerModule(L.LightningModule):
     """Teacher-forced Tacotron training on random batches of in-memory utterances.
 
     The batch of each step (and its dropout masks) comes from ``(seed, global step, rank)``
     alone (:meth:`rng`): a resumed run trains on exactly what an uninterrupted one does, and
     each of ``devices=N`` processes on its own batch.
+
+    Args:
+        model: the synthesizer.
+        data: the training utterances.
+        batch_size: utterances per step (at most ``len(data)``).
+        lr: Adam's learning rate (constant unless ``schedule`` is given).
+        seed: base seed of the batches.
+        val: held-out utterances: the ``val/`` losses are theirs (none: no ``val/`` loss).
+        schedule: the learning rate per step (its ``lr`` replaces ``lr``).
+        diagnostics: the images and audio of one held-out utterance (else the first
+            training one) at each validation; ``None``: none.
     """
 
     def __init__(self, model: Tacotron, data: list[Utterance], batch_size: int, lr: float,
-                 seed: int = 0) -> None:
+                 seed: int = 0, val: list[Utterance] | None = None,
+                 schedule: LRSchedule | None = None,
+                 diagnostics: SynthesizerDiagnostics | None = None) -> None:
         super().__init__()
         if not data:
             raise EmovcError("no training utterances for the synthesizer")
-        self.model, self.data, self.lr = model, data, lr
+        self.model, self.data, self.val = model, data, list(val or [])
+        self.schedule = schedule or LRSchedule(lr=lr, rate=1.0)
+        self.lr = self.schedule.lr
         self.batch_size = min(batch_size, len(data))
         self.seed = seed
+        self.diagnostics = diagnostics
         self.train_seconds = 0.0
+
+    def shown(self) -> tuple[str, Utterance]:
+        """``(name, utterance)`` the diagnostics show: the held-out utterance whose length is
+        nearest the held-out median (a typical one, not a one-word clip), else the first
+        training utterance."""
+        pool = self.val or self.data[:1]
+        lengths = [len(u.mel) for u in pool]
+        i = int(np.argmin(np.abs(np.asarray(lengths) - np.median(lengths))))
+        u = pool[i]
+        kind = "val" if self.val else "train"
+        return (u.utt_id or f"{kind}{i}"), u
 
     def rng(self, step: int, rank: int = 0) -> np.random.Generator:
         """Generator of training step ``step`` on process ``rank``
@@ -144,22 +218,60 @@ class SynthesizerModule(L.LightningModule):
         loss, parts = self._loss(self._batch(rng))
         self.log("train/loss", loss, prog_bar=True, batch_size=1)
         self.log_dict({f"train/{k}": v for k, v in parts.items()}, batch_size=1)
+        self.log("train/lr", self.schedule.at(self.global_step), batch_size=1)
         return loss
 
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):
-        """Eval-mode loss of a fixed batch of training utterances (its own generator: the
-        training batches do not depend on when validation runs), logged under ``val/`` only."""
-        loss, parts = self._loss(self._batch(self.rng(VAL_STEP)))
-        self.log("val/batch_loss", loss, batch_size=1)
-        self.log_dict({f"val/{k}": v for k, v in parts.items()}, batch_size=1)
+        """Eval-mode teacher-forced losses of the held-out utterances (``val/loss``,
+        ``val/mel``, ``val/stop``: their mean over all of them, in batches of ``batch_size``;
+        the pre-net's dropout, on also at inference, seeded the same each time; the global
+        generator is left as it was), then (first process) the diagnostics."""
+        if self.val:
+            with torch.random.fork_rng(devices=self._cuda()):
+                seed_torch(self.rng(VAL_STEP))
+                totals, n = {"loss": 0.0, "mel": 0.0, "stop": 0.0}, len(self.val)
+                for a in range(0, n, self.batch_size):
+                    chunk = self.val[a: a + self.batch_size]
+                    b = {k: v.to(self.device) for k, v in
+                         collate(chunk, self.model.cfg.reduction).items()}
+                    loss, parts = self._loss(b)
+                    for key, value in (("loss", float(loss)), *parts.items()):
+                        totals[key] += value * len(chunk) / n
+            self.log("val/loss", totals["loss"], batch_size=1)
+            self.log_dict({"val/mel": totals["mel"], "val/stop": totals["stop"]}, batch_size=1)
+        if self.diagnostics is not None and self.global_rank == 0:
+            self.show()
+
+    def _cuda(self) -> list[int]:
+        """The CUDA device whose generator a forked RNG must keep (none on a CPU)."""
+        return [self.device.index or 0] if self.device.type == "cuda" else []
+
+    @torch.no_grad()
+    def show(self) -> list:
+        """Write the diagnostics of the shown utterance (:meth:`shown`): teacher-forced, with
+        the pre-net's dropout seeded, the global generator left as it was. Returns the WAV
+        files written."""
+        name, u = self.shown()
+        vocoder = self.diagnostics.vocoder
+        if vocoder is not None and next(vocoder.parameters()).device != self.device:
+            self.diagnostics.vocoder = vocoder.to(self.device).eval()
+        with torch.random.fork_rng(devices=self._cuda()):
+            seed_torch(self.rng(VAL_STEP))
+            b = {k: v.to(self.device) for k, v in collate([u], self.model.cfg.reduction).items()}
+            out = self.model(b["ids"], b["id_lengths"], b["speaker"], b["mels"])
+        return self.diagnostics.write(self, name, out, u.mel)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None):
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.model.parameters(), lr=self.lr, eps=1e-6, weight_decay=1e-6)
+        opt = torch.optim.Adam(self.model.parameters(), lr=self.schedule.lr, eps=1e-6,
+                               weight_decay=1e-6)
+        # a plain function: LambdaLR checkpoints nothing of it (the schedule is the config's)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: self.schedule.factor(step))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
 def build_config(data_dir: str, run_dir: str, max_steps: int | None = None, devices: int = 1,
@@ -187,15 +299,71 @@ def check_config(cfg: SynthesizerTrainConfig) -> SynthesizerTrainConfig:
     Raises:
         ConfigError: one line naming the setting: an unknown ``model``/``mel`` key, a ``mel``
             without all of sr/n_mels/n_fft/hop_length, a count below its minimum (e.g.
-            ``batch_size`` 0, ``max_steps`` 0, a model size of 0), ``lr`` <= 0, a
-            ``model.dropout`` outside 0..1, a ``cache_dir`` that is not a path,
-            ``model.n_mels`` other than ``mel.n_mels``, or an ``encoder`` that is not a
-            speaker encoder's model.pt (:func:`~emovc.pipelines.sv2tts_encoder.choose_encoder`).
+            ``batch_size`` 0, ``max_steps`` 0, a model size of 0, a ``max_seconds`` other
+            than 0 under 1), ``lr`` or ``lr_min`` <= 0, ``lr_min`` above ``lr``, a
+            ``model.dropout`` or ``lr_decay_rate`` outside 0..1 (the rate above 0), a
+            ``cache_dir`` that is not a path, ``model.n_mels`` other than ``mel.n_mels``, an
+            ``encoder`` that is not a
+            speaker encoder's model.pt (:func:`~emovc.pipelines.sv2tts_encoder.choose_encoder`),
+            or a ``val_vocoder`` that is not a vocoder's model.pt with these mel settings
+            (:func:`val_vocoder`).
     """
     check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, TIED)
-    check_ranges(cfg, WHAT, fractions=("model.dropout",))
+    check_ranges(cfg, WHAT, positive=("lr_min", "lr_decay_rate"),
+                 fractions=("model.dropout", "lr_decay_rate"))
+    if 0 < cfg.max_seconds < 1:
+        raise ConfigError(f"{WHAT} setting max_seconds must be 0 (no cap) or at least 1, got "
+                          f"{cfg.max_seconds:g}")
+    if cfg.lr_min > cfg.lr:
+        raise ConfigError(f"{WHAT} setting lr_min ({cfg.lr_min:g}) must be at most lr "
+                          f"({cfg.lr:g}): the decay goes down to it")
     choose_encoder(cfg.encoder, WHAT)
+    val_vocoder(cfg)
     return cfg
+
+
+def schedule(cfg: SynthesizerTrainConfig) -> LRSchedule:
+    """The learning rate schedule of a config's ``lr*`` settings."""
+    return LRSchedule(lr=cfg.lr, decay_start=cfg.lr_decay_start, decay_steps=cfg.lr_decay_steps,
+                      rate=cfg.lr_decay_rate, minimum=cfg.lr_min)
+
+
+def val_vocoder(cfg: SynthesizerTrainConfig):
+    """The :class:`~emovc.models.vocoder.WaveRNN` of the ``val_vocoder`` setting (a
+    ``vocoder/wavernn`` checkpoint: a vocoder run's ``model.pt`` or a voice folder's
+    ``vocoder.pt``), on the CPU, or ``None`` when it is not set.
+
+    Raises:
+        ConfigError: one line: not a path, no such file, another kind of checkpoint, or mel
+            settings other than the config's (both values named).
+    """
+    if cfg.val_vocoder is None:
+        return None
+    import os
+
+    from emovc.models.vocoder import WaveRNN, WaveRNNConfig
+    from emovc.pipelines.sv2tts import VOCODER_KIND, mel_differences, mel_values
+    from emovc.pipelines.sv2tts_encoder import read_checkpoint
+
+    name, hint = f"{WHAT} setting val_vocoder", "give the model.pt of emovc train-voice vocoder"
+    if not isinstance(cfg.val_vocoder, (str, os.PathLike)) or not str(cfg.val_vocoder):
+        raise ConfigError(f"{name} must be the path of a vocoder's model.pt, got "
+                          f"{cfg.val_vocoder!r}; {hint}")
+    try:
+        ckpt, _ = read_checkpoint(cfg.val_vocoder, VOCODER_KIND)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}; {hint}") from None
+    theirs = dict(ckpt["extra"].get("mel") or {})
+    differ = mel_differences(theirs, cfg.mel)
+    if differ:
+        raise ConfigError(f"{name}: vocoder {cfg.val_vocoder} was trained with mel "
+                          f"{mel_values(theirs, differ)}, this synthesizer's are "
+                          f"{mel_values(cfg.mel, differ, names=False)}; give a vocoder "
+                          "trained with the same mel settings, or leave val_vocoder out "
+                          "(Griffin-Lim renders the validation audio)")
+    model = WaveRNN(WaveRNNConfig(**ckpt["config"]))
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()
 
 
 def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None,
@@ -219,15 +387,18 @@ def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None,
 
 
 def corpus_utterances(cfg: SynthesizerTrainConfig) -> list[CorpusUtterance]:
-    """The transcribed utterances of the corpus the run trains on (the first
-    ``max_utterances``), as catalogued.
+    """The transcribed utterances of the corpus the run trains on (``max_utterances``: that
+    many, a seeded sample spread over the speakers:
+    :func:`~emovc.training.sv2tts_sample.sample_utterances`), as catalogued.
 
     Raises:
         EmovcError: none.
     """
     from emovc.data.catalogs import catalog_corpus
+    from emovc.training.sv2tts_sample import sample_utterances
 
-    utts = [u for u in catalog_corpus(cfg.data_dir) if u.text][: cfg.max_utterances]
+    utts = [u for u in catalog_corpus(cfg.data_dir) if u.text]
+    utts = sample_utterances(utts, cfg.max_utterances, cfg.seed)
     if not utts:
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}")
     return utts
@@ -236,8 +407,10 @@ def corpus_utterances(cfg: SynthesizerTrainConfig) -> list[CorpusUtterance]:
 def load_corpus(cfg: SynthesizerTrainConfig, progress: bool = True,
                 utts: list[CorpusUtterance] | None = None) -> list[Utterance]:
     """Phonemes, speaker embeddings and log-mels of every transcribed utterance of the
-    corpus (``utts``: :func:`corpus_utterances`, catalogued already), each computed once and
-    then read from the cache (:func:`~emovc.training.synthesizer_data.preprocess_utterances`).
+    corpus (``utts``: :func:`corpus_utterances`, catalogued already: ``max_utterances`` of
+    them, a seeded sample spread over the speakers), each computed once and then read from the
+    cache (:func:`~emovc.training.synthesizer_data.preprocess_utterances`), with their
+    ``utt_id`` and ``speaker_id``.
 
     Per utterance: VAD trim and loudness normalisation at 16 kHz → espeak-ng phoneme ids,
     the ``encoder`` setting's ``(D,)`` embedding (the bundled encoder: 256) and the log-mel
@@ -254,8 +427,43 @@ def load_corpus(cfg: SynthesizerTrainConfig, progress: bool = True,
 
     encoder = choose_encoder(cfg.encoder, WHAT)
     utts = corpus_utterances(cfg) if utts is None else utts
-    return [x for _, x in preprocess_utterances(utts, cfg.data_dir, cfg.mel, encoder,
-                                                cfg.cache_dir, "synthesizer corpus", progress)]
+    return [replace(x, utt_id=u.utt_id, speaker_id=u.speaker) for u, x in
+            preprocess_utterances(utts, cfg.data_dir, cfg.mel, encoder, cfg.cache_dir,
+                                  "synthesizer corpus", progress)]
+
+
+def split_corpus(cfg: SynthesizerTrainConfig, data: list[Utterance], say: bool = True,
+                 ) -> tuple[list[Utterance], list[Utterance]]:
+    """``(train, held out)`` of the utterances ``data``: those longer than ``max_seconds``
+    left out (one warning: :func:`~emovc.training.sv2tts_sample.cap_length`), then
+    ``val_utterances`` held out, at most a tenth, spread over the speakers
+    (:func:`~emovc.training.sv2tts_sample.hold_out`; utterances without a ``speaker_id``
+    count as speakers of their own); ``say``: one line on stderr with the counts.
+
+    Raises:
+        EmovcError: every utterance is longer than ``max_seconds``.
+    """
+    from emovc.training.sv2tts_sample import cap_length, hold_out
+    from emovc.training.sv2tts_sample import say as say_line
+
+    hop_s = cfg.mel["hop_length"] / cfg.mel["sr"]
+    cap = math.ceil(cfg.max_seconds / hop_s - 1e-9) if cfg.max_seconds else None
+    data = cap_length(data, [len(u.mel) for u in data], cap, hop_s, "synthesizer corpus")
+    speakers = [u.speaker_id or f"#{i}" for i, u in enumerate(data)]
+    train_set, val_set = hold_out(data, speakers, cfg.val_utterances, cfg.seed)
+    if say:
+        held = (f"validating on {len(val_set)} held-out one(s){_of_speakers(val_set)}"
+                if val_set else "none held out (fewer than 10, or val_utterances=0): no val/ "
+                "losses")
+        say_line(f"synthesizer: training on {len(train_set)} utterance(s)"
+                 f"{_of_speakers(train_set)}, {held}")
+    return train_set, val_set
+
+
+def _of_speakers(utts: list[Utterance]) -> str:
+    """``" of N speaker(s)"`` for utterances with known speakers, else ``""``."""
+    known = {u.speaker_id for u in utts if u.speaker_id}
+    return f" of {len(known)} speaker(s)" if known else ""
 
 
 def train(cfg: SynthesizerTrainConfig, resume: bool = True,
@@ -301,10 +509,14 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
         clips = ClipList(cfg.data_dir, {"train": [u.path for u in utts]})
         check_resumed_clips(cfg.run_dir, clips, resume, cli)
         data = load_corpus(cfg, utts=utts)
+    train_set, val_set = split_corpus(cfg, data)
     model = Tacotron(TacotronConfig(**cfg.model))
-    module = SynthesizerModule(model, data, cfg.batch_size, cfg.lr, cfg.seed)
+    shows = SynthesizerDiagnostics(cfg.mel, Path(cfg.run_dir) / "audio", val_vocoder(cfg),
+                                   cfg.val_seconds)
+    module = SynthesizerModule(model, train_set, cfg.batch_size, cfg.lr, cfg.seed, val=val_set,
+                               schedule=schedule(cfg), diagnostics=shows)
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
-               val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
+               val_every=cfg.val_every, resume=resume, threads=cfg.threads, cli=cli,
                ckpt_minutes=cfg.ckpt_minutes, clips=clips)
     # a finished run exported again (from anywhere, with other free settings) keeps its
     # model.pt: its SHA-256 names it to the GTA vocoder trained on it

@@ -31,11 +31,14 @@ FRONTEND = FrontendConfig()
 
 @dataclass
 class Utterance:
-    """One training example: ``ids`` phoneme ids, ``speaker`` (D,) embedding, ``mel`` (T, M)."""
+    """One training example: ``ids`` phoneme ids, ``speaker`` (D,) embedding, ``mel`` (T, M);
+    ``utt_id`` and ``speaker_id``: the corpus's names of it and its speaker (``""``: unknown)."""
 
     ids: list[int]
     speaker: np.ndarray
     mel: np.ndarray
+    utt_id: str = ""
+    speaker_id: str = ""
 
 
 def log_mel(wav: np.ndarray, mel: dict) -> np.ndarray:

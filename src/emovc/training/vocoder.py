@@ -8,7 +8,10 @@ synthesizer predicts teacher-forced for each transcribed utterance (:mod:`emovc.
 so the vocoder learns to render the synthesizer's mels, errors included; ``model.pt`` then
 records the synthesizer's sha256 (``extra["gta"]``). Each clip's pair is cached on disk and
 batches read their windows from there (:mod:`emovc.training.vocoder_data`): memory does not
-grow with the corpus.
+grow with the corpus. A few clips (``val_utterances``, at most a tenth, drawn with the seed)
+are held out: ``val/nll`` is measured on windows of theirs, and every validation renders the
+first seconds of one of them with the vocoder being trained
+(:func:`~emovc.training.sv2tts_diagnostics.write_vocoder_sample`: TensorBoard and ``audio/``).
 
     cfg = build_config("/data/LibriTTS/train-clean-100", "runs/wavernn",
                        overrides={"gta": "runs/taco/model.pt"})
@@ -55,8 +58,8 @@ MODEL_KEYS = WaveRNNConfig().to_dict()  # the keys a model={...} override may se
 TIED = {"n_mels": "the vocoder is conditioned on the mel settings' bands",
         "hop_length": "the vocoder upsamples each mel frame to hop_length samples"}
 RANGES = {"batch_size": 1, "seq_frames": 1, "max_steps": 1, "max_utterances": 1, "seed": 0,
-          "devices": 1, "threads": 1, "ckpt_every": 1, "ckpt_minutes": 0, **model_sizes(MODEL_KEYS),
-          **MEL_RANGES}
+          "devices": 1, "threads": 1, "ckpt_every": 1, "ckpt_minutes": 0, "val_utterances": 0,
+          "val_every": 1, "val_seconds": 0, **model_sizes(MODEL_KEYS), **MEL_RANGES}
 # 2**bits output classes: 16 (65536) is already far beyond WaveRNN's 9 or 10; 30 asked for
 # a 206 GB layer
 AT_MOST = {"model.bits": 16}
@@ -78,7 +81,11 @@ class VocoderTrainConfig:
     seq_frames: int = 8
     lr: float = 1e-4
     max_steps: int = 500000
-    max_utterances: int | None = None  # first N utterances in all; None = all
+    # N utterances in all, a seeded sample spread over the speakers; None = all
+    max_utterances: int | None = None
+    val_utterances: int = 32  # clips held out (at most a tenth of the corpus)
+    val_every: int = 1000  # steps between validations (val/nll, audio)
+    val_seconds: float = 0.5  # validation audio the vocoder renders (0: none)
     seed: int = 0
     devices: int = 1
     threads: int = 2
@@ -95,6 +102,7 @@ class SegmentSampler:
         pairs: the training pairs: ``[(mel (T, M), wav (≥ T · hop,)), ...]`` in memory, or
             :class:`~emovc.training.vocoder_data.ClipWindows` of the cached clips (what
             :func:`load_corpus` returns), read window by window.
+        only: the indices of the pairs to draw from (default: all; the others are held out).
         hop: samples per mel frame.
         seq_frames: frames per window.
         batch_size: windows per batch.
@@ -102,9 +110,10 @@ class SegmentSampler:
     """
 
     def __init__(self, pairs: Sequence[Pair] | ClipWindows, hop: int, seq_frames: int,
-                 batch_size: int, seed: int = 0) -> None:
+                 batch_size: int, seed: int = 0, only: Sequence[int] | None = None) -> None:
         self.clips = pairs if isinstance(pairs, ClipWindows) else PairWindows(pairs)
-        self.keep = [i for i, n in enumerate(self.clips.frames) if n >= seq_frames]
+        chosen = range(len(self.clips)) if only is None else sorted(only)
+        self.keep = [i for i in chosen if self.clips.frames[i] >= seq_frames]
         if not self.keep:
             raise EmovcError(f"no utterance has {seq_frames} mel frames for vocoder training")
         self.hop, self.seq, self.batch, self.seed = hop, seq_frames, batch_size, seed
@@ -127,14 +136,33 @@ class SegmentSampler:
         return torch.from_numpy(np.stack(mels)), torch.from_numpy(np.stack(wavs))
 
 
+@dataclass
+class ValidationClip:
+    """The clip a vocoder run renders at each validation: its ``name``, ``mel``
+    ``(T, n_mels)`` and ``wav`` at ``sr`` Hz, the first ``seconds`` of it; the WAV files go to
+    ``folder`` (``None``: TensorBoard only)."""
+
+    name: str
+    mel: np.ndarray
+    wav: np.ndarray
+    sr: int
+    folder: Path | None = None
+    seconds: float = 0.5
+
+
 class VocoderModule(L.LightningModule):
     """Teacher-forced WaveRNN training on sampled segments (each step's batch comes from
     ``(seed, global step, rank)`` alone, so a resumed run trains on what an uninterrupted one
-    does, and each of ``devices=N`` processes on its own batch)."""
+    does, and each of ``devices=N`` processes on its own batch).
 
-    def __init__(self, model: WaveRNN, sampler: SegmentSampler, lr: float) -> None:
+    ``val``: windows of the held-out clips, ``val/nll``'s (``None``: no ``val/nll``);
+    ``clip``: the clip rendered at each validation (``None``: none)."""
+
+    def __init__(self, model: WaveRNN, sampler: SegmentSampler, lr: float,
+                 val: SegmentSampler | None = None, clip: ValidationClip | None = None) -> None:
         super().__init__()
         self.model, self.sampler, self.lr = model, sampler, lr
+        self.val, self.clip = val, clip
         self.train_seconds = 0.0
 
     def _nll(self, mels: torch.Tensor, wav: torch.Tensor) -> torch.Tensor:
@@ -153,10 +181,18 @@ class VocoderModule(L.LightningModule):
 
     @torch.no_grad()
     def validation_step(self, batch, batch_idx):
-        """Eval-mode NLL of a fixed batch of training segments (its own generator), logged
-        under ``val/`` only."""
-        self.log("val/batch_nll", self._nll(*self.sampler.sample(self.sampler.rng(VAL_STEP))),
-                 batch_size=1)
+        """Eval-mode NLL of a fixed batch of windows of the held-out clips (``val/nll``;
+        none when none is held out), drawn from a generator of their own; then (first
+        process) the held-out clip rendered
+        (:func:`~emovc.training.sv2tts_diagnostics.write_vocoder_sample`)."""
+        from emovc.training.sv2tts_diagnostics import write_vocoder_sample
+
+        if self.val is not None:
+            self.log("val/nll", self._nll(*self.val.sample(self.val.rng(VAL_STEP))),
+                     batch_size=1)
+        if self.clip is not None and self.global_rank == 0:
+            c = self.clip
+            write_vocoder_sample(self, c.folder, c.name, c.mel, c.wav, c.sr, c.seconds)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None):
@@ -198,9 +234,10 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
 
 
 def corpus_utterances(cfg: VocoderTrainConfig) -> list:
-    """The utterances of the corpus the run trains on, as catalogued: the first
-    ``max_utterances``; with ``gta``, of the transcribed ones
-    (:func:`emovc.training.gta.corpus_utterances`).
+    """The utterances of the corpus the run trains on, as catalogued: ``max_utterances`` of
+    them, a seeded sample spread over the speakers
+    (:func:`~emovc.training.sv2tts_sample.sample_utterances`); with ``gta``, of the
+    transcribed ones (:func:`emovc.training.gta.corpus_utterances`).
 
     Raises:
         EmovcError: with ``gta``, no transcribed utterance.
@@ -208,8 +245,9 @@ def corpus_utterances(cfg: VocoderTrainConfig) -> list:
     if cfg.gta is not None:
         return gta.corpus_utterances(cfg)
     from emovc.data.catalogs import catalog_corpus
+    from emovc.training.sv2tts_sample import sample_utterances
 
-    return list(catalog_corpus(cfg.data_dir))[: cfg.max_utterances]
+    return sample_utterances(list(catalog_corpus(cfg.data_dir)), cfg.max_utterances, cfg.seed)
 
 
 def load_corpus(cfg: VocoderTrainConfig, progress: bool = True,
@@ -296,11 +334,9 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
         clips = ClipList(cfg.data_dir, {"train": [u.path for u in utts]})
         check_resumed_clips(cfg.run_dir, clips, resume, cli)
         pairs = load_corpus(cfg, utts=utts)
-    sampler = SegmentSampler(pairs, model.cfg.hop_length, cfg.seq_frames, cfg.batch_size,
-                             cfg.seed)
-    module = VocoderModule(model, sampler, cfg.lr)
+    module = _module(cfg, model, pairs)
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
-               val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
+               val_every=cfg.val_every, resume=resume, threads=cfg.threads, cli=cli,
                ckpt_minutes=cfg.ckpt_minutes, clips=clips)
     path = save_checkpoint_if_changed(  # kept when a finished run is exported again
         root / "model.pt", kind=KIND, config=model.cfg.to_dict(), state_dict=model.state_dict(),
@@ -308,3 +344,35 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
                "gta": None if source is None else source.record()},
         ignore=AS_TYPED)
     return record_model(path)  # its hash: an export of it is this run's (own_export)
+
+
+def _module(cfg: VocoderTrainConfig, model: WaveRNN,
+            pairs: Sequence[Pair] | ClipWindows) -> VocoderModule:
+    """The training module of a run on ``pairs``: ``val_utterances`` of them (at most a tenth,
+    drawn with the seed; :func:`~emovc.training.sv2tts_sample.hold_out`) held out for
+    ``val/nll`` and the validation audio (the held-out clip of median length; none held out:
+    the first training clip), the rest trained on; one line on stderr with the counts."""
+    from emovc.training.sv2tts_sample import hold_out, say
+
+    n = len(pairs)
+    train_idx, val_idx = hold_out(range(n), [str(i) for i in range(n)], cfg.val_utterances,
+                                  cfg.seed)
+    hop, seq = model.cfg.hop_length, cfg.seq_frames
+    sampler = SegmentSampler(pairs, hop, seq, cfg.batch_size, cfg.seed, only=train_idx)
+    frames = sampler.clips.frames
+    val = (SegmentSampler(pairs, hop, seq, cfg.batch_size, cfg.seed, only=val_idx)
+           if any(frames[i] >= seq for i in val_idx) else None)
+    # the held-out clip of median length (none held out: the first training clip)
+    pool, clip = val_idx or train_idx[:1], None
+    if cfg.val_seconds > 0:
+        lengths = np.asarray([frames[i] for i in pool])
+        i = pool[int(np.argmin(np.abs(lengths - np.median(lengths))))]
+        mel, wav = pairs[i]
+        name = (Path(pairs.files[i]).stem if isinstance(pairs, ClipWindows)
+                else f"{'val' if val_idx else 'train'}{i}")
+        clip = ValidationClip(name, np.asarray(mel), np.asarray(wav), int(cfg.mel["sr"]),
+                              Path(cfg.run_dir) / "audio", cfg.val_seconds)
+    held = (f"validating on {len(val_idx)} held-out one(s)" if val_idx else
+            "none held out (fewer than 10, or val_utterances=0): no val/nll")
+    say(f"vocoder: training on {n - len(val_idx)} clip(s), {held}")
+    return VocoderModule(model, sampler, cfg.lr, val=val, clip=clip)
