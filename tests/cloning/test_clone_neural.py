@@ -13,6 +13,7 @@ from emovc.models.vocoder import WaveRNN, WaveRNNConfig, mulaw_decode, mulaw_enc
 from emovc.pipelines.sv2tts import DecodeLimit
 from emovc.training import synthesizer as tsyn
 from emovc.training import vocoder as tvoc
+from emovc.training.synthesizer_module import collate
 
 MEL = {"sr": 16000, "n_mels": 20, "n_fft": 160, "hop_length": 40}
 
@@ -50,7 +51,7 @@ def test_tiny_synthesizer_overfits(speaker_clips, tmp_path) -> None:
     data = _utterances([c[0] for c in speaker_clips.values()][:2])
     torch.manual_seed(0)
     model = Tacotron(TacotronConfig.tiny())
-    batch = {k: v for k, v in tsyn.collate(data, 2).items()}
+    batch = {k: v for k, v in collate(data, 2).items()}
 
     def loss_now() -> float:
         with torch.no_grad():

@@ -120,7 +120,7 @@ def gta_mel(model: Tacotron, utt: Utterance, seed: int = SEED) -> np.ndarray:
     ``speaker (D,)``, ground-truth ``mel (T, n_mels)``), frame ``t`` aligned with ground-truth
     frame ``t``; the pre-net's dropout masks come from ``seed`` (the global torch generator
     is left as it was)."""
-    from emovc.training.synthesizer import collate
+    from emovc.training.synthesizer_module import collate
 
     device = next(model.parameters()).device
     b = {k: v.to(device) for k, v in collate([utt], model.cfg.reduction).items()}
