@@ -42,7 +42,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from emovc.evaluation.crossed_stats import crossed_mean_ci, crossed_share_ci
+from emovc.evaluation.crossed_stats import crossed_mean_ci, crossed_share_ci, exact_share_ci
 from emovc.evaluation.stats import binomial_ci, mean_ci
 
 # (listeners, files, SD of listener bias, SD of file effect, SD of noise, layout)
@@ -183,10 +183,7 @@ def pigeonhole_share_ci(chosen, listeners, items, n_boot: int = 2000, seed: int 
         n_eff = min(n_eff, share * (1.0 - share) / se ** 2)
     if df > 0 and n > 1:
         n_eff *= (stats.t.ppf(0.975, n - 1) / stats.t.ppf(0.975, df)) ** 2
-    x = share * n_eff
-    low = float(stats.beta.ppf(0.025, x, n_eff - x + 1)) if x > 0 else 0.0
-    high = float(stats.beta.ppf(0.975, x + 1, n_eff - x)) if x < n_eff else 1.0
-    return low, high
+    return exact_share_ci(share, n_eff)[:2]
 
 
 def mos_table(n_sim: int, n_boot: int) -> None:

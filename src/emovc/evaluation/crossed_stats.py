@@ -353,12 +353,21 @@ def crossed_share_ci(chosen, listeners, items, clusters=None, level: float = 0.9
         n_eff = min(n_eff, share * (1.0 - share) / est.se ** 2)
         q = 0.5 + level / 2
         n_eff *= (stats.t.ppf(q, n - 1) / stats.t.ppf(q, est.df)) ** 2
+    return (share, *exact_share_ci(share, n_eff, level))
+
+
+def exact_share_ci(share: float, n_eff: float, level: float = 0.95,
+                   ) -> tuple[float, float, float]:
+    """``(low, high, p_value)``: the exact (Clopper-Pearson) interval and two-sided test
+    against 0.5 of ``x = share × n_eff`` successes in ``n_eff`` (possibly fractional)
+    answers, from the Beta functions: low = Beta⁻¹(α/2; x, n_eff - x + 1), high =
+    Beta⁻¹(1 - α/2; x + 1, n_eff - x), p = twice the smaller tail."""
     x, alpha = share * n_eff, 1.0 - level
     low = float(stats.beta.ppf(alpha / 2, x, n_eff - x + 1)) if x > 0 else 0.0
     high = float(stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x)) if x < n_eff else 1.0
     at_least = float(stats.beta.cdf(0.5, x, n_eff - x + 1)) if x > 0 else 1.0  # P(X >= x)
     at_most = float(stats.beta.sf(0.5, x + 1, n_eff - x)) if x < n_eff else 1.0  # P(X <= x)
-    return share, low, high, min(1.0, 2.0 * min(at_least, at_most))
+    return low, high, min(1.0, 2.0 * min(at_least, at_most))
 
 
 def _index(keys) -> dict:
