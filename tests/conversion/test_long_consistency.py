@@ -11,7 +11,7 @@ from emovc.models.conversion.features import (
     analyze_for_conversion,
 )
 from emovc.models.conversion.normalizer import UtteranceStats
-from emovc.pipelines import conversion as conversion_module
+from emovc.pipelines import conversion_engine
 from emovc.pipelines.conversion import EmotionConverter
 from emovc.pipelines.world_stats import whole_input_stats
 
@@ -78,7 +78,7 @@ def test_the_pairwise_cyclegan_gets_them_too(cyclegan_run, monkeypatch):
 
 def test_an_input_of_one_window_keeps_its_own_statistics(windowed, monkeypatch):
     """One window: no first pass, the statistics of the window itself (the unchanged path)."""
-    monkeypatch.setattr(conversion_module, "whole_input_stats",
+    monkeypatch.setattr(conversion_engine, "whole_input_stats",
                         lambda *a, **k: pytest.fail("no whole-input pass for one window"))
     x = _two_voices(2.0)
     seen = _speaker_stats_used(windowed, monkeypatch, x)

@@ -19,43 +19,45 @@ Long inputs are converted in overlapping windows (``window_s``) and cross-faded,
 stage (burst limit, edge pauses, level) runs on blocks (:mod:`emovc.audio.finishing`);
 :meth:`EmotionConverter.convert_file` streams the result to the file, so memory stays flat in
 the input length (the input itself is the only thing held whole).
+
+The class is the public face; its source-emotion side is
+:class:`~emovc.pipelines.conversion_source.SourceEmotions`, its conversion engine (planning,
+windows, streamed last stage) :class:`~emovc.pipelines.conversion_engine.WindowedConversion`,
+its argument checks :mod:`emovc.pipelines.conversion_checks`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
-from emovc.audio import check_speech, check_voiced_speech, load_audio
-from emovc.audio.chunking import iter_tempo_windows
+from emovc.audio import load_audio
 from emovc.audio.clipping import warn_if_clipped
-from emovc.audio.finishing import Spool, StreamFinisher
-from emovc.audio.io import audio_writer, resample
-from emovc.audio.noise import warn_if_noisy
-from emovc.audio.processing import PEAK_LIMIT, as_mono, check_sample_rate, soft_limit
-from emovc.audio.psola import time_stretch
-from emovc.data.emotions import and_list, check_model_emotion, normalize_emotion
-from emovc.errors import ConfigError, EmovcError, output_exists
-from emovc.features.voice_quality import added_perturbation
+from emovc.audio.finishing import Spool
+from emovc.audio.io import audio_writer
+from emovc.data.emotions import check_model_emotion
+from emovc.errors import ConfigError, output_exists
 from emovc.fileio import refuse_input_overwrite
 from emovc.models.checkpoint import load_checkpoint
-from emovc.models.conversion.converters import check_intensity
-from emovc.models.conversion.render import RENDERERS
-from emovc.pipelines.conversion_settings import (
-    ConversionSettings,
-    Setting,
-    check_spectrogan_settings,
+from emovc.pipelines.conversion_checks import (  # noqa: F401 (check_input: public API)
+    KIND_PREFIX,
+    check_flag,
+    check_input,
+    file_path,
+    intensity_text,
+    keeping_torch_rng,
+    load_backend,
+    model_identity,
+    unfinished_note,
 )
-from emovc.pipelines.source_choice import choose_source, recognise_long
-from emovc.pipelines.world_stats import WholeInput, whole_input_stats
-from emovc.pipelines.world_window import WindowSettings, convert_window
-from emovc.pretrained.registry import available, inference_defaults, resolve, sha256_of
+from emovc.pipelines.conversion_engine import WindowedConversion
+from emovc.pipelines.conversion_settings import ConversionSettings, Setting
+from emovc.pipelines.conversion_source import SourceEmotions
+from emovc.pretrained.registry import inference_defaults, resolve
 
 DEFAULT_MODEL = "m2m-ravdess"
-KIND_PREFIX = "emotion-converter/"
 # Bumped whenever the pipeline changes the audio a given checkpoint produces at the same
 # settings (a model's default settings are its meta.json's, not the pipeline's); stores of
 # converted audio (``emovc augment``'s folders, benchmark caches) record it with the
@@ -69,119 +71,9 @@ KIND_PREFIX = "emotion-converter/"
 # (no input up to 20 s changes; the stores hold short clips), and by the windows of a long
 # input normalised with the whole input's statistics (pipelines/world_stats.py; idem).
 PIPELINE_VERSION = 4
-SEAM_FADE_S = 0.03  # cross-fade joining two windows of a long input, at its quietest point
 
 
-def _unfinished(ckpt: dict, path) -> str:
-    """A note when ``ckpt`` was exported by a training run before its last step (``model.pt``
-    is written at every validation, so an interrupted run leaves one); else ``""``."""
-    extra = ckpt.get("extra") or {}
-    training = extra.get("training") or {}
-    steps, total = training.get("steps"), training.get("max_steps")
-    if steps is None:  # SpectroGAN exports: iterations done, and the run's settings
-        steps, total = extra.get("iterations"), (extra.get("train") or {}).get("max_steps")
-    if isinstance(steps, int) and isinstance(total, int) and steps < total:
-        return (f"{path} comes from an unfinished training run (step {steps} of {total}); "
-                "re-run its training command to finish it")
-    return ""
-
-
-def _check_different(source: str | None, target: str) -> None:
-    """Refuse ``source == target`` (aliases included): the generator would only re-render
-    the input, which is not what a caller asking for that emotion expects."""
-    if source is None:
-        return
-    try:
-        same = normalize_emotion(source) == normalize_emotion(target)
-    except ValueError:
-        return  # unknown names: the emotion checks name the valid ones
-    if same:
-        raise ConfigError(f"source and target are both {normalize_emotion(target)}: nothing "
-                          "to convert; give another target emotion")
-
-
-#: the end of :class:`EmotionConverter`'s warning about a noisy input, a file or samples
-#: (:func:`~emovc.audio.noise.warn_if_noisy`; measured in docs/conversion.md, "Noisy input")
-NOISY_INPUT = ("the conversion keeps the noise, its target emotion is heard far less often "
-               "and its voice matches the speaker less well: use a quieter recording, or "
-               "denoise it first")
-
-
-def check_input(wav: np.ndarray, sr: int, name: str = "audio") -> None:
-    """Refuse audio a conversion cannot use: mono float ``(n,)`` at ``sr`` Hz that is too
-    short, silent or non-finite (:func:`~emovc.audio.check_speech`) or holds no voiced sound
-    (:func:`~emovc.audio.check_voiced_speech`: noise has no pitch to change; it would be made
-    louder, or fail deep in the analysis)."""
-    check_speech(wav, sr, name=name)
-    check_voiced_speech(wav, sr, name=name)
-
-
-def keeping_torch_rng():
-    """Context manager under which torch's global CPU random stream is saved and restored:
-    building a model's modules draws initial weights from it, which a caller who seeded
-    torch does not expect a load to do."""
-    import torch
-
-    return torch.random.fork_rng(devices=[])
-
-
-#: hex digits of the checkpoint's SHA-256 a provenance tag records
-DIGEST_CHARS = 12
-
-
-def model_identity(checkpoint: Path) -> tuple[str, str]:
-    """``(canonical name, short SHA-256)`` of a converter checkpoint, as provenance tags
-    name it: a bundled model by its name (whatever alias loaded it, e.g. ``"default"``), with
-    the digest its ``meta.json`` records (not hashed again); any other file by its resolved
-    path, hashed. The digest is the first :data:`DIGEST_CHARS` hex digits."""
-    real = Path(os.path.realpath(checkpoint))
-    for m in available(KIND_PREFIX):
-        if m.sha256 and Path(os.path.realpath(m.path)) == real:
-            return m.name, m.sha256[:DIGEST_CHARS]
-    return str(real), sha256_of(real)[:DIGEST_CHARS]
-
-
-def _intensity_text(intensity) -> str:
-    """``intensity`` as a provenance tag writes it: an integer as a float (``1`` -> ``"1.0"``,
-    as the CLI's ``1.0``), so the same setting gives the same tag whatever its Python type."""
-    if isinstance(intensity, (int, np.integer)) and not isinstance(intensity, bool):
-        return str(float(intensity))
-    return str(intensity)
-
-
-def check_flag(value, name: str) -> bool:
-    """``value`` as a bool; anything but ``True``/``False`` (numpy's included) is a one-line
-    :class:`ConfigError` naming the argument ``name`` (``"yes"`` would read as true)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ConfigError(f"{name} must be True or False, got {value!r} "
-                          f"({type(value).__name__})")
-    return bool(value)
-
-
-def _file_path(value, name: str) -> Path:
-    """``value`` (a ``str`` or ``os.PathLike``) as a :class:`~pathlib.Path`; anything else
-    (``None``, a number) is a one-line :class:`ConfigError` naming the argument ``name``."""
-    if not isinstance(value, (str, os.PathLike)):
-        raise ConfigError(f"{name} must be a file path (str or os.PathLike), got {value!r} "
-                          f"({type(value).__name__})")
-    return Path(value)
-
-
-def _backend(ckpt: dict):
-    kind = ckpt.get("kind", "")
-    if kind == "emotion-converter/stargan":
-        from emovc.models.conversion.converters import StarGANFeatureConverter
-        return StarGANFeatureConverter(ckpt)
-    if kind == "emotion-converter/cyclegan":
-        from emovc.models.conversion.cyclegan import CycleGANFeatureConverter
-        return CycleGANFeatureConverter(ckpt)
-    if kind == "emotion-converter/spectrogan":
-        from emovc.pipelines.spectrogan import SpectroGANConverter
-        return SpectroGANConverter.from_checkpoint(ckpt)
-    raise ConfigError(f"not an emotion-converter checkpoint (kind {kind!r})")
-
-
-class EmotionConverter:
+class EmotionConverter(SourceEmotions, WindowedConversion):
     """Convert the emotion of speech while keeping speaker and words.
 
     Make one with :meth:`from_pretrained` (a bundled model name or a checkpoint path, with
@@ -286,7 +178,7 @@ class EmotionConverter:
         if not str(ckpt.get("kind", "")).startswith(KIND_PREFIX):
             raise ConfigError(f"{path} is a {ckpt.get('kind')!r} model, not an emotion converter")
         with keeping_torch_rng():  # module construction draws random initial weights
-            conv = cls(_backend(ckpt), name=str(name_or_path))
+            conv = cls(load_backend(ckpt), name=str(name_or_path))
         conv.model_id, conv.digest = model_identity(path)
         defaults = inference_defaults(path)
         try:
@@ -294,7 +186,7 @@ class EmotionConverter:
         except ConfigError as exc:  # a hand-edited meta.json: not an option the user gave
             meta = Path(path).with_name("meta.json")
             raise ConfigError(f"{meta}: its inference settings: {exc}") from None
-        conv.unfinished = _unfinished(ckpt, path)
+        conv.unfinished = unfinished_note(ckpt, path)
         return conv
 
     @property
@@ -304,140 +196,6 @@ class EmotionConverter:
         load and writes at this rate."""
         world = getattr(self.backend, "world", None)
         return world.sample_rate if world is not None else 16000
-
-    @property
-    def uses_source(self) -> bool:
-        """Whether conversion depends on the source emotion (WORLD models and many-to-many
-        SpectroGANs with a prosody stage); if so an unknown source is detected."""
-        return hasattr(self.backend, "world") or self.backend.normalizer is not None
-
-    @property
-    def source_emotions(self) -> list[str]:
-        """Emotions the source may be spoken in."""
-        return list(self.backend.source_emotions)
-
-    @property
-    def target_emotions(self) -> list[str]:
-        """Emotions the model converts to."""
-        return list(self.backend.target_emotions)
-
-    def detect_source(self, wav: np.ndarray, sr: int, exclude: str | None = None,
-                      recognizer=None) -> str:
-        """Source emotion of ``wav`` by the recogniser, among :attr:`source_emotions` other
-        than ``exclude`` (the target: converting to the emotion the recogniser already hears
-        would change little; the toolbox uses the same rule).
-
-        Not simply the recogniser's top label, which is unreliable on ordinary read speech:
-        the emotion that minimises the expected level error under its probabilities, with a
-        prior on neutral and calm (:func:`emovc.pipelines.source_choice.choose_source`).
-        Beyond 20 s the recogniser's probabilities are averaged over 20 s windows
-        (:func:`~emovc.pipelines.source_choice.recognise_long`).
-
-        Args:
-            wav: mono ``(n,)`` float waveform in [-1, 1].
-            sr: its sample rate in Hz (the recogniser resamples it).
-            exclude: an emotion name (aliases such as ``"anger"`` accepted) not to return.
-            recognizer: the recogniser to ask (``predict(wav, sr) -> {emotion: p}``, e.g. one
-                the caller already loaded); ``None``: the bundled default, loaded on first
-                use and kept.
-
-        Returns:
-            the chosen emotion's canonical name, one of :attr:`source_emotions`.
-
-        Raises:
-            ConfigError: ``exclude`` is not an emotion name (lists the valid ones).
-            EmovcError: no recogniser is available, or no emotion is left to choose."""
-        allowed = self._candidates(exclude)
-        if recognizer is None and self._recognizer is None:
-            try:
-                from emovc.pipelines.recognition import EmotionRecognizer
-                with keeping_torch_rng():
-                    self._recognizer = EmotionRecognizer.from_pretrained("default")
-            except (ImportError, EmovcError) as exc:  # recogniser missing: ask the user
-                raise EmovcError("source emotion unknown and no emotion recogniser available "
-                                 f"({exc}); {self._pass_source()}") from None
-        probs = recognise_long(self._recognizer if recognizer is None else recognizer, wav, sr)
-        return self._choose(probs, allowed)
-
-    def source_from_probs(self, probs: Mapping[str, float], exclude: str | None = None) -> str:
-        """:meth:`detect_source`'s choice for a recording the recogniser already scored
-        ``probs`` (``{emotion: p}``, e.g. from
-        :func:`~emovc.pipelines.source_choice.recognise_long`), among
-        :attr:`source_emotions` other than ``exclude``.
-
-        Raises:
-            ConfigError: ``exclude`` is not an emotion name.
-            EmovcError: ``probs`` covers none of the source emotions, or no emotion is left
-                to choose."""
-        return self._choose(probs, self._candidates(exclude))
-
-    def _candidates(self, exclude: str | None) -> list[str]:
-        """The source emotions other than ``exclude`` (an emotion name, aliases accepted).
-
-        Raises:
-            ConfigError: ``exclude`` is not an emotion name (lists the valid ones).
-            EmovcError: no emotion is left."""
-        if exclude is not None:  # an unknown name lists the valid ones; aliases normalised
-            exclude = normalize_emotion(exclude)
-        allowed = [e for e in self.source_emotions if e != exclude]
-        if not allowed:  # e.g. a hand-made one-emotion model asked for that emotion
-            raise EmovcError(f"this model converts from {and_list(self.source_emotions)} only, "
-                             f"and {exclude} is the target: there is no other emotion to "
-                             "convert from")
-        return allowed
-
-    def _choose(self, probs: Mapping[str, float], allowed: list[str]) -> str:
-        """The source among ``allowed`` for the recogniser's ``probs`` (the level-error rule
-        of :func:`~emovc.pipelines.source_choice.choose_source`)."""
-        if not any(e in probs for e in self.source_emotions):
-            raise EmovcError("the recogniser's labels do not cover this model's source emotions; "
-                             f"{self._pass_source()}")
-        return choose_source(probs, allowed, self.source_level_db, emotions=self.source_emotions)
-
-    def _pass_source(self) -> str:
-        """The hint of an error that asks for the source emotion, in the Python argument's
-        words with the command line's option in parentheses."""
-        return (f"pass source= one of {', '.join(self.source_emotions)} "
-                "(command line: --from)")
-
-    def source_level_db(self, emotion: str) -> float:
-        """Average speech level of ``emotion`` relative to the model's first source emotion,
-        in dB (0 for every emotion when the model has no level offsets)."""
-        normalizer = getattr(self.backend, "normalizer", None)
-        if normalizer is None:
-            return 0.0
-        return normalizer.level_change_db(self.source_emotions[0], emotion)
-
-    def fixed_source(self, target: str) -> str | None:
-        """The only possible source for ``target`` of a pairwise model (the other emotion of
-        its pair), else ``None``."""
-        fixed = getattr(self.backend, "fixed_source", None)
-        if fixed is not None:
-            return fixed(target)
-        pair = self.source_emotions
-        if len(pair) == 2 and sorted(pair) == sorted(self.target_emotions) and target in pair:
-            return pair[1] if target == pair[0] else pair[0]
-        return None
-
-    @property
-    def detects_source(self) -> bool:
-        """Whether a conversion without ``source`` runs the emotion recogniser for some
-        target (models whose conversion depends on the source, unless their pair fixes it
-        for every target)."""
-        return self.uses_source and any(self.fixed_source(t) is None
-                                        for t in self.target_emotions)
-
-    def resolve_emotions(self, wav: np.ndarray, sr: int, target: str, source: str | None,
-                         ) -> tuple[str, str]:
-        """Validated ``(source, target)``; ``source=None`` is the pair's other emotion for a
-        pairwise model, else detected (:meth:`detect_source`)."""
-        tgt = check_model_emotion(target, self.target_emotions, "target")
-        if source is not None:
-            return check_model_emotion(source, self.source_emotions, "source"), tgt
-        fixed = self.fixed_source(tgt)
-        if fixed is not None:
-            return fixed, tgt
-        return self.detect_source(wav, sr, exclude=tgt), tgt
 
     def convert(self, wav: np.ndarray, sr: int, target: str, source: str | None = None,
                 intensity: float = 1.0, keep_level: bool = False,
@@ -528,147 +286,6 @@ class EmotionConverter:
         return self._convert_array(wav, sr, target, source, intensity, keep_level,
                                    pitch_level, envelope_gain, renderer, voice_quality, name)
 
-    def _convert_array(self, wav, sr, target, source, intensity, keep_level, pitch_level,
-                       envelope_gain, renderer, voice_quality, name: str,
-                       ) -> tuple[np.ndarray, str | None]:
-        """:meth:`convert_with_source`, which :meth:`convert` is too: both call this directly,
-        so the noisy-input warning names their caller's line."""
-        x, rate = self._at_model_rate(wav, sr, name)
-        blocks, finish, used = self._plan(x, rate, target, source, intensity, keep_level,
-                                          pitch_level, envelope_gain, renderer, voice_quality,
-                                          checked=x is not wav, name=name, stacklevel=3)
-        y = np.concatenate(list(self._finished(blocks, finish, rate, Spool())))
-        if rate != sr:
-            y = soft_limit(resample(y, rate, sr), ceiling=PEAK_LIMIT)  # resampling can ring
-        return y, used
-
-    def _at_model_rate(self, wav, sr, name: str = "audio") -> tuple[np.ndarray, int]:
-        """``(wav, sr)`` as a WORLD-feature model converts it: audio at another rate than
-        :attr:`sample_rate` is checked (:func:`check_input`, in the caller's terms) and
-        resampled to mono float32 at that rate; audio at that rate, and any audio for a
-        SpectroGAN (which resamples itself), is returned as it was."""
-        if not hasattr(self.backend, "world"):
-            return wav, sr
-        rate = check_sample_rate(sr)
-        if rate == self.sample_rate:
-            return wav, rate
-        x = as_mono(wav, name)
-        check_input(x, rate, name)
-        return resample(x, rate, self.sample_rate), self.sample_rate
-
-    def _plan(self, wav, sr: int, target: str, source: str | None, intensity: float,
-              keep_level: bool, pitch_level, envelope_gain, renderer, voice_quality,
-              checked: bool = False, name: str = "audio", stacklevel: int = 1,
-              ) -> tuple[Iterator[np.ndarray], tuple[np.ndarray, float] | None, str | None]:
-        """Validate a conversion (arguments as :meth:`convert`) and set it up: returns the
-        lazily converted, joined windows (float32 blocks, at the input's level),
-        ``(x, change_db)`` for :class:`~emovc.audio.finishing.StreamFinisher` (``None``: the
-        blocks are the output as they are) and the source emotion used (as
-        :meth:`convert_with_source`). ``checked``: the audio already passed
-        :func:`check_input`. A noisy input (an estimated SNR below
-        :data:`~emovc.audio.noise.LOW_SNR_DB`) is converted with one
-        :class:`~emovc.errors.EmovcWarning` line (:data:`NOISY_INPUT`) calling it ``name``,
-        whether it is a file's or samples; ``stacklevel``: the frame the warning names (1:
-        the caller of this)."""
-        a = check_intensity(intensity)
-        keep_level = check_flag(keep_level, "keep_level")
-        _check_different(source, target)
-        st = self.settings.with_overrides(pitch_level=pitch_level, envelope_gain=envelope_gain,
-                                          renderer=renderer, voice_quality=voice_quality)
-        p = st.pitch_level
-        x = as_mono(wav, name)  # (n,), (n, 1), (1, n) or channels-last (n, c) mixed down
-        if not checked:
-            check_input(x, sr, name)
-        warn_if_noisy(x, sr, name, NOISY_INPUT, stacklevel=stacklevel + 1)
-        if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
-            check_spectrogan_settings(st)
-            if not self.uses_source:  # pairwise: the direction follows from the target
-                return self._windowed(x, sr, lambda w: self.backend.convert(
-                    w, sr, target, source=source, intensity=a, pitch_level=p),
-                    fallback=lambda w: w), None, self._named_source(target, source)
-            src, tgt = self.resolve_emotions(x, sr, target, source)
-            pros = self.backend.prosody
-            tempo = pros.tempo(src, tgt, a) if pros is not None else 1.0
-            blocks = self._windowed(x, sr, lambda w: self.backend.convert(
-                w, sr, tgt, source=src, intensity=a, pitch_level=p),
-                fallback=lambda w: time_stretch(w, tempo, sr))
-        else:
-            if sr != self.sample_rate:  # convert() resamples; convert_file() loads at it
-                raise ConfigError(f"audio at {sr} Hz but the model works at {self.sample_rate} "
-                                  "Hz")
-            if voice_quality and st.renderer == "world":  # asked for, and would be ignored
-                raise ConfigError("voice quality applies to the source renderer (renderer "
-                                  "'source'); WORLD's synthesis does not add it")
-            if st.voice_quality and st.renderer == "source" and not st.voice_quality_stats:
-                raise ConfigError(
-                    "voice quality needs the emotions' jitter and shimmer statistics "
-                    "(meta.json 'voice_quality_stats' beside the model), which this model has "
-                    "not (a training run does not write them; m2m-ravdess has them); leave "
-                    "voice_quality at 0 (command line: --voice-quality)")
-            src, tgt = self.resolve_emotions(x, sr, target, source)
-            tempo = self.backend.tempo_factor(src, tgt, a)  # windows without speech: kept
-            whole = self._whole_input(x, sr)  # None for one window: its own statistics
-            blocks = self._windowed(
-                x, sr, lambda w: self._convert_window(w, src, tgt, a, st, whole),
-                fallback=lambda w: time_stretch(w, tempo, sr))
-        # the features are loudness-normalised, so the utterance level is set explicitly
-        change = 0.0 if keep_level else a * self.backend.normalizer.level_change_db(src, tgt)
-        return blocks, (x, change), src
-
-    def _named_source(self, target: str, source: str | None) -> str | None:
-        """The source of a conversion that does not depend on one: ``source`` normalised,
-        else a pairwise model's other emotion, else ``None``."""
-        if source is not None:
-            return check_model_emotion(source, self.source_emotions, "source")
-        return self.fixed_source(check_model_emotion(target, self.target_emotions, "target"))
-
-    @staticmethod
-    def _finished(blocks: Iterator[np.ndarray], finish: tuple[np.ndarray, float] | None,
-                  sr: int, spool: Spool) -> Iterator[np.ndarray]:
-        """The output of a :meth:`_plan`: no frame far louder than the input's loudest
-        (converters can put a burst at a voicing onset), the input's edge pauses (the tempo
-        change is the speech's, not the silences'), then the level change
-        (:class:`~emovc.audio.finishing.StreamFinisher`)."""
-        if finish is None:
-            yield from blocks
-            return
-        x, change = finish
-        finisher = StreamFinisher(x, sr, change, spool)
-        for block in blocks:
-            finisher.append(block)
-        yield from finisher.blocks()
-
-    @property
-    def renderers(self) -> tuple[str, ...]:
-        """Renderers this model can use (none for a SpectroGAN, which renders by Griffin-Lim)."""
-        return RENDERERS if hasattr(self.backend, "world") else ()
-
-    def _whole_input(self, x: np.ndarray, sr: int) -> WholeInput | None:
-        """Statistics every window of ``x`` is normalised with when ``x`` spans more than one
-        window (:func:`~emovc.pipelines.world_stats.whole_input_stats`: one speaker's long
-        recording gets one consistent conversion); ``None`` for one window."""
-        size = int(self.window_s * sr)
-        return whole_input_stats(x, self.backend.world, size) if x.shape[0] > size else None
-
-    def _convert_window(self, x: np.ndarray, src: str, tgt: str, a: float,
-                        st: ConversionSettings, whole: WholeInput | None = None) -> np.ndarray:
-        """One window of a WORLD-feature model at intensity ``a`` with settings ``st``, at the
-        input's level, ``round(n * tempo)`` samples long; ``whole``: the long input's
-        statistics (:meth:`_whole_input`)."""
-        jitter, shimmer = added_perturbation(st.voice_quality_stats, src, tgt,
-                                             a * st.voice_quality)
-        return convert_window(self.backend, x, src, tgt, WindowSettings(
-            intensity=a, pitch_level=st.pitch_level, envelope_gain=st.envelope_gain,
-            smoothing_ms=st.envelope_smoothing_ms, renderer=st.renderer,
-            keep_unvoiced=self.keep_unvoiced, jitter=jitter, shimmer_db=shimmer), whole)
-
-    def _windowed(self, x: np.ndarray, sr: int, convert, fallback=None) -> Iterator[np.ndarray]:
-        """``convert`` on ``x`` in ``window_s`` windows overlapping by ``overlap_s``, with
-        ``fallback`` for windows it cannot analyse; the joined output in blocks, lazily
-        (:func:`emovc.audio.chunking.iter_tempo_windows`)."""
-        return iter_tempo_windows(x, convert, int(self.window_s * sr), int(self.overlap_s * sr),
-                                  fallback, fade=int(SEAM_FADE_S * sr))
-
     def provenance_tag(self, source: str, target: str, intensity: float = 1.0,
                        keep_level: bool = False, pitch_level: float | None = None,
                        envelope_gain: float | None = None, renderer: str | None = None,
@@ -693,7 +310,7 @@ class EmotionConverter:
         level = ", input level kept" if keep_level else ""
         digest = f" sha256:{self.digest}" if self.digest else ""
         return (f"emovc {__version__}: emotion {source or '?'}->{target} "
-                f"({self.model_id}{digest}, intensity {_intensity_text(intensity)}{pitch}"
+                f"({self.model_id}{digest}, intensity {intensity_text(intensity)}{pitch}"
                 f"{world}{level})")
 
     def convert_file(self, in_path: str | os.PathLike, out_path: str | os.PathLike, target: str,
@@ -716,7 +333,7 @@ class EmotionConverter:
                 output path is the input's (even with ``force``).
             EmovcError: any error of :meth:`convert`.
         """
-        inp, out = _file_path(in_path, "in_path"), _file_path(out_path, "out_path")
+        inp, out = file_path(in_path, "in_path"), file_path(out_path, "out_path")
         force = check_flag(force, "force")
         refuse_input_overwrite(out, [inp])
         if out.exists() and not force:
@@ -747,3 +364,4 @@ class EmotionConverter:
             finally:
                 spool.close()
         return out, src
+
