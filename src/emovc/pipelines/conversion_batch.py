@@ -25,13 +25,12 @@ settings, and the table names the same input; any other existing output is refus
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
-from emovc.audio.io import WRITE_FORMATS, read_comment
+from emovc.audio.io import WRITE_FORMATS
 from emovc.data.catalogs.base import iter_audio
 from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.emotions import check_model_emotion
@@ -39,6 +38,7 @@ from emovc.errors import AudioError, EmovcError, OutputExistsError
 from emovc.fileio import check_output_file, check_writable
 from emovc.models.conversion.converters import check_intensity
 from emovc.pipelines.conversion import EmotionConverter, check_flag
+from emovc.pipelines.conversion_tags import TAG, Made, made_by, other_outputs
 from emovc.pipelines.run_table import (
     TABLE,
     NotATableError,
@@ -203,43 +203,6 @@ def _folder_job(conv: EmotionConverter, src: Path, dst: Path, target: str, opts:
     return job
 
 
-# the provenance tag EmotionConverter.provenance_tag writes: version, source, the rest
-_TAG = re.compile(r"emovc \S+: emotion (\S+)->(.+)")
-# the rest: target (model[ sha256:digest], intensity ...): the model apart from the settings
-# (a tag written before the digest was recorded has the model's name alone)
-_REST = re.compile(r"(\S+) \((.*?)(?: sha256:([0-9a-f]+))?, (intensity .*)\)")
-
-
-@dataclass(frozen=True)
-class _Made:
-    """What an output's tag says it was made with, or what this run would write."""
-
-    rest: str  # the tag after "source->"
-    model: str = ""
-    digest: str = ""
-    settings: str = ""  # target and every setting but the model
-
-    @classmethod
-    def of(cls, rest: str) -> _Made:
-        m = _REST.fullmatch(rest)
-        if m is None:
-            return cls(rest)
-        target, model, digest, settings = m.groups()
-        return cls(rest, model, digest or "", f"{target} {settings}")
-
-    def matches(self, tag: _Made, names: set[str]) -> bool:
-        """Whether an output tagged ``tag`` is what this run makes: the same settings, and
-        the same checkpoint digest when both record one, else a model named as one of
-        ``names`` (this run's, as typed or canonical)."""
-        if not (self.settings and tag.settings):
-            return tag.rest == self.rest
-        if tag.settings != self.settings:
-            return False
-        if self.digest and tag.digest:
-            return tag.digest == self.digest
-        return tag.model in names
-
-
 def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
     """Leave out of ``job.pairs`` the outputs that exist and were made from the same input
     with these settings (their provenance tag, and their row in the table); rows for those
@@ -250,7 +213,7 @@ def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
             intensity, model, level or rendering setting), from another input, or not by
             ``emovc convert``; they are named with ``--force``.
     """
-    expected = _Made.of(_TAG.fullmatch(conv.provenance_tag("", target, **{
+    expected = Made.of(TAG.fullmatch(conv.provenance_tag("", target, **{
         k: v for k, v in opts.items() if k != "source"})).group(2))
     names = {expected.model, str(conv.name)}  # an old tag names the model as it was typed
     rows = {row_path(job.table, r): r for r in job.earlier or []}
@@ -260,71 +223,14 @@ def _resume(conv: EmotionConverter, job: _Job, target: str, opts: dict) -> None:
             todo.append((f, o))
             continue
         key = os.path.normpath(o.absolute())
-        used, why = _made_by(o, f, expected, names, opts["source"], rows.get(key), job.table)
+        used, why = made_by(o, f, expected, names, opts["source"], rows.get(key), job.table)
         if why:
             other.append((o, why))
         elif key not in rows:
             job.listed.append(_row(f, o, target, used))
     if other:
-        raise _other_outputs(job.table, other, f"{opts['source'] or 'any'}->{expected.rest}")
+        raise other_outputs(job.table, other, f"{opts['source'] or 'any'}->{expected.rest}")
     job.kept, job.pairs = len(job.pairs) - len(todo), todo
-
-
-def _other_outputs(folder: Path, other: list[tuple[Path, str]], ours: str
-                   ) -> OutputExistsError:
-    """The refusal of existing outputs ``other`` (``(path, why)``, why ``"made <tag>"`` for
-    other settings) that a run making ``ours`` (``"source->target (settings)"``) would not
-    have made: up to three named, then the first one's settings against this run's, once."""
-    def short(path: Path) -> str:
-        return path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(path)
-
-    named = [f"{short(o)} ({'other settings' if why.startswith('made ') else why})"
-             for o, why in other[:3]]
-    more = f" and {len(other) - 3} more" if len(other) > 3 else ""
-    made = next(((o, why) for o, why in other if why.startswith("made ")), None)
-    settings = f"; {short(made[0])} was {made[1]}, this run: {ours}" if made else ""
-    return OutputExistsError(
-        f"{len(other)} output file(s) in {folder} were not made from these inputs with these "
-        f"settings: {', '.join(named)}{more}{settings} (use --force to redo them; outputs "
-        "are named after their inputs, not the emotion: to keep conversions into each "
-        "emotion, use a separate -o per emotion)")
-
-
-def _made_by(out: Path, inp: Path, expected: _Made, names: set[str], source: str | None,
-             row: dict | None, table: Path) -> tuple[str, str]:
-    """``(source emotion, "")`` when ``out`` was converted from ``inp`` with the model and
-    settings ``expected`` (:meth:`_Made.matches`; ``names``: this run's model names) and
-    from ``source``, when one is given, else ``("", why not)``; ``row``: its row in
-    ``table``'s table, if any."""
-    m = _TAG.fullmatch(_tag_of(out))
-    if m is None:
-        return "", "no emovc conversion tag"
-    used, rest = m.groups()
-    if not expected.matches(_Made.of(rest), names) or (source is not None and used != source):
-        return "", f"made {used}->{rest}"
-    listed = row["source"].strip() if row is not None else ""
-    if listed and not _same_file(row_path(table, row, "source"), inp):
-        return "", f"converted from {listed}"
-    return ("" if used == "?" else used), ""
-
-
-def _same_file(listed: str, inp: Path) -> bool:
-    """Whether the table's ``listed`` source is ``inp``, however either is reached (a
-    symlinked folder, ``..``, a relative spelling): their resolved paths, or the same file."""
-    if os.path.realpath(listed) == os.path.realpath(inp):
-        return True
-    try:
-        return os.path.samefile(listed, inp)
-    except OSError:  # the listed input is gone: only its path can be compared
-        return False
-
-
-def _tag_of(path: Path) -> str:
-    """The provenance tag of an audio file (``""``: none, or not a readable audio file)."""
-    try:
-        return read_comment(path)
-    except (RuntimeError, OSError):  # soundfile's LibsndfileError is a RuntimeError
-        return ""
 
 
 def _convert_all(conv: EmotionConverter, job: _Job, target: str, opts: dict, force: bool,
