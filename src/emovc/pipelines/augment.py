@@ -35,19 +35,17 @@ large corpora.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emovc.data.catalogs import ScanLog, scan_corpus
-from emovc.data.emotions import EMOTIONS, check_model_emotion, normalize_emotion
+from emovc.data.emotions import check_model_emotion, normalize_emotion
 from emovc.data.manifest import Manifest, Utterance
-from emovc.errors import ConfigError, EmovcError, EmovcWarning, choice_error
+from emovc.errors import ConfigError, EmovcError, choice_error
 from emovc.models.conversion.converters import check_intensity
 from emovc.pipelines.augment_balance import (
-    Balance,
     SourcePicker,
     check_balance_options,
     plan_balance,
@@ -63,6 +61,8 @@ from emovc.pipelines.augment_outputs import (  # noqa: F401 - EXTRA_COLUMNS, rea
     write_conversions_table,
     write_failures,
 )
+from emovc.pipelines.augment_report import AugmentReport, balance_line  # noqa: F401
+from emovc.pipelines.augment_sources import as_items, select_sources, warn_guessed_sources
 from emovc.pipelines.augment_state import (  # noqa: F401 - SIGNATURE: public
     SIGNATURE,
     Task,
@@ -79,74 +79,6 @@ if TYPE_CHECKING:
 BACKENDS = ("local", "ray")
 
 
-@dataclass
-class AugmentReport:
-    """What an augmentation run did."""
-
-    out_dir: Path
-    converted: int = 0
-    reused: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    # (path, reason) of good clips not converted (the model cannot start from their emotion)
-    notes: list[tuple[str, str]] = field(default_factory=list)
-    # (output path, what was wrong) of existing outputs found damaged and converted again
-    redone: list[tuple[str, str]] = field(default_factory=list)
-    # (output path, reason) of damaged outputs of targets not asked this time: not listed
-    left_out: list[tuple[str, str]] = field(default_factory=list)
-    manifest: Path | None = None
-    table: Path | None = None  # conversions.csv
-    # the manifest's clips per emotion: {emotion ("" unlabelled): (real, synthetic)}
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
-    temporaries_removed: int = 0  # stale temporary files of killed runs deleted
-    balance: Balance | None = None  # what a balanced run aimed at (None: every clip converted)
-
-    @property
-    def failed_inputs(self) -> int:
-        """Number of distinct input files with at least one failure."""
-        return len({path for path, _ in self.failures})
-
-    def summary(self) -> str:
-        """Counts of the run, then the manifest's real + synthetic clips per emotion."""
-        kept = (f"{len(self.notes)} real clip(s) in emotions the model does not convert from "
-                "(listed in failures.csv), " if self.notes else "")
-        if self.left_out:
-            kept += (f"{len(self.left_out)} damaged output(s) of other targets left out "
-                     "(listed in failures.csv), ")
-        redone = (f" ({len(self.redone)} of them damaged outputs converted again)"
-                  if self.redone else "")
-        lines = [f"{self.converted} converted{redone}, {self.reused} already present, "
-                 f"{len(self.failures)} failed ({self.failed_inputs} input file(s)); {kept}"
-                 f"manifest: {self.manifest}"]
-        if self.temporaries_removed:
-            lines[0] += (f"; {self.temporaries_removed} stale temporary file(s) of a killed run "
-                         "removed")
-        if self.counts:
-            lines.append(balance_line(self.counts))
-        if self.balance is not None:
-            lines.append(self.balance.line(self.counts))
-        return "\n".join(lines)
-
-
-def balance_line(counts: dict[str, tuple[int, int]]) -> str:
-    """``"clips per emotion in the manifest, real + synthetic: neutral 4+0, happy 0+10, ..."``
-    (canonical order, unlabelled clips last), naming the emotions with only synthetic clips
-    and those with over :data:`IMBALANCE` times more synthetic than real ones: a recogniser
-    trained on the manifest as it is learns them mostly from converted speech."""
-    order = [e for e in (*EMOTIONS, "") if e in counts]
-    parts = [f"{e or '(unlabelled)'} {counts[e][0]}+{counts[e][1]}" for e in order]
-    line = "clips per emotion in the manifest, real + synthetic: " + ", ".join(parts)
-    only = [e for e in order if e and counts[e][1] and not counts[e][0]]
-    if only:
-        line += f"; {', '.join(only)}: synthetic clips only"
-    ratios = {e: counts[e][1] / counts[e][0] for e in order if e and counts[e][0]}
-    over = [e for e, r in ratios.items() if r > IMBALANCE]
-    if over:
-        line += (f"; {', '.join(over)}: more synthetic than real clips (up to "
-                 f"{max(ratios[e] for e in over):.1f}x)")
-    return line
-
-
-IMBALANCE = 2.0  # synthetic per real clips of an emotion beyond which the summary names it
 
 
 def plan_tasks(manifest: Manifest, root: Path, out_dir: Path, targets: Iterable[str],
@@ -301,7 +233,7 @@ def _plan(root: str | os.PathLike, out_dir: str | os.PathLike, targets: Iterable
         source = check_model_emotion(source, converter.source_emotions, "source")
     wanted = (None if only_from is None else [check_model_emotion(e, converter.source_emotions,
                                                                   "source")
-                                              for e in _items(only_from)])
+                                              for e in as_items(only_from)])
     manifest, log = scan_corpus(root, corpus)  # a bad corpus fails before OUT is created
     if source is not None:
         manifest = Manifest([replace(u, emotion=u.emotion or source) for u in manifest])
@@ -341,7 +273,7 @@ def _convert(plan: _Plan, workers: int | None, backend: str,
     else:
         tasks = [plan.task(u, t) for u, t in plan.picker.first()]
     if plan.source is None and plan.converter.detects_source:
-        _warn_guessed_sources({t.utt.utt_id: t.utt for t in tasks}.values())
+        warn_guessed_sources({t.utt.utt_id: t.utt for t in tasks}.values())
     runner = run_ray if backend == "ray" else run_local
 
     def run(todo: list[Task]) -> list[tuple[bool, str]]:
@@ -395,61 +327,3 @@ def _run(tasks: list[Task], picker: SourcePicker | None, report: AugmentReport,
         batch = [task_of(u, t) for u, t in picker.replace(failed)] if picker else []
     report.converted = len(done)
     return planned, done
-
-
-def select_sources(manifest: Manifest, emotions: Iterable[str] | None,
-                   speakers: Iterable[str] | None) -> Manifest:
-    """The utterances of ``manifest`` to convert: those labelled with one of ``emotions``
-    (canonical names; ``None``: any, unlabelled too) and spoken by one of ``speakers``
-    (``None``: any). Unlabelled utterances left out by ``emotions`` get one
-    :class:`~emovc.errors.EmovcWarning`.
-
-    Raises:
-        ConfigError: a speaker the corpus does not have, or nothing left to convert.
-    """
-    chosen = manifest
-    if speakers is not None:
-        spk = [str(s).strip() for s in _items(speakers) if str(s).strip()]
-        known = manifest.speakers()
-        missing = [s for s in spk if s not in known]
-        if missing or not spk:
-            shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
-            what = f"speaker {missing[0]!r} is not in the corpus" if missing else "no speaker given"
-            raise ConfigError(f"{what}; the corpus's speakers: {shown}")
-        chosen = chosen.filter(speakers=spk)
-    if emotions is not None:
-        emos = list(dict.fromkeys(emotions))
-        unlabelled = sum(1 for u in chosen if not u.emotion)
-        chosen = chosen.filter(emotions=emos)
-        if unlabelled:
-            warnings.warn(f"{unlabelled} clip(s) have no emotion label and are not converted: "
-                          f"--only-from {','.join(emos)} selects clips by their label (pass "
-                          "--from EMOTION to say what the unlabelled clips are)",
-                          EmovcWarning, stacklevel=4)  # augment_corpus's caller
-    if not len(chosen):
-        n = manifest.counts("emotion")
-        have = ", ".join(f"{e or '(unlabelled)'} {n[e]}" for e in (*EMOTIONS, "") if e in n)
-        asked = " and ".join(x for x in (
-            f"emotion {', '.join(emos)}" if emotions is not None else "",
-            f"speaker {', '.join(spk)}" if speakers is not None else "") if x)
-        raise ConfigError(f"no clip to convert: none of the corpus's {len(manifest)} clips is "
-                          f"of the source {asked} (its clips per emotion: {have})")
-    return chosen
-
-
-def _items(values: Iterable[str]) -> list[str]:
-    """One value or several as a list (a bare string is one value, not its characters)."""
-    return [values] if isinstance(values, str) else list(values)
-
-
-def _warn_guessed_sources(utterances: Iterable[Utterance]) -> None:
-    """One :class:`~emovc.errors.EmovcWarning` when utterances without an emotion label will
-    be converted from an emotion the recogniser guesses."""
-    n = sum(1 for u in utterances if not u.emotion)
-    if n:
-        warnings.warn(
-            f"{n} clip(s) have no emotion label: the emotion each is converted from is guessed "
-            "by the emotion recogniser, which was trained on acted RAVDESS speech and is "
-            "unmeasured on other corpora (one clip can get a different guess per target); "
-            "pass --from EMOTION (e.g. --from neutral for read speech) when you know it",
-            EmovcWarning, stacklevel=4)  # the caller of augment_corpus
