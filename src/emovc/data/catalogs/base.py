@@ -152,7 +152,16 @@ def iter_audio(root: Path, limit: int | None = None, exclude: Iterable[Path] = (
     out, :func:`emovc.data.catalogs.scan_corpus`)."""
     out: list[Path] = []
     skip = {str(p) for p in exclude}
+    # symlinked folders are followed (a corpus assembled from links), but a folder reached a
+    # second time (a link back up the tree, or two links to one folder) is not read again:
+    # os.walk would loop, and its files would be listed once per way to reach them
+    seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
         if not augment_outputs and _augment_output_below(root, dirpath, filenames):
             dirnames[:] = []
             continue
