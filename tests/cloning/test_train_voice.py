@@ -3,6 +3,7 @@ mistakes in one line) and exporting a trained model into a voice folder."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -291,3 +292,48 @@ def test_a_resume_on_a_changed_corpus_is_refused_before_it_is_read(
             "its list of clips, so it would not continue the run it started; ") in err
     assert "restore them to resume it, or choose another -o, or pass --force" in err
     assert _step(run) == 2
+
+
+def test_a_resume_on_edited_transcripts_is_refused_and_force_restarts(
+        tmp_path, capsys, monkeypatch, transcribed_corpus) -> None:
+    """A transcript edited since the run started was preprocessed again and trained on
+    without a word (clips.json held the audio alone): the run learnt two texts of one clip.
+    A run whose record holds no transcripts (an earlier emovc's) resumes, saying that they
+    are not checked, and records them."""
+    corpus, run = transcribed_corpus(tmp_path / "corpus"), tmp_path / "run"
+    args = ["train-voice", "synthesizer", str(corpus), "-o", str(run), *SYN, *SMALL,
+            "--set", f"cache_dir={tmp_path / 'cache'}"]
+    code, out, err = _run([*args, "--max-steps", "1"], capsys)
+    assert code == 0, err
+    clip = corpus / "11" / "100" / "11_100_000001_000000.wav"
+    clip.with_name(clip.stem + ".normalized.txt").write_text("Goodbye there number 1.")
+    loads = []
+    real = tsyn.load_corpus
+    monkeypatch.setattr(tsyn, "load_corpus", lambda *a, **k: loads.append(1) or real(*a, **k))
+    code, out, err = _run([*args, "--max-steps", "2"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert (f"emovc: error: run folder {run} was trained on other transcripts than {corpus} "
+            "holds now (1 with another transcript: 11/100/11_100_000001_000000.wav): it has "
+            "learnt from these clips with their earlier transcripts and would go on with the "
+            "new ones, two datasets mixed; restore them to resume it, or choose another -o, or "
+            "pass --force") in err
+    assert loads == [] and _step(run) == 1  # refused before the corpus was preprocessed
+
+    code, out, err = _run([*args, "--max-steps", "2", "--force"], capsys)  # starts afresh
+    assert code == 0 and _step(run) == 2, err
+    record = json.loads((run / "clips.json").read_text())
+    entries = record["splits"]["train"]
+    assert len(entries) == 4 and all(e["text_sha256"] for e in entries.values())
+    assert entries["11/100/11_100_000001_000000.wav"]["text_sha256"] == hashlib.sha256(
+        b"Goodbye there number 1.").hexdigest()
+
+    texts = {k: e.pop("text_sha256") for k, e in entries.items()}  # as an earlier emovc
+    (run / "clips.json").write_text(json.dumps({**record, "version": 2}))  # wrote it
+    code, out, err = _run([*args, "--max-steps", "3"], capsys)
+    assert code == 0 and _step(run) == 3, err
+    assert (f"emovc: warning: run folder {run} records its training clips but not their "
+            "transcripts (started by an earlier emovc): resuming it with its audio checked, "
+            "not its transcripts; if you edited any since it started, choose another -o, or "
+            "pass --force") in err
+    now = json.loads((run / "clips.json").read_text())["splits"]["train"]
+    assert {k: e["text_sha256"] for k, e in now.items()} == texts  # checked from then on

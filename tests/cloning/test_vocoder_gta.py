@@ -267,3 +267,30 @@ def test_resuming_on_a_gta_synthesizer_retrained_into_the_same_file_is_refused(t
                                           "changed since .*: the vocoder would go on learning "
                                           "the GTA mels of another synthesizer; choose another"):
         train(2)
+
+
+def test_a_gta_run_resumed_on_edited_transcripts_is_refused(tmp_path, capsys, monkeypatch,
+                                                            transcribed_corpus,
+                                                            ge2e_checkpoint) -> None:
+    """Its GTA mels are the synthesizer's of each clip's transcript: an edited one gave new
+    mels, cached again and trained on without a word; a ground-truth vocoder, which reads no
+    transcript, still resumes."""
+    corpus = transcribed_corpus(tmp_path / "corpus")
+    syn = _synthesizer(tmp_path / "taco" / "model.pt", ge2e_checkpoint(tmp_path / "enc.pt"))
+    args = ["train-voice", "vocoder", str(corpus), "--set", f"model={json.dumps(VOC_MODEL)}",
+            "--set", "seq_frames=4", "--set", "batch_size=2", "--set", "threads=1",
+            "--set", "val_seconds=0", "--set", f"cache_dir={tmp_path / 'cache'}"]
+    gta_run = [*args, "-o", str(tmp_path / "voc"), "--set", f"gta={syn}"]
+    plain_run = [*args, "-o", str(tmp_path / "plain")]
+    for run in (gta_run, plain_run):
+        assert main([*run, "--max-steps", "1"]) == 0, capsys.readouterr().err
+    clip = corpus / "12" / "100" / "12_100_000000_000000.wav"
+    clip.with_name(clip.stem + ".normalized.txt").write_text("Something else entirely.")
+    monkeypatch.setattr(gta, "load_corpus", lambda *a, **k: pytest.fail("corpus read"))
+    capsys.readouterr()
+    assert main([*gta_run, "--max-steps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and (
+        f"was trained on other transcripts than {corpus} holds now (1 with another "
+        "transcript: 12/100/12_100_000000_000000.wav)") in err, err
+    assert main([*plain_run, "--max-steps", "2"]) == 0, capsys.readouterr().err

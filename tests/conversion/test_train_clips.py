@@ -52,13 +52,14 @@ def test_clip_records_compare_relative_paths_and_contents(tmp_path):
     assert old["splits"]["train"].keys() == {"A/a.wav", "A/b.wav", "A/c.wav"}
     moved = Path(shutil.move(root, tmp_path / "renamed"))
     same = clip_record(moved, {"train": sorted(moved.glob("A/*.wav")), "val": []})
-    assert clip_changes(old, same) == {"added": [], "removed": [], "changed": []}
+    assert clip_changes(old, same) == {"added": [], "removed": [], "changed": [],
+                                       "retranscribed": []}
     (moved / "A" / "a.wav").write_bytes(b"A.WAV")  # the same size, other bytes
     (moved / "A" / "b.wav").unlink()
     (moved / "A" / "d.wav").write_bytes(b"d")
     now = clip_record(moved, {"train": sorted(moved.glob("A/*.wav")), "val": []})
     assert clip_changes(old, now) == {"added": ["A/d.wav"], "removed": ["A/b.wav"],
-                                      "changed": ["A/a.wav"]}
+                                      "changed": ["A/a.wav"], "retranscribed": []}
     run = tmp_path / "run"
     run.mkdir()
     (run / CLIPS_FILE).write_text(json.dumps(old))
@@ -179,7 +180,7 @@ def test_a_record_of_hashes_alone_is_still_checked(tmp_path):
         "val": {}}}
     (run / CLIPS_FILE).write_text(json.dumps(old))
     keep_clips(run, clips, compare=True, hint=HINT)
-    assert json.loads((run / CLIPS_FILE).read_text())["version"] == 2
+    assert json.loads((run / CLIPS_FILE).read_text())["version"] == 3
     (run / CLIPS_FILE).write_text(json.dumps(old))
     (root / "A" / "c.wav").write_bytes(b"C.WAV")
     with pytest.raises(ConfigError, match=r"\(1 changed: A/c.wav\)"):
@@ -194,3 +195,52 @@ def test_only_the_first_process_hashes_and_records_the_clips(tmp_path, monkeypat
     monkeypatch.setenv("LOCAL_RANK", "1")
     keep_clips(tmp_path / "run", clips, compare=True, hint=HINT)
     assert hashed == [] and not (tmp_path / "run" / CLIPS_FILE).exists()
+
+
+def test_a_record_with_transcripts_tells_a_new_transcript_from_new_audio(tmp_path):
+    """The record held the audio alone, so a clip whose transcript was edited was the same
+    clip; now its transcript's hash is kept too, and checked where both records hold one."""
+    root, clips = _clip_folder(tmp_path)
+    paths = [str(p) for p in clips.splits["train"]]
+    texts = dict(zip(paths, ("One.", "Two.", "Three."), strict=True))
+    run = tmp_path / "run"
+    keep_clips(run, ClipList(root, clips.splits, texts), compare=False, hint=HINT)
+    texts[paths[1]] = "Too."
+    with pytest.raises(ConfigError) as err:
+        keep_clips(run, ClipList(root, clips.splits, texts), compare=True, hint=HINT)
+    said = str(err.value)
+    assert said.startswith(f"run folder {run} was trained on other transcripts than ")
+    assert "(1 with another transcript: A/b.wav): it has learnt from these clips" in said
+    (root / "A" / "c.wav").write_bytes(b"C.WAV")  # and new audio: other clips
+    with pytest.raises(ConfigError, match=r"other clips than .*\(1 changed: A/c.wav; 1 with "
+                                          r"another transcript: A/b.wav\): its networks"):
+        keep_clips(run, ClipList(root, clips.splits, texts), compare=True, hint=HINT)
+    # a run that reads no transcripts is not checked against them
+    keep_clips(run, ClipList(root, clips.splits), compare=False, hint=HINT)
+    assert "text_sha256" not in json.loads((run / CLIPS_FILE).read_text())["splits"][
+        "train"]["A/a.wav"]
+    keep_clips(run, ClipList(root, clips.splits), compare=True, hint=HINT)
+
+
+def test_a_record_without_transcripts_resumes_with_a_note_and_records_them(tmp_path):
+    """A run started before transcripts were recorded cannot have them checked: refusing it
+    would cost its training for an edit few make, so it resumes with a note that says so."""
+    import warnings
+
+    root, clips = _clip_folder(tmp_path)
+    run = tmp_path / "run"
+    keep_clips(run, clips, compare=False, hint=HINT)  # audio alone, as version 2 held
+    texts = {str(p): "Words." for p in clips.splits["train"]}
+    with pytest.warns(EmovcWarning, match=r"records its training clips but not their "
+                                          r"transcripts .*: resuming it with its audio "
+                                          r"checked, not its transcripts; if you edited any "
+                                          r"since it started, choose another -o"):
+        keep_clips(run, ClipList(root, clips.splits, texts), compare=True, hint=HINT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # recorded: checked from now on, no note
+        keep_clips(run, ClipList(root, clips.splits, texts), compare=True, hint=HINT)
+    (root / "A" / "a.wav").write_bytes(b"X.WAV")  # its audio is checked as before
+    keep_clips(run, clips, compare=False, hint=HINT)
+    (root / "A" / "a.wav").write_bytes(b"A.WAV")
+    with pytest.raises(ConfigError, match=r"\(1 changed: A/a.wav\)"):
+        keep_clips(run, ClipList(root, clips.splits, texts), compare=True, hint=HINT)

@@ -336,7 +336,8 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     clips = None
     if data is None:  # the batches index this list: a resumed run must read the same clips
         utts = corpus_utterances(cfg)
-        clips = ClipList(cfg.data_dir, {"train": [u.path for u in utts]})
+        clips = ClipList(cfg.data_dir, {"train": [u.path for u in utts]},
+                         texts={u.path: u.text for u in utts})  # what it learns to say
         check_resumed_clips(cfg.run_dir, clips, resume, cli)
         data = load_corpus(cfg, utts=utts)
     train_set, val_set = split_corpus(cfg, data)

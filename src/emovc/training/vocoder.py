@@ -331,7 +331,9 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     pairs, clips = data, None
     if pairs is None:  # the batches index this list: a resumed run must read the same clips
         utts = corpus_utterances(cfg)
-        clips = ClipList(cfg.data_dir, {"train": [u.path for u in utts]})
+        # GTA mels are the synthesizer's of each clip's transcript: the record holds them
+        clips = ClipList(cfg.data_dir, {"train": [u.path for u in utts]},
+                         texts=None if cfg.gta is None else {u.path: u.text for u in utts})
         check_resumed_clips(cfg.run_dir, clips, resume, cli)
         pairs = load_corpus(cfg, utts=utts)
     module = _module(cfg, model, pairs)
