@@ -494,3 +494,30 @@ def test_repeated_commands_do_not_grow_pythonwarnings(monkeypatch,
     for _ in range(2):
         assert run(["--version"], capsys)[0] == 0
     assert os.environ["PYTHONWARNINGS"] == f"error::ResourceWarning,{quiet}"
+
+
+def test_every_corpus_option_is_one_option() -> None:
+    """train-voice had no --corpus; the others had four help texts ('Layout name or auto',
+    'Corpus layout (default: detect)', ...) and augment no -c: every command that reads a
+    corpus folder now names its layout the same way, its help listing every catalog."""
+    import re
+
+    import typer
+
+    from emovc.cli.data_cmds import CORPUS_HELP
+    from emovc.cli.main import _build
+    from emovc.data.catalogs import CATALOGS
+
+    def walk(group, path):
+        for name, cmd in getattr(group, "commands", {}).items():
+            yield " ".join([*path, name]), cmd
+            yield from walk(cmd, [*path, name])
+
+    found = {path: p for path, cmd in walk(typer.main.get_command(_build()), [])
+             for p in getattr(cmd, "params", []) if p.name == "corpus"}
+    assert set(found) == {"catalog", "prepare", "augment", "ser train", "embed-map",
+                          "train-voice"}
+    for path, p in found.items():
+        assert (p.opts, p.default, p.help) == (["--corpus", "-c"], "auto", CORPUS_HELP), path
+    missing = [n for n in ("auto", *CATALOGS) if not re.search(rf"\b{n}\b", CORPUS_HELP)]
+    assert not missing, missing  # a catalog added is named in the help too

@@ -3,10 +3,15 @@ the SV2TTS recipes (`emovc train-voice`), transcripts included."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
+import yaml
 
+from emovc.models.synthesizer.tacotron import TacotronConfig
+from emovc.models.vocoder import WaveRNNConfig
 from emovc.training import synthesizer as tsyn
 from emovc.training import synthesizer_data as tdata
 
@@ -93,3 +98,78 @@ def test_embed_map_reads_speaker_folders(tmp_path, capsys, speaker_clips) -> Non
     out, err = capsys.readouterr()
     assert rc == 0 and "(pca, 4 clips)" in out, err
     assert "2 file(s) left out" in err and "not inside a speaker folder" in err
+
+
+RECIPE_ARGS = {
+    "synthesizer": ["--set", "model=" + json.dumps(
+        TacotronConfig.tiny(speaker_dim=256, n_mels=80).to_dict()), "--set", "batch_size=2"],
+    "vocoder": ["--set", "model=" + json.dumps(
+        WaveRNNConfig.tiny(n_mels=80, hop_length=200).to_dict()),
+        "--set", "seq_frames=4", "--set", "val_seconds=0", "--set", "batch_size=2"],
+    "encoder": ["--set", "model={hidden: 16, layers: 1, embedding: 8}", "--set", "speakers=2",
+                "--set", "utterances=2", "--set", "val_speakers=0"],
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPE_ARGS))
+def test_train_voice_reads_the_layout_its_corpus_option_names(recipe, tmp_path, capsys) -> None:
+    """`emovc train-voice` had no --corpus (catalog, embed-map and prepare do): a corpus
+    whose layout was not detected, e.g. speaker folders beside loose takes, as the detection
+    error itself suggests `--corpus speakers` for, could not be trained on."""
+    from emovc.audio import save_audio
+    from emovc.cli.main import main
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+
+    corpus = _speaker_corpus(tmp_path / "mine")
+    for i in range(13):  # more loose takes than clips in speaker folders
+        save_audio(corpus / f"loose{i}.wav", synthesize(EMOTION_VOICES["calm"], 1.0, seed=i),
+                   16000)
+    args = ["train-voice", recipe, str(corpus), "--max-steps", "1", "--set", "threads=1",
+            "--set", f"cache_dir={tmp_path / 'cache'}", *RECIPE_ARGS[recipe]]
+    code = main([*args, "-o", str(tmp_path / "auto")])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown corpus layout" in err and "--corpus speakers" in err, err
+    code = main([*args, "-o", str(tmp_path / "run"), "--corpus", "speakers"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "13 file(s) left out" in err and "not inside a speaker folder" in err
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["corpus"] == "speakers"
+    code = main([*args, "-o", str(tmp_path / "run2"), "--corpus", "speaker"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "unknown corpus 'speaker'; valid choices: auto, ravdess, " in err
+    assert not (tmp_path / "run2").exists()  # refused before anything was written
+
+
+def test_a_run_resumes_with_its_layout_named_or_detected_and_not_with_another(tmp_path) -> None:
+    """The layout a run reads is one of its settings: auto and the layout it detects are one
+    (config.yaml records the layout), another is refused; a run folder of an earlier emovc,
+    whose config.yaml has no corpus setting (it detected the layout), resumes."""
+    import numpy as np
+
+    from emovc.errors import ConfigError
+    from emovc.training import speaker_encoder as tge2e
+
+    corpus, run = _speaker_corpus(tmp_path / "mine"), tmp_path / "run"
+    rng = np.random.default_rng(2)
+    data = ({s: [rng.random((30, 40), dtype=np.float32) for _ in range(3)] for s in "abc"},
+            [], [])
+
+    def train(steps: int, layout: str):
+        cfg = tge2e.build_config(str(corpus), str(run), steps, overrides={
+            "model": {"hidden": 16, "layers": 1, "embedding": 8, "partial_frames": 20},
+            "speakers": 2, "utterances": 2, "threads": 1, "corpus": layout})
+        return tge2e.train(cfg, data=data)
+
+    config = run / "config.yaml"
+    train(1, "auto")
+    assert yaml.safe_load(config.read_text())["corpus"] == "speakers"
+    train(2, "speakers")  # the layout auto detected: the same run
+    with pytest.raises(ConfigError, match=r"holds another run \(different settings: corpus\)"):
+        train(3, "ljspeech")
+    old = yaml.safe_load(config.read_text())
+    del old["corpus"]  # as an earlier emovc wrote it
+    config.write_text(yaml.safe_dump(old))
+    with pytest.raises(ConfigError, match=r"different settings: corpus"):
+        train(3, "ljspeech")
+    train(3, "auto")

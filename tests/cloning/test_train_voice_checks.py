@@ -43,6 +43,7 @@ def no_corpus(monkeypatch):
     (["encoder", "--set", "max_steps=3", "--max-steps", "1"],
      "--set max_steps is not taken here: use --max-steps"),
     (["vocoder", "--replace"], "--replace goes with --export VOICE_DIR"),
+    (["synthesizer", "--set", "corpus=speakers"], "--set corpus is not taken here: use --corpus"),
 ])
 def test_train_voice_refuses_what_its_arguments_say(args, message, tmp_path, capsys,
                                                     no_corpus, monkeypatch) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from emovc.cli.data_cmds import CORPUS_HELP
 from emovc.pipelines.augment import augment_corpus
 
 
@@ -20,7 +21,7 @@ def augment(
     to: str = typer.Option(..., "--to", help="Target emotions, comma-separated (e.g. angry,sad)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (outside the corpus)."),
     model: str = typer.Option("m2m-ravdess", help="Bundled converter name or checkpoint path."),
-    corpus: str = typer.Option("auto", help="Corpus layout (default: detect)."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help=CORPUS_HELP),
     intensity: float = typer.Option(1.0, help="Conversion intensity 0..1."),
     source: str = typer.Option(
         "", "--from", help="Emotion of utterances the corpus does not label (e.g. neutral for "

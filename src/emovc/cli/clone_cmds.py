@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from emovc.cli.data_cmds import CORPUS_HELP
 from emovc.errors import EmovcError
 
 ENCODER_HELP = "Bundled encoder name, or a checkpoint (.pt) or a run folder holding model.pt."
@@ -97,8 +98,7 @@ def embed_map(
     max_per_speaker: int = typer.Option(10, min=1, help="Clips per speaker at most."),
     model: str = typer.Option("resemblyzer", help=ENCODER_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
-    corpus: str = typer.Option("auto", "--corpus", "-c",
-                               help="Layout name (e.g. speakers, ljspeech) or 'auto'."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help=CORPUS_HELP),
 ) -> None:
     """Plot a 2-D map (UMAP/t-SNE/PCA) of the speaker embeddings of a corpus."""
     from emovc.pipelines.speaker import map_corpus

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from emovc.cli.data_cmds import CORPUS_HELP
+
 
 def register(app: typer.Typer) -> None:
     """Attach the voice-cloning training command to ``app``."""
@@ -20,10 +22,12 @@ def train_voice(
              "(GE2E speaker encoder; optional: a synthesizer trained with --set "
              "encoder=RUN_DIR/model.pt uses it, else the bundled one)."),
     data_dir: Path = typer.Argument(
-        ..., help="Multi-speaker corpus folder (LibriSpeech, LibriTTS, VCTK layouts)."),
+        ..., help="Multi-speaker corpus folder (LibriSpeech, LibriTTS, VCTK layouts, your own "
+                  "speaker folders or LJSpeech-style folder; detected unless --corpus)."),
     out: Path = typer.Option(
         ..., "-o", "--output",
         help="Run folder (the run it holds is resumed; a folder of another run is refused)."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help=CORPUS_HELP),
     max_steps: int = typer.Option(
         None, "--max-steps",
         help="Training steps (default: the run's own when resuming one, else the recipe's: "
@@ -39,8 +43,8 @@ def train_voice(
              "retrained encoder), --set gta=SYNTH_RUN/model.pt (vocoder: train on that "
              "synthesizer's ground-truth-aligned mels), --set cache_dir=DIR (preprocessed "
              "clips; default $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts), --set "
-             "ckpt_every=N (steps between checkpoints, default 1000). -o, DATA_DIR and "
-             "--max-steps set run_dir, data_dir and max_steps."),
+             "ckpt_every=N (steps between checkpoints, default 1000). -o, DATA_DIR, "
+             "--corpus and --max-steps set run_dir, data_dir, corpus and max_steps."),
     force: bool = typer.Option(
         False, "--force",
         help="Start the run afresh in the output folder, replacing the model.pt, checkpoints "
@@ -56,7 +60,7 @@ def train_voice(
                                  "(the run itself is resumed, not restarted)."),
 ) -> None:
     """Train a voice-cloning model (SV2TTS); re-running with the same RUN_DIR resumes it."""
-    from emovc.cli.convert_cmds import run_settings
+    from emovc.cli.convert_cmds import OWN_ARGUMENTS, run_settings
     from emovc.errors import ConfigError
     from emovc.training.run_dir import saved_max_steps
     from emovc.training.sv2tts import (
@@ -71,7 +75,9 @@ def train_voice(
     if replace and export is None:
         raise ConfigError("--replace goes with --export VOICE_DIR (it lets the export replace "
                           "the voice folder's model)")
-    overrides = run_settings(settings, id_lists=())  # no speaker lists: val_speakers counts
+    # no speaker lists (the encoder's val_speakers counts); --corpus sets the layout
+    own = {**OWN_ARGUMENTS, "corpus": "use --corpus"}
+    overrides = {**run_settings(settings, id_lists=(), own=own), "corpus": corpus}
     if max_steps is None and not force:  # a resumed run keeps its length
         max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), max_steps=max_steps, devices=devices,

@@ -8,6 +8,13 @@ import typer
 
 from emovc.errors import EmovcError
 
+#: the help of every command's --corpus option (the names of emovc.data.catalogs.CATALOGS,
+#: written out: the command line does not import the catalogs to start)
+CORPUS_HELP = ("Corpus layout: auto (detect it), or ravdess, esd, cremad, tess, emovdb, savee, "
+               "vctk, librispeech, libritts, ljspeech, folders (<emotion>/ or "
+               "<speaker>/<emotion>/ folders) or speakers (<speaker>/ folders); see "
+               "docs/data.md.")
+
 
 def _check_manifest_output(output: Path, corpus_dir: Path, force: bool) -> Path:
     """Refuse a manifest path before the scan: an audio file of the corpus (one of the files
@@ -24,7 +31,7 @@ def _check_manifest_output(output: Path, corpus_dir: Path, force: bool) -> Path:
 
 def catalog(
     corpus_dir: Path = typer.Argument(..., help="Corpus folder (RAVDESS, ESD, VCTK, ...)."),
-    corpus: str = typer.Option("auto", "--corpus", "-c", help="Layout name or 'auto'."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help=CORPUS_HELP),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the manifest CSV."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
@@ -44,7 +51,7 @@ def catalog(
 
 def prepare(
     corpus_dir: Path = typer.Argument(..., help="Corpus folder to prepare."),
-    corpus: str = typer.Option("auto", "--corpus", "-c", help="Layout name or 'auto'."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help=CORPUS_HELP),
     cache_dir: Path | None = typer.Option(
         None, "--cache-dir", help="Cache root (default: $EMOVC_CACHE or ~/.cache/emovc)."),
     features: str = typer.Option("world,mel", "--features", "-f",

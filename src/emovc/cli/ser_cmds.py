@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from emovc.cli.data_cmds import CORPUS_HELP
 from emovc.errors import EmovcError
 
 ser_app = typer.Typer(help="Speech emotion recognition: train a recogniser, classify files.",
@@ -22,7 +23,7 @@ def train(
                                      help="Comma-separated held-out speakers ('' = none)."),
     method: str = typer.Option("ensemble", help="linear | cnn | ensemble."),
     feature_set: str = typer.Option("compare", help="Functionals: egemaps | compare."),
-    corpus: str = typer.Option("auto", "--corpus", "-c", help="Corpus layout or 'auto'."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help=CORPUS_HELP),
     world_augment: bool = typer.Option(True, "--world-augment/--no-world-augment",
                                        help="Also train on WORLD-resynthesised copies."),
     epochs: int | None = typer.Option(None, "--epochs", min=1,

@@ -363,6 +363,40 @@ def record_file_hash(data: dict, setting: str, sha256: str, resume: bool, cli: b
     return {**data, key: sha256}
 
 
+def check_corpus(value: Any) -> None:
+    """A ``corpus`` setting (an SV2TTS recipe's) is ``"auto"`` or a catalog name
+    (:data:`~emovc.data.catalogs.CATALOGS`), checked before any corpus work.
+
+    Raises:
+        ConfigError: another value (the message lists the valid ones, as ``emovc catalog
+            --corpus`` does).
+    """
+    from emovc.data.catalogs import CATALOGS
+    from emovc.errors import choice_error
+
+    if not isinstance(value, str) or value not in ("auto", *CATALOGS):
+        raise choice_error("corpus", value, ["auto", *CATALOGS])
+
+
+def record_corpus_layout(data: dict, resume: bool) -> dict:
+    """``data`` (a run's settings) with its ``corpus`` setting as the layout the corpus is
+    read with (:func:`~emovc.data.catalogs.corpus_layout`: ``auto`` resolved to the one
+    detected), so that ``--corpus libritts`` and ``auto`` name one corpus on resume, and a
+    layout other than the run's is refused (:func:`~emovc.training.run_dir.claim_run_dir`).
+    A run folder of an earlier emovc, whose ``config.yaml`` records no layout (it always
+    detected it), gets ``data`` without one when the layout is the detected one (resumed as
+    before), and is refused naming ``corpus`` otherwise."""
+    from emovc.data.catalogs import corpus_layout
+    from emovc.training.run_dir import saved_config
+
+    layout = corpus_layout(data["corpus"], data["data_dir"])
+    old = saved_config(str(data["run_dir"])) if resume else None
+    if (isinstance(old, dict) and "max_steps" in old and "corpus" not in old
+            and layout == corpus_layout("auto", data["data_dir"])):
+        return {k: v for k, v in data.items() if k != "corpus"}
+    return {**data, "corpus": layout}
+
+
 def _same_path(a: Any, b: Any) -> bool:
     """Whether two path settings name one file (both unset: the same too)."""
     if not a or not b:

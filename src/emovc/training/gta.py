@@ -151,7 +151,7 @@ def corpus_utterances(cfg: Any) -> list:
     from emovc.data.catalogs import catalog_corpus
     from emovc.training.sv2tts_sample import sample_utterances
 
-    utts = list(catalog_corpus(cfg.data_dir))
+    utts = list(catalog_corpus(cfg.data_dir, cfg.corpus))
     untranscribed = {u.path: "no transcript" for u in utts if not u.text}
     if untranscribed:
         warnings.warn(f"{len(untranscribed)} clip(s) without a transcript left out of the "

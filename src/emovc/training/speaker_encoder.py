@@ -29,10 +29,12 @@ from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss, mel_frames
 from emovc.training.common import (
     CKPT_MINUTES,
     apply_nested_overrides,
+    check_corpus,
     check_keys,
     check_paths,
     check_ranges,
     model_sizes,
+    record_corpus_layout,
     seed_torch,
     step_rng,
 )
@@ -52,6 +54,8 @@ class GE2ETrainConfig:
     Attributes:
         data_dir: corpus folder (any layout :func:`emovc.data.catalogs.catalog_corpus` knows).
         run_dir: output folder (config.yaml, checkpoints/, tb/, model.pt).
+        corpus: the layout of ``data_dir`` (a name of :data:`emovc.data.catalogs.CATALOGS`),
+            or ``"auto"``: detected.
         model: architecture (:class:`GE2EConfig` as a dict).
         speakers: speakers per batch (64 in the paper).
         utterances: utterances per speaker per batch (10).
@@ -76,6 +80,7 @@ class GE2ETrainConfig:
 
     data_dir: str
     run_dir: str
+    corpus: str = "auto"
     model: dict = field(default_factory=lambda: GE2EConfig().to_dict())
     speakers: int = 64
     utterances: int = 10
@@ -243,10 +248,11 @@ def check_config(cfg: GE2ETrainConfig) -> GE2ETrainConfig:
     Raises:
         ConfigError: one line naming the setting: an unknown ``model`` key, a count below its
             minimum (e.g. ``speakers`` 1, ``max_steps`` 0, a model size of 0), ``lr`` or a
-            mel window/hop <= 0, an ``init`` that is not a name or path, or a ``cache_dir``
-            that is not a path.
+            mel window/hop <= 0, an ``init`` that is not a name or path, a ``cache_dir``
+            that is not a path, or an unknown ``corpus`` layout.
     """
     check_keys(cfg, "model", MODEL_KEYS, WHAT)
+    check_corpus(cfg.corpus)
     check_ranges(cfg, WHAT, at_least=RANGES,
                  positive=("lr", *(f"model.{k}" for k in ("window_ms", "hop_ms")
                                    if k in cfg.model)))
@@ -327,7 +333,7 @@ def corpus_split(cfg: GE2ETrainConfig) -> tuple[list, list]:
     from emovc.data.catalogs import catalog_corpus
 
     per: dict[str, list] = {}
-    for utt in sorted(catalog_corpus(cfg.data_dir), key=lambda u: u.path):
+    for utt in sorted(catalog_corpus(cfg.data_dir, cfg.corpus), key=lambda u: u.path):
         if len(per.setdefault(utt.speaker, [])) < cfg.max_utterances_per_speaker:
             per[utt.speaker].append(utt)
     train_names, val_names = split_speakers({s: len(u) for s, u in per.items()},
@@ -396,7 +402,8 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     if resume:
         check_renamed(Path(cfg.run_dir), cli)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
-    claim_run_dir(cfg.run_dir, asdict(cfg), resume, clear=False, cli=cli, kind=KIND)
+    settings = record_corpus_layout(asdict(cfg), resume)  # auto: the layout detected
+    claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init
              else GE2E(GE2EConfig(**cfg.model)))
@@ -412,7 +419,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     sampler = PartialSampler(mels, cfg.speakers, cfg.utterances, model.cfg.partial_frames,
                              cfg.seed)
     module = GE2EModule(model.train(), sampler, cfg.lr, validation_set(val_wavs, val_labels))
-    root = fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
+    root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
                ckpt_minutes=cfg.ckpt_minutes, clips=clips)
     # a finished run exported again keeps its model.pt: its SHA-256 names it to the

@@ -1,7 +1,8 @@
 """Training recipe of the speaker-conditioned Tacotron 2 synthesizer (SV2TTS stage 2).
 
 Data: a transcribed multi-speaker corpus (LibriSpeech/LibriTTS/VCTK layouts via
-:func:`emovc.data.catalogs.catalog_corpus`). Each utterance gives espeak-ng phoneme ids, the
+:func:`emovc.data.catalogs.catalog_corpus`; setting ``corpus`` names the layout where
+detection gets it wrong). Each utterance gives espeak-ng phoneme ids, the
 GE2E embedding of the utterance and its log-mel target (80 bands, 50 ms window, 12.5 ms hop
 at 16 kHz — :data:`MEL`). The embeddings come from the bundled encoder, or from a retrained
 one (setting ``encoder``: the ``model.pt`` of :mod:`emovc.training.speaker_encoder`), which
@@ -42,9 +43,11 @@ from emovc.pipelines.sv2tts_encoder import EncoderChoice, choose_encoder
 from emovc.training.common import (
     CKPT_MINUTES,
     apply_nested_overrides,
+    check_corpus,
     check_mel_recipe,
     check_ranges,
     model_sizes,
+    record_corpus_layout,
     record_file_hash,
 )
 from emovc.training.run_clips import ClipList
@@ -79,6 +82,7 @@ class SynthesizerTrainConfig:
 
     data_dir: str
     run_dir: str
+    corpus: str = "auto"  # data_dir's layout (emovc.data.catalogs.CATALOGS); auto: detected
     model: dict = field(default_factory=lambda: TacotronConfig().to_dict())
     mel: dict = field(default_factory=lambda: dict(MEL))
     batch_size: int = 32
@@ -132,13 +136,14 @@ def check_config(cfg: SynthesizerTrainConfig) -> SynthesizerTrainConfig:
             ``batch_size`` 0, ``max_steps`` 0, a model size of 0, a ``max_seconds`` other
             than 0 under 1), ``lr`` or ``lr_min`` <= 0, ``lr_min`` above ``lr``, a
             ``model.dropout`` or ``lr_decay_rate`` outside 0..1 (the rate above 0), a
-            ``cache_dir`` that is not a path, ``model.n_mels`` other than ``mel.n_mels``, an
-            ``encoder`` that is not a
+            ``cache_dir`` that is not a path, an unknown ``corpus`` layout, ``model.n_mels``
+            other than ``mel.n_mels``, an ``encoder`` that is not a
             speaker encoder's model.pt (:func:`~emovc.pipelines.sv2tts_encoder.choose_encoder`),
             or a ``val_vocoder`` that is not a vocoder's model.pt with these mel settings
             (:func:`val_vocoder`).
     """
     check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, TIED)
+    check_corpus(cfg.corpus)
     check_ranges(cfg, WHAT, positive=("lr_min", "lr_decay_rate"),
                  fractions=("model.dropout", "lr_decay_rate"))
     if 0 < cfg.max_seconds < 1:
@@ -227,7 +232,7 @@ def corpus_utterances(cfg: SynthesizerTrainConfig) -> list[CorpusUtterance]:
     from emovc.data.catalogs import catalog_corpus
     from emovc.training.sv2tts_sample import sample_utterances
 
-    utts = [u for u in catalog_corpus(cfg.data_dir) if u.text]
+    utts = [u for u in catalog_corpus(cfg.data_dir, cfg.corpus) if u.text]
     utts = sample_utterances(utts, cfg.max_utterances, cfg.seed)
     if not utts:
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}")
@@ -330,6 +335,7 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     settings = record_file_hash(asdict(cfg), "encoder", encoder.sha256, resume, cli,
                                 "the speaker encoder", "the synthesizer would go on learning "
                                 "the embeddings of another encoder")
+    settings = record_corpus_layout(settings, resume)  # auto: the layout detected
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)

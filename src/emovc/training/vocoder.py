@@ -39,8 +39,10 @@ from emovc.training.common import (
     CKPT_MINUTES,
     VAL_STEP,
     apply_nested_overrides,
+    check_corpus,
     check_mel_recipe,
     model_sizes,
+    record_corpus_layout,
     record_file_hash,
     seed_torch,
     step_rng,
@@ -75,6 +77,7 @@ class VocoderTrainConfig:
 
     data_dir: str
     run_dir: str
+    corpus: str = "auto"  # data_dir's layout (emovc.data.catalogs.CATALOGS); auto: detected
     model: dict = field(default_factory=lambda: WaveRNNConfig().to_dict())
     mel: dict = field(default_factory=lambda: dict(MEL))
     batch_size: int = 32
@@ -224,10 +227,12 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
             without all of sr/n_mels/n_fft/hop_length, a count below its minimum (e.g.
             ``seq_frames`` 0, a model size of 0, ``model.bits`` above 16), ``lr`` <= 0, a
             ``cache_dir`` that is not a path, ``model.n_mels``/``model.hop_length`` other
-            than the mel settings', or a ``gta`` that is not a synthesizer's model.pt with
-            these mel settings (:func:`~emovc.training.gta.gta_source`).
+            than the mel settings', an unknown ``corpus`` layout, or a ``gta`` that is not a
+            synthesizer's model.pt with these mel settings
+            (:func:`~emovc.training.gta.gta_source`).
     """
     check_mel_recipe(cfg, WHAT, MODEL_KEYS, MEL, RANGES, TIED, AT_MOST)
+    check_corpus(cfg.corpus)
     if cfg.gta is not None:
         gta.gta_source(cfg.gta, cfg.mel, WHAT)
     return cfg
@@ -247,7 +252,8 @@ def corpus_utterances(cfg: VocoderTrainConfig) -> list:
     from emovc.data.catalogs import catalog_corpus
     from emovc.training.sv2tts_sample import sample_utterances
 
-    return sample_utterances(list(catalog_corpus(cfg.data_dir)), cfg.max_utterances, cfg.seed)
+    return sample_utterances(list(catalog_corpus(cfg.data_dir, cfg.corpus)), cfg.max_utterances,
+                             cfg.seed)
 
 
 def load_corpus(cfg: VocoderTrainConfig, progress: bool = True,
@@ -324,6 +330,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     settings = record_file_hash(asdict(cfg), "gta", "" if source is None else source.sha256,
                                 resume, cli, "the GTA synthesizer", "the vocoder would go on "
                                 "learning the GTA mels of another synthesizer")
+    settings = record_corpus_layout(settings, resume)  # auto: the layout detected
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
