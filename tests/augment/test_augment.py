@@ -698,12 +698,37 @@ def test_an_unlabelled_corpus_without_from_is_warned_about_once(converter, tmp_p
     assert said[0].startswith("2 clip(s) have no emotion label: the emotion each is converted "
                               "from is guessed by the emotion recogniser, which was trained on "
                               "acted RAVDESS speech")
-    assert "--from EMOTION" in said[0]
+    assert "--from EMOTION" in said[0] and "read as speakers" not in said[0]  # LibriSpeech
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         augment_corpus(libri, tmp_path / "aug2", ["sad"], model=str(converter),
                        source="calm", workers=1, progress=False)
     assert not [w for w in caught if "no emotion label" in str(w.message)]
+
+
+def test_emotion_folders_read_as_speakers_are_named_in_the_unlabelled_warning(converter,
+                                                                              tmp_path):
+    """Emotion folders of names emovc does not know (`wut/`, `trauer/`) read as speaker
+    folders: augment guessed every clip's emotion, saying only that they had no label."""
+    from emovc.audio import save_audio
+    from emovc.data.synthetic import EMOTION_VOICES, synthesize
+    from emovc.errors import EmovcWarning
+
+    root = tmp_path / "mine"
+    for i, folder in enumerate(("wut", "trauer")):
+        save_audio(root / folder / "0.wav", synthesize(EMOTION_VOICES["calm"], duration=1.0,
+                                                       seed=60 + i), 16000)
+    with pytest.warns(EmovcWarning) as caught:
+        augment_corpus(root, tmp_path / "aug", ["sad"], model=str(converter), workers=1,
+                       progress=False)
+    (said,) = [str(w.message) for w in caught if "no emotion label" in str(w.message)]
+    assert said.startswith("2 clip(s) have no emotion label: ")
+    assert said.endswith("; its folders (trauer, wut) were read as speakers (the speakers "
+                         "layout, no emotion labels): emotion folders, <emotion>/ or "
+                         "<speaker>/<emotion>/, are named neutral, calm, happy, sad, angry, "
+                         "fearful, disgust or surprised (or an alias such as anger or "
+                         "happiness), and --corpus folders reads only those, listing the "
+                         "others")
 
 
 def test_an_augment_folder_is_not_scanned_as_a_corpus(converter, corpus, tmp_path):

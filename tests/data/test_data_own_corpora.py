@@ -156,3 +156,75 @@ def test_prepare_names_the_cache_of_your_own_corpus_after_its_folder(tmp_path):
                           progress=False)
     assert done.report.name == "speakers-my_voices"
     assert [u.speaker for u in done.manifest] == ["alice"]
+
+
+@pytest.mark.parametrize("layout", ["flat", "nested"])
+def test_emotion_folders_misspelt_are_named_when_read_as_speakers(layout, tmp_path, make_tree):
+    """`hapy/ saad/` (or `alice/hapy/`) were read as speaker folders without a word: the
+    corpus had no emotion labels, and only a recogniser or converter training said so,
+    without why."""
+    import warnings
+
+    from emovc.errors import EmovcWarning
+
+    top = [""] if layout == "flat" else ["alice/", "bob/"]
+    root = make_tree(tmp_path / "c", [f"{t}{e}/{i}.wav" for t in top
+                                      for e in ("hapy", "Saad") for i in range(2)])
+    with pytest.warns(EmovcWarning) as said:
+        manifest = catalog_corpus(root)
+    assert {u.corpus for u in manifest} == {"speakers"}
+    (line,) = [str(w.message) for w in said if "misspelt" in str(w.message)]
+    assert line == (f"folders 'Saad' (sad?), 'hapy' (happy?) of {root} look like misspelt "
+                    "emotions but are read as speakers (the speakers layout, no emotion "
+                    "labels): emotion folders are named neutral, calm, happy, sad, angry, "
+                    "fearful, disgust or surprised (or an alias such as anger or happiness); "
+                    "rename them, or pass --corpus speakers if they are speakers")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scan_corpus(root, "speakers")  # the layout forced: no warning
+
+
+def test_speaker_folders_of_names_like_one_emotion_are_not_warned_about(tmp_path, make_tree):
+    """A speaker may be called Angie (like "anger"): one look-alike is a name, not a
+    misspelt emotion corpus; Carl and Sadie are not close enough to calm and sad."""
+    import warnings
+
+    root = make_tree(tmp_path / "c", [f"{s}/{i}.wav" for s in ("Angie", "Carl", "Sadie", "bob")
+                                      for i in range(2)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(catalog_corpus(root)) == 8
+
+
+def test_misspelt_emotion_names_the_emotion_a_name_looks_like() -> None:
+    from emovc.data.emotions import misspelt_emotion
+
+    got = {w: misspelt_emotion(w) for w in ("hapy", "SAAD", "angyr", "suprised", "digust",
+                                            "nuetral", "fearfull", "happy", "anger", "alice",
+                                            "Carl", "Sadie", "wut", "p225", "day1")}
+    assert got == {"hapy": "happy", "SAAD": "sad", "angyr": "angry", "suprised": "surprised",
+                   "digust": "disgust", "nuetral": "neutral", "fearfull": "fearful",
+                   **{w: None for w in ("happy", "anger", "alice", "Carl", "Sadie", "wut",
+                                        "p225", "day1")}}
+
+
+@pytest.mark.parametrize("command", ["ser train", "train"])
+def test_a_training_command_says_why_emotion_folders_gave_no_labels(command, tmp_path,
+                                                                     make_tree, capsys):
+    """Emotion folders of another language (`wut/ freude/ trauer/`) read as speakers, and
+    `emovc ser train` / `emovc train` said only that the corpus had no labelled emotions."""
+    from emovc.cli.main import main
+
+    root = make_tree(tmp_path / "c", [f"{e}/{i}.wav" for e in ("wut", "freude", "trauer")
+                                      for i in range(2)])
+    extra = (["--method", "linear", "--val-speakers", ""] if command == "ser train"
+             else ["--max-steps", "1"])
+    code = main([*command.split(), str(root), "-o", str(tmp_path / "run"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert ("; its folders (freude, trauer, wut) were read as speakers (the speakers layout, "
+            "no emotion labels): emotion folders, <emotion>/ or <speaker>/<emotion>/, are "
+            "named neutral, calm, happy, sad, angry, fearful, disgust or surprised (or an "
+            "alias such as anger or happiness)") in err
+    # emovc train has no --corpus to name
+    assert ("--corpus folders reads only those" in err) == (command == "ser train")

@@ -6,6 +6,8 @@ CREMA-D "ANG" → ``angry``, ESD "Surprise" → ``surprised``).
 
 from __future__ import annotations
 
+import difflib
+
 from emovc.errors import ConfigError, choice_error
 
 EMOTIONS: tuple[str, ...] = (
@@ -24,6 +26,31 @@ _ALIASES = {
     "sur": "surprised", "surprise": "surprised", "surprised": "surprised", "su": "surprised",
     "ps": "surprised",  # TESS "pleasant surprise"
 }
+
+
+#: how alike (difflib's ratio) an unknown name must be to an emotion name to be taken for a
+#: misspelling of it: "hapy"/"happy" 0.89, "saad"/"sad" 0.86, "suprised"/"surprised" 0.94;
+#: names such as "Carl"/"calm" (0.75) or "Sadie"/"sad" (0.75) stay names
+LOOKALIKE = 0.8
+# the spellings an unknown name is compared with: the emotions and their aliases of 4 letters
+# or more (the short codes, "a", "sa", "hap", would find a misspelling in any short name)
+_SPELLINGS = {name: emo for name, emo in _ALIASES.items() if len(name) >= 4} | {
+    e: e for e in EMOTIONS}
+
+
+def misspelt_emotion(label: str) -> str | None:
+    """The emotion ``label``, not a known name, looks like a misspelling of (case-insensitive:
+    ``"Hapy"`` → ``"happy"``, ``"saad"`` → ``"sad"``, ``"Angr"`` → ``"angry"``), ``None``
+    for a known name or one like none (:data:`LOOKALIKE`).
+
+    >>> misspelt_emotion("hapy"), misspelt_emotion("happy"), misspelt_emotion("alice")
+    ('happy', None, None)
+    """
+    key = label.strip().lower()
+    if key in _ALIASES:
+        return None
+    close = difflib.get_close_matches(key, _SPELLINGS, n=1, cutoff=LOOKALIKE)
+    return _SPELLINGS[close[0]] if close else None
 
 
 def normalize_emotion(label: str) -> str:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emovc.data.catalogs import ScanLog, scan_corpus
+from emovc.data.catalogs import ScanLog, scan_corpus, unlabelled_hint
 from emovc.data.emotions import check_model_emotion, normalize_emotion
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import ConfigError, EmovcError, choice_error
@@ -273,7 +273,8 @@ def _convert(plan: _Plan, workers: int | None, backend: str,
     else:
         tasks = [plan.task(u, t) for u, t in plan.picker.first()]
     if plan.source is None and plan.converter.detects_source:
-        warn_guessed_sources({t.utt.utt_id: t.utt for t in tasks}.values())
+        warn_guessed_sources({t.utt.utt_id: t.utt for t in tasks}.values(),
+                             unlabelled_hint(plan.manifest))
     runner = run_ray if backend == "ray" else run_local
 
     def run(todo: list[Task]) -> list[tuple[bool, str]]:

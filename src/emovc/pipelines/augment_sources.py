@@ -57,14 +57,15 @@ def as_items(values: Iterable[str]) -> list[str]:
     return [values] if isinstance(values, str) else list(values)
 
 
-def warn_guessed_sources(utterances: Iterable[Utterance]) -> None:
+def warn_guessed_sources(utterances: Iterable[Utterance], hint: str = "") -> None:
     """One :class:`~emovc.errors.EmovcWarning` when utterances without an emotion label will
-    be converted from an emotion the recogniser guesses."""
+    be converted from an emotion the recogniser guesses (``hint`` added: why the corpus has
+    no labels, :func:`~emovc.data.catalogs.unlabelled_hint`)."""
     n = sum(1 for u in utterances if not u.emotion)
     if n:
         warnings.warn(
             f"{n} clip(s) have no emotion label: the emotion each is converted from is guessed "
             "by the emotion recogniser, which was trained on acted RAVDESS speech and is "
             "unmeasured on other corpora (one clip can get a different guess per target); "
-            "pass --from EMOTION (e.g. --from neutral for read speech) when you know it",
+            f"pass --from EMOTION (e.g. --from neutral for read speech) when you know it{hint}",
             EmovcWarning, stacklevel=4)  # the caller of augment_corpus

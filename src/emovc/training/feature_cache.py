@@ -148,7 +148,10 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
     check_speakers(speakers, manifest.speakers(), data_dir)
     utts = [u for u in manifest if u.emotion and (speakers is None or u.speaker in speakers)]
     if not utts:
-        raise EmovcError(f"no emotion-labelled utterances under {data_dir}")
+        from emovc.data.catalogs import unlabelled_hint
+
+        raise EmovcError(f"no emotion-labelled utterances under {data_dir}"
+                         f"{unlabelled_hint(manifest, option=False)}")
     folder = corpus_folder(cache_dir, cfg, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "world.json", json.dumps(cfg.to_dict(), indent=1))

@@ -159,8 +159,10 @@ def split_corpus(cfg: SerTrainConfig):
     labelled = manifest.filter(emotions=[e for e in EMOTIONS if e in manifest.emotions()])
     labels = tuple(e for e in EMOTIONS if e in labelled.emotions())
     if len(labels) < 2:
+        from emovc.data.catalogs import unlabelled_hint
+
         raise EmovcError(f"{cfg.data_dir}: need at least 2 labelled emotions to train a "
-                         f"recogniser, found {len(labels)}")
+                         f"recogniser, found {len(labels)}{unlabelled_hint(manifest)}")
     val_set = set(cfg.val_speakers)
     known = labelled.speakers()
     unknown = sorted(val_set - set(known))

@@ -11,7 +11,10 @@ Supported layouts are listed in :data:`CATALOGS` (``ravdess``, ``esd``, ``cremad
 ``speakers``; the last three are for your own recordings). Files a catalog
 cannot use (unknown emotion, song takes, mic2 copies, unreadable headers, ...) are never dropped
 silently: :func:`scan_corpus` returns them in a :class:`ScanLog` and :func:`catalog_corpus`
-emits one :class:`CatalogWarning` with counts per reason.
+emits one :class:`CatalogWarning` with counts per reason. Emotion folders whose names emovc
+does not know read as speaker folders (the ``speakers`` layout, no emotion labels): names
+that look like misspelt emotions (``hapy/``, ``saad/``) get one warning when the layout is
+detected, and :func:`unlabelled_hint` says it to the commands that need emotion labels.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from emovc.data.catalogs.base import (
     make_probe,
     unread_audio,
 )
+from emovc.data.emotions import EMOTIONS
 from emovc.data.manifest import Manifest, Utterance
 from emovc.errors import AudioError, EmovcError, EmovcWarning, choice_error
 
@@ -147,6 +151,8 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
                              f"output {augmented[0]} (converted clips: their labels are in "
                              f"{augmented[0] / 'manifest.csv'}, which emovc ser train takes)")
         corpus = _detect(probe)
+        if corpus == speakers.CATALOG.name:
+            _warn_lookalikes(probe)
     cat = get_catalog(corpus)
     found = list(cat.scan(path, log))  # the scans do not look into augment outputs
     if augmented:
@@ -167,6 +173,40 @@ def scan_corpus(root: str | os.PathLike, corpus: str = "auto", *,
         detail = "; ".join(log.summary(1))
         raise EmovcError(f"no usable {corpus} utterances under {path} ({detail})")
     return Manifest(kept.values()), log
+
+
+#: the emotion folder names, as the hints of this module say them
+EMOTION_NAMES = (f"{', '.join(EMOTIONS[:-1])} or {EMOTIONS[-1]} (or an alias such as anger or "
+                 "happiness)")
+
+
+def _warn_lookalikes(probe: Probe) -> None:
+    """One :class:`~emovc.errors.EmovcWarning` when the folders of a corpus detected as the
+    ``speakers`` layout look like misspelt emotions (:func:`speakers.emotion_lookalikes`)."""
+    found = speakers.emotion_lookalikes(probe)
+    if found:
+        names = ", ".join(f"{n!r} ({e}?)" for n, e in found.items())
+        warnings.warn(f"folders {names} of {probe.root} look like misspelt emotions but are "
+                      "read as speakers (the speakers layout, no emotion labels): emotion "
+                      f"folders are named {EMOTION_NAMES}; rename them, or pass --corpus "
+                      "speakers if they are speakers", EmovcWarning, stacklevel=3)
+
+
+def unlabelled_hint(manifest: Manifest, option: bool = True) -> str:
+    """What a command that needs emotion labels adds to its message about a corpus that has
+    none because its folders were read as speakers (the ``speakers`` layout: emotion folders
+    of names emovc does not know, misspelt or of another language): ``"; its folders (a, b)
+    were read as speakers ..."``, naming the emotion folder names and, with ``option`` (the
+    command takes ``--corpus``), ``--corpus folders``; ``""`` for any other corpus."""
+    utts = list(manifest)
+    if not utts or any(u.emotion for u in utts) or any(u.corpus != "speakers" for u in utts):
+        return ""
+    names = sorted({u.speaker for u in utts})
+    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    force = ", and --corpus folders reads only those, listing the others" if option else ""
+    return (f"; its folders ({shown}) were read as speakers (the speakers layout, no emotion "
+            "labels): emotion folders, <emotion>/ or <speaker>/<emotion>/, are named "
+            f"{EMOTION_NAMES}{force}")
 
 
 def _refuse_augment_output(path: Path) -> None:
@@ -212,5 +252,5 @@ def _duration(path: str) -> float | None:
 
 __all__ = [
     "CATALOGS", "Catalog", "CatalogWarning", "ScanLog", "catalog_corpus", "detect_corpus",
-    "get_catalog", "scan_corpus",
+    "get_catalog", "scan_corpus", "unlabelled_hint",
 ]

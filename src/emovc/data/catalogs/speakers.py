@@ -14,7 +14,9 @@ first of:
 
 An optional ``speakers.tsv`` (``speaker<TAB>gender``) in the root supplies genders. Sentence
 ids come from the transcript's words (equal ids = same words). Utterance ids keep the path
-inside the speaker's folder (``speakers/alice/day1/x``).
+inside the speaker's folder (``speakers/alice/day1/x``). It has no emotion labels: emotion
+folders whose names emovc does not know read as speaker folders, and
+:func:`emotion_lookalikes` finds those that look like misspelt emotions.
 
 Auto-detection counts a clip as this layout's when it lies in a folder of the root and no
 folder on its way is an emotion name (``alice/angry/x.wav`` is the ``folders`` layout), and
@@ -38,6 +40,7 @@ from emovc.data.catalogs.base import (
     try_emotion,
 )
 from emovc.data.catalogs.transcripts import METADATA, read_metadata, text_beside
+from emovc.data.emotions import misspelt_emotion
 from emovc.data.manifest import Utterance
 
 # below the named corpora (1.0 for a full match) and the emotion folders (0.9): a corpus of
@@ -53,6 +56,16 @@ def detect(probe: Probe) -> float:
         return bool(folders) and all(try_emotion(f) is None for f in folders)
 
     return DETECT_WEIGHT * probe.fraction(fits)
+
+
+def emotion_lookalikes(probe: Probe) -> dict[str, str]:
+    """The folders of the sampled clips (``x/f.wav``, ``x/y/f.wav``: ``x`` and ``y``) whose
+    names look like misspelt emotions (:func:`~emovc.data.emotions.misspelt_emotion`), each
+    with that emotion, sorted by name: ``{"hapy": "happy", "saad": "sad"}``; empty unless
+    they look like 2 emotions or more (one such name, "Angie", is a speaker's)."""
+    names = {f for rel in probe.audio for f in rel.parts[:-1][:2]}
+    found = {n: e for n in sorted(names) if (e := misspelt_emotion(n)) is not None}
+    return found if len(set(found.values())) >= 2 else {}
 
 
 class _Texts:
