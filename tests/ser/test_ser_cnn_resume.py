@@ -8,12 +8,13 @@ import torch
 
 from emovc.errors import ConfigError, EmovcError
 from emovc.models.ser.cnn import CnnConfig
-from emovc.training import ser_cnn
+from emovc.training import ser_checkpoint
 from emovc.training.ser_checkpoint import CnnCheckpoint
 from emovc.training.ser_cnn import CnnTrainConfig, train_cnn
 
 NET = CnnConfig(channels=(4, 8))
-FIT = CnnTrainConfig(epochs=4, batch_size=4, crop_frames=40, threads=1, seed=3)
+FIT = CnnTrainConfig(epochs=4, batch_size=4, crop_frames=40, threads=1, seed=3,
+                     accelerator="cpu")  # exact: a GPU's kernels need not be deterministic
 
 
 def _data(seed: int = 0):
@@ -26,14 +27,14 @@ def _data(seed: int = 0):
 
 def _stop_after(monkeypatch, epochs: int) -> None:
     """Interrupt the fit (as Ctrl-C would) once the checkpoint of ``epochs`` is written."""
-    save = ser_cnn.save_state
+    save = ser_checkpoint.save_state
 
     def save_then_stop(ckpt, state):
         save(ckpt, state)
-        if state["epoch"] == epochs:
+        if state["epochs_done"] == epochs:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(ser_cnn, "save_state", save_then_stop)
+    monkeypatch.setattr(ser_checkpoint, "save_state", save_then_stop)
 
 
 def _weights(model) -> dict[str, torch.Tensor]:
@@ -52,7 +53,7 @@ def test_an_interrupted_fit_resumes_to_the_uninterrupted_weights(tmp_path, monke
         _stop_after(m, 2)
         with pytest.raises(KeyboardInterrupt):
             train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
-    assert torch.load(ckpt.path, weights_only=True)["epoch"] == 2
+    assert torch.load(ckpt.path, weights_only=True)["epochs_done"] == 2
     resumed = train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
     assert _same(_weights(straight), _weights(resumed))
     np.testing.assert_array_equal(straight.mel_mean, resumed.mel_mean)
@@ -91,9 +92,10 @@ def test_a_checkpoint_of_another_fit_is_refused_unless_started_afresh(tmp_path, 
 
 
 def test_ser_train_resumes_an_interrupted_cnn_run(ser_corpus, tmp_path, monkeypatch, capsys):
-    """`ser train --method cnn` interrupted after epoch 1 of 3: only checkpoints/cnn.ckpt is
-    in the run folder (config.yaml, metrics.json and model.pt are written at the end); the
-    same call resumes it to the model of an uninterrupted run and removes the checkpoint."""
+    """`ser train --method cnn` interrupted after epoch 1 of 3: only checkpoints/cnn.ckpt and
+    the TensorBoard log are in the run folder (config.yaml, metrics.json and model.pt are
+    written at the end); the same call resumes it to the model of an uninterrupted run and
+    removes the checkpoint."""
     from emovc.models.checkpoint import load_checkpoint
     from emovc.training.ser import build_config, train
 
@@ -101,7 +103,7 @@ def test_ser_train_resumes_an_interrupted_cnn_run(ser_corpus, tmp_path, monkeypa
         return build_config(str(ser_corpus), str(tmp_path / run), {
             "val_speakers": ["val"], "method": "cnn", "world_augment": False,
             "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
-            "cnn": {"epochs": epochs, "batch_size": 8, "threads": 1}})
+            "cnn": {"epochs": epochs, "batch_size": 8, "threads": 1, "accelerator": "cpu"}})
 
     straight = train(cfg("a"), progress=False)
     with monkeypatch.context() as m:
@@ -109,8 +111,8 @@ def test_ser_train_resumes_an_interrupted_cnn_run(ser_corpus, tmp_path, monkeypa
         with pytest.raises(KeyboardInterrupt):
             train(cfg("b"), progress=False)
     run = tmp_path / "b"
-    assert [p.relative_to(run).as_posix() for p in sorted(run.rglob("*"))] == [
-        "checkpoints", "checkpoints/cnn.ckpt"]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "tb"]
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["cnn.ckpt"]
     assert "the same command resumes" in capsys.readouterr().err
     with pytest.raises(ConfigError, match=r"other settings \(cnn.epochs\); .*--force"):
         train(cfg("b", epochs=4), progress=False)
@@ -118,7 +120,8 @@ def test_ser_train_resumes_an_interrupted_cnn_run(ser_corpus, tmp_path, monkeypa
     a, b = load_checkpoint(straight)["state_dict"], load_checkpoint(resumed)["state_dict"]
     assert a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k]))
                                         for k in a)
-    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.json", "model.pt"]
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.json", "model.pt",
+                                                     "tb"]
     # a forced retraining, interrupted, resumes without --force over the finished model
     with monkeypatch.context() as m:
         _stop_after(m, 2)
@@ -144,7 +147,7 @@ def test_interrupted_ser_train_says_resume_only_for_its_own_checkpoint(
         return build_config(str(ser_corpus), str(tmp_path / "run"), {
             "val_speakers": ["val"], "method": "cnn", "world_augment": False,
             "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
-            "cnn": {"epochs": epochs, "batch_size": 8, "threads": 1}})
+            "cnn": {"epochs": epochs, "batch_size": 8, "threads": 1, "accelerator": "cpu"}})
 
     with monkeypatch.context() as m:
         _stop_after(m, 1)
@@ -152,7 +155,7 @@ def test_interrupted_ser_train_says_resume_only_for_its_own_checkpoint(
             train(cfg(3), progress=False)
     capsys.readouterr()
     with monkeypatch.context() as m:  # --force with other settings, stopped before epoch 1
-        m.setattr(ser_cnn, "save_state", lambda ckpt, state: (_ for _ in ()).throw(
+        m.setattr(ser_checkpoint, "save_state", lambda ckpt, state: (_ for _ in ()).throw(
             KeyboardInterrupt()))
         with pytest.raises(KeyboardInterrupt):
             train(cfg(2), progress=False, force=True)
@@ -236,7 +239,7 @@ def _interrupted_with_corpus_auto(ser_corpus, tmp_path, monkeypatch):
         return build_config(str(ser_corpus), str(tmp_path / "run"), {
             "val_speakers": ["val"], "method": "cnn", "world_augment": False, "corpus": corpus,
             "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
-            "cnn": {"epochs": 2, "batch_size": 8, "threads": 1}})
+            "cnn": {"epochs": 2, "batch_size": 8, "threads": 1, "accelerator": "cpu"}})
 
     with monkeypatch.context() as m:
         _stop_after(m, 1)
@@ -286,7 +289,7 @@ def test_a_resumed_runs_train_seconds_count_every_session(ser_corpus, tmp_path, 
     cfg = build_config(str(ser_corpus), str(tmp_path / "run"), {
         "val_speakers": ["val"], "method": "cnn", "world_augment": False,
         "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
-        "cnn": {"epochs": 2, "batch_size": 8, "threads": 1}})
+        "cnn": {"epochs": 2, "batch_size": 8, "threads": 1, "accelerator": "cpu"}})
     with monkeypatch.context() as m:
         _stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):

@@ -28,6 +28,10 @@ def train(
                                        help="Also train on WORLD-resynthesised copies."),
     epochs: int | None = typer.Option(None, "--epochs", min=1,
                                   help="CNN epochs (--method cnn or ensemble)."),
+    devices: int | None = typer.Option(
+        None, "--devices", min=1,
+        help="Number of devices to train the CNN on (GPUs; without one, that many processes "
+             "share the CPU cores). Default 1."),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Feature cache folder."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Feature processes."),
     seed: int = typer.Option(0, help="Random seed."),
@@ -38,22 +42,23 @@ def train(
     """Train an emotion recogniser.
 
     Writes OUT/config.yaml, OUT/metrics.json and OUT/model.pt at the end. A CNN fit
-    (--method cnn or ensemble) saves OUT/checkpoints/cnn.ckpt after every epoch: the same
-    command resumes an interrupted run from it, with the result of an uninterrupted one
-    (--force starts afresh)."""
+    (--method cnn or ensemble) saves OUT/checkpoints/cnn.ckpt after every epoch and logs to
+    OUT/tb (TensorBoard): the same command resumes an interrupted run from it, with the result
+    of an uninterrupted one (--force starts afresh)."""
     from emovc.training.ser import build_config
     from emovc.training.ser import train as run_training
 
-    if epochs is not None and method == "linear":  # it would be ignored without a word
-        raise EmovcError("--epochs sets the CNN's epochs; --method linear trains no CNN: leave "
-                         "--epochs out, or use --method cnn or ensemble")
+    for given, option in ((epochs, "--epochs"), (devices, "--devices")):
+        if given is not None and method == "linear":  # it would be ignored without a word
+            raise EmovcError(f"{option} sets the CNN's {option[2:]}; --method linear trains no "
+                             f"CNN: leave {option} out, or use --method cnn or ensemble")
     overrides = {
         "val_speakers": [s.strip() for s in val_speakers.split(",") if s.strip()],
         "method": method, "feature_set": feature_set, "corpus": corpus,
         "world_augment": world_augment, "workers": workers, "seed": seed,
     }
-    if epochs is not None:
-        overrides["cnn"] = {"epochs": epochs}
+    cnn = {"epochs": epochs, "devices": devices}
+    overrides["cnn"] = {k: v for k, v in cnn.items() if v is not None}
     if cache_dir is not None:
         overrides["cache_dir"] = str(cache_dir)
     path = run_training(build_config(str(corpus_dir), str(out), overrides), progress=not quiet,

@@ -5,9 +5,11 @@ validation speakers, extracts (and caches) features of the original clips and of
 WORLD-resynthesised copies, fits the chosen method, evaluates on the validation speakers
 (original and WORLD audio; per-utterance and per-speaker normalisation) and writes into the
 run folder ``config.yaml`` (resolved settings), ``metrics.json`` and ``model.pt`` — at the
-end: a failed run leaves them as they were. A CNN fit (``cnn``, ``ensemble``) saves
-``checkpoints/cnn.ckpt`` after every epoch, and the same call resumes an interrupted run from
-it exactly (:mod:`emovc.training.ser_checkpoint`); ``force=True`` starts afresh.
+end: a failed run leaves them as they were. A CNN fit (``cnn``, ``ensemble``; Lightning:
+:mod:`emovc.training.ser_cnn`) saves ``checkpoints/cnn.ckpt`` after every epoch and logs
+its loss and learning rate to ``tb/version_0`` (with ``hparams.yaml``) as it goes, and the
+same call resumes an interrupted run from it exactly
+(:mod:`emovc.training.ser_checkpoint`); ``force=True`` starts afresh.
 """
 
 from __future__ import annotations
@@ -185,10 +187,12 @@ def _targets(manifest, labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]
 
 def fit_model(cfg: SerTrainConfig, labels: tuple[str, ...], feats: list[dict],
               y: np.ndarray, speakers: np.ndarray, world_feats: list[dict] | None = None,
-              progress: bool = True, checkpoint: CnnCheckpoint | None = None) -> SerModel:
+              progress: bool = True, checkpoint: CnnCheckpoint | None = None,
+              log_dir: str | Path | None = None) -> SerModel:
     """Fit the configured method on precomputed clip features (``world_feats`` parallel to
     ``feats`` enables vocoder augmentation; ``checkpoint``: where the CNN fit saves and
-    resumes its state, see :func:`~emovc.training.ser_cnn.train_cnn`)."""
+    resumes its state; ``log_dir``: the folder of its TensorBoard logs, whose
+    ``hparams.yaml`` records ``cfg``; see :func:`~emovc.training.ser_cnn.train_cnn`)."""
     heads, cnn = {}, None
     if cfg.method in ("linear", "ensemble"):
         x = np.stack([f[cfg.feature_set] for f in feats])
@@ -204,7 +208,7 @@ def fit_model(cfg: SerTrainConfig, labels: tuple[str, ...], feats: list[dict],
         cnn = train_cnn([f["mel"] for f in feats], y, len(labels),
                         None if world_feats is None else [f["mel"] for f in world_feats],
                         cfg.net, replace(cfg.cnn, seed=cfg.seed), progress=progress,
-                        checkpoint=checkpoint)
+                        checkpoint=checkpoint, log_dir=log_dir, hparams=cfg.to_dict())
     weight = {"linear": 0.0, "cnn": 1.0, "ensemble": cfg.cnn_weight}[cfg.method]
     spk_weight = cfg.speaker_cnn_weight if cfg.method == "ensemble" else None
     return SerModel(labels, cfg.features, heads, cnn, weight, spk_weight)
@@ -302,7 +306,7 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
         ser_checkpoint.remove(ckpt)
     try:
         model = fit_model(cfg, labels, tr["original"], y, spk, tr.get("world"), progress,
-                          checkpoint=ckpt if cnn else None)
+                          checkpoint=ckpt if cnn else None, log_dir=run if cnn else None)
         path = _finish(cfg, model, labels, train_m, val_m, time.time() - t0, left_out,
                        progress)
     except KeyboardInterrupt:  # also in validation and writing: the checkpoint is kept

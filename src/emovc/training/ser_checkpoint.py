@@ -1,14 +1,17 @@
 """Checkpoints of the SER CNN fit, so that an interrupted ``emovc ser train`` resumes exactly.
 
-The CNN fit (:func:`~emovc.training.ser_cnn.train_cnn`) writes ``RUN_DIR/checkpoints/cnn.ckpt``
-after every epoch (atomically): the network, optimiser, schedule and random-generator states,
-the epochs done, the seconds the run has trained (a resumed run's ``train_seconds`` counts
-every session), and what the fit depends on — the run's settings (less those that do not
-change what is learned: :data:`FREE`) and a fingerprint of its training clips' features.
-Re-running the same command resumes from it and trains the model an uninterrupted run trains;
-a checkpoint of other settings or other clips is refused (``--force`` starts afresh). The
-final ``config.yaml``, ``metrics.json`` and ``model.pt`` are still written only at the end;
-the checkpoint is removed once they are.
+The CNN fit (:func:`~emovc.training.ser_cnn.train_cnn`, a Lightning fit) writes
+``RUN_DIR/checkpoints/cnn.ckpt`` after every epoch (:class:`EpochCheckpoint`; atomically:
+:class:`AtomicCheckpointIO`): Lightning's checkpoint (network, optimiser, schedule, loop
+state) with the fit's random-generator states, the epochs done (``epochs_done``), the seconds
+the run has trained (a resumed run's ``train_seconds`` counts every session), and what the fit
+depends on (``identity``) — the run's settings (less those that do not change what is learned:
+:data:`FREE`) and a fingerprint of its training clips' features. Re-running the same command
+resumes from it and trains the model an uninterrupted run trains; a checkpoint of other
+settings or other clips is refused (``--force`` starts afresh), and so is one of an emovc from
+before the Lightning fit (its state cannot be handed to Lightning). The final ``config.yaml``,
+``metrics.json`` and ``model.pt`` are still written only at the end; the checkpoint is removed
+once they are.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from emovc.data.catalogs import corpus_layout
 from emovc.errors import ConfigError
@@ -29,9 +34,10 @@ from emovc.fileio import atomic_output
 from emovc.training.run_dir import changed_settings
 
 CHECKPOINT = Path("checkpoints") / "cnn.ckpt"
-# settings a resumed run may change: where the run and cache live, processes and threads
-# (another thread count trains a slightly different model: torch sums in another order)
-FREE = ("run_dir", "cache_dir", "workers", "cnn.threads",
+# settings a resumed run may change: where the run and cache live, processes, threads and
+# devices (another thread count or device trains a slightly different model: torch sums in
+# another order)
+FREE = ("run_dir", "cache_dir", "workers", "cnn.threads", "cnn.devices", "cnn.accelerator",
         # the linear heads' settings: the checkpoint holds the CNN fit alone (the heads of an
         # ensemble are fitted again after it), so they may change too
         "feature_set", "c_utterance", "c_speaker", "cnn_weight", "speaker_cnn_weight")
@@ -111,9 +117,21 @@ def read_state(ckpt: CnnCheckpoint) -> dict | None:
     except Exception as exc:  # truncated, not a torch file, another pickle
         raise ConfigError(f"cannot resume from {ckpt.path} ({type(exc).__name__}); "
                           f"{ckpt.hint}") from None
-    if not isinstance(state, dict) or "identity" not in state or "epoch" not in state:
+    if not isinstance(state, dict) or "identity" not in state:
         raise ConfigError(f"{ckpt.path} is not the checkpoint of an emovc CNN fit; {ckpt.hint}")
     return state
+
+
+def check_lightning(ckpt: CnnCheckpoint, state: dict) -> None:
+    """Refuse the checkpoint of an emovc whose CNN fit was a loop of its own (before Lightning):
+    its state has no Lightning loop state to resume from.
+
+    Raises:
+        ConfigError: one line, with the hint.
+    """
+    if "loops" not in state or "epochs_done" not in state:
+        raise ConfigError(f"{ckpt.path} is the checkpoint of an earlier emovc's CNN fit, which "
+                          f"this version cannot resume; {ckpt.hint}")
 
 
 def check_identity(ckpt: CnnCheckpoint, saved: dict, current: dict) -> None:
@@ -147,12 +165,18 @@ def _resolved(settings: dict) -> dict:
 
 def check_resumable(ckpt: CnnCheckpoint) -> dict | None:
     """The early check of a run folder (before any feature is computed): a checkpoint there
-    must be of ``ckpt.settings`` (nothing to check when ``ckpt.resume`` is false). Returns
-    the state it holds (``None``: none to resume from)."""
+    must be of ``ckpt.settings``, and of this emovc's fit (nothing to check when
+    ``ckpt.resume`` is false). Returns the state it holds (``None``: none to resume from)."""
     state = read_state(ckpt)
     if state is not None:
         check_identity(ckpt, state["identity"], {"settings": ckpt.settings})
+        check_lightning(ckpt, state)
     return state
+
+
+def epochs_done(state: dict) -> int:
+    """The epochs a saved state of the fit has finished."""
+    return int(state["epochs_done"])
 
 
 def trained_seconds(state: dict | None) -> float:
@@ -178,3 +202,28 @@ def remove(ckpt: CnnCheckpoint) -> None:
         ckpt.path.parent.rmdir()
     except OSError:  # other files there, or already gone
         pass
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer for the fit: :func:`save_state` (atomic, with the
+    seconds trained) to ``ckpt.path`` whatever path Lightning names (the fit saves there
+    alone: :class:`EpochCheckpoint`)."""
+
+    def __init__(self, ckpt: CnnCheckpoint) -> None:
+        super().__init__()
+        self.ckpt = ckpt
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        save_state(self.ckpt, checkpoint)
+
+
+class EpochCheckpoint(Checkpoint):
+    """Save the fit's Lightning checkpoint to ``path`` after every ``every``-th training step
+    (the last batch of each of the fit's epochs; a resume continues with the next step)."""
+
+    def __init__(self, path: Path, every: int) -> None:
+        self.path, self.every = path, every
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step % self.every == 0:
+            trainer.save_checkpoint(self.path, weights_only=False)

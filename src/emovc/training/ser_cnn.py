@@ -1,30 +1,45 @@
-"""Training loop of the SER log-mel CNN (CPU-friendly: minutes for RAVDESS).
+"""The SER log-mel CNN fit (CPU-friendly: minutes for RAVDESS), run by Lightning.
 
 Regularisation for a small corpus: random crops, SpecAugment (frequency and time masks),
 mixup, label smoothing, and optional WORLD-resynthesised copies of each training clip
 (drawn instead of the original with probability ``world_prob``) so that vocoder artefacts
-carry no emotion. With a :class:`~emovc.training.ser_checkpoint.CnnCheckpoint` the fit saves
-its state after every epoch and resumes from it exactly.
+carry no emotion. The batches and the optimisation are those of the hand-written loop that
+trained the shipped ``ser-ravdess`` model, and on the CPU the fit trains its weights bit for
+bit (:mod:`emovc.training.ser_cnn_module`). With a
+:class:`~emovc.training.ser_checkpoint.CnnCheckpoint` the fit saves its state after every
+epoch and resumes from it exactly; with ``log_dir``, TensorBoard gets its loss and learning
+rate.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
+import lightning as L
 import numpy as np
 import torch
-import torch.nn.functional as F
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torch.utils.data import DataLoader
 
 from emovc.models.ser.cnn import CnnConfig, EmotionCNN
 from emovc.models.ser.model import MelCnn
+from emovc.training.common import _StepRange, exit_if_worker
+from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
 from emovc.training.ser_checkpoint import (
+    AtomicCheckpointIO,
     CnnCheckpoint,
+    EpochCheckpoint,
     check_identity,
+    check_lightning,
     data_fingerprint,
+    epochs_done,
     read_state,
-    save_state,
 )
+from emovc.training.ser_cnn_module import CnnFit
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,10 @@ class CnnTrainConfig:
         world_prob: probability of using a clip's WORLD resynthesis instead of the original.
         threads: torch CPU threads.
         seed: random seed.
+        devices: processes the fit runs on (GPUs; without one, CPU processes): each draws
+            every batch and trains on its share of the rows (Lightning's DDP).
+        accelerator: Lightning's ``"auto"`` (a GPU when torch sees one) or ``"cpu"``, ...;
+            the shipped model's bit-exact recipe is the CPU's.
     """
 
     epochs: int = 20
@@ -62,6 +81,11 @@ class CnnTrainConfig:
     world_prob: float = 0.5
     threads: int = 2
     seed: int = 0
+    devices: int = 1
+    accelerator: str = "auto"
+
+
+RESOURCES = ("threads", "devices", "accelerator")  # how, not what, the fit trains
 
 
 def mel_stats(mels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -70,39 +94,13 @@ def mel_stats(mels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return cat.mean(axis=1), np.maximum(cat.std(axis=1), 1e-3)
 
 
-def _batch(mels: list[np.ndarray], crop: int, rng: np.random.Generator
-           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random crops of normalised log-mels, zero-padded: ``(B, n_mels, T)``, lengths ``(B,)``."""
-    crops = []
-    for m in mels:
-        start = int(rng.integers(0, m.shape[1] - crop + 1)) if m.shape[1] > crop else 0
-        crops.append(m[:, start:start + crop])
-    t = max(c.shape[1] for c in crops)
-    x = np.zeros((len(crops), crops[0].shape[0], t), np.float32)
-    for i, c in enumerate(crops):
-        x[i, :, :c.shape[1]] = c
-    return torch.from_numpy(x), torch.tensor([c.shape[1] for c in crops])
-
-
-def _spec_augment(x: torch.Tensor, cfg: CnnTrainConfig, rng: np.random.Generator) -> None:
-    """In-place frequency/time masking (to 0 = the band mean) of ``x (B, n_mels, T)``."""
-    b, f, t = x.shape
-    for i in range(b):
-        for _ in range(cfg.freq_masks):
-            w = int(rng.integers(0, cfg.freq_mask_width + 1))
-            f0 = int(rng.integers(0, max(1, f - w)))
-            x[i, f0:f0 + w] = 0.0
-        for _ in range(cfg.time_masks):
-            w = int(rng.integers(0, cfg.time_mask_width + 1))
-            t0 = int(rng.integers(0, max(1, t - w)))
-            x[i, :, t0:t0 + w] = 0.0
-
-
 def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
               world_mels: list[np.ndarray] | None = None,
               net_cfg: CnnConfig | None = None, cfg: CnnTrainConfig = CnnTrainConfig(),
-              progress: bool = True, checkpoint: CnnCheckpoint | None = None) -> MelCnn:
-    """Train an :class:`EmotionCNN` on log-mels.
+              progress: bool = True, checkpoint: CnnCheckpoint | None = None,
+              log_dir: str | Path | None = None, hparams: dict | None = None) -> MelCnn:
+    """Train an :class:`EmotionCNN` on log-mels (a Lightning fit of
+    :class:`~emovc.training.ser_cnn_module.CnnFit`).
 
     Args:
         mels: training log-mels ``(n_mels, T_i)``.
@@ -112,20 +110,24 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
             (``None`` disables vocoder augmentation).
         net_cfg: architecture (``n_classes``/``n_mels`` are filled in).
         cfg: optimisation settings.
-        progress: show a tqdm bar over epochs.
+        progress: a live bar on a terminal, progress lines otherwise.
         checkpoint: save the fit's state there after every epoch and, when
             ``checkpoint.resume``, continue from a state saved there: the result is the
             model of an uninterrupted fit (``None``: no checkpoints).
+        log_dir: TensorBoard logs (loss, learning rate, ``hparams.yaml``) go to
+            ``log_dir/tb/version_0``, begun afresh when the fit starts from its first epoch
+            (``None``: no logs).
+        hparams: the settings ``hparams.yaml`` records (a run's resolved config).
+
+    Returns:
+        the trained network (on the CPU, in eval mode) with its input statistics.
 
     Raises:
         ConfigError: the checkpoint to resume from is of another fit (other settings or
-            other clips) or cannot be read.
+            other clips), of an emovc from before the Lightning fit, or cannot be read.
     """
-    from tqdm import tqdm
-
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     mean, std = mel_stats(mels)
     norm = [(np.asarray(m, np.float32) - mean[:, None]) / std[:, None] for m in mels]
     wnorm = None if world_mels is None else [
@@ -134,74 +136,72 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
     net_config = CnnConfig.from_dict({**base.to_dict(), "n_classes": n_classes,
                                       "n_mels": mels[0].shape[0]})
     net = EmotionCNN(net_config)
-    steps = cfg.epochs * int(np.ceil(len(norm) / cfg.batch_size))
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
-    identity, start = None, 0
+    identity, state = None, None
     if checkpoint is not None:
         identity = {"settings": fit_settings(net_config, cfg, checkpoint.settings),
                     "data": data_fingerprint(labels, mels, world_mels)}
         state = read_state(checkpoint)
         if state is not None:
             check_identity(checkpoint, state["identity"], identity)
-            start = _restore(state, net, opt, sched, rng)
-            if progress:
-                tqdm.write(f"resuming the CNN fit after epoch {start}/{cfg.epochs} "
-                           f"({checkpoint.path})", file=sys.stderr)
-    y_all = torch.as_tensor(labels, dtype=torch.long)
-    bar = tqdm(range(start, cfg.epochs), desc="cnn", unit="epoch", disable=not progress,
-               initial=start, total=cfg.epochs)
-    for epoch in bar:
-        net.train()
-        order, losses = rng.permutation(len(norm)), []
-        for s in range(0, len(order), cfg.batch_size):
-            idx = order[s:s + cfg.batch_size]
-            use_w = wnorm is not None and cfg.world_prob > 0
-            src = [wnorm[i] if use_w and rng.random() < cfg.world_prob else norm[i] for i in idx]
-            x, lengths = _batch(src, cfg.crop_frames, rng)
-            _spec_augment(x, cfg, rng)
-            target = F.one_hot(y_all[idx], n_classes).float()
-            target = target * (1 - cfg.label_smoothing) + cfg.label_smoothing / n_classes
-            if cfg.mixup_alpha > 0:
-                lam = float(rng.beta(cfg.mixup_alpha, cfg.mixup_alpha))
-                perm = torch.from_numpy(rng.permutation(len(idx)))
-                x = lam * x + (1 - lam) * x[perm]
-                target = lam * target + (1 - lam) * target[perm]
-                lengths = torch.maximum(lengths, lengths[perm])
-            loss = torch.sum(-target * F.log_softmax(net(x, lengths), -1), -1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(float(loss.detach()))
-        bar.set_postfix(loss=f"{np.mean(losses):.3f}")
-        if checkpoint is not None:
-            save_state(checkpoint, {
-                "identity": identity, "epoch": epoch + 1, "net": net.state_dict(),
-                "opt": opt.state_dict(), "sched": sched.state_dict(),
-                "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()})
-    net.eval()
-    return MelCnn(net, mean, std)
+            check_lightning(checkpoint, state)
+    module = CnnFit(net, norm, wnorm, labels, n_classes, cfg, identity)
+    first = rank_zero_only.rank == 0  # DDP's other processes run this command too
+    if state is not None and progress and first:
+        print(f"resuming the CNN fit after epoch {epochs_done(state)}/{cfg.epochs} "
+              f"({checkpoint.path})", file=sys.stderr)
+    logs = Path(log_dir) / "tb" / "version_0" if log_dir is not None else None
+    if logs is not None and state is None and first:
+        shutil.rmtree(logs, ignore_errors=True)  # an earlier fit's, or one stopped in epoch 1
+    with quiet_lightning():
+        trainer = _trainer(cfg, module.batches, progress, checkpoint, log_dir)
+        if trainer.logger is not None and hparams is not None:
+            trainer.logger.log_hyperparams(hparams)
+        # step numbers (the module draws each step's batch); the loader's seed is drawn from
+        # a generator of its own, not the global one of the dropout masks
+        steps = DataLoader(_StepRange(cfg.epochs * module.batches), batch_size=None,
+                           generator=torch.Generator())
+        try:
+            trainer.fit(module, steps, ckpt_path=None if state is None else checkpoint.path,
+                        weights_only=True)
+        except SystemExit:  # Lightning's exit after a Ctrl-C; the caller says what to do
+            if not trainer.interrupted:
+                raise
+            raise KeyboardInterrupt from None
+    exit_if_worker(trainer)
+    return MelCnn(net.cpu().eval(), mean, std)
+
+
+def _trainer(cfg: CnnTrainConfig, batches: int, progress: bool,
+             checkpoint: CnnCheckpoint | None, log_dir: str | Path | None) -> L.Trainer:
+    """The fit's Trainer: ``cfg.epochs`` epochs of ``batches`` steps on ``cfg.devices``
+    (DDP beyond one), every step on every process (no distributed sampler); a checkpoint
+    after every epoch (with ``checkpoint``), TensorBoard logs (with ``log_dir``), a progress
+    bar on a terminal or progress lines (with ``progress``)."""
+    steps = cfg.epochs * batches
+    bar = progress_callback(steps) if progress else None
+    callbacks: list = [] if bar is None else [bar]
+    if checkpoint is not None:
+        callbacks.append(EpochCheckpoint(checkpoint.path, batches))
+    logger = (TensorBoardLogger(str(log_dir), name="tb", version=0) if log_dir is not None
+              else False)
+    return L.Trainer(
+        max_steps=steps, accelerator=cfg.accelerator,
+        devices=cfg.devices, strategy="ddp" if cfg.devices > 1 else "auto",
+        use_distributed_sampler=False, logger=logger, callbacks=callbacks,
+        plugins=[AtomicCheckpointIO(checkpoint)] if checkpoint is not None else None,
+        enable_checkpointing=checkpoint is not None,
+        enable_progress_bar=bar is not None and uses_bar(bar),
+        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+        log_every_n_steps=1, default_root_dir=log_dir)  # ~600 steps: each one
 
 
 def fit_settings(net: CnnConfig, cfg: CnnTrainConfig, settings: dict) -> dict:
     """The settings a checkpoint of this fit is identified by: ``settings`` (a run's,
     :func:`~emovc.training.ser_checkpoint.run_settings`, which hold its ``net.*`` and
     ``cnn.*`` settings), completed by the fit's own architecture and optimisation settings
-    where they lack them (a fit used by itself) — less ``cnn.threads``, which does not
-    change what is learned, and ``n_classes``/``n_mels``, which the data's fingerprint
-    covers."""
+    where they lack them (a fit used by itself) — less ``cnn.threads``, ``cnn.devices`` and
+    ``cnn.accelerator``, which a resumed fit may change, and ``n_classes``/``n_mels``, which
+    the data's fingerprint covers."""
     own = {f"net.{k}": v for k, v in net.to_dict().items() if k not in ("n_classes", "n_mels")}
-    own.update({f"cnn.{k}": v for k, v in asdict(cfg).items() if k != "threads"})
+    own.update({f"cnn.{k}": v for k, v in asdict(cfg).items() if k not in RESOURCES})
     return {**own, **settings}
-
-
-def _restore(state: dict, net: EmotionCNN, opt: torch.optim.Optimizer,
-             sched: torch.optim.lr_scheduler.LRScheduler, rng: np.random.Generator) -> int:
-    """Load a checkpoint's states into the fit's objects; returns the epochs it had done."""
-    net.load_state_dict(state["net"])
-    opt.load_state_dict(state["opt"])
-    sched.load_state_dict(state["sched"])
-    rng.bit_generator.state = state["numpy_rng"]
-    torch.set_rng_state(state["torch_rng"])
-    return int(state["epoch"])
