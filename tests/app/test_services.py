@@ -407,6 +407,23 @@ def test_clone_style_picks_the_cloner(backend: AppBackend, upload) -> None:
     assert backend.models.cloner("clear") is not backend.models.cloner("voice")
 
 
+def test_clone_tab_analyses_the_same_reference_once(backend_with, upload, monkeypatch) -> None:
+    """Every click of Clone read, checked and analysed the same upload again (the real
+    cloner; its voice cache keeps the analysis)."""
+    from emovc.app.models import default_factories
+    from emovc.models.synthesizer import unit_selection as us
+
+    analysed, analyse = [], us.analyse_reference
+    monkeypatch.setattr(us, "analyse_reference",
+                        lambda *a, **k: analysed.append(1) or analyse(*a, **k))
+    backend = backend_with(cloner=default_factories().cloner)
+    ref = str(upload("ref.wav", seconds=4.0))
+    for text in ("Kids are talking.", "Dogs are sitting."):
+        res = backend.clone([ref], text, None, consent=True, style="clear")
+        assert res.output.is_file()
+    assert len(analysed) == 1
+
+
 def test_ui_lists_the_pipeline_styles() -> None:
     from emovc.app.ui import CLONE_STYLES
     from emovc.pipelines.cloning import STYLES

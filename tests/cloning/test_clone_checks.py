@@ -509,7 +509,7 @@ def test_a_reference_past_max_reference_s_is_cut_with_a_warning(tmp_path: Path, 
 
     from emovc.errors import EmovcWarning
 
-    monkeypatch.setattr(VoiceCloner, "_warn_if_mixed", lambda self, wavs, names: None)
+    monkeypatch.setattr(VoiceCloner, "_mixed_note", lambda self, wavs, names: "")
     a = save_audio(tmp_path / "a.wav", reference_wav, 16000)
     b = save_audio(tmp_path / "b.wav", reference_wav[::-1].copy(), 16000)
     cloner = VoiceCloner(CloneConfig(max_reference_s=2.5))

@@ -319,7 +319,7 @@ def test_cli_device_places_a_trained_folder(tmp_path, reference_wav, monkeypatch
     app(args=[*base, "--model", str(tmp_path), "-o", str(tmp_path / "b.wav")],  # auto
         standalone_mode=False)
     assert devices == [torch.device("cpu")] * 2
-    monkeypatch.setattr(cloning.VoiceCloner, "load_references", None)  # no work before these
+    monkeypatch.setattr(cloning.VoiceCloner, "prepare_voice", None)  # no work before these
     for device, message in [("cuda", "device 'cuda' needs a CUDA GPU, but torch finds none"),
                             ("tpu", "unknown device 'tpu'; valid choices: auto, cpu, cuda")]:
         with pytest.raises(EmovcError, match=message) as err:

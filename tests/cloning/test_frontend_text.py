@@ -108,7 +108,7 @@ def test_a_text_spoken_in_sentences_is_checked_whole_before_any_is_spoken(monkey
     monkeypatch.setattr(EspeakFrontend, "synthesize_with_phones", record)
     cloner = VoiceCloner()
     ref = [(np.zeros(16000, np.float32), 16000)]
-    monkeypatch.setattr(VoiceCloner, "load_references", lambda self, refs: pytest.fail(
+    monkeypatch.setattr(VoiceCloner, "prepare_voice", lambda self, refs: pytest.fail(
         "the references were read before the text was checked"))
     with pytest.raises(EmovcError, match="has nothing the English front-end"):
         cloner.clone(ref, "Привет. Как дела?")
@@ -130,7 +130,7 @@ def test_the_neural_path_checks_the_text_before_the_references(monkeypatch) -> N
     from emovc.models.synthesizer.tacotron import Tacotron, TacotronConfig
     from emovc.models.synthesizer.text import SYMBOLS
     from emovc.models.vocoder import WaveRNN, WaveRNNConfig
-    from emovc.pipelines.cloning import VoiceCloner
+    from emovc.pipelines.cloning import Voice, VoiceCloner
     from emovc.pipelines.sv2tts import NeuralCloner
 
     torch.manual_seed(0)
@@ -139,12 +139,13 @@ def test_the_neural_path_checks_the_text_before_the_references(monkeypatch) -> N
                                  WaveRNN(WaveRNNConfig.tiny()), SYMBOLS, encoder=object(),
                                  device="cpu")
     ref = [(np.zeros(16000, np.float32), 16000)]
-    monkeypatch.setattr(VoiceCloner, "load_references", lambda self, refs: pytest.fail(
+    monkeypatch.setattr(VoiceCloner, "prepare_voice", lambda self, refs: pytest.fail(
         "the references were read before the text was checked"))
     with pytest.raises(EmovcError, match="has nothing the English front-end"):
         cloner.clone(ref, "你好。")
     # text it can speak in part: one warning, then the references (here: the stand-in's stop)
-    monkeypatch.setattr(VoiceCloner, "load_references", lambda self, refs: [np.ones(8)])
+    monkeypatch.setattr(VoiceCloner, "prepare_voice", lambda self, refs: Voice(
+        (np.ones(8, np.float32),), ("reference 1",), (), (), ()))
     monkeypatch.setattr(NeuralCloner, "embed", lambda self, refs: np.zeros(256, np.float32))
     monkeypatch.setattr(NeuralCloner, "_decode",
                         lambda self, speaker, text: (np.zeros(160, np.float32), ""))

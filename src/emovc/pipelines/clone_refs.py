@@ -2,15 +2,17 @@
 
 A reference is a file path or a ``(wav, sr)`` pair; each is resampled to 16 kHz, optionally
 denoised, VAD-trimmed, checked to hold voiced speech and loudness-normalised
-(:func:`prepare_reference`). Used by :class:`emovc.pipelines.cloning.VoiceCloner`.
+(:func:`prepare_reference`). The prepared references of one speaker, with what cloning derives
+from them, make a :class:`Voice`. Used by :class:`emovc.pipelines.cloning.VoiceCloner`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,11 @@ class ReadReference:
     name: str
     rate: int | None
 
+    def digest(self) -> bytes:
+        """A hash of the samples and the rate: equal for the same recording."""
+        return hashlib.blake2b(np.ascontiguousarray(self.wav).tobytes(),
+                               key=str(self.sr).encode()).digest()
+
 
 def read_reference(ref: Reference, index: int) -> ReadReference:
     """Read reference number ``index`` (from 0): a file at 16 kHz, or a ``(wav, sr)`` pair
@@ -72,6 +79,54 @@ def read_reference(ref: Reference, index: int) -> ReadReference:
     return ReadReference(load_audio(ref, sr=SR), SR, f"reference {Path(ref).name}", rate)
 
 
+@dataclass(frozen=True, eq=False)
+class Voice:
+    """Reference recordings of one speaker, read, checked and prepared once
+    (:meth:`emovc.pipelines.cloning.VoiceCloner.prepare_voice`): give it to ``clone`` or
+    ``clone_to_file`` in place of the references, and every text costs synthesis only.
+
+    What cloning derives from the prepared clips (unit selection's WORLD analysis and phone
+    labels, a neural synthesizer's speaker embedding) is computed on first use and kept here,
+    one per set of analysis settings (:meth:`analysis`), so a voice serves cloners of every
+    style.
+
+    Attributes:
+        wavs: the prepared clips, float32 ``(m_i,)`` at 16 kHz (resampled, VAD-trimmed,
+            loudness-normalised, cut at ``CloneConfig.max_reference_s``).
+        names: how messages call each clip kept (``"reference a.wav"``, ``"reference 2"``).
+        files: the reference files given (paths; none for ``(wav, sr)`` pairs), for the
+            provenance tag.
+        notes: the warnings the references gave when they were prepared, one line each.
+        preparation: the ``CloneConfig`` settings the clips were prepared with
+            (:data:`PREPARATION`, in that order).
+    """
+
+    wavs: tuple[np.ndarray, ...]
+    names: tuple[str, ...]
+    files: tuple[Path, ...]
+    notes: tuple[str, ...]
+    preparation: tuple
+    _analyses: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def seconds(self) -> float:
+        """Reference speech used, seconds."""
+        return sum(len(w) for w in self.wavs) / SR
+
+    def analysis(self, key: Hashable, make: Callable[[], object]) -> object:
+        """What ``make()`` derives from :attr:`wavs` under the settings ``key``: computed on the
+        first call with that key, then kept (thread-safe; one computation per key)."""
+        with self._lock:
+            if key not in self._analyses:
+                self._analyses[key] = make()
+            return self._analyses[key]
+
+
+#: the CloneConfig fields a Voice is prepared with (:attr:`Voice.preparation`)
+PREPARATION = ("denoise", "target_dbfs", "min_reference_s", "max_reference_s")
+
+
 def drop_repeats(refs: list[ReadReference]) -> tuple[list[ReadReference], str]:
     """``refs`` with each recording once (a file given twice, or a copy: the same samples at
     the same rate), and a one-line warning naming the repeats (``""`` when none): a repeat
@@ -80,8 +135,7 @@ def drop_repeats(refs: list[ReadReference]) -> tuple[list[ReadReference], str]:
     first: dict[bytes, int] = {}
     repeats: dict[int, list[str]] = {}
     for ref in refs:
-        digest = hashlib.blake2b(np.ascontiguousarray(ref.wav).tobytes(),
-                                 key=str(ref.sr).encode()).digest()
+        digest = ref.digest()
         if digest in first:
             repeats.setdefault(first[digest], []).append(ref.name)
         else:

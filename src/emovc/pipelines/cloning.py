@@ -14,8 +14,12 @@ embedding → Tacotron-2 → WaveRNN) is available for users who train it
 (:mod:`emovc.training.synthesizer`, :mod:`emovc.training.vocoder`); see ``docs/cloning.md``.
 
 References are preprocessed like every emovc input: resampled to 16 kHz, optionally denoised
-(spectral gating with ``noisereduce``), VAD-trimmed and loudness-normalised. Cloning a voice
-requires the speaker's consent; every file written carries a provenance tag.
+(spectral gating with ``noisereduce``), VAD-trimmed and loudness-normalised. Prepared and
+analysed once, they make a :class:`~emovc.pipelines.clone_refs.Voice`
+(:meth:`VoiceCloner.prepare_voice`) that clones any number of texts; a cloner also keeps its
+last voices (:data:`VOICE_CACHE_SECONDS` of reference speech), so the same references given
+again (the same samples, names and settings) are not analysed again. Cloning a voice requires
+the speaker's consent; every file written carries a provenance tag.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 import threading
-import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -47,7 +52,10 @@ from emovc.fileio import check_output_file, refuse_input_overwrite
 from emovc.models.synthesizer import unit_selection as us
 from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the cloning API
     MIN_VOICED_SHARE,
+    PREPARATION,
+    ReadReference,
     Reference,
+    Voice,
     band_limit_note,
     cap_note,
     check_voiced,
@@ -82,6 +90,12 @@ STYLES = {
 }
 #: output formats clone_to_file can write (those of emovc.audio.save_audio)
 WRITE_EXTENSIONS = tuple(WRITE_FORMATS)
+#: reference speech, seconds, of the voices a cloner keeps (its last ones, the newest always)
+#: so that references given again are not analysed again: a prepared and analysed voice takes
+#: about 1.2 MB per second of speech (WORLD envelopes and features; docs/cloning.md)
+VOICE_CACHE_SECONDS = 120.0
+
+
 @dataclass(frozen=True)
 class CloneConfig:
     """Settings of the offline cloning path.
@@ -163,6 +177,16 @@ class VoiceCloner:
         (16000, dtype('float32'))
         >>> cloner.clone_to_file(refs, "Thanks.", "out.wav", consent=True)  # doctest: +SKIP
         PosixPath('out.wav')
+
+    Several texts in one voice: prepare it once (:meth:`prepare_voice`), then each text
+    costs synthesis only::
+
+        voice = cloner.prepare_voice(refs)            # read, checked, analysed once
+        for i, line in enumerate(lines):
+            wav, sr = cloner.clone(voice, line)
+
+    (The same references given to ``clone`` again are found in the cloner's cache of its
+    last voices, too, and their warnings repeated.)
     """
 
     def __init__(self, config: CloneConfig | None = None) -> None:
@@ -174,6 +198,8 @@ class VoiceCloner:
         self.neural = None  # NeuralCloner when loaded from trained SV2TTS models
         self._converter = None  # the bundled emotion converter, loaded on first use
         self._converter_lock = threading.Lock()
+        self._voices: OrderedDict[tuple, Voice] = OrderedDict()  # last voices prepared
+        self._voices_lock = threading.Lock()
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default",
@@ -233,15 +259,33 @@ class VoiceCloner:
 
     def load_references(self, references: Sequence[Reference] | Reference) -> list[np.ndarray]:
         """Load and preprocess references (paths or ``(wav, sr)`` pairs, or one of them;
-        see :func:`reference_list` and :func:`prepare_reference`).
-
-        A recording given more than once (the same file, or the same samples) is used once,
-        with a warning (:func:`drop_repeats`); one recorded below 16 kHz is used with a
-        warning that the clone will sound band-limited (:func:`band_limit_note`), a noisy
-        one with a warning that the clone will carry its noise (:func:`noise_note`).
+        see :func:`reference_list` and :func:`prepare_reference`): :meth:`prepare_voice`'s
+        clips.
 
         Returns:
             float32 ``(m_i,)`` clips at 16 kHz.
+
+        Raises:
+            AudioError: as :meth:`prepare_voice`.
+        """
+        return list(self.prepare_voice(references).wavs)
+
+    def prepare_voice(self, references: Sequence[Reference] | Reference) -> Voice:
+        """Read, check and prepare references (paths or ``(wav, sr)`` pairs, or one of them;
+        see :func:`reference_list` and :func:`prepare_reference`) into a :class:`Voice` that
+        :meth:`clone` and :meth:`clone_to_file` take in their place, so that several texts
+        cost one reference analysis (the unit selection's or the speaker embedding is made
+        on the first clone and kept in the voice).
+
+        A recording given more than once (the same file, or the same samples) is used once,
+        with a warning (:func:`drop_repeats`); one recorded below 16 kHz is used with a
+        warning that the clone will sound band-limited (:func:`band_limit_note`), a noisy one
+        with a warning that the clone will carry its noise (:func:`noise_note`), and
+        references that may be of several speakers with a warning naming the odd one
+        (:func:`speaker_mismatch`). The same references given again (the same samples under
+        the same names) are taken from this cloner's last voices (up to
+        :data:`VOICE_CACHE_SECONDS` of reference speech in all), with the same warnings
+        again.
 
         Raises:
             AudioError: no reference, a silent/unreadable/unvoiced one, a sample rate in kHz,
@@ -251,48 +295,99 @@ class VoiceCloner:
         if not references:
             raise AudioError("no reference audio given; pass at least one --reference file "
                              "(Python: a path or a (wav, sr) pair)")
-        cfg = self.config
-        read, repeats = drop_repeats([read_reference(r, i) for i, r in enumerate(references)])
-        for message in (repeats, *map(band_limit_note, read)):
+        read = [read_reference(r, i) for i, r in enumerate(references)]
+        files = tuple(Path(r) for r in references if not isinstance(r, tuple))
+        key = (self._preparation(), files,
+               tuple((r.name, r.sr, r.rate, r.digest()) for r in read))
+        with self._voices_lock:
+            voice = self._voices.get(key)
+            if voice is not None:
+                self._voices.move_to_end(key)
+        if voice is not None:
+            for note in voice.notes:
+                _warn_caller(note)
+            return voice
+        voice = self._prepare(read, files)
+        with self._voices_lock:
+            self._voices[key] = voice
+            while (len(self._voices) > 1 and sum(v.seconds for v in self._voices.values())
+                   > VOICE_CACHE_SECONDS):
+                self._voices.popitem(last=False)
+        return voice
+
+    def _preparation(self) -> tuple:
+        """This cloner's :data:`PREPARATION` settings."""
+        return tuple(getattr(self.config, name) for name in PREPARATION)
+
+    def _prepare(self, refs: list[ReadReference], files: tuple[Path, ...]) -> Voice:
+        """The :class:`Voice` of references as read; each warning is given as it is found
+        (before an error that ends the preparation) and kept in :attr:`Voice.notes`."""
+        notes: list[str] = []
+
+        def note(message: str) -> None:
             if message:
-                warn_every_time(message, EmovcWarning, stacklevel=3)  # clone()'s caller
+                notes.append(message)
+                _warn_caller(message)
+
+        cfg = self.config
+        read, repeats = drop_repeats(refs)
+        note(repeats)
+        for r in read:
+            note(band_limit_note(r))
         wavs = [prepare_reference(r.wav, r.sr, cfg.denoise, cfg.target_dbfs, r.name)
                 for r in read]
         for r in read:  # checked by prepare_reference, so measured as read (not denoised)
-            note = noise_note(r, cfg.denoise)
-            if note:
-                warn_every_time(note, EmovcWarning, stacklevel=3)  # clone()'s caller
+            note(noise_note(r, cfg.denoise))
         names = [r.name for r in read]
         total = sum(len(w) for w in wavs) / SR
         if total < cfg.min_reference_s:
             raise AudioError(f"reference speech too short: {total:.2f} s after trimming "
                              f"(need at least {cfg.min_reference_s:g} s)")
         if len(wavs) > 1:
-            self._warn_if_mixed(wavs, names)
-        cut = cap_note(wavs, names, int(cfg.max_reference_s * SR))
-        if cut:
-            warn_every_time(cut, EmovcWarning, stacklevel=3)  # clone()'s caller
-        return _cap(wavs, int(cfg.max_reference_s * SR))
+            note(self._mixed_note(wavs, names))
+        cap = int(cfg.max_reference_s * SR)
+        note(cap_note(wavs, names, cap))
+        wavs = _cap(wavs, cap)
+        return Voice(tuple(wavs), tuple(names[:len(wavs)]), files, tuple(notes),
+                     self._preparation())
 
-    def _warn_if_mixed(self, wavs: list[np.ndarray], names: list[str]) -> None:
-        """Warn (one line) when the references sound like several speakers."""
+    def _mixed_note(self, wavs: list[np.ndarray], names: list[str]) -> str:
+        """A one-line warning when the references sound like several speakers, else ``""``."""
         encoder = _speaker_encoder()
         try:
             emb = np.stack([encoder.embed(w, SR, name=n) for w, n in zip(wavs, names,
                                                                          strict=True)])
         except AudioError:  # too little speech for an embedding: nothing to compare
-            return
-        message = speaker_mismatch(emb, names)
-        if message:
-            warnings.warn(message, EmovcWarning, stacklevel=4)  # clone()'s caller
+            return ""
+        return speaker_mismatch(emb, names)
 
-    def clone(self, references: Sequence[Reference] | Reference, text: str,
+    def _voice(self, references: Voice | Sequence[Reference] | Reference) -> Voice:
+        """``references`` as a :class:`Voice` (prepared now unless it is one).
+
+        Raises:
+            ConfigError: a voice prepared with other :data:`PREPARATION` settings than this
+                cloner's.
+        """
+        if not isinstance(references, Voice):
+            return self.prepare_voice(references)
+        if references.preparation != self._preparation():
+            asked = dict(zip(PREPARATION, self._preparation(), strict=True))
+            made = dict(zip(PREPARATION, references.preparation, strict=True))
+            differ = ", ".join(f"{k}={made[k]!r} (this cloner: {asked[k]!r})"
+                               for k in PREPARATION if made[k] != asked[k])
+            raise ConfigError(f"this voice was prepared with other reference settings: "
+                              f"{differ}; prepare it with this cloner (cloner.prepare_voice("
+                              "references))")
+        return references
+
+    def clone(self, references: Voice | Sequence[Reference] | Reference, text: str,
               emotion: str | None = None) -> tuple[np.ndarray, int]:
         """Speak ``text`` in the references' voice.
 
         Args:
-            references: file paths or ``(wav, sr)`` pairs of the target speaker (a list, or a
-                single path or pair); ``wav`` mono float ``(n,)`` or channels-last
+            references: a :class:`Voice` (:meth:`prepare_voice`: its references are not read
+                again), or file paths or ``(wav, sr)`` pairs of the target speaker (a list,
+                or a single path or pair); ``wav`` mono float ``(n,)`` or channels-last
                 ``(n, channels)`` (mixed down) at ``sr`` Hz.
             text: the words to say (English by default; see ``FrontendConfig.voice``).
             emotion: optional target emotion (``None``: none), applied by the bundled
@@ -309,9 +404,9 @@ class VoiceCloner:
         Raises:
             EmovcError: text that is not a string, is empty or has nothing the front-end
                 can pronounce, or an unknown emotion (``""`` included), all before the
-                references are read; any reference problem of :meth:`load_references`
-                (before synthesis); with ``emotion``, a clone without voiced speech to
-                convert.
+                references are read; any reference problem of :meth:`prepare_voice`
+                (before synthesis), or a voice prepared with other reference settings; with
+                ``emotion``, a clone without voiced speech to convert.
 
         Repeated calls with the same references, text and config give the same audio: the
         espeak-ng front-end is reloaded for every sentence and the phone recogniser's feature
@@ -324,14 +419,19 @@ class VoiceCloner:
         # letters of other scripts: one warning or refusal per text, before the references
         # are read and analysed (the neural path's front-end is its synthesizer's)
         (self.frontend if self.neural is None else self.neural.frontend).check_text(text)
-        refs = self.load_references(references)
+        voice = self._voice(references)
+        refs = list(voice.wavs)
         if self.neural is not None:
-            speaker = self.neural.embed([(r, SR) for r in refs])
-            rate = self.neural.sample_rate
+            neural = self.neural
+            # the encoder object itself is the key: another encoder embeds otherwise
+            speaker = voice.analysis(("speaker", getattr(neural, "encoder", neural)),
+                                     lambda: neural.embed([(r, SR) for r in refs]))
+            rate = neural.sample_rate
             pieces = (resample(w, rate, SR) for w in
-                      self.neural.synthesize_sentences(speaker, sentences, checked=True))
+                      neural.synthesize_sentences(speaker, sentences, checked=True))
             return self._finish(self._join(pieces), emotion)
-        units = us.analyse_reference(refs, self.config.units, self.world)
+        units = voice.analysis(("units", self.config.units, self.world),
+                               lambda: us.analyse_reference(refs, self.config.units, self.world))
         return self._finish(self._join(self._unit_sentence(s, units) for s in sentences),
                             emotion)
 
@@ -376,10 +476,11 @@ class VoiceCloner:
                 self._converter = _load_converter()
             return self._converter
 
-    def clone_to_file(self, references: Sequence[Reference] | Reference, text: str,
+    def clone_to_file(self, references: Voice | Sequence[Reference] | Reference, text: str,
                       out: str | os.PathLike, *, consent: bool, emotion: str | None = None,
                       force: bool = False) -> Path:
         """Clone and write ``out`` with a provenance tag; requires ``consent=True``.
+        ``references``: as :meth:`clone` (a :class:`Voice`, or the recordings).
 
         The output path is checked before any work (:func:`check_output`).
 
@@ -390,9 +491,11 @@ class VoiceCloner:
         check_text(text)
         if emotion is not None:  # the canonical label ("Anger": angry) for the tag, too
             emotion = normalize_emotion(emotion)
-        references = reference_list(references)
+        if not isinstance(references, Voice):
+            references = reference_list(references)
         out = check_output(out, force)
-        refs = [Path(r) for r in references if not isinstance(r, tuple)]
+        refs = (list(references.files) if isinstance(references, Voice) else
+                [Path(r) for r in references if not isinstance(r, tuple)])
         refuse_input_overwrite(out, refs, "a reference file")
         wav, sr = self.clone(references, text, emotion=emotion)
         method = "neural SV2TTS" if self.neural is not None else "unit selection"
@@ -448,6 +551,15 @@ def provenance_tag(references: Sequence[Path], emotion: str | None,
     extra = f", emotion {emotion}" if emotion else ""
     return (f"emovc {__version__}: cloned voice (synthetic speech from reference {names}"
             f"{extra}, by {method}; speaker consent confirmed)")
+
+
+def _warn_caller(message: str) -> None:
+    """One :class:`EmovcWarning` line, on every call, attributed to the first caller outside
+    this module (the line that called ``clone``, ``prepare_voice``, ...)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame, level = frame.f_back, level + 1
+    warn_every_time(message, EmovcWarning, stacklevel=level)
 
 
 @functools.lru_cache(maxsize=1)
