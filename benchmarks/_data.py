@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")  # emovc.audio.io.SUPPORTED_EXTENSIONS
+# emovc.audio.io.SUPPORTED_EXTENSIONS
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".aifc")
 ENV_HELP = ("environment: EMOVC_DATA = data root (default <repo>/../shared/data, with "
             "ravdess16k, vctk4, librispeech-clips); EMOVC_JUDGE_CACHE = cache of the judge "
             "mirrors (default <repo>/.cache/judge)")

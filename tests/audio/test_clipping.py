@@ -32,3 +32,14 @@ def test_info_reports_a_clipped_file_and_only_that(tmp_path):
     assert describe_file(tmp_path / "clipped.wav")["clipping"] == (
         f"{100 * share:.1f} % of samples at full scale (the file is clipped)")
     assert "clipping" not in describe_file(tmp_path / "clean.wav")
+
+
+def test_a_float_file_beyond_full_scale_is_not_clipped(tmp_path):
+    """A float WAV peaking 3 dB over full scale was reported clipped (0.1 % of its samples
+    "at full scale"): samples beyond full scale were counted as at it."""
+    hot = 1.4 * SPEECH / np.abs(SPEECH).max()
+    sf.write(tmp_path / "hot.wav", hot, 16000, subtype="FLOAT")
+    assert full_scale_run_samples(hot) == 0 and file_clipped_share(tmp_path / "hot.wav") == 0
+    assert "clipping" not in describe_file(tmp_path / "hot.wav")
+    sf.write(tmp_path / "clipped.wav", np.clip(3 * hot, -1, 1), 16000, subtype="FLOAT")
+    assert file_clipped_share(tmp_path / "clipped.wav") > MIN_CLIPPED_SHARE

@@ -75,6 +75,16 @@ def test_bad_files(tmp_path: Path, name: str, content: bytes | None, message: st
         load_audio(path)
 
 
+@pytest.mark.parametrize("name", ["take.aiff", "take.aif", "TAKE.AIFF"])
+def test_aiff_files_are_read_like_wav(tmp_path: Path, speech: np.ndarray, name: str) -> None:
+    """AIFF (libsndfile reads it) was refused by its extension, by every command."""
+    sf.write(tmp_path / "take.wav", speech, 16000, subtype="PCM_16")
+    sf.write(tmp_path / name, speech, 16000, format="AIFF", subtype="PCM_16")
+    np.testing.assert_array_equal(load_audio(tmp_path / name, 16000),
+                                  load_audio(tmp_path / "take.wav", 16000))
+    assert audio_info(tmp_path / name).sample_rate == 16000
+
+
 def test_nan_refused(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="NaN"):
         save_audio(tmp_path / "x.wav", np.array([0.0, np.nan], dtype=np.float32))

@@ -424,6 +424,37 @@ def test_a_reference_below_16_khz_is_used_with_a_band_limit_warning(tmp_path: Pa
         VoiceCloner().load_references([(reference_wav, 16000)])
 
 
+def test_references_are_read_as_convert_reads_its_input(tmp_path: Path, reference_wav) -> None:
+    """AIFF references were refused, and a clipped one was used without the warning that
+    emovc convert gives for it; a float WAV over full scale is read, without it."""
+    import warnings
+
+    import soundfile as sf
+
+    from emovc.errors import EmovcWarning
+
+    peak = reference_wav / np.abs(reference_wav).max()
+    sf.write(tmp_path / "a.wav", 0.5 * peak, 16000, subtype="PCM_16")
+    sf.write(tmp_path / "a.aiff", 0.5 * peak, 16000, format="AIFF", subtype="PCM_16")
+    sf.write(tmp_path / "hot.wav", 1.4 * peak, 16000, subtype="FLOAT")
+    cloner = VoiceCloner()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (want,) = cloner.load_references([tmp_path / "a.wav"])
+        (aiff,) = cloner.load_references([tmp_path / "a.aiff"])
+        (hot,) = cloner.load_references([tmp_path / "hot.wav"])
+    np.testing.assert_array_equal(aiff, want)
+    assert hot.shape == want.shape and np.corrcoef(hot, want)[0, 1] > 0.999
+    clipped = np.clip(4 * peak, -1, 1)
+    sf.write(tmp_path / "clipped.wav", clipped, 16000, subtype="PCM_16")
+    with pytest.warns(EmovcWarning, match=r"^reference clipped\.wav is clipped: \d+\.\d % of "
+                                          r"its samples sit at full scale; the distortion is "
+                                          r"kept in what is made of it"):
+        cloner.load_references([tmp_path / "clipped.wav"])
+    with pytest.warns(EmovcWarning, match=r"^reference 1 is clipped: "):
+        cloner.load_references([(np.stack([clipped, clipped], 1), 16000)])
+
+
 def test_a_noisy_reference_is_used_with_a_noise_warning(tmp_path: Path, reference_wav) -> None:
     """A reference in loud noise made a clone of its noise without a word."""
     import warnings

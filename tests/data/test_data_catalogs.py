@@ -307,22 +307,22 @@ def test_every_catalog_is_registered_with_a_layout():
 
 
 def test_audio_in_formats_emovc_cannot_read_is_listed_not_dropped(tmp_path, make_tree):
-    """A folder of .aiff/.m4a takes used to vanish from the scan without a word."""
+    """A folder of .caf/.m4a takes used to vanish from the scan without a word."""
     root = make_tree(tmp_path / "c", ["bob/angry/a1.wav", "bob/sad/s1.wav"])
-    for name in ("bob/sad/s2.aiff", "bob/sad/s3.m4a", "bob/notes.txt"):
+    for name in ("bob/sad/s2.caf", "bob/sad/s3.m4a", "bob/notes.txt"):
         (root / name).write_bytes(b"x")
     manifest, log = scan_corpus(root)
     assert len(manifest) == 2
     listed = {p.rsplit("/", 1)[-1] for reason, paths in log.skipped.items()
               if reason.startswith("unsupported audio format") for p in paths}
-    assert listed == {"s2.aiff", "s3.m4a"}  # not the text file
+    assert listed == {"s2.caf", "s3.m4a"}  # not the text file
 
 
 def test_skipped_examples_are_shown_relative_to_the_corpus(tmp_path, make_tree):
     root = make_tree(tmp_path / "c", ["bob/angry/a1.wav", "bob/sad/s1.wav"])
-    (root / "bob" / "sad" / "s2.aiff").write_bytes(b"x")
+    (root / "bob" / "sad" / "s2.caf").write_bytes(b"x")
     _, log = scan_corpus(root)
-    assert any("(e.g. bob/sad/s2.aiff)" in line for line in log.summary()), log.summary()
+    assert any("(e.g. bob/sad/s2.caf)" in line for line in log.summary()), log.summary()
 
 
 def test_a_name_spelled_composed_and_decomposed_is_one_speaker(tmp_path, make_tree):

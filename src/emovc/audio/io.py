@@ -1,6 +1,6 @@
 """Read and write audio files.
 
-``load_audio`` decodes wav/flac/ogg (libsndfile via soundfile) and mp3 (libsndfile ≥ 1.1,
+``load_audio`` decodes wav/flac/ogg/aiff (libsndfile via soundfile) and mp3 (libsndfile ≥ 1.1,
 else librosa/audioread as a fallback), mixes to mono and resamples with soxr (high quality).
 ``save_audio`` writes atomically (temporary file in the same folder, then rename), refuses to
 overwrite unless ``force=True`` and can embed a provenance comment.
@@ -26,7 +26,7 @@ from emovc.errors import AudioError, EmovcWarning, output_exists
 from emovc.fileio import atomic_output
 
 DEFAULT_SR = 16000
-SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".aifc")
 WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 
 

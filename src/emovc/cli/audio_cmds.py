@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
-def info(path: Path = typer.Argument(..., help="Audio file (wav, flac, ogg, mp3).")) -> None:
+def info(path: Path = typer.Argument(..., help="Audio file (wav, flac, ogg, mp3, aiff).")) -> None:
     """Print duration, sample rate, F0 range and loudness of an audio file.
 
     Of a file the other commands refuse, what can be measured, then the reason (exit code

@@ -25,6 +25,7 @@ from emovc.audio import (
     normalize_loudness,
     trim_silence,
 )
+from emovc.audio.clipping import clipped_share, clipping_note, file_clipped_share
 from emovc.audio.io import resample
 from emovc.audio.noise import estimate_snr, low_snr_note
 from emovc.audio.processing import MIN_DURATION_S, as_mono, check_sample_rate
@@ -46,13 +47,15 @@ FULL_BAND_RATE = 16000
 @dataclass(frozen=True)
 class ReadReference:
     """A reference as read, before :func:`prepare_reference`: mono float32 ``wav`` ``(n,)``
-    at ``sr`` Hz, how messages call it, and the rate it was recorded at (a file's own rate,
-    a pair's ``sr``; ``None``: unknown)."""
+    at ``sr`` Hz, how messages call it, the rate it was recorded at (a file's own rate,
+    a pair's ``sr``; ``None``: unknown), and the share of its samples in full-scale runs as
+    recorded (:func:`~emovc.audio.clipping.clipped_share`, channel by channel)."""
 
     wav: np.ndarray
     sr: int
     name: str
     rate: int | None
+    clipped: float = 0.0
 
     def digest(self) -> bytes:
         """A hash of the samples and the rate: equal for the same recording."""
@@ -71,12 +74,16 @@ def read_reference(ref: Reference, index: int) -> ReadReference:
     if isinstance(ref, tuple):
         name = f"reference {index + 1}"
         sr = check_sample_rate(ref[1], f"sample rate of {name}")
-        return ReadReference(as_mono(ref[0], name), sr, name, sr)
+        mono = as_mono(ref[0], name)  # refuses integer samples and other layouts first
+        raw = np.asarray(ref[0])
+        channels = raw.reshape(-1, 1) if raw.ndim == 1 or 1 in raw.shape else raw
+        return ReadReference(mono, sr, name, sr, clipped_share(channels))
     try:
         rate = audio_info(ref).sample_rate
     except AudioError:  # e.g. an mp3 libsndfile cannot open: load_audio decodes it otherwise
         rate = None
-    return ReadReference(load_audio(ref, sr=SR), SR, f"reference {Path(ref).name}", rate)
+    wav = load_audio(ref, sr=SR)  # as emovc convert reads its input, with its checks
+    return ReadReference(wav, SR, f"reference {Path(ref).name}", rate, file_clipped_share(ref))
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,6 +167,13 @@ def band_limit_note(ref: ReadReference) -> str:
     return (f"{ref.name} is {ref.rate} Hz audio, with no sound above {ref.rate / 2000:g} kHz: "
             "the clone will sound band-limited (like a phone call) and match the speaker less "
             "well; use a recording of 16 kHz or more if you have one")
+
+
+def clip_note(ref: ReadReference) -> str:
+    """A one-line warning when ``ref`` is clipped (flat tops at full scale in at least
+    :data:`~emovc.audio.clipping.MIN_CLIPPED_SHARE` of its samples), else ``""``: the warning
+    ``emovc convert`` gives for a clipped input (:func:`~emovc.audio.clipping.clipping_note`)."""
+    return clipping_note(ref.name, ref.clipped)
 
 
 def noise_note(ref: ReadReference, denoise: bool) -> str:

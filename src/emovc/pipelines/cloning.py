@@ -59,6 +59,7 @@ from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the clon
     band_limit_note,
     cap_note,
     check_voiced,
+    clip_note,
     denoise_wav,
     drop_repeats,
     noise_note,
@@ -279,9 +280,10 @@ class VoiceCloner:
 
         A recording given more than once (the same file, or the same samples) is used once,
         with a warning (:func:`drop_repeats`); one recorded below 16 kHz is used with a
-        warning that the clone will sound band-limited (:func:`band_limit_note`), a noisy one
-        with a warning that the clone will carry its noise (:func:`noise_note`), and
-        references that may be of several speakers with a warning naming the odd one
+        warning that the clone will sound band-limited (:func:`band_limit_note`), a clipped
+        one with ``emovc convert``'s clipping warning (:func:`clip_note`), a noisy one with a
+        warning that the clone will carry its noise (:func:`noise_note`), and references that
+        may be of several speakers with a warning naming the odd one
         (:func:`speaker_mismatch`). The same references given again (the same samples under
         the same names) are taken from this cloner's last voices (up to
         :data:`VOICE_CACHE_SECONDS` of reference speech in all), with the same warnings
@@ -298,7 +300,7 @@ class VoiceCloner:
         read = [read_reference(r, i) for i, r in enumerate(references)]
         files = tuple(Path(r) for r in references if not isinstance(r, tuple))
         key = (self._preparation(), files,
-               tuple((r.name, r.sr, r.rate, r.digest()) for r in read))
+               tuple((r.name, r.sr, r.rate, r.clipped, r.digest()) for r in read))
         with self._voices_lock:
             voice = self._voices.get(key)
             if voice is not None:
@@ -334,6 +336,7 @@ class VoiceCloner:
         note(repeats)
         for r in read:
             note(band_limit_note(r))
+            note(clip_note(r))
         wavs = [prepare_reference(r.wav, r.sr, cfg.denoise, cfg.target_dbfs, r.name)
                 for r in read]
         for r in read:  # checked by prepare_reference, so measured as read (not denoised)

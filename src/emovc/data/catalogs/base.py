@@ -110,7 +110,7 @@ class Catalog:
 
 
 # audio formats emovc does not read: listed as skipped rather than passed over unseen
-UNREAD_AUDIO = (".aif", ".aiff", ".aifc", ".w64", ".m4a", ".mp4", ".aac", ".wma", ".opus",
+UNREAD_AUDIO = (".w64", ".m4a", ".mp4", ".aac", ".wma", ".opus",
                 ".webm", ".au", ".snd", ".caf", ".amr", ".3gp", ".ac3", ".ape", ".wv", ".sph")
 
 
