@@ -243,6 +243,15 @@ def test_library_copies_of_killed_processes_are_removed(tmp_path: Path) -> None:
     assert not orphan.exists() and alive.exists() and other.exists()
 
 
+def _off_axis(n: int) -> np.ndarray:
+    """``n`` orthonormal 256-d vectors (the bundled encoder's size) orthogonal to its
+    male-female axis: they differ in similarity only."""
+    from emovc.pipelines.clone_speakers import gender_axis
+
+    q, _ = np.linalg.qr(np.c_[gender_axis(), np.eye(256)[:, :n]])
+    return q[:, 1:n + 1].T
+
+
 def test_references_of_two_speakers_are_warned_about(reference_wav, monkeypatch):
     """Mixed references give one warning naming the odd one; one speaker's give none."""
     import warnings
@@ -250,7 +259,7 @@ def test_references_of_two_speakers_are_warned_about(reference_wav, monkeypatch)
     import emovc.pipelines.cloning as cloning
     from emovc.pipelines.clone_refs import speaker_mismatch
 
-    a, b, c = np.eye(3)
+    a, b, c = _off_axis(3)
     same = np.stack([a, a * 0.9 + b * 0.1, a * 0.95 + c * 0.05])
     same /= np.linalg.norm(same, axis=1, keepdims=True)
     assert speaker_mismatch(same, ["r1", "r2", "r3"]) == ""

@@ -31,6 +31,7 @@ from emovc.audio.noise import estimate_snr, low_snr_note
 from emovc.audio.processing import MIN_DURATION_S, as_mono, check_sample_rate
 from emovc.audio.voicing import MIN_PERIODIC_SHARE
 from emovc.errors import AudioError, ConfigError
+from emovc.pipelines.clone_speakers import speaker_mismatch  # noqa: F401 — re-exported
 
 SR = 16000  # rate of prepared references, in Hz
 Reference = str | os.PathLike | tuple[np.ndarray, int]
@@ -265,48 +266,6 @@ def _is_pair(ref) -> bool:
     return (isinstance(ref, tuple) and len(ref) == 2
             and not isinstance(ref[0], (str, os.PathLike)) and np.ndim(ref[0]) >= 1
             and np.ndim(ref[1]) == 0)
-
-
-#: resemblyzer cosine below which two references are taken for two speakers, and (with three
-#: or more) below which one reference against the mean of the others is. Measured on 264
-#: reference-like clips (2-16 s of speech, median 6.4 s: VCTK, LibriSpeech halves, pairs of
-#: neutral/calm RAVDESS takes; 88 speakers): one speaker's pairs ≥ 0.79 (none of 372 below
-#: 0.5); different speakers below 0.5 in 31 % of 34344 pairs, another speaker's clip against
-#: the mean of two of one speaker's in 28 % of 4000 draws. Strongly emotional takes of one
-#: actor score lower (RAVDESS, strong intensity, neutral + 7 emotions, 20 actors): 6 % of
-#: their pairs fall below 0.5 (27 % below 0.6), hence a low threshold and a warning, not an
-#: error: it catches the clearest mixes only.
-MIN_PAIR_SIMILARITY = 0.5
-MIN_GROUP_SIMILARITY = 0.5
-
-
-def speaker_mismatch(embeddings: np.ndarray, names: list[str]) -> str:
-    """A one-line warning when the references sound like more than one speaker, else ``""``.
-
-    Args:
-        embeddings: ``(N, D)`` speaker embeddings (unit norm), one per reference, ``N ≥ 2``.
-        names: how to call each reference in the message.
-    """
-    e = np.asarray(embeddings, dtype=np.float64)
-    if len(e) == 2:
-        sim = float(e[0] @ e[1])
-        if sim >= MIN_PAIR_SIMILARITY:
-            return ""
-        return (f"{names[0]} and {names[1]} may be different speakers (similarity {sim:.2f}; "
-                "one speaker's clips usually score 0.8 or more, strongly emotional ones "
-                "less); if they are, the clone mixes their voices")
-    odd = []
-    for i in range(len(e)):
-        rest = np.delete(e, i, axis=0).mean(axis=0)
-        sim = float(e[i] @ rest / max(np.linalg.norm(rest), 1e-12))
-        if sim < MIN_GROUP_SIMILARITY:
-            odd.append(f"{names[i]} ({sim:.2f})")
-    if not odd:
-        return ""
-    return (f"{', '.join(odd)} may be {'another speaker' if len(odd) == 1 else 'other speakers'}"
-            " than the other references (similarity to their mean; one speaker's clips "
-            "usually score 0.8 or more, strongly emotional ones less); if so, the clone "
-            "mixes their voices")
 
 
 def cap_note(wavs: Sequence[np.ndarray], names: Sequence[str], max_samples: int) -> str:
