@@ -112,3 +112,28 @@ def test_unusable_files_are_skipped_and_named(tmp_path, capsys):
     save_audio(only_silent / "03-01-02-01-01-01-01.wav", np.zeros(16000, np.float32), 16000)
     with pytest.raises(EmovcError, match="no usable utterances"), pytest.warns(EmovcWarning):
         build_cache(tmp_path / "b", tmp_path / "cache", WorldConfig(), workers=1)
+
+
+def test_an_index_that_cannot_be_read_is_written_anew_with_one_warning(tmp_path):
+    """index.csv was written in the locale's encoding before it was UTF-8: an earlier index
+    holding a non-ASCII path in cp1252 (Windows) ended the next build in a UnicodeDecodeError
+    traceback. An index that cannot be read (not UTF-8, columns missing) is now rebuilt from
+    the cached features as a missing one is, with one warning naming it."""
+    import warnings
+
+    from emovc.training.feature_cache import build_cache, read_index
+
+    corpus = tiny_corpus(tmp_path / "\u00c9milie", ("01",))
+    folder = build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1)
+    index = folder / "index.csv"
+    good = index.read_text(encoding="utf-8")
+    assert "\u00c9milie" in good
+    for broken in (good.encode("cp1252"), b"key,path\r\nk1,x.wav\r\n"):
+        index.write_bytes(broken)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert build_cache(corpus, tmp_path / "cache", WorldConfig(), workers=1) == folder
+        assert [type(w.message) for w in caught] == [EmovcWarning]
+        assert f"the feature index {index} could not be read" in str(caught[0].message)
+        assert index.read_text(encoding="utf-8") == good
+        assert len(read_index(folder)) == 2

@@ -9,7 +9,9 @@ this column get it measured once). A ``.npz`` is named after the utterance id *a
 file it was computed from (resolved path, size, modification time): a file changed in place is
 analysed again, never served stale features. ``index.csv`` lists the utterances of the last
 :func:`build_cache` call on that corpus (with a speaker subset: those speakers, plus the still
-valid rows of the others), so a run reads only its own corpus.
+valid rows of the others), so a run reads only its own corpus. An earlier ``index.csv`` that
+cannot be read (one written in cp1252 by an emovc that used the locale's encoding, one cut
+short) is written anew from the cached features, as a missing one is, with one warning.
 
 Files whose features cannot be computed (no voiced frames, unreadable audio) are skipped with
 one line each naming the file and the reason, after the catalog's own summary of the files it
@@ -171,7 +173,11 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
     if not utts:
         raise EmovcError(f"no usable utterances under {data_dir}: the features of all "
                          f"{len(failed)} labelled file(s) failed (see the lines above)")
-    _write_index(folder, utts, keys, cfg.sample_rate, speakers)
+    old, unreadable = _earlier_index(folder)
+    if unreadable:
+        note(f"the feature index {folder / 'index.csv'} could not be read ({unreadable}); "
+             "it is written anew from the cached features")
+    _write_index(folder, utts, keys, cfg.sample_rate, speakers, old)
     return folder
 
 
@@ -223,11 +229,28 @@ def _still_valid(row: CachedUtterance) -> bool:
         return False
 
 
+def _earlier_index(folder: Path) -> tuple[dict[str, CachedUtterance], str]:
+    """The rows of the ``index.csv`` an earlier :func:`build_cache` left in ``folder``, by
+    key, and ``""``; ``({}, why)`` when it cannot be read or decoded (e.g. written in cp1252
+    by an emovc that wrote it in the locale's encoding, or cut short): it is only a record
+    of the ``.npz`` files, rebuilt as a missing one is; ``({}, "")`` without one."""
+    if not (folder / "index.csv").exists():
+        return {}, ""
+    try:
+        return {r.key: r for r in read_index(folder)}, ""
+    except UnicodeDecodeError:
+        return {}, "not UTF-8"
+    except KeyError as err:
+        return {}, f"no {err.args[0]} column"
+    except (OSError, ValueError, TypeError, csv.Error) as err:
+        return {}, str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
 def _write_index(folder: Path, utts: list[Utterance], keys: dict[str, str], sample_rate: int,
-                 speakers: list[str] | None) -> None:
+                 speakers: list[str] | None, old: dict[str, CachedUtterance]) -> None:
     """Write ``index.csv``: the rows of ``utts`` and, when only some ``speakers`` were asked
-    for, the still valid rows of the other speakers (kept for the runs that use them)."""
-    old = {r.key: r for r in read_index(folder)} if (folder / "index.csv").exists() else {}
+    for, the still valid rows of the other speakers in ``old`` (the earlier index's rows, by
+    key; kept for the runs that use them)."""
     rows = []
     for u in utts:
         key = keys[u.utt_id]
