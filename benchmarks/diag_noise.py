@@ -5,7 +5,7 @@ SNRs — the active speech level (:func:`emovc.audio.processing.active_rms_dbfs`
 half of 20 ms frames) over the noise's RMS — of three kinds: white, pink (1/f above 20 Hz)
 and babble (six LibriSpeech speakers, three women and three men, at equal level, each from
 its own random offset). The same noise samples are used at every SNR (only scaled), so the
-rows differ by the SNR alone. Four parts (``--parts``):
+rows differ by the SNR alone. Five parts (``--parts``):
 
 - ``degradation``: per kind and SNR, the recogniser's unweighted accuracy on the noisy takes
   themselves (8 emotions: statements 1 and 2, repetition 1, normal intensity: 64 takes), how
@@ -21,11 +21,17 @@ rows differ by the SNR alone. Four parts (``--parts``):
   speed;
 - ``corpus``: its estimates of every clean clip of ``ravdess16k`` (actors 01-20),
   ``vctk4`` and ``librispeech-clips``: the distribution, and the clips under the threshold;
-- ``steady``: the sounds in which too few frames stand out of the floor: synthetic held
-  vowels (F0 110, 140 and 220 Hz, 2 % vibrato, a level swing at 3 Hz of 0-50 %; clean and with
-  white noise) against each kind of noise alone and the takes drowned in it (-5 and -10 dB):
-  their periodic share (:func:`emovc.audio.voicing.periodic_share`, which tells the first,
-  with no estimate, from the others) and their estimates.
+- ``steady``: the sounds in which too few frames stand out of the floor: steady periodic
+  sounds (synthetic held vowels, F0 110, 140 and 220 Hz, 2 % vibrato, a level swing at 3 Hz
+  of 0-50 %; sung notes of 330-1047 Hz with 1-5 % vibrato; the calm takes' strongest vowel
+  held by WORLD resynthesis; sine and square test tones; clean and with white noise) against
+  each kind of noise alone and the takes drowned in it (-5 and -10 dB), and against periodic
+  noises (a buzz of 100-150 Hz, mains hum of 50 and 60 Hz, an engine drone with and without
+  its broadband roar, a full-band buzz) alone and with the takes 10, 5 and 0 dB under them:
+  their periodic share (:func:`emovc.audio.voicing.periodic_share`), how much the
+  spectrum changes (:func:`emovc.audio.noise.window_changes`, the ``MAX_CHANGING_WINDOWS``-th
+  most changing window: the two tell the steady sounds, with no estimate, from the others)
+  and their estimates.
 
 Used in docs/conversion.md and docs/ser.md ("Noisy input").
 
@@ -256,32 +262,101 @@ def corpus(root: Path) -> None:
         print(f"  lowest: {v:.1f} dB {f.relative_to(root)} ({name})")
 
 
-def held_vowel(f0: float, swing: float, seconds: float = 3.0) -> np.ndarray:
-    """A clean held vowel at 16 kHz: harmonics of ``f0`` (falling 6 dB per octave) with 2 %
-    vibrato at 5 Hz and a level swing of ``swing`` (0-1, of the amplitude) at 3 Hz."""
+def held_vowel(f0: float, swing: float, seconds: float = 3.0, vibrato: float = 0.02,
+               rate: float = 5.0) -> np.ndarray:
+    """A clean held vowel at 16 kHz: harmonics of ``f0`` up to 7.5 kHz (falling 6 dB per
+    octave) with a vibrato of ``vibrato`` (share of F0) at ``rate`` Hz and a level swing of
+    ``swing`` (0-1, of the amplitude) at 3 Hz."""
     t = np.arange(int(seconds * SR)) / SR
-    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.02 * np.sin(2 * np.pi * 5 * t))) / SR
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + vibrato * np.sin(2 * np.pi * rate * t))) / SR
     x = sum(np.sin(k * phase) / k for k in range(1, int(7500 / f0)))
     x *= 1 + swing * np.sin(2 * np.pi * 3 * t)
     return (0.3 * x / np.abs(x).max()).astype(np.float32)
 
 
+def world_vowel(take: np.ndarray, seed: int, seconds: float = 3.0) -> np.ndarray:
+    """A real voice's vowel held: the WORLD envelope and aperiodicity of the take's strongest
+    voiced frame (the mean of 35 ms around it; voiced: an F0, and D4C's aperiodicity below
+    0.5 on average, which leaves out breathy onsets), at its F0 with 1.5 % vibrato at
+    5.5 Hz and 1 % slow jitter, and a 5 % level swing at 3 Hz."""
+    from emovc.features.world import WorldConfig, analyze, synthesize
+
+    cfg, rng = WorldConfig(f0_method="harvest"), np.random.default_rng(seed)
+    w = analyze(take, cfg)
+    i = int(np.argmax(w.sp.sum(axis=1) * (w.f0 > 0) * (w.ap.mean(axis=1) < 0.5)))
+    near = slice(max(0, i - 3), i + 4)
+    n = int(seconds * 1000 / cfg.frame_period)
+    t = np.arange(n) * cfg.frame_period / 1000
+    jitter = np.convolve(rng.standard_normal(n), np.ones(8) / 8, "same") * 0.01
+    f0 = np.median(w.f0[near][w.f0[near] > 0]) * (1 + 0.015 * np.sin(2 * np.pi * 5.5 * t)
+                                                   + jitter)
+    level = (1 + 0.05 * np.sin(2 * np.pi * 3 * t)) ** 2
+    y = synthesize(f0, np.outer(level, w.sp[near].mean(axis=0)),
+                   np.tile(w.ap[near].mean(axis=0), (n, 1)), cfg)
+    return (0.3 * y / np.abs(y).max()).astype(np.float32)
+
+
+def tone(f: float, square: bool = False, seconds: float = 3.0) -> np.ndarray:
+    """A test tone: a sine (or a square wave) of ``f`` Hz at 16 kHz."""
+    x = np.sin(2 * np.pi * f * np.arange(int(seconds * SR)) / SR)
+    return (0.3 * (np.sign(x) if square else x)).astype(np.float32)
+
+
+def periodic_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of unit-RMS periodic noise at 16 kHz: ``buzz F`` (29 harmonics of F Hz at
+    1/k, the review's), ``hum F`` (mains: 20 harmonics of F Hz, the odd ones at 1/k, the even
+    at 0.4/k), ``full buzz F`` (every harmonic of F up to 7.9 kHz at 1/k, a sawtooth) or
+    ``engine``, ``engine + roar`` (a 70 Hz firing rate drifting ±3 % at 0.2 Hz, 40 harmonics
+    falling 9 dB per octave, a 20 % level swing at 1.3 Hz; + roar: pink noise 10 dB under it).
+    Phases are random."""
+    t = np.arange(n) / SR
+
+    def harmonics(phase, amps):
+        return sum(a * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+                   for k, a in enumerate(amps, start=1))
+
+    if kind.startswith("engine"):
+        rate = 70.0 * (1 + 0.03 * np.sin(2 * np.pi * 0.2 * t + rng.uniform(0, 2 * np.pi)))
+        x = harmonics(2 * np.pi * np.cumsum(rate) / SR, [k ** -1.5 for k in range(1, 41)])
+        x *= 1 + 0.2 * np.sin(2 * np.pi * 1.3 * t)
+        x /= np.sqrt(np.mean(x ** 2))
+        if kind.endswith("roar"):
+            x = x + 10 ** (-10 / 20) * make_noise("pink", n, rng, [])
+    else:
+        f0 = float(kind.split()[-1])
+        amps = ([1 / k for k in range(1, 30)] if kind.startswith("buzz") else
+                [(1.0 if k % 2 else 0.4) / k for k in range(1, 21)] if kind.startswith("hum")
+                else [1 / k for k in range(1, int(7900 / f0) + 1)])
+        x = harmonics(2 * np.pi * f0 * t, amps)
+    return x / np.sqrt(np.mean(x ** 2))
+
+
+PERIODIC = ("buzz 100", "buzz 120", "buzz 150", "hum 50", "hum 60", "engine", "engine + roar",
+            "full buzz 100")
+
+
 def steady(mixers: list[Mixer]) -> None:
-    from emovc.audio.noise import estimate_snr
+    from emovc.audio.noise import MAX_CHANGING_WINDOWS, band_powers, estimate_snr, window_changes
     from emovc.audio.voicing import periodic_share
 
     print("\nsteady sounds against noise alone and speech drowned in it")
-    print("| sound | noise | periodic share | estimates |")
-    print("|---|---|---|---|")
+    print("| sound | noise | periodic share | change (dB) | estimates |")
+    print("|---|---|---|---|---|")
 
     def row(sound: str, noise: str, wavs: list[np.ndarray]) -> None:
         share = np.array([periodic_share(x, SR) for x in wavs])
+        change = np.array([np.sort(window_changes(band_powers(x)))[-MAX_CHANGING_WINDOWS]
+                           for x in wavs])  # the one that decides: MAX_CHANGING_WINDOWS-th most
         est = np.array([estimate_snr(x, SR) for x in wavs])
         ok = est[np.isfinite(est)]
         told = f"{ok.min():.1f} to {ok.max():.1f} dB" if ok.size else ""
         nan = f"{np.isnan(est).sum()} of {len(est)} n/a"
         print(f"| {sound} | {noise} | {share.min():.3f} to {share.max():.3f} | "
+              f"{change.min():.1f} to {change.max():.1f} | "
               + "; ".join(t for t in (nan, told) if t) + " |", flush=True)
+
+    def noisy(wavs: list[np.ndarray], snr: float) -> list[np.ndarray]:
+        return [mix(v, make_noise("white", len(v), rng, []), snr) for v in wavs]
 
     rng = np.random.default_rng(0)
     for swing in (0.0, 0.1, 0.3, 0.5):
@@ -289,7 +364,21 @@ def steady(mixers: list[Mixer]) -> None:
         row(f"held vowels, ±{100 * swing:.0f} % level", "none", vowels)
         for snr in (40, 20, 0):
             row(f"held vowels, ±{100 * swing:.0f} % level", f"white, {snr} dB",
-                [mix(v, make_noise("white", len(v), rng, []), snr) for v in vowels])
+                noisy(vowels, snr))
+    for vibrato in (0.01, 0.03, 0.05):  # a soprano's harmonics sweep across whole bands
+        notes = [held_vowel(f0, 0.2, vibrato=vibrato, rate=5.5)
+                 for f0 in (330.0, 440.0, 523.0, 660.0, 784.0, 880.0, 1047.0)]
+        for snr in (None, 40):
+            row(f"sung notes 330-1047 Hz, {100 * vibrato:.0f} % vibrato",
+                f"white, {snr} dB" if snr else "none", noisy(notes, snr) if snr else notes)
+    vowels = [world_vowel(x, i) for i, x in enumerate(mixers[0].clean)]
+    for snr in (None, 40, 20):
+        row(f"{len(vowels)} RAVDESS vowels held (WORLD)", f"white, {snr} dB" if snr else "none",
+            noisy(vowels, snr) if snr else vowels)
+    tones = [tone(f) for f in (100.0, 440.0, 1000.0, 3000.0)] + [tone(f, True) for f in (100.0,
+                                                                                        200.0)]
+    row("tones: sines 100-3000 Hz, squares 100, 200 Hz", "none", tones)
+    row("tones: sines 100-3000 Hz, squares 100, 200 Hz", "white, 40 dB", noisy(tones, 40))
     takes = [(m, i) for m in mixers for i in range(len(m.clean))]
     for kind in KINDS:
         row(f"{kind} noise alone", kind, [m.noise[kind][i].astype(np.float32) * 0.05
@@ -297,6 +386,13 @@ def steady(mixers: list[Mixer]) -> None:
         for snr in (-5, -10):
             row(f"{len(takes)} takes", f"{kind}, {snr} dB", [x for m in mixers
                                                              for x in m.noisy(kind, snr)])
+    for kind in PERIODIC:
+        noise = [periodic_noise(kind, len(m.clean[i]), np.random.default_rng([j, i]))
+                 for j, (m, i) in enumerate(takes)]
+        row(f"{kind} alone", kind, [(0.05 * n).astype(np.float32) for n in noise])
+        for snr in (-10, -5, 0):
+            row(f"{len(takes)} takes", f"{kind}, {snr} dB",
+                [mix(m.clean[i], n, snr) for (m, i), n in zip(takes, noise, strict=True)])
 
 
 def main(argv: list[str] | None = None) -> int:

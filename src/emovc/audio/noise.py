@@ -21,18 +21,33 @@ definition of ``benchmarks/diag_noise.py``, which mixes noise at known SNRs:
   that way. (:mod:`emovc.audio.voicing` picks the frames it analyses by a rule of the same
   kind on whole frames: :data:`~emovc.audio.voicing.ABOVE_FLOOR_DB` over their 10th
   percentile, all frames when too few stand out);
-- when fewer frames stand out and the sound is periodic (a
-  :func:`~emovc.audio.voicing.periodic_share` of :data:`STEADY_PERIODIC_SHARE` or more: a held
-  vowel, a tone, a held vowel padded with digital silence), no band ever rests at a noise
-  floor: the floor measured is the sound itself, and the estimate is NaN ("cannot tell")
-  rather than a number. Such a vowel read -20 dB, "noisy", clean or with white noise at
-  40 dB. Measured (2026-12, ``benchmarks/diag_noise.py --parts steady``): synthetic held
-  vowels (F0 110-220 Hz, level swings up to ±30 %), clean or with white noise at 20 or 40 dB,
-  measure 1.0 and get no estimate; under white noise at 0 dB 0.34-0.80, and read -20 to -6 dB;
-  white, pink and babble noise alone measure at most 0.52, and the 88 RAVDESS takes drowned
-  in them at -5 and -10 dB at most 0.54, all of them read -15 to 10 dB. A held vowel whose
-  level swings by ±50 % (a strong tremolo) has frames standing out and still reads low
-  (4 dB).
+- when fewer frames stand out and the sound is steady and periodic (a held vowel, a sung
+  note, a tone, a held vowel padded with digital silence: a
+  :func:`~emovc.audio.voicing.periodic_share` of :data:`STEADY_PERIODIC_SHARE` or more, and a
+  spectrum that does not change: fewer than :data:`MAX_CHANGING_WINDOWS` of its 1.5 kHz
+  windows, :func:`window_changes`, with their 90th-percentile power :data:`CHANGE_DB` or more
+  over their 10th), no band ever rests at a noise floor: the floor measured is the sound
+  itself, and the estimate is NaN ("cannot tell") rather than a number. Such a vowel read
+  -20 dB, "noisy", clean or with white noise at 40 dB. Periodic is not enough: a buzz, a
+  mains hum or an engine drone is as periodic as a vowel, and speech drowned in one read NaN
+  too, unwarned; the speech shows as change in the bands the hum leaves free. Measured
+  (2026-12, ``benchmarks/diag_noise.py --parts steady``): synthetic held vowels (F0
+  110-220 Hz, level swings up to ±30 %), sung notes (330-1047 Hz, 1-5 % vibrato, which
+  sweeps harmonics in and out of single 500 Hz bands: hence the windows of three), the
+  strongest vowel of 24 RAVDESS takes held (WORLD resynthesis) and sine and square tones,
+  clean or with white noise at 40 dB (the vowels also at 20 dB), measure 1.0 and change at
+  most 6.5 dB: no estimate (but for two sung notes, below); under white noise at 0 dB the
+  held vowels measure 0.28-0.80 and read -20 to -3 dB. White, pink and
+  babble noise alone measure at most 0.52, and the 88 RAVDESS takes drowned in them at -5
+  and -10 dB at most 0.54 (they read -15 to 10 dB); under a buzz of 100-150 Hz (29
+  harmonics), a 50 or 60 Hz mains hum (20 harmonics) or a 70 Hz engine drone (40), 10, 5 or
+  0 dB over them, up to 1.0, but they change by 29 dB or more and read -20 to 8 dB (all 88
+  read NaN at -10 dB under the buzz before the change was looked at). Where the periodic
+  noise fills every band, nothing here tells the speech under it: a buzz with harmonics up to
+  7.9 kHz 10 or 5 dB over the takes leaves 88 and 69 of 88 with no estimate, an engine drone
+  with its broadband roar 88 and 51 (at 0 dB: 1 and 0). Sung notes with 5 % vibrato at 523
+  and 1047 Hz, and a held vowel whose level swings by ±50 % (a strong tremolo), have frames
+  standing out and read low (0-6 dB).
 
 Measured (2026-12, ``benchmarks/diag_noise.py``; 88 RAVDESS takes of actors 17-20 per
 condition; docs/conversion.md, "Noisy input"): white and pink noise at 15-30 dB read within
@@ -89,10 +104,24 @@ BLOCK_FRAMES = 256
 SILENT_FRAME = 1e-15  # frames whose mean power per sample is below this (-150 dB) are left out
 MIN_SNR_DB, MAX_SNR_DB = -20.0, 100.0  # estimates are clamped to this range
 #: with fewer than MIN_FRAMES frames standing out, a sound whose active frames are periodic
-#: at least this often (:func:`~emovc.audio.voicing.periodic_share`) is steady: no estimate.
-#: Held vowels measure 1.0 down to 20 dB of white noise, noise and speech drowned in it at
-#: most 0.54 (babble; module docstring)
+#: at least this often (:func:`~emovc.audio.voicing.periodic_share`) is steady: no estimate,
+#: unless part of its spectrum changes (:data:`CHANGE_DB`). Held vowels measure 1.0 down to
+#: 20 dB of white noise, white, pink and babble noise and speech drowned in them at most 0.54;
+#: a hum or buzz and speech drowned in it up to 1.0 (module docstring)
 STEADY_PERIODIC_SHARE = 0.9
+#: a steady sound's spectrum is looked at in windows of this many adjacent bands (1.5 kHz,
+#: one every 500 Hz: 14 windows), wide enough that a sung note's harmonics (up to ~1.2 kHz
+#: apart) never all leave one as its vibrato sweeps them across the bands' edges
+CHANGE_WINDOW_BANDS = 3
+#: a window changes when the 90th percentile of its frames' power is this much (dB) or more
+#: over their 10th; a sound with MAX_CHANGING_WINDOWS or more such windows is not steady
+#: whatever its periodic share: speech under a hum or buzz shows in the bands the hum leaves
+#: free. Measured (``benchmarks/diag_noise.py --parts steady``; module docstring), in the
+#: MAX_CHANGING_WINDOWS-th most changing window: the steady sounds given no estimate at most
+#: 6.5 dB (sung notes with 5 % vibrato; held vowels 5.1, tones 2.4), RAVDESS takes 0 to 10 dB
+#: under a buzz, a mains hum or an engine drone at least 29.0 dB
+CHANGE_DB = 15.0
+MAX_CHANGING_WINDOWS = 3
 #: estimates below this (dB) are warned about. Measured (benchmarks/diag_noise.py, RAVDESS
 #: actors 17-20, docs/conversion.md "Noisy input"): at 20 dB of white or pink noise the
 #: converter's target-emotion rate is 1-3 % (47 % clean), the recogniser's accuracy on the
@@ -122,7 +151,8 @@ def estimate_snr(wav: np.ndarray, sr: int, name: str = "audio") -> float:
     noise = float(np.percentile(bands, NOISE_PERCENTILE, axis=0).sum()) / PERCENTILE_BIAS
     active = total[total > noise * 10 ** (STANDOUT_DB / 10)]
     if active.shape[0] < MIN_FRAMES:  # noise alone, speech drowned in it, or a steady sound
-        if periodic_share(y, SR, name) >= STEADY_PERIODIC_SHARE:
+        if (np.sum(window_changes(bands) >= CHANGE_DB) < MAX_CHANGING_WINDOWS
+                and periodic_share(y, SR, name) >= STEADY_PERIODIC_SHARE):
             return float("nan")  # a held vowel, a tone: its floor is the sound itself
         active = louder_half(total)  # of the noise
     speech = float(active.mean()) - noise
@@ -152,6 +182,19 @@ def band_powers(y: np.ndarray) -> np.ndarray:
         out.append(power.reshape(power.shape[0], N_BANDS, -1).sum(axis=2))
     bands = np.concatenate(out)
     return bands[bands.sum(axis=1) > SILENT_FRAME]
+
+
+def window_changes(bands: np.ndarray) -> np.ndarray:
+    """How much (dB) each window of :data:`CHANGE_WINDOW_BANDS` adjacent bands of ``bands``
+    (``(frames, N_BANDS)`` powers, :func:`band_powers`) changes over the frames: the 90th
+    percentile of its power over the 10th; ``(N_BANDS - CHANGE_WINDOW_BANDS + 1,)``. Powers
+    90 dB or more under the mean frame's count as that level (the numerical dust in the
+    empty bands of a synthetic sound)."""
+    dust = 1e-9 * float(bands.sum(axis=1).mean())
+    windows = np.lib.stride_tricks.sliding_window_view(np.maximum(bands, dust),
+                                                       CHANGE_WINDOW_BANDS, axis=1).sum(axis=2)
+    low, high = np.percentile(windows, [NOISE_PERCENTILE, 100.0 - NOISE_PERCENTILE], axis=0)
+    return 10.0 * np.log10(high / low)
 
 
 def low_snr_note(name: str, snr: float, consequence: str) -> str:
