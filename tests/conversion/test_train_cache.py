@@ -137,3 +137,14 @@ def test_an_index_that_cannot_be_read_is_written_anew_with_one_warning(tmp_path)
         assert f"the feature index {index} could not be read" in str(caught[0].message)
         assert index.read_text(encoding="utf-8") == good
         assert len(read_index(folder)) == 2
+
+
+def test_reading_an_index_that_is_not_utf8_is_a_one_line_error(tmp_path):
+    """read_index on such an index ended in a UnicodeDecodeError traceback."""
+    from emovc.training.feature_cache import INDEX_COLUMNS, read_index
+
+    row = ["k1", "C:/data/\u00c9milie/x.wav", "\u00c9milie", "angry", "", "", "", "10", "-20.0"]
+    (tmp_path / "index.csv").write_bytes(
+        (",".join(INDEX_COLUMNS) + "\r\n" + ",".join(row) + "\r\n").encode("cp1252"))
+    with pytest.raises(EmovcError, match=r"index\.csv is not UTF-8 .*build_cache"):
+        read_index(tmp_path)

@@ -238,7 +238,7 @@ def _earlier_index(folder: Path) -> tuple[dict[str, CachedUtterance], str]:
         return {}, ""
     try:
         return {r.key: r for r in read_index(folder)}, ""
-    except UnicodeDecodeError:
+    except EmovcError:
         return {}, "not UTF-8"
     except KeyError as err:
         return {}, f"no {err.args[0]} column"
@@ -283,11 +283,21 @@ def _frames_and_level(npz: Path, audio: str, sample_rate: int) -> tuple[int, flo
 
 
 def read_index(folder: str | os.PathLike) -> list[CachedUtterance]:
-    """Rows of ``folder/index.csv`` (``level_db`` NaN for indexes written before it existed)."""
-    with open(Path(folder) / "index.csv", newline="", encoding="utf-8") as f:
-        return [CachedUtterance(**{**r, "n_frames": int(r["n_frames"]),
-                                   "level_db": float(r.get("level_db") or "nan")})
-                for r in csv.DictReader(f)]
+    """Rows of ``folder/index.csv`` (``level_db`` NaN for indexes written before it existed).
+
+    Raises:
+        EmovcError: the index is not UTF-8 (written by an emovc that used the locale's
+            encoding); :func:`build_cache` writes it anew.
+    """
+    path = Path(folder) / "index.csv"
+    with open(path, newline="", encoding="utf-8") as f:
+        try:
+            return [CachedUtterance(**{**r, "n_frames": int(r["n_frames"]),
+                                       "level_db": float(r.get("level_db") or "nan")})
+                    for r in csv.DictReader(f)]
+        except UnicodeDecodeError:
+            raise EmovcError(f"{path} is not UTF-8 (written by an earlier emovc?): build_cache "
+                             "on its corpus writes it anew") from None
 
 
 def speech_levels(rows: list[CachedUtterance]) -> dict[str, float]:
