@@ -99,3 +99,24 @@ def test_a_damaged_axis_file_is_a_one_line_error(tmp_path, monkeypatch) -> None:
     finally:
         monkeypatch.undo()
         gender_axis.cache_clear()
+
+
+def test_a_damaged_axis_file_does_not_stop_a_clone(tmp_path, monkeypatch) -> None:
+    """Review 41 L7: the check is a warning, so a missing axis file falls back to the
+    similarity test with one warning instead of refusing every multi-reference clone."""
+    from emovc.errors import EmovcWarning
+
+    woman, man = _voices(0.6, along_axis=True)
+    other = np.random.default_rng(1).standard_normal(256)
+    far_apart = np.stack([woman, other / np.linalg.norm(other)])  # cosine near 0
+    monkeypatch.setattr(clone_speakers, "AXIS_FILE", tmp_path / "missing.npy")
+    gender_axis.cache_clear()
+    clone_speakers._usable_axis.cache_clear()
+    try:
+        with pytest.warns(EmovcWarning, match="similarity alone"):
+            assert speaker_mismatch(np.stack([woman, man]), NAMES[:2]) == ""
+        assert speaker_mismatch(far_apart, NAMES[:2])  # the similarity test still runs
+    finally:
+        monkeypatch.undo()
+        gender_axis.cache_clear()
+        clone_speakers._usable_axis.cache_clear()

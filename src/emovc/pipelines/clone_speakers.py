@@ -22,12 +22,13 @@ speaker's reference sets flagged; before, 31-100 % and 0-5.6 %). Measured and tu
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from emovc.errors import ConfigError
+from emovc.errors import ConfigError, EmovcWarning
 
 #: the male-female axis of the bundled encoder's embeddings, ``(256,)`` float32 (card.md)
 AXIS_FILE = Path(__file__).resolve().parents[1] / "pretrained" / "speaker-axes" / "gender.npy"
@@ -59,6 +60,19 @@ def gender_axis() -> np.ndarray:
     return axis.astype(np.float64)
 
 
+@functools.cache
+def _usable_axis() -> np.ndarray | None:
+    """:func:`gender_axis`, or ``None`` with one :class:`~emovc.errors.EmovcWarning` when it
+    cannot be read: the mixed-reference check is a warning, so a damaged install falls back
+    to the similarity test alone rather than stopping a clone."""
+    try:
+        return gender_axis()
+    except ConfigError as exc:
+        warnings.warn(f"{exc}; until then the mixed-reference check uses the similarity alone",
+                      EmovcWarning, stacklevel=2)
+        return None
+
+
 @dataclass(frozen=True)
 class MixedCheck:
     """The rule that takes a reference for another speaker than the others (the module's
@@ -85,9 +99,11 @@ class MixedCheck:
         rest = (e.sum(axis=-2, keepdims=True) - e) / (e.shape[-2] - 1)
         rest /= np.maximum(np.linalg.norm(rest, axis=-1, keepdims=True), 1e-12)
         sims = np.einsum("...d,...d->...", e, rest)
-        if axis is None and not np.isfinite(self.max_axis_gap):
+        if axis is None and np.isfinite(self.max_axis_gap):
+            axis = _usable_axis()
+        if axis is None:  # the similarity test alone
             return sims, np.zeros_like(sims)
-        return sims, np.abs((e - rest) @ (gender_axis() if axis is None else axis))
+        return sims, np.abs((e - rest) @ axis)
 
     def flags(self, sims: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(flagged, by the axis test alone)``, boolean arrays of :meth:`measure`'s shape,
