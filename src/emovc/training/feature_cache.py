@@ -296,8 +296,9 @@ def read_index(folder: str | os.PathLike) -> list[CachedUtterance]:
                                        "level_db": float(r.get("level_db") or "nan")})
                     for r in csv.DictReader(f)]
         except UnicodeDecodeError:
-            raise EmovcError(f"{path} is not UTF-8 (written by an earlier emovc?): build_cache "
-                             "on its corpus writes it anew") from None
+            raise EmovcError(f"{path} is not UTF-8 (written by an earlier emovc?): running "
+                             "emovc train on its corpus again (Python: build_cache) writes it "
+                             "anew") from None
 
 
 def speech_levels(rows: list[CachedUtterance]) -> dict[str, float]:
@@ -306,7 +307,8 @@ def speech_levels(rows: list[CachedUtterance]) -> dict[str, float]:
     missing = [r.key for r in rows if not np.isfinite(r.level_db)]
     if missing:
         raise EmovcError(f"{len(missing)} cached utterances have no speech level (e.g. "
-                         f"{missing[0]}); rebuild the index with build_cache")
+                         f"{missing[0]}); rebuild the index by running emovc train on its "
+                         "corpus again (Python: build_cache)")
     return {r.key: r.level_db for r in rows}
 
 
