@@ -113,6 +113,19 @@ def test_build_config_rejects_unknown_choices(tmp_path: Path):
     assert build_config("d", str(tmp_path), {"seed": 3}).seed == 3
 
 
+def test_build_config_rejects_bad_cnn_devices_before_any_work(tmp_path: Path):
+    """Review 41 L1: these failed with Lightning's own exception after feature extraction."""
+    from emovc.training.ser import build_config
+
+    with pytest.raises(ConfigError, match="CNN accelerator 'tpu9'.*valid choices.*cpu"):
+        build_config("d", str(tmp_path), {"cnn": {"accelerator": "tpu9"}})
+    for bad in (0, -1):
+        with pytest.raises(ConfigError, match="CNN devices must be a whole number"):
+            build_config("d", str(tmp_path), {"cnn": {"devices": bad}})
+    cfg = build_config("d", str(tmp_path), {"cnn": {"accelerator": "cpu", "devices": 2}})
+    assert (cfg.cnn.accelerator, cfg.cnn.devices) == ("cpu", 2)
+
+
 def test_classification_report_known_answer():
     proba = np.eye(3)[[0, 0, 1, 2, 2, 2]]
     rep = classification_report(np.array([0, 1, 1, 2, 2, 2]), proba, ("a", "b", "c"))

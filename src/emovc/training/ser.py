@@ -38,7 +38,7 @@ from emovc.models.ser.metrics import classification_report
 from emovc.models.ser.model import KIND, METHODS, SerModel
 from emovc.training import ser_checkpoint
 from emovc.training.ser_checkpoint import CnnCheckpoint
-from emovc.training.ser_cnn import CnnTrainConfig, train_cnn
+from emovc.training.ser_cnn import ACCELERATORS, CnnTrainConfig, train_cnn
 
 if TYPE_CHECKING:
     from emovc.data.manifest import Manifest
@@ -130,6 +130,12 @@ def build_config(data_dir: str, run_dir: str, overrides: dict | None = None) -> 
         raise choice_error("SER method", cfg.method, METHODS)
     if cfg.feature_set not in FUNCTIONAL_SETS:
         raise choice_error("feature set", cfg.feature_set, FUNCTIONAL_SETS)
+    if cfg.cnn.accelerator not in ACCELERATORS:  # else Lightning's error after the features
+        raise choice_error("CNN accelerator", cfg.cnn.accelerator, ACCELERATORS)
+    if isinstance(cfg.cnn.devices, bool) or not isinstance(cfg.cnn.devices, int) \
+            or cfg.cnn.devices < 1:
+        raise ConfigError(f"CNN devices must be a whole number of at least 1, got "
+                          f"{cfg.cnn.devices!r}")
     return cfg
 
 

@@ -86,6 +86,8 @@ class CnnTrainConfig:
 
 
 RESOURCES = ("threads", "devices", "accelerator")  # how, not what, the fit trains
+#: Lightning accelerators the CNN fit may be given (``"auto"``: a GPU when torch sees one)
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
 def mel_stats(mels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

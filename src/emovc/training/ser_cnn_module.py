@@ -79,8 +79,11 @@ def shard(rows: int, world: int, rank: int) -> tuple[np.ndarray | slice, float |
     """The rows of a ``rows``-clip batch process ``rank`` of ``world`` trains on, and the
     weight of their summed loss (``None``: one process, which takes the batch's mean loss).
     DDP averages the processes' gradients, so with ``world / rows`` each the average is the
-    gradient of the whole batch's mean loss; a process left without rows (a batch smaller than
-    ``world``) runs the whole batch with weight 0."""
+    gradient of the whole batch's mean loss *for the outputs each process computed* — its
+    BatchNorm layers normalise with its own rows' statistics, so the model is not the
+    one-device one; a process left without rows (a batch smaller than ``world``) runs the
+    whole batch with weight 0. (The conversion trainers' ``--devices N`` instead gives each
+    process a batch of its own: N times the batch.)"""
     if world == 1:
         return slice(None), None
     part = np.array_split(np.arange(rows), world)[rank]
