@@ -196,6 +196,19 @@ def test_speaker_folders_of_names_like_one_emotion_are_not_warned_about(tmp_path
         assert len(catalog_corpus(root)) == 8
 
 
+def test_a_few_emotion_like_names_among_many_speakers_are_not_warned_about(tmp_path,
+                                                                          make_tree):
+    """Review 41 L6: "angel" (angry?) and "calum" (calm?) among speakers' names read as a
+    misspelt emotion corpus; look-alikes must be at least half of their level's names."""
+    import warnings
+
+    names = ("angel", "calum", "bob", "dora", "eve", "fred")
+    root = make_tree(tmp_path / "c", [f"{s}/{i}.wav" for s in names for i in range(2)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(catalog_corpus(root)) == 12
+
+
 def test_misspelt_emotion_names_the_emotion_a_name_looks_like() -> None:
     from emovc.data.emotions import misspelt_emotion
 

@@ -61,11 +61,17 @@ def detect(probe: Probe) -> float:
 def emotion_lookalikes(probe: Probe) -> dict[str, str]:
     """The folders of the sampled clips (``x/f.wav``, ``x/y/f.wav``: ``x`` and ``y``) whose
     names look like misspelt emotions (:func:`~emovc.data.emotions.misspelt_emotion`), each
-    with that emotion, sorted by name: ``{"hapy": "happy", "saad": "sad"}``; empty unless
-    they look like 2 emotions or more (one such name, "Angie", is a speaker's)."""
-    names = {f for rel in probe.audio for f in rel.parts[:-1][:2]}
-    found = {n: e for n in sorted(names) if (e := misspelt_emotion(n)) is not None}
-    return found if len(set(found.values())) >= 2 else {}
+    with that emotion, sorted by name: ``{"hapy": "happy", "saad": "sad"}``; empty unless,
+    among the folder names of one level, they look like 2 emotions or more (one such name,
+    "Angie", is a speaker's) and make up at least half of that level's names (a corpus of
+    many speakers has an "Angel" and a "Calum" among them: review 41 L6)."""
+    found: dict[str, str] = {}
+    for level in (0, 1):
+        names = {rel.parts[level] for rel in probe.audio if len(rel.parts) > level + 1}
+        like = {n: e for n in names if (e := misspelt_emotion(n)) is not None}
+        if len(set(like.values())) >= 2 and 2 * len(like) >= len(names):
+            found.update(like)
+    return dict(sorted(found.items()))
 
 
 class _Texts:
