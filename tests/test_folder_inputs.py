@@ -47,12 +47,17 @@ def test_a_symlink_back_up_the_tree_lists_each_file_once(tmp_path):
 
 
 def test_two_links_to_one_folder_list_its_files_once(tmp_path):
-    """An alias (``latest -> run_07``) listed the folder's files twice; a linked folder
-    outside the tree is still read."""
+    """An alias (``latest -> run_07``) listed the folder's files twice; they are listed at
+    their real path, even when the alias sorts first (review 41 L4: the outputs, speakers and
+    ids would follow the alias, and a resume would break once it is removed); a linked
+    folder outside the tree is still read."""
     root = _tree(tmp_path / "in")
     (root / "alias").symlink_to(root / "sub", target_is_directory=True)
     linked = tmp_path / "elsewhere"
     save_audio(linked / "d.wav", np.zeros(1600, dtype=np.float32), 16000)
     (root / "more").symlink_to(linked, target_is_directory=True)
     got = [p.relative_to(root).as_posix() for p in _inputs(root)]
-    assert got == ["a.wav", "alias/b.flac", "more/d.wav"]
+    assert got == ["a.wav", "more/d.wav", "sub/b.flac"]
+    (linked / "twice").symlink_to(linked, target_is_directory=True)  # a loop outside
+    (root / "more2").symlink_to(linked, target_is_directory=True)  # and a second way in
+    assert [p.relative_to(root).as_posix() for p in _inputs(root)] == got

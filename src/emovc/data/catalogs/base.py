@@ -144,29 +144,44 @@ def is_audio(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
 
 
-def iter_audio(root: Path, limit: int | None = None, exclude: Iterable[Path] = (), *,
-               augment_outputs: bool = True) -> list[Path]:
-    """Audio files under ``root`` (absolute, sorted per folder, hidden entries and the folders
-    in ``exclude`` skipped; with ``augment_outputs`` false, the ``emovc augment`` output
-    folders below ``root`` too: the catalogs' scans, whose caller lists their files as left
-    out, :func:`emovc.data.catalogs.scan_corpus`)."""
-    out: list[Path] = []
-    skip = {str(p) for p in exclude}
-    # symlinked folders are followed (a corpus assembled from links), but a folder reached a
-    # second time (a link back up the tree, or two links to one folder) is not read again:
-    # os.walk would loop, and its files would be listed once per way to reach them
-    seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            dirnames[:] = []
-            continue
-        seen.add(real)
+def _walk(root: Path, follow: bool, skip: set[str], augment_outputs: bool):
+    """``os.walk(root)`` as :func:`iter_audio` reads it: ``(dirpath, filenames)`` top-down,
+    folders sorted, hidden ones, those in ``skip`` and (``augment_outputs`` false) ``emovc
+    augment`` outputs below ``root`` left out; symlinked folders followed when ``follow``."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow):
         if not augment_outputs and _augment_output_below(root, dirpath, filenames):
             dirnames[:] = []
             continue
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                              and os.path.join(dirpath, d) not in skip)
+        yield dirpath, dirnames, filenames
+
+
+def iter_audio(root: Path, limit: int | None = None, exclude: Iterable[Path] = (), *,
+               augment_outputs: bool = True) -> list[Path]:
+    """Audio files under ``root`` (absolute, sorted per folder, hidden entries and the folders
+    in ``exclude`` skipped; with ``augment_outputs`` false, the ``emovc augment`` output
+    folders below ``root`` too: the catalogs' scans, whose caller lists their files as left
+    out, :func:`emovc.data.catalogs.scan_corpus`).
+
+    Symlinked folders are followed (a corpus assembled from links), but each folder is read
+    once: one the walk reaches without a link is read there and not through a link to it (an
+    alias such as ``latest -> run_07``: outputs, speakers and ids keep the real path), and a
+    folder reached twice otherwise (a link back up the tree, two links to one folder outside
+    it) only the first time (os.walk would loop, listing its files once per way in)."""
+    out: list[Path] = []
+    skip = {str(p) for p in exclude}
+    direct: dict[str, str] | None = None  # real path -> the walk's path, links not followed
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in _walk(root, True, skip, augment_outputs):
+        real = os.path.realpath(dirpath)
+        if direct is None and dirpath != str(root) and os.path.islink(dirpath):
+            direct = {os.path.realpath(d): d for d, _, _ in _walk(root, False, skip,
+                                                                  augment_outputs)}
+        if real in seen or (direct is not None and direct.get(real, dirpath) != dirpath):
+            dirnames[:] = []
+            continue
+        seen.add(real)
         for name in sorted(filenames):
             if is_audio(name):
                 out.append(Path(dirpath) / name)
