@@ -3,6 +3,8 @@ auto-detection that still reads every other layout as before."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from emovc.data.catalogs import catalog_corpus, detect_corpus, scan_corpus
@@ -82,6 +84,25 @@ def test_ljspeech_clips_beside_the_metadata_and_a_header_line(tmp_path, make_tre
     assert detect_corpus(root) == "ljspeech"
     assert {u.utt_id: u.text for u in catalog_corpus(root)} == {
         "ljspeech/voice/a": "First.", "ljspeech/voice/b": "Second."}
+
+
+def _nfd(name: str) -> str:
+    return unicodedata.normalize("NFD", name)
+
+
+def test_transcripts_of_names_written_decomposed(tmp_path, make_tree):
+    """macOS writes folder and file names decomposed (NFD); metadata.csv is typed composed
+    (NFC): the speaker name matched, the transcripts of its clips did not (0 of them read)."""
+    assert _nfd("José") != "José"
+    root = make_tree(tmp_path / "mine", [_nfd("José/clip1.wav"), _nfd("Zoë/réplique.wav")])
+    (root / "metadata.csv").write_text("José/clip1|Hola.\n", encoding="utf-8")
+    (root / _nfd("Zoë") / "metadata.csv").write_text("réplique|Bonjour.\n", encoding="utf-8")
+    assert {u.speaker: u.text for u in catalog_corpus(root, "speakers")} == {
+        "José": "Hola.", "Zoë": "Bonjour."}
+    voice = make_tree(tmp_path / "voice", [_nfd("wavs/réplique.wav")])
+    (voice / "metadata.csv").write_text("réplique|Bonjour.\n", encoding="utf-8")
+    assert detect_corpus(voice) == "ljspeech"
+    assert [u.text for u in catalog_corpus(voice)] == ["Bonjour."]
 
 
 # every layout emovc read before the speakers and ljspeech catalogs, as it detected them

@@ -26,7 +26,7 @@ from emovc.data.catalogs.base import (
     read_speaker_genders,
     text_sentence_id,
 )
-from emovc.data.catalogs.transcripts import METADATA, read_metadata
+from emovc.data.catalogs.transcripts import METADATA, id_key, read_metadata
 from emovc.data.manifest import Utterance
 
 WAVS = "wavs"
@@ -41,7 +41,7 @@ def detect(probe: Probe) -> float:
     if METADATA not in probe.entries:
         return 0.0
     ids = read_metadata(probe.root / METADATA)
-    return probe.fraction(lambda rel: _in_place(rel) and rel.stem in ids)
+    return probe.fraction(lambda rel: _in_place(rel) and id_key(rel.stem) in ids)
 
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
@@ -54,8 +54,8 @@ def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
         if not _in_place(rel):
             log.skip(f"not in {WAVS}/ or beside {METADATA}", path)
             continue
-        seen.add(path.stem)
-        text = texts.get(path.stem, "")
+        seen.add(id_key(path.stem))
+        text = texts.get(id_key(path.stem), "")
         yield Utterance(
             path=str(path), corpus="ljspeech", speaker=speaker, gender=gender, text=text,
             sentence=text_sentence_id(text) if text else "",

@@ -12,6 +12,9 @@ first of:
   ``alice/metadata.csv`` — one LJSpeech corpus per speaker — reads too;
 * a ``metadata.csv`` in the root, ``id`` the clip's path below the root (``alice/x``).
 
+Ids match names in either Unicode form (a folder ``José/`` that macOS wrote decomposed is the
+``José/`` typed in ``metadata.csv``); so do speaker names, which are stored composed (NFC).
+
 An optional ``speakers.tsv`` (``speaker<TAB>gender``) in the root supplies genders. Sentence
 ids come from the transcript's words (equal ids = same words). Utterance ids keep the path
 inside the speaker's folder (``speakers/alice/day1/x``). It has no emotion labels: emotion
@@ -39,7 +42,7 @@ from emovc.data.catalogs.base import (
     text_sentence_id,
     try_emotion,
 )
-from emovc.data.catalogs.transcripts import METADATA, read_metadata, text_beside
+from emovc.data.catalogs.transcripts import METADATA, id_key, read_metadata, text_beside
 from emovc.data.emotions import misspelt_emotion
 from emovc.data.manifest import Utterance
 
@@ -88,10 +91,12 @@ class _Texts:
             return text
         if speaker_dir not in self.per_speaker:
             self.per_speaker[speaker_dir] = read_metadata(self.root / speaker_dir / METADATA)
+        # the ids in NFC (id_key), whatever form the file system wrote the names in
         rel = path.relative_to(self.root).with_suffix("")
-        inside = Path(*rel.parts[1:]).as_posix()
+        inside = id_key(Path(*rel.parts[1:]).as_posix())
         own = self.per_speaker[speaker_dir]
-        return own.get(inside) or own.get(path.stem) or self.top.get(rel.as_posix(), "")
+        return (own.get(inside) or own.get(id_key(path.stem))
+                or self.top.get(id_key(rel.as_posix()), ""))
 
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:

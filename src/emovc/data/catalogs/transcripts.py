@@ -6,6 +6,9 @@ files beside the clips (read by the ``speakers`` and ``ljspeech`` catalogs).
 Quotes are part of the text, not CSV quoting. The normalized text is preferred when the line
 has one. The ``id`` names the clip without its extension (``LJ001-0001``; ``alice/x`` for a
 clip under a subfolder); an id given with an audio extension (``x.wav``) is read without it.
+Ids are compared in composed Unicode (NFC): a folder or file name that macOS wrote decomposed
+(``José`` as ``e`` + combining accent) matches the same name typed in ``metadata.csv``
+(:func:`id_key`).
 A first line whose id is ``id``, ``file``, ``filename``, ``file_name`` or ``name`` is taken for a
 header and skipped.
 """
@@ -13,6 +16,7 @@ header and skipped.
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 from emovc.audio import SUPPORTED_EXTENSIONS
@@ -23,9 +27,16 @@ HEADER_IDS = ("id", "file", "filename", "file_name", "name")
 TEXT_SUFFIXES = (".txt", ".lab")  # a transcript beside a clip (.lab: Montreal Forced Aligner)
 
 
+def id_key(value: str) -> str:
+    """A clip's id (``alice/x``) or path part as metadata ids are compared: in composed
+    Unicode (NFC), the form tables are typed in, whatever form the file system stores."""
+    return unicodedata.normalize("NFC", value)
+
+
 def clip_id(value: str) -> str:
-    """A metadata id as clips are looked up: ``/``-separated, without an audio extension."""
-    value = value.strip().replace("\\", "/")
+    """A metadata id as clips are looked up: ``/``-separated, without an audio extension,
+    in NFC (:func:`id_key`)."""
+    value = id_key(value.strip().replace("\\", "/"))
     stem, ext = os.path.splitext(value)
     return stem if ext.lower() in SUPPORTED_EXTENSIONS else value
 
