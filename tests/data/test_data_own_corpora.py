@@ -86,6 +86,21 @@ def test_ljspeech_clips_beside_the_metadata_and_a_header_line(tmp_path, make_tre
         "ljspeech/voice/a": "First.", "ljspeech/voice/b": "Second."}
 
 
+def test_ljspeech_ids_with_the_wavs_folder_or_an_extension(tmp_path, make_tree):
+    """Ids written ``wavs/x.wav`` (as several TTS tools write metadata.csv) matched no clip:
+    the corpus was read as the speakers layout, one speaker named ``wavs``."""
+    root = make_tree(tmp_path / "myvoice", ["wavs/a.wav", "wavs/b.wav", "wavs/c.wav"])
+    (root / "metadata.csv").write_text("wavs/a.wav|First.\nb.wav|Second.\nc|Third.\n"
+                                       "wavs/d.wav|No audio.\n")
+    assert detect_corpus(root) == "ljspeech"
+    manifest, log = scan_corpus(root)
+    assert {u.utt_id: (u.speaker, u.text) for u in manifest} == {
+        "ljspeech/myvoice/a": ("myvoice", "First."), "ljspeech/myvoice/b": ("myvoice", "Second."),
+        "ljspeech/myvoice/c": ("myvoice", "Third.")}
+    assert log.skipped == {"listed in metadata.csv but no audio file": [
+        str(root / "wavs" / "d.wav")]}
+
+
 def _nfd(name: str) -> str:
     return unicodedata.normalize("NFD", name)
 

@@ -3,13 +3,15 @@
 The layout of LJSpeech 1.1 (Ito & Johnson, 2017, public domain) and of most single-voice
 TTS fine-tuning sets: ``metadata.csv`` in the root, LJSpeech-style lines ``id|text|normalized
 text`` (:mod:`~emovc.data.catalogs.transcripts`; the normalized text preferred), the clips in
-``wavs/`` or beside ``metadata.csv``, named ``<id>.wav``. The speaker is the corpus folder's
+``wavs/`` or beside ``metadata.csv``, named ``<id>.wav``. The ``id`` may be written as the
+clip's name (``x``), with its extension (``x.wav``) or with its folder (``wavs/x.wav``, as
+several TTS tools write it): all three name ``wavs/x.wav``. The speaker is the corpus folder's
 name (``LJSpeech-1.1``); an optional ``speakers.tsv`` (``speaker<TAB>gender``) in the root
 gives its gender. A clip without a line is catalogued without text; a line whose clip is
 missing is listed among the files left out. Sentence ids come from the transcript's words.
 
 Auto-detection: the share of sampled clips, in the root or in ``wavs/``, whose name is an id
-of the root's ``metadata.csv``.
+of the root's ``metadata.csv`` (in any of the spellings above).
 """
 
 from __future__ import annotations
@@ -37,15 +39,22 @@ def _in_place(rel: Path) -> bool:
     return len(rel.parts) == 1 or (len(rel.parts) == 2 and rel.parts[0] == WAVS)
 
 
+def read_texts(root: Path) -> dict[str, str]:
+    """``{clip name: text}`` of the root's ``metadata.csv``, the ids ``x``, ``x.wav`` and
+    ``wavs/x.wav`` all read as ``x`` (the name of ``wavs/x.wav`` or ``x.wav``)."""
+    return {key.removeprefix(f"{WAVS}/"): text
+            for key, text in read_metadata(root / METADATA).items()}
+
+
 def detect(probe: Probe) -> float:
     if METADATA not in probe.entries:
         return 0.0
-    ids = read_metadata(probe.root / METADATA)
+    ids = read_texts(probe.root)
     return probe.fraction(lambda rel: _in_place(rel) and id_key(rel.stem) in ids)
 
 
 def scan(root: Path, log: ScanLog) -> Iterator[Utterance]:
-    texts = read_metadata(root / METADATA)
+    texts = read_texts(root)
     speaker = unicodedata.normalize("NFC", root.name)
     gender = read_speaker_genders(root / "speakers.tsv").get(speaker, "?")
     seen: set[str] = set()
