@@ -460,6 +460,20 @@ def test_a_validation_split_that_cannot_give_an_eer_is_said_in_one_line() -> Non
         warnings.simplefilter("error")
         assert tge2e.split_speakers({s: 3 for s in "abcde"}, 2) == (["a", "b", "c"], ["d", "e"])
         assert tge2e.split_speakers({s: 3 for s in "abcde"}, 0) == (list("abcde"), [])
+    # too few speakers, or val_speakers 1, not the clip counts: the message names that
+    with pytest.warns(EmovcWarning) as caught:
+        assert tge2e.split_speakers({s: 10 for s in "abc"}, 20) == (["a", "b", "c"], [])
+    assert [str(w.message) for w in caught] == [
+        "speaker-encoder training logs no validation EER (setting val_speakers 20): a corpus "
+        "of 3 speakers leaves fewer than 2 to validate on after the 2 that train; give it 4 "
+        "speakers or more, or set val_speakers 0 for no validation"]
+    with pytest.warns(EmovcWarning, match="a corpus of 2 speakers leaves fewer than 2"):
+        assert tge2e.split_speakers({"a": 10, "b": 10}, 20) == (["a", "b"], [])
+    with pytest.warns(EmovcWarning) as caught:
+        assert tge2e.split_speakers({s: 10 for s in "abcde"}, 1)[1] == []
+    assert [str(w.message) for w in caught] == [
+        "speaker-encoder training logs no validation EER (setting val_speakers 1): the EER "
+        "needs 2 validation speakers; set val_speakers 2 or more, or 0 for no validation"]
     # clips left out as unusable: the validation set keeps what an EER can use
     wav = np.zeros(16000, np.float32)
     with pytest.warns(EmovcWarning, match="logs no validation EER: its 3 validation clips"):

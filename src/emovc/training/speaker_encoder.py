@@ -273,8 +273,10 @@ def split_speakers(counts: dict[str, int], val_speakers: int) -> tuple[list[str]
     ``counts`` clips: the validation speakers are the last ``val_speakers`` (by name) of those
     with 2 clips or more, as many as leave 2 speakers to train on, and none when that is
     fewer than 2 (the EER needs a pair of clips of one speaker and two speakers). Warns (one
-    :class:`~emovc.errors.EmovcWarning` each) when speakers with one clip take validation
-    speakers away, and when training speakers have one clip."""
+    :class:`~emovc.errors.EmovcWarning` each) when validation is asked for (``val_speakers``
+    above 0) and there is none because ``val_speakers`` is 1 or the corpus has only 2 or 3
+    speakers, when speakers with one clip take validation speakers away, and when training
+    speakers have one clip."""
     names = sorted(counts)
     several = [n for n in names if counts[n] >= 2]
     wanted = min(val_speakers, max(0, len(names) - 2))  # all but 2 at most, as before
@@ -282,7 +284,11 @@ def split_speakers(counts: dict[str, int], val_speakers: int) -> tuple[list[str]
     n_val = n_val if n_val >= 2 else 0
     val = several[len(several) - n_val:] if n_val else []
     train = [n for n in names if n not in set(val)]
-    if n_val < wanted:
+    why = _no_validation(val_speakers, len(names)) if wanted < 2 else ""
+    if why:
+        warnings.warn(f"{WHAT} logs no validation EER (setting val_speakers {val_speakers}): "
+                      f"{why}", EmovcWarning, stacklevel=3)
+    elif n_val < wanted:
         done = f"validates on {n_val} speakers, not {wanted}" if n_val else \
             "logs no validation EER"
         warnings.warn(f"{WHAT} {done} (setting val_speakers {val_speakers}): {len(several)} of "
@@ -296,6 +302,20 @@ def split_speakers(counts: dict[str, int], val_speakers: int) -> tuple[list[str]
                       "recordings apart rather than voices; give each speaker several clips",
                       EmovcWarning, stacklevel=3)
     return train, val
+
+
+def _no_validation(val_speakers: int, n_speakers: int) -> str:
+    """Why :func:`split_speakers` can hold out fewer than the 2 speakers an EER needs, when
+    the clip counts are not the cause: ``val_speakers`` 1, or a corpus of 2 or 3 speakers
+    (2 always train); ``""`` when validation was not asked for (``val_speakers`` 0) or the
+    corpus has one speaker (the training refuses it)."""
+    if val_speakers == 0 or n_speakers < 2:
+        return ""
+    if val_speakers == 1:
+        return ("the EER needs 2 validation speakers; set val_speakers 2 or more, or 0 for "
+                "no validation")
+    return (f"a corpus of {n_speakers} speakers leaves fewer than 2 to validate on after the "
+            "2 that train; give it 4 speakers or more, or set val_speakers 0 for no validation")
 
 
 def validation_set(wavs: list[np.ndarray], labels: list[str],
