@@ -46,8 +46,8 @@ def _events(run: Path):
     return acc
 
 
-def _vocoder_checkpoint(path: Path, mel: dict = MEL) -> Path:
-    torch.manual_seed(0)
+def _vocoder_checkpoint(path: Path, mel: dict = MEL, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
     model = WaveRNN(WaveRNNConfig.tiny(n_mels=mel["n_mels"], hop_length=mel["hop_length"]))
     return save_checkpoint(path, kind=tvoc.KIND, config=model.cfg.to_dict(),
                            state_dict=model.state_dict(), extra={"mel": mel})
@@ -338,3 +338,45 @@ def test_a_resume_may_change_the_validation_vocoder(tmp_path) -> None:
         **TINY, "val_vocoder": str(voc), "val_seconds": 0.05})
     tsyn.train(more, data=_utterances(4))
     assert any(p.name.endswith("_vocoder.wav") for p in (tmp_path / "run" / "audio").iterdir())
+
+
+def _tb_audio(run: Path, tag: str) -> np.ndarray:
+    """The last clip TensorBoard holds under ``tag``."""
+    import io
+
+    import soundfile as sf
+
+    acc = _events(run)
+    return sf.read(io.BytesIO(acc.Audio(tag)[-1].encoded_audio_string), dtype="float32")[0]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_resume_renders_the_targets_anew(tmp_path) -> None:
+    """After a resume that changed val_vocoder (a FREE setting), audio/target_*_vocoder.wav
+    kept the earlier vocoder's rendering while TensorBoard's val/target_vocoder and the step
+    files beside it were the new one's; likewise a changed val_seconds left targets of the
+    earlier length, in the synthesizer and the vocoder recipes."""
+    from emovc.audio import load_audio_with_rate
+
+    run = tmp_path / "run"
+    for steps, seed, seconds in ((1, 0, 0.05), (2, 1, 0.1)):
+        voc = _vocoder_checkpoint(tmp_path / f"voc{seed}.pt", seed=seed)
+        tsyn.train(tsyn.build_config("unused", str(run), steps, overrides={
+            **TINY, "val_vocoder": str(voc), "val_seconds": seconds}),
+            data=_utterances(4, frames=lambda i: 60))
+    (target,) = (run / "audio").glob("target_*_vocoder.wav")
+    (latest,) = (run / "audio").glob("step000002_*_vocoder.wav")
+    wav, _ = load_audio_with_rate(target)
+    assert len(wav) == len(load_audio_with_rate(latest)[0]) == 1600  # 0.1 s at 16 kHz
+    assert np.allclose(wav, _tb_audio(run, "val/target_vocoder"), atol=1e-3)
+
+    rng = np.random.default_rng(1)
+    pairs = [(rng.normal(-4.0, 1.0, (40, 20)).astype(np.float32),  # 0.1 s each
+              rng.uniform(-0.5, 0.5, 1600).astype(np.float32)) for _ in range(3)]
+    for steps, seconds in ((1, 0.05), (2, 0.1)):
+        tvoc.train(tvoc.build_config("unused", str(tmp_path / "voc"), steps, overrides={
+            "model": WaveRNNConfig.tiny(n_mels=20, hop_length=40).to_dict(), "mel": MEL,
+            "batch_size": 2, "seq_frames": 4, "threads": 1, "val_seconds": seconds}),
+            data=pairs)
+    wav, _ = load_audio_with_rate(tmp_path / "voc" / "audio" / "target_train0.wav")
+    assert len(wav) == 1600

@@ -143,7 +143,9 @@ class SegmentSampler:
 class ValidationClip:
     """The clip a vocoder run renders at each validation: its ``name``, ``mel``
     ``(T, n_mels)`` and ``wav`` at ``sr`` Hz, the first ``seconds`` of it; the WAV files go to
-    ``folder`` (``None``: TensorBoard only)."""
+    ``folder`` (``None``: TensorBoard only; ``written``: its target file once written by
+    this training call, which writes it at its first validation: a resume may change
+    ``val_seconds``)."""
 
     name: str
     mel: np.ndarray
@@ -151,6 +153,7 @@ class ValidationClip:
     sr: int
     folder: Path | None = None
     seconds: float = 0.5
+    written: set[Path] = field(default_factory=set)
 
 
 class VocoderModule(L.LightningModule):
@@ -195,7 +198,8 @@ class VocoderModule(L.LightningModule):
                      batch_size=1)
         if self.clip is not None and self.global_rank == 0:
             c = self.clip
-            write_vocoder_sample(self, c.folder, c.name, c.mel, c.wav, c.sr, c.seconds)
+            write_vocoder_sample(self, c.folder, c.name, c.mel, c.wav, c.sr, c.seconds,
+                                 c.written)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None):
