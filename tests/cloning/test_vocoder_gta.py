@@ -205,6 +205,28 @@ def test_gta_needs_transcripts(tmp_path, transcribed_corpus) -> None:
     assert "need transcripts; leave out gta to train on ground-truth mels" in str(err.value)
 
 
+def test_the_synthesizer_and_a_gta_vocoder_draw_the_same_utterances(tmp_path,
+                                                                    transcribed_corpus) -> None:
+    """docs/cloning.md promises that the synthesizer and a gta vocoder of one corpus, with
+    the same max_utterances and seed, take the same ones (the vocoder's GTA mels are then
+    of clips the synthesizer trained on); each recipe had its own copy of the draw."""
+    corpus = _corpus(transcribed_corpus, tmp_path / "corpus")  # 4 transcribed, 1 not
+    for spk, i in (("11", 3), ("11", 4), ("12", 5)):
+        transcribed_corpus.clip(corpus, spk, i, np.zeros(8000, np.float32), f"Clip {i}.")
+    syn = _synthesizer(tmp_path / "syn.pt", None)
+    drawn = []
+    for seed in (0, 1, 2):
+        settings = {"max_utterances": 4, "seed": seed}
+        ids = [u.utt_id for u in tsyn.corpus_utterances(
+            tsyn.build_config(str(corpus), "unused", overrides=settings))]
+        with pytest.warns(EmovcWarning, match="1 clip\\(s\\) without a transcript left out"):
+            gta_ids = [u.utt_id for u in tvoc.corpus_utterances(tvoc.build_config(
+                str(corpus), "unused", overrides={**TINY, **settings, "gta": str(syn)}))]
+        assert gta_ids == ids and len(ids) == 4
+        drawn.append(ids)
+    assert len({tuple(d) for d in drawn}) > 1  # a sample of the 7, drawn with the seed
+
+
 def test_next_steps_point_to_gta_and_note_a_vocoder_of_another_synthesizer(tmp_path) -> None:
     from emovc.training.sv2tts import next_steps
 

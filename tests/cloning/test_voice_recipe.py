@@ -20,7 +20,7 @@ from emovc.models.vocoder import WaveRNN, WaveRNNConfig
 from emovc.training import synthesizer as tsyn
 from emovc.training import synthesizer_data as tdata
 from emovc.training import vocoder as tvoc
-from emovc.training.sv2tts_sample import hold_out, sample_utterances, spread
+from emovc.training.sv2tts_sample import hold_out, sample_utterances, spread, typical
 
 MEL = {"sr": 16000, "n_mels": 20, "n_fft": 160, "hop_length": 40}
 TINY = {"model": TacotronConfig.tiny().to_dict(), "mel": MEL, "batch_size": 2, "threads": 1}
@@ -250,6 +250,8 @@ def test_max_utterances_is_a_seeded_sample_spread_over_speakers() -> None:
     assert spread(["x"] * 3, 5, np.random.default_rng(0)) == [0, 1, 2]
     train, val = hold_out(list(range(30)), ["a"] * 30, 5, 0)
     assert len(val) == 3 and sorted(train + val) == list(range(30))
+    # the clip shown at each validation: of the length nearest the median (the first on a tie)
+    assert typical([1, 9, 5, 30, 6]) == 4 and typical([3, 1, 1, 3]) == 0 and typical([7]) == 0
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

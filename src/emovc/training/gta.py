@@ -142,23 +142,23 @@ def gta_settings(source: GtaSource) -> dict:
 
 def corpus_utterances(cfg: Any) -> list:
     """The transcribed utterances of a vocoder config's corpus (``max_utterances``: that many,
-    the synthesizer's seeded sample spread over the speakers), as catalogued; clips without a
+    the synthesizer's seeded sample spread over the speakers:
+    :func:`~emovc.training.sv2tts_sample.corpus_sample`), as catalogued; clips without a
     transcript are left out with one warning for all.
 
     Raises:
         EmovcError: no transcribed utterance.
     """
-    from emovc.data.catalogs import catalog_corpus
-    from emovc.training.sv2tts_sample import sample_utterances
+    from emovc.training.sv2tts_sample import corpus_sample
 
-    utts = list(catalog_corpus(cfg.data_dir, cfg.corpus))
-    untranscribed = {u.path: "no transcript" for u in utts if not u.text}
-    if untranscribed:
+    # the synthesizer's choice of its transcribed utterances (same max_utterances and seed)
+    utts, left_out = corpus_sample(cfg.data_dir, cfg.corpus, cfg.max_utterances, cfg.seed,
+                                   transcribed=True)
+    if left_out:
+        untranscribed = {u.path: "no transcript" for u in left_out}
         warnings.warn(f"{len(untranscribed)} clip(s) without a transcript left out of the "
                       "vocoder corpus (GTA mels need the synthesizer's text input), e.g. "
                       f"{left_out_example(untranscribed)}", EmovcWarning, stacklevel=3)
-    # the synthesizer's choice of its transcribed utterances (same max_utterances and seed)
-    utts = sample_utterances([u for u in utts if u.text], cfg.max_utterances, cfg.seed)
     if not utts:
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}: the vocoder's GTA "
                          "mels (setting gta) need transcripts; leave out gta to train on "

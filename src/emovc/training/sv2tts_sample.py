@@ -1,6 +1,9 @@
 """Which utterances an SV2TTS run trains and validates on: a seeded sample spread over the
-speakers (``max_utterances``), the held-out validation utterances (``val_utterances``) and the
-cap on an utterance's length (``max_seconds``).
+speakers (``max_utterances``) of its corpus (:func:`corpus_sample`, one function for the
+three recipes, so that the synthesizer and a ``gta`` vocoder of one corpus, ``max_utterances``
+and seed take the same utterances), the held-out validation utterances (``val_utterances``),
+the one shown at each validation (:func:`typical`) and the cap on an utterance's length
+(``max_seconds``).
 
 Spreading goes round the speakers, in a seeded order, taking a seeded random utterance of
 each in turn, so ``n`` utterances of ``S`` speakers give each speaker ``n // S`` or one more
@@ -49,6 +52,36 @@ def sample_utterances(utts: Sequence[T], n: int | None, seed: int,
         return list(utts)
     rng = np.random.default_rng([seed, SAMPLE_STREAM])
     return [utts[i] for i in spread([speaker(u) for u in utts], n, rng)]
+
+
+def corpus_sample(data_dir: str, corpus: str, n: int | None, seed: int,
+                  transcribed: bool = False) -> tuple[list, list]:
+    """``(sample, untranscribed)``: ``n`` utterances of the corpus at ``data_dir`` (layout
+    ``corpus``, a catalog name or ``"auto"``), as catalogued, spread over the speakers
+    (:func:`sample_utterances`, drawn from ``seed``; all when ``n`` is ``None``); with
+    ``transcribed``, of those with a transcript, the others returned as ``untranscribed``
+    (else ``[]``). The synthesizer and a ``gta`` vocoder both draw with ``transcribed``:
+    with the same corpus, ``n`` and ``seed`` they take the same utterances.
+
+    Raises:
+        EmovcError: no corpus or no usable utterance
+            (:func:`~emovc.data.catalogs.catalog_corpus`).
+    """
+    from emovc.data.catalogs import catalog_corpus
+
+    utts = list(catalog_corpus(data_dir, corpus))
+    left_out = [u for u in utts if not u.text] if transcribed else []
+    if transcribed:
+        utts = [u for u in utts if u.text]
+    return sample_utterances(utts, n, seed), left_out
+
+
+def typical(lengths: Sequence[float]) -> int:
+    """Index of the length nearest the median of ``lengths`` (the first on a tie): the clip
+    a run shows at each validation, a typical one rather than a one-word clip or the
+    longest."""
+    values = np.asarray(lengths, np.float64)
+    return int(np.argmin(np.abs(values - np.median(values))))
 
 
 def hold_out(items: Sequence[T], speakers: Sequence[str], n: int, seed: int,

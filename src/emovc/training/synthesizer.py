@@ -224,16 +224,16 @@ def check_speaker_dim(cfg: SynthesizerTrainConfig, data: list[Utterance] | None,
 def corpus_utterances(cfg: SynthesizerTrainConfig) -> list[CorpusUtterance]:
     """The transcribed utterances of the corpus the run trains on (``max_utterances``: that
     many, a seeded sample spread over the speakers:
-    :func:`~emovc.training.sv2tts_sample.sample_utterances`), as catalogued.
+    :func:`~emovc.training.sv2tts_sample.corpus_sample`, as a ``gta`` vocoder draws them), as
+    catalogued.
 
     Raises:
         EmovcError: none.
     """
-    from emovc.data.catalogs import catalog_corpus
-    from emovc.training.sv2tts_sample import sample_utterances
+    from emovc.training.sv2tts_sample import corpus_sample
 
-    utts = [u for u in catalog_corpus(cfg.data_dir, cfg.corpus) if u.text]
-    utts = sample_utterances(utts, cfg.max_utterances, cfg.seed)
+    utts, _ = corpus_sample(cfg.data_dir, cfg.corpus, cfg.max_utterances, cfg.seed,
+                            transcribed=True)
     if not utts:
         raise EmovcError(f"no transcribed utterances under {cfg.data_dir}")
     return utts

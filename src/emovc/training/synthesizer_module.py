@@ -15,6 +15,7 @@ from emovc.errors import EmovcError
 from emovc.models.synthesizer.tacotron import Tacotron, tacotron_loss
 from emovc.training.common import VAL_STEP, seed_torch, step_rng
 from emovc.training.sv2tts_diagnostics import SynthesizerDiagnostics
+from emovc.training.sv2tts_sample import typical
 from emovc.training.synthesizer_data import Utterance
 
 
@@ -100,8 +101,7 @@ class SynthesizerModule(L.LightningModule):
         nearest the held-out median (a typical one, not a one-word clip), else the first
         training utterance."""
         pool = self.val or self.data[:1]
-        lengths = [len(u.mel) for u in pool]
-        i = int(np.argmin(np.abs(np.asarray(lengths) - np.median(lengths))))
+        i = typical([len(u.mel) for u in pool])
         u = pool[i]
         kind = "val" if self.val else "train"
         return (u.utt_id or f"{kind}{i}"), u

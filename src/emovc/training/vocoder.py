@@ -245,7 +245,7 @@ def check_config(cfg: VocoderTrainConfig) -> VocoderTrainConfig:
 def corpus_utterances(cfg: VocoderTrainConfig) -> list:
     """The utterances of the corpus the run trains on, as catalogued: ``max_utterances`` of
     them, a seeded sample spread over the speakers
-    (:func:`~emovc.training.sv2tts_sample.sample_utterances`); with ``gta``, of the
+    (:func:`~emovc.training.sv2tts_sample.corpus_sample`); with ``gta``, of the
     transcribed ones (:func:`emovc.training.gta.corpus_utterances`).
 
     Raises:
@@ -253,11 +253,9 @@ def corpus_utterances(cfg: VocoderTrainConfig) -> list:
     """
     if cfg.gta is not None:
         return gta.corpus_utterances(cfg)
-    from emovc.data.catalogs import catalog_corpus
-    from emovc.training.sv2tts_sample import sample_utterances
+    from emovc.training.sv2tts_sample import corpus_sample
 
-    return sample_utterances(list(catalog_corpus(cfg.data_dir, cfg.corpus)), cfg.max_utterances,
-                             cfg.seed)
+    return corpus_sample(cfg.data_dir, cfg.corpus, cfg.max_utterances, cfg.seed)[0]
 
 
 def load_corpus(cfg: VocoderTrainConfig, progress: bool = True,
@@ -365,7 +363,7 @@ def _module(cfg: VocoderTrainConfig, model: WaveRNN,
     drawn with the seed; :func:`~emovc.training.sv2tts_sample.hold_out`) held out for
     ``val/nll`` and the validation audio (the held-out clip of median length; none held out:
     the first training clip), the rest trained on; one line on stderr with the counts."""
-    from emovc.training.sv2tts_sample import hold_out, say
+    from emovc.training.sv2tts_sample import hold_out, say, typical
 
     n = len(pairs)
     train_idx, val_idx = hold_out(range(n), [str(i) for i in range(n)], cfg.val_utterances,
@@ -378,8 +376,7 @@ def _module(cfg: VocoderTrainConfig, model: WaveRNN,
     # the held-out clip of median length (none held out: the first training clip)
     pool, clip = val_idx or train_idx[:1], None
     if cfg.val_seconds > 0:
-        lengths = np.asarray([frames[i] for i in pool])
-        i = pool[int(np.argmin(np.abs(lengths - np.median(lengths))))]
+        i = pool[typical([frames[i] for i in pool])]
         mel, wav = pairs[i]
         name = (Path(pairs.files[i]).stem if isinstance(pairs, ClipWindows)
                 else f"{'val' if val_idx else 'train'}{i}")
