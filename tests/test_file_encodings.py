@@ -60,3 +60,48 @@ def test_augment_tables_and_the_feature_index_are_utf8_under_an_ascii_locale(tmp
     assert Path(got["manifest"]["path"]).parts[-2:] == (SPEAKER, "x.wav")
     assert got["earlier"] == [f"sad/{SPEAKER}/x.wav"]
     assert (got["index"][0]["speaker"], got["index"][0]["sentence"]) == (SPEAKER, SENTENCE)
+
+
+def test_an_augment_manifest_an_earlier_emovc_wrote_in_cp1252(tmp_path, monkeypatch):
+    """An earlier emovc wrote manifest.csv in the locale's encoding (cp1252 on Windows): with
+    a path such as Émilie/..., the resume's read of it (_earlier_rows, after every
+    conversion) and read_augmented_manifest ended in a UnicodeDecodeError traceback. It is
+    read in that encoding where it is this system's; else the resume writes it anew with one
+    warning and read_augmented_manifest is a one-line error."""
+    import locale
+
+    from emovc.errors import EmovcError, EmovcWarning
+    from emovc.pipelines.augment_outputs import (
+        MANIFEST_HEADER,
+        _earlier_rows,
+        read_augmented_manifest,
+    )
+
+    out = tmp_path / "aug"
+    out.mkdir()
+    key = f"sad/{SPEAKER}/x.wav"
+    row = {**dict.fromkeys(MANIFEST_HEADER, ""), "path": key, "synthetic": "1",
+           "emotion": "sad", "sentence": SENTENCE, "source_emotion": "calm"}
+    with open(out / "manifest.csv", "w", newline="", encoding="cp1252") as f:
+        writer = csv.DictWriter(f, fieldnames=MANIFEST_HEADER)
+        writer.writeheader()
+        writer.writerow(row)
+    monkeypatch.setattr(locale, "getpreferredencoding", lambda do_setlocale=True: "cp1252")
+    assert _earlier_rows(out)[key]["source_emotion"] == "calm"
+    got = read_augmented_manifest(out / "manifest.csv")[0]
+    assert got["sentence"] == SENTENCE and Path(got["path"]).parts[-2:] == (SPEAKER, "x.wav")
+
+    monkeypatch.setattr(locale, "getpreferredencoding", lambda do_setlocale=True: "UTF-8")
+    with pytest.warns(EmovcWarning) as caught:
+        assert _earlier_rows(out) == {}
+    assert [str(w.message) for w in caught] == [
+        f"the earlier {out / 'manifest.csv'} is not UTF-8 nor in this system's encoding, so it "
+        "is written anew from this run's outputs: the outputs of targets not asked for this "
+        "time are no longer listed (rerun with --to naming them too: their files are kept and "
+        "listed again)"]
+    with pytest.raises(EmovcError) as err:
+        read_augmented_manifest(out / "manifest.csv")
+    assert str(err.value) == (
+        f"{out / 'manifest.csv'} is not UTF-8 nor in this system's encoding (written by an "
+        "earlier emovc on another system?): emovc augment resumed into its folder writes it "
+        "anew")

@@ -158,6 +158,33 @@ def test_a_moved_output_folder_keeps_the_earlier_targets_listed(converter, corpu
     assert {r["utt_id"]: r for r in _rows(renamed) if r["synthetic"] == "1"} == before
 
 
+def test_a_resume_over_a_manifest_that_cannot_be_decoded_writes_it_anew(converter, corpus,
+                                                                         tmp_path, monkeypatch):
+    """An earlier emovc wrote manifest.csv in the locale's encoding (cp1252 on Windows): a
+    resume read it as UTF-8 after every conversion and ended in a UnicodeDecodeError
+    traceback, writing no manifest. One that cannot be decoded is written anew, with one
+    warning."""
+    import locale
+
+    from emovc.errors import EmovcWarning
+
+    out = tmp_path / "aug"
+    augment_corpus(corpus, out, ["angry", "sad"], model=str(converter), workers=1,
+                   progress=False)
+    before = {r["utt_id"]: r for r in _rows(out)}
+    with open(out / "manifest.csv", "w", newline="", encoding="cp1252") as f:
+        writer = csv.DictWriter(f, fieldnames=list(next(iter(before.values()))))
+        writer.writeheader()
+        writer.writerows({**r, "text": "\u00c9milie"} for r in before.values())
+    monkeypatch.setattr(locale, "getpreferredencoding", lambda do_setlocale=True: "UTF-8")
+    with pytest.warns(EmovcWarning, match="manifest.csv is not UTF-8 nor in this system's"):
+        again = augment_corpus(corpus, out, ["angry", "sad"], model=str(converter),
+                               workers=1, progress=False)
+    assert (again.converted, again.reused) == (0, N_OK)
+    with open(out / "manifest.csv", newline="", encoding="utf-8") as f:
+        assert {r["utt_id"]: r for r in csv.DictReader(f)} == before
+
+
 def test_resuming_with_another_model_or_intensity_is_refused(converter, corpus, tmp_path):
     import json
     import shutil

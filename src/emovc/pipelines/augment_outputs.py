@@ -5,9 +5,13 @@ merged with an earlier run's rows), ``conversions.csv`` (for ``emovc evaluate``)
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import locale
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +20,7 @@ from emovc.audio import audio_info
 from emovc.audio.io import read_comment
 from emovc.data.catalogs.ravdess import ravdess_reference
 from emovc.data.manifest import COLUMNS, Manifest
-from emovc.errors import EmovcError
+from emovc.errors import EmovcError, EmovcWarning
 from emovc.fileio import atomic_output, relative_inside, remove_stale_temporaries_in
 from emovc.pipelines.augment_state import Task, output_damage
 from emovc.pipelines.run_table import TABLE, write_table
@@ -56,17 +60,48 @@ def _out_key(out: Path, path: str, target: str = "") -> str:
     return path
 
 
+def _manifest_rows_on_disk(path: Path) -> list[dict[str, str]]:
+    """The rows of an augment ``manifest.csv`` as stored: UTF-8 (a spreadsheet's byte-order
+    mark allowed, as ``Manifest.from_csv`` reads it), else the locale's encoding, which emovc
+    wrote it in before it wrote UTF-8 (cp1252 on most Windows systems, where a manifest of a
+    corpus path such as ``Émilie/`` is then not UTF-8).
+
+    Raises:
+        UnicodeDecodeError: the file is in neither encoding.
+    """
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        legacy = locale.getpreferredencoding(False)
+        if codecs.lookup(legacy).name == "utf-8":
+            raise
+        text = raw.decode(legacy)
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
 def _earlier_rows(out: Path) -> dict[str, dict]:
     """``{output path (:func:`_out_key`): row}`` of the synthetic rows of an earlier
     ``manifest.csv`` in ``out`` (``{}`` without one): outputs reused on a resume keep the
     source emotion detected when they were made, and those of targets not asked for this
-    time stay listed — also after ``out`` was moved or renamed."""
+    time stay listed — also after ``out`` was moved or renamed. An earlier manifest that
+    cannot be decoded (:func:`_manifest_rows_on_disk`) counts as none, with one
+    :class:`~emovc.errors.EmovcWarning`: it is written anew, without the outputs of targets
+    not asked for this time."""
     path = out / "manifest.csv"
     if not path.is_file():
         return {}
-    with open(path, newline="", encoding="utf-8") as f:
-        return {_out_key(out, r["path"], r.get("emotion", "")): r for r in csv.DictReader(f)
-                if r.get("synthetic") == "1" and r.get("path")}
+    try:
+        rows = _manifest_rows_on_disk(path)
+    except UnicodeDecodeError:
+        warnings.warn(f"the earlier {path} is not UTF-8 nor in this system's encoding, so it "
+                      "is written anew from this run's outputs: the outputs of targets not "
+                      "asked for this time are no longer listed (rerun with --to naming them "
+                      "too: their files are kept and listed again)", EmovcWarning,
+                      stacklevel=5)  # augment_corpus's caller (via _write, manifest_rows)
+        return {}
+    return {_out_key(out, r["path"], r.get("emotion", "")): r for r in rows
+            if r.get("synthetic") == "1" and r.get("path")}
 
 
 MANIFEST_HEADER = (*COLUMNS, *EXTRA_COLUMNS)
@@ -199,11 +234,21 @@ def write_failures(out: Path, failures: list[tuple[str, str]]) -> None:
 
 def read_augmented_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
     """Rows of an augmentation ``manifest.csv`` (real and synthetic items), every ``path``
-    absolute (the file stores the converted clips' relative to its folder)."""
+    absolute (the file stores the converted clips' relative to its folder). Read as UTF-8,
+    else in the locale's encoding, which an earlier emovc wrote it in.
+
+    Raises:
+        EmovcError: the file is in neither encoding; ``emovc augment`` resumed into its
+            folder writes it anew.
+    """
     from emovc.data.manifest import resolve_path
 
-    with open(path, newline="", encoding="utf-8-sig") as f:  # as Manifest.from_csv
-        rows = list(csv.DictReader(f))
+    try:
+        rows = _manifest_rows_on_disk(Path(path))
+    except UnicodeDecodeError:
+        raise EmovcError(f"{path} is not UTF-8 nor in this system's encoding (written by an "
+                         "earlier emovc on another system?): emovc augment resumed into its "
+                         "folder writes it anew") from None
     for r in rows:
         if r.get("path"):
             r["path"] = resolve_path(r["path"], Path(path).parent)
