@@ -105,3 +105,27 @@ def test_an_augment_manifest_an_earlier_emovc_wrote_in_cp1252(tmp_path, monkeypa
         f"{out / 'manifest.csv'} is not UTF-8 nor in this system's encoding (written by an "
         "earlier emovc on another system?): emovc augment resumed into its folder writes it "
         "anew")
+
+
+def test_a_manifest_in_the_systems_encoding_reads_and_another_is_one_line(tmp_path,
+                                                                          monkeypatch):
+    """Manifest.from_csv (emovc ser train OUT/manifest.csv) on a manifest an earlier emovc
+    wrote in cp1252, or a spreadsheet saved so, ended in a UnicodeDecodeError traceback."""
+    import locale
+
+    from emovc.data.manifest import Manifest, Utterance
+    from emovc.errors import EmovcError
+
+    path = tmp_path / "m.csv"
+    Manifest([Utterance(f"/c/{SPEAKER}/a.wav", "demo", SPEAKER, "F", "sad",
+                        text=SENTENCE)]).to_csv(path)
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    monkeypatch.setattr(locale, "getpreferredencoding", lambda do_setlocale=True: "cp1252")
+    (utt,) = Manifest.from_csv(path)
+    assert (utt.speaker, utt.text) == (SPEAKER, SENTENCE)
+    monkeypatch.setattr(locale, "getpreferredencoding", lambda do_setlocale=True: "UTF-8")
+    with pytest.raises(EmovcError) as err:
+        Manifest.from_csv(path)
+    assert str(err.value) == (
+        f"{path} is not UTF-8 nor in this system's encoding: save it as UTF-8 (an `emovc "
+        "augment` manifest: emovc augment resumed into its folder writes it anew)")

@@ -11,7 +11,10 @@ unique ``utt_id``. It round-trips through CSV (one row per utterance, columns =
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import locale
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -289,9 +292,9 @@ class Manifest(Sequence[Utterance]):
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike) -> Manifest:
-        """Read a CSV written by :meth:`to_csv` (extra columns are ignored); a relative
-        ``path`` is relative to the CSV's folder (``emovc augment`` stores its converted clips
-        so, :func:`resolve_path`).
+        """Read a CSV written by :meth:`to_csv` (extra columns are ignored; UTF-8, else the
+        system's encoding: :func:`decode_table`); a relative ``path`` is relative to the CSV's
+        folder (``emovc augment`` stores its converted clips so, :func:`resolve_path`).
 
         A relative path missing there but present relative to the current directory (how
         hand-written manifests were read before) is taken from there, with one warning per
@@ -300,14 +303,17 @@ class Manifest(Sequence[Utterance]):
         p = Path(path)
         if not p.is_file():
             raise EmovcError(f"manifest not found: {p}")
-        # utf-8-sig: a manifest saved by a spreadsheet starts with a byte-order mark, which
-        # made its first column's name unreadable
-        with open(p, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
-            if missing:
-                raise EmovcError(f"not an emovc manifest: {p} (missing column {missing[0]!r})")
-            rows = list(reader)
+        try:
+            text = decode_table(p)
+        except UnicodeDecodeError:
+            raise EmovcError(f"{p} is not UTF-8 nor in this system's encoding: save it as "
+                             "UTF-8 (an `emovc augment` manifest: emovc augment resumed into "
+                             "its folder writes it anew)") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
+        if missing:
+            raise EmovcError(f"not an emovc manifest: {p} (missing column {missing[0]!r})")
+        rows = list(reader)
         fallback: list[str] = []
         missing: list[str] = []
 
@@ -336,6 +342,26 @@ class Manifest(Sequence[Utterance]):
                 f"manifest's folder {folder} (where relative paths are read from) nor the "
                 f"current directory, e.g. {missing[0]}", EmovcWarning, stacklevel=2)
         return manifest
+
+
+def decode_table(path: Path) -> str:
+    """The text of a CSV table emovc reads back (a manifest): UTF-8, with or without the
+    byte-order mark a spreadsheet writes (which made the first column's name unreadable),
+    else the system's encoding (cp1252 on most Windows systems), in which an earlier emovc
+    wrote its tables and spreadsheets save them.
+
+    Raises:
+        UnicodeDecodeError: the file is in neither encoding.
+        OSError: it cannot be read.
+    """
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        legacy = locale.getpreferredencoding(False)
+        if codecs.lookup(legacy).name == "utf-8":
+            raise
+        return raw.decode(legacy)
 
 
 def resolve_path(path: str, base: Path) -> str:

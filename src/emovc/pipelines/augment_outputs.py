@@ -5,10 +5,8 @@ merged with an earlier run's rows), ``conversions.csv`` (for ``emovc evaluate``)
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import locale
 import os
 import re
 import warnings
@@ -19,7 +17,7 @@ from pathlib import Path
 from emovc.audio import audio_info
 from emovc.audio.io import read_comment
 from emovc.data.catalogs.ravdess import ravdess_reference
-from emovc.data.manifest import COLUMNS, Manifest
+from emovc.data.manifest import COLUMNS, Manifest, decode_table
 from emovc.errors import EmovcError, EmovcWarning
 from emovc.fileio import atomic_output, relative_inside, remove_stale_temporaries_in
 from emovc.pipelines.augment_state import Task, output_damage
@@ -61,23 +59,15 @@ def _out_key(out: Path, path: str, target: str = "") -> str:
 
 
 def _manifest_rows_on_disk(path: Path) -> list[dict[str, str]]:
-    """The rows of an augment ``manifest.csv`` as stored: UTF-8 (a spreadsheet's byte-order
-    mark allowed, as ``Manifest.from_csv`` reads it), else the locale's encoding, which emovc
-    wrote it in before it wrote UTF-8 (cp1252 on most Windows systems, where a manifest of a
-    corpus path such as ``Émilie/`` is then not UTF-8).
+    """The rows of an augment ``manifest.csv`` as stored: UTF-8, else the system's encoding,
+    which emovc wrote it in before it wrote UTF-8 (:func:`~emovc.data.manifest.decode_table`;
+    cp1252 on most Windows systems, where a manifest of a corpus path such as ``Émilie/`` is
+    then not UTF-8).
 
     Raises:
         UnicodeDecodeError: the file is in neither encoding.
     """
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        legacy = locale.getpreferredencoding(False)
-        if codecs.lookup(legacy).name == "utf-8":
-            raise
-        text = raw.decode(legacy)
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    return list(csv.DictReader(io.StringIO(decode_table(path), newline="")))
 
 
 def _earlier_rows(out: Path) -> dict[str, dict]:
