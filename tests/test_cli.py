@@ -497,9 +497,9 @@ def test_repeated_commands_do_not_grow_pythonwarnings(monkeypatch,
 
 
 def test_every_corpus_option_is_one_option() -> None:
-    """train-voice had no --corpus; the others had four help texts ('Layout name or auto',
-    'Corpus layout (default: detect)', ...) and augment no -c: every command that reads a
-    corpus folder now names its layout the same way, its help listing every catalog."""
+    """train-voice and train had no --corpus; the others had four help texts ('Layout name or
+    auto', 'Corpus layout (default: detect)', ...) and augment no -c: every command that reads
+    a corpus folder now names its layout the same way, its help listing every catalog."""
     import re
 
     import typer
@@ -516,7 +516,7 @@ def test_every_corpus_option_is_one_option() -> None:
     found = {path: p for path, cmd in walk(typer.main.get_command(_build()), [])
              for p in getattr(cmd, "params", []) if p.name == "corpus"}
     assert set(found) == {"catalog", "prepare", "augment", "ser train", "embed-map",
-                          "train-voice"}
+                          "train-voice", "train"}
     for path, p in found.items():
         assert (p.opts, p.default, p.help) == (["--corpus", "-c"], "auto", CORPUS_HELP), path
     missing = [n for n in ("auto", *CATALOGS) if not re.search(rf"\b{n}\b", CORPUS_HELP)]

@@ -419,3 +419,41 @@ def test_a_moved_run_folder_resumes_and_a_relative_corpus_says_where_it_was(
     monkeypatch.chdir(tmp_path)  # as the message says
     assert claim_run_dir(run, {"data_dir": "corpus", "run_dir": str(run), "max_steps": 5},
                          True) == 0
+
+
+def test_train_reads_the_layout_its_corpus_option_names(corpus, cache_root, tmp_path, capsys):
+    """`emovc train` had no --corpus (catalog, prepare, augment, ser train, embed-map and
+    train-voice do): emotion folders beside loose takes, for which the detection error itself
+    suggests --corpus folders, could not be trained on. The run records the layout it read,
+    and a resume with another is refused."""
+    import shutil
+
+    mine = tmp_path / "mine"
+    for k, actor in enumerate(("01", "02")):
+        for emotion, code in (("calm", "02"), ("angry", "05")):
+            for s in ("01", "02"):
+                take = corpus / f"Actor_{actor}" / f"03-01-{code}-01-{s}-01-{actor}.wav"
+                (mine / f"spk{k}" / emotion).mkdir(parents=True, exist_ok=True)
+                shutil.copy(take, mine / f"spk{k}" / emotion / f"take{s}.wav")
+    for i in range(13):  # more loose takes than clips in emotion folders
+        shutil.copy(take, mine / f"loose{i}.wav")
+    run = tmp_path / "run"
+    code, said = _train_cli(mine, run, cache_root, capsys)
+    assert code == 2 and "unknown corpus layout" in said and "--corpus folders" in said, said
+    code, said = _train_cli(mine, run, cache_root, capsys, "--corpus", "folders")
+    assert code == 0, said
+    assert "13 × not <emotion>/<file> or <speaker>/<emotion>/<file>" in said
+    assert yaml.safe_load((run / "config.yaml").read_text())["corpus"] == "folders"
+    code, said = _train_cli(mine, run, cache_root, capsys, "-c", "speakers")
+    assert code == 2 and "holds another run (different settings: corpus)" in said, said
+    code, said = _train_cli(mine, run, cache_root, capsys, "--corpus", "folders")
+    assert code == 0, said  # the same layout resumes (a finished run: exported again)
+
+    for extra, message in (
+            (["--corpus", "speaker"], "unknown corpus 'speaker'; valid choices: auto, ravdess, "),
+            (["--set", "corpus=folders"], "--set corpus is not taken here: use --corpus"),
+            (["--method", "spectrogan", "--corpus", "folders"],
+             "--corpus folders: --method spectrogan reads RAVDESS-named clips")):
+        code, said = _train_cli(mine, tmp_path / "run2", cache_root, capsys, *extra)
+        assert code == 2 and said.count("\n") == 1 and message in said, said
+        assert not (tmp_path / "run2").exists()  # refused before anything was written

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 import yaml
 
+from emovc.cli.data_cmds import CORPUS_HELP
 from emovc.errors import ConfigError, choice_error
 
 METHODS = ("stargan", "cyclegan", "spectrogan")
@@ -100,8 +101,11 @@ def convert(
 
 
 def train(
-    data_dir: Path = typer.Argument(..., help="Corpus folder (e.g. RAVDESS)."),
+    data_dir: Path = typer.Argument(
+        ..., help="Emotion-labelled corpus folder (RAVDESS, ESD, ..., or your own emotion "
+                  "folders; detected unless --corpus; spectrogan: RAVDESS-named clips)."),
     method: str = typer.Option("stargan", "--method", help="stargan, cyclegan or spectrogan."),
+    corpus: str = typer.Option("auto", "--corpus", "-c", help=CORPUS_HELP),
     source: str = typer.Option(
         None, "--from", help="Source emotion of a pairwise model (cyclegan, spectrogan "
                              "compact; default calm); spectrogan m2m: the validation clips' "
@@ -135,14 +139,22 @@ def train(
 
     if method not in METHODS:
         raise choice_error("method", method, METHODS)
+    overrides = run_settings(settings, own=TRAIN_ARGUMENTS)
+    if method == "spectrogan":  # it reads RAVDESS file names, whatever the folders
+        if corpus not in ("auto", "ravdess"):
+            raise ConfigError(f"--corpus {corpus}: --method spectrogan reads RAVDESS-named "
+                              "clips (Actor_XX/03-01-EE-II-SS-RR-AA.wav) only, so it takes "
+                              "--corpus auto or ravdess; --method stargan or cyclegan reads "
+                              "the other layouts")
+    else:
+        overrides["corpus"] = corpus
     trainer = importlib.import_module(f"emovc.training.{method}")
     if max_steps is None and not force:  # a resumed run keeps its length
         from emovc.training.run_dir import saved_max_steps
 
         max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), source, target, preset=preset,
-                               max_steps=max_steps, devices=devices,
-                               overrides=run_settings(settings, own=TRAIN_ARGUMENTS))
+                               max_steps=max_steps, devices=devices, overrides=overrides)
     path = trainer.train(cfg, resume=not force, cli=True)
     typer.echo(f"wrote {path}")
 
@@ -153,7 +165,8 @@ OWN_ARGUMENTS = {"run_dir": "the run folder is set with -o",
                  "data_dir": "the corpus is the DATA_DIR argument",
                  "max_steps": "use --max-steps (it also extends a resumed run)"}
 # ... and `emovc train`'s --preset (a --set preset= was recorded in config.yaml, not applied)
-TRAIN_ARGUMENTS = {**OWN_ARGUMENTS, "preset": "use --preset"}
+# and --corpus
+TRAIN_ARGUMENTS = {**OWN_ARGUMENTS, "preset": "use --preset", "corpus": "use --corpus"}
 
 
 def run_settings(items: list[str] | None, id_lists: tuple[str, ...] | None = None,

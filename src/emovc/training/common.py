@@ -52,9 +52,10 @@ def default_speakers(cache_folder: Path) -> tuple[list[str], list[str]]:
 
 
 def prepare_features(data_dir: str, cache_dir: str, world: dict, train: list[str] | None,
-                     val: list[str] | None, workers: int = 2,
+                     val: list[str] | None, workers: int = 2, corpus: str = "auto",
                      ) -> tuple[Path, list[str], list[str]]:
-    """Build/reuse the corpus's feature cache and resolve the speaker split.
+    """Build/reuse the feature cache of the corpus (``corpus``: its layout, or ``"auto"``)
+    and resolve the speaker split.
 
     Returns:
         ``(folder, train, val)``: the cache folder of this corpus alone (its ``index.csv``
@@ -63,7 +64,8 @@ def prepare_features(data_dir: str, cache_dir: str, world: dict, train: list[str
     """
     cfg = WorldConfig.from_dict(world)
     keep = None if train is None else list(train) + list(val or [])
-    folder = build_cache(data_dir, cache_dir, cfg, speakers=keep, workers=workers)
+    folder = build_cache(data_dir, cache_dir, cfg, speakers=keep, workers=workers,
+                         corpus=corpus)
     if train is None:
         train, val = default_speakers(folder)
     return folder, list(train), list(val or [])

@@ -41,11 +41,13 @@ from emovc.training.common import (
     LEARNING_RATES,
     RUN_RANGES,
     apply_run_settings,
+    check_corpus,
     check_keep_checkpoints,
     check_ranges,
     default_cache,
     fit,
     prepare_features,
+    record_corpus_layout,
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
@@ -62,6 +64,7 @@ class CycleGANTrainConfig:
 
     data_dir: str
     run_dir: str
+    corpus: str = "auto"  # data_dir's layout (emovc.data.catalogs.CATALOGS); auto: detected
     source: str = "calm"
     target: str = "angry"
     cache_dir: str = field(default_factory=default_cache)
@@ -103,8 +106,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
     ``model`` and ``world`` overrides are merged key by key into the preset's values.
 
     Raises:
-        ConfigError: unknown preset, emotion or override key (also inside ``model``/
-            ``world``), the same emotion as source and target (also when set by an
+        ConfigError: unknown preset, corpus layout, emotion or override key (also inside
+            ``model``/``world``), the same emotion as source and target (also when set by an
             override), or a setting out of its range (e.g. ``batch_size`` 0).
     """
     if preset not in PRESETS:
@@ -114,6 +117,7 @@ def build_config(data_dir: str, run_dir: str, source: str | None = "calm",
                               preset=preset, model=dict(PRESETS[preset]), devices=devices)
     what = "CycleGAN training"
     apply_run_settings(cfg, overrides, what, max_steps, MODEL_KEYS)
+    check_corpus(cfg.corpus)
     cfg.source = check_emotion(cfg.source, list(EMOTIONS), "source emotion")
     cfg.target = check_emotion(cfg.target, list(EMOTIONS), "target emotion")
     if cfg.source == cfg.target:
@@ -255,7 +259,7 @@ def energy_std_offsets(data: ConversionData) -> np.ndarray:
 def load_data(cfg: CycleGANTrainConfig) -> tuple[ConversionData, np.ndarray]:
     """Features of the two emotions in the CycleGAN channel layout + per-row CWT std."""
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
-                                      cfg.val_speakers, cfg.workers)
+                                      cfg.val_speakers, cfg.workers, cfg.corpus)
     cfg.train_speakers, cfg.val_speakers = tr, va
     emotions = [cfg.source, cfg.target]
 
@@ -283,11 +287,14 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True, cli: bool = False) -> P
             :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other clips
             than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
-    claim_run_dir(cfg.run_dir, config_data(cfg), resume, (*FREE, *SPEAKER_KEYS),
+    settings = record_corpus_layout(config_data(cfg), resume)  # auto: the layout detected
+    claim_run_dir(cfg.run_dir, settings, resume, (*FREE, *SPEAKER_KEYS),
                   clear=False, cli=cli, kind=KIND)  # early: fail fast, clear once data is read
     data, cwt_std = load_data(cfg)
     module = CycleGANModule(cfg, data, cwt_std)
-    fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
+    settings = {**settings, "train_speakers": cfg.train_speakers,
+                "val_speakers": cfg.val_speakers}  # as load_data resolved them
+    fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads, cfg.keep_checkpoints, cli=cli,
         clips=ClipList(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")

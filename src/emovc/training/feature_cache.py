@@ -124,7 +124,8 @@ def report_left_out(log: ScanLog, what: str,
 
 def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
                 cfg: WorldConfig = WorldConfig(), speakers: list[str] | None = None,
-                workers: int = 2, report: Callable[[str], None] | None = None) -> Path:
+                workers: int = 2, report: Callable[[str], None] | None = None,
+                corpus: str = "auto") -> Path:
     """Extract (or reuse) conversion features of every labelled utterance of a corpus.
 
     Args:
@@ -137,6 +138,8 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
             file whose features could not be computed, with its path and the reason) and
             the progress line; ``None``: each file-left-out line as an
             :class:`~emovc.errors.EmovcWarning`, the progress line on stderr.
+        corpus: the layout of ``data_dir`` (a name of :data:`emovc.data.catalogs.CATALOGS`),
+            or ``"auto"``: detected.
 
     Returns:
         This corpus's cache folder holding ``index.csv`` and one ``<key>.npz`` per utterance.
@@ -145,7 +148,7 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
         EmovcError: no emotion-labelled utterance, or none whose features could be computed.
     """
     note, progress = report or _warn, report or _stderr
-    manifest, log = scan_corpus(data_dir)
+    manifest, log = scan_corpus(data_dir, corpus)
     report_left_out(log, str(data_dir), note)
     check_speakers(speakers, manifest.speakers(), data_dir)
     utts = [u for u in manifest if u.emotion and (speakers is None or u.speaker in speakers)]
@@ -153,7 +156,7 @@ def build_cache(data_dir: str | os.PathLike, cache_dir: str | os.PathLike,
         from emovc.data.catalogs import unlabelled_hint
 
         raise EmovcError(f"no emotion-labelled utterances under {data_dir}"
-                         f"{unlabelled_hint(manifest, option=False)}")
+                         f"{unlabelled_hint(manifest)}")
     folder = corpus_folder(cache_dir, cfg, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "world.json", json.dumps(cfg.to_dict(), indent=1))

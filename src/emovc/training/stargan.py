@@ -63,6 +63,7 @@ from emovc.training import losses
 from emovc.training.common import (
     fit,
     prepare_features,
+    record_corpus_layout,
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
@@ -255,11 +256,13 @@ def train(cfg: StarGANTrainConfig, resume: bool = True, cli: bool = False) -> Pa
             clips than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
     cfg.emotions = emotion_list(cfg.emotions)  # also for a config made in Python
-    claim_run_dir(cfg.run_dir, config_dict(cfg), resume, (*FREE, *SPEAKER_KEYS),
+    settings = record_corpus_layout(config_dict(cfg), resume)  # auto: the layout detected
+    claim_run_dir(cfg.run_dir, settings, resume, (*FREE, *SPEAKER_KEYS),
                   clear=False, cli=cli, kind=KIND)  # early: fail fast, clear once data is read
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
-                                      cfg.val_speakers, cfg.workers)
+                                      cfg.val_speakers, cfg.workers, cfg.corpus)
     cfg.train_speakers, cfg.val_speakers = tr, va
+    settings = {**settings, "train_speakers": tr, "val_speakers": va}
     data = ConversionData(folder, cfg.emotions, tr, va, cfg.world["frame_period"])
     module = StarGANModule(cfg, data)
     if not resume or last_checkpoint(cfg.run_dir) is None:  # a resumed run restores them
@@ -269,7 +272,7 @@ def train(cfg: StarGANTrainConfig, resume: bool = True, cli: bool = False) -> Pa
             init_weights(module, cfg.init_from)
             if module.teacher is not None:
                 module.teacher.load_state_dict(module.G.state_dict())
-    fit(module, cfg, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
+    fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
         resume, cfg.threads, cfg.keep_checkpoints, cli=cli,
         clips=ClipList(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")

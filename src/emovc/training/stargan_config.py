@@ -16,6 +16,7 @@ from emovc.training.common import (
     LEARNING_RATES,
     RUN_RANGES,
     apply_run_settings,
+    check_corpus,
     check_keep_checkpoints,
     check_ranges,
     default_cache,
@@ -29,6 +30,7 @@ class StarGANTrainConfig:
 
     data_dir: str
     run_dir: str
+    corpus: str = "auto"  # data_dir's layout (emovc.data.catalogs.CATALOGS); auto: detected
     cache_dir: str = field(default_factory=default_cache)
     preset: str = "compact"
     emotions: list[str] = field(default_factory=lambda: list(EMOTIONS))
@@ -77,7 +79,8 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
     ``model`` and ``world`` overrides are merged key by key into the preset's values.
 
     Raises:
-        ConfigError: unknown preset or override key (also inside ``model``/``world``),
+        ConfigError: unknown preset, corpus layout or override key (also inside
+            ``model``/``world``),
             ``emotions`` that are not a list of 2 or more distinct known labels (e.g. a
             single name, or a label listed twice), a setting out of its range (e.g.
             ``batch_size`` 0, a negative loss weight or learning rate, ``same_prob`` above
@@ -96,6 +99,7 @@ def build_config(data_dir: str, run_dir: str, source: str | None = None,
                              model=dict(PRESETS[preset]), devices=devices)
     what = "StarGAN training"
     cfg = apply_run_settings(cfg, overrides, what, max_steps, MODEL_KEYS)
+    check_corpus(cfg.corpus)
     check_ranges(cfg, what, at_least=RANGES, positive=LEARNING_RATES, fractions=("same_prob",))
     cfg.emotions = emotion_list(cfg.emotions)
     _check_fine_tuning(cfg)
