@@ -256,7 +256,7 @@ def test_references_of_two_speakers_are_warned_about(reference_wav, monkeypatch)
     """Mixed references give one warning naming the odd one; one speaker's give none."""
     import warnings
 
-    import emovc.pipelines.cloning as cloning
+    import emovc.pipelines.clone_voices as clone_voices
     from emovc.pipelines.clone_refs import speaker_mismatch
 
     a, b, c = _off_axis(3)
@@ -273,7 +273,7 @@ def test_references_of_two_speakers_are_warned_about(reference_wav, monkeypatch)
         def embed(self, wav, sr, name=""):
             return b if name == "reference 2" else a
 
-    monkeypatch.setattr(cloning, "_speaker_encoder", lambda: Encoder())
+    monkeypatch.setattr(clone_voices, "_speaker_encoder", lambda: Encoder())
     refs = [(reference_wav, 16000), (reference_wav[::-1].copy(), 16000)]
     with pytest.warns(UserWarning, match="reference 1 and reference 2 may be different"):
         VoiceCloner().load_references(refs)

@@ -13,7 +13,7 @@ from emovc.audio.io import read_comment
 from emovc.audio.processing import active_rms_dbfs
 from emovc.errors import ConfigError, EmovcError, EmovcWarning
 from emovc.models.synthesizer import unit_selection as us
-from emovc.pipelines import clone_refs, cloning
+from emovc.pipelines import clone_refs, clone_voices
 from emovc.pipelines.cloning import CloneConfig, Voice, VoiceCloner
 
 TEXTS = ["Thanks for calling.", "We will be right back.", "Goodbye now."]
@@ -33,7 +33,7 @@ def counted(monkeypatch) -> dict[str, int]:
         calls["analyse"] += 1
         return analyse(*args, **kwargs)
 
-    monkeypatch.setattr(cloning, "prepare_reference", count_prepare)
+    monkeypatch.setattr(clone_voices, "prepare_reference", count_prepare)
     monkeypatch.setattr(us, "analyse_reference", count_analyse)
     return calls
 
@@ -73,7 +73,7 @@ def test_the_cache_keeps_the_last_voices_only(reference_wav, counted, monkeypatc
     cloner = VoiceCloner()
     voices = [[(reference_wav * (1.0 - 0.01 * i), 16000)] for i in range(4)]
     seconds = cloner.prepare_voice(voices[0]).seconds
-    monkeypatch.setattr(cloning, "VOICE_CACHE_SECONDS", 2.5 * seconds)  # room for two
+    monkeypatch.setattr(clone_voices, "VOICE_CACHE_SECONDS", 2.5 * seconds)  # room for two
     for refs in voices[1:]:
         cloner.prepare_voice(refs)
     assert counted["prepare"] == 4
@@ -82,7 +82,7 @@ def test_the_cache_keeps_the_last_voices_only(reference_wav, counted, monkeypatc
     assert counted["prepare"] == 4
     cloner.prepare_voice(voices[0])  # dropped
     assert counted["prepare"] == 5
-    monkeypatch.setattr(cloning, "VOICE_CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(clone_voices, "VOICE_CACHE_SECONDS", 0.0)
     cloner.prepare_voice(voices[1])
     cloner.prepare_voice(voices[1])  # the newest stays
     assert counted["prepare"] == 6

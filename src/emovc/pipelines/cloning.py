@@ -20,36 +20,47 @@ analysed once, they make a :class:`~emovc.pipelines.clone_refs.Voice`
 last voices (:data:`VOICE_CACHE_SECONDS` of reference speech), so the same references given
 again (the same samples, names and settings) are not analysed again. Cloning a voice requires
 the speaker's consent; every file written carries a provenance tag.
+
+:class:`VoiceCloner` is the public face (loading, text to speech, files); its settings are in
+:mod:`emovc.pipelines.clone_config` (:class:`CloneConfig`, :data:`STYLES`), its reference side
+(preparing voices, their cache and warnings) in :mod:`emovc.pipelines.clone_voices`
+(:class:`~emovc.pipelines.clone_voices.VoicePreparation`), the output checks, consent and
+provenance tag in :mod:`emovc.pipelines.clone_output`, and what it loads besides (folder
+hints, the emotion converter) in :mod:`emovc.pipelines.clone_loading`; their public names are
+importable from here as before.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import os
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from emovc.audio import normalize_loudness, save_audio
-from emovc.audio.io import WRITE_FORMATS, resample
+from emovc.audio.io import resample
 from emovc.data.emotions import normalize_emotion
-from emovc.errors import (
-    AudioError,
-    ConfigError,
-    EmovcError,
-    EmovcWarning,
-    choice_error,
-    warn_every_time,
-)
+from emovc.errors import AudioError, ConfigError
 from emovc.features.world import WorldConfig
-from emovc.fileio import check_output_file, refuse_input_overwrite
+from emovc.fileio import refuse_input_overwrite
 from emovc.models.synthesizer import unit_selection as us
+from emovc.pipelines.clone_config import STYLES, CloneConfig  # noqa: F401 — the cloning API
+from emovc.pipelines.clone_loading import (
+    apply_emotion,
+    check_neural_frontend,
+    load_converter,
+    model_file_hint,
+    run_folder_hint,
+)
+from emovc.pipelines.clone_output import (  # noqa: F401 — re-exported: the cloning API
+    WRITE_EXTENSIONS,
+    check_output,
+    provenance_tag,
+    require_consent,
+)
 from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the cloning API
     MIN_VOICED_SHARE,
     PREPARATION,
@@ -68,8 +79,14 @@ from emovc.pipelines.clone_refs import (  # noqa: F401 — re-exported: the clon
     reference_list,
     speaker_mismatch,
 )
-from emovc.pipelines.clone_refs import cap_total as _cap
-from emovc.pipelines.frontend import EspeakFrontend, FrontendConfig
+from emovc.pipelines.clone_voices import (  # noqa: F401 — VOICE_CACHE_SECONDS re-exported
+    VOICE_CACHE_SECONDS,
+    VoicePreparation,
+)
+from emovc.pipelines.frontend import (  # noqa: F401 — FrontendConfig: CloneConfig's part
+    EspeakFrontend,
+    FrontendConfig,
+)
 from emovc.pipelines.sentences import (  # noqa: F401 — split_sentences re-exported
     check_text,
     join_with_pauses,
@@ -79,91 +96,9 @@ from emovc.pipelines.sentences import (  # noqa: F401 — split_sentences re-exp
 
 SR = 16000
 METHODS = ("unit-selection",)
-#: similarity ↔ intelligibility trade-off of the offline path (measured in docs/cloning.md):
-#: "voice" = the reference's own units (most like the speaker, often hard to understand),
-#: "clear" = the front-end re-synthesised in the speaker's F0/envelope statistics (every phone
-#: kept, less like the speaker), "balanced" = reference units where they match the text's
-#: phones well, statistics-mapped front-end frames elsewhere.
-STYLES = {
-    "voice": {"phone_weight": 2.0, "fallback_cost": None},
-    "balanced": {"phone_weight": 4.0, "fallback_cost": 3.5},
-    "clear": {"phone_weight": 0.0, "fallback_cost": 0.0},
-}
-#: output formats clone_to_file can write (those of emovc.audio.save_audio)
-WRITE_EXTENSIONS = tuple(WRITE_FORMATS)
-#: reference speech, seconds, of the voices a cloner keeps (its last ones, the newest always)
-#: so that references given again are not analysed again: a prepared and analysed voice takes
-#: about 1.2 MB per second of speech (WORLD envelopes and features; docs/cloning.md)
-VOICE_CACHE_SECONDS = 120.0
 
 
-@dataclass(frozen=True)
-class CloneConfig:
-    """Settings of the offline cloning path.
-
-    Attributes:
-        frontend: espeak-ng voice settings (a voice folder's synthesizer reads the text with
-            the voice it was trained on: another one is refused).
-        units: unit-selection settings.
-        min_reference_s: total reference speech required after trimming, seconds.
-        max_reference_s: reference speech used at most (longer input is cut), seconds.
-        denoise: spectral-gating noise reduction of the references (``noisereduce``).
-        target_dbfs: output/reference active speech level.
-        pause_s: silence inserted between sentences.
-    """
-
-    frontend: FrontendConfig = field(default_factory=FrontendConfig)
-    units: us.UnitSelectionConfig = field(default_factory=us.UnitSelectionConfig)
-    min_reference_s: float = 2.0
-    max_reference_s: float = 60.0
-    denoise: bool = False
-    target_dbfs: float = -23.0
-    pause_s: float = 0.25
-
-    def __post_init__(self) -> None:
-        """Refuse wrong types and out-of-range values with one-line ConfigErrors."""
-        _check_instance("frontend", self.frontend, FrontendConfig)
-        _check_instance("units", self.units, us.UnitSelectionConfig)
-        _check_instance("denoise", self.denoise, bool)
-        _check_number("min_reference_s", self.min_reference_s, 0.0, math.inf, "seconds ≥ 0")
-        _check_number("max_reference_s", self.max_reference_s, max(self.min_reference_s, 1e-9),
-                      math.inf, f"seconds ≥ min_reference_s ({self.min_reference_s:g}), > 0")
-        _check_number("target_dbfs", self.target_dbfs, -70.0, 0.0, "dBFS in [-70, 0]")
-        _check_number("pause_s", self.pause_s, 0.0, math.inf, "seconds ≥ 0")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def for_style(cls, style: str = "voice", **kwargs) -> CloneConfig:
-        """Config of one :data:`STYLES` preset (other ``CloneConfig`` fields as ``kwargs``)."""
-        if not isinstance(style, str) or style not in STYLES:
-            raise choice_error("cloning style", style, tuple(STYLES))
-        names = [f.name for f in fields(cls) if f.name != "units"]
-        unknown = sorted(set(kwargs) - set(names))
-        if unknown:
-            raise ConfigError(f"unknown CloneConfig field {unknown[0]!r}; valid fields: "
-                              f"{', '.join(names)}")
-        units = replace(us.UnitSelectionConfig(), **STYLES[style])
-        return cls(units=units, **kwargs)
-
-
-def _check_instance(name: str, value: object, kind: type) -> None:
-    """``CloneConfig.<name>`` must be a ``kind``."""
-    if not isinstance(value, kind):
-        raise ConfigError(f"CloneConfig.{name} must be a {kind.__name__}, "
-                          f"got {type(value).__name__}")
-
-
-def _check_number(name: str, value: object, low: float, high: float, expected: str) -> None:
-    """``CloneConfig.<name>`` must be a real number in ``[low, high]`` (``expected`` says so)."""
-    ok = (isinstance(value, (int, float, np.integer, np.floating))
-          and not isinstance(value, bool) and low <= float(value) <= high)
-    if not ok:
-        raise ConfigError(f"CloneConfig.{name} must be a number of {expected}, got {value!r}")
-
-
-class VoiceCloner:
+class VoiceCloner(VoicePreparation):
     """Text + reference recordings → speech in the reference voice (16 kHz float32).
 
     Build it with :meth:`from_pretrained` (``"default"``: offline unit selection, no
@@ -240,7 +175,7 @@ class VoiceCloner:
             cloner = cls(config)
             cloner.neural = NeuralCloner.from_folder(folder, "auto" if device is None else device,
                                                      pause_s=cloner.config.pause_s)
-            _check_neural_frontend(cloner.config.frontend, cloner.neural.frontend.config,
+            check_neural_frontend(cloner.config.frontend, cloner.neural.frontend.config,
                                    folder)
             return cloner
         if models:  # half a trained cloner: name the missing file and how to make it
@@ -250,138 +185,13 @@ class VoiceCloner:
                               f"{missing.removesuffix('.pt')} DATA_DIR -o RUN_DIR --export "
                               f"{folder}")
         if (folder / "model.pt").is_file():  # a training run folder, not a voice folder
-            raise ConfigError(_run_folder_hint(folder))
+            raise ConfigError(run_folder_hint(folder))
         if folder.is_dir():
             raise ConfigError(f"cloner folder {folder} holds neither synthesizer.pt nor "
                               f"vocoder.pt; valid choices: {valid}")
         if folder.is_file():
-            raise ConfigError(_model_file_hint(folder))
+            raise ConfigError(model_file_hint(folder))
         raise ConfigError(f"unknown cloner {str(name_or_path)!r}; valid choices: {valid}")
-
-    def load_references(self, references: Sequence[Reference] | Reference) -> list[np.ndarray]:
-        """Load and preprocess references (paths or ``(wav, sr)`` pairs, or one of them;
-        see :func:`reference_list` and :func:`prepare_reference`): :meth:`prepare_voice`'s
-        clips.
-
-        Returns:
-            float32 ``(m_i,)`` clips at 16 kHz.
-
-        Raises:
-            AudioError: as :meth:`prepare_voice`.
-        """
-        return list(self.prepare_voice(references).wavs)
-
-    def prepare_voice(self, references: Sequence[Reference] | Reference) -> Voice:
-        """Read, check and prepare references (paths or ``(wav, sr)`` pairs, or one of them;
-        see :func:`reference_list` and :func:`prepare_reference`) into a :class:`Voice` that
-        :meth:`clone` and :meth:`clone_to_file` take in their place, so that several texts
-        cost one reference analysis (the unit selection's or the speaker embedding is made
-        on the first clone and kept in the voice).
-
-        A recording given more than once (the same file, or the same samples) is used once,
-        with a warning (:func:`drop_repeats`); one recorded below 16 kHz is used with a
-        warning that the clone will sound band-limited (:func:`band_limit_note`), a clipped
-        one with ``emovc convert``'s clipping warning (:func:`clip_note`), a noisy one with a
-        warning that the clone will carry its noise (:func:`noise_note`), and references that
-        may be of several speakers with a warning naming the odd one
-        (:func:`speaker_mismatch`). The same references given again (the same samples under
-        the same names) are taken from this cloner's last voices (up to
-        :data:`VOICE_CACHE_SECONDS` of reference speech in all), with the same warnings
-        again.
-
-        Raises:
-            AudioError: no reference, a silent/unreadable/unvoiced one, a sample rate in kHz,
-                or less than ``min_reference_s`` of speech in total.
-        """
-        references = reference_list(references)
-        if not references:
-            raise AudioError("no reference audio given; pass at least one --reference file "
-                             "(Python: a path or a (wav, sr) pair)")
-        read = [read_reference(r, i) for i, r in enumerate(references)]
-        files = tuple(Path(r) for r in references if not isinstance(r, tuple))
-        key = (self._preparation(), files,
-               tuple((r.name, r.sr, r.rate, r.clipped, r.digest()) for r in read))
-        with self._voices_lock:
-            voice = self._voices.get(key)
-            if voice is not None:
-                self._voices.move_to_end(key)
-        if voice is not None:
-            for note in voice.notes:
-                _warn_caller(note)
-            return voice
-        voice = self._prepare(read, files)
-        with self._voices_lock:
-            self._voices[key] = voice
-            while (len(self._voices) > 1 and sum(v.seconds for v in self._voices.values())
-                   > VOICE_CACHE_SECONDS):
-                self._voices.popitem(last=False)
-        return voice
-
-    def _preparation(self) -> tuple:
-        """This cloner's :data:`PREPARATION` settings."""
-        return tuple(getattr(self.config, name) for name in PREPARATION)
-
-    def _prepare(self, refs: list[ReadReference], files: tuple[Path, ...]) -> Voice:
-        """The :class:`Voice` of references as read; each warning is given as it is found
-        (before an error that ends the preparation) and kept in :attr:`Voice.notes`."""
-        notes: list[str] = []
-
-        def note(message: str) -> None:
-            if message:
-                notes.append(message)
-                _warn_caller(message)
-
-        cfg = self.config
-        read, repeats = drop_repeats(refs)
-        note(repeats)
-        for r in read:
-            note(band_limit_note(r))
-            note(clip_note(r))
-        wavs = [prepare_reference(r.wav, r.sr, cfg.denoise, cfg.target_dbfs, r.name)
-                for r in read]
-        for r in read:  # checked by prepare_reference, so measured as read (not denoised)
-            note(noise_note(r, cfg.denoise))
-        names = [r.name for r in read]
-        total = sum(len(w) for w in wavs) / SR
-        if total < cfg.min_reference_s:
-            raise AudioError(f"reference speech too short: {total:.2f} s after trimming "
-                             f"(need at least {cfg.min_reference_s:g} s)")
-        if len(wavs) > 1:
-            note(self._mixed_note(wavs, names))
-        cap = int(cfg.max_reference_s * SR)
-        note(cap_note(wavs, names, cap))
-        wavs = _cap(wavs, cap)
-        return Voice(tuple(wavs), tuple(names[:len(wavs)]), files, tuple(notes),
-                     self._preparation())
-
-    def _mixed_note(self, wavs: list[np.ndarray], names: list[str]) -> str:
-        """A one-line warning when the references sound like several speakers, else ``""``."""
-        encoder = _speaker_encoder()
-        try:
-            emb = np.stack([encoder.embed(w, SR, name=n) for w, n in zip(wavs, names,
-                                                                         strict=True)])
-        except AudioError:  # too little speech for an embedding: nothing to compare
-            return ""
-        return speaker_mismatch(emb, names)
-
-    def _voice(self, references: Voice | Sequence[Reference] | Reference) -> Voice:
-        """``references`` as a :class:`Voice` (prepared now unless it is one).
-
-        Raises:
-            ConfigError: a voice prepared with other :data:`PREPARATION` settings than this
-                cloner's.
-        """
-        if not isinstance(references, Voice):
-            return self.prepare_voice(references)
-        if references.preparation != self._preparation():
-            asked = dict(zip(PREPARATION, self._preparation(), strict=True))
-            made = dict(zip(PREPARATION, references.preparation, strict=True))
-            differ = ", ".join(f"{k}={made[k]!r} (this cloner: {asked[k]!r})"
-                               for k in PREPARATION if made[k] != asked[k])
-            raise ConfigError(f"this voice was prepared with other reference settings: "
-                              f"{differ}; prepare it with this cloner (cloner.prepare_voice("
-                              "references))")
-        return references
 
     def clone(self, references: Voice | Sequence[Reference] | Reference, text: str,
               emotion: str | None = None) -> tuple[np.ndarray, int]:
@@ -476,7 +286,7 @@ class VoiceCloner:
         """The bundled emotion converter, loaded on the first call and kept on this cloner."""
         with self._converter_lock:
             if self._converter is None:
-                self._converter = _load_converter()
+                self._converter = load_converter()
             return self._converter
 
     def clone_to_file(self, references: Voice | Sequence[Reference] | Reference, text: str,
@@ -504,120 +314,3 @@ class VoiceCloner:
         method = "neural SV2TTS" if self.neural is not None else "unit selection"
         return save_audio(out, wav, sr, force=force,
                           comment=provenance_tag(refs, emotion, method))
-
-
-def _check_neural_frontend(asked: FrontendConfig, trained: FrontendConfig, folder: Path) -> None:
-    """A ``CloneConfig.frontend`` given for a voice folder (one other than the default) must
-    be the espeak-ng voice its synthesizer was trained on: it reads no other phonemes.
-
-    Raises:
-        ConfigError: another voice (one line naming both).
-    """
-    from emovc.pipelines.sv2tts import same_voice
-
-    if asked == FrontendConfig() or same_voice(asked, trained):
-        return
-    raise ConfigError(f"CloneConfig.frontend voice {asked.voice!r} is not the espeak-ng voice "
-                      f"the synthesizer of {folder} was trained on ({trained.voice!r}): it "
-                      f"reads that voice's phonemes only; leave frontend out, or give "
-                      f"FrontendConfig(voice={trained.voice!r})")
-
-
-def check_output(out: str | os.PathLike, force: bool = False) -> Path:
-    """Check an output audio path before any work; returns it as a ``Path``.
-
-    Raises:
-        EmovcError: ``out`` is a folder, its extension cannot be written
-            (:data:`WRITE_EXTENSIONS`), or it exists and ``force`` is false.
-    """
-    if not isinstance(out, (str, os.PathLike)):
-        raise ConfigError(f"output must be a file path, got {type(out).__name__}")
-    return check_output_file(out, WRITE_EXTENSIONS, force, "audio", error=AudioError)
-
-
-def require_consent(consent: object) -> None:
-    """Refuse to clone without the reference speaker's consent: ``consent`` must be ``True``
-    itself (not a truthy string such as ``"no"``)."""
-    if consent is not True:
-        raise EmovcError(f"cloning a voice needs the speaker's consent: consent must be True "
-                         f"(got {consent!r}); confirm with --consent (Python: consent=True) that "
-                         f"the reference speaker agreed to have their voice cloned")
-
-
-def provenance_tag(references: Sequence[Path], emotion: str | None,
-                   method: str = "unit selection") -> str:
-    """Metadata comment marking a file as synthetic (written into every cloned file), naming
-    the references, the emotion and the cloning method."""
-    from emovc import __version__
-
-    names = ", ".join(dict.fromkeys(p.name for p in references)) or "in-memory audio"
-    extra = f", emotion {emotion}" if emotion else ""
-    return (f"emovc {__version__}: cloned voice (synthetic speech from reference {names}"
-            f"{extra}, by {method}; speaker consent confirmed)")
-
-
-def _warn_caller(message: str) -> None:
-    """One :class:`EmovcWarning` line, on every call, attributed to the first caller outside
-    this module (the line that called ``clone``, ``prepare_voice``, ...)."""
-    frame, level = sys._getframe(1), 2
-    while frame is not None and frame.f_globals.get("__name__") == __name__:
-        frame, level = frame.f_back, level + 1
-    warn_every_time(message, EmovcWarning, stacklevel=level)
-
-
-@functools.lru_cache(maxsize=1)
-def _speaker_encoder():
-    """The bundled GE2E speaker encoder (loaded once per process)."""
-    from emovc.pipelines.speaker import SpeakerEncoder
-
-    return SpeakerEncoder.from_pretrained()
-
-
-def _load_converter():
-    """The bundled default emotion converter (``EmotionConverter.from_pretrained()``)."""
-    try:
-        from emovc.pipelines.conversion import EmotionConverter
-    except ImportError as exc:
-        msg = f"--emotion needs the emotion converter, which is unavailable ({exc})"
-        raise EmovcError(msg) from None
-    return EmotionConverter.from_pretrained()
-
-
-def apply_emotion(wav: np.ndarray, sr: int, emotion: str, converter=None) -> np.ndarray:
-    """Convert cloned speech ``(n,)`` at ``sr`` Hz to ``emotion`` with ``converter`` (default:
-    the bundled emotion converter, loaded for this call)."""
-    converter = converter if converter is not None else _load_converter()
-    # cloned read speech is neutral; fall back to automatic source detection otherwise
-    source = "neutral" if "neutral" in converter.source_emotions else None
-    if source == emotion:  # already neutral read speech
-        return np.asarray(wav, dtype=np.float32)
-    out = converter.convert(wav, sr, target=emotion, source=source,
-                            name="the synthesized clone")
-    return np.asarray(out, dtype=np.float32)
-
-
-def _model_file_hint(path: Path) -> str:
-    """Why a file (``runs/taco/model.pt``, ``voices/v1/synthesizer.pt``) is not a cloner:
-    a trained cloner is a voice folder."""
-    folder = path.parent
-    if path.name in ("synthesizer.pt", "vocoder.pt"):
-        return f"{path} is a file; pass its voice folder {folder} (--model takes the folder)"
-    return (f"{path} is a file; a trained cloner is a voice folder holding synthesizer.pt + "
-            "vocoder.pt (--model VOICE_DIR; emovc train-voice synthesizer|vocoder ... --export "
-            "VOICE_DIR makes it)")
-
-
-def _run_folder_hint(folder: Path) -> str:
-    """Why ``folder`` (a training run folder: it holds a ``model.pt``) is not a voice folder,
-    and, for a synthesizer's or vocoder's run, how to make one."""
-    from emovc.models.checkpoint import checkpoint_kind
-    from emovc.pipelines.sv2tts import SYNTH_KIND, VOCODER_KIND
-
-    kind = checkpoint_kind(folder / "model.pt")
-    if kind in (SYNTH_KIND, VOCODER_KIND):
-        return (f"{folder} is the run folder of a {kind} training, not a voice folder: re-run "
-                "its emovc train-voice command with --export VOICE_DIR (a finished run is only "
-                "exported), then pass --model VOICE_DIR")
-    return (f"{folder} holds a model.pt ({kind or 'not an emovc checkpoint'}), not a voice "
-            "folder's synthesizer.pt + vocoder.pt (emovc train-voice ... --export VOICE_DIR "
-            "makes one)")
