@@ -40,6 +40,8 @@ MAX_SESSIONS = 1000
 SESSION_GRACE_S = 3600.0
 """Seconds an ended browser session's state is kept for its tab to reconnect (Gradio keeps
 its own state an hour for that)."""
+LOCAL_SESSION = "local"
+"""The session key of callers without browser sessions (the methods' default)."""
 
 
 class SessionRun:
