@@ -10,7 +10,7 @@ import typer
 
 from emovc.audio import save_audio
 from emovc.errors import AudioError, ConfigError, EmovcError, OutputExistsError
-from emovc.pipelines import speaker
+from emovc.pipelines import speaker, speaker_map
 from emovc.pipelines.cloning import (
     CloneConfig,
     VoiceCloner,
@@ -323,7 +323,7 @@ def test_embed_map_counts_clips_before_embedding_them(tmp_path: Path, speaker_cl
         speaker.map_corpus(folder, tmp_path / "m.png", method="umap")
     with pytest.raises(ConfigError, match="need at least 3 embeddings for a map, got 2$"):
         speaker.map_corpus(folder, tmp_path / "m.png", max_per_speaker=1)
-    monkeypatch.setattr(speaker, "UMAP_MIN_POINTS", 4)  # enough clips, but no umap-learn
+    monkeypatch.setattr(speaker_map, "UMAP_MIN_POINTS", 4)  # enough clips, but no umap-learn
     find_spec = speaker.importlib.util.find_spec
     monkeypatch.setattr(speaker.importlib.util, "find_spec",
                         lambda name, *a: None if name == "umap" else find_spec(name, *a))
