@@ -86,7 +86,7 @@ class FakeCloner:
         self.style = style
 
     def clone(self, references, text, emotion=None):
-        assert all(isinstance(r, tuple) and r[1] == 16000 for r in references)
+        assert all(isinstance(r, Path) and r.is_file() for r in references)  # the uploads
         voice = EMOTION_VOICES.get(emotion or "neutral", EMOTION_VOICES["neutral"])
         return synthesize(voice, duration=max(0.8, 0.1 * len(text)), sr=22050, seed=3), 22050
 

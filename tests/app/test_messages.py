@@ -230,7 +230,7 @@ def test_clone_shows_the_clones_warnings(backend_with, work: WorkDir) -> None:
                             consent=True)  # Cyrillic о
         first, *notes = res.summary.splitlines()
         assert "speaker similarity" in first
-        assert any(n.startswith("⚠ reference 1 is noisy: its estimated SNR is ")
+        assert any(n.startswith("⚠ reference noisy.wav is noisy: its estimated SNR is ")
                    for n in notes), notes
         assert any(n.startswith("⚠ text ") and "\u043e" in n for n in notes), notes
     assert str(work.root) not in res.summary

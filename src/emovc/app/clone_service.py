@@ -47,9 +47,11 @@ class CloneService:
         ``style``: ``voice`` (most like the speaker), ``balanced`` or ``clear`` (most
         intelligible), see :data:`emovc.pipelines.cloning.STYLES`. The speaker map shows the
         synthetic voices and ``session``'s earlier references; the first reference joins them.
-        The cloner's warnings (a noisy reference, reference speech cut at its limit,
-        references of several voices, letters the voice cannot say, a sentence cut at its
-        length limit) end the summary, one ``⚠`` line each, as ``emovc clone`` prints them.
+        The cloner is given the uploaded files, as ``emovc clone`` gives it its
+        references; its warnings (a noisy, clipped or band-limited reference, reference
+        speech cut at its limit, references of several voices, letters the voice cannot say,
+        a sentence cut at its length limit) end the summary, one ``⚠`` line each, as ``emovc
+        clone`` prints them (a reference named by its file name).
         """
         if not consent:
             raise ConfigError("confirm that the speaker of the reference consented to cloning "
@@ -66,13 +68,16 @@ class CloneService:
         progress(0.05, "checking the reference")
         wavs = [load_upload(r, self.limits, self.work, what=f"reference {i + 1}")
                 for i, r in enumerate(refs)]
+        files = [self.work.inside(r) for r in refs]  # checked by load_upload
         emo = None if emotion in (None, "", "none") else normalize_emotion(emotion)
         progress(0.15, "loading the voice cloner")
         cloner = self.models.cloner(style)
         progress(0.3, "synthesising")
         start = time.perf_counter()
         with collected_warnings() as notes:  # e.g. a noisy or clipped reference: for the page
-            out, sr = cloner.clone([(w, APP_SR) for w in wavs], text, emotion=emo)
+            # the files, as `emovc clone` gives them: the cloner judges each as recorded (its
+            # clipping and rate), not the samples load_upload resampled and freed of DC
+            out, sr = cloner.clone(files, text, emotion=emo)
         out = at_app_rate(np.asarray(out, dtype=np.float32), int(sr))
         seconds = time.perf_counter() - start
         path = self.work.new_file("outputs", f"clone-{emo or 'plain'}")

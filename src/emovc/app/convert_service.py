@@ -32,6 +32,7 @@ from emovc.app.results import ConvertResult
 from emovc.app.session import LOCAL_SESSION
 from emovc.app.workdir import safe_stem
 from emovc.audio import save_audio
+from emovc.audio.clipping import warn_if_clipped
 from emovc.data.emotions import EMOTIONS, normalize_emotion
 from emovc.errors import ConfigError
 from emovc.models.conversion.converters import check_intensity
@@ -137,8 +138,9 @@ class ConvertService:
         (:meth:`converter_renderers`), ``None``/``""``: the model's own; ``voice_quality``:
         factor (0..3) on the jitter and shimmer the source renderer adds (same models;
         ``None``: the model's own, :meth:`converter_voice_quality`). The conversion is recorded
-        for ``session``'s :meth:`evaluate`. The converter's warnings (a noisy upload: the
-        warning ``emovc convert`` gives) end the summary, one ``⚠`` line each."""
+        for ``session``'s :meth:`evaluate`. The warnings ``emovc convert`` gives (a clipped
+        upload, measured on the file, then the converter's: a noisy one) end the summary, one
+        ``⚠`` line each."""
         if not model:
             raise ModelNotInstalled("no emotion conversion model is installed")
         if not target:
@@ -160,12 +162,16 @@ class ConvertService:
                                   "the others) or to the recording's real emotion, or choose "
                                   "another target")
         progress(0.35, f"converting to {target}")
-        start = time.perf_counter()
-        with collected_warnings() as notes:  # e.g. a noisy input: for the page
+        inp = self.work.inside(audio)
+        with collected_warnings() as notes:  # e.g. a clipped or noisy input: for the page
+            # measured on the file, as `emovc convert` does: load_upload's samples are
+            # resampled and freed of DC, which moves the flat tops off full scale
+            warn_if_clipped(inp)
+            start = time.perf_counter()
             out = np.asarray(conv.convert(wav, APP_SR, target, source=src, intensity=intensity,
-                                          name=str(self.work.inside(audio)),
-                                          **opts.call_kwargs()), dtype=np.float32)
-        seconds = time.perf_counter() - start
+                                          name=str(inp), **opts.call_kwargs()),
+                             dtype=np.float32)
+            seconds = time.perf_counter() - start
         progress(0.75, "saving and plotting")
         name = safe_stem(Path(str(audio)).name)
         path = self.work.new_file("outputs", f"{name}-{target}")

@@ -66,7 +66,9 @@ class ReadReference:
 
 def read_reference(ref: Reference, index: int) -> ReadReference:
     """Read reference number ``index`` (from 0): a file at 16 kHz, or a ``(wav, sr)`` pair
-    mixed to mono at its own rate.
+    mixed to mono at its own rate. The clipping is measured on the file as recorded, or on a
+    pair's samples as given (``load_audio``'s samples of a clipped file, freed of DC and
+    resampled, no longer sit at full scale: give such a file by its path).
 
     Raises:
         AudioError: an unreadable file, a bad ``sr`` (one in kHz included) or samples that
