@@ -12,6 +12,7 @@ import pytest
 
 from emovc.errors import AudioError, EmovcError, EmovcWarning
 from emovc.training import speaker_encoder as tge2e
+from emovc.training import speaker_encoder_data as encoder_data
 from emovc.training import synthesizer as tsyn
 from emovc.training import synthesizer_data as tdata
 from emovc.training import vocoder as tvoc
@@ -95,8 +96,9 @@ def test_speaker_encoder_corpus_is_cached_and_leaves_out_bad_clips(tmp_path, tra
                                                                    monkeypatch) -> None:
     corpus = transcribed_corpus(tmp_path / "corpus", silent=True)
     calls: list[int] = []
-    real = tge2e.mel_frames
-    monkeypatch.setattr(tge2e, "mel_frames", lambda wav, cfg: calls.append(1) or real(wav, cfg))
+    real = encoder_data.mel_frames
+    monkeypatch.setattr(encoder_data, "mel_frames",
+                        lambda wav, cfg: calls.append(1) or real(wav, cfg))
     cfg = tge2e.build_config(str(corpus), "unused", overrides={"cache_dir": str(tmp_path / "c"),
                                                                 "val_speakers": 0})
     for computed in (4, 0):
