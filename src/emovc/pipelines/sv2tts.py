@@ -214,7 +214,8 @@ class NeuralCloner:
             max_frames=max_frames)
         limit = "" if stopped else (f"{round(self.limit.seconds(len(ids)), 2):g} s, "
                                     f"{len(ids)} phoneme symbols")
-        return self.vocoder.generate(mel).cpu().numpy().astype(np.float32), limit
+        wav = self.vocoder.generate(mel, progress=True)
+        return wav.cpu().numpy().astype(np.float32), limit
 
     def synthesize(self, speaker: np.ndarray, text: str) -> tuple[np.ndarray, int]:
         """Speak ``text`` sentence by sentence (:meth:`synthesize_sentence`), joined with
