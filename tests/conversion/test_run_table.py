@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import locale
+
 import pytest
 
 from emovc.evaluation.manifest import EvalItem, read_manifest, write_manifest
@@ -34,6 +36,31 @@ def test_what_is_not_a_table_says_why(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(NotATableError, match=message):
         read_table(path)
+
+
+def test_a_table_in_the_systems_encoding_reads_and_another_is_one_line(tmp_path, monkeypatch):
+    """An earlier emovc wrote conversions.csv in the locale's encoding (cp1252 on Windows), as
+    a spreadsheet's plain CSV export does: with an accented file name, evaluate, convert's
+    merge and the app refused it as "not UTF-8 text" while manifest.csv read. It is read in
+    the system's encoding; a table in neither encoding stays a one-line error."""
+    run = tmp_path / "run"
+    run.mkdir()
+    table = run / "conversions.csv"
+    table.write_bytes("source,converted,target_emotion,text\r\n"
+                      "Émilie.wav,Émilie_sad.wav,sad,déjà vu\r\n".encode("cp1252"))
+    monkeypatch.setattr(locale, "getpreferredencoding", lambda do_setlocale=True: "cp1252")
+    (row,) = read_table(table)
+    assert (row["source"], row["converted"], row["text"]) == ("Émilie.wav", "Émilie_sad.wav",
+                                                              "déjà vu")
+    (item,) = read_manifest(run, check_files=False)  # emovc evaluate RUN and the app's upload
+    assert (item.converted, item.text) == (str(run / "Émilie_sad.wav"), "déjà vu")
+
+    monkeypatch.setattr(locale, "getpreferredencoding", lambda do_setlocale=True: "UTF-8")
+    with pytest.raises(NotATableError) as err:
+        read_table(table)
+    assert str(err.value) == (
+        f"{table} is not a CSV manifest (not UTF-8 text nor in this system's encoding); give "
+        "a run folder or its conversions.csv, saved as UTF-8")
 
 
 def test_the_writers_write_one_format(tmp_path):

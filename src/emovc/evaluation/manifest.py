@@ -79,8 +79,9 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> list[Eva
     """Read a manifest CSV or run directory into :class:`EvalItem` s.
 
     Raises:
-        ConfigError: not a table of conversions (empty file, not UTF-8 CSV, missing
-            columns: :func:`~emovc.pipelines.run_table.read_table`), unknown emotion, no rows.
+        ConfigError: not a table of conversions (empty file, not CSV in UTF-8 or the
+            system's encoding, missing columns: :func:`~emovc.pipelines.run_table.read_table`),
+            unknown emotion, no rows.
         EmovcError: a listed audio file does not exist (``check_files``).
     """
     mpath = find_manifest(path)

@@ -16,16 +16,21 @@ text             no        what is said (enables word error rates)
 ===============  ========  ==============================================================
 
 Relative paths are relative to the table's folder. Read as UTF-8 with or without a BOM (a
-spreadsheet's "CSV UTF-8"); column names are stripped (a hand-edited ``" converted"``);
-other columns are ignored. Written atomically, UTF-8, the columns in :data:`COLUMNS` order.
+spreadsheet's "CSV UTF-8"), else in the system's encoding (cp1252 on most Windows systems: a
+table an earlier emovc wrote so, or a spreadsheet's plain "CSV"), as every table emovc reads
+back (:func:`~emovc.data.manifest.decode_table`); column names are stripped (a hand-edited
+``" converted"``); other columns are ignored. Written atomically, UTF-8, the columns in
+:data:`COLUMNS` order.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 
+from emovc.data.manifest import decode_table
 from emovc.errors import ConfigError
 from emovc.fileio import atomic_output
 
@@ -36,8 +41,8 @@ COLUMNS = ("source", "converted", "target_emotion", "source_emotion", "reference
 
 
 class NotATableError(ConfigError):
-    """A file read as a table of conversions is not one (empty, not UTF-8 CSV, or without
-    the required columns)."""
+    """A file read as a table of conversions is not one (empty, not text in UTF-8 nor the
+    system's encoding, not CSV, or without the required columns)."""
 
 
 def read_table(path: str | os.PathLike) -> list[dict[str, str]]:
@@ -45,25 +50,28 @@ def read_table(path: str | os.PathLike) -> list[dict[str, str]]:
     (``""`` where the file has none).
 
     Raises:
-        NotATableError: an empty file, not UTF-8 text, malformed CSV, or missing required
-            columns (a header separated by ';' or tabs is told so).
+        NotATableError: an empty file, text in neither UTF-8 nor the system's encoding,
+            malformed CSV, or missing required columns (a header separated by ';' or tabs is
+            told so).
         OSError: the file cannot be opened.
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:  # a spreadsheet's BOM
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None:  # no line at all (a 0-byte or blank file)
-                raise NotATableError(
-                    f"{path} is empty; a manifest needs a header line with the columns "
-                    f"{', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)}) and one row per "
-                    "conversion")
-            reader.fieldnames = [str(c).strip() for c in reader.fieldnames]
-            _check_columns(path, reader.fieldnames)
-            return [{c: row.get(c) or "" for c in COLUMNS} for row in reader]
+        text = decode_table(path)
     except UnicodeDecodeError:
-        raise NotATableError(f"{path} is not a CSV manifest (not UTF-8 text); give a run "
-                             f"folder or its {TABLE}") from None
+        raise NotATableError(f"{path} is not a CSV manifest (not UTF-8 text nor in this "
+                             f"system's encoding); give a run folder or its {TABLE}, saved as "
+                             "UTF-8") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None:  # no line at all (a 0-byte or blank file)
+            raise NotATableError(
+                f"{path} is empty; a manifest needs a header line with the columns "
+                f"{', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)}) and one row per "
+                "conversion")
+        reader.fieldnames = [str(c).strip() for c in reader.fieldnames]
+        _check_columns(path, reader.fieldnames)
+        return [{c: row.get(c) or "" for c in COLUMNS} for row in reader]
     except csv.Error as exc:
         raise NotATableError(f"{path} is not a readable CSV ({exc})") from None
 
