@@ -1,8 +1,9 @@
 """The reference side of :class:`~emovc.pipelines.cloning.VoiceCloner`: references read,
 checked and prepared into a :class:`~emovc.pipelines.clone_refs.Voice` (each warning given as it
 is found, attributed to the caller and kept with the voice), the cloner's cache of its last
-voices (:data:`VOICE_CACHE_SECONDS`), the mixed-speaker check with the bundled speaker encoder,
-and the refusal of a voice prepared with other settings."""
+voices (:data:`VOICE_CACHE_SECONDS`, :mod:`emovc.pipelines.clone_cache`), the mixed-speaker
+check with the bundled speaker encoder, and the refusal of a voice prepared with other
+settings."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from emovc.errors import AudioError, ConfigError, EmovcWarning, warn_every_time
+from emovc.pipelines.clone_cache import file_stamps, stamp_key
 from emovc.pipelines.clone_refs import (
     PREPARATION,
     SR,
@@ -44,7 +46,7 @@ CLONER_MODULES = frozenset({"emovc.pipelines.cloning", __name__})
 class VoicePreparation:
     """Mixin of :class:`~emovc.pipelines.cloning.VoiceCloner` for its references; the class
     using it sets ``config`` (a :class:`~emovc.pipelines.clone_config.CloneConfig`),
-    ``_voices`` (an ``OrderedDict`` of its last voices) and ``_voices_lock``."""
+    ``_voices`` (a :class:`~emovc.pipelines.clone_cache.VoiceCache` of its last voices)."""
 
     def load_references(self, references: Sequence[Reference] | Reference) -> list[np.ndarray]:
         """Load and preprocess references (paths or ``(wav, sr)`` pairs, or one of them;
@@ -75,7 +77,9 @@ class VoicePreparation:
         (:func:`speaker_mismatch`). The same references given again (the same samples under
         the same names) are taken from this cloner's last voices (up to
         :data:`VOICE_CACHE_SECONDS` of reference speech in all), with the same warnings
-        again.
+        again; files unchanged since they were read (their path, size and times,
+        :func:`~emovc.pipelines.clone_cache.file_stamps`) are not even read again. Concurrent
+        calls with the same references prepare them once.
 
         Raises:
             AudioError: no reference, a silent/unreadable/unvoiced one, a sample rate in kHz,
@@ -85,25 +89,39 @@ class VoicePreparation:
         if not references:
             raise AudioError("no reference audio given; pass at least one --reference file "
                              "(Python: a path or a (wav, sr) pair)")
-        read = [read_reference(r, i) for i, r in enumerate(references)]
         files = tuple(Path(r) for r in references if not isinstance(r, tuple))
-        key = (self._preparation(), files,
-               tuple((r.name, r.sr, r.rate, r.clipped, r.digest()) for r in read))
-        with self._voices_lock:
-            voice = self._voices.get(key)
-            if voice is not None:
-                self._voices.move_to_end(key)
-        if voice is not None:
+        preparation = self._preparation()
+        stamps = file_stamps(references)
+        if stamps is None:  # found by content only: a pair, or a file changed just now
+            voice, _, fresh = self._voice_of(references, files, preparation)
+        else:
+            by_files = stamp_key(preparation, files, stamps)
+            with self._voices.claim(by_files):
+                voice, fresh = self._voices.get(by_files), False
+                if voice is None:
+                    voice, key, fresh = self._voice_of(references, files, preparation)
+                    if file_stamps(references) == stamps:  # not changed while it was read
+                        self._voices.add_stamp(by_files, key)
+        if not fresh:  # a cached voice gives its warnings again
             for note in voice.notes:
                 _warn_caller(note)
-            return voice
-        voice = self._prepare(read, files)
-        with self._voices_lock:
-            self._voices[key] = voice
-            while (len(self._voices) > 1 and sum(v.seconds for v in self._voices.values())
-                   > VOICE_CACHE_SECONDS):
-                self._voices.popitem(last=False)
         return voice
+
+    def _voice_of(self, references: list[Reference], files: tuple[Path, ...],
+                  preparation: tuple) -> tuple[Voice, tuple, bool]:
+        """``(voice, content key, fresh)``: the cached voice of ``references`` found by what
+        they hold (read now), else prepared now and cached (``fresh``: its warnings were
+        given as they were found); one preparation for concurrent calls with the same key."""
+        read = [read_reference(r, i) for i, r in enumerate(references)]
+        key = (preparation, files,
+               tuple((r.name, r.sr, r.rate, r.clipped, r.digest()) for r in read))
+        with self._voices.claim(key):
+            voice = self._voices.get(key)
+            if voice is not None:
+                return voice, key, False
+            voice = self._prepare(read, files)
+            self._voices.put(key, voice, VOICE_CACHE_SECONDS)
+            return voice, key, True
 
     def _preparation(self) -> tuple:
         """This cloner's :data:`PREPARATION` settings."""

@@ -18,7 +18,8 @@ References are preprocessed like every emovc input: resampled to 16 kHz, optiona
 analysed once, they make a :class:`~emovc.pipelines.clone_refs.Voice`
 (:meth:`VoiceCloner.prepare_voice`) that clones any number of texts; a cloner also keeps its
 last voices (:data:`VOICE_CACHE_SECONDS` of reference speech), so the same references given
-again (the same samples, names and settings) are not analysed again. Cloning a voice requires
+again (the same samples, names and settings) are not analysed again, and files unchanged since
+(:mod:`emovc.pipelines.clone_cache`) not read again. Cloning a voice requires
 the speaker's consent; every file written carries a provenance tag.
 
 :class:`VoiceCloner` is the public face (loading, text to speech, files); its settings are in
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -47,6 +47,7 @@ from emovc.errors import AudioError, ConfigError
 from emovc.features.world import WorldConfig
 from emovc.fileio import refuse_input_overwrite
 from emovc.models.synthesizer import unit_selection as us
+from emovc.pipelines.clone_cache import VoiceCache
 from emovc.pipelines.clone_config import STYLES, CloneConfig  # noqa: F401 — the cloning API
 from emovc.pipelines.clone_loading import (
     apply_emotion,
@@ -134,8 +135,7 @@ class VoiceCloner(VoicePreparation):
         self.neural = None  # NeuralCloner when loaded from trained SV2TTS models
         self._converter = None  # the bundled emotion converter, loaded on first use
         self._converter_lock = threading.Lock()
-        self._voices: OrderedDict[tuple, Voice] = OrderedDict()  # last voices prepared
-        self._voices_lock = threading.Lock()
+        self._voices = VoiceCache()  # the last voices prepared
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default",
