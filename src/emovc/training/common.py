@@ -148,6 +148,13 @@ def device_strategy(devices: int) -> str:
     return "ddp_find_unused_parameters_true" if devices > 1 else "auto"
 
 
+def use_threads(threads: int) -> None:
+    """Run torch on ``threads`` CPU threads (at least 1) from now on. A recipe whose corpus
+    preprocessing runs torch (the SV2TTS recipes' speaker embeddings and GTA mels) sets its
+    ``threads`` before it, as :func:`fit` does for the training."""
+    torch.set_num_threads(max(1, threads))
+
+
 def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
         ckpt_every: int, val_every: int, resume: bool, threads: int,
         keep_checkpoints: int = 5, cli: bool = True, clips: ClipList | None = None,
@@ -166,7 +173,7 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     HPARAMS tab) hold ``config``, as ``config.yaml`` does.
     """
     root = prepare_run_dir(run_dir, config, resume, cli, clips)
-    torch.set_num_threads(max(1, threads))
+    use_threads(threads)
     ckpt = checkpoint_callback(root / "checkpoints", ckpt_every, keep_checkpoints, ckpt_minutes)
     bar = progress_callback(max_steps)
     with quiet_lightning():

@@ -31,7 +31,7 @@ import torch
 from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint_if_changed
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss
-from emovc.training.common import record_corpus_layout, seed_torch, step_rng
+from emovc.training.common import record_corpus_layout, seed_torch, step_rng, use_threads
 from emovc.training.speaker_encoder_config import (  # noqa: F401 — re-exported
     ENCODER_KEYS,
     KIND,
@@ -168,6 +168,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     settings = record_corpus_layout(asdict(cfg), resume)  # auto: the layout detected
     claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
+    use_threads(cfg.threads)  # the corpus preprocessing's torch too, not only the fit's
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = (SpeakerEncoder.from_pretrained(cfg.init).model if cfg.init
              else GE2E(GE2EConfig(**cfg.model)))

@@ -49,6 +49,7 @@ from emovc.training.common import (
     model_sizes,
     record_corpus_layout,
     record_file_hash,
+    use_threads,
 )
 from emovc.training.run_clips import ClipList
 from emovc.training.sv2tts_diagnostics import SynthesizerDiagnostics
@@ -338,6 +339,7 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     settings = record_corpus_layout(settings, resume)  # auto: the layout detected
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
+    use_threads(cfg.threads)  # the corpus preprocessing's torch too, not only the fit's
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     clips = None
     if data is None:  # the batches index this list: a resumed run must read the same clips

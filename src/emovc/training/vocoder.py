@@ -46,6 +46,7 @@ from emovc.training.common import (
     record_file_hash,
     seed_torch,
     step_rng,
+    use_threads,
 )
 from emovc.training.run_clips import ClipList
 from emovc.training.synthesizer import MEL, MEL_RANGES, log_mel
@@ -335,6 +336,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     settings = record_corpus_layout(settings, resume)  # auto: the layout detected
     # early: a folder that cannot take this run fails before the corpus is preprocessed
     claim_run_dir(cfg.run_dir, settings, resume, clear=False, cli=cli, kind=KIND)
+    use_threads(cfg.threads)  # the corpus preprocessing's torch too, not only the fit's
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = WaveRNN(WaveRNNConfig(**cfg.model))
     pairs, clips = data, None
