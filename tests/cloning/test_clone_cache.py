@@ -85,6 +85,8 @@ def test_a_file_edited_in_place_is_analysed_again(tmp_path: Path, reference_wav,
     after = path.stat()
     assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
         before.st_ino, before.st_size, before.st_mtime_ns)
+    if after.st_ctime_ns == before.st_ctime_ns:  # what SETTLED_SECONDS guards against
+        pytest.skip("this file system's timestamps are coarser than the test's pause")
     voice = cloner.prepare_voice([path])
     assert counted == {"read": 2, "prepare": 2}
     assert np.array_equal(voice.wavs[0], cloner.prepare_voice([other]).wavs[0])
