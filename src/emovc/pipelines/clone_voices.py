@@ -46,7 +46,8 @@ CLONER_MODULES = frozenset({"emovc.pipelines.cloning", __name__})
 class VoicePreparation:
     """Mixin of :class:`~emovc.pipelines.cloning.VoiceCloner` for its references; the class
     using it sets ``config`` (a :class:`~emovc.pipelines.clone_config.CloneConfig`),
-    ``_voices`` (a :class:`~emovc.pipelines.clone_cache.VoiceCache` of its last voices)."""
+    ``_voices`` (a :class:`~emovc.pipelines.clone_cache.VoiceCache` of its last voices) and
+    ``voice_cache_seconds`` (its bound, :data:`VOICE_CACHE_SECONDS` by default)."""
 
     def load_references(self, references: Sequence[Reference] | Reference) -> list[np.ndarray]:
         """Load and preprocess references (paths or ``(wav, sr)`` pairs, or one of them;
@@ -120,7 +121,7 @@ class VoicePreparation:
             if voice is not None:
                 return voice, key, False
             voice = self._prepare(read, files)
-            self._voices.put(key, voice, VOICE_CACHE_SECONDS)
+            self._voices.put(key, voice, self.voice_cache_seconds)
             return voice, key, True
 
     def _preparation(self) -> tuple:

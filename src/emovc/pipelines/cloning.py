@@ -136,6 +136,9 @@ class VoiceCloner(VoicePreparation):
         self._converter = None  # the bundled emotion converter, loaded on first use
         self._converter_lock = threading.Lock()
         self._voices = VoiceCache()  # the last voices prepared
+        #: reference speech, seconds, of the last voices kept (the newest always; 0 keeps
+        #: only it); an app serving many voices may lower it: about 1.2 MB per second
+        self.voice_cache_seconds = VOICE_CACHE_SECONDS
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default",
