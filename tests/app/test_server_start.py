@@ -55,11 +55,26 @@ def test_busy_port_is_a_one_line_error_and_the_work_dir_goes(temp_root: Path,
         busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(EmovcError, match=f"cannot start the app on 127.0.0.1:{port}: "
-                                             "the port is in use") as info:
+                                             f"port {port} is in use;") as info:
             launch(port=port, factories=fake_factories(), quiet=True)
     assert "\n" not in str(info.value)
     assert _work_dirs(temp_root) == []
     assert "GRADIO_TEMP_DIR" not in os.environ
+
+
+# uvicorn's server thread ends with SystemExit when it cannot bind: gradio's start-up
+# failure, not the app's
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_an_address_of_another_machine_is_named_as_such(temp_root: Path) -> None:
+    # 192.0.2.1 (TEST-NET-1, RFC 5737) is never a machine's own address; the message says
+    # so rather than leaving the user to choose between a busy port and a foreign address
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    with pytest.raises(EmovcError, match=f"cannot start the app on 192.0.2.1:{port}: "
+                                         "192.0.2.1 is not an address of this machine;"):
+        launch(host="192.0.2.1", port=port, factories=fake_factories(), quiet=True)
+    assert _work_dirs(temp_root) == []
 
 
 def test_cli_port_out_of_range_exits_2(temp_root: Path, capsys) -> None:

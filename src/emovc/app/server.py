@@ -7,6 +7,7 @@ that is checked on each access and deleted when the app stops.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -121,8 +122,8 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
     Raises:
         ConfigError: a port outside 0-65535, an infinite limit, or a host name that does not
             resolve (checked before anything is created).
-        EmovcError: the server could not start (port in use, address not on this machine);
-            the work dir is removed and ``GRADIO_TEMP_DIR`` restored.
+        EmovcError: the server could not start, naming why (port in use, address not on
+            this machine); the work dir is removed and ``GRADIO_TEMP_DIR`` restored.
     """
     check_start_options(host, port)
     try:
@@ -138,7 +139,8 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
         work.cleanup()
         _restore_temp(old_temp)
         if isinstance(exc, (OSError, OverflowError)):  # socket.gaierror is an OSError
-            raise EmovcError(f"cannot start the app on {host}:{port}: {_first_line(exc)}; "
+            raise EmovcError(f"cannot start the app on {host}:{port}: "
+                             f"{_bind_problem(host, port) or _first_line(exc)}; "
                              "pick another --port (0 = any free one) or --host") from None
         raise
 
@@ -204,6 +206,24 @@ def _restore_temp(old_temp: str | None) -> None:
         os.environ.pop("GRADIO_TEMP_DIR", None)
     else:
         os.environ["GRADIO_TEMP_DIR"] = old_temp
+
+
+def _bind_problem(host: str, port: int) -> str:
+    """Why ``host:port`` cannot be bound, found by binding it (and, as gradio checks a port
+    there first, ``127.0.0.1:port``): gradio reports a busy port and a foreign address alike
+    as "Cannot find empty port". ``""`` when both bind, or for another error."""
+    for where in dict.fromkeys([host, "127.0.0.1"]):
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                where, port, type=socket.SOCK_STREAM)[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} is in use" + ("" if where == host else f" on {where}")
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return f"{host} is not an address of this machine"
+    return ""
 
 
 def _first_line(exc: BaseException) -> str:
