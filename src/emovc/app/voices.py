@@ -3,7 +3,8 @@
 Known voices are synthetic talkers (emovc.data.synthetic; no recorded data needed), computed once
 and shared by every browser session, plus the references one browser session uploaded earlier
 (:class:`UploadedVoices`, kept per session by :class:`emovc.app.session.Sessions`). The map
-projects the embeddings to 2-D as ``emovc map`` does (:func:`emovc.pipelines.speaker.project`).
+projects the embeddings to 2-D as ``emovc embed-map`` does
+(:func:`emovc.pipelines.speaker.project`).
 """
 
 from __future__ import annotations

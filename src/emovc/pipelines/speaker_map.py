@@ -1,8 +1,8 @@
 """Maps of speaker embeddings: their 2-D projection (:func:`project`: UMAP, t-SNE or PCA, as
 many points allow), the plot with one colour per group (:func:`embedding_map`,
 :func:`group_colors`), and the output checks and atomic writes of map images and ``.npy``
-embeddings — for ``emovc map``/``embed`` and the app's speaker map. The embeddings themselves
-come from :class:`~emovc.pipelines.speaker.SpeakerEncoder`."""
+embeddings — for ``emovc embed-map``/``embed`` and the app's speaker map. The embeddings
+themselves come from :class:`~emovc.pipelines.speaker.SpeakerEncoder`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def embedding_map(embeddings: np.ndarray, labels: Sequence[str], out: str | os.P
         group: what the labels are, for the title.
         out: image path (:data:`MAP_EXTENSIONS`); refused if it exists unless ``force``.
         method: ``"umap"`` (needs umap-learn), ``"tsne"``, ``"pca"`` or ``"auto"`` (UMAP if
-            installed, else t-SNE for ≥ 10 points, else PCA).
+            installed and there are ≥ 15 points, else t-SNE for ≥ 10, else PCA).
 
     Returns:
         ``(path, method used)``.
@@ -121,7 +121,7 @@ def check_map_points(n: int, method: str, note: str = "") -> None:
 
 
 def project(x: np.ndarray, method: str = "auto", seed: int = 0) -> tuple[np.ndarray, str]:
-    """2-D projection of embeddings for a map (``emovc map`` and the app's speaker map).
+    """2-D projection of embeddings for a map (``emovc embed-map`` and the app's speaker map).
 
     UMAP keeps its default euclidean metric: for unit-norm d-vectors
     ``|u - v|² = 2 - 2·cos(u, v)``, so the neighbours are the same as by cosine.
