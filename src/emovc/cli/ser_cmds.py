@@ -32,6 +32,11 @@ def train(
         None, "--devices", min=1,
         help="Number of devices to train the CNN on (GPUs; without one, that many processes "
              "share the CPU cores). Default 1."),
+    accelerator: str | None = typer.Option(
+        None, "--accelerator",
+        help="Where the CNN trains: auto (default: a TPU, else Apple's GPU (mps), else a CUDA "
+             "GPU torch sees, else the CPU), cpu (on every machine; the shipped model's "
+             "bit-exact recipe), cuda, gpu or mps. The fit says where it trains."),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Feature cache folder."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Feature processes."),
     seed: int = typer.Option(0, help="Random seed."),
@@ -48,7 +53,8 @@ def train(
     from emovc.training.ser import build_config
     from emovc.training.ser import train as run_training
 
-    for given, option in ((epochs, "--epochs"), (devices, "--devices")):
+    for given, option in ((epochs, "--epochs"), (devices, "--devices"),
+                          (accelerator, "--accelerator")):
         if given is not None and method == "linear":  # it would be ignored without a word
             raise EmovcError(f"{option} sets the CNN's {option[2:]}; --method linear trains no "
                              f"CNN: leave {option} out, or use --method cnn or ensemble")
@@ -57,7 +63,7 @@ def train(
         "method": method, "feature_set": feature_set, "corpus": corpus,
         "world_augment": world_augment, "workers": workers, "seed": seed,
     }
-    cnn = {"epochs": epochs, "devices": devices}
+    cnn = {"epochs": epochs, "devices": devices, "accelerator": accelerator}
     overrides["cnn"] = {k: v for k, v in cnn.items() if v is not None}
     if cache_dir is not None:
         overrides["cache_dir"] = str(cache_dir)

@@ -39,6 +39,7 @@ _QUIET_INFO = ("💡 Tip:", "`Trainer(limit_val_batches=1)` was configured",
 _QUIET_WARNINGS = (r".*ModelCheckpoint with manual optimization",
                    r".*isinstance\(treespec, LeafSpec\)",
                    r"Checkpoint directory .* exists and is not empty",
+                   r"GPU available but not used",  # SER's --accelerator cpu: it was asked for
                    r".*your dataloader is not resumable",
                    r".*callbacks used to create the checkpoint need to be provided")
 

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from emovc.models.ser.cnn import CnnConfig, EmotionCNN
 from emovc.models.ser.model import MelCnn
 from emovc.training.common import _StepRange, exit_if_worker
+from emovc.training.devices import device_text
 from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
 from emovc.training.ser_checkpoint import (
     AtomicCheckpointIO,
@@ -63,8 +64,9 @@ class CnnTrainConfig:
         seed: random seed.
         devices: processes the fit runs on (GPUs; without one, CPU processes): each draws
             every batch and trains on its share of the rows (Lightning's DDP).
-        accelerator: Lightning's ``"auto"`` (a GPU when torch sees one) or ``"cpu"``, ...;
-            the shipped model's bit-exact recipe is the CPU's.
+        accelerator: Lightning's ``"auto"`` (a TPU, else Apple's GPU (``"mps"``), else a
+            CUDA GPU torch sees, else the CPU), ``"cpu"``, ``"gpu"``, ``"cuda"`` or
+            ``"mps"``; the shipped model's bit-exact recipe is the CPU's.
     """
 
     epochs: int = 20
@@ -86,7 +88,7 @@ class CnnTrainConfig:
 
 
 RESOURCES = ("threads", "devices", "accelerator")  # how, not what, the fit trains
-#: Lightning accelerators the CNN fit may be given (``"auto"``: a GPU when torch sees one)
+#: Lightning accelerators the CNN fit may be given (``"auto"``: see ``accelerator``)
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
@@ -102,7 +104,8 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
               progress: bool = True, checkpoint: CnnCheckpoint | None = None,
               log_dir: str | Path | None = None, hparams: dict | None = None) -> MelCnn:
     """Train an :class:`EmotionCNN` on log-mels (a Lightning fit of
-    :class:`~emovc.training.ser_cnn_module.CnnFit`).
+    :class:`~emovc.training.ser_cnn_module.CnnFit`), saying on stderr, in one line, where it
+    trains (:func:`device_line`).
 
     Args:
         mels: training log-mels ``(n_mels, T_i)``.
@@ -156,6 +159,8 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
         shutil.rmtree(logs, ignore_errors=True)  # an earlier fit's, or one stopped in epoch 1
     with quiet_lightning():
         trainer = _trainer(cfg, module.batches, progress, checkpoint, log_dir)
+        if first:  # always: "auto" may be a GPU, whose fit is not the CPU's bit for bit
+            print(device_line(trainer), file=sys.stderr)
         if trainer.logger is not None and hparams is not None:
             trainer.logger.log_hyperparams(hparams)
         # step numbers (the module draws each step's batch); the loader's seed is drawn from
@@ -195,6 +200,15 @@ def _trainer(cfg: CnnTrainConfig, batches: int, progress: bool,
         enable_progress_bar=bar is not None and uses_bar(bar),
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
         log_every_n_steps=1, default_root_dir=log_dir)  # ~600 steps: each one
+
+
+def device_line(trainer: L.Trainer) -> str:
+    """The line that says where the fit trains; off the CPU it adds how to stay on it."""
+    where = device_text(trainer)
+    if where.startswith("the CPU"):
+        return f"training the CNN on {where}"
+    return (f"training the CNN on {where}, not bit for bit the CPU's fit (--accelerator cpu, "
+            f"in Python cnn.accelerator='cpu', trains on the CPU)")
 
 
 def fit_settings(net: CnnConfig, cfg: CnnTrainConfig, settings: dict) -> dict:

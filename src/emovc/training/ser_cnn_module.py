@@ -5,8 +5,9 @@ Every batch comes from one numpy Generator, drawn in the order the fit has alway
 the two bit-identical on the CPU): each epoch a permutation of the clips; per batch of
 ``batch_size`` of them, for each clip whether its WORLD copy is used, then the random crops,
 the SpecAugment masks, the mixup weight and pairing. The generator's state (and torch's, for
-the dropout masks) is saved in the Lightning checkpoint and restored from it, so a resumed
-fit trains what an uninterrupted one does.
+the dropout masks: the CPU's and that of the fit's CUDA or MPS device) is saved in the
+Lightning checkpoint and restored from it, so a resumed fit trains what an uninterrupted one
+does.
 """
 
 from __future__ import annotations
@@ -123,14 +124,18 @@ class CnnFit(L.LightningModule):
         self.rng = np.random.default_rng(cfg.seed)
         self.batches = int(np.ceil(len(norm) / cfg.batch_size))  # per epoch
         self.order = np.arange(len(norm))
-        self._cuda_rng: torch.Tensor | None = None
+        self._device_rng: dict[str, torch.Tensor] = {}  # a resumed fit's, by device type
         self._losses: list[float] = []  # the step losses of the epoch so far
 
     def on_fit_start(self) -> None:
-        """The fit's CPU threads, and a resumed fit's CUDA generator (once on its device)."""
+        """The fit's CPU threads, and a resumed fit's CUDA or MPS generator (once on its
+        device; a checkpoint of another device type has none for it)."""
         torch.set_num_threads(self.cfg.threads)  # DDP's processes set their own share
-        if self._cuda_rng is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(self._cuda_rng, self.device)
+        state = self._device_rng.get(self.device.type)
+        if state is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state, self.device)
+        elif state is not None and self.device.type == "mps":
+            torch.mps.set_rng_state(state)
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         """The loss of the global step's batch (``batch``, the loader's step number, is not
@@ -178,9 +183,13 @@ class CnnFit(L.LightningModule):
                           torch_rng=torch.get_rng_state())
         if self.device.type == "cuda":
             checkpoint["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        elif self.device.type == "mps":  # Lightning saves neither
+            checkpoint["mps_rng"] = torch.mps.get_rng_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Restore the generators' states a checkpoint saved."""
         self.rng.bit_generator.state = checkpoint["numpy_rng"]
         torch.set_rng_state(checkpoint["torch_rng"])
-        self._cuda_rng = checkpoint.get("cuda_rng")  # set once the module is on its device
+        # set once the module is on its device (on_fit_start)
+        self._device_rng = {kind: checkpoint[f"{kind}_rng"] for kind in ("cuda", "mps")
+                            if f"{kind}_rng" in checkpoint}
