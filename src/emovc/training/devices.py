@@ -1,14 +1,75 @@
-"""The device a Lightning fit trains on, said in one line.
+"""The device a Lightning fit trains on: checked before any work, and said in one line.
 
 Lightning resolves ``accelerator="auto"`` to a TPU (XLA), else Apple's GPU (MPS), else a
 CUDA GPU that torch sees, else the CPU, and ``"gpu"`` to MPS, else CUDA;
 ``CUDA_VISIBLE_DEVICES=`` hides CUDA GPUs only, so on an Apple-silicon Mac only
-``accelerator="cpu"`` keeps a fit on the CPU.
+``accelerator="cpu"`` keeps a fit on the CPU. An accelerator the machine lacks, or more
+devices than it has, fail only when the ``Trainer`` is built — after a trainer's corpus
+work, with Lightning's multi-line exception: :func:`check_devices` refuses them first.
 """
 
 from __future__ import annotations
 
 import lightning as L
+from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator, XLAAccelerator
+
+from emovc.errors import ConfigError
+
+
+def resolve_accelerator(accelerator: str) -> str:
+    """The device type Lightning trains on for ``accelerator`` on this machine: ``"tpu"``,
+    ``"mps"``, ``"cuda"`` or ``"cpu"`` (``"gpu"``: MPS, else CUDA; an explicit name as
+    given)."""
+    if accelerator == "auto":
+        if XLAAccelerator.is_available():
+            return "tpu"
+        if MPSAccelerator.is_available():
+            return "mps"
+        return "cuda" if CUDAAccelerator.is_available() else "cpu"
+    if accelerator == "gpu":
+        return "mps" if MPSAccelerator.is_available() else "cuda"
+    return accelerator
+
+
+def check_devices(accelerator: str, devices: int, name: str = "devices",
+                  cpu_hint: str = "") -> str:
+    """Refuse, in one line, a fit this machine cannot run; returns the device type
+    (:func:`resolve_accelerator`).
+
+    Args:
+        accelerator: Lightning's accelerator name (``"auto"``, ``"cpu"``, ``"gpu"``,
+            ``"cuda"``, ``"mps"``).
+        devices: the devices (processes) asked for, at least 1.
+        name: what the messages call the device count (``"--devices"``,
+            ``"CNN devices"``); ``"devices"`` is replaced by ``"accelerator"`` to name the
+            accelerator.
+        cpu_hint: how the caller trains on the CPU instead, added to the messages (``""``:
+            the fit has no such choice).
+
+    Raises:
+        ConfigError: a CUDA fit where torch sees no CUDA GPU, or fewer than ``devices``; an
+            MPS fit where torch sees no Apple GPU, or with ``devices`` over 1 (MPS is one
+            device).
+    """
+    kind = resolve_accelerator(accelerator)
+    hint = f"; {cpu_hint}" if cpu_hint else ""
+    chosen = f"{name.replace('devices', 'accelerator')} {accelerator!r}"
+    if kind == "cuda":
+        have = CUDAAccelerator.auto_device_count() if CUDAAccelerator.is_available() else 0
+        if have == 0:
+            raise ConfigError(f"{chosen} needs a CUDA GPU, and torch sees none on this machine "
+                              f"(a CPU-only torch, or CUDA_VISIBLE_DEVICES hides them){hint}")
+        if devices > have:
+            raise ConfigError(f"{name} {devices}: the fit trains on CUDA GPUs here, and torch "
+                              f"sees {have} on this machine: ask for at most {have}{hint}")
+    elif kind == "mps":
+        if not MPSAccelerator.is_available():
+            raise ConfigError(f"{chosen} needs Apple's GPU (MPS), and torch sees none on this "
+                              f"machine{hint}")
+        if devices > 1:
+            raise ConfigError(f"{name} {devices}: the fit trains on Apple's GPU (mps) here, "
+                              f"which is one device: ask for 1{hint}")
+    return kind
 
 
 def device_text(trainer: L.Trainer) -> str:

@@ -37,8 +37,9 @@ from emovc.models.ser.functional import fit_linear_head
 from emovc.models.ser.metrics import classification_report
 from emovc.models.ser.model import KIND, METHODS, SerModel
 from emovc.training import ser_checkpoint
+from emovc.training.devices import check_devices
 from emovc.training.ser_checkpoint import CnnCheckpoint
-from emovc.training.ser_cnn import ACCELERATORS, CnnTrainConfig, train_cnn
+from emovc.training.ser_cnn import ACCELERATORS, CPU_HINT, CnnTrainConfig, train_cnn
 
 if TYPE_CHECKING:
     from emovc.data.manifest import Manifest
@@ -270,6 +271,8 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     outputs (:func:`~emovc.training.run_dir.clear_run_outputs`) once the corpus is read.
 
     Raises:
+        ConfigError: the CNN's accelerator or device count is not this machine's
+            (:func:`~emovc.training.devices.check_devices`), before anything else.
         EmovcError: without ``force``, the run folder holds another trainer's run (named), a
             ``model.pt`` (and no checkpoint of an interrupted retraining with these
             settings) or the checkpoint of an interrupted run of other settings or clips; or
@@ -283,12 +286,14 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
     )
 
     run = Path(cfg.run_dir)
+    cnn, ckpt_file = cfg.method in ("cnn", "ensemble"), ser_checkpoint.checkpoint_path(run)
+    if cnn:  # a device this machine lacks: refused here, not by Lightning after the features
+        check_devices(cfg.cnn.accelerator, cfg.cnn.devices, "CNN devices", CPU_HINT)
     check_creatable(run)  # before the features: a file, a folder under a file, not writable
     check_not_foreign(run)  # an evaluate report, a config.yaml of the user's: also with force
     other = other_run(run, cfg)
     if other and not force:
         raise other_kind_error(run, other, KIND)
-    cnn, ckpt_file = cfg.method in ("cnn", "ensemble"), ser_checkpoint.checkpoint_path(run)
     resuming = cnn and not force and ckpt_file.is_file()
     if (run / "model.pt").exists() and not force and not resuming:
         raise EmovcError(f"{run} already holds a trained model (model.pt); choose another "

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from emovc.models.ser.cnn import CnnConfig, EmotionCNN
 from emovc.models.ser.model import MelCnn
 from emovc.training.common import _StepRange, exit_if_worker
-from emovc.training.devices import device_text
+from emovc.training.devices import check_devices, device_text
 from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
 from emovc.training.ser_checkpoint import (
     AtomicCheckpointIO,
@@ -88,6 +88,8 @@ class CnnTrainConfig:
 
 
 RESOURCES = ("threads", "devices", "accelerator")  # how, not what, the fit trains
+#: how a user keeps the fit on the CPU (the messages of an accelerator the machine lacks)
+CPU_HINT = "--accelerator cpu (Python: cnn.accelerator='cpu') trains on the CPU"
 #: Lightning accelerators the CNN fit may be given (``"auto"``: see ``accelerator``)
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
@@ -128,9 +130,12 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
         the trained network (on the CPU, in eval mode) with its input statistics.
 
     Raises:
-        ConfigError: the checkpoint to resume from is of another fit (other settings or
-            other clips), of an emovc from before the Lightning fit, or cannot be read.
+        ConfigError: an accelerator or device count this machine lacks
+            (:func:`~emovc.training.devices.check_devices`); the checkpoint to resume from
+            is of another fit (other settings or other clips), of an emovc from before the
+            Lightning fit, or cannot be read.
     """
+    check_devices(cfg.accelerator, cfg.devices, "CNN devices", CPU_HINT)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     mean, std = mel_stats(mels)
