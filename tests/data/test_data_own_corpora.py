@@ -245,6 +245,28 @@ def test_a_few_emotion_like_names_among_many_speakers_are_not_warned_about(tmp_p
         assert len(catalog_corpus(root)) == 12
 
 
+def test_the_look_alike_rule_counts_every_folder_of_the_level_not_the_sample(tmp_path,
+                                                                            make_tree):
+    """Review 42 L3: the names came from the probe's sample (its first 3000 clips), which in
+    a corpus of 8 speakers of 1600 clips is all Angel's and Calum's: 2 names of 2, warned
+    about. A probe of 4 clips stands in for that sample here."""
+    from emovc.data.catalogs import speakers
+    from emovc.data.catalogs.base import make_probe
+
+    names = ("angel", "calum", "dave", "erin", "frank", "gina")
+    root = make_tree(tmp_path / "c", [f"{s}/{i}.wav" for s in names for i in range(2)])
+    probe = make_probe(root, limit=4)
+    assert {p.parts[0] for p in probe.audio} == {"angel", "calum"}
+    assert speakers.emotion_lookalikes(probe) == {}
+    # misspelt emotion folders are found, also where the sample did not reach them
+    nested = make_tree(tmp_path / "n", [f"{s}/{e}/{i}.wav" for s in ("alice", "bob")
+                                        for e in ("hapy", "saad") for i in range(2)])
+    (nested / "bob" / "angyr").mkdir()
+    (nested / "bob" / ".cache").mkdir()
+    assert speakers.emotion_lookalikes(make_probe(nested, limit=2)) == {
+        "angyr": "angry", "hapy": "happy", "saad": "sad"}
+
+
 def test_misspelt_emotion_names_the_emotion_a_name_looks_like() -> None:
     from emovc.data.emotions import misspelt_emotion
 

@@ -29,6 +29,7 @@ too (VCTK ``p225/``, RAVDESS ``Actor_01/``): their file names decide for them.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,19 +63,38 @@ def detect(probe: Probe) -> float:
 
 
 def emotion_lookalikes(probe: Probe) -> dict[str, str]:
-    """The folders of the sampled clips (``x/f.wav``, ``x/y/f.wav``: ``x`` and ``y``) whose
-    names look like misspelt emotions (:func:`~emovc.data.emotions.misspelt_emotion`), each
-    with that emotion, sorted by name: ``{"hapy": "happy", "saad": "sad"}``; empty unless,
-    among the folder names of one level, they look like 2 emotions or more (one such name,
-    "Angie", is a speaker's) and make up at least half of that level's names (a corpus of
-    many speakers has an "Angel" and a "Calum" among them: review 41 L6)."""
+    """The folders of the root and of its folders (``x/``, ``x/y/``: :func:`folder_names`)
+    whose names look like misspelt emotions (:func:`~emovc.data.emotions.misspelt_emotion`),
+    each with that emotion, sorted by name: ``{"hapy": "happy", "saad": "sad"}``; empty
+    unless, among the folder names of one level, they look like 2 emotions or more (one such
+    name, "Angie", is a speaker's) and make up at least half of that level's names (a corpus
+    of many speakers has an "Angel" and a "Calum" among them: review 41 L6). The names are
+    all the level's, listed, not those of the probe's sample: the first 3000 clips of 8
+    speakers of 1600 clips are all Angel's and Calum's (review 42 L3)."""
     found: dict[str, str] = {}
     for level in (0, 1):
-        names = {rel.parts[level] for rel in probe.audio if len(rel.parts) > level + 1}
+        names = folder_names(probe, level)
         like = {n: e for n in names if (e := misspelt_emotion(n)) is not None}
         if len(set(like.values())) >= 2 and 2 * len(like) >= len(names):
             found.update(like)
     return dict(sorted(found.items()))
+
+
+def folder_names(probe: Probe, level: int) -> set[str]:
+    """The names of the folders of the probe's root (``level`` 0, less those it left out) or
+    of those folders (1), hidden ones left out; an unreadable folder adds none."""
+    tops = [probe.root / n for n in probe.entries if (probe.root / n).is_dir()]
+    if level == 0:
+        return {top.name for top in tops}
+    names: set[str] = set()
+    for top in tops:
+        try:
+            with os.scandir(top) as entries:
+                names.update(e.name for e in entries
+                             if not e.name.startswith(".") and e.is_dir())
+        except OSError:
+            continue
+    return names
 
 
 class _Texts:
