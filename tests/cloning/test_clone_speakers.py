@@ -101,21 +101,49 @@ def test_a_damaged_axis_file_is_a_one_line_error(tmp_path, monkeypatch) -> None:
         gender_axis.cache_clear()
 
 
-def test_a_damaged_axis_file_does_not_stop_a_clone(tmp_path, monkeypatch) -> None:
+def _damaged(path, damage: str):
+    """``path`` written as a damaged axis file (``"missing"``: not written)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    np.save(buf, np.ones(256, np.float32))
+    good = buf.getvalue()
+    if damage == "empty":  # an interrupted copy, a full disk
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_bytes(good[:100])
+    elif damage == "wrong shape":
+        np.save(path, np.zeros(3))
+    elif damage == "text":  # e.g. a git-LFS pointer
+        path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\n")
+    elif damage == "strings":
+        np.save(path, np.array(["x"] * 256))
+    elif damage == "zip":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("gender.npy", good)
+    return path
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty", "truncated", "wrong shape", "text",
+                                    "strings", "zip"])
+def test_a_damaged_axis_file_does_not_stop_a_clone(damage, tmp_path, monkeypatch) -> None:
     """Review 41 L7: the check is a warning, so a missing axis file falls back to the
-    similarity test with one warning instead of refusing every multi-reference clone."""
+    similarity test with one warning instead of refusing every multi-reference clone;
+    review 42 L2: an empty file raised EOFError past the fallback; any damage falls back."""
     from emovc.errors import EmovcWarning
 
     woman, man = _voices(0.6, along_axis=True)
     other = np.random.default_rng(1).standard_normal(256)
     far_apart = np.stack([woman, other / np.linalg.norm(other)])  # cosine near 0
-    monkeypatch.setattr(clone_speakers, "AXIS_FILE", tmp_path / "missing.npy")
+    monkeypatch.setattr(clone_speakers, "AXIS_FILE", _damaged(tmp_path / "gender.npy", damage))
     gender_axis.cache_clear()
     clone_speakers._usable_axis.cache_clear()
     try:
-        with pytest.warns(EmovcWarning, match="similarity alone"):
+        with pytest.warns(EmovcWarning, match="similarity alone") as said:
             assert speaker_mismatch(np.stack([woman, man]), NAMES[:2]) == ""
-        assert speaker_mismatch(far_apart, NAMES[:2])  # the similarity test still runs
+            assert speaker_mismatch(far_apart, NAMES[:2])  # the similarity test still runs
+        assert len([w for w in said if "similarity alone" in str(w.message)]) == 1
     finally:
         monkeypatch.undo()
         gender_axis.cache_clear()

@@ -48,14 +48,17 @@ def gender_axis() -> np.ndarray:
     speaker to the mean female one of the LibriSpeech speakers it was measured on).
 
     Raises:
-        ConfigError: the file is missing or is not a ``(256,)`` vector (a damaged install).
+        ConfigError: the file is missing, unreadable (empty, truncated, not a ``.npy``) or
+            not a ``(256,)`` vector of finite numbers (a damaged install).
     """
     try:
         axis = np.load(AXIS_FILE)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the speaker axis {AXIS_FILE} ({exc}); reinstall "
+    except Exception as exc:  # whatever the damage: empty is EOFError, a zip BadZipFile, ...
+        why = str(exc) or type(exc).__name__
+        raise ConfigError(f"cannot read the speaker axis {AXIS_FILE} ({why}); reinstall "
                           "emovc") from None
-    if axis.shape != (256,) or not np.all(np.isfinite(axis)):
+    if (not isinstance(axis, np.ndarray) or axis.shape != (256,) or axis.dtype.kind not in "fiu"
+            or not np.all(np.isfinite(axis))):
         raise ConfigError(f"{AXIS_FILE} is not a (256,) vector; reinstall emovc")
     return axis.astype(np.float64)
 
