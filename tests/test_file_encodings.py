@@ -129,3 +129,30 @@ def test_a_manifest_in_the_systems_encoding_reads_and_another_is_one_line(tmp_pa
     assert str(err.value) == (
         f"{path} is not UTF-8 nor in this system's encoding: save it as UTF-8 (an `emovc "
         "augment` manifest: emovc augment resumed into its folder writes it anew)")
+
+
+@pytest.mark.parametrize(("encoding", "said"), [
+    ("utf-16", "is UTF-16 text (its byte-order mark), not UTF-8"),
+    ("utf-32", "is UTF-32 text (its byte-order mark), not UTF-8"),
+    ("utf-16-le", "holds NUL bytes (UTF-16 or UTF-32 text?), not UTF-8")])
+def test_a_utf16_manifest_is_an_encoding_error_not_a_missing_column(encoding, said, tmp_path,
+                                                                    monkeypatch):
+    """Review 42 L4: on Windows (cp1252) a spreadsheet's "Unicode" CSV decoded as cp1252
+    into 'ÿþp\\x00a\\x00...', and emovc said "not an emovc manifest (missing column 'path')"."""
+    import locale
+
+    from emovc.data.manifest import Manifest, Utterance
+    from emovc.errors import EmovcError
+
+    path = tmp_path / "m.csv"
+    Manifest([Utterance(f"/c/{SPEAKER}/a.wav", "demo", SPEAKER, "F", "sad",
+                        text=SENTENCE)]).to_csv(path)
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    for system in ("cp1252", "UTF-8"):
+        monkeypatch.setattr(locale, "getpreferredencoding",
+                            lambda do_setlocale=True, system=system: system)
+        with pytest.raises(EmovcError) as err:
+            Manifest.from_csv(path)
+        assert str(err.value) == (f"{path} {said}: save it as UTF-8 (an `emovc augment` "
+                                  "manifest: emovc augment resumed into its folder writes it "
+                                  "anew)")

@@ -305,10 +305,10 @@ class Manifest(Sequence[Utterance]):
             raise EmovcError(f"manifest not found: {p}")
         try:
             text = decode_table(p)
-        except UnicodeDecodeError:
-            raise EmovcError(f"{p} is not UTF-8 nor in this system's encoding: save it as "
-                             "UTF-8 (an `emovc augment` manifest: emovc augment resumed into "
-                             "its folder writes it anew)") from None
+        except UnicodeDecodeError as exc:
+            raise EmovcError(f"{p} {not_decoded(exc)}: save it as UTF-8 (an `emovc augment` "
+                             "manifest: emovc augment resumed into its folder writes it "
+                             "anew)") from None
         reader = csv.DictReader(io.StringIO(text, newline=""))
         missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
         if missing:
@@ -350,11 +350,22 @@ def decode_table(path: Path) -> str:
     else the system's encoding (cp1252 on most Windows systems), in which an earlier emovc
     wrote its tables and spreadsheets save them.
 
+    A UTF-16 or UTF-32 file (a spreadsheet's "Unicode text"; a byte-order mark, or NUL bytes
+    without one), which the system's encoding would decode into a table without the columns,
+    is refused as such (:func:`not_decoded` says so).
+
     Raises:
         UnicodeDecodeError: the file is in neither encoding.
         OSError: it cannot be read.
     """
     raw = Path(path).read_bytes()
+    for bom, name in _WIDE_BOMS:
+        if raw.startswith(bom):
+            raise UnicodeDecodeError(WIDE, raw, 0, len(bom), f"is {name} text (its byte-order "
+                                                           "mark), not UTF-8")
+    if b"\x00" in raw:
+        raise UnicodeDecodeError(WIDE, raw, raw.index(b"\x00"), raw.index(b"\x00") + 1,
+                                 "holds NUL bytes (UTF-16 or UTF-32 text?), not UTF-8")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -362,6 +373,17 @@ def decode_table(path: Path) -> str:
         if codecs.lookup(legacy).name == "utf-8":
             raise
         return raw.decode(legacy)
+
+
+WIDE = "utf-16/utf-32"  # the encoding decode_table names in the errors of such a file
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+              (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
+def not_decoded(exc: UnicodeDecodeError) -> str:
+    """What :func:`decode_table`'s error says of the file, after its name: ``"is UTF-16 text
+    (its byte-order mark), not UTF-8"``, or ``"is not UTF-8 nor in this system's encoding"``."""
+    return exc.reason if exc.encoding == WIDE else "is not UTF-8 nor in this system's encoding"
 
 
 def resolve_path(path: str, base: Path) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from emovc.audio import audio_info
 from emovc.audio.io import read_comment
 from emovc.data.catalogs.ravdess import ravdess_reference
-from emovc.data.manifest import COLUMNS, Manifest, decode_table
+from emovc.data.manifest import COLUMNS, Manifest, decode_table, not_decoded
 from emovc.errors import EmovcError, EmovcWarning
 from emovc.fileio import atomic_output, relative_inside, remove_stale_temporaries_in
 from emovc.pipelines.augment_state import Task, output_damage
@@ -83,11 +83,11 @@ def _earlier_rows(out: Path) -> dict[str, dict]:
         return {}
     try:
         rows = _manifest_rows_on_disk(path)
-    except UnicodeDecodeError:
-        warnings.warn(f"the earlier {path} is not UTF-8 nor in this system's encoding, so it "
-                      "is written anew from this run's outputs: the outputs of targets not "
-                      "asked for this time are no longer listed (rerun with --to naming them "
-                      "too: their files are kept and listed again)", EmovcWarning,
+    except UnicodeDecodeError as exc:
+        warnings.warn(f"the earlier {path} {not_decoded(exc)}, so it is written anew from "
+                      "this run's outputs: the outputs of targets not asked for this time are "
+                      "no longer listed (rerun with --to naming them too: their files are kept "
+                      "and listed again)", EmovcWarning,
                       stacklevel=5)  # augment_corpus's caller (via _write, manifest_rows)
         return {}
     return {_out_key(out, r["path"], r.get("emotion", "")): r for r in rows
@@ -235,10 +235,10 @@ def read_augmented_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
 
     try:
         rows = _manifest_rows_on_disk(Path(path))
-    except UnicodeDecodeError:
-        raise EmovcError(f"{path} is not UTF-8 nor in this system's encoding (written by an "
-                         "earlier emovc on another system?): emovc augment resumed into its "
-                         "folder writes it anew") from None
+    except UnicodeDecodeError as exc:
+        raise EmovcError(f"{path} {not_decoded(exc)} (written by an earlier emovc on another "
+                         "system?): emovc augment resumed into its folder writes it "
+                         "anew") from None
     for r in rows:
         if r.get("path"):
             r["path"] = resolve_path(r["path"], Path(path).parent)
