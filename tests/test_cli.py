@@ -521,3 +521,24 @@ def test_every_corpus_option_is_one_option() -> None:
         assert (p.opts, p.default, p.help) == (["--corpus", "-c"], "auto", CORPUS_HELP), path
     missing = [n for n in ("auto", *CATALOGS) if not re.search(rf"\b{n}\b", CORPUS_HELP)]
     assert not missing, missing  # a catalog added is named in the help too
+
+
+def test_devices_help_says_what_n_does_to_the_batch() -> None:
+    """Review 42 L5: the three --devices helps read alike, while ser train shares each
+    step's batch between the devices and train/train-voice give each its own batch."""
+    import typer
+
+    from emovc.cli.main import _build
+
+    root = typer.main.get_command(_build())
+
+    def devices_help(*path: str) -> str:
+        cmd = root
+        for name in path:
+            cmd = cmd.commands[name]
+        (opt,) = [p for p in cmd.params if "--devices" in getattr(p, "opts", ())]
+        return " ".join(opt.help.split())
+
+    assert "Each step's batch is shared between them" in devices_help("ser", "train")
+    for path in (("train",), ("train-voice",)):
+        assert "Each trains its own batch: a step trains N times the batch" in devices_help(*path)

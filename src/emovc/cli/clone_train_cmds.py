@@ -34,7 +34,8 @@ def train_voice(
              "synthesizer 200000, vocoder 500000, encoder 100000)."),
     devices: int = typer.Option(
         1, "--devices", help="Number of devices to train on (GPUs; without one, that many "
-                             "processes share the CPU cores)."),
+                             "processes share the CPU cores). Each trains its own batch: a "
+                             "step trains N times the batch (batch_size is per device)."),
     settings: list[str] = typer.Option(
         None, "--set", metavar="KEY=VALUE",
         help="Override a field of the recipe's training config (repeatable; VALUE is YAML), "

@@ -121,7 +121,8 @@ def train(
         help="Training steps (default: the run's own when resuming one, else the preset's)."),
     devices: int = typer.Option(
         1, "--devices", help="Number of devices to train on (GPUs; without one, that many "
-                             "processes share the CPU cores)."),
+                             "processes share the CPU cores). Each trains its own batch: a "
+                             "step trains N times the batch."),
     out: Path = typer.Option(
         ..., "-o", "--output",
         help="Run folder (the run it holds is resumed; a folder of another run is refused)."),

@@ -31,7 +31,8 @@ def train(
     devices: int | None = typer.Option(
         None, "--devices", min=1,
         help="Number of devices to train the CNN on (GPUs; without one, that many processes "
-             "share the CPU cores). Default 1."),
+             "share the CPU cores). Each step's batch is shared between them: the batch size "
+             "stays the run's (emovc train's --devices multiplies it). Default 1."),
     accelerator: str | None = typer.Option(
         None, "--accelerator",
         help="Where the CNN trains: auto (default: a TPU, else Apple's GPU (mps), else a CUDA "
