@@ -61,7 +61,11 @@ from emovc.pipelines.augment_outputs import (  # noqa: F401 - EXTRA_COLUMNS, rea
     write_conversions_table,
     write_failures,
 )
-from emovc.pipelines.augment_report import AugmentReport, balance_line  # noqa: F401
+from emovc.pipelines.augment_report import (  # noqa: F401 - IMBALANCE: public, read-only here
+    IMBALANCE,
+    AugmentReport,
+    balance_line,
+)
 from emovc.pipelines.augment_sources import as_items, select_sources, warn_guessed_sources
 from emovc.pipelines.augment_state import (  # noqa: F401 - SIGNATURE: public
     SIGNATURE,

@@ -41,8 +41,10 @@ from emovc.data.emotions import check_model_emotion
 from emovc.errors import ConfigError, output_exists
 from emovc.fileio import refuse_input_overwrite
 from emovc.models.checkpoint import load_checkpoint
-from emovc.pipelines.conversion_checks import (  # noqa: F401 (check_input: public API)
+from emovc.pipelines.conversion_checks import (  # noqa: F401 - public: check_input, constants
+    DIGEST_CHARS,
     KIND_PREFIX,
+    NOISY_INPUT,
     check_flag,
     check_input,
     file_path,
@@ -52,7 +54,7 @@ from emovc.pipelines.conversion_checks import (  # noqa: F401 (check_input: publ
     model_identity,
     unfinished_note,
 )
-from emovc.pipelines.conversion_engine import WindowedConversion
+from emovc.pipelines.conversion_engine import SEAM_FADE_S, WindowedConversion  # noqa: F401
 from emovc.pipelines.conversion_settings import ConversionSettings, Setting
 from emovc.pipelines.conversion_source import SourceEmotions
 from emovc.pretrained.registry import inference_defaults, resolve

@@ -52,6 +52,7 @@ from emovc.training.run_contents import (  # noqa: F401 — re-exported: importe
     saved_config,
     saved_max_steps,
 )
+from emovc.training.run_models import MODELS_FILE  # noqa: F401 — re-exported: read from here
 
 # settings a resumed run (StarGAN, CycleGAN, SV2TTS) may change (they do not change what is
 # learned)
