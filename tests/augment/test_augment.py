@@ -849,3 +849,28 @@ def test_a_clip_deleted_after_the_scan_is_one_line(converter, corpus, tmp_path, 
                                          r"since the corpus was scanned\): run again"):
         augment_corpus(corpus, tmp_path / "aug", ["sad"], model=str(converter), workers=1,
                        progress=False)
+
+
+def test_two_clips_of_one_output_are_refused_before_converting(tmp_path):
+    """Review 42 L8 (review 41 L5): take.wav and take.flac of one folder (a manifest's rows,
+    which no catalogue deduplicated) were both converted to OUT/<target>/.../take.wav, the
+    second overwriting or skipped as done; as convert on a folder does, it is refused."""
+    from emovc.data.manifest import Manifest, Utterance
+
+    root = tmp_path / "c"
+
+    def utt(path: str, emotion: str = "calm") -> Utterance:
+        return Utterance(str(root / path), "mine", "s1", "F", emotion, utt_id=path)
+
+    with pytest.raises(EmovcError, match=r"^\S*take\.wav and \S*take\.flac would both be "
+                                         r"written to \S*sad/s1/take\.wav; rename one$"):
+        plan_tasks(Manifest([utt("s1/take.wav"), utt("s1/take.flac")]), root, tmp_path / "o",
+                   ["sad"])
+    with pytest.raises(EmovcError, match="would both be written to"):  # outside: name alone
+        plan_tasks(Manifest([utt("../a/x.wav"), utt("../b/x.wav")]), root, tmp_path / "o",
+                   ["sad"])
+    # one clip already sad and one calm: each target converts one of them, no collision
+    tasks = plan_tasks(Manifest([utt("s1/take.wav", "sad"), utt("s1/take.flac")]), root,
+                       tmp_path / "o", ["sad", "calm"])
+    assert sorted(Path(t.out).relative_to(tmp_path / "o").as_posix() for t in tasks) == [
+        "calm/s1/take.wav", "sad/s1/take.wav"]

@@ -83,13 +83,30 @@ if TYPE_CHECKING:
 BACKENDS = ("local", "ray")
 
 
-
-
 def plan_tasks(manifest: Manifest, root: Path, out_dir: Path, targets: Iterable[str],
                skip_same: bool = True) -> list[Task]:
-    """One task per (utterance, target); an utterance already in ``target`` is skipped."""
-    return [make_task(utt, target, root, out_dir) for target in targets for utt in manifest
-            if not (skip_same and utt.emotion == target)]
+    """One task per (utterance, target); an utterance already in ``target`` is skipped.
+
+    Raises:
+        EmovcError: two tasks would write one output file (:func:`check_outputs`).
+    """
+    tasks = [make_task(utt, target, root, out_dir) for target in targets for utt in manifest
+             if not (skip_same and utt.emotion == target)]
+    check_outputs(tasks)
+    return tasks
+
+
+def check_outputs(tasks: Iterable[Task]) -> None:
+    """Refuse, in one line, two tasks writing one output file, as ``emovc convert`` on a
+    folder does: two clips of one path but for the extension (``take.wav`` and
+    ``take.flac``: the outputs are ``.wav``), or two manifest rows of one file name outside
+    the corpus folder (written under their name alone)."""
+    seen: dict[str, str] = {}
+    for task in tasks:
+        if task.out in seen:
+            raise EmovcError(f"{seen[task.out]} and {task.utt.path} would both be written to "
+                             f"{task.out}; rename one")
+        seen[task.out] = task.utt.path
 
 
 def make_task(utt: Utterance, target: str, root: Path, out_dir: Path) -> Task:
@@ -170,7 +187,9 @@ def augment_corpus(root: str | os.PathLike, out_dir: str | os.PathLike, targets:
             to convert, or a balance that cannot be reached at all (``per_class`` < 1, no
             labelled clip, a target with no clip of another emotion to convert from) —
             before any output is written.
-        EmovcError: see :func:`check_signature` (a folder of other conversions or clips).
+        EmovcError: see :func:`check_signature` (a folder of other conversions or clips); two
+            clips whose conversions would be written to one file (:func:`check_outputs`),
+            before any output is written.
     """
     plan = _plan(root, out_dir, targets, model=model, corpus=corpus, intensity=intensity,
                  workers=workers, backend=backend, source=source, only_from=only_from,
@@ -248,6 +267,7 @@ def _plan(root: str | os.PathLike, out_dir: str | os.PathLike, targets: Iterable
     cannot = [u for u in selected if u.emotion and u.emotion not in sources]
     skip = {u.utt_id for u in cannot}
     convert = Manifest([u for u in selected if u.utt_id not in skip])
+    plan_tasks(convert, root, out, tgts)  # two clips of one output: refused before any work
     picker = (plan_balance(manifest, convert, tgts, per_class, seed)
               if balance or per_class is not None else None)
     return _Plan(root=root, out=out, model=model, intensity=intensity, source=source,
