@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,32 @@ def test_m2m_loading_leaves_out_bad_clips_and_writes_no_bar_to_a_log(tmp_path: P
     assert [len(b.images) for b in bank.banks] == [2, 2] and prosody is not None
     assert sum(str(w.message).startswith(f"left out of {root}: 1 × ") for w in caught) == 3
     assert "\r" not in err and "loading clips" not in err, err
+
+
+@pytest.mark.parametrize(("train_actors", "hint"), [
+    ([1], "--set val_actors=[17]"),
+    ([1, 17], "--set val_actors=[17] --set train_actors=[1]")])
+def test_a_corpus_without_the_validation_actors_says_so(tmp_path: Path, train_actors,
+                                                        hint) -> None:
+    """A corpus without the validation actors (the defaults, 17-20, are not in a subset of
+    RAVDESS) wrote no validation audio without a word, although the docs promise it."""
+    from emovc.training.spectrogan_run import val_wavs
+
+    root = _corpus(tmp_path / "data", bad=False)
+    cfg = _tiny(root, tmp_path / "run", train_actors=train_actors, val_actors=[18, 19])
+    with pytest.warns(EmovcWarning) as caught:
+        assert val_wavs(cfg) == []
+    assert [str(w.message) for w in caught] == [
+        f"no validation audio: {root} has no calm take by the validation actors (18, 19, "
+        f"setting val_actors); it has calm takes by actors 1, 17: {hint}"]
+
+
+def test_validation_clips_found_or_not_asked_for_need_no_note(tmp_path: Path) -> None:
+    from emovc.training.spectrogan_run import val_wavs
+
+    root = _corpus(tmp_path / "data", bad=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = val_wavs(_tiny(root, tmp_path / "run"))
+        none = val_wavs(_tiny(root, tmp_path / "run", val_actors=[18], n_val_clips=0))
+    assert [name for name, _ in got] == ["03-01-02-01-01-01-17"] and none == []

@@ -61,6 +61,14 @@ def ravdess_files(data_dir: str | Path, emotion: str, actors: Sequence[int]) -> 
     return out
 
 
+def ravdess_actors(data_dir: str | Path, emotion: str) -> list[int]:
+    """Actor numbers (sorted) with RAVDESS takes of ``emotion`` under ``data_dir`` (files
+    named as :func:`ravdess_files` reads them)."""
+    code = EMOTIONS.index(normalize_emotion(emotion)) + 1
+    found = (_RAVDESS.match(p.stem) for p in iter_audio(Path(data_dir)))
+    return sorted({int(m.group(5)) for m in found if m and int(m.group(1)) == code})
+
+
 def prepare_wav(wav: np.ndarray, sr: int) -> np.ndarray:
     """Trim leading/trailing silence and normalise the active level to -23 dBFS."""
     return normalize_loudness(trim_silence(wav, sr), sr)

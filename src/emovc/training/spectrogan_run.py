@@ -7,6 +7,7 @@ fixed iteration intervals, timed saves in between)."""
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ import torch
 
 from emovc.audio import check_voiced_speech, save_audio
 from emovc.data.catalogs.base import ScanLog
-from emovc.errors import ConfigError
+from emovc.errors import ConfigError, EmovcWarning
 from emovc.features.stats import FeatureStats
 from emovc.fileio import atomic_output
 from emovc.models.spectrogan.representation import SpecConfig
@@ -120,12 +121,37 @@ def val_files(cfg: TrainConfig) -> list[Path]:
 def val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
     """``(name, waveform)`` of the validation clips (:func:`val_files`); a pick that
     ``emovc convert`` would refuse is left out with a line
-    (:func:`~emovc.training.feature_cache.report_left_out`)."""
+    (:func:`~emovc.training.feature_cache.report_left_out`), and a corpus without any
+    (e.g. a subset without the default validation actors 17-20) gets one
+    :class:`~emovc.errors.EmovcWarning` line saying how to name some."""
     sr = SpecConfig.from_dict(cfg.spec).sample_rate
+    files = val_files(cfg)
+    if not files and cfg.n_val_clips > 0 and cfg.val_actors:
+        warnings.warn(no_validation_note(cfg), EmovcWarning, stacklevel=2)
     log = ScanLog(root=str(cfg.data_dir))
-    got = data.load_usable(val_files(cfg), sr, lambda wav: voiced_take(wav, sr), log)
+    got = data.load_usable(files, sr, lambda wav: voiced_take(wav, sr), log)
     report_left_out(log, f"the validation clips of {cfg.data_dir}")
     return [(p.stem, wav) for p, wav in got.items()]
+
+
+def no_validation_note(cfg: TrainConfig) -> str:
+    """Why a run writes no validation audio although ``n_val_clips`` asks for some: the
+    corpus has no ``cfg.source`` take of its ``val_actors``. Suggests actors that have one,
+    one the run does not train on if there is such an actor."""
+    have = data.ravdess_actors(cfg.data_dir, cfg.source)
+    held_out = [a for a in have if a not in cfg.train_actors]
+    if held_out:
+        hint = f": --set val_actors=[{held_out[0]}]"
+    elif len(have) > 1:  # hold the last one out
+        hint = (f": --set val_actors=[{have[-1]}] --set train_actors="
+                f"[{', '.join(map(str, have[:-1]))}]")
+    elif have:
+        hint = f": --set val_actors=[{have[0]}] (an actor it trains on)"
+    else:
+        hint = ""
+    return (f"no validation audio: {cfg.data_dir} has no {cfg.source} take by the "
+            f"validation actors ({', '.join(map(str, cfg.val_actors))}, setting val_actors); "
+            f"it has {cfg.source} takes by actors {', '.join(map(str, have)) or 'none'}{hint}")
 
 
 def voiced_take(wav: np.ndarray, sr: int) -> np.ndarray:
