@@ -45,7 +45,7 @@ _LAZY = {  # heavier modules (matplotlib, jinja2, http.server) load on first use
     "EvalConfig": "emovc.evaluation.runner",
     "evaluate": "emovc.evaluation.runner",
     "run_evaluation": "emovc.evaluation.api",
-    "summarize_ratings": "emovc.evaluation.listening",
+    "summarize_ratings": "emovc.evaluation.listening_ratings",
 }
 
 
