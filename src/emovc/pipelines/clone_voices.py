@@ -76,8 +76,9 @@ class VoicePreparation:
         warning that the clone will carry its noise (:func:`noise_note`), and references that
         may be of several speakers with a warning naming the odd one
         (:func:`speaker_mismatch`). The same references given again (the same samples under
-        the same names) are taken from this cloner's last voices (up to
-        :data:`VOICE_CACHE_SECONDS` of reference speech in all), with the same warnings
+        the same names) are taken from this cloner's last voices (up to its
+        ``voice_cache_seconds`` of reference speech in all, :data:`VOICE_CACHE_SECONDS` by
+        default), with the same warnings
         again; files unchanged since they were read (their path, size and times,
         :func:`~emovc.pipelines.clone_cache.file_stamps`) are not even read again. Concurrent
         calls with the same references prepare them once.

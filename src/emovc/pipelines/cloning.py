@@ -17,7 +17,8 @@ References are preprocessed like every emovc input: resampled to 16 kHz, optiona
 (spectral gating with ``noisereduce``), VAD-trimmed and loudness-normalised. Prepared and
 analysed once, they make a :class:`~emovc.pipelines.clone_refs.Voice`
 (:meth:`VoiceCloner.prepare_voice`) that clones any number of texts; a cloner also keeps its
-last voices (:data:`VOICE_CACHE_SECONDS` of reference speech), so the same references given
+last voices (``voice_cache_seconds`` of reference speech, :data:`VOICE_CACHE_SECONDS` by
+default), so the same references given
 again (the same samples, names and settings) are not analysed again, and files unchanged since
 (:mod:`emovc.pipelines.clone_cache`) not read again. Cloning a voice requires
 the speaker's consent; every file written carries a provenance tag.
