@@ -33,8 +33,8 @@ def _init_worker(model: str) -> None:
 
 def convert_task(task: Task, intensity: float) -> tuple[bool, str]:
     """Run one task with the worker's converter (:func:`_init_worker`: pitch level 1, no
-    envelope smoothing, envelope gain 1, WORLD renderer); returns ``(ok, source emotion used |
-    error message)``."""
+    envelope smoothing, envelope gain 1, no voice quality, WORLD renderer); returns ``(ok,
+    source emotion used | error message)``."""
     try:
         _, src = _WORKER["converter"].convert_file(task.utt.path, task.out, task.target,
                                                    source=task.utt.emotion or None,
