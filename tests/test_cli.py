@@ -110,6 +110,7 @@ def test_demo_writes_a_run_that_evaluate_reads(speech_file: Path, tmp_path: Path
                                                           for it in items]
     assert len(items) >= 3 and all(Path(it.converted).is_file() for it in items)
     assert {it.source_emotion for it in items} == {"calm"}
+    assert {it.text for it in items} == {""}  # a recording of the user's: its words unknown
     code, out, _ = run(["demo", "--src", str(speech_file), "--from", "angry", "--out",
                         str(tmp_path / "my demo")], capsys)  # angry is one of the targets
     assert code == 0 and "skipped angry: the recording is already angry" in out
@@ -125,6 +126,31 @@ def test_demo_writes_a_run_that_evaluate_reads(speech_file: Path, tmp_path: Path
     code, _, err = run(["demo", "--src", str(tmp_path / "short.wav"), "--out",
                         str(tmp_path / "d4")], capsys)
     assert code == 2 and "short.wav is too short" in err and not (tmp_path / "d4").exists()
+
+
+def test_the_demo_table_gives_the_bundled_examples_words(speech_file: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """So that emovc evaluate, which the demo tells the user to run, scores the WER too (the
+    table's text was empty, and the WER column with it)."""
+    from emovc.evaluation.manifest import read_manifest
+    from emovc.pipelines import analysis
+
+    monkeypatch.setattr(analysis, "example_path", lambda: speech_file)  # a fast stand-in
+    code, _, _ = run(["demo", "--from", "calm", "--out", str(tmp_path / "d")], capsys)
+    items = read_manifest(tmp_path / "d")
+    assert code == 0 and items
+    assert {it.text for it in items} == {analysis.EXAMPLE_TEXT}
+
+
+def test_the_example_text_is_what_the_bundled_example_says() -> None:
+    """The recogniser emovc evaluate uses hears the bundled recording say EXAMPLE_TEXT."""
+    from emovc.audio.io import load_audio
+    from emovc.evaluation.intelligibility import Transcriber, word_error_rate
+    from emovc.pipelines.analysis import EXAMPLE_TEXT, example_path
+
+    heard = Transcriber().transcribe(load_audio(example_path(), 16000), 16000)
+    assert word_error_rate(EXAMPLE_TEXT, heard) == 0.0
 
 
 def test_demo_refuses_earlier_outputs_without_force(tmp_path: Path,

@@ -198,6 +198,11 @@ def _provenance(what: str) -> str:
     return f"emovc {__version__}: {what}"
 
 
+#: what the bundled example (:func:`example_path`, CMU ARCTIC ``arctic_a0007``) says, written
+#: into the demo's table so that ``emovc evaluate`` scores the conversions' intelligibility
+EXAMPLE_TEXT = "And you always want to see it in the superlative degree."
+
+
 def example_path() -> Path:
     """A short real English recording shipped inside an installed dependency.
 
@@ -213,10 +218,11 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
              force: bool = False, source: str | None = None) -> Iterator[str]:
     """Demo: convert the bundled example into several emotions with the default model.
 
-    Writes ``out_dir/resynthesized.wav`` (vocoder reference) and ``out_dir/<emotion>.wav``;
-    yields progress lines. ``source``: the recording's emotion; ``None`` = neutral for the
-    bundled example (read speech), detected by the recogniser for ``src``. Earlier outputs
-    are refused before anything is written unless ``force``.
+    Writes ``out_dir/resynthesized.wav`` (vocoder reference), ``out_dir/<emotion>.wav`` and
+    ``out_dir/conversions.csv`` (with the bundled example's words, :data:`EXAMPLE_TEXT`, for
+    ``emovc evaluate``'s WER); yields progress lines. ``source``: the recording's emotion;
+    ``None`` = neutral for the bundled example (read speech), detected by the recogniser for
+    ``src``. Earlier outputs are refused before anything is written unless ``force``.
     """
     from emovc.data.emotions import check_model_emotion
     from emovc.pipelines.conversion import EmotionConverter, check_input
@@ -226,6 +232,7 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
         source = "neutral"
     if source is not None:  # a bad --from fails before anything is written
         source = check_model_emotion(source, conv.source_emotions, "source")
+    text = "" if src else EXAMPLE_TEXT  # a recording of the user's own: its words unknown
     src = Path(src) if src else example_path()
     out = Path(out_dir)
     targets = [t for t in DEMO_TARGETS if t != source]  # not the recording's own emotion
@@ -254,7 +261,7 @@ def run_demo(out_dir: str | os.PathLike, src: str | os.PathLike | None = None,
                                            force=force)
         rows.append({"source": str(src.absolute()), "converted": Path(out_path).name,
                      "target_emotion": target, "source_emotion": used or "",
-                     "reference": "", "text": ""})
+                     "reference": "", "text": text})
         yield f"wrote {out_path} ({used} -> {target}, model {conv.name})"
     table = write_table(out / TABLE, rows)
     here = out if out.name not in ("", ".", "..") else out.resolve()  # "." has no name
