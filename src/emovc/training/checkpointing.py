@@ -13,6 +13,7 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from emovc.errors import ConfigError
+from emovc.training.progress import untimed
 
 
 def check_keep_checkpoints(keep: int) -> int:
@@ -70,15 +71,17 @@ class _NewestCheckpoints(ModelCheckpoint):
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any,
                            ) -> None:
-        super().on_train_batch_end(trainer, pl_module, *args)
-        if self._last_global_step_saved == trainer.global_step:  # a step save just now
-            self.clock.restart()
-        elif not self._defer_save_until_validation and self.clock.due(trainer):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
-            self.clock.restart()
+        with untimed(trainer):  # saves are not a training step's time on the progress lines
+            super().on_train_batch_end(trainer, pl_module, *args)
+            if self._last_global_step_saved == trainer.global_step:  # a step save just now
+                self.clock.restart()
+            elif not self._defer_save_until_validation and self.clock.due(trainer):
+                self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+                self.clock.restart()
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        super().on_validation_end(trainer, pl_module)
+        with untimed(trainer):
+            super().on_validation_end(trainer, pl_module)
         if self._last_global_step_saved == trainer.global_step:  # the deferred save, say
             self.clock.restart()
 

@@ -31,6 +31,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from emovc.data.catalogs import corpus_layout
 from emovc.errors import ConfigError
 from emovc.fileio import atomic_output
+from emovc.training.progress import untimed
 from emovc.training.run_dir import changed_settings
 
 CHECKPOINT = Path("checkpoints") / "cnn.ckpt"
@@ -226,4 +227,5 @@ class EpochCheckpoint(Checkpoint):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.global_step % self.every == 0:
-            trainer.save_checkpoint(self.path, weights_only=False)
+            with untimed(trainer):  # not a training step's time on the progress lines
+                trainer.save_checkpoint(self.path, weights_only=False)

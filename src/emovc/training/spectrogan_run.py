@@ -24,6 +24,7 @@ from emovc.models.spectrogan.representation import SpecConfig
 from emovc.training import spectrogan_data as data
 from emovc.training.checkpointing import SaveClock
 from emovc.training.feature_cache import report_left_out
+from emovc.training.progress import untimed
 from emovc.training.run_clips import ClipList
 from emovc.training.spectrogan_config import TrainConfig
 from emovc.training.validation_audio import write_source_clip
@@ -74,12 +75,13 @@ class RunCallback(L.Callback):
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         it = module.iteration
-        if it % self.cfg.ckpt_every == 0 or it >= self.cfg.max_steps:
-            self.save(trainer, module)
-        elif self.clock.due(trainer):
-            self.save_state(trainer)
-        if self.val_wavs and (it % self.cfg.val_every == 0 or it >= self.cfg.max_steps):
-            self.validate(trainer, module, it)
+        with untimed(trainer):  # not a training step's time on the progress lines
+            if it % self.cfg.ckpt_every == 0 or it >= self.cfg.max_steps:
+                self.save(trainer, module)
+            elif self.clock.due(trainer):
+                self.save_state(trainer)
+            if self.val_wavs and (it % self.cfg.val_every == 0 or it >= self.cfg.max_steps):
+                self.validate(trainer, module, it)
 
     def validate(self, trainer, module: SpectroGANModule, it: int) -> None:
         """Convert the validation clips with the current generator as ``emovc convert`` does
