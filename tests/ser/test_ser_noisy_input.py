@@ -43,3 +43,21 @@ def test_a_noisy_file_is_classified_with_one_warning(ser_run, tmp_path):
     messages = [str(w.message) for w in shown if issubclass(w.category, EmovcWarning)]
     assert any("may not be speech" in m for m in messages)
     assert not any("is noisy" in m for m in messages)
+
+
+def test_a_telephone_file_is_classified_with_one_warning(ser_run, tmp_path):
+    """An 8 kHz recording was classified without a word, though the recogniser, trained on
+    16 kHz speech, is far less accurate on it (docs/ser.md); convert and clone warn of one."""
+    from emovc.audio.io import resample
+
+    rec = EmotionRecognizer.from_pretrained(ser_run)
+    phone = save_audio(tmp_path / "phone.wav", resample(_take(), 16000, 8000), 8000)
+    with pytest.warns(EmovcWarning) as shown:
+        rec.predict_file(phone)
+    notes = [str(w.message) for w in shown if "no sound above" in str(w.message)]
+    assert len(notes) == 1 and notes[0].startswith(
+        f"{phone} has no sound above about 4 kHz (as telephone audio): its emotion labels are "
+        "less reliable"), notes
+    with pytest.warns(EmovcWarning, match="no sound above"):
+        (found,) = predict_paths(rec, [phone])  # `ser predict` keeps it in the CSV's note
+    assert "no sound above" in found.note and found.probs

@@ -25,6 +25,8 @@ from emovc.audio import (
     normalize_loudness,
     trim_silence,
 )
+from emovc.audio.bandwidth import FULL_BAND_RATE  # noqa: F401 — re-exported
+from emovc.audio.bandwidth import band_limit_note as band_limit_note_of
 from emovc.audio.clipping import clipped_share, clipping_note, file_clipped_share
 from emovc.audio.io import resample
 from emovc.audio.noise import estimate_snr, low_snr_note
@@ -41,8 +43,6 @@ Reference = str | os.PathLike | tuple[np.ndarray, int]
 MIN_VOICED_SHARE = MIN_PERIODIC_SHARE
 
 
-#: a reference recorded below this rate (Hz) lacks the upper band of 16 kHz speech
-FULL_BAND_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -160,16 +160,16 @@ def drop_repeats(refs: list[ReadReference]) -> tuple[list[ReadReference], str]:
 
 
 def band_limit_note(ref: ReadReference) -> str:
-    """A one-line warning when ``ref`` was recorded below :data:`FULL_BAND_RATE` (telephone
-    audio at 8 kHz), else ``""``: the clone is made of its sounds, so it has no sound above
-    half that rate either, and it matches the speaker less well (a VCTK speaker's clone from
-    an 8 kHz copy of a reference: similarity 0.58 to another of their clips, against 0.73
-    from the 16 kHz one)."""
-    if ref.rate is None or ref.rate >= FULL_BAND_RATE:
-        return ""
-    return (f"{ref.name} is {ref.rate} Hz audio, with no sound above {ref.rate / 2000:g} kHz: "
-            "the clone will sound band-limited (like a phone call) and match the speaker less "
-            "well; use a recording of 16 kHz or more if you have one")
+    """A one-line warning when ``ref`` is band-limited (:func:`emovc.audio.bandwidth.band_limit_hz`:
+    recorded below :data:`FULL_BAND_RATE`, e.g. telephone audio at 8 kHz, or such audio
+    resampled), else ``""``: the clone is made of its sounds, so it has no sound above that
+    band either, and it matches the speaker less well (a VCTK speaker's clone from an 8 kHz
+    copy of a reference: similarity 0.58 to another of their clips, against 0.73 from the
+    16 kHz one)."""
+    return band_limit_note_of(
+        ref.name, ref.wav, ref.sr, "the clone will sound band-limited (like a phone call) and "
+        "match the speaker less well; use a recording of 16 kHz or more if you have one",
+        ref.rate)
 
 
 def clip_note(ref: ReadReference) -> str:

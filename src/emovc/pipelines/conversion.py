@@ -42,6 +42,7 @@ from emovc.errors import ConfigError, output_exists
 from emovc.fileio import refuse_input_overwrite
 from emovc.models.checkpoint import load_checkpoint
 from emovc.pipelines.conversion_checks import (  # noqa: F401 - public: check_input, constants
+    BAND_LIMITED_INPUT,
     DIGEST_CHARS,
     KIND_PREFIX,
     NOISY_INPUT,
@@ -213,9 +214,11 @@ class EmotionConverter(SourceEmotions, WindowedConversion):
         trailing pauses keep the input's lengths (real takes of a faster emotion are not
         recorded with shorter silences around them).
 
-        Noisy audio (an estimated SNR below :data:`~emovc.audio.noise.LOW_SNR_DB`, 20 dB) is
-        converted with one :class:`~emovc.errors.EmovcWarning` line, as :meth:`convert_file`
-        converts a noisy file.
+        Noisy audio (an estimated SNR below :data:`~emovc.audio.noise.LOW_SNR_DB`, 20 dB) or
+        band-limited audio (telephone speech, at 8 kHz or resampled from it:
+        :func:`~emovc.audio.bandwidth.band_limit_hz`) is converted with one
+        :class:`~emovc.errors.EmovcWarning` line, as :meth:`convert_file` converts such a
+        file.
 
         Args:
             wav: waveform in [-1, 1], mono ``(n,)`` (``(n, 1)``, ``(1, n)`` and channels-last
@@ -325,8 +328,9 @@ class EmotionConverter(SourceEmotions, WindowedConversion):
         """Convert one file (settings as :meth:`convert`); returns ``(written path, source
         emotion used)``. The output is streamed to the file (the same samples as
         :meth:`convert`, written atomically), so memory does not grow with the output.
-        A clipped input (:mod:`emovc.audio.clipping`) or a noisy one (an estimated SNR below
-        :data:`~emovc.audio.noise.LOW_SNR_DB`) is converted with one
+        A clipped input (:mod:`emovc.audio.clipping`), a noisy one (an estimated SNR below
+        :data:`~emovc.audio.noise.LOW_SNR_DB`) or a band-limited one (telephone speech:
+        :func:`~emovc.audio.bandwidth.band_limit_hz`) is converted with one
         :class:`~emovc.errors.EmovcWarning` line naming the file.
 
         Raises:

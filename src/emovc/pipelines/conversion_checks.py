@@ -51,6 +51,13 @@ NOISY_INPUT = ("the conversion keeps the noise, its target emotion is heard far 
                "and its voice matches the speaker less well: use a quieter recording, or "
                "denoise it first")
 
+#: the end of :class:`EmotionConverter`'s warning about a band-limited input, e.g. telephone
+#: speech (:func:`~emovc.audio.bandwidth.warn_if_band_limited`): its samples are converted
+#: as they are
+BAND_LIMITED_INPUT = ("the output keeps that band limit (it sounds like a phone call), and the "
+                      "models were trained on 16 kHz speech; use a recording of 16 kHz or more "
+                      "if you have one")
+
 
 def check_input(wav: np.ndarray, sr: int, name: str = "audio") -> None:
     """Refuse audio a conversion cannot use: mono float ``(n,)`` at ``sr`` Hz that is too

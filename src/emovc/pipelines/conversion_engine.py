@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from emovc.audio.bandwidth import warn_if_band_limited
 from emovc.audio.chunking import iter_tempo_windows
 from emovc.audio.finishing import Spool, StreamFinisher
 from emovc.audio.io import resample
@@ -20,6 +21,7 @@ from emovc.features.voice_quality import added_perturbation
 from emovc.models.conversion.converters import check_intensity
 from emovc.models.conversion.render import RENDERERS
 from emovc.pipelines.conversion_checks import (
+    BAND_LIMITED_INPUT,
     NOISY_INPUT,
     check_different,
     check_flag,
@@ -78,7 +80,8 @@ class WindowedConversion:
         :func:`check_input`. A noisy input (an estimated SNR below
         :data:`~emovc.audio.noise.LOW_SNR_DB`) is converted with one
         :class:`~emovc.errors.EmovcWarning` line (:data:`NOISY_INPUT`) calling it ``name``,
-        whether it is a file's or samples; ``stacklevel``: the frame the warning names (1:
+        whether it is a file's or samples, and so is a band-limited one, e.g. telephone
+        speech (:data:`BAND_LIMITED_INPUT`); ``stacklevel``: the frame the warning names (1:
         the caller of this)."""
         a = check_intensity(intensity)
         keep_level = check_flag(keep_level, "keep_level")
@@ -90,6 +93,7 @@ class WindowedConversion:
         if not checked:
             check_input(x, sr, name)
         warn_if_noisy(x, sr, name, NOISY_INPUT, stacklevel=stacklevel + 1)
+        warn_if_band_limited(x, sr, name, BAND_LIMITED_INPUT, stacklevel=stacklevel + 1)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
             check_spectrogan_settings(st)
             if not self.uses_source:  # pairwise: the direction follows from the target

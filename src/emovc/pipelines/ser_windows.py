@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emovc.audio import load_audio
+from emovc.audio.bandwidth import warn_if_band_limited
 from emovc.audio.noise import warn_if_noisy
 from emovc.audio.voicing import MIN_PERIODIC_SHARE, warn_if_unvoiced
 from emovc.errors import AudioError
@@ -28,6 +29,12 @@ SER_WINDOW_S = DETECT_WINDOW_S  # seconds; the same windows as the converter's d
 #: measured in docs/ser.md, "Noisy input")
 NOISY_INPUT = ("its emotion labels are far less reliable (the recogniser was trained on clean "
                "studio speech): use a quieter recording if you have one")
+#: the end of the warning about a band-limited file, e.g. telephone speech
+#: (:func:`~emovc.audio.bandwidth.warn_if_band_limited`; measured in docs/ser.md)
+BAND_LIMITED_INPUT = ("its emotion labels are less reliable (the recogniser was trained on "
+                      "16 kHz speech; on 8 kHz copies of RAVDESS actors 17-20 its unweighted "
+                      "accuracy falls from 0.61 to 0.42): use a recording of 16 kHz or more if "
+                      "you have one")
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,11 @@ def recognise_file(path: str | os.PathLike, sr: int,
         predict: ``predict(wav (n,), sr, name) -> {label: p}`` for one clip (raising
             :class:`~emovc.errors.AudioError` for one it cannot classify, naming it ``name``).
         window_s: longest stretch classified as one clip, in seconds.
-        stacklevel: the frame the may-not-be-speech and noisy-input warnings name (1: the
-            caller of this). A file that may not be speech, or is noisy (an estimated SNR
-            below :data:`~emovc.audio.noise.LOW_SNR_DB`), is classified with one
-            :class:`~emovc.errors.EmovcWarning` line saying so.
+        stacklevel: the frame the may-not-be-speech, noisy- and band-limited-input warnings
+            name (1: the caller of this). A file that may not be speech, is noisy (an
+            estimated SNR below :data:`~emovc.audio.noise.LOW_SNR_DB`) or band-limited
+            (telephone speech: :func:`~emovc.audio.bandwidth.band_limit_hz`) is classified
+            with one :class:`~emovc.errors.EmovcWarning` line saying so.
 
     Returns:
         One window (up to ``window_s``): ``predict`` of the whole file, as it is. Longer:
@@ -88,6 +96,7 @@ def recognise_file(path: str | os.PathLike, sr: int,
     share = warn_if_unvoiced(wav, sr, name, "its emotion labels are a guess", stacklevel + 1)
     if share >= MIN_PERIODIC_SHARE:  # noise without speech: the warning above says it
         warn_if_noisy(wav, sr, name, NOISY_INPUT, stacklevel + 1)
+        warn_if_band_limited(wav, sr, name, BAND_LIMITED_INPUT, stacklevel=stacklevel + 1)
     return result
 
 
