@@ -164,3 +164,19 @@ def test_short_runs_log_about_ten_tensorboard_points(max_steps, most, every) -> 
     """A 20-step SpectroGAN run logged its first step only; a run resumed for its last 10 of
     40 steps logged none (every 25)."""
     assert progress.log_interval(max_steps, most) == every
+
+
+@pytest.mark.parametrize(("train", "val", "note"), [
+    (["01", "02", "17"], ["17", "18"], "validation on training speakers: 17 of val_speakers "
+     "also in train_speakers, so the validation audio says nothing about speakers the model "
+     "has not heard; to hold them out: --set train_speakers=[01, 02]"),
+    (["17"], ["17"], "validation on training speakers: 17 of val_speakers also in "
+     "train_speakers, so the validation audio says nothing about speakers the model has not "
+     "heard")])
+def test_validation_speakers_that_also_train_get_one_note(train, val, note) -> None:
+    from emovc.errors import EmovcWarning
+    from emovc.training.validation_audio import warn_if_validating_on_training
+
+    with pytest.warns(EmovcWarning) as caught:
+        warn_if_validating_on_training(train, val, "train_speakers", "val_speakers")
+    assert [str(w.message) for w in caught] == [note]

@@ -430,3 +430,25 @@ def test_a_timed_save_does_not_swallow_the_deferred_step_save(tmp_path):
         files = sorted(p.name for p in folder.glob("*.ckpt"))
         assert files == ["last.ckpt", "step000002.ckpt", "step000004.ckpt"], minutes
         assert torch.load(folder / "last.ckpt", weights_only=True)["global_step"] == 4
+
+
+def test_world_runs_that_validate_on_a_training_speaker_say_so(corpus, cache_root, tmp_path):
+    """--set val_speakers=[17] --set train_speakers=[01, 17] trained without a word, as
+    SpectroGAN's val_actors did; both WORLD trainers now give the one note."""
+    from emovc.errors import EmovcWarning
+    from emovc.training.stargan import train
+
+    from .conftest import train_tiny_cyclegan
+
+    note = ("validation on training speakers: 17 of val_speakers also in train_speakers, so "
+            "the validation audio says nothing about speakers the model has not heard; to "
+            "hold them out: --set train_speakers=[01]")
+    cfg = stargan_config(corpus, tmp_path / "sg", cache_root, 1)
+    cfg.train_speakers, cfg.val_speakers = ["01", "17"], ["17"]
+    with pytest.warns(EmovcWarning) as caught:
+        train(cfg)
+    assert [str(w.message) for w in caught if "training speakers" in str(w.message)] == [note]
+    with pytest.warns(EmovcWarning) as caught:
+        train_tiny_cyclegan(corpus, cache_root, tmp_path / "cg", max_steps=1,
+                            train_speakers=["01", "17"], val_speakers=["17"])
+    assert [str(w.message) for w in caught if "training speakers" in str(w.message)] == [note]

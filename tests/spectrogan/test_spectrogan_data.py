@@ -138,3 +138,18 @@ def test_validation_clips_found_or_not_asked_for_need_no_note(tmp_path: Path) ->
         got = val_wavs(_tiny(root, tmp_path / "run"))
         none = val_wavs(_tiny(root, tmp_path / "run", val_actors=[18], n_val_clips=0))
     assert [name for name, _ in got] == ["03-01-02-01-01-01-17"] and none == []
+
+
+def test_a_validation_actor_that_also_trains_gets_one_note(tmp_path: Path) -> None:
+    """--set val_actors=[17] --set train_actors=[1, 17] validated on a training actor without
+    a word: its validation audio says nothing about unseen speakers."""
+    from emovc.training.spectrogan_run import val_wavs
+
+    root = _corpus(tmp_path / "data", bad=False)
+    cfg = _tiny(root, tmp_path / "run", train_actors=[1, 17], val_actors=[17])
+    with pytest.warns(EmovcWarning) as caught:
+        assert [name for name, _ in val_wavs(cfg)] == ["03-01-02-01-01-01-17"]  # still used
+    assert [str(w.message) for w in caught] == [
+        "validation on training speakers: 17 of val_actors also in train_actors, so the "
+        "validation audio says nothing about speakers the model has not heard; to hold them "
+        "out: --set train_actors=[1]"]

@@ -54,7 +54,10 @@ from emovc.training.datamodule import ConversionData, SegmentSampler
 from emovc.training.devices import check_devices
 from emovc.training.run_clips import ClipList
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, config_data
-from emovc.training.validation_audio import write_validation_audio
+from emovc.training.validation_audio import (
+    warn_if_validating_on_training,
+    write_validation_audio,
+)
 
 KIND = "emotion-converter/cyclegan"
 
@@ -262,6 +265,7 @@ def load_data(cfg: CycleGANTrainConfig) -> tuple[ConversionData, np.ndarray]:
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
                                       cfg.val_speakers, cfg.workers, cfg.corpus)
     cfg.train_speakers, cfg.val_speakers = tr, va
+    warn_if_validating_on_training(tr, va, "train_speakers", "val_speakers", stacklevel=2)
     emotions = [cfg.source, cfg.target]
 
     def layout(x, vuv):

@@ -27,7 +27,7 @@ from emovc.training.feature_cache import report_left_out
 from emovc.training.progress import untimed
 from emovc.training.run_clips import ClipList
 from emovc.training.spectrogan_config import TrainConfig
-from emovc.training.validation_audio import write_source_clip
+from emovc.training.validation_audio import warn_if_validating_on_training, write_source_clip
 
 if TYPE_CHECKING:
     from emovc.training.spectrogan import SpectroGANModule
@@ -125,11 +125,16 @@ def val_wavs(cfg: TrainConfig) -> list[tuple[str, np.ndarray]]:
     ``emovc convert`` would refuse is left out with a line
     (:func:`~emovc.training.feature_cache.report_left_out`), and a corpus without any
     (e.g. a subset without the default validation actors 17-20) gets one
-    :class:`~emovc.errors.EmovcWarning` line saying how to name some."""
+    :class:`~emovc.errors.EmovcWarning` line saying how to name some, as do validation
+    actors that also train
+    (:func:`~emovc.training.validation_audio.warn_if_validating_on_training`)."""
     sr = SpecConfig.from_dict(cfg.spec).sample_rate
     files = val_files(cfg)
     if not files and cfg.n_val_clips > 0 and cfg.val_actors:
         warnings.warn(no_validation_note(cfg), EmovcWarning, stacklevel=2)
+    elif files:
+        warn_if_validating_on_training(cfg.train_actors, cfg.val_actors, "train_actors",
+                                       "val_actors", stacklevel=2)
     log = ScanLog(root=str(cfg.data_dir))
     got = data.load_usable(files, sr, lambda wav: voiced_take(wav, sr), log)
     report_left_out(log, f"the validation clips of {cfg.data_dir}")

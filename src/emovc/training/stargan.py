@@ -78,7 +78,10 @@ from emovc.training.stargan_weights import (
     init_weights,
     load_generator,
 )
-from emovc.training.validation_audio import write_validation_audio
+from emovc.training.validation_audio import (
+    warn_if_validating_on_training,
+    write_validation_audio,
+)
 
 __all__ = ["StarGANModule", "StarGANTrainConfig", "build_config", "config_dict", "init_weights",
            "load_generator", "train"]
@@ -264,6 +267,7 @@ def train(cfg: StarGANTrainConfig, resume: bool = True, cli: bool = False) -> Pa
     folder, tr, va = prepare_features(cfg.data_dir, cfg.cache_dir, cfg.world, cfg.train_speakers,
                                       cfg.val_speakers, cfg.workers, cfg.corpus)
     cfg.train_speakers, cfg.val_speakers = tr, va
+    warn_if_validating_on_training(tr, va, "train_speakers", "val_speakers", stacklevel=2)
     settings = {**settings, "train_speakers": tr, "val_speakers": va}
     data = ConversionData(folder, cfg.emotions, tr, va, cfg.world["frame_period"])
     module = StarGANModule(cfg, data)

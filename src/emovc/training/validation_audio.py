@@ -71,3 +71,21 @@ def write_source_clip(folder: Path, name: str, wav: np.ndarray, sr: int) -> Path
     if not path.exists():
         save_audio(path, wav, sr, force=True)
     return path
+
+
+def warn_if_validating_on_training(train: list, val: list, train_key: str, val_key: str,
+                                   stacklevel: int = 1) -> None:
+    """One :class:`~emovc.errors.EmovcWarning` line when a validation speaker also trains
+    (``val`` and ``train``: speaker ids, the run's ``val_key`` and ``train_key`` settings,
+    e.g. ``val_actors``/``train_actors``): its validation audio then says nothing about
+    speakers the model has not heard. The hint holds them out of training."""
+    both = [v for v in val if v in train]
+    if not both:
+        return
+    rest = [t for t in train if t not in both]
+    hint = (f"; to hold them out: --set {train_key}=[{', '.join(map(str, rest))}]" if rest
+            else "")  # --set keeps speaker ids as text: [01, 02]
+    warnings.warn(f"validation on training speakers: {', '.join(map(str, both))} of "
+                  f"{val_key} also in {train_key}, so the validation audio says nothing about "
+                  f"speakers the model has not heard{hint}", EmovcWarning,
+                  stacklevel=stacklevel + 1)
