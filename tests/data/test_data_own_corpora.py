@@ -261,10 +261,32 @@ def test_the_look_alike_rule_counts_every_folder_of_the_level_not_the_sample(tmp
     # misspelt emotion folders are found, also where the sample did not reach them
     nested = make_tree(tmp_path / "n", [f"{s}/{e}/{i}.wav" for s in ("alice", "bob")
                                         for e in ("hapy", "saad") for i in range(2)])
-    (nested / "bob" / "angyr").mkdir()
+    make_tree(nested / "bob" / "angyr", ["0.wav"])
     (nested / "bob" / ".cache").mkdir()
     assert speakers.emotion_lookalikes(make_probe(nested, limit=2)) == {
         "angyr": "angry", "hapy": "happy", "saad": "sad"}
+
+
+def test_the_look_alike_rule_counts_only_folders_that_hold_audio(tmp_path, make_tree):
+    """Review 42b M1: docs/, scripts/ and transcripts/ beside hapy/ and saad/ were counted
+    as names of the level (2 look-alikes of 5, under half), so the misspelt emotion corpus
+    was no longer warned about; folders without audio are no names of the corpus."""
+    from emovc.data.catalogs import speakers
+    from emovc.data.catalogs.base import make_probe
+
+    root = make_tree(tmp_path / "c", [f"{e}/{i}.wav" for e in ("hapy", "saad")
+                                      for i in range(3)])
+    for extra in ("docs", "scripts", "transcripts"):
+        (root / extra).mkdir()
+        (root / extra / "x.txt").write_text("x")
+    (root / "empty").mkdir()
+    assert speakers.emotion_lookalikes(make_probe(root)) == {"hapy": "happy", "saad": "sad"}
+    # one level down, and audio deeper in a folder makes it count (alice/hapy/day1/x.wav)
+    nested = make_tree(tmp_path / "n", [f"alice/{e}/day1/{i}.wav" for e in ("hapy", "saad")
+                                        for i in range(2)])
+    for extra in ("notes", "scripts", "txt"):
+        (nested / "alice" / extra).mkdir()
+    assert speakers.emotion_lookalikes(make_probe(nested)) == {"hapy": "happy", "saad": "sad"}
 
 
 def test_misspelt_emotion_names_the_emotion_a_name_looks_like() -> None:

@@ -70,7 +70,8 @@ def emotion_lookalikes(probe: Probe) -> dict[str, str]:
     name, "Angie", is a speaker's) and make up at least half of that level's names (a corpus
     of many speakers has an "Angel" and a "Calum" among them: review 41 L6). The names are
     all the level's, listed, not those of the probe's sample: the first 3000 clips of 8
-    speakers of 1600 clips are all Angel's and Calum's (review 42 L3)."""
+    speakers of 1600 clips are all Angel's and Calum's (review 42 L3); only folders that hold
+    audio count (review 42b M1)."""
     found: dict[str, str] = {}
     for level in (0, 1):
         names = folder_names(probe, level)
@@ -82,19 +83,28 @@ def emotion_lookalikes(probe: Probe) -> dict[str, str]:
 
 def folder_names(probe: Probe, level: int) -> set[str]:
     """The names of the folders of the probe's root (``level`` 0, less those it left out) or
-    of those folders (1), hidden ones left out; an unreadable folder adds none."""
+    of those folders (1) that hold audio (in them or below: a ``docs/`` or ``transcripts/``
+    beside the emotion folders is no name of the corpus; review 42b M1), hidden ones left
+    out; an unreadable folder adds none. Each folder's walk stops at its first audio file."""
     tops = [probe.root / n for n in probe.entries if (probe.root / n).is_dir()]
     if level == 0:
-        return {top.name for top in tops}
+        return {top.name for top in tops if _holds_audio(top)}
     names: set[str] = set()
     for top in tops:
         try:
             with os.scandir(top) as entries:
-                names.update(e.name for e in entries
-                             if not e.name.startswith(".") and e.is_dir())
+                subs = [Path(e.path) for e in entries
+                        if not e.name.startswith(".") and e.is_dir()]
         except OSError:
             continue
+        names.update(sub.name for sub in subs if _holds_audio(sub))
     return names
+
+
+def _holds_audio(folder: Path) -> bool:
+    """Whether ``folder`` (or a folder in it) holds an audio file, ``emovc augment`` outputs
+    below it not looked into."""
+    return bool(iter_audio(folder, limit=1, augment_outputs=False))
 
 
 class _Texts:
