@@ -59,8 +59,26 @@ def test_a_table_in_the_systems_encoding_reads_and_another_is_one_line(tmp_path,
     with pytest.raises(NotATableError) as err:
         read_table(table)
     assert str(err.value) == (
-        f"{table} is not a CSV manifest (not UTF-8 text nor in this system's encoding); give "
+        f"{table} is not a CSV manifest: it is not UTF-8 nor in this system's encoding; give "
         "a run folder or its conversions.csv, saved as UTF-8")
+
+
+@pytest.mark.parametrize(("encoding", "said"), [
+    ("utf-16", "is UTF-16 text (its byte-order mark), not UTF-8"),
+    ("utf-32", "is UTF-32 text (its byte-order mark), not UTF-8"),
+    ("utf-16-le", "holds NUL bytes (UTF-16 or UTF-32 text?), not UTF-8"),
+])
+def test_a_wide_table_is_named_for_its_encoding(tmp_path, encoding, said):
+    """Review 42b L1: a spreadsheet's "Unicode text" table (UTF-16) given to evaluate or
+    listen got the generic "not UTF-8 text nor in this system's encoding", not its encoding,
+    which manifests and augment's tables already name."""
+    table = tmp_path / "conversions.csv"
+    table.write_bytes("source,converted,target_emotion\r\na.wav,b.wav,sad\r\n"
+                      .encode(encoding))
+    with pytest.raises(NotATableError) as err:
+        read_table(table)
+    assert str(err.value) == (f"{table} is not a CSV manifest: it {said}; give a run folder "
+                              "or its conversions.csv, saved as UTF-8")
 
 
 def test_the_writers_write_one_format(tmp_path):

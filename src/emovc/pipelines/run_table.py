@@ -30,7 +30,7 @@ import io
 import os
 from pathlib import Path
 
-from emovc.data.manifest import decode_table
+from emovc.data.manifest import decode_table, not_decoded
 from emovc.errors import ConfigError
 from emovc.fileio import atomic_output
 
@@ -50,18 +50,17 @@ def read_table(path: str | os.PathLike) -> list[dict[str, str]]:
     (``""`` where the file has none).
 
     Raises:
-        NotATableError: an empty file, text in neither UTF-8 nor the system's encoding,
-            malformed CSV, or missing required columns (a header separated by ';' or tabs is
+        NotATableError: an empty file, text in neither UTF-8 nor the system's encoding (a
+            UTF-16 or UTF-32 file is named so), malformed CSV, or missing required columns (a header separated by ';' or tabs is
             told so).
         OSError: the file cannot be opened.
     """
     path = Path(path)
     try:
         text = decode_table(path)
-    except UnicodeDecodeError:
-        raise NotATableError(f"{path} is not a CSV manifest (not UTF-8 text nor in this "
-                             f"system's encoding); give a run folder or its {TABLE}, saved as "
-                             "UTF-8") from None
+    except UnicodeDecodeError as exc:  # a spreadsheet's "Unicode text" is UTF-16: say so
+        raise NotATableError(f"{path} is not a CSV manifest: it {not_decoded(exc)}; give a "
+                             f"run folder or its {TABLE}, saved as UTF-8") from None
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         if reader.fieldnames is None:  # no line at all (a 0-byte or blank file)
