@@ -101,6 +101,28 @@ def test_a_damaged_axis_file_is_a_one_line_error(tmp_path, monkeypatch) -> None:
         gender_axis.cache_clear()
 
 
+@pytest.mark.parametrize(("damage", "why"), [
+    ("missing", "not found"), ("empty", "empty or truncated"),
+    ("truncated", "empty or truncated"), ("text", "not a .npy array file"),
+    ("html", "not a .npy array file"), ("header", "not a .npy array file"),
+])
+def test_a_damaged_axis_file_says_what_is_wrong_with_it(damage, why, tmp_path,
+                                                        monkeypatch) -> None:
+    """Review 42b L3: numpy's message was passed on as it is: for a git-LFS pointer or an
+    HTML page it advised loading the file unsafely (allow_pickle), for a damaged header it
+    quoted the header; the error says what is wrong with the file in a few words."""
+    path = _damaged(tmp_path / "gender.npy", damage)
+    monkeypatch.setattr(clone_speakers, "AXIS_FILE", path)
+    gender_axis.cache_clear()
+    try:
+        with pytest.raises(ConfigError) as err:
+            gender_axis()
+        assert str(err.value) == f"cannot read the speaker axis {path} ({why}); reinstall emovc"
+    finally:
+        monkeypatch.undo()
+        gender_axis.cache_clear()
+
+
 def _damaged(path, damage: str):
     """``path`` written as a damaged axis file (``"missing"``: not written)."""
     import io
@@ -117,6 +139,10 @@ def _damaged(path, damage: str):
         np.save(path, np.zeros(3))
     elif damage == "text":  # e.g. a git-LFS pointer
         path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\n")
+    elif damage == "html":  # an error page saved in its place
+        path.write_text("<html>\n<body>404 Not Found</body>\n</html>\n")
+    elif damage == "header":
+        path.write_bytes(good[:10] + b"{'descr': '<f4',\n 'fortran_order': Fals" + good[60:])
     elif damage == "strings":
         np.save(path, np.array(["x"] * 256))
     elif damage == "zip":

@@ -22,6 +22,7 @@ speaker's reference sets flagged; before, 31-100 % and 0-5.6 %). Measured and tu
 from __future__ import annotations
 
 import functools
+import pickle
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,13 +55,27 @@ def gender_axis() -> np.ndarray:
     try:
         axis = np.load(AXIS_FILE)
     except Exception as exc:  # whatever the damage: empty is EOFError, a zip BadZipFile, ...
-        why = str(exc) or type(exc).__name__
-        raise ConfigError(f"cannot read the speaker axis {AXIS_FILE} ({why}); reinstall "
-                          "emovc") from None
+        raise ConfigError(f"cannot read the speaker axis {AXIS_FILE} ({_unread(exc)}); "
+                          "reinstall emovc") from None
     if (not isinstance(axis, np.ndarray) or axis.shape != (256,) or axis.dtype.kind not in "fiu"
             or not np.all(np.isfinite(axis))):
         raise ConfigError(f"{AXIS_FILE} is not a (256,) vector; reinstall emovc")
     return axis.astype(np.float64)
+
+
+def _unread(exc: Exception) -> str:
+    """Why :func:`numpy.load` could not read the axis file, in a few words: numpy's own
+    message would pass on its advice to load a git-LFS pointer or an HTML page "unsafely"
+    with ``allow_pickle``, or quote 150 characters of a damaged header (review 42b L3)."""
+    if isinstance(exc, FileNotFoundError):
+        return "not found"
+    if isinstance(exc, EOFError) or str(exc).startswith("EOF"):
+        return "empty or truncated"
+    if isinstance(exc, (ValueError, pickle.UnpicklingError)):
+        return "not a .npy array file"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
 
 
 @functools.cache
