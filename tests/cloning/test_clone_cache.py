@@ -92,6 +92,27 @@ def test_a_file_edited_in_place_is_analysed_again(tmp_path: Path, reference_wav,
     assert np.array_equal(voice.wavs[0], cloner.prepare_voice([other]).wavs[0])
 
 
+def test_a_touched_file_keeps_one_stamp(tmp_path: Path, reference_wav, counted,
+                                        settled) -> None:
+    """Review 42b L4: each new stamp of a file whose voice stays cached (touched, edited
+    back and forth) was kept beside the older ones, which no later call can match, until
+    the voice was dropped; the newest replaces them, other files' stamps stay."""
+    path = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
+    other = save_audio(tmp_path / "other.wav", reference_wav[::-1].copy(), 16000)
+    cloner = VoiceCloner()
+    cloner.prepare_voice([other])
+    first = path.stat().st_mtime_ns
+    for k in range(4):
+        os.utime(path, ns=(first, first + k * 10**6))  # a new mtime and ctime, same content
+        cloner.prepare_voice([path])
+    assert counted == {"read": 5, "prepare": 2}  # found by content after each touch
+    stamps = cloner._voices._stamps
+    assert len(stamps) == 2 and len(set(stamps.values())) == 2
+    assert file_stamps([path]) in {key[3] for key in stamps}  # the newest stamp is kept
+    cloner.prepare_voice([path])
+    assert counted["read"] == 5  # and found by it
+
+
 def test_only_a_settled_regular_file_is_known_by_its_stamp(tmp_path: Path, reference_wav,
                                                            monkeypatch) -> None:
     """A file changed within SETTLED_SECONDS could change again within its timestamp's

@@ -99,9 +99,15 @@ class VoiceCache:
                     del self._stamps[stamp]
 
     def add_stamp(self, stamp: Hashable, key: Hashable) -> None:
-        """Find the voice of content ``key`` by ``stamp`` too (nothing if it was dropped)."""
+        """Find the voice of content ``key`` by ``stamp`` too (nothing if it was dropped). It
+        replaces the stamps of the same files prepared the same way (:func:`stamp_place`):
+        theirs are older, so no later call matches them (a file touched or edited back and
+        forth left one per change while its voice stayed cached; review 42b L4)."""
         with self._lock:
             if key in self._voices:
+                place = stamp_place(stamp)
+                for old in [s for s in self._stamps if stamp_place(s) == place]:
+                    del self._stamps[old]
                 self._stamps[stamp] = key
 
     def clear(self) -> None:
@@ -132,3 +138,10 @@ def stamp_key(preparation: tuple, files: tuple[Path, ...], stamps: tuple) -> tup
     """The key by which reference files with ``stamps`` (:func:`file_stamps`), given as
     ``files`` and prepared with ``preparation``, find their voice."""
     return ("files", preparation, files, stamps)
+
+
+def stamp_place(key: tuple) -> tuple:
+    """What a :func:`stamp_key` is the stamp of: the preparation, the files as given and
+    their absolute paths (a relative path names another file after a ``chdir``)."""
+    _, preparation, files, stamps = key
+    return preparation, files, tuple(s[0] for s in stamps)
