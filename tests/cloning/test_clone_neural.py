@@ -278,14 +278,19 @@ def test_cli_clones_with_a_trained_folder(tmp_path, reference_wav, monkeypatch) 
     _save_models(tmp_path, MEL, MEL)
     ref = save_audio(tmp_path / "ref.wav", reference_wav, 16000)
     # a stand-in for the untrained models' slow sample-by-sample output
-    monkeypatch.setattr(NeuralCloner, "_decode",
-                        lambda self, speaker, text: (np.full(1600, 0.1, np.float32), ""))
+    shown = []
+    monkeypatch.setattr(NeuralCloner, "_decode", lambda self, speaker, text: (
+        shown.append(self.progress) or np.full(1600, 0.1, np.float32), ""))
     app = typer.Typer()
     register(app)
     app.command("noop")(lambda: None)
     base = ["clone", "-r", str(ref), "-t", "Hi.", "--consent", "--model", str(tmp_path)]
     app(args=[*base, "-o", str(tmp_path / "out.wav")], standalone_mode=False)
     assert "by neural SV2TTS" in read_comment(tmp_path / "out.wav")
+    assert shown == [True]  # the vocoder's bar (review 42b L5); off in the Python API
+    from emovc.pipelines.cloning import VoiceCloner
+
+    assert VoiceCloner.from_pretrained(tmp_path).neural.progress is False
     for style in ("clear", "voice"):  # the default, given: refused too
         with pytest.raises(EmovcError, match="--style chooses how unit selection"):
             app(args=[*base, "--style", style, "-o", str(tmp_path / "o2.wav")],

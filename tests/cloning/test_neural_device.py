@@ -192,3 +192,44 @@ def test_vocoder_shows_its_progress_on_a_terminal_and_samples_the_same(monkeypat
     monkeypatch.setattr(sys, "stderr", term)
     voc.generate(mel)
     assert term.getvalue() == ""
+
+
+def test_the_cloners_vocoder_bar_is_off_unless_asked_for(monkeypatch) -> None:
+    """Review 42b L5: NeuralCloner always asked for the vocoder's bar, so a library user's
+    terminal, and the app server's for every neural clone request (interleaved across its
+    threads), drew one; it is an option, off by default (`emovc clone` turns it on)."""
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    cloner = _cloner()
+    assert cloner.progress is False
+    quiet, _ = cloner.synthesize(SPEAKER, "Hi.")
+    assert term.getvalue() == ""
+    cloner.progress = True
+    shown, _ = cloner.synthesize(SPEAKER, "Hi.")
+    assert "vocoder" in term.getvalue()
+    np.testing.assert_array_equal(shown, quiet)
+
+
+def test_the_vocoder_bar_is_closed_when_generation_stops(monkeypatch) -> None:
+    """Review 42b L5: an error or Ctrl-C in the sample loop skipped ``bar.close()``, leaving
+    the bar on the terminal."""
+    from emovc.models.vocoder import wavernn
+
+    bars = []
+
+    def kept(total: int, show: bool):
+        bars.append(make(total, show))
+        return bars[-1]
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    make = wavernn._sample_bar
+    monkeypatch.setattr(wavernn, "_sample_bar", kept)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    voc = WaveRNN(WaveRNNConfig.tiny()).eval()
+    monkeypatch.setattr(torch, "multinomial", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        voc.generate(torch.rand(60, 20), progress=True)
+    (bar,) = bars
+    assert bar.disable  # tqdm's close() sets it; the bar was shown (a terminal) until then

@@ -58,7 +58,7 @@ def clone(
         raise EmovcError("--device places a trained SV2TTS model (--model FOLDER); unit "
                          "selection has no neural model and runs on the CPU: leave it out")
     config = CloneConfig.for_style(style or "voice", denoise=denoise)
-    cloner = VoiceCloner.from_pretrained(model, config, device=device)
+    cloner = VoiceCloner.from_pretrained(model, config, device=device, progress=True)
     path = cloner.clone_to_file(reference, text, out, consent=consent, emotion=emotion,
                                 force=force)
     typer.echo(f"wrote {path}")

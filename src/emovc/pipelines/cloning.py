@@ -144,7 +144,7 @@ class VoiceCloner(VoicePreparation):
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default",
                         config: CloneConfig | None = None, device: str | None = None,
-                        ) -> VoiceCloner:
+                        progress: bool = False) -> VoiceCloner:
         """``"default"``/``"unit-selection"``: the offline cloner (no weights needed); a folder
         with ``synthesizer.pt`` + ``vocoder.pt``: the trained neural SV2TTS path. ``config``:
         the reference preparation and sentence settings (and, offline, the unit selection's
@@ -153,7 +153,9 @@ class VoiceCloner(VoicePreparation):
         name that voice).
         ``device``: where the neural models run (``NeuralCloner``'s ``device``; ``None`` =
         ``"auto"``, a CUDA GPU if torch sees one); the offline path has no torch model and
-        runs on the CPU, so it refuses a device.
+        runs on the CPU, so it refuses a device. ``progress``: the neural path's vocoder bar
+        on stderr when it is a terminal (``NeuralCloner``'s ``progress``; ``emovc clone``
+        turns it on); the offline path has none.
 
         Raises:
             ConfigError: not a name or path, an unknown name, a folder without both models
@@ -178,7 +180,8 @@ class VoiceCloner(VoicePreparation):
 
             cloner = cls(config)
             cloner.neural = NeuralCloner.from_folder(folder, "auto" if device is None else device,
-                                                     pause_s=cloner.config.pause_s)
+                                                     pause_s=cloner.config.pause_s,
+                                                     progress=progress)
             check_neural_frontend(cloner.config.frontend, cloner.neural.frontend.config,
                                    folder)
             return cloner

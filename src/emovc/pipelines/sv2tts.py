@@ -96,6 +96,10 @@ class NeuralCloner:
         frontend: the espeak-ng settings the synthesizer's training transcripts were
             phonemised with (default: ``FrontendConfig()``, voice ``en-us``); the text is
             read with the same voice.
+        progress: a bar of each sentence's vocoder samples on stderr when it is a terminal
+            (:meth:`~emovc.models.vocoder.WaveRNN.generate`; ``emovc clone`` shows it); off
+            by default, so that a library or a server (the app, whose requests run on
+            threads) writes nothing. The attribute of that name may be set later.
 
     Raises:
         ConfigError: the models' band counts differ, an unknown or unavailable device, or
@@ -105,7 +109,8 @@ class NeuralCloner:
     def __init__(self, synthesizer: Tacotron, vocoder: WaveRNN, symbols: list[str],
                  encoder: SpeakerEncoder | None = None, sample_rate: int = 16000, *,
                  device: str | torch.device = "auto", limit: DecodeLimit | None = None,
-                 pause_s: float = 0.25, frontend: FrontendConfig | None = None) -> None:
+                 pause_s: float = 0.25, frontend: FrontendConfig | None = None,
+                 progress: bool = False) -> None:
         if synthesizer.cfg.n_mels != vocoder.cfg.n_mels:
             raise ConfigError(f"synthesizer makes {synthesizer.cfg.n_mels} mel bands but the "
                               f"vocoder expects {vocoder.cfg.n_mels}")
@@ -122,12 +127,13 @@ class NeuralCloner:
         self.limit, self.pause_s = limit or DecodeLimit(), pause_s
         self.encoder = encoder or SpeakerEncoder.from_pretrained()
         self.frontend = EspeakFrontend(frontend)
+        self.progress = bool(progress)
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike, device: str | torch.device = "auto",
                     **kwargs) -> NeuralCloner:
         """Load ``synthesizer.pt`` and ``vocoder.pt`` from ``folder`` onto ``device`` (see
-        the class; ``kwargs``: its ``limit`` and ``pause_s``), with the speaker encoder
+        the class; ``kwargs``: its ``limit``, ``pause_s`` and ``progress``), with the speaker encoder
         ``synthesizer.pt`` records (:func:`~emovc.pipelines.sv2tts_encoder.recorded_encoder`:
         a retrained one's weights, or none — the bundled encoder) and its front-end
         (:func:`recorded_frontend`).
@@ -214,7 +220,7 @@ class NeuralCloner:
             max_frames=max_frames)
         limit = "" if stopped else (f"{round(self.limit.seconds(len(ids)), 2):g} s, "
                                     f"{len(ids)} phoneme symbols")
-        wav = self.vocoder.generate(mel, progress=True)
+        wav = self.vocoder.generate(mel, progress=self.progress)
         return wav.cpu().numpy().astype(np.float32), limit
 
     def synthesize(self, speaker: np.ndarray, text: str) -> tuple[np.ndarray, int]:

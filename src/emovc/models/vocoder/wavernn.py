@@ -110,18 +110,17 @@ class WaveRNN(nn.Module):
         h = c.new_zeros(1, self.cfg.rnn_dim)
         x = c.new_zeros(1, 1)
         out = c.new_empty(c.shape[0])
-        bar = _sample_bar(c.shape[0], progress)
-        for t in range(c.shape[0]):
-            if t % _BAR_STEP == 0 and t:
-                bar.update(_BAR_STEP)
-            ct = c[t: t + 1]
-            h = cell(torch.cat([x, ct], -1), h)
-            logits = self.fc2(F.relu(self.fc1(torch.cat([h, ct], -1))))
-            probs = F.softmax(logits / max(temperature, 1e-3), -1)
-            idx = torch.multinomial(probs, 1, generator=gen)
-            x = mulaw_decode(idx, self.cfg.bits).view(1, 1)
-            out[t] = x[0, 0]
-        bar.close()
+        with _sample_bar(c.shape[0], progress) as bar:  # closed on Ctrl-C too
+            for t in range(c.shape[0]):
+                if t % _BAR_STEP == 0 and t:
+                    bar.update(_BAR_STEP)
+                ct = c[t: t + 1]
+                h = cell(torch.cat([x, ct], -1), h)
+                logits = self.fc2(F.relu(self.fc1(torch.cat([h, ct], -1))))
+                probs = F.softmax(logits / max(temperature, 1e-3), -1)
+                idx = torch.multinomial(probs, 1, generator=gen)
+                x = mulaw_decode(idx, self.cfg.bits).view(1, 1)
+                out[t] = x[0, 0]
         return out
 
 
