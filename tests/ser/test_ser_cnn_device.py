@@ -48,9 +48,13 @@ def test_on_a_mac_auto_is_the_apple_gpu_and_the_line_says_so(apple_gpu):
 
 
 def test_the_fit_says_where_it_trains_in_one_line(capsys):
+    """Review 42b L6: the line was printed also with progress=False, which Python callers
+    use for silence; it follows progress unless say_device says (the CLI: also --quiet)."""
     mels, y = _mels()
     cfg = CnnTrainConfig(epochs=1, batch_size=4, crop_frames=40, threads=1, accelerator="cpu")
-    train_cnn(mels, y, 2, None, NET, cfg, progress=False)  # also without progress output
+    train_cnn(mels, y, 2, None, NET, cfg, progress=False)
+    assert capsys.readouterr().err == ""
+    train_cnn(mels, y, 2, None, NET, cfg, progress=False, say_device=True)
     lines = capsys.readouterr().err.splitlines()
     assert lines.count("training the CNN on the CPU") == 1
 
@@ -95,14 +99,16 @@ def test_ser_train_accelerator_option(tmp_path, monkeypatch):
     ser_cmds.register(app)
     seen = {}
 
-    def fake_train(cfg, progress=True, force=False):
-        seen["cfg"] = cfg
+    def fake_train(cfg, progress=True, force=False, say_device=None):
+        seen["cfg"], seen["say_device"] = cfg, say_device
         raise EmovcError("stop here")
 
     monkeypatch.setattr(ser, "train", fake_train)
     args = ["ser", "train", str(tmp_path), "-o", str(tmp_path / "r")]
     CliRunner().invoke(app, [*args, "--accelerator", "cpu"])
     assert seen.pop("cfg").cnn.accelerator == "cpu"
+    CliRunner().invoke(app, [*args, "--quiet"])
+    assert seen.pop("say_device") is True  # where it trains: also with --quiet
     CliRunner().invoke(app, args)
     assert seen.pop("cfg").cnn.accelerator == "auto"
     res = CliRunner().invoke(app, [*args, "--method", "linear", "--accelerator", "cpu"])

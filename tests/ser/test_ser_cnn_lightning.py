@@ -238,7 +238,7 @@ def test_ser_train_devices_option(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_train(cfg, progress=True, force=False):
+    def fake_train(cfg, progress=True, force=False, say_device=None):
         seen["cfg"] = cfg
         raise EmovcError("stop here")
 

@@ -69,7 +69,7 @@ def train(
     if cache_dir is not None:
         overrides["cache_dir"] = str(cache_dir)
     path = run_training(build_config(str(corpus_dir), str(out), overrides), progress=not quiet,
-                        force=force)
+                        force=force, say_device=True)  # where the CNN trains: also --quiet
     typer.echo(f"wrote {path}")
     import json
 

@@ -195,11 +195,12 @@ def _targets(manifest, labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]
 def fit_model(cfg: SerTrainConfig, labels: tuple[str, ...], feats: list[dict],
               y: np.ndarray, speakers: np.ndarray, world_feats: list[dict] | None = None,
               progress: bool = True, checkpoint: CnnCheckpoint | None = None,
-              log_dir: str | Path | None = None) -> SerModel:
+              log_dir: str | Path | None = None, say_device: bool | None = None) -> SerModel:
     """Fit the configured method on precomputed clip features (``world_feats`` parallel to
     ``feats`` enables vocoder augmentation; ``checkpoint``: where the CNN fit saves and
     resumes its state; ``log_dir``: the folder of its TensorBoard logs, whose
-    ``hparams.yaml`` records ``cfg``; see :func:`~emovc.training.ser_cnn.train_cnn`)."""
+    ``hparams.yaml`` records ``cfg``; ``say_device``: print where the CNN trains, ``None``
+    with ``progress``; see :func:`~emovc.training.ser_cnn.train_cnn`)."""
     heads, cnn = {}, None
     if cfg.method in ("linear", "ensemble"):
         x = np.stack([f[cfg.feature_set] for f in feats])
@@ -215,7 +216,8 @@ def fit_model(cfg: SerTrainConfig, labels: tuple[str, ...], feats: list[dict],
         cnn = train_cnn([f["mel"] for f in feats], y, len(labels),
                         None if world_feats is None else [f["mel"] for f in world_feats],
                         cfg.net, replace(cfg.cnn, seed=cfg.seed), progress=progress,
-                        checkpoint=checkpoint, log_dir=log_dir, hparams=cfg.to_dict())
+                        checkpoint=checkpoint, log_dir=log_dir, hparams=cfg.to_dict(),
+                        say_device=say_device)
     weight = {"linear": 0.0, "cnn": 1.0, "ensemble": cfg.cnn_weight}[cfg.method]
     spk_weight = cfg.speaker_cnn_weight if cfg.method == "ensemble" else None
     return SerModel(labels, cfg.features, heads, cnn, weight, spk_weight)
@@ -261,8 +263,11 @@ def _check_every_label(train_m, labels: tuple[str, ...], left_out: dict[str, str
                          f"{left_out_example(left_out)}")
 
 
-def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Path:
+def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False,
+          say_device: bool | None = None) -> Path:
     """Run a training (see module docstring); returns the path of ``model.pt``.
+    ``say_device``: print in one line where the CNN trains (``None``: with ``progress``;
+    ``emovc ser train`` says it also with ``--quiet``).
 
     A CNN fit resumes from the run folder's ``checkpoints/cnn.ckpt`` of an interrupted run of
     the same settings (also after an interrupted ``force`` retraining of a finished run);
@@ -317,7 +322,8 @@ def train(cfg: SerTrainConfig, progress: bool = True, force: bool = False) -> Pa
         ser_checkpoint.remove(ckpt)
     try:
         model = fit_model(cfg, labels, tr["original"], y, spk, tr.get("world"), progress,
-                          checkpoint=ckpt if cnn else None, log_dir=run if cnn else None)
+                          checkpoint=ckpt if cnn else None, log_dir=run if cnn else None,
+                          say_device=say_device)
         path = _finish(cfg, model, labels, train_m, val_m, time.time() - t0, left_out,
                        progress)
     except KeyboardInterrupt:  # also in validation and writing: the checkpoint is kept

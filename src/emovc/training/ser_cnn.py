@@ -104,10 +104,11 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
               world_mels: list[np.ndarray] | None = None,
               net_cfg: CnnConfig | None = None, cfg: CnnTrainConfig = CnnTrainConfig(),
               progress: bool = True, checkpoint: CnnCheckpoint | None = None,
-              log_dir: str | Path | None = None, hparams: dict | None = None) -> MelCnn:
+              log_dir: str | Path | None = None, hparams: dict | None = None,
+              say_device: bool | None = None) -> MelCnn:
     """Train an :class:`EmotionCNN` on log-mels (a Lightning fit of
     :class:`~emovc.training.ser_cnn_module.CnnFit`), saying on stderr, in one line, where it
-    trains (:func:`device_line`).
+    trains (:func:`device_line`) unless told not to.
 
     Args:
         mels: training log-mels ``(n_mels, T_i)``.
@@ -118,6 +119,9 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
         net_cfg: architecture (``n_classes``/``n_mels`` are filled in).
         cfg: optimisation settings.
         progress: a live bar on a terminal, progress lines otherwise.
+        say_device: print where it trains (``None``: with ``progress``; ``emovc ser train``
+            says it also with ``--quiet``, since a fit off the CPU is not the CPU's bit for
+            bit).
         checkpoint: save the fit's state there after every epoch and, when
             ``checkpoint.resume``, continue from a state saved there: the result is the
             model of an uninterrupted fit (``None``: no checkpoints).
@@ -164,7 +168,7 @@ def train_cnn(mels: list[np.ndarray], labels: np.ndarray, n_classes: int,
         shutil.rmtree(logs, ignore_errors=True)  # an earlier fit's, or one stopped in epoch 1
     with quiet_lightning():
         trainer = _trainer(cfg, module.batches, progress, checkpoint, log_dir)
-        if first:  # always: "auto" may be a GPU, whose fit is not the CPU's bit for bit
+        if first and (progress if say_device is None else say_device):
             print(device_line(trainer), file=sys.stderr)
         if trainer.logger is not None and hparams is not None:
             trainer.logger.log_hyperparams(hparams)
