@@ -129,6 +129,22 @@ def test_a_corpus_without_the_validation_actors_says_so(tmp_path: Path, train_ac
         f"setting val_actors); it has calm takes by actors 1, 17: {hint}"]
 
 
+def test_a_corpus_without_ravdess_named_takes_says_so_in_words(tmp_path: Path) -> None:
+    """Review 42b L8: with no RAVDESS-named take of the source emotion the note ended "it
+    has calm takes by actors none"."""
+    from emovc.training.spectrogan_run import val_wavs
+
+    root = _corpus(tmp_path / "data", bad=False)
+    for path in root.rglob("*.flac"):
+        path.rename(path.with_name(f"take_{path.name}"))
+    cfg = _tiny(root, tmp_path / "run", val_actors=[18])
+    with pytest.warns(EmovcWarning) as caught:
+        assert val_wavs(cfg) == []
+    assert [str(w.message) for w in caught] == [
+        f"no validation audio: {root} has no calm take by the validation actors (18, "
+        "setting val_actors); it has no calm take named as RAVDESS names them"]
+
+
 def test_validation_clips_found_or_not_asked_for_need_no_note(tmp_path: Path) -> None:
     from emovc.training.spectrogan_run import val_wavs
 

@@ -158,7 +158,8 @@ def no_validation_note(cfg: TrainConfig) -> str:
         hint = ""
     return (f"no validation audio: {cfg.data_dir} has no {cfg.source} take by the "
             f"validation actors ({', '.join(map(str, cfg.val_actors))}, setting val_actors); "
-            f"it has {cfg.source} takes by actors {', '.join(map(str, have)) or 'none'}{hint}")
+            + (f"it has {cfg.source} takes by actors {', '.join(map(str, have))}" if have else
+               f"it has no {cfg.source} take named as RAVDESS names them") + hint)
 
 
 def voiced_take(wav: np.ndarray, sr: int) -> np.ndarray:
