@@ -9,7 +9,7 @@ import pytest
 
 from emovc.cli.main import main
 from emovc.errors import ConfigError
-from emovc.training.devices import check_devices
+from emovc.training.devices import AUTO_CPU_HINTS, check_devices
 
 
 @pytest.fixture
@@ -63,6 +63,8 @@ def test_an_apple_silicon_mac(apple_gpu):
     _refused(r"^devices 2: the fit trains on Apple's GPU \(mps\) here, which is one device",
              "auto", 2)
     assert check_devices("cpu", 2) == "cpu"
+    _refused(r"which is one device: ask for 1; this trainer has no CPU choice on a Mac$",
+             "auto", 2, "--devices", AUTO_CPU_HINTS)
 
 
 @pytest.mark.parametrize("command", [
@@ -80,6 +82,10 @@ def test_train_and_train_voice_refuse_devices_the_machine_lacks(command, one_cud
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert "--devices 2: the fit trains on CUDA GPUs here, and torch sees 1" in err
+    # review 42b L9: how to train 2 processes on the CPU instead
+    assert err.rstrip().endswith("ask for at most 1; to train that many processes on the CPU, "
+                                 "start the command with CUDA_VISIBLE_DEVICES= (empty), which "
+                                 "hides the GPUs"), err
     assert not (tmp_path / "run").exists()
 
 

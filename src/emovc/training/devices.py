@@ -31,8 +31,18 @@ def resolve_accelerator(accelerator: str) -> str:
     return accelerator
 
 
+#: how a trainer whose accelerator is always ``"auto"`` (train, train-voice) trains on the
+#: CPU, for :func:`check_devices`: on a CUDA machine, with the GPUs hidden; on a Mac, not at
+#: all (review 42b L9)
+AUTO_CPU_HINTS = {
+    "cuda": "to train that many processes on the CPU, start the command with "
+            "CUDA_VISIBLE_DEVICES= (empty), which hides the GPUs",
+    "mps": "this trainer has no CPU choice on a Mac",
+}
+
+
 def check_devices(accelerator: str, devices: int, name: str = "devices",
-                  cpu_hint: str = "") -> str:
+                  cpu_hint: str | dict[str, str] = "") -> str:
     """Refuse, in one line, a fit this machine cannot run; returns the device type
     (:func:`resolve_accelerator`).
 
@@ -44,7 +54,7 @@ def check_devices(accelerator: str, devices: int, name: str = "devices",
             ``"CNN devices"``); ``"devices"`` is replaced by ``"accelerator"`` to name the
             accelerator.
         cpu_hint: how the caller trains on the CPU instead, added to the messages (``""``:
-            the fit has no such choice).
+            the fit has no such choice), or that per device type (:data:`AUTO_CPU_HINTS`).
 
     Raises:
         ConfigError: a CUDA fit where torch sees no CUDA GPU, or fewer than ``devices``; an
@@ -52,6 +62,8 @@ def check_devices(accelerator: str, devices: int, name: str = "devices",
             device).
     """
     kind = resolve_accelerator(accelerator)
+    if isinstance(cpu_hint, dict):
+        cpu_hint = cpu_hint.get(kind, "")
     hint = f"; {cpu_hint}" if cpu_hint else ""
     chosen = f"{name.replace('devices', 'accelerator')} {accelerator!r}"
     if kind == "cuda":

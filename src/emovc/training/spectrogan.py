@@ -53,7 +53,7 @@ from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
 from emovc.training.common import device_strategy, exit_if_worker, fit_or_interrupt
-from emovc.training.devices import check_devices
+from emovc.training.devices import AUTO_CPU_HINTS, check_devices
 from emovc.training.progress import (
     log_interval,
     progress_callback,
@@ -265,7 +265,8 @@ def train(cfg: TrainConfig, resume: bool = True, cli: bool = False) -> Path:
             trained on other clips than the corpus holds now
             (:func:`~emovc.training.run_clips.check_clips`).
     """
-    check_devices("auto", cfg.devices, "--devices" if cli else "devices")  # before any work
+    check_devices("auto", cfg.devices, "--devices" if cli else "devices",
+                  AUTO_CPU_HINTS)  # before any work
     run = Path(cfg.run_dir)
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"
