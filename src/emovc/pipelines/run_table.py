@@ -51,8 +51,8 @@ def read_table(path: str | os.PathLike) -> list[dict[str, str]]:
 
     Raises:
         NotATableError: an empty file, text in neither UTF-8 nor the system's encoding (a
-            UTF-16 or UTF-32 file is named so), malformed CSV, or missing required columns (a header separated by ';' or tabs is
-            told so).
+            UTF-16 or UTF-32 file is named so), malformed CSV, or missing required columns
+            (a header separated by ';' or tabs is told so).
         OSError: the file cannot be opened.
     """
     path = Path(path)

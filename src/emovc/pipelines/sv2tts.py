@@ -133,10 +133,10 @@ class NeuralCloner:
     def from_folder(cls, folder: str | os.PathLike, device: str | torch.device = "auto",
                     **kwargs) -> NeuralCloner:
         """Load ``synthesizer.pt`` and ``vocoder.pt`` from ``folder`` onto ``device`` (see
-        the class; ``kwargs``: its ``limit``, ``pause_s`` and ``progress``), with the speaker encoder
-        ``synthesizer.pt`` records (:func:`~emovc.pipelines.sv2tts_encoder.recorded_encoder`:
-        a retrained one's weights, or none — the bundled encoder) and its front-end
-        (:func:`recorded_frontend`).
+        the class; ``kwargs``: its ``limit``, ``pause_s`` and ``progress``), with the speaker
+        encoder ``synthesizer.pt`` records
+        (:func:`~emovc.pipelines.sv2tts_encoder.recorded_encoder`: a retrained one's weights,
+        or none — the bundled encoder) and its front-end (:func:`recorded_frontend`).
 
         Raises:
             ConfigError: an unknown or unavailable device (before anything is read), the
