@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -81,4 +82,13 @@ def test_cli_port_out_of_range_exits_2(temp_root: Path, capsys) -> None:
     assert main(["app", "--port", "70000"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "emovc: error: --port must be 1-65535 (0 = any free port), got 70000"
+    assert _work_dirs(temp_root) == []
+
+
+def test_without_gradio_the_cli_names_the_extra_to_install(temp_root: Path, capsys,
+                                                           monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "gradio", None)  # find_spec: not installed
+    assert main(["app", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "emovc: error: the app needs gradio: pip install 'emovc[app]'"
     assert _work_dirs(temp_root) == []

@@ -8,6 +8,7 @@ that is checked on each access and deleted when the app stops.
 from __future__ import annotations
 
 import errno
+import importlib.util
 import logging
 import os
 import signal
@@ -120,11 +121,13 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
         the running app; call ``.block()`` to serve in the foreground or ``.close()``.
 
     Raises:
-        ConfigError: a port outside 0-65535, an infinite limit, or a host name that does not
-            resolve (checked before anything is created).
+        ConfigError: gradio not installed (the ``app`` extra), a port outside 0-65535, an
+            infinite limit, or a host name that does not resolve (checked before anything
+            is created).
         EmovcError: the server could not start, naming why (port in use, address not on
             this machine); the work dir is removed and ``GRADIO_TEMP_DIR`` restored.
     """
+    check_gradio()
     check_start_options(host, port)
     try:
         work = WorkDir(work_dir)
@@ -143,6 +146,13 @@ def launch(host: str = "127.0.0.1", port: int = 7860, limits: UploadLimits = Upl
                              f"{_bind_problem(host, port) or _first_line(exc)}; "
                              "pick another --port (0 = any free one) or --host") from None
         raise
+
+
+def check_gradio() -> None:
+    """Raise :class:`ConfigError` naming the ``app`` extra when gradio is not installed (a
+    plain ``pip install emovc`` leaves it out)."""
+    if importlib.util.find_spec("gradio") is None:
+        raise ConfigError("the app needs gradio: pip install 'emovc[app]'")
 
 
 def check_start_options(host: str, port: int) -> None:
