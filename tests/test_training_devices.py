@@ -9,7 +9,7 @@ import pytest
 
 from emovc.cli.main import main
 from emovc.errors import ConfigError
-from emovc.training.devices import AUTO_CPU_HINTS, check_devices
+from emovc.training.devices import check_devices, cpu_choice
 
 
 @pytest.fixture
@@ -63,8 +63,8 @@ def test_an_apple_silicon_mac(apple_gpu):
     _refused(r"^devices 2: the fit trains on Apple's GPU \(mps\) here, which is one device",
              "auto", 2)
     assert check_devices("cpu", 2) == "cpu"
-    _refused(r"which is one device: ask for 1; this trainer has no CPU choice on a Mac$",
-             "auto", 2, "--devices", AUTO_CPU_HINTS)
+    _refused(r"which is one device: ask for 1; --accelerator cpu trains on the CPU$",
+             "auto", 2, "--devices", cpu_choice())
 
 
 @pytest.mark.parametrize("command", [
@@ -83,10 +83,64 @@ def test_train_and_train_voice_refuse_devices_the_machine_lacks(command, one_cud
     assert code == 2 and err.count("\n") == 1, err
     assert "--devices 2: the fit trains on CUDA GPUs here, and torch sees 1" in err
     # review 42b L9: how to train 2 processes on the CPU instead
-    assert err.rstrip().endswith("ask for at most 1; to train that many processes on the CPU, "
-                                 "start the command with CUDA_VISIBLE_DEVICES= (empty), which "
-                                 "hides the GPUs"), err
+    assert err.rstrip().endswith("ask for at most 1; --accelerator cpu trains on the CPU"), err
     assert not (tmp_path / "run").exists()
+
+
+TRAINERS = [["train", "--method", "stargan"], ["train", "--method", "cyclegan"],
+            ["train", "--method", "spectrogan"], ["train-voice", "synthesizer"],
+            ["train-voice", "vocoder"], ["train-voice", "encoder"]]
+
+
+def _train(command: list[str], *options: str) -> int:
+    head, *rest = command
+    args = [head, rest[0], "corpus"] if head == "train-voice" else [head, "corpus", *rest]
+    return main([*args, "-o", "run", *options])
+
+
+@pytest.mark.parametrize("command", TRAINERS)
+def test_every_trainer_takes_an_accelerator(command, apple_gpu, tmp_path, capsys,
+                                            monkeypatch):
+    """On an Apple-silicon Mac, train and train-voice always trained on Apple's GPU (their
+    accelerator was Lightning's auto): --accelerator cpu now keeps them on the CPU, which
+    may run several processes; an unknown accelerator is refused in one line. The corpus
+    folder is empty: a run that passed the device check says so instead."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    assert _train(command, "--devices", "2") == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("ask for 1; --accelerator cpu trains on the CPU"), err
+    assert _train(command, "--devices", "2", "--accelerator", "cpu") != 0
+    err = capsys.readouterr().err
+    assert "Apple's GPU" not in err and "accelerator" not in err, err
+    assert _train(command, "--accelerator", "tpu") == 2
+    err = capsys.readouterr().err
+    assert err == ("emovc: error: unknown --accelerator 'tpu'; valid choices: auto, cpu, gpu, "
+                   "cuda, mps\n"), err
+    assert _train(command, "--set", "accelerator=cpu") == 2
+    assert "--set accelerator is not taken here: use --accelerator" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", TRAINERS)
+def test_a_python_config_names_its_accelerator_field(command, no_gpu, tmp_path):
+    """A config built in Python: the refusals name the ``accelerator`` field."""
+    import importlib
+
+    head, method = command[0], command[-1]
+    name = method if head == "train" else {"encoder": "speaker_encoder"}.get(method, method)
+    trainer = importlib.import_module(f"emovc.training.{name}")
+    if head == "train":
+        cfg = trainer.build_config(str(tmp_path), str(tmp_path / "run"), None, None)
+    else:
+        cfg = trainer.build_config(str(tmp_path), str(tmp_path / "run"))
+    assert cfg.accelerator == "auto"
+    cfg.accelerator = "cuda"
+    with pytest.raises(ConfigError, match=r"^accelerator 'cuda' needs a CUDA GPU.*; "
+                                          r"accelerator='cpu' trains on the CPU$"):
+        trainer.train(cfg)
+    cfg.accelerator = "xla"
+    with pytest.raises(ConfigError, match=r"^unknown accelerator 'xla'; valid choices"):
+        trainer.train(cfg)
 
 
 def test_ser_train_refuses_an_accelerator_the_machine_lacks_before_the_features(

@@ -44,9 +44,9 @@ class PlainConfig:
 
 
 # fields the training commands set from their own arguments (-o, DATA_DIR, --max-steps,
-# --preset, --corpus), not from a --set: left out of the valid settings an unknown one's
-# message lists
-ARGUMENT_FIELDS = ("run_dir", "data_dir", "max_steps", "preset", "corpus")
+# --preset, --corpus, --accelerator), not from a --set: left out of the valid settings an
+# unknown one's message lists
+ARGUMENT_FIELDS = ("run_dir", "data_dir", "max_steps", "preset", "corpus", "accelerator")
 
 
 def apply_overrides(cfg, overrides: dict | None, what: str, max_steps: int | None = None):

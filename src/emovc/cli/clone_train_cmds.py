@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from emovc.cli.convert_cmds import ACCELERATOR_HELP
 from emovc.cli.data_cmds import CORPUS_HELP
 
 
@@ -36,6 +37,7 @@ def train_voice(
         1, "--devices", help="Number of devices to train on (GPUs; without one, that many "
                              "processes share the CPU cores). Each trains its own batch: a "
                              "step trains N times the batch (batch_size is per device)."),
+    accelerator: str = typer.Option(None, "--accelerator", help=ACCELERATOR_HELP),
     settings: list[str] = typer.Option(
         None, "--set", metavar="KEY=VALUE",
         help="Override a field of the recipe's training config (repeatable; VALUE is YAML), "
@@ -79,6 +81,8 @@ def train_voice(
     # no speaker lists (the encoder's val_speakers counts); --corpus sets the layout
     own = {**OWN_ARGUMENTS, "corpus": "use --corpus"}
     overrides = {**run_settings(settings, id_lists=(), own=own), "corpus": corpus}
+    if accelerator is not None:
+        overrides["accelerator"] = accelerator
     if max_steps is None and not force:  # a resumed run keeps its length
         max_steps = saved_max_steps(out)
     cfg = trainer.build_config(str(data_dir), str(out), max_steps=max_steps, devices=devices,

@@ -11,6 +11,11 @@ import yaml
 from emovc.cli.data_cmds import CORPUS_HELP
 from emovc.errors import ConfigError, choice_error
 
+# `emovc train`'s and `emovc train-voice`'s --accelerator (as `emovc ser train`'s)
+ACCELERATOR_HELP = ("Where the model trains: auto (default: a TPU, else Apple's GPU (mps), "
+                    "else a CUDA GPU torch sees, else the CPU), cpu (on every machine), cuda, "
+                    "gpu or mps. A resumed run may change it. The run says where it trains.")
+
 METHODS = ("stargan", "cyclegan", "spectrogan")
 
 
@@ -123,6 +128,7 @@ def train(
         1, "--devices", help="Number of devices to train on (GPUs; without one, that many "
                              "processes share the CPU cores). Each trains its own batch: a "
                              "step trains N times the batch."),
+    accelerator: str = typer.Option(None, "--accelerator", help=ACCELERATOR_HELP),
     out: Path = typer.Option(
         ..., "-o", "--output",
         help="Run folder (the run it holds is resumed; a folder of another run is refused)."),
@@ -149,6 +155,8 @@ def train(
                               "the other layouts")
     else:
         overrides["corpus"] = corpus
+    if accelerator is not None:
+        overrides["accelerator"] = accelerator
     trainer = importlib.import_module(f"emovc.training.{method}")
     if max_steps is None and not force:  # a resumed run keeps its length
         from emovc.training.run_dir import saved_max_steps
@@ -164,7 +172,8 @@ def train(
 # beat -o and DATA_DIR, or (max_steps) lose to a resumed run's own length
 OWN_ARGUMENTS = {"run_dir": "the run folder is set with -o",
                  "data_dir": "the corpus is the DATA_DIR argument",
-                 "max_steps": "use --max-steps (it also extends a resumed run)"}
+                 "max_steps": "use --max-steps (it also extends a resumed run)",
+                 "accelerator": "use --accelerator"}
 # ... and `emovc train`'s --preset (a --set preset= was recorded in config.yaml, not applied)
 # and --corpus
 TRAIN_ARGUMENTS = {**OWN_ARGUMENTS, "preset": "use --preset", "corpus": "use --corpus"}

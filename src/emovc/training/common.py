@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.data import DataLoader
 
 from emovc.data.cache import default_cache_dir
@@ -31,6 +32,7 @@ from emovc.training.checkpointing import (  # noqa: F401 — re-exported: the tr
     check_keep_checkpoints,
     checkpoint_callback,
 )
+from emovc.training.devices import cpu_choice, device_line
 from emovc.training.feature_cache import build_cache, read_index
 from emovc.training.progress import (
     log_interval,
@@ -158,7 +160,7 @@ def use_threads(threads: int) -> None:
 def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, devices: int,
         ckpt_every: int, val_every: int, resume: bool, threads: int,
         keep_checkpoints: int = 5, cli: bool = True, clips: ClipList | None = None,
-        ckpt_minutes: float = CKPT_MINUTES) -> Path:
+        ckpt_minutes: float = CKPT_MINUTES, accelerator: str = "auto") -> Path:
     """Run Lightning training with exact resume from ``run_dir/checkpoints/last.ckpt``.
 
     Keeps the ``keep_checkpoints`` newest step-numbered checkpoints (-1: all) besides
@@ -170,7 +172,10 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     ones it recorded (:func:`~emovc.training.run_dir.prepare_run_dir`). ``last.ckpt`` is read
     with ``weights_only=True`` whatever torch's default (False before torch 2.6), so a
     resume never unpickles arbitrary objects. The TensorBoard logs' ``hparams.yaml`` (and
-    HPARAMS tab) hold ``config``, as ``config.yaml`` does.
+    HPARAMS tab) hold ``config``, as ``config.yaml`` does. ``accelerator``: Lightning's
+    (:data:`~emovc.training.devices.ACCELERATORS`), checked by the trainer
+    (:func:`~emovc.training.devices.check_devices`); the run says on stderr, in one line,
+    where it trains (:func:`say_device`).
     """
     root = prepare_run_dir(run_dir, config, resume, cli, clips)
     use_threads(threads)
@@ -178,7 +183,7 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
     bar = progress_callback(max_steps)
     with quiet_lightning():
         trainer = L.Trainer(
-            max_steps=max_steps, accelerator="auto", devices=devices,
+            max_steps=max_steps, accelerator=accelerator, devices=devices,
             strategy=device_strategy(devices),
             logger=TensorBoardLogger(str(root), name="tb", version=0),
             callbacks=[ckpt, _Timer(), bar],
@@ -190,6 +195,7 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
             log_every_n_steps=log_interval(max_steps, min(25, ckpt_every)),
             enable_model_summary=False, limit_val_batches=1,
         )
+        say_device(trainer, cli)
         trainer.logger.log_hyperparams(config_data(config))  # tb/version_0/hparams.yaml
         steps = DataLoader(_StepRange(max_steps), batch_size=None, shuffle=False)
         val = DataLoader(_StepRange(1), batch_size=None)
@@ -199,6 +205,14 @@ def fit(module: L.LightningModule, config: Any, run_dir: str, max_steps: int, de
                          weights_only=True)  # the trainers' checkpoints hold plain data only
     exit_if_worker(trainer)
     return root
+
+
+def say_device(trainer: L.Trainer, cli: bool = True) -> None:
+    """Say on stderr, once (DDP's other processes run the command too), where ``trainer``
+    trains, and off the CPU how to stay on it (``cli``: ``--accelerator cpu``, else the
+    config field): :func:`~emovc.training.devices.device_line`."""
+    if rank_zero_only.rank == 0:
+        print(device_line(trainer, hint=cpu_choice(cli)), file=sys.stderr)
 
 
 def fit_or_interrupt(trainer: L.Trainer, run_dir: Path, *args,

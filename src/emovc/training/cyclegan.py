@@ -51,7 +51,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
-from emovc.training.devices import AUTO_CPU_HINTS, check_devices
+from emovc.training.devices import check_devices, cpu_choice
 from emovc.training.run_clips import ClipList
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, config_data
 from emovc.training.validation_audio import (
@@ -97,6 +97,7 @@ class CycleGANTrainConfig:
     ckpt_minutes: float = CKPT_MINUTES  # last.ckpt also every this many minutes (0: never)
     seed: int = 0
     devices: int = 1
+    accelerator: str = "auto"  # Lightning's: auto, cpu, gpu, cuda or mps (training.devices)
     threads: int = 2
     workers: int = 2
 
@@ -292,8 +293,8 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True, cli: bool = False) -> P
             :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other clips
             than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
-    check_devices("auto", cfg.devices, "--devices" if cli else "devices",
-                  AUTO_CPU_HINTS)  # before any work
+    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
+                  cpu_choice(cli))  # before any work
     settings = record_corpus_layout(config_data(cfg), resume)  # auto: the layout detected
     claim_run_dir(cfg.run_dir, settings, resume, (*FREE, *SPEAKER_KEYS),
                   clear=False, cli=cli, kind=KIND)  # early: fail fast, clear once data is read
@@ -302,6 +303,6 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True, cli: bool = False) -> P
     settings = {**settings, "train_speakers": cfg.train_speakers,
                 "val_speakers": cfg.val_speakers}  # as load_data resolved them
     fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
-        resume, cfg.threads, cfg.keep_checkpoints, cli=cli,
+        resume, cfg.threads, cfg.keep_checkpoints, cli=cli, accelerator=cfg.accelerator,
         clips=ClipList(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")

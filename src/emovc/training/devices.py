@@ -3,9 +3,10 @@
 Lightning resolves ``accelerator="auto"`` to a TPU (XLA), else Apple's GPU (MPS), else a
 CUDA GPU that torch sees, else the CPU, and ``"gpu"`` to MPS, else CUDA;
 ``CUDA_VISIBLE_DEVICES=`` hides CUDA GPUs only, so on an Apple-silicon Mac only
-``accelerator="cpu"`` keeps a fit on the CPU. An accelerator the machine lacks, or more
-devices than it has, fail only when the ``Trainer`` is built — after a trainer's corpus
-work, with Lightning's multi-line exception: :func:`check_devices` refuses them first.
+``accelerator="cpu"`` (every trainer's ``--accelerator cpu``) keeps a fit on the CPU. An
+unknown accelerator, one the machine lacks, or more devices than it has, fail only when the
+``Trainer`` is built — after a trainer's corpus work, with Lightning's multi-line exception:
+:func:`check_devices` refuses them first. :func:`device_line` says where a fit trains.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from __future__ import annotations
 import lightning as L
 from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator, XLAAccelerator
 
-from emovc.errors import ConfigError
+from emovc.errors import ConfigError, choice_error
+
+#: Lightning accelerators a trainer may be given (its ``accelerator`` setting, ``--accelerator``)
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
 def resolve_accelerator(accelerator: str) -> str:
@@ -31,41 +35,39 @@ def resolve_accelerator(accelerator: str) -> str:
     return accelerator
 
 
-#: how a trainer whose accelerator is always ``"auto"`` (train, train-voice) trains on the
-#: CPU, for :func:`check_devices`: on a CUDA machine, with the GPUs hidden; on a Mac, not at
-#: all (review 42b L9)
-AUTO_CPU_HINTS = {
-    "cuda": "to train that many processes on the CPU, start the command with "
-            "CUDA_VISIBLE_DEVICES= (empty), which hides the GPUs",
-    "mps": "this trainer has no CPU choice on a Mac",
-}
+def cpu_choice(cli: bool = True) -> str:
+    """How a trainer with an ``accelerator`` setting trains on the CPU, for
+    :func:`check_devices` and :func:`device_line`: its command line's option (``cli``) or
+    the config field (review 42b L9)."""
+    return ("--accelerator cpu trains on the CPU" if cli
+            else "accelerator='cpu' trains on the CPU")
 
 
 def check_devices(accelerator: str, devices: int, name: str = "devices",
-                  cpu_hint: str | dict[str, str] = "") -> str:
+                  cpu_hint: str = "") -> str:
     """Refuse, in one line, a fit this machine cannot run; returns the device type
     (:func:`resolve_accelerator`).
 
     Args:
-        accelerator: Lightning's accelerator name (``"auto"``, ``"cpu"``, ``"gpu"``,
-            ``"cuda"``, ``"mps"``).
+        accelerator: Lightning's accelerator name, one of :data:`ACCELERATORS`.
         devices: the devices (processes) asked for, at least 1.
         name: what the messages call the device count (``"--devices"``,
             ``"CNN devices"``); ``"devices"`` is replaced by ``"accelerator"`` to name the
             accelerator.
-        cpu_hint: how the caller trains on the CPU instead, added to the messages (``""``:
-            the fit has no such choice), or that per device type (:data:`AUTO_CPU_HINTS`).
+        cpu_hint: how the caller trains on the CPU instead, added to the messages of a fit
+            off the CPU (``""``: none; the trainers' :func:`cpu_choice`).
 
     Raises:
-        ConfigError: a CUDA fit where torch sees no CUDA GPU, or fewer than ``devices``; an
-            MPS fit where torch sees no Apple GPU, or with ``devices`` over 1 (MPS is one
-            device).
+        ConfigError: an accelerator not in :data:`ACCELERATORS`; a CUDA fit where torch sees
+            no CUDA GPU, or fewer than ``devices``; an MPS fit where torch sees no Apple GPU,
+            or with ``devices`` over 1 (MPS is one device).
     """
+    chosen = name.replace("devices", "accelerator")
+    if not isinstance(accelerator, str) or accelerator not in ACCELERATORS:
+        raise choice_error(chosen, accelerator, ACCELERATORS)
     kind = resolve_accelerator(accelerator)
-    if isinstance(cpu_hint, dict):
-        cpu_hint = cpu_hint.get(kind, "")
     hint = f"; {cpu_hint}" if cpu_hint else ""
-    chosen = f"{name.replace('devices', 'accelerator')} {accelerator!r}"
+    chosen = f"{chosen} {accelerator!r}"
     if kind == "cuda":
         have = CUDAAccelerator.auto_device_count() if CUDAAccelerator.is_available() else 0
         if have == 0:
@@ -95,3 +97,14 @@ def device_text(trainer: L.Trainer) -> str:
     if kind == "mps":
         return "Apple's GPU (mps)"
     return f"{n} {kind} devices" if n > 1 else f"the {kind} device"
+
+
+def device_line(trainer: L.Trainer, what: str = "", hint: str = "") -> str:
+    """The line that says where ``trainer`` trains (:func:`device_text`): ``"training
+    {what} on the CPU"``; off the CPU it adds ``hint``, how to stay on it
+    (:func:`cpu_choice`)."""
+    where = device_text(trainer)
+    what = f"{what} " if what else ""
+    if where.startswith("the CPU") or not hint:
+        return f"training {what}on {where}"
+    return f"training {what}on {where} ({hint})"

@@ -55,9 +55,9 @@ from emovc.training.run_contents import (  # noqa: F401 — re-exported: importe
 from emovc.training.run_models import MODELS_FILE  # noqa: F401 — re-exported: read from here
 
 # settings a resumed run (StarGAN, CycleGAN, SV2TTS) may change (they do not change what is
-# learned)
-FREE = ("max_steps", "devices", "threads", "workers", "keep_checkpoints", "val_every", "ckpt_every",
-        "ckpt_minutes", "cache_dir", "val_vocoder", "val_seconds")
+# learned; another accelerator, as another thread count, sums in another order)
+FREE = ("max_steps", "devices", "accelerator", "threads", "workers", "keep_checkpoints",
+        "val_every", "ckpt_every", "ckpt_minutes", "cache_dir", "val_vocoder", "val_seconds")
 # settings holding paths: compared resolved (``corpus`` and ``/abs/corpus`` are one corpus);
 # ``encoder``/``gta``: the SV2TTS synthesizer's speaker encoder, the vocoder's GTA synthesizer
 PATH_KEYS = ("data_dir", "run_dir", "cache_dir", "encoder", "gta")

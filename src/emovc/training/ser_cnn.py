@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from emovc.models.ser.cnn import CnnConfig, EmotionCNN
 from emovc.models.ser.model import MelCnn
 from emovc.training.common import _StepRange, exit_if_worker
-from emovc.training.devices import check_devices, device_text
+from emovc.training.devices import ACCELERATORS, check_devices, device_text  # noqa: F401
 from emovc.training.progress import progress_callback, quiet_lightning, uses_bar
 from emovc.training.ser_checkpoint import (
     AtomicCheckpointIO,
@@ -90,8 +90,6 @@ class CnnTrainConfig:
 RESOURCES = ("threads", "devices", "accelerator")  # how, not what, the fit trains
 #: how a user keeps the fit on the CPU (the messages of an accelerator the machine lacks)
 CPU_HINT = "--accelerator cpu (Python: cnn.accelerator='cpu') trains on the CPU"
-#: Lightning accelerators the CNN fit may be given (``"auto"``: see ``accelerator``)
-ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
 def mel_stats(mels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

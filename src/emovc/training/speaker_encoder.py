@@ -32,7 +32,7 @@ from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint_if_changed
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss
 from emovc.training.common import record_corpus_layout, seed_torch, step_rng, use_threads
-from emovc.training.devices import AUTO_CPU_HINTS, check_devices
+from emovc.training.devices import check_devices, cpu_choice
 from emovc.training.speaker_encoder_config import (  # noqa: F401 — re-exported
     ENCODER_KEYS,
     KIND,
@@ -164,8 +164,8 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     from emovc.training.run_dir import check_resumed_clips, claim_run_dir
 
     check_config(cfg)
-    check_devices("auto", cfg.devices, "--devices" if cli else "devices",
-                  AUTO_CPU_HINTS)  # before any work
+    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
+                  cpu_choice(cli))  # before any work
     if resume:
         check_renamed(Path(cfg.run_dir), cli)
     # early: a folder that cannot take this run fails before the corpus is preprocessed
@@ -189,7 +189,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     module = GE2EModule(model.train(), sampler, cfg.lr, validation_set(val_wavs, val_labels))
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=1000, resume=resume, threads=cfg.threads, cli=cli,
-               ckpt_minutes=cfg.ckpt_minutes, clips=clips)
+               ckpt_minutes=cfg.ckpt_minutes, clips=clips, accelerator=cfg.accelerator)
     # a finished run exported again keeps its model.pt: its SHA-256 names it to the
     # synthesizer runs trained on it (encoder_sha256)
     return save_checkpoint_if_changed(root / "model.pt", kind=KIND, config=model.cfg.to_dict(),

@@ -51,6 +51,9 @@ class GE2ETrainConfig:
             total, and which this recipe refuses (:data:`RENAMED`).
         seed: sampling seed.
         devices: Lightning devices.
+        accelerator: Lightning's accelerator, one of
+            :data:`~emovc.training.devices.ACCELERATORS` (``"auto"``: a TPU, else Apple's GPU,
+            else a CUDA GPU torch sees, else the CPU; ``--accelerator``).
         threads: torch CPU threads.
         cache_dir: root of the preprocessed-clip cache (:mod:`~emovc.training.clip_cache`;
             ``""`` = ``$EMOVC_CACHE/sv2tts`` or ``~/.cache/emovc/sv2tts``).
@@ -72,6 +75,7 @@ class GE2ETrainConfig:
     max_utterances_per_speaker: int = 40
     seed: int = 0
     devices: int = 1
+    accelerator: str = "auto"
     threads: int = 2
     cache_dir: str = ""
     ckpt_every: int = 1000  # steps between checkpoints (what an interrupted run resumes from)

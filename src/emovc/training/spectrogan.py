@@ -52,8 +52,13 @@ from emovc.models.spectrogan.networks import (
 from emovc.models.spectrogan.representation import Normalizer, SpecConfig
 from emovc.pipelines.spectrogan import KIND, InferenceConfig, SpectroGANConverter
 from emovc.training import spectrogan_data as data
-from emovc.training.common import device_strategy, exit_if_worker, fit_or_interrupt
-from emovc.training.devices import AUTO_CPU_HINTS, check_devices
+from emovc.training.common import (
+    device_strategy,
+    exit_if_worker,
+    fit_or_interrupt,
+    say_device,
+)
+from emovc.training.devices import check_devices, cpu_choice
 from emovc.training.progress import (
     log_interval,
     progress_callback,
@@ -265,8 +270,8 @@ def train(cfg: TrainConfig, resume: bool = True, cli: bool = False) -> Path:
             trained on other clips than the corpus holds now
             (:func:`~emovc.training.run_clips.check_clips`).
     """
-    check_devices("auto", cfg.devices, "--devices" if cli else "devices",
-                  AUTO_CPU_HINTS)  # before any work
+    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
+                  cpu_choice(cli))  # before any work
     run = Path(cfg.run_dir)
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"
@@ -298,7 +303,7 @@ def train(cfg: TrainConfig, resume: bool = True, cli: bool = False) -> Path:
     bar = progress_callback(cfg.max_steps, optimizer_steps=2)  # G and D steps count apart
     with quiet_lightning():
         trainer = L.Trainer(
-            max_steps=2 * cfg.max_steps, accelerator="auto", devices=cfg.devices,
+            max_steps=2 * cfg.max_steps, accelerator=cfg.accelerator, devices=cfg.devices,
             strategy=device_strategy(cfg.devices),
             logger=L.pytorch.loggers.TensorBoardLogger(str(run), name="tb", version=0),
             callbacks=[callback, bar], enable_checkpointing=False,
@@ -306,6 +311,7 @@ def train(cfg: TrainConfig, resume: bool = True, cli: bool = False) -> Path:
             enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1,
             max_epochs=-1, deterministic=False,
         )
+        say_device(trainer, cli)
         loader = torch.utils.data.DataLoader(_Steps(max(1, cfg.max_steps)), batch_size=None)
         fit_or_interrupt(trainer, run, module, train_dataloaders=loader, ckpt_path=ckpt_path,
                          ckpt_every=cfg.ckpt_every, ckpt_minutes=cfg.ckpt_minutes,

@@ -68,6 +68,7 @@ class TrainConfig:
     seed: int = 0
     num_threads: int = 1
     devices: int = 1
+    accelerator: str = "auto"  # Lightning's: auto, cpu, gpu, cuda or mps (training.devices)
 
     def to_dict(self) -> dict:
         """Plain-data copy."""
@@ -290,8 +291,8 @@ def scheduled_lr(it: int, lr: float, decay_from: float, max_steps: int) -> float
 # settings that do not change what is learned may differ on resume (inference: new inference
 # fields get their defaults; re-running a finished run re-exports model.pt; max_steps: see
 # check_schedule)
-RESUME_FREE = ("max_steps", "devices", "num_threads", "ckpt_every", "ckpt_minutes", "val_every",
-               "log_every", "inference")
+RESUME_FREE = ("max_steps", "devices", "accelerator", "num_threads", "ckpt_every",
+               "ckpt_minutes", "val_every", "log_every", "inference")
 
 
 def resume_free(cfg: TrainConfig) -> tuple[str, ...]:

@@ -67,7 +67,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
-from emovc.training.devices import AUTO_CPU_HINTS, check_devices
+from emovc.training.devices import check_devices, cpu_choice
 from emovc.training.run_clips import ClipList
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
@@ -259,8 +259,8 @@ def train(cfg: StarGANTrainConfig, resume: bool = True, cli: bool = False) -> Pa
             (see :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other
             clips than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
-    check_devices("auto", cfg.devices, "--devices" if cli else "devices",
-                  AUTO_CPU_HINTS)  # before any work
+    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
+                  cpu_choice(cli))  # before any work
     cfg.emotions = emotion_list(cfg.emotions)  # also for a config made in Python
     settings = record_corpus_layout(config_dict(cfg), resume)  # auto: the layout detected
     claim_run_dir(cfg.run_dir, settings, resume, (*FREE, *SPEAKER_KEYS),
@@ -280,6 +280,6 @@ def train(cfg: StarGANTrainConfig, resume: bool = True, cli: bool = False) -> Pa
             if module.teacher is not None:
                 module.teacher.load_state_dict(module.G.state_dict())
     fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, cfg.ckpt_every, cfg.val_every,
-        resume, cfg.threads, cfg.keep_checkpoints, cli=cli,
+        resume, cfg.threads, cfg.keep_checkpoints, cli=cli, accelerator=cfg.accelerator,
         clips=ClipList(cfg.data_dir, data.clip_paths()), ckpt_minutes=cfg.ckpt_minutes)
     return export(module, Path(cfg.run_dir) / "model.pt")

@@ -65,6 +65,7 @@ class StarGANTrainConfig:
     teachers: dict = field(default_factory=dict)
     seed: int = 0
     devices: int = 1
+    accelerator: str = "auto"  # Lightning's: auto, cpu, gpu, cuda or mps (training.devices)
     threads: int = 2
     workers: int = 2
 

@@ -51,7 +51,7 @@ from emovc.training.common import (
     record_file_hash,
     use_threads,
 )
-from emovc.training.devices import AUTO_CPU_HINTS, check_devices
+from emovc.training.devices import check_devices, cpu_choice
 from emovc.training.run_clips import ClipList
 from emovc.training.sv2tts_diagnostics import SynthesizerDiagnostics
 from emovc.training.synthesizer_data import FRONTEND, Utterance, log_mel
@@ -103,6 +103,7 @@ class SynthesizerTrainConfig:
     val_seconds: float = 0.5  # of it (0: none)
     seed: int = 0
     devices: int = 1
+    accelerator: str = "auto"  # Lightning's: auto, cpu, gpu, cuda or mps (training.devices)
     threads: int = 2
     cache_dir: str = ""  # preprocessed corpus; "" = $EMOVC_CACHE/sv2tts or ~/.cache/emovc/sv2tts
     encoder: str | None = None  # None = the bundled speaker encoder
@@ -331,8 +332,8 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     from emovc.training.run_models import record_model
 
     check_config(cfg)
-    check_devices("auto", cfg.devices, "--devices" if cli else "devices",
-                  AUTO_CPU_HINTS)  # before any work
+    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
+                  cpu_choice(cli))  # before any work
     encoder = choose_encoder(cfg.encoder, WHAT)  # recorded as it was when training began
     check_speaker_dim(cfg, data, encoder)
     # the run records its encoder file's hash: one retrained in place is not resumed on
@@ -359,7 +360,7 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
                                schedule=schedule(cfg), diagnostics=shows)
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=cfg.val_every, resume=resume, threads=cfg.threads, cli=cli,
-               ckpt_minutes=cfg.ckpt_minutes, clips=clips)
+               ckpt_minutes=cfg.ckpt_minutes, clips=clips, accelerator=cfg.accelerator)
     # a finished run exported again (from anywhere, with other free settings) keeps its
     # model.pt: its SHA-256 names it to the GTA vocoder trained on it
     path = save_checkpoint_if_changed(

@@ -48,7 +48,7 @@ from emovc.training.common import (
     step_rng,
     use_threads,
 )
-from emovc.training.devices import AUTO_CPU_HINTS, check_devices
+from emovc.training.devices import check_devices, cpu_choice
 from emovc.training.run_clips import ClipList
 from emovc.training.synthesizer import MEL, MEL_RANGES, log_mel
 from emovc.training.vocoder_data import ClipWindows, Pair, PairWindows
@@ -93,6 +93,7 @@ class VocoderTrainConfig:
     val_seconds: float = 0.5  # validation audio the vocoder renders (0: none)
     seed: int = 0
     devices: int = 1
+    accelerator: str = "auto"  # Lightning's: auto, cpu, gpu, cuda or mps (training.devices)
     threads: int = 2
     gta: str | None = None
     cache_dir: str = ""
@@ -329,8 +330,8 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     from emovc.training.run_models import record_model
 
     check_config(cfg)
-    check_devices("auto", cfg.devices, "--devices" if cli else "devices",
-                  AUTO_CPU_HINTS)  # before any work
+    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
+                  cpu_choice(cli))  # before any work
     source = None if cfg.gta is None else gta.gta_source(cfg.gta, cfg.mel, WHAT)
     # the run records its GTA synthesizer file's hash: one retrained in place is not resumed on
     settings = record_file_hash(asdict(cfg), "gta", "" if source is None else source.sha256,
@@ -353,7 +354,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     module = _module(cfg, model, pairs)
     root = fit(module, settings, cfg.run_dir, cfg.max_steps, cfg.devices, ckpt_every=cfg.ckpt_every,
                val_every=cfg.val_every, resume=resume, threads=cfg.threads, cli=cli,
-               ckpt_minutes=cfg.ckpt_minutes, clips=clips)
+               ckpt_minutes=cfg.ckpt_minutes, clips=clips, accelerator=cfg.accelerator)
     path = save_checkpoint_if_changed(  # kept when a finished run is exported again
         root / "model.pt", kind=KIND, config=model.cfg.to_dict(), state_dict=model.state_dict(),
         extra={"mel": cfg.mel, "train": asdict(cfg),
