@@ -90,8 +90,13 @@ def test_a_band_limited_file_is_converted_with_one_warning(tiny, calm, tmp_path)
     with pytest.warns(EmovcWarning) as shown:
         tiny.convert_file(tmp_path / "phone.wav", tmp_path / "out.wav", "angry", source="calm")
     notes = _notes(shown)
-    assert len(notes) == 1 and notes[0].startswith(f"{tmp_path / 'phone.wav'} has no sound "
-                                                   "above about 4 kHz"), notes
+    assert len(notes) == 1 and notes[0].startswith(f"{tmp_path / 'phone.wav'} is 8000 Hz "
+                                                   "audio, with no sound above 4 kHz"), notes
+    # 11.025 kHz audio reaches 5.5 kHz, past the measured test's 5 kHz: the file's own rate
+    # tells (it was read at 16 kHz and measured there, and passed)
+    sf.write(tmp_path / "mid.wav", resample(calm, 16000, 11025), 11025, subtype="FLOAT")
+    with pytest.warns(EmovcWarning, match="mid.wav is 11025 Hz audio"):
+        tiny.convert_file(tmp_path / "mid.wav", tmp_path / "out3.wav", "angry", source="calm")
     with warnings.catch_warnings():
         warnings.simplefilter("error", EmovcWarning)
         tiny.convert_file(tmp_path / "wide.wav", tmp_path / "out2.wav", "angry", source="calm")
@@ -109,7 +114,7 @@ def test_the_command_line_warns_of_a_telephone_recording(stargan_run, calm, tmp_
     assert code == 0, err
     lines = [line for line in err.splitlines() if LIMIT in line]
     assert len(lines) == 1 and lines[0].startswith("emovc: warning: "), err
-    assert "phone.wav has no sound above about 4 kHz" in lines[0]
+    assert "phone.wav is 8000 Hz audio, with no sound above 4 kHz" in lines[0]
 
 
 def test_clone_uses_the_same_check_for_its_references(calm, tmp_path) -> None:

@@ -169,7 +169,7 @@ def test_short_runs_log_about_ten_tensorboard_points(max_steps, most, every) -> 
 @pytest.mark.parametrize(("train", "val", "note"), [
     (["01", "02", "17"], ["17", "18"], "validation on training speakers: 17 of val_speakers "
      "also in train_speakers, so the validation audio says nothing about speakers the model "
-     "has not heard; to hold them out: --set train_speakers=[01, 02]"),
+     "has not heard; to hold them out: --set train_speakers=[01,02]"),
     (["17"], ["17"], "validation on training speakers: 17 of val_speakers also in "
      "train_speakers, so the validation audio says nothing about speakers the model has not "
      "heard")])

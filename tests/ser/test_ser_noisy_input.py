@@ -56,8 +56,13 @@ def test_a_telephone_file_is_classified_with_one_warning(ser_run, tmp_path):
         rec.predict_file(phone)
     notes = [str(w.message) for w in shown if "no sound above" in str(w.message)]
     assert len(notes) == 1 and notes[0].startswith(
-        f"{phone} has no sound above about 4 kHz (as telephone audio): its emotion labels are "
+        f"{phone} is 8000 Hz audio, with no sound above 4 kHz: its emotion labels are "
         "less reliable"), notes
+    # recorded at 11.025 kHz: its band reaches 5.5 kHz, past the measured test's 5 kHz, so
+    # only the file's own rate tells (the file was read at 16 kHz and measured there)
+    mid = save_audio(tmp_path / "mid.wav", resample(_take(), 16000, 11025), 11025)
+    with pytest.warns(EmovcWarning, match="is 11025 Hz audio, with no sound above 5.5125 kHz"):
+        rec.predict_file(mid)
     with pytest.warns(EmovcWarning, match="no sound above"):
         (found,) = predict_paths(rec, [phone])  # `ser predict` keeps it in the CSV's note
     assert "no sound above" in found.note and found.probs

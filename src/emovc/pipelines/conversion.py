@@ -36,7 +36,7 @@ import numpy as np
 from emovc.audio import load_audio
 from emovc.audio.clipping import warn_if_clipped
 from emovc.audio.finishing import Spool
-from emovc.audio.io import audio_writer
+from emovc.audio.io import audio_info, audio_writer
 from emovc.data.emotions import check_model_emotion
 from emovc.errors import ConfigError, output_exists
 from emovc.fileio import refuse_input_overwrite
@@ -356,7 +356,7 @@ class EmotionConverter(SourceEmotions, WindowedConversion):
         blocks, finish, _ = self._plan(wav, self.sample_rate, tgt, src or None, intensity,
                                        keep_level, pitch_level, envelope_gain, renderer,
                                        voice_quality, checked=True, name=str(inp),
-                                       stacklevel=2)
+                                       stacklevel=2, recorded=audio_info(inp).sample_rate)
         tag = self.provenance_tag(src, tgt, intensity, keep_level, pitch_level, envelope_gain,
                                   renderer, voice_quality)
         # streamed to the file: a long input's conversion waits in a temporary file beside

@@ -48,7 +48,8 @@ class WindowedConversion:
         x, rate = self._at_model_rate(wav, sr, name)
         blocks, finish, used = self._plan(x, rate, target, source, intensity, keep_level,
                                           pitch_level, envelope_gain, renderer, voice_quality,
-                                          checked=x is not wav, name=name, stacklevel=3)
+                                          checked=x is not wav, name=name, stacklevel=3,
+                                          recorded=sr)
         y = np.concatenate(list(self._finished(blocks, finish, rate, Spool())))
         if rate != sr:
             y = soft_limit(resample(y, rate, sr), ceiling=PEAK_LIMIT)  # resampling can ring
@@ -71,6 +72,7 @@ class WindowedConversion:
     def _plan(self, wav, sr: int, target: str, source: str | None, intensity: float,
               keep_level: bool, pitch_level, envelope_gain, renderer, voice_quality,
               checked: bool = False, name: str = "audio", stacklevel: int = 1,
+              recorded: int | None = None,
               ) -> tuple[Iterator[np.ndarray], tuple[np.ndarray, float] | None, str | None]:
         """Validate a conversion (arguments as :meth:`convert`) and set it up: returns the
         lazily converted, joined windows (float32 blocks, at the input's level),
@@ -81,8 +83,10 @@ class WindowedConversion:
         :data:`~emovc.audio.noise.LOW_SNR_DB`) is converted with one
         :class:`~emovc.errors.EmovcWarning` line (:data:`NOISY_INPUT`) calling it ``name``,
         whether it is a file's or samples, and so is a band-limited one, e.g. telephone
-        speech (:data:`BAND_LIMITED_INPUT`); ``stacklevel``: the frame the warning names (1:
-        the caller of this)."""
+        speech (:data:`BAND_LIMITED_INPUT`; ``recorded``: the rate the audio was recorded at
+        when ``wav`` was resampled, e.g. a file's own, so that 11.025 or 12 kHz audio, whose
+        band reaches past the measured test's 5 kHz, counts too); ``stacklevel``: the frame
+        the warning names (1: the caller of this)."""
         a = check_intensity(intensity)
         keep_level = check_flag(keep_level, "keep_level")
         check_different(source, target)
@@ -93,7 +97,8 @@ class WindowedConversion:
         if not checked:
             check_input(x, sr, name)
         warn_if_noisy(x, sr, name, NOISY_INPUT, stacklevel=stacklevel + 1)
-        warn_if_band_limited(x, sr, name, BAND_LIMITED_INPUT, stacklevel=stacklevel + 1)
+        warn_if_band_limited(x, sr, name, BAND_LIMITED_INPUT, rate=recorded,
+                             stacklevel=stacklevel + 1)
         if not hasattr(self.backend, "world"):  # SpectroGAN: resamples itself
             check_spectrogan_settings(st)
             if not self.uses_source:  # pairwise: the direction follows from the target

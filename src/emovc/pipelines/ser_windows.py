@@ -19,6 +19,7 @@ import numpy as np
 
 from emovc.audio import load_audio
 from emovc.audio.bandwidth import warn_if_band_limited
+from emovc.audio.io import audio_info
 from emovc.audio.noise import warn_if_noisy
 from emovc.audio.voicing import MIN_PERIODIC_SHARE, warn_if_unvoiced
 from emovc.errors import AudioError
@@ -96,7 +97,8 @@ def recognise_file(path: str | os.PathLike, sr: int,
     share = warn_if_unvoiced(wav, sr, name, "its emotion labels are a guess", stacklevel + 1)
     if share >= MIN_PERIODIC_SHARE:  # noise without speech: the warning above says it
         warn_if_noisy(wav, sr, name, NOISY_INPUT, stacklevel + 1)
-        warn_if_band_limited(wav, sr, name, BAND_LIMITED_INPUT, stacklevel=stacklevel + 1)
+        warn_if_band_limited(wav, sr, name, BAND_LIMITED_INPUT,
+                             rate=audio_info(path).sample_rate, stacklevel=stacklevel + 1)
     return result
 
 

@@ -151,7 +151,7 @@ def no_validation_note(cfg: TrainConfig) -> str:
         hint = f": --set val_actors=[{held_out[0]}]"
     elif len(have) > 1:  # hold the last one out
         hint = (f": --set val_actors=[{have[-1]}] --set train_actors="
-                f"[{', '.join(map(str, have[:-1]))}]")
+                f"[{','.join(map(str, have[:-1]))}]")  # no space: one shell word
     elif have:
         hint = f": --set val_actors=[{have[0]}] (an actor it trains on)"
     else:

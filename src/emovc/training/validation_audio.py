@@ -83,8 +83,8 @@ def warn_if_validating_on_training(train: list, val: list, train_key: str, val_k
     if not both:
         return
     rest = [t for t in train if t not in both]
-    hint = (f"; to hold them out: --set {train_key}=[{', '.join(map(str, rest))}]" if rest
-            else "")  # --set keeps speaker ids as text: [01, 02]
+    hint = (f"; to hold them out: --set {train_key}=[{','.join(map(str, rest))}]" if rest
+            else "")  # no space: one shell word; --set keeps speaker ids as text: [01,02]
     warnings.warn(f"validation on training speakers: {', '.join(map(str, both))} of "
                   f"{val_key} also in {train_key}, so the validation audio says nothing about "
                   f"speakers the model has not heard{hint}", EmovcWarning,
