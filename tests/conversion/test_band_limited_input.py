@@ -130,3 +130,20 @@ def test_clone_uses_the_same_check_for_its_references(calm, tmp_path) -> None:
         "will sound band-limited (like a phone call) and match the speaker less well; use a "
         "recording of 16 kHz or more if you have one")
     assert clone_note(read_reference(tmp_path / "wide.wav", 0)) == ""
+
+
+def test_the_average_spectrum_is_welchs_in_flat_memory(calm) -> None:
+    """Within one block it is scipy's welch; a long input is measured block by block (welch
+    of a whole 32 s input took 12.8 MB, failing test_long_inputs' flat-memory check), with
+    the same band edge."""
+    from scipy.signal import welch
+
+    from emovc.audio import bandwidth
+
+    freqs, power = bandwidth.average_spectrum(calm, 16000)
+    np.testing.assert_array_equal(power, welch(calm.astype(np.float64), 16000, nperseg=512)[1])
+    long = np.tile(_phone(calm), 1 + 3 * bandwidth.SPECTRUM_BLOCK // len(calm))
+    assert bandwidth.upper_band_edge(long, 16000) == bandwidth.upper_band_edge(_phone(calm),
+                                                                              16000)
+    whole = welch(long.astype(np.float64), 16000, nperseg=512)[1]
+    np.testing.assert_allclose(bandwidth.average_spectrum(long, 16000)[1], whole, rtol=0.02)

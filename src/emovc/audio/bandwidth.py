@@ -25,14 +25,41 @@ EDGE_FLOOR_DB = -50.0
 LIMITED_BELOW_HZ = 5000.0
 
 
+#: samples per block of :func:`average_spectrum`: memory stays flat in the input's length
+SPECTRUM_BLOCK = 1 << 18
+
+
+def average_spectrum(wav: np.ndarray, sr: int, nperseg: int = 512,
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Welch's average power spectrum of ``wav`` (mono ``(n,)`` at ``sr`` Hz), ``(freqs
+    (nperseg // 2 + 1,), power)``, or ``None`` for a clip shorter than ``nperseg``. Computed
+    in blocks of :data:`SPECTRUM_BLOCK` samples weighted by their segment counts (scipy's
+    ``welch`` of a whole 30 min input holds all its segments and their spectra at once:
+    about 0.9 GB), so memory does not grow with the input; one block is ``welch`` itself."""
+    n = wav.shape[0]
+    if n < nperseg:
+        return None
+    total, count, freqs = None, 0, None
+    for start in range(0, n, SPECTRUM_BLOCK):
+        block = np.asarray(wav[start:start + SPECTRUM_BLOCK], dtype=np.float64)
+        if block.shape[0] < nperseg:  # a short tail: its segments are a rounding error
+            continue
+        freqs, power = welch(block, sr, nperseg=nperseg)
+        segments = 1 + (block.shape[0] - nperseg) // (nperseg // 2)
+        total = power * segments if total is None else total + power * segments
+        count += segments
+    return freqs, total / count
+
+
 def upper_band_edge(wav: np.ndarray, sr: int) -> float:
     """The frequency (Hz) above which ``wav`` (mono float ``(n,)`` at ``sr`` Hz) holds less than
-    :data:`EDGE_FLOOR_DB` of its power (Welch's average spectrum, 512-sample segments);
-    ``sr / 2`` for a clip without power or shorter than a segment."""
-    x = np.asarray(wav, dtype=np.float64)
-    if x.shape[0] < 512:
+    :data:`EDGE_FLOOR_DB` of its power (Welch's average spectrum, 512-sample segments:
+    :func:`average_spectrum`); ``sr / 2`` for a clip without power or shorter than a
+    segment."""
+    spectrum = average_spectrum(wav, sr)
+    if spectrum is None:
         return sr / 2
-    freqs, power = welch(x, sr, nperseg=512)
+    freqs, power = spectrum
     above = np.cumsum(power[::-1])[::-1]  # power at and above each frequency
     if not above[0] > 0:
         return sr / 2
