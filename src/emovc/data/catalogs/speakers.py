@@ -63,7 +63,7 @@ def detect(probe: Probe) -> float:
 
 
 def emotion_lookalikes(probe: Probe) -> dict[str, str]:
-    """The folders of the root and of its folders (``x/``, ``x/y/``: :func:`folder_names`)
+    """The folders of the root and of its folders (``x/``, ``x/y/``: :func:`level_folders`)
     whose names look like misspelt emotions (:func:`~emovc.data.emotions.misspelt_emotion`),
     each with that emotion, sorted by name: ``{"hapy": "happy", "saad": "sad"}``; empty
     unless, among the folder names of one level, they look like 2 emotions or more (one such
@@ -71,34 +71,37 @@ def emotion_lookalikes(probe: Probe) -> dict[str, str]:
     of many speakers has an "Angel" and a "Calum" among them: review 41 L6). The names are
     all the level's, listed, not those of the probe's sample: the first 3000 clips of 8
     speakers of 1600 clips are all Angel's and Calum's (review 42 L3); only folders that hold
-    audio count (review 42b M1)."""
+    audio count (review 42b M1), looked into only when the names alone could warn (a corpus
+    of speakers named as people costs no walk)."""
     found: dict[str, str] = {}
     for level in (0, 1):
-        names = folder_names(probe, level)
+        folders = level_folders(probe, level)
+        if len({e for f in folders if (e := misspelt_emotion(f.name)) is not None}) < 2:
+            continue  # fewer would not warn even if every one of them held audio
+        names = {f.name for f in folders if _holds_audio(f)}
         like = {n: e for n in names if (e := misspelt_emotion(n)) is not None}
         if len(set(like.values())) >= 2 and 2 * len(like) >= len(names):
             found.update(like)
     return dict(sorted(found.items()))
 
 
-def folder_names(probe: Probe, level: int) -> set[str]:
-    """The names of the folders of the probe's root (``level`` 0, less those it left out) or
-    of those folders (1) that hold audio (in them or below: a ``docs/`` or ``transcripts/``
-    beside the emotion folders is no name of the corpus; review 42b M1), hidden ones left
-    out; an unreadable folder adds none. Each folder's walk stops at its first audio file."""
+def level_folders(probe: Probe, level: int) -> list[Path]:
+    """The folders of the probe's root (``level`` 0, less those it left out) or of those
+    folders (1), hidden ones left out; an unreadable folder adds none. Whether they hold
+    audio is :func:`emotion_lookalikes`' to ask (a ``docs/`` or ``transcripts/`` beside the
+    emotion folders is no name of the corpus; review 42b M1)."""
     tops = [probe.root / n for n in probe.entries if (probe.root / n).is_dir()]
     if level == 0:
-        return {top.name for top in tops if _holds_audio(top)}
-    names: set[str] = set()
+        return tops
+    subs: list[Path] = []
     for top in tops:
         try:
             with os.scandir(top) as entries:
-                subs = [Path(e.path) for e in entries
-                        if not e.name.startswith(".") and e.is_dir()]
+                subs += [Path(e.path) for e in entries
+                         if not e.name.startswith(".") and e.is_dir()]
         except OSError:
             continue
-        names.update(sub.name for sub in subs if _holds_audio(sub))
-    return names
+    return subs
 
 
 def _holds_audio(folder: Path) -> bool:
