@@ -51,7 +51,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
-from emovc.training.devices import check_devices, cpu_choice
+from emovc.training.devices import check_run_devices
 from emovc.training.run_clips import ClipList
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, config_data
 from emovc.training.validation_audio import (
@@ -293,8 +293,7 @@ def train(cfg: CycleGANTrainConfig, resume: bool = True, cli: bool = False) -> P
             :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other clips
             than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
-    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
-                  cpu_choice(cli))  # before any work
+    check_run_devices(cfg, cli)  # before any work
     settings = record_corpus_layout(config_data(cfg), resume)  # auto: the layout detected
     claim_run_dir(cfg.run_dir, settings, resume, (*FREE, *SPEAKER_KEYS),
                   clear=False, cli=cli, kind=KIND)  # early: fail fast, clear once data is read

@@ -86,6 +86,15 @@ def check_devices(accelerator: str, devices: int, name: str = "devices",
     return kind
 
 
+def check_run_devices(cfg, cli: bool) -> str:
+    """:func:`check_devices` of a trainer's run settings ``cfg`` (its ``accelerator`` and
+    ``devices``), in the terms of the command line (``cli``: ``--devices``, ``--accelerator
+    cpu``) or of the config fields; the one call of every ``emovc train``/``train-voice``
+    trainer, before any work."""
+    return check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
+                         cpu_choice(cli))
+
+
 def device_text(trainer: L.Trainer) -> str:
     """What ``trainer`` trains on: ``"the CPU"``, ``"the CPU (2 processes)"``, ``"the CUDA
     GPU cuda:0"``, ``"2 CUDA GPUs"``, ``"Apple's GPU (mps)"``, or the device type."""

@@ -32,7 +32,7 @@ from emovc.errors import EmovcError
 from emovc.models.checkpoint import save_checkpoint_if_changed
 from emovc.models.speaker_encoder import GE2E, GE2EConfig, ge2e_loss
 from emovc.training.common import record_corpus_layout, seed_torch, step_rng, use_threads
-from emovc.training.devices import check_devices, cpu_choice
+from emovc.training.devices import check_run_devices
 from emovc.training.speaker_encoder_config import (  # noqa: F401 — re-exported
     ENCODER_KEYS,
     KIND,
@@ -164,8 +164,7 @@ def train(cfg: GE2ETrainConfig, resume: bool = True,
     from emovc.training.run_dir import check_resumed_clips, claim_run_dir
 
     check_config(cfg)
-    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
-                  cpu_choice(cli))  # before any work
+    check_run_devices(cfg, cli)  # before any work
     if resume:
         check_renamed(Path(cfg.run_dir), cli)
     # early: a folder that cannot take this run fails before the corpus is preprocessed

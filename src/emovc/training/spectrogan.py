@@ -58,7 +58,7 @@ from emovc.training.common import (
     fit_or_interrupt,
     say_device,
 )
-from emovc.training.devices import check_devices, cpu_choice
+from emovc.training.devices import check_run_devices
 from emovc.training.progress import (
     log_interval,
     progress_callback,
@@ -270,8 +270,7 @@ def train(cfg: TrainConfig, resume: bool = True, cli: bool = False) -> Path:
             trained on other clips than the corpus holds now
             (:func:`~emovc.training.run_clips.check_clips`).
     """
-    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
-                  cpu_choice(cli))  # before any work
+    check_run_devices(cfg, cli)  # before any work
     run = Path(cfg.run_dir)
     cfg_file = run / "config.yaml"
     ckpt = run / "checkpoints" / "last.ckpt"

@@ -67,7 +67,7 @@ from emovc.training.common import (
     to_tensor,
 )
 from emovc.training.datamodule import ConversionData, SegmentSampler
-from emovc.training.devices import check_devices, cpu_choice
+from emovc.training.devices import check_run_devices
 from emovc.training.run_clips import ClipList
 from emovc.training.run_dir import FREE, SPEAKER_KEYS, claim_run_dir, last_checkpoint
 from emovc.training.speaker_loss import SpeakerProxy
@@ -259,8 +259,7 @@ def train(cfg: StarGANTrainConfig, resume: bool = True, cli: bool = False) -> Pa
             (see :func:`~emovc.training.run_dir.claim_run_dir`), or a run trained on other
             clips than the corpus holds now (:func:`~emovc.training.run_clips.check_clips`).
     """
-    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
-                  cpu_choice(cli))  # before any work
+    check_run_devices(cfg, cli)  # before any work
     cfg.emotions = emotion_list(cfg.emotions)  # also for a config made in Python
     settings = record_corpus_layout(config_dict(cfg), resume)  # auto: the layout detected
     claim_run_dir(cfg.run_dir, settings, resume, (*FREE, *SPEAKER_KEYS),

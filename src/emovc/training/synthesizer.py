@@ -51,7 +51,7 @@ from emovc.training.common import (
     record_file_hash,
     use_threads,
 )
-from emovc.training.devices import check_devices, cpu_choice
+from emovc.training.devices import check_run_devices
 from emovc.training.run_clips import ClipList
 from emovc.training.sv2tts_diagnostics import SynthesizerDiagnostics
 from emovc.training.synthesizer_data import FRONTEND, Utterance, log_mel
@@ -332,8 +332,7 @@ def train(cfg: SynthesizerTrainConfig, resume: bool = True,
     from emovc.training.run_models import record_model
 
     check_config(cfg)
-    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
-                  cpu_choice(cli))  # before any work
+    check_run_devices(cfg, cli)  # before any work
     encoder = choose_encoder(cfg.encoder, WHAT)  # recorded as it was when training began
     check_speaker_dim(cfg, data, encoder)
     # the run records its encoder file's hash: one retrained in place is not resumed on

@@ -48,7 +48,7 @@ from emovc.training.common import (
     step_rng,
     use_threads,
 )
-from emovc.training.devices import check_devices, cpu_choice
+from emovc.training.devices import check_run_devices
 from emovc.training.run_clips import ClipList
 from emovc.training.synthesizer import MEL, MEL_RANGES, log_mel
 from emovc.training.vocoder_data import ClipWindows, Pair, PairWindows
@@ -330,8 +330,7 @@ def train(cfg: VocoderTrainConfig, resume: bool = True,
     from emovc.training.run_models import record_model
 
     check_config(cfg)
-    check_devices(cfg.accelerator, cfg.devices, "--devices" if cli else "devices",
-                  cpu_choice(cli))  # before any work
+    check_run_devices(cfg, cli)  # before any work
     source = None if cfg.gta is None else gta.gta_source(cfg.gta, cfg.mel, WHAT)
     # the run records its GTA synthesizer file's hash: one retrained in place is not resumed on
     settings = record_file_hash(asdict(cfg), "gta", "" if source is None else source.sha256,
