@@ -45,3 +45,17 @@ def ser_run(ser_corpus: Path, tmp_path_factory) -> Path:
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+def stop_after(monkeypatch, epochs: int) -> None:
+    """Interrupt a CNN fit (as Ctrl-C would) once the checkpoint of ``epochs`` is written."""
+    from emovc.training import ser_checkpoint
+
+    save = ser_checkpoint.save_state
+
+    def save_then_stop(ckpt, state):
+        save(ckpt, state)
+        if state["epochs_done"] == epochs:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ser_checkpoint, "save_state", save_then_stop)

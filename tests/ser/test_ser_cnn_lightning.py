@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from emovc.models.ser.cnn import CnnConfig, EmotionCNN
 from emovc.training.ser_cnn import CnnTrainConfig, mel_stats, train_cnn
 
+from .conftest import stop_after
+
 NET = CnnConfig(channels=(4, 8), attention_dim=8)
 
 
@@ -132,19 +134,6 @@ def _scalars(folder) -> dict[str, list[tuple[int, float]]]:
     return {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()["scalars"]}
 
 
-def _stop_after(monkeypatch, epochs: int) -> None:
-    """Interrupt the fit (as Ctrl-C would) once the checkpoint of ``epochs`` is written."""
-    from emovc.training import ser_checkpoint
-
-    save = ser_checkpoint.save_state
-
-    def save_then_stop(ckpt, state):
-        save(ckpt, state)
-        if state["epochs_done"] == epochs:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(ser_checkpoint, "save_state", save_then_stop)
-
 
 def test_the_fit_logs_loss_and_learning_rate_to_tensorboard(tmp_path, monkeypatch):
     """The hand-written loop showed a tqdm bar and logged nothing. The fit logs each step's
@@ -203,7 +192,7 @@ def test_a_checkpoint_of_the_loop_before_lightning_is_refused(tmp_path, monkeypa
     cfg = CnnTrainConfig(epochs=2, batch_size=4, crop_frames=40, threads=1, accelerator="cpu")
     ckpt = CnnCheckpoint(tmp_path / "checkpoints" / "cnn.ckpt", {"method": "cnn"})
     with monkeypatch.context() as m:
-        _stop_after(m, 1)
+        stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
             train_cnn(mels, y, 4, wmels, NET, cfg, progress=False, checkpoint=ckpt)
     state = torch.load(ckpt.path, weights_only=True)

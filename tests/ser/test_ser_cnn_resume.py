@@ -12,6 +12,8 @@ from emovc.training import ser_checkpoint
 from emovc.training.ser_checkpoint import CnnCheckpoint
 from emovc.training.ser_cnn import CnnTrainConfig, train_cnn
 
+from .conftest import stop_after
+
 NET = CnnConfig(channels=(4, 8))
 FIT = CnnTrainConfig(epochs=4, batch_size=4, crop_frames=40, threads=1, seed=3,
                      accelerator="cpu")  # exact: a GPU's kernels need not be deterministic
@@ -24,17 +26,6 @@ def _data(seed: int = 0):
     world = [(m + rng.normal(scale=0.1, size=m.shape)).astype(np.float16) for m in mels]
     return mels, np.arange(10) % 3, world
 
-
-def _stop_after(monkeypatch, epochs: int) -> None:
-    """Interrupt the fit (as Ctrl-C would) once the checkpoint of ``epochs`` is written."""
-    save = ser_checkpoint.save_state
-
-    def save_then_stop(ckpt, state):
-        save(ckpt, state)
-        if state["epochs_done"] == epochs:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(ser_checkpoint, "save_state", save_then_stop)
 
 
 def _weights(model) -> dict[str, torch.Tensor]:
@@ -50,7 +41,7 @@ def test_an_interrupted_fit_resumes_to_the_uninterrupted_weights(tmp_path, monke
     straight = train_cnn(mels, y, 3, world, NET, FIT, progress=False)
     ckpt = CnnCheckpoint(tmp_path / "checkpoints" / "cnn.ckpt", {"method": "cnn"})
     with monkeypatch.context() as m:
-        _stop_after(m, 2)
+        stop_after(m, 2)
         with pytest.raises(KeyboardInterrupt):
             train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
     assert torch.load(ckpt.path, weights_only=True)["epochs_done"] == 2
@@ -66,7 +57,7 @@ def test_a_checkpoint_of_another_fit_is_refused_unless_started_afresh(tmp_path, 
     mels, y, world = _data()
     ckpt = CnnCheckpoint(tmp_path / "checkpoints" / "cnn.ckpt", {"method": "cnn"})
     with monkeypatch.context() as m:
-        _stop_after(m, 1)
+        stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
             train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
     other = CnnTrainConfig(**{**FIT.__dict__, "lr": 1e-3})
@@ -107,7 +98,7 @@ def test_ser_train_resumes_an_interrupted_cnn_run(ser_corpus, tmp_path, monkeypa
 
     straight = train(cfg("a"), progress=False)
     with monkeypatch.context() as m:
-        _stop_after(m, 1)
+        stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
             train(cfg("b"), progress=False)
     run = tmp_path / "b"
@@ -124,7 +115,7 @@ def test_ser_train_resumes_an_interrupted_cnn_run(ser_corpus, tmp_path, monkeypa
                                                      "tb"]
     # a forced retraining, interrupted, resumes without --force over the finished model
     with monkeypatch.context() as m:
-        _stop_after(m, 2)
+        stop_after(m, 2)
         with pytest.raises(KeyboardInterrupt):
             train(cfg("b"), progress=False, force=True)
     assert "same command without --force resumes" in capsys.readouterr().err
@@ -150,7 +141,7 @@ def test_interrupted_ser_train_says_resume_only_for_its_own_checkpoint(
             "cnn": {"epochs": epochs, "batch_size": 8, "threads": 1, "accelerator": "cpu"}})
 
     with monkeypatch.context() as m:
-        _stop_after(m, 1)
+        stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
             train(cfg(3), progress=False)
     capsys.readouterr()
@@ -170,7 +161,7 @@ def test_interrupted_ser_train_says_resume_only_for_its_own_checkpoint(
             train(cfg(2), progress=False)
     assert "emovc: training interrupted: the same command resumes" in capsys.readouterr().err
     with monkeypatch.context() as m:
-        _stop_after(m, 1)
+        stop_after(m, 1)
         train(cfg(2), progress=True)  # resumes after epoch 2 of 2: nothing left to train
     assert "resuming the CNN fit after epoch 2/2" in capsys.readouterr().err
 
@@ -219,7 +210,7 @@ def test_the_checkpoint_names_each_setting_once(tmp_path, monkeypatch):
     run = {"method": "cnn", "seed": 3, "net.channels": [4, 8], "cnn.lr": FIT.lr}
     ckpt = CnnCheckpoint(tmp_path / "cnn.ckpt", run)
     with monkeypatch.context() as m:
-        _stop_after(m, 1)
+        stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
             train_cnn(mels, y, 3, world, NET, FIT, progress=False, checkpoint=ckpt)
     identity = torch.load(ckpt.path, weights_only=True)["identity"]
@@ -242,7 +233,7 @@ def _interrupted_with_corpus_auto(ser_corpus, tmp_path, monkeypatch):
             "cnn": {"epochs": 2, "batch_size": 8, "threads": 1, "accelerator": "cpu"}})
 
     with monkeypatch.context() as m:
-        _stop_after(m, 1)
+        stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
             train(cfg("auto"), progress=False)
     return cfg
@@ -291,7 +282,7 @@ def test_a_resumed_runs_train_seconds_count_every_session(ser_corpus, tmp_path, 
         "cache_dir": str(tmp_path / "cache"), "net": {"channels": [4, 8]},
         "cnn": {"epochs": 2, "batch_size": 8, "threads": 1, "accelerator": "cpu"}})
     with monkeypatch.context() as m:
-        _stop_after(m, 1)
+        stop_after(m, 1)
         with pytest.raises(KeyboardInterrupt):
             train(cfg, progress=False)
     path = tmp_path / "run" / "checkpoints" / "cnn.ckpt"
