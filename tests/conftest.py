@@ -68,3 +68,23 @@ def fit_sessions() -> Iterator[list[int]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(L.Trainer, "fit", fit)
         yield sessions
+
+
+@pytest.fixture(scope="module")
+def tiny_spectrogan():
+    """An untrained calm <-> angry SpectroGAN converter without a prosody stage (small
+    windows, 4 Griffin-Lim iterations): the input checks and warnings of the conversion
+    path without a trained model."""
+    import torch
+
+    from emovc.data.synthetic import EMOTION_VOICES
+    from emovc.features.stats import compute_stats
+    from emovc.models.spectrogan import Generator, GeneratorConfig, SpecConfig, analyze
+    from emovc.pipelines.spectrogan import InferenceConfig, SpectroGANConverter
+
+    spec = SpecConfig(n_fft=512, hop_length=128, freq_size=256)
+    torch.manual_seed(0)
+    gens = [Generator(GeneratorConfig((4, 8, 8), 1)) for _ in range(2)]
+    stats = compute_stats([analyze(synthesize(EMOTION_VOICES["calm"], 1.0, seed=3), spec)[0].T])
+    return SpectroGANConverter(("calm", "angry"), gens[0], gens[1], spec, stats,
+                               InferenceConfig(window_frames=32, overlap_frames=8, gl_iters=4))

@@ -86,25 +86,14 @@ def test_clone_warns_of_an_8_khz_upload_as_emovc_clone_does(backend_with, work: 
     assert f"⚠ {cli}" in res.summary.splitlines()[1:], res.summary
 
 
-def test_convert_warns_of_an_8_khz_upload_as_emovc_convert_does(backend_with,
-                                                                upload) -> None:
+def test_convert_warns_of_an_8_khz_upload_as_emovc_convert_does(backend_with, upload,
+                                                                tiny_spectrogan) -> None:
     """Read at 16 kHz by load_upload, an 8 kHz upload was converted without a word (as
     `emovc convert` converted the file): the output keeps its band limit. Now the page ends
     with the converter's band-limit warning."""
-    import torch
-
-    from emovc.features.stats import compute_stats
-    from emovc.models.spectrogan import Generator, GeneratorConfig, SpecConfig, analyze
     from emovc.pipelines.conversion import EmotionConverter
-    from emovc.pipelines.spectrogan import InferenceConfig, SpectroGANConverter
 
-    spec = SpecConfig(n_fft=512, hop_length=128, freq_size=256)
-    torch.manual_seed(0)
-    gens = [Generator(GeneratorConfig((4, 8, 8), 1)) for _ in range(2)]
-    stats = compute_stats([analyze(synthesize(EMOTION_VOICES["calm"], 1.0, seed=3), spec)[0].T])
-    conv = EmotionConverter(SpectroGANConverter(
-        ("calm", "angry"), gens[0], gens[1], spec, stats,
-        InferenceConfig(window_frames=32, overlap_frames=8, gl_iters=4)))
+    conv = EmotionConverter(tiny_spectrogan)
     backend = backend_with(converter=lambda name: conv)
     res = backend.convert(str(upload("phone.wav", sr=8000)), "angry", "calm", 1.0,
                           "fake-calm-angry")

@@ -9,16 +9,12 @@ import warnings
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from emovc.audio.bandwidth import band_limit_hz, band_limit_note, upper_band_edge
 from emovc.audio.io import resample
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 from emovc.errors import EmovcWarning
-from emovc.features.stats import compute_stats
-from emovc.models.spectrogan import Generator, GeneratorConfig, SpecConfig, analyze
 from emovc.pipelines.conversion import EmotionConverter
-from emovc.pipelines.spectrogan import InferenceConfig, SpectroGANConverter
 
 LIMIT = "no sound above"
 
@@ -34,15 +30,9 @@ def calm() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def tiny() -> EmotionConverter:
+def tiny(tiny_spectrogan) -> EmotionConverter:
     """An untrained calm <-> angry SpectroGAN without a prosody stage."""
-    spec = SpecConfig(n_fft=512, hop_length=128, freq_size=256)
-    torch.manual_seed(0)
-    gens = [Generator(GeneratorConfig((4, 8, 8), 1)) for _ in range(2)]
-    stats = compute_stats([analyze(synthesize(EMOTION_VOICES["calm"], 1.0, seed=3), spec)[0].T])
-    return EmotionConverter(SpectroGANConverter(
-        ("calm", "angry"), gens[0], gens[1], spec, stats,
-        InferenceConfig(window_frames=32, overlap_frames=8, gl_iters=4)))
+    return EmotionConverter(tiny_spectrogan)
 
 
 def _notes(shown) -> list[str]:

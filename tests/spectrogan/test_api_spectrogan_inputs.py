@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from emovc.data.synthetic import EMOTION_VOICES, synthesize
 from emovc.errors import AudioError, ConfigError
-from emovc.features.stats import compute_stats
-from emovc.models.spectrogan import Generator, GeneratorConfig, SpecConfig, analyze
-from emovc.pipelines.spectrogan import InferenceConfig, SpectroGANConverter
+from emovc.models.spectrogan import analyze
+from emovc.pipelines.spectrogan import SpectroGANConverter
 
 
 @pytest.fixture(scope="module")
-def tiny() -> SpectroGANConverter:
+def tiny(tiny_spectrogan) -> SpectroGANConverter:
     """An untrained calm <-> angry converter without a prosody stage."""
-    spec = SpecConfig(n_fft=512, hop_length=128, freq_size=256)
-    torch.manual_seed(0)
-    gens = [Generator(GeneratorConfig((4, 8, 8), 1)) for _ in range(2)]
-    stats = compute_stats([analyze(synthesize(EMOTION_VOICES["calm"], 1.0, seed=3), spec)[0].T])
-    return SpectroGANConverter(("calm", "angry"), gens[0], gens[1], spec, stats,
-                               InferenceConfig(window_frames=32, overlap_frames=8, gl_iters=4))
+    return tiny_spectrogan
 
 
 @pytest.fixture(scope="module")
